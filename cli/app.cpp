@@ -1,0 +1,58 @@
+// The command line: one CLI11 app with a subcommand per command, and the exit-code contract.
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.hpp"
+
+namespace strata::cli {
+
+namespace {
+
+Format parse_format(const std::string& s) { return s == "json" ? Format::Json : Format::Text; }
+
+void add_check(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto options = std::make_shared<CheckOptions>();
+    auto format = std::make_shared<std::string>("text");
+    auto* cmd = app.add_subcommand("check", "Check rule files: syntax, structure, names and types");
+    cmd->add_option("rules", options->rules, "Rule files (YAML)")->required();
+    cmd->add_option("--db", options->db, "SQLite database to bind names and types against");
+    cmd->add_flag("--strict", options->strict, "Treat warnings as errors");
+    cmd->add_option("--format", *format, "Output format")->check(CLI::IsMember({"text", "json"}));
+    cmd->callback([options, format, &exit_code, &out, &err] {
+        options->format = parse_format(*format);
+        exit_code = run_check(*options, out, err);
+    });
+}
+
+}  // namespace
+
+void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    add_check(app, exit_code, out, err);
+}
+
+int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    CLI::App app{"strata: customer segmentation as versioned, checkable policy"};
+    app.set_version_flag("--version", "strata 0.1.0");
+    app.require_subcommand(1);
+    int verbosity = 0;
+    app.add_flag("-v,--verbose", verbosity, "More log output (repeat for more)");
+    int exit_code = kExitOk;
+    register_commands(app, exit_code, out, err);
+    try {
+        std::vector<std::string> reversed(args.rbegin(), args.rend());
+        app.parse(reversed);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) {  // --help and --version
+            app.exit(e, out, err);
+            return kExitOk;
+        }
+        err << "strata: " << e.what() << "\nRun 'strata --help' for usage.\n";
+        return kExitEnvironment;
+    } catch (const std::exception& e) {
+        err << "strata: internal error: " << e.what() << '\n';
+        return kExitEnvironment;
+    }
+    return exit_code;
+}
+
+}  // namespace strata::cli

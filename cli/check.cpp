@@ -1,0 +1,87 @@
+// `strata check RULES... [--db DB] [--strict] [--format text|json]`
+#include <ostream>
+
+#include "cli/commands.hpp"
+#include "cli/io.hpp"
+#include "dsl/compiler.hpp"
+#include "engine/store.hpp"
+
+namespace strata::cli {
+
+namespace {
+
+struct FileReport {
+    std::string path;
+    std::optional<SourceFile> source;
+    Diagnostics diags;
+    bool unreadable = false;
+};
+
+void print_text(std::ostream& out, const std::vector<FileReport>& reports, size_t errors, size_t warnings) {
+    for (const auto& r : reports) {
+        for (const auto& d : r.diags.items()) render_text(out, d, r.source ? &*r.source : nullptr);
+    }
+    out << "checked " << reports.size() << " file" << (reports.size() == 1 ? "" : "s") << ": " << errors
+        << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning" << (warnings == 1 ? "" : "s")
+        << '\n';
+}
+
+void print_json(std::ostream& out, const std::vector<FileReport>& reports, size_t errors, size_t warnings) {
+    out << "{\"files\":[";
+    for (size_t i = 0; i < reports.size(); ++i) {
+        const auto& r = reports[i];
+        if (i) out << ',';
+        out << "{\"file\":";
+        write_json_string(out, r.path);
+        out << ",\"errors\":" << r.diags.error_count() << ",\"warnings\":" << r.diags.warning_count()
+            << ",\"diagnostics\":[";
+        for (size_t k = 0; k < r.diags.items().size(); ++k) {
+            if (k) out << ',';
+            render_json(out, r.diags.items()[k], r.source ? &*r.source : nullptr);
+        }
+        out << "]}";
+    }
+    out << "],\"errors\":" << errors << ",\"warnings\":" << warnings << "}\n";
+}
+
+}  // namespace
+
+int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err) {
+    std::optional<Schema> schema;
+    if (options.db) {
+        StoreError error;
+        auto db = open_read_only(*options.db, error);
+        if (db) schema = read_schema(*db, error);
+        if (!schema) {
+            err << "strata check: " << error.message << '\n';
+            return kExitEnvironment;
+        }
+    }
+    std::vector<FileReport> reports;
+    bool unreadable = false;
+    size_t errors = 0, warnings = 0;
+    for (const auto& path : options.rules) {
+        FileReport report;
+        report.path = path;
+        std::string read_error;
+        auto text = read_text_file(path, read_error);
+        if (!text) {
+            report.diags.error(path, Location{}, read_error);
+            report.unreadable = unreadable = true;
+        } else {
+            report.source = SourceFile(path, std::move(*text));
+            compile_rules(*report.source, schema ? &*schema : nullptr, report.diags);
+            if (options.strict) report.diags.promote_warnings();
+            report.diags.sort_by_location();
+        }
+        errors += report.diags.error_count();
+        warnings += report.diags.warning_count();
+        reports.push_back(std::move(report));
+    }
+    if (options.format == Format::Json) print_json(out, reports, errors, warnings);
+    else print_text(out, reports, errors, warnings);
+    if (unreadable) return kExitEnvironment;
+    return errors > 0 ? kExitRules : kExitOk;
+}
+
+}  // namespace strata::cli

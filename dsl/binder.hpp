@@ -1,0 +1,69 @@
+// The binder and type checker: resolves names in parsed expressions against a scope (the
+// schema's columns, fact tables, `let` names, as_of) and checks types, producing bound,
+// typed trees and a Program that lists everything the engine has to read and compute.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dsl/ast.hpp"
+#include "dsl/bound.hpp"
+#include "dsl/diagnostics.hpp"
+#include "dsl/ruleset.hpp"
+#include "dsl/source.hpp"
+
+namespace strata {
+
+// The names an expression may use.
+struct NameScope {
+    struct Fact {
+        std::string name;  // as rules write it
+        std::string table;
+        std::string key;
+        std::string time;   // may be empty
+        bool open = false;  // no schema: any column name is accepted, typed Any
+        std::map<std::string, Type> columns;
+    };
+    bool open_columns = false;  // no schema: unknown names are customer columns of type Any
+    std::map<std::string, Type> columns;
+    std::vector<Fact> facts;
+};
+
+// A parsed expression plus where its text came from, for locations.
+struct ExprRef {
+    const SourceFile* file;
+    const ExprText* text;
+    const ast::Expr* ast;
+};
+
+class Binder {
+public:
+    Binder(NameScope scope, Diagnostics& diags);
+    ~Binder();
+    Binder(const Binder&) = delete;
+    Binder& operator=(const Binder&) = delete;
+
+    // Declares a let before any binding; lets may refer to each other in any order.
+    void define_let(const std::string& name, ExprRef expr);
+
+    // Binds a customer-level expression. Problems go to the diagnostics; the returned tree is
+    // always usable for further checks (a node that failed is typed Any).
+    bound::ExprPtr bind(ExprRef expr);
+
+    // Binds every declared let that no expression has reached yet.
+    void bind_all_lets();
+
+    // REQUIRES: bind_all_lets() was called. Lets come dependencies first.
+    bound::Program take_program();
+
+    // Let names that no other expression uses, in declaration order.
+    std::vector<std::string> unused_lets() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strata

@@ -1,0 +1,146 @@
+// The bound tree: every name resolved to a slot, every node typed. The evaluator works on
+// this tree only and never looks a name up. Nodes keep their source location.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "dsl/ast.hpp"
+#include "dsl/source.hpp"
+#include "dsl/types.hpp"
+
+namespace re2 {
+class RE2;
+}
+
+namespace strata::bound {
+
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+enum class Fn {
+    // scalar
+    Coalesce, If, Least, Greatest, Abs, Round, Floor, Ceil, Lower, Upper, Length, Contains,
+    StartsWith, EndsWith, Matches, DaysBetween, DaysSince, Year, Month,
+    // population: the value for one customer depends on the whole base
+    Ntile, PercentRank, Rfm, Abc, Xyz,
+};
+bool is_population(Fn fn);
+
+enum class AggFn { Count, Sum, Avg, Min, Max, CountDistinct, Cv };
+
+struct Literal {
+    ast::LiteralValue value;
+};
+struct CustomerColumn {  // a column of the customer table (or the row being evaluated)
+    int slot;
+};
+struct FactColumn {  // a column of the fact table, inside an aggregate
+    int slot;
+};
+struct LetRef {
+    int index;  // into Program::lets
+};
+struct AsOf {};
+struct AggregateRef {
+    int index;  // into Program::aggregates
+};
+struct Field {  // record.field, e.g. rfm.r
+    ExprPtr record;
+    int field;
+};
+struct Unary {
+    ast::UnaryOp op;
+    ExprPtr operand;
+};
+struct Binary {
+    ast::BinaryOp op;
+    ExprPtr lhs;
+    ExprPtr rhs;
+};
+struct InList {
+    ExprPtr value;
+    std::vector<ExprPtr> items;
+    bool negated;
+};
+struct Between {
+    ExprPtr value;
+    ExprPtr low;
+    ExprPtr high;
+    bool negated;
+};
+struct IsNull {
+    ExprPtr value;
+    bool negated;
+};
+// Constant parameters of population functions and matches().
+struct CallParams {
+    int64_t n = 0;                 // ntile n, rfm bins
+    bool best_low = false;         // rfm best: low
+    double a = 0.8, b = 0.95;      // abc thresholds; xyz uses them as x, y
+    std::shared_ptr<const re2::RE2> regex;
+};
+struct Call {
+    Fn fn;
+    std::vector<ExprPtr> args;  // in the function's parameter order; absent optional ones are null
+    CallParams params;
+};
+
+struct Expr {
+    Type type = Type::Any;
+    Location location;  // in the rule file
+    std::variant<Literal, CustomerColumn, FactColumn, LetRef, AsOf, AggregateRef, Field, Unary,
+                 Binary, InList, Between, IsNull, Call>
+        node;
+};
+
+// The rfm record's fields, in order.
+inline const std::vector<std::string>& rfm_fields() {
+    static const std::vector<std::string> fields{"r", "f", "m", "code"};
+    return fields;
+}
+
+enum class CvPeriod { Day, Week, Month };
+
+struct Aggregate {
+    AggFn fn;
+    int fact;          // into Program::facts
+    ExprPtr value;     // over fact columns; null for count(fact)
+    ExprPtr where;     // over fact columns; may be null
+    Type type;         // result type
+    CvPeriod per = CvPeriod::Month;
+    int buckets = 0;   // cv: number of periods in the window
+    std::string text;  // canonical text, to share identical aggregates
+};
+
+struct ColumnUse {
+    std::string name;
+    Type type;
+};
+
+struct FactUse {
+    std::string name;   // as written in rules
+    std::string table;
+    std::string key;
+    std::string time;   // may be empty: then no point-in-time filter
+    int time_slot = -1;  // slot of `time` in columns, when set
+    std::vector<ColumnUse> columns;  // fact columns read
+};
+
+struct Let {
+    std::string name;
+    Type type;
+    ExprPtr expr;
+};
+
+// Everything the engine must read and compute for a set of expressions.
+struct Program {
+    std::vector<ColumnUse> columns;  // customer columns read
+    std::vector<FactUse> facts;
+    std::vector<Aggregate> aggregates;
+    std::vector<Let> lets;  // dependencies first
+};
+
+}  // namespace strata::bound

@@ -1,0 +1,163 @@
+#include "dsl/calendar.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+namespace strata {
+
+namespace {
+
+bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+bool all_digits(std::string_view s) {
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+    }
+    return !s.empty();
+}
+
+int to_int(std::string_view s) {
+    int v = 0;
+    for (char c : s) v = v * 10 + (c - '0');
+    return v;
+}
+
+}  // namespace
+
+int days_in_month(int year, int month) {
+    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month == 2 && is_leap(year)) return 29;
+    return kDays[month - 1];
+}
+
+bool is_valid_civil(int year, int month, int day) {
+    return year >= 1 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 &&
+           day <= days_in_month(year, month);
+}
+
+// Era-based conversion: 400-year eras of 146097 days, with years starting in March so
+// that the leap day falls at the end of the year.
+int32_t days_from_civil(int year, int month, int day) {
+    const int y = year - (month <= 2 ? 1 : 0);
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const int year_of_era = y - era * 400;
+    const int shifted_month = month > 2 ? month - 3 : month + 9;
+    const int day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    const int day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * 146097 + day_of_era - 719468;
+}
+
+CivilDate civil_from_days(int32_t days) {
+    const int z = days + 719468;
+    const int era = (z >= 0 ? z : z - 146096) / 146097;
+    const int day_of_era = z - era * 146097;
+    const int year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    const int day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    const int shifted_month = (5 * day_of_year + 2) / 153;
+    const int day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    const int month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
+    const int year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+    return {year, month, day};
+}
+
+std::optional<Date> parse_date(std::string_view text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+    auto ys = text.substr(0, 4), ms = text.substr(5, 2), ds = text.substr(8, 2);
+    if (!all_digits(ys) || !all_digits(ms) || !all_digits(ds)) return std::nullopt;
+    int y = to_int(ys), m = to_int(ms), d = to_int(ds);
+    if (!is_valid_civil(y, m, d)) return std::nullopt;
+    return Date{days_from_civil(y, m, d)};
+}
+
+std::optional<DateTime> parse_datetime(std::string_view text) {
+    if (text.size() < 16 || (text[10] != 'T' && text[10] != ' ')) return std::nullopt;
+    auto date = parse_date(text.substr(0, 10));
+    if (!date) return std::nullopt;
+    auto rest = text.substr(11);
+    // Accept fractional seconds and a trailing Z, which SQLite and ISO writers produce.
+    if (!rest.empty() && rest.back() == 'Z') rest.remove_suffix(1);
+    if (rest.size() < 5 || rest[2] != ':') return std::nullopt;
+    auto hs = rest.substr(0, 2), mins = rest.substr(3, 2);
+    if (!all_digits(hs) || !all_digits(mins)) return std::nullopt;
+    int h = to_int(hs), mi = to_int(mins), s = 0;
+    rest = rest.substr(5);
+    if (!rest.empty()) {
+        if (rest.size() < 3 || rest[0] != ':' || !all_digits(rest.substr(1, 2))) return std::nullopt;
+        s = to_int(rest.substr(1, 2));
+        rest = rest.substr(3);
+        if (!rest.empty()) {
+            if (rest[0] != '.' || !all_digits(rest.substr(1))) return std::nullopt;
+        }
+    }
+    if (h > 23 || mi > 59 || s > 59) return std::nullopt;
+    return DateTime{int64_t{date->days} * 86400 + h * 3600 + mi * 60 + s};
+}
+
+std::optional<Duration> parse_duration(std::string_view text) {
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 6) return std::nullopt;
+    const int n = to_int(text.substr(0, digits));
+    const auto unit = text.substr(digits);
+    if (unit == "d") return Duration{0, n};
+    if (unit == "w") return Duration{0, n * 7};
+    if (unit == "mo") return Duration{n, 0};
+    if (unit == "y") return Duration{n * 12, 0};
+    return std::nullopt;
+}
+
+std::string format_date(Date d) {
+    const auto c = civil_from_days(d.days);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", c.year, c.month, c.day);
+    return buf;
+}
+
+std::string format_datetime(DateTime t) {
+    const Date d = to_date(t);
+    const int64_t secs = t.seconds - int64_t{d.days} * 86400;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "T%02d:%02d:%02d", static_cast<int>(secs / 3600),
+                  static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
+    return format_date(d) + buf;
+}
+
+std::string format_duration(Duration d) {
+    std::string out;
+    if (d.months != 0) out += d.months % 12 == 0 ? std::to_string(d.months / 12) + "y"
+                                                 : std::to_string(d.months) + "mo";
+    if (d.days != 0 || out.empty()) {
+        if (!out.empty()) out += " ";
+        out += d.days % 7 == 0 && d.days != 0 ? std::to_string(d.days / 7) + "w"
+                                              : std::to_string(d.days) + "d";
+    }
+    return out;
+}
+
+Date add_duration(Date d, Duration dur, int sign) {
+    if (dur.months != 0) {
+        const auto c = civil_from_days(d.days);
+        const int total = c.year * 12 + (c.month - 1) + sign * dur.months;
+        const int year = total / 12;
+        const int month = total % 12 + 1;
+        const int day = std::min(c.day, days_in_month(year, month));
+        d = Date{days_from_civil(year, month, day)};
+    }
+    return Date{d.days + sign * dur.days};
+}
+
+DateTime add_duration(DateTime t, Duration dur, int sign) {
+    const Date day = to_date(t);
+    const int64_t time_of_day = t.seconds - int64_t{day.days} * 86400;
+    return DateTime{int64_t{add_duration(day, dur, sign).days} * 86400 + time_of_day};
+}
+
+Date today_utc() {
+    const auto now = std::chrono::system_clock::now();
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
+    return to_date(DateTime{secs.count()});
+}
+
+}  // namespace strata

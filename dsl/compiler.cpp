@@ -1,0 +1,185 @@
+#include "dsl/compiler.hpp"
+
+#include <functional>
+#include <set>
+
+#include "dsl/binder.hpp"
+#include "dsl/loader.hpp"
+#include "dsl/parser.hpp"
+
+namespace strata {
+
+namespace {
+
+class Compiler {
+public:
+    Compiler(CompiledRules& out, const Schema* schema, Diagnostics& diags)
+        : out_(out), schema_(schema), diags_(diags) {}
+
+    void run() {
+        const RuleFile& rf = out_.rules;
+        NameScope scope = build_scope();
+        Binder binder(scope, diags_);
+        for (const auto& let : rf.lets) {
+            if (scope.columns.count(let.name)) {
+                error(let.location, "let '" + let.name + "' has the same name as a column of table '" +
+                                        rf.customers_table + "'; rename the let");
+            }
+            for (const auto& f : rf.facts) {
+                if (f.name == let.name) error(let.location, "let '" + let.name + "' has the same name as a fact");
+            }
+            binder.define_let(let.name, ExprRef{&out_.source, &let.expr, parse(let.expr)});
+        }
+        for (const auto& seg : rf.segments) out_.segments.push_back(bind_segment(binder, seg, nullptr));
+        if (rf.value.present()) {
+            if (const ast::Expr* e = parse(rf.value)) {
+                out_.value = binder.bind(ExprRef{&out_.source, &rf.value, e});
+                if (!is_numeric(out_.value->type) && !is_open(out_.value->type)) {
+                    error(rf.value.location, "'value' must be a number per customer, but this is " +
+                                                 with_article(out_.value->type));
+                }
+            }
+        }
+        binder.bind_all_lets();
+        for (const auto& name : binder.unused_lets()) {
+            if (!is_identifier(name)) continue;  // already reported as a bad name
+            for (const auto& let : rf.lets) {
+                if (let.name == name) warning(let.location, "let '" + name + "' is never used");
+            }
+        }
+        const size_t n = rf.segments.size();
+        if (n > 0 && (n < 3 || n > 10)) {
+            warning(rf.general_location, std::to_string(n) + " general segment" + (n == 1 ? "" : "s") +
+                                             "; 3 to 10 are workable and 6 to 10 is the sweet spot");
+        }
+        out_.program = binder.take_program();
+    }
+
+private:
+    CompiledRules& out_;
+    const Schema* schema_;
+    Diagnostics& diags_;
+
+    void error(Location loc, std::string msg) { diags_.error(out_.source.path(), loc, std::move(msg)); }
+    void warning(Location loc, std::string msg) { diags_.warning(out_.source.path(), loc, std::move(msg)); }
+
+    const ast::Expr* parse(const ExprText& text) {
+        if (!text.present() || text.text.empty()) return nullptr;
+        ParseResult r = parse_expression(text.text);
+        for (const auto& issue : r.issues) error(text.locate(out_.source, issue.span), issue.message);
+        if (!r.expr) return nullptr;
+        out_.asts.push_back(std::move(r.expr));
+        return out_.asts.back().get();
+    }
+
+    std::string table_list() const {
+        std::string out;
+        for (const auto& [name, t] : schema_->tables) {
+            if (name.rfind("strata_", 0) == 0 || name.rfind("sqlite_", 0) == 0) continue;
+            out += (out.empty() ? "" : ", ") + name;
+        }
+        return out.empty() ? "none" : out;
+    }
+
+    // Reads one table's columns into a name → type map, with overrides; reports what is missing.
+    bool table_columns(const std::string& table, Location where, const std::map<std::string, TypeOverride>& types,
+                       std::map<std::string, Type>& columns) {
+        const TableSchema* t = schema_->find(table);
+        if (!t) {
+            std::vector<std::string> names;
+            for (const auto& [name, s] : schema_->tables) names.push_back(name);
+            error(where, "table '" + table + "' does not exist in the database" + did_you_mean(table, names) +
+                             " (tables: " + table_list() + ")");
+            return false;
+        }
+        for (const auto& c : t->columns) columns[c.name] = c.type;
+        for (const auto& [name, o] : types) {
+            if (!columns.count(name)) {
+                error(o.location, "'types' names column '" + name + "', which table '" + table + "' does not have");
+                continue;
+            }
+            columns[name] = o.type;
+        }
+        return true;
+    }
+
+    void require_column(const std::string& table, const std::map<std::string, Type>& columns,
+                        const std::string& column, Location where, const char* role) {
+        if (columns.count(column)) return;
+        std::vector<std::string> names;
+        for (const auto& [n, t] : columns) names.push_back(n);
+        error(where, std::string(role) + " column '" + column + "' does not exist in table '" + table + "'" +
+                         did_you_mean(column, names));
+    }
+
+    NameScope build_scope() {
+        const RuleFile& rf = out_.rules;
+        NameScope scope;
+        scope.open_columns = schema_ == nullptr;
+        const Location customers_at = rf.customers_location.valid() ? rf.customers_location : Location{1, 1, 1};
+        if (schema_ && table_columns(rf.customers_table, customers_at, rf.types, scope.columns)) {
+            require_column(rf.customers_table, scope.columns, rf.key,
+                           rf.key_location.valid() ? rf.key_location : customers_at, "key");
+        } else if (schema_) {
+            scope.open_columns = true;  // the table is missing: one error, not one per name
+        }
+        for (const auto& f : rf.facts) {
+            NameScope::Fact fact{f.name, f.table, f.key, f.time, schema_ == nullptr, {}};
+            if (schema_ && table_columns(f.table, f.location, f.types, fact.columns)) {
+                require_column(f.table, fact.columns, f.key, f.location, "key");
+                if (!f.time.empty()) require_column(f.table, fact.columns, f.time, f.time_location, "time");
+            } else if (schema_) {
+                fact.open = true;
+            }
+            // The time column is read as a date or datetime whatever its declared type.
+            if (!f.time.empty()) {
+                auto it = fact.columns.find(f.time);
+                if (it != fact.columns.end() && it->second != Type::DateTime) it->second = Type::Date;
+                if (it == fact.columns.end() && fact.open) fact.columns[f.time] = Type::Date;
+            }
+            scope.facts.push_back(std::move(fact));
+        }
+        return scope;
+    }
+
+    CompiledSegment bind_segment(Binder& binder, const SegmentDef& seg, const CompiledSegment* parent) {
+        CompiledSegment out{&seg, nullptr, {}};
+        if (!seg.otherwise) {
+            if (const ast::Expr* e = parse(seg.when)) {
+                out.when = binder.bind(ExprRef{&out_.source, &seg.when, e});
+                if (out.when->type != Type::Bool && !is_open(out.when->type)) {
+                    error(seg.when.location, "'when' of segment '" + seg.id + "' must be a condition, but this is " +
+                                                 with_article(out.when->type));
+                }
+                if (parent && parent->when && same_condition(parent->def->when, *e)) {
+                    {
+                        warning(seg.when.location, "tactical segment '" + seg.id +
+                                                       "' has the same condition as its parent '" +
+                                                       parent->def->id + "', so it always holds there");
+                    }
+                }
+            }
+        }
+        for (const auto& child : seg.tactical) out.tactical.push_back(bind_segment(binder, child, &out));
+        return out;
+    }
+
+    static bool same_condition(const ExprText& parent, const ast::Expr& child) {
+        ParseResult p = parse_expression(parent.text);
+        return p.expr && ast::to_canonical_string(*p.expr) == ast::to_canonical_string(child);
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<CompiledRules> compile_rules(SourceFile source, const Schema* schema, Diagnostics& diags) {
+    auto out = std::make_unique<CompiledRules>();
+    out->source = std::move(source);
+    auto rules = load_rule_file(out->source, diags);
+    if (!rules) return nullptr;
+    out->rules = std::move(*rules);
+    Compiler(*out, schema, diags).run();
+    return out;
+}
+
+}  // namespace strata

@@ -1,0 +1,215 @@
+#include "dsl/diagnostics.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace strata {
+
+const char* severity_name(Severity s) {
+    switch (s) {
+        case Severity::Error: return "error";
+        case Severity::Warning: return "warning";
+        case Severity::Note: return "note";
+    }
+    return "error";
+}
+
+void Diagnostics::add(Severity severity, std::string file, Location location, std::string message) {
+    items_.push_back(Diagnostic{severity, std::move(file), location, std::move(message)});
+}
+
+size_t Diagnostics::error_count() const {
+    return static_cast<size_t>(std::count_if(items_.begin(), items_.end(), [](const Diagnostic& d) {
+        return d.severity == Severity::Error;
+    }));
+}
+
+size_t Diagnostics::warning_count() const {
+    return static_cast<size_t>(std::count_if(items_.begin(), items_.end(), [](const Diagnostic& d) {
+        return d.severity == Severity::Warning;
+    }));
+}
+
+void Diagnostics::promote_warnings() {
+    for (auto& d : items_) {
+        if (d.severity == Severity::Warning) d.severity = Severity::Error;
+    }
+}
+
+void Diagnostics::sort_by_location() {
+    std::stable_sort(items_.begin(), items_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        if (a.file != b.file) return false;
+        return std::pair(a.location.line, a.location.col) < std::pair(b.location.line, b.location.col);
+    });
+}
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
+size_t utf8_sequence_length(std::string_view s, size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    if (c < 0x80) return 1;
+    if ((c & 0xE0) == 0xC0 && c >= 0xC2) n = 2;
+    else if ((c & 0xF0) == 0xE0) n = 3;
+    else if ((c & 0xF8) == 0xF0 && c <= 0xF4) n = 4;
+    else return 0;
+    if (i + n > s.size()) return 0;
+    for (size_t k = 1; k < n; ++k) {
+        if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+    }
+    return n;
+}
+
+// A display-safe copy of a source line: control bytes and invalid UTF-8 become '?'.
+// `columns_before` receives the display width of the first `prefix_bytes` bytes.
+std::string printable(std::string_view s, size_t prefix_bytes, size_t* columns_before) {
+    std::string out;
+    size_t columns = 0;
+    for (size_t i = 0; i < s.size();) {
+        const size_t n = utf8_sequence_length(s, i);
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (i < prefix_bytes) ++columns;
+        if (n == 1 && (c >= 0x20 || c == '\t') && c != 0x7F) {
+            out += static_cast<char>(c);
+            ++i;
+        } else if (n > 1) {
+            out.append(s.substr(i, n));
+            i += n;
+        } else {
+            out += '?';
+            ++i;
+        }
+    }
+    if (columns_before) *columns_before = columns;
+    return out;
+}
+
+}  // namespace
+
+void render_text(std::ostream& out, const Diagnostic& d, const SourceFile* source) {
+    out << d.file;
+    if (d.location.valid()) out << ':' << d.location.line << ':' << d.location.col;
+    out << ": " << severity_name(d.severity) << ": " << d.message << '\n';
+    if (!source || !d.location.valid()) return;
+    std::string_view line = source->line(d.location.line);
+    size_t col = static_cast<size_t>(d.location.col - 1);
+    if (col > line.size()) col = line.size();
+    // Show a window of a very long line around the column.
+    constexpr size_t kBefore = 60, kAfter = 100;
+    std::string lead, tail;
+    if (line.size() > kBefore + kAfter) {
+        size_t begin = col > kBefore ? col - kBefore : 0;
+        size_t end = std::min(line.size(), col + kAfter);
+        while (begin > 0 && (static_cast<unsigned char>(line[begin]) & 0xC0) == 0x80) --begin;
+        while (end < line.size() && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) ++end;
+        if (begin > 0) lead = "...";
+        if (end < line.size()) tail = "...";
+        line = line.substr(begin, end - begin);
+        col -= begin;
+    }
+    size_t caret_column = 0;
+    const std::string shown = printable(line, col, &caret_column);
+    char gutter[16];
+    std::snprintf(gutter, sizeof gutter, "%5d", d.location.line);
+    out << gutter << " | " << lead << shown << tail << '\n';
+    out << "      | " << std::string(lead.size(), ' ');
+    // Keep tabs so the caret lines up under tab-indented text.
+    size_t shown_columns = 0;
+    for (size_t i = 0; i < shown.size() && shown_columns < caret_column;) {
+        const size_t n = std::max<size_t>(1, utf8_sequence_length(shown, i));
+        out << (shown[i] == '\t' ? '\t' : ' ');
+        i += n;
+        ++shown_columns;
+    }
+    const size_t room = line.size() > col ? line.size() - col : 1;
+    const size_t underline = std::min<size_t>({static_cast<size_t>(d.location.length), room, 200});
+    out << '^' << std::string(underline > 1 ? underline - 1 : 0, '~') << '\n';
+}
+
+void write_json_string(std::ostream& out, std::string_view s) {
+    out << '"';
+    for (size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const size_t n = utf8_sequence_length(s, i);
+        if (n == 0) {
+            out << "\\ufffd";
+            ++i;
+            continue;
+        }
+        if (n > 1) {
+            out << s.substr(i, n);
+            i += n;
+            continue;
+        }
+        switch (c) {
+            case '"': out << "\\\""; break;
+            case '\\': out << "\\\\"; break;
+            case '\n': out << "\\n"; break;
+            case '\r': out << "\\r"; break;
+            case '\t': out << "\\t"; break;
+            default:
+                if (c < 0x20 || c == 0x7F) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out << buf;
+                } else {
+                    out << static_cast<char>(c);
+                }
+        }
+        ++i;
+    }
+    out << '"';
+}
+
+void render_json(std::ostream& out, const Diagnostic& d, const SourceFile* source) {
+    out << "{\"file\":";
+    write_json_string(out, d.file);
+    out << ",\"line\":" << d.location.line << ",\"col\":" << d.location.col
+        << ",\"length\":" << d.location.length << ",\"severity\":\"" << severity_name(d.severity)
+        << "\",\"message\":";
+    write_json_string(out, d.message);
+    if (source && d.location.valid()) {
+        std::string_view line = source->line(d.location.line);
+        if (line.size() > 1000) line = line.substr(0, 1000);
+        out << ",\"source_line\":";
+        write_json_string(out, line);
+    }
+    out << '}';
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            const size_t substitution = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitution});
+        }
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+std::string closest_match(std::string_view name, const std::vector<std::string>& candidates) {
+    if (name.size() > 64) return {};
+    const size_t limit = name.size() <= 3 ? 1 : name.size() <= 6 ? 2 : 3;
+    std::string best;
+    size_t best_distance = limit + 1;
+    for (const auto& c : candidates) {
+        const size_t dist = edit_distance(name, c);
+        if (dist < best_distance) {
+            best_distance = dist;
+            best = c;
+        }
+    }
+    return best;
+}
+
+std::string did_you_mean(std::string_view name, const std::vector<std::string>& candidates) {
+    const std::string best = closest_match(name, candidates);
+    return best.empty() ? std::string{} : " (did you mean '" + best + "'?)";
+}
+
+}  // namespace strata

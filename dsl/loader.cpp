@@ -1,0 +1,526 @@
+#include "dsl/loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <set>
+
+#include "dsl/parser.hpp"
+
+namespace strata {
+
+const char* policy_name(Policy p) { return p == Policy::Exclusive ? "exclusive" : "first_match"; }
+
+Location ExprText::locate(const SourceFile& file, ast::Span span) const {
+    if (file_offsets.empty()) return location;
+    const size_t last = file_offsets.size() - 1;
+    const size_t begin = file_offsets[std::min<size_t>(span.begin, last)];
+    const size_t end = file_offsets[std::min<size_t>(span.end, last)];
+    Location loc = file.locate(begin);
+    const Location end_loc = file.locate(end);
+    // Underline within the line only; a span that crosses lines is marked at its start.
+    loc.length = end_loc.line == loc.line && end > begin ? static_cast<int>(end - begin) : 1;
+    return loc;
+}
+
+namespace {
+
+constexpr size_t kMaxFileBytes = 64u << 20;
+
+// Rule authors write named arguments inside plain scalars, e.g.
+//   rfm: rfm(recency: last_order, bins: 5)
+// which YAML would read as a nested mapping. Before YAML sees the text, every ": " after a
+// line's key separator inside a plain value becomes ":" + kHiddenSpace; scalar() turns it
+// back. The rewrite keeps every byte offset, so marks and carets stay exact.
+constexpr char kHiddenSpace = '\x01';
+
+std::string hide_inner_value_separators(const std::string& text) {
+    std::string out = text;
+    size_t line_start = 0;
+    while (line_start < out.size()) {
+        size_t line_end = out.find('\n', line_start);
+        if (line_end == std::string::npos) line_end = out.size();
+        size_t i = line_start;
+        while (i < line_end && (out[i] == ' ' || out[i] == '\t')) ++i;
+        while (i + 1 < line_end && out[i] == '-' && out[i + 1] == ' ') {  // sequence entries
+            i += 2;
+            while (i < line_end && out[i] == ' ') ++i;
+        }
+        const bool plain_key = i < line_end && std::string_view("#'\"{[|>&*!%@`").find(out[i]) == std::string_view::npos;
+        size_t sep = std::string::npos;
+        if (plain_key) {
+            for (size_t k = i; k + 1 < line_end; ++k) {
+                if (out[k] == ':' && (out[k + 1] == ' ' || out[k + 1] == '\t')) {
+                    sep = k;
+                    break;
+                }
+                if (out[k] == ' ' && out[k + 1] == '#') break;
+            }
+        }
+        if (sep != std::string::npos) {
+            size_t v = sep + 1;
+            while (v < line_end && (out[v] == ' ' || out[v] == '\t')) ++v;
+            const bool plain_value =
+                v < line_end && std::string_view("#'\"{[|>&*!%@`").find(out[v]) == std::string_view::npos;
+            if (plain_value) {
+                for (size_t k = v; k + 1 < line_end; ++k) {
+                    if ((out[k] == ' ' || out[k] == '\t') && out[k + 1] == '#') break;
+                    if (out[k] == ':' && out[k + 1] == ' ') out[k + 1] = kHiddenSpace;
+                }
+            }
+        }
+        line_start = line_end + 1;
+    }
+    return out;
+}
+
+std::string unhide(std::string s) {
+    for (char& c : s) {
+        if (c == kHiddenSpace) c = ' ';
+    }
+    return s;
+}
+
+class Loader {
+public:
+    Loader(const SourceFile& file, Diagnostics& diags) : file_(file), diags_(diags) {}
+
+    std::optional<RuleFile> load() {
+        if (file_.text().size() > kMaxFileBytes) {
+            error(Location{1, 1, 1}, "rule file is too large (" + std::to_string(file_.text().size()) +
+                                         " bytes; the limit is 64 MiB)");
+            return std::nullopt;
+        }
+        if (file_.text().find('\0') != std::string::npos) {
+            error(file_.locate(file_.text().find('\0')), "rule file is not text (it contains a NUL byte)");
+            return std::nullopt;
+        }
+        YAML::Node root;
+        try {
+            root = YAML::Load(hide_inner_value_separators(file_.text()));
+        } catch (const YAML::Exception& e) {
+            // yaml-cpp reports its nesting limit as "bad file" at 1:1.
+            error(mark_location(e.mark), e.msg == "bad file" ? "invalid YAML: nested too deeply or unreadable"
+                                                             : "invalid YAML: " + e.msg + quote_hint(e.mark));
+            return std::nullopt;
+        } catch (const std::exception& e) {
+            error(Location{1, 1, 1}, std::string("invalid YAML: ") + e.what());
+            return std::nullopt;
+        }
+        if (!root.IsDefined() || root.IsNull()) {
+            error(Location{1, 1, 1}, "rule file is empty; it needs at least 'ruleset', 'version' and 'general'");
+            return std::nullopt;
+        }
+        if (!root.IsMap()) {
+            error(node_location(root), "a rule file must be a YAML mapping with keys such as 'ruleset' and 'version'");
+            return std::nullopt;
+        }
+        RuleFile rf;
+        try {
+            read_top(root, rf);
+        } catch (const YAML::Exception& e) {
+            error(mark_location(e.mark), "invalid YAML: " + e.msg);
+        }
+        return rf;
+    }
+
+private:
+    const SourceFile& file_;
+    Diagnostics& diags_;
+
+    void error(Location loc, std::string msg) { diags_.error(file_.path(), loc, std::move(msg)); }
+
+    // An expression that starts with a quote (`when: 'a' == x`) ends the YAML scalar at the
+    // closing quote; say so when a YAML error lands on such a line.
+    std::string quote_hint(const YAML::Mark& mark) const {
+        if (mark.line < 0) return {};
+        const std::string_view line = file_.line(mark.line + 1);
+        const size_t colon = line.find(": ");
+        if (colon == std::string_view::npos) return {};
+        const size_t value = line.find_first_not_of(' ', colon + 1);
+        if (value == std::string_view::npos || (line[value] != '\'' && line[value] != '"')) return {};
+        const size_t close = line.find(line[value], value + 1);
+        if (close == std::string_view::npos || line.find_first_not_of(' ', close + 1) == std::string_view::npos) {
+            return {};
+        }
+        return " (an expression that starts with a quote must be quoted as a whole, e.g. when: \"'a' == x\")";
+    }
+
+    void warning(Location loc, std::string msg) { diags_.warning(file_.path(), loc, std::move(msg)); }
+
+    Location mark_location(const YAML::Mark& m, int length = 1) const {
+        if (m.line < 0) return Location{1, 1, 1};
+        return Location{m.line + 1, m.column + 1, std::max(1, length)};
+    }
+
+    Location node_location(const YAML::Node& n) const {
+        const int length = n.IsScalar() ? static_cast<int>(std::min<size_t>(n.Scalar().size(), 200)) : 1;
+        Location loc = mark_location(n.Mark(), length);
+        // A quoted scalar's mark points at its quote: underline the quotes too.
+        if (n.IsScalar() && n.Mark().pos >= 0) {
+            const size_t pos = static_cast<size_t>(n.Mark().pos);
+            if (pos < file_.text().size() && (file_.text()[pos] == '\'' || file_.text()[pos] == '"')) {
+                loc.length += 2;
+            }
+        }
+        return loc;
+    }
+
+    using Handler = std::function<void(const YAML::Node& key, const YAML::Node& value)>;
+
+    // Visits a mapping's keys, reporting unknown and duplicate keys, and missing required ones.
+    void visit_map(const YAML::Node& map, const std::string& where,
+                   const std::vector<std::string>& known, const std::vector<std::string>& required,
+                   const Handler& handle) {
+        std::set<std::string> seen;
+        std::set<std::string> suggested;  // required keys an unknown key was probably meant as
+        for (auto it = map.begin(); it != map.end(); ++it) {
+            const YAML::Node key = it->first;  // a copy: the iterator yields a temporary pair
+            if (!key.IsScalar()) {
+                error(node_location(key), "keys in " + where + " must be plain names");
+                continue;
+            }
+            const std::string& name = key.Scalar();
+            if (!seen.insert(name).second) {
+                error(node_location(key), "duplicate key '" + name + "' in " + where);
+                continue;
+            }
+            if (std::find(known.begin(), known.end(), name) == known.end()) {
+                error(node_location(key), "unknown key '" + name + "' in " + where + did_you_mean(name, known));
+                suggested.insert(closest_match(name, known));
+                continue;
+            }
+            handle(key, it->second);
+        }
+        for (const auto& r : required) {
+            if (!seen.count(r) && !suggested.count(r)) error(node_location(map), where + " is missing the required key '" + r + "'");
+        }
+    }
+
+    std::optional<std::string> scalar(const YAML::Node& n, const std::string& what) {
+        if (!n.IsScalar()) {
+            error(node_location(n), what + " must be a single value, not a " +
+                                        (n.IsMap() ? "mapping" : n.IsSequence() ? "list" : "null"));
+            return std::nullopt;
+        }
+        return unhide(n.Scalar());
+    }
+
+    // Maps each byte of a scalar's value to its byte in the file. The value is what YAML made
+    // of the raw text (quotes removed, escapes resolved, lines folded), so the walk matches
+    // value bytes against raw bytes in order and steps over what YAML dropped.
+    ExprText expression(const YAML::Node& n, const std::string& what) {
+        ExprText out;
+        auto text = scalar(n, what);
+        if (!text) return out;
+        out.text = *text;
+        out.location = node_location(n);
+        const std::string& raw = file_.text();
+        size_t p = n.Mark().pos >= 0 ? static_cast<size_t>(n.Mark().pos) : 0;
+        if (p < raw.size() && (raw[p] == '|' || raw[p] == '>')) {
+            while (p < raw.size() && raw[p] != '\n') ++p;
+        }
+        out.file_offsets.reserve(out.text.size() + 1);
+        for (char c : out.text) {
+            while (p < raw.size() && raw[p] != c) ++p;
+            out.file_offsets.push_back(std::min(p, raw.size()));
+            if (p < raw.size()) ++p;
+        }
+        out.file_offsets.push_back(std::min(p, raw.size()));
+        if (out.text.empty()) error(out.location, what + " is empty");
+        return out;
+    }
+
+    std::string identifier_like(const YAML::Node& n, const std::string& what, const char* pattern_help) {
+        auto s = scalar(n, what);
+        if (!s) return {};
+        bool ok = !s->empty();
+        for (char c : *s) {
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) ok = false;
+        }
+        if (!ok) error(node_location(n), what + " '" + *s + "' " + pattern_help);
+        return *s;
+    }
+
+    std::string table_name(const YAML::Node& n, const std::string& what) {
+        auto s = scalar(n, what);
+        if (!s) return {};
+        if (s->empty()) error(node_location(n), what + " is empty");
+        return *s;
+    }
+
+    void read_types(const YAML::Node& n, std::map<std::string, TypeOverride>& types) {
+        if (!n.IsMap()) {
+            error(node_location(n), "'types' must map column names to types, e.g. { signup_date: date }");
+            return;
+        }
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            auto column = scalar(it->first, "a column name");
+            auto type = scalar(it->second, "a column type");
+            if (!column || !type) continue;
+            auto t = type_from_name(*type);
+            if (!t) {
+                error(node_location(it->second),
+                      "unknown type '" + *type + "'" +
+                          did_you_mean(*type, {"integer", "number", "string", "date", "datetime", "bool"}) +
+                          "; use integer, number, string, date, datetime or bool");
+                continue;
+            }
+            types[*column] = TypeOverride{*t, node_location(it->first)};
+        }
+    }
+
+    void read_source(const YAML::Node& n, RuleFile& rf) {
+        if (!n.IsMap()) {
+            error(node_location(n), "'source' must be a mapping with 'customers' and 'key'");
+            return;
+        }
+        visit_map(n, "'source'", {"customers", "key", "types", "facts"}, {},
+                  [&](const YAML::Node&, const YAML::Node& v) {});
+        if (n["customers"]) {
+            rf.customers_table = table_name(n["customers"], "'source.customers'");
+            rf.customers_location = node_location(n["customers"]);
+        }
+        if (n["key"]) {
+            rf.key = table_name(n["key"], "'source.key'");
+            rf.key_location = node_location(n["key"]);
+        }
+        if (n["types"]) read_types(n["types"], rf.types);
+        if (n["facts"]) {
+            const YAML::Node facts = n["facts"];
+            if (!facts.IsMap()) {
+                error(node_location(facts), "'source.facts' must map fact names to {table, key, time}");
+                return;
+            }
+            for (auto it = facts.begin(); it != facts.end(); ++it) {
+                FactDef f;
+                auto name = scalar(it->first, "a fact name");
+                if (!name) continue;
+                f.name = *name;
+                f.location = node_location(it->first);
+                if (!is_identifier(f.name)) {
+                    error(f.location, "fact name '" + f.name + "' must be a plain name (letters, digits, _)");
+                }
+                const YAML::Node body = it->second;
+                if (!body.IsMap()) {
+                    error(node_location(body), "fact '" + f.name + "' must be a mapping with 'table' and 'key'");
+                    continue;
+                }
+                f.table = f.name;
+                visit_map(body, "fact '" + f.name + "'", {"table", "key", "time", "types"}, {"key"},
+                          [&](const YAML::Node& key, const YAML::Node& v) {
+                              const std::string& k = key.Scalar();
+                              if (k == "table") f.table = table_name(v, "'table'");
+                              else if (k == "key") f.key = table_name(v, "'key'");
+                              else if (k == "time") {
+                                  f.time = table_name(v, "'time'");
+                                  f.time_location = node_location(v);
+                              } else if (k == "types") read_types(v, f.types);
+                          });
+                for (const auto& other : rf.facts) {
+                    if (other.name == f.name) error(f.location, "duplicate fact '" + f.name + "'");
+                }
+                rf.facts.push_back(std::move(f));
+            }
+        }
+    }
+
+    void read_lets(const YAML::Node& n, RuleFile& rf) {
+        if (!n.IsMap()) {
+            error(node_location(n), "'let' must map names to expressions, e.g. { revenue: sum(orders.amount) }");
+            return;
+        }
+        std::set<std::string> seen;
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            auto name = scalar(it->first, "a let name");
+            if (!name) continue;
+            LetDef let;
+            let.name = *name;
+            let.location = node_location(it->first);
+            if (!is_identifier(let.name)) {
+                error(let.location, "let name '" + let.name + "' must be a plain name (letters, digits, _)" +
+                                        (is_keyword(let.name) ? " and not a keyword" : ""));
+            } else if (let.name == "as_of") {
+                error(let.location, "'as_of' is built in; pick another let name");
+            }
+            if (!seen.insert(let.name).second) {
+                error(let.location, "duplicate let '" + let.name + "'");
+                continue;
+            }
+            if (it->second.IsNull()) {
+                error(let.location, "let '" + let.name + "' has no expression");
+                continue;
+            }
+            let.expr = expression(it->second, "let '" + let.name + "'");
+            rf.lets.push_back(std::move(let));
+        }
+    }
+
+    void read_segment(const YAML::Node& n, SegmentDef& seg, std::set<std::string>& ids, int depth) {
+        seg.location = node_location(n);
+        if (!n.IsMap()) {
+            error(node_location(n), "a segment must be a mapping with 'id' and 'when'");
+            return;
+        }
+        if (depth > 32) {
+            error(seg.location, "tactical segments are nested too deeply (more than 32 levels)");
+            return;
+        }
+        visit_map(n, n["id"] && n["id"].IsScalar() ? "segment '" + n["id"].Scalar() + "'" : "a segment",
+                  {"id", "label", "when", "description", "goal", "offer", "channel", "contact_every",
+                   "priority", "tactical"},
+                  {"id", "when"}, [&](const YAML::Node& key, const YAML::Node& v) {
+                      const std::string& k = key.Scalar();
+                      if (k == "id") {
+                          seg.id = identifier_like(v, "segment id", "may use only letters, digits, _ and -");
+                          seg.id_location = node_location(v);
+                      } else if (k == "when") {
+                          if (v.IsScalar() && v.Scalar() == "otherwise" && v.Tag() == "?") {
+                              seg.otherwise = true;
+                              seg.when.location = node_location(v);
+                          } else if (v.IsNull()) {
+                              error(node_location(key), "'when' has no condition");
+                          } else {
+                              seg.when = expression(v, "'when'");
+                          }
+                      } else if (k == "label") {
+                          seg.meta.label = scalar(v, "'label'").value_or("");
+                      } else if (k == "description") {
+                          seg.meta.description = scalar(v, "'description'").value_or("");
+                      } else if (k == "goal") {
+                          seg.meta.goal = scalar(v, "'goal'").value_or("");
+                      } else if (k == "offer") {
+                          seg.meta.offer = scalar(v, "'offer'").value_or("");
+                      } else if (k == "channel") {
+                          seg.meta.channel = scalar(v, "'channel'").value_or("");
+                      } else if (k == "contact_every") {
+                          auto s = scalar(v, "'contact_every'");
+                          if (s) {
+                              seg.meta.contact_every = parse_duration(*s);
+                              if (!seg.meta.contact_every) {
+                                  error(node_location(v), "'contact_every' must be a duration such as 7d, 2w, 1mo or 1y");
+                              }
+                          }
+                      } else if (k == "priority") {
+                          auto s = scalar(v, "'priority'");
+                          if (s) {
+                              if (*s == "1" || *s == "2" || *s == "3") seg.meta.priority = std::stoi(*s);
+                              else error(node_location(v), "'priority' must be 1, 2 or 3 (1 is the highest)");
+                          }
+                      } else if (k == "tactical") {
+                          if (!v.IsSequence()) {
+                              error(node_location(v), "'tactical' must be a list of segments");
+                              return;
+                          }
+                          for (const auto& child : v) {
+                              SegmentDef t;
+                              read_segment(child, t, ids, depth + 1);
+                              seg.tactical.push_back(std::move(t));
+                          }
+                      }
+                  });
+        if (!seg.id.empty() && !ids.insert(seg.id).second) {
+            error(seg.id_location, "duplicate segment id '" + seg.id + "'");
+        }
+        if (depth > 0 && seg.otherwise) {
+            error(seg.when.location, "'otherwise' is only for the last general segment, not tactical ones");
+        }
+    }
+
+    void read_general(const YAML::Node& n, RuleFile& rf) {
+        rf.general_location = node_location(n);
+        if (!n.IsMap()) {
+            error(node_location(n), "'general' must be a mapping with 'policy' and 'segments'");
+            return;
+        }
+        visit_map(n, "'general'", {"policy", "segments"}, {"segments"},
+                  [&](const YAML::Node& key, const YAML::Node& v) {
+                      if (key.Scalar() == "policy") {
+                          auto s = scalar(v, "'policy'");
+                          rf.policy_location = node_location(v);
+                          if (s && *s == "exclusive") rf.policy = Policy::Exclusive;
+                          else if (s && *s != "first_match") {
+                              error(node_location(v), "unknown policy '" + *s + "'" +
+                                                          did_you_mean(*s, {"first_match", "exclusive"}) +
+                                                          "; use first_match or exclusive");
+                          }
+                      }
+                  });
+        const YAML::Node segs = n["segments"];
+        if (!segs) return;
+        if (!segs.IsSequence() || segs.size() == 0) {
+            error(node_location(segs), "'segments' must be a non-empty list of segments");
+            return;
+        }
+        std::set<std::string> ids;
+        for (const auto& s : segs) {
+            SegmentDef seg;
+            read_segment(s, seg, ids, 0);
+            rf.segments.push_back(std::move(seg));
+        }
+        for (size_t i = 0; i < rf.segments.size(); ++i) {
+            const auto& seg = rf.segments[i];
+            if (!seg.otherwise) continue;
+            if (rf.policy == Policy::Exclusive) {
+                error(seg.when.location, "'otherwise' cannot be used with policy 'exclusive': "
+                                         "every segment there needs its own condition");
+            } else if (i + 1 != rf.segments.size()) {
+                error(seg.when.location, "'otherwise' must be the last general segment; the segments after it "
+                                         "could never match");
+            }
+        }
+    }
+
+    void read_top(const YAML::Node& root, RuleFile& rf) {
+        visit_map(root, "the rule file",
+                  {"ruleset", "version", "description", "owner", "as_of", "source", "let", "general", "value"},
+                  {"ruleset", "version", "general"}, [&](const YAML::Node& key, const YAML::Node& v) {
+                      const std::string& k = key.Scalar();
+                      if (k == "ruleset") {
+                          auto s = scalar(v, "'ruleset'");
+                          if (!s) return;
+                          rf.ruleset = *s;
+                          bool ok = !s->empty();
+                          for (char c : *s) {
+                              if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) ok = false;
+                          }
+                          if (!ok) error(node_location(v), "ruleset name '" + *s + "' may use only a-z, 0-9, _ and -");
+                      } else if (k == "version") {
+                          auto s = scalar(v, "'version'");
+                          if (!s) return;
+                          bool digits = !s->empty() && s->size() <= 18;
+                          for (char c : *s) digits = digits && c >= '0' && c <= '9';
+                          if (!digits || std::stoll(*s) <= 0) {
+                              error(node_location(v), "'version' must be a positive integer, not '" + *s + "'");
+                          } else {
+                              rf.version = std::stoll(*s);
+                          }
+                      } else if (k == "description") {
+                          rf.description = scalar(v, "'description'").value_or("");
+                      } else if (k == "owner") {
+                          rf.owner = scalar(v, "'owner'").value_or("");
+                      } else if (k == "as_of") {
+                          auto s = scalar(v, "'as_of'");
+                          if (!s) return;
+                          rf.as_of = parse_date(*s);
+                          if (!rf.as_of) error(node_location(v), "'as_of' must be a date such as 2026-11-01");
+                      } else if (k == "source") {
+                          read_source(v, rf);
+                      } else if (k == "let") {
+                          read_lets(v, rf);
+                      } else if (k == "general") {
+                          read_general(v, rf);
+                      } else if (k == "value") {
+                          rf.value = expression(v, "'value'");
+                      }
+                  });
+    }
+};
+
+}  // namespace
+
+std::optional<RuleFile> load_rule_file(const SourceFile& file, Diagnostics& diags) {
+    return Loader(file, diags).load();
+}
+
+}  // namespace strata

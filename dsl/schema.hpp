@@ -1,0 +1,39 @@
+// What the binder knows about the database: tables and their columns' declared types.
+// Filled by the engine's store from SQLite; the binder never opens a database itself.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dsl/types.hpp"
+
+namespace strata {
+
+struct ColumnSchema {
+    std::string name;
+    std::string declared;  // as SQLite reports it, e.g. "VARCHAR(20)"
+    Type type;             // from the declared type
+};
+
+struct TableSchema {
+    std::string name;
+    std::vector<ColumnSchema> columns;
+    const ColumnSchema* find(const std::string& column) const {
+        for (const auto& c : columns) {
+            if (c.name == column) return &c;
+        }
+        return nullptr;
+    }
+};
+
+struct Schema {
+    std::map<std::string, TableSchema> tables;
+    const TableSchema* find(const std::string& table) const {
+        auto it = tables.find(table);
+        return it == tables.end() ? nullptr : &it->second;
+    }
+};
+
+}  // namespace strata

@@ -1,0 +1,37 @@
+#include "dsl/source.hpp"
+
+#include <algorithm>
+
+namespace strata {
+
+SourceFile::SourceFile(std::string path, std::string text)
+    : path_(std::move(path)), text_(std::move(text)) {
+    line_starts_.push_back(0);
+    for (size_t i = 0; i < text_.size(); ++i) {
+        if (text_[i] == '\n') line_starts_.push_back(i + 1);
+    }
+}
+
+Location SourceFile::locate(size_t offset, int length) const {
+    offset = std::min(offset, text_.size());
+    auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+    const size_t line_index = static_cast<size_t>(it - line_starts_.begin()) - 1;
+    return Location{static_cast<int>(line_index + 1),
+                    static_cast<int>(offset - line_starts_[line_index] + 1), std::max(1, length)};
+}
+
+size_t SourceFile::offset_of(int line, int col) const {
+    if (line < 1 || line_starts_.empty()) return 0;
+    const size_t index = std::min(static_cast<size_t>(line - 1), line_starts_.size() - 1);
+    return std::min(line_starts_[index] + static_cast<size_t>(std::max(col, 1) - 1), text_.size());
+}
+
+std::string_view SourceFile::line(int line) const {
+    if (line < 1 || static_cast<size_t>(line) > line_starts_.size()) return {};
+    const size_t begin = line_starts_[line - 1];
+    size_t end = static_cast<size_t>(line) < line_starts_.size() ? line_starts_[line] - 1 : text_.size();
+    if (end > begin && text_[end - 1] == '\r') --end;
+    return std::string_view(text_).substr(begin, end - begin);
+}
+
+}  // namespace strata

@@ -1,0 +1,42 @@
+// A rule file's text and the mapping from byte offsets to line:col.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strata {
+
+// A position in a source file. line and col are 1-based; col counts bytes, as compilers do.
+// length is how many bytes the caret underline covers (at least 1).
+struct Location {
+    int line = 0;
+    int col = 0;
+    int length = 1;
+    bool valid() const { return line > 0; }
+};
+
+class SourceFile {
+public:
+    SourceFile() = default;
+    SourceFile(std::string path, std::string text);
+
+    const std::string& path() const { return path_; }
+    const std::string& text() const { return text_; }
+
+    // The 1-based line:col of a byte offset. Offsets past the end map to the end.
+    Location locate(size_t offset, int length = 1) const;
+    // The offset of a 1-based line:col. REQUIRES: line within the file.
+    size_t offset_of(int line, int col) const;
+    // The text of a 1-based line, without its newline; empty when out of range.
+    std::string_view line(int line) const;
+    int line_count() const { return static_cast<int>(line_starts_.size()); }
+
+private:
+    std::string path_;
+    std::string text_;
+    std::vector<size_t> line_starts_;
+};
+
+}  // namespace strata

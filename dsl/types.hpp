@@ -1,0 +1,48 @@
+// The language's value types, and the mapping from SQLite's declared column types.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace strata {
+
+enum class Type {
+    Any,  // not known until the schema is (a column checked without --db)
+    Null,  // the literal null: fits every type
+    Bool,
+    Int,
+    Number,
+    String,
+    Date,
+    DateTime,
+    Duration,
+    Record,  // rfm(...): fields r, f, m (integers) and code (string)
+};
+
+const char* type_name(Type t);
+// "an integer", "a string": the type name with its article, for messages.
+std::string with_article(Type t);
+
+inline bool is_numeric(Type t) { return t == Type::Int || t == Type::Number; }
+inline bool is_temporal(Type t) { return t == Type::Date || t == Type::DateTime; }
+// Any and Null fit wherever a specific type is expected.
+inline bool is_open(Type t) { return t == Type::Any || t == Type::Null; }
+
+// The common type of two branches (coalesce, if, lists): Int+Number → Number,
+// Date+DateTime → DateTime, Null/Any take the other side. nullopt when they don't mix.
+std::optional<Type> unify(Type a, Type b);
+
+// True when values of a and b can be compared with == and <.
+bool comparable(Type a, Type b);
+
+// SQLite declared type → language type, by the affinity-style rules of the foundation issue:
+// INTEGER → Int, REAL/FLOAT/DOUBLE/NUMERIC/DECIMAL → Number, TEXT/VARCHAR/CHAR/CLOB → String,
+// DATE → Date, DATETIME/TIMESTAMP → DateTime, BOOLEAN/BOOL → Bool. Unknown types → String.
+Type type_from_declared(std::string_view declared);
+
+// A type name in a rule file's `types:` map: integer|int, number|real|float, string|text,
+// date, datetime|timestamp, bool|boolean.
+std::optional<Type> type_from_name(std::string_view name);
+
+}  // namespace strata

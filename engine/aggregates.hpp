@@ -1,0 +1,45 @@
+// Fact aggregates, computed in one pass over each fact table's rows, fed in chunks.
+// Point in time: a fact whose time is after as_of is left out of every aggregate.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "dsl/bound.hpp"
+#include "engine/evaluator.hpp"
+#include "engine/value.hpp"
+
+namespace strata {
+
+// A chunk of one fact table's rows: the fact's columns (by slot) and, for each row, the
+// customer row it belongs to (or -1 when its key matches no customer).
+struct FactChunk {
+    size_t rows = 0;
+    std::vector<Column> columns;
+    std::vector<int64_t> owner;
+};
+
+class AggregateComputer {
+public:
+    AggregateComputer(const bound::Program& program, size_t customers, Date as_of);
+    ~AggregateComputer();
+
+    // Adds one chunk of rows of program fact `fact`.
+    void add(int fact, const FactChunk& chunk);
+
+    // One column per program aggregate, a row per customer.
+    std::vector<Column> finish();
+
+    // Facts left out because their time is after as_of, per program fact.
+    const std::vector<size_t>& future_rows() const { return future_rows_; }
+
+private:
+    struct State;
+    const bound::Program& program_;
+    size_t customers_;
+    Date as_of_;
+    std::vector<std::unique_ptr<State>> states_;
+    std::vector<size_t> future_rows_;
+};
+
+}  // namespace strata

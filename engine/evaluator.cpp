@@ -1,0 +1,567 @@
+#include "engine/evaluator.hpp"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace strata {
+
+namespace {
+
+using ast::BinaryOp;
+using bound::Fn;
+
+Value tri(std::optional<bool> b) { return b ? Value{*b} : Value{}; }
+std::optional<bool> truth(const Value& v) {
+    if (const auto* b = std::get_if<bool>(&v)) return *b;
+    return std::nullopt;
+}
+
+Value literal_value(const ast::LiteralValue& v) {
+    return std::visit(
+        [](const auto& x) -> Value {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, ast::Null>) return Value{};
+            else return Value{x};
+        },
+        v);
+}
+
+Value date_difference(const Value& a, const Value& b) {
+    auto day = [](const Value& v) {
+        if (const auto* d = std::get_if<Date>(&v)) return d->days;
+        return to_date(std::get<DateTime>(v)).days;
+    };
+    return Value{int64_t{day(b)} - day(a)};
+}
+
+Value arithmetic(BinaryOp op, const Value& l, const Value& r) {
+    if (is_null(l) || is_null(r)) return {};
+    const auto* li = std::get_if<int64_t>(&l);
+    const auto* ri = std::get_if<int64_t>(&r);
+    if (li && ri) {
+        int64_t out = 0;
+        switch (op) {
+            // Integer overflow gives null, like any other value that cannot be computed.
+            case BinaryOp::Add:
+                if (!__builtin_add_overflow(*li, *ri, &out)) return out;
+                return {};
+            case BinaryOp::Sub:
+                if (!__builtin_sub_overflow(*li, *ri, &out)) return out;
+                return {};
+            case BinaryOp::Mul:
+                if (!__builtin_mul_overflow(*li, *ri, &out)) return out;
+                return {};
+            case BinaryOp::Div:
+                if (*ri == 0) return {};
+                return static_cast<double>(*li) / static_cast<double>(*ri);
+            case BinaryOp::Mod:
+                if (*ri == 0 || (*li == INT64_MIN && *ri == -1)) return {};
+                return *li % *ri;
+            default: return {};
+        }
+    }
+    const bool ln = li || std::holds_alternative<double>(l);
+    const bool rn = ri || std::holds_alternative<double>(r);
+    if (ln && rn) {
+        const double x = as_double(l), y = as_double(r);
+        double out = 0;
+        switch (op) {
+            case BinaryOp::Add: out = x + y; break;
+            case BinaryOp::Sub: out = x - y; break;
+            case BinaryOp::Mul: out = x * y; break;
+            case BinaryOp::Div:
+                if (y == 0) return {};
+                out = x / y;
+                break;
+            case BinaryOp::Mod:
+                if (y == 0) return {};
+                out = std::fmod(x, y);
+                break;
+            default: return {};
+        }
+        return std::isfinite(out) ? Value{out} : Value{};
+    }
+    const int sign = op == BinaryOp::Sub ? -1 : 1;
+    if (const auto* dur = std::get_if<Duration>(&r)) {
+        if (const auto* d = std::get_if<Date>(&l)) return add_duration(*d, *dur, sign);
+        if (const auto* t = std::get_if<DateTime>(&l)) return add_duration(*t, *dur, sign);
+        if (const auto* d2 = std::get_if<Duration>(&l)) {
+            return Duration{d2->months + sign * dur->months, d2->days + sign * dur->days};
+        }
+    }
+    if (const auto* dur = std::get_if<Duration>(&l); dur && op == BinaryOp::Add) {
+        if (const auto* d = std::get_if<Date>(&r)) return add_duration(*d, *dur, 1);
+        if (const auto* t = std::get_if<DateTime>(&r)) return add_duration(*t, *dur, 1);
+    }
+    if (op == BinaryOp::Sub && std::holds_alternative<Date>(l) && std::holds_alternative<Date>(r)) {
+        return date_difference(r, l);
+    }
+    if (op == BinaryOp::Add) {
+        const auto* ls = std::get_if<std::string>(&l);
+        const auto* rs = std::get_if<std::string>(&r);
+        if (ls && rs) return *ls + *rs;
+    }
+    return {};
+}
+
+bool compare_holds(BinaryOp op, int c) {
+    switch (op) {
+        case BinaryOp::Eq: return c == 0;
+        case BinaryOp::Ne: return c != 0;
+        case BinaryOp::Lt: return c < 0;
+        case BinaryOp::Le: return c <= 0;
+        case BinaryOp::Gt: return c > 0;
+        case BinaryOp::Ge: return c >= 0;
+        default: return false;
+    }
+}
+
+// Values are comparable when the binder allowed it; Any-typed columns can still meet a
+// mismatch at run time (a column checked without a schema), which gives null.
+bool runtime_comparable(const Value& a, const Value& b) {
+    auto kind = [](const Value& v) {
+        switch (v.index()) {
+            case 2:
+            case 3: return 2;  // numbers
+            case 5:
+            case 6: return 5;  // times
+            default: return static_cast<int>(v.index());
+        }
+    };
+    return kind(a) == kind(b) && !std::holds_alternative<RecordPtr>(a);
+}
+
+Value compare(BinaryOp op, const Value& l, const Value& r) {
+    if (is_null(l) || is_null(r) || !runtime_comparable(l, r)) return {};
+    return compare_holds(op, compare_values(l, r));
+}
+
+size_t utf8_length(const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+std::string map_ascii(std::string s, int (*f)(int)) {
+    for (char& c : s) {
+        if (static_cast<unsigned char>(c) < 0x80) c = static_cast<char>(f(c));
+    }
+    return s;
+}
+
+Value to_int(double d) {
+    if (!std::isfinite(d) || std::fabs(d) > 9.2e18) return {};
+    return static_cast<int64_t>(d);
+}
+
+// Round half away from zero, to `digits` decimals.
+double round_to(double x, int64_t digits) {
+    const double scale = std::pow(10.0, static_cast<double>(std::clamp<int64_t>(digits, -15, 15)));
+    return std::round(x * scale) / scale;
+}
+
+class Evaluator {
+public:
+    explicit Evaluator(const Frame& f) : frame_(f) {}
+
+    Column eval(const bound::Expr& e) {
+        return std::visit([&](const auto& n) { return eval_node(e, n); }, e.node);
+    }
+
+private:
+    const Frame& frame_;
+
+    size_t rows() const { return frame_.rows; }
+
+    template <typename F>
+    Column map1(const Column& a, F f) {
+        Column out(rows());
+        for (size_t i = 0; i < rows(); ++i) out[i] = f(a[i]);
+        return out;
+    }
+
+    template <typename F>
+    Column map2(const Column& a, const Column& b, F f) {
+        Column out(rows());
+        for (size_t i = 0; i < rows(); ++i) out[i] = f(a[i], b[i]);
+        return out;
+    }
+
+    Column eval_node(const bound::Expr&, const bound::Literal& n) { return Column(rows(), literal_value(n.value)); }
+    Column eval_node(const bound::Expr&, const bound::CustomerColumn& n) {
+        return *frame_.columns.at(static_cast<size_t>(n.slot));
+    }
+    Column eval_node(const bound::Expr&, const bound::FactColumn& n) {
+        return *frame_.columns.at(static_cast<size_t>(n.slot));
+    }
+    Column eval_node(const bound::Expr&, const bound::LetRef& n) { return *frame_.lets.at(static_cast<size_t>(n.index)); }
+    Column eval_node(const bound::Expr&, const bound::AsOf&) { return Column(rows(), Value{frame_.as_of}); }
+    Column eval_node(const bound::Expr&, const bound::AggregateRef& n) {
+        return *frame_.aggregates.at(static_cast<size_t>(n.index));
+    }
+
+    Column eval_node(const bound::Expr&, const bound::Field& n) {
+        const Column rec = eval(*n.record);
+        return map1(rec, [&n](const Value& v) -> Value {
+            if (const auto* r = std::get_if<RecordPtr>(&v)) return (*r)->fields.at(static_cast<size_t>(n.field));
+            return {};
+        });
+    }
+
+    Column eval_node(const bound::Expr& e, const bound::Unary& n) {
+        const Column a = eval(*n.operand);
+        if (n.op == ast::UnaryOp::Not) {
+            return map1(a, [](const Value& v) -> Value {
+                auto t = truth(v);
+                return t ? Value{!*t} : Value{};
+            });
+        }
+        return map1(a, [](const Value& v) -> Value {
+            if (const auto* i = std::get_if<int64_t>(&v)) {
+                if (*i == INT64_MIN) return {};
+                return -*i;
+            }
+            if (const auto* d = std::get_if<double>(&v)) return -*d;
+            if (const auto* d = std::get_if<Duration>(&v)) return Duration{-d->months, -d->days};
+            return {};
+        });
+    }
+
+    Column eval_node(const bound::Expr& e, const bound::Binary& n) {
+        const Column l = eval(*n.lhs);
+        const Column r = eval(*n.rhs);
+        switch (n.op) {
+            case BinaryOp::And:
+                return map2(l, r, [](const Value& a, const Value& b) -> Value {
+                    auto x = truth(a), y = truth(b);
+                    if ((x && !*x) || (y && !*y)) return false;
+                    if (x && y) return true;
+                    return {};
+                });
+            case BinaryOp::Or:
+                return map2(l, r, [](const Value& a, const Value& b) -> Value {
+                    auto x = truth(a), y = truth(b);
+                    if ((x && *x) || (y && *y)) return true;
+                    if (x && y) return false;
+                    return {};
+                });
+            case BinaryOp::Eq:
+            case BinaryOp::Ne:
+            case BinaryOp::Lt:
+            case BinaryOp::Le:
+            case BinaryOp::Gt:
+            case BinaryOp::Ge:
+                return map2(l, r, [op = n.op](const Value& a, const Value& b) { return compare(op, a, b); });
+            default: {
+                const Type t = e.type;
+                return map2(l, r, [op = n.op, t](const Value& a, const Value& b) {
+                    return coerce(arithmetic(op, a, b), t);
+                });
+            }
+        }
+    }
+
+    Column eval_node(const bound::Expr&, const bound::InList& n) {
+        const Column v = eval(*n.value);
+        std::vector<Column> items;
+        for (const auto& item : n.items) items.push_back(eval(*item));
+        Column out(rows());
+        for (size_t i = 0; i < rows(); ++i) {
+            if (is_null(v[i])) continue;
+            bool found = false, unknown = false;
+            for (const auto& item : items) {
+                const Value c = compare(BinaryOp::Eq, v[i], item[i]);
+                if (is_null(c)) unknown = true;
+                else if (std::get<bool>(c)) {
+                    found = true;
+                    break;
+                }
+            }
+            if (found) out[i] = !n.negated;
+            else if (!unknown) out[i] = n.negated;
+        }
+        return out;
+    }
+
+    Column eval_node(const bound::Expr&, const bound::Between& n) {
+        const Column v = eval(*n.value);
+        const Column lo = eval(*n.low);
+        const Column hi = eval(*n.high);
+        Column out(rows());
+        for (size_t i = 0; i < rows(); ++i) {
+            auto above = truth(compare(BinaryOp::Ge, v[i], lo[i]));
+            auto below = truth(compare(BinaryOp::Le, v[i], hi[i]));
+            std::optional<bool> inside;
+            if ((above && !*above) || (below && !*below)) inside = false;
+            else if (above && below) inside = true;
+            if (inside) out[i] = n.negated ? !*inside : *inside;
+        }
+        return out;
+    }
+
+    Column eval_node(const bound::Expr&, const bound::IsNull& n) {
+        const Column v = eval(*n.value);
+        return map1(v, [neg = n.negated](const Value& x) -> Value { return is_null(x) != neg; });
+    }
+
+    Column eval_node(const bound::Expr& e, const bound::Call& n) {
+        std::vector<Column> args;
+        for (const auto& a : n.args) args.push_back(a ? eval(*a) : Column(rows()));
+        const Type t = e.type;
+        switch (n.fn) {
+            case Fn::Coalesce: {
+                Column out(rows());
+                for (size_t i = 0; i < rows(); ++i) {
+                    for (const auto& a : args) {
+                        if (!is_null(a[i])) {
+                            out[i] = coerce(a[i], t);
+                            break;
+                        }
+                    }
+                }
+                return out;
+            }
+            case Fn::If: {
+                Column out(rows());
+                for (size_t i = 0; i < rows(); ++i) {
+                    auto c = truth(args[0][i]);
+                    out[i] = coerce(c && *c ? args[1][i] : args[2][i], t);
+                }
+                return out;
+            }
+            case Fn::Least:
+            case Fn::Greatest: {
+                const int want = n.fn == Fn::Least ? -1 : 1;
+                Column out(rows());
+                for (size_t i = 0; i < rows(); ++i) {
+                    const Value* best = nullptr;
+                    for (const auto& a : args) {
+                        if (is_null(a[i])) continue;
+                        if (!best || (runtime_comparable(a[i], *best) && compare_values(a[i], *best) == want)) {
+                            best = &a[i];
+                        }
+                    }
+                    if (best) out[i] = coerce(*best, t);
+                }
+                return out;
+            }
+            case Fn::Abs:
+                return map1(args[0], [](const Value& v) -> Value {
+                    if (const auto* i = std::get_if<int64_t>(&v)) {
+                        return *i == INT64_MIN ? Value{} : Value{*i < 0 ? -*i : *i};
+                    }
+                    if (const auto* d = std::get_if<double>(&v)) return std::fabs(*d);
+                    return {};
+                });
+            case Fn::Round:
+                if (n.args[1]) {
+                    return map2(args[0], args[1], [](const Value& v, const Value& d) -> Value {
+                        if (is_null(v) || !std::holds_alternative<int64_t>(d)) return {};
+                        return round_to(as_double(v), std::get<int64_t>(d));
+                    });
+                }
+                return map1(args[0], [](const Value& v) -> Value {
+                    if (std::holds_alternative<int64_t>(v)) return v;
+                    if (const auto* d = std::get_if<double>(&v)) return to_int(std::round(*d));
+                    return {};
+                });
+            case Fn::Floor:
+            case Fn::Ceil:
+                return map1(args[0], [up = n.fn == Fn::Ceil](const Value& v) -> Value {
+                    if (std::holds_alternative<int64_t>(v)) return v;
+                    if (const auto* d = std::get_if<double>(&v)) return to_int(up ? std::ceil(*d) : std::floor(*d));
+                    return {};
+                });
+            case Fn::Lower:
+            case Fn::Upper:
+                return map1(args[0], [low = n.fn == Fn::Lower](const Value& v) -> Value {
+                    if (const auto* s = std::get_if<std::string>(&v)) return map_ascii(*s, low ? ::tolower : ::toupper);
+                    return {};
+                });
+            case Fn::Length:
+                return map1(args[0], [](const Value& v) -> Value {
+                    if (const auto* s = std::get_if<std::string>(&v)) return static_cast<int64_t>(utf8_length(*s));
+                    return {};
+                });
+            case Fn::Contains:
+            case Fn::StartsWith:
+            case Fn::EndsWith:
+                return map2(args[0], args[1], [fn = n.fn](const Value& a, const Value& b) -> Value {
+                    const auto* s = std::get_if<std::string>(&a);
+                    const auto* p = std::get_if<std::string>(&b);
+                    if (!s || !p) return {};
+                    if (fn == Fn::Contains) return s->find(*p) != std::string::npos;
+                    if (fn == Fn::StartsWith) return s->compare(0, p->size(), *p) == 0;
+                    return s->size() >= p->size() && s->compare(s->size() - p->size(), p->size(), *p) == 0;
+                });
+            case Fn::Matches: {
+                const RE2& re = *n.params.regex;
+                return map1(args[0], [&re](const Value& v) -> Value {
+                    if (const auto* s = std::get_if<std::string>(&v)) return RE2::PartialMatch(*s, re);
+                    return {};
+                });
+            }
+            case Fn::DaysBetween:
+                return map2(args[0], args[1], [](const Value& a, const Value& b) -> Value {
+                    if (is_null(a) || is_null(b)) return {};
+                    return date_difference(a, b);
+                });
+            case Fn::DaysSince: {
+                const Value as_of{frame_.as_of};
+                return map1(args[0], [&as_of](const Value& a) -> Value {
+                    if (is_null(a)) return {};
+                    return date_difference(a, as_of);
+                });
+            }
+            case Fn::Year:
+            case Fn::Month:
+                return map1(args[0], [year = n.fn == Fn::Year](const Value& v) -> Value {
+                    if (is_null(v)) return {};
+                    const Date d = std::holds_alternative<Date>(v) ? std::get<Date>(v) : to_date(std::get<DateTime>(v));
+                    const auto c = civil_from_days(d.days);
+                    return int64_t{year ? c.year : c.month};
+                });
+            case Fn::Ntile: return ntile(args[0], n.params.n);
+            case Fn::PercentRank: return percent_rank(args[0]);
+            case Fn::Rfm: return rfm(n, args);
+            case Fn::Abc: {
+                const Column keys = frame_.keys ? *frame_.keys : Column{};
+                return abc_classes(args[0], keys, n.params.a, n.params.b);
+            }
+            case Fn::Xyz:
+                return map1(args[0], [&n](const Value& v) -> Value {
+                    if (is_null(v)) return {};
+                    const double cv = as_double(v);
+                    return std::string(cv <= n.params.a ? "X" : cv <= n.params.b ? "Y" : "Z");
+                });
+        }
+        return Column(rows());
+    }
+
+    Column rfm(const bound::Call& n, const std::vector<Column>& args) {
+        const int64_t bins = n.params.n;
+        // A later date is better; a recency given as a number is an age (days since), so
+        // a smaller one is better.
+        const bool recency_is_age = !args[0].empty() && std::any_of(args[0].begin(), args[0].end(), [](const Value& v) {
+            return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
+        });
+        const Column r = ntile(args[0], bins, recency_is_age);
+        const Column f = ntile(args[1], bins);
+        const Column m = ntile(args[2], bins);
+        Column out(rows());
+        auto score = [&](const Value& v) -> Value {
+            if (is_null(v)) return {};
+            const int64_t s = std::get<int64_t>(v);
+            return n.params.best_low ? bins + 1 - s : s;
+        };
+        for (size_t i = 0; i < rows(); ++i) {
+            auto rec = std::make_shared<RecordValue>();
+            rec->fields = {score(r[i]), score(f[i]), score(m[i]), Value{}};
+            if (!is_null(rec->fields[0]) && !is_null(rec->fields[1]) && !is_null(rec->fields[2])) {
+                std::string code;
+                for (int k = 0; k < 3; ++k) {
+                    if (k && bins > 9) code += '-';
+                    code += std::to_string(std::get<int64_t>(rec->fields[static_cast<size_t>(k)]));
+                }
+                rec->fields[3] = code;
+            }
+            out[i] = RecordPtr(std::move(rec));
+        }
+        return out;
+    }
+};
+
+// Indices of the non-null values, sorted by value (ascending or descending).
+std::vector<size_t> sorted_present(const Column& x, bool descending) {
+    std::vector<size_t> idx;
+    idx.reserve(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+        if (!is_null(x[i])) idx.push_back(i);
+    }
+    std::stable_sort(idx.begin(), idx.end(), [&x, descending](size_t a, size_t b) {
+        const int c = compare_values(x[a], x[b]);
+        return descending ? c > 0 : c < 0;
+    });
+    return idx;
+}
+
+// Calls f(index, L, N) for each present value, where L counts the values strictly before it
+// in the order (ties share L) and N the present values.
+template <typename F>
+void for_each_rank(const Column& x, bool descending, F f) {
+    const std::vector<size_t> idx = sorted_present(x, descending);
+    const size_t total = idx.size();
+    size_t group_start = 0;
+    for (size_t k = 0; k < total; ++k) {
+        if (k > 0 && compare_values(x[idx[k]], x[idx[k - 1]]) != 0) group_start = k;
+        f(idx[k], group_start, total);
+    }
+}
+
+}  // namespace
+
+Column ntile(const Column& x, int64_t n, bool descending) {
+    Column out(x.size());
+    for_each_rank(x, descending, [&](size_t i, size_t less, size_t total) {
+        // 1 + floor(n·L/N), in integers so no rounding can move a boundary.
+        out[i] = int64_t{1} + static_cast<int64_t>((static_cast<unsigned __int128>(n) * less) / total);
+    });
+    return out;
+}
+
+Column percent_rank(const Column& x) {
+    Column out(x.size());
+    for_each_rank(x, false, [&](size_t i, size_t less, size_t total) {
+        out[i] = static_cast<double>(less) / static_cast<double>(total);
+    });
+    return out;
+}
+
+Column abc_classes(const Column& x, const Column& keys, double a, double b) {
+    Column out(x.size());
+    std::vector<size_t> idx;
+    for (size_t i = 0; i < x.size(); ++i) {
+        if (!is_null(x[i])) idx.push_back(i);
+    }
+    // x descending, then key ascending: the order is total, so P is well defined.
+    std::sort(idx.begin(), idx.end(), [&](size_t p, size_t q) {
+        const int c = compare_values(x[p], x[q]);
+        if (c != 0) return c > 0;
+        if (!keys.empty() && !is_null(keys[p]) && !is_null(keys[q]) && keys[p].index() == keys[q].index()) {
+            const int k = compare_values(keys[p], keys[q]);
+            if (k != 0) return k < 0;
+        }
+        return p < q;
+    });
+    // The thresholds are decimals written in the rule (0.8 = 8/10). Comparing P·den < num·T
+    // keeps the boundary exact where P < 0.8·T in binary floating point would not be.
+    auto fraction = [](double t) {
+        long double den = 1;
+        for (int k = 0; k < 9 && std::fabs(t * den - std::round(t * den)) > 1e-9; ++k) den *= 10;
+        return std::pair<long double, long double>(std::round(t * den), den);
+    };
+    const auto [a_num, a_den] = fraction(a);
+    const auto [b_num, b_den] = fraction(b);
+    long double total = 0;
+    for (size_t i : idx) total += std::max(0.0, as_double(x[i]));
+    long double before = 0;
+    for (size_t i : idx) {
+        const double v = as_double(x[i]);
+        if (v <= 0) {
+            out[i] = std::string("C");
+            continue;
+        }
+        out[i] = std::string(before * a_den < a_num * total   ? "A"
+                             : before * b_den < b_num * total ? "B"
+                                                              : "C");
+        before += v;
+    }
+    return out;
+}
+
+Column evaluate(const bound::Expr& e, const Frame& frame) { return Evaluator(frame).eval(e); }
+
+}  // namespace strata

@@ -1,0 +1,32 @@
+// Column-at-a-time evaluation of bound expressions. Null semantics are SQL's: operators on
+// null give null, `and`/`or` use three-valued logic, and a condition holds only when true.
+#pragma once
+
+#include <vector>
+
+#include "dsl/bound.hpp"
+#include "engine/value.hpp"
+
+namespace strata {
+
+// The columns one evaluation sees. For a customer-level expression each row is a customer;
+// inside an aggregate each row is a fact row and `columns` are the fact's columns.
+struct Frame {
+    size_t rows = 0;
+    std::vector<const Column*> columns;     // by slot
+    std::vector<const Column*> lets;        // by let index
+    std::vector<const Column*> aggregates;  // by aggregate index
+    const Column* keys = nullptr;           // customer keys (abc breaks ties by key)
+    Date as_of;
+};
+
+// Evaluates e for every row of the frame. Never throws on data: division by zero, overflow
+// and out-of-range conversions give null.
+Column evaluate(const bound::Expr& e, const Frame& frame);
+
+// Population functions over a whole column (exposed for tests).
+Column ntile(const Column& x, int64_t n, bool descending = false);
+Column percent_rank(const Column& x);
+Column abc_classes(const Column& x, const Column& keys, double a, double b);
+
+}  // namespace strata

@@ -1,0 +1,43 @@
+// Evaluates a bound Program over a customer table: fact aggregates in one pass per fact,
+// then the lets in dependency order. Where the rows come from (SQLite, a test's YAML) is
+// the caller's business: the same plan runs on any source.
+#pragma once
+
+#include <vector>
+
+#include "dsl/bound.hpp"
+#include "engine/aggregates.hpp"
+#include "engine/evaluator.hpp"
+
+namespace strata {
+
+struct CustomerTable {
+    size_t rows = 0;
+    std::vector<Column> columns;  // by Program::columns slot
+    Column keys;
+};
+
+// A stream of one fact table's rows, in chunks.
+class FactSource {
+public:
+    virtual ~FactSource() = default;
+    // Fills `chunk` with the next rows; false when there are none left.
+    virtual bool next(FactChunk& chunk) = 0;
+};
+
+struct Evaluation {
+    const CustomerTable* customers = nullptr;
+    Date as_of;
+    std::vector<Column> aggregates;
+    std::vector<Column> lets;
+    std::vector<size_t> future_fact_rows;  // left out by the point-in-time rule, per fact
+
+    // A frame over the customers that sees columns, lets and aggregates.
+    Frame frame() const;
+};
+
+// REQUIRES: facts has one source per Program::facts entry, in order.
+Evaluation evaluate_program(const bound::Program& program, const CustomerTable& customers,
+                            const std::vector<FactSource*>& facts, Date as_of);
+
+}  // namespace strata

@@ -1,0 +1,74 @@
+#include "engine/store.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+namespace strata {
+
+std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        error.message = "database '" + path + "' does not exist";
+        return nullptr;
+    }
+    if (std::filesystem::is_directory(path, ec)) {
+        error.message = "database '" + path + "' is a directory, not a SQLite file";
+        return nullptr;
+    }
+    try {
+        auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY);
+        db->setBusyTimeout(5000);
+        // Touch the schema now so that "not a database" shows up here, not mid-run.
+        db->execAndGet("SELECT count(*) FROM sqlite_schema");
+        return db;
+    } catch (const SQLite::Exception& e) {
+        const int code = e.getErrorCode();
+        if (code == SQLITE_NOTADB) error.message = "'" + path + "' is not a SQLite database";
+        else if (code == SQLITE_BUSY || code == SQLITE_LOCKED) error.message = "database '" + path + "' is locked by another process";
+        else error.message = "cannot open database '" + path + "': " + e.what();
+        return nullptr;
+    }
+}
+
+std::optional<Schema> read_schema(SQLite::Database& db, StoreError& error) {
+    Schema schema;
+    try {
+        SQLite::Statement tables(db,
+                                 "SELECT name FROM sqlite_schema WHERE type IN ('table','view') "
+                                 "AND name NOT LIKE 'sqlite_%' ORDER BY name");
+        while (tables.executeStep()) {
+            TableSchema t;
+            t.name = tables.getColumn(0).getString();
+            SQLite::Statement info(db, "SELECT name, type FROM pragma_table_info(?)");
+            info.bind(1, t.name);
+            while (info.executeStep()) {
+                ColumnSchema c;
+                c.name = info.getColumn(0).getString();
+                c.declared = info.getColumn(1).getString();
+                c.type = type_from_declared(c.declared);
+                t.columns.push_back(std::move(c));
+            }
+            schema.tables.emplace(t.name, std::move(t));
+        }
+    } catch (const SQLite::Exception& e) {
+        const int code = e.getErrorCode();
+        if (code == SQLITE_NOTADB) error.message = "'" + db.getFilename() + "' is not a SQLite database";
+        else if (code == SQLITE_BUSY || code == SQLITE_LOCKED) error.message = "database '" + db.getFilename() + "' is locked by another process";
+        else error.message = "cannot read the schema of '" + db.getFilename() + "': " + e.what();
+        return std::nullopt;
+    }
+    return schema;
+}
+
+std::string quote_identifier(const std::string& name) {
+    std::string out = "\"";
+    for (char c : name) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+}  // namespace strata

@@ -1,0 +1,30 @@
+// The SQLite customer store: opening the database, reading its schema. Customer tables are
+// only ever read. SQLiteCpp exceptions stop here and become StoreError values.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "dsl/schema.hpp"
+
+namespace strata {
+
+struct StoreError {
+    std::string message;  // names the file, and the table and column where known
+};
+
+// Opens a database file read-only. Fails (without creating anything) when the file does not
+// exist, is not SQLite, or is locked beyond the busy timeout.
+std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error);
+
+// Every user table and its columns, from sqlite_schema and PRAGMA table_info.
+std::optional<Schema> read_schema(SQLite::Database& db, StoreError& error);
+
+// Quotes an identifier for SQL: "name" with inner quotes doubled. Only identifiers that the
+// schema check accepted ever reach SQL.
+std::string quote_identifier(const std::string& name);
+
+}  // namespace strata

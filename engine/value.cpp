@@ -1,0 +1,143 @@
+#include "engine/value.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace strata {
+
+double as_double(const Value& v) {
+    if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+    return std::get<double>(v);
+}
+
+namespace {
+
+template <typename T>
+int three_way(const T& a, const T& b) {
+    return a < b ? -1 : (b < a ? 1 : 0);
+}
+
+int64_t time_line(const Value& v) {
+    if (const auto* d = std::get_if<Date>(&v)) return int64_t{d->days} * 86400;
+    return std::get<DateTime>(v).seconds;
+}
+
+}  // namespace
+
+int compare_values(const Value& a, const Value& b) {
+    if (a.index() == b.index()) {
+        return std::visit(
+            [&b](const auto& x) -> int {
+                using T = std::decay_t<decltype(x)>;
+                const T& y = std::get<T>(b);
+                if constexpr (std::is_same_v<T, std::monostate> || std::is_same_v<T, RecordPtr>) {
+                    return 0;
+                } else if constexpr (std::is_same_v<T, Duration>) {
+                    return three_way(std::pair(x.months, x.days), std::pair(y.months, y.days));
+                } else if constexpr (std::is_same_v<T, std::string>) {
+                    const int c = x.compare(y);
+                    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+                } else {
+                    return three_way(x, y);
+                }
+            },
+            a);
+    }
+    const bool numeric_a = std::holds_alternative<int64_t>(a) || std::holds_alternative<double>(a);
+    const bool numeric_b = std::holds_alternative<int64_t>(b) || std::holds_alternative<double>(b);
+    if (numeric_a && numeric_b) return three_way(as_double(a), as_double(b));
+    return three_way(time_line(a), time_line(b));
+}
+
+bool values_equal(const Value& a, const Value& b) { return compare_values(a, b) == 0; }
+
+Value coerce(Value v, Type to) {
+    if (to == Type::Number) {
+        if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+    } else if (to == Type::DateTime) {
+        if (const auto* d = std::get_if<Date>(&v)) return to_datetime(*d);
+    }
+    return v;
+}
+
+std::string format_value(const Value& v) {
+    return std::visit(
+        [](const auto& x) -> std::string {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, std::monostate>) {
+                return "null";
+            } else if constexpr (std::is_same_v<T, bool>) {
+                return x ? "true" : "false";
+            } else if constexpr (std::is_same_v<T, int64_t>) {
+                return std::to_string(x);
+            } else if constexpr (std::is_same_v<T, double>) {
+                char buf[40];
+                std::snprintf(buf, sizeof buf, "%.15g", x);
+                return buf;
+            } else if constexpr (std::is_same_v<T, std::string>) {
+                return x;
+            } else if constexpr (std::is_same_v<T, Date>) {
+                return format_date(x);
+            } else if constexpr (std::is_same_v<T, DateTime>) {
+                return format_datetime(x);
+            } else if constexpr (std::is_same_v<T, Duration>) {
+                return format_duration(x);
+            } else {
+                std::string out = "{";
+                for (size_t i = 0; i < x->fields.size(); ++i) {
+                    if (i) out += ", ";
+                    out += format_value(x->fields[i]);
+                }
+                return out + "}";
+            }
+        },
+        v);
+}
+
+std::optional<Value> parse_value(const std::string& text, Type type) {
+    switch (type) {
+        case Type::Int: {
+            if (text.empty()) return std::nullopt;
+            char* end = nullptr;
+            errno = 0;
+            const long long v = std::strtoll(text.c_str(), &end, 10);
+            if (*end == '\0' && errno == 0) return Value{static_cast<int64_t>(v)};
+            // "12.0" in an INTEGER column is still a whole number.
+            const double d = std::strtod(text.c_str(), &end);
+            if (*end == '\0' && std::floor(d) == d && std::fabs(d) < 9e15) return Value{static_cast<int64_t>(d)};
+            return std::nullopt;
+        }
+        case Type::Number: {
+            if (text.empty()) return std::nullopt;
+            char* end = nullptr;
+            const double d = std::strtod(text.c_str(), &end);
+            if (*end != '\0' || !std::isfinite(d)) return std::nullopt;
+            return Value{d};
+        }
+        case Type::Bool: {
+            if (text == "1" || text == "true" || text == "TRUE" || text == "True") return Value{true};
+            if (text == "0" || text == "false" || text == "FALSE" || text == "False") return Value{false};
+            return std::nullopt;
+        }
+        case Type::Date: {
+            if (auto d = parse_date(text.substr(0, 10)); d && (text.size() == 10 || parse_datetime(text))) {
+                return Value{*d};
+            }
+            return std::nullopt;
+        }
+        case Type::DateTime: {
+            if (auto t = parse_datetime(text)) return Value{*t};
+            if (auto d = parse_date(text)) return Value{to_datetime(*d)};
+            return std::nullopt;
+        }
+        case Type::Duration: {
+            if (auto d = parse_duration(text)) return Value{*d};
+            return std::nullopt;
+        }
+        default: return Value{text};
+    }
+}
+
+}  // namespace strata

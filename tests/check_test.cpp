@@ -1,0 +1,173 @@
+// Golden diagnostics: every rule file in tests/golden/check*/ is checked in-process and its
+// whole output and exit code compared with the .out file beside it. To accept new output
+// after a deliberate change, run with STRATA_UPDATE_GOLDEN=1 and review the diff.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli/commands.hpp"
+
+namespace fs = std::filesystem;
+using strata::cli::run_main;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// Runs from the source directory so that reported paths are short and stable.
+struct InSourceDir {
+    fs::path saved = fs::current_path();
+    InSourceDir() { fs::current_path(STRATA_SOURCE_DIR); }
+    ~InSourceDir() { fs::current_path(saved); }
+};
+
+struct Run {
+    int code;
+    std::string out;
+    std::string err;
+};
+
+Run run(const std::vector<std::string>& args) {
+    std::ostringstream out, err;
+    const int code = run_main(args, out, err);
+    return {code, out.str(), err.str()};
+}
+
+fs::path golden_db() {
+    static const fs::path path = [] {
+        const fs::path p = fs::temp_directory_path() / ("strata-golden-" + std::to_string(::getpid()) + ".db");
+        fs::remove(p);
+        SQLite::Database db(p.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db.exec(slurp(fs::path(STRATA_SOURCE_DIR) / "tests" / "golden" / "schema.sql"));
+        return p;
+    }();
+    return path;
+}
+
+void check_golden_dir(const std::string& dir, bool with_db) {
+    InSourceDir cwd;
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(fs::path("tests/golden") / dir)) {
+        if (e.path().extension() == ".yaml") files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    REQUIRE(!files.empty());
+    const bool update = std::getenv("STRATA_UPDATE_GOLDEN") != nullptr;
+    for (const auto& f : files) {
+        CAPTURE(f.string());
+        std::vector<std::string> args{"check", f.string()};
+        if (with_db) {
+            args.push_back("--db");
+            args.push_back(golden_db().string());
+        }
+        const Run r = run(args);
+        std::string got = "exit: " + std::to_string(r.code) + "\n" + r.out;
+        if (!r.err.empty()) got += "stderr: " + r.err;
+        fs::path expected = f;
+        expected.replace_extension(".out");
+        if (update) {
+            std::ofstream(expected, std::ios::binary) << got;
+            continue;
+        }
+        REQUIRE_MESSAGE(fs::exists(expected), "missing " << expected << " (run with STRATA_UPDATE_GOLDEN=1)");
+        CHECK(got == slurp(expected));
+        CHECK(r.code != 0);  // every file in the corpus is broken somehow
+    }
+}
+
+}  // namespace
+
+TEST_CASE("golden diagnostics without a database") { check_golden_dir("check", false); }
+
+TEST_CASE("golden diagnostics against a database") { check_golden_dir("check-db", true); }
+
+TEST_CASE("the corpus has at least 40 broken rule files") {
+    size_t n = 0;
+    for (const char* dir : {"check", "check-db"}) {
+        for (const auto& e : fs::directory_iterator(fs::path(STRATA_SOURCE_DIR) / "tests" / "golden" / dir)) {
+            n += e.path().extension() == ".yaml";
+        }
+    }
+    CHECK(n >= 40);
+}
+
+TEST_CASE("generated hostile files give a diagnostic and exit 1, never a crash") {
+    const fs::path dir = fs::temp_directory_path() / ("strata-hostile-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    auto write = [&dir](const std::string& name, const std::string& text) {
+        std::ofstream(dir / name, std::ios::binary) << text;
+        return (dir / name).string();
+    };
+    const std::string header = "ruleset: x\nversion: 1\ngeneral:\n  segments:\n    - id: a\n      when: ";
+
+    SUBCASE("binary garbage") {
+        std::string garbage;
+        uint32_t seed = 12345;
+        for (int i = 0; i < 4096; ++i) {
+            seed = seed * 1103515245u + 12345u;
+            garbage += static_cast<char>((seed >> 16) & 0xFF);
+        }
+        const Run r = run({"check", write("garbage.yaml", garbage)});
+        CHECK(r.code == 1);
+        CHECK(r.out.find("error:") != std::string::npos);
+    }
+    SUBCASE("a 10 MB line") {
+        const Run r = run({"check", write("long.yaml", header + std::string(10 << 20, 'x') + "\n")});
+        CHECK(r.code == 1);
+        CHECK(r.out.find("expression is too long") != std::string::npos);
+        CHECK(r.out.size() < 4000);  // the excerpt is a window, not the whole line
+    }
+    SUBCASE("a 10 MB comment line is fine") {
+        const Run r = run({"check", write("comment.yaml", "# " + std::string(10 << 20, 'c') + "\n" + header +
+                                                            "true\n    - id: b\n      when: false\n"
+                                                            "    - id: c\n      when: otherwise\n")});
+        CHECK(r.code == 0);
+    }
+    SUBCASE("deeply nested parentheses") {
+        const Run r = run({"check", write("parens.yaml", header + std::string(100000, '(') + "1" +
+                                                             std::string(100000, ')') + "\n")});
+        CHECK(r.code == 1);
+        CHECK(r.out.find("nested too deeply") != std::string::npos);
+    }
+    SUBCASE("deeply nested YAML") {
+        const Run r = run({"check", write("yaml.yaml", std::string(100000, '[') + "\n")});
+        CHECK(r.code == 1);
+        CHECK(r.out.find("invalid YAML") != std::string::npos);
+    }
+    SUBCASE("an empty file") {
+        const Run r = run({"check", write("empty.yaml", "")});
+        CHECK(r.code == 1);
+        CHECK(r.out.find("rule file is empty") != std::string::npos);
+    }
+    SUBCASE("a missing file is an I/O problem") {
+        const Run r = run({"check", (dir / "absent.yaml").string()});
+        CHECK(r.code == 2);
+        CHECK(r.out.find("no such file") != std::string::npos);
+    }
+    SUBCASE("a database that is not SQLite") {
+        const Run r = run({"check", write("ok.yaml", header + "true\n"), "--db", write("not.db", "hello")});
+        CHECK(r.code == 2);
+        CHECK(r.err.find("is not a SQLite database") != std::string::npos);
+    }
+    fs::remove_all(dir);
+}
+
+TEST_CASE("usage errors exit 2 and --help exits 0") {
+    CHECK(run({}).code == 2);
+    CHECK(run({"frobnicate"}).code == 2);
+    CHECK(run({"check"}).code == 2);
+    CHECK(run({"check", "x.yaml", "--format", "xml"}).code == 2);
+    const Run help = run({"check", "--help"});
+    CHECK(help.code == 0);
+    CHECK(help.out.find("--strict") != std::string::npos);
+}

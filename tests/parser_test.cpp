@@ -1,0 +1,113 @@
+#include <doctest/doctest.h>
+
+#include <tao/pegtl/contrib/analyze.hpp>
+
+#include "dsl/grammar.hpp"
+#include "dsl/parser.hpp"
+
+using namespace strata;
+
+namespace {
+
+std::string canonical(const std::string& text) {
+    auto r = parse_expression(text);
+    if (!r.expr) return "ERROR " + (r.issues.empty() ? std::string("?") : r.issues[0].message);
+    return ast::to_canonical_string(*r.expr);
+}
+
+ParseIssue first_issue(const std::string& text) {
+    auto r = parse_expression(text);
+    REQUIRE_FALSE(r.issues.empty());
+    return r.issues[0];
+}
+
+}  // namespace
+
+TEST_CASE("the grammar has no rules that can loop without consuming input") {
+    CHECK(tao::pegtl::analyze<grammar::whole>(-1) == 0);
+}
+
+TEST_CASE("precedence runs or < and < not < comparison < + < * < unary minus") {
+    CHECK(canonical("a or b and c") == "(a or (b and c))");
+    CHECK(canonical("not a and b") == "((not a) and b)");
+    CHECK(canonical("not x == 1") == "(not (x == 1))");
+    CHECK(canonical("1 + 2 * 3") == "(1 + (2 * 3))");
+    CHECK(canonical("(1 + 2) * 3") == "((1 + 2) * 3)");
+    CHECK(canonical("-x * 2") == "((-x) * 2)");
+    CHECK(canonical("a - b - c") == "((a - b) - c)");
+    CHECK(canonical("x between 1 and 5 and y") == "((x between 1 and 5) and y)");
+    CHECK(canonical("x not between 1 and 5") == "(x not between 1 and 5)");
+    CHECK(canonical("s not in ['a', \"b\"]") == "(s not in ['a', 'b'])");
+    CHECK(canonical("x is not null or y is null") == "((x is not null) or (y is null))");
+    CHECK(canonical("x <> 1") == "(x != 1)");
+}
+
+TEST_CASE("literals: dates before numbers, durations, escapes") {
+    CHECK(canonical("2026-11-22") == "2026-11-22");
+    CHECK(canonical("2026-11-22T10:00:00") == "2026-11-22T10:00:00");
+    CHECK(canonical("d - 30d") == "(d - 30d)");
+    CHECK(canonical("6mo + 1y") == "(6mo + 1y)");
+    CHECK(canonical("x - 1") == "(x - 1)");
+    CHECK(canonical("1.5e3") == "1500.0");
+    CHECK(canonical("'it\\'s'") == "'it\\'s'");
+    CHECK(canonical("'\\d+'") == "'\\\\d+'");  // unknown escapes keep their backslash
+    CHECK(canonical("rfm.r") == "rfm.r");
+    CHECK(canonical("count(orders where amount > 100)") == "count(orders where (amount > 100))");
+    CHECK(canonical("rfm(recency: a, bins: 5)") == "rfm(recency: a, bins: 5)");
+    CHECK(canonical("f()") == "f()");
+}
+
+TEST_CASE("parse errors say what was expected, where") {
+    auto i = first_issue("plan = 'trial'");
+    CHECK(i.message == "'=' is not a comparison; use '==' to compare");
+    CHECK(i.span.begin == 5);
+
+    i = first_issue("(a + b");
+    CHECK(i.message == "expected ')', found the end of the expression");
+
+    i = first_issue("a +");
+    CHECK(i.message == "expected an operand, found the end of the expression");
+
+    i = first_issue("x in (1, 2)");
+    CHECK(i.message == "expected '[' to start the list after 'in', found '('");
+    CHECK(i.span.begin == 5);
+
+    i = first_issue("'abc");
+    CHECK(i.message == "unterminated string: missing closing '");
+
+    i = first_issue("a b");
+    CHECK(i.message == "unexpected 'b' after the expression");
+    CHECK(i.span.begin == 2);
+
+    i = first_issue("2026-02-30");
+    CHECK(i.message == "invalid date '2026-02-30'");
+
+    i = first_issue("99999999999999999999");
+    CHECK(i.message == "integer literal is out of range");
+
+    i = first_issue("x between 1 or 2");
+    CHECK(i.message == "expected 'and' in 'between … and …', found 'or'");
+
+
+    i = first_issue("");
+    CHECK(i.message == "expected an expression, found the end of the expression");
+}
+
+TEST_CASE("limits keep hostile input from exhausting the stack") {
+    auto i = first_issue(std::string(5000, '(') + "1" + std::string(5000, ')'));
+    CHECK(i.message.find("nested too deeply") != std::string::npos);
+    CHECK(i.span.begin == kMaxBracketNesting);
+
+    std::string chain = "x";
+    for (int k = 0; k < 5000; ++k) chain += " + x";
+    CHECK(first_issue(chain).message.find("nested too deeply") != std::string::npos);
+
+    std::string nots;
+    for (int k = 0; k < 5000; ++k) nots += "not ";
+    CHECK(first_issue(nots + "x").message.find("nested too deeply") != std::string::npos);
+
+    CHECK(first_issue(std::string(kMaxExpressionBytes + 1, 'x')).message.find("too long") != std::string::npos);
+
+    // Within the limits, deep is fine.
+    CHECK(canonical(std::string(50, '(') + "1" + std::string(50, ')')) == "1");
+}
