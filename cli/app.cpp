@@ -8,7 +8,9 @@ namespace strata::cli {
 
 namespace {
 
-Format parse_format(const std::string& s) { return s == "json" ? Format::Json : Format::Text; }
+Format parse_format(const std::string& s) {
+    return s == "json" ? Format::Json : Format::Text;
+}
 
 void add_check(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
     auto options = std::make_shared<CheckOptions>();

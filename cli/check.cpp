@@ -17,24 +17,27 @@ struct FileReport {
     bool unreadable = false;
 };
 
-void print_text(std::ostream& out, const std::vector<FileReport>& reports, size_t errors, size_t warnings) {
+void print_text(std::ostream& out, const std::vector<FileReport>& reports, size_t errors,
+                size_t warnings) {
     for (const auto& r : reports) {
-        for (const auto& d : r.diags.items()) render_text(out, d, r.source ? &*r.source : nullptr);
+        for (const auto& d : r.diags.items())
+            render_text(out, d, r.source ? &*r.source : nullptr);
     }
-    out << "checked " << reports.size() << " file" << (reports.size() == 1 ? "" : "s") << ": " << errors
-        << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning" << (warnings == 1 ? "" : "s")
-        << '\n';
+    out << "checked " << reports.size() << " file" << (reports.size() == 1 ? "" : "s") << ": "
+        << errors << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"
+        << (warnings == 1 ? "" : "s") << '\n';
 }
 
-void print_json(std::ostream& out, const std::vector<FileReport>& reports, size_t errors, size_t warnings) {
+void print_json(std::ostream& out, const std::vector<FileReport>& reports, size_t errors,
+                size_t warnings) {
     out << "{\"files\":[";
     for (size_t i = 0; i < reports.size(); ++i) {
         const auto& r = reports[i];
         if (i) out << ',';
         out << "{\"file\":";
         write_json_string(out, r.path);
-        out << ",\"errors\":" << r.diags.error_count() << ",\"warnings\":" << r.diags.warning_count()
-            << ",\"diagnostics\":[";
+        out << ",\"errors\":" << r.diags.error_count()
+            << ",\"warnings\":" << r.diags.warning_count() << ",\"diagnostics\":[";
         for (size_t k = 0; k < r.diags.items().size(); ++k) {
             if (k) out << ',';
             render_json(out, r.diags.items()[k], r.source ? &*r.source : nullptr);
@@ -78,8 +81,10 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
         warnings += report.diags.warning_count();
         reports.push_back(std::move(report));
     }
-    if (options.format == Format::Json) print_json(out, reports, errors, warnings);
-    else print_text(out, reports, errors, warnings);
+    if (options.format == Format::Json)
+        print_json(out, reports, errors, warnings);
+    else
+        print_text(out, reports, errors, warnings);
     if (unreadable) return kExitEnvironment;
     return errors > 0 ? kExitRules : kExitOk;
 }

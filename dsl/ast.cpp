@@ -7,24 +7,39 @@ namespace strata::ast {
 
 const char* to_string(BinaryOp op) {
     switch (op) {
-        case BinaryOp::Or: return "or";
-        case BinaryOp::And: return "and";
-        case BinaryOp::Eq: return "==";
-        case BinaryOp::Ne: return "!=";
-        case BinaryOp::Lt: return "<";
-        case BinaryOp::Le: return "<=";
-        case BinaryOp::Gt: return ">";
-        case BinaryOp::Ge: return ">=";
-        case BinaryOp::Add: return "+";
-        case BinaryOp::Sub: return "-";
-        case BinaryOp::Mul: return "*";
-        case BinaryOp::Div: return "/";
-        case BinaryOp::Mod: return "%";
+        case BinaryOp::Or:
+            return "or";
+        case BinaryOp::And:
+            return "and";
+        case BinaryOp::Eq:
+            return "==";
+        case BinaryOp::Ne:
+            return "!=";
+        case BinaryOp::Lt:
+            return "<";
+        case BinaryOp::Le:
+            return "<=";
+        case BinaryOp::Gt:
+            return ">";
+        case BinaryOp::Ge:
+            return ">=";
+        case BinaryOp::Add:
+            return "+";
+        case BinaryOp::Sub:
+            return "-";
+        case BinaryOp::Mul:
+            return "*";
+        case BinaryOp::Div:
+            return "/";
+        case BinaryOp::Mod:
+            return "%";
     }
     return "?";
 }
 
-const char* to_string(UnaryOp op) { return op == UnaryOp::Not ? "not" : "-"; }
+const char* to_string(UnaryOp op) {
+    return op == UnaryOp::Not ? "not" : "-";
+}
 
 std::string Name::dotted() const {
     std::string out;
@@ -67,8 +82,9 @@ std::string literal_text(const LiteralValue& v) {
         std::string operator()(Date d) const { return format_date(d); }
         std::string operator()(DateTime t) const { return format_datetime(t); }
         std::string operator()(Duration d) const {
-            if (d.months != 0 && d.days != 0) return format_duration(Duration{d.months, 0}) + " + " +
-                                                       format_duration(Duration{0, d.days});
+            if (d.months != 0 && d.days != 0)
+                return format_duration(Duration{d.months, 0}) + " + " +
+                       format_duration(Duration{0, d.days});
             return format_duration(d);
         }
     };

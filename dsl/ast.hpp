@@ -22,7 +22,8 @@ struct Span {
 struct Null {
     bool operator==(const Null&) const = default;
 };
-using LiteralValue = std::variant<Null, bool, int64_t, double, std::string, Date, DateTime, Duration>;
+using LiteralValue =
+    std::variant<Null, bool, int64_t, double, std::string, Date, DateTime, Duration>;
 
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;

@@ -32,13 +32,16 @@ const std::vector<FunctionSpec>& functions() {
     using bound::AggFn;
     using bound::Fn;
     auto scalar = [](const char* name, Fn fn, std::vector<Param> params, bool variadic = false) {
-        return FunctionSpec{name, FnKind::Scalar, static_cast<int>(fn), std::move(params), variadic};
+        return FunctionSpec{name, FnKind::Scalar, static_cast<int>(fn), std::move(params),
+                            variadic};
     };
     auto population = [](const char* name, Fn fn, std::vector<Param> params) {
-        return FunctionSpec{name, FnKind::Population, static_cast<int>(fn), std::move(params), false};
+        return FunctionSpec{name, FnKind::Population, static_cast<int>(fn), std::move(params),
+                            false};
     };
     auto aggregate = [](const char* name, AggFn fn, std::vector<Param> params) {
-        return FunctionSpec{name, FnKind::Aggregate, static_cast<int>(fn), std::move(params), false};
+        return FunctionSpec{name, FnKind::Aggregate, static_cast<int>(fn), std::move(params),
+                            false};
     };
     static const std::vector<FunctionSpec> specs{
         scalar("coalesce", Fn::Coalesce, {{"value", true}}, true),
@@ -63,7 +66,11 @@ const std::vector<FunctionSpec>& functions() {
         population("ntile", Fn::Ntile, {{"x", true}, {"n", true}}),
         population("percent_rank", Fn::PercentRank, {{"x", true}}),
         population("rfm", Fn::Rfm,
-                   {{"recency", true}, {"frequency", true}, {"monetary", true}, {"bins", false}, {"best", false}}),
+                   {{"recency", true},
+                    {"frequency", true},
+                    {"monetary", true},
+                    {"bins", false},
+                    {"best", false}}),
         population("abc", Fn::Abc, {{"x", true}, {"a", false}, {"b", false}}),
         population("xyz", Fn::Xyz, {{"cv", true}, {"x", false}, {"y", false}}),
         aggregate("count", AggFn::Count, {{"rows", true}}),
@@ -86,17 +93,20 @@ const FunctionSpec* find_function(const std::string& name) {
 
 std::vector<std::string> function_names() {
     std::vector<std::string> names;
-    for (const auto& f : functions()) names.emplace_back(f.name);
+    for (const auto& f : functions())
+        names.emplace_back(f.name);
     return names;
 }
 
-bool orderable(Type t) { return t != Type::Bool && t != Type::Record && t != Type::Duration; }
-
+bool orderable(Type t) {
+    return t != Type::Bool && t != Type::Record && t != Type::Duration;
+}
 
 }  // namespace
 
 bool bound::is_population(Fn fn) {
-    return fn == Fn::Ntile || fn == Fn::PercentRank || fn == Fn::Rfm || fn == Fn::Abc || fn == Fn::Xyz;
+    return fn == Fn::Ntile || fn == Fn::PercentRank || fn == Fn::Rfm || fn == Fn::Abc ||
+           fn == Fn::Xyz;
 }
 
 struct Binder::Impl {
@@ -130,7 +140,9 @@ struct Binder::Impl {
     }
 
     Location loc(ast::Span span) const { return current.text->locate(*current.file, span); }
-    void error(ast::Span span, std::string msg) { diags.error(current.file->path(), loc(span), std::move(msg)); }
+    void error(ast::Span span, std::string msg) {
+        diags.error(current.file->path(), loc(span), std::move(msg));
+    }
     void warning(ast::Span span, std::string msg) {
         diags.warning(current.file->path(), loc(span), std::move(msg));
     }
@@ -145,7 +157,9 @@ struct Binder::Impl {
     }
 
     // A node for something already reported: typed Any so that no further errors cascade.
-    ExprPtr failed(const ast::Expr& src) { return make(src, Type::Any, bound::Literal{ast::Null{}}); }
+    ExprPtr failed(const ast::Expr& src) {
+        return make(src, Type::Any, bound::Literal{ast::Null{}});
+    }
 
     int customer_column(const std::string& name, Type type) {
         auto [it, inserted] = column_slots.emplace(name, static_cast<int>(program.columns.size()));
@@ -186,8 +200,10 @@ struct Binder::Impl {
 
     std::vector<std::string> customer_names() const {
         std::vector<std::string> names{"as_of"};
-        for (const auto& [name, type] : scope.columns) names.push_back(name);
-        for (const auto& name : let_order) names.push_back(name);
+        for (const auto& [name, type] : scope.columns)
+            names.push_back(name);
+        for (const auto& name : let_order)
+            names.push_back(name);
         return names;
     }
 
@@ -199,10 +215,12 @@ struct Binder::Impl {
         if (info.state == LetState::Active) {
             auto start = std::find(let_stack.begin(), let_stack.end(), name);
             std::string cycle;
-            for (auto it = start; it != let_stack.end(); ++it) cycle += *it + " -> ";
+            for (auto it = start; it != let_stack.end(); ++it)
+                cycle += *it + " -> ";
             cycle += name;
             error(src.span, "cycle between let names: " + cycle);
-            for (auto it = start; it != let_stack.end(); ++it) lets.at(*it).failed = true;
+            for (auto it = start; it != let_stack.end(); ++it)
+                lets.at(*it).failed = true;
             return failed(src);
         }
         if (info.state == LetState::Pending) bind_let(name);
@@ -233,28 +251,33 @@ struct Binder::Impl {
         if (base->type == Type::Any) return failed(src);
         const std::string& field = name.parts[part];
         if (base->type != Type::Record) {
-            error(name.part_spans[part], "'" + name.parts[part - 1] + "' is " + with_article(base->type) +
-                                             " and has no field '" + field + "'");
+            error(name.part_spans[part], "'" + name.parts[part - 1] + "' is " +
+                                             with_article(base->type) + " and has no field '" +
+                                             field + "'");
             return failed(src);
         }
         const auto& fields = bound::rfm_fields();
         auto it = std::find(fields.begin(), fields.end(), field);
         if (it == fields.end()) {
             error(name.part_spans[part], "unknown field '" + field + "' of an rfm record" +
-                                             did_you_mean(field, fields) + "; it has r, f, m and code");
+                                             did_you_mean(field, fields) +
+                                             "; it has r, f, m and code");
             return failed(src);
         }
         const int index = static_cast<int>(it - fields.begin());
-        ExprPtr e = make(src, index == 3 ? Type::String : Type::Int, bound::Field{std::move(base), index});
+        ExprPtr e =
+            make(src, index == 3 ? Type::String : Type::Int, bound::Field{std::move(base), index});
         return field_access(src, name, part + 1, std::move(e));
     }
 
     ExprPtr bind_fact_name(const ast::Expr& src, const ast::Name& name) {
         const auto& fact = scope.facts[static_cast<size_t>(fact_context)];
         size_t first = 0;
-        if (name.parts.size() > 1 && name.parts[0] == fact.name) first = 1;
+        if (name.parts.size() > 1 && name.parts[0] == fact.name)
+            first = 1;
         else if (name.parts.size() > 1 && find_fact(name.parts[0]) >= 0) {
-            error(src.span, "an aggregate over '" + fact.name + "' cannot use columns of '" + name.parts[0] + "'");
+            error(src.span, "an aggregate over '" + fact.name + "' cannot use columns of '" +
+                                name.parts[0] + "'");
             return failed(src);
         }
         if (name.parts.size() - first != 1) {
@@ -269,13 +292,14 @@ struct Binder::Impl {
         }
         if (first == 0 && column == "as_of") return make(src, Type::Date, bound::AsOf{});
         std::vector<std::string> names;
-        for (const auto& [n, t] : fact.columns) names.push_back(n);
+        for (const auto& [n, t] : fact.columns)
+            names.push_back(n);
         if (first == 0 && (scope.columns.count(column) || lets.count(column))) {
-            error(src.span, "'" + column + "' is a customer field; inside an aggregate over '" + fact.name +
-                                "' only its columns and as_of can be used");
+            error(src.span, "'" + column + "' is a customer field; inside an aggregate over '" +
+                                fact.name + "' only its columns and as_of can be used");
         } else {
-            error(name.part_spans[first], "unknown column '" + column + "' in fact '" + fact.name + "'" +
-                                              did_you_mean(column, names));
+            error(name.part_spans[first], "unknown column '" + column + "' in fact '" + fact.name +
+                                              "'" + did_you_mean(column, names));
         }
         return failed(src);
     }
@@ -293,8 +317,8 @@ struct Binder::Impl {
         if (lets.count(head)) return field_access(src, name, 1, bind_let_ref(src, head));
         if (find_fact(head) >= 0) {
             error(src.span, "'" + name.dotted() + "' belongs to fact table '" + head +
-                                "'; use it inside an aggregate such as count(" + head + ") or sum(" + head +
-                                ".amount)");
+                                "'; use it inside an aggregate such as count(" + head +
+                                ") or sum(" + head + ".amount)");
             return failed(src);
         }
         auto it = scope.columns.find(head);
@@ -303,13 +327,14 @@ struct Binder::Impl {
             ExprPtr e = make(src, t, bound::CustomerColumn{customer_column(head, t)});
             if (name.parts.size() > 1) {
                 if (t == Type::Any) return failed(src);
-                error(name.part_spans[1], "'" + head + "' is " + with_article(t) + " and has no field '" +
-                                              name.parts[1] + "'");
+                error(name.part_spans[1], "'" + head + "' is " + with_article(t) +
+                                              " and has no field '" + name.parts[1] + "'");
                 return failed(src);
             }
             return e;
         }
-        error(name.part_spans[0], "unknown field '" + head + "'" + did_you_mean(head, customer_names()));
+        error(name.part_spans[0],
+              "unknown field '" + head + "'" + did_you_mean(head, customer_names()));
         return failed(src);
     }
 
@@ -326,13 +351,15 @@ struct Binder::Impl {
             return make(src, Type::Bool, bound::Unary{u.op, std::move(operand)});
         }
         if (!is_numeric(t) && t != Type::Duration && !is_open(t)) {
-            error(u.operand->span, "'-' needs a number or a duration, but this is " + with_article(t));
+            error(u.operand->span,
+                  "'-' needs a number or a duration, but this is " + with_article(t));
             return failed(src);
         }
         return make(src, t == Type::Null ? Type::Any : t, bound::Unary{u.op, std::move(operand)});
     }
 
-    void warn_null_comparison(const ast::Expr& src, const bound::Expr& lhs, const bound::Expr& rhs) {
+    void warn_null_comparison(const ast::Expr& src, const bound::Expr& lhs,
+                              const bound::Expr& rhs) {
         if (lhs.type == Type::Null || rhs.type == Type::Null) {
             warning(src.span, "comparing with null is never true; use 'is null' or 'is not null'");
         }
@@ -368,7 +395,8 @@ struct Binder::Impl {
             case BinaryOp::Mod:
                 if (numeric) return l == Type::Int && r == Type::Int ? Type::Int : Type::Number;
                 return std::nullopt;
-            default: return std::nullopt;
+            default:
+                return std::nullopt;
         }
     }
 
@@ -384,7 +412,9 @@ struct Binder::Impl {
                 for (const auto* side : {&*b.lhs, &*b.rhs}) {
                     const Type t = side == &*b.lhs ? l : r;
                     if (t != Type::Bool && !is_open(t)) {
-                        error(side->span, "'" + op + "' needs conditions on both sides, but this is " + with_article(t));
+                        error(side->span, "'" + op +
+                                              "' needs conditions on both sides, but this is " +
+                                              with_article(t));
                         return failed(src);
                     }
                 }
@@ -398,7 +428,8 @@ struct Binder::Impl {
             case BinaryOp::Ge: {
                 const bool ordering = b.op != BinaryOp::Eq && b.op != BinaryOp::Ne;
                 if (!comparable(l, r)) {
-                    error(b.op_span, "cannot compare " + with_article(l) + " with " + with_article(r) + " using '" + op + "'");
+                    error(b.op_span, "cannot compare " + with_article(l) + " with " +
+                                         with_article(r) + " using '" + op + "'");
                     return failed(src);
                 }
                 if (ordering && (!orderable(l) || !orderable(r))) {
@@ -413,7 +444,8 @@ struct Binder::Impl {
             default: {
                 auto t = arithmetic_type(b.op, l, r);
                 if (!t) {
-                    error(b.op_span, "cannot apply '" + op + "' to " + with_article(l) + " and " + with_article(r));
+                    error(b.op_span, "cannot apply '" + op + "' to " + with_article(l) + " and " +
+                                         with_article(r));
                     return failed(src);
                 }
                 return make(src, *t, bound::Binary{b.op, std::move(lhs), std::move(rhs)});
@@ -428,7 +460,8 @@ struct Binder::Impl {
         for (const auto& item : in.items) {
             ExprPtr b = bind_expr(*item);
             if (!comparable(value->type, b->type)) {
-                error(item->span, "list item is " + with_article(b->type) + " but the value is " + with_article(value->type));
+                error(item->span, "list item is " + with_article(b->type) + " but the value is " +
+                                      with_article(value->type));
                 ok = false;
             }
             items.push_back(std::move(b));
@@ -443,29 +476,36 @@ struct Binder::Impl {
         ExprPtr high = bind_expr(*bt.high);
         for (const auto* side : {&low, &high}) {
             const ast::Expr& side_src = side == &low ? *bt.low : *bt.high;
-            if (!comparable(value->type, (*side)->type) || !orderable(value->type) || !orderable((*side)->type)) {
-                error(side_src.span, "'between' cannot compare " + with_article(value->type) + " with " +
-                                         with_article((*side)->type));
+            if (!comparable(value->type, (*side)->type) || !orderable(value->type) ||
+                !orderable((*side)->type)) {
+                error(side_src.span, "'between' cannot compare " + with_article(value->type) +
+                                         " with " + with_article((*side)->type));
                 return failed(src);
             }
         }
-        return make(src, Type::Bool, bound::Between{std::move(value), std::move(low), std::move(high), bt.negated});
+        return make(src, Type::Bool,
+                    bound::Between{std::move(value), std::move(low), std::move(high), bt.negated});
     }
 
     // ---- calls ----
 
     // Matches a call's arguments to the function's parameters; nullopt after reporting.
-    std::optional<std::vector<const ast::Arg*>> match_args(const ast::Expr& src, const ast::Call& call,
+    std::optional<std::vector<const ast::Arg*>> match_args(const ast::Expr& src,
+                                                           const ast::Call& call,
                                                            const FunctionSpec& spec) {
-        std::vector<const ast::Arg*> slots(spec.variadic ? call.args.size() : spec.params.size(), nullptr);
+        std::vector<const ast::Arg*> slots(spec.variadic ? call.args.size() : spec.params.size(),
+                                           nullptr);
         bool ok = true;
         size_t positional = 0;
         for (const auto& arg : call.args) {
             if (arg.where && spec.kind != FnKind::Aggregate) {
-                error(arg.where->span, "'where' filters the rows of an aggregate; '" + call.name + "' is not one");
+                error(arg.where->span,
+                      "'where' filters the rows of an aggregate; '" + call.name + "' is not one");
                 ok = false;
             } else if (arg.where && &arg != &call.args[0]) {
-                error(arg.where->span, "'where' belongs after the first argument, e.g. count(orders where amount > 0)");
+                error(arg.where->span,
+                      "'where' belongs after the first argument, e.g. count(orders where amount > "
+                      "0)");
                 ok = false;
             }
             if (arg.name.empty()) {
@@ -478,7 +518,8 @@ struct Binder::Impl {
                 continue;
             }
             std::vector<std::string> names;
-            for (const auto& p : spec.params) names.emplace_back(p.name);
+            for (const auto& p : spec.params)
+                names.emplace_back(p.name);
             auto it = std::find(names.begin(), names.end(), arg.name);
             if (spec.variadic || it == names.end()) {
                 error(arg.name_span, "unknown argument '" + arg.name + "' for '" + call.name + "'" +
@@ -520,16 +561,19 @@ struct Binder::Impl {
             e = u->operand.get();
         }
         if (const auto* lit = std::get_if<ast::Literal>(&e->node)) {
-            if (const auto* i = std::get_if<int64_t>(&lit->value)) return sign * static_cast<double>(*i);
+            if (const auto* i = std::get_if<int64_t>(&lit->value))
+                return sign * static_cast<double>(*i);
             if (const auto* d = std::get_if<double>(&lit->value)) return sign * *d;
         }
-        error(arg->value->span, std::string("'") + what + "' must be a number written in the rule, such as 5");
+        error(arg->value->span,
+              std::string("'") + what + "' must be a number written in the rule, such as 5");
         return std::nullopt;
     }
 
     std::optional<std::string> constant_word(const ast::Arg* arg, const char* what) {
         if (!arg) return std::nullopt;
-        if (const auto* name = std::get_if<ast::Name>(&arg->value->node); name && name->parts.size() == 1) {
+        if (const auto* name = std::get_if<ast::Name>(&arg->value->node);
+            name && name->parts.size() == 1) {
             return name->parts[0];
         }
         if (const auto* lit = std::get_if<ast::Literal>(&arg->value->node)) {
@@ -548,15 +592,17 @@ struct Binder::Impl {
     ExprPtr bind_call(const ast::Expr& src, const ast::Call& call) {
         const FunctionSpec* spec = find_function(call.name);
         if (!spec) {
-            error(call.name_span, "unknown function '" + call.name + "'" + did_you_mean(call.name, function_names()));
+            error(call.name_span, "unknown function '" + call.name + "'" +
+                                      did_you_mean(call.name, function_names()));
             return failed(src);
         }
         auto slots = match_args(src, call, *spec);
         if (!slots) return failed(src);
         if (spec->kind == FnKind::Aggregate) return bind_aggregate(src, call, *spec, *slots);
         if (spec->kind == FnKind::Population && fact_context >= 0) {
-            error(call.name_span, "'" + call.name + "' ranks the whole customer base and cannot be used "
-                                                     "inside an aggregate");
+            error(call.name_span, "'" + call.name +
+                                      "' ranks the whole customer base and cannot be used "
+                                      "inside an aggregate");
             return failed(src);
         }
         const auto fn = static_cast<bound::Fn>(spec->id);
@@ -569,7 +615,8 @@ struct Binder::Impl {
                 auto n = constant_number((*slots)[1], "n");
                 if (!n) return failed(src);
                 if (*n < 1 || *n > 1000 || *n != static_cast<int64_t>(*n)) {
-                    error((*slots)[1]->value->span, "ntile's 'n' must be a whole number from 1 to 1000");
+                    error((*slots)[1]->value->span,
+                          "ntile's 'n' must be a whole number from 1 to 1000");
                     return failed(src);
                 }
                 out.params.n = static_cast<int64_t>(*n);
@@ -582,7 +629,8 @@ struct Binder::Impl {
                     auto bins = constant_number((*slots)[3], "bins");
                     if (!bins) return failed(src);
                     if (*bins < 2 || *bins > 100 || *bins != static_cast<int64_t>(*bins)) {
-                        error((*slots)[3]->value->span, "rfm's 'bins' must be a whole number from 2 to 100");
+                        error((*slots)[3]->value->span,
+                              "rfm's 'bins' must be a whole number from 2 to 100");
                         return failed(src);
                     }
                     out.params.n = static_cast<int64_t>(*bins);
@@ -617,11 +665,13 @@ struct Binder::Impl {
                     if (!v) return failed(src);
                     out.params.b = *v;
                 }
-                const bool valid = abc ? (out.params.a > 0 && out.params.a < out.params.b && out.params.b <= 1)
-                                       : (out.params.a >= 0 && out.params.a < out.params.b);
+                const bool valid =
+                    abc ? (out.params.a > 0 && out.params.a < out.params.b && out.params.b <= 1)
+                        : (out.params.a >= 0 && out.params.a < out.params.b);
                 if (!valid) {
-                    error(call.name_span, abc ? "abc needs 0 < a < b <= 1 (for example a: 0.8, b: 0.95)"
-                                              : "xyz needs 0 <= x < y (for example x: 0.1, y: 0.25)");
+                    error(call.name_span,
+                          abc ? "abc needs 0 < a < b <= 1 (for example a: 0.8, b: 0.95)"
+                              : "xyz needs 0 <= x < y (for example x: 0.1, y: 0.25)");
                     return failed(src);
                 }
                 drop(1);
@@ -633,7 +683,8 @@ struct Binder::Impl {
                 const auto* lit = std::get_if<ast::Literal>(&pattern->value->node);
                 const auto* text = lit ? std::get_if<std::string>(&lit->value) : nullptr;
                 if (!text) {
-                    error(pattern->value->span, "the pattern of 'matches' must be a string written in the rule");
+                    error(pattern->value->span,
+                          "the pattern of 'matches' must be a string written in the rule");
                     return failed(src);
                 }
                 RE2::Options options;
@@ -648,9 +699,11 @@ struct Binder::Impl {
                 drop(1);
                 break;
             }
-            default: break;
+            default:
+                break;
         }
-        for (const ast::Arg* arg : value_args) out.args.push_back(arg ? bind_expr(*arg->value) : nullptr);
+        for (const ast::Arg* arg : value_args)
+            out.args.push_back(arg ? bind_expr(*arg->value) : nullptr);
         auto t = check_scalar_call(src, call, fn, *slots, out.args);
         if (!t) return failed(src);
         return make(src, *t, std::move(out));
@@ -666,8 +719,12 @@ struct Binder::Impl {
         auto need = [&](size_t i, bool ok, const std::string& what) {
             return expect(arg_src(i), *bound_args[i], ok, "'" + call.name + "' needs " + what);
         };
-        auto numeric = [&](size_t i) { return need(i, is_numeric(type(i)) || type(i) == Type::Null, "a number"); };
-        auto text = [&](size_t i) { return need(i, type(i) == Type::String || type(i) == Type::Null, "a string"); };
+        auto numeric = [&](size_t i) {
+            return need(i, is_numeric(type(i)) || type(i) == Type::Null, "a number");
+        };
+        auto text = [&](size_t i) {
+            return need(i, type(i) == Type::String || type(i) == Type::Null, "a string");
+        };
         auto temporal = [&](size_t i) {
             return need(i, is_temporal(type(i)) || type(i) == Type::Null, "a date or datetime");
         };
@@ -676,7 +733,8 @@ struct Binder::Impl {
             for (size_t i = from; i < bound_args.size(); ++i) {
                 auto u = unify(t, type(i));
                 if (!u || type(i) == Type::Record || (must_order && !orderable(type(i)))) {
-                    error(arg_src(i).span, "'" + call.name + "' cannot mix " + with_article(t) + " and " + with_article(type(i)));
+                    error(arg_src(i).span, "'" + call.name + "' cannot mix " + with_article(t) +
+                                               " and " + with_article(type(i)));
                     return std::nullopt;
                 }
                 t = *u;
@@ -684,39 +742,54 @@ struct Binder::Impl {
             return t;
         };
         switch (fn) {
-            case Fn::Coalesce: return unified(0, false);
+            case Fn::Coalesce:
+                return unified(0, false);
             case Fn::If:
-                if (!need(0, type(0) == Type::Bool || is_open(type(0)), "a condition first")) return std::nullopt;
+                if (!need(0, type(0) == Type::Bool || is_open(type(0)), "a condition first"))
+                    return std::nullopt;
                 return unified(1, false);
             case Fn::Least:
-            case Fn::Greatest: return unified(0, true);
-            case Fn::Abs: return numeric(0) ? std::optional(type(0) == Type::Null ? Type::Any : type(0)) : std::nullopt;
+            case Fn::Greatest:
+                return unified(0, true);
+            case Fn::Abs:
+                return numeric(0) ? std::optional(type(0) == Type::Null ? Type::Any : type(0))
+                                  : std::nullopt;
             case Fn::Round:
                 if (!numeric(0)) return std::nullopt;
                 if (bound_args[1]) {
-                    if (!need(1, type(1) == Type::Int, "a whole number of digits")) return std::nullopt;
+                    if (!need(1, type(1) == Type::Int, "a whole number of digits"))
+                        return std::nullopt;
                     return Type::Number;
                 }
                 return Type::Int;
             case Fn::Floor:
-            case Fn::Ceil: return numeric(0) ? std::optional(Type::Int) : std::nullopt;
+            case Fn::Ceil:
+                return numeric(0) ? std::optional(Type::Int) : std::nullopt;
             case Fn::Lower:
-            case Fn::Upper: return text(0) ? std::optional(Type::String) : std::nullopt;
-            case Fn::Length: return text(0) ? std::optional(Type::Int) : std::nullopt;
+            case Fn::Upper:
+                return text(0) ? std::optional(Type::String) : std::nullopt;
+            case Fn::Length:
+                return text(0) ? std::optional(Type::Int) : std::nullopt;
             case Fn::Contains:
             case Fn::StartsWith:
-            case Fn::EndsWith: return text(0) && text(1) ? std::optional(Type::Bool) : std::nullopt;
-            case Fn::Matches: return text(0) ? std::optional(Type::Bool) : std::nullopt;
-            case Fn::DaysBetween: return temporal(0) && temporal(1) ? std::optional(Type::Int) : std::nullopt;
+            case Fn::EndsWith:
+                return text(0) && text(1) ? std::optional(Type::Bool) : std::nullopt;
+            case Fn::Matches:
+                return text(0) ? std::optional(Type::Bool) : std::nullopt;
+            case Fn::DaysBetween:
+                return temporal(0) && temporal(1) ? std::optional(Type::Int) : std::nullopt;
             case Fn::DaysSince:
             case Fn::Year:
-            case Fn::Month: return temporal(0) ? std::optional(Type::Int) : std::nullopt;
+            case Fn::Month:
+                return temporal(0) ? std::optional(Type::Int) : std::nullopt;
             case Fn::Ntile:
-                return need(0, orderable(type(0)) && type(0) != Type::Null, "a value that can be ranked")
+                return need(0, orderable(type(0)) && type(0) != Type::Null,
+                            "a value that can be ranked")
                            ? std::optional(Type::Int)
                            : std::nullopt;
             case Fn::PercentRank:
-                return need(0, orderable(type(0)) && type(0) != Type::Null, "a value that can be ranked")
+                return need(0, orderable(type(0)) && type(0) != Type::Null,
+                            "a value that can be ranked")
                            ? std::optional(Type::Number)
                            : std::nullopt;
             case Fn::Rfm:
@@ -726,8 +799,10 @@ struct Binder::Impl {
                     return std::nullopt;
                 }
                 return Type::Record;
-            case Fn::Abc: return numeric(0) ? std::optional(Type::String) : std::nullopt;
-            case Fn::Xyz: return numeric(0) ? std::optional(Type::String) : std::nullopt;
+            case Fn::Abc:
+                return numeric(0) ? std::optional(Type::String) : std::nullopt;
+            case Fn::Xyz:
+                return numeric(0) ? std::optional(Type::String) : std::nullopt;
         }
         return std::nullopt;
     }
@@ -753,7 +828,8 @@ struct Binder::Impl {
                         walk(*n.lhs);
                         walk(*n.rhs);
                     } else if constexpr (std::is_same_v<T, ast::Call>) {
-                        for (const auto& a : n.args) walk(*a.value);
+                        for (const auto& a : n.args)
+                            walk(*a.value);
                     } else if constexpr (std::is_same_v<T, ast::Between>) {
                         walk(*n.value);
                     } else if constexpr (std::is_same_v<T, ast::IsNull>) {
@@ -771,7 +847,8 @@ struct Binder::Impl {
     ExprPtr bind_aggregate(const ast::Expr& src, const ast::Call& call, const FunctionSpec& spec,
                            const std::vector<const ast::Arg*>& slots) {
         if (fact_context >= 0) {
-            error(call.name_span, "aggregates cannot be nested: '" + call.name + "' inside another aggregate");
+            error(call.name_span,
+                  "aggregates cannot be nested: '" + call.name + "' inside another aggregate");
             return failed(src);
         }
         const auto fn = static_cast<bound::AggFn>(spec.id);
@@ -780,17 +857,21 @@ struct Binder::Impl {
         const auto* head = std::get_if<ast::Name>(&first.value->node);
         if (fact < 0 && head && head->parts.size() == 2 && !scope.facts.empty()) {
             std::vector<std::string> names;
-            for (const auto& f : scope.facts) names.push_back(f.name);
-            error(head->part_spans[0], "unknown fact '" + head->parts[0] + "'" + did_you_mean(head->parts[0], names) +
+            for (const auto& f : scope.facts)
+                names.push_back(f.name);
+            error(head->part_spans[0], "unknown fact '" + head->parts[0] + "'" +
+                                           did_you_mean(head->parts[0], names) +
                                            "; facts are declared under source.facts");
             return failed(src);
         }
         if (fact < 0) {
             std::string example = scope.facts.empty() ? "orders" : scope.facts[0].name;
-            error(first.value->span, "'" + call.name + "' aggregates a fact table, e.g. " +
-                                         (fn == bound::AggFn::Count ? "count(" + example + ")"
-                                                                    : call.name + "(" + example + ".amount)") +
-                                         (scope.facts.empty() ? "; this rule file declares no facts under source.facts" : ""));
+            error(first.value->span,
+                  "'" + call.name + "' aggregates a fact table, e.g. " +
+                      (fn == bound::AggFn::Count ? "count(" + example + ")"
+                                                 : call.name + "(" + example + ".amount)") +
+                      (scope.facts.empty() ? "; this rule file declares no facts under source.facts"
+                                           : ""));
             return failed(src);
         }
         bound::Aggregate agg;
@@ -810,7 +891,8 @@ struct Binder::Impl {
         if (first.where) {
             agg.where = bind_expr(*first.where);
             if (agg.where->type != Type::Bool && !is_open(agg.where->type)) {
-                error(first.where->span, "'where' needs a condition, but this is " + with_article(agg.where->type));
+                error(first.where->span,
+                      "'where' needs a condition, but this is " + with_article(agg.where->type));
                 ok = false;
             }
         }
@@ -818,7 +900,9 @@ struct Binder::Impl {
         const Type vt = agg.value ? agg.value->type : Type::Int;
         switch (fn) {
             case bound::AggFn::Count:
-            case bound::AggFn::CountDistinct: agg.type = Type::Int; break;
+            case bound::AggFn::CountDistinct:
+                agg.type = Type::Int;
+                break;
             case bound::AggFn::Sum:
                 ok = ok && expect(*first.value, *agg.value, is_numeric(vt), "'sum' needs numbers");
                 agg.type = vt == Type::Int ? Type::Int : Type::Number;
@@ -837,11 +921,13 @@ struct Binder::Impl {
                 ok = ok && expect(*first.value, *agg.value, is_numeric(vt), "'cv' needs numbers");
                 agg.type = Type::Number;
                 if (scope.facts[static_cast<size_t>(fact)].time.empty()) {
-                    error(call.name_span, "'cv' needs the fact's time column: add 'time:' to fact '" +
-                                              scope.facts[static_cast<size_t>(fact)].name + "'");
+                    error(call.name_span,
+                          "'cv' needs the fact's time column: add 'time:' to fact '" +
+                              scope.facts[static_cast<size_t>(fact)].name + "'");
                     ok = false;
                 }
-                auto per = slots[1] ? constant_word(slots[1], "per") : std::optional<std::string>("month");
+                auto per =
+                    slots[1] ? constant_word(slots[1], "per") : std::optional<std::string>("month");
                 Duration over{12, 0};
                 if (slots[2]) {
                     const auto* lit = std::get_if<ast::Literal>(&slots[2]->value->node);
@@ -853,7 +939,8 @@ struct Binder::Impl {
                         over = *d;
                     }
                 }
-                if (!per) ok = false;
+                if (!per)
+                    ok = false;
                 else if (*per == "month") {
                     agg.per = bound::CvPeriod::Month;
                     agg.buckets = over.months + (over.days >= 28 ? over.days / 30 : 0);
@@ -875,7 +962,8 @@ struct Binder::Impl {
         }
         if (!ok) return failed(src);
         agg.text = ast::to_canonical_string(src);
-        auto [it, inserted] = aggregate_by_text.emplace(agg.text, static_cast<int>(program.aggregates.size()));
+        auto [it, inserted] =
+            aggregate_by_text.emplace(agg.text, static_cast<int>(program.aggregates.size()));
         const Type result = agg.type;
         if (inserted) program.aggregates.push_back(std::move(agg));
         return make(src, result, bound::AggregateRef{it->second});
@@ -890,13 +978,20 @@ struct Binder::Impl {
                     std::visit(
                         [&t](const auto& v) {
                             using V = std::decay_t<decltype(v)>;
-                            if constexpr (std::is_same_v<V, bool>) t = Type::Bool;
-                            else if constexpr (std::is_same_v<V, int64_t>) t = Type::Int;
-                            else if constexpr (std::is_same_v<V, double>) t = Type::Number;
-                            else if constexpr (std::is_same_v<V, std::string>) t = Type::String;
-                            else if constexpr (std::is_same_v<V, Date>) t = Type::Date;
-                            else if constexpr (std::is_same_v<V, DateTime>) t = Type::DateTime;
-                            else if constexpr (std::is_same_v<V, Duration>) t = Type::Duration;
+                            if constexpr (std::is_same_v<V, bool>)
+                                t = Type::Bool;
+                            else if constexpr (std::is_same_v<V, int64_t>)
+                                t = Type::Int;
+                            else if constexpr (std::is_same_v<V, double>)
+                                t = Type::Number;
+                            else if constexpr (std::is_same_v<V, std::string>)
+                                t = Type::String;
+                            else if constexpr (std::is_same_v<V, Date>)
+                                t = Type::Date;
+                            else if constexpr (std::is_same_v<V, DateTime>)
+                                t = Type::DateTime;
+                            else if constexpr (std::is_same_v<V, Duration>)
+                                t = Type::Duration;
                         },
                         n.value);
                     return make(e, t, bound::Literal{n.value});
@@ -921,7 +1016,8 @@ struct Binder::Impl {
     }
 };
 
-Binder::Binder(NameScope scope, Diagnostics& diags) : impl_(std::make_unique<Impl>(std::move(scope), diags)) {}
+Binder::Binder(NameScope scope, Diagnostics& diags)
+    : impl_(std::make_unique<Impl>(std::move(scope), diags)) {}
 Binder::~Binder() = default;
 
 void Binder::define_let(const std::string& name, ExprRef expr) {
@@ -946,7 +1042,9 @@ void Binder::bind_all_lets() {
     }
 }
 
-bound::Program Binder::take_program() { return std::move(impl_->program); }
+bound::Program Binder::take_program() {
+    return std::move(impl_->program);
+}
 
 std::vector<std::string> Binder::unused_lets() const {
     std::vector<std::string> out;

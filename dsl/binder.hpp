@@ -39,7 +39,7 @@ struct ExprRef {
 };
 
 class Binder {
-public:
+  public:
     Binder(NameScope scope, Diagnostics& diags);
     ~Binder();
     Binder(const Binder&) = delete;
@@ -61,7 +61,7 @@ public:
     // Let names that no other expression uses, in declaration order.
     std::vector<std::string> unused_lets() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -22,10 +22,31 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 enum class Fn {
     // scalar
-    Coalesce, If, Least, Greatest, Abs, Round, Floor, Ceil, Lower, Upper, Length, Contains,
-    StartsWith, EndsWith, Matches, DaysBetween, DaysSince, Year, Month,
+    Coalesce,
+    If,
+    Least,
+    Greatest,
+    Abs,
+    Round,
+    Floor,
+    Ceil,
+    Lower,
+    Upper,
+    Length,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Matches,
+    DaysBetween,
+    DaysSince,
+    Year,
+    Month,
     // population: the value for one customer depends on the whole base
-    Ntile, PercentRank, Rfm, Abc, Xyz,
+    Ntile,
+    PercentRank,
+    Rfm,
+    Abc,
+    Xyz,
 };
 bool is_population(Fn fn);
 
@@ -77,9 +98,9 @@ struct IsNull {
 };
 // Constant parameters of population functions and matches().
 struct CallParams {
-    int64_t n = 0;                 // ntile n, rfm bins
-    bool best_low = false;         // rfm best: low
-    double a = 0.8, b = 0.95;      // abc thresholds; xyz uses them as x, y
+    int64_t n = 0;             // ntile n, rfm bins
+    bool best_low = false;     // rfm best: low
+    double a = 0.8, b = 0.95;  // abc thresholds; xyz uses them as x, y
     std::shared_ptr<const re2::RE2> regex;
 };
 struct Call {
@@ -106,10 +127,10 @@ enum class CvPeriod { Day, Week, Month };
 
 struct Aggregate {
     AggFn fn;
-    int fact;          // into Program::facts
-    ExprPtr value;     // over fact columns; null for count(fact)
-    ExprPtr where;     // over fact columns; may be null
-    Type type;         // result type
+    int fact;       // into Program::facts
+    ExprPtr value;  // over fact columns; null for count(fact)
+    ExprPtr where;  // over fact columns; may be null
+    Type type;      // result type
     CvPeriod per = CvPeriod::Month;
     int buckets = 0;   // cv: number of periods in the window
     std::string text;  // canonical text, to share identical aggregates
@@ -121,11 +142,11 @@ struct ColumnUse {
 };
 
 struct FactUse {
-    std::string name;   // as written in rules
+    std::string name;  // as written in rules
     std::string table;
     std::string key;
-    std::string time;   // may be empty: then no point-in-time filter
-    int time_slot = -1;  // slot of `time` in columns, when set
+    std::string time;                // may be empty: then no point-in-time filter
+    int time_slot = -1;              // slot of `time` in columns, when set
     std::vector<ColumnUse> columns;  // fact columns read
 };
 

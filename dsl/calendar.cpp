@@ -8,7 +8,9 @@ namespace strata {
 
 namespace {
 
-bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(int y) {
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 bool all_digits(std::string_view s) {
     for (char c : s) {
@@ -19,7 +21,8 @@ bool all_digits(std::string_view s) {
 
 int to_int(std::string_view s) {
     int v = 0;
-    for (char c : s) v = v * 10 + (c - '0');
+    for (char c : s)
+        v = v * 10 + (c - '0');
     return v;
 }
 
@@ -84,7 +87,8 @@ std::optional<DateTime> parse_datetime(std::string_view text) {
     int h = to_int(hs), mi = to_int(mins), s = 0;
     rest = rest.substr(5);
     if (!rest.empty()) {
-        if (rest.size() < 3 || rest[0] != ':' || !all_digits(rest.substr(1, 2))) return std::nullopt;
+        if (rest.size() < 3 || rest[0] != ':' || !all_digits(rest.substr(1, 2)))
+            return std::nullopt;
         s = to_int(rest.substr(1, 2));
         rest = rest.substr(3);
         if (!rest.empty()) {
@@ -92,12 +96,13 @@ std::optional<DateTime> parse_datetime(std::string_view text) {
         }
     }
     if (h > 23 || mi > 59 || s > 59) return std::nullopt;
-    return DateTime{int64_t{date->days} * 86400 + h * 3600 + mi * 60 + s};
+    return DateTime{int64_t{date->days} * 86400 + int64_t{h} * 3600 + int64_t{mi} * 60 + s};
 }
 
 std::optional<Duration> parse_duration(std::string_view text) {
     size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
+        ++digits;
     if (digits == 0 || digits > 6) return std::nullopt;
     const int n = to_int(text.substr(0, digits));
     const auto unit = text.substr(digits);
@@ -126,8 +131,9 @@ std::string format_datetime(DateTime t) {
 
 std::string format_duration(Duration d) {
     std::string out;
-    if (d.months != 0) out += d.months % 12 == 0 ? std::to_string(d.months / 12) + "y"
-                                                 : std::to_string(d.months) + "mo";
+    if (d.months != 0)
+        out += d.months % 12 == 0 ? std::to_string(d.months / 12) + "y"
+                                  : std::to_string(d.months) + "mo";
     if (d.days != 0 || out.empty()) {
         if (!out.empty()) out += " ";
         out += d.days % 7 == 0 && d.days != 0 ? std::to_string(d.days / 7) + "w"

@@ -56,7 +56,9 @@ std::string format_duration(Duration d);
 Date add_duration(Date d, Duration dur, int sign);
 DateTime add_duration(DateTime t, Duration dur, int sign);
 
-inline DateTime to_datetime(Date d) { return DateTime{int64_t{d.days} * 86400}; }
+inline DateTime to_datetime(Date d) {
+    return DateTime{int64_t{d.days} * 86400};
+}
 inline Date to_date(DateTime t) {
     int64_t s = t.seconds;
     int64_t days = s >= 0 ? s / 86400 : -((-s + 86399) / 86400);

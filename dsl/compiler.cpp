@@ -12,7 +12,7 @@ namespace strata {
 namespace {
 
 class Compiler {
-public:
+  public:
     Compiler(CompiledRules& out, const Schema* schema, Diagnostics& diags)
         : out_(out), schema_(schema), diags_(diags) {}
 
@@ -22,15 +22,18 @@ public:
         Binder binder(scope, diags_);
         for (const auto& let : rf.lets) {
             if (scope.columns.count(let.name)) {
-                error(let.location, "let '" + let.name + "' has the same name as a column of table '" +
+                error(let.location, "let '" + let.name +
+                                        "' has the same name as a column of table '" +
                                         rf.customers_table + "'; rename the let");
             }
             for (const auto& f : rf.facts) {
-                if (f.name == let.name) error(let.location, "let '" + let.name + "' has the same name as a fact");
+                if (f.name == let.name)
+                    error(let.location, "let '" + let.name + "' has the same name as a fact");
             }
             binder.define_let(let.name, ExprRef{&out_.source, &let.expr, parse(let.expr)});
         }
-        for (const auto& seg : rf.segments) out_.segments.push_back(bind_segment(binder, seg, nullptr));
+        for (const auto& seg : rf.segments)
+            out_.segments.push_back(bind_segment(binder, seg, nullptr));
         if (rf.value.present()) {
             if (const ast::Expr* e = parse(rf.value)) {
                 out_.value = binder.bind(ExprRef{&out_.source, &rf.value, e});
@@ -49,24 +52,30 @@ public:
         }
         const size_t n = rf.segments.size();
         if (n > 0 && (n < 3 || n > 10)) {
-            warning(rf.general_location, std::to_string(n) + " general segment" + (n == 1 ? "" : "s") +
-                                             "; 3 to 10 are workable and 6 to 10 is the sweet spot");
+            warning(rf.general_location,
+                    std::to_string(n) + " general segment" + (n == 1 ? "" : "s") +
+                        "; 3 to 10 are workable and 6 to 10 is the sweet spot");
         }
         out_.program = binder.take_program();
     }
 
-private:
+  private:
     CompiledRules& out_;
     const Schema* schema_;
     Diagnostics& diags_;
 
-    void error(Location loc, std::string msg) { diags_.error(out_.source.path(), loc, std::move(msg)); }
-    void warning(Location loc, std::string msg) { diags_.warning(out_.source.path(), loc, std::move(msg)); }
+    void error(Location loc, std::string msg) {
+        diags_.error(out_.source.path(), loc, std::move(msg));
+    }
+    void warning(Location loc, std::string msg) {
+        diags_.warning(out_.source.path(), loc, std::move(msg));
+    }
 
     const ast::Expr* parse(const ExprText& text) {
         if (!text.present() || text.text.empty()) return nullptr;
         ParseResult r = parse_expression(text.text);
-        for (const auto& issue : r.issues) error(text.locate(out_.source, issue.span), issue.message);
+        for (const auto& issue : r.issues)
+            error(text.locate(out_.source, issue.span), issue.message);
         if (!r.expr) return nullptr;
         out_.asts.push_back(std::move(r.expr));
         return out_.asts.back().get();
@@ -82,20 +91,24 @@ private:
     }
 
     // Reads one table's columns into a name → type map, with overrides; reports what is missing.
-    bool table_columns(const std::string& table, Location where, const std::map<std::string, TypeOverride>& types,
+    bool table_columns(const std::string& table, Location where,
+                       const std::map<std::string, TypeOverride>& types,
                        std::map<std::string, Type>& columns) {
         const TableSchema* t = schema_->find(table);
         if (!t) {
             std::vector<std::string> names;
-            for (const auto& [name, s] : schema_->tables) names.push_back(name);
-            error(where, "table '" + table + "' does not exist in the database" + did_you_mean(table, names) +
-                             " (tables: " + table_list() + ")");
+            for (const auto& [name, s] : schema_->tables)
+                names.push_back(name);
+            error(where, "table '" + table + "' does not exist in the database" +
+                             did_you_mean(table, names) + " (tables: " + table_list() + ")");
             return false;
         }
-        for (const auto& c : t->columns) columns[c.name] = c.type;
+        for (const auto& c : t->columns)
+            columns[c.name] = c.type;
         for (const auto& [name, o] : types) {
             if (!columns.count(name)) {
-                error(o.location, "'types' names column '" + name + "', which table '" + table + "' does not have");
+                error(o.location, "'types' names column '" + name + "', which table '" + table +
+                                      "' does not have");
                 continue;
             }
             columns[name] = o.type;
@@ -107,16 +120,18 @@ private:
                         const std::string& column, Location where, const char* role) {
         if (columns.count(column)) return;
         std::vector<std::string> names;
-        for (const auto& [n, t] : columns) names.push_back(n);
-        error(where, std::string(role) + " column '" + column + "' does not exist in table '" + table + "'" +
-                         did_you_mean(column, names));
+        for (const auto& [n, t] : columns)
+            names.push_back(n);
+        error(where, std::string(role) + " column '" + column + "' does not exist in table '" +
+                         table + "'" + did_you_mean(column, names));
     }
 
     NameScope build_scope() {
         const RuleFile& rf = out_.rules;
         NameScope scope;
         scope.open_columns = schema_ == nullptr;
-        const Location customers_at = rf.customers_location.valid() ? rf.customers_location : Location{1, 1, 1};
+        const Location customers_at =
+            rf.customers_location.valid() ? rf.customers_location : Location{1, 1, 1};
         if (schema_ && table_columns(rf.customers_table, customers_at, rf.types, scope.columns)) {
             require_column(rf.customers_table, scope.columns, rf.key,
                            rf.key_location.valid() ? rf.key_location : customers_at, "key");
@@ -127,14 +142,16 @@ private:
             NameScope::Fact fact{f.name, f.table, f.key, f.time, schema_ == nullptr, {}};
             if (schema_ && table_columns(f.table, f.location, f.types, fact.columns)) {
                 require_column(f.table, fact.columns, f.key, f.location, "key");
-                if (!f.time.empty()) require_column(f.table, fact.columns, f.time, f.time_location, "time");
+                if (!f.time.empty())
+                    require_column(f.table, fact.columns, f.time, f.time_location, "time");
             } else if (schema_) {
                 fact.open = true;
             }
             // The time column is read as a date or datetime whatever its declared type.
             if (!f.time.empty()) {
                 auto it = fact.columns.find(f.time);
-                if (it != fact.columns.end() && it->second != Type::DateTime) it->second = Type::Date;
+                if (it != fact.columns.end() && it->second != Type::DateTime)
+                    it->second = Type::Date;
                 if (it == fact.columns.end() && fact.open) fact.columns[f.time] = Type::Date;
             }
             scope.facts.push_back(std::move(fact));
@@ -142,25 +159,29 @@ private:
         return scope;
     }
 
-    CompiledSegment bind_segment(Binder& binder, const SegmentDef& seg, const CompiledSegment* parent) {
+    CompiledSegment bind_segment(Binder& binder, const SegmentDef& seg,
+                                 const CompiledSegment* parent) {
         CompiledSegment out{&seg, nullptr, {}};
         if (!seg.otherwise) {
             if (const ast::Expr* e = parse(seg.when)) {
                 out.when = binder.bind(ExprRef{&out_.source, &seg.when, e});
                 if (out.when->type != Type::Bool && !is_open(out.when->type)) {
-                    error(seg.when.location, "'when' of segment '" + seg.id + "' must be a condition, but this is " +
+                    error(seg.when.location, "'when' of segment '" + seg.id +
+                                                 "' must be a condition, but this is " +
                                                  with_article(out.when->type));
                 }
                 if (parent && parent->when && same_condition(parent->def->when, *e)) {
                     {
                         warning(seg.when.location, "tactical segment '" + seg.id +
                                                        "' has the same condition as its parent '" +
-                                                       parent->def->id + "', so it always holds there");
+                                                       parent->def->id +
+                                                       "', so it always holds there");
                     }
                 }
             }
         }
-        for (const auto& child : seg.tactical) out.tactical.push_back(bind_segment(binder, child, &out));
+        for (const auto& child : seg.tactical)
+            out.tactical.push_back(bind_segment(binder, child, &out));
         return out;
     }
 
@@ -172,7 +193,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<CompiledRules> compile_rules(SourceFile source, const Schema* schema, Diagnostics& diags) {
+std::unique_ptr<CompiledRules> compile_rules(SourceFile source, const Schema* schema,
+                                             Diagnostics& diags) {
     auto out = std::make_unique<CompiledRules>();
     out->source = std::move(source);
     auto rules = load_rule_file(out->source, diags);

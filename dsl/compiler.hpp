@@ -34,6 +34,7 @@ struct CompiledRules {
 // without one, unknown names are taken as customer columns of unknown type.
 // Returns null when the file could not be read as a rule file at all. Check
 // diags.has_errors() before evaluating what is returned.
-std::unique_ptr<CompiledRules> compile_rules(SourceFile source, const Schema* schema, Diagnostics& diags);
+std::unique_ptr<CompiledRules> compile_rules(SourceFile source, const Schema* schema,
+                                             Diagnostics& diags);
 
 }  // namespace strata

@@ -7,9 +7,12 @@ namespace strata {
 
 const char* severity_name(Severity s) {
     switch (s) {
-        case Severity::Error: return "error";
-        case Severity::Warning: return "warning";
-        case Severity::Note: return "note";
+        case Severity::Error:
+            return "error";
+        case Severity::Warning:
+            return "warning";
+        case Severity::Note:
+            return "note";
     }
     return "error";
 }
@@ -39,7 +42,8 @@ void Diagnostics::promote_warnings() {
 void Diagnostics::sort_by_location() {
     std::stable_sort(items_.begin(), items_.end(), [](const Diagnostic& a, const Diagnostic& b) {
         if (a.file != b.file) return false;
-        return std::pair(a.location.line, a.location.col) < std::pair(b.location.line, b.location.col);
+        return std::pair(a.location.line, a.location.col) <
+               std::pair(b.location.line, b.location.col);
     });
 }
 
@@ -50,10 +54,14 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
     const auto c = static_cast<unsigned char>(s[i]);
     size_t n = 0;
     if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0 && c >= 0xC2) n = 2;
-    else if ((c & 0xF0) == 0xE0) n = 3;
-    else if ((c & 0xF8) == 0xF0 && c <= 0xF4) n = 4;
-    else return 0;
+    if ((c & 0xE0) == 0xC0 && c >= 0xC2)
+        n = 2;
+    else if ((c & 0xF0) == 0xE0)
+        n = 3;
+    else if ((c & 0xF8) == 0xF0 && c <= 0xF4)
+        n = 4;
+    else
+        return 0;
     if (i + n > s.size()) return 0;
     for (size_t k = 1; k < n; ++k) {
         if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
@@ -101,8 +109,10 @@ void render_text(std::ostream& out, const Diagnostic& d, const SourceFile* sourc
     if (line.size() > kBefore + kAfter) {
         size_t begin = col > kBefore ? col - kBefore : 0;
         size_t end = std::min(line.size(), col + kAfter);
-        while (begin > 0 && (static_cast<unsigned char>(line[begin]) & 0xC0) == 0x80) --begin;
-        while (end < line.size() && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) ++end;
+        while (begin > 0 && (static_cast<unsigned char>(line[begin]) & 0xC0) == 0x80)
+            --begin;
+        while (end < line.size() && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80)
+            ++end;
         if (begin > 0) lead = "...";
         if (end < line.size()) tail = "...";
         line = line.substr(begin, end - begin);
@@ -143,11 +153,21 @@ void write_json_string(std::ostream& out, std::string_view s) {
             continue;
         }
         switch (c) {
-            case '"': out << "\\\""; break;
-            case '\\': out << "\\\\"; break;
-            case '\n': out << "\\n"; break;
-            case '\r': out << "\\r"; break;
-            case '\t': out << "\\t"; break;
+            case '"':
+                out << "\\\"";
+                break;
+            case '\\':
+                out << "\\\\";
+                break;
+            case '\n':
+                out << "\\n";
+                break;
+            case '\r':
+                out << "\\r";
+                break;
+            case '\t':
+                out << "\\t";
+                break;
             default:
                 if (c < 0x20 || c == 0x7F) {
                     char buf[8];
@@ -180,7 +200,8 @@ void render_json(std::ostream& out, const Diagnostic& d, const SourceFile* sourc
 
 size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t j = 0; j <= b.size(); ++j)
+        prev[j] = j;
     for (size_t i = 1; i <= a.size(); ++i) {
         cur[0] = i;
         for (size_t j = 1; j <= b.size(); ++j) {

@@ -22,7 +22,7 @@ struct Diagnostic {
 };
 
 class Diagnostics {
-public:
+  public:
     void add(Severity severity, std::string file, Location location, std::string message);
     void error(const std::string& file, Location location, std::string message) {
         add(Severity::Error, file, location, std::move(message));
@@ -40,7 +40,7 @@ public:
     // Orders by line and column, keeping insertion order for ties (stable).
     void sort_by_location();
 
-private:
+  private:
     std::vector<Diagnostic> items_;
 };
 

@@ -37,14 +37,14 @@ struct identifier : seq<not_at<any_keyword>, ident_first, star<ident_other>> {};
 // Literals. Datetimes before dates before durations before numbers: they share prefixes.
 struct two_digits : rep<2, digit> {};
 struct date_digits : seq<rep<4, digit>, one<'-'>, two_digits, one<'-'>, two_digits> {};
-struct datetime_lit
-    : seq<date_digits, one<'T'>, two_digits, one<':'>, two_digits, opt<one<':'>, two_digits>,
-          not_at<ident_other>> {};
+struct datetime_lit : seq<date_digits, one<'T'>, two_digits, one<':'>, two_digits,
+                          opt<one<':'>, two_digits>, not_at<ident_other>> {};
 struct date_lit : seq<date_digits, not_at<ident_other>> {};
 struct duration_unit : sor<TAO_PEGTL_STRING("mo"), one<'d', 'w', 'y'>> {};
 struct duration_lit : seq<plus<digit>, duration_unit, not_at<ident_other>> {};
 struct exponent : seq<one<'e', 'E'>, opt<one<'+', '-'>>, plus<digit>> {};
-struct number_lit : seq<plus<digit>, opt<one<'.'>, plus<digit>>, opt<exponent>, not_at<ident_other>> {};
+struct number_lit
+    : seq<plus<digit>, opt<one<'.'>, plus<digit>>, opt<exponent>, not_at<ident_other>> {};
 struct bad_number_suffix : seq<plus<digit>, plus<ident_other>> {};
 
 // \\ \' \" \n \t \r \0 are escapes; any other backslash pair is kept as written, so
@@ -82,9 +82,8 @@ struct call : seq<function_name, ws, one<'('>, ws, must<call_args>> {};
 struct close_paren : one<')'> {};
 struct paren : if_must<one<'('>, ws, expected_expr, ws, close_paren> {};
 
-struct primary
-    : sor<paren, datetime_lit, date_lit, duration_lit, number_lit, string_lit, true_lit, false_lit,
-          null_lit, call, path> {};
+struct primary : sor<paren, datetime_lit, date_lit, duration_lit, number_lit, string_lit, true_lit,
+                     false_lit, null_lit, call, path> {};
 struct expected_operand : seq<primary> {};
 
 struct negate_op : one<'-'> {};
@@ -100,20 +99,19 @@ struct additive : seq<multiplicative, star<ws, add_op, ws, must<next_term>>> {};
 
 // `=` alone is a common slip for `==`; it gets its own message.
 struct single_equals : seq<one<'='>, not_at<one<'='>>> {};
-struct cmp_op
-    : sor<TAO_PEGTL_STRING("=="), TAO_PEGTL_STRING("!="), TAO_PEGTL_STRING("<="),
-          TAO_PEGTL_STRING(">="), TAO_PEGTL_STRING("<>"), one<'<'>, one<'>'>> {};
+struct cmp_op : sor<TAO_PEGTL_STRING("=="), TAO_PEGTL_STRING("!="), TAO_PEGTL_STRING("<="),
+                    TAO_PEGTL_STRING(">="), TAO_PEGTL_STRING("<>"), one<'<'>, one<'>'>> {};
 struct cmp_rhs : seq<additive> {};
 struct cmp_tail : seq<cmp_op, ws, must<cmp_rhs>> {};
 struct not_marker : seq<kw_not> {};
 struct close_list : one<']'> {};
-struct list_items : seq<opt<expr, star<ws, one<','>, ws, must<expected_expr>>>, ws, must<close_list>> {};
+struct list_items
+    : seq<opt<expr, star<ws, one<','>, ws, must<expected_expr>>>, ws, must<close_list>> {};
 struct list_lit : if_must<one<'['>, ws, list_items> {};
 struct in_tail : seq<opt<not_marker, ws>, kw_in, ws, must<list_lit>> {};
 struct between_and : seq<kw_and> {};
-struct between_tail
-    : seq<opt<not_marker, ws>, kw_between, ws, must<cmp_rhs>, ws, must<between_and>, ws,
-          must<cmp_rhs>> {};
+struct between_tail : seq<opt<not_marker, ws>, kw_between, ws, must<cmp_rhs>, ws, must<between_and>,
+                          ws, must<cmp_rhs>> {};
 struct is_null_word : seq<kw_null> {};
 struct is_tail : seq<kw_is, ws, opt<not_marker, ws>, must<is_null_word>> {};
 struct misplaced_equals : seq<single_equals> {};

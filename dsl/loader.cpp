@@ -9,7 +9,9 @@
 
 namespace strata {
 
-const char* policy_name(Policy p) { return p == Policy::Exclusive ? "exclusive" : "first_match"; }
+const char* policy_name(Policy p) {
+    return p == Policy::Exclusive ? "exclusive" : "first_match";
+}
 
 Location ExprText::locate(const SourceFile& file, ast::Span span) const {
     if (file_offsets.empty()) return location;
@@ -41,12 +43,15 @@ std::string hide_inner_value_separators(const std::string& text) {
         size_t line_end = out.find('\n', line_start);
         if (line_end == std::string::npos) line_end = out.size();
         size_t i = line_start;
-        while (i < line_end && (out[i] == ' ' || out[i] == '\t')) ++i;
+        while (i < line_end && (out[i] == ' ' || out[i] == '\t'))
+            ++i;
         while (i + 1 < line_end && out[i] == '-' && out[i + 1] == ' ') {  // sequence entries
             i += 2;
-            while (i < line_end && out[i] == ' ') ++i;
+            while (i < line_end && out[i] == ' ')
+                ++i;
         }
-        const bool plain_key = i < line_end && std::string_view("#'\"{[|>&*!%@`").find(out[i]) == std::string_view::npos;
+        const bool plain_key = i < line_end && std::string_view("#'\"{[|>&*!%@`").find(out[i]) ==
+                                                   std::string_view::npos;
         size_t sep = std::string::npos;
         if (plain_key) {
             for (size_t k = i; k + 1 < line_end; ++k) {
@@ -59,9 +64,11 @@ std::string hide_inner_value_separators(const std::string& text) {
         }
         if (sep != std::string::npos) {
             size_t v = sep + 1;
-            while (v < line_end && (out[v] == ' ' || out[v] == '\t')) ++v;
+            while (v < line_end && (out[v] == ' ' || out[v] == '\t'))
+                ++v;
             const bool plain_value =
-                v < line_end && std::string_view("#'\"{[|>&*!%@`").find(out[v]) == std::string_view::npos;
+                v < line_end &&
+                std::string_view("#'\"{[|>&*!%@`").find(out[v]) == std::string_view::npos;
             if (plain_value) {
                 for (size_t k = v; k + 1 < line_end; ++k) {
                     if ((out[k] == ' ' || out[k] == '\t') && out[k + 1] == '#') break;
@@ -82,17 +89,19 @@ std::string unhide(std::string s) {
 }
 
 class Loader {
-public:
+  public:
     Loader(const SourceFile& file, Diagnostics& diags) : file_(file), diags_(diags) {}
 
     std::optional<RuleFile> load() {
         if (file_.text().size() > kMaxFileBytes) {
-            error(Location{1, 1, 1}, "rule file is too large (" + std::to_string(file_.text().size()) +
+            error(Location{1, 1, 1}, "rule file is too large (" +
+                                         std::to_string(file_.text().size()) +
                                          " bytes; the limit is 64 MiB)");
             return std::nullopt;
         }
         if (file_.text().find('\0') != std::string::npos) {
-            error(file_.locate(file_.text().find('\0')), "rule file is not text (it contains a NUL byte)");
+            error(file_.locate(file_.text().find('\0')),
+                  "rule file is not text (it contains a NUL byte)");
             return std::nullopt;
         }
         YAML::Node root;
@@ -100,19 +109,22 @@ public:
             root = YAML::Load(hide_inner_value_separators(file_.text()));
         } catch (const YAML::Exception& e) {
             // yaml-cpp reports its nesting limit as "bad file" at 1:1.
-            error(mark_location(e.mark), e.msg == "bad file" ? "invalid YAML: nested too deeply or unreadable"
-                                                             : "invalid YAML: " + e.msg + quote_hint(e.mark));
+            error(mark_location(e.mark), e.msg == "bad file"
+                                             ? "invalid YAML: nested too deeply or unreadable"
+                                             : "invalid YAML: " + e.msg + quote_hint(e.mark));
             return std::nullopt;
         } catch (const std::exception& e) {
             error(Location{1, 1, 1}, std::string("invalid YAML: ") + e.what());
             return std::nullopt;
         }
         if (!root.IsDefined() || root.IsNull()) {
-            error(Location{1, 1, 1}, "rule file is empty; it needs at least 'ruleset', 'version' and 'general'");
+            error(Location{1, 1, 1},
+                  "rule file is empty; it needs at least 'ruleset', 'version' and 'general'");
             return std::nullopt;
         }
         if (!root.IsMap()) {
-            error(node_location(root), "a rule file must be a YAML mapping with keys such as 'ruleset' and 'version'");
+            error(node_location(root),
+                  "a rule file must be a YAML mapping with keys such as 'ruleset' and 'version'");
             return std::nullopt;
         }
         RuleFile rf;
@@ -124,7 +136,7 @@ public:
         return rf;
     }
 
-private:
+  private:
     const SourceFile& file_;
     Diagnostics& diags_;
 
@@ -138,15 +150,20 @@ private:
         const size_t colon = line.find(": ");
         if (colon == std::string_view::npos) return {};
         const size_t value = line.find_first_not_of(' ', colon + 1);
-        if (value == std::string_view::npos || (line[value] != '\'' && line[value] != '"')) return {};
+        if (value == std::string_view::npos || (line[value] != '\'' && line[value] != '"'))
+            return {};
         const size_t close = line.find(line[value], value + 1);
-        if (close == std::string_view::npos || line.find_first_not_of(' ', close + 1) == std::string_view::npos) {
+        if (close == std::string_view::npos ||
+            line.find_first_not_of(' ', close + 1) == std::string_view::npos) {
             return {};
         }
-        return " (an expression that starts with a quote must be quoted as a whole, e.g. when: \"'a' == x\")";
+        return " (an expression that starts with a quote must be quoted as a whole, e.g. when: "
+               "\"'a' == x\")";
     }
 
-    void warning(Location loc, std::string msg) { diags_.warning(file_.path(), loc, std::move(msg)); }
+    void warning(Location loc, std::string msg) {
+        diags_.warning(file_.path(), loc, std::move(msg));
+    }
 
     Location mark_location(const YAML::Mark& m, int length = 1) const {
         if (m.line < 0) return Location{1, 1, 1};
@@ -154,12 +171,14 @@ private:
     }
 
     Location node_location(const YAML::Node& n) const {
-        const int length = n.IsScalar() ? static_cast<int>(std::min<size_t>(n.Scalar().size(), 200)) : 1;
+        const int length =
+            n.IsScalar() ? static_cast<int>(std::min<size_t>(n.Scalar().size(), 200)) : 1;
         Location loc = mark_location(n.Mark(), length);
         // A quoted scalar's mark points at its quote: underline the quotes too.
         if (n.IsScalar() && n.Mark().pos >= 0) {
             const size_t pos = static_cast<size_t>(n.Mark().pos);
-            if (pos < file_.text().size() && (file_.text()[pos] == '\'' || file_.text()[pos] == '"')) {
+            if (pos < file_.text().size() &&
+                (file_.text()[pos] == '\'' || file_.text()[pos] == '"')) {
                 loc.length += 2;
             }
         }
@@ -186,21 +205,25 @@ private:
                 continue;
             }
             if (std::find(known.begin(), known.end(), name) == known.end()) {
-                error(node_location(key), "unknown key '" + name + "' in " + where + did_you_mean(name, known));
+                error(node_location(key),
+                      "unknown key '" + name + "' in " + where + did_you_mean(name, known));
                 suggested.insert(closest_match(name, known));
                 continue;
             }
             handle(key, it->second);
         }
         for (const auto& r : required) {
-            if (!seen.count(r) && !suggested.count(r)) error(node_location(map), where + " is missing the required key '" + r + "'");
+            if (!seen.count(r) && !suggested.count(r))
+                error(node_location(map), where + " is missing the required key '" + r + "'");
         }
     }
 
     std::optional<std::string> scalar(const YAML::Node& n, const std::string& what) {
         if (!n.IsScalar()) {
             error(node_location(n), what + " must be a single value, not a " +
-                                        (n.IsMap() ? "mapping" : n.IsSequence() ? "list" : "null"));
+                                        (n.IsMap()        ? "mapping"
+                                         : n.IsSequence() ? "list"
+                                                          : "null"));
             return std::nullopt;
         }
         return unhide(n.Scalar());
@@ -218,11 +241,13 @@ private:
         const std::string& raw = file_.text();
         size_t p = n.Mark().pos >= 0 ? static_cast<size_t>(n.Mark().pos) : 0;
         if (p < raw.size() && (raw[p] == '|' || raw[p] == '>')) {
-            while (p < raw.size() && raw[p] != '\n') ++p;
+            while (p < raw.size() && raw[p] != '\n')
+                ++p;
         }
         out.file_offsets.reserve(out.text.size() + 1);
         for (char c : out.text) {
-            while (p < raw.size() && raw[p] != c) ++p;
+            while (p < raw.size() && raw[p] != c)
+                ++p;
             out.file_offsets.push_back(std::min(p, raw.size()));
             if (p < raw.size()) ++p;
         }
@@ -231,7 +256,8 @@ private:
         return out;
     }
 
-    std::string identifier_like(const YAML::Node& n, const std::string& what, const char* pattern_help) {
+    std::string identifier_like(const YAML::Node& n, const std::string& what,
+                                const char* pattern_help) {
         auto s = scalar(n, what);
         if (!s) return {};
         bool ok = !s->empty();
@@ -251,7 +277,8 @@ private:
 
     void read_types(const YAML::Node& n, std::map<std::string, TypeOverride>& types) {
         if (!n.IsMap()) {
-            error(node_location(n), "'types' must map column names to types, e.g. { signup_date: date }");
+            error(node_location(n),
+                  "'types' must map column names to types, e.g. { signup_date: date }");
             return;
         }
         for (auto it = n.begin(); it != n.end(); ++it) {
@@ -262,7 +289,8 @@ private:
             if (!t) {
                 error(node_location(it->second),
                       "unknown type '" + *type + "'" +
-                          did_you_mean(*type, {"integer", "number", "string", "date", "datetime", "bool"}) +
+                          did_you_mean(
+                              *type, {"integer", "number", "string", "date", "datetime", "bool"}) +
                           "; use integer, number, string, date, datetime or bool");
                 continue;
             }
@@ -289,7 +317,8 @@ private:
         if (n["facts"]) {
             const YAML::Node facts = n["facts"];
             if (!facts.IsMap()) {
-                error(node_location(facts), "'source.facts' must map fact names to {table, key, time}");
+                error(node_location(facts),
+                      "'source.facts' must map fact names to {table, key, time}");
                 return;
             }
             for (auto it = facts.begin(); it != facts.end(); ++it) {
@@ -299,23 +328,28 @@ private:
                 f.name = *name;
                 f.location = node_location(it->first);
                 if (!is_identifier(f.name)) {
-                    error(f.location, "fact name '" + f.name + "' must be a plain name (letters, digits, _)");
+                    error(f.location,
+                          "fact name '" + f.name + "' must be a plain name (letters, digits, _)");
                 }
                 const YAML::Node body = it->second;
                 if (!body.IsMap()) {
-                    error(node_location(body), "fact '" + f.name + "' must be a mapping with 'table' and 'key'");
+                    error(node_location(body),
+                          "fact '" + f.name + "' must be a mapping with 'table' and 'key'");
                     continue;
                 }
                 f.table = f.name;
                 visit_map(body, "fact '" + f.name + "'", {"table", "key", "time", "types"}, {"key"},
                           [&](const YAML::Node& key, const YAML::Node& v) {
                               const std::string& k = key.Scalar();
-                              if (k == "table") f.table = table_name(v, "'table'");
-                              else if (k == "key") f.key = table_name(v, "'key'");
+                              if (k == "table")
+                                  f.table = table_name(v, "'table'");
+                              else if (k == "key")
+                                  f.key = table_name(v, "'key'");
                               else if (k == "time") {
                                   f.time = table_name(v, "'time'");
                                   f.time_location = node_location(v);
-                              } else if (k == "types") read_types(v, f.types);
+                              } else if (k == "types")
+                                  read_types(v, f.types);
                           });
                 for (const auto& other : rf.facts) {
                     if (other.name == f.name) error(f.location, "duplicate fact '" + f.name + "'");
@@ -327,7 +361,8 @@ private:
 
     void read_lets(const YAML::Node& n, RuleFile& rf) {
         if (!n.IsMap()) {
-            error(node_location(n), "'let' must map names to expressions, e.g. { revenue: sum(orders.amount) }");
+            error(node_location(n),
+                  "'let' must map names to expressions, e.g. { revenue: sum(orders.amount) }");
             return;
         }
         std::set<std::string> seen;
@@ -338,7 +373,8 @@ private:
             let.name = *name;
             let.location = node_location(it->first);
             if (!is_identifier(let.name)) {
-                error(let.location, "let name '" + let.name + "' must be a plain name (letters, digits, _)" +
+                error(let.location, "let name '" + let.name +
+                                        "' must be a plain name (letters, digits, _)" +
                                         (is_keyword(let.name) ? " and not a keyword" : ""));
             } else if (let.name == "as_of") {
                 error(let.location, "'as_of' is built in; pick another let name");
@@ -366,64 +402,71 @@ private:
             error(seg.location, "tactical segments are nested too deeply (more than 32 levels)");
             return;
         }
-        visit_map(n, n["id"] && n["id"].IsScalar() ? "segment '" + n["id"].Scalar() + "'" : "a segment",
-                  {"id", "label", "when", "description", "goal", "offer", "channel", "contact_every",
-                   "priority", "tactical"},
-                  {"id", "when"}, [&](const YAML::Node& key, const YAML::Node& v) {
-                      const std::string& k = key.Scalar();
-                      if (k == "id") {
-                          seg.id = identifier_like(v, "segment id", "may use only letters, digits, _ and -");
-                          seg.id_location = node_location(v);
-                      } else if (k == "when") {
-                          if (v.IsScalar() && v.Scalar() == "otherwise" && v.Tag() == "?") {
-                              seg.otherwise = true;
-                              seg.when.location = node_location(v);
-                          } else if (v.IsNull()) {
-                              error(node_location(key), "'when' has no condition");
-                          } else {
-                              seg.when = expression(v, "'when'");
-                          }
-                      } else if (k == "label") {
-                          seg.meta.label = scalar(v, "'label'").value_or("");
-                      } else if (k == "description") {
-                          seg.meta.description = scalar(v, "'description'").value_or("");
-                      } else if (k == "goal") {
-                          seg.meta.goal = scalar(v, "'goal'").value_or("");
-                      } else if (k == "offer") {
-                          seg.meta.offer = scalar(v, "'offer'").value_or("");
-                      } else if (k == "channel") {
-                          seg.meta.channel = scalar(v, "'channel'").value_or("");
-                      } else if (k == "contact_every") {
-                          auto s = scalar(v, "'contact_every'");
-                          if (s) {
-                              seg.meta.contact_every = parse_duration(*s);
-                              if (!seg.meta.contact_every) {
-                                  error(node_location(v), "'contact_every' must be a duration such as 7d, 2w, 1mo or 1y");
-                              }
-                          }
-                      } else if (k == "priority") {
-                          auto s = scalar(v, "'priority'");
-                          if (s) {
-                              if (*s == "1" || *s == "2" || *s == "3") seg.meta.priority = std::stoi(*s);
-                              else error(node_location(v), "'priority' must be 1, 2 or 3 (1 is the highest)");
-                          }
-                      } else if (k == "tactical") {
-                          if (!v.IsSequence()) {
-                              error(node_location(v), "'tactical' must be a list of segments");
-                              return;
-                          }
-                          for (const auto& child : v) {
-                              SegmentDef t;
-                              read_segment(child, t, ids, depth + 1);
-                              seg.tactical.push_back(std::move(t));
-                          }
-                      }
-                  });
+        visit_map(
+            n, n["id"] && n["id"].IsScalar() ? "segment '" + n["id"].Scalar() + "'" : "a segment",
+            {"id", "label", "when", "description", "goal", "offer", "channel", "contact_every",
+             "priority", "tactical"},
+            {"id", "when"}, [&](const YAML::Node& key, const YAML::Node& v) {
+                const std::string& k = key.Scalar();
+                if (k == "id") {
+                    seg.id =
+                        identifier_like(v, "segment id", "may use only letters, digits, _ and -");
+                    seg.id_location = node_location(v);
+                } else if (k == "when") {
+                    if (v.IsScalar() && v.Scalar() == "otherwise" && v.Tag() == "?") {
+                        seg.otherwise = true;
+                        seg.when.location = node_location(v);
+                    } else if (v.IsNull()) {
+                        error(node_location(key), "'when' has no condition");
+                    } else {
+                        seg.when = expression(v, "'when'");
+                    }
+                } else if (k == "label") {
+                    seg.meta.label = scalar(v, "'label'").value_or("");
+                } else if (k == "description") {
+                    seg.meta.description = scalar(v, "'description'").value_or("");
+                } else if (k == "goal") {
+                    seg.meta.goal = scalar(v, "'goal'").value_or("");
+                } else if (k == "offer") {
+                    seg.meta.offer = scalar(v, "'offer'").value_or("");
+                } else if (k == "channel") {
+                    seg.meta.channel = scalar(v, "'channel'").value_or("");
+                } else if (k == "contact_every") {
+                    auto s = scalar(v, "'contact_every'");
+                    if (s) {
+                        seg.meta.contact_every = parse_duration(*s);
+                        if (!seg.meta.contact_every) {
+                            error(node_location(v),
+                                  "'contact_every' must be a duration such as 7d, 2w, 1mo or 1y");
+                        }
+                    }
+                } else if (k == "priority") {
+                    auto s = scalar(v, "'priority'");
+                    if (s) {
+                        if (*s == "1" || *s == "2" || *s == "3")
+                            seg.meta.priority = std::stoi(*s);
+                        else
+                            error(node_location(v),
+                                  "'priority' must be 1, 2 or 3 (1 is the highest)");
+                    }
+                } else if (k == "tactical") {
+                    if (!v.IsSequence()) {
+                        error(node_location(v), "'tactical' must be a list of segments");
+                        return;
+                    }
+                    for (const auto& child : v) {
+                        SegmentDef t;
+                        read_segment(child, t, ids, depth + 1);
+                        seg.tactical.push_back(std::move(t));
+                    }
+                }
+            });
         if (!seg.id.empty() && !ids.insert(seg.id).second) {
             error(seg.id_location, "duplicate segment id '" + seg.id + "'");
         }
         if (depth > 0 && seg.otherwise) {
-            error(seg.when.location, "'otherwise' is only for the last general segment, not tactical ones");
+            error(seg.when.location,
+                  "'otherwise' is only for the last general segment, not tactical ones");
         }
     }
 
@@ -438,11 +481,13 @@ private:
                       if (key.Scalar() == "policy") {
                           auto s = scalar(v, "'policy'");
                           rf.policy_location = node_location(v);
-                          if (s && *s == "exclusive") rf.policy = Policy::Exclusive;
+                          if (s && *s == "exclusive")
+                              rf.policy = Policy::Exclusive;
                           else if (s && *s != "first_match") {
-                              error(node_location(v), "unknown policy '" + *s + "'" +
-                                                          did_you_mean(*s, {"first_match", "exclusive"}) +
-                                                          "; use first_match or exclusive");
+                              error(node_location(v),
+                                    "unknown policy '" + *s + "'" +
+                                        did_you_mean(*s, {"first_match", "exclusive"}) +
+                                        "; use first_match or exclusive");
                           }
                       }
                   });
@@ -462,19 +507,23 @@ private:
             const auto& seg = rf.segments[i];
             if (!seg.otherwise) continue;
             if (rf.policy == Policy::Exclusive) {
-                error(seg.when.location, "'otherwise' cannot be used with policy 'exclusive': "
-                                         "every segment there needs its own condition");
+                error(seg.when.location,
+                      "'otherwise' cannot be used with policy 'exclusive': "
+                      "every segment there needs its own condition");
             } else if (i + 1 != rf.segments.size()) {
-                error(seg.when.location, "'otherwise' must be the last general segment; the segments after it "
-                                         "could never match");
+                error(seg.when.location,
+                      "'otherwise' must be the last general segment; the segments after it "
+                      "could never match");
             }
         }
     }
 
     void read_top(const YAML::Node& root, RuleFile& rf) {
         visit_map(root, "the rule file",
-                  {"ruleset", "version", "description", "owner", "as_of", "source", "let", "general", "value"},
-                  {"ruleset", "version", "general"}, [&](const YAML::Node& key, const YAML::Node& v) {
+                  {"ruleset", "version", "description", "owner", "as_of", "source", "let",
+                   "general", "value"},
+                  {"ruleset", "version", "general"},
+                  [&](const YAML::Node& key, const YAML::Node& v) {
                       const std::string& k = key.Scalar();
                       if (k == "ruleset") {
                           auto s = scalar(v, "'ruleset'");
@@ -482,16 +531,22 @@ private:
                           rf.ruleset = *s;
                           bool ok = !s->empty();
                           for (char c : *s) {
-                              if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) ok = false;
+                              if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                                    c == '-'))
+                                  ok = false;
                           }
-                          if (!ok) error(node_location(v), "ruleset name '" + *s + "' may use only a-z, 0-9, _ and -");
+                          if (!ok)
+                              error(node_location(v),
+                                    "ruleset name '" + *s + "' may use only a-z, 0-9, _ and -");
                       } else if (k == "version") {
                           auto s = scalar(v, "'version'");
                           if (!s) return;
                           bool digits = !s->empty() && s->size() <= 18;
-                          for (char c : *s) digits = digits && c >= '0' && c <= '9';
+                          for (char c : *s)
+                              digits = digits && c >= '0' && c <= '9';
                           if (!digits || std::stoll(*s) <= 0) {
-                              error(node_location(v), "'version' must be a positive integer, not '" + *s + "'");
+                              error(node_location(v),
+                                    "'version' must be a positive integer, not '" + *s + "'");
                           } else {
                               rf.version = std::stoll(*s);
                           }
@@ -503,7 +558,8 @@ private:
                           auto s = scalar(v, "'as_of'");
                           if (!s) return;
                           rf.as_of = parse_date(*s);
-                          if (!rf.as_of) error(node_location(v), "'as_of' must be a date such as 2026-11-01");
+                          if (!rf.as_of)
+                              error(node_location(v), "'as_of' must be a date such as 2026-11-01");
                       } else if (k == "source") {
                           read_source(v, rf);
                       } else if (k == "let") {

@@ -59,10 +59,10 @@ using Selector = pegtl::parse_tree::selector<
     Rule,
     pegtl::parse_tree::store_content::on<
         g::datetime_lit, g::date_lit, g::duration_lit, g::number_lit, g::sq_string, g::dq_string,
-        g::true_lit, g::false_lit, g::null_lit, g::path, g::path_part, g::path_tail_part, g::call, g::function_name,
-        g::arg, g::named_arg, g::arg_name, g::where_clause, g::negate_op, g::mul_op, g::add_op,
-        g::cmp_op, g::cmp_tail, g::in_tail, g::between_tail, g::is_tail, g::not_marker, g::list_lit,
-        g::not_op>,
+        g::true_lit, g::false_lit, g::null_lit, g::path, g::path_part, g::path_tail_part, g::call,
+        g::function_name, g::arg, g::named_arg, g::arg_name, g::where_clause, g::negate_op,
+        g::mul_op, g::add_op, g::cmp_op, g::cmp_tail, g::in_tail, g::between_tail, g::is_tail,
+        g::not_marker, g::list_lit, g::not_op>,
     pegtl::parse_tree::fold_one::on<g::disjunction, g::conjunction, g::negation, g::comparison,
                                     g::additive, g::multiplicative, g::unary>>;
 
@@ -89,14 +89,25 @@ std::string unescape(std::string_view quoted) {
         if (c == '\\' && i + 1 < body.size()) {
             c = body[++i];
             switch (c) {
-                case 'n': c = '\n'; break;
-                case 't': c = '\t'; break;
-                case 'r': c = '\r'; break;
-                case '0': c = '\0'; break;
+                case 'n':
+                    c = '\n';
+                    break;
+                case 't':
+                    c = '\t';
+                    break;
+                case 'r':
+                    c = '\r';
+                    break;
+                case '0':
+                    c = '\0';
+                    break;
                 case '\\':
                 case '\'':
-                case '"': break;
-                default: out += '\\'; break;
+                case '"':
+                    break;
+                default:
+                    out += '\\';
+                    break;
             }
         }
         out += c;
@@ -119,10 +130,10 @@ ast::BinaryOp binary_op(std::string_view op) {
 }
 
 class Converter {
-public:
+  public:
     ast::ExprPtr convert(const Node& n) { return convert_at(n, 1); }
 
-private:
+  private:
     template <typename T>
     ast::ExprPtr make(ast::Span span, T node) {
         auto e = std::make_unique<ast::Expr>();
@@ -153,20 +164,22 @@ private:
             return literal(n, value);
         }
         const double value = std::strtod(std::string(text).c_str(), nullptr);
-        if (!std::isfinite(value)) throw ConversionError{span_of(n), "number literal is out of range"};
+        if (!std::isfinite(value))
+            throw ConversionError{span_of(n), "number literal is out of range"};
         return literal(n, value);
     }
 
     // Folds `a op b op c` into left-nested binary nodes.
     ast::ExprPtr left_fold(const Node& n, int depth) {
         check_depth(n, depth + static_cast<int>(n.children.size() / 2));
-        ast::ExprPtr lhs = convert_at(*n.children[0], depth + static_cast<int>(n.children.size() / 2));
+        ast::ExprPtr lhs =
+            convert_at(*n.children[0], depth + static_cast<int>(n.children.size() / 2));
         for (size_t i = 1; i + 1 < n.children.size(); i += 2) {
             const Node& op = *n.children[i];
             ast::ExprPtr rhs = convert_at(*n.children[i + 1], depth + 1);
             const ast::Span span{lhs->span.begin, rhs->span.end};
-            lhs = make(span, ast::Binary{binary_op(op.string_view()), std::move(lhs), std::move(rhs),
-                                         span_of(op)});
+            lhs = make(span, ast::Binary{binary_op(op.string_view()), std::move(lhs),
+                                         std::move(rhs), span_of(op)});
         }
         return lhs;
     }
@@ -190,7 +203,8 @@ private:
         check_depth(n, depth + static_cast<int>(prefixes));
         ast::ExprPtr operand = convert_at(*n.children.back(), depth + static_cast<int>(prefixes));
         for (size_t i = prefixes; i-- > 0;) {
-            const ast::Span span{static_cast<uint32_t>(n.children[i]->begin().byte), operand->span.end};
+            const ast::Span span{static_cast<uint32_t>(n.children[i]->begin().byte),
+                                 operand->span.end};
             operand = make(span, ast::Unary{op, std::move(operand)});
         }
         return operand;
@@ -214,12 +228,14 @@ private:
         if (tail.is_type<g::in_tail>()) {
             ast::InList in{std::move(value), {}, negated};
             const Node& list = *tail.children[first];
-            for (const auto& item : list.children) in.items.push_back(convert_at(*item, depth + 1));
+            for (const auto& item : list.children)
+                in.items.push_back(convert_at(*item, depth + 1));
             return make(span, std::move(in));
         }
         if (tail.is_type<g::between_tail>()) {
-            return make(span, ast::Between{std::move(value), convert_at(*tail.children[first], depth + 1),
-                                           convert_at(*tail.children[first + 1], depth + 1), negated});
+            return make(span,
+                        ast::Between{std::move(value), convert_at(*tail.children[first], depth + 1),
+                                     convert_at(*tail.children[first + 1], depth + 1), negated});
         }
         return make(span, ast::IsNull{std::move(value), negated});
     }
@@ -239,7 +255,8 @@ private:
             } else {
                 arg.value = convert_at(head, depth + 1);
             }
-            if (a.children.size() > 1) arg.where = convert_at(*a.children[1]->children[0], depth + 1);
+            if (a.children.size() > 1)
+                arg.where = convert_at(*a.children[1]->children[0], depth + 1);
             c.args.push_back(std::move(arg));
         }
         return make(span_of(n), std::move(c));
@@ -248,7 +265,8 @@ private:
     ast::ExprPtr convert_at(const Node& n, int depth) {
         check_depth(n, depth);
         if (n.is_type<g::number_lit>()) return number(n);
-        if (n.is_type<g::sq_string>() || n.is_type<g::dq_string>()) return literal(n, unescape(n.string_view()));
+        if (n.is_type<g::sq_string>() || n.is_type<g::dq_string>())
+            return literal(n, unescape(n.string_view()));
         if (n.is_type<g::true_lit>()) return literal(n, true);
         if (n.is_type<g::false_lit>()) return literal(n, false);
         if (n.is_type<g::null_lit>()) return literal(n, ast::Null{});
@@ -264,7 +282,8 @@ private:
         }
         if (n.is_type<g::duration_lit>()) {
             auto d = parse_duration(n.string_view());
-            if (!d) throw ConversionError{span_of(n), "duration '" + n.string() + "' is out of range"};
+            if (!d)
+                throw ConversionError{span_of(n), "duration '" + n.string() + "' is out of range"};
             return literal(n, *d);
         }
         if (n.is_type<g::path>()) {
@@ -284,7 +303,8 @@ private:
         if (n.is_type<g::comparison>()) return comparison(n, depth);
         // Transparent wrappers (expr, paren contents) have exactly one child.
         if (n.children.size() == 1) return convert_at(*n.children[0], depth);
-        throw ConversionError{span_of(n), "internal error: unexpected parse node " + std::string(n.type)};
+        throw ConversionError{span_of(n),
+                              "internal error: unexpected parse node " + std::string(n.type)};
     }
 };
 
@@ -295,11 +315,14 @@ std::optional<ParseIssue> check_nesting(std::string_view text) {
     for (size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         if (quote) {
-            if (c == '\\') ++i;
-            else if (c == quote) quote = 0;
+            if (c == '\\')
+                ++i;
+            else if (c == quote)
+                quote = 0;
             continue;
         }
-        if (c == '\'' || c == '"') quote = c;
+        if (c == '\'' || c == '"')
+            quote = c;
         else if (c == '(' || c == '[') {
             if (++depth > kMaxBracketNesting) {
                 return ParseIssue{{static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1)},
@@ -323,7 +346,8 @@ std::string describe_found(std::string_view text, size_t offset) {
     size_t end = offset;
     auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
     if (word(text[offset])) {
-        while (end < text.size() && word(text[end]) && end - offset < 40) ++end;
+        while (end < text.size() && word(text[end]) && end - offset < 40)
+            ++end;
     } else {
         end = offset + 1;
     }
@@ -337,8 +361,8 @@ std::string describe_found(std::string_view text, size_t offset) {
 }  // namespace
 
 bool is_keyword(std::string_view word) {
-    static constexpr std::string_view kKeywords[] = {"and",  "or",   "not",   "in",   "between",
-                                                     "is",   "null", "true",  "false", "where"};
+    static constexpr std::string_view kKeywords[] = {"and", "or",   "not",  "in",    "between",
+                                                     "is",  "null", "true", "false", "where"};
     for (auto k : kKeywords) {
         if (k == word) return true;
     }
@@ -357,9 +381,10 @@ bool is_identifier(std::string_view s) {
 ParseResult parse_expression(std::string_view text) {
     ParseResult result;
     if (text.size() > kMaxExpressionBytes) {
-        result.issues.push_back({{0, 1}, "expression is too long (" + std::to_string(text.size()) +
-                                             " bytes; the limit is " +
-                                             std::to_string(kMaxExpressionBytes) + ")"});
+        result.issues.push_back({{0, 1},
+                                 "expression is too long (" + std::to_string(text.size()) +
+                                     " bytes; the limit is " + std::to_string(kMaxExpressionBytes) +
+                                     ")"});
         return result;
     }
     if (auto issue = check_nesting(text)) {
@@ -388,7 +413,8 @@ ParseResult parse_expression(std::string_view text) {
                message.find("found the end") == std::string::npos) {
             ++at;
         }
-        result.issues.push_back({{static_cast<uint32_t>(at), static_cast<uint32_t>(at + 1)}, message});
+        result.issues.push_back(
+            {{static_cast<uint32_t>(at), static_cast<uint32_t>(at + 1)}, message});
         result.expr.reset();
     } catch (const ConversionError& e) {
         result.issues.push_back({e.span, e.message});

@@ -21,8 +21,8 @@ struct ParseResult {
 
 // Limits that keep a hostile rule file from exhausting the stack or the clock.
 inline constexpr size_t kMaxExpressionBytes = 1 << 20;  // 1 MiB of expression text
-inline constexpr int kMaxBracketNesting = 100;           // ( and [ levels
-inline constexpr int kMaxTreeDepth = 1000;               // operator chain depth
+inline constexpr int kMaxBracketNesting = 100;          // ( and [ levels
+inline constexpr int kMaxTreeDepth = 1000;              // operator chain depth
 
 // Parses one expression. Never throws; every problem is returned as an issue whose span
 // points into `text`.

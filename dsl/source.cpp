@@ -29,7 +29,8 @@ size_t SourceFile::offset_of(int line, int col) const {
 std::string_view SourceFile::line(int line) const {
     if (line < 1 || static_cast<size_t>(line) > line_starts_.size()) return {};
     const size_t begin = line_starts_[line - 1];
-    size_t end = static_cast<size_t>(line) < line_starts_.size() ? line_starts_[line] - 1 : text_.size();
+    size_t end =
+        static_cast<size_t>(line) < line_starts_.size() ? line_starts_[line] - 1 : text_.size();
     if (end > begin && text_[end - 1] == '\r') --end;
     return std::string_view(text_).substr(begin, end - begin);
 }

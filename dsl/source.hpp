@@ -18,7 +18,7 @@ struct Location {
 };
 
 class SourceFile {
-public:
+  public:
     SourceFile() = default;
     SourceFile(std::string path, std::string text);
 
@@ -33,7 +33,7 @@ public:
     std::string_view line(int line) const;
     int line_count() const { return static_cast<int>(line_starts_.size()); }
 
-private:
+  private:
     std::string path_;
     std::string text_;
     std::vector<size_t> line_starts_;

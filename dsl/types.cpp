@@ -7,16 +7,26 @@ namespace strata {
 
 const char* type_name(Type t) {
     switch (t) {
-        case Type::Any: return "any";
-        case Type::Null: return "null";
-        case Type::Bool: return "bool";
-        case Type::Int: return "integer";
-        case Type::Number: return "number";
-        case Type::String: return "string";
-        case Type::Date: return "date";
-        case Type::DateTime: return "datetime";
-        case Type::Duration: return "duration";
-        case Type::Record: return "record";
+        case Type::Any:
+            return "any";
+        case Type::Null:
+            return "null";
+        case Type::Bool:
+            return "bool";
+        case Type::Int:
+            return "integer";
+        case Type::Number:
+            return "number";
+        case Type::String:
+            return "string";
+        case Type::Date:
+            return "date";
+        case Type::DateTime:
+            return "datetime";
+        case Type::Duration:
+            return "duration";
+        case Type::Record:
+            return "record";
     }
     return "?";
 }

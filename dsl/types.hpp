@@ -8,7 +8,7 @@
 namespace strata {
 
 enum class Type {
-    Any,  // not known until the schema is (a column checked without --db)
+    Any,   // not known until the schema is (a column checked without --db)
     Null,  // the literal null: fits every type
     Bool,
     Int,
@@ -24,10 +24,16 @@ const char* type_name(Type t);
 // "an integer", "a string": the type name with its article, for messages.
 std::string with_article(Type t);
 
-inline bool is_numeric(Type t) { return t == Type::Int || t == Type::Number; }
-inline bool is_temporal(Type t) { return t == Type::Date || t == Type::DateTime; }
+inline bool is_numeric(Type t) {
+    return t == Type::Int || t == Type::Number;
+}
+inline bool is_temporal(Type t) {
+    return t == Type::Date || t == Type::DateTime;
+}
 // Any and Null fit wherever a specific type is expected.
-inline bool is_open(Type t) { return t == Type::Any || t == Type::Null; }
+inline bool is_open(Type t) {
+    return t == Type::Any || t == Type::Null;
+}
 
 // The common type of two branches (coalesce, if, lists): Int+Number → Number,
 // Date+DateTime → DateTime, Null/Any take the other side. nullopt when they don't mix.

@@ -9,13 +9,16 @@ struct AggregateComputer::State {
     std::vector<int64_t> count;
     std::vector<int64_t> int_sum;
     std::vector<double> sum;
-    std::vector<Value> best;                        // min / max
+    std::vector<Value> best;                          // min / max
     std::vector<std::pair<int64_t, Value>> distinct;  // (customer, value) pairs
-    std::vector<double> buckets;                    // cv: customers × periods
+    std::vector<double> buckets;                      // cv: customers × periods
 };
 
 AggregateComputer::AggregateComputer(const bound::Program& program, size_t customers, Date as_of)
-    : program_(program), customers_(customers), as_of_(as_of), future_rows_(program.facts.size(), 0) {
+    : program_(program),
+      customers_(customers),
+      as_of_(as_of),
+      future_rows_(program.facts.size(), 0) {
     for (const auto& agg : program.aggregates) {
         auto s = std::make_unique<State>();
         s->count.assign(customers, 0);
@@ -26,9 +29,14 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
                 s->int_sum.assign(customers, 0);
                 break;
             case bound::AggFn::Min:
-            case bound::AggFn::Max: s->best.assign(customers, Value{}); break;
-            case bound::AggFn::Cv: s->buckets.assign(customers * static_cast<size_t>(agg.buckets), 0.0); break;
-            default: break;
+            case bound::AggFn::Max:
+                s->best.assign(customers, Value{});
+                break;
+            case bound::AggFn::Cv:
+                s->buckets.assign(customers * static_cast<size_t>(agg.buckets), 0.0);
+                break;
+            default:
+                break;
         }
         states_.push_back(std::move(s));
     }
@@ -52,7 +60,8 @@ int period_index(const bound::Aggregate& agg, Date as_of, Date day) {
         const auto d = civil_from_days(day.days);
         k = std::max(0, (a.year * 12 + a.month) - (d.year * 12 + d.month) - 1);
         // Period k is (as_of − (k+1) months, as_of − k months].
-        while (day <= add_duration(as_of, Duration{k + 1, 0}, -1)) ++k;
+        while (day <= add_duration(as_of, Duration{k + 1, 0}, -1))
+            ++k;
     } else {
         const int length = agg.per == bound::CvPeriod::Week ? 7 : 1;
         k = (as_of.days - day.days) / length;
@@ -67,13 +76,16 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
     Frame frame;
     frame.rows = chunk.rows;
     frame.as_of = as_of_;
-    for (const auto& c : chunk.columns) frame.columns.push_back(&c);
+    for (const auto& c : chunk.columns)
+        frame.columns.push_back(&c);
 
     // Rows that count: a known customer, and not after as_of.
     std::vector<char> live(chunk.rows, 1);
-    const Column* time = use.time_slot >= 0 ? &chunk.columns[static_cast<size_t>(use.time_slot)] : nullptr;
+    const Column* time =
+        use.time_slot >= 0 ? &chunk.columns[static_cast<size_t>(use.time_slot)] : nullptr;
     for (size_t i = 0; i < chunk.rows; ++i) {
-        if (chunk.owner[i] < 0) live[i] = 0;
+        if (chunk.owner[i] < 0)
+            live[i] = 0;
         else if (time && !is_null((*time)[i]) && day_of((*time)[i]) > as_of_) {
             live[i] = 0;
             ++future_rows_[static_cast<size_t>(fact)];
@@ -106,7 +118,8 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
                 case bound::AggFn::Sum:
                 case bound::AggFn::Avg:
                     if (const auto* n = std::get_if<int64_t>(&v)) {
-                        if (__builtin_add_overflow(s.int_sum[c], *n, &s.int_sum[c])) s.int_sum[c] = INT64_MAX;
+                        if (__builtin_add_overflow(s.int_sum[c], *n, &s.int_sum[c]))
+                            s.int_sum[c] = INT64_MAX;
                     }
                     s.sum[c] += as_double(v);
                     break;
@@ -116,14 +129,19 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
                 case bound::AggFn::Max:
                     if (is_null(s.best[c]) || compare_values(v, s.best[c]) > 0) s.best[c] = v;
                     break;
-                case bound::AggFn::CountDistinct: s.distinct.emplace_back(static_cast<int64_t>(c), v); break;
+                case bound::AggFn::CountDistinct:
+                    s.distinct.emplace_back(static_cast<int64_t>(c), v);
+                    break;
                 case bound::AggFn::Cv: {
                     if (!time || is_null((*time)[i])) break;
                     const int k = period_index(agg, as_of_, day_of((*time)[i]));
-                    if (k >= 0) s.buckets[c * static_cast<size_t>(agg.buckets) + static_cast<size_t>(k)] += as_double(v);
+                    if (k >= 0)
+                        s.buckets[c * static_cast<size_t>(agg.buckets) + static_cast<size_t>(k)] +=
+                            as_double(v);
                     break;
                 }
-                default: break;
+                default:
+                    break;
             }
         }
     }
@@ -137,12 +155,15 @@ std::vector<Column> AggregateComputer::finish() {
         Column col(customers_);
         switch (agg.fn) {
             case bound::AggFn::Count:
-                for (size_t c = 0; c < customers_; ++c) col[c] = s.count[c];
+                for (size_t c = 0; c < customers_; ++c)
+                    col[c] = s.count[c];
                 break;
             case bound::AggFn::Sum:
                 // A sum over no rows is 0, so that revenue-style fields stay numbers.
                 for (size_t c = 0; c < customers_; ++c) {
-                    col[c] = agg.type == Type::Int && s.int_sum[c] != INT64_MAX ? Value{s.int_sum[c]} : Value{s.sum[c]};
+                    col[c] = agg.type == Type::Int && s.int_sum[c] != INT64_MAX
+                                 ? Value{s.int_sum[c]}
+                                 : Value{s.sum[c]};
                 }
                 break;
             case bound::AggFn::Avg:
@@ -152,7 +173,8 @@ std::vector<Column> AggregateComputer::finish() {
                 break;
             case bound::AggFn::Min:
             case bound::AggFn::Max:
-                for (size_t c = 0; c < customers_; ++c) col[c] = coerce(s.best[c], agg.type);
+                for (size_t c = 0; c < customers_; ++c)
+                    col[c] = coerce(s.best[c], agg.type);
                 break;
             case bound::AggFn::CountDistinct: {
                 auto& d = s.distinct;
@@ -160,10 +182,13 @@ std::vector<Column> AggregateComputer::finish() {
                     if (x.first != y.first) return x.first < y.first;
                     return compare_values(x.second, y.second) < 0;
                 });
-                for (size_t c = 0; c < customers_; ++c) col[c] = int64_t{0};
+                for (size_t c = 0; c < customers_; ++c)
+                    col[c] = int64_t{0};
                 for (size_t i = 0; i < d.size(); ++i) {
-                    if (i == 0 || d[i].first != d[i - 1].first || compare_values(d[i].second, d[i - 1].second) != 0) {
-                        col[static_cast<size_t>(d[i].first)] = std::get<int64_t>(col[static_cast<size_t>(d[i].first)]) + 1;
+                    if (i == 0 || d[i].first != d[i - 1].first ||
+                        compare_values(d[i].second, d[i - 1].second) != 0) {
+                        col[static_cast<size_t>(d[i].first)] =
+                            std::get<int64_t>(col[static_cast<size_t>(d[i].first)]) + 1;
                     }
                 }
                 d.clear();
@@ -174,11 +199,13 @@ std::vector<Column> AggregateComputer::finish() {
                 for (size_t c = 0; c < customers_; ++c) {
                     const double* b = &s.buckets[c * periods];
                     double mean = 0;
-                    for (size_t k = 0; k < periods; ++k) mean += b[k];
+                    for (size_t k = 0; k < periods; ++k)
+                        mean += b[k];
                     mean /= static_cast<double>(periods);
                     if (mean == 0) continue;
                     double var = 0;
-                    for (size_t k = 0; k < periods; ++k) var += (b[k] - mean) * (b[k] - mean);
+                    for (size_t k = 0; k < periods; ++k)
+                        var += (b[k] - mean) * (b[k] - mean);
                     col[c] = std::sqrt(var / static_cast<double>(periods)) / std::fabs(mean);
                 }
                 break;

@@ -20,7 +20,7 @@ struct FactChunk {
 };
 
 class AggregateComputer {
-public:
+  public:
     AggregateComputer(const bound::Program& program, size_t customers, Date as_of);
     ~AggregateComputer();
 
@@ -33,7 +33,7 @@ public:
     // Facts left out because their time is after as_of, per program fact.
     const std::vector<size_t>& future_rows() const { return future_rows_; }
 
-private:
+  private:
     struct State;
     const bound::Program& program_;
     size_t customers_;

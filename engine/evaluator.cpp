@@ -13,7 +13,9 @@ namespace {
 using ast::BinaryOp;
 using bound::Fn;
 
-Value tri(std::optional<bool> b) { return b ? Value{*b} : Value{}; }
+Value tri(std::optional<bool> b) {
+    return b ? Value{*b} : Value{};
+}
 std::optional<bool> truth(const Value& v) {
     if (const auto* b = std::get_if<bool>(&v)) return *b;
     return std::nullopt;
@@ -23,8 +25,10 @@ Value literal_value(const ast::LiteralValue& v) {
     return std::visit(
         [](const auto& x) -> Value {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, ast::Null>) return Value{};
-            else return Value{x};
+            if constexpr (std::is_same_v<T, ast::Null>)
+                return Value{};
+            else
+                return Value{x};
         },
         v);
 }
@@ -60,7 +64,8 @@ Value arithmetic(BinaryOp op, const Value& l, const Value& r) {
             case BinaryOp::Mod:
                 if (*ri == 0 || (*li == INT64_MIN && *ri == -1)) return {};
                 return *li % *ri;
-            default: return {};
+            default:
+                return {};
         }
     }
     const bool ln = li || std::holds_alternative<double>(l);
@@ -69,9 +74,15 @@ Value arithmetic(BinaryOp op, const Value& l, const Value& r) {
         const double x = as_double(l), y = as_double(r);
         double out = 0;
         switch (op) {
-            case BinaryOp::Add: out = x + y; break;
-            case BinaryOp::Sub: out = x - y; break;
-            case BinaryOp::Mul: out = x * y; break;
+            case BinaryOp::Add:
+                out = x + y;
+                break;
+            case BinaryOp::Sub:
+                out = x - y;
+                break;
+            case BinaryOp::Mul:
+                out = x * y;
+                break;
             case BinaryOp::Div:
                 if (y == 0) return {};
                 out = x / y;
@@ -80,7 +91,8 @@ Value arithmetic(BinaryOp op, const Value& l, const Value& r) {
                 if (y == 0) return {};
                 out = std::fmod(x, y);
                 break;
-            default: return {};
+            default:
+                return {};
         }
         return std::isfinite(out) ? Value{out} : Value{};
     }
@@ -109,13 +121,20 @@ Value arithmetic(BinaryOp op, const Value& l, const Value& r) {
 
 bool compare_holds(BinaryOp op, int c) {
     switch (op) {
-        case BinaryOp::Eq: return c == 0;
-        case BinaryOp::Ne: return c != 0;
-        case BinaryOp::Lt: return c < 0;
-        case BinaryOp::Le: return c <= 0;
-        case BinaryOp::Gt: return c > 0;
-        case BinaryOp::Ge: return c >= 0;
-        default: return false;
+        case BinaryOp::Eq:
+            return c == 0;
+        case BinaryOp::Ne:
+            return c != 0;
+        case BinaryOp::Lt:
+            return c < 0;
+        case BinaryOp::Le:
+            return c <= 0;
+        case BinaryOp::Gt:
+            return c > 0;
+        case BinaryOp::Ge:
+            return c >= 0;
+        default:
+            return false;
     }
 }
 
@@ -125,10 +144,13 @@ bool runtime_comparable(const Value& a, const Value& b) {
     auto kind = [](const Value& v) {
         switch (v.index()) {
             case 2:
-            case 3: return 2;  // numbers
+            case 3:
+                return 2;  // numbers
             case 5:
-            case 6: return 5;  // times
-            default: return static_cast<int>(v.index());
+            case 6:
+                return 5;  // times
+            default:
+                return static_cast<int>(v.index());
         }
     };
     return kind(a) == kind(b) && !std::holds_alternative<RecordPtr>(a);
@@ -141,7 +163,8 @@ Value compare(BinaryOp op, const Value& l, const Value& r) {
 
 size_t utf8_length(const std::string& s) {
     size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    for (unsigned char c : s)
+        n += (c & 0xC0) != 0x80;
     return n;
 }
 
@@ -164,14 +187,14 @@ double round_to(double x, int64_t digits) {
 }
 
 class Evaluator {
-public:
+  public:
     explicit Evaluator(const Frame& f) : frame_(f) {}
 
     Column eval(const bound::Expr& e) {
         return std::visit([&](const auto& n) { return eval_node(e, n); }, e.node);
     }
 
-private:
+  private:
     const Frame& frame_;
 
     size_t rows() const { return frame_.rows; }
@@ -179,26 +202,34 @@ private:
     template <typename F>
     Column map1(const Column& a, F f) {
         Column out(rows());
-        for (size_t i = 0; i < rows(); ++i) out[i] = f(a[i]);
+        for (size_t i = 0; i < rows(); ++i)
+            out[i] = f(a[i]);
         return out;
     }
 
     template <typename F>
     Column map2(const Column& a, const Column& b, F f) {
         Column out(rows());
-        for (size_t i = 0; i < rows(); ++i) out[i] = f(a[i], b[i]);
+        for (size_t i = 0; i < rows(); ++i)
+            out[i] = f(a[i], b[i]);
         return out;
     }
 
-    Column eval_node(const bound::Expr&, const bound::Literal& n) { return Column(rows(), literal_value(n.value)); }
+    Column eval_node(const bound::Expr&, const bound::Literal& n) {
+        return Column(rows(), literal_value(n.value));
+    }
     Column eval_node(const bound::Expr&, const bound::CustomerColumn& n) {
         return *frame_.columns.at(static_cast<size_t>(n.slot));
     }
     Column eval_node(const bound::Expr&, const bound::FactColumn& n) {
         return *frame_.columns.at(static_cast<size_t>(n.slot));
     }
-    Column eval_node(const bound::Expr&, const bound::LetRef& n) { return *frame_.lets.at(static_cast<size_t>(n.index)); }
-    Column eval_node(const bound::Expr&, const bound::AsOf&) { return Column(rows(), Value{frame_.as_of}); }
+    Column eval_node(const bound::Expr&, const bound::LetRef& n) {
+        return *frame_.lets.at(static_cast<size_t>(n.index));
+    }
+    Column eval_node(const bound::Expr&, const bound::AsOf&) {
+        return Column(rows(), Value{frame_.as_of});
+    }
     Column eval_node(const bound::Expr&, const bound::AggregateRef& n) {
         return *frame_.aggregates.at(static_cast<size_t>(n.index));
     }
@@ -206,7 +237,8 @@ private:
     Column eval_node(const bound::Expr&, const bound::Field& n) {
         const Column rec = eval(*n.record);
         return map1(rec, [&n](const Value& v) -> Value {
-            if (const auto* r = std::get_if<RecordPtr>(&v)) return (*r)->fields.at(static_cast<size_t>(n.field));
+            if (const auto* r = std::get_if<RecordPtr>(&v))
+                return (*r)->fields.at(static_cast<size_t>(n.field));
             return {};
         });
     }
@@ -254,7 +286,9 @@ private:
             case BinaryOp::Le:
             case BinaryOp::Gt:
             case BinaryOp::Ge:
-                return map2(l, r, [op = n.op](const Value& a, const Value& b) { return compare(op, a, b); });
+                return map2(l, r, [op = n.op](const Value& a, const Value& b) {
+                    return compare(op, a, b);
+                });
             default: {
                 const Type t = e.type;
                 return map2(l, r, [op = n.op, t](const Value& a, const Value& b) {
@@ -267,21 +301,25 @@ private:
     Column eval_node(const bound::Expr&, const bound::InList& n) {
         const Column v = eval(*n.value);
         std::vector<Column> items;
-        for (const auto& item : n.items) items.push_back(eval(*item));
+        for (const auto& item : n.items)
+            items.push_back(eval(*item));
         Column out(rows());
         for (size_t i = 0; i < rows(); ++i) {
             if (is_null(v[i])) continue;
             bool found = false, unknown = false;
             for (const auto& item : items) {
                 const Value c = compare(BinaryOp::Eq, v[i], item[i]);
-                if (is_null(c)) unknown = true;
+                if (is_null(c))
+                    unknown = true;
                 else if (std::get<bool>(c)) {
                     found = true;
                     break;
                 }
             }
-            if (found) out[i] = !n.negated;
-            else if (!unknown) out[i] = n.negated;
+            if (found)
+                out[i] = !n.negated;
+            else if (!unknown)
+                out[i] = n.negated;
         }
         return out;
     }
@@ -295,8 +333,10 @@ private:
             auto above = truth(compare(BinaryOp::Ge, v[i], lo[i]));
             auto below = truth(compare(BinaryOp::Le, v[i], hi[i]));
             std::optional<bool> inside;
-            if ((above && !*above) || (below && !*below)) inside = false;
-            else if (above && below) inside = true;
+            if ((above && !*above) || (below && !*below))
+                inside = false;
+            else if (above && below)
+                inside = true;
             if (inside) out[i] = n.negated ? !*inside : *inside;
         }
         return out;
@@ -309,7 +349,8 @@ private:
 
     Column eval_node(const bound::Expr& e, const bound::Call& n) {
         std::vector<Column> args;
-        for (const auto& a : n.args) args.push_back(a ? eval(*a) : Column(rows()));
+        for (const auto& a : n.args)
+            args.push_back(a ? eval(*a) : Column(rows()));
         const Type t = e.type;
         switch (n.fn) {
             case Fn::Coalesce: {
@@ -340,7 +381,8 @@ private:
                     const Value* best = nullptr;
                     for (const auto& a : args) {
                         if (is_null(a[i])) continue;
-                        if (!best || (runtime_comparable(a[i], *best) && compare_values(a[i], *best) == want)) {
+                        if (!best || (runtime_comparable(a[i], *best) &&
+                                      compare_values(a[i], *best) == want)) {
                             best = &a[i];
                         }
                     }
@@ -372,18 +414,21 @@ private:
             case Fn::Ceil:
                 return map1(args[0], [up = n.fn == Fn::Ceil](const Value& v) -> Value {
                     if (std::holds_alternative<int64_t>(v)) return v;
-                    if (const auto* d = std::get_if<double>(&v)) return to_int(up ? std::ceil(*d) : std::floor(*d));
+                    if (const auto* d = std::get_if<double>(&v))
+                        return to_int(up ? std::ceil(*d) : std::floor(*d));
                     return {};
                 });
             case Fn::Lower:
             case Fn::Upper:
                 return map1(args[0], [low = n.fn == Fn::Lower](const Value& v) -> Value {
-                    if (const auto* s = std::get_if<std::string>(&v)) return map_ascii(*s, low ? ::tolower : ::toupper);
+                    if (const auto* s = std::get_if<std::string>(&v))
+                        return map_ascii(*s, low ? ::tolower : ::toupper);
                     return {};
                 });
             case Fn::Length:
                 return map1(args[0], [](const Value& v) -> Value {
-                    if (const auto* s = std::get_if<std::string>(&v)) return static_cast<int64_t>(utf8_length(*s));
+                    if (const auto* s = std::get_if<std::string>(&v))
+                        return static_cast<int64_t>(utf8_length(*s));
                     return {};
                 });
             case Fn::Contains:
@@ -395,12 +440,14 @@ private:
                     if (!s || !p) return {};
                     if (fn == Fn::Contains) return s->find(*p) != std::string::npos;
                     if (fn == Fn::StartsWith) return s->compare(0, p->size(), *p) == 0;
-                    return s->size() >= p->size() && s->compare(s->size() - p->size(), p->size(), *p) == 0;
+                    return s->size() >= p->size() &&
+                           s->compare(s->size() - p->size(), p->size(), *p) == 0;
                 });
             case Fn::Matches: {
                 const RE2& re = *n.params.regex;
                 return map1(args[0], [&re](const Value& v) -> Value {
-                    if (const auto* s = std::get_if<std::string>(&v)) return RE2::PartialMatch(*s, re);
+                    if (const auto* s = std::get_if<std::string>(&v))
+                        return RE2::PartialMatch(*s, re);
                     return {};
                 });
             }
@@ -420,13 +467,17 @@ private:
             case Fn::Month:
                 return map1(args[0], [year = n.fn == Fn::Year](const Value& v) -> Value {
                     if (is_null(v)) return {};
-                    const Date d = std::holds_alternative<Date>(v) ? std::get<Date>(v) : to_date(std::get<DateTime>(v));
+                    const Date d = std::holds_alternative<Date>(v) ? std::get<Date>(v)
+                                                                   : to_date(std::get<DateTime>(v));
                     const auto c = civil_from_days(d.days);
                     return int64_t{year ? c.year : c.month};
                 });
-            case Fn::Ntile: return ntile(args[0], n.params.n);
-            case Fn::PercentRank: return percent_rank(args[0]);
-            case Fn::Rfm: return rfm(n, args);
+            case Fn::Ntile:
+                return ntile(args[0], n.params.n);
+            case Fn::PercentRank:
+                return percent_rank(args[0]);
+            case Fn::Rfm:
+                return rfm(n, args);
             case Fn::Abc: {
                 const Column keys = frame_.keys ? *frame_.keys : Column{};
                 return abc_classes(args[0], keys, n.params.a, n.params.b);
@@ -445,9 +496,10 @@ private:
         const int64_t bins = n.params.n;
         // A later date is better; a recency given as a number is an age (days since), so
         // a smaller one is better.
-        const bool recency_is_age = !args[0].empty() && std::any_of(args[0].begin(), args[0].end(), [](const Value& v) {
-            return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
-        });
+        const bool recency_is_age =
+            !args[0].empty() && std::any_of(args[0].begin(), args[0].end(), [](const Value& v) {
+                return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
+            });
         const Column r = ntile(args[0], bins, recency_is_age);
         const Column f = ntile(args[1], bins);
         const Column m = ntile(args[2], bins);
@@ -507,7 +559,8 @@ Column ntile(const Column& x, int64_t n, bool descending) {
     Column out(x.size());
     for_each_rank(x, descending, [&](size_t i, size_t less, size_t total) {
         // 1 + floor(n·L/N), in integers so no rounding can move a boundary.
-        out[i] = int64_t{1} + static_cast<int64_t>((static_cast<unsigned __int128>(n) * less) / total);
+        out[i] =
+            int64_t{1} + static_cast<int64_t>((static_cast<unsigned __int128>(n) * less) / total);
     });
     return out;
 }
@@ -530,7 +583,8 @@ Column abc_classes(const Column& x, const Column& keys, double a, double b) {
     std::sort(idx.begin(), idx.end(), [&](size_t p, size_t q) {
         const int c = compare_values(x[p], x[q]);
         if (c != 0) return c > 0;
-        if (!keys.empty() && !is_null(keys[p]) && !is_null(keys[q]) && keys[p].index() == keys[q].index()) {
+        if (!keys.empty() && !is_null(keys[p]) && !is_null(keys[q]) &&
+            keys[p].index() == keys[q].index()) {
             const int k = compare_values(keys[p], keys[q]);
             if (k != 0) return k < 0;
         }
@@ -540,13 +594,15 @@ Column abc_classes(const Column& x, const Column& keys, double a, double b) {
     // keeps the boundary exact where P < 0.8·T in binary floating point would not be.
     auto fraction = [](double t) {
         long double den = 1;
-        for (int k = 0; k < 9 && std::fabs(t * den - std::round(t * den)) > 1e-9; ++k) den *= 10;
+        for (int k = 0; k < 9 && std::fabs(t * den - std::round(t * den)) > 1e-9; ++k)
+            den *= 10;
         return std::pair<long double, long double>(std::round(t * den), den);
     };
     const auto [a_num, a_den] = fraction(a);
     const auto [b_num, b_den] = fraction(b);
     long double total = 0;
-    for (size_t i : idx) total += std::max(0.0, as_double(x[i]));
+    for (size_t i : idx)
+        total += std::max(0.0, as_double(x[i]));
     long double before = 0;
     for (size_t i : idx) {
         const double v = as_double(x[i]);
@@ -562,6 +618,8 @@ Column abc_classes(const Column& x, const Column& keys, double a, double b) {
     return out;
 }
 
-Column evaluate(const bound::Expr& e, const Frame& frame) { return Evaluator(frame).eval(e); }
+Column evaluate(const bound::Expr& e, const Frame& frame) {
+    return Evaluator(frame).eval(e);
+}
 
 }  // namespace strata

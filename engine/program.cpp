@@ -7,9 +7,12 @@ Frame Evaluation::frame() const {
     f.rows = customers->rows;
     f.as_of = as_of;
     f.keys = &customers->keys;
-    for (const auto& c : customers->columns) f.columns.push_back(&c);
-    for (const auto& c : lets) f.lets.push_back(&c);
-    for (const auto& c : aggregates) f.aggregates.push_back(&c);
+    for (const auto& c : customers->columns)
+        f.columns.push_back(&c);
+    for (const auto& c : lets)
+        f.lets.push_back(&c);
+    for (const auto& c : aggregates)
+        f.aggregates.push_back(&c);
     return f;
 }
 
@@ -21,7 +24,8 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     AggregateComputer computer(program, customers.rows, as_of);
     for (size_t f = 0; f < program.facts.size(); ++f) {
         FactChunk chunk;
-        while (facts.at(f)->next(chunk)) computer.add(static_cast<int>(f), chunk);
+        while (facts.at(f)->next(chunk))
+            computer.add(static_cast<int>(f), chunk);
     }
     ev.aggregates = computer.finish();
     ev.future_fact_rows = computer.future_rows();

@@ -19,7 +19,7 @@ struct CustomerTable {
 
 // A stream of one fact table's rows, in chunks.
 class FactSource {
-public:
+  public:
     virtual ~FactSource() = default;
     // Fills `chunk` with the next rows; false when there are none left.
     virtual bool next(FactChunk& chunk) = 0;

@@ -25,9 +25,12 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreE
         return db;
     } catch (const SQLite::Exception& e) {
         const int code = e.getErrorCode();
-        if (code == SQLITE_NOTADB) error.message = "'" + path + "' is not a SQLite database";
-        else if (code == SQLITE_BUSY || code == SQLITE_LOCKED) error.message = "database '" + path + "' is locked by another process";
-        else error.message = "cannot open database '" + path + "': " + e.what();
+        if (code == SQLITE_NOTADB)
+            error.message = "'" + path + "' is not a SQLite database";
+        else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+            error.message = "database '" + path + "' is locked by another process";
+        else
+            error.message = "cannot open database '" + path + "': " + e.what();
         return nullptr;
     }
 }
@@ -54,9 +57,12 @@ std::optional<Schema> read_schema(SQLite::Database& db, StoreError& error) {
         }
     } catch (const SQLite::Exception& e) {
         const int code = e.getErrorCode();
-        if (code == SQLITE_NOTADB) error.message = "'" + db.getFilename() + "' is not a SQLite database";
-        else if (code == SQLITE_BUSY || code == SQLITE_LOCKED) error.message = "database '" + db.getFilename() + "' is locked by another process";
-        else error.message = "cannot read the schema of '" + db.getFilename() + "': " + e.what();
+        if (code == SQLITE_NOTADB)
+            error.message = "'" + db.getFilename() + "' is not a SQLite database";
+        else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+            error.message = "database '" + db.getFilename() + "' is locked by another process";
+        else
+            error.message = "cannot read the schema of '" + db.getFilename() + "': " + e.what();
         return std::nullopt;
     }
     return schema;

@@ -51,7 +51,9 @@ int compare_values(const Value& a, const Value& b) {
     return three_way(time_line(a), time_line(b));
 }
 
-bool values_equal(const Value& a, const Value& b) { return compare_values(a, b) == 0; }
+bool values_equal(const Value& a, const Value& b) {
+    return compare_values(a, b) == 0;
+}
 
 Value coerce(Value v, Type to) {
     if (to == Type::Number) {
@@ -106,7 +108,8 @@ std::optional<Value> parse_value(const std::string& text, Type type) {
             if (*end == '\0' && errno == 0) return Value{static_cast<int64_t>(v)};
             // "12.0" in an INTEGER column is still a whole number.
             const double d = std::strtod(text.c_str(), &end);
-            if (*end == '\0' && std::floor(d) == d && std::fabs(d) < 9e15) return Value{static_cast<int64_t>(d)};
+            if (*end == '\0' && std::floor(d) == d && std::fabs(d) < 9e15)
+                return Value{static_cast<int64_t>(d)};
             return std::nullopt;
         }
         case Type::Number: {
@@ -117,12 +120,15 @@ std::optional<Value> parse_value(const std::string& text, Type type) {
             return Value{d};
         }
         case Type::Bool: {
-            if (text == "1" || text == "true" || text == "TRUE" || text == "True") return Value{true};
-            if (text == "0" || text == "false" || text == "FALSE" || text == "False") return Value{false};
+            if (text == "1" || text == "true" || text == "TRUE" || text == "True")
+                return Value{true};
+            if (text == "0" || text == "false" || text == "FALSE" || text == "False")
+                return Value{false};
             return std::nullopt;
         }
         case Type::Date: {
-            if (auto d = parse_date(text.substr(0, 10)); d && (text.size() == 10 || parse_datetime(text))) {
+            if (auto d = parse_date(text.substr(0, 10));
+                d && (text.size() == 10 || parse_datetime(text))) {
                 return Value{*d};
             }
             return std::nullopt;
@@ -136,7 +142,8 @@ std::optional<Value> parse_value(const std::string& text, Type type) {
             if (auto d = parse_duration(text)) return Value{*d};
             return std::nullopt;
         }
-        default: return Value{text};
+        default:
+            return Value{text};
     }
 }
 

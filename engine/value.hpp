@@ -17,7 +17,8 @@ namespace strata {
 struct RecordValue;
 using RecordPtr = std::shared_ptr<const RecordValue>;
 
-using Value = std::variant<std::monostate, bool, int64_t, double, std::string, Date, DateTime, Duration, RecordPtr>;
+using Value = std::variant<std::monostate, bool, int64_t, double, std::string, Date, DateTime,
+                           Duration, RecordPtr>;
 
 struct RecordValue {
     std::vector<Value> fields;
@@ -25,7 +26,9 @@ struct RecordValue {
 
 using Column = std::vector<Value>;
 
-inline bool is_null(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+inline bool is_null(const Value& v) {
+    return std::holds_alternative<std::monostate>(v);
+}
 
 // Numeric view of an Int or Number. REQUIRES: v holds one of them.
 double as_double(const Value& v);

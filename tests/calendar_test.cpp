@@ -31,7 +31,8 @@ TEST_CASE("month steps follow the calendar and clamp to the month's end") {
     CHECK(format_date(add_duration(jan31, Duration{1, 0}, 1)) == "2026-02-28");
     CHECK(format_date(add_duration(*parse_date("2024-01-31"), Duration{1, 0}, 1)) == "2024-02-29");
     CHECK(format_date(add_duration(*parse_date("2026-03-31"), Duration{1, 0}, -1)) == "2026-02-28");
-    CHECK(format_date(add_duration(*parse_date("2026-11-22"), Duration{12, 0}, -1)) == "2025-11-22");
+    CHECK(format_date(add_duration(*parse_date("2026-11-22"), Duration{12, 0}, -1)) ==
+          "2025-11-22");
     CHECK(format_date(add_duration(*parse_date("2026-12-31"), Duration{0, 1}, 1)) == "2027-01-01");
     CHECK(format_duration(*parse_duration("6mo")) == "6mo");
     CHECK(format_duration(*parse_duration("1y")) == "1y");

@@ -45,7 +45,8 @@ Run run(const std::vector<std::string>& args) {
 
 fs::path golden_db() {
     static const fs::path path = [] {
-        const fs::path p = fs::temp_directory_path() / ("strata-golden-" + std::to_string(::getpid()) + ".db");
+        const fs::path p =
+            fs::temp_directory_path() / ("strata-golden-" + std::to_string(::getpid()) + ".db");
         fs::remove(p);
         SQLite::Database db(p.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         db.exec(slurp(fs::path(STRATA_SOURCE_DIR) / "tests" / "golden" / "schema.sql"));
@@ -79,7 +80,8 @@ void check_golden_dir(const std::string& dir, bool with_db) {
             std::ofstream(expected, std::ios::binary) << got;
             continue;
         }
-        REQUIRE_MESSAGE(fs::exists(expected), "missing " << expected << " (run with STRATA_UPDATE_GOLDEN=1)");
+        REQUIRE_MESSAGE(fs::exists(expected),
+                        "missing " << expected << " (run with STRATA_UPDATE_GOLDEN=1)");
         CHECK(got == slurp(expected));
         CHECK(r.code != 0);  // every file in the corpus is broken somehow
     }
@@ -87,14 +89,19 @@ void check_golden_dir(const std::string& dir, bool with_db) {
 
 }  // namespace
 
-TEST_CASE("golden diagnostics without a database") { check_golden_dir("check", false); }
+TEST_CASE("golden diagnostics without a database") {
+    check_golden_dir("check", false);
+}
 
-TEST_CASE("golden diagnostics against a database") { check_golden_dir("check-db", true); }
+TEST_CASE("golden diagnostics against a database") {
+    check_golden_dir("check-db", true);
+}
 
 TEST_CASE("the corpus has at least 40 broken rule files") {
     size_t n = 0;
     for (const char* dir : {"check", "check-db"}) {
-        for (const auto& e : fs::directory_iterator(fs::path(STRATA_SOURCE_DIR) / "tests" / "golden" / dir)) {
+        for (const auto& e :
+             fs::directory_iterator(fs::path(STRATA_SOURCE_DIR) / "tests" / "golden" / dir)) {
             n += e.path().extension() == ".yaml";
         }
     }
@@ -102,13 +109,15 @@ TEST_CASE("the corpus has at least 40 broken rule files") {
 }
 
 TEST_CASE("generated hostile files give a diagnostic and exit 1, never a crash") {
-    const fs::path dir = fs::temp_directory_path() / ("strata-hostile-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("strata-hostile-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     auto write = [&dir](const std::string& name, const std::string& text) {
         std::ofstream(dir / name, std::ios::binary) << text;
         return (dir / name).string();
     };
-    const std::string header = "ruleset: x\nversion: 1\ngeneral:\n  segments:\n    - id: a\n      when: ";
+    const std::string header =
+        "ruleset: x\nversion: 1\ngeneral:\n  segments:\n    - id: a\n      when: ";
 
     SUBCASE("binary garbage") {
         std::string garbage;
@@ -122,15 +131,17 @@ TEST_CASE("generated hostile files give a diagnostic and exit 1, never a crash")
         CHECK(r.out.find("error:") != std::string::npos);
     }
     SUBCASE("a 10 MB line") {
-        const Run r = run({"check", write("long.yaml", header + std::string(10 << 20, 'x') + "\n")});
+        const Run r =
+            run({"check", write("long.yaml", header + std::string(10 << 20, 'x') + "\n")});
         CHECK(r.code == 1);
         CHECK(r.out.find("expression is too long") != std::string::npos);
         CHECK(r.out.size() < 4000);  // the excerpt is a window, not the whole line
     }
     SUBCASE("a 10 MB comment line is fine") {
-        const Run r = run({"check", write("comment.yaml", "# " + std::string(10 << 20, 'c') + "\n" + header +
-                                                            "true\n    - id: b\n      when: false\n"
-                                                            "    - id: c\n      when: otherwise\n")});
+        const Run r =
+            run({"check", write("comment.yaml", "# " + std::string(10 << 20, 'c') + "\n" + header +
+                                                    "true\n    - id: b\n      when: false\n"
+                                                    "    - id: c\n      when: otherwise\n")});
         CHECK(r.code == 0);
     }
     SUBCASE("deeply nested parentheses") {
@@ -155,7 +166,8 @@ TEST_CASE("generated hostile files give a diagnostic and exit 1, never a crash")
         CHECK(r.out.find("no such file") != std::string::npos);
     }
     SUBCASE("a database that is not SQLite") {
-        const Run r = run({"check", write("ok.yaml", header + "true\n"), "--db", write("not.db", "hello")});
+        const Run r =
+            run({"check", write("ok.yaml", header + "true\n"), "--db", write("not.db", "hello")});
         CHECK(r.code == 2);
         CHECK(r.err.find("is not a SQLite database") != std::string::npos);
     }

@@ -25,7 +25,8 @@ std::pair<Value, Type> infer(const YAML::Node& n) {
     if (n.Tag() == "!") return {Value{s}, Type::String};
     static const std::regex integer("-?[0-9]+"), number("-?[0-9]*\\.[0-9]+([eE][-+]?[0-9]+)?");
     if (s == "true" || s == "false") return {Value{s == "true"}, Type::Bool};
-    if (std::regex_match(s, integer)) return {Value{static_cast<int64_t>(std::stoll(s))}, Type::Int};
+    if (std::regex_match(s, integer))
+        return {Value{static_cast<int64_t>(std::stoll(s))}, Type::Int};
     if (std::regex_match(s, number)) return {Value{std::stod(s)}, Type::Number};
     if (auto d = parse_date(s)) return {Value{*d}, Type::Date};
     if (auto t = parse_datetime(s)) return {Value{*t}, Type::DateTime};
@@ -58,14 +59,16 @@ Rows read_rows(const std::vector<YAML::Node>& nodes, const YAML::Node& declared)
     for (const auto& row : nodes) {
         for (auto it = row.begin(); it != row.end(); ++it) {
             const std::string name = it->first.Scalar();
-            if (std::find(out.names.begin(), out.names.end(), name) == out.names.end()) out.names.push_back(name);
+            if (std::find(out.names.begin(), out.names.end(), name) == out.names.end())
+                out.names.push_back(name);
             auto [v, t] = infer(it->second);
             if (!out.types.count(name) || out.types[name] == Type::Null) out.types[name] = t;
         }
     }
     for (const auto& row : nodes) {
         std::map<std::string, Value> values;
-        for (const auto& name : out.names) values[name] = convert(row[name], out.types[name]);
+        for (const auto& name : out.names)
+            values[name] = convert(row[name], out.types[name]);
         out.rows.push_back(std::move(values));
     }
     return out;
@@ -76,7 +79,7 @@ YAML::Node pick(const YAML::Node& c, const YAML::Node& file, const char* key) {
 }
 
 class VectorSource : public FactSource {
-public:
+  public:
     explicit VectorSource(FactChunk chunk) : chunk_(std::move(chunk)) {}
     bool next(FactChunk& out) override {
         if (done_) return false;
@@ -85,7 +88,7 @@ public:
         return true;
     }
 
-private:
+  private:
     FactChunk chunk_;
     bool done_ = false;
 };
@@ -115,7 +118,8 @@ bool same_value(const Value& got, const YAML::Node& expected, Type type, std::st
     const Type as = type == Type::Any || type == Type::Null ? infer(expected).second : type;
     Value want = convert(expected, as);
     if (std::holds_alternative<double>(got) || std::holds_alternative<double>(want)) {
-        if (!(std::holds_alternative<double>(got) || std::holds_alternative<int64_t>(got))) return false;
+        if (!(std::holds_alternative<double>(got) || std::holds_alternative<int64_t>(got)))
+            return false;
         const double g = as_double(got), w = as_double(coerce(want, Type::Number));
         return std::fabs(g - w) <= 1e-9 * std::max(1.0, std::fabs(w));
     }
@@ -135,25 +139,30 @@ CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
     ExprText expr_text;
     expr_text.text = text;
     expr_text.location = Location{1, 1, 1};
-    for (size_t i = 0; i <= text.size(); ++i) expr_text.file_offsets.push_back(i);
+    for (size_t i = 0; i <= text.size(); ++i)
+        expr_text.file_offsets.push_back(i);
 
     // Customers: `rows` (many) or `fields` (one).
     std::vector<YAML::Node> row_nodes;
     if (c["rows"]) {
-        for (const auto& r : c["rows"]) row_nodes.push_back(r);
+        for (const auto& r : c["rows"])
+            row_nodes.push_back(r);
     } else {
-        row_nodes.push_back(pick(c, file, "fields") ? pick(c, file, "fields") : YAML::Node(YAML::NodeType::Map));
+        row_nodes.push_back(pick(c, file, "fields") ? pick(c, file, "fields")
+                                                    : YAML::Node(YAML::NodeType::Map));
     }
     const Rows customers = read_rows(row_nodes, pick(c, file, "types"));
 
     NameScope scope;
-    for (const auto& name : customers.names) scope.columns[name] = customers.types.at(name);
+    for (const auto& name : customers.names)
+        scope.columns[name] = customers.types.at(name);
     std::map<std::string, Rows> facts;
     const YAML::Node fact_time = pick(c, file, "fact_time");
     if (const YAML::Node fnode = pick(c, file, "facts")) {
         for (auto it = fnode.begin(); it != fnode.end(); ++it) {
             std::vector<YAML::Node> nodes;
-            for (const auto& r : it->second) nodes.push_back(r);
+            for (const auto& r : it->second)
+                nodes.push_back(r);
             Rows rows = read_rows(nodes, YAML::Node());
             NameScope::Fact f;
             f.name = it->first.Scalar();
@@ -170,7 +179,8 @@ CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
 
     Diagnostics diags;
     ParseResult parsed = parse_expression(text);
-    for (const auto& issue : parsed.issues) result.errors.push_back(issue.message);
+    for (const auto& issue : parsed.issues)
+        result.errors.push_back(issue.message);
     if (!parsed.expr) return result;
     Binder binder(scope, diags);
     // Lets, each with its own text (deques keep addresses stable for the binder).
@@ -184,11 +194,14 @@ CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
             ExprText& t = let_texts.emplace_back();
             t.text = let_text;
             t.location = Location{1, 1, 1};
-            for (size_t i = 0; i <= let_text.size(); ++i) t.file_offsets.push_back(i);
+            for (size_t i = 0; i <= let_text.size(); ++i)
+                t.file_offsets.push_back(i);
             ParseResult p = parse_expression(let_text);
-            for (const auto& issue : p.issues) result.errors.push_back(issue.message);
+            for (const auto& issue : p.issues)
+                result.errors.push_back(issue.message);
             let_asts.push_back(std::move(p.expr));
-            binder.define_let(it->first.Scalar(), ExprRef{&let_sources.back(), &t, let_asts.back().get()});
+            binder.define_let(it->first.Scalar(),
+                              ExprRef{&let_sources.back(), &t, let_asts.back().get()});
         }
     }
     bound::ExprPtr e = binder.bind(ExprRef{&source, &expr_text, parsed.expr.get()});
@@ -204,11 +217,13 @@ CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
     table.rows = customers.rows.size();
     for (const auto& use : program.columns) {
         Column col;
-        for (const auto& row : customers.rows) col.push_back(row.at(use.name));
+        for (const auto& row : customers.rows)
+            col.push_back(row.at(use.name));
         table.columns.push_back(std::move(col));
     }
     for (size_t i = 0; i < table.rows; ++i) {
-        table.keys.push_back(c["keys"] ? convert(c["keys"][i], Type::Int) : Value{static_cast<int64_t>(i + 1)});
+        table.keys.push_back(c["keys"] ? convert(c["keys"][i], Type::Int)
+                                       : Value{static_cast<int64_t>(i + 1)});
     }
     std::vector<std::unique_ptr<FactSource>> sources;
     std::vector<FactSource*> source_ptrs;
@@ -218,7 +233,8 @@ CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
         chunk.rows = rows.rows.size();
         for (const auto& col : use.columns) {
             Column values;
-            for (const auto& row : rows.rows) values.push_back(coerce(row.at(col.name), col.type));
+            for (const auto& row : rows.rows)
+                values.push_back(coerce(row.at(col.name), col.type));
             chunk.columns.push_back(std::move(values));
         }
         for (const auto& row : rows.rows) {
@@ -251,16 +267,18 @@ TEST_CASE("language cases in tests/lang") {
         REQUIRE_MESSAGE(file["cases"], path);
         for (const auto& c : file["cases"]) {
             ++total;
-            const std::string where = path.filename().string() + ":" + std::to_string(c.Mark().line + 1) +
-                                      ": " + c["expr"].Scalar();
+            const std::string where = path.filename().string() + ":" +
+                                      std::to_string(c.Mark().line + 1) + ": " + c["expr"].Scalar();
             CAPTURE(where);
             const CaseResult r = run_case(file, c);
             if (c["expected_error"]) {
                 const std::string want = c["expected_error"].Scalar();
                 bool found = false;
-                for (const auto& e : r.errors) found = found || e.find(want) != std::string::npos;
+                for (const auto& e : r.errors)
+                    found = found || e.find(want) != std::string::npos;
                 std::string got;
-                for (const auto& e : r.errors) got += "[" + e + "] ";
+                for (const auto& e : r.errors)
+                    got += "[" + e + "] ";
                 CHECK_MESSAGE(found, "expected an error containing '" << want << "', got " << got);
                 continue;
             }
@@ -275,11 +293,13 @@ TEST_CASE("language cases in tests/lang") {
                 REQUIRE(c["expected_rows"].size() == r.values.size());
                 for (size_t i = 0; i < r.values.size(); ++i) {
                     std::string why;
-                    CHECK_MESSAGE(same_value(r.values[i], c["expected_rows"][i], r.type, why),
-                                  "row " << i << ": got " << format_value(r.values[i]) << " " << why);
+                    CHECK_MESSAGE(
+                        same_value(r.values[i], c["expected_rows"][i], r.type, why),
+                        "row " << i << ": got " << format_value(r.values[i]) << " " << why);
                 }
             } else {
-                REQUIRE_MESSAGE(c["expected"], "a case needs expected, expected_rows or expected_error");
+                REQUIRE_MESSAGE(c["expected"],
+                                "a case needs expected, expected_rows or expected_error");
                 std::string why;
                 CHECK_MESSAGE(same_value(r.values.at(0), c["expected"], r.type, why),
                               "got " << format_value(r.values.at(0)) << " " << why);

@@ -88,7 +88,6 @@ TEST_CASE("parse errors say what was expected, where") {
     i = first_issue("x between 1 or 2");
     CHECK(i.message == "expected 'and' in 'between … and …', found 'or'");
 
-
     i = first_issue("");
     CHECK(i.message == "expected an expression, found the end of the expression");
 }
@@ -99,14 +98,17 @@ TEST_CASE("limits keep hostile input from exhausting the stack") {
     CHECK(i.span.begin == kMaxBracketNesting);
 
     std::string chain = "x";
-    for (int k = 0; k < 5000; ++k) chain += " + x";
+    for (int k = 0; k < 5000; ++k)
+        chain += " + x";
     CHECK(first_issue(chain).message.find("nested too deeply") != std::string::npos);
 
     std::string nots;
-    for (int k = 0; k < 5000; ++k) nots += "not ";
+    for (int k = 0; k < 5000; ++k)
+        nots += "not ";
     CHECK(first_issue(nots + "x").message.find("nested too deeply") != std::string::npos);
 
-    CHECK(first_issue(std::string(kMaxExpressionBytes + 1, 'x')).message.find("too long") != std::string::npos);
+    CHECK(first_issue(std::string(kMaxExpressionBytes + 1, 'x')).message.find("too long") !=
+          std::string::npos);
 
     // Within the limits, deep is fine.
     CHECK(canonical(std::string(50, '(') + "1" + std::string(50, ')')) == "1");
