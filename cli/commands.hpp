@@ -27,6 +27,31 @@ struct CheckOptions {
 
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err);
 
+enum class RunFormat { Table, Json, Csv };
+
+struct RunCommandOptions {
+    std::string rules;
+    std::string db;
+    std::optional<std::string> as_of;
+    bool dry_run = false;
+    RunFormat format = RunFormat::Table;
+    std::optional<std::string> state;  // default: the customer database itself
+};
+
+int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& err);
+
+enum class ExportFormat { Csv, Jsonl };
+
+struct ExportOptions {
+    std::string rules;
+    std::string db;
+    std::optional<int64_t> run;  // default: the newest run of the ruleset
+    std::optional<std::string> state;
+    ExportFormat format = ExportFormat::Csv;
+};
+
+int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err);
+
 // Registers every command on the app; `exit_code` receives the chosen command's result.
 void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 

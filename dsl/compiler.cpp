@@ -70,6 +70,9 @@ class Compiler {
     void warning(Location loc, std::string msg) {
         diags_.warning(out_.source.path(), loc, std::move(msg));
     }
+    void schema_error(Location loc, std::string msg) {
+        diags_.schema_error(out_.source.path(), loc, std::move(msg));
+    }
 
     const ast::Expr* parse(const ExprText& text) {
         if (!text.present() || text.text.empty()) return nullptr;
@@ -99,7 +102,7 @@ class Compiler {
             std::vector<std::string> names;
             for (const auto& [name, s] : schema_->tables)
                 names.push_back(name);
-            error(where, "table '" + table + "' does not exist in the database" +
+            schema_error(where, "table '" + table + "' does not exist in the database" +
                              did_you_mean(table, names) + " (tables: " + table_list() + ")");
             return false;
         }
@@ -107,7 +110,7 @@ class Compiler {
             columns[c.name] = c.type;
         for (const auto& [name, o] : types) {
             if (!columns.count(name)) {
-                error(o.location, "'types' names column '" + name + "', which table '" + table +
+                schema_error(o.location, "'types' names column '" + name + "', which table '" + table +
                                       "' does not have");
                 continue;
             }
@@ -122,7 +125,7 @@ class Compiler {
         std::vector<std::string> names;
         for (const auto& [n, t] : columns)
             names.push_back(n);
-        error(where, std::string(role) + " column '" + column + "' does not exist in table '" +
+        schema_error(where, std::string(role) + " column '" + column + "' does not exist in table '" +
                          table + "'" + did_you_mean(column, names));
     }
 

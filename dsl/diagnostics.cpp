@@ -33,6 +33,16 @@ size_t Diagnostics::warning_count() const {
     }));
 }
 
+bool Diagnostics::only_schema_errors() const {
+    bool any = false;
+    for (const auto& d : items_) {
+        if (d.severity != Severity::Error) continue;
+        if (!d.schema_mismatch) return false;
+        any = true;
+    }
+    return any;
+}
+
 void Diagnostics::promote_warnings() {
     for (auto& d : items_) {
         if (d.severity == Severity::Warning) d.severity = Severity::Error;

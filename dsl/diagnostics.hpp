@@ -19,6 +19,9 @@ struct Diagnostic {
     std::string file;
     Location location;  // may be invalid for whole-file problems
     std::string message;
+    // The rules and the database disagree (a missing table or column): a rule problem for
+    // `check`, a database problem for `run`.
+    bool schema_mismatch = false;
 };
 
 class Diagnostics {
@@ -26,6 +29,10 @@ class Diagnostics {
     void add(Severity severity, std::string file, Location location, std::string message);
     void error(const std::string& file, Location location, std::string message) {
         add(Severity::Error, file, location, std::move(message));
+    }
+    void schema_error(const std::string& file, Location location, std::string message) {
+        add(Severity::Error, file, location, std::move(message));
+        items_.back().schema_mismatch = true;
     }
     void warning(const std::string& file, Location location, std::string message) {
         add(Severity::Warning, file, location, std::move(message));
@@ -35,6 +42,8 @@ class Diagnostics {
     size_t error_count() const;
     size_t warning_count() const;
     bool has_errors() const { return error_count() > 0; }
+    // True when every error is a schema mismatch (and there is at least one).
+    bool only_schema_errors() const;
     // Turns every warning into an error (for --strict).
     void promote_warnings();
     // Orders by line and column, keeping insertion order for ties (stable).

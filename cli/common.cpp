@@ -1,0 +1,90 @@
+#include "cli/common.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <ostream>
+
+#include "cli/commands.hpp"
+#include "cli/io.hpp"
+#include "engine/sha256.hpp"
+#include "engine/store.hpp"
+
+namespace strata::cli {
+
+std::optional<LoadedRules> load_rules(const std::string& rules_path, const std::optional<std::string>& db_path,
+                                      std::ostream& err, int& exit_code) {
+    LoadedRules out;
+    std::string read_error;
+    auto text = read_text_file(rules_path, read_error);
+    if (!text) {
+        err << "strata: " << read_error << '\n';
+        exit_code = kExitEnvironment;
+        return std::nullopt;
+    }
+    out.sha256 = sha256_hex(*text);
+    std::optional<Schema> schema;
+    if (db_path) {
+        StoreError error;
+        out.db = open_read_only(*db_path, error);
+        if (out.db) schema = read_schema(*out.db, error);
+        if (!schema) {
+            err << "strata: " << error.message << '\n';
+            exit_code = kExitEnvironment;
+            return std::nullopt;
+        }
+    }
+    SourceFile source(rules_path, std::move(*text));
+    Diagnostics diags;
+    out.rules = compile_rules(source, schema ? &*schema : nullptr, diags);
+    diags.sort_by_location();
+    for (const auto& d : diags.items()) render_text(err, d, &source);
+    if (!out.rules || diags.has_errors()) {
+        exit_code = diags.only_schema_errors() ? kExitEnvironment : kExitRules;
+        return std::nullopt;
+    }
+    return out;
+}
+
+ProgressFn terminal_progress() {
+    if (!::isatty(STDERR_FILENO)) return nullptr;
+    return [](const std::string& what, size_t rows) {
+        std::fprintf(stderr, "\r\033[Kreading %s: %s rows", what.c_str(), thousands(rows).c_str());
+        std::fflush(stderr);
+    };
+}
+
+std::string thousands(size_t n) {
+    std::string digits = std::to_string(n);
+    std::string out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules, std::ostream& err) {
+    if (flag) {
+        auto d = parse_date(*flag);
+        if (!d) err << "strata: --as-of '" << *flag << "' is not a date such as 2026-11-01\n";
+        return d;
+    }
+    if (rules.as_of) return rules.as_of;
+    return today_utc();
+}
+
+void write_csv_field(std::ostream& out, const std::string& s) {
+    if (s.find_first_of(",\"\n\r") == std::string::npos) {
+        out << s;
+        return;
+    }
+    out << '"';
+    for (char c : s) {
+        if (c == '"') out << '"';
+        out << c;
+    }
+    out << '"';
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,43 @@
+// What several commands share: loading and compiling a rule file against a database,
+// printing diagnostics, and progress on a terminal.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "dsl/compiler.hpp"
+#include "engine/reader.hpp"
+
+namespace strata::cli {
+
+struct LoadedRules {
+    std::unique_ptr<CompiledRules> rules;
+    std::unique_ptr<SQLite::Database> db;  // read-only; null when no database was asked for
+    std::string sha256;                    // of the rule file's bytes
+};
+
+// Reads and compiles a rule file (against the database's schema when db_path is given),
+// printing diagnostics to `err`. On failure returns nullopt and sets exit_code: 2 for
+// file and database problems and schema mismatches, 1 for rule errors.
+std::optional<LoadedRules> load_rules(const std::string& rules_path, const std::optional<std::string>& db_path,
+                                      std::ostream& err, int& exit_code);
+
+// Reports progress on stderr while stderr is a terminal; silent otherwise.
+ProgressFn terminal_progress();
+
+// Formats 1234567 as 1,234,567.
+std::string thousands(size_t n);
+
+// Resolves the run's reference date: --as-of, else the rule file's as_of, else today (UTC).
+// Returns nullopt after printing an error when --as-of is not a date.
+std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules,
+                                  std::ostream& err);
+
+// Writes s as one CSV field (quoted when it holds a comma, quote or line break).
+void write_csv_field(std::ostream& out, const std::string& s);
+
+}  // namespace strata::cli

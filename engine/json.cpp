@@ -1,0 +1,98 @@
+#include "engine/json.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include "dsl/diagnostics.hpp"
+
+namespace strata {
+
+void JsonWriter::separate() {
+    if (after_key_) {
+        after_key_ = false;
+        return;
+    }
+    if (!first_.empty()) {
+        if (!first_.back()) out_ << ',';
+        first_.back() = false;
+    }
+}
+
+JsonWriter& JsonWriter::begin_object() {
+    separate();
+    out_ << '{';
+    first_.push_back(true);
+    return *this;
+}
+
+JsonWriter& JsonWriter::end_object() {
+    out_ << '}';
+    first_.pop_back();
+    return *this;
+}
+
+JsonWriter& JsonWriter::begin_array() {
+    separate();
+    out_ << '[';
+    first_.push_back(true);
+    return *this;
+}
+
+JsonWriter& JsonWriter::end_array() {
+    out_ << ']';
+    first_.pop_back();
+    return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view k) {
+    separate();
+    write_json_string(out_, k);
+    out_ << ':';
+    after_key_ = true;
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view s) {
+    separate();
+    write_json_string(out_, s);
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(int64_t i) {
+    separate();
+    out_ << i;
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(double d, int decimals) {
+    separate();
+    if (!std::isfinite(d)) {
+        out_ << "null";
+        return *this;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, d);
+    // Trim trailing zeros so 0.0524 prints as 0.0524, not 0.052400.
+    std::string s = buf;
+    if (s.find('.') != std::string::npos) {
+        while (s.back() == '0') s.pop_back();
+        if (s.back() == '.') s.pop_back();
+    }
+    if (s == "-0") s = "0";
+    out_ << s;
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(bool b) {
+    separate();
+    out_ << (b ? "true" : "false");
+    return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+    separate();
+    out_ << "null";
+    return *this;
+}
+
+}  // namespace strata

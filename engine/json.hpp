@@ -1,0 +1,37 @@
+// A small streaming JSON writer: objects, arrays, strings, numbers. Enough for reports,
+// with valid output guaranteed (strings escaped, non-finite numbers written as null).
+#pragma once
+
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strata {
+
+class JsonWriter {
+public:
+    JsonWriter& begin_object();
+    JsonWriter& end_object();
+    JsonWriter& begin_array();
+    JsonWriter& end_array();
+    JsonWriter& key(std::string_view k);
+    JsonWriter& value(std::string_view s);
+    JsonWriter& value(const char* s) { return value(std::string_view(s)); }
+    JsonWriter& value(int64_t i);
+    JsonWriter& value(int i) { return value(static_cast<int64_t>(i)); }
+    JsonWriter& value(size_t i) { return value(static_cast<int64_t>(i)); }
+    JsonWriter& value(double d, int decimals = 6);
+    JsonWriter& value(bool b);
+    JsonWriter& null();
+    std::string str() const { return out_.str(); }
+
+private:
+    void separate();
+    std::ostringstream out_;
+    std::vector<bool> first_;  // per open container: nothing written in it yet
+    bool after_key_ = false;
+};
+
+}  // namespace strata

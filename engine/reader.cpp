@@ -1,0 +1,283 @@
+#include "engine/reader.hpp"
+
+#include <SQLiteCpp/Exception.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/store.hpp"
+
+namespace strata {
+
+size_t DataQuality::findings() const {
+    size_t n = null_keys + duplicate_keys;
+    for (const auto& u : unconvertible) n += u.count;
+    for (const auto& [fact, count] : orphan_fact_rows) n += count;
+    return n;
+}
+
+bool KeyIndex::add(const Value& key, uint32_t row) {
+    if (const auto* i = std::get_if<int64_t>(&key)) return integers_.emplace(*i, row).second;
+    return texts_.emplace(std::get<std::string>(key), row).second;
+}
+
+int64_t KeyIndex::find_integer(int64_t key) const {
+    auto it = integers_.find(key);
+    if (it != integers_.end()) return it->second;
+    if (!texts_.empty()) {
+        auto t = texts_.find(std::to_string(key));
+        if (t != texts_.end()) return t->second;
+    }
+    return -1;
+}
+
+int64_t KeyIndex::find_text(const std::string& key) const {
+    auto it = texts_.find(key);
+    if (it != texts_.end()) return it->second;
+    if (!integers_.empty()) {
+        if (auto v = parse_value(key, Type::Int)) return find_integer(std::get<int64_t>(*v));
+    }
+    return -1;
+}
+
+namespace {
+
+// Counts values that do not convert, per column.
+class ConversionLog {
+public:
+    ConversionLog(DataQuality& dq, std::string table) : dq_(dq), table_(std::move(table)) {}
+
+    void bad(const std::string& column, Type type, sqlite3_stmt* stmt, int index) {
+        for (auto& u : dq_.unconvertible) {
+            if (u.table == table_ && u.column == column) {
+                ++u.count;
+                return;
+            }
+        }
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, index));
+        std::string sample = text ? std::string(text).substr(0, 40) : "";
+        dq_.unconvertible.push_back({table_, column, type, 1, sample});
+        std::sort(dq_.unconvertible.begin(), dq_.unconvertible.end(), [](const auto& a, const auto& b) {
+            return std::tie(a.table, a.column) < std::tie(b.table, b.column);
+        });
+    }
+
+private:
+    DataQuality& dq_;
+    std::string table_;
+};
+
+// One cell, converted to `type`. Sets `bad` when a non-null value does not convert.
+Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
+    const int storage = sqlite3_column_type(stmt, index);
+    if (storage == SQLITE_NULL) return {};
+    auto text = [&] {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, index));
+        return std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, index)));
+    };
+    switch (type) {
+        case Type::Int:
+            if (storage == SQLITE_INTEGER) return Value{static_cast<int64_t>(sqlite3_column_int64(stmt, index))};
+            if (storage == SQLITE_FLOAT) {
+                const double d = sqlite3_column_double(stmt, index);
+                if (std::floor(d) == d && std::fabs(d) < 9e15) return Value{static_cast<int64_t>(d)};
+                break;
+            }
+            if (storage == SQLITE_TEXT) {
+                if (auto v = parse_value(text(), Type::Int)) return *v;
+            }
+            break;
+        case Type::Number:
+            if (storage == SQLITE_INTEGER || storage == SQLITE_FLOAT) return Value{sqlite3_column_double(stmt, index)};
+            if (storage == SQLITE_TEXT) {
+                if (auto v = parse_value(text(), Type::Number)) return *v;
+            }
+            break;
+        case Type::Bool:
+            if (storage == SQLITE_INTEGER) {
+                const auto i = sqlite3_column_int64(stmt, index);
+                if (i == 0 || i == 1) return Value{i == 1};
+                break;
+            }
+            if (storage == SQLITE_TEXT) {
+                if (auto v = parse_value(text(), Type::Bool)) return *v;
+            }
+            break;
+        case Type::Date:
+        case Type::DateTime:
+            if (storage == SQLITE_TEXT) {
+                if (auto v = parse_value(text(), type)) return *v;
+            }
+            break;
+        case Type::String:
+        case Type::Any:
+        default:
+            if (storage == SQLITE_INTEGER && type == Type::Any) {
+                return Value{static_cast<int64_t>(sqlite3_column_int64(stmt, index))};
+            }
+            if (storage == SQLITE_FLOAT && type == Type::Any) return Value{sqlite3_column_double(stmt, index)};
+            return Value{text()};
+    }
+    bad = true;
+    return {};
+}
+
+std::string select_sql(const std::string& table, const std::string& key, const std::vector<bound::ColumnUse>& columns) {
+    std::string sql = "SELECT " + quote_identifier(key);
+    for (const auto& c : columns) sql += ", " + quote_identifier(c.name);
+    return sql + " FROM " + quote_identifier(table);
+}
+
+constexpr size_t kProgressEvery = 1 << 20;
+
+// A prepared statement on the raw C API: the scans read cells directly, without a wrapper
+// object per cell. Errors become SQLite::Exception, like the rest of SQLiteCpp.
+class RawStatement {
+public:
+    RawStatement(SQLite::Database& db, const std::string& sql) : db_(db.getHandle()) {
+        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
+            throw SQLite::Exception(db_, sqlite3_errcode(db_));
+        }
+    }
+    ~RawStatement() { sqlite3_finalize(stmt_); }
+    RawStatement(const RawStatement&) = delete;
+    RawStatement& operator=(const RawStatement&) = delete;
+
+    // Steps to the next row; false at the end.
+    bool step() {
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        throw SQLite::Exception(db_, rc);
+    }
+    sqlite3_stmt* get() const { return stmt_; }
+
+private:
+    sqlite3* db_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+}  // namespace
+
+CustomerTable read_customers(SQLite::Database& db, const std::string& table, const std::string& key,
+                             const bound::Program& program, KeyIndex& index, DataQuality& dq,
+                             const ProgressFn& progress) {
+    RawStatement stmt(db, select_sql(table, key, program.columns));
+    sqlite3_stmt* raw = stmt.get();
+    ConversionLog log(dq, table);
+    CustomerTable out;
+    out.columns.resize(program.columns.size());
+    size_t scanned = 0;
+    while (stmt.step()) {
+        if (++scanned % kProgressEvery == 0 && progress) progress("customers", scanned);
+        const int key_storage = sqlite3_column_type(raw, 0);
+        Value k;
+        if (key_storage == SQLITE_INTEGER) {
+            k = static_cast<int64_t>(sqlite3_column_int64(raw, 0));
+        } else if (key_storage != SQLITE_NULL) {
+            bool bad = false;
+            k = read_cell(raw, 0, Type::String, bad);  // text keys stay text: '00123' is not 123
+        }
+        if (is_null(k)) {
+            ++dq.null_keys;
+            continue;
+        }
+        if (!index.add(k, static_cast<uint32_t>(out.rows))) {
+            ++dq.duplicate_keys;
+            if (dq.duplicate_samples.size() < 5) dq.duplicate_samples.push_back(format_value(k));
+            continue;
+        }
+        out.keys.push_back(std::move(k));
+        for (size_t c = 0; c < program.columns.size(); ++c) {
+            bool bad = false;
+            out.columns[c].push_back(read_cell(raw, static_cast<int>(c + 1), program.columns[c].type, bad));
+            if (bad) log.bad(program.columns[c].name, program.columns[c].type, raw, static_cast<int>(c + 1));
+        }
+        ++out.rows;
+    }
+    if (progress) progress("customers", scanned);
+    return out;
+}
+
+struct SqliteFactSource::Impl {
+    const bound::FactUse& fact;
+    const KeyIndex& index;
+    DataQuality& dq;
+    ProgressFn progress;
+    size_t chunk_rows;
+    RawStatement stmt;
+    ConversionLog log;
+    size_t scanned = 0;
+    bool done = false;
+
+    Impl(SQLite::Database& db, const bound::FactUse& f, const KeyIndex& i, DataQuality& d, ProgressFn p, size_t n)
+        : fact(f),
+          index(i),
+          dq(d),
+          progress(std::move(p)),
+          chunk_rows(n),
+          stmt(db, select_sql(f.table, f.key, f.columns)),
+          log(d, f.table) {}
+};
+
+SqliteFactSource::SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact, const KeyIndex& index,
+                                   DataQuality& dq, ProgressFn progress, size_t chunk_rows)
+    : impl_(std::make_unique<Impl>(db, fact, index, dq, std::move(progress), chunk_rows)) {}
+
+SqliteFactSource::~SqliteFactSource() = default;
+
+bool SqliteFactSource::next(FactChunk& chunk) {
+    Impl& s = *impl_;
+    if (s.done) return false;
+    const size_t columns = s.fact.columns.size();
+    chunk.rows = 0;
+    chunk.owner.clear();
+    chunk.columns.assign(columns, Column{});
+    for (auto& c : chunk.columns) c.reserve(s.chunk_rows);
+    chunk.owner.reserve(s.chunk_rows);
+    sqlite3_stmt* raw = s.stmt.get();
+    while (chunk.rows < s.chunk_rows) {
+        if (!s.stmt.step()) {
+            s.done = true;
+            break;
+        }
+        if (++s.scanned % kProgressEvery == 0 && s.progress) s.progress(s.fact.table, s.scanned);
+        int64_t owner = -1;
+        switch (sqlite3_column_type(raw, 0)) {
+            case SQLITE_INTEGER: owner = s.index.find_integer(sqlite3_column_int64(raw, 0)); break;
+            case SQLITE_NULL: break;
+            default: {
+                const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
+                owner = s.index.find_text(p ? p : "");
+            }
+        }
+        if (owner < 0) {
+            ++s.dq.orphan_fact_rows[s.fact.name];
+            continue;
+        }
+        chunk.owner.push_back(owner);
+        for (size_t c = 0; c < columns; ++c) {
+            bool bad = false;
+            chunk.columns[c].push_back(read_cell(raw, static_cast<int>(c + 1), s.fact.columns[c].type, bad));
+            if (bad) s.log.bad(s.fact.columns[c].name, s.fact.columns[c].type, raw, static_cast<int>(c + 1));
+        }
+        ++chunk.rows;
+    }
+    if (s.done && s.progress) s.progress(s.fact.table, s.scanned);
+    return chunk.rows > 0 || !s.done;
+}
+
+std::vector<uint32_t> key_order(const Column& keys) {
+    std::vector<uint32_t> order(keys.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&keys](uint32_t a, uint32_t b) {
+        const Value& x = keys[a];
+        const Value& y = keys[b];
+        if (x.index() != y.index()) return x.index() < y.index();
+        return compare_values(x, y) < 0;
+    });
+    return order;
+}
+
+}  // namespace strata

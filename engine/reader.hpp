@@ -1,0 +1,79 @@
+// Reading the customer store: the customer table in one sequential scan of the columns the
+// rules use, and fact tables as streams of chunks. Values convert to the types the binder
+// chose; what does not convert becomes null and is counted, never fatal.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dsl/bound.hpp"
+#include "engine/program.hpp"
+
+namespace strata {
+
+struct DataQuality {
+    struct Unconvertible {
+        std::string table;
+        std::string column;
+        Type type;
+        size_t count = 0;
+        std::string sample;  // the first value that did not convert
+    };
+    std::vector<Unconvertible> unconvertible;  // ordered by table, then column
+    size_t null_keys = 0;       // customer rows without a key: left out
+    size_t duplicate_keys = 0;  // customer rows whose key repeats an earlier row: left out
+    std::vector<std::string> duplicate_samples;
+    std::map<std::string, size_t> orphan_fact_rows;  // facts whose key matches no customer
+    std::map<std::string, size_t> future_fact_rows;  // after as_of: left out by design
+
+    // Problems in the data (future facts are not problems).
+    size_t findings() const;
+};
+
+// Customer key → row. Keys are integers or text; text that spells an integer finds the
+// integer key, so a fact table with TEXT keys still joins INTEGER customer keys.
+class KeyIndex {
+public:
+    // Adds a key; false when it is already there.
+    bool add(const Value& key, uint32_t row);
+    // The row of a key, or -1.
+    int64_t find_integer(int64_t key) const;
+    int64_t find_text(const std::string& key) const;
+
+private:
+    std::unordered_map<int64_t, uint32_t> integers_;
+    std::unordered_map<std::string, uint32_t> texts_;
+};
+
+using ProgressFn = std::function<void(const std::string& what, size_t rows)>;
+
+// Reads the key and every Program column of the customer table. Rows with a null or a
+// repeated key are left out and counted. Throws SQLite::Exception on database errors.
+CustomerTable read_customers(SQLite::Database& db, const std::string& table, const std::string& key,
+                             const bound::Program& program, KeyIndex& index, DataQuality& dq,
+                             const ProgressFn& progress);
+
+// A fact table as chunks of rows, joined to customers through the key index.
+class SqliteFactSource : public FactSource {
+public:
+    SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact, const KeyIndex& index,
+                     DataQuality& dq, ProgressFn progress, size_t chunk_rows = 1 << 16);
+    ~SqliteFactSource() override;
+    bool next(FactChunk& chunk) override;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Customer rows in key order (integers first, numerically, then text bytewise): the order
+// every output is written in, whatever order the table was read in.
+std::vector<uint32_t> key_order(const Column& keys);
+
+}  // namespace strata

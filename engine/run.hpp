@@ -1,0 +1,66 @@
+// One run: read the store, evaluate the compiled rules, place every customer in exactly
+// one general segment plus its tactical subsegments, check the coverage invariant, and
+// (unless dry) store the run atomically.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dsl/compiler.hpp"
+#include "engine/reader.hpp"
+#include "engine/state.hpp"
+
+namespace strata {
+
+struct SegmentResult {
+    const SegmentDef* def = nullptr;
+    std::string path;  // the id; nested tactical ones as parent/child
+    size_t count = 0;
+    double value_total = 0;  // sum of the rule file's `value` over members (nulls count 0)
+    size_t value_count = 0;  // members with a non-null value
+    std::vector<SegmentResult> tactical;
+};
+
+struct RunReport {
+    std::string ruleset;
+    int64_t version = 0;
+    std::string sha256;
+    Date as_of;
+    int64_t run_id = 0;  // 0 when not stored (--dry-run)
+    size_t customers = 0;
+    bool has_value = false;
+    double value_total = 0;
+    std::vector<SegmentResult> segments;
+    DataQuality data_quality;
+    std::vector<MembershipRow> membership;  // in key order
+    double elapsed_ms = 0;
+};
+
+struct RunOptions {
+    Date as_of;
+    bool dry_run = false;
+    std::string rules_path;
+    std::string rules_sha256;
+    ProgressFn progress;
+};
+
+// Why a run did not complete. `rule_problem` is true when the rules are at fault (an
+// exclusive level with overlaps or gaps, a first_match level without a catch-all that
+// leaves customers out); otherwise the database is.
+struct RunError {
+    std::string message;
+    bool rule_problem = false;
+};
+
+// REQUIRES: `rules` compiled against `data`'s schema without errors.
+// Stores into `state` unless options.dry_run (state may then be null).
+std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data, SQLite::Database* state,
+                                     const RunOptions& options, RunError& error);
+
+// The JSON document of a report (the `--format json` output and the stored summary).
+std::string report_json(const RunReport& report);
+
+}  // namespace strata

@@ -1,0 +1,148 @@
+#include "engine/state.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
+
+namespace strata {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS strata_runs (
+  run_id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  ruleset       TEXT NOT NULL,
+  version       INTEGER NOT NULL,
+  rules_sha256  TEXT NOT NULL,
+  rules_path    TEXT NOT NULL,
+  as_of         TEXT NOT NULL,
+  started_at    TEXT NOT NULL,
+  finished_at   TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  customers     INTEGER NOT NULL,
+  summary       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS strata_membership (
+  run_id        INTEGER NOT NULL REFERENCES strata_runs(run_id),
+  customer_key  NOT NULL,  -- no declared type: keys keep their own type (text "00123" stays text)
+  segment       TEXT NOT NULL,
+  tactical      TEXT NOT NULL,
+  PRIMARY KEY (run_id, customer_key)
+) WITHOUT ROWID;
+)sql";
+
+std::string describe(const SQLite::Exception& e, const std::string& what) {
+    const int code = e.getErrorCode();
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return what + ": the database is locked by another process";
+    if (code == SQLITE_READONLY) return what + ": the database is read-only (give --state PATH to keep run state elsewhere)";
+    if (code == SQLITE_NOTADB) return what + ": not a SQLite database";
+    return what + ": " + e.what();
+}
+
+}  // namespace
+
+std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error) {
+    try {
+        auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db->setBusyTimeout(5000);
+        db->exec(kSchema);
+        return db;
+    } catch (const SQLite::Exception& e) {
+        error.message = describe(e, "cannot write run state to '" + path + "'");
+        return nullptr;
+    }
+}
+
+std::optional<int64_t> store_run(SQLite::Database& state, RunRecord r, const std::vector<MembershipRow>& rows,
+                                 StoreError& error) {
+    try {
+        SQLite::Transaction tx(state);
+        SQLite::Statement run(state,
+                              "INSERT INTO strata_runs (ruleset, version, rules_sha256, rules_path, as_of, "
+                              "started_at, finished_at, status, customers, summary) VALUES (?,?,?,?,?,?,?,?,?,?)");
+        run.bind(1, r.ruleset);
+        run.bind(2, r.version);
+        run.bind(3, r.rules_sha256);
+        run.bind(4, r.rules_path);
+        run.bind(5, r.as_of);
+        run.bind(6, r.started_at);
+        run.bind(7, r.finished_at);
+        run.bind(8, r.status);
+        run.bind(9, r.customers);
+        run.bind(10, r.summary_json);
+        run.exec();
+        const int64_t run_id = state.getLastInsertRowid();
+        SQLite::Statement insert(state,
+                                 "INSERT INTO strata_membership (run_id, customer_key, segment, tactical) "
+                                 "VALUES (?,?,?,?)");
+        for (const auto& row : rows) {
+            insert.bind(1, run_id);
+            if (const auto* i = std::get_if<int64_t>(&row.key)) insert.bind(2, *i);
+            else insert.bind(2, std::get<std::string>(row.key));
+            insert.bind(3, row.segment);
+            insert.bind(4, row.tactical);
+            insert.exec();
+            insert.reset();
+        }
+        tx.commit();
+        return run_id;
+    } catch (const SQLite::Exception& e) {
+        error.message = describe(e, "cannot store the run in '" + state.getFilename() + "'");
+        return std::nullopt;
+    }
+}
+
+std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset, std::optional<int64_t> run_id,
+                                  StoreError& error) {
+    try {
+        SQLite::Statement q(state, run_id ? "SELECT * FROM strata_runs WHERE run_id = ? AND ruleset = ?"
+                                          : "SELECT * FROM strata_runs WHERE ruleset = ? ORDER BY run_id DESC LIMIT 1");
+        if (run_id) {
+            q.bind(1, *run_id);
+            q.bind(2, ruleset);
+        } else {
+            q.bind(1, ruleset);
+        }
+        if (!q.executeStep()) return std::nullopt;
+        RunRecord r;
+        r.run_id = q.getColumn("run_id").getInt64();
+        r.ruleset = q.getColumn("ruleset").getString();
+        r.version = q.getColumn("version").getInt64();
+        r.rules_sha256 = q.getColumn("rules_sha256").getString();
+        r.rules_path = q.getColumn("rules_path").getString();
+        r.as_of = q.getColumn("as_of").getString();
+        r.started_at = q.getColumn("started_at").getString();
+        r.finished_at = q.getColumn("finished_at").getString();
+        r.status = q.getColumn("status").getString();
+        r.customers = q.getColumn("customers").getInt64();
+        r.summary_json = q.getColumn("summary").getString();
+        return r;
+    } catch (const SQLite::Exception& e) {
+        error.message = describe(e, "cannot read runs from '" + state.getFilename() + "'");
+        return std::nullopt;
+    }
+}
+
+std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_id, StoreError& error) {
+    std::vector<MembershipRow> rows;
+    try {
+        SQLite::Statement q(state,
+                            "SELECT customer_key, segment, tactical FROM strata_membership WHERE run_id = ? "
+                            "ORDER BY customer_key");
+        q.bind(1, run_id);
+        while (q.executeStep()) {
+            MembershipRow row;
+            const auto key = q.getColumn(0);
+            if (key.isInteger()) row.key = static_cast<int64_t>(key.getInt64());
+            else row.key = key.getString();
+            row.segment = q.getColumn(1).getString();
+            row.tactical = q.getColumn(2).getString();
+            rows.push_back(std::move(row));
+        }
+    } catch (const SQLite::Exception& e) {
+        error.message = describe(e, "cannot read membership from '" + state.getFilename() + "'");
+    }
+    return rows;
+}
+
+}  // namespace strata

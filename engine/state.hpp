@@ -1,0 +1,53 @@
+// The engine's own state: strata_* tables holding run records and each run's membership.
+// They live in the customer database or in a separate file (--state). Every run is written
+// in one transaction, so a failed run leaves no trace and earlier runs stay intact.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/store.hpp"
+#include "engine/value.hpp"
+
+namespace strata {
+
+struct RunRecord {
+    int64_t run_id = 0;
+    std::string ruleset;
+    int64_t version = 0;
+    std::string rules_sha256;
+    std::string rules_path;
+    std::string as_of;
+    std::string started_at;
+    std::string finished_at;
+    std::string status;
+    int64_t customers = 0;
+    std::string summary_json;  // segment counts and data quality, as printed by --format json
+};
+
+struct MembershipRow {
+    Value key;
+    std::string segment;   // the general segment id
+    std::string tactical;  // tactical paths joined by ';' (a nested one is parent/child)
+};
+
+// Opens (creating if needed) the state database read-write and ensures the strata_* tables.
+std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error);
+
+// Writes a run and its membership in one transaction. Returns the new run id, or nullopt
+// with `error` set; on failure nothing is written.
+std::optional<int64_t> store_run(SQLite::Database& state, RunRecord record, const std::vector<MembershipRow>& rows,
+                                 StoreError& error);
+
+// The newest run of a ruleset, or a given run id; nullopt when there is none.
+std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset, std::optional<int64_t> run_id,
+                                  StoreError& error);
+
+// A run's membership in key order.
+std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_id, StoreError& error);
+
+}  // namespace strata
