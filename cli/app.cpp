@@ -29,15 +29,21 @@ void add_check(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& e
 void add_run(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
     auto options = std::make_shared<RunCommandOptions>();
     auto format = std::make_shared<std::string>("table");
-    auto* cmd = app.add_subcommand("run", "Evaluate a rule file against the customer database and store the run");
+    auto* cmd = app.add_subcommand(
+        "run", "Evaluate a rule file against the customer database and store the run");
     cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
     cmd->add_option("--db", options->db, "SQLite customer database")->required();
-    cmd->add_option("--as-of", options->as_of, "Reference date YYYY-MM-DD (default: the rule file's, else today)");
+    cmd->add_option("--as-of", options->as_of,
+                    "Reference date YYYY-MM-DD (default: the rule file's, else today)");
     cmd->add_flag("--dry-run", options->dry_run, "Evaluate and print; store nothing");
-    cmd->add_option("--format", *format, "Output format")->check(CLI::IsMember({"table", "json", "csv"}));
-    cmd->add_option("--state", options->state, "SQLite file for run state (default: the customer database)");
+    cmd->add_option("--format", *format, "Output format")
+        ->check(CLI::IsMember({"table", "json", "csv"}));
+    cmd->add_option("--state", options->state,
+                    "SQLite file for run state (default: the customer database)");
     cmd->callback([options, format, &exit_code, &out, &err] {
-        options->format = *format == "json" ? RunFormat::Json : *format == "csv" ? RunFormat::Csv : RunFormat::Table;
+        options->format = *format == "json"  ? RunFormat::Json
+                          : *format == "csv" ? RunFormat::Csv
+                                             : RunFormat::Table;
         exit_code = run_run(*options, out, err);
     });
 }
@@ -45,11 +51,13 @@ void add_run(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err
 void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
     auto options = std::make_shared<ExportOptions>();
     auto format = std::make_shared<std::string>("csv");
-    auto* cmd = app.add_subcommand("export", "Write one row per customer of a stored run, for CRM import");
+    auto* cmd =
+        app.add_subcommand("export", "Write one row per customer of a stored run, for CRM import");
     cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
     cmd->add_option("--db", options->db, "SQLite customer database")->required();
     cmd->add_option("--run", options->run, "Run id (default: the newest run of this ruleset)");
-    cmd->add_option("--state", options->state, "SQLite file with run state (default: the customer database)");
+    cmd->add_option("--state", options->state,
+                    "SQLite file with run state (default: the customer database)");
     cmd->add_option("--format", *format, "Output format")->check(CLI::IsMember({"csv", "jsonl"}));
     cmd->callback([options, format, &exit_code, &out, &err] {
         options->format = *format == "jsonl" ? ExportFormat::Jsonl : ExportFormat::Csv;

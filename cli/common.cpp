@@ -12,8 +12,9 @@
 
 namespace strata::cli {
 
-std::optional<LoadedRules> load_rules(const std::string& rules_path, const std::optional<std::string>& db_path,
-                                      std::ostream& err, int& exit_code) {
+std::optional<LoadedRules> load_rules(const std::string& rules_path,
+                                      const std::optional<std::string>& db_path, std::ostream& err,
+                                      int& exit_code) {
     LoadedRules out;
     std::string read_error;
     auto text = read_text_file(rules_path, read_error);
@@ -38,7 +39,8 @@ std::optional<LoadedRules> load_rules(const std::string& rules_path, const std::
     Diagnostics diags;
     out.rules = compile_rules(source, schema ? &*schema : nullptr, diags);
     diags.sort_by_location();
-    for (const auto& d : diags.items()) render_text(err, d, &source);
+    for (const auto& d : diags.items())
+        render_text(err, d, &source);
     if (!out.rules || diags.has_errors()) {
         exit_code = diags.only_schema_errors() ? kExitEnvironment : kExitRules;
         return std::nullopt;
@@ -64,7 +66,8 @@ std::string thousands(size_t n) {
     return out;
 }
 
-std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules, std::ostream& err) {
+std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules,
+                                  std::ostream& err) {
     if (flag) {
         auto d = parse_date(*flag);
         if (!d) err << "strata: --as-of '" << *flag << "' is not a date such as 2026-11-01\n";

@@ -23,8 +23,9 @@ struct LoadedRules {
 // Reads and compiles a rule file (against the database's schema when db_path is given),
 // printing diagnostics to `err`. On failure returns nullopt and sets exit_code: 2 for
 // file and database problems and schema mismatches, 1 for rule errors.
-std::optional<LoadedRules> load_rules(const std::string& rules_path, const std::optional<std::string>& db_path,
-                                      std::ostream& err, int& exit_code);
+std::optional<LoadedRules> load_rules(const std::string& rules_path,
+                                      const std::optional<std::string>& db_path, std::ostream& err,
+                                      int& exit_code);
 
 // Reports progress on stderr while stderr is a terminal; silent otherwise.
 ProgressFn terminal_progress();

@@ -44,19 +44,26 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
     }
     auto schema = read_schema(*state, error);
     if (!schema || !schema->find("strata_runs")) {
-        err << "strata export: no runs are stored in '" << state->getFilename() << "'; run 'strata run' first\n";
+        err << "strata export: no runs are stored in '" << state->getFilename()
+            << "'; run 'strata run' first\n";
         return kExitEnvironment;
     }
     auto run = find_run(*state, rf.ruleset, options.run, error);
     if (!run) {
-        if (!error.message.empty()) err << "strata export: " << error.message << '\n';
-        else if (options.run) err << "strata export: run " << *options.run << " of ruleset '" << rf.ruleset << "' does not exist\n";
-        else err << "strata export: no stored run of ruleset '" << rf.ruleset << "'; run 'strata run' first\n";
+        if (!error.message.empty())
+            err << "strata export: " << error.message << '\n';
+        else if (options.run)
+            err << "strata export: run " << *options.run << " of ruleset '" << rf.ruleset
+                << "' does not exist\n";
+        else
+            err << "strata export: no stored run of ruleset '" << rf.ruleset
+                << "'; run 'strata run' first\n";
         return kExitEnvironment;
     }
     if (run->rules_sha256 != loaded->sha256) {
-        err << "strata export: warning: " << options.rules << " has changed since run " << run->run_id
-            << " (which used version " << run->version << ", sha256 " << run->rules_sha256.substr(0, 12)
+        err << "strata export: warning: " << options.rules << " has changed since run "
+            << run->run_id << " (which used version " << run->version << ", sha256 "
+            << run->rules_sha256.substr(0, 12)
             << "); offers, channels and priorities come from the file as it is now\n";
     }
     const auto rows = load_membership(*state, run->run_id, error);
@@ -64,12 +71,14 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
         err << "strata export: " << error.message << '\n';
         return kExitEnvironment;
     }
-    if (options.format == ExportFormat::Csv) out << "customer_key,segment,tactical,offer,channel,priority\n";
+    if (options.format == ExportFormat::Csv)
+        out << "customer_key,segment,tactical,offer,channel,priority\n";
     for (const auto& row : rows) {
         const SegmentDef* seg = find_segment(rf.segments, row.segment);
         const std::string offer = seg ? seg->meta.offer : "";
         const std::string channel = seg ? seg->meta.channel : "";
-        const std::string priority = seg && seg->meta.priority ? std::to_string(*seg->meta.priority) : "";
+        const std::string priority =
+            seg && seg->meta.priority ? std::to_string(*seg->meta.priority) : "";
         if (options.format == ExportFormat::Csv) {
             write_csv_field(out, format_value(row.key));
             out << ',';
@@ -83,8 +92,10 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
             out << ',' << priority << '\n';
         } else {
             out << "{\"customer_key\":";
-            if (std::holds_alternative<int64_t>(row.key)) out << std::get<int64_t>(row.key);
-            else write_json_string(out, std::get<std::string>(row.key));
+            if (std::holds_alternative<int64_t>(row.key))
+                out << std::get<int64_t>(row.key);
+            else
+                write_json_string(out, std::get<std::string>(row.key));
             out << ",\"segment\":";
             write_json_string(out, row.segment);
             out << ",\"tactical\":[";
@@ -100,7 +111,8 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
             write_json_string(out, offer);
             out << ",\"channel\":";
             write_json_string(out, channel);
-            out << ",\"priority\":" << (priority.empty() ? "null" : priority) << ",\"run_id\":" << run->run_id << "}\n";
+            out << ",\"priority\":" << (priority.empty() ? "null" : priority)
+                << ",\"run_id\":" << run->run_id << "}\n";
         }
     }
     return kExitOk;

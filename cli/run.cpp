@@ -27,13 +27,15 @@ std::string money(double v) {
     std::string whole = s.substr(0, dot);
     const bool negative = !whole.empty() && whole[0] == '-';
     if (negative) whole = whole.substr(1);
-    return (negative ? "-" : "") + thousands(static_cast<size_t>(std::stoull(whole))) + s.substr(dot);
+    return (negative ? "-" : "") + thousands(static_cast<size_t>(std::stoull(whole))) +
+           s.substr(dot);
 }
 
 std::string pad(std::string s, size_t width, bool right = false) {
     // Width in characters, counting UTF-8 sequences once.
     size_t chars = 0;
-    for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
+    for (unsigned char c : s)
+        chars += (c & 0xC0) != 0x80;
     if (chars >= width) return s;
     const std::string fill(width - chars, ' ');
     return right ? fill + s : s + fill;
@@ -41,60 +43,81 @@ std::string pad(std::string s, size_t width, bool right = false) {
 
 void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep, int depth) {
     const auto& m = s.def->meta;
-    std::string name = std::string(static_cast<size_t>(depth) * 2, ' ') + (depth ? "└ " : "") + s.def->id;
+    std::string name =
+        std::string(static_cast<size_t>(depth) * 2, ' ') + (depth ? "└ " : "") + s.def->id;
     out << pad(name, 26) << ' ' << pad(m.label.empty() ? "" : m.label, 24) << ' '
         << pad(thousands(s.count), 10, true) << ' '
         << pad(percent(static_cast<double>(s.count), static_cast<double>(rep.customers)), 7, true);
     if (rep.has_value) {
-        out << ' ' << pad(s.value_count ? money(s.value_total / static_cast<double>(s.value_count)) : "-", 12, true)
-            << ' ' << pad(money(s.value_total), 16, true) << ' ' << pad(percent(s.value_total, rep.value_total), 7, true);
+        out << ' '
+            << pad(s.value_count ? money(s.value_total / static_cast<double>(s.value_count)) : "-",
+                   12, true)
+            << ' ' << pad(money(s.value_total), 16, true) << ' '
+            << pad(percent(s.value_total, rep.value_total), 7, true);
     }
     out << "  " << pad(m.priority ? std::to_string(*m.priority) : "-", 3) << ' '
-        << pad(m.contact_every ? format_duration(*m.contact_every) : "-", 7) << ' ' << pad(m.channel.empty() ? "-" : m.channel, 16)
-        << ' ' << (m.offer.empty() ? m.goal : m.offer) << '\n';
-    for (const auto& t : s.tactical) table_rows(out, t, rep, depth + 1);
+        << pad(m.contact_every ? format_duration(*m.contact_every) : "-", 7) << ' '
+        << pad(m.channel.empty() ? "-" : m.channel, 16) << ' '
+        << (m.offer.empty() ? m.goal : m.offer) << '\n';
+    for (const auto& t : s.tactical)
+        table_rows(out, t, rep, depth + 1);
 }
 
 void print_table(std::ostream& out, const RunReport& rep) {
     out << rep.ruleset << " v" << rep.version << "  as_of " << format_date(rep.as_of) << "  "
-        << (rep.run_id ? "run " + std::to_string(rep.run_id) : std::string("dry run (not stored)")) << "  rules "
-        << rep.sha256.substr(0, 12) << "\n";
+        << (rep.run_id ? "run " + std::to_string(rep.run_id) : std::string("dry run (not stored)"))
+        << "  rules " << rep.sha256.substr(0, 12) << "\n";
     out << thousands(rep.customers) << " customers";
     if (rep.has_value) out << ", value total " << money(rep.value_total);
     out << "\n\n";
-    out << pad("SEGMENT", 26) << ' ' << pad("LABEL", 24) << ' ' << pad("COUNT", 10, true) << ' ' << pad("SHARE", 7, true);
-    if (rep.has_value) out << ' ' << pad("AVG VALUE", 12, true) << ' ' << pad("TOTAL VALUE", 16, true) << ' ' << pad("VALUE%", 7, true);
+    out << pad("SEGMENT", 26) << ' ' << pad("LABEL", 24) << ' ' << pad("COUNT", 10, true) << ' '
+        << pad("SHARE", 7, true);
+    if (rep.has_value)
+        out << ' ' << pad("AVG VALUE", 12, true) << ' ' << pad("TOTAL VALUE", 16, true) << ' '
+            << pad("VALUE%", 7, true);
     out << "  PRI CONTACT CHANNEL          OFFER / GOAL\n";
-    for (const auto& s : rep.segments) table_rows(out, s, rep, 0);
+    for (const auto& s : rep.segments)
+        table_rows(out, s, rep, 0);
     const auto& dq = rep.data_quality;
-    out << "\ndata quality: " << thousands(dq.findings()) << " finding" << (dq.findings() == 1 ? "" : "s");
-    if (dq.findings() == 0) out << '\n';
-    else out << ":\n";
+    out << "\ndata quality: " << thousands(dq.findings()) << " finding"
+        << (dq.findings() == 1 ? "" : "s");
+    if (dq.findings() == 0)
+        out << '\n';
+    else
+        out << ":\n";
     for (const auto& u : dq.unconvertible) {
-        out << "  " << thousands(u.count) << " value" << (u.count == 1 ? "" : "s") << " in " << u.table << '.' << u.column
-            << " did not convert to " << type_name(u.type) << " (e.g. '" << u.sample << "'); read as null\n";
+        out << "  " << thousands(u.count) << " value" << (u.count == 1 ? "" : "s") << " in "
+            << u.table << '.' << u.column << " did not convert to " << type_name(u.type)
+            << " (e.g. '" << u.sample << "'); read as null\n";
     }
-    if (dq.null_keys) out << "  " << thousands(dq.null_keys) << " customer rows without a key, left out\n";
+    if (dq.null_keys)
+        out << "  " << thousands(dq.null_keys) << " customer rows without a key, left out\n";
     if (dq.duplicate_keys) {
-        out << "  " << thousands(dq.duplicate_keys) << " customer rows repeat an earlier key, left out (e.g. ";
-        for (size_t i = 0; i < dq.duplicate_samples.size(); ++i) out << (i ? ", " : "") << dq.duplicate_samples[i];
+        out << "  " << thousands(dq.duplicate_keys)
+            << " customer rows repeat an earlier key, left out (e.g. ";
+        for (size_t i = 0; i < dq.duplicate_samples.size(); ++i)
+            out << (i ? ", " : "") << dq.duplicate_samples[i];
         out << ")\n";
     }
     for (const auto& [fact, count] : dq.orphan_fact_rows) {
         out << "  " << thousands(count) << " " << fact << " rows match no customer, left out\n";
     }
     for (const auto& [fact, count] : dq.future_fact_rows) {
-        out << "point in time: " << thousands(count) << " " << fact << " rows after as_of left out\n";
+        out << "point in time: " << thousands(count) << " " << fact
+            << " rows after as_of left out\n";
     }
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.0f ms", rep.elapsed_ms);
     out << "run time " << buf << '\n';
 }
 
-void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep, const std::string& parent, int level) {
+void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
+              const std::string& parent, int level) {
     const auto& m = s.def->meta;
     char share[32];
-    std::snprintf(share, sizeof share, "%.6f", rep.customers ? static_cast<double>(s.count) / static_cast<double>(rep.customers) : 0.0);
+    std::snprintf(
+        share, sizeof share, "%.6f",
+        rep.customers ? static_cast<double>(s.count) / static_cast<double>(rep.customers) : 0.0);
     write_csv_field(out, s.path);
     out << ',' << level << ',';
     write_csv_field(out, parent);
@@ -103,7 +126,8 @@ void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep, c
     out << ',' << s.count << ',' << share << ',';
     if (rep.has_value) {
         char v[96];
-        std::snprintf(v, sizeof v, "%.2f,%.2f", s.value_total, s.value_count ? s.value_total / static_cast<double>(s.value_count) : 0.0);
+        std::snprintf(v, sizeof v, "%.2f,%.2f", s.value_total,
+                      s.value_count ? s.value_total / static_cast<double>(s.value_count) : 0.0);
         out << v;
     } else {
         out << ',';
@@ -116,7 +140,8 @@ void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep, c
     write_csv_field(out, m.channel);
     out << ',' << (m.contact_every ? format_duration(*m.contact_every) : "") << ','
         << (m.priority ? std::to_string(*m.priority) : "") << '\n';
-    for (const auto& t : s.tactical) csv_rows(out, t, rep, s.path, level + 1);
+    for (const auto& t : s.tactical)
+        csv_rows(out, t, rep, s.path, level + 1);
 }
 
 }  // namespace
@@ -150,13 +175,19 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         return error.rule_problem ? kExitRules : kExitEnvironment;
     }
     switch (options.format) {
-        case RunFormat::Json: out << report_json(*report) << '\n'; break;
-        case RunFormat::Csv:
-            out << "segment,level,parent,label,count,share,value_total,value_avg,goal,offer,channel,contact_every,"
-                   "priority\n";
-            for (const auto& s : report->segments) csv_rows(out, s, *report, "", 0);
+        case RunFormat::Json:
+            out << report_json(*report) << '\n';
             break;
-        case RunFormat::Table: print_table(out, *report); break;
+        case RunFormat::Csv:
+            out << "segment,level,parent,label,count,share,value_total,value_avg,goal,offer,"
+                   "channel,contact_every,"
+                   "priority\n";
+            for (const auto& s : report->segments)
+                csv_rows(out, s, *report, "", 0);
+            break;
+        case RunFormat::Table:
+            print_table(out, *report);
+            break;
     }
     return kExitOk;
 }

@@ -301,8 +301,8 @@ struct Binder::Impl {
             error(src.span, "'" + column + "' is a customer field; inside an aggregate over '" +
                                 fact.name + "' only its columns and as_of can be used");
         } else {
-            schema_error(name.part_spans[first], "unknown column '" + column + "' in fact '" + fact.name +
-                                              "'" + did_you_mean(column, names));
+            schema_error(name.part_spans[first], "unknown column '" + column + "' in fact '" +
+                                                     fact.name + "'" + did_you_mean(column, names));
         }
         return failed(src);
     }

@@ -103,15 +103,15 @@ class Compiler {
             for (const auto& [name, s] : schema_->tables)
                 names.push_back(name);
             schema_error(where, "table '" + table + "' does not exist in the database" +
-                             did_you_mean(table, names) + " (tables: " + table_list() + ")");
+                                    did_you_mean(table, names) + " (tables: " + table_list() + ")");
             return false;
         }
         for (const auto& c : t->columns)
             columns[c.name] = c.type;
         for (const auto& [name, o] : types) {
             if (!columns.count(name)) {
-                schema_error(o.location, "'types' names column '" + name + "', which table '" + table +
-                                      "' does not have");
+                schema_error(o.location, "'types' names column '" + name + "', which table '" +
+                                             table + "' does not have");
                 continue;
             }
             columns[name] = o.type;
@@ -125,8 +125,9 @@ class Compiler {
         std::vector<std::string> names;
         for (const auto& [n, t] : columns)
             names.push_back(n);
-        schema_error(where, std::string(role) + " column '" + column + "' does not exist in table '" +
-                         table + "'" + did_you_mean(column, names));
+        schema_error(where, std::string(role) + " column '" + column +
+                                "' does not exist in table '" + table + "'" +
+                                did_you_mean(column, names));
     }
 
     NameScope build_scope() {

@@ -75,7 +75,8 @@ JsonWriter& JsonWriter::value(double d, int decimals) {
     // Trim trailing zeros so 0.0524 prints as 0.0524, not 0.052400.
     std::string s = buf;
     if (s.find('.') != std::string::npos) {
-        while (s.back() == '0') s.pop_back();
+        while (s.back() == '0')
+            s.pop_back();
         if (s.back() == '.') s.pop_back();
     }
     if (s == "-0") s = "0";

@@ -11,7 +11,7 @@
 namespace strata {
 
 class JsonWriter {
-public:
+  public:
     JsonWriter& begin_object();
     JsonWriter& end_object();
     JsonWriter& begin_array();
@@ -27,7 +27,7 @@ public:
     JsonWriter& null();
     std::string str() const { return out_.str(); }
 
-private:
+  private:
     void separate();
     std::ostringstream out_;
     std::vector<bool> first_;  // per open container: nothing written in it yet

@@ -12,8 +12,10 @@ namespace strata {
 
 size_t DataQuality::findings() const {
     size_t n = null_keys + duplicate_keys;
-    for (const auto& u : unconvertible) n += u.count;
-    for (const auto& [fact, count] : orphan_fact_rows) n += count;
+    for (const auto& u : unconvertible)
+        n += u.count;
+    for (const auto& [fact, count] : orphan_fact_rows)
+        n += count;
     return n;
 }
 
@@ -45,7 +47,7 @@ namespace {
 
 // Counts values that do not convert, per column.
 class ConversionLog {
-public:
+  public:
     ConversionLog(DataQuality& dq, std::string table) : dq_(dq), table_(std::move(table)) {}
 
     void bad(const std::string& column, Type type, sqlite3_stmt* stmt, int index) {
@@ -58,12 +60,13 @@ public:
         const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, index));
         std::string sample = text ? std::string(text).substr(0, 40) : "";
         dq_.unconvertible.push_back({table_, column, type, 1, sample});
-        std::sort(dq_.unconvertible.begin(), dq_.unconvertible.end(), [](const auto& a, const auto& b) {
-            return std::tie(a.table, a.column) < std::tie(b.table, b.column);
-        });
+        std::sort(dq_.unconvertible.begin(), dq_.unconvertible.end(),
+                  [](const auto& a, const auto& b) {
+                      return std::tie(a.table, a.column) < std::tie(b.table, b.column);
+                  });
     }
 
-private:
+  private:
     DataQuality& dq_;
     std::string table_;
 };
@@ -78,10 +81,12 @@ Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
     };
     switch (type) {
         case Type::Int:
-            if (storage == SQLITE_INTEGER) return Value{static_cast<int64_t>(sqlite3_column_int64(stmt, index))};
+            if (storage == SQLITE_INTEGER)
+                return Value{static_cast<int64_t>(sqlite3_column_int64(stmt, index))};
             if (storage == SQLITE_FLOAT) {
                 const double d = sqlite3_column_double(stmt, index);
-                if (std::floor(d) == d && std::fabs(d) < 9e15) return Value{static_cast<int64_t>(d)};
+                if (std::floor(d) == d && std::fabs(d) < 9e15)
+                    return Value{static_cast<int64_t>(d)};
                 break;
             }
             if (storage == SQLITE_TEXT) {
@@ -89,7 +94,8 @@ Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
             }
             break;
         case Type::Number:
-            if (storage == SQLITE_INTEGER || storage == SQLITE_FLOAT) return Value{sqlite3_column_double(stmt, index)};
+            if (storage == SQLITE_INTEGER || storage == SQLITE_FLOAT)
+                return Value{sqlite3_column_double(stmt, index)};
             if (storage == SQLITE_TEXT) {
                 if (auto v = parse_value(text(), Type::Number)) return *v;
             }
@@ -116,16 +122,19 @@ Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
             if (storage == SQLITE_INTEGER && type == Type::Any) {
                 return Value{static_cast<int64_t>(sqlite3_column_int64(stmt, index))};
             }
-            if (storage == SQLITE_FLOAT && type == Type::Any) return Value{sqlite3_column_double(stmt, index)};
+            if (storage == SQLITE_FLOAT && type == Type::Any)
+                return Value{sqlite3_column_double(stmt, index)};
             return Value{text()};
     }
     bad = true;
     return {};
 }
 
-std::string select_sql(const std::string& table, const std::string& key, const std::vector<bound::ColumnUse>& columns) {
+std::string select_sql(const std::string& table, const std::string& key,
+                       const std::vector<bound::ColumnUse>& columns) {
     std::string sql = "SELECT " + quote_identifier(key);
-    for (const auto& c : columns) sql += ", " + quote_identifier(c.name);
+    for (const auto& c : columns)
+        sql += ", " + quote_identifier(c.name);
     return sql + " FROM " + quote_identifier(table);
 }
 
@@ -134,7 +143,7 @@ constexpr size_t kProgressEvery = 1 << 20;
 // A prepared statement on the raw C API: the scans read cells directly, without a wrapper
 // object per cell. Errors become SQLite::Exception, like the rest of SQLiteCpp.
 class RawStatement {
-public:
+  public:
     RawStatement(SQLite::Database& db, const std::string& sql) : db_(db.getHandle()) {
         if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
             throw SQLite::Exception(db_, sqlite3_errcode(db_));
@@ -153,7 +162,7 @@ public:
     }
     sqlite3_stmt* get() const { return stmt_; }
 
-private:
+  private:
     sqlite3* db_;
     sqlite3_stmt* stmt_ = nullptr;
 };
@@ -191,8 +200,11 @@ CustomerTable read_customers(SQLite::Database& db, const std::string& table, con
         out.keys.push_back(std::move(k));
         for (size_t c = 0; c < program.columns.size(); ++c) {
             bool bad = false;
-            out.columns[c].push_back(read_cell(raw, static_cast<int>(c + 1), program.columns[c].type, bad));
-            if (bad) log.bad(program.columns[c].name, program.columns[c].type, raw, static_cast<int>(c + 1));
+            out.columns[c].push_back(
+                read_cell(raw, static_cast<int>(c + 1), program.columns[c].type, bad));
+            if (bad)
+                log.bad(program.columns[c].name, program.columns[c].type, raw,
+                        static_cast<int>(c + 1));
         }
         ++out.rows;
     }
@@ -211,7 +223,8 @@ struct SqliteFactSource::Impl {
     size_t scanned = 0;
     bool done = false;
 
-    Impl(SQLite::Database& db, const bound::FactUse& f, const KeyIndex& i, DataQuality& d, ProgressFn p, size_t n)
+    Impl(SQLite::Database& db, const bound::FactUse& f, const KeyIndex& i, DataQuality& d,
+         ProgressFn p, size_t n)
         : fact(f),
           index(i),
           dq(d),
@@ -221,8 +234,9 @@ struct SqliteFactSource::Impl {
           log(d, f.table) {}
 };
 
-SqliteFactSource::SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact, const KeyIndex& index,
-                                   DataQuality& dq, ProgressFn progress, size_t chunk_rows)
+SqliteFactSource::SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact,
+                                   const KeyIndex& index, DataQuality& dq, ProgressFn progress,
+                                   size_t chunk_rows)
     : impl_(std::make_unique<Impl>(db, fact, index, dq, std::move(progress), chunk_rows)) {}
 
 SqliteFactSource::~SqliteFactSource() = default;
@@ -234,7 +248,8 @@ bool SqliteFactSource::next(FactChunk& chunk) {
     chunk.rows = 0;
     chunk.owner.clear();
     chunk.columns.assign(columns, Column{});
-    for (auto& c : chunk.columns) c.reserve(s.chunk_rows);
+    for (auto& c : chunk.columns)
+        c.reserve(s.chunk_rows);
     chunk.owner.reserve(s.chunk_rows);
     sqlite3_stmt* raw = s.stmt.get();
     while (chunk.rows < s.chunk_rows) {
@@ -245,8 +260,11 @@ bool SqliteFactSource::next(FactChunk& chunk) {
         if (++s.scanned % kProgressEvery == 0 && s.progress) s.progress(s.fact.table, s.scanned);
         int64_t owner = -1;
         switch (sqlite3_column_type(raw, 0)) {
-            case SQLITE_INTEGER: owner = s.index.find_integer(sqlite3_column_int64(raw, 0)); break;
-            case SQLITE_NULL: break;
+            case SQLITE_INTEGER:
+                owner = s.index.find_integer(sqlite3_column_int64(raw, 0));
+                break;
+            case SQLITE_NULL:
+                break;
             default: {
                 const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
                 owner = s.index.find_text(p ? p : "");
@@ -259,8 +277,11 @@ bool SqliteFactSource::next(FactChunk& chunk) {
         chunk.owner.push_back(owner);
         for (size_t c = 0; c < columns; ++c) {
             bool bad = false;
-            chunk.columns[c].push_back(read_cell(raw, static_cast<int>(c + 1), s.fact.columns[c].type, bad));
-            if (bad) s.log.bad(s.fact.columns[c].name, s.fact.columns[c].type, raw, static_cast<int>(c + 1));
+            chunk.columns[c].push_back(
+                read_cell(raw, static_cast<int>(c + 1), s.fact.columns[c].type, bad));
+            if (bad)
+                s.log.bad(s.fact.columns[c].name, s.fact.columns[c].type, raw,
+                          static_cast<int>(c + 1));
         }
         ++chunk.rows;
     }
@@ -270,7 +291,8 @@ bool SqliteFactSource::next(FactChunk& chunk) {
 
 std::vector<uint32_t> key_order(const Column& keys) {
     std::vector<uint32_t> order(keys.size());
-    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    for (uint32_t i = 0; i < order.size(); ++i)
+        order[i] = i;
     std::sort(order.begin(), order.end(), [&keys](uint32_t a, uint32_t b) {
         const Value& x = keys[a];
         const Value& y = keys[b];

@@ -26,7 +26,7 @@ struct DataQuality {
         std::string sample;  // the first value that did not convert
     };
     std::vector<Unconvertible> unconvertible;  // ordered by table, then column
-    size_t null_keys = 0;       // customer rows without a key: left out
+    size_t null_keys = 0;                      // customer rows without a key: left out
     size_t duplicate_keys = 0;  // customer rows whose key repeats an earlier row: left out
     std::vector<std::string> duplicate_samples;
     std::map<std::string, size_t> orphan_fact_rows;  // facts whose key matches no customer
@@ -39,14 +39,14 @@ struct DataQuality {
 // Customer key → row. Keys are integers or text; text that spells an integer finds the
 // integer key, so a fact table with TEXT keys still joins INTEGER customer keys.
 class KeyIndex {
-public:
+  public:
     // Adds a key; false when it is already there.
     bool add(const Value& key, uint32_t row);
     // The row of a key, or -1.
     int64_t find_integer(int64_t key) const;
     int64_t find_text(const std::string& key) const;
 
-private:
+  private:
     std::unordered_map<int64_t, uint32_t> integers_;
     std::unordered_map<std::string, uint32_t> texts_;
 };
@@ -61,13 +61,13 @@ CustomerTable read_customers(SQLite::Database& db, const std::string& table, con
 
 // A fact table as chunks of rows, joined to customers through the key index.
 class SqliteFactSource : public FactSource {
-public:
+  public:
     SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact, const KeyIndex& index,
                      DataQuality& dq, ProgressFn progress, size_t chunk_rows = 1 << 16);
     ~SqliteFactSource() override;
     bool next(FactChunk& chunk) override;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

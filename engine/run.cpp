@@ -28,15 +28,17 @@ bool holds(const Value& v) {
 
 std::string sample_keys(const std::vector<uint32_t>& rows, const Column& keys) {
     std::string out;
-    for (size_t i = 0; i < rows.size() && i < 5; ++i) out += (i ? ", " : "") + format_value(keys[rows[i]]);
+    for (size_t i = 0; i < rows.size() && i < 5; ++i)
+        out += (i ? ", " : "") + format_value(keys[rows[i]]);
     if (rows.size() > 5) out += ", …";
     return out;
 }
 
 // Evaluates tactical segments under a mask of customers that hold the parent.
-void place_tactical(const std::vector<CompiledSegment>& children, const std::vector<char>& parent_mask,
-                    const std::string& prefix, const Frame& frame, const Column* value,
-                    std::vector<SegmentResult>& out, std::vector<std::string>& tags) {
+void place_tactical(const std::vector<CompiledSegment>& children,
+                    const std::vector<char>& parent_mask, const std::string& prefix,
+                    const Frame& frame, const Column* value, std::vector<SegmentResult>& out,
+                    std::vector<std::string>& tags) {
     for (const auto& child : children) {
         SegmentResult r;
         r.def = child.def;
@@ -60,8 +62,9 @@ void place_tactical(const std::vector<CompiledSegment>& children, const std::vec
 
 }  // namespace
 
-std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data, SQLite::Database* state,
-                                     const RunOptions& options, RunError& error) {
+std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data,
+                                     SQLite::Database* state, const RunOptions& options,
+                                     RunError& error) {
     const auto started = std::chrono::steady_clock::now();
     const std::string started_at = utc_now();
     RunReport rep;
@@ -76,23 +79,26 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     Evaluation ev;
     try {
         KeyIndex index;
-        customers = read_customers(data, rules.rules.customers_table, rules.rules.key, program, index,
-                                   rep.data_quality, options.progress);
+        customers = read_customers(data, rules.rules.customers_table, rules.rules.key, program,
+                                   index, rep.data_quality, options.progress);
         std::vector<std::unique_ptr<SqliteFactSource>> sources;
         std::vector<FactSource*> source_ptrs;
         for (const auto& fact : program.facts) {
-            sources.push_back(std::make_unique<SqliteFactSource>(data, fact, index, rep.data_quality, options.progress));
+            sources.push_back(std::make_unique<SqliteFactSource>(
+                data, fact, index, rep.data_quality, options.progress));
             source_ptrs.push_back(sources.back().get());
         }
         reading = program.facts.empty() ? reading : "the fact tables";
         ev = evaluate_program(program, customers, source_ptrs, options.as_of);
     } catch (const SQLite::Exception& e) {
-        error.message = "cannot read " + (reading == "the fact tables" ? reading : "table '" + reading + "'") +
+        error.message = "cannot read " +
+                        (reading == "the fact tables" ? reading : "table '" + reading + "'") +
                         " from '" + data.getFilename() + "': " + e.what();
         return std::nullopt;
     }
     for (size_t f = 0; f < program.facts.size(); ++f) {
-        if (ev.future_fact_rows[f] > 0) rep.data_quality.future_fact_rows[program.facts[f].name] = ev.future_fact_rows[f];
+        if (ev.future_fact_rows[f] > 0)
+            rep.data_quality.future_fact_rows[program.facts[f].name] = ev.future_fact_rows[f];
     }
 
     const Frame frame = ev.frame();
@@ -120,8 +126,10 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             int32_t first = -1;
             for (size_t s = 0; s < segs.size(); ++s) {
                 if (!holds(conds[s][row])) continue;
-                if (first < 0) first = static_cast<int32_t>(s);
-                else overlaps[{static_cast<size_t>(first), s}].push_back(row);
+                if (first < 0)
+                    first = static_cast<int32_t>(s);
+                else
+                    overlaps[{static_cast<size_t>(first), s}].push_back(row);
             }
             if (first < 0) gaps.push_back(row);
             general[row] = first;
@@ -129,13 +137,15 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         if (!overlaps.empty() || !gaps.empty()) {
             std::string msg = "policy 'exclusive' does not hold, so nothing was stored:";
             for (const auto& [pair, rows] : overlaps) {
-                msg += "\n  " + std::to_string(rows.size()) + " customer" + (rows.size() == 1 ? "" : "s") +
-                       " match both '" + segs[pair.first].def->id + "' and '" + segs[pair.second].def->id +
-                       "' (e.g. " + sample_keys(rows, customers.keys) + ")";
+                msg += "\n  " + std::to_string(rows.size()) + " customer" +
+                       (rows.size() == 1 ? "" : "s") + " match both '" + segs[pair.first].def->id +
+                       "' and '" + segs[pair.second].def->id + "' (e.g. " +
+                       sample_keys(rows, customers.keys) + ")";
             }
             if (!gaps.empty()) {
-                msg += "\n  " + std::to_string(gaps.size()) + " customer" + (gaps.size() == 1 ? "" : "s") +
-                       " match no segment (e.g. " + sample_keys(gaps, customers.keys) + ")";
+                msg += "\n  " + std::to_string(gaps.size()) + " customer" +
+                       (gaps.size() == 1 ? "" : "s") + " match no segment (e.g. " +
+                       sample_keys(gaps, customers.keys) + ")";
             }
             error.message = msg;
             error.rule_problem = true;
@@ -150,8 +160,10 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             if (general[row] < 0) unmatched.push_back(row);
         }
         if (!unmatched.empty()) {
-            error.message = std::to_string(unmatched.size()) + " customer" + (unmatched.size() == 1 ? "" : "s") +
-                            " match no general segment (e.g. " + sample_keys(unmatched, customers.keys) +
+            error.message = std::to_string(unmatched.size()) + " customer" +
+                            (unmatched.size() == 1 ? "" : "s") +
+                            " match no general segment (e.g. " +
+                            sample_keys(unmatched, customers.keys) +
                             "), so nothing was stored; add a last segment with 'when: otherwise'";
             error.rule_problem = true;
             return std::nullopt;
@@ -182,16 +194,19 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     }
     // The coverage invariant: every customer in exactly one general segment.
     if (covered != n) {
-        error.message = "internal error: general segments hold " + std::to_string(covered) + " customers of " +
-                        std::to_string(n) + "; nothing was stored";
+        error.message = "internal error: general segments hold " + std::to_string(covered) +
+                        " customers of " + std::to_string(n) + "; nothing was stored";
         return std::nullopt;
     }
 
     rep.membership.reserve(n);
     for (uint32_t row : order) {
-        rep.membership.push_back({customers.keys[row], segs[static_cast<size_t>(general[row])].def->id, tags[row]});
+        rep.membership.push_back(
+            {customers.keys[row], segs[static_cast<size_t>(general[row])].def->id, tags[row]});
     }
-    rep.elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    rep.elapsed_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
 
     if (!options.dry_run) {
         RunRecord record;
@@ -213,7 +228,9 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         }
         rep.run_id = *id;
     }
-    rep.elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    rep.elapsed_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
     return rep;
 }
 
@@ -228,8 +245,10 @@ void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, 
     w.key("share").value(customers > 0 ? static_cast<double>(s.count) / customers : 0.0, 4);
     if (rep.has_value) {
         w.key("value_total").value(s.value_total, 2);
-        if (s.value_count > 0) w.key("value_avg").value(s.value_total / static_cast<double>(s.value_count), 2);
-        else w.key("value_avg").null();
+        if (s.value_count > 0)
+            w.key("value_avg").value(s.value_total / static_cast<double>(s.value_count), 2);
+        else
+            w.key("value_avg").null();
         w.key("value_share").value(rep.value_total != 0 ? s.value_total / rep.value_total : 0.0, 4);
     }
     const auto& m = s.def->meta;
@@ -240,7 +259,8 @@ void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, 
     if (m.priority) w.key("priority").value(*m.priority);
     if (!general) w.key("path").value(s.path);
     w.key("tactical").begin_array();
-    for (const auto& t : s.tactical) write_segment(w, t, rep, false);
+    for (const auto& t : s.tactical)
+        write_segment(w, t, rep, false);
     w.end_array();
     w.end_object();
 }
@@ -254,12 +274,15 @@ std::string report_json(const RunReport& rep) {
     w.key("version").value(rep.version);
     w.key("sha256").value(rep.sha256);
     w.key("as_of").value(format_date(rep.as_of));
-    if (rep.run_id > 0) w.key("run_id").value(rep.run_id);
-    else w.key("run_id").null();
+    if (rep.run_id > 0)
+        w.key("run_id").value(rep.run_id);
+    else
+        w.key("run_id").null();
     w.key("customers").value(rep.customers);
     if (rep.has_value) w.key("value_total").value(rep.value_total, 2);
     w.key("segments").begin_array();
-    for (const auto& s : rep.segments) write_segment(w, s, rep, true);
+    for (const auto& s : rep.segments)
+        write_segment(w, s, rep, true);
     w.end_array();
     const auto& dq = rep.data_quality;
     w.key("data_quality").begin_object();
@@ -267,21 +290,25 @@ std::string report_json(const RunReport& rep) {
     w.key("null_keys").value(dq.null_keys);
     w.key("duplicate_keys").value(dq.duplicate_keys);
     w.key("duplicate_key_samples").begin_array();
-    for (const auto& k : dq.duplicate_samples) w.value(k);
+    for (const auto& k : dq.duplicate_samples)
+        w.value(k);
     w.end_array();
     w.key("unconvertible").begin_array();
     for (const auto& u : dq.unconvertible) {
         w.begin_object();
-        w.key("table").value(u.table).key("column").value(u.column).key("type").value(type_name(u.type));
+        w.key("table").value(u.table).key("column").value(u.column).key("type").value(
+            type_name(u.type));
         w.key("count").value(u.count).key("sample").value(u.sample);
         w.end_object();
     }
     w.end_array();
     w.key("orphan_fact_rows").begin_object();
-    for (const auto& [fact, count] : dq.orphan_fact_rows) w.key(fact).value(count);
+    for (const auto& [fact, count] : dq.orphan_fact_rows)
+        w.key(fact).value(count);
     w.end_object();
     w.key("facts_after_as_of").begin_object();
-    for (const auto& [fact, count] : dq.future_fact_rows) w.key(fact).value(count);
+    for (const auto& [fact, count] : dq.future_fact_rows)
+        w.key(fact).value(count);
     w.end_object();
     w.end_object();
     w.key("elapsed_ms").value(static_cast<int64_t>(rep.elapsed_ms));

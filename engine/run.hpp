@@ -57,8 +57,9 @@ struct RunError {
 
 // REQUIRES: `rules` compiled against `data`'s schema without errors.
 // Stores into `state` unless options.dry_run (state may then be null).
-std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data, SQLite::Database* state,
-                                     const RunOptions& options, RunError& error);
+std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data,
+                                     SQLite::Database* state, const RunOptions& options,
+                                     RunError& error);
 
 // The JSON document of a report (the `--format json` output and the stored summary).
 std::string report_json(const RunReport& report);

@@ -33,8 +33,10 @@ CREATE TABLE IF NOT EXISTS strata_membership (
 
 std::string describe(const SQLite::Exception& e, const std::string& what) {
     const int code = e.getErrorCode();
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return what + ": the database is locked by another process";
-    if (code == SQLITE_READONLY) return what + ": the database is read-only (give --state PATH to keep run state elsewhere)";
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        return what + ": the database is locked by another process";
+    if (code == SQLITE_READONLY)
+        return what + ": the database is read-only (give --state PATH to keep run state elsewhere)";
     if (code == SQLITE_NOTADB) return what + ": not a SQLite database";
     return what + ": " + e.what();
 }
@@ -43,7 +45,8 @@ std::string describe(const SQLite::Exception& e, const std::string& what) {
 
 std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error) {
     try {
-        auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        auto db =
+            std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         db->setBusyTimeout(5000);
         db->exec(kSchema);
         return db;
@@ -53,13 +56,14 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
     }
 }
 
-std::optional<int64_t> store_run(SQLite::Database& state, RunRecord r, const std::vector<MembershipRow>& rows,
-                                 StoreError& error) {
+std::optional<int64_t> store_run(SQLite::Database& state, RunRecord r,
+                                 const std::vector<MembershipRow>& rows, StoreError& error) {
     try {
         SQLite::Transaction tx(state);
-        SQLite::Statement run(state,
-                              "INSERT INTO strata_runs (ruleset, version, rules_sha256, rules_path, as_of, "
-                              "started_at, finished_at, status, customers, summary) VALUES (?,?,?,?,?,?,?,?,?,?)");
+        SQLite::Statement run(
+            state,
+            "INSERT INTO strata_runs (ruleset, version, rules_sha256, rules_path, as_of, "
+            "started_at, finished_at, status, customers, summary) VALUES (?,?,?,?,?,?,?,?,?,?)");
         run.bind(1, r.ruleset);
         run.bind(2, r.version);
         run.bind(3, r.rules_sha256);
@@ -72,13 +76,16 @@ std::optional<int64_t> store_run(SQLite::Database& state, RunRecord r, const std
         run.bind(10, r.summary_json);
         run.exec();
         const int64_t run_id = state.getLastInsertRowid();
-        SQLite::Statement insert(state,
-                                 "INSERT INTO strata_membership (run_id, customer_key, segment, tactical) "
-                                 "VALUES (?,?,?,?)");
+        SQLite::Statement insert(
+            state,
+            "INSERT INTO strata_membership (run_id, customer_key, segment, tactical) "
+            "VALUES (?,?,?,?)");
         for (const auto& row : rows) {
             insert.bind(1, run_id);
-            if (const auto* i = std::get_if<int64_t>(&row.key)) insert.bind(2, *i);
-            else insert.bind(2, std::get<std::string>(row.key));
+            if (const auto* i = std::get_if<int64_t>(&row.key))
+                insert.bind(2, *i);
+            else
+                insert.bind(2, std::get<std::string>(row.key));
             insert.bind(3, row.segment);
             insert.bind(4, row.tactical);
             insert.exec();
@@ -92,11 +99,13 @@ std::optional<int64_t> store_run(SQLite::Database& state, RunRecord r, const std
     }
 }
 
-std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset, std::optional<int64_t> run_id,
-                                  StoreError& error) {
+std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset,
+                                  std::optional<int64_t> run_id, StoreError& error) {
     try {
-        SQLite::Statement q(state, run_id ? "SELECT * FROM strata_runs WHERE run_id = ? AND ruleset = ?"
-                                          : "SELECT * FROM strata_runs WHERE ruleset = ? ORDER BY run_id DESC LIMIT 1");
+        SQLite::Statement q(
+            state,
+            run_id ? "SELECT * FROM strata_runs WHERE run_id = ? AND ruleset = ?"
+                   : "SELECT * FROM strata_runs WHERE ruleset = ? ORDER BY run_id DESC LIMIT 1");
         if (run_id) {
             q.bind(1, *run_id);
             q.bind(2, ruleset);
@@ -123,18 +132,22 @@ std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ru
     }
 }
 
-std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_id, StoreError& error) {
+std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_id,
+                                           StoreError& error) {
     std::vector<MembershipRow> rows;
     try {
-        SQLite::Statement q(state,
-                            "SELECT customer_key, segment, tactical FROM strata_membership WHERE run_id = ? "
-                            "ORDER BY customer_key");
+        SQLite::Statement q(
+            state,
+            "SELECT customer_key, segment, tactical FROM strata_membership WHERE run_id = ? "
+            "ORDER BY customer_key");
         q.bind(1, run_id);
         while (q.executeStep()) {
             MembershipRow row;
             const auto key = q.getColumn(0);
-            if (key.isInteger()) row.key = static_cast<int64_t>(key.getInt64());
-            else row.key = key.getString();
+            if (key.isInteger())
+                row.key = static_cast<int64_t>(key.getInt64());
+            else
+                row.key = key.getString();
             row.segment = q.getColumn(1).getString();
             row.tactical = q.getColumn(2).getString();
             rows.push_back(std::move(row));

@@ -40,14 +40,15 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
 
 // Writes a run and its membership in one transaction. Returns the new run id, or nullopt
 // with `error` set; on failure nothing is written.
-std::optional<int64_t> store_run(SQLite::Database& state, RunRecord record, const std::vector<MembershipRow>& rows,
-                                 StoreError& error);
+std::optional<int64_t> store_run(SQLite::Database& state, RunRecord record,
+                                 const std::vector<MembershipRow>& rows, StoreError& error);
 
 // The newest run of a ruleset, or a given run id; nullopt when there is none.
-std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset, std::optional<int64_t> run_id,
-                                  StoreError& error);
+std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset,
+                                  std::optional<int64_t> run_id, StoreError& error);
 
 // A run's membership in key order.
-std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_id, StoreError& error);
+std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_id,
+                                           StoreError& error);
 
 }  // namespace strata

@@ -1,0 +1,370 @@
+// The engine's semantics on real SQLite files: policies, nulls, tactical nesting,
+// determinism, the coverage invariant, atomicity, data quality and bad databases.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+
+#include <fstream>
+
+#include "engine/sha256.hpp"
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+const char* kBase = R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, plan TEXT, status TEXT, industry TEXT,
+                        device TEXT, signup DATE, mrr REAL);
+INSERT INTO customers VALUES
+  (1, 'trial', 'active', 'IT', 'smart_tv', '2026-01-10', 0),
+  (2, 'paid', 'active', NULL, 'phone', '2025-05-01', 99.5),
+  (3, 'paid', 'cancelled', 'retail', 'smart_tv', '2024-02-02', 10),
+  (4, 'trial', 'expired', NULL, NULL, 'n/a', NULL),
+  (5, NULL, NULL, NULL, NULL, NULL, NULL),
+  (6, 'paid', 'active', 'IT', 'smart_tv', '2023-12-31', 250);
+CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);
+INSERT INTO orders VALUES (1, 10, '2026-01-15'), (2, 100, '2026-02-01'), (2, 50, '2026-10-01'),
+  (6, 500, '2026-09-09'), (6, 20, '2027-01-01'), (99, 5, '2026-01-01');
+)sql";
+
+std::string rules(const std::string& general, const std::string& extra = "") {
+    return "ruleset: engine-test\nversion: 1\nas_of: 2026-11-01\nsource:\n  facts:\n"
+           "    orders: { table: orders, key: customer_id, time: order_date }\n" +
+           extra + "general:\n" + general;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "first_match: the first segment whose condition is true wins, nulls fall to the catch-all") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules(R"(  policy: first_match
+  segments:
+    - id: lapsed
+      when: status in ['cancelled', 'expired']
+    - id: trialists
+      when: plan == 'trial'
+    - id: it
+      when: industry == 'IT'
+    - id: not_it
+      when: industry != 'IT'
+    - id: others
+      when: otherwise
+)"));
+    auto r = run_cli({"run", file, "--db", db});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    auto e = run_cli({"export", file, "--db", db});
+    REQUIRE(e.code == 0);
+    // 4 is both expired and a trialist: the first match wins. 2's industry is null: it is
+    // neither 'IT' nor not 'IT', so only the catch-all takes it; so does 5, all nulls.
+    CHECK(e.out ==
+          "customer_key,segment,tactical,offer,channel,priority\n"
+          "1,trialists,,,,\n2,others,,,,\n3,lapsed,,,,\n4,lapsed,,,,\n5,others,,,,\n6,it,,,,\n");
+}
+
+TEST_CASE("first_match without a catch-all fails when customers are left over, storing nothing") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file =
+        dir.write("r.yaml", rules("  segments:\n    - id: paid\n      when: plan == 'paid'\n"
+                                  "    - id: trial\n      when: plan == 'trial'\n"
+                                  "    - id: lapsed\n      when: status == 'cancelled'\n"));
+    auto r = run_cli({"run", file, "--db", db});
+    CHECK(r.code == 1);
+    CHECK(r.err.find("1 customer match no general segment (e.g. 5)") != std::string::npos);
+    CHECK(count_rows(db, "strata_runs") == 0);
+}
+
+TEST_CASE(
+    "exclusive: overlaps and gaps are reported with counts and sample keys, and nothing is "
+    "stored") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules(R"(  policy: exclusive
+  segments:
+    - id: payers
+      when: plan == 'paid'
+    - id: lapsed
+      when: status in ['cancelled', 'expired']
+    - id: trialists
+      when: plan == 'trial'
+)"));
+    auto r = run_cli({"run", file, "--db", db});
+    CHECK(r.code == 1);
+    CHECK(r.err.find("1 customer match both 'payers' and 'lapsed' (e.g. 3)") != std::string::npos);
+    CHECK(r.err.find("1 customer match both 'lapsed' and 'trialists' (e.g. 4)") !=
+          std::string::npos);
+    CHECK(r.err.find("1 customer match no segment (e.g. 5)") != std::string::npos);
+    CHECK(count_rows(db, "strata_runs") == 0);
+    CHECK(count_rows(db, "strata_membership") == 0);
+
+    const auto clean = dir.write("ok.yaml", rules(R"(  policy: exclusive
+  segments:
+    - id: payers
+      when: plan == 'paid'
+    - id: trialists
+      when: plan == 'trial'
+    - id: unknown
+      when: plan is null
+)"));
+    r = run_cli({"run", clean, "--db", db, "--format", "json"});
+    CHECK_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("\"id\":\"payers\",\"count\":3") != std::string::npos);
+}
+
+TEST_CASE("tactical subsegments hold only inside their parent, overlap, and nest") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules(R"(  segments:
+    - id: payers
+      when: plan == 'paid'
+      tactical:
+        - id: tv
+          when: device == 'smart_tv'
+          tactical:
+            - id: tv_it
+              when: industry == 'IT'
+        - id: big
+          when: mrr > 50
+    - id: trialists
+      when: plan == 'trial'
+    - id: others
+      when: otherwise
+)"));
+    REQUIRE(run_cli({"run", file, "--db", db}).code == 0);
+    auto e = run_cli({"export", file, "--db", db});
+    // 1 watches on a smart TV but is a trialist: tactical segments of 'payers' do not apply.
+    CHECK(e.out.find("\n1,trialists,,") != std::string::npos);
+    CHECK(e.out.find("\n3,payers,tv,") != std::string::npos);
+    CHECK(e.out.find("\n6,payers,tv;tv/tv_it;big,") != std::string::npos);
+    CHECK(e.out.find("\n2,payers,big,") != std::string::npos);
+    auto j = run_cli({"run", file, "--db", db, "--dry-run", "--format", "json"});
+    CHECK(j.out.find("{\"id\":\"tv\",\"count\":2,\"share\":0.3333,\"path\":\"tv\",\"tactical\":[{"
+                     "\"id\":\"tv_it\",\"count\":1") != std::string::npos);
+}
+
+TEST_CASE("the same data, rules and as_of give byte-identical membership, whatever the row order") {
+    TempDir dir;
+    const auto db = dir.database("a.db", kBase);
+    // The same rows inserted in reverse order.
+    std::string reversed =
+        "CREATE TABLE customers (customer_id INTEGER, plan TEXT, status TEXT, industry TEXT, "
+        "device TEXT, signup DATE, mrr REAL);\nCREATE TABLE orders (customer_id INTEGER, amount "
+        "REAL, order_date DATE);\nATTACH '" +
+        db +
+        "' AS src;\n"
+        "INSERT INTO customers SELECT * FROM src.customers ORDER BY customer_id DESC;\n"
+        "INSERT INTO orders SELECT * FROM src.orders ORDER BY rowid DESC;\n";
+    const auto db2 = dir.database("b.db", reversed);
+    const auto file = dir.write("r.yaml", rules(R"(  segments:
+    - id: top
+      when: ntile(revenue, 2) == 2
+      tactical:
+        - id: a_class
+          when: abc(revenue) == 'A'
+    - id: rest
+      when: otherwise
+)",
+                                                "let:\n  revenue: sum(orders.amount)\n"));
+    std::vector<std::string> exports;
+    for (const auto& d : {db, db, db2}) {
+        REQUIRE(run_cli({"run", file, "--db", d}).code == 0);
+        exports.push_back(run_cli({"export", file, "--db", d}).out);
+    }
+    CHECK(strata::sha256_hex(exports[0]) == strata::sha256_hex(exports[1]));
+    CHECK(strata::sha256_hex(exports[0]) == strata::sha256_hex(exports[2]));
+    CHECK(exports[0].find("\n6,top,a_class,") != std::string::npos);
+}
+
+TEST_CASE("the coverage invariant holds on a base full of nulls") {
+    TempDir dir;
+    std::string sql =
+        "CREATE TABLE customers (customer_id INTEGER, plan TEXT, mrr REAL, signup DATE);\n"
+        "CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);\n"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)\n"
+        "INSERT INTO customers SELECT i, CASE WHEN i % 3 = 0 THEN NULL WHEN i % 3 = 1 THEN 'paid' "
+        "ELSE 'trial' END, CASE WHEN i % 2 = 0 THEN NULL ELSE i % 97 END, CASE WHEN i % 5 = 0 "
+        "THEN 'garbage' WHEN i % 5 = 1 THEN NULL ELSE date('2025-01-01', '+' || (i % 300) || ' "
+        "days') END FROM n;\n";
+    const auto db = dir.database("nulls.db", sql);
+    const auto file = dir.write("r.yaml", rules(R"(  segments:
+    - id: big
+      when: mrr > 50 and plan == 'paid'
+    - id: recent
+      when: signup > as_of - 1y
+    - id: small
+      when: mrr <= 50 or plan != 'paid'
+    - id: rest
+      when: otherwise
+)"));
+    auto r = run_cli({"run", file, "--db", db, "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    // Sum of general counts is the number of customers.
+    int64_t sum = 0;
+    const std::string segments = r.out.substr(0, r.out.find("\"data_quality\""));
+    for (size_t at = segments.find("\"count\":"); at != std::string::npos;
+         at = segments.find("\"count\":", at + 1)) {
+        sum += std::stoll(segments.substr(at + 8));
+    }
+    CHECK(sum == 5000);
+    CHECK(r.out.find("\"customers\":5000") != std::string::npos);
+    // 'garbage' dates are data-quality findings, not failures.
+    CHECK(r.out.find("{\"table\":\"customers\",\"column\":\"signup\",\"type\":\"date\",\"count\":"
+                     "1000,\"sample\":\"garbage\"}") != std::string::npos);
+}
+
+TEST_CASE("data quality: unconvertible values, null and duplicate keys, orphan and future facts") {
+    TempDir dir;
+    const auto db = dir.database(
+        "dq.db", std::string(kBase) +
+                     "CREATE TABLE dup (customer_id, plan TEXT);"
+                     "INSERT INTO dup VALUES (1, 'a'), (1, 'b'), (NULL, 'c'), (2, 'd');");
+    const auto file = dir.write("r.yaml", rules(R"(  segments:
+    - id: recent
+      when: signup > 2025-01-01
+    - id: buyers
+      when: count(orders) > 0
+    - id: rest
+      when: otherwise
+)"));
+    auto r = run_cli({"run", file, "--db", db});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find(
+              "1 value in customers.signup did not convert to date (e.g. 'n/a'); read as null") !=
+          std::string::npos);
+    CHECK(r.out.find("1 orders rows match no customer, left out") != std::string::npos);
+    CHECK(r.out.find("point in time: 1 orders rows after as_of left out") != std::string::npos);
+
+    const auto dup = dir.write("dup.yaml",
+                               "ruleset: dup\nversion: 1\nsource: { customers: dup }\ngeneral:\n"
+                               "  segments:\n    - id: a\n      when: plan == 'a'\n"
+                               "    - id: rest\n      when: otherwise\n");
+    r = run_cli({"run", dup, "--db", db, "--format", "json", "--dry-run"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("\"customers\":2") != std::string::npos);
+    CHECK(r.out.find("\"null_keys\":1,\"duplicate_keys\":1,\"duplicate_key_samples\":[\"1\"]") !=
+          std::string::npos);
+}
+
+TEST_CASE(
+    "--dry-run evaluates and prints but stores nothing; a stored run is recorded with its rule "
+    "file's hash") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const std::string text = rules("  segments:\n    - id: all\n      when: otherwise\n");
+    const auto file = dir.write("r.yaml", text);
+    auto r = run_cli({"run", file, "--db", db, "--dry-run"});
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("dry run (not stored)") != std::string::npos);
+    CHECK_FALSE(SQLite::Database(db, SQLite::OPEN_READONLY).tableExists("strata_runs"));
+    r = run_cli({"run", file, "--db", db, "--format", "json"});
+    REQUIRE(r.code == 0);
+    SQLite::Database check(db, SQLite::OPEN_READONLY);
+    CHECK(check.execAndGet("SELECT rules_sha256 FROM strata_runs").getString() ==
+          strata::sha256_hex(text));
+    CHECK(check.execAndGet("SELECT as_of || ' ' || status || ' ' || customers FROM strata_runs")
+              .getString() == "2026-11-01 complete 6");
+    CHECK(count_rows(db, "strata_membership") == 6);
+}
+
+TEST_CASE("--state keeps run state in a separate file and leaves the customer database untouched") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto state = dir.file("state.db");
+    const auto file =
+        dir.write("r.yaml", rules("  segments:\n    - id: all\n      when: otherwise\n"));
+    REQUIRE(run_cli({"run", file, "--db", db, "--state", state}).code == 0);
+    CHECK(count_rows(state, "strata_membership") == 6);
+    SQLite::Database data(db, SQLite::OPEN_READONLY);
+    CHECK_FALSE(data.tableExists("strata_runs"));
+    auto e = run_cli({"export", file, "--db", db, "--state", state, "--format", "jsonl"});
+    CHECK(e.out.find("{\"customer_key\":1,\"segment\":\"all\",\"tactical\":[],") == 0);
+}
+
+TEST_CASE("a failure mid-run leaves the previous run intact") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file =
+        dir.write("r.yaml", rules("  segments:\n    - id: paid\n      when: plan == 'paid'\n"
+                                  "    - id: rest\n      when: otherwise\n"));
+    REQUIRE(run_cli({"run", file, "--db", db}).code == 0);
+    {
+        // The state store starts failing after a few membership rows of the next run.
+        SQLite::Database w(db, SQLite::OPEN_READWRITE);
+        w.exec(
+            "CREATE TRIGGER fail_mid_run BEFORE INSERT ON strata_membership "
+            "WHEN NEW.run_id > 1 AND NEW.customer_key = 4 BEGIN SELECT RAISE(ABORT, 'disk "
+            "trouble'); END;");
+    }
+    auto r = run_cli({"run", file, "--db", db});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("disk trouble") != std::string::npos);
+    CHECK(count_rows(db, "strata_runs") == 1);
+    CHECK(count_rows(db, "strata_membership") == 6);
+    auto e = run_cli({"export", file, "--db", db});
+    CHECK(e.code == 0);
+    CHECK(e.out.find("\n2,paid,,") != std::string::npos);
+}
+
+TEST_CASE("bad databases give clear errors and exit 2, never a crash") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    auto check = [&](const std::string& yaml, const std::string& database,
+                     const std::string& expected) {
+        const auto file = dir.write("bad.yaml", yaml);
+        auto r = run_cli({"run", file, "--db", database});
+        CHECK_MESSAGE(r.code == 2, r.err);
+        CHECK_MESSAGE(r.err.find(expected) != std::string::npos, r.err);
+    };
+    const std::string segments =
+        "general:\n  segments:\n    - id: a\n      when: plan == 'paid'\n"
+        "    - id: rest\n      when: otherwise\n";
+    SUBCASE("a missing table") {
+        check("ruleset: x\nversion: 1\nsource: { customers: clients }\n" + segments, db,
+              "table 'clients' does not exist in the database");
+    }
+    SUBCASE("a missing key column") {
+        check("ruleset: x\nversion: 1\nsource: { key: id }\n" + segments, db,
+              "key column 'id' does not exist in table 'customers'");
+    }
+    SUBCASE("a column the rules need but the table lacks") {
+        check(
+            "ruleset: x\nversion: 1\ngeneral:\n  segments:\n    - id: a\n      when: tier == "
+            "'gold'\n"
+            "    - id: rest\n      when: otherwise\n",
+            db, "unknown field 'tier'");
+    }
+    SUBCASE("not SQLite at all") {
+        check("ruleset: x\nversion: 1\n" + segments, dir.write("text.db", std::string(5000, 'x')),
+              "is not a SQLite database");
+    }
+    SUBCASE("a missing file") {
+        check("ruleset: x\nversion: 1\n" + segments, dir.file("absent.db"), "does not exist");
+    }
+    SUBCASE("locked by another writer") {
+        SQLite::Database holder(db, SQLite::OPEN_READWRITE);
+        holder.exec("BEGIN EXCLUSIVE");
+        const auto file = dir.write("ok.yaml", "ruleset: x\nversion: 1\n" + segments);
+        auto r = run_cli({"run", file, "--db", db});
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(r.err.find("locked") != std::string::npos, r.err);
+        holder.exec("ROLLBACK");
+    }
+    SUBCASE("read-only: state cannot be written there, and --state is the way out") {
+        // A file-format write version above 2 makes SQLite treat the file as read-only, for
+        // every user, root included.
+        {
+            std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(18);
+            f.put(static_cast<char>(3));
+        }
+        const auto file = dir.write("ok.yaml", "ruleset: x\nversion: 1\n" + segments);
+        auto r = run_cli({"run", file, "--db", db});
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(r.err.find("read-only") != std::string::npos, r.err);
+        r = run_cli({"run", file, "--db", db, "--state", dir.file("state.db")});
+        CHECK_MESSAGE(r.code == 0, r.err);
+    }
+}

@@ -1,0 +1,60 @@
+// Helpers for tests that run real commands on real SQLite files in a temporary directory.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+
+namespace strata::testing {
+
+struct Run {
+    int code;
+    std::string out;
+    std::string err;
+};
+
+inline Run run_cli(const std::vector<std::string>& args) {
+    std::ostringstream out, err;
+    const int code = cli::run_main(args, out, err);
+    return {code, out.str(), err.str()};
+}
+
+// A fresh directory, removed at the end of the test.
+class TempDir {
+  public:
+    TempDir() {
+        static int counter = 0;
+        path_ = std::filesystem::temp_directory_path() /
+                ("strata-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+        std::filesystem::remove_all(path_);
+        std::filesystem::create_directories(path_);
+    }
+    ~TempDir() { std::filesystem::remove_all(path_); }
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+    std::string write(const std::string& name, const std::string& text) const {
+        std::ofstream(path_ / name, std::ios::binary) << text;
+        return file(name);
+    }
+    std::string database(const std::string& name, const std::string& sql) const {
+        SQLite::Database db(file(name), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db.exec(sql);
+        return file(name);
+    }
+
+  private:
+    std::filesystem::path path_;
+};
+
+inline int64_t count_rows(const std::string& db_path, const std::string& table) {
+    SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+    return db.execAndGet("SELECT count(*) FROM " + table).getInt64();
+}
+
+}  // namespace strata::testing
