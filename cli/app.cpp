@@ -65,12 +65,31 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     });
 }
 
+void add_demo_data(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto options = std::make_shared<DemoDataOptions>();
+    auto* cmd = app.add_subcommand(
+        "demo-data", "Write a realistic demo customer database (fixed seed), or load CDNOW");
+    cmd->add_option("--kind", options->kind,
+                    "saas, retail, streaming, telecom, carservice or cdnow (the real log)")
+        ->required()
+        ->check(CLI::IsMember({"saas", "retail", "streaming", "telecom", "carservice", "cdnow"}));
+    cmd->add_option("--customers", options->customers, "Number of customers (ignored for cdnow)");
+    cmd->add_option("--seed", options->seed, "Random seed: the same seed gives the same file");
+    cmd->add_option("--out", options->out, "SQLite file to write (replaced when complete)")
+        ->required();
+    cmd->add_option("--source", options->source,
+                    "CDNOW_master.txt to load (default: examples/data/cdnow/)");
+    cmd->callback(
+        [options, &exit_code, &out, &err] { exit_code = run_demo_data(*options, out, err); });
+}
+
 }  // namespace
 
 void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
     add_check(app, exit_code, out, err);
     add_run(app, exit_code, out, err);
     add_export(app, exit_code, out, err);
+    add_demo_data(app, exit_code, out, err);
 }
 
 int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {

@@ -52,6 +52,16 @@ struct ExportOptions {
 
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err);
 
+struct DemoDataOptions {
+    std::string kind;
+    int64_t customers = 10000;
+    uint64_t seed = 42;
+    std::string out;
+    std::optional<std::string> source;  // CDNOW_master.txt for kind cdnow
+};
+
+int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostream& err);
+
 // Registers every command on the app; `exit_code` receives the chosen command's result.
 void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 
