@@ -96,6 +96,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
     CLI::App app{"strata: customer segmentation as versioned, checkable policy"};
     app.set_version_flag("--version", "strata 0.1.0");
     app.require_subcommand(1);
+    app.fallthrough();  // -v works after the command name too
     int verbosity = 0;
     app.add_flag("-v,--verbose", verbosity, "More log output (repeat for more)");
     int exit_code = kExitOk;

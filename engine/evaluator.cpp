@@ -186,11 +186,29 @@ double round_to(double x, int64_t digits) {
     return std::round(x * scale) / scale;
 }
 
+// A column as the evaluator passes it around: owned, borrowed from the frame (no copy), or a
+// constant (one value for every row, computed once).
+struct Col {
+    std::shared_ptr<const Column> data;
+    bool constant = false;
+    const Value& operator[](size_t i) const { return (*data)[constant ? 0 : i]; }
+};
+
+Col borrowed(const Column* c) {
+    return Col{std::shared_ptr<const Column>(std::shared_ptr<const Column>(), c), false};
+}
+Col owned(Column&& c) {
+    return Col{std::make_shared<const Column>(std::move(c)), false};
+}
+Col constant(Value v) {
+    return Col{std::make_shared<const Column>(Column{std::move(v)}), true};
+}
+
 class Evaluator {
   public:
     explicit Evaluator(const Frame& f) : frame_(f) {}
 
-    Column eval(const bound::Expr& e) {
+    Col eval(const bound::Expr& e) {
         return std::visit([&](const auto& n) { return eval_node(e, n); }, e.node);
     }
 
@@ -199,52 +217,64 @@ class Evaluator {
 
     size_t rows() const { return frame_.rows; }
 
+    // Applies f row by row; once when every input is constant.
     template <typename F>
-    Column map1(const Column& a, F f) {
+    Col map1(const Col& a, F f) {
+        if (a.constant) return constant(f(a[0]));
         Column out(rows());
         for (size_t i = 0; i < rows(); ++i)
             out[i] = f(a[i]);
-        return out;
+        return owned(std::move(out));
     }
 
     template <typename F>
-    Column map2(const Column& a, const Column& b, F f) {
+    Col map2(const Col& a, const Col& b, F f) {
+        if (a.constant && b.constant) return constant(f(a[0], b[0]));
         Column out(rows());
         for (size_t i = 0; i < rows(); ++i)
             out[i] = f(a[i], b[i]);
-        return out;
+        return owned(std::move(out));
     }
 
-    Column eval_node(const bound::Expr&, const bound::Literal& n) {
-        return Column(rows(), literal_value(n.value));
-    }
-    Column eval_node(const bound::Expr&, const bound::CustomerColumn& n) {
-        return *frame_.columns.at(static_cast<size_t>(n.slot));
-    }
-    Column eval_node(const bound::Expr&, const bound::FactColumn& n) {
-        return *frame_.columns.at(static_cast<size_t>(n.slot));
-    }
-    Column eval_node(const bound::Expr&, const bound::LetRef& n) {
-        return *frame_.lets.at(static_cast<size_t>(n.index));
-    }
-    Column eval_node(const bound::Expr&, const bound::AsOf&) {
-        return Column(rows(), Value{frame_.as_of});
-    }
-    Column eval_node(const bound::Expr&, const bound::AggregateRef& n) {
-        return *frame_.aggregates.at(static_cast<size_t>(n.index));
+    template <typename F>
+    Col map_n(const std::vector<Col>& args, F f) {
+        const bool all_constant =
+            std::all_of(args.begin(), args.end(), [](const Col& c) { return c.constant; });
+        const size_t n = all_constant ? 1 : rows();
+        Column out(n);
+        for (size_t i = 0; i < n; ++i)
+            out[i] = f(i);
+        return all_constant ? Col{std::make_shared<const Column>(std::move(out)), true}
+                            : owned(std::move(out));
     }
 
-    Column eval_node(const bound::Expr&, const bound::Field& n) {
-        const Column rec = eval(*n.record);
-        return map1(rec, [&n](const Value& v) -> Value {
+    Col eval_node(const bound::Expr&, const bound::Literal& n) {
+        return constant(literal_value(n.value));
+    }
+    Col eval_node(const bound::Expr&, const bound::CustomerColumn& n) {
+        return borrowed(frame_.columns.at(static_cast<size_t>(n.slot)));
+    }
+    Col eval_node(const bound::Expr&, const bound::FactColumn& n) {
+        return borrowed(frame_.columns.at(static_cast<size_t>(n.slot)));
+    }
+    Col eval_node(const bound::Expr&, const bound::LetRef& n) {
+        return borrowed(frame_.lets.at(static_cast<size_t>(n.index)));
+    }
+    Col eval_node(const bound::Expr&, const bound::AsOf&) { return constant(Value{frame_.as_of}); }
+    Col eval_node(const bound::Expr&, const bound::AggregateRef& n) {
+        return borrowed(frame_.aggregates.at(static_cast<size_t>(n.index)));
+    }
+
+    Col eval_node(const bound::Expr&, const bound::Field& n) {
+        return map1(eval(*n.record), [&n](const Value& v) -> Value {
             if (const auto* r = std::get_if<RecordPtr>(&v))
                 return (*r)->fields.at(static_cast<size_t>(n.field));
             return {};
         });
     }
 
-    Column eval_node(const bound::Expr& e, const bound::Unary& n) {
-        const Column a = eval(*n.operand);
+    Col eval_node(const bound::Expr&, const bound::Unary& n) {
+        const Col a = eval(*n.operand);
         if (n.op == ast::UnaryOp::Not) {
             return map1(a, [](const Value& v) -> Value {
                 auto t = truth(v);
@@ -262,9 +292,9 @@ class Evaluator {
         });
     }
 
-    Column eval_node(const bound::Expr& e, const bound::Binary& n) {
-        const Column l = eval(*n.lhs);
-        const Column r = eval(*n.rhs);
+    Col eval_node(const bound::Expr& e, const bound::Binary& n) {
+        const Col l = eval(*n.lhs);
+        const Col r = eval(*n.rhs);
         switch (n.op) {
             case BinaryOp::And:
                 return map2(l, r, [](const Value& a, const Value& b) -> Value {
@@ -298,103 +328,88 @@ class Evaluator {
         }
     }
 
-    Column eval_node(const bound::Expr&, const bound::InList& n) {
-        const Column v = eval(*n.value);
-        std::vector<Column> items;
+    Col eval_node(const bound::Expr&, const bound::InList& n) {
+        const Col v = eval(*n.value);
+        std::vector<Col> items;
         for (const auto& item : n.items)
             items.push_back(eval(*item));
-        Column out(rows());
-        for (size_t i = 0; i < rows(); ++i) {
-            if (is_null(v[i])) continue;
-            bool found = false, unknown = false;
+        std::vector<Col> all = items;
+        all.push_back(v);
+        return map_n(all, [&](size_t i) -> Value {
+            if (is_null(v[i])) return {};
+            bool unknown = false;
             for (const auto& item : items) {
                 const Value c = compare(BinaryOp::Eq, v[i], item[i]);
                 if (is_null(c))
                     unknown = true;
-                else if (std::get<bool>(c)) {
-                    found = true;
-                    break;
-                }
+                else if (std::get<bool>(c))
+                    return !n.negated;
             }
-            if (found)
-                out[i] = !n.negated;
-            else if (!unknown)
-                out[i] = n.negated;
-        }
-        return out;
+            if (unknown) return {};
+            return n.negated;
+        });
     }
 
-    Column eval_node(const bound::Expr&, const bound::Between& n) {
-        const Column v = eval(*n.value);
-        const Column lo = eval(*n.low);
-        const Column hi = eval(*n.high);
-        Column out(rows());
-        for (size_t i = 0; i < rows(); ++i) {
+    Col eval_node(const bound::Expr&, const bound::Between& n) {
+        const Col v = eval(*n.value);
+        const Col lo = eval(*n.low);
+        const Col hi = eval(*n.high);
+        return map_n({v, lo, hi}, [&](size_t i) -> Value {
             auto above = truth(compare(BinaryOp::Ge, v[i], lo[i]));
             auto below = truth(compare(BinaryOp::Le, v[i], hi[i]));
-            std::optional<bool> inside;
-            if ((above && !*above) || (below && !*below))
-                inside = false;
-            else if (above && below)
-                inside = true;
-            if (inside) out[i] = n.negated ? !*inside : *inside;
-        }
-        return out;
+            if ((above && !*above) || (below && !*below)) return n.negated;
+            if (above && below) return !n.negated;
+            return {};
+        });
     }
 
-    Column eval_node(const bound::Expr&, const bound::IsNull& n) {
-        const Column v = eval(*n.value);
-        return map1(v, [neg = n.negated](const Value& x) -> Value { return is_null(x) != neg; });
+    Col eval_node(const bound::Expr&, const bound::IsNull& n) {
+        return map1(eval(*n.value),
+                    [neg = n.negated](const Value& x) -> Value { return is_null(x) != neg; });
     }
 
-    Column eval_node(const bound::Expr& e, const bound::Call& n) {
-        std::vector<Column> args;
+    // The whole column of a population function's argument, constants expanded.
+    Column full(const Col& c) {
+        if (!c.constant) return *c.data;
+        return Column(rows(), c[0]);
+    }
+
+    Col eval_node(const bound::Expr& e, const bound::Call& n) {
+        std::vector<Col> args;
         for (const auto& a : n.args)
-            args.push_back(a ? eval(*a) : Column(rows()));
+            args.push_back(a ? eval(*a) : constant(Value{}));
         const Type t = e.type;
         switch (n.fn) {
-            case Fn::Coalesce: {
-                Column out(rows());
-                for (size_t i = 0; i < rows(); ++i) {
+            case Fn::Coalesce:
+                return map_n(args, [&](size_t i) -> Value {
                     for (const auto& a : args) {
-                        if (!is_null(a[i])) {
-                            out[i] = coerce(a[i], t);
-                            break;
-                        }
+                        if (!is_null(a[i])) return coerce(a[i], t);
                     }
-                }
-                return out;
-            }
-            case Fn::If: {
-                Column out(rows());
-                for (size_t i = 0; i < rows(); ++i) {
+                    return {};
+                });
+            case Fn::If:
+                return map_n(args, [&](size_t i) -> Value {
                     auto c = truth(args[0][i]);
-                    out[i] = coerce(c && *c ? args[1][i] : args[2][i], t);
-                }
-                return out;
-            }
+                    return coerce(c && *c ? args[1][i] : args[2][i], t);
+                });
             case Fn::Least:
             case Fn::Greatest: {
                 const int want = n.fn == Fn::Least ? -1 : 1;
-                Column out(rows());
-                for (size_t i = 0; i < rows(); ++i) {
+                return map_n(args, [&](size_t i) -> Value {
                     const Value* best = nullptr;
                     for (const auto& a : args) {
                         if (is_null(a[i])) continue;
                         if (!best || (runtime_comparable(a[i], *best) &&
-                                      compare_values(a[i], *best) == want)) {
+                                      compare_values(a[i], *best) == want))
                             best = &a[i];
-                        }
                     }
-                    if (best) out[i] = coerce(*best, t);
-                }
-                return out;
+                    return best ? coerce(*best, t) : Value{};
+                });
             }
             case Fn::Abs:
                 return map1(args[0], [](const Value& v) -> Value {
-                    if (const auto* i = std::get_if<int64_t>(&v)) {
+                    if (const auto* i = std::get_if<int64_t>(&v))
                         return *i == INT64_MIN ? Value{} : Value{*i < 0 ? -*i : *i};
-                    }
                     if (const auto* d = std::get_if<double>(&v)) return std::fabs(*d);
                     return {};
                 });
@@ -473,14 +488,14 @@ class Evaluator {
                     return int64_t{year ? c.year : c.month};
                 });
             case Fn::Ntile:
-                return ntile(args[0], n.params.n);
+                return owned(ntile(full(args[0]), n.params.n));
             case Fn::PercentRank:
-                return percent_rank(args[0]);
+                return owned(percent_rank(full(args[0])));
             case Fn::Rfm:
-                return rfm(n, args);
+                return owned(rfm(n, {full(args[0]), full(args[1]), full(args[2])}));
             case Fn::Abc: {
                 const Column keys = frame_.keys ? *frame_.keys : Column{};
-                return abc_classes(args[0], keys, n.params.a, n.params.b);
+                return owned(abc_classes(full(args[0]), keys, n.params.a, n.params.b));
             }
             case Fn::Xyz:
                 return map1(args[0], [&n](const Value& v) -> Value {
@@ -489,17 +504,16 @@ class Evaluator {
                     return std::string(cv <= n.params.a ? "X" : cv <= n.params.b ? "Y" : "Z");
                 });
         }
-        return Column(rows());
+        return constant(Value{});
     }
 
     Column rfm(const bound::Call& n, const std::vector<Column>& args) {
         const int64_t bins = n.params.n;
         // A later date is better; a recency given as a number is an age (days since), so
         // a smaller one is better.
-        const bool recency_is_age =
-            !args[0].empty() && std::any_of(args[0].begin(), args[0].end(), [](const Value& v) {
-                return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
-            });
+        const bool recency_is_age = std::any_of(args[0].begin(), args[0].end(), [](const Value& v) {
+            return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
+        });
         const Column r = ntile(args[0], bins, recency_is_age);
         const Column f = ntile(args[1], bins);
         const Column m = ntile(args[2], bins);
@@ -619,7 +633,9 @@ Column abc_classes(const Column& x, const Column& keys, double a, double b) {
 }
 
 Column evaluate(const bound::Expr& e, const Frame& frame) {
-    return Evaluator(frame).eval(e);
+    Col c = Evaluator(frame).eval(e);
+    if (c.constant) return Column(frame.rows, c[0]);
+    return *c.data;
 }
 
 }  // namespace strata

@@ -63,7 +63,7 @@ CustomerTable read_customers(SQLite::Database& db, const std::string& table, con
 class SqliteFactSource : public FactSource {
   public:
     SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact, const KeyIndex& index,
-                     DataQuality& dq, ProgressFn progress, size_t chunk_rows = 1 << 16);
+                     DataQuality& dq, ProgressFn progress, size_t chunk_rows = 4096);
     ~SqliteFactSource() override;
     bool next(FactChunk& chunk) override;
 

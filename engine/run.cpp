@@ -1,6 +1,7 @@
 #include "engine/run.hpp"
 
 #include <SQLiteCpp/Exception.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <ctime>
@@ -74,6 +75,12 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     rep.as_of = options.as_of;
     const bound::Program& program = rules.program;
 
+    auto lap = [last = started](const char* phase) mutable {
+        const auto now = std::chrono::steady_clock::now();
+        spdlog::info("{}: {:.0f} ms", phase,
+                     std::chrono::duration<double, std::milli>(now - last).count());
+        last = now;
+    };
     std::string reading = rules.rules.customers_table;
     CustomerTable customers;
     Evaluation ev;
@@ -88,8 +95,10 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
                 data, fact, index, rep.data_quality, options.progress));
             source_ptrs.push_back(sources.back().get());
         }
+        lap("read customers");
         reading = program.facts.empty() ? reading : "the fact tables";
         ev = evaluate_program(program, customers, source_ptrs, options.as_of);
+        lap("facts, aggregates and lets");
     } catch (const SQLite::Exception& e) {
         error.message = "cannot read " +
                         (reading == "the fact tables" ? reading : "table '" + reading + "'") +
@@ -199,6 +208,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         return std::nullopt;
     }
 
+    lap("segments");
     rep.membership.reserve(n);
     for (uint32_t row : order) {
         rep.membership.push_back(
@@ -227,6 +237,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             return std::nullopt;
         }
         rep.run_id = *id;
+        lap("store");
     }
     rep.elapsed_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)

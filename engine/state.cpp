@@ -45,8 +45,8 @@ std::string describe(const SQLite::Exception& e, const std::string& what) {
 
 std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error) {
     try {
-        auto db =
-            std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        auto db = std::make_unique<SQLite::Database>(
+            path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
         db->setBusyTimeout(5000);
         db->exec(kSchema);
         return db;

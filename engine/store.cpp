@@ -18,7 +18,8 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreE
         return nullptr;
     }
     try {
-        auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY);
+        auto db =
+            std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);
         db->setBusyTimeout(5000);
         // Touch the schema now so that "not a database" shows up here, not mid-run.
         db->execAndGet("SELECT count(*) FROM sqlite_schema");

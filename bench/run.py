@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""The strata benchmark: `strata run` against hand-written SQL and the read floor, in one run.
+
+For each base size it generates (once, cached in build/bench/) a retail base with
+`strata demo-data --kind retail`, then measures, on the same file:
+  - strata:   strata run bench/retail-bench.yaml (full run, membership stored in a state file)
+  - sql:      the same segmentation by hand in the sqlite3 shell (bench/retail-bench.sql),
+              materialising the same membership
+  - floor:    one sqlite3 aggregate pass over the orders table (the read floor)
+and prints wall times (best of --repeat), strata's peak RSS and the ratios. It also checks
+that strata and the SQL put exactly the same number of customers in every segment.
+
+Usage: python3 bench/run.py [--sizes 100000,1000000,10000000] [--repeat 3] [--write-doc]
+"""
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STRATA = os.path.join(ROOT, "build", "strata")
+RULES = os.path.join(ROOT, "bench", "retail-bench.yaml")
+SQL = os.path.join(ROOT, "bench", "retail-bench.sql")
+FLOOR = "SELECT count(*), total(amount), max(order_date) FROM orders;"
+
+
+def measure(cmd, stdin=None):
+    """Runs cmd; returns (seconds, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err.decode()}")
+    return elapsed, out.decode()
+
+
+def measure_rss(cmd):
+    """Runs cmd and returns (seconds, peak RSS in MiB, stdout) using wait4 on the child."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+    return elapsed, usage.ru_maxrss / 1024.0, out.decode()
+
+
+def best(n, fn):
+    results = [fn() for _ in range(n)]
+    return min(results, key=lambda r: r[0])
+
+
+def run_size(customers, repeat):
+    os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
+    db = os.path.join(ROOT, "build", "bench", f"retail-{customers}.db")
+    state = os.path.join(ROOT, "build", "bench", f"state-{customers}.db")
+    if not os.path.exists(db):
+        print(f"generating {customers:,} customers ...", file=sys.stderr)
+        subprocess.run([STRATA, "demo-data", "--kind", "retail", "--customers", str(customers), "--out", db],
+                       check=True, stdout=subprocess.DEVNULL)
+    con = sqlite3.connect(db)
+    orders = con.execute("SELECT count(*) FROM orders").fetchone()[0]
+    con.close()
+
+    # Warm the page cache once so that every contender reads from memory.
+    measure(["sqlite3", db, FLOOR])
+
+    def strata():
+        if os.path.exists(state):
+            os.remove(state)
+        return measure_rss([STRATA, "run", RULES, "--db", db, "--state", state, "--format", "json"])
+
+    def sql():
+        with open(SQL) as f:
+            return measure(["sqlite3", db], stdin=f)
+
+    def floor():
+        return measure(["sqlite3", db, FLOOR])
+
+    t_strata, rss, report = best(repeat, strata)
+    t_sql, sql_out = best(repeat, sql)
+    t_floor, _ = best(repeat, floor)
+
+    # Both must give the same segmentation.
+    engine = {}
+    def walk(segs):
+        for s in segs:
+            engine[s["id"]] = s["count"]
+            walk(s["tactical"])
+    walk(json.loads(report)["segments"])
+    con = sqlite3.connect(db)
+    by_sql = dict(con.execute("SELECT segment, count(*) FROM bench_membership GROUP BY segment"))
+    for (tags,) in con.execute("SELECT tactical FROM bench_membership WHERE tactical != ''"):
+        for tag in tags.split(";"):
+            by_sql[tag] = by_sql.get(tag, 0) + 1
+    con.execute("DROP TABLE bench_membership")
+    con.commit()
+    con.close()
+    mismatches = {k: (engine.get(k, 0), by_sql.get(k, 0)) for k in set(engine) | set(by_sql)
+                  if engine.get(k, 0) != by_sql.get(k, 0)}
+    return {
+        "customers": customers, "orders": orders, "strata": t_strata, "sql": t_sql, "floor": t_floor,
+        "rss": rss, "agree": not mismatches, "mismatches": mismatches,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100000,1000000")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--write-doc", action="store_true", help="rewrite the figures in docs/performance.md")
+    args = ap.parse_args()
+    if not os.path.exists(STRATA):
+        sys.exit("build first: make build")
+    rows = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        r = run_size(size, args.repeat if size <= 1000000 else 1)
+        rows.append(r)
+        print(f"{r['customers']:>10,} customers {r['orders']:>11,} orders  strata {r['strata']:7.2f}s  "
+              f"sql {r['sql']:7.2f}s  floor {r['floor']:6.2f}s  strata/sql {r['strata'] / r['sql']:5.3f}  "
+              f"strata/floor {r['strata'] / r['floor']:5.2f}  peak RSS {r['rss']:7.0f} MiB  "
+              f"{'same segments' if r['agree'] else 'MISMATCH ' + str(r['mismatches'])}", flush=True)
+    table = ["| customers | orders | strata run | hand-written SQL | read floor | strata / SQL | strata / floor | strata peak RSS | same segments |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
+    for r in rows:
+        table.append(f"| {r['customers']:,} | {r['orders']:,} | {r['strata']:.2f} s | {r['sql']:.2f} s | {r['floor']:.2f} s | "
+                     f"{r['strata'] / r['sql']:.3f} | {r['strata'] / r['floor']:.2f} | {r['rss']:.0f} MiB | "
+                     f"{'yes' if r['agree'] else 'NO'} |")
+    print("\n".join(table))
+    if args.write_doc:
+        path = os.path.join(ROOT, "docs", "performance.md")
+        text = open(path).read()
+        begin, end = "<!-- figures -->", "<!-- /figures -->"
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        cmd = "python3 bench/run.py --sizes " + args.sizes + " --repeat " + str(args.repeat)
+        stamp = time.strftime("%Y-%m-%d", time.gmtime())
+        block = f"{begin}\nMeasured {stamp} with `{cmd}` on the 2-core machine:\n\n" + "\n".join(table) + f"\n{end}"
+        open(path, "w").write(head + block + tail)
+    if not all(r["agree"] for r in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
