@@ -95,7 +95,7 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
             if (std::holds_alternative<int64_t>(row.key))
                 out << std::get<int64_t>(row.key);
             else
-                write_json_string(out, std::get<std::string>(row.key));
+                write_json_string(out, std::get<Str>(row.key).str());
             out << ",\"segment\":";
             write_json_string(out, row.segment);
             out << ",\"tactical\":[";

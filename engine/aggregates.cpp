@@ -2,16 +2,83 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 namespace strata {
+
+namespace {
+
+struct ValueHash {
+    size_t operator()(const Value& v) const {
+        return std::visit(
+            [](const auto& x) -> size_t {
+                using T = std::decay_t<decltype(x)>;
+                if constexpr (std::is_same_v<T, std::string>)
+                    return std::hash<std::string>{}(x);
+                else if constexpr (std::is_same_v<T, int64_t>)
+                    return std::hash<int64_t>{}(x);
+                else if constexpr (std::is_same_v<T, double>)
+                    return std::hash<double>{}(x);
+                else if constexpr (std::is_same_v<T, bool>)
+                    return x ? 1 : 2;
+                else if constexpr (std::is_same_v<T, Date>)
+                    return std::hash<int32_t>{}(x.days);
+                else if constexpr (std::is_same_v<T, DateTime>)
+                    return std::hash<int64_t>{}(x.seconds);
+                else
+                    return 0;
+            },
+            v);
+    }
+};
+
+struct ValueEqual {
+    bool operator()(const Value& a, const Value& b) const {
+        return a.index() == b.index() && compare_values(a, b) == 0;
+    }
+};
+
+// count_distinct: values get dense ids; the first 64 ids are bits of a per-customer mask,
+// rarer ones (customer, id) pairs, sorted once at the end.
+class DistinctCounter {
+  public:
+    explicit DistinctCounter(size_t customers) : masks_(customers, 0) {}
+
+    void add(size_t customer, const Value& v) {
+        auto [it, inserted] = ids_.emplace(v, static_cast<uint32_t>(ids_.size()));
+        const uint32_t id = it->second;
+        if (id < 64)
+            masks_[customer] |= uint64_t{1} << id;
+        else
+            pairs_.push_back((static_cast<uint64_t>(customer) << 32) | id);
+    }
+
+    std::vector<int64_t> counts() {
+        std::vector<int64_t> out(masks_.size());
+        for (size_t c = 0; c < masks_.size(); ++c)
+            out[c] = __builtin_popcountll(masks_[c]);
+        std::sort(pairs_.begin(), pairs_.end());
+        pairs_.erase(std::unique(pairs_.begin(), pairs_.end()), pairs_.end());
+        for (uint64_t p : pairs_)
+            ++out[p >> 32];
+        return out;
+    }
+
+  private:
+    std::unordered_map<Value, uint32_t, ValueHash, ValueEqual> ids_;
+    std::vector<uint64_t> masks_;
+    std::vector<uint64_t> pairs_;
+};
+
+}  // namespace
 
 struct AggregateComputer::State {
     std::vector<int64_t> count;
     std::vector<int64_t> int_sum;
     std::vector<double> sum;
-    std::vector<Value> best;                          // min / max
-    std::vector<std::pair<int64_t, Value>> distinct;  // (customer, value) pairs
-    std::vector<double> buckets;                      // cv: customers × periods
+    std::vector<Value> best;  // min / max
+    std::unique_ptr<DistinctCounter> distinct;
+    std::vector<double> buckets;  // cv: customers × periods
 };
 
 AggregateComputer::AggregateComputer(const bound::Program& program, size_t customers, Date as_of)
@@ -34,6 +101,9 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
                 break;
             case bound::AggFn::Cv:
                 s->buckets.assign(customers * static_cast<size_t>(agg.buckets), 0.0);
+                break;
+            case bound::AggFn::CountDistinct:
+                s->distinct = std::make_unique<DistinctCounter>(customers);
                 break;
             default:
                 break;
@@ -96,10 +166,10 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         const auto& agg = program_.aggregates[a];
         if (agg.fact != fact) continue;
         State& s = *states_[a];
-        Column where;
-        if (agg.where) where = evaluate(*agg.where, frame);
-        Column values;
-        if (agg.value) values = evaluate(*agg.value, frame);
+        ColumnRef where;
+        if (agg.where) where = evaluate_ref(*agg.where, frame);
+        ColumnRef values;
+        if (agg.value) values = evaluate_ref(*agg.value, frame);
         for (size_t i = 0; i < chunk.rows; ++i) {
             if (!live[i]) continue;
             if (agg.where) {
@@ -130,7 +200,7 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
                     if (is_null(s.best[c]) || compare_values(v, s.best[c]) > 0) s.best[c] = v;
                     break;
                 case bound::AggFn::CountDistinct:
-                    s.distinct.emplace_back(static_cast<int64_t>(c), v);
+                    s.distinct->add(c, v);
                     break;
                 case bound::AggFn::Cv: {
                     if (!time || is_null((*time)[i])) break;
@@ -177,21 +247,10 @@ std::vector<Column> AggregateComputer::finish() {
                     col[c] = coerce(s.best[c], agg.type);
                 break;
             case bound::AggFn::CountDistinct: {
-                auto& d = s.distinct;
-                std::sort(d.begin(), d.end(), [](const auto& x, const auto& y) {
-                    if (x.first != y.first) return x.first < y.first;
-                    return compare_values(x.second, y.second) < 0;
-                });
+                const std::vector<int64_t> counts = s.distinct->counts();
                 for (size_t c = 0; c < customers_; ++c)
-                    col[c] = int64_t{0};
-                for (size_t i = 0; i < d.size(); ++i) {
-                    if (i == 0 || d[i].first != d[i - 1].first ||
-                        compare_values(d[i].second, d[i - 1].second) != 0) {
-                        col[static_cast<size_t>(d[i].first)] =
-                            std::get<int64_t>(col[static_cast<size_t>(d[i].first)]) + 1;
-                    }
-                }
-                d.clear();
+                    col[c] = counts[c];
+                s.distinct.reset();
                 break;
             }
             case bound::AggFn::Cv: {

@@ -27,6 +27,8 @@ Value literal_value(const ast::LiteralValue& v) {
             using T = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<T, ast::Null>)
                 return Value{};
+            else if constexpr (std::is_same_v<T, std::string>)
+                return Value{intern(x)};
             else
                 return Value{x};
         },
@@ -112,9 +114,9 @@ Value arithmetic(BinaryOp op, const Value& l, const Value& r) {
         return date_difference(r, l);
     }
     if (op == BinaryOp::Add) {
-        const auto* ls = std::get_if<std::string>(&l);
-        const auto* rs = std::get_if<std::string>(&r);
-        if (ls && rs) return *ls + *rs;
+        const auto* ls = std::get_if<Str>(&l);
+        const auto* rs = std::get_if<Str>(&r);
+        if (ls && rs) return intern(ls->str() + rs->str());
     }
     return {};
 }
@@ -188,11 +190,7 @@ double round_to(double x, int64_t digits) {
 
 // A column as the evaluator passes it around: owned, borrowed from the frame (no copy), or a
 // constant (one value for every row, computed once).
-struct Col {
-    std::shared_ptr<const Column> data;
-    bool constant = false;
-    const Value& operator[](size_t i) const { return (*data)[constant ? 0 : i]; }
-};
+using Col = ColumnRef;
 
 Col borrowed(const Column* c) {
     return Col{std::shared_ptr<const Column>(std::shared_ptr<const Column>(), c), false};
@@ -268,7 +266,7 @@ class Evaluator {
     Col eval_node(const bound::Expr&, const bound::Field& n) {
         return map1(eval(*n.record), [&n](const Value& v) -> Value {
             if (const auto* r = std::get_if<RecordPtr>(&v))
-                return (*r)->fields.at(static_cast<size_t>(n.field));
+                return (*r)->fields[static_cast<size_t>(n.field)];
             return {};
         });
     }
@@ -436,23 +434,25 @@ class Evaluator {
             case Fn::Lower:
             case Fn::Upper:
                 return map1(args[0], [low = n.fn == Fn::Lower](const Value& v) -> Value {
-                    if (const auto* s = std::get_if<std::string>(&v))
-                        return map_ascii(*s, low ? ::tolower : ::toupper);
+                    if (const auto* s = std::get_if<Str>(&v))
+                        return intern(map_ascii(s->str(), low ? ::tolower : ::toupper));
                     return {};
                 });
             case Fn::Length:
                 return map1(args[0], [](const Value& v) -> Value {
-                    if (const auto* s = std::get_if<std::string>(&v))
-                        return static_cast<int64_t>(utf8_length(*s));
+                    if (const auto* s = std::get_if<Str>(&v))
+                        return static_cast<int64_t>(utf8_length(s->str()));
                     return {};
                 });
             case Fn::Contains:
             case Fn::StartsWith:
             case Fn::EndsWith:
                 return map2(args[0], args[1], [fn = n.fn](const Value& a, const Value& b) -> Value {
-                    const auto* s = std::get_if<std::string>(&a);
-                    const auto* p = std::get_if<std::string>(&b);
-                    if (!s || !p) return {};
+                    const auto* sv = std::get_if<Str>(&a);
+                    const auto* pv = std::get_if<Str>(&b);
+                    if (!sv || !pv) return {};
+                    const std::string* s = sv->p;
+                    const std::string* p = pv->p;
                     if (fn == Fn::Contains) return s->find(*p) != std::string::npos;
                     if (fn == Fn::StartsWith) return s->compare(0, p->size(), *p) == 0;
                     return s->size() >= p->size() &&
@@ -461,8 +461,8 @@ class Evaluator {
             case Fn::Matches: {
                 const RE2& re = *n.params.regex;
                 return map1(args[0], [&re](const Value& v) -> Value {
-                    if (const auto* s = std::get_if<std::string>(&v))
-                        return RE2::PartialMatch(*s, re);
+                    if (const auto* s = std::get_if<Str>(&v))
+                        return RE2::PartialMatch(s->str(), re);
                     return {};
                 });
             }
@@ -501,7 +501,7 @@ class Evaluator {
                 return map1(args[0], [&n](const Value& v) -> Value {
                     if (is_null(v)) return {};
                     const double cv = as_double(v);
-                    return std::string(cv <= n.params.a ? "X" : cv <= n.params.b ? "Y" : "Z");
+                    return intern(cv <= n.params.a ? "X" : cv <= n.params.b ? "Y" : "Z");
                 });
         }
         return constant(Value{});
@@ -524,17 +524,17 @@ class Evaluator {
             return n.params.best_low ? bins + 1 - s : s;
         };
         for (size_t i = 0; i < rows(); ++i) {
-            auto rec = std::make_shared<RecordValue>();
-            rec->fields = {score(r[i]), score(f[i]), score(m[i]), Value{}};
-            if (!is_null(rec->fields[0]) && !is_null(rec->fields[1]) && !is_null(rec->fields[2])) {
-                std::string code;
+            const Value scores[3] = {score(r[i]), score(f[i]), score(m[i])};
+            Value code;
+            if (!is_null(scores[0]) && !is_null(scores[1]) && !is_null(scores[2])) {
+                std::string text;
                 for (int k = 0; k < 3; ++k) {
-                    if (k && bins > 9) code += '-';
-                    code += std::to_string(std::get<int64_t>(rec->fields[static_cast<size_t>(k)]));
+                    if (k && bins > 9) text += '-';
+                    text += std::to_string(std::get<int64_t>(scores[k]));
                 }
-                rec->fields[3] = code;
+                code = intern(text);
             }
-            out[i] = RecordPtr(std::move(rec));
+            out[i] = make_record({scores[0], scores[1], scores[2], code});
         }
         return out;
     }
@@ -621,15 +621,19 @@ Column abc_classes(const Column& x, const Column& keys, double a, double b) {
     for (size_t i : idx) {
         const double v = as_double(x[i]);
         if (v <= 0) {
-            out[i] = std::string("C");
+            out[i] = intern("C");
             continue;
         }
-        out[i] = std::string(before * a_den < a_num * total   ? "A"
-                             : before * b_den < b_num * total ? "B"
-                                                              : "C");
+        out[i] = intern(before * a_den < a_num * total   ? "A"
+                        : before * b_den < b_num * total ? "B"
+                                                         : "C");
         before += v;
     }
     return out;
+}
+
+ColumnRef evaluate_ref(const bound::Expr& e, const Frame& frame) {
+    return Evaluator(frame).eval(e);
 }
 
 Column evaluate(const bound::Expr& e, const Frame& frame) {

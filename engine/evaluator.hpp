@@ -2,6 +2,7 @@
 // null give null, `and`/`or` use three-valued logic, and a condition holds only when true.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "dsl/bound.hpp"
@@ -20,9 +21,18 @@ struct Frame {
     Date as_of;
 };
 
+// A result column that may be borrowed from the frame (no copy) or a constant (one value for
+// every row). Valid while the frame's columns are.
+struct ColumnRef {
+    std::shared_ptr<const Column> data;
+    bool constant = false;
+    const Value& operator[](size_t i) const { return (*data)[constant ? 0 : i]; }
+};
+
 // Evaluates e for every row of the frame. Never throws on data: division by zero, overflow
 // and out-of-range conversions give null.
 Column evaluate(const bound::Expr& e, const Frame& frame);
+ColumnRef evaluate_ref(const bound::Expr& e, const Frame& frame);
 
 // Population functions over a whole column (exposed for tests).
 Column ntile(const Column& x, int64_t n, bool descending = false);

@@ -21,7 +21,7 @@ size_t DataQuality::findings() const {
 
 bool KeyIndex::add(const Value& key, uint32_t row) {
     if (const auto* i = std::get_if<int64_t>(&key)) return integers_.emplace(*i, row).second;
-    return texts_.emplace(std::get<std::string>(key), row).second;
+    return texts_.emplace(std::get<Str>(key).str(), row).second;
 }
 
 int64_t KeyIndex::find_integer(int64_t key) const {
@@ -71,13 +71,28 @@ class ConversionLog {
     std::string table_;
 };
 
+// YYYY-MM-DD straight from SQLite's text, without building a string: the common case of a
+// date column. Anything else goes through parse_value.
+std::optional<Date> fast_date(const unsigned char* p, int n) {
+    if (n != 10 || p[4] != '-' || p[7] != '-') return std::nullopt;
+    auto digit = [p](int i) { return static_cast<int>(p[i]) - '0'; };
+    for (int i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+        if (digit(i) < 0 || digit(i) > 9) return std::nullopt;
+    }
+    const int y = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+    const int m = digit(5) * 10 + digit(6);
+    const int d = digit(8) * 10 + digit(9);
+    if (!is_valid_civil(y, m, d)) return std::nullopt;
+    return Date{days_from_civil(y, m, d)};
+}
+
 // One cell, converted to `type`. Sets `bad` when a non-null value does not convert.
 Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
     const int storage = sqlite3_column_type(stmt, index);
     if (storage == SQLITE_NULL) return {};
     auto text = [&] {
         const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, index));
-        return std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, index)));
+        return std::string_view(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, index)));
     };
     switch (type) {
         case Type::Int:
@@ -112,6 +127,11 @@ Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
             break;
         case Type::Date:
         case Type::DateTime:
+            if (storage == SQLITE_TEXT && type == Type::Date) {
+                if (auto d = fast_date(sqlite3_column_text(stmt, index),
+                                       sqlite3_column_bytes(stmt, index)))
+                    return Value{*d};
+            }
             if (storage == SQLITE_TEXT) {
                 if (auto v = parse_value(text(), type)) return *v;
             }
@@ -124,7 +144,7 @@ Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
             }
             if (storage == SQLITE_FLOAT && type == Type::Any)
                 return Value{sqlite3_column_double(stmt, index)};
-            return Value{text()};
+            return Value{intern(text())};
     }
     bad = true;
     return {};

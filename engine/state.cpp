@@ -85,7 +85,7 @@ std::optional<int64_t> store_run(SQLite::Database& state, RunRecord r,
             if (const auto* i = std::get_if<int64_t>(&row.key))
                 insert.bind(2, *i);
             else
-                insert.bind(2, std::get<std::string>(row.key));
+                insert.bind(2, std::get<Str>(row.key).str());
             insert.bind(3, row.segment);
             insert.bind(4, row.tactical);
             insert.exec();
@@ -147,7 +147,7 @@ std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_
             if (key.isInteger())
                 row.key = static_cast<int64_t>(key.getInt64());
             else
-                row.key = key.getString();
+                row.key = intern(key.getString());
             row.segment = q.getColumn(1).getString();
             row.tactical = q.getColumn(2).getString();
             rows.push_back(std::move(row));

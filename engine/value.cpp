@@ -5,7 +5,31 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <deque>
+#include <unordered_set>
+
 namespace strata {
+
+Str intern(std::string_view text) {
+    static std::unordered_set<std::string> pool;
+    static std::string_view last_text;
+    static const std::string* last = nullptr;
+    if (last && text == last_text) return Str{last};  // runs of one value are common
+    auto it = pool.find(std::string(text));
+    if (it == pool.end()) it = pool.emplace(text).first;
+    last = &*it;
+    last_text = *last;
+    return Str{last};
+}
+
+RecordPtr make_record(std::initializer_list<Value> fields) {
+    static std::deque<RecordValue> arena;
+    RecordValue& r = arena.emplace_back();
+    size_t i = 0;
+    for (const auto& f : fields)
+        r.fields[i++] = f;
+    return &r;
+}
 
 double as_double(const Value& v) {
     if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
@@ -36,8 +60,9 @@ int compare_values(const Value& a, const Value& b) {
                     return 0;
                 } else if constexpr (std::is_same_v<T, Duration>) {
                     return three_way(std::pair(x.months, x.days), std::pair(y.months, y.days));
-                } else if constexpr (std::is_same_v<T, std::string>) {
-                    const int c = x.compare(y);
+                } else if constexpr (std::is_same_v<T, Str>) {
+                    if (x == y) return 0;
+                    const int c = x.str().compare(y.str());
                     return c < 0 ? -1 : (c > 0 ? 1 : 0);
                 } else {
                     return three_way(x, y);
@@ -78,8 +103,8 @@ std::string format_value(const Value& v) {
                 char buf[40];
                 std::snprintf(buf, sizeof buf, "%.15g", x);
                 return buf;
-            } else if constexpr (std::is_same_v<T, std::string>) {
-                return x;
+            } else if constexpr (std::is_same_v<T, Str>) {
+                return x.str();
             } else if constexpr (std::is_same_v<T, Date>) {
                 return format_date(x);
             } else if constexpr (std::is_same_v<T, DateTime>) {
@@ -88,7 +113,7 @@ std::string format_value(const Value& v) {
                 return format_duration(x);
             } else {
                 std::string out = "{";
-                for (size_t i = 0; i < x->fields.size(); ++i) {
+                for (size_t i = 0; i < RecordValue::kMaxFields && !is_null(x->fields[i]); ++i) {
                     if (i) out += ", ";
                     out += format_value(x->fields[i]);
                 }
@@ -98,7 +123,8 @@ std::string format_value(const Value& v) {
         v);
 }
 
-std::optional<Value> parse_value(const std::string& text, Type type) {
+std::optional<Value> parse_value(std::string_view text_view, Type type) {
+    const std::string text(text_view);
     switch (type) {
         case Type::Int: {
             if (text.empty()) return std::nullopt;
@@ -143,7 +169,7 @@ std::optional<Value> parse_value(const std::string& text, Type type) {
             return std::nullopt;
         }
         default:
-            return Value{text};
+            return Value{intern(text)};
     }
 }
 

@@ -1,11 +1,16 @@
 // Runtime values and columns. Evaluation works a column at a time: each bound expression
 // becomes one Column with a Value per row.
+//
+// A Value is 16 bytes and trivially copyable: strings are interned (equal texts share one
+// pointer, so equality is a pointer compare) and records live in an arena. Both pools are
+// process-wide and only grow, which suits a command that runs once; a long-lived server
+// would scope them per evaluation.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -14,15 +19,29 @@
 
 namespace strata {
 
-struct RecordValue;
-using RecordPtr = std::shared_ptr<const RecordValue>;
+// An interned string.
+struct Str {
+    const std::string* p = nullptr;
+    const std::string& str() const { return *p; }
+    bool operator==(const Str& o) const { return p == o.p; }
+};
 
-using Value = std::variant<std::monostate, bool, int64_t, double, std::string, Date, DateTime,
-                           Duration, RecordPtr>;
+// Returns the one interned copy of `text`.
+Str intern(std::string_view text);
+
+struct RecordValue;
+using RecordPtr = const RecordValue*;
+
+using Value =
+    std::variant<std::monostate, bool, int64_t, double, Str, Date, DateTime, Duration, RecordPtr>;
 
 struct RecordValue {
-    std::vector<Value> fields;
+    static constexpr size_t kMaxFields = 4;
+    Value fields[kMaxFields];
 };
+
+// A record in the arena, with the given fields (at most kMaxFields).
+RecordPtr make_record(std::initializer_list<Value> fields);
 
 using Column = std::vector<Value>;
 
@@ -47,6 +66,6 @@ std::string format_value(const Value& v);
 
 // Converts text (as stored in SQLite or written in a test) to a type; nullopt when the text
 // does not convert (the caller counts that as a data-quality finding).
-std::optional<Value> parse_value(const std::string& text, Type type);
+std::optional<Value> parse_value(std::string_view text, Type type);
 
 }  // namespace strata

@@ -22,7 +22,7 @@ namespace {
 std::pair<Value, Type> infer(const YAML::Node& n) {
     if (!n || n.IsNull()) return {Value{}, Type::Null};
     const std::string s = n.Scalar();
-    if (n.Tag() == "!") return {Value{s}, Type::String};
+    if (n.Tag() == "!") return {Value{intern(s)}, Type::String};
     static const std::regex integer("-?[0-9]+"), number("-?[0-9]*\\.[0-9]+([eE][-+]?[0-9]+)?");
     if (s == "true" || s == "false") return {Value{s == "true"}, Type::Bool};
     if (std::regex_match(s, integer))
@@ -30,12 +30,12 @@ std::pair<Value, Type> infer(const YAML::Node& n) {
     if (std::regex_match(s, number)) return {Value{std::stod(s)}, Type::Number};
     if (auto d = parse_date(s)) return {Value{*d}, Type::Date};
     if (auto t = parse_datetime(s)) return {Value{*t}, Type::DateTime};
-    return {Value{s}, Type::String};
+    return {Value{intern(s)}, Type::String};
 }
 
 Value convert(const YAML::Node& n, Type t) {
     if (!n || n.IsNull()) return {};
-    if (t == Type::String) return Value{n.Scalar()};
+    if (t == Type::String) return Value{intern(n.Scalar())};
     auto v = parse_value(n.Scalar(), t);
     REQUIRE_MESSAGE(v.has_value(), "cannot read '" << n.Scalar() << "' as " << type_name(t));
     return *v;
