@@ -540,10 +540,56 @@ class Evaluator {
     }
 };
 
-// Indices of the non-null values, sorted by value (ascending or descending).
-std::vector<size_t> sorted_present(const Column& x, bool descending) {
+// Calls f(index, L, N) for each present value, where L counts the values strictly before it
+// in the order (ties share L) and N the present values. Numbers, dates and datetimes sort on
+// a plain numeric key; anything else on compare_values.
+template <typename F>
+void for_each_rank(const Column& x, bool descending, F f) {
+    std::vector<std::pair<double, uint32_t>> keyed;
+    keyed.reserve(x.size());
+    bool numeric = true;
+    for (size_t i = 0; i < x.size() && numeric; ++i) {
+        const Value& v = x[i];
+        switch (v.index()) {
+            case 0:
+                break;
+            case 2:
+                keyed.emplace_back(static_cast<double>(*std::get_if<int64_t>(&v)),
+                                   static_cast<uint32_t>(i));
+                break;
+            case 3:
+                keyed.emplace_back(*std::get_if<double>(&v), static_cast<uint32_t>(i));
+                break;
+            case 5:
+                keyed.emplace_back(std::get_if<Date>(&v)->days * 86400.0, static_cast<uint32_t>(i));
+                break;
+            case 6:
+                keyed.emplace_back(static_cast<double>(std::get_if<DateTime>(&v)->seconds),
+                                   static_cast<uint32_t>(i));
+                break;
+            default:
+                numeric = false;
+        }
+    }
+    // Integers beyond 2^53 would lose precision as doubles: use the exact comparison then.
+    for (const auto& [k, i] : keyed) {
+        if (std::fabs(k) > 9007199254740992.0) numeric = false;
+    }
+    if (numeric) {
+        if (descending) {
+            for (auto& kv : keyed)
+                kv.first = -kv.first;
+        }
+        std::sort(keyed.begin(), keyed.end());
+        const size_t total = keyed.size();
+        size_t group_start = 0;
+        for (size_t k = 0; k < total; ++k) {
+            if (k > 0 && keyed[k].first != keyed[k - 1].first) group_start = k;
+            f(keyed[k].second, group_start, total);
+        }
+        return;
+    }
     std::vector<size_t> idx;
-    idx.reserve(x.size());
     for (size_t i = 0; i < x.size(); ++i) {
         if (!is_null(x[i])) idx.push_back(i);
     }
@@ -551,14 +597,6 @@ std::vector<size_t> sorted_present(const Column& x, bool descending) {
         const int c = compare_values(x[a], x[b]);
         return descending ? c > 0 : c < 0;
     });
-    return idx;
-}
-
-// Calls f(index, L, N) for each present value, where L counts the values strictly before it
-// in the order (ties share L) and N the present values.
-template <typename F>
-void for_each_rank(const Column& x, bool descending, F f) {
-    const std::vector<size_t> idx = sorted_present(x, descending);
     const size_t total = idx.size();
     size_t group_start = 0;
     for (size_t k = 0; k < total; ++k) {

@@ -50,7 +50,7 @@ int64_t time_line(const Value& v) {
 
 }  // namespace
 
-int compare_values(const Value& a, const Value& b) {
+int compare_values_slow(const Value& a, const Value& b) {
     if (a.index() == b.index()) {
         return std::visit(
             [&b](const auto& x) -> int {
@@ -74,10 +74,6 @@ int compare_values(const Value& a, const Value& b) {
     const bool numeric_b = std::holds_alternative<int64_t>(b) || std::holds_alternative<double>(b);
     if (numeric_a && numeric_b) return three_way(as_double(a), as_double(b));
     return three_way(time_line(a), time_line(b));
-}
-
-bool values_equal(const Value& a, const Value& b) {
-    return compare_values(a, b) == 0;
 }
 
 Value coerce(Value v, Type to) {

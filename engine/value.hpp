@@ -55,8 +55,35 @@ double as_double(const Value& v);
 // Total order for comparable values: Int and Number compare numerically, Date and DateTime
 // on one time line, strings bytewise, bools false < true.
 // REQUIRES: both non-null and of comparable kinds.
-int compare_values(const Value& a, const Value& b);
-bool values_equal(const Value& a, const Value& b);
+int compare_values_slow(const Value& a, const Value& b);
+inline int compare_values(const Value& a, const Value& b) {
+    // The common cases first, without a visit: same kind of number, date or string.
+    if (a.index() == b.index()) {
+        switch (a.index()) {
+            case 2: {
+                const int64_t x = *std::get_if<int64_t>(&a), y = *std::get_if<int64_t>(&b);
+                return x < y ? -1 : (y < x ? 1 : 0);
+            }
+            case 3: {
+                const double x = *std::get_if<double>(&a), y = *std::get_if<double>(&b);
+                return x < y ? -1 : (y < x ? 1 : 0);
+            }
+            case 4:
+                if (*std::get_if<Str>(&a) == *std::get_if<Str>(&b)) return 0;
+                break;
+            case 5: {
+                const int32_t x = std::get_if<Date>(&a)->days, y = std::get_if<Date>(&b)->days;
+                return x < y ? -1 : (y < x ? 1 : 0);
+            }
+            default:
+                break;
+        }
+    }
+    return compare_values_slow(a, b);
+}
+inline bool values_equal(const Value& a, const Value& b) {
+    return compare_values(a, b) == 0;
+}
 
 // Converts a value to the static type of its expression (Int → Number, Date → DateTime).
 Value coerce(Value v, Type to);
