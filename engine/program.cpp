@@ -1,6 +1,81 @@
 #include "engine/program.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+
 namespace strata {
+
+namespace {
+
+// Reads a fact source on a second thread while the caller aggregates: the two halves of the
+// fact pass (SQLite decoding, evaluation) overlap on the machine's two cores. Chunks arrive
+// in the order they were read, so results do not depend on timing.
+class Prefetcher {
+  public:
+    explicit Prefetcher(FactSource& source) : source_(source), thread_([this] { produce(); }) {}
+
+    ~Prefetcher() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        changed_.notify_all();
+        thread_.join();
+    }
+
+    // The next chunk, or false at the end. Rethrows what the reader threw.
+    bool next(FactChunk& chunk) {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return !ready_.empty() || done_; });
+        if (ready_.empty()) {
+            if (error_) std::rethrow_exception(error_);
+            return false;
+        }
+        chunk = std::move(ready_.front());
+        ready_.pop_front();
+        changed_.notify_all();
+        return true;
+    }
+
+  private:
+    static constexpr size_t kDepth = 4;  // chunks read ahead
+
+    void produce() {
+        try {
+            while (true) {
+                FactChunk chunk;
+                if (!source_.next(chunk)) break;
+                std::unique_lock lock(mutex_);
+                changed_.wait(lock, [this] { return ready_.size() < kDepth || stopping_; });
+                if (stopping_) break;
+                ready_.push_back(std::move(chunk));
+                changed_.notify_all();
+            }
+        } catch (...) {
+            std::lock_guard lock(mutex_);
+            error_ = std::current_exception();
+        }
+        std::lock_guard lock(mutex_);
+        done_ = true;
+        changed_.notify_all();
+    }
+
+    FactSource& source_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<FactChunk> ready_;
+    bool done_ = false;
+    bool stopping_ = false;
+    std::exception_ptr error_;
+    std::thread thread_;  // last: starts once everything above exists
+};
+
+}  // namespace
 
 Frame Evaluation::frame() const {
     Frame f;
@@ -23,17 +98,20 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     ev.as_of = as_of;
     AggregateComputer computer(program, customers.rows, as_of);
     for (size_t f = 0; f < program.facts.size(); ++f) {
+        Prefetcher reader(*facts.at(f));
         FactChunk chunk;
-        while (facts.at(f)->next(chunk))
+        while (reader.next(chunk))
             computer.add(static_cast<int>(f), chunk);
     }
     ev.aggregates = computer.finish();
+    spdlog::debug("fact pass and aggregates done");
     ev.future_fact_rows = computer.future_rows();
     // Each let sees the ones before it: the binder ordered them dependencies first.
     ev.lets.reserve(program.lets.size());
     for (const auto& let : program.lets) {
         const Frame f = ev.frame();
         ev.lets.push_back(evaluate(*let.expr, f));
+        spdlog::debug("let {} done", let.name);
     }
     return ev;
 }

@@ -6,24 +6,35 @@
 #include <cstdlib>
 
 #include <deque>
+#include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace strata {
 
 Str intern(std::string_view text) {
+    // A per-thread cache in front of the shared pool: the fact reader interns on its own
+    // thread while the evaluator interns on the main one; the lock is taken only for texts
+    // a thread has not seen yet.
+    static std::mutex mutex;
     static std::unordered_set<std::string> pool;
-    static std::string_view last_text;
-    static const std::string* last = nullptr;
-    if (last && text == last_text) return Str{last};  // runs of one value are common
-    auto it = pool.find(std::string(text));
-    if (it == pool.end()) it = pool.emplace(text).first;
-    last = &*it;
-    last_text = *last;
-    return Str{last};
+    thread_local std::unordered_map<std::string_view, const std::string*> cache;
+    auto hit = cache.find(text);
+    if (hit != cache.end()) return Str{hit->second};
+    const std::string* interned;
+    {
+        std::lock_guard lock(mutex);
+        interned = &*pool.emplace(text).first;
+    }
+    if (cache.size() > 100000) cache.clear();  // bound the per-thread cache on wide columns
+    cache.emplace(*interned, interned);
+    return Str{interned};
 }
 
 RecordPtr make_record(std::initializer_list<Value> fields) {
+    static std::mutex mutex;
     static std::deque<RecordValue> arena;
+    std::lock_guard lock(mutex);
     RecordValue& r = arena.emplace_back();
     size_t i = 0;
     for (const auto& f : fields)

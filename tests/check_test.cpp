@@ -186,15 +186,19 @@ TEST_CASE("usage errors exit 2 and --help exits 0") {
 
 TEST_CASE("check --format json carries the same fields as the text form") {
     InSourceDir cwd;
-    const Run r = run({"check", "tests/golden/check-db/unknown_field_plna.yaml", "--format", "json"});
+    const Run r =
+        run({"check", "tests/golden/check-db/unknown_field_plna.yaml", "--format", "json"});
     CHECK(r.code == 0);  // without --db the name cannot be known to be wrong
-    const Run db = run({"check", "tests/golden/check-db/unknown_field_plna.yaml", "--db", golden_db().string(),
-                        "--format", "json"});
+    const Run db = run({"check", "tests/golden/check-db/unknown_field_plna.yaml", "--db",
+                        golden_db().string(), "--format", "json"});
     CHECK(db.code == 1);
     CHECK(db.out ==
-          "{\"files\":[{\"file\":\"tests/golden/check-db/unknown_field_plna.yaml\",\"errors\":1,\"warnings\":0,"
-          "\"diagnostics\":[{\"file\":\"tests/golden/check-db/unknown_field_plna.yaml\",\"line\":14,\"col\":13,"
-          "\"length\":4,\"severity\":\"error\",\"message\":\"unknown field 'plna' (did you mean 'plan'?)\","
+          "{\"files\":[{\"file\":\"tests/golden/check-db/"
+          "unknown_field_plna.yaml\",\"errors\":1,\"warnings\":0,"
+          "\"diagnostics\":[{\"file\":\"tests/golden/check-db/"
+          "unknown_field_plna.yaml\",\"line\":14,\"col\":13,"
+          "\"length\":4,\"severity\":\"error\",\"message\":\"unknown field 'plna' (did you mean "
+          "'plan'?)\","
           "\"source_line\":\"      when: plna == 'trial'\"}]}],\"errors\":1,\"warnings\":0}\n");
 }
 
@@ -202,10 +206,12 @@ TEST_CASE("warnings exit 0, and --strict makes them errors") {
     InSourceDir cwd;
     const std::string file = "tests/golden/check/warnings_and_error.yaml";
     const std::string text = slurp(file);
-    const fs::path dir = fs::temp_directory_path() / ("strata-strict-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("strata-strict-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     // The same file without its one error: only warnings are left.
-    std::string warnings_only = text.substr(0, text.find("    - id: b\n")) + "    - id: b\n      when: otherwise\n";
+    std::string warnings_only =
+        text.substr(0, text.find("    - id: b\n")) + "    - id: b\n      when: otherwise\n";
     std::ofstream(dir / "w.yaml") << warnings_only;
     const Run lenient = run({"check", (dir / "w.yaml").string()});
     CHECK(lenient.code == 0);
@@ -219,7 +225,8 @@ TEST_CASE("warnings exit 0, and --strict makes them errors") {
 
 TEST_CASE("several files are checked in one call, each with its own diagnostics") {
     InSourceDir cwd;
-    const Run r = run({"check", "rules/retail-rfm.yaml", "tests/golden/check/single_equals.yaml", "rules/b2b-crm.yaml"});
+    const Run r = run({"check", "rules/retail-rfm.yaml", "tests/golden/check/single_equals.yaml",
+                       "rules/b2b-crm.yaml"});
     CHECK(r.code == 1);
     CHECK(r.out.find("tests/golden/check/single_equals.yaml:6:18: error:") != std::string::npos);
     CHECK(r.out.find("checked 3 files: 1 error, 0 warnings") != std::string::npos);
