@@ -368,3 +368,55 @@ TEST_CASE("bad databases give clear errors and exit 2, never a crash") {
         CHECK_MESSAGE(r.code == 0, r.err);
     }
 }
+
+TEST_CASE("SHA-256 matches the standard test vectors") {
+    CHECK(strata::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(strata::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(strata::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    CHECK(strata::sha256_hex(std::string(1000000, 'a')) ==
+          "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST_CASE("--as-of overrides the rule file's date, and a past as_of sees the facts as they stood") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules(R"(  segments:
+    - id: buyers
+      when: count(orders) > 0
+      tactical:
+        - id: big
+          when: sum(orders.amount) >= 150
+    - id: rest
+      when: otherwise
+)"));
+    auto now = run_cli({"run", file, "--db", db, "--dry-run", "--format", "json"});
+    REQUIRE(now.code == 0);
+    CHECK(now.out.find("\"as_of\":\"2026-11-01\"") != std::string::npos);
+    CHECK(now.out.find("{\"id\":\"buyers\",\"count\":3") != std::string::npos);
+    CHECK(now.out.find("{\"id\":\"big\",\"count\":2") != std::string::npos);
+    // On 2026-01-20 only customer 1 had bought, and no one had spent 150 yet.
+    auto past = run_cli({"run", file, "--db", db, "--dry-run", "--format", "json", "--as-of", "2026-01-20"});
+    REQUIRE(past.code == 0);
+    CHECK(past.out.find("\"as_of\":\"2026-01-20\"") != std::string::npos);
+    CHECK(past.out.find("{\"id\":\"buyers\",\"count\":1") != std::string::npos);
+    CHECK(past.out.find("{\"id\":\"big\",\"count\":0") != std::string::npos);
+    auto bad = run_cli({"run", file, "--db", db, "--as-of", "yesterday"});
+    CHECK(bad.code == 2);
+    CHECK(bad.err.find("--as-of 'yesterday' is not a date") != std::string::npos);
+}
+
+TEST_CASE("run --format csv and export --format csv quote what needs quoting") {
+    TempDir dir;
+    const auto db = dir.database("q.db", "CREATE TABLE customers (customer_id TEXT, plan TEXT);"
+                                         "INSERT INTO customers VALUES ('00123', 'a'), ('x,y', 'b');");
+    const auto file = dir.write("r.yaml", "ruleset: q\nversion: 1\ngeneral:\n  segments:\n"
+                                          "    - id: a\n      label: 'A, the \"first\"'\n      offer: '10%, today'\n"
+                                          "      when: plan == 'a'\n    - id: rest\n      when: otherwise\n");
+    auto r = run_cli({"run", file, "--db", db, "--format", "csv"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("a,0,,\"A, the \"\"first\"\"\",1,0.500000") != std::string::npos);
+    auto e = run_cli({"export", file, "--db", db});
+    // Text keys keep their leading zeros.
+    CHECK(e.out == "customer_key,segment,tactical,offer,channel,priority\n00123,a,,\"10%, today\",,\n\"x,y\",rest,,,,\n");
+}
