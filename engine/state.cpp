@@ -4,6 +4,9 @@
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <memory>
+
 namespace strata {
 
 namespace {
@@ -76,20 +79,34 @@ std::optional<int64_t> store_run(SQLite::Database& state, RunRecord r,
         run.bind(10, r.summary_json);
         run.exec();
         const int64_t run_id = state.getLastInsertRowid();
-        SQLite::Statement insert(
-            state,
-            "INSERT INTO strata_membership (run_id, customer_key, segment, tactical) "
-            "VALUES (?,?,?,?)");
-        for (const auto& row : rows) {
-            insert.bind(1, run_id);
-            if (const auto* i = std::get_if<int64_t>(&row.key))
-                insert.bind(2, *i);
-            else
-                insert.bind(2, std::get<Str>(row.key).str());
-            insert.bind(3, row.segment);
-            insert.bind(4, row.tactical);
+        // Rows go in batches of kBatch per statement: one prepared statement for full
+        // batches, one for the remainder, values always bound as parameters.
+        constexpr size_t kBatch = 128;
+        auto make_insert = [&state](size_t n) {
+            std::string sql = "INSERT INTO strata_membership (run_id, customer_key, segment, tactical) VALUES ";
+            for (size_t i = 0; i < n; ++i) sql += i ? ",(?,?,?,?)" : "(?,?,?,?)";
+            return std::make_unique<SQLite::Statement>(state, sql);
+        };
+        auto full = make_insert(kBatch);
+        size_t done = 0;
+        while (done < rows.size()) {
+            const size_t n = std::min(kBatch, rows.size() - done);
+            std::unique_ptr<SQLite::Statement> rest;
+            SQLite::Statement& insert = n == kBatch ? *full : *(rest = make_insert(n));
+            for (size_t k = 0; k < n; ++k) {
+                const MembershipRow& row = rows[done + k];
+                const int base = static_cast<int>(k * 4);
+                insert.bind(base + 1, run_id);
+                if (const auto* i = std::get_if<int64_t>(&row.key))
+                    insert.bind(base + 2, *i);
+                else
+                    insert.bind(base + 2, std::get<Str>(row.key).str());
+                insert.bind(base + 3, row.segment);
+                insert.bind(base + 4, row.tactical);
+            }
             insert.exec();
             insert.reset();
+            done += n;
         }
         tx.commit();
         return run_id;
