@@ -24,7 +24,23 @@ bool KeyIndex::add(const Value& key, uint32_t row) {
     return texts_.emplace(std::get<Str>(key).str(), row).second;
 }
 
-int64_t KeyIndex::find_integer(int64_t key) const {
+void KeyIndex::seal() {
+    dense_.clear();
+    if (integers_.empty() || integers_.size() > (1u << 30)) return;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (const auto& [k, row] : integers_) {
+        lo = std::min(lo, k);
+        hi = std::max(hi, k);
+    }
+    const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
+    if (span > 4 * static_cast<uint64_t>(integers_.size())) return;
+    dense_.assign(span, -1);
+    dense_base_ = lo;
+    for (const auto& [k, row] : integers_)
+        dense_[static_cast<uint64_t>(k) - static_cast<uint64_t>(lo)] = static_cast<int32_t>(row);
+}
+
+int64_t KeyIndex::find_integer_hashed(int64_t key) const {
     auto it = integers_.find(key);
     if (it != integers_.end()) return it->second;
     if (!texts_.empty()) {
@@ -229,6 +245,7 @@ CustomerTable read_customers(SQLite::Database& db, const std::string& table, con
         ++out.rows;
     }
     if (progress) progress("customers", scanned);
+    index.seal();
     return out;
 }
 

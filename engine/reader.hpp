@@ -42,13 +42,26 @@ class KeyIndex {
   public:
     // Adds a key; false when it is already there.
     bool add(const Value& key, uint32_t row);
+    // Call once every key is added: integer keys that are dense enough (a span of at most
+    // four times their number) get a direct lookup table instead of hashing.
+    void seal();
     // The row of a key, or -1.
-    int64_t find_integer(int64_t key) const;
+    int64_t find_integer(int64_t key) const {
+        if (!dense_.empty()) {
+            const uint64_t at = static_cast<uint64_t>(key) - static_cast<uint64_t>(dense_base_);
+            if (at < dense_.size() && dense_[at] >= 0) return dense_[at];
+            if (texts_.empty()) return -1;
+        }
+        return find_integer_hashed(key);
+    }
     int64_t find_text(const std::string& key) const;
 
   private:
+    int64_t find_integer_hashed(int64_t key) const;
     std::unordered_map<int64_t, uint32_t> integers_;
     std::unordered_map<std::string, uint32_t> texts_;
+    std::vector<int32_t> dense_;  // row per key - dense_base_, -1 for none
+    int64_t dense_base_ = 0;
 };
 
 using ProgressFn = std::function<void(const std::string& what, size_t rows)>;

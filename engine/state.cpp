@@ -83,8 +83,10 @@ std::optional<int64_t> store_run(SQLite::Database& state, RunRecord r,
         // batches, one for the remainder, values always bound as parameters.
         constexpr size_t kBatch = 128;
         auto make_insert = [&state](size_t n) {
-            std::string sql = "INSERT INTO strata_membership (run_id, customer_key, segment, tactical) VALUES ";
-            for (size_t i = 0; i < n; ++i) sql += i ? ",(?,?,?,?)" : "(?,?,?,?)";
+            std::string sql =
+                "INSERT INTO strata_membership (run_id, customer_key, segment, tactical) VALUES ";
+            for (size_t i = 0; i < n; ++i)
+                sql += i ? ",(?,?,?,?)" : "(?,?,?,?)";
             return std::make_unique<SQLite::Statement>(state, sql);
         };
         auto full = make_insert(kBatch);

@@ -370,8 +370,10 @@ TEST_CASE("bad databases give clear errors and exit 2, never a crash") {
 }
 
 TEST_CASE("SHA-256 matches the standard test vectors") {
-    CHECK(strata::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    CHECK(strata::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(strata::sha256_hex("") ==
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(strata::sha256_hex("abc") ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK(strata::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
           "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     CHECK(strata::sha256_hex(std::string(1000000, 'a')) ==
@@ -396,7 +398,8 @@ TEST_CASE("--as-of overrides the rule file's date, and a past as_of sees the fac
     CHECK(now.out.find("{\"id\":\"buyers\",\"count\":3") != std::string::npos);
     CHECK(now.out.find("{\"id\":\"big\",\"count\":2") != std::string::npos);
     // On 2026-01-20 only customer 1 had bought, and no one had spent 150 yet.
-    auto past = run_cli({"run", file, "--db", db, "--dry-run", "--format", "json", "--as-of", "2026-01-20"});
+    auto past = run_cli(
+        {"run", file, "--db", db, "--dry-run", "--format", "json", "--as-of", "2026-01-20"});
     REQUIRE(past.code == 0);
     CHECK(past.out.find("\"as_of\":\"2026-01-20\"") != std::string::npos);
     CHECK(past.out.find("{\"id\":\"buyers\",\"count\":1") != std::string::npos);
@@ -408,15 +411,57 @@ TEST_CASE("--as-of overrides the rule file's date, and a past as_of sees the fac
 
 TEST_CASE("run --format csv and export --format csv quote what needs quoting") {
     TempDir dir;
-    const auto db = dir.database("q.db", "CREATE TABLE customers (customer_id TEXT, plan TEXT);"
-                                         "INSERT INTO customers VALUES ('00123', 'a'), ('x,y', 'b');");
-    const auto file = dir.write("r.yaml", "ruleset: q\nversion: 1\ngeneral:\n  segments:\n"
-                                          "    - id: a\n      label: 'A, the \"first\"'\n      offer: '10%, today'\n"
-                                          "      when: plan == 'a'\n    - id: rest\n      when: otherwise\n");
+    const auto db = dir.database("q.db",
+                                 "CREATE TABLE customers (customer_id TEXT, plan TEXT);"
+                                 "INSERT INTO customers VALUES ('00123', 'a'), ('x,y', 'b');");
+    const auto file =
+        dir.write("r.yaml",
+                  "ruleset: q\nversion: 1\ngeneral:\n  segments:\n"
+                  "    - id: a\n      label: 'A, the \"first\"'\n      offer: '10%, today'\n"
+                  "      when: plan == 'a'\n    - id: rest\n      when: otherwise\n");
     auto r = run_cli({"run", file, "--db", db, "--format", "csv"});
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(r.out.find("a,0,,\"A, the \"\"first\"\"\",1,0.500000") != std::string::npos);
     auto e = run_cli({"export", file, "--db", db});
     // Text keys keep their leading zeros.
-    CHECK(e.out == "customer_key,segment,tactical,offer,channel,priority\n00123,a,,\"10%, today\",,\n\"x,y\",rest,,,,\n");
+    CHECK(e.out ==
+          "customer_key,segment,tactical,offer,channel,priority\n00123,a,,\"10%, "
+          "today\",,\n\"x,y\",rest,,,,\n");
+}
+
+TEST_CASE("fact rows find their customers by key, dense or sparse, integer or text") {
+    TempDir dir;
+    const auto db = dir.database("keys.db", R"sql(
+CREATE TABLE dense (customer_id INTEGER, plan TEXT);
+INSERT INTO dense VALUES (1, 'a'), (2, 'b'), (3, 'c');
+CREATE TABLE sparse (customer_id INTEGER, plan TEXT);
+INSERT INTO sparse VALUES (-7, 'a'), (5, 'b'), (9000000000, 'c');
+CREATE TABLE texts (customer_id TEXT, plan TEXT);
+INSERT INTO texts VALUES ('1', 'a'), ('2', 'b'), ('c-3', 'c');
+CREATE TABLE orders (customer_id, amount REAL);
+INSERT INTO orders VALUES (1, 1), (2, 2), (2, 2), (-7, 1), (9000000000, 3), ('9000000000', 3), ('c-3', 4), (4, 9), (NULL, 9);
+)sql");
+    for (const auto& [table, expected] :
+         std::vector<std::pair<std::string, std::string>>{{"dense", "1,1\n2,2\n3,0\n"},
+                                                          {"sparse", "-7,1\n5,0\n9000000000,2\n"},
+                                                          {"texts", "1,1\n2,2\nc-3,1\n"}}) {
+        CAPTURE(table);
+        const auto file =
+            dir.write(table + ".yaml",
+                      "ruleset: k\nversion: 1\nsource:\n  customers: " + table +
+                          "\n  facts:\n    orders: { table: orders, key: customer_id }\n"
+                          "let:\n  n: count(orders)\ngeneral:\n  segments:\n"
+                          "    - id: '0'\n      when: n == 0\n    - id: '1'\n      when: n == 1\n"
+                          "    - id: '2'\n      when: otherwise\n");
+        auto r = run_cli({"run", file, "--db", db});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        auto e = run_cli({"export", file, "--db", db});
+        std::string got;
+        std::istringstream lines(e.out);
+        std::string line;
+        std::getline(lines, line);
+        while (std::getline(lines, line))
+            got += line.substr(0, line.find(',', line.find(',') + 1)) + "\n";
+        CHECK(got == expected);
+    }
 }
