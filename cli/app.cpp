@@ -65,6 +65,23 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     });
 }
 
+void add_graph(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto options = std::make_shared<GraphOptions>();
+    auto format = std::make_shared<std::string>("text");
+    auto* cmd = app.add_subcommand(
+        "graph", "Show the rule graph: lets, aggregates, population functions, segments");
+    cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
+    cmd->add_option("--db", options->db, "SQLite database to bind names and types against");
+    cmd->add_option("--format", *format, "Output format")
+        ->check(CLI::IsMember({"text", "json", "dot"}));
+    cmd->callback([options, format, &exit_code, &out, &err] {
+        options->format = *format == "json"  ? GraphFormat::Json
+                          : *format == "dot" ? GraphFormat::Dot
+                                             : GraphFormat::Text;
+        exit_code = run_graph(*options, out, err);
+    });
+}
+
 void add_demo_data(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
     auto options = std::make_shared<DemoDataOptions>();
     auto* cmd = app.add_subcommand(
@@ -89,6 +106,7 @@ void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::os
     add_check(app, exit_code, out, err);
     add_run(app, exit_code, out, err);
     add_export(app, exit_code, out, err);
+    add_graph(app, exit_code, out, err);
     add_demo_data(app, exit_code, out, err);
 }
 

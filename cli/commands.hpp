@@ -52,6 +52,16 @@ struct ExportOptions {
 
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err);
 
+enum class GraphFormat { Text, Json, Dot };
+
+struct GraphOptions {
+    std::string rules;
+    std::optional<std::string> db;
+    GraphFormat format = GraphFormat::Text;
+};
+
+int run_graph(const GraphOptions& options, std::ostream& out, std::ostream& err);
+
 struct DemoDataOptions {
     std::string kind;
     int64_t customers = 10000;

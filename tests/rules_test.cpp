@@ -144,3 +144,46 @@ TEST_CASE("demo data is the same for the same seed, and different for another") 
     CHECK(bad.code == 2);
     CHECK_FALSE(fs::exists(dir.file("d.db")));
 }
+
+TEST_CASE("the rule graph lists every node after the nodes it depends on") {
+    for (const auto& entry : fs::directory_iterator(fs::path(STRATA_SOURCE_DIR) / "rules")) {
+        if (entry.path().extension() != ".yaml") continue;
+        CAPTURE(entry.path().string());
+        const auto r = run_cli({"graph", entry.path().string(), "--format", "json"});
+        REQUIRE(r.code == 0);
+        // Every "deps" entry is smaller than the id of the node it belongs to.
+        size_t at = 0, nodes = 0;
+        while ((at = r.out.find("{\"id\":", at)) != std::string::npos) {
+            const long id = std::stol(r.out.substr(at + 6));
+            const size_t deps = r.out.find("\"deps\":[", at) + 8;
+            const size_t end = r.out.find(']', deps);
+            std::istringstream list(r.out.substr(deps, end - deps));
+            std::string dep;
+            while (std::getline(list, dep, ','))
+                CHECK(std::stol(dep) < id);
+            ++nodes;
+            at = end;
+        }
+        CHECK(nodes >= 5);
+        CHECK(r.out.find("\"kind\":\"general\"") != std::string::npos);
+    }
+    const auto text = run_cli({"graph", std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml"});
+    CHECK(text.out.find("population    rfm at 15:10  <- 6, 7, 8") != std::string::npos);
+    CHECK(text.out.find("general       loyal  <- 10, 15, 16") != std::string::npos);
+    const auto dot = run_cli(
+        {"graph", std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml", "--format", "dot"});
+    CHECK(dot.out.find("n10 -> n16;") != std::string::npos);
+}
+
+TEST_CASE("every command answers --help with exit 0") {
+    for (const char* command : {"check", "run", "export", "graph", "demo-data"}) {
+        CAPTURE(command);
+        const auto r = run_cli({command, "--help"});
+        CHECK(r.code == 0);
+        CHECK(r.out.find("--") != std::string::npos);
+    }
+    const auto top = run_cli({"--help"});
+    CHECK(top.code == 0);
+    for (const char* command : {"check", "run", "export", "graph", "demo-data"})
+        CHECK(top.out.find(command) != std::string::npos);
+}

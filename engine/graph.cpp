@@ -1,0 +1,156 @@
+#include "engine/graph.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace strata {
+
+const char* kind_name(GraphNode::Kind kind) {
+    switch (kind) {
+        case GraphNode::Kind::Column:
+            return "column";
+        case GraphNode::Kind::Fact:
+            return "fact";
+        case GraphNode::Kind::Aggregate:
+            return "aggregate";
+        case GraphNode::Kind::Population:
+            return "population";
+        case GraphNode::Kind::Let:
+            return "let";
+        case GraphNode::Kind::General:
+            return "general";
+        case GraphNode::Kind::Tactical:
+            return "tactical";
+    }
+    return "?";
+}
+
+namespace {
+
+const char* population_name(bound::Fn fn) {
+    switch (fn) {
+        case bound::Fn::Ntile:
+            return "ntile";
+        case bound::Fn::PercentRank:
+            return "percent_rank";
+        case bound::Fn::Rfm:
+            return "rfm";
+        case bound::Fn::Abc:
+            return "abc";
+        case bound::Fn::Xyz:
+            return "xyz";
+        default:
+            return "?";
+    }
+}
+
+class Builder {
+  public:
+    explicit Builder(const CompiledRules& rules) : rules_(rules) {}
+
+    RuleGraph build() {
+        const auto& p = rules_.program;
+        for (const auto& c : p.columns)
+            columns_.push_back(
+                add(GraphNode::Kind::Column, rules_.rules.customers_table + "." + c.name, {}, {}));
+        for (const auto& f : p.facts)
+            facts_.push_back(add(GraphNode::Kind::Fact, f.name, {}, {}));
+        for (const auto& a : p.aggregates) {
+            aggregates_.push_back(
+                add(GraphNode::Kind::Aggregate, a.text, {}, {facts_[static_cast<size_t>(a.fact)]}));
+        }
+        for (const auto& let : p.lets) {
+            std::vector<size_t> deps;
+            walk(*let.expr, deps);
+            lets_.push_back(add(GraphNode::Kind::Let, let.name, let.expr->location, deps));
+        }
+        std::vector<size_t> earlier;
+        for (const auto& seg : rules_.segments) {
+            std::vector<size_t> deps;
+            if (seg.when) walk(*seg.when, deps);
+            if (rules_.rules.policy == Policy::FirstMatch)
+                deps.insert(deps.end(), earlier.begin(), earlier.end());
+            const size_t id =
+                add(GraphNode::Kind::General, seg.def->id, seg.def->id_location, deps);
+            earlier.push_back(id);
+            tactical(seg.tactical, id);
+        }
+        return std::move(graph_);
+    }
+
+  private:
+    const CompiledRules& rules_;
+    RuleGraph graph_;
+    std::vector<size_t> columns_, facts_, aggregates_, lets_;
+
+    size_t add(GraphNode::Kind kind, std::string name, Location loc, std::vector<size_t> deps) {
+        std::sort(deps.begin(), deps.end());
+        deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
+        graph_.nodes.push_back({kind, std::move(name), loc, std::move(deps)});
+        return graph_.nodes.size() - 1;
+    }
+
+    void tactical(const std::vector<CompiledSegment>& children, size_t parent) {
+        for (const auto& t : children) {
+            std::vector<size_t> deps{parent};
+            if (t.when) walk(*t.when, deps);
+            const size_t id = add(GraphNode::Kind::Tactical, t.def->id, t.def->id_location, deps);
+            tactical(t.tactical, id);
+        }
+    }
+
+    // Collects what an expression reads; population calls become nodes of their own.
+    void walk(const bound::Expr& e, std::vector<size_t>& deps) {
+        std::visit(
+            [&](const auto& n) {
+                using T = std::decay_t<decltype(n)>;
+                if constexpr (std::is_same_v<T, bound::CustomerColumn>) {
+                    deps.push_back(columns_[static_cast<size_t>(n.slot)]);
+                } else if constexpr (std::is_same_v<T, bound::AggregateRef>) {
+                    deps.push_back(aggregates_[static_cast<size_t>(n.index)]);
+                } else if constexpr (std::is_same_v<T, bound::LetRef>) {
+                    deps.push_back(lets_[static_cast<size_t>(n.index)]);
+                } else if constexpr (std::is_same_v<T, bound::Field>) {
+                    walk(*n.record, deps);
+                } else if constexpr (std::is_same_v<T, bound::Unary>) {
+                    walk(*n.operand, deps);
+                } else if constexpr (std::is_same_v<T, bound::Binary>) {
+                    walk(*n.lhs, deps);
+                    walk(*n.rhs, deps);
+                } else if constexpr (std::is_same_v<T, bound::InList>) {
+                    walk(*n.value, deps);
+                    for (const auto& i : n.items)
+                        walk(*i, deps);
+                } else if constexpr (std::is_same_v<T, bound::Between>) {
+                    walk(*n.value, deps);
+                    walk(*n.low, deps);
+                    walk(*n.high, deps);
+                } else if constexpr (std::is_same_v<T, bound::IsNull>) {
+                    walk(*n.value, deps);
+                } else if constexpr (std::is_same_v<T, bound::Call>) {
+                    std::vector<size_t> inner;
+                    for (const auto& a : n.args) {
+                        if (a) walk(*a, inner);
+                    }
+                    if (bound::is_population(n.fn)) {
+                        deps.push_back(add(GraphNode::Kind::Population,
+                                           std::string(population_name(n.fn)) + " at " +
+                                               std::to_string(e.location.line) + ":" +
+                                               std::to_string(e.location.col),
+                                           e.location, inner));
+                    } else {
+                        deps.insert(deps.end(), inner.begin(), inner.end());
+                    }
+                }
+            },
+            e.node);
+    }
+};
+
+}  // namespace
+
+RuleGraph build_rule_graph(const CompiledRules& rules) {
+    return Builder(rules).build();
+}
+
+}  // namespace strata
