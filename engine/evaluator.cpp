@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <unordered_map>
 
 namespace strata {
 
@@ -523,16 +524,24 @@ class Evaluator {
             const int64_t s = std::get<int64_t>(v);
             return n.params.best_low ? bins + 1 - s : s;
         };
+        std::unordered_map<int64_t, Str> codes;  // each (r, f, m) code is built once
         for (size_t i = 0; i < rows(); ++i) {
             const Value scores[3] = {score(r[i]), score(f[i]), score(m[i])};
             Value code;
             if (!is_null(scores[0]) && !is_null(scores[1]) && !is_null(scores[2])) {
-                std::string text;
-                for (int k = 0; k < 3; ++k) {
-                    if (k && bins > 9) text += '-';
-                    text += std::to_string(std::get<int64_t>(scores[k]));
+                const int64_t combo =
+                    (std::get<int64_t>(scores[0]) * 1000 + std::get<int64_t>(scores[1])) * 1000 +
+                    std::get<int64_t>(scores[2]);
+                auto cached = codes.find(combo);
+                if (cached == codes.end()) {
+                    std::string text;
+                    for (int k = 0; k < 3; ++k) {
+                        if (k && bins > 9) text += '-';
+                        text += std::to_string(std::get<int64_t>(scores[k]));
+                    }
+                    cached = codes.emplace(combo, intern(text)).first;
                 }
-                code = intern(text);
+                code = cached->second;
             }
             out[i] = make_record({scores[0], scores[1], scores[2], code});
         }

@@ -330,6 +330,17 @@ std::vector<uint32_t> key_order(const Column& keys) {
     std::vector<uint32_t> order(keys.size());
     for (uint32_t i = 0; i < order.size(); ++i)
         order[i] = i;
+    // All-integer keys (the usual case) sort on the integers themselves.
+    if (std::all_of(keys.begin(), keys.end(),
+                    [](const Value& k) { return std::holds_alternative<int64_t>(k); })) {
+        std::vector<std::pair<int64_t, uint32_t>> keyed(keys.size());
+        for (uint32_t i = 0; i < keyed.size(); ++i)
+            keyed[i] = {*std::get_if<int64_t>(&keys[i]), i};
+        std::sort(keyed.begin(), keyed.end());
+        for (size_t i = 0; i < keyed.size(); ++i)
+            order[i] = keyed[i].second;
+        return order;
+    }
     std::sort(order.begin(), order.end(), [&keys](uint32_t a, uint32_t b) {
         const Value& x = keys[a];
         const Value& y = keys[b];
