@@ -14,12 +14,13 @@ namespace strata::cli {
 
 std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       const std::optional<std::string>& db_path, std::ostream& err,
-                                      int& exit_code) {
+                                      int& exit_code, std::ostream* json_out) {
     LoadedRules out;
     std::string read_error;
     auto text = read_text_file(rules_path, read_error);
     if (!text) {
         err << "strata: " << read_error << '\n';
+        if (json_out) write_json_error(*json_out, "file", read_error);
         exit_code = kExitEnvironment;
         return std::nullopt;
     }
@@ -31,6 +32,7 @@ std::optional<LoadedRules> load_rules(const std::string& rules_path,
         if (out.db) schema = read_schema(*out.db, error);
         if (!schema) {
             err << "strata: " << error.message << '\n';
+            if (json_out) write_json_error(*json_out, "database", error.message);
             exit_code = kExitEnvironment;
             return std::nullopt;
         }
@@ -43,9 +45,30 @@ std::optional<LoadedRules> load_rules(const std::string& rules_path,
         render_text(err, d, &source);
     if (!out.rules || diags.has_errors()) {
         exit_code = diags.only_schema_errors() ? kExitEnvironment : kExitRules;
+        if (json_out) {
+            const size_t n = diags.error_count();
+            write_json_error(
+                *json_out, exit_code == kExitRules ? "rules" : "database",
+                std::to_string(n) + " error" + (n == 1 ? "" : "s") + " in " + rules_path,
+                diags.items(), &source);
+        }
         return std::nullopt;
     }
     return out;
+}
+
+void write_json_error(std::ostream& out, const std::string& kind, const std::string& message,
+                      const std::vector<Diagnostic>& diagnostics, const SourceFile* source) {
+    out << "{\"error\":{\"kind\":";
+    write_json_string(out, kind);
+    out << ",\"message\":";
+    write_json_string(out, message);
+    out << ",\"diagnostics\":[";
+    for (size_t i = 0; i < diagnostics.size(); ++i) {
+        if (i) out << ',';
+        render_json(out, diagnostics[i], source);
+    }
+    out << "]}}\n";
 }
 
 ProgressFn terminal_progress() {

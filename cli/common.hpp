@@ -22,10 +22,17 @@ struct LoadedRules {
 
 // Reads and compiles a rule file (against the database's schema when db_path is given),
 // printing diagnostics to `err`. On failure returns nullopt and sets exit_code: 2 for
-// file and database problems and schema mismatches, 1 for rule errors.
+// file and database problems and schema mismatches, 1 for rule errors; with `json_out`,
+// the failure is also written there as a JSON error object (see write_json_error).
 std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       const std::optional<std::string>& db_path, std::ostream& err,
-                                      int& exit_code);
+                                      int& exit_code, std::ostream* json_out = nullptr);
+
+// {"error":{"kind":"rules"|"database"|"file","message":"…","diagnostics":[…]}} and a newline:
+// what --format json commands print on stdout when they fail, beside the text on stderr.
+void write_json_error(std::ostream& out, const std::string& kind, const std::string& message,
+                      const std::vector<Diagnostic>& diagnostics = {},
+                      const SourceFile* source = nullptr);
 
 // Reports progress on stderr while stderr is a terminal; silent otherwise.
 ProgressFn terminal_progress();

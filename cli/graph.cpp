@@ -10,7 +10,8 @@ namespace strata::cli {
 
 int run_graph(const GraphOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
-    auto loaded = load_rules(options.rules, options.db, err, exit_code);
+    auto loaded = load_rules(options.rules, options.db, err, exit_code,
+                             options.format == GraphFormat::Json ? &out : nullptr);
     if (!loaded) return exit_code;
     const RuleGraph graph = build_rule_graph(*loaded->rules);
     const RuleFile& rf = loaded->rules->rules;

@@ -148,16 +148,23 @@ void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
 
 int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
-    auto loaded = load_rules(options.rules, options.db, err, exit_code);
+    std::ostream* json = options.format == RunFormat::Json ? &out : nullptr;
+    auto loaded = load_rules(options.rules, options.db, err, exit_code, json);
     if (!loaded) return exit_code;
     auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
-    if (!as_of) return kExitEnvironment;
+    if (!as_of) {
+        if (json)
+            write_json_error(out, "usage",
+                             "--as-of '" + options.as_of.value_or("") + "' is not a date");
+        return kExitEnvironment;
+    }
     std::unique_ptr<SQLite::Database> state;
     if (!options.dry_run) {
         StoreError error;
         state = open_state(options.state.value_or(options.db), error);
         if (!state) {
             err << "strata run: " << error.message << '\n';
+            if (json) write_json_error(out, "database", error.message);
             return kExitEnvironment;
         }
     }
@@ -172,6 +179,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     if (run_options.progress) err << "\r\033[K";
     if (!report) {
         err << "strata run: " << error.message << '\n';
+        if (json) write_json_error(out, error.rule_problem ? "rules" : "database", error.message);
         return error.rule_problem ? kExitRules : kExitEnvironment;
     }
     switch (options.format) {

@@ -465,3 +465,27 @@ INSERT INTO orders VALUES (1, 1), (2, 2), (2, 2), (-7, 1), (9000000000, 3), ('90
         CHECK(got == expected);
     }
 }
+
+TEST_CASE("run --format json reports failures as JSON on stdout too") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto bad_rules =
+        dir.write("bad.yaml", rules("  segments:\n    - id: a\n      when: plna == 1\n"
+                                    "    - id: b\n      when: otherwise\n"));
+    auto r = run_cli({"run", bad_rules, "--db", db, "--format", "json"});
+    CHECK(r.code == 2);  // the database lacks the column: a database problem for run
+    CHECK(r.out.find("{\"error\":{\"kind\":\"database\",\"message\":\"1 error in ") == 0);
+    CHECK(r.out.find("\"message\":\"unknown field 'plna' (did you mean 'plan'?)\"") !=
+          std::string::npos);
+    CHECK(r.err.find("error: unknown field 'plna'") != std::string::npos);
+
+    const auto exclusive = dir.write(
+        "ex.yaml", rules("  policy: exclusive\n  segments:\n    - id: a\n      when: true\n"
+                         "    - id: b\n      when: true\n    - id: c\n      when: false\n"));
+    r = run_cli({"run", exclusive, "--db", db, "--format", "json"});
+    CHECK(r.code == 1);
+    CHECK(r.out.find(
+              "{\"error\":{\"kind\":\"rules\",\"message\":\"policy 'exclusive' does not hold") ==
+          0);
+    CHECK(r.out.find("6 customers match both 'a' and 'b'") != std::string::npos);
+}
