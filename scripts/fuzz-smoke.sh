@@ -8,6 +8,15 @@ if ! command -v clang++ >/dev/null; then
   echo "fuzz smoke: skipped (clang++ is not installed)"
   exit 0
 fi
+# libFuzzer's runtime comes with clang's runtime package; without it there is nothing to run.
+probe=$(mktemp -d)
+echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' >"$probe/p.cpp"
+if ! clang++ -fsanitize=fuzzer "$probe/p.cpp" -o "$probe/p" 2>/dev/null; then
+  rm -rf "$probe"
+  echo "fuzz smoke: skipped (clang's libFuzzer runtime is not installed: apt-get install libclang-rt-14-dev)"
+  exit 0
+fi
+rm -rf "$probe"
 build=build-fuzz
 if [ ! -f "$build/CMakeCache.txt" ]; then
   # Sanitizers go on the whole front-end, not only the fuzz entry point.
