@@ -130,6 +130,8 @@ struct Binder::Impl {
     std::map<std::string, LetInfo> lets;
     std::vector<std::string> let_order;
     std::vector<std::string> let_stack;
+    static constexpr size_t kMaxLetDepth = 256;
+    bool let_depth_reported = false;
 
     ExprRef current{};
     int fact_context = -1;  // scope fact index while binding inside an aggregate
@@ -226,7 +228,21 @@ struct Binder::Impl {
                 lets.at(*it).failed = true;
             return failed(src);
         }
-        if (info.state == LetState::Pending) bind_let(name);
+        if (info.state == LetState::Pending) {
+            // Binding follows let references depth-first; a very long chain would exhaust
+            // the stack, so it stops at a depth no hand-written rule file reaches.
+            if (let_stack.size() >= kMaxLetDepth) {
+                if (!let_depth_reported)
+                    error(src.span, "lets refer to each other more than " +
+                                        std::to_string(kMaxLetDepth) + " deep (" +
+                                        let_stack.front() + " -> ... -> " + name + ")");
+                let_depth_reported = true;
+                info.failed = true;
+                info.state = LetState::Done;
+                return failed(src);
+            }
+            bind_let(name);
+        }
         if (info.failed) return failed(src);
         return make(src, info.type, bound::LetRef{info.index});
     }

@@ -155,6 +155,18 @@ TEST_CASE("generated hostile files give a diagnostic and exit 1, never a crash")
         CHECK(r.code == 1);
         CHECK(r.out.find("invalid YAML") != std::string::npos);
     }
+    SUBCASE("a chain of 5000 lets") {
+        std::string text = "ruleset: x\nversion: 1\nlet:\n";
+        for (int i = 0; i < 5000; ++i)
+            text += "  a" + std::to_string(i) + ": a" + std::to_string(i + 1) + " + 1\n";
+        text +=
+            "  a5000: 1\ngeneral:\n  segments:\n    - id: a\n      when: a0 > 1\n    - id: b\n     "
+            " when: otherwise\n";
+        const Run r = run({"check", write("lets.yaml", text)});
+        CHECK(r.code == 1);
+        CHECK(r.out.find("lets refer to each other more than 256 deep (a0 -> ... -> a256)") !=
+              std::string::npos);
+    }
     SUBCASE("an empty file") {
         const Run r = run({"check", write("empty.yaml", "")});
         CHECK(r.code == 1);
