@@ -988,7 +988,26 @@ struct Binder::Impl {
         return make(src, result, bound::AggregateRef{it->second});
     }
 
+    // Binding recurses through expressions and, depth-first, through the lets they use; this
+    // bounds the total so that no rule file can exhaust the stack.
+    static constexpr int kMaxBindDepth = 4000;
+    int bind_depth = 0;
+    bool bind_depth_reported = false;
+
     ExprPtr bind_expr(const ast::Expr& e) {
+        if (bind_depth >= kMaxBindDepth) {
+            if (!bind_depth_reported)
+                error(e.span, "expressions and the lets they use nest too deeply");
+            bind_depth_reported = true;
+            return failed(e);
+        }
+        ++bind_depth;
+        ExprPtr out = bind_node(e);
+        --bind_depth;
+        return out;
+    }
+
+    ExprPtr bind_node(const ast::Expr& e) {
         return std::visit(
             [&](const auto& n) -> ExprPtr {
                 using T = std::decay_t<decltype(n)>;

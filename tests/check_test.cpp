@@ -167,6 +167,20 @@ TEST_CASE("generated hostile files give a diagnostic and exit 1, never a crash")
         CHECK(r.out.find("lets refer to each other more than 256 deep (a0 -> ... -> a256)") !=
               std::string::npos);
     }
+    SUBCASE("deep expressions in a chain of lets") {
+        std::string text = "ruleset: x\nversion: 1\nlet:\n";
+        std::string nots;
+        for (int k = 0; k < 990; ++k)
+            nots += "not ";
+        for (int i = 0; i < 250; ++i)
+            text += "  a" + std::to_string(i) + ": " + nots + "a" + std::to_string(i + 1) + "\n";
+        text +=
+            "  a250: true\ngeneral:\n  segments:\n    - id: a\n      when: a0\n    - id: b\n      "
+            "when: otherwise\n";
+        const Run r = run({"check", write("deep-lets.yaml", text)});
+        CHECK(r.code == 1);
+        CHECK(r.out.find("expressions and the lets they use nest too deeply") != std::string::npos);
+    }
     SUBCASE("an empty file") {
         const Run r = run({"check", write("empty.yaml", "")});
         CHECK(r.code == 1);
