@@ -971,9 +971,9 @@ struct Binder::Impl {
                     error(slots[1]->value->span, "'per' must be month, week or day");
                     ok = false;
                 }
-                if (ok && (agg.buckets < 2 || agg.buckets > 1000)) {
+                if (ok && (agg.buckets < 2 || agg.buckets > 400)) {
                     error(slots[2] ? slots[2]->value->span : call.name_span,
-                          "'over' must span from 2 to 1000 periods of 'per'");
+                          "'over' must span from 2 to 400 periods of 'per'");
                     ok = false;
                 }
                 break;
