@@ -132,7 +132,9 @@ struct Aggregate {
     ExprPtr where;  // over fact columns; may be null
     Type type;      // result type
     CvPeriod per = CvPeriod::Month;
-    int buckets = 0;   // cv: number of periods in the window
+    Duration over;     // cv: the window's length
+    int buckets = 0;   // cv: periods in the window, months counted as 30 days (the engine
+                       // counts day and week periods on the calendar from as_of)
     std::string text;  // canonical text, to share identical aggregates
 };
 

@@ -87,6 +87,13 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
       as_of_(as_of),
       future_rows_(program.facts.size(), 0) {
     for (const auto& agg : program.aggregates) {
+        int periods = agg.buckets;
+        if (agg.fn == bound::AggFn::Cv && agg.per != bound::CvPeriod::Month) {
+            const int days = as_of.days - add_duration(as_of, agg.over, -1).days;
+            periods = agg.per == bound::CvPeriod::Week ? days / 7 : days;
+        }
+        periods_.push_back(std::max(periods, 1));
+        const auto& agg_periods = periods_.back();
         auto s = std::make_unique<State>();
         s->count.assign(customers, 0);
         switch (agg.fn) {
@@ -100,7 +107,7 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
                 s->best.assign(customers, Value{});
                 break;
             case bound::AggFn::Cv:
-                s->buckets.assign(customers * static_cast<size_t>(agg.buckets), 0.0);
+                s->buckets.assign(customers * static_cast<size_t>(agg_periods), 0.0);
                 break;
             case bound::AggFn::CountDistinct:
                 s->distinct = std::make_unique<DistinctCounter>(customers);
@@ -122,7 +129,7 @@ Date day_of(const Value& v) {
 }
 
 // The period (0 = the latest) a day falls into, counting back from as_of; -1 if outside.
-int period_index(const bound::Aggregate& agg, Date as_of, Date day) {
+int period_index(const bound::Aggregate& agg, int periods, Date as_of, Date day) {
     if (day > as_of) return -1;
     int k = 0;
     if (agg.per == bound::CvPeriod::Month) {
@@ -136,7 +143,7 @@ int period_index(const bound::Aggregate& agg, Date as_of, Date day) {
         const int length = agg.per == bound::CvPeriod::Week ? 7 : 1;
         k = (as_of.days - day.days) / length;
     }
-    return k < agg.buckets ? k : -1;
+    return k < periods ? k : -1;
 }
 
 }  // namespace
@@ -204,9 +211,9 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
                     break;
                 case bound::AggFn::Cv: {
                     if (!time || is_null((*time)[i])) break;
-                    const int k = period_index(agg, as_of_, day_of((*time)[i]));
+                    const int k = period_index(agg, periods_[a], as_of_, day_of((*time)[i]));
                     if (k >= 0)
-                        s.buckets[c * static_cast<size_t>(agg.buckets) + static_cast<size_t>(k)] +=
+                        s.buckets[c * static_cast<size_t>(periods_[a]) + static_cast<size_t>(k)] +=
                             as_double(v);
                     break;
                 }
@@ -254,7 +261,7 @@ std::vector<Column> AggregateComputer::finish() {
                 break;
             }
             case bound::AggFn::Cv: {
-                const auto periods = static_cast<size_t>(agg.buckets);
+                const auto periods = static_cast<size_t>(periods_[a]);
                 for (size_t c = 0; c < customers_; ++c) {
                     const double* b = &s.buckets[c * periods];
                     double mean = 0;

@@ -40,6 +40,7 @@ class AggregateComputer {
     Date as_of_;
     std::vector<std::unique_ptr<State>> states_;
     std::vector<size_t> future_rows_;
+    std::vector<int> periods_;  // cv: periods per aggregate, on the calendar from as_of
 };
 
 }  // namespace strata
