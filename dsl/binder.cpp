@@ -958,6 +958,7 @@ struct Binder::Impl {
                         over = *d;
                     }
                 }
+                agg.over = over;
                 if (!per)
                     ok = false;
                 else if (*per == "month") {
