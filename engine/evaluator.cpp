@@ -14,9 +14,6 @@ namespace {
 using ast::BinaryOp;
 using bound::Fn;
 
-Value tri(std::optional<bool> b) {
-    return b ? Value{*b} : Value{};
-}
 std::optional<bool> truth(const Value& v) {
     if (const auto* b = std::get_if<bool>(&v)) return *b;
     return std::nullopt;
@@ -36,12 +33,18 @@ Value literal_value(const ast::LiteralValue& v) {
         v);
 }
 
+// The calendar day of a date or datetime; nullopt for anything else.
+std::optional<int32_t> day_number(const Value& v) {
+    if (const auto* d = std::get_if<Date>(&v)) return d->days;
+    if (const auto* t = std::get_if<DateTime>(&v)) return to_date(*t).days;
+    return std::nullopt;
+}
+
+// b − a in calendar days; null unless both are dates or datetimes.
 Value date_difference(const Value& a, const Value& b) {
-    auto day = [](const Value& v) {
-        if (const auto* d = std::get_if<Date>(&v)) return d->days;
-        return to_date(std::get<DateTime>(v)).days;
-    };
-    return Value{int64_t{day(b)} - day(a)};
+    const auto x = day_number(a), y = day_number(b);
+    if (!x || !y) return {};
+    return Value{int64_t{*y} - *x};
 }
 
 Value arithmetic(BinaryOp op, const Value& l, const Value& r) {
@@ -200,7 +203,7 @@ Col owned(Column&& c) {
     return Col{std::make_shared<const Column>(std::move(c)), false};
 }
 Col constant(Value v) {
-    return Col{std::make_shared<const Column>(Column{std::move(v)}), true};
+    return Col{std::make_shared<const Column>(Column{v}), true};
 }
 
 class Evaluator {
@@ -482,10 +485,9 @@ class Evaluator {
             case Fn::Year:
             case Fn::Month:
                 return map1(args[0], [year = n.fn == Fn::Year](const Value& v) -> Value {
-                    if (is_null(v)) return {};
-                    const Date d = std::holds_alternative<Date>(v) ? std::get<Date>(v)
-                                                                   : to_date(std::get<DateTime>(v));
-                    const auto c = civil_from_days(d.days);
+                    const auto day = day_number(v);
+                    if (!day) return {};
+                    const auto c = civil_from_days(*day);
                     return int64_t{year ? c.year : c.month};
                 });
             case Fn::Ntile:

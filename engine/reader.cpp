@@ -233,7 +233,7 @@ CustomerTable read_customers(SQLite::Database& db, const std::string& table, con
             if (dq.duplicate_samples.size() < 5) dq.duplicate_samples.push_back(format_value(k));
             continue;
         }
-        out.keys.push_back(std::move(k));
+        out.keys.push_back(k);
         for (size_t c = 0; c < program.columns.size(); ++c) {
             bool bad = false;
             out.columns[c].push_back(

@@ -59,7 +59,7 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
     }
 }
 
-std::optional<int64_t> store_run(SQLite::Database& state, RunRecord r,
+std::optional<int64_t> store_run(SQLite::Database& state, const RunRecord& r,
                                  const std::vector<MembershipRow>& rows, StoreError& error) {
     try {
         SQLite::Transaction tx(state);

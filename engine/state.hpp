@@ -40,7 +40,7 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
 
 // Writes a run and its membership in one transaction. Returns the new run id, or nullopt
 // with `error` set; on failure nothing is written.
-std::optional<int64_t> store_run(SQLite::Database& state, RunRecord record,
+std::optional<int64_t> store_run(SQLite::Database& state, const RunRecord& record,
                                  const std::vector<MembershipRow>& rows, StoreError& error);
 
 // The newest run of a ruleset, or a given run id; nullopt when there is none.
