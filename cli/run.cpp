@@ -58,7 +58,7 @@ void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
     out << "  " << pad(m.priority ? std::to_string(*m.priority) : "-", 3) << ' '
         << pad(m.contact_every ? format_duration(*m.contact_every) : "-", 7) << ' '
         << pad(m.channel.empty() ? "-" : m.channel, 16) << ' '
-        << (m.offer.empty() ? m.goal : m.offer) << '\n';
+        << m.goal << (m.goal.empty() || m.offer.empty() ? "" : " — ") << m.offer << '\n';
     for (const auto& t : s.tactical)
         table_rows(out, t, rep, depth + 1);
 }
@@ -75,7 +75,7 @@ void print_table(std::ostream& out, const RunReport& rep) {
     if (rep.has_value)
         out << ' ' << pad("AVG VALUE", 12, true) << ' ' << pad("TOTAL VALUE", 16, true) << ' '
             << pad("VALUE%", 7, true);
-    out << "  PRI CONTACT CHANNEL          OFFER / GOAL\n";
+    out << "  PRI CONTACT CHANNEL          GOAL — OFFER\n";
     for (const auto& s : rep.segments)
         table_rows(out, s, rep, 0);
     const auto& dq = rep.data_quality;
