@@ -57,8 +57,8 @@ void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
     }
     out << "  " << pad(m.priority ? std::to_string(*m.priority) : "-", 3) << ' '
         << pad(m.contact_every ? format_duration(*m.contact_every) : "-", 7) << ' '
-        << pad(m.channel.empty() ? "-" : m.channel, 16) << ' '
-        << m.goal << (m.goal.empty() || m.offer.empty() ? "" : " — ") << m.offer << '\n';
+        << pad(m.channel.empty() ? "-" : m.channel, 16) << ' ' << m.goal
+        << (m.goal.empty() || m.offer.empty() ? "" : " — ") << m.offer << '\n';
     for (const auto& t : s.tactical)
         table_rows(out, t, rep, depth + 1);
 }
