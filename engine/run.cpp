@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <ctime>
+#include <exception>
 #include <map>
+#include <thread>
 
 #include "engine/json.hpp"
 
@@ -35,19 +37,61 @@ std::string sample_keys(const std::vector<uint32_t>& rows, const Column& keys) {
     return out;
 }
 
-// Evaluates tactical segments under a mask of customers that hold the parent.
+using Masks = std::map<const CompiledSegment*, std::vector<char>>;
+
+void collect_conditions(const std::vector<CompiledSegment>& segs,
+                        std::vector<const CompiledSegment*>& out) {
+    for (const auto& s : segs) {
+        if (s.when) out.push_back(&s);
+        collect_conditions(s.tactical, out);
+    }
+}
+
+// Evaluates every segment condition, general and tactical, to a mask of the rows where it
+// is true, on both cores: the conditions are independent once the lets are known, and each
+// mask is placed by its index, so the split cannot change a result.
+Masks condition_masks(const std::vector<CompiledSegment>& segs, const Frame& frame) {
+    std::vector<const CompiledSegment*> jobs;
+    collect_conditions(segs, jobs);
+    std::vector<std::vector<char>> masks(jobs.size());
+    std::exception_ptr failure;
+    auto work = [&](size_t first) {
+        for (size_t j = first; j < jobs.size(); j += 2) {
+            const ColumnRef cond = evaluate_ref(*jobs[j]->when, frame);
+            masks[j].resize(frame.rows);
+            for (size_t i = 0; i < frame.rows; ++i)
+                masks[j][i] = holds(cond[i]) ? 1 : 0;
+        }
+    };
+    std::thread helper([&] {
+        try {
+            work(1);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    });
+    work(0);
+    helper.join();
+    if (failure) std::rethrow_exception(failure);
+    Masks out;
+    for (size_t j = 0; j < jobs.size(); ++j)
+        out.emplace(jobs[j], std::move(masks[j]));
+    return out;
+}
+
+// Places tactical segments under a mask of customers that hold the parent.
 void place_tactical(const std::vector<CompiledSegment>& children,
                     const std::vector<char>& parent_mask, const std::string& prefix,
-                    const Frame& frame, const Column* value, std::vector<SegmentResult>& out,
+                    const Masks& conditions, const Column* value, std::vector<SegmentResult>& out,
                     std::vector<std::string>& tags) {
     for (const auto& child : children) {
         SegmentResult r;
         r.def = child.def;
         r.path = prefix.empty() ? child.def->id : prefix + "/" + child.def->id;
-        const Column cond = evaluate(*child.when, frame);
+        const std::vector<char>& cond = conditions.at(&child);
         std::vector<char> mask(parent_mask.size(), 0);
         for (size_t i = 0; i < mask.size(); ++i) {
-            if (!parent_mask[i] || !holds(cond[i])) continue;
+            if (!parent_mask[i] || !cond[i]) continue;
             mask[i] = 1;
             ++r.count;
             if (value && !is_null((*value)[i])) {
@@ -56,7 +100,7 @@ void place_tactical(const std::vector<CompiledSegment>& children,
             }
             tags[i] += (tags[i].empty() ? "" : ";") + r.path;
         }
-        place_tactical(child.tactical, mask, r.path, frame, value, r.tactical, tags);
+        place_tactical(child.tactical, mask, r.path, conditions, value, r.tactical, tags);
         out.push_back(std::move(r));
     }
 }
@@ -123,9 +167,10 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
 
     // General level.
     const auto& segs = rules.segments;
-    std::vector<Column> conds(segs.size());
+    const Masks conditions = condition_masks(segs, frame);
+    std::vector<const std::vector<char>*> conds(segs.size(), nullptr);
     for (size_t s = 0; s < segs.size(); ++s) {
-        if (segs[s].when) conds[s] = evaluate(*segs[s].when, frame);
+        if (segs[s].when) conds[s] = &conditions.at(&segs[s]);
     }
     std::vector<int32_t> general(n, -1);
     if (rules.rules.policy == Policy::Exclusive) {
@@ -134,7 +179,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         for (uint32_t row : order) {
             int32_t first = -1;
             for (size_t s = 0; s < segs.size(); ++s) {
-                if (!holds(conds[s][row])) continue;
+                if (!(*conds[s])[row]) continue;
                 if (first < 0)
                     first = static_cast<int32_t>(s);
                 else
@@ -164,7 +209,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         std::vector<uint32_t> unmatched;
         for (uint32_t row : order) {
             for (size_t s = 0; s < segs.size() && general[row] < 0; ++s) {
-                if (!segs[s].when || holds(conds[s][row])) general[row] = static_cast<int32_t>(s);
+                if (!segs[s].when || (*conds[s])[row]) general[row] = static_cast<int32_t>(s);
             }
             if (general[row] < 0) unmatched.push_back(row);
         }
@@ -198,7 +243,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         }
         covered += r.count;
         rep.value_total += r.value_total;
-        place_tactical(segs[s].tactical, mask, "", frame, value_ptr, r.tactical, tags);
+        place_tactical(segs[s].tactical, mask, "", conditions, value_ptr, r.tactical, tags);
         rep.segments.push_back(std::move(r));
     }
     // The coverage invariant: every customer in exactly one general segment.
