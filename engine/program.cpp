@@ -28,9 +28,11 @@ class Prefetcher {
         thread_.join();
     }
 
-    // The next chunk, or false at the end. Rethrows what the reader threw.
+    // The next chunk, or false at the end. Rethrows what the reader threw. The chunk passed
+    // in goes back to the reader to be refilled, so buffers are reused, not reallocated.
     bool next(FactChunk& chunk) {
         std::unique_lock lock(mutex_);
+        if (chunk.columns.size() > 0 && spare_.size() < kDepth) spare_.push_back(std::move(chunk));
         changed_.wait(lock, [this] { return !ready_.empty() || done_; });
         if (ready_.empty()) {
             if (error_) std::rethrow_exception(error_);
@@ -49,6 +51,13 @@ class Prefetcher {
         try {
             while (true) {
                 FactChunk chunk;
+                {
+                    std::lock_guard lock(mutex_);
+                    if (!spare_.empty()) {
+                        chunk = std::move(spare_.front());
+                        spare_.pop_front();
+                    }
+                }
                 if (!source_.next(chunk)) break;
                 std::unique_lock lock(mutex_);
                 changed_.wait(lock, [this] { return ready_.size() < kDepth || stopping_; });
@@ -69,6 +78,7 @@ class Prefetcher {
     std::mutex mutex_;
     std::condition_variable changed_;
     std::deque<FactChunk> ready_;
+    std::deque<FactChunk> spare_;  // consumed chunks, handed back for reuse
     bool done_ = false;
     bool stopping_ = false;
     std::exception_ptr error_;

@@ -283,8 +283,11 @@ bool SqliteFactSource::next(FactChunk& chunk) {
     if (s.done) return false;
     const size_t columns = s.fact.columns.size();
     chunk.rows = 0;
+    // Clear, not reassign: a recycled chunk keeps its capacity, so steady state allocates nothing.
     chunk.owner.clear();
-    chunk.columns.assign(columns, Column{});
+    chunk.columns.resize(columns);
+    for (auto& c : chunk.columns)
+        c.clear();
     for (auto& c : chunk.columns)
         c.reserve(s.chunk_rows);
     chunk.owner.reserve(s.chunk_rows);

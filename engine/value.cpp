@@ -13,21 +13,28 @@
 namespace strata {
 
 Str intern(std::string_view text) {
-    // A per-thread cache in front of the shared pool: the fact reader interns on its own
-    // thread while the evaluator interns on the main one; the lock is taken only for texts
-    // a thread has not seen yet.
+    // A small direct-mapped cache per thread in front of the shared pool: the fact reader
+    // interns on its own thread while the evaluator interns on the main one, and the lock is
+    // taken only on a miss. A column's few distinct values stay in the cache.
     static std::mutex mutex;
     static std::unordered_set<std::string> pool;
-    thread_local std::unordered_map<std::string_view, const std::string*> cache;
-    auto hit = cache.find(text);
-    if (hit != cache.end()) return Str{hit->second};
+    struct Slot {
+        std::string_view text;
+        const std::string* interned = nullptr;
+    };
+    constexpr size_t kSlots = 4096;
+    thread_local std::vector<Slot> cache(kSlots);
+    uint64_t hash = 14695981039346656037ull;  // FNV-1a
+    for (unsigned char c : text)
+        hash = (hash ^ c) * 1099511628211ull;
+    Slot& slot = cache[hash & (kSlots - 1)];
+    if (slot.interned && slot.text == text) return Str{slot.interned};
     const std::string* interned;
     {
         std::lock_guard lock(mutex);
         interned = &*pool.emplace(text).first;
     }
-    if (cache.size() > 100000) cache.clear();  // bound the per-thread cache on wide columns
-    cache.emplace(*interned, interned);
+    slot = Slot{*interned, interned};
     return Str{interned};
 }
 
