@@ -41,12 +41,25 @@ std::string pad(std::string s, size_t width, bool right = false) {
     return right ? fill + s : s + fill;
 }
 
+// Pads to exactly `width` characters, cutting a longer text with an ellipsis so the columns
+// after it stay aligned.
+std::string fit(const std::string& s, size_t width) {
+    size_t chars = 0, cut = s.size();
+    for (size_t i = 0; i < s.size(); ++i) {
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;
+        if (chars == width - 1) cut = i;
+        ++chars;
+    }
+    if (chars <= width) return pad(s, width);
+    return s.substr(0, cut) + "…";
+}
+
 void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep, int depth) {
     const auto& m = s.def->meta;
     std::string name =
         std::string(static_cast<size_t>(depth) * 2, ' ') + (depth ? "└ " : "") + s.def->id;
-    out << pad(name, 26) << ' ' << pad(m.label.empty() ? "" : m.label, 24) << ' '
-        << pad(thousands(s.count), 10, true) << ' '
+    out << fit(name, 26) << ' ' << fit(m.label, 24) << ' ' << pad(thousands(s.count), 10, true)
+        << ' '
         << pad(percent(static_cast<double>(s.count), static_cast<double>(rep.customers)), 7, true);
     if (rep.has_value) {
         out << ' '
@@ -57,7 +70,7 @@ void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
     }
     out << "  " << pad(m.priority ? std::to_string(*m.priority) : "-", 3) << ' '
         << pad(m.contact_every ? format_duration(*m.contact_every) : "-", 7) << ' '
-        << pad(m.channel.empty() ? "-" : m.channel, 16) << ' ' << m.goal
+        << fit(m.channel.empty() ? "-" : m.channel, 16) << ' ' << m.goal
         << (m.goal.empty() || m.offer.empty() ? "" : " — ") << m.offer << '\n';
     for (const auto& t : s.tactical)
         table_rows(out, t, rep, depth + 1);
