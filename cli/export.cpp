@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "dsl/diagnostics.hpp"
+#include "engine/json.hpp"
 #include "engine/state.hpp"
 #include "engine/store.hpp"
 
@@ -91,28 +92,23 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
             write_csv_field(out, channel);
             out << ',' << priority << '\n';
         } else {
-            out << "{\"customer_key\":";
-            if (std::holds_alternative<int64_t>(row.key))
-                out << std::get<int64_t>(row.key);
+            JsonWriter w;
+            w.begin_object().key("customer_key");
+            if (const auto* i = std::get_if<int64_t>(&row.key))
+                w.value(*i);
             else
-                write_json_string(out, std::get<Str>(row.key).str());
-            out << ",\"segment\":";
-            write_json_string(out, row.segment);
-            out << ",\"tactical\":[";
+                w.value(std::get<Str>(row.key).str());
+            w.key("segment").value(row.segment).key("tactical").begin_array();
             std::stringstream tags(row.tactical);
-            std::string tag;
-            bool first = true;
-            while (std::getline(tags, tag, ';')) {
-                if (!first) out << ',';
-                write_json_string(out, tag);
-                first = false;
-            }
-            out << "],\"offer\":";
-            write_json_string(out, offer);
-            out << ",\"channel\":";
-            write_json_string(out, channel);
-            out << ",\"priority\":" << (priority.empty() ? "null" : priority)
-                << ",\"run_id\":" << run->run_id << "}\n";
+            for (std::string tag; std::getline(tags, tag, ';');)
+                w.value(tag);
+            w.end_array().key("offer").value(offer).key("channel").value(channel).key("priority");
+            if (seg && seg->meta.priority)
+                w.value(*seg->meta.priority);
+            else
+                w.null();
+            w.key("run_id").value(run->run_id).end_object();
+            out << w.str() << '\n';
         }
     }
     return kExitOk;
