@@ -489,3 +489,22 @@ TEST_CASE("run --format json reports failures as JSON on stdout too") {
           0);
     CHECK(r.out.find("6 customers match both 'a' and 'b'") != std::string::npos);
 }
+
+TEST_CASE("an empty base runs cleanly: every segment holds 0 of 0") {
+    TempDir dir;
+    const auto db =
+        dir.database("empty.db",
+                     "CREATE TABLE customers (customer_id INTEGER, plan TEXT);"
+                     "CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);");
+    const auto file = dir.write("r.yaml", rules(R"(  segments:
+    - id: top
+      when: ntile(sum(orders.amount), 4) == 4
+    - id: rest
+      when: otherwise
+)"));
+    auto r = run_cli({"run", file, "--db", db, "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("\"customers\":0") != std::string::npos);
+    CHECK(r.out.find("{\"id\":\"top\",\"count\":0,\"share\":0") != std::string::npos);
+    CHECK(count_rows(db, "strata_runs") == 1);
+}
