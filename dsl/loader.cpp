@@ -161,10 +161,6 @@ class Loader {
                "\"'a' == x\")";
     }
 
-    void warning(Location loc, std::string msg) {
-        diags_.warning(file_.path(), loc, std::move(msg));
-    }
-
     Location mark_location(const YAML::Mark& m, int length = 1) const {
         if (m.line < 0) return Location{1, 1, 1};
         return Location{m.line + 1, m.column + 1, std::max(1, length)};

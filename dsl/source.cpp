@@ -20,12 +20,6 @@ Location SourceFile::locate(size_t offset, int length) const {
                     static_cast<int>(offset - line_starts_[line_index] + 1), std::max(1, length)};
 }
 
-size_t SourceFile::offset_of(int line, int col) const {
-    if (line < 1 || line_starts_.empty()) return 0;
-    const size_t index = std::min(static_cast<size_t>(line - 1), line_starts_.size() - 1);
-    return std::min(line_starts_[index] + static_cast<size_t>(std::max(col, 1) - 1), text_.size());
-}
-
 std::string_view SourceFile::line(int line) const {
     if (line < 1 || static_cast<size_t>(line) > line_starts_.size()) return {};
     const size_t begin = line_starts_[line - 1];

@@ -27,11 +27,8 @@ class SourceFile {
 
     // The 1-based line:col of a byte offset. Offsets past the end map to the end.
     Location locate(size_t offset, int length = 1) const;
-    // The offset of a 1-based line:col. REQUIRES: line within the file.
-    size_t offset_of(int line, int col) const;
     // The text of a 1-based line, without its newline; empty when out of range.
     std::string_view line(int line) const;
-    int line_count() const { return static_cast<int>(line_starts_.size()); }
 
   private:
     std::string path_;
