@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
 #include <numeric>
-#include <thread>
 #include <unordered_map>
 
 namespace strata {
@@ -519,11 +519,11 @@ class Evaluator {
             return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
         });
         // The three rankings are independent: one runs on the second core.
-        Column r;
-        std::thread recency([&] { r = ntile(args[0], bins, recency_is_age); });
+        auto recency =
+            std::async(std::launch::async, [&] { return ntile(args[0], bins, recency_is_age); });
         const Column f = ntile(args[1], bins);
         const Column m = ntile(args[2], bins);
-        recency.join();
+        const Column r = recency.get();
         Column out(rows());
         auto score = [&](const Value& v) -> Value {
             if (is_null(v)) return {};

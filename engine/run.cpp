@@ -6,8 +6,8 @@
 #include <chrono>
 #include <ctime>
 #include <exception>
+#include <future>
 #include <map>
-#include <thread>
 
 #include "engine/json.hpp"
 
@@ -54,7 +54,6 @@ Masks condition_masks(const std::vector<CompiledSegment>& segs, const Frame& fra
     std::vector<const CompiledSegment*> jobs;
     collect_conditions(segs, jobs);
     std::vector<std::vector<char>> masks(jobs.size());
-    std::exception_ptr failure;
     auto work = [&](size_t first) {
         for (size_t j = first; j < jobs.size(); j += 2) {
             const ColumnRef cond = evaluate_ref(*jobs[j]->when, frame);
@@ -63,16 +62,10 @@ Masks condition_masks(const std::vector<CompiledSegment>& segs, const Frame& fra
                 masks[j][i] = holds(cond[i]) ? 1 : 0;
         }
     };
-    std::thread helper([&] {
-        try {
-            work(1);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-    });
+    // The future joins even when work(0) throws, and get() passes on what work(1) threw.
+    auto helper = std::async(std::launch::async, work, size_t{1});
     work(0);
-    helper.join();
-    if (failure) std::rethrow_exception(failure);
+    helper.get();
     Masks out;
     for (size_t j = 0; j < jobs.size(); ++j)
         out.emplace(jobs[j], std::move(masks[j]));
