@@ -118,7 +118,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
                      std::chrono::duration<double, std::milli>(now - last).count());
         last = now;
     };
-    std::string reading = rules.rules.customers_table;
+    std::string reading = "table '" + rules.rules.customers_table + "'";  // for error messages
     CustomerTable customers;
     Evaluation ev;
     try {
@@ -133,13 +133,12 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             source_ptrs.push_back(sources.back().get());
         }
         lap("read customers");
-        reading = program.facts.empty() ? reading : "the fact tables";
+        if (!program.facts.empty()) reading = "the fact tables";
         ev = evaluate_program(program, customers, source_ptrs, options.as_of);
         lap("facts, aggregates and lets");
     } catch (const SQLite::Exception& e) {
-        error.message = "cannot read " +
-                        (reading == "the fact tables" ? reading : "table '" + reading + "'") +
-                        " from '" + data.getFilename() + "': " + e.what();
+        error.message =
+            "cannot read " + reading + " from '" + data.getFilename() + "': " + e.what();
         return std::nullopt;
     }
     for (size_t f = 0; f < program.facts.size(); ++f) {
