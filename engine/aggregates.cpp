@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <unordered_map>
 
 namespace strata {
@@ -38,54 +39,87 @@ struct ValueEqual {
     }
 };
 
-// count_distinct: values get dense ids; the first 64 ids are bits of a per-customer mask,
-// rarer ones (customer, id) pairs, sorted once at the end.
+// count_distinct: values get dense ids; the first 64 ids are bits of a per-customer mask
+// (kept in the customer's state row), rarer ones (customer, id) pairs, sorted at the end.
 class DistinctCounter {
   public:
-    explicit DistinctCounter(size_t customers) : masks_(customers, 0) {}
-
-    void add(size_t customer, const Value& v) {
+    // Adds v for customer c; `mask` is c's mask word.
+    void add(size_t customer, const Value& v, uint64_t& mask) {
         auto [it, inserted] = ids_.emplace(v, static_cast<uint32_t>(ids_.size()));
         const uint32_t id = it->second;
         if (id < 64)
-            masks_[customer] |= uint64_t{1} << id;
+            mask |= uint64_t{1} << id;
         else
             pairs_.push_back((static_cast<uint64_t>(customer) << 32) | id);
     }
 
-    std::vector<int64_t> counts() {
-        std::vector<int64_t> out(masks_.size());
-        for (size_t c = 0; c < masks_.size(); ++c)
-            out[c] = __builtin_popcountll(masks_[c]);
+    // Adds the rare values' counts to `counts` (which holds the masks' popcounts).
+    void add_rare(std::vector<int64_t>& counts) {
         std::sort(pairs_.begin(), pairs_.end());
         pairs_.erase(std::unique(pairs_.begin(), pairs_.end()), pairs_.end());
         for (uint64_t p : pairs_)
-            ++out[p >> 32];
-        return out;
+            ++counts[p >> 32];
     }
 
   private:
     std::unordered_map<Value, uint32_t, ValueHash, ValueEqual> ids_;
-    std::vector<uint64_t> masks_;
     std::vector<uint64_t> pairs_;
 };
 
+// One cell of a customer's state row.
+union Cell {
+    int64_t i;
+    double d;
+};
+
+// Cells per aggregate in the state row.
+size_t cells_for(const bound::Aggregate& agg) {
+    switch (agg.fn) {
+        case bound::AggFn::Sum:
+            return agg.type == Type::Int ? 2 : 1;  // Int: the exact sum and a double fallback
+        case bound::AggFn::Avg:
+            return 2;  // sum and count
+        case bound::AggFn::Min:
+        case bound::AggFn::Max:
+            return sizeof(Value) / sizeof(Cell);  // the best value so far (null: none yet)
+        case bound::AggFn::Cv:
+            return 0;  // buckets live in their own array
+        default:
+            return 1;  // a count, or count_distinct's mask
+    }
+}
+
+Value load_value(const Cell* cells) {
+    Value v;
+    std::memcpy(static_cast<void*>(&v), cells, sizeof(Value));
+    return v;
+}
+void store_value(Cell* cells, const Value& v) {
+    std::memcpy(static_cast<void*>(cells), &v, sizeof(Value));
+}
+
 }  // namespace
 
+// Every aggregate's state for one customer sits in one row of cells, so a fact row updates
+// one or two cache lines however many aggregates its table feeds.
 struct AggregateComputer::State {
-    std::vector<int64_t> count;
-    std::vector<int64_t> int_sum;
-    std::vector<double> sum;
-    std::vector<Value> best;  // min / max
-    std::unique_ptr<DistinctCounter> distinct;
-    std::vector<double> buckets;  // cv: customers × periods
+    size_t stride = 0;
+    std::vector<Cell> rows;                                  // customers × stride
+    std::vector<size_t> offset;                              // per aggregate, into a row
+    std::vector<std::unique_ptr<DistinctCounter>> distinct;  // per aggregate, or null
+    std::vector<std::vector<double>> buckets;                // cv: customers × periods
+    // Per chunk, reused: each aggregate's filter and values.
+    std::vector<std::vector<char>> pass;
+    std::vector<ColumnRef> values;
 };
 
 AggregateComputer::AggregateComputer(const bound::Program& program, size_t customers, Date as_of)
     : program_(program),
       customers_(customers),
       as_of_(as_of),
-      future_rows_(program.facts.size(), 0) {
+      future_rows_(program.facts.size(), 0),
+      state_(std::make_unique<State>()) {
+    State& s = *state_;
     for (const auto& agg : program.aggregates) {
         int periods = agg.buckets;
         if (agg.fn == bound::AggFn::Cv && agg.per != bound::CvPeriod::Month) {
@@ -93,30 +127,26 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
             periods = agg.per == bound::CvPeriod::Week ? days / 7 : days;
         }
         periods_.push_back(std::max(periods, 1));
-        const auto& agg_periods = periods_.back();
-        auto s = std::make_unique<State>();
-        s->count.assign(customers, 0);
-        switch (agg.fn) {
-            case bound::AggFn::Sum:
-            case bound::AggFn::Avg:
-                s->sum.assign(customers, 0.0);
-                s->int_sum.assign(customers, 0);
-                break;
-            case bound::AggFn::Min:
-            case bound::AggFn::Max:
-                s->best.assign(customers, Value{});
-                break;
-            case bound::AggFn::Cv:
-                s->buckets.assign(customers * static_cast<size_t>(agg_periods), 0.0);
-                break;
-            case bound::AggFn::CountDistinct:
-                s->distinct = std::make_unique<DistinctCounter>(customers);
-                break;
-            default:
-                break;
-        }
-        states_.push_back(std::move(s));
+        s.offset.push_back(s.stride);
+        s.stride += cells_for(agg);
+        s.distinct.push_back(
+            agg.fn == bound::AggFn::CountDistinct ? std::make_unique<DistinctCounter>() : nullptr);
+        s.buckets.emplace_back();
+        if (agg.fn == bound::AggFn::Cv)
+            s.buckets.back().assign(customers * static_cast<size_t>(periods_.back()), 0.0);
     }
+    Cell zero;
+    zero.i = 0;
+    s.rows.assign(customers * s.stride, zero);
+    // Min/max start as null, written as a Value rather than assumed from zero bytes.
+    for (size_t a = 0; a < program.aggregates.size(); ++a) {
+        const auto fn = program.aggregates[a].fn;
+        if (fn != bound::AggFn::Min && fn != bound::AggFn::Max) continue;
+        for (size_t c = 0; c < customers; ++c)
+            store_value(&s.rows[c * s.stride + s.offset[a]], Value{});
+    }
+    s.pass.resize(program.aggregates.size());
+    s.values.resize(program.aggregates.size());
 }
 
 AggregateComputer::~AggregateComputer() = default;
@@ -150,6 +180,7 @@ int period_index(const bound::Aggregate& agg, int periods, Date as_of, Date day)
 
 void AggregateComputer::add(int fact, const FactChunk& chunk) {
     const auto& use = program_.facts[static_cast<size_t>(fact)];
+    State& s = *state_;
     Frame frame;
     frame.rows = chunk.rows;
     frame.as_of = as_of_;
@@ -157,7 +188,8 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         frame.columns.push_back(&c);
 
     // Rows that count: a known customer, and not after as_of.
-    std::vector<char> live(chunk.rows, 1);
+    std::vector<char>& live = live_;
+    live.assign(chunk.rows, 1);
     const Column* time =
         use.time_slot >= 0 ? &chunk.columns[static_cast<size_t>(use.time_slot)] : nullptr;
     for (size_t i = 0; i < chunk.rows; ++i) {
@@ -169,101 +201,133 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         }
     }
 
+    // Filters and values a column at a time; then one pass over the rows updates every
+    // aggregate of this fact in the row's customer state.
+    std::vector<size_t>& mine = mine_;
+    mine.clear();
     for (size_t a = 0; a < program_.aggregates.size(); ++a) {
         const auto& agg = program_.aggregates[a];
         if (agg.fact != fact) continue;
-        State& s = *states_[a];
-        ColumnRef where;
-        if (agg.where) where = evaluate_ref(*agg.where, frame);
-        ColumnRef values;
-        if (agg.value) values = evaluate_ref(*agg.value, frame);
-        for (size_t i = 0; i < chunk.rows; ++i) {
-            if (!live[i]) continue;
-            if (agg.where) {
+        mine.push_back(a);
+        std::vector<char>& pass = s.pass[a];
+        pass.assign(chunk.rows, 1);
+        if (agg.where) {
+            const ColumnRef where = evaluate_ref(*agg.where, frame);
+            for (size_t i = 0; i < chunk.rows; ++i) {
                 const auto* b = std::get_if<bool>(&where[i]);
-                if (!b || !*b) continue;
+                pass[i] = b && *b;
             }
-            const auto c = static_cast<size_t>(chunk.owner[i]);
+        }
+        s.values[a] = agg.value ? evaluate_ref(*agg.value, frame) : ColumnRef{};
+    }
+
+    for (size_t i = 0; i < chunk.rows; ++i) {
+        if (!live[i]) continue;
+        const auto c = static_cast<size_t>(chunk.owner[i]);
+        Cell* row = &s.rows[c * s.stride];
+        for (size_t a : mine) {
+            if (!s.pass[a][i]) continue;
+            const auto& agg = program_.aggregates[a];
+            Cell* cell = row + s.offset[a];
             if (!agg.value) {
-                ++s.count[c];
+                ++cell->i;
                 continue;
             }
-            const Value& v = values[i];
+            const Value& v = s.values[a][i];
             if (is_null(v)) continue;
-            ++s.count[c];
             switch (agg.fn) {
+                case bound::AggFn::Count:
+                    ++cell->i;
+                    break;
                 case bound::AggFn::Sum:
-                case bound::AggFn::Avg:
-                    if (const auto* n = std::get_if<int64_t>(&v)) {
-                        if (__builtin_add_overflow(s.int_sum[c], *n, &s.int_sum[c]))
-                            s.int_sum[c] = INT64_MAX;
+                    if (agg.type == Type::Int) {
+                        if (const auto* n = std::get_if<int64_t>(&v)) {
+                            if (__builtin_add_overflow(cell[0].i, *n, &cell[0].i))
+                                cell[0].i = INT64_MAX;
+                        }
+                        cell[1].d += as_double(v);
+                    } else {
+                        cell[0].d += as_double(v);
                     }
-                    s.sum[c] += as_double(v);
+                    break;
+                case bound::AggFn::Avg:
+                    cell[0].d += as_double(v);
+                    ++cell[1].i;
                     break;
                 case bound::AggFn::Min:
-                    if (is_null(s.best[c]) || compare_values(v, s.best[c]) < 0) s.best[c] = v;
+                case bound::AggFn::Max: {
+                    const Value best = load_value(cell);
+                    const int want = agg.fn == bound::AggFn::Min ? -1 : 1;
+                    if (is_null(best) || compare_values(v, best) == want) store_value(cell, v);
                     break;
-                case bound::AggFn::Max:
-                    if (is_null(s.best[c]) || compare_values(v, s.best[c]) > 0) s.best[c] = v;
+                }
+                case bound::AggFn::CountDistinct: {
+                    auto* mask = reinterpret_cast<uint64_t*>(&cell->i);
+                    s.distinct[a]->add(c, v, *mask);
                     break;
-                case bound::AggFn::CountDistinct:
-                    s.distinct->add(c, v);
-                    break;
+                }
                 case bound::AggFn::Cv: {
                     if (!time || is_null((*time)[i])) break;
                     const int k = period_index(agg, periods_[a], as_of_, day_of((*time)[i]));
                     if (k >= 0)
-                        s.buckets[c * static_cast<size_t>(periods_[a]) + static_cast<size_t>(k)] +=
-                            as_double(v);
+                        s.buckets[a][c * static_cast<size_t>(periods_[a]) +
+                                     static_cast<size_t>(k)] += as_double(v);
                     break;
                 }
-                default:
-                    break;
             }
         }
     }
 }
 
 std::vector<Column> AggregateComputer::finish() {
+    State& s = *state_;
     std::vector<Column> out;
     for (size_t a = 0; a < program_.aggregates.size(); ++a) {
         const auto& agg = program_.aggregates[a];
-        State& s = *states_[a];
+        auto cell = [&s, a](size_t c) -> const Cell* {
+            return &s.rows[c * s.stride + s.offset[a]];
+        };
         Column col(customers_);
         switch (agg.fn) {
             case bound::AggFn::Count:
                 for (size_t c = 0; c < customers_; ++c)
-                    col[c] = s.count[c];
+                    col[c] = cell(c)->i;
                 break;
             case bound::AggFn::Sum:
                 // A sum over no rows is 0, so that revenue-style fields stay numbers.
                 for (size_t c = 0; c < customers_; ++c) {
-                    col[c] = agg.type == Type::Int && s.int_sum[c] != INT64_MAX
-                                 ? Value{s.int_sum[c]}
-                                 : Value{s.sum[c]};
+                    const Cell* x = cell(c);
+                    if (agg.type != Type::Int)
+                        col[c] = x[0].d;
+                    else
+                        col[c] = x[0].i != INT64_MAX ? Value{x[0].i} : Value{x[1].d};
                 }
                 break;
             case bound::AggFn::Avg:
                 for (size_t c = 0; c < customers_; ++c) {
-                    if (s.count[c] > 0) col[c] = s.sum[c] / static_cast<double>(s.count[c]);
+                    const Cell* x = cell(c);
+                    if (x[1].i > 0) col[c] = x[0].d / static_cast<double>(x[1].i);
                 }
                 break;
             case bound::AggFn::Min:
             case bound::AggFn::Max:
                 for (size_t c = 0; c < customers_; ++c)
-                    col[c] = coerce(s.best[c], agg.type);
+                    col[c] = coerce(load_value(cell(c)), agg.type);
                 break;
             case bound::AggFn::CountDistinct: {
-                const std::vector<int64_t> counts = s.distinct->counts();
+                std::vector<int64_t> counts(customers_);
+                for (size_t c = 0; c < customers_; ++c)
+                    counts[c] = __builtin_popcountll(static_cast<uint64_t>(cell(c)->i));
+                s.distinct[a]->add_rare(counts);
                 for (size_t c = 0; c < customers_; ++c)
                     col[c] = counts[c];
-                s.distinct.reset();
+                s.distinct[a].reset();
                 break;
             }
             case bound::AggFn::Cv: {
                 const auto periods = static_cast<size_t>(periods_[a]);
                 for (size_t c = 0; c < customers_; ++c) {
-                    const double* b = &s.buckets[c * periods];
+                    const double* b = &s.buckets[a][c * periods];
                     double mean = 0;
                     for (size_t k = 0; k < periods; ++k)
                         mean += b[k];
@@ -274,11 +338,13 @@ std::vector<Column> AggregateComputer::finish() {
                         var += (b[k] - mean) * (b[k] - mean);
                     col[c] = std::sqrt(var / static_cast<double>(periods)) / std::fabs(mean);
                 }
+                s.buckets[a] = {};
                 break;
             }
         }
         out.push_back(std::move(col));
     }
+    s.rows = {};
     return out;
 }
 

@@ -38,8 +38,10 @@ class AggregateComputer {
     const bound::Program& program_;
     size_t customers_;
     Date as_of_;
-    std::vector<std::unique_ptr<State>> states_;
     std::vector<size_t> future_rows_;
+    std::unique_ptr<State> state_;
+    std::vector<char> live_;    // per chunk, reused
+    std::vector<size_t> mine_;  // per chunk, reused: the aggregates of its fact
     std::vector<int> periods_;  // cv: periods per aggregate, on the calendar from as_of
 };
 

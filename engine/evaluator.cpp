@@ -164,6 +164,12 @@ bool runtime_comparable(const Value& a, const Value& b) {
 }
 
 Value compare(BinaryOp op, const Value& l, const Value& r) {
+    if (op == BinaryOp::Eq || op == BinaryOp::Ne) {
+        // Interned strings are equal exactly when they are the same pointer.
+        const auto* ls = std::get_if<Str>(&l);
+        const auto* rs = std::get_if<Str>(&r);
+        if (ls && rs) return (*ls == *rs) == (op == BinaryOp::Eq);
+    }
     if (is_null(l) || is_null(r) || !runtime_comparable(l, r)) return {};
     return compare_holds(op, compare_values(l, r));
 }

@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -102,17 +104,34 @@ Frame Evaluation::frame() const {
 }
 
 Evaluation evaluate_program(const bound::Program& program, const CustomerTable& customers,
-                            const std::vector<FactSource*>& facts, Date as_of) {
+                            const std::vector<FactParts>& facts, Date as_of) {
     Evaluation ev;
     ev.customers = &customers;
     ev.as_of = as_of;
     AggregateComputer computer(program, customers.rows, as_of);
+    std::chrono::steady_clock::duration adding{};
     for (size_t f = 0; f < program.facts.size(); ++f) {
-        Prefetcher reader(*facts.at(f));
-        FactChunk chunk;
-        while (reader.next(chunk))
-            computer.add(static_cast<int>(f), chunk);
+        std::vector<std::unique_ptr<Prefetcher>> readers;
+        for (FactSource* part : facts.at(f))
+            readers.push_back(std::make_unique<Prefetcher>(*part));
+        std::vector<FactChunk> chunks(readers.size());
+        std::vector<bool> open(readers.size(), true);
+        for (size_t live = readers.size(); live > 0;) {
+            for (size_t p = 0; p < readers.size(); ++p) {
+                if (!open[p]) continue;
+                if (readers[p]->next(chunks[p])) {
+                    const auto start = std::chrono::steady_clock::now();
+                    computer.add(static_cast<int>(f), chunks[p]);
+                    adding += std::chrono::steady_clock::now() - start;
+                } else {
+                    open[p] = false;
+                    --live;
+                }
+            }
+        }
     }
+    spdlog::debug("fact scan done ({} ms of it aggregating)",
+                  std::chrono::duration_cast<std::chrono::milliseconds>(adding).count());
     ev.aggregates = computer.finish();
     spdlog::debug("fact pass and aggregates done");
     ev.future_fact_rows = computer.future_rows();

@@ -36,8 +36,14 @@ struct Evaluation {
     Frame frame() const;
 };
 
-// REQUIRES: facts has one source per Program::facts entry, in order.
+// The sources of one fact table: one, or several disjoint parts of it read side by side.
+using FactParts = std::vector<FactSource*>;
+
+// REQUIRES: facts has one entry per Program::facts entry, in order, each with at least one
+// source. Each source is read on its own thread; chunks are aggregated in a fixed rotation
+// over the parts (chunk 1 of part 1, chunk 1 of part 2, …), so results do not depend on
+// timing, only on the data and how it was split.
 Evaluation evaluate_program(const bound::Program& program, const CustomerTable& customers,
-                            const std::vector<FactSource*>& facts, Date as_of);
+                            const std::vector<FactParts>& facts, Date as_of);
 
 }  // namespace strata

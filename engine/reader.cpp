@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "engine/store.hpp"
@@ -249,6 +250,83 @@ CustomerTable read_customers(SQLite::Database& db, const std::string& table, con
     return out;
 }
 
+std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& table, size_t parts) {
+    std::vector<RowRange> whole(1);
+    if (parts < 2) return whole;
+    // The rowid's spellings that no column of the table has taken.
+    std::vector<std::string> taken;
+    {
+        RawStatement info(db, "SELECT name FROM pragma_table_info(?)");
+        sqlite3_bind_text(info.get(), 1, table.c_str(), -1, SQLITE_TRANSIENT);
+        while (info.step()) {
+            std::string name = reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 0));
+            for (char& c : name)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            taken.push_back(std::move(name));
+        }
+    }
+    std::string alias;
+    for (const char* candidate : {"rowid", "_rowid_", "oid"}) {
+        if (std::find(taken.begin(), taken.end(), candidate) == taken.end()) {
+            alias = candidate;
+            break;
+        }
+    }
+    if (alias.empty()) return whole;
+    int64_t lo = 0, hi = 0;
+    try {
+        // Two queries: SQLite answers a lone min() or max() of the rowid from the b-tree's
+        // ends, but scans the whole table for both at once.
+        for (auto [fn, out] : {std::pair{"min", &lo}, std::pair{"max", &hi}}) {
+            RawStatement bound(db, std::string("SELECT ") + fn + "(" + alias + ") FROM " +
+                                       quote_identifier(table));
+            if (!bound.step() || sqlite3_column_type(bound.get(), 0) == SQLITE_NULL) return whole;
+            *out = sqlite3_column_int64(bound.get(), 0);
+        }
+    } catch (const SQLite::Exception&) {
+        return whole;  // a view or a WITHOUT ROWID table: no rowid to split on
+    }
+    if (lo == INT64_MIN) return whole;  // (lo - 1, …] is not expressible; rare enough to skip
+    std::vector<RowRange> out;
+    const __int128 span = static_cast<__int128>(hi) - lo + 1;
+    int64_t below = lo - 1;  // ranges are (below, upto]
+    for (size_t k = 1; k <= parts; ++k) {
+        const int64_t upto = k == parts ? hi
+                                        : static_cast<int64_t>(static_cast<__int128>(lo) - 1 +
+                                                               span * static_cast<__int128>(k) /
+                                                                   static_cast<__int128>(parts));
+        if (upto <= below) continue;
+        out.push_back({alias, below, upto});
+        below = upto;
+    }
+    return out.empty() ? whole : out;
+}
+
+void merge_data_quality(DataQuality& into, const DataQuality& from) {
+    for (const auto& u : from.unconvertible) {
+        auto same = std::find_if(
+            into.unconvertible.begin(), into.unconvertible.end(),
+            [&u](const auto& x) { return x.table == u.table && x.column == u.column; });
+        if (same != into.unconvertible.end())
+            same->count += u.count;
+        else
+            into.unconvertible.push_back(u);
+    }
+    std::sort(into.unconvertible.begin(), into.unconvertible.end(),
+              [](const auto& a, const auto& b) {
+                  return std::tie(a.table, a.column) < std::tie(b.table, b.column);
+              });
+    into.null_keys += from.null_keys;
+    into.duplicate_keys += from.duplicate_keys;
+    for (const auto& s : from.duplicate_samples) {
+        if (into.duplicate_samples.size() < 5) into.duplicate_samples.push_back(s);
+    }
+    for (const auto& [fact, n] : from.orphan_fact_rows)
+        into.orphan_fact_rows[fact] += n;
+    for (const auto& [fact, n] : from.future_fact_rows)
+        into.future_fact_rows[fact] += n;
+}
+
 struct SqliteFactSource::Impl {
     const bound::FactUse& fact;
     const KeyIndex& index;
@@ -257,24 +335,46 @@ struct SqliteFactSource::Impl {
     size_t chunk_rows;
     RawStatement stmt;
     ConversionLog log;
-    size_t scanned = 0;
+    std::shared_ptr<std::atomic<size_t>> scanned;  // shared with the table's other ranges
+    size_t unreported = 0;
     bool done = false;
 
     Impl(SQLite::Database& db, const bound::FactUse& f, const KeyIndex& i, DataQuality& d,
-         ProgressFn p, size_t n)
+         ProgressFn p, const RowRange& range, std::shared_ptr<std::atomic<size_t>> counter,
+         size_t n)
         : fact(f),
           index(i),
           dq(d),
           progress(std::move(p)),
           chunk_rows(n),
-          stmt(db, select_sql(f.table, f.key, f.columns)),
-          log(d, f.table) {}
+          stmt(db, select_sql(f.table, f.key, f.columns) +
+                       (range.column.empty()
+                            ? ""
+                            : " WHERE " + range.column + " > ? AND " + range.column + " <= ?")),
+          log(d, f.table),
+          scanned(counter ? std::move(counter) : std::make_shared<std::atomic<size_t>>(0)) {
+        if (!range.column.empty()) {
+            sqlite3_bind_int64(stmt.get(), 1, range.lo);
+            sqlite3_bind_int64(stmt.get(), 2, range.hi);
+        }
+    }
+
+    // Adds this source's recent rows to the shared count; reports when it crosses a step.
+    void report(bool final) {
+        const size_t before = scanned->fetch_add(unreported);
+        const size_t now = before + unreported;
+        unreported = 0;
+        if (progress && (final || now / kProgressEvery != before / kProgressEvery))
+            progress(fact.table, now);
+    }
 };
 
 SqliteFactSource::SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact,
                                    const KeyIndex& index, DataQuality& dq, ProgressFn progress,
+                                   RowRange range, std::shared_ptr<std::atomic<size_t>> scanned,
                                    size_t chunk_rows)
-    : impl_(std::make_unique<Impl>(db, fact, index, dq, std::move(progress), chunk_rows)) {}
+    : impl_(std::make_unique<Impl>(db, fact, index, dq, std::move(progress), range,
+                                   std::move(scanned), chunk_rows)) {}
 
 SqliteFactSource::~SqliteFactSource() = default;
 
@@ -297,7 +397,7 @@ bool SqliteFactSource::next(FactChunk& chunk) {
             s.done = true;
             break;
         }
-        if (++s.scanned % kProgressEvery == 0 && s.progress) s.progress(s.fact.table, s.scanned);
+        ++s.unreported;
         int64_t owner = -1;
         switch (sqlite3_column_type(raw, 0)) {
             case SQLITE_INTEGER:
@@ -325,7 +425,7 @@ bool SqliteFactSource::next(FactChunk& chunk) {
         }
         ++chunk.rows;
     }
-    if (s.done && s.progress) s.progress(s.fact.table, s.scanned);
+    s.report(s.done);
     return chunk.rows > 0 || !s.done;
 }
 

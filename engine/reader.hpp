@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -72,11 +73,31 @@ CustomerTable read_customers(SQLite::Database& db, const std::string& table, con
                              const bound::Program& program, KeyIndex& index, DataQuality& dq,
                              const ProgressFn& progress);
 
+// A slice of a table by rowid: lo < rowid <= hi. The whole table when `column` is empty.
+struct RowRange {
+    std::string column;  // how the rowid is spelled in SQL (rowid, _rowid_ or oid), or empty
+    int64_t lo = 0;
+    int64_t hi = 0;
+};
+
+// Splits `table` into at most `parts` rowid ranges of about equal span, so that separate
+// connections can scan it side by side. One whole-table range when the table has no usable
+// rowid (a view, a WITHOUT ROWID table, every rowid alias taken by a column) or is empty.
+// The split depends only on the data, never on the machine. Throws SQLite::Exception.
+std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& table, size_t parts);
+
+// Adds what `from` found to `into`: counts add up, samples keep `into`'s first.
+void merge_data_quality(DataQuality& into, const DataQuality& from);
+
 // A fact table as chunks of rows, joined to customers through the key index.
+// Progress reports go through `progress` with the rows scanned so far by every source that
+// shares `scanned`; the callback may be called from the thread that calls next().
 class SqliteFactSource : public FactSource {
   public:
     SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact, const KeyIndex& index,
-                     DataQuality& dq, ProgressFn progress, size_t chunk_rows = 4096);
+                     DataQuality& dq, ProgressFn progress, RowRange range = {},
+                     std::shared_ptr<std::atomic<size_t>> scanned = nullptr,
+                     size_t chunk_rows = 4096);
     ~SqliteFactSource() override;
     bool next(FactChunk& chunk) override;
 

@@ -1,19 +1,29 @@
 #include "engine/run.hpp"
 
 #include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Transaction.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
+#include <deque>
 #include <exception>
 #include <future>
 #include <map>
+#include <mutex>
 
 #include "engine/json.hpp"
+#include "engine/store.hpp"
 
 namespace strata {
 
 namespace {
+
+// Fact tables are split into this many rowid ranges and read side by side. Fixed, not the
+// machine's core count: how facts are split decides the order sums are added in, and the
+// same data must give the same bytes everywhere.
+constexpr size_t kFactScanParts = 2;
 
 std::string utc_now() {
     const std::time_t t = std::time(nullptr);
@@ -121,20 +131,52 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     std::string reading = "table '" + rules.rules.customers_table + "'";  // for error messages
     CustomerTable customers;
     Evaluation ev;
+    // Fact tables are read in parts on their own threads: progress reports may come from any.
+    ProgressFn progress;
+    if (options.progress) {
+        progress = [report = options.progress, mutex = std::make_shared<std::mutex>()](
+                       const std::string& what, size_t rows) {
+            std::lock_guard lock(*mutex);
+            report(what, rows);
+        };
+    }
     try {
+        // One read transaction over every read of this connection: in rollback-journal mode
+        // no writer can commit until the reads are done, so the extra connections that read
+        // parts of the fact tables see the same data.
+        SQLite::Transaction reads(data);
         KeyIndex index;
         customers = read_customers(data, rules.rules.customers_table, rules.rules.key, program,
-                                   index, rep.data_quality, options.progress);
-        std::vector<std::unique_ptr<SqliteFactSource>> sources;
-        std::vector<FactSource*> source_ptrs;
-        for (const auto& fact : program.facts) {
-            sources.push_back(std::make_unique<SqliteFactSource>(
-                data, fact, index, rep.data_quality, options.progress));
-            source_ptrs.push_back(sources.back().get());
-        }
+                                   index, rep.data_quality, progress);
         lap("read customers");
+        std::vector<std::unique_ptr<SQLite::Database>> connections;
+        std::deque<DataQuality> part_quality;  // per part, merged in part order afterwards
+        std::vector<std::unique_ptr<SqliteFactSource>> sources;
+        std::vector<FactParts> parts;
+        for (const auto& fact : program.facts) {
+            std::vector<RowRange> ranges = split_by_rowid(data, fact.table, kFactScanParts);
+            FactParts fact_parts;
+            auto scanned = std::make_shared<std::atomic<size_t>>(0);
+            for (size_t p = 0; p < ranges.size(); ++p) {
+                SQLite::Database* db = &data;
+                if (p > 0) {
+                    StoreError open_error;
+                    auto extra = open_read_only(data.getFilename(), open_error);
+                    if (!extra) throw SQLite::Exception(open_error.message);
+                    connections.push_back(std::move(extra));
+                    db = connections.back().get();
+                }
+                part_quality.emplace_back();
+                sources.push_back(std::make_unique<SqliteFactSource>(
+                    *db, fact, index, part_quality.back(), progress, ranges[p], scanned));
+                fact_parts.push_back(sources.back().get());
+            }
+            parts.push_back(std::move(fact_parts));
+        }
         if (!program.facts.empty()) reading = "the fact tables";
-        ev = evaluate_program(program, customers, source_ptrs, options.as_of);
+        ev = evaluate_program(program, customers, parts, options.as_of);
+        for (const DataQuality& dq : part_quality)
+            merge_data_quality(rep.data_quality, dq);
         lap("facts, aggregates and lets");
     } catch (const SQLite::Exception& e) {
         error.message =
