@@ -75,7 +75,7 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
     if (options.format == ExportFormat::Csv)
         out << "customer_key,segment,tactical,offer,channel,priority\n";
     for (const auto& row : rows) {
-        const SegmentDef* seg = find_segment(rf.segments, row.segment);
+        const SegmentDef* seg = find_segment(rf.segments, row.segment.str());
         const std::string offer = seg ? seg->meta.offer : "";
         const std::string channel = seg ? seg->meta.channel : "";
         const std::string priority =
@@ -83,9 +83,9 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
         if (options.format == ExportFormat::Csv) {
             write_csv_field(out, format_value(row.key));
             out << ',';
-            write_csv_field(out, row.segment);
+            write_csv_field(out, row.segment.str());
             out << ',';
-            write_csv_field(out, row.tactical);
+            write_csv_field(out, row.tactical.str());
             out << ',';
             write_csv_field(out, offer);
             out << ',';
@@ -98,8 +98,8 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
                 w.value(*i);
             else
                 w.value(std::get<Str>(row.key).str());
-            w.key("segment").value(row.segment).key("tactical").begin_array();
-            std::stringstream tags(row.tactical);
+            w.key("segment").value(row.segment.str()).key("tactical").begin_array();
+            std::stringstream tags(row.tactical.str());
             for (std::string tag; std::getline(tags, tag, ';');)
                 w.value(tag);
             w.end_array().key("offer").value(offer).key("channel").value(channel).key("priority");

@@ -12,6 +12,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 
 #include "engine/json.hpp"
 #include "engine/store.hpp"
@@ -82,15 +83,51 @@ Masks condition_masks(const std::vector<CompiledSegment>& segs, const Frame& fra
     return out;
 }
 
+// Each customer's tactical subsegments as a row of bits, one per tactical segment in the
+// order the rule file lists them (depth first), so a customer's tags read in that order.
+struct TacticalSets {
+    size_t words = 0;            // 64-bit words per customer
+    std::vector<uint64_t> bits;  // customers × words
+    std::vector<std::string> paths;
+
+    void set(size_t customer, size_t tactical) {
+        bits[customer * words + tactical / 64] |= uint64_t{1} << (tactical % 64);
+    }
+
+    // The tags of every customer, joined with ';'. Customers share few distinct sets, so
+    // each set is joined once and interned.
+    std::vector<Str> joined(size_t customers) const {
+        std::vector<Str> out(customers, intern(""));
+        if (words == 0) return out;
+        std::unordered_map<std::string, Str> seen;
+        for (size_t c = 0; c < customers; ++c) {
+            const uint64_t* row = &bits[c * words];
+            const std::string set(reinterpret_cast<const char*>(row), words * sizeof(uint64_t));
+            auto [it, inserted] = seen.try_emplace(set);
+            if (inserted) {
+                std::string text;
+                for (size_t t = 0; t < paths.size(); ++t) {
+                    if (row[t / 64] >> (t % 64) & 1) text += (text.empty() ? "" : ";") + paths[t];
+                }
+                it->second = intern(text);
+            }
+            out[c] = it->second;
+        }
+        return out;
+    }
+};
+
 // Places tactical segments under a mask of customers that hold the parent.
 void place_tactical(const std::vector<CompiledSegment>& children,
                     const std::vector<char>& parent_mask, const std::string& prefix,
                     const Masks& conditions, const Column* value, std::vector<SegmentResult>& out,
-                    std::vector<std::string>& tags) {
+                    TacticalSets& tags) {
     for (const auto& child : children) {
         SegmentResult r;
         r.def = child.def;
         r.path = prefix.empty() ? child.def->id : prefix + "/" + child.def->id;
+        const size_t index = tags.paths.size();
+        tags.paths.push_back(r.path);
         const std::vector<char>& cond = conditions.at(&child);
         std::vector<char> mask(parent_mask.size(), 0);
         for (size_t i = 0; i < mask.size(); ++i) {
@@ -101,11 +138,19 @@ void place_tactical(const std::vector<CompiledSegment>& children,
                 r.value_total += as_double((*value)[i]);
                 ++r.value_count;
             }
-            tags[i] += (tags[i].empty() ? "" : ";") + r.path;
+            tags.set(i, index);
         }
         place_tactical(child.tactical, mask, r.path, conditions, value, r.tactical, tags);
         out.push_back(std::move(r));
     }
+}
+
+// The number of segments in `segs` and below them.
+size_t count_segments(const std::vector<CompiledSegment>& segs) {
+    size_t n = 0;
+    for (const auto& s : segs)
+        n += 1 + count_segments(s.tactical);
+    return n;
 }
 
 }  // namespace
@@ -259,7 +304,12 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     }
 
     // Counts, values and tactical subsegments, segment by segment.
-    std::vector<std::string> tags(n);
+    TacticalSets tags;
+    size_t tacticals = 0;
+    for (const auto& s : segs)
+        tacticals += count_segments(s.tactical);
+    tags.words = (tacticals + 63) / 64;
+    tags.bits.assign(n * tags.words, 0);
     size_t covered = 0;
     for (size_t s = 0; s < segs.size(); ++s) {
         SegmentResult r;
@@ -288,10 +338,14 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     }
 
     lap("segments");
+    const std::vector<Str> tag_text = tags.joined(n);
+    std::vector<Str> segment_ids;
+    for (const auto& s : segs)
+        segment_ids.push_back(intern(s.def->id));
     rep.membership.reserve(n);
     for (uint32_t row : order) {
         rep.membership.push_back(
-            {customers.keys[row], segs[static_cast<size_t>(general[row])].def->id, tags[row]});
+            {customers.keys[row], segment_ids[static_cast<size_t>(general[row])], tag_text[row]});
     }
     rep.elapsed_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)

@@ -80,34 +80,46 @@ std::optional<int64_t> store_run(SQLite::Database& state, const RunRecord& r,
         run.exec();
         const int64_t run_id = state.getLastInsertRowid();
         // Rows go in batches of kBatch per statement: one prepared statement for full
-        // batches, one for the remainder, values always bound as parameters.
+        // batches, one for the remainder, values always bound as parameters. Segment texts
+        // are interned, so they are bound without a copy.
         constexpr size_t kBatch = 128;
-        auto make_insert = [&state](size_t n) {
+        using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+        sqlite3* db = state.getHandle();
+        auto make_insert = [db](size_t n) {
             std::string sql =
                 "INSERT INTO strata_membership (run_id, customer_key, segment, tactical) VALUES ";
             for (size_t i = 0; i < n; ++i)
                 sql += i ? ",(?,?,?,?)" : "(?,?,?,?)";
-            return std::make_unique<SQLite::Statement>(state, sql);
+            sqlite3_stmt* stmt = nullptr;
+            const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+            Prepared out(stmt, sqlite3_finalize);
+            if (rc != SQLITE_OK) throw SQLite::Exception(db, rc);
+            return out;
         };
-        auto full = make_insert(kBatch);
+        auto bind_text = [](sqlite3_stmt* stmt, int at, const std::string& text) {
+            sqlite3_bind_text(stmt, at, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+        };
+        Prepared full = make_insert(kBatch);
         size_t done = 0;
         while (done < rows.size()) {
             const size_t n = std::min(kBatch, rows.size() - done);
-            std::unique_ptr<SQLite::Statement> rest;
-            SQLite::Statement& insert = n == kBatch ? *full : *(rest = make_insert(n));
+            Prepared rest(nullptr, sqlite3_finalize);
+            if (n < kBatch) rest = make_insert(n);
+            sqlite3_stmt* stmt = n == kBatch ? full.get() : rest.get();
             for (size_t k = 0; k < n; ++k) {
                 const MembershipRow& row = rows[done + k];
                 const int base = static_cast<int>(k * 4);
-                insert.bind(base + 1, run_id);
+                sqlite3_bind_int64(stmt, base + 1, run_id);
                 if (const auto* i = std::get_if<int64_t>(&row.key))
-                    insert.bind(base + 2, *i);
+                    sqlite3_bind_int64(stmt, base + 2, *i);
                 else
-                    insert.bind(base + 2, std::get<Str>(row.key).str());
-                insert.bind(base + 3, row.segment);
-                insert.bind(base + 4, row.tactical);
+                    bind_text(stmt, base + 2, std::get<Str>(row.key).str());
+                bind_text(stmt, base + 3, row.segment.str());
+                bind_text(stmt, base + 4, row.tactical.str());
             }
-            insert.exec();
-            insert.reset();
+            const int rc = sqlite3_step(stmt);
+            if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
+            sqlite3_reset(stmt);
             done += n;
         }
         tx.commit();
@@ -167,8 +179,8 @@ std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_
                 row.key = static_cast<int64_t>(key.getInt64());
             else
                 row.key = intern(key.getString());
-            row.segment = q.getColumn(1).getString();
-            row.tactical = q.getColumn(2).getString();
+            row.segment = intern(q.getColumn(1).getText());
+            row.tactical = intern(q.getColumn(2).getText());
             rows.push_back(std::move(row));
         }
     } catch (const SQLite::Exception& e) {

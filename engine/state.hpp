@@ -29,10 +29,11 @@ struct RunRecord {
     std::string summary_json;  // segment counts and data quality, as printed by --format json
 };
 
+// Segment texts are interned: a run has few distinct ones, shared by many customers.
 struct MembershipRow {
     Value key;
-    std::string segment;   // the general segment id
-    std::string tactical;  // tactical paths joined by ';' (a nested one is parent/child)
+    Str segment;   // the general segment id
+    Str tactical;  // tactical paths joined by ';' (a nested one is parent/child), or ''
 };
 
 // Opens (creating if needed) the state database read-write and ensures the strata_* tables.

@@ -595,3 +595,29 @@ TEST_CASE("a fact table read in parts gives the same aggregates and findings as 
     CHECK(outputs[0].find("\"count\":2,\"sample\":\"four\"") != std::string::npos);
     CHECK(outputs[0].find("\"orphan_fact_rows\":{\"orders\":5}") != std::string::npos);
 }
+
+TEST_CASE("more than 64 tactical segments: every customer's tags, in rule-file order") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    std::string tactical;
+    std::string all, even;
+    for (int t = 0; t < 70; ++t) {
+        const std::string id = "t" + std::to_string(t);
+        tactical += "        - id: " + id +
+                    "\n          when: " + (t % 2 == 0 ? "mrr >= 0" : "plan == 'paid'") + "\n";
+        all += (all.empty() ? "" : ";") + id;
+        if (t % 2 == 0) even += (even.empty() ? "" : ";") + id;
+    }
+    const auto file =
+        dir.write("r.yaml", rules("  segments:\n    - id: everyone\n      when: otherwise\n"
+                                  "      tactical:\n" +
+                                  tactical));
+    auto r = run_cli({"run", file, "--db", db});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    auto e = run_cli({"export", file, "--db", db});
+    REQUIRE(e.code == 0);
+    // 6 is paid with mrr 250: all 70. 1 is a trial with mrr 0: the even ones. 5 has neither.
+    CHECK(e.out.find("\n6,everyone," + all + ",") != std::string::npos);
+    CHECK(e.out.find("\n1,everyone," + even + ",") != std::string::npos);
+    CHECK(e.out.find("\n5,everyone,,") != std::string::npos);
+}
