@@ -3,7 +3,9 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <future>
 #include <numeric>
 #include <unordered_map>
@@ -203,8 +205,8 @@ double round_to(double x, int64_t digits) {
 // constant (one value for every row, computed once).
 using Col = ColumnRef;
 
-Col borrowed(const Column* c) {
-    return Col{std::shared_ptr<const Column>(std::shared_ptr<const Column>(), c), false};
+Col borrowed(const Column* c, size_t offset) {
+    return Col{std::shared_ptr<const Column>(std::shared_ptr<const Column>(), c), false, offset};
 }
 Col owned(Column&& c) {
     return Col{std::make_shared<const Column>(std::move(c)), false};
@@ -261,17 +263,17 @@ class Evaluator {
         return constant(literal_value(n.value));
     }
     Col eval_node(const bound::Expr&, const bound::CustomerColumn& n) {
-        return borrowed(frame_.columns.at(static_cast<size_t>(n.slot)));
+        return borrowed(frame_.columns.at(static_cast<size_t>(n.slot)), frame_.offset);
     }
     Col eval_node(const bound::Expr&, const bound::FactColumn& n) {
-        return borrowed(frame_.columns.at(static_cast<size_t>(n.slot)));
+        return borrowed(frame_.columns.at(static_cast<size_t>(n.slot)), frame_.offset);
     }
     Col eval_node(const bound::Expr&, const bound::LetRef& n) {
-        return borrowed(frame_.lets.at(static_cast<size_t>(n.index)));
+        return borrowed(frame_.lets.at(static_cast<size_t>(n.index)), frame_.offset);
     }
     Col eval_node(const bound::Expr&, const bound::AsOf&) { return constant(Value{frame_.as_of}); }
     Col eval_node(const bound::Expr&, const bound::AggregateRef& n) {
-        return borrowed(frame_.aggregates.at(static_cast<size_t>(n.index)));
+        return borrowed(frame_.aggregates.at(static_cast<size_t>(n.index)), frame_.offset);
     }
 
     Col eval_node(const bound::Expr&, const bound::Field& n) {
@@ -379,8 +381,9 @@ class Evaluator {
 
     // The whole column of a population function's argument, constants expanded.
     Column full(const Col& c) {
-        if (!c.constant) return *c.data;
-        return Column(rows(), c[0]);
+        if (c.constant) return Column(rows(), c[0]);
+        const auto first = c.data->begin() + static_cast<std::ptrdiff_t>(c.offset);
+        return Column(first, first + static_cast<std::ptrdiff_t>(rows()));
     }
 
     Col eval_node(const bound::Expr& e, const bound::Call& n) {
@@ -504,7 +507,8 @@ class Evaluator {
             case Fn::Rfm:
                 return owned(rfm(n, {full(args[0]), full(args[1]), full(args[2])}));
             case Fn::Abc: {
-                const Column keys = frame_.keys ? *frame_.keys : Column{};
+                const Column keys =
+                    frame_.keys ? full(borrowed(frame_.keys, frame_.offset)) : Column{};
                 return owned(abc_classes(full(args[0]), keys, n.params.a, n.params.b));
             }
             case Fn::Xyz:
@@ -536,30 +540,66 @@ class Evaluator {
             const int64_t s = std::get<int64_t>(v);
             return n.params.best_low ? bins + 1 - s : s;
         };
-        std::unordered_map<int64_t, Str> codes;  // each (r, f, m) code is built once
+        // Scores are 1..bins (at most 100) or null (0 here): each (r, f, m) combination's
+        // record is built once and shared, as records are immutable values.
+        std::unordered_map<int64_t, RecordPtr> records;
         for (size_t i = 0; i < rows(); ++i) {
             const Value scores[3] = {score(r[i]), score(f[i]), score(m[i])};
-            Value code;
-            if (!is_null(scores[0]) && !is_null(scores[1]) && !is_null(scores[2])) {
-                const int64_t combo =
-                    (std::get<int64_t>(scores[0]) * 1000 + std::get<int64_t>(scores[1])) * 1000 +
-                    std::get<int64_t>(scores[2]);
-                auto cached = codes.find(combo);
-                if (cached == codes.end()) {
+            int64_t combo = 0;
+            for (const Value& v : scores)
+                combo = combo * 1000 + (is_null(v) ? 0 : std::get<int64_t>(v));
+            RecordPtr& record = records[combo];
+            if (!record) {
+                Value code;
+                if (!is_null(scores[0]) && !is_null(scores[1]) && !is_null(scores[2])) {
                     std::string text;
                     for (int k = 0; k < 3; ++k) {
                         if (k && bins > 9) text += '-';
                         text += std::to_string(std::get<int64_t>(scores[k]));
                     }
-                    cached = codes.emplace(combo, intern(text)).first;
+                    code = intern(text);
                 }
-                code = cached->second;
+                record = make_record({scores[0], scores[1], scores[2], code});
             }
-            out[i] = make_record({scores[0], scores[1], scores[2], code});
+            out[i] = record;
         }
         return out;
     }
 };
+
+// A double as an unsigned integer of the same order (0 and -0 alike; no NaN ever gets here).
+uint64_t ordered_bits(double d) {
+    if (d == 0) d = 0;
+    uint64_t bits = 0;
+    std::memcpy(&bits, &d, sizeof bits);
+    return bits >> 63 ? ~bits : bits | (uint64_t{1} << 63);
+}
+
+// Sorts (key, row) pairs by key: a byte per pass, least significant first, skipping the bytes
+// every key shares. Linear in the rows, where a comparison sort is n log n.
+void radix_sort(std::vector<std::pair<uint64_t, uint32_t>>& items) {
+    std::vector<std::array<size_t, 256>> counts(8);
+    for (auto& c : counts)
+        c.fill(0);
+    for (const auto& item : items) {
+        for (size_t b = 0; b < 8; ++b)
+            ++counts[b][(item.first >> (8 * b)) & 0xFF];
+    }
+    std::vector<std::pair<uint64_t, uint32_t>> scratch(items.size());
+    for (size_t b = 0; b < 8; ++b) {
+        auto& c = counts[b];
+        if (std::find(c.begin(), c.end(), items.size()) != c.end()) continue;
+        size_t at = 0;
+        for (auto& n : c) {
+            const size_t here = n;
+            n = at;
+            at += here;
+        }
+        for (const auto& item : items)
+            scratch[c[(item.first >> (8 * b)) & 0xFF]++] = item;
+        items.swap(scratch);
+    }
+}
 
 // Calls f(index, L, N) for each present value, where L counts the values strictly before it
 // in the order (ties share L) and N the present values. Numbers, dates and datetimes sort on
@@ -597,16 +637,16 @@ void for_each_rank(const Column& x, bool descending, F f) {
         if (std::fabs(k) > 9007199254740992.0) numeric = false;
     }
     if (numeric) {
-        if (descending) {
-            for (auto& kv : keyed)
-                kv.first = -kv.first;
-        }
-        std::sort(keyed.begin(), keyed.end());
-        const size_t total = keyed.size();
+        std::vector<std::pair<uint64_t, uint32_t>> sorted(keyed.size());
+        for (size_t k = 0; k < keyed.size(); ++k)
+            sorted[k] = {ordered_bits(descending ? -keyed[k].first : keyed[k].first),
+                         keyed[k].second};
+        radix_sort(sorted);
+        const size_t total = sorted.size();
         size_t group_start = 0;
         for (size_t k = 0; k < total; ++k) {
-            if (k > 0 && keyed[k].first != keyed[k - 1].first) group_start = k;
-            f(keyed[k].second, group_start, total);
+            if (k > 0 && sorted[k].first != sorted[k - 1].first) group_start = k;
+            f(sorted[k].second, group_start, total);
         }
         return;
     }
@@ -698,7 +738,52 @@ ColumnRef evaluate_ref(const bound::Expr& e, const Frame& frame) {
 Column evaluate(const bound::Expr& e, const Frame& frame) {
     Col c = Evaluator(frame).eval(e);
     if (c.constant) return Column(frame.rows, c[0]);
-    return *c.data;
+    if (c.offset == 0 && c.data->size() == frame.rows) return *c.data;
+    const auto first = c.data->begin() + static_cast<std::ptrdiff_t>(c.offset);
+    return Column(first, first + static_cast<std::ptrdiff_t>(frame.rows));
+}
+
+bool is_row_local(const bound::Expr& e) {
+    auto local = [](const bound::ExprPtr& p) { return !p || is_row_local(*p); };
+    return std::visit(
+        [&](const auto& n) -> bool {
+            using T = std::decay_t<decltype(n)>;
+            if constexpr (std::is_same_v<T, bound::Field>)
+                return local(n.record);
+            else if constexpr (std::is_same_v<T, bound::Unary>)
+                return local(n.operand);
+            else if constexpr (std::is_same_v<T, bound::Binary>)
+                return local(n.lhs) && local(n.rhs);
+            else if constexpr (std::is_same_v<T, bound::InList>)
+                return local(n.value) && std::all_of(n.items.begin(), n.items.end(), local);
+            else if constexpr (std::is_same_v<T, bound::Between>)
+                return local(n.value) && local(n.low) && local(n.high);
+            else if constexpr (std::is_same_v<T, bound::IsNull>)
+                return local(n.value);
+            else if constexpr (std::is_same_v<T, bound::Call>)
+                return !bound::is_population(n.fn) &&
+                       std::all_of(n.args.begin(), n.args.end(), local);
+            else
+                return true;  // leaves: literals, columns, lets, aggregates, as_of
+        },
+        e.node);
+}
+
+std::vector<char> evaluate_condition(const bound::Expr& e, const Frame& frame) {
+    constexpr size_t kBlockRows = 4096;
+    std::vector<char> out(frame.rows);
+    const size_t block = is_row_local(e) ? kBlockRows : std::max<size_t>(frame.rows, 1);
+    Frame part = frame;
+    for (size_t first = 0; first < frame.rows; first += block) {
+        part.offset = frame.offset + first;
+        part.rows = std::min(block, frame.rows - first);
+        const Col c = Evaluator(part).eval(e);
+        for (size_t i = 0; i < part.rows; ++i) {
+            const auto* b = std::get_if<bool>(&c[i]);
+            out[first + i] = b && *b;
+        }
+    }
+    return out;
 }
 
 }  // namespace strata

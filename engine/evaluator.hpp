@@ -14,6 +14,7 @@ namespace strata {
 // inside an aggregate each row is a fact row and `columns` are the fact's columns.
 struct Frame {
     size_t rows = 0;
+    size_t offset = 0;  // the frame sees rows [offset, offset + rows) of every column below
     std::vector<const Column*> columns;     // by slot
     std::vector<const Column*> lets;        // by let index
     std::vector<const Column*> aggregates;  // by aggregate index
@@ -26,13 +27,21 @@ struct Frame {
 struct ColumnRef {
     std::shared_ptr<const Column> data;
     bool constant = false;
-    const Value& operator[](size_t i) const { return (*data)[constant ? 0 : i]; }
+    size_t offset = 0;  // row i is (*data)[offset + i]
+    const Value& operator[](size_t i) const { return (*data)[constant ? 0 : offset + i]; }
 };
 
 // Evaluates e for every row of the frame. Never throws on data: division by zero, overflow
 // and out-of-range conversions give null.
 Column evaluate(const bound::Expr& e, const Frame& frame);
 ColumnRef evaluate_ref(const bound::Expr& e, const Frame& frame);
+
+// Whether e's value for a row depends on that row alone (no population function inside).
+bool is_row_local(const bound::Expr& e);
+
+// 1 where e is true, 0 where it is false or null. A row-local e is evaluated a block of rows
+// at a time, so that its intermediate columns stay small and in cache.
+std::vector<char> evaluate_condition(const bound::Expr& e, const Frame& frame);
 
 // Population functions over a whole column (exposed for tests).
 Column ntile(const Column& x, int64_t n, bool descending = false);

@@ -436,6 +436,12 @@ std::vector<uint32_t> key_order(const Column& keys) {
     // All-integer keys (the usual case) sort on the integers themselves.
     if (std::all_of(keys.begin(), keys.end(),
                     [](const Value& k) { return std::holds_alternative<int64_t>(k); })) {
+        // Tables keyed by an INTEGER PRIMARY KEY come out of the scan in key order already.
+        const bool ascending =
+            std::adjacent_find(keys.begin(), keys.end(), [](const Value& a, const Value& b) {
+                return *std::get_if<int64_t>(&a) >= *std::get_if<int64_t>(&b);
+            }) == keys.end();
+        if (ascending) return order;
         std::vector<std::pair<int64_t, uint32_t>> keyed(keys.size());
         for (uint32_t i = 0; i < keyed.size(); ++i)
             keyed[i] = {*std::get_if<int64_t>(&keys[i]), i};

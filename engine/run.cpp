@@ -66,12 +66,8 @@ Masks condition_masks(const std::vector<CompiledSegment>& segs, const Frame& fra
     collect_conditions(segs, jobs);
     std::vector<std::vector<char>> masks(jobs.size());
     auto work = [&](size_t first) {
-        for (size_t j = first; j < jobs.size(); j += 2) {
-            const ColumnRef cond = evaluate_ref(*jobs[j]->when, frame);
-            masks[j].resize(frame.rows);
-            for (size_t i = 0; i < frame.rows; ++i)
-                masks[j][i] = holds(cond[i]) ? 1 : 0;
-        }
+        for (size_t j = first; j < jobs.size(); j += 2)
+            masks[j] = evaluate_condition(*jobs[j]->when, frame);
     };
     // The future joins even when work(0) throws, and get() passes on what work(1) threw.
     auto helper = std::async(std::launch::async, work, size_t{1});
