@@ -53,6 +53,34 @@ class DistinctCounter {
             pairs_.push_back((static_cast<uint64_t>(customer) << 32) | id);
     }
 
+    // Adds other's values for every customer; masks is this counter's mask word per
+    // customer (`mask_of(c)`), other_mask_of the other's.
+    template <typename MaskOf, typename OtherMaskOf>
+    void merge(DistinctCounter& other, size_t customers, MaskOf mask_of,
+               OtherMaskOf other_mask_of) {
+        // The other's ids, in the order it gave them, become ids here.
+        std::vector<const Value*> by_id(other.ids_.size());
+        for (const auto& [value, id] : other.ids_)
+            by_id[id] = &value;
+        std::vector<uint32_t> remap(by_id.size());
+        for (size_t id = 0; id < by_id.size(); ++id)
+            remap[id] = ids_.emplace(*by_id[id], static_cast<uint32_t>(ids_.size())).first->second;
+        auto note = [this, &mask_of](size_t c, uint32_t id) {
+            if (id < 64)
+                mask_of(c) |= uint64_t{1} << id;
+            else
+                pairs_.push_back((static_cast<uint64_t>(c) << 32) | id);
+        };
+        for (size_t c = 0; c < customers; ++c) {
+            for (uint64_t bits = other_mask_of(c); bits != 0; bits &= bits - 1)
+                note(c, remap[static_cast<size_t>(__builtin_ctzll(bits))]);
+        }
+        for (uint64_t p : other.pairs_)
+            note(p >> 32, remap[p & 0xFFFFFFFFu]);
+        other.ids_.clear();
+        other.pairs_.clear();
+    }
+
     // Adds the rare values' counts to `counts` (which holds the masks' popcounts).
     void add_rare(std::vector<int64_t>& counts) {
         std::sort(pairs_.begin(), pairs_.end());
@@ -277,6 +305,68 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
             }
         }
     }
+}
+
+void AggregateComputer::merge(AggregateComputer& other) {
+    State& s = *state_;
+    State& o = *other.state_;
+    for (size_t f = 0; f < future_rows_.size(); ++f)
+        future_rows_[f] += other.future_rows_[f];
+    for (size_t a = 0; a < program_.aggregates.size(); ++a) {
+        const auto& agg = program_.aggregates[a];
+        auto mine = [&s, a](size_t c) { return &s.rows[c * s.stride + s.offset[a]]; };
+        auto theirs = [&o, a](size_t c) { return &o.rows[c * o.stride + o.offset[a]]; };
+        switch (agg.fn) {
+            case bound::AggFn::Count:
+                for (size_t c = 0; c < customers_; ++c)
+                    mine(c)->i += theirs(c)->i;
+                break;
+            case bound::AggFn::Sum:
+                for (size_t c = 0; c < customers_; ++c) {
+                    Cell* x = mine(c);
+                    const Cell* y = theirs(c);
+                    if (agg.type != Type::Int) {
+                        x[0].d += y[0].d;
+                        continue;
+                    }
+                    if (y[0].i == INT64_MAX || __builtin_add_overflow(x[0].i, y[0].i, &x[0].i))
+                        x[0].i = INT64_MAX;
+                    x[1].d += y[1].d;
+                }
+                break;
+            case bound::AggFn::Avg:
+                for (size_t c = 0; c < customers_; ++c) {
+                    mine(c)[0].d += theirs(c)[0].d;
+                    mine(c)[1].i += theirs(c)[1].i;
+                }
+                break;
+            case bound::AggFn::Min:
+            case bound::AggFn::Max: {
+                const int want = agg.fn == bound::AggFn::Min ? -1 : 1;
+                for (size_t c = 0; c < customers_; ++c) {
+                    const Value y = load_value(theirs(c));
+                    if (is_null(y)) continue;
+                    const Value x = load_value(mine(c));
+                    if (is_null(x) || compare_values(y, x) == want) store_value(mine(c), y);
+                }
+                break;
+            }
+            case bound::AggFn::CountDistinct:
+                s.distinct[a]->merge(
+                    *o.distinct[a], customers_,
+                    [&](size_t c) -> uint64_t& {
+                        return *reinterpret_cast<uint64_t*>(&mine(c)->i);
+                    },
+                    [&](size_t c) { return static_cast<uint64_t>(theirs(c)->i); });
+                break;
+            case bound::AggFn::Cv:
+                for (size_t k = 0; k < s.buckets[a].size(); ++k)
+                    s.buckets[a][k] += o.buckets[a][k];
+                break;
+        }
+    }
+    o.rows = {};
+    o.buckets.assign(o.buckets.size(), {});
 }
 
 std::vector<Column> AggregateComputer::finish() {

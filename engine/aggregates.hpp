@@ -27,6 +27,11 @@ class AggregateComputer {
     // Adds one chunk of rows of program fact `fact`.
     void add(int fact, const FactChunk& chunk);
 
+    // Adds what `other` (same program, customers and as_of) has aggregated, as though its
+    // rows had come after this one's. `other` is left empty. Sums add this one's total and
+    // then the other's, so a fixed split of the rows gives the same bytes every time.
+    void merge(AggregateComputer& other);
+
     // One column per program aggregate, a row per customer.
     std::vector<Column> finish();
 

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -108,30 +109,42 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     Evaluation ev;
     ev.customers = &customers;
     ev.as_of = as_of;
-    AggregateComputer computer(program, customers.rows, as_of);
-    std::chrono::steady_clock::duration adding{};
+    // One aggregate state per part being read at once; they are merged in part order.
+    std::vector<std::unique_ptr<AggregateComputer>> computers;
+    computers.push_back(std::make_unique<AggregateComputer>(program, customers.rows, as_of));
+    AggregateComputer& computer = *computers[0];
     for (size_t f = 0; f < program.facts.size(); ++f) {
-        std::vector<std::unique_ptr<Prefetcher>> readers;
-        for (FactSource* part : facts.at(f))
-            readers.push_back(std::make_unique<Prefetcher>(*part));
-        std::vector<FactChunk> chunks(readers.size());
-        std::vector<bool> open(readers.size(), true);
-        for (size_t live = readers.size(); live > 0;) {
-            for (size_t p = 0; p < readers.size(); ++p) {
-                if (!open[p]) continue;
-                if (readers[p]->next(chunks[p])) {
-                    const auto start = std::chrono::steady_clock::now();
-                    computer.add(static_cast<int>(f), chunks[p]);
-                    adding += std::chrono::steady_clock::now() - start;
-                } else {
-                    open[p] = false;
-                    --live;
-                }
-            }
+        const FactParts& parts = facts.at(f);
+        const int fact = static_cast<int>(f);
+        if (parts.size() == 1) {
+            // One part: it is read on a second thread while this one aggregates.
+            Prefetcher reader(*parts[0]);
+            FactChunk chunk;
+            while (reader.next(chunk))
+                computer.add(fact, chunk);
+            continue;
         }
+        // Several parts: each is read and aggregated on its own thread, into its own state.
+        while (computers.size() < parts.size())
+            computers.push_back(
+                std::make_unique<AggregateComputer>(program, customers.rows, as_of));
+        auto aggregate_part = [&](size_t p) {
+            FactChunk chunk;
+            while (parts[p]->next(chunk))
+                computers[p]->add(fact, chunk);
+        };
+        // The futures join even when this thread's part throws; get() passes theirs on.
+        std::vector<std::future<void>> helpers;
+        for (size_t p = 1; p < parts.size(); ++p)
+            helpers.push_back(std::async(std::launch::async, aggregate_part, p));
+        aggregate_part(0);
+        for (auto& h : helpers)
+            h.get();
     }
-    spdlog::debug("fact scan done ({} ms of it aggregating)",
-                  std::chrono::duration_cast<std::chrono::milliseconds>(adding).count());
+    for (size_t p = 1; p < computers.size(); ++p)
+        computer.merge(*computers[p]);
+    computers.resize(1);
+    spdlog::debug("fact scan done");
     ev.aggregates = computer.finish();
     spdlog::debug("fact pass and aggregates done");
     ev.future_fact_rows = computer.future_rows();

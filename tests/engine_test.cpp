@@ -621,3 +621,39 @@ TEST_CASE("more than 64 tactical segments: every customer's tags, in rule-file o
     CHECK(e.out.find("\n1,everyone," + even + ",") != std::string::npos);
     CHECK(e.out.find("\n5,everyone,,") != std::string::npos);
 }
+
+TEST_CASE("count_distinct adds up across parts, beyond 64 distinct values") {
+    TempDir dir;
+    // 150 categories: customer 1 buys each of them twice (once in each half of the table),
+    // customer 2 buys categories 0-9 in the first half and 5-79 in the second.
+    std::string sql =
+        "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY);"
+        "INSERT INTO customers VALUES (1), (2), (3);"
+        "CREATE TABLE orders (customer_id INTEGER, category TEXT);";
+    auto add = [&sql](int customer, int category) {
+        sql += "INSERT INTO orders VALUES (" + std::to_string(customer) + ", 'c" +
+               std::to_string(category) + "');";
+    };
+    for (int c = 0; c < 150; ++c)
+        add(1, 149 - c);
+    for (int c = 0; c < 10; ++c)
+        add(2, c);
+    for (int c = 5; c < 80; ++c)
+        add(2, c);
+    for (int c = 0; c < 150; ++c)
+        add(1, c);
+    const auto db = dir.database("distinct.db", sql);
+    const auto file = dir.write(
+        "r.yaml",
+        "ruleset: distinct\nversion: 1\nsource:\n  facts:\n"
+        "    orders: { table: orders, key: customer_id }\n"
+        "let:\n  kinds: count_distinct(orders.category)\ngeneral:\n  segments:\n"
+        "    - id: all150\n      when: kinds == 150\n    - id: eighty\n      when: kinds == 80\n"
+        "    - id: none\n      when: kinds == 0\n    - id: other\n      when: otherwise\n");
+    auto r = run_cli({"run", file, "--db", db});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    auto e = run_cli({"export", file, "--db", db});
+    CHECK(e.out.find("\n1,all150,") != std::string::npos);
+    CHECK(e.out.find("\n2,eighty,") != std::string::npos);
+    CHECK(e.out.find("\n3,none,") != std::string::npos);
+}
