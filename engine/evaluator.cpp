@@ -166,11 +166,29 @@ bool runtime_comparable(const Value& a, const Value& b) {
 }
 
 Value compare(BinaryOp op, const Value& l, const Value& r) {
-    if (op == BinaryOp::Eq || op == BinaryOp::Ne) {
-        // Interned strings are equal exactly when they are the same pointer.
-        const auto* ls = std::get_if<Str>(&l);
-        const auto* rs = std::get_if<Str>(&r);
-        if (ls && rs) return (*ls == *rs) == (op == BinaryOp::Eq);
+    // The common cases first: two values of one kind.
+    if (l.index() == r.index()) {
+        switch (l.index()) {
+            case 2: {
+                const int64_t x = *std::get_if<int64_t>(&l), y = *std::get_if<int64_t>(&r);
+                return compare_holds(op, x < y ? -1 : (y < x ? 1 : 0));
+            }
+            case 3: {
+                const double x = *std::get_if<double>(&l), y = *std::get_if<double>(&r);
+                return compare_holds(op, x < y ? -1 : (y < x ? 1 : 0));
+            }
+            case 4:
+                // Interned strings are equal exactly when they are the same pointer.
+                if (op == BinaryOp::Eq || op == BinaryOp::Ne)
+                    return (*std::get_if<Str>(&l) == *std::get_if<Str>(&r)) == (op == BinaryOp::Eq);
+                break;
+            case 5: {
+                const int32_t x = std::get_if<Date>(&l)->days, y = std::get_if<Date>(&r)->days;
+                return compare_holds(op, x < y ? -1 : (y < x ? 1 : 0));
+            }
+            default:
+                break;
+        }
     }
     if (is_null(l) || is_null(r) || !runtime_comparable(l, r)) return {};
     return compare_holds(op, compare_values(l, r));
@@ -344,21 +362,55 @@ class Evaluator {
         std::vector<Col> items;
         for (const auto& item : n.items)
             items.push_back(eval(*item));
+        const bool constant_items =
+            std::all_of(items.begin(), items.end(), [](const Col& c) { return c.constant; });
+        if (constant_items && !v.constant) {
+            // A list of constants (the usual case): strings match by pointer, without a
+            // comparison per item; other values take the general path below.
+            std::vector<Str> texts;
+            bool text_unknown = false;  // a null or non-text item makes a text miss unknown
+            for (const auto& item : items) {
+                if (const auto* t = std::get_if<Str>(&item[0]))
+                    texts.push_back(*t);
+                else
+                    text_unknown = true;
+            }
+            Column out(rows());
+            for (size_t i = 0; i < rows(); ++i) {
+                const auto* t = std::get_if<Str>(&v[i]);
+                if (!t) {
+                    out[i] = in_list(n, v[i], items, i);
+                    continue;
+                }
+                if (std::find(texts.begin(), texts.end(), *t) != texts.end())
+                    out[i] = !n.negated;
+                else if (text_unknown)
+                    out[i] = Value{};
+                else
+                    out[i] = n.negated;
+            }
+            return owned(std::move(out));
+        }
         std::vector<Col> all = items;
         all.push_back(v);
-        return map_n(all, [&](size_t i) -> Value {
-            if (is_null(v[i])) return {};
-            bool unknown = false;
-            for (const auto& item : items) {
-                const Value c = compare(BinaryOp::Eq, v[i], item[i]);
-                if (is_null(c))
-                    unknown = true;
-                else if (std::get<bool>(c))
-                    return !n.negated;
-            }
-            if (unknown) return {};
-            return n.negated;
-        });
+        return map_n(all, [&](size_t i) { return in_list(n, v[i], items, i); });
+    }
+
+    // `x in [items]` for row i: true on a match, null when some item could not be compared
+    // and none matched, false otherwise (negated for `not in`).
+    static Value in_list(const bound::InList& n, const Value& x, const std::vector<Col>& items,
+                         size_t i) {
+        if (is_null(x)) return {};
+        bool unknown = false;
+        for (const auto& item : items) {
+            const Value c = compare(BinaryOp::Eq, x, item[i]);
+            if (is_null(c))
+                unknown = true;
+            else if (std::get<bool>(c))
+                return !n.negated;
+        }
+        if (unknown) return {};
+        return n.negated;
     }
 
     Col eval_node(const bound::Expr&, const bound::Between& n) {

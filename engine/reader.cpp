@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <future>
 
 #include "engine/store.hpp"
 
@@ -20,25 +21,46 @@ size_t DataQuality::findings() const {
     return n;
 }
 
-bool KeyIndex::add(const Value& key, uint32_t row) {
-    if (const auto* i = std::get_if<int64_t>(&key)) return integers_.emplace(*i, row).second;
-    return texts_.emplace(std::get<Str>(key).str(), row).second;
-}
-
-void KeyIndex::seal() {
+std::vector<uint32_t> KeyIndex::build(const Column& keys) {
+    std::vector<uint32_t> repeated;
+    integers_.clear();
+    texts_.clear();
     dense_.clear();
-    if (integers_.empty() || integers_.size() > (1u << 30)) return;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
-    for (const auto& [k, row] : integers_) {
-        lo = std::min(lo, k);
-        hi = std::max(hi, k);
+    bool all_integers = !keys.empty() && keys.size() < (size_t{1} << 30);
+    for (const Value& k : keys) {
+        const auto* i = std::get_if<int64_t>(&k);
+        if (!i) {
+            all_integers = false;
+            break;
+        }
+        lo = std::min(lo, *i);
+        hi = std::max(hi, *i);
     }
-    const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
-    if (span > 4 * static_cast<uint64_t>(integers_.size())) return;
-    dense_.assign(span, -1);
-    dense_base_ = lo;
-    for (const auto& [k, row] : integers_)
-        dense_[static_cast<uint64_t>(k) - static_cast<uint64_t>(lo)] = static_cast<int32_t>(row);
+    if (all_integers) {
+        const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
+        if (span <= 4 * static_cast<uint64_t>(keys.size())) {
+            dense_.assign(span, -1);
+            dense_base_ = lo;
+            for (uint32_t row = 0; row < keys.size(); ++row) {
+                int32_t& slot = dense_[static_cast<uint64_t>(*std::get_if<int64_t>(&keys[row])) -
+                                       static_cast<uint64_t>(lo)];
+                if (slot >= 0)
+                    repeated.push_back(row);
+                else
+                    slot = static_cast<int32_t>(row);
+            }
+            return repeated;
+        }
+    }
+    for (uint32_t row = 0; row < keys.size(); ++row) {
+        const Value& k = keys[row];
+        const bool added = std::holds_alternative<int64_t>(k)
+                               ? integers_.emplace(std::get<int64_t>(k), row).second
+                               : texts_.emplace(std::get<Str>(k).str(), row).second;
+        if (!added) repeated.push_back(row);
+    }
+    return repeated;
 }
 
 int64_t KeyIndex::find_integer_hashed(int64_t key) const {
@@ -206,17 +228,39 @@ class RawStatement {
 
 }  // namespace
 
-CustomerTable read_customers(SQLite::Database& db, const std::string& table, const std::string& key,
-                             const bound::Program& program, KeyIndex& index, DataQuality& dq,
-                             const ProgressFn& progress) {
-    RawStatement stmt(db, select_sql(table, key, program.columns));
+namespace {
+
+// One rowid range of the customer table, as read: rows with a null key are already left out.
+struct CustomerPart {
+    Column keys;
+    std::vector<Column> columns;
+    DataQuality dq;
+};
+
+void read_customer_part(SQLite::Database& db, const std::string& table, const std::string& key,
+                        const bound::Program& program, const RowRange& range, CustomerPart& out,
+                        const ProgressFn& progress, std::atomic<size_t>& scanned) {
+    std::string sql = select_sql(table, key, program.columns);
+    if (!range.column.empty())
+        sql += " WHERE " + range.column + " > ? AND " + range.column + " <= ?";
+    RawStatement stmt(db, sql);
     sqlite3_stmt* raw = stmt.get();
-    ConversionLog log(dq, table);
-    CustomerTable out;
+    if (!range.column.empty()) {
+        sqlite3_bind_int64(raw, 1, range.lo);
+        sqlite3_bind_int64(raw, 2, range.hi);
+    }
+    ConversionLog log(out.dq, table);
     out.columns.resize(program.columns.size());
-    size_t scanned = 0;
+    size_t unreported = 0;
+    auto report = [&](bool final) {
+        const size_t before = scanned.fetch_add(unreported);
+        const size_t now = before + unreported;
+        unreported = 0;
+        if (progress && (final || now / kProgressEvery != before / kProgressEvery))
+            progress("customers", now);
+    };
     while (stmt.step()) {
-        if (++scanned % kProgressEvery == 0 && progress) progress("customers", scanned);
+        if (++unreported == 4096) report(false);
         const int key_storage = sqlite3_column_type(raw, 0);
         Value k;
         if (key_storage == SQLITE_INTEGER) {
@@ -226,12 +270,7 @@ CustomerTable read_customers(SQLite::Database& db, const std::string& table, con
             k = read_cell(raw, 0, Type::String, bad);  // text keys stay text: '00123' is not 123
         }
         if (is_null(k)) {
-            ++dq.null_keys;
-            continue;
-        }
-        if (!index.add(k, static_cast<uint32_t>(out.rows))) {
-            ++dq.duplicate_keys;
-            if (dq.duplicate_samples.size() < 5) dq.duplicate_samples.push_back(format_value(k));
+            ++out.dq.null_keys;
             continue;
         }
         out.keys.push_back(k);
@@ -243,10 +282,72 @@ CustomerTable read_customers(SQLite::Database& db, const std::string& table, con
                 log.bad(program.columns[c].name, program.columns[c].type, raw,
                         static_cast<int>(c + 1));
         }
-        ++out.rows;
     }
-    if (progress) progress("customers", scanned);
-    index.seal();
+    report(true);
+}
+
+// Drops the given rows (ascending) from every column.
+void drop_rows(CustomerTable& t, const std::vector<uint32_t>& rows) {
+    auto compact = [&rows](Column& c) {
+        size_t out = 0, next = 0;
+        for (size_t i = 0; i < c.size(); ++i) {
+            if (next < rows.size() && rows[next] == i) {
+                ++next;
+                continue;
+            }
+            c[out++] = c[i];
+        }
+        c.resize(out);
+    };
+    compact(t.keys);
+    for (auto& c : t.columns)
+        compact(c);
+    t.rows = t.keys.size();
+}
+
+}  // namespace
+
+CustomerTable read_customers(const std::vector<SQLite::Database*>& connections,
+                             const std::string& table, const std::string& key,
+                             const bound::Program& program, KeyIndex& index, DataQuality& dq,
+                             const ProgressFn& progress) {
+    const std::vector<RowRange> ranges =
+        split_by_rowid(*connections.at(0), table, connections.size());
+    std::vector<CustomerPart> parts(ranges.size());
+    std::atomic<size_t> scanned{0};
+    auto read_part = [&](size_t p) {
+        read_customer_part(*connections[p], table, key, program, ranges[p], parts[p], progress,
+                           scanned);
+    };
+    // The futures join even when this thread's part throws; get() passes theirs on.
+    std::vector<std::future<void>> helpers;
+    for (size_t p = 1; p < parts.size(); ++p)
+        helpers.push_back(std::async(std::launch::async, read_part, p));
+    read_part(0);
+    for (auto& h : helpers)
+        h.get();
+
+    CustomerTable out;
+    out.keys = std::move(parts[0].keys);
+    out.columns = std::move(parts[0].columns);
+    for (size_t p = 1; p < parts.size(); ++p) {
+        out.keys.insert(out.keys.end(), parts[p].keys.begin(), parts[p].keys.end());
+        for (size_t c = 0; c < out.columns.size(); ++c)
+            out.columns[c].insert(out.columns[c].end(), parts[p].columns[c].begin(),
+                                  parts[p].columns[c].end());
+    }
+    out.rows = out.keys.size();
+    for (const auto& part : parts)
+        merge_data_quality(dq, part.dq);
+
+    std::vector<uint32_t> repeated = index.build(out.keys);
+    if (!repeated.empty()) {
+        dq.duplicate_keys += repeated.size();
+        for (size_t i = 0; i < repeated.size() && dq.duplicate_samples.size() < 5; ++i)
+            dq.duplicate_samples.push_back(format_value(out.keys[repeated[i]]));
+        drop_rows(out, repeated);
+        index.build(out.keys);
+    }
     return out;
 }
 

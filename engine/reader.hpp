@@ -41,11 +41,10 @@ struct DataQuality {
 // integer key, so a fact table with TEXT keys still joins INTEGER customer keys.
 class KeyIndex {
   public:
-    // Adds a key; false when it is already there.
-    bool add(const Value& key, uint32_t row);
-    // Call once every key is added: integer keys that are dense enough (a span of at most
+    // Indexes keys[row] → row. Rows whose key repeats an earlier row's are not indexed;
+    // they are returned, in row order. Integer keys that are dense enough (a span of at most
     // four times their number) get a direct lookup table instead of hashing.
-    void seal();
+    std::vector<uint32_t> build(const Column& keys);
     // The row of a key, or -1.
     int64_t find_integer(int64_t key) const {
         if (!dense_.empty()) {
@@ -68,8 +67,12 @@ class KeyIndex {
 using ProgressFn = std::function<void(const std::string& what, size_t rows)>;
 
 // Reads the key and every Program column of the customer table. Rows with a null or a
-// repeated key are left out and counted. Throws SQLite::Exception on database errors.
-CustomerTable read_customers(SQLite::Database& db, const std::string& table, const std::string& key,
+// repeated key are left out and counted; of rows sharing a key, the first in table order
+// stays. With several connections (to the same file) the table is read in as many rowid
+// ranges side by side; the result is the same as one scan's. Throws SQLite::Exception on
+// database errors.
+CustomerTable read_customers(const std::vector<SQLite::Database*>& connections,
+                             const std::string& table, const std::string& key,
                              const bound::Program& program, KeyIndex& index, DataQuality& dq,
                              const ProgressFn& progress);
 

@@ -21,10 +21,10 @@ namespace strata {
 
 namespace {
 
-// Fact tables are split into this many rowid ranges and read side by side. Fixed, not the
+// Tables are split into this many rowid ranges and read side by side. Fixed, not the
 // machine's core count: how facts are split decides the order sums are added in, and the
 // same data must give the same bytes everywhere.
-constexpr size_t kFactScanParts = 2;
+constexpr size_t kScanParts = 2;
 
 std::string utc_now() {
     const std::time_t t = std::time(nullptr);
@@ -186,30 +186,32 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         // no writer can commit until the reads are done, so the extra connections that read
         // parts of the fact tables see the same data.
         SQLite::Transaction reads(data);
+        // Tables are read in kScanParts rowid ranges side by side, one connection each.
+        std::vector<std::unique_ptr<SQLite::Database>> extra;
+        std::vector<SQLite::Database*> connections{&data};
+        while (connections.size() < kScanParts) {
+            StoreError open_error;
+            extra.push_back(open_read_only(data.getFilename(), open_error));
+            if (!extra.back()) throw SQLite::Exception(open_error.message);
+            connections.push_back(extra.back().get());
+        }
         KeyIndex index;
-        customers = read_customers(data, rules.rules.customers_table, rules.rules.key, program,
-                                   index, rep.data_quality, progress);
+        customers = read_customers(connections, rules.rules.customers_table, rules.rules.key,
+                                   program, index, rep.data_quality, progress);
         lap("read customers");
-        std::vector<std::unique_ptr<SQLite::Database>> connections;
         std::deque<DataQuality> part_quality;  // per part, merged in part order afterwards
         std::vector<std::unique_ptr<SqliteFactSource>> sources;
         std::vector<FactParts> parts;
         for (const auto& fact : program.facts) {
-            std::vector<RowRange> ranges = split_by_rowid(data, fact.table, kFactScanParts);
+            const std::vector<RowRange> ranges =
+                split_by_rowid(data, fact.table, connections.size());
             FactParts fact_parts;
             auto scanned = std::make_shared<std::atomic<size_t>>(0);
             for (size_t p = 0; p < ranges.size(); ++p) {
-                SQLite::Database* db = &data;
-                if (p > 0) {
-                    StoreError open_error;
-                    auto extra = open_read_only(data.getFilename(), open_error);
-                    if (!extra) throw SQLite::Exception(open_error.message);
-                    connections.push_back(std::move(extra));
-                    db = connections.back().get();
-                }
                 part_quality.emplace_back();
-                sources.push_back(std::make_unique<SqliteFactSource>(
-                    *db, fact, index, part_quality.back(), progress, ranges[p], scanned));
+                sources.push_back(std::make_unique<SqliteFactSource>(*connections[p], fact, index,
+                                                                     part_quality.back(), progress,
+                                                                     ranges[p], scanned));
                 fact_parts.push_back(sources.back().get());
             }
             parts.push_back(std::move(fact_parts));

@@ -250,6 +250,32 @@ TEST_CASE("data quality: unconvertible values, null and duplicate keys, orphan a
 }
 
 TEST_CASE(
+    "a key repeated across the halves of a customer table: the first row in table order wins") {
+    TempDir dir;
+    const auto db = dir.database("dup.db", R"sql(
+CREATE TABLE people (customer_id INTEGER, plan TEXT);
+INSERT INTO people VALUES (10, 'first'), (11, 'x'), (12, 'x'), (NULL, 'x'), (13, 'x'),
+  (14, 'x'), (15, 'x'), (10, 'second'), (NULL, 'x'), (11, 'again');
+)sql");
+    const auto file =
+        dir.write("r.yaml",
+                  "ruleset: dup\nversion: 1\nsource: { customers: people }\ngeneral:\n"
+                  "  segments:\n    - id: first\n      when: plan == 'first'\n"
+                  "    - id: rest\n      when: otherwise\n");
+    auto r = run_cli({"run", file, "--db", db, "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("\"customers\":6") != std::string::npos);
+    CHECK(r.out.find("{\"id\":\"first\",\"count\":1,") != std::string::npos);
+    CHECK(r.out.find(
+              "\"null_keys\":2,\"duplicate_keys\":2,\"duplicate_key_samples\":[\"10\",\"11\"]") !=
+          std::string::npos);
+    auto e = run_cli({"export", file, "--db", db});
+    CHECK(e.out.find("\n10,first,") != std::string::npos);
+    CHECK(e.out.find("\n11,rest,") != std::string::npos);
+    CHECK(e.out.find("\n15,rest,") != std::string::npos);
+}
+
+TEST_CASE(
     "--dry-run evaluates and prints but stores nothing; a stored run is recorded with its rule "
     "file's hash") {
     TempDir dir;
