@@ -5,6 +5,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "engine/parallel.hpp"
+
 namespace strata {
 
 namespace {
@@ -312,7 +314,8 @@ void AggregateComputer::merge(AggregateComputer& other) {
     State& o = *other.state_;
     for (size_t f = 0; f < future_rows_.size(); ++f)
         future_rows_[f] += other.future_rows_[f];
-    for (size_t a = 0; a < program_.aggregates.size(); ++a) {
+    // Each aggregate's cells are its own: they merge side by side.
+    for_each_on_two_threads(program_.aggregates.size(), [&](size_t a) {
         const auto& agg = program_.aggregates[a];
         auto mine = [&s, a](size_t c) { return &s.rows[c * s.stride + s.offset[a]]; };
         auto theirs = [&o, a](size_t c) { return &o.rows[c * o.stride + o.offset[a]]; };
@@ -364,15 +367,15 @@ void AggregateComputer::merge(AggregateComputer& other) {
                     s.buckets[a][k] += o.buckets[a][k];
                 break;
         }
-    }
+    });
     o.rows = {};
     o.buckets.assign(o.buckets.size(), {});
 }
 
 std::vector<Column> AggregateComputer::finish() {
     State& s = *state_;
-    std::vector<Column> out;
-    for (size_t a = 0; a < program_.aggregates.size(); ++a) {
+    std::vector<Column> out(program_.aggregates.size());
+    for_each_on_two_threads(program_.aggregates.size(), [&](size_t a) {
         const auto& agg = program_.aggregates[a];
         auto cell = [&s, a](size_t c) -> const Cell* {
             return &s.rows[c * s.stride + s.offset[a]];
@@ -432,8 +435,8 @@ std::vector<Column> AggregateComputer::finish() {
                 break;
             }
         }
-        out.push_back(std::move(col));
-    }
+        out[a] = std::move(col);
+    });
     s.rows = {};
     return out;
 }

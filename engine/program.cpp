@@ -124,11 +124,12 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
                 computer.add(fact, chunk);
             continue;
         }
-        // Several parts: each is read and aggregated on its own thread, into its own state.
-        while (computers.size() < parts.size())
-            computers.push_back(
-                std::make_unique<AggregateComputer>(program, customers.rows, as_of));
+        // Several parts: each is read and aggregated on its own thread, into its own state
+        // (made on that thread too, the first time).
+        if (computers.size() < parts.size()) computers.resize(parts.size());
         auto aggregate_part = [&](size_t p) {
+            if (!computers[p])
+                computers[p] = std::make_unique<AggregateComputer>(program, customers.rows, as_of);
             FactChunk chunk;
             while (parts[p]->next(chunk))
                 computers[p]->add(fact, chunk);

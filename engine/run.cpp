@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "engine/json.hpp"
+#include "engine/parallel.hpp"
 #include "engine/store.hpp"
 
 namespace strata {
@@ -65,14 +66,8 @@ Masks condition_masks(const std::vector<CompiledSegment>& segs, const Frame& fra
     std::vector<const CompiledSegment*> jobs;
     collect_conditions(segs, jobs);
     std::vector<std::vector<char>> masks(jobs.size());
-    auto work = [&](size_t first) {
-        for (size_t j = first; j < jobs.size(); j += 2)
-            masks[j] = evaluate_condition(*jobs[j]->when, frame);
-    };
-    // The future joins even when work(0) throws, and get() passes on what work(1) threw.
-    auto helper = std::async(std::launch::async, work, size_t{1});
-    work(0);
-    helper.get();
+    for_each_on_two_threads(
+        jobs.size(), [&](size_t j) { masks[j] = evaluate_condition(*jobs[j]->when, frame); });
     Masks out;
     for (size_t j = 0; j < jobs.size(); ++j)
         out.emplace(jobs[j], std::move(masks[j]));

@@ -1,0 +1,32 @@
+// Work split over the machine's two cores. Results never depend on the split: each task
+// writes only its own slot, and callers combine slots in index order.
+#pragma once
+
+#include <cstddef>
+#include <future>
+
+namespace strata {
+
+// Runs task(i) for every i < n: even i on this thread, odd i on a helper thread. Returns
+// when all are done; rethrows what a task threw (the helper is joined first either way).
+template <typename Task>
+void for_each_on_two_threads(size_t n, Task task) {
+    if (n < 2) {
+        if (n == 1) task(size_t{0});
+        return;
+    }
+    auto stride = [&task, n](size_t first) {
+        for (size_t i = first; i < n; i += 2)
+            task(i);
+    };
+    auto helper = std::async(std::launch::async, stride, size_t{1});
+    try {
+        stride(0);
+    } catch (...) {
+        helper.wait();
+        throw;
+    }
+    helper.get();
+}
+
+}  // namespace strata
