@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <future>
 
 #include "engine/store.hpp"
@@ -118,15 +119,35 @@ std::optional<Date> fast_date(const unsigned char* p, int n) {
     for (int i : {0, 1, 2, 3, 5, 6, 8, 9}) {
         if (digit(i) < 0 || digit(i) > 9) return std::nullopt;
     }
-    const int y = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
-    const int m = digit(5) * 10 + digit(6);
     const int d = digit(8) * 10 + digit(9);
-    if (!is_valid_civil(y, m, d)) return std::nullopt;
-    return Date{days_from_civil(y, m, d)};
+    // Dates in a column cluster by month: the last month's first day and length are kept.
+    struct Month {
+        unsigned char text[7] = {};
+        int32_t first = 0;
+        int length = 0;
+    };
+    thread_local Month last;
+    if (std::memcmp(last.text, p, 7) != 0) {
+        const int y = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+        const int m = digit(5) * 10 + digit(6);
+        if (!is_valid_civil(y, m, 1)) return std::nullopt;
+        std::memcpy(last.text, p, 7);
+        last.first = days_from_civil(y, m, 1);
+        last.length = m == 12 ? 31 : days_from_civil(y, m + 1, 1) - last.first;
+    }
+    if (d < 1 || d > last.length) return std::nullopt;
+    return Date{last.first + d - 1};
 }
 
 // One cell, converted to `type`. Sets `bad` when a non-null value does not convert.
 Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
+    if (type == Type::String) {
+        // Every non-null value reads as its text; SQLite gives no text for NULL.
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, index));
+        if (!p) return {};
+        return Value{
+            intern(std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt, index))))};
+    }
     const int storage = sqlite3_column_type(stmt, index);
     if (storage == SQLITE_NULL) return {};
     auto text = [&] {

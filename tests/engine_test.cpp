@@ -683,3 +683,25 @@ TEST_CASE("count_distinct adds up across parts, beyond 64 distinct values") {
     CHECK(e.out.find("\n2,eighty,") != std::string::npos);
     CHECK(e.out.find("\n3,none,") != std::string::npos);
 }
+
+TEST_CASE("dates read from SQLite: month lengths and leap years are checked") {
+    TempDir dir;
+    const auto db = dir.database("dates.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, signup DATE);
+INSERT INTO customers VALUES (1, '2024-02-29'), (2, '2023-02-29'), (3, '2026-02-30'),
+  (4, '2026-13-01'), (5, '2026-04-31'), (6, '2026-04-30'), (7, '2026-02-28'), (8, '2026-00-10'),
+  (9, '2026-12-31'), (10, '2026-12-32'), (11, '2026-01-00');
+)sql");
+    const auto file = dir.write("r.yaml",
+                                "ruleset: dates\nversion: 1\nas_of: 2026-11-01\ngeneral:\n"
+                                "  segments:\n    - id: known\n      when: signup is not null\n"
+                                "    - id: unknown\n      when: otherwise\n");
+    auto r = run_cli({"run", file, "--db", db});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("7 values in customers.signup did not convert to date") != std::string::npos);
+    auto e = run_cli({"export", file, "--db", db});
+    for (const char* known : {"\n1,known,", "\n6,known,", "\n7,known,", "\n9,known,"})
+        CHECK(e.out.find(known) != std::string::npos);
+    for (const char* unknown : {"\n2,unknown,", "\n3,unknown,", "\n5,unknown,", "\n10,unknown,"})
+        CHECK(e.out.find(unknown) != std::string::npos);
+}
