@@ -140,26 +140,32 @@ std::optional<Date> fast_date(const unsigned char* p, int n) {
 }
 
 // One cell, converted to `type`. Sets `bad` when a non-null value does not convert.
+//
+// The cell is read through sqlite3_column_value() once and then the sqlite3_value_*()
+// accessors, which skip the per-call error bookkeeping of the sqlite3_column_*() family.
+// SQLite calls such a value "unprotected" because a connection's mutex is not held while it
+// is read; every connection here is opened SQLITE_OPEN_NOMUTEX, so there is no mutex to hold,
+// and the value is read on the statement's own thread before the next step.
 Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
+    sqlite3_value* cell = sqlite3_column_value(stmt, index);
     if (type == Type::String) {
         // Every non-null value reads as its text; SQLite gives no text for NULL.
-        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, index));
+        const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(cell));
         if (!p) return {};
-        return Value{
-            intern(std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt, index))))};
+        return Value{intern(std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(cell))))};
     }
-    const int storage = sqlite3_column_type(stmt, index);
+    const int storage = sqlite3_value_type(cell);
     if (storage == SQLITE_NULL) return {};
     auto text = [&] {
-        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, index));
-        return std::string_view(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, index)));
+        const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(cell));
+        return std::string_view(p ? p : "", static_cast<size_t>(sqlite3_value_bytes(cell)));
     };
     switch (type) {
         case Type::Int:
             if (storage == SQLITE_INTEGER)
-                return Value{static_cast<int64_t>(sqlite3_column_int64(stmt, index))};
+                return Value{static_cast<int64_t>(sqlite3_value_int64(cell))};
             if (storage == SQLITE_FLOAT) {
-                const double d = sqlite3_column_double(stmt, index);
+                const double d = sqlite3_value_double(cell);
                 if (std::floor(d) == d && std::fabs(d) < 9e15)
                     return Value{static_cast<int64_t>(d)};
                 break;
@@ -170,14 +176,14 @@ Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
             break;
         case Type::Number:
             if (storage == SQLITE_INTEGER || storage == SQLITE_FLOAT)
-                return Value{sqlite3_column_double(stmt, index)};
+                return Value{sqlite3_value_double(cell)};
             if (storage == SQLITE_TEXT) {
                 if (auto v = parse_value(text(), Type::Number)) return *v;
             }
             break;
         case Type::Bool:
             if (storage == SQLITE_INTEGER) {
-                const auto i = sqlite3_column_int64(stmt, index);
+                const auto i = sqlite3_value_int64(cell);
                 if (i == 0 || i == 1) return Value{i == 1};
                 break;
             }
@@ -188,8 +194,7 @@ Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
         case Type::Date:
         case Type::DateTime:
             if (storage == SQLITE_TEXT && type == Type::Date) {
-                if (auto d = fast_date(sqlite3_column_text(stmt, index),
-                                       sqlite3_column_bytes(stmt, index)))
+                if (auto d = fast_date(sqlite3_value_text(cell), sqlite3_value_bytes(cell)))
                     return Value{*d};
             }
             if (storage == SQLITE_TEXT) {
@@ -200,10 +205,10 @@ Value read_cell(sqlite3_stmt* stmt, int index, Type type, bool& bad) {
         case Type::Any:
         default:
             if (storage == SQLITE_INTEGER && type == Type::Any) {
-                return Value{static_cast<int64_t>(sqlite3_column_int64(stmt, index))};
+                return Value{static_cast<int64_t>(sqlite3_value_int64(cell))};
             }
             if (storage == SQLITE_FLOAT && type == Type::Any)
-                return Value{sqlite3_column_double(stmt, index)};
+                return Value{sqlite3_value_double(cell)};
             return Value{intern(text())};
     }
     bad = true;
@@ -282,10 +287,11 @@ void read_customer_part(SQLite::Database& db, const std::string& table, const st
     };
     while (stmt.step()) {
         if (++unreported == 4096) report(false);
-        const int key_storage = sqlite3_column_type(raw, 0);
+        sqlite3_value* key = sqlite3_column_value(raw, 0);  // read as read_cell explains
+        const int key_storage = sqlite3_value_type(key);
         Value k;
         if (key_storage == SQLITE_INTEGER) {
-            k = static_cast<int64_t>(sqlite3_column_int64(raw, 0));
+            k = static_cast<int64_t>(sqlite3_value_int64(key));
         } else if (key_storage != SQLITE_NULL) {
             bool bad = false;
             k = read_cell(raw, 0, Type::String, bad);  // text keys stay text: '00123' is not 123
@@ -521,14 +527,15 @@ bool SqliteFactSource::next(FactChunk& chunk) {
         }
         ++s.unreported;
         int64_t owner = -1;
-        switch (sqlite3_column_type(raw, 0)) {
+        sqlite3_value* key = sqlite3_column_value(raw, 0);  // read as read_cell explains
+        switch (sqlite3_value_type(key)) {
             case SQLITE_INTEGER:
-                owner = s.index.find_integer(sqlite3_column_int64(raw, 0));
+                owner = s.index.find_integer(sqlite3_value_int64(key));
                 break;
             case SQLITE_NULL:
                 break;
             default: {
-                const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
+                const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(key));
                 owner = s.index.find_text(p ? p : "");
             }
         }
