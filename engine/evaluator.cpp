@@ -821,8 +821,35 @@ bool is_row_local(const bound::Expr& e) {
         e.node);
 }
 
+namespace {
+constexpr size_t kBlockRows = 4096;
+}  // namespace
+
+std::shared_ptr<const Column> evaluate_shared(const bound::Expr& e, const Frame& frame) {
+    const bool leaf = std::holds_alternative<bound::CustomerColumn>(e.node) ||
+                      std::holds_alternative<bound::LetRef>(e.node) ||
+                      std::holds_alternative<bound::AggregateRef>(e.node);
+    if (leaf || !is_row_local(e)) {
+        const Col c = Evaluator(frame).eval(e);
+        if (!c.constant && c.offset == 0 && c.data->size() == frame.rows) return c.data;
+        Column out(frame.rows);
+        for (size_t i = 0; i < frame.rows; ++i)
+            out[i] = c[i];
+        return std::make_shared<const Column>(std::move(out));
+    }
+    Column out(frame.rows);
+    Frame part = frame;
+    for (size_t first = 0; first < frame.rows; first += kBlockRows) {
+        part.offset = frame.offset + first;
+        part.rows = std::min(kBlockRows, frame.rows - first);
+        const Col c = Evaluator(part).eval(e);
+        for (size_t i = 0; i < part.rows; ++i)
+            out[first + i] = c[i];
+    }
+    return std::make_shared<const Column>(std::move(out));
+}
+
 std::vector<char> evaluate_condition(const bound::Expr& e, const Frame& frame) {
-    constexpr size_t kBlockRows = 4096;
     std::vector<char> out(frame.rows);
     const size_t block = is_row_local(e) ? kBlockRows : std::max<size_t>(frame.rows, 1);
     Frame part = frame;

@@ -36,6 +36,10 @@ struct ColumnRef {
 Column evaluate(const bound::Expr& e, const Frame& frame);
 ColumnRef evaluate_ref(const bound::Expr& e, const Frame& frame);
 
+// e's column for the whole frame. When e only names a column the frame already has, that
+// column is shared, not copied; a row-local e is evaluated a block of rows at a time.
+std::shared_ptr<const Column> evaluate_shared(const bound::Expr& e, const Frame& frame);
+
 // Whether e's value for a row depends on that row alone (no population function inside).
 bool is_row_local(const bound::Expr& e);
 

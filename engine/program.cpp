@@ -98,7 +98,7 @@ Frame Evaluation::frame() const {
     for (const auto& c : customers->columns)
         f.columns.push_back(&c);
     for (const auto& c : lets)
-        f.lets.push_back(&c);
+        f.lets.push_back(c.get());
     for (const auto& c : aggregates)
         f.aggregates.push_back(&c);
     return f;
@@ -153,7 +153,7 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     ev.lets.reserve(program.lets.size());
     for (const auto& let : program.lets) {
         const Frame f = ev.frame();
-        ev.lets.push_back(evaluate(*let.expr, f));
+        ev.lets.push_back(evaluate_shared(*let.expr, f));
         spdlog::debug("let {} done", let.name);
     }
     return ev;

@@ -3,6 +3,7 @@
 // the caller's business: the same plan runs on any source.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "dsl/bound.hpp"
@@ -25,11 +26,19 @@ class FactSource {
     virtual bool next(FactChunk& chunk) = 0;
 };
 
+// Move-only: a let that names another column shares it without owning it, so the columns
+// must stay where they are (moving the vectors keeps their elements in place).
 struct Evaluation {
+    Evaluation() = default;
+    Evaluation(const Evaluation&) = delete;
+    Evaluation& operator=(const Evaluation&) = delete;
+    Evaluation(Evaluation&&) = default;
+    Evaluation& operator=(Evaluation&&) = default;
+
     const CustomerTable* customers = nullptr;
     Date as_of;
     std::vector<Column> aggregates;
-    std::vector<Column> lets;
+    std::vector<std::shared_ptr<const Column>> lets;  // a let naming a column shares it
     std::vector<size_t> future_fact_rows;  // left out by the point-in-time rule, per fact
 
     // A frame over the customers that sees columns, lets and aggregates.

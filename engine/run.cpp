@@ -230,12 +230,12 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     const size_t n = customers.rows;
     rep.customers = n;
     const std::vector<uint32_t> order = key_order(customers.keys);
-    Column value;
+    std::shared_ptr<const Column> value;
     if (rules.value) {
-        value = evaluate(*rules.value, frame);
+        value = evaluate_shared(*rules.value, frame);
         rep.has_value = true;
     }
-    const Column* value_ptr = rules.value ? &value : nullptr;
+    const Column* value_ptr = value.get();
 
     // General level.
     const auto& segs = rules.segments;
@@ -313,8 +313,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             if (general[i] != static_cast<int32_t>(s)) continue;
             mask[i] = 1;
             ++r.count;
-            if (value_ptr && !is_null(value[i])) {
-                r.value_total += as_double(value[i]);
+            if (value_ptr && !is_null((*value_ptr)[i])) {
+                r.value_total += as_double((*value_ptr)[i]);
                 ++r.value_count;
             }
         }
