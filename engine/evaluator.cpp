@@ -432,6 +432,12 @@ class Evaluator {
     }
 
     // The whole column of a population function's argument, constants expanded.
+    // The same, shared instead of copied when the argument is a whole column already.
+    std::shared_ptr<const Column> whole(const Col& c) {
+        if (!c.constant && c.offset == 0 && c.data->size() == rows()) return c.data;
+        return std::make_shared<const Column>(full(c));
+    }
+
     Column full(const Col& c) {
         if (c.constant) return Column(rows(), c[0]);
         const auto first = c.data->begin() + static_cast<std::ptrdiff_t>(c.offset);
@@ -553,11 +559,11 @@ class Evaluator {
                     return int64_t{year ? c.year : c.month};
                 });
             case Fn::Ntile:
-                return owned(ntile(full(args[0]), n.params.n));
+                return owned(ntile(*whole(args[0]), n.params.n));
             case Fn::PercentRank:
-                return owned(percent_rank(full(args[0])));
+                return owned(percent_rank(*whole(args[0])));
             case Fn::Rfm:
-                return owned(rfm(n, {full(args[0]), full(args[1]), full(args[2])}));
+                return owned(rfm(n, {whole(args[0]), whole(args[1]), whole(args[2])}));
             case Fn::Abc: {
                 const Column keys =
                     frame_.keys ? full(borrowed(frame_.keys, frame_.offset)) : Column{};
@@ -573,45 +579,53 @@ class Evaluator {
         return constant(Value{});
     }
 
-    Column rfm(const bound::Call& n, const std::vector<Column>& args) {
+    Column rfm(const bound::Call& n, const std::array<std::shared_ptr<const Column>, 3>& args) {
         const int64_t bins = n.params.n;
+        const Column& recency_in = *args[0];
         // A later date is better; a recency given as a number is an age (days since), so
         // a smaller one is better.
-        const bool recency_is_age = std::any_of(args[0].begin(), args[0].end(), [](const Value& v) {
-            return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
-        });
+        const bool recency_is_age =
+            std::any_of(recency_in.begin(), recency_in.end(), [](const Value& v) {
+                return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
+            });
         // The three rankings are independent: one runs on the second core.
         auto recency =
-            std::async(std::launch::async, [&] { return ntile(args[0], bins, recency_is_age); });
-        const Column f = ntile(args[1], bins);
-        const Column m = ntile(args[2], bins);
+            std::async(std::launch::async, [&] { return ntile(recency_in, bins, recency_is_age); });
+        const Column f = ntile(*args[1], bins);
+        const Column m = ntile(*args[2], bins);
         const Column r = recency.get();
         Column out(rows());
-        auto score = [&](const Value& v) -> Value {
-            if (is_null(v)) return {};
-            const int64_t s = std::get<int64_t>(v);
-            return n.params.best_low ? bins + 1 - s : s;
+        // A score as 1..bins, or 0 for null.
+        auto score = [&](const Value& v) -> int64_t {
+            const auto* s = std::get_if<int64_t>(&v);
+            if (!s) return 0;
+            return n.params.best_low ? bins + 1 - *s : *s;
         };
-        // Scores are 1..bins (at most 100) or null (0 here): each (r, f, m) combination's
-        // record is built once and shared, as records are immutable values.
-        std::unordered_map<int64_t, RecordPtr> records;
+        // Each (r, f, m) combination's record is built once and shared, as records are
+        // immutable values: a table of (bins + 1)³ entries (at most 101³).
+        const auto side = static_cast<size_t>(bins + 1);
+        std::vector<RecordPtr> records(side * side * side, nullptr);
         for (size_t i = 0; i < rows(); ++i) {
-            const Value scores[3] = {score(r[i]), score(f[i]), score(m[i])};
-            int64_t combo = 0;
-            for (const Value& v : scores)
-                combo = combo * 1000 + (is_null(v) ? 0 : std::get<int64_t>(v));
-            RecordPtr& record = records[combo];
+            const int64_t scores[3] = {score(r[i]), score(f[i]), score(m[i])};
+            RecordPtr& record =
+                records[(static_cast<size_t>(scores[0]) * side + static_cast<size_t>(scores[1])) *
+                            side +
+                        static_cast<size_t>(scores[2])];
             if (!record) {
+                Value fields[3];
+                for (int k = 0; k < 3; ++k) {
+                    if (scores[k] > 0) fields[k] = scores[k];
+                }
                 Value code;
-                if (!is_null(scores[0]) && !is_null(scores[1]) && !is_null(scores[2])) {
+                if (scores[0] > 0 && scores[1] > 0 && scores[2] > 0) {
                     std::string text;
                     for (int k = 0; k < 3; ++k) {
                         if (k && bins > 9) text += '-';
-                        text += std::to_string(std::get<int64_t>(scores[k]));
+                        text += std::to_string(scores[k]);
                     }
                     code = intern(text);
                 }
-                record = make_record({scores[0], scores[1], scores[2], code});
+                record = make_record({fields[0], fields[1], fields[2], code});
             }
             out[i] = record;
         }
@@ -658,41 +672,37 @@ void radix_sort(std::vector<std::pair<uint64_t, uint32_t>>& items) {
 // a plain numeric key; anything else on compare_values.
 template <typename F>
 void for_each_rank(const Column& x, bool descending, F f) {
-    std::vector<std::pair<double, uint32_t>> keyed;
-    keyed.reserve(x.size());
+    // Numbers, dates and datetimes rank as doubles (a date as its seconds), sorted by their
+    // bits. Integers beyond 2^53 would lose precision as doubles: they take the exact path.
+    std::vector<std::pair<uint64_t, uint32_t>> sorted;
+    sorted.reserve(x.size());
     bool numeric = true;
     for (size_t i = 0; i < x.size() && numeric; ++i) {
         const Value& v = x[i];
+        double key = 0;
         switch (v.index()) {
             case 0:
-                break;
+                continue;
             case 2:
-                keyed.emplace_back(static_cast<double>(*std::get_if<int64_t>(&v)),
-                                   static_cast<uint32_t>(i));
+                key = static_cast<double>(*std::get_if<int64_t>(&v));
                 break;
             case 3:
-                keyed.emplace_back(*std::get_if<double>(&v), static_cast<uint32_t>(i));
+                key = *std::get_if<double>(&v);
                 break;
             case 5:
-                keyed.emplace_back(std::get_if<Date>(&v)->days * 86400.0, static_cast<uint32_t>(i));
+                key = std::get_if<Date>(&v)->days * 86400.0;
                 break;
             case 6:
-                keyed.emplace_back(static_cast<double>(std::get_if<DateTime>(&v)->seconds),
-                                   static_cast<uint32_t>(i));
+                key = static_cast<double>(std::get_if<DateTime>(&v)->seconds);
                 break;
             default:
                 numeric = false;
+                continue;
         }
-    }
-    // Integers beyond 2^53 would lose precision as doubles: use the exact comparison then.
-    for (const auto& [k, i] : keyed) {
-        if (std::fabs(k) > 9007199254740992.0) numeric = false;
+        if (std::fabs(key) > 9007199254740992.0) numeric = false;
+        sorted.emplace_back(ordered_bits(descending ? -key : key), static_cast<uint32_t>(i));
     }
     if (numeric) {
-        std::vector<std::pair<uint64_t, uint32_t>> sorted(keyed.size());
-        for (size_t k = 0; k < keyed.size(); ++k)
-            sorted[k] = {ordered_bits(descending ? -keyed[k].first : keyed[k].first),
-                         keyed[k].second};
         radix_sort(sorted);
         const size_t total = sorted.size();
         size_t group_start = 0;
