@@ -232,38 +232,54 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
     }
 
     // Filters and values a column at a time; then one pass over the rows updates every
-    // aggregate of this fact in the row's customer state.
-    std::vector<size_t>& mine = mine_;
-    mine.clear();
+    // aggregate of this fact in the row's customer state, through a compact list of what
+    // each aggregate reads.
+    struct RowOp {
+        size_t agg;
+        const bound::Aggregate* def;
+        size_t offset;        // into the customer's state row
+        const char* pass;     // null: every row passes
+        const Value* values;  // row i's value is values[i * step]; null for count(fact)
+        size_t step;          // 1, or 0 for a constant
+    };
+    std::vector<RowOp> ops;
     for (size_t a = 0; a < program_.aggregates.size(); ++a) {
         const auto& agg = program_.aggregates[a];
         if (agg.fact != fact) continue;
-        mine.push_back(a);
-        std::vector<char>& pass = s.pass[a];
-        pass.assign(chunk.rows, 1);
+        RowOp op{a, &agg, s.offset[a], nullptr, nullptr, 1};
         if (agg.where) {
             const ColumnRef where = evaluate_ref(*agg.where, frame);
+            std::vector<char>& pass = s.pass[a];
+            pass.resize(chunk.rows);
             for (size_t i = 0; i < chunk.rows; ++i) {
                 const auto* b = std::get_if<bool>(&where[i]);
                 pass[i] = b && *b;
             }
+            op.pass = pass.data();
         }
-        s.values[a] = agg.value ? evaluate_ref(*agg.value, frame) : ColumnRef{};
+        if (agg.value) {
+            s.values[a] = evaluate_ref(*agg.value, frame);
+            const ColumnRef& v = s.values[a];
+            op.values = v.data->data() + (v.constant ? 0 : v.offset);
+            op.step = v.constant ? 0 : 1;
+        }
+        ops.push_back(op);
     }
 
     for (size_t i = 0; i < chunk.rows; ++i) {
         if (!live[i]) continue;
         const auto c = static_cast<size_t>(chunk.owner[i]);
         Cell* row = &s.rows[c * s.stride];
-        for (size_t a : mine) {
-            if (!s.pass[a][i]) continue;
-            const auto& agg = program_.aggregates[a];
-            Cell* cell = row + s.offset[a];
-            if (!agg.value) {
+        for (const RowOp& op : ops) {
+            if (op.pass && !op.pass[i]) continue;
+            const auto& agg = *op.def;
+            const size_t a = op.agg;
+            Cell* cell = row + op.offset;
+            if (!op.values) {
                 ++cell->i;
                 continue;
             }
-            const Value& v = s.values[a][i];
+            const Value& v = op.values[i * op.step];
             if (is_null(v)) continue;
             switch (agg.fn) {
                 case bound::AggFn::Count:

@@ -46,7 +46,6 @@ class AggregateComputer {
     std::vector<size_t> future_rows_;
     std::unique_ptr<State> state_;
     std::vector<char> live_;    // per chunk, reused
-    std::vector<size_t> mine_;  // per chunk, reused: the aggregates of its fact
     std::vector<int> periods_;  // cv: periods per aggregate, on the calendar from as_of
 };
 

@@ -36,11 +36,6 @@ std::string utc_now() {
     return buf;
 }
 
-bool holds(const Value& v) {
-    const auto* b = std::get_if<bool>(&v);
-    return b && *b;
-}
-
 std::string sample_keys(const std::vector<uint32_t>& rows, const Column& keys) {
     std::string out;
     for (size_t i = 0; i < rows.size() && i < 5; ++i)
