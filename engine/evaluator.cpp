@@ -247,12 +247,22 @@ class Evaluator {
     size_t rows() const { return frame_.rows; }
 
     // Applies f row by row; once when every input is constant.
+    // A column's rows as a pointer and a step: row i is at p[i * step] (step 0: a constant).
+    struct Rows {
+        const Value* p;
+        size_t step;
+    };
+    static Rows rows_of(const Col& c) {
+        return c.constant ? Rows{c.data->data(), 0} : Rows{c.data->data() + c.offset, 1};
+    }
+
     template <typename F>
     Col map1(const Col& a, F f) {
         if (a.constant) return constant(f(a[0]));
         Column out(rows());
+        const Value* x = rows_of(a).p;
         for (size_t i = 0; i < rows(); ++i)
-            out[i] = f(a[i]);
+            out[i] = f(x[i]);
         return owned(std::move(out));
     }
 
@@ -260,8 +270,15 @@ class Evaluator {
     Col map2(const Col& a, const Col& b, F f) {
         if (a.constant && b.constant) return constant(f(a[0], b[0]));
         Column out(rows());
-        for (size_t i = 0; i < rows(); ++i)
-            out[i] = f(a[i], b[i]);
+        const Rows x = rows_of(a), y = rows_of(b);
+        if (y.step == 0) {  // column op constant: the usual shape of a condition
+            const Value& k = *y.p;
+            for (size_t i = 0; i < rows(); ++i)
+                out[i] = f(x.p[i * x.step], k);
+        } else {
+            for (size_t i = 0; i < rows(); ++i)
+                out[i] = f(x.p[i * x.step], y.p[i]);
+        }
         return owned(std::move(out));
     }
 
