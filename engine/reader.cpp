@@ -512,13 +512,10 @@ bool SqliteFactSource::next(FactChunk& chunk) {
     const size_t columns = s.fact.columns.size();
     chunk.rows = 0;
     // Clear, not reassign: a recycled chunk keeps its capacity, so steady state allocates nothing.
-    chunk.owner.clear();
+    chunk.owner.resize(s.chunk_rows);
     chunk.columns.resize(columns);
     for (auto& c : chunk.columns)
-        c.clear();
-    for (auto& c : chunk.columns)
-        c.reserve(s.chunk_rows);
-    chunk.owner.reserve(s.chunk_rows);
+        c.resize(s.chunk_rows);
     sqlite3_stmt* raw = s.stmt.get();
     while (chunk.rows < s.chunk_rows) {
         if (!s.stmt.step()) {
@@ -543,17 +540,21 @@ bool SqliteFactSource::next(FactChunk& chunk) {
             ++s.dq.orphan_fact_rows[s.fact.name];
             continue;
         }
-        chunk.owner.push_back(owner);
+        chunk.owner[chunk.rows] = owner;
         for (size_t c = 0; c < columns; ++c) {
             bool bad = false;
-            chunk.columns[c].push_back(
-                read_cell(raw, static_cast<int>(c + 1), s.fact.columns[c].type, bad));
+            chunk.columns[c][chunk.rows] =
+                read_cell(raw, static_cast<int>(c + 1), s.fact.columns[c].type, bad);
             if (bad)
                 s.log.bad(s.fact.columns[c].name, s.fact.columns[c].type, raw,
                           static_cast<int>(c + 1));
         }
         ++chunk.rows;
     }
+    // Rows are written in place; the chunk ends where they do.
+    chunk.owner.resize(chunk.rows);
+    for (auto& c : chunk.columns)
+        c.resize(chunk.rows);
     s.report(s.done);
     return chunk.rows > 0 || !s.done;
 }
