@@ -109,10 +109,14 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     Evaluation ev;
     ev.customers = &customers;
     ev.as_of = as_of;
-    // One aggregate state per part being read at once; they are merged in part order.
-    std::vector<std::unique_ptr<AggregateComputer>> computers;
-    computers.push_back(std::make_unique<AggregateComputer>(program, customers.rows, as_of));
-    AggregateComputer& computer = *computers[0];
+    // One aggregate state per part being read at once, each made on the thread that fills
+    // it (the first time it is needed); they are merged in part order.
+    std::vector<std::unique_ptr<AggregateComputer>> computers(1);
+    auto computer = [&](size_t p) -> AggregateComputer& {
+        if (!computers[p])
+            computers[p] = std::make_unique<AggregateComputer>(program, customers.rows, as_of);
+        return *computers[p];
+    };
     for (size_t f = 0; f < program.facts.size(); ++f) {
         const FactParts& parts = facts.at(f);
         const int fact = static_cast<int>(f);
@@ -121,18 +125,16 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
             Prefetcher reader(*parts[0]);
             FactChunk chunk;
             while (reader.next(chunk))
-                computer.add(fact, chunk);
+                computer(0).add(fact, chunk);
             continue;
         }
-        // Several parts: each is read and aggregated on its own thread, into its own state
-        // (made on that thread too, the first time).
+        // Several parts: each is read and aggregated on its own thread, into its own state.
         if (computers.size() < parts.size()) computers.resize(parts.size());
         auto aggregate_part = [&](size_t p) {
-            if (!computers[p])
-                computers[p] = std::make_unique<AggregateComputer>(program, customers.rows, as_of);
+            AggregateComputer& into = computer(p);
             FactChunk chunk;
             while (parts[p]->next(chunk))
-                computers[p]->add(fact, chunk);
+                into.add(fact, chunk);
         };
         // The futures join even when this thread's part throws; get() passes theirs on.
         std::vector<std::future<void>> helpers;
@@ -142,13 +144,14 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
         for (auto& h : helpers)
             h.get();
     }
+    AggregateComputer& total = computer(0);
     for (size_t p = 1; p < computers.size(); ++p)
-        computer.merge(*computers[p]);
+        total.merge(*computers[p]);
     computers.resize(1);
     spdlog::debug("fact scan done");
-    ev.aggregates = computer.finish();
+    ev.aggregates = total.finish();
     spdlog::debug("fact pass and aggregates done");
-    ev.future_fact_rows = computer.future_rows();
+    ev.future_fact_rows = total.future_rows();
     // Each let sees the ones before it: the binder ordered them dependencies first.
     ev.lets.reserve(program.lets.size());
     for (const auto& let : program.lets) {
