@@ -1,8 +1,11 @@
 #include "engine/aggregates.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "engine/parallel.hpp"
@@ -102,6 +105,96 @@ union Cell {
     double d;
 };
 
+// How a min or max keeps its best value so far.
+enum class BestKind {
+    Number,  // a double; NaN (which no value can be) while there is none
+    Time,    // days (date) or seconds (datetime); kNoTime while there is none
+    Value,   // any other type, as a Value; null while there is none
+};
+constexpr int64_t kNoTime = INT64_MIN;
+
+BestKind best_kind(const bound::Aggregate& agg) {
+    switch (agg.type) {
+        case Type::Number:
+            return BestKind::Number;
+        case Type::Date:
+        case Type::DateTime:
+            return BestKind::Time;
+        default:
+            return BestKind::Value;
+    }
+}
+
+// A date or datetime on the aggregate's time line: days for a date, seconds for a datetime.
+std::optional<int64_t> time_key(const Value& v, Type type) {
+    if (const auto* d = std::get_if<Date>(&v))
+        return type == Type::Date ? int64_t{d->days} : int64_t{d->days} * 86400;
+    if (const auto* t = std::get_if<DateTime>(&v))
+        return type == Type::Date ? int64_t{to_date(*t).days} : t->seconds;
+    return std::nullopt;
+}
+
+Value time_value(int64_t key, Type type) {
+    if (type == Type::Date) return Date{static_cast<int32_t>(key)};
+    return DateTime{key};
+}
+
+// Folds v into a min (want -1) or max (want 1) cell.
+void fold_best(Cell* cell, const Value& v, int want, BestKind kind, Type type) {
+    switch (kind) {
+        case BestKind::Number: {
+            if (!std::holds_alternative<double>(v) && !std::holds_alternative<int64_t>(v)) return;
+            const double x = as_double(v);
+            if (std::isnan(cell->d) || (want < 0 ? x < cell->d : x > cell->d)) cell->d = x;
+            return;
+        }
+        case BestKind::Time: {
+            const auto k = time_key(v, type);
+            if (!k) return;
+            if (cell->i == kNoTime || (want < 0 ? *k < cell->i : *k > cell->i)) cell->i = *k;
+            return;
+        }
+        case BestKind::Value: {
+            Value best;
+            std::memcpy(static_cast<void*>(&best), cell, sizeof(Value));
+            if (is_null(best) || compare_values(v, best) == want)
+                std::memcpy(static_cast<void*>(cell), &v, sizeof(Value));
+            return;
+        }
+    }
+}
+
+// The best value a min or max cell holds, or null.
+Value best_value(const Cell* cell, BestKind kind, Type type) {
+    switch (kind) {
+        case BestKind::Number:
+            return std::isnan(cell->d) ? Value{} : Value{cell->d};
+        case BestKind::Time:
+            return cell->i == kNoTime ? Value{} : time_value(cell->i, type);
+        case BestKind::Value:
+            break;
+    }
+    Value v;
+    std::memcpy(static_cast<void*>(&v), cell, sizeof(Value));
+    return coerce(v, type);
+}
+
+void reset_best(Cell* cell, BestKind kind) {
+    switch (kind) {
+        case BestKind::Number:
+            cell->d = std::numeric_limits<double>::quiet_NaN();
+            return;
+        case BestKind::Time:
+            cell->i = kNoTime;
+            return;
+        case BestKind::Value: {
+            const Value none;
+            std::memcpy(static_cast<void*>(cell), &none, sizeof(Value));
+            return;
+        }
+    }
+}
+
 // Cells per aggregate in the state row.
 size_t cells_for(const bound::Aggregate& agg) {
     switch (agg.fn) {
@@ -111,7 +204,8 @@ size_t cells_for(const bound::Aggregate& agg) {
             return 2;  // sum and count
         case bound::AggFn::Min:
         case bound::AggFn::Max:
-            return sizeof(Value) / sizeof(Cell);  // the best value so far (null: none yet)
+            // The best value so far: a number or time in one cell, anything else as a Value.
+            return best_kind(agg) == BestKind::Value ? sizeof(Value) / sizeof(Cell) : 1;
         case bound::AggFn::Cv:
             return 0;  // buckets live in their own array
         default:
@@ -119,23 +213,16 @@ size_t cells_for(const bound::Aggregate& agg) {
     }
 }
 
-Value load_value(const Cell* cells) {
-    Value v;
-    std::memcpy(static_cast<void*>(&v), cells, sizeof(Value));
-    return v;
-}
-void store_value(Cell* cells, const Value& v) {
-    std::memcpy(static_cast<void*>(cells), &v, sizeof(Value));
-}
-
 }  // namespace
 
 // Every aggregate's state for one customer sits in one row of cells, so a fact row updates
-// one or two cache lines however many aggregates its table feeds.
+// one cache line (up to 8 cells) however many aggregates its table feeds: short rows are
+// padded to a power of two and the rows start on a cache line.
 struct AggregateComputer::State {
     size_t stride = 0;
-    std::vector<Cell> rows;                                  // customers × stride
-    std::vector<size_t> offset;                              // per aggregate, into a row
+    std::vector<Cell> storage;
+    Cell* rows = nullptr;        // customers × stride, inside storage, on a 64-byte boundary
+    std::vector<size_t> offset;  // per aggregate, into a row
     std::vector<std::unique_ptr<DistinctCounter>> distinct;  // per aggregate, or null
     std::vector<std::vector<double>> buckets;                // cv: customers × periods
     // Per chunk, reused: each aggregate's filter and values.
@@ -165,15 +252,19 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
         if (agg.fn == bound::AggFn::Cv)
             s.buckets.back().assign(customers * static_cast<size_t>(periods_.back()), 0.0);
     }
+    if (s.stride > 0 && s.stride < 8) s.stride = std::bit_ceil(s.stride);
+    constexpr size_t kLine = 64 / sizeof(Cell);
     Cell zero;
     zero.i = 0;
-    s.rows.assign(customers * s.stride, zero);
-    // Min/max start as null, written as a Value rather than assumed from zero bytes.
+    s.storage.assign(customers * s.stride + kLine, zero);
+    const auto address = reinterpret_cast<uintptr_t>(s.storage.data());
+    s.rows = s.storage.data() + ((64 - address % 64) % 64) / sizeof(Cell);
+    // Min/max start empty: NaN, kNoTime or a null Value, not zero bytes.
     for (size_t a = 0; a < program.aggregates.size(); ++a) {
-        const auto fn = program.aggregates[a].fn;
-        if (fn != bound::AggFn::Min && fn != bound::AggFn::Max) continue;
+        const auto& agg = program.aggregates[a];
+        if (agg.fn != bound::AggFn::Min && agg.fn != bound::AggFn::Max) continue;
         for (size_t c = 0; c < customers; ++c)
-            store_value(&s.rows[c * s.stride + s.offset[a]], Value{});
+            reset_best(&s.rows[c * s.stride + s.offset[a]], best_kind(agg));
     }
     s.pass.resize(program.aggregates.size());
     s.values.resize(program.aggregates.size());
@@ -301,12 +392,10 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
                     ++cell[1].i;
                     break;
                 case bound::AggFn::Min:
-                case bound::AggFn::Max: {
-                    const Value best = load_value(cell);
-                    const int want = agg.fn == bound::AggFn::Min ? -1 : 1;
-                    if (is_null(best) || compare_values(v, best) == want) store_value(cell, v);
+                case bound::AggFn::Max:
+                    fold_best(cell, v, agg.fn == bound::AggFn::Min ? -1 : 1, best_kind(agg),
+                              agg.type);
                     break;
-                }
                 case bound::AggFn::CountDistinct: {
                     auto* mask = reinterpret_cast<uint64_t*>(&cell->i);
                     s.distinct[a]->add(c, v, *mask);
@@ -362,11 +451,10 @@ void AggregateComputer::merge(AggregateComputer& other) {
             case bound::AggFn::Min:
             case bound::AggFn::Max: {
                 const int want = agg.fn == bound::AggFn::Min ? -1 : 1;
+                const BestKind kind = best_kind(agg);
                 for (size_t c = 0; c < customers_; ++c) {
-                    const Value y = load_value(theirs(c));
-                    if (is_null(y)) continue;
-                    const Value x = load_value(mine(c));
-                    if (is_null(x) || compare_values(y, x) == want) store_value(mine(c), y);
+                    const Value y = best_value(theirs(c), kind, agg.type);
+                    if (!is_null(y)) fold_best(mine(c), y, want, kind, agg.type);
                 }
                 break;
             }
@@ -384,7 +472,8 @@ void AggregateComputer::merge(AggregateComputer& other) {
                 break;
         }
     });
-    o.rows = {};
+    o.storage = {};
+    o.rows = nullptr;
     o.buckets.assign(o.buckets.size(), {});
 }
 
@@ -421,7 +510,7 @@ std::vector<Column> AggregateComputer::finish() {
             case bound::AggFn::Min:
             case bound::AggFn::Max:
                 for (size_t c = 0; c < customers_; ++c)
-                    col[c] = coerce(load_value(cell(c)), agg.type);
+                    col[c] = best_value(cell(c), best_kind(agg), agg.type);
                 break;
             case bound::AggFn::CountDistinct: {
                 std::vector<int64_t> counts(customers_);
@@ -453,7 +542,8 @@ std::vector<Column> AggregateComputer::finish() {
         }
         out[a] = std::move(col);
     });
-    s.rows = {};
+    s.storage = {};
+    s.rows = nullptr;
     return out;
 }
 
