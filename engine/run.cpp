@@ -4,14 +4,18 @@
 #include <SQLiteCpp/Transaction.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <deque>
 #include <exception>
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "engine/json.hpp"
@@ -44,8 +48,16 @@ std::string sample_keys(const std::vector<uint32_t>& rows, const Column& keys) {
     return out;
 }
 
-using Masks = std::map<const CompiledSegment*, std::vector<char>>;
+// A tactical subsegment as rows walk them: depth first, in rule-file order, each knowing
+// where its subtree ends, so a row that fails a condition skips the children too.
+struct TacticalNode {
+    size_t job;             // its condition, in the list of condition jobs
+    SegmentResult* result;  // where its counts go
+    size_t tag;             // its bit in a customer's tag set (= its depth-first index)
+    size_t end;             // the node after its subtree
+};
 
+// Every segment condition, general and tactical, in one list (depth first).
 void collect_conditions(const std::vector<CompiledSegment>& segs,
                         std::vector<const CompiledSegment*>& out) {
     for (const auto& s : segs) {
@@ -54,90 +66,126 @@ void collect_conditions(const std::vector<CompiledSegment>& segs,
     }
 }
 
-// Evaluates every segment condition, general and tactical, to a mask of the rows where it
-// is true, on both cores: the conditions are independent once the lets are known, and each
-// mask is placed by its index, so the split cannot change a result.
-Masks condition_masks(const std::vector<CompiledSegment>& segs, const Frame& frame) {
-    std::vector<const CompiledSegment*> jobs;
-    collect_conditions(segs, jobs);
-    std::vector<std::vector<char>> masks(jobs.size());
-    for_each_on_two_threads(
-        jobs.size(), [&](size_t j) { masks[j] = evaluate_condition(*jobs[j]->when, frame); });
-    Masks out;
-    for (size_t j = 0; j < jobs.size(); ++j)
-        out.emplace(jobs[j], std::move(masks[j]));
-    return out;
+size_t job_of(const std::vector<const CompiledSegment*>& jobs, const CompiledSegment* s) {
+    return static_cast<size_t>(std::find(jobs.begin(), jobs.end(), s) - jobs.begin());
 }
 
-// Each customer's tactical subsegments as a row of bits, one per tactical segment in the
-// order the rule file lists them (depth first), so a customer's tags read in that order.
-struct TacticalSets {
-    size_t words = 0;            // 64-bit words per customer
-    std::vector<uint64_t> bits;  // customers × words
-    std::vector<std::string> paths;
-
-    void set(size_t customer, size_t tactical) {
-        bits[customer * words + tactical / 64] |= uint64_t{1} << (tactical % 64);
-    }
-
-    // The tags of every customer, joined with ';'. Customers share few distinct sets, so
-    // each set is joined once and interned.
-    std::vector<Str> joined(size_t customers) const {
-        std::vector<Str> out(customers, intern(""));
-        if (words == 0) return out;
-        std::unordered_map<std::string, Str> seen;
-        for (size_t c = 0; c < customers; ++c) {
-            const uint64_t* row = &bits[c * words];
-            const std::string set(reinterpret_cast<const char*>(row), words * sizeof(uint64_t));
-            auto [it, inserted] = seen.try_emplace(set);
-            if (inserted) {
-                std::string text;
-                for (size_t t = 0; t < paths.size(); ++t) {
-                    if (row[t / 64] >> (t % 64) & 1) text += (text.empty() ? "" : ";") + paths[t];
-                }
-                it->second = intern(text);
-            }
-            out[c] = it->second;
-        }
-        return out;
-    }
-};
-
-// Places tactical segments under a mask of customers that hold the parent.
-void place_tactical(const std::vector<CompiledSegment>& children,
-                    const std::vector<char>& parent_mask, const std::string& prefix,
-                    const Masks& conditions, const Column* value, std::vector<SegmentResult>& out,
-                    TacticalSets& tags) {
+// Makes the results of `children` (under `prefix`) and their nodes, depth first.
+void flatten_tactical(const std::vector<CompiledSegment>& children, const std::string& prefix,
+                      const std::vector<const CompiledSegment*>& jobs,
+                      std::vector<SegmentResult>& results, std::vector<TacticalNode>& nodes,
+                      std::vector<std::string>& paths) {
+    // All siblings first, so that the pointers taken below stay valid.
+    results.reserve(children.size());
     for (const auto& child : children) {
         SegmentResult r;
         r.def = child.def;
         r.path = prefix.empty() ? child.def->id : prefix + "/" + child.def->id;
-        const size_t index = tags.paths.size();
-        tags.paths.push_back(r.path);
-        const std::vector<char>& cond = conditions.at(&child);
-        std::vector<char> mask(parent_mask.size(), 0);
-        for (size_t i = 0; i < mask.size(); ++i) {
-            if (!parent_mask[i] || !cond[i]) continue;
-            mask[i] = 1;
-            ++r.count;
-            if (value && !is_null((*value)[i])) {
-                r.value_total += as_double((*value)[i]);
-                ++r.value_count;
-            }
-            tags.set(i, index);
-        }
-        place_tactical(child.tactical, mask, r.path, conditions, value, r.tactical, tags);
-        out.push_back(std::move(r));
+        results.push_back(std::move(r));
+    }
+    for (size_t k = 0; k < children.size(); ++k) {
+        const size_t at = nodes.size();
+        nodes.push_back({job_of(jobs, &children[k]), &results[k], paths.size(), 0});
+        paths.push_back(results[k].path);
+        flatten_tactical(children[k].tactical, results[k].path, jobs, results[k].tactical, nodes,
+                         paths);
+        nodes[at].end = nodes.size();
     }
 }
 
-// The number of segments in `segs` and below them.
-size_t count_segments(const std::vector<CompiledSegment>& segs) {
-    size_t n = 0;
-    for (const auto& s : segs)
-        n += 1 + count_segments(s.tactical);
-    return n;
-}
+// Customers' tag sets, joined with ';' in rule-file order. Customers share few distinct
+// sets, so each set is joined once and interned.
+class TagTexts {
+  public:
+    explicit TagTexts(std::vector<std::string> paths)
+        : paths_(std::move(paths)), words_((paths_.size() + 63) / 64), none_(intern("")) {}
+
+    size_t words() const { return words_; }
+
+    Str text(const uint64_t* set) {
+        bool any = false;
+        for (size_t w = 0; w < words_; ++w)
+            any = any || set[w] != 0;
+        if (!any) return none_;
+        auto [it, inserted] = seen_.try_emplace(
+            std::string(reinterpret_cast<const char*>(set), words_ * sizeof(uint64_t)));
+        if (inserted) {
+            std::string joined;
+            for (size_t t = 0; t < paths_.size(); ++t) {
+                if (set[t / 64] >> (t % 64) & 1) joined += (joined.empty() ? "" : ";") + paths_[t];
+            }
+            it->second = intern(joined);
+        }
+        return it->second;
+    }
+
+  private:
+    std::vector<std::string> paths_;
+    size_t words_;
+    Str none_;
+    std::unordered_map<std::string, Str> seen_;
+};
+
+// Hands membership rows to a writer thread as they are placed: the rows live in one vector
+// reserved up front (so they never move), and the writer inserts each published range.
+class MembershipPipe {
+  public:
+    MembershipPipe(RunWriter& writer, const std::vector<MembershipRow>& rows)
+        : writer_(writer), rows_(rows), thread_([this] { drain(); }) {}
+
+    ~MembershipPipe() { close(); }
+
+    // Rows [0, count) are placed and will not change.
+    void publish(size_t count) {
+        {
+            std::lock_guard lock(mutex_);
+            ready_ = count;
+        }
+        changed_.notify_one();
+    }
+
+    // No more rows; waits for the writer. Returns its error, if it had one.
+    std::optional<StoreError> close() {
+        if (thread_.joinable()) {
+            {
+                std::lock_guard lock(mutex_);
+                closed_ = true;
+            }
+            changed_.notify_one();
+            thread_.join();
+        }
+        return failed_;
+    }
+
+  private:
+    void drain() {
+        size_t done = 0;
+        while (true) {
+            size_t upto = 0;
+            {
+                std::unique_lock lock(mutex_);
+                changed_.wait(lock, [&] { return ready_ > done || closed_; });
+                upto = ready_;
+                if (upto == done) return;  // closed, all written
+            }
+            StoreError error;
+            if (!writer_.add(rows_.data() + done, upto - done, error)) {
+                failed_ = error;
+                return;
+            }
+            done = upto;
+        }
+    }
+
+    RunWriter& writer_;
+    const std::vector<MembershipRow>& rows_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    size_t ready_ = 0;
+    bool closed_ = false;
+    std::optional<StoreError> failed_;  // written by the thread, read after it joins
+    std::thread thread_;                // last: starts once everything above exists
+};
 
 }  // namespace
 
@@ -232,113 +280,35 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     }
     const Column* value_ptr = value.get();
 
-    // General level.
+    // The segment tree, its results (filled in as rows are placed) and its conditions.
     const auto& segs = rules.segments;
-    const Masks conditions = condition_masks(segs, frame);
-    std::vector<const std::vector<char>*> conds(segs.size(), nullptr);
-    for (size_t s = 0; s < segs.size(); ++s) {
-        if (segs[s].when) conds[s] = &conditions.at(&segs[s]);
-    }
-    std::vector<int32_t> general(n, -1);
-    if (rules.rules.policy == Policy::Exclusive) {
-        std::map<std::pair<size_t, size_t>, std::vector<uint32_t>> overlaps;
-        std::vector<uint32_t> gaps;
-        for (uint32_t row : order) {
-            int32_t first = -1;
-            for (size_t s = 0; s < segs.size(); ++s) {
-                if (!(*conds[s])[row]) continue;
-                if (first < 0)
-                    first = static_cast<int32_t>(s);
-                else
-                    overlaps[{static_cast<size_t>(first), s}].push_back(row);
-            }
-            if (first < 0) gaps.push_back(row);
-            general[row] = first;
-        }
-        if (!overlaps.empty() || !gaps.empty()) {
-            std::string msg = "policy 'exclusive' does not hold, so nothing was stored:";
-            for (const auto& [pair, rows] : overlaps) {
-                msg += "\n  " + std::to_string(rows.size()) + " customer" +
-                       (rows.size() == 1 ? "" : "s") + " match both '" + segs[pair.first].def->id +
-                       "' and '" + segs[pair.second].def->id + "' (e.g. " +
-                       sample_keys(rows, customers.keys) + ")";
-            }
-            if (!gaps.empty()) {
-                msg += "\n  " + std::to_string(gaps.size()) + " customer" +
-                       (gaps.size() == 1 ? "" : "s") + " match no segment (e.g. " +
-                       sample_keys(gaps, customers.keys) + ")";
-            }
-            error.message = msg;
-            error.rule_problem = true;
-            return std::nullopt;
-        }
-    } else {
-        std::vector<uint32_t> unmatched;
-        for (uint32_t row : order) {
-            for (size_t s = 0; s < segs.size() && general[row] < 0; ++s) {
-                if (!segs[s].when || (*conds[s])[row]) general[row] = static_cast<int32_t>(s);
-            }
-            if (general[row] < 0) unmatched.push_back(row);
-        }
-        if (!unmatched.empty()) {
-            error.message = std::to_string(unmatched.size()) + " customer" +
-                            (unmatched.size() == 1 ? "" : "s") +
-                            " match no general segment (e.g. " +
-                            sample_keys(unmatched, customers.keys) +
-                            "), so nothing was stored; add a last segment with 'when: otherwise'";
-            error.rule_problem = true;
-            return std::nullopt;
-        }
-    }
-
-    // Counts, values and tactical subsegments, segment by segment.
-    TacticalSets tags;
-    size_t tacticals = 0;
-    for (const auto& s : segs)
-        tacticals += count_segments(s.tactical);
-    tags.words = (tacticals + 63) / 64;
-    tags.bits.assign(n * tags.words, 0);
-    size_t covered = 0;
-    for (size_t s = 0; s < segs.size(); ++s) {
+    std::vector<const CompiledSegment*> jobs;
+    collect_conditions(segs, jobs);
+    std::vector<std::string> tag_paths;
+    std::vector<std::vector<TacticalNode>> tactical(segs.size());
+    rep.segments.reserve(segs.size());
+    for (const auto& seg : segs) {
         SegmentResult r;
-        r.def = segs[s].def;
-        r.path = segs[s].def->id;
-        std::vector<char> mask(n, 0);
-        for (size_t i = 0; i < n; ++i) {
-            if (general[i] != static_cast<int32_t>(s)) continue;
-            mask[i] = 1;
-            ++r.count;
-            if (value_ptr && !is_null((*value_ptr)[i])) {
-                r.value_total += as_double((*value_ptr)[i]);
-                ++r.value_count;
-            }
-        }
-        covered += r.count;
-        rep.value_total += r.value_total;
-        place_tactical(segs[s].tactical, mask, "", conditions, value_ptr, r.tactical, tags);
+        r.def = seg.def;
+        r.path = seg.def->id;
         rep.segments.push_back(std::move(r));
     }
-    // The coverage invariant: every customer in exactly one general segment.
-    if (covered != n) {
-        error.message = "internal error: general segments hold " + std::to_string(covered) +
-                        " customers of " + std::to_string(n) + "; nothing was stored";
-        return std::nullopt;
+    for (size_t g = 0; g < segs.size(); ++g) {
+        flatten_tactical(segs[g].tactical, "", jobs, rep.segments[g].tactical, tactical[g],
+                         tag_paths);
     }
-
-    lap("segments");
-    const std::vector<Str> tag_text = tags.joined(n);
+    std::vector<size_t> general_job(segs.size(), jobs.size());  // jobs.size(): otherwise
+    for (size_t g = 0; g < segs.size(); ++g) {
+        if (segs[g].when) general_job[g] = job_of(jobs, &segs[g]);
+    }
     std::vector<Str> segment_ids;
-    for (const auto& s : segs)
-        segment_ids.push_back(intern(s.def->id));
-    rep.membership.reserve(n);
-    for (uint32_t row : order) {
-        rep.membership.push_back(
-            {customers.keys[row], segment_ids[static_cast<size_t>(general[row])], tag_text[row]});
-    }
-    rep.elapsed_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-            .count();
+    for (const auto& seg : segs)
+        segment_ids.push_back(intern(seg.def->id));
+    TagTexts tags(tag_paths);
 
+    // A stored run streams its membership to the state database while later rows are still
+    // being placed; it commits only once every row is placed and every check has passed.
+    std::unique_ptr<RunWriter> writer;
     if (!options.dry_run) {
         RunRecord record;
         record.ruleset = rep.ruleset;
@@ -347,17 +317,157 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         record.rules_path = options.rules_path;
         record.as_of = format_date(rep.as_of);
         record.started_at = started_at;
-        record.finished_at = utc_now();
-        record.status = "complete";
+        record.finished_at = started_at;  // set when the run commits
+        record.status = "complete";       // nobody sees the record before it is
         record.customers = static_cast<int64_t>(n);
-        record.summary_json = report_json(rep);
+        record.summary_json = "{}";
         StoreError store_error;
-        auto id = store_run(*state, record, rep.membership, store_error);
-        if (!id) {
+        writer = RunWriter::begin(*state, record, store_error);
+        if (!writer) {
             error.message = store_error.message;
             return std::nullopt;
         }
-        rep.run_id = *id;
+        rep.run_id = writer->run_id();
+    }
+    rep.membership.reserve(n);
+    std::optional<MembershipPipe> pipe;
+    if (writer) pipe.emplace(*writer, rep.membership);
+
+    // Rows are placed in key order, a block at a time. When the table is in key order (the
+    // usual case) a block is a run of table rows and its conditions are evaluated for just
+    // those rows; otherwise every condition is evaluated once for the whole table. Conditions
+    // that rank the whole base are always evaluated whole.
+    bool in_key_order = true;
+    for (size_t k = 0; k < order.size() && in_key_order; ++k)
+        in_key_order = order[k] == k;
+    constexpr size_t kPlaceBlock = 65536;
+    const size_t block = in_key_order ? kPlaceBlock : std::max<size_t>(n, 1);
+    std::vector<std::vector<char>> whole(jobs.size());
+    for_each_on_two_threads(jobs.size(), [&](size_t j) {
+        if (!in_key_order || !is_row_local(*jobs[j]->when))
+            whole[j] = evaluate_condition(*jobs[j]->when, frame);
+    });
+
+    const bool exclusive = rules.rules.policy == Policy::Exclusive;
+    std::map<std::pair<size_t, size_t>, std::vector<uint32_t>> overlaps;
+    std::vector<uint32_t> unplaced;  // exclusive: in no segment; first_match: matched none
+    std::vector<uint64_t> set(tags.words());
+    std::vector<std::vector<char>> part(jobs.size());
+    std::vector<const char*> holds(jobs.size());  // per job: row r holds at holds[j][r - base]
+    for (size_t pos = 0; pos < n; pos += block) {
+        const size_t count = std::min(block, n - pos);
+        const size_t base = in_key_order ? pos : 0;
+        Frame rows = frame;
+        rows.offset = base;
+        rows.rows = in_key_order ? count : n;
+        for_each_on_two_threads(jobs.size(), [&](size_t j) {
+            if (!whole[j].empty()) {
+                holds[j] = whole[j].data() + base;
+            } else {
+                part[j] = evaluate_condition(*jobs[j]->when, rows);
+                holds[j] = part[j].data();
+            }
+        });
+        for (size_t k = pos; k < pos + count; ++k) {
+            const uint32_t row = order[k];
+            const size_t local = row - base;
+            auto holds_job = [&](size_t j) { return j == jobs.size() || holds[j][local] != 0; };
+            int32_t general = -1;
+            for (size_t g = 0; g < segs.size(); ++g) {
+                if (!holds_job(general_job[g])) continue;
+                if (general < 0) {
+                    general = static_cast<int32_t>(g);
+                    if (!exclusive) break;
+                } else {
+                    overlaps[{static_cast<size_t>(general), g}].push_back(row);
+                }
+            }
+            if (general < 0) {
+                unplaced.push_back(row);
+                continue;
+            }
+            const bool has_value = value_ptr && !is_null((*value_ptr)[row]);
+            const double v = has_value ? as_double((*value_ptr)[row]) : 0;
+            auto count_in = [&](SegmentResult& r) {
+                ++r.count;
+                if (has_value) {
+                    r.value_total += v;
+                    ++r.value_count;
+                }
+            };
+            count_in(rep.segments[static_cast<size_t>(general)]);
+            std::fill(set.begin(), set.end(), 0);
+            const auto& nodes = tactical[static_cast<size_t>(general)];
+            for (size_t t = 0; t < nodes.size();) {
+                if (!holds_job(nodes[t].job)) {
+                    t = nodes[t].end;
+                    continue;
+                }
+                count_in(*nodes[t].result);
+                set[nodes[t].tag / 64] |= uint64_t{1} << (nodes[t].tag % 64);
+                ++t;
+            }
+            rep.membership.push_back({customers.keys[row],
+                                      segment_ids[static_cast<size_t>(general)],
+                                      tags.text(set.data())});
+        }
+        if (pipe) pipe->publish(rep.membership.size());
+    }
+    std::optional<StoreError> store_failed = pipe ? pipe->close() : std::nullopt;
+
+    // Rule problems first: the run fails whole, and the writer rolls back.
+    if (exclusive && (!overlaps.empty() || !unplaced.empty())) {
+        std::string msg = "policy 'exclusive' does not hold, so nothing was stored:";
+        for (const auto& [pair, rows] : overlaps) {
+            msg += "\n  " + std::to_string(rows.size()) + " customer" +
+                   (rows.size() == 1 ? "" : "s") + " match both '" + segs[pair.first].def->id +
+                   "' and '" + segs[pair.second].def->id + "' (e.g. " +
+                   sample_keys(rows, customers.keys) + ")";
+        }
+        if (!unplaced.empty()) {
+            msg += "\n  " + std::to_string(unplaced.size()) + " customer" +
+                   (unplaced.size() == 1 ? "" : "s") + " match no segment (e.g. " +
+                   sample_keys(unplaced, customers.keys) + ")";
+        }
+        error.message = msg;
+        error.rule_problem = true;
+        return std::nullopt;
+    }
+    if (!unplaced.empty()) {
+        error.message = std::to_string(unplaced.size()) + " customer" +
+                        (unplaced.size() == 1 ? "" : "s") + " match no general segment (e.g. " +
+                        sample_keys(unplaced, customers.keys) +
+                        "), so nothing was stored; add a last segment with 'when: otherwise'";
+        error.rule_problem = true;
+        return std::nullopt;
+    }
+    // The coverage invariant: every customer in exactly one general segment.
+    size_t covered = 0;
+    for (const auto& r : rep.segments) {
+        covered += r.count;
+        rep.value_total += r.value_total;
+    }
+    if (covered != n || rep.membership.size() != n) {
+        error.message = "internal error: general segments hold " + std::to_string(covered) +
+                        " customers of " + std::to_string(n) + "; nothing was stored";
+        return std::nullopt;
+    }
+    if (store_failed) {
+        error.message = store_failed->message;
+        return std::nullopt;
+    }
+    lap("segments");
+
+    if (writer) {
+        rep.elapsed_ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count();
+        StoreError store_error;
+        if (!writer->finish(utc_now(), report_json(rep), store_error)) {
+            error.message = store_error.message;
+            rep.run_id = 0;
+            return std::nullopt;
+        }
         lap("store");
     }
     rep.elapsed_ms =

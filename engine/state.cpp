@@ -59,10 +59,70 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
     }
 }
 
-std::optional<int64_t> store_run(SQLite::Database& state, const RunRecord& r,
-                                 const std::vector<MembershipRow>& rows, StoreError& error) {
+struct RunWriter::Impl {
+    using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+    static constexpr size_t kBatch = 128;  // rows per INSERT statement
+
+    SQLite::Database& state;
+    SQLite::Transaction tx;
+    int64_t run_id = 0;
+    Prepared full{nullptr, sqlite3_finalize};  // kBatch rows
+    bool spent = false;
+
+    explicit Impl(SQLite::Database& db) : state(db), tx(db) {}
+
+    // An INSERT of n membership rows.
+    Prepared make_insert(size_t n) {
+        sqlite3* db = state.getHandle();
+        std::string sql =
+            "INSERT INTO strata_membership (run_id, customer_key, segment, tactical) VALUES ";
+        for (size_t i = 0; i < n; ++i)
+            sql += i ? ",(?,?,?,?)" : "(?,?,?,?)";
+        sqlite3_stmt* stmt = nullptr;
+        const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+        Prepared out(stmt, sqlite3_finalize);
+        if (rc != SQLITE_OK) throw SQLite::Exception(db, rc);
+        return out;
+    }
+
+    // Segment texts are interned, so they are bound without a copy; values are always bound
+    // as parameters.
+    void insert(const MembershipRow* rows, size_t n) {
+        sqlite3* db = state.getHandle();
+        auto bind_text = [](sqlite3_stmt* stmt, int at, const std::string& text) {
+            sqlite3_bind_text(stmt, at, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+        };
+        Prepared rest(nullptr, sqlite3_finalize);
+        for (size_t done = 0; done < n;) {
+            const size_t count = std::min(kBatch, n - done);
+            if (count < kBatch) rest = make_insert(count);
+            sqlite3_stmt* stmt = count == kBatch ? full.get() : rest.get();
+            for (size_t k = 0; k < count; ++k) {
+                const MembershipRow& row = rows[done + k];
+                const int base = static_cast<int>(k * 4);
+                sqlite3_bind_int64(stmt, base + 1, run_id);
+                if (const auto* i = std::get_if<int64_t>(&row.key))
+                    sqlite3_bind_int64(stmt, base + 2, *i);
+                else
+                    bind_text(stmt, base + 2, std::get<Str>(row.key).str());
+                bind_text(stmt, base + 3, row.segment.str());
+                bind_text(stmt, base + 4, row.tactical.str());
+            }
+            const int rc = sqlite3_step(stmt);
+            sqlite3_reset(stmt);
+            if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
+            done += count;
+        }
+    }
+};
+
+RunWriter::RunWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RunWriter::~RunWriter() = default;  // an unfinished transaction rolls back
+
+std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRecord& r,
+                                            StoreError& error) {
     try {
-        SQLite::Transaction tx(state);
+        auto impl = std::make_unique<Impl>(state);
         SQLite::Statement run(
             state,
             "INSERT INTO strata_runs (ruleset, version, rules_sha256, rules_path, as_of, "
@@ -78,56 +138,58 @@ std::optional<int64_t> store_run(SQLite::Database& state, const RunRecord& r,
         run.bind(9, r.customers);
         run.bind(10, r.summary_json);
         run.exec();
-        const int64_t run_id = state.getLastInsertRowid();
-        // Rows go in batches of kBatch per statement: one prepared statement for full
-        // batches, one for the remainder, values always bound as parameters. Segment texts
-        // are interned, so they are bound without a copy.
-        constexpr size_t kBatch = 128;
-        using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
-        sqlite3* db = state.getHandle();
-        auto make_insert = [db](size_t n) {
-            std::string sql =
-                "INSERT INTO strata_membership (run_id, customer_key, segment, tactical) VALUES ";
-            for (size_t i = 0; i < n; ++i)
-                sql += i ? ",(?,?,?,?)" : "(?,?,?,?)";
-            sqlite3_stmt* stmt = nullptr;
-            const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
-            Prepared out(stmt, sqlite3_finalize);
-            if (rc != SQLITE_OK) throw SQLite::Exception(db, rc);
-            return out;
-        };
-        auto bind_text = [](sqlite3_stmt* stmt, int at, const std::string& text) {
-            sqlite3_bind_text(stmt, at, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
-        };
-        Prepared full = make_insert(kBatch);
-        size_t done = 0;
-        while (done < rows.size()) {
-            const size_t n = std::min(kBatch, rows.size() - done);
-            Prepared rest(nullptr, sqlite3_finalize);
-            if (n < kBatch) rest = make_insert(n);
-            sqlite3_stmt* stmt = n == kBatch ? full.get() : rest.get();
-            for (size_t k = 0; k < n; ++k) {
-                const MembershipRow& row = rows[done + k];
-                const int base = static_cast<int>(k * 4);
-                sqlite3_bind_int64(stmt, base + 1, run_id);
-                if (const auto* i = std::get_if<int64_t>(&row.key))
-                    sqlite3_bind_int64(stmt, base + 2, *i);
-                else
-                    bind_text(stmt, base + 2, std::get<Str>(row.key).str());
-                bind_text(stmt, base + 3, row.segment.str());
-                bind_text(stmt, base + 4, row.tactical.str());
-            }
-            const int rc = sqlite3_step(stmt);
-            if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
-            sqlite3_reset(stmt);
-            done += n;
-        }
-        tx.commit();
-        return run_id;
+        impl->run_id = state.getLastInsertRowid();
+        impl->full = impl->make_insert(Impl::kBatch);
+        return std::unique_ptr<RunWriter>(new RunWriter(std::move(impl)));
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, "cannot store the run in '" + state.getFilename() + "'");
-        return std::nullopt;
+        return nullptr;
     }
+}
+
+int64_t RunWriter::run_id() const {
+    return impl_->run_id;
+}
+
+bool RunWriter::add(const MembershipRow* first, size_t count, StoreError& error) {
+    if (impl_->spent) return false;
+    try {
+        impl_->insert(first, count);
+        return true;
+    } catch (const SQLite::Exception& e) {
+        impl_->spent = true;
+        error.message = describe(e, "cannot store the run in '" + impl_->state.getFilename() + "'");
+        return false;
+    }
+}
+
+bool RunWriter::finish(const std::string& finished_at, const std::string& summary_json,
+                       StoreError& error) {
+    if (impl_->spent) return false;
+    impl_->spent = true;
+    try {
+        SQLite::Statement done(
+            impl_->state, "UPDATE strata_runs SET finished_at = ?, summary = ? WHERE run_id = ?");
+        done.bind(1, finished_at);
+        done.bind(2, summary_json);
+        done.bind(3, impl_->run_id);
+        done.exec();
+        impl_->full.reset();
+        impl_->tx.commit();
+        return true;
+    } catch (const SQLite::Exception& e) {
+        error.message = describe(e, "cannot store the run in '" + impl_->state.getFilename() + "'");
+        return false;
+    }
+}
+
+std::optional<int64_t> store_run(SQLite::Database& state, const RunRecord& r,
+                                 const std::vector<MembershipRow>& rows, StoreError& error) {
+    auto writer = RunWriter::begin(state, r, error);
+    if (!writer) return std::nullopt;
+    if (!writer->add(rows.data(), rows.size(), error)) return std::nullopt;
+    if (!writer->finish(r.finished_at, r.summary_json, error)) return std::nullopt;
+    return writer->run_id();
 }
 
 std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset,

@@ -39,6 +39,31 @@ struct MembershipRow {
 // Opens (creating if needed) the state database read-write and ensures the strata_* tables.
 std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error);
 
+// Writes one run as it is computed, in one transaction: the run record first, then its
+// membership in as many pieces as come, then the final summary. Nothing is visible to
+// readers until finish() commits; destroying the writer before that rolls everything back.
+// Methods return false with `error` set on a database error; the writer is then spent.
+class RunWriter {
+  public:
+    // Starts the transaction and inserts `record` (finish() replaces its summary and
+    // finish time). nullptr with `error` set when the database refuses.
+    static std::unique_ptr<RunWriter> begin(SQLite::Database& state, const RunRecord& record,
+                                            StoreError& error);
+    ~RunWriter();
+    RunWriter(const RunWriter&) = delete;
+    RunWriter& operator=(const RunWriter&) = delete;
+
+    int64_t run_id() const;
+    // Inserts rows [first, first + count). The texts must outlive finish().
+    bool add(const MembershipRow* first, size_t count, StoreError& error);
+    bool finish(const std::string& finished_at, const std::string& summary_json, StoreError& error);
+
+  private:
+    struct Impl;
+    explicit RunWriter(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
 // Writes a run and its membership in one transaction. Returns the new run id, or nullopt
 // with `error` set; on failure nothing is written.
 std::optional<int64_t> store_run(SQLite::Database& state, const RunRecord& record,

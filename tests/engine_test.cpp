@@ -705,3 +705,56 @@ INSERT INTO customers VALUES (1, '2024-02-29'), (2, '2023-02-29'), (3, '2026-02-
     for (const char* unknown : {"\n2,unknown,", "\n3,unknown,", "\n5,unknown,", "\n10,unknown,"})
         CHECK(e.out.find(unknown) != std::string::npos);
 }
+
+TEST_CASE("a base of many blocks is placed and stored whole, the same as a dry run reports") {
+    TempDir dir;
+    // 140,000 customers: more than two placement blocks, stored while later blocks are placed.
+    const auto db = dir.database("many.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, score INTEGER);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 140000)
+INSERT INTO customers SELECT i, (i * 7919) % 100 FROM n;
+)sql");
+    const auto file =
+        dir.write("r.yaml",
+                  "ruleset: many\nversion: 1\ngeneral:\n  segments:\n    - id: high\n"
+                  "      when: score >= 50\n      tactical:\n        - id: even\n"
+                  "          when: score % 2 == 0\n    - id: rest\n      when: otherwise\n");
+    auto dry = run_cli({"run", file, "--db", db, "--dry-run", "--format", "json"});
+    REQUIRE_MESSAGE(dry.code == 0, dry.err);
+    auto r = run_cli({"run", file, "--db", db, "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("\"run_id\":1") != std::string::npos);
+    // The same segments as the dry run, and the counts SQL finds.
+    auto segments = [](const std::string& json) {
+        return json.substr(json.find("\"segments\""),
+                           json.find("\"data_quality\"") - json.find("\"segments\""));
+    };
+    CHECK(segments(r.out) == segments(dry.out));
+    SQLite::Database check(db, SQLite::OPEN_READONLY);
+    const int high = check.execAndGet("SELECT count(*) FROM customers WHERE score >= 50").getInt();
+    const int even =
+        check.execAndGet("SELECT count(*) FROM customers WHERE score >= 50 AND score % 2 = 0")
+            .getInt();
+    CHECK(r.out.find("{\"id\":\"high\",\"count\":" + std::to_string(high) + ",") !=
+          std::string::npos);
+    CHECK(r.out.find("{\"id\":\"even\",\"count\":" + std::to_string(even) + ",") !=
+          std::string::npos);
+    CHECK(check.execAndGet("SELECT count(*) FROM strata_membership").getInt() == 140000);
+    CHECK(check
+              .execAndGet("SELECT count(*) FROM strata_membership WHERE segment = 'high' AND "
+                          "tactical = 'even'")
+              .getInt() == even);
+    // Rows from the first, a middle and the last block, checked against their scores.
+    for (int key : {1, 70001, 140000}) {
+        const int score = (key * 7919) % 100;
+        CAPTURE(key);
+        const std::string expected = score >= 50 ? "high" : "rest";
+        CHECK(check
+                  .execAndGet("SELECT segment FROM strata_membership WHERE customer_key = " +
+                              std::to_string(key))
+                  .getString() == expected);
+    }
+    // The stored summary is the report, run id included.
+    CHECK(check.execAndGet("SELECT summary FROM strata_runs").getString().find("\"run_id\":1") !=
+          std::string::npos);
+}
