@@ -140,8 +140,9 @@ def main():
         head, rest = text.split(begin, 1)
         _, tail = rest.split(end, 1)
         cmd = "python3 bench/run.py --sizes " + args.sizes + " --repeat " + str(args.repeat)
+        note = " (best of the repeats; sizes above 1M run once)" if args.repeat > 1 else ""
         stamp = time.strftime("%Y-%m-%d", time.gmtime())
-        block = f"{begin}\nMeasured {stamp} with `{cmd}` on the 2-core machine:\n\n" + "\n".join(table) + f"\n{end}"
+        block = f"{begin}\nMeasured {stamp} with `{cmd}` on the 2-core machine{note}:\n\n" + "\n".join(table) + f"\n{end}"
         open(path, "w").write(head + block + tail)
     if not all(r["agree"] for r in rows):
         sys.exit(1)

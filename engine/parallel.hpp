@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <future>
+#include <vector>
 
 namespace strata {
 
@@ -27,6 +28,25 @@ void for_each_on_two_threads(size_t n, Task task) {
         throw;
     }
     helper.get();
+}
+
+// Runs task(i) for every i < n, each on a thread of its own: i = 0 on this one, the others
+// on helpers. Returns when all are done; rethrows what a task threw (helpers are joined
+// first either way).
+template <typename Task>
+void for_each_on_own_thread(size_t n, Task task) {
+    std::vector<std::future<void>> helpers;
+    for (size_t i = 1; i < n; ++i)
+        helpers.push_back(std::async(std::launch::async, task, i));
+    try {
+        if (n > 0) task(size_t{0});
+    } catch (...) {
+        for (auto& h : helpers)
+            h.wait();
+        throw;
+    }
+    for (auto& h : helpers)
+        h.get();
 }
 
 }  // namespace strata

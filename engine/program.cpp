@@ -11,6 +11,8 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/parallel.hpp"
+
 namespace strata {
 
 namespace {
@@ -136,13 +138,7 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
             while (parts[p]->next(chunk))
                 into.add(fact, chunk);
         };
-        // The futures join even when this thread's part throws; get() passes theirs on.
-        std::vector<std::future<void>> helpers;
-        for (size_t p = 1; p < parts.size(); ++p)
-            helpers.push_back(std::async(std::launch::async, aggregate_part, p));
-        aggregate_part(0);
-        for (auto& h : helpers)
-            h.get();
+        for_each_on_own_thread(parts.size(), aggregate_part);
     }
     AggregateComputer& total = computer(0);
     for (size_t p = 1; p < computers.size(); ++p)

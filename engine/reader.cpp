@@ -9,6 +9,7 @@
 #include <cstring>
 #include <future>
 
+#include "engine/parallel.hpp"
 #include "engine/store.hpp"
 
 namespace strata {
@@ -346,13 +347,7 @@ CustomerTable read_customers(const std::vector<SQLite::Database*>& connections,
         read_customer_part(*connections[p], table, key, program, ranges[p], parts[p], progress,
                            scanned);
     };
-    // The futures join even when this thread's part throws; get() passes theirs on.
-    std::vector<std::future<void>> helpers;
-    for (size_t p = 1; p < parts.size(); ++p)
-        helpers.push_back(std::async(std::launch::async, read_part, p));
-    read_part(0);
-    for (auto& h : helpers)
-        h.get();
+    for_each_on_own_thread(parts.size(), read_part);
 
     CustomerTable out;
     out.keys = std::move(parts[0].keys);
