@@ -2,11 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
