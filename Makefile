@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 DEMO_DB ?= $(BUILD)/demo-retail.db
 
-.PHONY: all deps build demo test format tidy clean
+.PHONY: all deps build demo test tsan format tidy clean
 
 all: build
 
@@ -21,6 +21,14 @@ demo: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
+# The test suite under ThreadSanitizer (reads, aggregation and the membership writer run on
+# several threads). Slow to build, so not part of `make test`.
+tsan: deps
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null
+	@cmake --build build-tsan -j$(JOBS) --target strata_tests
+	@TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/strata_tests
+
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
@@ -28,4 +36,4 @@ tidy: build
 	@clang-tidy -p $(BUILD) --quiet $$(git ls-files 'dsl/*.cpp' 'engine/*.cpp' 'cli/*.cpp')
 
 clean:
-	@rm -rf $(BUILD) build-fuzz
+	@rm -rf $(BUILD) build-fuzz build-tsan
