@@ -165,33 +165,47 @@ bool runtime_comparable(const Value& a, const Value& b) {
     return kind(a) == kind(b) && !std::holds_alternative<RecordPtr>(a);
 }
 
-Value compare(BinaryOp op, const Value& l, const Value& r) {
+// Three-valued truth, one byte a row, for conditions evaluated without building values.
+enum Truth : uint8_t { kFalse = 0, kTrue = 1, kUnknown = 2 };
+
+Truth truth_of(bool b) {
+    return b ? kTrue : kFalse;
+}
+
+// `l op r` for a comparison op: unknown when either is null or they cannot be compared.
+Truth compare_truth(BinaryOp op, const Value& l, const Value& r) {
     // The common cases first: two values of one kind.
     if (l.index() == r.index()) {
         switch (l.index()) {
             case 2: {
                 const int64_t x = *std::get_if<int64_t>(&l), y = *std::get_if<int64_t>(&r);
-                return compare_holds(op, x < y ? -1 : (y < x ? 1 : 0));
+                return truth_of(compare_holds(op, x < y ? -1 : (y < x ? 1 : 0)));
             }
             case 3: {
                 const double x = *std::get_if<double>(&l), y = *std::get_if<double>(&r);
-                return compare_holds(op, x < y ? -1 : (y < x ? 1 : 0));
+                return truth_of(compare_holds(op, x < y ? -1 : (y < x ? 1 : 0)));
             }
             case 4:
                 // Interned strings are equal exactly when they are the same pointer.
                 if (op == BinaryOp::Eq || op == BinaryOp::Ne)
-                    return (*std::get_if<Str>(&l) == *std::get_if<Str>(&r)) == (op == BinaryOp::Eq);
+                    return truth_of((*std::get_if<Str>(&l) == *std::get_if<Str>(&r)) ==
+                                    (op == BinaryOp::Eq));
                 break;
             case 5: {
                 const int32_t x = std::get_if<Date>(&l)->days, y = std::get_if<Date>(&r)->days;
-                return compare_holds(op, x < y ? -1 : (y < x ? 1 : 0));
+                return truth_of(compare_holds(op, x < y ? -1 : (y < x ? 1 : 0)));
             }
             default:
                 break;
         }
     }
-    if (is_null(l) || is_null(r) || !runtime_comparable(l, r)) return {};
-    return compare_holds(op, compare_values(l, r));
+    if (is_null(l) || is_null(r) || !runtime_comparable(l, r)) return kUnknown;
+    return truth_of(compare_holds(op, compare_values(l, r)));
+}
+
+Value compare(BinaryOp op, const Value& l, const Value& r) {
+    const Truth t = compare_truth(op, l, r);
+    return t == kUnknown ? Value{} : Value{t == kTrue};
 }
 
 size_t utf8_length(const std::string& s) {
@@ -294,6 +308,81 @@ class Evaluator {
                             : owned(std::move(out));
     }
 
+  public:
+    // The truth of a condition for every row, without building a value per row for its
+    // boolean structure: `and`, `or`, `not`, comparisons, `in`, `between` and `is null` work
+    // on one byte a row and read their operands in place (a record field straight from its
+    // column); anything else is evaluated as a column and read as a truth.
+    void condition_truth(const bound::Expr& e, std::vector<uint8_t>& out) {
+        out.resize(rows());
+        if (const auto* b = std::get_if<bound::Binary>(&e.node)) {
+            if (b->op == BinaryOp::And || b->op == BinaryOp::Or) {
+                std::vector<uint8_t> other;
+                condition_truth(*b->lhs, out);
+                condition_truth(*b->rhs, other);
+                const uint8_t decisive = b->op == BinaryOp::And ? kFalse : kTrue;
+                for (size_t i = 0; i < rows(); ++i) {
+                    const uint8_t x = out[i], y = other[i];
+                    if (x == decisive || y == decisive)
+                        out[i] = decisive;
+                    else if (x == kUnknown || y == kUnknown)
+                        out[i] = kUnknown;
+                    // else both agree on the other value, which x already holds
+                }
+                return;
+            }
+            if (is_comparison(b->op)) {
+                const Operand l = operand(*b->lhs), r = operand(*b->rhs);
+                for (size_t i = 0; i < rows(); ++i)
+                    out[i] = compare_truth(b->op, l.at(i), r.at(i));
+                return;
+            }
+        }
+        if (const auto* u = std::get_if<bound::Unary>(&e.node); u && u->op == ast::UnaryOp::Not) {
+            condition_truth(*u->operand, out);
+            for (auto& t : out)
+                t = t == kUnknown ? kUnknown : truth_of(t == kFalse);
+            return;
+        }
+        if (const auto* n = std::get_if<bound::IsNull>(&e.node)) {
+            const Operand v = operand(*n->value);
+            for (size_t i = 0; i < rows(); ++i)
+                out[i] = truth_of(is_null(v.at(i)) != n->negated);
+            return;
+        }
+        const Col c = eval(e);
+        for (size_t i = 0; i < rows(); ++i) {
+            const auto* b = std::get_if<bool>(&c[i]);
+            out[i] = b ? truth_of(*b) : kUnknown;
+        }
+    }
+
+  private:
+    static bool is_comparison(BinaryOp op) {
+        return op == BinaryOp::Eq || op == BinaryOp::Ne || op == BinaryOp::Lt ||
+               op == BinaryOp::Le || op == BinaryOp::Gt || op == BinaryOp::Ge;
+    }
+
+    // An operand read in place: a column (or constant), or one field of a record column.
+    struct Operand {
+        Col column;
+        int field = -1;
+        const Value& at(size_t i) const {
+            const Value& v = column[i];
+            if (field < 0) return v;
+            static const Value null_value;
+            const auto* r = std::get_if<RecordPtr>(&v);
+            return r ? (*r)->fields[static_cast<size_t>(field)] : null_value;
+        }
+    };
+
+    Operand operand(const bound::Expr& e) {
+        if (const auto* f = std::get_if<bound::Field>(&e.node))
+            return Operand{eval(*f->record), f->field};
+        return Operand{eval(e), -1};
+    }
+
+  public:
     Col eval_node(const bound::Expr&, const bound::Literal& n) {
         return constant(literal_value(n.value));
     }
@@ -878,16 +967,15 @@ std::shared_ptr<const Column> evaluate_shared(const bound::Expr& e, const Frame&
 
 std::vector<char> evaluate_condition(const bound::Expr& e, const Frame& frame) {
     std::vector<char> out(frame.rows);
+    std::vector<uint8_t> truth;
     const size_t block = is_row_local(e) ? kBlockRows : std::max<size_t>(frame.rows, 1);
     Frame part = frame;
     for (size_t first = 0; first < frame.rows; first += block) {
         part.offset = frame.offset + first;
         part.rows = std::min(block, frame.rows - first);
-        const Col c = Evaluator(part).eval(e);
-        for (size_t i = 0; i < part.rows; ++i) {
-            const auto* b = std::get_if<bool>(&c[i]);
-            out[first + i] = b && *b;
-        }
+        Evaluator(part).condition_truth(e, truth);
+        for (size_t i = 0; i < part.rows; ++i)
+            out[first + i] = truth[i] == kTrue;
     }
     return out;
 }

@@ -130,6 +130,7 @@ struct CaseResult {
     std::vector<std::string> errors;
     Column values;
     Type type = Type::Any;
+    std::vector<char> holds;  // for a condition: where evaluate_condition finds it true
 };
 
 CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
@@ -255,6 +256,8 @@ CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
     const Date as_of = as_of_node ? *parse_date(as_of_node.Scalar()) : *parse_date("2026-11-22");
     const Evaluation ev = evaluate_program(program, table, source_ptrs, as_of);
     result.values = evaluate(*e, ev.frame());
+    // Segment conditions take their own path (three-valued bytes, no values); it must agree.
+    if (result.type == Type::Bool) result.holds = evaluate_condition(*e, ev.frame());
     return result;
 }
 
@@ -295,6 +298,13 @@ TEST_CASE("language cases in tests/lang") {
             }
             if (c["type"]) {
                 CHECK_MESSAGE(std::string(type_name(r.type)) == c["type"].Scalar(), "static type");
+            }
+            for (size_t i = 0; i < r.holds.size(); ++i) {
+                const auto* b = std::get_if<bool>(&r.values[i]);
+                CHECK_MESSAGE((r.holds[i] != 0) == (b && *b),
+                              "row " << i << ": as a condition it "
+                                     << (r.holds[i] ? "holds" : "fails") << ", as a value it is "
+                                     << format_value(r.values[i]));
             }
             if (c["expected_rows"]) {
                 REQUIRE(c["expected_rows"].size() == r.values.size());
