@@ -339,14 +339,8 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         if (agg.fact != fact) continue;
         RowOp op{a, &agg, s.offset[a], nullptr, nullptr, 1};
         if (agg.where) {
-            const ColumnRef where = evaluate_ref(*agg.where, frame);
-            std::vector<char>& pass = s.pass[a];
-            pass.resize(chunk.rows);
-            for (size_t i = 0; i < chunk.rows; ++i) {
-                const auto* b = std::get_if<bool>(&where[i]);
-                pass[i] = b && *b;
-            }
-            op.pass = pass.data();
+            s.pass[a] = evaluate_condition(*agg.where, frame);
+            op.pass = s.pass[a].data();
         }
         if (agg.value) {
             s.values[a] = evaluate_ref(*agg.value, frame);
