@@ -187,42 +187,31 @@ class MembershipPipe {
     std::thread thread_;                // last: starts once everything above exists
 };
 
-}  // namespace
-
-std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data,
-                                     SQLite::Database* state, const RunOptions& options,
-                                     RunError& error) {
-    const auto started = std::chrono::steady_clock::now();
-    const std::string started_at = utc_now();
-    RunReport rep;
-    rep.ruleset = rules.rules.ruleset;
-    rep.version = rules.rules.version;
-    rep.sha256 = options.rules_sha256;
-    rep.as_of = options.as_of;
-    const bound::Program& program = rules.program;
-
-    auto lap = [last = started](const char* phase) mutable {
+// Logs how long each phase took (`-v`).
+class PhaseClock {
+  public:
+    void lap(const char* phase) {
         const auto now = std::chrono::steady_clock::now();
         spdlog::info("{}: {:.0f} ms", phase,
-                     std::chrono::duration<double, std::milli>(now - last).count());
-        last = now;
-    };
-    std::string reading = "table '" + rules.rules.customers_table + "'";  // for error messages
-    CustomerTable customers;
-    Evaluation ev;
-    // Fact tables are read in parts on their own threads: progress reports may come from any.
-    ProgressFn progress;
-    if (options.progress) {
-        progress = [report = options.progress, mutex = std::make_shared<std::mutex>()](
-                       const std::string& what, size_t rows) {
-            std::lock_guard lock(*mutex);
-            report(what, rows);
-        };
+                     std::chrono::duration<double, std::milli>(now - last_).count());
+        last_ = now;
     }
+
+  private:
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+// Reads the customers and the fact tables and evaluates the program over them. SQLite
+// errors become `error`, naming what was being read.
+bool read_and_evaluate(const CompiledRules& rules, SQLite::Database& data,
+                       const ProgressFn& progress, Date as_of, CustomerTable& customers,
+                       Evaluation& ev, DataQuality& dq, PhaseClock& clock, RunError& error) {
+    const bound::Program& program = rules.program;
+    std::string reading = "table '" + rules.rules.customers_table + "'";
     try {
         // One read transaction over every read of this connection: in rollback-journal mode
         // no writer can commit until the reads are done, so the extra connections that read
-        // parts of the fact tables see the same data.
+        // parts of the tables see the same data.
         SQLite::Transaction reads(data);
         // Tables are read in kScanParts rowid ranges side by side, one connection each.
         std::vector<std::unique_ptr<SQLite::Database>> extra;
@@ -235,8 +224,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         }
         KeyIndex index;
         customers = read_customers(connections, rules.rules.customers_table, rules.rules.key,
-                                   program, index, rep.data_quality, progress);
-        lap("read customers");
+                                   program, index, dq, progress);
+        clock.lap("read customers");
         std::deque<DataQuality> part_quality;  // per part, merged in part order afterwards
         std::vector<std::unique_ptr<SqliteFactSource>> sources;
         std::vector<FactParts> parts;
@@ -255,56 +244,218 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             parts.push_back(std::move(fact_parts));
         }
         if (!program.facts.empty()) reading = "the fact tables";
-        ev = evaluate_program(program, customers, parts, options.as_of);
-        for (const DataQuality& dq : part_quality)
-            merge_data_quality(rep.data_quality, dq);
-        lap("facts, aggregates and lets");
+        ev = evaluate_program(program, customers, parts, as_of);
+        for (const DataQuality& part : part_quality)
+            merge_data_quality(dq, part);
+        clock.lap("facts, aggregates and lets");
     } catch (const SQLite::Exception& e) {
         error.message =
             "cannot read " + reading + " from '" + data.getFilename() + "': " + e.what();
-        return std::nullopt;
+        return false;
     }
     for (size_t f = 0; f < program.facts.size(); ++f) {
         if (ev.future_fact_rows[f] > 0)
-            rep.data_quality.future_fact_rows[program.facts[f].name] = ev.future_fact_rows[f];
+            dq.future_fact_rows[program.facts[f].name] = ev.future_fact_rows[f];
     }
+    return true;
+}
+
+// The segment tree as placement walks it, made once per run.
+struct SegmentPlan {
+    std::vector<const CompiledSegment*> jobs;         // every condition, depth first
+    std::vector<size_t> general_job;                  // per general segment; jobs.size(): otherwise
+    std::vector<std::vector<TacticalNode>> tactical;  // per general segment, depth first
+    std::vector<Str> segment_ids;                     // per general segment
+    std::vector<std::string> tag_paths;               // per tactical segment, by its tag
+};
+
+// Plans `segs` and makes their (empty) results.
+SegmentPlan plan_segments(const std::vector<CompiledSegment>& segs,
+                          std::vector<SegmentResult>& results) {
+    SegmentPlan plan;
+    collect_conditions(segs, plan.jobs);
+    results.reserve(segs.size());
+    for (const auto& seg : segs) {
+        SegmentResult r;
+        r.def = seg.def;
+        r.path = seg.def->id;
+        results.push_back(std::move(r));
+    }
+    plan.tactical.resize(segs.size());
+    plan.general_job.assign(segs.size(), plan.jobs.size());
+    for (size_t g = 0; g < segs.size(); ++g) {
+        flatten_tactical(segs[g].tactical, "", plan.jobs, results[g].tactical, plan.tactical[g],
+                         plan.tag_paths);
+        if (segs[g].when) plan.general_job[g] = job_of(plan.jobs, &segs[g]);
+        plan.segment_ids.push_back(intern(segs[g].def->id));
+    }
+    return plan;
+}
+
+// Customers placement could not place: under `exclusive`, those in more than one segment
+// (by pair of segments) and those in none; under `first_match`, those no segment matched.
+// Rows in key order.
+struct Unplaced {
+    std::map<std::pair<size_t, size_t>, std::vector<uint32_t>> overlaps;
+    std::vector<uint32_t> none;
+};
+
+// Places every customer in key order, a block at a time: counts and values into
+// rep.segments, a membership row each into rep.membership (reserved for all of them, then
+// handed to `pipe` block by block, when there is one).
+//
+// When the table is in key order (the usual case) a block is a run of table rows and its
+// conditions are evaluated for just those rows; otherwise every condition is evaluated once
+// for the whole table. Conditions that rank the whole base are always evaluated whole.
+Unplaced place_customers(const SegmentPlan& plan, bool exclusive, const Frame& frame,
+                         const std::vector<uint32_t>& order, const Column& keys,
+                         const Column* value, RunReport& rep, MembershipPipe* pipe) {
+    const size_t n = order.size();
+    const auto& jobs = plan.jobs;
+    bool in_key_order = true;
+    for (size_t k = 0; k < n && in_key_order; ++k)
+        in_key_order = order[k] == k;
+    constexpr size_t kPlaceBlock = 65536;
+    const size_t block = in_key_order ? kPlaceBlock : std::max<size_t>(n, 1);
+    std::vector<std::vector<char>> whole(jobs.size());
+    for_each_on_two_threads(jobs.size(), [&](size_t j) {
+        if (!in_key_order || !is_row_local(*jobs[j]->when))
+            whole[j] = evaluate_condition(*jobs[j]->when, frame);
+    });
+
+    Unplaced unplaced;
+    TagTexts tags(plan.tag_paths);
+    std::vector<uint64_t> set(tags.words());
+    std::vector<std::vector<char>> part(jobs.size());
+    std::vector<const char*> holds(jobs.size());  // per job: row r holds at holds[j][r - base]
+    rep.membership.reserve(n);
+    for (size_t pos = 0; pos < n; pos += block) {
+        const size_t count = std::min(block, n - pos);
+        const size_t base = in_key_order ? pos : 0;
+        Frame rows = frame;
+        rows.offset = base;
+        rows.rows = in_key_order ? count : n;
+        for_each_on_two_threads(jobs.size(), [&](size_t j) {
+            if (!whole[j].empty()) {
+                holds[j] = whole[j].data() + base;
+            } else {
+                part[j] = evaluate_condition(*jobs[j]->when, rows);
+                holds[j] = part[j].data();
+            }
+        });
+        for (size_t k = pos; k < pos + count; ++k) {
+            const uint32_t row = order[k];
+            const size_t local = row - base;
+            auto holds_job = [&](size_t j) { return j == jobs.size() || holds[j][local] != 0; };
+            int32_t general = -1;
+            for (size_t g = 0; g < plan.general_job.size(); ++g) {
+                if (!holds_job(plan.general_job[g])) continue;
+                if (general < 0) {
+                    general = static_cast<int32_t>(g);
+                    if (!exclusive) break;
+                } else {
+                    unplaced.overlaps[{static_cast<size_t>(general), g}].push_back(row);
+                }
+            }
+            if (general < 0) {
+                unplaced.none.push_back(row);
+                continue;
+            }
+            const bool has_value = value && !is_null((*value)[row]);
+            const double v = has_value ? as_double((*value)[row]) : 0;
+            auto count_in = [&](SegmentResult& r) {
+                ++r.count;
+                if (has_value) {
+                    r.value_total += v;
+                    ++r.value_count;
+                }
+            };
+            count_in(rep.segments[static_cast<size_t>(general)]);
+            std::fill(set.begin(), set.end(), 0);
+            const auto& nodes = plan.tactical[static_cast<size_t>(general)];
+            for (size_t t = 0; t < nodes.size();) {
+                if (!holds_job(nodes[t].job)) {
+                    t = nodes[t].end;
+                    continue;
+                }
+                count_in(*nodes[t].result);
+                set[nodes[t].tag / 64] |= uint64_t{1} << (nodes[t].tag % 64);
+                ++t;
+            }
+            rep.membership.push_back(
+                {keys[row], plan.segment_ids[static_cast<size_t>(general)], tags.text(set.data())});
+        }
+        if (pipe) pipe->publish(rep.membership.size());
+    }
+    return unplaced;
+}
+
+// Why the rules could not place everyone, or nullopt when they could.
+std::optional<std::string> unplaced_message(const Unplaced& unplaced, bool exclusive,
+                                            const std::vector<CompiledSegment>& segs,
+                                            const Column& keys) {
+    auto customers = [](size_t n) {
+        return std::to_string(n) + (n == 1 ? " customer" : " customers");
+    };
+    if (exclusive && (!unplaced.overlaps.empty() || !unplaced.none.empty())) {
+        std::string msg = "policy 'exclusive' does not hold, so nothing was stored:";
+        for (const auto& [pair, rows] : unplaced.overlaps) {
+            msg += "\n  " + customers(rows.size()) + " match both '" + segs[pair.first].def->id +
+                   "' and '" + segs[pair.second].def->id + "' (e.g. " + sample_keys(rows, keys) +
+                   ")";
+        }
+        if (!unplaced.none.empty()) {
+            msg += "\n  " + customers(unplaced.none.size()) + " match no segment (e.g. " +
+                   sample_keys(unplaced.none, keys) + ")";
+        }
+        return msg;
+    }
+    if (!unplaced.none.empty()) {
+        return customers(unplaced.none.size()) + " match no general segment (e.g. " +
+               sample_keys(unplaced.none, keys) +
+               "), so nothing was stored; add a last segment with 'when: otherwise'";
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data,
+                                     SQLite::Database* state, const RunOptions& options,
+                                     RunError& error) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string started_at = utc_now();
+    PhaseClock clock;
+    RunReport rep;
+    rep.ruleset = rules.rules.ruleset;
+    rep.version = rules.rules.version;
+    rep.sha256 = options.rules_sha256;
+    rep.as_of = options.as_of;
+
+    // Tables are read in parts on threads of their own: progress reports may come from any.
+    ProgressFn progress;
+    if (options.progress) {
+        progress = [report = options.progress, mutex = std::make_shared<std::mutex>()](
+                       const std::string& what, size_t rows) {
+            std::lock_guard lock(*mutex);
+            report(what, rows);
+        };
+    }
+    CustomerTable customers;
+    Evaluation ev;
+    if (!read_and_evaluate(rules, data, progress, options.as_of, customers, ev, rep.data_quality,
+                           clock, error))
+        return std::nullopt;
 
     const Frame frame = ev.frame();
     const size_t n = customers.rows;
     rep.customers = n;
-    const std::vector<uint32_t> order = key_order(customers.keys);
     std::shared_ptr<const Column> value;
     if (rules.value) {
         value = evaluate_shared(*rules.value, frame);
         rep.has_value = true;
     }
-    const Column* value_ptr = value.get();
-
-    // The segment tree, its results (filled in as rows are placed) and its conditions.
-    const auto& segs = rules.segments;
-    std::vector<const CompiledSegment*> jobs;
-    collect_conditions(segs, jobs);
-    std::vector<std::string> tag_paths;
-    std::vector<std::vector<TacticalNode>> tactical(segs.size());
-    rep.segments.reserve(segs.size());
-    for (const auto& seg : segs) {
-        SegmentResult r;
-        r.def = seg.def;
-        r.path = seg.def->id;
-        rep.segments.push_back(std::move(r));
-    }
-    for (size_t g = 0; g < segs.size(); ++g) {
-        flatten_tactical(segs[g].tactical, "", jobs, rep.segments[g].tactical, tactical[g],
-                         tag_paths);
-    }
-    std::vector<size_t> general_job(segs.size(), jobs.size());  // jobs.size(): otherwise
-    for (size_t g = 0; g < segs.size(); ++g) {
-        if (segs[g].when) general_job[g] = job_of(jobs, &segs[g]);
-    }
-    std::vector<Str> segment_ids;
-    for (const auto& seg : segs)
-        segment_ids.push_back(intern(seg.def->id));
-    TagTexts tags(tag_paths);
+    const SegmentPlan plan = plan_segments(rules.segments, rep.segments);
 
     // A stored run streams its membership to the state database while later rows are still
     // being placed; it commits only once every row is placed and every check has passed.
@@ -329,115 +480,17 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         }
         rep.run_id = writer->run_id();
     }
-    rep.membership.reserve(n);
     std::optional<MembershipPipe> pipe;
     if (writer) pipe.emplace(*writer, rep.membership);
-
-    // Rows are placed in key order, a block at a time. When the table is in key order (the
-    // usual case) a block is a run of table rows and its conditions are evaluated for just
-    // those rows; otherwise every condition is evaluated once for the whole table. Conditions
-    // that rank the whole base are always evaluated whole.
-    bool in_key_order = true;
-    for (size_t k = 0; k < order.size() && in_key_order; ++k)
-        in_key_order = order[k] == k;
-    constexpr size_t kPlaceBlock = 65536;
-    const size_t block = in_key_order ? kPlaceBlock : std::max<size_t>(n, 1);
-    std::vector<std::vector<char>> whole(jobs.size());
-    for_each_on_two_threads(jobs.size(), [&](size_t j) {
-        if (!in_key_order || !is_row_local(*jobs[j]->when))
-            whole[j] = evaluate_condition(*jobs[j]->when, frame);
-    });
-
     const bool exclusive = rules.rules.policy == Policy::Exclusive;
-    std::map<std::pair<size_t, size_t>, std::vector<uint32_t>> overlaps;
-    std::vector<uint32_t> unplaced;  // exclusive: in no segment; first_match: matched none
-    std::vector<uint64_t> set(tags.words());
-    std::vector<std::vector<char>> part(jobs.size());
-    std::vector<const char*> holds(jobs.size());  // per job: row r holds at holds[j][r - base]
-    for (size_t pos = 0; pos < n; pos += block) {
-        const size_t count = std::min(block, n - pos);
-        const size_t base = in_key_order ? pos : 0;
-        Frame rows = frame;
-        rows.offset = base;
-        rows.rows = in_key_order ? count : n;
-        for_each_on_two_threads(jobs.size(), [&](size_t j) {
-            if (!whole[j].empty()) {
-                holds[j] = whole[j].data() + base;
-            } else {
-                part[j] = evaluate_condition(*jobs[j]->when, rows);
-                holds[j] = part[j].data();
-            }
-        });
-        for (size_t k = pos; k < pos + count; ++k) {
-            const uint32_t row = order[k];
-            const size_t local = row - base;
-            auto holds_job = [&](size_t j) { return j == jobs.size() || holds[j][local] != 0; };
-            int32_t general = -1;
-            for (size_t g = 0; g < segs.size(); ++g) {
-                if (!holds_job(general_job[g])) continue;
-                if (general < 0) {
-                    general = static_cast<int32_t>(g);
-                    if (!exclusive) break;
-                } else {
-                    overlaps[{static_cast<size_t>(general), g}].push_back(row);
-                }
-            }
-            if (general < 0) {
-                unplaced.push_back(row);
-                continue;
-            }
-            const bool has_value = value_ptr && !is_null((*value_ptr)[row]);
-            const double v = has_value ? as_double((*value_ptr)[row]) : 0;
-            auto count_in = [&](SegmentResult& r) {
-                ++r.count;
-                if (has_value) {
-                    r.value_total += v;
-                    ++r.value_count;
-                }
-            };
-            count_in(rep.segments[static_cast<size_t>(general)]);
-            std::fill(set.begin(), set.end(), 0);
-            const auto& nodes = tactical[static_cast<size_t>(general)];
-            for (size_t t = 0; t < nodes.size();) {
-                if (!holds_job(nodes[t].job)) {
-                    t = nodes[t].end;
-                    continue;
-                }
-                count_in(*nodes[t].result);
-                set[nodes[t].tag / 64] |= uint64_t{1} << (nodes[t].tag % 64);
-                ++t;
-            }
-            rep.membership.push_back({customers.keys[row],
-                                      segment_ids[static_cast<size_t>(general)],
-                                      tags.text(set.data())});
-        }
-        if (pipe) pipe->publish(rep.membership.size());
-    }
-    std::optional<StoreError> store_failed = pipe ? pipe->close() : std::nullopt;
+    const Unplaced unplaced =
+        place_customers(plan, exclusive, frame, key_order(customers.keys), customers.keys,
+                        value.get(), rep, pipe ? &*pipe : nullptr);
+    const std::optional<StoreError> store_failed = pipe ? pipe->close() : std::nullopt;
 
     // Rule problems first: the run fails whole, and the writer rolls back.
-    if (exclusive && (!overlaps.empty() || !unplaced.empty())) {
-        std::string msg = "policy 'exclusive' does not hold, so nothing was stored:";
-        for (const auto& [pair, rows] : overlaps) {
-            msg += "\n  " + std::to_string(rows.size()) + " customer" +
-                   (rows.size() == 1 ? "" : "s") + " match both '" + segs[pair.first].def->id +
-                   "' and '" + segs[pair.second].def->id + "' (e.g. " +
-                   sample_keys(rows, customers.keys) + ")";
-        }
-        if (!unplaced.empty()) {
-            msg += "\n  " + std::to_string(unplaced.size()) + " customer" +
-                   (unplaced.size() == 1 ? "" : "s") + " match no segment (e.g. " +
-                   sample_keys(unplaced, customers.keys) + ")";
-        }
-        error.message = msg;
-        error.rule_problem = true;
-        return std::nullopt;
-    }
-    if (!unplaced.empty()) {
-        error.message = std::to_string(unplaced.size()) + " customer" +
-                        (unplaced.size() == 1 ? "" : "s") + " match no general segment (e.g. " +
-                        sample_keys(unplaced, customers.keys) +
-                        "), so nothing was stored; add a last segment with 'when: otherwise'";
+    if (auto message = unplaced_message(unplaced, exclusive, rules.segments, customers.keys)) {
+        error.message = *message;
         error.rule_problem = true;
         return std::nullopt;
     }
@@ -456,23 +509,22 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         error.message = store_failed->message;
         return std::nullopt;
     }
-    lap("segments");
+    clock.lap("segments");
 
+    auto elapsed_ms = [&started] {
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    };
     if (writer) {
-        rep.elapsed_ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                .count();
+        rep.elapsed_ms = elapsed_ms();
         StoreError store_error;
         if (!writer->finish(utc_now(), report_json(rep), store_error)) {
             error.message = store_error.message;
-            rep.run_id = 0;
             return std::nullopt;
         }
-        lap("store");
+        clock.lap("store");
     }
-    rep.elapsed_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-            .count();
+    rep.elapsed_ms = elapsed_ms();
     return rep;
 }
 
