@@ -494,8 +494,8 @@ struct SqliteFactSource::Impl {
 
 SqliteFactSource::SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact,
                                    const KeyIndex& index, DataQuality& dq, ProgressFn progress,
-                                   RowRange range, std::shared_ptr<std::atomic<size_t>> scanned,
-                                   size_t chunk_rows)
+                                   const RowRange& range,
+                                   std::shared_ptr<std::atomic<size_t>> scanned, size_t chunk_rows)
     : impl_(std::make_unique<Impl>(db, fact, index, dq, std::move(progress), range,
                                    std::move(scanned), chunk_rows)) {}
 

@@ -98,7 +98,7 @@ void merge_data_quality(DataQuality& into, const DataQuality& from);
 class SqliteFactSource : public FactSource {
   public:
     SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact, const KeyIndex& index,
-                     DataQuality& dq, ProgressFn progress, RowRange range = {},
+                     DataQuality& dq, ProgressFn progress, const RowRange& range = {},
                      std::shared_ptr<std::atomic<size_t>> scanned = nullptr,
                      size_t chunk_rows = 4096);
     ~SqliteFactSource() override;

@@ -243,7 +243,7 @@ std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_
                 row.key = intern(key.getString());
             row.segment = intern(q.getColumn(1).getText());
             row.tactical = intern(q.getColumn(2).getText());
-            rows.push_back(std::move(row));
+            rows.push_back(row);
         }
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, "cannot read membership from '" + state.getFilename() + "'");
