@@ -123,16 +123,18 @@ std::optional<Date> fast_date(const unsigned char* p, int n) {
     const int d = digit(8) * 10 + digit(9);
     // Dates in a column cluster by month: the last month's first day and length are kept.
     struct Month {
-        unsigned char text[7] = {};
+        uint64_t text = 0;  // "YYYY-MM-" as read, eight bytes
         int32_t first = 0;
         int length = 0;
     };
     thread_local Month last;
-    if (std::memcmp(last.text, p, 7) != 0) {
+    uint64_t month_text;
+    std::memcpy(&month_text, p, sizeof month_text);
+    if (month_text != last.text || last.length == 0) {
         const int y = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
         const int m = digit(5) * 10 + digit(6);
         if (!is_valid_civil(y, m, 1)) return std::nullopt;
-        std::memcpy(last.text, p, 7);
+        last.text = month_text;
         last.first = days_from_civil(y, m, 1);
         last.length = m == 12 ? 31 : days_from_civil(y, m + 1, 1) - last.first;
     }
