@@ -468,10 +468,12 @@ INSERT INTO texts VALUES ('1', 'a'), ('2', 'b'), ('c-3', 'c');
 CREATE TABLE orders (customer_id, amount REAL);
 INSERT INTO orders VALUES (1, 1), (2, 2), (2, 2), (-7, 1), (9000000000, 3), ('9000000000', 3), ('c-3', 4), (4, 9), (NULL, 9);
 )sql");
-    for (const auto& [table, expected] :
+    for (const auto& table_expected :
          std::vector<std::pair<std::string, std::string>>{{"dense", "1,1\n2,2\n3,0\n"},
                                                           {"sparse", "-7,1\n5,0\n9000000000,2\n"},
                                                           {"texts", "1,1\n2,2\nc-3,1\n"}}) {
+        const std::string& table = table_expected.first;
+        const std::string& expected = table_expected.second;
         CAPTURE(table);
         const auto file =
             dir.write(table + ".yaml",
