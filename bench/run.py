@@ -7,7 +7,8 @@ For each base size it generates (once, cached in build/bench/) a retail base wit
   - sql:      the same segmentation by hand in the sqlite3 shell (bench/retail-bench.sql),
               materialising the same membership
   - floor:    one sqlite3 aggregate pass over the orders table (the read floor)
-and prints wall times (best of --repeat), strata's peak RSS and the ratios. It also checks
+and prints wall times (best of --repeat), strata's peak RSS and the ratios, and the time of
+each of strata's phases (from one more run with -v). It also checks
 that strata and the SQL put exactly the same number of customers in every segment.
 
 Usage: python3 bench/run.py [--sizes 100000,1000000,10000000] [--repeat 3] [--write-doc]
@@ -15,6 +16,7 @@ Usage: python3 bench/run.py [--sizes 100000,1000000,10000000] [--repeat 3] [--wr
 import argparse
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -76,6 +78,14 @@ def run_size(customers, repeat):
             os.remove(state)
         return measure_rss([STRATA, "run", RULES, "--db", db, "--state", state, "--format", "json"])
 
+    def strata_phases():
+        """One more run with -v: the time of each phase, as the engine logs it."""
+        if os.path.exists(state):
+            os.remove(state)
+        proc = subprocess.run([STRATA, "run", RULES, "--db", db, "--state", state, "--format", "json", "-v"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        return re.findall(r"\[info\] ([^:\n]+): (\d+) ms", proc.stderr)
+
     def sql():
         with open(SQL) as f:
             return measure(["sqlite3", db], stdin=f)
@@ -84,6 +94,7 @@ def run_size(customers, repeat):
         return measure(["sqlite3", db, FLOOR])
 
     t_strata, rss, report = best(repeat, strata)
+    phases = strata_phases()
     t_sql, sql_out = best(repeat, sql)
     t_floor, _ = best(repeat, floor)
 
@@ -106,7 +117,7 @@ def run_size(customers, repeat):
                   if engine.get(k, 0) != by_sql.get(k, 0)}
     return {
         "customers": customers, "orders": orders, "strata": t_strata, "sql": t_sql, "floor": t_floor,
-        "rss": rss, "agree": not mismatches, "mismatches": mismatches,
+        "rss": rss, "agree": not mismatches, "mismatches": mismatches, "phases": phases,
     }
 
 
@@ -126,6 +137,8 @@ def main():
               f"sql {r['sql']:7.2f}s  floor {r['floor']:6.2f}s  strata/sql {r['strata'] / r['sql']:5.3f}  "
               f"strata/floor {r['strata'] / r['floor']:5.2f}  peak RSS {r['rss']:7.0f} MiB  "
               f"{'same segments' if r['agree'] else 'MISMATCH ' + str(r['mismatches'])}", flush=True)
+        print("           strata phases: " + "; ".join(f"{name} {ms} ms" for name, ms in r["phases"]),
+              flush=True)
     table = ["| customers | orders | strata run | hand-written SQL | read floor | strata / SQL | strata / floor | strata peak RSS | same segments |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
     for r in rows:
