@@ -19,8 +19,8 @@ struct ValueHash {
         return std::visit(
             [](const auto& x) -> size_t {
                 using T = std::decay_t<decltype(x)>;
-                if constexpr (std::is_same_v<T, std::string>)
-                    return std::hash<std::string>{}(x);
+                if constexpr (std::is_same_v<T, Str>)
+                    return std::hash<const void*>{}(x.p);  // interned: one pointer per text
                 else if constexpr (std::is_same_v<T, int64_t>)
                     return std::hash<int64_t>{}(x);
                 else if constexpr (std::is_same_v<T, double>)

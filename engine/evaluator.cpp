@@ -904,11 +904,7 @@ ColumnRef evaluate_ref(const bound::Expr& e, const Frame& frame) {
 }
 
 Column evaluate(const bound::Expr& e, const Frame& frame) {
-    Col c = Evaluator(frame).eval(e);
-    if (c.constant) return Column(frame.rows, c[0]);
-    if (c.offset == 0 && c.data->size() == frame.rows) return *c.data;
-    const auto first = c.data->begin() + static_cast<std::ptrdiff_t>(c.offset);
-    return Column(first, first + static_cast<std::ptrdiff_t>(frame.rows));
+    return *evaluate_shared(e, frame);
 }
 
 bool is_row_local(const bound::Expr& e) {
@@ -938,30 +934,38 @@ bool is_row_local(const bound::Expr& e) {
 }
 
 namespace {
+
 constexpr size_t kBlockRows = 4096;
+
+// Calls f(part, first) for the frame's rows a block at a time: part sees `block` rows (the
+// last block fewer) starting at row `first` of the frame.
+template <typename F>
+void for_each_block(const Frame& frame, size_t block, F f) {
+    Frame part = frame;
+    for (size_t first = 0; first < frame.rows; first += block) {
+        part.offset = frame.offset + first;
+        part.rows = std::min(block, frame.rows - first);
+        f(part, first);
+    }
+}
+
 }  // namespace
 
 std::shared_ptr<const Column> evaluate_shared(const bound::Expr& e, const Frame& frame) {
     const bool leaf = std::holds_alternative<bound::CustomerColumn>(e.node) ||
                       std::holds_alternative<bound::LetRef>(e.node) ||
                       std::holds_alternative<bound::AggregateRef>(e.node);
-    if (leaf || !is_row_local(e)) {
+    if (leaf) {
         const Col c = Evaluator(frame).eval(e);
         if (!c.constant && c.offset == 0 && c.data->size() == frame.rows) return c.data;
-        Column out(frame.rows);
-        for (size_t i = 0; i < frame.rows; ++i)
-            out[i] = c[i];
-        return std::make_shared<const Column>(std::move(out));
     }
     Column out(frame.rows);
-    Frame part = frame;
-    for (size_t first = 0; first < frame.rows; first += kBlockRows) {
-        part.offset = frame.offset + first;
-        part.rows = std::min(kBlockRows, frame.rows - first);
+    const size_t block = is_row_local(e) ? kBlockRows : std::max<size_t>(frame.rows, 1);
+    for_each_block(frame, block, [&](const Frame& part, size_t first) {
         const Col c = Evaluator(part).eval(e);
         for (size_t i = 0; i < part.rows; ++i)
             out[first + i] = c[i];
-    }
+    });
     return std::make_shared<const Column>(std::move(out));
 }
 
@@ -969,14 +973,11 @@ std::vector<char> evaluate_condition(const bound::Expr& e, const Frame& frame) {
     std::vector<char> out(frame.rows);
     std::vector<uint8_t> truth;
     const size_t block = is_row_local(e) ? kBlockRows : std::max<size_t>(frame.rows, 1);
-    Frame part = frame;
-    for (size_t first = 0; first < frame.rows; first += block) {
-        part.offset = frame.offset + first;
-        part.rows = std::min(block, frame.rows - first);
+    for_each_block(frame, block, [&](const Frame& part, size_t first) {
         Evaluator(part).condition_truth(e, truth);
         for (size_t i = 0; i < part.rows; ++i)
             out[first + i] = truth[i] == kTrue;
-    }
+    });
     return out;
 }
 

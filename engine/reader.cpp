@@ -7,7 +7,6 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
-#include <future>
 
 #include "engine/parallel.hpp"
 #include "engine/store.hpp"
@@ -255,6 +254,48 @@ class RawStatement {
     sqlite3_stmt* stmt_ = nullptr;
 };
 
+// SELECT key, columns… over one rowid range of a table (the whole table when the range
+// names no rowid column), prepared and bound.
+class RangeScan : public RawStatement {
+  public:
+    RangeScan(SQLite::Database& db, const std::string& table, const std::string& key,
+              const std::vector<bound::ColumnUse>& columns, const RowRange& range)
+        : RawStatement(db, select_sql(table, key, columns) +
+                               (range.column.empty() ? ""
+                                                     : " WHERE " + range.column + " > ? AND " +
+                                                           range.column + " <= ?")) {
+        if (!range.column.empty()) {
+            sqlite3_bind_int64(get(), 1, range.lo);
+            sqlite3_bind_int64(get(), 2, range.hi);
+        }
+    }
+};
+
+// Rows scanned, added to a total shared by every range of a table and reported each time
+// the total passes a multiple of kProgressEvery (and once at the end).
+class ScanProgress {
+  public:
+    ScanProgress(const ProgressFn& progress, std::string what, std::atomic<size_t>& total)
+        : progress_(progress), what_(std::move(what)), total_(total) {}
+
+    void row() {
+        if (++unreported_ == 4096) flush(false);
+    }
+    void flush(bool final) {
+        const size_t before = total_.fetch_add(unreported_);
+        const size_t now = before + unreported_;
+        unreported_ = 0;
+        if (progress_ && (final || now / kProgressEvery != before / kProgressEvery))
+            progress_(what_, now);
+    }
+
+  private:
+    const ProgressFn& progress_;
+    std::string what_;
+    std::atomic<size_t>& total_;
+    size_t unreported_ = 0;
+};
+
 }  // namespace
 
 namespace {
@@ -269,27 +310,13 @@ struct CustomerPart {
 void read_customer_part(SQLite::Database& db, const std::string& table, const std::string& key,
                         const bound::Program& program, const RowRange& range, CustomerPart& out,
                         const ProgressFn& progress, std::atomic<size_t>& scanned) {
-    std::string sql = select_sql(table, key, program.columns);
-    if (!range.column.empty())
-        sql += " WHERE " + range.column + " > ? AND " + range.column + " <= ?";
-    RawStatement stmt(db, sql);
+    RangeScan stmt(db, table, key, program.columns, range);
     sqlite3_stmt* raw = stmt.get();
-    if (!range.column.empty()) {
-        sqlite3_bind_int64(raw, 1, range.lo);
-        sqlite3_bind_int64(raw, 2, range.hi);
-    }
     ConversionLog log(out.dq, table);
+    ScanProgress report(progress, "customers", scanned);
     out.columns.resize(program.columns.size());
-    size_t unreported = 0;
-    auto report = [&](bool final) {
-        const size_t before = scanned.fetch_add(unreported);
-        const size_t now = before + unreported;
-        unreported = 0;
-        if (progress && (final || now / kProgressEvery != before / kProgressEvery))
-            progress("customers", now);
-    };
     while (stmt.step()) {
-        if (++unreported == 4096) report(false);
+        report.row();
         sqlite3_value* key = sqlite3_column_value(raw, 0);  // read as read_cell explains
         const int key_storage = sqlite3_value_type(key);
         Value k;
@@ -313,7 +340,7 @@ void read_customer_part(SQLite::Database& db, const std::string& table, const st
                         static_cast<int>(c + 1));
         }
     }
-    report(true);
+    report.flush(true);
 }
 
 // Drops the given rows (ascending) from every column.
@@ -458,10 +485,10 @@ struct SqliteFactSource::Impl {
     DataQuality& dq;
     ProgressFn progress;
     size_t chunk_rows;
-    RawStatement stmt;
+    RangeScan stmt;
     ConversionLog log;
     std::shared_ptr<std::atomic<size_t>> scanned;  // shared with the table's other ranges
-    size_t unreported = 0;
+    ScanProgress report;
     bool done = false;
 
     Impl(SQLite::Database& db, const bound::FactUse& f, const KeyIndex& i, DataQuality& d,
@@ -472,26 +499,10 @@ struct SqliteFactSource::Impl {
           dq(d),
           progress(std::move(p)),
           chunk_rows(n),
-          stmt(db, select_sql(f.table, f.key, f.columns) +
-                       (range.column.empty()
-                            ? ""
-                            : " WHERE " + range.column + " > ? AND " + range.column + " <= ?")),
+          stmt(db, f.table, f.key, f.columns, range),
           log(d, f.table),
-          scanned(counter ? std::move(counter) : std::make_shared<std::atomic<size_t>>(0)) {
-        if (!range.column.empty()) {
-            sqlite3_bind_int64(stmt.get(), 1, range.lo);
-            sqlite3_bind_int64(stmt.get(), 2, range.hi);
-        }
-    }
-
-    // Adds this source's recent rows to the shared count; reports when it crosses a step.
-    void report(bool final) {
-        const size_t before = scanned->fetch_add(unreported);
-        const size_t now = before + unreported;
-        unreported = 0;
-        if (progress && (final || now / kProgressEvery != before / kProgressEvery))
-            progress(fact.table, now);
-    }
+          scanned(counter ? std::move(counter) : std::make_shared<std::atomic<size_t>>(0)),
+          report(progress, f.table, *scanned) {}
 };
 
 SqliteFactSource::SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact,
@@ -508,7 +519,8 @@ bool SqliteFactSource::next(FactChunk& chunk) {
     if (s.done) return false;
     const size_t columns = s.fact.columns.size();
     chunk.rows = 0;
-    // Clear, not reassign: a recycled chunk keeps its capacity, so steady state allocates nothing.
+    // Rows are written in place; a recycled chunk keeps its buffers, so steady state
+    // allocates nothing.
     chunk.owner.resize(s.chunk_rows);
     chunk.columns.resize(columns);
     for (auto& c : chunk.columns)
@@ -519,7 +531,7 @@ bool SqliteFactSource::next(FactChunk& chunk) {
             s.done = true;
             break;
         }
-        ++s.unreported;
+        s.report.row();
         int64_t owner = -1;
         sqlite3_value* key = sqlite3_column_value(raw, 0);  // read as read_cell explains
         switch (sqlite3_value_type(key)) {
@@ -548,11 +560,11 @@ bool SqliteFactSource::next(FactChunk& chunk) {
         }
         ++chunk.rows;
     }
-    // Rows are written in place; the chunk ends where they do.
+    // The chunk ends where its rows do.
     chunk.owner.resize(chunk.rows);
     for (auto& c : chunk.columns)
         c.resize(chunk.rows);
-    s.report(s.done);
+    if (s.done) s.report.flush(true);
     return chunk.rows > 0 || !s.done;
 }
 

@@ -10,8 +10,6 @@
 #include <condition_variable>
 #include <ctime>
 #include <deque>
-#include <exception>
-#include <future>
 #include <map>
 #include <mutex>
 #include <optional>

@@ -183,15 +183,6 @@ bool RunWriter::finish(const std::string& finished_at, const std::string& summar
     }
 }
 
-std::optional<int64_t> store_run(SQLite::Database& state, const RunRecord& r,
-                                 const std::vector<MembershipRow>& rows, StoreError& error) {
-    auto writer = RunWriter::begin(state, r, error);
-    if (!writer) return std::nullopt;
-    if (!writer->add(rows.data(), rows.size(), error)) return std::nullopt;
-    if (!writer->finish(r.finished_at, r.summary_json, error)) return std::nullopt;
-    return writer->run_id();
-}
-
 std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset,
                                   std::optional<int64_t> run_id, StoreError& error) {
     try {

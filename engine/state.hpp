@@ -64,11 +64,6 @@ class RunWriter {
     std::unique_ptr<Impl> impl_;
 };
 
-// Writes a run and its membership in one transaction. Returns the new run id, or nullopt
-// with `error` set; on failure nothing is written.
-std::optional<int64_t> store_run(SQLite::Database& state, const RunRecord& record,
-                                 const std::vector<MembershipRow>& rows, StoreError& error);
-
 // The newest run of a ruleset, or a given run id; nullopt when there is none.
 std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset,
                                   std::optional<int64_t> run_id, StoreError& error);
