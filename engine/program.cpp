@@ -49,25 +49,23 @@ class Prefetcher {
 
   private:
     static constexpr size_t kDepth = 4;  // chunks read ahead
+    struct Stopped {};                   // thrown to end the read when the consumer is gone
 
     void produce() {
         try {
-            while (true) {
-                FactChunk chunk;
-                {
-                    std::lock_guard lock(mutex_);
-                    if (!spare_.empty()) {
-                        chunk = std::move(spare_.front());
-                        spare_.pop_front();
-                    }
-                }
-                if (!source_.next(chunk)) break;
+            source_.read([this](FactChunk& chunk) {
                 std::unique_lock lock(mutex_);
                 changed_.wait(lock, [this] { return ready_.size() < kDepth || stopping_; });
-                if (stopping_) break;
+                if (stopping_) throw Stopped{};
                 ready_.push_back(std::move(chunk));
+                chunk = FactChunk{};
+                if (!spare_.empty()) {
+                    chunk = std::move(spare_.front());
+                    spare_.pop_front();
+                }
                 changed_.notify_all();
-            }
+            });
+        } catch (const Stopped&) {
         } catch (...) {
             std::lock_guard lock(mutex_);
             error_ = std::current_exception();
@@ -132,9 +130,7 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
         if (computers.size() < parts.size()) computers.resize(parts.size());
         auto aggregate_part = [&](size_t p) {
             AggregateComputer& into = computer(p);
-            FactChunk chunk;
-            while (parts[p]->next(chunk))
-                into.add(fact, chunk);
+            parts[p]->read([&](FactChunk& chunk) { into.add(fact, chunk); });
         };
         for_each_on_own_thread(parts.size(), aggregate_part);
     }

@@ -3,6 +3,7 @@
 // the caller's business: the same plan runs on any source.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -22,8 +23,10 @@ struct CustomerTable {
 class FactSource {
   public:
     virtual ~FactSource() = default;
-    // Fills `chunk` with the next rows; false when there are none left.
-    virtual bool next(FactChunk& chunk) = 0;
+    // Calls `consume` with each chunk of rows, in order, on the calling thread. `consume` may
+    // keep the chunk's contents by swapping them out; whatever the chunk holds when the call
+    // returns is the source's to refill. What `consume` throws ends the read and propagates.
+    virtual void read(const std::function<void(FactChunk&)>& consume) = 0;
 };
 
 // Move-only: a let that names another column shares it without owning it, so the columns

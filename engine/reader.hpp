@@ -92,9 +92,10 @@ std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& ta
 // Adds what `from` found to `into`: counts add up, samples keep `into`'s first.
 void merge_data_quality(DataQuality& into, const DataQuality& from);
 
-// A fact table as chunks of rows, joined to customers through the key index.
+// A fact table (or one rowid range of it) as chunks of rows, joined to customers through the
+// key index. Rows whose key matches no customer are counted in `dq`, not passed on.
 // Progress reports go through `progress` with the rows scanned so far by every source that
-// shares `scanned`; the callback may be called from the thread that calls next().
+// shares `scanned`; the callback is called from the thread that calls read().
 class SqliteFactSource : public FactSource {
   public:
     SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact, const KeyIndex& index,
@@ -102,7 +103,7 @@ class SqliteFactSource : public FactSource {
                      std::shared_ptr<std::atomic<size_t>> scanned = nullptr,
                      size_t chunk_rows = 4096);
     ~SqliteFactSource() override;
-    bool next(FactChunk& chunk) override;
+    void read(const std::function<void(FactChunk&)>& consume) override;
 
   private:
     struct Impl;

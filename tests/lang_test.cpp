@@ -81,16 +81,13 @@ YAML::Node pick(const YAML::Node& c, const YAML::Node& file, const char* key) {
 class VectorSource : public FactSource {
   public:
     explicit VectorSource(FactChunk chunk) : chunk_(std::move(chunk)) {}
-    bool next(FactChunk& out) override {
-        if (done_) return false;
-        out = chunk_;
-        done_ = true;
-        return true;
+    void read(const std::function<void(FactChunk&)>& consume) override {
+        FactChunk copy = chunk_;
+        consume(copy);
     }
 
   private:
     FactChunk chunk_;
-    bool done_ = false;
 };
 
 bool same_value(const Value& got, const YAML::Node& expected, Type type, std::string& why) {
