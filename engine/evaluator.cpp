@@ -694,11 +694,12 @@ class Evaluator {
             std::any_of(recency_in.begin(), recency_in.end(), [](const Value& v) {
                 return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
             });
-        // The three rankings are independent: one runs on the second core.
+        // The three rankings are independent: they run side by side.
         auto recency =
             std::async(std::launch::async, [&] { return ntile(recency_in, bins, recency_is_age); });
+        auto monetary = std::async(std::launch::async, [&] { return ntile(*args[2], bins); });
         const Column f = ntile(*args[1], bins);
-        const Column m = ntile(*args[2], bins);
+        const Column m = monetary.get();
         const Column r = recency.get();
         Column out(rows());
         // A score as 1..bins, or 0 for null.
@@ -774,10 +775,63 @@ void radix_sort(std::vector<std::pair<uint64_t, uint32_t>>& items) {
 }
 
 // Calls f(index, L, N) for each present value, where L counts the values strictly before it
-// in the order (ties share L) and N the present values. Numbers, dates and datetimes sort on
-// a plain numeric key; anything else on compare_values.
+// in the order (ties share L) and N the present values, in no particular order of index.
+// Integers and dates over a narrow span are counted; other numbers, dates and datetimes sort
+// on a plain numeric key; anything else on compare_values.
+// for_each_rank's counting path: integers or dates (not both) whose span is not much wider
+// than their number are ranked by counting how many values fall on each point of the span,
+// with no sort at all. False, having called nothing, when the values are not such.
+template <typename F>
+bool rank_by_counting(const Column& x, bool descending, F& f) {
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    size_t total = 0;
+    int kind = -1;  // the variant index of the present values
+    auto point = [](const Value& v) -> int64_t {
+        return v.index() == 2 ? *std::get_if<int64_t>(&v) : std::get_if<Date>(&v)->days;
+    };
+    for (const Value& v : x) {
+        if (v.index() == 0) continue;
+        if ((v.index() != 2 && v.index() != 5) ||
+            (kind >= 0 && static_cast<int>(v.index()) != kind))
+            return false;
+        kind = static_cast<int>(v.index());
+        const int64_t p = point(v);
+        lo = std::min(lo, p);
+        hi = std::max(hi, p);
+        ++total;
+    }
+    if (total == 0) return true;
+    const auto span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
+    if (span == 0 || span > 4 * static_cast<uint64_t>(total) + 4096) return false;
+    // below[p] becomes how many values come strictly before point p in the order.
+    std::vector<uint32_t> below(span + 1, 0);
+    for (const Value& v : x) {
+        if (v.index() != 0) ++below[static_cast<uint64_t>(point(v)) - static_cast<uint64_t>(lo)];
+    }
+    uint32_t before = 0;
+    if (descending) {
+        for (size_t p = span; p-- > 0;) {
+            const uint32_t here = below[p];
+            below[p] = before;
+            before += here;
+        }
+    } else {
+        for (size_t p = 0; p < span; ++p) {
+            const uint32_t here = below[p];
+            below[p] = before;
+            before += here;
+        }
+    }
+    for (size_t i = 0; i < x.size(); ++i) {
+        if (x[i].index() != 0)
+            f(i, below[static_cast<uint64_t>(point(x[i])) - static_cast<uint64_t>(lo)], total);
+    }
+    return true;
+}
+
 template <typename F>
 void for_each_rank(const Column& x, bool descending, F f) {
+    if (rank_by_counting(x, descending, f)) return;
     // Numbers, dates and datetimes rank as doubles (a date as its seconds), sorted by their
     // bits. Integers beyond 2^53 would lose precision as doubles: they take the exact path.
     std::vector<std::pair<uint64_t, uint32_t>> sorted;
