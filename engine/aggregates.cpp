@@ -351,59 +351,90 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         ops.push_back(op);
     }
 
-    for (size_t i = 0; i < chunk.rows; ++i) {
-        if (!live[i]) continue;
-        const auto c = static_cast<size_t>(chunk.owner[i]);
-        Cell* row = &s.rows[c * s.stride];
-        for (const RowOp& op : ops) {
-            if (op.pass && !op.pass[i]) continue;
-            const auto& agg = *op.def;
-            const size_t a = op.agg;
-            Cell* cell = row + op.offset;
-            if (!op.values) {
-                ++cell->i;
-                continue;
+    // Then each aggregate in turn over the rows it takes: the function and type are settled
+    // once per chunk, so each loop is a plain kernel over the chunk. A customer's rows still
+    // add up in row order, so the sums are the same bytes as row-at-a-time.
+    std::vector<char>& take = take_;
+    for (const RowOp& op : ops) {
+        const char* takes = live.data();
+        if (op.pass) {
+            take.resize(chunk.rows);
+            for (size_t i = 0; i < chunk.rows; ++i)
+                take[i] = static_cast<char>(live[i] & op.pass[i]);
+            takes = take.data();
+        }
+        auto cell_of = [&](size_t i) {
+            return &s.rows[static_cast<size_t>(chunk.owner[i]) * s.stride + op.offset];
+        };
+        if (!op.values) {  // count(fact): every row taken counts
+            for (size_t i = 0; i < chunk.rows; ++i) {
+                if (takes[i]) ++cell_of(i)->i;
             }
-            const Value& v = op.values[i * op.step];
-            if (is_null(v)) continue;
-            switch (agg.fn) {
-                case bound::AggFn::Count:
-                    ++cell->i;
-                    break;
-                case bound::AggFn::Sum:
-                    if (agg.type == Type::Int) {
+            continue;
+        }
+        // Calls body(cell, value, row) for each row taken whose value is present.
+        auto each = [&](auto body) {
+            for (size_t i = 0; i < chunk.rows; ++i) {
+                if (!takes[i]) continue;
+                const Value& v = op.values[i * op.step];
+                if (is_null(v)) continue;
+                body(cell_of(i), v, i);
+            }
+        };
+        auto number = [](const Value& v) {
+            const auto* d = std::get_if<double>(&v);
+            return d ? *d : as_double(v);
+        };
+        const auto& agg = *op.def;
+        const size_t a = op.agg;
+        switch (agg.fn) {
+            case bound::AggFn::Count:
+                each([](Cell* cell, const Value&, size_t) { ++cell->i; });
+                break;
+            case bound::AggFn::Sum:
+                if (agg.type == Type::Int) {
+                    each([&](Cell* cell, const Value& v, size_t) {
                         if (const auto* n = std::get_if<int64_t>(&v)) {
                             if (__builtin_add_overflow(cell[0].i, *n, &cell[0].i))
                                 cell[0].i = INT64_MAX;
                         }
-                        cell[1].d += as_double(v);
-                    } else {
-                        cell[0].d += as_double(v);
-                    }
-                    break;
-                case bound::AggFn::Avg:
-                    cell[0].d += as_double(v);
-                    ++cell[1].i;
-                    break;
-                case bound::AggFn::Min:
-                case bound::AggFn::Max:
-                    fold_best(cell, v, agg.fn == bound::AggFn::Min ? -1 : 1, best_kind(agg),
-                              agg.type);
-                    break;
-                case bound::AggFn::CountDistinct: {
-                    auto* mask = reinterpret_cast<uint64_t*>(&cell->i);
-                    s.distinct[a]->add(c, v, *mask);
-                    break;
+                        cell[1].d += number(v);
+                    });
+                } else {
+                    each([&](Cell* cell, const Value& v, size_t) { cell[0].d += number(v); });
                 }
-                case bound::AggFn::Cv: {
-                    if (!time || is_null((*time)[i])) break;
+                break;
+            case bound::AggFn::Avg:
+                each([&](Cell* cell, const Value& v, size_t) {
+                    cell[0].d += number(v);
+                    ++cell[1].i;
+                });
+                break;
+            case bound::AggFn::Min:
+            case bound::AggFn::Max: {
+                const int want = agg.fn == bound::AggFn::Min ? -1 : 1;
+                const BestKind kind = best_kind(agg);
+                each([&](Cell* cell, const Value& v, size_t) {
+                    fold_best(cell, v, want, kind, agg.type);
+                });
+                break;
+            }
+            case bound::AggFn::CountDistinct:
+                each([&](Cell* cell, const Value& v, size_t i) {
+                    auto* mask = reinterpret_cast<uint64_t*>(&cell->i);
+                    s.distinct[a]->add(static_cast<size_t>(chunk.owner[i]), v, *mask);
+                });
+                break;
+            case bound::AggFn::Cv:
+                each([&](Cell*, const Value& v, size_t i) {
+                    if (!time || is_null((*time)[i])) return;
                     const int k = period_index(agg, periods_[a], as_of_, day_of((*time)[i]));
                     if (k >= 0)
-                        s.buckets[a][c * static_cast<size_t>(periods_[a]) +
-                                     static_cast<size_t>(k)] += as_double(v);
-                    break;
-                }
-            }
+                        s.buckets[a][static_cast<size_t>(chunk.owner[i]) *
+                                         static_cast<size_t>(periods_[a]) +
+                                     static_cast<size_t>(k)] += number(v);
+                });
+                break;
         }
     }
 }

@@ -46,6 +46,7 @@ class AggregateComputer {
     std::vector<size_t> future_rows_;
     std::unique_ptr<State> state_;
     std::vector<char> live_;    // per chunk, reused
+    std::vector<char> take_;    // per chunk and aggregate, reused
     std::vector<int> periods_;  // cv: periods per aggregate, on the calendar from as_of
 };
 

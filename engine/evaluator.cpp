@@ -8,6 +8,7 @@
 #include <cstring>
 #include <future>
 #include <numeric>
+#include <type_traits>
 #include <unordered_map>
 
 namespace strata {
@@ -332,9 +333,7 @@ class Evaluator {
                 return;
             }
             if (is_comparison(b->op)) {
-                const Operand l = operand(*b->lhs), r = operand(*b->rhs);
-                for (size_t i = 0; i < rows(); ++i)
-                    out[i] = compare_truth(b->op, l.at(i), r.at(i));
+                compare_rows(b->op, operand(*b->lhs), operand(*b->rhs), out.data());
                 return;
             }
         }
@@ -380,6 +379,71 @@ class Evaluator {
         if (const auto* f = std::get_if<bound::Field>(&e.node))
             return Operand{eval(*f->record), f->field};
         return Operand{eval(e), -1};
+    }
+
+    // out[i] = the truth of l[i] op r[i], for every row. The operator is fixed for the whole
+    // loop, and the usual shape of a condition, an operand against a number or date constant,
+    // compares raw numbers without going through compare_truth's dispatch for each row.
+    void compare_rows(BinaryOp op, const Operand& l, const Operand& r, uint8_t* out) {
+        switch (op) {
+            case BinaryOp::Eq:
+                return compare_rows_as<BinaryOp::Eq>(l, r, out);
+            case BinaryOp::Ne:
+                return compare_rows_as<BinaryOp::Ne>(l, r, out);
+            case BinaryOp::Lt:
+                return compare_rows_as<BinaryOp::Lt>(l, r, out);
+            case BinaryOp::Le:
+                return compare_rows_as<BinaryOp::Le>(l, r, out);
+            case BinaryOp::Gt:
+                return compare_rows_as<BinaryOp::Gt>(l, r, out);
+            default:
+                return compare_rows_as<BinaryOp::Ge>(l, r, out);
+        }
+    }
+
+    template <BinaryOp Op>
+    void compare_rows_as(const Operand& l, const Operand& r, uint8_t* out) {
+        const size_t n = rows();
+        if (r.column.constant && r.field < 0) {
+            const Value& k = r.at(0);
+            // Rows holding the constant's own kind compare as raw numbers; any other row
+            // (null, a mixed-kind column) takes the general path.
+            auto against = [&](auto kind, auto y) {
+                using T = decltype(y);
+                for (size_t i = 0; i < n; ++i) {
+                    const Value& v = l.at(i);
+                    if (v.index() == kind) {
+                        const T x = value_number<T>(v);
+                        out[i] = truth_of(compare_holds(Op, x < y ? -1 : (y < x ? 1 : 0)));
+                    } else {
+                        out[i] = compare_truth(Op, v, k);
+                    }
+                }
+            };
+            switch (k.index()) {
+                case 2:
+                    return against(size_t{2}, *std::get_if<int64_t>(&k));
+                case 3:
+                    return against(size_t{3}, *std::get_if<double>(&k));
+                case 5:
+                    return against(size_t{5}, std::get_if<Date>(&k)->days);
+                default:
+                    break;
+            }
+        }
+        for (size_t i = 0; i < n; ++i)
+            out[i] = compare_truth(Op, l.at(i), r.at(i));
+    }
+
+    // The number inside an int64, double or Date value of a known kind.
+    template <typename T>
+    static T value_number(const Value& v) {
+        if constexpr (std::is_same_v<T, int64_t>)
+            return *std::get_if<int64_t>(&v);
+        else if constexpr (std::is_same_v<T, double>)
+            return *std::get_if<double>(&v);
+        else
+            return std::get_if<Date>(&v)->days;
     }
 
   public:
