@@ -406,44 +406,38 @@ class Evaluator {
         const size_t n = rows();
         if (r.column.constant && r.field < 0) {
             const Value& k = r.at(0);
-            // Rows holding the constant's own kind compare as raw numbers; any other row
+            // Number rows against a number, date rows against a date, compare as raw numbers
+            // (an integer against a fraction as doubles, as compare_values does); any other row
             // (null, a mixed-kind column) takes the general path.
-            auto against = [&](auto kind, auto y) {
-                using T = decltype(y);
+            auto holds = [](auto x, auto y) {
+                return truth_of(compare_holds(Op, x < y ? -1 : (y < x ? 1 : 0)));
+            };
+            if (k.index() == 2 || k.index() == 3) {
+                const bool integer = k.index() == 2;
+                const int64_t yi = integer ? *std::get_if<int64_t>(&k) : 0;
+                const double yd = integer ? static_cast<double>(yi) : *std::get_if<double>(&k);
                 for (size_t i = 0; i < n; ++i) {
                     const Value& v = l.at(i);
-                    if (v.index() == kind) {
-                        const T x = value_number<T>(v);
-                        out[i] = truth_of(compare_holds(Op, x < y ? -1 : (y < x ? 1 : 0)));
-                    } else {
+                    if (const auto* d = std::get_if<double>(&v))
+                        out[i] = holds(*d, yd);
+                    else if (const auto* x = std::get_if<int64_t>(&v))
+                        out[i] = integer ? holds(*x, yi) : holds(static_cast<double>(*x), yd);
+                    else
                         out[i] = compare_truth(Op, v, k);
-                    }
                 }
-            };
-            switch (k.index()) {
-                case 2:
-                    return against(size_t{2}, *std::get_if<int64_t>(&k));
-                case 3:
-                    return against(size_t{3}, *std::get_if<double>(&k));
-                case 5:
-                    return against(size_t{5}, std::get_if<Date>(&k)->days);
-                default:
-                    break;
+                return;
+            }
+            if (const auto* day = std::get_if<Date>(&k)) {
+                for (size_t i = 0; i < n; ++i) {
+                    const Value& v = l.at(i);
+                    const auto* x = std::get_if<Date>(&v);
+                    out[i] = x ? holds(x->days, day->days) : compare_truth(Op, v, k);
+                }
+                return;
             }
         }
         for (size_t i = 0; i < n; ++i)
             out[i] = compare_truth(Op, l.at(i), r.at(i));
-    }
-
-    // The number inside an int64, double or Date value of a known kind.
-    template <typename T>
-    static T value_number(const Value& v) {
-        if constexpr (std::is_same_v<T, int64_t>)
-            return *std::get_if<int64_t>(&v);
-        else if constexpr (std::is_same_v<T, double>)
-            return *std::get_if<double>(&v);
-        else
-            return std::get_if<Date>(&v)->days;
     }
 
   public:
