@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -121,26 +122,27 @@ std::optional<Date> fast_date(const unsigned char* p, int n) {
     for (int i : {0, 1, 2, 3, 5, 6, 8, 9}) {
         if (digit(i) < 0 || digit(i) > 9) return std::nullopt;
     }
+    const int y = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+    const int m = digit(5) * 10 + digit(6);
     const int d = digit(8) * 10 + digit(9);
-    // Dates in a column cluster by month: the last month's first day and length are kept.
+    // Each month's first day and length, worked out once per thread for the years 1900 to
+    // 2155 (the rows of a column jump between months, so one remembered month is not enough).
     struct Month {
-        uint64_t text = 0;  // "YYYY-MM-" as read, eight bytes
         int32_t first = 0;
-        int length = 0;
+        int32_t length = 0;  // 0: not worked out yet
     };
-    thread_local Month last;
-    uint64_t month_text;
-    std::memcpy(&month_text, p, sizeof month_text);
-    if (month_text != last.text || last.length == 0) {
-        const int y = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
-        const int m = digit(5) * 10 + digit(6);
+    constexpr int kFirstYear = 1900, kYears = 256;
+    thread_local std::array<Month, kYears * 12> months{};
+    Month here;
+    const bool in_table = y >= kFirstYear && y < kFirstYear + kYears && m >= 1 && m <= 12;
+    Month* slot = in_table ? &months[static_cast<size_t>((y - kFirstYear) * 12 + m - 1)] : &here;
+    if (slot->length == 0) {
         if (!is_valid_civil(y, m, 1)) return std::nullopt;
-        last.text = month_text;
-        last.first = days_from_civil(y, m, 1);
-        last.length = m == 12 ? 31 : days_from_civil(y, m + 1, 1) - last.first;
+        slot->first = days_from_civil(y, m, 1);
+        slot->length = m == 12 ? 31 : days_from_civil(y, m + 1, 1) - slot->first;
     }
-    if (d < 1 || d > last.length) return std::nullopt;
-    return Date{last.first + d - 1};
+    if (d < 1 || d > slot->length) return std::nullopt;
+    return Date{slot->first + d - 1};
 }
 
 // One cell, converted to `type`. Sets `bad` when a non-null value does not convert.

@@ -695,19 +695,30 @@ TEST_CASE("dates read from SQLite: month lengths and leap years are checked") {
 CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, signup DATE);
 INSERT INTO customers VALUES (1, '2024-02-29'), (2, '2023-02-29'), (3, '2026-02-30'),
   (4, '2026-13-01'), (5, '2026-04-31'), (6, '2026-04-30'), (7, '2026-02-28'), (8, '2026-00-10'),
-  (9, '2026-12-31'), (10, '2026-12-32'), (11, '2026-01-00');
+  (9, '2026-12-31'), (10, '2026-12-32'), (11, '2026-01-00'),
+  (12, '1899-12-31'), (13, '2400-02-29'), (14, '2100-02-29'), (15, '1800-02-29'),
+  (16, '2156-01-01'), (17, '1900-01-01'), (18, '2155-12-31');
 )sql");
-    const auto file = dir.write("r.yaml",
-                                "ruleset: dates\nversion: 1\nas_of: 2026-11-01\ngeneral:\n"
-                                "  segments:\n    - id: known\n      when: signup is not null\n"
-                                "    - id: unknown\n      when: otherwise\n");
+    // Months of the years 1900 to 2155 are looked up in a table, others worked out each time:
+    // both must read exactly the date written.
+    const auto file = dir.write(
+        "r.yaml",
+        "ruleset: dates\nversion: 1\nas_of: 2026-11-01\ngeneral:\n  segments:\n"
+        "    - id: exact\n      when: signup in [2024-02-29, 1899-12-31, 2400-02-29, 2156-01-01, "
+        "1900-01-01, 2155-12-31]\n"
+        "    - id: known\n      when: signup is not null\n"
+        "    - id: unknown\n      when: otherwise\n");
     auto r = run_cli({"run", file, "--db", db});
     REQUIRE_MESSAGE(r.code == 0, r.err);
-    CHECK(r.out.find("7 values in customers.signup did not convert to date") != std::string::npos);
+    CHECK(r.out.find("9 values in customers.signup did not convert to date") != std::string::npos);
     auto e = run_cli({"export", file, "--db", db});
-    for (const char* known : {"\n1,known,", "\n6,known,", "\n7,known,", "\n9,known,"})
+    for (const char* exact :
+         {"\n1,exact,", "\n12,exact,", "\n13,exact,", "\n16,exact,", "\n17,exact,", "\n18,exact,"})
+        CHECK(e.out.find(exact) != std::string::npos);
+    for (const char* known : {"\n6,known,", "\n7,known,", "\n9,known,"})
         CHECK(e.out.find(known) != std::string::npos);
-    for (const char* unknown : {"\n2,unknown,", "\n3,unknown,", "\n5,unknown,", "\n10,unknown,"})
+    for (const char* unknown : {"\n2,unknown,", "\n3,unknown,", "\n5,unknown,", "\n10,unknown,",
+                                "\n14,unknown,", "\n15,unknown,"})
         CHECK(e.out.find(unknown) != std::string::npos);
 }
 
