@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <unordered_map>
 
 namespace strata {
 
@@ -25,13 +26,43 @@ CREATE TABLE IF NOT EXISTS strata_runs (
   customers     INTEGER NOT NULL,
   summary       TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS strata_membership (
+-- A run's distinct placements (general segment plus tactical tags), numbered in order of
+-- first appearance in key order, and each customer's placement by number: a small integer
+-- per customer is much cheaper to write than two texts.
+CREATE TABLE IF NOT EXISTS strata_placements (
   run_id        INTEGER NOT NULL REFERENCES strata_runs(run_id),
-  customer_key  NOT NULL,  -- no declared type: keys keep their own type (text "00123" stays text)
+  placement     INTEGER NOT NULL,
   segment       TEXT NOT NULL,
   tactical      TEXT NOT NULL,
+  PRIMARY KEY (run_id, placement)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS strata_members (
+  run_id        INTEGER NOT NULL REFERENCES strata_runs(run_id),
+  customer_key  NOT NULL,  -- no declared type: keys keep their own type (text "00123" stays text)
+  placement     INTEGER NOT NULL,
   PRIMARY KEY (run_id, customer_key)
 ) WITHOUT ROWID;
+)sql";
+
+// Each customer's membership as text, one row per customer: what readers query.
+constexpr const char* kMembershipView = R"sql(
+CREATE VIEW IF NOT EXISTS strata_membership (run_id, customer_key, segment, tactical) AS
+  SELECT m.run_id, m.customer_key, p.segment, p.tactical
+  FROM strata_members m JOIN strata_placements p ON p.run_id = m.run_id AND p.placement = m.placement;
+)sql";
+
+// State written before strata_placements existed kept the texts in a strata_membership table;
+// it moves to the new tables, keeping every run, in one transaction.
+constexpr const char* kMigrateMembershipTable = R"sql(
+INSERT INTO strata_placements (run_id, placement, segment, tactical)
+  SELECT run_id, row_number() OVER (PARTITION BY run_id ORDER BY segment, tactical) - 1,
+         segment, tactical
+  FROM (SELECT DISTINCT run_id, segment, tactical FROM strata_membership);
+INSERT INTO strata_members (run_id, customer_key, placement)
+  SELECT m.run_id, m.customer_key, p.placement
+  FROM strata_membership m JOIN strata_placements p
+    ON p.run_id = m.run_id AND p.segment = m.segment AND p.tactical = m.tactical;
+DROP TABLE strata_membership;
 )sql";
 
 std::string describe(const SQLite::Exception& e, const std::string& what) {
@@ -51,7 +82,14 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
         auto db = std::make_unique<SQLite::Database>(
             path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
         db->setBusyTimeout(5000);
+        SQLite::Transaction tx(*db);
         db->exec(kSchema);
+        if (db->execAndGet("SELECT count(*) FROM sqlite_schema WHERE name = 'strata_membership' "
+                           "AND type = 'table'")
+                .getInt() > 0)
+            db->exec(kMigrateMembershipTable);
+        db->exec(kMembershipView);
+        tx.commit();
         return db;
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, "cannot write run state to '" + path + "'");
@@ -68,16 +106,18 @@ struct RunWriter::Impl {
     int64_t run_id = 0;
     Prepared full{nullptr, sqlite3_finalize};  // kBatch rows
     bool spent = false;
+    // Placements numbered so far, in order of first appearance.
+    std::vector<std::pair<Str, Str>> placements;
+    std::unordered_map<const std::string*, std::unordered_map<const std::string*, int64_t>> codes;
 
     explicit Impl(SQLite::Database& db) : state(db), tx(db) {}
 
     // An INSERT of n membership rows.
     Prepared make_insert(size_t n) {
         sqlite3* db = state.getHandle();
-        std::string sql =
-            "INSERT INTO strata_membership (run_id, customer_key, segment, tactical) VALUES ";
+        std::string sql = "INSERT INTO strata_members (run_id, customer_key, placement) VALUES ";
         for (size_t i = 0; i < n; ++i)
-            sql += i ? ",(?,?,?,?)" : "(?,?,?,?)";
+            sql += i ? ",(?,?,?)" : "(?,?,?)";
         sqlite3_stmt* stmt = nullptr;
         const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
         Prepared out(stmt, sqlite3_finalize);
@@ -85,33 +125,62 @@ struct RunWriter::Impl {
         return out;
     }
 
-    // Segment texts are interned, so they are bound without a copy; values are always bound
-    // as parameters.
+    // The number of a row's placement, numbering it when it is new. Segment texts are
+    // interned, so a placement is known by its two pointers.
+    int64_t code_of(const MembershipRow& row) {
+        auto& by_tactical = codes[&row.segment.str()];
+        auto [it, added] =
+            by_tactical.emplace(&row.tactical.str(), static_cast<int64_t>(placements.size()));
+        if (added) placements.emplace_back(row.segment, row.tactical);
+        return it->second;
+    }
+
+    // Values are always bound as parameters.
     void insert(const MembershipRow* rows, size_t n) {
         sqlite3* db = state.getHandle();
-        auto bind_text = [](sqlite3_stmt* stmt, int at, const std::string& text) {
-            sqlite3_bind_text(stmt, at, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
-        };
         Prepared rest(nullptr, sqlite3_finalize);
+        const MembershipRow* last = nullptr;  // consecutive rows often share a placement
+        int64_t last_code = 0;
         for (size_t done = 0; done < n;) {
             const size_t count = std::min(kBatch, n - done);
             if (count < kBatch) rest = make_insert(count);
             sqlite3_stmt* stmt = count == kBatch ? full.get() : rest.get();
             for (size_t k = 0; k < count; ++k) {
                 const MembershipRow& row = rows[done + k];
-                const int base = static_cast<int>(k * 4);
+                if (!last || last->segment != row.segment || last->tactical != row.tactical) {
+                    last_code = code_of(row);
+                    last = &row;
+                }
+                const int base = static_cast<int>(k * 3);
                 sqlite3_bind_int64(stmt, base + 1, run_id);
-                if (const auto* i = std::get_if<int64_t>(&row.key))
+                if (const auto* i = std::get_if<int64_t>(&row.key)) {
                     sqlite3_bind_int64(stmt, base + 2, *i);
-                else
-                    bind_text(stmt, base + 2, std::get<Str>(row.key).str());
-                bind_text(stmt, base + 3, row.segment.str());
-                bind_text(stmt, base + 4, row.tactical.str());
+                } else {
+                    const std::string& text = std::get<Str>(row.key).str();
+                    sqlite3_bind_text(stmt, base + 2, text.data(), static_cast<int>(text.size()),
+                                      SQLITE_STATIC);
+                }
+                sqlite3_bind_int64(stmt, base + 3, last_code);
             }
             const int rc = sqlite3_step(stmt);
             sqlite3_reset(stmt);
             if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
             done += count;
+        }
+    }
+
+    // The texts of every placement numbered by insert().
+    void insert_placements() {
+        SQLite::Statement q(state,
+                            "INSERT INTO strata_placements (run_id, placement, segment, tactical) "
+                            "VALUES (?, ?, ?, ?)");
+        for (size_t p = 0; p < placements.size(); ++p) {
+            q.bind(1, run_id);
+            q.bind(2, static_cast<int64_t>(p));
+            q.bind(3, placements[p].first.str());
+            q.bind(4, placements[p].second.str());
+            q.exec();
+            q.reset();
         }
     }
 };
@@ -174,6 +243,7 @@ bool RunWriter::finish(const std::string& finished_at, const std::string& summar
         done.bind(2, summary_json);
         done.bind(3, impl_->run_id);
         done.exec();
+        impl_->insert_placements();
         impl_->full.reset();
         impl_->tx.commit();
         return true;

@@ -320,19 +320,27 @@ TEST_CASE("a failure mid-run leaves the previous run intact") {
         dir.write("r.yaml", rules("  segments:\n    - id: paid\n      when: plan == 'paid'\n"
                                   "    - id: rest\n      when: otherwise\n"));
     REQUIRE(run_cli({"run", file, "--db", db}).code == 0);
-    {
-        // The state store starts failing after a few membership rows of the next run.
-        SQLite::Database w(db, SQLite::OPEN_READWRITE);
-        w.exec(
-            "CREATE TRIGGER fail_mid_run BEFORE INSERT ON strata_membership "
-            "WHEN NEW.run_id > 1 AND NEW.customer_key = 4 BEGIN SELECT RAISE(ABORT, 'disk "
-            "trouble'); END;");
+    // The state store fails after a few membership rows of the next run, or at its very end,
+    // writing the placements' texts.
+    for (const char* table : {"strata_members", "strata_placements"}) {
+        CAPTURE(table);
+        {
+            SQLite::Database w(db, SQLite::OPEN_READWRITE);
+            w.exec("DROP TRIGGER IF EXISTS fail_mid_run");
+            w.exec(std::string("CREATE TRIGGER fail_mid_run BEFORE INSERT ON ") + table +
+                   " WHEN NEW.run_id > 1 AND " +
+                   (std::string(table) == "strata_members" ? "NEW.customer_key = 4"
+                                                           : "NEW.placement = 1") +
+                   " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;");
+        }
+        auto r = run_cli({"run", file, "--db", db});
+        CHECK(r.code == 2);
+        CHECK(r.err.find("disk trouble") != std::string::npos);
+        CHECK(count_rows(db, "strata_runs") == 1);
+        CHECK(count_rows(db, "strata_members") == 6);
+        CHECK(count_rows(db, "strata_placements") == 2);
+        CHECK(count_rows(db, "strata_membership") == 6);
     }
-    auto r = run_cli({"run", file, "--db", db});
-    CHECK(r.code == 2);
-    CHECK(r.err.find("disk trouble") != std::string::npos);
-    CHECK(count_rows(db, "strata_runs") == 1);
-    CHECK(count_rows(db, "strata_membership") == 6);
     auto e = run_cli({"export", file, "--db", db});
     CHECK(e.code == 0);
     CHECK(e.out.find("\n2,paid,,") != std::string::npos);
@@ -868,4 +876,62 @@ TEST_CASE("what the chunk consumer throws ends the read and comes out whole") {
     SQLite::Statement count(db, "SELECT count(*) FROM orders");
     REQUIRE(count.executeStep());
     CHECK(count.getColumn(0).getInt() == 100);
+}
+
+TEST_CASE("state from before strata_placements moves to the new tables, every run kept") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto state = dir.file("old-state.db");
+    {
+        // The layout earlier versions wrote: texts in a strata_membership table.
+        SQLite::Database old(state, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        old.exec(R"sql(
+CREATE TABLE strata_runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, ruleset TEXT NOT NULL,
+  version INTEGER NOT NULL, rules_sha256 TEXT NOT NULL, rules_path TEXT NOT NULL,
+  as_of TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL,
+  status TEXT NOT NULL, customers INTEGER NOT NULL, summary TEXT NOT NULL);
+CREATE TABLE strata_membership (run_id INTEGER NOT NULL REFERENCES strata_runs(run_id),
+  customer_key NOT NULL, segment TEXT NOT NULL, tactical TEXT NOT NULL,
+  PRIMARY KEY (run_id, customer_key)) WITHOUT ROWID;
+INSERT INTO strata_runs VALUES (1, 'engine-test', 1, 'x', 'r.yaml', '2026-11-01', 't0', 't1',
+  'ok', 3, '{}');
+INSERT INTO strata_membership VALUES (1, 1, 'paid', ''), (1, 2, 'rest', 'a;b'),
+  (1, 'k-3', 'paid', '');
+)sql");
+    }
+    const auto file =
+        dir.write("r.yaml", rules("  segments:\n    - id: paid\n      when: plan == 'paid'\n"
+                                  "    - id: rest\n      when: otherwise\n"));
+    auto r = run_cli({"run", file, "--db", db, "--state", state});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    SQLite::Database check(state, SQLite::OPEN_READONLY);
+    CHECK(check.execAndGet("SELECT type FROM sqlite_schema WHERE name = 'strata_membership'")
+              .getString() == "view");
+    auto rows = [&](const std::string& run) {
+        std::string out;
+        SQLite::Statement q(check,
+                            "SELECT customer_key, segment, tactical FROM strata_membership "
+                            "WHERE run_id = " +
+                                run + " ORDER BY customer_key");
+        while (q.executeStep())
+            out += q.getColumn(0).getString() + "," + q.getColumn(1).getString() + "," +
+                   q.getColumn(2).getString() + ";";
+        return out;
+    };
+    CHECK(rows("1") == "1,paid,;2,rest,a;b;k-3,paid,;");
+    CHECK(rows("2") == "1,rest,;2,paid,;3,paid,;4,rest,;5,rest,;6,paid,;");
+    // The old run's placements are numbered in text order; the new run's in key order.
+    CHECK(check
+              .execAndGet("SELECT group_concat(placement || '=' || segment || '/' || tactical, "
+                          "' ') FROM (SELECT * FROM strata_placements WHERE run_id = 1 "
+                          "ORDER BY placement)")
+              .getString() == "0=paid/ 1=rest/a;b");
+    CHECK(check
+              .execAndGet("SELECT group_concat(placement || '=' || segment, ' ') FROM (SELECT * "
+                          "FROM strata_placements WHERE run_id = 2 ORDER BY placement)")
+              .getString() == "0=rest 1=paid");
+    // Export still reads the old run.
+    auto e = run_cli({"export", file, "--db", db, "--state", state, "--run", "1"});
+    REQUIRE_MESSAGE(e.code == 0, e.err);
+    CHECK(e.out.find("\n2,rest,a;b,") != std::string::npos);
 }
