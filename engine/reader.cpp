@@ -145,73 +145,173 @@ std::optional<Date> fast_date(const unsigned char* p, int n) {
     return Date{slot->first + d - 1};
 }
 
-// One cell, converted to `type`. Sets `bad` when a non-null value does not convert.
-Value read_cell(sqlite3_value* cell, Type type, bool& bad) {
-    if (type == Type::String) {
-        // Every non-null value reads as its text; SQLite gives no text for NULL.
-        const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(cell));
-        if (!p) return {};
-        return Value{intern(std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(cell))))};
+// Reads one cell into `out`, converted to a column's type. False, with `out` null, when a
+// non-null value does not convert; a null cell reads as null. One reader per type is picked
+// once per column (reader_for), so the row loop does not switch on the type, and the value
+// is written where it goes.
+using CellReader = bool (*)(sqlite3_value* cell, Value& out);
+
+std::string_view cell_text(sqlite3_value* cell) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(cell));
+    return {p ? p : "", static_cast<size_t>(sqlite3_value_bytes(cell))};
+}
+
+// Text that did not take the fast path, through the general parser.
+bool parse_cell_text(sqlite3_value* cell, Type type, Value& out) {
+    if (auto v = parse_value(cell_text(cell), type)) {
+        out = *v;
+        return true;
     }
-    const int storage = sqlite3_value_type(cell);
-    if (storage == SQLITE_NULL) return {};
-    auto text = [&] {
-        const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(cell));
-        return std::string_view(p ? p : "", static_cast<size_t>(sqlite3_value_bytes(cell)));
-    };
-    switch (type) {
-        case Type::Int:
-            if (storage == SQLITE_INTEGER)
-                return Value{static_cast<int64_t>(sqlite3_value_int64(cell))};
-            if (storage == SQLITE_FLOAT) {
-                const double d = sqlite3_value_double(cell);
-                if (std::floor(d) == d && std::fabs(d) < 9e15)
-                    return Value{static_cast<int64_t>(d)};
-                break;
+    out = Value{};
+    return false;
+}
+
+bool read_text_cell(sqlite3_value* cell, Value& out) {
+    // Every non-null value reads as its text; SQLite gives no text for NULL.
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(cell));
+    if (p)
+        out = intern(std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(cell))));
+    else
+        out = Value{};
+    return true;
+}
+
+bool read_int_cell(sqlite3_value* cell, Value& out) {
+    switch (sqlite3_value_type(cell)) {
+        case SQLITE_INTEGER:
+            out = static_cast<int64_t>(sqlite3_value_int64(cell));
+            return true;
+        case SQLITE_NULL:
+            out = Value{};
+            return true;
+        case SQLITE_FLOAT: {
+            const double d = sqlite3_value_double(cell);
+            if (std::floor(d) == d && std::fabs(d) < 9e15) {
+                out = static_cast<int64_t>(d);
+                return true;
             }
-            if (storage == SQLITE_TEXT) {
-                if (auto v = parse_value(text(), Type::Int)) return *v;
-            }
-            break;
-        case Type::Number:
-            if (storage == SQLITE_INTEGER || storage == SQLITE_FLOAT)
-                return Value{sqlite3_value_double(cell)};
-            if (storage == SQLITE_TEXT) {
-                if (auto v = parse_value(text(), Type::Number)) return *v;
-            }
-            break;
-        case Type::Bool:
-            if (storage == SQLITE_INTEGER) {
-                const auto i = sqlite3_value_int64(cell);
-                if (i == 0 || i == 1) return Value{i == 1};
-                break;
-            }
-            if (storage == SQLITE_TEXT) {
-                if (auto v = parse_value(text(), Type::Bool)) return *v;
-            }
-            break;
-        case Type::Date:
-        case Type::DateTime:
-            if (storage == SQLITE_TEXT && type == Type::Date) {
-                if (auto d = fast_date(sqlite3_value_text(cell), sqlite3_value_bytes(cell)))
-                    return Value{*d};
-            }
-            if (storage == SQLITE_TEXT) {
-                if (auto v = parse_value(text(), type)) return *v;
-            }
-            break;
-        case Type::String:
-        case Type::Any:
+            out = Value{};
+            return false;
+        }
+        case SQLITE_TEXT:
+            return parse_cell_text(cell, Type::Int, out);
         default:
-            if (storage == SQLITE_INTEGER && type == Type::Any) {
-                return Value{static_cast<int64_t>(sqlite3_value_int64(cell))};
-            }
-            if (storage == SQLITE_FLOAT && type == Type::Any)
-                return Value{sqlite3_value_double(cell)};
-            return Value{intern(text())};
+            out = Value{};
+            return false;
     }
-    bad = true;
-    return {};
+}
+
+bool read_number_cell(sqlite3_value* cell, Value& out) {
+    switch (sqlite3_value_type(cell)) {
+        case SQLITE_FLOAT:
+        case SQLITE_INTEGER:
+            out = sqlite3_value_double(cell);
+            return true;
+        case SQLITE_NULL:
+            out = Value{};
+            return true;
+        case SQLITE_TEXT:
+            return parse_cell_text(cell, Type::Number, out);
+        default:
+            out = Value{};
+            return false;
+    }
+}
+
+bool read_bool_cell(sqlite3_value* cell, Value& out) {
+    switch (sqlite3_value_type(cell)) {
+        case SQLITE_INTEGER: {
+            const auto i = sqlite3_value_int64(cell);
+            if (i == 0 || i == 1) {
+                out = i == 1;
+                return true;
+            }
+            out = Value{};
+            return false;
+        }
+        case SQLITE_NULL:
+            out = Value{};
+            return true;
+        case SQLITE_TEXT:
+            return parse_cell_text(cell, Type::Bool, out);
+        default:
+            out = Value{};
+            return false;
+    }
+}
+
+bool read_date_cell(sqlite3_value* cell, Value& out) {
+    switch (sqlite3_value_type(cell)) {
+        case SQLITE_TEXT:
+            if (auto d = fast_date(sqlite3_value_text(cell), sqlite3_value_bytes(cell))) {
+                out = *d;
+                return true;
+            }
+            return parse_cell_text(cell, Type::Date, out);
+        case SQLITE_NULL:
+            out = Value{};
+            return true;
+        default:
+            out = Value{};
+            return false;
+    }
+}
+
+bool read_datetime_cell(sqlite3_value* cell, Value& out) {
+    switch (sqlite3_value_type(cell)) {
+        case SQLITE_TEXT:
+            return parse_cell_text(cell, Type::DateTime, out);
+        case SQLITE_NULL:
+            out = Value{};
+            return true;
+        default:
+            out = Value{};
+            return false;
+    }
+}
+
+// A column of no declared type keeps numbers as numbers and reads the rest as text.
+bool read_any_cell(sqlite3_value* cell, Value& out) {
+    switch (sqlite3_value_type(cell)) {
+        case SQLITE_INTEGER:
+            out = static_cast<int64_t>(sqlite3_value_int64(cell));
+            return true;
+        case SQLITE_FLOAT:
+            out = sqlite3_value_double(cell);
+            return true;
+        case SQLITE_NULL:
+            out = Value{};
+            return true;
+        default:
+            out = intern(cell_text(cell));
+            return true;
+    }
+}
+
+CellReader reader_for(Type type) {
+    switch (type) {
+        case Type::String:
+            return read_text_cell;
+        case Type::Int:
+            return read_int_cell;
+        case Type::Number:
+            return read_number_cell;
+        case Type::Bool:
+            return read_bool_cell;
+        case Type::Date:
+            return read_date_cell;
+        case Type::DateTime:
+            return read_datetime_cell;
+        default:
+            return read_any_cell;
+    }
+}
+
+std::vector<CellReader> readers_for(const std::vector<bound::ColumnUse>& columns) {
+    std::vector<CellReader> out;
+    for (const auto& c : columns)
+        out.push_back(reader_for(c.type));
+    return out;
 }
 
 std::string select_sql(const std::string& table, const std::string& key,
@@ -374,6 +474,7 @@ void read_customer_part(SQLite::Database& db, const std::string& table, const st
                         const ProgressFn& progress, std::atomic<size_t>& scanned) {
     ConversionLog log(out.dq, table);
     ScanProgress report(progress, "customers", scanned);
+    const std::vector<CellReader> readers = readers_for(program.columns);
     out.columns.resize(program.columns.size());
     scan_rows(db, table, key, program.columns, range, [&](sqlite3_value** cells) {
         report.row();
@@ -382,8 +483,7 @@ void read_customer_part(SQLite::Database& db, const std::string& table, const st
         if (key_storage == SQLITE_INTEGER) {
             k = static_cast<int64_t>(sqlite3_value_int64(cells[0]));
         } else if (key_storage != SQLITE_NULL) {
-            bool bad = false;
-            k = read_cell(cells[0], Type::String, bad);  // text keys stay text: '00123' is not 123
+            read_text_cell(cells[0], k);  // text keys stay text: '00123' is not 123
         }
         if (is_null(k)) {
             ++out.dq.null_keys;
@@ -391,9 +491,9 @@ void read_customer_part(SQLite::Database& db, const std::string& table, const st
         }
         out.keys.push_back(k);
         for (size_t c = 0; c < program.columns.size(); ++c) {
-            bool bad = false;
-            out.columns[c].push_back(read_cell(cells[c + 1], program.columns[c].type, bad));
-            if (bad) log.bad(program.columns[c].name, program.columns[c].type, cells[c + 1]);
+            Value& v = out.columns[c].emplace_back();
+            if (!readers[c](cells[c + 1], v))
+                log.bad(program.columns[c].name, program.columns[c].type, cells[c + 1]);
         }
     });
     report.flush(true);
@@ -602,6 +702,7 @@ void SqliteFactSource::read(const std::function<void(FactChunk&)>& consume) {
     };
     empty();
     size_t orphans = 0;
+    const std::vector<CellReader> readers = readers_for(s.fact.columns);
     scan_rows(s.db, s.fact.table, s.fact.key, s.fact.columns, s.range, [&](sqlite3_value** cells) {
         s.report.row();
         const int64_t owner = s.owner_of(cells[0]);
@@ -612,9 +713,8 @@ void SqliteFactSource::read(const std::function<void(FactChunk&)>& consume) {
         const size_t at = chunk.rows;
         chunk.owner[at] = owner;
         for (size_t c = 0; c < columns; ++c) {
-            bool bad = false;
-            chunk.columns[c][at] = read_cell(cells[c + 1], s.fact.columns[c].type, bad);
-            if (bad) s.log.bad(s.fact.columns[c].name, s.fact.columns[c].type, cells[c + 1]);
+            if (!readers[c](cells[c + 1], chunk.columns[c][at]))
+                s.log.bad(s.fact.columns[c].name, s.fact.columns[c].type, cells[c + 1]);
         }
         if (++chunk.rows == s.chunk_rows) {
             consume(chunk);

@@ -13,6 +13,30 @@
 
 namespace strata {
 
+namespace {
+// a == b, comparing texts of 4 to 16 bytes with at most four word loads, all inside both
+// texts (the usual category or code is that short), others with memcmp.
+bool same_bytes(std::string_view a, std::string_view b) {
+    const size_t n = a.size();
+    if (n != b.size()) return false;
+    auto word = [](const char* p) {
+        uint64_t w;
+        std::memcpy(&w, p, sizeof w);
+        return w;
+    };
+    auto half = [](const char* p) {
+        uint32_t w;
+        std::memcpy(&w, p, sizeof w);
+        return w;
+    };
+    if (n >= 8 && n <= 16)  // the first and the last eight bytes cover it
+        return word(a.data()) == word(b.data()) && word(a.data() + n - 8) == word(b.data() + n - 8);
+    if (n >= 4 && n < 8)
+        return half(a.data()) == half(b.data()) && half(a.data() + n - 4) == half(b.data() + n - 4);
+    return std::memcmp(a.data(), b.data(), n) == 0;
+}
+}  // namespace
+
 Str intern(std::string_view text) {
     // A small direct-mapped cache per thread in front of the shared pool: the fact reader
     // interns on its own thread while the evaluator interns on the main one, and the lock is
@@ -41,7 +65,7 @@ Str intern(std::string_view text) {
         hash ^= hash >> 32;
     }
     Slot& slot = cache[hash & (kSlots - 1)];
-    if (slot.interned && slot.text == text) return Str{slot.interned};
+    if (slot.interned && same_bytes(slot.text, text)) return Str{slot.interned};
     const std::string* interned;
     {
         std::lock_guard lock(mutex);

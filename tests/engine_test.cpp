@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <fstream>
+#include <set>
 #include <stdexcept>
 
 #include "engine/reader.hpp"
@@ -934,4 +935,29 @@ INSERT INTO strata_membership VALUES (1, 1, 'paid', ''), (1, 2, 'rest', 'a;b'),
     auto e = run_cli({"export", file, "--db", db, "--state", state, "--run", "1"});
     REQUIRE_MESSAGE(e.code == 0, e.err);
     CHECK(e.out.find("\n2,rest,a;b,") != std::string::npos);
+}
+
+TEST_CASE("interning gives one text per spelling, whatever its length and where it differs") {
+    // Texts of every length up to 40 bytes, differing from each other in a single byte at
+    // every position: each must intern to its own text, and again to the same one.
+    std::vector<std::string> texts;
+    for (size_t n = 0; n <= 40; ++n) {
+        const std::string base(n, 'a');
+        texts.push_back(base);
+        for (size_t at = 0; at < n; ++at) {
+            std::string changed = base;
+            changed[at] = 'b';
+            texts.push_back(changed);
+        }
+    }
+    std::vector<const std::string*> first;
+    for (const auto& t : texts)
+        first.push_back(&strata::intern(t).str());
+    for (size_t i = 0; i < texts.size(); ++i) {
+        CAPTURE(texts[i]);
+        CHECK(*first[i] == texts[i]);
+        CHECK(&strata::intern(std::string(texts[i])).str() == first[i]);
+    }
+    std::set<const std::string*> distinct(first.begin(), first.end());
+    CHECK(distinct.size() == texts.size());
 }
