@@ -139,29 +139,31 @@ Value time_value(int64_t key, Type type) {
     return DateTime{key};
 }
 
-// Folds v into a min (want -1) or max (want 1) cell.
-void fold_best(Cell* cell, const Value& v, int want, BestKind kind, Type type) {
-    switch (kind) {
-        case BestKind::Number: {
-            if (!std::holds_alternative<double>(v) && !std::holds_alternative<int64_t>(v)) return;
-            const double x = as_double(v);
-            if (std::isnan(cell->d) || (want < 0 ? x < cell->d : x > cell->d)) cell->d = x;
-            return;
-        }
-        case BestKind::Time: {
-            const auto k = time_key(v, type);
-            if (!k) return;
-            if (cell->i == kNoTime || (want < 0 ? *k < cell->i : *k > cell->i)) cell->i = *k;
-            return;
-        }
-        case BestKind::Value: {
-            Value best;
-            std::memcpy(static_cast<void*>(&best), cell, sizeof(Value));
-            if (is_null(best) || compare_values(v, best) == want)
-                std::memcpy(static_cast<void*>(cell), &v, sizeof(Value));
-            return;
-        }
-    }
+// Folds v into a min (want -1) or max (want 1) cell, one function per kind of cell.
+void fold_number(Cell* cell, const Value& v, int want) {
+    double x;
+    if (const auto* d = std::get_if<double>(&v))
+        x = *d;
+    else if (const auto* i = std::get_if<int64_t>(&v))
+        x = static_cast<double>(*i);
+    else
+        return;
+    if (std::isnan(cell->d) || (want < 0 ? x < cell->d : x > cell->d)) cell->d = x;
+}
+
+void fold_time_key(Cell* cell, int64_t k, int want) {
+    if (cell->i == kNoTime || (want < 0 ? k < cell->i : k > cell->i)) cell->i = k;
+}
+
+void fold_time(Cell* cell, const Value& v, int want, Type type) {
+    if (const auto k = time_key(v, type)) fold_time_key(cell, *k, want);
+}
+
+void fold_value(Cell* cell, const Value& v, int want) {
+    Value best;
+    std::memcpy(static_cast<void*>(&best), cell, sizeof(Value));
+    if (is_null(best) || compare_values(v, best) == want)
+        std::memcpy(static_cast<void*>(cell), &v, sizeof(Value));
 }
 
 // The best value a min or max cell holds, or null.
@@ -177,6 +179,25 @@ Value best_value(const Cell* cell, BestKind kind, Type type) {
     Value v;
     std::memcpy(static_cast<void*>(&v), cell, sizeof(Value));
     return coerce(v, type);
+}
+
+// Folds another part's min or max cell `from` into `into`.
+void merge_best(Cell* into, const Cell* from, int want, BestKind kind, Type type) {
+    switch (kind) {
+        case BestKind::Number:
+            if (!std::isnan(from->d) &&
+                (std::isnan(into->d) || (want < 0 ? from->d < into->d : from->d > into->d)))
+                into->d = from->d;
+            return;
+        case BestKind::Time:
+            if (from->i != kNoTime) fold_time_key(into, from->i, want);
+            return;
+        case BestKind::Value: {
+            const Value y = best_value(from, kind, type);
+            if (!is_null(y)) fold_value(into, y, want);
+            return;
+        }
+    }
 }
 
 void reset_best(Cell* cell, BestKind kind) {
@@ -413,10 +434,22 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
             case bound::AggFn::Min:
             case bound::AggFn::Max: {
                 const int want = agg.fn == bound::AggFn::Min ? -1 : 1;
-                const BestKind kind = best_kind(agg);
-                each([&](Cell* cell, const Value& v, size_t) {
-                    fold_best(cell, v, want, kind, agg.type);
-                });
+                switch (best_kind(agg)) {
+                    case BestKind::Number:
+                        each([&](Cell* cell, const Value& v, size_t) {
+                            fold_number(cell, v, want);
+                        });
+                        break;
+                    case BestKind::Time:
+                        each([&](Cell* cell, const Value& v, size_t) {
+                            fold_time(cell, v, want, agg.type);
+                        });
+                        break;
+                    case BestKind::Value:
+                        each(
+                            [&](Cell* cell, const Value& v, size_t) { fold_value(cell, v, want); });
+                        break;
+                }
                 break;
             }
             case bound::AggFn::CountDistinct:
@@ -477,10 +510,8 @@ void AggregateComputer::merge(AggregateComputer& other) {
             case bound::AggFn::Max: {
                 const int want = agg.fn == bound::AggFn::Min ? -1 : 1;
                 const BestKind kind = best_kind(agg);
-                for (size_t c = 0; c < customers_; ++c) {
-                    const Value y = best_value(theirs(c), kind, agg.type);
-                    if (!is_null(y)) fold_best(mine(c), y, want, kind, agg.type);
-                }
+                for (size_t c = 0; c < customers_; ++c)
+                    merge_best(mine(c), theirs(c), want, kind, agg.type);
                 break;
             }
             case bound::AggFn::CountDistinct:
