@@ -806,19 +806,25 @@ uint64_t ordered_bits(double d) {
     return bits >> 63 ? ~bits : bits | (uint64_t{1} << 63);
 }
 
-// Sorts (key, row) pairs by key: a byte per pass, least significant first, skipping the bytes
-// every key shares. Linear in the rows, where a comparison sort is n log n.
+// Sorts (key, row) pairs by key: eleven bits per pass, least significant first, skipping the
+// digits every key shares. Linear in the rows, where a comparison sort is n log n.
 void radix_sort(std::vector<std::pair<uint64_t, uint32_t>>& items) {
-    std::vector<std::array<size_t, 256>> counts(8);
+    constexpr int kBits = 11;
+    constexpr size_t kBuckets = size_t{1} << kBits;
+    constexpr int kPasses = (64 + kBits - 1) / kBits;
+    auto digit = [](uint64_t key, int pass) {
+        return static_cast<size_t>((key >> (kBits * pass)) & (kBuckets - 1));
+    };
+    std::vector<std::array<size_t, kBuckets>> counts(kPasses);
     for (auto& c : counts)
         c.fill(0);
     for (const auto& item : items) {
-        for (size_t b = 0; b < 8; ++b)
-            ++counts[b][(item.first >> (8 * b)) & 0xFF];
+        for (int p = 0; p < kPasses; ++p)
+            ++counts[static_cast<size_t>(p)][digit(item.first, p)];
     }
     std::vector<std::pair<uint64_t, uint32_t>> scratch(items.size());
-    for (size_t b = 0; b < 8; ++b) {
-        auto& c = counts[b];
+    for (int p = 0; p < kPasses; ++p) {
+        auto& c = counts[static_cast<size_t>(p)];
         if (std::find(c.begin(), c.end(), items.size()) != c.end()) continue;
         size_t at = 0;
         for (auto& n : c) {
@@ -827,15 +833,11 @@ void radix_sort(std::vector<std::pair<uint64_t, uint32_t>>& items) {
             at += here;
         }
         for (const auto& item : items)
-            scratch[c[(item.first >> (8 * b)) & 0xFF]++] = item;
+            scratch[c[digit(item.first, p)]++] = item;
         items.swap(scratch);
     }
 }
 
-// Calls f(index, L, N) for each present value, where L counts the values strictly before it
-// in the order (ties share L) and N the present values, in no particular order of index.
-// Integers and dates over a narrow span are counted; other numbers, dates and datetimes sort
-// on a plain numeric key; anything else on compare_values.
 // for_each_rank's counting path: integers or dates (not both) whose span is not much wider
 // than their number are ranked by counting how many values fall on each point of the span,
 // with no sort at all. False, having called nothing, when the values are not such.
@@ -922,11 +924,18 @@ void for_each_rank(const Column& x, bool descending, F f) {
     }
     if (numeric) {
         radix_sort(sorted);
+        // Each row's L goes into a small array first, so that f is then called in row order
+        // (its writes go in order too) instead of scattered across the rows.
+        constexpr uint32_t kAbsent = UINT32_MAX;
+        std::vector<uint32_t> less(x.size(), kAbsent);
         const size_t total = sorted.size();
         size_t group_start = 0;
         for (size_t k = 0; k < total; ++k) {
             if (k > 0 && sorted[k].first != sorted[k - 1].first) group_start = k;
-            f(sorted[k].second, group_start, total);
+            less[sorted[k].second] = static_cast<uint32_t>(group_start);
+        }
+        for (size_t i = 0; i < less.size(); ++i) {
+            if (less[i] != kAbsent) f(i, less[i], total);
         }
         return;
     }
