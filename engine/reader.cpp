@@ -469,13 +469,18 @@ struct CustomerPart {
     DataQuality dq;
 };
 
+// `room`: rows to make room for up front (a guess; 0 for none).
 void read_customer_part(SQLite::Database& db, const std::string& table, const std::string& key,
-                        const bound::Program& program, const RowRange& range, CustomerPart& out,
-                        const ProgressFn& progress, std::atomic<size_t>& scanned) {
+                        const bound::Program& program, const RowRange& range, size_t room,
+                        CustomerPart& out, const ProgressFn& progress,
+                        std::atomic<size_t>& scanned) {
     ConversionLog log(out.dq, table);
     ScanProgress report(progress, "customers", scanned);
     const std::vector<CellReader> readers = readers_for(program.columns);
     out.columns.resize(program.columns.size());
+    out.keys.reserve(room);
+    for (auto& c : out.columns)
+        c.reserve(room);
     scan_rows(db, table, key, program.columns, range, [&](sqlite3_value** cells) {
         report.row();
         Value k;
@@ -528,9 +533,21 @@ CustomerTable read_customers(const std::vector<SQLite::Database*>& connections,
         split_by_rowid(*connections.at(0), table, connections.size());
     std::vector<CustomerPart> parts(ranges.size());
     std::atomic<size_t> scanned{0};
+    // A rowid range holds at most as many rows as its span; the first part makes room for
+    // every part's rows, so the others are appended to it without moving it. (Rowids far
+    // apart make no room: the columns then grow as they are read.)
+    constexpr uint64_t kMostRoom = uint64_t{1} << 25;
+    uint64_t room = 0;
+    for (const RowRange& r : ranges) {
+        if (!r.column.empty()) room += static_cast<uint64_t>(r.hi) - static_cast<uint64_t>(r.lo);
+    }
+    if (room > kMostRoom) room = 0;
     auto read_part = [&](size_t p) {
-        read_customer_part(*connections[p], table, key, program, ranges[p], parts[p], progress,
-                           scanned);
+        const uint64_t own = ranges[p].column.empty() ? 0
+                                                      : static_cast<uint64_t>(ranges[p].hi) -
+                                                            static_cast<uint64_t>(ranges[p].lo);
+        read_customer_part(*connections[p], table, key, program, ranges[p],
+                           room == 0 ? 0 : (p == 0 ? room : own), parts[p], progress, scanned);
     };
     for_each_on_own_thread(parts.size(), read_part);
 
