@@ -52,9 +52,10 @@ struct Evaluation {
 using FactParts = std::vector<FactSource*>;
 
 // REQUIRES: facts has one entry per Program::facts entry, in order, each with at least one
-// source. Each source is read on its own thread; chunks are aggregated in a fixed rotation
-// over the parts (chunk 1 of part 1, chunk 1 of part 2, …), so results do not depend on
-// timing, only on the data and how it was split.
+// source. The parts of a fact are read side by side, each on its own thread and into its own
+// aggregate state; the states are added up in part order, so results do not depend on
+// timing, only on the data and how it was split. A fact of one part is read on a second
+// thread while this one aggregates.
 Evaluation evaluate_program(const bound::Program& program, const CustomerTable& customers,
                             const std::vector<FactParts>& facts, Date as_of);
 
