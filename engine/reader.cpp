@@ -176,98 +176,86 @@ bool read_text_cell(sqlite3_value* cell, Value& out) {
     return true;
 }
 
-bool read_int_cell(sqlite3_value* cell, Value& out) {
+// The switch every typed reader shares: a null cell reads as null, a blob does not convert,
+// and integers, fractions and texts go to the type's own hooks, which set `out` and say
+// whether the value converted.
+template <typename FromInteger, typename FromFraction, typename FromText>
+bool read_by_storage(sqlite3_value* cell, Value& out, FromInteger from_integer,
+                     FromFraction from_fraction, FromText from_text) {
     switch (sqlite3_value_type(cell)) {
-        case SQLITE_INTEGER:
-            out = static_cast<int64_t>(sqlite3_value_int64(cell));
-            return true;
         case SQLITE_NULL:
             out = Value{};
             return true;
-        case SQLITE_FLOAT: {
-            const double d = sqlite3_value_double(cell);
-            if (std::floor(d) == d && std::fabs(d) < 9e15) {
-                out = static_cast<int64_t>(d);
-                return true;
-            }
-            out = Value{};
-            return false;
-        }
+        case SQLITE_INTEGER:
+            return from_integer(static_cast<int64_t>(sqlite3_value_int64(cell)));
+        case SQLITE_FLOAT:
+            return from_fraction(sqlite3_value_double(cell));
         case SQLITE_TEXT:
-            return parse_cell_text(cell, Type::Int, out);
+            return from_text();
         default:
             out = Value{};
             return false;
     }
+}
+
+// A hook for the storage classes a type takes none of.
+struct Refuse {
+    Value& out;
+    template <typename T>
+    bool operator()(T) const {
+        out = Value{};
+        return false;
+    }
+};
+
+bool read_int_cell(sqlite3_value* cell, Value& out) {
+    return read_by_storage(
+        cell, out,
+        [&](int64_t i) {
+            out = i;
+            return true;
+        },
+        [&](double d) {
+            if (std::floor(d) != d || std::fabs(d) >= 9e15) return Refuse{out}(d);
+            out = static_cast<int64_t>(d);
+            return true;
+        },
+        [&] { return parse_cell_text(cell, Type::Int, out); });
 }
 
 bool read_number_cell(sqlite3_value* cell, Value& out) {
-    switch (sqlite3_value_type(cell)) {
-        case SQLITE_FLOAT:
-        case SQLITE_INTEGER:
-            out = sqlite3_value_double(cell);
-            return true;
-        case SQLITE_NULL:
-            out = Value{};
-            return true;
-        case SQLITE_TEXT:
-            return parse_cell_text(cell, Type::Number, out);
-        default:
-            out = Value{};
-            return false;
-    }
+    auto number = [&](auto x) {
+        out = static_cast<double>(x);
+        return true;
+    };
+    return read_by_storage(cell, out, number, number,
+                           [&] { return parse_cell_text(cell, Type::Number, out); });
 }
 
 bool read_bool_cell(sqlite3_value* cell, Value& out) {
-    switch (sqlite3_value_type(cell)) {
-        case SQLITE_INTEGER: {
-            const auto i = sqlite3_value_int64(cell);
-            if (i == 0 || i == 1) {
-                out = i == 1;
-                return true;
-            }
-            out = Value{};
-            return false;
-        }
-        case SQLITE_NULL:
-            out = Value{};
+    return read_by_storage(
+        cell, out,
+        [&](int64_t i) {
+            if (i != 0 && i != 1) return Refuse{out}(i);
+            out = i == 1;
             return true;
-        case SQLITE_TEXT:
-            return parse_cell_text(cell, Type::Bool, out);
-        default:
-            out = Value{};
-            return false;
-    }
+        },
+        Refuse{out}, [&] { return parse_cell_text(cell, Type::Bool, out); });
 }
 
 bool read_date_cell(sqlite3_value* cell, Value& out) {
-    switch (sqlite3_value_type(cell)) {
-        case SQLITE_TEXT:
-            if (auto d = fast_date(sqlite3_value_text(cell), sqlite3_value_bytes(cell))) {
-                out = *d;
-                return true;
-            }
-            return parse_cell_text(cell, Type::Date, out);
-        case SQLITE_NULL:
-            out = Value{};
+    return read_by_storage(cell, out, Refuse{out}, Refuse{out}, [&] {
+        if (auto d = fast_date(sqlite3_value_text(cell), sqlite3_value_bytes(cell))) {
+            out = *d;
             return true;
-        default:
-            out = Value{};
-            return false;
-    }
+        }
+        return parse_cell_text(cell, Type::Date, out);
+    });
 }
 
 bool read_datetime_cell(sqlite3_value* cell, Value& out) {
-    switch (sqlite3_value_type(cell)) {
-        case SQLITE_TEXT:
-            return parse_cell_text(cell, Type::DateTime, out);
-        case SQLITE_NULL:
-            out = Value{};
-            return true;
-        default:
-            out = Value{};
-            return false;
-    }
+    return read_by_storage(cell, out, Refuse{out}, Refuse{out},
+                           [&] { return parse_cell_text(cell, Type::DateTime, out); });
 }
 
 // A column of no declared type keeps numbers as numbers and reads the rest as text.

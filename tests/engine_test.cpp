@@ -961,3 +961,50 @@ TEST_CASE("interning gives one text per spelling, whatever its length and where 
     std::set<const std::string*> distinct(first.begin(), first.end());
     CHECK(distinct.size() == texts.size());
 }
+
+TEST_CASE("cells convert to their column's type from every storage class") {
+    // Columns of no declared type keep each value's own storage class: integer, fraction,
+    // text, blob or null. Each row below tries one storage class on every type.
+    TempDir dir;
+    const auto path =
+        dir.database("cells.db",
+                     "CREATE TABLE cells (id INTEGER PRIMARY KEY, i, n, b, d, t, s, a);"
+                     "INSERT INTO cells VALUES"
+                     " (1, 3, 3, 1, 20260102, 7, 12, 5),"
+                     " (2, 3.0, 2.5, 1.0, 2.5, 2.5, 2.5, 2.5),"
+                     " (3, 3.5, 1e300, 0, NULL, NULL, NULL, NULL),"
+                     " (4, 9e15, '4.25', 'true', '2026-01-02', '2026-01-02T03:04:05', 'x', 'y'),"
+                     " (5, '7', 'lots', 2, '2026-02-30', 'soon', '', ''),"
+                     " (6, X'37', X'37', X'31', X'32', X'33', X'41', X'42');");
+    strata::bound::Program program;
+    program.columns = {{"i", strata::Type::Int},      {"n", strata::Type::Number},
+                       {"b", strata::Type::Bool},     {"d", strata::Type::Date},
+                       {"t", strata::Type::DateTime}, {"s", strata::Type::String},
+                       {"a", strata::Type::Any}};
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    strata::KeyIndex index;
+    strata::DataQuality dq;
+    const auto read = strata::read_customers({&db}, "cells", "id", program, index, dq, nullptr);
+    std::string got;
+    for (size_t r = 0; r < read.rows; ++r) {
+        got += strata::format_value(read.keys[r]);
+        for (const auto& c : read.columns)
+            got += "|" + strata::format_value(c[r]);
+        got += "\n";
+    }
+    // Integers: whole fractions below 9e15 and integer texts convert. Numbers: integers and
+    // numeric texts. Bools: 0 and 1, and the words the parser knows. Dates and datetimes:
+    // only their texts. Strings: every value's text. Any: numbers stay numbers. Blobs
+    // convert to nothing typed; as strings they read as their bytes.
+    CHECK(got ==
+          "1|3|3|true|null|null|12|5\n"
+          "2|3|2.5|null|null|null|2.5|2.5\n"
+          "3|null|1e+300|false|null|null|null|null\n"
+          "4|null|4.25|true|2026-01-02|2026-01-02T03:04:05|x|y\n"
+          "5|7|null|null|null|null||\n"
+          "6|null|null|null|null|null|A|B\n");
+    std::string bad;
+    for (const auto& u : dq.unconvertible)
+        bad += u.column + "=" + std::to_string(u.count) + " ";
+    CHECK(bad == "b=3 d=4 i=3 n=2 t=4 ");
+}
