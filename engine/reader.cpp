@@ -132,7 +132,7 @@ std::optional<Date> fast_date(const unsigned char* p, int n) {
         int32_t length = 0;  // 0: not worked out yet
     };
     constexpr int kFirstYear = 1900, kYears = 256;
-    thread_local std::array<Month, kYears * 12> months{};
+    thread_local std::array<Month, size_t{kYears} * 12> months{};
     Month here;
     const bool in_table = y >= kFirstYear && y < kFirstYear + kYears && m >= 1 && m <= 12;
     Month* slot = in_table ? &months[static_cast<size_t>((y - kFirstYear) * 12 + m - 1)] : &here;
