@@ -45,7 +45,7 @@ Run run(const std::vector<std::string>& args) {
 
 fs::path golden_db() {
     static const fs::path path = [] {
-        const fs::path p =
+        fs::path p =
             fs::temp_directory_path() / ("strata-golden-" + std::to_string(::getpid()) + ".db");
         fs::remove(p);
         SQLite::Database db(p.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);

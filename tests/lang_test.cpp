@@ -21,7 +21,7 @@ namespace {
 // Infers a value's type from how YAML wrote it: quoted scalars are strings.
 std::pair<Value, Type> infer(const YAML::Node& n) {
     if (!n || n.IsNull()) return {Value{}, Type::Null};
-    const std::string s = n.Scalar();
+    const std::string& s = n.Scalar();
     if (n.Tag() == "!") return {Value{intern(s)}, Type::String};
     static const std::regex integer("-?[0-9]+"), number("-?[0-9]*\\.[0-9]+([eE][-+]?[0-9]+)?");
     if (s == "true" || s == "false") return {Value{s == "true"}, Type::Bool};
