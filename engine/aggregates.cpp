@@ -343,9 +343,8 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         }
     }
 
-    // Filters and values a column at a time; then one pass over the rows updates every
-    // aggregate of this fact in the row's customer state, through a compact list of what
-    // each aggregate reads.
+    // Filters and values a column at a time, into a compact list of what each aggregate of
+    // this fact reads.
     struct RowOp {
         size_t agg;
         const bound::Aggregate* def;
