@@ -140,6 +140,10 @@ Value time_value(int64_t key, Type type) {
 }
 
 // Folds v into a min (want -1) or max (want 1) cell, one function per kind of cell.
+void fold_number_key(Cell* cell, double x, int want) {
+    if (std::isnan(cell->d) || (want < 0 ? x < cell->d : x > cell->d)) cell->d = x;
+}
+
 void fold_number(Cell* cell, const Value& v, int want) {
     double x;
     if (const auto* d = std::get_if<double>(&v))
@@ -148,7 +152,7 @@ void fold_number(Cell* cell, const Value& v, int want) {
         x = static_cast<double>(*i);
     else
         return;
-    if (std::isnan(cell->d) || (want < 0 ? x < cell->d : x > cell->d)) cell->d = x;
+    fold_number_key(cell, x, want);
 }
 
 void fold_time_key(Cell* cell, int64_t k, int want) {
@@ -185,9 +189,7 @@ Value best_value(const Cell* cell, BestKind kind, Type type) {
 void merge_best(Cell* into, const Cell* from, int want, BestKind kind, Type type) {
     switch (kind) {
         case BestKind::Number:
-            if (!std::isnan(from->d) &&
-                (std::isnan(into->d) || (want < 0 ? from->d < into->d : from->d > into->d)))
-                into->d = from->d;
+            if (!std::isnan(from->d)) fold_number_key(into, from->d, want);
             return;
         case BestKind::Time:
             if (from->i != kNoTime) fold_time_key(into, from->i, want);
@@ -246,9 +248,6 @@ struct AggregateComputer::State {
     std::vector<size_t> offset;  // per aggregate, into a row
     std::vector<std::unique_ptr<DistinctCounter>> distinct;  // per aggregate, or null
     std::vector<std::vector<double>> buckets;                // cv: customers × periods
-    // Per chunk, reused: each aggregate's filter and values.
-    std::vector<std::vector<char>> pass;
-    std::vector<ColumnRef> values;
 };
 
 AggregateComputer::AggregateComputer(const bound::Program& program, size_t customers, Date as_of)
@@ -287,8 +286,6 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
         for (size_t c = 0; c < customers; ++c)
             reset_best(&s.rows[c * s.stride + s.offset[a]], best_kind(agg));
     }
-    s.pass.resize(program.aggregates.size());
-    s.values.resize(program.aggregates.size());
 }
 
 AggregateComputer::~AggregateComputer() = default;
@@ -343,60 +340,39 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         }
     }
 
-    // Filters and values a column at a time, into a compact list of what each aggregate of
-    // this fact reads.
-    struct RowOp {
-        size_t agg;
-        const bound::Aggregate* def;
-        size_t offset;        // into the customer's state row
-        const char* pass;     // null: every row passes
-        const Value* values;  // row i's value is values[i * step]; null for count(fact)
-        size_t step;          // 1, or 0 for a constant
-    };
-    std::vector<RowOp> ops;
+    // Each aggregate of this fact in turn: its filter and values a column at a time, then one
+    // kernel over the chunk with the function and type settled once. A customer's rows still
+    // add up in row order, so the sums are the same bytes as row-at-a-time.
+    std::vector<char>& take = take_;
     for (size_t a = 0; a < program_.aggregates.size(); ++a) {
         const auto& agg = program_.aggregates[a];
         if (agg.fact != fact) continue;
-        RowOp op{a, &agg, s.offset[a], nullptr, nullptr, 1};
+        const size_t offset = s.offset[a];
+        const char* takes = live.data();  // the rows this aggregate takes
         if (agg.where) {
-            s.pass[a] = evaluate_condition(*agg.where, frame);
-            op.pass = s.pass[a].data();
-        }
-        if (agg.value) {
-            s.values[a] = evaluate_ref(*agg.value, frame);
-            const ColumnRef& v = s.values[a];
-            op.values = v.data->data() + (v.constant ? 0 : v.offset);
-            op.step = v.constant ? 0 : 1;
-        }
-        ops.push_back(op);
-    }
-
-    // Then each aggregate in turn over the rows it takes: the function and type are settled
-    // once per chunk, so each loop is a plain kernel over the chunk. A customer's rows still
-    // add up in row order, so the sums are the same bytes as row-at-a-time.
-    std::vector<char>& take = take_;
-    for (const RowOp& op : ops) {
-        const char* takes = live.data();
-        if (op.pass) {
+            const std::vector<char> pass = evaluate_condition(*agg.where, frame);
             take.resize(chunk.rows);
             for (size_t i = 0; i < chunk.rows; ++i)
-                take[i] = static_cast<char>(live[i] & op.pass[i]);
+                take[i] = static_cast<char>(live[i] & pass[i]);
             takes = take.data();
         }
         auto cell_of = [&](size_t i) {
-            return &s.rows[static_cast<size_t>(chunk.owner[i]) * s.stride + op.offset];
+            return &s.rows[static_cast<size_t>(chunk.owner[i]) * s.stride + offset];
         };
-        if (!op.values) {  // count(fact): every row taken counts
+        if (!agg.value) {  // count(fact): every row taken counts
             for (size_t i = 0; i < chunk.rows; ++i) {
                 if (takes[i]) ++cell_of(i)->i;
             }
             continue;
         }
+        const ColumnRef ref = evaluate_ref(*agg.value, frame);
+        const Value* values = ref.data->data() + (ref.constant ? 0 : ref.offset);
+        const size_t step = ref.constant ? 0 : 1;  // row i's value is values[i * step]
         // Calls body(cell, value, row) for each row taken whose value is present.
         auto each = [&](auto body) {
             for (size_t i = 0; i < chunk.rows; ++i) {
                 if (!takes[i]) continue;
-                const Value& v = op.values[i * op.step];
+                const Value& v = values[i * step];
                 if (is_null(v)) continue;
                 body(cell_of(i), v, i);
             }
@@ -405,8 +381,6 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
             const auto* d = std::get_if<double>(&v);
             return d ? *d : as_double(v);
         };
-        const auto& agg = *op.def;
-        const size_t a = op.agg;
         switch (agg.fn) {
             case bound::AggFn::Count:
                 each([](Cell* cell, const Value&, size_t) { ++cell->i; });

@@ -864,23 +864,22 @@ bool rank_by_counting(const Column& x, bool descending, F& f) {
     const auto span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
     if (span == 0 || span > 4 * static_cast<uint64_t>(total) + 4096) return false;
     // below[p] becomes how many values come strictly before point p in the order.
-    std::vector<uint32_t> below(span + 1, 0);
+    std::vector<uint32_t> below(span, 0);
     for (const Value& v : x) {
         if (v.index() != 0) ++below[static_cast<uint64_t>(point(v)) - static_cast<uint64_t>(lo)];
     }
     uint32_t before = 0;
+    auto pass = [&](size_t p) {  // points visited in the ranking's order
+        const uint32_t here = below[p];
+        below[p] = before;
+        before += here;
+    };
     if (descending) {
-        for (size_t p = span; p-- > 0;) {
-            const uint32_t here = below[p];
-            below[p] = before;
-            before += here;
-        }
+        for (size_t p = span; p-- > 0;)
+            pass(p);
     } else {
-        for (size_t p = 0; p < span; ++p) {
-            const uint32_t here = below[p];
-            below[p] = before;
-            before += here;
-        }
+        for (size_t p = 0; p < span; ++p)
+            pass(p);
     }
     for (size_t i = 0; i < x.size(); ++i) {
         if (x[i].index() != 0)

@@ -88,6 +88,13 @@ int64_t KeyIndex::find_text(const std::string& key) const {
 
 namespace {
 
+// Findings are listed by table, then column.
+void sort_unconvertible(std::vector<DataQuality::Unconvertible>& findings) {
+    std::sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.table, a.column) < std::tie(b.table, b.column);
+    });
+}
+
 // Counts values that do not convert, per column.
 class ConversionLog {
   public:
@@ -103,10 +110,7 @@ class ConversionLog {
         const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(cell));
         std::string sample = text ? std::string(text).substr(0, 40) : "";
         dq_.unconvertible.push_back({table_, column, type, 1, sample});
-        std::sort(dq_.unconvertible.begin(), dq_.unconvertible.end(),
-                  [](const auto& a, const auto& b) {
-                      return std::tie(a.table, a.column) < std::tie(b.table, b.column);
-                  });
+        sort_unconvertible(dq_.unconvertible);
     }
 
   private:
@@ -302,12 +306,12 @@ std::vector<CellReader> readers_for(const std::vector<bound::ColumnUse>& columns
     return out;
 }
 
-std::string select_sql(const std::string& table, const std::string& key,
-                       const std::vector<bound::ColumnUse>& columns) {
-    std::string sql = "SELECT " + quote_identifier(key);
+// key, columns…: quoted, for a select list or a function's arguments.
+std::string column_list(const std::string& key, const std::vector<bound::ColumnUse>& columns) {
+    std::string list = quote_identifier(key);
     for (const auto& c : columns)
-        sql += ", " + quote_identifier(c.name);
-    return sql + " FROM " + quote_identifier(table);
+        list += ", " + quote_identifier(c.name);
+    return list;
 }
 
 constexpr size_t kProgressEvery = 1 << 20;
@@ -381,7 +385,8 @@ void scan_rows(SQLite::Database& db, const std::string& table, const std::string
         sqlite3_bind_int64(stmt, 2, range.hi);
     };
     if (cells > sqlite3_limit(handle, SQLITE_LIMIT_FUNCTION_ARG, -1)) {
-        RawStatement stmt(db, select_sql(table, key, columns) + where);
+        RawStatement stmt(
+            db, "SELECT " + column_list(key, columns) + " FROM " + quote_identifier(table) + where);
         bind_range(stmt.get());
         std::vector<sqlite3_value*> values(static_cast<size_t>(cells));
         while (stmt.step()) {
@@ -406,11 +411,8 @@ void scan_rows(SQLite::Database& db, const std::string& table, const std::string
                                        nullptr, nullptr, nullptr);
         }
     } unregister{handle, cells};
-    std::string sql = "SELECT strata_rows(" + quote_identifier(key);
-    for (const auto& c : columns)
-        sql += ", " + quote_identifier(c.name);
-    sql += ") FROM " + quote_identifier(table) + where;
-    RawStatement stmt(db, sql);
+    RawStatement stmt(db, "SELECT strata_rows(" + column_list(key, columns) + ") FROM " +
+                              quote_identifier(table) + where);
     bind_range(stmt.get());
     try {
         while (stmt.step()) {
@@ -525,17 +527,17 @@ CustomerTable read_customers(const std::vector<SQLite::Database*>& connections,
     // every part's rows, so the others are appended to it without moving it. (Rowids far
     // apart make no room: the columns then grow as they are read.)
     constexpr uint64_t kMostRoom = uint64_t{1} << 25;
+    auto span = [](const RowRange& r) -> uint64_t {
+        return r.column.empty() ? 0 : static_cast<uint64_t>(r.hi) - static_cast<uint64_t>(r.lo);
+    };
     uint64_t room = 0;
-    for (const RowRange& r : ranges) {
-        if (!r.column.empty()) room += static_cast<uint64_t>(r.hi) - static_cast<uint64_t>(r.lo);
-    }
+    for (const RowRange& r : ranges)
+        room += span(r);
     if (room > kMostRoom) room = 0;
     auto read_part = [&](size_t p) {
-        const uint64_t own = ranges[p].column.empty() ? 0
-                                                      : static_cast<uint64_t>(ranges[p].hi) -
-                                                            static_cast<uint64_t>(ranges[p].lo);
         read_customer_part(*connections[p], table, key, program, ranges[p],
-                           room == 0 ? 0 : (p == 0 ? room : own), parts[p], progress, scanned);
+                           room == 0 ? 0 : (p == 0 ? room : span(ranges[p])), parts[p], progress,
+                           scanned);
     };
     for_each_on_own_thread(parts.size(), read_part);
 
@@ -625,10 +627,7 @@ void merge_data_quality(DataQuality& into, const DataQuality& from) {
         else
             into.unconvertible.push_back(u);
     }
-    std::sort(into.unconvertible.begin(), into.unconvertible.end(),
-              [](const auto& a, const auto& b) {
-                  return std::tie(a.table, a.column) < std::tie(b.table, b.column);
-              });
+    sort_unconvertible(into.unconvertible);
     into.null_keys += from.null_keys;
     into.duplicate_keys += from.duplicate_keys;
     for (const auto& s : from.duplicate_samples) {

@@ -5,8 +5,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
-#include <unordered_map>
 
 namespace strata {
 
@@ -108,7 +108,7 @@ struct RunWriter::Impl {
     bool spent = false;
     // Placements numbered so far, in order of first appearance.
     std::vector<std::pair<Str, Str>> placements;
-    std::unordered_map<const std::string*, std::unordered_map<const std::string*, int64_t>> codes;
+    std::map<std::pair<const std::string*, const std::string*>, int64_t> codes;
 
     explicit Impl(SQLite::Database& db) : state(db), tx(db) {}
 
@@ -128,9 +128,8 @@ struct RunWriter::Impl {
     // The number of a row's placement, numbering it when it is new. Segment texts are
     // interned, so a placement is known by its two pointers.
     int64_t code_of(const MembershipRow& row) {
-        auto& by_tactical = codes[&row.segment.str()];
-        auto [it, added] =
-            by_tactical.emplace(&row.tactical.str(), static_cast<int64_t>(placements.size()));
+        auto [it, added] = codes.emplace(std::pair{&row.segment.str(), &row.tactical.str()},
+                                         static_cast<int64_t>(placements.size()));
         if (added) placements.emplace_back(row.segment, row.tactical);
         return it->second;
     }
