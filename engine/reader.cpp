@@ -42,8 +42,11 @@ std::vector<uint32_t> KeyIndex::build(const Column& keys) {
         hi = std::max(hi, *i);
     }
     if (all_integers) {
-        const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
-        if (span <= 4 * static_cast<uint64_t>(keys.size())) {
+        // hi - lo fits in 64 bits whatever the keys; the span (one more) may not, so the
+        // test is on hi - lo (INT64_MIN and INT64_MAX together span 2^64).
+        const uint64_t width = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+        if (width < 4 * static_cast<uint64_t>(keys.size())) {
+            const uint64_t span = width + 1;
             dense_.assign(span, -1);
             dense_base_ = lo;
             for (uint32_t row = 0; row < keys.size(); ++row) {

@@ -1,0 +1,87 @@
+// What a new user's first hour turned up (issue 8): results and contracts a careful user
+// relies on. Each case fails without its fix.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <set>
+#include <string>
+
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+// Writes a customers table with the given integer keys and a `tier` column.
+std::string keyed_base(const TempDir& dir, const std::string& name,
+                       const std::vector<int64_t>& keys) {
+    const std::string path =
+        dir.database(name,
+                     "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, tier TEXT);"
+                     "CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);");
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    SQLite::Statement add(db, "INSERT INTO customers VALUES (?, ?)");
+    SQLite::Statement order(db, "INSERT INTO orders VALUES (?, 10, '2026-01-01')");
+    for (int64_t k : keys) {
+        add.bind(1, k);
+        add.bind(2, k % 2 == 0 ? "even" : "odd");
+        add.exec();
+        add.reset();
+        order.bind(1, k);
+        order.exec();
+        order.reset();
+    }
+    return path;
+}
+
+const char* kTwoSegments = R"(ruleset: keys
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  n: count(orders)
+general:
+  segments:
+    - id: even
+      when: tier == 'even' and n == 1
+    - id: rest
+      when: otherwise
+)";
+
+}  // namespace
+
+TEST_CASE("integer keys at both ends of the 64-bit range, and a random mix, all place") {
+    TempDir dir;
+    const auto rules = dir.write("r.yaml", kTwoSegments);
+    const int64_t lo = std::numeric_limits<int64_t>::min();
+    const int64_t hi = std::numeric_limits<int64_t>::max();
+    std::mt19937_64 random(7);
+    std::vector<int64_t> mixed{lo, hi, 0, -1, 1, lo + 1, hi - 1};
+    while (mixed.size() < 200)
+        mixed.push_back(static_cast<int64_t>(random()));
+    for (const auto& keys : {std::vector<int64_t>{lo, hi}, std::vector<int64_t>{lo, hi, 0, 3},
+                             std::vector<int64_t>{lo}, mixed}) {
+        CAPTURE(keys.size());
+        const auto db = keyed_base(dir, "k" + std::to_string(keys.size()) + ".db", keys);
+        auto r = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        auto e = run_cli({"export", rules, "--db", db});
+        REQUIRE_MESSAGE(e.code == 0, e.err);
+        // Every customer is exported once, in its segment; each found its one order.
+        std::set<int64_t> distinct(keys.begin(), keys.end());
+        for (int64_t k : distinct) {
+            const std::string line = std::to_string(k) + (k % 2 == 0 ? ",even," : ",rest,");
+            CHECK_MESSAGE(e.out.find("\n" + line) != std::string::npos, line);
+        }
+        CHECK(static_cast<size_t>(std::count(e.out.begin(), e.out.end(), '\n')) ==
+              distinct.size() + 1);
+        CHECK(r.out.find("0 findings") != std::string::npos);
+    }
+}
