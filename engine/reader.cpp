@@ -163,6 +163,20 @@ std::string_view cell_text(sqlite3_value* cell) {
     return {p ? p : "", static_cast<size_t>(sqlite3_value_bytes(cell))};
 }
 
+// Empty, or only spaces, tabs, line breaks and no-break spaces: a key written so is no key.
+bool is_blank(std::string_view text) {
+    for (size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') continue;
+        if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0xA0) {
+            ++i;
+            continue;
+        }
+        return false;
+    }
+    return true;
+}
+
 // Text that did not take the fast path, through the general parser.
 bool parse_cell_text(sqlite3_value* cell, Type type, Value& out) {
     if (auto v = parse_value(cell_text(cell), type)) {
@@ -480,7 +494,7 @@ void read_customer_part(SQLite::Database& db, const std::string& table, const st
         const int key_storage = sqlite3_value_type(cells[0]);
         if (key_storage == SQLITE_INTEGER) {
             k = static_cast<int64_t>(sqlite3_value_int64(cells[0]));
-        } else if (key_storage != SQLITE_NULL) {
+        } else if (key_storage != SQLITE_NULL && !is_blank(cell_text(cells[0]))) {
             read_text_cell(cells[0], k);  // text keys stay text: '00123' is not 123
         }
         if (is_null(k)) {

@@ -27,7 +27,7 @@ struct DataQuality {
         std::string sample;  // the first value that did not convert
     };
     std::vector<Unconvertible> unconvertible;  // ordered by table, then column
-    size_t null_keys = 0;                      // customer rows without a key: left out
+    size_t null_keys = 0;  // customer rows without a key (null, empty or blank): left out
     size_t duplicate_keys = 0;  // customer rows whose key repeats an earlier row: left out
     std::vector<std::string> duplicate_samples;
     std::map<std::string, size_t> orphan_fact_rows;  // facts whose key matches no customer

@@ -85,3 +85,39 @@ TEST_CASE("integer keys at both ends of the 64-bit range, and a random mix, all 
         CHECK(r.out.find("0 findings") != std::string::npos);
     }
 }
+
+TEST_CASE("an empty or blank customer key is no key: counted as a finding and left out") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id TEXT, tier TEXT);
+INSERT INTO customers VALUES ('a1', 'gold'), ('', 'gold'), ('   ', 'gold'), (NULL, 'gold'),
+  (char(9, 13, 10), 'gold'), (char(160), 'gold'), ('b2', 'silver');
+CREATE TABLE orders (customer_id TEXT, amount REAL, order_date DATE);
+INSERT INTO orders VALUES ('', 5, '2026-01-01'), ('a1', 7, '2026-01-01');
+)sql");
+    const auto rules = dir.write("r.yaml", R"(ruleset: blank-keys
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  spent: sum(orders.amount)
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+    - id: rest
+      when: otherwise
+)");
+    auto r = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("\"customers\":2") != std::string::npos);
+    CHECK(r.out.find("\"null_keys\":5") != std::string::npos);
+    // The order with an empty key belongs to nobody.
+    CHECK(r.out.find("\"orphan_fact_rows\":{\"orders\":1}") != std::string::npos);
+    auto e = run_cli({"export", rules, "--db", db});
+    REQUIRE_MESSAGE(e.code == 0, e.err);
+    CHECK(e.out.find("\n,") == std::string::npos);
+    CHECK(e.out.find("\na1,gold,") != std::string::npos);
+    CHECK(e.out.find("\nb2,rest,") != std::string::npos);
+}
