@@ -115,6 +115,9 @@ void print_table(std::ostream& out, const RunReport& rep) {
     for (const auto& [fact, count] : dq.orphan_fact_rows) {
         out << "  " << thousands(count) << " " << fact << " rows match no customer, left out\n";
     }
+    for (const auto& [fact, count] : dq.unknown_time_fact_rows) {
+        out << "  " << thousands(count) << " rows of " << fact << " with unknown time left out\n";
+    }
     for (const auto& [fact, count] : dq.future_fact_rows) {
         out << "point in time: " << thousands(count) << " " << fact
             << " rows after as_of left out\n";

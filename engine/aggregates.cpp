@@ -255,6 +255,7 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
       customers_(customers),
       as_of_(as_of),
       future_rows_(program.facts.size(), 0),
+      unknown_time_rows_(program.facts.size(), 0),
       state_(std::make_unique<State>()) {
     State& s = *state_;
     for (const auto& agg : program.aggregates) {
@@ -326,15 +327,20 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
     for (const auto& c : chunk.columns)
         frame.columns.push_back(&c);
 
-    // Rows that count: a known customer, and not after as_of.
+    // Rows that count: a known customer, and a time known to be on or before as_of (the
+    // day of as_of included: the rule is day-granular). Under three-valued logic an unknown
+    // time is not "on or before as_of", so such rows are left out too, and counted.
     std::vector<char>& live = live_;
     live.assign(chunk.rows, 1);
     const Column* time =
         use.time_slot >= 0 ? &chunk.columns[static_cast<size_t>(use.time_slot)] : nullptr;
     for (size_t i = 0; i < chunk.rows; ++i) {
-        if (chunk.owner[i] < 0)
+        if (chunk.owner[i] < 0) {
             live[i] = 0;
-        else if (time && !is_null((*time)[i]) && day_of((*time)[i]) > as_of_) {
+        } else if (time && is_null((*time)[i])) {
+            live[i] = 0;
+            ++unknown_time_rows_[static_cast<size_t>(fact)];
+        } else if (time && day_of((*time)[i]) > as_of_) {
             live[i] = 0;
             ++future_rows_[static_cast<size_t>(fact)];
         }
@@ -448,8 +454,10 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
 void AggregateComputer::merge(AggregateComputer& other) {
     State& s = *state_;
     State& o = *other.state_;
-    for (size_t f = 0; f < future_rows_.size(); ++f)
+    for (size_t f = 0; f < future_rows_.size(); ++f) {
         future_rows_[f] += other.future_rows_[f];
+        unknown_time_rows_[f] += other.unknown_time_rows_[f];
+    }
     // Each aggregate's cells are its own: they merge side by side.
     for_each_on_two_threads(program_.aggregates.size(), [&](size_t a) {
         const auto& agg = program_.aggregates[a];

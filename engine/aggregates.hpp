@@ -1,5 +1,5 @@
 // Fact aggregates, computed in one pass over each fact table's rows, fed in chunks.
-// Point in time: a fact whose time is after as_of is left out of every aggregate.
+// Point in time: a fact whose time is after as_of, or unknown, is left out of every aggregate.
 #pragma once
 
 #include <memory>
@@ -37,6 +37,9 @@ class AggregateComputer {
 
     // Facts left out because their time is after as_of, per program fact.
     const std::vector<size_t>& future_rows() const { return future_rows_; }
+    // Facts left out because their time is unknown (null, or did not convert), per program
+    // fact: an unknown time is not known to be on or before as_of.
+    const std::vector<size_t>& unknown_time_rows() const { return unknown_time_rows_; }
 
   private:
     struct State;
@@ -44,6 +47,7 @@ class AggregateComputer {
     size_t customers_;
     Date as_of_;
     std::vector<size_t> future_rows_;
+    std::vector<size_t> unknown_time_rows_;
     std::unique_ptr<State> state_;
     std::vector<char> live_;    // per chunk, reused
     std::vector<char> take_;    // per chunk and aggregate, reused

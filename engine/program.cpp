@@ -142,6 +142,7 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     ev.aggregates = total.finish();
     spdlog::debug("fact pass and aggregates done");
     ev.future_fact_rows = total.future_rows();
+    ev.unknown_time_fact_rows = total.unknown_time_rows();
     // Each let sees the ones before it: the binder ordered them dependencies first.
     ev.lets.reserve(program.lets.size());
     for (const auto& let : program.lets) {

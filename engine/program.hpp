@@ -42,7 +42,8 @@ struct Evaluation {
     Date as_of;
     std::vector<Column> aggregates;
     std::vector<std::shared_ptr<const Column>> lets;  // a let naming a column shares it
-    std::vector<size_t> future_fact_rows;  // left out by the point-in-time rule, per fact
+    std::vector<size_t> future_fact_rows;             // after as_of: left out, per fact
+    std::vector<size_t> unknown_time_fact_rows;       // time unknown: left out, per fact
 
     // A frame over the customers that sees columns, lets and aggregates.
     Frame frame() const;

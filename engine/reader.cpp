@@ -22,6 +22,8 @@ size_t DataQuality::findings() const {
         n += u.count;
     for (const auto& [fact, count] : orphan_fact_rows)
         n += count;
+    for (const auto& [fact, count] : unknown_time_fact_rows)
+        n += count;
     return n;
 }
 
@@ -654,6 +656,8 @@ void merge_data_quality(DataQuality& into, const DataQuality& from) {
         into.orphan_fact_rows[fact] += n;
     for (const auto& [fact, n] : from.future_fact_rows)
         into.future_fact_rows[fact] += n;
+    for (const auto& [fact, n] : from.unknown_time_fact_rows)
+        into.unknown_time_fact_rows[fact] += n;
 }
 
 // Aligned apart: the sources of one table are made one after another and then read on two

@@ -27,11 +27,14 @@ struct DataQuality {
         std::string sample;  // the first value that did not convert
     };
     std::vector<Unconvertible> unconvertible;  // ordered by table, then column
-    size_t null_keys = 0;  // customer rows without a key (null, empty or blank): left out
+    size_t null_keys = 0;       // customer rows without a key (null, empty or blank): left out
     size_t duplicate_keys = 0;  // customer rows whose key repeats an earlier row: left out
     std::vector<std::string> duplicate_samples;
     std::map<std::string, size_t> orphan_fact_rows;  // facts whose key matches no customer
     std::map<std::string, size_t> future_fact_rows;  // after as_of: left out by design
+    // Facts whose time is null or did not convert: not known to be on or before as_of, so
+    // left out of every aggregate. A finding: the data should say when they happened.
+    std::map<std::string, size_t> unknown_time_fact_rows;
 
     // Problems in the data (future facts are not problems).
     size_t findings() const;

@@ -254,6 +254,8 @@ bool read_and_evaluate(const CompiledRules& rules, SQLite::Database& data,
     for (size_t f = 0; f < program.facts.size(); ++f) {
         if (ev.future_fact_rows[f] > 0)
             dq.future_fact_rows[program.facts[f].name] = ev.future_fact_rows[f];
+        if (ev.unknown_time_fact_rows[f] > 0)
+            dq.unknown_time_fact_rows[program.facts[f].name] = ev.unknown_time_fact_rows[f];
     }
     return true;
 }
@@ -600,6 +602,10 @@ std::string report_json(const RunReport& rep) {
     w.end_object();
     w.key("facts_after_as_of").begin_object();
     for (const auto& [fact, count] : dq.future_fact_rows)
+        w.key(fact).value(count);
+    w.end_object();
+    w.key("unknown_time_fact_rows").begin_object();
+    for (const auto& [fact, count] : dq.unknown_time_fact_rows)
         w.key(fact).value(count);
     w.end_object();
     w.end_object();

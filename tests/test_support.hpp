@@ -2,6 +2,7 @@
 #pragma once
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -51,6 +52,18 @@ class TempDir {
   private:
     std::filesystem::path path_;
 };
+
+// The value at a JSON path (`$.segments[0].count`) of a JSON document, read by SQLite's own
+// JSON functions: numbers and texts as their text, objects and arrays as JSON, a missing
+// path or JSON null as "<none>".
+inline std::string json_at(const std::string& doc, const std::string& path) {
+    SQLite::Database db(":memory:", SQLite::OPEN_READWRITE);
+    SQLite::Statement q(db, "SELECT json_extract(?, ?)");
+    q.bind(1, doc);
+    q.bind(2, path);
+    q.executeStep();
+    return q.getColumn(0).isNull() ? "<none>" : q.getColumn(0).getString();
+}
 
 inline int64_t count_rows(const std::string& db_path, const std::string& table) {
     SQLite::Database db(db_path, SQLite::OPEN_READONLY);
