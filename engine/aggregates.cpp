@@ -7,7 +7,9 @@
 #include <limits>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
+#include "engine/exact_sum.hpp"
 #include "engine/parallel.hpp"
 
 namespace strata {
@@ -218,13 +220,48 @@ void reset_best(Cell* cell, BestKind kind) {
     }
 }
 
+// A 128-bit total in two cells (cells are 8-byte aligned, so copied, not cast).
+SumUnits load_total(const Cell* cell) {
+    SumUnits t;
+    std::memcpy(&t, cell, sizeof t);
+    return t;
+}
+
+void store_total(Cell* cell, SumUnits t) {
+    std::memcpy(static_cast<void*>(cell), &t, sizeof t);
+}
+
+// What exact totals keep beside their cells, rarely used: how often a total wrapped around
+// 128 bits, and which totals met a value that has no exact form (infinite, or beyond about
+// 1.7e29). Keyed by customer, or for cv by bucket.
+struct TotalsAside {
+    std::unordered_map<size_t, int64_t> wraps;
+    std::unordered_set<size_t> out_of_range;
+
+    void add(Cell* cell, size_t at, SumUnits x) {
+        SumUnits t = load_total(cell);
+        if (const int wrap = add_wrapping(t, x)) wraps[at] += wrap;
+        store_total(cell, t);
+    }
+    int64_t wraps_of(size_t at) const {
+        auto it = wraps.find(at);
+        return it == wraps.end() ? 0 : it->second;
+    }
+    void merge(TotalsAside& other) {
+        for (const auto& [at, n] : other.wraps)
+            wraps[at] += n;
+        out_of_range.insert(other.out_of_range.begin(), other.out_of_range.end());
+        other = {};
+    }
+};
+
 // Cells per aggregate in the state row.
 size_t cells_for(const bound::Aggregate& agg) {
     switch (agg.fn) {
         case bound::AggFn::Sum:
-            return agg.type == Type::Int ? 2 : 1;  // Int: the exact sum and a double fallback
+            return 2;  // the exact total: of integers for an integer sum, else of units
         case bound::AggFn::Avg:
-            return 2;  // sum and count
+            return 3;  // the exact total in units, and the count
         case bound::AggFn::Min:
         case bound::AggFn::Max:
             // The best value so far: a number or time in one cell, anything else as a Value.
@@ -247,7 +284,8 @@ struct AggregateComputer::State {
     Cell* rows = nullptr;        // customers × stride, inside storage, on a 64-byte boundary
     std::vector<size_t> offset;  // per aggregate, into a row
     std::vector<std::unique_ptr<DistinctCounter>> distinct;  // per aggregate, or null
-    std::vector<std::vector<double>> buckets;                // cv: customers × periods
+    std::vector<std::vector<SumUnits>> buckets;              // cv: customers × periods
+    std::vector<TotalsAside> aside;                          // per aggregate
 };
 
 AggregateComputer::AggregateComputer(const bound::Program& program, size_t customers, Date as_of)
@@ -271,8 +309,9 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
             agg.fn == bound::AggFn::CountDistinct ? std::make_unique<DistinctCounter>() : nullptr);
         s.buckets.emplace_back();
         if (agg.fn == bound::AggFn::Cv)
-            s.buckets.back().assign(customers * static_cast<size_t>(periods_.back()), 0.0);
+            s.buckets.back().assign(customers * static_cast<size_t>(periods_.back()), 0);
     }
+    s.aside.resize(program.aggregates.size());
     if (s.stride > 0 && s.stride < 8) s.stride = std::bit_ceil(s.stride);
     constexpr size_t kLine = 64 / sizeof(Cell);
     Cell zero;
@@ -383,31 +422,35 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
                 body(cell_of(i), v, i);
             }
         };
-        auto number = [](const Value& v) {
-            const auto* d = std::get_if<double>(&v);
-            return d ? *d : as_double(v);
+        TotalsAside& aside = s.aside[a];
+        // A value in units for an exact total; an integer sum adds the integers themselves.
+        // Values with no exact form mark the customer's total as out of range.
+        const bool integer_sum = agg.fn == bound::AggFn::Sum && agg.type == Type::Int;
+        auto units = [integer_sum](const Value& v) -> std::optional<SumUnits> {
+            if (const auto* d = std::get_if<double>(&v)) return to_sum_units(*d);
+            if (const auto* n = std::get_if<int64_t>(&v))
+                return integer_sum ? SumUnits{*n} : int_to_sum_units(*n);
+            return std::nullopt;
         };
+        auto add_to_total = [&](Cell* cell, size_t at, const Value& v) {
+            if (const auto x = units(v))
+                aside.add(cell, at, *x);
+            else
+                aside.out_of_range.insert(at);
+        };
+        auto owner = [&chunk](size_t i) { return static_cast<size_t>(chunk.owner[i]); };
         switch (agg.fn) {
             case bound::AggFn::Count:
                 each([](Cell* cell, const Value&, size_t) { ++cell->i; });
                 break;
             case bound::AggFn::Sum:
-                if (agg.type == Type::Int) {
-                    each([&](Cell* cell, const Value& v, size_t) {
-                        if (const auto* n = std::get_if<int64_t>(&v)) {
-                            if (__builtin_add_overflow(cell[0].i, *n, &cell[0].i))
-                                cell[0].i = INT64_MAX;
-                        }
-                        cell[1].d += number(v);
-                    });
-                } else {
-                    each([&](Cell* cell, const Value& v, size_t) { cell[0].d += number(v); });
-                }
+                each(
+                    [&](Cell* cell, const Value& v, size_t i) { add_to_total(cell, owner(i), v); });
                 break;
             case bound::AggFn::Avg:
-                each([&](Cell* cell, const Value& v, size_t) {
-                    cell[0].d += number(v);
-                    ++cell[1].i;
+                each([&](Cell* cell, const Value& v, size_t i) {
+                    add_to_total(cell, owner(i), v);
+                    ++cell[2].i;
                 });
                 break;
             case bound::AggFn::Min:
@@ -441,10 +484,16 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
                 each([&](Cell*, const Value& v, size_t i) {
                     if (!time || is_null((*time)[i])) return;
                     const int k = period_index(agg, periods_[a], as_of_, day_of((*time)[i]));
-                    if (k >= 0)
-                        s.buckets[a][static_cast<size_t>(chunk.owner[i]) *
-                                         static_cast<size_t>(periods_[a]) +
-                                     static_cast<size_t>(k)] += number(v);
+                    if (k < 0) return;
+                    const auto x = units(v);
+                    if (!x) {
+                        aside.out_of_range.insert(owner(i));
+                        return;
+                    }
+                    const size_t at =
+                        owner(i) * static_cast<size_t>(periods_[a]) + static_cast<size_t>(k);
+                    if (const int wrap = add_wrapping(s.buckets[a][at], *x))
+                        aside.wraps[at] += wrap;
                 });
                 break;
         }
@@ -469,22 +518,11 @@ void AggregateComputer::merge(AggregateComputer& other) {
                     mine(c)->i += theirs(c)->i;
                 break;
             case bound::AggFn::Sum:
-                for (size_t c = 0; c < customers_; ++c) {
-                    Cell* x = mine(c);
-                    const Cell* y = theirs(c);
-                    if (agg.type != Type::Int) {
-                        x[0].d += y[0].d;
-                        continue;
-                    }
-                    if (y[0].i == INT64_MAX || __builtin_add_overflow(x[0].i, y[0].i, &x[0].i))
-                        x[0].i = INT64_MAX;
-                    x[1].d += y[1].d;
-                }
-                break;
             case bound::AggFn::Avg:
+                s.aside[a].merge(o.aside[a]);
                 for (size_t c = 0; c < customers_; ++c) {
-                    mine(c)[0].d += theirs(c)[0].d;
-                    mine(c)[1].i += theirs(c)[1].i;
+                    s.aside[a].add(mine(c), c, load_total(theirs(c)));
+                    if (agg.fn == bound::AggFn::Avg) mine(c)[2].i += theirs(c)[2].i;
                 }
                 break;
             case bound::AggFn::Min:
@@ -504,8 +542,11 @@ void AggregateComputer::merge(AggregateComputer& other) {
                     [&](size_t c) { return static_cast<uint64_t>(theirs(c)->i); });
                 break;
             case bound::AggFn::Cv:
-                for (size_t k = 0; k < s.buckets[a].size(); ++k)
-                    s.buckets[a][k] += o.buckets[a][k];
+                s.aside[a].merge(o.aside[a]);
+                for (size_t k = 0; k < s.buckets[a].size(); ++k) {
+                    if (const int wrap = add_wrapping(s.buckets[a][k], o.buckets[a][k]))
+                        s.aside[a].wraps[k] += wrap;
+                }
                 break;
         }
     });
@@ -528,22 +569,33 @@ std::vector<Column> AggregateComputer::finish() {
                 for (size_t c = 0; c < customers_; ++c)
                     col[c] = cell(c)->i;
                 break;
-            case bound::AggFn::Sum:
-                // A sum over no rows is 0, so that revenue-style fields stay numbers.
+            case bound::AggFn::Sum: {
+                // A sum over no rows is 0, so that revenue-style fields stay numbers. A total
+                // beyond the type's range is null, as integer overflow is everywhere.
+                const TotalsAside& aside = s.aside[a];
                 for (size_t c = 0; c < customers_; ++c) {
-                    const Cell* x = cell(c);
-                    if (agg.type != Type::Int)
-                        col[c] = x[0].d;
-                    else
-                        col[c] = x[0].i != INT64_MAX ? Value{x[0].i} : Value{x[1].d};
+                    if (aside.out_of_range.count(c)) continue;
+                    const SumUnits total = load_total(cell(c));
+                    const int64_t wraps = aside.wraps_of(c);
+                    if (agg.type == Type::Int) {
+                        if (wraps == 0 && total >= INT64_MIN && total <= INT64_MAX)
+                            col[c] = static_cast<int64_t>(total);
+                    } else if (const auto d = sum_units_to_double(total, wraps)) {
+                        col[c] = *d;
+                    }
                 }
                 break;
-            case bound::AggFn::Avg:
+            }
+            case bound::AggFn::Avg: {
+                const TotalsAside& aside = s.aside[a];
                 for (size_t c = 0; c < customers_; ++c) {
-                    const Cell* x = cell(c);
-                    if (x[1].i > 0) col[c] = x[0].d / static_cast<double>(x[1].i);
+                    if (aside.out_of_range.count(c)) continue;
+                    if (const auto d =
+                            average_of_units(load_total(cell(c)), aside.wraps_of(c), cell(c)[2].i))
+                        col[c] = *d;
                 }
                 break;
+            }
             case bound::AggFn::Min:
             case bound::AggFn::Max:
                 for (size_t c = 0; c < customers_; ++c)
@@ -561,8 +613,18 @@ std::vector<Column> AggregateComputer::finish() {
             }
             case bound::AggFn::Cv: {
                 const auto periods = static_cast<size_t>(periods_[a]);
+                const TotalsAside& aside = s.aside[a];
+                std::vector<double> b(periods);
                 for (size_t c = 0; c < customers_; ++c) {
-                    const double* b = &s.buckets[a][c * periods];
+                    if (aside.out_of_range.count(c)) continue;
+                    bool exact = true;
+                    for (size_t k = 0; k < periods && exact; ++k) {
+                        const auto d = sum_units_to_double(s.buckets[a][c * periods + k],
+                                                           aside.wraps_of(c * periods + k));
+                        exact = d.has_value();
+                        b[k] = d.value_or(0);
+                    }
+                    if (!exact) continue;
                     double mean = 0;
                     for (size_t k = 0; k < periods; ++k)
                         mean += b[k];

@@ -156,12 +156,14 @@ CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
         scope.columns[name] = customers.types.at(name);
     std::map<std::string, Rows> facts;
     const YAML::Node fact_time = pick(c, file, "fact_time");
+    const YAML::Node fact_types = pick(c, file, "fact_types");
     if (const YAML::Node fnode = pick(c, file, "facts")) {
         for (auto it = fnode.begin(); it != fnode.end(); ++it) {
             std::vector<YAML::Node> nodes;
             for (const auto& r : it->second)
                 nodes.push_back(r);
-            Rows rows = read_rows(nodes, YAML::Node());
+            Rows rows =
+                read_rows(nodes, fact_types ? fact_types[it->first.Scalar()] : YAML::Node());
             NameScope::Fact f;
             f.name = it->first.Scalar();
             f.table = f.name;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -158,4 +159,117 @@ general:
     CHECK(t.out.find("2 rows of orders with unknown time left out") != std::string::npos);
     // The one that did not convert is a finding of its own as well.
     CHECK(t.out.find("1 value in orders.order_date did not convert") != std::string::npos);
+}
+
+namespace {
+
+// 200 customers with two-decimal order amounts; each customer's `target` is the exact
+// decimal total of their orders, so `spent >= target` sits right on the boundary.
+struct DecimalBase {
+    struct Order {
+        int64_t customer;
+        int64_t cents;
+        std::string day;
+    };
+    std::vector<Order> orders;
+    std::map<int64_t, int64_t> total_cents;
+
+    DecimalBase() {
+        std::mt19937_64 random(2026);
+        for (int64_t c = 1; c <= 200; ++c) {
+            const int n = 1 + static_cast<int>(random() % 9);
+            for (int k = 0; k < n; ++k) {
+                const auto cents = static_cast<int64_t>(random() % 100000);
+                const int month = 1 + static_cast<int>(random() % 10);
+                char day[16];
+                std::snprintf(day, sizeof day, "2026-%02d-%02d", month,
+                              1 + static_cast<int>(random() % 28));
+                orders.push_back({c, cents, day});
+                total_cents[c] += cents;
+            }
+        }
+    }
+
+    static std::string decimal(int64_t cents) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%lld.%02lld", static_cast<long long>(cents / 100),
+                      static_cast<long long>(cents % 100));
+        return text;
+    }
+
+    // Writes the base with the orders in the given order.
+    std::string write(const TempDir& dir, const std::string& name,
+                      const std::vector<size_t>& order) const {
+        const std::string path = dir.database(
+            name,
+            "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, target REAL);"
+            "CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);");
+        SQLite::Database db(path, SQLite::OPEN_READWRITE);
+        db.exec("BEGIN");
+        for (const auto& [c, cents] : total_cents)
+            db.exec("INSERT INTO customers VALUES (" + std::to_string(c) + ", " + decimal(cents) +
+                    ")");
+        SQLite::Statement add(db, "INSERT INTO orders VALUES (?, ?, ?)");
+        for (size_t i : order) {
+            const Order& o = orders[i];
+            add.bind(1, o.customer);
+            add.bind(2, std::stod(decimal(o.cents)));
+            add.bind(3, o.day);
+            add.exec();
+            add.reset();
+        }
+        db.exec("COMMIT");
+        return path;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("sums, averages and cv do not depend on the order of the fact rows") {
+    TempDir dir;
+    const DecimalBase base;
+    const auto rules = dir.write("r.yaml", R"(ruleset: shuffled
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  spent: sum(orders.amount)
+  average: avg(orders.amount)
+  wobble: cv(orders.amount, per: month, over: 12mo)
+value: spent
+general:
+  segments:
+    - id: reached
+      when: spent >= target
+      tactical:
+        - id: steady
+          when: wobble < 1.5
+        - id: big_average
+          when: average * count(orders) >= target
+    - id: short
+      when: otherwise
+)");
+    std::vector<size_t> order(base.orders.size());
+    for (size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::mt19937_64 random(11);
+    std::string first_export, first_value;
+    for (int round = 0; round < 12; ++round) {
+        CAPTURE(round);
+        if (round > 0) std::shuffle(order.begin(), order.end(), random);
+        const auto db = base.write(dir, "b" + std::to_string(round) + ".db", order);
+        auto r = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        auto e = run_cli({"export", rules, "--db", db});
+        REQUIRE(e.code == 0);
+        if (round == 0) {
+            first_export = e.out;
+            first_value = json_at(r.out, "$.value_total");
+            // The exact total is the target, to the last bit: every customer reaches it.
+            CHECK(json_at(r.out, "$.segments[0].count") == "200");
+        }
+        CHECK(e.out == first_export);
+        CHECK(json_at(r.out, "$.value_total") == first_value);
+    }
 }
