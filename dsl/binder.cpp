@@ -56,9 +56,6 @@ struct Binder::Impl {
     void error(ast::Span span, std::string msg) {
         diags.error(current.file->path(), loc(span), std::move(msg));
     }
-    void schema_error(ast::Span span, std::string msg) {
-        diags.schema_error(current.file->path(), loc(span), std::move(msg));
-    }
     void warning(ast::Span span, std::string msg) {
         diags.warning(current.file->path(), loc(span), std::move(msg));
     }
@@ -228,8 +225,8 @@ struct Binder::Impl {
             error(src.span, "'" + column + "' is a customer field; inside an aggregate over '" +
                                 fact.name + "' only its columns and as_of can be used");
         } else {
-            schema_error(name.part_spans[first], "unknown column '" + column + "' in fact '" +
-                                                     fact.name + "'" + did_you_mean(column, names));
+            error(name.part_spans[first], "unknown column '" + column + "' in fact '" + fact.name +
+                                              "'" + did_you_mean(column, names));
         }
         return failed(src);
     }
@@ -263,8 +260,8 @@ struct Binder::Impl {
             }
             return e;
         }
-        schema_error(name.part_spans[0],
-                     "unknown field '" + head + "'" + did_you_mean(head, customer_names()));
+        error(name.part_spans[0],
+              "unknown field '" + head + "'" + did_you_mean(head, customer_names()));
         return failed(src);
     }
 

@@ -110,8 +110,8 @@ class Compiler {
             columns[c.name] = c.type;
         for (const auto& [name, o] : types) {
             if (!columns.count(name)) {
-                schema_error(o.location, "'types' names column '" + name + "', which table '" +
-                                             table + "' does not have");
+                error(o.location, "'types' names column '" + name + "', which table '" + table +
+                                      "' does not have");
                 continue;
             }
             columns[name] = o.type;
@@ -125,9 +125,8 @@ class Compiler {
         std::vector<std::string> names;
         for (const auto& [n, t] : columns)
             names.push_back(n);
-        schema_error(where, std::string(role) + " column '" + column +
-                                "' does not exist in table '" + table + "'" +
-                                did_you_mean(column, names));
+        error(where, std::string(role) + " column '" + column + "' does not exist in table '" +
+                         table + "'" + did_you_mean(column, names));
     }
 
     NameScope build_scope() {

@@ -19,8 +19,9 @@ struct Diagnostic {
     std::string file;
     Location location;  // may be invalid for whole-file problems
     std::string message;
-    // The rules and the database disagree (a missing table or column): a rule problem for
-    // `check`, a database problem for `run`.
+    // The database lacks a table the rules name: a rule problem for `check`, a database
+    // problem for `run`. (An unknown column or function is the rules' fault, whoever runs
+    // them.)
     bool schema_mismatch = false;
 };
 

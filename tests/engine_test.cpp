@@ -351,10 +351,10 @@ TEST_CASE("bad databases give clear errors and exit 2, never a crash") {
     TempDir dir;
     const auto db = dir.database("base.db", kBase);
     auto check = [&](const std::string& yaml, const std::string& database,
-                     const std::string& expected) {
+                     const std::string& expected, int code = 2) {
         const auto file = dir.write("bad.yaml", yaml);
         auto r = run_cli({"run", file, "--db", database});
-        CHECK_MESSAGE(r.code == 2, r.err);
+        CHECK_MESSAGE(r.code == code, r.err);
         CHECK_MESSAGE(r.err.find(expected) != std::string::npos, r.err);
     };
     const std::string segments =
@@ -364,16 +364,16 @@ TEST_CASE("bad databases give clear errors and exit 2, never a crash") {
         check("ruleset: x\nversion: 1\nsource: { customers: clients }\n" + segments, db,
               "table 'clients' does not exist in the database");
     }
-    SUBCASE("a missing key column") {
+    SUBCASE("a missing key column: the rules name it, so the rules are at fault (exit 1)") {
         check("ruleset: x\nversion: 1\nsource: { key: id }\n" + segments, db,
-              "key column 'id' does not exist in table 'customers'");
+              "key column 'id' does not exist in table 'customers'", 1);
     }
-    SUBCASE("a column the rules need but the table lacks") {
+    SUBCASE("a column the rules need but the table lacks: a rule problem (exit 1)") {
         check(
             "ruleset: x\nversion: 1\ngeneral:\n  segments:\n    - id: a\n      when: tier == "
             "'gold'\n"
             "    - id: rest\n      when: otherwise\n",
-            db, "unknown field 'tier'");
+            db, "unknown field 'tier'", 1);
     }
     SUBCASE("not SQLite at all") {
         check("ruleset: x\nversion: 1\n" + segments, dir.write("text.db", std::string(5000, 'x')),
@@ -514,8 +514,9 @@ TEST_CASE("run --format json reports failures as JSON on stdout too") {
         dir.write("bad.yaml", rules("  segments:\n    - id: a\n      when: plna == 1\n"
                                     "    - id: b\n      when: otherwise\n"));
     auto r = run_cli({"run", bad_rules, "--db", db, "--format", "json"});
-    CHECK(r.code == 2);  // the database lacks the column: a database problem for run
-    CHECK(r.out.find("{\"error\":{\"kind\":\"database\",\"message\":\"1 error in ") == 0);
+    CHECK(r.code == 1);  // a typo in the rules is the rules' fault, whoever runs them
+    CHECK(json_at(r.out, "$.error.kind") == "rules");
+    CHECK(json_at(r.out, "$.error.message").find("1 error in ") == 0);
     CHECK(r.out.find("\"message\":\"unknown field 'plna' (did you mean 'plan'?)\"") !=
           std::string::npos);
     CHECK(r.err.find("error: unknown field 'plna'") != std::string::npos);

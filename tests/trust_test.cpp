@@ -273,3 +273,45 @@ general:
         CHECK(json_at(r.out, "$.value_total") == first_value);
     }
 }
+
+TEST_CASE(
+    "a typo in the rules is a rule problem for run as for check; a missing table is the "
+    "database's") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, plan TEXT);
+CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);
+INSERT INTO customers VALUES (1, 'paid');
+)sql");
+    auto file = [&](const std::string& facts, const std::string& when) {
+        return dir.write("r.yaml", "ruleset: typo\nversion: 1\nsource:\n  facts:\n    " + facts +
+                                       "\ngeneral:\n  segments:\n    - id: a\n      when: " + when +
+                                       "\n    - id: b\n      when: otherwise\n");
+    };
+    const std::string orders = "orders: { table: orders, key: customer_id, time: order_date }";
+    struct Case {
+        const char* what;
+        std::string facts;
+        std::string when;
+        int code;
+        const char* kind;
+    };
+    const std::vector<Case> cases = {
+        {"unknown customer column", orders, "plna == 'paid'", 1, "rules"},
+        {"unknown fact column", orders, "sum(orders.amout) > 1", 1, "rules"},
+        {"unknown function", orders, "lenght(plan) > 1", 1, "rules"},
+        {"missing key column", "orders: { table: orders, key: client_id }", "plan == 'paid'", 1,
+         "rules"},
+        {"missing table", "orders: { table: ordres, key: customer_id }", "plan == 'paid'", 2,
+         "database"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.what);
+        const auto rules = file(c.facts, c.when);
+        auto check = run_cli({"check", rules, "--db", db});
+        CHECK(check.code == 1);
+        auto run = run_cli({"run", rules, "--db", db, "--format", "json"});
+        CHECK_MESSAGE(run.code == c.code, run.err);
+        CHECK(json_at(run.out, "$.error.kind") == c.kind);
+    }
+}
