@@ -227,7 +227,7 @@ std::string map_ascii(std::string s, int (*f)(int)) {
 }
 
 Value to_int(double d) {
-    if (!std::isfinite(d) || std::fabs(d) > 9.2e18) return {};
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return {};  // ±2^63
     return static_cast<int64_t>(d);
 }
 
@@ -652,13 +652,13 @@ class Evaluator {
             case Fn::Round:
                 if (n.args[1]) {
                     return map2(args[0], args[1], [](const Value& v, const Value& d) -> Value {
-                        const auto* digits = std::get_if<int64_t>(&d);
-                        if (!digits) return {};
-                        std::optional<double> out;
-                        if (const auto* i = std::get_if<int64_t>(&v))
-                            out = round_decimal(*i, *digits);
-                        else if (const auto* x = std::get_if<double>(&v))
-                            out = round_decimal(*x, *digits);
+                        const auto* places = std::get_if<int64_t>(&d);
+                        const auto* i = std::get_if<int64_t>(&v);
+                        const auto* x = std::get_if<double>(&v);
+                        const auto out = !places ? std::nullopt
+                                         : i     ? round_decimal(*i, *places)
+                                         : x     ? round_decimal(*x, *places)
+                                                 : std::nullopt;
                         return out ? Value{*out} : Value{};
                     });
                 }
