@@ -371,8 +371,15 @@ struct Binder::Impl {
             default: {
                 auto t = arithmetic_type(b.op, l, r);
                 if (!t) {
+                    // Only dates subtract: a datetime's difference could mean elapsed time or
+                    // calendar days, and the language has no duration shorter than a day.
+                    const bool datetimes =
+                        b.op == BinaryOp::Sub && is_temporal(l) && is_temporal(r);
                     error(b.op_span, "cannot apply '" + op + "' to " + with_article(l) + " and " +
-                                         with_article(r));
+                                         with_article(r) +
+                                         (datetimes ? "; use days_between(from, to) for the "
+                                                      "calendar days between them"
+                                                    : ""));
                     return failed(src);
                 }
                 return make(src, *t, bound::Binary{b.op, std::move(lhs), std::move(rhs)});
@@ -440,6 +447,14 @@ struct Binder::Impl {
                     error(arg.value->span, "too many arguments for '" + call.name + "' (it takes " +
                                                std::to_string(spec.params.size()) + ")");
                     return std::nullopt;
+                }
+                if (!spec.variadic && slots[positional]) {
+                    error(arg.value->span, "argument '" +
+                                               std::string(spec.params[positional].name) +
+                                               "' is given twice");
+                    ok = false;
+                    ++positional;
+                    continue;
                 }
                 slots[positional++] = &arg;
                 continue;

@@ -68,7 +68,10 @@ Type type_from_declared(std::string_view declared) {
     return Type::String;
 }
 
-std::optional<Type> type_from_name(std::string_view name) {
+std::optional<Type> type_from_name(std::string_view written) {
+    std::string name(written);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (name == "integer" || name == "int") return Type::Int;
     if (name == "number" || name == "real" || name == "float") return Type::Number;
     if (name == "string" || name == "text") return Type::String;

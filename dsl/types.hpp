@@ -42,13 +42,14 @@ std::optional<Type> unify(Type a, Type b);
 // True when values of a and b can be compared with == and <.
 bool comparable(Type a, Type b);
 
-// SQLite declared type → language type, by the affinity-style rules of the foundation issue:
-// INTEGER → Int, REAL/FLOAT/DOUBLE/NUMERIC/DECIMAL → Number, TEXT/VARCHAR/CHAR/CLOB → String,
-// DATE → Date, DATETIME/TIMESTAMP → DateTime, BOOLEAN/BOOL → Bool. Unknown types → String.
+// SQLite declared type → language type. The declared type is searched, in any letter case,
+// for these parts in this order, and the first found decides: DATETIME or TIMESTAMP →
+// DateTime, DATE → Date, BOOL → Bool, INT → Int, REAL, FLOA, DOUB, NUMERIC or DECIMAL →
+// Number; anything else (TEXT, VARCHAR, none at all) → String. docs/language.md has the table.
 Type type_from_declared(std::string_view declared);
 
-// A type name in a rule file's `types:` map: integer|int, number|real|float, string|text,
-// date, datetime|timestamp, bool|boolean.
+// A type name in a rule file's `types:` map, in any letter case: integer|int,
+// number|real|float, string|text, date, datetime|timestamp, bool|boolean.
 std::optional<Type> type_from_name(std::string_view name);
 
 }  // namespace strata

@@ -1,5 +1,7 @@
 #include "engine/evaluator.hpp"
 
+#include "engine/numeric.hpp"
+
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -72,7 +74,8 @@ Value arithmetic(BinaryOp op, const Value& l, const Value& r) {
                 if (*ri == 0) return {};
                 return static_cast<double>(*li) / static_cast<double>(*ri);
             case BinaryOp::Mod:
-                if (*ri == 0 || (*li == INT64_MIN && *ri == -1)) return {};
+                if (*ri == 0) return {};
+                if (*ri == -1) return int64_t{0};  // also for INT64_MIN, where % would trap
                 return *li % *ri;
             default:
                 return {};
@@ -224,14 +227,8 @@ std::string map_ascii(std::string s, int (*f)(int)) {
 }
 
 Value to_int(double d) {
-    if (!std::isfinite(d) || std::fabs(d) > 9.2e18) return {};
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return {};  // ±2^63
     return static_cast<int64_t>(d);
-}
-
-// Round half away from zero, to `digits` decimals.
-double round_to(double x, int64_t digits) {
-    const double scale = std::pow(10.0, static_cast<double>(std::clamp<int64_t>(digits, -15, 15)));
-    return std::round(x * scale) / scale;
 }
 
 // A column as the evaluator passes it around: owned, borrowed from the frame (no copy), or a
@@ -407,7 +404,7 @@ class Evaluator {
         if (r.column.constant && r.field < 0) {
             const Value& k = r.at(0);
             // Number rows against a number, date rows against a date, compare as raw numbers
-            // (an integer against a fraction as doubles, as compare_values does); any other row
+            // (an integer against a fraction exactly, as compare_values does); any other row
             // (null, a mixed-kind column) takes the general path.
             auto holds = [](auto x, auto y) {
                 return truth_of(compare_holds(Op, x < y ? -1 : (y < x ? 1 : 0)));
@@ -416,12 +413,16 @@ class Evaluator {
                 const bool integer = k.index() == 2;
                 const int64_t yi = integer ? *std::get_if<int64_t>(&k) : 0;
                 const double yd = integer ? static_cast<double>(yi) : *std::get_if<double>(&k);
+                // Fractions against an integer constant compare as doubles only when the
+                // constant is one exactly; integers against a fraction always exactly.
+                const bool yd_exact = !integer || exact_as_double(yi);
+                auto by = [](int c) { return truth_of(compare_holds(Op, c)); };
                 for (size_t i = 0; i < n; ++i) {
                     const Value& v = l.at(i);
                     if (const auto* d = std::get_if<double>(&v))
-                        out[i] = holds(*d, yd);
+                        out[i] = yd_exact ? holds(*d, yd) : by(-compare_int_double(yi, *d));
                     else if (const auto* x = std::get_if<int64_t>(&v))
-                        out[i] = integer ? holds(*x, yi) : holds(static_cast<double>(*x), yd);
+                        out[i] = integer ? holds(*x, yi) : by(compare_int_double(*x, yd));
                     else
                         out[i] = compare_truth(Op, v, k);
                 }
@@ -564,6 +565,7 @@ class Evaluator {
     // and none matched, false otherwise (negated for `not in`).
     static Value in_list(const bound::InList& n, const Value& x, const std::vector<Col>& items,
                          size_t i) {
+        if (items.empty()) return n.negated;  // nothing matches, not even null
         if (is_null(x)) return {};
         bool unknown = false;
         for (const auto& item : items) {
@@ -650,8 +652,14 @@ class Evaluator {
             case Fn::Round:
                 if (n.args[1]) {
                     return map2(args[0], args[1], [](const Value& v, const Value& d) -> Value {
-                        if (is_null(v) || !std::holds_alternative<int64_t>(d)) return {};
-                        return round_to(as_double(v), std::get<int64_t>(d));
+                        const auto* places = std::get_if<int64_t>(&d);
+                        const auto* i = std::get_if<int64_t>(&v);
+                        const auto* x = std::get_if<double>(&v);
+                        const auto out = !places ? std::nullopt
+                                         : i     ? round_decimal(*i, *places)
+                                         : x     ? round_decimal(*x, *places)
+                                                 : std::nullopt;
+                        return out ? Value{*out} : Value{};
                     });
                 }
                 return map1(args[0], [](const Value& v) -> Value {

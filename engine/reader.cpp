@@ -239,7 +239,10 @@ bool read_int_cell(sqlite3_value* cell, Value& out) {
             return true;
         },
         [&](double d) {
-            if (std::floor(d) != d || std::fabs(d) >= 9e15) return Refuse{out}(d);
+            // A whole fraction is the integer it equals (12.0 is 12); 2.5 and values beyond
+            // 64 bits are not integers.
+            constexpr double kTwo63 = 9223372036854775808.0;
+            if (std::trunc(d) != d || d >= kTwo63 || d < -kTwo63) return Refuse{out}(d);
             out = static_cast<int64_t>(d);
             return true;
         },
@@ -251,7 +254,10 @@ bool read_number_cell(sqlite3_value* cell, Value& out) {
         out = static_cast<double>(x);
         return true;
     };
-    return read_by_storage(cell, out, number, number,
+    // SQLite can store an infinity; the language has none (overflow gives null), so it does
+    // not convert.
+    auto fraction = [&](double d) { return std::isfinite(d) ? number(d) : Refuse{out}(d); };
+    return read_by_storage(cell, out, number, fraction,
                            [&] { return parse_cell_text(cell, Type::Number, out); });
 }
 

@@ -1,15 +1,18 @@
 #include "engine/value.hpp"
 
-#include <cerrno>
+#include <algorithm>
+#include <cctype>
+
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #include <deque>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
+
+#include "engine/numeric.hpp"
 
 namespace strata {
 
@@ -127,7 +130,12 @@ int compare_values_slow(const Value& a, const Value& b) {
     }
     const bool numeric_a = std::holds_alternative<int64_t>(a) || std::holds_alternative<double>(a);
     const bool numeric_b = std::holds_alternative<int64_t>(b) || std::holds_alternative<double>(b);
-    if (numeric_a && numeric_b) return three_way(as_double(a), as_double(b));
+    if (numeric_a && numeric_b) {
+        // One integer, one fraction: compared exactly, not through a rounded double.
+        if (const auto* i = std::get_if<int64_t>(&a))
+            return compare_int_double(*i, std::get<double>(b));
+        return -compare_int_double(std::get<int64_t>(b), std::get<double>(a));
+    }
     return three_way(time_line(a), time_line(b));
 }
 
@@ -174,53 +182,42 @@ std::string format_value(const Value& v) {
         v);
 }
 
-std::optional<Value> parse_value(std::string_view text_view, Type type) {
-    const std::string text(text_view);
+std::optional<Value> parse_value(std::string_view raw, Type type) {
+    if (type == Type::String || type == Type::Any || type == Type::Null) return Value{intern(raw)};
+    // Every other type ignores the whitespace around a value, as SQLite's own conversions do.
+    const std::string_view text = trim_spaces(raw);
     switch (type) {
-        case Type::Int: {
-            if (text.empty()) return std::nullopt;
-            char* end = nullptr;
-            errno = 0;
-            const long long v = std::strtoll(text.c_str(), &end, 10);
-            if (*end == '\0' && errno == 0) return Value{static_cast<int64_t>(v)};
-            // "12.0" in an INTEGER column is still a whole number.
-            const double d = std::strtod(text.c_str(), &end);
-            if (*end == '\0' && std::floor(d) == d && std::fabs(d) < 9e15)
-                return Value{static_cast<int64_t>(d)};
+        case Type::Int:
+            if (auto i = parse_integer_text(text)) return Value{*i};
             return std::nullopt;
-        }
-        case Type::Number: {
-            if (text.empty()) return std::nullopt;
-            char* end = nullptr;
-            const double d = std::strtod(text.c_str(), &end);
-            if (*end != '\0' || !std::isfinite(d)) return std::nullopt;
-            return Value{d};
-        }
+        case Type::Number:
+            if (auto d = parse_number_text(text)) return Value{*d};
+            return std::nullopt;
         case Type::Bool: {
-            if (text == "1" || text == "true" || text == "TRUE" || text == "True")
-                return Value{true};
-            if (text == "0" || text == "false" || text == "FALSE" || text == "False")
-                return Value{false};
+            auto is = [&text](std::string_view word) {
+                return text.size() == word.size() &&
+                       std::equal(text.begin(), text.end(), word.begin(), [](char a, char b) {
+                           return std::tolower(static_cast<unsigned char>(a)) == b;
+                       });
+            };
+            if (text == "1" || is("true")) return Value{true};
+            if (text == "0" || is("false")) return Value{false};
             return std::nullopt;
         }
-        case Type::Date: {
-            if (auto d = parse_date(text.substr(0, 10));
-                d && (text.size() == 10 || parse_datetime(text))) {
-                return Value{*d};
-            }
+        case Type::Date:
+            // A date, or a date and time: the day it falls on (a fact's `time` is often one).
+            if (auto d = parse_date(text)) return Value{*d};
+            if (auto t = parse_datetime(text)) return Value{to_date(*t)};
             return std::nullopt;
-        }
-        case Type::DateTime: {
+        case Type::DateTime:
             if (auto t = parse_datetime(text)) return Value{*t};
             if (auto d = parse_date(text)) return Value{to_datetime(*d)};
             return std::nullopt;
-        }
-        case Type::Duration: {
+        case Type::Duration:
             if (auto d = parse_duration(text)) return Value{*d};
             return std::nullopt;
-        }
         default:
-            return Value{intern(text)};
+            return std::nullopt;
     }
 }
 

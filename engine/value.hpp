@@ -52,7 +52,8 @@ inline bool is_null(const Value& v) {
 // Numeric view of an Int or Number. REQUIRES: v holds one of them.
 double as_double(const Value& v);
 
-// Total order for comparable values: Int and Number compare numerically, Date and DateTime
+// Total order for comparable values: Int and Number compare exactly as the values they are
+// (not through a rounded double), Date and DateTime
 // on one time line, strings bytewise, bools false < true.
 // REQUIRES: both non-null and of comparable kinds.
 int compare_values_slow(const Value& a, const Value& b);
@@ -92,7 +93,11 @@ Value coerce(Value v, Type to);
 std::string format_value(const Value& v);
 
 // Converts text (as stored in SQLite or written in a test) to a type; nullopt when the text
-// does not convert (the caller counts that as a data-quality finding).
+// does not convert (the caller counts that as a data-quality finding). Strings keep the text
+// as it is; other types ignore surrounding whitespace and take only a text that means exactly
+// one value: integers whole decimals within 64 bits, numbers finite decimals, bools 0, 1,
+// true or false in any case, dates YYYY-MM-DD or a datetime's day. docs/running.md has the
+// table ("How values convert").
 std::optional<Value> parse_value(std::string_view text, Type type);
 
 }  // namespace strata
