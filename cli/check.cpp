@@ -28,7 +28,7 @@ void note_fixed_as_of(const CompiledRules& compiled, Diagnostics& diags) {
     if (!rf.as_of) return;
     diags.add(Severity::Note, compiled.source.path(), rf.as_of_location,
               "as_of is fixed in the file: every run will see " + format_date(*rf.as_of) +
-                  " unless it is given --as-of");
+                  " unless run with --as-of");
 }
 
 void print_text(std::ostream& out, const std::vector<FileReport>& reports, size_t errors,

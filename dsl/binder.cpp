@@ -539,13 +539,7 @@ struct Binder::Impl {
     ExprPtr bind_call(const ast::Expr& src, const ast::Call& call) {
         const FunctionSpec* spec = find_function(call.name);
         if (!spec) {
-            const std::string first_arg =
-                call.args.empty()
-                    ? std::string{}
-                    : std::string(current.text->text.substr(
-                          call.args[0].value->span.begin,
-                          call.args[0].value->span.end - call.args[0].value->span.begin));
-            std::string hint = hints::for_unknown_function(call.name, call.args.size(), first_arg);
+            std::string hint = hints::for_unknown_function(call, current.text->text);
             if (hint.empty()) hint = did_you_mean(call.name, function_names());
             error(call.name_span, "unknown function '" + call.name + "'" + hint);
             return failed(src);

@@ -114,8 +114,9 @@ std::string chained_comparison(std::string_view first, std::string_view op1,
     return "comparisons do not chain: write " + range + ", or two comparisons: " + pair;
 }
 
-std::string for_unknown_function(std::string_view name, size_t arg_count,
-                                 std::string_view first_arg) {
+std::string for_unknown_function(const ast::Call& call, std::string_view expr_text) {
+    const std::string& name = call.name;
+    const size_t arg_count = call.args.size();
     const std::string lowered = lower(name);
     if (lowered != name && find_function(lowered)) return "; write `" + lowered + "`";
     if (one_of(lowered, {"datediff", "date_diff", "datedif"}))
@@ -126,8 +127,12 @@ std::string for_unknown_function(std::string_view name, size_t arg_count,
         return "; use `as_of`, the run's reference date (written without parentheses)";
     if (lowered == "isnull") {
         if (arg_count == 2) return "; use `coalesce` to replace a null";
-        std::string x = squeeze(first_arg);
-        if (arg_count != 1 || x.empty() || x.size() > 40) x = "x";
+        std::string x = "x";
+        if (arg_count == 1 && call.args[0].value->span.end <= expr_text.size()) {
+            const ast::Span s = call.args[0].value->span;
+            const std::string written = squeeze(expr_text.substr(s.begin, s.end - s.begin));
+            if (!written.empty() && written.size() <= 40) x = written;
+        }
         return "; write `" + x + " is null`";
     }
     if (one_of(lowered, {"ifnull", "nvl", "nz"})) return "; use `coalesce`";

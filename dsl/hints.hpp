@@ -29,10 +29,9 @@ std::string chained_comparison(std::string_view first, std::string_view op1,
                                std::string_view last);
 
 // An unknown function that SQL or a spreadsheet has: datediff, len, today(), ISNULL,
-// IFNULL, NOW(), or a known function written in capitals. `first_arg` is the text of the
-// first argument (may be empty), `arg_count` the number of arguments.
-std::string for_unknown_function(std::string_view name, size_t arg_count,
-                                 std::string_view first_arg);
+// IFNULL, NOW(), or a known function written in capitals. `expr_text` is the text the
+// call's spans point into.
+std::string for_unknown_function(const ast::Call& call, std::string_view expr_text);
 
 // An unknown customer field: `today` or `now` for as_of, a keyword in capitals (`NULL`),
 // or a whole expression that YAML read as quoted text (`when: 'starter'`). `text` is the

@@ -270,7 +270,7 @@ TEST_CASE("a rule file that pins as_of gets a note, which --strict leaves a note
     std::ofstream(pinned) << "ruleset: x\nversion: 1\nas_of: 2026-11-01\n" << segments;
     const std::string note = pinned +
                              ":3:8: note: as_of is fixed in the file: every run will see "
-                             "2026-11-01 unless it is given --as-of\n";
+                             "2026-11-01 unless run with --as-of\n";
     for (const bool strict : {false, true}) {
         CAPTURE(strict);
         std::vector<std::string> args{"check", pinned};
@@ -301,8 +301,8 @@ TEST_CASE("check --format json carries the same fields as the text form") {
           "unknown_field_plna.yaml\",\"errors\":1,\"warnings\":0,"
           "\"diagnostics\":[{\"file\":\"tests/golden/check-db/"
           "unknown_field_plna.yaml\",\"line\":6,\"col\":8,\"length\":10,\"severity\":\"note\","
-          "\"message\":\"as_of is fixed in the file: every run will see 2026-11-01 unless it is "
-          "given --as-of\",\"source_line\":\"as_of: 2026-11-01\"},"
+          "\"message\":\"as_of is fixed in the file: every run will see 2026-11-01 unless run "
+          "with --as-of\",\"source_line\":\"as_of: 2026-11-01\"},"
           "{\"file\":\"tests/golden/check-db/"
           "unknown_field_plna.yaml\",\"line\":14,\"col\":13,"
           "\"length\":4,\"severity\":\"error\",\"message\":\"unknown field 'plna' (did you mean "
