@@ -151,6 +151,12 @@ TEST_CASE("a chained comparison is named, with a rewrite") {
           "comparisons do not chain: write `(a + b) between 2 and 10`, or two comparisons: "
           "`10 >= (a + b) and (a + b) > 2`");
 
+    // Long operands are not repeated in the message.
+    i = first_issue("1 < " + std::string(200, 'x') + " < 3");
+    CHECK(i.message ==
+          "comparisons do not chain: write `x between a and b`, or two comparisons joined by "
+          "`and`");
+
     i = first_issue("a == b != c");
     CHECK(i.message == "comparisons do not chain: write two comparisons, `a == b and b != c`");
 
