@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "dsl/diagnostics.hpp"
 
 namespace strata::cli {
 
@@ -19,7 +20,9 @@ void add_check(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& e
     cmd->add_option("rules", options->rules, "Rule files (YAML)")->required();
     cmd->add_option("--db", options->db, "SQLite database to bind names and types against");
     cmd->add_flag("--strict", options->strict, "Treat warnings as errors");
-    cmd->add_option("--format", *format, "Output format")->check(CLI::IsMember({"text", "json"}));
+    cmd->add_option("--format", *format, "Output format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
     cmd->callback([options, format, &exit_code, &out, &err] {
         options->format = parse_format(*format);
         exit_code = run_check(*options, out, err);
@@ -37,7 +40,8 @@ void add_run(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err
                     "Reference date YYYY-MM-DD (default: the rule file's, else today)");
     cmd->add_flag("--dry-run", options->dry_run, "Evaluate and print; store nothing");
     cmd->add_option("--format", *format, "Output format")
-        ->check(CLI::IsMember({"table", "json", "csv"}));
+        ->check(CLI::IsMember({"table", "json", "csv"}))
+        ->capture_default_str();
     cmd->add_option("--state", options->state,
                     "SQLite file for run state (default: the customer database)");
     cmd->callback([options, format, &exit_code, &out, &err] {
@@ -58,7 +62,9 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     cmd->add_option("--run", options->run, "Run id (default: the newest run of this ruleset)");
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database)");
-    cmd->add_option("--format", *format, "Output format")->check(CLI::IsMember({"csv", "jsonl"}));
+    cmd->add_option("--format", *format, "Output format")
+        ->check(CLI::IsMember({"csv", "jsonl"}))
+        ->capture_default_str();
     cmd->callback([options, format, &exit_code, &out, &err] {
         options->format = *format == "jsonl" ? ExportFormat::Jsonl : ExportFormat::Csv;
         exit_code = run_export(*options, out, err);
@@ -73,7 +79,8 @@ void add_graph(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& e
     cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
     cmd->add_option("--db", options->db, "SQLite database to bind names and types against");
     cmd->add_option("--format", *format, "Output format")
-        ->check(CLI::IsMember({"text", "json", "dot"}));
+        ->check(CLI::IsMember({"text", "json", "dot"}))
+        ->capture_default_str();
     cmd->callback([options, format, &exit_code, &out, &err] {
         options->format = *format == "json"  ? GraphFormat::Json
                           : *format == "dot" ? GraphFormat::Dot
@@ -90,14 +97,50 @@ void add_demo_data(CLI::App& app, int& exit_code, std::ostream& out, std::ostrea
                     "saas, retail, streaming, telecom, carservice or cdnow (the real log)")
         ->required()
         ->check(CLI::IsMember({"saas", "retail", "streaming", "telecom", "carservice", "cdnow"}));
-    cmd->add_option("--customers", options->customers, "Number of customers (ignored for cdnow)");
-    cmd->add_option("--seed", options->seed, "Random seed: the same seed gives the same file");
+    cmd->add_option("--customers", options->customers, "Number of customers (ignored for cdnow)")
+        ->capture_default_str();
+    cmd->add_option("--seed", options->seed, "Random seed: the same seed gives the same file")
+        ->capture_default_str();
     cmd->add_option("--out", options->out, "SQLite file to write (replaced when complete)")
         ->required();
     cmd->add_option("--source", options->source,
                     "CDNOW_master.txt to load (default: examples/data/cdnow/)");
     cmd->callback(
         [options, &exit_code, &out, &err] { exit_code = run_demo_data(*options, out, err); });
+}
+
+// The command a command line names: its first word that is not an option (the top-level
+// options take no values), or empty.
+std::string command_word(const std::vector<std::string>& args) {
+    for (const auto& a : args) {
+        if (a == "--") break;
+        if (!a.empty() && a[0] != '-') return a;
+    }
+    return {};
+}
+
+const CLI::App* find_command(const CLI::App& app, const std::string& name) {
+    for (const CLI::App* cmd : app.get_subcommands({})) {
+        if (cmd->get_name() == name) return cmd;
+    }
+    return nullptr;
+}
+
+// "Commands:" and one line per command with its description.
+void list_commands(std::ostream& err, const CLI::App& app) {
+    err << "Commands:\n";
+    for (const CLI::App* cmd : app.get_subcommands({})) {
+        std::string name = cmd->get_name();
+        name.resize(std::max<size_t>(name.size() + 2, 12), ' ');
+        err << "  " << name << cmd->get_description() << '\n';
+    }
+}
+
+std::vector<std::string> command_names(const CLI::App& app) {
+    std::vector<std::string> names;
+    for (const CLI::App* cmd : app.get_subcommands({}))
+        names.push_back(cmd->get_name());
+    return names;
 }
 
 }  // namespace
@@ -111,7 +154,8 @@ void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::os
 }
 
 int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-    CLI::App app{"strata: customer segmentation as versioned, checkable policy"};
+    CLI::App app{"strata: customer segmentation as versioned, checkable policy", "strata"};
+    app.get_formatter()->label("SUBCOMMAND", "COMMAND");
     app.set_version_flag("--version", "strata 0.1.0");
     app.require_subcommand(1);
     app.fallthrough();  // -v works after the command name too
@@ -119,6 +163,16 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
     app.add_flag("-v,--verbose", verbosity, "More log output (repeat for more)");
     int exit_code = kExitOk;
     register_commands(app, exit_code, out, err);
+    for (CLI::App* cmd : app.get_subcommands({}))
+        cmd->group("Commands");
+    const std::string command = command_word(args);
+    if (!command.empty() && !find_command(app, command)) {
+        err << "strata: unknown command '" << command << "'"
+            << did_you_mean(command, command_names(app)) << '\n';
+        list_commands(err, app);
+        err << "Run 'strata --help' for usage.\n";
+        return kExitEnvironment;
+    }
     try {
         std::vector<std::string> reversed(args.rbegin(), args.rend());
         app.parse(reversed);
@@ -127,7 +181,14 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
             app.exit(e, out, err);
             return kExitOk;
         }
-        err << "strata: " << e.what() << "\nRun 'strata --help' for usage.\n";
+        if (command.empty()) {
+            err << "strata: a command is required\n";
+            list_commands(err, app);
+            err << "Run 'strata --help' for usage.\n";
+            return kExitEnvironment;
+        }
+        err << "strata " << command << ": " << e.what() << "\nRun 'strata " << command
+            << " --help' for usage.\n";
         return kExitEnvironment;
     } catch (const std::exception& e) {
         err << "strata: internal error: " << e.what() << '\n';

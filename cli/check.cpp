@@ -17,19 +17,34 @@ struct FileReport {
     bool unreadable = false;
 };
 
+// Without a database, names are taken as customer columns of unknown type, so a typo in a
+// column name passes: say so on every check that had no --db.
+constexpr const char* kNamesNotChecked =
+    "names not checked: pass --db to check them and their types";
+
+// A rule file that pins as_of makes every run see the same day; `check` says so as a note.
+void note_fixed_as_of(const CompiledRules& compiled, Diagnostics& diags) {
+    const RuleFile& rf = compiled.rules;
+    if (!rf.as_of) return;
+    diags.add(Severity::Note, compiled.source.path(), rf.as_of_location,
+              "as_of is fixed in the file: every run will see " + format_date(*rf.as_of) +
+                  " unless run with --as-of");
+}
+
 void print_text(std::ostream& out, const std::vector<FileReport>& reports, size_t errors,
-                size_t warnings) {
+                size_t warnings, bool names_checked) {
     for (const auto& r : reports) {
         for (const auto& d : r.diags.items())
             render_text(out, d, r.source ? &*r.source : nullptr);
     }
+    if (!names_checked) out << "note: " << kNamesNotChecked << '\n';
     out << "checked " << reports.size() << " file" << (reports.size() == 1 ? "" : "s") << ": "
         << errors << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"
         << (warnings == 1 ? "" : "s") << '\n';
 }
 
 void print_json(std::ostream& out, const std::vector<FileReport>& reports, size_t errors,
-                size_t warnings) {
+                size_t warnings, bool names_checked) {
     out << "{\"files\":[";
     for (size_t i = 0; i < reports.size(); ++i) {
         const auto& r = reports[i];
@@ -44,7 +59,8 @@ void print_json(std::ostream& out, const std::vector<FileReport>& reports, size_
         }
         out << "]}";
     }
-    out << "],\"errors\":" << errors << ",\"warnings\":" << warnings << "}\n";
+    out << "],\"errors\":" << errors << ",\"warnings\":" << warnings
+        << ",\"names_checked\":" << (names_checked ? "true" : "false") << "}\n";
 }
 
 }  // namespace
@@ -73,7 +89,9 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
             report.unreadable = unreadable = true;
         } else {
             report.source = SourceFile(path, std::move(*text));
-            compile_rules(*report.source, schema ? &*schema : nullptr, report.diags);
+            auto compiled =
+                compile_rules(*report.source, schema ? &*schema : nullptr, report.diags);
+            if (compiled) note_fixed_as_of(*compiled, report.diags);
             if (options.strict) report.diags.promote_warnings();
             report.diags.sort_by_location();
         }
@@ -81,10 +99,11 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
         warnings += report.diags.warning_count();
         reports.push_back(std::move(report));
     }
+    const bool names_checked = schema.has_value();
     if (options.format == Format::Json)
-        print_json(out, reports, errors, warnings);
+        print_json(out, reports, errors, warnings, names_checked);
     else
-        print_text(out, reports, errors, warnings);
+        print_text(out, reports, errors, warnings, names_checked);
     if (unreadable) return kExitEnvironment;
     return errors > 0 ? kExitRules : kExitOk;
 }

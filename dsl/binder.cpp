@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "dsl/functions.hpp"
+#include "dsl/hints.hpp"
 
 namespace strata {
 
@@ -58,6 +59,12 @@ struct Binder::Impl {
     }
     void warning(ast::Span span, std::string msg) {
         diags.warning(current.file->path(), loc(span), std::move(msg));
+    }
+
+    // A hint for an operand set against a date: a date in quotes, or 2026-1-5.
+    std::string date_hint(const ast::Expr& operand, Type other) const {
+        if (!is_temporal(other)) return {};
+        return hints::for_date_operand(operand, current.text->text);
     }
 
     template <typename Node>
@@ -260,8 +267,10 @@ struct Binder::Impl {
             }
             return e;
         }
-        error(name.part_spans[0],
-              "unknown field '" + head + "'" + did_you_mean(head, customer_names()));
+        std::string hint =
+            name.parts.size() == 1 ? hints::for_unknown_field(head, *current.text) : std::string{};
+        if (hint.empty()) hint = did_you_mean(head, customer_names());
+        error(name.part_spans[0], "unknown field '" + head + "'" + hint);
         return failed(src);
     }
 
@@ -355,8 +364,14 @@ struct Binder::Impl {
             case BinaryOp::Ge: {
                 const bool ordering = b.op != BinaryOp::Eq && b.op != BinaryOp::Ne;
                 if (!comparable(l, r)) {
-                    error(b.op_span, "cannot compare " + with_article(l) + " with " +
-                                         with_article(r) + " using '" + op + "'");
+                    // With a hint, point at the operand the hint is about.
+                    const std::string right_hint = date_hint(*b.rhs, l);
+                    const std::string left_hint = right_hint.empty() ? date_hint(*b.lhs, r) : "";
+                    const ast::Span at = !right_hint.empty()  ? b.rhs->span
+                                         : !left_hint.empty() ? b.lhs->span
+                                                              : b.op_span;
+                    error(at, "cannot compare " + with_article(l) + " with " + with_article(r) +
+                                  " using '" + op + "'" + right_hint + left_hint);
                     return failed(src);
                 }
                 if (ordering && (!orderable(l) || !orderable(r))) {
@@ -395,7 +410,7 @@ struct Binder::Impl {
             ExprPtr b = bind_expr(*item);
             if (!comparable(value->type, b->type)) {
                 error(item->span, "list item is " + with_article(b->type) + " but the value is " +
-                                      with_article(value->type));
+                                      with_article(value->type) + date_hint(*item, value->type));
                 ok = false;
             }
             items.push_back(std::move(b));
@@ -413,7 +428,8 @@ struct Binder::Impl {
             if (!comparable(value->type, (*side)->type) || !orderable(value->type) ||
                 !orderable((*side)->type)) {
                 error(side_src.span, "'between' cannot compare " + with_article(value->type) +
-                                         " with " + with_article((*side)->type));
+                                         " with " + with_article((*side)->type) +
+                                         date_hint(side_src, value->type));
                 return failed(src);
             }
         }
@@ -525,17 +541,19 @@ struct Binder::Impl {
         return std::nullopt;
     }
 
-    bool expect(const ast::Expr& src, const bound::Expr& e, bool ok, const std::string& what) {
+    bool expect(const ast::Expr& src, const bound::Expr& e, bool ok, const std::string& what,
+                const std::string& hint = {}) {
         if (ok || e.type == Type::Any) return true;
-        error(src.span, what + ", but this is " + with_article(e.type));
+        error(src.span, what + ", but this is " + with_article(e.type) + hint);
         return false;
     }
 
     ExprPtr bind_call(const ast::Expr& src, const ast::Call& call) {
         const FunctionSpec* spec = find_function(call.name);
         if (!spec) {
-            error(call.name_span, "unknown function '" + call.name + "'" +
-                                      did_you_mean(call.name, function_names()));
+            std::string hint = hints::for_unknown_function(call, current.text->text);
+            if (hint.empty()) hint = did_you_mean(call.name, function_names());
+            error(call.name_span, "unknown function '" + call.name + "'" + hint);
             return failed(src);
         }
         auto slots = match_args(src, call, *spec);
@@ -668,7 +686,9 @@ struct Binder::Impl {
             return need(i, type(i) == Type::String || type(i) == Type::Null, "a string");
         };
         auto temporal = [&](size_t i) {
-            return need(i, is_temporal(type(i)) || type(i) == Type::Null, "a date or datetime");
+            return expect(arg_src(i), *bound_args[i], is_temporal(type(i)) || type(i) == Type::Null,
+                          "'" + call.name + "' needs a date or datetime",
+                          date_hint(arg_src(i), Type::Date));
         };
         auto unified = [&](size_t from, bool must_order) -> std::optional<Type> {
             Type t = Type::Null;

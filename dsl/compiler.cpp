@@ -52,7 +52,7 @@ class Compiler {
         }
         const size_t n = rf.segments.size();
         if (n > 0 && (n < 3 || n > 10)) {
-            warning(rf.general_location,
+            warning(rf.segments_location.valid() ? rf.segments_location : rf.general_location,
                     std::to_string(n) + " general segment" + (n == 1 ? "" : "s") +
                         "; 3 to 10 are workable and 6 to 10 is the sweet spot");
         }

@@ -116,8 +116,10 @@ struct is_null_word : seq<kw_null> {};
 struct is_tail : seq<kw_is, ws, opt<not_marker, ws>, must<is_null_word>> {};
 struct misplaced_equals : seq<single_equals> {};
 struct equals_slip : seq<at<single_equals>, raise<misplaced_equals>> {};
-struct comparison
-    : seq<additive, opt<ws, sor<cmp_tail, in_tail, between_tail, is_tail, equals_slip>>> {};
+// `1 < x < 3` parses so that the parser can name it as a chain and suggest a rewrite.
+struct chained_tail : seq<cmp_op, ws, must<cmp_rhs>> {};
+struct comparison : seq<additive, opt<ws, sor<seq<cmp_tail, star<ws, chained_tail>>, in_tail,
+                                              between_tail, is_tail, equals_slip>>> {};
 
 struct not_op : seq<kw_not> {};
 struct negation : seq<star<not_op, ws>, comparison> {};

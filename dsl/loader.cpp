@@ -5,6 +5,7 @@
 #include <functional>
 #include <set>
 
+#include "dsl/hints.hpp"
 #include "dsl/parser.hpp"
 
 namespace strata {
@@ -109,9 +110,14 @@ class Loader {
             root = YAML::Load(hide_inner_value_separators(file_.text()));
         } catch (const YAML::Exception& e) {
             // yaml-cpp reports its nesting limit as "bad file" at 1:1.
-            error(mark_location(e.mark), e.msg == "bad file"
-                                             ? "invalid YAML: nested too deeply or unreadable"
-                                             : "invalid YAML: " + e.msg + quote_hint(e.mark));
+            if (e.msg == "bad file") {
+                error(mark_location(e.mark), "invalid YAML: nested too deeply or unreadable");
+            } else if (auto tab = hints::tab_in_indentation(file_, e.mark.line + 1)) {
+                error(*tab,
+                      "invalid YAML: a tab in the indentation; YAML indents with spaces only");
+            } else {
+                error(mark_location(e.mark), "invalid YAML: " + e.msg + quote_hint(e.mark));
+            }
             return std::nullopt;
         } catch (const std::exception& e) {
             error(Location{1, 1, 1}, std::string("invalid YAML: ") + e.what());
@@ -236,6 +242,7 @@ class Loader {
         out.location = node_location(n);
         const std::string& raw = file_.text();
         size_t p = n.Mark().pos >= 0 ? static_cast<size_t>(n.Mark().pos) : 0;
+        if (p < raw.size() && (raw[p] == '\'' || raw[p] == '"')) out.yaml_quote = raw[p];
         if (p < raw.size() && (raw[p] == '|' || raw[p] == '>')) {
             while (p < raw.size() && raw[p] != '\n')
                 ++p;
@@ -388,7 +395,8 @@ class Loader {
         }
     }
 
-    void read_segment(const YAML::Node& n, SegmentDef& seg, std::set<std::string>& ids, int depth) {
+    void read_segment(const YAML::Node& n, SegmentDef& seg, std::map<std::string, Location>& ids,
+                      int depth) {
         seg.location = node_location(n);
         if (!n.IsMap()) {
             error(node_location(n), "a segment must be a mapping with 'id' and 'when'");
@@ -408,6 +416,13 @@ class Loader {
                     seg.id =
                         identifier_like(v, "segment id", "may use only letters, digits, _ and -");
                     seg.id_location = node_location(v);
+                    // Registered here, before any tactical child, so "first" is first in the file.
+                    const auto [first, inserted] = ids.emplace(seg.id, seg.id_location);
+                    if (!inserted && !seg.id.empty()) {
+                        error(seg.id_location, "duplicate segment id '" + seg.id + "' (first at " +
+                                                   std::to_string(first->second.line) + ":" +
+                                                   std::to_string(first->second.col) + ")");
+                    }
                 } else if (k == "when") {
                     if (v.IsScalar() && v.Scalar() == "otherwise" && v.Tag() == "?") {
                         seg.otherwise = true;
@@ -457,9 +472,6 @@ class Loader {
                     }
                 }
             });
-        if (!seg.id.empty() && !ids.insert(seg.id).second) {
-            error(seg.id_location, "duplicate segment id '" + seg.id + "'");
-        }
         if (depth > 0 && seg.otherwise) {
             error(seg.when.location,
                   "'otherwise' is only for the last general segment, not tactical ones");
@@ -474,6 +486,7 @@ class Loader {
         }
         visit_map(n, "'general'", {"policy", "segments"}, {"segments"},
                   [&](const YAML::Node& key, const YAML::Node& v) {
+                      if (key.Scalar() == "segments") rf.segments_location = node_location(key);
                       if (key.Scalar() == "policy") {
                           auto s = scalar(v, "'policy'");
                           rf.policy_location = node_location(v);
@@ -493,7 +506,7 @@ class Loader {
             error(node_location(segs), "'segments' must be a non-empty list of segments");
             return;
         }
-        std::set<std::string> ids;
+        std::map<std::string, Location> ids;
         for (const auto& s : segs) {
             SegmentDef seg;
             read_segment(s, seg, ids, 0);
@@ -554,6 +567,7 @@ class Loader {
                           auto s = scalar(v, "'as_of'");
                           if (!s) return;
                           rf.as_of = parse_date(*s);
+                          rf.as_of_location = node_location(v);
                           if (!rf.as_of)
                               error(node_location(v), "'as_of' must be a date such as 2026-11-01");
                       } else if (k == "source") {

@@ -5,6 +5,7 @@
 #include <tao/pegtl/contrib/parse_tree.hpp>
 
 #include "dsl/grammar.hpp"
+#include "dsl/hints.hpp"
 
 namespace strata {
 
@@ -61,8 +62,8 @@ using Selector = pegtl::parse_tree::selector<
         g::datetime_lit, g::date_lit, g::duration_lit, g::number_lit, g::sq_string, g::dq_string,
         g::true_lit, g::false_lit, g::null_lit, g::path, g::path_part, g::path_tail_part, g::call,
         g::function_name, g::arg, g::named_arg, g::arg_name, g::where_clause, g::negate_op,
-        g::mul_op, g::add_op, g::cmp_op, g::cmp_tail, g::in_tail, g::between_tail, g::is_tail,
-        g::not_marker, g::list_lit, g::not_op>,
+        g::mul_op, g::add_op, g::cmp_op, g::cmp_tail, g::chained_tail, g::in_tail, g::between_tail,
+        g::is_tail, g::not_marker, g::list_lit, g::not_op>,
     pegtl::parse_tree::fold_one::on<g::disjunction, g::conjunction, g::negation, g::comparison,
                                     g::additive, g::multiplicative, g::unary>>;
 
@@ -220,6 +221,22 @@ class Converter {
             negated = true;
             first = 1;
         }
+        if (tail.is_type<g::cmp_tail>() && n.children.size() > 2) {
+            // The operands' text as written, parentheses included.
+            const Node& op1 = *tail.children[0];
+            const Node& chained = *n.children[2];
+            const Node& op2 = *chained.children[0];
+            // A folded node keeps no end of its own: the chain ends where its last tail does.
+            const ast::Span chain{span_of(n).begin, span_of(*n.children.back()).end};
+            auto text = [](const char* begin, const char* end) {
+                return std::string_view(begin, static_cast<size_t>(end - begin));
+            };
+            throw ConversionError{
+                chain,
+                hints::chained_comparison(text(n.m_begin.data, op1.m_begin.data), op1.string_view(),
+                                          text(op1.m_end.data, op2.m_begin.data), op2.string_view(),
+                                          text(op2.m_end.data, chained.m_end.data))};
+        }
         if (tail.is_type<g::cmp_tail>()) {
             const Node& op = *tail.children[0];
             return make(span, ast::Binary{binary_op(op.string_view()), std::move(value),
@@ -348,6 +365,9 @@ std::string describe_found(std::string_view text, size_t offset) {
     if (word(text[offset])) {
         while (end < text.size() && word(text[end]) && end - offset < 40)
             ++end;
+    } else if (offset + 1 < text.size() && (text[offset] == '&' || text[offset] == '|') &&
+               text[offset + 1] == text[offset]) {
+        end = offset + 2;  // && and ||, named whole
     } else {
         end = offset + 1;
     }
@@ -413,8 +433,13 @@ ParseResult parse_expression(std::string_view text) {
                message.find("found the end") == std::string::npos) {
             ++at;
         }
+        size_t length = 1;
+        if (auto hint = hints::for_token(text, at)) {
+            message += hint->hint;
+            length = hint->length;
+        }
         result.issues.push_back(
-            {{static_cast<uint32_t>(at), static_cast<uint32_t>(at + 1)}, message});
+            {{static_cast<uint32_t>(at), static_cast<uint32_t>(at + length)}, message});
         result.expr.reset();
     } catch (const ConversionError& e) {
         result.issues.push_back({e.span, e.message});

@@ -20,6 +20,7 @@ struct ExprText {
     std::string text;
     std::vector<size_t> file_offsets;  // one per byte of text, plus one for the end
     Location location;                 // of the scalar as a whole
+    char yaml_quote = 0;               // ' or " when the file quoted the whole scalar
     bool present() const { return location.valid(); }
     // The file location of an expression span.
     Location locate(const SourceFile& file, ast::Span span) const;
@@ -75,6 +76,7 @@ struct RuleFile {
     std::string description;
     std::string owner;
     std::optional<Date> as_of;
+    Location as_of_location;
 
     std::string customers_table = "customers";
     Location customers_location;
@@ -87,6 +89,7 @@ struct RuleFile {
     Policy policy = Policy::FirstMatch;
     Location policy_location;
     Location general_location;
+    Location segments_location;  // the `segments` key
     std::vector<SegmentDef> segments;
     ExprText value;  // optional: the per-customer value field shown in reports
 };

@@ -210,6 +210,84 @@ TEST_CASE("usage errors exit 2 and --help exits 0") {
     CHECK(help.out.find("--strict") != std::string::npos);
 }
 
+TEST_CASE("an unknown command says so and lists the commands") {
+    const Run r = run({"explain", "rules/retail-rfm.yaml"});
+    CHECK(r.code == 2);
+    CHECK(r.err.rfind("strata: unknown command 'explain'\nCommands:\n", 0) == 0);
+    for (const char* command : {"check", "run", "export", "graph", "demo-data"})
+        CHECK(r.err.find(std::string("\n  ") + command + " ") != std::string::npos);
+    CHECK(r.err.find("subcommand") == std::string::npos);
+
+    const Run typo = run({"-v", "chek", "x.yaml"});
+    CHECK(typo.code == 2);
+    CHECK(typo.err.rfind("strata: unknown command 'chek' (did you mean 'check'?)\n", 0) == 0);
+
+    const Run none = run({"-v"});
+    CHECK(none.code == 2);
+    CHECK(none.err.rfind("strata: a command is required\nCommands:\n", 0) == 0);
+}
+
+TEST_CASE("a usage error points to the command's own --help") {
+    const Run r = run({"run", "x.yaml"});
+    CHECK(r.code == 2);
+    CHECK(r.err == "strata run: --db is required\nRun 'strata run --help' for usage.\n");
+    const Run format = run({"check", "x.yaml", "--format", "xml"});
+    CHECK(format.err.find("\nRun 'strata check --help' for usage.\n") != std::string::npos);
+}
+
+TEST_CASE("--help names the program and shows every option's default") {
+    const Run top = run({"--help"});
+    CHECK(top.out.find("Usage: strata [OPTIONS] COMMAND\n") != std::string::npos);
+    CHECK(top.out.find("Commands:\n") != std::string::npos);
+    CHECK(run({"check", "--help"}).out.find("Usage: strata check [OPTIONS]") != std::string::npos);
+    CHECK(run({"check", "--help"}).out.find("{text,json}=text") != std::string::npos);
+    CHECK(run({"run", "--help"}).out.find("{table,json,csv}=table") != std::string::npos);
+    CHECK(run({"export", "--help"}).out.find("{csv,jsonl}=csv") != std::string::npos);
+    CHECK(run({"graph", "--help"}).out.find("{text,json,dot}=text") != std::string::npos);
+    const Run demo = run({"demo-data", "--help"});
+    CHECK(demo.out.find("--customers INT=10000") != std::string::npos);
+    CHECK(demo.out.find("--seed UINT=42") != std::string::npos);
+}
+
+TEST_CASE("check without --db says that names were not checked") {
+    InSourceDir cwd;
+    const std::string file = "tests/golden/check-db/unknown_field_plna.yaml";
+    const std::string note = "note: names not checked: pass --db to check them and their types\n";
+    const Run open = run({"check", file});
+    CHECK(open.code == 0);
+    CHECK(open.out.find(note + "checked 1 file: 0 errors, 0 warnings\n") != std::string::npos);
+    const Run bound = run({"check", file, "--db", golden_db().string()});
+    CHECK(bound.out.find("names not checked") == std::string::npos);
+}
+
+TEST_CASE("a rule file that pins as_of gets a note, which --strict leaves a note") {
+    const fs::path dir = fs::temp_directory_path() / ("strata-as-of-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const std::string segments =
+        "general:\n  segments:\n    - id: a\n      when: plan == 'a'\n    - id: b\n      "
+        "when: plan == 'b'\n    - id: c\n      when: otherwise\n";
+    const std::string pinned = (dir / "pinned.yaml").string();
+    std::ofstream(pinned) << "ruleset: x\nversion: 1\nas_of: 2026-11-01\n" << segments;
+    const std::string note = pinned +
+                             ":3:8: note: as_of is fixed in the file: every run will see "
+                             "2026-11-01 unless run with --as-of\n";
+    for (const bool strict : {false, true}) {
+        CAPTURE(strict);
+        std::vector<std::string> args{"check", pinned};
+        if (strict) args.push_back("--strict");
+        const Run r = run(args);
+        CHECK(r.code == 0);
+        CHECK(r.out.find(note) == 0);
+        CHECK(r.out.find("checked 1 file: 0 errors, 0 warnings") != std::string::npos);
+    }
+    const std::string free = (dir / "free.yaml").string();
+    std::ofstream(free) << "ruleset: x\nversion: 1\n" << segments;
+    const Run r = run({"check", free});
+    CHECK(r.code == 0);
+    CHECK(r.out.find("as_of is fixed") == std::string::npos);
+    fs::remove_all(dir);
+}
+
 TEST_CASE("check --format json carries the same fields as the text form") {
     InSourceDir cwd;
     const Run r =
@@ -222,10 +300,16 @@ TEST_CASE("check --format json carries the same fields as the text form") {
           "{\"files\":[{\"file\":\"tests/golden/check-db/"
           "unknown_field_plna.yaml\",\"errors\":1,\"warnings\":0,"
           "\"diagnostics\":[{\"file\":\"tests/golden/check-db/"
+          "unknown_field_plna.yaml\",\"line\":6,\"col\":8,\"length\":10,\"severity\":\"note\","
+          "\"message\":\"as_of is fixed in the file: every run will see 2026-11-01 unless run "
+          "with --as-of\",\"source_line\":\"as_of: 2026-11-01\"},"
+          "{\"file\":\"tests/golden/check-db/"
           "unknown_field_plna.yaml\",\"line\":14,\"col\":13,"
           "\"length\":4,\"severity\":\"error\",\"message\":\"unknown field 'plna' (did you mean "
           "'plan'?)\","
-          "\"source_line\":\"      when: plna == 'trial'\"}]}],\"errors\":1,\"warnings\":0}\n");
+          "\"source_line\":\"      when: plna == 'trial'\"}]}],\"errors\":1,\"warnings\":0,"
+          "\"names_checked\":true}\n");
+    CHECK(r.out.find(",\"names_checked\":false}\n") != std::string::npos);
 }
 
 TEST_CASE("warnings exit 0, and --strict makes them errors") {

@@ -113,3 +113,53 @@ TEST_CASE("limits keep hostile input from exhausting the stack") {
     // Within the limits, deep is fine.
     CHECK(canonical(std::string(50, '(') + "1" + std::string(50, ')')) == "1");
 }
+
+TEST_CASE("habits from SQL and spreadsheets get a hint at the token") {
+    auto i = first_issue("a > 1 AND b");
+    CHECK(i.message == "unexpected 'AND' after the expression; write `and`");
+    CHECK(i.span.begin == 6);
+    CHECK(i.span.end == 9);
+
+    i = first_issue("a > 1 || b");
+    CHECK(i.message == "unexpected '||' after the expression; write `or`");
+    CHECK(i.span.begin == 6);
+    CHECK(i.span.end == 8);
+
+    i = first_issue("(a && b)");
+    CHECK(i.message == "expected ')', found '&&'; write `and`");
+
+    i = first_issue("x IS NULL");
+    CHECK(i.message == "unexpected 'IS' after the expression; write `is`");
+
+    // A lower-case word that is no keyword gets no hint.
+    CHECK(first_issue("a b").message == "unexpected 'b' after the expression");
+}
+
+TEST_CASE("a chained comparison is named, with a rewrite") {
+    auto i = first_issue("1 < x < 3");
+    CHECK(i.message ==
+          "comparisons do not chain: write `x between 1 and 3`, or two comparisons: "
+          "`1 < x and x < 3`");
+    CHECK(i.span.begin == 0);
+    CHECK(i.span.end == 9);
+    i = first_issue("a and 1 < x <= 3");
+    CHECK(i.span.begin == 6);
+    CHECK(i.span.end == 16);
+
+    i = first_issue("10 >= (a + b) > 2");
+    CHECK(i.message ==
+          "comparisons do not chain: write `(a + b) between 2 and 10`, or two comparisons: "
+          "`10 >= (a + b) and (a + b) > 2`");
+
+    // Long operands are not repeated in the message.
+    i = first_issue("1 < " + std::string(200, 'x') + " < 3");
+    CHECK(i.message ==
+          "comparisons do not chain: write `x between a and b`, or two comparisons joined by "
+          "`and`");
+
+    i = first_issue("a == b != c");
+    CHECK(i.message == "comparisons do not chain: write two comparisons, `a == b and b != c`");
+
+    // One comparison inside another's operand is no chain.
+    CHECK(canonical("(1 < x) == true") == "((1 < x) == true)");
+}

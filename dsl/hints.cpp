@@ -1,0 +1,189 @@
+#include "dsl/hints.hpp"
+
+#include <cctype>
+
+#include "dsl/calendar.hpp"
+#include "dsl/functions.hpp"
+#include "dsl/parser.hpp"
+
+namespace strata::hints {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool is_word_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+
+// The text with every run of whitespace as one space, and no space at either end.
+std::string squeeze(std::string_view s) {
+    std::string out;
+    bool space = false;
+    for (char c : s) {
+        if (std::isspace(static_cast<unsigned char>(c))) {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out += ' ';
+        space = false;
+        out += c;
+    }
+    return out;
+}
+
+bool one_of(std::string_view word, std::initializer_list<std::string_view> words) {
+    for (auto w : words) {
+        if (w == word) return true;
+    }
+    return false;
+}
+
+// Names that mean "today" in SQL and spreadsheets.
+bool means_today(std::string_view lowered) {
+    return one_of(lowered, {"today", "now", "current_date", "current_timestamp", "getdate",
+                            "sysdate", "curdate"});
+}
+
+// `2026-1-5` or `2026-01-5`: a year of four digits, then a month and a day of one or two
+// digits. Returns the date written YYYY-MM-DD when it is one, else an empty string (still
+// with `matched` set when the shape fits).
+std::string padded_date(std::string_view s, bool& matched) {
+    matched = false;
+    auto digits = [&s](size_t& i, size_t min, size_t max) {
+        const size_t start = i;
+        while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])) && i - start < max)
+            ++i;
+        return i - start >= min &&
+               (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i])));
+    };
+    size_t i = 0;
+    const size_t y = i;
+    if (!digits(i, 4, 4) || i >= s.size() || s[i] != '-') return {};
+    const size_t m = ++i;
+    if (!digits(i, 1, 2) || i >= s.size() || s[i] != '-') return {};
+    const size_t m_end = i;
+    const size_t d = ++i;
+    if (!digits(i, 1, 2) || i != s.size()) return {};
+    matched = true;
+    auto two = [](std::string_view part) {
+        return part.size() == 1 ? "0" + std::string(part) : std::string(part);
+    };
+    const std::string date = std::string(s.substr(y, 4)) + "-" + two(s.substr(m, m_end - m)) + "-" +
+                             two(s.substr(d, s.size() - d));
+    return parse_date(date) ? date : std::string{};
+}
+
+}  // namespace
+
+std::optional<TokenHint> for_token(std::string_view text, size_t offset) {
+    if (offset >= text.size()) return std::nullopt;
+    const std::string_view rest = text.substr(offset);
+    if (rest.substr(0, 2) == "&&") return TokenHint{"; write `and`", 2};
+    if (rest.substr(0, 2) == "||") return TokenHint{"; write `or`", 2};
+    if (rest[0] == '&') return TokenHint{"; write `and`", 1};
+    if (rest[0] == '|') return TokenHint{"; write `or`", 1};
+    if (rest[0] == '!' && rest.substr(0, 2) != "!=") return TokenHint{"; write `not`", 1};
+    size_t end = 0;
+    while (end < rest.size() && is_word_char(rest[end]))
+        ++end;
+    if (end == 0) return std::nullopt;
+    const std::string_view word = rest.substr(0, end);
+    const std::string lowered = lower(word);
+    if (lowered != word && is_keyword(lowered)) return TokenHint{"; write `" + lowered + "`", end};
+    return std::nullopt;
+}
+
+std::string chained_comparison(std::string_view first, std::string_view op1,
+                               std::string_view middle, std::string_view op2,
+                               std::string_view last) {
+    const std::string a = squeeze(first), x = squeeze(middle), b = squeeze(last);
+    if (a.size() + x.size() + b.size() > 120) {  // too long to repeat: say it in words
+        return "comparisons do not chain: write `x between a and b`, or two comparisons joined "
+               "by `and`";
+    }
+    auto rising = [](std::string_view op) { return op == "<" || op == "<="; };
+    auto falling = [](std::string_view op) { return op == ">" || op == ">="; };
+    const std::string pair = "`" + a + " " + std::string(op1) + " " + x + " and " + x + " " +
+                             std::string(op2) + " " + b + "`";
+    std::string range;
+    if (rising(op1) && rising(op2)) range = "`" + x + " between " + a + " and " + b + "`";
+    if (falling(op1) && falling(op2)) range = "`" + x + " between " + b + " and " + a + "`";
+    if (range.empty()) return "comparisons do not chain: write two comparisons, " + pair;
+    return "comparisons do not chain: write " + range + ", or two comparisons: " + pair;
+}
+
+std::string for_unknown_function(const ast::Call& call, std::string_view expr_text) {
+    const std::string& name = call.name;
+    const size_t arg_count = call.args.size();
+    const std::string lowered = lower(name);
+    if (lowered != name && find_function(lowered)) return "; write `" + lowered + "`";
+    if (one_of(lowered, {"datediff", "date_diff", "datedif"}))
+        return "; use `days_between(from, to)`, the days from `from` to `to`";
+    if (one_of(lowered, {"len", "char_length", "character_length", "strlen"}))
+        return "; use `length`";
+    if (means_today(lowered))
+        return "; use `as_of`, the run's reference date (written without parentheses)";
+    if (lowered == "isnull") {
+        if (arg_count == 2) return "; use `coalesce` to replace a null";
+        std::string x = "x";
+        if (arg_count == 1 && call.args[0].value->span.end <= expr_text.size()) {
+            const ast::Span s = call.args[0].value->span;
+            const std::string written = squeeze(expr_text.substr(s.begin, s.end - s.begin));
+            if (!written.empty() && written.size() <= 40) x = written;
+        }
+        return "; write `" + x + " is null`";
+    }
+    if (one_of(lowered, {"ifnull", "nvl", "nz"})) return "; use `coalesce`";
+    if (lowered == "iif") return "; use `if(condition, then, else)`";
+    return {};
+}
+
+std::string for_unknown_field(std::string_view name, const ExprText& text) {
+    const std::string lowered = lower(name);
+    if (means_today(lowered)) return "; use `as_of`, the run's reference date";
+    if (lowered != name && is_keyword(lowered)) return "; write `" + lowered + "`";
+    if (text.yaml_quote && squeeze(text.text) == name) {
+        const std::string n(name);
+        return "; to write the text '" + n + "', quote the whole expression: `\"'" + n + "'\"`";
+    }
+    return {};
+}
+
+std::string for_date_operand(const ast::Expr& operand, std::string_view expr_text) {
+    bool matched = false;
+    if (const auto* lit = std::get_if<ast::Literal>(&operand.node)) {
+        const auto* s = std::get_if<std::string>(&lit->value);
+        if (!s) return {};
+        if (parse_date(*s) || parse_datetime(*s))
+            return "; drop the quotes: dates are written bare, like `" + *s + "`";
+        const std::string date = padded_date(*s, matched);
+        if (!matched) return {};
+        return "; drop the quotes: dates are written bare, as YYYY-MM-DD" +
+               (date.empty() ? std::string{} : ": `" + date + "`");
+    }
+    if (operand.span.begin >= expr_text.size()) return {};
+    const std::string written =
+        squeeze(expr_text.substr(operand.span.begin, operand.span.end - operand.span.begin));
+    const std::string date = padded_date(written, matched);
+    if (!matched) return {};
+    return "; dates are written YYYY-MM-DD" + (date.empty() ? std::string{} : ": `" + date + "`");
+}
+
+std::optional<Location> tab_in_indentation(const SourceFile& file, int line) {
+    for (int l = line; l >= 1 && l >= line - 2; --l) {
+        const std::string_view text = file.line(l);
+        for (size_t i = 0; i < text.size(); ++i) {
+            if (text[i] == '\t') return Location{l, static_cast<int>(i + 1), 1};
+            if (text[i] != ' ') break;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace strata::hints
