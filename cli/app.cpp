@@ -59,7 +59,12 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
         app.add_subcommand("export", "Write one row per customer of a stored run, for CRM import");
     cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
     cmd->add_option("--db", options->db, "SQLite customer database")->required();
-    cmd->add_option("--run", options->run, "Run id (default: the newest run of this ruleset)");
+    cmd->add_option("--run", options->run,
+                    "Run id (default: the run of this ruleset with the latest as_of)");
+    cmd->add_flag("--with-run", options->with_run, "CSV: add run_id and as_of columns");
+    cmd->add_flag("--raw", options->raw,
+                  "CSV: write cells as they are, without the ' that keeps a cell starting with "
+                  "= + - @ from running as a spreadsheet formula (for machine consumers)");
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database)");
     cmd->add_option("--format", *format, "Output format")

@@ -45,9 +45,11 @@ enum class ExportFormat { Csv, Jsonl };
 struct ExportOptions {
     std::string rules;
     std::string db;
-    std::optional<int64_t> run;  // default: the newest run of the ruleset
+    std::optional<int64_t> run;  // default: the run of the ruleset with the latest as_of
     std::optional<std::string> state;
     ExportFormat format = ExportFormat::Csv;
+    bool with_run = false;  // CSV: add run_id and as_of columns
+    bool raw = false;       // CSV: no guard against spreadsheet formulas
 };
 
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err);

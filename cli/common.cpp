@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <ostream>
+#include <string_view>
 
 #include "cli/commands.hpp"
 #include "cli/io.hpp"
@@ -100,12 +101,15 @@ std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const 
     return today_utc();
 }
 
-void write_csv_field(std::ostream& out, const std::string& s) {
+void write_csv_field(std::ostream& out, const std::string& s, bool guard_formulas) {
+    const bool formula = guard_formulas && !s.empty() &&
+                         std::string_view("=+-@\t\r").find(s[0]) != std::string::npos;
+    const std::string_view guard = formula ? "'" : "";
     if (s.find_first_of(",\"\n\r") == std::string::npos) {
-        out << s;
+        out << guard << s;
         return;
     }
-    out << '"';
+    out << '"' << guard;
     for (char c : s) {
         if (c == '"') out << '"';
         out << c;

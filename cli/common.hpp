@@ -45,7 +45,10 @@ std::string thousands(size_t n);
 std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules,
                                   std::ostream& err);
 
-// Writes s as one CSV field (quoted when it holds a comma, quote or line break).
-void write_csv_field(std::ostream& out, const std::string& s);
+// Writes s as one CSV field (quoted when it holds a comma, quote or line break). With
+// `guard_formulas`, a text that a spreadsheet would run as a formula (it starts with =, +, -,
+// @, a tab or a carriage return) is written with a leading ' so that it stays text (OWASP's
+// advice against CSV injection).
+void write_csv_field(std::ostream& out, const std::string& s, bool guard_formulas = false);
 
 }  // namespace strata::cli

@@ -1,11 +1,16 @@
-// `strata export RULES --db DB [--run N] [--state PATH] --format csv|jsonl`
+// `strata export RULES --db DB [--run N] [--state PATH] [--format csv|jsonl] [--with-run]
+// [--raw]`: one row per customer of a stored run, exactly as the run stored it.
+#include <map>
 #include <ostream>
 #include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/io.hpp"
 #include "dsl/diagnostics.hpp"
+#include "dsl/loader.hpp"
 #include "engine/json.hpp"
+#include "engine/sha256.hpp"
 #include "engine/state.hpp"
 #include "engine/store.hpp"
 
@@ -13,20 +18,130 @@ namespace strata::cli {
 
 namespace {
 
-const SegmentDef* find_segment(const std::vector<SegmentDef>& segments, const std::string& id) {
-    for (const auto& s : segments) {
-        if (s.id == id) return &s;
+// The ruleset a rule file names: export needs nothing else from the file, so a file edited
+// since the run (or one with errors in its expressions) still finds the run's membership.
+std::optional<std::string> ruleset_of(const std::string& path, std::ostream& err, int& exit_code) {
+    std::string read_error;
+    auto text = read_text_file(path, read_error);
+    if (!text) {
+        err << "strata export: " << read_error << '\n';
+        exit_code = kExitEnvironment;
+        return std::nullopt;
     }
-    return nullptr;
+    SourceFile source(path, std::move(*text));
+    Diagnostics diags;
+    auto file = load_rule_file(source, diags);
+    if (!file || file->ruleset.empty()) {
+        diags.sort_by_location();
+        for (const auto& d : diags.items()) {
+            if (d.severity == Severity::Error) render_text(err, d, &source);
+        }
+        err << "strata export: " << path << " does not name a ruleset\n";
+        exit_code = kExitRules;
+        return std::nullopt;
+    }
+    return file->ruleset;
+}
+
+// A stored run as rows: what the run stored, never the rule file as it is now.
+struct StoredRun {
+    RunRecord record;
+    std::vector<MembershipRow> rows;
+    std::map<std::string, SegmentActions> actions;
+};
+
+std::optional<StoredRun> load_stored_run(SQLite::Database& state, const std::string& ruleset,
+                                         std::optional<int64_t> run_id, std::ostream& err) {
+    StoreError error;
+    auto schema = read_schema(state, error);
+    if (!schema || !schema->find("strata_runs")) {
+        err << "strata export: no runs are stored in '" << state.getFilename()
+            << "'; run 'strata run' first\n";
+        return std::nullopt;
+    }
+    StoredRun run;
+    auto record = find_run(state, ruleset, run_id, error);
+    if (!record) {
+        if (!error.message.empty())
+            err << "strata export: " << error.message << '\n';
+        else if (run_id)
+            err << "strata export: run " << *run_id << " of ruleset '" << ruleset
+                << "' does not exist\n";
+        else
+            err << "strata export: no stored run of ruleset '" << ruleset
+                << "'; run 'strata run' first\n";
+        return std::nullopt;
+    }
+    run.record = std::move(*record);
+    auto actions = load_segment_actions(state, run.record.run_id, error);
+    if (actions) run.rows = load_membership(state, run.record.run_id, error);
+    if (!actions || !error.message.empty()) {
+        err << "strata export: " << error.message << '\n';
+        return std::nullopt;
+    }
+    run.actions = std::move(*actions);
+    return run;
+}
+
+void write_csv(std::ostream& out, const StoredRun& run, const ExportOptions& options) {
+    const bool guard = !options.raw;
+    out << "customer_key,segment,tactical,offer,channel,priority"
+        << (options.with_run ? ",run_id,as_of" : "") << '\n';
+    const SegmentActions none;
+    for (const auto& row : run.rows) {
+        auto it = run.actions.find(row.segment.str());
+        const SegmentActions& a = it != run.actions.end() ? it->second : none;
+        // Integer keys are numbers, never formulas; text keys are guarded like any text.
+        if (std::holds_alternative<int64_t>(row.key))
+            out << format_value(row.key);
+        else
+            write_csv_field(out, format_value(row.key), guard);
+        out << ',';
+        write_csv_field(out, row.segment.str(), guard);
+        out << ',';
+        write_csv_field(out, row.tactical.str(), guard);
+        out << ',';
+        write_csv_field(out, a.offer, guard);
+        out << ',';
+        write_csv_field(out, a.channel, guard);
+        out << ',' << (a.priority ? std::to_string(*a.priority) : "");
+        if (options.with_run) out << ',' << run.record.run_id << ',' << run.record.as_of;
+        out << '\n';
+    }
+}
+
+void write_jsonl(std::ostream& out, const StoredRun& run) {
+    const SegmentActions none;
+    for (const auto& row : run.rows) {
+        auto it = run.actions.find(row.segment.str());
+        const SegmentActions& a = it != run.actions.end() ? it->second : none;
+        JsonWriter w;
+        w.begin_object().key("customer_key");
+        if (const auto* i = std::get_if<int64_t>(&row.key))
+            w.value(*i);
+        else
+            w.value(std::get<Str>(row.key).str());
+        w.key("segment").value(row.segment.str()).key("tactical").begin_array();
+        std::stringstream tags(row.tactical.str());
+        for (std::string tag; std::getline(tags, tag, ';');)
+            w.value(tag);
+        w.end_array().key("offer").value(a.offer).key("channel").value(a.channel).key("priority");
+        if (a.priority)
+            w.value(*a.priority);
+        else
+            w.null();
+        w.key("run_id").value(run.record.run_id).key("as_of").value(run.record.as_of);
+        w.end_object();
+        out << w.str() << '\n';
+    }
 }
 
 }  // namespace
 
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
-    auto loaded = load_rules(options.rules, std::nullopt, err, exit_code);
-    if (!loaded) return exit_code;
-    const RuleFile& rf = loaded->rules->rules;
+    const auto ruleset = ruleset_of(options.rules, err, exit_code);
+    if (!ruleset) return exit_code;
     StoreError error;
     auto data = open_read_only(options.db, error);
     if (!data) {
@@ -43,74 +158,22 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
         }
         state = state_db.get();
     }
-    auto schema = read_schema(*state, error);
-    if (!schema || !schema->find("strata_runs")) {
-        err << "strata export: no runs are stored in '" << state->getFilename()
-            << "'; run 'strata run' first\n";
-        return kExitEnvironment;
-    }
-    auto run = find_run(*state, rf.ruleset, options.run, error);
-    if (!run) {
-        if (!error.message.empty())
-            err << "strata export: " << error.message << '\n';
-        else if (options.run)
-            err << "strata export: run " << *options.run << " of ruleset '" << rf.ruleset
-                << "' does not exist\n";
-        else
-            err << "strata export: no stored run of ruleset '" << rf.ruleset
-                << "'; run 'strata run' first\n";
-        return kExitEnvironment;
-    }
-    if (run->rules_sha256 != loaded->sha256) {
-        err << "strata export: warning: " << options.rules << " has changed since run "
-            << run->run_id << " (which used version " << run->version << ", sha256 "
-            << run->rules_sha256.substr(0, 12)
-            << "); offers, channels and priorities come from the file as it is now\n";
-    }
-    const auto rows = load_membership(*state, run->run_id, error);
-    if (!error.message.empty()) {
-        err << "strata export: " << error.message << '\n';
-        return kExitEnvironment;
+    const auto run = load_stored_run(*state, *ruleset, options.run, err);
+    if (!run) return kExitEnvironment;
+    const RunRecord& r = run->record;
+    err << "strata export: run " << r.run_id << " of " << r.ruleset << " v" << r.version
+        << ", as_of " << r.as_of << ", " << thousands(run->rows.size()) << " customers\n";
+    std::string read_error;
+    if (auto text = read_text_file(options.rules, read_error);
+        text && sha256_hex(*text) != r.rules_sha256) {
+        err << "strata export: note: " << options.rules << " has changed since run " << r.run_id
+            << " (sha256 " << r.rules_sha256.substr(0, 12)
+            << "); segments, offers, channels and priorities are the run's own\n";
     }
     if (options.format == ExportFormat::Csv)
-        out << "customer_key,segment,tactical,offer,channel,priority\n";
-    for (const auto& row : rows) {
-        const SegmentDef* seg = find_segment(rf.segments, row.segment.str());
-        const std::string offer = seg ? seg->meta.offer : "";
-        const std::string channel = seg ? seg->meta.channel : "";
-        const std::string priority =
-            seg && seg->meta.priority ? std::to_string(*seg->meta.priority) : "";
-        if (options.format == ExportFormat::Csv) {
-            write_csv_field(out, format_value(row.key));
-            out << ',';
-            write_csv_field(out, row.segment.str());
-            out << ',';
-            write_csv_field(out, row.tactical.str());
-            out << ',';
-            write_csv_field(out, offer);
-            out << ',';
-            write_csv_field(out, channel);
-            out << ',' << priority << '\n';
-        } else {
-            JsonWriter w;
-            w.begin_object().key("customer_key");
-            if (const auto* i = std::get_if<int64_t>(&row.key))
-                w.value(*i);
-            else
-                w.value(std::get<Str>(row.key).str());
-            w.key("segment").value(row.segment.str()).key("tactical").begin_array();
-            std::stringstream tags(row.tactical.str());
-            for (std::string tag; std::getline(tags, tag, ';');)
-                w.value(tag);
-            w.end_array().key("offer").value(offer).key("channel").value(channel).key("priority");
-            if (seg && seg->meta.priority)
-                w.value(*seg->meta.priority);
-            else
-                w.null();
-            w.key("run_id").value(run->run_id).end_object();
-            out << w.str() << '\n';
-        }
-    }
+        write_csv(out, *run, options);
+    else
+        write_jsonl(out, *run);
     return kExitOk;
 }
 

@@ -255,10 +255,10 @@ bool RunWriter::finish(const std::string& finished_at, const std::string& summar
 std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset,
                                   std::optional<int64_t> run_id, StoreError& error) {
     try {
-        SQLite::Statement q(
-            state,
-            run_id ? "SELECT * FROM strata_runs WHERE run_id = ? AND ruleset = ?"
-                   : "SELECT * FROM strata_runs WHERE ruleset = ? ORDER BY run_id DESC LIMIT 1");
+        SQLite::Statement q(state,
+                            run_id ? "SELECT * FROM strata_runs WHERE run_id = ? AND ruleset = ?"
+                                   : "SELECT * FROM strata_runs WHERE ruleset = ? "
+                                     "ORDER BY as_of DESC, run_id DESC LIMIT 1");
         if (run_id) {
             q.bind(1, *run_id);
             q.bind(2, ruleset);
@@ -283,6 +283,35 @@ std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ru
         error.message = describe(e, "cannot read runs from '" + state.getFilename() + "'");
         return std::nullopt;
     }
+}
+
+std::optional<std::map<std::string, SegmentActions>> load_segment_actions(SQLite::Database& state,
+                                                                          int64_t run_id,
+                                                                          StoreError& error) {
+    std::map<std::string, SegmentActions> actions;
+    try {
+        // SQLite's own JSON functions read the summary; a segment without an offer, channel
+        // or priority has the key missing (older runs) or null.
+        SQLite::Statement q(state,
+                            "SELECT json_extract(s.value, '$.id'), json_extract(s.value, "
+                            "'$.offer'), json_extract(s.value, '$.channel'), "
+                            "json_extract(s.value, '$.priority') "
+                            "FROM strata_runs r, json_each(r.summary, '$.segments') s "
+                            "WHERE r.run_id = ?");
+        q.bind(1, run_id);
+        while (q.executeStep()) {
+            SegmentActions a;
+            if (!q.getColumn(1).isNull()) a.offer = q.getColumn(1).getString();
+            if (!q.getColumn(2).isNull()) a.channel = q.getColumn(2).getString();
+            if (q.getColumn(3).isInteger()) a.priority = q.getColumn(3).getInt64();
+            actions[q.getColumn(0).getString()] = std::move(a);
+        }
+    } catch (const SQLite::Exception& e) {
+        error.message = describe(e, "cannot read the summary of run " + std::to_string(run_id) +
+                                        " from '" + state.getFilename() + "'");
+        return std::nullopt;
+    }
+    return actions;
 }
 
 std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_id,

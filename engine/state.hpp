@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,9 +65,25 @@ class RunWriter {
     std::unique_ptr<Impl> impl_;
 };
 
-// The newest run of a ruleset, or a given run id; nullopt when there is none.
+// A given run of a ruleset, or by default its latest: the one with the latest as_of, and of
+// those the highest run id. nullopt when there is none (or on a database error, with `error`
+// set).
 std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset,
                                   std::optional<int64_t> run_id, StoreError& error);
+
+// What a run's rule file said each general segment should get, as the run stored it in its
+// summary: never the rule file as it is now.
+struct SegmentActions {
+    std::string offer;
+    std::string channel;
+    std::optional<int64_t> priority;
+};
+
+// The actions of every general segment of a stored run, by segment id, read from the run's
+// summary. nullopt with `error` set on a database error or a summary that is not JSON.
+std::optional<std::map<std::string, SegmentActions>> load_segment_actions(SQLite::Database& state,
+                                                                          int64_t run_id,
+                                                                          StoreError& error);
 
 // A run's membership in key order.
 std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_id,

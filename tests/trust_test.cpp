@@ -315,3 +315,105 @@ INSERT INTO customers VALUES (1, 'paid');
         CHECK(json_at(run.out, "$.error.kind") == c.kind);
     }
 }
+
+namespace {
+
+std::string offer_rules(int version, const std::string& offer, const std::string& channel) {
+    return "ruleset: offers\nversion: " + std::to_string(version) +
+           "\ngeneral:\n  segments:\n    - id: gold\n      when: tier == 'gold'\n"
+           "      offer: '" +
+           offer + "'\n      channel: " + channel +
+           "\n      priority: 1\n    - id: rest\n      when: otherwise\n      priority: 3\n";
+}
+
+const char* kTierBase = R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, tier TEXT);
+INSERT INTO customers VALUES (1, 'gold'), (2, 'silver'), (3, 'gold');
+)sql";
+
+}  // namespace
+
+TEST_CASE("export writes what the run stored, whatever the rule file says now") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTierBase);
+    const auto file = dir.write("r.yaml", offer_rules(1, "free shipping", "email"));
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const std::string expected =
+        "customer_key,segment,tactical,offer,channel,priority\n"
+        "1,gold,,free shipping,email,1\n2,rest,,,,3\n3,gold,,free shipping,email,1\n";
+    auto before = run_cli({"export", file, "--db", db});
+    REQUIRE_MESSAGE(before.code == 0, before.err);
+    CHECK(before.out == expected);
+    // The file is edited afterwards: new offer, channel and priorities, even a new segment.
+    dir.write("r.yaml",
+              "ruleset: offers\nversion: 2\ngeneral:\n  segments:\n"
+              "    - id: gold\n      when: tier == 'gold'\n      offer: 20% off\n"
+              "      channel: sms\n      priority: 2\n    - id: rest\n"
+              "      when: otherwise\n      offer: nothing\n");
+    auto after = run_cli({"export", file, "--db", db});
+    REQUIRE_MESSAGE(after.code == 0, after.err);
+    CHECK(after.out == expected);
+    CHECK(after.err.find("has changed since run 1") != std::string::npos);
+    // Even a file whose expressions no longer compile finds the run by its ruleset.
+    dir.write("r.yaml",
+              "ruleset: offers\nversion: 3\ngeneral:\n  segments:\n"
+              "    - id: gold\n      when: tier ==\n    - id: rest\n      when: otherwise\n");
+    auto broken = run_cli({"export", file, "--db", db, "--format", "jsonl"});
+    REQUIRE_MESSAGE(broken.code == 0, broken.err);
+    CHECK(json_at(broken.out.substr(0, broken.out.find('\n')), "$.offer") == "free shipping");
+}
+
+TEST_CASE(
+    "export takes the run with the latest as_of by default, names it, and can say it "
+    "in every row") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTierBase);
+    const auto file = dir.write("r.yaml", offer_rules(1, "a", "email"));
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"}).code == 0);  // run 1
+    // Run 2 is made later but looks at an earlier day: run 1 is still the latest as_of.
+    SQLite::Database(db, SQLite::OPEN_READWRITE).exec("UPDATE customers SET tier = 'gold'");
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-06-01"}).code == 0);  // run 2
+    auto e = run_cli({"export", file, "--db", db, "--with-run"});
+    REQUIRE_MESSAGE(e.code == 0, e.err);
+    CHECK(e.out ==
+          "customer_key,segment,tactical,offer,channel,priority,run_id,as_of\n"
+          "1,gold,,a,email,1,1,2026-11-01\n2,rest,,,,3,1,2026-11-01\n"
+          "3,gold,,a,email,1,1,2026-11-01\n");
+    CHECK(e.err.find("run 1 of offers v1, as_of 2026-11-01, 3 customers") != std::string::npos);
+    auto second = run_cli({"export", file, "--db", db, "--run", "2"});
+    CHECK(second.out.find("\n2,gold,") != std::string::npos);
+    CHECK(second.err.find("run 2 of offers v1, as_of 2026-06-01") != std::string::npos);
+    // Of runs on the same as_of, the highest id.
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"}).code == 0);  // run 3
+    auto latest = run_cli({"export", file, "--db", db, "--with-run"});
+    CHECK(latest.out.find("\n2,gold,,a,email,1,3,2026-11-01\n") != std::string::npos);
+}
+
+TEST_CASE("export guards CSV cells against spreadsheet formulas; --raw writes them as they are") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id TEXT, tier TEXT);
+INSERT INTO customers VALUES ('=1+2', 'gold'), ('@SUM(A1)', 'silver'), ('-7', 'silver'),
+  ('plain', 'gold');
+)sql");
+    const auto file =
+        dir.write("r.yaml", offer_rules(1, "=HYPERLINK(\"http://evil.example\",\"win\")", "+sms"));
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    auto e = run_cli({"export", file, "--db", db});
+    REQUIRE_MESSAGE(e.code == 0, e.err);
+    CHECK(e.out ==
+          "customer_key,segment,tactical,offer,channel,priority\n"
+          "'-7,rest,,,,3\n"
+          "'=1+2,gold,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"win\"\")\",'+sms,1\n"
+          "'@SUM(A1),rest,,,,3\n"
+          "plain,gold,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"win\"\")\",'+sms,1\n");
+    auto raw = run_cli({"export", file, "--db", db, "--raw"});
+    CHECK(raw.out.find("\n=1+2,gold,,\"=HYPERLINK(") != std::string::npos);
+    CHECK(raw.out.find("\n-7,rest,") != std::string::npos);
+    // An integer key is a number, never a formula.
+    const auto numbers = dir.database("n.db",
+                                      "CREATE TABLE customers (customer_id INTEGER, tier "
+                                      "TEXT); INSERT INTO customers VALUES (-5, 'x');");
+    REQUIRE(run_cli({"run", file, "--db", numbers, "--as-of", "2026-11-01"}).code == 0);
+    CHECK(run_cli({"export", file, "--db", numbers}).out.find("\n-5,rest,") != std::string::npos);
+}
