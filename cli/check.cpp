@@ -30,7 +30,7 @@ void print_text(std::ostream& out, const std::vector<FileReport>& reports, size_
 
 void print_json(std::ostream& out, const std::vector<FileReport>& reports, size_t errors,
                 size_t warnings) {
-    out << "{\"files\":[";
+    out << "{\"format\":1,\"files\":[";
     for (size_t i = 0; i < reports.size(); ++i) {
         const auto& r = reports[i];
         if (i) out << ',';
@@ -69,7 +69,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
         std::string read_error;
         auto text = read_text_file(path, read_error);
         if (!text) {
-            report.diags.error(path, Location{}, read_error);
+            report.diags.error(DiagnosticCode::File, path, Location{}, read_error);
             report.unreadable = unreadable = true;
         } else {
             report.source = SourceFile(path, std::move(*text));

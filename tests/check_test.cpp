@@ -219,11 +219,12 @@ TEST_CASE("check --format json carries the same fields as the text form") {
                         golden_db().string(), "--format", "json"});
     CHECK(db.code == 1);
     CHECK(db.out ==
-          "{\"files\":[{\"file\":\"tests/golden/check-db/"
+          "{\"format\":1,\"files\":[{\"file\":\"tests/golden/check-db/"
           "unknown_field_plna.yaml\",\"errors\":1,\"warnings\":0,"
           "\"diagnostics\":[{\"file\":\"tests/golden/check-db/"
           "unknown_field_plna.yaml\",\"line\":14,\"col\":13,"
-          "\"length\":4,\"severity\":\"error\",\"message\":\"unknown field 'plna' (did you mean "
+          "\"length\":4,\"severity\":\"error\",\"code\":\"unknown-name\",\"message\":\"unknown "
+          "field 'plna' (did you mean "
           "'plan'?)\","
           "\"source_line\":\"      when: plna == 'trial'\"}]}],\"errors\":1,\"warnings\":0}\n");
 }
