@@ -1,4 +1,4 @@
-// `strata export RULES --db DB [--run N] [--state PATH] --format csv|jsonl`
+// `strata export RULES --db DB [--run N] [--state PATH] --format csv|jsonl|json`
 #include <ostream>
 #include <sstream>
 
@@ -74,6 +74,8 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
     }
     if (options.format == ExportFormat::Csv)
         out << "customer_key,segment,tactical,offer,channel,priority\n";
+    if (options.format == ExportFormat::Json) out << '[';
+    bool first_row = true;
     for (const auto& row : rows) {
         const SegmentDef* seg = find_segment(rf.segments, row.segment.str());
         const std::string offer = seg ? seg->meta.offer : "";
@@ -102,15 +104,24 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
             std::stringstream tags(row.tactical.str());
             for (std::string tag; std::getline(tags, tag, ';');)
                 w.value(tag);
-            w.end_array().key("offer").value(offer).key("channel").value(channel).key("priority");
+            w.end_array().key("offer");
+            offer.empty() ? w.null() : w.value(offer);
+            w.key("channel");
+            channel.empty() ? w.null() : w.value(channel);
+            w.key("priority");
             if (seg && seg->meta.priority)
                 w.value(*seg->meta.priority);
             else
                 w.null();
             w.key("run_id").value(run->run_id).end_object();
-            out << w.str() << '\n';
+            if (options.format == ExportFormat::Json)
+                out << (first_row ? "\n" : ",\n") << w.str();
+            else
+                out << w.str() << '\n';
+            first_row = false;
         }
     }
+    if (options.format == ExportFormat::Json) out << (first_row ? "]\n" : "\n]\n");
     return kExitOk;
 }
 
