@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ostream>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -107,20 +108,25 @@ void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
                 size_t name_width) {
     const auto& m = s.def->meta;
     const std::string goal = one_line(m.goal), offer = one_line(m.offer);
-    out << pad(tree_name(s, depth), name_width) << ' ' << fit(one_line(m.label), 24) << ' '
+    std::ostringstream row;
+    row << pad(tree_name(s, depth), name_width) << ' ' << fit(one_line(m.label), 24) << ' '
         << pad(thousands(s.count), 10, true) << ' '
         << pad(percent(static_cast<double>(s.count), static_cast<double>(rep.customers)), 7, true);
     if (rep.has_value) {
-        out << ' '
+        row << ' '
             << pad(s.value_count ? money(s.value_total / static_cast<double>(s.value_count)) : "-",
                    12, true)
             << ' ' << pad(money(s.value_total), 16, true) << ' '
             << pad(percent(s.value_total, rep.value_total), 7, true);
     }
-    out << "  " << pad(m.priority ? std::to_string(*m.priority) : "-", 3) << ' '
+    row << "  " << pad(m.priority ? std::to_string(*m.priority) : "-", 3) << ' '
         << pad(m.contact_every ? format_duration(*m.contact_every) : "-", 7) << ' '
         << fit(m.channel.empty() ? "-" : one_line(m.channel), 16) << ' ' << goal
-        << (goal.empty() || offer.empty() ? "" : " — ") << offer << '\n';
+        << (goal.empty() || offer.empty() ? "" : " — ") << offer;
+    // No trailing blanks where a row ends in empty columns.
+    std::string text = row.str();
+    text.erase(text.find_last_not_of(' ') + 1);
+    out << text << '\n';
     for (const auto& t : s.tactical)
         table_rows(out, t, rep, depth + 1, name_width);
 }
