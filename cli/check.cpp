@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "cli/io.hpp"
 #include "dsl/compiler.hpp"
 #include "engine/store.hpp"
@@ -57,6 +58,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
         if (db) schema = read_schema(*db, error);
         if (!schema) {
             err << "strata check: " << error.message << '\n';
+            if (options.format == Format::Json) write_json_error(out, "database", error.message);
             return kExitEnvironment;
         }
     }

@@ -252,6 +252,12 @@ TEST_CASE("error objects carry format, a stable kind and each diagnostic's code"
     CHECK(r.code == 2);
     CHECK(r.out.rfind("{\"format\":1,\"error\":{\"kind\":\"file\",", 0) == 0);
     CHECK(r.out.find("\"diagnostics\":[]") != std::string::npos);
+    r = run_cli({"check", file, "--db", dir.file("missing.db"), "--format", "json"});
+    CHECK(r.code == 2);
+    CHECK(r.out.rfind("{\"format\":1,\"error\":{\"kind\":\"database\",", 0) == 0);
+    r = run_cli({"graph", file, "--format", "json"});
+    CHECK(r.code == 0);
+    CHECK(r.out.rfind("{\"format\":1,\"ruleset\":\"e\",", 0) == 0);
 }
 
 TEST_CASE("export --format json is one array of the objects jsonl writes a line each") {
