@@ -104,10 +104,13 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
             std::stringstream tags(row.tactical.str());
             for (std::string tag; std::getline(tags, tag, ';');)
                 w.value(tag);
-            w.end_array().key("offer");
-            offer.empty() ? w.null() : w.value(offer);
-            w.key("channel");
-            channel.empty() ? w.null() : w.value(channel);
+            w.end_array();
+            for (const auto& [key, text] : {std::pair{"offer", &offer}, {"channel", &channel}}) {
+                if (text->empty())
+                    w.key(key).null();
+                else
+                    w.key(key).value(*text);
+            }
             w.key("priority");
             if (seg && seg->meta.priority)
                 w.value(*seg->meta.priority);

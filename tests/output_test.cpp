@@ -85,7 +85,7 @@ TEST_CASE("the run table keeps long and nested ids whole and its columns aligned
     const auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run"});
     REQUIRE_MESSAGE(r.code == 0, r.err);
     const auto lines = lines_of(r.out);
-    const std::string header = lines.at(3);
+    const std::string& header = lines.at(3);
     REQUIRE(header.rfind("SEGMENT", 0) == 0);
     const std::string top = row_of(lines, kLongId);
     const std::string nested = row_of(lines, kLongTactical);
