@@ -68,10 +68,12 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database)");
     cmd->add_option("--format", *format, "Output format")
-        ->check(CLI::IsMember({"csv", "jsonl"}))
+        ->check(CLI::IsMember({"csv", "jsonl", "json"}))
         ->capture_default_str();
     cmd->callback([options, format, &exit_code, &out, &err] {
-        options->format = *format == "jsonl" ? ExportFormat::Jsonl : ExportFormat::Csv;
+        options->format = *format == "jsonl"  ? ExportFormat::Jsonl
+                          : *format == "json" ? ExportFormat::Json
+                                              : ExportFormat::Csv;
         exit_code = run_export(*options, out, err);
     });
 }

@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "cli/io.hpp"
 #include "dsl/compiler.hpp"
 #include "engine/store.hpp"
@@ -28,7 +29,8 @@ void note_fixed_as_of(const CompiledRules& compiled, Diagnostics& diags) {
     if (!rf.as_of) return;
     diags.add(Severity::Note, compiled.source.path(), rf.as_of_location,
               "as_of is fixed in the file: every run will see " + format_date(*rf.as_of) +
-                  " unless run with --as-of");
+                  " unless run with --as-of",
+              DiagnosticCode::AsOfFixed);
 }
 
 void print_text(std::ostream& out, const std::vector<FileReport>& reports, size_t errors,
@@ -45,7 +47,7 @@ void print_text(std::ostream& out, const std::vector<FileReport>& reports, size_
 
 void print_json(std::ostream& out, const std::vector<FileReport>& reports, size_t errors,
                 size_t warnings, bool names_checked) {
-    out << "{\"files\":[";
+    out << "{\"format\":1,\"files\":[";
     for (size_t i = 0; i < reports.size(); ++i) {
         const auto& r = reports[i];
         if (i) out << ',';
@@ -73,6 +75,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
         if (db) schema = read_schema(*db, error);
         if (!schema) {
             err << "strata check: " << error.message << '\n';
+            if (options.format == Format::Json) write_json_error(out, "database", error.message);
             return kExitEnvironment;
         }
     }
@@ -85,7 +88,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
         std::string read_error;
         auto text = read_text_file(path, read_error);
         if (!text) {
-            report.diags.error(path, Location{}, read_error);
+            report.diags.error(DiagnosticCode::File, path, Location{}, read_error);
             report.unreadable = unreadable = true;
         } else {
             report.source = SourceFile(path, std::move(*text));

@@ -40,7 +40,8 @@ struct RunCommandOptions {
 
 int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& err);
 
-enum class ExportFormat { Csv, Jsonl };
+// Jsonl: one JSON object per line; Json: the same objects as one JSON array.
+enum class ExportFormat { Csv, Jsonl, Json };
 
 struct ExportOptions {
     std::string rules;

@@ -55,12 +55,15 @@ std::optional<LoadedRules> load_rules(const std::string& rules_path,
         }
         return std::nullopt;
     }
+    for (const auto& d : diags.items()) {
+        if (d.severity == Severity::Warning) out.warnings.push_back(d);
+    }
     return out;
 }
 
 void write_json_error(std::ostream& out, const std::string& kind, const std::string& message,
                       const std::vector<Diagnostic>& diagnostics, const SourceFile* source) {
-    out << "{\"error\":{\"kind\":";
+    out << "{\"format\":1,\"error\":{\"kind\":";
     write_json_string(out, kind);
     out << ",\"message\":";
     write_json_string(out, message);

@@ -18,6 +18,7 @@ struct LoadedRules {
     std::unique_ptr<CompiledRules> rules;
     std::unique_ptr<SQLite::Database> db;  // read-only; null when no database was asked for
     std::string sha256;                    // of the rule file's bytes
+    std::vector<Diagnostic> warnings;      // the compiler's warnings, in file order
 };
 
 // Reads and compiles a rule file (against the database's schema when db_path is given),
@@ -28,8 +29,9 @@ std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       const std::optional<std::string>& db_path, std::ostream& err,
                                       int& exit_code, std::ostream* json_out = nullptr);
 
-// {"error":{"kind":"rules"|"database"|"file","message":"…","diagnostics":[…]}} and a newline:
-// what --format json commands print on stdout when they fail, beside the text on stderr.
+// {"format":1,"error":{"kind":…,"message":"…","diagnostics":[…]}} and a newline: what
+// --format json commands print on stdout when they fail, beside the text on stderr. `kind` is
+// "rules", "database", "file" or "usage" (docs/running.md).
 void write_json_error(std::ostream& out, const std::string& kind, const std::string& message,
                       const std::vector<Diagnostic>& diagnostics = {},
                       const SourceFile* source = nullptr);

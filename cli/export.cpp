@@ -1,5 +1,5 @@
-// `strata export RULES --db DB [--run N] [--state PATH] [--format csv|jsonl] [--with-run]
-// [--raw]`: one row per customer of a stored run, exactly as the run stored it.
+// `strata export RULES --db DB [--run N] [--state PATH] [--format csv|jsonl|json]
+// [--with-run] [--raw]`: one row per customer of a stored run, exactly as the run stored it.
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -110,8 +110,11 @@ void write_csv(std::ostream& out, const StoredRun& run, const ExportOptions& opt
     }
 }
 
-void write_jsonl(std::ostream& out, const StoredRun& run) {
+// One object per customer: one per line (jsonl), or as one JSON array with an object per line.
+void write_json_rows(std::ostream& out, const StoredRun& run, bool array) {
     const SegmentActions none;
+    if (array) out << '[';
+    bool first = true;
     for (const auto& row : run.rows) {
         auto it = run.actions.find(row.segment.str());
         const SegmentActions& a = it != run.actions.end() ? it->second : none;
@@ -125,15 +128,27 @@ void write_jsonl(std::ostream& out, const StoredRun& run) {
         std::stringstream tags(row.tactical.str());
         for (std::string tag; std::getline(tags, tag, ';');)
             w.value(tag);
-        w.end_array().key("offer").value(a.offer).key("channel").value(a.channel).key("priority");
+        w.end_array();
+        for (const auto& [key, text] : {std::pair{"offer", &a.offer}, {"channel", &a.channel}}) {
+            if (text->empty())
+                w.key(key).null();
+            else
+                w.key(key).value(*text);
+        }
+        w.key("priority");
         if (a.priority)
             w.value(*a.priority);
         else
             w.null();
         w.key("run_id").value(run.record.run_id).key("as_of").value(run.record.as_of);
         w.end_object();
-        out << w.str() << '\n';
+        if (array)
+            out << (first ? "\n" : ",\n") << w.str();
+        else
+            out << w.str() << '\n';
+        first = false;
     }
+    if (array) out << (first ? "]\n" : "\n]\n");
 }
 
 }  // namespace
@@ -173,7 +188,7 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
     if (options.format == ExportFormat::Csv)
         write_csv(out, *run, options);
     else
-        write_jsonl(out, *run);
+        write_json_rows(out, *run, options.format == ExportFormat::Json);
     return kExitOk;
 }
 

@@ -18,7 +18,8 @@ int run_graph(const GraphOptions& options, std::ostream& out, std::ostream& err)
     switch (options.format) {
         case GraphFormat::Json: {
             JsonWriter w;
-            w.begin_object().key("ruleset").value(rf.ruleset).key("version").value(rf.version);
+            w.begin_object().key("format").value(1);
+            w.key("ruleset").value(rf.ruleset).key("version").value(rf.version);
             w.key("nodes").begin_array();
             for (size_t i = 0; i < graph.nodes.size(); ++i) {
                 const auto& n = graph.nodes[i];
@@ -31,6 +32,8 @@ int run_graph(const GraphOptions& options, std::ostream& out, std::ostream& err)
                     .value(n.name);
                 if (n.location.valid())
                     w.key("line").value(n.location.line).key("col").value(n.location.col);
+                else
+                    w.key("line").null().key("col").null();
                 w.key("deps").begin_array();
                 for (size_t d : n.deps)
                     w.value(d + 1);

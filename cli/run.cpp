@@ -1,8 +1,10 @@
 // `strata run RULES --db DB [--as-of DATE] [--dry-run] [--format table|json|csv] [--state PATH]`
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ostream>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -13,10 +15,35 @@ namespace strata::cli {
 
 namespace {
 
+// A share with one decimal. A part that is not zero never shows as 0.0%: under 0.05% it
+// shows as <0.1% (or >-0.1% for a negative part).
 std::string percent(double part, double whole) {
+    const double p = whole != 0 ? 100.0 * part / whole : 0.0;
+    if (part != 0 && p > 0 && p < 0.05) return "<0.1%";
+    if (part != 0 && p < 0 && p > -0.05) return ">-0.1%";
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f%%", whole != 0 ? 100.0 * part / whole : 0.0);
+    std::snprintf(buf, sizeof buf, "%.1f%%", p);
     return buf;
+}
+
+// Text from the rule file made safe for one table row: a line break becomes ⏎ and any other
+// control character a space, so that a label or offer written over several lines in YAML
+// cannot break the table.
+std::string one_line(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == '\r' || c == '\n') {
+            if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
+            out += "⏎";
+        } else if (c < 0x20 || c == 0x7F) {
+            out += ' ';
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
 }
 
 std::string money(double v) {
@@ -31,11 +58,16 @@ std::string money(double v) {
            s.substr(dot);
 }
 
-std::string pad(std::string s, size_t width, bool right = false) {
-    // Width in characters, counting UTF-8 sequences once.
+// Width in characters, counting UTF-8 sequences once.
+size_t text_width(const std::string& s) {
     size_t chars = 0;
     for (unsigned char c : s)
         chars += (c & 0xC0) != 0x80;
+    return chars;
+}
+
+std::string pad(std::string s, size_t width, bool right = false) {
+    const size_t chars = text_width(s);
     if (chars >= width) return s;
     const std::string fill(width - chars, ' ');
     return right ? fill + s : s + fill;
@@ -54,26 +86,49 @@ std::string fit(const std::string& s, size_t width) {
     return s.substr(0, cut) + "…";
 }
 
-void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep, int depth) {
+// How a segment shows in the SEGMENT column: indented under its parent.
+std::string tree_name(const SegmentResult& s, int depth) {
+    return std::string(static_cast<size_t>(depth) * 2, ' ') + (depth ? "└ " : "") + s.def->id;
+}
+
+// The SEGMENT column is as wide as its longest entry (at least kSegmentWidth): ids are what
+// users type into SQL and filters, so they are never cut; the label column is cut instead.
+constexpr size_t kSegmentWidth = 26;
+
+size_t segment_width(const std::vector<SegmentResult>& segments, int depth) {
+    size_t width = kSegmentWidth;
+    for (const auto& s : segments) {
+        width = std::max(width, text_width(tree_name(s, depth)));
+        width = std::max(width, segment_width(s.tactical, depth + 1));
+    }
+    return width;
+}
+
+void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep, int depth,
+                size_t name_width) {
     const auto& m = s.def->meta;
-    std::string name =
-        std::string(static_cast<size_t>(depth) * 2, ' ') + (depth ? "└ " : "") + s.def->id;
-    out << fit(name, 26) << ' ' << fit(m.label, 24) << ' ' << pad(thousands(s.count), 10, true)
-        << ' '
+    const std::string goal = one_line(m.goal), offer = one_line(m.offer);
+    std::ostringstream row;
+    row << pad(tree_name(s, depth), name_width) << ' ' << fit(one_line(m.label), 24) << ' '
+        << pad(thousands(s.count), 10, true) << ' '
         << pad(percent(static_cast<double>(s.count), static_cast<double>(rep.customers)), 7, true);
     if (rep.has_value) {
-        out << ' '
+        row << ' '
             << pad(s.value_count ? money(s.value_total / static_cast<double>(s.value_count)) : "-",
                    12, true)
             << ' ' << pad(money(s.value_total), 16, true) << ' '
             << pad(percent(s.value_total, rep.value_total), 7, true);
     }
-    out << "  " << pad(m.priority ? std::to_string(*m.priority) : "-", 3) << ' '
+    row << "  " << pad(m.priority ? std::to_string(*m.priority) : "-", 3) << ' '
         << pad(m.contact_every ? format_duration(*m.contact_every) : "-", 7) << ' '
-        << fit(m.channel.empty() ? "-" : m.channel, 16) << ' ' << m.goal
-        << (m.goal.empty() || m.offer.empty() ? "" : " — ") << m.offer << '\n';
+        << fit(m.channel.empty() ? "-" : one_line(m.channel), 16) << ' ' << goal
+        << (goal.empty() || offer.empty() ? "" : " — ") << offer;
+    // No trailing blanks where a row ends in empty columns.
+    std::string text = row.str();
+    text.erase(text.find_last_not_of(' ') + 1);
+    out << text << '\n';
     for (const auto& t : s.tactical)
-        table_rows(out, t, rep, depth + 1);
+        table_rows(out, t, rep, depth + 1, name_width);
 }
 
 void print_table(std::ostream& out, const RunReport& rep) {
@@ -83,14 +138,15 @@ void print_table(std::ostream& out, const RunReport& rep) {
     out << thousands(rep.customers) << " customers";
     if (rep.has_value) out << ", value total " << money(rep.value_total);
     out << "\n\n";
-    out << pad("SEGMENT", 26) << ' ' << pad("LABEL", 24) << ' ' << pad("COUNT", 10, true) << ' '
-        << pad("SHARE", 7, true);
+    const size_t name_width = segment_width(rep.segments, 0);
+    out << pad("SEGMENT", name_width) << ' ' << pad("LABEL", 24) << ' ' << pad("COUNT", 10, true)
+        << ' ' << pad("SHARE", 7, true);
     if (rep.has_value)
         out << ' ' << pad("AVG VALUE", 12, true) << ' ' << pad("TOTAL VALUE", 16, true) << ' '
             << pad("VALUE%", 7, true);
     out << "  PRI CONTACT CHANNEL          GOAL — OFFER\n";
     for (const auto& s : rep.segments)
-        table_rows(out, s, rep, 0);
+        table_rows(out, s, rep, 0, name_width);
     const auto& dq = rep.data_quality;
     out << "\ndata quality: " << thousands(dq.findings()) << " finding"
         << (dq.findings() == 1 ? "" : "s");
@@ -198,6 +254,8 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         if (json) write_json_error(out, error.rule_problem ? "rules" : "database", error.message);
         return error.rule_problem ? kExitRules : kExitEnvironment;
     }
+    report->warnings = loaded->warnings;
+    report->source = &loaded->rules->source;
     switch (options.format) {
         case RunFormat::Json:
             out << report_json(*report) << '\n';

@@ -14,6 +14,7 @@ namespace strata {
 namespace {
 
 using bound::ExprPtr;
+using Code = DiagnosticCode;
 
 bool orderable(Type t) {
     return t != Type::Bool && t != Type::Record && t != Type::Duration;
@@ -54,11 +55,11 @@ struct Binder::Impl {
     }
 
     Location loc(ast::Span span) const { return current.text->locate(*current.file, span); }
-    void error(ast::Span span, std::string msg) {
-        diags.error(current.file->path(), loc(span), std::move(msg));
+    void error(Code code, ast::Span span, std::string msg) {
+        diags.error(code, current.file->path(), loc(span), std::move(msg));
     }
-    void warning(ast::Span span, std::string msg) {
-        diags.warning(current.file->path(), loc(span), std::move(msg));
+    void warning(Code code, ast::Span span, std::string msg) {
+        diags.warning(code, current.file->path(), loc(span), std::move(msg));
     }
 
     // A hint for an operand set against a date: a date in quotes, or 2026-1-5.
@@ -138,7 +139,7 @@ struct Binder::Impl {
             for (auto it = start; it != let_stack.end(); ++it)
                 cycle += *it + " -> ";
             cycle += name;
-            error(src.span, "cycle between let names: " + cycle);
+            error(Code::Cycle, src.span, "cycle between let names: " + cycle);
             for (auto it = start; it != let_stack.end(); ++it)
                 lets.at(*it).failed = true;
             return failed(src);
@@ -148,9 +149,9 @@ struct Binder::Impl {
             // the stack, so it stops at a depth no hand-written rule file reaches.
             if (let_stack.size() >= kMaxLetDepth) {
                 if (!let_depth_reported)
-                    error(src.span, "lets refer to each other more than " +
-                                        std::to_string(kMaxLetDepth) + " deep (" +
-                                        let_stack.front() + " -> ... -> " + name + ")");
+                    error(Code::Limit, src.span,
+                          "lets refer to each other more than " + std::to_string(kMaxLetDepth) +
+                              " deep (" + let_stack.front() + " -> ... -> " + name + ")");
                 let_depth_reported = true;
                 info.failed = true;
                 info.state = LetState::Done;
@@ -185,17 +186,17 @@ struct Binder::Impl {
         if (base->type == Type::Any) return failed(src);
         const std::string& field = name.parts[part];
         if (base->type != Type::Record) {
-            error(name.part_spans[part], "'" + name.parts[part - 1] + "' is " +
-                                             with_article(base->type) + " and has no field '" +
-                                             field + "'");
+            error(Code::TypeMismatch, name.part_spans[part],
+                  "'" + name.parts[part - 1] + "' is " + with_article(base->type) +
+                      " and has no field '" + field + "'");
             return failed(src);
         }
         const auto& fields = bound::rfm_fields();
         auto it = std::find(fields.begin(), fields.end(), field);
         if (it == fields.end()) {
-            error(name.part_spans[part], "unknown field '" + field + "' of an rfm record" +
-                                             did_you_mean(field, fields) +
-                                             "; it has r, f, m and code");
+            error(Code::UnknownName, name.part_spans[part],
+                  "unknown field '" + field + "' of an rfm record" + did_you_mean(field, fields) +
+                      "; it has r, f, m and code");
             return failed(src);
         }
         const int index = static_cast<int>(it - fields.begin());
@@ -210,12 +211,14 @@ struct Binder::Impl {
         if (name.parts.size() > 1 && name.parts[0] == fact.name)
             first = 1;
         else if (name.parts.size() > 1 && find_fact(name.parts[0]) >= 0) {
-            error(src.span, "an aggregate over '" + fact.name + "' cannot use columns of '" +
-                                name.parts[0] + "'");
+            error(Code::Scope, src.span,
+                  "an aggregate over '" + fact.name + "' cannot use columns of '" + name.parts[0] +
+                      "'");
             return failed(src);
         }
         if (name.parts.size() - first != 1) {
-            error(src.span, "'" + name.dotted() + "' is not a column of '" + fact.name + "'");
+            error(Code::Scope, src.span,
+                  "'" + name.dotted() + "' is not a column of '" + fact.name + "'");
             return failed(src);
         }
         const std::string& column = name.parts[first];
@@ -229,11 +232,13 @@ struct Binder::Impl {
         for (const auto& [n, t] : fact.columns)
             names.push_back(n);
         if (first == 0 && (scope.columns.count(column) || lets.count(column))) {
-            error(src.span, "'" + column + "' is a customer field; inside an aggregate over '" +
-                                fact.name + "' only its columns and as_of can be used");
+            error(Code::Scope, src.span,
+                  "'" + column + "' is a customer field; inside an aggregate over '" + fact.name +
+                      "' only its columns and as_of can be used");
         } else {
-            error(name.part_spans[first], "unknown column '" + column + "' in fact '" + fact.name +
-                                              "'" + did_you_mean(column, names));
+            error(Code::UnknownName, name.part_spans[first],
+                  "unknown column '" + column + "' in fact '" + fact.name + "'" +
+                      did_you_mean(column, names));
         }
         return failed(src);
     }
@@ -243,16 +248,18 @@ struct Binder::Impl {
         const std::string& head = name.parts[0];
         if (head == "as_of") {
             if (name.parts.size() > 1) {
-                error(name.part_spans[1], "'as_of' is a date and has no fields");
+                error(Code::TypeMismatch, name.part_spans[1],
+                      "'as_of' is a date and has no fields");
                 return failed(src);
             }
             return make(src, Type::Date, bound::AsOf{});
         }
         if (lets.count(head)) return field_access(src, name, 1, bind_let_ref(src, head));
         if (find_fact(head) >= 0) {
-            error(src.span, "'" + name.dotted() + "' belongs to fact table '" + head +
-                                "'; use it inside an aggregate such as count(" + head +
-                                ") or sum(" + head + ".amount)");
+            error(Code::Scope, src.span,
+                  "'" + name.dotted() + "' belongs to fact table '" + head +
+                      "'; use it inside an aggregate such as count(" + head + ") or sum(" + head +
+                      ".amount)");
             return failed(src);
         }
         auto it = scope.columns.find(head);
@@ -261,8 +268,9 @@ struct Binder::Impl {
             ExprPtr e = make(src, t, bound::CustomerColumn{customer_column(head, t)});
             if (name.parts.size() > 1) {
                 if (t == Type::Any) return failed(src);
-                error(name.part_spans[1], "'" + head + "' is " + with_article(t) +
-                                              " and has no field '" + name.parts[1] + "'");
+                error(Code::TypeMismatch, name.part_spans[1],
+                      "'" + head + "' is " + with_article(t) + " and has no field '" +
+                          name.parts[1] + "'");
                 return failed(src);
             }
             return e;
@@ -270,7 +278,7 @@ struct Binder::Impl {
         std::string hint =
             name.parts.size() == 1 ? hints::for_unknown_field(head, *current.text) : std::string{};
         if (hint.empty()) hint = did_you_mean(head, customer_names());
-        error(name.part_spans[0], "unknown field '" + head + "'" + hint);
+        error(Code::UnknownName, name.part_spans[0], "unknown field '" + head + "'" + hint);
         return failed(src);
     }
 
@@ -281,13 +289,14 @@ struct Binder::Impl {
         const Type t = operand->type;
         if (u.op == ast::UnaryOp::Not) {
             if (t != Type::Bool && !is_open(t)) {
-                error(u.operand->span, "'not' needs a condition, but this is " + with_article(t));
+                error(Code::TypeMismatch, u.operand->span,
+                      "'not' needs a condition, but this is " + with_article(t));
                 return failed(src);
             }
             return make(src, Type::Bool, bound::Unary{u.op, std::move(operand)});
         }
         if (!is_numeric(t) && t != Type::Duration && !is_open(t)) {
-            error(u.operand->span,
+            error(Code::TypeMismatch, u.operand->span,
                   "'-' needs a number or a duration, but this is " + with_article(t));
             return failed(src);
         }
@@ -297,7 +306,8 @@ struct Binder::Impl {
     void warn_null_comparison(const ast::Expr& src, const bound::Expr& lhs,
                               const bound::Expr& rhs) {
         if (lhs.type == Type::Null || rhs.type == Type::Null) {
-            warning(src.span, "comparing with null is never true; use 'is null' or 'is not null'");
+            warning(Code::NullComparison, src.span,
+                    "comparing with null is never true; use 'is null' or 'is not null'");
         }
     }
 
@@ -348,9 +358,9 @@ struct Binder::Impl {
                 for (const auto* side : {&*b.lhs, &*b.rhs}) {
                     const Type t = side == &*b.lhs ? l : r;
                     if (t != Type::Bool && !is_open(t)) {
-                        error(side->span, "'" + op +
-                                              "' needs conditions on both sides, but this is " +
-                                              with_article(t));
+                        error(Code::TypeMismatch, side->span,
+                              "'" + op + "' needs conditions on both sides, but this is " +
+                                  with_article(t));
                         return failed(src);
                     }
                 }
@@ -370,14 +380,16 @@ struct Binder::Impl {
                     const ast::Span at = !right_hint.empty()  ? b.rhs->span
                                          : !left_hint.empty() ? b.lhs->span
                                                               : b.op_span;
-                    error(at, "cannot compare " + with_article(l) + " with " + with_article(r) +
-                                  " using '" + op + "'" + right_hint + left_hint);
+                    error(Code::TypeMismatch, at,
+                          "cannot compare " + with_article(l) + " with " + with_article(r) +
+                              " using '" + op + "'" + right_hint + left_hint);
                     return failed(src);
                 }
                 if (ordering && (!orderable(l) || !orderable(r))) {
                     const Type bad = orderable(l) ? r : l;
-                    error(b.op_span, "'" + op + "' cannot order " + std::string(type_name(bad)) +
-                                         " values; use == or !=");
+                    error(Code::TypeMismatch, b.op_span,
+                          "'" + op + "' cannot order " + std::string(type_name(bad)) +
+                              " values; use == or !=");
                     return failed(src);
                 }
                 warn_null_comparison(src, *lhs, *rhs);
@@ -390,11 +402,12 @@ struct Binder::Impl {
                     // calendar days, and the language has no duration shorter than a day.
                     const bool datetimes =
                         b.op == BinaryOp::Sub && is_temporal(l) && is_temporal(r);
-                    error(b.op_span, "cannot apply '" + op + "' to " + with_article(l) + " and " +
-                                         with_article(r) +
-                                         (datetimes ? "; use days_between(from, to) for the "
-                                                      "calendar days between them"
-                                                    : ""));
+                    error(Code::TypeMismatch, b.op_span,
+                          "cannot apply '" + op + "' to " + with_article(l) + " and " +
+                              with_article(r) +
+                              (datetimes ? "; use days_between(from, to) for the "
+                                           "calendar days between them"
+                                         : ""));
                     return failed(src);
                 }
                 return make(src, *t, bound::Binary{b.op, std::move(lhs), std::move(rhs)});
@@ -409,8 +422,9 @@ struct Binder::Impl {
         for (const auto& item : in.items) {
             ExprPtr b = bind_expr(*item);
             if (!comparable(value->type, b->type)) {
-                error(item->span, "list item is " + with_article(b->type) + " but the value is " +
-                                      with_article(value->type) + date_hint(*item, value->type));
+                error(Code::TypeMismatch, item->span,
+                      "list item is " + with_article(b->type) + " but the value is " +
+                          with_article(value->type) + date_hint(*item, value->type));
                 ok = false;
             }
             items.push_back(std::move(b));
@@ -427,9 +441,9 @@ struct Binder::Impl {
             const ast::Expr& side_src = side == &low ? *bt.low : *bt.high;
             if (!comparable(value->type, (*side)->type) || !orderable(value->type) ||
                 !orderable((*side)->type)) {
-                error(side_src.span, "'between' cannot compare " + with_article(value->type) +
-                                         " with " + with_article((*side)->type) +
-                                         date_hint(side_src, value->type));
+                error(Code::TypeMismatch, side_src.span,
+                      "'between' cannot compare " + with_article(value->type) + " with " +
+                          with_article((*side)->type) + date_hint(side_src, value->type));
                 return failed(src);
             }
         }
@@ -449,25 +463,26 @@ struct Binder::Impl {
         size_t positional = 0;
         for (const auto& arg : call.args) {
             if (arg.where && spec.kind != FnKind::Aggregate) {
-                error(arg.where->span,
+                error(Code::BadArgument, arg.where->span,
                       "'where' filters the rows of an aggregate; '" + call.name + "' is not one");
                 ok = false;
             } else if (arg.where && &arg != &call.args[0]) {
-                error(arg.where->span,
+                error(Code::BadArgument, arg.where->span,
                       "'where' belongs after the first argument, e.g. count(orders where amount > "
                       "0)");
                 ok = false;
             }
             if (arg.name.empty()) {
                 if (positional >= slots.size()) {
-                    error(arg.value->span, "too many arguments for '" + call.name + "' (it takes " +
-                                               std::to_string(spec.params.size()) + ")");
+                    error(Code::BadArgument, arg.value->span,
+                          "too many arguments for '" + call.name + "' (it takes " +
+                              std::to_string(spec.params.size()) + ")");
                     return std::nullopt;
                 }
                 if (!spec.variadic && slots[positional]) {
-                    error(arg.value->span, "argument '" +
-                                               std::string(spec.params[positional].name) +
-                                               "' is given twice");
+                    error(Code::BadArgument, arg.value->span,
+                          "argument '" + std::string(spec.params[positional].name) +
+                              "' is given twice");
                     ok = false;
                     ++positional;
                     continue;
@@ -480,28 +495,31 @@ struct Binder::Impl {
                 names.emplace_back(p.name);
             auto it = std::find(names.begin(), names.end(), arg.name);
             if (spec.variadic || it == names.end()) {
-                error(arg.name_span, "unknown argument '" + arg.name + "' for '" + call.name + "'" +
-                                         (spec.variadic ? "" : did_you_mean(arg.name, names)));
+                error(Code::UnknownName, arg.name_span,
+                      "unknown argument '" + arg.name + "' for '" + call.name + "'" +
+                          (spec.variadic ? "" : did_you_mean(arg.name, names)));
                 ok = false;
                 continue;
             }
             const size_t index = static_cast<size_t>(it - names.begin());
             if (slots[index]) {
-                error(arg.name_span, "argument '" + arg.name + "' is given twice");
+                error(Code::BadArgument, arg.name_span,
+                      "argument '" + arg.name + "' is given twice");
                 ok = false;
                 continue;
             }
             slots[index] = &arg;
         }
         if (spec.variadic && call.args.empty()) {
-            error(src.span, "'" + call.name + "' needs at least one argument");
+            error(Code::BadArgument, src.span, "'" + call.name + "' needs at least one argument");
             return std::nullopt;
         }
         if (!spec.variadic) {
             for (size_t i = 0; i < spec.params.size(); ++i) {
                 if (!slots[i] && spec.params[i].required) {
-                    error(call.name_span, "'" + call.name + "' is missing its argument '" +
-                                              spec.params[i].name + "'");
+                    error(Code::BadArgument, call.name_span,
+                          "'" + call.name + "' is missing its argument '" + spec.params[i].name +
+                              "'");
                     ok = false;
                 }
             }
@@ -523,7 +541,7 @@ struct Binder::Impl {
                 return sign * static_cast<double>(*i);
             if (const auto* d = std::get_if<double>(&lit->value)) return sign * *d;
         }
-        error(arg->value->span,
+        error(Code::BadArgument, arg->value->span,
               std::string("'") + what + "' must be a number written in the rule, such as 5");
         return std::nullopt;
     }
@@ -537,14 +555,15 @@ struct Binder::Impl {
         if (const auto* lit = std::get_if<ast::Literal>(&arg->value->node)) {
             if (const auto* s = std::get_if<std::string>(&lit->value)) return *s;
         }
-        error(arg->value->span, std::string("'") + what + "' must be a word written in the rule");
+        error(Code::BadArgument, arg->value->span,
+              std::string("'") + what + "' must be a word written in the rule");
         return std::nullopt;
     }
 
     bool expect(const ast::Expr& src, const bound::Expr& e, bool ok, const std::string& what,
                 const std::string& hint = {}) {
         if (ok || e.type == Type::Any) return true;
-        error(src.span, what + ", but this is " + with_article(e.type) + hint);
+        error(Code::TypeMismatch, src.span, what + ", but this is " + with_article(e.type) + hint);
         return false;
     }
 
@@ -553,16 +572,17 @@ struct Binder::Impl {
         if (!spec) {
             std::string hint = hints::for_unknown_function(call, current.text->text);
             if (hint.empty()) hint = did_you_mean(call.name, function_names());
-            error(call.name_span, "unknown function '" + call.name + "'" + hint);
+            error(Code::UnknownName, call.name_span, "unknown function '" + call.name + "'" + hint);
             return failed(src);
         }
         auto slots = match_args(src, call, *spec);
         if (!slots) return failed(src);
         if (spec->kind == FnKind::Aggregate) return bind_aggregate(src, call, *spec, *slots);
         if (spec->kind == FnKind::Population && fact_context >= 0) {
-            error(call.name_span, "'" + call.name +
-                                      "' ranks the whole customer base and cannot be used "
-                                      "inside an aggregate");
+            error(Code::Scope, call.name_span,
+                  "'" + call.name +
+                      "' ranks the whole customer base and cannot be used "
+                      "inside an aggregate");
             return failed(src);
         }
         const auto fn = static_cast<bound::Fn>(spec->id);
@@ -575,7 +595,7 @@ struct Binder::Impl {
                 auto n = constant_number((*slots)[1], "n");
                 if (!n) return failed(src);
                 if (*n < 1 || *n > 1000 || *n != static_cast<int64_t>(*n)) {
-                    error((*slots)[1]->value->span,
+                    error(Code::BadArgument, (*slots)[1]->value->span,
                           "ntile's 'n' must be a whole number from 1 to 1000");
                     return failed(src);
                 }
@@ -589,7 +609,7 @@ struct Binder::Impl {
                     auto bins = constant_number((*slots)[3], "bins");
                     if (!bins) return failed(src);
                     if (*bins < 2 || *bins > 100 || *bins != static_cast<int64_t>(*bins)) {
-                        error((*slots)[3]->value->span,
+                        error(Code::BadArgument, (*slots)[3]->value->span,
                               "rfm's 'bins' must be a whole number from 2 to 100");
                         return failed(src);
                     }
@@ -599,7 +619,8 @@ struct Binder::Impl {
                     auto best = constant_word((*slots)[4], "best");
                     if (!best) return failed(src);
                     if (*best != "high" && *best != "low") {
-                        error((*slots)[4]->value->span, "rfm's 'best' must be high or low");
+                        error(Code::BadArgument, (*slots)[4]->value->span,
+                              "rfm's 'best' must be high or low");
                         return failed(src);
                     }
                     out.params.best_low = *best == "low";
@@ -629,7 +650,7 @@ struct Binder::Impl {
                     abc ? (out.params.a > 0 && out.params.a < out.params.b && out.params.b <= 1)
                         : (out.params.a >= 0 && out.params.a < out.params.b);
                 if (!valid) {
-                    error(call.name_span,
+                    error(Code::BadArgument, call.name_span,
                           abc ? "abc needs 0 < a < b <= 1 (for example a: 0.8, b: 0.95)"
                               : "xyz needs 0 <= x < y (for example x: 0.1, y: 0.25)");
                     return failed(src);
@@ -643,7 +664,7 @@ struct Binder::Impl {
                 const auto* lit = std::get_if<ast::Literal>(&pattern->value->node);
                 const auto* text = lit ? std::get_if<std::string>(&lit->value) : nullptr;
                 if (!text) {
-                    error(pattern->value->span,
+                    error(Code::BadArgument, pattern->value->span,
                           "the pattern of 'matches' must be a string written in the rule");
                     return failed(src);
                 }
@@ -652,7 +673,8 @@ struct Binder::Impl {
                 options.set_max_mem(8 << 20);
                 auto re = std::make_shared<RE2>(*text, options);
                 if (!re->ok()) {
-                    error(pattern->value->span, "invalid regular expression: " + re->error());
+                    error(Code::BadArgument, pattern->value->span,
+                          "invalid regular expression: " + re->error());
                     return failed(src);
                 }
                 out.params.regex = re;
@@ -695,8 +717,9 @@ struct Binder::Impl {
             for (size_t i = from; i < bound_args.size(); ++i) {
                 auto u = unify(t, type(i));
                 if (!u || type(i) == Type::Record || (must_order && !orderable(type(i)))) {
-                    error(arg_src(i).span, "'" + call.name + "' cannot mix " + with_article(t) +
-                                               " and " + with_article(type(i)));
+                    error(Code::TypeMismatch, arg_src(i).span,
+                          "'" + call.name + "' cannot mix " + with_article(t) + " and " +
+                              with_article(type(i)));
                     return std::nullopt;
                 }
                 t = *u;
@@ -809,7 +832,7 @@ struct Binder::Impl {
     ExprPtr bind_aggregate(const ast::Expr& src, const ast::Call& call, const FunctionSpec& spec,
                            const std::vector<const ast::Arg*>& slots) {
         if (fact_context >= 0) {
-            error(call.name_span,
+            error(Code::Scope, call.name_span,
                   "aggregates cannot be nested: '" + call.name + "' inside another aggregate");
             return failed(src);
         }
@@ -821,14 +844,14 @@ struct Binder::Impl {
             std::vector<std::string> names;
             for (const auto& f : scope.facts)
                 names.push_back(f.name);
-            error(head->part_spans[0], "unknown fact '" + head->parts[0] + "'" +
-                                           did_you_mean(head->parts[0], names) +
-                                           "; facts are declared under source.facts");
+            error(Code::UnknownName, head->part_spans[0],
+                  "unknown fact '" + head->parts[0] + "'" + did_you_mean(head->parts[0], names) +
+                      "; facts are declared under source.facts");
             return failed(src);
         }
         if (fact < 0) {
             std::string example = scope.facts.empty() ? "orders" : scope.facts[0].name;
-            error(first.value->span,
+            error(Code::BadArgument, first.value->span,
                   "'" + call.name + "' aggregates a fact table, e.g. " +
                       (fn == bound::AggFn::Count ? "count(" + example + ")"
                                                  : call.name + "(" + example + ".amount)") +
@@ -844,8 +867,9 @@ struct Binder::Impl {
         const bool counts_rows = whole_fact && whole_fact->parts.size() == 1;
         bool ok = true;
         if (counts_rows && fn != bound::AggFn::Count) {
-            error(first.value->span, "'" + call.name + "' needs a column, e.g. " + call.name + "(" +
-                                         whole_fact->parts[0] + ".amount)");
+            error(Code::BadArgument, first.value->span,
+                  "'" + call.name + "' needs a column, e.g. " + call.name + "(" +
+                      whole_fact->parts[0] + ".amount)");
             ok = false;
         } else if (!counts_rows) {
             agg.value = bind_expr(*first.value);
@@ -853,7 +877,7 @@ struct Binder::Impl {
         if (first.where) {
             agg.where = bind_expr(*first.where);
             if (agg.where->type != Type::Bool && !is_open(agg.where->type)) {
-                error(first.where->span,
+                error(Code::TypeMismatch, first.where->span,
                       "'where' needs a condition, but this is " + with_article(agg.where->type));
                 ok = false;
             }
@@ -883,7 +907,7 @@ struct Binder::Impl {
                 ok = ok && expect(*first.value, *agg.value, is_numeric(vt), "'cv' needs numbers");
                 agg.type = Type::Number;
                 if (scope.facts[static_cast<size_t>(fact)].time.empty()) {
-                    error(call.name_span,
+                    error(Code::BadArgument, call.name_span,
                           "'cv' needs the fact's time column: add 'time:' to fact '" +
                               scope.facts[static_cast<size_t>(fact)].name + "'");
                     ok = false;
@@ -895,7 +919,8 @@ struct Binder::Impl {
                     const auto* lit = std::get_if<ast::Literal>(&slots[2]->value->node);
                     const auto* d = lit ? std::get_if<Duration>(&lit->value) : nullptr;
                     if (!d) {
-                        error(slots[2]->value->span, "'over' must be a duration such as 12mo");
+                        error(Code::BadArgument, slots[2]->value->span,
+                              "'over' must be a duration such as 12mo");
                         ok = false;
                     } else {
                         over = *d;
@@ -912,11 +937,12 @@ struct Binder::Impl {
                     const int days = over.months * 30 + over.days;
                     agg.buckets = *per == "week" ? days / 7 : days;
                 } else {
-                    error(slots[1]->value->span, "'per' must be month, week or day");
+                    error(Code::BadArgument, slots[1]->value->span,
+                          "'per' must be month, week or day");
                     ok = false;
                 }
                 if (ok && (agg.buckets < 2 || agg.buckets > 400)) {
-                    error(slots[2] ? slots[2]->value->span : call.name_span,
+                    error(Code::BadArgument, slots[2] ? slots[2]->value->span : call.name_span,
                           "'over' must span from 2 to 400 periods of 'per'");
                     ok = false;
                 }
@@ -941,7 +967,7 @@ struct Binder::Impl {
     ExprPtr bind_expr(const ast::Expr& e) {
         if (bind_depth >= kMaxBindDepth) {
             if (!bind_depth_reported)
-                error(e.span, "expressions and the lets they use nest too deeply");
+                error(Code::Limit, e.span, "expressions and the lets they use nest too deeply");
             bind_depth_reported = true;
             return failed(e);
         }

@@ -11,6 +11,8 @@ namespace strata {
 
 namespace {
 
+using Code = DiagnosticCode;
+
 class Compiler {
   public:
     Compiler(CompiledRules& out, const Schema* schema, Diagnostics& diags)
@@ -22,13 +24,14 @@ class Compiler {
         Binder binder(scope, diags_);
         for (const auto& let : rf.lets) {
             if (scope.columns.count(let.name)) {
-                error(let.location, "let '" + let.name +
-                                        "' has the same name as a column of table '" +
-                                        rf.customers_table + "'; rename the let");
+                error(Code::DuplicateId, let.location,
+                      "let '" + let.name + "' has the same name as a column of table '" +
+                          rf.customers_table + "'; rename the let");
             }
             for (const auto& f : rf.facts) {
                 if (f.name == let.name)
-                    error(let.location, "let '" + let.name + "' has the same name as a fact");
+                    error(Code::DuplicateId, let.location,
+                          "let '" + let.name + "' has the same name as a fact");
             }
             binder.define_let(let.name, ExprRef{&out_.source, &let.expr, parse(let.expr)});
         }
@@ -38,8 +41,9 @@ class Compiler {
             if (const ast::Expr* e = parse(rf.value)) {
                 out_.value = binder.bind(ExprRef{&out_.source, &rf.value, e});
                 if (!is_numeric(out_.value->type) && !is_open(out_.value->type)) {
-                    error(rf.value.location, "'value' must be a number per customer, but this is " +
-                                                 with_article(out_.value->type));
+                    error(Code::TypeMismatch, rf.value.location,
+                          "'value' must be a number per customer, but this is " +
+                              with_article(out_.value->type));
                 }
             }
         }
@@ -47,12 +51,14 @@ class Compiler {
         for (const auto& name : binder.unused_lets()) {
             if (!is_identifier(name)) continue;  // already reported as a bad name
             for (const auto& let : rf.lets) {
-                if (let.name == name) warning(let.location, "let '" + name + "' is never used");
+                if (let.name == name)
+                    warning(Code::UnusedLet, let.location, "let '" + name + "' is never used");
             }
         }
         const size_t n = rf.segments.size();
         if (n > 0 && (n < 3 || n > 10)) {
-            warning(rf.segments_location.valid() ? rf.segments_location : rf.general_location,
+            warning(Code::SegmentCount,
+                    rf.segments_location.valid() ? rf.segments_location : rf.general_location,
                     std::to_string(n) + " general segment" + (n == 1 ? "" : "s") +
                         "; 3 to 10 are workable and 6 to 10 is the sweet spot");
         }
@@ -64,21 +70,21 @@ class Compiler {
     const Schema* schema_;
     Diagnostics& diags_;
 
-    void error(Location loc, std::string msg) {
-        diags_.error(out_.source.path(), loc, std::move(msg));
+    void error(Code code, Location loc, std::string msg) {
+        diags_.error(code, out_.source.path(), loc, std::move(msg));
     }
-    void warning(Location loc, std::string msg) {
-        diags_.warning(out_.source.path(), loc, std::move(msg));
+    void warning(Code code, Location loc, std::string msg) {
+        diags_.warning(code, out_.source.path(), loc, std::move(msg));
     }
-    void schema_error(Location loc, std::string msg) {
-        diags_.schema_error(out_.source.path(), loc, std::move(msg));
+    void schema_error(Code code, Location loc, std::string msg) {
+        diags_.schema_error(code, out_.source.path(), loc, std::move(msg));
     }
 
     const ast::Expr* parse(const ExprText& text) {
         if (!text.present() || text.text.empty()) return nullptr;
         ParseResult r = parse_expression(text.text);
         for (const auto& issue : r.issues)
-            error(text.locate(out_.source, issue.span), issue.message);
+            error(Code::Syntax, text.locate(out_.source, issue.span), issue.message);
         if (!r.expr) return nullptr;
         out_.asts.push_back(std::move(r.expr));
         return out_.asts.back().get();
@@ -102,16 +108,18 @@ class Compiler {
             std::vector<std::string> names;
             for (const auto& [name, s] : schema_->tables)
                 names.push_back(name);
-            schema_error(where, "table '" + table + "' does not exist in the database" +
-                                    did_you_mean(table, names) + " (tables: " + table_list() + ")");
+            schema_error(Code::NotInDatabase, where,
+                         "table '" + table + "' does not exist in the database" +
+                             did_you_mean(table, names) + " (tables: " + table_list() + ")");
             return false;
         }
         for (const auto& c : t->columns)
             columns[c.name] = c.type;
         for (const auto& [name, o] : types) {
             if (!columns.count(name)) {
-                error(o.location, "'types' names column '" + name + "', which table '" + table +
-                                      "' does not have");
+                error(Code::NotInDatabase, o.location,
+                      "'types' names column '" + name + "', which table '" + table +
+                          "' does not have");
                 continue;
             }
             columns[name] = o.type;
@@ -125,8 +133,9 @@ class Compiler {
         std::vector<std::string> names;
         for (const auto& [n, t] : columns)
             names.push_back(n);
-        error(where, std::string(role) + " column '" + column + "' does not exist in table '" +
-                         table + "'" + did_you_mean(column, names));
+        error(Code::NotInDatabase, where,
+              std::string(role) + " column '" + column + "' does not exist in table '" + table +
+                  "'" + did_you_mean(column, names));
     }
 
     NameScope build_scope() {
@@ -169,16 +178,16 @@ class Compiler {
             if (const ast::Expr* e = parse(seg.when)) {
                 out.when = binder.bind(ExprRef{&out_.source, &seg.when, e});
                 if (out.when->type != Type::Bool && !is_open(out.when->type)) {
-                    error(seg.when.location, "'when' of segment '" + seg.id +
-                                                 "' must be a condition, but this is " +
-                                                 with_article(out.when->type));
+                    error(Code::TypeMismatch, seg.when.location,
+                          "'when' of segment '" + seg.id + "' must be a condition, but this is " +
+                              with_article(out.when->type));
                 }
                 if (parent && parent->when && same_condition(parent->def->when, *e)) {
                     {
-                        warning(seg.when.location, "tactical segment '" + seg.id +
-                                                       "' has the same condition as its parent '" +
-                                                       parent->def->id +
-                                                       "', so it always holds there");
+                        warning(Code::SameCondition, seg.when.location,
+                                "tactical segment '" + seg.id +
+                                    "' has the same condition as its parent '" + parent->def->id +
+                                    "', so it always holds there");
                     }
                 }
             }

@@ -17,8 +17,57 @@ const char* severity_name(Severity s) {
     return "error";
 }
 
-void Diagnostics::add(Severity severity, std::string file, Location location, std::string message) {
-    items_.push_back(Diagnostic{severity, std::move(file), location, std::move(message)});
+const char* diagnostic_code_name(DiagnosticCode c) {
+    switch (c) {
+        case DiagnosticCode::Other:
+            return "other";
+        case DiagnosticCode::File:
+            return "file";
+        case DiagnosticCode::Yaml:
+            return "yaml";
+        case DiagnosticCode::Structure:
+            return "structure";
+        case DiagnosticCode::UnknownKey:
+            return "unknown-key";
+        case DiagnosticCode::MissingKey:
+            return "missing-key";
+        case DiagnosticCode::InvalidValue:
+            return "invalid-value";
+        case DiagnosticCode::DuplicateId:
+            return "duplicate-id";
+        case DiagnosticCode::Syntax:
+            return "syntax";
+        case DiagnosticCode::UnknownName:
+            return "unknown-name";
+        case DiagnosticCode::NotInDatabase:
+            return "not-in-database";
+        case DiagnosticCode::Scope:
+            return "scope";
+        case DiagnosticCode::TypeMismatch:
+            return "type-mismatch";
+        case DiagnosticCode::BadArgument:
+            return "bad-argument";
+        case DiagnosticCode::Cycle:
+            return "cycle";
+        case DiagnosticCode::Limit:
+            return "limit";
+        case DiagnosticCode::NullComparison:
+            return "null-comparison";
+        case DiagnosticCode::UnusedLet:
+            return "unused-let";
+        case DiagnosticCode::SegmentCount:
+            return "segment-count";
+        case DiagnosticCode::SameCondition:
+            return "same-condition";
+        case DiagnosticCode::AsOfFixed:
+            return "as-of-fixed";
+    }
+    return "other";
+}
+
+void Diagnostics::add(Severity severity, std::string file, Location location, std::string message,
+                      DiagnosticCode code) {
+    items_.push_back(Diagnostic{severity, std::move(file), location, std::move(message), code});
 }
 
 size_t Diagnostics::error_count() const {
@@ -195,15 +244,21 @@ void write_json_string(std::ostream& out, std::string_view s) {
 void render_json(std::ostream& out, const Diagnostic& d, const SourceFile* source) {
     out << "{\"file\":";
     write_json_string(out, d.file);
-    out << ",\"line\":" << d.location.line << ",\"col\":" << d.location.col
-        << ",\"length\":" << d.location.length << ",\"severity\":\"" << severity_name(d.severity)
-        << "\",\"message\":";
+    if (d.location.valid())
+        out << ",\"line\":" << d.location.line << ",\"col\":" << d.location.col
+            << ",\"length\":" << d.location.length;
+    else
+        out << ",\"line\":null,\"col\":null,\"length\":null";
+    out << ",\"severity\":\"" << severity_name(d.severity) << "\",\"code\":\""
+        << diagnostic_code_name(d.code) << "\",\"message\":";
     write_json_string(out, d.message);
+    out << ",\"source_line\":";
     if (source && d.location.valid()) {
         std::string_view line = source->line(d.location.line);
         if (line.size() > 1000) line = line.substr(0, 1000);
-        out << ",\"source_line\":";
         write_json_string(out, line);
+    } else {
+        out << "null";
     }
     out << '}';
 }

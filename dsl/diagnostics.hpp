@@ -14,11 +14,41 @@ enum class Severity { Error, Warning, Note };
 
 const char* severity_name(Severity s);
 
+// What kind of problem a diagnostic reports: a stable name for programs reading
+// `--format json` (the table in docs/running.md), independent of the message's wording.
+enum class DiagnosticCode {
+    Other,           // made without a more specific code
+    File,            // the rule file could not be read
+    Yaml,            // not readable as YAML (or not text, or too large)
+    Structure,       // the file's shape: a mapping, list or value where another is needed
+    UnknownKey,      // a key the rule file does not know
+    MissingKey,      // a required key is absent
+    InvalidValue,    // a value not allowed where it stands (a date, a priority, a name's form)
+    DuplicateId,     // a segment id, fact, let or key given twice, or a let named like another
+    Syntax,          // an expression that does not parse
+    UnknownName,     // an unknown field, column, fact, function or argument
+    NotInDatabase,   // a table or column the rule file names is not in the database
+    Scope,           // a name used where it cannot be (a fact column outside an aggregate, ...)
+    TypeMismatch,    // a value of the wrong type
+    BadArgument,     // a function's arguments: missing, extra, given twice, out of range
+    Cycle,           // lets that refer to each other in a circle
+    Limit,           // nesting or size beyond what strata accepts
+    NullComparison,  // warning: comparing with null
+    UnusedLet,       // warning: a let nobody uses
+    SegmentCount,    // warning: too few or too many general segments
+    SameCondition,   // warning: a tactical segment repeats its parent's condition
+    AsOfFixed,       // note: the rule file pins as_of, so every run sees that day
+};
+
+// The code's stable name, such as "unknown-name".
+const char* diagnostic_code_name(DiagnosticCode c);
+
 struct Diagnostic {
     Severity severity = Severity::Error;
     std::string file;
     Location location;  // may be invalid for whole-file problems
     std::string message;
+    DiagnosticCode code = DiagnosticCode::Other;
     // The database lacks a table the rules name: a rule problem for `check`, a database
     // problem for `run`. (An unknown column or function is the rules' fault, whoever runs
     // them.)
@@ -27,16 +57,27 @@ struct Diagnostic {
 
 class Diagnostics {
   public:
-    void add(Severity severity, std::string file, Location location, std::string message);
-    void error(const std::string& file, Location location, std::string message) {
-        add(Severity::Error, file, location, std::move(message));
+    void add(Severity severity, std::string file, Location location, std::string message,
+             DiagnosticCode code = DiagnosticCode::Other);
+    void error(DiagnosticCode code, const std::string& file, Location location,
+               std::string message) {
+        add(Severity::Error, file, location, std::move(message), code);
     }
-    void schema_error(const std::string& file, Location location, std::string message) {
-        add(Severity::Error, file, location, std::move(message));
+    void schema_error(DiagnosticCode code, const std::string& file, Location location,
+                      std::string message) {
+        add(Severity::Error, file, location, std::move(message), code);
         items_.back().schema_mismatch = true;
     }
+    void warning(DiagnosticCode code, const std::string& file, Location location,
+                 std::string message) {
+        add(Severity::Warning, file, location, std::move(message), code);
+    }
+    // The same without a code (DiagnosticCode::Other).
+    void error(const std::string& file, Location location, std::string message) {
+        error(DiagnosticCode::Other, file, location, std::move(message));
+    }
     void warning(const std::string& file, Location location, std::string message) {
-        add(Severity::Warning, file, location, std::move(message));
+        warning(DiagnosticCode::Other, file, location, std::move(message));
     }
 
     const std::vector<Diagnostic>& items() const { return items_; }
@@ -66,7 +107,9 @@ void render_text(std::ostream& out, const Diagnostic& d, const SourceFile* sourc
 // replacing invalid UTF-8 with U+FFFD so the output is always valid JSON.
 void write_json_string(std::ostream& out, std::string_view s);
 
-// Renders one diagnostic as a JSON object with the same fields as the text form.
+// Renders one diagnostic as a JSON object with the same fields as the text form, plus its
+// code: file, line, col, length, severity, code, message, source_line. line, col and length
+// are null for a whole-file problem; source_line is null when there is no source line.
 void render_json(std::ostream& out, const Diagnostic& d, const SourceFile* source);
 
 // Levenshtein distance, for "did you mean" suggestions.

@@ -28,6 +28,8 @@ Location ExprText::locate(const SourceFile& file, ast::Span span) const {
 
 namespace {
 
+using Code = DiagnosticCode;
+
 constexpr size_t kMaxFileBytes = 64u << 20;
 
 // Rule authors write named arguments inside plain scalars, e.g.
@@ -95,13 +97,13 @@ class Loader {
 
     std::optional<RuleFile> load() {
         if (file_.text().size() > kMaxFileBytes) {
-            error(Location{1, 1, 1}, "rule file is too large (" +
-                                         std::to_string(file_.text().size()) +
-                                         " bytes; the limit is 64 MiB)");
+            error(Code::Limit, Location{1, 1, 1},
+                  "rule file is too large (" + std::to_string(file_.text().size()) +
+                      " bytes; the limit is 64 MiB)");
             return std::nullopt;
         }
         if (file_.text().find('\0') != std::string::npos) {
-            error(file_.locate(file_.text().find('\0')),
+            error(Code::Yaml, file_.locate(file_.text().find('\0')),
                   "rule file is not text (it contains a NUL byte)");
             return std::nullopt;
         }
@@ -111,25 +113,27 @@ class Loader {
         } catch (const YAML::Exception& e) {
             // yaml-cpp reports its nesting limit as "bad file" at 1:1.
             if (e.msg == "bad file") {
-                error(mark_location(e.mark), "invalid YAML: nested too deeply or unreadable");
+                error(Code::Yaml, mark_location(e.mark),
+                      "invalid YAML: nested too deeply or unreadable");
             } else if (auto tab = hints::tab_in_indentation(file_, e.mark.line + 1)) {
-                error(*tab,
+                error(Code::Yaml, *tab,
                       "invalid YAML: a tab in the indentation; YAML indents with spaces only");
             } else {
-                error(mark_location(e.mark), "invalid YAML: " + e.msg + quote_hint(e.mark));
+                error(Code::Yaml, mark_location(e.mark),
+                      "invalid YAML: " + e.msg + quote_hint(e.mark));
             }
             return std::nullopt;
         } catch (const std::exception& e) {
-            error(Location{1, 1, 1}, std::string("invalid YAML: ") + e.what());
+            error(Code::Yaml, Location{1, 1, 1}, std::string("invalid YAML: ") + e.what());
             return std::nullopt;
         }
         if (!root.IsDefined() || root.IsNull()) {
-            error(Location{1, 1, 1},
+            error(Code::Structure, Location{1, 1, 1},
                   "rule file is empty; it needs at least 'ruleset', 'version' and 'general'");
             return std::nullopt;
         }
         if (!root.IsMap()) {
-            error(node_location(root),
+            error(Code::Structure, node_location(root),
                   "a rule file must be a YAML mapping with keys such as 'ruleset' and 'version'");
             return std::nullopt;
         }
@@ -137,7 +141,7 @@ class Loader {
         try {
             read_top(root, rf);
         } catch (const YAML::Exception& e) {
-            error(mark_location(e.mark), "invalid YAML: " + e.msg);
+            error(Code::Yaml, mark_location(e.mark), "invalid YAML: " + e.msg);
         }
         return rf;
     }
@@ -146,7 +150,9 @@ class Loader {
     const SourceFile& file_;
     Diagnostics& diags_;
 
-    void error(Location loc, std::string msg) { diags_.error(file_.path(), loc, std::move(msg)); }
+    void error(Code code, Location loc, std::string msg) {
+        diags_.error(code, file_.path(), loc, std::move(msg));
+    }
 
     // An expression that starts with a quote (`when: 'a' == x`) ends the YAML scalar at the
     // closing quote; say so when a YAML error lands on such a line.
@@ -198,16 +204,18 @@ class Loader {
         for (auto it = map.begin(); it != map.end(); ++it) {
             const YAML::Node key = it->first;  // a copy: the iterator yields a temporary pair
             if (!key.IsScalar()) {
-                error(node_location(key), "keys in " + where + " must be plain names");
+                error(Code::Structure, node_location(key),
+                      "keys in " + where + " must be plain names");
                 continue;
             }
             const std::string& name = key.Scalar();
             if (!seen.insert(name).second) {
-                error(node_location(key), "duplicate key '" + name + "' in " + where);
+                error(Code::DuplicateId, node_location(key),
+                      "duplicate key '" + name + "' in " + where);
                 continue;
             }
             if (std::find(known.begin(), known.end(), name) == known.end()) {
-                error(node_location(key),
+                error(Code::UnknownKey, node_location(key),
                       "unknown key '" + name + "' in " + where + did_you_mean(name, known));
                 suggested.insert(closest_match(name, known));
                 continue;
@@ -216,16 +224,18 @@ class Loader {
         }
         for (const auto& r : required) {
             if (!seen.count(r) && !suggested.count(r))
-                error(node_location(map), where + " is missing the required key '" + r + "'");
+                error(Code::MissingKey, node_location(map),
+                      where + " is missing the required key '" + r + "'");
         }
     }
 
     std::optional<std::string> scalar(const YAML::Node& n, const std::string& what) {
         if (!n.IsScalar()) {
-            error(node_location(n), what + " must be a single value, not a " +
-                                        (n.IsMap()        ? "mapping"
-                                         : n.IsSequence() ? "list"
-                                                          : "null"));
+            error(Code::Structure, node_location(n),
+                  what + " must be a single value, not a " +
+                      (n.IsMap()        ? "mapping"
+                       : n.IsSequence() ? "list"
+                                        : "null"));
             return std::nullopt;
         }
         return unhide(n.Scalar());
@@ -255,7 +265,7 @@ class Loader {
             if (p < raw.size()) ++p;
         }
         out.file_offsets.push_back(std::min(p, raw.size()));
-        if (out.text.empty()) error(out.location, what + " is empty");
+        if (out.text.empty()) error(Code::Structure, out.location, what + " is empty");
         return out;
     }
 
@@ -267,20 +277,21 @@ class Loader {
         for (char c : *s) {
             if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) ok = false;
         }
-        if (!ok) error(node_location(n), what + " '" + *s + "' " + pattern_help);
+        if (!ok)
+            error(Code::InvalidValue, node_location(n), what + " '" + *s + "' " + pattern_help);
         return *s;
     }
 
     std::string table_name(const YAML::Node& n, const std::string& what) {
         auto s = scalar(n, what);
         if (!s) return {};
-        if (s->empty()) error(node_location(n), what + " is empty");
+        if (s->empty()) error(Code::Structure, node_location(n), what + " is empty");
         return *s;
     }
 
     void read_types(const YAML::Node& n, std::map<std::string, TypeOverride>& types) {
         if (!n.IsMap()) {
-            error(node_location(n),
+            error(Code::Structure, node_location(n),
                   "'types' must map column names to types, e.g. { signup_date: date }");
             return;
         }
@@ -290,7 +301,7 @@ class Loader {
             if (!column || !type) continue;
             auto t = type_from_name(*type);
             if (!t) {
-                error(node_location(it->second),
+                error(Code::InvalidValue, node_location(it->second),
                       "unknown type '" + *type + "'" +
                           did_you_mean(
                               *type, {"integer", "number", "string", "date", "datetime", "bool"}) +
@@ -303,7 +314,8 @@ class Loader {
 
     void read_source(const YAML::Node& n, RuleFile& rf) {
         if (!n.IsMap()) {
-            error(node_location(n), "'source' must be a mapping with 'customers' and 'key'");
+            error(Code::Structure, node_location(n),
+                  "'source' must be a mapping with 'customers' and 'key'");
             return;
         }
         visit_map(n, "'source'", {"customers", "key", "types", "facts"}, {},
@@ -320,7 +332,7 @@ class Loader {
         if (n["facts"]) {
             const YAML::Node facts = n["facts"];
             if (!facts.IsMap()) {
-                error(node_location(facts),
+                error(Code::Structure, node_location(facts),
                       "'source.facts' must map fact names to {table, key, time}");
                 return;
             }
@@ -331,12 +343,12 @@ class Loader {
                 f.name = *name;
                 f.location = node_location(it->first);
                 if (!is_identifier(f.name)) {
-                    error(f.location,
+                    error(Code::InvalidValue, f.location,
                           "fact name '" + f.name + "' must be a plain name (letters, digits, _)");
                 }
                 const YAML::Node body = it->second;
                 if (!body.IsMap()) {
-                    error(node_location(body),
+                    error(Code::Structure, node_location(body),
                           "fact '" + f.name + "' must be a mapping with 'table' and 'key'");
                     continue;
                 }
@@ -355,7 +367,8 @@ class Loader {
                                   read_types(v, f.types);
                           });
                 for (const auto& other : rf.facts) {
-                    if (other.name == f.name) error(f.location, "duplicate fact '" + f.name + "'");
+                    if (other.name == f.name)
+                        error(Code::DuplicateId, f.location, "duplicate fact '" + f.name + "'");
                 }
                 rf.facts.push_back(std::move(f));
             }
@@ -364,7 +377,7 @@ class Loader {
 
     void read_lets(const YAML::Node& n, RuleFile& rf) {
         if (!n.IsMap()) {
-            error(node_location(n),
+            error(Code::Structure, node_location(n),
                   "'let' must map names to expressions, e.g. { revenue: sum(orders.amount) }");
             return;
         }
@@ -376,18 +389,19 @@ class Loader {
             let.name = *name;
             let.location = node_location(it->first);
             if (!is_identifier(let.name)) {
-                error(let.location, "let name '" + let.name +
-                                        "' must be a plain name (letters, digits, _)" +
-                                        (is_keyword(let.name) ? " and not a keyword" : ""));
+                error(Code::InvalidValue, let.location,
+                      "let name '" + let.name + "' must be a plain name (letters, digits, _)" +
+                          (is_keyword(let.name) ? " and not a keyword" : ""));
             } else if (let.name == "as_of") {
-                error(let.location, "'as_of' is built in; pick another let name");
+                error(Code::InvalidValue, let.location,
+                      "'as_of' is built in; pick another let name");
             }
             if (!seen.insert(let.name).second) {
-                error(let.location, "duplicate let '" + let.name + "'");
+                error(Code::DuplicateId, let.location, "duplicate let '" + let.name + "'");
                 continue;
             }
             if (it->second.IsNull()) {
-                error(let.location, "let '" + let.name + "' has no expression");
+                error(Code::Structure, let.location, "let '" + let.name + "' has no expression");
                 continue;
             }
             let.expr = expression(it->second, "let '" + let.name + "'");
@@ -399,11 +413,13 @@ class Loader {
                       int depth) {
         seg.location = node_location(n);
         if (!n.IsMap()) {
-            error(node_location(n), "a segment must be a mapping with 'id' and 'when'");
+            error(Code::Structure, node_location(n),
+                  "a segment must be a mapping with 'id' and 'when'");
             return;
         }
         if (depth > 32) {
-            error(seg.location, "tactical segments are nested too deeply (more than 32 levels)");
+            error(Code::Limit, seg.location,
+                  "tactical segments are nested too deeply (more than 32 levels)");
             return;
         }
         visit_map(
@@ -419,16 +435,17 @@ class Loader {
                     // Registered here, before any tactical child, so "first" is first in the file.
                     const auto [first, inserted] = ids.emplace(seg.id, seg.id_location);
                     if (!inserted && !seg.id.empty()) {
-                        error(seg.id_location, "duplicate segment id '" + seg.id + "' (first at " +
-                                                   std::to_string(first->second.line) + ":" +
-                                                   std::to_string(first->second.col) + ")");
+                        error(Code::DuplicateId, seg.id_location,
+                              "duplicate segment id '" + seg.id + "' (first at " +
+                                  std::to_string(first->second.line) + ":" +
+                                  std::to_string(first->second.col) + ")");
                     }
                 } else if (k == "when") {
                     if (v.IsScalar() && v.Scalar() == "otherwise" && v.Tag() == "?") {
                         seg.otherwise = true;
                         seg.when.location = node_location(v);
                     } else if (v.IsNull()) {
-                        error(node_location(key), "'when' has no condition");
+                        error(Code::Structure, node_location(key), "'when' has no condition");
                     } else {
                         seg.when = expression(v, "'when'");
                     }
@@ -447,7 +464,7 @@ class Loader {
                     if (s) {
                         seg.meta.contact_every = parse_duration(*s);
                         if (!seg.meta.contact_every) {
-                            error(node_location(v),
+                            error(Code::InvalidValue, node_location(v),
                                   "'contact_every' must be a duration such as 7d, 2w, 1mo or 1y");
                         }
                     }
@@ -457,12 +474,13 @@ class Loader {
                         if (*s == "1" || *s == "2" || *s == "3")
                             seg.meta.priority = std::stoi(*s);
                         else
-                            error(node_location(v),
+                            error(Code::InvalidValue, node_location(v),
                                   "'priority' must be 1, 2 or 3 (1 is the highest)");
                     }
                 } else if (k == "tactical") {
                     if (!v.IsSequence()) {
-                        error(node_location(v), "'tactical' must be a list of segments");
+                        error(Code::Structure, node_location(v),
+                              "'tactical' must be a list of segments");
                         return;
                     }
                     for (const auto& child : v) {
@@ -473,7 +491,7 @@ class Loader {
                 }
             });
         if (depth > 0 && seg.otherwise) {
-            error(seg.when.location,
+            error(Code::Structure, seg.when.location,
                   "'otherwise' is only for the last general segment, not tactical ones");
         }
     }
@@ -481,7 +499,8 @@ class Loader {
     void read_general(const YAML::Node& n, RuleFile& rf) {
         rf.general_location = node_location(n);
         if (!n.IsMap()) {
-            error(node_location(n), "'general' must be a mapping with 'policy' and 'segments'");
+            error(Code::Structure, node_location(n),
+                  "'general' must be a mapping with 'policy' and 'segments'");
             return;
         }
         visit_map(n, "'general'", {"policy", "segments"}, {"segments"},
@@ -493,7 +512,7 @@ class Loader {
                           if (s && *s == "exclusive")
                               rf.policy = Policy::Exclusive;
                           else if (s && *s != "first_match") {
-                              error(node_location(v),
+                              error(Code::InvalidValue, node_location(v),
                                     "unknown policy '" + *s + "'" +
                                         did_you_mean(*s, {"first_match", "exclusive"}) +
                                         "; use first_match or exclusive");
@@ -503,7 +522,8 @@ class Loader {
         const YAML::Node segs = n["segments"];
         if (!segs) return;
         if (!segs.IsSequence() || segs.size() == 0) {
-            error(node_location(segs), "'segments' must be a non-empty list of segments");
+            error(Code::Structure, node_location(segs),
+                  "'segments' must be a non-empty list of segments");
             return;
         }
         std::map<std::string, Location> ids;
@@ -516,11 +536,11 @@ class Loader {
             const auto& seg = rf.segments[i];
             if (!seg.otherwise) continue;
             if (rf.policy == Policy::Exclusive) {
-                error(seg.when.location,
+                error(Code::Structure, seg.when.location,
                       "'otherwise' cannot be used with policy 'exclusive': "
                       "every segment there needs its own condition");
             } else if (i + 1 != rf.segments.size()) {
-                error(seg.when.location,
+                error(Code::Structure, seg.when.location,
                       "'otherwise' must be the last general segment; the segments after it "
                       "could never match");
             }
@@ -545,7 +565,7 @@ class Loader {
                                   ok = false;
                           }
                           if (!ok)
-                              error(node_location(v),
+                              error(Code::InvalidValue, node_location(v),
                                     "ruleset name '" + *s + "' may use only a-z, 0-9, _ and -");
                       } else if (k == "version") {
                           auto s = scalar(v, "'version'");
@@ -554,7 +574,7 @@ class Loader {
                           for (char c : *s)
                               digits = digits && c >= '0' && c <= '9';
                           if (!digits || std::stoll(*s) <= 0) {
-                              error(node_location(v),
+                              error(Code::InvalidValue, node_location(v),
                                     "'version' must be a positive integer, not '" + *s + "'");
                           } else {
                               rf.version = std::stoll(*s);
@@ -569,7 +589,8 @@ class Loader {
                           rf.as_of = parse_date(*s);
                           rf.as_of_location = node_location(v);
                           if (!rf.as_of)
-                              error(node_location(v), "'as_of' must be a date such as 2026-11-01");
+                              error(Code::InvalidValue, node_location(v),
+                                    "'as_of' must be a date such as 2026-11-01");
                       } else if (k == "source") {
                           read_source(v, rf);
                       } else if (k == "let") {

@@ -530,11 +530,20 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
 
 namespace {
 
+// Writes `text`, or null when it is empty.
+void text_or_null(JsonWriter& w, const std::string& text) {
+    if (text.empty())
+        w.null();
+    else
+        w.value(text);
+}
+
 void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, bool general) {
     const double customers = static_cast<double>(rep.customers);
+    const auto& m = s.def->meta;
     w.begin_object();
     w.key("id").value(s.def->id);
-    if (!s.def->meta.label.empty()) w.key("label").value(s.def->meta.label);
+    text_or_null(w.key("label"), m.label);
     w.key("count").value(s.count);
     w.key("share").value(customers > 0 ? static_cast<double>(s.count) / customers : 0.0, 4);
     if (rep.has_value) {
@@ -544,18 +553,45 @@ void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, 
         else
             w.key("value_avg").null();
         w.key("value_share").value(rep.value_total != 0 ? s.value_total / rep.value_total : 0.0, 4);
+    } else {
+        w.key("value_total").null().key("value_avg").null().key("value_share").null();
     }
-    const auto& m = s.def->meta;
-    if (!m.goal.empty()) w.key("goal").value(m.goal);
-    if (!m.offer.empty()) w.key("offer").value(m.offer);
-    if (!m.channel.empty()) w.key("channel").value(m.channel);
-    if (m.contact_every) w.key("contact_every").value(format_duration(*m.contact_every));
-    if (m.priority) w.key("priority").value(*m.priority);
-    if (!general) w.key("path").value(s.path);
+    text_or_null(w.key("goal"), m.goal);
+    text_or_null(w.key("offer"), m.offer);
+    text_or_null(w.key("channel"), m.channel);
+    text_or_null(w.key("contact_every"),
+                 m.contact_every ? format_duration(*m.contact_every) : std::string());
+    if (m.priority)
+        w.key("priority").value(*m.priority);
+    else
+        w.key("priority").null();
+    w.key("path").value(general ? s.def->id : s.path);
     w.key("tactical").begin_array();
     for (const auto& t : s.tactical)
         write_segment(w, t, rep, false);
     w.end_array();
+    w.end_object();
+}
+
+// One diagnostic with the fields of render_json (docs/running.md lists them).
+void write_diagnostic(JsonWriter& w, const Diagnostic& d, const SourceFile* source) {
+    w.begin_object().key("file").value(d.file);
+    if (d.location.valid()) {
+        w.key("line").value(d.location.line).key("col").value(d.location.col);
+        w.key("length").value(d.location.length);
+    } else {
+        w.key("line").null().key("col").null().key("length").null();
+    }
+    w.key("severity").value(severity_name(d.severity));
+    w.key("code").value(diagnostic_code_name(d.code));
+    w.key("message").value(d.message);
+    w.key("source_line");
+    if (source && d.location.valid()) {
+        std::string_view line = source->line(d.location.line);
+        w.value(line.substr(0, 1000));
+    } else {
+        w.null();
+    }
     w.end_object();
 }
 
@@ -564,6 +600,7 @@ void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, 
 std::string report_json(const RunReport& rep) {
     JsonWriter w;
     w.begin_object();
+    w.key("format").value(1);
     w.key("ruleset").value(rep.ruleset);
     w.key("version").value(rep.version);
     w.key("sha256").value(rep.sha256);
@@ -573,10 +610,17 @@ std::string report_json(const RunReport& rep) {
     else
         w.key("run_id").null();
     w.key("customers").value(rep.customers);
-    if (rep.has_value) w.key("value_total").value(rep.value_total, 2);
+    if (rep.has_value)
+        w.key("value_total").value(rep.value_total, 2);
+    else
+        w.key("value_total").null();
     w.key("segments").begin_array();
     for (const auto& s : rep.segments)
         write_segment(w, s, rep, true);
+    w.end_array();
+    w.key("warnings").begin_array();
+    for (const auto& d : rep.warnings)
+        write_diagnostic(w, d, rep.source);
     w.end_array();
     const auto& dq = rep.data_quality;
     w.key("data_quality").begin_object();

@@ -37,6 +37,10 @@ struct RunReport {
     DataQuality data_quality;
     std::vector<MembershipRow> membership;  // in key order
     double elapsed_ms = 0;
+    // The rule compiler's warnings, set by the caller; `source` (the rule file) gives their
+    // source lines and may be null.
+    std::vector<Diagnostic> warnings;
+    const SourceFile* source = nullptr;
 };
 
 struct RunOptions {
@@ -61,7 +65,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
                                      SQLite::Database* state, const RunOptions& options,
                                      RunError& error);
 
-// The JSON document of a report (the `--format json` output and the stored summary).
+// The JSON document of a report (the `--format json` output and the stored summary), format 1
+// of docs/running.md: every key is always there, null when it has no value.
 std::string report_json(const RunReport& report);
 
 }  // namespace strata

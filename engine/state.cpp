@@ -3,8 +3,12 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -78,6 +82,34 @@ std::string describe(const SQLite::Exception& e, const std::string& what) {
 }  // namespace
 
 std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error) {
+    // SQLite's own word for a folder it cannot write in is "unable to open database file":
+    // name the folder and the reason first. The folder must be writable even when the file
+    // exists, for the journal SQLite keeps beside it while a run is stored.
+    const std::string what = "cannot write run state to '" + path + "'";
+    const std::filesystem::path file(path);
+    const std::string folder =
+        file.has_parent_path() ? file.parent_path().string() : std::string(".");
+    std::error_code ec;
+    if (!std::filesystem::exists(folder, ec)) {
+        error.message = what + ": folder '" + folder + "' does not exist";
+        return nullptr;
+    }
+    if (!std::filesystem::is_directory(folder, ec)) {
+        error.message = what + ": '" + folder + "' is not a folder";
+        return nullptr;
+    }
+    if (std::filesystem::is_directory(file, ec)) {
+        error.message = what + ": it is a folder, not a file";
+        return nullptr;
+    }
+    if (::access(folder.c_str(), W_OK) != 0) {
+        const int reason = errno;
+        error.message = what + ": folder '" + folder + "' is not writable (" +
+                        (reason == EACCES ? std::string("permission denied")
+                                          : std::string(std::strerror(reason))) +
+                        ")";
+        return nullptr;
+    }
     try {
         auto db = std::make_unique<SQLite::Database>(
             path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
@@ -92,7 +124,7 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
         tx.commit();
         return db;
     } catch (const SQLite::Exception& e) {
-        error.message = describe(e, "cannot write run state to '" + path + "'");
+        error.message = describe(e, what);
         return nullptr;
     }
 }

@@ -242,7 +242,7 @@ TEST_CASE("--help names the program and shows every option's default") {
     CHECK(run({"check", "--help"}).out.find("Usage: strata check [OPTIONS]") != std::string::npos);
     CHECK(run({"check", "--help"}).out.find("{text,json}=text") != std::string::npos);
     CHECK(run({"run", "--help"}).out.find("{table,json,csv}=table") != std::string::npos);
-    CHECK(run({"export", "--help"}).out.find("{csv,jsonl}=csv") != std::string::npos);
+    CHECK(run({"export", "--help"}).out.find("{csv,jsonl,json}=csv") != std::string::npos);
     CHECK(run({"graph", "--help"}).out.find("{text,json,dot}=text") != std::string::npos);
     const Run demo = run({"demo-data", "--help"});
     CHECK(demo.out.find("--customers INT=10000") != std::string::npos);
@@ -297,15 +297,17 @@ TEST_CASE("check --format json carries the same fields as the text form") {
                         golden_db().string(), "--format", "json"});
     CHECK(db.code == 1);
     CHECK(db.out ==
-          "{\"files\":[{\"file\":\"tests/golden/check-db/"
+          "{\"format\":1,\"files\":[{\"file\":\"tests/golden/check-db/"
           "unknown_field_plna.yaml\",\"errors\":1,\"warnings\":0,"
           "\"diagnostics\":[{\"file\":\"tests/golden/check-db/"
           "unknown_field_plna.yaml\",\"line\":6,\"col\":8,\"length\":10,\"severity\":\"note\","
+          "\"code\":\"as-of-fixed\","
           "\"message\":\"as_of is fixed in the file: every run will see 2026-11-01 unless run "
           "with --as-of\",\"source_line\":\"as_of: 2026-11-01\"},"
           "{\"file\":\"tests/golden/check-db/"
           "unknown_field_plna.yaml\",\"line\":14,\"col\":13,"
-          "\"length\":4,\"severity\":\"error\",\"message\":\"unknown field 'plna' (did you mean "
+          "\"length\":4,\"severity\":\"error\",\"code\":\"unknown-name\",\"message\":\"unknown "
+          "field 'plna' (did you mean "
           "'plan'?)\","
           "\"source_line\":\"      when: plna == 'trial'\"}]}],\"errors\":1,\"warnings\":0,"
           "\"names_checked\":true}\n");

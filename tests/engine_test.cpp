@@ -116,7 +116,7 @@ TEST_CASE(
 )"));
     r = run_cli({"run", clean, "--db", db, "--format", "json"});
     CHECK_MESSAGE(r.code == 0, r.err);
-    CHECK(r.out.find("\"id\":\"payers\",\"count\":3") != std::string::npos);
+    CHECK(r.out.find("\"id\":\"payers\",\"label\":null,\"count\":3") != std::string::npos);
 }
 
 TEST_CASE("tactical subsegments hold only inside their parent, overlap, and nest") {
@@ -146,8 +146,11 @@ TEST_CASE("tactical subsegments hold only inside their parent, overlap, and nest
     CHECK(e.out.find("\n6,payers,tv;tv/tv_it;big,") != std::string::npos);
     CHECK(e.out.find("\n2,payers,big,") != std::string::npos);
     auto j = run_cli({"run", file, "--db", db, "--dry-run", "--format", "json"});
-    CHECK(j.out.find("{\"id\":\"tv\",\"count\":2,\"share\":0.3333,\"path\":\"tv\",\"tactical\":[{"
-                     "\"id\":\"tv_it\",\"count\":1") != std::string::npos);
+    CHECK(j.out.find("{\"id\":\"tv\",\"label\":null,\"count\":2,\"share\":0.3333,"
+                     "\"value_total\":null,\"value_avg\":null,\"value_share\":null,\"goal\":null,"
+                     "\"offer\":null,\"channel\":null,\"contact_every\":null,\"priority\":null,"
+                     "\"path\":\"tv\",\"tactical\":[{"
+                     "\"id\":\"tv_it\",\"label\":null,\"count\":1") != std::string::npos);
 }
 
 TEST_CASE("the same data, rules and as_of give byte-identical membership, whatever the row order") {
@@ -269,7 +272,7 @@ INSERT INTO people VALUES (10, 'first'), (11, 'x'), (12, 'x'), (NULL, 'x'), (13,
     auto r = run_cli({"run", file, "--db", db, "--format", "json"});
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(r.out.find("\"customers\":6") != std::string::npos);
-    CHECK(r.out.find("{\"id\":\"first\",\"count\":1,") != std::string::npos);
+    CHECK(r.out.find("{\"id\":\"first\",\"label\":null,\"count\":1,") != std::string::npos);
     CHECK(r.out.find(
               "\"null_keys\":2,\"duplicate_keys\":2,\"duplicate_key_samples\":[\"10\",\"11\"]") !=
           std::string::npos);
@@ -434,15 +437,15 @@ TEST_CASE("--as-of overrides the rule file's date, and a past as_of sees the fac
     auto now = run_cli({"run", file, "--db", db, "--dry-run", "--format", "json"});
     REQUIRE(now.code == 0);
     CHECK(now.out.find("\"as_of\":\"2026-11-01\"") != std::string::npos);
-    CHECK(now.out.find("{\"id\":\"buyers\",\"count\":3") != std::string::npos);
-    CHECK(now.out.find("{\"id\":\"big\",\"count\":2") != std::string::npos);
+    CHECK(now.out.find("{\"id\":\"buyers\",\"label\":null,\"count\":3") != std::string::npos);
+    CHECK(now.out.find("{\"id\":\"big\",\"label\":null,\"count\":2") != std::string::npos);
     // On 2026-01-20 only customer 1 had bought, and no one had spent 150 yet.
     auto past = run_cli(
         {"run", file, "--db", db, "--dry-run", "--format", "json", "--as-of", "2026-01-20"});
     REQUIRE(past.code == 0);
     CHECK(past.out.find("\"as_of\":\"2026-01-20\"") != std::string::npos);
-    CHECK(past.out.find("{\"id\":\"buyers\",\"count\":1") != std::string::npos);
-    CHECK(past.out.find("{\"id\":\"big\",\"count\":0") != std::string::npos);
+    CHECK(past.out.find("{\"id\":\"buyers\",\"label\":null,\"count\":1") != std::string::npos);
+    CHECK(past.out.find("{\"id\":\"big\",\"label\":null,\"count\":0") != std::string::npos);
     auto bad = run_cli({"run", file, "--db", db, "--as-of", "yesterday"});
     CHECK(bad.code == 2);
     CHECK(bad.err.find("--as-of 'yesterday' is not a date") != std::string::npos);
@@ -526,9 +529,8 @@ TEST_CASE("run --format json reports failures as JSON on stdout too") {
                          "    - id: b\n      when: true\n    - id: c\n      when: false\n"));
     r = run_cli({"run", exclusive, "--db", db, "--format", "json"});
     CHECK(r.code == 1);
-    CHECK(r.out.find(
-              "{\"error\":{\"kind\":\"rules\",\"message\":\"policy 'exclusive' does not hold") ==
-          0);
+    CHECK(r.out.find("{\"format\":1,\"error\":{\"kind\":\"rules\",\"message\":\"policy 'exclusive' "
+                     "does not hold") == 0);
     CHECK(r.out.find("6 customers match both 'a' and 'b'") != std::string::npos);
 }
 
@@ -547,7 +549,8 @@ TEST_CASE("an empty base runs cleanly: every segment holds 0 of 0") {
     auto r = run_cli({"run", file, "--db", db, "--format", "json"});
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(r.out.find("\"customers\":0") != std::string::npos);
-    CHECK(r.out.find("{\"id\":\"top\",\"count\":0,\"share\":0") != std::string::npos);
+    CHECK(r.out.find("{\"id\":\"top\",\"label\":null,\"count\":0,\"share\":0") !=
+          std::string::npos);
     CHECK(count_rows(db, "strata_runs") == 1);
 }
 
@@ -612,7 +615,7 @@ TEST_CASE("a fact table read in parts gives the same aggregates and findings as 
     std::string outputs[2];
     for (int k = 0; k < 2; ++k) {
         const auto file = dir.write(
-            "r" + std::to_string(k) + ".yaml",
+            "r.yaml",  // one name, so the two documents' warnings name the same file
             std::string("ruleset: parts\nversion: 1\nas_of: 2026-11-01\nsource:\n  facts:\n"
                         "    orders: { table: ") +
                 (k == 0 ? "orders" : "orders_view") +
@@ -629,8 +632,10 @@ TEST_CASE("a fact table read in parts gives the same aggregates and findings as 
     }
     CHECK(outputs[0] == outputs[1]);
     // By hand: customer 2's convertible amounts are 1, 10, 13, …, 40 = 248; 1 has 219, 3 has 211.
-    CHECK(outputs[0].find("{\"id\":\"many\",\"count\":1,\"share\":0.3333,\"value_total\":248,") !=
-          std::string::npos);
+    CHECK(
+        outputs[0].find(
+            "{\"id\":\"many\",\"label\":null,\"count\":1,\"share\":0.3333,\"value_total\":248,") !=
+        std::string::npos);
     CHECK(outputs[0].find("\"value_total\":678") != std::string::npos);
     // 2 amounts did not convert; the sample is the first in table order.
     CHECK(outputs[0].find("\"count\":2,\"sample\":\"four\"") != std::string::npos);
@@ -761,9 +766,9 @@ INSERT INTO customers SELECT i, (i * 7919) % 100 FROM n;
     const int even =
         check.execAndGet("SELECT count(*) FROM customers WHERE score >= 50 AND score % 2 = 0")
             .getInt();
-    CHECK(r.out.find("{\"id\":\"high\",\"count\":" + std::to_string(high) + ",") !=
+    CHECK(r.out.find("{\"id\":\"high\",\"label\":null,\"count\":" + std::to_string(high) + ",") !=
           std::string::npos);
-    CHECK(r.out.find("{\"id\":\"even\",\"count\":" + std::to_string(even) + ",") !=
+    CHECK(r.out.find("{\"id\":\"even\",\"label\":null,\"count\":" + std::to_string(even) + ",") !=
           std::string::npos);
     CHECK(check.execAndGet("SELECT count(*) FROM strata_membership").getInt() == 140000);
     CHECK(check

@@ -1,0 +1,323 @@
+// What people and programs read: the run table (whole ids, tiny shares, one line per
+// segment), the JSON documents of docs/running.md (format 1: every key, warnings, error
+// kinds and diagnostic codes), export as a JSON array, and where run state cannot be written.
+#include <doctest/doctest.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <sstream>
+#include <vector>
+
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+// 10,000 customers: customer 1 is the only 'vip', 2..4 are 'trial', the rest 'paid'.
+const char* kTenThousand = R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, plan TEXT, spend REAL);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+INSERT INTO customers
+  SELECT i, CASE WHEN i = 1 THEN 'vip' WHEN i <= 4 THEN 'trial' ELSE 'paid' END,
+         CASE WHEN i = 1 THEN 0.5 ELSE 100 END FROM n;
+)sql";
+
+const std::string kLongId = "a_segment_id_that_is_forty_characters_xx";       // 40 characters
+const std::string kLongTactical = "tactical_inside_tactical_with_a_long_id";  // 39 characters
+
+// A rule file on kTenThousand: a tiny general segment with a long id and metadata over
+// several lines, an empty one, and a catch-all with tactical segments nested two deep.
+std::string table_rules() {
+    return "ruleset: output-test\nversion: 1\nvalue: spend\ngeneral:\n  segments:\n"
+           "    - id: " +
+           kLongId +
+           "\n"
+           "      label: \"two\\nlines\"\n"
+           "      goal: |\n        first line\n        second line\n"
+           "      offer: \"tab\\there\"\n"
+           "      channel: \"e\\r\\nmail\"\n"
+           "      when: plan == 'vip'\n"
+           "    - id: nobody\n      when: plan == 'none'\n"
+           "    - id: rest\n      label: Everyone else\n      when: otherwise\n"
+           "      tactical:\n"
+           "        - id: trials\n          when: plan == 'trial'\n"
+           "          tactical:\n"
+           "            - id: " +
+           kLongTactical + "\n              when: spend > 1\n";
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        out.push_back(line);
+    return out;
+}
+
+// Characters (not bytes) before `needle` in `line`, counting each UTF-8 sequence once.
+size_t column_of(const std::string& line, const std::string& needle) {
+    const size_t at = line.find(needle);
+    REQUIRE(at != std::string::npos);
+    size_t chars = 0;
+    for (size_t i = 0; i < at; ++i)
+        chars += (static_cast<unsigned char>(line[i]) & 0xC0) != 0x80;
+    return chars;
+}
+
+// The table row of a segment: the line whose SEGMENT column holds `id`.
+std::string row_of(const std::vector<std::string>& lines, const std::string& id) {
+    for (const auto& line : lines) {
+        const size_t start = line.find_first_not_of(" └");
+        if (start != std::string::npos && line.compare(start, id.size() + 1, id + " ") == 0)
+            return line;
+    }
+    FAIL("no row for " << id);
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("the run table keeps long and nested ids whole and its columns aligned") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTenThousand);
+    const auto file = dir.write("r.yaml", table_rules());
+    const auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const auto lines = lines_of(r.out);
+    const std::string& header = lines.at(3);
+    REQUIRE(header.rfind("SEGMENT", 0) == 0);
+    const std::string top = row_of(lines, kLongId);
+    const std::string nested = row_of(lines, kLongTactical);
+    CHECK(nested.find("    └ " + kLongTactical + " ") == 0);  // two levels deep, whole
+    CHECK(row_of(lines, "trials").find("  └ trials ") == 0);
+    // Every row's SHARE ends where the header's does, whatever the length of the ids.
+    const size_t share_end = column_of(header, "SHARE") + 5;
+    for (const auto& id : {kLongId, std::string("nobody"), std::string("rest"),
+                           std::string("trials"), kLongTactical}) {
+        CAPTURE(id);
+        const std::string row = row_of(lines, id);
+        const size_t percent = row.find('%');
+        REQUIRE(percent != std::string::npos);
+        CHECK(column_of(row, "%") + 1 == share_end);
+    }
+    // The label column is cut, never the id.
+    CHECK(column_of(header, "LABEL") == kLongTactical.size() + 6 + 1);
+}
+
+TEST_CASE("a share under 0.05% shows as <0.1%, an empty segment as 0.0%") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTenThousand);
+    const auto file = dir.write("r.yaml", table_rules());
+    const auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const auto lines = lines_of(r.out);
+    // 1 customer of 10,000 (0.01%), holding 0.5 of 999,900.5 of the value.
+    const std::string tiny = row_of(lines, kLongId);
+    CHECK(tiny.find("  <0.1%") != std::string::npos);
+    CHECK(tiny.find("0.0%") == std::string::npos);
+    const std::string empty = row_of(lines, "nobody");
+    CHECK(empty.find("    0.0%") != std::string::npos);
+    CHECK(empty.find("<0.1%") == std::string::npos);
+    CHECK(row_of(lines, "rest").find("100.0%") != std::string::npos);
+}
+
+TEST_CASE("line breaks and control characters in metadata do not break the table") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTenThousand);
+    const auto file = dir.write("r.yaml", table_rules());
+    const auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const auto lines = lines_of(r.out);
+    // Two lines of summary, a blank, the column names, five segments, a blank, data quality
+    // and the run time.
+    CHECK(lines.size() == 3 + 1 + 5 + 1 + 2);
+    const std::string row = row_of(lines, kLongId);
+    CHECK(row.find("two⏎lines") != std::string::npos);
+    CHECK(row.find("e⏎mail") != std::string::npos);
+    CHECK(row.find("first line⏎second line⏎ — tab here") != std::string::npos);
+    for (const auto& line : lines) {
+        for (char c : line)
+            CHECK_MESSAGE(static_cast<unsigned char>(c) >= 0x20, line);
+        CHECK_MESSAGE((line.empty() || line.back() != ' '), "trailing blank: " << line);
+    }
+}
+
+TEST_CASE("run's JSON document has every key, null when empty, and the compiler's warnings") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTenThousand);
+    const auto file =
+        dir.write("r.yaml",
+                  "ruleset: json-test\nversion: 1\nlet:\n  unused: spend * 2\ngeneral:\n"
+                  "  segments:\n    - id: vip\n      when: plan == 'vip'\n"
+                  "      tactical:\n        - id: small\n          when: plan == 'vip'\n"
+                  "    - id: trial\n      label: Trial\n      goal: convert\n      offer: a call\n"
+                  "      channel: phone\n      contact_every: 2w\n      priority: 1\n"
+                  "      when: plan == 'trial'\n"
+                  "    - id: rest\n      when: otherwise\n");
+    const auto r = run_cli(
+        {"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.rfind("{\"format\":1,\"ruleset\":\"json-test\",", 0) == 0);
+    const YAML::Node doc = YAML::Load(r.out);
+    for (const char* key :
+         {"format", "ruleset", "version", "sha256", "as_of", "run_id", "customers", "value_total",
+          "segments", "warnings", "data_quality", "elapsed_ms"})
+        CHECK_MESSAGE(doc[key].IsDefined(), key);
+    CHECK(doc["run_id"].IsNull());
+    CHECK(doc["value_total"].IsNull());  // the rule file names no value
+    const char* segment_keys[] = {
+        "id",   "label", "count",   "share",         "value_total", "value_avg", "value_share",
+        "goal", "offer", "channel", "contact_every", "priority",    "path",      "tactical"};
+    const YAML::Node vip = doc["segments"][0];
+    const YAML::Node small = vip["tactical"][0];
+    const YAML::Node trial = doc["segments"][1];
+    for (const char* key : segment_keys) {
+        CAPTURE(key);
+        CHECK(vip[key].IsDefined());
+        CHECK(small[key].IsDefined());
+        CHECK(trial[key].IsDefined());
+    }
+    for (const char* key : {"label", "goal", "offer", "channel", "contact_every", "priority",
+                            "value_total", "value_avg", "value_share"})
+        CHECK_MESSAGE(vip[key].IsNull(), key);
+    CHECK(vip["path"].as<std::string>() == "vip");
+    CHECK(small["path"].as<std::string>() == "small");  // under a general segment: its id
+    CHECK(trial["label"].as<std::string>() == "Trial");
+    CHECK(trial["offer"].as<std::string>() == "a call");
+    CHECK(trial["contact_every"].as<std::string>() == "2w");
+    CHECK(trial["priority"].as<int>() == 1);
+    // Warnings: the unused let and the tactical segment repeating its parent's condition, in
+    // file order, with their codes.
+    const YAML::Node warnings = doc["warnings"];
+    REQUIRE(warnings.size() == 2);
+    CHECK(warnings[0]["code"].as<std::string>() == "unused-let");
+    CHECK(warnings[0]["line"].as<int>() == 4);
+    CHECK(warnings[0]["source_line"].as<std::string>() == "  unused: spend * 2");
+    CHECK(warnings[1]["code"].as<std::string>() == "same-condition");
+    CHECK(warnings[1]["severity"].as<std::string>() == "warning");
+    // The same objects `check --format json` gives for the file.
+    const auto check = run_cli({"check", file, "--db", db, "--format", "json"});
+    const std::string first =
+        r.out.substr(r.out.find("\"warnings\":[") + 12,
+                     r.out.find("},{\"file\"") + 1 - r.out.find("\"warnings\":[") - 12);
+    CHECK(check.out.find(first) != std::string::npos);
+}
+
+TEST_CASE("error objects carry format, a stable kind and each diagnostic's code") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTenThousand);
+    struct Case {
+        std::string rules;
+        std::string kind;
+        std::string code;
+    };
+    const std::string head = "ruleset: e\nversion: 1\ngeneral:\n  segments:\n";
+    const Case cases[] = {
+        {head + "    - id: a\n      when: plna == 'x'\n    - id: b\n      when: otherwise\n",
+         "rules", "unknown-name"},
+        {"ruleset: e\nversion: 1\nsource: { customers: clients }\ngeneral:\n  segments:\n"
+         "    - id: a\n      when: true\n    - id: b\n      when: otherwise\n",
+         "database", "not-in-database"},
+        {head + "    - id: a\n      when: plan = 'x'\n    - id: b\n      when: otherwise\n",
+         "rules", "syntax"},
+        {head + "    - id: a\n      when: plan > 3\n    - id: b\n      when: otherwise\n", "rules",
+         "type-mismatch"},
+        {head + "    - id: a\n      when: plan == 'x'\n    - id: a\n      when: otherwise\n",
+         "rules", "duplicate-id"},
+        {head + "    - id: a\n      wen: plan == 'x'\n    - id: b\n      when: otherwise\n",
+         "rules", "unknown-key"},
+        {head + "    - id: a\n      when: plan == 'x'\n      priority: 7\n"
+                "    - id: b\n      when: otherwise\n",
+         "rules", "invalid-value"},
+        {"ruleset: e\nversion: [1\n", "rules", "yaml"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.rules);
+        const auto file = dir.write("bad.yaml", c.rules);
+        const auto r = run_cli(
+            {"run", file, "--db", db, "--as-of", "2026-11-01", "--format", "json", "--dry-run"});
+        CHECK(r.code == (c.kind == "rules" ? 1 : 2));
+        CHECK(r.out.rfind("{\"format\":1,\"error\":{\"kind\":\"" + c.kind + "\",", 0) == 0);
+        const YAML::Node doc = YAML::Load(r.out);
+        std::string first_error;  // the diagnostics hold warnings too
+        for (const auto& d : doc["error"]["diagnostics"]) {
+            if (first_error.empty() && d["severity"].as<std::string>() == "error")
+                first_error = d["code"].as<std::string>();
+        }
+        CHECK(first_error == c.code);
+    }
+    const auto file = dir.write("ok.yaml", head + "    - id: a\n      when: otherwise\n");
+    auto r = run_cli({"run", file, "--db", db, "--as-of", "someday", "--format", "json"});
+    CHECK(r.code == 2);
+    CHECK(r.out.rfind("{\"format\":1,\"error\":{\"kind\":\"usage\",", 0) == 0);
+    r = run_cli({"run", dir.file("missing.yaml"), "--db", db, "--format", "json"});
+    CHECK(r.code == 2);
+    CHECK(r.out.rfind("{\"format\":1,\"error\":{\"kind\":\"file\",", 0) == 0);
+    CHECK(r.out.find("\"diagnostics\":[]") != std::string::npos);
+    r = run_cli({"check", file, "--db", dir.file("missing.db"), "--format", "json"});
+    CHECK(r.code == 2);
+    CHECK(r.out.rfind("{\"format\":1,\"error\":{\"kind\":\"database\",", 0) == 0);
+    r = run_cli({"graph", file, "--format", "json"});
+    CHECK(r.code == 0);
+    CHECK(r.out.rfind("{\"format\":1,\"ruleset\":\"e\",", 0) == 0);
+}
+
+TEST_CASE("export --format json is one array of the objects jsonl writes a line each") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTenThousand);
+    const auto file = dir.write("r.yaml", table_rules());
+    const auto state = dir.file("state.db");
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--state", state}).code ==
+            0);
+    const auto jsonl = run_cli({"export", file, "--db", db, "--state", state, "--format", "jsonl"});
+    const auto json = run_cli({"export", file, "--db", db, "--state", state, "--format", "json"});
+    REQUIRE(jsonl.code == 0);
+    REQUIRE(json.code == 0);
+    const YAML::Node array = YAML::Load(json.out);
+    REQUIRE(array.IsSequence());
+    CHECK(array.size() == 10000);
+    // The array's rows, one a line between the brackets, are the jsonl lines with commas.
+    std::string joined;
+    for (const auto& line : lines_of(jsonl.out))
+        joined += (joined.empty() ? "[\n" : ",\n") + line;
+    CHECK(json.out == joined + "\n]\n");
+    CHECK(array[1]["segment"].as<std::string>() == "rest");
+    CHECK(array[1]["tactical"][0].as<std::string>() == "trials");
+    CHECK(array[1]["offer"].IsNull());  // no offer: null, not ""
+    CHECK(array[0]["offer"].as<std::string>() == "tab\there");
+}
+
+TEST_CASE("a state file in a folder that cannot be written names the folder and the reason") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTenThousand);
+    const auto file = dir.write("r.yaml", table_rules());
+    const auto missing = dir.file("no/such/folder") + "/state.db";
+    auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--state", missing});
+    CHECK(r.code == 2);
+    CHECK(r.err == "strata run: cannot write run state to '" + missing + "': folder '" +
+                       dir.file("no/such/folder") + "' does not exist\n");
+    const auto regular = dir.write("plain.txt", "not a folder");
+    r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--state", regular + "/state.db",
+                 "--format", "json"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("cannot write run state to '" + regular + "/state.db': '" + regular +
+                     "' is not a folder") != std::string::npos);
+    CHECK(r.out.rfind("{\"format\":1,\"error\":{\"kind\":\"database\",", 0) == 0);
+    r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--state", dir.file("")});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("it is a folder, not a file") != std::string::npos);
+    // Permissions hold only for users other than root, who may write anywhere.
+    if (::geteuid() != 0) {
+        const auto locked = dir.file("locked");
+        std::filesystem::create_directories(locked);
+        std::filesystem::permissions(
+            locked, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+        r = run_cli(
+            {"run", file, "--db", db, "--as-of", "2026-11-01", "--state", locked + "/state.db"});
+        std::filesystem::permissions(locked, std::filesystem::perms::owner_all);
+        CHECK(r.code == 2);
+        CHECK(r.err.find("folder '" + locked + "' is not writable (permission denied)") !=
+              std::string::npos);
+    }
+}
