@@ -246,6 +246,8 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     run_options.rules_path = options.rules;
     run_options.rules_sha256 = loaded->sha256;
     run_options.progress = terminal_progress();
+    run_options.warnings = loaded->warnings;
+    run_options.source = &loaded->rules->source;
     RunError error;
     auto report = execute_run(*loaded->rules, *loaded->db, state.get(), run_options, error);
     if (run_options.progress) err << "\r\033[K";
@@ -254,8 +256,6 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         if (json) write_json_error(out, error.rule_problem ? "rules" : "database", error.message);
         return error.rule_problem ? kExitRules : kExitEnvironment;
     }
-    report->warnings = loaded->warnings;
-    report->source = &loaded->rules->source;
     switch (options.format) {
         case RunFormat::Json:
             out << report_json(*report) << '\n';

@@ -82,11 +82,35 @@ int64_t KeyIndex::find_integer_hashed(int64_t key) const {
     return -1;
 }
 
+std::optional<int64_t> integer_key_spelled(std::string_view text) {
+    // Exactly as the integer prints: an optional '-', digits, no leading zero, no spaces.
+    const size_t digits = !text.empty() && text[0] == '-' ? 1 : 0;
+    if (text.size() == digits || text.size() > digits + 19) return std::nullopt;
+    if (text[digits] == '0' && text.size() > digits + 1) return std::nullopt;
+    if (text == "-0") return std::nullopt;
+    int64_t value = 0;
+    for (size_t i = digits; i < text.size(); ++i) {
+        if (text[i] < '0' || text[i] > '9') return std::nullopt;
+        const int d = text[i] - '0';
+        if (__builtin_mul_overflow(value, 10, &value) ||
+            __builtin_add_overflow(value, digits ? -d : d, &value))
+            return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<int64_t> whole_number_key(double x) {
+    // Whole numbers below 2^63 in magnitude; -2^63 itself is a double exactly, and fits.
+    if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0) || std::floor(x) != x)
+        return std::nullopt;
+    return static_cast<int64_t>(x);
+}
+
 int64_t KeyIndex::find_text(const std::string& key) const {
     auto it = texts_.find(key);
     if (it != texts_.end()) return it->second;
     if (!integers_.empty() || !dense_.empty()) {
-        if (auto v = parse_value(key, Type::Int)) return find_integer(std::get<int64_t>(*v));
+        if (auto i = integer_key_spelled(key)) return find_integer(*i);
     }
     return -1;
 }
@@ -502,6 +526,10 @@ void read_customer_part(SQLite::Database& db, const std::string& table, const st
         const int key_storage = sqlite3_value_type(cells[0]);
         if (key_storage == SQLITE_INTEGER) {
             k = static_cast<int64_t>(sqlite3_value_int64(cells[0]));
+        } else if (auto whole = key_storage == SQLITE_FLOAT
+                                    ? whole_number_key(sqlite3_value_double(cells[0]))
+                                    : std::nullopt) {
+            k = *whole;  // 5.0 is the key 5, as SQLite itself compares them
         } else if (key_storage != SQLITE_NULL && !is_blank(cell_text(cells[0]))) {
             read_text_cell(cells[0], k);  // text keys stay text: '00123' is not 123
         }
@@ -701,6 +729,10 @@ struct alignas(128) SqliteFactSource::Impl {
                 return index.find_integer(sqlite3_value_int64(key));
             case SQLITE_NULL:
                 return -1;
+            case SQLITE_FLOAT:
+                if (auto i = whole_number_key(sqlite3_value_double(key)))
+                    return index.find_integer(*i);
+                [[fallthrough]];  // a fraction finds a key spelled as SQLite prints it
             default: {
                 const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(key));
                 return index.find_text(p ? p : "");

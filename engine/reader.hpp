@@ -9,7 +9,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -40,8 +42,9 @@ struct DataQuality {
     size_t findings() const;
 };
 
-// Customer key → row. Keys are integers or text; text that spells an integer finds the
-// integer key, so a fact table with TEXT keys still joins INTEGER customer keys.
+// Customer key → row. Keys are integers or text; a text that spells an integer exactly as
+// it prints ('5', '-12'; not '05', ' 5' or '5.0') finds the integer key, and an integer finds
+// a text key spelled so, so a fact table with TEXT keys still joins INTEGER customer keys.
 class KeyIndex {
   public:
     // Indexes keys[row] → row. Rows whose key repeats an earlier row's are not indexed;
@@ -112,6 +115,11 @@ class SqliteFactSource : public FactSource {
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// The integer a key text spells exactly as the integer prints, if it does.
+std::optional<int64_t> integer_key_spelled(std::string_view text);
+// A whole number stored as a fraction (5.0) as the integer key it is, if it is one.
+std::optional<int64_t> whole_number_key(double x);
 
 // Customer rows in key order (integers first, numerically, then text bytewise): the order
 // every output is written in, whatever order the table was read in.

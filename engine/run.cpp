@@ -431,6 +431,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     rep.version = rules.rules.version;
     rep.sha256 = options.rules_sha256;
     rep.as_of = options.as_of;
+    rep.warnings = options.warnings;
+    rep.source = options.source;
 
     // Tables are read in parts on threads of their own: progress reports may come from any.
     ProgressFn progress;

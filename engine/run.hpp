@@ -37,8 +37,8 @@ struct RunReport {
     DataQuality data_quality;
     std::vector<MembershipRow> membership;  // in key order
     double elapsed_ms = 0;
-    // The rule compiler's warnings, set by the caller; `source` (the rule file) gives their
-    // source lines and may be null.
+    // The rule compiler's warnings (RunOptions::warnings); `source` (the rule file) gives
+    // their source lines and may be null.
     std::vector<Diagnostic> warnings;
     const SourceFile* source = nullptr;
 };
@@ -49,6 +49,10 @@ struct RunOptions {
     std::string rules_path;
     std::string rules_sha256;
     ProgressFn progress;
+    // The rule compiler's warnings on the file, carried into the report and the stored
+    // summary; `source` must outlive the report.
+    std::vector<Diagnostic> warnings;
+    const SourceFile* source = nullptr;
 };
 
 // Why a run did not complete. `rule_problem` is true when the rules are at fault (an

@@ -130,7 +130,7 @@ TEST_CASE("bools convert from 0, 1, true and false only") {
                              {"'t'", "null"}});
 }
 
-TEST_CASE("dates convert from ISO text; a date and time gives its day") {
+TEST_CASE("dates convert from ISO text, and a date and time gives its day") {
     check_reads(Type::Date, {{"'2026-01-05'", "2026-01-05"},
                              {"' 2026-01-05 '", "2026-01-05"},
                              {"'2026-01-05 10:00:00'", "2026-01-05"},
@@ -152,7 +152,7 @@ TEST_CASE("strings keep every value's text as it is, spaces included") {
     check_reads(Type::String, {{"' 12 '", " 12 "}, {"12", "12"}, {"2.5", "2.5"}, {"''", ""}});
 }
 
-TEST_CASE("type names in 'types:' are read in any letter case; a quoted version is read") {
+TEST_CASE("type names in 'types:' are read in any letter case, and a quoted version is read") {
     const strata::SourceFile file("rules.yaml",
                                   "ruleset: x\n"
                                   "version: '3'\n"

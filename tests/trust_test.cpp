@@ -275,7 +275,7 @@ general:
 }
 
 TEST_CASE(
-    "a typo in the rules is a rule problem for run as for check; a missing table is the "
+    "a typo in the rules is a rule problem for run as for check, and a missing table is the "
     "database's") {
     TempDir dir;
     const auto db = dir.database("base.db", R"sql(
@@ -389,7 +389,8 @@ TEST_CASE(
     CHECK(latest.out.find("\n2,gold,,a,email,1,3,2026-11-01\n") != std::string::npos);
 }
 
-TEST_CASE("export guards CSV cells against spreadsheet formulas; --raw writes them as they are") {
+TEST_CASE(
+    "export guards CSV cells against spreadsheet formulas, and --raw writes them as they are") {
     TempDir dir;
     const auto db = dir.database("base.db", R"sql(
 CREATE TABLE customers (customer_id TEXT, tier TEXT);
@@ -416,4 +417,73 @@ INSERT INTO customers VALUES ('=1+2', 'gold'), ('@SUM(A1)', 'silver'), ('-7', 's
                                       "TEXT); INSERT INTO customers VALUES (-5, 'x');");
     REQUIRE(run_cli({"run", file, "--db", numbers, "--as-of", "2026-11-01"}).code == 0);
     CHECK(run_cli({"export", file, "--db", numbers}).out.find("\n-5,rest,") != std::string::npos);
+}
+
+TEST_CASE("the stored summary carries the rule file's warnings, as run prints them") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTierBase);
+    const auto file = dir.write("r.yaml",
+                                "ruleset: warned\nversion: 1\nlet:\n  unused: 1\n"
+                                "general:\n  segments:\n    - id: gold\n"
+                                "      when: tier == 'gold'\n    - id: rest\n"
+                                "      when: otherwise\n");
+    auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.warnings[0].code") == "unused-let");
+    SQLite::Database state(db, SQLite::OPEN_READONLY);
+    const std::string summary =
+        state.execAndGet("SELECT summary FROM strata_runs WHERE run_id = 1").getString();
+    CHECK(json_at(summary, "$.warnings") == json_at(r.out, "$.warnings"));
+}
+
+TEST_CASE("fact keys find customers: equal integers, or a text spelled exactly as the integer") {
+    TempDir dir;
+    // Keys without a declared type keep what was stored: 9.0 stays a fraction there.
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id, tier TEXT);
+INSERT INTO customers VALUES (5, 'a'), (7, 'b'), (9.0, 'c'), (2.5, 'd'), ('00123', 'e');
+CREATE TABLE orders (customer_id, amount INTEGER);
+INSERT INTO orders VALUES ('5', 1), ('05', 10), (' 5', 100), ('5.0', 1000), (5.0, 10000),
+  (7, 1), ('7', 10), (9, 1), ('9', 10), (2.5, 1), ('2.5', 10), (123, 1), ('00123', 10);
+)sql");
+    const auto rules = dir.write("r.yaml", R"(ruleset: fact-keys
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id }
+let:
+  total: sum(orders.amount)
+general:
+  segments:
+    - id: all
+      when: true
+)");
+    auto r = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    auto e = run_cli({"export", rules, "--db", db});
+    // 9.0 is the integer key 9; 2.5 stays a fraction and is found by its text.
+    CHECK(e.out.find("\n9,all,") != std::string::npos);
+    CHECK(e.out.find("\n2.5,all,") != std::string::npos);
+    // '05', ' 5', '5.0' and 123 (for the text key '00123') find no one.
+    CHECK(json_at(r.out, "$.data_quality.orphan_fact_rows.orders") == "4");
+    auto totals = run_cli({"run", dir.write("t.yaml", R"(ruleset: fact-keys-totals
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id }
+let:
+  total: sum(orders.amount)
+general:
+  segments:
+    - id: five
+      when: total == 10001
+    - id: seven
+      when: total == 11
+    - id: other
+      when: otherwise
+)"),
+                           "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(totals.code == 0, totals.err);
+    CHECK(json_at(totals.out, "$.segments[0].count") == "1");  // 5: '5' and 5.0
+    CHECK(json_at(totals.out, "$.segments[1].count") == "3");  // 7, 9 and 2.5 (00123: 10)
 }
