@@ -11,7 +11,12 @@ and prints wall times (best of --repeat), strata's peak RSS and the ratios, and 
 each of strata's phases (from one more run with -v). It also checks
 that strata and the SQL put exactly the same number of customers in every segment.
 
+With --baseline PATH (another strata binary, say one built from an earlier commit) it also
+times that binary on the same base, interleaved with strata's runs, and prints the ratio:
+how a change to the engine costs or pays, measured side by side.
+
 Usage: python3 bench/run.py [--sizes 100000,1000000,10000000] [--repeat 3] [--write-doc]
+                            [--baseline PATH]
 """
 import argparse
 import json
@@ -58,7 +63,17 @@ def best(n, fn):
     return min(results, key=lambda r: r[0])
 
 
-def run_size(customers, repeat):
+def segment_counts(report):
+    counts = {}
+    def walk(segs):
+        for s in segs:
+            counts[s["id"]] = s["count"]
+            walk(s["tactical"])
+    walk(json.loads(report)["segments"])
+    return counts
+
+
+def run_size(customers, repeat, baseline=None):
     os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
     db = os.path.join(ROOT, "build", "bench", f"retail-{customers}.db")
     state = os.path.join(ROOT, "build", "bench", f"state-{customers}.db")
@@ -73,10 +88,10 @@ def run_size(customers, repeat):
     # Warm the page cache once so that every contender reads from memory.
     measure(["sqlite3", db, FLOOR])
 
-    def strata():
+    def strata(binary=STRATA):
         if os.path.exists(state):
             os.remove(state)
-        return measure_rss([STRATA, "run", RULES, "--db", db, "--state", state, "--format", "json"])
+        return measure_rss([binary, "run", RULES, "--db", db, "--state", state, "--format", "json"])
 
     def strata_phases():
         """One more run with -v: the time of each phase, as the engine logs it."""
@@ -93,18 +108,19 @@ def run_size(customers, repeat):
     def floor():
         return measure(["sqlite3", db, FLOOR])
 
-    t_strata, rss, report = best(repeat, strata)
+    if baseline:
+        # Interleaved, so that both see the same state of a noisy machine.
+        runs = [(strata(), strata(baseline)) for _ in range(repeat)]
+        t_strata, rss, report = min((r[0] for r in runs), key=lambda r: r[0])
+        t_base, base_rss, base_report = min((r[1] for r in runs), key=lambda r: r[0])
+    else:
+        t_strata, rss, report = best(repeat, strata)
     phases = strata_phases()
     t_sql, sql_out = best(repeat, sql)
     t_floor, _ = best(repeat, floor)
 
     # Both must give the same segmentation.
-    engine = {}
-    def walk(segs):
-        for s in segs:
-            engine[s["id"]] = s["count"]
-            walk(s["tactical"])
-    walk(json.loads(report)["segments"])
+    engine = segment_counts(report)
     con = sqlite3.connect(db)
     by_sql = dict(con.execute("SELECT segment, count(*) FROM bench_membership GROUP BY segment"))
     for (tags,) in con.execute("SELECT tactical FROM bench_membership WHERE tactical != ''"):
@@ -115,10 +131,14 @@ def run_size(customers, repeat):
     con.close()
     mismatches = {k: (engine.get(k, 0), by_sql.get(k, 0)) for k in set(engine) | set(by_sql)
                   if engine.get(k, 0) != by_sql.get(k, 0)}
-    return {
+    result = {
         "customers": customers, "orders": orders, "strata": t_strata, "sql": t_sql, "floor": t_floor,
         "rss": rss, "agree": not mismatches, "mismatches": mismatches, "phases": phases,
     }
+    if baseline:
+        result.update({"baseline": t_base, "baseline_rss": base_rss,
+                       "baseline_same": segment_counts(base_report) == engine})
+    return result
 
 
 def main():
@@ -126,17 +146,22 @@ def main():
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--write-doc", action="store_true", help="rewrite the figures in docs/performance.md")
+    ap.add_argument("--baseline", help="another strata binary to time side by side (e.g. an earlier commit's)")
     args = ap.parse_args()
     if not os.path.exists(STRATA):
         sys.exit("build first: make build")
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
-        r = run_size(size, args.repeat if size <= 1000000 else 1)
+        r = run_size(size, args.repeat if size <= 1000000 else 1, args.baseline)
         rows.append(r)
         print(f"{r['customers']:>10,} customers {r['orders']:>11,} orders  strata {r['strata']:7.2f}s  "
               f"sql {r['sql']:7.2f}s  floor {r['floor']:6.2f}s  strata/sql {r['strata'] / r['sql']:5.3f}  "
               f"strata/floor {r['strata'] / r['floor']:5.2f}  peak RSS {r['rss']:7.0f} MiB  "
               f"{'same segments' if r['agree'] else 'MISMATCH ' + str(r['mismatches'])}", flush=True)
+        if args.baseline:
+            print(f"           baseline {r['baseline']:7.2f}s  strata/baseline {r['strata'] / r['baseline']:5.3f}  "
+                  f"baseline peak RSS {r['baseline_rss']:7.0f} MiB  "
+                  f"{'same segments' if r['baseline_same'] else 'segments differ'} as the baseline", flush=True)
         print("           strata phases: " + "; ".join(f"{name} {ms} ms" for name, ms in r["phases"]),
               flush=True)
     table = ["| customers | orders | strata run | hand-written SQL | read floor | strata / SQL | strata / floor | strata peak RSS | same segments |",
@@ -145,6 +170,13 @@ def main():
         table.append(f"| {r['customers']:,} | {r['orders']:,} | {r['strata']:.2f} s | {r['sql']:.2f} s | {r['floor']:.2f} s | "
                      f"{r['strata'] / r['sql']:.3f} | {r['strata'] / r['floor']:.2f} | {r['rss']:.0f} MiB | "
                      f"{'yes' if r['agree'] else 'NO'} |")
+    if args.baseline:
+        table += ["", "| customers | strata run | baseline run | strata / baseline | strata peak RSS | baseline peak RSS | same segments |",
+                  "|---:|---:|---:|---:|---:|---:|:---:|"]
+        for r in rows:
+            table.append(f"| {r['customers']:,} | {r['strata']:.2f} s | {r['baseline']:.2f} s | "
+                         f"{r['strata'] / r['baseline']:.3f} | {r['rss']:.0f} MiB | {r['baseline_rss']:.0f} MiB | "
+                         f"{'yes' if r['baseline_same'] else 'no'} |")
     print("\n".join(table))
     if args.write_doc:
         path = os.path.join(ROOT, "docs", "performance.md")
@@ -153,6 +185,8 @@ def main():
         head, rest = text.split(begin, 1)
         _, tail = rest.split(end, 1)
         cmd = "python3 bench/run.py --sizes " + args.sizes + " --repeat " + str(args.repeat)
+        if args.baseline:
+            cmd += " --baseline BASELINE"
         note = " (best of the repeats; sizes above 1M run once)" if args.repeat > 1 else ""
         stamp = time.strftime("%Y-%m-%d", time.gmtime())
         block = f"{begin}\nMeasured {stamp} with `{cmd}` on the 2-core machine{note}:\n\n" + "\n".join(table) + f"\n{end}"

@@ -26,8 +26,8 @@ std::string percent(double part, double whole) {
     return buf;
 }
 
-// Text from the rule file made safe for one table row: a line break becomes ⏎ and any other
-// control character a space, so that a label or offer written over several lines in YAML
+// Text from the rule file or the data made safe for one table row: a line break becomes ⏎ and any
+// other control character a space, so that a label or offer written over several lines in YAML
 // cannot break the table.
 std::string one_line(const std::string& s) {
     std::string out;
@@ -157,15 +157,16 @@ void print_table(std::ostream& out, const RunReport& rep) {
     for (const auto& u : dq.unconvertible) {
         out << "  " << thousands(u.count) << " value" << (u.count == 1 ? "" : "s") << " in "
             << u.table << '.' << u.column << " did not convert to " << type_name(u.type)
-            << " (e.g. '" << u.sample << "'); read as null\n";
+            << " (e.g. '" << one_line(u.sample) << "'); read as null\n";
     }
     if (dq.null_keys)
-        out << "  " << thousands(dq.null_keys) << " customer rows without a key, left out\n";
+        out << "  " << thousands(dq.null_keys)
+            << " customer rows without a key (null, empty or blank), left out\n";
     if (dq.duplicate_keys) {
         out << "  " << thousands(dq.duplicate_keys)
             << " customer rows repeat an earlier key, left out (e.g. ";
         for (size_t i = 0; i < dq.duplicate_samples.size(); ++i)
-            out << (i ? ", " : "") << dq.duplicate_samples[i];
+            out << (i ? ", " : "") << one_line(dq.duplicate_samples[i]);
         out << ")\n";
     }
     for (const auto& [fact, count] : dq.orphan_fact_rows) {

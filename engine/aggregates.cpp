@@ -105,6 +105,7 @@ class DistinctCounter {
 union Cell {
     int64_t i;
     double d;
+    uint64_t u;  // an exact total's low word
 };
 
 // How a min or max keeps its best value so far.
@@ -220,36 +221,29 @@ void reset_best(Cell* cell, BestKind kind) {
     }
 }
 
-// A 128-bit total in two cells (cells are 8-byte aligned, so copied, not cast).
-SumUnits load_total(const Cell* cell) {
-    SumUnits t;
-    std::memcpy(&t, cell, sizeof t);
-    return t;
-}
-
-void store_total(Cell* cell, SumUnits t) {
-    std::memcpy(static_cast<void*>(cell), &t, sizeof t);
-}
-
-// What exact totals keep beside their cells, rarely used: how often a total wrapped around
-// 128 bits, and which totals met a value that has no exact form (infinite, or beyond about
-// 1.7e29). Keyed by customer, or for cv by bucket.
+// What exact totals keep beside their cells, rarely used: each total's high part (see
+// add_to_low_word; zero for nearly every total, so not stored), and which totals met a value
+// that has no exact form (infinite, or beyond about 1.7e29). Keyed by customer, or for cv by
+// bucket.
 struct TotalsAside {
-    std::unordered_map<size_t, int64_t> wraps;
+    std::unordered_map<size_t, SumUnits> high;
     std::unordered_set<size_t> out_of_range;
 
-    void add(Cell* cell, size_t at, SumUnits x) {
-        SumUnits t = load_total(cell);
-        if (const int wrap = add_wrapping(t, x)) wraps[at] += wrap;
-        store_total(cell, t);
+    void add(uint64_t& low, size_t at, SumUnits x) {
+        if (const SumUnits up = add_to_low_word(low, x)) high[at] += up;
     }
-    int64_t wraps_of(size_t at) const {
-        auto it = wraps.find(at);
-        return it == wraps.end() ? 0 : it->second;
+    // The total at `at`, or nullopt when it is out of range.
+    std::optional<SumUnits> total(uint64_t low, size_t at) const {
+        if (high.empty()) return join_total(low, 0);  // the usual case: no lookup
+        auto it = high.find(at);
+        return join_total(low, it == high.end() ? 0 : it->second);
+    }
+    bool out_of_range_at(size_t at) const {
+        return !out_of_range.empty() && out_of_range.count(at) > 0;
     }
     void merge(TotalsAside& other) {
-        for (const auto& [at, n] : other.wraps)
-            wraps[at] += n;
+        for (const auto& [at, n] : other.high)
+            high[at] += n;
         out_of_range.insert(other.out_of_range.begin(), other.out_of_range.end());
         other = {};
     }
@@ -259,9 +253,9 @@ struct TotalsAside {
 size_t cells_for(const bound::Aggregate& agg) {
     switch (agg.fn) {
         case bound::AggFn::Sum:
-            return 2;  // the exact total: of integers for an integer sum, else of units
+            return 1;  // the exact total's low word: of integers for an integer sum, else of units
         case bound::AggFn::Avg:
-            return 3;  // the exact total in units, and the count
+            return 2;  // the exact total's low word, in units, and the count
         case bound::AggFn::Min:
         case bound::AggFn::Max:
             // The best value so far: a number or time in one cell, anything else as a Value.
@@ -284,7 +278,7 @@ struct AggregateComputer::State {
     Cell* rows = nullptr;        // customers × stride, inside storage, on a 64-byte boundary
     std::vector<size_t> offset;  // per aggregate, into a row
     std::vector<std::unique_ptr<DistinctCounter>> distinct;  // per aggregate, or null
-    std::vector<std::vector<SumUnits>> buckets;              // cv: customers × periods
+    std::vector<std::vector<uint64_t>> buckets;              // cv: customers × periods (low words)
     std::vector<TotalsAside> aside;                          // per aggregate
 };
 
@@ -434,7 +428,7 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         };
         auto add_to_total = [&](Cell* cell, size_t at, const Value& v) {
             if (const auto x = units(v))
-                aside.add(cell, at, *x);
+                aside.add(cell->u, at, *x);
             else
                 aside.out_of_range.insert(at);
         };
@@ -450,7 +444,7 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
             case bound::AggFn::Avg:
                 each([&](Cell* cell, const Value& v, size_t i) {
                     add_to_total(cell, owner(i), v);
-                    ++cell[2].i;
+                    ++cell[1].i;
                 });
                 break;
             case bound::AggFn::Min:
@@ -492,8 +486,7 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
                     }
                     const size_t at =
                         owner(i) * static_cast<size_t>(periods_[a]) + static_cast<size_t>(k);
-                    if (const int wrap = add_wrapping(s.buckets[a][at], *x))
-                        aside.wraps[at] += wrap;
+                    aside.add(s.buckets[a][at], at, *x);
                 });
                 break;
         }
@@ -521,8 +514,8 @@ void AggregateComputer::merge(AggregateComputer& other) {
             case bound::AggFn::Avg:
                 s.aside[a].merge(o.aside[a]);
                 for (size_t c = 0; c < customers_; ++c) {
-                    s.aside[a].add(mine(c), c, load_total(theirs(c)));
-                    if (agg.fn == bound::AggFn::Avg) mine(c)[2].i += theirs(c)[2].i;
+                    s.aside[a].add(mine(c)->u, c, static_cast<SumUnits>(theirs(c)->u));
+                    if (agg.fn == bound::AggFn::Avg) mine(c)[1].i += theirs(c)[1].i;
                 }
                 break;
             case bound::AggFn::Min:
@@ -543,10 +536,8 @@ void AggregateComputer::merge(AggregateComputer& other) {
                 break;
             case bound::AggFn::Cv:
                 s.aside[a].merge(o.aside[a]);
-                for (size_t k = 0; k < s.buckets[a].size(); ++k) {
-                    if (const int wrap = add_wrapping(s.buckets[a][k], o.buckets[a][k]))
-                        s.aside[a].wraps[k] += wrap;
-                }
+                for (size_t k = 0; k < s.buckets[a].size(); ++k)
+                    s.aside[a].add(s.buckets[a][k], k, static_cast<SumUnits>(o.buckets[a][k]));
                 break;
         }
     });
@@ -574,25 +565,22 @@ std::vector<Column> AggregateComputer::finish() {
                 // beyond the type's range is null, as integer overflow is everywhere.
                 const TotalsAside& aside = s.aside[a];
                 for (size_t c = 0; c < customers_; ++c) {
-                    if (aside.out_of_range.count(c)) continue;
-                    const SumUnits total = load_total(cell(c));
-                    const int64_t wraps = aside.wraps_of(c);
-                    if (agg.type == Type::Int) {
-                        if (wraps == 0 && total >= INT64_MIN && total <= INT64_MAX)
-                            col[c] = static_cast<int64_t>(total);
-                    } else if (const auto d = sum_units_to_double(total, wraps)) {
-                        col[c] = *d;
-                    }
+                    if (aside.out_of_range_at(c)) continue;
+                    const auto total = aside.total(cell(c)->u, c);
+                    if (!total) continue;
+                    if (agg.type != Type::Int)
+                        col[c] = sum_units_to_double(*total);
+                    else if (*total >= INT64_MIN && *total <= INT64_MAX)
+                        col[c] = static_cast<int64_t>(*total);
                 }
                 break;
             }
             case bound::AggFn::Avg: {
                 const TotalsAside& aside = s.aside[a];
                 for (size_t c = 0; c < customers_; ++c) {
-                    if (aside.out_of_range.count(c)) continue;
-                    if (const auto d =
-                            average_of_units(load_total(cell(c)), aside.wraps_of(c), cell(c)[2].i))
-                        col[c] = *d;
+                    if (aside.out_of_range_at(c) || cell(c)[1].i == 0) continue;
+                    if (const auto total = aside.total(cell(c)->u, c))
+                        col[c] = average_of_units(*total, cell(c)[1].i);
                 }
                 break;
             }
@@ -616,13 +604,13 @@ std::vector<Column> AggregateComputer::finish() {
                 const TotalsAside& aside = s.aside[a];
                 std::vector<double> b(periods);
                 for (size_t c = 0; c < customers_; ++c) {
-                    if (aside.out_of_range.count(c)) continue;
+                    if (aside.out_of_range_at(c)) continue;
                     bool exact = true;
                     for (size_t k = 0; k < periods && exact; ++k) {
-                        const auto d = sum_units_to_double(s.buckets[a][c * periods + k],
-                                                           aside.wraps_of(c * periods + k));
-                        exact = d.has_value();
-                        b[k] = d.value_or(0);
+                        const auto total =
+                            aside.total(s.buckets[a][c * periods + k], c * periods + k);
+                        exact = total.has_value();
+                        b[k] = total ? sum_units_to_double(*total) : 0;
                     }
                     if (!exact) continue;
                     double mean = 0;

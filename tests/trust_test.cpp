@@ -6,6 +6,8 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -13,6 +15,7 @@
 #include <set>
 #include <string>
 
+#include "engine/exact_sum.hpp"
 #include "test_support.hpp"
 
 using namespace strata::testing;
@@ -486,4 +489,39 @@ general:
     REQUIRE_MESSAGE(totals.code == 0, totals.err);
     CHECK(json_at(totals.out, "$.segments[0].count") == "1");  // 5: '5' and 5.0
     CHECK(json_at(totals.out, "$.segments[1].count") == "3");  // 7, 9 and 2.5 (00123: 10)
+}
+
+TEST_CASE("the fast conversion to sum units agrees with the exact one on every kind of value") {
+    std::mt19937_64 random(99);
+    auto same = [](double x) {
+        const auto fast = strata::to_sum_units(x);
+        const auto exact = strata::to_sum_units_exact(x);
+        return fast.has_value() == exact.has_value() && (!fast || *fast == *exact);
+    };
+    size_t checked = 0, differ = 0;
+    auto check = [&](double x) {
+        ++checked;
+        if (!same(x)) {
+            ++differ;
+            if (differ < 5) MESSAGE("differs at " << x);
+        }
+    };
+    for (int i = 0; i < 300000; ++i) {
+        const auto cents = static_cast<int64_t>(random() % 100000000) - 50000000;
+        check(static_cast<double>(cents) / 100.0);  // money
+        // Just around half a unit, where rounding decides: (k + 0.5) / 10^9 and neighbours.
+        const double half = (static_cast<double>(random() % 10000000) + 0.5) / 1e9;
+        check(half);
+        check(std::nextafter(half, 0.0));
+        check(std::nextafter(half, 1.0));
+        // Any bits at all: every exponent, subnormals, infinities and NaN.
+        check(std::bit_cast<double>(random()));
+        // Magnitudes across the fast path's edge (about 2^51 units, 2.25e6).
+        check(std::ldexp(static_cast<double>(random() >> 11), -static_cast<int>(random() % 60)));
+    }
+    for (double x : {0.0, -0.0, 5e-10, -5e-10, 1.5e-9, 2.5e-9, 2251799.8136832, 2251799.8136831,
+                     -2251799.8136832, 1e29, 1.7e29, -1.7e29, 1e300, 4.9e-324})
+        check(x);
+    CHECK(checked > 1000000);
+    CHECK(differ == 0);
 }
