@@ -131,6 +131,38 @@ void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
         table_rows(out, t, rep, depth + 1, name_width);
 }
 
+// The moves since the ruleset's latest run: a line of totals, then the moves between general
+// segments, the largest first (at most kMoveLines of them).
+void print_transitions(std::ostream& out, const RunTransitions& t) {
+    constexpr size_t kMoveLines = 20;
+    const Transitions& c = t.counts;
+    if (!t.since_run) {
+        out << "\nfirst run of this ruleset: " << thousands(c.entered)
+            << " customers placed, the baseline for later moves\n";
+        return;
+    }
+    out << "\nmoves since run " << *t.since_run << " (as_of " << t.since_as_of
+        << (t.cause == "rules" ? ", under a new version of the rules" : "")
+        << "): " << thousands(c.moved) << " customer" << (c.moved == 1 ? "" : "s") << " moved ("
+        << thousands(c.entered) << " new, " << thousands(c.left)
+        << " left the base); tactical: " << thousands(c.tactical_entered) << " entered, "
+        << thousands(c.tactical_left) << " left\n";
+    std::vector<std::pair<size_t, std::pair<std::string, std::string>>> moves;
+    for (const auto& [pair, count] : c.counts) {
+        if (pair.first != pair.second) moves.push_back({count, pair});
+    }
+    std::stable_sort(moves.begin(), moves.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (size_t i = 0; i < moves.size() && i < kMoveLines; ++i) {
+        const auto& [from, to] = moves[i].second;
+        out << "  " << pad(from.empty() ? "(new)" : from, 24) << " → "
+            << pad(to.empty() ? "(left)" : to, 24) << pad(thousands(moves[i].first), 10, true)
+            << '\n';
+    }
+    if (moves.size() > kMoveLines)
+        out << "  … and " << moves.size() - kMoveLines << " more (see --format json)\n";
+}
+
 void print_table(std::ostream& out, const RunReport& rep) {
     out << rep.ruleset << " v" << rep.version << "  as_of " << format_date(rep.as_of) << "  "
         << (rep.run_id ? "run " + std::to_string(rep.run_id) : std::string("dry run (not stored)"))
@@ -148,6 +180,7 @@ void print_table(std::ostream& out, const RunReport& rep) {
     for (const auto& s : rep.segments)
         table_rows(out, s, rep, 0, name_width);
     const auto& dq = rep.data_quality;
+    if (rep.transitions) print_transitions(out, *rep.transitions);
     out << "\ndata quality: " << thousands(dq.findings()) << " finding"
         << (dq.findings() == 1 ? "" : "s");
     if (dq.findings() == 0)

@@ -443,6 +443,25 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             report(what, rows);
         };
     }
+    // Runs of a ruleset move forward in time: refuse, before any work, to store a run that
+    // looks at a day before the latest stored one. (The same day again is allowed.)
+    std::optional<RunRecord> previous;
+    if (!options.dry_run) {
+        StoreError find_error;
+        previous = find_run(*state, rep.ruleset, std::nullopt, find_error);
+        if (!find_error.message.empty()) {
+            error.message = find_error.message;
+            return std::nullopt;
+        }
+        if (previous && previous->as_of > format_date(rep.as_of)) {
+            error.message = "ruleset '" + rep.ruleset + "' was last run as of " + previous->as_of +
+                            " (run " + std::to_string(previous->run_id) +
+                            "); its runs move forward in time, so a run as of " +
+                            format_date(rep.as_of) +
+                            " is not stored. Use --dry-run to look at an earlier day.";
+            return std::nullopt;
+        }
+    }
     CustomerTable customers;
     Evaluation ev;
     if (!read_and_evaluate(rules, data, progress, options.as_of, customers, ev, rep.data_quality,
@@ -474,8 +493,11 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         record.status = "complete";       // nobody sees the record before it is
         record.customers = static_cast<int64_t>(n);
         record.summary_json = "{}";
+        std::unordered_map<std::string, int> levels;
+        for (size_t t = 0; t < plan.tag_paths.size(); ++t)
+            levels.emplace(plan.tag_paths[t], static_cast<int>(t) + 1);
         StoreError store_error;
-        writer = RunWriter::begin(*state, record, store_error);
+        writer = RunWriter::begin(*state, record, std::move(levels), store_error);
         if (!writer) {
             error.message = store_error.message;
             return std::nullopt;
@@ -511,6 +533,22 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         error.message = store_failed->message;
         return std::nullopt;
     }
+    if (writer) {
+        StoreError store_error;
+        const Transitions* moves = writer->end_membership(store_error);
+        if (!moves) {
+            error.message = store_error.message;
+            return std::nullopt;
+        }
+        RunTransitions t;
+        if (previous) {
+            t.since_run = previous->run_id;
+            t.since_as_of = previous->as_of;
+        }
+        t.cause = !previous ? "initial" : previous->version != rep.version ? "rules" : "data";
+        t.counts = *moves;
+        rep.transitions = std::move(t);
+    }
     clock.lap("segments");
 
     auto elapsed_ms = [&started] {
@@ -528,136 +566,6 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     }
     rep.elapsed_ms = elapsed_ms();
     return rep;
-}
-
-namespace {
-
-// Writes `text`, or null when it is empty.
-void text_or_null(JsonWriter& w, const std::string& text) {
-    if (text.empty())
-        w.null();
-    else
-        w.value(text);
-}
-
-void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, bool general) {
-    const double customers = static_cast<double>(rep.customers);
-    const auto& m = s.def->meta;
-    w.begin_object();
-    w.key("id").value(s.def->id);
-    text_or_null(w.key("label"), m.label);
-    w.key("count").value(s.count);
-    w.key("share").value(customers > 0 ? static_cast<double>(s.count) / customers : 0.0, 4);
-    if (rep.has_value) {
-        w.key("value_total").value(s.value_total, 2);
-        if (s.value_count > 0)
-            w.key("value_avg").value(s.value_total / static_cast<double>(s.value_count), 2);
-        else
-            w.key("value_avg").null();
-        w.key("value_share").value(rep.value_total != 0 ? s.value_total / rep.value_total : 0.0, 4);
-    } else {
-        w.key("value_total").null().key("value_avg").null().key("value_share").null();
-    }
-    text_or_null(w.key("goal"), m.goal);
-    text_or_null(w.key("offer"), m.offer);
-    text_or_null(w.key("channel"), m.channel);
-    text_or_null(w.key("contact_every"),
-                 m.contact_every ? format_duration(*m.contact_every) : std::string());
-    if (m.priority)
-        w.key("priority").value(*m.priority);
-    else
-        w.key("priority").null();
-    w.key("path").value(general ? s.def->id : s.path);
-    w.key("tactical").begin_array();
-    for (const auto& t : s.tactical)
-        write_segment(w, t, rep, false);
-    w.end_array();
-    w.end_object();
-}
-
-// One diagnostic with the fields of render_json (docs/running.md lists them).
-void write_diagnostic(JsonWriter& w, const Diagnostic& d, const SourceFile* source) {
-    w.begin_object().key("file").value(d.file);
-    if (d.location.valid()) {
-        w.key("line").value(d.location.line).key("col").value(d.location.col);
-        w.key("length").value(d.location.length);
-    } else {
-        w.key("line").null().key("col").null().key("length").null();
-    }
-    w.key("severity").value(severity_name(d.severity));
-    w.key("code").value(diagnostic_code_name(d.code));
-    w.key("message").value(d.message);
-    w.key("source_line");
-    if (source && d.location.valid()) {
-        std::string_view line = source->line(d.location.line);
-        w.value(line.substr(0, 1000));
-    } else {
-        w.null();
-    }
-    w.end_object();
-}
-
-}  // namespace
-
-std::string report_json(const RunReport& rep) {
-    JsonWriter w;
-    w.begin_object();
-    w.key("format").value(1);
-    w.key("ruleset").value(rep.ruleset);
-    w.key("version").value(rep.version);
-    w.key("sha256").value(rep.sha256);
-    w.key("as_of").value(format_date(rep.as_of));
-    if (rep.run_id > 0)
-        w.key("run_id").value(rep.run_id);
-    else
-        w.key("run_id").null();
-    w.key("customers").value(rep.customers);
-    if (rep.has_value)
-        w.key("value_total").value(rep.value_total, 2);
-    else
-        w.key("value_total").null();
-    w.key("segments").begin_array();
-    for (const auto& s : rep.segments)
-        write_segment(w, s, rep, true);
-    w.end_array();
-    w.key("warnings").begin_array();
-    for (const auto& d : rep.warnings)
-        write_diagnostic(w, d, rep.source);
-    w.end_array();
-    const auto& dq = rep.data_quality;
-    w.key("data_quality").begin_object();
-    w.key("findings").value(dq.findings());
-    w.key("null_keys").value(dq.null_keys);
-    w.key("duplicate_keys").value(dq.duplicate_keys);
-    w.key("duplicate_key_samples").begin_array();
-    for (const auto& k : dq.duplicate_samples)
-        w.value(k);
-    w.end_array();
-    w.key("unconvertible").begin_array();
-    for (const auto& u : dq.unconvertible) {
-        w.begin_object();
-        w.key("table").value(u.table).key("column").value(u.column).key("type").value(
-            type_name(u.type));
-        w.key("count").value(u.count).key("sample").value(u.sample);
-        w.end_object();
-    }
-    w.end_array();
-    w.key("orphan_fact_rows").begin_object();
-    for (const auto& [fact, count] : dq.orphan_fact_rows)
-        w.key(fact).value(count);
-    w.end_object();
-    w.key("facts_after_as_of").begin_object();
-    for (const auto& [fact, count] : dq.future_fact_rows)
-        w.key(fact).value(count);
-    w.end_object();
-    w.key("unknown_time_fact_rows").begin_object();
-    for (const auto& [fact, count] : dq.unknown_time_fact_rows)
-        w.key(fact).value(count);
-    w.end_object();
-    w.end_object();
-    w.key("elapsed_ms").value(static_cast<int64_t>(rep.elapsed_ms));
-    w.end_object();
-    return w.str();
 }
 
 }  // namespace strata

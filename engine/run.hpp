@@ -24,6 +24,14 @@ struct SegmentResult {
     std::vector<SegmentResult> tactical;
 };
 
+// The moves of a stored run since the ruleset's latest run before it.
+struct RunTransitions {
+    std::optional<int64_t> since_run;  // none for a ruleset's first run (every customer is new)
+    std::string since_as_of;           // "" for a first run
+    std::string cause;                 // initial, data, or rules (the version changed)
+    Transitions counts;
+};
+
 struct RunReport {
     std::string ruleset;
     int64_t version = 0;
@@ -35,7 +43,8 @@ struct RunReport {
     double value_total = 0;
     std::vector<SegmentResult> segments;
     DataQuality data_quality;
-    std::vector<MembershipRow> membership;  // in key order
+    std::vector<MembershipRow> membership;      // in key order
+    std::optional<RunTransitions> transitions;  // a stored run's; none for --dry-run
     double elapsed_ms = 0;
     // The rule compiler's warnings (RunOptions::warnings); `source` (the rule file) gives
     // their source lines and may be null.
@@ -57,7 +66,8 @@ struct RunOptions {
 
 // Why a run did not complete. `rule_problem` is true when the rules are at fault (an
 // exclusive level with overlaps or gaps, a first_match level without a catch-all that
-// leaves customers out); otherwise the database is.
+// leaves customers out); otherwise the database is (or the run would go back in time: a
+// ruleset's stored runs move forward, so a run before its latest as_of is refused).
 struct RunError {
     std::string message;
     bool rule_problem = false;

@@ -30,34 +30,50 @@ CREATE TABLE IF NOT EXISTS strata_runs (
   customers     INTEGER NOT NULL,
   summary       TEXT NOT NULL
 );
--- A run's distinct placements (general segment plus tactical tags), numbered in order of
--- first appearance in key order, and each customer's placement by number: a small integer
--- per customer is much cheaper to write than two texts.
-CREATE TABLE IF NOT EXISTS strata_placements (
-  run_id        INTEGER NOT NULL REFERENCES strata_runs(run_id),
-  placement     INTEGER NOT NULL,
-  segment       TEXT NOT NULL,
-  tactical      TEXT NOT NULL,
-  PRIMARY KEY (run_id, placement)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS strata_members (
-  run_id        INTEGER NOT NULL REFERENCES strata_runs(run_id),
-  customer_key  NOT NULL,  -- no declared type: keys keep their own type (text "00123" stays text)
-  placement     INTEGER NOT NULL,
-  PRIMARY KEY (run_id, customer_key)
-) WITHOUT ROWID;
+-- Membership as history: one row per customer's uninterrupted stay in one segment (level 0:
+-- a general segment; above 0: a tactical path, 1 + its place in the rule file). A run opens
+-- and closes only the stays that changed.
+CREATE TABLE IF NOT EXISTS strata_stays (
+  stay_id        INTEGER PRIMARY KEY,
+  ruleset        TEXT NOT NULL,
+  customer_key   NOT NULL,  -- no declared type: keys keep their own type ('00123' stays text)
+  segment        TEXT NOT NULL,
+  level          INTEGER NOT NULL,
+  entered_run    INTEGER NOT NULL REFERENCES strata_runs(run_id),
+  entered_as_of  TEXT NOT NULL,
+  exited_run     INTEGER REFERENCES strata_runs(run_id),
+  exited_as_of   TEXT,
+  version        INTEGER NOT NULL,  -- the ruleset version of the run that opened the stay
+  cause          TEXT NOT NULL      -- initial (a ruleset's first run), data, or rules (a new version)
+);
+CREATE INDEX IF NOT EXISTS strata_stays_open ON strata_stays (ruleset, customer_key, level)
+  WHERE exited_run IS NULL;
+CREATE INDEX IF NOT EXISTS strata_stays_customer ON strata_stays (customer_key, ruleset);
 )sql";
 
-// Each customer's membership as text, one row per customer: what readers query.
+// Each stored run's full membership, one row per customer, from the stays: what readers
+// query. The tactical paths are joined in rule-file order.
 constexpr const char* kMembershipView = R"sql(
 CREATE VIEW IF NOT EXISTS strata_membership (run_id, customer_key, segment, tactical) AS
-  SELECT m.run_id, m.customer_key, p.segment, p.tactical
-  FROM strata_members m JOIN strata_placements p ON p.run_id = m.run_id AND p.placement = m.placement;
+  SELECT r.run_id, g.customer_key, g.segment,
+         coalesce((SELECT group_concat(segment, ';') FROM (
+                     SELECT t.segment FROM strata_stays t
+                     WHERE t.ruleset = g.ruleset AND t.customer_key = g.customer_key
+                       AND t.level > 0 AND t.entered_run <= r.run_id
+                       AND (t.exited_run IS NULL OR t.exited_run > r.run_id)
+                     ORDER BY t.level, t.segment)), '')
+  FROM strata_runs r JOIN strata_stays g
+    ON g.ruleset = r.ruleset AND g.level = 0 AND g.entered_run <= r.run_id
+   AND (g.exited_run IS NULL OR g.exited_run > r.run_id);
 )sql";
 
 // State written before strata_placements existed kept the texts in a strata_membership table;
-// it moves to the new tables, keeping every run, in one transaction.
+// it moves to the placement tables first, then, with them, to the stays.
 constexpr const char* kMigrateMembershipTable = R"sql(
+CREATE TABLE strata_placements (run_id INTEGER NOT NULL, placement INTEGER NOT NULL,
+  segment TEXT NOT NULL, tactical TEXT NOT NULL, PRIMARY KEY (run_id, placement)) WITHOUT ROWID;
+CREATE TABLE strata_members (run_id INTEGER NOT NULL, customer_key NOT NULL,
+  placement INTEGER NOT NULL, PRIMARY KEY (run_id, customer_key)) WITHOUT ROWID;
 INSERT INTO strata_placements (run_id, placement, segment, tactical)
   SELECT run_id, row_number() OVER (PARTITION BY run_id ORDER BY segment, tactical) - 1,
          segment, tactical
@@ -68,6 +84,68 @@ INSERT INTO strata_members (run_id, customer_key, placement)
     ON p.run_id = m.run_id AND p.segment = m.segment AND p.tactical = m.tactical;
 DROP TABLE strata_membership;
 )sql";
+
+bool has_table(SQLite::Database& db, const char* name) {
+    SQLite::Statement q(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?");
+    q.bind(1, name);
+    q.executeStep();
+    return q.getColumn(0).getInt() > 0;
+}
+
+// How a run's new stays came about, given the ruleset's latest run before it.
+std::string cause_of(const std::optional<RunRecord>& previous, int64_t version) {
+    if (!previous) return "initial";
+    return previous->version != version ? "rules" : "data";
+}
+
+// State written with a snapshot per run (strata_members and strata_placements) becomes stays
+// by replaying its runs in order, each compared with the one before, as runs now are.
+void migrate_snapshots_to_stays(SQLite::Database& db) {
+    struct Run {
+        int64_t id;
+        std::string ruleset;
+        int64_t version;
+        std::string as_of;
+    };
+    std::vector<Run> runs;
+    {
+        SQLite::Statement q(db,
+                            "SELECT run_id, ruleset, version, as_of FROM strata_runs "
+                            "ORDER BY run_id");
+        while (q.executeStep())
+            runs.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                            q.getColumn(2).getInt64(), q.getColumn(3).getString()});
+    }
+    std::map<std::string, int64_t> last_version;
+    for (const Run& run : runs) {
+        std::vector<MembershipRow> rows;
+        SQLite::Statement q(db,
+                            "SELECT m.customer_key, p.segment, p.tactical FROM strata_members m "
+                            "JOIN strata_placements p ON p.run_id = m.run_id "
+                            "AND p.placement = m.placement WHERE m.run_id = ? "
+                            "ORDER BY m.customer_key");
+        q.bind(1, run.id);
+        while (q.executeStep()) {
+            const auto key = q.getColumn(0);
+            rows.push_back({key.isInteger() ? Value{static_cast<int64_t>(key.getInt64())}
+                                            : Value{intern(key.getString())},
+                            intern(q.getColumn(1).getText()), intern(q.getColumn(2).getText())});
+        }
+        StayDiff diff(load_open_placements(db, run.ruleset), {});
+        StayChanges changes;
+        diff.add(rows.data(), rows.size(), changes);
+        diff.finish(changes);
+        auto last = last_version.find(run.ruleset);
+        const std::string cause = last == last_version.end()    ? "initial"
+                                  : last->second != run.version ? "rules"
+                                                                : "data";
+        StayWriter(db, run.ruleset, run.id, run.as_of, run.version, cause).write(changes);
+        last_version[run.ruleset] = run.version;
+    }
+    db.exec(
+        "DROP VIEW IF EXISTS strata_membership; DROP TABLE strata_members; "
+        "DROP TABLE strata_placements;");
+}
 
 std::string describe(const SQLite::Exception& e, const std::string& what) {
     const int code = e.getErrorCode();
@@ -116,10 +194,9 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
         db->setBusyTimeout(5000);
         SQLite::Transaction tx(*db);
         db->exec(kSchema);
-        if (db->execAndGet("SELECT count(*) FROM sqlite_schema WHERE name = 'strata_membership' "
-                           "AND type = 'table'")
-                .getInt() > 0)
-            db->exec(kMigrateMembershipTable);
+        // Older layouts move to the stays in this one transaction, every run kept.
+        if (has_table(*db, "strata_membership")) db->exec(kMigrateMembershipTable);
+        if (has_table(*db, "strata_members")) migrate_snapshots_to_stays(*db);
         db->exec(kMembershipView);
         tx.commit();
         return db;
@@ -130,89 +207,19 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
 }
 
 struct RunWriter::Impl {
-    using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
-    static constexpr size_t kBatch = 128;  // rows per INSERT statement
-
     SQLite::Database& state;
     SQLite::Transaction tx;
     int64_t run_id = 0;
-    Prepared full{nullptr, sqlite3_finalize};  // kBatch rows
     bool spent = false;
-    // Placements numbered so far, in order of first appearance.
-    std::vector<std::pair<Str, Str>> placements;
-    std::map<std::pair<const std::string*, const std::string*>, int64_t> codes;
+    std::optional<StayDiff> diff;
+    std::optional<StayWriter> stays;
+    StayChanges changes;  // reused
 
     explicit Impl(SQLite::Database& db) : state(db), tx(db) {}
 
-    // An INSERT of n membership rows.
-    Prepared make_insert(size_t n) {
-        sqlite3* db = state.getHandle();
-        std::string sql = "INSERT INTO strata_members (run_id, customer_key, placement) VALUES ";
-        for (size_t i = 0; i < n; ++i)
-            sql += i ? ",(?,?,?)" : "(?,?,?)";
-        sqlite3_stmt* stmt = nullptr;
-        const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
-        Prepared out(stmt, sqlite3_finalize);
-        if (rc != SQLITE_OK) throw SQLite::Exception(db, rc);
-        return out;
-    }
-
-    // The number of a row's placement, numbering it when it is new. Segment texts are
-    // interned, so a placement is known by its two pointers.
-    int64_t code_of(const MembershipRow& row) {
-        auto [it, added] = codes.emplace(std::pair{&row.segment.str(), &row.tactical.str()},
-                                         static_cast<int64_t>(placements.size()));
-        if (added) placements.emplace_back(row.segment, row.tactical);
-        return it->second;
-    }
-
-    // Values are always bound as parameters.
-    void insert(const MembershipRow* rows, size_t n) {
-        sqlite3* db = state.getHandle();
-        Prepared rest(nullptr, sqlite3_finalize);
-        const MembershipRow* last = nullptr;  // consecutive rows often share a placement
-        int64_t last_code = 0;
-        for (size_t done = 0; done < n;) {
-            const size_t count = std::min(kBatch, n - done);
-            if (count < kBatch) rest = make_insert(count);
-            sqlite3_stmt* stmt = count == kBatch ? full.get() : rest.get();
-            for (size_t k = 0; k < count; ++k) {
-                const MembershipRow& row = rows[done + k];
-                if (!last || last->segment != row.segment || last->tactical != row.tactical) {
-                    last_code = code_of(row);
-                    last = &row;
-                }
-                const int base = static_cast<int>(k * 3);
-                sqlite3_bind_int64(stmt, base + 1, run_id);
-                if (const auto* i = std::get_if<int64_t>(&row.key)) {
-                    sqlite3_bind_int64(stmt, base + 2, *i);
-                } else {
-                    const std::string& text = std::get<Str>(row.key).str();
-                    sqlite3_bind_text(stmt, base + 2, text.data(), static_cast<int>(text.size()),
-                                      SQLITE_STATIC);
-                }
-                sqlite3_bind_int64(stmt, base + 3, last_code);
-            }
-            const int rc = sqlite3_step(stmt);
-            sqlite3_reset(stmt);
-            if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
-            done += count;
-        }
-    }
-
-    // The texts of every placement numbered by insert().
-    void insert_placements() {
-        SQLite::Statement q(state,
-                            "INSERT INTO strata_placements (run_id, placement, segment, tactical) "
-                            "VALUES (?, ?, ?, ?)");
-        for (size_t p = 0; p < placements.size(); ++p) {
-            q.bind(1, run_id);
-            q.bind(2, static_cast<int64_t>(p));
-            q.bind(3, placements[p].first.str());
-            q.bind(4, placements[p].second.str());
-            q.exec();
-            q.reset();
-        }
+    StoreError fail(const SQLite::Exception& e) {
+        spent = true;
+        return {describe(e, "cannot store the run in '" + state.getFilename() + "'")};
     }
 };
 
@@ -220,9 +227,14 @@ RunWriter::RunWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RunWriter::~RunWriter() = default;  // an unfinished transaction rolls back
 
 std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRecord& r,
+                                            std::unordered_map<std::string, int> tactical_levels,
                                             StoreError& error) {
     try {
         auto impl = std::make_unique<Impl>(state);
+        // The latest run of the ruleset, read inside the transaction: what this run is
+        // compared with.
+        StoreError ignored;
+        const std::optional<RunRecord> previous = find_run(state, r.ruleset, std::nullopt, ignored);
         SQLite::Statement run(
             state,
             "INSERT INTO strata_runs (ruleset, version, rules_sha256, rules_path, as_of, "
@@ -239,7 +251,9 @@ std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRe
         run.bind(10, r.summary_json);
         run.exec();
         impl->run_id = state.getLastInsertRowid();
-        impl->full = impl->make_insert(Impl::kBatch);
+        impl->diff.emplace(load_open_placements(state, r.ruleset), std::move(tactical_levels));
+        impl->stays.emplace(state, r.ruleset, impl->run_id, r.as_of, r.version,
+                            cause_of(previous, r.version));
         return std::unique_ptr<RunWriter>(new RunWriter(std::move(impl)));
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, "cannot store the run in '" + state.getFilename() + "'");
@@ -254,12 +268,26 @@ int64_t RunWriter::run_id() const {
 bool RunWriter::add(const MembershipRow* first, size_t count, StoreError& error) {
     if (impl_->spent) return false;
     try {
-        impl_->insert(first, count);
+        impl_->changes.clear();
+        impl_->diff->add(first, count, impl_->changes);
+        impl_->stays->write(impl_->changes);
         return true;
     } catch (const SQLite::Exception& e) {
-        impl_->spent = true;
-        error.message = describe(e, "cannot store the run in '" + impl_->state.getFilename() + "'");
+        error = impl_->fail(e);
         return false;
+    }
+}
+
+const Transitions* RunWriter::end_membership(StoreError& error) {
+    if (impl_->spent) return nullptr;
+    try {
+        impl_->changes.clear();
+        impl_->diff->finish(impl_->changes);
+        impl_->stays->write(impl_->changes);
+        return &impl_->diff->transitions();
+    } catch (const SQLite::Exception& e) {
+        error = impl_->fail(e);
+        return nullptr;
     }
 }
 
@@ -274,8 +302,6 @@ bool RunWriter::finish(const std::string& finished_at, const std::string& summar
         done.bind(2, summary_json);
         done.bind(3, impl_->run_id);
         done.exec();
-        impl_->insert_placements();
-        impl_->full.reset();
         impl_->tx.commit();
         return true;
     } catch (const SQLite::Exception& e) {
@@ -348,28 +374,26 @@ std::optional<std::map<std::string, SegmentActions>> load_segment_actions(SQLite
 
 std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_id,
                                            StoreError& error) {
-    std::vector<MembershipRow> rows;
     try {
-        SQLite::Statement q(
-            state,
-            "SELECT customer_key, segment, tactical FROM strata_membership WHERE run_id = ? "
-            "ORDER BY customer_key");
+        if (has_table(state, "strata_stays")) return membership_of_run(state, run_id);
+        // State of an older layout that no run has moved to the stays yet: its
+        // strata_membership (a table, or a view over the placements) has the rows.
+        std::vector<MembershipRow> rows;
+        SQLite::Statement q(state,
+                            "SELECT customer_key, segment, tactical FROM strata_membership "
+                            "WHERE run_id = ? ORDER BY customer_key");
         q.bind(1, run_id);
         while (q.executeStep()) {
-            MembershipRow row;
             const auto key = q.getColumn(0);
-            if (key.isInteger())
-                row.key = static_cast<int64_t>(key.getInt64());
-            else
-                row.key = intern(key.getString());
-            row.segment = intern(q.getColumn(1).getText());
-            row.tactical = intern(q.getColumn(2).getText());
-            rows.push_back(row);
+            rows.push_back({key.isInteger() ? Value{static_cast<int64_t>(key.getInt64())}
+                                            : Value{intern(key.getString())},
+                            intern(q.getColumn(1).getText()), intern(q.getColumn(2).getText())});
         }
+        return rows;
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, "cannot read membership from '" + state.getFilename() + "'");
+        return {};
     }
-    return rows;
 }
 
 }  // namespace strata

@@ -1,4 +1,4 @@
-// The engine's own state: strata_* tables holding run records and each run's membership.
+// The engine's own state: strata_* tables holding run records and membership as stays.
 // They live in the customer database or in a separate file (--state). Every run is written
 // in one transaction, so a failed run leaves no trace and earlier runs stay intact.
 #pragma once
@@ -9,8 +9,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "engine/stays.hpp"
 #include "engine/store.hpp"
 #include "engine/value.hpp"
 
@@ -30,33 +32,32 @@ struct RunRecord {
     std::string summary_json;  // segment counts and data quality, as printed by --format json
 };
 
-// Segment texts are interned: a run has few distinct ones, shared by many customers.
-struct MembershipRow {
-    Value key;
-    Str segment;   // the general segment id
-    Str tactical;  // tactical paths joined by ';' (a nested one is parent/child), or ''
-};
-
 // Opens (creating if needed) the state database read-write and ensures the strata_* tables.
 std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error);
 
 // Writes one run as it is computed, in one transaction: the run record first, then its
-// membership in as many pieces as come, then the final summary. Nothing is visible to
-// readers until finish() commits; destroying the writer before that rolls everything back.
-// Methods return false with `error` set on a database error; the writer is then spent.
+// membership in as many pieces as come (compared with the ruleset's open stays, so only what
+// changed is written), then the final summary. Nothing is visible to readers until finish()
+// commits; destroying the writer before that rolls everything back. Methods return false (or
+// null) with `error` set on a database error; the writer is then spent.
 class RunWriter {
   public:
-    // Starts the transaction and inserts `record` (finish() replaces its summary and
-    // finish time). nullptr with `error` set when the database refuses.
+    // Starts the transaction and inserts `record` (finish() replaces its summary and finish
+    // time). `tactical_levels`: each tactical path's level (1 + its depth-first place in the
+    // rule file). nullptr with `error` set when the database refuses.
     static std::unique_ptr<RunWriter> begin(SQLite::Database& state, const RunRecord& record,
+                                            std::unordered_map<std::string, int> tactical_levels,
                                             StoreError& error);
     ~RunWriter();
     RunWriter(const RunWriter&) = delete;
     RunWriter& operator=(const RunWriter&) = delete;
 
     int64_t run_id() const;
-    // Inserts rows [first, first + count). The texts must outlive finish().
+    // REQUIRES: rows [first, first + count) in key order, after every row added before.
     bool add(const MembershipRow* first, size_t count, StoreError& error);
+    // After the last add(): closes the stays of customers who left the base and returns the
+    // moves since the ruleset's latest run (valid until the writer is destroyed).
+    const Transitions* end_membership(StoreError& error);
     bool finish(const std::string& finished_at, const std::string& summary_json, StoreError& error);
 
   private:

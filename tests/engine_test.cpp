@@ -12,6 +12,7 @@
 
 #include "engine/reader.hpp"
 #include "engine/sha256.hpp"
+#include "engine/state.hpp"
 #include "test_support.hpp"
 
 using namespace strata::testing;
@@ -324,25 +325,26 @@ TEST_CASE("a failure mid-run leaves the previous run intact") {
         dir.write("r.yaml", rules("  segments:\n    - id: paid\n      when: plan == 'paid'\n"
                                   "    - id: rest\n      when: otherwise\n"));
     REQUIRE(run_cli({"run", file, "--db", db}).code == 0);
-    // The state store fails after a few membership rows of the next run, or at its very end,
-    // writing the placements' texts.
-    for (const char* table : {"strata_members", "strata_placements"}) {
-        CAPTURE(table);
+    // Customers 2 and 4 swap segments, so the next run closes two stays and opens two. The
+    // state store fails while it opens 4's new stay, or while it closes 4's old one.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "UPDATE customers SET plan = CASE customer_id WHEN 2 THEN 'trial' ELSE 'paid' END "
+            "WHERE customer_id IN (2, 4)");
+    for (const char* when : {"BEFORE INSERT ON strata_stays WHEN NEW.entered_run > 1",
+                             "BEFORE UPDATE ON strata_stays WHEN NEW.exited_run > 1"}) {
+        CAPTURE(when);
         {
             SQLite::Database w(db, SQLite::OPEN_READWRITE);
             w.exec("DROP TRIGGER IF EXISTS fail_mid_run");
-            w.exec(std::string("CREATE TRIGGER fail_mid_run BEFORE INSERT ON ") + table +
-                   " WHEN NEW.run_id > 1 AND " +
-                   (std::string(table) == "strata_members" ? "NEW.customer_key = 4"
-                                                           : "NEW.placement = 1") +
-                   " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;");
+            w.exec(std::string("CREATE TRIGGER fail_mid_run ") + when +
+                   " AND NEW.customer_key = 4 BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;");
         }
         auto r = run_cli({"run", file, "--db", db});
         CHECK(r.code == 2);
         CHECK(r.err.find("disk trouble") != std::string::npos);
         CHECK(count_rows(db, "strata_runs") == 1);
-        CHECK(count_rows(db, "strata_members") == 6);
-        CHECK(count_rows(db, "strata_placements") == 2);
+        CHECK(count_rows(db, "strata_stays") == 6);
         CHECK(count_rows(db, "strata_membership") == 6);
     }
     auto e = run_cli({"export", file, "--db", db});
@@ -885,7 +887,7 @@ TEST_CASE("what the chunk consumer throws ends the read and comes out whole") {
     CHECK(count.getColumn(0).getInt() == 100);
 }
 
-TEST_CASE("state from before strata_placements moves to the new tables, every run kept") {
+TEST_CASE("state from before strata_placements moves to the stays, every run kept") {
     TempDir dir;
     const auto db = dir.database("base.db", kBase);
     const auto state = dir.file("old-state.db");
@@ -927,16 +929,26 @@ INSERT INTO strata_membership VALUES (1, 1, 'paid', ''), (1, 2, 'rest', 'a;b'),
     };
     CHECK(rows("1") == "1,paid,;2,rest,a;b;k-3,paid,;");
     CHECK(rows("2") == "1,rest,;2,paid,;3,paid,;4,rest,;5,rest,;6,paid,;");
-    // The old run's placements are numbered in text order; the new run's in key order.
-    CHECK(check
-              .execAndGet("SELECT group_concat(placement || '=' || segment || '/' || tactical, "
-                          "' ') FROM (SELECT * FROM strata_placements WHERE run_id = 1 "
-                          "ORDER BY placement)")
-              .getString() == "0=paid/ 1=rest/a;b");
-    CHECK(check
-              .execAndGet("SELECT group_concat(placement || '=' || segment, ' ') FROM (SELECT * "
-                          "FROM strata_placements WHERE run_id = 2 ORDER BY placement)")
-              .getString() == "0=rest 1=paid");
+    // Customer 2 moved from rest (with a and b) to paid; k-3 left the base; 1 moved to rest.
+    auto stays = [&](const std::string& key) {
+        std::string out;
+        SQLite::Statement q(check,
+                            "SELECT segment, entered_run, coalesce(exited_run, '-'), cause FROM "
+                            "strata_stays WHERE customer_key = " +
+                                key + " ORDER BY stay_id");
+        while (q.executeStep())
+            out += q.getColumn(0).getString() + " " + q.getColumn(1).getString() + "-" +
+                   q.getColumn(2).getString() + " " + q.getColumn(3).getString() + ";";
+        return out;
+    };
+    CHECK(stays("2") == "rest 1-2 initial;a 1-2 initial;b 1-2 initial;paid 2-- data;");
+    CHECK(stays("'k-3'") == "paid 1-2 initial;");
+    CHECK(stays("3") == "paid 2-- data;");
+    for (const char* gone : {"strata_members", "strata_placements"})
+        CHECK(check
+                  .execAndGet(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") +
+                              gone + "'")
+                  .getInt() == 0);
     // Export still reads the old run.
     auto e = run_cli({"export", file, "--db", db, "--state", state, "--run", "1"});
     REQUIRE_MESSAGE(e.code == 0, e.err);
@@ -1013,4 +1025,62 @@ TEST_CASE("cells convert to their column's type from every storage class") {
     for (const auto& u : dq.unconvertible)
         bad += u.column + "=" + std::to_string(u.count) + " ";
     CHECK(bad == "b=3 d=4 i=2 n=2 t=4 ");
+}
+
+TEST_CASE("state with a placement snapshot per run moves to the stays, every run kept") {
+    TempDir dir;
+    const auto state = dir.database("old-state.db", R"sql(
+CREATE TABLE strata_runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, ruleset TEXT NOT NULL,
+  version INTEGER NOT NULL, rules_sha256 TEXT NOT NULL, rules_path TEXT NOT NULL,
+  as_of TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL,
+  status TEXT NOT NULL, customers INTEGER NOT NULL, summary TEXT NOT NULL);
+CREATE TABLE strata_placements (run_id INTEGER NOT NULL, placement INTEGER NOT NULL,
+  segment TEXT NOT NULL, tactical TEXT NOT NULL, PRIMARY KEY (run_id, placement)) WITHOUT ROWID;
+CREATE TABLE strata_members (run_id INTEGER NOT NULL, customer_key NOT NULL,
+  placement INTEGER NOT NULL, PRIMARY KEY (run_id, customer_key)) WITHOUT ROWID;
+CREATE VIEW strata_membership (run_id, customer_key, segment, tactical) AS
+  SELECT m.run_id, m.customer_key, p.segment, p.tactical FROM strata_members m
+  JOIN strata_placements p ON p.run_id = m.run_id AND p.placement = m.placement;
+INSERT INTO strata_runs VALUES (1, 'a', 1, 'x', 'a.yaml', '2026-09-01', 't', 't', 'complete', 3, '{}'),
+  (2, 'b', 1, 'x', 'b.yaml', '2026-09-01', 't', 't', 'complete', 1, '{}'),
+  (3, 'a', 2, 'x', 'a.yaml', '2026-10-01', 't', 't', 'complete', 3, '{}'),
+  (4, 'a', 2, 'x', 'a.yaml', '2026-11-01', 't', 't', 'complete', 2, '{}');
+INSERT INTO strata_placements VALUES (1, 0, 'gold', 'vip;vip/new'), (1, 1, 'rest', ''),
+  (2, 0, 'x', ''), (3, 0, 'gold', 'vip'), (3, 1, 'rest', ''), (4, 0, 'rest', 'vip/new');
+INSERT INTO strata_members VALUES (1, 1, 0), (1, 2, 1), (1, 'z', 0), (2, 1, 0),
+  (3, 1, 0), (3, 2, 0), (3, 'z', 1), (4, 1, 0), (4, 'z', 0);
+)sql");
+    std::vector<std::string> before;
+    auto snapshot = [&](const std::string& path) {
+        std::vector<std::string> out;
+        SQLite::Database db(path, SQLite::OPEN_READONLY);
+        SQLite::Statement q(db,
+                            "SELECT run_id, customer_key, segment, tactical FROM "
+                            "strata_membership ORDER BY run_id, customer_key");
+        while (q.executeStep())
+            out.push_back(q.getColumn(0).getString() + " " + q.getColumn(1).getString() + " " +
+                          q.getColumn(2).getString() + " [" + q.getColumn(3).getString() + "]");
+        return out;
+    };
+    before = snapshot(state);
+    REQUIRE(before.size() == 9);
+    strata::StoreError error;
+    {
+        // Read before any run has moved the file to the stays (export does this).
+        SQLite::Database old(state, SQLite::OPEN_READONLY);
+        CHECK(strata::load_membership(old, 1, error).size() == 3);
+        CHECK(error.message.empty());
+    }
+    REQUIRE(strata::open_state(state, error));
+    CHECK(snapshot(state) == before);
+    SQLite::Database check(state, SQLite::OPEN_READONLY);
+    // Run 4 used version 2 like run 3: its moves are the data's. Run 3's came with version 2.
+    CHECK(check
+              .execAndGet("SELECT group_concat(cause, ',') FROM (SELECT DISTINCT cause FROM "
+                          "strata_stays WHERE entered_run = 3)")
+              .getString() == "rules");
+    CHECK(check
+              .execAndGet("SELECT count(*) FROM strata_stays WHERE ruleset = 'a' AND exited_run "
+                          "IS NULL")
+              .getInt() == 4);  // 1 and z each in rest and vip/new; customer 2 left
 }

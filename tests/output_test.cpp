@@ -162,7 +162,7 @@ TEST_CASE("run's JSON document has every key, null when empty, and the compiler'
     const YAML::Node doc = YAML::Load(r.out);
     for (const char* key :
          {"format", "ruleset", "version", "sha256", "as_of", "run_id", "customers", "value_total",
-          "segments", "warnings", "data_quality", "elapsed_ms"})
+          "segments", "warnings", "data_quality", "transitions", "elapsed_ms"})
         CHECK_MESSAGE(doc[key].IsDefined(), key);
     CHECK(doc["run_id"].IsNull());
     CHECK(doc["value_total"].IsNull());  // the rule file names no value

@@ -1,0 +1,134 @@
+// Membership as history. A stay is one customer's uninterrupted membership of one segment
+// (a general id, or a tactical path such as parent/child) of one ruleset: entered at a run,
+// exited at a later run or still open. A run compares each customer's new placement with
+// their open stays and writes only what changed, so a run over unchanged data writes no
+// membership rows at all. Moves between general segments since the latest run are counted
+// in a transition matrix.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/store.hpp"
+#include "engine/value.hpp"
+
+namespace strata {
+
+// Segment texts are interned: a run has few distinct ones, shared by many customers.
+struct MembershipRow {
+    Value key;
+    Str segment;   // the general segment id
+    Str tactical;  // tactical paths joined by ';' in rule-file order (a nested one is
+                   // parent/child), or ''
+};
+
+// One customer's open stays in a ruleset: what the latest run placed them in.
+struct OpenPlacement {
+    Value key;
+    int64_t general_stay = 0;
+    Str general;
+    std::string since;                              // the as_of at which the general stay began
+    std::vector<std::pair<Str, int64_t>> tactical;  // path and stay id, in rule-file order
+    Str tactical_text;                              // the paths joined by ';'
+};
+
+// Every open stay of `ruleset`, a placement per customer, in key order (integers first,
+// numerically, then texts bytewise: the order of key_order). Throws SQLite::Exception.
+std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
+                                                const std::string& ruleset);
+
+// Orders keys as runs write them: integers first, numerically, then texts bytewise.
+int compare_keys(const Value& a, const Value& b);
+
+// Moves between general segments since the latest run; "" stands for none (a customer new
+// to the base, or one who left it).
+struct Transitions {
+    std::map<std::pair<std::string, std::string>, size_t> counts;  // (from, to) → customers
+    size_t moved = 0;    // customers whose general segment changed (new and leaving ones too)
+    size_t entered = 0;  // new customers
+    size_t left = 0;     // customers no longer in the base
+    size_t tactical_entered = 0;
+    size_t tactical_left = 0;
+    size_t stays_written = 0;  // stay rows opened or closed
+};
+
+// What a run changes in the stays: stays to close, stays to open.
+struct StayChanges {
+    struct Opened {
+        Value key;
+        Str segment;
+        int level;  // 0 for the general segment, else 1 + the tactical's place in the file
+    };
+    std::vector<int64_t> closed;
+    std::vector<Opened> opened;
+    void clear() {
+        closed.clear();
+        opened.clear();
+    }
+};
+
+// Compares new placements, given in key order in as many pieces as come, with the open
+// stays, and says what changes.
+class StayDiff {
+  public:
+    // `tactical_levels`: each tactical path's level (1 + its depth-first place in the file).
+    StayDiff(std::vector<OpenPlacement> open, std::unordered_map<std::string, int> tactical_levels);
+
+    // REQUIRES: rows in key order, after every row given before.
+    void add(const MembershipRow* rows, size_t count, StayChanges& out);
+    // Customers with open stays that the run did not place have left the base.
+    void finish(StayChanges& out);
+
+    const Transitions& transitions() const { return transitions_; }
+
+  private:
+    void left_base(const OpenPlacement& p, StayChanges& out);
+    // A path's level from the rule file, or (for state migrated from before levels were kept)
+    // its place among the row's own paths.
+    int level_of(const std::string& path, size_t place_in_row) const;
+
+    std::vector<OpenPlacement> open_;
+    std::unordered_map<std::string, int> levels_;
+    size_t next_ = 0;  // open_[next_] is the first not yet matched
+    Transitions transitions_;
+};
+
+// Writes a run's stay changes. The caller holds the transaction.
+class StayWriter {
+  public:
+    StayWriter(SQLite::Database& state, std::string ruleset, int64_t run_id, std::string as_of,
+               int64_t version, std::string cause);
+    ~StayWriter();
+    StayWriter(const StayWriter&) = delete;
+    StayWriter& operator=(const StayWriter&) = delete;
+    // Throws SQLite::Exception.
+    void write(const StayChanges& changes);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// A stored run's full membership, from the stays, in key order. Throws SQLite::Exception.
+std::vector<MembershipRow> membership_of_run(SQLite::Database& state, int64_t run_id);
+
+// A stay as `history` shows it.
+struct StayRecord {
+    std::string ruleset;
+    std::string segment;
+    int level = 0;
+    int64_t entered_run = 0;
+    std::string entered_as_of;
+    std::optional<int64_t> exited_run;
+    std::optional<std::string> exited_as_of;
+    int64_t version = 0;
+    std::string cause;
+};
+
+}  // namespace strata

@@ -1,0 +1,134 @@
+// Membership as history (issue 9): stays, the transitions between runs, runs that move
+// forward in time, and the strata_membership view over the stays.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+
+#include <string>
+
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+const char* kBase = R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, spend REAL, tv INTEGER);
+INSERT INTO customers VALUES (1, 10, 1), (2, 500, 0), (3, 2000, 1), (4, 50, 0);
+)sql";
+
+std::string rules(int version = 1) {
+    return "ruleset: tiers\nversion: " + std::to_string(version) + R"(
+general:
+  segments:
+    - id: vip
+      when: spend >= 1000
+      tactical:
+        - id: tv
+          when: tv == 1
+    - id: regular
+      when: spend >= 100
+    - id: small
+      when: otherwise
+      tactical:
+        - id: small_tv
+          when: tv == 1
+)";
+}
+
+int64_t scalar(const std::string& db, const std::string& sql) {
+    SQLite::Database d(db, SQLite::OPEN_READONLY);
+    return d.execAndGet(sql).getInt64();
+}
+
+std::string membership(const std::string& db, int run) {
+    SQLite::Database d(db, SQLite::OPEN_READONLY);
+    SQLite::Statement q(d,
+                        "SELECT customer_key, segment, tactical FROM strata_membership WHERE "
+                        "run_id = ? ORDER BY customer_key");
+    q.bind(1, run);
+    std::string out;
+    while (q.executeStep())
+        out += q.getColumn(0).getString() + ":" + q.getColumn(1).getString() + "[" +
+               q.getColumn(2).getString() + "] ";
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a second run over unchanged data writes no membership rows at all") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules());
+    auto first = run_cli({"run", file, "--db", db, "--as-of", "2026-10-01", "--format", "json"});
+    REQUIRE_MESSAGE(first.code == 0, first.err);
+    CHECK(json_at(first.out, "$.transitions.cause") == "initial");
+    CHECK(json_at(first.out, "$.transitions.since_run") == "<none>");
+    CHECK(json_at(first.out, "$.transitions.new") == "4");
+    const int64_t stays = scalar(db, "SELECT count(*) FROM strata_stays");
+    CHECK(stays == 6);  // 4 general, small_tv for customer 1 and tv for 3
+    auto second = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(second.code == 0, second.err);
+    CHECK(scalar(db, "SELECT count(*) FROM strata_stays") == stays);
+    CHECK(json_at(second.out, "$.transitions.moved") == "0");
+    CHECK(json_at(second.out, "$.transitions.stays_written") == "0");
+    CHECK(json_at(second.out, "$.transitions.since_run") == "1");
+    CHECK(membership(db, 1) == membership(db, 2));
+    CHECK(membership(db, 2) == "1:small[small_tv] 2:regular[] 3:vip[tv] 4:small[] ");
+}
+
+TEST_CASE("moves between runs: the matrix, new customers, leavers and tactical entries") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules());
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "UPDATE customers SET spend = 5000 WHERE customer_id = 2;"  // regular -> vip
+            "UPDATE customers SET tv = 0 WHERE customer_id = 3;"        // leaves tv
+            "DELETE FROM customers WHERE customer_id = 4;"              // leaves the base
+            "INSERT INTO customers VALUES (5, 150, 1);");               // new, regular
+    auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.transitions.moved") == "3");
+    CHECK(json_at(r.out, "$.transitions.new") == "1");
+    CHECK(json_at(r.out, "$.transitions.left") == "1");
+    CHECK(json_at(r.out, "$.transitions.tactical_left") == "1");
+    CHECK(json_at(r.out, "$.transitions.tactical_entered") == "0");
+    // Opened: 2 vip, 5 regular; closed: 2 regular, 3 tv, 4 small.
+    CHECK(json_at(r.out, "$.transitions.stays_written") == "5");
+    const std::string matrix = json_at(r.out, "$.transitions.matrix");
+    CHECK(matrix.find("{\"from\":null,\"to\":\"regular\",\"count\":1}") != std::string::npos);
+    CHECK(matrix.find("{\"from\":\"regular\",\"to\":\"vip\",\"count\":1}") != std::string::npos);
+    CHECK(matrix.find("{\"from\":\"small\",\"to\":null,\"count\":1}") != std::string::npos);
+    CHECK(matrix.find("{\"from\":\"vip\",\"to\":\"vip\",\"count\":1}") != std::string::npos);
+    // Each run's membership stays readable in full.
+    CHECK(membership(db, 1) == "1:small[small_tv] 2:regular[] 3:vip[tv] 4:small[] ");
+    CHECK(membership(db, 2) == "1:small[small_tv] 2:vip[] 3:vip[] 5:regular[] ");
+    auto table = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"});
+    CHECK(table.out.find("moves since run 2 (as_of 2026-11-01): 0 customers moved") !=
+          std::string::npos);
+    auto e = run_cli({"export", file, "--db", db, "--run", "1"});
+    CHECK(e.out.find("\n4,small,,") != std::string::npos);
+}
+
+TEST_CASE("a new version's moves are marked as caused by the rules") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules(1));
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    // Version 2 raises the vip threshold: customer 3 moves because of the rules.
+    std::string v2 = rules(2);
+    v2.replace(v2.find("spend >= 1000"), 13, "spend >= 9000");
+    dir.write("r.yaml", v2);
+    auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-10-01", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.transitions.cause") == "rules");
+    CHECK(json_at(r.out, "$.transitions.moved") == "1");
+    CHECK(scalar(db,
+                 "SELECT count(*) FROM strata_stays WHERE cause = 'rules' AND version = 2 "
+                 "AND customer_key = 3 AND segment = 'regular'") == 1);
+    CHECK(scalar(db,
+                 "SELECT count(*) FROM strata_stays WHERE customer_key = 3 AND segment = "
+                 "'vip' AND exited_run = 2") == 1);
+}
