@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -462,25 +463,15 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             return std::nullopt;
         }
     }
-    CustomerTable customers;
-    Evaluation ev;
-    if (!read_and_evaluate(rules, data, progress, options.as_of, customers, ev, rep.data_quality,
-                           clock, error))
-        return std::nullopt;
-
-    const Frame frame = ev.frame();
-    const size_t n = customers.rows;
-    rep.customers = n;
-    std::shared_ptr<const Column> value;
-    if (rules.value) {
-        value = evaluate_shared(*rules.value, frame);
-        rep.has_value = true;
-    }
     const SegmentPlan plan = plan_segments(rules.segments, rep.segments);
 
-    // A stored run streams its membership to the state database while later rows are still
-    // being placed; it commits only once every row is placed and every check has passed.
-    std::unique_ptr<RunWriter> writer;
+    // A stored run's writer starts beside the reads: it opens the transaction, records the
+    // run and loads the ruleset's open stays on its own thread (the state connection is not
+    // otherwise used meanwhile). Membership then streams to the state database while later
+    // rows are still being placed; it commits only once every row is placed and every check
+    // has passed.
+    std::future<std::unique_ptr<RunWriter>> starting;
+    StoreError start_error;
     if (!options.dry_run) {
         RunRecord record;
         record.ruleset = rep.ruleset;
@@ -491,18 +482,38 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         record.started_at = started_at;
         record.finished_at = started_at;  // set when the run commits
         record.status = "complete";       // nobody sees the record before it is
-        record.customers = static_cast<int64_t>(n);
+        record.customers = 0;             // set when the run commits
         record.summary_json = "{}";
         std::unordered_map<std::string, int> levels;
         for (size_t t = 0; t < plan.tag_paths.size(); ++t)
             levels.emplace(plan.tag_paths[t], static_cast<int>(t) + 1);
-        StoreError store_error;
-        writer = RunWriter::begin(*state, record, std::move(levels), store_error);
+        starting =
+            std::async(std::launch::async, [state, record = std::move(record),
+                                            levels = std::move(levels), &start_error]() mutable {
+                return RunWriter::begin(*state, record, std::move(levels), start_error);
+            });
+    }
+    CustomerTable customers;
+    Evaluation ev;
+    const bool evaluated = read_and_evaluate(rules, data, progress, options.as_of, customers, ev,
+                                             rep.data_quality, clock, error);
+    std::unique_ptr<RunWriter> writer = starting.valid() ? starting.get() : nullptr;
+    if (!evaluated) return std::nullopt;
+    if (!options.dry_run) {
         if (!writer) {
-            error.message = store_error.message;
+            error.message = start_error.message;
             return std::nullopt;
         }
         rep.run_id = writer->run_id();
+    }
+
+    const Frame frame = ev.frame();
+    const size_t n = customers.rows;
+    rep.customers = n;
+    std::shared_ptr<const Column> value;
+    if (rules.value) {
+        value = evaluate_shared(*rules.value, frame);
+        rep.has_value = true;
     }
     std::optional<MembershipPipe> pipe;
     if (writer) pipe.emplace(*writer, rep.membership);
@@ -558,7 +569,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     if (writer) {
         rep.elapsed_ms = elapsed_ms();
         StoreError store_error;
-        if (!writer->finish(utc_now(), report_json(rep), store_error)) {
+        if (!writer->finish(utc_now(), static_cast<int64_t>(n), report_json(rep), store_error)) {
             error.message = store_error.message;
             return std::nullopt;
         }

@@ -31,24 +31,30 @@ CREATE TABLE IF NOT EXISTS strata_runs (
   summary       TEXT NOT NULL
 );
 -- Membership as history: one row per customer's uninterrupted stay in one segment (level 0:
--- a general segment; above 0: a tactical path, 1 + its place in the rule file). A run opens
--- and closes only the stays that changed.
-CREATE TABLE IF NOT EXISTS strata_stays (
-  stay_id        INTEGER PRIMARY KEY,
-  ruleset        TEXT NOT NULL,
-  customer_key   NOT NULL,  -- no declared type: keys keep their own type ('00123' stays text)
-  segment        TEXT NOT NULL,
-  level          INTEGER NOT NULL,
-  entered_run    INTEGER NOT NULL REFERENCES strata_runs(run_id),
-  entered_as_of  TEXT NOT NULL,
-  exited_run     INTEGER REFERENCES strata_runs(run_id),
-  exited_as_of   TEXT,
-  version        INTEGER NOT NULL,  -- the ruleset version of the run that opened the stay
-  cause          TEXT NOT NULL      -- initial (a ruleset's first run), data, or rules (a new version)
+-- a general segment; above 0: a tactical path, 1 + its place in the rule file), from the run
+-- that began it to the run that ended it (null while it lasts). A run begins and ends only
+-- the stays that changed. Kept narrow: the runs hold each run's as_of, version and cause.
+CREATE TABLE IF NOT EXISTS strata_rulesets (
+  ruleset_id    INTEGER PRIMARY KEY,
+  name          TEXT NOT NULL UNIQUE
 );
-CREATE INDEX IF NOT EXISTS strata_stays_open ON strata_stays (ruleset, customer_key, level)
-  WHERE exited_run IS NULL;
-CREATE INDEX IF NOT EXISTS strata_stays_customer ON strata_stays (customer_key, ruleset);
+CREATE TABLE IF NOT EXISTS strata_stays (
+  ruleset       INTEGER NOT NULL REFERENCES strata_rulesets(ruleset_id),
+  customer_key  NOT NULL,  -- no declared type: keys keep their own type ('00123' stays text)
+  level         INTEGER NOT NULL,
+  segment       TEXT NOT NULL,
+  entered_run   INTEGER NOT NULL REFERENCES strata_runs(run_id),
+  exited_run    INTEGER REFERENCES strata_runs(run_id),
+  PRIMARY KEY (ruleset, customer_key, level, segment, entered_run)
+) WITHOUT ROWID;
+-- The stays with their days, versions and causes, as people read them.
+CREATE VIEW IF NOT EXISTS strata_stay_history (ruleset, customer_key, segment, level,
+    entered_run, entered_as_of, exited_run, exited_as_of, version, cause) AS
+  SELECT n.name, s.customer_key, s.segment, s.level, s.entered_run, e.as_of, s.exited_run,
+         x.as_of, e.version, coalesce(json_extract(e.summary, '$.transitions.cause'), 'data')
+  FROM strata_stays s JOIN strata_rulesets n ON n.ruleset_id = s.ruleset
+  JOIN strata_runs e ON e.run_id = s.entered_run
+  LEFT JOIN strata_runs x ON x.run_id = s.exited_run;
 )sql";
 
 // Each stored run's full membership, one row per customer, from the stays: what readers
@@ -62,8 +68,9 @@ CREATE VIEW IF NOT EXISTS strata_membership (run_id, customer_key, segment, tact
                        AND t.level > 0 AND t.entered_run <= r.run_id
                        AND (t.exited_run IS NULL OR t.exited_run > r.run_id)
                      ORDER BY t.level, t.segment)), '')
-  FROM strata_runs r JOIN strata_stays g
-    ON g.ruleset = r.ruleset AND g.level = 0 AND g.entered_run <= r.run_id
+  FROM strata_runs r JOIN strata_rulesets n ON n.name = r.ruleset
+  JOIN strata_stays g
+    ON g.ruleset = n.ruleset_id AND g.level = 0 AND g.entered_run <= r.run_id
    AND (g.exited_run IS NULL OR g.exited_run > r.run_id);
 )sql";
 
@@ -90,12 +97,6 @@ bool has_table(SQLite::Database& db, const char* name) {
     q.bind(1, name);
     q.executeStep();
     return q.getColumn(0).getInt() > 0;
-}
-
-// How a run's new stays came about, given the ruleset's latest run before it.
-std::string cause_of(const std::optional<RunRecord>& previous, int64_t version) {
-    if (!previous) return "initial";
-    return previous->version != version ? "rules" : "data";
 }
 
 // State written with a snapshot per run (strata_members and strata_placements) becomes stays
@@ -135,11 +136,19 @@ void migrate_snapshots_to_stays(SQLite::Database& db) {
         StayChanges changes;
         diff.add(rows.data(), rows.size(), changes);
         diff.finish(changes);
+        StayWriter(db, run.ruleset, run.id).write(changes);
+        // The cause of the run's moves, as runs now record it in their summary.
         auto last = last_version.find(run.ruleset);
-        const std::string cause = last == last_version.end()    ? "initial"
-                                  : last->second != run.version ? "rules"
-                                                                : "data";
-        StayWriter(db, run.ruleset, run.id, run.as_of, run.version, cause).write(changes);
+        const char* cause = last == last_version.end()    ? "initial"
+                            : last->second != run.version ? "rules"
+                                                          : "data";
+        SQLite::Statement mark(db,
+                               "UPDATE strata_runs SET summary = json_set(CASE WHEN "
+                               "json_valid(summary) THEN summary ELSE '{}' END, "
+                               "'$.transitions.cause', ?) WHERE run_id = ?");
+        mark.bind(1, cause);
+        mark.bind(2, run.id);
+        mark.exec();
         last_version[run.ruleset] = run.version;
     }
     db.exec(
@@ -231,10 +240,6 @@ std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRe
                                             StoreError& error) {
     try {
         auto impl = std::make_unique<Impl>(state);
-        // The latest run of the ruleset, read inside the transaction: what this run is
-        // compared with.
-        StoreError ignored;
-        const std::optional<RunRecord> previous = find_run(state, r.ruleset, std::nullopt, ignored);
         SQLite::Statement run(
             state,
             "INSERT INTO strata_runs (ruleset, version, rules_sha256, rules_path, as_of, "
@@ -252,8 +257,7 @@ std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRe
         run.exec();
         impl->run_id = state.getLastInsertRowid();
         impl->diff.emplace(load_open_placements(state, r.ruleset), std::move(tactical_levels));
-        impl->stays.emplace(state, r.ruleset, impl->run_id, r.as_of, r.version,
-                            cause_of(previous, r.version));
+        impl->stays.emplace(state, r.ruleset, impl->run_id);
         return std::unique_ptr<RunWriter>(new RunWriter(std::move(impl)));
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, "cannot store the run in '" + state.getFilename() + "'");
@@ -291,16 +295,18 @@ const Transitions* RunWriter::end_membership(StoreError& error) {
     }
 }
 
-bool RunWriter::finish(const std::string& finished_at, const std::string& summary_json,
-                       StoreError& error) {
+bool RunWriter::finish(const std::string& finished_at, int64_t customers,
+                       const std::string& summary_json, StoreError& error) {
     if (impl_->spent) return false;
     impl_->spent = true;
     try {
-        SQLite::Statement done(
-            impl_->state, "UPDATE strata_runs SET finished_at = ?, summary = ? WHERE run_id = ?");
+        SQLite::Statement done(impl_->state,
+                               "UPDATE strata_runs SET finished_at = ?, customers = ?, summary = ? "
+                               "WHERE run_id = ?");
         done.bind(1, finished_at);
-        done.bind(2, summary_json);
-        done.bind(3, impl_->run_id);
+        done.bind(2, customers);
+        done.bind(3, summary_json);
+        done.bind(4, impl_->run_id);
         done.exec();
         impl_->tx.commit();
         return true;

@@ -42,8 +42,8 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
 // null) with `error` set on a database error; the writer is then spent.
 class RunWriter {
   public:
-    // Starts the transaction and inserts `record` (finish() replaces its summary and finish
-    // time). `tactical_levels`: each tactical path's level (1 + its depth-first place in the
+    // Starts the transaction and inserts `record` (finish() sets its finish time, customers
+    // and summary). `tactical_levels`: each tactical path's level (1 + its depth-first place in the
     // rule file). nullptr with `error` set when the database refuses.
     static std::unique_ptr<RunWriter> begin(SQLite::Database& state, const RunRecord& record,
                                             std::unordered_map<std::string, int> tactical_levels,
@@ -58,7 +58,8 @@ class RunWriter {
     // After the last add(): closes the stays of customers who left the base and returns the
     // moves since the ruleset's latest run (valid until the writer is destroyed).
     const Transitions* end_membership(StoreError& error);
-    bool finish(const std::string& finished_at, const std::string& summary_json, StoreError& error);
+    bool finish(const std::string& finished_at, int64_t customers, const std::string& summary_json,
+                StoreError& error);
 
   private:
     struct Impl;

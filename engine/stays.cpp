@@ -14,13 +14,6 @@ Value key_of(const SQLite::Column& c) {
     return intern(c.getString());
 }
 
-void bind_key(SQLite::Statement& q, int index, const Value& key) {
-    if (const auto* i = std::get_if<int64_t>(&key))
-        q.bind(index, *i);
-    else
-        q.bind(index, std::get<Str>(key).str());
-}
-
 // Splits a ';'-joined list of tactical paths.
 std::vector<std::string_view> split_paths(const std::string& text) {
     std::vector<std::string_view> out;
@@ -40,14 +33,30 @@ int compare_keys(const Value& a, const Value& b) {
     return compare_values(a, b);
 }
 
+static std::optional<int64_t> ruleset_id(SQLite::Database& state, const std::string& ruleset) {
+    SQLite::Statement q(state, "SELECT ruleset_id FROM strata_rulesets WHERE name = ?");
+    q.bind(1, ruleset);
+    if (!q.executeStep()) return std::nullopt;
+    return q.getColumn(0).getInt64();
+}
+
 std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
                                                 const std::string& ruleset) {
     std::vector<OpenPlacement> out;
+    const auto id = ruleset_id(state, ruleset);
+    if (!id) return out;
+    std::unordered_map<int64_t, std::string> as_of;  // of the ruleset's runs
+    {
+        SQLite::Statement runs(state, "SELECT run_id, as_of FROM strata_runs WHERE ruleset = ?");
+        runs.bind(1, ruleset);
+        while (runs.executeStep())
+            as_of[runs.getColumn(0).getInt64()] = runs.getColumn(1).getString();
+    }
+    // In the primary key's order: key, then level (general first, then tactical in file order).
     SQLite::Statement q(state,
-                        "SELECT customer_key, segment, level, stay_id, entered_as_of "
-                        "FROM strata_stays WHERE ruleset = ? AND exited_run IS NULL "
-                        "ORDER BY customer_key, level");
-    q.bind(1, ruleset);
+                        "SELECT customer_key, level, segment, entered_run FROM strata_stays "
+                        "WHERE ruleset = ? AND exited_run IS NULL");
+    q.bind(1, *id);
     std::string joined;
     auto close_last = [&] {
         if (!out.empty()) out.back().tactical_text = intern(joined);
@@ -61,14 +70,15 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
             out.back().key = key;
         }
         OpenPlacement& p = out.back();
-        const Str segment = intern(q.getColumn(1).getText());
-        const int64_t stay = q.getColumn(3).getInt64();
-        if (q.getColumn(2).getInt() == 0) {
-            p.general_stay = stay;
+        const int level = q.getColumn(1).getInt();
+        const Str segment = intern(q.getColumn(2).getText());
+        const int64_t entered = q.getColumn(3).getInt64();
+        if (level == 0) {
             p.general = segment;
-            p.since = q.getColumn(4).getString();
+            p.general_since_run = entered;
+            p.since = as_of[entered];
         } else {
-            p.tactical.emplace_back(segment, stay);
+            p.tactical.push_back({key, segment, level, entered});
             joined += (joined.empty() ? "" : ";") + segment.str();
         }
     }
@@ -78,7 +88,7 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
 
 StayDiff::StayDiff(std::vector<OpenPlacement> open,
                    std::unordered_map<std::string, int> tactical_levels)
-    : open_(std::move(open)), levels_(std::move(tactical_levels)) {}
+    : open_(std::move(open)), levels_(std::move(tactical_levels)), none_(intern("")) {}
 
 int StayDiff::level_of(const std::string& path, size_t place_in_row) const {
     auto it = levels_.find(path);
@@ -86,12 +96,12 @@ int StayDiff::level_of(const std::string& path, size_t place_in_row) const {
 }
 
 void StayDiff::left_base(const OpenPlacement& p, StayChanges& out) {
-    if (p.general_stay) {
-        out.closed.push_back(p.general_stay);
-        ++transitions_.counts[{p.general.str(), ""}];
+    if (p.general.p) {
+        out.closed.push_back({p.key, p.general, 0, p.general_since_run});
+        ++moves_[{p.general.p, none_.p}];
         ++transitions_.moved;
     }
-    for (const auto& [path, stay] : p.tactical) {
+    for (const StayRef& stay : p.tactical) {
         out.closed.push_back(stay);
         ++transitions_.tactical_left;
     }
@@ -107,10 +117,11 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
         if (next_ < open_.size() && compare_keys(open_[next_].key, row.key) == 0)
             before = &open_[next_++];
         // General level.
-        const std::string& from = before && before->general_stay ? before->general.str() : "";
-        ++transitions_.counts[{from, row.segment.str()}];
-        if (!before || before->general != row.segment) {
-            if (before && before->general_stay) out.closed.push_back(before->general_stay);
+        const bool had_general = before && before->general.p;
+        ++moves_[{had_general ? before->general.p : none_.p, row.segment.p}];
+        if (!had_general || before->general != row.segment) {
+            if (had_general)
+                out.closed.push_back({row.key, before->general, 0, before->general_since_run});
             out.opened.push_back({row.key, row.segment, 0});
             ++transitions_.moved;
         }
@@ -119,8 +130,8 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
         if (before && before->tactical_text == row.tactical) continue;
         std::vector<std::string_view> now = split_paths(row.tactical.str());
         if (before) {
-            for (const auto& [path, stay] : before->tactical) {
-                if (std::find(now.begin(), now.end(), path.str()) == now.end()) {
+            for (const StayRef& stay : before->tactical) {
+                if (std::find(now.begin(), now.end(), stay.segment.str()) == now.end()) {
                     out.closed.push_back(stay);
                     ++transitions_.tactical_left;
                 }
@@ -130,7 +141,7 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
             const std::string_view path = now[i];
             const bool had =
                 before && std::any_of(before->tactical.begin(), before->tactical.end(),
-                                      [&](const auto& t) { return t.first.str() == path; });
+                                      [&](const StayRef& t) { return t.segment.str() == path; });
             if (had) continue;
             out.opened.push_back({row.key, intern(path), level_of(std::string(path), i)});
             ++transitions_.tactical_entered;
@@ -142,60 +153,100 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
 void StayDiff::finish(StayChanges& out) {
     while (next_ < open_.size())
         left_base(open_[next_++], out);
+    for (const auto& [pair, count] : moves_)
+        transitions_.counts[{*pair.first, *pair.second}] += count;
+    moves_.clear();
     transitions_.stays_written += out.closed.size() + out.opened.size();
 }
 
+// Statements prepared once and bound by hand: a first run writes a stay per customer.
 struct StayWriter::Impl {
-    SQLite::Database& state;
-    std::string ruleset;
-    int64_t run_id;
-    std::string as_of;
-    int64_t version;
-    std::string cause;
-    SQLite::Statement close;
-    SQLite::Statement open;
+    using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+    static constexpr size_t kBatch = 128;  // rows per INSERT statement
 
-    Impl(SQLite::Database& db, std::string r, int64_t id, std::string day, int64_t v,
-         std::string why)
-        : state(db),
-          ruleset(std::move(r)),
-          run_id(id),
-          as_of(std::move(day)),
-          version(v),
-          cause(std::move(why)),
-          close(db, "UPDATE strata_stays SET exited_run = ?, exited_as_of = ? WHERE stay_id = ?"),
-          open(db,
-               "INSERT INTO strata_stays (ruleset, customer_key, segment, level, entered_run, "
-               "entered_as_of, version, cause) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {}
+    sqlite3* db;
+    int64_t ruleset = 0;
+    int64_t run_id;
+    Prepared close{nullptr, sqlite3_finalize};
+    Prepared full{nullptr, sqlite3_finalize};  // an INSERT of kBatch rows
+
+    Prepared prepare(const std::string& sql) {
+        sqlite3_stmt* stmt = nullptr;
+        const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+        Prepared out(stmt, sqlite3_finalize);
+        if (rc != SQLITE_OK) throw SQLite::Exception(db, rc);
+        return out;
+    }
+    Prepared insert_of(size_t rows) {
+        std::string sql =
+            "INSERT INTO strata_stays (ruleset, customer_key, level, segment, entered_run) VALUES ";
+        for (size_t i = 0; i < rows; ++i)
+            sql += i ? ",(?,?,?,?,?)" : "(?,?,?,?,?)";
+        return prepare(sql);
+    }
+    void step(sqlite3_stmt* stmt) {
+        const int rc = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
+    }
+    // Values are always bound as parameters; texts live as long as the statement runs.
+    static void bind_key(sqlite3_stmt* stmt, int at, const Value& key) {
+        if (const auto* i = std::get_if<int64_t>(&key)) {
+            sqlite3_bind_int64(stmt, at, *i);
+        } else {
+            const std::string& text = std::get<Str>(key).str();
+            sqlite3_bind_text(stmt, at, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+        }
+    }
+    static void bind_text(sqlite3_stmt* stmt, int at, const std::string& text) {
+        sqlite3_bind_text(stmt, at, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    }
 };
 
-StayWriter::StayWriter(SQLite::Database& state, std::string ruleset, int64_t run_id,
-                       std::string as_of, int64_t version, std::string cause)
-    : impl_(std::make_unique<Impl>(state, std::move(ruleset), run_id, std::move(as_of), version,
-                                   std::move(cause))) {}
+StayWriter::StayWriter(SQLite::Database& state, const std::string& ruleset, int64_t run_id)
+    : impl_(std::make_unique<Impl>(Impl{state.getHandle(), 0, run_id})) {
+    Impl& s = *impl_;
+    SQLite::Statement add(state, "INSERT OR IGNORE INTO strata_rulesets (name) VALUES (?)");
+    add.bind(1, ruleset);
+    add.exec();
+    s.ruleset = ruleset_id(state, ruleset).value_or(0);
+    s.close = s.prepare(
+        "UPDATE strata_stays SET exited_run = ? WHERE ruleset = ? AND customer_key = ? AND "
+        "level = ? AND segment = ? AND entered_run = ?");
+    s.full = s.insert_of(Impl::kBatch);
+}
 
 StayWriter::~StayWriter() = default;
 
 void StayWriter::write(const StayChanges& changes) {
     Impl& s = *impl_;
-    for (int64_t stay : changes.closed) {
-        s.close.bind(1, s.run_id);
-        s.close.bind(2, s.as_of);
-        s.close.bind(3, stay);
-        s.close.exec();
-        s.close.reset();
+    sqlite3_stmt* close = s.close.get();
+    for (const StayRef& stay : changes.closed) {
+        sqlite3_bind_int64(close, 1, s.run_id);
+        sqlite3_bind_int64(close, 2, s.ruleset);
+        Impl::bind_key(close, 3, stay.key);
+        sqlite3_bind_int(close, 4, stay.level);
+        Impl::bind_text(close, 5, stay.segment.str());
+        sqlite3_bind_int64(close, 6, stay.entered_run);
+        s.step(close);
     }
-    for (const auto& o : changes.opened) {
-        s.open.bind(1, s.ruleset);
-        bind_key(s.open, 2, o.key);
-        s.open.bind(3, o.segment.str());
-        s.open.bind(4, o.level);
-        s.open.bind(5, s.run_id);
-        s.open.bind(6, s.as_of);
-        s.open.bind(7, s.version);
-        s.open.bind(8, s.cause);
-        s.open.exec();
-        s.open.reset();
+    Impl::Prepared rest(nullptr, sqlite3_finalize);
+    const auto& rows = changes.opened;
+    for (size_t done = 0; done < rows.size();) {
+        const size_t count = std::min(Impl::kBatch, rows.size() - done);
+        if (count < Impl::kBatch) rest = s.insert_of(count);
+        sqlite3_stmt* stmt = count == Impl::kBatch ? s.full.get() : rest.get();
+        for (size_t k = 0; k < count; ++k) {
+            const auto& o = rows[done + k];
+            const int base = static_cast<int>(k * 5);
+            sqlite3_bind_int64(stmt, base + 1, s.ruleset);
+            Impl::bind_key(stmt, base + 2, o.key);
+            sqlite3_bind_int(stmt, base + 3, o.level);
+            Impl::bind_text(stmt, base + 4, o.segment.str());
+            sqlite3_bind_int64(stmt, base + 5, s.run_id);
+        }
+        s.step(stmt);
+        done += count;
     }
 }
 
@@ -205,7 +256,8 @@ std::vector<MembershipRow> membership_of_run(SQLite::Database& state, int64_t ru
     SQLite::Statement q(
         state,
         "SELECT s.customer_key, s.segment, s.level FROM strata_runs r "
-        "JOIN strata_stays s ON s.ruleset = r.ruleset AND s.entered_run <= r.run_id "
+        "JOIN strata_rulesets n ON n.name = r.ruleset "
+        "JOIN strata_stays s ON s.ruleset = n.ruleset_id AND s.entered_run <= r.run_id "
         "AND (s.exited_run IS NULL OR s.exited_run > r.run_id) "
         "WHERE r.run_id = ? ORDER BY s.customer_key, s.level, s.segment");
     q.bind(1, run_id);

@@ -28,14 +28,22 @@ struct MembershipRow {
                    // parent/child), or ''
 };
 
+// A stay, as a key: ruleset, customer, level, segment and the run that began it.
+struct StayRef {
+    Value key;
+    Str segment;
+    int level = 0;  // 0 for the general segment, else 1 + the tactical's place in the file
+    int64_t entered_run = 0;
+};
+
 // One customer's open stays in a ruleset: what the latest run placed them in.
 struct OpenPlacement {
     Value key;
-    int64_t general_stay = 0;
-    Str general;
-    std::string since;                              // the as_of at which the general stay began
-    std::vector<std::pair<Str, int64_t>> tactical;  // path and stay id, in rule-file order
-    Str tactical_text;                              // the paths joined by ';'
+    Str general;                    // the general segment (null pointer: none)
+    int64_t general_since_run = 0;  // the run that began the general stay
+    std::string since;              // that run's as_of
+    std::vector<StayRef> tactical;  // in rule-file order
+    Str tactical_text;              // the paths joined by ';'
 };
 
 // Every open stay of `ruleset`, a placement per customer, in key order (integers first,
@@ -63,9 +71,9 @@ struct StayChanges {
     struct Opened {
         Value key;
         Str segment;
-        int level;  // 0 for the general segment, else 1 + the tactical's place in the file
+        int level;
     };
-    std::vector<int64_t> closed;
+    std::vector<StayRef> closed;
     std::vector<Opened> opened;
     void clear() {
         closed.clear();
@@ -85,6 +93,7 @@ class StayDiff {
     // Customers with open stays that the run did not place have left the base.
     void finish(StayChanges& out);
 
+    // Complete after finish().
     const Transitions& transitions() const { return transitions_; }
 
   private:
@@ -95,15 +104,19 @@ class StayDiff {
 
     std::vector<OpenPlacement> open_;
     std::unordered_map<std::string, int> levels_;
-    size_t next_ = 0;  // open_[next_] is the first not yet matched
-    Transitions transitions_;
+    size_t next_ = 0;          // open_[next_] is the first not yet matched
+    Transitions transitions_;  // counts filled in by finish()
+    // Moves by interned segment texts while rows come (none_ for no segment): cheaper per row
+    // than counting by strings.
+    std::map<std::pair<const std::string*, const std::string*>, size_t> moves_;
+    Str none_;
 };
 
 // Writes a run's stay changes. The caller holds the transaction.
 class StayWriter {
   public:
-    StayWriter(SQLite::Database& state, std::string ruleset, int64_t run_id, std::string as_of,
-               int64_t version, std::string cause);
+    // Throws SQLite::Exception.
+    StayWriter(SQLite::Database& state, const std::string& ruleset, int64_t run_id);
     ~StayWriter();
     StayWriter(const StayWriter&) = delete;
     StayWriter& operator=(const StayWriter&) = delete;
@@ -117,18 +130,5 @@ class StayWriter {
 
 // A stored run's full membership, from the stays, in key order. Throws SQLite::Exception.
 std::vector<MembershipRow> membership_of_run(SQLite::Database& state, int64_t run_id);
-
-// A stay as `history` shows it.
-struct StayRecord {
-    std::string ruleset;
-    std::string segment;
-    int level = 0;
-    int64_t entered_run = 0;
-    std::string entered_as_of;
-    std::optional<int64_t> exited_run;
-    std::optional<std::string> exited_as_of;
-    int64_t version = 0;
-    std::string cause;
-};
 
 }  // namespace strata

@@ -934,8 +934,8 @@ INSERT INTO strata_membership VALUES (1, 1, 'paid', ''), (1, 2, 'rest', 'a;b'),
         std::string out;
         SQLite::Statement q(check,
                             "SELECT segment, entered_run, coalesce(exited_run, '-'), cause FROM "
-                            "strata_stays WHERE customer_key = " +
-                                key + " ORDER BY stay_id");
+                            "strata_stay_history WHERE customer_key = " +
+                                key + " ORDER BY entered_run, level, segment");
         while (q.executeStep())
             out += q.getColumn(0).getString() + " " + q.getColumn(1).getString() + "-" +
                    q.getColumn(2).getString() + " " + q.getColumn(3).getString() + ";";
@@ -1077,10 +1077,10 @@ INSERT INTO strata_members VALUES (1, 1, 0), (1, 2, 1), (1, 'z', 0), (2, 1, 0),
     // Run 4 used version 2 like run 3: its moves are the data's. Run 3's came with version 2.
     CHECK(check
               .execAndGet("SELECT group_concat(cause, ',') FROM (SELECT DISTINCT cause FROM "
-                          "strata_stays WHERE entered_run = 3)")
+                          "strata_stay_history WHERE entered_run = 3)")
               .getString() == "rules");
     CHECK(check
-              .execAndGet("SELECT count(*) FROM strata_stays WHERE ruleset = 'a' AND exited_run "
+              .execAndGet("SELECT count(*) FROM strata_stay_history WHERE ruleset = 'a' AND exited_run "
                           "IS NULL")
               .getInt() == 4);  // 1 and z each in rest and vip/new; customer 2 left
 }

@@ -126,7 +126,7 @@ TEST_CASE("a new version's moves are marked as caused by the rules") {
     CHECK(json_at(r.out, "$.transitions.cause") == "rules");
     CHECK(json_at(r.out, "$.transitions.moved") == "1");
     CHECK(scalar(db,
-                 "SELECT count(*) FROM strata_stays WHERE cause = 'rules' AND version = 2 "
+                 "SELECT count(*) FROM strata_stay_history WHERE cause = 'rules' AND version = 2 "
                  "AND customer_key = 3 AND segment = 'regular'") == 1);
     CHECK(scalar(db,
                  "SELECT count(*) FROM strata_stays WHERE customer_key = 3 AND segment = "
