@@ -10,6 +10,7 @@
 #include "cli/common.hpp"
 #include "engine/run.hpp"
 #include "engine/state.hpp"
+#include "engine/store.hpp"
 
 namespace strata::cli {
 
@@ -273,6 +274,10 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
             if (json) write_json_error(out, "database", error.message);
             return kExitEnvironment;
         }
+    } else if (options.state) {
+        // A dry run only reads the state (for previous_segment and the like), when it is there.
+        StoreError ignored;
+        state = open_read_only(*options.state, ignored);
     }
     RunOptions run_options;
     run_options.as_of = *as_of;
@@ -283,7 +288,10 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     run_options.warnings = loaded->warnings;
     run_options.source = &loaded->rules->source;
     RunError error;
-    auto report = execute_run(*loaded->rules, *loaded->db, state.get(), run_options, error);
+    // A dry run without --state reads the state from the customer database, where runs are
+    // stored by default.
+    SQLite::Database* state_db = state ? state.get() : options.dry_run ? loaded->db.get() : nullptr;
+    auto report = execute_run(*loaded->rules, *loaded->db, state_db, run_options, error);
     if (run_options.progress) err << "\r\033[K";
     if (!report) {
         err << "strata run: " << error.message << '\n';

@@ -82,9 +82,10 @@ struct Binder::Impl {
         return make(src, Type::Any, bound::Literal{ast::Null{}});
     }
 
-    int customer_column(const std::string& name, Type type) {
+    int customer_column(const std::string& name, Type type,
+                        bound::ColumnSource source = bound::ColumnSource::Table) {
         auto [it, inserted] = column_slots.emplace(name, static_cast<int>(program.columns.size()));
-        if (inserted) program.columns.push_back({name, type});
+        if (inserted) program.columns.push_back({name, type, source});
         return it->second;
     }
 
@@ -255,6 +256,16 @@ struct Binder::Impl {
             return make(src, Type::Date, bound::AsOf{});
         }
         if (lets.count(head)) return field_access(src, name, 1, bind_let_ref(src, head));
+        if (const auto state = bound::state_field_type(head)) {
+            if (name.parts.size() > 1) {
+                error(Code::TypeMismatch, name.part_spans[1],
+                      "'" + head + "' is " + with_article(*state) + " and has no fields");
+                return failed(src);
+            }
+            return make(
+                src, *state,
+                bound::CustomerColumn{customer_column(head, *state, bound::ColumnSource::State)});
+        }
         if (find_fact(head) >= 0) {
             error(Code::Scope, src.span,
                   "'" + name.dotted() + "' belongs to fact table '" + head +

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -138,9 +139,14 @@ struct Aggregate {
     std::string text;  // canonical text, to share identical aggregates
 };
 
+// Where a customer column's values come from: the customer table, or the stored state of
+// the ruleset (previous_segment, segment_since, days_in_segment), which the run provides.
+enum class ColumnSource { Table, State };
+
 struct ColumnUse {
     std::string name;
     Type type;
+    ColumnSource source = ColumnSource::Table;
 };
 
 struct FactUse {
@@ -159,6 +165,11 @@ struct Let {
 };
 
 // Everything the engine must read and compute for a set of expressions.
+// The type of a field read from the ruleset's stored state (the latest run before this one),
+// or nullopt when `name` is not one: previous_segment (string), segment_since (date),
+// days_in_segment (integer).
+std::optional<Type> state_field_type(const std::string& name);
+
 struct Program {
     std::vector<ColumnUse> columns;  // customer columns read
     std::vector<FactUse> facts;

@@ -78,3 +78,14 @@ bool bound::is_population(Fn fn) {
 }
 
 }  // namespace strata
+
+namespace strata {
+
+std::optional<Type> bound::state_field_type(const std::string& name) {
+    if (name == "previous_segment") return Type::String;
+    if (name == "segment_since") return Type::Date;
+    if (name == "days_in_segment") return Type::Int;
+    return std::nullopt;
+}
+
+}  // namespace strata

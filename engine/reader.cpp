@@ -515,12 +515,22 @@ void read_customer_part(SQLite::Database& db, const std::string& table, const st
                         std::atomic<size_t>& scanned) {
     ConversionLog log(out.dq, table);
     ScanProgress report(progress, "customers", scanned);
-    const std::vector<CellReader> readers = readers_for(program.columns);
+    // Columns from the stored state are not in the table: they read as null here, and the
+    // run fills them in.
+    std::vector<bound::ColumnUse> from_table;
+    std::vector<size_t> slot_of;  // per column read: its slot among the program's columns
+    for (size_t c = 0; c < program.columns.size(); ++c) {
+        if (program.columns[c].source != bound::ColumnSource::Table) continue;
+        from_table.push_back(program.columns[c]);
+        slot_of.push_back(c);
+    }
+    const std::vector<CellReader> readers = readers_for(from_table);
     out.columns.resize(program.columns.size());
     out.keys.reserve(room);
     for (auto& c : out.columns)
         c.reserve(room);
-    scan_rows(db, table, key, program.columns, range, [&](sqlite3_value** cells) {
+    const bool all_from_table = from_table.size() == program.columns.size();
+    scan_rows(db, table, key, from_table, range, [&](sqlite3_value** cells) {
         report.row();
         Value k;
         const int key_storage = sqlite3_value_type(cells[0]);
@@ -538,10 +548,15 @@ void read_customer_part(SQLite::Database& db, const std::string& table, const st
             return;
         }
         out.keys.push_back(k);
-        for (size_t c = 0; c < program.columns.size(); ++c) {
-            Value& v = out.columns[c].emplace_back();
+        if (!all_from_table) {
+            for (auto& column : out.columns)
+                column.emplace_back();
+        }
+        for (size_t c = 0; c < from_table.size(); ++c) {
+            Value& v =
+                all_from_table ? out.columns[c].emplace_back() : out.columns[slot_of[c]].back();
             if (!readers[c](cells[c + 1], v))
-                log.bad(program.columns[c].name, program.columns[c].type, cells[c + 1]);
+                log.bad(from_table[c].name, from_table[c].type, cells[c + 1]);
         }
     });
     report.flush(true);

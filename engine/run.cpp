@@ -202,9 +202,12 @@ class PhaseClock {
 
 // Reads the customers and the fact tables and evaluates the program over them. SQLite
 // errors become `error`, naming what was being read.
+// `fill_state` gets the customers as read, before anything is evaluated, to fill in the
+// columns that come from the stored state.
 bool read_and_evaluate(const CompiledRules& rules, SQLite::Database& data,
                        const ProgressFn& progress, Date as_of, CustomerTable& customers,
-                       Evaluation& ev, DataQuality& dq, PhaseClock& clock, RunError& error) {
+                       Evaluation& ev, DataQuality& dq, PhaseClock& clock,
+                       const std::function<void(CustomerTable&)>& fill_state, RunError& error) {
     const bound::Program& program = rules.program;
     std::string reading = "table '" + rules.rules.customers_table + "'";
     try {
@@ -224,6 +227,7 @@ bool read_and_evaluate(const CompiledRules& rules, SQLite::Database& data,
         KeyIndex index;
         customers = read_customers(connections, rules.rules.customers_table, rules.rules.key,
                                    program, index, dq, progress);
+        fill_state(customers);
         clock.lap("read customers");
         std::deque<DataQuality> part_quality;  // per part, merged in part order afterwards
         std::vector<std::unique_ptr<SqliteFactSource>> sources;
@@ -259,6 +263,36 @@ bool read_and_evaluate(const CompiledRules& rules, SQLite::Database& data,
             dq.unknown_time_fact_rows[program.facts[f].name] = ev.unknown_time_fact_rows[f];
     }
     return true;
+}
+
+// Fills the columns that come from the ruleset's stored state, from each customer's open stays
+// (those of the latest stored run): previous_segment, segment_since and days_in_segment. A
+// customer new to the ruleset has nulls.
+void fill_state_columns(const bound::Program& program, CustomerTable& customers,
+                        const std::vector<OpenPlacement>& open, Date as_of) {
+    const std::vector<uint32_t> order = key_order(customers.keys);
+    size_t next = 0;  // open is in key order too: one merge
+    for (uint32_t row : order) {
+        const Value& key = customers.keys[row];
+        while (next < open.size() && compare_keys(open[next].key, key) < 0)
+            ++next;
+        const OpenPlacement* p =
+            next < open.size() && compare_keys(open[next].key, key) == 0 && open[next].general.p
+                ? &open[next]
+                : nullptr;
+        const std::optional<Date> since = p ? parse_date(p->since) : std::nullopt;
+        for (size_t c = 0; c < program.columns.size(); ++c) {
+            const bound::ColumnUse& use = program.columns[c];
+            if (use.source != bound::ColumnSource::State || !p) continue;
+            Value& v = customers.columns[c][row];
+            if (use.name == "previous_segment")
+                v = p->general;
+            else if (use.name == "segment_since" && since)
+                v = *since;
+            else if (use.name == "days_in_segment" && since)
+                v = int64_t{as_of.days - since->days};
+        }
+    }
 }
 
 // The segment tree as placement walks it, made once per run.
@@ -493,11 +527,33 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
                 return RunWriter::begin(*state, record, std::move(levels), start_error);
             });
     }
+    // Columns from the stored state need the open stays: the writer's, once it has started
+    // (a stored run), or read here (a dry run with a state database).
+    std::unique_ptr<RunWriter> writer;
+    const bool uses_state =
+        std::any_of(rules.program.columns.begin(), rules.program.columns.end(),
+                    [](const auto& c) { return c.source == bound::ColumnSource::State; });
+    auto fill_state = [&](CustomerTable& table) {
+        if (!uses_state) return;
+        if (starting.valid()) {
+            writer = starting.get();
+            if (writer)
+                fill_state_columns(rules.program, table, writer->open_placements(), rep.as_of);
+        } else if (state) {
+            std::vector<OpenPlacement> open;
+            try {
+                open = load_open_placements(*state, rep.ruleset);
+            } catch (const SQLite::Exception&) {
+                // A state database without stays: every customer is new to it.
+            }
+            fill_state_columns(rules.program, table, open, rep.as_of);
+        }
+    };
     CustomerTable customers;
     Evaluation ev;
     const bool evaluated = read_and_evaluate(rules, data, progress, options.as_of, customers, ev,
-                                             rep.data_quality, clock, error);
-    std::unique_ptr<RunWriter> writer = starting.valid() ? starting.get() : nullptr;
+                                             rep.data_quality, clock, fill_state, error);
+    if (starting.valid()) writer = starting.get();
     if (!evaluated) return std::nullopt;
     if (!options.dry_run) {
         if (!writer) {

@@ -74,7 +74,8 @@ struct RunError {
 };
 
 // REQUIRES: `rules` compiled against `data`'s schema without errors.
-// Stores into `state` unless options.dry_run (state may then be null).
+// Stores into `state` unless options.dry_run. A dry run may be given a state database (or
+// null): it is only read, for the columns that come from the stored state.
 std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data,
                                      SQLite::Database* state, const RunOptions& options,
                                      RunError& error);

@@ -269,6 +269,10 @@ int64_t RunWriter::run_id() const {
     return impl_->run_id;
 }
 
+const std::vector<OpenPlacement>& RunWriter::open_placements() const {
+    return impl_->diff->open();
+}
+
 bool RunWriter::add(const MembershipRow* first, size_t count, StoreError& error) {
     if (impl_->spent) return false;
     try {

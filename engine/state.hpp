@@ -58,6 +58,8 @@ class RunWriter {
     // After the last add(): closes the stays of customers who left the base and returns the
     // moves since the ruleset's latest run (valid until the writer is destroyed).
     const Transitions* end_membership(StoreError& error);
+    // The ruleset's open stays as the run began (those of its latest stored run), in key order.
+    const std::vector<OpenPlacement>& open_placements() const;
     bool finish(const std::string& finished_at, int64_t customers, const std::string& summary_json,
                 StoreError& error);
 

@@ -93,6 +93,8 @@ class StayDiff {
     // Customers with open stays that the run did not place have left the base.
     void finish(StayChanges& out);
 
+    // The open stays it compares with, in key order.
+    const std::vector<OpenPlacement>& open() const { return open_; }
     // Complete after finish().
     const Transitions& transitions() const { return transitions_; }
 

@@ -1080,7 +1080,8 @@ INSERT INTO strata_members VALUES (1, 1, 0), (1, 2, 1), (1, 'z', 0), (2, 1, 0),
                           "strata_stay_history WHERE entered_run = 3)")
               .getString() == "rules");
     CHECK(check
-              .execAndGet("SELECT count(*) FROM strata_stay_history WHERE ruleset = 'a' AND exited_run "
-                          "IS NULL")
+              .execAndGet(
+                  "SELECT count(*) FROM strata_stay_history WHERE ruleset = 'a' AND exited_run "
+                  "IS NULL")
               .getInt() == 4);  // 1 and z each in rest and vip/new; customer 2 left
 }

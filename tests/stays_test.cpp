@@ -132,3 +132,56 @@ TEST_CASE("a new version's moves are marked as caused by the rules") {
                  "SELECT count(*) FROM strata_stays WHERE customer_key = 3 AND segment = "
                  "'vip' AND exited_run = 2") == 1);
 }
+
+TEST_CASE("previous_segment, segment_since and days_in_segment read the latest stored run") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    // vip is sticky for 60 days: a segment's own condition may read the stored state.
+    const auto file = dir.write("r.yaml", R"(ruleset: sticky
+version: 1
+let:
+  days: days_in_segment
+general:
+  segments:
+    - id: vip
+      when: spend >= 1000 or (previous_segment == 'vip' and days < 60)
+    - id: fallen
+      when: previous_segment == 'vip'
+    - id: known
+      when: segment_since is not null and segment_since <= as_of - 30d
+    - id: rest
+      when: otherwise
+)");
+    auto first = run_cli({"run", file, "--db", db, "--as-of", "2026-10-01", "--format", "json"});
+    REQUIRE_MESSAGE(first.code == 0, first.err);
+    CHECK(json_at(first.out, "$.segments[0].count") == "1");  // 3
+    CHECK(json_at(first.out, "$.segments[3].count") == "3");  // nobody has a past yet
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET spend = 500 WHERE customer_id = 3");
+    // 30 days on, 3 is still vip (sticky); the others have been known for 30 days.
+    auto dry = run_cli(
+        {"run", file, "--db", db, "--as-of", "2026-10-31", "--dry-run", "--format", "json"});
+    REQUIRE_MESSAGE(dry.code == 0, dry.err);
+    CHECK(json_at(dry.out, "$.segments[0].count") == "1");
+    CHECK(json_at(dry.out, "$.segments[2].count") == "3");
+    // 61 days on, 3 falls out of vip.
+    auto later = run_cli({"run", file, "--db", db, "--as-of", "2026-12-01", "--format", "json"});
+    REQUIRE_MESSAGE(later.code == 0, later.err);
+    CHECK(json_at(later.out, "$.segments[0].count") == "0");
+    CHECK(json_at(later.out, "$.segments[1].count") == "1");
+    auto e = run_cli({"export", file, "--db", db});
+    CHECK(e.out.find("\n3,fallen,") != std::string::npos);
+    // The names are typed like any other.
+    const auto bad = dir.write("bad.yaml", R"(ruleset: sticky
+version: 1
+general:
+  segments:
+    - id: a
+      when: previous_segment > 3
+    - id: b
+      when: otherwise
+)");
+    auto check = run_cli({"check", bad});
+    CHECK(check.code == 1);
+    CHECK(check.out.find("cannot compare a string with an integer") != std::string::npos);
+}
