@@ -209,6 +209,10 @@ void print_table(std::ostream& out, const RunReport& rep) {
     for (const auto& [fact, count] : dq.unknown_time_fact_rows) {
         out << "  " << thousands(count) << " rows of " << fact << " with unknown time left out\n";
     }
+    if (dq.customers_after_as_of) {
+        out << "point in time: " << thousands(dq.customers_after_as_of)
+            << " customers who joined after as_of left out (source.since)\n";
+    }
     for (const auto& [fact, count] : dq.future_fact_rows) {
         out << "point in time: " << thousands(count) << " " << fact
             << " rows after as_of left out\n";

@@ -37,6 +37,26 @@ class Compiler {
         }
         for (const auto& seg : rf.segments)
             out_.segments.push_back(bind_segment(binder, seg, nullptr));
+        if (rf.since.present()) {
+            if (const ast::Expr* e = parse(rf.since)) {
+                out_.since = binder.bind(ExprRef{&out_.source, &rf.since, e});
+                const auto* name = std::get_if<ast::Name>(&e->node);
+                const bool column =
+                    std::holds_alternative<bound::CustomerColumn>(out_.since->node) && name &&
+                    !bound::state_field_type(name->parts[0]);
+                if (!column) {
+                    error(Code::InvalidValue, rf.since.location,
+                          "'source.since' must name a date column of the customer table");
+                    out_.since = nullptr;
+                } else if (out_.since->type != Type::Date && out_.since->type != Type::DateTime &&
+                           !is_open(out_.since->type)) {
+                    error(Code::TypeMismatch, rf.since.location,
+                          "'source.since' must name a date column, but this is " +
+                              with_article(out_.since->type));
+                    out_.since = nullptr;
+                }
+            }
+        }
         if (rf.value.present()) {
             if (const ast::Expr* e = parse(rf.value)) {
                 out_.value = binder.bind(ExprRef{&out_.source, &rf.value, e});

@@ -28,6 +28,7 @@ struct CompiledRules {
     bound::Program program;
     std::vector<CompiledSegment> segments;
     bound::ExprPtr value;  // may be null
+    bound::ExprPtr since;  // source.since: a customer column of type date or datetime, or null
 };
 
 // Compiles one rule file. With a schema, names and types are checked against the database;

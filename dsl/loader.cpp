@@ -318,7 +318,7 @@ class Loader {
                   "'source' must be a mapping with 'customers' and 'key'");
             return;
         }
-        visit_map(n, "'source'", {"customers", "key", "types", "facts"}, {},
+        visit_map(n, "'source'", {"customers", "key", "types", "facts", "since"}, {},
                   [&](const YAML::Node&, const YAML::Node& v) {});
         if (n["customers"]) {
             rf.customers_table = table_name(n["customers"], "'source.customers'");
@@ -329,6 +329,7 @@ class Loader {
             rf.key_location = node_location(n["key"]);
         }
         if (n["types"]) read_types(n["types"], rf.types);
+        if (n["since"]) rf.since = expression(n["since"], "'source.since'");
         if (n["facts"]) {
             const YAML::Node facts = n["facts"];
             if (!facts.IsMap()) {

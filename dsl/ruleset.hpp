@@ -84,6 +84,9 @@ struct RuleFile {
     Location key_location;
     std::map<std::string, TypeOverride> types;
     std::vector<FactDef> facts;
+    // Optional: a date column of the customer table; customers whose value is after as_of are
+    // left out of the run (they did not exist yet). Written as an expression: one name.
+    ExprText since;
 
     std::vector<LetDef> lets;  // in file order
     Policy policy = Policy::FirstMatch;

@@ -633,6 +633,16 @@ CustomerTable read_customers(const std::vector<SQLite::Database*>& connections,
     return out;
 }
 
+void keep_customers(CustomerTable& customers, KeyIndex& index, const std::vector<char>& keep) {
+    std::vector<uint32_t> dropped;
+    for (uint32_t row = 0; row < customers.rows; ++row) {
+        if (!keep[row]) dropped.push_back(row);
+    }
+    if (dropped.empty()) return;
+    drop_rows(customers, dropped);
+    index.build(customers.keys);
+}
+
 std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& table, size_t parts) {
     std::vector<RowRange> whole(1);
     if (parts < 2) return whole;
@@ -698,6 +708,7 @@ void merge_data_quality(DataQuality& into, const DataQuality& from) {
     sort_unconvertible(into.unconvertible);
     into.null_keys += from.null_keys;
     into.duplicate_keys += from.duplicate_keys;
+    into.customers_after_as_of += from.customers_after_as_of;
     for (const auto& s : from.duplicate_samples) {
         if (into.duplicate_samples.size() < 5) into.duplicate_samples.push_back(s);
     }

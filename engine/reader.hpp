@@ -34,6 +34,7 @@ struct DataQuality {
     std::vector<std::string> duplicate_samples;
     std::map<std::string, size_t> orphan_fact_rows;  // facts whose key matches no customer
     std::map<std::string, size_t> future_fact_rows;  // after as_of: left out by design
+    size_t customers_after_as_of = 0;  // source.since after as_of: not customers yet, left out
     // Facts whose time is null or did not convert: not known to be on or before as_of, so
     // left out of every aggregate. A finding: the data should say when they happened.
     std::map<std::string, size_t> unknown_time_fact_rows;
@@ -94,6 +95,10 @@ struct RowRange {
 // rowid (a view, a WITHOUT ROWID table, every rowid alias taken by a column) or is empty.
 // The split depends only on the data, never on the machine. Throws SQLite::Exception.
 std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& table, size_t parts);
+
+// Keeps the customer rows whose `keep` is non-zero (one per row), in order, and indexes the
+// keys again.
+void keep_customers(CustomerTable& customers, KeyIndex& index, const std::vector<char>& keep);
 
 // Adds what `from` found to `into`: counts add up, samples keep `into`'s first.
 void merge_data_quality(DataQuality& into, const DataQuality& from);

@@ -227,6 +227,27 @@ bool read_and_evaluate(const CompiledRules& rules, SQLite::Database& data,
         KeyIndex index;
         customers = read_customers(connections, rules.rules.customers_table, rules.rules.key,
                                    program, index, dq, progress);
+        if (rules.since) {
+            // Point in time for the base itself: customers whose source.since is after
+            // as_of did not exist yet on that day (an unknown day keeps the customer).
+            Frame frame;
+            frame.rows = customers.rows;
+            frame.as_of = as_of;
+            for (const auto& c : customers.columns)
+                frame.columns.push_back(&c);
+            const Column since = evaluate(*rules.since, frame);
+            std::vector<char> keep(customers.rows, 1);
+            for (size_t row = 0; row < customers.rows; ++row) {
+                const Value& v = since[row];
+                const auto* d = std::get_if<Date>(&v);
+                const auto* t = std::get_if<DateTime>(&v);
+                if ((d && *d > as_of) || (t && to_date(*t) > as_of)) {
+                    keep[row] = 0;
+                    ++dq.customers_after_as_of;
+                }
+            }
+            keep_customers(customers, index, keep);
+        }
         fill_state(customers);
         clock.lap("read customers");
         std::deque<DataQuality> part_quality;  // per part, merged in part order afterwards

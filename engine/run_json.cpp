@@ -154,6 +154,7 @@ std::string report_json(const RunReport& rep) {
     for (const auto& [fact, count] : dq.orphan_fact_rows)
         w.key(fact).value(count);
     w.end_object();
+    w.key("customers_after_as_of").value(dq.customers_after_as_of);
     w.key("facts_after_as_of").begin_object();
     for (const auto& [fact, count] : dq.future_fact_rows)
         w.key(fact).value(count);

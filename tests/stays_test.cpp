@@ -185,3 +185,40 @@ general:
     CHECK(check.code == 1);
     CHECK(check.out.find("cannot compare a string with an integer") != std::string::npos);
 }
+
+TEST_CASE("source.since leaves out customers who did not exist yet on the as_of day") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, signup DATE, spend REAL);
+INSERT INTO customers VALUES (1, '2026-01-10', 10), (2, '2026-06-01', 20), (3, '2026-10-15', 30),
+  (4, NULL, 40);
+)sql");
+    auto file = [&](const std::string& since) {
+        return dir.write("r.yaml", "ruleset: joined\nversion: 1\nsource:\n  since: " + since +
+                                       "\nlet:\n  tile: ntile(spend, 2)\ngeneral:\n  segments:\n"
+                                       "    - id: top\n      when: tile == 2\n"
+                                       "    - id: rest\n      when: otherwise\n");
+    };
+    const auto rules = file("signup");
+    auto r = run_cli(
+        {"run", rules, "--db", db, "--as-of", "2026-07-01", "--dry-run", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    // 3 joined after as_of; 4's day is unknown and stays. The ranking sees 1, 2 and 4 only.
+    CHECK(json_at(r.out, "$.customers") == "3");
+    CHECK(json_at(r.out, "$.data_quality.customers_after_as_of") == "1");
+    CHECK(json_at(r.out, "$.data_quality.findings") == "0");
+    CHECK(json_at(r.out, "$.segments[0].count") == "1");  // 4 alone (with 3 it would be 3 and 4)
+    auto later = run_cli(
+        {"run", rules, "--db", db, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
+    CHECK(json_at(later.out, "$.customers") == "4");
+    auto table = run_cli({"run", rules, "--db", db, "--as-of", "2026-07-01", "--dry-run"});
+    CHECK(table.out.find("point in time: 1 customers who joined after as_of left out") !=
+          std::string::npos);
+    // It names a date column of the customer table, and nothing else.
+    for (const char* bad : {"spend", "signup_dat", "days_in_segment", "signup + 1d"}) {
+        CAPTURE(bad);
+        auto check = run_cli({"check", file(bad), "--db", db});
+        CHECK(check.code == 1);
+        CHECK(check.out.find("since") != std::string::npos);
+    }
+}
