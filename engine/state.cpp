@@ -1,5 +1,7 @@
 #include "engine/state.hpp"
 
+#include "engine/outbox.hpp"
+
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
@@ -203,6 +205,7 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
         db->setBusyTimeout(5000);
         SQLite::Transaction tx(*db);
         db->exec(kSchema);
+        db->exec(kOutboxSchema);
         // Older layouts move to the stays in this one transaction, every run kept.
         if (has_table(*db, "strata_membership")) db->exec(kMigrateMembershipTable);
         if (has_table(*db, "strata_members")) migrate_snapshots_to_stays(*db);
