@@ -7,6 +7,9 @@ For each base size it generates (once, cached in build/bench/) a retail base wit
   - sql:      the same segmentation by hand in the sqlite3 shell (bench/retail-bench.sql),
               materialising the same membership
   - floor:    one sqlite3 aggregate pass over the orders table (the read floor)
+  - second:   a second stored run after 1% of the customers bought again (a copy of the base
+              with one more order each): its time, the customers who moved and the stay rows
+              it wrote (only what changed is written)
 and prints wall times (best of --repeat), strata's peak RSS and the ratios, and the time of
 each of strata's phases (from one more run with -v). It also checks
 that strata and the SQL put exactly the same number of customers in every segment.
@@ -73,6 +76,35 @@ def segment_counts(report):
     return counts
 
 
+def second_run(db, customers, repeat):
+    """A run after 1% of the customers changed: each of them bought once more on the as_of
+    day. The first run stores every customer's stays; the second writes only what moved.
+    Returns its time (best of repeat) and what it wrote."""
+    changed = db.replace(".db", "-changed.db")
+    if not os.path.exists(changed):
+        con = sqlite3.connect(db)
+        con.execute(f"VACUUM INTO '{changed}'")
+        con.close()
+        con = sqlite3.connect(changed)
+        con.execute("INSERT INTO orders (customer_id, order_date, amount, category, items) "
+                    "SELECT customer_id, '2026-11-01', 250.0, 'books', 1 FROM customers "
+                    "WHERE customer_id % 100 = 7")
+        con.commit()
+        con.close()
+    state = os.path.join(os.path.dirname(db), f"state-second-{customers}.db")
+    times = []
+    report = None
+    for _ in range(repeat):
+        if os.path.exists(state):
+            os.remove(state)
+        measure([STRATA, "run", RULES, "--db", db, "--state", state, "--format", "json"])
+        t, out = measure([STRATA, "run", RULES, "--db", changed, "--state", state, "--format", "json"])
+        times.append(t)
+        report = json.loads(out)
+    moves = report["transitions"]
+    return {"second": min(times), "second_moved": moves["moved"], "second_written": moves["stays_written"]}
+
+
 def run_size(customers, repeat, baseline=None):
     os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
     db = os.path.join(ROOT, "build", "bench", f"retail-{customers}.db")
@@ -116,6 +148,7 @@ def run_size(customers, repeat, baseline=None):
     else:
         t_strata, rss, report = best(repeat, strata)
     phases = strata_phases()
+    second = second_run(db, customers, repeat)
     t_sql, sql_out = best(repeat, sql)
     t_floor, _ = best(repeat, floor)
 
@@ -135,6 +168,7 @@ def run_size(customers, repeat, baseline=None):
         "customers": customers, "orders": orders, "strata": t_strata, "sql": t_sql, "floor": t_floor,
         "rss": rss, "agree": not mismatches, "mismatches": mismatches, "phases": phases,
     }
+    result.update(second)
     if baseline:
         result.update({"baseline": t_base, "baseline_rss": base_rss,
                        "baseline_same": segment_counts(base_report) == engine})
@@ -158,6 +192,8 @@ def main():
               f"sql {r['sql']:7.2f}s  floor {r['floor']:6.2f}s  strata/sql {r['strata'] / r['sql']:5.3f}  "
               f"strata/floor {r['strata'] / r['floor']:5.2f}  peak RSS {r['rss']:7.0f} MiB  "
               f"{'same segments' if r['agree'] else 'MISMATCH ' + str(r['mismatches'])}", flush=True)
+        print(f"           second run after 1% of the customers bought again: {r['second']:.2f}s, "
+              f"{r['second_moved']:,} customers moved, {r['second_written']:,} stay rows written", flush=True)
         if args.baseline:
             print(f"           baseline {r['baseline']:7.2f}s  strata/baseline {r['strata'] / r['baseline']:5.3f}  "
                   f"baseline peak RSS {r['baseline_rss']:7.0f} MiB  "
@@ -170,6 +206,10 @@ def main():
         table.append(f"| {r['customers']:,} | {r['orders']:,} | {r['strata']:.2f} s | {r['sql']:.2f} s | {r['floor']:.2f} s | "
                      f"{r['strata'] / r['sql']:.3f} | {r['strata'] / r['floor']:.2f} | {r['rss']:.0f} MiB | "
                      f"{'yes' if r['agree'] else 'NO'} |")
+    table += ["", "| customers | second run (1% bought again) | customers moved | stay rows written |",
+              "|---:|---:|---:|---:|"]
+    for r in rows:
+        table.append(f"| {r['customers']:,} | {r['second']:.2f} s | {r['second_moved']:,} | {r['second_written']:,} |")
     if args.baseline:
         table += ["", "| customers | strata run | baseline run | strata / baseline | strata peak RSS | baseline peak RSS | same segments |",
                   "|---:|---:|---:|---:|---:|---:|:---:|"]
