@@ -78,6 +78,46 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     });
 }
 
+void add_runs(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto options = std::make_shared<RunsOptions>();
+    auto format = std::make_shared<std::string>("text");
+    auto* cmd = app.add_subcommand(
+        "runs", "List the stored runs: ruleset, version, as_of, customers and moves");
+    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--state", options->state,
+                    "SQLite file with run state (default: the customer database)");
+    cmd->add_option("--ruleset", options->ruleset, "Only this ruleset's runs (default: all)");
+    cmd->add_option("--format", *format, "Output format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    cmd->callback([options, format, &exit_code, &out, &err] {
+        options->format = parse_format(*format);
+        exit_code = run_runs(*options, out, err);
+    });
+}
+
+void add_history(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto options = std::make_shared<HistoryOptions>();
+    auto format = std::make_shared<std::string>("text");
+    auto* cmd = app.add_subcommand(
+        "history", "Show one customer's segments over time, with the run and version of each");
+    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--state", options->state,
+                    "SQLite file with run state (default: the customer database)");
+    cmd->add_option("--customer", options->customer,
+                    "Customer key (42 finds the integer key 42 and the text key '42'; "
+                    "00123 only the text key '00123')")
+        ->required();
+    cmd->add_option("--ruleset", options->ruleset, "Only this ruleset's stays (default: all)");
+    cmd->add_option("--format", *format, "Output format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    cmd->callback([options, format, &exit_code, &out, &err] {
+        options->format = parse_format(*format);
+        exit_code = run_history(*options, out, err);
+    });
+}
+
 void add_graph(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
     auto options = std::make_shared<GraphOptions>();
     auto format = std::make_shared<std::string>("text");
@@ -156,6 +196,8 @@ void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::os
     add_check(app, exit_code, out, err);
     add_run(app, exit_code, out, err);
     add_export(app, exit_code, out, err);
+    add_runs(app, exit_code, out, err);
+    add_history(app, exit_code, out, err);
     add_graph(app, exit_code, out, err);
     add_demo_data(app, exit_code, out, err);
 }

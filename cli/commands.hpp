@@ -75,6 +75,25 @@ struct DemoDataOptions {
 
 int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostream& err);
 
+struct RunsOptions {
+    std::string db;
+    std::optional<std::string> state;    // default: the customer database itself
+    std::optional<std::string> ruleset;  // default: every ruleset
+    Format format = Format::Text;
+};
+
+int run_runs(const RunsOptions& options, std::ostream& out, std::ostream& err);
+
+struct HistoryOptions {
+    std::string db;
+    std::optional<std::string> state;  // default: the customer database itself
+    std::string customer;              // as typed: finds an integer key and a text key
+    std::optional<std::string> ruleset;
+    Format format = Format::Text;
+};
+
+int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& err);
+
 // Registers every command on the app; `exit_code` receives the chosen command's result.
 void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 

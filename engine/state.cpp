@@ -409,4 +409,101 @@ std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_
     }
 }
 
+std::optional<StateTables> state_tables(SQLite::Database& state, StoreError& error) {
+    try {
+        return StateTables{has_table(state, "strata_runs"), has_table(state, "strata_stays")};
+    } catch (const SQLite::Exception& e) {
+        error.message = describe(e, "cannot read '" + state.getFilename() + "'");
+        return std::nullopt;
+    }
+}
+
+std::optional<std::vector<RunListing>> list_runs(SQLite::Database& state,
+                                                 const std::optional<std::string>& ruleset,
+                                                 StoreError& error) {
+    std::vector<RunListing> runs;
+    try {
+        // A summary that is not JSON (never written so, but a file may be edited) reads as
+        // one without transitions.
+        SQLite::Statement q(
+            state, std::string("SELECT run_id, ruleset, version, as_of, started_at, finished_at, "
+                               "customers, CASE WHEN json_valid(summary) THEN "
+                               "json_extract(summary, '$.transitions.moved') END, "
+                               "CASE WHEN json_valid(summary) THEN "
+                               "json_extract(summary, '$.transitions.cause') END "
+                               "FROM strata_runs ") +
+                       (ruleset ? "WHERE ruleset = ? " : "") + "ORDER BY run_id");
+        if (ruleset) q.bind(1, *ruleset);
+        while (q.executeStep()) {
+            RunListing r;
+            r.run_id = q.getColumn(0).getInt64();
+            r.ruleset = q.getColumn(1).getString();
+            r.version = q.getColumn(2).getInt64();
+            r.as_of = q.getColumn(3).getString();
+            r.started_at = q.getColumn(4).getString();
+            r.finished_at = q.getColumn(5).getString();
+            r.customers = q.getColumn(6).getInt64();
+            if (q.getColumn(7).isInteger()) r.moved = q.getColumn(7).getInt64();
+            if (q.getColumn(8).isText()) r.cause = q.getColumn(8).getString();
+            runs.push_back(std::move(r));
+        }
+    } catch (const SQLite::Exception& e) {
+        error.message = describe(e, "cannot read runs from '" + state.getFilename() + "'");
+        return std::nullopt;
+    }
+    return runs;
+}
+
+std::optional<std::vector<StayListing>> list_stays(SQLite::Database& state,
+                                                   const std::vector<Value>& keys,
+                                                   const std::optional<std::string>& ruleset,
+                                                   StoreError& error) {
+    std::vector<StayListing> stays;
+    if (keys.empty()) return stays;
+    try {
+        // customer_key has no declared type, so a bound integer finds only integer keys and a
+        // bound text only text keys: '00123' never finds 123.
+        std::string sql =
+            "SELECT ruleset, customer_key, segment, level, entered_run, entered_as_of, "
+            "exited_run, exited_as_of, version, cause FROM strata_stay_history "
+            "WHERE customer_key IN (?";
+        for (size_t i = 1; i < keys.size(); ++i)
+            sql += ",?";
+        sql += ")";
+        // Naming the rulesets, even all of them, lets SQLite look the customer up by the
+        // stays' primary key (ruleset, customer_key, …) instead of reading every stay.
+        sql += ruleset ? " AND ruleset = ?" : " AND ruleset IN (SELECT name FROM strata_rulesets)";
+        sql += " ORDER BY ruleset, customer_key, entered_run, level, segment";
+        SQLite::Statement q(state, sql);
+        int at = 1;
+        for (const Value& key : keys) {
+            if (const auto* i = std::get_if<int64_t>(&key))
+                q.bind(at++, static_cast<int64_t>(*i));
+            else
+                q.bind(at++, std::get<Str>(key).str());
+        }
+        if (ruleset) q.bind(at, *ruleset);
+        while (q.executeStep()) {
+            StayListing s;
+            s.ruleset = q.getColumn(0).getString();
+            const auto key = q.getColumn(1);
+            s.key = key.isInteger() ? Value{static_cast<int64_t>(key.getInt64())}
+                                    : Value{intern(key.getString())};
+            s.segment = q.getColumn(2).getString();
+            s.level = q.getColumn(3).getInt();
+            s.entered_run = q.getColumn(4).getInt64();
+            s.entered_as_of = q.getColumn(5).getString();
+            if (!q.getColumn(6).isNull()) s.exited_run = q.getColumn(6).getInt64();
+            if (!q.getColumn(7).isNull()) s.exited_as_of = q.getColumn(7).getString();
+            s.version = q.getColumn(8).getInt64();
+            s.cause = q.getColumn(9).getString();
+            stays.push_back(std::move(s));
+        }
+    } catch (const SQLite::Exception& e) {
+        error.message = describe(e, "cannot read stays from '" + state.getFilename() + "'");
+        return std::nullopt;
+    }
+    return stays;
+}
+
 }  // namespace strata

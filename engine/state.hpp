@@ -93,4 +93,55 @@ std::optional<std::map<std::string, SegmentActions>> load_segment_actions(SQLite
 std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_id,
                                            StoreError& error);
 
+// What a state file holds: whether it has run records at all, and whether its membership is
+// kept as stays (a file of an older layout has runs but no stays until the next run moves
+// it). nullopt with `error` set on a database error.
+struct StateTables {
+    bool runs = false;
+    bool stays = false;
+};
+std::optional<StateTables> state_tables(SQLite::Database& state, StoreError& error);
+
+// A stored run as `strata runs` lists it.
+struct RunListing {
+    int64_t run_id = 0;
+    std::string ruleset;
+    int64_t version = 0;
+    std::string as_of;
+    std::string started_at;
+    std::string finished_at;
+    int64_t customers = 0;
+    std::optional<int64_t> moved;      // transitions.moved; none for runs stored before it
+    std::optional<std::string> cause;  // transitions.cause: initial, data or rules
+};
+
+// The stored runs, of one ruleset or of all, in run id order. REQUIRES: strata_runs exists
+// (state_tables). nullopt with `error` set on a database error.
+std::optional<std::vector<RunListing>> list_runs(SQLite::Database& state,
+                                                 const std::optional<std::string>& ruleset,
+                                                 StoreError& error);
+
+// One stay as strata_stay_history shows it.
+struct StayListing {
+    std::string ruleset;
+    Value key;  // an integer or an interned text, as stored
+    std::string segment;
+    int level = 0;  // 0: general; above 0: a tactical path
+    int64_t entered_run = 0;
+    std::string entered_as_of;
+    std::optional<int64_t> exited_run;  // none while the stay lasts
+    std::optional<std::string> exited_as_of;
+    int64_t version = 0;  // of the run that began the stay
+    std::string cause;
+};
+
+// Every stay of the customers with any of `keys` (integers and texts, each matched only by a
+// stored key of its own type), of one ruleset or of all, ordered by ruleset, key (integers
+// first), entering run, level and segment. REQUIRES: strata_stays exists (state_tables).
+// nullopt with `error` set on a database error.
+std::optional<std::vector<StayListing>> list_stays(SQLite::Database& state,
+                                                   const std::vector<Value>& keys,
+                                                   const std::optional<std::string>& ruleset,
+                                                   StoreError& error);
+
 }  // namespace strata

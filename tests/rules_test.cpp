@@ -185,7 +185,8 @@ TEST_CASE("the rule graph lists every node after the nodes it depends on") {
 }
 
 TEST_CASE("every command answers --help with exit 0") {
-    for (const char* command : {"check", "run", "export", "graph", "demo-data"}) {
+    for (const char* command :
+         {"check", "run", "export", "runs", "history", "graph", "demo-data"}) {
         CAPTURE(command);
         const auto r = run_cli({command, "--help"});
         CHECK(r.code == 0);
@@ -193,6 +194,6 @@ TEST_CASE("every command answers --help with exit 0") {
     }
     const auto top = run_cli({"--help"});
     CHECK(top.code == 0);
-    for (const char* command : {"check", "run", "export", "graph", "demo-data"})
+    for (const char* command : {"check", "run", "export", "runs", "history", "graph", "demo-data"})
         CHECK(top.out.find(command) != std::string::npos);
 }

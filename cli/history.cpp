@@ -1,0 +1,171 @@
+// `strata history --db DB --customer KEY [--state PATH] [--ruleset NAME]
+// [--format text|json]`: one customer's stays over time, from strata_stay_history.
+#include <algorithm>
+#include <ostream>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/stored_state.hpp"
+#include "engine/json.hpp"
+#include "engine/reader.hpp"
+#include "engine/state.hpp"
+
+namespace strata::cli {
+
+namespace {
+
+// The stored keys a key typed on the command line finds, as the "Keys" rule of
+// docs/running.md has it: a text spelled exactly as an integer prints finds the integer
+// key, and the text key of the same spelling too; any other text ('00123') only the text.
+std::vector<Value> keys_typed(const std::string& typed) {
+    std::vector<Value> keys;
+    if (auto i = integer_key_spelled(typed)) keys.push_back(Value{*i});
+    keys.push_back(Value{intern(typed)});
+    return keys;
+}
+
+// How text output names a key: integers as they are, texts quoted ('00123').
+std::string key_text(const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) return std::to_string(*i);
+    return "'" + std::get<Str>(key).str() + "'";
+}
+
+bool same_key(const Value& a, const Value& b) {
+    return a.index() == b.index() && compare_keys(a, b) == 0;
+}
+
+std::string run_point(const std::string& as_of, int64_t run) {
+    return as_of + " (run " + std::to_string(run) + ")";
+}
+
+// One customer's stays in one ruleset (entered-run order), as a table: each general stay,
+// then the tactical stays that began while it lasted, indented by their nesting.
+void write_group(std::ostream& out, const StayListing* first, const StayListing* last) {
+    out << "customer " << key_text(first->key) << " in ruleset " << first->ruleset << '\n';
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"SEGMENT", "FROM", "TO", "VERSION", "CAUSE"});
+    auto row = [&](const StayListing& s, const std::string& segment) {
+        rows.push_back({segment, run_point(s.entered_as_of, s.entered_run),
+                        s.exited_run ? run_point(*s.exited_as_of, *s.exited_run) : "now",
+                        std::to_string(s.version), s.cause});
+    };
+    std::vector<bool> shown(static_cast<size_t>(last - first), false);
+    for (const StayListing* g = first; g != last; ++g) {
+        if (g->level != 0) continue;
+        row(*g, g->segment);
+        for (const StayListing* t = first; t != last; ++t) {
+            const bool during = t->entered_run >= g->entered_run &&
+                                (!g->exited_run || t->entered_run < *g->exited_run);
+            if (t->level == 0 || !during || shown[t - first]) continue;
+            shown[t - first] = true;
+            const size_t depth = 1 + std::count(t->segment.begin(), t->segment.end(), '/');
+            row(*t, std::string(2 * depth, ' ') + t->segment);
+        }
+    }
+    // A tactical stay that began outside every general stay of the customer (not written by
+    // runs, but a state file may be edited) is shown after them, marked.
+    for (const StayListing* t = first; t != last; ++t) {
+        if (t->level != 0 && !shown[t - first]) row(*t, t->segment + " (tactical)");
+    }
+    std::vector<size_t> widths(rows[0].size(), 0);
+    for (const auto& r : rows) {
+        for (size_t c = 0; c < r.size(); ++c)
+            widths[c] = std::max(widths[c], r[c].size());
+    }
+    for (const auto& r : rows) {
+        std::string line;
+        for (size_t c = 0; c < r.size(); ++c) {
+            const std::string pad(widths[c] - r[c].size(), ' ');
+            line += "  ";
+            line += c == 3 ? pad + r[c] : r[c] + pad;  // the version, a number, to the right
+        }
+        line.erase(line.find_last_not_of(' ') + 1);
+        out << line << '\n';
+    }
+}
+
+void write_text(std::ostream& out, const std::vector<StayListing>& stays) {
+    for (size_t begin = 0; begin < stays.size();) {
+        size_t end = begin + 1;
+        while (end < stays.size() && stays[end].ruleset == stays[begin].ruleset &&
+               same_key(stays[end].key, stays[begin].key))
+            ++end;
+        if (begin > 0) out << '\n';
+        write_group(out, stays.data() + begin, stays.data() + end);
+        begin = end;
+    }
+    // Actions that concerned the customer appear here once triggers exist.
+    out << "\nno actions\n";
+}
+
+void write_key(JsonWriter& w, const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key))
+        w.value(*i);
+    else
+        w.value(std::get<Str>(key).str());
+}
+
+void write_json(std::ostream& out, const Value& customer, const std::vector<StayListing>& stays) {
+    JsonWriter w;
+    w.begin_object().key("format").value(1).key("customer");
+    write_key(w, customer);
+    w.key("stays").begin_array();
+    for (const StayListing& s : stays) {
+        w.begin_object();
+        w.key("ruleset").value(s.ruleset).key("segment").value(s.segment);
+        w.key("level").value(s.level).key("entered_run").value(s.entered_run);
+        w.key("entered_as_of").value(s.entered_as_of).key("exited_run");
+        if (s.exited_run)
+            w.value(*s.exited_run);
+        else
+            w.null();
+        w.key("exited_as_of");
+        if (s.exited_as_of)
+            w.value(*s.exited_as_of);
+        else
+            w.null();
+        w.key("version").value(s.version).key("cause").value(s.cause);
+        w.key("customer_key");
+        write_key(w, s.key);
+        w.end_object();
+    }
+    // Actions that concerned the customer appear here once triggers exist.
+    w.end_array().key("actions").begin_array().end_array().end_object();
+    out << w.str() << '\n';
+}
+
+}  // namespace
+
+int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& err) {
+    const bool json = options.format == Format::Json;
+    auto fail = [&](const std::string& message) {
+        err << "strata history: " << message << '\n';
+        if (json) write_json_error(out, "database", message);
+        return kExitEnvironment;
+    };
+    auto stored =
+        open_stored_state("history", options.db, options.state, err, json ? &out : nullptr);
+    if (!stored) return kExitEnvironment;
+    const std::string file = stored->state->getFilename();
+    if (!stored->tables.stays)
+        return fail("the runs in '" + file +
+                    "' were stored before membership was kept as history; the next "
+                    "'strata run' on it moves them to stays (export reads them as they are)");
+    const std::vector<Value> keys = keys_typed(options.customer);
+    StoreError error;
+    auto stays = list_stays(*stored->state, keys, options.ruleset, error);
+    if (!stays) return fail(error.message);
+    // Finding nobody is an answer, not an error.
+    if (stays->empty()) {
+        err << "strata history: customer " << options.customer << " has no stays"
+            << (options.ruleset ? " in ruleset '" + *options.ruleset + "'" : std::string())
+            << " in '" << file << "'\n";
+    }
+    if (json)
+        write_json(out, keys.front(), *stays);
+    else if (!stays->empty())
+        write_text(out, *stays);
+    return kExitOk;
+}
+
+}  // namespace strata::cli

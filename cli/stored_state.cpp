@@ -1,0 +1,38 @@
+#include "cli/stored_state.hpp"
+
+#include <ostream>
+
+#include "cli/common.hpp"
+#include "engine/store.hpp"
+
+namespace strata::cli {
+
+std::optional<StoredState> open_stored_state(const std::string& command, const std::string& db,
+                                             const std::optional<std::string>& state_path,
+                                             std::ostream& err, std::ostream* json_out) {
+    auto fail = [&](const std::string& message) {
+        err << "strata " << command << ": " << message << '\n';
+        if (json_out) write_json_error(*json_out, "database", message);
+        return std::nullopt;
+    };
+    StoredState s;
+    StoreError error;
+    s.data = open_read_only(db, error);
+    if (!s.data) return fail(error.message);
+    s.state = s.data.get();
+    if (state_path) {
+        s.state_file = open_read_only(*state_path, error);
+        if (!s.state_file) return fail(error.message);
+        s.state = s.state_file.get();
+    }
+    auto tables = state_tables(*s.state, error);
+    if (!tables) return fail(error.message);
+    if (!tables->runs)
+        return fail("no runs are stored in '" + s.state->getFilename() +
+                    "'; run 'strata run' first" +
+                    (state_path ? "" : " (or give --state PATH if the runs are kept elsewhere)"));
+    s.tables = *tables;
+    return s;
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,30 @@
+// Opening the run state for the commands that only read it (runs, history).
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/state.hpp"
+
+namespace strata::cli {
+
+struct StoredState {
+    std::unique_ptr<SQLite::Database> data;        // the customer database, read-only
+    std::unique_ptr<SQLite::Database> state_file;  // the --state file, when given
+    SQLite::Database* state = nullptr;             // where the runs are: one of the two
+    StateTables tables;                            // tables.runs is always true
+};
+
+// Opens the customer database and the --state file (when given) read-only, and checks that
+// the state holds runs. On failure prints `strata COMMAND: …` on `err` (and, with `json_out`,
+// a JSON error object of kind "database" there) and returns nullopt: exit code 2. A file
+// without strata tables fails with "no runs are stored in '…'".
+std::optional<StoredState> open_stored_state(const std::string& command, const std::string& db,
+                                             const std::optional<std::string>& state_path,
+                                             std::ostream& err, std::ostream* json_out);
+
+}  // namespace strata::cli

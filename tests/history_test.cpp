@@ -1,0 +1,343 @@
+// `strata runs` and `strata history` (issue 9): the stored runs with their moves, and one
+// customer's stays over time, read from the state without changing it.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+// 1,500 integer customers, all small at first, and text keys beside integer ones: '00123'
+// beside 123, and '42' beside 42.
+const char* kBase = R"sql(
+CREATE TABLE customers (customer_id, spend REAL, tv INTEGER);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
+  INSERT INTO customers SELECT i, 10, 0 FROM n;
+INSERT INTO customers VALUES ('00123', 5000, 1), ('42', 5000, 0);
+)sql";
+
+const char* kRules = R"(ruleset: tiers
+version: 1
+general:
+  segments:
+    - id: vip
+      when: spend >= 1000
+      tactical:
+        - id: tv
+          when: tv == 1
+    - id: regular
+      when: spend >= 100
+    - id: small
+      when: otherwise
+)";
+
+// Another ruleset over the same base, run once.
+const char* kOtherRules = R"(ruleset: spenders
+version: 4
+general:
+  segments:
+    - id: high
+      when: spend >= 100
+    - id: mid
+      when: spend >= 50
+    - id: low
+      when: otherwise
+)";
+
+// Runs tiers as of 2026-10-01 (run 1); then 1,200 customers move from small to regular, and
+// customer 7 also enters tv; tiers again as of 2026-11-01 (run 2), then spenders (run 3).
+struct Stored {
+    TempDir dir;
+    std::string db = dir.database("base.db", kBase);
+    std::string rules = dir.write("tiers.yaml", kRules);
+    std::string other = dir.write("spenders.yaml", kOtherRules);
+
+    Stored() {
+        auto first = run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"});
+        REQUIRE_MESSAGE(first.code == 0, first.err);
+        SQLite::Database(db, SQLite::OPEN_READWRITE)
+            .exec(
+                "UPDATE customers SET spend = 500 WHERE customer_id BETWEEN 1 AND 1200;"
+                "UPDATE customers SET spend = 2000, tv = 1 WHERE customer_id = 7;");
+        auto second = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+        REQUIRE_MESSAGE(second.code == 0, second.err);
+        auto third = run_cli({"run", other, "--db", db, "--as-of", "2026-11-01"});
+        REQUIRE_MESSAGE(third.code == 0, third.err);
+    }
+};
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    return lines;
+}
+
+// The line's cells, split at runs of spaces.
+std::vector<std::string> cells(const std::string& line) {
+    std::vector<std::string> out;
+    std::istringstream in(line);
+    for (std::string cell; in >> cell;)
+        out.push_back(cell);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("runs lists the stored runs in run id order with customers and moves") {
+    Stored s;
+    auto text = run_cli({"runs", "--db", s.db});
+    REQUIRE_MESSAGE(text.code == 0, text.err);
+    const auto lines = lines_of(text.out);
+    REQUIRE(lines.size() == 4);
+    CHECK(cells(lines[0]) == std::vector<std::string>{"RUN", "RULESET", "VERSION", "AS_OF", "RAN",
+                                                      "AT", "(UTC)", "CUSTOMERS", "MOVED", "CAUSE",
+                                                      "ACTIONS"});
+    // The first run of a ruleset counts every customer as moved (new), with cause initial.
+    auto run1 = cells(lines[1]);
+    REQUIRE(run1.size() == 9);
+    CHECK(run1[0] == "1");
+    CHECK(run1[1] == "tiers");
+    CHECK(run1[3] == "2026-10-01");
+    CHECK(run1[5] == "1,502");
+    CHECK(run1[6] == "1,502");
+    CHECK(run1[7] == "initial");
+    CHECK(run1[8] == "0");
+    auto run2 = cells(lines[2]);
+    REQUIRE(run2.size() == 9);
+    CHECK(run2[0] == "2");
+    CHECK(run2[3] == "2026-11-01");
+    CHECK(run2[6] == "1,200");
+    CHECK(run2[7] == "data");
+    auto run3 = cells(lines[3]);
+    REQUIRE(run3.size() == 9);
+    CHECK(run3[0] == "3");
+    CHECK(run3[1] == "spenders");
+    CHECK(run3[2] == "4");
+    // Columns line up: numbers end where their header ends.
+    CHECK(lines[1].find("1,502") + 5 == lines[0].find("CUSTOMERS") + 9);
+
+    auto json = run_cli({"runs", "--db", s.db, "--format", "json"});
+    REQUIRE_MESSAGE(json.code == 0, json.err);
+    CHECK(json.out.rfind("{\"format\":1,\"runs\":[{\"run_id\":1,\"ruleset\":\"tiers\",", 0) == 0);
+    CHECK(json_at(json.out, "$.runs[0].version") == "1");
+    CHECK(json_at(json.out, "$.runs[0].as_of") == "2026-10-01");
+    CHECK(json_at(json.out, "$.runs[0].customers") == "1502");
+    CHECK(json_at(json.out, "$.runs[0].moved") == "1502");
+    CHECK(json_at(json.out, "$.runs[0].cause") == "initial");
+    CHECK(json_at(json.out, "$.runs[0].actions_enqueued") == "0");
+    CHECK(json_at(json.out, "$.runs[0].started_at").size() == 20);
+    CHECK(json_at(json.out, "$.runs[0].finished_at").size() == 20);
+    CHECK(json_at(json.out, "$.runs[1].run_id") == "2");
+    CHECK(json_at(json.out, "$.runs[1].moved") == "1200");
+    CHECK(json_at(json.out, "$.runs[1].cause") == "data");
+    CHECK(json_at(json.out, "$.runs[2].ruleset") == "spenders");
+    CHECK(json_at(json.out, "$.runs[3]") == "<none>");
+
+    auto only = run_cli({"runs", "--db", s.db, "--ruleset", "spenders", "--format", "json"});
+    REQUIRE_MESSAGE(only.code == 0, only.err);
+    CHECK(json_at(only.out, "$.runs[0].run_id") == "3");
+    CHECK(json_at(only.out, "$.runs[1]") == "<none>");
+    auto only_text = run_cli({"runs", "--db", s.db, "--ruleset", "tiers"});
+    CHECK(lines_of(only_text.out).size() == 3);
+    CHECK(only_text.out.find("spenders") == std::string::npos);
+
+    // A ruleset without runs is an empty answer, not an error.
+    auto none = run_cli({"runs", "--db", s.db, "--ruleset", "nobody", "--format", "json"});
+    CHECK(none.code == 0);
+    CHECK(none.out == "{\"format\":1,\"runs\":[]}\n");
+    CHECK(none.err.find("no runs of ruleset 'nobody'") != std::string::npos);
+}
+
+TEST_CASE("runs shows a run stored before transitions existed without a move count") {
+    Stored s;
+    SQLite::Database(s.db, SQLite::OPEN_READWRITE)
+        .exec(
+            "UPDATE strata_runs SET summary = json_remove(summary, '$.transitions') "
+            "WHERE run_id = 2");
+    auto json = run_cli({"runs", "--db", s.db, "--format", "json"});
+    REQUIRE_MESSAGE(json.code == 0, json.err);
+    CHECK(json.out.find("\"run_id\":2,") != std::string::npos);
+    CHECK(json.out.find("\"moved\":null,\"cause\":null,\"actions_enqueued\":0") !=
+          std::string::npos);
+    auto text = run_cli({"runs", "--db", s.db});
+    const auto run2 = cells(lines_of(text.out).at(2));
+    REQUIRE(run2.size() == 9);
+    CHECK(run2[6] == "-");
+    CHECK(run2[7] == "-");
+}
+
+TEST_CASE("runs and history read the state from --state, and refuse a file without runs") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto state = dir.file("state.db");
+    const auto rules = dir.write("tiers.yaml", kRules);
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-10-01"}).code ==
+            0);
+    auto runs = run_cli({"runs", "--db", db, "--state", state, "--format", "json"});
+    REQUIRE_MESSAGE(runs.code == 0, runs.err);
+    CHECK(json_at(runs.out, "$.runs[0].customers") == "1502");
+    auto history = run_cli({"history", "--db", db, "--state", state, "--customer", "5"});
+    REQUIRE_MESSAGE(history.code == 0, history.err);
+    CHECK(history.out.find("small    2026-10-01 (run 1)  now") != std::string::npos);
+
+    // The customer database holds no strata tables: nothing is stored there.
+    for (const std::string command : {"runs", "history"}) {
+        CAPTURE(command);
+        auto run = [&](std::vector<std::string> args) {
+            args.insert(args.begin(), command);
+            if (command == "history") args.insert(args.end(), {"--customer", "5"});
+            return run_cli(args);
+        };
+        auto bare = run({"--db", db});
+        CHECK(bare.code == 2);
+        CHECK(bare.err.find("no runs are stored in '" + db + "'") != std::string::npos);
+        CHECK(bare.out.empty());
+        auto json = run({"--db", db, "--format", "json"});
+        CHECK(json.code == 2);
+        CHECK(json_at(json.out, "$.error.kind") == "database");
+        auto missing = run({"--db", db, "--state", dir.file("nope.db")});
+        CHECK(missing.code == 2);
+        CHECK(missing.err.find("nope.db") != std::string::npos);
+    }
+    CHECK(!std::filesystem::exists(dir.file("nope.db")));
+}
+
+TEST_CASE("history shows a customer's stays with the runs, days and causes that bound them") {
+    Stored s;
+    auto json = run_cli(
+        {"history", "--db", s.db, "--customer", "7", "--ruleset", "tiers", "--format", "json"});
+    REQUIRE_MESSAGE(json.code == 0, json.err);
+    CHECK(json.out.rfind("{\"format\":1,\"customer\":7,\"stays\":[", 0) == 0);
+    CHECK(json_at(json.out, "$.stays[0].ruleset") == "tiers");
+    CHECK(json_at(json.out, "$.stays[0].segment") == "small");
+    CHECK(json_at(json.out, "$.stays[0].level") == "0");
+    CHECK(json_at(json.out, "$.stays[0].entered_run") == "1");
+    CHECK(json_at(json.out, "$.stays[0].entered_as_of") == "2026-10-01");
+    CHECK(json_at(json.out, "$.stays[0].exited_run") == "2");
+    CHECK(json_at(json.out, "$.stays[0].exited_as_of") == "2026-11-01");
+    CHECK(json_at(json.out, "$.stays[0].version") == "1");
+    CHECK(json_at(json.out, "$.stays[0].cause") == "initial");
+    CHECK(json_at(json.out, "$.stays[1].segment") == "vip");
+    CHECK(json_at(json.out, "$.stays[1].entered_run") == "2");
+    CHECK(json_at(json.out, "$.stays[1].exited_run") == "<none>");
+    CHECK(json_at(json.out, "$.stays[1].exited_as_of") == "<none>");
+    CHECK(json_at(json.out, "$.stays[1].cause") == "data");
+    CHECK(json_at(json.out, "$.stays[2].segment") == "tv");
+    CHECK(json_at(json.out, "$.stays[2].level") == "1");
+    CHECK(json_at(json.out, "$.stays[3]") == "<none>");
+    CHECK(json.out.find("\"exited_run\":null,\"exited_as_of\":null") != std::string::npos);
+    CHECK(json.out.find("],\"actions\":[]}\n") != std::string::npos);
+
+    auto text = run_cli({"history", "--db", s.db, "--customer", "7", "--ruleset", "tiers"});
+    REQUIRE_MESSAGE(text.code == 0, text.err);
+    CHECK(text.out ==
+          "customer 7 in ruleset tiers\n"
+          "  SEGMENT  FROM                TO                  VERSION  CAUSE\n"
+          "  small    2026-10-01 (run 1)  2026-11-01 (run 2)        1  initial\n"
+          "  vip      2026-11-01 (run 2)  now                       1  data\n"
+          "    tv     2026-11-01 (run 2)  now                       1  data\n"
+          "\n"
+          "no actions\n");
+
+    // Without --ruleset, every ruleset's stays, by ruleset name.
+    auto all = run_cli({"history", "--db", s.db, "--customer", "7", "--format", "json"});
+    CHECK(json_at(all.out, "$.stays[0].ruleset") == "spenders");
+    CHECK(json_at(all.out, "$.stays[0].segment") == "high");
+    CHECK(json_at(all.out, "$.stays[0].version") == "4");
+    CHECK(json_at(all.out, "$.stays[1].ruleset") == "tiers");
+    CHECK(json_at(all.out, "$.stays[4]") == "<none>");
+    auto all_text = run_cli({"history", "--db", s.db, "--customer", "7"});
+    CHECK(all_text.out.find("customer 7 in ruleset spenders\n") == 0);
+    CHECK(all_text.out.find("\n\ncustomer 7 in ruleset tiers\n") != std::string::npos);
+}
+
+TEST_CASE("history finds a text key only by its own spelling, and an integer's spelling both") {
+    Stored s;
+    // '00123' is a text key: 123, the integer, is another customer.
+    auto text_key = run_cli(
+        {"history", "--db", s.db, "--customer", "00123", "--ruleset", "tiers", "--format", "json"});
+    REQUIRE_MESSAGE(text_key.code == 0, text_key.err);
+    CHECK(json_at(text_key.out, "$.customer") == "00123");
+    CHECK(text_key.out.find("\"customer\":\"00123\"") != std::string::npos);
+    CHECK(json_at(text_key.out, "$.stays[0].segment") == "vip");
+    CHECK(json_at(text_key.out, "$.stays[0].customer_key") == "00123");
+    CHECK(json_at(text_key.out, "$.stays[1].segment") == "tv");
+    CHECK(json_at(text_key.out, "$.stays[2]") == "<none>");
+    auto integer = run_cli(
+        {"history", "--db", s.db, "--customer", "123", "--ruleset", "tiers", "--format", "json"});
+    CHECK(integer.out.find("\"customer\":123,") != std::string::npos);
+    CHECK(json_at(integer.out, "$.stays[0].segment") == "small");
+    CHECK(json_at(integer.out, "$.stays[1].segment") == "regular");
+    CHECK(json_at(integer.out, "$.stays[2]") == "<none>");
+    CHECK(integer.out.find("\"customer_key\":123}") != std::string::npos);
+    CHECK(integer.out.find("vip") == std::string::npos);
+
+    // 42 spells an integer: it finds the integer key 42 first, and the text key '42' too.
+    auto both = run_cli(
+        {"history", "--db", s.db, "--customer", "42", "--ruleset", "tiers", "--format", "json"});
+    CHECK(both.out.find("\"customer\":42,") != std::string::npos);
+    CHECK(json_at(both.out, "$.stays[0].segment") == "small");
+    CHECK(both.out.find("\"cause\":\"initial\",\"customer_key\":42}") != std::string::npos);
+    CHECK(json_at(both.out, "$.stays[2].segment") == "vip");
+    CHECK(both.out.find("\"customer_key\":\"42\"}") != std::string::npos);
+    auto both_text = run_cli({"history", "--db", s.db, "--customer", "42", "--ruleset", "tiers"});
+    CHECK(both_text.out.find("customer 42 in ruleset tiers\n") == 0);
+    CHECK(both_text.out.find("\n\ncustomer '42' in ruleset tiers\n") != std::string::npos);
+    // Spellings of 42 that are not how it prints find nobody.
+    for (const char* typed : {"042", "+42", "42.0", " 42"}) {
+        CAPTURE(typed);
+        auto r = run_cli({"history", "--db", s.db, "--customer", typed, "--format", "json"});
+        CHECK(r.code == 0);
+        CHECK(json_at(r.out, "$.stays") == "[]");
+    }
+}
+
+TEST_CASE("history of a customer with no stays is an empty answer, not an error") {
+    Stored s;
+    auto json = run_cli({"history", "--db", s.db, "--customer", "99999", "--format", "json"});
+    CHECK(json.code == 0);
+    CHECK(json.out == "{\"format\":1,\"customer\":99999,\"stays\":[],\"actions\":[]}\n");
+    CHECK(json.err.find("customer 99999 has no stays in '" + s.db + "'") != std::string::npos);
+    auto text = run_cli({"history", "--db", s.db, "--customer", "C-1"});
+    CHECK(text.code == 0);
+    CHECK(text.out.empty());
+    CHECK(text.err.find("customer C-1 has no stays") != std::string::npos);
+    // A customer who exists, in a ruleset that never placed them.
+    auto other = run_cli(
+        {"history", "--db", s.db, "--customer", "7", "--ruleset", "nobody", "--format", "json"});
+    CHECK(other.code == 0);
+    CHECK(json_at(other.out, "$.stays") == "[]");
+    CHECK(other.err.find("in ruleset 'nobody'") != std::string::npos);
+}
+
+TEST_CASE("history explains a state file whose runs predate stays") {
+    TempDir dir;
+    const auto db = dir.database(
+        "old.db",
+        "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY);"
+        "CREATE TABLE strata_runs (run_id INTEGER PRIMARY KEY, ruleset TEXT, version INTEGER,"
+        " rules_sha256 TEXT, rules_path TEXT, as_of TEXT, started_at TEXT, finished_at TEXT,"
+        " status TEXT, customers INTEGER, summary TEXT);"
+        "INSERT INTO strata_runs VALUES (1, 'tiers', 1, '', 'r.yaml', '2026-10-01', "
+        "'2026-10-01T00:00:00Z', '2026-10-01T00:00:01Z', 'complete', 3, '{}');"
+        "CREATE TABLE strata_membership (run_id INTEGER, customer_key, segment TEXT,"
+        " tactical TEXT);");
+    auto history = run_cli({"history", "--db", db, "--customer", "1"});
+    CHECK(history.code == 2);
+    CHECK(history.err.find("the next 'strata run' on it moves them to stays") != std::string::npos);
+    // runs reads such a file as it is.
+    auto runs = run_cli({"runs", "--db", db, "--format", "json"});
+    REQUIRE_MESSAGE(runs.code == 0, runs.err);
+    CHECK(json_at(runs.out, "$.runs[0].customers") == "3");
+    CHECK(runs.out.find("\"moved\":null,\"cause\":null") != std::string::npos);
+}
