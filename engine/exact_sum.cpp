@@ -35,9 +35,10 @@ std::string units_text(SumUnits total) {
 
 std::optional<SumUnits> join_total(uint64_t low, SumUnits high) {
     constexpr SumUnits limit = power_of_ten(kMaxSumDigits);
-    // |high| below 2^62 keeps high · 2^64 + low within 128 bits; 10^38 is about 2^126.2.
-    constexpr SumUnits kMostHigh = SumUnits{1} << 62;
-    if (high >= kMostHigh || high <= -kMostHigh) return std::nullopt;
+    // high within [-2^63, 2^63) keeps high · 2^64 + low within 128 bits; then the 10^38
+    // limit decides.
+    constexpr SumUnits kMostHigh = SumUnits{1} << 63;
+    if (high >= kMostHigh || high < -kMostHigh) return std::nullopt;
     const SumUnits total = high * (SumUnits{1} << 64) + static_cast<SumUnits>(low);
     if (total >= limit || total <= -limit) return std::nullopt;
     return total;

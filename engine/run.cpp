@@ -509,12 +509,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             error.message = find_error.message;
             return std::nullopt;
         }
-        if (previous && previous->as_of > format_date(rep.as_of)) {
-            error.message = "ruleset '" + rep.ruleset + "' was last run as of " + previous->as_of +
-                            " (run " + std::to_string(previous->run_id) +
-                            "); its runs move forward in time, so a run as of " +
-                            format_date(rep.as_of) +
-                            " is not stored. Use --dry-run to look at an earlier day.";
+        if (auto refused = refuses_going_back(previous, rep.ruleset, format_date(rep.as_of))) {
+            error.message = *refused;  // checked again inside the run's transaction
             return std::nullopt;
         }
     }
@@ -628,12 +624,14 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             error.message = store_error.message;
             return std::nullopt;
         }
+        // Compared with the latest run as read inside the transaction, not the early check's.
+        const std::optional<RunRecord>& before = writer->previous();
         RunTransitions t;
-        if (previous) {
-            t.since_run = previous->run_id;
-            t.since_as_of = previous->as_of;
+        if (before) {
+            t.since_run = before->run_id;
+            t.since_as_of = before->as_of;
         }
-        t.cause = !previous ? "initial" : previous->version != rep.version ? "rules" : "data";
+        t.cause = !before ? "initial" : before->version != rep.version ? "rules" : "data";
         t.counts = *moves;
         rep.transitions = std::move(t);
     }

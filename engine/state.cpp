@@ -227,7 +227,12 @@ struct RunWriter::Impl {
     std::optional<StayWriter> stays;
     StayChanges changes;  // reused
 
-    explicit Impl(SQLite::Database& db) : state(db), tx(db) {}
+    std::optional<RunRecord> previous;  // the ruleset's latest run before this one
+
+    // IMMEDIATE: the write lock is taken now, so the latest run read below stays the latest
+    // until this run commits or rolls back (another run of the same state waits or fails).
+    explicit Impl(SQLite::Database& db)
+        : state(db), tx(db, SQLite::TransactionBehavior::IMMEDIATE) {}
 
     StoreError fail(const SQLite::Exception& e) {
         spent = true;
@@ -243,6 +248,16 @@ std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRe
                                             StoreError& error) {
     try {
         auto impl = std::make_unique<Impl>(state);
+        StoreError find_error;
+        impl->previous = find_run(state, r.ruleset, std::nullopt, find_error);
+        if (!find_error.message.empty()) {
+            error = find_error;
+            return nullptr;
+        }
+        if (auto refused = refuses_going_back(impl->previous, r.ruleset, r.as_of)) {
+            error.message = *refused;
+            return nullptr;
+        }
         SQLite::Statement run(
             state,
             "INSERT INTO strata_runs (ruleset, version, rules_sha256, rules_path, as_of, "
@@ -270,6 +285,19 @@ std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRe
 
 int64_t RunWriter::run_id() const {
     return impl_->run_id;
+}
+
+const std::optional<RunRecord>& RunWriter::previous() const {
+    return impl_->previous;
+}
+
+std::optional<std::string> refuses_going_back(const std::optional<RunRecord>& latest,
+                                              const std::string& ruleset,
+                                              const std::string& as_of) {
+    if (!latest || latest->as_of <= as_of) return std::nullopt;
+    return "ruleset '" + ruleset + "' was last run as of " + latest->as_of + " (run " +
+           std::to_string(latest->run_id) + "); its runs move forward in time, so a run as of " +
+           as_of + " is not stored. Use --dry-run to look at an earlier day.";
 }
 
 const std::vector<OpenPlacement>& RunWriter::open_placements() const {

@@ -58,6 +58,8 @@ class RunWriter {
     // After the last add(): closes the stays of customers who left the base and returns the
     // moves since the ruleset's latest run (valid until the writer is destroyed).
     const Transitions* end_membership(StoreError& error);
+    // The ruleset's latest run before this one, read inside this run's transaction.
+    const std::optional<RunRecord>& previous() const;
     // The ruleset's open stays as the run began (those of its latest stored run), in key order.
     const std::vector<OpenPlacement>& open_placements() const;
     bool finish(const std::string& finished_at, int64_t customers, const std::string& summary_json,
@@ -68,6 +70,11 @@ class RunWriter {
     explicit RunWriter(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+// Why a run as of `as_of` may not be stored after `latest` (the ruleset's latest run), or
+// nullopt when it may: runs of a ruleset move forward in time (the same as_of again is fine).
+std::optional<std::string> refuses_going_back(const std::optional<RunRecord>& latest,
+                                              const std::string& ruleset, const std::string& as_of);
 
 // A given run of a ruleset, or by default its latest: the one with the latest as_of, and of
 // those the highest run id. nullopt when there is none (or on a database error, with `error`

@@ -55,7 +55,8 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
     // In the primary key's order: key, then level (general first, then tactical in file order).
     SQLite::Statement q(state,
                         "SELECT customer_key, level, segment, entered_run FROM strata_stays "
-                        "WHERE ruleset = ? AND exited_run IS NULL");
+                        "WHERE ruleset = ? AND exited_run IS NULL "
+                        "ORDER BY customer_key, level, segment");
     q.bind(1, *id);
     std::string joined;
     auto close_last = [&] {
@@ -126,14 +127,27 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
             ++transitions_.moved;
         }
         if (!before) ++transitions_.entered;
-        // Tactical level: unchanged tags (the usual case) compare as one text.
-        if (before && before->tactical_text == row.tactical) continue;
+        // Tactical level: unchanged tags (the usual case) compare as one text. A stay that goes
+        // on takes the level its path has in this run's rule file, so that the stays keep the
+        // file's order when a new version reorders its tactical segments.
+        auto keep_level = [&](const StayRef& stay) {
+            auto it = levels_.find(stay.segment.str());
+            if (it != levels_.end() && it->second != stay.level)
+                out.releveled.push_back({stay, it->second});
+        };
+        if (before && before->tactical_text == row.tactical) {
+            for (const StayRef& stay : before->tactical)
+                keep_level(stay);
+            continue;
+        }
         std::vector<std::string_view> now = split_paths(row.tactical.str());
         if (before) {
             for (const StayRef& stay : before->tactical) {
                 if (std::find(now.begin(), now.end(), stay.segment.str()) == now.end()) {
                     out.closed.push_back(stay);
                     ++transitions_.tactical_left;
+                } else {
+                    keep_level(stay);
                 }
             }
         }
@@ -147,7 +161,7 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
             ++transitions_.tactical_entered;
         }
     }
-    transitions_.stays_written += out.closed.size() + out.opened.size();
+    transitions_.stays_written += out.closed.size() + out.opened.size() + out.releveled.size();
 }
 
 void StayDiff::finish(StayChanges& out) {
@@ -156,7 +170,7 @@ void StayDiff::finish(StayChanges& out) {
     for (const auto& [pair, count] : moves_)
         transitions_.counts[{*pair.first, *pair.second}] += count;
     moves_.clear();
-    transitions_.stays_written += out.closed.size() + out.opened.size();
+    transitions_.stays_written += out.closed.size() + out.opened.size() + out.releveled.size();
 }
 
 // Statements prepared once and bound by hand: a first run writes a stay per customer.
@@ -168,6 +182,7 @@ struct StayWriter::Impl {
     int64_t ruleset = 0;
     int64_t run_id;
     Prepared close{nullptr, sqlite3_finalize};
+    Prepared relevel{nullptr, sqlite3_finalize};
     Prepared full{nullptr, sqlite3_finalize};  // an INSERT of kBatch rows
 
     Prepared prepare(const std::string& sql) {
@@ -188,6 +203,20 @@ struct StayWriter::Impl {
         const int rc = sqlite3_step(stmt);
         sqlite3_reset(stmt);
         if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
+    }
+    // Sets `value` (exited_run or level) on one open stay, which must be there: a stay that
+    // cannot be found means the state is not what this run read, and the run rolls back.
+    void update_stay(sqlite3_stmt* stmt, int64_t value, const StayRef& stay) {
+        sqlite3_bind_int64(stmt, 1, value);
+        sqlite3_bind_int64(stmt, 2, ruleset);
+        bind_key(stmt, 3, stay.key);
+        sqlite3_bind_int(stmt, 4, stay.level);
+        bind_text(stmt, 5, stay.segment.str());
+        sqlite3_bind_int64(stmt, 6, stay.entered_run);
+        step(stmt);
+        if (sqlite3_changes(db) != 1)
+            throw SQLite::Exception("a stay of customer " + format_value(stay.key) + " in '" +
+                                    stay.segment.str() + "' is missing from the state");
     }
     // Values are always bound as parameters; texts live as long as the statement runs.
     static void bind_key(sqlite3_stmt* stmt, int at, const Value& key) {
@@ -213,6 +242,9 @@ StayWriter::StayWriter(SQLite::Database& state, const std::string& ruleset, int6
     s.close = s.prepare(
         "UPDATE strata_stays SET exited_run = ? WHERE ruleset = ? AND customer_key = ? AND "
         "level = ? AND segment = ? AND entered_run = ?");
+    s.relevel = s.prepare(
+        "UPDATE strata_stays SET level = ? WHERE ruleset = ? AND customer_key = ? AND "
+        "level = ? AND segment = ? AND entered_run = ?");
     s.full = s.insert_of(Impl::kBatch);
 }
 
@@ -220,16 +252,10 @@ StayWriter::~StayWriter() = default;
 
 void StayWriter::write(const StayChanges& changes) {
     Impl& s = *impl_;
-    sqlite3_stmt* close = s.close.get();
-    for (const StayRef& stay : changes.closed) {
-        sqlite3_bind_int64(close, 1, s.run_id);
-        sqlite3_bind_int64(close, 2, s.ruleset);
-        Impl::bind_key(close, 3, stay.key);
-        sqlite3_bind_int(close, 4, stay.level);
-        Impl::bind_text(close, 5, stay.segment.str());
-        sqlite3_bind_int64(close, 6, stay.entered_run);
-        s.step(close);
-    }
+    for (const StayRef& stay : changes.closed)
+        s.update_stay(s.close.get(), s.run_id, stay);
+    for (const auto& [stay, level] : changes.releveled)
+        s.update_stay(s.relevel.get(), level, stay);
     Impl::Prepared rest(nullptr, sqlite3_finalize);
     const auto& rows = changes.opened;
     for (size_t done = 0; done < rows.size();) {

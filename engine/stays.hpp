@@ -66,18 +66,25 @@ struct Transitions {
     size_t stays_written = 0;  // stay rows opened or closed
 };
 
-// What a run changes in the stays: stays to close, stays to open.
+// What a run changes in the stays: stays to close, stays to open, and stays that go on under
+// a new level (a new version reordered its tactical segments).
 struct StayChanges {
     struct Opened {
         Value key;
         Str segment;
         int level;
     };
+    struct Releveled {
+        StayRef stay;
+        int level;  // the stay's path's level in this run's rule file
+    };
     std::vector<StayRef> closed;
     std::vector<Opened> opened;
+    std::vector<Releveled> releveled;
     void clear() {
         closed.clear();
         opened.clear();
+        releveled.clear();
     }
 };
 

@@ -222,3 +222,28 @@ INSERT INTO customers VALUES (1, '2026-01-10', 10), (2, '2026-06-01', 20), (3, '
         CHECK(check.out.find("since") != std::string::npos);
     }
 }
+
+TEST_CASE("stays keep the rule file's tactical order when a new version reorders it") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    auto version = [&](int v, const char* first, const char* second) {
+        return dir.write("r.yaml", "ruleset: order\nversion: " + std::to_string(v) +
+                                       "\ngeneral:\n  segments:\n    - id: all\n      when: true\n"
+                                       "      tactical:\n" +
+                                       std::string(first) + std::string(second));
+    };
+    const char* a = "        - id: a\n          when: spend >= 100\n";
+    const char* b = "        - id: b\n          when: tv == 1\n";
+    const auto file = version(1, a, b);
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    CHECK(membership(db, 1) == "1:all[b] 2:all[a] 3:all[a;b] 4:all[] ");
+    version(2, b, a);
+    auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.transitions.moved") == "0");
+    // Run 2 places 3 as b;a, and that is what its membership says; run 1's stays as it was
+    // read after the change too (the levels are the file's now).
+    CHECK(membership(db, 2) == "1:all[b] 2:all[a] 3:all[b;a] 4:all[] ");
+    auto e = run_cli({"export", file, "--db", db});
+    CHECK(e.out.find("\n3,all,b;a,") != std::string::npos);
+}
