@@ -225,7 +225,8 @@ void add_target(CLI::App* cmd, OutboxTarget& target) {
 
 CLI::Option* add_max_attempts(CLI::App* cmd, int64_t& max_attempts, const std::string& what) {
     return cmd->add_option("--max-attempts", max_attempts, what)
-        ->check(CLI::Range(int64_t{1}, int64_t{1000000}))
+        ->type_name("N")
+        ->check(CLI::Range(int64_t{1}, int64_t{1000000}).description(""))
         ->capture_default_str();
 }
 
@@ -261,7 +262,8 @@ void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     add_target(claim_cmd, claim->target);
     claim_cmd->add_option("--limit", claim->limit, "Claim at most this many actions")
         ->required()
-        ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+        ->type_name("N")
+        ->check(CLI::Range(int64_t{1}, int64_t{1000000}).description(""));
     claim_cmd->add_option("--consumer", claim->consumer, "Name of the sender claiming them")
         ->required()
         ->type_name("NAME")
@@ -283,7 +285,7 @@ void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     auto* ack_cmd = outbox->add_subcommand("ack", "Record that claimed actions were sent");
     group(ack_cmd);
     add_target(ack_cmd, ack->target);
-    ack_cmd->add_option("ids", ack->ids, "Action ids (the id of each claimed line)")->required();
+    ack_cmd->add_option("ID", ack->ids, "Action ids (the id of each claimed line)")->required();
     ack_cmd->callback(
         [ack, &exit_code, &out, &err] { exit_code = run_outbox_ack(*ack, out, err); });
 
@@ -292,7 +294,7 @@ void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
         "fail", "Record that sending claimed actions failed: retried later, or dead-lettered");
     group(fail_cmd);
     add_target(fail_cmd, fail->target);
-    fail_cmd->add_option("ids", fail->ids, "Action ids (the id of each claimed line)")->required();
+    fail_cmd->add_option("ID", fail->ids, "Action ids (the id of each claimed line)")->required();
     fail_cmd->add_option("--reason", fail->reason, "Why the send failed (kept with the action)")
         ->required();
     add_max_attempts(fail_cmd, fail->max_attempts,

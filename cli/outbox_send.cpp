@@ -42,9 +42,9 @@ int run_outbox_claim(const OutboxClaimOptions& options, std::ostream& out, std::
         out << e.json << '\n';
     out.flush();
     if (result.leases_expired > 0)
-        spdlog::info("strata outbox claim: {} expired lease(s) released, {} of them dead-lettered",
+        spdlog::info("outbox claim: {} expired lease(s) released, {} of them dead-lettered",
                      result.leases_expired, result.dead_lettered);
-    spdlog::info("strata outbox claim: {} action(s) claimed by {} until {}", result.claimed.size(),
+    spdlog::info("outbox claim: {} action(s) claimed by {} until {}", result.claimed.size(),
                  options.consumer, request.lease_until);
     return kExitOk;
 }
@@ -80,7 +80,7 @@ int report(const std::vector<OutboxChange>& changes, const std::string& command,
             err << prefix << "note: action " << c.id << ' ' << text << '\n';
         applied += c.after != *c.before;
     }
-    spdlog::info("{}{} of {} action(s) changed", prefix, applied, changes.size());
+    spdlog::info("outbox {}: {} of {} action(s) changed", command, applied, changes.size());
     return exit_code;
 }
 
@@ -124,7 +124,8 @@ int run_outbox_fail(const OutboxFailOptions& options, std::ostream&, std::ostrea
         if (*c.before == "done") return "is done (acked); the failure is not recorded";
         if (*c.before == "dead" && c.after == "dead") return "was already dead";
         std::string text;
-        if (*c.before == "pending") text = "was pending again (its lease had expired); ";
+        if (*c.before == "pending")
+            text = "was pending again (its lease had expired, or it had failed before); ";
         if (c.after == "dead")
             text += "is dead after " + std::to_string(c.attempt) + " attempt(s) (--max-attempts " +
                     std::to_string(options.max_attempts) + ")";

@@ -358,8 +358,9 @@ TEST_CASE("outbox --help shows the defaults") {
     CHECK(claim.code == 0);
     CHECK(claim.out.find("--lease DURATION=5m") != std::string::npos);
     CHECK(claim.out.find("--wait DURATION=30s") != std::string::npos);
-    CHECK(claim.out.find("--max-attempts INT") != std::string::npos);
-    CHECK(run_cli({"outbox", "fail", "--help"}).out.find("=5") != std::string::npos);
+    CHECK(claim.out.find("--max-attempts N=5") != std::string::npos);
+    CHECK(run_cli({"outbox", "fail", "--help"}).out.find("--max-attempts N=5") !=
+          std::string::npos);
     CHECK(run_cli({"outbox", "list", "--help"}).out.find("{text,json}=text") != std::string::npos);
 }
 
