@@ -183,6 +183,19 @@ void list_commands(std::ostream& err, const CLI::App& app) {
     }
 }
 
+// The command a usage error is about: the command word, and its subcommand when it has them
+// ("outbox claim").
+std::string command_path(const CLI::App& app, const std::vector<std::string>& args,
+                         const std::string& command) {
+    const CLI::App* cmd = find_command(app, command);
+    if (!cmd || cmd->get_subcommands({}).empty()) return command;
+    auto it = std::find(args.begin(), args.end(), command);
+    if (it == args.end() || ++it == args.end() || it->empty() || (*it)[0] == '-') return command;
+    for (const CLI::App* sub : cmd->get_subcommands({}))
+        if (sub->get_name() == *it) return command + " " + *it;
+    return command;
+}
+
 std::vector<std::string> command_names(const CLI::App& app) {
     std::vector<std::string> names;
     for (const CLI::App* cmd : app.get_subcommands({}))
@@ -200,6 +213,7 @@ void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::os
     add_history(app, exit_code, out, err);
     add_graph(app, exit_code, out, err);
     add_demo_data(app, exit_code, out, err);
+    add_outbox(app, exit_code, out, err);
 }
 
 int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -236,7 +250,8 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
             err << "Run 'strata --help' for usage.\n";
             return kExitEnvironment;
         }
-        err << "strata " << command << ": " << e.what() << "\nRun 'strata " << command
+        const std::string path = command_path(app, args, command);
+        err << "strata " << path << ": " << e.what() << "\nRun 'strata " << path
             << " --help' for usage.\n";
         return kExitEnvironment;
     } catch (const std::exception& e) {

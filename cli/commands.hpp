@@ -93,6 +93,48 @@ struct HistoryOptions {
 };
 
 int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& err);
+// `strata outbox list|claim|ack|fail`: the senders' side of the action outbox
+// (docs/outbox.md). Durations are texts like 30s, 5m, 1h or 2d.
+struct OutboxTarget {
+    std::string db;
+    std::optional<std::string> state;  // default: the customer database itself
+    std::string wait = "30s";          // how long to wait for another process's write lock
+};
+
+struct OutboxListOptions {
+    OutboxTarget target;
+    std::optional<std::string> status;
+    std::optional<std::string> trigger;
+    Format format = Format::Text;
+};
+
+struct OutboxClaimOptions {
+    OutboxTarget target;
+    int64_t limit = 0;
+    std::string consumer;
+    std::string lease = "5m";
+    int64_t max_attempts = 5;  // an expired lease on the last attempt dead-letters the row
+};
+
+struct OutboxAckOptions {
+    OutboxTarget target;
+    std::vector<int64_t> ids;
+};
+
+struct OutboxFailOptions {
+    OutboxTarget target;
+    std::vector<int64_t> ids;
+    std::string reason;
+    int64_t max_attempts = 5;
+};
+
+int run_outbox_list(const OutboxListOptions& options, std::ostream& out, std::ostream& err);
+int run_outbox_claim(const OutboxClaimOptions& options, std::ostream& out, std::ostream& err);
+int run_outbox_ack(const OutboxAckOptions& options, std::ostream& out, std::ostream& err);
+int run_outbox_fail(const OutboxFailOptions& options, std::ostream& out, std::ostream& err);
+
+// Adds `outbox` and its four subcommands to the app (cli/outbox.cpp).
+void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 
 // Registers every command on the app; `exit_code` receives the chosen command's result.
 void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);

@@ -69,4 +69,84 @@ std::string idempotency_key(const std::string& ruleset, const std::string& trigg
 // SQLite::Exception.
 size_t enqueue(SQLite::Database& state, const std::vector<OutboxRow>& rows, const std::string& now);
 
+// Statuses as stored.
+inline constexpr const char* kOutboxStatuses[] = {"pending", "in_flight", "done",
+                                                  "dead",    "holdout",   "capped"};
+
+// One stored row, as the senders' commands read it.
+struct OutboxEntry {
+    int64_t id = 0;
+    OutboxRow row;
+    int64_t attempt = 0;                     // how many times it was claimed
+    std::optional<std::string> consumer;     // holds it (in_flight) or last held it (done, dead)
+    std::optional<std::string> lease_until;  // in_flight only: 'YYYY-MM-DDTHH:MM:SSZ' (UTC)
+    std::optional<std::string> reason;       // the latest failure or expired lease
+    // The row as one JSON object, built by SQLite (payload embedded as JSON, customer_key an
+    // integer or a string as stored): id, idempotency_key, ruleset, version, trigger,
+    // customer_key, type, payload, run_id, as_of, attempt; list_outbox adds status, consumer,
+    // lease_until and reason. docs/outbox.md describes the keys.
+    std::string json;
+};
+
+struct OutboxFilter {
+    std::optional<std::string> status;
+    std::optional<std::string> trigger_id;
+};
+
+// The rows that pass the filter, oldest (lowest id) first. Throws SQLite::Exception.
+std::vector<OutboxEntry> list_outbox(SQLite::Database& state, const OutboxFilter& filter);
+
+struct ClaimRequest {
+    int64_t limit = 0;
+    std::string consumer;
+    std::string now;          // 'YYYY-MM-DDTHH:MM:SSZ' (UTC)
+    std::string lease_until;  // the same format, after `now`
+    int64_t max_attempts = 5;
+};
+
+struct ClaimResult {
+    std::vector<OutboxEntry> claimed;  // oldest first
+    size_t leases_expired = 0;         // in_flight rows whose lease had ended, released first
+    size_t dead_lettered = 0;          // of those, the ones that had no attempt left
+};
+
+// One BEGIN IMMEDIATE transaction (so concurrent claimers queue on SQLite's write lock and never
+// get the same row): first every in_flight row whose lease_until is before `now` is released,
+// to pending, or to dead when its attempt count has reached max_attempts (an expired lease
+// counts as a failed attempt); then up to `limit` pending rows, lowest id first, become
+// in_flight for `consumer` until lease_until, their attempt count one higher. Held-out and
+// capped rows are never claimed. Throws SQLite::Exception (SQLITE_BUSY once the busy timeout
+// set on `state` runs out); nothing changes then.
+ClaimResult claim_outbox(SQLite::Database& state, const ClaimRequest& request);
+
+// What ack or fail did to one id. `before` is nullopt for an id that is not in the outbox;
+// `after` equals `before` when the row was left as it was.
+struct OutboxChange {
+    int64_t id = 0;
+    std::optional<std::string> before;
+    std::string after;
+    int64_t attempt = 0;
+};
+
+// Whether a row was ever claimed: held-out and capped rows never are, and a pending row only
+// once its attempt count is above 0. Ack and fail refuse rows that were not.
+bool outbox_was_claimed(const std::string& status, int64_t attempt);
+
+// Records that the actions were sent, in one BEGIN IMMEDIATE transaction: every claimed row
+// that is not done yet becomes done, whether its lease still runs, has expired (pending or
+// in_flight again for another consumer) or it was dead-lettered meanwhile, since the send
+// did happen. Done rows stay done; unknown, never-claimed, held-out and capped rows are left
+// as they are. One change per id, in the given order. Throws SQLite::Exception.
+std::vector<OutboxChange> ack_outbox(SQLite::Database& state, const std::vector<int64_t>& ids,
+                                     const std::string& now);
+
+// Records failed sends, in one BEGIN IMMEDIATE transaction: a claimed row that is in_flight or
+// pending gets `reason` and goes to dead when its attempt count has reached max_attempts, else
+// back to pending for a later claim. Done and dead rows stay as they are (a late fail does
+// not undo an ack by another consumer); unknown, never-claimed, held-out and capped rows are
+// left as they are. One change per id, in the given order. Throws SQLite::Exception.
+std::vector<OutboxChange> fail_outbox(SQLite::Database& state, const std::vector<int64_t>& ids,
+                                      const std::string& reason, int64_t max_attempts,
+                                      const std::string& now);
+
 }  // namespace strata

@@ -186,14 +186,22 @@ TEST_CASE("the rule graph lists every node after the nodes it depends on") {
 
 TEST_CASE("every command answers --help with exit 0") {
     for (const char* command :
-         {"check", "run", "export", "runs", "history", "graph", "demo-data"}) {
+         {"check", "run", "export", "runs", "history", "graph", "demo-data", "outbox"}) {
         CAPTURE(command);
         const auto r = run_cli({command, "--help"});
         CHECK(r.code == 0);
         CHECK(r.out.find("--") != std::string::npos);
     }
+    for (const char* command : {"list", "claim", "ack", "fail"}) {
+        CAPTURE(command);
+        const auto r = run_cli({"outbox", command, "--help"});
+        CHECK(r.code == 0);
+        CHECK(r.out.find("Usage: strata outbox " + std::string(command)) != std::string::npos);
+        CHECK(r.out.find("--db") != std::string::npos);
+    }
     const auto top = run_cli({"--help"});
     CHECK(top.code == 0);
-    for (const char* command : {"check", "run", "export", "runs", "history", "graph", "demo-data"})
+    for (const char* command :
+         {"check", "run", "export", "runs", "history", "graph", "demo-data", "outbox"})
         CHECK(top.out.find(command) != std::string::npos);
 }

@@ -1,0 +1,306 @@
+// `strata outbox list|claim|ack|fail`: the senders' side of the action outbox. This file wires
+// the four commands and holds list; claim, ack and fail are in outbox_send.cpp.
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <map>
+#include <ostream>
+
+#include "cli/outbox_common.hpp"
+#include "engine/outbox.hpp"
+#include "engine/state.hpp"
+
+namespace strata::cli {
+
+std::optional<int64_t> parse_duration(const std::string& text) {
+    if (text.size() < 2 || text.size() > 10) return std::nullopt;
+    int64_t number = 0;
+    for (size_t i = 0; i + 1 < text.size(); ++i) {
+        if (text[i] < '0' || text[i] > '9') return std::nullopt;
+        number = number * 10 + (text[i] - '0');
+    }
+    int64_t unit = 0;
+    switch (text.back()) {
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            return std::nullopt;
+    }
+    if (number > kMaxDurationSeconds / unit) return std::nullopt;
+    return number * unit;
+}
+
+std::string utc_timestamp(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+namespace {
+
+std::string outbox_path(const OutboxTarget& target) {
+    return target.state.value_or(target.db);
+}
+
+}  // namespace
+
+std::string describe_outbox_error(const SQLite::Exception& e, const OutboxTarget& target) {
+    const std::string path = outbox_path(target);
+    const int code = e.getErrorCode();
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        return "'" + path + "' stayed locked by another process for longer than --wait " +
+               target.wait;
+    if (code == SQLITE_READONLY) return "'" + path + "' is read-only";
+    if (code == SQLITE_NOTADB) return "'" + path + "' is not a SQLite database";
+    return "database error in '" + path + "': " + e.what();
+}
+
+std::unique_ptr<SQLite::Database> open_outbox(const OutboxTarget& target,
+                                              const std::string& command, bool write,
+                                              std::ostream& err) {
+    const std::string path = outbox_path(target);
+    const std::string prefix = "strata outbox " + command + ": ";
+    const auto wait = parse_duration(target.wait);
+    if (!wait) {
+        err << prefix << "--wait " << target.wait << " is not a duration like 30s, 5m or 1h\n";
+        return nullptr;
+    }
+    StoreError error;
+    std::unique_ptr<SQLite::Database> db;
+    if (write) {
+        // open_state would create a missing file: a mistyped path must not become an empty
+        // outbox that a sender then polls forever.
+        std::error_code ec;
+        if (!std::filesystem::exists(path, ec)) {
+            err << prefix << "database '" << path << "' does not exist\n";
+            return nullptr;
+        }
+        db = open_state(path, error);
+    } else {
+        db = open_read_only(path, error);
+    }
+    if (!db) {
+        err << prefix << error.message << '\n';
+        return nullptr;
+    }
+    db->setBusyTimeout(static_cast<int>(*wait * 1000));
+    return db;
+}
+
+namespace {
+
+// A text cell on one line: control characters become spaces.
+std::string one_line(std::string text) {
+    for (char& c : text) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    }
+    return text;
+}
+
+// Characters, not bytes, so that UTF-8 text lines up.
+size_t display_width(const std::string& text) {
+    size_t n = 0;
+    for (const char c : text)
+        n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    return n;
+}
+
+void write_table(std::ostream& out, const std::vector<OutboxEntry>& rows) {
+    const std::vector<std::string> header = {"ID",       "STATUS",      "ATTEMPT", "RULESET",
+                                             "TRIGGER",  "CUSTOMER",    "TYPE",    "AS_OF",
+                                             "CONSUMER", "LEASE_UNTIL", "REASON"};
+    std::vector<std::vector<std::string>> cells;
+    for (const OutboxEntry& e : rows) {
+        const auto* key = std::get_if<int64_t>(&e.row.customer_key);
+        cells.push_back(
+            {std::to_string(e.id), e.row.status, std::to_string(e.attempt), one_line(e.row.ruleset),
+             one_line(e.row.trigger_id),
+             key ? std::to_string(*key) : one_line(std::get<Str>(e.row.customer_key).str()),
+             one_line(e.row.type), e.row.as_of, one_line(e.consumer.value_or("-")),
+             e.lease_until.value_or("-"), one_line(e.reason.value_or("-"))});
+    }
+    std::vector<size_t> widths;
+    for (const auto& h : header)
+        widths.push_back(h.size());
+    for (const auto& line : cells)
+        for (size_t i = 0; i < line.size(); ++i)
+            widths[i] = std::max(widths[i], display_width(line[i]));
+    auto write_line = [&](const std::vector<std::string>& line) {
+        for (size_t i = 0; i < line.size(); ++i) {
+            out << line[i];
+            if (i + 1 < line.size())
+                out << std::string(widths[i] - display_width(line[i]) + 2, ' ');
+        }
+        out << '\n';
+    };
+    if (!rows.empty()) {
+        write_line(header);
+        for (const auto& line : cells)
+            write_line(line);
+    }
+    std::map<std::string, size_t> by_status;
+    for (const OutboxEntry& e : rows)
+        ++by_status[e.row.status];
+    out << rows.size() << (rows.size() == 1 ? " action" : " actions");
+    const char* separator = ": ";
+    for (const char* status : kOutboxStatuses) {
+        if (auto it = by_status.find(status); it != by_status.end()) {
+            out << separator << it->second << ' ' << status;
+            separator = ", ";
+        }
+    }
+    out << '\n';
+}
+
+void write_json(std::ostream& out, const std::vector<OutboxEntry>& rows) {
+    // The rows come as JSON from SQLite (payload embedded as it is stored).
+    out << "{\"format\":1,\"actions\":[";
+    for (size_t i = 0; i < rows.size(); ++i)
+        out << (i ? "," : "") << rows[i].json;
+    out << "]}\n";
+}
+
+bool has_outbox(SQLite::Database& db) {
+    return db.execAndGet("SELECT count(*) FROM sqlite_schema WHERE name = 'strata_outbox'")
+               .getInt64() > 0;
+}
+
+}  // namespace
+
+int run_outbox_list(const OutboxListOptions& options, std::ostream& out, std::ostream& err) {
+    auto db = open_outbox(options.target, "list", false, err);
+    if (!db) return kExitEnvironment;
+    std::vector<OutboxEntry> rows;
+    try {
+        // A state file written before the outbox existed has no actions yet.
+        if (has_outbox(*db)) rows = list_outbox(*db, {options.status, options.trigger});
+    } catch (const SQLite::Exception& e) {
+        err << "strata outbox list: " << describe_outbox_error(e, options.target) << '\n';
+        return kExitEnvironment;
+    }
+    if (options.format == Format::Json)
+        write_json(out, rows);
+    else
+        write_table(out, rows);
+    return kExitOk;
+}
+
+namespace {
+
+CLI::Validator duration_check(int64_t minimum) {
+    return CLI::Validator(
+        [minimum](std::string& text) -> std::string {
+            const auto seconds = parse_duration(text);
+            if (!seconds)
+                return "'" + text + "' is not a duration like 30s, 5m, 1h or 2d (at most 30d)";
+            if (*seconds < minimum) return "must be at least " + std::to_string(minimum) + "s";
+            return {};
+        },
+        "");
+}
+
+void add_target(CLI::App* cmd, OutboxTarget& target) {
+    cmd->add_option("--db", target.db, "SQLite customer database (its run state holds the outbox)")
+        ->required();
+    cmd->add_option("--state", target.state,
+                    "SQLite file with run state and the outbox (default: the customer database)");
+    cmd->add_option("--wait", target.wait,
+                    "How long to wait for another process's write to finish before giving up")
+        ->type_name("DURATION")
+        ->check(duration_check(0))
+        ->capture_default_str();
+}
+
+CLI::Option* add_max_attempts(CLI::App* cmd, int64_t& max_attempts, const std::string& what) {
+    return cmd->add_option("--max-attempts", max_attempts, what)
+        ->type_name("N")
+        ->check(CLI::Range(int64_t{1}, int64_t{1000000}).description(""))
+        ->capture_default_str();
+}
+
+}  // namespace
+
+void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto* outbox = app.add_subcommand(
+        "outbox", "Consume the actions runs enqueue: list, claim, then ack or fail them");
+    outbox->require_subcommand(1);
+    // Listed under "Commands", as the top-level ones are.
+    auto group = [](CLI::App* cmd) { cmd->group("Commands"); };
+
+    auto list = std::make_shared<OutboxListOptions>();
+    auto list_format = std::make_shared<std::string>("text");
+    auto* list_cmd = outbox->add_subcommand("list", "Show the outbox's actions, oldest first");
+    group(list_cmd);
+    add_target(list_cmd, list->target);
+    list_cmd->add_option("--status", list->status, "Only actions with this status")
+        ->check(CLI::IsMember({"pending", "in_flight", "done", "dead", "holdout", "capped"}));
+    list_cmd->add_option("--trigger", list->trigger, "Only actions of this trigger id");
+    list_cmd->add_option("--format", *list_format, "Output format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    list_cmd->callback([list, list_format, &exit_code, &out, &err] {
+        list->format = *list_format == "json" ? Format::Json : Format::Text;
+        exit_code = run_outbox_list(*list, out, err);
+    });
+
+    auto claim = std::make_shared<OutboxClaimOptions>();
+    auto* claim_cmd = outbox->add_subcommand(
+        "claim", "Mark up to N pending actions in flight for a consumer; print them as JSON Lines");
+    group(claim_cmd);
+    add_target(claim_cmd, claim->target);
+    claim_cmd->add_option("--limit", claim->limit, "Claim at most this many actions")
+        ->required()
+        ->type_name("N")
+        ->check(CLI::Range(int64_t{1}, int64_t{1000000}).description(""));
+    claim_cmd->add_option("--consumer", claim->consumer, "Name of the sender claiming them")
+        ->required()
+        ->type_name("NAME")
+        ->check(CLI::Validator(
+            [](std::string& s) { return s.empty() ? std::string("must not be empty") : ""; }, ""));
+    claim_cmd
+        ->add_option("--lease", claim->lease,
+                     "How long the claim holds: an action neither acked nor failed by then is "
+                     "claimable again")
+        ->type_name("DURATION")
+        ->check(duration_check(1))
+        ->capture_default_str();
+    add_max_attempts(claim_cmd, claim->max_attempts,
+                     "An action whose lease expires on this attempt is dead-lettered");
+    claim_cmd->callback(
+        [claim, &exit_code, &out, &err] { exit_code = run_outbox_claim(*claim, out, err); });
+
+    auto ack = std::make_shared<OutboxAckOptions>();
+    auto* ack_cmd = outbox->add_subcommand("ack", "Record that claimed actions were sent");
+    group(ack_cmd);
+    add_target(ack_cmd, ack->target);
+    ack_cmd->add_option("ID", ack->ids, "Action ids (the id of each claimed line)")->required();
+    ack_cmd->callback(
+        [ack, &exit_code, &out, &err] { exit_code = run_outbox_ack(*ack, out, err); });
+
+    auto fail = std::make_shared<OutboxFailOptions>();
+    auto* fail_cmd = outbox->add_subcommand(
+        "fail", "Record that sending claimed actions failed: retried later, or dead-lettered");
+    group(fail_cmd);
+    add_target(fail_cmd, fail->target);
+    fail_cmd->add_option("ID", fail->ids, "Action ids (the id of each claimed line)")->required();
+    fail_cmd->add_option("--reason", fail->reason, "Why the send failed (kept with the action)")
+        ->required();
+    add_max_attempts(fail_cmd, fail->max_attempts,
+                     "An action that failed on this attempt is dead-lettered, not retried");
+    fail_cmd->callback(
+        [fail, &exit_code, &out, &err] { exit_code = run_outbox_fail(*fail, out, err); });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,138 @@
+// `strata outbox claim|ack|fail`: a sender's loop. Claim marks pending actions in flight for a
+// lease and prints them as JSON Lines; ack records a send, fail a failed one (retried until
+// --max-attempts, then dead). Ack and fail of several ids apply every id they can and name each
+// one they cannot (exit 2); a repeated or late ack or fail is a note, not an error.
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+#include <ostream>
+
+#include "cli/outbox_common.hpp"
+#include "engine/outbox.hpp"
+
+namespace strata::cli {
+
+int run_outbox_claim(const OutboxClaimOptions& options, std::ostream& out, std::ostream& err) {
+    const auto lease = parse_duration(options.lease);
+    if (!lease || *lease < 1) {
+        err << "strata outbox claim: --lease " << options.lease
+            << " is not a duration like 30s, 5m or 1h\n";
+        return kExitEnvironment;
+    }
+    if (options.limit < 1 || options.consumer.empty() || options.max_attempts < 1) {
+        err << "strata outbox claim: --limit and --max-attempts must be at least 1, and "
+               "--consumer must name the sender\n";
+        return kExitEnvironment;
+    }
+    auto db = open_outbox(options.target, "claim", true, err);
+    if (!db) return kExitEnvironment;
+    // Whole seconds, and a lease expires only once `now` is past lease_until: a lease lasts
+    // at least as long as asked, and less than a second more.
+    const std::time_t now = std::time(nullptr);
+    ClaimRequest request{options.limit, options.consumer, utc_timestamp(now),
+                         utc_timestamp(now + *lease), options.max_attempts};
+    ClaimResult result;
+    try {
+        result = claim_outbox(*db, request);
+    } catch (const SQLite::Exception& e) {
+        err << "strata outbox claim: " << describe_outbox_error(e, options.target) << '\n';
+        return kExitEnvironment;
+    }
+    for (const OutboxEntry& e : result.claimed)
+        out << e.json << '\n';
+    out.flush();
+    if (result.leases_expired > 0)
+        spdlog::info("outbox claim: {} expired lease(s) released, {} of them dead-lettered",
+                     result.leases_expired, result.dead_lettered);
+    spdlog::info("outbox claim: {} action(s) claimed by {} until {}", result.claimed.size(),
+                 options.consumer, request.lease_until);
+    return kExitOk;
+}
+
+namespace {
+
+// Why an ack or fail cannot apply to a row, or empty when it can.
+std::string refusal(const OutboxChange& c) {
+    const std::string action = "action " + std::to_string(c.id);
+    if (!c.before) return action + " is not in the outbox";
+    if (*c.before == "holdout")
+        return action + " is held out (the trigger's control group): it is never sent";
+    if (*c.before == "capped") return action + " is over its frequency cap: it is never sent";
+    if (!outbox_was_claimed(*c.before, c.attempt))
+        return action + " is " + *c.before + " and was never claimed";
+    return {};
+}
+
+// Prints the refusals and notes; returns the exit code.
+template <typename NoteFn>
+int report(const std::vector<OutboxChange>& changes, const std::string& command, std::ostream& err,
+           NoteFn note) {
+    const std::string prefix = "strata outbox " + command + ": ";
+    int exit_code = kExitOk;
+    size_t applied = 0;
+    for (const OutboxChange& c : changes) {
+        if (const std::string why = refusal(c); !why.empty()) {
+            err << prefix << why << '\n';
+            exit_code = kExitEnvironment;
+            continue;
+        }
+        if (const std::string text = note(c); !text.empty())
+            err << prefix << "note: action " << c.id << ' ' << text << '\n';
+        applied += c.after != *c.before;
+    }
+    spdlog::info("outbox {}: {} of {} action(s) changed", command, applied, changes.size());
+    return exit_code;
+}
+
+}  // namespace
+
+int run_outbox_ack(const OutboxAckOptions& options, std::ostream&, std::ostream& err) {
+    auto db = open_outbox(options.target, "ack", true, err);
+    if (!db) return kExitEnvironment;
+    std::vector<OutboxChange> changes;
+    try {
+        changes = ack_outbox(*db, options.ids, utc_timestamp(std::time(nullptr)));
+    } catch (const SQLite::Exception& e) {
+        err << "strata outbox ack: " << describe_outbox_error(e, options.target) << '\n';
+        return kExitEnvironment;
+    }
+    return report(changes, "ack", err, [](const OutboxChange& c) -> std::string {
+        if (*c.before == "done") return "was already done";
+        if (*c.before == "pending")
+            return "was pending again (its lease had expired, or it had failed); now done";
+        if (*c.before == "dead") return "had been dead-lettered; now done";
+        return {};  // in flight: the ordinary ack
+    });
+}
+
+int run_outbox_fail(const OutboxFailOptions& options, std::ostream&, std::ostream& err) {
+    if (options.max_attempts < 1) {
+        err << "strata outbox fail: --max-attempts must be at least 1\n";
+        return kExitEnvironment;
+    }
+    auto db = open_outbox(options.target, "fail", true, err);
+    if (!db) return kExitEnvironment;
+    std::vector<OutboxChange> changes;
+    try {
+        changes = fail_outbox(*db, options.ids, options.reason, options.max_attempts,
+                              utc_timestamp(std::time(nullptr)));
+    } catch (const SQLite::Exception& e) {
+        err << "strata outbox fail: " << describe_outbox_error(e, options.target) << '\n';
+        return kExitEnvironment;
+    }
+    return report(changes, "fail", err, [&](const OutboxChange& c) -> std::string {
+        if (*c.before == "done") return "is done (acked); the failure is not recorded";
+        if (*c.before == "dead" && c.after == "dead") return "was already dead";
+        std::string text;
+        if (*c.before == "pending")
+            text = "was pending again (its lease had expired, or it had failed before); ";
+        if (c.after == "dead")
+            text += "is dead after " + std::to_string(c.attempt) + " attempt(s) (--max-attempts " +
+                    std::to_string(options.max_attempts) + ")";
+        else if (!text.empty())
+            text += "failure recorded";
+        return text;
+    });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,419 @@
+// The senders' commands over the action outbox (issue 9): strata outbox list, claim, ack and
+// fail, on state files filled with strata::enqueue; claims by several processes at once.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/outbox.hpp"
+#include "engine/state.hpp"
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+struct Action {
+    strata::Value key;
+    std::string status = "pending";
+    std::string trigger = "sleeping_email";
+};
+
+// A state file with one action per entry, enqueued in order (ids from 1).
+std::string outbox_state(const TempDir& dir, const std::vector<Action>& actions,
+                         const std::string& name = "state.db") {
+    const std::string path = dir.file(name);
+    strata::StoreError error;
+    auto db = strata::open_state(path, error);
+    REQUIRE(db);
+    std::vector<strata::OutboxRow> rows;
+    for (const Action& a : actions) {
+        strata::OutboxRow r;
+        r.ruleset = "retail";
+        r.version = 3;
+        r.trigger_id = a.trigger;
+        r.customer_key = a.key;
+        r.type = "email";
+        r.payload = R"({"subject": "We miss you", "discount": 10})";
+        r.run_id = 7;
+        r.as_of = "2026-11-01";
+        r.status = a.status;
+        r.idempotency_key =
+            strata::idempotency_key(r.ruleset, r.trigger_id, r.customer_key, r.as_of, r.action);
+        rows.push_back(r);
+    }
+    SQLite::Transaction tx(*db);
+    REQUIRE(strata::enqueue(*db, rows, "2026-11-01T06:00:00Z") == rows.size());
+    tx.commit();
+    return path;
+}
+
+std::vector<Action> pending(int n) {
+    std::vector<Action> actions;
+    for (int i = 1; i <= n; ++i)
+        actions.push_back({strata::Value(int64_t{i})});
+    return actions;
+}
+
+Run outbox(const std::string& command, const std::string& db, std::vector<std::string> more = {}) {
+    std::vector<std::string> args = {"outbox", command, "--db", db};
+    args.insert(args.end(), more.begin(), more.end());
+    return run_cli(args);
+}
+
+std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        out.push_back(line);
+    return out;
+}
+
+std::vector<std::string> ids_of(const std::string& jsonl) {
+    std::vector<std::string> ids;
+    for (const auto& line : lines(jsonl))
+        ids.push_back(json_at(line, "$.id"));
+    return ids;
+}
+
+std::string column(const std::string& db, int64_t id, const std::string& name) {
+    SQLite::Database d(db, SQLite::OPEN_READONLY);
+    SQLite::Statement q(d, "SELECT " + name + " FROM strata_outbox WHERE id = ?");
+    q.bind(1, id);
+    REQUIRE(q.executeStep());
+    return q.getColumn(0).isNull() ? "<none>" : q.getColumn(0).getString();
+}
+
+using Ids = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("outbox claim prints up to --limit pending actions as JSON Lines, oldest first") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, {{strata::Value(int64_t{41})},
+                                              {strata::intern("00123")},
+                                              {strata::Value(int64_t{43})},
+                                              {strata::Value(int64_t{44})}});
+    const Run r = outbox("claim", db, {"--limit", "2", "--consumer", "mailer-1"});
+    CHECK(r.code == 0);
+    CHECK(r.err.empty());
+    const auto claimed = lines(r.out);
+    REQUIRE(claimed.size() == 2);
+    // Every key, in order; the payload is the JSON object itself, the key as stored.
+    CHECK(claimed[0] ==
+          R"({"id":1,"idempotency_key":"6:retail/14:sleeping_email/3:i41/10:2026-11-01/0",)"
+          R"("ruleset":"retail","version":3,"trigger":"sleeping_email","customer_key":41,)"
+          R"("type":"email","payload":{"subject":"We miss you","discount":10},"run_id":7,)"
+          R"("as_of":"2026-11-01","attempt":1})");
+    CHECK(claimed[1].find(R"("id":2,)") == 1);
+    CHECK(claimed[1].find(R"("customer_key":"00123",)") != std::string::npos);
+    CHECK(json_at(claimed[1], "$.payload.discount") == "10");
+
+    // The next claim goes on from there; a claim with nothing left prints nothing.
+    CHECK(ids_of(outbox("claim", db, {"--limit", "5", "--consumer", "mailer-2"}).out) ==
+          Ids{"3", "4"});
+    const Run none = outbox("claim", db, {"--limit", "5", "--consumer", "mailer-2"});
+    CHECK(none.code == 0);
+    CHECK(none.out.empty());
+    CHECK(column(db, 1, "consumer") == "mailer-1");
+    CHECK(column(db, 3, "consumer") == "mailer-2");
+    CHECK(column(db, 3, "status") == "in_flight");
+}
+
+TEST_CASE("outbox list shows every action or those of one status or trigger") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, {{strata::Value(int64_t{1})},
+                                              {strata::Value(int64_t{2}), "holdout"},
+                                              {strata::Value(int64_t{3}), "capped"},
+                                              {strata::Value(int64_t{4}), "pending", "vip_gift"}});
+    REQUIRE(outbox("claim", db, {"--limit", "1", "--consumer", "crm"}).code == 0);
+
+    const Run text = outbox("list", db);
+    CHECK(text.code == 0);
+    const auto table = lines(text.out);
+    REQUIRE(table.size() == 6);
+    CHECK(table[0].rfind("ID  STATUS     ATTEMPT  RULESET  TRIGGER         CUSTOMER  TYPE   "
+                         "AS_OF       CONSUMER  LEASE_UNTIL           REASON",
+                         0) == 0);
+    CHECK(table[1].rfind("1   in_flight  1        retail   sleeping_email  1         email  "
+                         "2026-11-01  crm       20",
+                         0) == 0);
+    CHECK(table[2].rfind("2   holdout    0", 0) == 0);
+    CHECK(table[4].find("vip_gift") != std::string::npos);
+    CHECK(table[5] == "4 actions: 1 pending, 1 in_flight, 1 holdout, 1 capped");
+
+    CHECK(lines(outbox("list", db, {"--status", "capped"}).out).back() == "1 action: 1 capped");
+    CHECK(outbox("list", db, {"--status", "dead"}).out == "0 actions\n");
+
+    const Run json = outbox("list", db, {"--trigger", "sleeping_email", "--format", "json"});
+    CHECK(json.code == 0);
+    CHECK(json_at(json.out, "$.format") == "1");
+    CHECK(json_at(json.out, "$.actions[2].id") == "3");
+    CHECK(json_at(json.out, "$.actions[3]") == "<none>");
+    CHECK(json_at(json.out, "$.actions[0].status") == "in_flight");
+    CHECK(json_at(json.out, "$.actions[0].consumer") == "crm");
+    CHECK(json_at(json.out, "$.actions[0].lease_until").size() == 20);
+    CHECK(json_at(json.out, "$.actions[0].payload.subject") == "We miss you");
+    // Every key is there, null when empty.
+    CHECK(json.out.find(R"("attempt":0,"status":"holdout","consumer":null,"lease_until":null,)"
+                        R"("reason":null})") != std::string::npos);
+    const Run empty = outbox("list", db, {"--trigger", "nobody", "--format", "json"});
+    CHECK(empty.out == "{\"format\":1,\"actions\":[]}\n");
+}
+
+TEST_CASE("held-out and capped actions are recorded but never claimed, acked or failed") {
+    TempDir dir;
+    const std::string db = outbox_state(
+        dir, {{strata::Value(int64_t{1}), "holdout"}, {strata::Value(int64_t{2}), "capped"}});
+    CHECK(outbox("claim", db, {"--limit", "10", "--consumer", "c"}).out.empty());
+    const Run ack = outbox("ack", db, {"1", "2"});
+    CHECK(ack.code == 2);
+    CHECK(ack.err.find("strata outbox ack: action 1 is held out (the trigger's control group): "
+                       "it is never sent\n") != std::string::npos);
+    CHECK(ack.err.find("action 2 is over its frequency cap: it is never sent") !=
+          std::string::npos);
+    CHECK(outbox("fail", db, {"1", "--reason", "x"}).code == 2);
+    CHECK(column(db, 1, "status") == "holdout");
+    CHECK(column(db, 2, "status") == "capped");
+    CHECK(column(db, 2, "attempt") == "0");
+}
+
+TEST_CASE(
+    "outbox ack marks claimed actions done; a repeated ack is a note, an unknown id an "
+    "error") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(3));
+    REQUIRE(outbox("claim", db, {"--limit", "2", "--consumer", "c"}).code == 0);
+
+    const Run ack = outbox("ack", db, {"1"});
+    CHECK(ack.code == 0);
+    CHECK(ack.err.empty());
+    CHECK(column(db, 1, "status") == "done");
+    CHECK(column(db, 1, "lease_until") == "<none>");
+    CHECK(column(db, 1, "consumer") == "c");
+
+    const Run again = outbox("ack", db, {"1"});
+    CHECK(again.code == 0);
+    CHECK(again.err == "strata outbox ack: note: action 1 was already done\n");
+
+    // The valid ids are applied even when another is refused.
+    const Run mixed = outbox("ack", db, {"99", "2", "3"});
+    CHECK(mixed.code == 2);
+    CHECK(mixed.err ==
+          "strata outbox ack: action 99 is not in the outbox\n"
+          "strata outbox ack: action 3 is pending and was never claimed\n");
+    CHECK(column(db, 2, "status") == "done");
+    CHECK(column(db, 3, "status") == "pending");
+    CHECK(outbox("claim", db, {"--limit", "5", "--consumer", "c"}).out.find(R"("id":3,)") == 1);
+}
+
+TEST_CASE("outbox fail sends an action back to pending until --max-attempts, then it is dead") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(2));
+    REQUIRE(ids_of(outbox("claim", db, {"--limit", "1", "--consumer", "c"}).out) == Ids{"1"});
+    const Run first =
+        outbox("fail", db, {"1", "--reason", "SMTP 451: try later", "--max-attempts", "2"});
+    CHECK(first.code == 0);
+    CHECK(first.err.empty());
+    CHECK(column(db, 1, "status") == "pending");
+    CHECK(column(db, 1, "reason") == "SMTP 451: try later");
+    CHECK(column(db, 1, "consumer") == "<none>");
+
+    // Retried on the next claim (oldest first), its attempt count one higher.
+    const auto retry = lines(outbox("claim", db, {"--limit", "1", "--consumer", "d"}).out);
+    REQUIRE(retry.size() == 1);
+    CHECK(json_at(retry[0], "$.id") == "1");
+    CHECK(json_at(retry[0], "$.attempt") == "2");
+    const Run last = outbox("fail", db, {"1", "--reason", "SMTP 550", "--max-attempts", "2"});
+    CHECK(last.code == 0);
+    CHECK(last.err ==
+          "strata outbox fail: note: action 1 is dead after 2 attempt(s) "
+          "(--max-attempts 2)\n");
+    CHECK(column(db, 1, "status") == "dead");
+    CHECK(column(db, 1, "reason") == "SMTP 550");
+    CHECK(column(db, 1, "consumer") == "d");
+
+    // Dead actions are never claimed again; failing them again changes nothing.
+    CHECK(ids_of(outbox("claim", db, {"--limit", "5", "--consumer", "c"}).out) == Ids{"2"});
+    CHECK(outbox("fail", db, {"1", "--reason", "x"}).err ==
+          "strata outbox fail: note: action 1 was already dead\n");
+    CHECK(column(db, 1, "reason") == "SMTP 550");
+    // A fail after an ack (say by a consumer whose lease had run out) does not undo it.
+    REQUIRE(outbox("ack", db, {"2"}).code == 0);
+    const Run late = outbox("fail", db, {"2", "--reason", "timeout"});
+    CHECK(late.code == 0);
+    CHECK(late.err ==
+          "strata outbox fail: note: action 2 is done (acked); the failure is not "
+          "recorded\n");
+    CHECK(column(db, 2, "status") == "done");
+}
+
+TEST_CASE("outbox fail allows 5 attempts by default") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(1));
+    for (int attempt = 1; attempt <= 5; ++attempt) {
+        CAPTURE(attempt);
+        REQUIRE(ids_of(outbox("claim", db, {"--limit", "1", "--consumer", "c"}).out) == Ids{"1"});
+        REQUIRE(outbox("fail", db, {"1", "--reason", "down"}).code == 0);
+        CHECK(column(db, 1, "status") == (attempt < 5 ? "pending" : "dead"));
+    }
+}
+
+TEST_CASE("an expired lease makes the action claimable again, or dead on its last attempt") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(3));
+    // Action 1 has been tried once already.
+    REQUIRE(outbox("claim", db, {"--limit", "1", "--consumer", "a"}).code == 0);
+    REQUIRE(outbox("fail", db, {"1", "--reason", "busy"}).code == 0);
+
+    const Run held = outbox("claim", db, {"--limit", "3", "--consumer", "a", "--lease", "1s"});
+    REQUIRE(ids_of(held.out) == Ids{"1", "2", "3"});
+    // A running lease holds.
+    CHECK(outbox("claim", db, {"--limit", "3", "--consumer", "b"}).out.empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+
+    const Run again =
+        outbox("claim", db, {"--limit", "3", "--consumer", "b", "--max-attempts", "2"});
+    CHECK(again.code == 0);
+    const auto claimed = lines(again.out);
+    REQUIRE(claimed.size() == 2);
+    CHECK(json_at(claimed[0], "$.id") == "2");
+    CHECK(json_at(claimed[0], "$.attempt") == "2");
+    CHECK(json_at(claimed[1], "$.id") == "3");
+    CHECK(column(db, 2, "consumer") == "b");
+    CHECK(column(db, 2, "reason").rfind("lease of a expired at 20", 0) == 0);
+    // Action 1 was on its second attempt of two.
+    CHECK(column(db, 1, "status") == "dead");
+    CHECK(column(db, 1, "consumer") == "a");
+    CHECK(column(db, 1, "lease_until") == "<none>");
+
+    // The late sender's ack still counts: the action was sent.
+    const Run late = outbox("ack", db, {"1"});
+    CHECK(late.code == 0);
+    CHECK(late.err == "strata outbox ack: note: action 1 had been dead-lettered; now done\n");
+    CHECK(column(db, 1, "status") == "done");
+}
+
+TEST_CASE("outbox commands read the outbox from --state when given") {
+    TempDir dir;
+    const std::string state = outbox_state(dir, pending(1), "runs.db");
+    const std::string customers = dir.file("customers.db");
+    const Run claim = run_cli({"outbox", "claim", "--db", customers, "--state", state, "--limit",
+                               "1", "--consumer", "c"});
+    CHECK(claim.code == 0);
+    CHECK(ids_of(claim.out) == Ids{"1"});
+    CHECK(run_cli({"outbox", "ack", "--db", customers, "--state", state, "1"}).code == 0);
+    CHECK(run_cli({"outbox", "list", "--db", customers, "--state", state}).out.find("1 done") !=
+          std::string::npos);
+    CHECK(!std::filesystem::exists(customers));
+}
+
+TEST_CASE("outbox usage, file and lock problems exit 2 with the command's name") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(1));
+    const Run no_limit = outbox("claim", db, {"--consumer", "c"});
+    CHECK(no_limit.code == 2);
+    CHECK(no_limit.err ==
+          "strata outbox claim: --limit is required\n"
+          "Run 'strata outbox claim --help' for usage.\n");
+    const Run lease = outbox("claim", db, {"--limit", "1", "--consumer", "c", "--lease", "5min"});
+    CHECK(lease.code == 2);
+    CHECK(lease.err.find("'5min' is not a duration like 30s, 5m, 1h or 2d") != std::string::npos);
+    CHECK(outbox("claim", db, {"--limit", "0", "--consumer", "c"}).code == 2);
+    CHECK(outbox("claim", db, {"--limit", "1", "--consumer", ""}).code == 2);
+    CHECK(outbox("list", db, {"--status", "sent"}).code == 2);
+    CHECK(outbox("ack", db, {"one"}).code == 2);
+    CHECK(outbox("fail", db, {"1"}).err.find("--reason is required") != std::string::npos);
+    CHECK(run_cli({"outbox"}).code == 2);
+
+    // A mistyped path is an error, never a new empty outbox.
+    const std::string missing = dir.file("typo.db");
+    const Run gone = outbox("claim", missing, {"--limit", "1", "--consumer", "c"});
+    CHECK(gone.code == 2);
+    CHECK(gone.err == "strata outbox claim: database '" + missing + "' does not exist\n");
+    CHECK(outbox("list", missing).code == 2);
+    CHECK(!std::filesystem::exists(missing));
+
+    // Another process holding the write lock past --wait.
+    SQLite::Database other(db, SQLite::OPEN_READWRITE);
+    other.exec("BEGIN IMMEDIATE");
+    const Run locked = outbox("claim", db, {"--limit", "1", "--consumer", "c", "--wait", "0s"});
+    CHECK(locked.code == 2);
+    CHECK(locked.err == "strata outbox claim: '" + db +
+                            "' stayed locked by another process for longer than --wait 0s\n");
+    other.exec("ROLLBACK");
+    CHECK(column(db, 1, "status") == "pending");
+}
+
+TEST_CASE("outbox --help shows the defaults") {
+    const Run claim = run_cli({"outbox", "claim", "--help"});
+    CHECK(claim.code == 0);
+    CHECK(claim.out.find("--lease DURATION=5m") != std::string::npos);
+    CHECK(claim.out.find("--wait DURATION=30s") != std::string::npos);
+    CHECK(claim.out.find("--max-attempts N=5") != std::string::npos);
+    CHECK(run_cli({"outbox", "fail", "--help"}).out.find("--max-attempts N=5") !=
+          std::string::npos);
+    CHECK(run_cli({"outbox", "list", "--help"}).out.find("{text,json}=text") != std::string::npos);
+}
+
+TEST_CASE("processes claiming at once never get the same action and miss none") {
+    TempDir dir;
+    constexpr int kActions = 400;
+    const std::string db = outbox_state(dir, pending(kActions));
+    constexpr int kProcesses = 5;
+    const std::string strata = std::string("'") + STRATA_BINARY + "' outbox ";
+    const std::string errors = " 2>> '" + dir.file("err") + "'";
+    std::vector<std::thread> senders;
+    std::vector<int> failures(kProcesses, 0);
+    for (int p = 0; p < kProcesses; ++p) {
+        senders.emplace_back([&, p] {
+            // Each claims 7 at a time and acks every other batch, until a claim comes back
+            // empty: claims and acks of several processes interleave.
+            for (int n = 0; n < kActions; ++n) {
+                const std::string out =
+                    dir.file("claim-" + std::to_string(p) + "-" + std::to_string(n) + ".jsonl");
+                const std::string claim = strata + "claim --db '" + db +
+                                          "' --limit 7 --consumer sender-" + std::to_string(p) +
+                                          " > '" + out + "'" + errors;
+                if (std::system(claim.c_str()) != 0) ++failures[p];
+                if (std::filesystem::file_size(out) == 0) break;
+                if (n % 2 == 1) continue;
+                std::string ack = strata + "ack --db '" + db + "'";
+                std::ifstream in(out);
+                for (std::string line; std::getline(in, line);)
+                    ack += " " + json_at(line, "$.id");
+                if (std::system((ack + errors).c_str()) != 0) ++failures[p];
+            }
+        });
+    }
+    for (auto& t : senders)
+        t.join();
+    for (int p = 0; p < kProcesses; ++p)
+        CHECK(failures[p] == 0);
+    std::multiset<int64_t> claimed;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.file(""))) {
+        if (entry.path().extension() != ".jsonl") continue;
+        std::ifstream in(entry.path());
+        for (std::string line; std::getline(in, line);) {
+            claimed.insert(std::stoll(json_at(line, "$.id")));
+            CHECK(json_at(line, "$.attempt") == "1");
+        }
+    }
+    CHECK(claimed.size() == kActions);
+    CHECK(std::set<int64_t>(claimed.begin(), claimed.end()).size() == kActions);
+    CHECK(*claimed.begin() == 1);
+    CHECK(*claimed.rbegin() == kActions);
+    std::ifstream err(dir.file("err"));
+    CHECK(std::string(std::istreambuf_iterator<char>(err), {}).empty());
+    const int64_t done = count_rows(db, "strata_outbox WHERE status = 'done'");
+    CHECK(done > 0);
+    CHECK(done + count_rows(db, "strata_outbox WHERE status = 'in_flight'") == kActions);
+}
