@@ -158,14 +158,16 @@ CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
     const YAML::Node fact_time = pick(c, file, "fact_time");
     const YAML::Node fact_types = pick(c, file, "fact_types");
     if (const YAML::Node fnode = pick(c, file, "facts")) {
-        for (auto it = fnode.begin(); it != fnode.end(); ++it) {
+        // Range-for over the map: yaml-cpp's `it->second` is a reference into a temporary
+        // that ends with the full expression, so iterating it in a loop header reads freed stack.
+        for (const auto& fact : fnode) {
+            const std::string fact_name = fact.first.Scalar();
             std::vector<YAML::Node> nodes;
-            for (const auto& r : it->second)
+            for (const auto& r : fact.second)
                 nodes.push_back(r);
-            Rows rows =
-                read_rows(nodes, fact_types ? fact_types[it->first.Scalar()] : YAML::Node());
+            Rows rows = read_rows(nodes, fact_types ? fact_types[fact_name] : YAML::Node());
             NameScope::Fact f;
-            f.name = it->first.Scalar();
+            f.name = fact_name;
             f.table = f.name;
             f.key = "customer";
             if (fact_time && fact_time[f.name]) f.time = fact_time[f.name].Scalar();
