@@ -19,6 +19,7 @@
 
 #include "engine/json.hpp"
 #include "engine/parallel.hpp"
+#include "engine/placement.hpp"
 #include "engine/store.hpp"
 
 namespace strata {
@@ -38,92 +39,6 @@ std::string utc_now() {
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
-
-std::string sample_keys(const std::vector<uint32_t>& rows, const Column& keys) {
-    std::string out;
-    for (size_t i = 0; i < rows.size() && i < 5; ++i)
-        out += (i ? ", " : "") + format_value(keys[rows[i]]);
-    if (rows.size() > 5) out += ", …";
-    return out;
-}
-
-// A tactical subsegment as rows walk them: depth first, in rule-file order, each knowing
-// where its subtree ends, so a row that fails a condition skips the children too.
-struct TacticalNode {
-    size_t job;             // its condition, in the list of condition jobs
-    SegmentResult* result;  // where its counts go
-    size_t tag;             // its bit in a customer's tag set (= its depth-first index)
-    size_t end;             // the node after its subtree
-};
-
-// Every segment condition, general and tactical, in one list (depth first).
-void collect_conditions(const std::vector<CompiledSegment>& segs,
-                        std::vector<const CompiledSegment*>& out) {
-    for (const auto& s : segs) {
-        if (s.when) out.push_back(&s);
-        collect_conditions(s.tactical, out);
-    }
-}
-
-size_t job_of(const std::vector<const CompiledSegment*>& jobs, const CompiledSegment* s) {
-    return static_cast<size_t>(std::find(jobs.begin(), jobs.end(), s) - jobs.begin());
-}
-
-// Makes the results of `children` (under `prefix`) and their nodes, depth first.
-void flatten_tactical(const std::vector<CompiledSegment>& children, const std::string& prefix,
-                      const std::vector<const CompiledSegment*>& jobs,
-                      std::vector<SegmentResult>& results, std::vector<TacticalNode>& nodes,
-                      std::vector<std::string>& paths) {
-    // All siblings first, so that the pointers taken below stay valid.
-    results.reserve(children.size());
-    for (const auto& child : children) {
-        SegmentResult r;
-        r.def = child.def;
-        r.path = prefix.empty() ? child.def->id : prefix + "/" + child.def->id;
-        results.push_back(std::move(r));
-    }
-    for (size_t k = 0; k < children.size(); ++k) {
-        const size_t at = nodes.size();
-        nodes.push_back({job_of(jobs, &children[k]), &results[k], paths.size(), 0});
-        paths.push_back(results[k].path);
-        flatten_tactical(children[k].tactical, results[k].path, jobs, results[k].tactical, nodes,
-                         paths);
-        nodes[at].end = nodes.size();
-    }
-}
-
-// Customers' tag sets, joined with ';' in rule-file order. Customers share few distinct
-// sets, so each set is joined once and interned.
-class TagTexts {
-  public:
-    explicit TagTexts(std::vector<std::string> paths)
-        : paths_(std::move(paths)), words_((paths_.size() + 63) / 64), none_(intern("")) {}
-
-    size_t words() const { return words_; }
-
-    Str text(const uint64_t* set) {
-        bool any = false;
-        for (size_t w = 0; w < words_; ++w)
-            any = any || set[w] != 0;
-        if (!any) return none_;
-        auto [it, inserted] = seen_.try_emplace(
-            std::string(reinterpret_cast<const char*>(set), words_ * sizeof(uint64_t)));
-        if (inserted) {
-            std::string joined;
-            for (size_t t = 0; t < paths_.size(); ++t) {
-                if (set[t / 64] >> (t % 64) & 1) joined += (joined.empty() ? "" : ";") + paths_[t];
-            }
-            it->second = intern(joined);
-        }
-        return it->second;
-    }
-
-  private:
-    std::vector<std::string> paths_;
-    size_t words_;
-    Str none_;
-    std::unordered_map<std::string, Str> seen_;
-};
 
 // Hands membership rows to a writer thread as they are placed: the rows live in one vector
 // reserved up front (so they never move), and the writer inserts each published range.
@@ -316,164 +231,6 @@ void fill_state_columns(const bound::Program& program, CustomerTable& customers,
     }
 }
 
-// The segment tree as placement walks it, made once per run.
-struct SegmentPlan {
-    std::vector<const CompiledSegment*> jobs;         // every condition, depth first
-    std::vector<size_t> general_job;                  // per general segment; jobs.size(): otherwise
-    std::vector<std::vector<TacticalNode>> tactical;  // per general segment, depth first
-    std::vector<Str> segment_ids;                     // per general segment
-    std::vector<std::string> tag_paths;               // per tactical segment, by its tag
-};
-
-// Plans `segs` and makes their (empty) results.
-SegmentPlan plan_segments(const std::vector<CompiledSegment>& segs,
-                          std::vector<SegmentResult>& results) {
-    SegmentPlan plan;
-    collect_conditions(segs, plan.jobs);
-    results.reserve(segs.size());
-    for (const auto& seg : segs) {
-        SegmentResult r;
-        r.def = seg.def;
-        r.path = seg.def->id;
-        results.push_back(std::move(r));
-    }
-    plan.tactical.resize(segs.size());
-    plan.general_job.assign(segs.size(), plan.jobs.size());
-    for (size_t g = 0; g < segs.size(); ++g) {
-        flatten_tactical(segs[g].tactical, "", plan.jobs, results[g].tactical, plan.tactical[g],
-                         plan.tag_paths);
-        if (segs[g].when) plan.general_job[g] = job_of(plan.jobs, &segs[g]);
-        plan.segment_ids.push_back(intern(segs[g].def->id));
-    }
-    return plan;
-}
-
-// Customers placement could not place: under `exclusive`, those in more than one segment
-// (by pair of segments) and those in none; under `first_match`, those no segment matched.
-// Rows in key order.
-struct Unplaced {
-    std::map<std::pair<size_t, size_t>, std::vector<uint32_t>> overlaps;
-    std::vector<uint32_t> none;
-};
-
-// Places every customer in key order, a block at a time: counts and values into
-// rep.segments, a membership row each into rep.membership (reserved for all of them, then
-// handed to `pipe` block by block, when there is one).
-//
-// When the table is in key order (the usual case) a block is a run of table rows and its
-// conditions are evaluated for just those rows; otherwise every condition is evaluated once
-// for the whole table. Conditions that rank the whole base are always evaluated whole.
-Unplaced place_customers(const SegmentPlan& plan, bool exclusive, const Frame& frame,
-                         const std::vector<uint32_t>& order, const Column& keys,
-                         const Column* value, RunReport& rep, MembershipPipe* pipe) {
-    const size_t n = order.size();
-    const auto& jobs = plan.jobs;
-    bool in_key_order = true;
-    for (size_t k = 0; k < n && in_key_order; ++k)
-        in_key_order = order[k] == k;
-    constexpr size_t kPlaceBlock = 65536;
-    const size_t block = in_key_order ? kPlaceBlock : std::max<size_t>(n, 1);
-    std::vector<std::vector<char>> whole(jobs.size());
-    for_each_on_two_threads(jobs.size(), [&](size_t j) {
-        if (!in_key_order || !is_row_local(*jobs[j]->when))
-            whole[j] = evaluate_condition(*jobs[j]->when, frame);
-    });
-
-    Unplaced unplaced;
-    TagTexts tags(plan.tag_paths);
-    std::vector<uint64_t> set(tags.words());
-    std::vector<std::vector<char>> part(jobs.size());
-    std::vector<const char*> holds(jobs.size());  // per job: row r holds at holds[j][r - base]
-    rep.membership.reserve(n);
-    for (size_t pos = 0; pos < n; pos += block) {
-        const size_t count = std::min(block, n - pos);
-        const size_t base = in_key_order ? pos : 0;
-        Frame rows = frame;
-        rows.offset = base;
-        rows.rows = in_key_order ? count : n;
-        for_each_on_two_threads(jobs.size(), [&](size_t j) {
-            if (!whole[j].empty()) {
-                holds[j] = whole[j].data() + base;
-            } else {
-                part[j] = evaluate_condition(*jobs[j]->when, rows);
-                holds[j] = part[j].data();
-            }
-        });
-        for (size_t k = pos; k < pos + count; ++k) {
-            const uint32_t row = order[k];
-            const size_t local = row - base;
-            auto holds_job = [&](size_t j) { return j == jobs.size() || holds[j][local] != 0; };
-            int32_t general = -1;
-            for (size_t g = 0; g < plan.general_job.size(); ++g) {
-                if (!holds_job(plan.general_job[g])) continue;
-                if (general < 0) {
-                    general = static_cast<int32_t>(g);
-                    if (!exclusive) break;
-                } else {
-                    unplaced.overlaps[{static_cast<size_t>(general), g}].push_back(row);
-                }
-            }
-            if (general < 0) {
-                unplaced.none.push_back(row);
-                continue;
-            }
-            const bool has_value = value && !is_null((*value)[row]);
-            const double v = has_value ? as_double((*value)[row]) : 0;
-            auto count_in = [&](SegmentResult& r) {
-                ++r.count;
-                if (has_value) {
-                    r.value_total += v;
-                    ++r.value_count;
-                }
-            };
-            count_in(rep.segments[static_cast<size_t>(general)]);
-            std::fill(set.begin(), set.end(), 0);
-            const auto& nodes = plan.tactical[static_cast<size_t>(general)];
-            for (size_t t = 0; t < nodes.size();) {
-                if (!holds_job(nodes[t].job)) {
-                    t = nodes[t].end;
-                    continue;
-                }
-                count_in(*nodes[t].result);
-                set[nodes[t].tag / 64] |= uint64_t{1} << (nodes[t].tag % 64);
-                ++t;
-            }
-            rep.membership.push_back(
-                {keys[row], plan.segment_ids[static_cast<size_t>(general)], tags.text(set.data())});
-        }
-        if (pipe) pipe->publish(rep.membership.size());
-    }
-    return unplaced;
-}
-
-// Why the rules could not place everyone, or nullopt when they could.
-std::optional<std::string> unplaced_message(const Unplaced& unplaced, bool exclusive,
-                                            const std::vector<CompiledSegment>& segs,
-                                            const Column& keys) {
-    auto customers = [](size_t n) {
-        return std::to_string(n) + (n == 1 ? " customer" : " customers");
-    };
-    if (exclusive && (!unplaced.overlaps.empty() || !unplaced.none.empty())) {
-        std::string msg = "policy 'exclusive' does not hold, so nothing was stored:";
-        for (const auto& [pair, rows] : unplaced.overlaps) {
-            msg += "\n  " + customers(rows.size()) + " match both '" + segs[pair.first].def->id +
-                   "' and '" + segs[pair.second].def->id + "' (e.g. " + sample_keys(rows, keys) +
-                   ")";
-        }
-        if (!unplaced.none.empty()) {
-            msg += "\n  " + customers(unplaced.none.size()) + " match no segment (e.g. " +
-                   sample_keys(unplaced.none, keys) + ")";
-        }
-        return msg;
-    }
-    if (!unplaced.none.empty()) {
-        return customers(unplaced.none.size()) + " match no general segment (e.g. " +
-               sample_keys(unplaced.none, keys) +
-               "), so nothing was stored; add a last segment with 'when: otherwise'";
-    }
-    return std::nullopt;
-}
-
 }  // namespace
 
 std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data,
@@ -591,9 +348,10 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     std::optional<MembershipPipe> pipe;
     if (writer) pipe.emplace(*writer, rep.membership);
     const bool exclusive = rules.rules.policy == Policy::Exclusive;
-    const Unplaced unplaced =
-        place_customers(plan, exclusive, frame, key_order(customers.keys), customers.keys,
-                        value.get(), rep, pipe ? &*pipe : nullptr);
+    const Unplaced unplaced = place_customers(
+        plan, exclusive, frame, key_order(customers.keys), customers.keys, value.get(), rep,
+        pipe ? std::function<void(size_t)>([&pipe](size_t n) { pipe->publish(n); })
+             : std::function<void(size_t)>());
     const std::optional<StoreError> store_failed = pipe ? pipe->close() : std::nullopt;
 
     // Rule problems first: the run fails whole, and the writer rolls back.

@@ -1,0 +1,63 @@
+// Placement: every customer into exactly one general segment (by the rule file's policy)
+// and the tactical subsegments that hold inside it, a block of customers at a time, with the
+// counts and values each segment reports.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/run.hpp"
+
+namespace strata {
+
+// A tactical subsegment as rows walk them: depth first, in rule-file order, each knowing
+// where its subtree ends, so a row that fails a condition skips the children too.
+struct TacticalNode {
+    size_t job;             // its condition, in the list of condition jobs
+    SegmentResult* result;  // where its counts go
+    size_t tag;             // its bit in a customer's tag set (= its depth-first index)
+    size_t end;             // the node after its subtree
+};
+
+// The segment tree as placement walks it, made once per run.
+struct SegmentPlan {
+    std::vector<const CompiledSegment*> jobs;         // every condition, depth first
+    std::vector<size_t> general_job;                  // per general segment; jobs.size(): otherwise
+    std::vector<std::vector<TacticalNode>> tactical;  // per general segment, depth first
+    std::vector<Str> segment_ids;                     // per general segment
+    std::vector<std::string> tag_paths;               // per tactical segment, by its tag
+};
+
+// Plans `segs` and makes their (empty) results.
+SegmentPlan plan_segments(const std::vector<CompiledSegment>& segs,
+                          std::vector<SegmentResult>& results);
+
+// Customers placement could not place: under `exclusive`, those in more than one segment
+// (by pair of segments) and those in none; under `first_match`, those no segment matched.
+// Rows in key order.
+struct Unplaced {
+    std::map<std::pair<size_t, size_t>, std::vector<uint32_t>> overlaps;
+    std::vector<uint32_t> none;
+};
+
+// Places every customer in key order, a block at a time: counts and values into
+// rep.segments, a membership row each into rep.membership (reserved for all of them, then
+// announced to `published` block by block, when it is set).
+//
+// When the table is in key order (the usual case) a block is a run of table rows and its
+// conditions are evaluated for just those rows; otherwise every condition is evaluated once
+// for the whole table. Conditions that rank the whole base are always evaluated whole.
+Unplaced place_customers(const SegmentPlan& plan, bool exclusive, const Frame& frame,
+                         const std::vector<uint32_t>& order, const Column& keys,
+                         const Column* value, RunReport& rep,
+                         const std::function<void(size_t)>& published);
+
+// Why the rules could not place everyone, or nullopt when they could.
+std::optional<std::string> unplaced_message(const Unplaced& unplaced, bool exclusive,
+                                            const std::vector<CompiledSegment>& segs,
+                                            const Column& keys);
+
+}  // namespace strata
