@@ -44,6 +44,10 @@ void add_run(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err
         ->capture_default_str();
     cmd->add_option("--state", options->state,
                     "SQLite file for run state (default: the customer database)");
+    cmd->add_option("--wait", options->wait,
+                    "How long to wait while another run holds the state, like 30s or 2m, before "
+                    "giving up (exit 2)")
+        ->capture_default_str();
     cmd->callback([options, format, &exit_code, &out, &err] {
         options->format = *format == "json"  ? RunFormat::Json
                           : *format == "csv" ? RunFormat::Csv

@@ -36,6 +36,7 @@ struct RunCommandOptions {
     bool dry_run = false;
     RunFormat format = RunFormat::Table;
     std::optional<std::string> state;  // default: the customer database itself
+    std::string wait = "30s";          // how long to wait for another run's hold on the state
 };
 
 int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& err);

@@ -120,4 +120,32 @@ void write_csv_field(std::ostream& out, const std::string& s, bool guard_formula
     out << '"';
 }
 
+std::optional<int64_t> parse_duration(const std::string& text) {
+    if (text.size() < 2 || text.size() > 10) return std::nullopt;
+    int64_t number = 0;
+    for (size_t i = 0; i + 1 < text.size(); ++i) {
+        if (text[i] < '0' || text[i] > '9') return std::nullopt;
+        number = number * 10 + (text[i] - '0');
+    }
+    int64_t unit = 0;
+    switch (text.back()) {
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            return std::nullopt;
+    }
+    if (number > kMaxDurationSeconds / unit) return std::nullopt;
+    return number * unit;
+}
+
 }  // namespace strata::cli

@@ -47,6 +47,13 @@ std::string thousands(size_t n);
 std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules,
                                   std::ostream& err);
 
+// The longest lease or wait accepted.
+inline constexpr int64_t kMaxDurationSeconds = 30 * 86400;
+
+// A whole number followed by s, m, h or d ("30s", "5m", "1h", "2d") as seconds; nullopt for
+// anything else, or beyond 30 days.
+std::optional<int64_t> parse_duration(const std::string& text);
+
 // Writes s as one CSV field (quoted when it holds a comma, quote or line break). With
 // `guard_formulas`, a text that a spreadsheet would run as a formula (it starts with =, +, -,
 // @, a tab or a carriage return) is written with a leading ' so that it stays text (OWASP's

@@ -12,34 +12,6 @@
 
 namespace strata::cli {
 
-std::optional<int64_t> parse_duration(const std::string& text) {
-    if (text.size() < 2 || text.size() > 10) return std::nullopt;
-    int64_t number = 0;
-    for (size_t i = 0; i + 1 < text.size(); ++i) {
-        if (text[i] < '0' || text[i] > '9') return std::nullopt;
-        number = number * 10 + (text[i] - '0');
-    }
-    int64_t unit = 0;
-    switch (text.back()) {
-        case 's':
-            unit = 1;
-            break;
-        case 'm':
-            unit = 60;
-            break;
-        case 'h':
-            unit = 3600;
-            break;
-        case 'd':
-            unit = 86400;
-            break;
-        default:
-            return std::nullopt;
-    }
-    if (number > kMaxDurationSeconds / unit) return std::nullopt;
-    return number * unit;
-}
-
 std::string utc_timestamp(std::time_t t) {
     std::tm tm{};
     gmtime_r(&t, &tm);

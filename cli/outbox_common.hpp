@@ -12,15 +12,9 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 
 namespace strata::cli {
-
-// The longest lease or wait accepted.
-inline constexpr int64_t kMaxDurationSeconds = 30 * 86400;
-
-// A whole number followed by s, m, h or d ("30s", "5m", "1h", "2d") as seconds; nullopt for
-// anything else, or beyond 30 days.
-std::optional<int64_t> parse_duration(const std::string& text);
 
 // A moment as UTC text 'YYYY-MM-DDTHH:MM:SSZ', which sorts as it counts.
 std::string utc_timestamp(std::time_t t);

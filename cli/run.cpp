@@ -269,10 +269,19 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
                              "--as-of '" + options.as_of.value_or("") + "' is not a date");
         return kExitEnvironment;
     }
+    const std::optional<int64_t> wait = parse_duration(options.wait);
+    if (!wait) {
+        const std::string message =
+            "--wait '" + options.wait + "' is not a duration like 30s, 2m or 1h";
+        err << "strata run: " << message << '\n';
+        if (json) write_json_error(out, "usage", message);
+        return kExitEnvironment;
+    }
     std::unique_ptr<SQLite::Database> state;
     if (!options.dry_run) {
         StoreError error;
-        state = open_state(options.state.value_or(options.db), error);
+        state =
+            open_state(options.state.value_or(options.db), error, static_cast<int>(*wait * 1000));
         if (!state) {
             err << "strata run: " << error.message << '\n';
             if (json) write_json_error(out, "database", error.message);
@@ -298,6 +307,9 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     auto report = execute_run(*loaded->rules, *loaded->db, state_db, run_options, error);
     if (run_options.progress) err << "\r\033[K";
     if (!report) {
+        // Another run holding the state longer than --wait: say how long was waited.
+        if (error.message.find("locked by another process") != std::string::npos)
+            error.message += " (waited " + options.wait + ", the --wait)";
         err << "strata run: " << error.message << '\n';
         if (json) write_json_error(out, error.rule_problem ? "rules" : "database", error.message);
         return error.rule_problem ? kExitRules : kExitEnvironment;

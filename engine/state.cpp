@@ -170,7 +170,8 @@ std::string describe(const SQLite::Exception& e, const std::string& what) {
 
 }  // namespace
 
-std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error) {
+std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error,
+                                             int wait_ms) {
     // SQLite's own word for a folder it cannot write in is "unable to open database file":
     // name the folder and the reason first. The folder must be writable even when the file
     // exists, for the journal SQLite keeps beside it while a run is stored.
@@ -202,7 +203,7 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
     try {
         auto db = std::make_unique<SQLite::Database>(
             path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
-        db->setBusyTimeout(5000);
+        db->setBusyTimeout(wait_ms);
         SQLite::Transaction tx(*db);
         db->exec(kSchema);
         db->exec(kOutboxSchema);

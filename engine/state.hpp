@@ -33,7 +33,9 @@ struct RunRecord {
 };
 
 // Opens (creating if needed) the state database read-write and ensures the strata_* tables.
-std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error);
+// `wait_ms`: how long any statement waits for another process's lock before it fails.
+std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error,
+                                             int wait_ms = 5000);
 
 // Writes one run as it is computed, in one transaction: the run record first, then its
 // membership in as many pieces as come (compared with the ruleset's open stays, so only what

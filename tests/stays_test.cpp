@@ -4,7 +4,9 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "test_support.hpp"
 
@@ -246,4 +248,42 @@ TEST_CASE("stays keep the rule file's tactical order when a new version reorders
     CHECK(membership(db, 2) == "1:all[b] 2:all[a] 3:all[b;a] 4:all[] ");
     auto e = run_cli({"export", file, "--db", db});
     CHECK(e.out.find("\n3,all,b;a,") != std::string::npos);
+}
+
+TEST_CASE("a run waits up to --wait while another holds the state, then fails with exit 2") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto state = dir.file("state.db");
+    const auto file = dir.write("r.yaml", rules());
+    REQUIRE(run_cli({"run", file, "--db", db, "--state", state, "--as-of", "2026-10-01"}).code ==
+            0);
+    {
+        SQLite::Database holder(state, SQLite::OPEN_READWRITE);
+        holder.exec("BEGIN IMMEDIATE");
+        const auto started = std::chrono::steady_clock::now();
+        auto r = run_cli(
+            {"run", file, "--db", db, "--state", state, "--as-of", "2026-11-01", "--wait", "1s"});
+        const double waited =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(r.err.find("locked by another process (waited 1s") != std::string::npos,
+                      r.err);
+        CHECK(waited >= 0.9);
+        CHECK(waited < 10);
+        holder.exec("ROLLBACK");
+    }
+    CHECK(scalar(state, "SELECT count(*) FROM strata_runs") == 1);
+    // A hold that ends within the wait only delays the run.
+    std::thread release([&] {
+        SQLite::Database holder(state, SQLite::OPEN_READWRITE);
+        holder.exec("BEGIN IMMEDIATE");
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        holder.exec("COMMIT");
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto r = run_cli(
+        {"run", file, "--db", db, "--state", state, "--as-of", "2026-11-01", "--wait", "10s"});
+    release.join();
+    CHECK_MESSAGE(r.code == 0, r.err);
+    CHECK(run_cli({"run", file, "--db", db, "--wait", "soon"}).code == 2);
 }
