@@ -40,21 +40,29 @@ CREATE TABLE IF NOT EXISTS strata_rulesets (
   ruleset_id    INTEGER PRIMARY KEY,
   name          TEXT NOT NULL UNIQUE
 );
+-- Each segment name of a ruleset once; stays refer to it by code.
+CREATE TABLE IF NOT EXISTS strata_segments (
+  ruleset       INTEGER NOT NULL REFERENCES strata_rulesets(ruleset_id),
+  code          INTEGER NOT NULL,
+  name          TEXT NOT NULL,
+  PRIMARY KEY (ruleset, code)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS strata_stays (
   ruleset       INTEGER NOT NULL REFERENCES strata_rulesets(ruleset_id),
   customer_key  NOT NULL,  -- no declared type: keys keep their own type ('00123' stays text)
   level         INTEGER NOT NULL,
-  segment       TEXT NOT NULL,
+  segment       INTEGER NOT NULL,  -- the code of its name in strata_segments
   entered_run   INTEGER NOT NULL REFERENCES strata_runs(run_id),
   exited_run    INTEGER REFERENCES strata_runs(run_id),
   PRIMARY KEY (ruleset, customer_key, level, segment, entered_run)
 ) WITHOUT ROWID;
--- The stays with their days, versions and causes, as people read them.
+-- The stays with their names, days, versions and causes, as people read them.
 CREATE VIEW IF NOT EXISTS strata_stay_history (ruleset, customer_key, segment, level,
     entered_run, entered_as_of, exited_run, exited_as_of, version, cause) AS
-  SELECT n.name, s.customer_key, s.segment, s.level, s.entered_run, e.as_of, s.exited_run,
+  SELECT n.name, s.customer_key, g.name, s.level, s.entered_run, e.as_of, s.exited_run,
          x.as_of, e.version, coalesce(json_extract(e.summary, '$.transitions.cause'), 'data')
   FROM strata_stays s JOIN strata_rulesets n ON n.ruleset_id = s.ruleset
+  JOIN strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment
   JOIN strata_runs e ON e.run_id = s.entered_run
   LEFT JOIN strata_runs x ON x.run_id = s.exited_run;
 )sql";
@@ -63,17 +71,19 @@ CREATE VIEW IF NOT EXISTS strata_stay_history (ruleset, customer_key, segment, l
 // query. The tactical paths are joined in rule-file order.
 constexpr const char* kMembershipView = R"sql(
 CREATE VIEW IF NOT EXISTS strata_membership (run_id, customer_key, segment, tactical) AS
-  SELECT r.run_id, g.customer_key, g.segment,
-         coalesce((SELECT group_concat(segment, ';') FROM (
-                     SELECT t.segment FROM strata_stays t
+  SELECT r.run_id, g.customer_key, gn.name,
+         coalesce((SELECT group_concat(name, ';') FROM (
+                     SELECT tn.name FROM strata_stays t
+                     JOIN strata_segments tn ON tn.ruleset = t.ruleset AND tn.code = t.segment
                      WHERE t.ruleset = g.ruleset AND t.customer_key = g.customer_key
                        AND t.level > 0 AND t.entered_run <= r.run_id
                        AND (t.exited_run IS NULL OR t.exited_run > r.run_id)
-                     ORDER BY t.level, t.segment)), '')
+                     ORDER BY t.level, tn.name)), '')
   FROM strata_runs r JOIN strata_rulesets n ON n.name = r.ruleset
   JOIN strata_stays g
     ON g.ruleset = n.ruleset_id AND g.level = 0 AND g.entered_run <= r.run_id
-   AND (g.exited_run IS NULL OR g.exited_run > r.run_id);
+   AND (g.exited_run IS NULL OR g.exited_run > r.run_id)
+  JOIN strata_segments gn ON gn.ruleset = g.ruleset AND gn.code = g.segment;
 )sql";
 
 // State written before strata_placements existed kept the texts in a strata_membership table;

@@ -40,11 +40,22 @@ static std::optional<int64_t> ruleset_id(SQLite::Database& state, const std::str
     return q.getColumn(0).getInt64();
 }
 
+// A ruleset's segment names by code: stays keep a small integer per row, not the text.
+static std::unordered_map<int64_t, Str> segment_names(SQLite::Database& state, int64_t ruleset) {
+    std::unordered_map<int64_t, Str> names;
+    SQLite::Statement q(state, "SELECT code, name FROM strata_segments WHERE ruleset = ?");
+    q.bind(1, ruleset);
+    while (q.executeStep())
+        names[q.getColumn(0).getInt64()] = intern(q.getColumn(1).getText());
+    return names;
+}
+
 std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
                                                 const std::string& ruleset) {
     std::vector<OpenPlacement> out;
     const auto id = ruleset_id(state, ruleset);
     if (!id) return out;
+    std::unordered_map<int64_t, Str> names = segment_names(state, *id);
     std::unordered_map<int64_t, std::string> as_of;  // of the ruleset's runs
     {
         SQLite::Statement runs(state, "SELECT run_id, as_of FROM strata_runs WHERE ruleset = ?");
@@ -72,7 +83,7 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
         }
         OpenPlacement& p = out.back();
         const int level = q.getColumn(1).getInt();
-        const Str segment = intern(q.getColumn(2).getText());
+        const Str segment = names[q.getColumn(2).getInt64()];
         const int64_t entered = q.getColumn(3).getInt64();
         if (level == 0) {
             p.general = segment;
@@ -178,11 +189,25 @@ struct StayWriter::Impl {
     using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
     static constexpr size_t kBatch = 128;  // rows per INSERT statement
 
-    sqlite3* db;
+    sqlite3* db = nullptr;
     int64_t ruleset = 0;
-    int64_t run_id;
+    int64_t run_id = 0;
     Prepared close{nullptr, sqlite3_finalize};
     Prepared relevel{nullptr, sqlite3_finalize};
+    Prepared name{nullptr, sqlite3_finalize};               // adds a segment name's code
+    std::unordered_map<const std::string*, int64_t> codes;  // by interned name
+    int64_t next_code = 0;
+
+    // The code of a segment name, given one the first time it is written.
+    int64_t code_of(const Str& segment) {
+        auto [it, added] = codes.emplace(segment.p, next_code);
+        if (!added) return it->second;
+        sqlite3_bind_int64(name.get(), 1, ruleset);
+        sqlite3_bind_int64(name.get(), 2, next_code);
+        bind_text(name.get(), 3, segment.str());
+        step(name.get());
+        return next_code++;
+    }
     Prepared full{nullptr, sqlite3_finalize};  // an INSERT of kBatch rows
 
     Prepared prepare(const std::string& sql) {
@@ -211,7 +236,7 @@ struct StayWriter::Impl {
         sqlite3_bind_int64(stmt, 2, ruleset);
         bind_key(stmt, 3, stay.key);
         sqlite3_bind_int(stmt, 4, stay.level);
-        bind_text(stmt, 5, stay.segment.str());
+        sqlite3_bind_int64(stmt, 5, code_of(stay.segment));
         sqlite3_bind_int64(stmt, 6, stay.entered_run);
         step(stmt);
         if (sqlite3_changes(db) != 1)
@@ -233,12 +258,19 @@ struct StayWriter::Impl {
 };
 
 StayWriter::StayWriter(SQLite::Database& state, const std::string& ruleset, int64_t run_id)
-    : impl_(std::make_unique<Impl>(Impl{state.getHandle(), 0, run_id})) {
+    : impl_(std::make_unique<Impl>()) {
     Impl& s = *impl_;
+    s.db = state.getHandle();
+    s.run_id = run_id;
     SQLite::Statement add(state, "INSERT OR IGNORE INTO strata_rulesets (name) VALUES (?)");
     add.bind(1, ruleset);
     add.exec();
     s.ruleset = ruleset_id(state, ruleset).value_or(0);
+    for (const auto& [code, name] : segment_names(state, s.ruleset)) {
+        s.codes.emplace(name.p, code);
+        s.next_code = std::max(s.next_code, code + 1);
+    }
+    s.name = s.prepare("INSERT INTO strata_segments (ruleset, code, name) VALUES (?, ?, ?)");
     s.close = s.prepare(
         "UPDATE strata_stays SET exited_run = ? WHERE ruleset = ? AND customer_key = ? AND "
         "level = ? AND segment = ? AND entered_run = ?");
@@ -268,7 +300,7 @@ void StayWriter::write(const StayChanges& changes) {
             sqlite3_bind_int64(stmt, base + 1, s.ruleset);
             Impl::bind_key(stmt, base + 2, o.key);
             sqlite3_bind_int(stmt, base + 3, o.level);
-            Impl::bind_text(stmt, base + 4, o.segment.str());
+            sqlite3_bind_int64(stmt, base + 4, s.code_of(o.segment));
             sqlite3_bind_int64(stmt, base + 5, s.run_id);
         }
         s.step(stmt);
@@ -281,10 +313,11 @@ std::vector<MembershipRow> membership_of_run(SQLite::Database& state, int64_t ru
     // exited by then. Ordered by key, then general before tactical in rule-file order.
     SQLite::Statement q(
         state,
-        "SELECT s.customer_key, s.segment, s.level FROM strata_runs r "
+        "SELECT s.customer_key, g.name, s.level FROM strata_runs r "
         "JOIN strata_rulesets n ON n.name = r.ruleset "
         "JOIN strata_stays s ON s.ruleset = n.ruleset_id AND s.entered_run <= r.run_id "
         "AND (s.exited_run IS NULL OR s.exited_run > r.run_id) "
+        "JOIN strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment "
         "WHERE r.run_id = ? ORDER BY s.customer_key, s.level, s.segment");
     q.bind(1, run_id);
     std::vector<MembershipRow> rows;

@@ -131,7 +131,7 @@ TEST_CASE("a new version's moves are marked as caused by the rules") {
                  "SELECT count(*) FROM strata_stay_history WHERE cause = 'rules' AND version = 2 "
                  "AND customer_key = 3 AND segment = 'regular'") == 1);
     CHECK(scalar(db,
-                 "SELECT count(*) FROM strata_stays WHERE customer_key = 3 AND segment = "
+                 "SELECT count(*) FROM strata_stay_history WHERE customer_key = 3 AND segment = "
                  "'vip' AND exited_run = 2") == 1);
 }
 
