@@ -187,7 +187,7 @@ void StayDiff::finish(StayChanges& out) {
 // Statements prepared once and bound by hand: a first run writes a stay per customer.
 struct StayWriter::Impl {
     using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
-    static constexpr size_t kBatch = 128;  // rows per INSERT statement
+    static constexpr size_t kBatch = 512;  // rows per INSERT statement
 
     sqlite3* db = nullptr;
     int64_t ruleset = 0;
