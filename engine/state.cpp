@@ -138,12 +138,9 @@ void migrate_snapshots_to_stays(SQLite::Database& db) {
                             "AND p.placement = m.placement WHERE m.run_id = ? "
                             "ORDER BY m.customer_key");
         q.bind(1, run.id);
-        while (q.executeStep()) {
-            const auto key = q.getColumn(0);
-            rows.push_back({key.isInteger() ? Value{static_cast<int64_t>(key.getInt64())}
-                                            : Value{intern(key.getString())},
-                            intern(q.getColumn(1).getText()), intern(q.getColumn(2).getText())});
-        }
+        while (q.executeStep())
+            rows.push_back({key_from_column(q.getColumn(0)), intern(q.getColumn(1).getText()),
+                            intern(q.getColumn(2).getText())});
         StayDiff diff(load_open_placements(db, run.ruleset), {});
         StayChanges changes;
         diff.add(rows.data(), rows.size(), changes);
@@ -435,12 +432,9 @@ std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_
                             "SELECT customer_key, segment, tactical FROM strata_membership "
                             "WHERE run_id = ? ORDER BY customer_key");
         q.bind(1, run_id);
-        while (q.executeStep()) {
-            const auto key = q.getColumn(0);
-            rows.push_back({key.isInteger() ? Value{static_cast<int64_t>(key.getInt64())}
-                                            : Value{intern(key.getString())},
-                            intern(q.getColumn(1).getText()), intern(q.getColumn(2).getText())});
-        }
+        while (q.executeStep())
+            rows.push_back({key_from_column(q.getColumn(0)), intern(q.getColumn(1).getText()),
+                            intern(q.getColumn(2).getText())});
         return rows;
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, "cannot read membership from '" + state.getFilename() + "'");
@@ -525,9 +519,7 @@ std::optional<std::vector<StayListing>> list_stays(SQLite::Database& state,
         while (q.executeStep()) {
             StayListing s;
             s.ruleset = q.getColumn(0).getString();
-            const auto key = q.getColumn(1);
-            s.key = key.isInteger() ? Value{static_cast<int64_t>(key.getInt64())}
-                                    : Value{intern(key.getString())};
+            s.key = key_from_column(q.getColumn(1));
             s.segment = q.getColumn(2).getString();
             s.level = q.getColumn(3).getInt();
             s.entered_run = q.getColumn(4).getInt64();

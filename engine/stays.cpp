@@ -9,11 +9,6 @@ namespace strata {
 
 namespace {
 
-Value key_of(const SQLite::Column& c) {
-    if (c.isInteger()) return static_cast<int64_t>(c.getInt64());
-    return intern(c.getString());
-}
-
 // Splits a ';'-joined list of tactical paths.
 std::vector<std::string_view> split_paths(const std::string& text) {
     std::vector<std::string_view> out;
@@ -27,6 +22,11 @@ std::vector<std::string_view> split_paths(const std::string& text) {
 }
 
 }  // namespace
+
+Value key_from_column(const SQLite::Column& c) {
+    if (c.isInteger()) return static_cast<int64_t>(c.getInt64());
+    return intern(c.getString());
+}
 
 int compare_keys(const Value& a, const Value& b) {
     if (a.index() != b.index()) return a.index() < b.index() ? -1 : 1;
@@ -75,7 +75,7 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
         joined.clear();
     };
     while (q.executeStep()) {
-        Value key = key_of(q.getColumn(0));
+        Value key = key_from_column(q.getColumn(0));
         if (out.empty() || compare_keys(out.back().key, key) != 0) {
             close_last();
             out.push_back({});
@@ -327,7 +327,7 @@ std::vector<MembershipRow> membership_of_run(SQLite::Database& state, int64_t ru
         joined.clear();
     };
     while (q.executeStep()) {
-        Value key = key_of(q.getColumn(0));
+        Value key = key_from_column(q.getColumn(0));
         if (rows.empty() || compare_keys(rows.back().key, key) != 0) {
             close_last();
             rows.push_back({key, intern(""), intern("")});

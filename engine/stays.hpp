@@ -6,6 +6,7 @@
 // in a transition matrix.
 #pragma once
 
+#include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Database.h>
 
 #include <cstdint>
@@ -50,6 +51,9 @@ struct OpenPlacement {
 // numerically, then texts bytewise: the order of key_order). Throws SQLite::Exception.
 std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
                                                 const std::string& ruleset);
+
+// A customer key as the state stores it: an integer, or a text.
+Value key_from_column(const SQLite::Column& c);
 
 // Orders keys as runs write them: integers first, numerically, then texts bytewise.
 int compare_keys(const Value& a, const Value& b);
