@@ -47,20 +47,22 @@ CREATE TABLE IF NOT EXISTS strata_segments (
   name          TEXT NOT NULL,
   PRIMARY KEY (ruleset, code)
 ) WITHOUT ROWID;
+-- Keyed by ruleset, then exited_run (0 while the stay lasts), then customer: a ruleset's open
+-- stays, which every run reads, are one range in key order however long the history grows.
 CREATE TABLE IF NOT EXISTS strata_stays (
   ruleset       INTEGER NOT NULL REFERENCES strata_rulesets(ruleset_id),
+  exited_run    INTEGER NOT NULL,  -- the run that ended the stay; 0 while it lasts
   customer_key  NOT NULL,  -- no declared type: keys keep their own type ('00123' stays text)
   level         INTEGER NOT NULL,
   segment       INTEGER NOT NULL,  -- the code of its name in strata_segments
   entered_run   INTEGER NOT NULL REFERENCES strata_runs(run_id),
-  exited_run    INTEGER REFERENCES strata_runs(run_id),
-  PRIMARY KEY (ruleset, customer_key, level, segment, entered_run)
+  PRIMARY KEY (ruleset, exited_run, customer_key, level, segment, entered_run)
 ) WITHOUT ROWID;
 -- The stays with their names, days, versions and causes, as people read them.
 CREATE VIEW IF NOT EXISTS strata_stay_history (ruleset, customer_key, segment, level,
     entered_run, entered_as_of, exited_run, exited_as_of, version, cause) AS
-  SELECT n.name, s.customer_key, g.name, s.level, s.entered_run, e.as_of, s.exited_run,
-         x.as_of, e.version, coalesce(json_extract(e.summary, '$.transitions.cause'), 'data')
+  SELECT n.name, s.customer_key, g.name, s.level, s.entered_run, e.as_of,
+         nullif(s.exited_run, 0), x.as_of, e.version, coalesce(json_extract(e.summary, '$.transitions.cause'), 'data')
   FROM strata_stays s JOIN strata_rulesets n ON n.ruleset_id = s.ruleset
   JOIN strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment
   JOIN strata_runs e ON e.run_id = s.entered_run
@@ -77,12 +79,12 @@ CREATE VIEW IF NOT EXISTS strata_membership (run_id, customer_key, segment, tact
                      JOIN strata_segments tn ON tn.ruleset = t.ruleset AND tn.code = t.segment
                      WHERE t.ruleset = g.ruleset AND t.customer_key = g.customer_key
                        AND t.level > 0 AND t.entered_run <= r.run_id
-                       AND (t.exited_run IS NULL OR t.exited_run > r.run_id)
+                       AND (t.exited_run = 0 OR t.exited_run > r.run_id)
                      ORDER BY t.level, tn.name)), '')
   FROM strata_runs r JOIN strata_rulesets n ON n.name = r.ruleset
   JOIN strata_stays g
     ON g.ruleset = n.ruleset_id AND g.level = 0 AND g.entered_run <= r.run_id
-   AND (g.exited_run IS NULL OR g.exited_run > r.run_id)
+   AND (g.exited_run = 0 OR g.exited_run > r.run_id)
   JOIN strata_segments gn ON gn.ruleset = g.ruleset AND gn.code = g.segment;
 )sql";
 

@@ -66,7 +66,7 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
     // In the primary key's order: key, then level (general first, then tactical in file order).
     SQLite::Statement q(state,
                         "SELECT customer_key, level, segment, entered_run FROM strata_stays "
-                        "WHERE ruleset = ? AND exited_run IS NULL "
+                        "WHERE ruleset = ? AND exited_run = 0 "
                         "ORDER BY customer_key, level, segment");
     q.bind(1, *id);
     std::string joined;
@@ -219,9 +219,10 @@ struct StayWriter::Impl {
     }
     Prepared insert_of(size_t rows) {
         std::string sql =
-            "INSERT INTO strata_stays (ruleset, customer_key, level, segment, entered_run) VALUES ";
+            "INSERT INTO strata_stays (ruleset, exited_run, customer_key, level, segment, "
+            "entered_run) VALUES ";
         for (size_t i = 0; i < rows; ++i)
-            sql += i ? ",(?,?,?,?,?)" : "(?,?,?,?,?)";
+            sql += i ? ",(?,0,?,?,?,?)" : "(?,0,?,?,?,?)";
         return prepare(sql);
     }
     void step(sqlite3_stmt* stmt) {
@@ -272,11 +273,11 @@ StayWriter::StayWriter(SQLite::Database& state, const std::string& ruleset, int6
     }
     s.name = s.prepare("INSERT INTO strata_segments (ruleset, code, name) VALUES (?, ?, ?)");
     s.close = s.prepare(
-        "UPDATE strata_stays SET exited_run = ? WHERE ruleset = ? AND customer_key = ? AND "
-        "level = ? AND segment = ? AND entered_run = ?");
+        "UPDATE strata_stays SET exited_run = ? WHERE ruleset = ? AND exited_run = 0 AND "
+        "customer_key = ? AND level = ? AND segment = ? AND entered_run = ?");
     s.relevel = s.prepare(
-        "UPDATE strata_stays SET level = ? WHERE ruleset = ? AND customer_key = ? AND "
-        "level = ? AND segment = ? AND entered_run = ?");
+        "UPDATE strata_stays SET level = ? WHERE ruleset = ? AND exited_run = 0 AND "
+        "customer_key = ? AND level = ? AND segment = ? AND entered_run = ?");
     s.full = s.insert_of(Impl::kBatch);
 }
 
@@ -316,7 +317,7 @@ std::vector<MembershipRow> membership_of_run(SQLite::Database& state, int64_t ru
         "SELECT s.customer_key, g.name, s.level FROM strata_runs r "
         "JOIN strata_rulesets n ON n.name = r.ruleset "
         "JOIN strata_stays s ON s.ruleset = n.ruleset_id AND s.entered_run <= r.run_id "
-        "AND (s.exited_run IS NULL OR s.exited_run > r.run_id) "
+        "AND (s.exited_run = 0 OR s.exited_run > r.run_id) "
         "JOIN strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment "
         "WHERE r.run_id = ? ORDER BY s.customer_key, s.level, s.segment");
     q.bind(1, run_id);
