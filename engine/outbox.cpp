@@ -168,13 +168,15 @@ bool outbox_was_claimed(const std::string& status, int64_t attempt) {
     return attempt > 0 && status != "holdout" && status != "capped";
 }
 
-std::vector<OutboxChange> ack_outbox(SQLite::Database& state, const std::vector<int64_t>& ids,
-                                     const std::string& now) {
+namespace {
+
+// What ack and fail share: one IMMEDIATE transaction, each id's status and attempt read, and
+// `change` called on those found; it sets c.after and writes the row when it applies.
+template <typename Change>
+std::vector<OutboxChange> change_each(SQLite::Database& state, const std::vector<int64_t>& ids,
+                                      Change change) {
     SQLite::Transaction tx(state, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement get(state, "SELECT status, attempt FROM strata_outbox WHERE id = ?");
-    SQLite::Statement done(state,
-                           "UPDATE strata_outbox SET status = 'done', lease_until = NULL, "
-                           "updated_at = ? WHERE id = ?");
     std::vector<OutboxChange> changes;
     for (const int64_t id : ids) {
         OutboxChange c{id, std::nullopt, "", 0};
@@ -182,13 +184,7 @@ std::vector<OutboxChange> ack_outbox(SQLite::Database& state, const std::vector<
             c.before = found->first;
             c.after = found->first;
             c.attempt = found->second;
-            if (outbox_was_claimed(*c.before, c.attempt) && *c.before != "done") {
-                done.reset();
-                done.bind(1, now);
-                done.bind(2, id);
-                done.exec();
-                c.after = "done";
-            }
+            if (outbox_was_claimed(*c.before, c.attempt)) change(c);
         }
         changes.push_back(std::move(c));
     }
@@ -196,38 +192,41 @@ std::vector<OutboxChange> ack_outbox(SQLite::Database& state, const std::vector<
     return changes;
 }
 
+}  // namespace
+
+std::vector<OutboxChange> ack_outbox(SQLite::Database& state, const std::vector<int64_t>& ids,
+                                     const std::string& now) {
+    SQLite::Statement done(state,
+                           "UPDATE strata_outbox SET status = 'done', lease_until = NULL, "
+                           "updated_at = ? WHERE id = ?");
+    return change_each(state, ids, [&](OutboxChange& c) {
+        if (*c.before == "done") return;
+        done.reset();
+        done.bind(1, now);
+        done.bind(2, c.id);
+        done.exec();
+        c.after = "done";
+    });
+}
+
 std::vector<OutboxChange> fail_outbox(SQLite::Database& state, const std::vector<int64_t>& ids,
                                       const std::string& reason, int64_t max_attempts,
                                       const std::string& now) {
-    SQLite::Transaction tx(state, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement get(state, "SELECT status, attempt FROM strata_outbox WHERE id = ?");
     // A row going back to pending drops its consumer; a dead one keeps the last.
     SQLite::Statement failed(
         state,
         "UPDATE strata_outbox SET status = ?1, reason = ?2, lease_until = NULL, "
         "consumer = CASE WHEN ?1 = 'dead' THEN consumer END, updated_at = ?3 WHERE id = ?4");
-    std::vector<OutboxChange> changes;
-    for (const int64_t id : ids) {
-        OutboxChange c{id, std::nullopt, "", 0};
-        if (auto found = status_of(get, id)) {
-            c.before = found->first;
-            c.after = found->first;
-            c.attempt = found->second;
-            if (outbox_was_claimed(*c.before, c.attempt) &&
-                (*c.before == "in_flight" || *c.before == "pending")) {
-                c.after = c.attempt >= max_attempts ? "dead" : "pending";
-                failed.reset();
-                failed.bind(1, c.after);
-                failed.bind(2, reason);
-                failed.bind(3, now);
-                failed.bind(4, id);
-                failed.exec();
-            }
-        }
-        changes.push_back(std::move(c));
-    }
-    tx.commit();
-    return changes;
+    return change_each(state, ids, [&](OutboxChange& c) {
+        if (*c.before != "in_flight" && *c.before != "pending") return;
+        c.after = c.attempt >= max_attempts ? "dead" : "pending";
+        failed.reset();
+        failed.bind(1, c.after);
+        failed.bind(2, reason);
+        failed.bind(3, now);
+        failed.bind(4, c.id);
+        failed.exec();
+    });
 }
 
 }  // namespace strata
