@@ -6,6 +6,7 @@
 #include "dsl/binder.hpp"
 #include "dsl/loader.hpp"
 #include "dsl/parser.hpp"
+#include "dsl/trigger_compiler.hpp"
 
 namespace strata {
 
@@ -67,6 +68,8 @@ class Compiler {
                 }
             }
         }
+        compile_triggers(
+            out_, binder, [this](const ExprText& t) { return parse(t); }, diags_);
         binder.bind_all_lets();
         for (const auto& name : binder.unused_lets()) {
             if (!is_identifier(name)) continue;  // already reported as a bad name

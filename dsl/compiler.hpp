@@ -3,7 +3,9 @@
 // need, with every problem in `diags`.
 #pragma once
 
+#include <deque>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "dsl/ast.hpp"
@@ -21,6 +23,40 @@ struct CompiledSegment {
     std::vector<CompiledSegment> tactical;
 };
 
+// A segment a trigger's event names, resolved against the rule file's segments.
+struct SegmentRef {
+    enum class Kind { Any, None, General, Tactical };
+    Kind kind = Kind::Any;
+    std::string path;  // General: the id; Tactical: the path as membership holds it
+};
+
+// `enter X`, `exit X`, `in X` (X is `segment`), or `move X -> Y` (X `segment`, Y `to`).
+struct CompiledEvent {
+    TriggerEvent event = TriggerEvent::Enter;
+    SegmentRef segment;
+    SegmentRef to;
+};
+
+// A parameter's text with its {{expression}} templates: literals[0] exprs[0] literals[1] ...
+// (always one literal more than expressions).
+struct CompiledTemplate {
+    std::vector<std::string> literals;
+    std::vector<bound::ExprPtr> exprs;
+};
+
+struct CompiledAction {
+    const ActionDef* def;
+    std::vector<std::pair<std::string, CompiledTemplate>> params;  // in file order
+};
+
+struct CompiledTrigger {
+    const TriggerDef* def;
+    CompiledEvent on;
+    std::optional<CompiledEvent> success;
+    bound::ExprPtr when;  // null when the trigger has none
+    std::vector<CompiledAction> actions;
+};
+
 struct CompiledRules {
     SourceFile source;
     RuleFile rules;
@@ -29,6 +65,8 @@ struct CompiledRules {
     std::vector<CompiledSegment> segments;
     bound::ExprPtr value;  // may be null
     bound::ExprPtr since;  // source.since: a customer column of type date or datetime, or null
+    std::vector<CompiledTrigger> triggers;  // in file order
+    std::deque<ExprText> template_texts;    // the {{...}} parts of action parameters
 };
 
 // Compiles one rule file. With a schema, names and types are checked against the database;

@@ -7,6 +7,8 @@
 
 #include "dsl/hints.hpp"
 #include "dsl/parser.hpp"
+#include "dsl/trigger_loader.hpp"
+#include "dsl/yaml_reader.hpp"
 
 namespace strata {
 
@@ -31,69 +33,9 @@ namespace {
 using Code = DiagnosticCode;
 
 constexpr size_t kMaxFileBytes = 64u << 20;
-
-// Rule authors write named arguments inside plain scalars, e.g.
-//   rfm: rfm(recency: last_order, bins: 5)
-// which YAML would read as a nested mapping. Before YAML sees the text, every ": " after a
-// line's key separator inside a plain value becomes ":" + kHiddenSpace; scalar() turns it
-// back. The rewrite keeps every byte offset, so marks and carets stay exact.
-constexpr char kHiddenSpace = '\x01';
-
-std::string hide_inner_value_separators(const std::string& text) {
-    std::string out = text;
-    size_t line_start = 0;
-    while (line_start < out.size()) {
-        size_t line_end = out.find('\n', line_start);
-        if (line_end == std::string::npos) line_end = out.size();
-        size_t i = line_start;
-        while (i < line_end && (out[i] == ' ' || out[i] == '\t'))
-            ++i;
-        while (i + 1 < line_end && out[i] == '-' && out[i + 1] == ' ') {  // sequence entries
-            i += 2;
-            while (i < line_end && out[i] == ' ')
-                ++i;
-        }
-        const bool plain_key = i < line_end && std::string_view("#'\"{[|>&*!%@`").find(out[i]) ==
-                                                   std::string_view::npos;
-        size_t sep = std::string::npos;
-        if (plain_key) {
-            for (size_t k = i; k + 1 < line_end; ++k) {
-                if (out[k] == ':' && (out[k + 1] == ' ' || out[k + 1] == '\t')) {
-                    sep = k;
-                    break;
-                }
-                if (out[k] == ' ' && out[k + 1] == '#') break;
-            }
-        }
-        if (sep != std::string::npos) {
-            size_t v = sep + 1;
-            while (v < line_end && (out[v] == ' ' || out[v] == '\t'))
-                ++v;
-            const bool plain_value =
-                v < line_end &&
-                std::string_view("#'\"{[|>&*!%@`").find(out[v]) == std::string_view::npos;
-            if (plain_value) {
-                for (size_t k = v; k + 1 < line_end; ++k) {
-                    if ((out[k] == ' ' || out[k] == '\t') && out[k + 1] == '#') break;
-                    if (out[k] == ':' && out[k + 1] == ' ') out[k + 1] = kHiddenSpace;
-                }
-            }
-        }
-        line_start = line_end + 1;
-    }
-    return out;
-}
-
-std::string unhide(std::string s) {
-    for (char& c : s) {
-        if (c == kHiddenSpace) c = ' ';
-    }
-    return s;
-}
-
-class Loader {
+class Loader : public YamlReader {
   public:
-    Loader(const SourceFile& file, Diagnostics& diags) : file_(file), diags_(diags) {}
+    Loader(const SourceFile& file, Diagnostics& diags) : YamlReader(file, diags) {}
 
     std::optional<RuleFile> load() {
         if (file_.text().size() > kMaxFileBytes) {
@@ -147,141 +89,6 @@ class Loader {
     }
 
   private:
-    const SourceFile& file_;
-    Diagnostics& diags_;
-
-    void error(Code code, Location loc, std::string msg) {
-        diags_.error(code, file_.path(), loc, std::move(msg));
-    }
-
-    // An expression that starts with a quote (`when: 'a' == x`) ends the YAML scalar at the
-    // closing quote; say so when a YAML error lands on such a line.
-    std::string quote_hint(const YAML::Mark& mark) const {
-        if (mark.line < 0) return {};
-        const std::string_view line = file_.line(mark.line + 1);
-        const size_t colon = line.find(": ");
-        if (colon == std::string_view::npos) return {};
-        const size_t value = line.find_first_not_of(' ', colon + 1);
-        if (value == std::string_view::npos || (line[value] != '\'' && line[value] != '"'))
-            return {};
-        const size_t close = line.find(line[value], value + 1);
-        if (close == std::string_view::npos ||
-            line.find_first_not_of(' ', close + 1) == std::string_view::npos) {
-            return {};
-        }
-        return " (an expression that starts with a quote must be quoted as a whole, e.g. when: "
-               "\"'a' == x\")";
-    }
-
-    Location mark_location(const YAML::Mark& m, int length = 1) const {
-        if (m.line < 0) return Location{1, 1, 1};
-        return Location{m.line + 1, m.column + 1, std::max(1, length)};
-    }
-
-    Location node_location(const YAML::Node& n) const {
-        const int length =
-            n.IsScalar() ? static_cast<int>(std::min<size_t>(n.Scalar().size(), 200)) : 1;
-        Location loc = mark_location(n.Mark(), length);
-        // A quoted scalar's mark points at its quote: underline the quotes too.
-        if (n.IsScalar() && n.Mark().pos >= 0) {
-            const size_t pos = static_cast<size_t>(n.Mark().pos);
-            if (pos < file_.text().size() &&
-                (file_.text()[pos] == '\'' || file_.text()[pos] == '"')) {
-                loc.length += 2;
-            }
-        }
-        return loc;
-    }
-
-    using Handler = std::function<void(const YAML::Node& key, const YAML::Node& value)>;
-
-    // Visits a mapping's keys, reporting unknown and duplicate keys, and missing required ones.
-    void visit_map(const YAML::Node& map, const std::string& where,
-                   const std::vector<std::string>& known, const std::vector<std::string>& required,
-                   const Handler& handle) {
-        std::set<std::string> seen;
-        std::set<std::string> suggested;  // required keys an unknown key was probably meant as
-        for (auto it = map.begin(); it != map.end(); ++it) {
-            const YAML::Node key = it->first;  // a copy: the iterator yields a temporary pair
-            if (!key.IsScalar()) {
-                error(Code::Structure, node_location(key),
-                      "keys in " + where + " must be plain names");
-                continue;
-            }
-            const std::string& name = key.Scalar();
-            if (!seen.insert(name).second) {
-                error(Code::DuplicateId, node_location(key),
-                      "duplicate key '" + name + "' in " + where);
-                continue;
-            }
-            if (std::find(known.begin(), known.end(), name) == known.end()) {
-                error(Code::UnknownKey, node_location(key),
-                      "unknown key '" + name + "' in " + where + did_you_mean(name, known));
-                suggested.insert(closest_match(name, known));
-                continue;
-            }
-            handle(key, it->second);
-        }
-        for (const auto& r : required) {
-            if (!seen.count(r) && !suggested.count(r))
-                error(Code::MissingKey, node_location(map),
-                      where + " is missing the required key '" + r + "'");
-        }
-    }
-
-    std::optional<std::string> scalar(const YAML::Node& n, const std::string& what) {
-        if (!n.IsScalar()) {
-            error(Code::Structure, node_location(n),
-                  what + " must be a single value, not a " +
-                      (n.IsMap()        ? "mapping"
-                       : n.IsSequence() ? "list"
-                                        : "null"));
-            return std::nullopt;
-        }
-        return unhide(n.Scalar());
-    }
-
-    // Maps each byte of a scalar's value to its byte in the file. The value is what YAML made
-    // of the raw text (quotes removed, escapes resolved, lines folded), so the walk matches
-    // value bytes against raw bytes in order and steps over what YAML dropped.
-    ExprText expression(const YAML::Node& n, const std::string& what) {
-        ExprText out;
-        auto text = scalar(n, what);
-        if (!text) return out;
-        out.text = *text;
-        out.location = node_location(n);
-        const std::string& raw = file_.text();
-        size_t p = n.Mark().pos >= 0 ? static_cast<size_t>(n.Mark().pos) : 0;
-        if (p < raw.size() && (raw[p] == '\'' || raw[p] == '"')) out.yaml_quote = raw[p];
-        if (p < raw.size() && (raw[p] == '|' || raw[p] == '>')) {
-            while (p < raw.size() && raw[p] != '\n')
-                ++p;
-        }
-        out.file_offsets.reserve(out.text.size() + 1);
-        for (char c : out.text) {
-            while (p < raw.size() && raw[p] != c)
-                ++p;
-            out.file_offsets.push_back(std::min(p, raw.size()));
-            if (p < raw.size()) ++p;
-        }
-        out.file_offsets.push_back(std::min(p, raw.size()));
-        if (out.text.empty()) error(Code::Structure, out.location, what + " is empty");
-        return out;
-    }
-
-    std::string identifier_like(const YAML::Node& n, const std::string& what,
-                                const char* pattern_help) {
-        auto s = scalar(n, what);
-        if (!s) return {};
-        bool ok = !s->empty();
-        for (char c : *s) {
-            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) ok = false;
-        }
-        if (!ok)
-            error(Code::InvalidValue, node_location(n), what + " '" + *s + "' " + pattern_help);
-        return *s;
-    }
-
     std::string table_name(const YAML::Node& n, const std::string& what) {
         auto s = scalar(n, what);
         if (!s) return {};
@@ -551,7 +358,7 @@ class Loader {
     void read_top(const YAML::Node& root, RuleFile& rf) {
         visit_map(root, "the rule file",
                   {"ruleset", "version", "description", "owner", "as_of", "source", "let",
-                   "general", "value"},
+                   "general", "value", "frequency_cap", "triggers"},
                   {"ruleset", "version", "general"},
                   [&](const YAML::Node& key, const YAML::Node& v) {
                       const std::string& k = key.Scalar();
@@ -600,6 +407,10 @@ class Loader {
                           read_general(v, rf);
                       } else if (k == "value") {
                           rf.value = expression(v, "'value'");
+                      } else if (k == "triggers") {
+                          read_triggers(*this, v, rf);
+                      } else if (k == "frequency_cap") {
+                          read_frequency_cap(*this, v, rf);
                       }
                   });
     }

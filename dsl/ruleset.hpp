@@ -67,6 +67,58 @@ struct LetDef {
     ExprText expr;
 };
 
+// What a trigger fires on, and what its `success` looks for: `enter X`, `exit X`, `in X` or
+// `move X -> Y`. X and Y name a segment (a general id or a tactical id) or `any`; a move's
+// X may also be `none` (a customer new to the base).
+enum class TriggerEvent { Enter, Exit, Move, In };
+const char* trigger_event_name(TriggerEvent e);
+
+struct EventDef {
+    TriggerEvent event = TriggerEvent::Enter;
+    std::string segment;  // X; for a move, where the customer came from
+    Location segment_location;
+    std::string to;  // a move's Y
+    Location to_location;
+    std::string text;  // as written
+    Location location;
+};
+
+// One parameter of an action: a string with {{expression}} templates.
+struct ActionParamDef {
+    std::string name;
+    Location location;  // of the name
+    ExprText text;      // the whole value; its location is the value's
+};
+
+struct ActionDef {
+    std::string type;  // email, sms, push, task, webhook, tag or a custom name
+    Location location;
+    std::vector<ActionParamDef> params;  // in file order
+};
+
+struct TriggerDef {
+    std::string id;
+    Location id_location;
+    Location location;
+    EventDef on;
+    ExprText when;                    // optional extra condition
+    std::optional<int64_t> priority;  // under the frequency cap, lower goes first
+    std::optional<Duration> cooldown;
+    Location cooldown_location;
+    int holdout_basis_points = 0;  // of 10000: `holdout: 12.5%` is 1250
+    std::optional<EventDef> success;
+    Duration success_within;
+    std::vector<ActionDef> actions;
+};
+
+// `frequency_cap: N per D`: at most N trigger firings per customer within any D, across the
+// ruleset's triggers.
+struct FrequencyCap {
+    int64_t count = 0;
+    Duration per;
+    Location location;
+};
+
 enum class Policy { FirstMatch, Exclusive };
 const char* policy_name(Policy p);
 
@@ -95,6 +147,10 @@ struct RuleFile {
     Location segments_location;  // the `segments` key
     std::vector<SegmentDef> segments;
     ExprText value;  // optional: the per-customer value field shown in reports
+
+    std::optional<FrequencyCap> frequency_cap;
+    Location triggers_location;
+    std::vector<TriggerDef> triggers;  // in file order
 };
 
 }  // namespace strata

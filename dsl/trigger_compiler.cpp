@@ -1,0 +1,193 @@
+#include "dsl/trigger_compiler.hpp"
+
+#include <map>
+
+#include "dsl/parser.hpp"
+
+namespace strata {
+
+namespace {
+
+using Code = DiagnosticCode;
+
+// Segment ids (and tactical paths) of the file → what they refer to.
+void collect_segments(const std::vector<CompiledSegment>& segs, const std::string& prefix,
+                      bool general, std::map<std::string, SegmentRef>& out) {
+    for (const auto& seg : segs) {
+        const std::string& id = seg.def->id;
+        const std::string path = general || prefix.empty() ? id : prefix + "/" + id;
+        const SegmentRef ref{general ? SegmentRef::Kind::General : SegmentRef::Kind::Tactical,
+                             path};
+        out.emplace(id, ref);
+        out.emplace(path, ref);
+        collect_segments(seg.tactical, general ? "" : path, false, out);
+    }
+}
+
+class TriggerCompiler {
+  public:
+    TriggerCompiler(CompiledRules& out, Binder& binder, const ParseFn& parse, Diagnostics& diags)
+        : out_(out), binder_(binder), parse_(parse), diags_(diags) {
+        collect_segments(out_.segments, "", true, segments_);
+    }
+
+    void run() {
+        for (const TriggerDef& def : out_.rules.triggers) {
+            CompiledTrigger t{&def, {}, std::nullopt, nullptr, {}};
+            t.on = event(def.on, "trigger '" + def.id + "'", false);
+            if (def.success)
+                t.success = event(*def.success, "the success of '" + def.id + "'", true);
+            if (def.when.present()) {
+                if (const ast::Expr* e = parse_(def.when)) {
+                    t.when = binder_.bind(ExprRef{&out_.source, &def.when, e});
+                    if (t.when->type != Type::Bool && !is_open(t.when->type)) {
+                        error(Code::TypeMismatch, def.when.location,
+                              "'when' of trigger '" + def.id +
+                                  "' must be a condition, but this is " +
+                                  with_article(t.when->type));
+                    }
+                }
+            }
+            for (const ActionDef& a : def.actions) {
+                CompiledAction action{&a, {}};
+                for (const ActionParamDef& p : a.params)
+                    action.params.emplace_back(p.name, compile_template(p, a, def));
+                t.actions.push_back(std::move(action));
+            }
+            out_.triggers.push_back(std::move(t));
+        }
+    }
+
+  private:
+    CompiledRules& out_;
+    Binder& binder_;
+    const ParseFn& parse_;
+    Diagnostics& diags_;
+    std::map<std::string, SegmentRef> segments_;
+
+    void error(Code code, Location loc, std::string msg) {
+        diags_.error(code, out_.source.path(), loc, std::move(msg));
+    }
+
+    SegmentRef resolve(const std::string& name, Location at, const std::string& where,
+                       bool none_allowed) {
+        if (name == "any") return SegmentRef{SegmentRef::Kind::Any, ""};
+        if (name == "none") {
+            if (!none_allowed)
+                error(Code::InvalidValue, at,
+                      "'none' in " + where +
+                          " can never happen: only a move may come from none (a new customer), "
+                          "and customers who leave the base fire no trigger");
+            return SegmentRef{SegmentRef::Kind::None, ""};
+        }
+        auto it = segments_.find(name);
+        if (it != segments_.end()) return it->second;
+        std::vector<std::string> ids;
+        for (const auto& [id, ref] : segments_) {
+            if (id.find('/') == std::string::npos) ids.push_back(id);
+        }
+        error(Code::UnknownName, at,
+              "unknown segment '" + name + "' in " + where + did_you_mean(name, ids));
+        return SegmentRef{SegmentRef::Kind::Any, ""};
+    }
+
+    CompiledEvent event(const EventDef& e, const std::string& where, bool success) {
+        CompiledEvent out;
+        out.event = e.event;
+        if (e.segment.empty()) return out;  // did not parse: reported already
+        out.segment = resolve(e.segment, e.segment_location, where, e.event == TriggerEvent::Move);
+        if (e.event == TriggerEvent::Move) {
+            out.to = resolve(e.to, e.to_location, where, false);
+            if (e.segment == e.to && e.segment != "any") {
+                error(Code::InvalidValue, e.location,
+                      "'move " + e.segment + " -> " + e.to + "' in " + where +
+                          " can never happen: a move goes from one segment to another");
+            }
+        }
+        (void)success;
+        return out;
+    }
+
+    CompiledTemplate compile_template(const ActionParamDef& p, const ActionDef& a,
+                                      const TriggerDef& def) {
+        CompiledTemplate out;
+        if (!p.text.present() || p.text.text.empty()) {
+            out.literals.push_back(p.text.text);
+            return out;
+        }
+        TemplateParts parts = split_template(out_.source, p.text, out_.template_texts, diags_);
+        out.literals = std::move(parts.literals);
+        for (const ExprText* text : parts.exprs) {
+            bound::ExprPtr bound;
+            if (const ast::Expr* e = parse_(*text)) {
+                bound = binder_.bind(ExprRef{&out_.source, text, e});
+                if (bound->type == Type::Record) {
+                    error(Code::TypeMismatch, text->location,
+                          "a template in parameter '" + p.name + "' of action '" + a.type +
+                              "' (trigger '" + def.id +
+                              "') must give a single value, but this is a record; name one of "
+                              "its fields, such as .code");
+                }
+            }
+            out.exprs.push_back(std::move(bound));  // null when it did not parse
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+TemplateParts split_template(const SourceFile& file, const ExprText& text,
+                             std::deque<ExprText>& texts, Diagnostics& diags) {
+    TemplateParts parts;
+    const std::string& s = text.text;
+    std::string literal;
+    size_t i = 0;
+    auto sub = [&](size_t begin, size_t end) {
+        ExprText t;
+        t.text = s.substr(begin, end - begin);
+        if (text.file_offsets.size() == s.size() + 1) {
+            t.file_offsets.assign(text.file_offsets.begin() + static_cast<ptrdiff_t>(begin),
+                                  text.file_offsets.begin() + static_cast<ptrdiff_t>(end) + 1);
+        }
+        t.location =
+            text.locate(file, ast::Span{static_cast<uint32_t>(begin), static_cast<uint32_t>(end)});
+        return t;
+    };
+    while (i < s.size()) {
+        const size_t open = s.find("{{", i);
+        if (open == std::string::npos) {
+            literal += s.substr(i);
+            break;
+        }
+        literal += s.substr(i, open - i);
+        const size_t close = s.find("}}", open + 2);
+        if (close == std::string::npos) {
+            diags.error(DiagnosticCode::Syntax, file.path(), sub(open, open + 2).location,
+                        "'{{' without its closing '}}' in a parameter; a template is "
+                        "{{expression}}");
+            literal += s.substr(open);
+            break;
+        }
+        if (s.find_first_not_of(" \t", open + 2) >= close) {
+            diags.error(DiagnosticCode::Syntax, file.path(), sub(open, close + 2).location,
+                        "an empty template '{{}}'; write an expression inside, such as "
+                        "{{first_name}}");
+        } else {
+            texts.push_back(sub(open + 2, close));
+            parts.literals.push_back(std::move(literal));
+            literal.clear();
+            parts.exprs.push_back(&texts.back());
+        }
+        i = close + 2;
+    }
+    parts.literals.push_back(std::move(literal));
+    return parts;
+}
+
+void compile_triggers(CompiledRules& out, Binder& binder, const ParseFn& parse,
+                      Diagnostics& diags) {
+    TriggerCompiler(out, binder, parse, diags).run();
+}
+
+}  // namespace strata

@@ -1,0 +1,59 @@
+// Reading rule-file YAML with exact positions: the helpers every part of the loader shares
+// (mappings with known and required keys, scalars, expression texts mapped byte by byte to
+// the file). Problems go to the diagnostics; nothing here throws on bad input.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dsl/diagnostics.hpp"
+#include "dsl/ruleset.hpp"
+#include "dsl/source.hpp"
+
+namespace strata {
+
+// Rule authors write named arguments inside plain scalars (`rfm(recency: last_order)`), which
+// YAML would read as a nested mapping. Before YAML sees the text, every ": " after a line's
+// key separator inside a plain value is hidden; scalar() shows it again. The rewrite keeps
+// every byte offset, so marks and carets stay exact.
+std::string hide_inner_value_separators(const std::string& text);
+
+class YamlReader {
+  public:
+    YamlReader(const SourceFile& file, Diagnostics& diags) : file_(file), diags_(diags) {}
+
+    void error(DiagnosticCode code, Location loc, std::string msg);
+    // An expression that starts with a quote (`when: 'a' == x`) ends the YAML scalar at the
+    // closing quote; says so when a YAML error lands on such a line ("" otherwise).
+    std::string quote_hint(const YAML::Mark& mark) const;
+    Location mark_location(const YAML::Mark& m, int length = 1) const;
+    // Where a node is; a scalar's whole text (quotes included) is underlined.
+    Location node_location(const YAML::Node& n) const;
+
+    using Handler = std::function<void(const YAML::Node& key, const YAML::Node& value)>;
+    // Visits a mapping's keys, reporting unknown and duplicate keys, and missing required ones.
+    void visit_map(const YAML::Node& map, const std::string& where,
+                   const std::vector<std::string>& known, const std::vector<std::string>& required,
+                   const Handler& handle);
+    // A scalar's text, or nullopt (reported) when the node is a mapping, list or null.
+    std::optional<std::string> scalar(const YAML::Node& n, const std::string& what);
+    // A scalar as an expression text, each byte mapped to its byte in the file. The value is
+    // what YAML made of the raw text (quotes removed, escapes resolved, lines folded), so the
+    // walk matches value bytes against raw bytes in order and steps over what YAML dropped.
+    ExprText expression(const YAML::Node& n, const std::string& what);
+    // A name of letters, digits, _ and -; reported with `pattern_help` otherwise.
+    std::string identifier_like(const YAML::Node& n, const std::string& what,
+                                const char* pattern_help);
+
+    const SourceFile& file() const { return file_; }
+
+  protected:
+    const SourceFile& file_;
+    Diagnostics& diags_;
+};
+
+}  // namespace strata
