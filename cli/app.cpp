@@ -38,7 +38,12 @@ void add_run(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err
     cmd->add_option("--db", options->db, "SQLite customer database")->required();
     cmd->add_option("--as-of", options->as_of,
                     "Reference date YYYY-MM-DD (default: the rule file's, else today)");
-    cmd->add_flag("--dry-run", options->dry_run, "Evaluate and print; store nothing");
+    cmd->add_flag("--dry-run", options->dry_run,
+                  "Evaluate and print, with the actions triggers would enqueue; store nothing");
+    cmd->add_flag("--fire-initial", options->fire_initial,
+                  "A ruleset's first run fires its triggers too (by default it is a baseline)");
+    cmd->add_flag("--fire-on-rule-change", options->fire_on_rule_change,
+                  "Moves caused by a new version of the rule file fire triggers too");
     cmd->add_option("--format", *format, "Output format")
         ->check(CLI::IsMember({"table", "json", "csv"}))
         ->capture_default_str();

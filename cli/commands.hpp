@@ -34,6 +34,8 @@ struct RunCommandOptions {
     std::string db;
     std::optional<std::string> as_of;
     bool dry_run = false;
+    bool fire_initial = false;
+    bool fire_on_rule_change = false;
     RunFormat format = RunFormat::Table;
     std::optional<std::string> state;  // default: the customer database itself
     std::string wait = "30s";          // how long to wait for another run's hold on the state

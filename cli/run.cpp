@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <ostream>
 #include <sstream>
 
@@ -164,6 +165,45 @@ void print_transitions(std::ostream& out, const RunTransitions& t) {
         out << "  … and " << moves.size() - kMoveLines << " more (see --format json)\n";
 }
 
+// What each trigger did (or, in a dry run, would do), and why nothing fired when that is so.
+void print_triggers(std::ostream& out, const RunReport& rep) {
+    if (rep.triggers.empty()) return;
+    const bool dry = rep.run_id == 0;
+    out << "\ntriggers";
+    if (rep.firing == "initial")
+        out << ": the first run of this ruleset is a baseline and fires nothing"
+            << " (--fire-initial fires it)";
+    else if (rep.firing == "rules")
+        out << ": the rules changed version, so moves fire nothing"
+            << " (--fire-on-rule-change fires them); 'in' triggers fire for customers who stayed";
+    out << '\n';
+    size_t width = 7;
+    for (const auto& t : rep.triggers)
+        width = std::max(width, t.id.size());
+    out << "  " << pad("TRIGGER", width) << ' ' << pad("ON", 24) << ' '
+        << pad("CUSTOMERS", 10, true) << ' ' << pad(dry ? "WOULD ENQUEUE" : "ENQUEUED", 13, true)
+        << ' ' << pad("HELD OUT", 9, true) << ' ' << pad("CAPPED", 8, true) << ' '
+        << pad("COOLDOWN", 9, true) << '\n';
+    for (const auto& t : rep.triggers) {
+        out << "  " << pad(t.id, width) << ' ' << pad(t.on, 24) << ' '
+            << pad(thousands(t.customers), 10, true) << ' ' << pad(thousands(t.enqueued), 13, true)
+            << ' ' << pad(thousands(t.held_out), 9, true) << ' '
+            << pad(thousands(t.capped), 8, true) << ' ' << pad(thousands(t.cooled_down), 9, true);
+        if (t.duplicates) out << "  (" << thousands(t.duplicates) << " already enqueued)";
+        out << '\n';
+    }
+    out << "  (action rows: one per action of each firing; customers skipped by a cooldown "
+           "under COOLDOWN)\n";
+    if (!dry) return;
+    constexpr size_t kExamples = 3;
+    std::map<std::string, size_t> shown;
+    for (const OutboxRow& r : rep.would_enqueue) {
+        if (r.status != "pending" || shown[r.trigger_id]++ >= kExamples) continue;
+        out << "  e.g. " << r.trigger_id << " → " << format_value(r.customer_key) << ": " << r.type
+            << ' ' << one_line(r.payload) << '\n';
+    }
+}
+
 void print_table(std::ostream& out, const RunReport& rep) {
     out << rep.ruleset << " v" << rep.version << "  as_of " << format_date(rep.as_of) << "  "
         << (rep.run_id ? "run " + std::to_string(rep.run_id) : std::string("dry run (not stored)"))
@@ -182,6 +222,7 @@ void print_table(std::ostream& out, const RunReport& rep) {
         table_rows(out, s, rep, 0, name_width);
     const auto& dq = rep.data_quality;
     if (rep.transitions) print_transitions(out, *rep.transitions);
+    print_triggers(out, rep);
     out << "\ndata quality: " << thousands(dq.findings()) << " finding"
         << (dq.findings() == 1 ? "" : "s");
     if (dq.findings() == 0)
@@ -295,6 +336,8 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     RunOptions run_options;
     run_options.as_of = *as_of;
     run_options.dry_run = options.dry_run;
+    run_options.fire_initial = options.fire_initial;
+    run_options.fire_on_rule_change = options.fire_on_rule_change;
     run_options.rules_path = options.rules;
     run_options.rules_sha256 = loaded->sha256;
     run_options.progress = terminal_progress();

@@ -96,4 +96,10 @@ JsonWriter& JsonWriter::null() {
     return *this;
 }
 
+JsonWriter& JsonWriter::raw(std::string_view json) {
+    separate();
+    out_ << json;
+    return *this;
+}
+
 }  // namespace strata

@@ -25,6 +25,8 @@ class JsonWriter {
     JsonWriter& value(double d, int decimals = 6);
     JsonWriter& value(bool b);
     JsonWriter& null();
+    // A value that is already JSON. REQUIRES: `json` is one valid JSON value.
+    JsonWriter& raw(std::string_view json);
     std::string str() const { return out_.str(); }
 
   private:

@@ -17,8 +17,9 @@ std::string idempotency_key(const std::string& ruleset, const std::string& trigg
     return out + std::to_string(action);
 }
 
-size_t enqueue(SQLite::Database& state, const std::vector<OutboxRow>& rows,
-               const std::string& now) {
+size_t enqueue(SQLite::Database& state, const std::vector<OutboxRow>& rows, const std::string& now,
+               std::vector<char>* inserted) {
+    if (inserted) inserted->assign(rows.size(), 0);
     SQLite::Statement insert(
         state,
         "INSERT OR IGNORE INTO strata_outbox (idempotency_key, ruleset, version, trigger_id, "
@@ -42,7 +43,9 @@ size_t enqueue(SQLite::Database& state, const std::vector<OutboxRow>& rows,
         insert.bind(11, r.status);
         insert.bind(12, now);
         insert.bind(13, now);
-        added += static_cast<size_t>(insert.exec());
+        const int changed = insert.exec();
+        added += static_cast<size_t>(changed);
+        if (inserted) (*inserted)[static_cast<size_t>(&r - rows.data())] = changed > 0;
         insert.reset();
     }
     return added;

@@ -65,9 +65,10 @@ std::string idempotency_key(const std::string& ruleset, const std::string& trigg
                             const Value& customer_key, const std::string& as_of, int action);
 
 // Inserts rows; a row whose idempotency key is already there is skipped (the action was
-// enqueued before). Returns how many were new. The caller holds the transaction. Throws
-// SQLite::Exception.
-size_t enqueue(SQLite::Database& state, const std::vector<OutboxRow>& rows, const std::string& now);
+// enqueued before). Returns how many were new; `inserted`, when given, gets a flag per row.
+// The caller holds the transaction. Throws SQLite::Exception.
+size_t enqueue(SQLite::Database& state, const std::vector<OutboxRow>& rows, const std::string& now,
+               std::vector<char>* inserted = nullptr);
 
 // Statuses as stored.
 inline constexpr const char* kOutboxStatuses[] = {"pending", "in_flight", "done",

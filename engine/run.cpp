@@ -231,6 +231,68 @@ void fill_state_columns(const bound::Program& program, CustomerTable& customers,
     }
 }
 
+// Fires the triggers after placement: a stored run writes the actions into its transaction
+// (through the writer), a dry run keeps them in the report. False with `error` set when the
+// state database fails.
+bool fire(const CompiledRules& rules, const RunOptions& options, const Frame& frame,
+          const std::vector<uint32_t>& order, RunWriter* writer,
+          const std::optional<RunRecord>& dry_previous, const std::vector<OpenPlacement>& before,
+          SQLite::Database* state, RunReport& rep, RunError& error) {
+    if (rules.triggers.empty()) return true;
+    const std::optional<RunRecord>& previous = writer ? writer->previous() : dry_previous;
+    FiringInput in;
+    in.rules = &rules;
+    in.frame = &frame;
+    in.order = &order;
+    in.membership = &rep.membership;
+    in.before = &before;
+    in.cause = !previous                                  ? FiringCause::Baseline
+               : previous->version != rules.rules.version ? FiringCause::RuleChange
+                                                          : FiringCause::Data;
+    rep.firing = in.cause == FiringCause::Baseline     ? "initial"
+                 : in.cause == FiringCause::RuleChange ? "rules"
+                                                       : "data";
+    in.fire_initial = options.fire_initial;
+    in.fire_on_rule_change = options.fire_on_rule_change;
+    in.as_of = rep.as_of;
+    in.run_id = rep.run_id;
+    in.history = writer ? &writer->history() : state;
+    Firing firing;
+    try {
+        firing = fire_triggers(in);
+    } catch (const SQLite::Exception& e) {
+        error.message =
+            "cannot read earlier actions from table 'strata_outbox': " + std::string(e.what());
+        return false;
+    }
+    if (writer) {
+        std::vector<char> inserted;
+        StoreError store_error;
+        if (!writer->add_actions(firing.rows, utc_now(), inserted, store_error)) {
+            error.message = store_error.message;
+            return false;
+        }
+        for (size_t r = 0; r < firing.rows.size(); ++r) {
+            TriggerCounts& counts = firing.counts[firing.row_trigger[r]];
+            const std::string& status = firing.rows[r].status;
+            if (inserted[r]) {
+                rep.actions_enqueued += status == "pending";
+                continue;
+            }
+            ++counts.duplicates;
+            --(status == "pending"   ? counts.enqueued
+               : status == "holdout" ? counts.held_out
+                                     : counts.capped);
+        }
+    } else {
+        for (const OutboxRow& r : firing.rows)
+            rep.actions_enqueued += r.status == "pending";
+        rep.would_enqueue = std::move(firing.rows);
+    }
+    rep.triggers = std::move(firing.counts);
+    return true;
+}
+
 }  // namespace
 
 std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data,
@@ -307,6 +369,18 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     const bool uses_state =
         std::any_of(rules.program.columns.begin(), rules.program.columns.end(),
                     [](const auto& c) { return c.source == bound::ColumnSource::State; });
+    // A dry run reads the ruleset's latest run and open stays itself (when there is a state
+    // database): for the state columns and for the triggers.
+    std::vector<OpenPlacement> dry_open;
+    if (options.dry_run && state && (uses_state || !rules.triggers.empty())) {
+        try {
+            dry_open = load_open_placements(*state, rep.ruleset);
+            StoreError ignored;
+            previous = find_run(*state, rep.ruleset, std::nullopt, ignored);
+        } catch (const SQLite::Exception&) {
+            // A state database without stays: every customer is new to it.
+        }
+    }
     auto fill_state = [&](CustomerTable& table) {
         if (!uses_state) return;
         if (starting.valid()) {
@@ -314,13 +388,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             if (writer)
                 fill_state_columns(rules.program, table, writer->open_placements(), rep.as_of);
         } else if (state) {
-            std::vector<OpenPlacement> open;
-            try {
-                open = load_open_placements(*state, rep.ruleset);
-            } catch (const SQLite::Exception&) {
-                // A state database without stays: every customer is new to it.
-            }
-            fill_state_columns(rules.program, table, open, rep.as_of);
+            fill_state_columns(rules.program, table, dry_open, rep.as_of);
         }
     };
     CustomerTable customers;
@@ -348,10 +416,11 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     std::optional<MembershipPipe> pipe;
     if (writer) pipe.emplace(*writer, rep.membership);
     const bool exclusive = rules.rules.policy == Policy::Exclusive;
-    const Unplaced unplaced = place_customers(
-        plan, exclusive, frame, key_order(customers.keys), customers.keys, value.get(), rep,
-        pipe ? std::function<void(size_t)>([&pipe](size_t n) { pipe->publish(n); })
-             : std::function<void(size_t)>());
+    const std::vector<uint32_t> order = key_order(customers.keys);
+    const Unplaced unplaced =
+        place_customers(plan, exclusive, frame, order, customers.keys, value.get(), rep,
+                        pipe ? std::function<void(size_t)>([&pipe](size_t n) { pipe->publish(n); })
+                             : std::function<void(size_t)>());
     const std::optional<StoreError> store_failed = pipe ? pipe->close() : std::nullopt;
 
     // Rule problems first: the run fails whole, and the writer rolls back.
@@ -394,6 +463,9 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         rep.transitions = std::move(t);
     }
     clock.lap("segments");
+    if (!fire(rules, options, frame, order, writer.get(), previous,
+              writer ? writer->open_placements() : dry_open, state, rep, error))
+        return std::nullopt;
 
     auto elapsed_ms = [&started] {
         return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)

@@ -12,6 +12,7 @@
 #include "dsl/compiler.hpp"
 #include "engine/reader.hpp"
 #include "engine/state.hpp"
+#include "engine/triggers.hpp"
 
 namespace strata {
 
@@ -45,6 +46,13 @@ struct RunReport {
     DataQuality data_quality;
     std::vector<MembershipRow> membership;      // in key order
     std::optional<RunTransitions> transitions;  // a stored run's; none for --dry-run
+    // Triggers: what each did (a dry run: what each would do), in file order; empty when the
+    // file has none. `firing`: initial (a first run fires nothing unless --fire-initial),
+    // data, or rules (the version changed: moves fire nothing unless --fire-on-rule-change).
+    std::vector<TriggerCounts> triggers;
+    std::string firing;
+    size_t actions_enqueued = 0;           // new pending rows in the outbox
+    std::vector<OutboxRow> would_enqueue;  // a dry run's actions, every status; empty otherwise
     double elapsed_ms = 0;
     // The rule compiler's warnings (RunOptions::warnings); `source` (the rule file) gives
     // their source lines and may be null.
@@ -58,6 +66,8 @@ struct RunOptions {
     std::string rules_path;
     std::string rules_sha256;
     ProgressFn progress;
+    bool fire_initial = false;         // a ruleset's first run fires its triggers too
+    bool fire_on_rule_change = false;  // moves caused by a new version fire triggers too
     // The rule compiler's warnings on the file, carried into the report and the stored
     // summary; `source` must outlive the report.
     std::vector<Diagnostic> warnings;

@@ -105,6 +105,89 @@ void write_transitions(JsonWriter& w, const std::optional<RunTransitions>& t) {
     w.end_object();
 }
 
+const char* kind_name(SegmentRef::Kind k) {
+    switch (k) {
+        case SegmentRef::Kind::Any:
+            return "any";
+        case SegmentRef::Kind::None:
+            return "none";
+        case SegmentRef::Kind::General:
+            return "general";
+        case SegmentRef::Kind::Tactical:
+            return "tactical";
+    }
+    return "?";
+}
+
+void write_segment_ref(JsonWriter& w, const char* key, const SegmentRef& r) {
+    w.key(key);
+    if (r.kind == SegmentRef::Kind::General || r.kind == SegmentRef::Kind::Tactical)
+        w.value(r.path);
+    else
+        w.value(kind_name(r.kind));
+}
+
+// What each trigger did, with its definition's holdout and success as the run saw them (the
+// holdout readout reads them from the stored summary, never from the file as it is now).
+void write_triggers(JsonWriter& w, const RunReport& rep) {
+    w.key("firing");
+    text_or_null(w, rep.firing);
+    w.key("actions_enqueued").value(rep.actions_enqueued);
+    w.key("triggers").begin_array();
+    for (const TriggerCounts& t : rep.triggers) {
+        w.begin_object();
+        w.key("id").value(t.id).key("on").value(t.on);
+        w.key("customers").value(t.customers).key("enqueued").value(t.enqueued);
+        w.key("held_out").value(t.held_out).key("capped").value(t.capped);
+        w.key("cooled_down").value(t.cooled_down).key("already_enqueued").value(t.duplicates);
+        w.key("holdout_percent").value(t.holdout_basis_points / 100.0, 2);
+        w.key("success");
+        const CompiledTrigger* def = t.trigger;
+        if (def && def->success && def->def->success) {
+            const CompiledEvent& e = *def->success;
+            w.begin_object();
+            w.key("text").value(def->def->success->text + " within " +
+                                format_duration(def->def->success_within));
+            w.key("event").value(trigger_event_name(e.event));
+            write_segment_ref(w, "segment", e.segment);
+            w.key("segment_kind").value(kind_name(e.segment.kind));
+            if (e.event == TriggerEvent::Move) {
+                write_segment_ref(w, "to", e.to);
+                w.key("to_kind").value(kind_name(e.to.kind));
+            } else {
+                w.key("to").null().key("to_kind").null();
+            }
+            w.key("within").value(format_duration(def->def->success_within));
+            w.end_object();
+        } else {
+            w.null();
+        }
+        w.end_object();
+    }
+    w.end_array();
+    w.key("would_enqueue");
+    if (rep.run_id > 0) {
+        w.null();
+        return;
+    }
+    w.begin_array();
+    for (const OutboxRow& r : rep.would_enqueue) {
+        w.begin_object();
+        w.key("idempotency_key").value(r.idempotency_key);
+        w.key("trigger").value(r.trigger_id);
+        w.key("customer_key");
+        if (const auto* i = std::get_if<int64_t>(&r.customer_key))
+            w.value(*i);
+        else
+            w.value(std::get<Str>(r.customer_key).str());
+        w.key("action").value(r.action).key("type").value(r.type);
+        w.key("payload").raw(r.payload);
+        w.key("status").value(r.status);
+        w.end_object();
+    }
+    w.end_array();
+}
+
 }  // namespace
 
 std::string report_json(const RunReport& rep) {
@@ -165,6 +248,7 @@ std::string report_json(const RunReport& rep) {
     w.end_object();
     w.end_object();
     write_transitions(w, rep.transitions);
+    write_triggers(w, rep);
     w.key("elapsed_ms").value(static_cast<int64_t>(rep.elapsed_ms));
     w.end_object();
     return w.str();

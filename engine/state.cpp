@@ -340,6 +340,22 @@ const Transitions* RunWriter::end_membership(StoreError& error) {
     }
 }
 
+bool RunWriter::add_actions(const std::vector<OutboxRow>& rows, const std::string& now,
+                            std::vector<char>& inserted, StoreError& error) {
+    if (impl_->spent) return false;
+    try {
+        enqueue(impl_->state, rows, now, &inserted);
+        return true;
+    } catch (const SQLite::Exception& e) {
+        error = impl_->fail(e);
+        return false;
+    }
+}
+
+SQLite::Database& RunWriter::history() {
+    return impl_->state;
+}
+
 bool RunWriter::finish(const std::string& finished_at, int64_t customers,
                        const std::string& summary_json, StoreError& error) {
     if (impl_->spent) return false;

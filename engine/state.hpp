@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/outbox.hpp"
 #include "engine/stays.hpp"
 #include "engine/store.hpp"
 #include "engine/value.hpp"
@@ -64,6 +65,13 @@ class RunWriter {
     const std::optional<RunRecord>& previous() const;
     // The ruleset's open stays as the run began (those of its latest stored run), in key order.
     const std::vector<OpenPlacement>& open_placements() const;
+    // After end_membership(): writes the actions the run's triggers fired to the outbox, in the
+    // run's transaction. `inserted[i]` says whether rows[i] was new (its idempotency key was
+    // not there yet). The state database is also readable through history() meanwhile.
+    bool add_actions(const std::vector<OutboxRow>& rows, const std::string& now,
+                     std::vector<char>& inserted, StoreError& error);
+    // The state database inside this run's transaction, for reads (earlier actions).
+    SQLite::Database& history();
     bool finish(const std::string& finished_at, int64_t customers, const std::string& summary_json,
                 StoreError& error);
 
