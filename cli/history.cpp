@@ -1,5 +1,6 @@
 // `strata history --db DB --customer KEY [--state PATH] [--ruleset NAME]
-// [--format text|json]`: one customer's stays over time, from strata_stay_history.
+// [--format text|json]`: one customer's stays over time, from strata_stay_history, and the
+// actions (outbox rows) that concerned them.
 #include <algorithm>
 #include <ostream>
 
@@ -7,6 +8,7 @@
 #include "cli/common.hpp"
 #include "cli/stored_state.hpp"
 #include "engine/json.hpp"
+#include "engine/outbox.hpp"
 #include "engine/reader.hpp"
 #include "engine/state.hpp"
 
@@ -84,6 +86,33 @@ void write_group(std::ostream& out, const StayListing* first, const StayListing*
     }
 }
 
+// The outbox rows that concerned the customer, oldest first.
+void write_actions(std::ostream& out, const std::vector<OutboxEntry>& actions) {
+    if (actions.empty()) {
+        out << "\nno actions\n";
+        return;
+    }
+    out << "\nactions\n";
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"AS_OF", "RUN", "RULESET", "TRIGGER", "TYPE", "STATUS", "PAYLOAD"});
+    for (const OutboxEntry& a : actions) {
+        rows.push_back({a.row.as_of, std::to_string(a.row.run_id), a.row.ruleset, a.row.trigger_id,
+                        a.row.type, a.row.status, a.row.payload});
+    }
+    std::vector<size_t> widths(rows[0].size(), 0);
+    for (const auto& r : rows) {
+        for (size_t c = 0; c + 1 < r.size(); ++c)
+            widths[c] = std::max(widths[c], r[c].size());
+    }
+    for (const auto& r : rows) {
+        std::string line;
+        for (size_t c = 0; c < r.size(); ++c)
+            line +=
+                "  " + r[c] + (c + 1 < r.size() ? std::string(widths[c] - r[c].size(), ' ') : "");
+        out << line << '\n';
+    }
+}
+
 void write_text(std::ostream& out, const std::vector<StayListing>& stays) {
     for (size_t begin = 0; begin < stays.size();) {
         size_t end = begin + 1;
@@ -94,8 +123,6 @@ void write_text(std::ostream& out, const std::vector<StayListing>& stays) {
         write_group(out, stays.data() + begin, stays.data() + end);
         begin = end;
     }
-    // Actions that concerned the customer appear here once triggers exist.
-    out << "\nno actions\n";
 }
 
 void write_key(JsonWriter& w, const Value& key) {
@@ -105,7 +132,8 @@ void write_key(JsonWriter& w, const Value& key) {
         w.value(std::get<Str>(key).str());
 }
 
-void write_json(std::ostream& out, const Value& customer, const std::vector<StayListing>& stays) {
+void write_json(std::ostream& out, const Value& customer, const std::vector<StayListing>& stays,
+                const std::vector<OutboxEntry>& actions) {
     JsonWriter w;
     w.begin_object().key("format").value(1).key("customer");
     write_key(w, customer);
@@ -129,8 +157,10 @@ void write_json(std::ostream& out, const Value& customer, const std::vector<Stay
         write_key(w, s.key);
         w.end_object();
     }
-    // Actions that concerned the customer appear here once triggers exist.
-    w.end_array().key("actions").begin_array().end_array().end_object();
+    w.end_array().key("actions").begin_array();
+    for (const OutboxEntry& a : actions)
+        w.raw(a.json);
+    w.end_array().end_object();
     out << w.str() << '\n';
 }
 
@@ -155,16 +185,29 @@ int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& 
     StoreError error;
     auto stays = list_stays(*stored->state, keys, options.ruleset, error);
     if (!stays) return fail(error.message);
+    std::vector<OutboxEntry> actions;
+    try {
+        if (stored->state->tableExists("strata_outbox")) {
+            OutboxFilter filter;
+            filter.ruleset = options.ruleset;
+            filter.customer_keys = keys;
+            actions = list_outbox(*stored->state, filter);
+        }
+    } catch (const SQLite::Exception& e) {
+        return fail("cannot read table 'strata_outbox' of '" + file + "': " + e.what());
+    }
     // Finding nobody is an answer, not an error.
     if (stays->empty()) {
         err << "strata history: customer " << options.customer << " has no stays"
             << (options.ruleset ? " in ruleset '" + *options.ruleset + "'" : std::string())
             << " in '" << file << "'\n";
     }
-    if (json)
-        write_json(out, keys.front(), *stays);
-    else if (!stays->empty())
+    if (json) {
+        write_json(out, keys.front(), *stays, actions);
+    } else if (!stays->empty() || !actions.empty()) {
         write_text(out, *stays);
+        write_actions(out, actions);
+    }
     return kExitOk;
 }
 

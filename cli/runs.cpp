@@ -13,9 +13,6 @@ namespace strata::cli {
 
 namespace {
 
-// Actions enqueued by a run's triggers. Triggers do not exist yet, so no run enqueues any.
-constexpr int64_t kActionsEnqueued = 0;
-
 // A text table: one header and rows of cells, each column as wide as its widest cell,
 // numbers aligned right.
 void write_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
@@ -45,7 +42,7 @@ void write_text(std::ostream& out, const std::vector<RunListing>& runs) {
         rows.push_back({std::to_string(r.run_id), r.ruleset, std::to_string(r.version), r.as_of,
                         r.started_at, thousands(static_cast<size_t>(r.customers)),
                         r.moved ? thousands(static_cast<size_t>(*r.moved)) : "-",
-                        r.cause.value_or("-"), std::to_string(kActionsEnqueued)});
+                        r.cause.value_or("-"), thousands(static_cast<size_t>(r.actions_enqueued))});
     }
     write_table(out, rows, {true, false, true, false, false, true, true, false, true});
 }
@@ -68,7 +65,7 @@ void write_json(std::ostream& out, const std::vector<RunListing>& runs) {
             w.value(*r.cause);
         else
             w.null();
-        w.key("actions_enqueued").value(kActionsEnqueued);
+        w.key("actions_enqueued").value(r.actions_enqueued);
         w.end_object();
     }
     w.end_array().end_object();

@@ -108,11 +108,33 @@ std::optional<std::pair<std::string, int64_t>> status_of(SQLite::Statement& q, i
 }  // namespace
 
 std::vector<OutboxEntry> list_outbox(SQLite::Database& state, const OutboxFilter& filter) {
-    SQLite::Statement q(state, std::string("SELECT ") + kColumns + kRecordJson + kListedJson +
-                                   " FROM strata_outbox WHERE (?1 IS NULL OR status = ?1) "
-                                   "AND (?2 IS NULL OR trigger_id = ?2) ORDER BY id");
+    std::string sql = std::string("SELECT ") + kColumns + kRecordJson + kListedJson +
+                      " FROM strata_outbox WHERE (?1 IS NULL OR status = ?1) "
+                      "AND (?2 IS NULL OR trigger_id = ?2)";
+    if (!filter.customer_keys.empty()) {
+        // Naming the rulesets lets SQLite find the customers by the (ruleset, customer_key)
+        // index instead of reading every row.
+        sql += filter.ruleset ? " AND ruleset = ?3"
+                              : " AND (?3 IS NULL) AND ruleset IN (SELECT name FROM "
+                                "strata_rulesets)";
+        sql += " AND customer_key IN (";
+        for (size_t i = 0; i < filter.customer_keys.size(); ++i)
+            sql += i ? ",?" : "?";
+        sql += ")";
+    } else {
+        sql += " AND (?3 IS NULL OR ruleset = ?3)";
+    }
+    SQLite::Statement q(state, sql + " ORDER BY id");
     if (filter.status) q.bind(1, *filter.status);
     if (filter.trigger_id) q.bind(2, *filter.trigger_id);
+    if (filter.ruleset) q.bind(3, *filter.ruleset);
+    int next = 4;
+    for (const Value& key : filter.customer_keys) {
+        if (const auto* i = std::get_if<int64_t>(&key))
+            q.bind(next++, *i);
+        else
+            q.bind(next++, std::get<Str>(key).str());
+    }
     std::vector<OutboxEntry> rows;
     while (q.executeStep())
         rows.push_back(read_entry(q));

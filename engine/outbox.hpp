@@ -92,6 +92,10 @@ struct OutboxEntry {
 struct OutboxFilter {
     std::optional<std::string> status;
     std::optional<std::string> trigger_id;
+    std::optional<std::string> ruleset;
+    // When not empty: only these customers (an integer key matches only an integer stored key,
+    // a text only a text).
+    std::vector<Value> customer_keys;
 };
 
 // The rows that pass the filter, oldest (lowest id) first. Throws SQLite::Exception.

@@ -481,7 +481,9 @@ std::optional<std::vector<RunListing>> list_runs(SQLite::Database& state,
                                "customers, CASE WHEN json_valid(summary) THEN "
                                "json_extract(summary, '$.transitions.moved') END, "
                                "CASE WHEN json_valid(summary) THEN "
-                               "json_extract(summary, '$.transitions.cause') END "
+                               "json_extract(summary, '$.transitions.cause') END, "
+                               "CASE WHEN json_valid(summary) THEN "
+                               "json_extract(summary, '$.actions_enqueued') END "
                                "FROM strata_runs ") +
                        (ruleset ? "WHERE ruleset = ? " : "") + "ORDER BY run_id");
         if (ruleset) q.bind(1, *ruleset);
@@ -496,6 +498,7 @@ std::optional<std::vector<RunListing>> list_runs(SQLite::Database& state,
             r.customers = q.getColumn(6).getInt64();
             if (q.getColumn(7).isInteger()) r.moved = q.getColumn(7).getInt64();
             if (q.getColumn(8).isText()) r.cause = q.getColumn(8).getString();
+            if (q.getColumn(9).isInteger()) r.actions_enqueued = q.getColumn(9).getInt64();
             runs.push_back(std::move(r));
         }
     } catch (const SQLite::Exception& e) {

@@ -130,6 +130,8 @@ struct RunListing {
     int64_t customers = 0;
     std::optional<int64_t> moved;      // transitions.moved; none for runs stored before it
     std::optional<std::string> cause;  // transitions.cause: initial, data or rules
+    // New pending actions the run's triggers wrote; 0 for runs stored before triggers existed.
+    int64_t actions_enqueued = 0;
 };
 
 // The stored runs, of one ruleset or of all, in run id order. REQUIRES: strata_runs exists

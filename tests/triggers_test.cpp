@@ -341,3 +341,27 @@ triggers:
     CHECK(scalar(db, "SELECT count(*) FROM strata_outbox WHERE status = 'in_flight'") ==
           scalar(db, "SELECT count(*) FROM strata_outbox WHERE status <> 'holdout'"));
 }
+
+TEST_CASE("runs counts each run's enqueued actions; history shows a customer's actions") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules(kMoves));
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET spend = 5000 WHERE customer_id = 2;");
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    auto runs = run_cli({"runs", "--db", db, "--format", "json"});
+    REQUIRE_MESSAGE(runs.code == 0, runs.err);
+    CHECK(json_at(runs.out, "$.runs[0].actions_enqueued") == "0");
+    CHECK(json_at(runs.out, "$.runs[1].actions_enqueued") == "3");  // 2 of welcome_vip, 1 of up
+    auto h = run_cli({"history", "--db", db, "--customer", "2", "--format", "json"});
+    REQUIRE_MESSAGE(h.code == 0, h.err);
+    CHECK(json_at(h.out, "$.actions[0].trigger") == "welcome_vip");
+    CHECK(json_at(h.out, "$.actions[0].payload.text") == "Gift for Bob \"B\" Jr (5000)");
+    CHECK(json_at(h.out, "$.actions[2].trigger") == "up");
+    CHECK(json_at(h.out, "$.actions[3]") == "<none>");
+    auto none = run_cli({"history", "--db", db, "--customer", "1", "--format", "json"});
+    CHECK(json_at(none.out, "$.actions[0]") == "<none>");
+    auto text = run_cli({"history", "--db", db, "--customer", "2"});
+    CHECK(text.out.find("welcome_vip  task   pending") != std::string::npos);
+}
