@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "dsl/calendar.hpp"
+#include "examples/demo_auto.hpp"
 #include "examples/demo_support.hpp"
 
 namespace strata::examples {
@@ -369,8 +370,8 @@ CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_da
 }  // namespace
 
 const std::vector<std::string>& demo_kinds() {
-    static const std::vector<std::string> kinds{"saas",    "retail",     "streaming",
-                                                "telecom", "carservice", "cdnow"};
+    static const std::vector<std::string> kinds{"saas",       "retail", "streaming", "telecom",
+                                                "carservice", "auto",   "cdnow"};
     return kinds;
 }
 
@@ -401,6 +402,8 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
                 telecom(db, options, result);
             else if (options.kind == "carservice")
                 carservice(db, options, result);
+            else if (options.kind == "auto")
+                auto_dealer(db, options, result);
             else if (options.kind == "cdnow")
                 ok = cdnow(db, options, result, error);
             else {

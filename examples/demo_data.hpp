@@ -9,7 +9,7 @@
 namespace strata::examples {
 
 struct DemoOptions {
-    std::string kind;  // saas, retail, streaming, telecom, carservice, cdnow
+    std::string kind;  // one of demo_kinds()
     int64_t customers = 10000;
     uint64_t seed = 42;
     std::string out;
