@@ -157,6 +157,11 @@ void add_demo_data(CLI::App& app, int& exit_code, std::ostream& out, std::ostrea
         ->required();
     cmd->add_option("--source", options->source,
                     "CDNOW_master.txt to load (default: examples/data/cdnow/)");
+    cmd->add_option("--advance", options->advance,
+                    "A duration (30d, 2w, 1mo): the same base, plus what happened in that period "
+                    "after 2026-11-01 (its own fixed seed); run it with --as-of 2026-11-01 plus "
+                    "the duration. Not for cdnow")
+        ->type_name("DURATION");
     cmd->callback(
         [options, &exit_code, &out, &err] { exit_code = run_demo_data(*options, out, err); });
 }

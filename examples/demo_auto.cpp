@@ -30,9 +30,12 @@ const std::vector<std::string>& services() {
 
 // Browsing that shows interest but is not yet a sales contact.
 void browse(Inserter& interactions, Rng& rng, int64_t id, int32_t from, int32_t to, int64_t n) {
+    // Each draw on its own line: the order in which a call's arguments are evaluated is not
+    // fixed by C++, and the same seed must give the same file with any compiler.
     for (int64_t k = 0; k < n && from <= to; ++k) {
-        interactions.row(id, day(static_cast<int32_t>(rng.range(from, to))),
-                         rng.chance(0.7) ? "site_visit" : "brochure", rng.pick(car_models()).name);
+        const int32_t when = static_cast<int32_t>(rng.range(from, to));
+        const char* kind = rng.chance(0.7) ? "site_visit" : "brochure";
+        interactions.row(id, day(when), kind, rng.pick(car_models()).name);
     }
 }
 
@@ -60,21 +63,24 @@ void auto_browse(AutoTables& t, Rng& rng, int64_t id, int32_t from, int32_t to, 
     browse(t.interactions, rng, id, from, to, n);
 }
 
-void auto_purchase(Inserter& purchases, Inserter& interactions, Rng& rng, int64_t id,
-                   int32_t when) {
+void auto_purchase(Inserter& purchases, Inserter& interactions, Rng& rng, int64_t id, int32_t when,
+                   int32_t not_before) {
     const CarModel& model = car_models()[rng.weighted({0.25, 0.22, 0.2, 0.1, 0.15, 0.08})];
     const bool used = rng.chance(0.15);
     const int year = civil_from_days(when).year;
-    interactions.row(id, day(when - static_cast<int32_t>(rng.range(3, 30))), "test_drive",
-                     model.name);
-    interactions.row(id, day(when - static_cast<int32_t>(rng.range(0, 3))), "quote", model.name);
-    purchases.row(id, day(when), model.name,
-                  static_cast<int64_t>(used ? year - rng.range(1, 5) : year),
-                  cents(rng.lognormal(model.price * (used ? 0.6 : 1.0), 0.12)), rng.chance(0.3));
+    const int32_t test_drive = when - static_cast<int32_t>(rng.range(3, 30));
+    const int32_t quote = when - static_cast<int32_t>(rng.range(0, 3));
+    const int64_t model_year = used ? year - rng.range(1, 5) : year;
+    const double price = cents(rng.lognormal(model.price * (used ? 0.6 : 1.0), 0.12));
+    const bool trade_in = rng.chance(0.3);
+    interactions.row(id, day(std::max(test_drive, not_before)), "test_drive", model.name);
+    interactions.row(id, day(std::max(quote, not_before)), "quote", model.name);
+    purchases.row(id, day(when), model.name, model_year, price, trade_in);
 }
 
 void auto_interest(Inserter& interactions, Rng& rng, int64_t id, int32_t when) {
-    interactions.row(id, day(when), hot_touch(rng), rng.pick(car_models()).name);
+    const std::string kind = hot_touch(rng);
+    interactions.row(id, day(when), kind, rng.pick(car_models()).name);
 }
 
 void auto_dealer(SQLite::Database& db, const DemoOptions& o, DemoResult& result) {
@@ -133,14 +139,15 @@ CREATE TABLE service_visits (visit_id INTEGER PRIMARY KEY, customer_id INTEGER, 
             const int32_t gap = static_cast<int32_t>(rng.range(150, 400));
             int64_t n = 0;
             for (int32_t d = bought + gap; d <= today && n < max_visits; d += gap, ++n) {
-                visits.row(id, day(d), cents(rng.lognormal(low_bill ? 90 : 240, 0.45)),
-                           rng.pick(services()));
+                const double amount = cents(rng.lognormal(low_bill ? 90 : 240, 0.45));
+                visits.row(id, day(d), amount, rng.pick(services()));
             }
             if (stage == 3 && rng.chance(0.2))  // thinking about the next car
                 auto_interest(interactions, rng, id,
                               today - static_cast<int32_t>(rng.range(0, 80)));
         }
-        customers.row(id, "Client " + std::to_string(id), rng.pick(cities), day(first_contact),
+        const std::string& city = rng.pick(cities);
+        customers.row(id, "Client " + std::to_string(id), city, day(first_contact),
                       rng.pick(sources), email_opt_in, opens_90d, sms_opt_in);
     }
     result.fact_rows = {{"interactions", interactions.rows()},

@@ -2,6 +2,10 @@
 // generator and the generator of its later state (`--advance`).
 #pragma once
 
+#include <climits>
+
+#include <climits>
+
 #include "examples/demo_support.hpp"
 
 namespace strata::examples::detail {
@@ -19,8 +23,10 @@ struct AutoTables {
 // Creates the car dealer's tables and fills them with o.customers customers as of kEnd.
 void auto_dealer(SQLite::Database& db, const DemoOptions& o, DemoResult& result);
 
-// A car bought on `when`, with the test drive and the quote before it.
-void auto_purchase(Inserter& purchases, Inserter& interactions, Rng& rng, int64_t id, int32_t when);
+// A car bought on `when`, with the test drive and the quote before it (not before the day
+// `not_before`).
+void auto_purchase(Inserter& purchases, Inserter& interactions, Rng& rng, int64_t id, int32_t when,
+                   int32_t not_before = INT32_MIN);
 // A sales contact on `when` (showroom visit, test drive or quote): what makes a lead.
 void auto_interest(Inserter& interactions, Rng& rng, int64_t id, int32_t when);
 // n site visits or brochure downloads between the days `from` and `to`.

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "dsl/calendar.hpp"
+#include "examples/demo_advance.hpp"
 #include "examples/demo_auto.hpp"
 #include "examples/demo_support.hpp"
 
@@ -375,12 +376,17 @@ const std::vector<std::string>& demo_kinds() {
     return kinds;
 }
 
+Date demo_today() {
+    return kEnd;
+}
+
 bool generate(const DemoOptions& options, DemoResult& result, std::string& error) {
     namespace fs = std::filesystem;
     if (options.customers < 1 || options.customers > 100000000) {
         error = "--customers must be between 1 and 100000000";
         return false;
     }
+    if (options.advance && !advance_possible(options, error)) return false;
     const fs::path target(options.out);
     const fs::path temp = target.string() + ".partial";
     std::error_code ec;
@@ -410,6 +416,7 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
                 error = "unknown kind '" + options.kind + "'";
                 ok = false;
             }
+            if (ok && options.advance) advance_base(db, options, result);
             if (!ok) {
                 fs::remove(temp, ec);
                 return false;
