@@ -77,13 +77,19 @@ TEST_CASE("the auto lifecycle rules place the auto demo base in all four stages,
 TEST_CASE("--advance gives the same base plus facts dated inside the period, the same bytes") {
     TempDir dir;
     // Kinds whose customers only gain rows: every customer row of the base stays as it was.
-    for (const auto& [kind, advance, last_day] :
-         {std::tuple{"retail", "30d", "2026-12-01"}, std::tuple{"auto", "2w", "2026-11-15"},
-          std::tuple{"carservice", "1mo", "2026-12-01"}}) {
+    // (Plain variables, not structured bindings: CAPTURE's lambda cannot refer to those.)
+    struct Case {
+        std::string kind, advance, last_day;
+    };
+    for (const Case& c : {Case{"retail", "30d", "2026-12-01"}, Case{"auto", "2w", "2026-11-15"},
+                          Case{"carservice", "1mo", "2026-12-01"}}) {
+        const std::string& kind = c.kind;
+        const std::string& advance = c.advance;
+        const std::string& last_day = c.last_day;
         CAPTURE(kind);
-        const auto base = make_base(dir, kind, "", std::string(kind) + ".db");
-        const auto advanced = make_base(dir, kind, advance, std::string(kind) + "-adv.db");
-        const auto again = make_base(dir, kind, advance, std::string(kind) + "-adv2.db");
+        const auto base = make_base(dir, kind, "", kind + ".db");
+        const auto advanced = make_base(dir, kind, advance, kind + "-adv.db");
+        const auto again = make_base(dir, kind, advance, kind + "-adv2.db");
         CHECK(read_bytes(advanced) == read_bytes(again));
         CHECK(read_bytes(advanced) != read_bytes(base));
         SQLite::Database db(advanced, SQLite::OPEN_READWRITE);
@@ -161,14 +167,15 @@ TEST_CASE("--advance changes the subscription kinds' customers, and keeps every 
 
 TEST_CASE("after --advance, a run at the later as_of over the same state shows moves") {
     TempDir dir;
-    for (const auto& [kind, rules] :
+    for (const auto& kind_and_rules :
          {std::pair{"auto", "auto-lifecycle"}, std::pair{"retail", "retail-rfm"},
           std::pair{"carservice", "carservice-rfm"}, std::pair{"saas", "b2b-crm"},
           std::pair{"streaming", "streaming-lifecycle"}, std::pair{"telecom", "telecom-arpu"}}) {
+        const std::string kind = kind_and_rules.first, rules = kind_and_rules.second;
         CAPTURE(kind);
-        const auto base = make_base(dir, kind, "", std::string(kind) + ".db");
-        const auto advanced = make_base(dir, kind, "30d", std::string(kind) + "-adv.db");
-        const auto state = dir.file(std::string(kind) + "-state.db");
+        const auto base = make_base(dir, kind, "", kind + ".db");
+        const auto advanced = make_base(dir, kind, "30d", kind + "-adv.db");
+        const auto state = dir.file(kind + "-state.db");
         const auto file = kRules + rules + ".yaml";
         const auto first = run_cli({"run", file, "--db", base, "--as-of", "2026-11-01", "--state",
                                     state, "--format", "json"});
@@ -182,7 +189,7 @@ TEST_CASE("after --advance, a run at the later as_of over the same state shows m
         CHECK(moved > 0);
         // New customers count as moves (from none), but most of the base stays put.
         CHECK(moved * 4 < customers);
-        if (std::string(kind) != "auto") continue;
+        if (kind != "auto") continue;
         // The lifecycle moves forward at every step.
         std::map<std::pair<std::string, std::string>, long> matrix;
         for (int i = 0;; ++i) {
