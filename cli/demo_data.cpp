@@ -48,8 +48,10 @@ int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostrea
     if (result.advanced_to) {
         const std::string today = format_date(*result.advanced_to);
         out << "advanced by " << format_duration(*demo.advance) << " to " << today << ": "
-            << thousands(static_cast<size_t>(result.new_customers)) << " new customers, "
-            << thousands(static_cast<size_t>(result.updated_customers)) << " customers changed";
+            << thousands(static_cast<size_t>(result.new_customers))
+            << (result.new_customers == 1 ? " new customer, " : " new customers, ")
+            << thousands(static_cast<size_t>(result.updated_customers))
+            << (result.updated_customers == 1 ? " customer changed" : " customers changed");
         for (const auto& [table, rows] : result.added_rows)
             out << ", " << thousands(static_cast<size_t>(rows)) << " new " << table;
         out << "; run it with --as-of " << today << '\n';
