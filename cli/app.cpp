@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "dsl/diagnostics.hpp"
+#include "examples/demo_data.hpp"
 
 namespace strata::cli {
 
@@ -150,9 +151,9 @@ void add_demo_data(CLI::App& app, int& exit_code, std::ostream& out, std::ostrea
     auto* cmd = app.add_subcommand(
         "demo-data", "Write a realistic demo customer database (fixed seed), or load CDNOW");
     cmd->add_option("--kind", options->kind,
-                    "saas, retail, streaming, telecom, carservice or cdnow (the real log)")
+                    "saas, retail, streaming, telecom, carservice, auto or cdnow (the real log)")
         ->required()
-        ->check(CLI::IsMember({"saas", "retail", "streaming", "telecom", "carservice", "cdnow"}));
+        ->check(CLI::IsMember(examples::demo_kinds()));
     cmd->add_option("--customers", options->customers, "Number of customers (ignored for cdnow)")
         ->capture_default_str();
     cmd->add_option("--seed", options->seed, "Random seed: the same seed gives the same file")
@@ -161,6 +162,11 @@ void add_demo_data(CLI::App& app, int& exit_code, std::ostream& out, std::ostrea
         ->required();
     cmd->add_option("--source", options->source,
                     "CDNOW_master.txt to load (default: examples/data/cdnow/)");
+    cmd->add_option("--advance", options->advance,
+                    "A duration (30d, 2w, 1mo): the same base, plus what happened in that period "
+                    "after 2026-11-01 (its own fixed seed); run it with --as-of 2026-11-01 plus "
+                    "the duration. Not for cdnow")
+        ->type_name("DURATION");
     cmd->callback(
         [options, &exit_code, &out, &err] { exit_code = run_demo_data(*options, out, err); });
 }

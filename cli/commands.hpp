@@ -73,7 +73,8 @@ struct DemoDataOptions {
     int64_t customers = 10000;
     uint64_t seed = 42;
     std::string out;
-    std::optional<std::string> source;  // CDNOW_master.txt for kind cdnow
+    std::optional<std::string> source;   // CDNOW_master.txt for kind cdnow
+    std::optional<std::string> advance;  // a duration: make the base's state that much later
 };
 
 int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostream& err);

@@ -1,4 +1,5 @@
-// `strata demo-data --kind KIND --customers N --out FILE [--seed S] [--source CDNOW_master.txt]`
+// `strata demo-data --kind KIND --customers N --out FILE [--seed S] [--source CDNOW_master.txt]
+// [--advance DURATION]`
 #include <filesystem>
 #include <ostream>
 
@@ -20,6 +21,14 @@ std::string default_cdnow_source() {
 
 int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostream& err) {
     examples::DemoOptions demo;
+    if (options.advance) {
+        demo.advance = strata::parse_duration(*options.advance);  // the language's durations
+        if (!demo.advance) {
+            err << "strata demo-data: --advance '" << *options.advance
+                << "' is not a duration: write a whole number and d, w, mo or y (30d, 2w, 1mo)\n";
+            return kExitEnvironment;
+        }
+    }
     demo.kind = options.kind;
     demo.customers = options.customers;
     demo.seed = options.seed;
@@ -36,6 +45,17 @@ int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostrea
     for (const auto& [table, rows] : result.fact_rows)
         out << ", " << thousands(static_cast<size_t>(rows)) << ' ' << table;
     out << '\n';
+    if (result.advanced_to) {
+        const std::string today = format_date(*result.advanced_to);
+        out << "advanced by " << format_duration(*demo.advance) << " to " << today << ": "
+            << thousands(static_cast<size_t>(result.new_customers))
+            << (result.new_customers == 1 ? " new customer, " : " new customers, ")
+            << thousands(static_cast<size_t>(result.updated_customers))
+            << (result.updated_customers == 1 ? " customer changed" : " customers changed");
+        for (const auto& [table, rows] : result.added_rows)
+            out << ", " << thousands(static_cast<size_t>(rows)) << " new " << table;
+        out << "; run it with --as-of " << today << '\n';
+    }
     return kExitOk;
 }
 

@@ -11,92 +11,15 @@
 #include <sstream>
 
 #include "dsl/calendar.hpp"
+#include "examples/demo_advance.hpp"
+#include "examples/demo_auto.hpp"
+#include "examples/demo_support.hpp"
 
 namespace strata::examples {
 
 namespace {
 
-// splitmix64: small, fast and the same on every platform (std distributions are not).
-class Rng {
-  public:
-    explicit Rng(uint64_t seed) : state_(seed) {}
-    uint64_t next() {
-        uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
-    int64_t range(int64_t lo, int64_t hi) {  // inclusive
-        return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1));
-    }
-    bool chance(double p) { return uniform() < p; }
-    double normal() {
-        const double u1 = std::max(uniform(), 1e-12), u2 = uniform();
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-    }
-    double lognormal(double median, double sigma) { return median * std::exp(sigma * normal()); }
-    template <typename T>
-    const T& pick(const std::vector<T>& items) {
-        return items[static_cast<size_t>(next() % items.size())];
-    }
-    // An index drawn with the given weights.
-    size_t weighted(const std::vector<double>& weights) {
-        double total = 0;
-        for (double w : weights)
-            total += w;
-        double x = uniform() * total;
-        for (size_t i = 0; i < weights.size(); ++i) {
-            if ((x -= weights[i]) < 0) return i;
-        }
-        return weights.size() - 1;
-    }
-
-  private:
-    uint64_t state_;
-};
-
-const Date kEnd = *parse_date("2026-11-01");  // the demo bases' "today"
-
-std::string day(int32_t days) {
-    return format_date(Date{days});
-}
-double cents(double v) {
-    return std::round(v * 100.0) / 100.0;
-}
-
-// Binds a row of mixed values and runs an insert.
-class Inserter {
-  public:
-    Inserter(SQLite::Database& db, const std::string& sql) : stmt_(db, sql) {}
-    template <typename... Values>
-    void row(const Values&... values) {
-        int index = 1;
-        (bind(index++, values), ...);
-        stmt_.exec();
-        stmt_.reset();
-        ++rows_;
-    }
-    int64_t rows() const { return rows_; }
-
-  private:
-    void bind(int i, const std::string& v) { stmt_.bind(i, v); }
-    void bind(int i, const char* v) { stmt_.bind(i, v); }
-    void bind(int i, int64_t v) { stmt_.bind(i, v); }
-    void bind(int i, int v) { stmt_.bind(i, v); }
-    void bind(int i, double v) { stmt_.bind(i, v); }
-    void bind(int i, bool v) { stmt_.bind(i, v ? 1 : 0); }
-    void bind(int i, std::nullptr_t) { stmt_.bind(i); }
-    template <typename T>
-    void bind(int i, const std::optional<T>& v) {
-        if (v)
-            bind(i, *v);
-        else
-            stmt_.bind(i);
-    }
-    SQLite::Statement stmt_;
-    int64_t rows_ = 0;
-};
+using namespace detail;
 
 // ---- B2B SaaS (seeds 000, 002, 003) ----
 void saas(SQLite::Database& db, const DemoOptions& o, DemoResult& result) {
@@ -448,9 +371,13 @@ CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_da
 }  // namespace
 
 const std::vector<std::string>& demo_kinds() {
-    static const std::vector<std::string> kinds{"saas",    "retail",     "streaming",
-                                                "telecom", "carservice", "cdnow"};
+    static const std::vector<std::string> kinds{"saas",       "retail", "streaming", "telecom",
+                                                "carservice", "auto",   "cdnow"};
     return kinds;
+}
+
+Date demo_today() {
+    return kEnd;
 }
 
 bool generate(const DemoOptions& options, DemoResult& result, std::string& error) {
@@ -459,6 +386,7 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
         error = "--customers must be between 1 and 100000000";
         return false;
     }
+    if (options.advance && !advance_possible(options, error)) return false;
     const fs::path target(options.out);
     const fs::path temp = target.string() + ".partial";
     std::error_code ec;
@@ -480,12 +408,15 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
                 telecom(db, options, result);
             else if (options.kind == "carservice")
                 carservice(db, options, result);
+            else if (options.kind == "auto")
+                auto_dealer(db, options, result);
             else if (options.kind == "cdnow")
                 ok = cdnow(db, options, result, error);
             else {
                 error = "unknown kind '" + options.kind + "'";
                 ok = false;
             }
+            if (ok && options.advance) advance_base(db, options, result);
             if (!ok) {
                 fs::remove(temp, ec);
                 return false;

@@ -1,15 +1,42 @@
 #!/usr/bin/env bash
-# The main job on the example data, called by `make demo` after the build: make a retail demo
-# base (fixed seed) and segment it with the shipped retail RFM rules.
+# The main job on the example data, called by `make demo` after the build. Two demo bases, each
+# segmented twice against its own state, a month apart:
+# 1. a retail base (fixed seed) under the shipped retail RFM rules at 2026-11-01 (the base's
+#    today), then the same base 30 days later (`demo-data --advance 30d`) at 2026-12-01: the
+#    second run prints who moved where; then the stored runs and the export for the CRM;
+# 2. a car dealer's base under the lifecycle rules (prospect -> lead -> owner -> owner ready to
+#    replace), at the same two dates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
+strata="$build/strata"
 db="$build/demo-retail.db"
-"$build/strata" demo-data --kind retail --customers 20000 --out "$db"
-rm -f "$build/demo-state.db"
+later="$build/demo-retail-2026-12-01.db"
+state="$build/demo-state.db"
+"$strata" demo-data --kind retail --customers 20000 --out "$db"
+rm -f "$state"
 # The demo base's "today" is 2026-11-01; the shipped rules leave the date to the run.
-"$build/strata" run rules/retail-rfm.yaml --db "$db" --as-of 2026-11-01 --state "$build/demo-state.db"
+"$strata" run rules/retail-rfm.yaml --db "$db" --as-of 2026-11-01 --state "$state"
 echo
-echo "Export for the CRM (first rows of 'strata export rules/retail-rfm.yaml --db $db --state $build/demo-state.db'):"
-"$build/strata" export rules/retail-rfm.yaml --db "$db" --state "$build/demo-state.db" >"$build/demo-export.csv"
+echo "A month later: the same base plus November's orders and new customers."
+"$strata" demo-data --kind retail --customers 20000 --advance 30d --out "$later"
+"$strata" run rules/retail-rfm.yaml --db "$later" --as-of 2026-12-01 --state "$state"
+echo
+echo "Stored runs ('strata runs --db $later --state $state'):"
+"$strata" runs --db "$later" --state "$state"
+echo
+echo "Export for the CRM (first rows of 'strata export rules/retail-rfm.yaml --db $later --state $state'):"
+"$strata" export rules/retail-rfm.yaml --db "$later" --state "$state" >"$build/demo-export.csv"
 head -5 "$build/demo-export.csv"
+
+echo
+echo "A car dealer's lifecycle (rules/auto-lifecycle.yaml), at 2026-11-01 and a month later:"
+auto_db="$build/demo-auto.db"
+auto_later="$build/demo-auto-2026-12-01.db"
+auto_state="$build/demo-auto-state.db"
+"$strata" demo-data --kind auto --customers 20000 --out "$auto_db"
+"$strata" demo-data --kind auto --customers 20000 --advance 30d --out "$auto_later"
+rm -f "$auto_state"
+"$strata" run rules/auto-lifecycle.yaml --db "$auto_db" --as-of 2026-11-01 --state "$auto_state" \
+    >/dev/null
+"$strata" run rules/auto-lifecycle.yaml --db "$auto_later" --as-of 2026-12-01 --state "$auto_state"

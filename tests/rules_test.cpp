@@ -15,15 +15,11 @@ namespace {
 
 // Which demo base each shipped rule file runs on. A new rule file must be added here.
 const std::map<std::string, std::string> kDemoKind{
-    {"saas-firmographic", "saas"},
-    {"b2b-crm", "saas"},
-    {"retail-rfm", "retail"},
-    {"cosmetics-frequency", "retail"},
-    {"electronics-breadth", "retail"},
-    {"streaming-lifecycle", "streaming"},
-    {"telecom-arpu", "telecom"},
-    {"carservice-rfm", "carservice"},
-    {"cdnow-rfm", "cdnow"},
+    {"saas-firmographic", "saas"},     {"b2b-crm", "saas"},
+    {"retail-rfm", "retail"},          {"cosmetics-frequency", "retail"},
+    {"electronics-breadth", "retail"}, {"streaming-lifecycle", "streaming"},
+    {"telecom-arpu", "telecom"},       {"carservice-rfm", "carservice"},
+    {"auto-lifecycle", "auto"},        {"cdnow-rfm", "cdnow"},
 };
 
 // Segment ids and counts from `run --format csv` (level, id, count), general and tactical.
@@ -63,7 +59,8 @@ std::vector<Row> parse_csv(const std::string& csv) {
 TEST_CASE("every shipped rule file runs on its demo database with sensible, non-empty segments") {
     TempDir dir;
     std::map<std::string, std::string> databases;
-    for (const auto& kind : {"saas", "retail", "streaming", "telecom", "carservice", "cdnow"}) {
+    for (const auto& kind :
+         {"saas", "retail", "streaming", "telecom", "carservice", "auto", "cdnow"}) {
         const auto db = dir.file(std::string(kind) + ".db");
         auto r = run_cli({"demo-data", "--kind", kind, "--customers", "4000", "--out", db});
         REQUIRE_MESSAGE(r.code == 0, r.err);
