@@ -178,14 +178,17 @@ void print_triggers(std::ostream& out, const RunReport& rep) {
             << " (--fire-on-rule-change fires them); 'in' triggers fire for customers who stayed";
     out << '\n';
     size_t width = 7;
-    for (const auto& t : rep.triggers)
+    size_t on_width = 2;
+    for (const auto& t : rep.triggers) {
         width = std::max(width, t.id.size());
-    out << "  " << pad("TRIGGER", width) << ' ' << pad("ON", 24) << ' '
+        on_width = std::max(on_width, t.on.size());
+    }
+    out << "  " << pad("TRIGGER", width) << ' ' << pad("ON", on_width) << ' '
         << pad("CUSTOMERS", 10, true) << ' ' << pad(dry ? "WOULD ENQUEUE" : "ENQUEUED", 13, true)
         << ' ' << pad("HELD OUT", 9, true) << ' ' << pad("CAPPED", 8, true) << ' '
         << pad("COOLDOWN", 9, true) << '\n';
     for (const auto& t : rep.triggers) {
-        out << "  " << pad(t.id, width) << ' ' << pad(t.on, 24) << ' '
+        out << "  " << pad(t.id, width) << ' ' << pad(t.on, on_width) << ' '
             << pad(thousands(t.customers), 10, true) << ' ' << pad(thousands(t.enqueued), 13, true)
             << ' ' << pad(thousands(t.held_out), 9, true) << ' '
             << pad(thousands(t.capped), 8, true) << ' ' << pad(thousands(t.cooled_down), 9, true);

@@ -28,6 +28,9 @@ echo
 echo "Export for the CRM (first rows of 'strata export rules/retail-rfm.yaml --db $later --state $state'):"
 "$strata" export rules/retail-rfm.yaml --db "$later" --state "$state" >"$build/demo-export.csv"
 head -5 "$build/demo-export.csv"
+echo
+echo "Actions the triggers enqueued for senders (first of 'strata outbox list --db $later --state $state --status pending'):"
+"$strata" outbox list --db "$later" --state "$state" --status pending | head -4
 
 echo
 echo "A car dealer's lifecycle (rules/auto-lifecycle.yaml), at 2026-11-01 and a month later:"
