@@ -21,6 +21,8 @@ const char* kind_name(GraphNode::Kind kind) {
             return "general";
         case GraphNode::Kind::Tactical:
             return "tactical";
+        case GraphNode::Kind::Trigger:
+            return "trigger";
     }
     return "?";
 }
@@ -73,7 +75,29 @@ class Builder {
             const size_t id =
                 add(GraphNode::Kind::General, seg.def->id, seg.def->id_location, deps);
             earlier.push_back(id);
+            segment_nodes_[seg.def->id] = id;
             tactical(seg.tactical, id);
+        }
+        // A trigger needs the segments its event names (`any`: every general one), and what
+        // its `when` and templates read.
+        for (const auto& t : rules_.triggers) {
+            std::vector<size_t> deps;
+            for (const SegmentRef* ref : {&t.on.segment, &t.on.to}) {
+                if (ref->kind == SegmentRef::Kind::Any && ref == &t.on.segment)
+                    deps.insert(deps.end(), earlier.begin(), earlier.end());
+                const std::string id = ref->path.substr(ref->path.rfind('/') + 1);
+                if (auto it = segment_nodes_.find(id); it != segment_nodes_.end())
+                    deps.push_back(it->second);
+            }
+            if (t.when) walk(*t.when, deps);
+            for (const auto& a : t.actions) {
+                for (const auto& [name, tmpl] : a.params) {
+                    for (const auto& e : tmpl.exprs) {
+                        if (e) walk(*e, deps);
+                    }
+                }
+            }
+            add(GraphNode::Kind::Trigger, t.def->id, t.def->id_location, deps);
         }
         return std::move(graph_);
     }
@@ -82,6 +106,7 @@ class Builder {
     const CompiledRules& rules_;
     RuleGraph graph_;
     std::vector<size_t> columns_, facts_, aggregates_, lets_;
+    std::map<std::string, size_t> segment_nodes_;  // segment id → its node
 
     size_t add(GraphNode::Kind kind, std::string name, Location loc, std::vector<size_t> deps) {
         std::sort(deps.begin(), deps.end());
@@ -95,6 +120,7 @@ class Builder {
             std::vector<size_t> deps{parent};
             if (t.when) walk(*t.when, deps);
             const size_t id = add(GraphNode::Kind::Tactical, t.def->id, t.def->id_location, deps);
+            segment_nodes_[t.def->id] = id;
             tactical(t.tactical, id);
         }
     }

@@ -11,7 +11,7 @@
 namespace strata {
 
 struct GraphNode {
-    enum class Kind { Column, Fact, Aggregate, Population, Let, General, Tactical };
+    enum class Kind { Column, Fact, Aggregate, Population, Let, General, Tactical, Trigger };
     Kind kind;
     std::string name;
     Location location;         // where it is written (invalid for columns and facts)
