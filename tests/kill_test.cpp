@@ -44,8 +44,11 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr uint64_t kSeed = 20261101;
+// Processes actually killed (a delay past the end of the work lets one finish: that attempt
+// does not count). Together over the 100 the issue asks.
 constexpr int kRunKills = 60;
-constexpr int kConsumerKills = 45;  // with the runs' kills, over the 100 the issue asks
+constexpr int kConsumerKills = 45;
+constexpr int kMaxAttempts = 4;  // per kill asked for: a guard, never reached in practice
 // The base keeps at least 100,000 customers while up to 1,000 are parked out of it.
 constexpr int kCustomers = 101000;
 
@@ -280,8 +283,9 @@ TEST_CASE("SIGKILL at random points of runs leaves the previous run or the new o
     Clock::duration typical{};
     int k = 0;
     bool step_done = true;
-    int kept_before = 0, kept_after = 0, killed_in_transaction = 0;
-    for (int attempt = 0; attempt < kRunKills; ++attempt) {
+    int killed = 0, kept_before = 0, kept_after = 0, killed_in_transaction = 0;
+    for (int attempt = 0; killed < kRunKills; ++attempt) {
+        REQUIRE(attempt < kMaxAttempts * kRunKills);
         if (step_done) {
             // The next step: change the data, then learn what an uninterrupted run of it
             // leaves (on a copy of the state) and how long it takes.
@@ -301,6 +305,7 @@ TEST_CASE("SIGKILL at random points of runs leaves the previous run or the new o
         const Ended ended = finish_or_kill(start(run_command(step(k), base, state), out, err),
                                            Clock::now() + delay);
         if (!ended.killed) REQUIRE_MESSAGE(ended.exit_code == 0, slurp(err));
+        killed += ended.killed;
         const bool in_transaction = has_journal(state);
 
         INFO("attempt ", attempt, ", step ", k, " (", step(k).as_of, "), killed after ",
@@ -319,9 +324,9 @@ TEST_CASE("SIGKILL at random points of runs leaves the previous run or the new o
             if (in_transaction) ++killed_in_transaction;
         }
     }
-    MESSAGE(kRunKills, " runs killed: ", kept_before, " left the previous run (",
-            killed_in_transaction, " of them inside the run's transaction), ", kept_after,
-            " the new one; ", k, " steps");
+    MESSAGE((kept_before + kept_after), " runs, ", killed, " of them killed: ", kept_before,
+            " left the previous run (", killed_in_transaction,
+            " killed inside the run's transaction), ", kept_after, " the new one; ", k, " steps");
     // The writer's transaction spans nearly the whole run, so many kills land inside it; if
     // none did, the test would prove nothing.
     CHECK(killed_in_transaction > 0);
@@ -342,7 +347,7 @@ namespace {
 
 // --- outbox consumption ----------------------------------------------------------------------
 
-constexpr int kActions = 3000;
+constexpr int kActions = 4000;
 constexpr int kSenderBatch = 20;  // a killed sender's --limit
 constexpr int kSenderBatches = 4;
 
@@ -560,7 +565,8 @@ TEST_CASE("SIGKILL at random points of outbox consumption loses no action and do
     std::mt19937_64 rng(kSeed);
     std::vector<Action> before = outbox_actions(state, keys);
     int killed = 0, killed_during_change = 0;
-    for (int attempt = 0; attempt < kConsumerKills; ++attempt) {
+    for (int attempt = 0; killed < kConsumerKills; ++attempt) {
+        REQUIRE(attempt < kMaxAttempts * kConsumerKills);
         const Sender sender{"sender-" + std::to_string(attempt)};
         const Clock::duration delay = kill_delay(rng, typical);
         const auto sent = Clock::now();
@@ -585,9 +591,9 @@ TEST_CASE("SIGKILL at random points of outbox consumption loses no action and do
     int64_t done_before_drain = 0;
     for (const Action& a : before)
         done_before_drain += a.status == "done";
-    MESSAGE(kConsumerKills, " senders stopped: ", killed, " killed (", killed_during_change,
-            " during an ack or fail), the others ended first; ", done_before_drain, " of ",
-            kActions, " actions done by them");
+    MESSAGE(killed, " senders killed (", killed_during_change,
+            " during an ack or fail), others ended first; ", done_before_drain, " of ", kActions,
+            " actions done by them");
 
     // Once every lease has run out, a sender that is not killed takes what is left: then every
     // seeded action is done, once.
