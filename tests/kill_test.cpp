@@ -12,12 +12,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -34,12 +29,10 @@
 
 #include "engine/outbox.hpp"
 #include "engine/state.hpp"
+#include "process_support.hpp"
 #include "test_support.hpp"
 
-extern char** environ;
-
 using namespace strata::testing;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -51,66 +44,6 @@ constexpr int kConsumerKills = 45;
 constexpr int kMaxAttempts = 4;  // per kill asked for: a guard, never reached in practice
 // The base keeps at least 100,000 customers while up to 1,000 are parked out of it.
 constexpr int kCustomers = 101000;
-
-// --- child processes -------------------------------------------------------------------------
-
-// Starts `argv` (argv[0] a path) as a child process, stdout to `out_path` and stderr to
-// `err_path`.
-pid_t start(const std::vector<std::string>& argv, const std::string& out_path,
-            const std::string& err_path) {
-    posix_spawn_file_actions_t files;
-    posix_spawn_file_actions_init(&files);
-    posix_spawn_file_actions_addopen(&files, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&files, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    std::vector<char*> args;
-    for (const std::string& a : argv)
-        args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, args[0], &files, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&files);
-    REQUIRE_MESSAGE(rc == 0, "cannot start " << argv[0] << ": " << std::strerror(rc));
-    return pid;
-}
-
-struct Ended {
-    bool killed = false;  // by us, at the deadline
-    int exit_code = -1;   // when it ended on its own
-};
-
-// Waits for the child to end on its own until `deadline`, then kills it (SIGKILL) and reaps
-// it: when this returns, the process is gone and holds no lock.
-Ended finish_or_kill(pid_t pid, Clock::time_point deadline) {
-    int status = 0;
-    for (;;) {
-        const pid_t done = ::waitpid(pid, &status, WNOHANG);
-        if (done == pid) break;
-        if (done < 0) FAIL("waitpid: ", std::strerror(errno));
-        if (Clock::now() >= deadline) {
-            ::kill(pid, SIGKILL);
-            pid_t reaped;
-            while ((reaped = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
-            }
-            if (reaped != pid) FAIL("waitpid: ", std::strerror(errno));
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    if (WIFSIGNALED(status)) {
-        REQUIRE(WTERMSIG(status) == SIGKILL);
-        return {true, -1};
-    }
-    return {false, WEXITSTATUS(status)};
-}
-
-constexpr auto kNever = Clock::time_point::max();
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // A delay drawn uniformly from [0, 1.2 × `typical`): most kills land inside the work, some
 // after it ended.
