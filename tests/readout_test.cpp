@@ -286,6 +286,58 @@ TEST_CASE("triggers: success events exit, in and move, each within its window") 
     CHECK(json_at(r.out, "$.triggers[3].held_out_group.matured") == "0");
 }
 
+TEST_CASE("triggers: success in a tactical segment is read from its tactical stays") {
+    TempDir dir;
+    const auto db = dir.database(
+        "base.db",
+        "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, spend REAL, tv INTEGER);"
+        "INSERT INTO customers VALUES (1, 10, 0), (2, 10, 0), (3, 10, 0), (4, 500, 0);");
+    const auto file = dir.write("r.yaml", R"(ruleset: tiers
+version: 1
+general:
+  segments:
+    - id: vip
+      when: spend >= 1000
+      tactical:
+        - id: tv
+          when: tv == 1
+    - id: regular
+      when: spend >= 100
+    - id: small
+      when: otherwise
+triggers:
+  - id: push_tv
+    on: enter regular
+    success: enter tv within 14d
+    actions:
+      - push: { text: hi }
+  - id: to_vip
+    on: enter regular
+    success: in vip within 14d
+    actions:
+      - push: { text: hi }
+)");
+    auto run = [&](const std::string& as_of) {
+        auto r = run_cli({"run", file, "--db", db, "--as-of", as_of});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+    };
+    run("2026-01-01");
+    exec(db, "UPDATE customers SET spend = 500 WHERE customer_id <= 3");
+    run("2026-01-02");  // 1-3 enter regular
+    // 1 becomes vip with tv (the tactical segment), 2 vip without it, 3 stays regular.
+    exec(db,
+         "UPDATE customers SET spend = 5000, tv = 1 WHERE customer_id = 1;"
+         "UPDATE customers SET spend = 5000 WHERE customer_id = 2");
+    run("2026-01-05");
+    run("2026-01-20");
+    auto r = run_cli({"triggers", "--db", db, "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.triggers[0].success") == "enter tv within 2w");
+    CHECK(json_at(r.out, "$.triggers[0].treated.matured") == "3");
+    CHECK(json_at(r.out, "$.triggers[0].treated.succeeded") == "1");
+    CHECK(json_at(r.out, "$.triggers[1].treated.succeeded") == "2");
+}
+
 TEST_CASE("triggers: exit codes and messages for missing files, states without runs") {
     TempDir dir;
     auto missing = run_cli({"triggers", "--db", dir.file("nope.db")});
