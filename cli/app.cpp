@@ -128,6 +128,25 @@ void add_history(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
     });
 }
 
+void add_triggers(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto options = std::make_shared<TriggersOptions>();
+    auto format = std::make_shared<std::string>("text");
+    auto* cmd = app.add_subcommand(
+        "triggers",
+        "Did the triggers work? Fired, held out, and the share of each group that met success");
+    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--state", options->state,
+                    "SQLite file with run state (default: the customer database)");
+    cmd->add_option("--ruleset", options->ruleset, "Only this ruleset's triggers (default: all)");
+    cmd->add_option("--format", *format, "Output format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    cmd->callback([options, format, &exit_code, &out, &err] {
+        options->format = parse_format(*format);
+        exit_code = run_triggers(*options, out, err);
+    });
+}
+
 void add_graph(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
     auto options = std::make_shared<GraphOptions>();
     auto format = std::make_shared<std::string>("text");
@@ -226,6 +245,7 @@ void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::os
     add_export(app, exit_code, out, err);
     add_runs(app, exit_code, out, err);
     add_history(app, exit_code, out, err);
+    add_triggers(app, exit_code, out, err);
     add_graph(app, exit_code, out, err);
     add_demo_data(app, exit_code, out, err);
     add_outbox(app, exit_code, out, err);

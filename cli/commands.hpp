@@ -97,6 +97,17 @@ struct HistoryOptions {
 };
 
 int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& err);
+
+struct TriggersOptions {
+    std::string db;
+    std::optional<std::string> state;    // default: the customer database itself
+    std::optional<std::string> ruleset;  // default: every ruleset
+    Format format = Format::Text;
+};
+
+// The holdout readout: per trigger, firings, held out, and the share of each group that met
+// the trigger's success, with the difference and its 95% confidence interval.
+int run_triggers(const TriggersOptions& options, std::ostream& out, std::ostream& err);
 // `strata outbox list|claim|ack|fail`: the senders' side of the action outbox
 // (docs/outbox.md). Durations are texts like 30s, 5m, 1h or 2d.
 struct OutboxTarget {

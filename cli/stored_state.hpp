@@ -1,4 +1,4 @@
-// Opening the run state for the commands that only read it (runs, history).
+// Opening the run state for the commands that only read it (runs, history, triggers).
 #pragma once
 
 #include <SQLiteCpp/Database.h>
