@@ -365,3 +365,21 @@ TEST_CASE("runs counts each run's enqueued actions; history shows a customer's a
     auto text = run_cli({"history", "--db", db, "--customer", "2"});
     CHECK(text.out.find("welcome_vip  task   pending") != std::string::npos);
 }
+
+TEST_CASE("the run table says when --fire-initial or --fire-on-rule-change made triggers fire") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules(kMoves, 1));
+    auto first = run_cli({"run", file, "--db", db, "--as-of", "2026-10-01", "--fire-initial"});
+    REQUIRE_MESSAGE(first.code == 0, first.err);
+    CHECK(first.out.find("triggers: the first run of this ruleset, fired because of "
+                         "--fire-initial\n") != std::string::npos);
+    CHECK(first.out.find("fires nothing") == std::string::npos);
+    dir.write("r.yaml", rules(kMoves, 2));
+    auto changed =
+        run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--fire-on-rule-change"});
+    REQUIRE_MESSAGE(changed.code == 0, changed.err);
+    CHECK(changed.out.find("triggers: the rules changed version; moves fire because of "
+                           "--fire-on-rule-change\n") != std::string::npos);
+    CHECK(changed.out.find("fire nothing") == std::string::npos);
+}
