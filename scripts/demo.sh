@@ -30,7 +30,10 @@ echo "Export for the CRM (first rows of 'strata export rules/retail-rfm.yaml --d
 head -5 "$build/demo-export.csv"
 echo
 echo "Actions the triggers enqueued for senders (first of 'strata outbox list --db $later --state $state --status pending'):"
-"$strata" outbox list --db "$later" --state "$state" --status pending | head -4
+# Through a file, as the export above: `head` closing the pipe early would end the script
+# (SIGPIPE under pipefail).
+"$strata" outbox list --db "$later" --state "$state" --status pending >"$build/demo-outbox.txt"
+head -4 "$build/demo-outbox.txt"
 
 echo
 echo "A car dealer's lifecycle (rules/auto-lifecycle.yaml), at 2026-11-01 and a month later:"
