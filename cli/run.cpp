@@ -165,14 +165,19 @@ void print_transitions(std::ostream& out, const RunTransitions& t) {
         out << "  … and " << moves.size() - kMoveLines << " more (see --format json)\n";
 }
 
-// What each trigger did (or, in a dry run, would do), and why nothing fired when that is so.
-void print_triggers(std::ostream& out, const RunReport& rep) {
+// What each trigger did (or, in a dry run, would do), and why nothing fired when that is so
+// (or that it fired because of --fire-initial or --fire-on-rule-change).
+void print_triggers(std::ostream& out, const RunReport& rep, const RunCommandOptions& options) {
     if (rep.triggers.empty()) return;
     const bool dry = rep.run_id == 0;
     out << "\ntriggers";
-    if (rep.firing == "initial")
+    if (rep.firing == "initial" && options.fire_initial)
+        out << ": the first run of this ruleset, fired because of --fire-initial";
+    else if (rep.firing == "initial")
         out << ": the first run of this ruleset is a baseline and fires nothing"
             << " (--fire-initial fires it)";
+    else if (rep.firing == "rules" && options.fire_on_rule_change)
+        out << ": the rules changed version; moves fire because of --fire-on-rule-change";
     else if (rep.firing == "rules")
         out << ": the rules changed version, so moves fire nothing"
             << " (--fire-on-rule-change fires them); 'in' triggers fire for customers who stayed";
@@ -207,7 +212,7 @@ void print_triggers(std::ostream& out, const RunReport& rep) {
     }
 }
 
-void print_table(std::ostream& out, const RunReport& rep) {
+void print_table(std::ostream& out, const RunReport& rep, const RunCommandOptions& options) {
     out << rep.ruleset << " v" << rep.version << "  as_of " << format_date(rep.as_of) << "  "
         << (rep.run_id ? "run " + std::to_string(rep.run_id) : std::string("dry run (not stored)"))
         << "  rules " << rep.sha256.substr(0, 12) << "\n";
@@ -225,7 +230,7 @@ void print_table(std::ostream& out, const RunReport& rep) {
         table_rows(out, s, rep, 0, name_width);
     const auto& dq = rep.data_quality;
     if (rep.transitions) print_transitions(out, *rep.transitions);
-    print_triggers(out, rep);
+    print_triggers(out, rep, options);
     out << "\ndata quality: " << thousands(dq.findings()) << " finding"
         << (dq.findings() == 1 ? "" : "s");
     if (dq.findings() == 0)
@@ -372,7 +377,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
                 csv_rows(out, s, *report, "", 0);
             break;
         case RunFormat::Table:
-            print_table(out, *report);
+            print_table(out, *report, options);
             break;
     }
     return kExitOk;

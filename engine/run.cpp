@@ -231,9 +231,24 @@ void fill_state_columns(const bound::Program& program, CustomerTable& customers,
     }
 }
 
+// For a dry run: 1 for each row whose idempotency key is not in `state`'s outbox (all of
+// them without a state or an outbox), as a stored run's insert would find.
+std::vector<char> actions_not_enqueued(SQLite::Database* state,
+                                       const std::vector<OutboxRow>& rows) {
+    std::vector<char> fresh(rows.size(), 1);
+    if (!state || rows.empty() || !state->tableExists("strata_outbox")) return fresh;
+    SQLite::Statement q(*state, "SELECT 1 FROM strata_outbox WHERE idempotency_key = ?");
+    for (size_t r = 0; r < rows.size(); ++r) {
+        q.bind(1, rows[r].idempotency_key);
+        fresh[r] = !q.executeStep();
+        q.reset();
+    }
+    return fresh;
+}
+
 // Fires the triggers after placement: a stored run writes the actions into its transaction
-// (through the writer), a dry run keeps them in the report. False with `error` set when the
-// state database fails.
+// (through the writer), a dry run keeps those not yet in the outbox in the report. False with
+// `error` set when the state database fails.
 bool fire(const CompiledRules& rules, const RunOptions& options, const Frame& frame,
           const std::vector<uint32_t>& order, RunWriter* writer,
           const std::optional<RunRecord>& dry_previous, const std::vector<OpenPlacement>& before,
@@ -265,29 +280,36 @@ bool fire(const CompiledRules& rules, const RunOptions& options, const Frame& fr
             "cannot read earlier actions from table 'strata_outbox': " + std::string(e.what());
         return false;
     }
+    // Which rows are new to the outbox: a stored run inserts them (the rest have their
+    // idempotency key there already); a dry run looks their keys up in the state it reads.
+    std::vector<char> inserted;
     if (writer) {
-        std::vector<char> inserted;
         StoreError store_error;
         if (!writer->add_actions(firing.rows, utc_now(), inserted, store_error)) {
             error.message = store_error.message;
             return false;
         }
-        for (size_t r = 0; r < firing.rows.size(); ++r) {
-            TriggerCounts& counts = firing.counts[firing.row_trigger[r]];
-            const std::string& status = firing.rows[r].status;
-            if (inserted[r]) {
-                rep.actions_enqueued += status == "pending";
-                continue;
-            }
-            ++counts.duplicates;
-            --(status == "pending"   ? counts.enqueued
-               : status == "holdout" ? counts.held_out
-                                     : counts.capped);
-        }
     } else {
-        for (const OutboxRow& r : firing.rows)
-            rep.actions_enqueued += r.status == "pending";
-        rep.would_enqueue = std::move(firing.rows);
+        try {
+            inserted = actions_not_enqueued(state, firing.rows);
+        } catch (const SQLite::Exception& e) {
+            error.message =
+                "cannot read earlier actions from table 'strata_outbox': " + std::string(e.what());
+            return false;
+        }
+    }
+    for (size_t r = 0; r < firing.rows.size(); ++r) {
+        TriggerCounts& counts = firing.counts[firing.row_trigger[r]];
+        const std::string& status = firing.rows[r].status;
+        if (inserted[r]) {
+            rep.actions_enqueued += status == "pending";
+            if (!writer) rep.would_enqueue.push_back(std::move(firing.rows[r]));
+            continue;
+        }
+        ++counts.duplicates;
+        --(status == "pending"   ? counts.enqueued
+           : status == "holdout" ? counts.held_out
+                                 : counts.capped);
     }
     rep.triggers = std::move(firing.counts);
     return true;

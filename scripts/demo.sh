@@ -30,6 +30,8 @@ echo "Export for the CRM (first rows of 'strata export rules/retail-rfm.yaml --d
 head -5 "$build/demo-export.csv"
 echo
 echo "Actions the triggers enqueued for senders (first of 'strata outbox list --db $later --state $state --status pending'):"
+# Through a file, as the export above: `head` closing the pipe early would end the script
+# (SIGPIPE under pipefail).
 "$strata" outbox list --db "$later" --state "$state" --status pending >"$build/demo-outbox.txt"
 head -4 "$build/demo-outbox.txt"
 

@@ -365,3 +365,51 @@ TEST_CASE("runs counts each run's enqueued actions; history shows a customer's a
     auto text = run_cli({"history", "--db", db, "--customer", "2"});
     CHECK(text.out.find("welcome_vip  task   pending") != std::string::npos);
 }
+
+TEST_CASE("the run table says when --fire-initial or --fire-on-rule-change made triggers fire") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules(kMoves, 1));
+    auto first = run_cli({"run", file, "--db", db, "--as-of", "2026-10-01", "--fire-initial"});
+    REQUIRE_MESSAGE(first.code == 0, first.err);
+    CHECK(first.out.find("triggers: the first run of this ruleset, fired because of "
+                         "--fire-initial\n") != std::string::npos);
+    CHECK(first.out.find("fires nothing") == std::string::npos);
+    dir.write("r.yaml", rules(kMoves, 2));
+    auto changed =
+        run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--fire-on-rule-change"});
+    REQUIRE_MESSAGE(changed.code == 0, changed.err);
+    CHECK(changed.out.find("triggers: the rules changed version; moves fire because of "
+                           "--fire-on-rule-change\n") != std::string::npos);
+    CHECK(changed.out.find("fire nothing") == std::string::npos);
+}
+
+TEST_CASE("a dry run of an as_of already run lists only the actions not yet in the outbox") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules(R"(
+triggers:
+  - id: every_run
+    on: in any
+    actions:
+      - tag: { name: "{{customer_id}}" }
+)"));
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    // A new customer since: the only action a stored run at 2026-11-01 would add.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO customers VALUES (5, 'Eve', 3000, 1);");
+    auto dry = run_cli(
+        {"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
+    REQUIRE_MESSAGE(dry.code == 0, dry.err);
+    CHECK(json_at(dry.out, "$.triggers[0].customers") == "5");
+    CHECK(json_at(dry.out, "$.triggers[0].enqueued") == "1");
+    CHECK(json_at(dry.out, "$.triggers[0].already_enqueued") == "4");
+    CHECK(json_at(dry.out, "$.actions_enqueued") == "1");
+    CHECK(json_at(dry.out, "$.would_enqueue[0].customer_key") == "5");
+    CHECK(json_at(dry.out, "$.would_enqueue[1]") == "<none>");
+    auto stored = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(stored.code == 0, stored.err);
+    CHECK(json_at(stored.out, "$.triggers[0].enqueued") == "1");
+    CHECK(json_at(stored.out, "$.triggers[0].already_enqueued") == "4");
+}
