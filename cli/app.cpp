@@ -88,6 +88,26 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     });
 }
 
+void add_test(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto options = std::make_shared<TestOptions>();
+    auto format = std::make_shared<std::string>("text");
+    auto* cmd = app.add_subcommand(
+        "test", "Run a rule file's test cases (NAME.test.yaml beside it) and report coverage");
+    cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
+    cmd->add_option("--tests", options->tests,
+                    "Test file (default: NAME.test.yaml beside the rule file)");
+    cmd->add_option("--min-coverage", options->min_coverage,
+                    "Fail when fewer than this percentage of segments, tactical segments and "
+                    "triggers are reached");
+    cmd->add_option("--format", *format, "Output format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    cmd->callback([options, format, &exit_code, &out, &err] {
+        options->format = parse_format(*format);
+        exit_code = run_test(*options, out, err);
+    });
+}
+
 void add_runs(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
     auto options = std::make_shared<RunsOptions>();
     auto format = std::make_shared<std::string>("text");
@@ -244,6 +264,7 @@ void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::os
     add_run(app, exit_code, out, err);
     add_export(app, exit_code, out, err);
     add_runs(app, exit_code, out, err);
+    add_test(app, exit_code, out, err);
     add_history(app, exit_code, out, err);
     add_triggers(app, exit_code, out, err);
     add_graph(app, exit_code, out, err);

@@ -79,6 +79,17 @@ struct DemoDataOptions {
 
 int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostream& err);
 
+struct TestOptions {
+    std::string rules;
+    std::optional<std::string> tests;  // default: NAME.test.yaml beside the rule file
+    std::optional<double> min_coverage;
+    Format format = Format::Text;
+};
+
+// Exit 0 when every case passes (and coverage is at least --min-coverage), 1 when a case
+// fails, coverage is short or a file has errors, 2 for unreadable files and bad options.
+int run_test(const TestOptions& options, std::ostream& out, std::ostream& err);
+
 struct RunsOptions {
     std::string db;
     std::optional<std::string> state;    // default: the customer database itself

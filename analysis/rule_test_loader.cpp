@@ -1,0 +1,244 @@
+// Reading NAME.test.yaml (analysis/rule_tests.hpp).
+#include <cctype>
+#include <set>
+
+#include "analysis/rule_tests.hpp"
+#include "dsl/calendar.hpp"
+#include "dsl/yaml_reader.hpp"
+
+namespace strata {
+
+namespace {
+
+using Code = DiagnosticCode;
+
+// A plain scalar's value: null, true/false, an integer, a number, a date or datetime, else
+// text. A quoted scalar is always text.
+Value scalar_value(const YAML::Node& n) {
+    if (n.IsNull()) return Value{};
+    const std::string& s = n.Scalar();
+    if (n.Tag() != "?") return Value{intern(s)};  // quoted
+    if (s == "null" || s == "~" || s.empty()) return Value{};
+    if (s == "true" || s == "false") return Value{s == "true"};
+    if (auto d = parse_date(s)) return Value{*d};
+    if (auto t = parse_datetime(s)) return Value{*t};
+    size_t i = s[0] == '-' || s[0] == '+' ? 1 : 0;
+    bool digits = i < s.size() && s.size() - i <= 18;
+    for (size_t k = i; k < s.size(); ++k)
+        digits = digits && std::isdigit(static_cast<unsigned char>(s[k]));
+    if (digits) return Value{static_cast<int64_t>(std::stoll(s))};
+    char* end = nullptr;
+    const double d = std::strtod(s.c_str(), &end);
+    if (end && *end == '\0' && s.find_first_of("0123456789") != std::string::npos) return Value{d};
+    return Value{intern(s)};
+}
+
+class TestLoader : public YamlReader {
+  public:
+    using YamlReader::YamlReader;
+
+    std::optional<TestFile> load() {
+        YAML::Node root;
+        try {
+            root = YAML::Load(file_.text());
+        } catch (const YAML::Exception& e) {
+            error(Code::Yaml, mark_location(e.mark), "invalid YAML: " + e.msg);
+            return std::nullopt;
+        }
+        if (!root.IsMap()) {
+            error(Code::Structure, Location{1, 1, 1},
+                  "a test file must be a mapping with a list of 'cases'");
+            return std::nullopt;
+        }
+        TestFile out;
+        out.path = file_.path();
+        try {
+            visit_map(root, "the test file", {"cases", "description"}, {"cases"},
+                      [&](const YAML::Node& key, const YAML::Node& v) {
+                          if (key.Scalar() == "cases") read_cases(v, out);
+                      });
+        } catch (const YAML::Exception& e) {
+            error(Code::Yaml, mark_location(e.mark), "invalid YAML: " + e.msg);
+        }
+        return out;
+    }
+
+  private:
+    void read_cases(const YAML::Node& n, TestFile& out) {
+        if (!n.IsSequence() || n.size() == 0) {
+            error(Code::Structure, node_location(n), "'cases' must be a non-empty list of cases");
+            return;
+        }
+        std::set<std::string> names;
+        for (const auto& c : n) {
+            TestCase tc;
+            tc.location = node_location(c);
+            if (!c.IsMap()) {
+                error(Code::Structure, tc.location,
+                      "a case must be a mapping with 'name', 'as_of', 'customers' and 'expect'");
+                continue;
+            }
+            visit_map(c, "a case",
+                      {"name", "as_of", "customers", "facts", "expect", "then", "description"},
+                      {"name", "as_of", "customers", "expect"},
+                      [&](const YAML::Node& key, const YAML::Node& v) {
+                          const std::string& k = key.Scalar();
+                          if (k == "name") {
+                              tc.name = scalar(v, "'name'").value_or("");
+                              if (!names.insert(tc.name).second)
+                                  error(Code::DuplicateId, node_location(v),
+                                        "duplicate case name '" + tc.name + "'");
+                          } else if (k == "then") {
+                              tc.then.emplace();
+                              read_then(v, *tc.then);
+                          } else if (k != "description") {
+                              read_state_key(k, v, tc.first, false);
+                          }
+                      });
+            out.cases.push_back(std::move(tc));
+        }
+    }
+
+    void read_then(const YAML::Node& n, FixtureState& s) {
+        if (!n.IsMap()) {
+            error(Code::Structure, node_location(n),
+                  "'then' must be a mapping with 'as_of', 'expect' and optionally 'customers', "
+                  "'facts' and 'fire'");
+            return;
+        }
+        visit_map(n, "'then'", {"as_of", "customers", "facts", "expect", "fire"},
+                  {"as_of", "expect"}, [&](const YAML::Node& key, const YAML::Node& v) {
+                      read_state_key(key.Scalar(), v, s, true);
+                  });
+    }
+
+    void read_state_key(const std::string& k, const YAML::Node& v, FixtureState& s, bool later) {
+        if (k == "as_of") {
+            auto text = scalar(v, "'as_of'");
+            s.as_of_location = node_location(v);
+            if (text) s.as_of = parse_date(*text);
+            if (text && !s.as_of)
+                error(Code::InvalidValue, node_location(v),
+                      "'as_of' must be a date such as 2026-11-01");
+        } else if (k == "customers") {
+            s.customers = read_table(v, "'customers'");
+        } else if (k == "facts") {
+            if (!v.IsMap()) {
+                error(Code::Structure, node_location(v),
+                      "'facts' must map fact names (as the rules call them) to lists of rows");
+                return;
+            }
+            for (auto it = v.begin(); it != v.end(); ++it) {
+                auto name = scalar(it->first, "a fact name");
+                if (name) s.facts[*name] = read_table(it->second, "fact '" + *name + "'");
+            }
+        } else if (k == "expect") {
+            read_expect(v, s);
+        } else if (k == "fire") {
+            if (!later) return;
+            if (!v.IsMap()) {
+                error(Code::Structure, node_location(v),
+                      "'fire' must map trigger ids to the customer keys they fire for");
+                return;
+            }
+            for (auto it = v.begin(); it != v.end(); ++it) {
+                auto id = scalar(it->first, "a trigger id");
+                if (!id) continue;
+                std::vector<Value> keys;
+                if (!it->second.IsSequence()) {
+                    error(Code::Structure, node_location(it->second),
+                          "trigger '" + *id + "' must list customer keys, e.g. [1, 2] or []");
+                    continue;
+                }
+                for (const auto& k2 : it->second)
+                    keys.push_back(scalar_value(k2));
+                s.fire[*id] = {std::move(keys), node_location(it->first)};
+            }
+        }
+    }
+
+    FixtureTable read_table(const YAML::Node& n, const std::string& what) {
+        FixtureTable t;
+        t.location = node_location(n);
+        if (!n.IsSequence()) {
+            error(Code::Structure, node_location(n),
+                  what + " must be a list of rows such as { customer_id: 1, spend: 10 }");
+            return t;
+        }
+        for (const auto& row : n) {
+            if (!row.IsMap()) {
+                error(Code::Structure, node_location(row),
+                      "a row of " + what + " must be a mapping of column names to values");
+                continue;
+            }
+            std::vector<Value> values(t.columns.size());
+            for (auto it = row.begin(); it != row.end(); ++it) {
+                auto column = scalar(it->first, "a column name");
+                if (!column) continue;
+                if (!it->second.IsScalar() && !it->second.IsNull()) {
+                    error(Code::Structure, node_location(it->second),
+                          "column '" + *column + "' must have a single value");
+                    continue;
+                }
+                auto at = std::find(t.columns.begin(), t.columns.end(), *column);
+                size_t c = static_cast<size_t>(at - t.columns.begin());
+                if (at == t.columns.end()) {
+                    t.columns.push_back(*column);
+                    for (auto& r : t.rows)
+                        r.emplace_back();
+                    values.emplace_back();
+                }
+                values[c] = scalar_value(it->second);
+            }
+            t.rows.push_back(std::move(values));
+        }
+        return t;
+    }
+
+    void read_expect(const YAML::Node& n, FixtureState& s) {
+        if (!n.IsMap()) {
+            error(Code::Structure, node_location(n),
+                  "'expect' must map customer keys to a segment id, or to { segment: ID, "
+                  "tactical: [IDS] }");
+            return;
+        }
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            Expectation e;
+            e.key = scalar_value(it->first);
+            e.location = node_location(it->first);
+            const YAML::Node v = it->second;
+            if (v.IsScalar()) {
+                e.segment = v.Scalar();
+            } else if (v.IsMap()) {
+                visit_map(
+                    v, "an expectation", {"segment", "tactical"}, {"segment"},
+                    [&](const YAML::Node& key, const YAML::Node& val) {
+                        if (key.Scalar() == "segment") {
+                            e.segment = scalar(val, "'segment'").value_or("");
+                        } else if (!val.IsSequence()) {
+                            error(Code::Structure, node_location(val),
+                                  "'tactical' must be a list of tactical ids, e.g. [] or "
+                                  "[tv]");
+                        } else {
+                            e.tactical.emplace();
+                            for (const auto& t : val)
+                                e.tactical->push_back(scalar(t, "a tactical id").value_or(""));
+                        }
+                    });
+            } else {
+                error(Code::Structure, node_location(v),
+                      "an expectation is a segment id, or { segment: ID, tactical: [IDS] }");
+                continue;
+            }
+            s.expect.push_back(std::move(e));
+        }
+    }
+};
+
+}  // namespace
+
+std::optional<TestFile> load_test_file(const SourceFile& file, Diagnostics& diags) {
+    return TestLoader(file, diags).load();
+}
+
+}  // namespace strata

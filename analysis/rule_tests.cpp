@@ -1,0 +1,451 @@
+#include "analysis/rule_tests.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <set>
+
+#include "dsl/compiler.hpp"
+#include "engine/run.hpp"
+#include "engine/sha256.hpp"
+#include "engine/state.hpp"
+#include "engine/store.hpp"
+
+namespace strata {
+
+double Coverage::percent() const {
+    const size_t total = segments.total + tactical.total + triggers.total;
+    if (total == 0) return 100.0;
+    return 100.0 * static_cast<double>(segments.hit() + tactical.hit() + triggers.hit()) /
+           static_cast<double>(total);
+}
+
+size_t TestReport::passed() const {
+    return static_cast<size_t>(
+        std::count_if(cases.begin(), cases.end(), [](const CaseResult& c) { return c.passed; }));
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// How a key reads in a message: integers as they are, texts quoted.
+std::string key_text(const Value& key) {
+    if (const auto* s = std::get_if<Str>(&key)) return "'" + s->str() + "'";
+    return format_value(key);
+}
+
+// Keys compare by their text, with integers and texts apart ('1' is not 1).
+std::string key_id(const Value& key) {
+    if (const auto* s = std::get_if<Str>(&key)) return "t" + s->str();
+    return "v" + format_value(key);
+}
+
+std::string list_text(std::vector<std::string> items) {
+    std::string out = "[";
+    for (size_t i = 0; i < items.size(); ++i)
+        out += (i ? ", " : "") + items[i];
+    return out + "]";
+}
+
+// A column's declared type from its fixture values: the first non-null value decides, an
+// integer column with a number in it is REAL.
+const char* declared_type(const Value& v) {
+    if (std::holds_alternative<int64_t>(v)) return "INTEGER";
+    if (std::holds_alternative<double>(v)) return "REAL";
+    if (std::holds_alternative<bool>(v)) return "BOOLEAN";
+    if (std::holds_alternative<Date>(v)) return "DATE";
+    if (std::holds_alternative<DateTime>(v)) return "DATETIME";
+    return "TEXT";
+}
+
+void bind_value(SQLite::Statement& q, int at, const Value& v) {
+    if (const auto* i = std::get_if<int64_t>(&v))
+        q.bind(at, *i);
+    else if (const auto* d = std::get_if<double>(&v))
+        q.bind(at, *d);
+    else if (const auto* b = std::get_if<bool>(&v))
+        q.bind(at, *b ? 1 : 0);
+    else if (const auto* s = std::get_if<Str>(&v))
+        q.bind(at, s->str());
+    else if (is_null(v))
+        q.bind(at);
+    else
+        q.bind(at, format_value(v));
+}
+
+// The tables of one rule file's fixtures: every column any case gives, typed by its values.
+struct TableShape {
+    std::vector<std::string> columns;
+    std::map<std::string, std::string> types;
+};
+
+class Runner {
+  public:
+    Runner(const SourceFile& rules, const TestFile& tests, Diagnostics& diags)
+        : rules_src_(rules), tests_(tests), diags_(diags) {}
+
+    std::optional<TestReport> run(const std::string& work_dir, std::string& error) {
+        Diagnostics open_diags;
+        open_ = compile_rules(rules_src_, nullptr, open_diags);
+        if (!open_ || open_diags.has_errors()) {
+            for (const auto& d : open_diags.items())
+                diags_.add(d.severity, d.file, d.location, d.message, d.code);
+            error = "the rule file has errors";
+            return std::nullopt;
+        }
+        const RuleFile& rf = open_->rules;
+        TestReport report;
+        report.ruleset = rf.ruleset;
+        if (!shape_tables()) {
+            error = "the test file names facts the rules don't have";
+            return std::nullopt;
+        }
+        static std::atomic<int> counter{0};
+        const fs::path dir =
+            fs::path(work_dir) /
+            ("strata-rule-tests-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+        if (!fs::create_directories(dir, ec) || ec) {
+            error = "cannot make the scratch directory '" + dir.string() + "': " + ec.message();
+            return std::nullopt;
+        }
+        size_t n = 0;
+        for (const TestCase& tc : tests_.cases) {
+            const fs::path sub = dir / std::to_string(++n);
+            fs::create_directories(sub, ec);
+            report.cases.push_back(run_case(tc, sub));
+        }
+        fs::remove_all(dir, ec);
+        report.coverage = coverage();
+        return report;
+    }
+
+  private:
+    const SourceFile& rules_src_;
+    const TestFile& tests_;
+    Diagnostics& diags_;
+    std::unique_ptr<CompiledRules> open_;
+    std::map<std::string, TableShape> tables_;        // by table name
+    std::map<std::string, std::string> fact_tables_;  // fact name → table
+    bool reported_compile_errors_ = false;
+    std::set<std::string> hit_segments_, hit_tactical_, fired_triggers_;
+
+    void shape(const std::string& table, const FixtureTable& t) {
+        TableShape& s = tables_[table];
+        for (size_t c = 0; c < t.columns.size(); ++c) {
+            const std::string& name = t.columns[c];
+            if (std::find(s.columns.begin(), s.columns.end(), name) == s.columns.end())
+                s.columns.push_back(name);
+            for (const auto& row : t.rows) {
+                if (is_null(row[c])) continue;
+                std::string& type = s.types[name];
+                const std::string here = declared_type(row[c]);
+                if (type.empty() || (type == "INTEGER" && here == "REAL")) type = here;
+            }
+        }
+    }
+
+    void ensure_column(const std::string& table, const std::string& column, const char* type) {
+        TableShape& s = tables_[table];
+        if (std::find(s.columns.begin(), s.columns.end(), column) == s.columns.end())
+            s.columns.push_back(column);
+        if (s.types[column].empty()) s.types[column] = type;
+    }
+
+    bool shape_tables() {
+        const RuleFile& rf = open_->rules;
+        for (const auto& f : rf.facts)
+            fact_tables_[f.name] = f.table;
+        bool ok = true;
+        auto shape_state = [&](const FixtureState& s) {
+            if (s.customers) shape(rf.customers_table, *s.customers);
+            for (const auto& [name, t] : s.facts) {
+                auto it = fact_tables_.find(name);
+                if (it == fact_tables_.end()) {
+                    std::string known;
+                    for (const auto& [f, table] : fact_tables_)
+                        known += (known.empty() ? "" : ", ") + f;
+                    diags_.error(DiagnosticCode::UnknownName, tests_.path, t.location,
+                                 "unknown fact '" + name + "'; the rules' facts are: " +
+                                     (known.empty() ? "none" : known));
+                    ok = false;
+                    continue;
+                }
+                shape(it->second, t);
+            }
+        };
+        for (const TestCase& tc : tests_.cases) {
+            shape_state(tc.first);
+            if (tc.then) shape_state(*tc.then);
+        }
+        ensure_column(rf.customers_table, rf.key, "INTEGER");
+        for (const auto& f : rf.facts) {
+            ensure_column(f.table, f.key, "INTEGER");
+            if (!f.time.empty()) ensure_column(f.table, f.time, "DATE");
+        }
+        for (auto& [table, s] : tables_) {
+            for (const auto& c : s.columns) {
+                if (s.types[c].empty()) s.types[c] = "TEXT";
+            }
+        }
+        return ok;
+    }
+
+    void create_tables(SQLite::Database& db) {
+        for (const auto& [table, s] : tables_) {
+            std::string sql = "CREATE TABLE " + quote_identifier(table) + " (";
+            for (size_t c = 0; c < s.columns.size(); ++c)
+                sql += (c ? ", " : "") + quote_identifier(s.columns[c]) + " " +
+                       s.types.at(s.columns[c]);
+            db.exec(sql + ")");
+        }
+    }
+
+    static void insert(SQLite::Database& db, const std::string& table, const FixtureTable& t) {
+        if (t.columns.empty()) return;
+        std::string sql = "INSERT INTO " + quote_identifier(table) + " (";
+        for (size_t c = 0; c < t.columns.size(); ++c)
+            sql += (c ? ", " : "") + quote_identifier(t.columns[c]);
+        sql += ") VALUES (";
+        for (size_t c = 0; c < t.columns.size(); ++c)
+            sql += c ? ",?" : "?";
+        SQLite::Statement q(db, sql + ")");
+        for (const auto& row : t.rows) {
+            for (size_t c = 0; c < row.size(); ++c)
+                bind_value(q, static_cast<int>(c) + 1, row[c]);
+            q.exec();
+            q.reset();
+        }
+    }
+
+    void write_state(SQLite::Database& db, const FixtureState& s, bool later) {
+        const RuleFile& rf = open_->rules;
+        SQLite::Transaction tx(db);
+        if (s.customers) {
+            if (later) db.exec("DELETE FROM " + quote_identifier(rf.customers_table));
+            insert(db, rf.customers_table, *s.customers);
+        }
+        for (const auto& [name, t] : s.facts)
+            insert(db, fact_tables_.at(name), t);
+        tx.commit();
+    }
+
+    // Compiles the rules against the fixture's tables; the first case whose fixture they don't
+    // compile against reports why.
+    std::unique_ptr<CompiledRules> compile(SQLite::Database& db, std::vector<std::string>& fails) {
+        StoreError store_error;
+        auto schema = read_schema(db, store_error);
+        if (!schema) {
+            fails.push_back("cannot read the fixture's tables: " + store_error.message);
+            return nullptr;
+        }
+        Diagnostics d;
+        auto compiled = compile_rules(rules_src_, &*schema, d);
+        if (!compiled || d.has_errors()) {
+            fails.push_back(
+                "the rules do not compile against this case's tables (a column the "
+                "rules read is missing from every row of the test file?)");
+            if (!reported_compile_errors_) {
+                for (const auto& item : d.items())
+                    diags_.add(item.severity, item.file, item.location, item.message, item.code);
+                reported_compile_errors_ = true;
+            }
+            return nullptr;
+        }
+        return compiled;
+    }
+
+    std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& data,
+                                      SQLite::Database& state, Date as_of,
+                                      std::vector<std::string>& fails, const std::string& prefix) {
+        RunOptions options;
+        options.as_of = as_of;
+        options.rules_path = rules_src_.path();
+        options.rules_sha256 = sha256_hex(rules_src_.text());
+        RunError run_error;
+        auto rep = execute_run(rules, data, &state, options, run_error);
+        if (!rep) fails.push_back(prefix + "the run failed: " + run_error.message);
+        return rep;
+    }
+
+    // The path of a tactical id (or the path itself) in the compiled rules.
+    std::string tactical_path(const std::string& id) const {
+        std::string found = id;
+        std::function<void(const std::vector<CompiledSegment>&, const std::string&, bool)> walk =
+            [&](const std::vector<CompiledSegment>& segs, const std::string& prefix, bool general) {
+                for (const auto& s : segs) {
+                    const std::string path =
+                        general || prefix.empty() ? s.def->id : prefix + "/" + s.def->id;
+                    if (!general && s.def->id == id) found = path;
+                    walk(s.tactical, general ? "" : path, false);
+                }
+            };
+        walk(open_->segments, "", true);
+        return found;
+    }
+
+    void compare(const RunReport& rep, const FixtureState& s, std::vector<std::string>& fails,
+                 const std::string& prefix) {
+        std::map<std::string, const MembershipRow*> placed;
+        for (const auto& m : rep.membership) {
+            placed[key_id(m.key)] = &m;
+            hit_segments_.insert(m.segment.str());
+            const std::string& tags = m.tactical.str();
+            size_t from = 0;
+            while (from < tags.size()) {
+                const size_t end = std::min(tags.find(';', from), tags.size());
+                hit_tactical_.insert(tags.substr(from, end - from));
+                from = end + 1;
+            }
+        }
+        for (const Expectation& e : s.expect) {
+            auto it = placed.find(key_id(e.key));
+            const std::string who = prefix + "customer " + key_text(e.key) + ": ";
+            if (it == placed.end()) {
+                fails.push_back(who + "expected in " + e.segment + ", but not in the base");
+                continue;
+            }
+            const MembershipRow& m = *it->second;
+            if (m.segment.str() != e.segment)
+                fails.push_back(who + "expected segment " + e.segment + ", got " + m.segment.str());
+            if (!e.tactical) continue;
+            std::vector<std::string> want;
+            for (const auto& id : *e.tactical)
+                want.push_back(tactical_path(id));
+            std::vector<std::string> got;
+            const std::string& tags = m.tactical.str();
+            size_t from = 0;
+            while (from < tags.size()) {
+                const size_t end = std::min(tags.find(';', from), tags.size());
+                got.push_back(tags.substr(from, end - from));
+                from = end + 1;
+            }
+            std::sort(want.begin(), want.end());
+            std::sort(got.begin(), got.end());
+            if (want != got)
+                fails.push_back(who + "expected tactical " + list_text(want) + ", got " +
+                                list_text(got));
+        }
+    }
+
+    void compare_fired(SQLite::Database& state, int64_t run_id, const FixtureState& s,
+                       std::vector<std::string>& fails) {
+        std::map<std::string, std::vector<Value>> fired;
+        SQLite::Statement q(state,
+                            "SELECT trigger_id, customer_key FROM strata_outbox WHERE run_id = ? "
+                            "AND action = 0 ORDER BY id");
+        q.bind(1, run_id);
+        while (q.executeStep()) {
+            const SQLite::Column key = q.getColumn(1);
+            fired[q.getColumn(0).getString()].push_back(
+                key.isInteger() ? Value{static_cast<int64_t>(key.getInt64())}
+                                : Value{intern(key.getString())});
+            fired_triggers_.insert(q.getColumn(0).getString());
+        }
+        std::set<std::string> ids;
+        for (const auto& t : open_->triggers)
+            ids.insert(t.def->id);
+        for (const auto& [id, want] : s.fire) {
+            if (!ids.count(id)) {
+                fails.push_back("then: unknown trigger '" + id + "'");
+                continue;
+            }
+            auto texts = [](const std::vector<Value>& keys) {
+                std::vector<std::string> out;
+                for (const auto& k : keys)
+                    out.push_back(key_text(k));
+                std::sort(out.begin(), out.end());
+                return out;
+            };
+            const auto w = texts(want.first);
+            const auto g = texts(fired[id]);
+            if (w != g)
+                fails.push_back("then: trigger " + id + ": expected to fire for " + list_text(w) +
+                                ", fired for " + list_text(g));
+        }
+    }
+
+    CaseResult run_case(const TestCase& tc, const fs::path& dir) {
+        CaseResult result;
+        result.name = tc.name;
+        auto& fails = result.failures;
+        try {
+            const std::string data_path = (dir / "data.db").string();
+            {
+                SQLite::Database db(data_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+                create_tables(db);
+                write_state(db, tc.first, false);
+            }
+            StoreError store_error;
+            auto state = open_state((dir / "state.db").string(), store_error);
+            if (!state) {
+                fails.push_back("cannot make the case's state: " + store_error.message);
+                return result;
+            }
+            auto data = std::make_unique<SQLite::Database>(data_path, SQLite::OPEN_READONLY);
+            auto rules = compile(*data, fails);
+            if (!rules || !tc.first.as_of) return result;
+            auto first = run_once(*rules, *data, *state, *tc.first.as_of, fails, "");
+            if (!first) return result;
+            compare(*first, tc.first, fails, "");
+            if (tc.then && tc.then->as_of) {
+                data.reset();
+                {
+                    SQLite::Database db(data_path, SQLite::OPEN_READWRITE);
+                    write_state(db, *tc.then, true);
+                }
+                data = std::make_unique<SQLite::Database>(data_path, SQLite::OPEN_READONLY);
+                auto later = run_once(*rules, *data, *state, *tc.then->as_of, fails, "then: ");
+                if (later) {
+                    compare(*later, *tc.then, fails, "then: ");
+                    compare_fired(*state, later->run_id, *tc.then, fails);
+                }
+            }
+        } catch (const SQLite::Exception& e) {
+            fails.push_back(std::string("cannot write the case's fixture: ") + e.what() +
+                            " (a value of the wrong type for its column?)");
+        }
+        result.passed = fails.empty();
+        return result;
+    }
+
+    Coverage coverage() const {
+        Coverage c;
+        std::function<void(const std::vector<CompiledSegment>&, const std::string&, bool)> walk =
+            [&](const std::vector<CompiledSegment>& segs, const std::string& prefix, bool general) {
+                for (const auto& s : segs) {
+                    const std::string path =
+                        general || prefix.empty() ? s.def->id : prefix + "/" + s.def->id;
+                    CoveragePart& part = general ? c.segments : c.tactical;
+                    const auto& hit = general ? hit_segments_ : hit_tactical_;
+                    ++part.total;
+                    if (!hit.count(path)) part.missing.push_back(path);
+                    walk(s.tactical, general ? "" : path, false);
+                }
+            };
+        walk(open_->segments, "", true);
+        for (const auto& t : open_->triggers) {
+            ++c.triggers.total;
+            if (!fired_triggers_.count(t.def->id)) c.triggers.missing.push_back(t.def->id);
+        }
+        return c;
+    }
+};
+
+}  // namespace
+
+std::optional<TestReport> run_rule_tests(const SourceFile& rules, const TestFile& tests,
+                                         const std::string& work_dir, Diagnostics& diags,
+                                         std::string& error) {
+    return Runner(rules, tests, diags).run(work_dir, error);
+}
+
+}  // namespace strata

@@ -1,0 +1,99 @@
+// Rule tests: `NAME.test.yaml` beside a rule file holds cases, each a small fixture base (the
+// customers' fields and their fact rows), an as_of and the expected placement per customer,
+// and optionally a later state of the same base with the expected placement then and the
+// triggers expected to fire between the two. Every case runs through the same engine as a
+// real run: the fixture is written to a SQLite file of its own, read by the same reader, and
+// placed and stored by the same run (with its own state file), so a test can't pass on a path
+// production doesn't take. Coverage says which general segments, tactical segments and
+// triggers no case reached.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dsl/diagnostics.hpp"
+#include "dsl/source.hpp"
+#include "engine/value.hpp"
+
+namespace strata {
+
+// A fixture table: column names in first-seen order, and rows of values aligned with them
+// (null where a row did not give the column).
+struct FixtureTable {
+    std::vector<std::string> columns;
+    std::vector<std::vector<Value>> rows;
+    Location location;
+};
+
+struct Expectation {
+    Value key;
+    Location location;
+    std::string segment;  // the general segment id
+    // The tactical ids (or paths) that must hold, exactly; unchecked when absent.
+    std::optional<std::vector<std::string>> tactical;
+};
+
+struct FixtureState {
+    std::optional<Date> as_of;
+    Location as_of_location;
+    std::optional<FixtureTable> customers;      // the later state: replaces the rows when given
+    std::map<std::string, FixtureTable> facts;  // by fact name; the later state: rows added
+    std::vector<Expectation> expect;
+    // The later state: trigger id → the customers it must fire for between the two states,
+    // exactly (any status: pending, holdout or capped).
+    std::map<std::string, std::pair<std::vector<Value>, Location>> fire;
+};
+
+struct TestCase {
+    std::string name;
+    Location location;
+    FixtureState first;
+    std::optional<FixtureState> then;
+};
+
+struct TestFile {
+    std::string path;
+    std::vector<TestCase> cases;
+};
+
+// Reads a test file. nullopt when it is not usable at all; every problem goes to `diags`,
+// at file:line:col.
+std::optional<TestFile> load_test_file(const SourceFile& file, Diagnostics& diags);
+
+struct CaseResult {
+    std::string name;
+    bool passed = false;
+    std::vector<std::string> failures;  // readable lines: what was expected and what came
+};
+
+struct CoveragePart {
+    size_t total = 0;
+    std::vector<std::string> missing;  // in rule-file order
+    size_t hit() const { return total - missing.size(); }
+};
+
+struct Coverage {
+    CoveragePart segments;  // general
+    CoveragePart tactical;  // by path
+    CoveragePart triggers;
+    // Hit items over all items, in percent (100 when there are none).
+    double percent() const;
+};
+
+struct TestReport {
+    std::string ruleset;
+    std::vector<CaseResult> cases;
+    Coverage coverage;
+    size_t passed() const;
+};
+
+// Runs every case of `tests` against the rule file `rules`, in a scratch directory under
+// `work_dir` that it removes afterwards. Rule errors (against a case's fixture) go to
+// `diags` and fail that case. nullopt with `error` set when the scratch files can't be written.
+std::optional<TestReport> run_rule_tests(const SourceFile& rules, const TestFile& tests,
+                                         const std::string& work_dir, Diagnostics& diags,
+                                         std::string& error);
+
+}  // namespace strata

@@ -1,0 +1,153 @@
+// `strata test RULES [--tests FILE] [--min-coverage P] [--format text|json]`: runs the cases
+// of NAME.test.yaml beside the rule file and reports what no case covered.
+#include <cstdio>
+#include <filesystem>
+#include <ostream>
+
+#include "analysis/rule_tests.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/io.hpp"
+#include "engine/json.hpp"
+
+namespace strata::cli {
+
+namespace {
+
+// rules/retail-rfm.yaml → rules/retail-rfm.test.yaml
+std::string default_tests_path(const std::string& rules) {
+    std::filesystem::path p(rules);
+    return (p.parent_path() / (p.stem().string() + ".test.yaml")).string();
+}
+
+std::string percent_text(double p) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", p);
+    return buf;
+}
+
+void print_missing(std::ostream& out, const char* what, const CoveragePart& part) {
+    if (part.missing.empty()) return;
+    out << "  " << what << " never reached:";
+    for (const auto& m : part.missing)
+        out << ' ' << m;
+    out << '\n';
+}
+
+void print_text(std::ostream& out, const std::string& tests_path, const TestReport& r,
+                std::optional<double> min_coverage) {
+    out << tests_path << ": " << r.cases.size() << " case" << (r.cases.size() == 1 ? "" : "s")
+        << ", " << r.passed() << " passed, " << r.cases.size() - r.passed() << " failed\n";
+    for (const auto& c : r.cases) {
+        out << (c.passed ? "  ok    " : "  FAIL  ") << c.name << '\n';
+        for (const auto& f : c.failures)
+            out << "        " << f << '\n';
+    }
+    const Coverage& cov = r.coverage;
+    out << "coverage: " << percent_text(cov.percent()) << " (general segments "
+        << cov.segments.hit() << "/" << cov.segments.total << ", tactical " << cov.tactical.hit()
+        << "/" << cov.tactical.total << ", triggers " << cov.triggers.hit() << "/"
+        << cov.triggers.total << ")";
+    if (min_coverage)
+        out << (cov.percent() + 1e-9 >= *min_coverage ? ", at least " : ", below the minimum ")
+            << percent_text(*min_coverage);
+    out << '\n';
+    print_missing(out, "general segments", cov.segments);
+    print_missing(out, "tactical segments", cov.tactical);
+    print_missing(out, "triggers (fired)", cov.triggers);
+}
+
+void write_part(JsonWriter& w, const char* key, const CoveragePart& part) {
+    w.key(key).begin_object();
+    w.key("total").value(part.total).key("hit").value(part.hit()).key("missing").begin_array();
+    for (const auto& m : part.missing)
+        w.value(m);
+    w.end_array().end_object();
+}
+
+void print_json(std::ostream& out, const std::string& rules, const std::string& tests_path,
+                const TestReport& r, std::optional<double> min_coverage, bool passed) {
+    JsonWriter w;
+    w.begin_object().key("format").value(1);
+    w.key("rules").value(rules).key("tests").value(tests_path).key("ruleset").value(r.ruleset);
+    w.key("passed").value(passed);
+    w.key("cases").begin_array();
+    for (const auto& c : r.cases) {
+        w.begin_object().key("name").value(c.name).key("passed").value(c.passed);
+        w.key("failures").begin_array();
+        for (const auto& f : c.failures)
+            w.value(f);
+        w.end_array().end_object();
+    }
+    w.end_array();
+    w.key("coverage").begin_object();
+    w.key("percent").value(r.coverage.percent(), 1);
+    w.key("min_percent");
+    if (min_coverage)
+        w.value(*min_coverage, 1);
+    else
+        w.null();
+    write_part(w, "segments", r.coverage.segments);
+    write_part(w, "tactical", r.coverage.tactical);
+    write_part(w, "triggers", r.coverage.triggers);
+    w.end_object().end_object();
+    out << w.str() << '\n';
+}
+
+}  // namespace
+
+int run_test(const TestOptions& options, std::ostream& out, std::ostream& err) {
+    const bool json = options.format == Format::Json;
+    const std::string tests_path = options.tests.value_or(default_tests_path(options.rules));
+    auto fail = [&](const std::string& kind, const std::string& message, int code) {
+        err << "strata test: " << message << '\n';
+        if (json) write_json_error(out, kind, message);
+        return code;
+    };
+    if (options.min_coverage && (*options.min_coverage < 0 || *options.min_coverage > 100))
+        return fail("usage", "--min-coverage must be a percentage from 0 to 100", kExitEnvironment);
+    std::string read_error;
+    auto rules_text = read_text_file(options.rules, read_error);
+    if (!rules_text) return fail("file", read_error, kExitEnvironment);
+    auto tests_text = read_text_file(tests_path, read_error);
+    if (!tests_text)
+        return fail(
+            "file",
+            read_error +
+                (options.tests ? "" : " (tests live beside the rule file, in NAME.test.yaml)"),
+            kExitEnvironment);
+    const SourceFile rules(options.rules, std::move(*rules_text));
+    const SourceFile tests_source(tests_path, std::move(*tests_text));
+    Diagnostics diags;
+    auto tests = load_test_file(tests_source, diags);
+    auto print_diags = [&] {
+        for (const auto& d : diags.items())
+            render_text(err, d, d.file == tests_path ? &tests_source : &rules);
+    };
+    if (!tests || diags.has_errors()) {
+        print_diags();
+        if (json)
+            write_json_error(out, "rules", "the test file has errors", diags.items(),
+                             &tests_source);
+        return kExitRules;
+    }
+    std::string error;
+    auto report = run_rule_tests(rules, *tests, std::filesystem::temp_directory_path().string(),
+                                 diags, error);
+    print_diags();
+    if (!report) {
+        if (json) write_json_error(out, "rules", error, diags.items(), &rules);
+        err << "strata test: " << error << '\n';
+        return kExitRules;
+    }
+    const bool coverage_ok =
+        !options.min_coverage || report->coverage.percent() + 1e-9 >= *options.min_coverage;
+    const bool passed = report->passed() == report->cases.size() && coverage_ok;
+    if (json)
+        print_json(out, options.rules, tests_path, *report, options.min_coverage, passed);
+    else
+        print_text(out, tests_path, *report, options.min_coverage);
+    return passed ? kExitOk : kExitRules;
+}
+
+}  // namespace strata::cli

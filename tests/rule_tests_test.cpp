@@ -1,0 +1,151 @@
+// `strata test` (issue 10): cases beside a rule file, run through the real reader and run,
+// with failures described and coverage of segments, tactical segments and triggers.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+const char* kRules = R"(ruleset: tiers
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  revenue: sum(orders.amount)
+general:
+  segments:
+    - id: vip
+      when: revenue >= 1000
+      tactical:
+        - id: tv
+          when: tv == 1
+    - id: regular
+      when: revenue >= 100
+    - id: small
+      when: otherwise
+      tactical:
+        - id: small_tv
+          when: tv == 1
+triggers:
+  - id: welcome_vip
+    on: enter vip
+    actions:
+      - email: { template: vip }
+  - id: goodbye
+    on: exit vip
+    actions:
+      - email: { template: bye }
+)";
+
+const char* kTests = R"(cases:
+  - name: three tiers
+    as_of: 2026-10-01
+    customers:
+      - { customer_id: 1, tv: 1 }
+      - { customer_id: 2, tv: 0 }
+      - { customer_id: 3, tv: 1 }
+    facts:
+      orders:
+        - { customer_id: 2, amount: 500.5, order_date: 2026-09-01 }
+        - { customer_id: 3, amount: 2000, order_date: 2026-09-02 }
+        - { customer_id: 3, amount: 10, order_date: 2026-12-01 }
+    expect:
+      1: { segment: small, tactical: [small_tv] }
+      2: regular
+      3: { segment: vip, tactical: [tv] }
+    then:
+      as_of: 2026-11-01
+      facts:
+        orders:
+          - { customer_id: 2, amount: 600, order_date: 2026-10-15 }
+      expect:
+        2: { segment: vip, tactical: [] }
+        3: vip
+      fire:
+        welcome_vip: [2]
+)";
+
+}  // namespace
+
+TEST_CASE("strata test runs the cases beside the rule file and reports coverage") {
+    TempDir dir;
+    const auto rules = dir.write("tiers.yaml", kRules);
+    dir.write("tiers.test.yaml", kTests);
+    auto r = run_cli({"test", rules});
+    INFO(r.out, r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("1 case, 1 passed, 0 failed") != std::string::npos);
+    // goodbye never fired: 4 of 5 segments and triggers... 3 general, 2 tactical, 1 of 2
+    // triggers = 6 of 7 items.
+    CHECK(r.out.find("coverage: 85.7% (general segments 3/3, tactical 2/2, triggers 1/2)") !=
+          std::string::npos);
+    CHECK(r.out.find("triggers (fired) never reached: goodbye") != std::string::npos);
+    auto j = run_cli({"test", rules, "--format", "json"});
+    CHECK(json_at(j.out, "$.passed") == "1");
+    CHECK(json_at(j.out, "$.coverage.triggers.missing[0]") == "goodbye");
+    CHECK(json_at(j.out, "$.coverage.percent") == "85.7");
+    // Below the minimum: exit 1, and the missing items named.
+    auto min = run_cli({"test", rules, "--min-coverage", "90"});
+    CHECK(min.code == 1);
+    CHECK(min.out.find("below the minimum 90.0%") != std::string::npos);
+    CHECK(run_cli({"test", rules, "--min-coverage", "85"}).code == 0);
+}
+
+TEST_CASE("strata test describes each failure: segment, tactical, missing customer, triggers") {
+    TempDir dir;
+    const auto rules = dir.write("tiers.yaml", kRules);
+    std::string tests = kTests;
+    tests.replace(tests.find("2: regular"), 10, "2: small");
+    tests.replace(tests.find("tactical: [tv]"), 14, "tactical: []");
+    tests.replace(tests.find("welcome_vip: [2]"), 16, "welcome_vip: [3]\n        nope: []");
+    tests += R"(  - name: nobody
+    as_of: 2026-10-01
+    customers:
+      - { customer_id: 9, tv: 0 }
+    expect:
+      10: small
+)";
+    dir.write("tiers.test.yaml", tests);
+    auto r = run_cli({"test", rules});
+    INFO(r.out, r.err);
+    CHECK(r.code == 1);
+    CHECK(r.out.find("2 cases, 0 passed, 2 failed") != std::string::npos);
+    CHECK(r.out.find("customer 2: expected segment small, got regular") != std::string::npos);
+    CHECK(r.out.find("customer 3: expected tactical [], got [tv]") != std::string::npos);
+    CHECK(r.out.find("then: trigger welcome_vip: expected to fire for [3], fired for [2]") !=
+          std::string::npos);
+    CHECK(r.out.find("then: unknown trigger 'nope'") != std::string::npos);
+    CHECK(r.out.find("customer 10: expected in small, but not in the base") != std::string::npos);
+}
+
+TEST_CASE("strata test: bad test files are rule problems at file:line:col; missing ones exit 2") {
+    TempDir dir;
+    const auto rules = dir.write("tiers.yaml", kRules);
+    CHECK(run_cli({"test", rules}).code == 2);  // no tiers.test.yaml
+    dir.write("tiers.test.yaml",
+              "cases:\n  - name: x\n    as_of: 2026-13-01\n    customers: []\n"
+              "    expect: {}\n    facts: { invoices: [] }\n");
+    auto r = run_cli({"test", rules});
+    CHECK(r.code == 1);
+    CHECK(r.err.find("tiers.test.yaml:3:12: error: 'as_of' must be a date") != std::string::npos);
+    dir.write("tiers.test.yaml",
+              "cases:\n  - name: x\n    as_of: 2026-10-01\n    customers: []\n"
+              "    expect: {}\n    facts: { invoices: [] }\n");
+    auto f = run_cli({"test", rules});
+    CHECK(f.code == 1);
+    CHECK(f.err.find("unknown fact 'invoices'; the rules' facts are: orders") != std::string::npos);
+    // A column the rules read that no row of any case gives: the compiler says which.
+    dir.write("tiers.test.yaml",
+              "cases:\n  - name: x\n    as_of: 2026-10-01\n    customers:\n"
+              "      - { customer_id: 1 }\n    expect: {}\n");
+    auto c = run_cli({"test", rules});
+    CHECK(c.code == 1);
+    CHECK(c.err.find("'tv'") != std::string::npos);
+    CHECK(c.out.find("the rules do not compile against this case's tables") != std::string::npos);
+    CHECK(run_cli({"test", rules, "--min-coverage", "120"}).code == 2);
+}
