@@ -155,6 +155,10 @@ void print_text(std::ostream& out, const RulesDiff& d, const std::string& old_pa
         << (d.moved == 1 ? " moves" : " move") << " (" << share
         << "); tactical: " << thousands(d.tactical_entered) << " entered, "
         << thousands(d.tactical_left) << " left\n";
+    if (d.old_ruleset != d.new_ruleset) {
+        out << "note: the files are different rulesets; the triggers are fired as '"
+            << d.new_ruleset << "' (its cooldowns, cap and holdouts)\n";
+    }
     if (d.old_customers != d.new_customers) {
         out << "the files read the base differently: " << thousands(d.old_customers)
             << " customers under the old file, " << thousands(d.new_customers)

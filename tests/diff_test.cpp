@@ -297,6 +297,9 @@ TEST_CASE("diff: rule errors in either file exit 1; a bad --as-of or database ex
     CHECK(r.err.find("--as-of '2026-13-01' is not a date such as") != std::string::npos);
     r = run_cli({"diff", f.old_rules, f.new_rules, "--db", dir.file("missing.db")});
     CHECK(r.code == 2);
+    r = run_cli({"diff", f.old_rules, f.new_rules, "--db", f.db, "--state", dir.file("no.db")});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("no.db' does not exist") != std::string::npos);
     r = run_cli({"diff", f.old_rules, "--db", f.db});
     CHECK(r.code == 2);
     r = run_cli({"diff", "--help"});
