@@ -129,6 +129,9 @@ TEST_CASE("diff: --sample lists the first keys of each move in key order") {
     CHECK(json_at(r.out, "$.matrix[0].sample") == "[]");  // vip → vip is no move
     const Run text = f.diff({"--sample", "5"});
     CHECK(text.out.find("3  e.g. 2, 5, 7\n") != std::string::npos);
+    // The same data and files give the same bytes.
+    CHECK(f.diff({"--sample", "5"}).out == text.out);
+    CHECK(f.diff({"--format", "json", "--sample", "2"}).out == r.out);
 }
 
 TEST_CASE("diff: the same file, or only its spacing changed, moves nobody") {
