@@ -262,6 +262,7 @@ std::vector<std::string> command_names(const CLI::App& app) {
 void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
     add_check(app, exit_code, out, err);
     add_run(app, exit_code, out, err);
+    add_diff(app, exit_code, out, err);
     add_export(app, exit_code, out, err);
     add_runs(app, exit_code, out, err);
     add_test(app, exit_code, out, err);

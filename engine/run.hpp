@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,14 @@ struct RunOptions {
     // summary; `source` must outlive the report.
     std::vector<Diagnostic> warnings;
     const SourceFile* source = nullptr;
+    // Called once every customer is placed and the placement checks have passed, before the
+    // triggers fire: the evaluation's frame (table rows), each key-order position's table row,
+    // and the report, whose membership is complete. For analyses that look further at a dry
+    // run's evaluation (strata diff fires the new file's triggers against the old file's
+    // placement with it). May throw; the exception leaves execute_run.
+    std::function<void(const Frame& frame, const std::vector<uint32_t>& order,
+                       const RunReport& report)>
+        on_placed;
 };
 
 // Why a run did not complete. `rule_problem` is true when the rules are at fault (an

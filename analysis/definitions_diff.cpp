@@ -1,0 +1,250 @@
+#include "analysis/definitions_diff.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "dsl/parser.hpp"
+
+namespace strata {
+
+namespace {
+
+// Text on one line: every run of whitespace (line breaks included) becomes one space.
+std::string one_line(const std::string& text) {
+    std::string out;
+    bool space = false;
+    for (char c : text) {
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out += ' ';
+        space = false;
+        out += c;
+    }
+    return out;
+}
+
+// One part of a definition: how it shows, and what is compared (for expressions their
+// canonical text, so that spacing and redundant parentheses are no change).
+struct Part {
+    std::string name;  // `when`, `offer`, ...; empty for a definition with one part
+    std::string shown;
+    std::string compared;
+};
+
+Part text_part(std::string name, const std::string& value, bool quoted = true) {
+    std::string shown = value.empty() ? "(none)" : quoted ? "\"" + one_line(value) + "\"" : value;
+    return Part{std::move(name), shown, value};
+}
+
+Part expr_part(std::string name, const ExprText& e) {
+    if (!e.present()) return Part{std::move(name), "(none)", ""};
+    const ParseResult parsed = parse_expression(e.text);
+    const std::string shown = one_line(e.text);
+    return Part{std::move(name), shown,
+                parsed.expr ? ast::to_canonical_string(*parsed.expr) : shown};
+}
+
+std::string line(const std::string& label, const Part& p) {
+    return label + ": " + (p.name.empty() ? p.shown : p.name + " " + p.shown);
+}
+
+// A definition as its label (`segment vip`) and parts; the first part stands for the whole
+// when it was added or removed.
+struct Definition {
+    std::string label;
+    std::vector<Part> parts;
+};
+
+void compare(const Definition& before, const Definition& after, std::vector<DefinitionLine>& out) {
+    for (size_t i = 0; i < before.parts.size() && i < after.parts.size(); ++i) {
+        if (before.parts[i].compared == after.parts[i].compared) continue;
+        out.push_back({'-', line(before.label, before.parts[i])});
+        out.push_back({'+', line(after.label, after.parts[i])});
+    }
+}
+
+// Definitions matched by label: changed ones in the new file's order, then the removed ones in
+// the old file's order. Added ones are placed where the new file has them.
+void compare_lists(const std::vector<Definition>& before, const std::vector<Definition>& after,
+                   std::vector<DefinitionLine>& out) {
+    std::map<std::string, const Definition*> old_by_label, new_by_label;
+    for (const auto& d : before)
+        old_by_label.emplace(d.label, &d);
+    for (const auto& d : after)
+        new_by_label.emplace(d.label, &d);
+    for (const auto& d : after) {
+        auto it = old_by_label.find(d.label);
+        if (it == old_by_label.end())
+            out.push_back({'+', line(d.label, d.parts.front())});
+        else
+            compare(*it->second, d, out);
+    }
+    for (const auto& d : before) {
+        if (!new_by_label.count(d.label)) out.push_back({'-', line(d.label, d.parts.front())});
+    }
+}
+
+std::string types_text(const std::map<std::string, TypeOverride>& types) {
+    std::string s;
+    for (const auto& [column, t] : types)
+        s += (s.empty() ? "" : ", ") + column + ": " + type_name(t.type);
+    return s.empty() ? "" : "{" + s + "}";
+}
+
+std::vector<Part> meta_parts(const SegmentMeta& m) {
+    return {
+        text_part("label", m.label),
+        text_part("description", m.description),
+        text_part("goal", m.goal),
+        text_part("offer", m.offer),
+        text_part("channel", m.channel),
+        text_part("contact_every", m.contact_every ? format_duration(*m.contact_every) : "", false),
+        text_part("priority", m.priority ? std::to_string(*m.priority) : "", false)};
+}
+
+Part condition_part(const SegmentDef& s) {
+    return s.otherwise ? Part{"when", "otherwise", "otherwise"} : expr_part("when", s.when);
+}
+
+// Tactical segments by their path (as membership and exports name them), depth first.
+void tactical_definitions(const std::vector<SegmentDef>& tactical, const std::string& general,
+                          const std::string& prefix, std::vector<Definition>& out) {
+    for (const SegmentDef& t : tactical) {
+        const std::string path = prefix.empty() ? t.id : prefix + "/" + t.id;
+        Definition d{"tactical " + path, {condition_part(t), text_part("within", general, false)}};
+        for (Part& p : meta_parts(t.meta))
+            d.parts.push_back(std::move(p));
+        out.push_back(std::move(d));
+        tactical_definitions(t.tactical, general, path, out);
+    }
+}
+
+std::string holdout_text(int basis_points) {
+    if (basis_points == 0) return "";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g%%", basis_points / 100.0);
+    return buf;
+}
+
+std::string actions_text(const std::vector<ActionDef>& actions) {
+    std::string s;
+    for (const ActionDef& a : actions) {
+        s += (s.empty() ? "" : "; ") + a.type + " {";
+        for (size_t i = 0; i < a.params.size(); ++i)
+            s += (i ? ", " : "") + a.params[i].name + ": " + one_line(a.params[i].text.text);
+        s += "}";
+    }
+    return s;
+}
+
+Definition trigger_definition(const TriggerDef& t) {
+    std::string success;
+    if (t.success)
+        success = one_line(t.success->text) + " within " + format_duration(t.success_within);
+    return {"trigger " + t.id,
+            {text_part("on", one_line(t.on.text), false), expr_part("when", t.when),
+             text_part("priority", t.priority ? std::to_string(*t.priority) : "", false),
+             text_part("cooldown", t.cooldown ? format_duration(*t.cooldown) : "", false),
+             text_part("holdout", holdout_text(t.holdout_basis_points), false),
+             text_part("success", success, false),
+             text_part("actions", actions_text(t.actions), false)}};
+}
+
+Definition source_definition(const RuleFile& f) {
+    return {"source",
+            {text_part("table", f.customers_table, false), text_part("key", f.key, false),
+             expr_part("since", f.since), text_part("types", types_text(f.types), false)}};
+}
+
+std::vector<Definition> fact_definitions(const RuleFile& f) {
+    std::vector<Definition> out;
+    for (const FactDef& fact : f.facts) {
+        out.push_back({"fact " + fact.name,
+                       {text_part("table", fact.table, false), text_part("key", fact.key, false),
+                        text_part("time", fact.time, false),
+                        text_part("types", types_text(fact.types), false)}});
+    }
+    return out;
+}
+
+std::vector<Definition> let_definitions(const RuleFile& f) {
+    std::vector<Definition> out;
+    for (const LetDef& let : f.lets)
+        out.push_back({"let " + let.name, {expr_part("", let.expr)}});
+    return out;
+}
+
+std::vector<Definition> segment_definitions(const RuleFile& f) {
+    std::vector<Definition> out;
+    for (const SegmentDef& s : f.segments) {
+        Definition d{"segment " + s.id, {condition_part(s)}};
+        for (Part& p : meta_parts(s.meta))
+            d.parts.push_back(std::move(p));
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+std::vector<Definition> all_tactical(const RuleFile& f) {
+    std::vector<Definition> out;
+    for (const SegmentDef& s : f.segments)
+        tactical_definitions(s.tactical, s.id, "", out);
+    return out;
+}
+
+std::vector<Definition> trigger_definitions(const RuleFile& f) {
+    std::vector<Definition> out;
+    for (const TriggerDef& t : f.triggers)
+        out.push_back(trigger_definition(t));
+    return out;
+}
+
+Definition single(const std::string& label, const std::string& value) {
+    return {label, {text_part("", value, false)}};
+}
+
+std::string cap_text(const std::optional<FrequencyCap>& cap) {
+    return cap ? std::to_string(cap->count) + " per " + format_duration(cap->per) : "";
+}
+
+// The general segments both files have, in the order each file lists them.
+std::string common_order(const RuleFile& f, const RuleFile& other) {
+    std::set<std::string> ids;
+    for (const SegmentDef& s : other.segments)
+        ids.insert(s.id);
+    std::string out;
+    for (const SegmentDef& s : f.segments) {
+        if (ids.count(s.id)) out += (out.empty() ? "" : ", ") + s.id;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const RuleFile& new_file) {
+    std::vector<DefinitionLine> out;
+    compare(single("as_of", old_file.as_of ? format_date(*old_file.as_of) : ""),
+            single("as_of", new_file.as_of ? format_date(*new_file.as_of) : ""), out);
+    compare(source_definition(old_file), source_definition(new_file), out);
+    compare_lists(fact_definitions(old_file), fact_definitions(new_file), out);
+    compare_lists(let_definitions(old_file), let_definitions(new_file), out);
+    compare(single("policy", policy_name(old_file.policy)),
+            single("policy", policy_name(new_file.policy)), out);
+    compare({"value", {expr_part("", old_file.value)}}, {"value", {expr_part("", new_file.value)}},
+            out);
+    // Under first_match the order decides; under exclusive it shows how the file reads.
+    compare(single("order", common_order(old_file, new_file)),
+            single("order", common_order(new_file, old_file)), out);
+    compare_lists(segment_definitions(old_file), segment_definitions(new_file), out);
+    compare_lists(all_tactical(old_file), all_tactical(new_file), out);
+    compare_lists(trigger_definitions(old_file), trigger_definitions(new_file), out);
+    compare(single("frequency_cap", cap_text(old_file.frequency_cap)),
+            single("frequency_cap", cap_text(new_file.frequency_cap)), out);
+    return out;
+}
+
+}  // namespace strata

@@ -1,0 +1,29 @@
+// The textual diff of two rule files' definitions, for `strata diff`: what an author changed,
+// element by element, with conditions compared by meaning (their canonical text), so that
+// spacing and redundant parentheses do not count as changes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dsl/ruleset.hpp"
+
+namespace strata {
+
+// One line of the diff: '-' for the old file's definition, '+' for the new one's.
+// `text` reads like `segment vip: when spend >= 1000` (conditions as written, on one line).
+struct DefinitionLine {
+    char sign = '+';
+    std::string text;
+};
+
+// The definitions that differ between `old_file` and `new_file`, in this order: as_of, the
+// source (customer table, key, since, types), facts, lets, policy, value, the general
+// segments (by id, in the new file's order, then the removed ones; a changed order of the
+// segments both files have shows as one `order:` pair), their tactical segments (by path),
+// triggers (by id) and the frequency cap. A changed element gives a '-' line and a '+' line
+// per changed part; an added one a '+' line, a removed one a '-' line. Same definitions give
+// nothing. The ruleset name, version, description and owner are not compared.
+std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const RuleFile& new_file);
+
+}  // namespace strata

@@ -1,0 +1,417 @@
+#include "analysis/diff.hpp"
+
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/json.hpp"
+#include "engine/stays.hpp"
+#include "engine/store.hpp"
+#include "engine/triggers.hpp"
+
+namespace strata {
+
+namespace {
+
+constexpr size_t kNoSegment = std::numeric_limits<size_t>::max();
+
+// Holds one snapshot of the customer database over both evaluations.
+//
+// Each evaluation reads inside a read transaction of its own (execute_run), on the connection
+// it is given and on extra read-only ones for parts of the tables. A writer could commit
+// between the two evaluations, so the guard holds one more read transaction, on a connection of
+// its own, from before the first evaluation to after the second. In SQLite's default
+// rollback-journal mode the shared lock of that transaction keeps every other connection from
+// committing, so both evaluations (and all their connections) read the same committed data;
+// a writer waits, or gives up with "database is locked". In WAL mode readers do not hold
+// writers back; there the guard notices a commit instead: PRAGMA data_version of the data
+// connection changes when any other connection has committed, and the diff is refused.
+class SnapshotGuard {
+  public:
+    SnapshotGuard(SQLite::Database& data, RunError& error) : data_(data) {
+        StoreError open_error;
+        holder_ = open_read_only(data.getFilename(), open_error);
+        if (!holder_) {
+            error.message = open_error.message;
+            return;
+        }
+        try {
+            hold_.emplace(*holder_);  // BEGIN: deferred, so the read below takes the lock
+            holder_->execAndGet("SELECT count(*) FROM sqlite_schema");
+            version_ = data_version();
+        } catch (const SQLite::Exception& e) {
+            error.message = "cannot read '" + data.getFilename() + "' for a snapshot: " + e.what();
+            holder_.reset();
+        }
+    }
+    bool held() const { return holder_ != nullptr; }
+    // Whether another connection committed since the guard began.
+    bool changed() { return data_version() != version_; }
+
+  private:
+    int64_t data_version() { return data_.execAndGet("PRAGMA data_version").getInt64(); }
+
+    SQLite::Database& data_;
+    std::unique_ptr<SQLite::Database> holder_;
+    std::optional<SQLite::Transaction> hold_;  // rolled back (a read: nothing to undo) at the end
+    int64_t version_ = 0;
+};
+
+std::vector<std::string> split_paths(const Str& text) {
+    std::vector<std::string> paths;
+    if (!text.p) return paths;
+    const std::string& s = *text.p;
+    size_t from = 0;
+    while (from < s.size()) {
+        const size_t end = std::min(s.find(';', from), s.size());
+        paths.push_back(s.substr(from, end - from));
+        from = end + 1;
+    }
+    return paths;
+}
+
+// The old file's placement as the open stays a run of it would have left: the "before" of
+// the new file's triggers.
+std::vector<OpenPlacement> as_open_placements(const std::vector<MembershipRow>& rows) {
+    std::vector<OpenPlacement> out;
+    out.reserve(rows.size());
+    for (const MembershipRow& row : rows) {
+        OpenPlacement p;
+        p.key = row.key;
+        p.general = row.segment;
+        p.tactical_text = row.tactical;
+        for (const std::string& path : split_paths(row.tactical))
+            p.tactical.push_back(StayRef{row.key, intern(path), 0, 0});
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+// A key as one text, integers and texts apart.
+std::string key_text(const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) return "i" + std::to_string(*i);
+    if (const auto* s = std::get_if<Str>(&key)) return "t" + s->str();
+    return "v" + format_value(key);
+}
+
+// The firings the change causes: the new file's triggers fired against the old file's
+// placement with fire_on_rule_change, less those that fire without it (`in X` for customers in
+// X under both files).
+std::vector<TriggerImpact> trigger_impacts(const CompiledRules& rules, const Frame& frame,
+                                           const std::vector<uint32_t>& order,
+                                           const RunReport& report,
+                                           const std::vector<MembershipRow>& old_membership,
+                                           SQLite::Database* state, size_t sample) {
+    std::vector<TriggerImpact> out;
+    if (rules.triggers.empty()) return out;
+    const std::vector<OpenPlacement> before = as_open_placements(old_membership);
+    FiringInput in;
+    in.rules = &rules;
+    in.frame = &frame;
+    in.order = &order;
+    in.membership = &report.membership;
+    in.before = &before;
+    in.cause = FiringCause::RuleChange;
+    in.as_of = report.as_of;
+    in.history = state;
+    in.fire_on_rule_change = true;
+    const Firing with_flag = fire_triggers(in);
+    in.fire_on_rule_change = false;
+    const Firing without_flag = fire_triggers(in);
+
+    std::vector<std::unordered_set<std::string>> anyway(rules.triggers.size());
+    for (size_t r = 0; r < without_flag.rows.size(); ++r) {
+        const OutboxRow& row = without_flag.rows[r];
+        if (row.action == 0) anyway[without_flag.row_trigger[r]].insert(key_text(row.customer_key));
+    }
+    for (size_t t = 0; t < rules.triggers.size(); ++t) {
+        const TriggerCounts& with = with_flag.counts[t];
+        const TriggerCounts& without = without_flag.counts[t];
+        TriggerImpact impact;
+        impact.id = with.id;
+        impact.on = with.on;
+        impact.cooled_down =
+            with.cooled_down > without.cooled_down ? with.cooled_down - without.cooled_down : 0;
+        out.push_back(std::move(impact));
+    }
+    for (size_t r = 0; r < with_flag.rows.size(); ++r) {
+        const OutboxRow& row = with_flag.rows[r];
+        const size_t t = with_flag.row_trigger[r];
+        if (row.action != 0 || anyway[t].count(key_text(row.customer_key))) continue;
+        TriggerImpact& impact = out[t];
+        ++impact.customers;
+        ++(row.status == "pending"   ? impact.would_send
+           : row.status == "holdout" ? impact.held_out
+                                     : impact.capped);
+        if (impact.sample.size() < sample) impact.sample.push_back(row.customer_key);
+    }
+    return out;
+}
+
+// Every tactical path of a report with its count, depth first.
+void tactical_counts(const std::vector<SegmentResult>& results,
+                     std::vector<std::pair<std::string, size_t>>& out) {
+    for (const SegmentResult& r : results) {
+        out.push_back({r.path, r.count});
+        tactical_counts(r.tactical, out);
+    }
+}
+
+std::optional<RunReport> evaluate(const CompiledRules& rules, const std::string& sha256,
+                                  SQLite::Database& data, SQLite::Database* state,
+                                  const DiffOptions& options, RunOptions run_options,
+                                  RunError& error) {
+    run_options.as_of = options.as_of;
+    run_options.dry_run = true;
+    run_options.rules_path = rules.source.path();
+    run_options.rules_sha256 = sha256;
+    run_options.progress = options.progress;
+    std::optional<RunReport> report;
+    try {
+        report = execute_run(rules, data, state, run_options, error);
+    } catch (const SQLite::Exception& e) {
+        error.message =
+            "cannot read earlier actions from table 'strata_outbox': " + std::string(e.what());
+        error.rule_problem = false;
+        return std::nullopt;
+    }
+    if (!report) error.message = rules.source.path() + ": " + error.message;
+    return report;
+}
+
+// Compares the two placements customer by customer (both in key order).
+void compare_placements(const RunReport& before, const RunReport& after, size_t sample,
+                        RulesDiff& diff) {
+    std::unordered_map<const std::string*, size_t> old_index, new_index;
+    for (size_t i = 0; i < before.segments.size(); ++i)
+        old_index.emplace(intern(before.segments[i].def->id).p, i);
+    for (size_t i = 0; i < after.segments.size(); ++i)
+        new_index.emplace(intern(after.segments[i].def->id).p, i);
+    std::map<std::pair<size_t, size_t>, GeneralMove> moves;
+    std::map<std::string, std::pair<size_t, size_t>> tactical_moves;  // path → entered, left
+    std::unordered_map<const std::string*, std::vector<std::string>> paths_cache;
+    auto paths_of = [&paths_cache](const MembershipRow* row) -> const std::vector<std::string>& {
+        static const std::vector<std::string> none;
+        if (!row) return none;
+        auto it = paths_cache.find(row->tactical.p);
+        if (it == paths_cache.end())
+            it = paths_cache.emplace(row->tactical.p, split_paths(row->tactical)).first;
+        return it->second;
+    };
+    auto count = [&](const MembershipRow* o, const MembershipRow* n) {
+        const size_t from = o ? old_index.at(o->segment.p) : kNoSegment;
+        const size_t to = n ? new_index.at(n->segment.p) : kNoSegment;
+        GeneralMove& m = moves[{from, to}];
+        if (m.count++ == 0) {
+            m.from = o ? o->segment.str() : "";
+            m.to = n ? n->segment.str() : "";
+        }
+        const bool moved = !o || !n || o->segment.str() != n->segment.str();
+        if (moved) {
+            ++diff.moved;
+            if (m.sample.size() < sample) m.sample.push_back(o ? o->key : n->key);
+        }
+        if (!o || !n || o->tactical.p != n->tactical.p) {
+            const auto& was = paths_of(o);
+            const auto& is = paths_of(n);
+            for (const std::string& p : is) {
+                if (std::find(was.begin(), was.end(), p) == was.end()) ++tactical_moves[p].first;
+            }
+            for (const std::string& p : was) {
+                if (std::find(is.begin(), is.end(), p) == is.end()) ++tactical_moves[p].second;
+            }
+        }
+        ++diff.customers;
+    };
+    const auto& a = before.membership;
+    const auto& b = after.membership;
+    size_t i = 0, j = 0;
+    while (i < a.size() || j < b.size()) {
+        const int c = i == a.size() ? 1 : j == b.size() ? -1 : compare_keys(a[i].key, b[j].key);
+        if (c == 0)
+            count(&a[i++], &b[j++]);
+        else if (c < 0)
+            count(&a[i++], nullptr);
+        else
+            count(nullptr, &b[j++]);
+    }
+    for (auto& [pair, move] : moves)
+        diff.matrix.push_back(std::move(move));
+
+    for (const SegmentResult& r : after.segments) {
+        auto it = old_index.find(intern(r.def->id).p);
+        diff.segments.push_back({r.def->id,
+                                 it == old_index.end()
+                                     ? std::nullopt
+                                     : std::optional<size_t>(before.segments[it->second].count),
+                                 r.count});
+    }
+    for (const SegmentResult& r : before.segments) {
+        if (!new_index.count(intern(r.def->id).p))
+            diff.segments.push_back({r.def->id, r.count, std::nullopt});
+    }
+
+    std::vector<std::pair<std::string, size_t>> old_paths, new_paths;
+    for (const SegmentResult& r : before.segments)
+        tactical_counts(r.tactical, old_paths);
+    for (const SegmentResult& r : after.segments)
+        tactical_counts(r.tactical, new_paths);
+    auto find = [](const std::vector<std::pair<std::string, size_t>>& v, const std::string& path) {
+        auto it = std::find_if(v.begin(), v.end(), [&](const auto& e) { return e.first == path; });
+        return it == v.end() ? std::nullopt : std::optional<size_t>(it->second);
+    };
+    auto add_tactical = [&](const std::string& path) {
+        const auto [entered, left] = tactical_moves[path];
+        diff.tactical.push_back(
+            {path, find(old_paths, path), find(new_paths, path), entered, left});
+        diff.tactical_entered += entered;
+        diff.tactical_left += left;
+    };
+    for (const auto& [path, n] : new_paths)
+        add_tactical(path);
+    for (const auto& [path, n] : old_paths) {
+        if (!find(new_paths, path)) add_tactical(path);
+    }
+}
+
+void write_key(JsonWriter& w, const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key))
+        w.value(*i);
+    else if (const auto* s = std::get_if<Str>(&key))
+        w.value(s->str());
+    else
+        w.value(format_value(key));
+}
+
+void write_count(JsonWriter& w, const std::optional<size_t>& n) {
+    if (n)
+        w.value(*n);
+    else
+        w.null();
+}
+
+void write_id(JsonWriter& w, const std::string& id) {
+    if (id.empty())
+        w.null();
+    else
+        w.value(id);
+}
+
+}  // namespace
+
+std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::string& old_sha256,
+                                    const CompiledRules& new_rules, const std::string& new_sha256,
+                                    SQLite::Database& data, SQLite::Database* state,
+                                    const DiffOptions& options, RunError& error) {
+    RulesDiff diff;
+    diff.old_ruleset = old_rules.rules.ruleset;
+    diff.new_ruleset = new_rules.rules.ruleset;
+    diff.old_version = old_rules.rules.version;
+    diff.new_version = new_rules.rules.version;
+    diff.old_sha256 = old_sha256;
+    diff.new_sha256 = new_sha256;
+    diff.as_of = options.as_of;
+    diff.definitions = diff_definitions(old_rules.rules, new_rules.rules);
+
+    SnapshotGuard snapshot(data, error);
+    if (!snapshot.held()) return std::nullopt;
+    const std::optional<RunReport> before =
+        evaluate(old_rules, old_sha256, data, state, options, RunOptions{}, error);
+    if (!before) return std::nullopt;
+    if (options.between_evaluations) options.between_evaluations();
+    RunOptions new_options;
+    new_options.on_placed = [&](const Frame& frame, const std::vector<uint32_t>& order,
+                                const RunReport& report) {
+        diff.triggers = trigger_impacts(new_rules, frame, order, report, before->membership, state,
+                                        options.sample);
+    };
+    const std::optional<RunReport> after =
+        evaluate(new_rules, new_sha256, data, state, options, std::move(new_options), error);
+    if (!after) return std::nullopt;
+    if (snapshot.changed()) {
+        error.message = "'" + data.getFilename() +
+                        "' changed while the two files were evaluated (another process "
+                        "committed a write; in WAL mode readers do not hold writers back); "
+                        "nothing is wrong with the rules: run the diff again";
+        error.rule_problem = false;
+        return std::nullopt;
+    }
+    diff.old_customers = before->customers;
+    diff.new_customers = after->customers;
+    compare_placements(*before, *after, options.sample, diff);
+    return diff;
+}
+
+std::string diff_json(const RulesDiff& d) {
+    JsonWriter w;
+    w.begin_object().key("format").value(1);
+    w.key("old").begin_object();
+    w.key("ruleset").value(d.old_ruleset).key("version").value(d.old_version);
+    w.key("sha256").value(d.old_sha256).key("customers").value(d.old_customers).end_object();
+    w.key("new").begin_object();
+    w.key("ruleset").value(d.new_ruleset).key("version").value(d.new_version);
+    w.key("sha256").value(d.new_sha256).key("customers").value(d.new_customers).end_object();
+    w.key("as_of").value(format_date(d.as_of));
+    w.key("customers").value(d.customers);
+    w.key("moved").value(d.moved);
+    w.key("matrix").begin_array();
+    for (const GeneralMove& m : d.matrix) {
+        w.begin_object().key("from");
+        write_id(w, m.from);
+        w.key("to");
+        write_id(w, m.to);
+        w.key("count").value(m.count).key("sample").begin_array();
+        for (const Value& k : m.sample)
+            write_key(w, k);
+        w.end_array().end_object();
+    }
+    w.end_array();
+    w.key("segments").begin_array();
+    for (const SegmentCountChange& s : d.segments) {
+        w.begin_object().key("id").value(s.id).key("old_count");
+        write_count(w, s.old_count);
+        w.key("new_count");
+        write_count(w, s.new_count);
+        w.key("change").value(static_cast<int64_t>(s.new_count.value_or(0)) -
+                              static_cast<int64_t>(s.old_count.value_or(0)));
+        w.end_object();
+    }
+    w.end_array();
+    w.key("tactical").begin_array();
+    for (const TacticalChange& t : d.tactical) {
+        w.begin_object().key("path").value(t.path).key("old_count");
+        write_count(w, t.old_count);
+        w.key("new_count");
+        write_count(w, t.new_count);
+        w.key("entered").value(t.entered).key("left").value(t.left).end_object();
+    }
+    w.end_array();
+    w.key("tactical_entered").value(d.tactical_entered);
+    w.key("tactical_left").value(d.tactical_left);
+    w.key("definitions").begin_array();
+    for (const DefinitionLine& l : d.definitions) {
+        w.begin_object().key("change").value(std::string(1, l.sign));
+        w.key("text").value(l.text).end_object();
+    }
+    w.end_array();
+    w.key("triggers").begin_array();
+    for (const TriggerImpact& t : d.triggers) {
+        w.begin_object().key("id").value(t.id).key("on").value(t.on);
+        w.key("customers").value(t.customers).key("would_send").value(t.would_send);
+        w.key("held_out").value(t.held_out).key("capped").value(t.capped);
+        w.key("cooled_down").value(t.cooled_down).key("sample").begin_array();
+        for (const Value& k : t.sample)
+            write_key(w, k);
+        w.end_array().end_object();
+    }
+    w.end_array();
+    w.end_object();
+    return w.str();
+}
+
+}  // namespace strata

@@ -1,0 +1,106 @@
+// `strata diff`: what applying a new version of a rule file would do, before it is applied.
+// Both files are evaluated as dry runs (nothing is stored) on one snapshot of the customer
+// database at one as_of, and their placements are compared customer by customer: who moves
+// between general segments, how every segment's count changes, which tactical segments
+// customers enter and leave, which triggers of the new file the change would fire, and what
+// changed in the definitions.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/definitions_diff.hpp"
+#include "dsl/compiler.hpp"
+#include "engine/run.hpp"
+
+namespace strata {
+
+// Customers who are in `from` under the old file and in `to` under the new one. An empty id
+// stands for a customer that file does not place (only when the two files read the base
+// differently: another table, key or source.since).
+struct GeneralMove {
+    std::string from;
+    std::string to;
+    size_t count = 0;
+    std::vector<Value> sample;  // the first keys in key order (moves only, up to the sample)
+};
+
+// A general segment's count under each file; none where the file has no such segment.
+struct SegmentCountChange {
+    std::string id;
+    std::optional<size_t> old_count;
+    std::optional<size_t> new_count;
+};
+
+// A tactical path's counts, and the customers who enter and leave it with the change.
+struct TacticalChange {
+    std::string path;  // as membership and exports name it: id, or parent/child when nested
+    std::optional<size_t> old_count;
+    std::optional<size_t> new_count;
+    size_t entered = 0;
+    size_t left = 0;
+};
+
+// A trigger of the new file and the firings the change itself would cause if the new file were
+// applied with --fire-on-rule-change: those that would not happen without that flag (every
+// firing of `enter`, `exit` and `move`; for `in X`, the customers who are in X only under the
+// new file). Counted in customers; `would_send` + `held_out` + `capped` = `customers`.
+struct TriggerImpact {
+    std::string id;
+    std::string on;
+    size_t customers = 0;
+    size_t would_send = 0;      // pending: the actions would go out
+    size_t held_out = 0;        // the trigger's holdout
+    size_t capped = 0;          // stopped by the frequency cap
+    size_t cooled_down = 0;     // matched, but within the trigger's cooldown (from the state)
+    std::vector<Value> sample;  // the first keys in key order of those it fires for
+};
+
+struct RulesDiff {
+    std::string old_ruleset, new_ruleset;
+    int64_t old_version = 0, new_version = 0;
+    std::string old_sha256, new_sha256;
+    Date as_of;
+    size_t old_customers = 0, new_customers = 0;
+    size_t customers = 0;  // placed by either file (the same customers when both read the base
+                           // the same way)
+    size_t moved = 0;      // customers whose general segment differs
+    // Every (from, to) pair with customers, staying ones included: by the old file's segment
+    // order, then the new file's (a customer a file does not place comes last).
+    std::vector<GeneralMove> matrix;
+    // The new file's general segments in its order, then the ones it removed.
+    std::vector<SegmentCountChange> segments;
+    // The new file's tactical paths depth first, then the ones it removed.
+    std::vector<TacticalChange> tactical;
+    size_t tactical_entered = 0;  // over every path
+    size_t tactical_left = 0;
+    std::vector<DefinitionLine> definitions;
+    std::vector<TriggerImpact> triggers;  // the new file's, in file order
+};
+
+struct DiffOptions {
+    Date as_of;
+    size_t sample = 0;  // keys listed per move and per trigger
+    ProgressFn progress;
+    // For tests: called after the old file is evaluated and before the new one is.
+    std::function<void()> between_evaluations;
+};
+
+// REQUIRES: both rules compiled against `data`'s schema without errors.
+// `state` (may be null) is only read: the state columns (previous_segment, ...) of both
+// evaluations, and the earlier actions that cooldowns and the frequency cap count. Fails with
+// `error.rule_problem` when a file cannot place everyone (its message names the file), and
+// without it when the database cannot be read or changed between the two evaluations.
+std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::string& old_sha256,
+                                    const CompiledRules& new_rules, const std::string& new_sha256,
+                                    SQLite::Database& data, SQLite::Database* state,
+                                    const DiffOptions& options, RunError& error);
+
+// The `strata diff --format json` document (docs/running.md).
+std::string diff_json(const RulesDiff& diff);
+
+}  // namespace strata

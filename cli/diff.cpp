@@ -1,0 +1,266 @@
+// `strata diff OLD NEW --db DB [--as-of DATE] [--sample N] [--state PATH] [--format text|json]`
+#include <algorithm>
+#include <cstdio>
+#include <ostream>
+
+#include "analysis/diff.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "engine/store.hpp"
+
+namespace strata::cli {
+
+namespace {
+
+struct DiffCommandOptions {
+    std::string old_rules;
+    std::string new_rules;
+    std::string db;
+    std::optional<std::string> as_of;
+    std::optional<std::string> state;  // default: the customer database itself
+    size_t sample = 0;
+    Format format = Format::Text;
+};
+
+std::string pad(const std::string& s, size_t width, bool right = false) {
+    size_t chars = 0;
+    for (unsigned char c : s)
+        chars += (c & 0xC0) != 0x80;
+    if (chars >= width) return s;
+    const std::string fill(width - chars, ' ');
+    return right ? fill + s : s + fill;
+}
+
+std::string signed_count(int64_t n) {
+    if (n == 0) return "0";
+    return (n > 0 ? "+" : "-") + thousands(static_cast<size_t>(n > 0 ? n : -n));
+}
+
+std::string optional_count(const std::optional<size_t>& n) {
+    return n ? thousands(*n) : "-";
+}
+
+std::string keys_text(const std::vector<Value>& keys) {
+    std::string s;
+    for (const Value& k : keys)
+        s += (s.empty() ? "" : ", ") + format_value(k);
+    return s;
+}
+
+size_t id_width(size_t at_least, const std::vector<std::string>& ids) {
+    size_t w = at_least;
+    for (const auto& id : ids)
+        w = std::max(w, id.size());
+    return w;
+}
+
+void print_moves(std::ostream& out, const RulesDiff& d) {
+    constexpr size_t kMoveLines = 20;
+    std::vector<const GeneralMove*> moves;
+    for (const GeneralMove& m : d.matrix) {
+        if (m.from != m.to) moves.push_back(&m);
+    }
+    if (moves.empty()) {
+        out << "\nno customer changes general segment\n";
+        return;
+    }
+    std::stable_sort(moves.begin(), moves.end(),
+                     [](const auto* a, const auto* b) { return a->count > b->count; });
+    out << "\nmoves (old → new segment):\n";
+    for (size_t i = 0; i < moves.size() && i < kMoveLines; ++i) {
+        const GeneralMove& m = *moves[i];
+        out << "  " << pad(m.from.empty() ? "(not placed)" : m.from, 24) << " → "
+            << pad(m.to.empty() ? "(not placed)" : m.to, 24) << pad(thousands(m.count), 10, true);
+        if (!m.sample.empty()) out << "  e.g. " << keys_text(m.sample);
+        out << '\n';
+    }
+    if (moves.size() > kMoveLines)
+        out << "  … and " << moves.size() - kMoveLines << " more (see --format json)\n";
+}
+
+void print_segments(std::ostream& out, const RulesDiff& d) {
+    std::vector<std::string> ids;
+    for (const auto& s : d.segments)
+        ids.push_back(s.id);
+    const size_t w = id_width(7, ids);
+    out << "\n"
+        << pad("SEGMENT", w) << ' ' << pad("OLD", 10, true) << ' ' << pad("NEW", 10, true) << ' '
+        << pad("CHANGE", 10, true) << '\n';
+    for (const auto& s : d.segments) {
+        const int64_t change = static_cast<int64_t>(s.new_count.value_or(0)) -
+                               static_cast<int64_t>(s.old_count.value_or(0));
+        out << pad(s.id, w) << ' ' << pad(optional_count(s.old_count), 10, true) << ' '
+            << pad(optional_count(s.new_count), 10, true) << ' '
+            << pad(signed_count(change), 10, true)
+            << (!s.old_count   ? "  (added)"
+                : !s.new_count ? "  (removed)"
+                               : "")
+            << '\n';
+    }
+    if (d.tactical.empty()) return;
+    std::vector<std::string> paths;
+    for (const auto& t : d.tactical)
+        paths.push_back(t.path);
+    const size_t tw = id_width(8, paths);
+    out << "\n"
+        << pad("TACTICAL", tw) << ' ' << pad("OLD", 10, true) << ' ' << pad("NEW", 10, true) << ' '
+        << pad("ENTERED", 10, true) << ' ' << pad("LEFT", 10, true) << '\n';
+    for (const auto& t : d.tactical) {
+        out << pad(t.path, tw) << ' ' << pad(optional_count(t.old_count), 10, true) << ' '
+            << pad(optional_count(t.new_count), 10, true) << ' '
+            << pad(thousands(t.entered), 10, true) << ' ' << pad(thousands(t.left), 10, true)
+            << (!t.old_count   ? "  (added)"
+                : !t.new_count ? "  (removed)"
+                               : "")
+            << '\n';
+    }
+}
+
+void print_triggers(std::ostream& out, const RulesDiff& d) {
+    if (d.triggers.empty()) return;
+    out << "\ntriggers the change would fire (applied with --fire-on-rule-change):\n";
+    std::vector<std::string> ids, ons;
+    for (const auto& t : d.triggers) {
+        ids.push_back(t.id);
+        ons.push_back(t.on);
+    }
+    const size_t w = id_width(7, ids), on_w = id_width(2, ons);
+    out << "  " << pad("TRIGGER", w) << ' ' << pad("ON", on_w) << ' ' << pad("CUSTOMERS", 10, true)
+        << ' ' << pad("WOULD SEND", 10, true) << ' ' << pad("HELD OUT", 9, true) << ' '
+        << pad("CAPPED", 8, true) << ' ' << pad("COOLDOWN", 9, true) << '\n';
+    for (const auto& t : d.triggers) {
+        out << "  " << pad(t.id, w) << ' ' << pad(t.on, on_w) << ' '
+            << pad(thousands(t.customers), 10, true) << ' '
+            << pad(thousands(t.would_send), 10, true) << ' ' << pad(thousands(t.held_out), 9, true)
+            << ' ' << pad(thousands(t.capped), 8, true) << ' '
+            << pad(thousands(t.cooled_down), 9, true);
+        if (!t.sample.empty()) out << "  e.g. " << keys_text(t.sample);
+        out << '\n';
+    }
+    out << "  (customers; without --fire-on-rule-change the moves fire nothing, and 'in' "
+           "triggers fire only for customers who were in the segment before too)\n";
+}
+
+void print_text(std::ostream& out, const RulesDiff& d, const std::string& old_path,
+                const std::string& new_path) {
+    out << "diff " << old_path << " (" << d.old_ruleset << " v" << d.old_version << ") → "
+        << new_path << " (" << d.new_ruleset << " v" << d.new_version << ")  as_of "
+        << format_date(d.as_of) << '\n';
+    char share[32];
+    std::snprintf(share, sizeof share, "%.1f%%",
+                  d.customers
+                      ? 100.0 * static_cast<double>(d.moved) / static_cast<double>(d.customers)
+                      : 0.0);
+    out << thousands(d.customers) << " customers, " << thousands(d.moved)
+        << (d.moved == 1 ? " moves" : " move") << " (" << share
+        << "); tactical: " << thousands(d.tactical_entered) << " entered, "
+        << thousands(d.tactical_left) << " left\n";
+    if (d.old_ruleset != d.new_ruleset) {
+        out << "note: the files are different rulesets; the triggers are fired as '"
+            << d.new_ruleset << "' (its cooldowns, cap and holdouts)\n";
+    }
+    if (d.old_customers != d.new_customers) {
+        out << "the files read the base differently: " << thousands(d.old_customers)
+            << " customers under the old file, " << thousands(d.new_customers)
+            << " under the new one\n";
+    }
+    out << "\ndefinitions:";
+    if (d.definitions.empty()) out << " no change";
+    out << '\n';
+    for (const DefinitionLine& l : d.definitions)
+        out << "  " << l.sign << ' ' << l.text << '\n';
+    print_moves(out, d);
+    print_segments(out, d);
+    print_triggers(out, d);
+}
+
+// The as_of both files are evaluated at: --as-of, else the new file's, else the old file's,
+// else today (UTC).
+std::optional<Date> diff_as_of(const std::optional<std::string>& flag, const RuleFile& old_file,
+                               const RuleFile& new_file, std::ostream& err) {
+    if (!flag && !new_file.as_of && old_file.as_of) return old_file.as_of;
+    return resolve_as_of(flag, new_file, err);
+}
+
+int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream& err) {
+    std::ostream* json = options.format == Format::Json ? &out : nullptr;
+    int old_code = kExitOk, new_code = kExitOk;
+    // Both files are compiled, so that the problems of both are shown at once; a JSON error
+    // object is written for the first that fails only.
+    auto old_loaded = load_rules(options.old_rules, options.db, err, old_code, json);
+    auto new_loaded =
+        load_rules(options.new_rules, options.db, err, new_code, old_loaded ? json : nullptr);
+    if (!old_loaded || !new_loaded) return std::max(old_code, new_code);
+    const auto as_of =
+        diff_as_of(options.as_of, old_loaded->rules->rules, new_loaded->rules->rules, err);
+    if (!as_of) {
+        if (json)
+            write_json_error(out, "usage",
+                             "--as-of '" + options.as_of.value_or("") + "' is not a date");
+        return kExitEnvironment;
+    }
+    std::unique_ptr<SQLite::Database> state;
+    if (options.state) {
+        StoreError error;
+        state = open_read_only(*options.state, error);
+        if (!state) {
+            err << "strata diff: " << error.message << '\n';
+            if (json) write_json_error(out, "database", error.message);
+            return kExitEnvironment;
+        }
+    }
+    DiffOptions diff_options;
+    diff_options.as_of = *as_of;
+    diff_options.sample = options.sample;
+    diff_options.progress = terminal_progress();
+    RunError error;
+    // Both files are evaluated on one connection; the state is, as for a dry run, the customer
+    // database itself unless --state names another file.
+    SQLite::Database& data = *old_loaded->db;
+    const auto diff =
+        diff_rules(*old_loaded->rules, old_loaded->sha256, *new_loaded->rules, new_loaded->sha256,
+                   data, state ? state.get() : &data, diff_options, error);
+    if (diff_options.progress) err << "\r\033[K";
+    if (!diff) {
+        err << "strata diff: " << error.message << '\n';
+        if (json) write_json_error(out, error.rule_problem ? "rules" : "database", error.message);
+        return error.rule_problem ? kExitRules : kExitEnvironment;
+    }
+    if (json)
+        out << diff_json(*diff) << '\n';
+    else
+        print_text(out, *diff, options.old_rules, options.new_rules);
+    return kExitOk;
+}
+
+}  // namespace
+
+void add_diff(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto options = std::make_shared<DiffCommandOptions>();
+    auto format = std::make_shared<std::string>("text");
+    auto* cmd = app.add_subcommand(
+        "diff",
+        "What a new version of a rule file would change: who moves where, segment counts, "
+        "triggers that would fire, changed definitions (stores nothing)");
+    cmd->add_option("old", options->old_rules, "The rule file as it is (YAML)")->required();
+    cmd->add_option("new", options->new_rules, "The changed rule file (YAML)")->required();
+    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--as-of", options->as_of,
+                    "Reference date YYYY-MM-DD for both files (default: the new file's, else the "
+                    "old file's, else today)");
+    cmd->add_option("--sample", options->sample,
+                    "List up to N example customer keys for each move and each trigger")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--state", options->state,
+                    "SQLite file with run state, read for previous_segment and the like and for "
+                    "the triggers' cooldowns and frequency cap (default: the customer database)");
+    cmd->add_option("--format", *format, "Output format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    cmd->callback([options, format, &exit_code, &out, &err] {
+        options->format = *format == "json" ? Format::Json : Format::Text;
+        exit_code = run_diff(*options, out, err);
+    });
+}
+
+}  // namespace strata::cli

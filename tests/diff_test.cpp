@@ -1,0 +1,381 @@
+// `strata diff` (issue 10): two versions of a rule file on one snapshot of the data: who moves,
+// segment and tactical counts, the triggers the change would fire, the definitions that
+// changed, exit codes, and that no write can commit between the two evaluations.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <sstream>
+#include <string>
+
+#include "analysis/diff.hpp"
+#include "cli/common.hpp"
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+// Spend decides the tier; tv the tactical segment inside vip.
+const char* kBase = R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, spend REAL, tv INTEGER);
+INSERT INTO customers VALUES (1, 10, 1), (2, 500, 0), (3, 2000, 1), (4, 50, 0), (5, 450, 1),
+  (6, 150, 0), (7, 999, 1);
+)sql";
+
+std::string tiers(const std::string& vip_when, int version = 1, const std::string& vip_id = "vip",
+                  const std::string& extra = "") {
+    return "ruleset: tiers\nversion: " + std::to_string(version) + R"(
+general:
+  segments:
+    - id: )" +
+           vip_id + R"(
+      when: )" +
+           vip_when + R"(
+      offer: gift
+      tactical:
+        - id: tv
+          when: tv == 1
+    - id: regular
+      when: spend >= 100
+    - id: small
+      when: otherwise
+)" + extra;
+}
+
+const char* kTriggers = R"(
+triggers:
+  - id: welcome_vip
+    on: enter vip
+    actions:
+      - email: { template: vip_welcome }
+  - id: vip_weekly
+    on: in vip
+    actions:
+      - email: { template: weekly }
+  - id: left_regular
+    on: exit regular
+    actions:
+      - tag: { name: ex_regular }
+  - id: gone_small
+    on: enter small
+    actions:
+      - sms: { text: hi }
+)";
+
+struct Files {
+    TempDir dir;
+    std::string db = dir.database("base.db", kBase);
+    std::string old_rules;
+    std::string new_rules;
+    Files(const std::string& old_text, const std::string& new_text)
+        : old_rules(dir.write("old.yaml", old_text)), new_rules(dir.write("new.yaml", new_text)) {}
+    Run diff(std::vector<std::string> extra = {}) const {
+        std::vector<std::string> args{"diff", old_rules, new_rules,   "--db",
+                                      db,     "--as-of", "2026-11-01"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_cli(args);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("diff: a lower vip threshold moves exactly the regulars at or above it") {
+    const Files f(tiers("spend >= 1000"), tiers("spend >= 400", 2));
+    const Run r = f.diff({"--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.format") == "1");
+    CHECK(json_at(r.out, "$.customers") == "7");
+    CHECK(json_at(r.out, "$.moved") == "3");  // 2 (500), 5 (450), 7 (999)
+    CHECK(json_at(r.out, "$.as_of") == "2026-11-01");
+    CHECK(json_at(r.out, "$.old.version") == "1");
+    CHECK(json_at(r.out, "$.new.version") == "2");
+    // The whole matrix, staying customers included, in the files' segment order.
+    CHECK(json_at(r.out, "$.matrix") ==
+          R"([{"from":"vip","to":"vip","count":1,"sample":[]},)"
+          R"({"from":"regular","to":"vip","count":3,"sample":[]},)"
+          R"({"from":"regular","to":"regular","count":1,"sample":[]},)"
+          R"({"from":"small","to":"small","count":2,"sample":[]}])");
+    CHECK(json_at(r.out, "$.segments") ==
+          R"([{"id":"vip","old_count":1,"new_count":4,"change":3},)"
+          R"({"id":"regular","old_count":4,"new_count":1,"change":-3},)"
+          R"({"id":"small","old_count":2,"new_count":2,"change":0}])");
+    // tv holds inside vip only: 5 and 7 come in with vip, 2 has no tv.
+    CHECK(json_at(r.out, "$.tactical") ==
+          R"([{"path":"tv","old_count":1,"new_count":3,"entered":2,"left":0}])");
+    CHECK(json_at(r.out, "$.definitions") ==
+          R"([{"change":"-","text":"segment vip: when spend >= 1000"},)"
+          R"({"change":"+","text":"segment vip: when spend >= 400"}])");
+
+    const Run text = f.diff();
+    REQUIRE(text.code == 0);
+    CHECK(text.out.find("7 customers, 3 move (42.9%); tactical: 2 entered, 0 left") !=
+          std::string::npos);
+    CHECK(text.out.find("  - segment vip: when spend >= 1000\n  + segment vip: when spend >= "
+                        "400\n") != std::string::npos);
+    CHECK(text.out.find("  regular                  → vip                              3\n") !=
+          std::string::npos);
+    CHECK(text.out.find("vip              1          4         +3\n") != std::string::npos);
+    CHECK(text.out.find("regular          4          1         -3\n") != std::string::npos);
+}
+
+TEST_CASE("diff: --sample lists the first keys of each move in key order") {
+    const Files f(tiers("spend >= 1000"), tiers("spend >= 400", 2));
+    const Run r = f.diff({"--format", "json", "--sample", "2"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.matrix[1].sample") == "[2,5]");
+    CHECK(json_at(r.out, "$.matrix[0].sample") == "[]");  // vip → vip is no move
+    const Run text = f.diff({"--sample", "5"});
+    CHECK(text.out.find("3  e.g. 2, 5, 7\n") != std::string::npos);
+    // The same data and files give the same bytes.
+    CHECK(f.diff({"--sample", "5"}).out == text.out);
+    CHECK(f.diff({"--format", "json", "--sample", "2"}).out == r.out);
+}
+
+TEST_CASE("diff: the same file, or only its spacing changed, moves nobody") {
+    const Files f(tiers("spend >= 1000"), tiers("(spend)   >=\n        1000"));
+    const Run r = f.diff({"--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.moved") == "0");
+    CHECK(json_at(r.out, "$.definitions") == "[]");
+    const Run same = run_cli({"diff", f.old_rules, f.old_rules, "--db", f.db});
+    REQUIRE(same.code == 0);
+    CHECK(same.out.find("7 customers, 0 move (0.0%)") != std::string::npos);
+    CHECK(same.out.find("definitions: no change") != std::string::npos);
+    CHECK(same.out.find("no customer changes general segment") != std::string::npos);
+}
+
+TEST_CASE("diff: a renamed segment and an added one show ids of one side only") {
+    const std::string renamed = "ruleset: tiers\nversion: 2\n" + std::string(R"(
+general:
+  segments:
+    - id: gold
+      when: spend >= 1000
+    - id: mid
+      when: spend >= 400
+    - id: regular
+      when: spend >= 100
+    - id: small
+      when: otherwise
+)");
+    const Files f(tiers("spend >= 1000"), renamed);
+    const Run r = f.diff({"--format", "json", "--sample", "3"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.moved") == "4");  // 3 renamed, 2 5 7 into mid
+    CHECK(json_at(r.out, "$.matrix") ==
+          R"([{"from":"vip","to":"gold","count":1,"sample":[3]},)"
+          R"({"from":"regular","to":"mid","count":3,"sample":[2,5,7]},)"
+          R"({"from":"regular","to":"regular","count":1,"sample":[]},)"
+          R"({"from":"small","to":"small","count":2,"sample":[]}])");
+    CHECK(json_at(r.out, "$.segments[0]") ==
+          R"({"id":"gold","old_count":null,"new_count":1,"change":1})");
+    CHECK(json_at(r.out, "$.segments[1]") ==
+          R"({"id":"mid","old_count":null,"new_count":3,"change":3})");
+    CHECK(json_at(r.out, "$.segments[4]") ==
+          R"({"id":"vip","old_count":1,"new_count":null,"change":-1})");
+    // tv went away with vip: its one customer left it.
+    CHECK(json_at(r.out, "$.tactical") ==
+          R"([{"path":"tv","old_count":1,"new_count":null,"entered":0,"left":1}])");
+    const Run text = f.diff();
+    CHECK(text.out.find("  + segment gold: when spend >= 1000\n"
+                        "  + segment mid: when spend >= 400\n"
+                        "  - segment vip: when spend >= 1000\n"
+                        "  - tactical tv: when tv == 1\n") != std::string::npos);
+    CHECK(text.out.find("(removed)") != std::string::npos);
+    CHECK(text.out.find("(added)") != std::string::npos);
+}
+
+TEST_CASE("diff: tactical changes count who enters and leaves each path") {
+    const std::string changed = "ruleset: tiers\nversion: 2\n" + std::string(R"(
+general:
+  segments:
+    - id: vip
+      when: spend >= 400
+      offer: voucher
+      tactical:
+        - id: tv
+          when: tv == 0
+        - id: big
+          when: spend >= 900
+    - id: regular
+      when: spend >= 100
+    - id: small
+      when: otherwise
+)");
+    const Files f(tiers("spend >= 400"), changed);
+    const Run r = f.diff({"--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.moved") == "0");
+    // vip is 2 3 5 7 under both; tv was 3 5 7 (tv = 1), is 2 (tv = 0); big is 3 and 7.
+    CHECK(json_at(r.out, "$.tactical") ==
+          R"([{"path":"tv","old_count":3,"new_count":1,"entered":1,"left":3},)"
+          R"({"path":"big","old_count":null,"new_count":2,"entered":2,"left":0}])");
+    CHECK(json_at(r.out, "$.tactical_entered") == "3");
+    CHECK(json_at(r.out, "$.tactical_left") == "3");
+    const Run text = f.diff();
+    CHECK(text.out.find("  - segment vip: offer \"gift\"\n  + segment vip: offer \"voucher\"\n") !=
+          std::string::npos);
+    CHECK(text.out.find("  - tactical tv: when tv == 1\n  + tactical tv: when tv == 0\n"
+                        "  + tactical big: when spend >= 900\n") != std::string::npos);
+    CHECK(text.out.find("tactical: 3 entered, 3 left") != std::string::npos);
+}
+
+TEST_CASE(
+    "diff: triggers fire for the customers the change moves, as with "
+    "--fire-on-rule-change") {
+    const Files f(tiers("spend >= 1000", 1, "vip", kTriggers),
+                  tiers("spend >= 400", 2, "vip", kTriggers));
+    const Run r = f.diff({"--format", "json", "--sample", "2"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.triggers[0]") ==
+          R"({"id":"welcome_vip","on":"enter vip","customers":3,"would_send":3,"held_out":0,)"
+          R"("capped":0,"cooled_down":0,"sample":[2,5]})");
+    // `in vip` fires at every run; the change adds those who are in vip only now.
+    CHECK(json_at(r.out, "$.triggers[1].customers") == "3");
+    CHECK(json_at(r.out, "$.triggers[2].customers") == "3");
+    CHECK(json_at(r.out, "$.triggers[3].customers") == "0");
+    // The trigger firings are those a stored run of the new file would make with the flag.
+    const Run text = f.diff({"--sample", "3"});
+    const size_t at = text.out.find("  welcome_vip ");
+    REQUIRE(at != std::string::npos);
+    CHECK(text.out.substr(at, text.out.find('\n', at) - at) ==
+          "  welcome_vip  enter vip             3          3         0        0         0  "
+          "e.g. 2, 5, 7");
+    CHECK(text.out.find("e.g. 2, 5, 7") != std::string::npos);
+    CHECK(text.out.find("  - trigger") == std::string::npos);  // the triggers did not change
+
+    // Changed triggers are part of the definitions diff.
+    const Files g(tiers("spend >= 1000", 1, "vip", kTriggers),
+                  tiers("spend >= 1000", 2, "vip",
+                        std::string(kTriggers).replace(std::string(kTriggers).find("in vip"), 6,
+                                                       "in regular")));
+    const Run changed = g.diff();
+    REQUIRE(changed.code == 0);
+    CHECK(changed.out.find("  - trigger vip_weekly: on in vip\n  + trigger vip_weekly: on in "
+                           "regular\n") != std::string::npos);
+}
+
+TEST_CASE("diff: cooldowns in the state keep a trigger from firing again") {
+    const std::string cooling =
+        std::string(kTriggers).replace(std::string(kTriggers).find("    on: enter vip"), 17,
+                                       "    on: enter vip\n    cooldown: 30d");
+    const Files f(tiers("spend >= 1000", 1, "vip", cooling),
+                  tiers("spend >= 400", 2, "vip", cooling));
+    // Customer 5 got the welcome on 2026-10-20 (an earlier version put them in vip).
+    SQLite::Database db(f.db, SQLite::OPEN_READWRITE);
+    db.exec(
+        "CREATE TABLE strata_outbox (id INTEGER PRIMARY KEY, ruleset TEXT, trigger_id TEXT, "
+        "customer_key, action INTEGER, status TEXT, as_of TEXT);"
+        "INSERT INTO strata_outbox (ruleset, trigger_id, customer_key, action, status, as_of) "
+        "VALUES ('tiers', 'welcome_vip', 5, 0, 'done', '2026-10-20');");
+    const Run r = f.diff({"--format", "json", "--sample", "5"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.triggers[0].customers") == "2");
+    CHECK(json_at(r.out, "$.triggers[0].cooled_down") == "1");
+    CHECK(json_at(r.out, "$.triggers[0].sample") == "[2,7]");
+}
+
+TEST_CASE("diff: rule errors in either file exit 1; a bad --as-of or database exits 2") {
+    const Files f(tiers("spend >= 1000"), tiers("spend >= 400", 2));
+    TempDir dir;
+    const std::string broken = dir.write("broken.yaml", tiers("spend >= "));
+    const std::string typo = dir.write("typo.yaml", tiers("spendd >= 400"));
+
+    Run r = run_cli({"diff", broken, f.new_rules, "--db", f.db});
+    CHECK(r.code == 1);
+    r = run_cli({"diff", f.old_rules, typo, "--db", f.db});
+    CHECK(r.code == 1);
+    CHECK(r.err.find("typo.yaml:") != std::string::npos);
+    // Both are compiled, so the problems of both show at once.
+    r = run_cli({"diff", broken, typo, "--db", f.db, "--format", "json"});
+    CHECK(r.code == 1);
+    CHECK(r.err.find("broken.yaml:") != std::string::npos);
+    CHECK(r.err.find("typo.yaml:") != std::string::npos);
+    CHECK(json_at(r.out, "$.error.kind") == "rules");  // one JSON document
+
+    r = run_cli({"diff", f.old_rules, f.new_rules, "--db", f.db, "--as-of", "2026-13-01"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--as-of '2026-13-01' is not a date such as") != std::string::npos);
+    r = run_cli({"diff", f.old_rules, f.new_rules, "--db", dir.file("missing.db")});
+    CHECK(r.code == 2);
+    r = run_cli({"diff", f.old_rules, f.new_rules, "--db", f.db, "--state", dir.file("no.db")});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("no.db' does not exist") != std::string::npos);
+    r = run_cli({"diff", f.old_rules, "--db", f.db});
+    CHECK(r.code == 2);
+    r = run_cli({"diff", "--help"});
+    CHECK(r.code == 0);
+    CHECK(r.out.find("--sample") != std::string::npos);
+}
+
+TEST_CASE("diff: a file that cannot place everyone is a rule problem, named") {
+    const std::string overlapping = "ruleset: tiers\nversion: 2\n" + std::string(R"(
+general:
+  policy: exclusive
+  segments:
+    - id: high
+      when: spend >= 400
+    - id: low
+      when: spend < 500
+)");
+    const Files f(tiers("spend >= 1000"), overlapping);
+    const Run r = f.diff();
+    CHECK(r.code == 1);
+    CHECK(r.err.find("new.yaml: ") != std::string::npos);
+}
+
+namespace {
+
+std::optional<strata::RulesDiff> diff_with_writer(const Files& f, bool wal, bool& committed,
+                                                  strata::RunError& error) {
+    if (wal) SQLite::Database(f.db, SQLite::OPEN_READWRITE).exec("PRAGMA journal_mode = WAL");
+    std::ostringstream err;
+    int code = 0;
+    auto old_loaded = strata::cli::load_rules(f.old_rules, f.db, err, code);
+    auto new_loaded = strata::cli::load_rules(f.new_rules, f.db, err, code);
+    REQUIRE(old_loaded);
+    REQUIRE(new_loaded);
+    strata::DiffOptions options;
+    options.as_of = *strata::parse_date("2026-11-01");
+    // Between the two evaluations another process makes customer 6 a big spender.
+    options.between_evaluations = [&] {
+        SQLite::Database writer(f.db, SQLite::OPEN_READWRITE);
+        writer.setBusyTimeout(0);
+        try {
+            SQLite::Transaction t(writer);
+            writer.exec("UPDATE customers SET spend = 5000 WHERE customer_id = 6");
+            t.commit();
+            committed = true;
+        } catch (const SQLite::Exception&) {
+            committed = false;
+        }
+    };
+    return strata::diff_rules(*old_loaded->rules, old_loaded->sha256, *new_loaded->rules,
+                              new_loaded->sha256, *old_loaded->db, nullptr, options, error);
+}
+
+}  // namespace
+
+TEST_CASE("diff: both files see one snapshot; no write commits in between") {
+    const Files f(tiers("spend >= 1000"), tiers("spend >= 400", 2));
+    bool committed = true;
+    strata::RunError error;
+    const auto diff = diff_with_writer(f, false, committed, error);
+    CHECK_FALSE(committed);  // the diff's read lock holds the writer back
+    REQUIRE_MESSAGE(diff, error.message);
+    CHECK(diff->moved == 3);  // customer 6 did not become vip under the new file
+    CHECK(count_rows(f.db, "customers WHERE spend = 5000") == 0);
+}
+
+TEST_CASE("diff: in WAL mode a write between the evaluations is noticed and refused") {
+    const Files f(tiers("spend >= 1000"), tiers("spend >= 400", 2));
+    bool committed = false;
+    strata::RunError error;
+    const auto diff = diff_with_writer(f, true, committed, error);
+    CHECK(committed);  // WAL lets the writer commit
+    CHECK_FALSE(diff);
+    CHECK_FALSE(error.rule_problem);
+    CHECK(error.message.find("changed while the two files were evaluated") != std::string::npos);
+}
