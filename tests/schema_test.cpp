@@ -272,3 +272,25 @@ TEST_CASE("schema: the schema and the loader agree on each case of tests/schema/
     CHECK(test_cases > 5);
     CHECK(invalid > 30);
 }
+
+TEST_CASE("schema: the examples of docs/language.md that name a schema are valid against it") {
+    const std::string doc = read_text(kSource / "docs/language.md");
+    const std::string prefix = "# yaml-language-server: $schema=../docs/";
+    int examples = 0;
+    for (size_t at = doc.find("```yaml\n"); at != std::string::npos;
+         at = doc.find("```yaml\n", at + 1)) {
+        const size_t begin = at + 8;
+        const size_t end = doc.find("\n```", begin);
+        REQUIRE(end != std::string::npos);
+        const std::string example = doc.substr(begin, end - begin + 1);
+        if (example.rfind(prefix, 0) != 0) continue;
+        const std::string schema_file = first_line(example).substr(prefix.size());
+        CAPTURE(schema_file);
+        CAPTURE(first_line(example.substr(example.find('\n') + 1)));
+        const JsonSchema schema(kSource / "docs" / schema_file);
+        const auto problems = schema_problems(schema, example);
+        CHECK_MESSAGE(problems.empty(), joined(problems));
+        ++examples;
+    }
+    CHECK(examples >= 2);  // the rule file of section 1 and the test file of section 5
+}
