@@ -7,6 +7,7 @@
 
 #include "dsl/hints.hpp"
 #include "dsl/parser.hpp"
+#include "dsl/rule_keys.hpp"
 #include "dsl/trigger_loader.hpp"
 #include "dsl/yaml_reader.hpp"
 
@@ -125,7 +126,7 @@ class Loader : public YamlReader {
                   "'source' must be a mapping with 'customers' and 'key'");
             return;
         }
-        visit_map(n, "'source'", {"customers", "key", "types", "facts", "since"}, {},
+        visit_map(n, "'source'", rule_keys::source.known, rule_keys::source.required,
                   [&](const YAML::Node&, const YAML::Node& v) {});
         if (n["customers"]) {
             rf.customers_table = table_name(n["customers"], "'source.customers'");
@@ -161,7 +162,8 @@ class Loader : public YamlReader {
                     continue;
                 }
                 f.table = f.name;
-                visit_map(body, "fact '" + f.name + "'", {"table", "key", "time", "types"}, {"key"},
+                visit_map(body, "fact '" + f.name + "'", rule_keys::fact.known,
+                          rule_keys::fact.required,
                           [&](const YAML::Node& key, const YAML::Node& v) {
                               const std::string& k = key.Scalar();
                               if (k == "table")
@@ -232,9 +234,8 @@ class Loader : public YamlReader {
         }
         visit_map(
             n, n["id"] && n["id"].IsScalar() ? "segment '" + n["id"].Scalar() + "'" : "a segment",
-            {"id", "label", "when", "description", "goal", "offer", "channel", "contact_every",
-             "priority", "tactical"},
-            {"id", "when"}, [&](const YAML::Node& key, const YAML::Node& v) {
+            rule_keys::segment.known, rule_keys::segment.required,
+            [&](const YAML::Node& key, const YAML::Node& v) {
                 const std::string& k = key.Scalar();
                 if (k == "id") {
                     seg.id =
@@ -311,7 +312,7 @@ class Loader : public YamlReader {
                   "'general' must be a mapping with 'policy' and 'segments'");
             return;
         }
-        visit_map(n, "'general'", {"policy", "segments"}, {"segments"},
+        visit_map(n, "'general'", rule_keys::general.known, rule_keys::general.required,
                   [&](const YAML::Node& key, const YAML::Node& v) {
                       if (key.Scalar() == "segments") rf.segments_location = node_location(key);
                       if (key.Scalar() == "policy") {
@@ -356,10 +357,7 @@ class Loader : public YamlReader {
     }
 
     void read_top(const YAML::Node& root, RuleFile& rf) {
-        visit_map(root, "the rule file",
-                  {"ruleset", "version", "description", "owner", "as_of", "source", "let",
-                   "general", "value", "frequency_cap", "triggers"},
-                  {"ruleset", "version", "general"},
+        visit_map(root, "the rule file", rule_keys::top.known, rule_keys::top.required,
                   [&](const YAML::Node& key, const YAML::Node& v) {
                       const std::string& k = key.Scalar();
                       if (k == "ruleset") {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "dsl/hints.hpp"
+#include "dsl/rule_keys.hpp"
 
 namespace strata {
 
@@ -174,10 +175,8 @@ class TriggerReader {
         const std::string where =
             n["id"] && n["id"].IsScalar() ? "trigger '" + n["id"].Scalar() + "'" : "a trigger";
         r_.visit_map(
-            n, where,
-            {"id", "on", "when", "priority", "cooldown", "holdout", "success", "actions",
-             "description"},
-            {"id", "on", "actions"}, [&](const YAML::Node& key, const YAML::Node& v) {
+            n, where, rule_keys::trigger.known, rule_keys::trigger.required,
+            [&](const YAML::Node& key, const YAML::Node& v) {
                 const std::string& k = key.Scalar();
                 if (k == "id") {
                     def.id = r_.identifier_like(v, "trigger id",

@@ -174,7 +174,7 @@ TEST_CASE("the rule graph lists every node after the nodes it depends on") {
         CHECK(r.out.find("\"kind\":\"general\"") != std::string::npos);
     }
     const auto text = run_cli({"graph", std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml"});
-    CHECK(text.out.find("population    rfm at 15:10  <- 7, 8, 9") != std::string::npos);
+    CHECK(text.out.find("population    rfm at 16:11  <- 7, 8, 9") != std::string::npos);
     CHECK(text.out.find("general       loyal  <- 11, 16, 17") != std::string::npos);
     // A trigger needs its segment and what its `when` and templates read.
     CHECK(text.out.find("trigger       reactivate_sleeping  <- 9, 22") != std::string::npos);

@@ -1,0 +1,51 @@
+// The keys each mapping of a rule file accepts, in one place. The loaders (loader.cpp,
+// trigger_loader.cpp) check mappings against these lists, and the schema test compares them
+// with docs/rules.schema.json both ways, so the editors' schema and the loader cannot drift
+// apart: a key one accepts and the other does not fails the test.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace strata {
+
+struct MappingKeys {
+    std::string where;       // the mapping, in words: "the rule file", "'source'", "a segment"
+    std::string definition;  // the name of its definition in docs/rules.schema.json
+    std::vector<std::string> known;
+    std::vector<std::string> required;
+};
+
+namespace rule_keys {
+
+inline const MappingKeys top{"the rule file",
+                             "rule_file",
+                             {"ruleset", "version", "description", "owner", "as_of", "source",
+                              "let", "general", "value", "frequency_cap", "triggers"},
+                             {"ruleset", "version", "general"}};
+inline const MappingKeys source{
+    "'source'", "source", {"customers", "key", "types", "facts", "since"}, {}};
+inline const MappingKeys fact{"a fact", "fact", {"table", "key", "time", "types"}, {"key"}};
+inline const MappingKeys general{"'general'", "general", {"policy", "segments"}, {"segments"}};
+inline const MappingKeys segment{"a segment",
+                                 "segment",
+                                 {"id", "label", "when", "description", "goal", "offer", "channel",
+                                  "contact_every", "priority", "tactical"},
+                                 {"id", "when"}};
+inline const MappingKeys trigger{
+    "a trigger",
+    "trigger",
+    {"id", "on", "when", "priority", "cooldown", "holdout", "success", "actions", "description"},
+    {"id", "on", "actions"}};
+
+}  // namespace rule_keys
+
+// Every mapping of a rule file whose keys are fixed, in the order of the file's structure.
+// (Mappings whose keys are the author's names, such as `let`, `facts` and `types`, are not
+// listed.)
+inline std::vector<const MappingKeys*> rule_file_mappings() {
+    return {&rule_keys::top,     &rule_keys::source,  &rule_keys::fact,
+            &rule_keys::general, &rule_keys::segment, &rule_keys::trigger};
+}
+
+}  // namespace strata
