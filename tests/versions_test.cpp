@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <string>
 
+#include "dsl/compiler.hpp"
+#include "engine/run.hpp"
 #include "engine/sha256.hpp"
 #include "engine/state.hpp"
 #include "engine/versions.hpp"
@@ -137,6 +139,41 @@ TEST_CASE(
     CHECK_MESSAGE(next.code == 0, next.err);
     CHECK(count_rows(b.db, "strata_versions") == 2);
     CHECK(count_rows(b.db, "strata_runs") == 3);
+    // A run that fails registers nothing: version 3 leaves a customer in no segment.
+    std::string v3 = rules_v1_changed();
+    v3.replace(v3.find("version: 1"), 10, "version: 3");
+    auto failed = b.run(b.dir.write("v3.yaml", v3), "2026-12-01");
+    CHECK(failed.code == 1);
+    CHECK(has(failed.err, "match no segment"));
+    CHECK(count_rows(b.db, "strata_versions") == 2);
+}
+
+TEST_CASE("the refusal comes before the customer base is read") {
+    Base b;
+    REQUIRE(b.run(b.rules, "2026-10-01").code == 0);
+    strata::StoreError error;
+    auto data = strata::open_read_only(b.db, error);
+    REQUIRE(data);
+    auto schema = strata::read_schema(*data, error);
+    REQUIRE(schema);
+    strata::Diagnostics diags;
+    auto rules = strata::compile_rules(strata::SourceFile("changed.yaml", rules_v1_changed()),
+                                       &*schema, diags);
+    REQUIRE(rules);
+    auto state = strata::open_state(b.db, error);
+    REQUIRE(state);
+    strata::RunOptions options;
+    options.as_of = *strata::parse_date("2026-11-01");
+    options.rules_sha256 = strata::sha256_hex(rules_v1_changed());
+    options.source = &rules->source;
+    size_t reads = 0;  // progress reports: every table scan reports at its end
+    options.progress = [&reads](const std::string&, size_t) { ++reads; };
+    strata::RunError run_error;
+    auto report = strata::execute_run(*rules, *data, state.get(), options, run_error);
+    CHECK_FALSE(report);
+    CHECK(run_error.rule_problem);
+    CHECK(has(run_error.message, "the version was not bumped"));
+    CHECK(reads == 0);
 }
 
 TEST_CASE("the check is made again inside the run's transaction") {
