@@ -164,6 +164,28 @@ void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
 
 // Adds `diff`: what a new version of a rule file would change (cli/diff.cpp).
 void add_diff(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
+struct VersionsOptions {
+    std::string db;
+    std::optional<std::string> state;    // default: the customer database itself
+    std::optional<std::string> ruleset;  // default: every ruleset
+    Format format = Format::Text;
+};
+
+// The registered versions of the rule files, each with the runs made with it.
+int run_versions(const VersionsOptions& options, std::ostream& out, std::ostream& err);
+
+struct ShowOptions {
+    std::string db;
+    std::optional<std::string> state;   // default: the customer database itself
+    std::string version;                // RULESET@VERSION
+    std::optional<std::string> sha256;  // a prefix, when the version has several contents
+};
+
+// Prints a registered version's stored source, byte for byte.
+int run_show(const ShowOptions& options, std::ostream& out, std::ostream& err);
+
+// Adds `versions` and `show` to the app (cli/versions.cpp).
+void add_versions(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 
 // Registers every command on the app; `exit_code` receives the chosen command's result.
 void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);

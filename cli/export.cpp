@@ -1,5 +1,8 @@
 // `strata export RULES --db DB [--run N] [--state PATH] [--format csv|jsonl|json]
 // [--with-run] [--raw]`: one row per customer of a stored run, exactly as the run stored it.
+// RULES is a rule file, or a ruleset's name when no file of that path exists.
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -13,22 +16,34 @@
 #include "engine/sha256.hpp"
 #include "engine/state.hpp"
 #include "engine/store.hpp"
+#include "engine/versions.hpp"
 
 namespace strata::cli {
 
 namespace {
 
-// The ruleset a rule file names: export needs nothing else from the file, so a file edited
-// since the run (or one with errors in its expressions) still finds the run's membership.
-std::optional<std::string> ruleset_of(const std::string& path, std::ostream& err, int& exit_code) {
+// Whether `text` can be a ruleset's name: only a-z, 0-9, _ and -, as the loader requires.
+bool is_ruleset_name(const std::string& text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+// The ruleset to export: the one the rule file at `rules` names, or, when no such file exists,
+// `rules` itself taken as a ruleset's name. Export needs nothing else from the file (it writes
+// what the run stored, and the run's version keeps its own source), so a file edited since the
+// run, one with errors in its expressions, or one deleted still finds the run's membership.
+std::optional<std::string> ruleset_of(const std::string& rules, std::ostream& err, int& exit_code) {
+    std::error_code ec;
+    if (!std::filesystem::exists(rules, ec) && is_ruleset_name(rules)) return rules;
     std::string read_error;
-    auto text = read_text_file(path, read_error);
+    auto text = read_text_file(rules, read_error);
     if (!text) {
         err << "strata export: " << read_error << '\n';
         exit_code = kExitEnvironment;
         return std::nullopt;
     }
-    SourceFile source(path, std::move(*text));
+    SourceFile source(rules, std::move(*text));
     Diagnostics diags;
     auto file = load_rule_file(source, diags);
     if (!file || file->ruleset.empty()) {
@@ -36,11 +51,39 @@ std::optional<std::string> ruleset_of(const std::string& path, std::ostream& err
         for (const auto& d : diags.items()) {
             if (d.severity == Severity::Error) render_text(err, d, &source);
         }
-        err << "strata export: " << path << " does not name a ruleset\n";
+        err << "strata export: " << rules
+            << " does not name a ruleset (give the ruleset's name instead to export its stored "
+               "runs)\n";
         exit_code = kExitRules;
         return std::nullopt;
     }
     return file->ruleset;
+}
+
+// When the rule file on disk is not the source the run's version registered, says so on `err`,
+// with the first differing line when that source was kept. Silent for a ruleset name.
+void note_changed_file(const std::string& rules, SQLite::Database& state, const RunRecord& r,
+                       std::ostream& err) {
+    std::string read_error;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(rules, ec)) return;
+    auto text = read_text_file(rules, read_error);
+    if (!text || sha256_hex(*text) == r.rules_sha256) return;
+    std::optional<std::string> stored;
+    try {
+        for (const auto& c : registered_contents(state, r.ruleset, r.version)) {
+            if (c.sha256 == r.rules_sha256) stored = c.source;
+        }
+    } catch (const SQLite::Exception&) {
+        // Without the registry, the note says less.
+    }
+    err << "strata export: note: " << rules << " has changed since run " << r.run_id
+        << " used it as " << r.ruleset << " v" << r.version << " (sha256 "
+        << r.rules_sha256.substr(0, 12) << ")";
+    if (stored)
+        err << "; " << first_differing_line(*stored, *text) << "; 'strata show " << r.ruleset << '@'
+            << r.version << "' prints the stored one";
+    err << ". Segments, offers, channels and priorities are the run's own\n";
 }
 
 // A stored run as rows: what the run stored, never the rule file as it is now.
@@ -178,13 +221,7 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
     const RunRecord& r = run->record;
     err << "strata export: run " << r.run_id << " of " << r.ruleset << " v" << r.version
         << ", as_of " << r.as_of << ", " << thousands(run->rows.size()) << " customers\n";
-    std::string read_error;
-    if (auto text = read_text_file(options.rules, read_error);
-        text && sha256_hex(*text) != r.rules_sha256) {
-        err << "strata export: note: " << options.rules << " has changed since run " << r.run_id
-            << " (sha256 " << r.rules_sha256.substr(0, 12)
-            << "); segments, offers, channels and priorities are the run's own\n";
-    }
+    note_changed_file(options.rules, *state, r, err);
     if (options.format == ExportFormat::Csv)
         write_csv(out, *run, options);
     else

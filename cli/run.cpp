@@ -12,6 +12,7 @@
 #include "engine/run.hpp"
 #include "engine/state.hpp"
 #include "engine/store.hpp"
+#include "engine/versions.hpp"
 
 namespace strata::cli {
 
@@ -351,6 +352,20 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     run_options.progress = terminal_progress();
     run_options.warnings = loaded->warnings;
     run_options.source = &loaded->rules->source;
+    // A dry run is neither refused nor registered, but says when a stored run of the file
+    // would be refused for an unbumped version.
+    if (options.dry_run && (state || loaded->db)) {
+        try {
+            SQLite::Database& read = state ? *state : *loaded->db;
+            const auto& file = loaded->rules->rules;
+            if (auto refused = refuses_unbumped_version(
+                    read, file.ruleset, file.version, loaded->sha256, loaded->rules->source.text()))
+                err << "strata run: warning: a stored run of this file would be refused: "
+                    << *refused << '\n';
+        } catch (const SQLite::Exception&) {
+            // A state that cannot be read has no versions to compare with.
+        }
+    }
     RunError error;
     // A dry run without --state reads the state from the customer database, where runs are
     // stored by default.

@@ -21,6 +21,7 @@
 #include "engine/parallel.hpp"
 #include "engine/placement.hpp"
 #include "engine/store.hpp"
+#include "engine/versions.hpp"
 
 namespace strata {
 
@@ -340,6 +341,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             report(what, rows);
         };
     }
+    const std::optional<std::string> rules_source =
+        options.source ? std::optional<std::string>(options.source->text()) : std::nullopt;
     // Runs of a ruleset move forward in time: refuse, before any work, to store a run that
     // looks at a day before the latest stored one. (The same day again is allowed.)
     std::optional<RunRecord> previous;
@@ -352,6 +355,20 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         }
         if (auto refused = refuses_going_back(previous, rep.ruleset, format_date(rep.as_of))) {
             error.message = *refused;  // checked again inside the run's transaction
+            return std::nullopt;
+        }
+        // A version stands for one content: refuse, before any work, a changed file whose
+        // version was not bumped (checked again inside the run's transaction).
+        try {
+            if (auto refused = refuses_unbumped_version(*state, rep.ruleset, rep.version,
+                                                        rep.sha256, rules_source.value_or(""))) {
+                error.message = *refused;
+                error.rule_problem = true;
+                return std::nullopt;
+            }
+        } catch (const SQLite::Exception& e) {
+            error.message =
+                "cannot read rule versions from '" + state->getFilename() + "': " + e.what();
             return std::nullopt;
         }
     }
@@ -376,6 +393,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         record.status = "complete";       // nobody sees the record before it is
         record.customers = 0;             // set when the run commits
         record.summary_json = "{}";
+        record.rules_source = rules_source;
         std::unordered_map<std::string, int> levels;
         for (size_t t = 0; t < plan.tag_paths.size(); ++t)
             levels.emplace(plan.tag_paths[t], static_cast<int>(t) + 1);
@@ -422,6 +440,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     if (!options.dry_run) {
         if (!writer) {
             error.message = start_error.message;
+            error.rule_problem = start_error.rule_problem;
             return std::nullopt;
         }
         rep.run_id = writer->run_id();

@@ -70,7 +70,8 @@ struct RunOptions {
     bool fire_initial = false;         // a ruleset's first run fires its triggers too
     bool fire_on_rule_change = false;  // moves caused by a new version fire triggers too
     // The rule compiler's warnings on the file, carried into the report and the stored
-    // summary; `source` must outlive the report.
+    // summary; `source` must outlive the report. A stored run registers source->text() as
+    // its version's source (engine/versions.hpp); with null, the source is not kept.
     std::vector<Diagnostic> warnings;
     const SourceFile* source = nullptr;
     // Called once every customer is placed and the placement checks have passed, before the
@@ -93,8 +94,9 @@ struct RunError {
 };
 
 // REQUIRES: `rules` compiled against `data`'s schema without errors.
-// Stores into `state` unless options.dry_run. A dry run may be given a state database (or
-// null): it is only read, for the columns that come from the stored state.
+// Stores into `state` unless options.dry_run. A stored run whose ruleset version is registered
+// with other content is refused before any evaluation (error.rule_problem). A dry run may be given
+// a state database (or null): it is only read, for the columns that come from the stored state.
 std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data,
                                      SQLite::Database* state, const RunOptions& options,
                                      RunError& error);

@@ -1,6 +1,7 @@
 #include "engine/state.hpp"
 
 #include "engine/outbox.hpp"
+#include "engine/versions.hpp"
 
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
@@ -220,6 +221,7 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
         if (has_table(*db, "strata_membership")) db->exec(kMigrateMembershipTable);
         if (has_table(*db, "strata_members")) migrate_snapshots_to_stays(*db);
         db->exec(kMembershipView);
+        ensure_versions_table(*db);
         tx.commit();
         return db;
     } catch (const SQLite::Exception& e) {
@@ -268,6 +270,16 @@ std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRe
             error.message = *refused;
             return nullptr;
         }
+        // Checked again here, under the write lock: another run may have registered this
+        // version since the early check. Registered in this transaction, so a run that fails
+        // registers nothing.
+        if (auto refused = refuses_unbumped_version(state, r.ruleset, r.version, r.rules_sha256,
+                                                    r.rules_source.value_or(""))) {
+            error.message = *refused;
+            error.rule_problem = true;
+            return nullptr;
+        }
+        register_version(state, r.ruleset, r.version, r.rules_sha256, r.rules_source, r.started_at);
         SQLite::Statement run(
             state,
             "INSERT INTO strata_runs (ruleset, version, rules_sha256, rules_path, as_of, "

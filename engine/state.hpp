@@ -31,6 +31,9 @@ struct RunRecord {
     std::string status;
     int64_t customers = 0;
     std::string summary_json;  // segment counts and data quality, as printed by --format json
+    // The rule file's bytes, registered as its version's source by RunWriter::begin (none: not
+    // kept); not read back by find_run (strata_versions holds it).
+    std::optional<std::string> rules_source;
 };
 
 // Opens (creating if needed) the state database read-write and ensures the strata_* tables.
@@ -45,9 +48,11 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
 // null) with `error` set on a database error; the writer is then spent.
 class RunWriter {
   public:
-    // Starts the transaction and inserts `record` (finish() sets its finish time, customers
-    // and summary). `tactical_levels`: each tactical path's level (1 + its depth-first place in the
-    // rule file). nullptr with `error` set when the database refuses.
+    // Starts the transaction, refuses a ruleset's version registered with other content than
+    // `record.rules_sha256` (error.rule_problem set), registers the version (engine/versions.hpp)
+    // and inserts `record` (finish() sets its finish time, customers and summary).
+    // `tactical_levels`: each tactical path's level (1 + its depth-first place in the rule file).
+    // nullptr with `error` set when the database refuses.
     static std::unique_ptr<RunWriter> begin(SQLite::Database& state, const RunRecord& record,
                                             std::unordered_map<std::string, int> tactical_levels,
                                             StoreError& error);

@@ -14,6 +14,9 @@ namespace strata {
 
 struct StoreError {
     std::string message;  // names the file, and the table and column where known
+    // The rule file, not the database, is at fault: its version is registered with other
+    // content (engine/versions.hpp).
+    bool rule_problem = false;
 };
 
 // Opens a database file read-only. Fails (without creating anything) when the file does not

@@ -494,7 +494,7 @@ INSERT INTO orders VALUES (1, 1), (2, 2), (2, 2), (-7, 1), (9000000000, 3), ('90
         CAPTURE(table);
         const auto file =
             dir.write(table + ".yaml",
-                      "ruleset: k\nversion: 1\nsource:\n  customers: " + table +
+                      "ruleset: k-" + table + "\nversion: 1\nsource:\n  customers: " + table +
                           "\n  facts:\n    orders: { table: orders, key: customer_id }\n"
                           "let:\n  n: count(orders)\ngeneral:\n  segments:\n"
                           "    - id: '0'\n      when: n == 0\n    - id: '1'\n      when: n == 1\n"
@@ -891,8 +891,12 @@ TEST_CASE("state from before strata_placements moves to the stays, every run kep
     TempDir dir;
     const auto db = dir.database("base.db", kBase);
     const auto state = dir.file("old-state.db");
+    const std::string text = rules(
+        "  segments:\n    - id: paid\n      when: plan == 'paid'\n"
+        "    - id: rest\n      when: otherwise\n");
     {
-        // The layout earlier versions wrote: texts in a strata_membership table.
+        // The layout earlier versions wrote: texts in a strata_membership table. Its run used
+        // the same file (a changed one under the same version would be refused).
         SQLite::Database old(state, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         old.exec(R"sql(
 CREATE TABLE strata_runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, ruleset TEXT NOT NULL,
@@ -902,15 +906,16 @@ CREATE TABLE strata_runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, ruleset TEXT
 CREATE TABLE strata_membership (run_id INTEGER NOT NULL REFERENCES strata_runs(run_id),
   customer_key NOT NULL, segment TEXT NOT NULL, tactical TEXT NOT NULL,
   PRIMARY KEY (run_id, customer_key)) WITHOUT ROWID;
-INSERT INTO strata_runs VALUES (1, 'engine-test', 1, 'x', 'r.yaml', '2026-11-01', 't0', 't1',
-  'ok', 3, '{}');
 INSERT INTO strata_membership VALUES (1, 1, 'paid', ''), (1, 2, 'rest', 'a;b'),
   (1, 'k-3', 'paid', '');
 )sql");
+        SQLite::Statement run(old,
+                              "INSERT INTO strata_runs VALUES (1, 'engine-test', 1, ?, 'r.yaml', "
+                              "'2026-11-01', 't0', 't1', 'ok', 3, '{}')");
+        run.bind(1, strata::sha256_hex(text));
+        run.exec();
     }
-    const auto file =
-        dir.write("r.yaml", rules("  segments:\n    - id: paid\n      when: plan == 'paid'\n"
-                                  "    - id: rest\n      when: otherwise\n"));
+    const auto file = dir.write("r.yaml", text);
     auto r = run_cli({"run", file, "--db", db, "--state", state});
     REQUIRE_MESSAGE(r.code == 0, r.err);
     SQLite::Database check(state, SQLite::OPEN_READONLY);

@@ -1,0 +1,353 @@
+// Versioned rulesets (issue 10): every stored run registers its rule file's version with the
+// exact bytes; a changed file under a registered version is refused; `versions` and `show`
+// read the registry; export and history do not depend on the file on disk.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <filesystem>
+#include <string>
+
+#include "dsl/compiler.hpp"
+#include "engine/run.hpp"
+#include "engine/sha256.hpp"
+#include "engine/state.hpp"
+#include "engine/versions.hpp"
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+const char* kBase = R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, spend REAL);
+INSERT INTO customers VALUES (1, 10), (2, 500), (3, 1200), (4, 50);
+)sql";
+
+// Version 1, with what a careless copy would lose: CRLF line ends, a trailing space, a
+// non-ASCII label and no newline at the end of the file.
+std::string rules_v1() {
+    return "ruleset: tiers\r\nversion: 1\r\ngeneral:\r\n  policy: exclusive\r\n  segments:\r\n"
+           "    - id: vip\r\n      label: Größte Kunden \r\n      when: spend >= 1000\r\n"
+           "    - id: regular\r\n      when: spend >= 100 and spend < 1000\r\n"
+           "    - id: small\r\n      when: spend < 100";
+}
+
+// The same name and version, one threshold changed on line 8: under `exclusive` it also
+// leaves a gap (spend 1000 to 1499), so evaluating it would fail with another message.
+std::string rules_v1_changed() {
+    std::string text = rules_v1();
+    text.replace(text.find("spend >= 1000"), 13, "spend >= 1500");
+    return text;
+}
+
+std::string rules_v2() {
+    return "ruleset: tiers\nversion: 2\ngeneral:\n  segments:\n    - id: vip\n"
+           "      when: spend >= 1500\n    - id: rest\n      when: otherwise\n";
+}
+
+int64_t scalar(const std::string& db, const std::string& sql) {
+    SQLite::Database d(db, SQLite::OPEN_READONLY);
+    return d.execAndGet(sql).getInt64();
+}
+
+std::string text_of(const std::string& db, const std::string& sql) {
+    SQLite::Database d(db, SQLite::OPEN_READONLY);
+    SQLite::Statement q(d, sql);
+    REQUIRE(q.executeStep());
+    return q.getColumn(0).getString();
+}
+
+bool has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+struct Base {
+    TempDir dir;
+    std::string db = dir.database("base.db", kBase);
+    std::string rules = dir.write("tiers.yaml", rules_v1());
+
+    Run run(const std::string& file, const std::string& as_of,
+            std::vector<std::string> more = {}) const {
+        std::vector<std::string> args = {"run", file, "--db", db, "--as-of", as_of};
+        args.insert(args.end(), more.begin(), more.end());
+        return run_cli(args);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a stored run registers its version with the exact bytes; a dry run registers nothing") {
+    Base b;
+    auto dry = b.run(b.rules, "2026-10-01", {"--dry-run"});
+    REQUIRE_MESSAGE(dry.code == 0, dry.err);
+    CHECK(count_rows(b.db, "sqlite_schema WHERE name = 'strata_versions'") == 0);
+
+    auto first = b.run(b.rules, "2026-10-01");
+    REQUIRE_MESSAGE(first.code == 0, first.err);
+    CHECK(count_rows(b.db, "strata_versions") == 1);
+    CHECK(text_of(b.db, "SELECT ruleset || '@' || version FROM strata_versions") == "tiers@1");
+    CHECK(text_of(b.db, "SELECT sha256 FROM strata_versions") == strata::sha256_hex(rules_v1()));
+    CHECK(text_of(b.db, "SELECT source FROM strata_versions") == rules_v1());
+    CHECK(text_of(b.db, "SELECT first_seen FROM strata_versions") ==
+          text_of(b.db, "SELECT started_at FROM strata_runs WHERE run_id = 1"));
+
+    // A dry run of a changed file under the same version is not refused and registers
+    // nothing, but warns that a stored run would be refused.
+    const auto changed = b.dir.write("changed.yaml", rules_v1_changed());
+    auto dry_changed = b.run(changed, "2026-11-01", {"--dry-run"});
+    CHECK_MESSAGE(dry_changed.code == 1, dry_changed.err);  // the gap, found by evaluating it
+    CHECK(has(dry_changed.err, "warning: a stored run of this file would be refused"));
+    CHECK(has(dry_changed.err, "match no segment"));
+    CHECK(count_rows(b.db, "strata_versions") == 1);
+    CHECK(count_rows(b.db, "strata_runs") == 1);
+}
+
+TEST_CASE(
+    "a changed file under a registered version is refused before evaluation; nothing "
+    "is stored") {
+    Base b;
+    REQUIRE(b.run(b.rules, "2026-10-01").code == 0);
+    const int64_t stays = count_rows(b.db, "strata_stays");
+    const auto changed = b.dir.write("changed.yaml", rules_v1_changed());
+    auto refused = b.run(changed, "2026-11-01");
+    CHECK(refused.code == 1);
+    CHECK(has(refused.err, "ruleset 'tiers' version 1 was already run with other content"));
+    CHECK(has(refused.err, "the version was not bumped"));
+    CHECK(has(refused.err,
+              "line 8: stored: '      when: spend >= 1000\\r' / now: '      when: "
+              "spend >= 1500\\r'"));
+    CHECK_FALSE(has(refused.err, "match no segment"));  // refused before the rules were evaluated
+    CHECK(count_rows(b.db, "strata_runs") == 1);
+    CHECK(count_rows(b.db, "strata_versions") == 1);
+    CHECK(count_rows(b.db, "strata_stays") == stays);
+    CHECK(text_of(b.db, "SELECT source FROM strata_versions") == rules_v1());
+
+    auto json = b.run(changed, "2026-11-01", {"--format", "json"});
+    CHECK(json.code == 1);
+    CHECK(json_at(json.out, "$.error.kind") == "rules");
+    CHECK(has(json_at(json.out, "$.error.message"), "line 8: stored:"));
+
+    // The same bytes from another path are the same version.
+    const auto copy = b.dir.write("copy.yaml", rules_v1());
+    auto same = b.run(copy, "2026-11-01");
+    CHECK_MESSAGE(same.code == 0, same.err);
+    // A bumped version is a new one.
+    const auto bumped = b.dir.write("v2.yaml", rules_v2());
+    auto next = b.run(bumped, "2026-12-01");
+    CHECK_MESSAGE(next.code == 0, next.err);
+    CHECK(count_rows(b.db, "strata_versions") == 2);
+    CHECK(count_rows(b.db, "strata_runs") == 3);
+    // A run that fails registers nothing: version 3 leaves a customer in no segment.
+    std::string v3 = rules_v1_changed();
+    v3.replace(v3.find("version: 1"), 10, "version: 3");
+    auto failed = b.run(b.dir.write("v3.yaml", v3), "2026-12-01");
+    CHECK(failed.code == 1);
+    CHECK(has(failed.err, "match no segment"));
+    CHECK(count_rows(b.db, "strata_versions") == 2);
+}
+
+TEST_CASE("the refusal comes before the customer base is read") {
+    Base b;
+    REQUIRE(b.run(b.rules, "2026-10-01").code == 0);
+    strata::StoreError error;
+    auto data = strata::open_read_only(b.db, error);
+    REQUIRE(data);
+    auto schema = strata::read_schema(*data, error);
+    REQUIRE(schema);
+    strata::Diagnostics diags;
+    auto rules = strata::compile_rules(strata::SourceFile("changed.yaml", rules_v1_changed()),
+                                       &*schema, diags);
+    REQUIRE(rules);
+    auto state = strata::open_state(b.db, error);
+    REQUIRE(state);
+    strata::RunOptions options;
+    options.as_of = *strata::parse_date("2026-11-01");
+    options.rules_sha256 = strata::sha256_hex(rules_v1_changed());
+    options.source = &rules->source;
+    size_t reads = 0;  // progress reports: every table scan reports at its end
+    options.progress = [&reads](const std::string&, size_t) { ++reads; };
+    strata::RunError run_error;
+    auto report = strata::execute_run(*rules, *data, state.get(), options, run_error);
+    CHECK_FALSE(report);
+    CHECK(run_error.rule_problem);
+    CHECK(has(run_error.message, "the version was not bumped"));
+    CHECK(reads == 0);
+}
+
+TEST_CASE("the check is made again inside the run's transaction") {
+    Base b;
+    REQUIRE(b.run(b.rules, "2026-10-01").code == 0);
+    // A run that passed the early check while another registered the version since.
+    strata::StoreError error;
+    auto state = strata::open_state(b.db, error);
+    REQUIRE(state);
+    strata::RunRecord record;
+    record.ruleset = "tiers";
+    record.version = 1;
+    record.rules_sha256 = strata::sha256_hex(rules_v1_changed());
+    record.rules_source = rules_v1_changed();
+    record.rules_path = "changed.yaml";
+    record.as_of = "2026-11-01";
+    record.summary_json = "{}";
+    auto writer = strata::RunWriter::begin(*state, record, {}, error);
+    CHECK(writer == nullptr);
+    CHECK(error.rule_problem);
+    CHECK(has(error.message, "the version was not bumped"));
+    CHECK(count_rows(b.db, "strata_runs") == 1);
+    CHECK(count_rows(b.db, "strata_versions") == 1);
+}
+
+TEST_CASE("first differing line: line ends, a missing line, a missing final newline") {
+    using strata::first_differing_line;
+    CHECK(first_differing_line("a\nb\n", "a\nb\n").empty());
+    CHECK(first_differing_line("a\nb\tc\n", "a\nb c\n") == "line 2: stored: 'b\\tc' / now: 'b c'");
+    CHECK(first_differing_line("a\r\n", "a\n") == "line 1: stored: 'a\\r' / now: 'a'");
+    CHECK(first_differing_line("a\n", "a\nb\n") == "line 2: stored: (end of file) / now: 'b'");
+    CHECK(first_differing_line("a\nb", "a\nb\n") ==
+          "line 2: stored: 'b' (no newline at end of file) / now: 'b'");
+    CHECK(first_differing_line("x \n", "x\n") == "line 1: stored: 'x ' / now: 'x'");
+}
+
+TEST_CASE("versions lists the registered versions with the runs made with each") {
+    Base b;
+    REQUIRE(b.run(b.rules, "2026-10-01").code == 0);                               // run 1
+    REQUIRE(b.run(b.dir.write("copy.yaml", rules_v1()), "2026-11-01").code == 0);  // run 2
+    REQUIRE(b.run(b.dir.write("v2.yaml", rules_v2()), "2026-12-01").code == 0);    // run 3
+
+    auto json = run_cli({"versions", "--db", b.db, "--format", "json"});
+    REQUIRE_MESSAGE(json.code == 0, json.err);
+    CHECK(json_at(json.out, "$.format") == "1");
+    CHECK(json_at(json.out, "$.versions[0].ruleset") == "tiers");
+    CHECK(json_at(json.out, "$.versions[0].version") == "1");
+    CHECK(json_at(json.out, "$.versions[0].sha256") == strata::sha256_hex(rules_v1()));
+    CHECK(json_at(json.out, "$.versions[0].source_kept") == "1");
+    CHECK(json_at(json.out, "$.versions[0].runs[0].run_id") == "1");
+    CHECK(json_at(json.out, "$.versions[0].runs[0].as_of") == "2026-10-01");
+    CHECK(json_at(json.out, "$.versions[0].runs[0].customers") == "4");
+    CHECK(json_at(json.out, "$.versions[0].runs[1].run_id") == "2");
+    CHECK(json_at(json.out, "$.versions[0].runs[1].as_of") == "2026-11-01");
+    CHECK(json_at(json.out, "$.versions[0].runs[2]") == "<none>");
+    CHECK(json_at(json.out, "$.versions[1].version") == "2");
+    CHECK(json_at(json.out, "$.versions[1].runs[0].run_id") == "3");
+    CHECK(json_at(json.out, "$.versions[1].runs[0].started_at") ==
+          text_of(b.db, "SELECT started_at FROM strata_runs WHERE run_id = 3"));
+    CHECK(json_at(json.out, "$.versions[2]") == "<none>");
+
+    auto text = run_cli({"versions", "tiers", "--db", b.db});
+    REQUIRE_MESSAGE(text.code == 0, text.err);
+    CHECK(has(text.out, "tiers v1  sha256 " + strata::sha256_hex(rules_v1()).substr(0, 12) +
+                            "  first seen "));
+    CHECK(has(text.out, "  RUN  AS_OF       RAN AT (UTC)"));
+    CHECK(has(text.out, "    1  2026-10-01  "));
+    CHECK(has(text.out, "    2  2026-11-01  "));
+    CHECK(has(text.out, "tiers v2  sha256 "));
+    CHECK(has(text.out, "    3  2026-12-01  "));
+
+    auto other = run_cli({"versions", "nobody", "--db", b.db, "--format", "json"});
+    CHECK(other.code == 0);
+    CHECK(json_at(other.out, "$.versions") == "[]");
+    auto empty = run_cli({"versions", "--db", b.dir.database("empty.db", kBase)});
+    CHECK(empty.code == 2);
+    CHECK(has(empty.err, "no runs are stored"));
+}
+
+TEST_CASE("show prints the stored source byte for byte, and says why when it cannot") {
+    Base b;
+    REQUIRE(b.run(b.rules, "2026-10-01").code == 0);
+    std::filesystem::remove(b.rules);
+    auto shown = run_cli({"show", "--db", b.db, "tiers@1"});
+    REQUIRE_MESSAGE(shown.code == 0, shown.err);
+    CHECK(shown.out == rules_v1());  // CRLF, the trailing space, ö and ß, no final newline
+
+    auto missing = run_cli({"show", "--db", b.db, "tiers@7"});
+    CHECK(missing.code == 2);
+    CHECK(has(missing.err, "ruleset 'tiers' has no registered version 7"));
+    CHECK(has(missing.err, "(registered: 1)"));
+    auto bad = run_cli({"show", "--db", b.db, "tiers"});
+    CHECK(bad.code == 2);
+    CHECK(has(bad.err, "is not RULESET@VERSION"));
+    CHECK(run_cli({"show", "--db", b.db, "nobody@1"}).code == 2);
+}
+
+TEST_CASE("export and history do not depend on the rule file on disk") {
+    Base b;
+    REQUIRE(b.run(b.rules, "2026-10-01").code == 0);
+    auto export_before = run_cli({"export", b.rules, "--db", b.db});
+    REQUIRE_MESSAGE(export_before.code == 0, export_before.err);
+    auto history_before = run_cli({"history", "--db", b.db, "--customer", "3"});
+    REQUIRE_MESSAGE(history_before.code == 0, history_before.err);
+
+    // Changed on disk: the same rows, and a note with the first differing line.
+    b.dir.write("tiers.yaml", rules_v1_changed());
+    auto changed = run_cli({"export", b.rules, "--db", b.db});
+    REQUIRE_MESSAGE(changed.code == 0, changed.err);
+    CHECK(changed.out == export_before.out);
+    CHECK(has(changed.err, "has changed since run 1"));
+    CHECK(has(changed.err, "line 8: stored: '      when: spend >= 1000\\r'"));
+    CHECK(has(changed.err, "'strata show tiers@1' prints the stored one"));
+    CHECK(run_cli({"history", "--db", b.db, "--customer", "3"}).out == history_before.out);
+
+    // Deleted: the ruleset's name stands for the file.
+    std::filesystem::remove(b.rules);
+    auto by_name = run_cli({"export", "tiers", "--db", b.db});
+    REQUIRE_MESSAGE(by_name.code == 0, by_name.err);
+    CHECK(by_name.out == export_before.out);
+    auto gone = run_cli({"export", b.rules, "--db", b.db});
+    CHECK(gone.code == 2);
+    CHECK(has(gone.err, "no such file"));
+    CHECK(run_cli({"history", "--db", b.db, "--customer", "3"}).out == history_before.out);
+}
+
+TEST_CASE("a state stored before versions were registered migrates, every run kept") {
+    Base b;
+    const auto v2 = b.dir.write("v2.yaml", rules_v2());
+    REQUIRE(b.run(b.rules, "2026-10-01").code == 0);  // run 1
+    REQUIRE(b.run(v2, "2026-11-01").code == 0);       // run 2
+    // The layout before this change: no strata_versions, and runs that, unchecked, used
+    // two contents under version 1 (run 2 had v2's bytes but said version 1).
+    SQLite::Database(b.db, SQLite::OPEN_READWRITE)
+        .exec("DROP TABLE strata_versions; UPDATE strata_runs SET version = 1 WHERE run_id = 2");
+    const std::string sha_a = strata::sha256_hex(rules_v1());
+    const std::string sha_b = strata::sha256_hex(rules_v2());
+
+    // Read-only commands read such a file as it is: versions from the runs, sources unknown.
+    auto before = run_cli({"versions", "--db", b.db, "--format", "json"});
+    REQUIRE_MESSAGE(before.code == 0, before.err);
+    CHECK(json_at(before.out, "$.versions[0].version") == "1");
+    CHECK(json_at(before.out, "$.versions[1].version") == "1");
+    CHECK(json_at(before.out, "$.versions[0].source_kept") == "0");
+    CHECK(json_at(before.out, "$.versions[1].source_kept") == "0");
+    CHECK(count_rows(b.db, "sqlite_schema WHERE name = 'strata_versions'") == 0);
+    auto ambiguous = run_cli({"show", "--db", b.db, "tiers@1"});
+    CHECK(ambiguous.code == 2);
+    CHECK(has(ambiguous.err, "was run with 2 different contents"));
+    CHECK(has(ambiguous.err, "--sha256"));
+    auto not_kept = run_cli({"show", "--db", b.db, "tiers@1", "--sha256", sha_b.substr(0, 8)});
+    CHECK(not_kept.code == 2);
+    CHECK(has(not_kept.err, "source not kept"));
+
+    // The next stored run migrates the state: both contents registered, no source, the
+    // first-seen time of their first run; the run's own bytes match one and fill its source.
+    auto run3 = b.run(b.rules, "2026-12-01");
+    REQUIRE_MESSAGE(run3.code == 0, run3.err);
+    CHECK(count_rows(b.db, "strata_runs") == 3);
+    CHECK(count_rows(b.db, "strata_versions WHERE version = 1") == 2);
+    CHECK(text_of(b.db, "SELECT first_seen FROM strata_versions WHERE sha256 = '" + sha_b + "'") ==
+          text_of(b.db, "SELECT started_at FROM strata_runs WHERE run_id = 2"));
+    CHECK(scalar(b.db,
+                 "SELECT source IS NULL FROM strata_versions WHERE sha256 = '" + sha_b + "'") == 1);
+    auto shown = run_cli({"show", "--db", b.db, "tiers@1", "--sha256", sha_a.substr(0, 8)});
+    REQUIRE_MESSAGE(shown.code == 0, shown.err);
+    CHECK(shown.out == rules_v1());
+    auto listed = run_cli({"versions", "--db", b.db, "--format", "json"});
+    CHECK(json_at(listed.out, "$.versions[0].sha256") == sha_a);
+    CHECK(json_at(listed.out, "$.versions[0].runs[1].run_id") == "3");
+
+    // A third content under version 1 is refused, against the one whose source is kept.
+    auto third = b.run(b.dir.write("c.yaml", rules_v1_changed()), "2026-12-01");
+    CHECK(third.code == 1);
+    CHECK(has(third.err, "line 8: stored: '      when: spend >= 1000\\r'"));
+    CHECK(count_rows(b.db, "strata_runs") == 3);
+}
