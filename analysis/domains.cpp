@@ -317,10 +317,12 @@ void Model::describe(const Expr& e, Var& var) const {
     } else if (const auto* c = std::get_if<bound::Call>(&e.node)) {
         switch (c->fn) {
             case bound::Fn::Ntile:
+                var.nullable = may_be_null(*c->args[0]);
                 var.low = 1;
                 var.high = static_cast<double>(c->params.n);
                 break;
             case bound::Fn::PercentRank:
+                var.nullable = may_be_null(*c->args[0]);
                 var.low = 0;
                 var.high = 1;
                 break;
@@ -352,6 +354,22 @@ void Model::describe(const Expr& e, Var& var) const {
     }
 }
 
+bool Model::may_be_null(const Expr& e) const {
+    if (const auto* lit = std::get_if<bound::Literal>(&e.node))
+        return std::holds_alternative<ast::Null>(lit->value);
+    if (const auto* l = std::get_if<bound::LetRef>(&e.node))
+        return may_be_null(*let_expr(rules_, l->index));
+    if (const auto* a = std::get_if<bound::AggregateRef>(&e.node)) {
+        const auto fn = rules_.program.aggregates[static_cast<size_t>(a->index)].fn;
+        return fn != bound::AggFn::Count && fn != bound::AggFn::CountDistinct &&
+               fn != bound::AggFn::Sum;
+    }
+    if (const auto* c = std::get_if<bound::Call>(&e.node);
+        c && (c->fn == bound::Fn::Ntile || c->fn == bound::Fn::PercentRank))
+        return may_be_null(*c->args[0]);
+    return true;
+}
+
 int Model::add_var(const std::string& key, Var var) {
     auto it = std::find(keys_.begin(), keys_.end(), key);
     if (it != keys_.end()) return static_cast<int>(it - keys_.begin());
@@ -381,15 +399,25 @@ int Model::atom(const Expr& e) {
     return add_var(key, std::move(var));
 }
 
+std::string Model::written(const Expr& e) const {
+    const Location& at = e.location;
+    const std::string_view line = rules_.source.line(at.line);
+    if (at.valid() && at.col >= 1 && static_cast<size_t>(at.col - 1 + at.length) <= line.size())
+        return std::string(
+            line.substr(static_cast<size_t>(at.col - 1), static_cast<size_t>(at.length)));
+    return text(e);
+}
+
 Pred Model::opaque(const Expr& e, const std::string& why) {
     Var var;
-    var.name = text(e);
+    var.name = written(e);
     var.kind = VarKind::Opaque;
     var.location = e.location;
     var.unsupported = why;
     Pred p;
     p.op = Pred::Op::IsTrue;
-    p.var = add_var("opaque " + std::to_string(vars_.size()), std::move(var));
+    // The same expression is the same value for a customer, wherever it is written.
+    p.var = add_var("opaque " + text(e), std::move(var));
     return p;
 }
 
@@ -410,7 +438,8 @@ Pred Model::comparison(const Expr& e, ast::BinaryOp op, const Expr& lhs_in, cons
         return p;
     }
     if (left || right->kind == Constant::Kind::Unsupported)
-        return opaque(e, "it compares with " + text(*rhs) + ", which the analysis does not read");
+        return opaque(
+            e, "it compares with " + text(*rhs) + ", which is not a constant the analysis reads");
     if (right->kind == Constant::Kind::String && op != ast::BinaryOp::Eq && op != ast::BinaryOp::Ne)
         return opaque(e, "it orders strings");
     // days_since(d) > 30 is d < as_of - 30d, so that it shares d's values with `d < ...`.
@@ -431,7 +460,7 @@ Pred Model::comparison(const Expr& e, ast::BinaryOp op, const Expr& lhs_in, cons
     }
     p.op = Pred::Op::Compare;
     p.location = e.location;
-    p.source = text(e);
+    p.source = written(e);
     p.compare = op;
     p.var = atom(*lhs);
     vars_[static_cast<size_t>(p.var)].constants.push_back(*right);
@@ -465,7 +494,7 @@ Pred Model::condition(const Expr& e) {
             return p;
         }
         if (is_comparison(b->op)) return comparison(e, b->op, *b->lhs, *b->rhs);
-        return opaque(e, "the analysis does not read it");
+        return opaque(e, "it is not a condition the analysis reads");
     }
     if (const auto* between = std::get_if<bound::Between>(&e.node)) {
         p.op = Pred::Op::And;
@@ -481,7 +510,7 @@ Pred Model::condition(const Expr& e) {
         if (constant(*in->value)) return opaque(e, "its value is a constant");
         p.op = Pred::Op::In;
         p.location = e.location;
-        p.source = text(e);
+        p.source = written(e);
         for (const auto& item : in->items) {
             auto c = constant(*item);
             if (!c || c->kind == Constant::Kind::Unsupported)
@@ -518,9 +547,8 @@ Pred Model::condition(const Expr& e) {
         return p;
     }
     if (const auto* call = std::get_if<bound::Call>(&e.node))
-        return opaque(e,
-                      std::string("the analysis does not read ") + function_name(call->fn) + "()");
-    return opaque(e, "the analysis does not read it");
+        return opaque(e, std::string("it calls ") + function_name(call->fn) + "()");
+    return opaque(e, "it is not a condition the analysis reads");
 }
 
 size_t Model::add_condition(const bound::Expr& when) {

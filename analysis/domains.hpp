@@ -145,10 +145,14 @@ class Model {
     int atom(const bound::Expr& e);
     int add_var(const std::string& key, Var var);
     void describe(const bound::Expr& e, Var& var) const;
+    // False when the expression is never null (a count, a sum, a rank of one of them).
+    bool may_be_null(const bound::Expr& e) const;
     void roots(const bound::Expr& e, std::set<std::string>& out) const;
     void finish_var(Var& v);
     void tabulate(Pred& p);
     std::string text(const bound::Expr& e) const;
+    // The expression as written in the file when it sits on one line, else text(e).
+    std::string written(const bound::Expr& e) const;
 
     const CompiledRules& rules_;
     std::vector<Var> vars_;

@@ -289,6 +289,13 @@ void Model::finish() {
         if (p.op != Pred::Op::Compare && p.op != Pred::Op::In) return;
         const Var& v = vars_[static_cast<size_t>(p.var)];
         if (v.unsupported.empty()) return;
+        const std::string key = "opaque " + p.source;
+        auto it = std::find(keys_.begin(), keys_.end(), key);
+        p.op = Pred::Op::IsTrue;
+        if (it != keys_.end()) {
+            p.var = static_cast<int>(it - keys_.begin());
+            return;
+        }
         Var o;
         o.name = p.source;
         o.kind = VarKind::Opaque;
@@ -296,8 +303,7 @@ void Model::finish() {
         o.unsupported = v.unsupported;
         finish_var(o);
         vars_.push_back(std::move(o));
-        keys_.push_back("opaque " + std::to_string(vars_.size()));
-        p.op = Pred::Op::IsTrue;
+        keys_.push_back(key);
         p.var = static_cast<int>(vars_.size() - 1);
     };
     for (auto& p : preds_)

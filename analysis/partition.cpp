@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "analysis/domains.hpp"
 
@@ -250,8 +251,10 @@ void report_exclusive(const CompiledRules& rules, bool strict, Diagnostics& diag
                std::to_string(rf.segments[i].when.location.line) + ")";
     };
     const Severity doubtful = strict ? Severity::Error : Severity::Note;
+    std::set<std::string> doubts;  // one note per reason is enough
     for (size_t k = 0; k < run.verdict.findings.size(); ++k) {
         const auto& f = run.verdict.findings[k];
+        if (!f.certain && !doubts.insert(f.doubt).second) continue;
         const std::string who = customer_text(f);
         if (f.kind == PartitionFinding::Kind::Gap) {
             if (f.certain)
