@@ -379,6 +379,15 @@ int Model::add_var(const std::string& key, Var var) {
 }
 
 int Model::atom(const Expr& e) {
+    // A condition the analysis does not read is one opaque value, also under `is null`.
+    if (e.type == Type::Bool && !std::holds_alternative<bound::CustomerColumn>(e.node) &&
+        !std::holds_alternative<bound::LetRef>(e.node) &&
+        !std::holds_alternative<bound::AggregateRef>(e.node) &&
+        !std::holds_alternative<bound::Field>(e.node)) {
+        Pred p = condition(e);
+        if (p.op == Pred::Op::IsTrue && vars_[static_cast<size_t>(p.var)].kind == VarKind::Opaque)
+            return p.var;
+    }
     std::string key;
     if (const auto* c = std::get_if<bound::CustomerColumn>(&e.node)) {
         key = "column " + std::to_string(c->slot);

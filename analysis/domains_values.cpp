@@ -206,7 +206,7 @@ void Model::finish_var(Var& v) {
             v.unsupported = "'" + v.name +
                             "' is compared with as_of shifted by months and by days, whose order "
                             "depends on the date";
-        v.scale = fixed ? DateScale::Fixed : months ? DateScale::AsOfMonths : DateScale::AsOfDays;
+        v.scale = !as_of ? DateScale::Fixed : months ? DateScale::AsOfMonths : DateScale::AsOfDays;
         // Rows after as_of are left out, so the latest time is never after as_of.
         if (v.fact.time_extreme && v.scale != DateScale::Fixed) v.high = 0;
     }
