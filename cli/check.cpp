@@ -1,6 +1,7 @@
 // `strata check RULES... [--db DB] [--strict] [--format text|json]`
 #include <ostream>
 
+#include "analysis/partition.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/io.hpp"
@@ -95,6 +96,9 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
             auto compiled =
                 compile_rules(*report.source, schema ? &*schema : nullptr, report.diags);
             if (compiled) note_fixed_as_of(*compiled, report.diags);
+            // The partition analysis reads bound conditions, which errors may have left out.
+            if (compiled && !report.diags.has_errors())
+                check_partition(*compiled, options.strict, report.diags);
             if (options.strict) report.diags.promote_warnings();
             report.diags.sort_by_location();
         }

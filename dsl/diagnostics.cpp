@@ -61,6 +61,18 @@ const char* diagnostic_code_name(DiagnosticCode c) {
             return "same-condition";
         case DiagnosticCode::AsOfFixed:
             return "as-of-fixed";
+        case DiagnosticCode::PartitionGap:
+            return "partition-gap";
+        case DiagnosticCode::PartitionOverlap:
+            return "partition-overlap";
+        case DiagnosticCode::NotProven:
+            return "not-proven";
+        case DiagnosticCode::ShadowedSegment:
+            return "shadowed-segment";
+        case DiagnosticCode::ImpossibleTactical:
+            return "impossible-tactical";
+        case DiagnosticCode::CompleteWithoutOtherwise:
+            return "complete-without-otherwise";
     }
     return "other";
 }

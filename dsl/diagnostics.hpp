@@ -38,6 +38,13 @@ enum class DiagnosticCode {
     SegmentCount,    // warning: too few or too many general segments
     SameCondition,   // warning: a tactical segment repeats its parent's condition
     AsOfFixed,       // note: the rule file pins as_of, so every run sees that day
+    // The partition analysis of the general level (analysis/partition.hpp):
+    PartitionGap,              // an exclusive level leaves a customer in no segment
+    PartitionOverlap,          // an exclusive level puts a customer in two segments
+    NotProven,                 // note: the analysis could neither prove nor refute it
+    ShadowedSegment,           // warning: a segment that can never hold or never win
+    ImpossibleTactical,        // warning: a tactical segment that never holds in its parent
+    CompleteWithoutOtherwise,  // warning: an `otherwise` that nobody can reach
 };
 
 // The code's stable name, such as "unknown-name".

@@ -55,7 +55,7 @@ fs::path golden_db() {
     return path;
 }
 
-void check_golden_dir(const std::string& dir, bool with_db) {
+void check_golden_dir(const std::string& dir, bool with_db, bool strict = false) {
     InSourceDir cwd;
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(fs::path("tests/golden") / dir)) {
@@ -71,6 +71,7 @@ void check_golden_dir(const std::string& dir, bool with_db) {
             args.push_back("--db");
             args.push_back(golden_db().string());
         }
+        if (strict) args.push_back("--strict");
         const Run r = run(args);
         std::string got = "exit: " + std::to_string(r.code) + "\n" + r.out;
         if (!r.err.empty()) got += "stderr: " + r.err;
@@ -95,6 +96,11 @@ TEST_CASE("golden diagnostics without a database") {
 
 TEST_CASE("golden diagnostics against a database") {
     check_golden_dir("check-db", true);
+}
+
+// The partition analysis's notes and warnings (docs/check.md), made errors by --strict.
+TEST_CASE("golden diagnostics with --strict") {
+    check_golden_dir("check-strict", false, true);
 }
 
 TEST_CASE("the corpus has at least 40 broken rule files") {

@@ -1,0 +1,164 @@
+// The static model behind the partition analysis (analysis/partition.hpp): segment conditions
+// turned into three-valued predicates over finitely many variables, each variable with a
+// finite list of representative values.
+//
+// A variable is an "atom" of the conditions: a customer column, a let that is not itself a
+// condition, an aggregate, a population score such as `ntile(x, 5)` or `rfm.r`, or any other
+// expression the analysis keeps whole. The constants the conditions compare a variable with
+// split its values into finitely many classes (for numbers and dates: every constant c gives
+// the point c and the open intervals between; for strings: each literal and "any other
+// string"; plus null), and every value of a class makes every condition come out the same.
+// One representative value per class therefore stands for all of them, so enumerating the
+// combinations of representatives decides every question about the conditions exactly.
+//
+// What the analysis does not handle (a comparison of two fields, `matches`, a datetime
+// compared in order, ...) becomes an opaque variable: a condition that may be true, false or
+// unknown independently of everything else. Proofs stay sound with opaque parts; a
+// counterexample that needs one is reported as "not proven", never as a certain problem.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dsl/ast.hpp"
+#include "dsl/compiler.hpp"
+#include "dsl/source.hpp"
+
+namespace strata::partition {
+
+// A set of truth values, as bits: what a condition can still come out as.
+using TruthSet = uint8_t;
+constexpr TruthSet kFalse = 1, kTrue = 2, kUnknown = 4, kAnyTruth = 7;
+
+enum class VarKind { Number, Integer, String, Bool, Date, Opaque };
+
+// How a date variable's values are numbered: days since 1970-01-01 (compared with fixed
+// dates), or days or months after the run's as_of (compared with `as_of - 30d`, `as_of - 4y`).
+enum class DateScale { Fixed, AsOfDays, AsOfMonths };
+
+// One representative value: it stands for every value of its class.
+struct Rep {
+    bool null = false;
+    double number = 0;     // numbers, integers, dates in the variable's scale, bools (0/1)
+    std::string text;      // strings
+    bool other = false;    // a string other than every literal the conditions name
+    bool guessed = false;  // a fraction in an untyped column (it may hold only integers)
+};
+
+// A constant as the conditions write it, before the variable's scale is known.
+struct Constant {
+    enum class Kind { Null, Number, String, Bool, FixedDate, AsOfDate, Unsupported };
+    Kind kind = Kind::Unsupported;
+    double number = 0;  // Number, Bool (0/1), FixedDate (days since the epoch)
+    bool integral = false;
+    std::string text;  // String
+    Duration offset;   // AsOfDate: as_of + offset
+};
+
+// How a variable relates to a fact table, for the facts the analysis knows about a base:
+// a customer without rows has count 0, sum 0 and null for the rest, and a customer with rows
+// has a latest (and earliest) time no later than as_of.
+struct FactLink {
+    int fact = -1;  // into Program::facts; -1 when not an aggregate
+    bound::AggFn fn = bound::AggFn::Count;
+    bool whole = false;         // no `where`
+    bool time_extreme = false;  // min or max of the fact's time column, without `where`
+};
+
+struct Var {
+    std::string name;  // in the author's terms: a column or let name, `rfm.r`, `count(orders)`
+    VarKind kind = VarKind::Opaque;
+    bool typed = true;  // false: a column checked without --db (its type is a guess)
+    bool nullable = true;
+    std::optional<double> low, high;          // known range, in the variable's scale
+    std::vector<std::string> closed_strings;  // abc, xyz: the only strings it can hold
+    std::set<std::string> roots;              // columns and facts it is computed from
+    FactLink fact;
+    Location location;        // where first used
+    std::string unsupported;  // why the analysis keeps it opaque (Opaque only)
+
+    // Filled while building and finishing the model.
+    std::vector<Constant> constants;
+    DateScale scale = DateScale::Fixed;
+    std::vector<double> bounds;      // the scaled constants, sorted
+    std::vector<std::string> texts;  // the string literals, sorted
+    std::vector<Rep> reps;
+};
+
+struct Pred {
+    enum class Op { Const, Compare, In, IsNull, IsTrue, And, Or, Not };
+    Op op = Op::Const;
+    TruthSet constant = kUnknown;  // Const
+    int var = -1;
+    ast::BinaryOp compare = ast::BinaryOp::Eq;  // Compare: var `compare` constants[0]
+    std::vector<Constant> constants;            // Compare: one; In: the list
+    bool negated = false;                       // IsNull: `is not null`
+    std::vector<Pred> kids;                     // And, Or, Not
+    Location location;                          // leaves: the condition's part in the file
+    std::string source;                         // leaves: that part as text
+    // Per representative of `var`: the truth of this leaf, and their union. Set by finish().
+    std::vector<TruthSet> by_rep;
+    TruthSet any = kAnyTruth;
+};
+
+class Model {
+  public:
+    explicit Model(const CompiledRules& rules) : rules_(rules) {}
+
+    // Adds a condition (a bound `when`) and returns its predicate's index in preds().
+    size_t add_condition(const bound::Expr& when);
+    // Splits every variable into its classes and tabulates the leaves. Call once, after the
+    // last add_condition.
+    void finish();
+
+    const std::vector<Var>& vars() const { return vars_; }
+    const std::vector<Pred>& preds() const { return preds_; }
+    const CompiledRules& rules() const { return rules_; }
+
+    // The truths `p` can still take when each variable v is fixed to its representative
+    // assignment[v], or free where assignment[v] < 0.
+    static TruthSet evaluate(const Pred& p, const std::vector<int>& assignment);
+    // The variables `p` reads.
+    static void collect_vars(const Pred& p, std::set<int>& out);
+    // False when the assigned representatives break what is known of a base (a customer
+    // with no orders has count 0 and no latest order date). Unassigned variables are free.
+    bool consistent(const std::vector<int>& assignment) const;
+    // The variables whose value is tied to v's by what consistent() checks.
+    std::vector<int> linked(int v) const;
+
+    // A representative in the author's terms: `100000`, `'gold'`, `as_of - 4y`,
+    // `no value (null)`, `a value other than 'a', 'b'`.
+    std::string show(int var, int rep) const;
+    // The representative as a value a customer row can hold (for tests); nullopt when it
+    // depends on as_of or is not a plain value.
+    std::optional<ast::LiteralValue> concrete(int var, int rep) const;
+
+  private:
+    Pred condition(const bound::Expr& e);
+    Pred comparison(const bound::Expr& e, ast::BinaryOp op, const bound::Expr& lhs,
+                    const bound::Expr& rhs);
+    Pred opaque(const bound::Expr& e, const std::string& why);
+    std::optional<Constant> constant(const bound::Expr& e) const;
+    int atom(const bound::Expr& e);
+    int add_var(const std::string& key, Var var);
+    void describe(const bound::Expr& e, Var& var) const;
+    // False when the expression is never null (a count, a sum, a rank of one of them).
+    bool may_be_null(const bound::Expr& e) const;
+    void roots(const bound::Expr& e, std::set<std::string>& out) const;
+    void finish_var(Var& v);
+    void tabulate(Pred& p);
+    std::string text(const bound::Expr& e) const;
+    // The expression as written in the file when it sits on one line, else text(e).
+    std::string written(const bound::Expr& e) const;
+
+    const CompiledRules& rules_;
+    std::vector<Var> vars_;
+    std::vector<std::string> keys_;
+    std::vector<Pred> preds_;
+    int let_depth_ = 0;
+};
+
+}  // namespace strata::partition
