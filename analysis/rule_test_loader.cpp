@@ -4,6 +4,7 @@
 
 #include "analysis/rule_tests.hpp"
 #include "dsl/calendar.hpp"
+#include "dsl/rule_keys.hpp"
 #include "dsl/yaml_reader.hpp"
 
 namespace strata {
@@ -53,9 +54,11 @@ class TestLoader : public YamlReader {
         TestFile out;
         out.path = file_.path();
         try {
-            visit_map(root, "the test file", {"cases", "description"}, {"cases"},
+            visit_map(root, rule_keys::test_file.where, rule_keys::test_file.known,
+                      rule_keys::test_file.required,
                       [&](const YAML::Node& key, const YAML::Node& v) {
                           if (key.Scalar() == "cases") read_cases(v, out);
+                          if (key.Scalar() == "rules") out.rules = scalar(v, "'rules'");
                       });
         } catch (const YAML::Exception& e) {
             error(Code::Yaml, mark_location(e.mark), "invalid YAML: " + e.msg);
@@ -78,9 +81,8 @@ class TestLoader : public YamlReader {
                       "a case must be a mapping with 'name', 'as_of', 'customers' and 'expect'");
                 continue;
             }
-            visit_map(c, "a case",
-                      {"name", "as_of", "customers", "facts", "expect", "then", "description"},
-                      {"name", "as_of", "customers", "expect"},
+            visit_map(c, rule_keys::test_case.where, rule_keys::test_case.known,
+                      rule_keys::test_case.required,
                       [&](const YAML::Node& key, const YAML::Node& v) {
                           const std::string& k = key.Scalar();
                           if (k == "name") {
@@ -89,8 +91,7 @@ class TestLoader : public YamlReader {
                                   error(Code::DuplicateId, node_location(v),
                                         "duplicate case name '" + tc.name + "'");
                           } else if (k == "then") {
-                              tc.then.emplace();
-                              read_then(v, *tc.then);
+                              read_then(v, tc.then);
                           } else if (k != "description") {
                               read_state_key(k, v, tc.first, false);
                           }
@@ -99,17 +100,28 @@ class TestLoader : public YamlReader {
         }
     }
 
-    void read_then(const YAML::Node& n, FixtureState& s) {
-        if (!n.IsMap()) {
+    void read_then(const YAML::Node& n, std::vector<FixtureState>& states) {
+        if (!n.IsSequence()) {
             error(Code::Structure, node_location(n),
-                  "'then' must be a mapping with 'as_of', 'expect' and optionally 'customers', "
-                  "'facts' and 'fire'");
+                  "'then' must be a list of later states, each with 'as_of' and optionally "
+                  "'customers', 'facts', 'expect' and 'fires'");
             return;
         }
-        visit_map(n, "'then'", {"as_of", "customers", "facts", "expect", "fire"},
-                  {"as_of", "expect"}, [&](const YAML::Node& key, const YAML::Node& v) {
-                      read_state_key(key.Scalar(), v, s, true);
-                  });
+        for (const auto& item : n) {
+            FixtureState s;
+            if (!item.IsMap()) {
+                error(Code::Structure, node_location(item),
+                      "a later state must be a mapping with 'as_of'");
+                continue;
+            }
+            visit_map(item, rule_keys::test_state.where, rule_keys::test_state.known,
+                      rule_keys::test_state.required,
+                      [&](const YAML::Node& key, const YAML::Node& v) {
+                          if (key.Scalar() != "description")
+                              read_state_key(key.Scalar(), v, s, true);
+                      });
+            states.push_back(std::move(s));
+        }
     }
 
     void read_state_key(const std::string& k, const YAML::Node& v, FixtureState& s, bool later) {
@@ -134,11 +146,11 @@ class TestLoader : public YamlReader {
             }
         } else if (k == "expect") {
             read_expect(v, s);
-        } else if (k == "fire") {
+        } else if (k == "fires") {
             if (!later) return;
             if (!v.IsMap()) {
                 error(Code::Structure, node_location(v),
-                      "'fire' must map trigger ids to the customer keys they fire for");
+                      "'fires' must map trigger ids to the customer keys they fire for");
                 return;
             }
             for (auto it = v.begin(); it != v.end(); ++it) {
@@ -172,6 +184,7 @@ class TestLoader : public YamlReader {
                 continue;
             }
             std::vector<Value> values(t.columns.size());
+            std::vector<char> given(t.columns.size(), 0);
             for (auto it = row.begin(); it != row.end(); ++it) {
                 auto column = scalar(it->first, "a column name");
                 if (!column) continue;
@@ -186,11 +199,16 @@ class TestLoader : public YamlReader {
                     t.columns.push_back(*column);
                     for (auto& r : t.rows)
                         r.emplace_back();
+                    for (auto& g : t.given)
+                        g.push_back(0);
                     values.emplace_back();
+                    given.push_back(0);
                 }
                 values[c] = scalar_value(it->second);
+                given[c] = 1;
             }
             t.rows.push_back(std::move(values));
+            t.given.push_back(std::move(given));
         }
         return t;
     }

@@ -184,7 +184,8 @@ class Runner {
         };
         for (const TestCase& tc : tests_.cases) {
             shape_state(tc.first);
-            if (tc.then) shape_state(*tc.then);
+            for (const FixtureState& s : tc.then)
+                shape_state(s);
         }
         ensure_column(rf.customers_table, rf.key, "INTEGER");
         for (const auto& f : rf.facts) {
@@ -226,12 +227,62 @@ class Runner {
         }
     }
 
-    void write_state(SQLite::Database& db, const FixtureState& s, bool later) {
+    // A later state's customers: each row updates the customer of its key with the fields it
+    // gives, or adds a customer when the key is new.
+    static void merge(SQLite::Database& db, const std::string& table, const std::string& key,
+                      const FixtureTable& t, std::vector<std::string>& fails) {
+        auto key_at = std::find(t.columns.begin(), t.columns.end(), key);
+        const size_t k = static_cast<size_t>(key_at - t.columns.begin());
+        for (size_t r = 0; r < t.rows.size(); ++r) {
+            if (key_at == t.columns.end() || !t.given[r][k]) {
+                fails.push_back("a customer row of a later state has no '" + key +
+                                "': its key says which customer it changes");
+                continue;
+            }
+            FixtureTable one;
+            std::string set;
+            std::vector<const Value*> values;
+            for (size_t c = 0; c < t.columns.size(); ++c) {
+                if (!t.given[r][c]) continue;
+                one.columns.push_back(t.columns[c]);
+                if (c == k) continue;
+                set += (set.empty() ? "" : ", ") + quote_identifier(t.columns[c]) + " = ?";
+                values.push_back(&t.rows[r][c]);
+            }
+            int changed = 0;
+            if (!set.empty()) {
+                SQLite::Statement u(db, "UPDATE " + quote_identifier(table) + " SET " + set +
+                                            " WHERE " + quote_identifier(key) + " = ?");
+                int at = 1;
+                for (const Value* v : values)
+                    bind_value(u, at++, *v);
+                bind_value(u, at, t.rows[r][k]);
+                changed = u.exec();
+            } else {
+                SQLite::Statement q(db, "SELECT count(*) FROM " + quote_identifier(table) +
+                                            " WHERE " + quote_identifier(key) + " = ?");
+                bind_value(q, 1, t.rows[r][k]);
+                q.executeStep();
+                changed = q.getColumn(0).getInt();
+            }
+            if (changed > 0) continue;
+            one.rows.assign(1, {});
+            for (size_t c = 0; c < t.columns.size(); ++c) {
+                if (t.given[r][c]) one.rows[0].push_back(t.rows[r][c]);
+            }
+            insert(db, table, one);
+        }
+    }
+
+    void write_state(SQLite::Database& db, const FixtureState& s, bool later,
+                     std::vector<std::string>& fails) {
         const RuleFile& rf = open_->rules;
         SQLite::Transaction tx(db);
         if (s.customers) {
-            if (later) db.exec("DELETE FROM " + quote_identifier(rf.customers_table));
-            insert(db, rf.customers_table, *s.customers);
+            if (later)
+                merge(db, rf.customers_table, rf.key, *s.customers, fails);
+            else
+                insert(db, rf.customers_table, *s.customers);
         }
         for (const auto& [name, t] : s.facts)
             insert(db, fact_tables_.at(name), t);
@@ -337,7 +388,7 @@ class Runner {
     }
 
     void compare_fired(SQLite::Database& state, int64_t run_id, const FixtureState& s,
-                       std::vector<std::string>& fails) {
+                       std::vector<std::string>& fails, const std::string& prefix) {
         std::map<std::string, std::vector<Value>> fired;
         SQLite::Statement q(state,
                             "SELECT trigger_id, customer_key FROM strata_outbox WHERE run_id = ? "
@@ -355,7 +406,7 @@ class Runner {
             ids.insert(t.def->id);
         for (const auto& [id, want] : s.fire) {
             if (!ids.count(id)) {
-                fails.push_back("then: unknown trigger '" + id + "'");
+                fails.push_back(prefix + "unknown trigger '" + id + "'");
                 continue;
             }
             auto texts = [](const std::vector<Value>& keys) {
@@ -368,8 +419,8 @@ class Runner {
             const auto w = texts(want.first);
             const auto g = texts(fired[id]);
             if (w != g)
-                fails.push_back("then: trigger " + id + ": expected to fire for " + list_text(w) +
-                                ", fired for " + list_text(g));
+                fails.push_back(prefix + "trigger " + id + ": expected to fire for " +
+                                list_text(w) + ", fired for " + list_text(g));
         }
     }
 
@@ -382,7 +433,7 @@ class Runner {
             {
                 SQLite::Database db(data_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
                 create_tables(db);
-                write_state(db, tc.first, false);
+                write_state(db, tc.first, false, fails);
             }
             StoreError store_error;
             auto state = open_state((dir / "state.db").string(), store_error);
@@ -396,18 +447,19 @@ class Runner {
             auto first = run_once(*rules, *data, *state, *tc.first.as_of, fails, "");
             if (!first) return result;
             compare(*first, tc.first, fails, "");
-            if (tc.then && tc.then->as_of) {
+            for (const FixtureState& then : tc.then) {
+                if (!then.as_of) break;
+                const std::string prefix = "then " + format_date(*then.as_of) + ": ";
                 data.reset();
                 {
                     SQLite::Database db(data_path, SQLite::OPEN_READWRITE);
-                    write_state(db, *tc.then, true);
+                    write_state(db, then, true, fails);
                 }
                 data = std::make_unique<SQLite::Database>(data_path, SQLite::OPEN_READONLY);
-                auto later = run_once(*rules, *data, *state, *tc.then->as_of, fails, "then: ");
-                if (later) {
-                    compare(*later, *tc.then, fails, "then: ");
-                    compare_fired(*state, later->run_id, *tc.then, fails);
-                }
+                auto later = run_once(*rules, *data, *state, *then.as_of, fails, prefix);
+                if (!later) break;
+                compare(*later, then, fails, prefix);
+                compare_fired(*state, later->run_id, then, fails, prefix);
             }
         } catch (const SQLite::Exception& e) {
             fails.push_back(std::string("cannot write the case's fixture: ") + e.what() +

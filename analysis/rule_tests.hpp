@@ -24,6 +24,7 @@ namespace strata {
 struct FixtureTable {
     std::vector<std::string> columns;
     std::vector<std::vector<Value>> rows;
+    std::vector<std::vector<char>> given;  // per row and column: whether the row named it
     Location location;
 };
 
@@ -50,11 +51,12 @@ struct TestCase {
     std::string name;
     Location location;
     FixtureState first;
-    std::optional<FixtureState> then;
+    std::vector<FixtureState> then;  // later states of the same base, in order
 };
 
 struct TestFile {
     std::string path;
+    std::optional<std::string> rules;  // the rule file, relative to the test file
     std::vector<TestCase> cases;
 };
 

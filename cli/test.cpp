@@ -131,6 +131,16 @@ int run_test(const TestOptions& options, std::ostream& out, std::ostream& err) {
                              &tests_source);
         return kExitRules;
     }
+    if (tests->rules) {
+        // The test file names its rule file: it must be the one given.
+        const auto named = std::filesystem::path(tests_path).parent_path() / *tests->rules;
+        std::error_code ec;
+        if (!std::filesystem::equivalent(named, options.rules, ec))
+            return fail(
+                "usage",
+                "'" + tests_path + "' tests '" + named.string() + "', not '" + options.rules + "'",
+                kExitEnvironment);
+    }
     std::string error;
     auto report = run_rule_tests(rules, *tests, std::filesystem::temp_directory_path().string(),
                                  diags, error);

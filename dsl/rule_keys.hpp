@@ -38,6 +38,21 @@ inline const MappingKeys trigger{
     {"id", "on", "when", "priority", "cooldown", "holdout", "success", "actions", "description"},
     {"id", "on", "actions"}};
 
+// NAME.test.yaml (analysis/rule_test_loader.cpp).
+inline const MappingKeys test_file{"the test file", "test_file", {"rules", "cases"}, {"cases"}};
+inline const MappingKeys test_case{
+    "a case",
+    "test_case",
+    {"name", "description", "as_of", "customers", "facts", "expect", "then"},
+    {"name", "as_of", "customers", "expect"}};
+inline const MappingKeys test_state{
+    "a later state",
+    "test_state",
+    {"description", "as_of", "customers", "facts", "expect", "fires"},
+    {"as_of"}};
+inline const MappingKeys test_expectation{
+    "an expectation", "test_expectation", {"segment", "tactical"}, {"segment"}};
+
 }  // namespace rule_keys
 
 // Every mapping of a rule file whose keys are fixed, in the order of the file's structure.
@@ -46,6 +61,12 @@ inline const MappingKeys trigger{
 inline std::vector<const MappingKeys*> rule_file_mappings() {
     return {&rule_keys::top,     &rule_keys::source,  &rule_keys::fact,
             &rule_keys::general, &rule_keys::segment, &rule_keys::trigger};
+}
+
+// The same for test files.
+inline std::vector<const MappingKeys*> test_file_mappings() {
+    return {&rule_keys::test_file, &rule_keys::test_case, &rule_keys::test_state,
+            &rule_keys::test_expectation};
 }
 
 }  // namespace strata

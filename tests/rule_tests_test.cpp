@@ -59,15 +59,25 @@ const char* kTests = R"(cases:
       2: regular
       3: { segment: vip, tactical: [tv] }
     then:
-      as_of: 2026-11-01
-      facts:
-        orders:
-          - { customer_id: 2, amount: 600, order_date: 2026-10-15 }
-      expect:
-        2: { segment: vip, tactical: [] }
-        3: vip
-      fire:
-        welcome_vip: [2]
+      - as_of: 2026-11-01
+        facts:
+          orders:
+            - { customer_id: 2, amount: 600, order_date: 2026-10-15 }
+        expect:
+          2: { segment: vip, tactical: [] }
+          3: vip
+        fires:
+          welcome_vip: [2]
+      - as_of: 2026-11-02
+        description: customer 3 gets tv off, customer 4 joins
+        customers:
+          - { customer_id: 3, tv: 0 }
+          - { customer_id: 4, tv: 1 }
+        expect:
+          3: { segment: vip, tactical: [] }
+          4: { segment: small, tactical: [small_tv] }
+        fires:
+          welcome_vip: []
 )";
 
 }  // namespace
@@ -102,7 +112,7 @@ TEST_CASE("strata test describes each failure: segment, tactical, missing custom
     std::string tests = kTests;
     tests.replace(tests.find("2: regular"), 10, "2: small");
     tests.replace(tests.find("tactical: [tv]"), 14, "tactical: []");
-    tests.replace(tests.find("welcome_vip: [2]"), 16, "welcome_vip: [3]\n        nope: []");
+    tests.replace(tests.find("welcome_vip: [2]"), 16, "welcome_vip: [3]\n          nope: []");
     tests += R"(  - name: nobody
     as_of: 2026-10-01
     customers:
@@ -117,9 +127,9 @@ TEST_CASE("strata test describes each failure: segment, tactical, missing custom
     CHECK(r.out.find("2 cases, 0 passed, 2 failed") != std::string::npos);
     CHECK(r.out.find("customer 2: expected segment small, got regular") != std::string::npos);
     CHECK(r.out.find("customer 3: expected tactical [], got [tv]") != std::string::npos);
-    CHECK(r.out.find("then: trigger welcome_vip: expected to fire for [3], fired for [2]") !=
-          std::string::npos);
-    CHECK(r.out.find("then: unknown trigger 'nope'") != std::string::npos);
+    CHECK(r.out.find("then 2026-11-01: trigger welcome_vip: expected to fire for [3], fired for "
+                     "[2]") != std::string::npos);
+    CHECK(r.out.find("then 2026-11-01: unknown trigger 'nope'") != std::string::npos);
     CHECK(r.out.find("customer 10: expected in small, but not in the base") != std::string::npos);
 }
 

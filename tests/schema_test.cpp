@@ -3,7 +3,9 @@
 // the schema and the loader accept the same keys of every mapping, and the cases of
 // tests/schema/cases.yaml get the same answer from the schema and from the loader.
 #include <doctest/doctest.h>
+
 #include <yaml-cpp/yaml.h>
+#include "analysis/rule_tests.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -26,11 +28,6 @@ namespace {
 const fs::path kSource = STRATA_SOURCE_DIR;
 const std::string kRulesComment = "# yaml-language-server: $schema=../docs/rules.schema.json";
 const std::string kTestsComment = "# yaml-language-server: $schema=../docs/rules-test.schema.json";
-
-// Definitions of the test-file part of the schema. Nothing reads test files yet (`strata
-// test` will), so no loader key list exists to compare them with.
-const std::set<std::string> kTestFileDefinitions{"test_file", "test_case", "test_state",
-                                                 "test_expectation"};
 
 std::string read_text(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -87,6 +84,18 @@ std::vector<std::string> schema_problems(const JsonSchema& schema, const std::st
 std::vector<std::string> loader_errors(const std::string& text) {
     strata::Diagnostics diags;
     strata::load_rule_file(strata::SourceFile("case.yaml", text), diags);
+    std::vector<std::string> out;
+    for (const auto& d : diags.items()) {
+        if (d.severity == strata::Severity::Error)
+            out.push_back(std::to_string(d.location.line) + ":" + std::to_string(d.location.col) +
+                          ": " + d.message);
+    }
+    return out;
+}
+
+std::vector<std::string> test_loader_errors(const std::string& text) {
+    strata::Diagnostics diags;
+    strata::load_test_file(strata::SourceFile("case.test.yaml", text), diags);
     std::vector<std::string> out;
     for (const auto& d : diags.items()) {
         if (d.severity == strata::Severity::Error)
@@ -172,7 +181,10 @@ TEST_CASE("schema: the schema and the loader accept the same keys") {
     REQUIRE(schema["$ref"].Scalar() == "#/definitions/" + strata::rule_keys::top.definition);
 
     std::set<std::string> compared;
-    for (const strata::MappingKeys* m : strata::rule_file_mappings()) {
+    std::vector<const strata::MappingKeys*> mappings = strata::rule_file_mappings();
+    for (const strata::MappingKeys* m : strata::test_file_mappings())
+        mappings.push_back(m);
+    for (const strata::MappingKeys* m : mappings) {
         CAPTURE(m->where);
         const YAML::Node def = defs[m->definition];
         REQUIRE_MESSAGE(def.IsMap(), "the schema has no definition '" << m->definition << "'");
@@ -203,7 +215,7 @@ TEST_CASE("schema: the schema and the loader accept the same keys") {
     // the schema has none (its other objects map the author's names, such as lets).
     for (auto it = defs.begin(); it != defs.end(); ++it) {
         const std::string name = it->first.Scalar();
-        if (kTestFileDefinitions.count(name) || name.starts_with("test_")) continue;
+
         walk(it->second, name, [&](const YAML::Node& node, const std::string& path) {
             if (node["properties"] && !(compared.count(name) && path == name))
                 FAIL_CHECK(path << " has properties that no loader key list is compared with");
@@ -262,8 +274,8 @@ TEST_CASE("schema: the schema and the loader agree on each case of tests/schema/
         CHECK_MESSAGE(problems.empty() == valid,
                       (valid ? "the schema rejects it:" : "the schema accepts it")
                           << joined(problems));
-        if (!test_file) {
-            const auto errors = loader_errors(text);
+        {
+            const auto errors = test_file ? test_loader_errors(text) : loader_errors(text);
             CHECK_MESSAGE(errors.empty() == valid,
                           (valid ? "the loader rejects it:" : "the loader accepts it")
                               << joined(errors));
