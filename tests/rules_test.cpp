@@ -209,3 +209,17 @@ TEST_CASE("every command answers --help with exit 0") {
          {"check", "run", "export", "runs", "history", "graph", "demo-data", "outbox"})
         CHECK(top.out.find(command) != std::string::npos);
 }
+
+TEST_CASE("every shipped rule file has tests that reach every segment and trigger") {
+    size_t files = 0;
+    for (const auto& entry : fs::directory_iterator(fs::path(STRATA_SOURCE_DIR) / "rules")) {
+        const std::string name = entry.path().filename().string();
+        if (entry.path().extension() != ".yaml" || name.ends_with(".test.yaml")) continue;
+        ++files;
+        CAPTURE(name);
+        const auto r = run_cli({"test", entry.path().string(), "--min-coverage", "100"});
+        INFO(r.out, r.err);
+        CHECK(r.code == 0);
+    }
+    CHECK(files >= 10);
+}
