@@ -142,7 +142,8 @@ class TestLoader : public YamlReader {
             }
             for (auto it = v.begin(); it != v.end(); ++it) {
                 auto name = scalar(it->first, "a fact name");
-                if (name) s.facts[*name] = read_table(it->second, "fact '" + *name + "'");
+                const YAML::Node rows = it->second;  // a copy: the pair is a temporary
+                if (name) s.facts[*name] = read_table(rows, "fact '" + *name + "'");
             }
         } else if (k == "expect") {
             read_expect(v, s);
@@ -157,12 +158,13 @@ class TestLoader : public YamlReader {
                 auto id = scalar(it->first, "a trigger id");
                 if (!id) continue;
                 std::vector<Value> keys;
-                if (!it->second.IsSequence()) {
-                    error(Code::Structure, node_location(it->second),
+                const YAML::Node list = it->second;  // a copy: the pair is a temporary
+                if (!list.IsSequence()) {
+                    error(Code::Structure, node_location(list),
                           "trigger '" + *id + "' must list customer keys, e.g. [1, 2] or []");
                     continue;
                 }
-                for (const auto& k2 : it->second)
+                for (const auto& k2 : list)
                     keys.push_back(scalar_value(k2));
                 s.fire[*id] = {std::move(keys), node_location(it->first)};
             }
@@ -188,8 +190,9 @@ class TestLoader : public YamlReader {
             for (auto it = row.begin(); it != row.end(); ++it) {
                 auto column = scalar(it->first, "a column name");
                 if (!column) continue;
-                if (!it->second.IsScalar() && !it->second.IsNull()) {
-                    error(Code::Structure, node_location(it->second),
+                const YAML::Node cell = it->second;  // a copy: the pair is a temporary
+                if (!cell.IsScalar() && !cell.IsNull()) {
+                    error(Code::Structure, node_location(cell),
                           "column '" + *column + "' must have a single value");
                     continue;
                 }
@@ -204,7 +207,7 @@ class TestLoader : public YamlReader {
                     values.emplace_back();
                     given.push_back(0);
                 }
-                values[c] = scalar_value(it->second);
+                values[c] = scalar_value(cell);
                 given[c] = 1;
             }
             t.rows.push_back(std::move(values));

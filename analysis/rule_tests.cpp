@@ -11,6 +11,7 @@
 #include <functional>
 #include <set>
 
+#include "analysis/condition_coverage.hpp"
 #include "dsl/compiler.hpp"
 #include "engine/run.hpp"
 #include "engine/sha256.hpp"
@@ -101,6 +102,7 @@ class Runner {
             return std::nullopt;
         }
         const RuleFile& rf = open_->rules;
+        operands_ = condition_operands(*open_);
         TestReport report;
         report.ruleset = rf.ruleset;
         if (!shape_tables()) {
@@ -137,6 +139,7 @@ class Runner {
     std::map<std::string, std::string> fact_tables_;  // fact name → table
     bool reported_compile_errors_ = false;
     std::set<std::string> hit_segments_, hit_tactical_, fired_triggers_;
+    std::vector<ConditionOperand> operands_;  // of the rules compiled without a schema
 
     void shape(const std::string& table, const FixtureTable& t) {
         TableShape& s = tables_[table];
@@ -321,6 +324,21 @@ class Runner {
         options.as_of = as_of;
         options.rules_path = rules_src_.path();
         options.rules_sha256 = sha256_hex(rules_src_.text());
+        options.on_placed = [&](const Frame& frame, const std::vector<uint32_t>&,
+                                const RunReport&) {
+            if (operands_.empty()) return;
+            // The operands belong to the rules compiled for this case: map them by place.
+            auto mine = condition_operands(rules);
+            for (size_t i = 0; i < mine.size() && i < operands_.size(); ++i) {
+                mine[i].decided_true = operands_[i].decided_true;
+                mine[i].decided_false = operands_[i].decided_false;
+            }
+            record_decisions(mine, frame);
+            for (size_t i = 0; i < mine.size() && i < operands_.size(); ++i) {
+                operands_[i].decided_true = mine[i].decided_true;
+                operands_[i].decided_false = mine[i].decided_false;
+            }
+        };
         RunError run_error;
         auto rep = execute_run(rules, data, &state, options, run_error);
         if (!rep) fails.push_back(prefix + "the run failed: " + run_error.message);
@@ -487,6 +505,14 @@ class Runner {
         for (const auto& t : open_->triggers) {
             ++c.triggers.total;
             if (!fired_triggers_.count(t.def->id)) c.triggers.missing.push_back(t.def->id);
+        }
+        c.operands = operands_.size();
+        for (const ConditionOperand& op : operands_) {
+            if (op.covered()) continue;
+            c.uncovered_operands.push_back({op.segment, op.location, op.text,
+                                            !op.decided_true && !op.decided_false ? "true or false"
+                                            : !op.decided_true                    ? "true"
+                                                                                  : "false"});
         }
         return c;
     }

@@ -76,10 +76,21 @@ struct CoveragePart {
     size_t hit() const { return total - missing.size(); }
 };
 
+// An operand of an and/or in a segment condition that no case showed to matter both ways.
+struct UncoveredOperand {
+    std::string segment;
+    Location location;
+    std::string text;   // the operand as written
+    std::string never;  // "true", "false" or "true or false": how it never decided
+};
+
 struct Coverage {
     CoveragePart segments;  // general
     CoveragePart tactical;  // by path
     CoveragePart triggers;
+    // Condition coverage (MC/DC): operands of and/or; reported, not part of percent().
+    size_t operands = 0;
+    std::vector<UncoveredOperand> uncovered_operands;
     // Hit items over all items, in percent (100 when there are none).
     double percent() const;
 };

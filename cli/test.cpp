@@ -34,8 +34,8 @@ void print_missing(std::ostream& out, const char* what, const CoveragePart& part
     out << '\n';
 }
 
-void print_text(std::ostream& out, const std::string& tests_path, const TestReport& r,
-                std::optional<double> min_coverage) {
+void print_text(std::ostream& out, const std::string& rules_path, const std::string& tests_path,
+                const TestReport& r, std::optional<double> min_coverage) {
     out << tests_path << ": " << r.cases.size() << " case" << (r.cases.size() == 1 ? "" : "s")
         << ", " << r.passed() << " passed, " << r.cases.size() - r.passed() << " failed\n";
     for (const auto& c : r.cases) {
@@ -55,6 +55,15 @@ void print_text(std::ostream& out, const std::string& tests_path, const TestRepo
     print_missing(out, "general segments", cov.segments);
     print_missing(out, "tactical segments", cov.tactical);
     print_missing(out, "triggers (fired)", cov.triggers);
+    if (cov.operands == 0) return;
+    out << "conditions (MC/DC, not in the percentage): "
+        << cov.operands - cov.uncovered_operands.size() << " of " << cov.operands
+        << " operands of and/or decided their outcome both ways\n";
+    for (const auto& u : cov.uncovered_operands) {
+        out << "  " << rules_path << ':' << u.location.line << ':' << u.location.col << " `"
+            << u.text << "` in " << u.segment << " never decided its and/or by being " << u.never
+            << '\n';
+    }
 }
 
 void write_part(JsonWriter& w, const char* key, const CoveragePart& part) {
@@ -90,6 +99,16 @@ void print_json(std::ostream& out, const std::string& rules, const std::string& 
     write_part(w, "segments", r.coverage.segments);
     write_part(w, "tactical", r.coverage.tactical);
     write_part(w, "triggers", r.coverage.triggers);
+    w.key("conditions").begin_object();
+    w.key("operands").value(r.coverage.operands);
+    w.key("covered").value(r.coverage.operands - r.coverage.uncovered_operands.size());
+    w.key("uncovered").begin_array();
+    for (const auto& u : r.coverage.uncovered_operands) {
+        w.begin_object().key("segment").value(u.segment);
+        w.key("line").value(u.location.line).key("col").value(u.location.col);
+        w.key("text").value(u.text).key("never").value(u.never).end_object();
+    }
+    w.end_array().end_object();
     w.end_object().end_object();
     out << w.str() << '\n';
 }
@@ -156,7 +175,7 @@ int run_test(const TestOptions& options, std::ostream& out, std::ostream& err) {
     if (json)
         print_json(out, options.rules, tests_path, *report, options.min_coverage, passed);
     else
-        print_text(out, tests_path, *report, options.min_coverage);
+        print_text(out, options.rules, tests_path, *report, options.min_coverage);
     return passed ? kExitOk : kExitRules;
 }
 

@@ -214,7 +214,8 @@ class Converter {
     ast::ExprPtr comparison(const Node& n, int depth) {
         ast::ExprPtr value = convert_at(*n.children[0], depth + 1);
         const Node& tail = *n.children[1];
-        const ast::Span span = span_of(n);
+        // A folded node keeps no end of its own: the comparison ends where its tail does.
+        const ast::Span span{span_of(n).begin, span_of(*n.children.back()).end};
         bool negated = false;
         size_t first = 0;
         if (!tail.children.empty() && tail.children[0]->is_type<g::not_marker>()) {

@@ -133,7 +133,8 @@ void YamlReader::visit_map(const YAML::Node& map, const std::string& where,
             suggested.insert(closest_match(name, known));
             continue;
         }
-        handle(key, it->second);
+        const YAML::Node value = it->second;  // a copy, like the key: the pair is a temporary
+        handle(key, value);
     }
     for (const auto& r : required) {
         if (!seen.count(r) && !suggested.count(r))

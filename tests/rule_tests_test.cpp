@@ -159,3 +159,45 @@ TEST_CASE("strata test: bad test files are rule problems at file:line:col; missi
     CHECK(c.out.find("the rules do not compile against this case's tables") != std::string::npos);
     CHECK(run_cli({"test", rules, "--min-coverage", "120"}).code == 2);
 }
+
+TEST_CASE("strata test lists the and/or operands no case showed to matter both ways (MC/DC)") {
+    TempDir dir;
+    const auto rules = dir.write("ab.yaml", R"(ruleset: ab
+version: 1
+general:
+  segments:
+    - id: both
+      when: x > 1 and (y > 1 or not z)
+    - id: rest
+      when: otherwise
+)");
+    // y > 1 is always true here, so it never decides its `or` by being false, and `not z`
+    // only decides while y is not above 1: never. x decides its `and` both ways (y true).
+    dir.write("ab.test.yaml", R"(cases:
+  - name: x decides
+    as_of: 2026-10-01
+    customers:
+      - { customer_id: 1, x: 5, y: 5, z: true }
+      - { customer_id: 2, x: 0, y: 5, z: true }
+    expect:
+      1: both
+      2: rest
+)");
+    auto r = run_cli({"test", rules, "--format", "json"});
+    INFO(r.out, r.err);
+    CHECK(r.code == 0);
+    CHECK(json_at(r.out, "$.coverage.conditions.operands") == "4");
+    CHECK(json_at(r.out, "$.coverage.conditions.covered") == "1");
+    CHECK(json_at(r.out, "$.coverage.conditions.uncovered[0].text") == "y > 1 or not z");
+    CHECK(json_at(r.out, "$.coverage.conditions.uncovered[0].never") == "false");
+    CHECK(json_at(r.out, "$.coverage.conditions.uncovered[1].text") == "y > 1");
+    CHECK(json_at(r.out, "$.coverage.conditions.uncovered[1].never") == "false");
+    CHECK(json_at(r.out, "$.coverage.conditions.uncovered[2].never") == "true or false");
+    CHECK(json_at(r.out, "$.coverage.conditions.uncovered[1].line") == "6");
+    CHECK(json_at(r.out, "$.coverage.conditions.uncovered[1].col") == "24");
+    auto t = run_cli({"test", rules});
+    CHECK(t.out.find("1 of 4 operands of and/or decided their outcome both ways") !=
+          std::string::npos);
+    CHECK(t.out.find(":6:24 `y > 1` in both never decided its and/or by being false") !=
+          std::string::npos);
+}
