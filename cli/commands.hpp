@@ -162,6 +162,9 @@ int run_outbox_fail(const OutboxFailOptions& options, std::ostream& out, std::os
 // Adds `outbox` and its four subcommands to the app (cli/outbox.cpp).
 void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 
+// Adds `explain`: why a customer is where they are (cli/explain.cpp).
+void add_explain(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
+
 // Adds `diff`: what a new version of a rule file would change (cli/diff.cpp).
 void add_diff(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 struct VersionsOptions {

@@ -1,0 +1,51 @@
+// Why a customer is where they are: every general segment tried in order, with its condition's
+// truth for this customer and the value of every sub-expression, then the tactical segments of
+// the one that won. The values come from the run's own evaluation of the whole base (a dry
+// run), read at the customer's row, so population functions rank against everyone, as in a
+// real run; there is no second engine.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dsl/compiler.hpp"
+#include "engine/value.hpp"
+
+namespace strata {
+
+struct ExplainNode {
+    std::string text;   // the expression as written
+    Location location;  // in the rule file
+    std::string kind;   // column, aggregate, let, literal, as_of, call, operator, field
+    Value value;        // for this customer
+    std::vector<ExplainNode> children;
+};
+
+struct ExplainedSegment {
+    std::string id;      // the general id or the tactical path
+    std::string result;  // "true", "false" or "null"; "otherwise" for the catch-all
+    std::optional<ExplainNode> condition;  // none for `otherwise`
+};
+
+struct Explanation {
+    std::string ruleset;
+    int64_t version = 0;
+    Date as_of;
+    Value customer;
+    std::string segment;                           // the general segment that won
+    std::vector<std::string> tactical;             // the tactical paths that held
+    std::vector<ExplainedSegment> tried;           // every general segment, in order
+    std::vector<ExplainedSegment> tactical_tried;  // the winner's tactical segments, in order
+};
+
+// Explains `key` (an integer or a text, matched only by a key of its own type) under `rules`.
+// `state`: the run state, read for previous_segment and the like (may be null). nullopt with
+// `error` set when the run fails or the customer is not in the base.
+std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::Database& data,
+                                            SQLite::Database* state, Date as_of,
+                                            const std::vector<Value>& keys, std::string& error);
+
+}  // namespace strata

@@ -1,0 +1,95 @@
+// `strata explain` (issue 10): every general segment tried in order with the truth of its
+// condition and the values under it, for one customer, from the run's own evaluation.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+const char* kBase = R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, spend REAL, tv INTEGER);
+INSERT INTO customers VALUES (1, 10, 1), (2, 500, 0), (3, 2000, 1), (4, NULL, 0);
+)sql";
+
+const char* kRules = R"(ruleset: tiers
+version: 1
+let:
+  half: ntile(spend, 2)
+general:
+  segments:
+    - id: top
+      when: half == 2 and spend >= 1000
+      tactical:
+        - id: tv
+          when: tv == 1
+    - id: regular
+      when: spend >= 100
+    - id: small
+      when: otherwise
+)";
+
+}  // namespace
+
+TEST_CASE("explain shows each segment tried, its truth and the values under it") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", kRules);
+    auto r = run_cli({"explain", file, "--db", db, "--customer", "2", "--as-of", "2026-10-01",
+                      "--format", "json"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    CHECK(json_at(r.out, "$.customer") == "2");
+    CHECK(json_at(r.out, "$.segment") == "regular");
+    CHECK(json_at(r.out, "$.ruleset") == "tiers");
+    CHECK(json_at(r.out, "$.version") == "1");
+    CHECK(json_at(r.out, "$.as_of") == "2026-10-01");
+    CHECK(json_at(r.out, "$.tried[0].id") == "top");
+    CHECK(json_at(r.out, "$.tried[0].result") == "0");
+    CHECK(json_at(r.out, "$.tried[1].result") == "1");
+    CHECK(json_at(r.out, "$.tried[2].result") == "otherwise");
+    // The tree: `half == 2 and spend >= 1000`; half is ntile(spend, 2) over {10, 500, 2000}
+    // (a null spend has no rank): 10 and 500 in tile 1, 2000 in tile 2.
+    CHECK(json_at(r.out, "$.tried[0].condition.text") == "half == 2 and spend >= 1000");
+    CHECK(json_at(r.out, "$.tried[0].condition.children[0].text") == "half == 2");
+    CHECK(json_at(r.out, "$.tried[0].condition.children[0].children[0].kind") == "let");
+    CHECK(json_at(r.out, "$.tried[0].condition.children[0].children[0].value") == "1");
+    CHECK(json_at(r.out, "$.tried[0].condition.children[1].value") == "0");
+    CHECK(json_at(r.out, "$.tried[0].condition.children[1].line") == "8");
+    CHECK(json_at(r.out, "$.tried[0].condition.children[1].col") == "27");
+    // Ranked against the whole base, as the run does: alone, customer 3 would be in tile 1.
+    auto top = run_cli({"explain", file, "--db", db, "--customer", "3", "--as-of", "2026-10-01",
+                        "--format", "json"});
+    CHECK(json_at(top.out, "$.tried[0].condition.children[0].children[0].value") == "2");
+    CHECK(json_at(top.out, "$.tried[0].condition.children[0].children[0].children[0].kind") ==
+          "population");
+    CHECK(json_at(top.out, "$.tried[0].condition.children[0].children[0].children[0].value") ==
+          "2");
+    CHECK(json_at(top.out, "$.tactical[0]") == "tv");
+    CHECK(json_at(top.out, "$.tactical_tried[0].result") == "1");
+
+    // A null value makes a condition unknown, not false.
+    auto u = run_cli({"explain", file, "--db", db, "--customer", "4", "--as-of", "2026-10-01",
+                      "--format", "json"});
+    CHECK(json_at(u.out, "$.segment") == "small");
+    CHECK(json_at(u.out, "$.tried[1].result") == "<none>");  // JSON null
+
+    // The winner's tactical segments.
+    auto t = run_cli({"explain", file, "--db", db, "--customer", "3", "--as-of", "2026-10-01"});
+    CHECK(t.out.find("customer 3 in tiers v1, as_of 2026-10-01: top [tv]") != std::string::npos);
+    CHECK(t.out.find("  → top: true   half == 2 and spend >= 1000") != std::string::npos);
+    CHECK(t.out.find("tactical segments of top:\n    tv: true   tv == 1") != std::string::npos);
+}
+
+TEST_CASE("explain of an unknown customer or a bad date exits 2") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", kRules);
+    auto r = run_cli({"explain", file, "--db", db, "--customer", "99", "--as-of", "2026-10-01"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("customer is not in the base of 'tiers'") != std::string::npos);
+    CHECK(run_cli({"explain", file, "--db", db, "--customer", "1", "--as-of", "x"}).code == 2);
+}
