@@ -190,7 +190,8 @@ TEST_CASE("the rule graph lists every node after the nodes it depends on") {
 
 TEST_CASE("every command answers --help with exit 0") {
     for (const char* command :
-         {"check", "run", "export", "runs", "history", "graph", "demo-data", "outbox"}) {
+         {"check", "run", "export", "runs", "history", "graph", "demo-data", "outbox", "triggers",
+          "versions", "show", "diff", "test", "explain"}) {
         CAPTURE(command);
         const auto r = run_cli({command, "--help"});
         CHECK(r.code == 0);
