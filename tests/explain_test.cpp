@@ -93,3 +93,35 @@ TEST_CASE("explain of an unknown customer or a bad date exits 2") {
     CHECK(r.err.find("customer is not in the base of 'tiers'") != std::string::npos);
     CHECK(run_cli({"explain", file, "--db", db, "--customer", "1", "--as-of", "x"}).code == 2);
 }
+
+TEST_CASE("explain agrees with the run: the first segment it finds true is the one placed") {
+    // The run places with its batch kernels; explain reads each condition through the
+    // evaluator. Held to each other on the retail demo rules, customer by customer.
+    TempDir dir;
+    const std::string db = dir.file("retail.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "600", "--out", db}).code ==
+            0);
+    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
+    for (int key = 1; key <= 600; key += 37) {
+        CAPTURE(key);
+        auto r = run_cli({"explain", rules, "--db", db, "--customer", std::to_string(key),
+                          "--as-of", "2026-11-01", "--format", "json"});
+        REQUIRE(r.code == 0);
+        std::string first_true;
+        for (int i = 0; i < 20 && first_true.empty(); ++i) {
+            const std::string at = "$.tried[" + std::to_string(i) + "]";
+            const std::string result = json_at(r.out, at + ".result");
+            if (result == "1" || result == "otherwise") first_true = json_at(r.out, at + ".id");
+        }
+        CHECK(first_true == json_at(r.out, "$.segment"));
+        // Each tactical segment that held is one explain finds true.
+        for (int i = 0; i < 5; ++i) {
+            const std::string at = "$.tactical_tried[" + std::to_string(i) + "]";
+            if (json_at(r.out, at + ".id") == "<none>") break;
+            const bool held =
+                r.out.find("\"" + json_at(r.out, at + ".id") + "\"]") != std::string::npos ||
+                json_at(r.out, "$.tactical[0]") == json_at(r.out, at + ".id");
+            CHECK(held == (json_at(r.out, at + ".result") == "1"));
+        }
+    }
+}
