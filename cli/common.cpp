@@ -148,4 +148,23 @@ std::optional<int64_t> parse_duration(const std::string& text) {
     return number * unit;
 }
 
+void write_text_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
+                      const std::vector<bool>& right_aligned, const std::string& indent) {
+    std::vector<size_t> widths(right_aligned.size(), 0);
+    for (const auto& row : rows) {
+        for (size_t c = 0; c < row.size() && c < widths.size(); ++c)
+            widths[c] = std::max(widths[c], row[c].size());
+    }
+    for (const auto& row : rows) {
+        std::string line = indent;
+        for (size_t c = 0; c < row.size() && c < widths.size(); ++c) {
+            const std::string pad(widths[c] - row[c].size(), ' ');
+            if (c) line += "  ";
+            line += right_aligned[c] ? pad + row[c] : row[c] + pad;
+        }
+        line.erase(line.find_last_not_of(' ') + 1);
+        out << line << '\n';
+    }
+}
+
 }  // namespace strata::cli

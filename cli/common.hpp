@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dsl/compiler.hpp"
 #include "engine/reader.hpp"
@@ -41,6 +42,12 @@ ProgressFn terminal_progress();
 
 // Formats 1234567 as 1,234,567.
 std::string thousands(size_t n);
+
+// A text table: each line is `indent`, then the cells joined by two spaces, each column as
+// wide as its widest cell (those marked in `right_aligned` aligned right), trailing spaces
+// trimmed. The first row is usually the header.
+void write_text_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
+                      const std::vector<bool>& right_aligned, const std::string& indent = "");
 
 // Resolves the run's reference date: --as-of, else the rule file's as_of, else today (UTC).
 // Returns nullopt after printing an error when --as-of is not a date.

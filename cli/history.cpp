@@ -69,21 +69,8 @@ void write_group(std::ostream& out, const StayListing* first, const StayListing*
     for (const StayListing* t = first; t != last; ++t) {
         if (t->level != 0 && !shown[t - first]) row(*t, t->segment + " (tactical)");
     }
-    std::vector<size_t> widths(rows[0].size(), 0);
-    for (const auto& r : rows) {
-        for (size_t c = 0; c < r.size(); ++c)
-            widths[c] = std::max(widths[c], r[c].size());
-    }
-    for (const auto& r : rows) {
-        std::string line;
-        for (size_t c = 0; c < r.size(); ++c) {
-            const std::string pad(widths[c] - r[c].size(), ' ');
-            line += "  ";
-            line += c == 3 ? pad + r[c] : r[c] + pad;  // the version, a number, to the right
-        }
-        line.erase(line.find_last_not_of(' ') + 1);
-        out << line << '\n';
-    }
+    // The version, a number, to the right.
+    write_text_table(out, rows, {false, false, false, true, false}, "  ");
 }
 
 // The outbox rows that concerned the customer, oldest first.
@@ -99,18 +86,7 @@ void write_actions(std::ostream& out, const std::vector<OutboxEntry>& actions) {
         rows.push_back({a.row.as_of, std::to_string(a.row.run_id), a.row.ruleset, a.row.trigger_id,
                         a.row.type, a.row.status, a.row.payload});
     }
-    std::vector<size_t> widths(rows[0].size(), 0);
-    for (const auto& r : rows) {
-        for (size_t c = 0; c + 1 < r.size(); ++c)
-            widths[c] = std::max(widths[c], r[c].size());
-    }
-    for (const auto& r : rows) {
-        std::string line;
-        for (size_t c = 0; c < r.size(); ++c)
-            line +=
-                "  " + r[c] + (c + 1 < r.size() ? std::string(widths[c] - r[c].size(), ' ') : "");
-        out << line << '\n';
-    }
+    write_text_table(out, rows, std::vector<bool>(rows[0].size(), false), "  ");
 }
 
 void write_text(std::ostream& out, const std::vector<StayListing>& stays) {

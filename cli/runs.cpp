@@ -13,27 +13,6 @@ namespace strata::cli {
 
 namespace {
 
-// A text table: one header and rows of cells, each column as wide as its widest cell,
-// numbers aligned right.
-void write_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
-                 const std::vector<bool>& right_aligned) {
-    std::vector<size_t> widths(right_aligned.size(), 0);
-    for (const auto& row : rows) {
-        for (size_t c = 0; c < row.size(); ++c)
-            widths[c] = std::max(widths[c], row[c].size());
-    }
-    for (const auto& row : rows) {
-        std::string line;
-        for (size_t c = 0; c < row.size(); ++c) {
-            const std::string pad(widths[c] - row[c].size(), ' ');
-            if (c) line += "  ";
-            line += right_aligned[c] ? pad + row[c] : row[c] + pad;
-        }
-        line.erase(line.find_last_not_of(' ') + 1);
-        out << line << '\n';
-    }
-}
-
 void write_text(std::ostream& out, const std::vector<RunListing>& runs) {
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"RUN", "RULESET", "VERSION", "AS_OF", "RAN AT (UTC)", "CUSTOMERS", "MOVED",
@@ -44,7 +23,7 @@ void write_text(std::ostream& out, const std::vector<RunListing>& runs) {
                         r.moved ? thousands(static_cast<size_t>(*r.moved)) : "-",
                         r.cause.value_or("-"), thousands(static_cast<size_t>(r.actions_enqueued))});
     }
-    write_table(out, rows, {true, false, true, false, false, true, true, false, true});
+    write_text_table(out, rows, {true, false, true, false, false, true, true, false, true});
 }
 
 void write_json(std::ostream& out, const std::vector<RunListing>& runs) {

@@ -35,21 +35,7 @@ void write_text(std::ostream& out, const std::vector<VersionListing>& versions) 
         for (const VersionRun& r : v.runs)
             rows.push_back({std::to_string(r.run_id), r.as_of, r.started_at,
                             thousands(static_cast<size_t>(r.customers))});
-        std::vector<size_t> widths(4, 0);
-        for (const auto& row : rows) {
-            for (size_t c = 0; c < row.size(); ++c)
-                widths[c] = std::max(widths[c], row[c].size());
-        }
-        for (const auto& row : rows) {
-            std::string line;
-            for (size_t c = 0; c < row.size(); ++c) {
-                const std::string pad(widths[c] - row[c].size(), ' ');
-                const bool number = c == 0 || c == 3;
-                line += "  " + (number ? pad + row[c] : row[c] + pad);
-            }
-            line.erase(line.find_last_not_of(' ') + 1);
-            out << line << '\n';
-        }
+        write_text_table(out, rows, {true, false, false, true}, "  ");
     }
 }
 
