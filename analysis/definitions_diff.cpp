@@ -67,8 +67,24 @@ void compare(const Definition& before, const Definition& after, std::vector<Defi
     }
 }
 
+// Whether two definitions say the same thing under different labels.
+bool same_parts(const Definition& a, const Definition& b) {
+    if (a.parts.size() != b.parts.size()) return false;
+    for (size_t i = 0; i < a.parts.size(); ++i) {
+        if (a.parts[i].compared != b.parts[i].compared) return false;
+    }
+    return true;
+}
+
+// The kind word of a label: `segment` in `segment vip`.
+std::string kind_of(const std::string& label) {
+    return label.substr(0, label.find(' '));
+}
+
 // Definitions matched by label: changed ones in the new file's order, then the removed ones in
-// the old file's order. Added ones are placed where the new file has them.
+// the old file's order. Added ones are placed where the new file has them. A removed and an
+// added definition of the same kind with identical parts, each the only such candidate for
+// the other, are one rename.
 void compare_lists(const std::vector<Definition>& before, const std::vector<Definition>& after,
                    std::vector<DefinitionLine>& out) {
     std::map<std::string, const Definition*> old_by_label, new_by_label;
@@ -76,15 +92,48 @@ void compare_lists(const std::vector<Definition>& before, const std::vector<Defi
         old_by_label.emplace(d.label, &d);
     for (const auto& d : after)
         new_by_label.emplace(d.label, &d);
+    std::vector<const Definition*> removed, added;
+    for (const auto& d : before) {
+        if (!new_by_label.count(d.label)) removed.push_back(&d);
+    }
+    for (const auto& d : after) {
+        if (!old_by_label.count(d.label)) added.push_back(&d);
+    }
+    auto matches = [](const Definition* a, const Definition* b) {
+        return kind_of(a->label) == kind_of(b->label) && same_parts(*a, *b);
+    };
+    std::map<const Definition*, const Definition*> renamed_from;  // added → removed
+    std::set<const Definition*> renamed;                          // removed ones
+    for (const Definition* a : added) {
+        const Definition* only = nullptr;
+        size_t candidates = 0;
+        for (const Definition* r : removed) {
+            if (matches(r, a)) {
+                only = r;
+                ++candidates;
+            }
+        }
+        if (candidates != 1) continue;
+        size_t rivals = 0;
+        for (const Definition* other : added)
+            rivals += matches(only, other) ? 1 : 0;
+        if (rivals != 1) continue;
+        renamed_from[a] = only;
+        renamed.insert(only);
+    }
     for (const auto& d : after) {
         auto it = old_by_label.find(d.label);
-        if (it == old_by_label.end())
+        if (auto r = renamed_from.find(&d); r != renamed_from.end())
+            out.push_back({'~', r->second->label + " renamed to " +
+                                    d.label.substr(d.label.find(' ') + 1) + " (same definition)"});
+        else if (it == old_by_label.end())
             out.push_back({'+', line(d.label, d.parts.front())});
         else
             compare(*it->second, d, out);
     }
     for (const auto& d : before) {
-        if (!new_by_label.count(d.label)) out.push_back({'-', line(d.label, d.parts.front())});
+        if (!new_by_label.count(d.label) && !renamed.count(&d))
+            out.push_back({'-', line(d.label, d.parts.front())});
     }
 }
 

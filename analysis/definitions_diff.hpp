@@ -10,7 +10,9 @@
 
 namespace strata {
 
-// One line of the diff: '-' for the old file's definition, '+' for the new one's.
+// One line of the diff: '-' for the old file's definition, '+' for the new one's, '~' for a
+// definition renamed with nothing else changed (`segment vip renamed to gold (same
+// definition)`).
 // `text` reads like `segment vip: when spend >= 1000` (conditions as written, on one line).
 struct DefinitionLine {
     char sign = '+';
@@ -22,7 +24,9 @@ struct DefinitionLine {
 // segments (by id, in the new file's order, then the removed ones; a changed order of the
 // segments both files have shows as one `order:` pair), their tactical segments (by path),
 // triggers (by id) and the frequency cap. A changed element gives a '-' line and a '+' line
-// per changed part; an added one a '+' line, a removed one a '-' line. Same definitions give
+// per changed part; an added one a '+' line, a removed one a '-' line; a removed and an added
+// one of the same kind whose parts are all the same (and no other removed or added one is) a
+// '~' line where the new file has it. Same definitions give
 // nothing. The ruleset name, version, description and owner are not compared.
 std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const RuleFile& new_file);
 

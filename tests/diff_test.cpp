@@ -187,6 +187,24 @@ general:
     CHECK(text.out.find("(added)") != std::string::npos);
 }
 
+TEST_CASE("diff: a segment renamed with nothing else changed is one rename line") {
+    const Files f(tiers("spend >= 1000"), tiers("spend >= 1000", 2, "gold"));
+    const Run r = f.diff({"--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.moved") == "1");  // ids differ, so customer 3 counts as a move
+    CHECK(json_at(r.out, "$.definitions") ==
+          R"x([{"change":"~","text":"segment vip renamed to gold (same definition)"},)x"
+          R"({"change":"-","text":"tactical tv: within vip"},)"
+          R"({"change":"+","text":"tactical tv: within gold"}])");
+    // A renamed segment whose condition changed too is a removal and an addition.
+    const Files g(tiers("spend >= 1000"), tiers("spend >= 900", 2, "gold"));
+    const Run changed = g.diff();
+    REQUIRE(changed.code == 0);
+    CHECK(changed.out.find("renamed") == std::string::npos);
+    CHECK(changed.out.find("  + segment gold: when spend >= 900\n") != std::string::npos);
+    CHECK(changed.out.find("  - segment vip: when spend >= 1000\n") != std::string::npos);
+}
+
 TEST_CASE("diff: tactical changes count who enters and leaves each path") {
     const std::string changed = "ruleset: tiers\nversion: 2\n" + std::string(R"(
 general:
