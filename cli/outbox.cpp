@@ -44,6 +44,10 @@ std::unique_ptr<SQLite::Database> open_outbox(const OutboxTarget& target,
                                               std::ostream& err) {
     const std::string path = outbox_path(target);
     const std::string prefix = "strata outbox " + command + ": ";
+    if (path.empty()) {
+        err << prefix << "give --db (the customer database holding the run state) or --state\n";
+        return nullptr;
+    }
     const auto wait = parse_duration(target.wait);
     if (!wait) {
         err << prefix << "--wait " << target.wait << " is not a duration like 30s, 5m or 1h\n";
@@ -184,8 +188,9 @@ CLI::Validator duration_check(int64_t minimum) {
 }
 
 void add_target(CLI::App* cmd, OutboxTarget& target) {
-    cmd->add_option("--db", target.db, "SQLite customer database (its run state holds the outbox)")
-        ->required();
+    cmd->add_option("--db", target.db,
+                    "SQLite customer database (its run state holds the outbox; not needed with "
+                    "--state)");
     cmd->add_option("--state", target.state,
                     "SQLite file with run state and the outbox (default: the customer database)");
     cmd->add_option("--wait", target.wait,

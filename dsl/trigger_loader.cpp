@@ -204,6 +204,10 @@ class TriggerReader {
                     if (!def.cooldown)
                         r_.error(Code::InvalidValue, r_.node_location(v),
                                  "'cooldown' must be a duration such as 7d, 2w, 1mo or 1y");
+                    else if (def.cooldown->months == 0 && def.cooldown->days == 0)
+                        r_.error(Code::InvalidValue, r_.node_location(v),
+                                 "a 'cooldown' of zero keeps nothing from firing; give a duration "
+                                 "such as 7d, or leave 'cooldown' out");
                 } else if (k == "holdout") {
                     auto s = r_.scalar(v, "'holdout'");
                     if (!s) return;

@@ -314,6 +314,15 @@ TEST_CASE("outbox commands read the outbox from --state when given") {
     CHECK(run_cli({"outbox", "list", "--db", customers, "--state", state}).out.find("1 done") !=
           std::string::npos);
     CHECK(!std::filesystem::exists(customers));
+    // --state alone is enough: the outbox does not need the customer database.
+    const Run alone = run_cli({"outbox", "list", "--state", state});
+    CHECK(alone.code == 0);
+    CHECK(alone.out.find("1 done") != std::string::npos);
+    const Run neither = run_cli({"outbox", "list"});
+    CHECK(neither.code == 2);
+    CHECK(neither.err ==
+          "strata outbox list: give --db (the customer database holding the run "
+          "state) or --state\n");
 }
 
 TEST_CASE("outbox usage, file and lock problems exit 2 with the command's name") {
