@@ -1,0 +1,50 @@
+// Reading SQLite cells into typed values, for the scans of engine/reader.cpp. Internal to
+// engine/: one reader per column type, picked once per column so the row loop does not switch
+// on the type, and the log of values that did not convert.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dsl/bound.hpp"
+#include "engine/reader.hpp"
+
+namespace strata {
+
+// Findings are listed by table, then column.
+void sort_unconvertible(std::vector<DataQuality::Unconvertible>& findings);
+
+// Counts values that do not convert, per column, into a DataQuality.
+class ConversionLog {
+  public:
+    ConversionLog(DataQuality& dq, std::string table) : dq_(dq), table_(std::move(table)) {}
+    // Counts one value of `column` that did not convert to `type`; the first is kept as a
+    // sample (its first 40 bytes).
+    void bad(const std::string& column, Type type, sqlite3_value* cell);
+
+  private:
+    DataQuality& dq_;
+    std::string table_;
+};
+
+// Reads one cell into `out`, converted to a column's type. False, with `out` null, when a
+// non-null value does not convert; a null cell reads as null. A column of no declared type
+// keeps numbers as numbers and reads the rest as text.
+using CellReader = bool (*)(sqlite3_value* cell, Value& out);
+
+CellReader reader_for(Type type);
+std::vector<CellReader> readers_for(const std::vector<bound::ColumnUse>& columns);
+
+// Every non-null value as its text (the reader of text columns).
+bool read_text_cell(sqlite3_value* cell, Value& out);
+
+// The cell's text (empty for null); valid until the cell changes.
+std::string_view cell_text(sqlite3_value* cell);
+
+// Empty, or only spaces, tabs, line breaks and no-break spaces: a key written so is no key.
+bool is_blank(std::string_view text);
+
+}  // namespace strata
