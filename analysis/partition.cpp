@@ -6,6 +6,7 @@
 #include <set>
 
 #include "analysis/domains.hpp"
+#include "engine/policy.hpp"
 
 namespace strata {
 
@@ -289,7 +290,8 @@ void report_exclusive(const CompiledRules& rules, bool strict, Diagnostics& diag
 void report_reachability(const CompiledRules& rules, Diagnostics& diags) {
     const std::string& file = rules.source.path();
     const RuleFile& rf = rules.rules;
-    const bool first_match = rf.policy == Policy::FirstMatch;
+    // Under first_match a segment wins only where every earlier one fails (engine/policy.hpp).
+    const bool earlier_decide = earlier_segments_decide(rf.policy);
     Model model(rules);
     // Every condition, general and tactical, by segment.
     std::map<const CompiledSegment*, size_t> index;
@@ -311,7 +313,7 @@ void report_reachability(const CompiledRules& rules, Diagnostics& diags) {
         const CompiledSegment& seg = rules.segments[i];
         const SegmentDef& def = *seg.def;
         Goal g;
-        for (size_t j = 0; j < i && first_match; ++j) {
+        for (size_t j = 0; j < i && earlier_decide; ++j) {
             g.preds.push_back(pred(rules.segments[j]));
             g.must_not.push_back(j);
         }
@@ -363,7 +365,7 @@ void report_reachability(const CompiledRules& rules, Diagnostics& diags) {
     for (size_t i = 0; i < rules.segments.size(); ++i) {
         if (!can_win[i]) continue;
         Goal g;
-        for (size_t j = 0; j < i && first_match; ++j) {
+        for (size_t j = 0; j < i && earlier_decide; ++j) {
             g.preds.push_back(pred(rules.segments[j]));
             g.must_not.push_back(j);
         }

@@ -134,6 +134,31 @@ void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
         table_rows(out, t, rep, depth + 1, name_width);
 }
 
+// Every segment whose condition was unknown for some of the customers it was tried on, as
+// (its path from the general level, how many), depth first.
+void collect_unknowns(const std::vector<SegmentResult>& segments, const std::string& prefix,
+                      std::vector<std::pair<std::string, size_t>>& out) {
+    for (const auto& s : segments) {
+        const std::string path = prefix.empty() ? s.def->id : prefix + "/" + s.def->id;
+        if (s.unknown > 0) out.emplace_back(path, s.unknown);
+        collect_unknowns(s.tactical, path, out);
+    }
+}
+
+// The customers each condition left out as unknown (null) rather than false: a note under the
+// segment table, printed only when some condition did.
+void print_unknowns(std::ostream& out, const RunReport& rep) {
+    std::vector<std::pair<std::string, size_t>> unknowns;
+    collect_unknowns(rep.segments, "", unknowns);
+    if (unknowns.empty()) return;
+    size_t width = 0;
+    for (const auto& [path, n] : unknowns)
+        width = std::max(width, text_width(path));
+    out << "\nunknown: customers a condition left out because it was null for them, not false:\n";
+    for (const auto& [path, n] : unknowns)
+        out << "  " << pad(path, width) << ' ' << pad(thousands(n), 10, true) << '\n';
+}
+
 // The moves since the ruleset's latest run: a line of totals, then the moves between general
 // segments, the largest first (at most kMoveLines of them).
 void print_transitions(std::ostream& out, const RunTransitions& t) {
@@ -229,6 +254,7 @@ void print_table(std::ostream& out, const RunReport& rep, const RunCommandOption
     out << "  PRI CONTACT CHANNEL          GOAL — OFFER\n";
     for (const auto& s : rep.segments)
         table_rows(out, s, rep, 0, name_width);
+    print_unknowns(out, rep);
     const auto& dq = rep.data_quality;
     if (rep.transitions) print_transitions(out, *rep.transitions);
     print_triggers(out, rep, options);

@@ -169,15 +169,19 @@ bool runtime_comparable(const Value& a, const Value& b) {
     return kind(a) == kind(b) && !std::holds_alternative<RecordPtr>(a);
 }
 
-// Three-valued truth, one byte a row, for conditions evaluated without building values.
-enum Truth : uint8_t { kFalse = 0, kTrue = 1, kUnknown = 2 };
+// Three-valued truth, one byte a row, for conditions evaluated without building values: the
+// bytes of the public Truth.
+enum TruthByte : uint8_t { kFalse = 0, kTrue = 1, kUnknown = 2 };
+static_assert(kFalse == static_cast<uint8_t>(Truth::False) &&
+              kTrue == static_cast<uint8_t>(Truth::True) &&
+              kUnknown == static_cast<uint8_t>(Truth::Unknown));
 
-Truth truth_of(bool b) {
+TruthByte truth_of(bool b) {
     return b ? kTrue : kFalse;
 }
 
 // `l op r` for a comparison op: unknown when either is null or they cannot be compared.
-Truth compare_truth(BinaryOp op, const Value& l, const Value& r) {
+TruthByte compare_truth(BinaryOp op, const Value& l, const Value& r) {
     // The common cases first: two values of one kind.
     if (l.index() == r.index()) {
         switch (l.index()) {
@@ -208,7 +212,7 @@ Truth compare_truth(BinaryOp op, const Value& l, const Value& r) {
 }
 
 Value compare(BinaryOp op, const Value& l, const Value& r) {
-    const Truth t = compare_truth(op, l, r);
+    const TruthByte t = compare_truth(op, l, r);
     return t == kUnknown ? Value{} : Value{t == kTrue};
 }
 
@@ -1097,15 +1101,29 @@ std::shared_ptr<const Column> evaluate_shared(const bound::Expr& e, const Frame&
     return std::make_shared<const Column>(std::move(out));
 }
 
-std::vector<char> evaluate_condition(const bound::Expr& e, const Frame& frame) {
-    std::vector<char> out(frame.rows);
+Truth truth_of_value(const Value& v) {
+    const auto* b = std::get_if<bool>(&v);
+    if (!b) return Truth::Unknown;
+    return *b ? Truth::True : Truth::False;
+}
+
+std::vector<Truth> evaluate_truth(const bound::Expr& e, const Frame& frame) {
+    std::vector<Truth> out(frame.rows);
     std::vector<uint8_t> truth;
     const size_t block = is_row_local(e) ? kBlockRows : std::max<size_t>(frame.rows, 1);
     for_each_block(frame, block, [&](const Frame& part, size_t first) {
         Evaluator(part).condition_truth(e, truth);
         for (size_t i = 0; i < part.rows; ++i)
-            out[first + i] = truth[i] == kTrue;
+            out[first + i] = static_cast<Truth>(truth[i]);
     });
+    return out;
+}
+
+std::vector<char> evaluate_condition(const bound::Expr& e, const Frame& frame) {
+    const std::vector<Truth> truth = evaluate_truth(e, frame);
+    std::vector<char> out(truth.size());
+    for (size_t i = 0; i < truth.size(); ++i)
+        out[i] = truth[i] == Truth::True;
     return out;
 }
 

@@ -1,5 +1,13 @@
 // Column-at-a-time evaluation of bound expressions. Null semantics are SQL's: operators on
 // null give null, `and`/`or` use three-valued logic, and a condition holds only when true.
+//
+// One definition of truth. `evaluate` is the definition of every expression's value, and a
+// condition's truth is that value read by `truth_of_value`: true, false, or unknown (null, or
+// anything that is not a boolean). Segment conditions take a faster path, `evaluate_truth`,
+// which works on one byte a row for `and`, `or`, `not`, comparisons and `is null` instead of
+// building values; it must give exactly the truth read from `evaluate`, row for row, and
+// tests/truth_test.cpp holds it to that on random conditions over random frames (as
+// tests/lang_test.cpp does on every boolean case of tests/lang).
 #pragma once
 
 #include <memory>
@@ -43,8 +51,20 @@ std::shared_ptr<const Column> evaluate_shared(const bound::Expr& e, const Frame&
 // Whether e's value for a row depends on that row alone (no population function inside).
 bool is_row_local(const bound::Expr& e);
 
-// 1 where e is true, 0 where it is false or null. A row-local e is evaluated a block of rows
-// at a time, so that its intermediate columns stay small and in cache.
+// A condition's truth for one row, three-valued.
+enum class Truth : uint8_t { False = 0, True = 1, Unknown = 2 };
+
+// The truth of a value as a condition: true and false for the booleans, unknown for null
+// and for any other value (an Any-typed column may hold one at run time).
+Truth truth_of_value(const Value& v);
+
+// e's truth for every row of the frame: exactly truth_of_value(evaluate(e, frame)[i]) for
+// each row i, computed without building the values of its boolean structure. A row-local e
+// is evaluated a block of rows at a time, so that its intermediate columns stay small and in
+// cache. Never throws on data.
+std::vector<Truth> evaluate_truth(const bound::Expr& e, const Frame& frame);
+
+// 1 where e is true, 0 where it is false or unknown: evaluate_truth(e, frame)[i] == True.
 std::vector<char> evaluate_condition(const bound::Expr& e, const Frame& frame);
 
 // Population functions over a whole column (exposed for tests).

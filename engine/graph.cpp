@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "engine/policy.hpp"
+
 namespace strata {
 
 const char* kind_name(GraphNode::Kind kind) {
@@ -70,7 +72,8 @@ class Builder {
         for (const auto& seg : rules_.segments) {
             std::vector<size_t> deps;
             if (seg.when) walk(*seg.when, deps);
-            if (rules_.rules.policy == Policy::FirstMatch)
+            // Under first_match a segment's customers depend on the earlier segments too.
+            if (earlier_segments_decide(rules_.rules.policy))
                 deps.insert(deps.end(), earlier.begin(), earlier.end());
             const size_t id =
                 add(GraphNode::Kind::General, seg.def->id, seg.def->id_location, deps);

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "engine/parallel.hpp"
+#include "engine/policy.hpp"
 
 namespace strata {
 
@@ -118,7 +119,7 @@ SegmentPlan plan_segments(const std::vector<CompiledSegment>& segs,
 // When the table is in key order (the usual case) a block is a run of table rows and its
 // conditions are evaluated for just those rows; otherwise every condition is evaluated once
 // for the whole table. Conditions that rank the whole base are always evaluated whole.
-Unplaced place_customers(const SegmentPlan& plan, bool exclusive, const Frame& frame,
+Unplaced place_customers(const SegmentPlan& plan, Policy policy, const Frame& frame,
                          const std::vector<uint32_t>& order, const Column& keys,
                          const Column* value, RunReport& rep,
                          const std::function<void(size_t)>& published) {
@@ -129,17 +130,17 @@ Unplaced place_customers(const SegmentPlan& plan, bool exclusive, const Frame& f
         in_key_order = order[k] == k;
     constexpr size_t kPlaceBlock = 65536;
     const size_t block = in_key_order ? kPlaceBlock : std::max<size_t>(n, 1);
-    std::vector<std::vector<char>> whole(jobs.size());
+    std::vector<std::vector<Truth>> whole(jobs.size());
     for_each_on_two_threads(jobs.size(), [&](size_t j) {
         if (!in_key_order || !is_row_local(*jobs[j]->when))
-            whole[j] = evaluate_condition(*jobs[j]->when, frame);
+            whole[j] = evaluate_truth(*jobs[j]->when, frame);
     });
 
     Unplaced unplaced;
     TagTexts tags(plan.tag_paths);
     std::vector<uint64_t> set(tags.words());
-    std::vector<std::vector<char>> part(jobs.size());
-    std::vector<const char*> holds(jobs.size());  // per job: row r holds at holds[j][r - base]
+    std::vector<std::vector<Truth>> part(jobs.size());
+    std::vector<const Truth*> truth(jobs.size());  // per job: row r's truth at truth[j][r - base]
     rep.membership.reserve(n);
     for (size_t pos = 0; pos < n; pos += block) {
         const size_t count = std::min(block, n - pos);
@@ -149,25 +150,29 @@ Unplaced place_customers(const SegmentPlan& plan, bool exclusive, const Frame& f
         rows.rows = in_key_order ? count : n;
         for_each_on_two_threads(jobs.size(), [&](size_t j) {
             if (!whole[j].empty()) {
-                holds[j] = whole[j].data() + base;
+                truth[j] = whole[j].data() + base;
             } else {
-                part[j] = evaluate_condition(*jobs[j]->when, rows);
-                holds[j] = part[j].data();
+                part[j] = evaluate_truth(*jobs[j]->when, rows);
+                truth[j] = part[j].data();
             }
         });
         for (size_t k = pos; k < pos + count; ++k) {
             const uint32_t row = order[k];
             const size_t local = row - base;
-            auto holds_job = [&](size_t j) { return j == jobs.size() || holds[j][local] != 0; };
-            int32_t general = -1;
-            for (size_t g = 0; g < plan.general_job.size(); ++g) {
-                if (!holds_job(plan.general_job[g])) continue;
-                if (general < 0) {
-                    general = static_cast<int32_t>(g);
-                    if (!exclusive) break;
-                } else {
-                    unplaced.overlaps[{static_cast<size_t>(general), g}].push_back(row);
-                }
+            // The job's truth for this row; `otherwise` (no job) is always true.
+            auto truth_of_job = [&](size_t j) {
+                return j == jobs.size() ? Truth::True : truth[j][local];
+            };
+            auto holds_job = [&](size_t j) { return truth_of_job(j) == Truth::True; };
+            const size_t general_count = plan.general_job.size();
+            const int32_t general = pick_general_segment(
+                policy, general_count, [&](size_t g) { return holds_job(plan.general_job[g]); },
+                [&](size_t first, size_t g) {
+                    unplaced.overlaps[{first, g}].push_back(row);
+                });
+            // Segments tried for this customer whose condition was unknown, not false.
+            for (size_t g = 0; g < general_count && segment_tried(policy, g, general); ++g) {
+                if (truth_of_job(plan.general_job[g]) == Truth::Unknown) ++rep.segments[g].unknown;
             }
             if (general < 0) {
                 unplaced.none.push_back(row);
@@ -187,6 +192,7 @@ Unplaced place_customers(const SegmentPlan& plan, bool exclusive, const Frame& f
             const auto& nodes = plan.tactical[static_cast<size_t>(general)];
             for (size_t t = 0; t < nodes.size();) {
                 if (!holds_job(nodes[t].job)) {
+                    if (truth_of_job(nodes[t].job) == Truth::Unknown) ++nodes[t].result->unknown;
                     t = nodes[t].end;
                     continue;
                 }
@@ -203,9 +209,10 @@ Unplaced place_customers(const SegmentPlan& plan, bool exclusive, const Frame& f
 }
 
 // Why the rules could not place everyone, or nullopt when they could.
-std::optional<std::string> unplaced_message(const Unplaced& unplaced, bool exclusive,
+std::optional<std::string> unplaced_message(const Unplaced& unplaced, Policy policy,
                                             const std::vector<CompiledSegment>& segs,
                                             const Column& keys) {
+    const bool exclusive = policy == Policy::Exclusive;
     auto customers = [](size_t n) {
         return std::to_string(n) + (n == 1 ? " customer" : " customers");
     };

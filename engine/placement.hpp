@@ -43,20 +43,23 @@ struct Unplaced {
     std::vector<uint32_t> none;
 };
 
-// Places every customer in key order, a block at a time: counts and values into
-// rep.segments, a membership row each into rep.membership (reserved for all of them, then
-// announced to `published` block by block, when it is set).
+// Places every customer in key order, a block at a time, by the policy (engine/policy.hpp):
+// counts, values and unknowns into rep.segments, a membership row each into rep.membership
+// (reserved for all of them, then announced to `published` block by block, when it is set).
+// A segment's `unknown` counts the customers its condition was tried on and found unknown
+// (null), not false: for a general segment the customers policy's segment_tried says tried
+// it, for a tactical one its parent's customers.
 //
 // When the table is in key order (the usual case) a block is a run of table rows and its
 // conditions are evaluated for just those rows; otherwise every condition is evaluated once
 // for the whole table. Conditions that rank the whole base are always evaluated whole.
-Unplaced place_customers(const SegmentPlan& plan, bool exclusive, const Frame& frame,
+Unplaced place_customers(const SegmentPlan& plan, Policy policy, const Frame& frame,
                          const std::vector<uint32_t>& order, const Column& keys,
                          const Column* value, RunReport& rep,
                          const std::function<void(size_t)>& published);
 
 // Why the rules could not place everyone, or nullopt when they could.
-std::optional<std::string> unplaced_message(const Unplaced& unplaced, bool exclusive,
+std::optional<std::string> unplaced_message(const Unplaced& unplaced, Policy policy,
                                             const std::vector<CompiledSegment>& segs,
                                             const Column& keys);
 

@@ -456,16 +456,16 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     }
     std::optional<MembershipPipe> pipe;
     if (writer) pipe.emplace(*writer, rep.membership);
-    const bool exclusive = rules.rules.policy == Policy::Exclusive;
+    const Policy policy = rules.rules.policy;
     const std::vector<uint32_t> order = key_order(customers.keys);
     const Unplaced unplaced =
-        place_customers(plan, exclusive, frame, order, customers.keys, value.get(), rep,
+        place_customers(plan, policy, frame, order, customers.keys, value.get(), rep,
                         pipe ? std::function<void(size_t)>([&pipe](size_t n) { pipe->publish(n); })
                              : std::function<void(size_t)>());
     const std::optional<StoreError> store_failed = pipe ? pipe->close() : std::nullopt;
 
     // Rule problems first: the run fails whole, and the writer rolls back.
-    if (auto message = unplaced_message(unplaced, exclusive, rules.segments, customers.keys)) {
+    if (auto message = unplaced_message(unplaced, policy, rules.segments, customers.keys)) {
         error.message = *message;
         error.rule_problem = true;
         return std::nullopt;

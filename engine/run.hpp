@@ -23,6 +23,11 @@ struct SegmentResult {
     size_t count = 0;
     double value_total = 0;  // sum of the rule file's `value` over members (nulls count 0)
     size_t value_count = 0;  // members with a non-null value
+    // Customers its condition was tried on and found unknown (null) rather than false: for a
+    // general segment under first_match those that reached it (no earlier segment held them),
+    // under exclusive every customer; for a tactical segment its parent's customers. Always 0
+    // for `when: otherwise`.
+    size_t unknown = 0;
     std::vector<SegmentResult> tactical;
 };
 

@@ -23,6 +23,11 @@ void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, 
     text_or_null(w.key("label"), m.label);
     w.key("count").value(s.count);
     w.key("share").value(customers > 0 ? static_cast<double>(s.count) / customers : 0.0, 4);
+    // Customers its condition left out as unknown; an `otherwise` segment has no condition.
+    if (s.def->otherwise)
+        w.key("unknown").null();
+    else
+        w.key("unknown").value(s.unknown);
     if (rep.has_value) {
         w.key("value_total").value(s.value_total, 2);
         if (s.value_count > 0)

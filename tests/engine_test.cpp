@@ -147,7 +147,7 @@ TEST_CASE("tactical subsegments hold only inside their parent, overlap, and nest
     CHECK(e.out.find("\n6,payers,tv;tv/tv_it;big,") != std::string::npos);
     CHECK(e.out.find("\n2,payers,big,") != std::string::npos);
     auto j = run_cli({"run", file, "--db", db, "--dry-run", "--format", "json"});
-    CHECK(j.out.find("{\"id\":\"tv\",\"label\":null,\"count\":2,\"share\":0.3333,"
+    CHECK(j.out.find("{\"id\":\"tv\",\"label\":null,\"count\":2,\"share\":0.3333,\"unknown\":0,"
                      "\"value_total\":null,\"value_avg\":null,\"value_share\":null,\"goal\":null,"
                      "\"offer\":null,\"channel\":null,\"contact_every\":null,\"priority\":null,"
                      "\"path\":\"tv\",\"tactical\":[{"
@@ -634,10 +634,9 @@ TEST_CASE("a fact table read in parts gives the same aggregates and findings as 
     }
     CHECK(outputs[0] == outputs[1]);
     // By hand: customer 2's convertible amounts are 1, 10, 13, …, 40 = 248; 1 has 219, 3 has 211.
-    CHECK(
-        outputs[0].find(
-            "{\"id\":\"many\",\"label\":null,\"count\":1,\"share\":0.3333,\"value_total\":248,") !=
-        std::string::npos);
+    CHECK(outputs[0].find(
+              "{\"id\":\"many\",\"label\":null,\"count\":1,\"share\":0.3333,\"unknown\":0,"
+              "\"value_total\":248,") != std::string::npos);
     CHECK(outputs[0].find("\"value_total\":678") != std::string::npos);
     // 2 amounts did not convert; the sample is the first in table order.
     CHECK(outputs[0].find("\"count\":2,\"sample\":\"four\"") != std::string::npos);

@@ -127,7 +127,10 @@ struct CaseResult {
     std::vector<std::string> errors;
     Column values;
     Type type = Type::Any;
-    std::vector<char> holds;  // for a condition: where evaluate_condition finds it true
+    // For a condition (a case typed bool, or Any, which may hold a bool at run time): its
+    // three-valued truth by the segment conditions' path, and where evaluate_condition holds.
+    std::vector<Truth> truth;
+    std::vector<char> holds;
 };
 
 CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
@@ -258,7 +261,10 @@ CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
     const Evaluation ev = evaluate_program(program, table, source_ptrs, as_of);
     result.values = evaluate(*e, ev.frame());
     // Segment conditions take their own path (three-valued bytes, no values); it must agree.
-    if (result.type == Type::Bool) result.holds = evaluate_condition(*e, ev.frame());
+    if (result.type == Type::Bool || result.type == Type::Any || result.type == Type::Null) {
+        result.truth = evaluate_truth(*e, ev.frame());
+        result.holds = evaluate_condition(*e, ev.frame());
+    }
     return result;
 }
 
@@ -273,6 +279,7 @@ TEST_CASE("language cases in tests/lang") {
     std::sort(files.begin(), files.end());
     REQUIRE(files.size() >= 5);
     size_t total = 0;
+    size_t conditions = 0;  // boolean cases, each also run as a condition
     for (const auto& path : files) {
         const YAML::Node file = YAML::LoadFile(path.string());
         REQUIRE_MESSAGE(file["cases"], path);
@@ -300,9 +307,15 @@ TEST_CASE("language cases in tests/lang") {
             if (c["type"]) {
                 CHECK_MESSAGE(std::string(type_name(r.type)) == c["type"].Scalar(), "static type");
             }
-            for (size_t i = 0; i < r.holds.size(); ++i) {
-                const auto* b = std::get_if<bool>(&r.values[i]);
-                CHECK_MESSAGE((r.holds[i] != 0) == (b && *b),
+            if (r.type == Type::Bool) ++conditions;
+            REQUIRE(r.truth.size() == r.holds.size());
+            for (size_t i = 0; i < r.truth.size(); ++i) {
+                const Truth want = truth_of_value(r.values[i]);
+                CHECK_MESSAGE(r.truth[i] == want,
+                              "row " << i << ": as a condition it is "
+                                     << static_cast<int>(r.truth[i]) << " (0 false, 1 true, 2 "
+                                     << "unknown), as a value it is " << format_value(r.values[i]));
+                CHECK_MESSAGE((r.holds[i] != 0) == (want == Truth::True),
                               "row " << i << ": as a condition it "
                                      << (r.holds[i] ? "holds" : "fails") << ", as a value it is "
                                      << format_value(r.values[i]));
@@ -324,6 +337,7 @@ TEST_CASE("language cases in tests/lang") {
             }
         }
     }
-    MESSAGE("ran " << total << " language cases");
+    MESSAGE("ran " << total << " language cases, " << conditions << " of them conditions");
     CHECK(total >= 150);
+    CHECK(conditions >= 50);
 }
