@@ -120,7 +120,8 @@ std::string truth(const Value& v) {
 
 std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::Database& data,
                                             SQLite::Database* state, Date as_of,
-                                            const std::vector<Value>& keys, std::string& error) {
+                                            const std::vector<Value>& keys, std::string& error,
+                                            bool* rule_problem) {
     Explanation out;
     out.ruleset = rules.rules.ruleset;
     out.version = rules.rules.version;
@@ -189,6 +190,7 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
     RunError run_error;
     if (!execute_run(rules, data, state, options, run_error)) {
         error = run_error.message;
+        if (rule_problem) *rule_problem = run_error.rule_problem;
         return std::nullopt;
     }
     if (!found) {

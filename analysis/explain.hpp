@@ -62,9 +62,11 @@ struct Explanation {
 
 // Explains `key` (an integer or a text, matched only by a key of its own type) under `rules`.
 // `state`: the run state, read for previous_segment and the like (may be null). nullopt with
-// `error` set when the run fails or the customer is not in the base.
+// `error` set when the run fails or the customer is not in the base; `rule_problem` (when
+// given) is set when the rules are at fault (an exclusive level with overlaps or gaps, say).
 std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::Database& data,
                                             SQLite::Database* state, Date as_of,
-                                            const std::vector<Value>& keys, std::string& error);
+                                            const std::vector<Value>& keys, std::string& error,
+                                            bool* rule_problem = nullptr);
 
 }  // namespace strata

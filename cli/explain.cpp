@@ -289,7 +289,13 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
         return kExitEnvironment;
     }
     std::string error;
-    auto e = explain_customer(*rules.rules, *rules.db, state, *as_of, keys, error);
+    bool rule_problem = false;
+    auto e = explain_customer(*rules.rules, *rules.db, state, *as_of, keys, error, &rule_problem);
+    if (!e && rule_problem) {
+        err << "strata explain: " << error << '\n';
+        if (json) write_json_error(out, "rules", error);
+        return kExitRules;
+    }
     if (!e) {
         if (stored)
             error += " (run " + std::to_string(stored->stored.run.run_id) + " placed them in " +

@@ -159,3 +159,15 @@ TEST_CASE("explain --run refuses what it cannot answer, with exit code 2") {
         run_cli({"explain", broken, "--db", db, "--state", state, "--customer", "2", "--run", "1"})
             .code == 1);
 }
+
+TEST_CASE("explain of rules that cannot place the base is a rule problem: exit 1") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    // Exclusive, with a gap: customer 1 (50) is in no segment.
+    const auto file = dir.write("gap.yaml",
+                                "ruleset: gap\nversion: 1\ngeneral:\n  policy: exclusive\n"
+                                "  segments:\n    - id: big\n      when: spend >= 100\n");
+    auto r = run_cli({"explain", file, "--db", db, "--customer", "2", "--format", "json"});
+    CHECK(r.code == 1);
+    CHECK(json_at(r.out, "$.error.kind") == "rules");
+}
