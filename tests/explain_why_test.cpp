@@ -173,3 +173,30 @@ general:
     CHECK(json_at(s.out, "$.tried[1].reason") ==
           "in let northern, region == 'north' is true: region = 'north'");
 }
+
+TEST_CASE("explain counts only the rows inside a cv window") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("cv.yaml", R"(ruleset: swings
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+general:
+  segments:
+    - id: steady
+      when: cv(orders.amount, per: month, over: 3mo) < 0.5
+    - id: rest
+      when: otherwise
+)");
+    auto r = run_cli({"explain", file, "--db", db, "--customer", "1", "--as-of", "2026-11-01",
+                      "--format", "json"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    // The window is (2026-08-01, 2026-11-01]: 2026-09-15, 2026-10-20 and 2026-10-25 (no
+    // amount); 2026-08-01 itself and the earlier orders are outside it.
+    const std::string cv = "$.tried[0].condition.children[0]";
+    CHECK(json_at(r.out, cv + ".kind") == "aggregate");
+    CHECK(json_at(r.out, cv + ".rows") == "3");
+    CHECK(json_at(r.out, cv + ".rows_without_value") == "1");
+}
