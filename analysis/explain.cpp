@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "analysis/explain_reasons.hpp"
 #include "engine/evaluator.hpp"
 #include "engine/run.hpp"
 #include "engine/stays.hpp"
@@ -12,8 +13,9 @@ namespace {
 
 class Tracer {
   public:
-    Tracer(const CompiledRules& rules, const Frame& frame, size_t row)
-        : rules_(rules), whole_(frame), one_(frame) {
+    Tracer(const CompiledRules& rules, const Frame& frame, size_t row,
+           const AggregateRowCounts& rows)
+        : rules_(rules), whole_(frame), one_(frame), rows_(rows) {
         one_.offset = frame.offset + row;
         one_.rows = 1;
         row_ = row;
@@ -41,6 +43,7 @@ class Tracer {
                     n.kind = "column";
                 } else if constexpr (std::is_same_v<T, bound::AggregateRef>) {
                     n.kind = "aggregate";
+                    note_rows(node.index, n);
                 } else if constexpr (std::is_same_v<T, bound::AsOf>) {
                     n.kind = "as_of";
                 } else if constexpr (std::is_same_v<T, bound::LetRef>) {
@@ -87,7 +90,17 @@ class Tracer {
     const CompiledRules& rules_;
     const Frame& whole_;
     Frame one_;
+    const AggregateRowCounts& rows_;
     size_t row_ = 0;
+
+    // The fact rows that fed aggregate `index` for this customer, counted by the run itself.
+    void note_rows(int index, ExplainNode& n) const {
+        const auto a = static_cast<size_t>(index);
+        if (a >= rows_.taken.size()) return;
+        n.rows = rows_.taken[a][whole_.offset + row_];
+        n.rows_without_value = rows_.without_value[a][whole_.offset + row_];
+        n.fact = rules_.program.facts[static_cast<size_t>(rules_.program.aggregates[a].fact)].name;
+    }
 
     std::string source_text(Location loc) const {
         if (!loc.valid()) return {};
@@ -107,13 +120,16 @@ std::string truth(const Value& v) {
 
 std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::Database& data,
                                             SQLite::Database* state, Date as_of,
-                                            const std::vector<Value>& keys, std::string& error) {
+                                            const std::vector<Value>& keys, std::string& error,
+                                            bool* rule_problem) {
     Explanation out;
     out.ruleset = rules.rules.ruleset;
     out.version = rules.rules.version;
     out.as_of = as_of;
     bool found = false;
+    AggregateRowCounts rows;
     RunOptions options;
+    options.aggregate_rows = &rows;
     options.as_of = as_of;
     options.dry_run = true;
     options.on_placed = [&](const Frame& frame, const std::vector<uint32_t>& order,
@@ -135,7 +151,7 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
                 out.tactical.push_back(tags.substr(from, end - from));
                 from = end + 1;
             }
-            const Tracer tracer(rules, frame, order[i]);
+            const Tracer tracer(rules, frame, order[i], rows);
             const CompiledSegment* winner = nullptr;
             for (const CompiledSegment& seg : rules.segments) {
                 ExplainedSegment s;
@@ -143,6 +159,8 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
                 if (seg.when) {
                     s.condition = tracer.trace(*seg.when);
                     s.result = truth(s.condition->value);
+                    if (s.result != "true")
+                        s.deciding = deciding_parts(rules.program, *seg.when, *s.condition);
                 } else {
                     s.result = "otherwise";
                 }
@@ -158,6 +176,8 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
                         if (t.when) {
                             s.condition = tracer.trace(*t.when);
                             s.result = truth(s.condition->value);
+                            if (s.result != "true")
+                                s.deciding = deciding_parts(rules.program, *t.when, *s.condition);
                         }
                         const std::string path = s.id;
                         out.tactical_tried.push_back(std::move(s));
@@ -170,6 +190,7 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
     RunError run_error;
     if (!execute_run(rules, data, state, options, run_error)) {
         error = run_error.message;
+        if (rule_problem) *rule_problem = run_error.rule_problem;
         return std::nullopt;
     }
     if (!found) {

@@ -22,12 +22,31 @@ struct ExplainNode {
     std::string kind;   // column, aggregate, let, literal, as_of, call, operator, field
     Value value;        // for this customer
     std::vector<ExplainNode> children;
+    // An aggregate's: how many rows of `fact` fed it for this customer (the rows it took: on
+    // or before as_of, its `where` true), and of those how many had a null value, which every
+    // function but count(fact) skips. None on other nodes.
+    std::optional<int64_t> rows;
+    int64_t rows_without_value = 0;
+    std::string fact;
+};
+
+// One of the smallest parts of a condition that decided it (see explain_reasons.hpp).
+struct DecidingPart {
+    std::string text;    // the sub-expression as written
+    Location location;   // in the rule file
+    std::string result;  // "true", "false" or "null"
+    std::string let;     // the let whose definition holds it, or ""
+    // What it read: its operands' values (literals left out) when it has a value; when it is
+    // unknown, the values at the root of the null (the operand, or what under it was null).
+    std::vector<std::pair<std::string, Value>> operands;
 };
 
 struct ExplainedSegment {
     std::string id;      // the general id or the tactical path
     std::string result;  // "true", "false" or "null"; "otherwise" for the catch-all
     std::optional<ExplainNode> condition;  // none for `otherwise`
+    // For a condition that is false or unknown: the parts that made it so.
+    std::vector<DecidingPart> deciding;
 };
 
 struct Explanation {
@@ -43,9 +62,11 @@ struct Explanation {
 
 // Explains `key` (an integer or a text, matched only by a key of its own type) under `rules`.
 // `state`: the run state, read for previous_segment and the like (may be null). nullopt with
-// `error` set when the run fails or the customer is not in the base.
+// `error` set when the run fails or the customer is not in the base; `rule_problem` (when
+// given) is set when the rules are at fault (an exclusive level with overlaps or gaps, say).
 std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::Database& data,
                                             SQLite::Database* state, Date as_of,
-                                            const std::vector<Value>& keys, std::string& error);
+                                            const std::vector<Value>& keys, std::string& error,
+                                            bool* rule_problem = nullptr);
 
 }  // namespace strata

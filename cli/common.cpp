@@ -16,7 +16,6 @@ namespace strata::cli {
 std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       const std::optional<std::string>& db_path, std::ostream& err,
                                       int& exit_code, std::ostream* json_out) {
-    LoadedRules out;
     std::string read_error;
     auto text = read_text_file(rules_path, read_error);
     if (!text) {
@@ -25,7 +24,15 @@ std::optional<LoadedRules> load_rules(const std::string& rules_path,
         exit_code = kExitEnvironment;
         return std::nullopt;
     }
-    out.sha256 = sha256_hex(*text);
+    return load_rules_text(rules_path, std::move(*text), db_path, err, exit_code, json_out);
+}
+
+std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::string text,
+                                           const std::optional<std::string>& db_path,
+                                           std::ostream& err, int& exit_code,
+                                           std::ostream* json_out) {
+    LoadedRules out;
+    out.sha256 = sha256_hex(text);
     std::optional<Schema> schema;
     if (db_path) {
         StoreError error;
@@ -38,7 +45,7 @@ std::optional<LoadedRules> load_rules(const std::string& rules_path,
             return std::nullopt;
         }
     }
-    SourceFile source(rules_path, std::move(*text));
+    SourceFile source(rules_path, std::move(text));
     Diagnostics diags;
     out.rules = compile_rules(source, schema ? &*schema : nullptr, diags);
     diags.sort_by_location();

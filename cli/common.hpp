@@ -30,6 +30,13 @@ std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       const std::optional<std::string>& db_path, std::ostream& err,
                                       int& exit_code, std::ostream* json_out = nullptr);
 
+// The same for a rule file's text already read (a registered version's source, say);
+// `rules_path` names it in diagnostics.
+std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::string text,
+                                           const std::optional<std::string>& db_path,
+                                           std::ostream& err, int& exit_code,
+                                           std::ostream* json_out = nullptr);
+
 // {"format":1,"error":{"kind":…,"message":"…","diagnostics":[…]}} and a newline: what
 // --format json commands print on stdout when they fail, beside the text on stderr. `kind` is
 // "rules", "database", "file" or "usage" (docs/running.md).

@@ -6,8 +6,10 @@
 #include <set>
 
 #include "analysis/explain.hpp"
+#include "analysis/explain_reasons.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/explain_stored.hpp"
 #include "engine/json.hpp"
 #include "engine/reader.hpp"
 #include "engine/store.hpp"
@@ -22,6 +24,7 @@ struct ExplainOptions {
     std::string customer;
     std::optional<std::string> as_of;
     std::optional<std::string> state;
+    std::optional<int64_t> run;
     Format format = Format::Text;
 };
 
@@ -46,17 +49,63 @@ void write_value(JsonWriter& w, const Value& v) {
         w.value(format_value(v));
 }
 
+// How many fact rows fed an aggregate: `4 rows of orders`, `4 rows of orders, 1 without a value`.
+std::string rows_text(const ExplainNode& n) {
+    std::string text = thousands(static_cast<size_t>(*n.rows)) + (*n.rows == 1 ? " row" : " rows") +
+                       " of " + n.fact;
+    if (n.rows_without_value > 0)
+        text += ", " + thousands(static_cast<size_t>(n.rows_without_value)) + " without a value";
+    return text;
+}
+
 // One node and what it is made of; a let's definition is shown the first time only.
 void print_node(std::ostream& out, const ExplainNode& n, int depth, std::set<std::string>& lets) {
     if (n.kind == "literal") return;  // literals speak for themselves
     out << std::string(static_cast<size_t>(6 + 2 * depth), ' ') << n.text << " = " << shown(n.value)
-        << "   (" << n.kind << ", " << n.location.line << ':' << n.location.col << ")\n";
+        << "   (" << n.kind << ", " << n.location.line << ':' << n.location.col;
+    if (n.rows) out << "; " << rows_text(n);
+    out << ")\n";
     if (n.kind == "let" && !lets.insert(n.text).second) return;
     for (const auto& c : n.children)
         print_node(out, c, depth + 1, lets);
 }
 
-void print_text(std::ostream& out, const Explanation& e) {
+// Whether the fresh evaluation placed the customer as the stored run did.
+bool matches(const Explanation& e, const StoredPlacement& stored) {
+    return e.segment == stored.segment && e.tactical == stored.tactical;
+}
+
+std::string placement_text(const std::string& segment, const std::vector<std::string>& tactical) {
+    std::string text = segment;
+    for (size_t i = 0; i < tactical.size(); ++i)
+        text += (i ? ", " : " [") + tactical[i];
+    return tactical.empty() ? text : text + "]";
+}
+
+// The stored run beside the fresh evaluation, said plainly.
+void print_stored(std::ostream& out, const Explanation& e, const StoredPlacement& stored) {
+    const RunRecord& r = stored.run;
+    out << "stored by run " << r.run_id << " (" << r.ruleset << " v" << r.version << ", sha256 "
+        << r.rules_sha256.substr(0, 12) << ", as_of " << r.as_of
+        << "): " << placement_text(stored.segment, stored.tactical) << '\n';
+    for (const auto& note : stored.notes)
+        out << "note: " << note << '\n';
+    if (format_date(e.as_of) != r.as_of)
+        out << "note: evaluated as_of " << format_date(e.as_of) << ", not the run's " << r.as_of
+            << '\n';
+    if (matches(e, stored))
+        out << "the fresh evaluation agrees with run " << r.run_id << '\n';
+    else
+        out << "the fresh evaluation DIFFERS from run " << r.run_id << ": now "
+            << placement_text(e.segment, e.tactical) << ", stored "
+            << placement_text(stored.segment, stored.tactical)
+            << (stored.same_rules && format_date(e.as_of) == r.as_of
+                    ? " (same rules, same as_of: the data changed since the run)"
+                    : "")
+            << '\n';
+}
+
+void print_text(std::ostream& out, const Explanation& e, const StoredPlacement* stored) {
     std::set<std::string> lets;
     out << "customer " << shown(e.customer) << " in " << e.ruleset << " v" << e.version
         << ", as_of " << format_date(e.as_of) << ": " << e.segment;
@@ -66,12 +115,15 @@ void print_text(std::ostream& out, const Explanation& e) {
             out << (i ? ", " : "") << e.tactical[i];
         out << ']';
     }
-    out << "\n\ngeneral segments, in order (the first that holds wins):\n";
+    out << '\n';
+    if (stored) print_stored(out, e, *stored);
+    out << "\ngeneral segments, in order (the first that holds wins):\n";
     for (const auto& s : e.tried) {
         const bool winner = s.id == e.segment;
         out << (winner ? "  → " : "    ") << s.id << ": " << s.result;
         if (s.condition) out << "   " << s.condition->text;
         out << '\n';
+        if (!s.deciding.empty()) out << "      because " << reason_text(s.deciding) << '\n';
         if (s.condition) {
             for (const auto& c : s.condition->children)
                 print_node(out, c, 0, lets);
@@ -84,6 +136,7 @@ void print_text(std::ostream& out, const Explanation& e) {
         out << "    " << s.id << ": " << s.result;
         if (s.condition) out << "   " << s.condition->text;
         out << '\n';
+        if (!s.deciding.empty()) out << "      because " << reason_text(s.deciding) << '\n';
         if (s.condition) {
             for (const auto& c : s.condition->children)
                 print_node(out, c, 0, lets);
@@ -95,10 +148,46 @@ void write_node(JsonWriter& w, const ExplainNode& n) {
     w.begin_object().key("text").value(n.text).key("kind").value(n.kind);
     w.key("line").value(n.location.line).key("col").value(n.location.col).key("value");
     write_value(w, n.value);
+    if (n.rows) {
+        w.key("rows").value(*n.rows).key("rows_without_value").value(n.rows_without_value);
+        w.key("fact").value(n.fact);
+    }
     w.key("children").begin_array();
     for (const auto& c : n.children)
         write_node(w, c);
     w.end_array().end_object();
+}
+
+// Why a segment did not hold: `reason` as the text shows it, and `deciding`, the parts that
+// decided it; null and [] for one that held or the catch-all.
+void write_reason(JsonWriter& w, const ExplainedSegment& s) {
+    w.key("reason");
+    if (s.deciding.empty())
+        w.null();
+    else
+        w.value(reason_text(s.deciding));
+    w.key("deciding").begin_array();
+    for (const DecidingPart& p : s.deciding) {
+        w.begin_object().key("text").value(p.text).key("line").value(p.location.line);
+        w.key("col").value(p.location.col).key("result");
+        if (p.result == "null")
+            w.null();
+        else
+            w.value(p.result == "true");
+        w.key("let");
+        if (p.let.empty())
+            w.null();
+        else
+            w.value(p.let);
+        w.key("operands").begin_array();
+        for (const auto& [text, value] : p.operands) {
+            w.begin_object().key("text").value(text).key("value");
+            write_value(w, value);
+            w.end_object();
+        }
+        w.end_array().end_object();
+    }
+    w.end_array();
 }
 
 void write_segments(JsonWriter& w, const char* key, const std::vector<ExplainedSegment>& list) {
@@ -116,12 +205,35 @@ void write_segments(JsonWriter& w, const char* key, const std::vector<ExplainedS
             write_node(w, *s.condition);
         else
             w.null();
+        write_reason(w, s);
         w.end_object();
     }
     w.end_array();
 }
 
-void print_json(std::ostream& out, const Explanation& e) {
+// `stored` (the run's placement, its version and whether the rules evaluated are that
+// version) and `matches_stored`; both null without --run.
+void write_stored(JsonWriter& w, const Explanation& e, const StoredPlacement* stored) {
+    w.key("stored");
+    if (!stored) {
+        w.null().key("matches_stored").null();
+        return;
+    }
+    const RunRecord& r = stored->run;
+    w.begin_object().key("run").value(r.run_id).key("ruleset").value(r.ruleset);
+    w.key("version").value(r.version).key("sha256").value(r.rules_sha256);
+    w.key("as_of").value(r.as_of).key("segment").value(stored->segment);
+    w.key("tactical").begin_array();
+    for (const auto& t : stored->tactical)
+        w.value(t);
+    w.end_array().key("same_rules").value(stored->same_rules).key("notes").begin_array();
+    for (const auto& note : stored->notes)
+        w.value(note);
+    w.end_array().end_object();
+    w.key("matches_stored").value(matches(e, *stored));
+}
+
+void print_json(std::ostream& out, const Explanation& e, const StoredPlacement* stored) {
     JsonWriter w;
     w.begin_object().key("format").value(1).key("customer");
     write_value(w, e.customer);
@@ -133,6 +245,7 @@ void print_json(std::ostream& out, const Explanation& e) {
     w.key("as_of").value(format_date(e.as_of));
     write_segments(w, "tried", e.tried);
     write_segments(w, "tactical_tried", e.tactical_tried);
+    write_stored(w, e, stored);
     w.end_object();
     out << w.str() << '\n';
 }
@@ -140,35 +253,62 @@ void print_json(std::ostream& out, const Explanation& e) {
 int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
     const bool json = options.format == Format::Json;
-    auto loaded = load_rules(options.rules, options.db, err, exit_code, json ? &out : nullptr);
-    if (!loaded) return exit_code;
-    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
-    if (!as_of) {
-        if (json)
-            write_json_error(out, "usage",
-                             "--as-of '" + options.as_of.value_or("") + "' is not a date");
-        return kExitEnvironment;
-    }
-    std::unique_ptr<SQLite::Database> state;
-    if (options.state) {
-        StoreError ignored;
-        state = open_read_only(*options.state, ignored);
-    }
     std::vector<Value> keys;
     if (auto i = integer_key_spelled(options.customer)) keys.push_back(Value{*i});
     keys.push_back(Value{intern(options.customer)});
+    // With --run N, or a ruleset's name for RULES: the stored run's placement beside the fresh
+    // evaluation, at the run's as_of unless --as-of says otherwise.
+    std::optional<StoredRunExplain> stored;
+    std::optional<LoadedRules> loaded;
+    std::unique_ptr<SQLite::Database> state_file;
+    SQLite::Database* state = nullptr;
+    if (options.run || names_ruleset(options.rules)) {
+        stored = load_stored_run_explain(options.rules, options.run, options.db, options.state,
+                                         keys, err, json ? &out : nullptr, exit_code);
+        if (!stored) return exit_code;
+        state = stored->state.state;
+    } else {
+        loaded = load_rules(options.rules, options.db, err, exit_code, json ? &out : nullptr);
+        if (!loaded) return exit_code;
+        if (options.state) {
+            StoreError ignored;
+            state_file = open_read_only(*options.state, ignored);
+        }
+        state = state_file ? state_file.get() : loaded->db.get();
+    }
+    const LoadedRules& rules = stored ? stored->rules : *loaded;
+    const std::optional<std::string> as_of_text =
+        options.as_of ? options.as_of
+        : stored      ? std::optional<std::string>(stored->stored.run.as_of)
+                      : std::nullopt;
+    auto as_of = resolve_as_of(as_of_text, rules.rules->rules, err);
+    if (!as_of) {
+        if (json)
+            write_json_error(out, "usage",
+                             "--as-of '" + as_of_text.value_or("") + "' is not a date");
+        return kExitEnvironment;
+    }
     std::string error;
-    auto e = explain_customer(*loaded->rules, *loaded->db, state ? state.get() : loaded->db.get(),
-                              *as_of, keys, error);
+    bool rule_problem = false;
+    auto e = explain_customer(*rules.rules, *rules.db, state, *as_of, keys, error, &rule_problem);
+    if (!e && rule_problem) {
+        err << "strata explain: " << error << '\n';
+        if (json) write_json_error(out, "rules", error);
+        return kExitRules;
+    }
     if (!e) {
+        if (stored)
+            error += " (run " + std::to_string(stored->stored.run.run_id) + " placed them in " +
+                     stored->stored.segment + ")";
         err << "strata explain: " << error << '\n';
         if (json) write_json_error(out, "database", error);
         return kExitEnvironment;
     }
+    const StoredPlacement* placement = stored ? &stored->stored : nullptr;
     if (json)
-        print_json(out, *e);
+        print_json(out, *e, placement);
     else
-        print_text(out, *e);
+        print_text(out, *e, placement);
     return kExitOk;
 }
 
@@ -187,6 +327,10 @@ void add_explain(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
     cmd->add_option("--state", options->state,
                     "SQLite file with run state, read for previous_segment and the like "
                     "(default: the customer database)");
+    cmd->add_option("--run", options->run,
+                    "A stored run: show its placement of the customer beside the fresh evaluation "
+                    "(as_of defaults to the run's; RULES may be the ruleset's name, to evaluate "
+                    "the run's own version)");
     cmd->add_option("--format", *format, "Output format")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();

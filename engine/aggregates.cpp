@@ -324,6 +324,12 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
 
 AggregateComputer::~AggregateComputer() = default;
 
+void AggregateComputer::count_rows() {
+    const size_t n = program_.aggregates.size();
+    row_counts_.taken.assign(n, std::vector<int64_t>(customers_, 0));
+    row_counts_.without_value.assign(n, std::vector<int64_t>(customers_, 0));
+}
+
 namespace {
 
 Date day_of(const Value& v) {
@@ -398,6 +404,16 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         auto cell_of = [&](size_t i) {
             return &s.rows[static_cast<size_t>(chunk.owner[i]) * s.stride + offset];
         };
+        // Row counts (count_rows()): the rows the kernels below take; cv's, inside its window.
+        const bool counting = !row_counts_.taken.empty();
+        auto counted = [&](size_t i) {
+            return takes[i] &&
+                   (agg.fn != bound::AggFn::Cv ||
+                    (time && period_index(agg, periods_[a], as_of_, day_of((*time)[i])) >= 0));
+        };
+        for (size_t i = 0; counting && i < chunk.rows; ++i) {
+            if (counted(i)) ++row_counts_.taken[a][static_cast<size_t>(chunk.owner[i])];
+        }
         if (!agg.value) {  // count(fact): every row taken counts
             for (size_t i = 0; i < chunk.rows; ++i) {
                 if (takes[i]) ++cell_of(i)->i;
@@ -407,6 +423,10 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         const ColumnRef ref = evaluate_ref(*agg.value, frame);
         const Value* values = ref.data->data() + (ref.constant ? 0 : ref.offset);
         const size_t step = ref.constant ? 0 : 1;  // row i's value is values[i * step]
+        for (size_t i = 0; counting && i < chunk.rows; ++i) {
+            if (is_null(values[i * step]) && counted(i))
+                ++row_counts_.without_value[a][static_cast<size_t>(chunk.owner[i])];
+        }
         // Calls body(cell, value, row) for each row taken whose value is present.
         auto each = [&](auto body) {
             for (size_t i = 0; i < chunk.rows; ++i) {
@@ -500,6 +520,13 @@ void AggregateComputer::merge(AggregateComputer& other) {
         future_rows_[f] += other.future_rows_[f];
         unknown_time_rows_[f] += other.unknown_time_rows_[f];
     }
+    for (size_t a = 0; a < row_counts_.taken.size() && !other.row_counts_.taken.empty(); ++a) {
+        for (size_t c = 0; c < customers_; ++c) {
+            row_counts_.taken[a][c] += other.row_counts_.taken[a][c];
+            row_counts_.without_value[a][c] += other.row_counts_.without_value[a][c];
+        }
+    }
+    other.row_counts_ = {};
     // Each aggregate's cells are its own: they merge side by side.
     for_each_on_two_threads(program_.aggregates.size(), [&](size_t a) {
         const auto& agg = program_.aggregates[a];

@@ -103,7 +103,8 @@ Frame Evaluation::frame() const {
 }
 
 Evaluation evaluate_program(const bound::Program& program, const CustomerTable& customers,
-                            const std::vector<FactParts>& facts, Date as_of) {
+                            const std::vector<FactParts>& facts, Date as_of,
+                            AggregateRowCounts* row_counts) {
     Evaluation ev;
     ev.customers = &customers;
     ev.as_of = as_of;
@@ -111,8 +112,10 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     // it (the first time it is needed); they are merged in part order.
     std::vector<std::unique_ptr<AggregateComputer>> computers(1);
     auto computer = [&](size_t p) -> AggregateComputer& {
-        if (!computers[p])
+        if (!computers[p]) {
             computers[p] = std::make_unique<AggregateComputer>(program, customers.rows, as_of);
+            if (row_counts) computers[p]->count_rows();
+        }
         return *computers[p];
     };
     for (size_t f = 0; f < program.facts.size(); ++f) {
@@ -140,6 +143,7 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     computers.resize(1);
     spdlog::debug("fact scan done");
     ev.aggregates = total.finish();
+    if (row_counts) *row_counts = total.take_row_counts();
     spdlog::debug("fact pass and aggregates done");
     ev.future_fact_rows = total.future_rows();
     ev.unknown_time_fact_rows = total.unknown_time_rows();

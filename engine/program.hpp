@@ -56,8 +56,10 @@ using FactParts = std::vector<FactSource*>;
 // source. The parts of a fact are read side by side, each on its own thread and into its own
 // aggregate state; the states are added up in part order, so results do not depend on
 // timing, only on the data and how it was split. A fact of one part is read on a second
-// thread while this one aggregates.
+// thread while this one aggregates. With `row_counts`, the aggregates also count, per customer,
+// the fact rows each took, into it (strata explain).
 Evaluation evaluate_program(const bound::Program& program, const CustomerTable& customers,
-                            const std::vector<FactParts>& facts, Date as_of);
+                            const std::vector<FactParts>& facts, Date as_of,
+                            AggregateRowCounts* row_counts = nullptr);
 
 }  // namespace strata

@@ -123,7 +123,8 @@ class PhaseClock {
 bool read_and_evaluate(const CompiledRules& rules, SQLite::Database& data,
                        const ProgressFn& progress, Date as_of, CustomerTable& customers,
                        Evaluation& ev, DataQuality& dq, PhaseClock& clock,
-                       const std::function<void(CustomerTable&)>& fill_state, RunError& error) {
+                       const std::function<void(CustomerTable&)>& fill_state,
+                       AggregateRowCounts* row_counts, RunError& error) {
     const bound::Program& program = rules.program;
     std::string reading = "table '" + rules.rules.customers_table + "'";
     try {
@@ -184,7 +185,7 @@ bool read_and_evaluate(const CompiledRules& rules, SQLite::Database& data,
             parts.push_back(std::move(fact_parts));
         }
         if (!program.facts.empty()) reading = "the fact tables";
-        ev = evaluate_program(program, customers, parts, as_of);
+        ev = evaluate_program(program, customers, parts, as_of, row_counts);
         for (const DataQuality& part : part_quality)
             merge_data_quality(dq, part);
         clock.lap("facts, aggregates and lets");
@@ -433,8 +434,9 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     };
     CustomerTable customers;
     Evaluation ev;
-    const bool evaluated = read_and_evaluate(rules, data, progress, options.as_of, customers, ev,
-                                             rep.data_quality, clock, fill_state, error);
+    const bool evaluated =
+        read_and_evaluate(rules, data, progress, options.as_of, customers, ev, rep.data_quality,
+                          clock, fill_state, options.aggregate_rows, error);
     if (starting.valid()) writer = starting.get();
     if (!evaluated) return std::nullopt;
     if (!options.dry_run) {

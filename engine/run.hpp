@@ -79,6 +79,9 @@ struct RunOptions {
     // its version's source (engine/versions.hpp); with null, the source is not kept.
     std::vector<Diagnostic> warnings;
     const SourceFile* source = nullptr;
+    // When set, the aggregates also count, per customer, the fact rows each took, into this
+    // (filled before on_placed is called; by customer table row, as the frame's rows).
+    AggregateRowCounts* aggregate_rows = nullptr;
     // Called once every customer is placed and the placement checks have passed, before the
     // triggers fire: the evaluation's frame (table rows), each key-order position's table row,
     // and the report, whose membership is complete. For analyses that look further at a dry

@@ -1,6 +1,7 @@
 // Examples of the documentation that must keep working: the sender script of docs/triggers.md,
 // run as written (only `strata` put on PATH) against the state of two runs of a shipped rule
-// file with triggers.
+// file with triggers, and the auditor's walk-through of docs/audit.md, command by command,
+// its pasted output held to what the commands print now.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -8,9 +9,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "test_support.hpp"
 
@@ -102,4 +106,79 @@ TEST_CASE("docs/triggers.md: the sender script sends every pending action once")
     CHECK(lines == static_cast<size_t>(pending));
     CHECK(ids.size() == lines);
     CHECK(slurp(dir.file("script.err")).empty());
+}
+
+namespace {
+
+// A fenced block of a Markdown page: its language (`sh`, `text`, …) and its lines.
+struct FencedBlock {
+    std::string language;
+    std::vector<std::string> lines;
+};
+
+std::vector<FencedBlock> fenced_blocks(const std::string& doc) {
+    std::vector<FencedBlock> blocks;
+    std::istringstream in(doc);
+    std::optional<FencedBlock> open;
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("```", 0) == 0) {
+            if (open) {
+                blocks.push_back(std::move(*open));
+                open.reset();
+            } else {
+                open = FencedBlock{line.substr(3), {}};
+            }
+        } else if (open) {
+            open->lines.push_back(line);
+        }
+    }
+    return blocks;
+}
+
+// A line of pasted output as far as it does not depend on the clock: up to its first UTC
+// time (`2026-11-30T06:02:17Z`), which is when the command ran.
+std::string before_clock_time(const std::string& line) {
+    static const std::regex time(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)");
+    std::smatch m;
+    return std::regex_search(line, m, time) ? line.substr(0, static_cast<size_t>(m.position(0)))
+                                            : line;
+}
+
+}  // namespace
+
+TEST_CASE("docs/audit.md: the walk-through's commands run and print what the page shows") {
+    const std::string doc = slurp(fs::path(STRATA_SOURCE_DIR) / "docs" / "audit.md");
+    const std::vector<FencedBlock> blocks = fenced_blocks(doc);
+    TempDir dir;
+    fs::create_directory_symlink(fs::path(STRATA_SOURCE_DIR) / "rules", dir.file("rules"));
+    size_t commands = 0, checked_lines = 0;
+    std::string output;  // of the latest shell block's commands
+    for (const FencedBlock& block : blocks) {
+        if (block.language == "sh") {
+            output.clear();
+            for (const std::string& command : block.lines) {
+                if (command.empty() || command[0] == '#') continue;
+                CAPTURE(command);
+                ++commands;
+                dir.write("command.sh", command + "\n");
+                fs::remove(dir.file("script.out"));
+                CHECK(run_script(dir.file(""), "command.sh") == 0);
+                output += slurp(dir.file("script.out"));
+            }
+        } else if (block.language == "text") {
+            for (const std::string& line : block.lines) {
+                if (line == "…" || line.empty()) continue;
+                const std::string expected = before_clock_time(line);
+                CAPTURE(expected);
+                ++checked_lines;
+                CHECK(output.find(expected) != std::string::npos);
+            }
+        }
+    }
+    // The page's three questions are all walked through.
+    CHECK(commands >= 15);
+    CHECK(checked_lines >= 60);
+    for (const char* command : {"strata history", "strata explain retail-rfm", "--run 3",
+                                "strata versions", "strata show", "strata diff"})
+        CHECK(doc.find(command) != std::string::npos);
 }

@@ -1,0 +1,108 @@
+#include "analysis/explain_reasons.hpp"
+
+namespace strata {
+
+namespace {
+
+std::string truth_of(const Value& v) {
+    if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+    return "null";
+}
+
+// The nodes at the root of a null under `n` (itself when none of its children is null): the
+// value that was unknown, for a reader who asks why.
+void null_roots(const ExplainNode& n, std::vector<std::pair<std::string, Value>>& out) {
+    bool deeper = false;
+    for (const ExplainNode& c : n.children) {
+        if (c.kind != "literal" && is_null(c.value)) {
+            null_roots(c, out);
+            deeper = true;
+        }
+    }
+    if (!deeper) out.emplace_back(n.text, n.value);
+}
+
+class Finder {
+  public:
+    explicit Finder(const bound::Program& program) : program_(program) {}
+
+    // Adds the parts that decide e's value (traced as n) to `out`.
+    void find(const bound::Expr& e, const ExplainNode& n, const std::string& let,
+              std::vector<DecidingPart>& out, int depth = 0) const {
+        const std::string value = truth_of(n.value);
+        if (depth < 64) {
+            if (const auto* b = std::get_if<bound::Binary>(&e.node);
+                b && (b->op == ast::BinaryOp::And || b->op == ast::BinaryOp::Or) &&
+                n.children.size() == 2) {
+                // The operands whose value is the result decide it: a false `and` each false
+                // one, a true `or` each true one, an unknown result each unknown one. A
+                // false `or` (or a true `and`) needs both, which are then both the result.
+                const bound::Expr* parts[2] = {b->lhs.get(), b->rhs.get()};
+                for (size_t i = 0; i < 2; ++i) {
+                    if (truth_of(n.children[i].value) == value)
+                        find(*parts[i], n.children[i], let, out, depth + 1);
+                }
+                return;
+            }
+            if (const auto* u = std::get_if<bound::Unary>(&e.node);
+                u && u->op == ast::UnaryOp::Not && n.children.size() == 1) {
+                find(*u->operand, n.children[0], let, out, depth + 1);
+                return;
+            }
+            if (const auto* r = std::get_if<bound::LetRef>(&e.node);
+                r && n.children.size() == 1 && e.type == Type::Bool) {
+                const bound::Let& def = program_.lets[static_cast<size_t>(r->index)];
+                find(*def.expr, n.children[0], def.name, out, depth + 1);
+                return;
+            }
+        }
+        DecidingPart part;
+        part.text = n.text;
+        part.location = n.location;
+        part.result = value;
+        part.let = let;
+        for (const ExplainNode& c : n.children) {
+            if (c.kind == "literal") continue;
+            if (value != "null")
+                part.operands.emplace_back(c.text, c.value);
+            else if (is_null(c.value))
+                null_roots(c, part.operands);
+        }
+        out.push_back(std::move(part));
+    }
+
+  private:
+    const bound::Program& program_;
+};
+
+}  // namespace
+
+std::vector<DecidingPart> deciding_parts(const bound::Program& program,
+                                         const bound::Expr& condition, const ExplainNode& traced) {
+    std::vector<DecidingPart> out;
+    Finder(program).find(condition, traced, "", out);
+    return out;
+}
+
+std::string shown_value(const Value& v) {
+    if (is_null(v)) return "null";
+    if (const auto* s = std::get_if<Str>(&v)) return "'" + s->str() + "'";
+    return format_value(v);
+}
+
+std::string reason_text(const std::vector<DecidingPart>& parts) {
+    std::string out;
+    for (const DecidingPart& p : parts) {
+        if (!out.empty()) out += "; ";
+        if (!p.let.empty()) out += "in let " + p.let + ", ";
+        out += p.text + " is " + (p.result == "null" ? "unknown" : p.result);
+        for (size_t i = 0; i < p.operands.size(); ++i) {
+            const auto& [text, value] = p.operands[i];
+            out += i == 0 ? ": " : ", ";
+            out += is_null(value) ? text + " is null" : text + " = " + shown_value(value);
+        }
+    }
+    return out;
+}
+
+}  // namespace strata

@@ -1,0 +1,158 @@
+#include "cli/explain_stored.hpp"
+
+#include <SQLiteCpp/Statement.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <ostream>
+
+#include "cli/commands.hpp"
+#include "engine/stays.hpp"
+#include "engine/versions.hpp"
+
+namespace strata::cli {
+
+bool names_ruleset(const std::string& rules) {
+    std::error_code ec;
+    if (std::filesystem::exists(rules, ec)) return false;
+    return !rules.empty() && std::all_of(rules.begin(), rules.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+namespace {
+
+std::vector<std::string> split_tags(const std::string& tags) {
+    std::vector<std::string> out;
+    size_t from = 0;
+    while (from < tags.size()) {
+        const size_t end = std::min(tags.find(';', from), tags.size());
+        out.push_back(tags.substr(from, end - from));
+        from = end + 1;
+    }
+    return out;
+}
+
+std::string key_text(const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) return std::to_string(*i);
+    return "'" + std::get<Str>(key).str() + "'";
+}
+
+// The ruleset of run `run_id` when it is stored under any ruleset, else nullopt.
+std::optional<std::string> ruleset_of_run(SQLite::Database& state, int64_t run_id) {
+    try {
+        SQLite::Statement q(state, "SELECT ruleset FROM strata_runs WHERE run_id = ?");
+        q.bind(1, run_id);
+        if (q.executeStep()) return q.getColumn(0).getString();
+    } catch (const SQLite::Exception&) {
+    }
+    return std::nullopt;
+}
+
+// The source registered for the run's version and content, when it was kept.
+std::optional<std::string> stored_source(SQLite::Database& state, const RunRecord& run) {
+    try {
+        for (const auto& c : registered_contents(state, run.ruleset, run.version)) {
+            if (c.sha256 == run.rules_sha256 && c.source) return c.source;
+        }
+    } catch (const SQLite::Exception&) {
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<StoredRunExplain> load_stored_run_explain(
+    const std::string& rules, std::optional<int64_t> run, const std::string& db,
+    const std::optional<std::string>& state_path, const std::vector<Value>& keys, std::ostream& err,
+    std::ostream* json_out, int& exit_code) {
+    auto fail = [&](const std::string& message) -> std::optional<StoredRunExplain> {
+        err << "strata explain: " << message << '\n';
+        if (json_out) write_json_error(*json_out, "database", message);
+        exit_code = kExitEnvironment;
+        return std::nullopt;
+    };
+    const bool by_name = names_ruleset(rules);
+    std::optional<LoadedRules> file;
+    if (!by_name) {
+        file = load_rules(rules, db, err, exit_code, json_out);
+        if (!file) return std::nullopt;
+    }
+    const std::string ruleset = by_name ? rules : file->rules->rules.ruleset;
+    auto state = open_stored_state("explain", db, state_path, err, json_out);
+    if (!state) {
+        exit_code = kExitEnvironment;
+        return std::nullopt;
+    }
+    StoreError error;
+    auto record = find_run(*state->state, ruleset, run, error);
+    if (!error.message.empty()) return fail(error.message);
+    if (!record) {
+        if (!run) return fail("no stored run of ruleset '" + ruleset + "'; run 'strata run' first");
+        if (auto other = ruleset_of_run(*state->state, *run))
+            return fail("run " + std::to_string(*run) + " is a run of ruleset '" + *other +
+                        "', not of '" + ruleset + "'");
+        return fail("run " + std::to_string(*run) + " does not exist in '" +
+                    state->state->getFilename() + "' ('strata runs' lists the stored runs)");
+    }
+    StoredPlacement stored;
+    stored.run = *record;
+    const auto rows = load_membership(*state->state, record->run_id, error);
+    if (!error.message.empty()) return fail(error.message);
+    for (const MembershipRow& row : rows) {
+        const bool match = std::any_of(keys.begin(), keys.end(), [&](const Value& k) {
+            return k.index() == row.key.index() && compare_keys(k, row.key) == 0;
+        });
+        if (!match || !stored.segment.empty()) continue;
+        stored.customer = row.key;
+        stored.segment = row.segment.str();
+        stored.tactical = split_tags(row.tactical.str());
+    }
+    if (stored.segment.empty())
+        return fail("customer " + key_text(keys.front()) + " was not placed by run " +
+                    std::to_string(record->run_id) + " of " + ruleset + " (as_of " + record->as_of +
+                    ")");
+    const std::string version = ruleset + " v" + std::to_string(record->version);
+    const auto source = stored_source(*state->state, *record);
+    std::optional<LoadedRules> loaded;
+    if (by_name) {
+        if (!source)
+            return fail("the source of " + version + " (run " + std::to_string(record->run_id) +
+                        ") is not kept in '" + state->state->getFilename() +
+                        "'; give the rule file instead of the ruleset's name");
+        loaded = load_rules_text(ruleset + "@" + std::to_string(record->version), *source, db, err,
+                                 exit_code, json_out);
+        if (!loaded) return std::nullopt;
+    } else {
+        loaded = std::move(file);
+        if (loaded->sha256 != record->rules_sha256) {
+            stored.same_rules = false;
+            const RuleFile& now = loaded->rules->rules;
+            std::string note = rules + " is not the rule file run " +
+                               std::to_string(record->run_id) + " used: it is " + now.ruleset +
+                               " v" + std::to_string(now.version) + " (sha256 " +
+                               loaded->sha256.substr(0, 12) + "), the run used " + version +
+                               " (sha256 " + record->rules_sha256.substr(0, 12) + ")";
+            if (source) note += "; " + first_differing_line(*source, loaded->rules->source.text());
+            stored.notes.push_back(note + ". The fresh evaluation below is the file's; give '" +
+                                   ruleset +
+                                   "' instead of the file to evaluate the run's own version");
+        }
+    }
+    // Fields from the stored state come from the ruleset's latest run, as in any dry run.
+    const auto& columns = loaded->rules->program.columns;
+    const bool reads_state = std::any_of(columns.begin(), columns.end(), [](const auto& c) {
+        return c.source == bound::ColumnSource::State;
+    });
+    auto latest = find_run(*state->state, ruleset, std::nullopt, error);
+    if (reads_state && latest && latest->run_id != record->run_id)
+        stored.notes.push_back(
+            "the rules read previous_segment, segment_since or days_in_segment, which explain "
+            "takes from the ruleset's latest run (run " +
+            std::to_string(latest->run_id) + "), not from the runs before run " +
+            std::to_string(record->run_id) + ", so they may differ from what run " +
+            std::to_string(record->run_id) + " saw");
+    return StoredRunExplain{std::move(*loaded), std::move(*state), std::move(stored)};
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,49 @@
+// `strata explain --run N`: a stored run's placement of one customer, to show beside the fresh
+// evaluation, and the rules to evaluate: the file given, or, when RULES is a ruleset's name,
+// the source registered for the run's version (so a past placement can be explained after
+// the file changed).
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/common.hpp"
+#include "cli/stored_state.hpp"
+#include "engine/state.hpp"
+
+namespace strata::cli {
+
+struct StoredPlacement {
+    RunRecord run;                      // ruleset, version, sha256, as_of of the run
+    Value customer;                     // the key as the run stored it
+    std::string segment;                // the general segment the run placed them in
+    std::vector<std::string> tactical;  // the tactical paths, in rule-file order
+    bool same_rules = true;             // the rules evaluated are the bytes the run used
+    // Sentences for the reader: rules other than the run's, state fields read from a later run.
+    std::vector<std::string> notes;
+};
+
+struct StoredRunExplain {
+    LoadedRules rules;  // what to evaluate
+    StoredState state;  // the customer database and the run state, read-only
+    StoredPlacement stored;
+};
+
+// Whether `rules` names a ruleset rather than a file: no file exists at that path and it is
+// spelled as a ruleset's name (a-z, 0-9, _ and -), as `strata export` takes it.
+bool names_ruleset(const std::string& rules);
+
+// Finds run `run` (with none: the ruleset's latest, by as_of) of the ruleset that `rules`
+// (a file, or a ruleset's name) names, and the customer's placement in it; loads the rules
+// to evaluate. On failure prints `strata explain: …` on `err` (and a JSON error object on
+// `json_out` when given) and returns nullopt with `exit_code` set: 1 for errors in the rules,
+// 2 for a missing run, a run of another ruleset, a customer the run did not place, a version
+// whose source was not kept, and file or database problems.
+std::optional<StoredRunExplain> load_stored_run_explain(
+    const std::string& rules, std::optional<int64_t> run, const std::string& db,
+    const std::optional<std::string>& state_path, const std::vector<Value>& keys, std::ostream& err,
+    std::ostream* json_out, int& exit_code);
+
+}  // namespace strata::cli
