@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "analysis/population_story.hpp"
 #include "engine/evaluator.hpp"
 #include "engine/run.hpp"
 #include "engine/stays.hpp"
@@ -31,6 +32,7 @@ class Tracer {
         n.location = e.location;
         n.text = source_text(e.location);
         n.value = value_of(e);
+        n.because = population_because(rules_, e, whole_, row_);
         if (depth > 64) return n;
         std::visit(
             [&](const auto& node) {

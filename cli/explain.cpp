@@ -51,6 +51,9 @@ void print_node(std::ostream& out, const ExplainNode& n, int depth, std::set<std
     if (n.kind == "literal") return;  // literals speak for themselves
     out << std::string(static_cast<size_t>(6 + 2 * depth), ' ') << n.text << " = " << shown(n.value)
         << "   (" << n.kind << ", " << n.location.line << ':' << n.location.col << ")\n";
+    if (!n.because.empty())
+        out << std::string(static_cast<size_t>(8 + 2 * depth), ' ') << "because " << n.because
+            << '\n';
     if (n.kind == "let" && !lets.insert(n.text).second) return;
     for (const auto& c : n.children)
         print_node(out, c, depth + 1, lets);
@@ -95,6 +98,11 @@ void write_node(JsonWriter& w, const ExplainNode& n) {
     w.begin_object().key("text").value(n.text).key("kind").value(n.kind);
     w.key("line").value(n.location.line).key("col").value(n.location.col).key("value");
     write_value(w, n.value);
+    w.key("because");
+    if (n.because.empty())
+        w.null();
+    else
+        w.value(n.because);
     w.key("children").begin_array();
     for (const auto& c : n.children)
         write_node(w, c);

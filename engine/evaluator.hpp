@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dsl/bound.hpp"
+#include "engine/population.hpp"
 #include "engine/value.hpp"
 
 namespace strata {
@@ -20,6 +21,10 @@ struct Frame {
     std::vector<const Column*> aggregates;  // by aggregate index
     const Column* keys = nullptr;           // customer keys (abc breaks ties by key)
     Date as_of;
+    // The evaluation's population fits (may be null): a population call with a fit there is
+    // applied with it; one without is fitted over the frame's rows and, when the frame is the
+    // whole base, recorded there.
+    PopulationFits* fits = nullptr;
 };
 
 // A result column that may be borrowed from the frame (no copy) or a constant (one value for
@@ -46,10 +51,5 @@ bool is_row_local(const bound::Expr& e);
 // 1 where e is true, 0 where it is false or null. A row-local e is evaluated a block of rows
 // at a time, so that its intermediate columns stay small and in cache.
 std::vector<char> evaluate_condition(const bound::Expr& e, const Frame& frame);
-
-// Population functions over a whole column (exposed for tests).
-Column ntile(const Column& x, int64_t n, bool descending = false);
-Column percent_rank(const Column& x);
-Column abc_classes(const Column& x, const Column& keys, double a, double b);
 
 }  // namespace strata
