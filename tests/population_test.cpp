@@ -162,3 +162,96 @@ TEST_CASE("abc's fit keeps the last customer of A and of B, ties broken by key")
     CHECK(format_value(classes[1]) == "B");
     CHECK(format_value(classes[4]) == "C");
 }
+
+namespace {
+
+const char* kTiersBase = R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, spend REAL, n INTEGER, last DATE);
+INSERT INTO customers VALUES (1, 10, 1, '2026-01-05'), (2, 500, 1, '2026-03-01'),
+  (3, 2000, 4, '2026-09-20'), (4, NULL, 1, NULL), (5, 500, 2, '2026-03-01'), (6, 10, 1, '2026-01-05');
+)sql";
+
+const char* kTiersRules = R"(ruleset: tiers
+version: 1
+let:
+  quarter: ntile(spend, 4)
+  score: rfm(recency: last, frequency: n, monetary: spend, bins: 3)
+  tier: abc(spend)
+general:
+  segments:
+    - id: top
+      when: score.r == 3 and percent_rank(spend) > 0.5
+    - id: rest
+      when: otherwise
+)";
+
+}  // namespace
+
+TEST_CASE("a run lists every population call's cut points, in JSON and in the table") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTiersBase);
+    const auto file = dir.write("r.yaml", kTiersRules);
+    auto r = run_cli(
+        {"run", file, "--db", db, "--dry-run", "--as-of", "2026-10-01", "--format", "json"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    // ntile(spend, 4) over 10, 10, 500, 500, 2000 (one null): L 0, 2, 4 → tiles 1, 2, 4.
+    CHECK(json_at(r.out, "$.populations[0].let") == "quarter");
+    CHECK(json_at(r.out, "$.populations[0].function") == "ntile");
+    CHECK(json_at(r.out, "$.populations[0].location").find("r.yaml:4:12") != std::string::npos);
+    CHECK(json_at(r.out, "$.populations[0].text") == "ntile(spend, 4)");
+    CHECK(json_at(r.out, "$.populations[0].fields[0].ranked") == "5");
+    CHECK(json_at(r.out, "$.populations[0].fields[0].nulls") == "1");
+    CHECK(json_at(r.out, "$.populations[0].fields[0].bins[0].customers") == "2");
+    CHECK(json_at(r.out, "$.populations[0].fields[0].bins[0].ties_at_cut") == "2");
+    CHECK(json_at(r.out, "$.populations[0].fields[0].bins[1].from") == "500.0");
+    CHECK(json_at(r.out, "$.populations[0].fields[0].bins[2].from") == "<none>");  // empty
+    CHECK(json_at(r.out, "$.populations[0].fields[0].bins[2].customers") == "0");
+    CHECK(json_at(r.out, "$.populations[0].fields[0].bins[3].bin") == "4");
+    CHECK(json_at(r.out, "$.populations[0].fields[0].bins[3].from") == "2000.0");
+    // rfm: r ranks dates, later higher: 2026-01-05 ×2, 2026-03-01 ×2, 2026-09-20.
+    CHECK(json_at(r.out, "$.populations[1].function") == "rfm");
+    CHECK(json_at(r.out, "$.populations[1].fields[0].field") == "r");
+    CHECK(json_at(r.out, "$.populations[1].fields[0].bins[2].from") == "2026-09-20");
+    CHECK(json_at(r.out, "$.populations[1].fields[0].bins[1].ties_at_cut") == "2");
+    // abc over 2000, 500, 500, 10, 10 (T = 3020): 2000 is A (P 0), 500 of key 2 too (P 2000 <
+    // 2416), 500 of key 5 B (P 2500 < 2869), the 10s C.
+    CHECK(json_at(r.out, "$.populations[2].classes.A.customers") == "2");
+    CHECK(json_at(r.out, "$.populations[2].classes.A.last_key") == "2");
+    CHECK(json_at(r.out, "$.populations[2].classes.B.last_key") == "5");
+    CHECK(json_at(r.out, "$.populations[2].classes.C.customers") == "2");
+    CHECK(json_at(r.out, "$.populations[2].fields") == "[]");
+    // A call in a condition has no let.
+    CHECK(json_at(r.out, "$.populations[3].let") == "<none>");
+    CHECK(json_at(r.out, "$.populations[3].function") == "percent_rank");
+    CHECK(json_at(r.out, "$.populations[3].ranks.distinct_values") == "3");
+
+    auto t = run_cli({"run", file, "--db", db, "--dry-run", "--as-of", "2026-10-01"});
+    INFO(t.out);
+    CHECK(t.out.find("quarter  ntile at 4:12\n  tile   1: >= 10.0 2 (2 at cut)  2: >= 500.0 2 (2 "
+                     "at cut)  3: empty  4: >= 2000.0 1 (1 at cut)  null: 1\n") !=
+          std::string::npos);
+    CHECK(t.out.find("  class  A: 2 down to 500.0 (customer 2, 82.8% of the total)") !=
+          std::string::npos);
+}
+
+TEST_CASE("explain says why a population score is what it is, from the run's cut points") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTiersBase);
+    const auto file = dir.write("r.yaml", kTiersRules);
+    auto r = run_cli({"explain", file, "--db", db, "--customer", "2", "--as-of", "2026-10-01",
+                      "--format", "json"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    // top's condition: score.r == 3 and percent_rank(spend) > 0.5.
+    const std::string field = "$.tried[0].condition.children[0].children[0]";
+    CHECK(json_at(r.out, field + ".text") == "score.r");
+    CHECK(json_at(r.out, field + ".value") == "2");
+    CHECK(json_at(r.out, field + ".because") ==
+          "last 2026-03-01 is at or above the cut 2026-03-01 of bin 2 (and below 2026-09-20 of "
+          "bin 3); 2 of 5 ranked customers are in the bin");
+    const std::string rank = "$.tried[0].condition.children[1].children[0]";
+    CHECK(json_at(r.out, rank + ".because") ==
+          "2 of the 5 ranked customers have a smaller spend than 500.0");
+    CHECK(json_at(r.out, "$.tried[0].condition.children[1].because") == "<none>");
+}
