@@ -196,6 +196,12 @@ std::vector<PopulationCall> population_calls(const CompiledRules& rules) {
             }
         }
     }
+    // In the order they are written (lets are kept dependencies first, not in file order).
+    std::stable_sort(out.begin(), out.end(), [](const PopulationCall& a, const PopulationCall& b) {
+        const Location& x = a.expr->location;
+        const Location& y = b.expr->location;
+        return std::pair(x.line, x.col) < std::pair(y.line, y.col);
+    });
     return out;
 }
 

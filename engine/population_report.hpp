@@ -20,8 +20,8 @@ struct PopulationCall {
     std::string let;                    // the let whose expression holds it; empty if none
 };
 
-// Every population call with a fit in `rules`, each once: under the lets in their order,
-// then in the segments (general, then each one's tactical ones), `value` and the triggers.
+// Every population call with a fit in `rules`, each once, in the order they are written in
+// the rule file (lets, segments, `value`, triggers).
 std::vector<PopulationCall> population_calls(const CompiledRules& rules);
 
 // The name a rule writes for `call` ("ntile", "rfm", ...).

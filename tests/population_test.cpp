@@ -204,11 +204,11 @@ TEST_CASE("a run lists every population call's cut points, in JSON and in the ta
     CHECK(json_at(r.out, "$.populations[0].fields[0].nulls") == "1");
     CHECK(json_at(r.out, "$.populations[0].fields[0].bins[0].customers") == "2");
     CHECK(json_at(r.out, "$.populations[0].fields[0].bins[0].ties_at_cut") == "2");
-    CHECK(json_at(r.out, "$.populations[0].fields[0].bins[1].from") == "500.0");
+    CHECK(json_at(r.out, "$.populations[0].fields[0].bins[1].from") == "500");
     CHECK(json_at(r.out, "$.populations[0].fields[0].bins[2].from") == "<none>");  // empty
     CHECK(json_at(r.out, "$.populations[0].fields[0].bins[2].customers") == "0");
     CHECK(json_at(r.out, "$.populations[0].fields[0].bins[3].bin") == "4");
-    CHECK(json_at(r.out, "$.populations[0].fields[0].bins[3].from") == "2000.0");
+    CHECK(json_at(r.out, "$.populations[0].fields[0].bins[3].from") == "2000");
     // rfm: r ranks dates, later higher: 2026-01-05 ×2, 2026-03-01 ×2, 2026-09-20.
     CHECK(json_at(r.out, "$.populations[1].function") == "rfm");
     CHECK(json_at(r.out, "$.populations[1].fields[0].field") == "r");
@@ -228,10 +228,9 @@ TEST_CASE("a run lists every population call's cut points, in JSON and in the ta
 
     auto t = run_cli({"run", file, "--db", db, "--dry-run", "--as-of", "2026-10-01"});
     INFO(t.out);
-    CHECK(t.out.find("quarter  ntile at 4:12\n  tile   1: >= 10.0 2 (2 at cut)  2: >= 500.0 2 (2 "
-                     "at cut)  3: empty  4: >= 2000.0 1 (1 at cut)  null: 1\n") !=
-          std::string::npos);
-    CHECK(t.out.find("  class  A: 2 down to 500.0 (customer 2, 82.8% of the total)") !=
+    CHECK(t.out.find("quarter  ntile at 4:12\n  tile   1: >= 10 2 (2 at cut)  2: >= 500 2 (2 "
+                     "at cut)  3: empty  4: >= 2000 1 (1 at cut)  null: 1\n") != std::string::npos);
+    CHECK(t.out.find("  class  A: 2 down to 500 (customer 2, 82.8% of the total)") !=
           std::string::npos);
 }
 
@@ -252,6 +251,6 @@ TEST_CASE("explain says why a population score is what it is, from the run's cut
           "bin 3); 2 of 5 ranked customers are in the bin");
     const std::string rank = "$.tried[0].condition.children[1].children[0]";
     CHECK(json_at(r.out, rank + ".because") ==
-          "2 of the 5 ranked customers have a smaller spend than 500.0");
+          "2 of the 5 ranked customers have a smaller spend than 500");
     CHECK(json_at(r.out, "$.tried[0].condition.children[1].because") == "<none>");
 }
