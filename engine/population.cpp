@@ -166,6 +166,20 @@ void for_each_rank(const Column& x, bool descending, F f) {
     }
 }
 
+// x's tile under `fit`, or 0 for null. The last non-empty bin whose cut ranks at or before x:
+// ranks are monotone in the value and every value of the base lies in one bin's range, so
+// this is its tile; a value before every cut has L = 0, tile 1.
+int64_t tile_for(const NtileFit& fit, const Value& x) {
+    if (is_null(x) || fit.filled.empty()) return 0;
+    const auto after = std::upper_bound(fit.filled.begin(), fit.filled.end(), x,
+                                        [&fit](const Value& v, uint32_t b) {
+                                            const int c = compare_values(v, fit.bins[b].from);
+                                            return fit.descending ? c > 0 : c < 0;
+                                        });
+    if (after == fit.filled.begin()) return 1;
+    return static_cast<int64_t>(*(after - 1)) + 1;
+}
+
 // 1 + floor(n·L/N), in integers so no rounding can move a boundary.
 int64_t tile_of(int64_t n, size_t less, size_t total) {
     return int64_t{1} + static_cast<int64_t>((static_cast<unsigned __int128>(n) * less) / total);
@@ -219,10 +233,9 @@ Value rfm_record(const RfmFit& fit, const int64_t (&scores)[3]) {
 
 // A score as 1..bins (flipped for best: low), or 0 for null.
 int64_t rfm_score(const RfmFit& fit, const NtileFit& part, const Value& x) {
-    const Value tile = apply_ntile(part, x);
-    const auto* s = std::get_if<int64_t>(&tile);
-    if (!s) return 0;
-    return fit.best_low ? fit.bins + 1 - *s : *s;
+    const int64_t tile = tile_for(part, x);
+    if (tile == 0) return 0;
+    return fit.best_low ? fit.bins + 1 - tile : tile;
 }
 
 RfmFit fit_rfm(const bound::Call& call, const PopulationInput& in) {
@@ -299,17 +312,8 @@ NtileFit fit_ntile(const Column& x, int64_t n, bool descending) {
 }
 
 Value apply_ntile(const NtileFit& fit, const Value& x) {
-    if (is_null(x) || fit.filled.empty()) return {};
-    // The last non-empty bin whose cut ranks at or before x. Ranks are monotone in the
-    // value, and every value of the base lies in one bin's range, so this is its tile;
-    // a value before every cut has L = 0, tile 1.
-    const auto after = std::upper_bound(fit.filled.begin(), fit.filled.end(), x,
-                                        [&fit](const Value& v, uint32_t b) {
-                                            const int c = compare_values(v, fit.bins[b].from);
-                                            return fit.descending ? c > 0 : c < 0;
-                                        });
-    if (after == fit.filled.begin()) return int64_t{1};
-    return static_cast<int64_t>(*(after - 1)) + 1;
+    const int64_t tile = tile_for(fit, x);
+    return tile > 0 ? Value{tile} : Value{};
 }
 
 PercentRankFit fit_percent_rank(const Column& x) {
