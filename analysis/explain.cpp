@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "analysis/explain_reasons.hpp"
+#include "analysis/population_story.hpp"
 #include "engine/evaluator.hpp"
 #include "engine/run.hpp"
 #include "engine/stays.hpp"
@@ -33,6 +34,7 @@ class Tracer {
         n.location = e.location;
         n.text = source_text(e.location);
         n.value = value_of(e);
+        n.because = population_because(rules_, e, whole_, row_);
         if (depth > 64) return n;
         std::visit(
             [&](const auto& node) {

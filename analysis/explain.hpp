@@ -17,10 +17,11 @@
 namespace strata {
 
 struct ExplainNode {
-    std::string text;   // the expression as written
-    Location location;  // in the rule file
-    std::string kind;   // column, aggregate, let, literal, as_of, call, operator, field
-    Value value;        // for this customer
+    std::string text;     // the expression as written
+    Location location;    // in the rule file
+    std::string kind;     // column, aggregate, let, literal, as_of, call, operator, field
+    Value value;          // for this customer
+    std::string because;  // a population call or field: why, from the run's fit ("" if none)
     std::vector<ExplainNode> children;
     // An aggregate's: how many rows of `fact` fed it for this customer (the rows it took: on
     // or before as_of, its `where` true), and of those how many had a null value, which every

@@ -65,6 +65,9 @@ void print_node(std::ostream& out, const ExplainNode& n, int depth, std::set<std
         << "   (" << n.kind << ", " << n.location.line << ':' << n.location.col;
     if (n.rows) out << "; " << rows_text(n);
     out << ")\n";
+    if (!n.because.empty())
+        out << std::string(static_cast<size_t>(8 + 2 * depth), ' ') << "because " << n.because
+            << '\n';
     if (n.kind == "let" && !lets.insert(n.text).second) return;
     for (const auto& c : n.children)
         print_node(out, c, depth + 1, lets);
@@ -152,6 +155,11 @@ void write_node(JsonWriter& w, const ExplainNode& n) {
         w.key("rows").value(*n.rows).key("rows_without_value").value(n.rows_without_value);
         w.key("fact").value(n.fact);
     }
+    w.key("because");
+    if (n.because.empty())
+        w.null();
+    else
+        w.value(n.because);
     w.key("children").begin_array();
     for (const auto& c : n.children)
         write_node(w, c);

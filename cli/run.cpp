@@ -255,6 +255,7 @@ void print_table(std::ostream& out, const RunReport& rep, const RunCommandOption
     for (const auto& s : rep.segments)
         table_rows(out, s, rep, 0, name_width);
     print_unknowns(out, rep);
+    print_populations(out, rep.populations);
     const auto& dq = rep.data_quality;
     if (rep.transitions) print_transitions(out, *rep.transitions);
     print_triggers(out, rep, options);

@@ -601,6 +601,31 @@ class Evaluator {
                     [neg = n.negated](const Value& x) -> Value { return is_null(x) != neg; });
     }
 
+    // A population call: its fit from the frame's fits when they hold one (a run's, applied
+    // to these rows), otherwise fitted over these rows and recorded there; then applied.
+    Column population(const bound::Expr& e, const bound::Call& n, const std::vector<Col>& args) {
+        const size_t arity = n.fn == Fn::Rfm ? 3 : 1;
+        std::vector<std::shared_ptr<const Column>> columns;
+        PopulationInput in;
+        for (size_t k = 0; k < arity; ++k) {
+            columns.push_back(whole(args[k]));
+            in.args.push_back(columns.back().get());
+        }
+        Column keys;
+        if (n.fn == Fn::Abc && frame_.keys) {
+            keys = full(borrowed(frame_.keys, frame_.offset));
+            in.keys = &keys;
+        }
+        const PopulationFit* fit = frame_.fits ? frame_.fits->find(&e) : nullptr;
+        if (fit) return apply_population(n, *fit, in);
+        PopulationFit fitted = fit_population(n, in);
+        // Only a fit over the whole base is kept: a subset's ranks are not the run's.
+        const bool whole_base =
+            !frame_.keys || (frame_.offset == 0 && rows() == frame_.keys->size());
+        if (!frame_.fits || !whole_base) return apply_population(n, fitted, in);
+        return apply_population(n, frame_.fits->record(&e, std::move(fitted)), in);
+    }
+
     // The whole column of a population function's argument, constants expanded.
     // The same, shared instead of copied when the argument is a whole column already.
     std::shared_ptr<const Column> whole(const Col& c) {
@@ -735,16 +760,10 @@ class Evaluator {
                     return int64_t{year ? c.year : c.month};
                 });
             case Fn::Ntile:
-                return owned(ntile(*whole(args[0]), n.params.n));
             case Fn::PercentRank:
-                return owned(percent_rank(*whole(args[0])));
             case Fn::Rfm:
-                return owned(rfm(n, {whole(args[0]), whole(args[1]), whole(args[2])}));
-            case Fn::Abc: {
-                const Column keys =
-                    frame_.keys ? full(borrowed(frame_.keys, frame_.offset)) : Column{};
-                return owned(abc_classes(full(args[0]), keys, n.params.a, n.params.b));
-            }
+            case Fn::Abc:
+                return owned(population(e, n, args));
             case Fn::Xyz:
                 return map1(args[0], [&n](const Value& v) -> Value {
                     if (is_null(v)) return {};
@@ -754,282 +773,9 @@ class Evaluator {
         }
         return constant(Value{});
     }
-
-    Column rfm(const bound::Call& n, const std::array<std::shared_ptr<const Column>, 3>& args) {
-        const int64_t bins = n.params.n;
-        const Column& recency_in = *args[0];
-        // A later date is better; a recency given as a number is an age (days since), so
-        // a smaller one is better.
-        const bool recency_is_age =
-            std::any_of(recency_in.begin(), recency_in.end(), [](const Value& v) {
-                return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
-            });
-        // The three rankings are independent: they run side by side.
-        auto recency =
-            std::async(std::launch::async, [&] { return ntile(recency_in, bins, recency_is_age); });
-        auto monetary = std::async(std::launch::async, [&] { return ntile(*args[2], bins); });
-        const Column f = ntile(*args[1], bins);
-        const Column m = monetary.get();
-        const Column r = recency.get();
-        Column out(rows());
-        // A score as 1..bins, or 0 for null.
-        auto score = [&](const Value& v) -> int64_t {
-            const auto* s = std::get_if<int64_t>(&v);
-            if (!s) return 0;
-            return n.params.best_low ? bins + 1 - *s : *s;
-        };
-        // Each (r, f, m) combination's record is built once and shared, as records are
-        // immutable values: a table of (bins + 1)³ entries (at most 101³).
-        const auto side = static_cast<size_t>(bins + 1);
-        std::vector<RecordPtr> records(side * side * side, nullptr);
-        for (size_t i = 0; i < rows(); ++i) {
-            const int64_t scores[3] = {score(r[i]), score(f[i]), score(m[i])};
-            RecordPtr& record =
-                records[(static_cast<size_t>(scores[0]) * side + static_cast<size_t>(scores[1])) *
-                            side +
-                        static_cast<size_t>(scores[2])];
-            if (!record) {
-                Value fields[3];
-                for (int k = 0; k < 3; ++k) {
-                    if (scores[k] > 0) fields[k] = scores[k];
-                }
-                Value code;
-                if (scores[0] > 0 && scores[1] > 0 && scores[2] > 0) {
-                    std::string text;
-                    for (int k = 0; k < 3; ++k) {
-                        if (k && bins > 9) text += '-';
-                        text += std::to_string(scores[k]);
-                    }
-                    code = intern(text);
-                }
-                record = make_record({fields[0], fields[1], fields[2], code});
-            }
-            out[i] = record;
-        }
-        return out;
-    }
 };
 
-// A double as an unsigned integer of the same order (0 and -0 alike; no NaN ever gets here).
-uint64_t ordered_bits(double d) {
-    if (d == 0) d = 0;
-    uint64_t bits = 0;
-    std::memcpy(&bits, &d, sizeof bits);
-    return bits >> 63 ? ~bits : bits | (uint64_t{1} << 63);
-}
-
-// Sorts (key, row) pairs by key: eleven bits per pass, least significant first, skipping the
-// digits every key shares. Linear in the rows, where a comparison sort is n log n.
-void radix_sort(std::vector<std::pair<uint64_t, uint32_t>>& items) {
-    constexpr int kBits = 11;
-    constexpr size_t kBuckets = size_t{1} << kBits;
-    constexpr int kPasses = (64 + kBits - 1) / kBits;
-    auto digit = [](uint64_t key, int pass) {
-        return static_cast<size_t>((key >> (kBits * pass)) & (kBuckets - 1));
-    };
-    std::vector<std::array<size_t, kBuckets>> counts(kPasses);
-    for (auto& c : counts)
-        c.fill(0);
-    for (const auto& item : items) {
-        for (int p = 0; p < kPasses; ++p)
-            ++counts[static_cast<size_t>(p)][digit(item.first, p)];
-    }
-    std::vector<std::pair<uint64_t, uint32_t>> scratch(items.size());
-    for (int p = 0; p < kPasses; ++p) {
-        auto& c = counts[static_cast<size_t>(p)];
-        if (std::find(c.begin(), c.end(), items.size()) != c.end()) continue;
-        size_t at = 0;
-        for (auto& n : c) {
-            const size_t here = n;
-            n = at;
-            at += here;
-        }
-        for (const auto& item : items)
-            scratch[c[digit(item.first, p)]++] = item;
-        items.swap(scratch);
-    }
-}
-
-// for_each_rank's counting path: integers or dates (not both) whose span is not much wider
-// than their number are ranked by counting how many values fall on each point of the span,
-// with no sort at all. False, having called nothing, when the values are not such.
-template <typename F>
-bool rank_by_counting(const Column& x, bool descending, F& f) {
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    size_t total = 0;
-    int kind = -1;  // the variant index of the present values
-    auto point = [](const Value& v) -> int64_t {
-        return v.index() == 2 ? *std::get_if<int64_t>(&v) : std::get_if<Date>(&v)->days;
-    };
-    for (const Value& v : x) {
-        if (v.index() == 0) continue;
-        if ((v.index() != 2 && v.index() != 5) ||
-            (kind >= 0 && static_cast<int>(v.index()) != kind))
-            return false;
-        kind = static_cast<int>(v.index());
-        const int64_t p = point(v);
-        lo = std::min(lo, p);
-        hi = std::max(hi, p);
-        ++total;
-    }
-    if (total == 0) return true;
-    const auto span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
-    if (span == 0 || span > 4 * static_cast<uint64_t>(total) + 4096) return false;
-    // below[p] becomes how many values come strictly before point p in the order.
-    std::vector<uint32_t> below(span, 0);
-    for (const Value& v : x) {
-        if (v.index() != 0) ++below[static_cast<uint64_t>(point(v)) - static_cast<uint64_t>(lo)];
-    }
-    uint32_t before = 0;
-    auto pass = [&](size_t p) {  // points visited in the ranking's order
-        const uint32_t here = below[p];
-        below[p] = before;
-        before += here;
-    };
-    if (descending) {
-        for (size_t p = span; p-- > 0;)
-            pass(p);
-    } else {
-        for (size_t p = 0; p < span; ++p)
-            pass(p);
-    }
-    for (size_t i = 0; i < x.size(); ++i) {
-        if (x[i].index() != 0)
-            f(i, below[static_cast<uint64_t>(point(x[i])) - static_cast<uint64_t>(lo)], total);
-    }
-    return true;
-}
-
-template <typename F>
-void for_each_rank(const Column& x, bool descending, F f) {
-    if (rank_by_counting(x, descending, f)) return;
-    // Numbers, dates and datetimes rank as doubles (a date as its seconds), sorted by their
-    // bits. Integers beyond 2^53 would lose precision as doubles: they take the exact path.
-    std::vector<std::pair<uint64_t, uint32_t>> sorted;
-    sorted.reserve(x.size());
-    bool numeric = true;
-    for (size_t i = 0; i < x.size() && numeric; ++i) {
-        const Value& v = x[i];
-        double key = 0;
-        switch (v.index()) {
-            case 0:
-                continue;
-            case 2:
-                key = static_cast<double>(*std::get_if<int64_t>(&v));
-                break;
-            case 3:
-                key = *std::get_if<double>(&v);
-                break;
-            case 5:
-                key = std::get_if<Date>(&v)->days * 86400.0;
-                break;
-            case 6:
-                key = static_cast<double>(std::get_if<DateTime>(&v)->seconds);
-                break;
-            default:
-                numeric = false;
-                continue;
-        }
-        if (std::fabs(key) > 9007199254740992.0) numeric = false;
-        sorted.emplace_back(ordered_bits(descending ? -key : key), static_cast<uint32_t>(i));
-    }
-    if (numeric) {
-        radix_sort(sorted);
-        // Each row's L goes into a small array first, so that f is then called in row order
-        // (its writes go in order too) instead of scattered across the rows.
-        constexpr uint32_t kAbsent = UINT32_MAX;
-        std::vector<uint32_t> less(x.size(), kAbsent);
-        const size_t total = sorted.size();
-        size_t group_start = 0;
-        for (size_t k = 0; k < total; ++k) {
-            if (k > 0 && sorted[k].first != sorted[k - 1].first) group_start = k;
-            less[sorted[k].second] = static_cast<uint32_t>(group_start);
-        }
-        for (size_t i = 0; i < less.size(); ++i) {
-            if (less[i] != kAbsent) f(i, less[i], total);
-        }
-        return;
-    }
-    std::vector<size_t> idx;
-    for (size_t i = 0; i < x.size(); ++i) {
-        if (!is_null(x[i])) idx.push_back(i);
-    }
-    std::stable_sort(idx.begin(), idx.end(), [&x, descending](size_t a, size_t b) {
-        const int c = compare_values(x[a], x[b]);
-        return descending ? c > 0 : c < 0;
-    });
-    const size_t total = idx.size();
-    size_t group_start = 0;
-    for (size_t k = 0; k < total; ++k) {
-        if (k > 0 && compare_values(x[idx[k]], x[idx[k - 1]]) != 0) group_start = k;
-        f(idx[k], group_start, total);
-    }
-}
-
 }  // namespace
-
-Column ntile(const Column& x, int64_t n, bool descending) {
-    Column out(x.size());
-    for_each_rank(x, descending, [&](size_t i, size_t less, size_t total) {
-        // 1 + floor(n·L/N), in integers so no rounding can move a boundary.
-        out[i] =
-            int64_t{1} + static_cast<int64_t>((static_cast<unsigned __int128>(n) * less) / total);
-    });
-    return out;
-}
-
-Column percent_rank(const Column& x) {
-    Column out(x.size());
-    for_each_rank(x, false, [&](size_t i, size_t less, size_t total) {
-        out[i] = static_cast<double>(less) / static_cast<double>(total);
-    });
-    return out;
-}
-
-Column abc_classes(const Column& x, const Column& keys, double a, double b) {
-    Column out(x.size());
-    std::vector<size_t> idx;
-    for (size_t i = 0; i < x.size(); ++i) {
-        if (!is_null(x[i])) idx.push_back(i);
-    }
-    // x descending, then key ascending: the order is total, so P is well defined.
-    std::sort(idx.begin(), idx.end(), [&](size_t p, size_t q) {
-        const int c = compare_values(x[p], x[q]);
-        if (c != 0) return c > 0;
-        if (!keys.empty() && !is_null(keys[p]) && !is_null(keys[q]) &&
-            keys[p].index() == keys[q].index()) {
-            const int k = compare_values(keys[p], keys[q]);
-            if (k != 0) return k < 0;
-        }
-        return p < q;
-    });
-    // The thresholds are decimals written in the rule (0.8 = 8/10). Comparing P·den < num·T
-    // keeps the boundary exact where P < 0.8·T in binary floating point would not be.
-    auto fraction = [](double t) {
-        long double den = 1;
-        for (int k = 0; k < 9 && std::fabs(t * den - std::round(t * den)) > 1e-9; ++k)
-            den *= 10;
-        return std::pair<long double, long double>(std::round(t * den), den);
-    };
-    const auto [a_num, a_den] = fraction(a);
-    const auto [b_num, b_den] = fraction(b);
-    long double total = 0;
-    for (size_t i : idx)
-        total += std::max(0.0, as_double(x[i]));
-    long double before = 0;
-    for (size_t i : idx) {
-        const double v = as_double(x[i]);
-        if (v <= 0) {
-            out[i] = intern("C");
-            continue;
-        }
-        out[i] = intern(before * a_den < a_num * total   ? "A"
-                        : before * b_den < b_num * total ? "B"
-                                                         : "C");
-        before += v;
-    }
-    return out;
-}
 
 ColumnRef evaluate_ref(const bound::Expr& e, const Frame& frame) {
     return Evaluator(frame).eval(e);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dsl/bound.hpp"
+#include "engine/population.hpp"
 #include "engine/value.hpp"
 
 namespace strata {
@@ -28,6 +29,10 @@ struct Frame {
     std::vector<const Column*> aggregates;  // by aggregate index
     const Column* keys = nullptr;           // customer keys (abc breaks ties by key)
     Date as_of;
+    // The evaluation's population fits (may be null): a population call with a fit there is
+    // applied with it; one without is fitted over the frame's rows and, when the frame is the
+    // whole base, recorded there.
+    PopulationFits* fits = nullptr;
 };
 
 // A result column that may be borrowed from the frame (no copy) or a constant (one value for
@@ -66,10 +71,5 @@ std::vector<Truth> evaluate_truth(const bound::Expr& e, const Frame& frame);
 
 // 1 where e is true, 0 where it is false or unknown: evaluate_truth(e, frame)[i] == True.
 std::vector<char> evaluate_condition(const bound::Expr& e, const Frame& frame);
-
-// Population functions over a whole column (exposed for tests).
-Column ntile(const Column& x, int64_t n, bool descending = false);
-Column percent_rank(const Column& x);
-Column abc_classes(const Column& x, const Column& keys, double a, double b);
 
 }  // namespace strata

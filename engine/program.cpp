@@ -93,6 +93,7 @@ Frame Evaluation::frame() const {
     f.rows = customers->rows;
     f.as_of = as_of;
     f.keys = &customers->keys;
+    f.fits = fits.get();
     for (const auto& c : customers->columns)
         f.columns.push_back(&c);
     for (const auto& c : lets)

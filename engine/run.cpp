@@ -506,6 +506,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         rep.transitions = std::move(t);
     }
     clock.lap("segments");
+    rep.populations = summarize_populations(rules, frame);
     if (options.on_placed) options.on_placed(frame, order, rep);
     if (!fire(rules, options, frame, order, writer.get(), previous,
               writer ? writer->open_placements() : dry_open, state, rep, error))

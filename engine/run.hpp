@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dsl/compiler.hpp"
+#include "engine/population_report.hpp"
 #include "engine/reader.hpp"
 #include "engine/state.hpp"
 #include "engine/triggers.hpp"
@@ -49,6 +50,8 @@ struct RunReport {
     bool has_value = false;
     double value_total = 0;
     std::vector<SegmentResult> segments;
+    // Every population call's fit, in rule file order (lets first): the cut points.
+    std::vector<PopulationSummary> populations;
     DataQuality data_quality;
     std::vector<MembershipRow> membership;      // in key order
     std::optional<RunTransitions> transitions;  // a stored run's; none for --dry-run

@@ -216,6 +216,7 @@ std::string report_json(const RunReport& rep) {
     for (const auto& s : rep.segments)
         write_segment(w, s, rep, true);
     w.end_array();
+    write_populations_json(w, rep.populations);
     w.key("warnings").begin_array();
     for (const auto& d : rep.warnings)
         write_diagnostic(w, d, rep.source);

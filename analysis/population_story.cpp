@@ -1,0 +1,153 @@
+#include "analysis/population_story.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace strata {
+
+namespace {
+
+std::string thousands(size_t n) {
+    std::string digits = std::to_string(n), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+std::string percent(long double share) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", static_cast<double>(share * 100));
+    return buf;
+}
+
+std::string text_at(const PopulationStoryInput& in, size_t k) {
+    return k < in.arg_texts.size() ? in.arg_texts[k] : std::string("the value");
+}
+
+// The bin story of one ntile: `score` is the bin as the rule reads it (flipped for best: low).
+std::string ntile_story(const NtileFit& fit, bool best_low, const Value& x,
+                        const std::string& name) {
+    if (is_null(x))
+        return name + " is null, so it has no bin (" + thousands(fit.total) +
+               " customers ranked, " + thousands(fit.nulls) + " null)";
+    const Value tile_value = apply_ntile(fit, x);
+    const auto* tile = std::get_if<int64_t>(&tile_value);
+    if (!tile) return {};
+    auto score = [&](int64_t t) { return best_low ? fit.n + 1 - t : t; };
+    const NtileBin& bin = fit.bins[static_cast<size_t>(*tile - 1)];
+    const char* at = fit.descending ? "at or below" : "at or above";
+    std::string out = name + " " + format_value(x) + " is " + at + " the cut " +
+                      format_value(bin.from) + " of bin " + std::to_string(score(*tile));
+    // The next bin with customers, in ranking order: where this one ends.
+    for (auto b = static_cast<size_t>(*tile); b < fit.bins.size(); ++b) {
+        if (fit.bins[b].customers == 0) continue;
+        out += std::string(" (and ") + (fit.descending ? "above " : "below ") +
+               format_value(fit.bins[b].from) + " of bin " +
+               std::to_string(score(static_cast<int64_t>(b) + 1)) + ")";
+        break;
+    }
+    out += "; " + thousands(bin.customers) + " of " + thousands(fit.total) +
+           " ranked customers are in the bin";
+    return out;
+}
+
+std::string abc_story(const AbcFit& fit, const PopulationStoryInput& in) {
+    const Value& x = in.args.empty() ? Value{} : in.args[0];
+    const std::string name = text_at(in, 0);
+    if (is_null(x)) return name + " is null, so it has no class";
+    if (as_double(x) <= 0) return name + " " + format_value(x) + " is not positive, so C";
+    auto last = [](const char* cls, const AbcBoundary& b) {
+        return std::string(cls) + "'s last customer (" + format_value(b.value) + ", customer " +
+               format_value(b.key) + ", where the cumulative share reaches " +
+               percent(b.share_after) + ")";
+    };
+    const std::string cls = format_value(apply_abc(fit, x, in.key));
+    const std::string head = name + " " + format_value(x) + " ranks ";
+    const std::string total =
+        " of the positive total " + format_value(static_cast<double>(fit.total));
+    if (cls == "A")
+        return head + "at or before " + last("A", fit.last_a) + "; A holds the first " +
+               percent(fit.a) + total;
+    if (cls == "B")
+        return head + (fit.last_a.present ? "after " + last("A", fit.last_a) + " and " : "") +
+               "at or before " + last("B", fit.last_b) + "; B holds up to " + percent(fit.b) +
+               total;
+    const AbcBoundary& before = fit.last_b.present ? fit.last_b : fit.last_a;
+    if (!before.present) return head + "where no customer reaches A or B";
+    return head + "after " + last(fit.last_b.present ? "B" : "A", before) + "; C is the rest" +
+           total;
+}
+
+}  // namespace
+
+std::string population_because(const CompiledRules& rules, const bound::Expr& e, const Frame& frame,
+                               size_t row) {
+    if (!frame.fits) return {};
+    // The call under e: e itself, the record of a field, through lets.
+    int field = -1;
+    const bound::Expr* node = &e;
+    for (int depth = 0; depth < 300; ++depth) {
+        if (const auto* f = std::get_if<bound::Field>(&node->node)) {
+            if (field >= 0) return {};
+            field = f->field;
+            node = f->record.get();
+        } else if (const auto* l = std::get_if<bound::LetRef>(&node->node)) {
+            // A let is explained by its own expression's node; only a field reads through it.
+            if (field < 0) return {};
+            node = rules.program.lets[static_cast<size_t>(l->index)].expr.get();
+        } else {
+            break;
+        }
+    }
+    const auto* call = std::get_if<bound::Call>(&node->node);
+    if (!call || !has_fit(*call)) return {};
+    const PopulationFit* fit = frame.fits->find(node);
+    if (!fit) return {};
+    Frame one = frame;
+    one.offset = frame.offset + row;
+    one.rows = 1;
+    PopulationStoryInput in;
+    for (const auto& a : call->args) {
+        if (!a) continue;
+        in.args.push_back(evaluate(*a, one)[0]);
+        std::string text;
+        if (a->location.valid()) {
+            const std::string line(rules.source.line(a->location.line));
+            const auto col = static_cast<size_t>(a->location.col - 1);
+            if (col < line.size()) text = line.substr(col, static_cast<size_t>(a->location.length));
+        }
+        in.arg_texts.push_back(text.empty() ? "the value" : text);
+    }
+    if (frame.keys && frame.offset + row < frame.keys->size())
+        in.key = (*frame.keys)[frame.offset + row];
+    return population_story(*call, *fit, field, in);
+}
+
+std::string population_story(const bound::Call& call, const PopulationFit& fit, int field,
+                             const PopulationStoryInput& in) {
+    const Value x = in.args.empty() ? Value{} : in.args[0];
+    if (const auto* f = std::get_if<NtileFit>(&fit))
+        return ntile_story(*f, false, x, text_at(in, 0));
+    if (const auto* p = std::get_if<PercentRankFit>(&fit)) {
+        if (is_null(x)) return text_at(in, 0) + " is null, so it has no rank";
+        const Value rank = apply_percent_rank(*p, x);
+        const auto below = static_cast<size_t>(
+            std::llround(std::get<double>(rank) * static_cast<double>(p->total)));
+        return thousands(below) + " of the " + thousands(p->total) +
+               " ranked customers have a smaller " + text_at(in, 0) + " than " + format_value(x);
+    }
+    if (const auto* a = std::get_if<AbcFit>(&fit)) return abc_story(*a, in);
+    const auto& r = std::get<RfmFit>(fit);
+    const NtileFit* parts[3] = {&r.r, &r.f, &r.m};
+    auto part = [&](size_t k) {
+        const Value v = k < in.args.size() ? in.args[k] : Value{};
+        return ntile_story(*parts[k], r.best_low, v, text_at(in, k));
+    };
+    if (field >= 0 && field < 3) return part(static_cast<size_t>(field));
+    (void)call;
+    return "r: " + part(0) + "; f: " + part(1) + "; m: " + part(2);
+}
+
+}  // namespace strata

@@ -1,0 +1,503 @@
+#include "engine/population.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <future>
+
+namespace strata {
+
+namespace {
+
+// A double as an unsigned integer of the same order (0 and -0 alike; no NaN ever gets here).
+uint64_t ordered_bits(double d) {
+    if (d == 0) d = 0;
+    uint64_t bits = 0;
+    std::memcpy(&bits, &d, sizeof bits);
+    return bits >> 63 ? ~bits : bits | (uint64_t{1} << 63);
+}
+
+// Sorts (key, row) pairs by key: eleven bits per pass, least significant first, skipping the
+// digits every key shares. Linear in the rows, where a comparison sort is n log n.
+void radix_sort(std::vector<std::pair<uint64_t, uint32_t>>& items) {
+    constexpr int kBits = 11;
+    constexpr size_t kBuckets = size_t{1} << kBits;
+    constexpr int kPasses = (64 + kBits - 1) / kBits;
+    auto digit = [](uint64_t key, int pass) {
+        return static_cast<size_t>((key >> (kBits * pass)) & (kBuckets - 1));
+    };
+    std::vector<std::array<size_t, kBuckets>> counts(kPasses);
+    for (auto& c : counts)
+        c.fill(0);
+    for (const auto& item : items) {
+        for (int p = 0; p < kPasses; ++p)
+            ++counts[static_cast<size_t>(p)][digit(item.first, p)];
+    }
+    std::vector<std::pair<uint64_t, uint32_t>> scratch(items.size());
+    for (int p = 0; p < kPasses; ++p) {
+        auto& c = counts[static_cast<size_t>(p)];
+        if (std::find(c.begin(), c.end(), items.size()) != c.end()) continue;
+        size_t at = 0;
+        for (auto& n : c) {
+            const size_t here = n;
+            n = at;
+            at += here;
+        }
+        for (const auto& item : items)
+            scratch[c[digit(item.first, p)]++] = item;
+        items.swap(scratch);
+    }
+}
+
+// for_each_rank's counting path: integers or dates (not both) whose span is not much wider
+// than their number are ranked by counting how many values fall on each point of the span,
+// with no sort at all. False, having called nothing, when the values are not such.
+template <typename F>
+bool rank_by_counting(const Column& x, bool descending, F& f) {
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    size_t total = 0;
+    int kind = -1;  // the variant index of the present values
+    auto point = [](const Value& v) -> int64_t {
+        return v.index() == 2 ? *std::get_if<int64_t>(&v) : std::get_if<Date>(&v)->days;
+    };
+    for (const Value& v : x) {
+        if (v.index() == 0) continue;
+        if ((v.index() != 2 && v.index() != 5) ||
+            (kind >= 0 && static_cast<int>(v.index()) != kind))
+            return false;
+        kind = static_cast<int>(v.index());
+        const int64_t p = point(v);
+        lo = std::min(lo, p);
+        hi = std::max(hi, p);
+        ++total;
+    }
+    if (total == 0) return true;
+    const auto span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
+    if (span == 0 || span > 4 * static_cast<uint64_t>(total) + 4096) return false;
+    // below[p] becomes how many values come strictly before point p in the order.
+    std::vector<uint32_t> below(span, 0);
+    for (const Value& v : x) {
+        if (v.index() != 0) ++below[static_cast<uint64_t>(point(v)) - static_cast<uint64_t>(lo)];
+    }
+    uint32_t before = 0;
+    auto pass = [&](size_t p) {  // points visited in the ranking's order
+        const uint32_t here = below[p];
+        below[p] = before;
+        before += here;
+    };
+    if (descending) {
+        for (size_t p = span; p-- > 0;)
+            pass(p);
+    } else {
+        for (size_t p = 0; p < span; ++p)
+            pass(p);
+    }
+    for (size_t i = 0; i < x.size(); ++i) {
+        if (x[i].index() != 0)
+            f(i, below[static_cast<uint64_t>(point(x[i])) - static_cast<uint64_t>(lo)], total);
+    }
+    return true;
+}
+
+template <typename F>
+void for_each_rank(const Column& x, bool descending, F f) {
+    if (rank_by_counting(x, descending, f)) return;
+    // Numbers, dates and datetimes rank as doubles (a date as its seconds), sorted by their
+    // bits. Integers beyond 2^53 would lose precision as doubles: they take the exact path.
+    std::vector<std::pair<uint64_t, uint32_t>> sorted;
+    sorted.reserve(x.size());
+    bool numeric = true;
+    for (size_t i = 0; i < x.size() && numeric; ++i) {
+        const Value& v = x[i];
+        double key = 0;
+        switch (v.index()) {
+            case 0:
+                continue;
+            case 2:
+                key = static_cast<double>(*std::get_if<int64_t>(&v));
+                break;
+            case 3:
+                key = *std::get_if<double>(&v);
+                break;
+            case 5:
+                key = std::get_if<Date>(&v)->days * 86400.0;
+                break;
+            case 6:
+                key = static_cast<double>(std::get_if<DateTime>(&v)->seconds);
+                break;
+            default:
+                numeric = false;
+                continue;
+        }
+        if (std::fabs(key) > 9007199254740992.0) numeric = false;
+        sorted.emplace_back(ordered_bits(descending ? -key : key), static_cast<uint32_t>(i));
+    }
+    if (numeric) {
+        radix_sort(sorted);
+        // Each row's L goes into a small array first, so that f is then called in row order
+        // (its writes go in order too) instead of scattered across the rows.
+        constexpr uint32_t kAbsent = UINT32_MAX;
+        std::vector<uint32_t> less(x.size(), kAbsent);
+        const size_t total = sorted.size();
+        size_t group_start = 0;
+        for (size_t k = 0; k < total; ++k) {
+            if (k > 0 && sorted[k].first != sorted[k - 1].first) group_start = k;
+            less[sorted[k].second] = static_cast<uint32_t>(group_start);
+        }
+        for (size_t i = 0; i < less.size(); ++i) {
+            if (less[i] != kAbsent) f(i, less[i], total);
+        }
+        return;
+    }
+    std::vector<size_t> idx;
+    for (size_t i = 0; i < x.size(); ++i) {
+        if (!is_null(x[i])) idx.push_back(i);
+    }
+    std::stable_sort(idx.begin(), idx.end(), [&x, descending](size_t a, size_t b) {
+        const int c = compare_values(x[a], x[b]);
+        return descending ? c > 0 : c < 0;
+    });
+    const size_t total = idx.size();
+    size_t group_start = 0;
+    for (size_t k = 0; k < total; ++k) {
+        if (k > 0 && compare_values(x[idx[k]], x[idx[k - 1]]) != 0) group_start = k;
+        f(idx[k], group_start, total);
+    }
+}
+
+// x's tile under `fit`, or 0 for null. The last non-empty bin whose cut ranks at or before x:
+// ranks are monotone in the value and every value of the base lies in one bin's range, so
+// this is its tile; a value before every cut has L = 0, tile 1.
+int64_t tile_for(const NtileFit& fit, const Value& x) {
+    if (is_null(x) || fit.filled.empty()) return 0;
+    const auto after = std::upper_bound(fit.filled.begin(), fit.filled.end(), x,
+                                        [&fit](const Value& v, uint32_t b) {
+                                            const int c = compare_values(v, fit.bins[b].from);
+                                            return fit.descending ? c > 0 : c < 0;
+                                        });
+    if (after == fit.filled.begin()) return 1;
+    return static_cast<int64_t>(*(after - 1)) + 1;
+}
+
+// 1 + floor(n·L/N), in integers so no rounding can move a boundary.
+int64_t tile_of(int64_t n, size_t less, size_t total) {
+    return int64_t{1} + static_cast<int64_t>((static_cast<unsigned __int128>(n) * less) / total);
+}
+
+// The order abc ranks keys in when values tie: a total order (integers before texts, as the
+// stored membership orders keys), nulls last.
+int key_order(const Value& a, const Value& b) {
+    if (is_null(a) || is_null(b)) return is_null(a) == is_null(b) ? 0 : (is_null(a) ? 1 : -1);
+    if (a.index() != b.index()) return a.index() < b.index() ? -1 : 1;
+    return compare_values(a, b);
+}
+
+// Whether (x, key) comes strictly before (y, other) in abc's order: x descending, then key.
+bool abc_before(const Value& x, const Value& key, const Value& y, const Value& other) {
+    const int c = compare_values(x, y);
+    if (c != 0) return c > 0;
+    return key_order(key, other) < 0;
+}
+
+// The thresholds are decimals written in the rule (0.8 = 8/10). Comparing P·den < num·T
+// keeps the boundary exact where P < 0.8·T in binary floating point would not be.
+std::pair<long double, long double> decimal_fraction(double t) {
+    long double den = 1;
+    for (int k = 0; k < 9 && std::fabs(t * den - std::round(t * den)) > 1e-9; ++k)
+        den *= 10;
+    return {std::round(t * den), den};
+}
+
+Value row_key(const Column* keys, size_t row) {
+    if (keys && !keys->empty()) return (*keys)[row];
+    return Value{static_cast<int64_t>(row)};
+}
+
+Value rfm_record(const RfmFit& fit, const int64_t (&scores)[3]) {
+    Value fields[3];
+    for (int k = 0; k < 3; ++k) {
+        if (scores[k] > 0) fields[k] = scores[k];
+    }
+    Value code;
+    if (scores[0] > 0 && scores[1] > 0 && scores[2] > 0) {
+        std::string text;
+        for (int k = 0; k < 3; ++k) {
+            if (k && fit.bins > 9) text += '-';
+            text += std::to_string(scores[k]);
+        }
+        code = intern(text);
+    }
+    return make_record({fields[0], fields[1], fields[2], code});
+}
+
+// A score as 1..bins (flipped for best: low), or 0 for null.
+int64_t rfm_score(const RfmFit& fit, const NtileFit& part, const Value& x) {
+    const int64_t tile = tile_for(part, x);
+    if (tile == 0) return 0;
+    return fit.best_low ? fit.bins + 1 - tile : tile;
+}
+
+RfmFit fit_rfm(const bound::Call& call, const PopulationInput& in) {
+    RfmFit fit;
+    fit.bins = call.params.n;
+    fit.best_low = call.params.best_low;
+    const Column& recency = *in.args[0];
+    // A later date is better; a recency given as a number is an age (days since), so a
+    // smaller one is better.
+    fit.recency_is_age = std::any_of(recency.begin(), recency.end(), [](const Value& v) {
+        return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
+    });
+    // The three rankings are independent: they run side by side.
+    auto r = std::async(std::launch::async,
+                        [&] { return fit_ntile(recency, fit.bins, fit.recency_is_age); });
+    auto m = std::async(std::launch::async, [&] { return fit_ntile(*in.args[2], fit.bins); });
+    fit.f = fit_ntile(*in.args[1], fit.bins);
+    fit.m = m.get();
+    fit.r = r.get();
+    return fit;
+}
+
+Column apply_rfm(const RfmFit& fit, const PopulationInput& in) {
+    const size_t rows = in.args[0]->size();
+    Column out(rows);
+    // Each (r, f, m) combination's record is built once and shared, as records are
+    // immutable values: a table of (bins + 1)³ entries (at most 101³).
+    const auto side = static_cast<size_t>(fit.bins + 1);
+    std::vector<RecordPtr> records(side * side * side, nullptr);
+    for (size_t i = 0; i < rows; ++i) {
+        const int64_t scores[3] = {rfm_score(fit, fit.r, (*in.args[0])[i]),
+                                   rfm_score(fit, fit.f, (*in.args[1])[i]),
+                                   rfm_score(fit, fit.m, (*in.args[2])[i])};
+        RecordPtr& record =
+            records[(static_cast<size_t>(scores[0]) * side + static_cast<size_t>(scores[1])) *
+                        side +
+                    static_cast<size_t>(scores[2])];
+        if (!record) record = std::get<RecordPtr>(rfm_record(fit, scores));
+        out[i] = record;
+    }
+    return out;
+}
+
+}  // namespace
+
+NtileFit fit_ntile(const Column& x, int64_t n, bool descending) {
+    NtileFit fit;
+    fit.n = n;
+    fit.descending = descending;
+    fit.bins.resize(static_cast<size_t>(n));
+    // Per bin: the smallest L seen (the cut's) and a row holding it.
+    std::vector<size_t> cut_less(fit.bins.size(), SIZE_MAX);
+    std::vector<size_t> cut_row(fit.bins.size(), 0);
+    for_each_rank(x, descending, [&](size_t i, size_t less, size_t total) {
+        const auto bin = static_cast<size_t>(tile_of(n, less, total) - 1);
+        NtileBin& b = fit.bins[bin];
+        ++b.customers;
+        if (less < cut_less[bin]) {
+            cut_less[bin] = less;
+            cut_row[bin] = i;
+            b.ties_at_cut = 1;
+        } else if (less == cut_less[bin]) {
+            ++b.ties_at_cut;
+        }
+        fit.total = total;
+    });
+    for (size_t b = 0; b < fit.bins.size(); ++b) {
+        if (fit.bins[b].customers == 0) continue;
+        fit.bins[b].from = x[cut_row[b]];
+        fit.filled.push_back(static_cast<uint32_t>(b));
+    }
+    fit.nulls = x.size() - fit.total;
+    return fit;
+}
+
+Value apply_ntile(const NtileFit& fit, const Value& x) {
+    const int64_t tile = tile_for(fit, x);
+    return tile > 0 ? Value{tile} : Value{};
+}
+
+PercentRankFit fit_percent_rank(const Column& x) {
+    PercentRankFit fit;
+    // A row holding each L that occurs: the distinct values, in ascending order.
+    constexpr uint32_t kNone = UINT32_MAX;
+    std::vector<uint32_t> row_at(x.size(), kNone);
+    for_each_rank(x, false, [&](size_t i, size_t less, size_t total) {
+        if (row_at[less] == kNone) row_at[less] = static_cast<uint32_t>(i);
+        fit.total = total;
+    });
+    for (size_t less = 0; less < row_at.size(); ++less) {
+        if (row_at[less] == kNone) continue;
+        fit.values.push_back(x[row_at[less]]);
+        fit.below.push_back(less);
+    }
+    fit.nulls = x.size() - fit.total;
+    return fit;
+}
+
+Value apply_percent_rank(const PercentRankFit& fit, const Value& x) {
+    if (is_null(x) || fit.total == 0) return {};
+    // L: the customers below the first distinct value at or above x.
+    const auto at = std::lower_bound(
+        fit.values.begin(), fit.values.end(), x,
+        [](const Value& v, const Value& want) { return compare_values(v, want) < 0; });
+    const size_t k = static_cast<size_t>(at - fit.values.begin());
+    const size_t less = k < fit.below.size() ? fit.below[k] : fit.total;
+    return static_cast<double>(less) / static_cast<double>(fit.total);
+}
+
+AbcFit fit_abc(const Column& x, const Column& keys, double a, double b) {
+    AbcFit fit;
+    fit.a = a;
+    fit.b = b;
+    const Column* key_column = &keys;
+    std::vector<size_t> idx;
+    for (size_t i = 0; i < x.size(); ++i) {
+        if (!is_null(x[i])) idx.push_back(i);
+    }
+    fit.nulls = x.size() - idx.size();
+    // x descending, then key ascending (the row when there are no keys): a total order for
+    // distinct keys, so P is well defined.
+    std::sort(idx.begin(), idx.end(), [&](size_t p, size_t q) {
+        const Value kp = row_key(key_column, p), kq = row_key(key_column, q);
+        if (abc_before(x[p], kp, x[q], kq)) return true;
+        if (abc_before(x[q], kq, x[p], kp)) return false;
+        return p < q;
+    });
+    const auto [a_num, a_den] = decimal_fraction(a);
+    const auto [b_num, b_den] = decimal_fraction(b);
+    for (size_t i : idx)
+        fit.total += std::max(0.0, as_double(x[i]));
+    long double before = 0;
+    for (size_t i : idx) {
+        const double v = as_double(x[i]);
+        if (v <= 0) {
+            ++fit.count_c;
+            continue;
+        }
+        AbcBoundary* last = nullptr;
+        if (before * a_den < a_num * fit.total) {
+            ++fit.count_a;
+            last = &fit.last_a;
+        } else if (before * b_den < b_num * fit.total) {
+            ++fit.count_b;
+            last = &fit.last_b;
+        } else {
+            ++fit.count_c;
+        }
+        before += v;
+        if (last) *last = AbcBoundary{true, x[i], row_key(key_column, i), before / fit.total};
+    }
+    return fit;
+}
+
+Value apply_abc(const AbcFit& fit, const Value& x, const Value& key) {
+    if (is_null(x)) return {};
+    if (as_double(x) <= 0) return intern("C");
+    // The classes run A, B, C along the order: a customer at or before A's last one is in A.
+    auto at_or_before = [&](const AbcBoundary& last) {
+        return last.present && !abc_before(last.value, last.key, x, key);
+    };
+    if (at_or_before(fit.last_a)) return intern("A");
+    if (at_or_before(fit.last_b)) return intern("B");
+    return intern("C");
+}
+
+bool has_fit(const bound::Call& call) {
+    using bound::Fn;
+    return call.fn == Fn::Ntile || call.fn == Fn::PercentRank || call.fn == Fn::Rfm ||
+           call.fn == Fn::Abc;
+}
+
+PopulationFit fit_population(const bound::Call& call, const PopulationInput& in) {
+    using bound::Fn;
+    static const Column no_keys;
+    switch (call.fn) {
+        case Fn::Ntile:
+            return fit_ntile(*in.args[0], call.params.n);
+        case Fn::PercentRank:
+            return fit_percent_rank(*in.args[0]);
+        case Fn::Rfm:
+            return fit_rfm(call, in);
+        default:
+            return fit_abc(*in.args[0], in.keys ? *in.keys : no_keys, call.params.a, call.params.b);
+    }
+}
+
+Column apply_population(const bound::Call& call, const PopulationFit& fit,
+                        const PopulationInput& in) {
+    const Column& x = *in.args[0];
+    if (const auto* r = std::get_if<RfmFit>(&fit)) return apply_rfm(*r, in);
+    Column out(x.size());
+    if (const auto* f = std::get_if<NtileFit>(&fit)) {
+        for (size_t i = 0; i < x.size(); ++i)
+            out[i] = apply_ntile(*f, x[i]);
+    } else if (const auto* p = std::get_if<PercentRankFit>(&fit)) {
+        for (size_t i = 0; i < x.size(); ++i)
+            out[i] = apply_percent_rank(*p, x[i]);
+    } else if (const auto* c = std::get_if<AbcFit>(&fit)) {
+        for (size_t i = 0; i < x.size(); ++i)
+            out[i] = apply_abc(*c, x[i], row_key(in.keys, i));
+    }
+    (void)call;
+    return out;
+}
+
+Value apply_population(const bound::Call& call, const PopulationFit& fit,
+                       const std::vector<Value>& args, const Value& key) {
+    (void)call;
+    if (const auto* f = std::get_if<NtileFit>(&fit)) return apply_ntile(*f, args.at(0));
+    if (const auto* p = std::get_if<PercentRankFit>(&fit))
+        return apply_percent_rank(*p, args.at(0));
+    if (const auto* c = std::get_if<AbcFit>(&fit)) return apply_abc(*c, args.at(0), key);
+    const auto& r = std::get<RfmFit>(fit);
+    const int64_t scores[3] = {rfm_score(r, r.r, args.at(0)), rfm_score(r, r.f, args.at(1)),
+                               rfm_score(r, r.m, args.at(2))};
+    return rfm_record(r, scores);
+}
+
+Column ntile(const Column& x, int64_t n, bool descending) {
+    const NtileFit fit = fit_ntile(x, n, descending);
+    Column out(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+        out[i] = apply_ntile(fit, x[i]);
+    return out;
+}
+
+Column percent_rank(const Column& x) {
+    const PercentRankFit fit = fit_percent_rank(x);
+    Column out(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+        out[i] = apply_percent_rank(fit, x[i]);
+    return out;
+}
+
+Column abc_classes(const Column& x, const Column& keys, double a, double b) {
+    const AbcFit fit = fit_abc(x, keys, a, b);
+    Column out(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+        out[i] = apply_abc(fit, x[i], row_key(&keys, i));
+    return out;
+}
+
+PopulationFits::PopulationFits(const PopulationFits& other) {
+    std::lock_guard lock(other.mutex_);
+    fits_ = other.fits_;
+}
+
+const PopulationFit* PopulationFits::find(const bound::Expr* call) const {
+    std::lock_guard lock(mutex_);
+    const auto it = fits_.find(call);
+    return it == fits_.end() ? nullptr : &it->second;
+}
+
+const PopulationFit& PopulationFits::record(const bound::Expr* call, PopulationFit fit) {
+    std::lock_guard lock(mutex_);
+    return fits_.try_emplace(call, std::move(fit)).first->second;
+}
+
+size_t PopulationFits::size() const {
+    std::lock_guard lock(mutex_);
+    return fits_.size();
+}
+
+}  // namespace strata
