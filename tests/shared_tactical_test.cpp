@@ -26,7 +26,7 @@ CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, employees INTEGER, seat
 INSERT INTO customers VALUES
   (1, 50, 10, 3, 2000),
   (2, 50, 1, 9, 10),
-  (3, 500, 0, 5, 10),
+  (3, 500, 150, 5, 10),
   (4, 900, 0, 8, 10),
   (5, NULL, 0, 2, 5000);
 )sql";
@@ -42,7 +42,7 @@ tactical:
     within: all
   - id: churn_risk
     label: Churn risk
-    when: nps <= 6
+    when: nps <= 6 and spend < 100000
     within: [small, large]
 general:
   segments:
@@ -53,6 +53,9 @@ general:
           when: seats_used > 8
     - id: large
       when: employees >= 200
+      tactical:
+        - id: large_expansion
+          when: seats_used > 100
     - id: other
       when: otherwise
 triggers:
@@ -80,8 +83,9 @@ TEST_CASE(
     CHECK(json_at(r.out, "$.segments[0].tactical[2].id") == "churn_risk");
     CHECK(json_at(r.out, "$.segments[0].tactical[2].label") == "Churn risk");
     CHECK(json_at(r.out, "$.segments[0].tactical[2].count") == "1");
-    CHECK(json_at(r.out, "$.segments[1].tactical[1].id") == "churn_risk");
-    CHECK(json_at(r.out, "$.segments[1].tactical[1].count") == "1");
+    CHECK(json_at(r.out, "$.segments[1].tactical[0].id") == "large_expansion");
+    CHECK(json_at(r.out, "$.segments[1].tactical[2].id") == "churn_risk");
+    CHECK(json_at(r.out, "$.segments[1].tactical[2].count") == "1");
     CHECK(json_at(r.out, "$.segments[2].id") == "other");
     CHECK(json_at(r.out, "$.segments[2].tactical[0].id") == "vip");
     CHECK(json_at(r.out, "$.segments[2].tactical[0].count") == "1");
@@ -93,10 +97,12 @@ TEST_CASE(
     REQUIRE(e.code == 0);
     CHECK(e.out ==
           "customer_key,segment,tactical,offer,channel,priority\n"
-          "1,small,small_upsell;vip;churn_risk,,,\n2,small,,,,\n3,large,churn_risk,,,\n"
+          "1,small,small_upsell;vip;churn_risk,,,\n2,small,,,,\n3,large,large_expansion;churn_risk,"
+          ",,\n"
           "4,large,,,,\n5,other,vip,,,\n");
 
-    // The stored order is the placement's: a second run over the same data writes no stays.
+    // The stored order is the placement's (export reads the stored state, ordered by each
+    // tag's level), so a second run over the same data writes no stays.
     auto again = run_cli({"run", file, "--db", db, "--format", "json"});
     REQUIRE_MESSAGE(again.code == 0, again.err);
     CHECK(json_at(again.out, "$.transitions.stays_written") == "0");
@@ -121,7 +127,7 @@ TEST_CASE(
                      "FROM strata_stay_history WHERE customer_key = 3 AND "
                      "segment = 'churn_risk'") == "1:-");
     e = run_cli({"export", file, "--db", db});
-    CHECK(e.out.find("\n3,small,churn_risk,") != std::string::npos);
+    CHECK(e.out.find("\n3,small,small_upsell;churn_risk,") != std::string::npos);
 }
 
 TEST_CASE("strata test covers a shared tactical segment once per parent") {
@@ -132,18 +138,18 @@ TEST_CASE("strata test covers a shared tactical segment once per parent") {
     as_of: 2026-11-01
     customers:
       - { customer_id: 1, employees: 50, seats_used: 10, nps: 3, spend: 2000 }
-      - { customer_id: 3, employees: 500, seats_used: 0, nps: 9, spend: 2000 }
+      - { customer_id: 3, employees: 500, seats_used: 150, nps: 9, spend: 2000 }
       - { customer_id: 5, employees: null, seats_used: 0, nps: 2, spend: 5000 }
     expect:
       1: { segment: small, tactical: [small_upsell, vip, churn_risk] }
-      3: { segment: large, tactical: [vip] }
+      3: { segment: large, tactical: [large_expansion, vip] }
       5: { segment: other, tactical: [vip] }
     then:
       - as_of: 2026-11-02
         customers:
           - { customer_id: 3, nps: 4 }
         expect:
-          3: { segment: large, tactical: [vip, churn_risk] }
+          3: { segment: large, tactical: [large_expansion, vip, churn_risk] }
         fires:
           save: [3]
 )");
@@ -151,8 +157,10 @@ TEST_CASE("strata test covers a shared tactical segment once per parent") {
     INFO(r.out, r.err);
     CHECK(r.code == 0);
     CHECK(json_at(r.out, "$.passed") == "1");
-    // small_upsell, vip in small, large and other, churn_risk in small and large: 6 items.
-    CHECK(json_at(r.out, "$.coverage.tactical.total") == "6");
+    // small_upsell, large_expansion, vip in small, large and other, churn_risk in small and
+    // large: 7 items. The operands of churn_risk's `and` are listed once, not per parent.
+    CHECK(json_at(r.out, "$.coverage.tactical.total") == "7");
+    CHECK(json_at(r.out, "$.coverage.conditions.operands") == "2");
     CHECK(json_at(r.out, "$.coverage.tactical.missing[0]") == "<none>");
 
     // Without the later state, churn_risk never holds inside large: that parent is missing,
@@ -162,7 +170,7 @@ TEST_CASE("strata test covers a shared tactical segment once per parent") {
     as_of: 2026-11-01
     customers:
       - { customer_id: 1, employees: 50, seats_used: 10, nps: 3, spend: 2000 }
-      - { customer_id: 3, employees: 500, seats_used: 0, nps: 9, spend: 2000 }
+      - { customer_id: 3, employees: 500, seats_used: 150, nps: 9, spend: 2000 }
       - { customer_id: 5, employees: null, seats_used: 0, nps: 2, spend: 5000 }
     expect:
       1: small
@@ -171,7 +179,6 @@ TEST_CASE("strata test covers a shared tactical segment once per parent") {
     r = run_cli({"test", file, "--format", "json"});
     CHECK(json_at(r.out, "$.coverage.tactical.missing[0]") == "churn_risk (in large)");
     CHECK(json_at(r.out, "$.coverage.tactical.missing[1]") == "<none>");
-    // Its condition's operands are listed once, not once per parent.
     auto text = run_cli({"test", file, "--min-coverage", "100"});
     CHECK(text.code == 1);
     CHECK(text.out.find("churn_risk (in large)") != std::string::npos);
@@ -189,4 +196,32 @@ TEST_CASE("the rule graph has one node for a shared tactical segment, after all 
         ++count;
     CHECK(count == 1);
     CHECK(g.out.find("tactical      vip") != std::string::npos);
+}
+
+TEST_CASE("strata diff counts a shared tactical segment once, over its parents") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto old_file = dir.write("old.yaml", kRules);
+    std::string changed = kRules;
+    changed.replace(changed.find("version: 1"), 10, "version: 2");
+    changed.replace(changed.find("nps <= 6 and"), 12, "nps <= 8 and");
+    changed.replace(changed.find("within: [small, large]"), 22, "within: all");
+    const auto new_file = dir.write("new.yaml", changed);
+    auto d = run_cli({"diff", old_file, new_file, "--db", db, "--format", "json"});
+    INFO(d.out, d.err);
+    REQUIRE(d.code == 0);
+    // Before: 1 (small) and 3 (large). After: 4 (nps 8, large) joins, and so does 5, in
+    // other, which `within: all` now takes in; 2 (nps 9) stays out: 1, 3, 4, 5.
+    std::string row;
+    for (int i = 0; json_at(d.out, "$.tactical[" + std::to_string(i) + "].path") != "<none>"; ++i) {
+        const std::string at = "$.tactical[" + std::to_string(i) + "]";
+        if (json_at(d.out, at + ".path") != "churn_risk") continue;
+        CHECK(row.empty());  // listed once
+        row = json_at(d.out, at + ".old_count") + " " + json_at(d.out, at + ".new_count") + " " +
+              json_at(d.out, at + ".entered") + " " + json_at(d.out, at + ".left");
+    }
+    CHECK(row == "2 4 2 0");
+    // The definitions diff shows the condition and where it applies.
+    CHECK(d.out.find("\"text\":\"tactical churn_risk: within small, large\"") != std::string::npos);
+    CHECK(d.out.find("\"text\":\"tactical churn_risk: within all\"") != std::string::npos);
 }
