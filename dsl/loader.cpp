@@ -407,7 +407,10 @@ class Loader : public YamlReader {
             for (const auto& [id, where] : shared.within) {
                 auto g = general_index.find(id);
                 if (g == general_index.end()) {
-                    const bool tactical = ids.count(id) > 0;
+                    const bool tactical =
+                        ids.count(id) > 0 ||
+                        std::any_of(rf.shared_tactical.begin(), rf.shared_tactical.end(),
+                                    [&](const SharedTacticalDef& t) { return t.segment.id == id; });
                     error(Code::UnknownName, where,
                           tactical ? "'within' of '" + seg.id + "' names '" + id +
                                          "', a tactical segment; a shared tactical segment "
