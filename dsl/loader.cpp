@@ -327,7 +327,6 @@ class Loader : public YamlReader {
 
     // `within: all` or `within: [ids]`; the ids are resolved once the whole file is read.
     void read_within(const YAML::Node& v, SharedTacticalDef& shared) {
-        shared.within_location = node_location(v);
         if (v.IsScalar() && v.Scalar() == "all") {
             shared.within_all = true;
             return;
@@ -350,8 +349,7 @@ class Loader : public YamlReader {
         }
     }
 
-    void read_shared_tactical(const YAML::Node& key, const YAML::Node& n, RuleFile& rf) {
-        rf.shared_tactical_location = node_location(key);
+    void read_shared_tactical(const YAML::Node& n, RuleFile& rf) {
         if (!n.IsSequence()) {
             error(Code::Structure, node_location(n),
                   "the top-level 'tactical' must be a list of shared tactical segments, each "
@@ -531,7 +529,7 @@ class Loader : public YamlReader {
                       } else if (k == "general") {
                           read_general(v, rf);
                       } else if (k == "tactical") {
-                          read_shared_tactical(key, v, rf);
+                          read_shared_tactical(v, rf);
                       } else if (k == "value") {
                           rf.value = expression(v, "'value'");
                       } else if (k == "triggers") {

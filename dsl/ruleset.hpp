@@ -53,7 +53,6 @@ struct SharedTacticalDef {
     SegmentDef segment;       // id, when and the texts for people; `tactical` stays empty
     bool within_all = false;  // `within: all`
     std::vector<std::pair<std::string, Location>> within;  // the ids as written
-    Location within_location;
     // The general segments it applies inside, as indices into RuleFile::segments, in the
     // general level's order (every one for `within: all`). Only the names that resolved.
     std::vector<size_t> parents;
@@ -159,8 +158,7 @@ struct RuleFile {
     Location general_location;
     Location segments_location;  // the `segments` key
     std::vector<SegmentDef> segments;
-    ExprText value;                     // optional: the per-customer value field shown in reports
-    Location shared_tactical_location;  // the top-level `tactical` key
+    ExprText value;  // optional: the per-customer value field shown in reports
     std::vector<SharedTacticalDef> shared_tactical;  // in file order
 
     std::optional<FrequencyCap> frequency_cap;
