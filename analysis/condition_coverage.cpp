@@ -1,6 +1,7 @@
 #include "analysis/condition_coverage.hpp"
 
 #include <functional>
+#include <set>
 
 #include "dsl/parser.hpp"
 
@@ -57,11 +58,13 @@ int truth(const Column& c, size_t row) {
 
 std::vector<ConditionOperand> condition_operands(const CompiledRules& rules) {
     std::vector<ConditionOperand> out;
+    std::set<size_t> shared_seen;  // a shared tactical's condition is one text: listed once
     std::function<void(const std::vector<CompiledSegment>&, const std::string&, bool)> walk =
         [&](const std::vector<CompiledSegment>& segs, const std::string& prefix, bool general) {
             for (const auto& s : segs) {
                 const std::string path =
                     general || prefix.empty() ? s.def->id : prefix + "/" + s.def->id;
+                if (s.shared && !shared_seen.insert(*s.shared).second) continue;
                 if (s.when) {
                     ParseResult parsed = parse_expression(s.def->when.text);
                     collect(*s.when, parsed.expr.get(), rules, s.def->when, path, out);

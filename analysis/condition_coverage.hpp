@@ -25,7 +25,8 @@ struct ConditionOperand {
 };
 
 // Collects the operands of every and/or of every segment condition, general and tactical, in
-// rule-file order.
+// rule-file order; a shared tactical segment's once (under the first general segment it
+// applies inside), since its condition is one text whichever parent it decides in.
 std::vector<ConditionOperand> condition_operands(const CompiledRules& rules);
 
 // Marks which operands decided their and/or, and how, for the customers of `frame`.

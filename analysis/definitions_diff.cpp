@@ -242,6 +242,19 @@ std::vector<Definition> all_tactical(const RuleFile& f) {
     std::vector<Definition> out;
     for (const SegmentDef& s : f.segments)
         tactical_definitions(s.tactical, s.id, "", out);
+    // Shared ones: `within` lists the general segments as written, or says all.
+    for (const SharedTacticalDef& shared : f.shared_tactical) {
+        std::string within;
+        for (const auto& [id, where] : shared.within)
+            within += (within.empty() ? "" : ", ") + id;
+        const SegmentDef& t = shared.segment;
+        Definition d{
+            "tactical " + t.id,
+            {condition_part(t), text_part("within", shared.within_all ? "all" : within, false)}};
+        for (Part& p : meta_parts(t.meta))
+            d.parts.push_back(std::move(p));
+        out.push_back(std::move(d));
+    }
     return out;
 }
 

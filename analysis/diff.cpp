@@ -153,11 +153,17 @@ std::vector<TriggerImpact> trigger_impacts(const CompiledRules& rules, const Fra
     return out;
 }
 
-// Every tactical path of a report with its count, depth first.
+// Every tactical path of a report with its count, depth first. A shared tactical segment is
+// one path, counted over every general segment it applies inside.
 void tactical_counts(const std::vector<SegmentResult>& results,
                      std::vector<std::pair<std::string, size_t>>& out) {
     for (const SegmentResult& r : results) {
-        out.push_back({r.path, r.count});
+        auto same =
+            std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == r.path; });
+        if (same != out.end())
+            same->second += r.count;
+        else
+            out.push_back({r.path, r.count});
         tactical_counts(r.tactical, out);
     }
 }

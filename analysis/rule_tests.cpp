@@ -139,6 +139,7 @@ class Runner {
     std::map<std::string, std::string> fact_tables_;  // fact name → table
     bool reported_compile_errors_ = false;
     std::set<std::string> hit_segments_, hit_tactical_, fired_triggers_;
+    std::set<std::pair<std::string, std::string>> hit_within_;  // (tactical path, general id)
     std::vector<ConditionOperand> operands_;  // of the rules compiled without a schema
 
     void shape(const std::string& table, const FixtureTable& t) {
@@ -371,7 +372,9 @@ class Runner {
             size_t from = 0;
             while (from < tags.size()) {
                 const size_t end = std::min(tags.find(';', from), tags.size());
-                hit_tactical_.insert(tags.substr(from, end - from));
+                const std::string path = tags.substr(from, end - from);
+                hit_tactical_.insert(path);
+                hit_within_.insert({path, m.segment.str()});
                 from = end + 1;
             }
         }
@@ -489,15 +492,24 @@ class Runner {
 
     Coverage coverage() const {
         Coverage c;
+        // A shared tactical segment is an item per general segment it applies inside: a case
+        // must show it holding in each.
+        std::string parent;
         std::function<void(const std::vector<CompiledSegment>&, const std::string&, bool)> walk =
             [&](const std::vector<CompiledSegment>& segs, const std::string& prefix, bool general) {
                 for (const auto& s : segs) {
                     const std::string path =
                         general || prefix.empty() ? s.def->id : prefix + "/" + s.def->id;
+                    if (general) parent = s.def->id;
                     CoveragePart& part = general ? c.segments : c.tactical;
                     const auto& hit = general ? hit_segments_ : hit_tactical_;
                     ++part.total;
-                    if (!hit.count(path)) part.missing.push_back(path);
+                    if (s.shared) {
+                        if (!hit_within_.count({path, parent}))
+                            part.missing.push_back(path + " (in " + parent + ")");
+                    } else if (!hit.count(path)) {
+                        part.missing.push_back(path);
+                    }
                     walk(s.tactical, general ? "" : path, false);
                 }
             };

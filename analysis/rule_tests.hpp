@@ -86,7 +86,7 @@ struct UncoveredOperand {
 
 struct Coverage {
     CoveragePart segments;  // general
-    CoveragePart tactical;  // by path
+    CoveragePart tactical;  // by path; a shared one once per general segment, "id (in parent)"
     CoveragePart triggers;
     // Condition coverage (MC/DC): operands of and/or; reported, not part of percent().
     size_t operands = 0;

@@ -38,6 +38,8 @@ class Compiler {
         }
         for (const auto& seg : rf.segments)
             out_.segments.push_back(bind_segment(binder, seg, nullptr));
+        for (size_t i = 0; i < rf.shared_tactical.size(); ++i)
+            bind_shared_tactical(binder, i);
         if (rf.since.present()) {
             if (const ast::Expr* e = parse(rf.since)) {
                 out_.since = binder.bind(ExprRef{&out_.source, &rf.since, e});
@@ -218,6 +220,33 @@ class Compiler {
         for (const auto& child : seg.tactical)
             out.tactical.push_back(bind_segment(binder, child, &out));
         return out;
+    }
+
+    // A shared tactical segment: its condition bound once, then placed after the own tactical
+    // segments of every general segment it applies inside.
+    void bind_shared_tactical(Binder& binder, size_t index) {
+        const SharedTacticalDef& shared = out_.rules.shared_tactical[index];
+        const SegmentDef& seg = shared.segment;
+        std::shared_ptr<bound::Expr> when;
+        const ast::Expr* e = seg.otherwise ? nullptr : parse(seg.when);
+        if (e) {
+            when = binder.bind(ExprRef{&out_.source, &seg.when, e});
+            if (when->type != Type::Bool && !is_open(when->type)) {
+                error(Code::TypeMismatch, seg.when.location,
+                      "'when' of segment '" + seg.id + "' must be a condition, but this is " +
+                          with_article(when->type));
+            }
+        }
+        for (size_t p : shared.parents) {
+            CompiledSegment& parent = out_.segments[p];
+            if (e && parent.when && same_condition(parent.def->when, *e)) {
+                warning(Code::SameCondition, seg.when.location,
+                        "shared tactical segment '" + seg.id + "' has the same condition as '" +
+                            parent.def->id + "', so it always holds there");
+            }
+            CompiledSegment child{&seg, when, {}, index};
+            parent.tactical.push_back(std::move(child));
+        }
     }
 
     static bool same_condition(const ExprText& parent, const ast::Expr& child) {

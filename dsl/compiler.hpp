@@ -17,10 +17,16 @@
 
 namespace strata {
 
+// A segment with its bound condition and its tactical segments in order: its own first, then
+// the shared tactical segments that apply inside it, in file order. A shared one appears under
+// every parent it applies inside, each time with the same definition and the same condition
+// (`shared` holds its index in RuleFile::shared_tactical), so every stage that walks the tree
+// sees it under each parent.
 struct CompiledSegment {
     const SegmentDef* def;
-    bound::ExprPtr when;  // null for `otherwise`
+    std::shared_ptr<bound::Expr> when;  // null for `otherwise`
     std::vector<CompiledSegment> tactical;
+    std::optional<size_t> shared;  // a shared tactical segment: its index in the file's list
 };
 
 // A segment a trigger's event names, resolved against the rule file's segments.

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -83,6 +84,7 @@ class Loader : public YamlReader {
         RuleFile rf;
         try {
             read_top(root, rf);
+            resolve_shared_tactical(rf);
         } catch (const YAML::Exception& e) {
             error(Code::Yaml, mark_location(e.mark), "invalid YAML: " + e.msg);
         }
@@ -219,12 +221,16 @@ class Loader : public YamlReader {
         }
     }
 
+    // Reads a general or tactical segment; with `shared`, a shared tactical segment (the
+    // top-level `tactical` list), whose `within` goes there.
     void read_segment(const YAML::Node& n, SegmentDef& seg, std::map<std::string, Location>& ids,
-                      int depth) {
+                      int depth, SharedTacticalDef* shared = nullptr) {
         seg.location = node_location(n);
         if (!n.IsMap()) {
             error(Code::Structure, node_location(n),
-                  "a segment must be a mapping with 'id' and 'when'");
+                  shared ? "a shared tactical segment must be a mapping with 'id', 'when' and "
+                           "'within'"
+                         : "a segment must be a mapping with 'id' and 'when'");
             return;
         }
         if (depth > 32) {
@@ -232,12 +238,26 @@ class Loader : public YamlReader {
                   "tactical segments are nested too deeply (more than 32 levels)");
             return;
         }
+        const std::string named = n["id"] && n["id"].IsScalar() ? "'" + n["id"].Scalar() + "'" : "";
+        // A shared tactical reads `tactical` only to say why it cannot have one.
+        std::vector<std::string> known =
+            shared ? rule_keys::shared_tactical.known : rule_keys::segment.known;
+        if (shared) known.push_back("tactical");
         visit_map(
-            n, n["id"] && n["id"].IsScalar() ? "segment '" + n["id"].Scalar() + "'" : "a segment",
-            rule_keys::segment.known, rule_keys::segment.required,
+            n,
+            shared ? (named.empty() ? "a shared tactical segment" : "shared tactical " + named)
+                   : (named.empty() ? "a segment" : "segment " + named),
+            known, shared ? rule_keys::shared_tactical.required : rule_keys::segment.required,
             [&](const YAML::Node& key, const YAML::Node& v) {
                 const std::string& k = key.Scalar();
-                if (k == "id") {
+                if (shared && k == "tactical") {
+                    error(Code::Structure, node_location(key),
+                          "a shared tactical segment cannot have tactical segments of its own; "
+                          "define them as shared tactical segments too, or inside a general "
+                          "segment");
+                } else if (shared && k == "within") {
+                    read_within(v, *shared);
+                } else if (k == "id") {
                     seg.id =
                         identifier_like(v, "segment id", "may use only letters, digits, _ and -");
                     seg.id_location = node_location(v);
@@ -299,9 +319,114 @@ class Loader : public YamlReader {
                     }
                 }
             });
-        if (depth > 0 && seg.otherwise) {
+        if ((depth > 0 || shared) && seg.otherwise) {
             error(Code::Structure, seg.when.location,
                   "'otherwise' is only for the last general segment, not tactical ones");
+        }
+    }
+
+    // `within: all` or `within: [ids]`; the ids are resolved once the whole file is read.
+    void read_within(const YAML::Node& v, SharedTacticalDef& shared) {
+        if (v.IsScalar() && v.Scalar() == "all") {
+            shared.within_all = true;
+            return;
+        }
+        if (!v.IsSequence()) {
+            error(Code::Structure, node_location(v),
+                  "'within' must be a list of general segment ids, such as [small, large], or "
+                  "'all'");
+            return;
+        }
+        if (v.size() == 0) {
+            error(Code::Structure, node_location(v),
+                  "'within' is empty: name the general segments this tactical segment applies "
+                  "inside, or write 'within: all'");
+            return;
+        }
+        for (const auto& item : v) {
+            auto id = scalar(item, "a general segment id in 'within'");
+            if (id) shared.within.emplace_back(*id, node_location(item));
+        }
+    }
+
+    void read_shared_tactical(const YAML::Node& n, RuleFile& rf) {
+        if (!n.IsSequence()) {
+            error(Code::Structure, node_location(n),
+                  "the top-level 'tactical' must be a list of shared tactical segments, each "
+                  "with 'id', 'when' and 'within'");
+            return;
+        }
+        for (const auto& item : n) {
+            SharedTacticalDef shared;
+            std::map<std::string, Location> ids;  // checked against every other id later
+            read_segment(item, shared.segment, ids, 1, &shared);
+            rf.shared_tactical.push_back(std::move(shared));
+        }
+    }
+
+    // Once every segment is read: a shared tactical's id is unique in the whole file, and its
+    // `within` names general segments, each once.
+    void resolve_shared_tactical(RuleFile& rf) {
+        std::map<std::string, Location> ids;  // every general and tactical id
+        std::function<void(const std::vector<SegmentDef>&)> add =
+            [&](const std::vector<SegmentDef>& segs) {
+                for (const auto& s : segs) {
+                    if (!s.id.empty()) ids.emplace(s.id, s.id_location);
+                    add(s.tactical);
+                }
+            };
+        add(rf.segments);
+        std::vector<std::string> general_ids;
+        std::map<std::string, size_t> general_index;
+        for (size_t i = 0; i < rf.segments.size(); ++i) {
+            general_ids.push_back(rf.segments[i].id);
+            general_index.emplace(rf.segments[i].id, i);
+        }
+        auto at = [](Location l) { return std::to_string(l.line) + ":" + std::to_string(l.col); };
+        for (SharedTacticalDef& shared : rf.shared_tactical) {
+            const SegmentDef& seg = shared.segment;
+            if (!seg.id.empty()) {
+                auto it = ids.find(seg.id);
+                if (it != ids.end()) {
+                    error(Code::DuplicateId, seg.id_location,
+                          "duplicate segment id '" + seg.id + "': a segment at " + at(it->second) +
+                              " has it too; ids are unique in the whole file, shared tactical "
+                              "ones included");
+                } else {
+                    ids.emplace(seg.id, seg.id_location);
+                }
+            }
+            if (shared.within_all) {
+                for (size_t i = 0; i < rf.segments.size(); ++i)
+                    shared.parents.push_back(i);
+                continue;
+            }
+            std::map<std::string, Location> named;
+            for (const auto& [id, where] : shared.within) {
+                auto g = general_index.find(id);
+                if (g == general_index.end()) {
+                    const bool tactical =
+                        ids.count(id) > 0 ||
+                        std::any_of(rf.shared_tactical.begin(), rf.shared_tactical.end(),
+                                    [&](const SharedTacticalDef& t) { return t.segment.id == id; });
+                    error(Code::UnknownName, where,
+                          tactical ? "'within' of '" + seg.id + "' names '" + id +
+                                         "', a tactical segment; a shared tactical segment "
+                                         "applies inside general segments only"
+                                   : "unknown general segment '" + id + "' in 'within' of '" +
+                                         seg.id + "'" + did_you_mean(id, general_ids));
+                    continue;
+                }
+                const auto [first, inserted] = named.emplace(id, where);
+                if (!inserted) {
+                    error(Code::DuplicateId, where,
+                          "'within' of '" + seg.id + "' names '" + id + "' twice (first at " +
+                              at(first->second) + ")");
+                    continue;
+                }
+                shared.parents.push_back(g->second);
+            }
+            std::sort(shared.parents.begin(), shared.parents.end());
         }
     }
 
@@ -403,6 +528,8 @@ class Loader : public YamlReader {
                           read_lets(v, rf);
                       } else if (k == "general") {
                           read_general(v, rf);
+                      } else if (k == "tactical") {
+                          read_shared_tactical(v, rf);
                       } else if (k == "value") {
                           rf.value = expression(v, "'value'");
                       } else if (k == "triggers") {

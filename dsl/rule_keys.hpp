@@ -21,7 +21,7 @@ namespace rule_keys {
 inline const MappingKeys top{"the rule file",
                              "rule_file",
                              {"ruleset", "version", "description", "owner", "as_of", "source",
-                              "let", "general", "value", "frequency_cap", "triggers"},
+                              "let", "general", "tactical", "value", "frequency_cap", "triggers"},
                              {"ruleset", "version", "general"}};
 inline const MappingKeys source{
     "'source'", "source", {"customers", "key", "types", "facts", "since"}, {}};
@@ -32,6 +32,13 @@ inline const MappingKeys segment{"a segment",
                                  {"id", "label", "when", "description", "goal", "offer", "channel",
                                   "contact_every", "priority", "tactical"},
                                  {"id", "when"}};
+// A shared tactical segment (the top-level `tactical` list): a segment's keys for people,
+// `within` instead of nested `tactical`.
+inline const MappingKeys shared_tactical{"a shared tactical segment",
+                                         "shared_tactical",
+                                         {"id", "label", "when", "within", "description", "goal",
+                                          "offer", "channel", "contact_every", "priority"},
+                                         {"id", "when", "within"}};
 inline const MappingKeys trigger{
     "a trigger",
     "trigger",
@@ -60,7 +67,8 @@ inline const MappingKeys test_expectation{
 // listed.)
 inline std::vector<const MappingKeys*> rule_file_mappings() {
     return {&rule_keys::top,     &rule_keys::source,  &rule_keys::fact,
-            &rule_keys::general, &rule_keys::segment, &rule_keys::trigger};
+            &rule_keys::general, &rule_keys::segment, &rule_keys::shared_tactical,
+            &rule_keys::trigger};
 }
 
 // The same for test files.

@@ -46,6 +46,18 @@ struct SegmentDef {
     std::vector<SegmentDef> tactical;
 };
 
+// A shared tactical segment: defined once at the top level (`tactical:` beside `general:`),
+// it holds inside each general segment `within` names, under one id. It has no tactical
+// segments of its own.
+struct SharedTacticalDef {
+    SegmentDef segment;       // id, when and the texts for people; `tactical` stays empty
+    bool within_all = false;  // `within: all`
+    std::vector<std::pair<std::string, Location>> within;  // the ids as written
+    // The general segments it applies inside, as indices into RuleFile::segments, in the
+    // general level's order (every one for `within: all`). Only the names that resolved.
+    std::vector<size_t> parents;
+};
+
 struct TypeOverride {
     Type type;
     Location location;
@@ -147,6 +159,7 @@ struct RuleFile {
     Location segments_location;  // the `segments` key
     std::vector<SegmentDef> segments;
     ExprText value;  // optional: the per-customer value field shown in reports
+    std::vector<SharedTacticalDef> shared_tactical;  // in file order
 
     std::optional<FrequencyCap> frequency_cap;
     Location triggers_location;

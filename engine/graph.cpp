@@ -81,6 +81,22 @@ class Builder {
             segment_nodes_[seg.def->id] = id;
             tactical(seg.tactical, id);
         }
+        // A shared tactical segment is one node, after every general segment it applies inside.
+        for (size_t i = 0; i < rules_.rules.shared_tactical.size(); ++i) {
+            const SharedTacticalDef& shared = rules_.rules.shared_tactical[i];
+            std::vector<size_t> deps;
+            const CompiledSegment* any = nullptr;
+            for (size_t p : shared.parents) {
+                deps.push_back(segment_nodes_.at(rules_.segments[p].def->id));
+                for (const auto& t : rules_.segments[p].tactical) {
+                    if (t.shared == i) any = &t;
+                }
+            }
+            if (!any) continue;
+            if (any->when) walk(*any->when, deps);
+            segment_nodes_[shared.segment.id] =
+                add(GraphNode::Kind::Tactical, shared.segment.id, shared.segment.id_location, deps);
+        }
         // A trigger needs the segments its event names (`any`: every general one), and what
         // its `when` and templates read.
         for (const auto& t : rules_.triggers) {
@@ -120,6 +136,7 @@ class Builder {
 
     void tactical(const std::vector<CompiledSegment>& children, size_t parent) {
         for (const auto& t : children) {
+            if (t.shared) continue;  // one node for all its parents: see build()
             std::vector<size_t> deps{parent};
             if (t.when) walk(*t.when, deps);
             const size_t id = add(GraphNode::Kind::Tactical, t.def->id, t.def->id_location, deps);

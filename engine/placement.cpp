@@ -1,6 +1,7 @@
 #include "engine/placement.hpp"
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
 
 #include "engine/parallel.hpp"
@@ -22,14 +23,24 @@ std::string sample_keys(const std::vector<uint32_t>& rows, const Column& keys) {
 void collect_conditions(const std::vector<CompiledSegment>& segs,
                         std::vector<const CompiledSegment*>& out) {
     for (const auto& s : segs) {
-        if (s.when) out.push_back(&s);
+        // A shared tactical segment's condition is one job under all its parents.
+        const bool listed = std::any_of(out.begin(), out.end(), [&](const CompiledSegment* job) {
+            return job->when == s.when;
+        });
+        if (s.when && !listed) out.push_back(&s);
         collect_conditions(s.tactical, out);
     }
 }
 
 size_t job_of(const std::vector<const CompiledSegment*>& jobs, const CompiledSegment* s) {
-    return static_cast<size_t>(std::find(jobs.begin(), jobs.end(), s) - jobs.begin());
+    return static_cast<size_t>(
+        std::find_if(jobs.begin(), jobs.end(),
+                     [&](const CompiledSegment* job) { return job->when == s->when; }) -
+        jobs.begin());
 }
+
+// Marks a shared tactical segment's node until plan_segments gives it its tag.
+constexpr size_t kSharedTag = size_t{1} << 62;
 
 // Makes the results of `children` (under `prefix`) and their nodes, depth first.
 void flatten_tactical(const std::vector<CompiledSegment>& children, const std::string& prefix,
@@ -46,8 +57,10 @@ void flatten_tactical(const std::vector<CompiledSegment>& children, const std::s
     }
     for (size_t k = 0; k < children.size(); ++k) {
         const size_t at = nodes.size();
-        nodes.push_back({job_of(jobs, &children[k]), &results[k], paths.size(), 0});
-        paths.push_back(results[k].path);
+        // A shared tactical segment's tag is set once every own one has one (plan_segments).
+        const size_t tag = children[k].shared ? kSharedTag + *children[k].shared : paths.size();
+        nodes.push_back({job_of(jobs, &children[k]), &results[k], tag, 0});
+        if (!children[k].shared) paths.push_back(results[k].path);
         flatten_tactical(children[k].tactical, results[k].path, jobs, results[k].tactical, nodes,
                          paths);
         nodes[at].end = nodes.size();
@@ -108,6 +121,25 @@ SegmentPlan plan_segments(const std::vector<CompiledSegment>& segs,
                          plan.tag_paths);
         if (segs[g].when) plan.general_job[g] = job_of(plan.jobs, &segs[g]);
         plan.segment_ids.push_back(intern(segs[g].def->id));
+    }
+    // A shared tactical segment is one tag wherever it holds, after every own one, in file
+    // order: a customer's tags list their segment's own tactical segments first.
+    std::map<size_t, size_t> shared_tags;  // index in the file's list → tag
+    std::map<size_t, std::string> shared_paths;
+    for (const auto& nodes : plan.tactical) {
+        for (const TacticalNode& node : nodes) {
+            if (node.tag >= kSharedTag)
+                shared_paths.emplace(node.tag - kSharedTag, node.result->path);
+        }
+    }
+    for (const auto& [index, path] : shared_paths) {
+        shared_tags[index] = plan.tag_paths.size();
+        plan.tag_paths.push_back(path);
+    }
+    for (auto& nodes : plan.tactical) {
+        for (TacticalNode& node : nodes) {
+            if (node.tag >= kSharedTag) node.tag = shared_tags.at(node.tag - kSharedTag);
+        }
     }
     return plan;
 }

@@ -18,7 +18,9 @@ namespace strata {
 struct TacticalNode {
     size_t job;             // its condition, in the list of condition jobs
     SegmentResult* result;  // where its counts go
-    size_t tag;             // its bit in a customer's tag set (= its depth-first index)
+    size_t tag;             // its bit in a customer's tag set: an own tactical segment's is its
+                            // depth-first index; a shared one has one tag under every parent,
+                            // after all own ones, in file order
     size_t end;             // the node after its subtree
 };
 
