@@ -170,29 +170,29 @@ std::vector<PopulationCall> population_calls(const CompiledRules& rules) {
     auto add = [&](const bound::Expr& e) {
         if (seen.insert(&e).second) out.push_back({&e, let});
     };
-    auto walk = [&](const bound::ExprPtr& e) {
+    auto walk = [&](const bound::Expr* e) {
         if (e) for_each_call(*e, add);
     };
     for (const auto& l : rules.program.lets) {
         let = l.name;
-        walk(l.expr);
+        walk(l.expr.get());
     }
     let.clear();
     std::function<void(const std::vector<CompiledSegment>&)> segments =
         [&](const std::vector<CompiledSegment>& list) {
             for (const auto& s : list) {
-                walk(s.when);
+                walk(s.when.get());
                 segments(s.tactical);
             }
         };
     segments(rules.segments);
-    walk(rules.value);
+    walk(rules.value.get());
     for (const auto& t : rules.triggers) {
-        walk(t.when);
+        walk(t.when.get());
         for (const auto& a : t.actions) {
             for (const auto& [name, templ] : a.params) {
                 for (const auto& e : templ.exprs)
-                    walk(e);
+                    walk(e.get());
             }
         }
     }
