@@ -92,11 +92,87 @@ class TestLoader : public YamlReader {
                                         "duplicate case name '" + tc.name + "'");
                           } else if (k == "then") {
                               read_then(v, tc.then);
+                          } else if (k == "population") {
+                              read_population(v, tc.population);
                           } else if (k != "description") {
                               read_state_key(k, v, tc.first, false);
                           }
                       });
             out.cases.push_back(std::move(tc));
+        }
+    }
+
+    // `population:` maps let names to a list of cuts (ntile), `{r: [...], f: [...], m: [...]}`
+    // (rfm) or `{A: x, B: y}` (abc). What fits which function is checked against the rules.
+    void read_population(const YAML::Node& n, std::vector<FixedPopulation>& out) {
+        const char* shape =
+            "'population' must map let names to cut points: a list for ntile, "
+            "{r: [...], f: [...], m: [...]} for rfm, {A: x, B: y} for abc";
+        if (!n.IsMap()) {
+            error(Code::Structure, node_location(n), shape);
+            return;
+        }
+        auto list = [&](const YAML::Node& v) -> std::optional<std::vector<Value>> {
+            if (!v.IsSequence()) {
+                error(Code::Structure, node_location(v),
+                      "cut points must be a list such as [10, 20, 30], in ranking order");
+                return std::nullopt;
+            }
+            std::vector<Value> values;
+            for (const auto& item : v) {
+                if (!item.IsScalar()) {
+                    error(Code::Structure, node_location(item),
+                          "a cut point must be a single value (a number or a date)");
+                    return std::nullopt;
+                }
+                values.push_back(scalar_value(item));
+            }
+            return values;
+        };
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            FixedPopulation fixed;
+            auto name = scalar(it->first, "a let name");
+            if (!name) continue;
+            fixed.let = *name;
+            fixed.location = node_location(it->first);
+            const YAML::Node v = it->second;  // a copy: the pair is a temporary
+            if (v.IsSequence()) {
+                fixed.cuts = list(v);
+                if (!fixed.cuts) continue;
+            } else if (v.IsMap()) {
+                for (auto f = v.begin(); f != v.end(); ++f) {
+                    auto key = scalar(f->first, "an rfm field or abc class");
+                    if (!key) continue;
+                    const YAML::Node value = f->second;
+                    const Location at = node_location(f->first);
+                    auto listed = [&](const MappingKeys& keys) {
+                        return std::find(keys.known.begin(), keys.known.end(), *key) !=
+                               keys.known.end();
+                    };
+                    if (listed(rule_keys::fixed_rfm)) {
+                        if (auto values = list(value)) fixed.fields[*key] = {*values, at};
+                    } else if (listed(rule_keys::fixed_abc)) {
+                        if (!value.IsScalar())
+                            error(Code::Structure, node_location(value),
+                                  "where class " + *key + " begins must be a single number");
+                        else
+                            fixed.classes[*key] = {scalar_value(value), at};
+                    } else {
+                        error(Code::Structure, at,
+                              "'" + *key +
+                                  "' is neither an rfm field (r, f, m) nor an abc class (A, B)");
+                    }
+                }
+                if (!fixed.fields.empty() && !fixed.classes.empty()) {
+                    error(Code::Structure, node_location(v),
+                          "'" + fixed.let + "' mixes rfm fields and abc classes");
+                    continue;
+                }
+            } else {
+                error(Code::Structure, node_location(v), shape);
+                continue;
+            }
+            out.push_back(std::move(fixed));
         }
     }
 

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "analysis/condition_coverage.hpp"
+#include "analysis/fixed_population.hpp"
 #include "dsl/compiler.hpp"
 #include "engine/run.hpp"
 #include "engine/sha256.hpp"
@@ -320,9 +321,11 @@ class Runner {
 
     std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& data,
                                       SQLite::Database& state, Date as_of,
+                                      const PopulationFits* population,
                                       std::vector<std::string>& fails, const std::string& prefix) {
         RunOptions options;
         options.as_of = as_of;
+        options.population = population;
         options.rules_path = rules_src_.path();
         options.rules_sha256 = sha256_hex(rules_src_.text());
         options.on_placed = [&](const Frame& frame, const std::vector<uint32_t>&,
@@ -465,7 +468,13 @@ class Runner {
             auto data = std::make_unique<SQLite::Database>(data_path, SQLite::OPEN_READONLY);
             auto rules = compile(*data, fails);
             if (!rules || !tc.first.as_of) return result;
-            auto first = run_once(*rules, *data, *state, *tc.first.as_of, fails, "");
+            PopulationFits fixed;
+            if (!fix_population(*rules, tc.population, tests_.path, fixed, diags_)) {
+                fails.push_back("its 'population' block does not fit the rules (see above)");
+                return result;
+            }
+            const PopulationFits* population = tc.population.empty() ? nullptr : &fixed;
+            auto first = run_once(*rules, *data, *state, *tc.first.as_of, population, fails, "");
             if (!first) return result;
             compare(*first, tc.first, fails, "");
             for (const FixtureState& then : tc.then) {
@@ -477,7 +486,8 @@ class Runner {
                     write_state(db, then, true, fails);
                 }
                 data = std::make_unique<SQLite::Database>(data_path, SQLite::OPEN_READONLY);
-                auto later = run_once(*rules, *data, *state, *then.as_of, fails, prefix);
+                auto later =
+                    run_once(*rules, *data, *state, *then.as_of, population, fails, prefix);
                 if (!later) break;
                 compare(*later, then, fails, prefix);
                 compare_fired(*state, later->run_id, then, fails, prefix);

@@ -47,11 +47,24 @@ struct FixtureState {
     std::map<std::string, std::pair<std::vector<Value>, Location>> fire;
 };
 
+// One entry of a case's `population:` block: the cut points of the population call under a
+// let, fixed instead of ranked over the case's customers (analysis/fixed_population.hpp).
+struct FixedPopulation {
+    std::string let;
+    Location location;  // of the let's name
+    // Exactly one of these is given: a list (ntile: where bins 2..n begin), a mapping of rfm
+    // fields (`r`, `f`, `m`, each such a list) or of abc classes (`A`, `B`: where each begins).
+    std::optional<std::vector<Value>> cuts;
+    std::map<std::string, std::pair<std::vector<Value>, Location>> fields;
+    std::map<std::string, std::pair<Value, Location>> classes;
+};
+
 struct TestCase {
     std::string name;
     Location location;
     FixtureState first;
-    std::vector<FixtureState> then;  // later states of the same base, in order
+    std::vector<FixtureState> then;           // later states of the same base, in order
+    std::vector<FixedPopulation> population;  // applied to the first state and every later one
 };
 
 struct TestFile {

@@ -50,13 +50,16 @@ inline const MappingKeys test_file{"the test file", "test_file", {"rules", "case
 inline const MappingKeys test_case{
     "a case",
     "test_case",
-    {"name", "description", "as_of", "customers", "facts", "expect", "then"},
+    {"name", "description", "as_of", "customers", "facts", "population", "expect", "then"},
     {"name", "as_of", "customers", "expect"}};
 inline const MappingKeys test_state{
     "a later state",
     "test_state",
     {"description", "as_of", "customers", "facts", "expect", "fires"},
     {"as_of"}};
+// A case's `population:` entry for an rfm let and for an abc let.
+inline const MappingKeys fixed_rfm{"rfm cut points", "fixed_rfm", {"r", "f", "m"}, {}};
+inline const MappingKeys fixed_abc{"abc class starts", "fixed_abc", {"A", "B"}, {}};
 inline const MappingKeys test_expectation{
     "an expectation", "test_expectation", {"segment", "tactical"}, {"segment"}};
 
@@ -73,8 +76,8 @@ inline std::vector<const MappingKeys*> rule_file_mappings() {
 
 // The same for test files.
 inline std::vector<const MappingKeys*> test_file_mappings() {
-    return {&rule_keys::test_file, &rule_keys::test_case, &rule_keys::test_state,
-            &rule_keys::test_expectation};
+    return {&rule_keys::test_file,        &rule_keys::test_case, &rule_keys::test_state,
+            &rule_keys::test_expectation, &rule_keys::fixed_rfm, &rule_keys::fixed_abc};
 }
 
 }  // namespace strata

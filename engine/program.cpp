@@ -105,8 +105,9 @@ Frame Evaluation::frame() const {
 
 Evaluation evaluate_program(const bound::Program& program, const CustomerTable& customers,
                             const std::vector<FactParts>& facts, Date as_of,
-                            AggregateRowCounts* row_counts) {
+                            AggregateRowCounts* row_counts, const PopulationFits* given_fits) {
     Evaluation ev;
+    if (given_fits) ev.fits = std::make_shared<PopulationFits>(*given_fits);
     ev.customers = &customers;
     ev.as_of = as_of;
     // One aggregate state per part being read at once, each made on the thread that fills

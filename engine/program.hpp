@@ -59,9 +59,12 @@ using FactParts = std::vector<FactSource*>;
 // aggregate state; the states are added up in part order, so results do not depend on
 // timing, only on the data and how it was split. A fact of one part is read on a second
 // thread while this one aggregates. With `row_counts`, the aggregates also count, per customer,
-// the fact rows each took, into it (strata explain).
+// the fact rows each took, into it (strata explain). With `given_fits`, the evaluation starts
+// with those fits: a population call that has one there is applied to it instead of ranking
+// the base (rule tests' `population:` fixes cut points so).
 Evaluation evaluate_program(const bound::Program& program, const CustomerTable& customers,
                             const std::vector<FactParts>& facts, Date as_of,
-                            AggregateRowCounts* row_counts = nullptr);
+                            AggregateRowCounts* row_counts = nullptr,
+                            const PopulationFits* given_fits = nullptr);
 
 }  // namespace strata

@@ -124,7 +124,8 @@ bool read_and_evaluate(const CompiledRules& rules, SQLite::Database& data,
                        const ProgressFn& progress, Date as_of, CustomerTable& customers,
                        Evaluation& ev, DataQuality& dq, PhaseClock& clock,
                        const std::function<void(CustomerTable&)>& fill_state,
-                       AggregateRowCounts* row_counts, RunError& error) {
+                       AggregateRowCounts* row_counts, const PopulationFits* given_fits,
+                       RunError& error) {
     const bound::Program& program = rules.program;
     std::string reading = "table '" + rules.rules.customers_table + "'";
     try {
@@ -185,7 +186,7 @@ bool read_and_evaluate(const CompiledRules& rules, SQLite::Database& data,
             parts.push_back(std::move(fact_parts));
         }
         if (!program.facts.empty()) reading = "the fact tables";
-        ev = evaluate_program(program, customers, parts, as_of, row_counts);
+        ev = evaluate_program(program, customers, parts, as_of, row_counts, given_fits);
         for (const DataQuality& part : part_quality)
             merge_data_quality(dq, part);
         clock.lap("facts, aggregates and lets");
@@ -436,7 +437,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     Evaluation ev;
     const bool evaluated =
         read_and_evaluate(rules, data, progress, options.as_of, customers, ev, rep.data_quality,
-                          clock, fill_state, options.aggregate_rows, error);
+                          clock, fill_state, options.aggregate_rows, options.population, error);
     if (starting.valid()) writer = starting.get();
     if (!evaluated) return std::nullopt;
     if (!options.dry_run) {

@@ -85,6 +85,9 @@ struct RunOptions {
     // When set, the aggregates also count, per customer, the fact rows each took, into this
     // (filled before on_placed is called; by customer table row, as the frame's rows).
     AggregateRowCounts* aggregate_rows = nullptr;
+    // When set, population calls with a fit here are applied to it instead of ranking the
+    // base (fixed cut points; engine/population.hpp). The pointer must outlive the run.
+    const PopulationFits* population = nullptr;
     // Called once every customer is placed and the placement checks have passed, before the
     // triggers fire: the evaluation's frame (table rows), each key-order position's table row,
     // and the report, whose membership is complete. For analyses that look further at a dry
