@@ -63,7 +63,7 @@ using Selector = pegtl::parse_tree::selector<
         g::true_lit, g::false_lit, g::null_lit, g::path, g::path_part, g::path_tail_part, g::call,
         g::function_name, g::arg, g::named_arg, g::arg_name, g::where_clause, g::negate_op,
         g::mul_op, g::add_op, g::cmp_op, g::cmp_tail, g::chained_tail, g::in_tail, g::between_tail,
-        g::is_tail, g::not_marker, g::list_lit, g::not_op>,
+        g::is_tail, g::not_marker, g::list_lit, g::not_op, g::paren>,
     pegtl::parse_tree::fold_one::on<g::disjunction, g::conjunction, g::negation, g::comparison,
                                     g::additive, g::multiplicative, g::unary>>;
 
@@ -319,7 +319,14 @@ class Converter {
         if (n.is_type<g::conjunction>()) return logical_fold(n, ast::BinaryOp::And, depth);
         if (n.is_type<g::disjunction>()) return logical_fold(n, ast::BinaryOp::Or, depth);
         if (n.is_type<g::comparison>()) return comparison(n, depth);
-        // Transparent wrappers (expr, paren contents) have exactly one child.
+        // Parentheses: the expression inside, spanning them too, so that the text of what
+        // holds it (`not (a or b)`) is whole.
+        if (n.is_type<g::paren>() && n.children.size() == 1) {
+            ast::ExprPtr inner = convert_at(*n.children[0], depth);
+            inner->span = span_of(n);
+            return inner;
+        }
+        // Transparent wrappers (expr) have exactly one child.
         if (n.children.size() == 1) return convert_at(*n.children[0], depth);
         throw ConversionError{span_of(n),
                               "internal error: unexpected parse node " + std::string(n.type)};

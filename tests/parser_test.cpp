@@ -163,3 +163,22 @@ TEST_CASE("a chained comparison is named, with a rewrite") {
     // One comparison inside another's operand is no chain.
     CHECK(canonical("(1 < x) == true") == "((1 < x) == true)");
 }
+
+TEST_CASE("a node's span covers the parentheses written around it and its operands") {
+    auto text_of = [](const std::string& text) {
+        auto r = parse_expression(text);
+        REQUIRE(r.expr);
+        return text.substr(r.expr->span.begin, r.expr->span.end - r.expr->span.begin);
+    };
+    CHECK(text_of("recent >= 1 and not (region == 'south')") ==
+          "recent >= 1 and not (region == 'south')");
+    CHECK(text_of("not (a or b)") == "not (a or b)");
+    CHECK(text_of("(a + b) * (c - d)") == "(a + b) * (c - d)");
+    CHECK(text_of("((x))") == "((x))");
+    CHECK(text_of("  (x > 1)  ") == "(x > 1)");
+    auto r = parse_expression("not (a or b)");
+    REQUIRE(r.expr);
+    const auto& u = std::get<ast::Unary>(r.expr->node);
+    CHECK(u.operand->span.begin == 4);  // the operand is `(a or b)`, parentheses included
+    CHECK(u.operand->span.end == 12);
+}

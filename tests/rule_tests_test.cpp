@@ -188,7 +188,7 @@ general:
     CHECK(r.code == 0);
     CHECK(json_at(r.out, "$.coverage.conditions.operands") == "4");
     CHECK(json_at(r.out, "$.coverage.conditions.covered") == "1");
-    CHECK(json_at(r.out, "$.coverage.conditions.uncovered[0].text") == "y > 1 or not z");
+    CHECK(json_at(r.out, "$.coverage.conditions.uncovered[0].text") == "(y > 1 or not z)");
     CHECK(json_at(r.out, "$.coverage.conditions.uncovered[0].never") == "false");
     CHECK(json_at(r.out, "$.coverage.conditions.uncovered[1].text") == "y > 1");
     CHECK(json_at(r.out, "$.coverage.conditions.uncovered[1].never") == "false");
