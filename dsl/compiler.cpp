@@ -198,7 +198,7 @@ class Compiler {
 
     CompiledSegment bind_segment(Binder& binder, const SegmentDef& seg,
                                  const CompiledSegment* parent) {
-        CompiledSegment out{&seg, nullptr, {}};
+        CompiledSegment out{&seg, nullptr, {}, std::nullopt};
         if (!seg.otherwise) {
             if (const ast::Expr* e = parse(seg.when)) {
                 out.when = binder.bind(ExprRef{&out_.source, &seg.when, e});

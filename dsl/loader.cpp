@@ -402,7 +402,9 @@ class Loader : public YamlReader {
                 continue;
             }
             std::map<std::string, Location> named;
-            for (const auto& [id, where] : shared.within) {
+            for (const auto& item : shared.within) {
+                const std::string& id = item.first;
+                const Location& where = item.second;
                 auto g = general_index.find(id);
                 if (g == general_index.end()) {
                     const bool tactical =
