@@ -186,27 +186,24 @@ std::optional<bool> parse_bool_spelling(std::string_view text) {
     if (text.empty() || text.size() > 6) return std::nullopt;
     // Lower-cases ASCII letters and the Cyrillic capitals А..Я (D0 90..D0 AF in UTF-8), which
     // is all the spellings need.
-    std::string lower;
+    char buffer[6];
+    size_t n = 0;
     for (size_t i = 0; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
         if (c >= 'A' && c <= 'Z') {
-            lower += static_cast<char>(c + 32);
+            buffer[n++] = static_cast<char>(c + 32);
         } else if (c == 0xD0 && i + 1 < text.size()) {
-            const auto n = static_cast<unsigned char>(text[++i]);
-            if (n >= 0x90 && n <= 0x9F) {
-                lower += '\xD0';
-                lower += static_cast<char>(n + 0x20);
-            } else if (n >= 0xA0 && n <= 0xAF) {
-                lower += '\xD1';
-                lower += static_cast<char>(n - 0x20);
-            } else {
-                lower += '\xD0';
-                lower += static_cast<char>(n);
-            }
+            const auto next = static_cast<unsigned char>(text[++i]);
+            const bool capital = next >= 0x90 && next <= 0xAF;
+            buffer[n++] = capital && next >= 0xA0 ? '\xD1' : '\xD0';
+            buffer[n++] = static_cast<char>(!capital       ? next
+                                            : next >= 0xA0 ? next - 0x20
+                                                           : next + 0x20);
         } else {
-            lower += static_cast<char>(c);
+            buffer[n++] = static_cast<char>(c);
         }
     }
+    const std::string_view lower(buffer, n);
     if (lower == "true" || lower == "yes" || lower == "y" || lower == "1" || lower == "да")
         return true;
     if (lower == "false" || lower == "no" || lower == "n" || lower == "0" || lower == "нет")

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <unordered_map>
@@ -30,14 +30,19 @@ bool read_file(const std::string& path, std::string& bytes, std::string& error) 
         error = "'" + path + "' is a directory, not a CSV file";
         return false;
     }
-    std::ifstream in(path, std::ios::binary);
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(path.c_str(), "rb"), std::fclose);
     if (!in) {
         error = "cannot read '" + path + "': no such file or no permission";
         return false;
     }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    bytes = std::move(buffer).str();
+    const auto size = std::filesystem::file_size(path, ec);
+    bytes.resize(ec ? 0 : static_cast<size_t>(size));
+    const size_t got = std::fread(bytes.data(), 1, bytes.size(), in.get());
+    bytes.resize(got);
+    // A file that grew while read (or whose size was unknown) is read to its end.
+    char chunk[65536];
+    while (size_t more = std::fread(chunk, 1, sizeof chunk, in.get()))
+        bytes.append(chunk, more);
     return true;
 }
 
@@ -191,6 +196,9 @@ class RowWriter {
           temporal_(file.headers.size()) {}
 
     // Keys already in the table (--append), so that the file's keys are checked against them.
+    // Keys are checked here only when the table does not check them itself (its key column
+    // is the PRIMARY KEY of a table this import creates).
+    void check_keys_here() { keys_here_ = true; }
     void add_existing_key(std::string key) { keys_.emplace(std::move(key), 0); }
 
     bool write(sqlite3* db, const std::string& insert_sql, size_t& rows, std::string& error) {
@@ -209,7 +217,11 @@ class RowWriter {
                 if (!bind_cell(raw, i, fields[i], cursor.line(), error)) return false;
             }
             if (sqlite3_step(raw) != SQLITE_DONE) {
-                error = "line " + std::to_string(cursor.line()) + ": " + sqlite3_errmsg(db);
+                if (key_ && sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+                    error = duplicate_key(current_key_, cursor.line(), first_line_of_key());
+                } else {
+                    error = "line " + std::to_string(cursor.line()) + ": " + sqlite3_errmsg(db);
+                }
                 return false;
             }
             sqlite3_reset(raw);
@@ -283,18 +295,38 @@ class RowWriter {
                         "' is empty; every row needs a key";
                 return false;
             }
-            const std::string key(plan.type == ColumnType::Text ? raw : cell);
-            auto [it, fresh] = keys_.emplace(key, line);
+            current_key_ = plan.type == ColumnType::Text ? raw : cell;
+            if (!keys_here_) return true;
+            auto [it, fresh] = keys_.emplace(current_key_, line);
             if (!fresh) {
-                error = "key '" + key + "' of column '" + file_.names[i] + "' is on line " +
-                        std::to_string(line) +
-                        (it->second == 0 ? " and already in the table"
-                                         : " and on line " + std::to_string(it->second)) +
-                        "; keys must be unique";
+                error = duplicate_key(current_key_, line, it->second);
                 return false;
             }
         }
         return true;
+    }
+
+    // "key 'K' of column 'c' is on line L and on line E; …" (E 0: already in the table).
+    std::string duplicate_key(std::string_view key, size_t line, size_t earlier) const {
+        return "key '" + std::string(key) + "' of column '" + file_.names[*key_] + "' is on line " +
+               std::to_string(line) +
+               (earlier == 0 ? " and already in the table"
+                             : " and on line " + std::to_string(earlier)) +
+               "; keys must be unique";
+    }
+
+    // The first line whose key cell reads as current_key_ (the table refused a repeat of it).
+    size_t first_line_of_key() const {
+        CsvCursor cursor(file_.decoded.text, file_.delimiter);
+        std::vector<std::string_view> fields;
+        std::string ignored;
+        cursor.next(fields, ignored);
+        const bool text = reading_.columns[*key_].type == ColumnType::Text;
+        while (cursor.next(fields, ignored)) {
+            const std::string_view cell = text ? fields[*key_] : trim_cell(fields[*key_]);
+            if (cell == current_key_) return cursor.line();
+        }
+        return 0;
     }
 
     const ImportOptions& options_;
@@ -304,7 +336,9 @@ class RowWriter {
     std::optional<size_t> key_;
     bool strict_;
     std::vector<std::array<char, 24>> temporal_;
+    bool keys_here_ = false;
     std::unordered_map<std::string, size_t> keys_;
+    std::string current_key_;
 };
 
 // The existing table's columns and their types, by PRAGMA table_info.
@@ -363,11 +397,10 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
     bool exists = false;
     std::vector<std::pair<std::string, ColumnType>> existing;
     std::error_code ec;
+    const bool db_existed = std::filesystem::exists(options.db, ec);
     try {
-        if (!options.dry_run || std::filesystem::exists(options.db, ec)) {
-            db = std::make_unique<SQLite::Database>(
-                options.db, options.dry_run ? SQLite::OPEN_READONLY
-                                            : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        if (db_existed) {
+            db = std::make_unique<SQLite::Database>(options.db, SQLite::OPEN_READONLY);
             db->setBusyTimeout(5000);
             SQLite::Statement q(*db,
                                 "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') "
@@ -457,7 +490,21 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         insert += i ? ", ?" : "?";
     insert += ")";
 
+    // A database file this import created is removed again when the import fails.
+    auto fail = [&] {
+        db.reset();
+        if (!db_existed) {
+            std::filesystem::remove(options.db, ec);
+            std::filesystem::remove(options.db + "-journal", ec);
+        }
+        return false;
+    };
+    bool failed = false;
     try {
+        db.reset();
+        db = std::make_unique<SQLite::Database>(options.db,
+                                                SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db->setBusyTimeout(5000);
         // One transaction: a failed import leaves the database as it was. The journal and
         // synchronous settings stay SQLite's (or the file's own), so the commit is atomic.
         db->exec("PRAGMA cache_size = -65536");
@@ -466,6 +513,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         if (!append) db->exec(report.create_sql);
         RowWriter writer(options, file, reading, report.columns, key, append);
         if (append && key) {
+            writer.check_keys_here();
             SQLite::Statement keys(*db, "SELECT " + quote_identifier(file.names[*key]) + " FROM " +
                                             quote_identifier(table));
             while (keys.executeStep())
@@ -474,14 +522,16 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         size_t written = 0;
         if (!writer.write(db->getHandle(), insert, written, error)) {
             error = options.file + ": " + error + "; nothing was imported";
-            return false;
+            failed = true;
+        } else {
+            transaction.commit();
+            report.rows = written;
         }
-        transaction.commit();
-        report.rows = written;
     } catch (const SQLite::Exception& e) {
         error = "database '" + options.db + "': " + e.what() + "; nothing was imported";
-        return false;
+        failed = true;
     }
+    if (failed) return fail();
     return true;
 }
 
