@@ -271,6 +271,7 @@ void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::os
     add_triggers(app, exit_code, out, err);
     add_graph(app, exit_code, out, err);
     add_demo_data(app, exit_code, out, err);
+    add_import(app, exit_code, out, err);
     add_outbox(app, exit_code, out, err);
     add_versions(app, exit_code, out, err);
 }

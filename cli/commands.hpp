@@ -165,6 +165,9 @@ void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
 // Adds `explain`: why a customer is where they are (cli/explain.cpp).
 void add_explain(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 
+// Adds `import`: a CSV file into a typed table (cli/import.cpp, import/).
+void add_import(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
+
 // Adds `diff`: what a new version of a rule file would change (cli/diff.cpp).
 void add_diff(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 struct VersionsOptions {

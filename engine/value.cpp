@@ -182,6 +182,35 @@ std::string format_value(const Value& v) {
         v);
 }
 
+std::optional<bool> parse_bool_spelling(std::string_view text) {
+    if (text.empty() || text.size() > 6) return std::nullopt;
+    // Lower-cases ASCII letters and the Cyrillic capitals А..Я (D0 90..D0 AF in UTF-8), which
+    // is all the spellings need.
+    char buffer[6];
+    size_t n = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 'A' && c <= 'Z') {
+            buffer[n++] = static_cast<char>(c + 32);
+        } else if (c == 0xD0 && i + 1 < text.size()) {
+            const auto next = static_cast<unsigned char>(text[++i]);
+            const bool capital = next >= 0x90 && next <= 0xAF;
+            buffer[n++] = capital && next >= 0xA0 ? '\xD1' : '\xD0';
+            buffer[n++] = static_cast<char>(!capital       ? next
+                                            : next >= 0xA0 ? next - 0x20
+                                                           : next + 0x20);
+        } else {
+            buffer[n++] = static_cast<char>(c);
+        }
+    }
+    const std::string_view lower(buffer, n);
+    if (lower == "true" || lower == "yes" || lower == "y" || lower == "1" || lower == "да")
+        return true;
+    if (lower == "false" || lower == "no" || lower == "n" || lower == "0" || lower == "нет")
+        return false;
+    return std::nullopt;
+}
+
 std::optional<Value> parse_value(std::string_view raw, Type type) {
     if (type == Type::String || type == Type::Any || type == Type::Null) return Value{intern(raw)};
     // Every other type ignores the whitespace around a value, as SQLite's own conversions do.
@@ -193,17 +222,9 @@ std::optional<Value> parse_value(std::string_view raw, Type type) {
         case Type::Number:
             if (auto d = parse_number_text(text)) return Value{*d};
             return std::nullopt;
-        case Type::Bool: {
-            auto is = [&text](std::string_view word) {
-                return text.size() == word.size() &&
-                       std::equal(text.begin(), text.end(), word.begin(), [](char a, char b) {
-                           return std::tolower(static_cast<unsigned char>(a)) == b;
-                       });
-            };
-            if (text == "1" || is("true")) return Value{true};
-            if (text == "0" || is("false")) return Value{false};
+        case Type::Bool:
+            if (auto b = parse_bool_spelling(text)) return Value{*b};
             return std::nullopt;
-        }
         case Type::Date:
             // A date, or a date and time: the day it falls on (a fact's `time` is often one).
             if (auto d = parse_date(text)) return Value{*d};

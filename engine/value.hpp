@@ -95,9 +95,14 @@ std::string format_value(const Value& v);
 // Converts text (as stored in SQLite or written in a test) to a type; nullopt when the text
 // does not convert (the caller counts that as a data-quality finding). Strings keep the text
 // as it is; other types ignore surrounding whitespace and take only a text that means exactly
-// one value: integers whole decimals within 64 bits, numbers finite decimals, bools 0, 1,
-// true or false in any case, dates YYYY-MM-DD or a datetime's day. docs/running.md has the
-// table ("How values convert").
+// one value: integers whole decimals within 64 bits, numbers finite decimals, bools the
+// spellings parse_bool_spelling takes, dates YYYY-MM-DD or a datetime's day. docs/running.md
+// has the table ("How values convert").
 std::optional<Value> parse_value(std::string_view text, Type type);
+
+// The boolean spellings CRM exports write, in any letter case (Cyrillic included): true, yes,
+// y, 1, да → true; false, no, n, 0, нет → false. nullopt for anything else; `text` is taken
+// as it is (trim it first).
+std::optional<bool> parse_bool_spelling(std::string_view text);
 
 }  // namespace strata

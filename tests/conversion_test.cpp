@@ -112,22 +112,15 @@ TEST_CASE("numbers convert from decimal text and finite values only") {
                                {"'abc'", "null"}});
 }
 
-TEST_CASE("bools convert from 0, 1, true and false only") {
-    check_reads(Type::Bool, {{"1", "true"},
-                             {"0", "false"},
-                             {"2", "null"},
-                             {"-1", "null"},
-                             {"1.0", "null"},
-                             {"'1'", "true"},
-                             {"'0'", "false"},
-                             {"'true'", "true"},
-                             {"'TRUE'", "true"},
-                             {"'tRuE'", "true"},
-                             {"' false '", "false"},
-                             {"'2'", "null"},
-                             {"'1.0'", "null"},
-                             {"'yes'", "null"},
-                             {"'t'", "null"}});
+TEST_CASE("bools convert from 0, 1 and the spellings CRM exports write, nothing else") {
+    check_reads(
+        Type::Bool,
+        {{"1", "true"},      {"0", "false"},     {"2", "null"},          {"-1", "null"},
+         {"1.0", "null"},    {"'1'", "true"},    {"'0'", "false"},       {"'true'", "true"},
+         {"'TRUE'", "true"}, {"'tRuE'", "true"}, {"' false '", "false"}, {"'2'", "null"},
+         {"'1.0'", "null"},  {"'yes'", "true"},  {"'No'", "false"},      {"'Y'", "true"},
+         {"'n'", "false"},   {"'Да'", "true"},   {"'НЕТ'", "false"},     {"'yes please'", "null"},
+         {"'да!'", "null"},  {"'t'", "null"}});
 }
 
 TEST_CASE("dates convert from ISO text, and a date and time gives its day") {

@@ -1,0 +1,64 @@
+// One CSV cell read as each type `strata import` knows: the shapes a CRM export writes
+// (thousands separated by spaces, decimal commas, DD.MM.YYYY dates, yes/no and да/нет), and
+// the text strata stores for them (docs/import.md).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace strata::import {
+
+// The column types an import infers or is told, in the order inference tries them.
+enum class ColumnType { Boolean, Integer, Number, Date, DateTime, Text };
+
+// "boolean", "integer", "number", "date", "datetime", "text": the names --types takes and
+// the summary prints.
+const char* type_label(ColumnType type);
+// The type declared in CREATE TABLE, one that strata's binder maps back to the same type:
+// BOOLEAN, INTEGER, REAL, DATE, DATETIME, TEXT.
+const char* declared_type(ColumnType type);
+// A --types name: the labels above, and int, real, bool, string as their synonyms.
+std::optional<ColumnType> type_from_label(std::string_view name);
+
+enum class DecimalMark { Dot, Comma };
+
+// The order of day, month and year in a date like 01.02.2024 (the separator may be `.`, `/`
+// or `-`). YYYY-MM-DD dates are read as such whatever the order.
+enum class DateOrder { YearFirst, DayFirst, MonthFirst };
+// "YYYY-MM-DD", "DD.MM.YYYY", "MM/DD/YYYY": the --date-format values.
+const char* date_order_label(DateOrder order);
+
+// `cell` without the spaces, tabs and no-break spaces around it.
+std::string_view trim_cell(std::string_view cell);
+
+// What a trimmed, non-empty cell could be, as bits.
+enum CellShape : uint32_t {
+    kBooleanWord = 1u << 0,   // true, yes, да, Y, … (any letter case)
+    kBooleanDigit = 1u << 1,  // 0 or 1
+    kWholeNumber = 1u << 2,   // an integer: no fraction, no leading zero, up to 18 digits
+    kDotFraction = 1u << 3,   // a number whose fraction follows a '.'
+    kCommaFraction = 1u << 4  // a number whose fraction follows a ','
+};
+uint32_t number_shape(std::string_view trimmed);
+
+// An integer cell: an optional '-', digits grouped by threes with spaces or no-break spaces
+// allowed (150 000), no leading zero (007 is a code, not 7).
+std::optional<int64_t> parse_integer_cell(std::string_view trimmed);
+// A number cell: an integer part as above, then optionally `mark` and digits.
+std::optional<double> parse_number_cell(std::string_view trimmed, DecimalMark mark);
+
+// Which date orders a date or date-and-time cell allows.
+struct TemporalShape {
+    enum Kind { None, YearFirst, Either, DayFirstOnly, MonthFirstOnly } kind = None;
+    bool has_time = false;
+};
+TemporalShape temporal_shape(std::string_view trimmed);
+
+// Writes a temporal cell, read in `order`, as YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS when
+// `with_time`, midnight for a date alone; a time is dropped when not `with_time`) into `out`
+// (at least 20 bytes). Returns the length written, 0 when the cell is no date in that order.
+size_t write_temporal(std::string_view trimmed, DateOrder order, bool with_time, char* out);
+
+}  // namespace strata::import

@@ -1,0 +1,162 @@
+#include "import/csv.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "text/encoding.hpp"
+
+namespace strata::import {
+
+namespace {
+
+size_t line_of_offset(std::string_view text, size_t offset) {
+    return 1 +
+           static_cast<size_t>(std::count(
+               text.begin(),
+               text.begin() + static_cast<std::ptrdiff_t>(std::min(offset, text.size())), '\n'));
+}
+
+}  // namespace
+
+bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::string& error) {
+    const bool bom = bytes.compare(0, text::kUtf8Bom.size(), text::kUtf8Bom) == 0;
+    out.had_bom = bom;
+    out.chosen = encoding == Encoding::Auto;
+    if (bom) {
+        if (encoding == Encoding::Cp1251) {
+            error =
+                "the file starts with a UTF-8 byte-order mark, but --encoding cp1251 was given; "
+                "leave --encoding auto or give --encoding utf-8";
+            return false;
+        }
+        bytes.erase(0, text::kUtf8Bom.size());
+    }
+    size_t bad_at = 0;
+    if (encoding != Encoding::Cp1251) {
+        if (text::is_valid_utf8(bytes, &bad_at)) {
+            out.encoding = "utf-8";
+            out.text = std::move(bytes);
+            return true;
+        }
+        if (encoding == Encoding::Utf8 || bom) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(bytes[bad_at]));
+            error = "line " + std::to_string(line_of_offset(bytes, bad_at)) + ": byte " + hex +
+                    " is not UTF-8" +
+                    (bom ? " although the file starts with a UTF-8 byte-order mark"
+                         : "; give --encoding cp1251 if the file is Windows-1251");
+            return false;
+        }
+    }
+    auto decoded = text::cp1251_to_utf8(bytes, &bad_at);
+    if (!decoded) {
+        error = "line " + std::to_string(line_of_offset(bytes, bad_at)) +
+                ": byte 0x98 is neither UTF-8 nor Windows-1251";
+        return false;
+    }
+    out.encoding = "cp1251";
+    out.text = std::move(*decoded);
+    return true;
+}
+
+char detect_delimiter(std::string_view text) {
+    size_t semicolons = 0, commas = 0, tabs = 0;
+    bool quoted = false;
+    for (char c : text) {
+        if (c == '"') quoted = !quoted;
+        if (quoted) continue;
+        if (c == '\n' || c == '\r') break;
+        semicolons += c == ';';
+        commas += c == ',';
+        tabs += c == '\t';
+    }
+    if (semicolons == 0 && commas == 0 && tabs == 0) return ',';
+    if (semicolons >= commas && semicolons >= tabs) return ';';
+    return tabs > commas ? '\t' : ',';
+}
+
+bool CsvCursor::next(std::vector<std::string_view>& fields, std::string& error) {
+    fields.clear();
+    const size_t n = text_.size();
+    // Empty lines between records are skipped.
+    while (pos_ < n && (text_[pos_] == '\n' || text_[pos_] == '\r')) {
+        if (text_[pos_] == '\n' || pos_ + 1 >= n || text_[pos_ + 1] != '\n') ++line_;
+        ++pos_;
+    }
+    if (pos_ >= n) return false;
+    record_line_ = line_;
+    scratch_.clear();
+    spans_.clear();
+    in_scratch_.clear();
+    const char* data = text_.data();
+    while (true) {
+        if (pos_ < n && data[pos_] == '"') {
+            const size_t opened_line = line_;
+            size_t start = ++pos_;
+            bool doubled = false;
+            size_t close = 0;
+            while (true) {
+                const void* q = std::memchr(data + pos_, '"', n - pos_);
+                if (!q) {
+                    error = "line " + std::to_string(opened_line) +
+                            ": a quoted field opened here is never closed";
+                    return false;
+                }
+                const size_t at = static_cast<size_t>(static_cast<const char*>(q) - data);
+                line_ += static_cast<size_t>(std::count(data + pos_, data + at, '\n'));
+                if (at + 1 < n && data[at + 1] == '"') {
+                    doubled = true;
+                    pos_ = at + 2;
+                    continue;
+                }
+                close = at;
+                pos_ = at + 1;
+                break;
+            }
+            if (doubled) {
+                const size_t from = scratch_.size();
+                for (size_t i = start; i < close; ++i) {
+                    scratch_ += data[i];
+                    if (data[i] == '"') ++i;  // the second of a doubled quote
+                }
+                spans_.emplace_back(from, scratch_.size() - from);
+                in_scratch_.push_back(true);
+            } else {
+                spans_.emplace_back(start, close - start);
+                in_scratch_.push_back(false);
+            }
+            if (pos_ < n && data[pos_] != delimiter_ && data[pos_] != '\n' && data[pos_] != '\r') {
+                error = "line " + std::to_string(line_) +
+                        ": text after a closing quote; a quote inside a quoted field is written "
+                        "twice (\"\")";
+                return false;
+            }
+        } else {
+            const size_t start = pos_;
+            while (pos_ < n) {
+                const char c = data[pos_];
+                if (c == delimiter_ || c == '\n' || c == '\r') break;
+                ++pos_;
+            }
+            spans_.emplace_back(start, pos_ - start);
+            in_scratch_.push_back(false);
+        }
+        if (pos_ < n && data[pos_] == delimiter_) {
+            ++pos_;
+            continue;
+        }
+        // The end of the record: CRLF, LF, a lone CR, or the end of the text.
+        if (pos_ < n && data[pos_] == '\r') ++pos_;
+        if (pos_ < n && data[pos_] == '\n') ++pos_;
+        ++line_;
+        break;
+    }
+    for (size_t i = 0; i < spans_.size(); ++i) {
+        const auto [at, length] = spans_[i];
+        fields.emplace_back(in_scratch_[i] ? std::string_view(scratch_).substr(at, length)
+                                           : text_.substr(at, length));
+    }
+    return true;
+}
+
+}  // namespace strata::import

@@ -1,0 +1,60 @@
+// Reading a CSV file as a CRM writes it: the encoding (UTF-8 with or without a byte-order
+// mark, or Windows-1251), the separator, and RFC 4180 records (quoted fields with doubled
+// quotes, separators and line breaks inside; CRLF or LF line ends).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace strata::import {
+
+enum class Encoding { Auto, Utf8, Cp1251 };
+
+// A file's text as UTF-8, and how it was read.
+struct DecodedText {
+    std::string text;      // UTF-8, without the byte-order mark
+    std::string encoding;  // "utf-8" or "cp1251"
+    bool had_bom = false;
+    bool chosen = false;  // picked by --encoding auto
+};
+
+// Decodes a file's bytes. Auto: UTF-8 when the bytes are valid UTF-8 (a byte-order mark
+// means UTF-8), else Windows-1251. False with `error` set (naming the line) when the bytes
+// are not in the encoding asked for.
+bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::string& error);
+
+// The separator of the header line: whichever of ';', ',' and tab occurs most often outside
+// quotes (';' first on a tie, as Excel in most European locales writes it); ',' when none
+// does (a file of one column).
+char detect_delimiter(std::string_view text);
+
+// Walks the records of CSV text one at a time. Empty lines are skipped.
+class CsvCursor {
+  public:
+    CsvCursor(std::string_view text, char delimiter) : text_(text), delimiter_(delimiter) {}
+
+    // Reads the next record's fields; the views are valid until the next call. False at the
+    // end of the text, or with `error` set on a malformed record (a quote never closed, text
+    // after a closing quote).
+    bool next(std::vector<std::string_view>& fields, std::string& error);
+
+    // The line the record just read began on (1-based, counting the header).
+    size_t line() const { return record_line_; }
+    // How far through the text the cursor is, in bytes.
+    size_t offset() const { return pos_; }
+
+  private:
+    std::string_view text_;
+    char delimiter_;
+    size_t pos_ = 0;
+    size_t line_ = 1;
+    size_t record_line_ = 0;
+    std::string scratch_;  // quoted fields with doubled quotes, unescaped
+    // Per field: where it is (offset, length) and whether in scratch_ rather than the text.
+    std::vector<std::pair<size_t, size_t>> spans_;
+    std::vector<bool> in_scratch_;
+};
+
+}  // namespace strata::import

@@ -1,0 +1,538 @@
+#include "import/importer.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <unordered_map>
+
+#include "dsl/types.hpp"
+#include "engine/store.hpp"
+#include "engine/value.hpp"
+#include "import/infer.hpp"
+#include "import/names.hpp"
+
+namespace strata::import {
+
+namespace {
+
+constexpr size_t kProgressEvery = size_t{1} << 16;
+
+bool read_file(const std::string& path, std::string& bytes, std::string& error) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        error = "'" + path + "' is a directory, not a CSV file";
+        return false;
+    }
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(path.c_str(), "rb"), std::fclose);
+    if (!in) {
+        error = "cannot read '" + path + "': no such file or no permission";
+        return false;
+    }
+    const auto size = std::filesystem::file_size(path, ec);
+    bytes.resize(ec ? 0 : static_cast<size_t>(size));
+    const size_t got = std::fread(bytes.data(), 1, bytes.size(), in.get());
+    bytes.resize(got);
+    // A file that grew while read (or whose size was unknown) is read to its end.
+    char chunk[65536];
+    while (size_t more = std::fread(chunk, 1, sizeof chunk, in.get()))
+        bytes.append(chunk, more);
+    return true;
+}
+
+// The column a --key or --types entry names: a column name or a header, as written.
+std::optional<size_t> find_column(const std::string& wanted, const std::vector<std::string>& names,
+                                  const std::vector<std::string>& headers) {
+    for (size_t i = 0; i < names.size(); ++i)
+        if (names[i] == wanted) return i;
+    for (size_t i = 0; i < headers.size(); ++i)
+        if (headers[i] == wanted) return i;
+    return std::nullopt;
+}
+
+std::string listed(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+ColumnType column_type_of(Type type) {
+    switch (type) {
+        case Type::Bool:
+            return ColumnType::Boolean;
+        case Type::Int:
+            return ColumnType::Integer;
+        case Type::Number:
+            return ColumnType::Number;
+        case Type::Date:
+            return ColumnType::Date;
+        case Type::DateTime:
+            return ColumnType::DateTime;
+        default:
+            return ColumnType::Text;
+    }
+}
+
+std::string with_article(ColumnType type) {
+    const std::string label = type_label(type);
+    return (label[0] == 'i' ? "an " : "a ") + label;
+}
+
+// Rolls back an open transaction unless committed.
+class Transaction {
+  public:
+    explicit Transaction(SQLite::Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+    ~Transaction() {
+        if (!done_) {
+            try {
+                db_.exec("ROLLBACK");
+            } catch (const SQLite::Exception&) {
+                // Nothing more can be done; SQLite rolls back on close.
+            }
+        }
+    }
+    void commit() {
+        db_.exec("COMMIT");
+        done_ = true;
+    }
+
+  private:
+    SQLite::Database& db_;
+    bool done_ = false;
+};
+
+// The file as read: its text, headers and column names.
+struct ParsedFile {
+    DecodedText decoded;
+    char delimiter = ',';
+    std::vector<std::string> headers;
+    std::vector<std::string> names;
+};
+
+bool read_header(const ImportOptions& options, ParsedFile& file, std::string& error) {
+    std::string bytes;
+    if (!read_file(options.file, bytes, error)) return false;
+    if (!decode_text(std::move(bytes), options.encoding, file.decoded, error)) {
+        error = options.file + ": " + error;
+        return false;
+    }
+    file.delimiter = options.delimiter ? options.delimiter : detect_delimiter(file.decoded.text);
+    CsvCursor cursor(file.decoded.text, file.delimiter);
+    std::vector<std::string_view> fields;
+    if (!cursor.next(fields, error)) {
+        error = options.file + ": " +
+                (error.empty() ? "the file is empty; a header line is expected" : error);
+        return false;
+    }
+    for (auto f : fields)
+        file.headers.emplace_back(trim_cell(f));
+    if (!map_headers(file.headers, options.ascii_names, file.names, error)) {
+        error = options.file + ": " + error;
+        return false;
+    }
+    return true;
+}
+
+// Pass 1: what every column's cells could be.
+bool gather_evidence(const ImportOptions& options, const ParsedFile& file,
+                     std::vector<ColumnEvidence>& evidence, size_t& rows, std::string& error) {
+    CsvCursor cursor(file.decoded.text, file.delimiter);
+    std::vector<std::string_view> fields;
+    cursor.next(fields, error);  // the header, read before
+    evidence.assign(file.headers.size(), ColumnEvidence{});
+    rows = 0;
+    while (cursor.next(fields, error)) {
+        if (fields.size() != file.headers.size()) {
+            error = options.file + ": line " + std::to_string(cursor.line()) + " has " +
+                    std::to_string(fields.size()) + " fields; the header has " +
+                    std::to_string(file.headers.size());
+            return false;
+        }
+        for (size_t i = 0; i < fields.size(); ++i) {
+            const std::string_view cell = trim_cell(fields[i]);
+            if (cell.empty())
+                ++evidence[i].empty;
+            else
+                evidence[i].add(cell);
+        }
+        if (++rows % kProgressEvery == 0 && options.progress) options.progress(1, rows);
+    }
+    if (!error.empty()) {
+        error = options.file + ": " + error;
+        return false;
+    }
+    return true;
+}
+
+std::string create_statement(const std::string& table, const std::vector<std::string>& names,
+                             const std::vector<ColumnPlan>& plans, std::optional<size_t> key) {
+    std::string sql = "CREATE TABLE " + quote_identifier(table) + " (";
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (i) sql += ", ";
+        sql += quote_identifier(names[i]) + ' ' + declared_type(plans[i].type);
+        if (key == i) sql += " NOT NULL PRIMARY KEY";
+    }
+    return sql + ")";
+}
+
+// Pass 2: converts every cell to its column's type and writes the rows.
+class RowWriter {
+  public:
+    RowWriter(const ImportOptions& options, const ParsedFile& file, const FileReading& reading,
+              std::vector<ImportedColumn>& columns, std::optional<size_t> key, bool strict)
+        : options_(options),
+          file_(file),
+          reading_(reading),
+          columns_(columns),
+          key_(key),
+          strict_(strict),
+          temporal_(file.headers.size()) {}
+
+    // Keys already in the table (--append), so that the file's keys are checked against them.
+    // Keys are checked here only when the table does not check them itself (its key column
+    // is the PRIMARY KEY of a table this import creates).
+    void check_keys_here() { keys_here_ = true; }
+    void add_existing_key(std::string key) { keys_.emplace(std::move(key), 0); }
+
+    bool write(sqlite3* db, const std::string& insert_sql, size_t& rows, std::string& error) {
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(db, insert_sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+            error = std::string("cannot prepare the insert: ") + sqlite3_errmsg(db);
+            return false;
+        }
+        std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+        CsvCursor cursor(file_.decoded.text, file_.delimiter);
+        std::vector<std::string_view> fields;
+        cursor.next(fields, error);
+        rows = 0;
+        while (cursor.next(fields, error)) {
+            for (size_t i = 0; i < fields.size(); ++i) {
+                if (!bind_cell(raw, i, fields[i], cursor.line(), error)) return false;
+            }
+            if (sqlite3_step(raw) != SQLITE_DONE) {
+                if (key_ && sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+                    error = duplicate_key(current_key_, cursor.line(), first_line_of_key());
+                } else {
+                    error = "line " + std::to_string(cursor.line()) + ": " + sqlite3_errmsg(db);
+                }
+                return false;
+            }
+            sqlite3_reset(raw);
+            if (++rows % kProgressEvery == 0 && options_.progress) options_.progress(2, rows);
+        }
+        return error.empty();
+    }
+
+  private:
+    bool bind_cell(sqlite3_stmt* stmt, size_t i, std::string_view raw, size_t line,
+                   std::string& error) {
+        const int slot = static_cast<int>(i) + 1;
+        const std::string_view cell = trim_cell(raw);
+        const ColumnPlan& plan = reading_.columns[i];
+        bool fits = true;
+        if (cell.empty()) {
+            ++columns_[i].empty;
+            sqlite3_bind_null(stmt, slot);
+        } else {
+            switch (plan.type) {
+                case ColumnType::Text:
+                    sqlite3_bind_text(stmt, slot, raw.data(), static_cast<int>(raw.size()),
+                                      SQLITE_STATIC);
+                    break;
+                case ColumnType::Boolean:
+                    if (auto b = parse_bool_spelling(cell))
+                        sqlite3_bind_int(stmt, slot, *b ? 1 : 0);
+                    else
+                        fits = false;
+                    break;
+                case ColumnType::Integer:
+                    if (auto v = parse_integer_cell(cell))
+                        sqlite3_bind_int64(stmt, slot, *v);
+                    else
+                        fits = false;
+                    break;
+                case ColumnType::Number:
+                    if (auto v = parse_number_cell(cell, reading_.decimal))
+                        sqlite3_bind_double(stmt, slot, *v);
+                    else
+                        fits = false;
+                    break;
+                case ColumnType::Date:
+                case ColumnType::DateTime: {
+                    char* buffer = temporal_[i].data();
+                    const size_t n =
+                        write_temporal(cell, plan.order, plan.type == ColumnType::DateTime, buffer);
+                    if (n)
+                        sqlite3_bind_text(stmt, slot, buffer, static_cast<int>(n), SQLITE_STATIC);
+                    else
+                        fits = false;
+                    break;
+                }
+            }
+        }
+        if (!fits) {
+            if (strict_ || !plan.forced) {
+                error = "line " + std::to_string(line) + ", column '" + file_.names[i] + "': '" +
+                        std::string(cell) + "' is not " + with_article(plan.type) +
+                        (strict_ ? ", the type the existing table declares" : "");
+                return false;
+            }
+            auto& unfit = columns_[i].unfit;
+            if (unfit.first_lines.size() < 5) unfit.first_lines.push_back(line);
+            ++unfit.count;
+            sqlite3_bind_null(stmt, slot);
+        }
+        if (key_ == i) {
+            if (cell.empty() || !fits) {
+                error = "line " + std::to_string(line) + ": the key column '" + file_.names[i] +
+                        "' is empty; every row needs a key";
+                return false;
+            }
+            current_key_ = plan.type == ColumnType::Text ? raw : cell;
+            if (!keys_here_) return true;
+            auto [it, fresh] = keys_.emplace(current_key_, line);
+            if (!fresh) {
+                error = duplicate_key(current_key_, line, it->second);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // "key 'K' of column 'c' is on line L and on line E; …" (E 0: already in the table).
+    std::string duplicate_key(std::string_view key, size_t line, size_t earlier) const {
+        return "key '" + std::string(key) + "' of column '" + file_.names[*key_] + "' is on line " +
+               std::to_string(line) +
+               (earlier == 0 ? " and already in the table"
+                             : " and on line " + std::to_string(earlier)) +
+               "; keys must be unique";
+    }
+
+    // The first line whose key cell reads as current_key_ (the table refused a repeat of it).
+    size_t first_line_of_key() const {
+        CsvCursor cursor(file_.decoded.text, file_.delimiter);
+        std::vector<std::string_view> fields;
+        std::string ignored;
+        cursor.next(fields, ignored);
+        const bool text = reading_.columns[*key_].type == ColumnType::Text;
+        while (cursor.next(fields, ignored)) {
+            const std::string_view cell = text ? fields[*key_] : trim_cell(fields[*key_]);
+            if (cell == current_key_) return cursor.line();
+        }
+        return 0;
+    }
+
+    const ImportOptions& options_;
+    const ParsedFile& file_;
+    const FileReading& reading_;
+    std::vector<ImportedColumn>& columns_;
+    std::optional<size_t> key_;
+    bool strict_;
+    std::vector<std::array<char, 24>> temporal_;
+    bool keys_here_ = false;
+    std::unordered_map<std::string, size_t> keys_;
+    std::string current_key_;
+};
+
+// The existing table's columns and their types, by PRAGMA table_info.
+std::vector<std::pair<std::string, ColumnType>> existing_columns(SQLite::Database& db,
+                                                                 const std::string& table) {
+    std::vector<std::pair<std::string, ColumnType>> out;
+    SQLite::Statement info(db, "SELECT name, type FROM pragma_table_info(?)");
+    info.bind(1, table);
+    while (info.executeStep())
+        out.emplace_back(info.getColumn(0).getString(),
+                         column_type_of(type_from_declared(info.getColumn(1).getString())));
+    return out;
+}
+
+}  // namespace
+
+bool run_import(const ImportOptions& options, ImportReport& report, std::string& error) {
+    const std::string& table = options.table;
+    if (!is_plain_name(table) || table.rfind("sqlite_", 0) == 0 || table.rfind("strata_", 0) == 0) {
+        error = "--table '" + table +
+                "' is not a table name a rule file can use: letters, digits and '_', not "
+                "starting with a digit, sqlite_ or strata_";
+        return false;
+    }
+    ParsedFile file;
+    if (!read_header(options, file, error)) return false;
+    const size_t width = file.headers.size();
+    report.encoding = file.decoded.encoding;
+    report.encoding_chosen = file.decoded.chosen;
+    report.had_bom = file.decoded.had_bom;
+    report.delimiter = file.delimiter;
+
+    // --types and --key name columns by their column name or header.
+    std::vector<std::optional<ColumnType>> forced(width);
+    for (const auto& [column, type] : options.types) {
+        auto at = find_column(column, file.names, file.headers);
+        if (!at) {
+            error = "--types names '" + column + "', which is not a column of " + options.file +
+                    " (its columns: " + listed(file.names) + ")";
+            return false;
+        }
+        forced[*at] = type;
+    }
+    std::optional<size_t> key;
+    if (options.key) {
+        key = find_column(*options.key, file.names, file.headers);
+        if (!key) {
+            error = "--key '" + *options.key + "' is not a column of " + options.file +
+                    " (its columns: " + listed(file.names) + ")";
+            return false;
+        }
+    }
+
+    // The database: the table must not exist unless --replace or --append says what to do.
+    std::unique_ptr<SQLite::Database> db;
+    bool exists = false;
+    std::vector<std::pair<std::string, ColumnType>> existing;
+    std::error_code ec;
+    const bool db_existed = std::filesystem::exists(options.db, ec);
+    try {
+        if (db_existed) {
+            db = std::make_unique<SQLite::Database>(options.db, SQLite::OPEN_READONLY);
+            db->setBusyTimeout(5000);
+            SQLite::Statement q(*db,
+                                "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') "
+                                "AND name = ? COLLATE NOCASE");
+            q.bind(1, table);
+            if (q.executeStep()) {
+                exists = true;
+                if (q.getColumn(0).getString() != table) {
+                    error = "database '" + options.db + "' has a table '" +
+                            q.getColumn(0).getString() + "', which SQLite takes for '" + table +
+                            "' (names are compared without letter case)";
+                    return false;
+                }
+                existing = existing_columns(*db, table);
+            }
+        }
+    } catch (const SQLite::Exception& e) {
+        error = "cannot open database '" + options.db + "': " + e.what();
+        return false;
+    }
+    const bool append = exists && options.existing == ExistingTable::Append;
+    if (exists && options.existing == ExistingTable::Refuse) {
+        error = "table '" + table + "' already exists in '" + options.db +
+                "'; give --replace to replace it, or --append to add the file's rows to it";
+        return false;
+    }
+    if (append) {
+        if (!options.types.empty()) {
+            error =
+                "--types does not go with --append to an existing table: its declared types "
+                "are used";
+            return false;
+        }
+        std::vector<std::string> table_names;
+        for (const auto& c : existing)
+            table_names.push_back(c.first);
+        for (size_t i = 0; i < width; ++i) {
+            auto it = std::find_if(existing.begin(), existing.end(),
+                                   [&](const auto& c) { return c.first == file.names[i]; });
+            if (it == existing.end()) {
+                error = "column '" + file.names[i] + "' (header '" + file.headers[i] +
+                        "') is not in table '" + table + "' (its columns: " + listed(table_names) +
+                        "); --append adds rows to the columns it has";
+                return false;
+            }
+            forced[i] = it->second;
+        }
+    }
+
+    std::vector<ColumnEvidence> evidence;
+    size_t rows = 0;
+    if (!gather_evidence(options, file, evidence, rows, error)) return false;
+    FileReading reading;
+    InferenceSettings settings{options.decimal, options.date_order};
+    if (!plan_columns(evidence, forced, file.names, settings, reading, error)) {
+        error = options.file + ": " + error;
+        return false;
+    }
+    report.decimal = reading.decimal;
+    report.date_order = reading.order;
+    report.columns.clear();
+    for (size_t i = 0; i < width; ++i) {
+        ImportedColumn c;
+        c.header = file.headers[i];
+        c.name = file.names[i];
+        c.type = reading.columns[i].type;
+        c.forced = reading.columns[i].forced;
+        report.columns.push_back(std::move(c));
+    }
+    if (!append) report.create_sql = create_statement(table, file.names, reading.columns, key);
+    report.action = options.dry_run ? "dry run"
+                    : append        ? "appended"
+                    : exists        ? "replaced"
+                                    : "created";
+    report.rows = rows;
+    if (options.dry_run) {
+        for (size_t i = 0; i < width; ++i)
+            report.columns[i].empty = evidence[i].empty;
+        return true;
+    }
+
+    std::string insert = "INSERT INTO " + quote_identifier(table) + " (";
+    for (size_t i = 0; i < width; ++i)
+        insert += (i ? ", " : "") + quote_identifier(file.names[i]);
+    insert += ") VALUES (";
+    for (size_t i = 0; i < width; ++i)
+        insert += i ? ", ?" : "?";
+    insert += ")";
+
+    // A database file this import created is removed again when the import fails.
+    auto fail = [&] {
+        db.reset();
+        if (!db_existed) {
+            std::filesystem::remove(options.db, ec);
+            std::filesystem::remove(options.db + "-journal", ec);
+        }
+        return false;
+    };
+    bool failed = false;
+    try {
+        db.reset();
+        db = std::make_unique<SQLite::Database>(options.db,
+                                                SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db->setBusyTimeout(5000);
+        // One transaction: a failed import leaves the database as it was. The journal and
+        // synchronous settings stay SQLite's (or the file's own), so the commit is atomic.
+        db->exec("PRAGMA cache_size = -65536");
+        Transaction transaction(*db);
+        if (exists && !append) db->exec("DROP TABLE " + quote_identifier(table));
+        if (!append) db->exec(report.create_sql);
+        RowWriter writer(options, file, reading, report.columns, key, append);
+        if (append && key) {
+            writer.check_keys_here();
+            SQLite::Statement keys(*db, "SELECT " + quote_identifier(file.names[*key]) + " FROM " +
+                                            quote_identifier(table));
+            while (keys.executeStep())
+                writer.add_existing_key(keys.getColumn(0).getString());
+        }
+        size_t written = 0;
+        if (!writer.write(db->getHandle(), insert, written, error)) {
+            error = options.file + ": " + error + "; nothing was imported";
+            failed = true;
+        } else {
+            transaction.commit();
+            report.rows = written;
+        }
+    } catch (const SQLite::Exception& e) {
+        error = "database '" + options.db + "': " + e.what() + "; nothing was imported";
+        failed = true;
+    }
+    if (failed) return fail();
+    return true;
+}
+
+}  // namespace strata::import

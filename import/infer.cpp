@@ -1,0 +1,169 @@
+#include "import/infer.hpp"
+
+namespace strata::import {
+
+void ColumnEvidence::add(std::string_view cell) {
+    ++filled;
+    const uint32_t shape = number_shape(cell);
+    all_shapes &= shape;
+    if (shape & kBooleanWord) ++boolean_words;
+    if ((shape & kDotFraction) && !(shape & kWholeNumber)) ++dot_fractions;
+    if ((shape & kCommaFraction) && !(shape & kWholeNumber)) ++comma_fractions;
+    const TemporalShape t = temporal_shape(cell);
+    switch (t.kind) {
+        case TemporalShape::None:
+            all_temporal = false;
+            return;
+        case TemporalShape::YearFirst:
+            ++year_first;
+            break;
+        case TemporalShape::Either:
+            ++either;
+            if (either_samples.size() < 2 &&
+                (either_samples.empty() || either_samples[0] != cell)) {
+                either_samples.emplace_back(cell);
+            }
+            break;
+        case TemporalShape::DayFirstOnly:
+            ++day_first;
+            break;
+        case TemporalShape::MonthFirstOnly:
+            ++month_first;
+            break;
+    }
+    any_time = any_time || t.has_time;
+}
+
+namespace {
+
+// What inference alone makes of a column (before the decimal mark and the date order).
+enum class Inferred { Boolean, Integer, Number, Temporal, Text };
+
+Inferred infer(const ColumnEvidence& e) {
+    if (e.filled == 0) return Inferred::Text;
+    const uint32_t s = e.all_shapes;
+    if ((s & (kBooleanWord | kBooleanDigit)) && e.boolean_words > 0) return Inferred::Boolean;
+    if (s & kWholeNumber) return Inferred::Integer;
+    if (s & (kDotFraction | kCommaFraction)) return Inferred::Number;
+    if (e.all_temporal && !(e.day_first > 0 && e.month_first > 0)) return Inferred::Temporal;
+    return Inferred::Text;
+}
+
+bool is_temporal(ColumnType t) {
+    return t == ColumnType::Date || t == ColumnType::DateTime;
+}
+
+}  // namespace
+
+bool plan_columns(const std::vector<ColumnEvidence>& evidence,
+                  const std::vector<std::optional<ColumnType>>& forced,
+                  const std::vector<std::string>& names, const InferenceSettings& settings,
+                  FileReading& out, std::string& error) {
+    const size_t n = evidence.size();
+    out.columns.assign(n, ColumnPlan{});
+    std::vector<Inferred> inferred(n);
+    for (size_t i = 0; i < n; ++i)
+        inferred[i] = infer(evidence[i]);
+
+    // The decimal mark: --decimal, else what the number columns agree on.
+    std::optional<size_t> dot_column, comma_column;
+    for (size_t i = 0; i < n; ++i) {
+        const bool numeric =
+            forced[i] ? *forced[i] == ColumnType::Number : inferred[i] == Inferred::Number;
+        if (!numeric) continue;
+        if (evidence[i].dot_fractions > 0 && !dot_column) dot_column = i;
+        if (evidence[i].comma_fractions > 0 && !comma_column) comma_column = i;
+    }
+    if (settings.decimal) {
+        out.decimal = *settings.decimal;
+    } else if (dot_column && comma_column) {
+        error = dot_column == comma_column
+                    ? "column '" + names[*dot_column] +
+                          "' has numbers with a decimal point and numbers with a decimal comma; "
+                          "give --decimal . or --decimal , to say which is the decimal mark"
+                    : "column '" + names[*dot_column] + "' has numbers with a decimal point and '" +
+                          names[*comma_column] +
+                          "' numbers with a decimal comma; give --decimal . or --decimal , to "
+                          "say which is the decimal mark";
+        return false;
+    } else {
+        out.decimal = comma_column ? DecimalMark::Comma : DecimalMark::Dot;
+    }
+
+    // The date order for dates like 01.02.2024: --date-format, else what the file settles.
+    bool day_first = false, month_first = false;
+    for (size_t i = 0; i < n; ++i) {
+        const bool temporal =
+            forced[i] ? is_temporal(*forced[i]) : inferred[i] == Inferred::Temporal;
+        if (!temporal) continue;
+        if (forced[i] && !settings.order && evidence[i].day_first > 0 &&
+            evidence[i].month_first > 0) {
+            error = "column '" + names[i] +
+                    "' has dates that only read as DD.MM.YYYY and dates that only read as "
+                    "MM/DD/YYYY; give --date-format DD.MM.YYYY or --date-format MM/DD/YYYY";
+            return false;
+        }
+        day_first = day_first || evidence[i].day_first > 0;
+        month_first = month_first || evidence[i].month_first > 0;
+    }
+    for (size_t i = 0; i < n; ++i) {
+        ColumnPlan& plan = out.columns[i];
+        const ColumnEvidence& e = evidence[i];
+        if (forced[i]) {
+            plan.type = *forced[i];
+            plan.forced = true;
+        } else {
+            switch (inferred[i]) {
+                case Inferred::Boolean:
+                    plan.type = ColumnType::Boolean;
+                    break;
+                case Inferred::Integer:
+                    plan.type = ColumnType::Integer;
+                    break;
+                case Inferred::Number: {
+                    // A fraction after the other mark makes the column text.
+                    const bool fits = out.decimal == DecimalMark::Dot ? e.comma_fractions == 0
+                                                                      : e.dot_fractions == 0;
+                    plan.type = fits ? ColumnType::Number : ColumnType::Text;
+                    break;
+                }
+                case Inferred::Temporal:
+                    plan.type = e.any_time ? ColumnType::DateTime : ColumnType::Date;
+                    break;
+                case Inferred::Text:
+                    plan.type = ColumnType::Text;
+                    break;
+            }
+        }
+        if (!is_temporal(plan.type)) continue;
+        // This column's order: --date-format, its own dates, the file's other dates.
+        std::optional<DateOrder> order = settings.order;
+        if (!order && e.day_first > 0 && e.month_first == 0) order = DateOrder::DayFirst;
+        if (!order && e.month_first > 0 && e.day_first == 0) order = DateOrder::MonthFirst;
+        if (!order && e.either > 0) {
+            if (day_first != month_first) {
+                order = day_first ? DateOrder::DayFirst : DateOrder::MonthFirst;
+            } else {
+                std::string samples = "'" + e.either_samples[0] + "'";
+                if (e.either_samples.size() > 1) samples += " and '" + e.either_samples[1] + "'";
+                error = "column '" + names[i] + "' has dates such as " + samples +
+                        " that read as DD.MM.YYYY and as MM/DD/YYYY, and no day above 12 settles "
+                        "it; give --date-format DD.MM.YYYY or --date-format MM/DD/YYYY";
+                return false;
+            }
+        }
+        plan.order = order.value_or(DateOrder::YearFirst);
+        if (e.either + e.day_first + e.month_first > 0) out.order = plan.order;
+        // An inferred column whose dates do not all read in the order asked for is text.
+        if (!plan.forced && settings.order) {
+            const bool fits = *settings.order == DateOrder::YearFirst
+                                  ? e.either + e.day_first + e.month_first == 0
+                              : *settings.order == DateOrder::DayFirst ? e.month_first == 0
+                                                                       : e.day_first == 0;
+            if (!fits) plan.type = ColumnType::Text;
+        }
+    }
+    return true;
+}
+
+}  // namespace strata::import

@@ -1,0 +1,58 @@
+// Type inference: what every cell of each column could be, gathered over all rows, then one
+// type per column, one decimal mark and one date order per file. Nothing is guessed: a date
+// order the file does not settle, or columns disagreeing on the decimal mark, stop the import
+// with a question (docs/import.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "import/cells.hpp"
+
+namespace strata::import {
+
+// What the cells of one column could be, over all rows.
+struct ColumnEvidence {
+    size_t filled = 0;  // non-empty cells
+    size_t empty = 0;
+    uint32_t all_shapes = ~0u;  // the CellShape bits every filled cell has
+    size_t boolean_words = 0;
+    size_t dot_fractions = 0, comma_fractions = 0;  // cells with a fraction after '.' or ','
+    bool all_temporal = true;
+    size_t year_first = 0, either = 0, day_first = 0, month_first = 0;
+    bool any_time = false;
+    std::vector<std::string> either_samples;  // the first two different ambiguous dates
+
+    void add(std::string_view trimmed_cell);  // a filled cell, trimmed
+};
+
+// How a column is written.
+struct ColumnPlan {
+    ColumnType type = ColumnType::Text;
+    DateOrder order = DateOrder::YearFirst;  // for dates and datetimes
+    bool forced = false;                     // from --types or the existing table
+};
+
+struct InferenceSettings {
+    std::optional<DecimalMark> decimal;  // --decimal; nullopt: auto
+    std::optional<DateOrder> order;      // --date-format; nullopt: auto
+};
+
+struct FileReading {
+    DecimalMark decimal = DecimalMark::Dot;
+    std::optional<DateOrder> order;  // the order dates like 01.02.2024 were read in, if any
+    std::vector<ColumnPlan> columns;
+};
+
+// Decides every column's plan. `forced` has a type for the columns whose type is given.
+// False with `error` (a question naming the option to give) when the file leaves the date
+// order or the decimal mark open.
+bool plan_columns(const std::vector<ColumnEvidence>& evidence,
+                  const std::vector<std::optional<ColumnType>>& forced,
+                  const std::vector<std::string>& names, const InferenceSettings& settings,
+                  FileReading& out, std::string& error);
+
+}  // namespace strata::import

@@ -1,0 +1,418 @@
+// strata import on real files: the shapes of real CRM exports (byte-order mark, ';' and ','
+// decimals, Windows-1251, CRLF, quoted fields, thousands with spaces, empty cells, dates),
+// type inference and what check --db binds, names, --types, keys, atomicity and the messages.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <filesystem>
+#include <string>
+
+#include "import/cells.hpp"
+#include "import/names.hpp"
+#include "test_support.hpp"
+#include "text/encoding.hpp"
+
+using strata::testing::count_rows;
+using strata::testing::json_at;
+using strata::testing::run_cli;
+using strata::testing::TempDir;
+
+namespace {
+
+// One cell of a table, as SQLite's text of it, "NULL" for null, with its storage class.
+std::string cell(const std::string& db, const std::string& sql) {
+    SQLite::Database d(db, SQLite::OPEN_READONLY);
+    SQLite::Statement q(d, sql);
+    REQUIRE(q.executeStep());
+    const auto c = q.getColumn(0);
+    if (c.isNull()) return "NULL";
+    const char* kind = c.isInteger() ? "int:" : c.isFloat() ? "real:" : "text:";
+    return kind + c.getString();
+}
+
+// The declared type of each column, "name TYPE, …".
+std::string declared(const std::string& db, const std::string& table) {
+    SQLite::Database d(db, SQLite::OPEN_READONLY);
+    SQLite::Statement q(d, "SELECT name, type FROM pragma_table_info(?)");
+    q.bind(1, table);
+    std::string out;
+    while (q.executeStep())
+        out += (out.empty() ? "" : ", ") + q.getColumn(0).getString() + ' ' +
+               q.getColumn(1).getString();
+    return out;
+}
+
+const std::string kCrm =
+    "\xEF\xBB\xBF"
+    "ID;Компания;Дата регистрации;Сумма LTV;Покупки;VIP;Телефон\r\n"
+    "1;\"ООО \"\"Ромашка\"\"; филиал\";15.12.2024;150 000;3;да;007\r\n"
+    "2;\"две\r\nстроки\";01.02.2023;12,5;1;нет;0123\r\n"
+    "3;;;;;;\r\n"
+    "4;Beta;03.04.2022;1\xC2\xA0"
+    "234\xC2\xA0"
+    "567,25;10;ДА;+7 900 000-00-00\r\n";
+
+}  // namespace
+
+TEST_CASE("import reads a Russian Excel export: BOM, ';', ',' decimals, CRLF, quotes, spaces") {
+    TempDir dir;
+    const auto csv = dir.write("crm.csv", kCrm);
+    const auto db = dir.file("crm.db");
+    auto r = run_cli({"import", csv, "--db", db, "--table", "customers", "--key", "ID"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(declared(db, "customers") ==
+          "id INTEGER, компания TEXT, дата_регистрации DATE, сумма_ltv REAL, покупки INTEGER, "
+          "vip BOOLEAN, телефон TEXT");
+    // The header → column mapping, the types and the row count are printed.
+    CHECK(r.out.find("Дата регистрации  дата_регистрации  date") != std::string::npos);
+    CHECK(r.out.find("read as utf-8 with a byte-order mark") != std::string::npos);
+    CHECK(r.out.find("separator ';', decimal mark ',', dates DD.MM.YYYY") != std::string::npos);
+    CHECK(r.out.find("4 rows imported into table customers (created)") != std::string::npos);
+    CHECK(cell(db, "SELECT компания FROM customers WHERE id = 1") ==
+          "text:ООО \"Ромашка\"; филиал");
+    CHECK(cell(db, "SELECT компания FROM customers WHERE id = 2") == "text:две\r\nстроки");
+    CHECK(cell(db, "SELECT дата_регистрации FROM customers WHERE id = 1") == "text:2024-12-15");
+    CHECK(cell(db, "SELECT дата_регистрации FROM customers WHERE id = 2") == "text:2023-02-01");
+    CHECK(cell(db, "SELECT сумма_ltv FROM customers WHERE id = 1") == "real:150000.0");
+    CHECK(cell(db, "SELECT сумма_ltv FROM customers WHERE id = 2") == "real:12.5");
+    CHECK(cell(db, "SELECT сумма_ltv FROM customers WHERE id = 4") == "real:1234567.25");
+    CHECK(cell(db, "SELECT vip FROM customers WHERE id = 1") == "int:1");
+    CHECK(cell(db, "SELECT vip FROM customers WHERE id = 2") == "int:0");
+    CHECK(cell(db, "SELECT vip FROM customers WHERE id = 4") == "int:1");
+    // Leading zeros keep a code as text: 007 never becomes 7.
+    CHECK(cell(db, "SELECT телефон FROM customers WHERE id = 1") == "text:007");
+    // Empty cells are null, whatever the column's type.
+    CHECK(cell(db, "SELECT компания FROM customers WHERE id = 3") == "NULL");
+    CHECK(cell(db, "SELECT дата_регистрации FROM customers WHERE id = 3") == "NULL");
+    CHECK(cell(db, "SELECT покупки FROM customers WHERE id = 3") == "NULL");
+}
+
+TEST_CASE("import reads Windows-1251 and says that it chose it") {
+    TempDir dir;
+    auto cp1251 = strata::text::utf8_to_cp1251(
+        "Компания;Город;Сумма\r\nАльфа;Москва;1 500,75\r\nБета;Казань;20\r\n");
+    REQUIRE(cp1251);
+    const auto csv = dir.write("crm.csv", *cp1251);
+    const auto db = dir.file("crm.db");
+    auto r = run_cli({"import", csv, "--db", db, "--table", "customers"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("read as cp1251 (chosen: the file is not valid UTF-8)") != std::string::npos);
+    CHECK(declared(db, "customers") == "компания TEXT, город TEXT, сумма REAL");
+    CHECK(cell(db, "SELECT город FROM customers WHERE компания = 'Альфа'") == "text:Москва");
+    CHECK(cell(db, "SELECT сумма FROM customers WHERE компания = 'Альфа'") == "real:1500.75");
+
+    // --encoding utf-8 on the same bytes names the line of the first byte that is not UTF-8.
+    auto forced = run_cli({"import", csv, "--db", db, "--table", "other", "--encoding", "utf-8"});
+    CHECK(forced.code == 2);
+    CHECK(forced.err.find("line 1: byte 0xCA is not UTF-8; give --encoding cp1251") !=
+          std::string::npos);
+}
+
+TEST_CASE("import infers integer, number, date, datetime, boolean and text from all rows") {
+    TempDir dir;
+    const auto csv = dir.write("t.csv",
+                               "n,x,flag,yn,d,t,zip,mixed,bits\n"
+                               "1,1.5,true,Y,2024-01-31,2024-01-31 10:00,007,1,1\n"
+                               "150 000,2,False,n,2024-02-01,2024-02-01T11:30:15,123,a,0\n"
+                               "-3,-0.25,TRUE,y,,2024-02-02,,2,1\n");
+    const auto db = dir.file("t.db");
+    auto r = run_cli({"import", csv, "--db", db, "--table", "t"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    // A column of only 0 and 1 stays an integer: a count can be 0 or 1 too (--types makes
+    // it boolean).
+    CHECK(declared(db, "t") ==
+          "n INTEGER, x REAL, flag BOOLEAN, yn BOOLEAN, d DATE, t DATETIME, zip TEXT, mixed "
+          "TEXT, bits INTEGER");
+    CHECK(cell(db, "SELECT n FROM t WHERE rowid = 2") == "int:150000");
+    CHECK(cell(db, "SELECT x FROM t WHERE rowid = 3") == "real:-0.25");
+    CHECK(cell(db, "SELECT flag FROM t WHERE rowid = 2") == "int:0");
+    CHECK(cell(db, "SELECT yn FROM t WHERE rowid = 3") == "int:1");
+    CHECK(cell(db, "SELECT t FROM t WHERE rowid = 1") == "text:2024-01-31 10:00:00");
+    CHECK(cell(db, "SELECT t FROM t WHERE rowid = 2") == "text:2024-02-01 11:30:15");
+    // A date in a datetime column is its midnight.
+    CHECK(cell(db, "SELECT t FROM t WHERE rowid = 3") == "text:2024-02-02 00:00:00");
+    CHECK(cell(db, "SELECT zip FROM t WHERE rowid = 1") == "text:007");
+    CHECK(cell(db, "SELECT mixed FROM t WHERE rowid = 1") == "text:1");
+}
+
+TEST_CASE("import asks for --date-format when no day above 12 settles the order") {
+    TempDir dir;
+    const auto csv = dir.write("t.csv", "id,reg\n1,01.02.2024\n2,03.04.2024\n3,05.06.2024\n");
+    const auto db = dir.file("t.db");
+    auto r = run_cli({"import", csv, "--db", db, "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err ==
+          "strata import: " + csv +
+              ": column 'reg' has dates such as '01.02.2024' and '03.04.2024' that read as "
+              "DD.MM.YYYY and as MM/DD/YYYY, and no day above 12 settles it; give --date-format "
+              "DD.MM.YYYY or --date-format MM/DD/YYYY\n");
+    CHECK_FALSE(std::filesystem::exists(db));
+
+    r = run_cli({"import", csv, "--db", db, "--table", "t", "--date-format", "MM/DD/YYYY"});
+    REQUIRE(r.code == 0);
+    CHECK(cell(db, "SELECT reg FROM t WHERE id = 1") == "text:2024-01-02");
+
+    // Another column's day above 12 settles the order for the whole file.
+    const auto two = dir.write("two.csv", "a,b\n13/01/2024,01/02/2024\n01/01/2024,02/03/2024\n");
+    r = run_cli({"import", two, "--db", db, "--table", "two"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(cell(db, "SELECT b FROM two WHERE rowid = 1") == "text:2024-02-01");
+}
+
+TEST_CASE("import maps headers to names, prints the mapping, and refuses two alike") {
+    CHECK(strata::import::column_name_for("Дата регистрации", 1, false) == "дата_регистрации");
+    CHECK(strata::import::column_name_for("Дата регистрации", 1, true) == "data_registratsii");
+    CHECK(strata::import::column_name_for("  Сумма, руб. (LTV) ", 1, false) == "сумма_руб_ltv");
+    CHECK(strata::import::column_name_for("1C code", 1, false) == "_1c_code");
+    CHECK(strata::import::column_name_for("Größe", 1, false) == "größe");
+    CHECK(strata::import::column_name_for("Σύνολο", 1, false) == "σύνολο");
+    CHECK(strata::import::column_name_for("in", 1, false) == "in_");
+    CHECK(strata::import::column_name_for("«—»", 4, false) == "column_4");
+
+    TempDir dir;
+    const auto csv = dir.write("t.csv", "Дата регистрации;дата-регистрации\n2024-01-01;x\n");
+    auto r = run_cli({"import", csv, "--db", dir.file("t.db"), "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("headers 'Дата регистрации' (column 1) and 'дата-регистрации' (column 2) "
+                     "both become the column name 'дата_регистрации'; rename one of them") !=
+          std::string::npos);
+
+    const auto ok = dir.write("ok.csv", "Дата регистрации;Сумма LTV\n2024-01-01;5\n");
+    r = run_cli({"import", ok, "--db", dir.file("t.db"), "--table", "t", "--ascii-names"});
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("Дата регистрации  data_registratsii  date") != std::string::npos);
+    CHECK(declared(dir.file("t.db"), "t") == "data_registratsii DATE, summa_ltv INTEGER");
+}
+
+TEST_CASE("import --types: cells that do not fit become null, reported by line") {
+    TempDir dir;
+    std::string text = "id;due;amount\n";
+    const char* dues[] = {"2024-01-05", "soon", "n/a", "2024-02-30", "?", "-", "later", "x"};
+    for (int i = 0; i < 8; ++i)
+        text += std::to_string(i + 1) + ";" + dues[i] + ";" + (i == 3 ? "abc" : "1,5") + "\n";
+    const auto csv = dir.write("t.csv", text);
+    const auto db = dir.file("t.db");
+    auto r = run_cli(
+        {"import", csv, "--db", db, "--table", "t", "--types", "due:date,amount:number,id:text"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(declared(db, "t") == "id TEXT, due DATE, amount REAL");
+    CHECK(r.out.find("column 'due' (--types date): 7 cells did not fit and are null: lines 3, "
+                     "4, 5, 6, 7, …") != std::string::npos);
+    CHECK(r.out.find("column 'amount' (--types number): 1 cell did not fit and is null: line 5") !=
+          std::string::npos);
+    CHECK(cell(db, "SELECT due FROM t WHERE id = '1'") == "text:2024-01-05");
+    CHECK(cell(db, "SELECT due FROM t WHERE id = '2'") == "NULL");
+    CHECK(cell(db, "SELECT amount FROM t WHERE id = '1'") == "real:1.5");
+    CHECK(cell(db, "SELECT id FROM t WHERE rowid = 1") == "text:1");
+
+    auto json = run_cli({"import", csv, "--db", db, "--table", "t", "--replace", "--types",
+                         "due:date", "--format", "json"});
+    REQUIRE(json.code == 0);
+    CHECK(json_at(json.out, "$.columns[1].unfit") == "7");
+    CHECK(json_at(json.out, "$.columns[1].unfit_lines") == "[3,4,5,6,7]");
+    CHECK(json_at(json.out, "$.columns[1].forced") == "1");
+    CHECK(json_at(json.out, "$.action") == "replaced");
+    CHECK(json_at(json.out, "$.rows") == "8");
+
+    auto bad = run_cli({"import", csv, "--db", db, "--table", "u", "--types", "nope:date"});
+    CHECK(bad.code == 2);
+    CHECK(bad.err.find("--types names 'nope', which is not a column") != std::string::npos);
+    bad = run_cli({"import", csv, "--db", db, "--table", "u", "--types", "due:money"});
+    CHECK(bad.code == 2);
+    CHECK(bad.err.find("is not COLUMN:TYPE") != std::string::npos);
+}
+
+TEST_CASE("import keys: unique and non-empty, named by line") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    auto dup = dir.write("dup.csv", "id,name\n10,a\n11,b\n10,c\n");
+    auto r = run_cli({"import", dup, "--db", db, "--table", "t", "--key", "id"});
+    CHECK(r.code == 2);
+    CHECK(r.err == "strata import: " + dup +
+                       ": key '10' of column 'id' is on line 4 and on line 2; keys must be "
+                       "unique; nothing was imported\n");
+    // The database file the failed import created is gone again.
+    CHECK_FALSE(std::filesystem::exists(db));
+    auto empty = dir.write("empty.csv", "id,name\n10,a\n,b\n");
+    r = run_cli({"import", empty, "--db", db, "--table", "t", "--key", "id"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 3: the key column 'id' is empty") != std::string::npos);
+    r = run_cli({"import", empty, "--db", db, "--table", "t", "--key", "code"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--key 'code' is not a column") != std::string::npos);
+}
+
+TEST_CASE("a failed import leaves the database as it was") {
+    TempDir dir;
+    const auto db = dir.database("t.db",
+                                 "CREATE TABLE t (id INTEGER, name TEXT);"
+                                 "INSERT INTO t VALUES (1, 'kept'), (2, 'also kept');");
+    std::string text = "id,name\n";
+    for (int i = 1; i <= 2000; ++i)
+        text += std::to_string(i) + ",n" + std::to_string(i) + "\n";
+    text += "1000,again\n";  // a repeated key after 2,000 good rows
+    const auto csv = dir.write("t.csv", text);
+
+    auto r = run_cli({"import", csv, "--db", db, "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("table 't' already exists in '" + db +
+                     "'; give --replace to replace it, or --append to add the file's rows to "
+                     "it") != std::string::npos);
+
+    r = run_cli({"import", csv, "--db", db, "--table", "t", "--replace", "--key", "id"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("key '1000' of column 'id' is on line 2002 and on line 1001") !=
+          std::string::npos);
+    CHECK(declared(db, "t") == "id INTEGER, name TEXT");
+    CHECK(count_rows(db, "t") == 2);
+    CHECK(cell(db, "SELECT name FROM t WHERE id = 1") == "text:kept");
+
+    // A malformed record after good ones: also nothing.
+    const auto broken = dir.write("broken.csv", "id,name\n5,a\n6,\"never closed\n");
+    r = run_cli({"import", broken, "--db", db, "--table", "t", "--append"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 3: a quoted field opened here is never closed") != std::string::npos);
+    CHECK(count_rows(db, "t") == 2);
+}
+
+TEST_CASE("import --append adds rows in the existing table's types") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    auto first = dir.write("a.csv", "id;amount;when\n1;1,5;15.12.2024\n");
+    REQUIRE(run_cli({"import", first, "--db", db, "--table", "t", "--key", "id"}).code == 0);
+    auto second = dir.write("b.csv", "id;amount;when\n2;7;2024-01-02\n");
+    auto r = run_cli({"import", second, "--db", db, "--table", "t", "--append", "--key", "id"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("1 row imported into table t (appended)") != std::string::npos);
+    // 7 alone would infer an integer; the table says number.
+    CHECK(cell(db, "SELECT amount FROM t WHERE id = 2") == "real:7.0");
+
+    auto again = run_cli({"import", second, "--db", db, "--table", "t", "--append", "--key", "id"});
+    CHECK(again.code == 2);
+    CHECK(again.err.find("key '2' of column 'id' is on line 2 and already in the table") !=
+          std::string::npos);
+    auto wrong = dir.write("c.csv", "id;amount;when\n3;lots;2024-01-02\n");
+    r = run_cli({"import", wrong, "--db", db, "--table", "t", "--append"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 2, column 'amount': 'lots' is not a number, the type the existing "
+                     "table declares") != std::string::npos);
+    auto extra = dir.write("d.csv", "id;bonus\n4;1\n");
+    r = run_cli({"import", extra, "--db", db, "--table", "t", "--append"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("column 'bonus' (header 'bonus') is not in table 't'") != std::string::npos);
+    CHECK(count_rows(db, "t") == 2);
+}
+
+TEST_CASE("import --dry-run writes nothing; separators, decimals and usage errors") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    auto tabs = dir.write("t.tsv", "a\tb\n1\tx,y\n");
+    auto r = run_cli({"import", tabs, "--db", db, "--table", "t", "--dry-run"});
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("separator 'tab'") != std::string::npos);
+    CHECK(r.out.find("CREATE TABLE \"t\" (\"a\" INTEGER, \"b\" TEXT)") != std::string::npos);
+    CHECK(r.out.find("dry run: 1 row would be imported; nothing was written") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(db));
+
+    // Quoted decimal commas in a ',' file; --decimal settles a file with both marks.
+    auto both = dir.write("both.csv", "a,b\n\"1,5\",2.5\n");
+    r = run_cli({"import", both, "--db", db, "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("column 'b' has numbers with a decimal point and 'a' numbers with a decimal "
+                     "comma; give --decimal . or --decimal ,") != std::string::npos);
+    r = run_cli({"import", both, "--db", db, "--table", "t", "--decimal", ","});
+    REQUIRE(r.code == 0);
+    CHECK(declared(db, "t") == "a REAL, b TEXT");
+
+    auto ragged = dir.write("ragged.csv", "a;b;c\n1;2;3\n4;5\n");
+    r = run_cli({"import", ragged, "--db", db, "--table", "r"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 3 has 2 fields; the header has 3") != std::string::npos);
+    r = run_cli({"import", ragged, "--db", db, "--table", "strata_x"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("is not a table name a rule file can use") != std::string::npos);
+    r = run_cli({"import", ragged, "--db", db, "--table", "r", "--replace", "--append"});
+    CHECK(r.code == 2);
+    r = run_cli({"import", dir.file("missing.csv"), "--db", db, "--table", "r"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("cannot read") != std::string::npos);
+    r = run_cli({"import", ragged, "--db", db, "--table", "r", "--delimiter", "|"});
+    CHECK(r.code == 2);
+}
+
+TEST_CASE("check --db binds the inferred types of an imported customer and fact table") {
+    TempDir dir;
+    const auto db = dir.file("crm.db");
+    auto customers = dir.write("customers.csv",
+                               "Customer ID;Registered;Last contact;LTV;VIP;Segment code\n"
+                               "1;15.12.2024;2025-01-10 12:00;150 000,50;да;007\n"
+                               "2;01.02.2023;2025-02-11 09:30;20 000;нет;010\n");
+    auto orders = dir.write("orders.csv",
+                            "order;customer id;paid;amount\n"
+                            "1;1;14.01.2025;1 000,00\n"
+                            "2;2;15.01.2025;250,5\n");
+    REQUIRE(
+        run_cli({"import", customers, "--db", db, "--table", "customers", "--key", "customer_id"})
+            .code == 0);
+    REQUIRE(run_cli({"import", orders, "--db", db, "--table", "orders", "--key", "order"}).code ==
+            0);
+    const std::string head =
+        "ruleset: imported\nversion: 1\nsource:\n  customers: customers\n  key: customer_id\n"
+        "  facts:\n    orders: { table: orders, key: customer_id, time: paid }\n"
+        "let:\n  spent: sum(orders.amount)\nvalue: ltv\ngeneral:\n  policy: first_match\n"
+        "  segments:\n";
+    auto good = dir.write(
+        "good.yaml",
+        head +
+            "    - id: vip\n      when: vip and registered < 2024-06-01 and ltv > 100.5 and "
+            "last_contact > 2025-01-01T00:00 and spent > 100 and segment_code == '007'\n"
+            "    - id: rest\n      when: otherwise\n");
+    auto r = run_cli({"check", good, "--db", db});
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    // A bool compared with a number: the column really is bool to the binder.
+    auto bad = dir.write("bad.yaml", head +
+                                         "    - id: vip\n      when: vip > 3\n"
+                                         "    - id: rest\n      when: otherwise\n");
+    r = run_cli({"check", bad, "--db", db});
+    CHECK(r.code == 1);
+    auto text_code = dir.write("text.yaml", head +
+                                                "    - id: vip\n      when: segment_code > 3\n"
+                                                "    - id: rest\n      when: otherwise\n");
+    r = run_cli({"check", text_code, "--db", db});
+    CHECK(r.code == 1);
+}
+
+TEST_CASE("cells: integers, numbers and dates as exports write them") {
+    using namespace strata::import;
+    CHECK(parse_integer_cell("150 000") == 150000);
+    CHECK(parse_integer_cell("1\xC2\xA0"
+                             "000\xC2\xA0"
+                             "000") == 1000000);
+    CHECK(parse_integer_cell("1\xE2\x80\xAF"
+                             "000") == 1000);
+    CHECK_FALSE(parse_integer_cell("007"));
+    CHECK_FALSE(parse_integer_cell("15 00"));
+    CHECK_FALSE(parse_integer_cell("1 5000"));
+    CHECK_FALSE(parse_integer_cell("+7"));
+    CHECK_FALSE(parse_integer_cell("1234567890123456789"));
+    CHECK(parse_number_cell("12,5", DecimalMark::Comma) == 12.5);
+    CHECK_FALSE(parse_number_cell("12,5", DecimalMark::Dot));
+    CHECK(parse_number_cell("-0,25", DecimalMark::Comma) == -0.25);
+    CHECK(trim_cell("\xC2\xA0 x \xC2\xA0") == "x");
+    char buffer[24];
+    CHECK(std::string(buffer, write_temporal("5.1.2024", DateOrder::DayFirst, false, buffer)) ==
+          "2024-01-05");
+    CHECK(write_temporal("31.02.2024", DateOrder::DayFirst, false, buffer) == 0);
+    CHECK(temporal_shape("13.01.2024").kind == TemporalShape::DayFirstOnly);
+    CHECK(temporal_shape("01/13/2024").kind == TemporalShape::MonthFirstOnly);
+    CHECK(temporal_shape("01.01.2024 25:00").kind == TemporalShape::None);
+}
