@@ -80,10 +80,35 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     cmd->add_option("--format", *format, "Output format")
         ->check(CLI::IsMember({"csv", "jsonl", "json"}))
         ->capture_default_str();
-    cmd->callback([options, format, &exit_code, &out, &err] {
+    auto delimiter = std::make_shared<std::string>(",");
+    auto encoding = std::make_shared<std::string>("utf-8");
+    auto columns = std::make_shared<std::string>();
+    cmd->add_option("--delimiter", *delimiter, "CSV: the field separator: , ; or tab")
+        ->check(CLI::IsMember({",", ";", "tab"}))
+        ->capture_default_str();
+    cmd->add_option("--encoding", *encoding, "CSV: utf-8 or cp1251 (Windows-1251)")
+        ->check(CLI::IsMember({"utf-8", "cp1251"}))
+        ->capture_default_str();
+    cmd->add_flag("--bom", options->bom,
+                  "CSV: start with the UTF-8 byte-order mark (Excel then reads the file as UTF-8)");
+    cmd->add_option("--columns", *columns,
+                    "CSV: the columns to write, in order, comma-separated: key, segment, "
+                    "tactical, offer, channel, priority, run_id, as_of, a customer column or a "
+                    "let of the run's rule file, or an rfm let's field such as rfm.code");
+    cmd->callback([options, format, delimiter, encoding, columns, &exit_code, &out, &err] {
         options->format = *format == "jsonl"  ? ExportFormat::Jsonl
                           : *format == "json" ? ExportFormat::Json
                                               : ExportFormat::Csv;
+        options->delimiter = *delimiter == "tab" ? '\t' : (*delimiter)[0];
+        options->cp1251 = *encoding == "cp1251";
+        options->columns.clear();
+        std::stringstream names(*columns);
+        for (std::string name; std::getline(names, name, ',');) {
+            const size_t begin = name.find_first_not_of(' ');
+            const size_t end = name.find_last_not_of(' ');
+            options->columns.push_back(
+                begin == std::string::npos ? std::string() : name.substr(begin, end - begin + 1));
+        }
         exit_code = run_export(*options, out, err);
     });
 }

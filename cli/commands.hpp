@@ -54,6 +54,11 @@ struct ExportOptions {
     ExportFormat format = ExportFormat::Csv;
     bool with_run = false;  // CSV: add run_id and as_of columns
     bool raw = false;       // CSV: no guard against spreadsheet formulas
+    char delimiter = ',';   // CSV: ',', ';' or '\t'
+    bool cp1251 = false;    // CSV: Windows-1251 instead of UTF-8
+    bool bom = false;       // CSV: start with the UTF-8 byte-order mark
+    // CSV: the columns to write, in order (cli/export_csv.hpp); empty: the default ones.
+    std::vector<std::string> columns;
 };
 
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err);

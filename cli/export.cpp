@@ -1,5 +1,6 @@
 // `strata export RULES --db DB [--run N] [--state PATH] [--format csv|jsonl|json]
-// [--with-run] [--raw]`: one row per customer of a stored run, exactly as the run stored it.
+// [--with-run] [--raw] [--delimiter D] [--encoding E] [--bom] [--columns LIST]`: one row per
+// customer of a stored run, exactly as the run stored it (chosen columns: cli/export_csv.hpp).
 // RULES is a rule file, or a ruleset's name when no file of that path exists.
 #include <algorithm>
 #include <filesystem>
@@ -9,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/export_csv.hpp"
 #include "cli/io.hpp"
 #include "dsl/diagnostics.hpp"
 #include "dsl/loader.hpp"
@@ -85,13 +87,6 @@ void note_changed_file(const std::string& rules, SQLite::Database& state, const 
             << r.version << "' prints the stored one";
     err << ". Segments, offers, channels and priorities are the run's own\n";
 }
-
-// A stored run as rows: what the run stored, never the rule file as it is now.
-struct StoredRun {
-    RunRecord record;
-    std::vector<MembershipRow> rows;
-    std::map<std::string, SegmentActions> actions;
-};
 
 std::optional<StoredRun> load_stored_run(SQLite::Database& state, const std::string& ruleset,
                                          std::optional<int64_t> run_id, std::ostream& err) {
@@ -198,6 +193,11 @@ void write_json_rows(std::ostream& out, const StoredRun& run, bool array) {
 
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
+    if (options.format != ExportFormat::Csv && has_csv_options(options)) {
+        err << "strata export: --delimiter, --encoding, --bom and --columns shape CSV files; "
+               "JSON rows are always UTF-8 with every key\n";
+        return kExitEnvironment;
+    }
     const auto ruleset = ruleset_of(options.rules, err, exit_code);
     if (!ruleset) return exit_code;
     StoreError error;
@@ -222,6 +222,8 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
     err << "strata export: run " << r.run_id << " of " << r.ruleset << " v" << r.version
         << ", as_of " << r.as_of << ", " << thousands(run->rows.size()) << " customers\n";
     note_changed_file(options.rules, *state, r, err);
+    if (options.format == ExportFormat::Csv && has_csv_options(options))
+        return write_csv_with_options(options, *run, *state, out, err);
     if (options.format == ExportFormat::Csv)
         write_csv(out, *run, options);
     else

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "dsl/names.hpp"
+
 namespace strata {
 
 const char* severity_name(Severity s) {
@@ -203,8 +205,13 @@ void render_text(std::ostream& out, const Diagnostic& d, const SourceFile* sourc
         i += n;
         ++shown_columns;
     }
+    // The location's length counts bytes; the underline covers the characters they make.
     const size_t room = line.size() > col ? line.size() - col : 1;
-    const size_t underline = std::min<size_t>({static_cast<size_t>(d.location.length), room, 200});
+    const size_t underline_bytes = std::min<size_t>(static_cast<size_t>(d.location.length), room);
+    const size_t underline = std::min<size_t>(
+        std::max<size_t>(
+            1, names::char_count(line.substr(std::min(col, line.size()), underline_bytes))),
+        200);
     out << '^' << std::string(underline > 1 ? underline - 1 : 0, '~') << '\n';
 }
 
@@ -275,7 +282,23 @@ void render_json(std::ostream& out, const Diagnostic& d, const SourceFile* sourc
     out << '}';
 }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
+namespace {
+
+// The characters of s, each as the bytes that encode it.
+std::vector<std::string_view> characters(std::string_view s) {
+    std::vector<std::string_view> out;
+    for (size_t i = 0; i < s.size();) {
+        const size_t n = names::char_length(s, i);
+        out.push_back(s.substr(i, n));
+        i += n;
+    }
+    return out;
+}
+
+}  // namespace
+
+size_t edit_distance(std::string_view a_text, std::string_view b_text) {
+    const auto a = characters(a_text), b = characters(b_text);
     std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j)
         prev[j] = j;
@@ -291,8 +314,9 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string closest_match(std::string_view name, const std::vector<std::string>& candidates) {
-    if (name.size() > 64) return {};
-    const size_t limit = name.size() <= 3 ? 1 : name.size() <= 6 ? 2 : 3;
+    const size_t length = names::char_count(name);
+    if (length > 64) return {};
+    const size_t limit = length <= 3 ? 1 : length <= 6 ? 2 : 3;
     std::string best;
     size_t best_distance = limit + 1;
     for (const auto& c : candidates) {

@@ -119,7 +119,7 @@ void write_json_string(std::ostream& out, std::string_view s);
 // are null for a whole-file problem; source_line is null when there is no source line.
 void render_json(std::ostream& out, const Diagnostic& d, const SourceFile* source);
 
-// Levenshtein distance, for "did you mean" suggestions.
+// Levenshtein distance in characters (code points), for "did you mean" suggestions.
 size_t edit_distance(std::string_view a, std::string_view b);
 // The closest candidate within a small distance, or empty.
 std::string closest_match(std::string_view name, const std::vector<std::string>& candidates);

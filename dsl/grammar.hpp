@@ -13,8 +13,17 @@ namespace pegtl = tao::pegtl;
 using namespace tao::pegtl;
 
 struct ws : star<space> {};
-struct ident_first : ranges<'a', 'z', 'A', 'Z', '_'> {};
-struct ident_other : ranges<'a', 'z', 'A', 'Z', '0', '9', '_'> {};
+// Names take letters of any alphabet. Outside ASCII every well-formed UTF-8 character counts
+// as a letter except the invisible ones that copying from documents and spreadsheets brings
+// along (no-break and other spaces, zero-width characters, direction marks, the byte-order
+// mark): inside a name they would make two names that look alike differ. Malformed UTF-8
+// matches nothing here. dsl/names.hpp answers the same question outside the grammar.
+struct invisible_char
+    : utf8::ranges<0x85, 0x85, 0xA0, 0xA0, 0xAD, 0xAD, 0x1680, 0x1680, 0x180E, 0x180E, 0x2000,
+                   0x200F, 0x2028, 0x202F, 0x205F, 0x2064, 0x3000, 0x3000, 0xFEFF, 0xFEFF> {};
+struct other_letter : seq<not_at<invisible_char>, utf8::range<0x80, 0x10FFFF>> {};
+struct ident_first : sor<ranges<'a', 'z', 'A', 'Z', '_'>, other_letter> {};
+struct ident_other : sor<ranges<'a', 'z', 'A', 'Z', '0', '9', '_'>, other_letter> {};
 
 template <typename Key>
 struct keyword : seq<Key, not_at<ident_other>> {};

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <functional>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "dsl/rule_keys.hpp"
 #include "dsl/trigger_loader.hpp"
 #include "dsl/yaml_reader.hpp"
+#include "text/encoding.hpp"
 
 namespace strata {
 
@@ -49,6 +51,16 @@ class Loader : public YamlReader {
         if (file_.text().find('\0') != std::string::npos) {
             error(Code::Yaml, file_.locate(file_.text().find('\0')),
                   "rule file is not text (it contains a NUL byte)");
+            return std::nullopt;
+        }
+        if (size_t bad = 0; !text::is_valid_utf8(file_.text(), &bad)) {
+            char byte[8];
+            std::snprintf(byte, sizeof byte, "0x%02X",
+                          static_cast<unsigned>(static_cast<unsigned char>(file_.text()[bad])));
+            error(Code::Yaml, file_.locate(bad),
+                  std::string("rule file is not valid UTF-8: the byte ") + byte +
+                      " here does not start or continue a UTF-8 character; save the file as "
+                      "UTF-8 (an editor's \"Save with encoding\" or iconv -f cp1251 -t utf-8)");
             return std::nullopt;
         }
         YAML::Node root;

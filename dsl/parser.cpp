@@ -6,6 +6,7 @@
 
 #include "dsl/grammar.hpp"
 #include "dsl/hints.hpp"
+#include "dsl/names.hpp"
 
 namespace strata {
 
@@ -369,19 +370,30 @@ std::string describe_found(std::string_view text, size_t offset) {
     }
     if (offset >= text.size()) return "the end of the expression";
     size_t end = offset;
-    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-    if (word(text[offset])) {
-        while (end < text.size() && word(text[end]) && end - offset < 40)
-            ++end;
+    if (names::name_char_length(text, offset) > 0) {
+        while (end < text.size() && end - offset < 40) {
+            const size_t n = names::name_char_length(text, end);
+            if (n == 0) break;
+            end += n;
+        }
     } else if (offset + 1 < text.size() && (text[offset] == '&' || text[offset] == '|') &&
                text[offset + 1] == text[offset]) {
         end = offset + 2;  // && and ||, named whole
     } else {
         end = offset + 1;
     }
-    std::string token(text.substr(offset, end - offset));
-    for (char& c : token) {
-        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F) c = '?';
+    // Letters of other alphabets are shown as written; control bytes and bytes that are not
+    // part of a name (malformed UTF-8 among them) as '?'.
+    std::string token;
+    for (size_t i = offset; i < end;) {
+        const size_t n = names::name_char_length(text, i);
+        if (n > 1) {
+            token.append(text.substr(i, n));
+            i += n;
+            continue;
+        }
+        const auto c = static_cast<unsigned char>(text[i++]);
+        token += c < 0x20 || c >= 0x7F ? '?' : static_cast<char>(c);
     }
     return "'" + token + "'";
 }
@@ -399,11 +411,8 @@ bool is_keyword(std::string_view word) {
 
 bool is_identifier(std::string_view s) {
     if (s.empty() || is_keyword(s)) return false;
-    if (!(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-    for (char c : s) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-    }
-    return true;
+    pegtl::memory_input input(s.data(), s.size(), "name");
+    return pegtl::parse<pegtl::seq<g::identifier, pegtl::eof>>(input);
 }
 
 ParseResult parse_expression(std::string_view text) {

@@ -31,7 +31,8 @@ ParseResult parse_expression(std::string_view text);
 // True when `word` is reserved by the language (and, or, not, in, ...).
 bool is_keyword(std::string_view word);
 
-// True when `s` is a valid identifier (letter or _, then letters, digits, _) and no keyword.
+// True when `s` is a valid name (a letter of any alphabet or _, then letters, digits and _;
+// dsl/names.hpp) and no keyword.
 bool is_identifier(std::string_view s);
 
 }  // namespace strata

@@ -8,8 +8,10 @@
 
 namespace strata {
 
-// A position in a source file. line and col are 1-based; col counts bytes, as compilers do.
-// length is how many bytes the caret underline covers (at least 1).
+// A position in a source file. line and col are 1-based; col counts bytes, as clang and vim do
+// (render_text places the caret by characters).
+// length is how many bytes the underline covers (at least 1); it is drawn over the characters
+// those bytes make.
 struct Location {
     int line = 0;
     int col = 0;

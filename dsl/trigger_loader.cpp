@@ -29,8 +29,11 @@ using Code = DiagnosticCode;
 constexpr const char* kEventHelp =
     "write 'enter X', 'exit X', 'in X' or 'move X -> Y', where X and Y are segment ids or 'any'";
 
+// A byte of a segment id or path. Bytes outside ASCII belong to letters of other alphabets;
+// the ids the words are matched against were checked when the segments were read.
 bool is_segment_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/' ||
+           static_cast<unsigned char>(c) >= 0x80;
 }
 
 // Words of text[begin, end): runs of segment characters, and `->` on its own.

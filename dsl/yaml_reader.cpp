@@ -4,6 +4,7 @@
 #include <set>
 
 #include "dsl/hints.hpp"
+#include "dsl/names.hpp"
 
 namespace strata {
 
@@ -188,8 +189,10 @@ std::string YamlReader::identifier_like(const YAML::Node& n, const std::string& 
     auto s = scalar(n, what);
     if (!s) return {};
     bool ok = !s->empty();
-    for (char c : *s) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) ok = false;
+    for (size_t i = 0; ok && i < s->size();) {
+        const size_t n = (*s)[i] == '-' ? 1 : names::name_char_length(*s, i);
+        ok = n > 0;
+        i += n;
     }
     if (!ok) error(Code::InvalidValue, node_location(n), what + " '" + *s + "' " + pattern_help);
     return *s;

@@ -45,7 +45,8 @@ class YamlReader {
     // what YAML made of the raw text (quotes removed, escapes resolved, lines folded), so the
     // walk matches value bytes against raw bytes in order and steps over what YAML dropped.
     ExprText expression(const YAML::Node& n, const std::string& what);
-    // A name of letters, digits, _ and -; reported with `pattern_help` otherwise.
+    // A name of letters (of any alphabet, as in dsl/names.hpp), digits, _ and -; reported with
+    // `pattern_help` otherwise.
     std::string identifier_like(const YAML::Node& n, const std::string& what,
                                 const char* pattern_help);
 

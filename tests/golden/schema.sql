@@ -17,3 +17,14 @@ CREATE TABLE orders (
   order_date DATE,
   category TEXT
 );
+-- Cyrillic names, as a CRM export in Russian gives them (tests/golden/check-db/cyrillic_*).
+CREATE TABLE клиенты (
+  ид INTEGER PRIMARY KEY,
+  дата_регистрации DATE,
+  отрасль TEXT
+);
+CREATE TABLE заказы (
+  ид_клиента INTEGER,
+  сумма REAL,
+  дата DATE
+);

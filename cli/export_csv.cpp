@@ -1,0 +1,386 @@
+#include "cli/export_csv.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "cli/common.hpp"
+#include "cli/io.hpp"
+#include "dsl/calendar.hpp"
+#include "dsl/diagnostics.hpp"
+#include "dsl/names.hpp"
+#include "engine/run.hpp"
+#include "engine/sha256.hpp"
+#include "engine/versions.hpp"
+#include "text/encoding.hpp"
+
+namespace strata::cli {
+
+namespace {
+
+// Where an exported column's values come from.
+enum class From { Key, Segment, Tactical, Offer, Channel, Priority, RunId, AsOf, Column, Let };
+
+struct ExportColumn {
+    std::string header;  // as the user named it
+    From from = From::Key;
+    size_t index = 0;             // Column: the slot; Let: the let's index
+    std::optional<size_t> field;  // Let: a field of an rfm record
+    bool evaluated() const { return from == From::Column || from == From::Let; }
+};
+
+// The export's own columns, in the default order, and the names they answer to.
+const std::vector<std::pair<std::string, From>>& own_columns() {
+    static const std::vector<std::pair<std::string, From>> columns{
+        {"customer_key", From::Key},  {"key", From::Key},      {"segment", From::Segment},
+        {"tactical", From::Tactical}, {"offer", From::Offer},  {"channel", From::Channel},
+        {"priority", From::Priority}, {"run_id", From::RunId}, {"as_of", From::AsOf}};
+    return columns;
+}
+
+std::optional<From> own_column(const std::string& name) {
+    for (const auto& [n, from] : own_columns()) {
+        if (n == name) return from;
+    }
+    return std::nullopt;
+}
+
+// The rules of the run's version, compiled against today's database, and their evaluation.
+struct Evaluation {
+    LoadedRules rules;
+    std::vector<Value> keys;                 // the fresh placement's customers, in key order
+    std::vector<std::vector<Value>> values;  // per evaluated column of `columns`, by customer
+};
+
+// The source the run's version registered, or the file at `rules` when its bytes are the run's.
+std::optional<std::string> run_source(const ExportOptions& options, SQLite::Database& state,
+                                      const RunRecord& r) {
+    try {
+        for (const auto& c : registered_contents(state, r.ruleset, r.version)) {
+            if (c.sha256 == r.rules_sha256 && c.source) return c.source;
+        }
+    } catch (const SQLite::Exception&) {
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(options.rules, ec)) return std::nullopt;
+    std::string read_error;
+    auto text = read_text_file(options.rules, read_error);
+    if (text && sha256_hex(*text) == r.rules_sha256) return text;
+    return std::nullopt;
+}
+
+// Resolves a name that is not one of the export's own columns against the compiled rules.
+std::optional<ExportColumn> rule_column(const std::string& name, const CompiledRules& rules) {
+    const bound::Program& p = rules.program;
+    if (name == rules.rules.key) return ExportColumn{name, From::Key, 0, std::nullopt};
+    for (size_t i = 0; i < p.lets.size(); ++i) {
+        // An rfm record is written by its fields, not as a whole.
+        if (p.lets[i].name == name && p.lets[i].type != Type::Record)
+            return ExportColumn{name, From::Let, i, std::nullopt};
+        const std::string prefix = p.lets[i].name + ".";
+        if (p.lets[i].type == Type::Record && name.rfind(prefix, 0) == 0) {
+            const auto& fields = bound::rfm_fields();
+            const auto it = std::find(fields.begin(), fields.end(), name.substr(prefix.size()));
+            if (it != fields.end())
+                return ExportColumn{name, From::Let, i, static_cast<size_t>(it - fields.begin())};
+        }
+    }
+    for (size_t i = 0; i < p.columns.size(); ++i) {
+        if (p.columns[i].name == name && p.columns[i].source == bound::ColumnSource::Table)
+            return ExportColumn{name, From::Column, i, std::nullopt};
+    }
+    return std::nullopt;
+}
+
+// Every name --columns takes with these rules, for "did you mean" and the list in errors.
+std::vector<std::string> available_names(const CompiledRules* rules) {
+    std::vector<std::string> out;
+    for (const auto& [name, from] : own_columns())
+        out.push_back(name);
+    if (!rules) return out;
+    out.push_back(rules->rules.key);
+    for (const auto& c : rules->program.columns) {
+        if (c.source == bound::ColumnSource::Table && c.name != rules->rules.key)
+            out.push_back(c.name);
+    }
+    for (const auto& let : rules->program.lets) {
+        if (let.type != Type::Record) {
+            out.push_back(let.name);
+            continue;
+        }
+        for (const auto& f : bound::rfm_fields())
+            out.push_back(let.name + "." + f);
+    }
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+// Compiles the run's version and evaluates it at the run's as_of; checks that it places every
+// customer as the run did. nullopt (with `exit_code` set and the reason on `err`) otherwise.
+std::optional<Evaluation> evaluate_run(const ExportOptions& options, const StoredRun& run,
+                                       SQLite::Database& state, std::ostream& err, int& exit_code) {
+    const RunRecord& r = run.record;
+    const std::string version = r.ruleset + " v" + std::to_string(r.version);
+    auto source = run_source(options, state, r);
+    if (!source) {
+        err << "strata export: --columns names columns or lets, which export computes from the "
+               "run's rules, but the source of "
+            << version << " (run " << r.run_id << ") is not kept in '" << state.getFilename()
+            << "' and " << options.rules << " is not that file\n";
+        exit_code = kExitEnvironment;
+        return std::nullopt;
+    }
+    // The version's warnings were shown when it ran; only a failure is worth repeating.
+    std::ostringstream diagnostics;
+    auto loaded = load_rules_text(r.ruleset + "@" + std::to_string(r.version), std::move(*source),
+                                  options.db, diagnostics, exit_code);
+    if (!loaded) {
+        err << diagnostics.str();
+        return std::nullopt;
+    }
+    return Evaluation{std::move(*loaded), {}, {}};
+}
+
+// Runs the evaluation and fills `ev` for `columns`; checks the placement against the run's.
+bool fill_values(Evaluation& ev, const std::vector<ExportColumn>& columns, const StoredRun& run,
+                 SQLite::Database& state, std::ostream& err) {
+    const RunRecord& r = run.record;
+    const auto as_of = parse_date(r.as_of);
+    if (!as_of) {
+        err << "strata export: run " << r.run_id << " has an unreadable as_of '" << r.as_of
+            << "'\n";
+        return false;
+    }
+    std::vector<MembershipRow> fresh;
+    RunOptions options;
+    options.as_of = *as_of;
+    options.dry_run = true;
+    options.on_placed = [&](const Frame& frame, const std::vector<uint32_t>& order,
+                            const RunReport& report) {
+        fresh = report.membership;
+        ev.values.assign(columns.size(), {});
+        for (size_t c = 0; c < columns.size(); ++c) {
+            if (!columns[c].evaluated()) continue;
+            const Column* column = columns[c].from == From::Column ? frame.columns[columns[c].index]
+                                                                   : frame.lets[columns[c].index];
+            auto& values = ev.values[c];
+            values.reserve(order.size());
+            for (size_t i = 0; i < order.size(); ++i) {
+                Value v = column ? (*column)[frame.offset + order[i]] : Value{};
+                if (columns[c].field) {
+                    const auto* record = std::get_if<RecordPtr>(&v);
+                    v = record && *record ? (*record)->fields[*columns[c].field] : Value{};
+                }
+                values.push_back(v);
+            }
+        }
+    };
+    RunError error;
+    if (!execute_run(*ev.rules.rules, *ev.rules.db, &state, options, error)) {
+        err << "strata export: evaluating " << r.ruleset << " v" << r.version << " at as_of "
+            << r.as_of << " for --columns failed: " << error.message << '\n';
+        return false;
+    }
+    // The fresh placement must be the run's, customer for customer.
+    auto by_key = [](const MembershipRow& a, const MembershipRow& b) {
+        return compare_keys(a.key, b.key) < 0;
+    };
+    std::vector<MembershipRow> stored = run.rows;
+    std::stable_sort(stored.begin(), stored.end(), by_key);
+    size_t differing = 0;
+    std::string first;
+    for (size_t i = 0; i < std::max(stored.size(), fresh.size()); ++i) {
+        const bool same = i < stored.size() && i < fresh.size() &&
+                          compare_keys(stored[i].key, fresh[i].key) == 0 &&
+                          stored[i].segment == fresh[i].segment &&
+                          stored[i].tactical == fresh[i].tactical;
+        if (same) continue;
+        ++differing;
+        if (!first.empty()) continue;
+        if (i >= stored.size() || i >= fresh.size() ||
+            compare_keys(stored[i].key, fresh[i].key) != 0) {
+            first = "the customers are not the same ones (the run placed " +
+                    thousands(stored.size()) + ", today's data gives " + thousands(fresh.size()) +
+                    ")";
+        } else {
+            first = "customer " + format_value(stored[i].key) + ": the run placed them in '" +
+                    stored[i].segment.str() + "', today's data in '" + fresh[i].segment.str() +
+                    "'" +
+                    (stored[i].segment == fresh[i].segment ? " with other tactical tags" : "");
+        }
+    }
+    if (differing > 0) {
+        err << "strata export: the data has changed since run " << r.run_id
+            << ": evaluated again at as_of " << r.as_of << ", " << r.ruleset << " v" << r.version
+            << " places " << thousands(differing) << " customer" << (differing == 1 ? "" : "s")
+            << " differently (" << first
+            << "), so columns and lets computed from today's data would not be the run's. Export "
+               "without them, or make a new run and export that\n";
+        return false;
+    }
+    for (const auto& row : fresh)
+        ev.keys.push_back(row.key);
+    return true;
+}
+
+// One CSV cell: quoted (RFC 4180) when it holds the delimiter, a quote or a line break; a text
+// that would start a spreadsheet formula gets a leading ' unless `guard` is off.
+void write_cell(std::string& out, const std::string& s, char delimiter, bool guard) {
+    const bool formula =
+        guard && !s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string::npos;
+    const std::string special = std::string("\"\n\r") + delimiter;
+    if (s.find_first_of(special) == std::string::npos) {
+        out += (formula ? "'" : "") + s;
+        return;
+    }
+    out += '"';
+    if (formula) out += '\'';
+    for (char c : s) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+}
+
+// A value as a cell: empty for null, texts guarded against formulas, numbers never.
+void write_value(std::string& out, const Value& v, char delimiter, bool guard) {
+    if (is_null(v)) return;
+    write_cell(out, format_value(v), delimiter, guard && std::holds_alternative<Str>(v));
+}
+
+}  // namespace
+
+bool has_csv_options(const ExportOptions& options) {
+    return options.delimiter != ',' || options.cp1251 || options.bom || !options.columns.empty();
+}
+
+int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
+                           SQLite::Database& state, std::ostream& out, std::ostream& err) {
+    if (options.cp1251 && options.bom) {
+        err << "strata export: --bom writes the UTF-8 byte-order mark, which a Windows-1251 file "
+               "cannot have; drop --bom or use --encoding utf-8\n";
+        return kExitEnvironment;
+    }
+    std::vector<std::string> names = options.columns;
+    if (names.empty()) {
+        names = {"customer_key", "segment", "tactical", "offer", "channel", "priority"};
+        if (options.with_run) names.insert(names.end(), {"run_id", "as_of"});
+    }
+    // The export's own columns need no evaluation; any other name needs the run's rules.
+    std::optional<Evaluation> ev;
+    int exit_code = kExitOk;
+    std::vector<ExportColumn> columns;
+    for (const auto& name : names) {
+        if (auto from = own_column(name)) {
+            columns.push_back(ExportColumn{name, *from, 0, std::nullopt});
+            continue;
+        }
+        if (!ev) {
+            ev = evaluate_run(options, run, state, err, exit_code);
+            if (!ev) return exit_code;
+        }
+        auto column = rule_column(name, *ev->rules.rules);
+        if (!column) {
+            const auto available = available_names(ev->rules.rules.get());
+            err << "strata export: unknown column '" << name << "'" << did_you_mean(name, available)
+                << " in --columns; the columns of " << run.record.ruleset << " v"
+                << run.record.version << " are: " << joined(available) << '\n';
+            return kExitEnvironment;
+        }
+        columns.push_back(std::move(*column));
+    }
+    const bool evaluates = std::any_of(columns.begin(), columns.end(),
+                                       [](const ExportColumn& c) { return c.evaluated(); });
+    if (evaluates && !fill_values(*ev, columns, run, state, err)) return kExitEnvironment;
+
+    const char d = options.delimiter;
+    const bool guard = !options.raw;
+    // Each cell is written, then encoded, so that a failure names its place.
+    std::string encoded(options.bom ? text::kUtf8Bom : "");
+    auto finish_cell = [&](std::string& cell, size_t row, const ExportColumn& column,
+                           const Value* key) -> bool {
+        if (options.cp1251) {
+            size_t bad = 0;
+            auto converted = text::utf8_to_cp1251(cell, &bad);
+            if (!converted) {
+                const size_t n = std::max<size_t>(1, names::char_length(cell, bad));
+                err << "strata export: row " << row;
+                if (key) err << " (customer " << format_value(*key) << ")";
+                err << ", column '" << column.header << "': the character '" << cell.substr(bad, n)
+                    << "' cannot be written in Windows-1251; nothing was "
+                    << "written. Use --encoding utf-8\n";
+                return false;
+            }
+            encoded += *converted;
+        } else {
+            encoded += cell;
+        }
+        cell.clear();
+        return true;
+    };
+    std::string cell;
+    for (size_t c = 0; c < columns.size(); ++c) {
+        if (c) cell += d;
+        write_cell(cell, columns[c].header, d, false);
+        if (!finish_cell(cell, 1, columns[c], nullptr)) return kExitEnvironment;
+    }
+    encoded += '\n';
+    // Rows in key order, the order of the evaluation's values (load_membership gives that
+    // order already; sorting makes it a fact here rather than an assumption).
+    std::vector<MembershipRow> rows = run.rows;
+    std::stable_sort(rows.begin(), rows.end(), [](const MembershipRow& a, const MembershipRow& b) {
+        return compare_keys(a.key, b.key) < 0;
+    });
+    const SegmentActions none;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const MembershipRow& row = rows[i];
+        auto it = run.actions.find(row.segment.str());
+        const SegmentActions& a = it != run.actions.end() ? it->second : none;
+        for (size_t c = 0; c < columns.size(); ++c) {
+            if (c) cell += d;
+            switch (columns[c].from) {
+                case From::Key:
+                    // Integer keys are numbers, never formulas; text keys are guarded.
+                    write_value(cell, row.key, d, guard);
+                    break;
+                case From::Segment:
+                    write_cell(cell, row.segment.str(), d, guard);
+                    break;
+                case From::Tactical:
+                    write_cell(cell, row.tactical.str(), d, guard);
+                    break;
+                case From::Offer:
+                    write_cell(cell, a.offer, d, guard);
+                    break;
+                case From::Channel:
+                    write_cell(cell, a.channel, d, guard);
+                    break;
+                case From::Priority:
+                    if (a.priority) cell += std::to_string(*a.priority);
+                    break;
+                case From::RunId:
+                    cell += std::to_string(run.record.run_id);
+                    break;
+                case From::AsOf:
+                    cell += run.record.as_of;
+                    break;
+                case From::Column:
+                case From::Let:
+                    write_value(cell, ev->values[c][i], d, guard);
+                    break;
+            }
+            if (!finish_cell(cell, i + 2, columns[c], &row.key)) return kExitEnvironment;
+        }
+        encoded += '\n';
+    }
+    out << encoded;
+    return kExitOk;
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,185 @@
+// `strata export` for a CRM import (issue 11): --delimiter, --encoding, --bom and --columns,
+// on a base whose tables, columns, lets and segment ids are Cyrillic, as an imported CRM
+// export gives them. Outputs are compared byte for byte.
+#include <doctest/doctest.h>
+
+#include "test_support.hpp"
+#include "text/encoding.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+const char* kBase = R"sql(
+CREATE TABLE клиенты (ид INTEGER PRIMARY KEY, компания TEXT, отрасль TEXT);
+INSERT INTO клиенты VALUES (1, 'ООО "Ромашка"', 'ритейл'), (2, 'ИП Петров', 'опт'),
+  (3, 'Omega', 'ритейл'), (4, 'Ёлка; и Ко', NULL);
+CREATE TABLE заказы (ид_клиента INTEGER, сумма REAL, дата DATE);
+INSERT INTO заказы VALUES (1, 120.5, '2026-10-01'), (1, 80, '2026-10-20'),
+  (2, 40, '2026-09-01'), (3, 1000, '2026-06-01'), (3, 5, '2026-12-15');
+)sql";
+
+const char* kRules = R"yaml(ruleset: crm
+version: 1
+source:
+  customers: клиенты
+  key: ид
+  facts:
+    заказы: { table: заказы, key: ид_клиента, time: дата }
+let:
+  выручка: sum(заказы.сумма)
+  покупок: count(заказы)
+  последняя: max(заказы.дата)
+  rfm: "rfm(recency: последняя, frequency: покупок, monetary: выручка, bins: 2)"
+general:
+  policy: first_match
+  segments:
+    - id: крупные
+      when: выручка >= 150
+      offer: "скидка 10%; подарок"
+      channel: менеджер
+      priority: 1
+      tactical:
+        - id: ритейл
+          when: отрасль == 'ритейл'
+    - id: остальные
+      when: otherwise
+      offer: "письмо, напоминание"
+      channel: email
+      priority: 3
+)yaml";
+
+struct Fixture {
+    TempDir dir;
+    std::string db = dir.database("crm.db", kBase);
+    std::string rules = dir.write("crm.yaml", kRules);
+    Fixture() {
+        auto r = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+    }
+    Run do_export(std::vector<std::string> extra) const {
+        std::vector<std::string> args{"export", rules, "--db", db};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_cli(args);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("export: the default CSV is unchanged, and --delimiter , writes the same bytes") {
+    Fixture f;
+    const std::string expected =
+        "customer_key,segment,tactical,offer,channel,priority\n"
+        "1,крупные,ритейл,скидка 10%; подарок,менеджер,1\n"
+        "2,остальные,,\"письмо, напоминание\",email,3\n"
+        "3,крупные,ритейл,скидка 10%; подарок,менеджер,1\n"
+        "4,остальные,,\"письмо, напоминание\",email,3\n";
+    auto plain = f.do_export({});
+    REQUIRE_MESSAGE(plain.code == 0, plain.err);
+    CHECK(plain.out == expected);
+    // Spelling out the defaults goes through the options' writer: the same bytes.
+    auto spelt = f.do_export({"--delimiter", ",", "--encoding", "utf-8", "--columns",
+                              "customer_key,segment,tactical,offer,channel,priority"});
+    REQUIRE_MESSAGE(spelt.code == 0, spelt.err);
+    CHECK(spelt.out == expected);
+    auto with_run = f.do_export({"--with-run"});
+    auto with_run_spelt = f.do_export({"--with-run", "--delimiter", ","});
+    CHECK(with_run.out.find(",run_id,as_of\n1,крупные,ритейл,") != std::string::npos);
+    CHECK(with_run_spelt.out == with_run.out);
+}
+
+TEST_CASE("export: ';', Windows-1251 and chosen columns, with a let and rfm.code") {
+    Fixture f;
+    auto e = f.do_export({"--delimiter", ";", "--encoding", "cp1251", "--columns",
+                          "key,segment,tactical,rfm.code,выручка,отрасль,priority,offer"});
+    REQUIRE_MESSAGE(e.code == 0, e.err);
+    // Customer 3's order of 2026-12-15 is after as_of, so its revenue is 1000. Null cells
+    // (customer 4's industry) are empty; ';' inside a cell quotes it, ',' no longer does.
+    const std::string utf8 =
+        "key;segment;tactical;rfm.code;выручка;отрасль;priority;offer\n"
+        "1;крупные;ритейл;222;200.5;ритейл;1;\"скидка 10%; подарок\"\n"
+        "2;остальные;;111;40;опт;3;письмо, напоминание\n"
+        "3;крупные;ритейл;112;1000;ритейл;1;\"скидка 10%; подарок\"\n"
+        "4;остальные;;;0;;3;письмо, напоминание\n";
+    const auto cp1251 = strata::text::utf8_to_cp1251(utf8);
+    REQUIRE(cp1251);
+    CHECK(e.out == *cp1251);
+    // The encoding itself, byte for byte: "key;segment;tactical;rfm.code;выручка" then ';'.
+    CHECK(e.out.substr(0, 38) == "key;segment;tactical;rfm.code;\xE2\xFB\xF0\xF3\xF7\xEA\xE0;");
+    CHECK(e.err.find("run 1 of crm v1") != std::string::npos);
+}
+
+TEST_CASE(
+    "export: --bom starts a UTF-8 file with EF BB BF, tab separates, and the key's own name") {
+    Fixture f;
+    auto e = f.do_export({"--bom", "--delimiter", "tab", "--columns", "ид,покупок,последняя"});
+    REQUIRE_MESSAGE(e.code == 0, e.err);
+    CHECK(e.out ==
+          "\xEF\xBB\xBFид\tпокупок\tпоследняя\n"
+          "1\t2\t2026-10-20\n2\t1\t2026-09-01\n3\t1\t2026-06-01\n4\t0\t\n");
+    // A BOM has no place in a Windows-1251 file.
+    auto both = f.do_export({"--bom", "--encoding", "cp1251"});
+    CHECK(both.code == 2);
+    CHECK(both.out.empty());
+    CHECK(both.err.find("--bom") != std::string::npos);
+    // The options shape CSV only.
+    auto json = f.do_export({"--format", "jsonl", "--columns", "key"});
+    CHECK(json.code == 2);
+    CHECK(json.out.empty());
+}
+
+TEST_CASE("export: an unknown column exits 2 with 'did you mean' and every column it can write") {
+    Fixture f;
+    auto e = f.do_export({"--columns", "key,segment,вырчка"});
+    CHECK(e.code == 2);
+    CHECK(e.out.empty());
+    CHECK(e.err.find("unknown column 'вырчка' (did you mean 'выручка'?) in --columns") !=
+          std::string::npos);
+    CHECK(e.err.find("are: customer_key, key, segment, tactical, offer, channel, priority, "
+                     "run_id, as_of, ид, отрасль, выручка, покупок, последняя, rfm.r, rfm.f, "
+                     "rfm.m, rfm.code") != std::string::npos);
+    // A record let is written by its fields.
+    auto record = f.do_export({"--columns", "key,rfm"});
+    CHECK(record.code == 2);
+    CHECK(record.err.find("unknown column 'rfm'") != std::string::npos);
+}
+
+TEST_CASE("export: a character Windows-1251 cannot write exits 2 naming its row and column") {
+    Fixture f;
+    // Ω is Greek: Windows-1251 has Cyrillic letters only. The rules compare the industry
+    // with 'ритейл' only, so customer 2 stays where the run put them.
+    SQLite::Database(f.db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE клиенты SET отрасль = 'ритейл Ω' WHERE ид = 2");
+    auto e = f.do_export({"--encoding", "cp1251", "--columns", "key,segment,отрасль"});
+    CHECK(e.code == 2);
+    CHECK(e.out.empty());
+    CHECK(e.err.find("row 3 (customer 2), column 'отрасль': the character 'Ω' cannot be "
+                     "written in Windows-1251; nothing was written") != std::string::npos);
+    // In UTF-8 the same export is fine.
+    auto utf8 = f.do_export({"--columns", "key,segment,отрасль"});
+    REQUIRE_MESSAGE(utf8.code == 0, utf8.err);
+    CHECK(utf8.out.find("\n2,остальные,ритейл Ω\n") != std::string::npos);
+}
+
+TEST_CASE("export: columns and lets are refused once today's data no longer gives the run") {
+    Fixture f;
+    // An order after the run's as_of changes nothing at that as_of: still exact.
+    SQLite::Database(f.db, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO заказы VALUES (2, 500, '2026-11-20')");
+    auto later = f.do_export({"--columns", "key,выручка"});
+    REQUIRE_MESSAGE(later.code == 0, later.err);
+    CHECK(later.out == "key,выручка\n1,200.5\n2,40\n3,1000\n4,0\n");
+    // An order before as_of moves customer 2 into крупные: the lets would not be the run's.
+    SQLite::Database(f.db, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO заказы VALUES (2, 500, '2026-10-30')");
+    auto changed = f.do_export({"--columns", "key,выручка"});
+    CHECK(changed.code == 2);
+    CHECK(changed.out.empty());
+    CHECK(changed.err.find("the data has changed since run 1") != std::string::npos);
+    CHECK(changed.err.find("places 1 customer differently (customer 2: the run placed them in "
+                           "'остальные', today's data in 'крупные')") != std::string::npos);
+    // The run's own columns need no evaluation and are still exported.
+    auto own = f.do_export({"--columns", "key,segment", "--delimiter", ";"});
+    REQUIRE_MESSAGE(own.code == 0, own.err);
+    CHECK(own.out == "key;segment\n1;крупные\n2;остальные\n3;крупные\n4;остальные\n");
+}
