@@ -161,7 +161,12 @@ int run_outbox_list(const OutboxListOptions& options, std::ostream& out, std::os
     std::vector<OutboxEntry> rows;
     try {
         // A state file written before the outbox existed has no actions yet.
-        if (has_outbox(*db)) rows = list_outbox(*db, {options.status, options.trigger});
+        if (has_outbox(*db)) {
+            OutboxFilter filter;
+            filter.status = options.status;
+            filter.trigger_id = options.trigger;
+            rows = list_outbox(*db, filter);
+        }
     } catch (const SQLite::Exception& e) {
         err << "strata outbox list: " << describe_outbox_error(e, options.target) << '\n';
         return kExitEnvironment;

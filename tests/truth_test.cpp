@@ -169,7 +169,8 @@ Value column_value(const std::string& name, std::mt19937& rng) {
         return Value{static_cast<double>(rng() % 9) / 2 - 1.5};
     }
     if (name == "d") return Value{Date{day}};
-    if (name == "t") return Value{DateTime{int64_t{day} * 86400 + (rng() % 3) * 43200}};
+    if (name == "t")
+        return Value{DateTime{int64_t{day} * 86400 + static_cast<int64_t>(rng() % 3) * 43200}};
     if (name == "s") {
         static const char* const texts[] = {"a", "b", "", "A", "ba"};
         return Value{intern(texts[rng() % 5])};
