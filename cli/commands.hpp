@@ -193,7 +193,7 @@ void add_versions(CLI::App& app, int& exit_code, std::ostream& out, std::ostream
 struct ReportOptions {
     std::string db;
     std::optional<std::string> state;    // default: the customer database itself
-    std::optional<std::string> ruleset;  // default: the ruleset of the latest stored run
+    std::optional<std::string> ruleset;  // default: that of `run`, else of the latest run
     std::optional<int64_t> run;          // default: the ruleset's latest run
     std::optional<int64_t> compare;      // default: the ruleset's run before `run`
     std::string out;                     // the HTML file

@@ -75,7 +75,7 @@ void add_report(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database)");
     cmd->add_option("--ruleset", options->ruleset,
-                    "The ruleset (default: the ruleset of the latest stored run)");
+                    "The ruleset (default: that of --run, else of the latest stored run)");
     cmd->add_option("--run", options->run, "The run to report (default: the ruleset's latest)");
     cmd->add_option("--compare", options->compare,
                     "The run whose segments the moves start from (default: the run before --run)");

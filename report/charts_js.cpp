@@ -25,27 +25,40 @@ const std::string& charts_script() {
   }
   var general = data.segments;
   var labels = general.map(function (s) { return s.label; });
+  // One colour per general segment, the same in every chart; segments only older runs had
+  // come after, and customers new to the base or gone from it are grey.
+  var order = general.map(function (s) { return s.id; });
+  data.history.series.forEach(function (s) { if (order.indexOf(s.id) < 0) order.push(s.id); });
+  var colorOf = function (id) {
+    var i = order.indexOf(id);
+    return i < 0 ? '#9ca3af' : palette[i % palette.length];
+  };
 
   draw('chart-value-share', {
     title: {text: 'Share of customers vs share of value', textStyle: {fontSize: 14}},
     tooltip: {trigger: 'axis', axisPointer: {type: 'shadow'}, valueFormatter: pct},
-    legend: {top: 24},
+    legend: {top: 0, right: 0},
     grid: {left: 48, right: 16, top: 64, bottom: 72},
     xAxis: {type: 'category', data: labels, axisLabel: {rotate: 30, interval: 0}},
     yAxis: {type: 'value', axisLabel: {formatter: pct}},
     series: [
-      {name: 'customers', type: 'bar', data: general.map(function (s) { return s.share; })},
-      {name: 'value', type: 'bar', data: general.map(function (s) { return s.value_share; })}
+      {name: 'customers', type: 'bar', color: '#94a3b8',
+       data: general.map(function (s) { return s.share; })},
+      {name: 'value', type: 'bar', color: '#2563eb',
+       data: general.map(function (s) { return s.value_share; })}
     ]
   });
 
   if (data.pareto.length) {
+    var top20 = data.pareto.filter(function (p) { return Math.abs(p[0] - 0.2) < 1e-9; })[0];
     draw('chart-pareto', {
-      title: {text: 'Pareto: customers, most valuable first', textStyle: {fontSize: 14}},
+      title: {text: 'Pareto: customers, most valuable first', textStyle: {fontSize: 14},
+              subtext: top20 ? 'the top 20% of customers hold ' + pct(top20[1]) + ' of the value'
+                             : ''},
       tooltip: {trigger: 'axis', formatter: function (p) {
         return pct(p[0].value[0]) + ' of customers hold ' + pct(p[0].value[1]) + ' of the value';
       }},
-      grid: {left: 56, right: 24, top: 48, bottom: 48},
+      grid: {left: 56, right: 24, top: 64, bottom: 48},
       xAxis: {type: 'value', min: 0, max: 1, name: 'customers', nameLocation: 'middle',
               nameGap: 28, axisLabel: {formatter: pct}},
       yAxis: {type: 'value', min: 0, max: 1, name: 'value', axisLabel: {formatter: pct}},
@@ -89,14 +102,14 @@ const std::string& charts_script() {
   });
   channels.sort();
   draw('chart-workload', {
-    title: {text: 'Contacts per month by channel', textStyle: {fontSize: 14}},
     tooltip: {trigger: 'axis', axisPointer: {type: 'shadow'}, valueFormatter: num},
-    legend: {top: 24, type: 'scroll'},
-    grid: {left: 64, right: 16, top: 64, bottom: 32},
+    legend: {top: 0, type: 'scroll'},
+    grid: {left: 64, right: 16, top: 40, bottom: 32},
     xAxis: {type: 'category', data: channels},
     yAxis: {type: 'value'},
     series: general.filter(function (s) { return s.contacts > 0; }).map(function (s) {
-      return {name: s.label, type: 'bar', stack: 'contacts', data: channels.map(function (c) {
+      return {name: s.label, type: 'bar', stack: 'contacts', color: colorOf(s.id),
+              data: channels.map(function (c) {
         return c === s.channel ? s.contacts : 0;
       })};
     })
@@ -105,18 +118,29 @@ const std::string& charts_script() {
   if (data.moves) {
     var m = data.moves;
     var before = 'run ' + m.from_run + ': ', after = 'run ' + m.to_run + ': ';
-    var names = [];
-    var node = function (n) { if (names.indexOf(n) < 0) names.push(n); return n; };
-    var links = m.flows.map(function (f) {
-      return {source: node(before + f.from), target: node(after + f.to), value: f.count};
-    });
+    var used = {};
+    m.flows.forEach(function (f) { used[before + f.from] = 1; used[after + f.to] = 1; });
+    // Nodes in the rule file's order on both sides: new customers first on the left, those
+    // who left last on the right.
+    var nodes = [];
+    var add = function (prefix, id) {
+      if (used[prefix + id]) nodes.push({name: prefix + id, itemStyle: {color: colorOf(id)}});
+    };
+    add(before, '(new)');
+    order.forEach(function (id) { add(before, id); });
+    order.forEach(function (id) { add(after, id); });
+    add(after, '(left)');
     draw('chart-moves', {
       tooltip: {trigger: 'item', valueFormatter: num},
-      series: [{type: 'sankey', left: 8, right: 150, top: 16, bottom: 16, nodeGap: 10,
-                emphasis: {focus: 'adjacency'}, layoutIterations: 0,
-                lineStyle: {color: 'gradient', opacity: 0.35},
+      title: [{text: 'run ' + m.from_run, left: 8, top: 0, textStyle: {fontSize: 13}},
+              {text: 'run ' + m.to_run, right: 8, top: 0, textStyle: {fontSize: 13}}],
+      series: [{type: 'sankey', left: 8, right: 120, top: 28, bottom: 8, nodeGap: 10,
+                nodeAlign: 'justify', layoutIterations: 0, emphasis: {focus: 'adjacency'},
+                lineStyle: {color: 'source', opacity: 0.3},
                 label: {formatter: function (p) { return p.name.replace(/^run [0-9]+: /, ''); }},
-                data: names.map(function (n) { return {name: n}; }), links: links}]
+                data: nodes, links: m.flows.map(function (f) {
+                  return {source: before + f.from, target: after + f.to, value: f.count};
+                })}]
     });
   }
 
@@ -128,8 +152,8 @@ const std::string& charts_script() {
     xAxis: {type: 'category', boundaryGap: false, data: h.runs},
     yAxis: {type: 'value'},
     series: h.series.map(function (s) {
-      return {name: s.id, type: 'line', stack: 'customers', areaStyle: {}, symbol: 'circle',
-              data: s.counts};
+      return {name: s.id, type: 'line', stack: 'customers', areaStyle: {opacity: 0.75},
+              symbol: 'circle', color: colorOf(s.id), data: s.counts};
     })
   });
 

@@ -354,6 +354,9 @@ std::optional<ReportModel> gather_report(SQLite::Database& data, SQLite::Databas
         std::string ruleset;
         if (request.ruleset) {
             ruleset = *request.ruleset;
+        } else if (auto of_run = request.run ? ruleset_of_run(state, *request.run)
+                                             : std::optional<std::string>()) {
+            ruleset = *of_run;  // --run alone: that run's ruleset
         } else {
             SQLite::Statement q(state,
                                 "SELECT ruleset FROM strata_runs ORDER BY run_id DESC LIMIT 1");

@@ -229,8 +229,8 @@ void write_workload(std::ostream& o, const ReportModel& m) {
       << fixed(total, 1) << "\"><b>" << grouped(total, 0) << "</b></td></tr>\n</tbody></table>\n";
     o << "<h3>Quality checks</h3>\n<p class=\"lead\">A general segment below "
       << fixed(100 * m.min_share, m.min_share * 100 == std::floor(m.min_share * 100) ? 0 : 2)
-      << "% of the base is too small to act on (the rule file's <code>report: { min_share: "
-         "}</code>, 1% by default); one without an offer or a channel is not actionable.</p>\n"
+      << "% of the base is too small to act on (the rule file's <code>report: min_share</code>, "
+         "1% by default); one without an offer or a channel is not actionable.</p>\n"
          "<ul class=\"flags\" id=\"quality-flags\" data-min-share=\""
       << fixed(m.min_share, 4) << "\">\n";
     for (const QualityFlag& f : m.flags)
@@ -421,8 +421,9 @@ std::string render_report_html(const ReportModel& m, const std::string& chart_li
     o << "<section id=\"value\"><h2>Where the value is</h2>\n<p class=\"lead\">Each general "
          "segment's share of the customers against its share of the value"
       << (m.value_name.empty() ? "" : " (<code>" + escape(m.value_name) + "</code>)")
-      << ": above the diagonal a segment is worth more than its size, below it less. The "
-         "Pareto curve: the most valuable customers first, the share of all value they hold."
+      << ": a segment whose value bar stands far above its customer bar is worth effort, one "
+         "far below may not be. The Pareto curve: customers ordered by value, the most valuable "
+         "first, against the share of all value they hold."
          "</p>\n";
     if (!m.value_total) {
         o << "<p class=\"note\">The rule file has no <code>value</code>, so there is no value to "

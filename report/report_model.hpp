@@ -129,9 +129,10 @@ struct ReportModel {
 };
 
 struct ReportRequest {
-    std::optional<std::string> ruleset;  // default: the ruleset of the latest stored run
-    std::optional<int64_t> run;          // default: the ruleset's latest run
-    std::optional<int64_t> compare;      // default: the ruleset's run before `run`
+    // Default: the ruleset of run `run` when given, else of the latest stored run.
+    std::optional<std::string> ruleset;
+    std::optional<int64_t> run;      // default: the ruleset's latest run
+    std::optional<int64_t> compare;  // default: the ruleset's run before `run`
 };
 
 // Gathers the model. `data` is the customer database, `state` holds the runs (may be the same
