@@ -85,8 +85,8 @@ std::vector<std::pair<double, double>> pareto_curve(std::vector<double> values) 
 }
 
 const std::string kDifferNote =
-    "The sections below that need each customer's values (how each segment differs from the "
-    "base, the Pareto curve, R × F) come from evaluating the run's own rule version again at its "
+    "The sections that need each customer's values (how each segment differs from the base, "
+    "the Pareto curve, R × F) come from evaluating the run's own rule version again at its "
     "as_of against the data as it is now. ";
 
 }  // namespace
@@ -236,7 +236,14 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
         }
     }
     if (same != stored.size() || placed.size() != stored.size()) {
-        auto count = [](size_t n) { return std::to_string(n); };
+        auto count = [](size_t n) {
+            std::string digits = std::to_string(n), out;
+            for (size_t i = 0; i < digits.size(); ++i) {
+                if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+                out += digits[i];
+            }
+            return out;
+        };
         m.notes.push_back("The data has changed since run " + std::to_string(run.run_id) +
                           ": evaluated now at " + run.as_of + ", the base has " +
                           count(placed.size()) + " customers (the run had " + count(stored.size()) +

@@ -182,7 +182,7 @@ TEST_CASE("report: says so when the data changed since the run") {
     auto r = s.report({"--ruleset", "tiers", "--run", "1"});
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(r.err.find("note: The data has changed since run 1") != std::string::npos);
-    CHECK(r.err.find("1203 of the run's customers are placed elsewhere") != std::string::npos);
+    CHECK(r.err.find("1,203 of the run's customers are placed elsewhere") != std::string::npos);
     CHECK(read_file(s.out).find("The data has changed since run 1") != std::string::npos);
 }
 
