@@ -35,7 +35,7 @@ const std::string& charts_script() {
   };
 
   draw('chart-value-share', {
-    title: {text: 'Share of customers vs share of value', textStyle: {fontSize: 14}},
+    title: {text: 'Share of customers vs share of value', left: 0, textStyle: {fontSize: 14}},
     tooltip: {trigger: 'axis', axisPointer: {type: 'shadow'}, valueFormatter: pct},
     legend: {top: 0, right: 0},
     grid: {left: 48, right: 16, top: 64, bottom: 72},
@@ -52,7 +52,7 @@ const std::string& charts_script() {
   if (data.pareto.length) {
     var top20 = data.pareto.filter(function (p) { return Math.abs(p[0] - 0.2) < 1e-9; })[0];
     draw('chart-pareto', {
-      title: {text: 'Pareto: customers, most valuable first', textStyle: {fontSize: 14},
+      title: {text: 'Pareto: customers, most valuable first', left: 0, textStyle: {fontSize: 14},
               subtext: top20 ? 'the top 20% of customers hold ' + pct(top20[1]) + ' of the value'
                              : ''},
       tooltip: {trigger: 'axis', formatter: function (p) {
@@ -81,13 +81,13 @@ const std::string& charts_script() {
         return 'R ' + p.value[1] + ', F ' + p.value[0] + ': ' + num(p.value[2]) +
                ' customers, average value ' + Number(p.value[3]).toFixed(2);
       }},
-      grid: {left: 64, right: 24, top: 16, bottom: 88},
+      grid: {left: 64, right: 24, top: 16, bottom: 110},
       xAxis: {type: 'category', data: bins, name: 'F (frequency score)', nameLocation: 'middle',
               nameGap: 28, splitArea: {show: true}},
       yAxis: {type: 'category', data: bins, name: 'R (recency score)', nameLocation: 'middle',
               nameGap: 36, splitArea: {show: true}},
       visualMap: {min: 0, max: most, calculable: true, orient: 'horizontal', left: 'center',
-                  bottom: 0, dimension: 2, inRange: {color: ['#eff6ff', '#60a5fa', '#1e3a8a']}},
+                  bottom: 0, itemHeight: 160, dimension: 2, text: ['more customers', 'fewer'], inRange: {color: ['#eff6ff', '#60a5fa', '#1e3a8a']}},
       series: [{name: 'customers', type: 'heatmap', label: {show: true, formatter: function (p) {
         return num(p.value[2]);
       }}, data: data.rfm.cells.map(function (c) {

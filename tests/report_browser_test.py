@@ -205,7 +205,7 @@ def main():
 
         # The whole page in one picture: the window as tall as the document.
         height = wd.script("return document.documentElement.scrollHeight;")
-        wd.call("POST", wd.s("/window/rect"), {"width": 1280, "height": int(height)})
+        wd.call("POST", wd.s("/window/rect"), {"width": 1280, "height": int(height) + 160})
         png = base64.b64decode(wd.call("GET", wd.s("/screenshot")))
         with open(os.path.join(build, "report-screenshot.png"), "wb") as f:
             f.write(png)
