@@ -58,10 +58,10 @@ const std::string& charts_script() {
       tooltip: {trigger: 'axis', formatter: function (p) {
         return pct(p[0].value[0]) + ' of customers hold ' + pct(p[0].value[1]) + ' of the value';
       }},
-      grid: {left: 56, right: 24, top: 64, bottom: 48},
+      grid: {left: 56, right: 24, top: 72, bottom: 48},
       xAxis: {type: 'value', min: 0, max: 1, name: 'customers', nameLocation: 'middle',
               nameGap: 28, axisLabel: {formatter: pct}},
-      yAxis: {type: 'value', min: 0, max: 1, name: 'value', axisLabel: {formatter: pct}},
+      yAxis: {type: 'value', min: 0, max: 1, axisLabel: {formatter: pct}},
       series: [
         {name: 'cumulative value', type: 'line', showSymbol: false, areaStyle: {opacity: 0.15},
          data: data.pareto,
