@@ -128,9 +128,14 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
         m.min_share = *rules->rules.report_min_share_basis_points / 10000.0;
     m.value_name = rules->rules.value.present() ? rules->rules.value.text : std::string();
 
+    const auto as_of = parse_date(run.as_of);
+    if (!as_of) {
+        m.notes.push_back("The run's as_of '" + run.as_of + "' is not a date." + skipped);
+        return;
+    }
     std::vector<MembershipRow> placed;
     RunOptions options;
-    options.as_of = *parse_date(run.as_of);
+    options.as_of = *as_of;
     options.dry_run = true;
     options.on_placed = [&](const Frame& frame, const std::vector<uint32_t>& order,
                             const RunReport& rep) {
@@ -138,7 +143,10 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
         placed = rep.membership;
         std::shared_ptr<const Column> value;
         if (rules->value) value = evaluate_shared(*rules->value, frame);
+        // Lets are the frame's columns (seen from its offset); the value column is the
+        // frame's rows, as placement reads it.
         auto row_of = [&](size_t i) { return frame.offset + order[i]; };
+        auto value_of = [&](size_t i) { return as_number((*value)[order[i]]).value_or(0.0); };
         // Each customer's groups: the general segment and the tactical paths.
         std::vector<std::vector<std::string>> groups(n);
         for (size_t i = 0; i < n; ++i) {
@@ -150,7 +158,7 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
             std::vector<double> values;
             values.reserve(n);
             for (size_t i = 0; i < n; ++i)
-                values.push_back(as_number((*value)[row_of(i)]).value_or(0.0));
+                values.push_back(value_of(i));
             m.pareto = pareto_curve(std::move(values));
         }
         // Numeric lets: per segment, the mean's distance from the base's in base SDs.
@@ -196,7 +204,7 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
                 const auto r = as_number((*record)->fields[0]);
                 const auto f = as_number((*record)->fields[1]);
                 if (!r || !f || *r < 1 || *f < 1 || *r > 20 || *f > 20) continue;
-                const double v = value ? as_number((*value)[row_of(i)]).value_or(0.0) : 0.0;
+                const double v = value ? value_of(i) : 0.0;
                 cells.emplace_back(static_cast<int>(*r), static_cast<int>(*f), v);
                 grid.bins = std::max({grid.bins, static_cast<int>(*r), static_cast<int>(*f)});
             }

@@ -142,6 +142,10 @@ TEST_CASE("report: moves up and down between two runs, and the segment numbers o
     const size_t let = html.find("data-let=\"spend_twice\" data-z=\"", vip);
     REQUIRE(let < row_end);
     CHECK(std::atof(html.c_str() + let + 31) > 5.0);
+    // Pareto: the first 1% (16 of 1,510, the most valuable first) hold 7 x 5,000 + 2,000 +
+    // 8 x 500 = 41,000 of 639,530; the first half (755) 37,000 + 747 x 500 = 410,500.
+    CHECK(html.find("\"pareto\":[[0,0],[0.01,0.0641],") != std::string::npos);
+    CHECK(html.find("[0.5,0.6419]") != std::string::npos);
     // Nothing changed since run 2: no note about it.
     CHECK(html.find("The data has changed") == std::string::npos);
     CHECK(html.find("id=\"chart-moves\"") != std::string::npos);
