@@ -50,7 +50,7 @@ format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 tidy: build
-	@clang-tidy -p $(BUILD) --quiet $$(git ls-files 'dsl/*.cpp' 'engine/*.cpp' 'cli/*.cpp' 'examples/*.cpp' 'tests/*.cpp')
+	@clang-tidy -p $(BUILD) --quiet $$(git ls-files 'dsl/*.cpp' 'engine/*.cpp' 'cli/*.cpp' 'report/*.cpp' 'examples/*.cpp' 'tests/*.cpp')
 
 clean:
 	@rm -rf $(BUILD) build-fuzz build-tsan build-asan

@@ -198,6 +198,23 @@ int run_show(const ShowOptions& options, std::ostream& out, std::ostream& err);
 // Adds `versions` and `show` to the app (cli/versions.cpp).
 void add_versions(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 
+struct ReportOptions {
+    std::string db;
+    std::optional<std::string> state;    // default: the customer database itself
+    std::optional<std::string> ruleset;  // default: that of `run`, else of the latest run
+    std::optional<int64_t> run;          // default: the ruleset's latest run
+    std::optional<int64_t> compare;      // default: the ruleset's run before `run`
+    std::string out;                     // the HTML file
+};
+
+// Writes the HTML report of a stored run (report/, docs/report.md) and prints its path. Exit 2
+// for no runs, an unknown ruleset or run, --compare equal to --run or of another ruleset, a
+// missing charting library, and file or database problems.
+int run_report(const ReportOptions& options, std::ostream& out, std::ostream& err);
+
+// Adds `report` to the app (cli/report.cpp).
+void add_report(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
+
 // Registers every command on the app; `exit_code` receives the chosen command's result.
 void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 

@@ -550,6 +550,8 @@ class Loader : public YamlReader {
                           read_triggers(*this, v, rf);
                       } else if (k == "frequency_cap") {
                           read_frequency_cap(*this, v, rf);
+                      } else if (k == "report") {
+                          read_report_settings(*this, v, rf);
                       }
                   });
     }

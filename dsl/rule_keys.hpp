@@ -18,11 +18,12 @@ struct MappingKeys {
 
 namespace rule_keys {
 
-inline const MappingKeys top{"the rule file",
-                             "rule_file",
-                             {"ruleset", "version", "description", "owner", "as_of", "source",
-                              "let", "general", "tactical", "value", "frequency_cap", "triggers"},
-                             {"ruleset", "version", "general"}};
+inline const MappingKeys top{
+    "the rule file",
+    "rule_file",
+    {"ruleset", "version", "description", "owner", "as_of", "source", "let", "general", "tactical",
+     "value", "frequency_cap", "triggers", "report"},
+    {"ruleset", "version", "general"}};
 inline const MappingKeys source{
     "'source'", "source", {"customers", "key", "types", "facts", "since"}, {}};
 inline const MappingKeys fact{"a fact", "fact", {"table", "key", "time", "types"}, {"key"}};
@@ -39,6 +40,8 @@ inline const MappingKeys shared_tactical{"a shared tactical segment",
                                          {"id", "label", "when", "within", "description", "goal",
                                           "offer", "channel", "contact_every", "priority"},
                                          {"id", "when", "within"}};
+// `report:`, the settings of `strata report` (docs/report.md).
+inline const MappingKeys report{"'report'", "report", {"min_share"}, {}};
 inline const MappingKeys trigger{
     "a trigger",
     "trigger",
@@ -71,7 +74,7 @@ inline const MappingKeys test_expectation{
 inline std::vector<const MappingKeys*> rule_file_mappings() {
     return {&rule_keys::top,     &rule_keys::source,  &rule_keys::fact,
             &rule_keys::general, &rule_keys::segment, &rule_keys::shared_tactical,
-            &rule_keys::trigger};
+            &rule_keys::trigger, &rule_keys::report};
 }
 
 // The same for test files.

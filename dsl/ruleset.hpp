@@ -164,6 +164,10 @@ struct RuleFile {
     std::optional<FrequencyCap> frequency_cap;
     Location triggers_location;
     std::vector<TriggerDef> triggers;  // in file order
+
+    // `report: { min_share: 2% }`: a general segment below this share of the base is flagged
+    // by `strata report` as too small to act on (basis points of 10000; none: the default 1%).
+    std::optional<int> report_min_share_basis_points;
 };
 
 }  // namespace strata

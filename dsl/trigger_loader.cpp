@@ -394,4 +394,25 @@ void read_frequency_cap(YamlReader& reader, const YAML::Node& node, RuleFile& rf
     TriggerReader(reader, rf).read_cap(node);
 }
 
+void read_report_settings(YamlReader& reader, const YAML::Node& node, RuleFile& rf) {
+    reader.visit_map(node, rule_keys::report.where, rule_keys::report.known,
+                     rule_keys::report.required, [&](const YAML::Node& key, const YAML::Node& v) {
+                         if (key.Scalar() != "min_share") return;
+                         auto s = reader.scalar(v, "'min_share'");
+                         if (!s) return;
+                         const size_t b = s->find_first_not_of(" \t");
+                         const std::string text =
+                             b == std::string::npos
+                                 ? std::string()
+                                 : s->substr(b, s->find_last_not_of(" \t") - b + 1);
+                         const auto bp = parse_percent(text);
+                         if (!bp || *bp > 10000)
+                             reader.error(Code::InvalidValue, reader.node_location(v),
+                                          "'min_share' must be a percentage from 0% to 100%, "
+                                          "such as 1% or 2.5%");
+                         else
+                             rf.report_min_share_basis_points = *bp;
+                     });
+}
+
 }  // namespace strata

@@ -17,6 +17,9 @@ void read_triggers(YamlReader& reader, const YAML::Node& node, RuleFile& rf);
 // `frequency_cap: N per D`.
 void read_frequency_cap(YamlReader& reader, const YAML::Node& node, RuleFile& rf);
 
+// `report: { min_share: P% }`: the settings of `strata report`.
+void read_report_settings(YamlReader& reader, const YAML::Node& node, RuleFile& rf);
+
 // Parses an event (`enter X`, `exit X`, `in X`, `move X -> Y`) from `text`; nullopt with a
 // message in `problem` when it is not one. Locations are filled in from `text`'s offsets.
 std::optional<EventDef> parse_event(const SourceFile& file, const ExprText& text, size_t begin,

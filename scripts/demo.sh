@@ -3,7 +3,8 @@
 # segmented twice against its own state, a month apart:
 # 1. a retail base (fixed seed) under the shipped retail RFM rules at 2026-11-01 (the base's
 #    today), then the same base 30 days later (`demo-data --advance 30d`) at 2026-12-01: the
-#    second run prints who moved where; then the stored runs and the export for the CRM;
+#    second run prints who moved where; then the stored runs, the export for the CRM and the
+#    HTML report of the second run (build/demo-report.html);
 # 2. a car dealer's base under the lifecycle rules (prospect -> lead -> owner -> owner ready to
 #    replace), at the same two dates.
 set -euo pipefail
@@ -34,6 +35,10 @@ echo "Actions the triggers enqueued for senders (first of 'strata outbox list --
 # (SIGPIPE under pipefail).
 "$strata" outbox list --db "$later" --state "$state" --status pending >"$build/demo-outbox.txt"
 head -4 "$build/demo-outbox.txt"
+echo
+echo "The report of the second run for people ('strata report --db $later --state $state --out $build/demo-report.html'):"
+"$strata" report --db "$later" --state "$state" --out "$build/demo-report.html"
+echo "Open $(cd "$build" && pwd)/demo-report.html in a browser (one file, works offline)."
 
 echo
 echo "A car dealer's lifecycle (rules/auto-lifecycle.yaml), at 2026-11-01 and a month later:"

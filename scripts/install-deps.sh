@@ -1,14 +1,32 @@
 #!/usr/bin/env bash
-# Installs the Debian packages strata builds against, when any is missing.
+# Installs the Debian packages strata builds against, when any is missing (with chromium and
+# its driver for the report's browser test, and npm when there is none), then the charting
+# library that `strata report` inlines: `npm ci` of report/package-lock.json into
+# report/node_modules (ECharts; no install scripts run).
 # Runs apt-get only as root; otherwise it names what is missing and fails.
 set -euo pipefail
 packages=(cmake make g++ pkg-config tao-pegtl-dev libyaml-cpp-dev libsqlitecpp-dev libsqlite3-dev
-          libspdlog-dev libfmt-dev doctest-dev libcli11-dev libre2-dev sqlite3)
+          libspdlog-dev libfmt-dev doctest-dev libcli11-dev libre2-dev sqlite3 python3
+          chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Any npm will do (Debian's, or one that came with Node.js).
+command -v npm >/dev/null || missing+=(npm)
+install_js() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/report"
+  [ -f "$dir/node_modules/echarts/dist/echarts.min.js" ] &&
+    cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed" && return 0
+  echo "strata: installing the report's charting library (npm ci in report/)" >&2
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed"
+}
+if [ ${#missing[@]} -eq 0 ]; then
+  install_js
+  exit 0
+fi
 echo "strata: installing missing packages: ${missing[*]}" >&2
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
   echo "strata: run as root on Debian 12, or install them yourself: apt-get install ${missing[*]}" >&2
@@ -17,3 +35,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_js

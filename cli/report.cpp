@@ -1,0 +1,87 @@
+// `strata report --db DB [--state PATH] [--ruleset NAME] [--run N] [--compare M] --out FILE`:
+// one self-contained HTML file of a stored run (report/, docs/report.md).
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/stored_state.hpp"
+#include "report/html.hpp"
+#include "report/report_model.hpp"
+
+namespace strata::cli {
+
+namespace {
+
+// The folder of the running binary, where `make` leaves echarts.min.js beside strata.
+std::string binary_dir() {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string() : exe.parent_path().string();
+}
+
+}  // namespace
+
+int run_report(const ReportOptions& options, std::ostream& out, std::ostream& err) {
+    auto fail = [&](const std::string& message) {
+        err << "strata report: " << message << '\n';
+        return kExitEnvironment;
+    };
+    auto stored = open_stored_state("report", options.db, options.state, err, nullptr);
+    if (!stored) return kExitEnvironment;
+    std::string error;
+    const auto library = report::read_chart_library(binary_dir(), error);
+    if (!library) return fail(error);
+    report::ReportRequest request;
+    request.ruleset = options.ruleset;
+    request.run = options.run;
+    request.compare = options.compare;
+    const auto model = report::gather_report(*stored->data, *stored->state, request, error);
+    if (!model) return fail(error);
+    const std::string html = report::render_report_html(*model, *library);
+    // Written beside the target first, then renamed over it: a failed write leaves no half file.
+    const std::string partial = options.out + ".partial";
+    {
+        std::ofstream file(partial, std::ios::binary | std::ios::trunc);
+        if (!file || !file.write(html.data(), static_cast<std::streamsize>(html.size())) ||
+            !file.flush()) {
+            std::error_code ignored;
+            std::filesystem::remove(partial, ignored);
+            return fail("cannot write '" + options.out + "'");
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(partial, options.out, ec);
+    if (ec) {
+        std::filesystem::remove(partial, ec);
+        return fail("cannot write '" + options.out + "'");
+    }
+    for (const std::string& note : model->notes)
+        err << "strata report: note: " << note << '\n';
+    out << "wrote " << options.out << ": " << model->ruleset << " v" << model->version << ", run "
+        << model->run_id << " as of " << model->as_of << ", "
+        << thousands(static_cast<size_t>(model->customers)) << " customers";
+    if (model->moves) out << ", compared with run " << model->moves->from_run;
+    out << '\n';
+    return kExitOk;
+}
+
+void add_report(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto options = std::make_shared<ReportOptions>();
+    auto* cmd = app.add_subcommand(
+        "report", "Write one self-contained HTML report of a stored run, with charts, for people");
+    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--state", options->state,
+                    "SQLite file with run state (default: the customer database)");
+    cmd->add_option("--ruleset", options->ruleset,
+                    "The ruleset (default: that of --run, else of the latest stored run)");
+    cmd->add_option("--run", options->run, "The run to report (default: the ruleset's latest)");
+    cmd->add_option("--compare", options->compare,
+                    "The run whose segments the moves start from (default: the run before --run)");
+    cmd->add_option("--out", options->out, "The HTML file to write")->required();
+    cmd->callback(
+        [options, &exit_code, &out, &err] { exit_code = run_report(*options, out, err); });
+}
+
+}  // namespace strata::cli

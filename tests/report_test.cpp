@@ -1,0 +1,253 @@
+// `strata report` (issue 11): which run it reports, its refusals, the numbers it writes into the
+// HTML (moves up and down, quality flags, workload, how segments differ from the base), the
+// note when the data changed since the run, and the same bytes twice. The browser side is
+// tests/report_browser_test.py.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "report/report_model.hpp"
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+// 1,510 customers: 1,500 small spenders and 10 big ones (1401 to 1410).
+const char* kBase = R"sql(
+CREATE TABLE customers (customer_id INTEGER, spend REAL, tv INTEGER);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
+  INSERT INTO customers SELECT i, 10, 0 FROM n;
+UPDATE customers SET spend = 5000 WHERE customer_id BETWEEN 1401 AND 1410;
+INSERT INTO customers SELECT i + 1500, 10, 0 FROM (SELECT 1 AS i UNION ALL SELECT 2 UNION ALL
+  SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL
+  SELECT 8 UNION ALL SELECT 9 UNION ALL SELECT 10);
+)sql";
+
+std::string tiers_rules(const std::string& extra = "") {
+    return R"(ruleset: tiers
+version: 1
+let:
+  spend_twice: spend * 2
+value: spend
+general:
+  segments:
+    - id: vip
+      when: spend >= 1000
+      offer: a gift
+      channel: phone
+      contact_every: 2w
+      tactical:
+        - id: tv
+          when: tv == 1
+    - id: regular
+      when: spend >= 100
+      offer: bundle
+      channel: email
+      contact_every: 1mo
+    - id: small
+      when: otherwise
+)" + extra;
+}
+
+const char* kOtherRules = R"(ruleset: spenders
+version: 4
+general:
+  segments:
+    - id: high
+      when: spend >= 100
+    - id: low
+      when: otherwise
+)";
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Run 1 of tiers as of 2026-10-01; then 1,200 customers move from small up to regular (customer
+// 7 up to vip, with tv) and 3 big ones down to small; run 2 as of 2026-11-01; then spenders
+// (run 3).
+struct Stored {
+    TempDir dir;
+    std::string db = dir.database("base.db", kBase);
+    std::string rules;
+    std::string out = dir.file("report.html");
+
+    explicit Stored(const std::string& extra = "", bool other = true) {
+        rules = dir.write("tiers.yaml", tiers_rules(extra));
+        auto first = run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"});
+        REQUIRE_MESSAGE(first.code == 0, first.err);
+        SQLite::Database(db, SQLite::OPEN_READWRITE)
+            .exec(
+                "UPDATE customers SET spend = 500 WHERE customer_id BETWEEN 1 AND 1200;"
+                "UPDATE customers SET spend = 2000, tv = 1 WHERE customer_id = 7;"
+                "UPDATE customers SET spend = 10 WHERE customer_id BETWEEN 1401 AND 1403;");
+        auto second = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+        REQUIRE_MESSAGE(second.code == 0, second.err);
+        if (!other) return;
+        auto third = run_cli(
+            {"run", dir.write("spenders.yaml", kOtherRules), "--db", db, "--as-of", "2026-11-01"});
+        REQUIRE_MESSAGE(third.code == 0, third.err);
+    }
+
+    Run report(std::vector<std::string> extra = {}) const {
+        std::vector<std::string> args{"report", "--db", db, "--out", out};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_cli(args);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("report: moves up and down between two runs, and the segment numbers of the run") {
+    Stored s;
+    auto r = s.report({"--ruleset", "tiers"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out ==
+          "wrote " + s.out +
+              ": tiers v1, run 2 as of 2026-11-01, 1,510 customers, compared with run 1\n");
+    const std::string html = read_file(s.out);
+    // Listed earlier = up: small -> regular (1,199) and small -> vip (customer 7); vip -> small
+    // is down.
+    CHECK(html.find("id=\"moves-up\" data-value=\"1200\"") != std::string::npos);
+    CHECK(html.find("id=\"moves-down\" data-value=\"3\"") != std::string::npos);
+    CHECK(html.find("id=\"moves-stayed\" data-value=\"307\"") != std::string::npos);
+    CHECK(html.find("id=\"moves-new\" data-value=\"0\"") != std::string::npos);
+    // The rows carry the run's numbers: vip holds 10 - 3 + 1 = 8 customers.
+    CHECK(html.find("data-segment=\"vip\" data-path=\"vip\" data-level=\"0\" "
+                    "data-customers=\"8\" data-share=\"0.0053\" data-value-total=\"37000.00\"") !=
+          std::string::npos);
+    CHECK(html.find("data-segment=\"regular\" data-path=\"regular\" data-level=\"0\" "
+                    "data-customers=\"1199\"") != std::string::npos);
+    CHECK(html.find("data-segment=\"tv\" data-path=\"tv\" data-level=\"1\" data-customers=\"1\"") !=
+          std::string::npos);
+    // Workload: 1,199 regulars a month by email; 8 vips every two weeks by phone.
+    CHECK(html.find("data-channel=\"email\" data-contacts=\"1199.0\"") != std::string::npos);
+    CHECK(html.find("data-channel=\"phone\" data-contacts=\"17.4\"") != std::string::npos);
+    // vip is below 1% of the base; small has neither offer nor channel.
+    CHECK(html.find("data-flag=\"too_small\" data-segment=\"vip\"") != std::string::npos);
+    CHECK(html.find("data-flag=\"not_actionable\" data-segment=\"small\"") != std::string::npos);
+    CHECK(html.find("data-flag=\"not_actionable\" data-segment=\"vip\"") == std::string::npos);
+    // vip's spend is far above the base's: its first distinct let is spend_twice, upwards.
+    const size_t vip = html.find("data-segment=\"vip\"");
+    const size_t row_end = html.find("</tr>", vip);
+    const size_t let = html.find("data-let=\"spend_twice\" data-z=\"", vip);
+    REQUIRE(let < row_end);
+    CHECK(std::atof(html.c_str() + let + 31) > 5.0);
+    // Pareto: the first 1% (16 of 1,510, the most valuable first) hold 7 x 5,000 + 2,000 +
+    // 8 x 500 = 41,000 of 639,530; the first half (755) 37,000 + 747 x 500 = 410,500.
+    CHECK(html.find("\"pareto\":[[0,0],[0.01,0.0641],") != std::string::npos);
+    CHECK(html.find("[0.5,0.6419]") != std::string::npos);
+    // Nothing changed since run 2: no note about it.
+    CHECK(html.find("The data has changed") == std::string::npos);
+    CHECK(html.find("id=\"chart-moves\"") != std::string::npos);
+}
+
+TEST_CASE("report: defaults to the latest run's ruleset, and a first run has no moves") {
+    Stored s;
+    auto r = s.report();
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out == "wrote " + s.out + ": spenders v4, run 3 as of 2026-11-01, 1,510 customers\n");
+    const std::string html = read_file(s.out);
+    CHECK(html.find("data-ruleset=\"spenders\"") != std::string::npos);
+    CHECK(html.find("id=\"moves-none\"") != std::string::npos);
+    CHECK(html.find("id=\"chart-moves\"") == std::string::npos);
+    // No value in this rule file, and no rfm let.
+    CHECK(html.find("id=\"chart-pareto\"") == std::string::npos);
+    CHECK(html.find("id=\"chart-rfm\"") == std::string::npos);
+}
+
+TEST_CASE("report: the same state gives the same bytes, and --run and --compare choose") {
+    Stored s;
+    REQUIRE(s.report({"--ruleset", "tiers"}).code == 0);
+    const std::string once = read_file(s.out);
+    REQUIRE(s.report({"--ruleset", "tiers"}).code == 0);
+    CHECK(read_file(s.out) == once);
+    // --run alone reports that run, of its own ruleset.
+    auto first = s.report({"--run", "1"});
+    REQUIRE_MESSAGE(first.code == 0, first.err);
+    CHECK(first.out.find("run 1 as of 2026-10-01") != std::string::npos);
+    auto backwards = s.report({"--ruleset", "tiers", "--run", "1", "--compare", "2"});
+    REQUIRE_MESSAGE(backwards.code == 0, backwards.err);
+    CHECK(read_file(s.out).find("id=\"moves-down\" data-value=\"1200\"") != std::string::npos);
+}
+
+TEST_CASE("report: says so when the data changed since the run") {
+    Stored s;
+    // Run 1 saw the base before 1,203 customers changed.
+    auto r = s.report({"--ruleset", "tiers", "--run", "1"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.err.find("note: The data has changed since run 1") != std::string::npos);
+    CHECK(r.err.find("1,203 of the run's customers are placed elsewhere") != std::string::npos);
+    CHECK(read_file(s.out).find("The data has changed since run 1") != std::string::npos);
+}
+
+TEST_CASE("report: refusals exit 2 with the reason") {
+    Stored s;
+    auto check = [&](std::vector<std::string> args, const std::string& message) {
+        auto r = s.report(std::move(args));
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(r.err.find(message) != std::string::npos, r.err);
+    };
+    check({"--ruleset", "nope"}, "no stored run of ruleset 'nope'");
+    check({"--ruleset", "tiers", "--run", "9"}, "run 9 does not exist");
+    check({"--ruleset", "tiers", "--run", "3"},
+          "run 3 is a run of ruleset 'spenders', not of 'tiers'");
+    check({"--ruleset", "tiers", "--compare", "2"}, "--compare 2 is the run reported");
+    check({"--ruleset", "tiers", "--compare", "3"},
+          "--compare run 3 is a run of ruleset 'spenders', not of 'tiers'");
+    check({"--ruleset", "tiers", "--compare", "7"}, "--compare run 7 does not exist");
+    TempDir empty;
+    const std::string fresh = empty.database("fresh.db", kBase);
+    auto none = run_cli({"report", "--db", fresh, "--out", empty.file("r.html")});
+    CHECK(none.code == 2);
+    CHECK(none.err.find("no runs are stored in") != std::string::npos);
+    auto unwritable =
+        run_cli({"report", "--db", s.db, "--out", s.dir.file("no/such/folder/r.html")});
+    CHECK(unwritable.code == 2);
+    CHECK(unwritable.err.find("cannot write") != std::string::npos);
+    ::setenv("STRATA_ECHARTS_JS", s.dir.file("missing.js").c_str(), 1);
+    auto no_library = s.report();
+    ::unsetenv("STRATA_ECHARTS_JS");
+    CHECK(no_library.code == 2);
+    CHECK(no_library.err.find("echarts.min.js was not found") != std::string::npos);
+}
+
+TEST_CASE("report: the rule file's report.min_share sets the smallest share worth acting on") {
+    Stored s("report:\n  min_share: 0.5%\n", false);
+    REQUIRE(s.report().code == 0);
+    const std::string html = read_file(s.out);
+    CHECK(html.find("data-min-share=\"0.0050\"") != std::string::npos);
+    // vip holds 0.53%: above 0.5%.
+    CHECK(html.find("data-flag=\"too_small\"") == std::string::npos);
+
+    TempDir dir;
+    auto bad = run_cli({"check", dir.write("bad.yaml", tiers_rules("report:\n  min_share: 2\n"))});
+    CHECK(bad.code == 1);
+    CHECK((bad.out + bad.err).find("'min_share' must be a percentage") != std::string::npos);
+    auto unknown =
+        run_cli({"check", dir.write("unknown.yaml", tiers_rules("report:\n  min_shares: 2%\n"))});
+    CHECK(unknown.code == 1);
+    CHECK((unknown.out + unknown.err)
+              .find("unknown key 'min_shares' in 'report' (did you mean 'min_share'?)") !=
+          std::string::npos);
+}
+
+TEST_CASE("report: contacts per month from contact_every") {
+    using strata::report::contacts_per_month;
+    CHECK(*contacts_per_month("1mo") == doctest::Approx(1.0));
+    CHECK(*contacts_per_month("3mo") == doctest::Approx(1.0 / 3));
+    CHECK(*contacts_per_month("2w") == doctest::Approx(30.44 / 14));
+    CHECK(*contacts_per_month("10d") == doctest::Approx(3.044));
+    CHECK(*contacts_per_month("1y") == doctest::Approx(1.0 / 12));
+    CHECK(!contacts_per_month(""));
+    CHECK(!contacts_per_month("soon"));
+}
