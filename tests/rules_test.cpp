@@ -75,7 +75,7 @@ TEST_CASE("every shipped rule file runs on its demo database with sensible, non-
     const auto crm = dir.file("crm.db");
     auto imported =
         run_cli({"import", std::string(STRATA_SOURCE_DIR) + "/examples/crm/crm-export.csv", "--db",
-                 crm, "--table", "customers", "--key", "id", "--ascii-names"});
+                 crm, "--table", "customers", "--key", "id"});
     REQUIRE_MESSAGE(imported.code == 0, imported.err);
     databases["crm"] = crm;
     size_t files = 0;
