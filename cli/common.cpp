@@ -155,17 +155,30 @@ std::optional<int64_t> parse_duration(const std::string& text) {
     return number * unit;
 }
 
+namespace {
+
+// Characters in UTF-8 text (bytes that do not continue a character), as a terminal lays
+// them out for the scripts strata's users write (Latin, Cyrillic).
+size_t text_width(const std::string& s) {
+    size_t chars = 0;
+    for (unsigned char c : s)
+        chars += (c & 0xC0) != 0x80;
+    return chars;
+}
+
+}  // namespace
+
 void write_text_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
                       const std::vector<bool>& right_aligned, const std::string& indent) {
     std::vector<size_t> widths(right_aligned.size(), 0);
     for (const auto& row : rows) {
         for (size_t c = 0; c < row.size() && c < widths.size(); ++c)
-            widths[c] = std::max(widths[c], row[c].size());
+            widths[c] = std::max(widths[c], text_width(row[c]));
     }
     for (const auto& row : rows) {
         std::string line = indent;
         for (size_t c = 0; c < row.size() && c < widths.size(); ++c) {
-            const std::string pad(widths[c] - row[c].size(), ' ');
+            const std::string pad(widths[c] - text_width(row[c]), ' ');
             if (c) line += "  ";
             line += right_aligned[c] ? pad + row[c] : row[c] + pad;
         }

@@ -51,8 +51,8 @@ ProgressFn terminal_progress();
 std::string thousands(size_t n);
 
 // A text table: each line is `indent`, then the cells joined by two spaces, each column as
-// wide as its widest cell (those marked in `right_aligned` aligned right), trailing spaces
-// trimmed. The first row is usually the header.
+// wide as its widest cell in characters, not bytes (those marked in `right_aligned` aligned right),
+// trailing spaces trimmed. The first row is usually the header.
 void write_text_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
                       const std::vector<bool>& right_aligned, const std::string& indent = "");
 

@@ -2,8 +2,10 @@
 // (issue 11) need them.
 #include <doctest/doctest.h>
 
+#include <sstream>
 #include <string>
 
+#include "cli/common.hpp"
 #include "text/encoding.hpp"
 
 using namespace strata::text;
@@ -50,4 +52,14 @@ TEST_CASE("encoding: the byte-order mark is stripped only at the start") {
     CHECK(strip_bom("\xEF\xBB\xBFid;name") == "id;name");
     CHECK(strip_bom("id;\xEF\xBB\xBF") == "id;\xEF\xBB\xBF");
     CHECK(strip_bom("") == "");
+}
+
+TEST_CASE("text tables line up Cyrillic cells by characters, not bytes") {
+    std::ostringstream out;
+    strata::cli::write_text_table(out, {{"SEGMENT", "N"}, {"новые", "12"}, {"vip", "3"}},
+                                  {false, true});
+    CHECK(out.str() ==
+          "SEGMENT   N\n"
+          "новые     12\n"
+          "vip        3\n");
 }
