@@ -60,6 +60,6 @@ TEST_CASE("text tables line up Cyrillic cells by characters, not bytes") {
                                   {false, true});
     CHECK(out.str() ==
           "SEGMENT   N\n"
-          "новые     12\n"
-          "vip        3\n");
+          "новые    12\n"
+          "vip       3\n");
 }
