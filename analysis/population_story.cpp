@@ -3,24 +3,11 @@
 #include <cmath>
 #include <cstdio>
 
+#include "engine/numeric.hpp"
+
 namespace strata {
 
 namespace {
-
-std::string thousands(size_t n) {
-    std::string digits = std::to_string(n), out;
-    for (size_t i = 0; i < digits.size(); ++i) {
-        if (i && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
-}
-
-std::string percent(long double share) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f%%", static_cast<double>(share * 100));
-    return buf;
-}
 
 std::string text_at(const PopulationStoryInput& in, size_t k) {
     return k < in.arg_texts.size() ? in.arg_texts[k] : std::string("the value");
@@ -30,8 +17,8 @@ std::string text_at(const PopulationStoryInput& in, size_t k) {
 std::string ntile_story(const NtileFit& fit, bool best_low, const Value& x,
                         const std::string& name) {
     if (is_null(x))
-        return name + " is null, so it has no bin (" + thousands(fit.total) +
-               " customers ranked, " + thousands(fit.nulls) + " null)";
+        return name + " is null, so it has no bin (" + format_thousands(fit.total) +
+               " customers ranked, " + format_thousands(fit.nulls) + " null)";
     const Value tile_value = apply_ntile(fit, x);
     const auto* tile = std::get_if<int64_t>(&tile_value);
     if (!tile) return {};
@@ -48,7 +35,7 @@ std::string ntile_story(const NtileFit& fit, bool best_low, const Value& x,
                std::to_string(score(static_cast<int64_t>(b) + 1)) + ")";
         break;
     }
-    out += "; " + thousands(bin.customers) + " of " + thousands(fit.total) +
+    out += "; " + format_thousands(bin.customers) + " of " + format_thousands(fit.total) +
            " ranked customers are in the bin";
     return out;
 }
@@ -61,7 +48,7 @@ std::string abc_story(const AbcFit& fit, const PopulationStoryInput& in) {
     auto last = [](const char* cls, const AbcBoundary& b) {
         return std::string(cls) + "'s last customer (" + format_value(b.value) + ", customer " +
                format_value(b.key) + ", where the cumulative share reaches " +
-               percent(b.share_after) + ")";
+               format_percent(b.share_after) + ")";
     };
     const std::string cls = format_value(apply_abc(fit, x, in.key));
     const std::string head = name + " " + format_value(x) + " ranks ";
@@ -69,11 +56,11 @@ std::string abc_story(const AbcFit& fit, const PopulationStoryInput& in) {
         " of the positive total " + format_value(static_cast<double>(fit.total));
     if (cls == "A")
         return head + "at or before " + last("A", fit.last_a) + "; A holds the first " +
-               percent(fit.a) + total;
+               format_percent(fit.a) + total;
     if (cls == "B")
         return head + (fit.last_a.present ? "after " + last("A", fit.last_a) + " and " : "") +
-               "at or before " + last("B", fit.last_b) + "; B holds up to " + percent(fit.b) +
-               total;
+               "at or before " + last("B", fit.last_b) + "; B holds up to " +
+               format_percent(fit.b) + total;
     const AbcBoundary& before = fit.last_b.present ? fit.last_b : fit.last_a;
     if (!before.present) return head + "where no customer reaches A or B";
     return head + "after " + last(fit.last_b.present ? "B" : "A", before) + "; C is the rest" +
@@ -135,7 +122,7 @@ std::string population_story(const bound::Call& call, const PopulationFit& fit, 
         const Value rank = apply_percent_rank(*p, x);
         const auto below = static_cast<size_t>(
             std::llround(std::get<double>(rank) * static_cast<double>(p->total)));
-        return thousands(below) + " of the " + thousands(p->total) +
+        return format_thousands(below) + " of the " + format_thousands(p->total) +
                " ranked customers have a smaller " + text_at(in, 0) + " than " + format_value(x);
     }
     if (const auto* a = std::get_if<AbcFit>(&fit)) return abc_story(*a, in);

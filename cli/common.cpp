@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/io.hpp"
+#include "engine/numeric.hpp"
 #include "engine/sha256.hpp"
 #include "engine/store.hpp"
 
@@ -91,13 +92,7 @@ ProgressFn terminal_progress() {
 }
 
 std::string thousands(size_t n) {
-    std::string digits = std::to_string(n);
-    std::string out;
-    for (size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
+    return format_thousands(n);
 }
 
 std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules,

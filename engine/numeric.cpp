@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <string>
 
 namespace strata {
@@ -158,6 +159,22 @@ std::optional<double> parse_number_text(std::string_view text) {
     const auto d = parse_decimal(trim_spaces(text));
     if (!d) return std::nullopt;
     return to_double(*d);
+}
+
+std::string format_thousands(size_t n) {
+    const std::string digits = std::to_string(n);
+    std::string out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+std::string format_percent(long double share) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", static_cast<double>(share * 100));
+    return buf;
 }
 
 }  // namespace strata

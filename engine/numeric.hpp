@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace strata {
@@ -52,5 +53,11 @@ std::optional<double> parse_number_text(std::string_view text);
 
 // text without the whitespace (space, tab, CR, LF) around it.
 std::string_view trim_spaces(std::string_view text);
+
+// 1234567 as "1,234,567", for people.
+std::string format_thousands(size_t n);
+
+// A share (0.1234) as a percentage with one decimal ("12.3%"), for people.
+std::string format_percent(long double share);
 
 }  // namespace strata

@@ -5,6 +5,8 @@
 #include <ostream>
 #include <set>
 
+#include "engine/numeric.hpp"
+
 namespace strata {
 
 namespace {
@@ -115,21 +117,6 @@ void write_abc_class(JsonWriter& w, const char* name, size_t customers, const Ab
     w.end_object();
 }
 
-std::string thousands(size_t n) {
-    std::string digits = std::to_string(n), out;
-    for (size_t i = 0; i < digits.size(); ++i) {
-        if (i && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
-}
-
-std::string percent(long double share) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f%%", static_cast<double>(share * 100));
-    return buf;
-}
-
 void print_ntile_line(std::ostream& out, const std::string& name, const NtileFit& fit,
                       bool best_low) {
     out << "  " << name << ' ';
@@ -140,9 +127,10 @@ void print_ntile_line(std::ostream& out, const std::string& name, const NtileFit
             continue;
         }
         out << (fit.descending ? "<= " : ">= ") << format_value(bin->from) << ' '
-            << thousands(bin->customers) << " (" << thousands(bin->ties_at_cut) << " at cut)";
+            << format_thousands(bin->customers) << " (" << format_thousands(bin->ties_at_cut)
+            << " at cut)";
     }
-    if (fit.nulls) out << "  null: " << thousands(fit.nulls);
+    if (fit.nulls) out << "  null: " << format_thousands(fit.nulls);
     out << '\n';
 }
 
@@ -291,23 +279,23 @@ void print_populations(std::ostream& out, const std::vector<PopulationSummary>& 
         }
         if (const auto* a = std::get_if<AbcFit>(&p.fit)) {
             auto cls = [&out](const char* c, size_t n, const AbcBoundary* last) {
-                out << "  " << c << ": " << thousands(n);
+                out << "  " << c << ": " << format_thousands(n);
                 if (last && last->present)
                     out << " down to " << format_value(last->value) << " (customer "
-                        << format_value(last->key) << ", " << percent(last->share_after)
+                        << format_value(last->key) << ", " << format_percent(last->share_after)
                         << " of the total)";
             };
             out << "  class";
             cls("A", a->count_a, &a->last_a);
             cls("B", a->count_b, &a->last_b);
             cls("C", a->count_c, nullptr);
-            if (a->nulls) out << "  null: " << thousands(a->nulls);
+            if (a->nulls) out << "  null: " << format_thousands(a->nulls);
             out << '\n';
         }
         if (const auto* r = std::get_if<PercentRankFit>(&p.fit)) {
-            out << "  ranks  " << thousands(r->total) << " ranked, " << thousands(r->values.size())
-                << " distinct values";
-            if (r->nulls) out << "  null: " << thousands(r->nulls);
+            out << "  ranks  " << format_thousands(r->total) << " ranked, "
+                << format_thousands(r->values.size()) << " distinct values";
+            if (r->nulls) out << "  null: " << format_thousands(r->nulls);
             out << '\n';
         }
     }
