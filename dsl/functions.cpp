@@ -72,6 +72,13 @@ std::vector<std::string> function_names() {
     return names;
 }
 
+const char* function_name(bound::Fn fn) {
+    for (const auto& f : functions()) {
+        if (f.kind != FnKind::Aggregate && f.id == static_cast<int>(fn)) return f.name;
+    }
+    return "?";
+}
+
 bool bound::is_population(Fn fn) {
     return fn == Fn::Ntile || fn == Fn::PercentRank || fn == Fn::Rfm || fn == Fn::Abc ||
            fn == Fn::Xyz;

@@ -31,6 +31,9 @@ const std::vector<FunctionSpec>& functions();
 // The function called `name`, or null.
 const FunctionSpec* find_function(const std::string& name);
 
+// The name a rule writes for a scalar or population function ("ntile", "round").
+const char* function_name(bound::Fn fn);
+
 // Every function's name (for "did you mean").
 std::vector<std::string> function_names();
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "dsl/functions.hpp"
 #include "engine/policy.hpp"
 
 namespace strata {
@@ -30,23 +31,6 @@ const char* kind_name(GraphNode::Kind kind) {
 }
 
 namespace {
-
-const char* population_name(bound::Fn fn) {
-    switch (fn) {
-        case bound::Fn::Ntile:
-            return "ntile";
-        case bound::Fn::PercentRank:
-            return "percent_rank";
-        case bound::Fn::Rfm:
-            return "rfm";
-        case bound::Fn::Abc:
-            return "abc";
-        case bound::Fn::Xyz:
-            return "xyz";
-        default:
-            return "?";
-    }
-}
 
 class Builder {
   public:
@@ -180,7 +164,7 @@ class Builder {
                     }
                     if (bound::is_population(n.fn)) {
                         deps.push_back(add(GraphNode::Kind::Population,
-                                           std::string(population_name(n.fn)) + " at " +
+                                           std::string(function_name(n.fn)) + " at " +
                                                std::to_string(e.location.line) + ":" +
                                                std::to_string(e.location.col),
                                            e.location, inner));

@@ -5,6 +5,7 @@
 #include <ostream>
 #include <set>
 
+#include "dsl/functions.hpp"
 #include "engine/numeric.hpp"
 
 namespace strata {
@@ -137,18 +138,7 @@ void print_ntile_line(std::ostream& out, const std::string& name, const NtileFit
 }  // namespace
 
 const char* population_function_name(const bound::Call& call) {
-    switch (call.fn) {
-        case bound::Fn::Ntile:
-            return "ntile";
-        case bound::Fn::PercentRank:
-            return "percent_rank";
-        case bound::Fn::Rfm:
-            return "rfm";
-        case bound::Fn::Abc:
-            return "abc";
-        default:
-            return "?";
-    }
+    return function_name(call.fn);
 }
 
 std::vector<PopulationCall> population_calls(const CompiledRules& rules) {
