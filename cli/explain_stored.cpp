@@ -22,17 +22,6 @@ bool names_ruleset(const std::string& rules) {
 
 namespace {
 
-std::vector<std::string> split_tags(const std::string& tags) {
-    std::vector<std::string> out;
-    size_t from = 0;
-    while (from < tags.size()) {
-        const size_t end = std::min(tags.find(';', from), tags.size());
-        out.push_back(tags.substr(from, end - from));
-        from = end + 1;
-    }
-    return out;
-}
-
 std::string key_text(const Value& key) {
     if (const auto* i = std::get_if<int64_t>(&key)) return std::to_string(*i);
     return "'" + std::get<Str>(key).str() + "'";
@@ -52,12 +41,10 @@ std::optional<std::string> ruleset_of_run(SQLite::Database& state, int64_t run_i
 // The source registered for the run's version and content, when it was kept.
 std::optional<std::string> stored_source(SQLite::Database& state, const RunRecord& run) {
     try {
-        for (const auto& c : registered_contents(state, run.ruleset, run.version)) {
-            if (c.sha256 == run.rules_sha256 && c.source) return c.source;
-        }
+        return registered_source(state, run.ruleset, run.version, run.rules_sha256);
     } catch (const SQLite::Exception&) {
+        return std::nullopt;
     }
-    return std::nullopt;
 }
 
 }  // namespace
@@ -106,7 +93,7 @@ std::optional<StoredRunExplain> load_stored_run_explain(
         if (!match || !stored.segment.empty()) continue;
         stored.customer = row.key;
         stored.segment = row.segment.str();
-        stored.tactical = split_tags(row.tactical.str());
+        stored.tactical = split_tactical(row.tactical.str());
     }
     if (stored.segment.empty())
         return fail("customer " + key_text(keys.front()) + " was not placed by run " +

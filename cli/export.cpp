@@ -73,9 +73,7 @@ void note_changed_file(const std::string& rules, SQLite::Database& state, const 
     if (!text || sha256_hex(*text) == r.rules_sha256) return;
     std::optional<std::string> stored;
     try {
-        for (const auto& c : registered_contents(state, r.ruleset, r.version)) {
-            if (c.sha256 == r.rules_sha256) stored = c.source;
-        }
+        stored = registered_source(state, r.ruleset, r.version, r.rules_sha256);
     } catch (const SQLite::Exception&) {
         // Without the registry, the note says less.
     }

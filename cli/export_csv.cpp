@@ -56,9 +56,8 @@ struct Evaluation {
 std::optional<std::string> run_source(const ExportOptions& options, SQLite::Database& state,
                                       const RunRecord& r) {
     try {
-        for (const auto& c : registered_contents(state, r.ruleset, r.version)) {
-            if (c.sha256 == r.rules_sha256 && c.source) return c.source;
-        }
+        if (auto source = registered_source(state, r.ruleset, r.version, r.rules_sha256))
+            return source;
     } catch (const SQLite::Exception&) {
     }
     std::error_code ec;

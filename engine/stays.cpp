@@ -343,4 +343,15 @@ std::vector<MembershipRow> membership_of_run(SQLite::Database& state, int64_t ru
     return rows;
 }
 
+std::vector<std::string> split_tactical(const std::string& tactical) {
+    std::vector<std::string> out;
+    size_t from = 0;
+    while (from < tactical.size()) {
+        const size_t end = std::min(tactical.find(';', from), tactical.size());
+        out.push_back(tactical.substr(from, end - from));
+        from = end + 1;
+    }
+    return out;
+}
+
 }  // namespace strata

@@ -29,6 +29,9 @@ struct MembershipRow {
                    // parent/child), or ''
 };
 
+// The tactical paths of a MembershipRow::tactical text, in order; none for ''.
+std::vector<std::string> split_tactical(const std::string& tactical);
+
 // A stay, as a key: ruleset, customer, level, segment and the run that began it.
 struct StayRef {
     Value key;

@@ -224,4 +224,12 @@ std::optional<std::vector<VersionListing>> list_versions(SQLite::Database& state
     return versions;
 }
 
+std::optional<std::string> registered_source(SQLite::Database& state, const std::string& ruleset,
+                                             int64_t version, const std::string& sha256) {
+    for (const auto& c : registered_contents(state, ruleset, version)) {
+        if (c.sha256 == sha256 && c.source) return c.source;
+    }
+    return std::nullopt;
+}
+
 }  // namespace strata

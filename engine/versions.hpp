@@ -38,6 +38,11 @@ struct RegisteredVersion {
 std::vector<RegisteredVersion> registered_contents(SQLite::Database& state,
                                                    const std::string& ruleset, int64_t version);
 
+// The source registered for `ruleset` at `version` with content `sha256`, when it was kept
+// (nullopt otherwise). Throws SQLite::Exception on a database error.
+std::optional<std::string> registered_source(SQLite::Database& state, const std::string& ruleset,
+                                             int64_t version, const std::string& sha256);
+
 // Why a run of `ruleset` at `version` with content `sha256` (bytes `source`) may not be stored,
 // or nullopt when it may: the version is registered with other content, so it was not bumped.
 // The message names the registered content and shows the first differing line

@@ -41,25 +41,6 @@ struct Moments {
     }
 };
 
-std::vector<std::string> split_tags(const std::string& tags) {
-    std::vector<std::string> out;
-    size_t from = 0;
-    while (from < tags.size()) {
-        const size_t end = std::min(tags.find(';', from), tags.size());
-        out.push_back(tags.substr(from, end - from));
-        from = end + 1;
-    }
-    return out;
-}
-
-// The source registered for the run's version and content, when it was kept.
-std::optional<std::string> stored_source(SQLite::Database& state, const RunRecord& run) {
-    for (const auto& c : registered_contents(state, run.ruleset, run.version)) {
-        if (c.sha256 == run.rules_sha256 && c.source) return c.source;
-    }
-    return std::nullopt;
-}
-
 // (share of customers, share of value) at every whole percent of the customers, the most
 // valuable first. Empty when the values do not add up to more than zero.
 std::vector<std::pair<double, double>> pareto_curve(std::vector<double> values) {
@@ -98,7 +79,7 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
         " How each segment differs from the base, the Pareto curve and R × F are left out.";
     std::optional<std::string> source;
     try {
-        source = stored_source(state, run);
+        source = registered_source(state, run.ruleset, run.version, run.rules_sha256);
     } catch (const SQLite::Exception&) {
     }
     if (!source) {
@@ -151,7 +132,7 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
         std::vector<std::vector<std::string>> groups(n);
         for (size_t i = 0; i < n; ++i) {
             groups[i].push_back(rep.membership[i].segment.str());
-            for (auto& tag : split_tags(rep.membership[i].tactical.str()))
+            for (auto& tag : split_tactical(rep.membership[i].tactical.str()))
                 groups[i].push_back(std::move(tag));
         }
         if (value) {
