@@ -1,4 +1,5 @@
-// `strata run RULES --db DB [--as-of DATE] [--dry-run] [--format table|json|csv] [--state PATH]`
+// `strata run RULES --db DB [--as-of DATE] [--dry-run] [--incremental] [--format table|json|csv]
+// [--state PATH]`
 #include <unistd.h>
 
 #include <algorithm>
@@ -6,6 +7,8 @@
 #include <map>
 #include <ostream>
 #include <sstream>
+
+#include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -372,6 +375,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     RunOptions run_options;
     run_options.as_of = *as_of;
     run_options.dry_run = options.dry_run;
+    run_options.incremental = options.incremental;
     run_options.fire_initial = options.fire_initial;
     run_options.fire_on_rule_change = options.fire_on_rule_change;
     run_options.rules_path = options.rules;
@@ -406,6 +410,20 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         err << "strata run: " << error.message << '\n';
         if (json) write_json_error(out, error.rule_problem ? "rules" : "database", error.message);
         return error.rule_problem ? kExitRules : kExitEnvironment;
+    }
+    if (report->incremental) {
+        const IncrementalOutcome& inc = *report->incremental;
+        if (!inc.used) {
+            err << "strata run: --incremental: a full run instead, because " << inc.reason << '\n';
+        } else {
+            spdlog::info(
+                "incremental: from run {}'s kept state: {} customers kept, {} new, {} left",
+                inc.since_run, inc.customers_kept, inc.customers_new, inc.customers_left);
+        }
+        for (const auto& f : inc.facts)
+            spdlog::info("incremental: read {} rows of {}{}", f.rows_read, f.fact,
+                         f.after_rowid ? " (rowid above " + std::to_string(*f.after_rowid) + ")"
+                                       : std::string(" (every row)"));
     }
     switch (options.format) {
         case RunFormat::Json:

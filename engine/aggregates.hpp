@@ -11,6 +11,9 @@
 
 namespace strata {
 
+class ByteWriter;
+class ByteReader;
+
 // A chunk of one fact table's rows: the fact's columns (by slot) and, for each row, the
 // customer row it belongs to (or -1 when its key matches no customer).
 struct FactChunk {
@@ -38,6 +41,12 @@ class AggregateComputer {
     // REQUIRES: called before the first add().
     void count_rows();
 
+    // From now on, also counts per customer and fact the rows of theirs read, and of those the
+    // ones after as_of and with an unknown time: kept with the customer's state, so that the
+    // rows of a customer who leaves the base later can be counted as rows without a customer.
+    // REQUIRES: called before the first add() (and on every computer that is merged).
+    void count_customer_rows();
+
     // Adds one chunk of rows of program fact `fact`.
     void add(int fact, const FactChunk& chunk);
 
@@ -45,6 +54,24 @@ class AggregateComputer {
     // rows had come after this one's. `other` is left empty. Sums add this one's total and
     // then the other's, so a fixed split of the rows gives the same bytes every time.
     void merge(AggregateComputer& other);
+
+    // A customer's state as bytes: what every aggregate has taken for them so far, enough to
+    // go on adding rows later (a run keeps it for the next incremental run). Adding a state
+    // back and then more rows gives the same values as adding all the rows: every aggregate
+    // is exact and does not depend on the order of its rows.
+    // REQUIRES for save_customer: prepare_saving() after the last add() or merge().
+    void prepare_saving();
+    void save_customer(size_t customer, ByteWriter& out) const;
+    // Sets a customer's state from bytes save_customer wrote for the same program and as_of.
+    // REQUIRES: nothing added for the customer yet. False when the bytes are not such a state
+    // (the state is then unspecified: the caller falls back to reading every row).
+    bool load_customer(size_t customer, ByteReader& in);
+    // A customer's rows per fact as counted by count_customer_rows() (zeros without it):
+    // read, after as_of, with an unknown time.
+    struct RowsOf {
+        int64_t read = 0, future = 0, unknown_time = 0;
+    };
+    RowsOf rows_of(size_t customer, int fact) const;
 
     // One column per program aggregate, a row per customer.
     std::vector<Column> finish();
@@ -67,9 +94,14 @@ class AggregateComputer {
     std::vector<size_t> unknown_time_rows_;
     std::unique_ptr<State> state_;
     AggregateRowCounts row_counts_;  // filled only after count_rows()
-    std::vector<char> live_;         // per chunk, reused
-    std::vector<char> take_;         // per chunk and aggregate, reused
-    std::vector<int> periods_;       // cv: periods per aggregate, on the calendar from as_of
+    // count_customer_rows(): per fact, per customer: rows read, after as_of, unknown time.
+    struct CustomerRows {
+        std::vector<uint32_t> read, future, unknown_time;
+    };
+    std::vector<CustomerRows> customer_rows_;
+    std::vector<char> live_;    // per chunk, reused
+    std::vector<char> take_;    // per chunk and aggregate, reused
+    std::vector<int> periods_;  // cv: periods per aggregate, on the calendar from as_of
 };
 
 }  // namespace strata

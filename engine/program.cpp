@@ -105,7 +105,8 @@ Frame Evaluation::frame() const {
 
 Evaluation evaluate_program(const bound::Program& program, const CustomerTable& customers,
                             const std::vector<FactParts>& facts, Date as_of,
-                            AggregateRowCounts* row_counts, const PopulationFits* given_fits) {
+                            AggregateRowCounts* row_counts, const PopulationFits* given_fits,
+                            const AggregateCarry* carry) {
     Evaluation ev;
     if (given_fits) ev.fits = std::make_shared<PopulationFits>(*given_fits);
     ev.customers = &customers;
@@ -117,9 +118,11 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
         if (!computers[p]) {
             computers[p] = std::make_unique<AggregateComputer>(program, customers.rows, as_of);
             if (row_counts) computers[p]->count_rows();
+            if (carry && carry->count_customer_rows) computers[p]->count_customer_rows();
         }
         return *computers[p];
     };
+    if (carry && carry->seed) carry->seed(computer(0));
     for (size_t f = 0; f < program.facts.size(); ++f) {
         const FactParts& parts = facts.at(f);
         const int fact = static_cast<int>(f);
@@ -144,6 +147,7 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
         total.merge(*computers[p]);
     computers.resize(1);
     spdlog::debug("fact scan done");
+    if (carry && carry->keep) carry->keep(total);
     ev.aggregates = total.finish();
     if (row_counts) *row_counts = total.take_row_counts();
     spdlog::debug("fact pass and aggregates done");

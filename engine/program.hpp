@@ -54,6 +54,15 @@ struct Evaluation {
 // The sources of one fact table: one, or several disjoint parts of it read side by side.
 using FactParts = std::vector<FactSource*>;
 
+// What an evaluation carries over from an earlier run's aggregates (an incremental run): the
+// stored per-customer states go in before any fact row, and the states as they end up are
+// kept for the next run, before the aggregates are finished. Either may be empty.
+struct AggregateCarry {
+    bool count_customer_rows = false;  // every aggregate state counts rows per customer
+    std::function<void(AggregateComputer&)> seed;
+    std::function<void(AggregateComputer&)> keep;
+};
+
 // REQUIRES: facts has one entry per Program::facts entry, in order, each with at least one
 // source. The parts of a fact are read side by side, each on its own thread and into its own
 // aggregate state; the states are added up in part order, so results do not depend on
@@ -61,10 +70,12 @@ using FactParts = std::vector<FactSource*>;
 // thread while this one aggregates. With `row_counts`, the aggregates also count, per customer,
 // the fact rows each took, into it (strata explain). With `given_fits`, the evaluation starts
 // with those fits: a population call that has one there is applied to it instead of ranking
-// the base (rule tests' `population:` fixes cut points so).
+// the base (rule tests' `population:` fixes cut points so). With `carry`, its seed fills the
+// first aggregate state before any row is read, and its keep sees the merged state last.
 Evaluation evaluate_program(const bound::Program& program, const CustomerTable& customers,
                             const std::vector<FactParts>& facts, Date as_of,
                             AggregateRowCounts* row_counts = nullptr,
-                            const PopulationFits* given_fits = nullptr);
+                            const PopulationFits* given_fits = nullptr,
+                            const AggregateCarry* carry = nullptr);
 
 }  // namespace strata

@@ -261,9 +261,7 @@ void keep_customers(CustomerTable& customers, KeyIndex& index, const std::vector
     index.build(customers.keys);
 }
 
-std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& table, size_t parts) {
-    std::vector<RowRange> whole(1);
-    if (parts < 2) return whole;
+std::optional<std::string> rowid_alias(SQLite::Database& db, const std::string& table) {
     // The rowid's spellings that no column of the table has taken.
     std::vector<std::string> taken;
     {
@@ -276,14 +274,31 @@ std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& ta
             taken.push_back(std::move(name));
         }
     }
-    std::string alias;
+    if (taken.empty()) return std::nullopt;  // not a table (or no such table)
     for (const char* candidate : {"rowid", "_rowid_", "oid"}) {
         if (std::find(taken.begin(), taken.end(), candidate) == taken.end()) {
-            alias = candidate;
-            break;
+            try {  // a WITHOUT ROWID table or a view has none under any name
+                RawStatement probe(db, std::string("SELECT ") + candidate + " FROM " +
+                                           quote_identifier(table) + " LIMIT 0");
+            } catch (const SQLite::Exception&) {
+                return std::nullopt;
+            }
+            return std::string(candidate);
         }
     }
-    if (alias.empty()) return whole;
+    return std::nullopt;
+}
+
+std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& table, size_t parts,
+                                     std::optional<int64_t> after) {
+    std::vector<RowRange> whole(1);
+    if (parts < 2 && !after) return whole;
+    const std::optional<std::string> found = rowid_alias(db, table);
+    if (!found) {
+        if (after) throw SQLite::Exception("table '" + table + "' has no rowid");
+        return whole;
+    }
+    const std::string& alias = *found;
     int64_t lo = 0, hi = 0;
     try {
         // Two queries: SQLite answers a lone min() or max() of the rowid from the b-tree's
@@ -291,11 +306,21 @@ std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& ta
         for (auto [fn, out] : {std::pair{"min", &lo}, std::pair{"max", &hi}}) {
             RawStatement bound(db, std::string("SELECT ") + fn + "(" + alias + ") FROM " +
                                        quote_identifier(table));
-            if (!bound.step() || sqlite3_column_type(bound.get(), 0) == SQLITE_NULL) return whole;
+            if (!bound.step() || sqlite3_column_type(bound.get(), 0) == SQLITE_NULL) {
+                if (after) return {RowRange{alias, *after, *after}};  // empty: nothing new
+                return whole;
+            }
             *out = sqlite3_column_int64(bound.get(), 0);
         }
     } catch (const SQLite::Exception&) {
+        if (after) throw;
         return whole;  // a view or a WITHOUT ROWID table: no rowid to split on
+    }
+    if (after) {
+        // Only the rows after `after`: (after, hi], split as below.
+        if (hi <= *after) return {RowRange{alias, *after, *after}};
+        lo = std::max(lo, *after + 1);
+        if (parts < 2) return {RowRange{alias, lo - 1, hi}};
     }
     if (lo == INT64_MIN) return whole;  // (lo - 1, …] is not expressible; rare enough to skip
     std::vector<RowRange> out;

@@ -94,7 +94,14 @@ struct RowRange {
 // connections can scan it side by side. One whole-table range when the table has no usable
 // rowid (a view, a WITHOUT ROWID table, every rowid alias taken by a column) or is empty.
 // The split depends only on the data, never on the machine. Throws SQLite::Exception.
-std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& table, size_t parts);
+// With `after`, only the rows whose rowid is above it, split so (an empty range when there are
+// none); that needs a rowid (SQLite::Exception otherwise).
+std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& table, size_t parts,
+                                     std::optional<int64_t> after = std::nullopt);
+
+// How the rowid of `table` is spelled in SQL (rowid, _rowid_ or oid: the first no column has
+// taken), or nullopt when it has none (a view, a WITHOUT ROWID table, no such table).
+std::optional<std::string> rowid_alias(SQLite::Database& db, const std::string& table);
 
 // Keeps the customer rows whose `keep` is non-zero (one per row), in order, and indexes the
 // keys again.

@@ -20,17 +20,13 @@
 #include "engine/json.hpp"
 #include "engine/parallel.hpp"
 #include "engine/placement.hpp"
+#include "engine/run_read.hpp"
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
 
 namespace strata {
 
 namespace {
-
-// Tables are split into this many rowid ranges and read side by side. Fixed, not the
-// machine's core count: how facts are split decides the order sums are added in, and the
-// same data must give the same bytes everywhere.
-constexpr size_t kScanParts = 2;
 
 std::string utc_now() {
     const std::time_t t = std::time(nullptr);
@@ -102,108 +98,6 @@ class MembershipPipe {
     std::thread thread_;                // last: starts once everything above exists
 };
 
-// Logs how long each phase took (`-v`).
-class PhaseClock {
-  public:
-    void lap(const char* phase) {
-        const auto now = std::chrono::steady_clock::now();
-        spdlog::info("{}: {:.0f} ms", phase,
-                     std::chrono::duration<double, std::milli>(now - last_).count());
-        last_ = now;
-    }
-
-  private:
-    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
-
-// Reads the customers and the fact tables and evaluates the program over them. SQLite
-// errors become `error`, naming what was being read.
-// `fill_state` gets the customers as read, before anything is evaluated, to fill in the
-// columns that come from the stored state.
-bool read_and_evaluate(const CompiledRules& rules, SQLite::Database& data,
-                       const ProgressFn& progress, Date as_of, CustomerTable& customers,
-                       Evaluation& ev, DataQuality& dq, PhaseClock& clock,
-                       const std::function<void(CustomerTable&)>& fill_state,
-                       AggregateRowCounts* row_counts, const PopulationFits* given_fits,
-                       RunError& error) {
-    const bound::Program& program = rules.program;
-    std::string reading = "table '" + rules.rules.customers_table + "'";
-    try {
-        // One read transaction over every read of this connection: in rollback-journal mode
-        // no writer can commit until the reads are done, so the extra connections that read
-        // parts of the tables see the same data.
-        SQLite::Transaction reads(data);
-        // Tables are read in kScanParts rowid ranges side by side, one connection each.
-        std::vector<std::unique_ptr<SQLite::Database>> extra;
-        std::vector<SQLite::Database*> connections{&data};
-        while (connections.size() < kScanParts) {
-            StoreError open_error;
-            extra.push_back(open_read_only(data.getFilename(), open_error));
-            if (!extra.back()) throw SQLite::Exception(open_error.message);
-            connections.push_back(extra.back().get());
-        }
-        KeyIndex index;
-        customers = read_customers(connections, rules.rules.customers_table, rules.rules.key,
-                                   program, index, dq, progress);
-        if (rules.since) {
-            // Point in time for the base itself: customers whose source.since is after
-            // as_of did not exist yet on that day (an unknown day keeps the customer).
-            Frame frame;
-            frame.rows = customers.rows;
-            frame.as_of = as_of;
-            for (const auto& c : customers.columns)
-                frame.columns.push_back(&c);
-            const Column since = evaluate(*rules.since, frame);
-            std::vector<char> keep(customers.rows, 1);
-            for (size_t row = 0; row < customers.rows; ++row) {
-                const Value& v = since[row];
-                const auto* d = std::get_if<Date>(&v);
-                const auto* t = std::get_if<DateTime>(&v);
-                if ((d && *d > as_of) || (t && to_date(*t) > as_of)) {
-                    keep[row] = 0;
-                    ++dq.customers_after_as_of;
-                }
-            }
-            keep_customers(customers, index, keep);
-        }
-        fill_state(customers);
-        clock.lap("read customers");
-        std::deque<DataQuality> part_quality;  // per part, merged in part order afterwards
-        std::vector<std::unique_ptr<SqliteFactSource>> sources;
-        std::vector<FactParts> parts;
-        for (const auto& fact : program.facts) {
-            const std::vector<RowRange> ranges =
-                split_by_rowid(data, fact.table, connections.size());
-            FactParts fact_parts;
-            auto scanned = std::make_shared<std::atomic<size_t>>(0);
-            for (size_t p = 0; p < ranges.size(); ++p) {
-                part_quality.emplace_back();
-                sources.push_back(std::make_unique<SqliteFactSource>(*connections[p], fact, index,
-                                                                     part_quality.back(), progress,
-                                                                     ranges[p], scanned));
-                fact_parts.push_back(sources.back().get());
-            }
-            parts.push_back(std::move(fact_parts));
-        }
-        if (!program.facts.empty()) reading = "the fact tables";
-        ev = evaluate_program(program, customers, parts, as_of, row_counts, given_fits);
-        for (const DataQuality& part : part_quality)
-            merge_data_quality(dq, part);
-        clock.lap("facts, aggregates and lets");
-    } catch (const SQLite::Exception& e) {
-        error.message =
-            "cannot read " + reading + " from '" + data.getFilename() + "': " + e.what();
-        return false;
-    }
-    for (size_t f = 0; f < program.facts.size(); ++f) {
-        if (ev.future_fact_rows[f] > 0)
-            dq.future_fact_rows[program.facts[f].name] = ev.future_fact_rows[f];
-        if (ev.unknown_time_fact_rows[f] > 0)
-            dq.unknown_time_fact_rows[program.facts[f].name] = ev.unknown_time_fact_rows[f];
-    }
-    return true;
-}
-
 // Fills the columns that come from the ruleset's stored state, from each customer's open stays
 // (those of the latest stored run): previous_segment, segment_since and days_in_segment. A
 // customer new to the ruleset has nulls.
@@ -231,6 +125,23 @@ void fill_state_columns(const bound::Program& program, CustomerTable& customers,
             else if (use.name == "days_in_segment" && since)
                 v = int64_t{as_of.days - since->days};
         }
+    }
+}
+
+// An incremental run's fact tables are watched for changes below the watermark before they
+// are read (engine/fact_watch.hpp), so that the next run can trust what this one reads. A
+// table that cannot be watched makes the run a full one, which says why.
+void watch_fact_tables(const CompiledRules& rules, SQLite::Database& data) {
+    for (const auto& fact : rules.program.facts) {
+        try {
+            if (read_watch(data, fact.table)) continue;
+        } catch (const SQLite::Exception&) {
+        }
+        std::string watch_error;
+        if (install_watch(data.getFilename(), fact.table, std::nullopt, watch_error))
+            spdlog::info("watching table '{}' for changes below the watermark", fact.table);
+        else
+            spdlog::warn("{}", watch_error);
     }
 }
 
@@ -433,13 +344,64 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             fill_state_columns(rules.program, table, dry_open, rep.as_of);
         }
     };
-    CustomerTable customers;
-    Evaluation ev;
-    const bool evaluated =
-        read_and_evaluate(rules, data, progress, options.as_of, customers, ev, rep.data_quality,
-                          clock, fill_state, options.aggregate_rows, options.population, error);
+    // An incremental run starts from the ruleset's kept state (engine/incremental.hpp).
+    std::optional<KeptState> kept;
+    std::vector<std::string> kept_blocks;
+    if (options.incremental) {
+        if (!options.dry_run) watch_fact_tables(rules, data);
+        try {
+            if (state) {
+                kept = load_kept_state(*state, rep.ruleset);
+                if (kept) kept_blocks = load_aggregate_blocks(*state, rep.ruleset);
+                if (options.dry_run) {
+                    StoreError ignored;
+                    previous = find_run(*state, rep.ruleset, std::nullopt, ignored);
+                }
+            }
+        } catch (const SQLite::Exception& e) {
+            if (starting.valid()) writer = starting.get();
+            error.message =
+                "cannot read the kept aggregate state (table "
+                "'strata_aggregate_state') from '" +
+                state->getFilename() + "': " + e.what();
+            return std::nullopt;
+        }
+    }
+    ReadRequest request;
+    request.rules = &rules;
+    request.data = &data;
+    request.progress = progress;
+    request.as_of = options.as_of;
+    request.fill_state = fill_state;
+    request.row_counts = options.aggregate_rows;
+    request.given_fits = options.population;
+    request.keep = !options.dry_run;
+    request.incremental = options.incremental;
+    request.kept = &kept;
+    request.kept_blocks = &kept_blocks;
+    request.latest_run_id = previous ? previous->run_id : 0;
+    request.rules_sha256 = options.rules_sha256;
+    ReadResult read;
+    std::string read_error;
+    const bool evaluated = read_and_evaluate(request, read, clock, read_error);
     if (starting.valid()) writer = starting.get();
-    if (!evaluated) return std::nullopt;
+    if (!evaluated) {
+        error.message = read_error;
+        return std::nullopt;
+    }
+    kept_blocks = {};
+    rep.data_quality = std::move(read.dq);
+    rep.incremental = read.incremental;
+    const CustomerTable& customers = read.customers;
+    const Evaluation& ev = read.ev;
+    // The kept state must be the one of the latest run as the writer's transaction sees it.
+    if (writer && read.incremental && read.incremental->used &&
+        (!writer->previous() || writer->previous()->run_id != read.incremental->since_run)) {
+        error.message = "another run of ruleset '" + rep.ruleset +
+                        "' was stored while this incremental run read its kept state; nothing "
+                        "was stored, run again";
+        return std::nullopt;
+    }
     if (!options.dry_run) {
         if (!writer) {
             error.message = start_error.message;
@@ -518,6 +480,22 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             .count();
     };
     if (writer) {
+        // What the next incremental run starts from, in this run's transaction.
+        read.kept.run_id = rep.run_id;
+        read.kept.version = rep.version;
+        read.kept.rules_sha256 = rep.sha256;
+        read.kept.as_of = format_date(rep.as_of);
+        try {
+            store_kept_state(writer->history(), rep.ruleset, read.kept, read.blocks);
+            store_population_fits(writer->history(), rep.run_id, rep.populations);
+        } catch (const SQLite::Exception& e) {
+            error.message =
+                "cannot store the kept aggregate state (table "
+                "'strata_aggregate_state') in '" +
+                writer->history().getFilename() + "': " + e.what();
+            return std::nullopt;
+        }
+        clock.lap("keep aggregate state");
         rep.elapsed_ms = elapsed_ms();
         StoreError store_error;
         if (!writer->finish(utc_now(), static_cast<int64_t>(n), report_json(rep), store_error)) {
@@ -525,6 +503,13 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             return std::nullopt;
         }
         clock.lap("store");
+        // The watches cover the rows this run read (engine/fact_watch.hpp).
+        for (const FactWatermark& f : read.kept.facts) {
+            if (!f.watch_changes && !options.incremental) continue;
+            std::string watch_error;
+            if (!install_watch(data.getFilename(), f.table, f.max_rowid, watch_error))
+                spdlog::warn("{}", watch_error);
+        }
     }
     rep.elapsed_ms = elapsed_ms();
     return rep;

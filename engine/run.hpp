@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dsl/compiler.hpp"
+#include "engine/incremental.hpp"
 #include "engine/population_report.hpp"
 #include "engine/reader.hpp"
 #include "engine/state.hpp"
@@ -67,11 +68,16 @@ struct RunReport {
     // their source lines and may be null.
     std::vector<Diagnostic> warnings;
     const SourceFile* source = nullptr;
+    // A run asked to be incremental: whether it was, or why it was a full run instead.
+    std::optional<IncrementalOutcome> incremental;
 };
 
 struct RunOptions {
     Date as_of;
     bool dry_run = false;
+    // Read only the fact rows after the kept watermarks (engine/incremental.hpp); a full run
+    // when that cannot be shown to give the full run's result (report.incremental says why).
+    bool incremental = false;
     std::string rules_path;
     std::string rules_sha256;
     ProgressFn progress;

@@ -255,6 +255,39 @@ std::string report_json(const RunReport& rep) {
     w.end_object();
     write_transitions(w, rep.transitions);
     write_triggers(w, rep);
+    // A run asked to be incremental: what it read, or why it read everything (null otherwise).
+    w.key("incremental");
+    if (!rep.incremental) {
+        w.null();
+    } else {
+        const IncrementalOutcome& inc = *rep.incremental;
+        w.begin_object();
+        w.key("mode").value(inc.used ? "incremental" : "full");
+        w.key("reason");
+        text_or_null(w, inc.reason);
+        w.key("since_run");
+        if (inc.used)
+            w.value(inc.since_run);
+        else
+            w.null();
+        w.key("customers_kept").value(inc.customers_kept);
+        w.key("customers_new").value(inc.customers_new);
+        w.key("customers_left").value(inc.customers_left);
+        w.key("facts").begin_array();
+        for (const auto& f : inc.facts) {
+            w.begin_object();
+            w.key("fact").value(f.fact);
+            w.key("after_rowid");
+            if (f.after_rowid)
+                w.value(*f.after_rowid);
+            else
+                w.null();
+            w.key("rows_read").value(f.rows_read);
+            w.end_object();
+        }
+        w.end_array();
+        w.end_object();
+    }
     w.key("elapsed_ms").value(static_cast<int64_t>(rep.elapsed_ms));
     w.end_object();
     return w.str();

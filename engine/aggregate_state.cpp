@@ -1,0 +1,226 @@
+// A customer's aggregate states as bytes (AggregateComputer::save_customer / load_customer):
+// the compact per-customer form a run keeps for the next incremental run.
+//
+// Per aggregate, in program order:
+//   count, count(fact)   varint
+//   sum                  exact total
+//   avg                  exact total, varint count
+//   min, max             number: 0, or 1 and the double; time: 0, or 1 + zigzag(key − as_of);
+//                        other types: a tagged value (null while there is none)
+//   count_distinct       varint n, then n tagged values
+//   cv                   varint out-of-range flag, then each period's exact total
+// An exact total is zigzag(total) · 2 + flags when it fits in 65 bits (every realistic one),
+// else a marker, the low word and the high part; sum and avg add an out-of-range flag.
+#include "engine/aggregate_cells.hpp"
+#include "engine/bytes.hpp"
+
+namespace strata {
+
+using namespace aggregate_cells;
+
+namespace {
+
+void put_total(ByteWriter& w, uint64_t low, SumUnits high, bool out_of_range) {
+    const uint64_t flag = out_of_range ? 1 : 0;
+    if (high == 0 || high == -1) {
+        const auto total = static_cast<SumUnits>((static_cast<unsigned __int128>(high) << 64) |
+                                                 static_cast<unsigned __int128>(low));
+        const auto zig = (static_cast<unsigned __int128>(total) << 1) ^
+                         static_cast<unsigned __int128>(total >> 127);
+        w.u128((zig << 2) | flag);
+        return;
+    }
+    w.u128(2 | flag);  // wide
+    w.u64(low);
+    w.i128(high);
+}
+
+struct Total {
+    uint64_t low = 0;
+    SumUnits high = 0;
+    bool out_of_range = false;
+};
+
+Total get_total(ByteReader& r) {
+    Total t;
+    const unsigned __int128 head = r.u128();
+    t.out_of_range = (head & 1) != 0;
+    if ((head & 2) != 0) {
+        if ((head >> 2) != 0) r.fail();
+        t.low = r.u64();
+        t.high = r.i128();
+        return t;
+    }
+    const unsigned __int128 zig = head >> 2;
+    const auto total = static_cast<SumUnits>((zig >> 1) ^ (~(zig & 1) + 1));
+    t.low = static_cast<uint64_t>(static_cast<unsigned __int128>(total));
+    t.high = total >> 64;
+    return t;
+}
+
+SumUnits high_part(const TotalsAside& aside, size_t at) {
+    if (aside.high.empty()) return 0;
+    const auto it = aside.high.find(at);
+    return it == aside.high.end() ? 0 : it->second;
+}
+
+void set_total(TotalsAside& aside, uint64_t& low, size_t at, const Total& t) {
+    low = t.low;
+    if (t.high != 0) aside.high[at] = t.high;
+    if (t.out_of_range) aside.out_of_range.insert(at);
+}
+
+// The time line's origin for a min or max of dates or datetimes: as_of, so keys are small.
+int64_t time_origin(Type type, Date as_of) {
+    return type == Type::Date ? int64_t{as_of.days} : int64_t{as_of.days} * 86400;
+}
+
+}  // namespace
+
+void AggregateComputer::prepare_saving() {
+    for (auto& d : state_->distinct) {
+        if (d) d->prepare_reading();
+    }
+}
+
+void AggregateComputer::save_customer(size_t c, ByteWriter& w) const {
+    const State& s = *state_;
+    for (size_t a = 0; a < program_.aggregates.size(); ++a) {
+        const auto& agg = program_.aggregates[a];
+        const Cell* cell = &s.rows[c * s.stride + s.offset[a]];
+        const TotalsAside& aside = s.aside[a];
+        switch (agg.fn) {
+            case bound::AggFn::Count:
+                w.u64(static_cast<uint64_t>(cell->i));
+                break;
+            case bound::AggFn::Sum:
+                put_total(w, cell->u, high_part(aside, c), aside.out_of_range_at(c));
+                break;
+            case bound::AggFn::Avg:
+                put_total(w, cell->u, high_part(aside, c), aside.out_of_range_at(c));
+                w.u64(static_cast<uint64_t>(cell[1].i));
+                break;
+            case bound::AggFn::Min:
+            case bound::AggFn::Max:
+                switch (best_kind(agg)) {
+                    case BestKind::Number:
+                        w.u64(std::isnan(cell->d) ? 0 : 1);
+                        if (!std::isnan(cell->d)) w.f64(cell->d);
+                        break;
+                    case BestKind::Time:
+                        if (cell->i == kNoTime) {
+                            w.u128(0);
+                        } else {
+                            const __int128 delta =
+                                static_cast<__int128>(cell->i) - time_origin(agg.type, as_of_);
+                            w.u128(((static_cast<unsigned __int128>(delta) << 1) ^
+                                    static_cast<unsigned __int128>(delta >> 127)) +
+                                   1);
+                        }
+                        break;
+                    case BestKind::Value:
+                        w.value(best_value(cell, BestKind::Value, agg.type));
+                        break;
+                }
+                break;
+            case bound::AggFn::CountDistinct: {
+                const auto mask = static_cast<uint64_t>(cell->i);
+                size_t n = 0;
+                s.distinct[a]->each_value(c, mask, [&n](const Value&) { ++n; });
+                w.u64(n);
+                s.distinct[a]->each_value(c, mask, [&w](const Value& v) { w.value(v); });
+                break;
+            }
+            case bound::AggFn::Cv: {
+                const auto periods = static_cast<size_t>(periods_[a]);
+                w.u64(aside.out_of_range_at(c) ? 1 : 0);
+                for (size_t k = 0; k < periods; ++k) {
+                    const size_t at = c * periods + k;
+                    put_total(w, s.buckets[a][at], high_part(aside, at), false);
+                }
+                break;
+            }
+        }
+    }
+    for (size_t f = 0; f < program_.facts.size(); ++f) {
+        const RowsOf rows = rows_of(c, static_cast<int>(f));
+        w.u64(static_cast<uint64_t>(rows.read));
+        w.u64(static_cast<uint64_t>(rows.future));
+        w.u64(static_cast<uint64_t>(rows.unknown_time));
+    }
+}
+
+bool AggregateComputer::load_customer(size_t c, ByteReader& r) {
+    State& s = *state_;
+    for (size_t a = 0; a < program_.aggregates.size() && r.ok(); ++a) {
+        const auto& agg = program_.aggregates[a];
+        Cell* cell = &s.rows[c * s.stride + s.offset[a]];
+        TotalsAside& aside = s.aside[a];
+        switch (agg.fn) {
+            case bound::AggFn::Count:
+                cell->i = static_cast<int64_t>(r.u64());
+                break;
+            case bound::AggFn::Sum:
+                set_total(aside, cell->u, c, get_total(r));
+                break;
+            case bound::AggFn::Avg:
+                set_total(aside, cell->u, c, get_total(r));
+                cell[1].i = static_cast<int64_t>(r.u64());
+                break;
+            case bound::AggFn::Min:
+            case bound::AggFn::Max:
+                switch (best_kind(agg)) {
+                    case BestKind::Number:
+                        if (r.u64() != 0) cell->d = r.f64();
+                        break;
+                    case BestKind::Time: {
+                        const unsigned __int128 head = r.u128();
+                        if (head == 0) break;
+                        const unsigned __int128 zig = head - 1;
+                        const auto delta = static_cast<__int128>((zig >> 1) ^ (~(zig & 1) + 1));
+                        const __int128 key = delta + time_origin(agg.type, as_of_);
+                        if (key <= INT64_MIN || key > INT64_MAX) return false;
+                        cell->i = static_cast<int64_t>(key);
+                        break;
+                    }
+                    case BestKind::Value: {
+                        const Value v = r.value();
+                        std::memcpy(static_cast<void*>(cell), &v, sizeof(Value));
+                        break;
+                    }
+                }
+                break;
+            case bound::AggFn::CountDistinct: {
+                const uint64_t n = r.u64();
+                auto* mask = reinterpret_cast<uint64_t*>(&cell->i);
+                for (uint64_t i = 0; i < n && r.ok(); ++i) {
+                    const Value v = r.value();
+                    if (is_null(v)) return false;
+                    s.distinct[a]->add(c, v, *mask);
+                }
+                break;
+            }
+            case bound::AggFn::Cv: {
+                const auto periods = static_cast<size_t>(periods_[a]);
+                if (r.u64() != 0) aside.out_of_range.insert(c);
+                for (size_t k = 0; k < periods && r.ok(); ++k) {
+                    const size_t at = c * periods + k;
+                    set_total(aside, s.buckets[a][at], at, get_total(r));
+                }
+                break;
+            }
+        }
+    }
+    for (size_t f = 0; f < program_.facts.size() && r.ok(); ++f) {
+        const uint64_t read = r.u64(), future = r.u64(), unknown_time = r.u64();
+        if (read > UINT32_MAX || future > read || unknown_time > read) return false;
+        if (customer_rows_.empty()) continue;
+        CustomerRows& counts = customer_rows_[f];
+        counts.read[c] = static_cast<uint32_t>(read);
+        counts.future[c] = static_cast<uint32_t>(future);
+        counts.unknown_time[c] = static_cast<uint32_t>(unknown_time);
+    }
+    return r.ok();
+}
+
+}  // namespace strata

@@ -1,0 +1,100 @@
+#include "engine/fact_watch.hpp"
+
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include "engine/reader.hpp"
+#include "engine/store.hpp"
+
+namespace strata {
+
+namespace {
+
+std::string trigger_name(const std::string& table, const char* what) {
+    return "strata_watch_" + table + "_" + what;
+}
+
+// A text as an SQL string literal (trigger bodies cannot take bound values).
+std::string literal(const std::string& text) {
+    std::string out = "'";
+    for (char c : text) {
+        out += c;
+        if (c == '\'') out += '\'';
+    }
+    return out + "'";
+}
+
+}  // namespace
+
+std::optional<WatchReading> read_watch(SQLite::Database& data, const std::string& table) {
+    if (!data.tableExists("strata_fact_watch")) return std::nullopt;
+    SQLite::Statement triggers(data,
+                               "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                               "name IN (?, ?, ?) AND tbl_name = ? COLLATE NOCASE");
+    triggers.bind(1, trigger_name(table, "update"));
+    triggers.bind(2, trigger_name(table, "delete"));
+    triggers.bind(3, trigger_name(table, "insert"));
+    triggers.bind(4, table);
+    if (!triggers.executeStep() || triggers.getColumn(0).getInt64() != 3) return std::nullopt;
+    SQLite::Statement q(data,
+                        "SELECT watermark, changes FROM strata_fact_watch WHERE fact_table = ?");
+    q.bind(1, table);
+    if (!q.executeStep()) return std::nullopt;
+    WatchReading w;
+    if (!q.getColumn(0).isNull()) w.watermark = q.getColumn(0).getInt64();
+    w.changes = q.getColumn(1).getInt64();
+    return w;
+}
+
+bool install_watch(const std::string& path, const std::string& table,
+                   std::optional<int64_t> watermark, std::string& error) {
+    try {
+        SQLite::Database db(path, SQLite::OPEN_READWRITE);
+        db.setBusyTimeout(5000);
+        const std::optional<std::string> rowid = rowid_alias(db, table);
+        if (!rowid) {
+            error = "table '" + table + "' has no rowid to keep a watermark on";
+            return false;
+        }
+        SQLite::Transaction tx(db);
+        db.exec(
+            "CREATE TABLE IF NOT EXISTS strata_fact_watch (fact_table TEXT PRIMARY KEY, "
+            "watermark INTEGER, changes INTEGER NOT NULL DEFAULT 0)");
+        SQLite::Statement row(db,
+                              "INSERT OR IGNORE INTO strata_fact_watch (fact_table, watermark, "
+                              "changes) VALUES (?, NULL, 0)");
+        row.bind(1, table);
+        row.exec();
+        if (watermark) {
+            SQLite::Statement raise(db,
+                                    "UPDATE strata_fact_watch SET watermark = ? WHERE fact_table "
+                                    "= ? AND (watermark IS NULL OR watermark < ?)");
+            raise.bind(1, *watermark);
+            raise.bind(2, table);
+            raise.bind(3, *watermark);
+            raise.exec();
+        }
+        const std::string count =
+            "UPDATE strata_fact_watch SET changes = changes + 1 WHERE "
+            "fact_table = " +
+            literal(table) + "; END";
+        const std::string below =
+            "(SELECT watermark FROM strata_fact_watch WHERE fact_table = " + literal(table) + ")";
+        const std::string on = " ON " + quote_identifier(table);
+        db.exec("CREATE TRIGGER IF NOT EXISTS " + quote_identifier(trigger_name(table, "update")) +
+                " AFTER UPDATE" + on + " WHEN OLD." + *rowid + " <= " + below + " OR NEW." +
+                *rowid + " <= " + below + " BEGIN " + count);
+        db.exec("CREATE TRIGGER IF NOT EXISTS " + quote_identifier(trigger_name(table, "delete")) +
+                " AFTER DELETE" + on + " WHEN OLD." + *rowid + " <= " + below + " BEGIN " + count);
+        db.exec("CREATE TRIGGER IF NOT EXISTS " + quote_identifier(trigger_name(table, "insert")) +
+                " AFTER INSERT" + on + " WHEN NEW." + *rowid + " <= " + below + " BEGIN " + count);
+        tx.commit();
+    } catch (const SQLite::Exception& e) {
+        error = "cannot watch table '" + table + "' in '" + path + "' for changes: " + e.what();
+        return false;
+    }
+    return true;
+}
+
+}  // namespace strata

@@ -1,0 +1,33 @@
+// Watching a fact table for changes below an incremental run's watermark. An incremental run
+// assumes facts are appended; to show that nothing at or below the watermark changed since
+// the kept state was computed, the customer database gets three triggers per fact table
+// (strata_watch_<table>_update, _delete and _insert) that count, in strata_fact_watch, every
+// update or delete of a row at or below the watermark and every insert at or below it. The
+// count is read in the same read transaction as the facts, so a run knows exactly which
+// changes its state has seen. A table without the triggers (never watched, or dropped and
+// made again) is not watched: the run is then a full one.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <optional>
+#include <string>
+
+namespace strata {
+
+struct WatchReading {
+    std::optional<int64_t> watermark;  // rows at or below it are watched; none: nothing yet
+    int64_t changes = 0;
+};
+
+// The watch of `table` as `data` sees it (call inside the read transaction), or nullopt when
+// the table is not watched. Throws SQLite::Exception.
+std::optional<WatchReading> read_watch(SQLite::Database& data, const std::string& table);
+
+// Installs the watch on `table` of the customer database at `path` (opened read-write for
+// this only) when it is missing, and raises its watermark to `watermark` (never lowers it).
+// False with `error` set when the database refuses (a read-only file, a view, a lock).
+bool install_watch(const std::string& path, const std::string& table,
+                   std::optional<int64_t> watermark, std::string& error);
+
+}  // namespace strata

@@ -1,0 +1,128 @@
+#include "engine/incremental.hpp"
+
+namespace strata {
+
+namespace {
+
+bool uses_as_of(const bound::Expr* e) {
+    if (!e) return false;
+    return std::visit(
+        [](const auto& n) -> bool {
+            using T = std::decay_t<decltype(n)>;
+            if constexpr (std::is_same_v<T, bound::AsOf>) {
+                return true;
+            } else if constexpr (std::is_same_v<T, bound::Field>) {
+                return uses_as_of(n.record.get());
+            } else if constexpr (std::is_same_v<T, bound::Unary>) {
+                return uses_as_of(n.operand.get());
+            } else if constexpr (std::is_same_v<T, bound::Binary>) {
+                return uses_as_of(n.lhs.get()) || uses_as_of(n.rhs.get());
+            } else if constexpr (std::is_same_v<T, bound::InList>) {
+                if (uses_as_of(n.value.get())) return true;
+                for (const auto& item : n.items)
+                    if (uses_as_of(item.get())) return true;
+                return false;
+            } else if constexpr (std::is_same_v<T, bound::Between>) {
+                return uses_as_of(n.value.get()) || uses_as_of(n.low.get()) ||
+                       uses_as_of(n.high.get());
+            } else if constexpr (std::is_same_v<T, bound::IsNull>) {
+                return uses_as_of(n.value.get());
+            } else if constexpr (std::is_same_v<T, bound::Call>) {
+                if (n.fn == bound::Fn::DaysSince) return true;  // since as_of
+                for (const auto& arg : n.args)
+                    if (uses_as_of(arg.get())) return true;
+                return false;
+            } else {
+                return false;  // literals and references to columns
+            }
+        },
+        e->node);
+}
+
+std::string number(int64_t n) {
+    return std::to_string(n);
+}
+
+}  // namespace
+
+bool aggregate_depends_on_as_of(const bound::Aggregate& aggregate) {
+    return aggregate.fn == bound::AggFn::Cv || uses_as_of(aggregate.value.get()) ||
+           uses_as_of(aggregate.where.get());
+}
+
+std::optional<std::string> why_not_incremental(const CompiledRules& rules,
+                                               const std::optional<KeptState>& kept,
+                                               int64_t latest_run_id,
+                                               const std::string& rules_sha256, Date as_of,
+                                               const std::vector<FactNow>& facts) {
+    const bound::Program& program = rules.program;
+    if (!kept)
+        return "no aggregate state is kept for ruleset '" + rules.rules.ruleset +
+               "' (no stored run yet, or its runs were stored before strata kept one)";
+    if (kept->run_id != latest_run_id)
+        return "the kept aggregate state is run " + number(kept->run_id) +
+               "'s, but the ruleset's latest run is " + number(latest_run_id);
+    if (kept->rules_sha256 != rules_sha256 || kept->version != rules.rules.version)
+        return "the kept aggregate state is of version " + number(kept->version) +
+               " of the rules (SHA-256 " + kept->rules_sha256.substr(0, 12) +
+               "), this file is version " + number(rules.rules.version) + " (SHA-256 " +
+               rules_sha256.substr(0, 12) + ")";
+    const std::string kept_as_of = kept->as_of;
+    const std::string now = format_date(as_of);
+    if (now < kept_as_of) return "as_of " + now + " is before the kept state's " + kept_as_of;
+    if (kept->facts.size() != program.facts.size())
+        return "the kept aggregate state has " + number(static_cast<int64_t>(kept->facts.size())) +
+               " fact tables, the rules " + number(static_cast<int64_t>(program.facts.size()));
+    if (now != kept_as_of) {
+        for (const auto& agg : program.aggregates) {
+            if (aggregate_depends_on_as_of(agg))
+                return "as_of moved from " + kept_as_of + " to " + now + " and `" + agg.text +
+                       "` depends on as_of: its window moves over fact rows this run would not "
+                       "read";
+        }
+        for (const FactWatermark& f : kept->facts) {
+            if (f.future_rows > 0)
+                return "as_of moved from " + kept_as_of + " to " + now + " and " +
+                       number(f.future_rows) + " rows of " + f.fact +
+                       " below the watermark were after the kept as_of: they may count now";
+        }
+    }
+    for (size_t i = 0; i < program.facts.size(); ++i) {
+        const FactWatermark& was = kept->facts[i];
+        const bound::FactUse& use = program.facts[i];
+        const FactNow& is = facts.at(i);
+        if (was.fact != use.name || was.table != use.table)
+            return "the kept state read fact '" + was.fact + "' from table '" + was.table +
+                   "', the rules read '" + use.name + "' from '" + use.table + "'";
+        if (!was.has_rowid || !is.has_rowid)
+            return "table '" + use.table +
+                   "' has no rowid (a view or a WITHOUT ROWID table): new rows cannot be told "
+                   "from old ones";
+        if (!is.watch)
+            return "table '" + use.table +
+                   "' is not watched for changes below the watermark (strata_watch_" + use.table +
+                   "_* triggers missing; a full run with --incremental installs them)";
+        if (!was.watch_changes)
+            return "the kept state of table '" + use.table +
+                   "' was read before the table was watched for changes";
+        if (is.watch->changes != *was.watch_changes)
+            return number(is.watch->changes - *was.watch_changes) + " change" +
+                   (is.watch->changes - *was.watch_changes == 1 ? "" : "s") +
+                   " to rows of table '" + use.table + "' at or below the watermark (rowid " +
+                   (was.max_rowid ? number(*was.max_rowid) : std::string("none")) + ") since run " +
+                   number(kept->run_id) + ": facts are not only appended";
+        if (was.max_rowid && (!is.watch->watermark || *is.watch->watermark < *was.max_rowid))
+            return "the watch of table '" + use.table + "' covers rows up to rowid " +
+                   (is.watch->watermark ? number(*is.watch->watermark) : std::string("none")) +
+                   ", the kept state read up to " + number(*was.max_rowid);
+        if (was.max_rowid && (!is.max_rowid || *is.max_rowid < *was.max_rowid))
+            return "table '" + use.table +
+                   "' has fewer rows than the watermark implies (its "
+                   "highest rowid is " +
+                   (is.max_rowid ? number(*is.max_rowid) : std::string("none")) +
+                   ", the kept state read up to " + number(*was.max_rowid) + ")";
+    }
+    return std::nullopt;
+}
+
+}  // namespace strata

@@ -1,0 +1,290 @@
+#include "engine/run_read.hpp"
+
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Transaction.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+
+#include "engine/bytes.hpp"
+#include "engine/store.hpp"
+#include "engine/table_scan.hpp"
+
+namespace strata {
+
+namespace {
+
+// Tables are split into this many rowid ranges and read side by side. Fixed, not the
+// machine's core count: how facts are split decides the order sums are added in, and the
+// same data must give the same bytes everywhere.
+constexpr size_t kScanParts = 2;
+
+// Per fact: the rows of the current customers, by what happened to them.
+struct RowTotals {
+    int64_t read = 0, future = 0, unknown_time = 0;
+};
+
+// Drops customers whose source.since is after as_of: they did not exist yet on that day (an
+// unknown day keeps the customer).
+void drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable& customers,
+                           KeyIndex& index, DataQuality& dq) {
+    Frame frame;
+    frame.rows = customers.rows;
+    frame.as_of = as_of;
+    for (const auto& c : customers.columns)
+        frame.columns.push_back(&c);
+    const Column since = evaluate(*rules.since, frame);
+    std::vector<char> keep(customers.rows, 1);
+    for (size_t row = 0; row < customers.rows; ++row) {
+        const Value& v = since[row];
+        const auto* d = std::get_if<Date>(&v);
+        const auto* t = std::get_if<DateTime>(&v);
+        if ((d && *d > as_of) || (t && to_date(*t) > as_of)) {
+            keep[row] = 0;
+            ++dq.customers_after_as_of;
+        }
+    }
+    keep_customers(customers, index, keep);
+}
+
+// The table's highest rowid in this read transaction, if it has rows (and a rowid).
+std::optional<int64_t> highest_rowid(SQLite::Database& db, const std::string& table,
+                                     const std::string& alias) {
+    RawStatement q(db, "SELECT max(" + alias + ") FROM " + quote_identifier(table));
+    if (!q.step() || sqlite3_column_type(q.get(), 0) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int64(q.get(), 0);
+}
+
+// Decides whether the read can be incremental; fills `states` (per customer row) when it can.
+void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
+                        const std::vector<FactNow>& now, const std::vector<uint32_t>& order,
+                        IncrementalOutcome& outcome,
+                        std::optional<std::vector<std::string_view>>& states,
+                        std::vector<std::string_view>& dropped) {
+    const KeptState* kept = req.kept->has_value() ? &**req.kept : nullptr;
+    std::optional<std::string> reason = why_not_incremental(
+        *req.rules, *req.kept, req.latest_run_id, req.rules_sha256, req.as_of, now);
+    if (!reason) {
+        states = match_aggregate_states(*req.kept_blocks, customers.keys, order, dropped);
+        if (!states)
+            reason = "the kept aggregate states (table 'strata_aggregate_blocks') do not decode";
+    }
+    size_t fresh = 0;
+    if (states) {
+        for (const std::string_view s : *states)
+            fresh += s.empty();
+        for (const FactWatermark& f : kept->facts) {
+            if (fresh > 0 && f.orphan_rows > 0) {
+                reason = std::to_string(f.orphan_rows) + " rows of " + f.fact +
+                         " below the watermark matched no customer at run " +
+                         std::to_string(kept->run_id) + ", and " + std::to_string(fresh) +
+                         " customers are new: the rows may be theirs";
+                break;
+            }
+        }
+    }
+    if (reason) {
+        outcome.reason = *reason;
+        states.reset();
+        dropped.clear();
+        return;
+    }
+    outcome.used = true;
+    outcome.since_run = kept->run_id;
+    outcome.customers_new = fresh;
+    outcome.customers_kept = customers.rows - fresh;
+    outcome.customers_left = dropped.size();
+}
+
+}  // namespace
+
+void PhaseClock::lap(const char* phase) {
+    const auto now = std::chrono::steady_clock::now();
+    spdlog::info("{}: {:.0f} ms", phase,
+                 std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+}
+
+bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& clock,
+                       std::string& error) {
+    const CompiledRules& rules = *req.rules;
+    SQLite::Database& data = *req.data;
+    const bound::Program& program = rules.program;
+    CustomerTable& customers = out.customers;
+    DataQuality& dq = out.dq;
+    const bool tracking = req.keep || req.incremental;
+    std::string reading = "table '" + rules.rules.customers_table + "'";
+    DataQuality fact_dq;  // what the fact rows read by this run found
+    std::vector<FactNow> now(program.facts.size());
+    std::optional<std::vector<std::string_view>> states;  // kept, per customer row
+    std::vector<std::string_view> dropped;                // kept, of customers who left
+    std::vector<uint32_t> order;                          // key order
+    std::vector<RowTotals> totals(program.facts.size());  // of the current customers
+    try {
+        // One read transaction over every read of this connection: in rollback-journal mode
+        // no writer can commit until the reads are done, so the extra connections that read
+        // parts of the tables see the same data.
+        SQLite::Transaction reads(data);
+        std::vector<std::unique_ptr<SQLite::Database>> extra;
+        std::vector<SQLite::Database*> connections{&data};
+        while (connections.size() < kScanParts) {
+            StoreError open_error;
+            extra.push_back(open_read_only(data.getFilename(), open_error));
+            if (!extra.back()) throw SQLite::Exception(open_error.message);
+            connections.push_back(extra.back().get());
+        }
+        KeyIndex index;
+        customers = read_customers(connections, rules.rules.customers_table, rules.rules.key,
+                                   program, index, dq, req.progress);
+        if (rules.since) drop_future_customers(rules, req.as_of, customers, index, dq);
+        if (req.fill_state) req.fill_state(customers);
+        clock.lap("read customers");
+        if (!program.facts.empty()) reading = "the fact tables";
+
+        if (tracking) {
+            order = key_order(customers.keys);
+            for (size_t f = 0; f < program.facts.size(); ++f) {
+                const std::string& table = program.facts[f].table;
+                const std::optional<std::string> alias = rowid_alias(data, table);
+                now[f].has_rowid = alias.has_value();
+                if (alias) now[f].max_rowid = highest_rowid(data, table, *alias);
+                now[f].watch = read_watch(data, table);
+            }
+        }
+        if (req.incremental) {
+            out.incremental.emplace();
+            decide_incremental(req, customers, now, order, *out.incremental, states, dropped);
+        }
+        const KeptState* kept = states ? &**req.kept : nullptr;
+
+        std::deque<DataQuality> part_quality;  // per part, merged in part order afterwards
+        std::vector<std::unique_ptr<SqliteFactSource>> sources;
+        std::vector<FactParts> parts;
+        for (size_t f = 0; f < program.facts.size(); ++f) {
+            const bound::FactUse& fact = program.facts[f];
+            const std::optional<int64_t> after =
+                kept ? kept->facts[f].max_rowid : std::optional<int64_t>();
+            const std::vector<RowRange> ranges =
+                split_by_rowid(data, fact.table, connections.size(), after);
+            FactParts fact_parts;
+            auto scanned = std::make_shared<std::atomic<size_t>>(0);
+            for (size_t p = 0; p < ranges.size(); ++p) {
+                part_quality.emplace_back();
+                sources.push_back(std::make_unique<SqliteFactSource>(
+                    *connections[p], fact, index, part_quality.back(), req.progress, ranges[p],
+                    scanned));
+                fact_parts.push_back(sources.back().get());
+            }
+            parts.push_back(std::move(fact_parts));
+            if (out.incremental) out.incremental->facts.push_back({fact.name, after, 0});
+        }
+        AggregateCarry carry;
+        carry.count_customer_rows = tracking;
+        if (states) {
+            carry.seed = [&](AggregateComputer& computer) {
+                for (size_t row = 0; row < customers.rows; ++row) {
+                    if ((*states)[row].empty()) continue;
+                    ByteReader r((*states)[row]);
+                    if (!computer.load_customer(row, r))
+                        throw SQLite::Exception(
+                            "the kept aggregate state of customer " +
+                            format_value(customers.keys[row]) +
+                            " (table 'strata_aggregate_blocks') does not decode");
+                }
+            };
+        }
+        if (tracking) {
+            carry.keep = [&](AggregateComputer& computer) {
+                for (size_t row = 0; row < customers.rows; ++row) {
+                    for (size_t f = 0; f < program.facts.size(); ++f) {
+                        const auto rows = computer.rows_of(row, static_cast<int>(f));
+                        totals[f].read += rows.read;
+                        totals[f].future += rows.future;
+                        totals[f].unknown_time += rows.unknown_time;
+                    }
+                }
+                if (!req.keep) return;
+                computer.prepare_saving();
+                out.blocks = encode_aggregate_states(computer, customers.keys, order);
+            };
+        }
+        out.ev = evaluate_program(program, customers, parts, req.as_of, req.row_counts,
+                                  req.given_fits, &carry);
+        for (const DataQuality& part : part_quality)
+            merge_data_quality(fact_dq, part);
+        clock.lap("facts, aggregates and lets");
+    } catch (const SQLite::Exception& e) {
+        error = "cannot read " + reading + " from '" + data.getFilename() + "': " + e.what();
+        return false;
+    }
+
+    // What the fact rows left out, over every row at or below the watermarks: this run's rows,
+    // and for an incremental run the kept ones too (the rows of customers who left the base
+    // are now rows without a customer, as a full run would find them).
+    const KeptState* kept = states ? &**req.kept : nullptr;
+    std::vector<int64_t> orphans(program.facts.size(), 0);
+    for (size_t f = 0; f < program.facts.size(); ++f) {
+        const std::string& name = program.facts[f].name;
+        const auto it = fact_dq.orphan_fact_rows.find(name);
+        orphans[f] = it == fact_dq.orphan_fact_rows.end() ? 0 : static_cast<int64_t>(it->second);
+        if (kept) orphans[f] += kept->facts[f].orphan_rows;
+    }
+    for (const std::string_view s : dropped) {
+        AggregateComputer scratch(program, 1, req.as_of);
+        scratch.count_customer_rows();
+        ByteReader r(s);
+        if (!scratch.load_customer(0, r)) {
+            error =
+                "the kept aggregate state of a customer who left the base (table "
+                "'strata_aggregate_blocks') does not decode";
+            return false;
+        }
+        for (size_t f = 0; f < program.facts.size(); ++f)
+            orphans[f] += scratch.rows_of(0, static_cast<int>(f)).read;
+    }
+    if (kept) {
+        DataQuality below;
+        below.unconvertible = kept->unconvertible;
+        merge_data_quality(fact_dq, below);
+        fact_dq.orphan_fact_rows.clear();
+        for (size_t f = 0; f < program.facts.size(); ++f) {
+            if (orphans[f] > 0)
+                fact_dq.orphan_fact_rows[program.facts[f].name] = static_cast<size_t>(orphans[f]);
+        }
+    }
+    merge_data_quality(dq, fact_dq);
+    for (size_t f = 0; f < program.facts.size(); ++f) {
+        const std::string& name = program.facts[f].name;
+        const auto future =
+            kept ? static_cast<size_t>(totals[f].future) : out.ev.future_fact_rows[f];
+        const auto unknown =
+            kept ? static_cast<size_t>(totals[f].unknown_time) : out.ev.unknown_time_fact_rows[f];
+        if (future > 0) dq.future_fact_rows[name] = future;
+        if (unknown > 0) dq.unknown_time_fact_rows[name] = unknown;
+    }
+    if (!tracking) return true;
+
+    // The watermarks this run leaves, and what it read.
+    out.kept.customers = static_cast<int64_t>(customers.rows);
+    out.kept.unconvertible = fact_dq.unconvertible;
+    for (size_t f = 0; f < program.facts.size(); ++f) {
+        FactWatermark w;
+        w.fact = program.facts[f].name;
+        w.table = program.facts[f].table;
+        w.has_rowid = now[f].has_rowid;
+        w.max_rowid = now[f].max_rowid;
+        w.rows = totals[f].read + orphans[f];
+        if (now[f].watch) w.watch_changes = now[f].watch->changes;
+        w.future_rows = totals[f].future;
+        w.unknown_time_rows = totals[f].unknown_time;
+        w.orphan_rows = orphans[f];
+        if (out.incremental)
+            out.incremental->facts[f].rows_read = w.rows - (kept ? kept->facts[f].rows : 0);
+        out.kept.facts.push_back(std::move(w));
+    }
+    return true;
+}
+
+}  // namespace strata

@@ -1,0 +1,90 @@
+// What a stored run keeps for the runs after it (docs/incremental.md):
+// - the fit of every population call (strata_population_fits, per run), so that one customer
+//   evaluated later with the run's thresholds gets exactly what the run gave them;
+// - each customer's aggregate state (strata_aggregate_blocks, the ruleset's latest run only),
+//   so that an incremental run adds only the fact rows after the watermarks to it;
+// - per fact table, the watermark: the highest rowid read, the rows read and left out, and
+//   the change count of the table's watch (engine/fact_watch.hpp) as the run read it
+//   (strata_aggregate_state, one row per ruleset).
+// Everything is written inside the run's transaction.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dsl/compiler.hpp"
+#include "engine/aggregates.hpp"
+#include "engine/population_report.hpp"
+#include "engine/reader.hpp"
+#include "engine/store.hpp"
+
+namespace strata {
+
+// One fact table as a run read it.
+struct FactWatermark {
+    std::string fact;                  // the fact's name in the rules
+    std::string table;                 // its table
+    bool has_rowid = false;            // false: a view or WITHOUT ROWID table (never incremental)
+    std::optional<int64_t> max_rowid;  // the highest rowid read; none when no row was there
+    int64_t rows = 0;                  // rows at or below max_rowid, every one read
+    std::optional<int64_t> watch_changes;  // the watch's change count at the read, if watched
+    // Of the rows read, those left out of every aggregate: after as_of, with an unknown time,
+    // or whose key matched no customer.
+    int64_t future_rows = 0;
+    int64_t unknown_time_rows = 0;
+    int64_t orphan_rows = 0;
+};
+
+// The header of a ruleset's kept aggregate state.
+struct KeptState {
+    int64_t run_id = 0;
+    int64_t version = 0;
+    std::string rules_sha256;
+    std::string as_of;
+    int64_t customers = 0;
+    std::vector<FactWatermark> facts;  // in program order
+    // The values of fact columns (below the watermarks) that did not convert.
+    std::vector<DataQuality::Unconvertible> unconvertible;
+};
+
+// The layout of kept states; a state kept in another layout is not used (a full run instead).
+inline constexpr int64_t kKeptStateLayout = 1;
+
+// Every customer's aggregate state in key order, as blocks of bytes (keys and states).
+// REQUIRES: computer.prepare_saving() done; `order` is key order over `keys`.
+std::vector<std::string> encode_aggregate_states(const AggregateComputer& computer,
+                                                 const Column& keys,
+                                                 const std::vector<uint32_t>& order);
+
+// The kept state of each customer of `keys` (by table row), read from `blocks`: the bytes
+// load_customer takes, or an empty view for a customer the blocks do not hold (new).
+// `dropped` gets the states of the customers the blocks hold that `keys` does not (who left
+// the base).
+// nullopt when the blocks are not ones encode_aggregate_states wrote.
+std::optional<std::vector<std::string_view>> match_aggregate_states(
+    const std::vector<std::string>& blocks, const Column& keys, const std::vector<uint32_t>& order,
+    std::vector<std::string_view>& dropped);
+
+// Writes a run's kept state for `ruleset` (replacing the one kept before) and its population
+// fits. Throws SQLite::Exception.
+void store_kept_state(SQLite::Database& state, const std::string& ruleset, const KeptState& kept,
+                      const std::vector<std::string>& blocks);
+void store_population_fits(SQLite::Database& state, int64_t run_id,
+                           const std::vector<PopulationSummary>& populations);
+
+// The kept state of `ruleset`, or nullopt when there is none (or it is of another layout).
+// Throws SQLite::Exception.
+std::optional<KeptState> load_kept_state(SQLite::Database& state, const std::string& ruleset);
+std::vector<std::string> load_aggregate_blocks(SQLite::Database& state, const std::string& ruleset);
+
+// The fits run `run_id` kept for `rules`' population calls (population_calls order), keyed
+// by the calls' bound nodes. REQUIRES: `rules` is the file the run evaluated (the same
+// SHA-256). nullopt with `error` set when the run kept no fits or they do not decode.
+std::optional<PopulationFits> load_population_fits(SQLite::Database& state, int64_t run_id,
+                                                   const CompiledRules& rules, StoreError& error);
+
+}  // namespace strata
