@@ -296,6 +296,7 @@ void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::os
     add_runs(app, exit_code, out, err);
     add_test(app, exit_code, out, err);
     add_explain(app, exit_code, out, err);
+    add_eval(app, exit_code, out, err);
     add_history(app, exit_code, out, err);
     add_triggers(app, exit_code, out, err);
     add_graph(app, exit_code, out, err);

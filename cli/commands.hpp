@@ -168,6 +168,9 @@ int run_outbox_fail(const OutboxFailOptions& options, std::ostream& out, std::os
 // Adds `outbox` and its four subcommands to the app (cli/outbox.cpp).
 void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 
+// Adds `eval`: one customer now, with the latest run's thresholds (cli/eval.cpp).
+void add_eval(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
+
 // Adds `explain`: why a customer is where they are (cli/explain.cpp).
 void add_explain(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 

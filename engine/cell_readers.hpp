@@ -47,4 +47,38 @@ std::string_view cell_text(sqlite3_value* cell);
 // Empty, or only spaces, tabs, line breaks and no-break spaces: a key written so is no key.
 bool is_blank(std::string_view text);
 
+// A customer table's key cell as a run keys the customer: an integer as it is, a whole REAL as
+// that integer (5.0 is the key 5, as SQLite itself compares them), any other non-blank value
+// as its text (text keys stay text: '00123' is not 123); null for no key (null or blank).
+inline Value customer_key_of_cell(sqlite3_value* cell) {
+    Value k;
+    const int storage = sqlite3_value_type(cell);
+    if (storage == SQLITE_INTEGER) {
+        k = static_cast<int64_t>(sqlite3_value_int64(cell));
+    } else if (auto whole = storage == SQLITE_FLOAT ? whole_number_key(sqlite3_value_double(cell))
+                                                    : std::nullopt) {
+        k = *whole;
+    } else if (storage != SQLITE_NULL && !is_blank(cell_text(cell))) {
+        read_text_cell(cell, k);
+    }
+    return k;
+}
+
+// The customer row in `index` that a fact row's key cell joins (KeyIndex's rules), or -1.
+inline int64_t key_owner(const KeyIndex& index, sqlite3_value* key) {
+    switch (sqlite3_value_type(key)) {
+        case SQLITE_INTEGER:
+            return index.find_integer(sqlite3_value_int64(key));
+        case SQLITE_NULL:
+            return -1;
+        case SQLITE_FLOAT:
+            if (auto i = whole_number_key(sqlite3_value_double(key))) return index.find_integer(*i);
+            [[fallthrough]];  // a fraction finds a key spelled as SQLite prints it
+        default: {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(key));
+            return index.find_text(p ? p : "");
+        }
+    }
+}
+
 }  // namespace strata

@@ -487,12 +487,15 @@ PopulationFits::PopulationFits(const PopulationFits& other) {
 const PopulationFit* PopulationFits::find(const bound::Expr* call) const {
     std::lock_guard lock(mutex_);
     const auto it = fits_.find(call);
-    return it == fits_.end() ? nullptr : &it->second;
+    return it == fits_.end() ? nullptr : it->second.get();
 }
 
 const PopulationFit& PopulationFits::record(const bound::Expr* call, PopulationFit fit) {
     std::lock_guard lock(mutex_);
-    return fits_.try_emplace(call, std::move(fit)).first->second;
+    auto it = fits_.find(call);
+    if (it == fits_.end())
+        it = fits_.emplace(call, std::make_shared<const PopulationFit>(std::move(fit))).first;
+    return *it->second;
 }
 
 size_t PopulationFits::size() const {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <variant>
 #include <vector>
@@ -122,7 +123,8 @@ class PopulationFits {
 
   private:
     mutable std::mutex mutex_;
-    std::map<const bound::Expr*, PopulationFit> fits_;
+    // Shared: a copy (an evaluation starting from a run's fits) copies pointers, not fits.
+    std::map<const bound::Expr*, std::shared_ptr<const PopulationFit>> fits_;
 };
 
 }  // namespace strata

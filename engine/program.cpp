@@ -126,6 +126,10 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     for (size_t f = 0; f < program.facts.size(); ++f) {
         const FactParts& parts = facts.at(f);
         const int fact = static_cast<int>(f);
+        if (parts.size() == 1 && parts[0]->read_inline()) {
+            parts[0]->read([&](FactChunk& chunk) { computer(0).add(fact, chunk); });
+            continue;
+        }
         if (parts.size() == 1) {
             // One part: it is read on a second thread while this one aggregates.
             Prefetcher reader(*parts[0]);

@@ -27,6 +27,9 @@ class FactSource {
     // keep the chunk's contents by swapping them out; whatever the chunk holds when the call
     // returns is the source's to refill. What `consume` throws ends the read and propagates.
     virtual void read(const std::function<void(FactChunk&)>& consume) = 0;
+    // Whether the source is small enough (one customer's rows) to be read on the calling
+    // thread: a second thread that reads ahead would cost more than it saves.
+    virtual bool read_inline() const { return false; }
 };
 
 // Move-only: a let that names another column shares it without owning it, so the columns

@@ -150,17 +150,7 @@ void read_customer_part(SQLite::Database& db, const std::string& table, const st
     const bool all_from_table = from_table.size() == program.columns.size();
     scan_rows(db, table, key, from_table, range, [&](sqlite3_value** cells) {
         report.row();
-        Value k;
-        const int key_storage = sqlite3_value_type(cells[0]);
-        if (key_storage == SQLITE_INTEGER) {
-            k = static_cast<int64_t>(sqlite3_value_int64(cells[0]));
-        } else if (auto whole = key_storage == SQLITE_FLOAT
-                                    ? whole_number_key(sqlite3_value_double(cells[0]))
-                                    : std::nullopt) {
-            k = *whole;  // 5.0 is the key 5, as SQLite itself compares them
-        } else if (key_storage != SQLITE_NULL && !is_blank(cell_text(cells[0]))) {
-            read_text_cell(cells[0], k);  // text keys stay text: '00123' is not 123
-        }
+        const Value k = customer_key_of_cell(cells[0]);
         if (is_null(k)) {
             ++out.dq.null_keys;
             return;
@@ -392,22 +382,7 @@ struct alignas(128) SqliteFactSource::Impl {
           report(progress, f.table, *scanned) {}
 
     // The customer row of a fact's key cell, or -1.
-    int64_t owner_of(sqlite3_value* key) const {
-        switch (sqlite3_value_type(key)) {
-            case SQLITE_INTEGER:
-                return index.find_integer(sqlite3_value_int64(key));
-            case SQLITE_NULL:
-                return -1;
-            case SQLITE_FLOAT:
-                if (auto i = whole_number_key(sqlite3_value_double(key)))
-                    return index.find_integer(*i);
-                [[fallthrough]];  // a fraction finds a key spelled as SQLite prints it
-            default: {
-                const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(key));
-                return index.find_text(p ? p : "");
-            }
-        }
-    }
+    int64_t owner_of(sqlite3_value* key) const { return key_owner(index, key); }
 };
 
 SqliteFactSource::SqliteFactSource(SQLite::Database& db, const bound::FactUse& fact,

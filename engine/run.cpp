@@ -20,6 +20,7 @@
 #include "engine/json.hpp"
 #include "engine/parallel.hpp"
 #include "engine/placement.hpp"
+#include "engine/run_parts.hpp"
 #include "engine/run_read.hpp"
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
@@ -98,36 +99,6 @@ class MembershipPipe {
     std::thread thread_;                // last: starts once everything above exists
 };
 
-// Fills the columns that come from the ruleset's stored state, from each customer's open stays
-// (those of the latest stored run): previous_segment, segment_since and days_in_segment. A
-// customer new to the ruleset has nulls.
-void fill_state_columns(const bound::Program& program, CustomerTable& customers,
-                        const std::vector<OpenPlacement>& open, Date as_of) {
-    const std::vector<uint32_t> order = key_order(customers.keys);
-    size_t next = 0;  // open is in key order too: one merge
-    for (uint32_t row : order) {
-        const Value& key = customers.keys[row];
-        while (next < open.size() && compare_keys(open[next].key, key) < 0)
-            ++next;
-        const OpenPlacement* p =
-            next < open.size() && compare_keys(open[next].key, key) == 0 && open[next].general.p
-                ? &open[next]
-                : nullptr;
-        const std::optional<Date> since = p ? parse_date(p->since) : std::nullopt;
-        for (size_t c = 0; c < program.columns.size(); ++c) {
-            const bound::ColumnUse& use = program.columns[c];
-            if (use.source != bound::ColumnSource::State || !p) continue;
-            Value& v = customers.columns[c][row];
-            if (use.name == "previous_segment")
-                v = p->general;
-            else if (use.name == "segment_since" && since)
-                v = *since;
-            else if (use.name == "days_in_segment" && since)
-                v = int64_t{as_of.days - since->days};
-        }
-    }
-}
-
 // An incremental run's fact tables are watched for changes below the watermark before they
 // are read (engine/fact_watch.hpp), so that the next run can trust what this one reads. A
 // table that cannot be watched makes the run a full one, which says why.
@@ -145,21 +116,6 @@ void watch_fact_tables(const CompiledRules& rules, SQLite::Database& data) {
     }
 }
 
-// For a dry run: 1 for each row whose idempotency key is not in `state`'s outbox (all of
-// them without a state or an outbox), as a stored run's insert would find.
-std::vector<char> actions_not_enqueued(SQLite::Database* state,
-                                       const std::vector<OutboxRow>& rows) {
-    std::vector<char> fresh(rows.size(), 1);
-    if (!state || rows.empty() || !state->tableExists("strata_outbox")) return fresh;
-    SQLite::Statement q(*state, "SELECT 1 FROM strata_outbox WHERE idempotency_key = ?");
-    for (size_t r = 0; r < rows.size(); ++r) {
-        q.bind(1, rows[r].idempotency_key);
-        fresh[r] = !q.executeStep();
-        q.reset();
-    }
-    return fresh;
-}
-
 // Fires the triggers after placement: a stored run writes the actions into its transaction
 // (through the writer), a dry run keeps those not yet in the outbox in the report. False with
 // `error` set when the state database fails.
@@ -175,9 +131,7 @@ bool fire(const CompiledRules& rules, const RunOptions& options, const Frame& fr
     in.order = &order;
     in.membership = &rep.membership;
     in.before = &before;
-    in.cause = !previous                                  ? FiringCause::Baseline
-               : previous->version != rules.rules.version ? FiringCause::RuleChange
-                                                          : FiringCause::Data;
+    in.cause = firing_cause(previous, rules.rules.version);
     rep.firing = in.cause == FiringCause::Baseline     ? "initial"
                  : in.cause == FiringCause::RuleChange ? "rules"
                                                        : "data";

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "engine/bytes.hpp"
+#include "engine/run_parts.hpp"
 #include "engine/store.hpp"
 #include "engine/table_scan.hpp"
 
@@ -25,29 +26,6 @@ constexpr size_t kScanParts = 2;
 struct RowTotals {
     int64_t read = 0, future = 0, unknown_time = 0;
 };
-
-// Drops customers whose source.since is after as_of: they did not exist yet on that day (an
-// unknown day keeps the customer).
-void drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable& customers,
-                           KeyIndex& index, DataQuality& dq) {
-    Frame frame;
-    frame.rows = customers.rows;
-    frame.as_of = as_of;
-    for (const auto& c : customers.columns)
-        frame.columns.push_back(&c);
-    const Column since = evaluate(*rules.since, frame);
-    std::vector<char> keep(customers.rows, 1);
-    for (size_t row = 0; row < customers.rows; ++row) {
-        const Value& v = since[row];
-        const auto* d = std::get_if<Date>(&v);
-        const auto* t = std::get_if<DateTime>(&v);
-        if ((d && *d > as_of) || (t && to_date(*t) > as_of)) {
-            keep[row] = 0;
-            ++dq.customers_after_as_of;
-        }
-    }
-    keep_customers(customers, index, keep);
-}
 
 // The table's highest rowid in this read transaction, if it has rows (and a rowid).
 std::optional<int64_t> highest_rowid(SQLite::Database& db, const std::string& table,

@@ -257,7 +257,7 @@ RunWriter::~RunWriter() = default;  // an unfinished transaction rolls back
 
 std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRecord& r,
                                             std::unordered_map<std::string, int> tactical_levels,
-                                            StoreError& error) {
+                                            StoreError& error, const Value* only_customer) {
     try {
         auto impl = std::make_unique<Impl>(state);
         StoreError find_error;
@@ -296,7 +296,8 @@ std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRe
         run.bind(10, r.summary_json);
         run.exec();
         impl->run_id = state.getLastInsertRowid();
-        impl->diff.emplace(load_open_placements(state, r.ruleset), std::move(tactical_levels));
+        impl->diff.emplace(load_open_placements(state, r.ruleset, only_customer),
+                           std::move(tactical_levels));
         impl->stays.emplace(state, r.ruleset, impl->run_id);
         return std::unique_ptr<RunWriter>(new RunWriter(std::move(impl)));
     } catch (const SQLite::Exception& e) {

@@ -52,10 +52,13 @@ class RunWriter {
     // `record.rules_sha256` (error.rule_problem set), registers the version (engine/versions.hpp)
     // and inserts `record` (finish() sets its finish time, customers and summary).
     // `tactical_levels`: each tactical path's level (1 + its depth-first place in the rule file).
-    // nullptr with `error` set when the database refuses.
+    // nullptr with `error` set when the database refuses. With `only_customer`, the run
+    // places that one customer (strata eval --apply): only their open stays are compared, and
+    // no other customer's stay is closed.
     static std::unique_ptr<RunWriter> begin(SQLite::Database& state, const RunRecord& record,
                                             std::unordered_map<std::string, int> tactical_levels,
-                                            StoreError& error);
+                                            StoreError& error,
+                                            const Value* only_customer = nullptr);
     ~RunWriter();
     RunWriter(const RunWriter&) = delete;
     RunWriter& operator=(const RunWriter&) = delete;

@@ -50,8 +50,8 @@ static std::unordered_map<int64_t, Str> segment_names(SQLite::Database& state, i
     return names;
 }
 
-std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
-                                                const std::string& ruleset) {
+std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const std::string& ruleset,
+                                                const Value* only) {
     std::vector<OpenPlacement> out;
     const auto id = ruleset_id(state, ruleset);
     if (!id) return out;
@@ -64,11 +64,18 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
             as_of[runs.getColumn(0).getInt64()] = runs.getColumn(1).getString();
     }
     // In the primary key's order: key, then level (general first, then tactical in file order).
-    SQLite::Statement q(state,
-                        "SELECT customer_key, level, segment, entered_run FROM strata_stays "
-                        "WHERE ruleset = ? AND exited_run = 0 "
-                        "ORDER BY customer_key, level, segment");
+    SQLite::Statement q(state, std::string("SELECT customer_key, level, segment, entered_run "
+                                           "FROM strata_stays WHERE ruleset = ? AND exited_run = "
+                                           "0") +
+                                   (only ? " AND customer_key = ?" : "") +
+                                   " ORDER BY customer_key, level, segment");
     q.bind(1, *id);
+    if (only) {
+        if (const auto* i = std::get_if<int64_t>(only))
+            q.bind(2, *i);
+        else
+            q.bind(2, std::get<Str>(*only).str());
+    }
     std::string joined;
     auto close_last = [&] {
         if (!out.empty()) out.back().tactical_text = intern(joined);

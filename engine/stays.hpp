@@ -51,9 +51,11 @@ struct OpenPlacement {
 };
 
 // Every open stay of `ruleset`, a placement per customer, in key order (integers first,
-// numerically, then texts bytewise: the order of key_order). Throws SQLite::Exception.
-std::vector<OpenPlacement> load_open_placements(SQLite::Database& state,
-                                                const std::string& ruleset);
+// numerically, then texts bytewise: the order of key_order). With `only`, only that customer's
+// (an integer key matches only an integer stored key, a text only a text): none or one.
+// Throws SQLite::Exception.
+std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const std::string& ruleset,
+                                                const Value* only = nullptr);
 
 // A customer key as the state stores it: an integer, or a text.
 Value key_from_column(const SQLite::Column& c);

@@ -139,36 +139,56 @@ bool happened(const CompiledRefs& e, const Moment& m, bool moves_fire) {
     return false;
 }
 
-// Customers with a firing of `trigger_id` (not capped) in (from, to].
+// " AND customer_key = ?" when the history is one customer's, bound by bind_customer.
+const char* customer_filter(const Value* customer) {
+    return customer ? " AND customer_key = ?" : "";
+}
+
+void bind_customer(SQLite::Statement& q, int at, const Value* customer) {
+    if (!customer) return;
+    if (const auto* i = std::get_if<int64_t>(customer))
+        q.bind(at, *i);
+    else
+        q.bind(at, std::get<Str>(*customer).str());
+}
+
+// Customers with a firing of `trigger_id` (not capped) in (from, to]; with `customer`, only
+// that one's.
 std::unordered_set<std::string> recent_firings(SQLite::Database& db, const std::string& ruleset,
                                                const std::string& trigger_id,
-                                               const std::string& from, const std::string& to) {
+                                               const std::string& from, const std::string& to,
+                                               const Value* customer) {
     std::unordered_set<std::string> out;
-    SQLite::Statement q(db,
-                        "SELECT DISTINCT customer_key FROM strata_outbox WHERE ruleset = ? AND "
-                        "trigger_id = ? AND status <> 'capped' AND as_of > ? AND as_of <= ?");
+    SQLite::Statement q(db, std::string("SELECT DISTINCT customer_key FROM strata_outbox WHERE "
+                                        "ruleset = ? AND trigger_id = ? AND status <> 'capped' "
+                                        "AND as_of > ? AND as_of <= ?") +
+                                customer_filter(customer));
     q.bind(1, ruleset);
     q.bind(2, trigger_id);
     q.bind(3, from);
     q.bind(4, to);
+    bind_customer(q, 5, customer);
     while (q.executeStep())
         out.insert(key_text(q.getColumn(0)));
     return out;
 }
 
-// Firings per customer (not capped) in (from, to], across the ruleset's triggers.
+// Firings per customer (not capped) in (from, to], across the ruleset's triggers; with
+// `customer`, only that one's.
 std::unordered_map<std::string, int64_t> firings_per_customer(SQLite::Database& db,
                                                               const std::string& ruleset,
                                                               const std::string& from,
-                                                              const std::string& to) {
+                                                              const std::string& to,
+                                                              const Value* customer) {
     std::unordered_map<std::string, int64_t> out;
-    SQLite::Statement q(db,
-                        "SELECT customer_key, count(*) FROM strata_outbox WHERE ruleset = ? AND "
-                        "action = 0 AND status <> 'capped' AND as_of > ? AND as_of <= ? "
-                        "GROUP BY customer_key");
+    SQLite::Statement q(db, std::string("SELECT customer_key, count(*) FROM strata_outbox WHERE "
+                                        "ruleset = ? AND action = 0 AND status <> 'capped' AND "
+                                        "as_of > ? AND as_of <= ?") +
+                                customer_filter(customer) + " GROUP BY customer_key");
     q.bind(1, ruleset);
     q.bind(2, from);
     q.bind(3, to);
+    bind_customer(q, 4, customer);
     while (q.executeStep())
         out[key_text(q.getColumn(0))] = q.getColumn(1).getInt64();
     return out;
@@ -264,8 +284,8 @@ Firing fire_triggers(const FiringInput& in) {
         }
         if (any && trig.def->cooldown && history) {
             const Date from = add_duration(in.as_of, *trig.def->cooldown, -1);
-            const auto recent =
-                recent_firings(*history, ruleset, trig.def->id, format_date(from), as_of);
+            const auto recent = recent_firings(*history, ruleset, trig.def->id, format_date(from),
+                                               as_of, in.history_customer);
             for (size_t i = 0; i < n; ++i) {
                 if (f[i] && recent.count(key_text(members[i].key))) {
                     f[i] = 0;
@@ -290,7 +310,8 @@ Firing fire_triggers(const FiringInput& in) {
     std::unordered_map<std::string, int64_t> used;
     if (cap && history) {
         used = firings_per_customer(*history, ruleset,
-                                    format_date(add_duration(in.as_of, cap->per, -1)), as_of);
+                                    format_date(add_duration(in.as_of, cap->per, -1)), as_of,
+                                    in.history_customer);
     }
 
     // Templates are evaluated over the whole frame, for the triggers that fire at all.

@@ -65,6 +65,9 @@ struct FiringInput {
     // Earlier actions, for cooldowns and the cap: the state database (read only here), or
     // null when there is none.
     SQLite::Database* history = nullptr;
+    // When set, the earlier actions are read for this customer only (one customer's
+    // evaluation: the membership holds only them).
+    const Value* history_customer = nullptr;
 };
 
 struct Firing {

@@ -1,0 +1,157 @@
+// `strata eval RULES --db DB --customer KEY [--as-of DATE] [--state PATH] [--apply]
+// [--format text|json]`: one customer evaluated now, from their own rows, with the thresholds
+// of the ruleset's latest run. A thin front of the library (include/strata/strata.hpp).
+#include <ostream>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "engine/json.hpp"
+#include "include/strata/strata.hpp"
+
+namespace strata::cli {
+
+namespace {
+
+struct EvalOptions {
+    std::string rules;
+    std::string db;
+    std::string customer;
+    std::optional<std::string> as_of;
+    std::optional<std::string> state;
+    bool apply = false;
+    Format format = Format::Text;
+};
+
+std::string joined(const std::vector<std::string>& paths) {
+    std::string out;
+    for (const auto& p : paths)
+        out += (out.empty() ? "" : ", ") + p;
+    return out.empty() ? "-" : out;
+}
+
+void print_json(std::ostream& out, const Engine& engine, const CustomerResult& r) {
+    JsonWriter w;
+    w.begin_object().key("format").value(1).key("ruleset").value(engine.ruleset());
+    w.key("customer");
+    if (r.key_is_text)
+        w.value(r.customer_key);
+    else
+        w.raw(r.customer_key);
+    w.key("previous_segment");
+    if (r.previous_segment)
+        w.value(*r.previous_segment);
+    else
+        w.null();
+    w.key("previous_tactical").begin_array();
+    for (const auto& t : r.previous_tactical)
+        w.value(t);
+    w.end_array().key("segment").value(r.segment).key("tactical").begin_array();
+    for (const auto& t : r.tactical)
+        w.value(t);
+    w.end_array().key("transition").value(r.transition).key("actions").begin_array();
+    for (const PlannedAction& a : r.actions) {
+        w.begin_object().key("trigger").value(a.trigger).key("action").value(a.action);
+        w.key("type").value(a.type).key("status").value(a.status);
+        w.key("idempotency_key").value(a.idempotency_key).key("payload").raw(a.payload);
+        w.end_object();
+    }
+    w.end_array().key("as_of").value(r.as_of).key("run_id").value(r.run_id);
+    w.key("applied").value(r.applied).key("applied_run");
+    if (r.applied)
+        w.value(r.applied_run);
+    else
+        w.null();
+    w.end_object();
+    out << w.str() << '\n';
+}
+
+void print_text(std::ostream& out, const Engine& engine, const CustomerResult& r) {
+    out << "customer " << r.customer_key << " in " << engine.ruleset() << " as of " << r.as_of
+        << " (thresholds of run " << r.run_id << ")\n";
+    out << "  segment   " << r.segment << "  tactical: " << joined(r.tactical) << '\n';
+    if (r.previous_segment)
+        out << "  stored    " << *r.previous_segment
+            << "  tactical: " << joined(r.previous_tactical) << '\n';
+    else
+        out << "  stored    - (never placed)\n";
+    out << "  "
+        << (r.transition == "moves"   ? "moves     " + *r.previous_segment + " → " + r.segment
+            : r.transition == "stays" ? std::string("stays     in ") + r.segment
+                                      : std::string("new       → ") + r.segment)
+        << '\n';
+    if (r.actions.empty()) {
+        out << (r.applied ? "  no action enqueued\n" : "  no action to enqueue\n");
+    } else {
+        out << (r.applied ? "  enqueued:\n" : "  would enqueue:\n");
+        for (const PlannedAction& a : r.actions)
+            out << "    " << a.trigger << "  " << a.type << "  " << a.status << "  " << a.payload
+                << '\n';
+    }
+    if (r.applied)
+        out << "  applied as run " << r.applied_run << '\n';
+    else
+        out << "  not stored (--apply stores it)\n";
+}
+
+int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
+    const bool json = options.format == Format::Json;
+    EngineOptions engine_options;
+    engine_options.rules_path = options.rules;
+    engine_options.db_path = options.db;
+    engine_options.state_path = options.state.value_or("");
+    engine_options.as_of = options.as_of.value_or("");
+    auto report = [&](const EngineError& e) {
+        err << "strata eval: " << e.message << '\n';
+        if (json)
+            write_json_error(out,
+                             e.kind == EngineError::Kind::Rules   ? "rules"
+                             : e.kind == EngineError::Kind::Usage ? "usage"
+                                                                  : "database",
+                             e.message);
+        return e.exit_code();
+    };
+    auto engine = Engine::open(engine_options);
+    if (!engine) return report(engine.error());
+    for (const std::string& created : engine->created_indexes())
+        err << "strata eval: created an index for lookups: " << created << '\n';
+    auto result =
+        options.apply ? engine->apply(options.customer) : engine->evaluate(options.customer);
+    if (!result) return report(result.error());
+    if (json)
+        print_json(out, engine.value(), result.value());
+    else
+        print_text(out, engine.value(), result.value());
+    return kExitOk;
+}
+
+}  // namespace
+
+void add_eval(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto options = std::make_shared<EvalOptions>();
+    auto format = std::make_shared<std::string>("text");
+    auto* cmd = app.add_subcommand(
+        "eval",
+        "One customer now: their segment from their own rows with the latest run's thresholds, "
+        "the move against their stored placement and the actions it would enqueue");
+    cmd->add_option("rules", options->rules, "Rule file (YAML): the file of the latest run")
+        ->required();
+    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--customer", options->customer, "The customer's key")->required();
+    cmd->add_option(
+        "--as-of", options->as_of,
+        "Reference date YYYY-MM-DD (default: the latest run's; --apply: not before it)");
+    cmd->add_option("--state", options->state,
+                    "SQLite file with run state (default: the customer database)");
+    cmd->add_flag("--apply", options->apply,
+                  "Store the outcome (a run of its own, the customer's stays) and enqueue the "
+                  "actions, exactly once");
+    cmd->add_option("--format", *format, "Output format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    cmd->callback([options, format, &exit_code, &out, &err] {
+        options->format = *format == "json" ? Format::Json : Format::Text;
+        exit_code = run_eval(*options, out, err);
+    });
+}
+
+}  // namespace strata::cli

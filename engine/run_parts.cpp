@@ -1,0 +1,68 @@
+#include "engine/run_parts.hpp"
+
+#include <SQLiteCpp/Statement.h>
+
+namespace strata {
+
+void fill_state_columns(const bound::Program& program, CustomerTable& customers,
+                        const std::vector<OpenPlacement>& open, Date as_of) {
+    const std::vector<uint32_t> order = key_order(customers.keys);
+    size_t next = 0;  // open is in key order too: one merge
+    for (uint32_t row : order) {
+        const Value& key = customers.keys[row];
+        while (next < open.size() && compare_keys(open[next].key, key) < 0)
+            ++next;
+        const OpenPlacement* p =
+            next < open.size() && compare_keys(open[next].key, key) == 0 && open[next].general.p
+                ? &open[next]
+                : nullptr;
+        const std::optional<Date> since = p ? parse_date(p->since) : std::nullopt;
+        for (size_t c = 0; c < program.columns.size(); ++c) {
+            const bound::ColumnUse& use = program.columns[c];
+            if (use.source != bound::ColumnSource::State || !p) continue;
+            Value& v = customers.columns[c][row];
+            if (use.name == "previous_segment")
+                v = p->general;
+            else if (use.name == "segment_since" && since)
+                v = *since;
+            else if (use.name == "days_in_segment" && since)
+                v = int64_t{as_of.days - since->days};
+        }
+    }
+}
+
+void drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable& customers,
+                           KeyIndex& index, DataQuality& dq) {
+    Frame frame;
+    frame.rows = customers.rows;
+    frame.as_of = as_of;
+    for (const auto& c : customers.columns)
+        frame.columns.push_back(&c);
+    const Column since = evaluate(*rules.since, frame);
+    std::vector<char> keep(customers.rows, 1);
+    for (size_t row = 0; row < customers.rows; ++row) {
+        const Value& v = since[row];
+        const auto* d = std::get_if<Date>(&v);
+        const auto* t = std::get_if<DateTime>(&v);
+        if ((d && *d > as_of) || (t && to_date(*t) > as_of)) {
+            keep[row] = 0;
+            ++dq.customers_after_as_of;
+        }
+    }
+    keep_customers(customers, index, keep);
+}
+
+std::vector<char> actions_not_enqueued(SQLite::Database* state,
+                                       const std::vector<OutboxRow>& rows) {
+    std::vector<char> fresh(rows.size(), 1);
+    if (!state || rows.empty() || !state->tableExists("strata_outbox")) return fresh;
+    SQLite::Statement q(*state, "SELECT 1 FROM strata_outbox WHERE idempotency_key = ?");
+    for (size_t r = 0; r < rows.size(); ++r) {
+        q.bind(1, rows[r].idempotency_key);
+        fresh[r] = !q.executeStep();
+        q.reset();
+    }
+    return fresh;
+}
+
+}  // namespace strata

@@ -1,0 +1,44 @@
+// Pieces of a run that the one-customer evaluation (live/) shares with the batch run
+// (engine/run.cpp, engine/run_read.cpp), so that both place and fire by one definition.
+// Internal to the engine and live/.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <optional>
+#include <vector>
+
+#include "dsl/compiler.hpp"
+#include "engine/outbox.hpp"
+#include "engine/program.hpp"
+#include "engine/reader.hpp"
+#include "engine/state.hpp"
+#include "engine/stays.hpp"
+#include "engine/triggers.hpp"
+
+namespace strata {
+
+// Fills the columns that come from the ruleset's stored state, from each customer's open stays
+// (those of the latest stored run): previous_segment, segment_since and days_in_segment. A
+// customer new to the ruleset has nulls. REQUIRES: `open` in key order.
+void fill_state_columns(const bound::Program& program, CustomerTable& customers,
+                        const std::vector<OpenPlacement>& open, Date as_of);
+
+// Drops customers whose source.since is after as_of: they did not exist yet on that day (an
+// unknown day keeps the customer). Counted in dq.customers_after_as_of; the index is rebuilt.
+// REQUIRES: rules.since set.
+void drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable& customers,
+                           KeyIndex& index, DataQuality& dq);
+
+// 1 for each row whose idempotency key is not in `state`'s outbox (all of them without a
+// state or an outbox), as a stored run's insert would find. Throws SQLite::Exception.
+std::vector<char> actions_not_enqueued(SQLite::Database* state, const std::vector<OutboxRow>& rows);
+
+// Why a run's moves fire (engine/triggers.hpp), given the ruleset's latest run before it.
+inline FiringCause firing_cause(const std::optional<RunRecord>& previous, int64_t version) {
+    return !previous                      ? FiringCause::Baseline
+           : previous->version != version ? FiringCause::RuleChange
+                                          : FiringCause::Data;
+}
+
+}  // namespace strata

@@ -1,0 +1,137 @@
+// strata as a library: one customer evaluated in real time, inside your own service.
+//
+// An Engine opens a rule file and a customer database once, with the thresholds (population
+// fits) of the ruleset's latest stored run, and then answers evaluate(customer_key) as many
+// times as you like, from as many threads as you like. Each answer is exactly what a batch
+// run as of the same day would give that customer: the general segment, the tactical
+// segments, the move against the customer's stored placement, and the actions the rule file's
+// triggers would enqueue (docs/eval.md).
+//
+// The header uses only the standard library: no exceptions leave it (errors come back in a
+// Result), and no type of strata's engine or of SQLite shows through.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace strata {
+
+struct EngineOptions {
+    std::string rules_path;  // the rule file (YAML)
+    std::string db_path;     // the SQLite customer database
+    std::string state_path;  // where the runs are stored; empty: the customer database
+    // The day to evaluate as of, YYYY-MM-DD; empty: the as_of of the thresholds' run.
+    // apply() refuses a day before that run's.
+    std::string as_of;
+    // Lookups need an index on the customer table's key and on each fact table's key. When
+    // one is missing the engine creates it (opening the customer database read-write for
+    // that alone) unless this is false; then open() fails naming the CREATE INDEX to run.
+    bool create_indexes = true;
+};
+
+struct EngineError {
+    enum class Kind {
+        NotFound,      // the customer is not in the base (as of the day evaluated)
+        NoRun,         // the ruleset has no stored run to take thresholds from
+        Rules,         // the rule file has errors, is not the file of the latest run, or its
+                       // rules cannot place the customer
+        MissingIndex,  // a lookup index is missing and could not be created
+        Database,      // a database could not be opened, read or written
+        Usage,         // a bad option (an as_of that is not a date, or before the run's)
+    };
+    Kind kind = Kind::Database;
+    std::string message;
+    // The strata command's exit code for this error: 1 for rule problems, 2 otherwise.
+    int exit_code() const { return kind == Kind::Rules ? 1 : 2; }
+};
+
+// A value or an error.
+template <class T>
+class Result {
+  public:
+    Result(T value) : v_(std::move(value)) {}
+    Result(EngineError error) : v_(std::move(error)) {}
+    bool ok() const { return v_.index() == 0; }
+    explicit operator bool() const { return ok(); }
+    T& value() { return std::get<0>(v_); }
+    const T& value() const { return std::get<0>(v_); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+    const EngineError& error() const { return std::get<1>(v_); }
+
+  private:
+    std::variant<T, EngineError> v_;
+};
+
+// One action a trigger fires for the customer, as the outbox would hold it.
+struct PlannedAction {
+    std::string trigger;          // the trigger's id
+    int action = 0;               // its place in the trigger's list of actions, from 0
+    std::string type;             // email, sms, task, webhook, …
+    std::string status;           // pending, holdout or capped
+    std::string idempotency_key;  // the outbox's: the same as a batch run's at the same as_of
+    std::string payload;          // the rendered parameters, a JSON object
+};
+
+struct CustomerResult {
+    std::string customer_key;           // the key as stored (an integer key in decimal digits)
+    bool key_is_text = false;           // a text key (an integer key otherwise)
+    std::string segment;                // the general segment
+    std::vector<std::string> tactical;  // tactical paths (parent/child), in rule-file order
+    // The customer's stored placement in the ruleset (their open stays); none when they have
+    // never been placed.
+    std::optional<std::string> previous_segment;
+    std::vector<std::string> previous_tactical;
+    std::string transition;  // "new" (no stored placement), "stays" (same general segment)
+                             // or "moves"
+    // The actions the triggers fire that are not in the outbox yet (apply: that it enqueued,
+    // every status), in the order a run writes them.
+    std::vector<PlannedAction> actions;
+    std::string as_of;        // the day evaluated
+    int64_t run_id = 0;       // the run whose thresholds were used
+    bool applied = false;     // stored by apply()
+    int64_t applied_run = 0;  // apply(): the run recorded for it
+};
+
+class Engine {
+  public:
+    // Reads and compiles the rule file against the database, finds the ruleset's latest
+    // stored run (its rule file must be this one, byte for byte) and loads its thresholds,
+    // and checks (or creates) the lookup indexes.
+    static Result<Engine> open(const EngineOptions& options);
+
+    Engine(Engine&&) noexcept;
+    Engine& operator=(Engine&&) noexcept;
+    ~Engine();
+
+    // Evaluates one customer. `customer_key` is the key as text: digits find an integer key
+    // (then a text key spelled so), anything else a text key. Safe to call from several
+    // threads at once: each call takes a connection of its own from the engine's pool
+    // (created on demand, kept for later calls, with its prepared statements).
+    Result<CustomerResult> evaluate(std::string_view customer_key) const;
+
+    // Evaluates one customer and stores the outcome, in one transaction on the state
+    // database: a run record for it (summary "mode": "eval"), the customer's changed stays,
+    // and the actions with the outbox's exactly-once rules (a batch run at the same as_of
+    // afterwards enqueues none of them again). Calls are serialised by SQLite's write lock.
+    Result<CustomerResult> apply(std::string_view customer_key);
+
+    const std::string& ruleset() const;
+    int64_t thresholds_run() const;  // the run whose thresholds are used
+    const std::string& as_of() const;
+    // The lookup indexes open() created (CREATE INDEX statements), if any.
+    const std::vector<std::string>& created_indexes() const;
+
+  private:
+    struct Impl;
+    explicit Engine(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strata

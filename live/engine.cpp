@@ -1,0 +1,424 @@
+// strata::Engine (include/strata/strata.hpp) over live/one_customer.hpp.
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <ctime>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "dsl/diagnostics.hpp"
+#include "engine/json.hpp"
+#include "engine/placement.hpp"
+#include "engine/sha256.hpp"
+#include "engine/store.hpp"
+#include "include/strata/strata.hpp"
+#include "live/indexes.hpp"
+#include "live/one_customer.hpp"
+
+namespace strata {
+
+namespace {
+
+using live::CustomerReader;
+using Kind = EngineError::Kind;
+
+EngineError fail(Kind kind, std::string message) {
+    return EngineError{kind, std::move(message)};
+}
+
+std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+PlannedAction planned(const OutboxRow& r) {
+    return PlannedAction{r.trigger_id, r.action, r.type, r.status, r.idempotency_key, r.payload};
+}
+
+// One connection of the pool: the customer database (and the state, when it is another file),
+// with the prepared lookups.
+struct Connection {
+    std::unique_ptr<SQLite::Database> data;
+    std::unique_ptr<SQLite::Database> state;  // null: the state is in the customer database
+    std::unique_ptr<CustomerReader> reader;
+    SQLite::Database& state_db() { return state ? *state : *data; }
+};
+
+}  // namespace
+
+struct Engine::Impl {
+    EngineOptions options;
+    std::string state_path;
+    std::string sha256;
+    std::unique_ptr<CompiledRules> rules;
+    std::optional<live::Thresholds> thresholds;
+    Date as_of;
+    std::string as_of_text;
+    std::vector<std::string> created;
+    std::unordered_map<std::string, int> tactical_levels;
+    // TODO(issue 12, interning per pool): once engine/value has a ValuePool, the engine owns
+    // one here and every call sets it (ValuePoolScope) so that the texts an evaluation interns
+    // belong to the engine, not to the process.
+
+    mutable std::mutex pool_mutex;
+    mutable std::vector<std::unique_ptr<Connection>> idle;
+    std::mutex apply_mutex;
+    std::unique_ptr<SQLite::Database> writable_state;  // for apply(), opened on first use
+
+    Result<std::unique_ptr<Connection>> connect() const {
+        auto c = std::make_unique<Connection>();
+        StoreError error;
+        c->data = open_read_only(options.db_path, error);
+        if (!c->data) return fail(Kind::Database, error.message);
+        if (state_path != options.db_path) {
+            c->state = open_read_only(state_path, error);
+            if (!c->state) return fail(Kind::Database, error.message);
+        }
+        try {
+            c->reader = std::make_unique<CustomerReader>(*rules, *c->data);
+        } catch (const SQLite::Exception& e) {
+            return fail(Kind::Database,
+                        "cannot prepare the lookups in '" + options.db_path + "': " + e.what());
+        }
+        return c;
+    }
+
+    Result<std::unique_ptr<Connection>> acquire() const {
+        {
+            std::lock_guard lock(pool_mutex);
+            if (!idle.empty()) {
+                auto c = std::move(idle.back());
+                idle.pop_back();
+                return c;
+            }
+        }
+        return connect();
+    }
+
+    void release(std::unique_ptr<Connection> c) const {
+        std::lock_guard lock(pool_mutex);
+        idle.push_back(std::move(c));
+    }
+
+    // The customer of a key as a person gives it, or NotFound.
+    Result<CustomerTable> find(Connection& c, std::string_view key) const {
+        for (const Value& candidate : live::candidate_keys(key)) {
+            if (auto customer = c.reader->read_customer(candidate, as_of))
+                return std::move(*customer);
+        }
+        std::string message =
+            "customer " + std::string(key) + " is not in table " + rules->rules.customers_table;
+        if (rules->since) message += " as of " + as_of_text;
+        return fail(Kind::NotFound, message);
+    }
+
+    CustomerResult result_of(const live::OneResult& one) const {
+        CustomerResult r;
+        if (const auto* i = std::get_if<int64_t>(&one.key)) {
+            r.customer_key = std::to_string(*i);
+        } else {
+            r.customer_key = std::get<Str>(one.key).str();
+            r.key_is_text = true;
+        }
+        r.segment = one.placed.segment.str();
+        r.tactical = split_tactical(one.placed.tactical.str());
+        if (one.before && one.before->general.p) {
+            r.previous_segment = one.before->general.str();
+            if (one.before->tactical_text.p)
+                r.previous_tactical = split_tactical(one.before->tactical_text.str());
+        }
+        r.transition = !r.previous_segment                ? "new"
+                       : *r.previous_segment == r.segment ? "stays"
+                                                          : "moves";
+        for (const OutboxRow& a : one.actions)
+            r.actions.push_back(planned(a));
+        r.as_of = as_of_text;
+        r.run_id = thresholds->run.run_id;
+        return r;
+    }
+
+    Result<CustomerResult> evaluate(std::string_view key) const {
+        auto acquired = acquire();
+        if (!acquired) return acquired.error();
+        std::unique_ptr<Connection> c = std::move(acquired.value());
+        Result<CustomerResult> out = fail(Kind::Database, "");
+        try {
+            // One read transaction: the customer's rows, stays and actions as of one moment.
+            SQLite::Transaction reads(*c->data);
+            auto customer = find(*c, key);
+            if (!customer) {
+                out = customer.error();
+            } else {
+                const Value k = customer->keys.at(0);
+                const std::vector<OpenPlacement> before =
+                    load_open_placements(c->state_db(), rules->rules.ruleset, &k);
+                std::string error;
+                bool rule_problem = false;
+                auto one = live::evaluate_one(
+                    *rules, *thresholds, *c->reader, std::move(customer.value()), before, as_of,
+                    &c->state_db(), thresholds->run.run_id, error, rule_problem);
+                if (one)
+                    out = result_of(*one);
+                else
+                    out = fail(rule_problem ? Kind::Rules : Kind::Database, error);
+            }
+        } catch (const SQLite::Exception& e) {
+            out = fail(Kind::Database,
+                       "cannot evaluate customer " + std::string(key) + ": " + e.what());
+            release(std::move(c));
+            return out;
+        }
+        release(std::move(c));
+        return out;
+    }
+
+    Result<CustomerResult> apply(std::string_view key);
+};
+
+Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
+    std::lock_guard serial(apply_mutex);
+    if (as_of_text < thresholds->run.as_of)
+        return fail(Kind::Usage, "--apply as of " + as_of_text + " is before the as_of of run " +
+                                     std::to_string(thresholds->run.run_id) + " (" +
+                                     thresholds->run.as_of + "): runs move forward in time");
+    if (!writable_state) {
+        StoreError error;
+        writable_state = open_state(state_path, error);
+        if (!writable_state) return fail(Kind::Database, error.message);
+    }
+    auto acquired = acquire();
+    if (!acquired) return acquired.error();
+    std::unique_ptr<Connection> c = std::move(acquired.value());
+    struct Release {
+        const Impl& impl;
+        std::unique_ptr<Connection>& c;
+        ~Release() { impl.release(std::move(c)); }
+    } release_after{*this, c};
+    try {
+        auto customer = find(*c, key);
+        if (!customer) return customer.error();
+        const Value k = customer->keys.at(0);
+        const std::string now = utc_now();
+        RunRecord record;
+        record.ruleset = rules->rules.ruleset;
+        record.version = rules->rules.version;
+        record.rules_sha256 = sha256;
+        record.rules_path = options.rules_path;
+        record.as_of = as_of_text;
+        record.started_at = now;
+        record.finished_at = now;
+        record.status = "complete";
+        record.customers = thresholds->run.customers;
+        record.summary_json = "{}";
+        record.rules_source = rules->source.text();
+        StoreError error;
+        std::unique_ptr<RunWriter> writer =
+            RunWriter::begin(*writable_state, record, tactical_levels, error, &k);
+        if (!writer) return fail(error.rule_problem ? Kind::Rules : Kind::Database, error.message);
+        const std::optional<RunRecord>& previous = writer->previous();
+        if (!previous || previous->rules_sha256 != sha256)
+            return fail(Kind::Rules, "ruleset '" + record.ruleset +
+                                         "' was run with another rule file since the thresholds "
+                                         "were loaded; nothing was stored");
+        std::string message;
+        bool rule_problem = false;
+        auto one = live::evaluate_one(*rules, *thresholds, *c->reader, std::move(customer.value()),
+                                      writer->open_placements(), as_of, &writer->history(),
+                                      writer->run_id(), message, rule_problem);
+        if (!one) return fail(rule_problem ? Kind::Rules : Kind::Database, message);
+        const Transitions* moves = nullptr;
+        std::vector<char> inserted;
+        if (!writer->add(&one->placed, 1, error) || !(moves = writer->end_membership(error)) ||
+            !writer->add_actions(one->fired, now, inserted, error))
+            return fail(Kind::Database, error.message);
+        SQLite::Database& state = writer->history();
+        if (state.tableExists("strata_population_fits")) {
+            SQLite::Statement copy(state,
+                                   "INSERT OR REPLACE INTO strata_population_fits (run_id, call, "
+                                   "fit) SELECT ?, call, fit FROM strata_population_fits WHERE "
+                                   "run_id = ?");
+            copy.bind(1, writer->run_id());
+            copy.bind(2, thresholds->run.run_id);
+            copy.exec();
+        }
+        std::optional<std::string> segments;
+        {
+            SQLite::Statement q(state,
+                                "SELECT json_extract(summary, '$.segments') FROM strata_runs "
+                                "WHERE run_id = ? AND json_valid(summary)");
+            q.bind(1, previous->run_id);
+            if (q.executeStep() && !q.getColumn(0).isNull()) segments = q.getColumn(0).getString();
+        }
+        CustomerResult r = result_of(*one);
+        r.actions.clear();
+        size_t enqueued = 0;
+        for (size_t i = 0; i < one->fired.size(); ++i) {
+            if (!inserted[i]) continue;
+            r.actions.push_back(planned(one->fired[i]));
+            enqueued += one->fired[i].status == "pending";
+        }
+        JsonWriter w;
+        w.begin_object().key("format").value(1).key("mode").value("eval").key("customer");
+        if (r.key_is_text)
+            w.value(r.customer_key);
+        else
+            w.value(std::get<int64_t>(k));
+        w.key("thresholds_run").value(thresholds->run.run_id);
+        w.key("segment").value(r.segment).key("tactical").begin_array();
+        for (const auto& t : r.tactical)
+            w.value(t);
+        w.end_array().key("transition").value(r.transition);
+        w.key("transitions").begin_object();
+        w.key("since_run").value(previous->run_id).key("since_as_of").value(previous->as_of);
+        w.key("cause").value(previous->version != record.version ? "rules" : "data");
+        w.key("moved").value(moves->moved).key("entered").value(moves->entered);
+        w.key("tactical_entered").value(moves->tactical_entered);
+        w.key("tactical_left").value(moves->tactical_left).end_object();
+        w.key("firing").value("data").key("actions_enqueued").value(enqueued);
+        w.key("segments");
+        if (segments)
+            w.raw(*segments);
+        else
+            w.null();
+        w.end_object();
+        if (!writer->finish(utc_now(), record.customers, w.str(), error))
+            return fail(Kind::Database, error.message);
+        r.applied = true;
+        r.applied_run = writer->run_id();
+        return r;
+    } catch (const SQLite::Exception& e) {
+        return fail(Kind::Database, "cannot apply customer " + std::string(key) + ": " + e.what());
+    }
+}
+
+Result<Engine> Engine::open(const EngineOptions& options) {
+    try {
+        auto impl = std::make_unique<Impl>();
+        impl->options = options;
+        impl->state_path = options.state_path.empty() ? options.db_path : options.state_path;
+        std::ifstream in(options.rules_path, std::ios::binary);
+        if (!in) return fail(Kind::Database, "cannot read rule file '" + options.rules_path + "'");
+        std::stringstream text;
+        text << in.rdbuf();
+        impl->sha256 = sha256_hex(text.str());
+        StoreError error;
+        std::unique_ptr<SQLite::Database> data = open_read_only(options.db_path, error);
+        std::optional<Schema> schema;
+        if (data) schema = read_schema(*data, error);
+        if (!schema) return fail(Kind::Database, error.message);
+        SourceFile source(options.rules_path, text.str());
+        Diagnostics diags;
+        impl->rules = compile_rules(source, &*schema, diags);
+        if (!impl->rules || diags.has_errors()) {
+            diags.sort_by_location();
+            std::ostringstream shown;
+            for (const auto& d : diags.items()) {
+                if (d.severity == Severity::Error) render_text(shown, d, &source);
+            }
+            return fail(diags.only_schema_errors() ? Kind::Database : Kind::Rules,
+                        "the rule file has errors:\n" + shown.str());
+        }
+        const CompiledRules& rules = *impl->rules;
+        // Thresholds: the ruleset's latest run, of this very file.
+        std::unique_ptr<SQLite::Database> state_reader;
+        SQLite::Database* state = data.get();
+        if (impl->state_path != options.db_path) {
+            state_reader = open_read_only(impl->state_path, error);
+            if (!state_reader) return fail(Kind::Database, error.message);
+            state = state_reader.get();
+        }
+        live::ThresholdsProblem problem = live::ThresholdsProblem::None;
+        std::string message;
+        auto loaded = live::load_thresholds(*state, rules, impl->sha256, problem, message);
+        if (loaded) impl->thresholds.emplace(std::move(*loaded));
+        if (!impl->thresholds)
+            return fail(problem == live::ThresholdsProblem::NoRun       ? Kind::NoRun
+                        : problem == live::ThresholdsProblem::OtherFile ? Kind::Rules
+                                                                        : Kind::Database,
+                        message);
+        impl->as_of_text = impl->thresholds->run.as_of;
+        if (!options.as_of.empty()) impl->as_of_text = options.as_of;
+        const std::optional<Date> day = parse_date(impl->as_of_text);
+        if (!day || format_date(*day) != impl->as_of_text)
+            return fail(Kind::Usage, "as_of '" + impl->as_of_text + "' is not a date (YYYY-MM-DD)");
+        impl->as_of = *day;
+        // The lookups' indexes.
+        std::vector<live::LookupIndex> lookups = live::lookup_indexes(*data, rules);
+        data.reset();
+        std::string index_error;
+        bool read_only = false;
+        if (!options.create_indexes ||
+            !live::create_lookup_indexes(options.db_path, lookups, impl->created, index_error,
+                                         read_only)) {
+            for (const auto& l : lookups) {
+                if (l.present) continue;
+                return fail(Kind::MissingIndex,
+                            "table " + l.table + " has no index on column " + l.column +
+                                ", which looking up one customer needs" +
+                                (options.create_indexes
+                                     ? " (the database could not be written: " + index_error + ")"
+                                     : std::string()) +
+                                "; create it with: " + l.create_sql);
+            }
+        }
+        std::vector<SegmentResult> results;
+        const SegmentPlan plan = plan_segments(rules.segments, results);
+        for (size_t t = 0; t < plan.tag_paths.size(); ++t)
+            impl->tactical_levels.emplace(plan.tag_paths[t], static_cast<int>(t) + 1);
+        // One connection now, so that a database problem shows here rather than at the first
+        // evaluation.
+        auto first = impl->connect();
+        if (!first) return first.error();
+        impl->release(std::move(first.value()));
+        return Engine(std::move(impl));
+    } catch (const SQLite::Exception& e) {
+        return fail(Kind::Database, e.what());
+    } catch (const std::exception& e) {
+        return fail(Kind::Database, e.what());
+    }
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+Engine::~Engine() = default;
+
+Result<CustomerResult> Engine::evaluate(std::string_view customer_key) const {
+    try {
+        return impl_->evaluate(customer_key);
+    } catch (const std::exception& e) {
+        return fail(Kind::Database, e.what());
+    }
+}
+
+Result<CustomerResult> Engine::apply(std::string_view customer_key) {
+    try {
+        return impl_->apply(customer_key);
+    } catch (const std::exception& e) {
+        return fail(Kind::Database, e.what());
+    }
+}
+
+const std::string& Engine::ruleset() const {
+    return impl_->rules->rules.ruleset;
+}
+
+int64_t Engine::thresholds_run() const {
+    return impl_->thresholds->run.run_id;
+}
+
+const std::string& Engine::as_of() const {
+    return impl_->as_of_text;
+}
+
+const std::vector<std::string>& Engine::created_indexes() const {
+    return impl_->created;
+}
+
+}  // namespace strata

@@ -1,0 +1,84 @@
+#include "live/indexes.hpp"
+
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "engine/store.hpp"
+
+namespace strata::live {
+
+namespace {
+
+// Whether SQLite answers `column = ?` on `table` by a search (an index, the INTEGER PRIMARY
+// KEY or a WITHOUT ROWID table's key) rather than a scan.
+bool searched(SQLite::Database& data, const std::string& table, const std::string& column) {
+    SQLite::Statement plan(data, "EXPLAIN QUERY PLAN SELECT 1 FROM " + quote_identifier(table) +
+                                     " WHERE " + quote_identifier(column) + " = ?");
+    bool search = false;
+    while (plan.executeStep()) {
+        const std::string detail = plan.getColumn(3).getString();
+        if (detail.rfind("SEARCH", 0) == 0) search = true;
+    }
+    return search;
+}
+
+// An index name from a table and column: letters, digits and '_' kept, anything else '_'.
+std::string index_name(const std::string& table, const std::string& column) {
+    std::string name = "strata_eval_" + table + "_" + column;
+    for (char& c : name) {
+        const auto u = static_cast<unsigned char>(c);
+        if (!(std::isalnum(u) || c == '_' || u >= 0x80)) c = '_';
+    }
+    return name;
+}
+
+}  // namespace
+
+std::vector<LookupIndex> lookup_indexes(SQLite::Database& data, const CompiledRules& rules) {
+    std::vector<LookupIndex> out;
+    auto add = [&](const std::string& table, const std::string& column) {
+        if (std::any_of(out.begin(), out.end(), [&](const LookupIndex& l) {
+                return l.table == table && l.column == column;
+            }))
+            return;
+        LookupIndex l;
+        l.table = table;
+        l.column = column;
+        l.present = searched(data, table, column);
+        l.create_sql = "CREATE INDEX IF NOT EXISTS " + quote_identifier(index_name(table, column)) +
+                       " ON " + quote_identifier(table) + " (" + quote_identifier(column) + ")";
+        out.push_back(std::move(l));
+    };
+    add(rules.rules.customers_table, rules.rules.key);
+    for (const auto& fact : rules.program.facts)
+        add(fact.table, fact.key);
+    return out;
+}
+
+bool create_lookup_indexes(const std::string& path, const std::vector<LookupIndex>& lookups,
+                           std::vector<std::string>& created, std::string& error, bool& read_only) {
+    read_only = false;
+    if (std::all_of(lookups.begin(), lookups.end(), [](const auto& l) { return l.present; }))
+        return true;
+    try {
+        SQLite::Database db(path, SQLite::OPEN_READWRITE);
+        db.setBusyTimeout(5000);
+        for (const LookupIndex& l : lookups) {
+            if (l.present) continue;
+            db.exec(l.create_sql);
+            created.push_back(l.create_sql);
+        }
+        return true;
+    } catch (const SQLite::Exception& e) {
+        read_only = e.getErrorCode() == SQLITE_READONLY || e.getErrorCode() == SQLITE_CANTOPEN ||
+                    e.getErrorCode() == SQLITE_PERM;
+        error = e.what();
+        return false;
+    }
+}
+
+}  // namespace strata::live

@@ -1,0 +1,32 @@
+// The indexes a one-customer evaluation needs: one on the customer table's key and one on
+// each fact table's key, so that a customer's rows are found by lookups, never by a scan.
+// Internal to live/.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <string>
+#include <vector>
+
+#include "dsl/compiler.hpp"
+
+namespace strata::live {
+
+struct LookupIndex {
+    std::string table;
+    std::string column;
+    bool present = false;    // SQLite would search `column` with an index it has already
+    std::string create_sql;  // CREATE INDEX IF NOT EXISTS strata_eval_<table>_<column> …
+};
+
+// The lookups of `rules`, each table and column once: the customer table first, then the
+// facts in program order. Throws SQLite::Exception.
+std::vector<LookupIndex> lookup_indexes(SQLite::Database& data, const CompiledRules& rules);
+
+// Creates the missing indexes of `lookups` in the database at `path` (opened read-write for
+// that alone, then closed). False with `error` set when it cannot; `read_only` tells whether
+// the database refused to be written.
+bool create_lookup_indexes(const std::string& path, const std::vector<LookupIndex>& lookups,
+                           std::vector<std::string>& created, std::string& error, bool& read_only);
+
+}  // namespace strata::live

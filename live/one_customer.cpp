@@ -1,0 +1,317 @@
+#include "live/one_customer.hpp"
+
+#include <SQLiteCpp/Exception.h>
+#include <sqlite3.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include "engine/cell_readers.hpp"
+#include "engine/placement.hpp"
+#include "engine/run_parts.hpp"
+#include "engine/run_state.hpp"
+#include "engine/store.hpp"
+#include "engine/table_scan.hpp"
+#include "engine/triggers.hpp"
+
+namespace strata::live {
+
+namespace {
+
+void bind_key(sqlite3_stmt* stmt, int at, const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) {
+        sqlite3_bind_int64(stmt, at, *i);
+    } else {
+        const std::string& text = std::get<Str>(key).str();
+        sqlite3_bind_text(stmt, at, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    }
+}
+
+// Resets a statement after use, whatever happens in between.
+struct ResetAfter {
+    sqlite3_stmt* stmt;
+    ~ResetAfter() {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+    }
+};
+
+// The other key a fact row's key cell could join instead of `key`, by KeyIndex's rules: for
+// an integer key its decimal text, for a text that spells an integer that integer.
+std::optional<Value> twin_key(const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) return Value{intern(std::to_string(*i))};
+    if (auto i = integer_key_spelled(std::get<Str>(key).str())) return Value{*i};
+    return std::nullopt;
+}
+
+// A fact's rows of one customer, read on the calling thread into one chunk.
+class OneCustomerFacts : public FactSource {
+  public:
+    OneCustomerFacts(sqlite3_stmt* stmt, const bound::FactUse& fact,
+                     const std::vector<CellReader>& readers, const KeyIndex& index)
+        : stmt_(stmt), fact_(fact), readers_(readers), index_(index) {}
+
+    bool read_inline() const override { return true; }
+
+    void read(const std::function<void(FactChunk&)>& consume) override {
+        ResetAfter reset{stmt_};
+        FactChunk chunk;
+        chunk.columns.resize(fact_.columns.size());
+        DataQuality dq;  // what does not convert reads as null, as in a run; not reported here
+        ConversionLog log(dq, fact_.table);
+        sqlite3* db = sqlite3_db_handle(stmt_);
+        while (true) {
+            const int rc = sqlite3_step(stmt_);
+            if (rc == SQLITE_DONE) break;
+            if (rc != SQLITE_ROW) throw SQLite::Exception(db, rc);
+            if (key_owner(index_, sqlite3_column_value(stmt_, 0)) != 0) continue;
+            chunk.owner.push_back(0);
+            for (size_t c = 0; c < readers_.size(); ++c) {
+                Value& v = chunk.columns[c].emplace_back();
+                sqlite3_value* cell = sqlite3_column_value(stmt_, static_cast<int>(c) + 1);
+                if (!readers_[c](cell, v))
+                    log.bad(fact_.columns[c].name, fact_.columns[c].type, cell);
+            }
+            ++chunk.rows;
+        }
+        if (chunk.rows > 0) consume(chunk);
+    }
+
+  private:
+    sqlite3_stmt* stmt_;
+    const bound::FactUse& fact_;
+    const std::vector<CellReader>& readers_;
+    const KeyIndex& index_;
+};
+
+using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+
+Prepared prepare(SQLite::Database& db, const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db.getHandle(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT,
+                                      &stmt, nullptr);
+    Prepared out(stmt, sqlite3_finalize);
+    if (rc != SQLITE_OK) throw SQLite::Exception(db.getHandle(), rc);
+    return out;
+}
+
+}  // namespace
+
+std::vector<Value> candidate_keys(std::string_view text) {
+    std::vector<Value> keys;
+    if (auto i = integer_key_spelled(text)) keys.emplace_back(*i);
+    if (!text.empty()) keys.emplace_back(intern(text));
+    return keys;
+}
+
+std::optional<Thresholds> load_thresholds(SQLite::Database& state, const CompiledRules& rules,
+                                          const std::string& sha256, ThresholdsProblem& problem,
+                                          std::string& message) {
+    const std::string& ruleset = rules.rules.ruleset;
+    StoreError error;
+    std::optional<RunRecord> run;
+    try {
+        if (state.tableExists("strata_runs")) run = find_run(state, ruleset, std::nullopt, error);
+    } catch (const SQLite::Exception& e) {
+        error.message = "cannot read runs from '" + state.getFilename() + "': " + e.what();
+    }
+    if (!error.message.empty()) {
+        problem = ThresholdsProblem::Database;
+        message = error.message;
+        return std::nullopt;
+    }
+    if (!run) {
+        problem = ThresholdsProblem::NoRun;
+        message = "ruleset '" + ruleset + "' has no stored run in '" + state.getFilename() +
+                  "' to take its thresholds from: run the rule file first (strata run)";
+        return std::nullopt;
+    }
+    if (run->rules_sha256 != sha256) {
+        problem = ThresholdsProblem::OtherFile;
+        message = "the latest run of ruleset '" + ruleset + "' (run " +
+                  std::to_string(run->run_id) + ", version " + std::to_string(run->version) +
+                  ", as_of " + run->as_of + ") evaluated another rule file (SHA-256 " +
+                  run->rules_sha256.substr(0, 12) + ", this file is " + sha256.substr(0, 12) +
+                  "): run this file first (strata run) so that its thresholds are stored";
+        return std::nullopt;
+    }
+    std::optional<PopulationFits> fits = load_population_fits(state, run->run_id, rules, error);
+    if (!fits) {
+        problem = ThresholdsProblem::Database;
+        message = error.message;
+        return std::nullopt;
+    }
+    problem = ThresholdsProblem::None;
+    return Thresholds{std::move(*run), std::move(*fits)};
+}
+
+struct CustomerReader::Impl {
+    const CompiledRules& rules;
+    Prepared customer{nullptr, sqlite3_finalize};
+    std::vector<bound::ColumnUse> from_table;  // the customer columns read from the table
+    std::vector<size_t> slot_of;               // each one's slot among the program's columns
+    std::vector<CellReader> customer_readers;
+    struct Fact {
+        Prepared stmt{nullptr, sqlite3_finalize};
+        std::vector<CellReader> readers;
+    };
+    std::vector<Fact> facts;
+    // Of the latest fact_sources() call.
+    Column keys;
+    KeyIndex index;
+    std::vector<std::unique_ptr<OneCustomerFacts>> sources;
+
+    explicit Impl(const CompiledRules& r) : rules(r) {}
+};
+
+CustomerReader::CustomerReader(const CompiledRules& rules, SQLite::Database& data)
+    : impl_(std::make_unique<Impl>(rules)) {
+    Impl& s = *impl_;
+    const bound::Program& program = rules.program;
+    for (size_t c = 0; c < program.columns.size(); ++c) {
+        if (program.columns[c].source != bound::ColumnSource::Table) continue;
+        s.from_table.push_back(program.columns[c]);
+        s.slot_of.push_back(c);
+    }
+    s.customer_readers = readers_for(s.from_table);
+    const std::string& table = rules.rules.customers_table;
+    // Of rows sharing a key, a run keeps the first in table (rowid) order.
+    const std::optional<std::string> rowid = rowid_alias(data, table);
+    s.customer =
+        prepare(data, "SELECT " + column_list(rules.rules.key, s.from_table) + " FROM " +
+                          quote_identifier(table) + " WHERE " + quote_identifier(rules.rules.key) +
+                          " = ?1" + (rowid ? " ORDER BY " + *rowid : std::string()));
+    for (const bound::FactUse& fact : program.facts) {
+        Impl::Fact f;
+        f.stmt = prepare(data, "SELECT " + column_list(fact.key, fact.columns) + " FROM " +
+                                   quote_identifier(fact.table) + " WHERE " +
+                                   quote_identifier(fact.key) + " IN (?1, ?2, ?3)");
+        f.readers = readers_for(fact.columns);
+        s.facts.push_back(std::move(f));
+    }
+}
+
+CustomerReader::~CustomerReader() = default;
+
+std::optional<CustomerTable> CustomerReader::read_customer(const Value& key, Date as_of) {
+    Impl& s = *impl_;
+    sqlite3_stmt* stmt = s.customer.get();
+    ResetAfter reset{stmt};
+    bind_key(stmt, 1, key);
+    std::optional<CustomerTable> out;
+    while (!out) {
+        const int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE) return std::nullopt;
+        if (rc != SQLITE_ROW) throw SQLite::Exception(sqlite3_db_handle(stmt), rc);
+        // The query compares with the column's affinity; the key must be this one exactly.
+        const Value k = customer_key_of_cell(sqlite3_column_value(stmt, 0));
+        if (is_null(k) || compare_keys(k, key) != 0) continue;
+        CustomerTable t;
+        t.rows = 1;
+        t.keys.push_back(k);
+        t.columns.resize(s.rules.program.columns.size(), Column(1));
+        DataQuality dq;  // what does not convert reads as null, as in a run
+        ConversionLog log(dq, s.rules.rules.customers_table);
+        for (size_t c = 0; c < s.from_table.size(); ++c) {
+            sqlite3_value* cell = sqlite3_column_value(stmt, static_cast<int>(c) + 1);
+            if (!s.customer_readers[c](cell, t.columns[s.slot_of[c]][0]))
+                log.bad(s.from_table[c].name, s.from_table[c].type, cell);
+        }
+        out = std::move(t);
+    }
+    if (s.rules.since) {
+        KeyIndex index;
+        index.build(out->keys);
+        DataQuality dq;
+        drop_future_customers(s.rules, as_of, *out, index, dq);
+        if (out->rows == 0) return std::nullopt;
+    }
+    return out;
+}
+
+std::vector<FactParts> CustomerReader::fact_sources(const CustomerTable& customer, Date as_of) {
+    Impl& s = *impl_;
+    std::vector<FactParts> parts;
+    s.sources.clear();
+    if (s.facts.empty()) return parts;
+    // A fact row joins the customer of its key; a key cell that could mean this customer or
+    // another one in the base (5 and '5') joins as a run's KeyIndex decides over both.
+    const Value& key = customer.keys.at(0);
+    s.keys = {key};
+    const std::optional<Value> twin = twin_key(key);
+    if (twin && read_customer(*twin, as_of)) s.keys.push_back(*twin);
+    s.index.build(s.keys);
+    for (size_t f = 0; f < s.facts.size(); ++f) {
+        sqlite3_stmt* stmt = s.facts[f].stmt.get();
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+        bind_key(stmt, 1, key);
+        if (twin) bind_key(stmt, 2, *twin);
+        if (const auto* text = std::get_if<Str>(&key); text && !twin) {
+            // A fact key stored as a fraction joins the text SQLite prints for it.
+            const std::string& t = text->str();
+            char* end = nullptr;
+            const double d = std::strtod(t.c_str(), &end);
+            if (!t.empty() && end == t.c_str() + t.size() && std::isfinite(d))
+                sqlite3_bind_double(stmt, 3, d);
+        }
+        s.sources.push_back(std::make_unique<OneCustomerFacts>(stmt, s.rules.program.facts[f],
+                                                               s.facts[f].readers, s.index));
+        parts.push_back({s.sources.back().get()});
+    }
+    return parts;
+}
+
+std::optional<OneResult> evaluate_one(const CompiledRules& rules, const Thresholds& thresholds,
+                                      CustomerReader& reader, CustomerTable customer,
+                                      const std::vector<OpenPlacement>& before, Date as_of,
+                                      SQLite::Database* history, int64_t run_id, std::string& error,
+                                      bool& rule_problem) {
+    const bound::Program& program = rules.program;
+    OneResult out;
+    out.key = customer.keys.at(0);
+    if (!before.empty()) out.before = before[0];
+    fill_state_columns(program, customer, before, as_of);
+    const std::vector<FactParts> parts = reader.fact_sources(customer, as_of);
+    const Evaluation ev =
+        evaluate_program(program, customer, parts, as_of, nullptr, &thresholds.fits);
+    const Frame frame = ev.frame();
+    std::shared_ptr<const Column> value;
+    if (rules.value) value = evaluate_shared(*rules.value, frame);
+
+    RunReport rep;
+    rep.as_of = as_of;
+    const SegmentPlan plan = plan_segments(rules.segments, rep.segments);
+    const std::vector<uint32_t> order{0};
+    const Policy policy = rules.rules.policy;
+    const Unplaced unplaced =
+        place_customers(plan, policy, frame, order, customer.keys, value.get(), rep, {});
+    if (auto message = unplaced_message(unplaced, policy, rules.segments, customer.keys)) {
+        error = *message;
+        rule_problem = true;
+        return std::nullopt;
+    }
+    out.placed = rep.membership.at(0);
+    if (rules.triggers.empty()) return out;
+
+    FiringInput in;
+    in.rules = &rules;
+    in.frame = &frame;
+    in.order = &order;
+    in.membership = &rep.membership;
+    in.before = &before;
+    in.cause = firing_cause(thresholds.run, rules.rules.version);
+    in.as_of = as_of;
+    in.run_id = run_id;
+    in.history = history;
+    in.history_customer = &out.key;
+    Firing firing = fire_triggers(in);
+    const std::vector<char> fresh = actions_not_enqueued(history, firing.rows);
+    for (size_t r = 0; r < firing.rows.size(); ++r) {
+        if (fresh[r]) out.actions.push_back(firing.rows[r]);
+    }
+    out.fired = std::move(firing.rows);
+    return out;
+}
+
+}  // namespace strata::live

@@ -1,0 +1,310 @@
+// strata eval and the library's Engine (issue 12, one customer): a customer evaluated alone,
+// from their own rows with the thresholds of the latest run, gets exactly what the run gave
+// them (differential, every customer), from several threads at once; the CLI's exit codes,
+// JSON and indexes; --apply's exactly-once actions.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "include/strata/strata.hpp"
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+struct Placement {
+    std::string segment;
+    std::string tactical;  // paths joined by ';'
+    bool operator==(const Placement&) const = default;
+};
+
+// A customer key as the CLI takes it, with its type: "i:5", "t:5".
+std::string typed(const SQLite::Column& c) {
+    return (c.isInteger() ? "i:" : "t:") + c.getString();
+}
+
+// Every customer of a stored run, from strata_membership.
+std::map<std::string, Placement> membership(const std::string& state, int64_t run) {
+    SQLite::Database db(state, SQLite::OPEN_READONLY);
+    SQLite::Statement q(db,
+                        "SELECT customer_key, segment, tactical FROM strata_membership WHERE "
+                        "run_id = ?");
+    q.bind(1, run);
+    std::map<std::string, Placement> out;
+    while (q.executeStep())
+        out[typed(q.getColumn(0))] = {q.getColumn(1).getString(), q.getColumn(2).getString()};
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& paths) {
+    std::string out;
+    for (const auto& p : paths)
+        out += (out.empty() ? "" : ";") + p;
+    return out;
+}
+
+strata::Engine open_engine(const std::string& rules, const std::string& db,
+                           const std::string& state = "") {
+    strata::EngineOptions options;
+    options.rules_path = rules;
+    options.db_path = db;
+    options.state_path = state;
+    auto engine = strata::Engine::open(options);
+    INFO((engine.ok() ? std::string() : engine.error().message));
+    REQUIRE(engine.ok());
+    return std::move(engine.value());
+}
+
+// Evaluates every customer of `expected` with the engine: each key's placement.
+std::map<std::string, Placement> evaluate_all(const strata::Engine& engine,
+                                              const std::map<std::string, Placement>& expected) {
+    std::map<std::string, Placement> out;
+    for (const auto& [key, placement] : expected) {
+        auto r = engine.evaluate(key.substr(2));
+        if (!r) {
+            out[key] = {"error: " + r.error().message, ""};
+            continue;
+        }
+        out[(r->key_is_text ? "t:" : "i:") + r->customer_key] = {r->segment, joined(r->tactical)};
+    }
+    return out;
+}
+
+// Counts the customers whose placements differ, and shows the first few.
+size_t differences(const std::map<std::string, Placement>& expected,
+                   const std::map<std::string, Placement>& got) {
+    size_t n = 0;
+    for (const auto& [key, want] : expected) {
+        auto it = got.find(key);
+        const Placement have = it == got.end() ? Placement{"<missing>", ""} : it->second;
+        if (have == want) continue;
+        if (++n <= 5)
+            MESSAGE(key << ": run " << want.segment << " [" << want.tactical << "], eval "
+                        << have.segment << " [" << have.tactical << "]");
+    }
+    return n + (got.size() > expected.size() ? got.size() - expected.size() : 0);
+}
+
+const char* kMixRules = R"yaml(ruleset: mix
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  n_orders: count(orders)
+  revenue: sum(orders.amount)
+  last_order: max(orders.order_date)
+  breadth: count_distinct(orders.category)
+  score: "rfm(recency: last_order, frequency: n_orders, monetary: revenue, bins: 5)"
+  value_class: abc(revenue)
+  rank: percent_rank(revenue)
+  tier: ntile(revenue, 4)
+  demand: "xyz(cv(orders.amount, per: month, over: 12mo), x: 0.8, y: 1.5)"
+value: revenue
+general:
+  policy: first_match
+  segments:
+    - id: none
+      when: n_orders == 0
+    - id: kept_top
+      when: previous_segment == 'top' and tier >= 3
+    - id: top
+      when: rank >= 0.8 and score.f >= 3
+      tactical:
+        - id: broad
+          when: breadth >= 3
+        - id: ax
+          when: value_class == 'A' and demand == 'X'
+    - id: mid
+      when: tier >= 2 and days_in_segment >= 0
+    - id: rest
+      when: otherwise
+triggers:
+  - id: welcome_top
+    on: enter top
+    holdout: 20%
+    actions:
+      - email: { template: top, spent: "{{round(revenue, 2)}}" }
+)yaml";
+
+}  // namespace
+
+TEST_CASE("eval: every customer of a retail base gets exactly the run's placement") {
+    TempDir dir;
+    const auto db = dir.file("retail.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "2500", "--out", db}).code ==
+            0);
+    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
+    auto run = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE(run.code == 0);
+    const auto expected = membership(db, 1);
+    REQUIRE(expected.size() == 2500);
+    strata::Engine engine = open_engine(rules, db);
+    CHECK(engine.thresholds_run() == 1);
+    CHECK(engine.as_of() == "2026-11-01");
+    CHECK(differences(expected, evaluate_all(engine, expected)) == 0);
+
+    // A month later, on the advanced base: the second run's thresholds.
+    const auto later = dir.file("retail-later.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "2500", "--out", later,
+                     "--advance", "30d"})
+                .code == 0);
+    const auto state = dir.file("state.db");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
+            0);
+    REQUIRE(
+        run_cli({"run", rules, "--db", later, "--state", state, "--as-of", "2026-12-01"}).code ==
+        0);
+    const auto expected2 = membership(state, 2);
+    strata::Engine engine2 = open_engine(rules, later, state);
+    CHECK(engine2.thresholds_run() == 2);
+    CHECK(differences(expected2, evaluate_all(engine2, expected2)) == 0);
+}
+
+TEST_CASE(
+    "eval: population functions, a state column, count_distinct and cv give the run's "
+    "placement; four threads at once give the same answers") {
+    TempDir dir;
+    const auto db = dir.file("retail.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "2000", "--out", db}).code ==
+            0);
+    const auto later = dir.file("later.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "2000", "--out", later,
+                     "--advance", "30d"})
+                .code == 0);
+    const auto rules = dir.write("mix.yaml", kMixRules);
+    const auto state = dir.file("state.db");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
+            0);
+    REQUIRE(
+        run_cli({"run", rules, "--db", later, "--state", state, "--as-of", "2026-12-01"}).code ==
+        0);
+    // The customers' previous_segment now comes from run 2: a run at the same as_of on the same
+    // data (run 3) places them as the engine does with run 2's thresholds and stays.
+    strata::Engine engine = open_engine(rules, later, state);
+    const auto keys = membership(state, 2);
+    const auto evaluated = evaluate_all(engine, keys);
+
+    std::vector<std::map<std::string, Placement>> by_thread(4);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < by_thread.size(); ++t)
+        threads.emplace_back(
+            [&engine, &keys, &by_thread, t] { by_thread[t] = evaluate_all(engine, keys); });
+    for (auto& t : threads)
+        t.join();
+    for (const auto& answers : by_thread)
+        CHECK(answers == evaluated);
+
+    REQUIRE(
+        run_cli({"run", rules, "--db", later, "--state", state, "--as-of", "2026-12-01"}).code ==
+        0);
+    const auto expected = membership(state, 3);
+    REQUIRE(expected.size() == keys.size());
+    CHECK(differences(expected, evaluated) == 0);
+    // The rules did move some customers into kept_top: the state column was exercised.
+    size_t kept = 0;
+    for (const auto& [key, p] : expected)
+        kept += p.segment == "kept_top";
+    CHECK(kept > 0);
+}
+
+TEST_CASE("eval: text and mixed keys join the customer's fact rows exactly as a run does") {
+    TempDir dir;
+    // Keys of every kind in a column without a type: integers, a whole REAL (the key 20), texts
+    // that spell no integer, a text that spells one with no integer beside it ('9999'), a
+    // text and an integer spelled alike ('5' and 5), a repeated key (the first row counts).
+    const auto db = dir.database("mixed.db", R"sql(
+CREATE TABLE customers (customer_id, spend REAL);
+INSERT INTO customers VALUES (1, 10), (2, 20), (3, 30), (5, 50), ('5', 55), (20.0, 200),
+  ('A12', 12), ('007', 7), ('9999', 99), ('2.5', 25), (7, 70), (7, 700), ('x y', 1);
+CREATE TABLE orders (customer_id, amount REAL, day DATE);
+INSERT INTO orders VALUES (1, 5, '2026-01-01'), ('1', 6, '2026-01-02'), (1.0, 7, '2026-01-03'),
+  (2, 100, '2026-02-01'), ('02', 1000, '2026-02-01'), (3, 1, '2026-12-31'),
+  (5, 11, '2026-03-01'), ('5', 12, '2026-03-01'), (5.0, 13, '2026-03-01'),
+  (20, 3, '2026-03-01'), ('20', 4, '2026-03-01'), ('A12', 9, '2026-03-01'),
+  ('007', 40, '2026-03-01'), (7, 41, '2026-03-01'), (9999, 17, '2026-03-01'),
+  ('9999', 18, '2026-03-01'), (2.5, 19, '2026-03-01'), ('2.5', 20, '2026-03-01'),
+  ('x y', 2, '2026-03-01'), (null, 5, '2026-03-01'), (42, 5, '2026-03-01');
+)sql");
+    const auto rules = dir.write("keys.yaml", R"(ruleset: keys
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: day }
+let:
+  n: count(orders)
+  total: sum(orders.amount)
+  tier: ntile(total, 3)
+general:
+  policy: first_match
+  segments:
+    - id: none
+      when: n == 0
+    - id: one
+      when: n == 1
+      tactical:
+        - id: one_top_third
+          when: tier == 3
+        - id: one_over_15
+          when: total > 15
+        - id: one_over_30
+          when: total > 30
+    - id: two
+      when: n == 2
+      tactical:
+        - id: two_top_third
+          when: tier == 3
+        - id: two_over_15
+          when: total > 15
+        - id: two_over_30
+          when: total > 30
+    - id: three
+      when: n == 3
+      tactical:
+        - id: three_top_third
+          when: tier == 3
+        - id: three_over_15
+          when: total > 15
+        - id: three_over_30
+          when: total > 30
+    - id: more
+      when: otherwise
+      tactical:
+        - id: more_top_third
+          when: tier == 3
+        - id: more_over_15
+          when: total > 15
+        - id: more_over_30
+          when: total > 30
+)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-06-01"}).code == 0);
+    const auto expected = membership(db, 1);
+    REQUIRE(expected.size() == 12);
+    strata::Engine engine = open_engine(rules, db);
+    // '5' as a key is the integer 5: the text customer '5' cannot be named by the CLI's text.
+    std::map<std::string, Placement> reachable = expected;
+    reachable.erase("t:5");
+    CHECK(differences(reachable, evaluate_all(engine, reachable)) == 0);
+    auto five = engine.evaluate("5");
+    REQUIRE(five.ok());
+    CHECK_FALSE(five->key_is_text);
+    auto text = engine.evaluate("9999");
+    REQUIRE(text.ok());
+    CHECK(text->key_is_text);
+    CHECK(text->segment == expected.at("t:9999").segment);
+    auto missing = engine.evaluate("42");
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().kind == strata::EngineError::Kind::NotFound);
+    CHECK(missing.error().message == "customer 42 is not in table customers");
+}
