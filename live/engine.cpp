@@ -277,9 +277,10 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
         w.key("transitions").begin_object();
         w.key("since_run").value(previous->run_id).key("since_as_of").value(previous->as_of);
         w.key("cause").value(previous->version != record.version ? "rules" : "data");
-        w.key("moved").value(moves->moved).key("entered").value(moves->entered);
-        w.key("tactical_entered").value(moves->tactical_entered);
-        w.key("tactical_left").value(moves->tactical_left).end_object();
+        w.key("moved").value(moves->moved).key("new").value(moves->entered);
+        w.key("left").value(moves->left).key("tactical_entered").value(moves->tactical_entered);
+        w.key("tactical_left").value(moves->tactical_left);
+        w.key("stays_written").value(moves->stays_written).end_object();
         w.key("firing").value("data").key("actions_enqueued").value(enqueued);
         w.key("segments");
         if (segments)

@@ -1,0 +1,270 @@
+// `strata eval` as a command (issue 12, one customer): exit codes and messages, the JSON
+// document, the lookup indexes, and --apply's exactly-once rules against a batch run after it.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "include/strata/strata.hpp"
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+const char* kBase = R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT);
+INSERT INTO customers VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e'), (6, 'f');
+CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, day DATE, amount REAL);
+INSERT INTO orders (customer_id, day, amount) VALUES (1, '2026-09-01', 10), (2, '2026-09-02', 20),
+  (3, '2026-09-03', 300), (3, '2026-09-04', 300), (4, '2026-09-05', 40), (5, '2026-09-06', 50),
+  (6, '2026-09-07', 600);
+)sql";
+
+std::string tiers(int top = 500) {
+    return R"(ruleset: tiers
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: day }
+let:
+  spent: sum(orders.amount)
+  third: ntile(spent, 3)
+general:
+  policy: first_match
+  segments:
+    - id: top
+      when: spent >= )" +
+           std::to_string(top) + R"(
+    - id: mid
+      when: third >= 2
+    - id: low
+      when: otherwise
+triggers:
+  - id: welcome_top
+    on: enter top
+    actions:
+      - email: { template: top, spent: "{{spent}}" }
+      - task: { queue: managers }
+)";
+}
+
+int64_t scalar(const std::string& db, const std::string& sql) {
+    SQLite::Database d(db, SQLite::OPEN_READONLY);
+    return d.execAndGet(sql).getInt64();
+}
+
+}  // namespace
+
+TEST_CASE("eval: exit codes and messages") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    // No run yet: nothing to take thresholds from.
+    auto none = run_cli({"eval", rules, "--db", db, "--customer", "1"});
+    CHECK(none.code == 2);
+    CHECK(none.err.find("ruleset 'tiers' has no stored run") != std::string::npos);
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    // A key not in the base is not a rule problem.
+    auto unknown = run_cli({"eval", rules, "--db", db, "--customer", "77", "--format", "json"});
+    CHECK(unknown.code == 2);
+    CHECK(unknown.err.find("strata eval: customer 77 is not in table customers\n") !=
+          std::string::npos);
+    CHECK(json_at(unknown.out, "$.error.kind") == "database");
+    // Another rule file than the latest run's: run it first.
+    const auto changed = dir.write("tiers2.yaml", tiers(400));
+    auto other = run_cli({"eval", changed, "--db", db, "--customer", "1"});
+    CHECK(other.code == 1);
+    CHECK(other.err.find("evaluated another rule file") != std::string::npos);
+    CHECK(other.err.find("run this file first") != std::string::npos);
+    // A malformed --as-of.
+    auto bad = run_cli({"eval", rules, "--db", db, "--customer", "1", "--as-of", "2026-13-01"});
+    CHECK(bad.code == 2);
+    CHECK(bad.err.find("is not a date") != std::string::npos);
+    // --apply before the run's as_of: runs move forward in time.
+    auto back =
+        run_cli({"eval", rules, "--db", db, "--customer", "1", "--apply", "--as-of", "2026-09-30"});
+    CHECK(back.code == 2);
+    CHECK(back.err.find("before the as_of of run 1") != std::string::npos);
+}
+
+TEST_CASE("eval: the JSON document and the text") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    auto r = run_cli({"eval", rules, "--db", db, "--customer", "3", "--format", "json"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    CHECK(json_at(r.out, "$.format") == "1");
+    CHECK(json_at(r.out, "$.ruleset") == "tiers");
+    CHECK(json_at(r.out, "$.customer") == "3");
+    CHECK(json_at(r.out, "$.previous_segment") == "top");
+    CHECK(json_at(r.out, "$.previous_tactical") == "[]");
+    CHECK(json_at(r.out, "$.segment") == "top");
+    CHECK(json_at(r.out, "$.tactical") == "[]");
+    CHECK(json_at(r.out, "$.transition") == "stays");
+    CHECK(json_at(r.out, "$.actions") == "[]");
+    CHECK(json_at(r.out, "$.as_of") == "2026-10-01");
+    CHECK(json_at(r.out, "$.run_id") == "1");
+    CHECK(json_at(r.out, "$.applied") == "0");
+    CHECK(json_at(r.out, "$.applied_run") == "<none>");
+    auto t = run_cli({"eval", rules, "--db", db, "--customer", "3"});
+    CHECK(t.out ==
+          "customer 3 in tiers as of 2026-10-01 (thresholds of run 1)\n"
+          "  segment   top  tactical: -\n"
+          "  stored    top  tactical: -\n"
+          "  stays     in top\n"
+          "  no action to enqueue\n"
+          "  not stored (--apply stores it)\n");
+}
+
+TEST_CASE("eval: a missing lookup index is created once, or named when it cannot be") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    const std::string create =
+        "CREATE INDEX IF NOT EXISTS \"strata_eval_orders_customer_id\" ON \"orders\" "
+        "(\"customer_id\")";
+    // Without creating: the engine names the table, the column and the statement.
+    strata::EngineOptions options;
+    options.rules_path = rules;
+    options.db_path = db;
+    options.create_indexes = false;
+    auto refused = strata::Engine::open(options);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == strata::EngineError::Kind::MissingIndex);
+    CHECK(refused.error().message ==
+          "table orders has no index on column customer_id, which looking up one customer "
+          "needs; create it with: " +
+              create);
+    CHECK(refused.error().exit_code() == 2);
+    // The customer table's INTEGER PRIMARY KEY serves; the orders' key gets an index, once.
+    auto first = run_cli({"eval", rules, "--db", db, "--customer", "1"});
+    CHECK(first.code == 0);
+    CHECK(first.err == "strata eval: created an index for lookups: " + create + "\n");
+    CHECK(scalar(db,
+                 "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE "
+                 "'strata_eval_%'") == 1);
+    auto second = run_cli({"eval", rules, "--db", db, "--customer", "1"});
+    CHECK(second.code == 0);
+    CHECK(second.err.empty());
+    // A database that cannot be written (not testable as root, who writes anyway).
+    if (::geteuid() != 0) {
+        const auto ro = dir.database("ro.db", kBase);
+        REQUIRE(run_cli({"run", rules, "--db", ro, "--state", dir.file("state.db"), "--as-of",
+                         "2026-10-01"})
+                    .code == 0);
+        std::filesystem::permissions(ro, std::filesystem::perms::owner_read);
+        auto r = run_cli(
+            {"eval", rules, "--db", ro, "--state", dir.file("state.db"), "--customer", "1"});
+        CHECK(r.code == 2);
+        CHECK(r.err.find("table orders has no index on column customer_id") != std::string::npos);
+        CHECK(r.err.find(create) != std::string::npos);
+    }
+}
+
+TEST_CASE(
+    "eval --apply: stores the move and its actions once; a batch run after it does not "
+    "count or fire them again") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    // Customer 2 places a large order.
+    {
+        SQLite::Database base(db, SQLite::OPEN_READWRITE);
+        base.exec("INSERT INTO orders (customer_id, day, amount) VALUES (2, '2026-09-30', 900)");
+    }
+    auto preview = run_cli({"eval", rules, "--db", db, "--customer", "2", "--format", "json"});
+    REQUIRE(preview.code == 0);
+    CHECK(json_at(preview.out, "$.transition") == "moves");
+    CHECK(json_at(preview.out, "$.previous_segment") == "low");
+    CHECK(json_at(preview.out, "$.segment") == "top");
+    CHECK(json_at(preview.out, "$.actions[0].trigger") == "welcome_top");
+    CHECK(json_at(preview.out, "$.actions[0].type") == "email");
+    CHECK(json_at(preview.out, "$.actions[0].status") == "pending");
+    CHECK(json_at(preview.out, "$.actions[0].payload.spent") == "920");
+    CHECK(json_at(preview.out, "$.actions[1].type") == "task");
+    CHECK(scalar(db, "SELECT count(*) FROM strata_outbox") == 0);  // a preview stores nothing
+
+    auto applied =
+        run_cli({"eval", rules, "--db", db, "--customer", "2", "--apply", "--format", "json"});
+    INFO(applied.out, applied.err);
+    REQUIRE(applied.code == 0);
+    CHECK(json_at(applied.out, "$.applied") == "1");
+    CHECK(json_at(applied.out, "$.applied_run") == "2");
+    CHECK(json_at(applied.out, "$.actions[0].idempotency_key") ==
+          json_at(preview.out, "$.actions[0].idempotency_key"));
+    CHECK(scalar(db, "SELECT count(*) FROM strata_outbox WHERE status = 'pending'") == 2);
+    CHECK(scalar(db, "SELECT run_id FROM strata_outbox LIMIT 1") == 2);
+    // The run record: an eval run, the base's count, the customer; its fits kept.
+    CHECK(scalar(db,
+                 "SELECT count(*) FROM strata_runs WHERE run_id = 2 AND status = 'complete' "
+                 "AND customers = 6 AND json_extract(summary, '$.mode') = 'eval' AND "
+                 "json_extract(summary, '$.customer') = 2 AND "
+                 "json_extract(summary, '$.thresholds_run') = 1") == 1);
+    CHECK(scalar(db, "SELECT count(*) FROM strata_population_fits WHERE run_id = 2") ==
+          scalar(db, "SELECT count(*) FROM strata_population_fits WHERE run_id = 1"));
+    // The membership of the eval run is the whole base, customer 2 moved.
+    CHECK(scalar(db, "SELECT count(*) FROM strata_membership WHERE run_id = 2") == 6);
+    CHECK(scalar(db,
+                 "SELECT count(*) FROM strata_membership WHERE run_id = 2 AND customer_key = "
+                 "2 AND segment = 'top'") == 1);
+
+    // Again: nothing new.
+    auto again =
+        run_cli({"eval", rules, "--db", db, "--customer", "2", "--apply", "--format", "json"});
+    REQUIRE(again.code == 0);
+    CHECK(json_at(again.out, "$.transition") == "stays");
+    CHECK(json_at(again.out, "$.actions") == "[]");
+    CHECK(scalar(db, "SELECT count(*) FROM strata_outbox") == 2);
+
+    // A batch run at the same as_of: the customer's move is stored already.
+    auto batch = run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01", "--format", "json"});
+    INFO(batch.out);
+    REQUIRE(batch.code == 0);
+    CHECK(json_at(batch.out, "$.actions_enqueued") == "0");
+    CHECK(json_at(batch.out, "$.transitions.since_run") == "3");
+    // (Customer 2's spend moved the ntile's cuts, so others may move; no one enters top.)
+    const std::string matrix = json_at(batch.out, "$.transitions.matrix");
+    INFO(matrix);
+    CHECK(matrix.find("\"from\":\"low\",\"to\":\"top\"") == std::string::npos);
+    CHECK(matrix.find("{\"from\":\"top\",\"to\":\"top\",\"count\":3}") != std::string::npos);
+    CHECK(scalar(db, "SELECT count(*) FROM strata_outbox") == 2);
+}
+
+TEST_CASE("Engine::apply from several threads: each customer's actions are enqueued once") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    {
+        SQLite::Database base(db, SQLite::OPEN_READWRITE);
+        base.exec(
+            "INSERT INTO orders (customer_id, day, amount) VALUES (1, '2026-09-30', 900), "
+            "(4, '2026-09-30', 900)");
+    }
+    strata::EngineOptions options;
+    options.rules_path = rules;
+    options.db_path = db;
+    auto engine = strata::Engine::open(options);
+    REQUIRE(engine.ok());
+    std::vector<std::thread> threads;
+    std::vector<int> ok(4, 0);
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&engine, &ok, t] { ok[t] = engine->apply(t % 2 ? "1" : "4").ok(); });
+    for (auto& t : threads)
+        t.join();
+    CHECK(ok == std::vector<int>{1, 1, 1, 1});
+    CHECK(scalar(db, "SELECT count(*) FROM strata_outbox") == 4);
+    CHECK(scalar(db, "SELECT count(DISTINCT customer_key) FROM strata_outbox") == 2);
+}
