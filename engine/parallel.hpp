@@ -8,12 +8,29 @@
 
 namespace strata {
 
+// Set on a thread while it does work known to be small (one customer evaluated alone): the
+// functions below then run every task on the calling thread, in order, since starting a
+// thread costs more than such work. Set for a scope with OnThisThread.
+inline thread_local bool small_work_on_this_thread = false;
+
+class OnThisThread {
+  public:
+    OnThisThread() : saved_(small_work_on_this_thread) { small_work_on_this_thread = true; }
+    ~OnThisThread() { small_work_on_this_thread = saved_; }
+    OnThisThread(const OnThisThread&) = delete;
+    OnThisThread& operator=(const OnThisThread&) = delete;
+
+  private:
+    bool saved_;
+};
+
 // Runs task(i) for every i < n: even i on this thread, odd i on a helper thread. Returns
 // when all are done; rethrows what a task threw (the helper is joined first either way).
 template <typename Task>
 void for_each_on_two_threads(size_t n, Task task) {
-    if (n < 2) {
-        if (n == 1) task(size_t{0});
+    if (n < 2 || small_work_on_this_thread) {
+        for (size_t i = 0; i < n; ++i)
+            task(i);
         return;
     }
     auto stride = [&task, n](size_t first) {
@@ -35,6 +52,11 @@ void for_each_on_two_threads(size_t n, Task task) {
 // first either way).
 template <typename Task>
 void for_each_on_own_thread(size_t n, Task task) {
+    if (small_work_on_this_thread) {
+        for (size_t i = 0; i < n; ++i)
+            task(i);
+        return;
+    }
     std::vector<std::future<void>> helpers;
     for (size_t i = 1; i < n; ++i)
         helpers.push_back(std::async(std::launch::async, task, i));

@@ -150,7 +150,11 @@ struct Engine::Impl {
         Result<CustomerResult> out = fail(Kind::Database, "");
         try {
             // One read transaction: the customer's rows, stays and actions as of one moment.
+            // (Each statement outside a transaction would take and drop SQLite's file lock,
+            // a few system calls each.)
             SQLite::Transaction reads(*c->data);
+            std::optional<SQLite::Transaction> state_reads;
+            if (c->state) state_reads.emplace(*c->state);
             auto customer = find(*c, key);
             if (!customer) {
                 out = customer.error();

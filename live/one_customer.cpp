@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "engine/cell_readers.hpp"
+#include "engine/parallel.hpp"
 #include "engine/placement.hpp"
 #include "engine/run_parts.hpp"
 #include "engine/run_state.hpp"
@@ -267,6 +268,7 @@ std::optional<OneResult> evaluate_one(const CompiledRules& rules, const Threshol
                                       const std::vector<OpenPlacement>& before, Date as_of,
                                       SQLite::Database* history, int64_t run_id, std::string& error,
                                       bool& rule_problem) {
+    const OnThisThread small;  // one row: no helper threads
     const bound::Program& program = rules.program;
     OneResult out;
     out.key = customer.keys.at(0);
