@@ -181,6 +181,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--write-doc", action="store_true", help="rewrite the figures in docs/performance.md")
     ap.add_argument("--baseline", help="another strata binary to time side by side (e.g. an earlier commit's)")
+    ap.add_argument("--eval-latency", action="store_true", help="then time strata eval and the library call (bench/latency.py)")
     args = ap.parse_args()
     if not os.path.exists(STRATA):
         sys.exit("build first: make build")
@@ -231,6 +232,9 @@ def main():
         stamp = time.strftime("%Y-%m-%d", time.gmtime())
         block = f"{begin}\nMeasured {stamp} with `{cmd}` on the 2-core machine{note}:\n\n" + "\n".join(table) + f"\n{end}"
         open(path, "w").write(head + block + tail)
+    if args.eval_latency:
+        import latency
+        latency.measure_sizes([int(s) for s in args.sizes.split(",")])
     if not all(r["agree"] for r in rows):
         sys.exit(1)
 

@@ -71,13 +71,16 @@ struct Engine::Impl {
     std::mutex apply_mutex;
     std::unique_ptr<SQLite::Database> writable_state;  // for apply(), opened on first use
 
-    Result<std::unique_ptr<Connection>> connect() const {
+    // A new connection of the pool, or one made of databases open already.
+    Result<std::unique_ptr<Connection>> connect(
+        std::unique_ptr<SQLite::Database> data = nullptr,
+        std::unique_ptr<SQLite::Database> state = nullptr) const {
         auto c = std::make_unique<Connection>();
         StoreError error;
-        c->data = open_read_only(options.db_path, error);
+        c->data = data ? std::move(data) : open_read_only(options.db_path, error);
         if (!c->data) return fail(Kind::Database, error.message);
         if (state_path != options.db_path) {
-            c->state = open_read_only(state_path, error);
+            c->state = state ? std::move(state) : open_read_only(state_path, error);
             if (!c->state) return fail(Kind::Database, error.message);
         }
         try {
@@ -355,7 +358,6 @@ Result<Engine> Engine::open(const EngineOptions& options) {
         impl->as_of = *day;
         // The lookups' indexes.
         std::vector<live::LookupIndex> lookups = live::lookup_indexes(*data, rules);
-        data.reset();
         std::string index_error;
         bool read_only = false;
         if (!options.create_indexes ||
@@ -376,9 +378,8 @@ Result<Engine> Engine::open(const EngineOptions& options) {
         const SegmentPlan plan = plan_segments(rules.segments, results);
         for (size_t t = 0; t < plan.tag_paths.size(); ++t)
             impl->tactical_levels.emplace(plan.tag_paths[t], static_cast<int>(t) + 1);
-        // One connection now, so that a database problem shows here rather than at the first
-        // evaluation.
-        auto first = impl->connect();
+        // The first connection of the pool, from the databases open already.
+        auto first = impl->connect(std::move(data), std::move(state_reader));
         if (!first) return first.error();
         impl->release(std::move(first.value()));
         return Engine(std::move(impl));
