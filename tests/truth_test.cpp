@@ -248,7 +248,10 @@ size_t check_random_conditions(uint32_t seed, size_t count, int depth, size_t ro
     frame.offset = offset;
     frame.rows = frame_rows;
 
-    for (const auto& [text, e] : conditions) {
+    for (const auto& condition : conditions) {
+        // Not a structured binding: CAPTURE's lambda takes it, which clang 14 refuses.
+        const std::string& text = condition.first;
+        const bound::ExprPtr& e = condition.second;
         CAPTURE(text);
         const Column values = evaluate(*e, frame);
         const std::vector<Truth> truth = evaluate_truth(*e, frame);
