@@ -5,7 +5,7 @@
 //   count, count(fact)   varint
 //   sum                  exact total
 //   avg                  exact total, varint count
-//   min, max             number: 0, or 1 and the double; time: 0, or 1 + zigzag(key − as_of);
+//   min, max             number: 0, or 1 and the double; time: 0, or 1 + zigzag(key − 2020-01-01);
 //                        other types: a tagged value (null while there is none)
 //   count_distinct       varint n, then n tagged values
 //   cv                   varint out-of-range flag, then each period's exact total
@@ -70,9 +70,11 @@ void set_total(TotalsAside& aside, uint64_t& low, size_t at, const Total& t) {
     if (t.out_of_range) aside.out_of_range.insert(at);
 }
 
-// The time line's origin for a min or max of dates or datetimes: as_of, so keys are small.
-int64_t time_origin(Type type, Date as_of) {
-    return type == Type::Date ? int64_t{as_of.days} : int64_t{as_of.days} * 86400;
+// The time line's origin for a min or max of dates or datetimes: 2020-01-01, so that keys of
+// recent days are small. Fixed, not as_of: a state kept at one as_of is read at a later one.
+int64_t time_origin(Type type) {
+    constexpr int64_t kOriginDays = 18262;
+    return type == Type::Date ? kOriginDays : kOriginDays * 86400;
 }
 
 }  // namespace
@@ -112,7 +114,7 @@ void AggregateComputer::save_customer(size_t c, ByteWriter& w) const {
                             w.u128(0);
                         } else {
                             const __int128 delta =
-                                static_cast<__int128>(cell->i) - time_origin(agg.type, as_of_);
+                                static_cast<__int128>(cell->i) - time_origin(agg.type);
                             w.u128(((static_cast<unsigned __int128>(delta) << 1) ^
                                     static_cast<unsigned __int128>(delta >> 127)) +
                                    1);
@@ -178,7 +180,7 @@ bool AggregateComputer::load_customer(size_t c, ByteReader& r) {
                         if (head == 0) break;
                         const unsigned __int128 zig = head - 1;
                         const auto delta = static_cast<__int128>((zig >> 1) ^ (~(zig & 1) + 1));
-                        const __int128 key = delta + time_origin(agg.type, as_of_);
+                        const __int128 key = delta + time_origin(agg.type);
                         if (key <= INT64_MIN || key > INT64_MAX) return false;
                         cell->i = static_cast<int64_t>(key);
                         break;

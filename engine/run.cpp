@@ -287,6 +287,25 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     }
     const SegmentPlan plan = plan_segments(rules.segments, rep.segments);
 
+    // An incremental run starts from the ruleset's kept state (engine/incremental.hpp).
+    std::optional<KeptState> kept;
+    std::vector<std::string> kept_blocks;
+    if (options.incremental) {
+        if (!options.dry_run) watch_fact_tables(rules, data);
+        try {
+            if (state) {
+                kept = load_kept_state(*state, rep.ruleset);
+                if (kept) kept_blocks = load_aggregate_blocks(*state, rep.ruleset);
+            }
+        } catch (const SQLite::Exception& e) {
+            error.message =
+                "cannot read the kept aggregate state (table "
+                "'strata_aggregate_state') from '" +
+                state->getFilename() + "': " + e.what();
+            return std::nullopt;
+        }
+    }
+
     // A stored run's writer starts beside the reads: it opens the transaction, records the
     // run and loads the ruleset's open stays on its own thread (the state connection is not
     // otherwise used meanwhile). Membership then streams to the state database while later
@@ -325,7 +344,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     // A dry run reads the ruleset's latest run and open stays itself (when there is a state
     // database): for the state columns and for the triggers.
     std::vector<OpenPlacement> dry_open;
-    if (options.dry_run && state && (uses_state || !rules.triggers.empty())) {
+    if (options.dry_run && state &&
+        (uses_state || !rules.triggers.empty() || options.incremental)) {
         try {
             dry_open = load_open_placements(*state, rep.ruleset);
             StoreError ignored;
@@ -344,29 +364,6 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             fill_state_columns(rules.program, table, dry_open, rep.as_of);
         }
     };
-    // An incremental run starts from the ruleset's kept state (engine/incremental.hpp).
-    std::optional<KeptState> kept;
-    std::vector<std::string> kept_blocks;
-    if (options.incremental) {
-        if (!options.dry_run) watch_fact_tables(rules, data);
-        try {
-            if (state) {
-                kept = load_kept_state(*state, rep.ruleset);
-                if (kept) kept_blocks = load_aggregate_blocks(*state, rep.ruleset);
-                if (options.dry_run) {
-                    StoreError ignored;
-                    previous = find_run(*state, rep.ruleset, std::nullopt, ignored);
-                }
-            }
-        } catch (const SQLite::Exception& e) {
-            if (starting.valid()) writer = starting.get();
-            error.message =
-                "cannot read the kept aggregate state (table "
-                "'strata_aggregate_state') from '" +
-                state->getFilename() + "': " + e.what();
-            return std::nullopt;
-        }
-    }
     ReadRequest request;
     request.rules = &rules;
     request.data = &data;
