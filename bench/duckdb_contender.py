@@ -45,6 +45,16 @@ def _npm_reason(stderr):
     return lines[-1].rstrip(".") if lines else "no message"
 
 
+def _node_reason(stderr):
+    """query.mjs's own message, else the error line of node's report, else its first line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for prefix in ("duckdb contender:", "Error"):
+        for line in lines:
+            if line.startswith(prefix):
+                return line.rstrip(".")
+    return lines[0].rstrip(".") if lines else "no message"
+
+
 def _install(root):
     """Returns (node_modules folder, None), or (None, why DuckDB is skipped)."""
     if not shutil.which("node") or not shutil.which("npm"):
@@ -88,7 +98,8 @@ def _export(db):
 def measure(root, db, engine_counts, repeat):
     """Loads db's customers and orders into DuckDB and times the segmentation (best of repeat).
     Returns duckdb_load, duckdb_query (seconds), duckdb_agree, duckdb_mismatches ({segment:
-    (strata, duckdb)}) and duckdb_version; or only duckdb_note when DuckDB was skipped."""
+    (strata, duckdb)}), duckdb_version and duckdb_rss (the node process's peak RSS in MiB,
+    the loaded tables included); or only duckdb_note when DuckDB was skipped or failed."""
     global _setup
     if _setup is None:
         _setup = _install(root)
@@ -100,20 +111,32 @@ def measure(root, db, engine_counts, repeat):
     files = _export(db)
     script = os.path.join(root, "bench", "duckdb", "query.mjs")
     sql = os.path.join(root, "bench", "retail-bench.duckdb.sql")
-    proc = subprocess.run(["node", script, "--modules", modules, "--customers", files["customers"],
-                           "--orders", files["orders"], "--sql", sql, "--repeat", str(repeat)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        note = f"DuckDB failed on {os.path.basename(db)} (exit {proc.returncode}: {last})."
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(["node", script, "--modules", modules, "--customers", files["customers"],
+                                 "--orders", files["orders"], "--sql", sql, "--repeat", str(repeat)],
+                                stdout=subprocess.PIPE, stderr=stderr)
+        stdout = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)  # the node process's peak RSS, as run.py takes strata's
+        proc.stdout.close()
+        stderr.seek(0)
+        message = stderr.read().decode(errors="replace")
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        note = f"DuckDB failed on {os.path.basename(db)} (exit {code}: {_node_reason(message)})."
         print(note, flush=True)
         return {"duckdb_note": note}
-    out = json.loads(proc.stdout)
+    try:
+        out = json.loads(stdout)
+    except ValueError:
+        note = f"DuckDB failed on {os.path.basename(db)} (its output is not JSON: {stdout[:80]!r})."
+        print(note, flush=True)
+        return {"duckdb_note": note}
     counts = out["counts"]
     mismatches = {k: (engine_counts.get(k, 0), counts.get(k, 0)) for k in set(engine_counts) | set(counts)
                   if engine_counts.get(k, 0) != counts.get(k, 0)}
     return {"duckdb_load": out["load_s"], "duckdb_query": out["query_s"], "duckdb_agree": not mismatches,
-            "duckdb_mismatches": mismatches, "duckdb_version": out["duckdb_version"]}
+            "duckdb_mismatches": mismatches, "duckdb_version": out["duckdb_version"],
+            "duckdb_rss": usage.ru_maxrss / 1024.0}
 
 
 def summary(r):
@@ -122,6 +145,7 @@ def summary(r):
         return "           " + r["duckdb_note"]
     return (f"           DuckDB {r['duckdb_version']} query {r['duckdb_query']:.2f}s "
             f"(load {r['duckdb_load']:.2f}s, timed apart)  strata/DuckDB {r['strata'] / r['duckdb_query']:5.2f}  "
+            f"DuckDB peak RSS {r['duckdb_rss']:.0f} MiB  "
             f"{'same segments' if r['duckdb_agree'] else 'MISMATCH ' + str(r['duckdb_mismatches'])}")
 
 

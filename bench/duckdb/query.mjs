@@ -11,7 +11,7 @@
 // where NODE_MODULES is the node_modules folder that holds @duckdb/node-api.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 
 function parseArgs(argv) {
@@ -41,7 +41,7 @@ const ORDER_COLUMNS = `{'order_id': 'BIGINT', 'customer_id': 'BIGINT', 'order_da
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const require = createRequire(join(args.modules, "package.json"));
+  const require = createRequire(join(resolve(args.modules), "package.json"));
   const duckdb = require("@duckdb/node-api");
   const instance = await duckdb.DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
