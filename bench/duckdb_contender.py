@@ -103,8 +103,6 @@ def measure(root, db, engine_counts, repeat):
     global _setup
     if _setup is None:
         _setup = _install(root)
-        if _setup[1]:
-            print(_setup[1], flush=True)
     modules, note = _setup
     if note:
         return {"duckdb_note": note}
@@ -120,16 +118,14 @@ def measure(root, db, engine_counts, repeat):
         proc.stdout.close()
         stderr.seek(0)
         message = stderr.read().decode(errors="replace")
-    code = os.waitstatus_to_exitcode(status)
+    code = proc.returncode = os.waitstatus_to_exitcode(status)
     if code != 0:
         note = f"DuckDB failed on {os.path.basename(db)} (exit {code}: {_node_reason(message)})."
-        print(note, flush=True)
         return {"duckdb_note": note}
     try:
         out = json.loads(stdout)
     except ValueError:
         note = f"DuckDB failed on {os.path.basename(db)} (its output is not JSON: {stdout[:80]!r})."
-        print(note, flush=True)
         return {"duckdb_note": note}
     counts = out["counts"]
     mismatches = {k: (engine_counts.get(k, 0), counts.get(k, 0)) for k in set(engine_counts) | set(counts)
