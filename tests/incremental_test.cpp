@@ -200,7 +200,7 @@ TEST_CASE("incremental runs give the full runs' membership, stays, outbox and da
         History history{std::mt19937(static_cast<unsigned>(seed * 7919))};
         const std::string first = history.new_customers(60);
         for (const auto& db : {inc_db, full_db})
-            SQLite::Database(db, SQLite::OPEN_READWRITE).exec(first);
+            SQLite::Database(db, SQLite::OPEN_READWRITE).exec("BEGIN;" + first + "COMMIT;");
         const std::string inc_state = dir.file("inc-state.db");
         const std::string full_state = dir.file("full-state.db");
         for (int step = 0; step < 8; ++step) {
@@ -208,7 +208,7 @@ TEST_CASE("incremental runs give the full runs' membership, stays, outbox and da
             if (step > 0) {
                 const std::string sql = history.step(what);
                 for (const auto& db : {inc_db, full_db})
-                    SQLite::Database(db, SQLite::OPEN_READWRITE).exec(sql);
+                    SQLite::Database(db, SQLite::OPEN_READWRITE).exec("BEGIN;" + sql + "COMMIT;");
             }
             CAPTURE(seed);
             CAPTURE(step);
