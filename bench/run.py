@@ -34,6 +34,7 @@ import sys
 import time
 
 import duckdb_contender
+import incremental_bench
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRATA = os.path.join(ROOT, "build", "strata")
@@ -175,6 +176,7 @@ def run_size(customers, repeat, baseline=None):
     }
     result.update(second)
     result.update(duckdb_contender.measure(ROOT, db, engine, repeat))
+    result.update(incremental_bench.measure(STRATA, RULES, db, customers, repeat))
     if baseline:
         result.update({"baseline": t_base, "baseline_rss": base_rss,
                        "baseline_same": segment_counts(base_report) == engine})
@@ -207,6 +209,7 @@ def main():
         print("           strata phases: " + "; ".join(f"{name} {ms} ms" for name, ms in r["phases"]),
               flush=True)
         print(duckdb_contender.summary(r), flush=True)
+        print(incremental_bench.summary(r), flush=True)
     table = ["| customers | orders | strata run | hand-written SQL | read floor | strata / SQL | strata / floor | strata peak RSS | same segments |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
     for r in rows:
@@ -225,6 +228,7 @@ def main():
                          f"{r['strata'] / r['baseline']:.3f} | {r['rss']:.0f} MiB | {r['baseline_rss']:.0f} MiB | "
                          f"{'yes' if r['baseline_same'] else 'no'} |")
     table = duckdb_contender.add_columns(table, rows)
+    table += incremental_bench.table(rows)
     print("\n".join(table))
     if args.write_doc:
         path = os.path.join(ROOT, "docs", "performance.md")
@@ -242,6 +246,8 @@ def main():
     if not all(r["agree"] for r in rows):
         sys.exit(1)
     if not duckdb_contender.all_agree(rows):
+        sys.exit(1)
+    if not incremental_bench.all_same(rows):
         sys.exit(1)
 
 

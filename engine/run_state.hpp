@@ -52,7 +52,7 @@ struct KeptState {
 };
 
 // The layout of kept states; a state kept in another layout is not used (a full run instead).
-inline constexpr int64_t kKeptStateLayout = 1;
+inline constexpr int64_t kKeptStateLayout = 2;
 
 // Every customer's aggregate state in key order, as blocks of bytes (keys and states).
 // REQUIRES: computer.prepare_saving() done; `order` is key order over `keys`.
