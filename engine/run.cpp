@@ -502,7 +502,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         clock.lap("store");
         // The watches cover the rows this run read (engine/fact_watch.hpp).
         for (const FactWatermark& f : read.kept.facts) {
-            if (!f.watch_changes && !options.incremental) continue;
+            if (!f.watch_changes) continue;  // not watched (a watch that failed warned already)
             std::string watch_error;
             if (!install_watch(data.getFilename(), f.table, f.max_rowid, watch_error))
                 spdlog::warn("{}", watch_error);
