@@ -33,9 +33,18 @@ void put_total(ByteWriter& w, uint64_t low, SumUnits high, bool out_of_range) {
         SumUnits total = static_cast<SumUnits>((static_cast<unsigned __int128>(high) << 64) |
                                                static_cast<unsigned __int128>(low));
         int zeros = 0;
-        while (total != 0 && zeros < 9 && total % 10 == 0) {
-            total /= 10;
-            ++zeros;
+        if (total >= INT64_MIN && total <= INT64_MAX) {  // the usual case, in 64-bit arithmetic
+            auto small = static_cast<int64_t>(total);
+            while (small != 0 && zeros < 9 && small % 10 == 0) {
+                small /= 10;
+                ++zeros;
+            }
+            total = small;
+        } else {
+            while (total != 0 && zeros < 9 && total % 10 == 0) {
+                total /= 10;
+                ++zeros;
+            }
         }
         const auto zig = (static_cast<unsigned __int128>(total) << 1) ^
                          static_cast<unsigned __int128>(total >> 127);
