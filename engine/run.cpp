@@ -42,7 +42,7 @@ std::string utc_now() {
 class MembershipPipe {
   public:
     MembershipPipe(RunWriter& writer, const std::vector<MembershipRow>& rows)
-        : writer_(writer), rows_(rows), thread_([this] { drain(); }) {}
+        : writer_(writer), rows_(rows), thread_(start_pooled_thread([this] { drain(); })) {}
 
     ~MembershipPipe() { close(); }
 
@@ -329,11 +329,10 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         std::unordered_map<std::string, int> levels;
         for (size_t t = 0; t < plan.tag_paths.size(); ++t)
             levels.emplace(plan.tag_paths[t], static_cast<int>(t) + 1);
-        starting =
-            std::async(std::launch::async, [state, record = std::move(record),
-                                            levels = std::move(levels), &start_error]() mutable {
-                return RunWriter::begin(*state, record, std::move(levels), start_error);
-            });
+        starting = start_pooled_async([state, record = std::move(record),
+                                       levels = std::move(levels), &start_error]() mutable {
+            return RunWriter::begin(*state, record, std::move(levels), start_error);
+        });
     }
     // Columns from the stored state need the open stays: the writer's, once it has started
     // (a stored run), or read here (a dry run with a state database).
