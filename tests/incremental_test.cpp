@@ -6,6 +6,7 @@
 // membership (export), stays, outbox rows and data quality.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "test_support.hpp"
@@ -68,6 +69,12 @@ std::string rule_file(std::mt19937& rng, int index) {
     text +=
         "  tile: ntile(revenue, 4)\n  score: rfm(recency: last_order, frequency: n_orders, "
         "monetary: revenue, bins: 3)\n";
+    const bool has_variation =
+        std::any_of(lets.begin(), lets.end(), [](const Let& l) { return l.name == "variation"; });
+    if (has_variation) {
+        text += "  steadiness: xyz(variation, x: 0.5, y: 1)\n";
+        conditions.push_back("steadiness == 'X'");
+    }
     if (population == 1) text += "  rank: percent_rank(n_orders)\n";
     if (population == 2) text += "  class: abc(revenue)\n";
     text += "general:\n  policy: first_match\n  segments:\n";
