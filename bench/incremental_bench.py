@@ -4,8 +4,9 @@ aggregate state costs in the state file.
 
 For a base it keeps (in build/bench/) a copy whose orders table is watched and a state file
 after one stored run of the benchmark's rule file (made once). Each repeat starts from fresh
-copies of both, appends 1% new orders (a copy of every hundredth order, dated the day before
-as_of) and changes 1% of the customers (email_opt_in flipped), then times:
+copies of both, appends 1% new orders (1% of the customers, every hundredth, buy again what they
+bought before, on the day before as_of) and changes another 1% of the customers (email_opt_in
+flipped), then times:
   - incremental: strata run --incremental (must read only the new rows)
   - full:        strata run, from the same state, on the same changed data
 and checks that both give the same segments, transitions and data quality.
@@ -21,7 +22,7 @@ CHANGE = """
 BEGIN;
 INSERT INTO orders (customer_id, order_date, amount, category, items)
   SELECT customer_id, '2026-10-31', round(amount * 1.1, 2), category, items
-  FROM orders WHERE order_id % 100 = 11;
+  FROM orders WHERE customer_id % 100 = 11;
 UPDATE customers SET email_opt_in = 1 - email_opt_in WHERE customer_id % 100 = 3;
 COMMIT;
 """
