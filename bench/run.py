@@ -18,6 +18,9 @@ With --baseline PATH (another strata binary, say one built from an earlier commi
 times that binary on the same base, interleaved with strata's runs, and prints the ratio:
 how a change to the engine costs or pays, measured side by side.
 
+DuckDB runs the same segmentation as an optional contender (bench/duckdb_contender.py), its
+query timed apart from its load; without node and npm it is skipped with a note.
+
 Usage: python3 bench/run.py [--sizes 100000,1000000,10000000] [--repeat 3] [--write-doc]
                             [--baseline PATH]
 """
@@ -29,6 +32,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+
+import duckdb_contender
+import incremental_bench
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRATA = os.path.join(ROOT, "build", "strata")
@@ -169,6 +175,8 @@ def run_size(customers, repeat, baseline=None):
         "rss": rss, "agree": not mismatches, "mismatches": mismatches, "phases": phases,
     }
     result.update(second)
+    result.update(duckdb_contender.measure(ROOT, db, engine, repeat))
+    result.update(incremental_bench.measure(STRATA, RULES, db, customers, repeat))
     if baseline:
         result.update({"baseline": t_base, "baseline_rss": base_rss,
                        "baseline_same": segment_counts(base_report) == engine})
@@ -201,6 +209,8 @@ def main():
                   f"{'same segments' if r['baseline_same'] else 'segments differ'} as the baseline", flush=True)
         print("           strata phases: " + "; ".join(f"{name} {ms} ms" for name, ms in r["phases"]),
               flush=True)
+        print(duckdb_contender.summary(r), flush=True)
+        print(incremental_bench.summary(r), flush=True)
     table = ["| customers | orders | strata run | hand-written SQL | read floor | strata / SQL | strata / floor | strata peak RSS | same segments |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
     for r in rows:
@@ -218,6 +228,8 @@ def main():
             table.append(f"| {r['customers']:,} | {r['strata']:.2f} s | {r['baseline']:.2f} s | "
                          f"{r['strata'] / r['baseline']:.3f} | {r['rss']:.0f} MiB | {r['baseline_rss']:.0f} MiB | "
                          f"{'yes' if r['baseline_same'] else 'no'} |")
+    table = duckdb_contender.add_columns(table, rows)
+    table += incremental_bench.table(rows)
     print("\n".join(table))
     if args.write_doc:
         path = os.path.join(ROOT, "docs", "performance.md")
@@ -236,6 +248,10 @@ def main():
         import latency
         latency.measure_sizes([int(s) for s in args.sizes.split(",")])
     if not all(r["agree"] for r in rows):
+        sys.exit(1)
+    if not duckdb_contender.all_agree(rows):
+        sys.exit(1)
+    if not incremental_bench.all_same(rows):
         sys.exit(1)
 
 

@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "dsl/diagnostics.hpp"
+#include "engine/value_pool.hpp"
 #include "examples/demo_data.hpp"
 
 namespace strata::cli {
@@ -308,6 +309,10 @@ void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::os
 }
 
 int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    // The command's texts and records: every value the command makes lives until it ends,
+    // and is freed then (a test calling run_main many times does not accumulate them).
+    ValuePool values;
+    ValuePoolScope values_scope(values);
     CLI::App app{"strata: customer segmentation as versioned, checkable policy", "strata"};
     app.get_formatter()->label("SUBCOMMAND", "COMMAND");
     app.set_version_flag("--version", "strata 0.1.0");

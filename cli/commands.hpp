@@ -222,7 +222,8 @@ void add_report(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
 // Registers every command on the app; `exit_code` receives the chosen command's result.
 void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 
-// Runs the whole command line (what main does), for tests: never throws.
+// Runs the whole command line (what main does), for tests: never throws. The command runs
+// in a value pool of its own (engine/value_pool.hpp), freed when it returns.
 int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace strata::cli

@@ -5,12 +5,14 @@
 //   count, count(fact)   varint
 //   sum                  exact total
 //   avg                  exact total, varint count
-//   min, max             number: 0, or 1 and the double; time: 0, or 1 + zigzag(key − as_of);
+//   min, max             number: 0, or 1 and the double; time: 0, or 1 + zigzag(key − 2020-01-01);
 //                        other types: a tagged value (null while there is none)
 //   count_distinct       varint n, then n tagged values
 //   cv                   varint out-of-range flag, then each period's exact total
-// An exact total is zigzag(total) · 2 + flags when it fits in 65 bits (every realistic one),
-// else a marker, the low word and the high part; sum and avg add an out-of-range flag.
+// An exact total is (zigzag(total / 10^z) · 10 + z) · 4 + flags, z its trailing decimal zeros
+// (at most 9), when it fits in 65 bits (every realistic one), else a marker, the low word and
+// the high part; sum and avg add an out-of-range flag. Then per fact the customer's rows:
+// read · 2 + a flag, and when the flag is set, those after as_of and those of unknown time.
 #include "engine/aggregate_cells.hpp"
 #include "engine/bytes.hpp"
 
@@ -20,14 +22,33 @@ using namespace aggregate_cells;
 
 namespace {
 
+// Powers of ten up to 10^9: a total's trailing decimal zeros are taken out (most amounts have
+// two decimals, so their totals in units of 10^-9 end in seven zeros).
+constexpr int64_t kPowersOfTen[10] = {1,      10,      100,      1000,      10000,
+                                      100000, 1000000, 10000000, 100000000, 1000000000};
+
 void put_total(ByteWriter& w, uint64_t low, SumUnits high, bool out_of_range) {
     const uint64_t flag = out_of_range ? 1 : 0;
     if (high == 0 || high == -1) {
-        const auto total = static_cast<SumUnits>((static_cast<unsigned __int128>(high) << 64) |
-                                                 static_cast<unsigned __int128>(low));
+        SumUnits total = static_cast<SumUnits>((static_cast<unsigned __int128>(high) << 64) |
+                                               static_cast<unsigned __int128>(low));
+        int zeros = 0;
+        if (total >= INT64_MIN && total <= INT64_MAX) {  // the usual case, in 64-bit arithmetic
+            auto small = static_cast<int64_t>(total);
+            while (small != 0 && zeros < 9 && small % 10 == 0) {
+                small /= 10;
+                ++zeros;
+            }
+            total = small;
+        } else {
+            while (total != 0 && zeros < 9 && total % 10 == 0) {
+                total /= 10;
+                ++zeros;
+            }
+        }
         const auto zig = (static_cast<unsigned __int128>(total) << 1) ^
                          static_cast<unsigned __int128>(total >> 127);
-        w.u128((zig << 2) | flag);
+        w.u128(((zig * 10 + static_cast<unsigned>(zeros)) << 2) | flag);
         return;
     }
     w.u128(2 | flag);  // wide
@@ -51,8 +72,12 @@ Total get_total(ByteReader& r) {
         t.high = r.i128();
         return t;
     }
-    const unsigned __int128 zig = head >> 2;
-    const auto total = static_cast<SumUnits>((zig >> 1) ^ (~(zig & 1) + 1));
+    const unsigned __int128 packed = head >> 2;
+    const auto zeros = static_cast<int>(packed % 10);
+    const unsigned __int128 zig = packed / 10;
+    const auto scaled = static_cast<SumUnits>((zig >> 1) ^ (~(zig & 1) + 1));
+    // |scaled| < 2^65 and 10^9 < 2^30: the product fits.
+    const SumUnits total = scaled * kPowersOfTen[zeros];
     t.low = static_cast<uint64_t>(static_cast<unsigned __int128>(total));
     t.high = total >> 64;
     return t;
@@ -70,9 +95,11 @@ void set_total(TotalsAside& aside, uint64_t& low, size_t at, const Total& t) {
     if (t.out_of_range) aside.out_of_range.insert(at);
 }
 
-// The time line's origin for a min or max of dates or datetimes: as_of, so keys are small.
-int64_t time_origin(Type type, Date as_of) {
-    return type == Type::Date ? int64_t{as_of.days} : int64_t{as_of.days} * 86400;
+// The time line's origin for a min or max of dates or datetimes: 2020-01-01, so that keys of
+// recent days are small. Fixed, not as_of: a state kept at one as_of is read at a later one.
+int64_t time_origin(Type type) {
+    constexpr int64_t kOriginDays = 18262;
+    return type == Type::Date ? kOriginDays : kOriginDays * 86400;
 }
 
 }  // namespace
@@ -112,7 +139,7 @@ void AggregateComputer::save_customer(size_t c, ByteWriter& w) const {
                             w.u128(0);
                         } else {
                             const __int128 delta =
-                                static_cast<__int128>(cell->i) - time_origin(agg.type, as_of_);
+                                static_cast<__int128>(cell->i) - time_origin(agg.type);
                             w.u128(((static_cast<unsigned __int128>(delta) << 1) ^
                                     static_cast<unsigned __int128>(delta >> 127)) +
                                    1);
@@ -143,10 +170,14 @@ void AggregateComputer::save_customer(size_t c, ByteWriter& w) const {
         }
     }
     for (size_t f = 0; f < program_.facts.size(); ++f) {
+        // Rows after as_of or with an unknown time are rare: a flag says when they follow.
         const RowsOf rows = rows_of(c, static_cast<int>(f));
-        w.u64(static_cast<uint64_t>(rows.read));
-        w.u64(static_cast<uint64_t>(rows.future));
-        w.u64(static_cast<uint64_t>(rows.unknown_time));
+        const bool rare = rows.future != 0 || rows.unknown_time != 0;
+        w.u64((static_cast<uint64_t>(rows.read) << 1) | (rare ? 1 : 0));
+        if (rare) {
+            w.u64(static_cast<uint64_t>(rows.future));
+            w.u64(static_cast<uint64_t>(rows.unknown_time));
+        }
     }
 }
 
@@ -178,7 +209,7 @@ bool AggregateComputer::load_customer(size_t c, ByteReader& r) {
                         if (head == 0) break;
                         const unsigned __int128 zig = head - 1;
                         const auto delta = static_cast<__int128>((zig >> 1) ^ (~(zig & 1) + 1));
-                        const __int128 key = delta + time_origin(agg.type, as_of_);
+                        const __int128 key = delta + time_origin(agg.type);
                         if (key <= INT64_MIN || key > INT64_MAX) return false;
                         cell->i = static_cast<int64_t>(key);
                         break;
@@ -212,7 +243,10 @@ bool AggregateComputer::load_customer(size_t c, ByteReader& r) {
         }
     }
     for (size_t f = 0; f < program_.facts.size() && r.ok(); ++f) {
-        const uint64_t read = r.u64(), future = r.u64(), unknown_time = r.u64();
+        const uint64_t head = r.u64();
+        const uint64_t read = head >> 1;
+        const uint64_t future = (head & 1) != 0 ? r.u64() : 0;
+        const uint64_t unknown_time = (head & 1) != 0 ? r.u64() : 0;
         if (read > UINT32_MAX || future > read || unknown_time > read) return false;
         if (customer_rows_.empty()) continue;
         CustomerRows& counts = customer_rows_[f];

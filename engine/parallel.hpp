@@ -1,10 +1,13 @@
 // Work split over the machine's two cores. Results never depend on the split: each task
-// writes only its own slot, and callers combine slots in index order.
+// writes only its own slot, and callers combine slots in index order. Helper threads intern
+// into the caller's value pool (engine/value_pool.hpp).
 #pragma once
 
 #include <cstddef>
 #include <future>
 #include <vector>
+
+#include "engine/value_pool.hpp"
 
 namespace strata {
 
@@ -37,7 +40,7 @@ void for_each_on_two_threads(size_t n, Task task) {
         for (size_t i = first; i < n; i += 2)
             task(i);
     };
-    auto helper = std::async(std::launch::async, stride, size_t{1});
+    auto helper = start_pooled_async(stride, size_t{1});
     try {
         stride(0);
     } catch (...) {
@@ -59,7 +62,7 @@ void for_each_on_own_thread(size_t n, Task task) {
     }
     std::vector<std::future<void>> helpers;
     for (size_t i = 1; i < n; ++i)
-        helpers.push_back(std::async(std::launch::async, task, i));
+        helpers.push_back(start_pooled_async(task, i));
     try {
         if (n > 0) task(size_t{0});
     } catch (...) {

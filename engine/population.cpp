@@ -6,6 +6,8 @@
 #include <cstring>
 #include <future>
 
+#include "engine/value_pool.hpp"
+
 namespace strata {
 
 namespace {
@@ -249,9 +251,8 @@ RfmFit fit_rfm(const bound::Call& call, const PopulationInput& in) {
         return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
     });
     // The three rankings are independent: they run side by side.
-    auto r = std::async(std::launch::async,
-                        [&] { return fit_ntile(recency, fit.bins, fit.recency_is_age); });
-    auto m = std::async(std::launch::async, [&] { return fit_ntile(*in.args[2], fit.bins); });
+    auto r = start_pooled_async([&] { return fit_ntile(recency, fit.bins, fit.recency_is_age); });
+    auto m = start_pooled_async([&] { return fit_ntile(*in.args[2], fit.bins); });
     fit.f = fit_ntile(*in.args[1], fit.bins);
     fit.m = m.get();
     fit.r = r.get();

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/parallel.hpp"
+#include "engine/value_pool.hpp"
 
 namespace strata {
 
@@ -20,7 +21,8 @@ namespace {
 // in the order they were read, so results do not depend on timing.
 class Prefetcher {
   public:
-    explicit Prefetcher(FactSource& source) : source_(source), thread_([this] { produce(); }) {}
+    explicit Prefetcher(FactSource& source)
+        : source_(source), thread_(start_pooled_thread([this] { produce(); })) {}
 
     ~Prefetcher() {
         {

@@ -252,6 +252,18 @@ void keep_customers(CustomerTable& customers, KeyIndex& index, const std::vector
 }
 
 std::optional<std::string> rowid_alias(SQLite::Database& db, const std::string& table) {
+    {
+        // Views may answer to `rowid` in recent SQLite, but it is no stable row identity.
+        RawStatement kind(
+            db,
+            "SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE AND type IN "
+            "('table', 'view')");
+        sqlite3_bind_text(kind.get(), 1, table.c_str(), -1, SQLITE_TRANSIENT);
+        if (!kind.step()) return std::nullopt;
+        if (std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(kind.get(), 0))) !=
+            "table")
+            return std::nullopt;
+    }
     // The rowid's spellings that no column of the table has taken.
     std::vector<std::string> taken;
     {

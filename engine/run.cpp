@@ -43,7 +43,7 @@ std::string utc_now() {
 class MembershipPipe {
   public:
     MembershipPipe(RunWriter& writer, const std::vector<MembershipRow>& rows)
-        : writer_(writer), rows_(rows), thread_([this] { drain(); }) {}
+        : writer_(writer), rows_(rows), thread_(start_pooled_thread([this] { drain(); })) {}
 
     ~MembershipPipe() { close(); }
 
@@ -241,6 +241,25 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     }
     const SegmentPlan plan = plan_segments(rules.segments, rep.segments);
 
+    // An incremental run starts from the ruleset's kept state (engine/incremental.hpp).
+    std::optional<KeptState> kept;
+    std::vector<std::string> kept_blocks;
+    if (options.incremental) {
+        if (!options.dry_run) watch_fact_tables(rules, data);
+        try {
+            if (state) {
+                kept = load_kept_state(*state, rep.ruleset);
+                if (kept) kept_blocks = load_aggregate_blocks(*state, rep.ruleset);
+            }
+        } catch (const SQLite::Exception& e) {
+            error.message =
+                "cannot read the kept aggregate state (table "
+                "'strata_aggregate_state') from '" +
+                state->getFilename() + "': " + e.what();
+            return std::nullopt;
+        }
+    }
+
     // A stored run's writer starts beside the reads: it opens the transaction, records the
     // run and loads the ruleset's open stays on its own thread (the state connection is not
     // otherwise used meanwhile). Membership then streams to the state database while later
@@ -264,11 +283,10 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         std::unordered_map<std::string, int> levels;
         for (size_t t = 0; t < plan.tag_paths.size(); ++t)
             levels.emplace(plan.tag_paths[t], static_cast<int>(t) + 1);
-        starting =
-            std::async(std::launch::async, [state, record = std::move(record),
-                                            levels = std::move(levels), &start_error]() mutable {
-                return RunWriter::begin(*state, record, std::move(levels), start_error);
-            });
+        starting = start_pooled_async([state, record = std::move(record),
+                                       levels = std::move(levels), &start_error]() mutable {
+            return RunWriter::begin(*state, record, std::move(levels), start_error);
+        });
     }
     // Columns from the stored state need the open stays: the writer's, once it has started
     // (a stored run), or read here (a dry run with a state database).
@@ -279,7 +297,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     // A dry run reads the ruleset's latest run and open stays itself (when there is a state
     // database): for the state columns and for the triggers.
     std::vector<OpenPlacement> dry_open;
-    if (options.dry_run && state && (uses_state || !rules.triggers.empty())) {
+    if (options.dry_run && state &&
+        (uses_state || !rules.triggers.empty() || options.incremental)) {
         try {
             dry_open = load_open_placements(*state, rep.ruleset);
             StoreError ignored;
@@ -298,29 +317,6 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             fill_state_columns(rules.program, table, dry_open, rep.as_of);
         }
     };
-    // An incremental run starts from the ruleset's kept state (engine/incremental.hpp).
-    std::optional<KeptState> kept;
-    std::vector<std::string> kept_blocks;
-    if (options.incremental) {
-        if (!options.dry_run) watch_fact_tables(rules, data);
-        try {
-            if (state) {
-                kept = load_kept_state(*state, rep.ruleset);
-                if (kept) kept_blocks = load_aggregate_blocks(*state, rep.ruleset);
-                if (options.dry_run) {
-                    StoreError ignored;
-                    previous = find_run(*state, rep.ruleset, std::nullopt, ignored);
-                }
-            }
-        } catch (const SQLite::Exception& e) {
-            if (starting.valid()) writer = starting.get();
-            error.message =
-                "cannot read the kept aggregate state (table "
-                "'strata_aggregate_state') from '" +
-                state->getFilename() + "': " + e.what();
-            return std::nullopt;
-        }
-    }
     ReadRequest request;
     request.rules = &rules;
     request.data = &data;
@@ -459,7 +455,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         clock.lap("store");
         // The watches cover the rows this run read (engine/fact_watch.hpp).
         for (const FactWatermark& f : read.kept.facts) {
-            if (!f.watch_changes && !options.incremental) continue;
+            if (!f.watch_changes) continue;  // not watched (a watch that failed warned already)
             std::string watch_error;
             if (!install_watch(data.getFilename(), f.table, f.max_rowid, watch_error))
                 spdlog::warn("{}", watch_error);

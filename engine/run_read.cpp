@@ -144,8 +144,10 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
             const bound::FactUse& fact = program.facts[f];
             const std::optional<int64_t> after =
                 kept ? kept->facts[f].max_rowid : std::optional<int64_t>();
+            // An incremental read takes few rows: one range, so that no second aggregate state
+            // of every customer is made and merged for them (results never depend on the split).
             const std::vector<RowRange> ranges =
-                split_by_rowid(data, fact.table, connections.size(), after);
+                split_by_rowid(data, fact.table, kept ? 1 : connections.size(), after);
             FactParts fact_parts;
             auto scanned = std::make_shared<std::atomic<size_t>>(0);
             for (size_t p = 0; p < ranges.size(); ++p) {
@@ -160,8 +162,11 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         }
         AggregateCarry carry;
         carry.count_customer_rows = tracking;
+        // Rows of each customer as seeded: a customer who got none since keeps their bytes.
+        std::vector<int64_t> seeded_rows;
         if (states) {
             carry.seed = [&](AggregateComputer& computer) {
+                seeded_rows.assign(customers.rows, -1);
                 for (size_t row = 0; row < customers.rows; ++row) {
                     if ((*states)[row].empty()) continue;
                     ByteReader r((*states)[row]);
@@ -170,22 +175,32 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
                             "the kept aggregate state of customer " +
                             format_value(customers.keys[row]) +
                             " (table 'strata_aggregate_blocks') does not decode");
+                    int64_t read = 0;
+                    for (size_t f = 0; f < program.facts.size(); ++f)
+                        read += computer.rows_of(row, static_cast<int>(f)).read;
+                    seeded_rows[row] = read;
                 }
             };
         }
         if (tracking) {
             carry.keep = [&](AggregateComputer& computer) {
+                std::vector<std::string_view> unchanged;
+                if (states) unchanged.assign(customers.rows, std::string_view());
                 for (size_t row = 0; row < customers.rows; ++row) {
+                    int64_t read = 0;
                     for (size_t f = 0; f < program.facts.size(); ++f) {
                         const auto rows = computer.rows_of(row, static_cast<int>(f));
                         totals[f].read += rows.read;
                         totals[f].future += rows.future;
                         totals[f].unknown_time += rows.unknown_time;
+                        read += rows.read;
                     }
+                    if (states && seeded_rows[row] == read) unchanged[row] = (*states)[row];
                 }
                 if (!req.keep) return;
                 computer.prepare_saving();
-                out.blocks = encode_aggregate_states(computer, customers.keys, order);
+                out.blocks = encode_aggregate_states(computer, customers.keys, order,
+                                                     states ? &unchanged : nullptr);
             };
         }
         out.ev = evaluate_program(program, customers, parts, req.as_of, req.row_counts,

@@ -7,87 +7,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include <deque>
-#include <mutex>
-#include <unordered_map>
-#include <unordered_set>
-
 #include "engine/numeric.hpp"
 
 namespace strata {
-
-namespace {
-// a == b, comparing texts of 4 to 16 bytes with at most four word loads, all inside both
-// texts (the usual category or code is that short), others with memcmp.
-bool same_bytes(std::string_view a, std::string_view b) {
-    const size_t n = a.size();
-    if (n != b.size()) return false;
-    auto word = [](const char* p) {
-        uint64_t w;
-        std::memcpy(&w, p, sizeof w);
-        return w;
-    };
-    auto half = [](const char* p) {
-        uint32_t w;
-        std::memcpy(&w, p, sizeof w);
-        return w;
-    };
-    if (n >= 8 && n <= 16)  // the first and the last eight bytes cover it
-        return word(a.data()) == word(b.data()) && word(a.data() + n - 8) == word(b.data() + n - 8);
-    if (n >= 4 && n < 8)
-        return half(a.data()) == half(b.data()) && half(a.data() + n - 4) == half(b.data() + n - 4);
-    return std::memcmp(a.data(), b.data(), n) == 0;
-}
-}  // namespace
-
-Str intern(std::string_view text) {
-    // A small direct-mapped cache per thread in front of the shared pool: the fact reader
-    // interns on its own thread while the evaluator interns on the main one, and the lock is
-    // taken only on a miss. A column's few distinct values stay in the cache.
-    static std::mutex mutex;
-    static std::unordered_set<std::string> pool;
-    struct Slot {
-        std::string_view text;
-        const std::string* interned = nullptr;
-    };
-    constexpr size_t kSlots = 4096;
-    thread_local std::vector<Slot> cache(kSlots);
-    // Eight bytes at a time, each word mixed in with a multiply.
-    uint64_t hash = 0x9E3779B97F4A7C15ull ^ text.size();
-    size_t at = 0;
-    for (; at + 8 <= text.size(); at += 8) {
-        uint64_t word;
-        std::memcpy(&word, text.data() + at, 8);
-        hash = (hash ^ word) * 0xFF51AFD7ED558CCDull;
-        hash ^= hash >> 32;
-    }
-    if (at < text.size()) {
-        uint64_t word = 0;
-        std::memcpy(&word, text.data() + at, text.size() - at);
-        hash = (hash ^ word) * 0xFF51AFD7ED558CCDull;
-        hash ^= hash >> 32;
-    }
-    Slot& slot = cache[hash & (kSlots - 1)];
-    if (slot.interned && same_bytes(slot.text, text)) return Str{slot.interned};
-    const std::string* interned;
-    {
-        std::lock_guard lock(mutex);
-        interned = &*pool.emplace(text).first;
-    }
-    slot = Slot{*interned, interned};
-    return Str{interned};
-}
-
-RecordPtr make_record(std::initializer_list<Value> fields) {
-    static std::mutex mutex;
-    static std::deque<RecordValue> arena;
-    std::lock_guard lock(mutex);
-    RecordValue& r = arena.emplace_back();
-    size_t i = 0;
-    for (const auto& f : fields)
-        r.fields[i++] = f;
-    return &r;
-}
 
 double as_double(const Value& v) {
     if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);

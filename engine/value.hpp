@@ -2,9 +2,10 @@
 // becomes one Column with a Value per row.
 //
 // A Value is 16 bytes and trivially copyable: strings are interned (equal texts share one
-// pointer, so equality is a pointer compare) and records live in an arena. Both pools are
-// process-wide and only grow, which suits a command that runs once; a long-lived server
-// would scope them per evaluation.
+// pointer, so equality is a pointer compare) and records live in an arena. Both belong to a
+// ValuePool (engine/value_pool.hpp), the calling thread's current one, set by a
+// ValuePoolScope; nothing is process-wide. A value lives as long as its pool, and values of
+// different pools are never compared (two pools give the same text different pointers).
 #pragma once
 
 #include <cstdint>
@@ -26,7 +27,8 @@ struct Str {
     bool operator==(const Str& o) const { return p == o.p; }
 };
 
-// Returns the one interned copy of `text`.
+// Returns the current pool's one copy of `text`. Throws std::logic_error when the calling
+// thread has no pool in scope (engine/value_pool.hpp).
 Str intern(std::string_view text);
 
 struct RecordValue;
@@ -40,7 +42,8 @@ struct RecordValue {
     Value fields[kMaxFields];
 };
 
-// A record in the arena, with the given fields (at most kMaxFields).
+// A record in the current pool, with the given fields (at most kMaxFields). Throws
+// std::logic_error when the calling thread has no pool in scope.
 RecordPtr make_record(std::initializer_list<Value> fields);
 
 using Column = std::vector<Value>;

@@ -13,6 +13,7 @@
 #include "engine/placement.hpp"
 #include "engine/sha256.hpp"
 #include "engine/store.hpp"
+#include "engine/value_pool.hpp"
 #include "include/strata/strata.hpp"
 #include "live/indexes.hpp"
 #include "live/one_customer.hpp"
@@ -53,6 +54,12 @@ struct Connection {
 }  // namespace
 
 struct Engine::Impl {
+    // What open() interns (the thresholds' texts and records) lives here, as long as the
+    // engine; each evaluate() and apply() interns into a pool of its own, freed when it
+    // returns, so that a long-lived engine does not grow with the customers it sees. (Values
+    // of two pools compare by their bytes; those that are compared by identity, the segment
+    // ids of a placement and a trigger, are all made within one call.)
+    ValuePool values;
     EngineOptions options;
     std::string state_path;
     std::string sha256;
@@ -62,9 +69,6 @@ struct Engine::Impl {
     std::string as_of_text;
     std::vector<std::string> created;
     std::unordered_map<std::string, int> tactical_levels;
-    // TODO(issue 12, interning per pool): once engine/value has a ValuePool, the engine owns
-    // one here and every call sets it (ValuePoolScope) so that the texts an evaluation interns
-    // belong to the engine, not to the process.
 
     mutable std::mutex pool_mutex;
     mutable std::vector<std::unique_ptr<Connection>> idle;
@@ -151,6 +155,8 @@ struct Engine::Impl {
     }
 
     Result<CustomerResult> evaluate(std::string_view key) const {
+        ValuePool call_values;
+        const ValuePoolScope in_call_values(call_values);
         auto acquired = acquire();
         if (!acquired) return acquired.error();
         std::unique_ptr<Connection> c = std::move(acquired.value());
@@ -194,6 +200,8 @@ struct Engine::Impl {
 
 Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
     std::lock_guard serial(apply_mutex);
+    ValuePool call_values;
+    const ValuePoolScope in_call_values(call_values);
     if (as_of_text < thresholds->run.as_of)
         return fail(Kind::Usage, "--apply as of " + as_of_text + " is before the as_of of run " +
                                      std::to_string(thresholds->run.run_id) + " (" +
@@ -312,6 +320,7 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
 Result<Engine> Engine::open(const EngineOptions& options) {
     try {
         auto impl = std::make_unique<Impl>();
+        const ValuePoolScope in_engine_values(impl->values);
         impl->options = options;
         impl->state_path = options.state_path.empty() ? options.db_path : options.state_path;
         std::ifstream in(options.rules_path, std::ios::binary);

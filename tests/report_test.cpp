@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -214,9 +215,15 @@ TEST_CASE("report: refusals exit 2 with the reason") {
         run_cli({"report", "--db", s.db, "--out", s.dir.file("no/such/folder/r.html")});
     CHECK(unwritable.code == 2);
     CHECK(unwritable.err.find("cannot write") != std::string::npos);
+    // The variable as it was is put back, so that later tests find the library as before.
+    const char* was = std::getenv("STRATA_ECHARTS_JS");
+    const std::optional<std::string> saved = was ? std::optional<std::string>(was) : std::nullopt;
     ::setenv("STRATA_ECHARTS_JS", s.dir.file("missing.js").c_str(), 1);
     auto no_library = s.report();
-    ::unsetenv("STRATA_ECHARTS_JS");
+    if (saved)
+        ::setenv("STRATA_ECHARTS_JS", saved->c_str(), 1);
+    else
+        ::unsetenv("STRATA_ECHARTS_JS");
     CHECK(no_library.code == 2);
     CHECK(no_library.err.find("echarts.min.js was not found") != std::string::npos);
 }

@@ -1,0 +1,254 @@
+// `strata run --incremental` as a user meets it (docs/incremental.md): what it reads, the
+// watch it adds, each reason it gives for a full run instead, and what a run keeps.
+#include <doctest/doctest.h>
+
+#include "engine/bytes.hpp"
+#include "engine/population.hpp"
+#include "engine/population_codec.hpp"
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+const char* kBase = R"(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, opt_in BOOLEAN);
+CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date DATE,
+                     amount REAL);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+INSERT INTO customers SELECT i, i % 2 FROM n;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+INSERT INTO orders (customer_id, order_date, amount)
+  SELECT 1 + i % 40, date('2026-10-01', '-' || (i * 3) || ' days'), i * 1.25 FROM n;
+)";
+
+std::string rules(const std::string& extra_let = "", int version = 1) {
+    return "ruleset: shop\nversion: " + std::to_string(version) +
+           "\nas_of: 2026-11-01\nsource:\n  customers: customers\n  key: customer_id\n"
+           "  facts:\n    orders: { table: orders, key: customer_id, time: order_date }\n"
+           "let:\n  n_orders: count(orders)\n  revenue: sum(orders.amount)\n"
+           "  tile: ntile(revenue, 3)\n" +
+           extra_let +
+           "general:\n  policy: first_match\n  segments:\n"
+           "    - id: top\n      when: tile == 3\n    - id: rest\n      when: otherwise\n";
+}
+
+struct Shop {
+    TempDir dir;
+    std::string db = dir.database("shop.db", kBase);
+    std::string state = dir.file("state.db");
+    std::string file = dir.write("shop.yaml", rules());
+
+    Run run(std::vector<std::string> extra = {}) const {
+        std::vector<std::string> args{"run",           file,       "--db", db, "--state", state,
+                                      "--incremental", "--format", "json"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_cli(args);
+    }
+    void sql(const std::string& text) const {
+        SQLite::Database(db, SQLite::OPEN_READWRITE).exec(text);
+    }
+};
+
+std::string mode(const Run& r) {
+    return json_at(r.out, "$.incremental.mode");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "incremental: the first run is a full one that watches the facts; the next reads only "
+    "new rows") {
+    Shop shop;
+    const Run first = shop.run();
+    REQUIRE_MESSAGE(first.code == 0, first.err);
+    CHECK(mode(first) == "full");
+    CHECK(first.err.find("a full run instead, because no aggregate state is kept for ruleset "
+                         "'shop'") != std::string::npos);
+    CHECK(json_at(first.out, "$.incremental.facts[0].rows_read") == "200");
+    CHECK(count_rows(shop.db, "strata_fact_watch") == 1);
+    {
+        SQLite::Database db(shop.db);
+        CHECK(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name "
+                            "LIKE 'strata_watch_orders_%'")
+                  .getInt() == 3);
+    }
+    // What a run keeps: a state per ruleset, the blocks, one fit per population call.
+    CHECK(count_rows(shop.state, "strata_aggregate_state") == 1);
+    CHECK(count_rows(shop.state, "strata_aggregate_blocks") == 1);
+    CHECK(count_rows(shop.state, "strata_population_fits") == 1);
+
+    shop.sql(
+        "INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 500), "
+        "(4, '2026-10-31', 7.5), (99, '2026-10-31', 1)");
+    const Run second = shop.run();
+    REQUIRE_MESSAGE(second.code == 0, second.err);
+    CHECK(mode(second) == "incremental");
+    CHECK(json_at(second.out, "$.incremental.reason") == "<none>");
+    CHECK(json_at(second.out, "$.incremental.since_run") == "1");
+    CHECK(json_at(second.out, "$.incremental.facts[0].after_rowid") == "200");
+    CHECK(json_at(second.out, "$.incremental.facts[0].rows_read") == "3");
+    CHECK(json_at(second.out, "$.incremental.customers_kept") == "40");
+    CHECK(json_at(second.out, "$.data_quality.orphan_fact_rows.orders") == "1");
+    // The run record keeps it too.
+    SQLite::Database state(shop.state);
+    CHECK(state
+              .execAndGet("SELECT json_extract(summary, '$.incremental.mode') FROM strata_runs "
+                          "WHERE run_id = 2")
+              .getString() == "incremental");
+}
+
+TEST_CASE("incremental: a changed, deleted or slipped-in old row makes a full run, once") {
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    for (const char* change :
+         {"UPDATE orders SET amount = 1 WHERE order_id = 5",
+          "DELETE FROM orders WHERE order_id = 6",
+          "INSERT INTO orders (order_id, customer_id, order_date, amount) VALUES (-7, 1, "
+          "'2026-01-01', 3)"}) {
+        CAPTURE(change);
+        shop.sql(change);
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("to rows of table 'orders' at or below the watermark") !=
+              std::string::npos);
+        CHECK(r.err.find("facts are not only appended") != std::string::npos);
+        // The full run keeps a fresh state: the next one is incremental again.
+        CHECK(mode(shop.run()) == "incremental");
+    }
+    // A change above the watermark is a new row like any other.
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (2, '2026-10-30', 5)");
+    shop.sql("UPDATE orders SET amount = 6 WHERE order_id = (SELECT max(order_id) FROM orders)");
+    CHECK(mode(shop.run()) == "incremental");
+}
+
+TEST_CASE("incremental: another version, a moving window, new customers owning old rows") {
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+
+    SUBCASE("another version of the rule file") {
+        shop.dir.write("shop.yaml", rules("  big: count(orders where amount > 100)\n", 2));
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("the kept aggregate state is of version 1") != std::string::npos);
+    }
+    SUBCASE("as_of moves: fine for plain aggregates, not for a window") {
+        Run r = shop.run({"--as-of", "2026-11-05"});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "incremental");
+        shop.dir.write("shop.yaml",
+                       rules("  recent: count(orders where order_date > as_of - 30d)\n", 2));
+        REQUIRE(shop.run({"--as-of", "2026-11-05"}).code == 0);  // the new version: full
+        r = shop.run({"--as-of", "2026-11-05"});
+        CHECK(mode(r) == "incremental");  // the same as_of again
+        r = shop.run({"--as-of", "2026-11-09"});
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("depends on as_of") != std::string::npos);
+    }
+    SUBCASE("rows after the kept as_of below the watermark") {
+        shop.sql(
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES (2, '2026-11-03', 5)");
+        REQUIRE(mode(shop.run()) == "incremental");  // the row is after as_of: left out
+        const Run r = shop.run({"--as-of", "2026-11-04"});
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("below the watermark were after the kept as_of") != std::string::npos);
+        CHECK(json_at(r.out, "$.segments") != "<none>");
+    }
+    SUBCASE("rows without a customer, then the customer arrives") {
+        shop.sql(
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES (77, '2026-10-30', "
+            "900)");
+        REQUIRE(mode(shop.run()) == "incremental");
+        shop.sql("INSERT INTO customers VALUES (77, 1)");
+        const Run r = shop.run();
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("matched no customer") != std::string::npos);
+        // The full run gave customer 77 the row: their revenue puts them in the top tile.
+        const Run exported = run_cli({"export", shop.file, "--db", shop.db, "--state", shop.state});
+        CHECK(exported.out.find("77,top") != std::string::npos);
+    }
+    SUBCASE("a customer who leaves: their rows become rows without a customer") {
+        shop.sql("DELETE FROM customers WHERE customer_id = 5");
+        const Run r = shop.run();
+        CHECK(mode(r) == "incremental");
+        CHECK(json_at(r.out, "$.incremental.customers_left") == "1");
+        CHECK(json_at(r.out, "$.data_quality.orphan_fact_rows.orders") == "5");
+    }
+    SUBCASE("kept states that do not decode") {
+        SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
+            .exec("UPDATE strata_aggregate_blocks SET states = x'05ff'");
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("do not decode") != std::string::npos);
+    }
+}
+
+TEST_CASE("incremental: a view cannot be watched; a read-only base says so and runs in full") {
+    Shop shop;
+    SUBCASE("facts from a view") {
+        shop.sql("CREATE VIEW recent_orders AS SELECT * FROM orders");
+        std::string text = rules();
+        text.replace(text.find("table: orders"), 13, "table: recent_orders");
+        shop.dir.write("shop.yaml", text);
+        REQUIRE(shop.run().code == 0);
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("has no rowid") != std::string::npos);
+    }
+    SUBCASE("a read-only customer database") {
+        std::filesystem::permissions(shop.db, std::filesystem::perms::owner_read,
+                                     std::filesystem::perm_options::replace);
+        if (::access(shop.db.c_str(), W_OK) == 0) return;  // root can write anyway
+        REQUIRE(shop.run().code == 0);
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("not watched") != std::string::npos);
+    }
+}
+
+TEST_CASE("incremental: a dry run reads the kept state and stores nothing") {
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 500)");
+    const Run dry = shop.run({"--dry-run"});
+    REQUIRE_MESSAGE(dry.code == 0, dry.err);
+    CHECK(mode(dry) == "incremental");
+    CHECK(count_rows(shop.state, "strata_runs") == 1);
+    const Run plain = run_cli({"run", shop.file, "--db", shop.db, "--state", shop.state,
+                               "--dry-run", "--format", "json"});
+    CHECK(json_at(plain.out, "$.incremental") == "<none>");
+    CHECK(json_at(plain.out, "$.segments") == json_at(dry.out, "$.segments"));
+}
+
+TEST_CASE("population fits survive their encoding exactly") {
+    strata::Column x;
+    for (int i = 0; i < 50; ++i)
+        x.push_back(i % 7 == 0 ? strata::Value{}
+                               : strata::Value{static_cast<double>(i % 11) * 1.5});
+    strata::Column keys;
+    for (int i = 0; i < 50; ++i)
+        keys.push_back(strata::Value{int64_t{i}});
+    const std::vector<strata::PopulationFit> fits = {
+        strata::fit_ntile(x, 4), strata::fit_percent_rank(x), strata::fit_abc(x, keys, 0.8, 0.95)};
+    for (const auto& fit : fits) {
+        const std::string bytes = strata::encode_fit(fit);
+        const auto back = strata::decode_fit(bytes);
+        REQUIRE(back.has_value());
+        CHECK(strata::encode_fit(*back) == bytes);
+        for (int i = 0; i < 50; ++i) {
+            const strata::Value v = x[static_cast<size_t>(i)];
+            if (const auto* f = std::get_if<strata::NtileFit>(&fit))
+                CHECK(strata::format_value(strata::apply_ntile(*f, v)) ==
+                      strata::format_value(
+                          strata::apply_ntile(std::get<strata::NtileFit>(*back), v)));
+        }
+        // A truncated or longer buffer is refused, never read past its end.
+        CHECK_FALSE(strata::decode_fit(bytes.substr(0, bytes.size() - 1)).has_value());
+        CHECK_FALSE(strata::decode_fit(bytes + "x").has_value());
+    }
+}
