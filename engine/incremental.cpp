@@ -61,7 +61,7 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                "' (no stored run yet, or its runs were stored before strata kept one)";
     if (kept->run_id != latest_run_id)
         return "the kept aggregate state is run " + number(kept->run_id) +
-               "'s, but the ruleset's latest run is " + number(latest_run_id);
+               "'s, but the ruleset's latest batch run is " + number(latest_run_id);
     if (kept->rules_sha256 != rules_sha256 || kept->version != rules.rules.version)
         return "the kept aggregate state is of version " + number(kept->version) +
                " of the rules (SHA-256 " + kept->rules_sha256.substr(0, 12) +

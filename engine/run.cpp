@@ -244,12 +244,14 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     // An incremental run starts from the ruleset's kept state (engine/incremental.hpp).
     std::optional<KeptState> kept;
     std::vector<std::string> kept_blocks;
+    int64_t latest_batch = 0;  // applied evaluations of one customer do not change the kept state
     if (options.incremental) {
         if (!options.dry_run) watch_fact_tables(rules, data);
         try {
             if (state) {
                 kept = load_kept_state(*state, rep.ruleset);
                 if (kept) kept_blocks = load_aggregate_blocks(*state, rep.ruleset);
+                latest_batch = latest_batch_run(*state, rep.ruleset);
             }
         } catch (const SQLite::Exception& e) {
             error.message =
@@ -329,7 +331,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     request.incremental = options.incremental;
     request.kept = &kept;
     request.kept_blocks = &kept_blocks;
-    request.latest_run_id = previous ? previous->run_id : 0;
+    request.latest_run_id = latest_batch;
     request.rules_sha256 = options.rules_sha256;
     ReadResult read;
     std::string read_error;
@@ -345,8 +347,16 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     const CustomerTable& customers = read.customers;
     const Evaluation& ev = read.ev;
     // The kept state must be the one of the latest run as the writer's transaction sees it.
-    if (writer && read.incremental && read.incremental->used &&
-        (!writer->previous() || writer->previous()->run_id != read.incremental->since_run)) {
+    bool kept_state_moved = false;
+    if (writer && read.incremental && read.incremental->used) {
+        try {
+            kept_state_moved = latest_batch_run(writer->history(), rep.ruleset, writer->run_id()) !=
+                               read.incremental->since_run;
+        } catch (const SQLite::Exception&) {
+            kept_state_moved = true;
+        }
+    }
+    if (kept_state_moved) {
         error.message = "another run of ruleset '" + rep.ruleset +
                         "' was stored while this incremental run read its kept state; nothing "
                         "was stored, run again";

@@ -256,6 +256,17 @@ void store_population_fits(SQLite::Database& state, int64_t run_id,
     }
 }
 
+int64_t latest_batch_run(SQLite::Database& state, const std::string& ruleset, int64_t besides) {
+    if (!state.tableExists("strata_runs")) return 0;
+    SQLite::Statement q(state,
+                        "SELECT run_id FROM strata_runs WHERE ruleset = ? AND run_id <> ? AND "
+                        "coalesce(json_extract(summary, '$.mode'), '') <> 'eval' "
+                        "ORDER BY as_of DESC, run_id DESC LIMIT 1");
+    q.bind(1, ruleset);
+    q.bind(2, besides);
+    return q.executeStep() ? q.getColumn(0).getInt64() : 0;
+}
+
 std::optional<KeptState> load_kept_state(SQLite::Database& state, const std::string& ruleset) {
     if (!state.tableExists("strata_aggregate_state")) return std::nullopt;
     SQLite::Statement q(state,

@@ -78,6 +78,12 @@ void store_kept_state(SQLite::Database& state, const std::string& ruleset, const
 void store_population_fits(SQLite::Database& state, int64_t run_id,
                            const std::vector<PopulationSummary>& populations);
 
+// The ruleset's latest batch run (full or incremental: not an evaluation of one customer stored
+// by `strata eval --apply`, whose summary's mode is "eval"), by as_of and then run id; 0 when
+// there is none. The kept state is that run's. `besides`: a run to leave out (the one being
+// written). Throws SQLite::Exception.
+int64_t latest_batch_run(SQLite::Database& state, const std::string& ruleset, int64_t besides = 0);
+
 // The kept state of `ruleset`, or nullopt when there is none (or it is of another layout).
 // Throws SQLite::Exception.
 std::optional<KeptState> load_kept_state(SQLite::Database& state, const std::string& ruleset);

@@ -211,6 +211,25 @@ TEST_CASE("incremental: a view cannot be watched; a read-only base says so and r
     }
 }
 
+TEST_CASE("incremental: an applied evaluation of one customer leaves the kept state in use") {
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 900)");
+    const Run applied = run_cli({"eval", shop.file, "--db", shop.db, "--state", shop.state,
+                                 "--customer", "3", "--apply", "--format", "json"});
+    REQUIRE_MESSAGE(applied.code == 0, applied.err);
+    CHECK(count_rows(shop.state, "strata_runs") == 2);
+    const Run r = shop.run();
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(mode(r) == "incremental");
+    CHECK(json_at(r.out, "$.incremental.since_run") == "1");
+    CHECK(json_at(r.out, "$.incremental.facts[0].rows_read") == "1");
+    // Customer 3's move was stored by the evaluation: the batch run does not count it again.
+    const Run full = run_cli({"run", shop.file, "--db", shop.db, "--state", shop.dir.file("f.db"),
+                              "--dry-run", "--format", "json"});
+    CHECK(json_at(r.out, "$.segments") == json_at(full.out, "$.segments"));
+}
+
 TEST_CASE("incremental: a dry run reads the kept state and stores nothing") {
     Shop shop;
     REQUIRE(shop.run().code == 0);
