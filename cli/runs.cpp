@@ -21,7 +21,8 @@ void write_text(std::ostream& out, const std::vector<RunListing>& runs) {
         rows.push_back({std::to_string(r.run_id), r.ruleset, std::to_string(r.version), r.as_of,
                         r.started_at, thousands(static_cast<size_t>(r.customers)),
                         r.moved ? thousands(static_cast<size_t>(*r.moved)) : "-",
-                        r.cause.value_or("-"), thousands(static_cast<size_t>(r.actions_enqueued))});
+                        r.mode == "full" ? r.cause.value_or("-") : r.mode,
+                        thousands(static_cast<size_t>(r.actions_enqueued))});
     }
     write_text_table(out, rows, {true, false, true, false, false, true, true, false, true});
 }
@@ -45,6 +46,7 @@ void write_json(std::ostream& out, const std::vector<RunListing>& runs) {
         else
             w.null();
         w.key("actions_enqueued").value(r.actions_enqueued);
+        w.key("mode").value(r.mode);
         w.end_object();
     }
     w.end_array().end_object();

@@ -140,6 +140,9 @@ struct RunListing {
     std::optional<std::string> cause;  // transitions.cause: initial, data or rules
     // New pending actions the run's triggers wrote; 0 for runs stored before triggers existed.
     int64_t actions_enqueued = 0;
+    // How it ran: full, incremental (strata run --incremental that read only new rows) or eval
+    // (one customer stored by strata eval --apply).
+    std::string mode = "full";
 };
 
 // The stored runs, of one ruleset or of all, in run id order. REQUIRES: strata_runs exists

@@ -228,6 +228,11 @@ TEST_CASE("incremental: an applied evaluation of one customer leaves the kept st
     const Run full = run_cli({"run", shop.file, "--db", shop.db, "--state", shop.dir.file("f.db"),
                               "--dry-run", "--format", "json"});
     CHECK(json_at(r.out, "$.segments") == json_at(full.out, "$.segments"));
+    // strata runs says how each ran.
+    const Run runs = run_cli({"runs", "--db", shop.db, "--state", shop.state, "--format", "json"});
+    CHECK(json_at(runs.out, "$.runs[0].mode") == "full");
+    CHECK(json_at(runs.out, "$.runs[1].mode") == "eval");
+    CHECK(json_at(runs.out, "$.runs[2].mode") == "incremental");
 }
 
 TEST_CASE("incremental: a dry run reads the kept state and stores nothing") {
