@@ -29,15 +29,6 @@ namespace strata {
 
 namespace {
 
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 // Hands membership rows to a writer thread as they are placed: the rows live in one vector
 // reserved up front (so they never move), and the writer inserts each published range.
 class MembershipPipe {

@@ -1,5 +1,7 @@
 #include "engine/run_parts.hpp"
 
+#include <ctime>
+
 #include <SQLiteCpp/Statement.h>
 
 namespace strata {
@@ -63,6 +65,15 @@ std::vector<char> actions_not_enqueued(SQLite::Database* state,
         q.reset();
     }
     return fresh;
+}
+
+std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
 }
 
 }  // namespace strata

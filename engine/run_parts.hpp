@@ -6,6 +6,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "dsl/compiler.hpp"
@@ -33,6 +34,9 @@ void drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable
 // 1 for each row whose idempotency key is not in `state`'s outbox (all of them without a
 // state or an outbox), as a stored run's insert would find. Throws SQLite::Exception.
 std::vector<char> actions_not_enqueued(SQLite::Database* state, const std::vector<OutboxRow>& rows);
+
+// The time now in UTC as runs and the outbox record it: 2026-11-30T09:15:00Z.
+std::string utc_now();
 
 // Why a run's moves fire (engine/triggers.hpp), given the ruleset's latest run before it.
 inline FiringCause firing_cause(const std::optional<RunRecord>& previous, int64_t version) {

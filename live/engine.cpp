@@ -11,6 +11,7 @@
 #include "dsl/diagnostics.hpp"
 #include "engine/json.hpp"
 #include "engine/placement.hpp"
+#include "engine/run_parts.hpp"
 #include "engine/sha256.hpp"
 #include "engine/store.hpp"
 #include "engine/value_pool.hpp"
@@ -27,15 +28,6 @@ using Kind = EngineError::Kind;
 
 EngineError fail(Kind kind, std::string message) {
     return EngineError{kind, std::move(message)};
-}
-
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 PlannedAction planned(const OutboxRow& r) {
