@@ -186,6 +186,54 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
     }
 }
 
+TEST_CASE("incremental: text and mixed keys keep their states (prefixes shared, integers first)") {
+    TempDir dir;
+    // Keys of both kinds in one untyped column, texts sharing prefixes, inserted out of order.
+    const char* base = R"(
+CREATE TABLE customers (customer_id, opt_in BOOLEAN);
+CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id, order_date DATE, amount REAL);
+INSERT INTO customers VALUES ('abc', 1), (7, 0), ('ab', 1), ('abd', 0), (-3, 1), ('b', 0),
+  ('abcdefghij', 0), (12, 1), ('a', 1), ('Ab', 0), ('é', 1), ('abca', 1);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 120)
+INSERT INTO orders (customer_id, order_date, amount)
+  SELECT c.customer_id, date('2026-10-01', '-' || i || ' days'), i * 0.75
+  FROM n JOIN customers c ON c.rowid = 1 + i % 12;
+)";
+    const std::string inc_db = dir.database("inc.db", base);
+    const std::string full_db = dir.database("full.db", base);
+    const std::string file = dir.write("shop.yaml", rules());
+    auto run = [&](const std::string& db, const std::string& state, bool incremental) {
+        std::vector<std::string> args{"run",     file,  "--db",     db,
+                                      "--state", state, "--format", "json"};
+        if (incremental) args.push_back("--incremental");
+        return run_cli(args);
+    };
+    for (int step = 0; step < 3; ++step) {
+        CAPTURE(step);
+        const char* more =
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES ('abd', '2026-10-20', "
+            "400), (7, '2026-10-21', 90), ('é', '2026-10-22', 55);"
+            "INSERT INTO customers VALUES ('abce' || (SELECT count(*) FROM customers), 1);";
+        if (step > 0) {
+            SQLite::Database(inc_db, SQLite::OPEN_READWRITE).exec(more);
+            SQLite::Database(full_db, SQLite::OPEN_READWRITE).exec(more);
+        }
+        const Run inc = run(inc_db, dir.file("inc-state.db"), true);
+        const Run full = run(full_db, dir.file("full-state.db"), false);
+        REQUIRE_MESSAGE(inc.code == 0, inc.err);
+        REQUIRE_MESSAGE(full.code == 0, full.err);
+        if (step > 0) CHECK(mode(inc) == "incremental");
+        CHECK(json_at(inc.out, "$.segments") == json_at(full.out, "$.segments"));
+        CHECK(json_at(inc.out, "$.populations") == json_at(full.out, "$.populations"));
+        CHECK(json_at(inc.out, "$.data_quality") == json_at(full.out, "$.data_quality"));
+        const Run a =
+            run_cli({"export", file, "--db", inc_db, "--state", dir.file("inc-state.db")});
+        const Run b =
+            run_cli({"export", file, "--db", full_db, "--state", dir.file("full-state.db")});
+        CHECK(a.out == b.out);
+    }
+}
+
 TEST_CASE("incremental: a view cannot be watched; a read-only base says so and runs in full") {
     Shop shop;
     SUBCASE("facts from a view") {
