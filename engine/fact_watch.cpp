@@ -47,8 +47,9 @@ std::optional<WatchReading> read_watch(SQLite::Database& data, const std::string
     return w;
 }
 
-bool install_watch(const std::string& path, const std::string& table,
-                   std::optional<int64_t> watermark, std::string& error) {
+bool raise_watch(const std::string& path, const std::string& table, bool create,
+                 std::string& error) {
+    error.clear();
     try {
         SQLite::Database db(path, SQLite::OPEN_READWRITE);
         db.setBusyTimeout(5000);
@@ -58,37 +59,45 @@ bool install_watch(const std::string& path, const std::string& table,
             return false;
         }
         SQLite::Transaction tx(db);
-        db.exec(
-            "CREATE TABLE IF NOT EXISTS strata_fact_watch (fact_table TEXT PRIMARY KEY, "
-            "watermark INTEGER, changes INTEGER NOT NULL DEFAULT 0)");
-        SQLite::Statement row(db,
-                              "INSERT OR IGNORE INTO strata_fact_watch (fact_table, watermark, "
-                              "changes) VALUES (?, NULL, 0)");
-        row.bind(1, table);
-        row.exec();
-        if (watermark) {
-            SQLite::Statement raise(db,
-                                    "UPDATE strata_fact_watch SET watermark = ? WHERE fact_table "
-                                    "= ? AND (watermark IS NULL OR watermark < ?)");
-            raise.bind(1, *watermark);
-            raise.bind(2, table);
-            raise.bind(3, *watermark);
-            raise.exec();
+        const bool watched = read_watch(db, table).has_value();
+        if (!watched && !create) return false;
+        if (!watched) {
+            db.exec(
+                "CREATE TABLE IF NOT EXISTS strata_fact_watch (fact_table TEXT PRIMARY KEY, "
+                "watermark INTEGER, changes INTEGER NOT NULL DEFAULT 0)");
+            SQLite::Statement row(db,
+                                  "INSERT INTO strata_fact_watch (fact_table, watermark, changes) "
+                                  "VALUES (?, NULL, 0) ON CONFLICT (fact_table) DO UPDATE SET "
+                                  "changes = changes + 1, watermark = NULL");
+            row.bind(1, table);
+            row.exec();
+            const std::string count =
+                "UPDATE strata_fact_watch SET changes = changes + 1 WHERE "
+                "fact_table = " +
+                literal(table) + "; END";
+            const std::string below =
+                "(SELECT watermark FROM strata_fact_watch WHERE fact_table = " + literal(table) +
+                ")";
+            const std::string on = " ON " + quote_identifier(table);
+            for (const char* what : {"update", "delete", "insert"})
+                db.exec("DROP TRIGGER IF EXISTS " + quote_identifier(trigger_name(table, what)));
+            db.exec("CREATE TRIGGER " + quote_identifier(trigger_name(table, "update")) +
+                    " AFTER UPDATE" + on + " WHEN OLD." + *rowid + " <= " + below + " OR NEW." +
+                    *rowid + " <= " + below + " BEGIN " + count);
+            db.exec("CREATE TRIGGER " + quote_identifier(trigger_name(table, "delete")) +
+                    " AFTER DELETE" + on + " WHEN OLD." + *rowid + " <= " + below + " BEGIN " +
+                    count);
+            db.exec("CREATE TRIGGER " + quote_identifier(trigger_name(table, "insert")) +
+                    " AFTER INSERT" + on + " WHEN NEW." + *rowid + " <= " + below + " BEGIN " +
+                    count);
         }
-        const std::string count =
-            "UPDATE strata_fact_watch SET changes = changes + 1 WHERE "
-            "fact_table = " +
-            literal(table) + "; END";
-        const std::string below =
-            "(SELECT watermark FROM strata_fact_watch WHERE fact_table = " + literal(table) + ")";
-        const std::string on = " ON " + quote_identifier(table);
-        db.exec("CREATE TRIGGER IF NOT EXISTS " + quote_identifier(trigger_name(table, "update")) +
-                " AFTER UPDATE" + on + " WHEN OLD." + *rowid + " <= " + below + " OR NEW." +
-                *rowid + " <= " + below + " BEGIN " + count);
-        db.exec("CREATE TRIGGER IF NOT EXISTS " + quote_identifier(trigger_name(table, "delete")) +
-                " AFTER DELETE" + on + " WHEN OLD." + *rowid + " <= " + below + " BEGIN " + count);
-        db.exec("CREATE TRIGGER IF NOT EXISTS " + quote_identifier(trigger_name(table, "insert")) +
-                " AFTER INSERT" + on + " WHEN NEW." + *rowid + " <= " + below + " BEGIN " + count);
+        SQLite::Statement raise(db, "UPDATE strata_fact_watch SET watermark = (SELECT max(" +
+                                        *rowid + ") FROM " + quote_identifier(table) +
+                                        ") WHERE fact_table = ? AND (SELECT max(" + *rowid +
+                                        ") FROM " + quote_identifier(table) +
+                                        ") >= coalesce(watermark, -9223372036854775808)");
+        raise.bind(1, table);
+        raise.exec();
         tx.commit();
     } catch (const SQLite::Exception& e) {
         error = "cannot watch table '" + table + "' in '" + path + "' for changes: " + e.what();

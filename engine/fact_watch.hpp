@@ -24,10 +24,15 @@ struct WatchReading {
 // the table is not watched. Throws SQLite::Exception.
 std::optional<WatchReading> read_watch(SQLite::Database& data, const std::string& table);
 
-// Installs the watch on `table` of the customer database at `path` (opened read-write for
-// this only) when it is missing, and raises its watermark to `watermark` (never lowers it).
-// False with `error` set when the database refuses (a read-only file, a view, a lock).
-bool install_watch(const std::string& path, const std::string& table,
-                   std::optional<int64_t> watermark, std::string& error);
+// Before a stored run reads: raises the watch's watermark of `table` (in the customer database
+// at `path`, opened read-write for this only) to the table's highest rowid now, so that every
+// change to a row the run is about to read is counted from here on; the run then reads only up
+// to that watermark (rows added meanwhile are the next run's). With `create`, a missing watch is
+// installed first; a watch installed again (its table was dropped and made again) bumps the
+// change count, so no state kept before can be taken for current. Returns false with `error` set
+// when the table is not watched and `create` is false (error empty then), or the database
+// refuses (a read-only file, a view, a lock).
+bool raise_watch(const std::string& path, const std::string& table, bool create,
+                 std::string& error);
 
 }  // namespace strata

@@ -115,6 +115,11 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
             return "the watch of table '" + use.table + "' covers rows up to rowid " +
                    (is.watch->watermark ? number(*is.watch->watermark) : std::string("none")) +
                    ", the kept state read up to " + number(*was.max_rowid);
+        if (was.max_rowid && is.rows_at_or_below_kept && *is.rows_at_or_below_kept != was.rows)
+            return "table '" + use.table + "' has " + number(*is.rows_at_or_below_kept) +
+                   " rows at or below the watermark (rowid " + number(*was.max_rowid) +
+                   "), the kept state read " + number(was.rows) +
+                   ": rows were replaced or removed without the watch seeing it";
         if (was.max_rowid && (!is.max_rowid || *is.max_rowid < *was.max_rowid))
             return "table '" + use.table +
                    "' has fewer rows than the watermark implies (its "

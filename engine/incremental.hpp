@@ -39,8 +39,11 @@ bool aggregate_depends_on_as_of(const bound::Aggregate& aggregate);
 // What the run reads of one fact table at the start of an incremental run.
 struct FactNow {
     bool has_rowid = false;
-    std::optional<int64_t> max_rowid;
+    std::optional<int64_t> max_rowid;  // the highest rowid this run reads up to (none: no row)
     std::optional<WatchReading> watch;
+    // Rows at or below the kept watermark now: a replaced row (INSERT OR REPLACE deletes without
+    // firing delete triggers) changes it although the watch counted nothing.
+    std::optional<int64_t> rows_at_or_below_kept;
 };
 
 // Why `kept` cannot be the start of an incremental run of `rules` (whose SHA-256 is

@@ -292,12 +292,13 @@ std::optional<std::string> rowid_alias(SQLite::Database& db, const std::string& 
 }
 
 std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& table, size_t parts,
-                                     std::optional<int64_t> after) {
+                                     std::optional<int64_t> after, std::optional<int64_t> upto) {
     std::vector<RowRange> whole(1);
-    if (parts < 2 && !after) return whole;
+    const bool bounded = after || upto;
+    if (parts < 2 && !bounded) return whole;
     const std::optional<std::string> found = rowid_alias(db, table);
     if (!found) {
-        if (after) throw SQLite::Exception("table '" + table + "' has no rowid");
+        if (bounded) throw SQLite::Exception("table '" + table + "' has no rowid");
         return whole;
     }
     const std::string& alias = *found;
@@ -309,20 +310,22 @@ std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& ta
             RawStatement bound(db, std::string("SELECT ") + fn + "(" + alias + ") FROM " +
                                        quote_identifier(table));
             if (!bound.step() || sqlite3_column_type(bound.get(), 0) == SQLITE_NULL) {
-                if (after) return {RowRange{alias, *after, *after}};  // empty: nothing new
+                if (bounded) return {RowRange{alias, 0, 0}};  // empty: nothing to read
                 return whole;
             }
             *out = sqlite3_column_int64(bound.get(), 0);
         }
     } catch (const SQLite::Exception&) {
-        if (after) throw;
+        if (bounded) throw;
         return whole;  // a view or a WITHOUT ROWID table: no rowid to split on
     }
-    if (after) {
-        // Only the rows after `after`: (after, hi], split as below.
-        if (hi <= *after) return {RowRange{alias, *after, *after}};
-        lo = std::max(lo, *after + 1);
-        if (parts < 2) return {RowRange{alias, lo - 1, hi}};
+    if (bounded) {
+        // Only the rows in (after, upto], split as below.
+        if (after) lo = std::max(lo, *after == INT64_MAX ? INT64_MAX : *after + 1);
+        if (upto) hi = std::min(hi, *upto);
+        if (hi < lo || (after && hi <= *after)) return {RowRange{alias, 0, 0}};
+        if (parts < 2 || lo == INT64_MIN)
+            return {RowRange{alias, lo == INT64_MIN ? lo : lo - 1, hi}};
     }
     if (lo == INT64_MIN) return whole;  // (lo - 1, …] is not expressible; rare enough to skip
     std::vector<RowRange> out;

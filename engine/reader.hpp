@@ -96,8 +96,10 @@ struct RowRange {
 // The split depends only on the data, never on the machine. Throws SQLite::Exception.
 // With `after`, only the rows whose rowid is above it, split so (an empty range when there are
 // none); that needs a rowid (SQLite::Exception otherwise).
+// With `upto`, only the rows whose rowid is at most that (the same).
 std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& table, size_t parts,
-                                     std::optional<int64_t> after = std::nullopt);
+                                     std::optional<int64_t> after = std::nullopt,
+                                     std::optional<int64_t> upto = std::nullopt);
 
 // How the rowid of `table` is spelled in SQL (rowid, _rowid_ or oid: the first no column has
 // taken), or nullopt when it has none (a view, a WITHOUT ROWID table, no such table).

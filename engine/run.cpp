@@ -90,21 +90,18 @@ class MembershipPipe {
     std::thread thread_;                // last: starts once everything above exists
 };
 
-// An incremental run's fact tables are watched for changes below the watermark before they
-// are read (engine/fact_watch.hpp), so that the next run can trust what this one reads. A
-// table that cannot be watched makes the run a full one, which says why.
-void watch_fact_tables(const CompiledRules& rules, SQLite::Database& data) {
+// Before a stored run reads: each watched fact table's watermark goes up to its highest rowid,
+// so that every change to a row this run reads is counted from now on (engine/fact_watch.hpp);
+// an incremental run installs a missing watch. Per fact: whether it was raised. A table that
+// cannot be watched is read whole, and an incremental run then says why it was a full one.
+std::vector<char> raise_watches(const CompiledRules& rules, SQLite::Database& data, bool install) {
+    std::vector<char> raised;
     for (const auto& fact : rules.program.facts) {
-        try {
-            if (read_watch(data, fact.table)) continue;
-        } catch (const SQLite::Exception&) {
-        }
         std::string watch_error;
-        if (install_watch(data.getFilename(), fact.table, std::nullopt, watch_error))
-            spdlog::info("watching table '{}' for changes below the watermark", fact.table);
-        else
-            spdlog::warn("{}", watch_error);
+        raised.push_back(raise_watch(data.getFilename(), fact.table, install, watch_error));
+        if (!watch_error.empty()) spdlog::warn("{}", watch_error);
     }
+    return raised;
 }
 
 // Fires the triggers after placement: a stored run writes the actions into its transaction
@@ -237,7 +234,6 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     std::vector<std::string> kept_blocks;
     int64_t latest_batch = 0;  // applied evaluations of one customer do not change the kept state
     if (options.incremental) {
-        if (!options.dry_run) watch_fact_tables(rules, data);
         try {
             if (state) {
                 kept = load_kept_state(*state, rep.ruleset);
@@ -310,6 +306,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             fill_state_columns(rules.program, table, dry_open, rep.as_of);
         }
     };
+    std::vector<char> watch_raised;
+    if (!options.dry_run) watch_raised = raise_watches(rules, data, options.incremental);
     ReadRequest request;
     request.rules = &rules;
     request.data = &data;
@@ -324,6 +322,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     request.kept_blocks = &kept_blocks;
     request.latest_run_id = latest_batch;
     request.rules_sha256 = options.rules_sha256;
+    request.watch_raised = std::move(watch_raised);
     ReadResult read;
     std::string read_error;
     const bool evaluated = read_and_evaluate(request, read, clock, read_error);
@@ -454,13 +453,6 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             return std::nullopt;
         }
         clock.lap("store");
-        // The watches cover the rows this run read (engine/fact_watch.hpp).
-        for (const FactWatermark& f : read.kept.facts) {
-            if (!f.watch_changes) continue;  // not watched (a watch that failed warned already)
-            std::string watch_error;
-            if (!install_watch(data.getFilename(), f.table, f.max_rowid, watch_error))
-                spdlog::warn("{}", watch_error);
-        }
     }
     rep.elapsed_ms = elapsed_ms();
     return rep;

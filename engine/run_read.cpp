@@ -44,8 +44,9 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
     const KeptState* kept = req.kept->has_value() ? &**req.kept : nullptr;
     std::optional<std::string> reason = why_not_incremental(
         *req.rules, *req.kept, req.latest_run_id, req.rules_sha256, req.as_of, now);
+    KeyKinds kinds;
     if (!reason) {
-        states = match_aggregate_states(*req.kept_blocks, customers.keys, order, dropped);
+        states = match_aggregate_states(*req.kept_blocks, customers.keys, order, dropped, kinds);
         if (!states)
             reason = "the kept aggregate states (table 'strata_aggregate_blocks') do not decode";
     }
@@ -53,7 +54,17 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
     if (states) {
         for (const std::string_view s : *states)
             fresh += s.empty();
+        // A text key that spells an integer joins that integer's fact rows (engine/reader.hpp),
+        // so when keys of both kinds are about, a customer who comes or goes may take rows
+        // already read from another: a full run decides.
+        for (const Value& key : customers.keys)
+            (std::holds_alternative<int64_t>(key) ? kinds.integer : kinds.text) = true;
+        if ((fresh > 0 || !dropped.empty()) && kinds.integer && kinds.text)
+            reason =
+                "the base has integer and text keys, and customers came or left: rows "
+                "already read may belong to another customer now";
         for (const FactWatermark& f : kept->facts) {
+            if (reason) break;
             if (fresh > 0 && f.orphan_rows > 0) {
                 reason = std::to_string(f.orphan_rows) + " rows of " + f.fact +
                          " below the watermark matched no customer at run " +
@@ -96,10 +107,12 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
     std::string reading = "table '" + rules.rules.customers_table + "'";
     DataQuality fact_dq;  // what the fact rows read by this run found
     std::vector<FactNow> now(program.facts.size());
-    std::optional<std::vector<std::string_view>> states;  // kept, per customer row
-    std::vector<std::string_view> dropped;                // kept, of customers who left
-    std::vector<uint32_t> order;                          // key order
-    std::vector<RowTotals> totals(program.facts.size());  // of the current customers
+    std::optional<std::vector<std::string_view>> states;             // kept, per customer row
+    std::vector<std::string_view> dropped;                           // kept, of customers who left
+    std::vector<uint32_t> order;                                     // key order
+    std::vector<RowTotals> totals(program.facts.size());             // of the current customers
+    std::vector<std::optional<int64_t>> upto(program.facts.size());  // the read's last rowid
+    std::vector<char> bounded(program.facts.size(), 0);  // read up to a just-raised watch
     try {
         // One read transaction over every read of this connection: in rollback-journal mode
         // no writer can commit until the reads are done, so the extra connections that read
@@ -121,14 +134,39 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         clock.lap("read customers");
         if (!program.facts.empty()) reading = "the fact tables";
 
+        // How far each fact table is read: to its highest rowid, or, when its watch was raised
+        // just before, to the watch's watermark (rows added since are the next run's).
         if (tracking) {
             order = key_order(customers.keys);
+            const KeptState* kept_now = req.kept && *req.kept ? &**req.kept : nullptr;
             for (size_t f = 0; f < program.facts.size(); ++f) {
                 const std::string& table = program.facts[f].table;
                 const std::optional<std::string> alias = rowid_alias(data, table);
                 now[f].has_rowid = alias.has_value();
-                if (alias) now[f].max_rowid = highest_rowid(data, table, *alias);
                 now[f].watch = read_watch(data, table);
+                if (!alias) continue;
+                now[f].max_rowid = highest_rowid(data, table, *alias);
+                bounded[f] = now[f].watch && f < req.watch_raised.size() && req.watch_raised[f];
+                if (bounded[f]) {
+                    const std::optional<int64_t> mark = now[f].watch->watermark;
+                    if (!mark || !now[f].max_rowid)
+                        now[f].max_rowid = std::nullopt;  // nothing was there when raised
+                    else
+                        now[f].max_rowid = std::min(*now[f].max_rowid, *mark);
+                    upto[f] = now[f].max_rowid.value_or(INT64_MIN);
+                }
+                if (req.incremental && kept_now && f < kept_now->facts.size() &&
+                    kept_now->facts[f].table == table && kept_now->facts[f].max_rowid) {
+                    // Rows at or below the kept watermark: all rows less those above it (SQLite
+                    // counts a whole table without reading its rows).
+                    RawStatement all(data, "SELECT count(*) FROM " + quote_identifier(table));
+                    RawStatement above(data, "SELECT count(*) FROM " + quote_identifier(table) +
+                                                 " WHERE " + *alias + " > ?");
+                    sqlite3_bind_int64(above.get(), 1, *kept_now->facts[f].max_rowid);
+                    if (all.step() && above.step())
+                        now[f].rows_at_or_below_kept = sqlite3_column_int64(all.get(), 0) -
+                                                       sqlite3_column_int64(above.get(), 0);
+                }
             }
         }
         if (req.incremental) {
@@ -147,7 +185,7 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
             // An incremental read takes few rows: one range, so that no second aggregate state
             // of every customer is made and merged for them (results never depend on the split).
             const std::vector<RowRange> ranges =
-                split_by_rowid(data, fact.table, kept ? 1 : connections.size(), after);
+                split_by_rowid(data, fact.table, kept ? 1 : connections.size(), after, upto[f]);
             FactParts fact_parts;
             auto scanned = std::make_shared<std::atomic<size_t>>(0);
             for (size_t p = 0; p < ranges.size(); ++p) {
@@ -238,9 +276,11 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
             orphans[f] += scratch.rows_of(0, static_cast<int>(f)).read;
     }
     if (kept) {
+        // The kept rows came first: their first bad value is the sample, as in a full run.
         DataQuality below;
         below.unconvertible = kept->unconvertible;
-        merge_data_quality(fact_dq, below);
+        merge_data_quality(below, fact_dq);
+        fact_dq.unconvertible = std::move(below.unconvertible);
         fact_dq.orphan_fact_rows.clear();
         for (size_t f = 0; f < program.facts.size(); ++f) {
             if (orphans[f] > 0)
@@ -269,7 +309,7 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         w.has_rowid = now[f].has_rowid;
         w.max_rowid = now[f].max_rowid;
         w.rows = totals[f].read + orphans[f];
-        if (now[f].watch) w.watch_changes = now[f].watch->changes;
+        if (bounded[f]) w.watch_changes = now[f].watch->changes;
         w.future_rows = totals[f].future;
         w.unknown_time_rows = totals[f].unknown_time;
         w.orphan_rows = orphans[f];

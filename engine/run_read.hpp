@@ -48,6 +48,9 @@ struct ReadRequest {
     const std::vector<std::string>* kept_blocks = nullptr;
     int64_t latest_run_id = 0;
     std::string rules_sha256;
+    // Per fact: whether the watch's watermark was raised just before this read (raise_watch):
+    // the read then stops at it, and the kept state may trust the watch from here on.
+    std::vector<char> watch_raised;
 };
 
 struct ReadResult {

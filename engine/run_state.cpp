@@ -153,7 +153,7 @@ std::vector<std::string> encode_aggregate_states(const AggregateComputer& comput
 
 std::optional<std::vector<std::string_view>> match_aggregate_states(
     const std::vector<std::string>& blocks, const Column& keys, const std::vector<uint32_t>& order,
-    std::vector<std::string_view>& dropped) {
+    std::vector<std::string_view>& dropped, KeyKinds& kept_kinds) {
     std::vector<std::string_view> out(keys.size());
     dropped.clear();
     size_t next = 0;  // into order: the customers are in key order, as the blocks are
@@ -184,6 +184,7 @@ std::optional<std::vector<std::string_view>> match_aggregate_states(
             }
             const std::string_view state = r.text();
             if (!r.ok()) return std::nullopt;
+            (key.text ? kept_kinds.text : kept_kinds.integer) = true;
             // Keys must ascend, or the merge below would be wrong.
             if (have_previous) {
                 const bool ascending =

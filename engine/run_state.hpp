@@ -67,9 +67,14 @@ std::vector<std::string> encode_aggregate_states(
 // `dropped` gets the states of the customers the blocks hold that `keys` does not (who left
 // the base).
 // nullopt when the blocks are not ones encode_aggregate_states wrote.
+// `kept_kinds` says which kinds of key the blocks hold.
+struct KeyKinds {
+    bool integer = false;
+    bool text = false;
+};
 std::optional<std::vector<std::string_view>> match_aggregate_states(
     const std::vector<std::string>& blocks, const Column& keys, const std::vector<uint32_t>& order,
-    std::vector<std::string_view>& dropped);
+    std::vector<std::string_view>& dropped, KeyKinds& kept_kinds);
 
 // Writes a run's kept state for `ruleset` (replacing the one kept before) and its population
 // fits. Throws SQLite::Exception.

@@ -123,6 +123,45 @@ TEST_CASE("incremental: a changed, deleted or slipped-in old row makes a full ru
     CHECK(mode(shop.run()) == "incremental");
 }
 
+TEST_CASE("incremental: rows replaced without a delete trigger, a table made again") {
+    Shop shop;
+    shop.sql("CREATE UNIQUE INDEX orders_day ON orders (customer_id, order_date)");
+    REQUIRE(shop.run().code == 0);
+    {
+        SQLite::Database db(shop.db);
+        CHECK(db.execAndGet("SELECT watermark FROM strata_fact_watch").getInt64() == 200);
+    }
+    SUBCASE("INSERT OR REPLACE deletes the old row without firing delete triggers") {
+        shop.sql(
+            "INSERT OR REPLACE INTO orders (customer_id, order_date, amount) SELECT "
+            "customer_id, order_date, 5000 FROM orders WHERE order_id = 10");
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("rows were replaced or removed without the watch seeing it") !=
+              std::string::npos);
+    }
+    SUBCASE("the table dropped and made again (as an import --replace does)") {
+        shop.sql(
+            "CREATE TABLE orders_copy AS SELECT * FROM orders; DROP TABLE orders; "
+            "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, "
+            "order_date DATE, amount REAL); INSERT INTO orders SELECT * FROM orders_copy; "
+            "UPDATE orders SET amount = amount + 1;");
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(mode(shop.run()) == "incremental");  // watched again from that full run on
+    }
+    SUBCASE("a plain run raises the watermark of a watch that is there") {
+        shop.sql(
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES (4, '2026-10-30', 5)");
+        REQUIRE(run_cli({"run", shop.file, "--db", shop.db, "--state", shop.state}).code == 0);
+        SQLite::Database db(shop.db);
+        CHECK(db.execAndGet("SELECT watermark FROM strata_fact_watch").getInt64() == 201);
+        CHECK(mode(shop.run()) == "incremental");
+    }
+}
+
 TEST_CASE("incremental: another version, a moving window, new customers owning old rows") {
     Shop shop;
     REQUIRE(shop.run().code == 0);
@@ -186,7 +225,9 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
     }
 }
 
-TEST_CASE("incremental: text and mixed keys keep their states (prefixes shared, integers first)") {
+TEST_CASE(
+    "incremental: mixed keys keep their states (prefixes shared, integers first); a customer who "
+    "comes makes a full run") {
     TempDir dir;
     // Keys of both kinds in one untyped column, texts sharing prefixes, inserted out of order.
     const char* base = R"(
@@ -210,10 +251,13 @@ INSERT INTO orders (customer_id, order_date, amount)
     };
     for (int step = 0; step < 3; ++step) {
         CAPTURE(step);
-        const char* more =
-            "INSERT INTO orders (customer_id, order_date, amount) VALUES ('abd', '2026-10-20', "
-            "400), (7, '2026-10-21', 90), ('é', '2026-10-22', 55);"
-            "INSERT INTO customers VALUES ('abce' || (SELECT count(*) FROM customers), 1);";
+        // Step 1 brings a customer: with keys of both kinds that makes a full run (a text key
+        // spelling an integer would join that integer's rows). Step 2 only adds orders.
+        const std::string more =
+            std::string(
+                "INSERT INTO orders (customer_id, order_date, amount) VALUES ('abd', "
+                "'2026-10-20', 400), (7, '2026-10-21', 90), ('é', '2026-10-22', 55);") +
+            (step == 1 ? "INSERT INTO customers VALUES ('abce', 1);" : "");
         if (step > 0) {
             SQLite::Database(inc_db, SQLite::OPEN_READWRITE).exec(more);
             SQLite::Database(full_db, SQLite::OPEN_READWRITE).exec(more);
@@ -222,7 +266,11 @@ INSERT INTO orders (customer_id, order_date, amount)
         const Run full = run(full_db, dir.file("full-state.db"), false);
         REQUIRE_MESSAGE(inc.code == 0, inc.err);
         REQUIRE_MESSAGE(full.code == 0, full.err);
-        if (step > 0) CHECK(mode(inc) == "incremental");
+        if (step == 1) {
+            CHECK(mode(inc) == "full");
+            CHECK(inc.err.find("integer and text keys") != std::string::npos);
+        }
+        if (step == 2) CHECK(mode(inc) == "incremental");
         CHECK(json_at(inc.out, "$.segments") == json_at(full.out, "$.segments"));
         CHECK(json_at(inc.out, "$.populations") == json_at(full.out, "$.populations"));
         CHECK(json_at(inc.out, "$.data_quality") == json_at(full.out, "$.data_quality"));
