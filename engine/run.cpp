@@ -249,6 +249,11 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         }
     }
 
+    // Before the writer starts: with no --state the state is the customer database, whose
+    // write lock the writer holds from then on.
+    std::vector<char> watch_raised;
+    if (!options.dry_run) watch_raised = raise_watches(rules, data, options.incremental);
+
     // A stored run's writer starts beside the reads: it opens the transaction, records the
     // run and loads the ruleset's open stays on its own thread (the state connection is not
     // otherwise used meanwhile). Membership then streams to the state database while later
@@ -306,8 +311,6 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             fill_state_columns(rules.program, table, dry_open, rep.as_of);
         }
     };
-    std::vector<char> watch_raised;
-    if (!options.dry_run) watch_raised = raise_watches(rules, data, options.incremental);
     ReadRequest request;
     request.rules = &rules;
     request.data = &data;

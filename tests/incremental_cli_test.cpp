@@ -331,6 +331,22 @@ TEST_CASE("incremental: an applied evaluation of one customer leaves the kept st
     CHECK(json_at(runs.out, "$.runs[2].mode") == "incremental");
 }
 
+TEST_CASE("incremental: without --state the customer database holds the state and the watch") {
+    Shop shop;
+    auto run = [&shop] {
+        return run_cli({"run", shop.file, "--db", shop.db, "--incremental", "--format", "json"});
+    };
+    const Run first = run();
+    REQUIRE_MESSAGE(first.code == 0, first.err);
+    CHECK(first.err.find("cannot watch") == std::string::npos);
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 500)");
+    const Run second = run();
+    REQUIRE_MESSAGE(second.code == 0, second.err);
+    CHECK(second.err.find("cannot watch") == std::string::npos);
+    CHECK(mode(second) == "incremental");
+    CHECK(json_at(second.out, "$.incremental.facts[0].rows_read") == "1");
+}
+
 TEST_CASE("incremental: a dry run reads the kept state and stores nothing") {
     Shop shop;
     REQUIRE(shop.run().code == 0);
