@@ -57,9 +57,11 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
         // A text key that spells an integer joins that integer's fact rows (engine/reader.hpp),
         // so when keys of both kinds are about, a customer who comes or goes may take rows
         // already read from another: a full run decides.
-        for (const Value& key : customers.keys)
-            (std::holds_alternative<int64_t>(key) ? kinds.integer : kinds.text) = true;
-        if ((fresh > 0 || !dropped.empty()) && kinds.integer && kinds.text)
+        const bool came_or_left = fresh > 0 || !dropped.empty();
+        for (size_t row = 0; came_or_left && row < customers.rows; ++row)
+            (std::holds_alternative<int64_t>(customers.keys[row]) ? kinds.integer : kinds.text) =
+                true;
+        if (came_or_left && kinds.integer && kinds.text)
             reason =
                 "the base has integer and text keys, and customers came or left: rows "
                 "already read may belong to another customer now";
