@@ -24,7 +24,7 @@ test: build
 # The test suite under ThreadSanitizer (reads, aggregation and the membership writer run on
 # several threads). Slow to build, so not part of `make test`.
 tsan: deps
-	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_STATIC_RUNTIME=OFF \
 		-DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null
 	@cmake --build build-tsan -j$(JOBS) --target strata_tests
 	@TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/strata_tests
@@ -40,7 +40,7 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 # -O1 with line tables only: reports keep file:line, and the build takes about 40% less CPU
 # than -O2 -g (the suite itself runs as fast).
 asan: deps
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_STATIC_RUNTIME=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
 		"-DCMAKE_CXX_FLAGS=$(ASAN_FLAGS)" "-DCMAKE_EXE_LINKER_FLAGS=$(ASAN_FLAGS)" >/dev/null
 	@cmake --build build-asan -j$(JOBS) --target strata_tests strata
 	@$(ASAN_ENV) build-asan/tests/strata_tests

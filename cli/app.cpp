@@ -289,23 +289,35 @@ std::vector<std::string> command_names(const CLI::App& app) {
 
 }  // namespace
 
-void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
-    add_check(app, exit_code, out, err);
-    add_run(app, exit_code, out, err);
-    add_diff(app, exit_code, out, err);
-    add_export(app, exit_code, out, err);
-    add_runs(app, exit_code, out, err);
-    add_test(app, exit_code, out, err);
-    add_explain(app, exit_code, out, err);
-    add_eval(app, exit_code, out, err);
-    add_history(app, exit_code, out, err);
-    add_triggers(app, exit_code, out, err);
-    add_graph(app, exit_code, out, err);
-    add_demo_data(app, exit_code, out, err);
-    add_import(app, exit_code, out, err);
-    add_outbox(app, exit_code, out, err);
-    add_versions(app, exit_code, out, err);
-    add_report(app, exit_code, out, err);
+namespace {
+
+using AddCommand = void (*)(CLI::App&, int&, std::ostream&, std::ostream&);
+struct CommandEntry {
+    const char* name;
+    AddCommand add;
+};
+// Every command, in the order `strata --help` lists them.
+constexpr CommandEntry kCommands[] = {
+    {"check", add_check},       {"run", add_run},       {"diff", add_diff},
+    {"export", add_export},     {"runs", add_runs},     {"test", add_test},
+    {"explain", add_explain},   {"eval", add_eval},     {"history", add_history},
+    {"triggers", add_triggers}, {"graph", add_graph},   {"demo-data", add_demo_data},
+    {"import", add_import},     {"outbox", add_outbox}, {"versions", add_versions},
+    {"report", add_report},
+};
+
+}  // namespace
+
+void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err,
+                       const std::string& only) {
+    for (const CommandEntry& entry : kCommands) {
+        if (only == entry.name) {
+            entry.add(app, exit_code, out, err);
+            return;
+        }
+    }
+    for (const CommandEntry& entry : kCommands)
+        entry.add(app, exit_code, out, err);
 }
 
 int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -321,10 +333,12 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
     int verbosity = 0;
     app.add_flag("-v,--verbose", verbosity, "More log output (repeat for more)");
     int exit_code = kExitOk;
-    register_commands(app, exit_code, out, err);
+    // Only the named command's options are built when the command word names one (process
+    // start counts for `strata eval`); every command for --help and usage errors.
+    const std::string command = command_word(args);
+    register_commands(app, exit_code, out, err, command);
     for (CLI::App* cmd : app.get_subcommands({}))
         cmd->group("Commands");
-    const std::string command = command_word(args);
     if (!command.empty() && !find_command(app, command)) {
         err << "strata: unknown command '" << command << "'"
             << did_you_mean(command, command_names(app)) << '\n';

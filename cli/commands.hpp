@@ -219,8 +219,10 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
 // Adds `report` to the app (cli/report.cpp).
 void add_report(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 
-// Registers every command on the app; `exit_code` receives the chosen command's result.
-void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
+// Registers the commands on the app: only the one named `only` when there is one by that
+// name, otherwise all of them. `exit_code` receives the chosen command's result.
+void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err,
+                       const std::string& only = {});
 
 // Runs the whole command line (what main does), for tests: never throws. The command runs
 // in a value pool of its own (engine/value_pool.hpp), freed when it returns.

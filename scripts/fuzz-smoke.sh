@@ -21,7 +21,7 @@ build=build-fuzz
 if [ ! -f "$build/CMakeCache.txt" ]; then
   # Sanitizers go on the whole front-end, not only the fuzz entry point.
   cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSTRATA_FUZZ=ON -DSTRATA_TESTS=OFF \
+    -DSTRATA_FUZZ=ON -DSTRATA_TESTS=OFF -DSTRATA_STATIC_RUNTIME=OFF \
     -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fsanitize=fuzzer-no-link" >/dev/null
 fi
 cmake --build "$build" -j2 --target strata_fuzz_frontend >/dev/null

@@ -255,6 +255,29 @@ TEST_CASE("--help names the program and shows every option's default") {
     CHECK(demo.out.find("--seed UINT=42") != std::string::npos);
 }
 
+TEST_CASE("every command listed by --help is built alone for its own command line") {
+    // The app builds only the named command's options (process start); each name in the
+    // list must reach its own command, with its usage line.
+    const Run top = run({"--help"});
+    const size_t list = top.out.find("Commands:\n");
+    REQUIRE(list != std::string::npos);
+    std::istringstream lines(top.out.substr(list + 10));
+    int commands = 0;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("  ", 0) != 0) break;
+        const std::string name = line.substr(2, line.find(' ', 2) - 2);
+        const Run help = run({name, "--help"});
+        INFO(name);
+        CHECK(help.code == 0);
+        CHECK(help.out.find("Usage: strata " + name + " ") != std::string::npos);
+        ++commands;
+    }
+    CHECK(commands >= 16);
+    const Run unknown = run({"evl", "--customer", "1"});
+    CHECK(unknown.code == 2);
+    CHECK(unknown.err.find("did you mean 'eval'") != std::string::npos);
+}
+
 TEST_CASE("check without --db says that names were not checked") {
     InSourceDir cwd;
     const std::string file = "tests/golden/check-db/unknown_field_plna.yaml";
