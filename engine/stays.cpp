@@ -56,12 +56,19 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
     const auto id = ruleset_id(state, ruleset);
     if (!id) return out;
     std::unordered_map<int64_t, Str> names = segment_names(state, *id);
-    std::unordered_map<int64_t, std::string> as_of;  // of the ruleset's runs
+    std::unordered_map<int64_t, std::optional<Date>> as_of;  // of the ruleset's runs
     {
-        SQLite::Statement runs(state, "SELECT run_id, as_of FROM strata_runs WHERE ruleset = ?");
+        // The runs' largest customer count sizes the placements at once: at 10M customers a
+        // vector grown by doubling would hold up to twice what it needs.
+        SQLite::Statement runs(
+            state, "SELECT run_id, as_of, customers FROM strata_runs WHERE ruleset = ?");
         runs.bind(1, ruleset);
-        while (runs.executeStep())
-            as_of[runs.getColumn(0).getInt64()] = runs.getColumn(1).getString();
+        int64_t largest_run = 0;
+        while (runs.executeStep()) {
+            as_of[runs.getColumn(0).getInt64()] = parse_date(runs.getColumn(1).getString());
+            largest_run = std::max(largest_run, runs.getColumn(2).getInt64());
+        }
+        if (!only && largest_run > 0) out.reserve(static_cast<size_t>(largest_run));
     }
     // In the primary key's order: key, then level (general first, then tactical in file order).
     SQLite::Statement q(state, std::string("SELECT customer_key, level, segment, entered_run "

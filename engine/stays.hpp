@@ -45,7 +45,7 @@ struct OpenPlacement {
     Value key;
     Str general;                    // the general segment (null pointer: none)
     int64_t general_since_run = 0;  // the run that began the general stay
-    std::string since;              // that run's as_of
+    std::optional<Date> since;      // that run's as_of
     std::vector<StayRef> tactical;  // in rule-file order
     Str tactical_text;              // the paths joined by ';'
 };
