@@ -306,6 +306,7 @@ void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::os
     add_outbox(app, exit_code, out, err);
     add_versions(app, exit_code, out, err);
     add_report(app, exit_code, out, err);
+    add_compile(app, exit_code, out, err);
 }
 
 int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
