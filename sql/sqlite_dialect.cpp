@@ -185,11 +185,20 @@ class SqliteDialect final : public Dialect {
     }
     std::string text_test(char how, const std::string& text,
                           const std::string& part) const override {
-        const std::string s = "CAST(" + text + " AS BLOB)", p = "CAST(" + part + " AS BLOB)";
-        if (how == 'c') return "(instr(" + s + ", " + p + ") > 0 OR length(" + p + ") = 0)";
-        if (how == 's') return "(substr(" + s + ", 1, length(" + p + ")) = " + p + ")";
-        return "(length(" + s + ") >= length(" + p + ") AND substr(" + s + ", length(" + s +
-               ") - length(" + p + ") + 1) = " + p + ")";
+        // On valid UTF-8 a prefix (suffix, part) in characters is one in bytes. substr() of
+        // an empty blob is NULL in SQLite, so the texts stay texts, compared by bytes.
+        const std::string& s = text;
+        const std::string& p = part;
+        const std::string known =
+            "CASE WHEN " + s + " IS NULL OR " + p + " IS NULL THEN NULL ELSE ";
+        if (how == 'c')
+            return "(" + known + "(instr(" + s + ", " + p + ") > 0 OR length(" + p + ") = 0) END)";
+        if (how == 's')
+            return "(" + known + "(length(" + p + ") = 0 OR (substr(" + s + ", 1, length(" + p +
+                   ")) COLLATE BINARY) = " + p + ") END)";
+        return "(" + known + "(length(" + p + ") = 0 OR (length(" + s + ") >= length(" + p +
+               ") AND (substr(" + s + ", length(" + s + ") - length(" + p +
+               ") + 1) COLLATE BINARY) = " + p + ")) END)";
     }
 
     std::string fraction_units(const std::string& x) const override {
