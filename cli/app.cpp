@@ -298,12 +298,12 @@ struct CommandEntry {
 };
 // Every command, in the order `strata --help` lists them.
 constexpr CommandEntry kCommands[] = {
-    {"check", add_check},       {"run", add_run},       {"diff", add_diff},
-    {"export", add_export},     {"runs", add_runs},     {"test", add_test},
-    {"explain", add_explain},   {"eval", add_eval},     {"history", add_history},
-    {"triggers", add_triggers}, {"graph", add_graph},   {"demo-data", add_demo_data},
-    {"import", add_import},     {"outbox", add_outbox}, {"versions", add_versions},
-    {"report", add_report},
+    {"check", add_check},       {"run", add_run},         {"diff", add_diff},
+    {"export", add_export},     {"runs", add_runs},       {"test", add_test},
+    {"explain", add_explain},   {"eval", add_eval},       {"history", add_history},
+    {"triggers", add_triggers}, {"graph", add_graph},     {"demo-data", add_demo_data},
+    {"import", add_import},     {"outbox", add_outbox},   {"versions", add_versions},
+    {"report", add_report},     {"compile", add_compile},
 };
 
 }  // namespace

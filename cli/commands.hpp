@@ -218,6 +218,8 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
 
 // Adds `report` to the app (cli/report.cpp).
 void add_report(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
+// strata compile (cli/compile.cpp): the rule file as one SQL query.
+void add_compile(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err);
 
 // Registers the commands on the app: only the one named `only` when there is one by that
 // name, otherwise all of them. `exit_code` receives the chosen command's result.

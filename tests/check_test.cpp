@@ -272,7 +272,7 @@ TEST_CASE("every command listed by --help is built alone for its own command lin
         CHECK(help.out.find("Usage: strata " + name + " ") != std::string::npos);
         ++commands;
     }
-    CHECK(commands >= 16);
+    CHECK(commands >= 17);
     const Run unknown = run({"evl", "--customer", "1"});
     CHECK(unknown.code == 2);
     CHECK(unknown.err.find("did you mean 'eval'") != std::string::npos);

@@ -1,0 +1,68 @@
+// strata compile: the rule file lowered to one SQL query (sql/compiler.hpp) that places every
+// customer as a run would, for running the rules where the data is.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "sql/compiler.hpp"
+
+namespace strata::cli {
+
+namespace {
+
+struct CompileOptions {
+    std::string rules;
+    std::string dialect;
+    std::optional<std::string> db;
+    std::optional<std::string> as_of;
+};
+
+int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err) {
+    if (options.dialect != "sqlite") {
+        err << "strata compile: the " << options.dialect
+            << " dialect is not built yet (sqlite is)\n";
+        return kExitEnvironment;
+    }
+    int exit_code = kExitOk;
+    auto loaded = load_rules(options.rules, options.db, err, exit_code);
+    if (!loaded) return exit_code;
+    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
+    if (!as_of) return kExitEnvironment;
+    auto dialect = sql::make_dialect(options.dialect);
+    Diagnostics diags;
+    auto query = sql::compile_query(*loaded->rules, *as_of, *dialect, diags);
+    if (!query) {
+        diags.sort_by_location();
+        for (const auto& d : diags.items())
+            render_text(err, d, &loaded->rules->source);
+        err << "strata compile: " << diags.error_count()
+            << (diags.error_count() == 1 ? " construct" : " constructs")
+            << " cannot be compiled to " << options.dialect << '\n';
+        return kExitRules;
+    }
+    out << *query << ";\n";
+    return kExitOk;
+}
+
+}  // namespace
+
+void add_compile(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err) {
+    auto options = std::make_shared<CompileOptions>();
+    auto* cmd = app.add_subcommand(
+        "compile",
+        "Print one SQL query that places every customer as a run of the rule file would "
+        "(columns customer_key, segment, tactical, in export's order)");
+    cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
+    cmd->add_option("--dialect", options->dialect, "SQL dialect: sqlite, postgres or clickhouse")
+        ->required()
+        ->check(CLI::IsMember({"sqlite", "postgres", "clickhouse"}));
+    cmd->add_option("--db", options->db,
+                    "SQLite customer database whose schema gives the columns' types (without it, "
+                    "only columns typed in source.types compile)");
+    cmd->add_option("--as-of", options->as_of,
+                    "Reference date YYYY-MM-DD (default: the rule file's as_of, else today, UTC)");
+    cmd->callback(
+        [options, &exit_code, &out, &err] { exit_code = run_compile(*options, out, err); });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,359 @@
+// The plan: the query as explicit steps (CTEs), each adding columns to the one before.
+//   cust     the customer table: key k, each cell read as its type (c<slot>), since applied
+//   f<i>     each fact's rows: key, cells (f<slot>), the day of its time (t)
+//   a<j>     each aggregate per customer, over the rows up to as_of that its where takes
+//   s<n>     the customers with their aggregates, then a step per let (l<i>), per population
+//            function (p<n>: a window over the whole base) and per segment condition (w<j>)
+//   the placement: the general segment by policy, the tactical ids that hold, in key order
+#include "sql/compiler.hpp"
+
+#include <algorithm>
+#include <functional>
+
+#include "sql/lowering.hpp"
+
+namespace strata::sql {
+
+std::string Lowering::quoted(const std::string& name, const Location& at) {
+    auto q = d_.identifier(name);
+    if (!q) {
+        refuse(at, "the name '" + name + "' cannot be quoted in " + d_.name());
+        return "\"\"";
+    }
+    return *q;
+}
+
+std::string Lowering::add_step(const std::string& sql) {
+    std::string name = "s" + std::to_string(++counter_);
+    steps_.push_back({name, sql});
+    current_ = name;
+    return name;
+}
+
+void Lowering::add_columns(const std::vector<std::pair<std::string, std::string>>& columns) {
+    std::string sql = "SELECT *";
+    for (const auto& [name, value] : columns)
+        sql += ", " + value + " AS " + name;
+    add_step(sql + " FROM " + current_);
+}
+
+// The tile of each non-null x among the non-null ones: 1 + floor(n·L/N), L the customers with
+// a strictly smaller x (larger, when descending), so ties always share a tile.
+std::string Lowering::rank_tile(const std::string& x, Type type, int64_t n, bool descending) {
+    const std::string order =
+        (type == Type::String ? d_.collate_bytes(x) : x) + (descending ? " DESC" : "");
+    const std::string part = "PARTITION BY " + x + " IS NULL";
+    return "(CASE WHEN " + x + " IS NOT NULL THEN 1 + (" + d_.integer_literal(n) +
+           " * (RANK() OVER (" + part + " ORDER BY " + order + ") - 1)) / (COUNT(*) OVER (" + part +
+           ")) END)";
+}
+
+void Lowering::population_step(const bound::Expr& e, const bound::Call& c) {
+    const std::string p = "p" + std::to_string(++counter_);
+    std::vector<std::pair<std::string, std::string>> inputs;
+    const size_t arity = c.fn == bound::Fn::Rfm ? 3 : 1;
+    for (size_t k = 0; k < arity; ++k)
+        inputs.emplace_back(p + "_x" + std::to_string(k), expr(*c.args[k], -1));
+    add_columns(inputs);
+    auto x = [&](size_t k) { return p + "_x" + std::to_string(k); };
+    switch (c.fn) {
+        case bound::Fn::Ntile:
+            add_columns({{p, rank_tile(x(0), c.args[0]->type, c.params.n, false)}});
+            break;
+        case bound::Fn::PercentRank: {
+            const std::string part = "PARTITION BY " + x(0) + " IS NULL";
+            const std::string order =
+                c.args[0]->type == Type::String ? d_.collate_bytes(x(0)) : x(0);
+            add_columns({{p, "(CASE WHEN " + x(0) + " IS NOT NULL THEN CAST(RANK() OVER (" + part +
+                                 " ORDER BY " + order + ") - 1 AS REAL) / (COUNT(*) OVER (" + part +
+                                 ")) END)"}});
+            break;
+        }
+        case bound::Fn::Rfm: {
+            const int64_t bins = c.params.n;
+            const bool age = is_numeric(c.args[0]->type);
+            add_columns({{p + "_t0", rank_tile(x(0), c.args[0]->type, bins, age)},
+                         {p + "_t1", rank_tile(x(1), c.args[1]->type, bins, false)},
+                         {p + "_t2", rank_tile(x(2), c.args[2]->type, bins, false)}});
+            auto score = [&](int k) {
+                const std::string t = p + "_t" + std::to_string(k);
+                return c.params.best_low ? "(" + d_.integer_literal(bins + 1) + " - " + t + ")" : t;
+            };
+            const std::string sep = bins > 9 ? " || '-' || " : " || ";
+            add_columns(
+                {{p + "_r", score(0)},
+                 {p + "_f", score(1)},
+                 {p + "_m", score(2)},
+                 {p + "_code", "(CAST(" + score(0) + " AS TEXT)" + sep + "CAST(" + score(1) +
+                                   " AS TEXT)" + sep + "CAST(" + score(2) + " AS TEXT))"}});
+            break;
+        }
+        default:
+            refuse(e.location,
+                   "not compiled yet: abc() (the engine sums its shares in extended "
+                   "precision)");
+            break;
+    }
+    population_[&e] = p;
+}
+
+// Computes every population call inside `e` (innermost first) as a step of its own.
+void Lowering::hoist_population(const bound::Expr& e) {
+    auto visit = [&](const bound::ExprPtr& p) {
+        if (p) hoist_population(*p);
+    };
+    std::visit(
+        [&](const auto& n) {
+            using T = std::decay_t<decltype(n)>;
+            if constexpr (std::is_same_v<T, bound::Field>) {
+                visit(n.record);
+            } else if constexpr (std::is_same_v<T, bound::Unary>) {
+                visit(n.operand);
+            } else if constexpr (std::is_same_v<T, bound::Binary>) {
+                visit(n.lhs);
+                visit(n.rhs);
+            } else if constexpr (std::is_same_v<T, bound::InList>) {
+                visit(n.value);
+                for (const auto& i : n.items)
+                    visit(i);
+            } else if constexpr (std::is_same_v<T, bound::Between>) {
+                visit(n.value);
+                visit(n.low);
+                visit(n.high);
+            } else if constexpr (std::is_same_v<T, bound::IsNull>) {
+                visit(n.value);
+            } else if constexpr (std::is_same_v<T, bound::Call>) {
+                for (const auto& a : n.args)
+                    visit(a);
+                const bool ranks = bound::is_population(n.fn) && n.fn != bound::Fn::Xyz;
+                if (ranks && !population_.count(&e)) population_step(e, n);
+            }
+        },
+        e.node);
+}
+
+std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string& fact_step) {
+    const bound::FactUse& fact = rules_.program.facts.at(static_cast<size_t>(a.fact));
+    std::string where = fact.time.empty() ? "1" : "t <= " + d_.integer_literal(as_of_.days);
+    if (a.where) where += " AND (" + expr(*a.where, a.fact) + ")";
+    const Type vt = a.value ? a.value->type : Type::Null;
+    std::string x = a.value ? expr(*a.value, a.fact) : "NULL";
+    if (vt == Type::String) x = d_.collate_bytes(x);
+    const std::string rows = "SELECT k, " + x + " AS x FROM " + fact_step + " WHERE " + where;
+    auto grouped = [&](const std::string& cols) {
+        return "SELECT k, " + cols + " FROM (" + rows + ") GROUP BY k";
+    };
+    switch (a.fn) {
+        case bound::AggFn::Count:
+            return grouped(a.value ? "count(x) AS v" : "count(*) AS v");
+        case bound::AggFn::CountDistinct:
+            return grouped("count(DISTINCT x) AS v");
+        case bound::AggFn::Min:
+            return grouped("min(x) AS v");
+        case bound::AggFn::Max:
+            return grouped("max(x) AS v");
+        case bound::AggFn::Cv:
+            refuse(a.value->location, "not compiled yet: cv()");
+            return grouped("NULL AS v");
+        default:
+            break;
+    }
+    const bool avg = a.fn == bound::AggFn::Avg;
+    if (vt == Type::Int) {
+        // Two 32-bit halves summed apart cannot overflow; the total is null beyond 64 bits.
+        const std::string limbs =
+            grouped("sum(x >> 32) AS h, sum(x & 4294967295) AS lo, count(x) AS n");
+        const std::string total =
+            "SELECT k, n, (CASE WHEN h2 BETWEEN -2147483648 AND 2147483647 THEN h2 * 4294967296 + "
+            "l2 END) AS tot FROM (SELECT k, n, h + (lo >> 32) AS h2, lo & 4294967295 AS l2 FROM (" +
+            limbs + "))";
+        if (!avg) return "SELECT k, tot AS v FROM (" + total + ")";
+        return "SELECT k, (CASE WHEN n = 0 OR tot IS NULL THEN NULL WHEN abs(tot) <= 9007199 AND "
+               "n <= 9007199 THEN CAST(tot AS REAL) / n ELSE " +
+               d_.stop("n") + " END) AS v FROM (" + total + ")";
+    }
+    // Numbers: each value as integer part i and 9-place fraction units u, summed apart; the
+    // total of units is a·10^9 + b, rounded to a double once (engine/exact_sum.hpp).
+    const std::string split =
+        "SELECT k, x, (CASE WHEN abs(x) < 9223372036854775808.0 THEN CAST(x AS INTEGER) ELSE " +
+        d_.stop("1") + " END) AS i FROM (" + rows + ") WHERE x IS NOT NULL";
+    const std::string units = "SELECT k, sum(i) AS si, sum(" + d_.fraction_units("(x - i)") +
+                              ") AS sf, count(x) AS n FROM (" + split + ") GROUP BY k";
+    const std::string normal =
+        "SELECT k, n, si + sf / 1000000000 AS a0, sf % 1000000000 AS b0 FROM (" + units + ")";
+    const std::string same_sign =
+        "SELECT k, n, (CASE WHEN a0 > 0 AND b0 < 0 THEN a0 - 1 WHEN a0 < 0 AND b0 > 0 THEN a0 + 1 "
+        "ELSE a0 END) AS a, (CASE WHEN a0 > 0 AND b0 < 0 THEN b0 + 1000000000 WHEN a0 < 0 AND b0 > "
+        "0 THEN b0 - 1000000000 ELSE b0 END) AS b FROM (" +
+        normal + ")";
+    if (avg) {
+        return "SELECT k, (CASE WHEN abs(a) <= 9007198 AND n <= 9007199 THEN CAST(a * 1000000000 + "
+               "b AS REAL) / CAST(n * 1000000000 AS REAL) ELSE " +
+               d_.stop("n") + " END) AS v FROM (" + same_sign + ")";
+    }
+    return "SELECT k, (CASE WHEN abs(a) <= 9007198 THEN CAST(a * 1000000000 + b AS REAL) / "
+           "1000000000.0 WHEN abs(a) < 9007199254740992 THEN (CASE WHEN a < 0 OR b < 0 THEN -1.0 "
+           "ELSE 1.0 END) * (CAST(abs(a) AS REAL) + CAST(abs(b) AS REAL) / 1000000000.0) ELSE " +
+           d_.stop("n") + " END) AS v FROM (" + same_sign + ")";
+}
+
+bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
+                                    std::vector<std::string>& columns) {
+    const auto& program = rules_.program;
+    std::vector<std::string> fact_steps;
+    for (size_t i = 0; i < program.facts.size(); ++i) {
+        const bound::FactUse& f = program.facts[i];
+        const Location at =
+            rules_.rules.facts.empty() ? Location{} : rules_.rules.facts[0].location;
+        std::string sql = "SELECT " + d_.read_key(quoted(f.key, at)) + " AS k";
+        for (size_t s = 0; s < f.columns.size(); ++s) {
+            auto cell = d_.read_cell(quoted(f.columns[s].name, at), f.columns[s].type);
+            if (!cell) {
+                refuse(at, "not compiled yet: fact column '" + f.columns[s].name + "' of type " +
+                               type_name(f.columns[s].type));
+                cell = "NULL";
+            }
+            sql += ", " + *cell + " AS f" + std::to_string(s);
+        }
+        if (!f.time.empty()) sql += ", " + d_.read_time_day(quoted(f.time, at)) + " AS t";
+        sql += " FROM " + quoted(f.table, at);
+        const std::string name = "f" + std::to_string(i);
+        steps_.push_back({name, sql});
+        fact_steps.push_back(name);
+    }
+    for (size_t j = 0; j < program.aggregates.size(); ++j) {
+        const bound::Aggregate& a = program.aggregates[j];
+        const std::string name = "a" + std::to_string(j);
+        steps_.push_back(
+            {name + "_v", aggregate_sql(a, fact_steps.at(static_cast<size_t>(a.fact)))});
+        joins.push_back(" LEFT JOIN " + name + "_v ON " + name + "_v.k = cust.k");
+        std::string empty = "NULL";
+        if (a.fn == bound::AggFn::Count || a.fn == bound::AggFn::CountDistinct) empty = "0";
+        if (a.fn == bound::AggFn::Sum) empty = a.type == Type::Int ? "0" : "0.0";
+        columns.push_back(empty == "NULL" ? name + "_v.v AS " + name
+                                          : "coalesce(" + name + "_v.v, " + empty + ") AS " + name);
+    }
+    return true;
+}
+
+std::optional<std::string> Lowering::compile() {
+    const auto& program = rules_.program;
+    const RuleFile& rf = rules_.rules;
+    // The customers, each cell read as its type.
+    std::string cust = "SELECT " + d_.read_key(quoted(rf.key, rf.key_location)) + " AS k";
+    for (size_t s = 0; s < program.columns.size(); ++s) {
+        const bound::ColumnUse& use = program.columns[s];
+        if (use.source == bound::ColumnSource::State) continue;
+        auto cell = d_.read_cell(quoted(use.name, rf.customers_location), use.type);
+        if (!cell) cell = "NULL";  // refused where it is used
+        cust += ", " + *cell + " AS c" + std::to_string(s);
+    }
+    cust += " FROM " + quoted(rf.customers_table, rf.customers_location);
+    if (rules_.since) {
+        const auto* col = std::get_if<bound::CustomerColumn>(&rules_.since->node);
+        if (col) {
+            const std::string day = d_.read_time_day(
+                quoted(program.columns.at(static_cast<size_t>(col->slot)).name, rf.since.location));
+            cust +=
+                " WHERE " + day + " IS NULL OR " + day + " <= " + d_.integer_literal(as_of_.days);
+        }
+    }
+    steps_.push_back({"cust", cust});
+    std::vector<std::string> joins, columns;
+    facts_and_aggregates(joins, columns);
+    std::string base = "SELECT cust.*";
+    for (const auto& c : columns)
+        base += ", " + c;
+    base += " FROM cust";
+    for (const auto& j : joins)
+        base += j;
+    add_step(base);
+    for (size_t i = 0; i < program.lets.size(); ++i) {
+        const bound::Let& let = program.lets[i];
+        hoist_population(*let.expr);
+        if (let.type == Type::Record) {
+            auto prefix = record_prefix(*let.expr);
+            if (!prefix) {
+                refuse(let.expr->location, "not compiled yet: a record let that is not rfm(...)");
+                prefix = "NULL";
+            }
+            record_lets_[static_cast<int>(i)] = *prefix;
+            continue;
+        }
+        add_columns({{"l" + std::to_string(i), expr(*let.expr, -1)}});
+    }
+    const std::string query = placement();
+    if (diags_.has_errors()) return std::nullopt;
+    std::string out = "WITH\n";
+    for (size_t i = 0; i < steps_.size(); ++i)
+        out += "  " + steps_[i].name + " AS (" + steps_[i].sql + ")" +
+               (i + 1 < steps_.size() ? ",\n" : "\n");
+    return out + query;
+}
+
+std::string Lowering::placement() {
+    // Each distinct condition once, as a column.
+    std::vector<std::pair<std::string, std::string>> conds;
+    std::function<void(const std::vector<CompiledSegment>&)> collect =
+        [&](const std::vector<CompiledSegment>& segs) {
+            for (const auto& s : segs) {
+                if (s.when && !conditions_.count(s.when.get())) {
+                    hoist_population(*s.when);
+                    const std::string name = "w" + std::to_string(conditions_.size());
+                    conditions_[s.when.get()] = name;
+                    conds.emplace_back(name, expr(*s.when, -1));
+                }
+                collect(s.tactical);
+            }
+        };
+    collect(rules_.segments);
+    if (!conds.empty()) add_columns(conds);
+    auto holds = [&](const CompiledSegment& s) {
+        return s.when ? "(" + conditions_.at(s.when.get()) + " IS 1)" : std::string("1");
+    };
+    const auto& segs = rules_.segments;
+    std::string general = "CASE";
+    std::string tactical = "CASE";
+    for (size_t g = 0; g < segs.size(); ++g) {
+        const std::string id = text(segs[g].def->id, segs[g].def->id_location);
+        general += " WHEN " + holds(segs[g]) + " THEN " + id;
+        // Own tactical segments depth first (a nested one as parent/child), then shared ones.
+        std::vector<std::pair<std::string, std::string>> own, shared;
+        std::function<void(const CompiledSegment&, const std::string&, const std::string&)> walk =
+            [&](const CompiledSegment& t, const std::string& prefix, const std::string& inside) {
+                const std::string path = prefix.empty() ? t.def->id : prefix + "/" + t.def->id;
+                const std::string cond = inside + " AND " + holds(t);
+                (t.shared ? shared : own).emplace_back(cond, path);
+                for (const auto& child : t.tactical)
+                    walk(child, path, cond);
+            };
+        for (const auto& t : segs[g].tactical)
+            walk(t, "", "1");
+        std::string tags = "''";
+        for (const auto* list : {&own, &shared}) {
+            for (const auto& [cond, path] : *list)
+                tags += " || (CASE WHEN " + cond + " THEN " +
+                        text(";" + path, segs[g].def->id_location) + " ELSE '' END)";
+        }
+        tactical += " WHEN segment = " + id + " THEN substr(" + tags + ", 2)";
+    }
+    general += " END";
+    tactical += " END";
+    if (rules_.rules.policy == Policy::Exclusive) {
+        std::string count = "0";
+        for (const auto& s : segs)
+            count += " + " + holds(s);
+        general = "CASE WHEN " + count + " = 1 THEN " + general + " END";
+    }
+    add_columns({{"segment", "(" + general + ")"}});
+    return "SELECT k AS customer_key, segment, (" + tactical + ") AS tactical FROM " + current_ +
+           " ORDER BY k COLLATE BINARY";
+}
+
+std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
+                                         const Dialect& dialect, Diagnostics& diags) {
+    Lowering lowering(rules, as_of, dialect, diags);
+    return lowering.compile();
+}
+
+}  // namespace strata::sql

@@ -1,0 +1,337 @@
+// Expressions of the bound tree lowered to SQL, one node at a time, with the language's
+// meaning: three-valued logic, overflow and division by zero to null, exact comparisons of
+// integers with numbers, text by bytes, dates as day numbers, constant durations folded.
+#include <type_traits>
+
+#include "dsl/functions.hpp"
+#include "sql/lowering.hpp"
+
+namespace strata::sql {
+
+using ast::BinaryOp;
+using bound::Fn;
+
+void Lowering::refuse(const Location& at, const std::string& reason) {
+    diags_.error(file(), at, "cannot compile to " + d_.name() + ": " + reason);
+}
+
+std::string Lowering::text(const std::string& s, const Location& at) {
+    auto lit = d_.string_literal(s);
+    if (!lit) {
+        refuse(at, "a string with a NUL character cannot be written in its SQL");
+        return "NULL";
+    }
+    return *lit;
+}
+
+std::string Lowering::expr_as(const bound::Expr& e, Type to, int fact) {
+    std::string s = expr(e, fact);
+    if (to == Type::Number && e.type == Type::Int) return d_.to_double(s);
+    return s;
+}
+
+std::string Lowering::expr(const bound::Expr& e, int fact) {
+    if (e.type == Type::DateTime) {
+        refuse(e.location, "not compiled yet: datetime values");
+        return "NULL";
+    }
+    if (e.type == Type::Any) {
+        refuse(e.location, "the type of this value is not known: give --db (or source.types)");
+        return "NULL";
+    }
+    return node(e, fact);
+}
+
+std::string Lowering::literal(const bound::Expr& e, const ast::LiteralValue& v) {
+    return std::visit(
+        [&](const auto& x) -> std::string {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, ast::Null>)
+                return "NULL";
+            else if constexpr (std::is_same_v<T, bool>)
+                return x ? "1" : "0";
+            else if constexpr (std::is_same_v<T, int64_t>)
+                return d_.integer_literal(x);
+            else if constexpr (std::is_same_v<T, double>)
+                return d_.number_literal(x);
+            else if constexpr (std::is_same_v<T, std::string>)
+                return text(x, e.location);
+            else if constexpr (std::is_same_v<T, Date>)
+                return d_.integer_literal(x.days);
+            else {
+                refuse(e.location, "a duration is compiled only where it is added to a date");
+                return "NULL";
+            }
+        },
+        v);
+}
+
+std::optional<Duration> Lowering::constant_duration(const bound::Expr& e) {
+    if (const auto* l = std::get_if<bound::Literal>(&e.node)) {
+        if (const auto* d = std::get_if<Duration>(&l->value)) return *d;
+        return std::nullopt;
+    }
+    if (const auto* u = std::get_if<bound::Unary>(&e.node); u && u->op == ast::UnaryOp::Negate) {
+        auto d = constant_duration(*u->operand);
+        if (d) return Duration{-d->months, -d->days};
+        return std::nullopt;
+    }
+    if (const auto* b = std::get_if<bound::Binary>(&e.node);
+        b && (b->op == BinaryOp::Add || b->op == BinaryOp::Sub)) {
+        auto x = constant_duration(*b->lhs), y = constant_duration(*b->rhs);
+        if (!x || !y) return std::nullopt;
+        const int sign = b->op == BinaryOp::Sub ? -1 : 1;
+        return Duration{x->months + sign * y->months, x->days + sign * y->days};
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> Lowering::record_prefix(const bound::Expr& e) {
+    if (const auto* l = std::get_if<bound::LetRef>(&e.node)) {
+        auto it = record_lets_.find(l->index);
+        if (it != record_lets_.end()) return it->second;
+    }
+    auto it = population_.find(&e);
+    if (it != population_.end()) return it->second;
+    return std::nullopt;
+}
+
+std::string Lowering::node(const bound::Expr& e, int fact) {
+    return std::visit(
+        [&](const auto& n) -> std::string {
+            using T = std::decay_t<decltype(n)>;
+            if constexpr (std::is_same_v<T, bound::Literal>) {
+                return literal(e, n.value);
+            } else if constexpr (std::is_same_v<T, bound::CustomerColumn>) {
+                const auto& use = rules_.program.columns.at(static_cast<size_t>(n.slot));
+                if (use.source == bound::ColumnSource::State) {
+                    refuse(e.location,
+                           "not compiled yet: '" + use.name + "' reads the ruleset's stored state");
+                    return "NULL";
+                }
+                return "c" + std::to_string(n.slot);
+            } else if constexpr (std::is_same_v<T, bound::FactColumn>) {
+                return "f" + std::to_string(n.slot);
+            } else if constexpr (std::is_same_v<T, bound::LetRef>) {
+                if (e.type == Type::Record) {
+                    refuse(e.location, "a record is compiled only through its fields (rfm.r)");
+                    return "NULL";
+                }
+                return "l" + std::to_string(n.index);
+            } else if constexpr (std::is_same_v<T, bound::AsOf>) {
+                return d_.integer_literal(as_of_.days);
+            } else if constexpr (std::is_same_v<T, bound::AggregateRef>) {
+                return "a" + std::to_string(n.index);
+            } else if constexpr (std::is_same_v<T, bound::Field>) {
+                auto prefix = record_prefix(*n.record);
+                if (!prefix) {
+                    refuse(e.location, "not compiled yet: a field of this record");
+                    return "NULL";
+                }
+                return *prefix + "_" + bound::rfm_fields().at(static_cast<size_t>(n.field));
+            } else if constexpr (std::is_same_v<T, bound::Unary>) {
+                if (n.op == ast::UnaryOp::Not) return "(NOT " + expr(*n.operand, fact) + ")";
+                if (n.operand->type == Type::Int) return d_.checked_negate(expr(*n.operand, fact));
+                if (n.operand->type == Type::Number) return "(-" + expr(*n.operand, fact) + ")";
+                if (n.operand->type == Type::Null) return "NULL";
+                refuse(e.location, "a duration is compiled only where it is added to a date");
+                return "NULL";
+            } else if constexpr (std::is_same_v<T, bound::Binary>) {
+                return binary(e, n, fact);
+            } else if constexpr (std::is_same_v<T, bound::InList>) {
+                std::string v = expr(*n.value, fact);
+                if (n.value->type == Type::String) v = d_.collate_bytes(v);
+                std::string items;
+                for (const auto& item : n.items)
+                    items += (items.empty() ? "" : ", ") + expr(*item, fact);
+                return "(" + v + (n.negated ? " NOT IN (" : " IN (") + items + "))";
+            } else if constexpr (std::is_same_v<T, bound::Between>) {
+                std::string v = expr(*n.value, fact);
+                if (n.value->type == Type::String) v = d_.collate_bytes(v);
+                return "(" + v + (n.negated ? " NOT BETWEEN " : " BETWEEN ") + expr(*n.low, fact) +
+                       " AND " + expr(*n.high, fact) + ")";
+            } else if constexpr (std::is_same_v<T, bound::IsNull>) {
+                return "(" + expr(*n.value, fact) + (n.negated ? " IS NOT NULL)" : " IS NULL)");
+            } else {
+                return call(e, n, fact);
+            }
+        },
+        e.node);
+}
+
+std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int fact) {
+    const Type lt = b.lhs->type, rt = b.rhs->type;
+    auto l = [&] { return expr(*b.lhs, fact); };
+    auto r = [&] { return expr(*b.rhs, fact); };
+    switch (b.op) {
+        case BinaryOp::And:
+            return "(" + l() + " AND " + r() + ")";
+        case BinaryOp::Or:
+            return "(" + l() + " OR " + r() + ")";
+        case BinaryOp::Eq:
+        case BinaryOp::Ne:
+        case BinaryOp::Lt:
+        case BinaryOp::Le:
+        case BinaryOp::Gt:
+        case BinaryOp::Ge: {
+            static const char* ops[] = {"", "", "=", "<>", "<", "<=", ">", ">="};
+            std::string x = l();
+            if (lt == Type::String || rt == Type::String) x = d_.collate_bytes(x);
+            return "(" + x + " " + ops[static_cast<int>(b.op)] + " " + r() + ")";
+        }
+        default:
+            break;
+    }
+    if (lt == Type::Null || rt == Type::Null) return "NULL";
+    if (lt == Type::Int && rt == Type::Int) {
+        if (b.op == BinaryOp::Div) return "(" + d_.to_double(l()) + " / " + d_.to_double(r()) + ")";
+        if (b.op == BinaryOp::Mod) return "(" + l() + " % " + r() + ")";
+        const char op = b.op == BinaryOp::Add ? '+' : b.op == BinaryOp::Sub ? '-' : '*';
+        return d_.checked_int(op, l(), r());
+    }
+    if (is_numeric(lt) && is_numeric(rt)) {
+        if (b.op == BinaryOp::Mod) {
+            refuse(e.location, "not compiled yet: '%' of numbers (fmod)");
+            return "NULL";
+        }
+        const char* op = b.op == BinaryOp::Add   ? " + "
+                         : b.op == BinaryOp::Sub ? " - "
+                         : b.op == BinaryOp::Mul ? " * "
+                                                 : " / ";
+        return d_.finite("(" + expr_as(*b.lhs, Type::Number, fact) + op +
+                         expr_as(*b.rhs, Type::Number, fact) + ")");
+    }
+    if (lt == Type::String && rt == Type::String && b.op == BinaryOp::Add)
+        return d_.concat(l(), r());
+    if (lt == Type::Date && rt == Type::Date && b.op == BinaryOp::Sub)
+        return "(" + l() + " - " + r() + ")";
+    if (e.type == Type::Duration) {
+        refuse(e.location, "a duration is compiled only where it is added to a date");
+        return "NULL";
+    }
+    if (e.type == Type::Date) {
+        const bool date_left = lt == Type::Date;
+        const bound::Expr& day = date_left ? *b.lhs : *b.rhs;
+        const bound::Expr& span = date_left ? *b.rhs : *b.lhs;
+        auto dur = constant_duration(span);
+        if (!dur) {
+            refuse(span.location, "not compiled yet: a duration that is not a constant");
+            return "NULL";
+        }
+        const int sign = b.op == BinaryOp::Sub ? -1 : 1;
+        std::string out = expr(day, fact);
+        if (dur->months != 0) {
+            auto moved = d_.add_months(out, int64_t{sign} * dur->months);
+            if (!moved) {
+                refuse(span.location, "a duration beyond 10000 years");
+                return "NULL";
+            }
+            out = *moved;
+        }
+        if (dur->days != 0)
+            out = "(" + out + " + " + d_.integer_literal(int64_t{sign} * dur->days) + ")";
+        return out;
+    }
+    refuse(e.location, "not compiled yet: this operation");
+    return "NULL";
+}
+
+std::string Lowering::call(const bound::Expr& e, const bound::Call& c, int fact) {
+    const Type t = e.type;
+    auto arg = [&](size_t i) { return expr(*c.args.at(i), fact); };
+    auto args_as = [&](Type to, bool collate) {
+        std::vector<std::string> out;
+        for (const auto& a : c.args) {
+            std::string s = expr_as(*a, to, fact);
+            out.push_back(collate && to == Type::String ? d_.collate_bytes(s) : s);
+        }
+        return out;
+    };
+    switch (c.fn) {
+        case Fn::Coalesce: {
+            auto items = args_as(t, false);
+            if (items.size() == 1) return items[0];
+            std::string out;
+            for (const auto& s : items)
+                out += (out.empty() ? "" : ", ") + s;
+            return "coalesce(" + out + ")";
+        }
+        case Fn::If:
+            return "(CASE WHEN " + arg(0) + " THEN " + expr_as(*c.args[1], t, fact) + " ELSE " +
+                   expr_as(*c.args[2], t, fact) + " END)";
+        case Fn::Least:
+        case Fn::Greatest: {
+            auto items = args_as(t, true);
+            std::string rows;
+            for (const auto& s : items)
+                rows += (rows.empty() ? "SELECT " : " UNION ALL SELECT ") + s + " AS v";
+            return std::string("(SELECT ") + (c.fn == Fn::Least ? "min" : "max") + "(v) FROM (" +
+                   rows + "))";
+        }
+        case Fn::Abs:
+            if (c.args[0]->type == Type::Int)
+                return d_.bind(arg(0), "av",
+                               "CASE WHEN av <> -9223372036854775807 - 1 THEN abs(av) END");
+            return "abs(" + arg(0) + ")";
+        case Fn::Round:
+            if (c.args[1]) {
+                refuse(
+                    e.location,
+                    "not compiled yet: round(x, digits) (the engine rounds the shortest decimal)");
+                return "NULL";
+            }
+            [[fallthrough]];
+        case Fn::Floor:
+        case Fn::Ceil:
+            if (c.args[0]->type == Type::Int) return arg(0);
+            return d_.double_to_int(c.fn == Fn::Round   ? 'r'
+                                    : c.fn == Fn::Floor ? 'f'
+                                                        : 'c',
+                                    arg(0));
+        case Fn::Lower:
+        case Fn::Upper:
+            return d_.ascii_case(c.fn == Fn::Lower, arg(0));
+        case Fn::Length:
+            return d_.utf8_length(arg(0));
+        case Fn::Contains:
+            return d_.text_test('c', arg(0), arg(1));
+        case Fn::StartsWith:
+            return d_.text_test('s', arg(0), arg(1));
+        case Fn::EndsWith:
+            return d_.text_test('e', arg(0), arg(1));
+        case Fn::Matches:
+            refuse(e.location, "matches() needs RE2 regular expressions, which " + d_.name() +
+                                   " does not have");
+            return "NULL";
+        case Fn::DaysBetween:
+            return "(" + arg(1) + " - " + arg(0) + ")";
+        case Fn::DaysSince:
+            return "(" + d_.integer_literal(as_of_.days) + " - " + arg(0) + ")";
+        case Fn::Year:
+            return d_.year_of(arg(0));
+        case Fn::Month:
+            return d_.month_of(arg(0));
+        case Fn::Xyz: {
+            return d_.bind(
+                arg(0), "cv",
+                "CASE WHEN cv IS NULL THEN NULL WHEN cv <= " + d_.number_literal(c.params.a) +
+                    " THEN 'X' WHEN cv <= " + d_.number_literal(c.params.b) +
+                    " THEN 'Y' ELSE 'Z' END");
+        }
+        case Fn::Ntile:
+        case Fn::PercentRank:
+        case Fn::Rfm:
+        case Fn::Abc: {
+            auto it = population_.find(&e);
+            if (it == population_.end()) {
+                refuse(e.location,
+                       std::string("not compiled yet: ") + function_name(c.fn) + " here");
+                return "NULL";
+            }
+            return it->second;
+        }
+    }
+    return "NULL";
+}
+
+}  // namespace strata::sql

@@ -1,0 +1,69 @@
+// Internal to sql/: the state of one compilation, shared by the plan (compiler.cpp) and the
+// expression lowering (expressions.cpp).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dsl/compiler.hpp"
+#include "sql/dialect.hpp"
+
+namespace strata::sql {
+
+class Lowering {
+  public:
+    Lowering(const CompiledRules& rules, Date as_of, const Dialect& dialect, Diagnostics& diags)
+        : rules_(rules), as_of_(as_of), d_(dialect), diags_(diags) {}
+
+    std::optional<std::string> compile();
+
+    // An expression as SQL. `fact` >= 0: inside an aggregate over that fact's rows (its
+    // columns are f<slot>); -1: per customer. Refusals go to the diagnostics; the text
+    // returned then is a placeholder and the query is not given out.
+    std::string expr(const bound::Expr& e, int fact);
+    // The same, as a value of type `to` (an integer made a number).
+    std::string expr_as(const bound::Expr& e, Type to, int fact);
+
+    void refuse(const Location& at, const std::string& reason);
+
+  private:
+    const CompiledRules& rules_;
+    Date as_of_;
+    const Dialect& d_;
+    Diagnostics& diags_;
+
+    struct Step {
+        std::string name;
+        std::string sql;
+    };
+    std::vector<Step> steps_;
+    std::string current_;  // the step every later column is added to
+    int counter_ = 0;
+    // Population calls already computed: their column (for rfm, the prefix of its fields).
+    std::map<const bound::Expr*, std::string> population_;
+    std::map<int, std::string> record_lets_;  // a record let → its rfm's column prefix
+    std::map<const bound::Expr*, std::string> conditions_;
+
+    std::string node(const bound::Expr& e, int fact);
+    std::string call(const bound::Expr& e, const bound::Call& c, int fact);
+    std::string binary(const bound::Expr& e, const bound::Binary& b, int fact);
+    std::optional<Duration> constant_duration(const bound::Expr& e);
+    std::optional<std::string> record_prefix(const bound::Expr& e);
+    std::string literal(const bound::Expr& e, const ast::LiteralValue& v);
+
+    std::string add_step(const std::string& sql);
+    void add_columns(const std::vector<std::pair<std::string, std::string>>& columns);
+    void hoist_population(const bound::Expr& e);
+    void population_step(const bound::Expr& e, const bound::Call& c);
+    std::string rank_tile(const std::string& x, Type type, int64_t n, bool descending);
+    bool facts_and_aggregates(std::vector<std::string>& joins, std::vector<std::string>& columns);
+    std::string aggregate_sql(const bound::Aggregate& a, const std::string& fact_step);
+    std::string placement();
+    std::string quoted(const std::string& name, const Location& at);
+    std::string text(const std::string& s, const Location& at);
+    const std::string& file() const { return rules_.source.path(); }
+};
+
+}  // namespace strata::sql

@@ -1,0 +1,240 @@
+// The SQLite dialect. SQLite's own AND, OR, NOT, IN, BETWEEN and CASE follow SQL's
+// three-valued logic as the language defines it; its integer + - * turn into doubles on
+// overflow, so a result that is not an integer any more is the overflow the language makes
+// null; text compares by memcmp under the BINARY collation; its date functions cover the
+// years 0000 to 9999.
+#include <cmath>
+#include <cstdio>
+
+#include "sql/dialect.hpp"
+
+namespace strata::sql {
+
+namespace {
+
+class SqliteDialect final : public Dialect {
+  public:
+    std::string name() const override { return "sqlite"; }
+
+    std::optional<std::string> identifier(const std::string& name) const override {
+        if (name.empty() || name.find('\0') != std::string::npos) return std::nullopt;
+        std::string out = "\"";
+        for (char c : name)
+            out += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return out + "\"";
+    }
+
+    std::optional<std::string> string_literal(const std::string& text) const override {
+        if (text.find('\0') != std::string::npos) return std::nullopt;
+        std::string out = "'";
+        for (char c : text)
+            out += c == '\'' ? std::string("''") : std::string(1, c);
+        return out + "'";
+    }
+
+    std::string integer_literal(int64_t v) const override {
+        if (v == INT64_MIN) return "(-9223372036854775807 - 1)";
+        return v < 0 ? "(" + std::to_string(v) + ")" : std::to_string(v);
+    }
+
+    std::string number_literal(double v) const override {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%.17g", v);
+        std::string s = buf;
+        if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+        return v < 0 ? "(" + s + ")" : s;
+    }
+
+    static std::string trimmed(const std::string& cell) {
+        return "trim(CAST(" + cell + " AS TEXT), ' ' || char(9, 13, 10))";
+    }
+
+    // A trimmed text's date part as a day number, when the text is a valid YYYY-MM-DD or a
+    // datetime the engine reads (docs/running.md, "How values convert").
+    static std::string text_day(const std::string& t) {
+        const std::string ymd = "substr(" + t + ", 1, 10)";
+        const std::string date_ok = ymd +
+                                    " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND "
+                                    "date(" +
+                                    ymd + ") IS " + ymd;
+        const std::string rest = "(CASE WHEN " + t + " GLOB '*Z' THEN substr(" + t +
+                                 ", 12, length(" + t + ") - 12) ELSE substr(" + t + ", 12) END)";
+        const std::string secs = "substr(" + rest + ", 6)";
+        const std::string time_ok =
+            "length(" + t + ") >= 16 AND substr(" + t + ", 11, 1) IN ('T', ' ') AND (substr(" +
+            rest + ", 1, 5) GLOB '[01][0-9]:[0-5][0-9]' OR substr(" + rest +
+            ", 1, 5) GLOB '2[0-3]:[0-5][0-9]') AND (" + secs + " = '' OR (" + secs +
+            " GLOB ':[0-5][0-9]*' AND (length(" + secs + ") = 3 OR (substr(" + secs +
+            ", 4, 1) = '.' AND substr(" + secs + ", 5) NOT GLOB '*[^0-9]*'))))";
+        return "(CASE WHEN " + date_ok + " AND (length(" + t + ") = 10 OR (" + time_ok +
+               ")) THEN CAST(julianday(" + ymd + ") - 2440587.5 AS INTEGER) END)";
+    }
+
+    std::optional<std::string> read_cell(const std::string& c, Type type) const override {
+        const std::string t = trimmed(c);
+        const std::string json_kind =
+            "(CASE WHEN json_valid(" + t + ") THEN json_type(" + t + ") END)";
+        switch (type) {
+            case Type::String:
+                return "CAST(" + c + " AS TEXT)";
+            case Type::Int:
+                return "(CASE typeof(" + c + ") WHEN 'integer' THEN " + c +
+                       " WHEN 'real' THEN (CASE WHEN " + c + " >= -9223372036854775808.0 AND " + c +
+                       " < 9223372036854775808.0 AND " + c + " = CAST(" + c +
+                       " AS INTEGER) THEN CAST(" + c +
+                       " AS INTEGER) END) WHEN 'text' THEN (CASE WHEN " + json_kind +
+                       " = 'integer' AND CAST(CAST(" + t + " AS INTEGER) AS TEXT) = " + t +
+                       " THEN CAST(" + t + " AS INTEGER) END) END)";
+            case Type::Number:
+                return "(CASE typeof(" + c + ") WHEN 'integer' THEN CAST(" + c +
+                       " AS REAL) WHEN 'real' THEN (CASE WHEN abs(" + c +
+                       ") <= 1.7976931348623157e308 THEN " + c +
+                       " END) WHEN 'text' THEN (CASE WHEN " + json_kind +
+                       " IN ('integer', 'real') THEN CAST(" + t + " AS REAL) END) END)";
+            case Type::Bool: {
+                const std::string l = "lower(" + t + ")";
+                return "(CASE typeof(" + c + ") WHEN 'integer' THEN (CASE WHEN " + c +
+                       " IN (0, 1) THEN " + c + " END) WHEN 'text' THEN (CASE WHEN " + l +
+                       " IN ('true', 'yes', 'y', '1', 'да', 'дА', 'Да', 'ДА') THEN 1 WHEN " + l +
+                       " IN ('false', 'no', 'n', '0', 'нет', 'неТ', 'нЕт', 'нЕТ', 'Нет', 'НеТ', "
+                       "'НЕт', 'НЕТ') THEN 0 END) END)";
+            }
+            case Type::Date:
+                return "(CASE WHEN typeof(" + c + ") = 'text' THEN " + text_day(t) + " END)";
+            default:
+                return std::nullopt;
+        }
+    }
+
+    std::string read_time_day(const std::string& c) const override {
+        return "(CASE WHEN typeof(" + c + ") = 'text' THEN " + text_day(trimmed(c)) + " END)";
+    }
+
+    std::string read_key(const std::string& c) const override {
+        return "(CASE WHEN typeof(" + c + ") = 'integer' THEN " + c + " WHEN " + c +
+               " IS NULL THEN '' ELSE CAST(" + c + " AS TEXT) END)";
+    }
+
+    std::string bind(const std::string& value, const std::string& name,
+                     const std::string& body) const override {
+        return "(SELECT " + body + " FROM (SELECT " + value + " AS " + name + "))";
+    }
+
+    std::string checked_int(char op, const std::string& a, const std::string& b) const override {
+        const std::string v = "(" + a + " " + op + " " + b + ")";
+        return bind(v, "ov", "CASE WHEN typeof(ov) = 'integer' THEN ov END");
+    }
+
+    std::string checked_negate(const std::string& a) const override {
+        return bind(a, "nv", "CASE WHEN nv <> -9223372036854775807 - 1 THEN -nv END");
+    }
+
+    std::string finite(const std::string& x) const override {
+        return bind(x, "fv", "CASE WHEN abs(fv) <= 1.7976931348623157e308 THEN fv END");
+    }
+
+    std::string to_double(const std::string& i) const override { return "CAST(" + i + " AS REAL)"; }
+
+    std::string double_to_int(char how, const std::string& x) const override {
+        // t is x truncated toward zero (exact, in range); x - t is exact.
+        std::string step;
+        if (how == 'r')
+            step = "t + (x - t >= 0.5) - (x - t <= -0.5)";
+        else if (how == 'f')
+            step = "t - (x < t)";
+        else
+            step = "t + (x > t)";
+        return bind(x, "x",
+                    "CASE WHEN x >= -9223372036854775808.0 AND x < 9223372036854775808.0 THEN "
+                    "(SELECT CASE WHEN r = CAST(r AS INTEGER) THEN r END FROM (SELECT " +
+                        step + " AS r FROM (SELECT CAST(x AS INTEGER) AS t))) END");
+    }
+
+    std::optional<std::string> add_months(const std::string& day, int64_t months) const override {
+        if (months > 120000 || months < -120000) return std::nullopt;
+        const std::string when = "dm * 86400, 'unixepoch'";
+        const std::string first = "date(" + when + ", 'start of month', '" +
+                                  std::string(months < 0 ? "" : "+") + std::to_string(months) +
+                                  " months')";
+        return bind(day, "dm",
+                    "CAST(julianday(" + first +
+                        ") - 2440587.5 AS INTEGER) + min(CAST(strftime('%d', " + when +
+                        ") AS INTEGER), CAST(strftime('%d', " + first +
+                        ", '+1 month', '-1 day') AS INTEGER)) - 1");
+    }
+
+    std::string year_of(const std::string& day) const override {
+        return "CAST(strftime('%Y', " + day + " * 86400, 'unixepoch') AS INTEGER)";
+    }
+    std::string month_of(const std::string& day) const override {
+        return "CAST(strftime('%m', " + day + " * 86400, 'unixepoch') AS INTEGER)";
+    }
+
+    std::string collate_bytes(const std::string& text) const override {
+        return "(" + text + " COLLATE BINARY)";
+    }
+    std::string concat(const std::string& a, const std::string& b) const override {
+        return "(" + a + " || " + b + ")";
+    }
+    std::string ascii_case(bool lower, const std::string& text) const override {
+        // Without the ICU extension SQLite's lower() and upper() change ASCII letters only.
+        return std::string(lower ? "lower(" : "upper(") + text + ")";
+    }
+    std::string utf8_length(const std::string& text) const override {
+        return "length(" + text + ")";
+    }
+    std::string text_test(char how, const std::string& text,
+                          const std::string& part) const override {
+        // On valid UTF-8 a prefix (suffix, part) in characters is one in bytes. substr() of
+        // an empty blob is NULL in SQLite, so the texts stay texts, compared by bytes.
+        const std::string& s = text;
+        const std::string& p = part;
+        const std::string known =
+            "CASE WHEN " + s + " IS NULL OR " + p + " IS NULL THEN NULL ELSE ";
+        if (how == 'c')
+            return "(" + known + "(instr(" + s + ", " + p + ") > 0 OR length(" + p + ") = 0) END)";
+        if (how == 's')
+            return "(" + known + "(length(" + p + ") = 0 OR (substr(" + s + ", 1, length(" + p +
+                   ")) COLLATE BINARY) = " + p + ") END)";
+        return "(" + known + "(length(" + p + ") = 0 OR (length(" + s + ") >= length(" + p +
+               ") AND (substr(" + s + ", length(" + s + ") - length(" + p +
+               ") + 1) COLLATE BINARY) = " + p + ")) END)";
+    }
+
+    std::string fraction_units(const std::string& x) const override {
+        // |x| = (gh·2^53 + gl) / 2^83 exactly when |x| ≥ 2^-31 (below that the units are 0
+        // whatever the lost bits); then |x|·10^9 = gh·5^9/2^21 + gl·5^9/2^74 in 64-bit
+        // integers, split so that nothing overflows, and rounded half to even.
+        const std::string parts =
+            "SELECT xs, CAST(ax * 1073741824.0 AS INTEGER) AS gh, "
+            "CAST((ax * 1073741824.0 - CAST(ax * 1073741824.0 AS INTEGER)) * 9007199254740992.0 "
+            "AS INTEGER) AS gl FROM (SELECT abs(" +
+            x + ") AS ax, (" + x + " < 0) AS xs)";
+        const std::string products =
+            "SELECT xs, gh * 1953125 AS pa, (gl >> 27) * 1953125 AS pb, (gl & 134217727) * "
+            "1953125 AS pc FROM (" +
+            parts + ")";
+        const std::string fraction =
+            "SELECT xs, (pa >> 21) + ((((pa & 2097151) * 67108864) + pb + (pc >> 27)) >> 47) AS "
+            "ip, "
+            "(((pa & 2097151) * 67108864) + pb + (pc >> 27)) & 140737488355327 AS fp, "
+            "pc & 134217727 AS rem FROM (" +
+            products + ")";
+        return "(SELECT (CASE WHEN xs THEN -1 ELSE 1 END) * (ip + (CASE WHEN fp > 70368744177664 "
+               "OR (fp = 70368744177664 AND (rem > 0 OR (ip & 1) = 1)) THEN 1 ELSE 0 END)) FROM (" +
+               fraction + "))";
+    }
+
+    std::string stop(const std::string& row) const override {
+        // abs() of the smallest integer is an error in SQLite: "integer overflow".
+        return "abs(-9223372036854775807 - 1 + 0 * (" + row + "))";
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<Dialect> make_sqlite_dialect() {
+    return std::make_unique<SqliteDialect>();
+}
+
+}  // namespace strata::sql
