@@ -1,0 +1,231 @@
+// Random rule files and bases for the compiled-SQL differential tests (tests/sql_compile_test.cpp
+// on SQLite, the warehouse tests on PostgreSQL and ClickHouse): every compiled operator,
+// function, aggregate and population function, nested and shared tacticals, both policies;
+// bases with nulls in every column, junk text, cells stored under another type, ties, dates
+// around month ends and leap days, empty fact tables. The embedded engine is the definition
+// each backend's query is held to.
+#pragma once
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace strata::testing {
+
+inline const char* kSchema = R"(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, tier TEXT, score INTEGER, credit REAL,
+                        opt_in BOOLEAN, signup DATE);
+CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date DATE,
+                     amount REAL, items INTEGER, category TEXT);
+)";
+
+struct Gen {
+    std::mt19937 rng;
+    int pick(int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); }
+    template <typename T>
+    const T& one(const std::vector<T>& v) {
+        return v[static_cast<size_t>(pick(static_cast<int>(v.size())))];
+    }
+
+    std::string date() {
+        static const std::vector<std::string> days = {
+            "2024-02-28", "2024-02-29", "2024-03-01", "2025-01-31", "2025-02-28",
+            "2026-01-31", "2026-03-31", "2026-08-31", "2026-10-01", "2026-10-31",
+            "2026-11-01", "2026-11-02", "2026-12-31", "2023-05-15"};
+        return one(days);
+    }
+
+    std::string base_sql() {
+        std::string sql = kSchema;
+        const int customers = 3 + pick(25);
+        auto maybe = [&](const std::string& v) { return pick(6) == 0 ? std::string("NULL") : v; };
+        for (int c = 1; c <= customers; ++c) {
+            const std::string tier =
+                one<std::string>({"'gold'", "'silver'", "'Gold'", "'bronze'", "''", "'gold '"});
+            const std::string score = one<std::string>(
+                {"1", "2", "5", "-3", "100", "'7'", "'n/a'", "2.0", "9223372036854775807"});
+            const std::string credit = one<std::string>(
+                {"0.1", "0.2", "0.3", "1.005", "2.5", "-2.5", "100", "'12.5'", "'x'", "1e300"});
+            const std::string opt = one<std::string>({"1", "0", "'yes'", "'no'", "'maybe'", "2"});
+            const std::string signup = pick(8) == 0 ? "'31.12.2025'" : "'" + date() + "'";
+            sql += "INSERT INTO customers VALUES (" + std::to_string(c) + ", " + maybe(tier) +
+                   ", " + maybe(score) + ", " + maybe(credit) + ", " + maybe(opt) + ", " +
+                   maybe(signup) + ");\n";
+        }
+        const int orders = pick(4) == 0 ? 0 : pick(60);
+        for (int o = 1; o <= orders; ++o) {
+            const std::string amount =
+                one<std::string>({"0.1", "0.2", "0.3", "10", "19.99", "0.0009765625", "-5", "250.5",
+                                  "1e-12", "33.333333333333336"});
+            const std::string time =
+                pick(10) == 0 ? one<std::string>({"NULL", "'n/a'", "'2026-10-20 10:00:00'",
+                                                  "'2026-11-01T23:59:59'", "'2026-11-02T00:00:00'"})
+                              : "'" + date() + "'";
+            sql += "INSERT INTO orders VALUES (" + std::to_string(o) + ", " +
+                   std::to_string(1 + pick(customers + 2)) + ", " + time + ", " + maybe(amount) +
+                   ", " + maybe(std::to_string(pick(5))) + ", " +
+                   maybe(one<std::string>({"'a'", "'b'", "'B'", "'c'"})) + ");\n";
+        }
+        return sql;
+    }
+
+    // A random integer-valued expression over customer fields and lets.
+    std::string int_expr(int depth) {
+        if (depth <= 0 || pick(3) == 0)
+            return one<std::string>({"score", "n_orders", "items", "3", "-2", "0",
+                                     "9223372036854775807", "big_orders"});
+        const std::string a = int_expr(depth - 1), b = int_expr(depth - 1);
+        switch (pick(9)) {
+            case 0:
+                return "(" + a + " + " + b + ")";
+            case 1:
+                return "(" + a + " - " + b + ")";
+            case 2:
+                return "(" + a + " * " + b + ")";
+            case 3:
+                return "(" + a + " % " + b + ")";
+            case 4:
+                return "-" + a;
+            case 5:
+                return "abs(" + a + ")";
+            case 6:
+                return "coalesce(" + a + ", " + b + ")";
+            case 7:
+                return "least(" + a + ", " + b + ")";
+            default:
+                return "round(" + num_expr(depth - 1) + ")";
+        }
+    }
+
+    std::string num_expr(int depth) {
+        if (depth <= 0 || pick(3) == 0)
+            return one<std::string>(
+                {"credit", "revenue", "avg_amount", "0.1", "2.5", "1e308", "rank"});
+        const std::string a = num_expr(depth - 1),
+                          b = pick(2) ? num_expr(depth - 1) : int_expr(depth - 1);
+        switch (pick(8)) {
+            case 0:
+                return "(" + a + " + " + b + ")";
+            case 1:
+                return "(" + a + " - " + b + ")";
+            case 2:
+                return "(" + a + " * " + b + ")";
+            case 3:
+                return "(" + a + " / " + b + ")";
+            case 4:
+                return "greatest(" + a + ", " + b + ")";
+            case 5:
+                return "floor(" + a + ") + ceil(" + b + ")";
+            case 6:
+                return "if(" + cond(depth - 1) + ", " + a + ", " + b + ")";
+            default:
+                return "-" + a;
+        }
+    }
+
+    std::string date_expr() {
+        return one<std::string>({"signup", "last_order", "first_order", "as_of", "signup + 1mo",
+                                 "last_order - 1y", "signup + 1mo + 3d", "2024-02-29 + 1y",
+                                 "as_of - 6mo"});
+    }
+
+    std::string str_expr() {
+        return one<std::string>({"tier", "lower(tier)", "upper(tier)", "tier + '!'",
+                                 "coalesce(tier, 'none')", "top_category", "score_rfm.code",
+                                 "xyz(avg_amount, x: 1, y: 20)"});
+    }
+
+    std::string cond(int depth) {
+        if (depth <= 0 || pick(4) == 0) {
+            switch (pick(12)) {
+                case 0:
+                    return int_expr(1) + " > " + int_expr(1);
+                case 1:
+                    return num_expr(1) + " <= " + num_expr(1);
+                case 2:
+                    return date_expr() + " < " + date_expr();
+                case 3:
+                    return str_expr() +
+                           " == " + one<std::string>({"'gold'", "'B'", "'b'", "'555'", "'X'"});
+                case 4:
+                    return str_expr() + " in ['gold', 'silver', null]";
+                case 5:
+                    return int_expr(1) + " not in [1, 2, 5]";
+                case 6:
+                    return num_expr(1) + " between 0.3 and 100";
+                case 7:
+                    return one<std::string>(
+                        {"opt_in", "not opt_in", "tier is null", "credit is not null"});
+                case 8:
+                    return one<std::string>({"contains(tier, 'ol')", "starts_with(tier, 'G')",
+                                             "ends_with(tier, ' ')", "length(tier) > 4"});
+                case 9:
+                    return one<std::string>({"days_since(last_order) < 40",
+                                             "days_between(signup, as_of) > 300",
+                                             "year(signup) == 2024", "month(last_order) == 2"});
+                case 10:
+                    return one<std::string>(
+                        {"tile >= 3", "score_rfm.r >= 2", "score_rfm.m == 1", "rank > 0.5"});
+                default:
+                    return one<std::string>(
+                        {"revenue > 0.6", "revenue == 0.6", "categories >= 2", "avg_amount >= 10"});
+            }
+        }
+        const std::string a = cond(depth - 1), b = cond(depth - 1);
+        switch (pick(3)) {
+            case 0:
+                return "(" + a + " and " + b + ")";
+            case 1:
+                return "(" + a + " or " + b + ")";
+            default:
+                return "not (" + a + ")";
+        }
+    }
+
+    std::string rules(int index) {
+        std::string t =
+            "ruleset: sqlc" + std::to_string(index) +
+            "\nversion: 1\nsource:\n  customers: customers\n  key: customer_id\n"
+            "  facts:\n    orders: { table: orders, key: customer_id, time: order_date }\nlet:\n";
+        t += "  n_orders: count(orders)\n  revenue: sum(orders.amount)\n  avg_amount: "
+             "avg(orders.amount)\n";
+        t += "  last_order: max(orders.order_date)\n  first_order: min(orders.order_date)\n";
+        t += "  big_orders: count(orders where amount >= " +
+             one<std::string>({"10", "0.3", "250.5"}) + ")\n";
+        t += "  categories: count_distinct(orders.category)\n  items: sum(orders.items where "
+             "category != 'c')\n";
+        t += "  top_category: max(orders.category)\n";
+        t += "  tile: ntile(" + one<std::string>({"revenue", "n_orders", "signup", "credit"}) +
+             ", " + std::to_string(2 + pick(4)) + ")\n";
+        t += "  rank: percent_rank(" + one<std::string>({"revenue", "score", "last_order"}) + ")\n";
+        t += "  score_rfm: \"rfm(recency: " +
+             one<std::string>({"last_order", "days_since(last_order)"}) +
+             ", frequency: n_orders, monetary: revenue, bins: " +
+             one<std::string>({"3", "5", "10"}) + (pick(2) ? ", best: low" : "") + ")\"\n";
+        const bool exclusive = pick(6) == 0;
+        t += "general:\n  policy: " + std::string(exclusive ? "exclusive" : "first_match") +
+             "\n  segments:\n";
+        const int segments = 1 + pick(4);
+        for (int s = 0; s < segments; ++s) {
+            t += "    - id: g" + std::to_string(s) + "\n      when: \"" + cond(2) + "\"\n";
+            if (pick(2)) {
+                t += "      tactical:\n        - id: t" + std::to_string(s) +
+                     "a\n          when: \"" + cond(1) + "\"\n";
+                if (pick(2))
+                    t += "          tactical:\n            - id: t" + std::to_string(s) +
+                         "n\n              when: \"" + cond(1) + "\"\n";
+                t += "        - id: t" + std::to_string(s) + "b\n          when: \"" + cond(1) +
+                     "\"\n";
+            }
+        }
+        if (exclusive)
+            t += "    - id: rest\n      when: \"not (" + cond(0) + ")\"\n";
+        else
+            t += "    - id: rest\n      when: otherwise\n";
+        if (pick(2))
+            t += "tactical:\n  - id: shared\n    when: \"" + cond(1) + "\"\n    within: all\n";
+        return t;
+    }
+};
+
+}  // namespace strata::testing
