@@ -148,6 +148,19 @@ PostgresConnection::~PostgresConnection() {
     if (connection_) PQfinish(connection_);
 }
 
+namespace {
+
+// libpq takes statements as C strings: a NUL inside would silently end the statement there.
+std::optional<WarehouseError> nul_in_statement(std::string_view sql) {
+    if (sql.find('\0') == std::string_view::npos) return std::nullopt;
+    WarehouseError error;
+    error.message = "the statement holds a NUL byte";
+    error.code = "22021";
+    return error;
+}
+
+}  // namespace
+
 WarehouseError PostgresConnection::connection_error(const char* doing) const {
     WarehouseError error;
     error.message = std::string("cannot ") + doing + ": the connection is closed";
@@ -158,6 +171,7 @@ WarehouseError PostgresConnection::connection_error(const char* doing) const {
 Outcome<ResultTable> PostgresConnection::exec(std::string_view sql,
                                               const std::vector<Cell>& params) {
     if (!connection_) return connection_error("run a statement");
+    if (auto error = nul_in_statement(sql)) return *error;
     if (params.size() > 65535) {
         WarehouseError error;
         error.message =
@@ -188,6 +202,7 @@ Outcome<ResultTable> PostgresConnection::exec(std::string_view sql,
 
 Outcome<ResultTable> PostgresConnection::exec_script(std::string_view sql) {
     if (!connection_) return connection_error("run a script");
+    if (auto error = nul_in_statement(sql)) return *error;
     std::string script(sql);
     ResultPtr result(PQexec(connection_, script.c_str()));
     return outcome_of(std::move(result), connection_);

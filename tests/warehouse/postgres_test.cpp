@@ -105,6 +105,10 @@ TEST_CASE("postgres: hostile strings are stored and compared as the bytes they a
     REQUIRE_FALSE(nul);
     CHECK(nul.error().message.find("NUL") != std::string::npos);
     CHECK(nul.error().message.find("$1") != std::string::npos);
+    // Nor can a statement hold one: it would end the statement early.
+    auto cut = connection.exec(std::string("DELETE FROM hostile\0 WHERE id = 0", 33));
+    REQUIRE_FALSE(cut);
+    CHECK(cut.error().message.find("NUL") != std::string::npos);
     // Bytes that are not UTF-8 are the server's error.
     auto latin1 = connection.exec("INSERT INTO hostile VALUES (-1, $1)", {std::string("caf\xE9")});
     REQUIRE_FALSE(latin1);
