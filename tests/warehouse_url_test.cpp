@@ -152,16 +152,17 @@ TEST_CASE("--db: bad URLs are refused with the reason and the accepted forms") {
 }
 
 TEST_CASE("identifiers: only plain names are quoted") {
-    for (const std::string name : {"customers", "_x", "Orders_2024", "a", std::string(63, 'n')}) {
+    for (const std::string& name :
+         std::vector<std::string>{"customers", "_x", "Orders_2024", "a", std::string(63, 'n')}) {
         CAPTURE(name);
         CHECK(is_plain_identifier(name));
         CHECK(identifier_problem(name).empty());
         CHECK(quote_postgres_identifier(name) == "\"" + name + "\"");
         CHECK(quote_clickhouse_identifier(name) == "`" + name + "`");
     }
-    for (const std::string name :
-         {"", "1st", "has space", "dash-ed", "quote\"", "back`tick", "semi;colon", "dot.ted",
-          "ünïcode", std::string(64, 'n'), std::string("nul\0", 4), "new\nline"}) {
+    for (const std::string& name : std::vector<std::string>{
+             "", "1st", "has space", "dash-ed", "quote\"", "back`tick", "semi;colon", "dot.ted",
+             "ünïcode", std::string(64, 'n'), std::string("nul\0", 4), "new\nline"}) {
         CAPTURE(name);
         CHECK_FALSE(is_plain_identifier(name));
         CHECK_FALSE(quote_postgres_identifier(name).has_value());
