@@ -21,7 +21,10 @@ stopped=0
 stop_servers() {
     [ $stopped -eq 0 ] || return 0
     stopped=1
+    local began=$EPOCHREALTIME
     "$scripts/warehouse.sh" stop "$dir" || true
+    awk -v a="$began" -v b="$EPOCHREALTIME" \
+        'BEGIN { printf "warehouse servers stopped in %.1f s\n", b - a }' >&2
 }
 trap stop_servers EXIT
 trap 'stop_servers; exit 130' INT
