@@ -31,7 +31,11 @@ trap 'stop_servers; exit 130' INT
 trap 'stop_servers; exit 143' TERM
 
 started=$EPOCHREALTIME
-"$scripts/warehouse.sh" start "$dir"
+if ! "$scripts/warehouse.sh" start "$dir"; then
+    # It stopped what it had started and kept the logs it named in $dir.
+    stopped=1
+    exit 1
+fi
 awk -v a="$started" -v b="$EPOCHREALTIME" -v d="$dir" \
     'BEGIN { printf "warehouse servers started in %.1f s (%s)\n", b - a, d }' >&2
 eval "$("$scripts/warehouse.sh" env "$dir")"

@@ -5,7 +5,8 @@
 #
 #   scripts/warehouse.sh start DIR   start the three servers with their files under DIR
 #                                    (servers left in DIR by an earlier start are stopped
-#                                    first), wait until each answers, write DIR/env
+#                                    first), wait until each answers, write DIR/env; when
+#                                    one fails, stop the others, name its logs and keep DIR
 #   scripts/warehouse.sh env DIR     print the exports of DIR/env (the URLs of the servers)
 #   scripts/warehouse.sh stop DIR    stop the servers started in DIR and remove DIR
 #
@@ -174,22 +175,31 @@ start_clickhouse() {
     echo $! >"$dir/pid"
 }
 
-# Waits until the server answers `check`; fails naming the server and its log when it does
+# Waits until the server answers `check`; fails naming the server and its logs when it does
 # not within START_TIMEOUT seconds, or when its process ($3, optional) has exited.
 wait_for() {
-    local name=$1 log=$2 pid=${3:-} check=$4 tries
+    local name=$1 logs=$2 pid=${3:-} check=$4 tries
     for tries in $(seq $((START_TIMEOUT * 10))); do
         if eval "$check" >/dev/null 2>&1; then return 0; fi
         if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-            echo "warehouse.sh: $name exited during start; its log: $log" >&2
-            tail -n 20 "$log" >&2 2>/dev/null || true
+            report_failure "$name exited during start" "$logs"
             return 1
         fi
         sleep 0.1
     done
-    echo "warehouse.sh: $name did not answer within ${START_TIMEOUT} s; its log: $log" >&2
-    tail -n 20 "$log" >&2 2>/dev/null || true
+    report_failure "$name did not answer within ${START_TIMEOUT} s" "$logs"
     return 1
+}
+
+# Prints what went wrong, the logs' names and their last lines.
+report_failure() {
+    local what=$1 logs=$2 log
+    echo "warehouse.sh: $what; its logs: $logs (kept until the next start)" >&2
+    for log in $logs; do
+        [ -s "$log" ] || continue
+        echo "--- last lines of $log" >&2
+        tail -n 20 "$log" >&2
+    done
 }
 
 clickhouse_answers() {
@@ -207,6 +217,8 @@ start() {
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     chmod 755 "$dir"
+    # Interrupted while starting: what has started is stopped.
+    trap 'stop_all "$dir"; exit 130' INT TERM
 
     local ports pg_port ch1_tcp ch1_http ch1_inter ch2_tcp ch2_http ch2_inter
     ports=$(free_ports 7)
@@ -222,8 +234,7 @@ start() {
     if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir/pg" "$dir/pgsock"; fi
     if ! as_pg_user "$PG_BIN/initdb" -D "$dir/pg" -U postgres --auth=trust -E UTF8 \
         --locale=C.UTF-8 --no-sync >"$dir/pg-initdb.log" 2>&1; then
-        echo "warehouse.sh: PostgreSQL's initdb failed; its log: $dir/pg-initdb.log" >&2
-        tail -n 20 "$dir/pg-initdb.log" >&2
+        report_failure "PostgreSQL's initdb failed" "$dir/pg-initdb.log"
         stop_all "$dir"
         exit 1
     fi
@@ -234,8 +245,7 @@ start() {
         start >/dev/null 2>&1 ||
         ! wait_for "PostgreSQL (port $pg_port)" "$dir/pg.log" "" \
             "$PG_BIN/pg_isready -q -h 127.0.0.1 -p $pg_port"; then
-        echo "warehouse.sh: PostgreSQL did not start; its log: $dir/pg.log" >&2
-        tail -n 20 "$dir/pg.log" >&2
+        report_failure "PostgreSQL (port $pg_port) did not start" "$dir/pg.log"
         stop_all "$dir"
         exit 1
     fi
@@ -243,7 +253,8 @@ start() {
     for n in 1 2; do
         http=$ch1_http
         [ $n -eq 2 ] && http=$ch2_http
-        if ! wait_for "ClickHouse shard $n (HTTP port $http)" "$dir/ch$n/error.log" \
+        if ! wait_for "ClickHouse shard $n (HTTP port $http)" \
+            "$dir/ch$n/error.log $dir/ch$n/stdout.log" \
             "$(cat "$dir/ch$n/pid")" "clickhouse_answers $http"; then
             stop_all "$dir"
             exit 1
