@@ -46,13 +46,13 @@ process_started_in() {
 }
 
 stop_clickhouse() {
-    local dir=$1 pid waited
+    local dir=$1 pid
     [ -f "$dir/pid" ] || return 0
     pid=$(cat "$dir/pid")
     if process_started_in "$pid" "$dir"; then
         kill -TERM "$pid" 2>/dev/null || true
         # A test server holds nothing worth a long shutdown: after 5 s it is killed.
-        for waited in $(seq 50); do
+        for _ in $(seq 50); do
             process_started_in "$pid" "$dir" || break
             sleep 0.1
         done
@@ -178,8 +178,8 @@ start_clickhouse() {
 # Waits until the server answers `check`; fails naming the server and its logs when it does
 # not within START_TIMEOUT seconds, or when its process ($3, optional) has exited.
 wait_for() {
-    local name=$1 logs=$2 pid=${3:-} check=$4 tries
-    for tries in $(seq $((START_TIMEOUT * 10))); do
+    local name=$1 logs=$2 pid=${3:-} check=$4
+    for _ in $(seq $((START_TIMEOUT * 10))); do
         if eval "$check" >/dev/null 2>&1; then return 0; fi
         if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
             report_failure "$name exited during start" "$logs"
