@@ -18,8 +18,11 @@ build: deps
 demo: build
 	@scripts/demo.sh $(BUILD)
 
+# The whole ctest suite, with the warehouse servers the warehouse tests need (a PostgreSQL and
+# a two-shard ClickHouse on 127.0.0.1, free ports) started before it and stopped after it
+# whatever happens (scripts/test-with-warehouse.sh).
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	@scripts/test-with-warehouse.sh $(BUILD) -j$(JOBS)
 
 # The test suite under ThreadSanitizer (reads, aggregation and the membership writer run on
 # several threads). Slow to build, so not part of `make test`.

@@ -1,0 +1,174 @@
+// The `--db` argument (warehouse/database_url.hpp) and the names strata writes into warehouse
+// SQL (warehouse/identifiers.hpp). No server is needed.
+#include <doctest/doctest.h>
+
+#include <variant>
+
+#include "warehouse/database_url.hpp"
+#include "warehouse/identifiers.hpp"
+
+using namespace strata::warehouse;
+
+namespace {
+
+DatabaseLocation parsed(const std::string& text) {
+    std::string error;
+    auto location = parse_database_argument(text, error);
+    if (!location) FAIL("'" << text << "' was refused: " << error);
+    CHECK(error.empty());
+    return *location;
+}
+
+// The error for a refused argument; fails the test when it was accepted.
+std::string refused(const std::string& text) {
+    std::string error;
+    auto location = parse_database_argument(text, error);
+    if (location) FAIL("'" << text << "' was accepted");
+    CHECK_FALSE(error.empty());
+    return error;
+}
+
+}  // namespace
+
+TEST_CASE("--db: a plain path stays SQLite") {
+    for (const std::string path :
+         {"customers.db", "/var/data/base.sqlite", "./a:b.db", "dir/postgresql.db", "C:/not/a/url",
+          "file.db?x=1", "postgresql:/one-slash.db", "1http://x"}) {
+        CAPTURE(path);
+        auto location = parsed(path);
+        REQUIRE(std::holds_alternative<SqlitePath>(location));
+        CHECK(std::get<SqlitePath>(location).path == path);
+    }
+    CHECK(refused("").find("--db is empty") == 0);
+}
+
+TEST_CASE("--db: PostgreSQL URLs") {
+    auto full = std::get<PostgresUrl>(
+        parsed("postgresql://analyst:p%40ss%3Aword@db.example.com:6543/sales"));
+    CHECK(full.user == "analyst");
+    CHECK(full.password == "p@ss:word");
+    CHECK(full.host == "db.example.com");
+    CHECK(full.port == 6543);
+    CHECK(full.database == "sales");
+    CHECK(full.options.empty());
+
+    auto short_form = std::get<PostgresUrl>(parsed("postgres://me@127.0.0.1/my-db%20two"));
+    CHECK(short_form.user == "me");
+    CHECK_FALSE(short_form.password.has_value());
+    CHECK(short_form.port == 5432);
+    CHECK(short_form.database == "my-db two");
+
+    auto upper = std::get<PostgresUrl>(parsed("PostgreSQL://me@[::1]:5433/db"));
+    CHECK(upper.host == "::1");
+    CHECK(upper.port == 5433);
+    CHECK(describe_location(upper) == "postgresql://me@[::1]:5433/db");
+
+    auto options = std::get<PostgresUrl>(parsed(
+        "postgresql://me@h/db?sslmode=require&connect_timeout=5&application_name=strata%20run"));
+    CHECK(options.options ==
+          std::vector<std::pair<std::string, std::string>>{{"sslmode", "require"},
+                                                           {"connect_timeout", "5"},
+                                                           {"application_name", "strata run"}});
+    // The password never shows in messages.
+    CHECK(describe_location(full) == "postgresql://analyst:***@db.example.com:6543/sales");
+    // An empty password is a password.
+    CHECK(std::get<PostgresUrl>(parsed("postgresql://me:@h/db")).password == "");
+}
+
+TEST_CASE("--db: ClickHouse URLs") {
+    auto plain = std::get<ClickHouseUrl>(parsed("clickhouse://127.0.0.1/analytics"));
+    CHECK(plain.host == "127.0.0.1");
+    CHECK(plain.port == 8123);
+    CHECK(plain.database == "analytics");
+    CHECK(plain.user.empty());
+    CHECK_FALSE(plain.cluster.has_value());
+
+    auto sharded = std::get<ClickHouseUrl>(
+        parsed("clickhouse://reader:pw@ch-1.internal:18123/analytics?cluster=strata_two_shards"));
+    CHECK(sharded.user == "reader");
+    CHECK(sharded.password == "pw");
+    CHECK(sharded.port == 18123);
+    CHECK(sharded.cluster == "strata_two_shards");
+    CHECK(describe_location(sharded) ==
+          "clickhouse://reader:***@ch-1.internal:18123/analytics?cluster=strata_two_shards");
+}
+
+TEST_CASE("--db: bad URLs are refused with the reason and the accepted forms") {
+    struct Case {
+        std::string text;
+        std::string reason;
+    };
+    const std::vector<Case> cases = {
+        {"mysql://me@h/db", "'mysql://' is not a database strata reads"},
+        {"sqlite://base.db", "'sqlite://' is not a database strata reads"},
+        {"postgresql://me@h", "names no database"},
+        {"postgresql://me@h/", "names no database"},
+        {"postgresql://h/db", "names no user"},
+        {"postgresql://@h/db", "no user before it"},
+        {"postgresql://me@/db", "names no host"},
+        {"postgresql://me@h:0/db", "port '0'"},
+        {"postgresql://me@h:65536/db", "port '65536'"},
+        {"postgresql://me@h:54x/db", "port '54x'"},
+        {"postgresql://me@h:/db", "port ''"},
+        {"postgresql://me@h/db/extra", "holds a /"},
+        {"postgresql://me@h/db#frag", "fragment"},
+        {"postgresql://me@h/d%zzb", "two hexadecimal digits"},
+        {"postgresql://me@h/d%00b", "NUL"},
+        {"postgresql://me@h/d%4", "two hexadecimal digits"},
+        {"postgresql://me@ho st/db", "is not a host name"},
+        {"postgresql://me@h;rm/db", "is not a host name"},
+        {"postgresql://me@[::1/db", "no closing ]"},
+        {"postgresql://me@[zz]/db", "IPv6 address [zz]"},
+        {"postgresql://me@[::1]x/db", "not :port"},
+        {"postgresql://me@h/db?sslmode=sometimes", "sslmode 'sometimes'"},
+        {"postgresql://me@h/db?connect_timeout=soon", "connect_timeout 'soon'"},
+        {"postgresql://me@h/db?host=other", "option 'host' is not known"},
+        {"postgresql://me@h/db?sslmode=require&sslmode=disable", "'sslmode' twice"},
+        {"postgresql://me@h/db?sslmode", "not name=value"},
+        {"postgresql://me@h/db?&", "not name=value"},
+        {"clickhouse://h/my-db", "database 'my-db' is not a name"},
+        {"clickhouse://h/1db", "database '1db' is not a name"},
+        {"clickhouse://h/db?cluster=a%60b", "cluster 'a`b' is not a name"},
+        {"clickhouse://h/db?cluster=", "cluster '' is not a name"},
+        {"clickhouse://h/db?shard=1", "option 'shard' is not known (cluster is)"},
+        {"clickhouse://h:99999/db", "port '99999'"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.text);
+        std::string error = refused(c.text);
+        CHECK(error.find(c.reason) != std::string::npos);
+        CHECK(error.find("--db takes a SQLite file path, postgresql://") != std::string::npos);
+    }
+    // A refused URL is repeated in the message without its password.
+    for (const std::string text :
+         {"postgresql://me:secret@h/db?bad=1", "clickhouse://me:se:cr@et@h/1db",
+          "postgres://me:secret@h:0/db"}) {
+        CAPTURE(text);
+        std::string error = refused(text);
+        CHECK(error.find("secret") == std::string::npos);
+        CHECK(error.find("se:cr@et") == std::string::npos);
+        CHECK(error.find("me:***@h") != std::string::npos);
+    }
+}
+
+TEST_CASE("identifiers: only plain names are quoted") {
+    for (const std::string& name :
+         std::vector<std::string>{"customers", "_x", "Orders_2024", "a", std::string(63, 'n')}) {
+        CAPTURE(name);
+        CHECK(is_plain_identifier(name));
+        CHECK(identifier_problem(name).empty());
+        CHECK(quote_postgres_identifier(name) == "\"" + name + "\"");
+        CHECK(quote_clickhouse_identifier(name) == "`" + name + "`");
+    }
+    for (const std::string& name : std::vector<std::string>{
+             "", "1st", "has space", "dash-ed", "quote\"", "back`tick", "semi;colon", "dot.ted",
+             "ünïcode", std::string(64, 'n'), std::string("nul\0", 4), "new\nline"}) {
+        CAPTURE(name);
+        CHECK_FALSE(is_plain_identifier(name));
+        CHECK_FALSE(quote_postgres_identifier(name).has_value());
+        CHECK_FALSE(quote_clickhouse_identifier(name).has_value());
+        CHECK(identifier_problem(name).find("is not a name strata writes") != std::string::npos);
+    }
+    // Control bytes are shown escaped, so the message stays on one line.
+    CHECK(identifier_problem("new\nline").find("'new\\x0aline'") == 0);
+}
