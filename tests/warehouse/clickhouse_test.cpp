@@ -20,7 +20,7 @@ ResultTable must(Outcome<ResultTable> outcome) {
     return std::move(outcome.value());
 }
 
-void must(Outcome<Done> outcome) {
+void must(const Outcome<Done>& outcome) {
     if (!outcome) FAIL(outcome.error().describe());
 }
 
@@ -167,7 +167,7 @@ TEST_CASE("clickhouse: a Distributed table over the two shards takes rows and re
         must(shard->client().query(distributed));
     }
     std::vector<Row> rows;
-    const auto strings = hostile_strings();
+    const auto& strings = hostile_strings();
     for (int id = 1; id <= 200; ++id) {
         Cell name = id % 10 == 0 ? Cell() : Cell(strings[id % strings.size()]);
         rows.push_back({std::to_string(id), name, std::to_string(id) + ".25"});
