@@ -164,8 +164,9 @@ std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string
         const std::string limbs =
             grouped("sum(x >> 32) AS h, sum(x & 4294967295) AS lo, count(x) AS n");
         const std::string total =
-            "SELECT k, n, (CASE WHEN h2 BETWEEN -2147483648 AND 2147483647 THEN h2 * 4294967296 + "
-            "l2 END) AS tot FROM (SELECT k, n, h + (lo >> 32) AS h2, lo & 4294967295 AS l2 FROM (" +
+            "SELECT k, n, (CASE WHEN n = 0 THEN 0 WHEN h2 BETWEEN -2147483648 AND 2147483647 THEN "
+            "h2 * 4294967296 + l2 END) AS tot FROM (SELECT k, n, h + (lo >> 32) AS h2, lo & "
+            "4294967295 AS l2 FROM (" +
             limbs + "))";
         if (!avg) return "SELECT k, tot AS v FROM (" + total + ")";
         return "SELECT k, (CASE WHEN n = 0 OR tot IS NULL THEN NULL WHEN abs(tot) <= 9007199 AND "
@@ -205,9 +206,11 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
         const bound::FactUse& f = program.facts[i];
         const Location at =
             rules_.rules.facts.empty() ? Location{} : rules_.rules.facts[0].location;
-        std::string sql = "SELECT " + d_.read_key(quoted(f.key, at)) + " AS k";
+        std::string sql =
+            "SELECT " + d_.read_key(quoted(f.table, at) + "." + quoted(f.key, at)) + " AS k";
         for (size_t s = 0; s < f.columns.size(); ++s) {
-            auto cell = d_.read_cell(quoted(f.columns[s].name, at), f.columns[s].type);
+            auto cell = d_.read_cell(quoted(f.table, at) + "." + quoted(f.columns[s].name, at),
+                                     f.columns[s].type);
             if (!cell) {
                 refuse(at, "not compiled yet: fact column '" + f.columns[s].name + "' of type " +
                                type_name(f.columns[s].type));
@@ -215,7 +218,9 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
             }
             sql += ", " + *cell + " AS f" + std::to_string(s);
         }
-        if (!f.time.empty()) sql += ", " + d_.read_time_day(quoted(f.time, at)) + " AS t";
+        if (!f.time.empty())
+            sql +=
+                ", " + d_.read_time_day(quoted(f.table, at) + "." + quoted(f.time, at)) + " AS t";
         sql += " FROM " + quoted(f.table, at);
         const std::string name = "f" + std::to_string(i);
         steps_.push_back({name, sql});
@@ -230,8 +235,11 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
         std::string empty = "NULL";
         if (a.fn == bound::AggFn::Count || a.fn == bound::AggFn::CountDistinct) empty = "0";
         if (a.fn == bound::AggFn::Sum) empty = a.type == Type::Int ? "0" : "0.0";
+        // A customer without rows gets the empty value; a total that is null (beyond the
+        // integers) stays null.
         columns.push_back(empty == "NULL" ? name + "_v.v AS " + name
-                                          : "coalesce(" + name + "_v.v, " + empty + ") AS " + name);
+                                          : "(CASE WHEN " + name + "_v.k IS NULL THEN " + empty +
+                                                " ELSE " + name + "_v.v END) AS " + name);
     }
     return true;
 }
@@ -239,12 +247,17 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
 std::optional<std::string> Lowering::compile() {
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
+    // Columns are written qualified by their table: SQLite reads an unknown "name" alone as a
+    // text literal, where "table"."name" is an error naming the column.
+    auto customer_column = [&](const std::string& name, const Location& at) {
+        return quoted(rf.customers_table, rf.customers_location) + "." + quoted(name, at);
+    };
     // The customers, each cell read as its type.
-    std::string cust = "SELECT " + d_.read_key(quoted(rf.key, rf.key_location)) + " AS k";
+    std::string cust = "SELECT " + d_.read_key(customer_column(rf.key, rf.key_location)) + " AS k";
     for (size_t s = 0; s < program.columns.size(); ++s) {
         const bound::ColumnUse& use = program.columns[s];
         if (use.source == bound::ColumnSource::State) continue;
-        auto cell = d_.read_cell(quoted(use.name, rf.customers_location), use.type);
+        auto cell = d_.read_cell(customer_column(use.name, rf.customers_location), use.type);
         if (!cell) cell = "NULL";  // refused where it is used
         cust += ", " + *cell + " AS c" + std::to_string(s);
     }
@@ -252,8 +265,8 @@ std::optional<std::string> Lowering::compile() {
     if (rules_.since) {
         const auto* col = std::get_if<bound::CustomerColumn>(&rules_.since->node);
         if (col) {
-            const std::string day = d_.read_time_day(
-                quoted(program.columns.at(static_cast<size_t>(col->slot)).name, rf.since.location));
+            const std::string day = d_.read_time_day(customer_column(
+                program.columns.at(static_cast<size_t>(col->slot)).name, rf.since.location));
             cust +=
                 " WHERE " + day + " IS NULL OR " + day + " <= " + d_.integer_literal(as_of_.days);
         }

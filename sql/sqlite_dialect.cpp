@@ -90,7 +90,9 @@ class SqliteDialect final : public Dialect {
                        " AS REAL) WHEN 'real' THEN (CASE WHEN abs(" + c +
                        ") <= 1.7976931348623157e308 THEN " + c +
                        " END) WHEN 'text' THEN (CASE WHEN " + json_kind +
-                       " IN ('integer', 'real') THEN CAST(" + t + " AS REAL) END) END)";
+                       " IN ('integer', 'real') AND abs(CAST(" + t +
+                       " AS REAL)) <= 1.7976931348623157e308 THEN CAST(" + t +
+                       " AS REAL) END) END)";
             case Type::Bool: {
                 const std::string l = "lower(" + t + ")";
                 return "(CASE typeof(" + c + ") WHEN 'integer' THEN (CASE WHEN " + c +

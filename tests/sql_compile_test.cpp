@@ -174,3 +174,100 @@ general:
 )");
     check_agrees(dir, rules, db, "2026-11-01");
 }
+
+// Found by reading the compiler against the engine (a review), each a case of its own.
+TEST_CASE("compile: an integer total beyond 64 bits stays null, not the empty sum's 0") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", std::string(kSchema) + R"(
+INSERT INTO customers (customer_id) VALUES (1), (2), (3), (4);
+INSERT INTO orders (customer_id, order_date, items) VALUES
+  (1, '2026-01-01', 9223372036854775807), (1, '2026-01-02', 1),
+  (2, '2026-01-01', 5), (3, '2026-01-01', NULL);
+)");
+    const std::string rules = dir.write("r.yaml", R"(ruleset: totals
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  total: sum(orders.items)
+general:
+  segments:
+    - id: unknown_total
+      when: total is null
+    - id: zero
+      when: total == 0
+    - id: rest
+      when: otherwise
+)");
+    check_agrees(dir, rules, db, "2026-11-01");
+    const Run compiled =
+        run_cli({"compile", rules, "--dialect", "sqlite", "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE(compiled.code == 0);
+    CHECK(query_rows(db, compiled.out) == "1,unknown_total,\n2,rest,\n3,zero,\n4,zero,\n");
+}
+
+TEST_CASE("compile: a number text beyond the doubles is no number") {
+    TempDir dir;
+    // A TEXT column: a REAL column would turn the texts into infinities on insert.
+    const std::string db = dir.database("base.db", R"(
+CREATE TABLE people (id INTEGER PRIMARY KEY, credit TEXT);
+INSERT INTO people (id, credit) VALUES (1, '1e400'), (2, '-1e999'), (3, '2e6'), (4, '12');
+)");
+    const std::string rules = dir.write("r.yaml", R"(ruleset: huge
+version: 1
+source:
+  customers: people
+  key: id
+  types: { credit: number }
+general:
+  segments:
+    - id: big
+      when: credit > 1000000
+    - id: unknown
+      when: credit is null
+    - id: rest
+      when: otherwise
+)");
+    check_agrees(dir, rules, db, "2026-11-01");
+}
+
+TEST_CASE("compile: a column that is not in the table is an error naming it, not a text") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", std::string(kSchema) + R"(
+INSERT INTO customers (customer_id, tier) VALUES (1, 'gold');
+INSERT INTO orders (customer_id, order_date) VALUES (1, '2026-01-01');
+)");
+    // Compiled without --db (no schema to check against), then run on a base without the
+    // column: SQLite must refuse the query, not read "order_dt" as a text.
+    const std::string rules = dir.write("r.yaml", R"(ruleset: missing
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  types: { tier: string }
+  facts:
+    orders: { table: orders, key: customer_id, time: order_dt }
+let:
+  n: count(orders)
+general:
+  segments:
+    - id: buyer
+      when: n > 0
+    - id: rest
+      when: otherwise
+)");
+    const Run compiled =
+        run_cli({"compile", rules, "--dialect", "sqlite", "--as-of", "2026-11-01"});
+    REQUIRE(compiled.code == 0);
+    SQLite::Database base(db, SQLite::OPEN_READONLY);
+    try {
+        SQLite::Statement q(base, compiled.out);
+        q.executeStep();
+        FAIL("the query ran");
+    } catch (const SQLite::Exception& e) {
+        CHECK(std::string(e.what()).find("order_dt") != std::string::npos);
+    }
+}
