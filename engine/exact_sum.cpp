@@ -52,12 +52,11 @@ double sum_units_to_double(SumUnits total) {
 }
 
 double average_of_units(SumUnits total, int64_t count) {
+    // The total and the divisor each as their nearest double, then one IEEE division: exact
+    // operands (every total below about nine million) give the nearest double of the true
+    // quotient, and any SQL dialect with 64-bit integers and doubles can say the same.
     const SumUnits divisor = static_cast<SumUnits>(count) * kSumUnitsPerOne;
-    if (total < kExactInDouble && total > -kExactInDouble && divisor < kExactInDouble)
-        return static_cast<double>(total) / static_cast<double>(divisor);
-    // Rare: totals above about nine million, or millions of rows. Not always the nearest
-    // double, but the same bytes for the same total and count, whatever the row order.
-    return static_cast<double>(static_cast<long double>(total) / static_cast<long double>(divisor));
+    return static_cast<double>(total) / static_cast<double>(divisor);
 }
 
 }  // namespace strata

@@ -97,8 +97,9 @@ std::optional<SumUnits> join_total(uint64_t low, SumUnits high);
 // A total in units as the nearest double.
 double sum_units_to_double(SumUnits total);
 
-// The average: total / count as a double (one rounding when both are below 2^53, which is
-// every realistic case). REQUIRES: count > 0.
+// The average: the total in units and count·10^9, each rounded to the nearest double, then
+// divided (so one rounding of the true quotient when both are below 2^53, which is every
+// realistic case). REQUIRES: count > 0.
 double average_of_units(SumUnits total, int64_t count);
 
 }  // namespace strata

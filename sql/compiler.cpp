@@ -169,8 +169,9 @@ std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string
             "4294967295 AS l2 FROM (" +
             limbs + "))";
         if (!avg) return "SELECT k, tot AS v FROM (" + total + ")";
-        return "SELECT k, (CASE WHEN n = 0 OR tot IS NULL THEN NULL WHEN abs(tot) <= 9007199 AND "
-               "n <= 9007199 THEN CAST(tot AS REAL) / n ELSE " +
+        // engine/exact_sum.hpp: the total in units and count·10^9 as doubles, divided.
+        return "SELECT k, (CASE WHEN n = 0 THEN NULL WHEN abs(tot) <= 9223372036 THEN "
+               "CAST(tot * 1000000000 AS REAL) / CAST(n * 1000000000 AS REAL) ELSE " +
                d_.stop("n") + " END) AS v FROM (" + total + ")";
     }
     // Numbers: each value as integer part i and 9-place fraction units u, summed apart; the
@@ -188,8 +189,8 @@ std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string
         "0 THEN b0 - 1000000000 ELSE b0 END) AS b FROM (" +
         normal + ")";
     if (avg) {
-        return "SELECT k, (CASE WHEN abs(a) <= 9007198 AND n <= 9007199 THEN CAST(a * 1000000000 + "
-               "b AS REAL) / CAST(n * 1000000000 AS REAL) ELSE " +
+        return "SELECT k, (CASE WHEN abs(a) <= 9223372035 THEN CAST(a * 1000000000 + b AS REAL) / "
+               "CAST(n * 1000000000 AS REAL) ELSE " +
                d_.stop("n") + " END) AS v FROM (" + same_sign + ")";
     }
     return "SELECT k, (CASE WHEN abs(a) <= 9007198 THEN CAST(a * 1000000000 + b AS REAL) / "
