@@ -208,7 +208,7 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
         const Location at =
             rules_.rules.facts.empty() ? Location{} : rules_.rules.facts[0].location;
         std::string sql =
-            "SELECT " + d_.read_key(quoted(f.table, at) + "." + quoted(f.key, at)) + " AS k";
+            "SELECT " + d_.read_key(quoted(f.table, at) + "." + quoted(f.key, at)) + " AS fk";
         for (size_t s = 0; s < f.columns.size(); ++s) {
             auto cell = d_.read_cell(quoted(f.table, at) + "." + quoted(f.columns[s].name, at),
                                      f.columns[s].type);
@@ -223,6 +223,12 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
             sql +=
                 ", " + d_.read_time_day(quoted(f.table, at) + "." + quoted(f.time, at)) + " AS t";
         sql += " FROM " + quoted(f.table, at);
+        // Each row to the customer its key joins (engine/reader.hpp, KeyIndex); rows of no
+        // customer drop out.
+        sql = "SELECT o.k AS k, r.* FROM (SELECT " + d_.key_kind("fk") + " AS fkind, " +
+              d_.key_text("fk") + " AS fjk, q.* FROM (" + sql +
+              ") q WHERE fk IS NOT NULL) r JOIN cust o ON o.jk = r.fjk AND (o.kind = r.fkind OR "
+              "NOT EXISTS (SELECT 1 FROM cust o2 WHERE o2.jk = r.fjk AND o2.kind = r.fkind))";
         const std::string name = "f" + std::to_string(i);
         steps_.push_back({name, sql});
         fact_steps.push_back(name);
@@ -253,8 +259,13 @@ std::optional<std::string> Lowering::compile() {
     auto customer_column = [&](const std::string& name, const Location& at) {
         return quoted(rf.customers_table, rf.customers_location) + "." + quoted(name, at);
     };
-    // The customers, each cell read as its type.
-    std::string cust = "SELECT " + d_.read_key(customer_column(rf.key, rf.key_location)) + " AS k";
+    // The customers, each cell read as its type, in scan order (rid).
+    const auto order = d_.scan_order();
+    std::string cust = "SELECT " +
+                       (order ? quoted(rf.customers_table, rf.customers_location) + "." + *order
+                              : std::string("0")) +
+                       " AS rid, " + d_.read_key(customer_column(rf.key, rf.key_location)) +
+                       " AS k";
     for (size_t s = 0; s < program.columns.size(); ++s) {
         const bound::ColumnUse& use = program.columns[s];
         if (use.source == bound::ColumnSource::State) continue;
@@ -262,17 +273,26 @@ std::optional<std::string> Lowering::compile() {
         if (!cell) cell = "NULL";  // refused where it is used
         cust += ", " + *cell + " AS c" + std::to_string(s);
     }
-    cust += " FROM " + quoted(rf.customers_table, rf.customers_location);
+    std::string since_filter;
     if (rules_.since) {
         const auto* col = std::get_if<bound::CustomerColumn>(&rules_.since->node);
         if (col) {
             const std::string day = d_.read_time_day(customer_column(
                 program.columns.at(static_cast<size_t>(col->slot)).name, rf.since.location));
-            cust +=
-                " WHERE " + day + " IS NULL OR " + day + " <= " + d_.integer_literal(as_of_.days);
+            cust += ", " + day + " AS since_day";
+            since_filter =
+                " AND (since_day IS NULL OR since_day <= " + d_.integer_literal(as_of_.days) + ")";
         }
     }
-    steps_.push_back({"cust", cust});
+    cust += " FROM " + quoted(rf.customers_table, rf.customers_location);
+    // Rows without a key drop out; of rows with the same key, the first in scan order stays
+    // (engine/reader.hpp), before source.since leaves out the customers who joined later.
+    steps_.push_back({"cust_rows", "SELECT " + d_.key_kind("k") + " AS kind, " + d_.key_text("k") +
+                                       " AS jk, q.* FROM (" + cust + ") q WHERE k IS NOT NULL"});
+    steps_.push_back({"cust",
+                      "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY kind, jk "
+                      "ORDER BY rid) AS dup FROM cust_rows) WHERE dup = 1" +
+                          since_filter});
     std::vector<std::string> joins, columns;
     facts_and_aggregates(joins, columns);
     std::string base = "SELECT cust.*";

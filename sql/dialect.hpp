@@ -37,8 +37,20 @@ class Dialect {
     virtual std::optional<std::string> read_cell(const std::string& cell, Type type) const = 0;
     // A fact's time cell as the day it falls on (NULL when unknown).
     virtual std::string read_time_day(const std::string& cell) const = 0;
-    // A customer key as the engine keys customers: an integer, or else its text.
+    // A customer key as the engine keys customers: an integer (a whole REAL is one), or else
+    // its text; NULL for no key (null, empty or blank). The same for a fact row's key.
     virtual std::string read_key(const std::string& cell) const = 0;
+    // How keys meet (engine/reader.hpp, KeyIndex): a key's kind (0 integer, 1 text) and its
+    // text. A fact row's key joins the customer of the same kind and text, else the one of
+    // the other kind with the same text ('5' finds the integer 5 when there is no text '5').
+    // The defaults suit a typed key column: one kind.
+    virtual std::string key_kind(const std::string& key) const { return "0"; }
+    virtual std::string key_text(const std::string& key) const {
+        return "CAST(" + key + " AS TEXT)";
+    }
+    // The expression that orders a table's rows as a scan reads them (of customer rows with
+    // the same key, the first stays), or nullopt when the dialect has none.
+    virtual std::optional<std::string> scan_order() const { return std::nullopt; }
 
     // `body` with `value` evaluated once and available in it as `name`.
     virtual std::string bind(const std::string& value, const std::string& name,

@@ -113,9 +113,20 @@ class SqliteDialect final : public Dialect {
     }
 
     std::string read_key(const std::string& c) const override {
-        return "(CASE WHEN typeof(" + c + ") = 'integer' THEN " + c + " WHEN " + c +
-               " IS NULL THEN '' ELSE CAST(" + c + " AS TEXT) END)";
+        // engine/cell_readers.hpp: customer_key_of_cell and key_owner.
+        return "(CASE typeof(" + c + ") WHEN 'integer' THEN " + c + " WHEN 'null' THEN NULL" +
+               " WHEN 'real' THEN (CASE WHEN " + c + " >= -9223372036854775808.0 AND " + c +
+               " < 9223372036854775808.0 AND " + c + " = CAST(" + c + " AS INTEGER) THEN CAST(" +
+               c + " AS INTEGER) ELSE CAST(" + c + " AS TEXT) END) ELSE (CASE WHEN trim(CAST(" + c +
+               " AS TEXT), ' ' || char(9, 10, 11, 12, 13, 160)) = '' THEN NULL ELSE CAST(" + c +
+               " AS TEXT) END) END)";
     }
+
+    std::string key_kind(const std::string& k) const override {
+        return "(CASE WHEN typeof(" + k + ") = 'integer' THEN 0 ELSE 1 END)";
+    }
+
+    std::optional<std::string> scan_order() const override { return "rowid"; }
 
     std::string bind(const std::string& value, const std::string& name,
                      const std::string& body) const override {

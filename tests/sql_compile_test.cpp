@@ -309,3 +309,48 @@ general:
     REQUIRE(compiled.code == 0);
     CHECK(query_rows(db, compiled.out) == "1,exact_half,\n2,big,\n3,negative,\n4,rest,\n");
 }
+
+TEST_CASE("compile: keys meet as the engine's key index has them meet") {
+    // engine/reader.hpp (KeyIndex) and engine/cell_readers.hpp: no key (null, blank) and a
+    // repeated key leave the row out (the first in table order stays); a whole REAL is the
+    // integer; a text that spells an integer finds it when there is no such text; an integer
+    // finds its own kind first; a REAL fraction finds the text SQLite prints for it.
+    TempDir dir;
+    const std::string db = dir.database("base.db", R"(
+CREATE TABLE people (customer_id, tier TEXT);
+INSERT INTO people VALUES (1, 'a'), (NULL, 'b'), ('  ', 'c'), (3, 'first'), (3, 'second'),
+  (5.0, 'x'), ('7', 't7'), (7, 'i7'), ('00123', 'z'), (2.5, 'frac');
+CREATE TABLE buys (customer_id, day TEXT);
+INSERT INTO buys VALUES ('1', '2026-01-01'), (1, '2026-01-02'), (3, '2026-01-01'),
+  ('5', '2026-01-01'), (7, '2026-01-01'), (7, '2026-01-02'), ('7', '2026-01-01'),
+  ('123', '2026-01-01'), ('00123', '2026-01-01'), (2.5, '2026-01-01'), (NULL, '2026-01-01'),
+  ('  ', '2026-01-01');
+)");
+    const std::string rules = dir.write("r.yaml", R"(ruleset: keys
+version: 1
+source:
+  customers: people
+  key: customer_id
+  facts:
+    buys: { table: buys, key: customer_id, time: day }
+let:
+  n: count(buys)
+general:
+  segments:
+    - id: two
+      when: n == 2
+    - id: one
+      when: n == 1
+      tactical:
+        - id: first_row
+          when: tier == 'first'
+    - id: none
+      when: otherwise
+)");
+    check_agrees(dir, rules, db, "2026-11-01");
+    const Run compiled =
+        run_cli({"compile", rules, "--dialect", "sqlite", "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE(compiled.code == 0);
+    CHECK(query_rows(db, compiled.out) ==
+          "1,two,\n3,one,first_row\n5,one,\n7,two,\n00123,one,\n2.5,one,\n7,one,\n");
+}
