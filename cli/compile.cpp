@@ -18,9 +18,9 @@ struct CompileOptions {
 };
 
 int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err) {
-    if (options.dialect != "sqlite") {
+    if (options.dialect == "postgres") {
         err << "strata compile: the " << options.dialect
-            << " dialect is not built yet (sqlite is)\n";
+            << " dialect is not built yet (sqlite and clickhouse are)\n";
         return kExitEnvironment;
     }
     int exit_code = kExitOk;
