@@ -68,15 +68,19 @@ void check_agrees(const TempDir& dir, const std::string& rules, const std::strin
     std::stringstream text;
     text << std::ifstream(rules).rdbuf();
     INFO("rules:\n" << text.str());
-    const Run compiled =
-        run_cli({"compile", rules, "--dialect", "clickhouse", "--db", db, "--as-of", as_of});
-    INFO(compiled.err);
-    REQUIRE(compiled.code == 0);
     ShardedDatabase sharded;
     const std::string loaded =
         load_sqlite_into_clickhouse(db, {{"customers", "customer_id"}, {"orders", "customer_id"}},
                                     sharded.shards(), cluster_name());
     REQUIRE(loaded == "");
+    // Names and types bound against the server's system.columns (the Distributed tables).
+    const ClickHouseUrl& first = sharded.shards()[0];
+    const std::string url =
+        "clickhouse://" + first.host + ":" + std::to_string(first.port) + "/" + first.database;
+    const Run compiled =
+        run_cli({"compile", rules, "--dialect", "clickhouse", "--db", url, "--as-of", as_of});
+    INFO(compiled.err);
+    REQUIRE(compiled.code == 0);
     const std::string sql_rows = clickhouse_rows(sharded.shards()[0], compiled.out);
     const std::string fresh = dir.file("run.db");
     std::filesystem::copy_file(db, fresh, std::filesystem::copy_options::overwrite_existing);
