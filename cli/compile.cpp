@@ -2,8 +2,10 @@
 // customer as a run would, for running the rules where the data is.
 #include <CLI/CLI.hpp>
 
+#include "cli/clickhouse_schema.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/io.hpp"
 #include "sql/compiler.hpp"
 
 namespace strata::cli {
@@ -18,13 +20,34 @@ struct CompileOptions {
 };
 
 int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err) {
-    if (options.dialect != "sqlite") {
+    if (options.dialect == "postgres") {
         err << "strata compile: the " << options.dialect
-            << " dialect is not built yet (sqlite is)\n";
+            << " dialect is not built yet (sqlite and clickhouse are)\n";
         return kExitEnvironment;
     }
     int exit_code = kExitOk;
-    auto loaded = load_rules(options.rules, options.db, err, exit_code);
+    std::optional<LoadedRules> loaded;
+    if (options.db && options.db->rfind("clickhouse://", 0) == 0) {
+        // The schema from the server's system.columns (cli/clickhouse_schema.hpp).
+        std::string error;
+        auto schema = read_clickhouse_schema(*options.db, error);
+        auto text = schema ? read_text_file(options.rules, error) : std::nullopt;
+        if (!text) {
+            err << "strata compile: " << error << '\n';
+            return kExitEnvironment;
+        }
+        SourceFile source(options.rules, std::move(*text));
+        Diagnostics diags;
+        loaded.emplace();
+        loaded->rules = compile_rules(source, &*schema, diags);
+        diags.sort_by_location();
+        for (const auto& d : diags.items())
+            render_text(err, d, &source);
+        if (!loaded->rules || diags.has_errors())
+            return diags.only_schema_errors() ? kExitEnvironment : kExitRules;
+    } else {
+        loaded = load_rules(options.rules, options.db, err, exit_code);
+    }
     if (!loaded) return exit_code;
     auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
     if (!as_of) return kExitEnvironment;
@@ -56,9 +79,10 @@ void add_compile(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
     cmd->add_option("--dialect", options->dialect, "SQL dialect: sqlite, postgres or clickhouse")
         ->required()
         ->check(CLI::IsMember({"sqlite", "postgres", "clickhouse"}));
-    cmd->add_option("--db", options->db,
-                    "SQLite customer database whose schema gives the columns' types (without it, "
-                    "only columns typed in source.types compile)");
+    cmd->add_option(
+        "--db", options->db,
+        "SQLite customer database, or clickhouse://host:port/db, whose schema gives the "
+        "columns' types (without it, only columns typed in source.types compile)");
     cmd->add_option("--as-of", options->as_of,
                     "Reference date YYYY-MM-DD (default: the rule file's as_of, else today, UTC)");
     cmd->callback(

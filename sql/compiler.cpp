@@ -24,6 +24,7 @@ std::string Lowering::quoted(const std::string& name, const Location& at) {
 }
 
 std::string Lowering::add_step(const std::string& sql) {
+    if (nested()) return current_ = "(" + sql + ")";
     std::string name = "s" + std::to_string(++counter_);
     steps_.push_back({name, sql});
     current_ = name;
@@ -32,8 +33,10 @@ std::string Lowering::add_step(const std::string& sql) {
 
 void Lowering::add_columns(const std::vector<std::pair<std::string, std::string>>& columns) {
     std::string sql = "SELECT *";
-    for (const auto& [name, value] : columns)
+    for (const auto& [name, value] : columns) {
         sql += ", " + value + " AS " + name;
+        columns_.push_back(name);
+    }
     add_step(sql + " FROM " + current_);
 }
 
@@ -49,6 +52,7 @@ std::string Lowering::rank_tile(const std::string& x, Type type, int64_t n, bool
 }
 
 void Lowering::population_step(const bound::Expr& e, const bound::Call& c) {
+    if (nested()) return nested_population(e, c);
     const std::string p = "p" + std::to_string(++counter_);
     std::vector<std::pair<std::string, std::string>> inputs;
     const size_t arity = c.fn == bound::Fn::Rfm ? 3 : 1;
@@ -252,6 +256,7 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
 }
 
 std::optional<std::string> Lowering::compile() {
+    if (nested()) return compile_nested();
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
     // Columns are written qualified by their table: SQLite reads an unknown "name" alone as a
@@ -343,7 +348,7 @@ std::string Lowering::placement() {
     collect(rules_.segments);
     if (!conds.empty()) add_columns(conds);
     auto holds = [&](const CompiledSegment& s) {
-        return s.when ? "(" + conditions_.at(s.when.get()) + " IS 1)" : std::string("1");
+        return s.when ? d_.is_true(conditions_.at(s.when.get())) : std::string("1");
     };
     const auto& segs = rules_.segments;
     std::string general = "CASE";
@@ -381,7 +386,7 @@ std::string Lowering::placement() {
     }
     add_columns({{"segment", "(" + general + ")"}});
     return "SELECT k AS customer_key, segment, (" + tactical + ") AS tactical FROM " + current_ +
-           " ORDER BY k COLLATE BINARY";
+           " ORDER BY " + d_.order_by_key("k");
 }
 
 std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,

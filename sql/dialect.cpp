@@ -4,7 +4,8 @@ namespace strata::sql {
 
 std::unique_ptr<Dialect> make_dialect(const std::string& name) {
     if (name == "sqlite") return make_sqlite_dialect();
-    return nullptr;  // postgres and clickhouse: not built yet
+    if (name == "clickhouse") return make_clickhouse_dialect();
+    return nullptr;  // postgres: not built yet
 }
 
 }  // namespace strata::sql

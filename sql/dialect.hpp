@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dsl/types.hpp"
 
@@ -85,10 +86,63 @@ class Dialect {
     // An expression that stops the query with an error (for totals beyond what the SQL
     // reproduces exactly); `row` is any row-dependent integer expression.
     virtual std::string stop(const std::string& row) const = 0;
+
+    // --- Hooks with SQL's own spelling as the default; a dialect whose operators do not
+    // follow SQL's meaning (ClickHouse 18.16) spells them out.
+
+    // The plan's shape: true when the dialect has table CTEs and window functions (the plan of
+    // sql/compiler.cpp); false selects the nested plan (sql/nested_plan.cpp): subqueries, one
+    // join per SELECT, population ranks from sorted arrays.
+    virtual bool has_ctes_and_windows() const { return true; }
+    // A 0/1/NULL condition as known true (plain 0/1), for the placement's CASE.
+    virtual std::string is_true(const std::string& a) const { return "(" + a + " IS 1)"; }
+    // The ORDER BY term that orders customer keys as export does (texts by bytes).
+    virtual std::string order_by_key(const std::string& k) const { return k + " COLLATE BINARY"; }
+    // An integer as text.
+    virtual std::string int_text(const std::string& i) const { return "CAST(" + i + " AS TEXT)"; }
+    // Three-valued AND, OR, NOT of 0/1/NULL values.
+    virtual std::string logic_and(const std::string& a, const std::string& b) const {
+        return "(" + a + " AND " + b + ")";
+    }
+    virtual std::string logic_or(const std::string& a, const std::string& b) const {
+        return "(" + a + " OR " + b + ")";
+    }
+    virtual std::string logic_not(const std::string& a) const { return "(NOT " + a + ")"; }
+    // `value` IN (items), three-valued (a null item makes a miss unknown).
+    virtual std::string in_list(const std::string& value, const std::vector<std::string>& items,
+                                bool negated) const {
+        std::string list;
+        for (const auto& i : items)
+            list += (list.empty() ? "" : ", ") + i;
+        return "(" + value + (negated ? " NOT IN (" : " IN (") + list + "))";
+    }
+    virtual std::string between(const std::string& value, const std::string& low,
+                                const std::string& high, bool negated) const {
+        return "(" + value + (negated ? " NOT BETWEEN " : " BETWEEN ") + low + " AND " + high + ")";
+    }
+    // least()/greatest() of the items, ignoring nulls (null only when all are).
+    virtual std::string least_greatest(bool least, const std::vector<std::string>& items) const {
+        std::string rows;
+        for (const auto& s : items)
+            rows += (rows.empty() ? "SELECT " : " UNION ALL SELECT ") + s + " AS v";
+        return std::string("(SELECT ") + (least ? "min" : "max") + "(v) FROM (" + rows + "))";
+    }
+    // Integer abs (NULL for the smallest integer), %, and / giving a double (NULL when the
+    // divisor is 0).
+    virtual std::string int_abs(const std::string& a) const {
+        return bind(a, "av", "CASE WHEN av <> -9223372036854775807 - 1 THEN abs(av) END");
+    }
+    virtual std::string int_mod(const std::string& a, const std::string& b) const {
+        return "(" + a + " % " + b + ")";
+    }
+    virtual std::string int_divide(const std::string& a, const std::string& b) const {
+        return "(" + to_double(a) + " / " + to_double(b) + ")";
+    }
 };
 
 // The dialect called `name` (sqlite, postgres, clickhouse), or null when it is not built.
 std::unique_ptr<Dialect> make_dialect(const std::string& name);
 std::unique_ptr<Dialect> make_sqlite_dialect();
+std::unique_ptr<Dialect> make_clickhouse_dialect();
 
 }  // namespace strata::sql

@@ -130,7 +130,7 @@ std::string Lowering::node(const bound::Expr& e, int fact) {
                 }
                 return *prefix + "_" + bound::rfm_fields().at(static_cast<size_t>(n.field));
             } else if constexpr (std::is_same_v<T, bound::Unary>) {
-                if (n.op == ast::UnaryOp::Not) return "(NOT " + expr(*n.operand, fact) + ")";
+                if (n.op == ast::UnaryOp::Not) return d_.logic_not(expr(*n.operand, fact));
                 if (n.operand->type == Type::Int) return d_.checked_negate(expr(*n.operand, fact));
                 if (n.operand->type == Type::Number) return "(-" + expr(*n.operand, fact) + ")";
                 if (n.operand->type == Type::Null) return "NULL";
@@ -141,15 +141,14 @@ std::string Lowering::node(const bound::Expr& e, int fact) {
             } else if constexpr (std::is_same_v<T, bound::InList>) {
                 std::string v = expr(*n.value, fact);
                 if (n.value->type == Type::String) v = d_.collate_bytes(v);
-                std::string items;
+                std::vector<std::string> items;
                 for (const auto& item : n.items)
-                    items += (items.empty() ? "" : ", ") + expr(*item, fact);
-                return "(" + v + (n.negated ? " NOT IN (" : " IN (") + items + "))";
+                    items.push_back(expr(*item, fact));
+                return d_.in_list(v, items, n.negated);
             } else if constexpr (std::is_same_v<T, bound::Between>) {
                 std::string v = expr(*n.value, fact);
                 if (n.value->type == Type::String) v = d_.collate_bytes(v);
-                return "(" + v + (n.negated ? " NOT BETWEEN " : " BETWEEN ") + expr(*n.low, fact) +
-                       " AND " + expr(*n.high, fact) + ")";
+                return d_.between(v, expr(*n.low, fact), expr(*n.high, fact), n.negated);
             } else if constexpr (std::is_same_v<T, bound::IsNull>) {
                 return "(" + expr(*n.value, fact) + (n.negated ? " IS NOT NULL)" : " IS NULL)");
             } else {
@@ -165,9 +164,9 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
     auto r = [&] { return expr(*b.rhs, fact); };
     switch (b.op) {
         case BinaryOp::And:
-            return "(" + l() + " AND " + r() + ")";
+            return d_.logic_and(l(), r());
         case BinaryOp::Or:
-            return "(" + l() + " OR " + r() + ")";
+            return d_.logic_or(l(), r());
         case BinaryOp::Eq:
         case BinaryOp::Ne:
         case BinaryOp::Lt:
@@ -184,8 +183,8 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
     }
     if (lt == Type::Null || rt == Type::Null) return "NULL";
     if (lt == Type::Int && rt == Type::Int) {
-        if (b.op == BinaryOp::Div) return "(" + d_.to_double(l()) + " / " + d_.to_double(r()) + ")";
-        if (b.op == BinaryOp::Mod) return "(" + l() + " % " + r() + ")";
+        if (b.op == BinaryOp::Div) return d_.int_divide(l(), r());
+        if (b.op == BinaryOp::Mod) return d_.int_mod(l(), r());
         const char op = b.op == BinaryOp::Add ? '+' : b.op == BinaryOp::Sub ? '-' : '*';
         return d_.checked_int(op, l(), r());
     }
@@ -261,17 +260,10 @@ std::string Lowering::call(const bound::Expr& e, const bound::Call& c, int fact)
                    expr_as(*c.args[2], t, fact) + " END)";
         case Fn::Least:
         case Fn::Greatest: {
-            auto items = args_as(t, true);
-            std::string rows;
-            for (const auto& s : items)
-                rows += (rows.empty() ? "SELECT " : " UNION ALL SELECT ") + s + " AS v";
-            return std::string("(SELECT ") + (c.fn == Fn::Least ? "min" : "max") + "(v) FROM (" +
-                   rows + "))";
+            return d_.least_greatest(c.fn == Fn::Least, args_as(t, true));
         }
         case Fn::Abs:
-            if (c.args[0]->type == Type::Int)
-                return d_.bind(arg(0), "av",
-                               "CASE WHEN av <> -9223372036854775807 - 1 THEN abs(av) END");
+            if (c.args[0]->type == Type::Int) return d_.int_abs(arg(0));
             return "abs(" + arg(0) + ")";
         case Fn::Round:
             if (c.args[1]) {

@@ -64,6 +64,16 @@ class Lowering {
     std::string quoted(const std::string& name, const Location& at);
     std::string text(const std::string& s, const Location& at);
     const std::string& file() const { return rules_.source.path(); }
+
+    // The nested plan (sql/nested_plan.cpp), for dialects without table CTEs and window
+    // functions: each step a subquery of the next, one join per SELECT, population ranks
+    // from sorted arrays. `columns_` names the current step's columns.
+    bool nested() const { return !d_.has_ctes_and_windows(); }
+    std::vector<std::string> columns_;
+    std::optional<std::string> compile_nested();
+    void nested_population(const bound::Expr& e, const bound::Call& c);
+    void nested_rank(const std::string& x, const std::string& name, bool descending, int64_t tiles);
+    std::string nested_aggregate(const bound::Aggregate& a, const std::string& fact_rows);
 };
 
 }  // namespace strata::sql

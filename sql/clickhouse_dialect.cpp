@@ -1,0 +1,313 @@
+// The ClickHouse dialect, for ClickHouse 18.16 (Debian 12's). What it must work around:
+// - no table CTEs and no window functions: has_ctes_and_windows() is false, so the compiler
+//   builds the nested plan (sql/nested_plan.cpp);
+// - NULL logic that is not SQL's (`NULL AND 0` is NULL, `NULL OR 0` is 0, `NULL NOT IN (...)`
+//   is 1): AND, OR, NOT, IN and BETWEEN are spelled out from comparisons and ifNull;
+// - integer + - * wrap silently, and intDiv/% of the smallest integer by -1 or by 0 throw:
+//   overflow is detected from the wrapped result's sign (or by dividing back), and divisors
+//   are made safe before dividing, since if() and multiIf() evaluate every branch;
+// - Date covers 1970–2105 only: dates are day numbers (Int64) throughout, and calendar
+//   months are computed with integer civil-date arithmetic, never with Date functions.
+// A value is bound once with a lambda: arrayMap(name -> body, [value])[1]. ClickHouse computes
+// a function of a Nullable column on its nested values (0 under a NULL), so divisors are made
+// non-null and non-zero before dividing.
+// The warehouse holds typed columns (sql/clickhouse_schema.hpp): a cell is read by a plain
+// conversion to the language's representation, the loader having converted it already as the
+// engine's cell readers do.
+#include <cmath>
+#include <cstdio>
+
+#include "sql/dialect.hpp"
+
+namespace strata::sql {
+
+namespace {
+
+std::string let(const std::string& value, const std::string& name, const std::string& body) {
+    return "arrayElement(arrayMap(" + name + " -> " + body + ", [" + value + "]), 1)";
+}
+
+const char* kMinInt = "toInt64(-9223372036854775808)";
+
+class ClickHouseDialect final : public Dialect {
+  public:
+    std::string name() const override { return "clickhouse"; }
+
+    std::optional<std::string> identifier(const std::string& name) const override {
+        if (name.empty() || name.find('\0') != std::string::npos) return std::nullopt;
+        std::string out = "`";
+        for (char c : name) {
+            if (c == '`' || c == '\\') out += '\\';
+            out += c;
+        }
+        return out + "`";
+    }
+
+    std::optional<std::string> string_literal(const std::string& text) const override {
+        std::string out = "'";
+        for (char c : text) {
+            switch (c) {
+                case '\\':
+                    out += "\\\\";
+                    break;
+                case '\'':
+                    out += "\\'";
+                    break;
+                case '\0':
+                    out += "\\0";
+                    break;
+                case '\n':
+                    out += "\\n";
+                    break;
+                case '\r':
+                    out += "\\r";
+                    break;
+                case '\t':
+                    out += "\\t";
+                    break;
+                default:
+                    out += c;
+            }
+        }
+        return out + "'";
+    }
+
+    std::string integer_literal(int64_t v) const override {
+        return "toInt64(" + std::to_string(v) + ")";
+    }
+
+    std::string number_literal(double v) const override {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%.17g", v);
+        return "toFloat64(" + std::string(buf) + ")";
+    }
+
+    std::optional<std::string> read_cell(const std::string& c, Type type) const override {
+        switch (type) {
+            case Type::String:
+                return c;
+            case Type::Int:
+                return "toInt64(" + c + ")";
+            case Type::Number:
+                return "toFloat64(" + c + ")";
+            case Type::Bool:
+                return "if(" + c + " > 1, NULL, toUInt8(" + c + "))";
+            case Type::Date:
+                return "toInt64(toUInt16(" + c + "))";
+            default:
+                return std::nullopt;
+        }
+    }
+
+    std::string read_time_day(const std::string& c) const override {
+        return "toInt64(toUInt16(toDate(" + c + ")))";
+    }
+
+    std::string read_key(const std::string& c) const override { return c; }
+
+    std::string bind(const std::string& value, const std::string& name,
+                     const std::string& body) const override {
+        return let(value, name, body);
+    }
+
+    std::string checked_int(char op, const std::string& a, const std::string& b) const override {
+        std::string overflow;
+        const std::string r = "(ia " + std::string(1, op) + " ib)";
+        if (op == '+')
+            overflow =
+                "(ia > 0 AND ib > 0 AND " + r + " < 0) OR (ia < 0 AND ib < 0 AND " + r + " >= 0)";
+        else if (op == '-')
+            overflow =
+                "(ia >= 0 AND ib < 0 AND " + r + " < 0) OR (ia < 0 AND ib > 0 AND " + r + " >= 0)";
+        else
+            overflow = "multiIf(ia = 0 OR ib = 0, 0, ia = -1, ib = " + std::string(kMinInt) +
+                       ", ib = -1, ia = " + kMinInt + ", intDiv(" + r +
+                       ", if(ifNull(ia, 0) IN (0, -1), toInt64(1), ifNull(ia, 1))) != ib)";
+        return "arrayElement(arrayMap((ia, ib) -> if(" + overflow + ", NULL, " + r + "), [" + a +
+               "], [" + b + "]), 1)";
+    }
+
+    std::string checked_negate(const std::string& a) const override {
+        return let(a, "na", "if(na = " + std::string(kMinInt) + ", NULL, -na)");
+    }
+
+    std::string finite(const std::string& x) const override {
+        return let(x, "fv", "if(isFinite(fv), fv, NULL)");
+    }
+
+    std::string to_double(const std::string& i) const override { return "toFloat64(" + i + ")"; }
+
+    std::string double_to_int(char how, const std::string& x) const override {
+        const std::string in_range =
+            "(dx >= -9223372036854775808.0 AND dx < 9223372036854775808.0)";
+        const std::string t = "toInt64(if(" + in_range + ", dx, 0))";
+        std::string step;
+        if (how == 'r')
+            step = "dt + (dx - dt >= 0.5) - (dx - dt <= -0.5)";
+        else if (how == 'f')
+            step = "dt - (dx < dt)";
+        else
+            step = "dt + (dx > dt)";
+        return let(x, "dx", "if(" + in_range + ", " + let(t, "dt", step) + ", NULL)");
+    }
+
+    // Day number → (y, m, d) bound as cy, cm, cd in `body` (H. Hinnant's civil_from_days).
+    static std::string civil(const std::string& day, const std::string& body) {
+        const std::string era = "intDiv(if(cz >= 0, cz, cz - 146096), 146097)";
+        const std::string doe_body = let(
+            "intDiv(ce - intDiv(ce, 1460) + intDiv(ce, 36524) - intDiv(ce, 146096), 365)", "cyoe",
+            let("ce - (365 * cyoe + intDiv(cyoe, 4) - intDiv(cyoe, 100))", "cdoy",
+                let("intDiv(5 * cdoy + 2, 153)", "cmp",
+                    let("cdoy - intDiv(153 * cmp + 2, 5) + 1", "cd",
+                        let("if(cmp < 10, cmp + 3, cmp - 9)", "cm",
+                            let("cyoe + cera * 400 + (cm <= 2)", "cy", body))))));
+        return let("toInt64(" + day + ") + 719468", "cz",
+                   let(era, "cera", let("cz - cera * 146097", "ce", doe_body)));
+    }
+
+    // (y, m, d) → day number (days_from_civil).
+    static std::string days_from(const std::string& y, const std::string& m, const std::string& d) {
+        return "arrayElement(arrayMap((fy, fm, fd) -> " +
+               let("fy - (fm <= 2)", "fyy",
+                   let("intDiv(if(fyy >= 0, fyy, fyy - 399), 400)", "fera",
+                       let("fyy - fera * 400", "fyoe",
+                           "fera * 146097 + fyoe * 365 + intDiv(fyoe, 4) - intDiv(fyoe, 100) + "
+                           "intDiv(153 * if(fm > 2, fm - 3, fm + 9) + 2, 5) + fd - 1 - 719468"))) +
+               ", [" + y + "], [" + m + "], [" + d + "]), 1)";
+    }
+
+    std::optional<std::string> add_months(const std::string& day, int64_t months) const override {
+        if (months > 120000 || months < -120000) return std::nullopt;
+        const std::string total = "cy * 12 + cm - 1 + (" + std::to_string(months) + ")";
+        const std::string leap = "((my % 4 = 0 AND my % 100 != 0) OR my % 400 = 0)";
+        const std::string month_days =
+            "multiIf(mm = 2, 28 + " + leap + ", mm IN (4, 6, 9, 11), 30, 31)";
+        const std::string body = let(
+            "intDiv(mt, 12)", "my",
+            let("mt - my * 12 + 1", "mm", days_from("my", "mm", "least(cd, " + month_days + ")")));
+        return let(
+            day, "dm",
+            "if(isNull(dm), NULL, " + civil("assumeNotNull(dm)", let(total, "mt", body)) + ")");
+    }
+
+    std::string year_of(const std::string& day) const override {
+        return let(day, "yd", "if(isNull(yd), NULL, " + civil("assumeNotNull(yd)", "cy") + ")");
+    }
+    std::string month_of(const std::string& day) const override {
+        return let(day, "md", "if(isNull(md), NULL, " + civil("assumeNotNull(md)", "cm") + ")");
+    }
+
+    std::string collate_bytes(const std::string& text) const override { return text; }
+    std::string concat(const std::string& a, const std::string& b) const override {
+        return "concat(" + a + ", " + b + ")";
+    }
+    std::string ascii_case(bool lower, const std::string& text) const override {
+        // ClickHouse's lower() and upper() change ASCII letters only (lowerUTF8 is the other).
+        return std::string(lower ? "lower(" : "upper(") + text + ")";
+    }
+    std::string utf8_length(const std::string& text) const override {
+        return "toInt64(lengthUTF8(" + text + "))";
+    }
+    std::string text_test(char how, const std::string& text,
+                          const std::string& part) const override {
+        std::string test;
+        if (how == 'c')
+            test = "position(ts, tp) > 0";
+        else if (how == 's')
+            test = "substring(ts, 1, length(tp)) = tp";
+        else
+            test = "length(ts) >= length(tp) AND substring(ts, length(ts) - length(tp) + 1) = tp";
+        return "arrayElement(arrayMap((ts, tp) -> if(isNull(ts) OR isNull(tp), NULL, " + test +
+               "), [" + text + "], [" + part + "]), 1)";
+    }
+
+    std::string fraction_units(const std::string& x) const override {
+        // As the SQLite dialect: |x| = (gh·2^53 + gl) / 2^83, |x|·10^9 in 64-bit integer
+        // pieces, rounded half to even.
+        const std::string mid =
+            "bitShiftLeft(bitAnd(pa, 2097151), 26) + pb + bitShiftRight(pc, 27)";
+        const std::string rounded =
+            let("bitShiftRight(pa, 21) + bitShiftRight(" + mid + ", 47)", "ip",
+                let("bitAnd(" + mid + ", 140737488355327)", "fp",
+                    "if(ux < 0, -1, 1) * (ip + if(fp > 70368744177664 OR (fp = 70368744177664 "
+                    "AND (bitAnd(pc, 134217727) > 0 OR bitAnd(ip, 1) = 1)), 1, 0))"));
+        const std::string products =
+            let("gh * 1953125", "pa",
+                let("bitShiftRight(gl, 27) * 1953125", "pb",
+                    let("bitAnd(gl, 134217727) * 1953125", "pc", rounded)));
+        return let(x, "ux",
+                   let("toInt64(abs(ux) * 1073741824.0)", "gh",
+                       let("toInt64((abs(ux) * 1073741824.0 - gh) * 9007199254740992.0)", "gl",
+                           products)));
+    }
+
+    std::string stop(const std::string& row) const override {
+        return "toInt64(throwIf(1 + 0 * (" + row + ")))";
+    }
+
+    bool has_ctes_and_windows() const override { return false; }
+    std::string is_true(const std::string& a) const override { return known_true(a); }
+    std::string order_by_key(const std::string& k) const override { return k; }
+    std::string int_text(const std::string& i) const override { return "toString(" + i + ")"; }
+
+    // Known true / known false of a 0/1/NULL value, as a plain 0/1.
+    static std::string known_true(const std::string& a) { return "(ifNull(" + a + ", 0) = 1)"; }
+    static std::string known_false(const std::string& a) { return "(ifNull(" + a + ", 1) = 0)"; }
+
+    std::string logic_and(const std::string& a, const std::string& b) const override {
+        return "arrayElement(arrayMap((la, lb) -> multiIf(" + known_false("la") + " OR " +
+               known_false("lb") + ", toNullable(toUInt8(0)), isNull(la) OR isNull(lb), NULL, " +
+               "toNullable(toUInt8(1))), [" + a + "], [" + b + "]), 1)";
+    }
+    std::string logic_or(const std::string& a, const std::string& b) const override {
+        return "arrayElement(arrayMap((la, lb) -> multiIf(" + known_true("la") + " OR " +
+               known_true("lb") + ", toNullable(toUInt8(1)), isNull(la) OR isNull(lb), NULL, " +
+               "toNullable(toUInt8(0))), [" + a + "], [" + b + "]), 1)";
+    }
+    std::string logic_not(const std::string& a) const override { return "(" + a + " = 0)"; }
+
+    std::string in_list(const std::string& value, const std::vector<std::string>& items,
+                        bool negated) const override {
+        std::string out;
+        for (const auto& item : items) {
+            const std::string eq = "(" + value + " = " + item + ")";
+            out = out.empty() ? eq : logic_or(out, eq);
+        }
+        if (out.empty()) out = "toUInt8(0)";
+        return negated ? logic_not(out) : out;
+    }
+    std::string between(const std::string& value, const std::string& low, const std::string& high,
+                        bool negated) const override {
+        const std::string in =
+            logic_and("(" + value + " >= " + low + ")", "(" + value + " <= " + high + ")");
+        return negated ? logic_not(in) : in;
+    }
+    std::string least_greatest(bool least, const std::vector<std::string>& items) const override {
+        std::string out = items.at(0);
+        for (size_t i = 1; i < items.size(); ++i) {
+            out = "arrayElement(arrayMap((ga, gb) -> " + std::string(least ? "least" : "greatest") +
+                  "(coalesce(ga, gb), coalesce(gb, ga)), [" + out + "], [" + items[i] + "]), 1)";
+        }
+        return out;
+    }
+    std::string int_abs(const std::string& a) const override {
+        return let(a, "av", "if(av = " + std::string(kMinInt) + ", NULL, toInt64(abs(av)))");
+    }
+    std::string int_mod(const std::string& a, const std::string& b) const override {
+        return "arrayElement(arrayMap((ma, mb) -> if(mb = 0, NULL, ma % if(ifNull(mb, 0) IN (0, "
+               "-1), "
+               "toInt64(1), ifNull(mb, 1))), [" +
+               a + "], [" + b + "]), 1)";
+    }
+    std::string int_divide(const std::string& a, const std::string& b) const override {
+        return finite("(" + to_double(a) + " / " + to_double(b) + ")");
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<Dialect> make_clickhouse_dialect() {
+    return std::make_unique<ClickHouseDialect>();
+}
+
+}  // namespace strata::sql

@@ -1,0 +1,250 @@
+// The nested plan, for dialects without table CTEs and window functions (ClickHouse 18.16):
+// the same steps as the CTE plan of compiler.cpp, each written as a subquery of the next.
+//   customers   key k, each cell read as its type (c<slot>), since applied
+//   aggregates  one ANY LEFT JOIN per SELECT (USING k) with each aggregate's rows grouped by
+//               key; join_use_nulls = 1 (set at the end of the query) so that a customer
+//               without rows gets NULL, then 0 for counts and sums
+//   lets, population functions, conditions, placement: columns added step by step
+// A population rank sorts the whole base once into an array of row tuples (NULLs last),
+// ARRAY JOINs it back, and takes the number of strictly smaller values as the position minus
+// the row's occurrence among equal values (arrayEnumerateUniq): ties always share a rank.
+// Exact sums: integers through Decimal128 (a total beyond 64 bits is NULL); numbers split
+// into integer parts and 9-place fraction units as the CTE plan does. Totals the SQL cannot
+// reproduce exactly stop the query with throwIf rather than give another number.
+#include "sql/lowering.hpp"
+
+namespace strata::sql {
+
+namespace {
+
+// `value` where `ok` holds; the query stops (throwIf) on a row where it does not. Both are
+// evaluated on every row, as ClickHouse's if() does.
+std::string guarded(const std::string& ok, const std::string& value) {
+    return "if((" + ok + ") AND throwIf(NOT (" + ok + ")) = 0, " + value + ", NULL)";
+}
+
+}  // namespace
+
+void Lowering::nested_rank(const std::string& x, const std::string& name, bool descending,
+                           int64_t tiles) {
+    size_t xi = 0;
+    std::string tuple;
+    for (size_t i = 0; i < columns_.size(); ++i) {
+        tuple += (i ? ", " : "") + columns_[i];
+        if (columns_[i] == x) xi = i + 1;
+    }
+    const std::string xe = "tupleElement(t, " + std::to_string(xi) + ")";
+    const std::string sorted =
+        descending ? "arrayReverseSort(t -> (isNotNull(" + xe + "), " + xe + "), rows)"
+                   : "arraySort(t -> (isNull(" + xe + "), " + xe + "), rows)";
+    std::string sql = "SELECT ";
+    for (size_t i = 0; i < columns_.size(); ++i)
+        sql += "tupleElement(r, " + std::to_string(i + 1) + ") AS " + columns_[i] + ", ";
+    const std::string below = "toInt64(rpos - rdup)";
+    const std::string total = "toInt64(if(rn = 0, 1, rn))";
+    const std::string rank =
+        tiles > 0 ? "1 + intDiv(" + d_.integer_literal(tiles) + " * " + below + ", " + total + ")"
+                  : "toFloat64(" + below + ") / " + total;
+    sql += "if(isNull(tupleElement(r, " + std::to_string(xi) + ")), NULL, " + rank + ") AS " +
+           name + " FROM (SELECT " + sorted + " AS rs, arrayCount(t -> isNotNull(" + xe +
+           "), rs) AS rn FROM (SELECT groupArray(tuple(" + tuple + ")) AS rows FROM " + current_ +
+           ")) ARRAY JOIN rs AS r, arrayEnumerate(rs) AS rpos, arrayEnumerateUniq(arrayMap(t -> " +
+           xe + ", rs)) AS rdup";
+    columns_.push_back(name);
+    add_step(sql);
+}
+
+void Lowering::nested_population(const bound::Expr& e, const bound::Call& c) {
+    const std::string p = "p" + std::to_string(++counter_);
+    const size_t arity = c.fn == bound::Fn::Rfm ? 3 : 1;
+    std::vector<std::pair<std::string, std::string>> inputs;
+    for (size_t k = 0; k < arity; ++k)
+        inputs.emplace_back(p + "_x" + std::to_string(k), expr(*c.args[k], -1));
+    add_columns(inputs);
+    auto x = [&](size_t k) { return p + "_x" + std::to_string(k); };
+    switch (c.fn) {
+        case bound::Fn::Ntile:
+            nested_rank(x(0), p, false, c.params.n);
+            break;
+        case bound::Fn::PercentRank:
+            nested_rank(x(0), p, false, 0);
+            break;
+        case bound::Fn::Rfm: {
+            const int64_t bins = c.params.n;
+            nested_rank(x(0), p + "_t0", is_numeric(c.args[0]->type), bins);
+            nested_rank(x(1), p + "_t1", false, bins);
+            nested_rank(x(2), p + "_t2", false, bins);
+            auto score = [&](int k) {
+                const std::string t = p + "_t" + std::to_string(k);
+                return c.params.best_low ? "(" + d_.integer_literal(bins + 1) + " - " + t + ")" : t;
+            };
+            const std::string sep = bins > 9 ? " || '-' || " : " || ";
+            add_columns({{p + "_r", score(0)},
+                         {p + "_f", score(1)},
+                         {p + "_m", score(2)},
+                         {p + "_code", "(" + d_.int_text(score(0)) + sep + d_.int_text(score(1)) +
+                                           sep + d_.int_text(score(2)) + ")"}});
+            break;
+        }
+        default:
+            refuse(e.location,
+                   "not compiled yet: abc() (the engine sums its shares in extended precision)");
+            add_columns({{p, "NULL"}});
+            break;
+    }
+    population_[&e] = p;
+}
+
+std::string Lowering::nested_aggregate(const bound::Aggregate& a, const std::string& fact_rows) {
+    const bound::FactUse& fact = rules_.program.facts.at(static_cast<size_t>(a.fact));
+    std::string where = fact.time.empty() ? "1" : "t <= " + d_.integer_literal(as_of_.days);
+    if (a.where) where = d_.logic_and("(" + where + ")", expr(*a.where, a.fact));
+    const Type vt = a.value ? a.value->type : Type::Null;
+    const std::string x = a.value ? expr(*a.value, a.fact) : "NULL";
+    const std::string rows =
+        "SELECT k, " + x + " AS x FROM " + fact_rows + " WHERE " + d_.is_true(where);
+    auto grouped = [&](const std::string& v) {
+        return "SELECT k, " + v + " AS v FROM (" + rows + ") GROUP BY k";
+    };
+    switch (a.fn) {
+        case bound::AggFn::Count:
+            return grouped(a.value ? "toInt64(count(x))" : "toInt64(count())");
+        case bound::AggFn::CountDistinct:
+            return grouped("toInt64(uniqExact(x))");
+        case bound::AggFn::Min:
+            return grouped("min(x)");
+        case bound::AggFn::Max:
+            return grouped("max(x)");
+        case bound::AggFn::Cv:
+            refuse(a.value->location, "not compiled yet: cv()");
+            return grouped("NULL");
+        default:
+            break;
+    }
+    const bool avg = a.fn == bound::AggFn::Avg;
+    if (vt == Type::Int) {
+        const std::string fits = "s >= -9223372036854775808 AND s <= 9223372036854775807";
+        const std::string total = "SELECT k, n, if(n = 0 OR NOT (" + fits + "), NULL, toInt64(if(" +
+                                  fits +
+                                  ", s, toDecimal128(0, 0)))) AS tot FROM (SELECT k, "
+                                  "sum(toDecimal128(x, 0)) AS s, toInt64(count(x)) AS n FROM (" +
+                                  rows + ") GROUP BY k)";
+        if (!avg) return "SELECT k, tot AS v FROM (" + total + ")";
+        return "SELECT k, if(n = 0 OR isNull(tot), NULL, " +
+               guarded("ifNull(abs(tot) <= 9007199 AND n <= 9007199, 1)",
+                       "toFloat64(tot) / toFloat64(n)") +
+               ") AS v FROM (" + total + ")";
+    }
+    // Numbers: integer parts i and fraction units u summed apart (engine/exact_sum.hpp).
+    const std::string split = "SELECT k, x, " +
+                              guarded("abs(x) < 9223372036854775808.0", "toInt64(x)") +
+                              " AS i FROM (" + rows + ") WHERE isNotNull(x)";
+    const std::string units =
+        "SELECT k, toInt64(if(abs(sd) < 4611686018427387904, sd, toDecimal128(0, 0))) AS si, "
+        "abs(sd) < 4611686018427387904 AS si_ok, sf, n FROM (SELECT k, sum(toDecimal128(i, 0)) AS "
+        "sd, sum(" +
+        d_.fraction_units("(x - toFloat64(i))") + ") AS sf, toInt64(count(x)) AS n FROM (" + split +
+        ") GROUP BY k)";
+    const std::string normal =
+        "SELECT k, n, si_ok, si + intDiv(sf, 1000000000) AS a0, sf % "
+        "1000000000 AS b0 FROM (" +
+        units + ")";
+    const std::string same_sign =
+        "SELECT k, n, si_ok, multiIf(a0 > 0 AND b0 < 0, a0 - 1, a0 < 0 AND b0 > 0, a0 + 1, a0) "
+        "AS a, multiIf(a0 > 0 AND b0 < 0, b0 + 1000000000, a0 < 0 AND b0 > 0, b0 - 1000000000, "
+        "b0) AS b FROM (" +
+        normal + ")";
+    if (avg) {
+        return "SELECT k, " +
+               guarded("si_ok AND abs(a) <= 9007198 AND n <= 9007199",
+                       "toFloat64(a * 1000000000 + b) / toFloat64(n * 1000000000)") +
+               " AS v FROM (" + same_sign + ")";
+    }
+    return "SELECT k, " +
+           guarded("si_ok AND abs(a) < 9007199254740992",
+                   "if(abs(a) <= 9007198, toFloat64(a * 1000000000 + b) / 1000000000.0, if(a < 0 "
+                   "OR b < 0, -1.0, 1.0) * (toFloat64(abs(a)) + toFloat64(abs(b)) / "
+                   "1000000000.0))") +
+           " AS v FROM (" + same_sign + ")";
+}
+
+std::optional<std::string> Lowering::compile_nested() {
+    const auto& program = rules_.program;
+    const RuleFile& rf = rules_.rules;
+    std::string cust = "SELECT " + d_.read_key(quoted(rf.key, rf.key_location)) + " AS k";
+    columns_ = {"k"};
+    for (size_t s = 0; s < program.columns.size(); ++s) {
+        const bound::ColumnUse& use = program.columns[s];
+        if (use.source == bound::ColumnSource::State) continue;
+        auto cell = d_.read_cell(quoted(use.name, rf.customers_location), use.type);
+        if (!cell) cell = "NULL";  // refused where it is used
+        cust += ", " + *cell + " AS c" + std::to_string(s);
+        columns_.push_back("c" + std::to_string(s));
+    }
+    cust += " FROM " + quoted(rf.customers_table, rf.customers_location);
+    if (rules_.since) {
+        const auto* col = std::get_if<bound::CustomerColumn>(&rules_.since->node);
+        if (col) {
+            const std::string day = d_.read_time_day(
+                quoted(program.columns.at(static_cast<size_t>(col->slot)).name, rf.since.location));
+            cust += " WHERE " + d_.is_true(d_.logic_or(
+                                    "isNull(" + day + ")",
+                                    "(" + day + " <= " + d_.integer_literal(as_of_.days) + ")"));
+        }
+    }
+    add_step(cust);
+    // Each fact's rows: key, cells, the day of its time.
+    std::vector<std::string> fact_rows;
+    for (const bound::FactUse& f : program.facts) {
+        const Location at =
+            rules_.rules.facts.empty() ? Location{} : rules_.rules.facts[0].location;
+        std::string sql = "SELECT " + d_.read_key(quoted(f.key, at)) + " AS k";
+        for (size_t s = 0; s < f.columns.size(); ++s) {
+            auto cell = d_.read_cell(quoted(f.columns[s].name, at), f.columns[s].type);
+            if (!cell) {
+                refuse(at, "not compiled yet: fact column '" + f.columns[s].name + "' of type " +
+                               type_name(f.columns[s].type));
+                cell = "NULL";
+            }
+            sql += ", " + *cell + " AS f" + std::to_string(s);
+        }
+        if (!f.time.empty()) sql += ", " + d_.read_time_day(quoted(f.time, at)) + " AS t";
+        fact_rows.push_back("(" + sql + " FROM " + quoted(f.table, at) + ")");
+    }
+    std::vector<std::pair<std::string, std::string>> filled;
+    for (size_t j = 0; j < program.aggregates.size(); ++j) {
+        const bound::Aggregate& a = program.aggregates[j];
+        const std::string name = "a" + std::to_string(j);
+        add_step("SELECT * FROM " + current_ + " ANY LEFT JOIN (SELECT k, v AS " + name +
+                 "_v FROM (" + nested_aggregate(a, fact_rows.at(static_cast<size_t>(a.fact))) +
+                 ")) USING k");
+        columns_.push_back(name + "_v");
+        std::string empty;
+        if (a.fn == bound::AggFn::Count || a.fn == bound::AggFn::CountDistinct)
+            empty = d_.integer_literal(0);
+        if (a.fn == bound::AggFn::Sum)
+            empty = a.type == Type::Int ? d_.integer_literal(0) : d_.number_literal(0.0);
+        filled.emplace_back(
+            name, empty.empty() ? name + "_v" : "coalesce(" + name + "_v, " + empty + ")");
+    }
+    if (!filled.empty()) add_columns(filled);
+    for (size_t i = 0; i < program.lets.size(); ++i) {
+        const bound::Let& let = program.lets[i];
+        hoist_population(*let.expr);
+        if (let.type == Type::Record) {
+            auto prefix = record_prefix(*let.expr);
+            if (!prefix) {
+                refuse(let.expr->location, "not compiled yet: a record let that is not rfm(...)");
+                prefix = "NULL";
+            }
+            record_lets_[static_cast<int>(i)] = *prefix;
+            continue;
+        }
+        add_columns({{"l" + std::to_string(i), expr(*let.expr, -1)}});
+    }
+    const std::string query = placement();
+    if (diags_.has_errors()) return std::nullopt;
+    return query + " SETTINGS join_use_nulls = 1";
+}
+
+}  // namespace strata::sql

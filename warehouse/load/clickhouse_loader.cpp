@@ -1,0 +1,159 @@
+#include "warehouse/load/clickhouse_loader.hpp"
+
+#include <sqlite3.h>
+
+#include <cstdio>
+
+#include "engine/cell_readers.hpp"
+#include "engine/store.hpp"
+#include "engine/value_pool.hpp"
+#include "warehouse/identifiers.hpp"
+
+namespace strata::warehouse {
+
+namespace {
+
+std::optional<std::string> clickhouse_type(Type type) {
+    switch (type) {
+        case Type::Int:
+            return "Int64";
+        case Type::Number:
+            return "Float64";
+        case Type::String:
+            return "String";
+        case Type::Bool:
+            return "UInt8";
+        case Type::Date:
+            return "Date";
+        default:
+            return std::nullopt;
+    }
+}
+
+// The engine's value as a TabSeparated cell, or an error.
+bool cell_of(const Value& v, Cell& out, std::string& error) {
+    if (is_null(v)) {
+        out = std::nullopt;
+    } else if (const auto* b = std::get_if<bool>(&v)) {
+        out = *b ? "1" : "0";
+    } else if (const auto* i = std::get_if<int64_t>(&v)) {
+        out = std::to_string(*i);
+    } else if (const auto* d = std::get_if<double>(&v)) {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%.17g", *d);
+        out = buf;
+    } else if (const auto* s = std::get_if<Str>(&v)) {
+        out = s->str();
+    } else if (const auto* day = std::get_if<Date>(&v)) {
+        const CivilDate c = civil_from_days(day->days);
+        if (c.year < 1970 || c.year > 2105) {
+            error = "the date " + std::to_string(c.year) + "-" + std::to_string(c.month) +
+                    " is outside ClickHouse's Date range (1970 to 2105)";
+            return false;
+        }
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", c.year, c.month, c.day);
+        out = buf;
+    } else {
+        error = "a value of a type the loader does not write";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string load_sqlite_into_clickhouse(const std::string& sqlite_path,
+                                        const std::vector<TableToLoad>& tables,
+                                        const std::vector<ClickHouseUrl>& shards,
+                                        const std::string& cluster) {
+    StoreError store_error;
+    auto db = open_read_only(sqlite_path, store_error);
+    if (!db) return store_error.message;
+    auto schema = read_schema(*db, store_error);
+    if (!schema) return store_error.message;
+    if (shards.empty()) return "no shard to load into";
+    ValuePool pool;
+    ValuePoolScope scope(pool);
+    ClickHouseClient initiator(shards[0]);
+    for (const TableToLoad& load : tables) {
+        const TableSchema* table = schema->find(load.table);
+        if (!table) return "no table '" + load.table + "' in " + sqlite_path;
+        auto name = quote_clickhouse_identifier(load.table);
+        auto local = quote_clickhouse_identifier(load.table + "_local");
+        auto key = quote_clickhouse_identifier(load.key_column);
+        if (!name || !local || !key) return "a name that cannot be quoted: " + load.table;
+        std::string columns;
+        std::vector<std::string> names;
+        std::vector<CellReader> readers;
+        size_t key_index = table->columns.size();
+        for (size_t i = 0; i < table->columns.size(); ++i) {
+            const ColumnSchema& c = table->columns[i];
+            auto quoted = quote_clickhouse_identifier(c.name);
+            auto type = clickhouse_type(c.type);
+            if (!quoted || !type)
+                return "column '" + load.table + "." + c.name + "' cannot be loaded (type " +
+                       c.declared + ")";
+            const bool is_key = c.name == load.key_column;
+            if (is_key) key_index = i;
+            columns +=
+                (i ? ", " : "") + *quoted + " " + (is_key ? "Int64" : "Nullable(" + *type + ")");
+            names.push_back(c.name);
+            readers.push_back(reader_for(c.type));
+        }
+        if (key_index == table->columns.size()) return "no key column '" + load.key_column + "'";
+        for (const ClickHouseUrl& shard : shards) {
+            ClickHouseClient client(shard);
+            auto db_name = quote_clickhouse_identifier(shard.database);
+            auto cluster_name = quote_clickhouse_identifier(cluster);
+            if (!db_name || !cluster_name)
+                return "a database or cluster name that cannot be quoted";
+            for (const std::string& ddl :
+                 {"CREATE TABLE " + *local + " (" + columns + ") ENGINE = MergeTree ORDER BY " +
+                      *key,
+                  "CREATE TABLE " + *name + " AS " + *local + " ENGINE = Distributed(" +
+                      *cluster_name + ", " + *db_name + ", " + *local + ", " + *key + ")"}) {
+                auto done = client.query(ddl);
+                if (!done) return done.error().describe();
+            }
+        }
+        sqlite3_stmt* stmt = nullptr;
+        std::string select = "SELECT ";
+        for (size_t i = 0; i < names.size(); ++i)
+            select += (i ? ", \"" : "\"") + names[i] + "\"";
+        select += " FROM \"" + load.table + "\"";
+        if (sqlite3_prepare_v2(db->getHandle(), select.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
+            return sqlite3_errmsg(db->getHandle());
+        std::vector<Row> rows;
+        std::string error;
+        while (error.empty() && sqlite3_step(stmt) == SQLITE_ROW) {
+            Row row(names.size());
+            sqlite3_value* key_cell = sqlite3_column_value(stmt, static_cast<int>(key_index));
+            const Value k = customer_key_of_cell(key_cell);
+            if (is_null(k)) continue;
+            if (!std::holds_alternative<int64_t>(k)) {
+                error = "a key in " + load.table + " that is not an integer";
+                break;
+            }
+            for (size_t i = 0; i < names.size() && error.empty(); ++i) {
+                Value v;
+                if (i == key_index)
+                    v = k;
+                else
+                    readers[i](sqlite3_column_value(stmt, static_cast<int>(i)), v);
+                cell_of(v, row[i], error);
+            }
+            rows.push_back(std::move(row));
+        }
+        sqlite3_finalize(stmt);
+        if (!error.empty()) return load.table + ": " + error;
+        if (!rows.empty()) {
+            auto done =
+                initiator.insert_rows(load.table, names, rows, {{"insert_distributed_sync", "1"}});
+            if (!done) return done.error().describe();
+        }
+    }
+    return "";
+}
+
+}  // namespace strata::warehouse
