@@ -4,7 +4,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/io.hpp"
 #include "sql/compiler.hpp"
+#include "sql/postgres_dialect.hpp"
 
 namespace strata::cli {
 
@@ -18,17 +20,31 @@ struct CompileOptions {
 };
 
 int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err) {
-    if (options.dialect != "sqlite") {
+    if (options.dialect != "sqlite" && options.dialect != "postgres") {
         err << "strata compile: the " << options.dialect
-            << " dialect is not built yet (sqlite is)\n";
+            << " dialect is not built yet (sqlite and postgres are)\n";
         return kExitEnvironment;
     }
     int exit_code = kExitOk;
-    auto loaded = load_rules(options.rules, options.db, err, exit_code);
+    std::string read_error;
+    auto text = read_text_file(options.rules, read_error);
+    if (!text) {
+        err << "strata: " << read_error << '\n';
+        return kExitEnvironment;
+    }
+    std::optional<Schema> catalog;
+    auto loaded = load_rules_text(options.rules, std::move(*text), options.db, err, exit_code,
+                                  nullptr, options.dialect == "postgres" ? &catalog : nullptr);
     if (!loaded) return exit_code;
+    if (options.dialect == "postgres" && options.db && !catalog) {
+        err << "strata compile: --dialect postgres takes the base's postgresql:// URL as --db\n";
+        return kExitEnvironment;
+    }
     auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
     if (!as_of) return kExitEnvironment;
-    auto dialect = sql::make_dialect(options.dialect);
+    auto dialect = options.dialect == "postgres"
+                       ? sql::make_postgres_dialect(catalog ? &*catalog : nullptr)
+                       : sql::make_dialect(options.dialect);
     Diagnostics diags;
     auto query = sql::compile_query(*loaded->rules, *as_of, *dialect, diags);
     if (!query) {
@@ -57,8 +73,9 @@ void add_compile(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
         ->required()
         ->check(CLI::IsMember({"sqlite", "postgres", "clickhouse"}));
     cmd->add_option("--db", options->db,
-                    "SQLite customer database whose schema gives the columns' types (without it, "
-                    "only columns typed in source.types compile)");
+                    "The base whose schema gives the columns' types: a SQLite file, or for "
+                    "--dialect postgres a postgresql:// URL (without it, only columns typed in "
+                    "source.types compile)");
     cmd->add_option("--as-of", options->as_of,
                     "Reference date YYYY-MM-DD (default: the rule file's as_of, else today, UTC)");
     cmd->callback(

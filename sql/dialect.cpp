@@ -1,10 +1,13 @@
 #include "sql/dialect.hpp"
 
+#include "sql/postgres_dialect.hpp"
+
 namespace strata::sql {
 
 std::unique_ptr<Dialect> make_dialect(const std::string& name) {
     if (name == "sqlite") return make_sqlite_dialect();
-    return nullptr;  // postgres and clickhouse: not built yet
+    if (name == "postgres") return make_postgres_dialect(nullptr);
+    return nullptr;  // clickhouse: not built yet
 }
 
 }  // namespace strata::sql

@@ -49,7 +49,7 @@ std::string Lowering::literal(const bound::Expr& e, const ast::LiteralValue& v) 
             if constexpr (std::is_same_v<T, ast::Null>)
                 return "NULL";
             else if constexpr (std::is_same_v<T, bool>)
-                return x ? "1" : "0";
+                return d_.bool_literal(x);
             else if constexpr (std::is_same_v<T, int64_t>)
                 return d_.integer_literal(x);
             else if constexpr (std::is_same_v<T, double>)
@@ -184,8 +184,9 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
     }
     if (lt == Type::Null || rt == Type::Null) return "NULL";
     if (lt == Type::Int && rt == Type::Int) {
-        if (b.op == BinaryOp::Div) return "(" + d_.to_double(l()) + " / " + d_.to_double(r()) + ")";
-        if (b.op == BinaryOp::Mod) return "(" + l() + " % " + r() + ")";
+        if (b.op == BinaryOp::Div)
+            return d_.number_op('/', d_.to_double(l()), d_.to_double(r()), false);
+        if (b.op == BinaryOp::Mod) return d_.int_mod(l(), r());
         const char op = b.op == BinaryOp::Add ? '+' : b.op == BinaryOp::Sub ? '-' : '*';
         return d_.checked_int(op, l(), r());
     }
@@ -194,12 +195,12 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
             refuse(e.location, "not compiled yet: '%' of numbers (fmod)");
             return "NULL";
         }
-        const char* op = b.op == BinaryOp::Add   ? " + "
-                         : b.op == BinaryOp::Sub ? " - "
-                         : b.op == BinaryOp::Mul ? " * "
-                                                 : " / ";
-        return d_.finite("(" + expr_as(*b.lhs, Type::Number, fact) + op +
-                         expr_as(*b.rhs, Type::Number, fact) + ")");
+        const char op = b.op == BinaryOp::Add   ? '+'
+                        : b.op == BinaryOp::Sub ? '-'
+                        : b.op == BinaryOp::Mul ? '*'
+                                                : '/';
+        return d_.number_op(op, expr_as(*b.lhs, Type::Number, fact),
+                            expr_as(*b.rhs, Type::Number, fact), true);
     }
     if (lt == Type::String && rt == Type::String && b.op == BinaryOp::Add)
         return d_.concat(l(), r());
@@ -262,6 +263,7 @@ std::string Lowering::call(const bound::Expr& e, const bound::Call& c, int fact)
         case Fn::Least:
         case Fn::Greatest: {
             auto items = args_as(t, true);
+            if (auto own = d_.least_greatest(c.fn == Fn::Least, items)) return *own;
             std::string rows;
             for (const auto& s : items)
                 rows += (rows.empty() ? "SELECT " : " UNION ALL SELECT ") + s + " AS v";
