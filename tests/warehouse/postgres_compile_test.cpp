@@ -115,3 +115,31 @@ TEST_CASE("postgres compile: the query places every customer as the engine does 
                      {"customers", "orders"});
     }
 }
+
+TEST_CASE(
+    "postgres compile: the shipped rule files on the demo bases give the engine's placement") {
+    auto pg = ScratchDatabase::create();
+    const std::vector<std::pair<std::string, std::string>> files = {
+        {"saas", "saas-firmographic"},     {"saas", "b2b-crm"},
+        {"retail", "cosmetics-frequency"}, {"retail", "electronics-breadth"},
+        {"telecom", "telecom-arpu"},       {"carservice", "carservice-rfm"},
+        {"auto", "auto-lifecycle"}};
+    for (const auto& [kind, name] : files) {
+        TempDir dir;
+        const std::string db = dir.file("demo.db");
+        REQUIRE(run_cli({"demo-data", "--kind", kind, "--customers", "400", "--out", db}).code ==
+                0);
+        std::vector<std::string> tables;
+        {
+            SQLite::Database base(db, SQLite::OPEN_READONLY);
+            SQLite::Statement q(base,
+                                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
+                                "LIKE 'strata%' AND name NOT LIKE 'sqlite%' ORDER BY name");
+            while (q.executeStep())
+                tables.push_back(q.getColumn(0).getString());
+        }
+        CAPTURE(name);
+        check_agrees(pg, dir, std::string(STRATA_SOURCE_DIR) + "/rules/" + name + ".yaml", db,
+                     "2026-11-01", tables);
+    }
+}
