@@ -7,6 +7,8 @@
 #include "cli/io.hpp"
 #include "dsl/compiler.hpp"
 #include "engine/store.hpp"
+#include "sql/postgres_catalog.hpp"
+#include "warehouse/database_url.hpp"
 
 namespace strata::cli {
 
@@ -70,7 +72,20 @@ void print_json(std::ostream& out, const std::vector<FileReport>& reports, size_
 
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err) {
     std::optional<Schema> schema;
-    if (options.db) {
+    std::string url_error;
+    auto location = options.db ? warehouse::parse_database_argument(*options.db, url_error)
+                               : std::optional<warehouse::DatabaseLocation>();
+    const auto* postgres = location ? std::get_if<warehouse::PostgresUrl>(&*location) : nullptr;
+    if (postgres) {
+        // The names and types of a PostgreSQL base, from its catalog.
+        std::string error;
+        schema = sql::read_postgres_schema(*postgres, error);
+        if (!schema) {
+            err << "strata check: " << error << '\n';
+            if (options.format == Format::Json) write_json_error(out, "database", error);
+            return kExitEnvironment;
+        }
+    } else if (options.db) {
         StoreError error;
         auto db = open_read_only(*options.db, error);
         if (db) schema = read_schema(*db, error);

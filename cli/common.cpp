@@ -11,6 +11,8 @@
 #include "engine/numeric.hpp"
 #include "engine/sha256.hpp"
 #include "engine/store.hpp"
+#include "sql/postgres_catalog.hpp"
+#include "warehouse/database_url.hpp"
 
 namespace strata::cli {
 
@@ -31,11 +33,32 @@ std::optional<LoadedRules> load_rules(const std::string& rules_path,
 std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::string text,
                                            const std::optional<std::string>& db_path,
                                            std::ostream& err, int& exit_code,
-                                           std::ostream* json_out) {
+                                           std::ostream* json_out,
+                                           std::optional<Schema>* out_catalog) {
     LoadedRules out;
     out.sha256 = sha256_hex(text);
     std::optional<Schema> schema;
-    if (db_path) {
+    std::string url_error;
+    auto location = db_path ? warehouse::parse_database_argument(*db_path, url_error)
+                            : std::optional<warehouse::DatabaseLocation>();
+    if (db_path && !location) {
+        err << "strata: " << url_error << '\n';
+        if (json_out) write_json_error(*json_out, "database", url_error);
+        exit_code = kExitEnvironment;
+        return std::nullopt;
+    }
+    const auto* postgres = location ? std::get_if<warehouse::PostgresUrl>(&*location) : nullptr;
+    if (postgres && out_catalog) {
+        std::string error;
+        schema = sql::read_postgres_schema(*postgres, error);
+        if (!schema) {
+            err << "strata: " << error << '\n';
+            if (json_out) write_json_error(*json_out, "database", error);
+            exit_code = kExitEnvironment;
+            return std::nullopt;
+        }
+        *out_catalog = schema;
+    } else if (db_path) {
         StoreError error;
         out.db = open_read_only(*db_path, error);
         if (out.db) schema = read_schema(*out.db, error);

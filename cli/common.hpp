@@ -31,11 +31,14 @@ std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       int& exit_code, std::ostream* json_out = nullptr);
 
 // The same for a rule file's text already read (a registered version's source, say);
-// `rules_path` names it in diagnostics.
+// `rules_path` names it in diagnostics. With `out_catalog` (commands that only bind names:
+// check, compile), db_path may also be a postgresql:// URL: the server's catalog is the
+// schema, returned there, and `db` stays null.
 std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::string text,
                                            const std::optional<std::string>& db_path,
                                            std::ostream& err, int& exit_code,
-                                           std::ostream* json_out = nullptr);
+                                           std::ostream* json_out = nullptr,
+                                           std::optional<Schema>* out_catalog = nullptr);
 
 // {"format":1,"error":{"kind":…,"message":"…","diagnostics":[…]}} and a newline: what
 // --format json commands print on stdout when they fail, beside the text on stderr. `kind` is

@@ -7,6 +7,7 @@
 #include "cli/common.hpp"
 #include "cli/io.hpp"
 #include "sql/compiler.hpp"
+#include "sql/postgres_dialect.hpp"
 
 namespace strata::cli {
 
@@ -20,13 +21,9 @@ struct CompileOptions {
 };
 
 int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err) {
-    if (options.dialect == "postgres") {
-        err << "strata compile: the " << options.dialect
-            << " dialect is not built yet (sqlite and clickhouse are)\n";
-        return kExitEnvironment;
-    }
     int exit_code = kExitOk;
     std::optional<LoadedRules> loaded;
+    std::optional<Schema> catalog;
     if (options.db && options.db->rfind("clickhouse://", 0) == 0) {
         // The schema from the server's system.columns (cli/clickhouse_schema.hpp).
         std::string error;
@@ -46,12 +43,25 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
         if (!loaded->rules || diags.has_errors())
             return diags.only_schema_errors() ? kExitEnvironment : kExitRules;
     } else {
-        loaded = load_rules(options.rules, options.db, err, exit_code);
+        std::string read_error;
+        auto text = read_text_file(options.rules, read_error);
+        if (!text) {
+            err << "strata: " << read_error << '\n';
+            return kExitEnvironment;
+        }
+        loaded = load_rules_text(options.rules, std::move(*text), options.db, err, exit_code,
+                                 nullptr, options.dialect == "postgres" ? &catalog : nullptr);
     }
     if (!loaded) return exit_code;
+    if (options.dialect == "postgres" && options.db && !catalog) {
+        err << "strata compile: --dialect postgres takes the base's postgresql:// URL as --db\n";
+        return kExitEnvironment;
+    }
     auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
     if (!as_of) return kExitEnvironment;
-    auto dialect = sql::make_dialect(options.dialect);
+    auto dialect = options.dialect == "postgres"
+                       ? sql::make_postgres_dialect(catalog ? &*catalog : nullptr)
+                       : sql::make_dialect(options.dialect);
     Diagnostics diags;
     auto query = sql::compile_query(*loaded->rules, *as_of, *dialect, diags);
     if (!query) {
@@ -79,10 +89,10 @@ void add_compile(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
     cmd->add_option("--dialect", options->dialect, "SQL dialect: sqlite, postgres or clickhouse")
         ->required()
         ->check(CLI::IsMember({"sqlite", "postgres", "clickhouse"}));
-    cmd->add_option(
-        "--db", options->db,
-        "SQLite customer database, or clickhouse://host:port/db, whose schema gives the "
-        "columns' types (without it, only columns typed in source.types compile)");
+    cmd->add_option("--db", options->db,
+                    "The base whose schema gives the columns' types: a SQLite file, a "
+                    "postgresql:// URL (--dialect postgres) or a clickhouse://host:port/db URL "
+                    "(without it, only columns typed in source.types compile)");
     cmd->add_option("--as-of", options->as_of,
                     "Reference date YYYY-MM-DD (default: the rule file's as_of, else today, UTC)");
     cmd->callback(

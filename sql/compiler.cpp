@@ -68,9 +68,10 @@ void Lowering::population_step(const bound::Expr& e, const bound::Call& c) {
             const std::string part = "PARTITION BY " + x(0) + " IS NULL";
             const std::string order =
                 c.args[0]->type == Type::String ? d_.collate_bytes(x(0)) : x(0);
-            add_columns({{p, "(CASE WHEN " + x(0) + " IS NOT NULL THEN CAST(RANK() OVER (" + part +
-                                 " ORDER BY " + order + ") - 1 AS REAL) / (COUNT(*) OVER (" + part +
-                                 ")) END)"}});
+            add_columns(
+                {{p, "(CASE WHEN " + x(0) + " IS NOT NULL THEN " +
+                         d_.to_double("RANK() OVER (" + part + " ORDER BY " + order + ") - 1") +
+                         " / (COUNT(*) OVER (" + part + ")) END)"}});
             break;
         }
         case bound::Fn::Rfm: {
@@ -138,14 +139,16 @@ void Lowering::hoist_population(const bound::Expr& e) {
 
 std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string& fact_step) {
     const bound::FactUse& fact = rules_.program.facts.at(static_cast<size_t>(a.fact));
-    std::string where = fact.time.empty() ? "1" : "t <= " + d_.integer_literal(as_of_.days);
+    std::string where =
+        fact.time.empty() ? d_.bool_literal(true) : "t <= " + d_.integer_literal(as_of_.days);
     if (a.where) where += " AND (" + expr(*a.where, a.fact) + ")";
     const Type vt = a.value ? a.value->type : Type::Null;
     std::string x = a.value ? expr(*a.value, a.fact) : "NULL";
     if (vt == Type::String) x = d_.collate_bytes(x);
-    const std::string rows = "SELECT k, " + x + " AS x FROM " + fact_step + " WHERE " + where;
+    const std::string all_rows = "SELECT k, " + x + " AS x FROM " + fact_step + " WHERE " + where;
     auto grouped = [&](const std::string& cols) {
-        return "SELECT k, " + cols + " FROM (" + rows + ") GROUP BY k";
+        return "SELECT k, " + cols + " FROM (" + all_rows + ")" + d_.subquery_alias() +
+               " GROUP BY k";
     };
     switch (a.fn) {
         case bound::AggFn::Count:
@@ -153,9 +156,9 @@ std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string
         case bound::AggFn::CountDistinct:
             return grouped("count(DISTINCT x) AS v");
         case bound::AggFn::Min:
-            return grouped("min(x) AS v");
+            return grouped(d_.min_max(true, "x", vt) + " AS v");
         case bound::AggFn::Max:
-            return grouped("max(x) AS v");
+            return grouped(d_.min_max(false, "x", vt) + " AS v");
         case bound::AggFn::Cv:
             refuse(a.value->location, "not compiled yet: cv()");
             return grouped("NULL AS v");
@@ -163,6 +166,10 @@ std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string
             break;
     }
     const bool avg = a.fn == bound::AggFn::Avg;
+    // Only the values count: a customer whose values are all null has no group, so their sum is
+    // the empty sum's 0 (and their average null), while a group's null total means beyond range.
+    const std::string rows = "SELECT k, x FROM (" + all_rows + ") nn WHERE x IS NOT NULL";
+    if (auto own = d_.exact_sum_step(rows, vt, avg)) return *own;
     if (vt == Type::Int) {
         // Two 32-bit halves summed apart cannot overflow; the total is null beyond 64 bits.
         const std::string limbs =
@@ -212,10 +219,13 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
         const Location at =
             rules_.rules.facts.empty() ? Location{} : rules_.rules.facts[0].location;
         std::string sql =
-            "SELECT " + d_.read_key(quoted(f.table, at) + "." + quoted(f.key, at)) + " AS fk";
+            "SELECT " +
+            d_.read_column_key(f.table, f.key, quoted(f.table, at) + "." + quoted(f.key, at)) +
+            " AS fk";
         for (size_t s = 0; s < f.columns.size(); ++s) {
-            auto cell = d_.read_cell(quoted(f.table, at) + "." + quoted(f.columns[s].name, at),
-                                     f.columns[s].type);
+            auto cell = d_.read_column(f.table, f.columns[s].name,
+                                       quoted(f.table, at) + "." + quoted(f.columns[s].name, at),
+                                       f.columns[s].type);
             if (!cell) {
                 refuse(at, "not compiled yet: fact column '" + f.columns[s].name + "' of type " +
                                type_name(f.columns[s].type));
@@ -224,8 +234,10 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
             sql += ", " + *cell + " AS f" + std::to_string(s);
         }
         if (!f.time.empty())
-            sql +=
-                ", " + d_.read_time_day(quoted(f.table, at) + "." + quoted(f.time, at)) + " AS t";
+            sql += ", " +
+                   d_.read_column_day(f.table, f.time,
+                                      quoted(f.table, at) + "." + quoted(f.time, at)) +
+                   " AS t";
         sql += " FROM " + quoted(f.table, at);
         // Each row to the customer its key joins (engine/reader.hpp, KeyIndex); rows of no
         // customer drop out.
@@ -266,15 +278,18 @@ std::optional<std::string> Lowering::compile() {
     };
     // The customers, each cell read as its type, in scan order (rid).
     const auto order = d_.scan_order();
-    std::string cust = "SELECT " +
-                       (order ? quoted(rf.customers_table, rf.customers_location) + "." + *order
-                              : std::string("0")) +
-                       " AS rid, " + d_.read_key(customer_column(rf.key, rf.key_location)) +
-                       " AS k";
+    std::string cust =
+        "SELECT " +
+        (order ? quoted(rf.customers_table, rf.customers_location) + "." + *order
+               : std::string("0")) +
+        " AS rid, " +
+        d_.read_column_key(rf.customers_table, rf.key, customer_column(rf.key, rf.key_location)) +
+        " AS k";
     for (size_t s = 0; s < program.columns.size(); ++s) {
         const bound::ColumnUse& use = program.columns[s];
         if (use.source == bound::ColumnSource::State) continue;
-        auto cell = d_.read_cell(customer_column(use.name, rf.customers_location), use.type);
+        auto cell = d_.read_column(rf.customers_table, use.name,
+                                   customer_column(use.name, rf.customers_location), use.type);
         if (!cell) cell = "NULL";  // refused where it is used
         cust += ", " + *cell + " AS c" + std::to_string(s);
     }
@@ -282,8 +297,9 @@ std::optional<std::string> Lowering::compile() {
     if (rules_.since) {
         const auto* col = std::get_if<bound::CustomerColumn>(&rules_.since->node);
         if (col) {
-            const std::string day = d_.read_time_day(customer_column(
-                program.columns.at(static_cast<size_t>(col->slot)).name, rf.since.location));
+            const std::string& since = program.columns.at(static_cast<size_t>(col->slot)).name;
+            const std::string day = d_.read_column_day(rf.customers_table, since,
+                                                       customer_column(since, rf.since.location));
             cust += ", " + day + " AS since_day";
             since_filter =
                 " AND (since_day IS NULL OR since_day <= " + d_.integer_literal(as_of_.days) + ")";
@@ -296,7 +312,7 @@ std::optional<std::string> Lowering::compile() {
                                        " AS jk, q.* FROM (" + cust + ") q WHERE k IS NOT NULL"});
     steps_.push_back({"cust",
                       "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY kind, jk "
-                      "ORDER BY rid) AS dup FROM cust_rows) WHERE dup = 1" +
+                      "ORDER BY rid) AS dup FROM cust_rows) d WHERE dup = 1" +
                           since_filter});
     std::vector<std::string> joins, columns;
     facts_and_aggregates(joins, columns);
@@ -348,7 +364,7 @@ std::string Lowering::placement() {
     collect(rules_.segments);
     if (!conds.empty()) add_columns(conds);
     auto holds = [&](const CompiledSegment& s) {
-        return s.when ? d_.is_true(conditions_.at(s.when.get())) : std::string("1");
+        return s.when ? d_.is_true(conditions_.at(s.when.get())) : d_.bool_literal(true);
     };
     const auto& segs = rules_.segments;
     std::string general = "CASE";
@@ -367,7 +383,7 @@ std::string Lowering::placement() {
                     walk(child, path, cond);
             };
         for (const auto& t : segs[g].tactical)
-            walk(t, "", "1");
+            walk(t, "", d_.bool_literal(true));
         std::string tags = "''";
         for (const auto* list : {&own, &shared}) {
             for (const auto& [cond, path] : *list)
@@ -381,7 +397,7 @@ std::string Lowering::placement() {
     if (rules_.rules.policy == Policy::Exclusive) {
         std::string count = "0";
         for (const auto& s : segs)
-            count += " + " + holds(s);
+            count += " + " + d_.bool_as_int(holds(s));
         general = "CASE WHEN " + count + " = 1 THEN " + general + " END";
     }
     add_columns({{"segment", "(" + general + ")"}});

@@ -136,7 +136,53 @@ class Dialect {
         return "(" + a + " % " + b + ")";
     }
     virtual std::string int_divide(const std::string& a, const std::string& b) const {
-        return "(" + to_double(a) + " / " + to_double(b) + ")";
+        return number_op('/', to_double(a), to_double(b), false);
+    }
+
+    // Hooks for dialects unlike SQLite. Each default gives the text the SQLite dialect was
+    // written against, so a dialect overrides only what it spells differently.
+
+    // A column of a base table, for dialects whose columns have native types: `cell` is
+    // `column` of `table`, quoted. By default the type-less readers above.
+    virtual std::optional<std::string> read_column(const std::string& table,
+                                                   const std::string& column,
+                                                   const std::string& cell, Type type) const {
+        (void)table, (void)column;
+        return read_cell(cell, type);
+    }
+    virtual std::string read_column_day(const std::string& table, const std::string& column,
+                                        const std::string& cell) const {
+        (void)table, (void)column;
+        return read_time_day(cell);
+    }
+    virtual std::string read_column_key(const std::string& table, const std::string& column,
+                                        const std::string& cell) const {
+        (void)table, (void)column;
+        return read_key(cell);
+    }
+    // Booleans: a literal, "x is true" (never null), and a known bool as the integer 0 or 1.
+    virtual std::string bool_literal(bool v) const { return v ? "1" : "0"; }
+    virtual std::string bool_as_int(const std::string& x) const { return x; }
+    // What follows a subquery in FROM (PostgreSQL 15 requires an alias).
+    virtual std::string subquery_alias() const { return ""; }
+    // Doubles `a op b` (op: + - * /): NULL on overflow (when `may_overflow`) and on division by
+    // zero, never an error.
+    virtual std::string number_op(char op, const std::string& a, const std::string& b,
+                                  bool may_overflow) const {
+        const std::string v = "(" + a + " " + op + " " + b + ")";
+        return may_overflow ? finite(v) : v;
+    }
+    // min/max of the aggregate input x of type `type`, as an SQL aggregate.
+    virtual std::string min_max(bool min, const std::string& x, Type type) const {
+        (void)type;
+        return std::string(min ? "min(" : "max(") + x + ")";
+    }
+    // The whole step of sum or avg (by engine/exact_sum's rules) over `rows` (columns k, x of
+    // `type`), giving k and v; nullopt: the compiler's portable form.
+    virtual std::optional<std::string> exact_sum_step(const std::string& rows, Type type,
+                                                      bool average) const {
+        (void)rows, (void)type, (void)average;
+        return std::nullopt;
     }
 };
 

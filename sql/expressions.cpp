@@ -49,7 +49,7 @@ std::string Lowering::literal(const bound::Expr& e, const ast::LiteralValue& v) 
             if constexpr (std::is_same_v<T, ast::Null>)
                 return "NULL";
             else if constexpr (std::is_same_v<T, bool>)
-                return x ? "1" : "0";
+                return d_.bool_literal(x);
             else if constexpr (std::is_same_v<T, int64_t>)
                 return d_.integer_literal(x);
             else if constexpr (std::is_same_v<T, double>)
@@ -193,12 +193,12 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
             refuse(e.location, "not compiled yet: '%' of numbers (fmod)");
             return "NULL";
         }
-        const char* op = b.op == BinaryOp::Add   ? " + "
-                         : b.op == BinaryOp::Sub ? " - "
-                         : b.op == BinaryOp::Mul ? " * "
-                                                 : " / ";
-        return d_.finite("(" + expr_as(*b.lhs, Type::Number, fact) + op +
-                         expr_as(*b.rhs, Type::Number, fact) + ")");
+        const char op = b.op == BinaryOp::Add   ? '+'
+                        : b.op == BinaryOp::Sub ? '-'
+                        : b.op == BinaryOp::Mul ? '*'
+                                                : '/';
+        return d_.number_op(op, expr_as(*b.lhs, Type::Number, fact),
+                            expr_as(*b.rhs, Type::Number, fact), true);
     }
     if (lt == Type::String && rt == Type::String && b.op == BinaryOp::Add)
         return d_.concat(l(), r());

@@ -1,0 +1,23 @@
+// The base's schema from a PostgreSQL server's catalog, for binding a rule file's names and
+// types against it (`strata check|compile --db postgresql://...`).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "dsl/schema.hpp"
+#include "warehouse/postgres_client.hpp"
+
+namespace strata::sql {
+
+// The tables and views of the connection's current schema (the first of its search_path,
+// usually `public`) with their columns in order: `declared` is information_schema's
+// data_type (bigint, double precision, text, date, ...) and `type` its language type
+// (type_of_postgres). On failure nullopt, with the server's message in `error`.
+std::optional<Schema> read_postgres_schema(warehouse::PostgresConnection& connection,
+                                           std::string& error);
+
+// The same from a --db text that is a postgresql:// URL: connects, reads, disconnects.
+std::optional<Schema> read_postgres_schema(const warehouse::PostgresUrl& url, std::string& error);
+
+}  // namespace strata::sql

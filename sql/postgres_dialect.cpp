@@ -1,0 +1,445 @@
+// The PostgreSQL dialect. PostgreSQL's AND, OR, NOT, IN, BETWEEN and CASE follow SQL's
+// three-valued logic as the language defines it, and its window functions give RANK(). What
+// differs from SQLite and is spelled here: bools are PostgreSQL booleans; bigint and float8
+// arithmetic RAISE on overflow, float8 * and / also on underflow and division by zero, so
+// every such operation is checked BEFORE it is done and gives NULL instead (or 0.0 for an
+// underflow, as IEEE rounding gives); round() of a float8 rounds half to even, so rounding is
+// spelled out; lower()/upper() follow the locale, so ASCII case is translate(); text compares
+// by bytes under COLLATE "C"; subqueries in FROM need an alias; sum(bigint) is numeric, which
+// the exact sums use (numeric arithmetic is exact).
+#include "sql/postgres_dialect.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include "warehouse/identifiers.hpp"
+
+namespace strata::sql {
+
+Type type_of_postgres(const std::string& t) {
+    if (t == "smallint" || t == "integer" || t == "bigint") return Type::Int;
+    if (t == "real" || t == "double precision" || t == "numeric") return Type::Number;
+    if (t == "boolean") return Type::Bool;
+    if (t == "date") return Type::Date;
+    if (t.rfind("timestamp", 0) == 0) return Type::DateTime;
+    return Type::String;
+}
+
+namespace {
+
+std::string pow2(int e) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", std::ldexp(1.0, e));
+    return std::string("CAST(") + buf + " AS double precision)";
+}
+
+// A trimmed text's date part as a day number, when it is YYYY-MM-DD or such a date followed
+// by a time (the forms the engine reads); computed with integer arithmetic (days from civil),
+// so no text makes the query fail.
+std::string text_day(const std::string& t) {
+    const std::string re =
+        "'^[0-9]{4}-[0-9]{2}-[0-9]{2}([T "
+        "]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?Z?)?$'";
+    const std::string y = "CAST(substr(" + t + ", 1, 4) AS integer)";
+    const std::string m = "CAST(substr(" + t + ", 6, 2) AS integer)";
+    const std::string d = "CAST(substr(" + t + ", 9, 2) AS integer)";
+    const std::string leap =
+        "(" + y + " % 4 = 0 AND (" + y + " % 100 <> 0 OR " + y + " % 400 = 0))";
+    const std::string last = "(CASE WHEN " + m + " IN (4, 6, 9, 11) THEN 30 WHEN " + m +
+                             " = 2 THEN (CASE WHEN " + leap + " THEN 29 ELSE 28 END) ELSE 31 END)";
+    // days_from_civil (dsl/calendar): era-based, exact for every year 0000..9999.
+    const std::string yy = "(" + y + " - (CASE WHEN " + m + " <= 2 THEN 1 ELSE 0 END))";
+    const std::string era =
+        "(CASE WHEN " + yy + " >= 0 THEN " + yy + " ELSE " + yy + " - 399 END) / 400";
+    const std::string yoe = "(" + yy + " - (" + era + ") * 400)";
+    const std::string mp = "((" + m + " + 9) % 12)";
+    const std::string doy = "((153 * " + mp + " + 2) / 5 + " + d + " - 1)";
+    const std::string doe =
+        "(" + yoe + " * 365 + " + yoe + " / 4 - " + yoe + " / 100 + " + doy + ")";
+    const std::string days = "((" + era + ") * 146097 + " + doe + " - 719468)";
+    return "(CASE WHEN " + t + " ~ " + re + " AND " + m + " BETWEEN 1 AND 12 AND " + d +
+           " BETWEEN 1 AND " + last + " THEN " + days + " END)";
+}
+
+const char* kUpper = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'";
+const char* kLower = "'abcdefghijklmnopqrstuvwxyz'";
+
+class PostgresDialect final : public Dialect {
+  public:
+    explicit PostgresDialect(const Schema* catalog) {
+        if (catalog) catalog_ = *catalog;
+        has_catalog_ = catalog != nullptr;
+    }
+
+    std::string name() const override { return "postgres"; }
+
+    std::optional<std::string> identifier(const std::string& name) const override {
+        return warehouse::quote_postgres_identifier(name);
+    }
+
+    std::optional<std::string> string_literal(const std::string& text) const override {
+        if (text.find('\0') != std::string::npos) return std::nullopt;
+        // E'' with quotes and backslashes doubled means the same under any
+        // standard_conforming_strings.
+        std::string out = "E'";
+        for (char c : text) {
+            if (c == '\'' || c == '\\') out += c;
+            out += c;
+        }
+        return out + "'";
+    }
+
+    std::string integer_literal(int64_t v) const override {
+        if (v == INT64_MIN) return "(CAST(-9223372036854775807 AS bigint) - 1)";
+        return "CAST(" + std::to_string(v) + " AS bigint)";
+    }
+
+    std::string number_literal(double v) const override {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%.17g", v);
+        return std::string("CAST(") + buf + " AS double precision)";
+    }
+
+    // The native type of a column: from the catalog, else the language type's own.
+    std::string native(const std::string& table, const std::string& column, Type type) const {
+        if (has_catalog_) {
+            if (const auto* t = catalog_.find(table))
+                if (const auto* c = t->find(column)) return c->declared;
+        }
+        switch (type) {
+            case Type::Int:
+                return "bigint";
+            case Type::Number:
+                return "double precision";
+            case Type::Bool:
+                return "boolean";
+            case Type::Date:
+                return "date";
+            case Type::DateTime:
+                return "timestamp without time zone";
+            default:
+                return "text";
+        }
+    }
+
+    std::optional<std::string> read_column(const std::string& table, const std::string& column,
+                                           const std::string& c, Type type) const override {
+        const std::string n = native(table, column, type);
+        const Type kind = type_of_postgres(n);
+        const std::string t = "btrim(CAST(" + c + " AS text), E' \\t\\r\\n')";
+        switch (type) {
+            case Type::String:
+                if (kind == Type::Bool) return "(CASE WHEN " + c + " THEN '1' ELSE '0' END)";
+                if (kind == Type::Date) return "to_char(" + c + ", 'YYYY-MM-DD')";
+                return "CAST(" + c + " AS text)";
+            case Type::Int:
+                if (kind == Type::Int) return "CAST(" + c + " AS bigint)";
+                if (kind == Type::Bool)
+                    return "(CASE WHEN " + c + " THEN CAST(1 AS bigint) ELSE 0 END)";
+                if (kind == Type::Number)
+                    return "(CASE WHEN " + c + " >= -9223372036854775808 AND " + c +
+                           " < 9223372036854775808 AND " + c + " = trunc(" + c + ") THEN CAST(" +
+                           c + " AS bigint) END)";
+                if (kind == Type::String)
+                    return "(CASE WHEN " + t + " ~ '^(0|-?[1-9][0-9]{0,18})$' AND CAST(" + t +
+                           " AS numeric) BETWEEN -9223372036854775808 AND 9223372036854775807 THEN "
+                           "CAST(" +
+                           t + " AS bigint) END)";
+                return "CAST(NULL AS bigint)";
+            case Type::Number:
+                if (kind == Type::Int) return "CAST(" + c + " AS double precision)";
+                if (kind == Type::Bool)
+                    return "(CASE WHEN " + c + " THEN CAST(1 AS double precision) ELSE 0 END)";
+                if (kind == Type::Number)
+                    return "(CASE WHEN " + c +
+                           " BETWEEN -1.7976931348623157e308 AND "
+                           "1.7976931348623157e308 THEN CAST(" +
+                           c + " AS double precision) END)";
+                if (kind == Type::String)
+                    return "(CASE WHEN " + t +
+                           " ~ '^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]{1,3})?$' AND "
+                           "abs(CAST(" +
+                           t + " AS numeric)) <= 1.7976931348623157e308 THEN CAST(CAST(" + t +
+                           " AS numeric) AS double precision) END)";
+                return "CAST(NULL AS double precision)";
+            case Type::Bool: {
+                if (kind == Type::Bool) return c;
+                if (kind == Type::Int)
+                    return "(CASE " + c + " WHEN 0 THEN false WHEN 1 THEN true END)";
+                if (kind != Type::String) return "CAST(NULL AS boolean)";
+                const std::string l = "translate(" + t + ", " + kUpper + ", " + kLower + ")";
+                return "(CASE WHEN " + l +
+                       " IN ('true', 'yes', 'y', '1', 'да', 'дА', 'Да', 'ДА') THEN true WHEN " + l +
+                       " IN ('false', 'no', 'n', '0', 'нет', 'неТ', 'нЕт', 'нЕТ', 'Нет', 'НеТ', "
+                       "'НЕт', 'НЕТ') THEN false END)";
+            }
+            case Type::Date:
+                return day_of(c, kind, n);
+            default:
+                return std::nullopt;
+        }
+    }
+
+    std::string day_of(const std::string& c, Type kind, const std::string& n) const {
+        if (kind == Type::Date) return "(" + c + " - DATE '1970-01-01')";
+        if (kind == Type::DateTime) {
+            if (n.find("with time zone") != std::string::npos)
+                return "(CAST(" + c + " AT TIME ZONE 'UTC' AS date) - DATE '1970-01-01')";
+            return "(CAST(" + c + " AS date) - DATE '1970-01-01')";
+        }
+        if (kind == Type::String) return text_day("btrim(CAST(" + c + " AS text), E' \\t\\r\\n')");
+        return "CAST(NULL AS integer)";
+    }
+
+    std::optional<std::string> read_cell(const std::string& c, Type type) const override {
+        return read_column("", "", c, type);
+    }
+    std::string read_time_day(const std::string& c) const override {
+        return read_column_day("", "", c);
+    }
+    std::string read_key(const std::string& c) const override { return read_column_key("", "", c); }
+
+    std::string read_column_day(const std::string& table, const std::string& column,
+                                const std::string& c) const override {
+        const std::string n = native(table, column, Type::Date);
+        return day_of(c, type_of_postgres(n), n);
+    }
+
+    std::string read_column_key(const std::string& table, const std::string& column,
+                                const std::string& c) const override {
+        const std::string n = native(table, column, Type::Int);
+        if (type_of_postgres(n) == Type::Int) return "CAST(" + c + " AS bigint)";
+        return "(coalesce(CAST(" + c + " AS text), '') COLLATE \"C\")";
+    }
+
+    std::string order_by_key(const std::string& k) const override { return k; }
+    std::string bool_literal(bool v) const override { return v ? "true" : "false"; }
+    std::string is_true(const std::string& x) const override { return "(" + x + " IS TRUE)"; }
+    std::string bool_as_int(const std::string& x) const override {
+        return "(CASE WHEN " + x + " THEN 1 ELSE 0 END)";
+    }
+    std::string subquery_alias() const override { return " AS q" + std::to_string(++aliases_); }
+
+    std::string bind(const std::string& value, const std::string& name,
+                     const std::string& body) const override {
+        return "(SELECT " + body + " FROM (SELECT " + value + " AS " + name + ")" +
+               subquery_alias() + ")";
+    }
+    std::string bind2(const std::string& a, const std::string& b, const std::string& body) const {
+        return "(SELECT " + body + " FROM (SELECT " + a + " AS na, " + b + " AS nb)" +
+               subquery_alias() + ")";
+    }
+
+    std::string checked_int(char op, const std::string& a, const std::string& b) const override {
+        const std::string v = "(CAST(" + a + " AS numeric) " + op + " CAST(" + b + " AS numeric))";
+        return bind(v, "ov",
+                    "CASE WHEN ov BETWEEN -9223372036854775808 AND 9223372036854775807 THEN "
+                    "CAST(ov AS bigint) END");
+    }
+    std::string checked_negate(const std::string& a) const override {
+        return bind(a, "nv", "CASE WHEN nv <> -9223372036854775808 THEN -nv END");
+    }
+    std::string finite(const std::string& x) const override {
+        return bind(x, "fv",
+                    "CASE WHEN fv BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308 "
+                    "THEN fv END");
+    }
+    std::string to_double(const std::string& i) const override {
+        return "CAST(" + i + " AS double precision)";
+    }
+
+    std::string number_op(char op, const std::string& a, const std::string& b,
+                          bool) const override {
+        const std::string r = "(na " + std::string(1, op) + " nb)";
+        std::string body;
+        if (op == '+' || op == '-') {
+            // Only two values of at least 2^970 can overflow; their halves cannot, and the sum
+            // of the halves is half the rounded sum.
+            body = "CASE WHEN abs(na) < " + pow2(970) + " OR abs(nb) < " + pow2(970) + " THEN " +
+                   r + " WHEN abs(na * 0.5 " + op + " nb * 0.5) < " + pow2(1023) + " THEN " + r +
+                   " END";
+        } else if (op == '*') {
+            // Overflow only when both are above 1 (decided on the product scaled by 2^-1024),
+            // underflow to zero only when both are below 1 (on the product scaled by 2^1024).
+            const std::string big = "((na * " + pow2(-512) + ") * (nb * " + pow2(-512) + "))";
+            auto tiny = [&](const std::string& x, const std::string& y) {
+                return "CASE WHEN abs(((" + x + " * " + pow2(512) + ") * " + pow2(512) + ") * " +
+                       y + ") <= " + pow2(-51) + " THEN CAST(0 AS double precision) ELSE " + r +
+                       " END";
+            };
+            body = "CASE WHEN na = 0 OR nb = 0 THEN " + r +
+                   " WHEN abs(na) > 1 AND abs(nb) > 1 THEN (CASE WHEN abs(" + big + ") < 1 THEN " +
+                   r + " END) WHEN abs(na) >= 1 OR abs(nb) >= 1 THEN " + r +
+                   " WHEN abs(na) <= " + pow2(-538) + " AND abs(nb) <= " + pow2(-538) +
+                   " THEN CAST(0 AS double precision) WHEN abs(na) <= abs(nb) THEN (" +
+                   tiny("na", "nb") + ") ELSE (" + tiny("nb", "na") + ") END";
+        } else {
+            const std::string up = "((na * " + pow2(537) + ") * " + pow2(537) + ")";
+            body =
+                "CASE WHEN nb = 0 THEN NULL WHEN abs(nb) >= 1 THEN (CASE WHEN na <> 0 AND abs(na) "
+                "< " +
+                pow2(-51) + " AND abs(" + up +
+                " / nb) <= 0.5 THEN CAST(0 AS double precision) ELSE " + r +
+                " END) WHEN abs(nb) >= " + pow2(-511) + " THEN (CASE WHEN abs(na / (nb * " +
+                pow2(511) + ")) < " + pow2(513) + " THEN " + r +
+                " END) ELSE (CASE WHEN abs(na / ((nb * " + pow2(537) + ") * " + pow2(537) +
+                ")) < " + pow2(-50) + " THEN " + r + " END) END";
+        }
+        return bind2(a, b, body);
+    }
+
+    std::string int_mod(const std::string& a, const std::string& b) const override {
+        return "(" + a + " % NULLIF(" + b + ", 0))";
+    }
+
+    std::string least_greatest(bool least, const std::vector<std::string>& items) const override {
+        std::string out = least ? "LEAST(" : "GREATEST(";
+        for (size_t i = 0; i < items.size(); ++i)
+            out += (i ? ", " : "") + items[i];
+        return out + ")";
+    }
+
+    std::string min_max(bool min, const std::string& x, Type type) const override {
+        if (type == Type::Bool) return std::string(min ? "bool_and(" : "bool_or(") + x + ")";
+        return std::string(min ? "min(" : "max(") + x + ")";
+    }
+
+    std::string double_to_int(char how, const std::string& x) const override {
+        std::string r;
+        if (how == 'r')
+            r = "CASE WHEN x - trunc(x) >= 0.5 THEN trunc(x) + 1 WHEN x - trunc(x) <= -0.5 THEN "
+                "trunc(x) - 1 ELSE trunc(x) END";
+        else if (how == 'f')
+            r = "floor(x)";
+        else
+            r = "ceil(x)";
+        return bind(bind(x, "x", r), "r",
+                    "CASE WHEN r >= -9223372036854775808 AND r < 9223372036854775808 THEN CAST(r "
+                    "AS bigint) END");
+    }
+
+    std::optional<std::string> add_months(const std::string& day, int64_t months) const override {
+        if (months > 120000 || months < -120000) return std::nullopt;
+        return "(CAST(DATE '1970-01-01' + CAST(" + day + " AS integer) + interval '" +
+               std::to_string(months) + " months' AS date) - DATE '1970-01-01')";
+    }
+    std::string year_of(const std::string& day) const override {
+        return "CAST(extract(year FROM DATE '1970-01-01' + CAST(" + day +
+               " AS integer)) AS bigint)";
+    }
+    std::string month_of(const std::string& day) const override {
+        return "CAST(extract(month FROM DATE '1970-01-01' + CAST(" + day +
+               " AS integer)) AS bigint)";
+    }
+
+    std::string collate_bytes(const std::string& text) const override {
+        return "(" + text + " COLLATE \"C\")";
+    }
+    std::string concat(const std::string& a, const std::string& b) const override {
+        return "(" + a + " || " + b + ")";
+    }
+    std::string ascii_case(bool lower, const std::string& text) const override {
+        return "translate(" + text + ", " + (lower ? kUpper : kLower) + ", " +
+               (lower ? kLower : kUpper) + ")";
+    }
+    std::string utf8_length(const std::string& text) const override {
+        // Characters of a UTF-8 text: the bytes that do not continue a character.
+        return "CAST(char_length(" + text + ") AS bigint)";
+    }
+    std::string text_test(char how, const std::string& s, const std::string& p) const override {
+        if (how == 'c') return "(strpos(" + s + ", " + p + ") > 0)";
+        if (how == 's')
+            return "(left(" + s + ", char_length(" + p + ")) COLLATE \"C\" = " + p + ")";
+        return "(right(" + s + ", char_length(" + p + ")) COLLATE \"C\" = " + p + ")";
+    }
+
+    std::string fraction_units(const std::string& x) const override {
+        return "(SELECT " + units_of_rows() + " FROM (SELECT " + x + " AS f)" + subquery_alias() +
+               ")";
+    }
+
+    // Over a relation with a double column f (|f| < 1): its 9-place units, as a bigint
+    // expression of nested subqueries (SQLite dialect's method, with trunc for its CAST).
+    std::string units_of_rows() const {
+        const std::string parts =
+            "SELECT xs, CAST(trunc(ax * 1073741824.0) AS bigint) AS gh, "
+            "CAST(trunc((ax * 1073741824.0 - trunc(ax * 1073741824.0)) * 9007199254740992.0) AS "
+            "bigint) AS gl FROM (SELECT abs(f) AS ax, (f < 0) AS xs) AS q1";
+        const std::string products =
+            "SELECT xs, gh * 1953125 AS pa, (gl >> 27) * 1953125 AS pb, (gl & 134217727) * "
+            "1953125 AS pc FROM (" +
+            parts + ") AS q2";
+        const std::string fraction =
+            "SELECT xs, (pa >> 21) + ((((pa & 2097151) * 67108864) + pb + (pc >> 27)) >> 47) AS "
+            "ip, "
+            "(((pa & 2097151) * 67108864) + pb + (pc >> 27)) & 140737488355327 AS fp, "
+            "pc & 134217727 AS rem FROM (" +
+            products + ") AS q3";
+        return "(SELECT (CASE WHEN xs THEN -1 ELSE 1 END) * (ip + (CASE WHEN fp > 70368744177664 "
+               "OR (fp = 70368744177664 AND (rem > 0 OR (ip & 1) = 1)) THEN 1 ELSE 0 END)) FROM (" +
+               fraction + ") AS q4)";
+    }
+
+    std::string stop(const std::string& row) const override {
+        return "CAST('strata: a total beyond what the query reproduces exactly (' || CAST(" + row +
+               " AS text) || ')' AS bigint)";
+    }
+
+    std::optional<std::string> exact_sum_step(const std::string& rows, Type type,
+                                              bool average) const override {
+        const std::string two53 = "9007199254740992";
+        if (type == Type::Int) {
+            const std::string totals = "SELECT k, sum(x) AS s, count(x) AS n FROM (" + rows + ")" +
+                                       subquery_alias() + " GROUP BY k";
+            if (!average)
+                return "SELECT k, (CASE WHEN s BETWEEN -9223372036854775808 AND "
+                       "9223372036854775807 THEN CAST(s AS bigint) END) AS v FROM (" +
+                       totals + ")" + subquery_alias();
+            return "SELECT k, (CASE WHEN n = 0 THEN NULL WHEN abs(s) * 1000000000 < " + two53 +
+                   " AND n * 1000000000 < " + two53 +
+                   " THEN CAST(s * 1000000000 AS double precision) / CAST(n * 1000000000 AS "
+                   "double precision) ELSE " +
+                   stop("n") + " END) AS v FROM (" + totals + ")" + subquery_alias();
+        }
+        // Each value in exact numeric units: below 2^62 its integer part and its fraction's
+        // units; from 2^62 on (a whole number) high and low parts; from 2^100 on beyond the
+        // engine's 2^127 units.
+        const std::string u =
+            "(CASE WHEN abs(x) < 4611686018427387904.0 THEN CAST(CAST(trunc(x) AS bigint) AS "
+            "numeric) * 1000000000 + (SELECT " +
+            units_of_rows() + " FROM (SELECT x - trunc(x) AS f) AS q0) WHEN abs(x) < " + pow2(100) +
+            " THEN (CAST(CAST(trunc(x / 4611686018427387904.0) AS bigint) AS numeric) * "
+            "4611686018427387904 + CAST(x - trunc(x / 4611686018427387904.0) * "
+            "4611686018427387904.0 AS bigint)) * 1000000000 END)";
+        const std::string per_row = "SELECT k, " + u + " AS u FROM (" + rows + ")" +
+                                    subquery_alias() + " WHERE x IS NOT NULL";
+        const std::string totals =
+            "SELECT k, sum(u) AS tot, count(*) AS n, bool_or(u IS NULL OR abs(u) >= "
+            "170141183460469231731687303715884105728) AS bad FROM (" +
+            per_row + ")" + subquery_alias() + " GROUP BY k";
+        const std::string in_range = "bad OR abs(tot) >= 100000000000000000000000000000000000000";
+        if (!average)
+            return "SELECT k, (CASE WHEN " + in_range +
+                   " THEN NULL ELSE CAST(CAST(tot AS text) || 'e-9' AS double precision) END) AS "
+                   "v FROM (" +
+                   totals + ")" + subquery_alias();
+        return "SELECT k, (CASE WHEN " + in_range + " THEN NULL WHEN abs(tot) < " + two53 +
+               " AND n * 1000000000 < " + two53 +
+               " THEN CAST(tot AS double precision) / CAST(n * 1000000000 AS double precision) "
+               "ELSE " +
+               stop("n") + " END) AS v FROM (" + totals + ")" + subquery_alias();
+    }
+
+  private:
+    Schema catalog_;
+    bool has_catalog_ = false;
+    mutable int aliases_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Dialect> make_postgres_dialect(const Schema* catalog) {
+    return std::make_unique<PostgresDialect>(catalog);
+}
+
+}  // namespace strata::sql
