@@ -135,6 +135,10 @@ class Dialect {
     virtual std::string int_mod(const std::string& a, const std::string& b) const {
         return "(" + a + " % " + b + ")";
     }
+    // Why matches() is refused (no dialect compiles it yet).
+    virtual std::string regex_refusal() const {
+        return "matches() needs RE2 regular expressions, which " + name() + " does not have";
+    }
     virtual std::string int_divide(const std::string& a, const std::string& b) const {
         return number_op('/', to_double(a), to_double(b), false);
     }

@@ -292,8 +292,7 @@ std::string Lowering::call(const bound::Expr& e, const bound::Call& c, int fact)
         case Fn::EndsWith:
             return d_.text_test('e', arg(0), arg(1));
         case Fn::Matches:
-            refuse(e.location, "matches() needs RE2 regular expressions, which " + d_.name() +
-                                   " does not have");
+            refuse(e.location, d_.regex_refusal());
             return "NULL";
         case Fn::DaysBetween:
             return "(" + arg(1) + " - " + arg(0) + ")";

@@ -387,7 +387,6 @@ class PostgresDialect final : public Dialect {
 
     std::optional<std::string> exact_sum_step(const std::string& rows, Type type,
                                               bool average) const override {
-        const std::string two53 = "9007199254740992";
         if (type == Type::Int) {
             const std::string totals = "SELECT k, sum(x) AS s, count(x) AS n FROM (" + rows + ")" +
                                        subquery_alias() + " GROUP BY k";
@@ -395,11 +394,11 @@ class PostgresDialect final : public Dialect {
                 return "SELECT k, (CASE WHEN s BETWEEN -9223372036854775808 AND "
                        "9223372036854775807 THEN CAST(s AS bigint) END) AS v FROM (" +
                        totals + ")" + subquery_alias();
-            return "SELECT k, (CASE WHEN n = 0 THEN NULL WHEN abs(s) * 1000000000 < " + two53 +
-                   " AND n * 1000000000 < " + two53 +
-                   " THEN CAST(s * 1000000000 AS double precision) / CAST(n * 1000000000 AS "
-                   "double precision) ELSE " +
-                   stop("n") + " END) AS v FROM (" + totals + ")" + subquery_alias();
+            // engine/exact_sum.hpp: the units and count·10^9 each as the nearest double
+            // (numeric to double precision rounds correctly), then divided.
+            return "SELECT k, (CASE WHEN n = 0 THEN NULL ELSE CAST(s * 1000000000 AS double "
+                   "precision) / CAST(n * 1000000000 AS double precision) END) AS v FROM (" +
+                   totals + ")" + subquery_alias();
         }
         // Each value in exact numeric units: below 2^62 its integer part and its fraction's
         // units; from 2^62 on (a whole number) high and low parts; from 2^100 on beyond the
@@ -423,11 +422,10 @@ class PostgresDialect final : public Dialect {
                    " THEN NULL ELSE CAST(CAST(tot AS text) || 'e-9' AS double precision) END) AS "
                    "v FROM (" +
                    totals + ")" + subquery_alias();
-        return "SELECT k, (CASE WHEN " + in_range + " THEN NULL WHEN abs(tot) < " + two53 +
-               " AND n * 1000000000 < " + two53 +
-               " THEN CAST(tot AS double precision) / CAST(n * 1000000000 AS double precision) "
-               "ELSE " +
-               stop("n") + " END) AS v FROM (" + totals + ")" + subquery_alias();
+        return "SELECT k, (CASE WHEN " + in_range +
+               " THEN NULL ELSE CAST(tot AS double precision) / CAST(n * 1000000000 AS double "
+               "precision) END) AS v FROM (" +
+               totals + ")" + subquery_alias();
     }
 
   private:
