@@ -1,6 +1,6 @@
 #include "warehouse/clickhouse_client.hpp"
 
-#include <curl/curl.h>
+#include "warehouse/client_libraries.hpp"
 
 #include <mutex>
 
@@ -10,11 +10,6 @@
 namespace strata::warehouse {
 
 namespace {
-
-void global_init_once() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 std::size_t append_to_string(char* data, std::size_t size, std::size_t count, void* target) {
     static_cast<std::string*>(target)->append(data, size * count);
@@ -62,9 +57,7 @@ WarehouseError server_error(const std::string& body, long status) {
 }  // namespace
 
 ClickHouseClient::ClickHouseClient(ClickHouseUrl url, ClickHouseOptions options)
-    : url_(std::move(url)), options_(options) {
-    global_init_once();
-}
+    : url_(std::move(url)), options_(options) {}
 
 ClickHouseClient::ClickHouseClient(ClickHouseClient&& other) noexcept
     : url_(std::move(other.url_)), options_(other.options_), curl_(other.curl_) {
@@ -73,7 +66,7 @@ ClickHouseClient::ClickHouseClient(ClickHouseClient&& other) noexcept
 
 ClickHouseClient& ClickHouseClient::operator=(ClickHouseClient&& other) noexcept {
     if (this != &other) {
-        if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+        if (curl_) libcurl().easy_cleanup(static_cast<CURL*>(curl_));
         url_ = std::move(other.url_);
         options_ = other.options_;
         curl_ = other.curl_;
@@ -83,20 +76,25 @@ ClickHouseClient& ClickHouseClient::operator=(ClickHouseClient&& other) noexcept
 }
 
 ClickHouseClient::~ClickHouseClient() {
-    if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+    if (curl_) libcurl().easy_cleanup(static_cast<CURL*>(curl_));
 }
 
 Outcome<Done> ClickHouseClient::post(std::string_view query_text, std::string_view body,
                                      const ClickHouseSettings& settings, std::string& answer) {
-    if (!curl_) curl_ = curl_easy_init();
+    if (!libcurl().missing.empty()) {
+        WarehouseError error = client_error("cannot reach ClickHouse: " + libcurl().missing);
+        error.unreachable = true;
+        return error;
+    }
+    if (!curl_) curl_ = libcurl().easy_init();
     CURL* curl = static_cast<CURL*>(curl_);
     if (!curl) return client_error("libcurl could not start a request");
-    curl_easy_reset(curl);
+    libcurl().easy_reset(curl);
 
     auto escaped = [curl](std::string_view text) {
-        char* raw = curl_easy_escape(curl, text.data(), static_cast<int>(text.size()));
+        char* raw = libcurl().easy_escape(curl, text.data(), static_cast<int>(text.size()));
         std::string out = raw ? raw : "";
-        curl_free(raw);
+        libcurl().free(raw);
         return out;
     };
     std::string host = url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
@@ -113,36 +111,37 @@ Outcome<Done> ClickHouseClient::post(std::string_view query_text, std::string_vi
 
     char curl_message[CURL_ERROR_SIZE] = {0};
     answer.clear();
-    curl_easy_setopt(curl, CURLOPT_URL, target.c_str());
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_to_string);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_message);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, options_.timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+    libcurl().easy_setopt(curl, CURLOPT_URL, target.c_str());
+    libcurl().easy_setopt(curl, CURLOPT_POST, 1L);
+    libcurl().easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    libcurl().easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    libcurl().easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_to_string);
+    libcurl().easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+    libcurl().easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_message);
+    libcurl().easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
+    libcurl().easy_setopt(curl, CURLOPT_TIMEOUT_MS, options_.timeout_ms);
+    libcurl().easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    libcurl().easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
     // An empty Expect: the body goes at once instead of after a 100-continue round trip.
-    curl_slist* headers = curl_slist_append(nullptr, "Expect:");
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_slist* headers = libcurl().slist_append(nullptr, "Expect:");
+    libcurl().easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     if (!url_.user.empty()) {
-        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt(curl, CURLOPT_USERNAME, url_.user.c_str());
-        curl_easy_setopt(curl, CURLOPT_PASSWORD, url_.password ? url_.password->c_str() : "");
+        libcurl().easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        libcurl().easy_setopt(curl, CURLOPT_USERNAME, url_.user.c_str());
+        libcurl().easy_setopt(curl, CURLOPT_PASSWORD, url_.password ? url_.password->c_str() : "");
     }
-    CURLcode code = curl_easy_perform(curl);
-    curl_slist_free_all(headers);
+    CURLcode code = libcurl().easy_perform(curl);
+    libcurl().slist_free_all(headers);
     if (code != CURLE_OK) {
-        WarehouseError error = client_error(
-            "cannot reach ClickHouse at " + base + ": " +
-            (curl_message[0] ? std::string(curl_message) : std::string(curl_easy_strerror(code))));
+        WarehouseError error =
+            client_error("cannot reach ClickHouse at " + base + ": " +
+                         (curl_message[0] ? std::string(curl_message)
+                                          : std::string(libcurl().easy_strerror(code))));
         error.unreachable = true;
         return error;
     }
     long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    libcurl().easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200) return server_error(answer, status);
     return Done{};
 }

@@ -1,6 +1,6 @@
 #include "warehouse/postgres_client.hpp"
 
-#include <libpq-fe.h>
+#include "warehouse/client_libraries.hpp"
 
 #include <cstring>
 #include <memory>
@@ -20,22 +20,24 @@ std::string trimmed(const char* text) {
 void drop_notice(void*, const char*) {}
 
 struct ResultDeleter {
-    void operator()(PGresult* result) const { PQclear(result); }
+    void operator()(PGresult* result) const { libpq().PQclear(result); }
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
 WarehouseError error_from(const PGresult* result, PGconn* connection) {
     WarehouseError error;
     error.backend = Backend::postgres;
-    const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-    error.message = primary ? primary : trimmed(PQerrorMessage(connection));
+    const char* primary =
+        result ? libpq().PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    error.message = primary ? primary : trimmed(libpq().PQerrorMessage(connection));
     if (result) {
-        if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)) {
+        if (const char* detail = libpq().PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)) {
             error.detail = detail;
         }
-        if (const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE)) error.code = state;
+        if (const char* state = libpq().PQresultErrorField(result, PG_DIAG_SQLSTATE))
+            error.code = state;
     }
-    if (PQstatus(connection) == CONNECTION_BAD) {
+    if (libpq().PQstatus(connection) == CONNECTION_BAD) {
         error.unreachable = true;
         if (error.message.empty()) error.message = "the connection to the server was lost";
     }
@@ -45,32 +47,33 @@ WarehouseError error_from(const PGresult* result, PGconn* connection) {
 // The rows of a result that succeeded.
 ResultTable table_from(const PGresult* result) {
     ResultTable table;
-    int columns = PQnfields(result);
-    int rows = PQntuples(result);
+    int columns = libpq().PQnfields(result);
+    int rows = libpq().PQntuples(result);
     table.columns.reserve(columns);
     for (int c = 0; c < columns; ++c)
-        table.columns.emplace_back(PQfname(result, c));
+        table.columns.emplace_back(libpq().PQfname(result, c));
     table.rows.reserve(rows);
     for (int r = 0; r < rows; ++r) {
         Row row;
         row.reserve(columns);
         for (int c = 0; c < columns; ++c) {
-            if (PQgetisnull(result, r, c)) {
+            if (libpq().PQgetisnull(result, r, c)) {
                 row.emplace_back(std::nullopt);
             } else {
-                row.emplace_back(std::string(PQgetvalue(result, r, c), PQgetlength(result, r, c)));
+                row.emplace_back(std::string(libpq().PQgetvalue(result, r, c),
+                                             libpq().PQgetlength(result, r, c)));
             }
         }
         table.rows.push_back(std::move(row));
     }
-    const char* affected = PQcmdTuples(const_cast<PGresult*>(result));
+    const char* affected = libpq().PQcmdTuples(const_cast<PGresult*>(result));
     if (affected && *affected) table.affected_rows = std::stoll(affected);
     return table;
 }
 
 Outcome<ResultTable> outcome_of(ResultPtr result, PGconn* connection) {
     if (!result) return error_from(nullptr, connection);
-    switch (PQresultStatus(result.get())) {
+    switch (libpq().PQresultStatus(result.get())) {
         case PGRES_COMMAND_OK:
         case PGRES_TUPLES_OK:
         case PGRES_EMPTY_QUERY:
@@ -108,25 +111,32 @@ Outcome<PostgresConnection> PostgresConnection::connect(const PostgresUrl& url) 
     keywords.push_back(nullptr);
     values.push_back(nullptr);
 
-    PGconn* connection = PQconnectdbParams(keywords.data(), values.data(), 0);
+    if (!libpq().missing.empty()) {
+        WarehouseError error;
+        error.message = "cannot connect to " + describe_location(DatabaseLocation{url}) + ": " +
+                        libpq().missing;
+        error.unreachable = true;
+        return error;
+    }
+    PGconn* connection = libpq().PQconnectdbParams(keywords.data(), values.data(), 0);
     if (!connection) {
         WarehouseError error;
         error.message = "libpq could not allocate a connection";
         error.unreachable = true;
         return error;
     }
-    if (PQstatus(connection) != CONNECTION_OK) {
+    if (libpq().PQstatus(connection) != CONNECTION_OK) {
         WarehouseError error;
         error.message = "cannot connect to " + describe_location(DatabaseLocation{url}) + ": " +
-                        trimmed(PQerrorMessage(connection));
+                        trimmed(libpq().PQerrorMessage(connection));
         // libpq does not give a SQLSTATE for a failed start-up; a server that answered with
         // a refusal (unknown database, rejected user) is still reachable.
-        std::string text = PQerrorMessage(connection);
+        std::string text = libpq().PQerrorMessage(connection);
         error.unreachable = text.find("FATAL") == std::string::npos;
-        PQfinish(connection);
+        libpq().PQfinish(connection);
         return error;
     }
-    PQsetNoticeProcessor(connection, drop_notice, nullptr);
+    libpq().PQsetNoticeProcessor(connection, drop_notice, nullptr);
     return PostgresConnection(connection);
 }
 
@@ -137,7 +147,7 @@ PostgresConnection::PostgresConnection(PostgresConnection&& other) noexcept
 
 PostgresConnection& PostgresConnection::operator=(PostgresConnection&& other) noexcept {
     if (this != &other) {
-        if (connection_) PQfinish(connection_);
+        if (connection_) libpq().PQfinish(connection_);
         connection_ = other.connection_;
         other.connection_ = nullptr;
     }
@@ -145,7 +155,7 @@ PostgresConnection& PostgresConnection::operator=(PostgresConnection&& other) no
 }
 
 PostgresConnection::~PostgresConnection() {
-    if (connection_) PQfinish(connection_);
+    if (connection_) libpq().PQfinish(connection_);
 }
 
 namespace {
@@ -195,8 +205,9 @@ Outcome<ResultTable> PostgresConnection::exec(std::string_view sql,
         values.push_back(params[i]->c_str());
     }
     std::string statement(sql);
-    ResultPtr result(PQexecParams(connection_, statement.c_str(), static_cast<int>(values.size()),
-                                  nullptr, values.data(), nullptr, nullptr, 0));
+    ResultPtr result(libpq().PQexecParams(connection_, statement.c_str(),
+                                          static_cast<int>(values.size()), nullptr, values.data(),
+                                          nullptr, nullptr, 0));
     return outcome_of(std::move(result), connection_);
 }
 
@@ -204,22 +215,22 @@ Outcome<ResultTable> PostgresConnection::exec_script(std::string_view sql) {
     if (!connection_) return connection_error("run a script");
     if (auto error = nul_in_statement(sql)) return *error;
     std::string script(sql);
-    ResultPtr result(PQexec(connection_, script.c_str()));
+    ResultPtr result(libpq().PQexec(connection_, script.c_str()));
     return outcome_of(std::move(result), connection_);
 }
 
 bool PostgresConnection::in_transaction() const {
     if (!connection_) return false;
-    PGTransactionStatusType status = PQtransactionStatus(connection_);
+    PGTransactionStatusType status = libpq().PQtransactionStatus(connection_);
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }
 
 bool PostgresConnection::transaction_failed() const {
-    return connection_ && PQtransactionStatus(connection_) == PQTRANS_INERROR;
+    return connection_ && libpq().PQtransactionStatus(connection_) == PQTRANS_INERROR;
 }
 
 int PostgresConnection::server_version() const {
-    return connection_ ? PQserverVersion(connection_) : 0;
+    return connection_ ? libpq().PQserverVersion(connection_) : 0;
 }
 
 Outcome<PostgresTransaction> PostgresTransaction::begin(PostgresConnection& connection) {
