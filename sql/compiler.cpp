@@ -164,8 +164,10 @@ std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string
         const std::string limbs =
             grouped("sum(x >> 32) AS h, sum(x & 4294967295) AS lo, count(x) AS n");
         const std::string total =
-            "SELECT k, n, (CASE WHEN h2 BETWEEN -2147483648 AND 2147483647 THEN h2 * 4294967296 + "
-            "l2 END) AS tot FROM (SELECT k, n, h + (lo >> 32) AS h2, lo & 4294967295 AS l2 FROM (" +
+            "SELECT k, n, (CASE WHEN n = 0 THEN 0 WHEN h2 BETWEEN -2147483648 AND 2147483647 THEN "
+            "h2 * "
+            "4294967296 + l2 END) AS tot FROM (SELECT k, n, h + (lo >> 32) AS h2, lo & 4294967295 "
+            "AS l2 FROM (" +
             limbs + "))";
         if (!avg) return "SELECT k, tot AS v FROM (" + total + ")";
         return "SELECT k, (CASE WHEN n = 0 OR tot IS NULL THEN NULL WHEN abs(tot) <= 9007199 AND "
@@ -230,13 +232,16 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
         std::string empty = "NULL";
         if (a.fn == bound::AggFn::Count || a.fn == bound::AggFn::CountDistinct) empty = "0";
         if (a.fn == bound::AggFn::Sum) empty = a.type == Type::Int ? "0" : "0.0";
+        // A customer with no rows gets the empty value; one whose total is null (an integer
+        // sum beyond 64 bits) keeps the null.
         columns.push_back(empty == "NULL" ? name + "_v.v AS " + name
-                                          : "coalesce(" + name + "_v.v, " + empty + ") AS " + name);
+                                          : "(CASE WHEN " + name + "_v.k IS NULL THEN " + empty +
+                                                " ELSE " + name + "_v.v END) AS " + name);
     }
     return true;
 }
 
-std::optional<std::string> Lowering::compile() {
+std::optional<std::string> Lowering::compile(const std::vector<std::string>& let_columns) {
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
     // The customers, each cell read as its type.
@@ -282,7 +287,21 @@ std::optional<std::string> Lowering::compile() {
         }
         add_columns({{"l" + std::to_string(i), expr(*let.expr, -1)}});
     }
-    const std::string query = placement();
+    std::string extra;
+    for (const auto& name : let_columns) {
+        size_t i = 0;
+        while (i < program.lets.size() && program.lets[i].name != name)
+            ++i;
+        if (i == program.lets.size() || program.lets[i].type == Type::Record) {
+            diags_.error(file(), Location{},
+                         "cannot output '" + name + "': " +
+                             (i == program.lets.size() ? "no let has that name"
+                                                       : "a record is output through its fields"));
+            continue;
+        }
+        extra += ", l" + std::to_string(i) + " AS " + quoted(name, Location{});
+    }
+    const std::string query = placement(extra);
     if (diags_.has_errors()) return std::nullopt;
     std::string out = "WITH\n";
     for (size_t i = 0; i < steps_.size(); ++i)
@@ -291,7 +310,7 @@ std::optional<std::string> Lowering::compile() {
     return out + query;
 }
 
-std::string Lowering::placement() {
+std::string Lowering::placement(const std::string& extra_columns) {
     // Each distinct condition once, as a column.
     std::vector<std::pair<std::string, std::string>> conds;
     std::function<void(const std::vector<CompiledSegment>&)> collect =
@@ -346,14 +365,15 @@ std::string Lowering::placement() {
         general = "CASE WHEN " + count + " = 1 THEN " + general + " END";
     }
     add_columns({{"segment", "(" + general + ")"}});
-    return "SELECT k AS customer_key, segment, (" + tactical + ") AS tactical FROM " + current_ +
-           " ORDER BY k COLLATE BINARY";
+    return "SELECT k AS customer_key, segment, (" + tactical + ") AS tactical" + extra_columns +
+           " FROM " + current_ + " ORDER BY k COLLATE BINARY";
 }
 
 std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
-                                         const Dialect& dialect, Diagnostics& diags) {
+                                         const Dialect& dialect, Diagnostics& diags,
+                                         const std::vector<std::string>& lets) {
     Lowering lowering(rules, as_of, dialect, diags);
-    return lowering.compile();
+    return lowering.compile(lets);
 }
 
 }  // namespace strata::sql
