@@ -153,7 +153,8 @@ std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string
         case bound::AggFn::Max:
             return grouped("max(x) AS v");
         case bound::AggFn::Cv:
-            refuse(a.value->location, "not compiled yet: cv()");
+            refuse(a.value->location, "cv() takes a square root, and " + d_.name() +
+                                          " has no sqrt() without its math functions");
             return grouped("NULL AS v");
         default:
             break;

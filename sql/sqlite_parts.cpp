@@ -12,34 +12,31 @@ std::string over(const std::string& body, const std::string& from) {
 // A number text taken apart (engine/numeric.cpp, parse_decimal): ok, neg, and the value as
 // sig · 10^scale, sig its significant digits (no leading or trailing zeros; '' for zero).
 std::string decimal_parts(const std::string& t) {
-    const std::string signed_body =
-        "(SELECT substr(t, 1, 1) = '-' AS neg, CASE WHEN substr(t, 1, 1) IN ('+', '-') THEN "
-        "substr(t, 2) ELSE t END AS b FROM (SELECT " +
-        t + " AS t))";
+    // SQLite's parser allows about 14 nested subqueries: the steps repeat small parts instead.
+    const std::string epos = "instr(lower(b), 'e')";
+    const std::string signed_x = "substr(x, 1, 1) IN ('+', '-')";
+    const std::string ed = "(CASE WHEN " + signed_x + " THEN substr(x, 2) ELSE x END)";
     const std::string split =
-        "(SELECT neg, epos > 0 AS hasx, CASE WHEN epos > 0 THEN substr(b, 1, epos - 1) ELSE b END "
-        "AS m, CASE WHEN epos > 0 THEN substr(b, epos + 1) ELSE '' END AS x FROM (SELECT neg, b, "
-        "instr(lower(b), 'e') AS epos FROM " +
-        signed_body + "))";
-    const std::string exponent =
-        "(SELECT neg, hasx, m, CASE WHEN substr(x, 1, 1) IN ('+', '-') THEN substr(x, 1, 1) ELSE "
-        "'' END AS es, CASE WHEN substr(x, 1, 1) IN ('+', '-') THEN substr(x, 2) ELSE x END AS ed "
-        "FROM " +
-        split + ")";
+        "(SELECT neg, " + epos + " > 0 AS hasx, CASE WHEN " + epos + " > 0 THEN substr(b, 1, " +
+        epos + " - 1) ELSE b END AS m, CASE WHEN " + epos + " > 0 THEN substr(b, " + epos +
+        " + 1) ELSE '' END AS x FROM (SELECT substr(t, 1, 1) = '-' AS neg, CASE WHEN substr(t, 1, "
+        "1) IN ('+', '-') THEN substr(t, 2) ELSE t END AS b FROM (SELECT " +
+        t + " AS t)))";
     const std::string checked =
         "(SELECT neg, m, (m <> '' AND m <> '.' AND m NOT GLOB '*[^0-9.]*' AND m NOT GLOB "
-        "'*.*.*' AND (NOT hasx OR (ed <> '' AND ed NOT GLOB '*[^0-9]*'))) AS ok, (CASE WHEN "
-        "ed = '' THEN 0 WHEN length(ed) > 6 THEN 1000000 ELSE CAST(ed AS INTEGER) END) * (CASE "
-        "WHEN es = '-' THEN -1 ELSE 1 END) AS e FROM " +
-        exponent + ")";
+        "'*.*.*' AND (NOT hasx OR (" +
+        ed + " <> '' AND " + ed + " NOT GLOB '*[^0-9]*'))) AS ok, (CASE WHEN " + ed +
+        " = '' THEN 0 WHEN length(" + ed + ") > 6 THEN 1000000 ELSE CAST(" + ed +
+        " AS INTEGER) END) * (CASE WHEN substr(x, 1, 1) = '-' THEN -1 ELSE 1 END) AS e FROM " +
+        split + ")";
     const std::string digits =
         "(SELECT neg, ok, e, CASE WHEN instr(m, '.') > 0 THEN substr(m, instr(m, '.') + 1) ELSE '' "
         "END AS fp, ltrim(CASE WHEN instr(m, '.') > 0 THEN substr(m, 1, instr(m, '.') - 1) || "
         "substr(m, instr(m, '.') + 1) ELSE m END, '0') AS lz FROM " +
         checked + ")";
-    return "(SELECT neg, ok, sig, length(sig) AS nsig, e - length(fp) + length(lz) - length(sig) "
-           "AS scale FROM (SELECT neg, ok, e, fp, lz, rtrim(lz, '0') AS sig FROM " +
-           digits + "))";
+    return "(SELECT neg, ok, rtrim(lz, '0') AS sig, length(rtrim(lz, '0')) AS nsig, e - length(fp) "
+           "+ length(lz) - length(rtrim(lz, '0')) AS scale FROM " +
+           digits + ")";
 }
 
 // The whole value of the parts within 64 bits, or NULL.

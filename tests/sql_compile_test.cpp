@@ -16,7 +16,7 @@ namespace {
 
 const char* kSchema = R"(
 CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, tier TEXT, score INTEGER, credit REAL,
-                        opt_in BOOLEAN, signup DATE);
+                        opt_in BOOLEAN, signup DATE, raw_score TEXT, raw_credit TEXT);
 CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date DATE,
                      amount REAL, items INTEGER, category TEXT);
 )";
@@ -96,15 +96,46 @@ struct Gen {
         for (int c = 1; c <= customers; ++c) {
             const std::string tier =
                 one<std::string>({"'gold'", "'silver'", "'Gold'", "'bronze'", "''", "'gold '"});
-            const std::string score = one<std::string>(
-                {"1", "2", "5", "-3", "100", "'7'", "'n/a'", "2.0", "9223372036854775807"});
+            const std::string score = one<std::string>({"1",
+                                                        "2",
+                                                        "5",
+                                                        "-3",
+                                                        "100",
+                                                        "'7'",
+                                                        "'n/a'",
+                                                        "2.0",
+                                                        "9223372036854775807",
+                                                        "'+5'",
+                                                        "' 7 '",
+                                                        "'1e3'",
+                                                        "'12.0'",
+                                                        "'.5'",
+                                                        "'-0'",
+                                                        "'9223372036854775808'",
+                                                        "'1.5e1'",
+                                                        "'00012'",
+                                                        "'-9223372036854775808'",
+                                                        "'5.'",
+                                                        "'1e'",
+                                                        "'0e99999999'"});
             const std::string credit = one<std::string>(
-                {"0.1", "0.2", "0.3", "1.005", "2.5", "-2.5", "100", "'12.5'", "'x'", "1e300"});
+                {"0.1",       "0.2",       "0.3",   "1.005",  "2.5",      "-2.5",
+                 "100",       "'12.5'",    "'x'",   "1e300",  "'+5'",     "'.5'",
+                 "'5.'",      "' 2.5 '",   "'1e3'", "'-0.0'", "'0.1e-2'", "'1e400'",
+                 "'-1e-400'", "'12.5e-1'", "'--1'", "-0.0",   "0.0",      "'123456789012345e-20'",
+                 "'7e30'"});
             const std::string opt = one<std::string>({"1", "0", "'yes'", "'no'", "'maybe'", "2"});
-            const std::string signup = pick(8) == 0 ? "'31.12.2025'" : "'" + date() + "'";
+            const std::string signup =
+                pick(8) == 0 ? one<std::string>({"'31.12.2025'", "'0000-01-01'", "'0001-01-31'",
+                                                 "'9999-12-31'", "'2026-10-20T10:00:00.'"})
+                             : "'" + date() + "'";
+            auto as_text = [](const std::string& v) {
+                return v.front() == '\'' ? v : "'" + v + "'";
+            };
             sql += "INSERT INTO customers VALUES (" + std::to_string(c) + ", " + maybe(tier) +
                    ", " + maybe(score) + ", " + maybe(credit) + ", " + maybe(opt) + ", " +
-                   maybe(signup) + ");\n";
+                   maybe(signup) + ", " + maybe(as_text(score)) + ", " +
+                   maybe(credit == "1e300" ? "'1e22'" : as_text(credit)) + ");\n";
         }
         const int orders = pick(4) == 0 ? 0 : pick(60);
         for (int o = 1; o <= orders; ++o) {
@@ -127,7 +158,7 @@ struct Gen {
     std::string int_expr(int depth) {
         if (depth <= 0 || pick(3) == 0)
             return one<std::string>({"score", "n_orders", "items", "3", "-2", "0",
-                                     "9223372036854775807", "big_orders"});
+                                     "9223372036854775807", "big_orders", "raw_score"});
         const std::string a = int_expr(depth - 1), b = int_expr(depth - 1);
         switch (pick(9)) {
             case 0:
@@ -151,10 +182,26 @@ struct Gen {
         }
     }
 
+    // Numbers the language computes in ways SQLite has no function for.
+    std::string exact_num_expr(int depth) {
+        switch (pick(4)) {
+            case 0:
+                return "(" + num_expr(depth) + " % " +
+                       one<std::string>({"credit", "0.1", "-2.5", "3"}) + ")";
+            case 1:
+                return "round(" + int_expr(depth) + ", " +
+                       one<std::string>({"-1", "-2", "0", "2", "-18", "-19", "-20", "score"}) + ")";
+            case 2:
+                return "-credit";
+            default:
+                return "(credit * 0.0)";
+        }
+    }
+
     std::string num_expr(int depth) {
         if (depth <= 0 || pick(3) == 0)
             return one<std::string>(
-                {"credit", "revenue", "avg_amount", "0.1", "2.5", "1e308", "rank"});
+                {"credit", "revenue", "avg_amount", "0.1", "2.5", "1e308", "rank", "raw_credit"});
         const std::string a = num_expr(depth - 1),
                           b = pick(2) ? num_expr(depth - 1) : int_expr(depth - 1);
         switch (pick(8)) {
@@ -180,7 +227,8 @@ struct Gen {
     std::string date_expr() {
         return one<std::string>({"signup", "last_order", "first_order", "as_of", "signup + 1mo",
                                  "last_order - 1y", "signup + 1mo + 3d", "2024-02-29 + 1y",
-                                 "as_of - 6mo"});
+                                 "as_of - 6mo", "signup + 8000y", "last_order - 2000y",
+                                 "as_of + 999999d", "signup + 100000mo"});
     }
 
     std::string str_expr() {
@@ -195,7 +243,8 @@ struct Gen {
                 case 0:
                     return int_expr(1) + " > " + int_expr(1);
                 case 1:
-                    return num_expr(1) + " <= " + num_expr(1);
+                    return pick(2) ? num_expr(1) + " <= " + num_expr(1)
+                                   : exact_num_expr(1) + " > " + num_expr(0);
                 case 2:
                     return date_expr() + " < " + date_expr();
                 case 3:
@@ -214,9 +263,11 @@ struct Gen {
                     return one<std::string>({"contains(tier, 'ol')", "starts_with(tier, 'G')",
                                              "ends_with(tier, ' ')", "length(tier) > 4"});
                 case 9:
-                    return one<std::string>({"days_since(last_order) < 40",
-                                             "days_between(signup, as_of) > 300",
-                                             "year(signup) == 2024", "month(last_order) == 2"});
+                    return one<std::string>(
+                        {"days_since(last_order) < 40", "days_between(signup, as_of) > 300",
+                         "year(signup) == 2024", "month(last_order) == 2",
+                         "year(signup + 8000y) > 10020", "month(as_of + 999999d) == 7",
+                         "year(last_order - 2000y) == 25"});
                 case 10:
                     return one<std::string>(
                         {"tile >= 3", "score_rfm.r >= 2", "score_rfm.m == 1", "rank > 0.5"});
@@ -240,6 +291,7 @@ struct Gen {
         std::string t =
             "ruleset: sqlc" + std::to_string(index) +
             "\nversion: 1\nsource:\n  customers: customers\n  key: customer_id\n"
+            "  types: { raw_score: integer, raw_credit: number }\n"
             "  facts:\n    orders: { table: orders, key: customer_id, time: order_date }\nlet:\n";
         t += "  n_orders: count(orders)\n  revenue: sum(orders.amount)\n  avg_amount: "
              "avg(orders.amount)\n";
@@ -249,7 +301,9 @@ struct Gen {
         t += "  categories: count_distinct(orders.category)\n  items: sum(orders.items where "
              "category != 'c')\n";
         t += "  top_category: max(orders.category)\n";
-        t += "  tile: ntile(" + one<std::string>({"revenue", "n_orders", "signup", "credit"}) +
+        t += "  tile: ntile(" +
+             one<std::string>(
+                 {"revenue", "n_orders", "signup", "credit", "-credit", "credit * 0.0"}) +
              ", " + std::to_string(2 + pick(4)) + ")\n";
         t += "  rank: percent_rank(" + one<std::string>({"revenue", "score", "last_order"}) + ")\n";
         t += "  score_rfm: \"rfm(recency: " +
@@ -336,16 +390,18 @@ general:
     CHECK(r.code == 1);
     CHECK(r.out.empty());
     const std::string refusals = r.err.substr(r.err.find(rules + ":7:14: error"));
-    CHECK(refusals == rules +
-                          ":7:14: error: cannot compile to sqlite: not compiled yet: cv()\n"
-                          "    7 |   steady: cv(orders.amount)\n"
-                          "      |              ^~~~~~~~~~~~~\n" +
-                          rules +
-                          ":11:13: error: cannot compile to sqlite: matches() needs RE2 regular "
-                          "expressions, which sqlite does not have\n"
-                          "   11 |       when: matches(tier, '^g')\n"
-                          "      |             ^~~~~~~~~~~~~~~~~~~\n"
-                          "strata compile: 2 constructs cannot be compiled to sqlite\n");
+    CHECK(refusals ==
+          rules +
+              ":7:14: error: cannot compile to sqlite: cv() takes a square root, and sqlite "
+              "has no sqrt() without its math functions\n"
+              "    7 |   steady: cv(orders.amount)\n"
+              "      |              ^~~~~~~~~~~~~\n" +
+              rules +
+              ":11:13: error: cannot compile to sqlite: matches() needs RE2 regular "
+              "expressions, which sqlite does not have\n"
+              "   11 |       when: matches(tier, '^g')\n"
+              "      |             ^~~~~~~~~~~~~~~~~~~\n"
+              "strata compile: 2 constructs cannot be compiled to sqlite\n");
 }
 
 TEST_CASE("compile: --help, a bad dialect and a dialect not built yet") {
@@ -388,4 +444,55 @@ general:
           when: ends_with(tier, '')
 )");
     check_agrees(dir, rules, db, "2026-11-01");
+}
+
+// A number text that SQLite 3.40 cannot read to the nearest double exactly (more than 15
+// significant digits; its own conversion is not correctly rounded) stops the query rather
+// than give a number the engine does not read. Shorter texts, signs, points and exponents
+// read as the engine reads them.
+TEST_CASE("compile: number texts beyond 15 significant digits stop the query") {
+    TempDir dir;
+    const std::string rules = dir.write("r.yaml", R"(ruleset: texts
+version: 1
+general:
+  segments:
+    - id: high
+      when: credit > 18.6306019825
+    - id: rest
+      when: otherwise
+)");
+    const std::string short_texts = dir.database("short.db", std::string(kSchema) + R"(
+INSERT INTO customers (customer_id, raw_credit) VALUES (1, '18.6306019826'), (2, '+.5'), (3, ' 5. '), (4, '1e3');
+)");
+    check_agrees(dir, dir.write("short.yaml", R"(ruleset: texts
+version: 1
+source:
+  types: { raw_credit: number }
+general:
+  segments:
+    - id: high
+      when: raw_credit > 18.6306019826
+    - id: rest
+      when: otherwise
+)"),
+                 short_texts, "2026-11-01");
+    // In a REAL column SQLite itself turns such a text into a number on insert; in a TEXT
+    // column typed as a number it stays a text.
+    const std::string long_text = dir.database("long.db", std::string(kSchema) + R"(
+INSERT INTO customers (customer_id, raw_credit) VALUES (1, '33.333333333333336');
+)");
+    const std::string typed = dir.write("typed.yaml", R"(ruleset: texts
+version: 1
+source:
+  types: { raw_credit: number }
+general:
+  segments:
+    - id: high
+      when: raw_credit > 18.6306019825
+    - id: rest
+      when: otherwise
+)");
+    const Run compiled = run_cli({"compile", typed, "--dialect", "sqlite", "--db", long_text});
+    REQUIRE(compiled.code == 0);
+    CHECK_THROWS_WITH(query_rows(long_text, compiled.out), "integer overflow");
 }
