@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 DEMO_DB ?= $(BUILD)/demo-retail.db
 
-.PHONY: all deps build demo test tsan asan format tidy clean
+.PHONY: all deps build demo test fuzz-sql tsan asan format tidy clean
 
 all: build
 
@@ -26,6 +26,13 @@ test: build
 
 # The test suite under ThreadSanitizer (reads, aggregation and the membership writer run on
 # several threads). Slow to build, so not part of `make test`.
+# The compiled SQLite query against the engine on many random rule files and bases
+# (tests/sql_compile_test.cpp); SQL_PAIRS sets how many.
+SQL_PAIRS ?= 5000
+fuzz-sql: build
+	STRATA_SQL_PAIRS=$(SQL_PAIRS) STRATA_SQL_KEEP=1 $(BUILD)/tests/strata_tests -tc='compile: the SQLite query places*' 2>&1 | grep -E '^(  logged: i|\[doctest\] (test cases|assertions))|ERROR' || true
+	@echo "fuzz-sql: $(SQL_PAIRS) pairs; a disagreement leaves its base and rules in /tmp/sql_fail.db and /tmp/sql_fail.yaml"
+
 tsan: deps
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_STATIC_RUNTIME=OFF \
 		-DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null

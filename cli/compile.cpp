@@ -18,6 +18,7 @@ struct CompileOptions {
     std::string dialect;
     std::optional<std::string> db;
     std::optional<std::string> as_of;
+    std::vector<std::string> lets;
 };
 
 int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err) {
@@ -63,7 +64,7 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
                        ? sql::make_postgres_dialect(catalog ? &*catalog : nullptr)
                        : sql::make_dialect(options.dialect);
     Diagnostics diags;
-    auto query = sql::compile_query(*loaded->rules, *as_of, *dialect, diags);
+    auto query = sql::compile_query(*loaded->rules, *as_of, *dialect, diags, options.lets);
     if (!query) {
         diags.sort_by_location();
         for (const auto& d : diags.items())
@@ -95,6 +96,10 @@ void add_compile(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
                     "(without it, only columns typed in source.types compile)");
     cmd->add_option("--as-of", options->as_of,
                     "Reference date YYYY-MM-DD (default: the rule file's as_of, else today, UTC)");
+    cmd->add_option("--lets", options->lets,
+                    "Lets whose values follow as further columns, named as the lets (comma "
+                    "separated; a date is its day number since 1970-01-01, a bool 0 or 1)")
+        ->delimiter(',');
     cmd->callback(
         [options, &exit_code, &out, &err] { exit_code = run_compile(*options, out, err); });
 }

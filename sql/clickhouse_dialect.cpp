@@ -245,6 +245,13 @@ class ClickHouseDialect final : public Dialect {
                            products)));
     }
 
+    // ClickHouse evaluates every branch of a conditional, so the range check is a throwIf on
+    // the out-of-range rows alone.
+    std::optional<std::string> add_days(const std::string& day, int64_t days) const override {
+        return bind("(" + day + " + " + integer_literal(days) + ")", "dv",
+                    "dv + 0 * toInt64(throwIf(ifNull(dv < -2147483648 OR dv > 2147483647, 0)))");
+    }
+
     std::string stop(const std::string& row) const override {
         return "toInt64(throwIf(1 + 0 * (" + row + ")))";
     }

@@ -160,16 +160,20 @@ std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string
         case bound::AggFn::Max:
             return grouped(d_.min_max(false, "x", vt) + " AS v");
         case bound::AggFn::Cv:
-            refuse(a.value->location, "not compiled yet: cv()");
+            refuse(a.value->location, "cv() takes a square root, and " + d_.name() +
+                                          " has no sqrt() without its math functions");
             return grouped("NULL AS v");
         default:
             break;
     }
     const bool avg = a.fn == bound::AggFn::Avg;
-    // Only the values count: a customer whose values are all null has no group, so their sum is
-    // the empty sum's 0 (and their average null), while a group's null total means beyond range.
-    const std::string rows = "SELECT k, x FROM (" + all_rows + ") nn WHERE x IS NOT NULL";
-    if (auto own = d_.exact_sum_step(rows, vt, avg)) return *own;
+    // Only the values count: a customer whose values are all null gets the empty sum's 0 (and
+    // a null average), while a null total means beyond range. A dialect's own step sees only
+    // the values (no group for such a customer); the portable steps below count them (n) and
+    // add no level of nesting (SQLite's parser allows only so much).
+    if (auto own = d_.exact_sum_step("SELECT k, x FROM (" + all_rows + ") nn WHERE x IS NOT NULL",
+                                     vt, avg))
+        return *own;
     if (vt == Type::Int) {
         // Two 32-bit halves summed apart cannot overflow; the total is null beyond 64 bits.
         const std::string limbs =
@@ -189,7 +193,7 @@ std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string
     // total of units is a·10^9 + b, rounded to a double once (engine/exact_sum.hpp).
     const std::string split =
         "SELECT k, x, (CASE WHEN abs(x) < 9223372036854775808.0 THEN CAST(x AS INTEGER) ELSE " +
-        d_.stop("1") + " END) AS i FROM (" + rows + ") WHERE x IS NOT NULL";
+        d_.stop("1") + " END) AS i FROM (" + all_rows + ") WHERE x IS NOT NULL";
     const std::string units = "SELECT k, sum(i) AS si, sum(" + d_.fraction_units("(x - i)") +
                               ") AS sf, count(x) AS n FROM (" + split + ") GROUP BY k";
     const std::string normal =
@@ -241,11 +245,15 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
         sql += " FROM " + quoted(f.table, at);
         // Each row to the customer its key joins (engine/reader.hpp, KeyIndex); rows of no
         // customer drop out.
-        sql = "SELECT o.k AS k, r.* FROM (SELECT " + d_.key_kind("fk") + " AS fkind, " +
-              d_.key_text("fk") + " AS fjk, q.* FROM (" + sql +
-              ") q WHERE fk IS NOT NULL) r JOIN cust o ON o.jk = r.fjk AND (o.kind = r.fkind OR "
-              "NOT EXISTS (SELECT 1 FROM cust o2 WHERE o2.jk = r.fjk AND o2.kind = r.fkind))";
+        // (Steps of their own: SQLite's parser allows only so much nesting in one.)
         const std::string name = "f" + std::to_string(i);
+        steps_.push_back({name + "_raw", sql});
+        steps_.push_back({name + "_keyed", "SELECT " + d_.key_kind("fk") + " AS fkind, " +
+                                               d_.key_text("fk") + " AS fjk, q.* FROM " + name +
+                                               "_raw q WHERE fk IS NOT NULL"});
+        sql = "SELECT o.k AS k, r.* FROM " + name + "_keyed r JOIN cust o ON o.jk = r.fjk AND " +
+              "(o.kind = r.fkind OR NOT EXISTS (SELECT 1 FROM cust o2 WHERE o2.jk = r.fjk AND " +
+              "o2.kind = r.fkind))";
         steps_.push_back({name, sql});
         fact_steps.push_back(name);
     }
@@ -267,7 +275,7 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
     return true;
 }
 
-std::optional<std::string> Lowering::compile() {
+std::optional<std::string> Lowering::compile(const std::vector<std::string>& let_columns) {
     if (nested()) return compile_nested();
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
@@ -308,8 +316,9 @@ std::optional<std::string> Lowering::compile() {
     cust += " FROM " + quoted(rf.customers_table, rf.customers_location);
     // Rows without a key drop out; of rows with the same key, the first in scan order stays
     // (engine/reader.hpp), before source.since leaves out the customers who joined later.
+    steps_.push_back({"cust_raw", cust});
     steps_.push_back({"cust_rows", "SELECT " + d_.key_kind("k") + " AS kind, " + d_.key_text("k") +
-                                       " AS jk, q.* FROM (" + cust + ") q WHERE k IS NOT NULL"});
+                                       " AS jk, q.* FROM cust_raw q WHERE k IS NOT NULL"});
     steps_.push_back({"cust",
                       "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY kind, jk "
                       "ORDER BY rid) AS dup FROM cust_rows) d WHERE dup = 1" +
@@ -337,7 +346,21 @@ std::optional<std::string> Lowering::compile() {
         }
         add_columns({{"l" + std::to_string(i), expr(*let.expr, -1)}});
     }
-    const std::string query = placement();
+    std::string extra;
+    for (const auto& name : let_columns) {
+        size_t i = 0;
+        while (i < program.lets.size() && program.lets[i].name != name)
+            ++i;
+        if (i == program.lets.size() || program.lets[i].type == Type::Record) {
+            diags_.error(file(), Location{},
+                         "cannot output '" + name + "': " +
+                             (i == program.lets.size() ? "no let has that name"
+                                                       : "a record is output through its fields"));
+            continue;
+        }
+        extra += ", l" + std::to_string(i) + " AS " + quoted(name, Location{});
+    }
+    const std::string query = placement(extra);
     if (diags_.has_errors()) return std::nullopt;
     std::string out = "WITH\n";
     for (size_t i = 0; i < steps_.size(); ++i)
@@ -346,7 +369,7 @@ std::optional<std::string> Lowering::compile() {
     return out + query;
 }
 
-std::string Lowering::placement() {
+std::string Lowering::placement(const std::string& extra_columns) {
     // Each distinct condition once, as a column.
     std::vector<std::pair<std::string, std::string>> conds;
     std::function<void(const std::vector<CompiledSegment>&)> collect =
@@ -401,14 +424,15 @@ std::string Lowering::placement() {
         general = "CASE WHEN " + count + " = 1 THEN " + general + " END";
     }
     add_columns({{"segment", "(" + general + ")"}});
-    return "SELECT k AS customer_key, segment, (" + tactical + ") AS tactical FROM " + current_ +
-           " ORDER BY " + d_.order_by_key("k");
+    return "SELECT k AS customer_key, segment, (" + tactical + ") AS tactical" + extra_columns +
+           " FROM " + current_ + " ORDER BY " + d_.order_by_key("k");
 }
 
 std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
-                                         const Dialect& dialect, Diagnostics& diags) {
+                                         const Dialect& dialect, Diagnostics& diags,
+                                         const std::vector<std::string>& lets) {
     Lowering lowering(rules, as_of, dialect, diags);
-    return lowering.compile();
+    return lowering.compile(lets);
 }
 
 }  // namespace strata::sql

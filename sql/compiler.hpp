@@ -13,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dsl/calendar.hpp"
 #include "dsl/compiler.hpp"
@@ -25,7 +26,11 @@ namespace strata::sql {
 // have compiled without errors against the database's schema (column types known).
 // A customer the engine could not place (no segment under first_match without `otherwise`,
 // none or two under exclusive, where a run stores nothing) gets a NULL segment.
+// `lets` names lets whose values follow as further columns, each named as its let, in the
+// dialect's representation (a bool 0/1, a date its day number since 1970-01-01); a name that
+// is not a let, or a record let, is refused.
 std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
-                                         const Dialect& dialect, Diagnostics& diags);
+                                         const Dialect& dialect, Diagnostics& diags,
+                                         const std::vector<std::string>& lets = {});
 
 }  // namespace strata::sql

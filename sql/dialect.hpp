@@ -67,10 +67,37 @@ class Dialect {
     // NULL beyond the 64-bit integers.
     virtual std::string double_to_int(char how, const std::string& x) const = 0;
 
-    // Dates as day numbers.
+    // Dates as day numbers. add_months keeps the day of month (or the month's last day) for
+    // every day the engine's 32-bit days hold, and stops the query where the engine's
+    // calendar formula leaves the calendar (a month count before year 0); year_of and
+    // month_of are the civil year and month of any such day.
     virtual std::optional<std::string> add_months(const std::string& day, int64_t months) const = 0;
+    // A day moved by a constant number of days; the engine's days are 32-bit integers, so a
+    // result beyond them must stop the query (see stop()).
+    virtual std::optional<std::string> add_days(const std::string& day, int64_t days) const {
+        return bind("(" + day + " + " + integer_literal(days) + ")", "dv",
+                    "CASE WHEN dv IS NULL THEN NULL WHEN dv >= -2147483648 AND dv <= 2147483647 "
+                    "THEN dv ELSE " +
+                        stop("dv") + " END");
+    }
     virtual std::string year_of(const std::string& day) const = 0;
     virtual std::string month_of(const std::string& day) const = 0;
+
+    // `%` of two doubles as C's fmod, exactly (NULL when y is 0 or either is NULL).
+    // Default: not built (refused).
+    virtual std::optional<std::string> number_remainder(const std::string& x,
+                                                        const std::string& y) const {
+        (void)x, (void)y;
+        return std::nullopt;
+    }
+    // round(x, digits) of a 64-bit integer x as engine/numeric round_decimal(int64_t, int64_t):
+    // the nearest double of x rounded half away from zero at 10^-digits (x as a double when
+    // digits >= 0, 0.0 when every digit is rounded away). Default: not built (refused).
+    virtual std::optional<std::string> round_integer_digits(const std::string& x,
+                                                            const std::string& digits) const {
+        (void)x, (void)digits;
+        return std::nullopt;
+    }
 
     // Text by bytes.
     virtual std::string collate_bytes(const std::string& text) const = 0;

@@ -190,8 +190,13 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
     }
     if (is_numeric(lt) && is_numeric(rt)) {
         if (b.op == BinaryOp::Mod) {
-            refuse(e.location, "not compiled yet: '%' of numbers (fmod)");
-            return "NULL";
+            auto rem = d_.number_remainder(expr_as(*b.lhs, Type::Number, fact),
+                                           expr_as(*b.rhs, Type::Number, fact));
+            if (!rem) {
+                refuse(e.location, "'%' of numbers is not built for " + d_.name() + " yet");
+                return "NULL";
+            }
+            return *rem;
         }
         const char op = b.op == BinaryOp::Add   ? '+'
                         : b.op == BinaryOp::Sub ? '-'
@@ -222,13 +227,19 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
         if (dur->months != 0) {
             auto moved = d_.add_months(out, int64_t{sign} * dur->months);
             if (!moved) {
-                refuse(span.location, "a duration beyond 10000 years");
+                refuse(span.location, "months beyond what " + d_.name() + " can add");
                 return "NULL";
             }
             out = *moved;
         }
-        if (dur->days != 0)
-            out = "(" + out + " + " + d_.integer_literal(int64_t{sign} * dur->days) + ")";
+        if (dur->days != 0) {
+            auto moved = d_.add_days(out, int64_t{sign} * dur->days);
+            if (!moved) {
+                refuse(span.location, "adding days is not built for " + d_.name() + " yet");
+                return "NULL";
+            }
+            out = *moved;
+        }
         return out;
     }
     refuse(e.location, "not compiled yet: this operation");
@@ -267,10 +278,21 @@ std::string Lowering::call(const bound::Expr& e, const bound::Call& c, int fact)
             return "abs(" + arg(0) + ")";
         case Fn::Round:
             if (c.args[1]) {
-                refuse(
-                    e.location,
-                    "not compiled yet: round(x, digits) (the engine rounds the shortest decimal)");
-                return "NULL";
+                std::optional<std::string> rounded;
+                if (c.args[0]->type == Type::Int)
+                    rounded = d_.round_integer_digits(arg(0), arg(1));
+                else if (c.args[0]->type == Type::Null || c.args[1]->type == Type::Null)
+                    rounded = "NULL";
+                if (!rounded) {
+                    refuse(e.location,
+                           c.args[0]->type == Type::Int
+                               ? "round(x, digits) is not built for " + d_.name() + " yet"
+                               : "round(x, digits) of a number rounds the shortest decimal that "
+                                 "reads back as x, which " +
+                                     d_.name() + " cannot write exactly");
+                    return "NULL";
+                }
+                return *rounded;
             }
             [[fallthrough]];
         case Fn::Floor:

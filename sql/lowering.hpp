@@ -17,7 +17,7 @@ class Lowering {
     Lowering(const CompiledRules& rules, Date as_of, const Dialect& dialect, Diagnostics& diags)
         : rules_(rules), as_of_(as_of), d_(dialect), diags_(diags) {}
 
-    std::optional<std::string> compile();
+    std::optional<std::string> compile(const std::vector<std::string>& let_columns = {});
 
     // An expression as SQL. `fact` >= 0: inside an aggregate over that fact's rows (its
     // columns are f<slot>); -1: per customer. Refusals go to the diagnostics; the text
@@ -60,7 +60,7 @@ class Lowering {
     std::string rank_tile(const std::string& x, Type type, int64_t n, bool descending);
     bool facts_and_aggregates(std::vector<std::string>& joins, std::vector<std::string>& columns);
     std::string aggregate_sql(const bound::Aggregate& a, const std::string& fact_step);
-    std::string placement();
+    std::string placement(const std::string& extra_columns);
     std::string quoted(const std::string& name, const Location& at);
     std::string text(const std::string& s, const Location& at);
     const std::string& file() const { return rules_.source.path(); }

@@ -242,7 +242,7 @@ std::optional<std::string> Lowering::compile_nested() {
         }
         add_columns({{"l" + std::to_string(i), expr(*let.expr, -1)}});
     }
-    const std::string query = placement();
+    const std::string query = placement("");
     if (diags_.has_errors()) return std::nullopt;
     return query + " SETTINGS join_use_nulls = 1";
 }

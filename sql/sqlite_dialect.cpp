@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "sql/dialect.hpp"
+#include "sql/sqlite_parts.hpp"
 
 namespace strata::sql {
 
@@ -53,10 +54,11 @@ class SqliteDialect final : public Dialect {
     // datetime the engine reads (docs/running.md, "How values convert").
     static std::string text_day(const std::string& t) {
         const std::string ymd = "substr(" + t + ", 1, 10)";
-        const std::string date_ok = ymd +
-                                    " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND "
-                                    "date(" +
-                                    ymd + ") IS " + ymd;
+        const std::string date_ok =
+            ymd + " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND substr(" + t +
+            ", 1, 4) <> '0000' AND "
+            "date(" +
+            ymd + ") IS " + ymd;
         const std::string rest = "(CASE WHEN " + t + " GLOB '*Z' THEN substr(" + t +
                                  ", 12, length(" + t + ") - 12) ELSE substr(" + t + ", 12) END)";
         const std::string secs = "substr(" + rest + ", 6)";
@@ -64,16 +66,15 @@ class SqliteDialect final : public Dialect {
             "length(" + t + ") >= 16 AND substr(" + t + ", 11, 1) IN ('T', ' ') AND (substr(" +
             rest + ", 1, 5) GLOB '[01][0-9]:[0-5][0-9]' OR substr(" + rest +
             ", 1, 5) GLOB '2[0-3]:[0-5][0-9]') AND (" + secs + " = '' OR (" + secs +
-            " GLOB ':[0-5][0-9]*' AND (length(" + secs + ") = 3 OR (substr(" + secs +
-            ", 4, 1) = '.' AND substr(" + secs + ", 5) NOT GLOB '*[^0-9]*'))))";
+            " GLOB ':[0-5][0-9]*' AND (length(" + secs + ") = 3 OR (length(" + secs +
+            ") > 4 AND substr(" + secs + ", 4, 1) = '.' AND substr(" + secs +
+            ", 5) NOT GLOB '*[^0-9]*'))))";
         return "(CASE WHEN " + date_ok + " AND (length(" + t + ") = 10 OR (" + time_ok +
                ")) THEN CAST(julianday(" + ymd + ") - 2440587.5 AS INTEGER) END)";
     }
 
     std::optional<std::string> read_cell(const std::string& c, Type type) const override {
         const std::string t = trimmed(c);
-        const std::string json_kind =
-            "(CASE WHEN json_valid(" + t + ") THEN json_type(" + t + ") END)";
         switch (type) {
             case Type::String:
                 return "CAST(" + c + " AS TEXT)";
@@ -81,18 +82,13 @@ class SqliteDialect final : public Dialect {
                 return "(CASE typeof(" + c + ") WHEN 'integer' THEN " + c +
                        " WHEN 'real' THEN (CASE WHEN " + c + " >= -9223372036854775808.0 AND " + c +
                        " < 9223372036854775808.0 AND " + c + " = CAST(" + c +
-                       " AS INTEGER) THEN CAST(" + c +
-                       " AS INTEGER) END) WHEN 'text' THEN (CASE WHEN " + json_kind +
-                       " = 'integer' AND CAST(CAST(" + t + " AS INTEGER) AS TEXT) = " + t +
-                       " THEN CAST(" + t + " AS INTEGER) END) END)";
+                       " AS INTEGER) THEN CAST(" + c + " AS INTEGER) END) WHEN 'text' THEN " +
+                       sqlite::text_integer(t) + " END)";
             case Type::Number:
                 return "(CASE typeof(" + c + ") WHEN 'integer' THEN CAST(" + c +
                        " AS REAL) WHEN 'real' THEN (CASE WHEN abs(" + c +
-                       ") <= 1.7976931348623157e308 THEN " + c +
-                       " END) WHEN 'text' THEN (CASE WHEN " + json_kind +
-                       " IN ('integer', 'real') AND abs(CAST(" + t +
-                       " AS REAL)) <= 1.7976931348623157e308 THEN CAST(" + t +
-                       " AS REAL) END) END)";
+                       ") <= 1.7976931348623157e308 THEN " + c + " END) WHEN 'text' THEN " +
+                       sqlite::text_number(t) + " END)";
             case Type::Bool: {
                 const std::string l = "lower(" + t + ")";
                 return "(CASE typeof(" + c + ") WHEN 'integer' THEN (CASE WHEN " + c +
@@ -164,23 +160,28 @@ class SqliteDialect final : public Dialect {
     }
 
     std::optional<std::string> add_months(const std::string& day, int64_t months) const override {
-        if (months > 120000 || months < -120000) return std::nullopt;
-        const std::string when = "dm * 86400, 'unixepoch'";
-        const std::string first = "date(" + when + ", 'start of month', '" +
-                                  std::string(months < 0 ? "" : "+") + std::to_string(months) +
-                                  " months')";
-        return bind(day, "dm",
-                    "CAST(julianday(" + first +
-                        ") - 2440587.5 AS INTEGER) + min(CAST(strftime('%d', " + when +
-                        ") AS INTEGER), CAST(strftime('%d', " + first +
-                        ", '+1 month', '-1 day') AS INTEGER)) - 1");
+        // The engine's months are 32-bit; a constant duration of the language stays far below.
+        if (months > 2147483647 || months < -2147483647) return std::nullopt;
+        return sqlite::add_months(day, months);
     }
 
-    std::string year_of(const std::string& day) const override {
-        return "CAST(strftime('%Y', " + day + " * 86400, 'unixepoch') AS INTEGER)";
+    std::optional<std::string> add_days(const std::string& day, int64_t days) const override {
+        return sqlite::day_in_range("(" + day + " + " + integer_literal(days) + ")");
     }
+
+    std::string year_of(const std::string& day) const override { return sqlite::year_of_day(day); }
     std::string month_of(const std::string& day) const override {
-        return "CAST(strftime('%m', " + day + " * 86400, 'unixepoch') AS INTEGER)";
+        return sqlite::month_of_day(day);
+    }
+
+    std::optional<std::string> number_remainder(const std::string& x,
+                                                const std::string& y) const override {
+        return sqlite::fmod(x, y);
+    }
+
+    std::optional<std::string> round_integer_digits(const std::string& x,
+                                                    const std::string& digits) const override {
+        return sqlite::round_integer(x, digits);
     }
 
     std::string collate_bytes(const std::string& text) const override {
@@ -238,10 +239,7 @@ class SqliteDialect final : public Dialect {
                fraction + "))";
     }
 
-    std::string stop(const std::string& row) const override {
-        // abs() of the smallest integer is an error in SQLite: "integer overflow".
-        return "abs(-9223372036854775807 - 1 + 0 * (" + row + "))";
-    }
+    std::string stop(const std::string& row) const override { return sqlite::stop(row); }
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "dsl/binder.hpp"
 #include "dsl/parser.hpp"
 #include "engine/program.hpp"
+#include "lang_sql.hpp"
 
 using namespace strata;
 namespace fs = std::filesystem;
@@ -43,11 +44,7 @@ Value convert(const YAML::Node& n, Type t) {
 
 // Rows of named values, with one type per name (declared, or inferred from the first
 // non-null value).
-struct Rows {
-    std::vector<std::string> names;
-    std::map<std::string, Type> types;
-    std::vector<std::map<std::string, Value>> rows;
-};
+using Rows = strata::testing::LangTable;
 
 Rows read_rows(const std::vector<YAML::Node>& nodes, const YAML::Node& declared) {
     Rows out;
@@ -131,6 +128,7 @@ struct CaseResult {
     // three-valued truth by the segment conditions' path, and where evaluate_condition holds.
     std::vector<Truth> truth;
     std::vector<char> holds;
+    strata::testing::LangSqlCase sql;  // the case as data, for its run through SQL
 };
 
 CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
@@ -205,6 +203,7 @@ CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
             for (const auto& issue : p.issues)
                 result.errors.push_back(issue.message);
             let_asts.push_back(std::move(p.expr));
+            result.sql.lets.emplace_back(it->first.Scalar(), let_text);
             binder.define_let(it->first.Scalar(),
                               ExprRef{&let_sources.back(), &t, let_asts.back().get()});
         }
@@ -260,6 +259,15 @@ CaseResult run_case(const YAML::Node& file, const YAML::Node& c) {
     const Date as_of = as_of_node ? *parse_date(as_of_node.Scalar()) : *parse_date("2026-11-22");
     const Evaluation ev = evaluate_program(program, table, source_ptrs, as_of);
     result.values = evaluate(*e, ev.frame());
+    result.sql.expr = text;
+    result.sql.customers = customers;
+    result.sql.keys = table.keys;
+    result.sql.facts = facts;
+    for (const auto& [name, rows] : facts) {
+        if (fact_time && fact_time[name]) result.sql.fact_time[name] = fact_time[name].Scalar();
+    }
+    result.sql.as_of = as_of;
+    result.sql.engine_values = result.values;
     // Segment conditions take their own path (three-valued bytes, no values); it must agree.
     if (result.type == Type::Bool || result.type == Type::Any || result.type == Type::Null) {
         result.truth = evaluate_truth(*e, ev.frame());
@@ -280,6 +288,8 @@ TEST_CASE("language cases in tests/lang") {
     REQUIRE(files.size() >= 5);
     size_t total = 0;
     size_t conditions = 0;  // boolean cases, each also run as a condition
+    size_t through_sql = 0;
+    std::string skipped;  // cases the SQLite query cannot run, with the reason
     for (const auto& path : files) {
         const YAML::Node file = YAML::LoadFile(path.string());
         REQUIRE_MESSAGE(file["cases"], path);
@@ -335,9 +345,16 @@ TEST_CASE("language cases in tests/lang") {
                 CHECK_MESSAGE(same_value(r.values.at(0), c["expected"], r.type, why),
                               "got " << format_value(r.values.at(0)) << " " << why);
             }
+            const std::string not_run = strata::testing::check_through_sql(r.sql);
+            if (not_run.empty())
+                ++through_sql;
+            else
+                skipped += "\n  " + where + "\n    skipped: " + not_run;
         }
     }
-    MESSAGE("ran " << total << " language cases, " << conditions << " of them conditions");
+    MESSAGE("ran " << total << " language cases, " << conditions << " of them conditions; "
+                   << through_sql << " also through strata compile's SQLite query; not through "
+                   << "SQL:" << skipped);
     CHECK(total >= 150);
     CHECK(conditions >= 50);
 }
