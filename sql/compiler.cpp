@@ -275,6 +275,25 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
     return true;
 }
 
+// Each let a column (a record let: the columns of its rfm), its population calls first.
+void Lowering::add_lets() {
+    const auto& program = rules_.program;
+    for (size_t i = 0; i < program.lets.size(); ++i) {
+        const bound::Let& let = program.lets[i];
+        hoist_population(*let.expr);
+        if (let.type == Type::Record) {
+            auto prefix = record_prefix(*let.expr);
+            if (!prefix) {
+                refuse(let.expr->location, "not compiled yet: a record let that is not rfm(...)");
+                prefix = "NULL";
+            }
+            record_lets_[static_cast<int>(i)] = *prefix;
+            continue;
+        }
+        add_columns({{"l" + std::to_string(i), expr(*let.expr, -1)}});
+    }
+}
+
 std::optional<std::string> Lowering::compile(const std::vector<std::string>& let_columns) {
     if (nested()) return compile_nested();
     const auto& program = rules_.program;
@@ -332,20 +351,7 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
     for (const auto& j : joins)
         base += j;
     add_step(base);
-    for (size_t i = 0; i < program.lets.size(); ++i) {
-        const bound::Let& let = program.lets[i];
-        hoist_population(*let.expr);
-        if (let.type == Type::Record) {
-            auto prefix = record_prefix(*let.expr);
-            if (!prefix) {
-                refuse(let.expr->location, "not compiled yet: a record let that is not rfm(...)");
-                prefix = "NULL";
-            }
-            record_lets_[static_cast<int>(i)] = *prefix;
-            continue;
-        }
-        add_columns({{"l" + std::to_string(i), expr(*let.expr, -1)}});
-    }
+    add_lets();
     std::string extra;
     for (const auto& name : let_columns) {
         size_t i = 0;

@@ -60,6 +60,7 @@ class Lowering {
     std::string rank_tile(const std::string& x, Type type, int64_t n, bool descending);
     bool facts_and_aggregates(std::vector<std::string>& joins, std::vector<std::string>& columns);
     std::string aggregate_sql(const bound::Aggregate& a, const std::string& fact_step);
+    void add_lets();
     std::string placement(const std::string& extra_columns);
     std::string quoted(const std::string& name, const Location& at);
     std::string text(const std::string& s, const Location& at);

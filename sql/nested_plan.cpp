@@ -228,20 +228,7 @@ std::optional<std::string> Lowering::compile_nested() {
             name, empty.empty() ? name + "_v" : "coalesce(" + name + "_v, " + empty + ")");
     }
     if (!filled.empty()) add_columns(filled);
-    for (size_t i = 0; i < program.lets.size(); ++i) {
-        const bound::Let& let = program.lets[i];
-        hoist_population(*let.expr);
-        if (let.type == Type::Record) {
-            auto prefix = record_prefix(*let.expr);
-            if (!prefix) {
-                refuse(let.expr->location, "not compiled yet: a record let that is not rfm(...)");
-                prefix = "NULL";
-            }
-            record_lets_[static_cast<int>(i)] = *prefix;
-            continue;
-        }
-        add_columns({{"l" + std::to_string(i), expr(*let.expr, -1)}});
-    }
+    add_lets();
     const std::string query = placement("");
     if (diags_.has_errors()) return std::nullopt;
     return query + " SETTINGS join_use_nulls = 1";
