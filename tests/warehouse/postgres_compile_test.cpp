@@ -148,33 +148,7 @@ TEST_CASE("postgres compile: averages of totals beyond nine million give the eng
     // The query used to stop for any average whose total reached 2^53 units.
     auto pg = ScratchDatabase::create();
     TempDir dir;
-    const std::string db = dir.database("base.db", std::string(kSchema) + R"(
-INSERT INTO customers (customer_id) VALUES (1), (2), (3), (4);
-INSERT INTO orders (customer_id, order_date, items, amount) VALUES
-  (1, '2026-01-01', 5000000, 5000000.25), (1, '2026-01-02', 5000001, 5000000.5),
-  (2, '2026-01-01', 3000000000, 12345678.9), (2, '2026-01-01', 7, 0.1),
-  (3, '2026-01-01', -9000000000, -7777777.77), (3, '2026-01-02', -1, -0.07);
-)");
-    const std::string rules = dir.write("r.yaml", R"(ruleset: averages
-version: 1
-source:
-  customers: customers
-  key: customer_id
-  facts:
-    orders: { table: orders, key: customer_id, time: order_date }
-let:
-  per_order: avg(orders.items)
-  spend: avg(orders.amount)
-general:
-  segments:
-    - id: exact_half
-      when: per_order == 5000000.5 and spend == 5000000.375
-    - id: big
-      when: per_order > 1000000000 and spend > 6000000
-    - id: negative
-      when: per_order < -4000000000 and spend < -3000000
-    - id: rest
-      when: otherwise
-)");
+    const std::string db = dir.database("base.db", std::string(kSchema) + kAveragesRows);
+    const std::string rules = dir.write("r.yaml", kAveragesRules);
     check_agrees(pg, dir, rules, db, "2026-11-01", {"customers", "orders"});
 }
