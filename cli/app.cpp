@@ -37,7 +37,10 @@ void add_run(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err
     auto* cmd = app.add_subcommand(
         "run", "Evaluate a rule file against the customer database and store the run");
     cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
-    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--db", options->db,
+                    "SQLite customer database, or a postgresql:// URL: the run then happens "
+                    "inside PostgreSQL and is stored there (docs/warehouse.md)")
+        ->required();
     cmd->add_option("--as-of", options->as_of,
                     "Reference date YYYY-MM-DD (default: the rule file's, else today)");
     cmd->add_flag("--dry-run", options->dry_run,
@@ -73,7 +76,9 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     auto* cmd =
         app.add_subcommand("export", "Write one row per customer of a stored run, for CRM import");
     cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
-    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--db", options->db,
+                    "SQLite customer database, or the postgresql:// URL a run was stored in")
+        ->required();
     cmd->add_option("--run", options->run,
                     "Run id (default: the run of this ruleset with the latest as_of)");
     cmd->add_flag("--with-run", options->with_run, "CSV: add run_id and as_of columns");

@@ -12,6 +12,7 @@
 #include "cli/common.hpp"
 #include "cli/export_csv.hpp"
 #include "cli/io.hpp"
+#include "cli/run_postgres.hpp"
 #include "dsl/diagnostics.hpp"
 #include "dsl/loader.hpp"
 #include "engine/json.hpp"
@@ -187,6 +188,22 @@ void write_json_rows(std::ostream& out, const StoredRun& run, bool array) {
     if (array) out << (first ? "]\n" : "\n]\n");
 }
 
+// The export of a stored run, from a SQLite state (`state`) or a warehouse (null).
+int write_export(const ExportOptions& options, const StoredRun& run, SQLite::Database* state,
+                 std::ostream& out, std::ostream& err) {
+    const RunRecord& r = run.record;
+    err << "strata export: run " << r.run_id << " of " << r.ruleset << " v" << r.version
+        << ", as_of " << r.as_of << ", " << thousands(run.rows.size()) << " customers\n";
+    if (state) note_changed_file(options.rules, *state, r, err);
+    if (options.format == ExportFormat::Csv && has_csv_options(options))
+        return write_csv_with_options(options, run, state, out, err);
+    if (options.format == ExportFormat::Csv)
+        write_csv(out, run, options);
+    else
+        write_json_rows(out, run, options.format == ExportFormat::Json);
+    return kExitOk;
+}
+
 }  // namespace
 
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err) {
@@ -198,6 +215,21 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
     }
     const auto ruleset = ruleset_of(options.rules, err, exit_code);
     if (!ruleset) return exit_code;
+    if (is_postgres_url(options.db)) {
+        if (options.state) {
+            err << "strata export: --state: a run inside PostgreSQL keeps its state in that "
+                   "database\n";
+            return kExitEnvironment;
+        }
+        const auto run = load_postgres_run(options.db, *ruleset, options.run, err);
+        if (!run) return kExitEnvironment;
+        return write_export(options, *run, nullptr, out, err);
+    }
+    if (is_clickhouse_url(options.db)) {
+        err << "strata export: runs inside ClickHouse are not built yet, so none is stored "
+               "there\n";
+        return kExitEnvironment;
+    }
     StoreError error;
     auto data = open_read_only(options.db, error);
     if (!data) {
@@ -216,17 +248,7 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
     }
     const auto run = load_stored_run(*state, *ruleset, options.run, err);
     if (!run) return kExitEnvironment;
-    const RunRecord& r = run->record;
-    err << "strata export: run " << r.run_id << " of " << r.ruleset << " v" << r.version
-        << ", as_of " << r.as_of << ", " << thousands(run->rows.size()) << " customers\n";
-    note_changed_file(options.rules, *state, r, err);
-    if (options.format == ExportFormat::Csv && has_csv_options(options))
-        return write_csv_with_options(options, *run, *state, out, err);
-    if (options.format == ExportFormat::Csv)
-        write_csv(out, *run, options);
-    else
-        write_json_rows(out, *run, options.format == ExportFormat::Json);
-    return kExitOk;
+    return write_export(options, *run, state, out, err);
 }
 
 }  // namespace strata::cli

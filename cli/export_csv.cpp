@@ -45,6 +45,14 @@ std::optional<From> own_column(const std::string& name) {
     return std::nullopt;
 }
 
+// The own columns' names, joined for a message.
+std::string own_column_names() {
+    std::string out;
+    for (const auto& [n, from] : own_columns())
+        out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
 // The rules of the run's version, compiled against today's database, and their evaluation.
 struct Evaluation {
     LoadedRules rules;
@@ -260,7 +268,7 @@ bool has_csv_options(const ExportOptions& options) {
 }
 
 int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
-                           SQLite::Database& state, std::ostream& out, std::ostream& err) {
+                           SQLite::Database* state, std::ostream& out, std::ostream& err) {
     if (options.cp1251 && options.bom) {
         err << "strata export: --bom writes the UTF-8 byte-order mark, which a Windows-1251 file "
                "cannot have; drop --bom or use --encoding utf-8\n";
@@ -280,8 +288,15 @@ int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
             columns.push_back(ExportColumn{name, *from, 0, std::nullopt});
             continue;
         }
+        if (!state) {
+            err << "strata export: column '" << name
+                << "' is not the run's own: it needs the customer data, evaluated by the "
+                   "embedded engine. A run inside a warehouse exports its own columns only ("
+                << own_column_names() << ")\n";
+            return kExitEnvironment;
+        }
         if (!ev) {
-            ev = evaluate_run(options, run, state, err, exit_code);
+            ev = evaluate_run(options, run, *state, err, exit_code);
             if (!ev) return exit_code;
         }
         auto column = rule_column(name, *ev->rules.rules);
@@ -296,7 +311,7 @@ int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
     }
     const bool evaluates = std::any_of(columns.begin(), columns.end(),
                                        [](const ExportColumn& c) { return c.evaluated(); });
-    if (evaluates && !fill_values(*ev, columns, run, state, err)) return kExitEnvironment;
+    if (evaluates && !fill_values(*ev, columns, run, *state, err)) return kExitEnvironment;
 
     const char d = options.delimiter;
     const bool guard = !options.raw;

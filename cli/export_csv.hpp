@@ -36,8 +36,9 @@ bool has_csv_options(const ExportOptions& options);
 // run's rules no longer compile as rules, 2 for an unknown column, a character the encoding
 // cannot write, data that no longer gives the run's placement, a source that was not kept,
 // or a database problem; the reason goes to `err`.
-// `state` holds the runs (it may be the customer database, options.db).
+// `state` holds the runs (it may be the customer database, options.db); null for a run stored
+// in a warehouse, which exports its own columns only (a column of the rule file is refused).
 int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
-                           SQLite::Database& state, std::ostream& out, std::ostream& err);
+                           SQLite::Database* state, std::ostream& out, std::ostream& err);
 
 }  // namespace strata::cli

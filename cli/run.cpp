@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/run_postgres.hpp"
 #include "engine/run.hpp"
 #include "engine/state.hpp"
 #include "engine/store.hpp"
@@ -335,11 +336,44 @@ void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
         csv_rows(out, t, rep, s.path, level + 1);
 }
 
+void print_report(const RunReport& report, const RunCommandOptions& options, std::ostream& out) {
+    switch (options.format) {
+        case RunFormat::Json:
+            out << report_json(report) << '\n';
+            break;
+        case RunFormat::Csv:
+            out << "segment,level,parent,label,count,share,value_total,value_avg,goal,offer,"
+                   "channel,contact_every,"
+                   "priority\n";
+            for (const auto& s : report.segments)
+                csv_rows(out, s, report, "", 0);
+            break;
+        case RunFormat::Table:
+            print_table(out, report, options);
+            break;
+    }
+}
+
 }  // namespace
 
 int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
     std::ostream* json = options.format == RunFormat::Json ? &out : nullptr;
+    if (is_postgres_url(options.db)) {
+        std::optional<LoadedRules> loaded;
+        auto report = run_postgres(options, loaded, out, err, exit_code);
+        if (!report) return exit_code;
+        print_report(*report, options, out);
+        return kExitOk;
+    }
+    if (is_clickhouse_url(options.db)) {
+        const std::string message =
+            "a run inside ClickHouse is not built yet; 'strata compile --dialect clickhouse' "
+            "gives the query that places every customer there";
+        err << "strata run: " << message << '\n';
+        if (json) write_json_error(out, "usage", message);
+        return kExitEnvironment;
+    }
     auto loaded = load_rules(options.rules, options.db, err, exit_code, json);
     if (!loaded) return exit_code;
     auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
@@ -425,21 +459,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
                          f.after_rowid ? " (rowid above " + std::to_string(*f.after_rowid) + ")"
                                        : std::string(" (every row)"));
     }
-    switch (options.format) {
-        case RunFormat::Json:
-            out << report_json(*report) << '\n';
-            break;
-        case RunFormat::Csv:
-            out << "segment,level,parent,label,count,share,value_total,value_avg,goal,offer,"
-                   "channel,contact_every,"
-                   "priority\n";
-            for (const auto& s : report->segments)
-                csv_rows(out, s, *report, "", 0);
-            break;
-        case RunFormat::Table:
-            print_table(out, *report, options);
-            break;
-    }
+    print_report(*report, options, out);
     return kExitOk;
 }
 

@@ -294,7 +294,14 @@ void Lowering::add_lets() {
     }
 }
 
-std::optional<std::string> Lowering::compile(const std::vector<std::string>& let_columns) {
+std::optional<std::string> Lowering::compile(const std::vector<std::string>& let_columns,
+                                             RunColumns* run_columns) {
+    if (nested() && run_columns) {
+        diags_.error(file(), Location{},
+                     "a run inside ClickHouse is not built yet; 'strata compile --dialect "
+                     "clickhouse' gives the placement query");
+        return std::nullopt;
+    }
     if (nested()) return compile_nested();
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
@@ -366,7 +373,7 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
         }
         extra += ", l" + std::to_string(i) + " AS " + quoted(name, Location{});
     }
-    const std::string query = placement(extra);
+    const std::string query = placement(extra, run_columns);
     if (diags_.has_errors()) return std::nullopt;
     std::string out = "WITH\n";
     for (size_t i = 0; i < steps_.size(); ++i)
@@ -375,7 +382,7 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
     return out + query;
 }
 
-std::string Lowering::placement(const std::string& extra_columns) {
+std::string Lowering::placement(const std::string& extra_columns, RunColumns* run_columns) {
     // Each distinct condition once, as a column.
     std::vector<std::pair<std::string, std::string>> conds;
     std::function<void(const std::vector<CompiledSegment>&)> collect =
@@ -430,8 +437,49 @@ std::string Lowering::placement(const std::string& extra_columns) {
         general = "CASE WHEN " + count + " = 1 THEN " + general + " END";
     }
     add_columns({{"segment", "(" + general + ")"}});
+    const std::string run_extra = run_columns ? this->run_columns(*run_columns) : std::string();
     return "SELECT k AS customer_key, segment, (" + tactical + ") AS tactical" + extra_columns +
-           " FROM " + current_ + " ORDER BY " + d_.order_by_key("k");
+           run_extra + " FROM " + current_ + " ORDER BY " + d_.order_by_key("k");
+}
+
+// The columns compile_run_query adds: the value, and whether each segment's condition was
+// tried and unknown. Conditions are the placement's columns (conditions_).
+std::string Lowering::run_columns(RunColumns& run) {
+    std::string out;
+    if (rules_.value) {
+        hoist_population(*rules_.value);
+        add_columns({{"strata_value", expr_as(*rules_.value, Type::Number, -1)}});
+        out += ", strata_value";
+        run.value = true;
+    }
+    const bool exclusive = rules_.rules.policy == Policy::Exclusive;
+    std::vector<std::string> unknown;
+    auto tried_and_unknown = [&](const CompiledSegment& s, const std::string& tried) {
+        if (!s.when) return std::string("0");
+        return "(CASE WHEN " + tried + " AND " + conditions_.at(s.when.get()) +
+               " IS NULL THEN 1 ELSE 0 END)";
+    };
+    std::function<void(const CompiledSegment&, const std::string&)> walk =
+        [&](const CompiledSegment& t, const std::string& parents) {
+            unknown.push_back(tried_and_unknown(t, parents));
+            const std::string inside =
+                parents + " AND " +
+                (t.when ? d_.is_true(conditions_.at(t.when.get())) : d_.bool_literal(true));
+            for (const auto& child : t.tactical)
+                walk(child, inside);
+        };
+    std::string none_earlier = d_.bool_literal(true);
+    for (const auto& g : rules_.segments) {
+        unknown.push_back(tried_and_unknown(g, exclusive ? d_.bool_literal(true) : none_earlier));
+        if (g.when) none_earlier += " AND NOT " + d_.is_true(conditions_.at(g.when.get()));
+        const std::string in_segment = "segment = " + text(g.def->id, g.def->id_location);
+        for (const auto& t : g.tactical)
+            walk(t, in_segment);
+    }
+    for (size_t i = 0; i < unknown.size(); ++i)
+        out += ", " + unknown[i] + " AS strata_unknown_" + std::to_string(i);
+    run.unknowns = unknown.size();
+    return out;
 }
 
 std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
@@ -439,6 +487,14 @@ std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
                                          const std::vector<std::string>& lets) {
     Lowering lowering(rules, as_of, dialect, diags);
     return lowering.compile(lets);
+}
+
+std::optional<std::string> compile_run_query(const CompiledRules& rules, Date as_of,
+                                             const Dialect& dialect, Diagnostics& diags,
+                                             RunColumns& columns) {
+    columns = RunColumns{};
+    Lowering lowering(rules, as_of, dialect, diags);
+    return lowering.compile({}, &columns);
 }
 
 }  // namespace strata::sql

@@ -33,4 +33,22 @@ std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
                                          const Dialect& dialect, Diagnostics& diags,
                                          const std::vector<std::string>& lets = {});
 
+// What a run inside the warehouse reports beside each customer's placement (state/): the
+// query of compile_query with further columns after any lets.
+// - `strata_value` when the rule file has a `value`: its value as a number (null stays null).
+// - `strata_unknown_0` … `strata_unknown_<N-1>`: 1 where the segment's condition was tried on
+//   the customer and was unknown (null), else 0, one per segment in the run report's order
+//   (each general segment, then its tactical segments depth first, as
+//   engine/placement.hpp's plan_segments makes the results). Tried, as the engine counts a
+//   segment's `unknown`: a general segment under first_match by the customers no earlier
+//   segment held, under exclusive by every customer; a tactical one by its parent's customers.
+// Only dialects with table CTEs (SQLite, PostgreSQL); ClickHouse is refused.
+struct RunColumns {
+    bool value = false;
+    size_t unknowns = 0;  // N, set by compile_run_query
+};
+std::optional<std::string> compile_run_query(const CompiledRules& rules, Date as_of,
+                                             const Dialect& dialect, Diagnostics& diags,
+                                             RunColumns& columns);
+
 }  // namespace strata::sql

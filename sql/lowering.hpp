@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dsl/compiler.hpp"
+#include "sql/compiler.hpp"
 #include "sql/dialect.hpp"
 
 namespace strata::sql {
@@ -17,7 +18,8 @@ class Lowering {
     Lowering(const CompiledRules& rules, Date as_of, const Dialect& dialect, Diagnostics& diags)
         : rules_(rules), as_of_(as_of), d_(dialect), diags_(diags) {}
 
-    std::optional<std::string> compile(const std::vector<std::string>& let_columns = {});
+    std::optional<std::string> compile(const std::vector<std::string>& let_columns = {},
+                                       RunColumns* run_columns = nullptr);
 
     // An expression as SQL. `fact` >= 0: inside an aggregate over that fact's rows (its
     // columns are f<slot>); -1: per customer. Refusals go to the diagnostics; the text
@@ -61,7 +63,8 @@ class Lowering {
     bool facts_and_aggregates(std::vector<std::string>& joins, std::vector<std::string>& columns);
     std::string aggregate_sql(const bound::Aggregate& a, const std::string& fact_step);
     void add_lets();
-    std::string placement(const std::string& extra_columns);
+    std::string placement(const std::string& extra_columns, RunColumns* run_columns);
+    std::string run_columns(RunColumns& run);
     std::string quoted(const std::string& name, const Location& at);
     std::string text(const std::string& s, const Location& at);
     const std::string& file() const { return rules_.source.path(); }

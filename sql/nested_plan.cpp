@@ -229,7 +229,7 @@ std::optional<std::string> Lowering::compile_nested() {
     }
     if (!filled.empty()) add_columns(filled);
     add_lets();
-    const std::string query = placement("");
+    const std::string query = placement("", nullptr);
     if (diags_.has_errors()) return std::nullopt;
     return query + " SETTINGS join_use_nulls = 1";
 }

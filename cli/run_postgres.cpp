@@ -1,0 +1,117 @@
+#include "cli/run_postgres.hpp"
+
+#include "cli/io.hpp"
+#include "state/postgres_run.hpp"
+#include "state/postgres_state.hpp"
+#include "warehouse/database_url.hpp"
+
+namespace strata::cli {
+
+bool is_postgres_url(const std::string& db) {
+    return db.rfind("postgresql://", 0) == 0 || db.rfind("postgres://", 0) == 0;
+}
+
+bool is_clickhouse_url(const std::string& db) {
+    return db.rfind("clickhouse://", 0) == 0;
+}
+
+std::optional<RunReport> run_postgres(const RunCommandOptions& options,
+                                      std::optional<LoadedRules>& loaded, std::ostream& out,
+                                      std::ostream& err, int& exit_code) {
+    std::ostream* json = options.format == RunFormat::Json ? &out : nullptr;
+    auto usage = [&](const std::string& message) {
+        err << "strata run: " << message << '\n';
+        if (json) write_json_error(out, "usage", message);
+        exit_code = kExitEnvironment;
+        return std::nullopt;
+    };
+    if (options.incremental)
+        return usage(
+            "--incremental reads the state an embedded run keeps; a run inside PostgreSQL "
+            "evaluates the whole base there every time");
+    if (options.state)
+        return usage("--state: a run inside PostgreSQL keeps its state in that database");
+    std::string url_error;
+    auto location = warehouse::parse_database_argument(options.db, url_error);
+    if (!location) return usage(url_error);
+    const auto& url = std::get<warehouse::PostgresUrl>(*location);
+    std::string read_error;
+    auto text = read_text_file(options.rules, read_error);
+    if (!text) {
+        err << "strata: " << read_error << '\n';
+        if (json) write_json_error(out, "file", read_error);
+        exit_code = kExitEnvironment;
+        return std::nullopt;
+    }
+    std::optional<Schema> catalog;
+    loaded = load_rules_text(options.rules, std::move(*text), options.db, err, exit_code, json,
+                             &catalog);
+    if (!loaded) return std::nullopt;
+    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
+    if (!as_of) return usage("--as-of '" + options.as_of.value_or("") + "' is not a date");
+    const std::optional<int64_t> wait = parse_duration(options.wait);
+    if (!wait) return usage("--wait '" + options.wait + "' is not a duration like 30s, 2m or 1h");
+    state::PostgresRunOptions run_options;
+    run_options.as_of = *as_of;
+    run_options.dry_run = options.dry_run;
+    run_options.rules_path = options.rules;
+    run_options.rules_sha256 = loaded->sha256;
+    run_options.source = &loaded->rules->source;
+    run_options.warnings = loaded->warnings;
+    run_options.wait_ms = static_cast<int>(*wait * 1000);
+    state::PostgresRunError error;
+    auto report = state::run_in_postgres(*loaded->rules, *catalog, url, run_options, error);
+    if (!report) {
+        error.refusals.sort_by_location();
+        for (const auto& d : error.refusals.items())
+            render_text(err, d, &loaded->rules->source);
+        err << "strata run: " << error.message << '\n';
+        if (json)
+            write_json_error(out, error.rule_problem ? "rules" : "database", error.message,
+                             error.refusals.items(), &loaded->rules->source);
+        exit_code = error.rule_problem ? kExitRules : kExitEnvironment;
+        return std::nullopt;
+    }
+    if (options.dry_run && !error.message.empty())
+        err << "strata run: warning: a stored run of this file would be refused: " << error.message
+            << '\n';
+    return report;
+}
+
+std::optional<StoredRun> load_postgres_run(const std::string& db, const std::string& ruleset,
+                                           std::optional<int64_t> run_id, std::ostream& err) {
+    auto fail = [&](const std::string& message) {
+        err << "strata export: " << message << '\n';
+        return std::nullopt;
+    };
+    std::string url_error;
+    auto location = warehouse::parse_database_argument(db, url_error);
+    if (!location) return fail(url_error);
+    auto connection =
+        warehouse::PostgresConnection::connect(std::get<warehouse::PostgresUrl>(*location));
+    if (!connection) return fail(connection.error().describe());
+    auto& pg = connection.value();
+    const std::string where = warehouse::describe_location(*location);
+    auto has_state = state::has_postgres_state(pg);
+    if (!has_state) return fail(has_state.error().describe());
+    if (!has_state.value())
+        return fail("no runs are stored in '" + where + "'; run 'strata run' first");
+    auto record = state::find_postgres_run(pg, ruleset, run_id);
+    if (!record) return fail(record.error().describe());
+    if (!record.value()) {
+        return fail(run_id ? "run " + std::to_string(*run_id) + " of ruleset '" + ruleset +
+                                 "' does not exist"
+                           : "no stored run of ruleset '" + ruleset + "'; run 'strata run' first");
+    }
+    StoredRun run;
+    run.record = std::move(*record.value());
+    auto actions = state::load_postgres_segment_actions(pg, run.record.run_id);
+    if (!actions) return fail(actions.error().describe());
+    run.actions = std::move(actions.value());
+    auto rows = state::load_postgres_membership(pg, run.record);
+    if (!rows) return fail(rows.error().describe());
+    run.rows = std::move(rows.value());
+    return run;
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,228 @@
+#include "state/postgres_state.hpp"
+
+#include <charconv>
+
+#include "engine/numeric.hpp"
+#include "engine/value_pool.hpp"
+#include "engine/versions.hpp"
+
+namespace strata::state {
+
+using warehouse::Cell;
+using warehouse::Done;
+using warehouse::Outcome;
+using warehouse::PostgresConnection;
+
+namespace {
+
+// Texts compare by bytes (COLLATE "C") as in the SQLite state.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS strata_runs (
+  run_id        bigserial PRIMARY KEY,
+  ruleset       text COLLATE "C" NOT NULL,
+  version       bigint NOT NULL,
+  rules_sha256  text NOT NULL,
+  rules_path    text NOT NULL,
+  as_of         text NOT NULL,
+  started_at    text NOT NULL,
+  finished_at   text NOT NULL,
+  status        text NOT NULL,
+  customers     bigint NOT NULL,
+  summary       text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS strata_runs_ruleset ON strata_runs (ruleset, as_of, run_id);
+CREATE TABLE IF NOT EXISTS strata_rulesets (
+  ruleset_id    bigserial PRIMARY KEY,
+  name          text COLLATE "C" NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS strata_segments (
+  ruleset       bigint NOT NULL REFERENCES strata_rulesets (ruleset_id),
+  code          integer NOT NULL,
+  name          text COLLATE "C" NOT NULL,
+  PRIMARY KEY (ruleset, code)
+);
+CREATE TABLE IF NOT EXISTS strata_stays (
+  ruleset        bigint NOT NULL REFERENCES strata_rulesets (ruleset_id),
+  exited_run     bigint NOT NULL,
+  customer_key   text COLLATE "C" NOT NULL,
+  key_is_integer boolean NOT NULL,
+  level          integer NOT NULL,
+  segment        integer NOT NULL,
+  entered_run    bigint NOT NULL REFERENCES strata_runs (run_id),
+  PRIMARY KEY (ruleset, exited_run, customer_key, key_is_integer, level, segment, entered_run)
+);
+CREATE INDEX IF NOT EXISTS strata_stays_customer ON strata_stays (ruleset, customer_key);
+CREATE TABLE IF NOT EXISTS strata_versions (
+  ruleset       text COLLATE "C" NOT NULL,
+  version       bigint NOT NULL,
+  sha256        text NOT NULL,
+  source        bytea,
+  first_seen    text NOT NULL,
+  PRIMARY KEY (ruleset, version, sha256)
+);
+CREATE OR REPLACE VIEW strata_membership (run_id, customer_key, key_is_integer, segment,
+    tactical) AS
+  SELECT r.run_id, s.customer_key, s.key_is_integer,
+         max(g.name) FILTER (WHERE s.level = 0),
+         coalesce(string_agg(g.name, ';' ORDER BY s.level, g.name) FILTER (WHERE s.level > 0), '')
+  FROM strata_runs r JOIN strata_rulesets n ON n.name = r.ruleset
+  JOIN strata_stays s ON s.ruleset = n.ruleset_id AND s.entered_run <= r.run_id
+   AND (s.exited_run = 0 OR s.exited_run > r.run_id)
+  JOIN strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment
+  GROUP BY r.run_id, s.customer_key, s.key_is_integer;
+)sql";
+
+const std::string& text_of(const Cell& cell) {
+    static const std::string empty;
+    return cell ? *cell : empty;
+}
+
+int64_t integer_of(const Cell& cell) {
+    int64_t v = 0;
+    if (cell) std::from_chars(cell->data(), cell->data() + cell->size(), v);
+    return v;
+}
+
+std::string hex_of(const std::string& bytes) {
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (unsigned char c : bytes) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+}  // namespace
+
+Outcome<Done> ensure_postgres_state(PostgresConnection& db) {
+    auto done = db.exec_script(kSchema);
+    if (!done) return done.error();
+    return Done{};
+}
+
+Outcome<bool> has_postgres_state(PostgresConnection& db) {
+    auto found = db.exec("SELECT to_regclass('strata_runs') IS NOT NULL");
+    if (!found) return found.error();
+    return text_of(found.value().rows.at(0).at(0)) == "t";
+}
+
+Outcome<std::optional<RunRecord>> find_postgres_run(PostgresConnection& db,
+                                                    const std::string& ruleset,
+                                                    std::optional<int64_t> run_id) {
+    const std::string columns =
+        "SELECT run_id, ruleset, version, rules_sha256, rules_path, as_of, started_at, "
+        "finished_at, status, customers, summary FROM strata_runs WHERE ruleset = $1";
+    auto rows =
+        run_id ? db.exec(columns + " AND run_id = $2::bigint", {ruleset, std::to_string(*run_id)})
+               : db.exec(columns + " ORDER BY as_of DESC, run_id DESC LIMIT 1", {ruleset});
+    if (!rows) return rows.error();
+    if (rows.value().rows.empty()) return std::optional<RunRecord>();
+    const auto& row = rows.value().rows.front();
+    RunRecord r;
+    r.run_id = integer_of(row[0]);
+    r.ruleset = text_of(row[1]);
+    r.version = integer_of(row[2]);
+    r.rules_sha256 = text_of(row[3]);
+    r.rules_path = text_of(row[4]);
+    r.as_of = text_of(row[5]);
+    r.started_at = text_of(row[6]);
+    r.finished_at = text_of(row[7]);
+    r.status = text_of(row[8]);
+    r.customers = integer_of(row[9]);
+    r.summary_json = text_of(row[10]);
+    return std::optional<RunRecord>(std::move(r));
+}
+
+Outcome<std::vector<MembershipRow>> load_postgres_membership(PostgresConnection& db,
+                                                             const RunRecord& run) {
+    auto rows = db.exec(
+        "SELECT customer_key, key_is_integer, segment, tactical FROM strata_membership "
+        "WHERE run_id = $1::bigint "
+        "ORDER BY key_is_integer DESC, CASE WHEN key_is_integer THEN customer_key::numeric END, "
+        "customer_key",
+        {std::to_string(run.run_id)});
+    if (!rows) return rows.error();
+    std::vector<MembershipRow> out;
+    out.reserve(rows.value().rows.size());
+    for (const auto& row : rows.value().rows) {
+        Value key = intern(text_of(row[0]));
+        if (text_of(row[1]) == "t") {
+            if (auto i = parse_integer_text(text_of(row[0]))) key = *i;
+        }
+        out.push_back({key, intern(text_of(row[2])), intern(text_of(row[3]))});
+    }
+    return out;
+}
+
+Outcome<std::map<std::string, SegmentActions>> load_postgres_segment_actions(PostgresConnection& db,
+                                                                             int64_t run_id) {
+    // The summary is the run's JSON document; a segment without an offer, channel or priority
+    // has the key null.
+    auto rows = db.exec(
+        "SELECT s->>'id', s->>'offer', s->>'channel', "
+        "CASE WHEN jsonb_typeof(s->'priority') = 'number' THEN s->>'priority' END "
+        "FROM strata_runs r, jsonb_array_elements(r.summary::jsonb -> 'segments') s "
+        "WHERE r.run_id = $1::bigint",
+        {std::to_string(run_id)});
+    if (!rows) return rows.error();
+    std::map<std::string, SegmentActions> actions;
+    for (const auto& row : rows.value().rows) {
+        SegmentActions a;
+        a.offer = text_of(row[1]);
+        a.channel = text_of(row[2]);
+        if (row[3]) a.priority = integer_of(row[3]);
+        actions[text_of(row[0])] = std::move(a);
+    }
+    return actions;
+}
+
+Outcome<std::optional<std::string>> postgres_refuses_unbumped_version(PostgresConnection& db,
+                                                                      const std::string& ruleset,
+                                                                      int64_t version,
+                                                                      const std::string& sha256,
+                                                                      const std::string& source) {
+    auto rows = db.exec(
+        "SELECT sha256, encode(source, 'hex'), first_seen FROM strata_versions "
+        "WHERE ruleset = $1 AND version = $2::bigint ORDER BY first_seen, sha256",
+        {ruleset, std::to_string(version)});
+    if (!rows) return rows.error();
+    const Cell* known = nullptr;
+    for (const auto& row : rows.value().rows) {
+        if (text_of(row[0]) == sha256) return std::optional<std::string>();
+        if (text_of(row[0]).empty()) continue;
+        if (!known || (!known[1] && row[1])) known = row.data();
+    }
+    if (!known) return std::optional<std::string>();
+    std::string message = "ruleset '" + ruleset + "' version " + std::to_string(version) +
+                          " was already run with other content (sha256 " +
+                          text_of(known[0]).substr(0, 12) + ", first seen " + text_of(known[2]) +
+                          "): the version was not bumped. Raise 'version:' in the rule file to " +
+                          "run the change";
+    if (known[1]) {
+        std::string stored;
+        const std::string& hex = *known[1];
+        for (size_t i = 0; i + 1 < hex.size(); i += 2)
+            stored += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+        message += ". First difference: " + first_differing_line(stored, source);
+    }
+    return std::optional<std::string>(message);
+}
+
+Outcome<Done> register_postgres_version(PostgresConnection& db, const std::string& ruleset,
+                                        int64_t version, const std::string& sha256,
+                                        const std::optional<std::string>& source,
+                                        const std::string& first_seen) {
+    auto done = db.exec(
+        "INSERT INTO strata_versions (ruleset, version, sha256, source, first_seen) "
+        "VALUES ($1, $2::bigint, $3, decode($4, 'hex'), $5) "
+        "ON CONFLICT (ruleset, version, sha256) DO UPDATE SET "
+        "source = coalesce(strata_versions.source, excluded.source)",
+        {ruleset, std::to_string(version), sha256,
+         source ? Cell(hex_of(*source)) : Cell(std::nullopt), first_seen});
+    if (!done) return done.error();
+    return Done{};
+}
+
+}  // namespace strata::state

@@ -1,0 +1,303 @@
+// `strata run --db postgresql://...` (state/postgres_run.hpp) against the embedded run, on the
+// real PostgreSQL 15: random rule files over random bases (tests/sql_generator.hpp), each base
+// copied into a database of its own, run there and on SQLite, then changed (customers leave,
+// join and buy) and run again. The reports (counts, unknowns, values, moves) and every
+// exported membership, the earlier run's included, must be the embedded engine's.
+// STRATA_PG_RUN_PAIRS sets how many pairs (default 40).
+#include <doctest/doctest.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "tests/sql_generator.hpp"
+#include "tests/test_support.hpp"
+#include "tests/warehouse/warehouse_support.hpp"
+#include "warehouse/copy_from_sqlite.hpp"
+#include "warehouse/identifiers.hpp"
+#include "warehouse/postgres_client.hpp"
+
+using namespace strata::testing;
+using namespace strata::warehouse;
+using namespace strata::warehouse::testing;
+
+namespace {
+
+// A database of its own (each pair starts with no run state); its URL for --db.
+struct RunDatabase {
+    std::string url;
+    PostgresConnection connection;
+
+    static RunDatabase create() {
+        spdlog::set_level(spdlog::level::warn);
+        PostgresUrl admin = postgres_url();
+        auto server = PostgresConnection::connect(admin);
+        if (!server) FAIL(server.error().describe());
+        const std::string name = unique_name("strata_pg_run");
+        auto made =
+            server.value().exec_script("CREATE DATABASE " + *quote_postgres_identifier(name));
+        if (!made) FAIL(made.error().describe());
+        PostgresUrl url = admin;
+        url.database = name;
+        auto connection = PostgresConnection::connect(url);
+        if (!connection) FAIL(connection.error().describe());
+        return {"postgresql://" + url.user + "@" + url.host + ":" + std::to_string(url.port) + "/" +
+                    name,
+                std::move(connection.value())};
+    }
+
+    void load(const std::string& sqlite_path) {
+        auto copied = copy_sqlite_tables(sqlite_path, {"customers", "orders"}, connection);
+        if (!copied) FAIL(copied.error().describe());
+    }
+};
+
+// The parts of a run's JSON document that both backends must agree on.
+std::string comparable(const std::string& doc) {
+    std::string out;
+    for (const char* path :
+         {"$.ruleset", "$.customers", "$.value_total", "$.segments", "$.transitions.cause",
+          "$.transitions.moved", "$.transitions.new", "$.transitions.left",
+          "$.transitions.tactical_entered", "$.transitions.tactical_left", "$.transitions.matrix"})
+        out += std::string(path) + " = " + json_at(doc, path) + "\n";
+    return out;
+}
+
+// Customers leave, join, and buy more: the same change on both copies of the base.
+constexpr const char* kChange = R"(
+DELETE FROM customers WHERE customer_id % 5 = 1;
+INSERT INTO customers (customer_id, tier, score, credit, opt_in, signup)
+  SELECT customer_id + 100000, tier, score, credit, opt_in, signup FROM customers
+  WHERE customer_id % 3 = 0;
+UPDATE customers SET score = coalesce(score, 0) + 7, tier = 'gold' WHERE customer_id % 4 = 2;
+INSERT INTO orders (customer_id, order_date, amount, items, category)
+  SELECT customer_id, '2026-10-30', 120.5, 2, 'books' FROM customers WHERE customer_id % 2 = 0;
+)";
+
+}  // namespace
+
+TEST_CASE("postgres run: reports, moves and exports are the embedded run's (random pairs)") {
+    const char* env = std::getenv("STRATA_PG_RUN_PAIRS");
+    const int pairs = env ? std::atoi(env) : 40;
+    Gen gen{std::mt19937(20261130), true};
+    int both_stored = 0;
+    for (int i = 0; i < pairs; ++i) {
+        TempDir dir;
+        const std::string base = dir.database("base.db", gen.base_sql());
+        const std::string rules = dir.write("rules.yaml", gen.rules(i));
+        const std::string embedded = dir.file("embedded.db");
+        std::filesystem::copy_file(base, embedded);
+        auto pg = RunDatabase::create();
+        pg.load(base);
+        std::stringstream text;
+        text << std::ifstream(rules).rdbuf();
+        INFO("rules:\n" << text.str());
+        CAPTURE(i);
+        bool stored = true;
+        for (const char* as_of : {"2026-03-31", "2026-11-01"}) {
+            CAPTURE(as_of);
+            const Run lite =
+                run_cli({"run", rules, "--db", embedded, "--as-of", as_of, "--format", "json"});
+            const Run in_pg =
+                run_cli({"run", rules, "--db", pg.url, "--as-of", as_of, "--format", "json"});
+            INFO(lite.err);
+            INFO(in_pg.err);
+            REQUIRE(in_pg.code == lite.code);
+            if (lite.code != 0) {
+                // The rules could not place everyone: neither stores anything.
+                CHECK(json_at(in_pg.out, "$.error.kind") == "rules");
+                stored = false;
+                break;
+            }
+            CHECK(comparable(in_pg.out) == comparable(lite.out));
+            const Run lite_rows = run_cli({"export", rules, "--db", embedded});
+            const Run pg_rows = run_cli({"export", rules, "--db", pg.url});
+            REQUIRE(pg_rows.code == 0);
+            CHECK(pg_rows.out == lite_rows.out);
+            if (std::string(as_of) != "2026-03-31") break;
+            {
+                SQLite::Database changed(embedded, SQLite::OPEN_READWRITE);
+                changed.exec(kChange);
+                SQLite::Database source(base, SQLite::OPEN_READWRITE);
+                source.exec(kChange);
+            }
+            pg.load(base);
+        }
+        if (!stored) continue;
+        ++both_stored;
+        // The first run's membership, read back from the stays after the second run.
+        const Run lite_first = run_cli({"export", rules, "--db", embedded, "--run", "1"});
+        const Run pg_first = run_cli({"export", rules, "--db", pg.url, "--run", "1"});
+        CHECK(pg_first.out == lite_first.out);
+    }
+    // Most generated rule files place everyone; the comparison above must have happened.
+    CHECK(both_stored * 2 > pairs);
+}
+
+TEST_CASE("postgres run: the shipped rule files without triggers give the embedded run") {
+    const std::vector<std::pair<std::string, std::string>> files = {
+        {"saas", "b2b-crm"},
+        {"retail", "cosmetics-frequency"},
+        {"retail", "electronics-breadth"},
+        {"telecom", "telecom-arpu"}};
+    for (const auto& [kind, name] : files) {
+        CAPTURE(name);
+        TempDir dir;
+        const std::string base = dir.file("demo.db");
+        REQUIRE(run_cli({"demo-data", "--kind", kind, "--customers", "300", "--out", base}).code ==
+                0);
+        std::vector<std::string> tables;
+        {
+            SQLite::Database db(base, SQLite::OPEN_READONLY);
+            SQLite::Statement q(db,
+                                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
+                                "LIKE 'strata%' AND name NOT LIKE 'sqlite%' ORDER BY name");
+            while (q.executeStep())
+                tables.push_back(q.getColumn(0).getString());
+        }
+        auto pg = RunDatabase::create();
+        auto copied = copy_sqlite_tables(base, tables, pg.connection);
+        if (!copied) FAIL(copied.error().describe());
+        const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/" + name + ".yaml";
+        for (const char* as_of : {"2026-09-01", "2026-11-01"}) {
+            CAPTURE(as_of);
+            const Run lite =
+                run_cli({"run", rules, "--db", base, "--as-of", as_of, "--format", "json"});
+            const Run in_pg =
+                run_cli({"run", rules, "--db", pg.url, "--as-of", as_of, "--format", "json"});
+            INFO(in_pg.err);
+            REQUIRE(lite.code == 0);
+            REQUIRE(in_pg.code == 0);
+            CHECK(json_at(in_pg.out, "$.value_total") != "0.0");
+            CHECK(comparable(in_pg.out) == comparable(lite.out));
+            for (const char* format : {"csv", "json"}) {
+                const Run a = run_cli({"export", rules, "--db", base, "--format", format});
+                const Run b = run_cli({"export", rules, "--db", pg.url, "--format", format});
+                CHECK(b.code == 0);
+                CHECK(b.out == a.out);
+            }
+        }
+        // The table a person reads: the same segments, counts and moves.
+        const Run table = run_cli({"run", rules, "--db", pg.url, "--dry-run"});
+        CHECK(table.code == 0);
+        CHECK(table.out.find("dry run (not stored)") != std::string::npos);
+    }
+}
+
+TEST_CASE("postgres run: what is refused, and a failed or dry run stores nothing") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kSchema);
+    {
+        SQLite::Database db(base, SQLite::OPEN_READWRITE);
+        db.exec(
+            "INSERT INTO customers (customer_id, tier) VALUES (1, 'gold'), (2, NULL), (3, 'x');"
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES "
+            "(1, '2026-10-01', 10), (3, '2026-09-01', 5)");
+    }
+    auto pg = RunDatabase::create();
+    pg.load(base);
+    const std::string rules = dir.write("r.yaml", R"(ruleset: refusals
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  revenue: sum(orders.amount)
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+    - id: rest
+      when: otherwise
+)");
+    SUBCASE("a dry run stores nothing") {
+        const Run dry =
+            run_cli({"run", rules, "--db", pg.url, "--dry-run", "--as-of", "2026-11-01"});
+        INFO(dry.err);
+        CHECK(dry.code == 0);
+        const Run exported = run_cli({"export", rules, "--db", pg.url});
+        CHECK(exported.code == 2);
+        CHECK(exported.err.find("no runs are stored") != std::string::npos);
+    }
+    SUBCASE("runs move forward in time; a changed file needs a new version") {
+        REQUIRE(run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01"}).code == 0);
+        const Run back = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-10-01"});
+        CHECK(back.code == 2);
+        CHECK(back.err.find("runs move forward in time") != std::string::npos);
+        const std::string edited = dir.write("r.yaml", R"(ruleset: refusals
+version: 1
+general:
+  segments:
+    - id: gold
+      when: tier == 'silver'
+    - id: rest
+      when: otherwise
+)");
+        const Run unbumped = run_cli({"run", edited, "--db", pg.url, "--as-of", "2026-11-02"});
+        CHECK(unbumped.code == 1);
+        CHECK(unbumped.err.find("the version was not bumped") != std::string::npos);
+        CHECK(unbumped.err.find("line 3: stored:") != std::string::npos);
+        // Nothing of the refused runs was kept: one run, as the first stored it.
+        const Run listed = run_cli({"export", "refusals", "--db", pg.url, "--run", "2"});
+        CHECK(listed.code == 2);
+        const Run first = run_cli({"export", "refusals", "--db", pg.url, "--raw"});
+        CHECK(first.code == 0);
+        CHECK(first.out ==
+              "customer_key,segment,tactical,offer,channel,priority\n1,gold,,,,\n2,rest,,,,\n"
+              "3,rest,,,,\n");
+    }
+    SUBCASE("rules that leave customers unplaced store nothing") {
+        const std::string partial = dir.write("p.yaml", R"(ruleset: partial
+version: 1
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+)");
+        const Run run = run_cli({"run", partial, "--db", pg.url, "--as-of", "2026-11-01"});
+        CHECK(run.code == 1);
+        CHECK(run.err.find("2 customers match no general segment (e.g. 2, 3)") !=
+              std::string::npos);
+        CHECK(run_cli({"export", "partial", "--db", pg.url}).code == 2);
+    }
+    SUBCASE("triggers are refused at their place in the file") {
+        const std::string with_triggers = dir.write("t.yaml", R"(ruleset: firing
+version: 1
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+    - id: rest
+      when: otherwise
+triggers:
+  - id: welcome
+    on: enter gold
+    actions:
+      - email: { template: hello }
+)");
+        const Run run = run_cli({"run", with_triggers, "--db", pg.url});
+        CHECK(run.code == 1);
+        CHECK(run.err.find("t.yaml:10:5: error: not built yet: firing triggers") !=
+              std::string::npos);
+    }
+    SUBCASE("options that have no meaning inside PostgreSQL, and columns it cannot give") {
+        CHECK(run_cli({"run", rules, "--db", pg.url, "--incremental"}).code == 2);
+        CHECK(run_cli({"run", rules, "--db", pg.url, "--state", dir.file("s.db")}).code == 2);
+        REQUIRE(run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01"}).code == 0);
+        const Run own = run_cli(
+            {"export", rules, "--db", pg.url, "--columns", "key,segment", "--delimiter", ";"});
+        CHECK(own.code == 0);
+        CHECK(own.out == "key;segment\n1;gold\n2;rest\n3;rest\n");
+        const Run let = run_cli({"export", rules, "--db", pg.url, "--columns", "key,revenue"});
+        CHECK(let.code == 2);
+        CHECK(let.err.find("column 'revenue' is not the run's own") != std::string::npos);
+    }
+    SUBCASE("an unreachable server is a database problem") {
+        PostgresUrl url = postgres_url();
+        const std::string closed =
+            "postgresql://" + url.user + "@127.0.0.1:" + std::to_string(closed_port()) + "/nowhere";
+        const Run run = run_cli({"run", rules, "--db", closed, "--format", "json"});
+        CHECK(run.code == 2);
+        CHECK(json_at(run.out, "$.error.kind") == "database");
+    }
+}
