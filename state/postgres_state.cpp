@@ -60,6 +60,32 @@ CREATE TABLE IF NOT EXISTS strata_versions (
   first_seen    text NOT NULL,
   PRIMARY KEY (ruleset, version, sha256)
 );
+-- The exactly-once outbox (engine/outbox.hpp has the statuses and the rules): one row per
+-- action a run's triggers fired, unique by idempotency key. Senders claim rows with
+-- SELECT ... FOR UPDATE SKIP LOCKED, so concurrent claimers never get the same row.
+CREATE TABLE IF NOT EXISTS strata_outbox (
+  id               bigserial PRIMARY KEY,
+  idempotency_key  text COLLATE "C" NOT NULL UNIQUE,
+  ruleset          text COLLATE "C" NOT NULL,
+  version          bigint NOT NULL,
+  trigger_id       text COLLATE "C" NOT NULL,
+  customer_key     text COLLATE "C" NOT NULL,
+  key_is_integer   boolean NOT NULL,
+  action           integer NOT NULL,
+  type             text NOT NULL,
+  payload          text NOT NULL,
+  run_id           bigint NOT NULL,
+  as_of            text NOT NULL,
+  status           text NOT NULL,
+  attempt          integer NOT NULL DEFAULT 0,
+  consumer         text,
+  lease_until      text,
+  reason           text,
+  created_at       text NOT NULL,
+  updated_at       text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS strata_outbox_status ON strata_outbox (status, id);
+CREATE INDEX IF NOT EXISTS strata_outbox_customer ON strata_outbox (ruleset, customer_key, as_of);
 CREATE OR REPLACE VIEW strata_membership (run_id, customer_key, key_is_integer, segment,
     tactical) AS
   SELECT r.run_id, s.customer_key, s.key_is_integer,

@@ -12,6 +12,8 @@
 //                     (exited_run 0 while it lasts). Keys are kept as text with
 //                     key_is_integer, so integer keys keep their order
 //   strata_versions   each ruleset version's SHA-256 and source, as the runs registered them
+//   strata_outbox     the actions triggers fired, as engine/outbox.hpp's table (the key as
+//                     text with key_is_integer); claimed with FOR UPDATE SKIP LOCKED
 //   strata_membership a view: each stored run's membership, one row per customer
 //
 // Nothing here throws; errors come back as warehouse::WarehouseError values.
