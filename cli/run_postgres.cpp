@@ -54,6 +54,8 @@ std::optional<RunReport> run_postgres(const RunCommandOptions& options,
     state::PostgresRunOptions run_options;
     run_options.as_of = *as_of;
     run_options.dry_run = options.dry_run;
+    run_options.fire_initial = options.fire_initial;
+    run_options.fire_on_rule_change = options.fire_on_rule_change;
     run_options.rules_path = options.rules;
     run_options.rules_sha256 = loaded->sha256;
     run_options.source = &loaded->rules->source;

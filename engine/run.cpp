@@ -154,20 +154,7 @@ bool fire(const CompiledRules& rules, const RunOptions& options, const Frame& fr
             return false;
         }
     }
-    for (size_t r = 0; r < firing.rows.size(); ++r) {
-        TriggerCounts& counts = firing.counts[firing.row_trigger[r]];
-        const std::string& status = firing.rows[r].status;
-        if (inserted[r]) {
-            rep.actions_enqueued += status == "pending";
-            if (!writer) rep.would_enqueue.push_back(std::move(firing.rows[r]));
-            continue;
-        }
-        ++counts.duplicates;
-        --(status == "pending"   ? counts.enqueued
-           : status == "holdout" ? counts.held_out
-                                 : counts.capped);
-    }
-    rep.triggers = std::move(firing.counts);
+    record_firing(firing, inserted, writer != nullptr, rep);
     return true;
 }
 

@@ -76,4 +76,21 @@ std::string utc_now() {
     return buf;
 }
 
+void record_firing(Firing& firing, const std::vector<char>& inserted, bool stored, RunReport& rep) {
+    for (size_t r = 0; r < firing.rows.size(); ++r) {
+        TriggerCounts& counts = firing.counts[firing.row_trigger[r]];
+        const std::string& status = firing.rows[r].status;
+        if (inserted[r]) {
+            rep.actions_enqueued += status == "pending";
+            if (!stored) rep.would_enqueue.push_back(std::move(firing.rows[r]));
+            continue;
+        }
+        ++counts.duplicates;
+        --(status == "pending"   ? counts.enqueued
+           : status == "holdout" ? counts.held_out
+                                 : counts.capped);
+    }
+    rep.triggers = std::move(firing.counts);
+}
+
 }  // namespace strata

@@ -13,6 +13,7 @@
 #include "engine/outbox.hpp"
 #include "engine/program.hpp"
 #include "engine/reader.hpp"
+#include "engine/run.hpp"
 #include "engine/state.hpp"
 #include "engine/stays.hpp"
 #include "engine/triggers.hpp"
@@ -34,6 +35,12 @@ void drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable
 // 1 for each row whose idempotency key is not in `state`'s outbox (all of them without a
 // state or an outbox), as a stored run's insert would find. Throws SQLite::Exception.
 std::vector<char> actions_not_enqueued(SQLite::Database* state, const std::vector<OutboxRow>& rows);
+
+// Puts a firing into the report: which of its rows were new to the outbox (`inserted`, one
+// flag per row; the others are duplicates of rows enqueued before, taken out of the trigger's
+// counts), the actions enqueued, and for a dry run (`stored` false) the rows it would enqueue.
+// `firing` is spent.
+void record_firing(Firing& firing, const std::vector<char>& inserted, bool stored, RunReport& rep);
 
 // The time now in UTC as runs and the outbox record it: 2026-11-30T09:15:00Z.
 std::string utc_now();

@@ -13,12 +13,6 @@ namespace strata {
 
 namespace {
 
-// A key as one text, for sets of keys read from the outbox: integers and texts apart.
-std::string key_text(const Value& key) {
-    if (const auto* i = std::get_if<int64_t>(&key)) return "i" + std::to_string(*i);
-    return "t" + std::get<Str>(key).str();
-}
-
 std::string key_text(const SQLite::Column& c) {
     if (c.isInteger()) return "i" + std::to_string(c.getInt64());
     return "t" + c.getString();
@@ -201,6 +195,27 @@ bool has_outbox(SQLite::Database& db) {
     return q.executeStep();
 }
 
+// The SQLite state's outbox as a history; with `customer`, that customer's rows only.
+class SqliteHistory : public FiringHistory {
+  public:
+    SqliteHistory(SQLite::Database& db, const Value* customer) : db_(db), customer_(customer) {}
+    std::unordered_set<std::string> recent_firings(const std::string& ruleset,
+                                                   const std::string& trigger_id,
+                                                   const std::string& from,
+                                                   const std::string& to) override {
+        return strata::recent_firings(db_, ruleset, trigger_id, from, to, customer_);
+    }
+    std::unordered_map<std::string, int64_t> firings_per_customer(const std::string& ruleset,
+                                                                  const std::string& from,
+                                                                  const std::string& to) override {
+        return strata::firings_per_customer(db_, ruleset, from, to, customer_);
+    }
+
+  private:
+    SQLite::Database& db_;
+    const Value* customer_;
+};
+
 // A parameter's template rendered for every table row that needs it.
 struct RenderedParam {
     const std::string* name;
@@ -209,6 +224,11 @@ struct RenderedParam {
 };
 
 }  // namespace
+
+std::string history_key(const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) return "i" + std::to_string(*i);
+    return "t" + std::get<Str>(key).str();
+}
 
 std::string render_value(const Value& v) {
     if (is_null(v)) return {};
@@ -225,7 +245,7 @@ bool in_holdout(const std::string& ruleset, const std::string& trigger_id, const
     h = fnv1a(h, std::string_view("\0", 1));
     h = fnv1a(h, trigger_id);
     h = fnv1a(h, std::string_view("\0", 1));
-    h = fnv1a(h, key_text(key));
+    h = fnv1a(h, history_key(key));
     // splitmix64's finalizer spreads FNV's low bits.
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ull;
@@ -249,7 +269,18 @@ Firing fire_triggers(const FiringInput& in) {
     if (nt == 0 || n == 0 || !anything_fires) return out;
     const bool moves_fire = in.cause != FiringCause::RuleChange || in.fire_on_rule_change;
     const std::string as_of = format_date(in.as_of);
-    SQLite::Database* history = in.history && has_outbox(*in.history) ? in.history : nullptr;
+    std::optional<SqliteHistory> sqlite_history;
+    if (in.history && !in.other_history && has_outbox(*in.history))
+        sqlite_history.emplace(*in.history, in.history_customer);
+    FiringHistory* history = in.other_history ? in.other_history
+                             : sqlite_history ? &*sqlite_history
+                                              : nullptr;
+    auto holds_of = [&](const bound::Expr& e) {
+        return in.condition ? in.condition(e) : evaluate_condition(e, *in.frame);
+    };
+    auto values_of = [&](const bound::Expr& e) {
+        return in.value ? in.value(e) : evaluate(e, *in.frame);
+    };
 
     // Each customer's placement before, matched to the membership by key (both in key order).
     std::vector<const OpenPlacement*> before(n, nullptr);
@@ -278,16 +309,16 @@ Firing fire_triggers(const FiringInput& in) {
             any += f[i];
         }
         if (any && trig.when) {
-            const std::vector<char> holds = evaluate_condition(*trig.when, *in.frame);
+            const std::vector<char> holds = holds_of(*trig.when);
             for (size_t i = 0; i < n; ++i)
                 f[i] = f[i] && holds[(*in.order)[i]];
         }
         if (any && trig.def->cooldown && history) {
             const Date from = add_duration(in.as_of, *trig.def->cooldown, -1);
-            const auto recent = recent_firings(*history, ruleset, trig.def->id, format_date(from),
-                                               as_of, in.history_customer);
+            const auto recent =
+                history->recent_firings(ruleset, trig.def->id, format_date(from), as_of);
             for (size_t i = 0; i < n; ++i) {
-                if (f[i] && recent.count(key_text(members[i].key))) {
+                if (f[i] && recent.count(history_key(members[i].key))) {
                     f[i] = 0;
                     ++out.counts[t].cooled_down;
                 }
@@ -309,9 +340,8 @@ Firing fire_triggers(const FiringInput& in) {
     const std::optional<FrequencyCap>& cap = rules.rules.frequency_cap;
     std::unordered_map<std::string, int64_t> used;
     if (cap && history) {
-        used = firings_per_customer(*history, ruleset,
-                                    format_date(add_duration(in.as_of, cap->per, -1)), as_of,
-                                    in.history_customer);
+        used = history->firings_per_customer(
+            ruleset, format_date(add_duration(in.as_of, cap->per, -1)), as_of);
     }
 
     // Templates are evaluated over the whole frame, for the triggers that fire at all.
@@ -323,7 +353,7 @@ Firing fire_triggers(const FiringInput& in) {
             for (const auto& [name, tmpl] : a.params) {
                 RenderedParam p{&name, &tmpl, {}};
                 for (const auto& e : tmpl.exprs)
-                    p.columns.push_back(e ? evaluate(*e, *in.frame) : Column(in.frame->rows));
+                    p.columns.push_back(e ? values_of(*e) : Column(in.frame->rows));
                 params.push_back(std::move(p));
             }
             rendered[t].push_back(std::move(params));
@@ -340,7 +370,7 @@ Firing fire_triggers(const FiringInput& in) {
             ++counts.customers;
             std::string status = "pending";
             if (cap) {
-                if (!count) count = &used[key_text(key)];
+                if (!count) count = &used[history_key(key)];
                 if (*count >= cap->count)
                     status = "capped";
                 else

@@ -19,8 +19,11 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "dsl/compiler.hpp"
@@ -45,6 +48,26 @@ struct TriggerCounts {
     const CompiledTrigger* trigger = nullptr;  // valid while the compiled rules are
 };
 
+// Earlier actions of a ruleset, for cooldowns and the frequency cap. The SQLite state's outbox
+// is read by fire_triggers itself (FiringInput::history); another store implements this
+// (state/ for PostgreSQL). Customers are named by history_key.
+class FiringHistory {
+  public:
+    virtual ~FiringHistory() = default;
+    // Customers with a firing of `trigger_id` that was not capped, with as_of in (from, to].
+    virtual std::unordered_set<std::string> recent_firings(const std::string& ruleset,
+                                                           const std::string& trigger_id,
+                                                           const std::string& from,
+                                                           const std::string& to) = 0;
+    // Firings (a trigger's first action, not capped) per customer, with as_of in (from, to],
+    // across the ruleset's triggers.
+    virtual std::unordered_map<std::string, int64_t> firings_per_customer(
+        const std::string& ruleset, const std::string& from, const std::string& to) = 0;
+};
+
+// A customer key as FiringHistory names it: "i" and the integer, or "t" and the text.
+std::string history_key(const Value& key);
+
 enum class FiringCause {
     Baseline,    // the ruleset's first run: nothing fires unless fire_initial
     Data,        // the rule file is the same version as at the latest run
@@ -68,6 +91,14 @@ struct FiringInput {
     // When set, the earlier actions are read for this customer only (one customer's
     // evaluation: the membership holds only them).
     const Value* history_customer = nullptr;
+    // Earlier actions from another store; used instead of `history` when set.
+    FiringHistory* other_history = nullptr;
+    // When set, the values of `when` conditions and template expressions come from here
+    // instead of being evaluated over `frame` (a run inside a warehouse evaluates them there):
+    // `condition` gives, per frame row, whether the condition is true; `value` the
+    // expression's value per frame row. `frame` then only gives the row count.
+    std::function<std::vector<char>(const bound::Expr&)> condition;
+    std::function<Column(const bound::Expr&)> value;
 };
 
 struct Firing {

@@ -452,6 +452,26 @@ std::string Lowering::run_columns(RunColumns& run) {
         out += ", strata_value";
         run.value = true;
     }
+    std::vector<std::pair<std::string, std::string>> asked;
+    for (size_t i = 0; i < run.conditions.size(); ++i) {
+        hoist_population(*run.conditions[i]);
+        asked.emplace_back(
+            "strata_cond_" + std::to_string(i),
+            "(CASE WHEN " + d_.is_true(expr(*run.conditions[i], -1)) + " THEN 1 ELSE 0 END)");
+    }
+    for (size_t i = 0; i < run.values.size(); ++i) {
+        const bound::Expr& e = *run.values[i];
+        if (e.type != Type::Bool && e.type != Type::Int && e.type != Type::Number &&
+            e.type != Type::String && e.type != Type::Date && e.type != Type::Null)
+            refuse(e.location, "not compiled yet: a value of type " +
+                                   std::string(type_name(e.type)) +
+                                   " in a run inside the warehouse");
+        hoist_population(e);
+        asked.emplace_back("strata_expr_" + std::to_string(i), expr(e, -1));
+    }
+    if (!asked.empty()) add_columns(asked);
+    for (const auto& [name, sql] : asked)
+        out += ", " + name;
     const bool exclusive = rules_.rules.policy == Policy::Exclusive;
     std::vector<std::string> unknown;
     auto tried_and_unknown = [&](const CompiledSegment& s, const std::string& tried) {
@@ -492,7 +512,8 @@ std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
 std::optional<std::string> compile_run_query(const CompiledRules& rules, Date as_of,
                                              const Dialect& dialect, Diagnostics& diags,
                                              RunColumns& columns) {
-    columns = RunColumns{};
+    columns.value = false;
+    columns.unknowns = 0;
     Lowering lowering(rules, as_of, dialect, diags);
     return lowering.compile({}, &columns);
 }

@@ -12,6 +12,7 @@
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
 #include "state/postgres_state.hpp"
+#include "state/postgres_triggers.hpp"
 #include "warehouse/postgres_client.hpp"
 
 namespace strata::state {
@@ -104,15 +105,10 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
                                          PostgresRunError& error) {
     const auto started = std::chrono::steady_clock::now();
     const RuleFile& file = rules.rules;
-    if (!rules.triggers.empty()) {
-        error.refusals.error(rules.source.path(), rules.triggers.front().def->location,
-                             "not built yet: firing triggers in a run inside PostgreSQL; run "
-                             "this rule file on a SQLite base, or without its triggers");
-        error.message = "a rule file with triggers cannot run inside PostgreSQL yet";
-        error.rule_problem = true;
-        return std::nullopt;
-    }
     sql::RunColumns columns;
+    const TriggerColumns trigger_values = trigger_columns(rules);
+    columns.conditions = trigger_values.conditions;
+    columns.values = trigger_values.values;
     auto dialect = sql::make_postgres_dialect(&catalog);
     auto query = sql::compile_run_query(rules, options.as_of, *dialect, error.refusals, columns);
     if (!query) {
@@ -219,10 +215,13 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
                       {name, std::to_string(level), std::to_string(it->second)}))
             return std::nullopt;
     }
-    // The run record first, so that stays can refer to it; its summary comes last.
+    // The run record first, so that stays can refer to it; its summary comes last. Run ids
+    // count up from 1 without gaps (runs hold the lock; a run that fails leaves none), as in
+    // the SQLite state.
     if (!run.exec("INSERT INTO strata_runs (ruleset, version, rules_sha256, rules_path, as_of, "
-                  "started_at, finished_at, status, customers, summary) VALUES ($1, $2::bigint, "
-                  "$3, $4, $5, $6, $6, 'complete', 0, '{}') RETURNING run_id",
+                  "started_at, finished_at, status, customers, summary, run_id) VALUES ($1, "
+                  "$2::bigint, $3, $4, $5, $6, $6, 'complete', 0, '{}', (SELECT "
+                  "coalesce(max(run_id), 0) + 1 FROM strata_runs)) RETURNING run_id",
                   {file.ruleset, std::to_string(file.version), options.rules_sha256,
                    options.rules_path, as_of, started_at},
                   &table))
@@ -245,9 +244,10 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
         return std::nullopt;
     }
 
-    // The counts of the report: per (segment, tactical) group, customers, values, unknowns.
+    // The counts of the report: per (segment, tactical) group, customers, valued customers
+    // and unknowns.
     std::string counts = "SELECT segment, tactical, count(*), ";
-    counts += columns.value ? "sum(strata_value), count(strata_value)" : "0, 0";
+    counts += columns.value ? "count(strata_value)" : "0";
     for (size_t i = 0; i < columns.unknowns; ++i)
         counts += ", sum(strata_unknown_" + std::to_string(i) + ")";
     if (!run.exec(counts + " FROM strata_placed GROUP BY segment, tactical", {}, &table))
@@ -257,28 +257,79 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
     std::map<std::string, size_t> general_index;
     for (size_t g = 0; g < rep.segments.size(); ++g)
         general_index.emplace(rep.segments[g].def->id, g);
-    rep.has_value = columns.value;
+    // The result of tactical path `path` inside general segment g.
+    auto tactical_result = [&](size_t g, const std::string& path) -> SegmentResult* {
+        for (const TacticalNode& node : plan.tactical[g]) {
+            if (plan.tag_paths[node.tag] == path) return node.result;
+        }
+        return nullptr;
+    };
     for (const auto& row : table.rows) {
         const size_t g = general_index.at(row[0].value_or(""));
         const auto n = static_cast<size_t>(integer_of(row[2]));
-        const double value = number_of(row[3]);
-        const auto valued = static_cast<size_t>(integer_of(row[4]));
+        const auto valued = static_cast<size_t>(integer_of(row[3]));
         auto add = [&](SegmentResult& r) {
             r.count += n;
-            r.value_total += value;
             r.value_count += valued;
         };
         add(rep.segments[g]);
         rep.customers += n;
-        rep.value_total += value;
         for (const std::string& path : split_tactical(row[1].value_or(""))) {
-            for (const TacticalNode& node : plan.tactical[g]) {
-                if (plan.tag_paths[node.tag] == path) add(*node.result);
-            }
+            if (SegmentResult* r = tactical_result(g, path)) add(*r);
         }
         for (size_t i = 0; i < columns.unknowns && i < ordered.size(); ++i)
-            ordered[i]->unknown += static_cast<size_t>(integer_of(row[5 + i]));
+            ordered[i]->unknown += static_cast<size_t>(integer_of(row[4 + i]));
     }
+    // The values: each segment's members' values added one by one in key order, as the
+    // engine's placement adds them (a double total depends on the order), and the run's total
+    // over the general segments in file order.
+    rep.has_value = columns.value;
+    if (columns.value) {
+        const std::string in_key_order = "sum(p.strata_value ORDER BY p." + key_order + ")";
+        if (!run.exec(
+                "SELECT p.segment, " + in_key_order + " FROM strata_placed p GROUP BY p.segment",
+                {}, &table))
+            return std::nullopt;
+        for (const auto& row : table.rows)
+            rep.segments[general_index.at(row[0].value_or(""))].value_total = number_of(row[1]);
+        if (!run.exec("SELECT p.segment, t.path, " + in_key_order +
+                          " FROM strata_placed p CROSS JOIN LATERAL "
+                          "unnest(string_to_array(p.tactical, ';')) AS t(path) GROUP BY 1, 2",
+                      {}, &table))
+            return std::nullopt;
+        for (const auto& row : table.rows) {
+            const size_t g = general_index.at(row[0].value_or(""));
+            if (SegmentResult* r = tactical_result(g, row[1].value_or("")))
+                r->value_total = number_of(row[2]);
+        }
+        for (const auto& s : rep.segments)
+            rep.value_total += s.value_total;
+    }
+
+    // Each customer's stays as this run places them.
+    if (!run.exec("CREATE TEMP TABLE strata_new_stays ON COMMIT DROP AS "
+                  "SELECT p.customer_key::text COLLATE \"C\" AS customer_key, n.level, "
+                  "n.code AS segment FROM strata_placed p JOIN strata_run_names n "
+                  "ON n.level = 0 AND n.name = p.segment "
+                  "UNION ALL SELECT p.customer_key::text COLLATE \"C\", n.level, n.code "
+                  "FROM strata_placed p CROSS JOIN LATERAL "
+                  "unnest(string_to_array(p.tactical, ';')) AS t(name) "
+                  "JOIN strata_run_names n ON n.level > 0 AND n.name = t.name") ||
+        !run.exec("ANALYZE strata_new_stays"))
+        return std::nullopt;
+    // The triggers, before the stays change: they compare each customer's stays before and
+    // after the run.
+    PostgresFiringInput firing;
+    firing.rules = &rules;
+    firing.columns = &trigger_values;
+    firing.ruleset_id = ruleset_id;
+    firing.integer_keys = integer_keys;
+    firing.previous = &previous;
+    firing.fire_initial = options.fire_initial;
+    firing.fire_on_rule_change = options.fire_on_rule_change;
+    firing.as_of = options.as_of;
+    firing.run_id = options.dry_run ? 0 : integer_of(Cell(run_id));
+    if (!run.take(fire_in_postgres(db, firing, rep))) return std::nullopt;
 
     if (!options.dry_run) {
         // The moves between general segments since the ruleset's latest run, before the stays
@@ -316,16 +367,7 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
         const std::string same_stay =
             "n.customer_key = s.customer_key AND s.key_is_integer = " + key_flag +
             " AND n.segment = s.segment AND (n.level = 0) = (s.level = 0)";
-        if (!run.exec("CREATE TEMP TABLE strata_new_stays ON COMMIT DROP AS "
-                      "SELECT p.customer_key::text COLLATE \"C\" AS customer_key, n.level, "
-                      "n.code AS segment FROM strata_placed p JOIN strata_run_names n "
-                      "ON n.level = 0 AND n.name = p.segment "
-                      "UNION ALL SELECT p.customer_key::text COLLATE \"C\", n.level, n.code "
-                      "FROM strata_placed p CROSS JOIN LATERAL "
-                      "unnest(string_to_array(p.tactical, ';')) AS t(name) "
-                      "JOIN strata_run_names n ON n.level > 0 AND n.name = t.name") ||
-            !run.exec("ANALYZE strata_new_stays") ||
-            !run.exec("WITH closed AS (UPDATE strata_stays s SET exited_run = $2::bigint "
+        if (!run.exec("WITH closed AS (UPDATE strata_stays s SET exited_run = $2::bigint "
                       "WHERE s.ruleset = $1::bigint AND s.exited_run = 0 AND NOT EXISTS "
                       "(SELECT 1 FROM strata_new_stays n WHERE " +
                           same_stay +

@@ -9,7 +9,8 @@
 //   latest run (transitions), the run id and the stored summary document;
 // - not computed yet: the population functions' cut points and the data-quality findings
 //   (both left empty).
-// A rule file with triggers is refused for now: firing them in the warehouse is not built.
+// Triggers fire as in an embedded run (state/postgres_triggers.hpp), into the strata_outbox
+// table inside PostgreSQL, in the same transaction.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +28,9 @@ namespace strata::state {
 
 struct PostgresRunOptions {
     Date as_of;
-    bool dry_run = false;  // everything is done, then rolled back; the run id stays 0
+    bool dry_run = false;              // everything is done, then rolled back; the run id stays 0
+    bool fire_initial = false;         // a ruleset's first run fires its triggers too
+    bool fire_on_rule_change = false;  // moves caused by a new version fire triggers too
     std::string rules_path;
     std::string rules_sha256;
     const SourceFile* source = nullptr;  // registered as the version's source when set

@@ -18,12 +18,12 @@ namespace {
 // Texts compare by bytes (COLLATE "C") as in the SQLite state.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS strata_runs (
-  run_id        bigserial PRIMARY KEY,
+  run_id        bigint PRIMARY KEY,  -- the highest so far plus one, under the runs' lock
   ruleset       text COLLATE "C" NOT NULL,
   version       bigint NOT NULL,
   rules_sha256  text NOT NULL,
   rules_path    text NOT NULL,
-  as_of         text NOT NULL,
+  as_of         text COLLATE "C" NOT NULL,
   started_at    text NOT NULL,
   finished_at   text NOT NULL,
   status        text NOT NULL,
@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS strata_outbox (
   type             text NOT NULL,
   payload          text NOT NULL,
   run_id           bigint NOT NULL,
-  as_of            text NOT NULL,
+  as_of            text COLLATE "C" NOT NULL,
   status           text NOT NULL,
   attempt          integer NOT NULL DEFAULT 0,
   consumer         text,
