@@ -12,7 +12,7 @@
 #include "cli/common.hpp"
 #include "cli/export_csv.hpp"
 #include "cli/io.hpp"
-#include "cli/run_postgres.hpp"
+#include "cli/run_warehouse.hpp"
 #include "dsl/diagnostics.hpp"
 #include "dsl/loader.hpp"
 #include "engine/json.hpp"
@@ -226,9 +226,13 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
         return write_export(options, *run, nullptr, out, err);
     }
     if (is_clickhouse_url(options.db)) {
-        err << "strata export: runs inside ClickHouse are not built yet, so none is stored "
-               "there\n";
-        return kExitEnvironment;
+        if (options.state) {
+            err << "strata export: --state: a run inside ClickHouse keeps its membership there\n";
+            return kExitEnvironment;
+        }
+        const auto run = load_clickhouse_stored_run(options.db, *ruleset, options.run, err);
+        if (!run) return kExitEnvironment;
+        return write_export(options, *run, nullptr, out, err);
     }
     StoreError error;
     auto data = open_read_only(options.db, error);

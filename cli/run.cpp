@@ -12,7 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "cli/run_postgres.hpp"
+#include "cli/run_warehouse.hpp"
 #include "engine/run.hpp"
 #include "engine/state.hpp"
 #include "engine/store.hpp"
@@ -367,12 +367,11 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         return kExitOk;
     }
     if (is_clickhouse_url(options.db)) {
-        const std::string message =
-            "a run inside ClickHouse is not built yet; 'strata compile --dialect clickhouse' "
-            "gives the query that places every customer there";
-        err << "strata run: " << message << '\n';
-        if (json) write_json_error(out, "usage", message);
-        return kExitEnvironment;
+        std::optional<LoadedRules> loaded;
+        auto report = run_clickhouse(options, loaded, out, err, exit_code);
+        if (!report) return exit_code;
+        print_report(*report, options, out);
+        return kExitOk;
     }
     auto loaded = load_rules(options.rules, options.db, err, exit_code, json);
     if (!loaded) return exit_code;

@@ -118,7 +118,13 @@ std::optional<std::string> refuses_unbumped_version(SQLite::Database& state,
                                                     const std::string& ruleset, int64_t version,
                                                     const std::string& sha256,
                                                     const std::string& source) {
-    const auto contents = registered_contents(state, ruleset, version);
+    return unbumped_version_message(ruleset, version, sha256, source,
+                                    registered_contents(state, ruleset, version));
+}
+
+std::optional<std::string> unbumped_version_message(
+    const std::string& ruleset, int64_t version, const std::string& sha256,
+    const std::string& source, const std::vector<RegisteredVersion>& contents) {
     const RegisteredVersion* known = nullptr;
     for (const auto& c : contents) {
         if (c.sha256 == sha256) return std::nullopt;

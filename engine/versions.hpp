@@ -49,6 +49,14 @@ std::optional<std::string> registered_source(SQLite::Database& state, const std:
 // (`line N: stored: '…' / now: '…'`) when the registered source was kept. Content identical to
 // a registered one is fine from any path; a version whose only registered contents have an
 // unknown SHA-256 takes this one. Throws SQLite::Exception on a database error.
+// The same refusal from the registered contents of the ruleset's version, however they were
+// read (a warehouse keeps its own registry, state/): nullopt when `sha256` is among them or
+// none has a known sha256.
+std::optional<std::string> unbumped_version_message(const std::string& ruleset, int64_t version,
+                                                    const std::string& sha256,
+                                                    const std::string& source,
+                                                    const std::vector<RegisteredVersion>& contents);
+
 std::optional<std::string> refuses_unbumped_version(SQLite::Database& state,
                                                     const std::string& ruleset, int64_t version,
                                                     const std::string& sha256,

@@ -296,13 +296,7 @@ void Lowering::add_lets() {
 
 std::optional<std::string> Lowering::compile(const std::vector<std::string>& let_columns,
                                              RunColumns* run_columns) {
-    if (nested() && run_columns) {
-        diags_.error(file(), Location{},
-                     "a run inside ClickHouse is not built yet; 'strata compile --dialect "
-                     "clickhouse' gives the placement query");
-        return std::nullopt;
-    }
-    if (nested()) return compile_nested();
+    if (nested()) return compile_nested(run_columns);
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
     // Columns are written qualified by their table: SQLite reads an unknown "name" alone as a

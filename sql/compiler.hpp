@@ -42,7 +42,6 @@ std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
 //   engine/placement.hpp's plan_segments makes the results). Tried, as the engine counts a
 //   segment's `unknown`: a general segment under first_match by the customers no earlier
 //   segment held, under exclusive by every customer; a tactical one by its parent's customers.
-// Only dialects with table CTEs (SQLite, PostgreSQL); ClickHouse is refused.
 // - `strata_cond_<i>`: 1 where `conditions[i]` is true, else 0 (false or unknown).
 // - `strata_expr_<i>`: the value of `values[i]`, in the dialect's representation as for lets
 //   (a date its day number, a bool true/false or 1/0); only bool, integer, number, text and

@@ -74,7 +74,7 @@ class Lowering {
     // from sorted arrays. `columns_` names the current step's columns.
     bool nested() const { return !d_.has_ctes_and_windows(); }
     std::vector<std::string> columns_;
-    std::optional<std::string> compile_nested();
+    std::optional<std::string> compile_nested(RunColumns* run_columns);
     void nested_population(const bound::Expr& e, const bound::Call& c);
     void nested_rank(const std::string& x, const std::string& name, bool descending, int64_t tiles);
     std::string nested_aggregate(const bound::Aggregate& a, const std::string& fact_rows);

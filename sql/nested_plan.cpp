@@ -168,7 +168,7 @@ std::string Lowering::nested_aggregate(const bound::Aggregate& a, const std::str
            " AS v FROM (" + same_sign + ")";
 }
 
-std::optional<std::string> Lowering::compile_nested() {
+std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
     std::string cust = "SELECT " + d_.read_key(quoted(rf.key, rf.key_location)) + " AS k";
@@ -229,7 +229,7 @@ std::optional<std::string> Lowering::compile_nested() {
     }
     if (!filled.empty()) add_columns(filled);
     add_lets();
-    const std::string query = placement("", nullptr);
+    const std::string query = placement("", run_columns);
     if (diags_.has_errors()) return std::nullopt;
     return query + " SETTINGS join_use_nulls = 1";
 }

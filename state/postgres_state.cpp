@@ -120,6 +120,14 @@ std::string hex_of(const std::string& bytes) {
     return out;
 }
 
+std::string from_hex(const std::string& hex) {
+    std::string out;
+    out.reserve(hex.size() / 2);
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+        out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    return out;
+}
+
 }  // namespace
 
 Outcome<Done> ensure_postgres_state(PostgresConnection& db) {
@@ -214,26 +222,17 @@ Outcome<std::optional<std::string>> postgres_refuses_unbumped_version(PostgresCo
         "WHERE ruleset = $1 AND version = $2::bigint ORDER BY first_seen, sha256",
         {ruleset, std::to_string(version)});
     if (!rows) return rows.error();
-    const Cell* known = nullptr;
+    std::vector<RegisteredVersion> contents;
     for (const auto& row : rows.value().rows) {
-        if (text_of(row[0]) == sha256) return std::optional<std::string>();
-        if (text_of(row[0]).empty()) continue;
-        if (!known || (!known[1] && row[1])) known = row.data();
+        RegisteredVersion v;
+        v.ruleset = ruleset;
+        v.version = version;
+        v.sha256 = text_of(row[0]);
+        if (row[1]) v.source = from_hex(*row[1]);
+        v.first_seen = text_of(row[2]);
+        contents.push_back(std::move(v));
     }
-    if (!known) return std::optional<std::string>();
-    std::string message = "ruleset '" + ruleset + "' version " + std::to_string(version) +
-                          " was already run with other content (sha256 " +
-                          text_of(known[0]).substr(0, 12) + ", first seen " + text_of(known[2]) +
-                          "): the version was not bumped. Raise 'version:' in the rule file to " +
-                          "run the change";
-    if (known[1]) {
-        std::string stored;
-        const std::string& hex = *known[1];
-        for (size_t i = 0; i + 1 < hex.size(); i += 2)
-            stored += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-        message += ". First difference: " + first_differing_line(stored, source);
-    }
-    return std::optional<std::string>(message);
+    return unbumped_version_message(ruleset, version, sha256, source, contents);
 }
 
 Outcome<Done> register_postgres_version(PostgresConnection& db, const std::string& ruleset,

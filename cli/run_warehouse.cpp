@@ -1,6 +1,9 @@
-#include "cli/run_postgres.hpp"
+#include "cli/run_warehouse.hpp"
 
+#include "cli/clickhouse_schema.hpp"
 #include "cli/io.hpp"
+#include "engine/sha256.hpp"
+#include "state/clickhouse_run.hpp"
 #include "state/postgres_run.hpp"
 #include "state/postgres_state.hpp"
 #include "warehouse/database_url.hpp"
@@ -114,6 +117,100 @@ std::optional<StoredRun> load_postgres_run(const std::string& db, const std::str
     if (!rows) return fail(rows.error().describe());
     run.rows = std::move(rows.value());
     return run;
+}
+
+std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
+                                        std::optional<LoadedRules>& loaded, std::ostream& out,
+                                        std::ostream& err, int& exit_code) {
+    std::ostream* json = options.format == RunFormat::Json ? &out : nullptr;
+    auto fail = [&](const std::string& kind, const std::string& message, int code) {
+        err << "strata run: " << message << '\n';
+        if (json) write_json_error(out, kind, message);
+        exit_code = code;
+        return std::nullopt;
+    };
+    if (options.incremental)
+        return fail("usage",
+                    "--incremental reads the state an embedded run keeps; a run inside ClickHouse "
+                    "evaluates the whole base there every time",
+                    kExitEnvironment);
+    if (options.state)
+        return fail("usage",
+                    "--state: a run inside ClickHouse keeps its membership there; --state takes "
+                    "the actions of triggers, which ClickHouse runs do not fire yet",
+                    kExitEnvironment);
+    std::string url_error;
+    auto location = warehouse::parse_database_argument(options.db, url_error);
+    if (!location) return fail("usage", url_error, kExitEnvironment);
+    const auto& url = std::get<warehouse::ClickHouseUrl>(*location);
+    std::string error;
+    auto catalog = read_clickhouse_schema(options.db, error);
+    if (!catalog) return fail("database", error, kExitEnvironment);
+    auto text = catalog ? read_text_file(options.rules, error) : std::nullopt;
+    if (!text) return fail("file", error, kExitEnvironment);
+    SourceFile source(options.rules, std::move(*text));
+    Diagnostics diags;
+    loaded.emplace();
+    loaded->sha256 = sha256_hex(source.text());
+    loaded->rules = compile_rules(source, &*catalog, diags);
+    diags.sort_by_location();
+    for (const auto& d : diags.items()) {
+        render_text(err, d, loaded->rules ? &loaded->rules->source : &source);
+        if (d.severity == Severity::Warning) loaded->warnings.push_back(d);
+    }
+    if (!loaded->rules || diags.has_errors()) {
+        exit_code = diags.only_schema_errors() ? kExitEnvironment : kExitRules;
+        if (json)
+            write_json_error(out, exit_code == kExitRules ? "rules" : "database",
+                             "the rule file has errors", diags.items(), &source);
+        return std::nullopt;
+    }
+    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
+    if (!as_of)
+        return fail("usage", "--as-of '" + options.as_of.value_or("") + "' is not a date",
+                    kExitEnvironment);
+    state::ClickHouseRunOptions run_options;
+    run_options.as_of = *as_of;
+    run_options.dry_run = options.dry_run;
+    run_options.rules_path = options.rules;
+    run_options.rules_sha256 = loaded->sha256;
+    run_options.source = &loaded->rules->source;
+    run_options.warnings = loaded->warnings;
+    state::ClickHouseRunError run_error;
+    auto report = state::run_in_clickhouse(*loaded->rules, *catalog, url, run_options, run_error);
+    if (!report) {
+        run_error.refusals.sort_by_location();
+        for (const auto& d : run_error.refusals.items())
+            render_text(err, d, &loaded->rules->source);
+        err << "strata run: " << run_error.message << '\n';
+        if (json)
+            write_json_error(out, run_error.rule_problem ? "rules" : "database", run_error.message,
+                             run_error.refusals.items(), &loaded->rules->source);
+        exit_code = run_error.rule_problem ? kExitRules : kExitEnvironment;
+        return std::nullopt;
+    }
+    if (options.dry_run && !run_error.message.empty())
+        err << "strata run: warning: a stored run of this file would be refused: "
+            << run_error.message << '\n';
+    return report;
+}
+
+std::optional<StoredRun> load_clickhouse_stored_run(const std::string& db,
+                                                    const std::string& ruleset,
+                                                    std::optional<int64_t> run_id,
+                                                    std::ostream& err) {
+    std::string error;
+    auto location = warehouse::parse_database_argument(db, error);
+    std::optional<state::ClickHouseStoredRun> stored;
+    if (location)
+        stored = state::load_clickhouse_run(std::get<warehouse::ClickHouseUrl>(*location), ruleset,
+                                            run_id, error);
+    if (!stored) {
+        err << "strata export: " << error << '\n';
+        return std::nullopt;
+    }
+    return StoredRun{std::move(stored->record), std::move(stored->rows),
+                     std::move(stored->actions)};
 }
 
 }  // namespace strata::cli

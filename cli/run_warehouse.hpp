@@ -1,6 +1,6 @@
-// The commands' side of a PostgreSQL base: `strata run RULES --db postgresql://...` (the run
-// inside PostgreSQL, state/postgres_run.hpp; run.cpp prints its report as an embedded run's),
-// and reading a stored run back for `strata export`.
+// The commands' side of a warehouse base (PostgreSQL or ClickHouse): `strata run RULES --db
+// postgresql://...` (the run inside PostgreSQL, state/postgres_run.hpp; run.cpp prints its report
+// as an embedded run's), and reading a stored run back for `strata export`.
 #pragma once
 
 #include <optional>
@@ -23,6 +23,17 @@ bool is_clickhouse_url(const std::string& db);
 std::optional<RunReport> run_postgres(const RunCommandOptions& options,
                                       std::optional<LoadedRules>& loaded, std::ostream& out,
                                       std::ostream& err, int& exit_code);
+
+// Runs the rule file inside ClickHouse, as run_postgres.
+std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
+                                        std::optional<LoadedRules>& loaded, std::ostream& out,
+                                        std::ostream& err, int& exit_code);
+
+// A run stored in ClickHouse, as load_postgres_run.
+std::optional<StoredRun> load_clickhouse_stored_run(const std::string& db,
+                                                    const std::string& ruleset,
+                                                    std::optional<int64_t> run_id,
+                                                    std::ostream& err);
 
 // A run stored in PostgreSQL (`run_id`, or the ruleset's latest), for `strata export`. On
 // failure prints why on `err` and returns nullopt (exit 2).

@@ -1,0 +1,235 @@
+// `strata run --db clickhouse://...` (state/clickhouse_run.hpp) against the embedded run, on
+// the two-shard ClickHouse: random rule files over random bases (tests/sql_generator.hpp),
+// each base loaded into Distributed tables, run there and on SQLite, changed (customers leave,
+// join and buy), reloaded and run again. The reports and every exported membership, the
+// earlier run's included, must be the embedded engine's; a run that died is never read and
+// its rows are removed by the next. STRATA_CH_RUN_PAIRS sets how many pairs (default 3; about 9 s
+// each).
+#include <doctest/doctest.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "tests/sql_generator.hpp"
+#include "tests/test_support.hpp"
+#include "tests/warehouse/warehouse_support.hpp"
+#include "warehouse/clickhouse_client.hpp"
+#include "warehouse/identifiers.hpp"
+#include "warehouse/load/clickhouse_loader.hpp"
+
+using namespace strata::testing;
+using namespace strata::warehouse;
+using namespace strata::warehouse::testing;
+
+namespace {
+
+// The same database on both shards, dropped at the end; its URL for --db.
+class ClusterDatabase {
+  public:
+    ClusterDatabase() : name_(unique_name("strata_ch_run")) {
+        spdlog::set_level(spdlog::level::warn);
+        for (ClickHouseUrl url : {clickhouse_url(), second_shard_url()}) {
+            auto made = ClickHouseClient(url).query("CREATE DATABASE " +
+                                                    *quote_clickhouse_identifier(name_));
+            if (!made) FAIL(made.error().describe());
+            url.database = name_;
+            shards_.push_back(url);
+        }
+        url = "clickhouse://" + shards_[0].host + ":" + std::to_string(shards_[0].port) + "/" +
+              name_ + "?cluster=" + cluster_name();
+    }
+    ~ClusterDatabase() {
+        for (ClickHouseUrl url : shards_) {
+            url.database = "default";
+            (void)ClickHouseClient(url).query("DROP DATABASE IF EXISTS " +
+                                              *quote_clickhouse_identifier(name_));
+        }
+    }
+    // The base's tables, replaced by those of the SQLite file.
+    void load(const std::string& sqlite_path,
+              const std::vector<TableToLoad>& tables = {{"customers", "customer_id"},
+                                                        {"orders", "customer_id"}}) {
+        for (const ClickHouseUrl& shard : shards_) {
+            for (const auto& t : tables) {
+                for (const std::string& table : {t.table, t.table + "_local"})
+                    (void)ClickHouseClient(shard).query("DROP TABLE IF EXISTS " + table);
+            }
+        }
+        const std::string loaded =
+            load_sqlite_into_clickhouse(sqlite_path, tables, shards_, cluster_name());
+        REQUIRE(loaded == "");
+    }
+    ClickHouseClient client() const { return ClickHouseClient(shards_[0]); }
+    std::string url;
+
+  private:
+    std::string name_;
+    std::vector<ClickHouseUrl> shards_;
+};
+
+std::string comparable(const std::string& doc) {
+    std::string out;
+    for (const char* path :
+         {"$.ruleset", "$.customers", "$.value_total", "$.segments", "$.transitions.cause",
+          "$.transitions.moved", "$.transitions.new", "$.transitions.left",
+          "$.transitions.tactical_entered", "$.transitions.tactical_left", "$.transitions.matrix"})
+        out += std::string(path) + " = " + json_at(doc, path) + "\n";
+    return out;
+}
+
+constexpr const char* kChange = R"(
+DELETE FROM customers WHERE customer_id % 5 = 1;
+INSERT INTO customers (customer_id, tier, score, credit, opt_in, signup)
+  SELECT customer_id + 100000, tier, score, credit, opt_in, signup FROM customers
+  WHERE customer_id % 3 = 0;
+UPDATE customers SET score = coalesce(score, 0) + 7, tier = 'gold' WHERE customer_id % 4 = 2;
+INSERT INTO orders (customer_id, order_date, amount, items, category)
+  SELECT customer_id, '2026-10-30', 120.5, 2, 'books' FROM customers WHERE customer_id % 2 = 0;
+)";
+
+}  // namespace
+
+TEST_CASE("clickhouse run: reports, moves and exports are the embedded run's (random pairs)") {
+    const char* env = std::getenv("STRATA_CH_RUN_PAIRS");
+    const int pairs = env ? std::atoi(env) : 3;
+    Gen gen{std::mt19937(20261201), true};
+    int both_stored = 0;
+    for (int i = 0; i < pairs; ++i) {
+        TempDir dir;
+        const std::string base = dir.database("base.db", gen.base_sql());
+        const std::string rules = dir.write("rules.yaml", gen.rules(i));
+        const std::string embedded = dir.file("embedded.db");
+        std::filesystem::copy_file(base, embedded);
+        ClusterDatabase ch;
+        ch.load(base);
+        std::stringstream text;
+        text << std::ifstream(rules).rdbuf();
+        INFO("rules:\n" << text.str());
+        CAPTURE(i);
+        bool stored = true;
+        for (const std::string as_of : {"2026-03-31", "2026-11-01"}) {
+            CAPTURE(as_of);
+            const Run lite =
+                run_cli({"run", rules, "--db", embedded, "--as-of", as_of, "--format", "json"});
+            const Run in_ch =
+                run_cli({"run", rules, "--db", ch.url, "--as-of", as_of, "--format", "json"});
+            INFO(lite.err);
+            INFO(in_ch.err);
+            REQUIRE(in_ch.code == lite.code);
+            if (lite.code != 0) {
+                CHECK(json_at(in_ch.out, "$.error.kind") == "rules");
+                stored = false;
+                break;
+            }
+            CHECK(comparable(in_ch.out) == comparable(lite.out));
+            const Run lite_rows = run_cli({"export", rules, "--db", embedded});
+            const Run ch_rows = run_cli({"export", rules, "--db", ch.url});
+            INFO(ch_rows.err);
+            REQUIRE(ch_rows.code == 0);
+            CHECK(ch_rows.out == lite_rows.out);
+            if (as_of != "2026-03-31") break;
+            SQLite::Database(embedded, SQLite::OPEN_READWRITE).exec(kChange);
+            SQLite::Database(base, SQLite::OPEN_READWRITE).exec(kChange);
+            ch.load(base);
+        }
+        if (!stored) continue;
+        ++both_stored;
+        const Run lite_first = run_cli({"export", rules, "--db", embedded, "--run", "1"});
+        const Run ch_first = run_cli({"export", rules, "--db", ch.url, "--run", "1"});
+        CHECK(ch_first.out == lite_first.out);
+    }
+    CHECK(both_stored * 2 > pairs);
+}
+
+TEST_CASE("clickhouse run: shipped rule files give the embedded run's report and export") {
+    for (const auto& [kind, name] : std::vector<std::pair<std::string, std::string>>{
+             {"retail", "cosmetics-frequency"}, {"telecom", "telecom-arpu"}}) {
+        CAPTURE(name);
+        TempDir dir;
+        const std::string base = dir.file("demo.db");
+        REQUIRE(run_cli({"demo-data", "--kind", kind, "--customers", "300", "--out", base}).code ==
+                0);
+        std::vector<TableToLoad> tables;
+        {
+            SQLite::Database db(base, SQLite::OPEN_READONLY);
+            SQLite::Statement q(db,
+                                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
+                                "LIKE 'strata%' AND name NOT LIKE 'sqlite%'");
+            while (q.executeStep())
+                tables.push_back({q.getColumn(0).getString(), "customer_id"});
+        }
+        ClusterDatabase ch;
+        ch.load(base, tables);
+        const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/" + name + ".yaml";
+        const Run lite =
+            run_cli({"run", rules, "--db", base, "--as-of", "2026-11-01", "--format", "json"});
+        const Run in_ch =
+            run_cli({"run", rules, "--db", ch.url, "--as-of", "2026-11-01", "--format", "json"});
+        INFO(in_ch.err);
+        REQUIRE(lite.code == 0);
+        REQUIRE(in_ch.code == 0);
+        CHECK(json_at(in_ch.out, "$.value_total") != "0.0");
+        CHECK(comparable(in_ch.out) == comparable(lite.out));
+        CHECK(run_cli({"export", rules, "--db", ch.url}).out ==
+              run_cli({"export", rules, "--db", base}).out);
+    }
+}
+
+TEST_CASE("clickhouse run: a run that died is never read, and the next run removes its rows") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kSchema);
+    SQLite::Database(base, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO customers (customer_id, tier) VALUES (1, 'gold'), (2, NULL), (3, 'x')");
+    ClusterDatabase ch;
+    ch.load(base);
+    const std::string rules = dir.write("r.yaml", R"(ruleset: dying
+version: 1
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+    - id: rest
+      when: otherwise
+)");
+    REQUIRE(run_cli({"run", rules, "--db", ch.url, "--as-of", "2026-10-01"}).code == 0);
+    // A run that died after writing its rows and before its 'complete' row: run 2.
+    auto client = ch.client();
+    for (const char* sql :
+         {"INSERT INTO strata_runs (run_id, ruleset, status, as_of) VALUES (2, 'dying', "
+          "'running', '2026-10-15')",
+          "INSERT INTO strata_stays (ruleset, customer_key, level, segment, entered_run) VALUES "
+          "('dying', 2, 0, 'gold', 2)",
+          "INSERT INTO strata_stay_exits (ruleset, customer_key, level, segment, entered_run, "
+          "exited_run) VALUES ('dying', 2, 0, 'rest', 1, 2)"}) {
+        auto done = client.query(sql);
+        if (!done) FAIL(done.error().describe());
+    }
+    const std::string expected =
+        "customer_key,segment,tactical,offer,channel,priority\n1,gold,,,,\n2,rest,,,,\n"
+        "3,rest,,,,\n";
+    const Run before = run_cli({"export", "dying", "--db", ch.url, "--raw"});
+    CHECK(before.code == 0);
+    CHECK(before.out == expected);
+    CHECK(run_cli({"export", "dying", "--db", ch.url, "--run", "2"}).code == 2);
+    // The next run: run 3, which sees run 1's stays and removes run 2's rows.
+    const Run next =
+        run_cli({"run", rules, "--db", ch.url, "--as-of", "2026-11-01", "--format", "json"});
+    INFO(next.err);
+    REQUIRE(next.code == 0);
+    CHECK(json_at(next.out, "$.run_id") == "3");
+    CHECK(json_at(next.out, "$.transitions.moved") == "0");
+    const Run after = run_cli({"export", "dying", "--db", ch.url, "--raw"});
+    CHECK(after.out == expected);
+    // The deletions are mutations the server applies in the background.
+    std::string left = "1";
+    for (int tries = 0; tries < 100 && left != "0"; ++tries) {
+        auto rows = client.query(
+            "SELECT (SELECT count() FROM strata_stays WHERE entered_run = 2) + (SELECT count() "
+            "FROM strata_stay_exits WHERE exited_run = 2)");
+        if (!rows) FAIL(rows.error().describe());
+        left = rows.value().rows.at(0).at(0).value_or("");
+        if (left != "0") usleep(50000);
+    }
+    CHECK(left == "0");
+}
