@@ -7,6 +7,7 @@
 
 #include "engine/numeric.hpp"
 #include "engine/run_parts.hpp"
+#include "state/warehouse_firing.hpp"
 
 namespace strata::state {
 
@@ -22,93 +23,49 @@ namespace {
 // How many outbox rows one INSERT carries (14 bound values each).
 constexpr size_t kInsertBatch = 500;
 
-// A key as the stays and the outbox hold it: the integer's digits or the text.
-std::string key_cell(const Value& key) {
-    if (const auto* i = std::get_if<int64_t>(&key)) return std::to_string(*i);
-    return std::get<Str>(key).str();
+}  // namespace
+
+std::unordered_set<std::string> PostgresHistory::recent_firings(const std::string& ruleset,
+                                                                const std::string& trigger_id,
+                                                                const std::string& from,
+                                                                const std::string& to) {
+    std::unordered_set<std::string> out;
+    auto rows = db_.exec(
+        "SELECT DISTINCT customer_key, key_is_integer FROM strata_outbox WHERE ruleset = $1 "
+        "AND trigger_id = $2 AND status <> 'capped' AND as_of > $3 AND as_of <= $4",
+        {ruleset, trigger_id, from, to});
+    if (!keep(rows)) return out;
+    for (const auto& row : rows.value().rows)
+        out.insert(name(row));
+    return out;
 }
 
-Value key_value(const std::string& text, bool integer_keys) {
-    if (integer_keys) {
-        if (auto i = parse_integer_text(text)) return *i;
-    }
-    return intern(text);
+std::unordered_map<std::string, int64_t> PostgresHistory::firings_per_customer(
+    const std::string& ruleset, const std::string& from, const std::string& to) {
+    std::unordered_map<std::string, int64_t> out;
+    auto rows = db_.exec(
+        "SELECT customer_key, key_is_integer, count(*) FROM strata_outbox WHERE ruleset = $1 "
+        "AND action = 0 AND status <> 'capped' AND as_of > $2 AND as_of <= $3 "
+        "GROUP BY customer_key, key_is_integer",
+        {ruleset, from, to});
+    if (!keep(rows)) return out;
+    for (const auto& row : rows.value().rows)
+        out[name(row)] = std::strtoll(row[2].value_or("0").c_str(), nullptr, 10);
+    return out;
 }
 
-// A value of the run's query in the dialect's representation (sql/compiler.hpp), as the
-// engine holds it.
-Value value_of(const Cell& cell, Type type) {
-    if (!cell) return std::monostate{};
-    const std::string& t = *cell;
-    switch (type) {
-        case Type::Bool:
-            return t == "t" || t == "true" || t == "1";
-        case Type::Int:
-            if (auto i = parse_integer_text(t)) return *i;
-            return std::monostate{};
-        case Type::Number:
-            return std::strtod(t.c_str(), nullptr);
-        case Type::Date:
-            if (auto i = parse_integer_text(t)) return Date{static_cast<int32_t>(*i)};
-            return std::monostate{};
-        default:
-            return intern(t);
-    }
+bool PostgresHistory::keep(const Outcome<ResultTable>& rows) {
+    if (!rows && !error) error = rows.error();
+    return rows.ok();
 }
 
-// The earlier actions in the server's strata_outbox. A failed read is kept in `error` (the
-// firing is then thrown away) and reads as no earlier actions.
-class PostgresHistory : public FiringHistory {
-  public:
-    explicit PostgresHistory(PostgresConnection& db) : db_(db) {}
+std::string PostgresHistory::name(const warehouse::Row& row) {
+    return (row[1].value_or("") == "t" ? "i" : "t") + row[0].value_or("");
+}
 
-    std::unordered_set<std::string> recent_firings(const std::string& ruleset,
-                                                   const std::string& trigger_id,
-                                                   const std::string& from,
-                                                   const std::string& to) override {
-        std::unordered_set<std::string> out;
-        auto rows = db_.exec(
-            "SELECT DISTINCT customer_key, key_is_integer FROM strata_outbox WHERE ruleset = $1 "
-            "AND trigger_id = $2 AND status <> 'capped' AND as_of > $3 AND as_of <= $4",
-            {ruleset, trigger_id, from, to});
-        if (!keep(rows)) return out;
-        for (const auto& row : rows.value().rows)
-            out.insert(name(row));
-        return out;
-    }
-
-    std::unordered_map<std::string, int64_t> firings_per_customer(const std::string& ruleset,
-                                                                  const std::string& from,
-                                                                  const std::string& to) override {
-        std::unordered_map<std::string, int64_t> out;
-        auto rows = db_.exec(
-            "SELECT customer_key, key_is_integer, count(*) FROM strata_outbox WHERE ruleset = $1 "
-            "AND action = 0 AND status <> 'capped' AND as_of > $2 AND as_of <= $3 "
-            "GROUP BY customer_key, key_is_integer",
-            {ruleset, from, to});
-        if (!keep(rows)) return out;
-        for (const auto& row : rows.value().rows)
-            out[name(row)] = std::strtoll(row[2].value_or("0").c_str(), nullptr, 10);
-        return out;
-    }
-
-    std::optional<WarehouseError> error;
-
-  private:
-    bool keep(const Outcome<ResultTable>& rows) {
-        if (!rows && !error) error = rows.error();
-        return rows.ok();
-    }
-    static std::string name(const warehouse::Row& row) {
-        return (row[1].value_or("") == "t" ? "i" : "t") + row[0].value_or("");
-    }
-    PostgresConnection& db_;
-};
-
-// Which of `rows` are not in the outbox yet: a stored run inserts them (the rest are there
-// already); a dry run (run_id 0) looks their keys up.
-Outcome<std::vector<char>> enqueue(PostgresConnection& db, const std::vector<OutboxRow>& rows,
-                                   bool store, bool integer_keys) {
+Outcome<std::vector<char>> enqueue_in_postgres(PostgresConnection& db,
+                                               const std::vector<OutboxRow>& rows, bool store,
+                                               bool integer_keys) {
     std::vector<char> fresh(rows.size(), 0);
     const std::string now = utc_now();
     for (size_t from = 0; from < rows.size(); from += kInsertBatch) {
@@ -155,23 +112,6 @@ Outcome<std::vector<char>> enqueue(PostgresConnection& db, const std::vector<Out
             fresh[r] = store == (keys.count(rows[r].idempotency_key) > 0);
     }
     return fresh;
-}
-
-}  // namespace
-
-TriggerColumns trigger_columns(const CompiledRules& rules) {
-    TriggerColumns out;
-    for (const CompiledTrigger& t : rules.triggers) {
-        if (t.when) out.conditions.push_back(t.when.get());
-        for (const CompiledAction& a : t.actions) {
-            for (const auto& [name, tmpl] : a.params) {
-                for (const auto& e : tmpl.exprs) {
-                    if (e) out.values.push_back(e.get());
-                }
-            }
-        }
-    }
-    return out;
 }
 
 Outcome<Done> fire_in_postgres(PostgresConnection& db, const PostgresFiringInput& in,
@@ -244,65 +184,17 @@ Outcome<Done> fire_in_postgres(PostgresConnection& db, const PostgresFiringInput
         candidates = std::move(rows.value());
     }
 
-    // The candidates as fire_triggers takes them: membership and placement before in key
-    // order, the frame's rows in the same order.
-    const size_t n = candidates.rows.size();
-    std::vector<MembershipRow> membership;
-    std::vector<OpenPlacement> before;
-    membership.reserve(n);
-    for (const auto& row : candidates.rows) {
-        const Value key = key_value(row[0].value_or(""), in.integer_keys);
-        membership.push_back({key, intern(row[1].value_or("")), intern(row[2].value_or(""))});
-        if (!row[3] && !row[4]) continue;
-        OpenPlacement p;
-        p.key = key;
-        if (row[3]) p.general = intern(*row[3]);
-        p.tactical_text = intern(row[4].value_or(""));
-        for (const std::string& path : split_tactical(row[4].value_or("")))
-            p.tactical.push_back({key, intern(path), 0, 0});
-        before.push_back(std::move(p));
-    }
-    std::unordered_map<const bound::Expr*, size_t> cell_of;
-    size_t cell = 5;
-    for (const auto* e : in.columns->conditions)
-        cell_of[e] = cell++;
-    for (const auto* e : in.columns->values)
-        cell_of[e] = cell++;
-    std::vector<uint32_t> order(n);
-    for (size_t i = 0; i < n; ++i)
-        order[i] = static_cast<uint32_t>(i);
-    Frame frame;
-    frame.rows = n;
     PostgresHistory history(db);
     FiringInput fin;
-    fin.rules = &rules;
-    fin.frame = &frame;
-    fin.order = &order;
-    fin.membership = &membership;
-    fin.before = &before;
     fin.cause = cause;
     fin.fire_initial = in.fire_initial;
     fin.fire_on_rule_change = in.fire_on_rule_change;
     fin.as_of = in.as_of;
     fin.run_id = in.run_id;
     fin.other_history = &history;
-    fin.condition = [&](const bound::Expr& e) {
-        const size_t c = cell_of.at(&e);
-        std::vector<char> holds(n);
-        for (size_t i = 0; i < n; ++i)
-            holds[i] = candidates.rows[i][c].value_or("0") == "1";
-        return holds;
-    };
-    fin.value = [&](const bound::Expr& e) {
-        const size_t c = cell_of.at(&e);
-        Column values(n);
-        for (size_t i = 0; i < n; ++i)
-            values[i] = value_of(candidates.rows[i][c], e.type);
-        return values;
-    };
-    Firing firing = fire_triggers(fin);
+    Firing firing = fire_candidates(rules, *in.columns, candidates.rows, in.integer_keys, fin);
     if (history.error) return *history.error;
-    auto fresh = enqueue(db, firing.rows, in.run_id != 0, in.integer_keys);
+    auto fresh = enqueue_in_postgres(db, firing.rows, in.run_id != 0, in.integer_keys);
     if (!fresh) return fresh.error();
     record_firing(firing, fresh.value(), in.run_id != 0, rep);
     return Done{};

@@ -20,16 +20,37 @@
 #include "engine/run.hpp"
 #include "engine/state.hpp"
 #include "engine/triggers.hpp"
+#include "state/warehouse_firing.hpp"
 #include "warehouse/postgres_client.hpp"
 
 namespace strata::state {
 
-// The trigger expressions a run's query computes, as RunColumns lists them.
-struct TriggerColumns {
-    std::vector<const bound::Expr*> conditions;  // each trigger's `when`, in file order
-    std::vector<const bound::Expr*> values;      // each template expression, in file order
+// The earlier actions in a PostgreSQL strata_outbox. A failed read is kept in `error` (the
+// firing must then be thrown away) and reads as no earlier actions.
+class PostgresHistory : public FiringHistory {
+  public:
+    explicit PostgresHistory(warehouse::PostgresConnection& db) : db_(db) {}
+    std::unordered_set<std::string> recent_firings(const std::string& ruleset,
+                                                   const std::string& trigger_id,
+                                                   const std::string& from,
+                                                   const std::string& to) override;
+    std::unordered_map<std::string, int64_t> firings_per_customer(const std::string& ruleset,
+                                                                  const std::string& from,
+                                                                  const std::string& to) override;
+    std::optional<warehouse::WarehouseError> error;
+
+  private:
+    bool keep(const warehouse::Outcome<warehouse::ResultTable>& rows);
+    static std::string name(const warehouse::Row& row);
+    warehouse::PostgresConnection& db_;
 };
-TriggerColumns trigger_columns(const CompiledRules& rules);
+
+// Which of `rows` are new to a PostgreSQL strata_outbox: with `store`, inserts them (a row
+// whose idempotency key is there already is skipped); without, only looks their keys up (a
+// dry run). One flag per row. The caller holds the transaction.
+warehouse::Outcome<std::vector<char>> enqueue_in_postgres(warehouse::PostgresConnection& db,
+                                                          const std::vector<OutboxRow>& rows,
+                                                          bool store, bool integer_keys);
 
 struct PostgresFiringInput {
     const CompiledRules* rules = nullptr;
