@@ -134,11 +134,6 @@ std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
                     "--incremental reads the state an embedded run keeps; a run inside ClickHouse "
                     "evaluates the whole base there every time",
                     kExitEnvironment);
-    if (options.state)
-        return fail("usage",
-                    "--state: a run inside ClickHouse keeps its membership there; --state takes "
-                    "the actions of triggers, which ClickHouse runs do not fire yet",
-                    kExitEnvironment);
     std::string url_error;
     auto location = warehouse::parse_database_argument(options.db, url_error);
     if (!location) return fail("usage", url_error, kExitEnvironment);
@@ -172,6 +167,9 @@ std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
     state::ClickHouseRunOptions run_options;
     run_options.as_of = *as_of;
     run_options.dry_run = options.dry_run;
+    run_options.fire_initial = options.fire_initial;
+    run_options.fire_on_rule_change = options.fire_on_rule_change;
+    run_options.state = options.state;
     run_options.rules_path = options.rules;
     run_options.rules_sha256 = loaded->sha256;
     run_options.source = &loaded->rules->source;

@@ -225,6 +225,11 @@ struct RenderedParam {
 
 }  // namespace
 
+std::unique_ptr<FiringHistory> sqlite_firing_history(SQLite::Database& state) {
+    if (!has_outbox(state)) return nullptr;
+    return std::make_unique<SqliteHistory>(state, nullptr);
+}
+
 std::string history_key(const Value& key) {
     if (const auto* i = std::get_if<int64_t>(&key)) return "i" + std::to_string(*i);
     return "t" + std::get<Str>(key).str();

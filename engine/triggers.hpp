@@ -20,6 +20,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -64,6 +65,10 @@ class FiringHistory {
     virtual std::unordered_map<std::string, int64_t> firings_per_customer(
         const std::string& ruleset, const std::string& from, const std::string& to) = 0;
 };
+
+// The earlier actions in a SQLite state's outbox (all customers'); null when the state has no
+// outbox yet. Its reads throw SQLite::Exception.
+std::unique_ptr<FiringHistory> sqlite_firing_history(SQLite::Database& state);
 
 // A customer key as FiringHistory names it: "i" and the integer, or "t" and the text.
 std::string history_key(const Value& key);

@@ -15,6 +15,7 @@
 #include "engine/versions.hpp"
 #include "sql/compiler.hpp"
 #include "sql/dialect.hpp"
+#include "state/clickhouse_triggers.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/clickhouse_text.hpp"
 
@@ -143,14 +144,16 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                                            ClickHouseRunError& error) {
     const auto started = std::chrono::steady_clock::now();
     const RuleFile& file = rules.rules;
-    if (!rules.triggers.empty()) {
-        error.refusals.error(rules.source.path(), rules.triggers.front().def->location,
-                             "not built yet: triggers in a run inside ClickHouse");
-        error.message = "a rule file with triggers cannot run inside ClickHouse yet";
-        error.rule_problem = true;
+    if (!rules.triggers.empty() && !options.state) {
+        error.message =
+            "the rule file has triggers: give --state, the SQLite file or postgresql:// URL that "
+            "takes their actions (ClickHouse has no transactions to keep an outbox in)";
         return std::nullopt;
     }
     sql::RunColumns columns;
+    const TriggerColumns trigger_values = trigger_columns(rules);
+    columns.conditions = trigger_values.conditions;
+    columns.values = trigger_values.values;
     auto dialect = sql::make_dialect("clickhouse");
     (void)catalog;  // names and types were bound against it already
     auto query = sql::compile_run_query(rules, options.as_of, *dialect, error.refusals, columns);
@@ -425,6 +428,40 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
             return std::nullopt;
         rep.transitions = std::move(transitions);
         rep.run_id = std::strtoll(run_id.c_str(), nullptr, 10);
+    }
+    // The triggers, after the run's rows and before its 'complete' row: their actions are
+    // committed to the state store, where a repeated run finds them.
+    if (!rules.triggers.empty()) {
+        const std::string before = previous ? std::to_string(previous->run_id) : std::string("0");
+        const std::string open = open_stays(ruleset, before);
+        // Each customer's stays now, general (0) or tactical (1), and those that differ from
+        // the open ones in either direction.
+        const std::string now =
+            "SELECT customer_key, 0 AS level, assumeNotNull(segment) AS segment FROM " + placed +
+            " UNION ALL SELECT customer_key, 1 AS level, arrayJoin(splitByChar(';', "
+            "assumeNotNull(tactical))) AS segment FROM " +
+            placed + " WHERE tactical != ''";
+        const std::string changed =
+            "SELECT customer_key FROM (" + now +
+            ") WHERE (customer_key, level = 0, segment) NOT IN (SELECT customer_key, level = 0, "
+            "segment FROM (" +
+            open + ")) UNION ALL SELECT customer_key FROM (" + open +
+            ") WHERE (customer_key, level = 0, segment) NOT IN (SELECT customer_key, level = 0, "
+            "segment FROM (" +
+            now + "))";
+        ClickHouseFiringInput firing;
+        firing.rules = &rules;
+        firing.columns = &trigger_values;
+        firing.placed = placed;
+        firing.open = open;
+        firing.changed = changed;
+        firing.previous = &previous;
+        firing.fire_initial = options.fire_initial;
+        firing.fire_on_rule_change = options.fire_on_rule_change;
+        firing.as_of = options.as_of;
+        firing.run_id = options.dry_run ? 0 : std::strtoll(run_id.c_str(), nullptr, 10);
+        firing.state = *options.state;
+        if (!fire_in_clickhouse(client, firing, rep, error.message)) return std::nullopt;
     }
     rep.elapsed_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)

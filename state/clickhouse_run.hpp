@@ -30,9 +30,17 @@
 
 namespace strata::state {
 
+// Triggers: ClickHouse has no transactions to keep an outbox in, so the actions go to the state
+// store given with --state (a SQLite file or a postgresql:// URL), in its own transaction,
+// under the same idempotency keys, after the run's rows and before its 'complete' row. A run
+// that dies before it is complete is done again by the next run at the same as_of, whose
+// actions that are there already are skipped: no action is lost or sent twice.
 struct ClickHouseRunOptions {
     Date as_of;
     bool dry_run = false;  // the run's table is made and dropped; no row of the run is kept
+    bool fire_initial = false;
+    bool fire_on_rule_change = false;
+    std::optional<std::string> state;  // where actions go: a SQLite path or postgresql:// URL
     std::string rules_path;
     std::string rules_sha256;
     const SourceFile* source = nullptr;

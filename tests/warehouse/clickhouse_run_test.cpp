@@ -13,6 +13,7 @@
 
 #include "tests/sql_generator.hpp"
 #include "tests/test_support.hpp"
+#include "tests/warehouse/run_support.hpp"
 #include "tests/warehouse/warehouse_support.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/identifiers.hpp"
@@ -67,26 +68,6 @@ class ClusterDatabase {
     std::string name_;
     std::vector<ClickHouseUrl> shards_;
 };
-
-std::string comparable(const std::string& doc) {
-    std::string out;
-    for (const char* path :
-         {"$.ruleset", "$.customers", "$.value_total", "$.segments", "$.transitions.cause",
-          "$.transitions.moved", "$.transitions.new", "$.transitions.left",
-          "$.transitions.tactical_entered", "$.transitions.tactical_left", "$.transitions.matrix"})
-        out += std::string(path) + " = " + json_at(doc, path) + "\n";
-    return out;
-}
-
-constexpr const char* kChange = R"(
-DELETE FROM customers WHERE customer_id % 5 = 1;
-INSERT INTO customers (customer_id, tier, score, credit, opt_in, signup)
-  SELECT customer_id + 100000, tier, score, credit, opt_in, signup FROM customers
-  WHERE customer_id % 3 = 0;
-UPDATE customers SET score = coalesce(score, 0) + 7, tier = 'gold' WHERE customer_id % 4 = 2;
-INSERT INTO orders (customer_id, order_date, amount, items, category)
-  SELECT customer_id, '2026-10-30', 120.5, 2, 'books' FROM customers WHERE customer_id % 2 = 0;
-)";
 
 }  // namespace
 
@@ -232,4 +213,72 @@ general:
         if (left != "0") usleep(50000);
     }
     CHECK(left == "0");
+}
+
+TEST_CASE("clickhouse run: triggers fire the embedded run's actions into the --state store") {
+    Gen gen{std::mt19937(20261202), true};
+    size_t enqueued = 0;
+    for (const bool postgres_state : {false, true}) {
+        CAPTURE(postgres_state);
+        TempDir dir;
+        const std::string base = dir.database("base.db", gen.base_sql());
+        const std::string rules = dir.write("rules.yaml", kFiringRules);
+        const std::string lite_state = dir.file("lite-state.db");
+        std::string ch_state = dir.file("ch-state.db");
+        std::optional<PostgresConnection> pg;
+        if (postgres_state) {
+            PostgresUrl admin = postgres_url();
+            auto server = PostgresConnection::connect(admin);
+            if (!server) FAIL(server.error().describe());
+            const std::string name = unique_name("strata_ch_actions");
+            REQUIRE(server.value().exec_script("CREATE DATABASE " + name).ok());
+            admin.database = name;
+            auto connection = PostgresConnection::connect(admin);
+            if (!connection) FAIL(connection.error().describe());
+            pg.emplace(std::move(connection.value()));
+            ch_state = "postgresql://" + admin.user + "@" + admin.host + ":" +
+                       std::to_string(admin.port) + "/" + name;
+        }
+        ClusterDatabase ch;
+        const std::vector<std::pair<const char*, const char*>> steps = {{"2026-10-01", ""},
+                                                                        {"2026-10-20", kChange},
+                                                                        {"2026-11-01", kLater},
+                                                                        {"2026-11-01", ""}};
+        for (const auto& [as_of, change] : steps) {
+            INFO("as_of " << as_of);
+            if (*change) SQLite::Database(base, SQLite::OPEN_READWRITE).exec(change);
+            ch.load(base);
+            std::vector<std::string> flags = {"--as-of", as_of, "--format", "json"};
+            if (std::string(as_of) == "2026-10-01") flags.push_back("--fire-initial");
+            std::vector<std::string> lite_args = {"run", rules,     "--db",
+                                                  base,  "--state", lite_state};
+            std::vector<std::string> ch_args = {"run", rules, "--db", ch.url, "--state", ch_state};
+            lite_args.insert(lite_args.end(), flags.begin(), flags.end());
+            ch_args.insert(ch_args.end(), flags.begin(), flags.end());
+            const Run lite = run_cli(lite_args);
+            const Run in_ch = run_cli(ch_args);
+            INFO(lite.err);
+            INFO(in_ch.err);
+            REQUIRE(lite.code == 0);
+            REQUIRE(in_ch.code == 0);
+            CHECK(comparable(in_ch.out) == comparable(lite.out));
+            CHECK((pg ? postgres_outbox(*pg) : sqlite_outbox(ch_state)) ==
+                  sqlite_outbox(lite_state));
+            enqueued += std::stoul(json_at(lite.out, "$.actions_enqueued"));
+        }
+    }
+    CHECK(enqueued > 0);
+}
+
+TEST_CASE("clickhouse run: triggers need --state") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kSchema);
+    SQLite::Database(base, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO customers (customer_id, tier) VALUES (1, 'gold')");
+    ClusterDatabase ch;
+    ch.load(base);
+    const std::string rules = dir.write("r.yaml", kFiringRules);
+    const Run run = run_cli({"run", rules, "--db", ch.url});
+    CHECK(run.code == 2);
+    CHECK(run.err.find("give --state") != std::string::npos);
 }

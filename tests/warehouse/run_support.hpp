@@ -1,0 +1,136 @@
+// What the tests of runs inside the warehouses share: the parts of a run's report both
+// backends must agree on, a change to a generated base, a rule file with every kind of
+// trigger event, and the outbox rows of a SQLite or PostgreSQL state as text.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <string>
+
+#include "tests/test_support.hpp"
+#include "warehouse/postgres_client.hpp"
+
+namespace strata::warehouse::testing {
+
+using strata::testing::json_at;
+
+// The parts of a run's JSON document that both backends must agree on.
+inline std::string comparable(const std::string& doc) {
+    std::string out;
+    for (const char* path :
+         {"$.ruleset", "$.customers", "$.value_total", "$.segments", "$.transitions.cause",
+          "$.transitions.moved", "$.transitions.new", "$.transitions.left",
+          "$.transitions.tactical_entered", "$.transitions.tactical_left", "$.transitions.matrix"})
+        out += std::string(path) + " = " + json_at(doc, path) + "\n";
+    return out;
+}
+
+// Customers leave, join, and buy more: the same change on both copies of the base.
+inline constexpr const char* kChange = R"(
+DELETE FROM customers WHERE customer_id % 5 = 1;
+INSERT INTO customers (customer_id, tier, score, credit, opt_in, signup)
+  SELECT customer_id + 100000, tier, score, credit, opt_in, signup FROM customers
+  WHERE customer_id % 3 = 0;
+UPDATE customers SET score = coalesce(score, 0) + 7, tier = 'gold' WHERE customer_id % 4 = 2;
+INSERT INTO orders (customer_id, order_date, amount, items, category)
+  SELECT customer_id, '2026-10-30', 120.5, 2, 'books' FROM customers WHERE customer_id % 2 = 0;
+)";
+
+// A later change: customers leave, gold customers lose the tier and others gain it, and
+// a third buy more.
+inline constexpr const char* kLater = R"(
+DELETE FROM customers WHERE customer_id % 7 = 3;
+UPDATE customers SET tier = CASE WHEN tier = 'gold' THEN NULL ELSE 'gold' END
+  WHERE customer_id % 3 = 1;
+INSERT INTO orders (customer_id, order_date, amount, items, category)
+  SELECT customer_id, '2026-10-25', 75.25, 1, 'toys' FROM customers WHERE customer_id % 3 = 2;
+)";
+
+// Every kind of event, a frequency cap, cooldowns, a holdout, `when`, and templates of every
+// type, over the generated bases of tests/sql_generator.hpp.
+inline const std::string kFiringRules = R"(ruleset: firing
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  revenue: sum(orders.amount)
+  n_orders: count(orders)
+  last_order: max(orders.order_date)
+general:
+  segments:
+    - id: buyers
+      when: n_orders >= 2
+      tactical:
+        - id: big
+          when: revenue > 100
+    - id: gold
+      when: tier == 'gold'
+    - id: rest
+      when: otherwise
+frequency_cap: 2 per 30d
+triggers:
+  - id: stay_gold
+    on: in gold
+    priority: 2
+    cooldown: 15d
+    actions:
+      - email: { template: "gold {{customer_id}} {{score}} {{credit}} {{opt_in}} {{signup}} {{revenue}}" }
+  - id: big_in
+    on: in big
+    when: revenue > 150
+    holdout: 50%
+    actions:
+      - tag: { name: "big {{last_order}} {{n_orders * 2}}" }
+  - id: new_buyer
+    on: enter buyers
+    priority: 1
+    actions:
+      - task: { text: "{{n_orders}} orders, tier {{tier}}" }
+      - sms: { to: "{{customer_id}}" }
+  - id: leaves
+    on: move buyers -> any
+    actions:
+      - webhook: { body: "{{coalesce(tier, 'none')}} {{revenue / n_orders}}" }
+  - id: gone
+    on: exit gold
+    when: score > 0 or score is null
+    actions:
+      - email: { template: bye }
+  - id: newcomer
+    on: move none -> rest
+    actions:
+      - email: { template: "hello {{as_of}}" }
+)";
+
+// The outbox rows, as both stores hold them, in idempotency-key order.
+inline std::string sqlite_outbox(const std::string& path) {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    SQLite::Statement q(db,
+                        "SELECT idempotency_key, ruleset, version, trigger_id, customer_key, "
+                        "action, type, payload, run_id, as_of, status FROM strata_outbox "
+                        "ORDER BY idempotency_key");
+    std::string out;
+    while (q.executeStep()) {
+        for (int c = 0; c < 11; ++c)
+            out += q.getColumn(c).getString() + (c < 10 ? "|" : "\n");
+    }
+    return out;
+}
+
+inline std::string postgres_outbox(PostgresConnection& db) {
+    auto rows = db.exec(
+        "SELECT idempotency_key, ruleset, version, trigger_id, customer_key, action, type, "
+        "payload, run_id, as_of, status FROM strata_outbox ORDER BY idempotency_key COLLATE \"C\"");
+    if (!rows) FAIL(rows.error().describe());
+    std::string out;
+    for (const auto& row : rows.value().rows) {
+        for (size_t c = 0; c < row.size(); ++c)
+            out += row[c].value_or("") + (c + 1 < row.size() ? "|" : "\n");
+    }
+    return out;
+}
+
+}  // namespace strata::warehouse::testing
