@@ -141,40 +141,25 @@ void write_table(std::ostream& out, const std::vector<OutboxEntry>& rows) {
 }
 
 void write_json(std::ostream& out, const std::vector<OutboxEntry>& rows) {
-    // The rows come as JSON from SQLite (payload embedded as it is stored).
+    // Each row's record is outbox_record_json's (payload embedded as JSON).
     out << "{\"format\":1,\"actions\":[";
     for (size_t i = 0; i < rows.size(); ++i)
         out << (i ? "," : "") << rows[i].json;
     out << "]}\n";
 }
 
-bool has_outbox(SQLite::Database& db) {
-    return db.execAndGet("SELECT count(*) FROM sqlite_schema WHERE name = 'strata_outbox'")
-               .getInt64() > 0;
-}
-
 }  // namespace
 
 int run_outbox_list(const OutboxListOptions& options, std::ostream& out, std::ostream& err) {
-    auto db = open_outbox(options.target, "list", false, err);
-    if (!db) return kExitEnvironment;
-    std::vector<OutboxEntry> rows;
-    try {
-        // A state file written before the outbox existed has no actions yet.
-        if (has_outbox(*db)) {
-            OutboxFilter filter;
-            filter.status = options.status;
-            filter.trigger_id = options.trigger;
-            rows = list_outbox(*db, filter);
-        }
-    } catch (const SQLite::Exception& e) {
-        err << "strata outbox list: " << describe_outbox_error(e, options.target) << '\n';
-        return kExitEnvironment;
-    }
+    OutboxFilter filter;
+    filter.status = options.status;
+    filter.trigger_id = options.trigger;
+    const auto rows = outbox_list(options.target, filter, err);
+    if (!rows) return kExitEnvironment;
     if (options.format == Format::Json)
-        write_json(out, rows);
+        write_json(out, *rows);
     else
-        write_table(out, rows);
+        write_table(out, *rows);
     return kExitOk;
 }
 
@@ -194,10 +179,11 @@ CLI::Validator duration_check(int64_t minimum) {
 
 void add_target(CLI::App* cmd, OutboxTarget& target) {
     cmd->add_option("--db", target.db,
-                    "SQLite customer database (its run state holds the outbox; not needed with "
-                    "--state)");
+                    "SQLite customer database or postgresql:// URL (its run state holds the "
+                    "outbox; not needed with --state)");
     cmd->add_option("--state", target.state,
-                    "SQLite file with run state and the outbox (default: the customer database)");
+                    "SQLite file or postgresql:// URL with the run state and the outbox "
+                    "(default: the customer database)");
     cmd->add_option("--wait", target.wait,
                     "How long to wait for another process's write to finish before giving up")
         ->type_name("DURATION")

@@ -1,5 +1,5 @@
-// What the outbox commands share: durations, UTC timestamps and opening the state file that
-// holds strata_outbox.
+// What the outbox commands share: durations, UTC timestamps, opening the state file that
+// holds strata_outbox, and the operations on whichever store holds it.
 #pragma once
 
 #include <SQLiteCpp/Database.h>
@@ -10,9 +10,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "engine/outbox.hpp"
 
 namespace strata::cli {
 
@@ -29,5 +31,23 @@ std::unique_ptr<SQLite::Database> open_outbox(const OutboxTarget& target,
 
 // A database error of an outbox command as one sentence naming the file.
 std::string describe_outbox_error(const SQLite::Exception& e, const OutboxTarget& target);
+
+// The four operations on the outbox the target names (--state, else --db): a SQLite file, or a
+// PostgreSQL database given as a postgresql:// URL (state/postgres_outbox.hpp), with the same
+// results. A clickhouse:// URL holds no outbox (a ClickHouse run writes its actions to its
+// --state store) and is refused. Each returns nullopt after writing "strata outbox COMMAND: …"
+// to `err`; the caller exits 2 then. cli/outbox_store.cpp.
+std::optional<std::vector<OutboxEntry>> outbox_list(const OutboxTarget& target,
+                                                    const OutboxFilter& filter, std::ostream& err);
+std::optional<ClaimResult> outbox_claim(const OutboxTarget& target, const ClaimRequest& request,
+                                        std::ostream& err);
+std::optional<std::vector<OutboxChange>> outbox_ack(const OutboxTarget& target,
+                                                    const std::vector<int64_t>& ids,
+                                                    const std::string& now, std::ostream& err);
+std::optional<std::vector<OutboxChange>> outbox_fail(const OutboxTarget& target,
+                                                     const std::vector<int64_t>& ids,
+                                                     const std::string& reason,
+                                                     int64_t max_attempts, const std::string& now,
+                                                     std::ostream& err);
 
 }  // namespace strata::cli

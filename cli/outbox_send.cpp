@@ -24,20 +24,14 @@ int run_outbox_claim(const OutboxClaimOptions& options, std::ostream& out, std::
                "--consumer must name the sender\n";
         return kExitEnvironment;
     }
-    auto db = open_outbox(options.target, "claim", true, err);
-    if (!db) return kExitEnvironment;
     // Whole seconds, and a lease expires only once `now` is past lease_until: a lease lasts
     // at least as long as asked, and less than a second more.
     const std::time_t now = std::time(nullptr);
     ClaimRequest request{options.limit, options.consumer, utc_timestamp(now),
                          utc_timestamp(now + *lease), options.max_attempts};
-    ClaimResult result;
-    try {
-        result = claim_outbox(*db, request);
-    } catch (const SQLite::Exception& e) {
-        err << "strata outbox claim: " << describe_outbox_error(e, options.target) << '\n';
-        return kExitEnvironment;
-    }
+    const auto claimed = outbox_claim(options.target, request, err);
+    if (!claimed) return kExitEnvironment;
+    const ClaimResult& result = *claimed;
     for (const OutboxEntry& e : result.claimed)
         out << e.json << '\n';
     out.flush();
@@ -87,16 +81,10 @@ int report(const std::vector<OutboxChange>& changes, const std::string& command,
 }  // namespace
 
 int run_outbox_ack(const OutboxAckOptions& options, std::ostream&, std::ostream& err) {
-    auto db = open_outbox(options.target, "ack", true, err);
-    if (!db) return kExitEnvironment;
-    std::vector<OutboxChange> changes;
-    try {
-        changes = ack_outbox(*db, options.ids, utc_timestamp(std::time(nullptr)));
-    } catch (const SQLite::Exception& e) {
-        err << "strata outbox ack: " << describe_outbox_error(e, options.target) << '\n';
-        return kExitEnvironment;
-    }
-    return report(changes, "ack", err, [](const OutboxChange& c) -> std::string {
+    const auto changes =
+        outbox_ack(options.target, options.ids, utc_timestamp(std::time(nullptr)), err);
+    if (!changes) return kExitEnvironment;
+    return report(*changes, "ack", err, [](const OutboxChange& c) -> std::string {
         if (*c.before == "done") return "was already done";
         if (*c.before == "pending")
             return "was pending again (its lease had expired, or it had failed); now done";
@@ -110,17 +98,10 @@ int run_outbox_fail(const OutboxFailOptions& options, std::ostream&, std::ostrea
         err << "strata outbox fail: --max-attempts must be at least 1\n";
         return kExitEnvironment;
     }
-    auto db = open_outbox(options.target, "fail", true, err);
-    if (!db) return kExitEnvironment;
-    std::vector<OutboxChange> changes;
-    try {
-        changes = fail_outbox(*db, options.ids, options.reason, options.max_attempts,
-                              utc_timestamp(std::time(nullptr)));
-    } catch (const SQLite::Exception& e) {
-        err << "strata outbox fail: " << describe_outbox_error(e, options.target) << '\n';
-        return kExitEnvironment;
-    }
-    return report(changes, "fail", err, [&](const OutboxChange& c) -> std::string {
+    const auto changes = outbox_fail(options.target, options.ids, options.reason,
+                                     options.max_attempts, utc_timestamp(std::time(nullptr)), err);
+    if (!changes) return kExitEnvironment;
+    return report(*changes, "fail", err, [&](const OutboxChange& c) -> std::string {
         if (*c.before == "done") return "is done (acked); the failure is not recorded";
         if (*c.before == "dead" && c.after == "dead") return "was already dead";
         std::string text;

@@ -3,6 +3,9 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include <cctype>
+#include <string_view>
+
 namespace strata {
 
 std::string idempotency_key(const std::string& ruleset, const std::string& trigger_id,
@@ -15,6 +18,236 @@ std::string idempotency_key(const std::string& ruleset, const std::string& trigg
     for (const std::string* part : {&ruleset, &trigger_id, &key, &as_of})
         out += std::to_string(part->size()) + ":" + *part + "/";
     return out + std::to_string(action);
+}
+
+namespace {
+
+// A text as a JSON string, escaped as SQLite's json_quote escapes it (these records were built
+// by SQLite's JSON functions before, and senders may compare bytes): '"' and '\\' after a
+// backslash, \b \t \n \f \r, other bytes below 0x20 as \u00xx (lower-case hex), and every
+// other byte as it is (0x7f and bytes that are not UTF-8 included).
+void append_json_text(std::string& out, std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            default:
+                if (c < 0x20) {
+                    out += "\\u00";
+                    out += kHex[c >> 4];
+                    out += kHex[c & 15];
+                } else {
+                    out += ch;
+                }
+        }
+    }
+    out += '"';
+}
+
+// Reads one JSON value (RFC 8259) and writes it again without the whitespace between tokens,
+// strings and numbers byte for byte as written: what SQLite's json() gives for a text its
+// json_valid() accepts. Nesting deeper than SQLite's 2000 levels is refused, as SQLite does.
+class JsonMinifier {
+  public:
+    explicit JsonMinifier(std::string_view text) : text_(text) {}
+
+    // The value without whitespace, or nullopt when the text is not exactly one JSON value.
+    std::optional<std::string> run() {
+        skip_space();
+        if (!value(0)) return std::nullopt;
+        skip_space();
+        if (pos_ != text_.size()) return std::nullopt;
+        return std::move(out_);
+    }
+
+  private:
+    static constexpr int kMaxDepth = 2000;
+
+    char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+    bool is_digit() const { return peek() >= '0' && peek() <= '9'; }
+    void take() { out_ += text_[pos_++]; }
+    void skip_space() {
+        while (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')
+            ++pos_;
+    }
+
+    bool value(int depth) {
+        switch (peek()) {
+            case '{':
+                return container(depth + 1, '}');
+            case '[':
+                return container(depth + 1, ']');
+            case '"':
+                return string();
+            case 't':
+                return word("true");
+            case 'f':
+                return word("false");
+            case 'n':
+                return word("null");
+            default:
+                return number();
+        }
+    }
+
+    // An object (members "key":value) or an array (values), up to its closing character.
+    bool container(int depth, char close) {
+        if (depth > kMaxDepth) return false;
+        take();
+        skip_space();
+        if (peek() == close) {
+            take();
+            return true;
+        }
+        for (;;) {
+            if (close == '}') {
+                if (peek() != '"' || !string()) return false;
+                skip_space();
+                if (peek() != ':') return false;
+                take();
+                skip_space();
+            }
+            if (!value(depth)) return false;
+            skip_space();
+            if (peek() == close) {
+                take();
+                return true;
+            }
+            if (peek() != ',') return false;
+            take();
+            skip_space();
+        }
+    }
+
+    bool string() {
+        take();  // the opening quote
+        for (;;) {
+            if (pos_ >= text_.size()) return false;
+            const auto c = static_cast<unsigned char>(peek());
+            if (c < 0x20) return false;
+            take();
+            if (c == '"') return true;
+            if (c != '\\') continue;
+            const char escaped = peek();
+            if (escaped == 'u') {
+                take();
+                for (int i = 0; i < 4; ++i) {
+                    if (!std::isxdigit(static_cast<unsigned char>(peek()))) return false;
+                    take();
+                }
+            } else if (std::string_view("\"\\/bfnrt").find(escaped) != std::string_view::npos) {
+                take();
+            } else {
+                return false;
+            }
+        }
+    }
+
+    bool word(std::string_view w) {
+        if (text_.substr(pos_, w.size()) != w) return false;
+        out_ += w;
+        pos_ += w.size();
+        return true;
+    }
+
+    // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+    bool number() {
+        if (peek() == '-') take();
+        if (!is_digit()) return false;
+        if (peek() == '0') {
+            take();
+        } else {
+            while (is_digit())
+                take();
+        }
+        if (peek() == '.') {
+            take();
+            if (!is_digit()) return false;
+            while (is_digit())
+                take();
+        }
+        if (peek() == 'e' || peek() == 'E') {
+            take();
+            if (peek() == '+' || peek() == '-') take();
+            if (!is_digit()) return false;
+            while (is_digit())
+                take();
+        }
+        return true;
+    }
+
+    std::string_view text_;
+    size_t pos_ = 0;
+    std::string out_;
+};
+
+void append_optional_text(std::string& out, const std::optional<std::string>& text) {
+    if (text)
+        append_json_text(out, *text);
+    else
+        out += "null";
+}
+
+}  // namespace
+
+std::string outbox_record_json(const OutboxEntry& e, bool listed) {
+    std::string out = "{\"id\":" + std::to_string(e.id) + ",\"idempotency_key\":";
+    append_json_text(out, e.row.idempotency_key);
+    out += ",\"ruleset\":";
+    append_json_text(out, e.row.ruleset);
+    out += ",\"version\":" + std::to_string(e.row.version) + ",\"trigger\":";
+    append_json_text(out, e.row.trigger_id);
+    out += ",\"customer_key\":";
+    if (const auto* i = std::get_if<int64_t>(&e.row.customer_key))
+        out += std::to_string(*i);
+    else
+        append_json_text(out, std::get<Str>(e.row.customer_key).str());
+    out += ",\"type\":";
+    append_json_text(out, e.row.type);
+    // A payload that is not JSON, which enqueue's contract rules out, stays a string rather
+    // than making the whole record invalid.
+    out += ",\"payload\":";
+    if (auto payload = JsonMinifier(e.row.payload).run())
+        out += *payload;
+    else
+        append_json_text(out, e.row.payload);
+    out += ",\"run_id\":" + std::to_string(e.row.run_id) + ",\"as_of\":";
+    append_json_text(out, e.row.as_of);
+    out += ",\"attempt\":" + std::to_string(e.attempt);
+    if (listed) {
+        out += ",\"status\":";
+        append_json_text(out, e.row.status);
+        out += ",\"consumer\":";
+        append_optional_text(out, e.consumer);
+        out += ",\"lease_until\":";
+        append_optional_text(out, e.lease_until);
+        out += ",\"reason\":";
+        append_optional_text(out, e.reason);
+    }
+    out += '}';
+    return out;
 }
 
 size_t enqueue(SQLite::Database& state, const std::vector<OutboxRow>& rows, const std::string& now,
@@ -53,25 +286,16 @@ size_t enqueue(SQLite::Database& state, const std::vector<OutboxRow>& rows, cons
 
 namespace {
 
-// The record a sender reads, built by SQLite: payload as JSON (a payload that is not JSON, which
-// enqueue's contract rules out, stays a string rather than failing the whole claim).
-constexpr const char* kRecordJson =
-    "json_object('id', id, 'idempotency_key', idempotency_key, 'ruleset', ruleset, "
-    "'version', version, 'trigger', trigger_id, 'customer_key', customer_key, 'type', type, "
-    "'payload', CASE WHEN json_valid(payload) THEN json(payload) ELSE payload END, "
-    "'run_id', run_id, 'as_of', as_of, 'attempt', attempt";
-constexpr const char* kListedJson =
-    ", 'status', status, 'consumer', consumer, 'lease_until', lease_until, 'reason', reason)";
 constexpr const char* kColumns =
     "id, idempotency_key, ruleset, version, trigger_id, customer_key, action, type, payload, "
-    "run_id, as_of, status, attempt, consumer, lease_until, reason, ";
+    "run_id, as_of, status, attempt, consumer, lease_until, reason";
 
 std::optional<std::string> optional_text(const SQLite::Column& c) {
     if (c.isNull()) return std::nullopt;
     return c.getString();
 }
 
-OutboxEntry read_entry(SQLite::Statement& q) {
+OutboxEntry read_entry(SQLite::Statement& q, bool listed) {
     OutboxEntry e;
     e.id = q.getColumn(0).getInt64();
     e.row.idempotency_key = q.getColumn(1).getString();
@@ -93,7 +317,7 @@ OutboxEntry read_entry(SQLite::Statement& q) {
     e.consumer = optional_text(q.getColumn(13));
     e.lease_until = optional_text(q.getColumn(14));
     e.reason = optional_text(q.getColumn(15));
-    e.json = q.getColumn(16).getString();
+    e.json = outbox_record_json(e, listed);
     return e;
 }
 
@@ -108,7 +332,7 @@ std::optional<std::pair<std::string, int64_t>> status_of(SQLite::Statement& q, i
 }  // namespace
 
 std::vector<OutboxEntry> list_outbox(SQLite::Database& state, const OutboxFilter& filter) {
-    std::string sql = std::string("SELECT ") + kColumns + kRecordJson + kListedJson +
+    std::string sql = std::string("SELECT ") + kColumns +
                       " FROM strata_outbox WHERE (?1 IS NULL OR status = ?1) "
                       "AND (?2 IS NULL OR trigger_id = ?2)";
     if (!filter.customer_keys.empty()) {
@@ -137,7 +361,7 @@ std::vector<OutboxEntry> list_outbox(SQLite::Database& state, const OutboxFilter
     }
     std::vector<OutboxEntry> rows;
     while (q.executeStep())
-        rows.push_back(read_entry(q));
+        rows.push_back(read_entry(q, true));
     return rows;
 }
 
@@ -171,8 +395,8 @@ ClaimResult claim_outbox(SQLite::Database& state, const ClaimRequest& r) {
         state,
         "UPDATE strata_outbox SET status = 'in_flight', consumer = ?2, "
         "lease_until = ?3, attempt = attempt + 1, updated_at = ?4 WHERE id = ?1");
-    SQLite::Statement read(state, std::string("SELECT ") + kColumns + kRecordJson +
-                                      ") FROM strata_outbox WHERE id = ?");
+    SQLite::Statement read(state,
+                           std::string("SELECT ") + kColumns + " FROM strata_outbox WHERE id = ?");
     for (const int64_t id : ids) {
         take.reset();
         take.bind(1, id);
@@ -183,7 +407,7 @@ ClaimResult claim_outbox(SQLite::Database& state, const ClaimRequest& r) {
         read.reset();
         read.bind(1, id);
         read.executeStep();
-        result.claimed.push_back(read_entry(read));
+        result.claimed.push_back(read_entry(read, false));
     }
     tx.commit();
     return result;

@@ -82,12 +82,19 @@ struct OutboxEntry {
     std::optional<std::string> consumer;     // holds it (in_flight) or last held it (done, dead)
     std::optional<std::string> lease_until;  // in_flight only: 'YYYY-MM-DDTHH:MM:SSZ' (UTC)
     std::optional<std::string> reason;       // the latest failure or expired lease
-    // The row as one JSON object, built by SQLite (payload embedded as JSON, customer_key an
-    // integer or a string as stored): id, idempotency_key, ruleset, version, trigger,
-    // customer_key, type, payload, run_id, as_of, attempt; list_outbox adds status, consumer,
-    // lease_until and reason. docs/outbox.md describes the keys.
+    // The row as one JSON object, outbox_record_json(*this, listed): listed rows carry their
+    // status, claimed ones do not.
     std::string json;
 };
+
+// The record a sender reads, one definition for every store (SQLite, PostgreSQL), so the same
+// row gives the same bytes: id, idempotency_key, ruleset, version, trigger, customer_key (an
+// integer or a string, as the key is), type, payload, run_id, as_of, attempt and, when
+// `listed`, status, consumer, lease_until and reason (null when absent). The payload is
+// embedded as JSON without its whitespace, strings and numbers as written (SQLite's json()
+// of it); a payload that is not one JSON value is embedded as a string. Strings are escaped
+// as SQLite's json_quote escapes them. docs/outbox.md describes the keys.
+std::string outbox_record_json(const OutboxEntry& entry, bool listed);
 
 struct OutboxFilter {
     std::optional<std::string> status;
