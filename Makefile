@@ -33,6 +33,9 @@ test: build
 SQL_PAIRS ?= 5000
 PG_PAIRS ?= 1000
 CH_PAIRS ?= 200
+# SEED=N draws other pairs than make test's (and than another SEED's).
+SEED ?=
+fuzz-sql: export STRATA_PAIR_SEED := $(SEED)
 fuzz-sql: build
 	STRATA_SQL_PAIRS=$(SQL_PAIRS) STRATA_SQL_KEEP=1 $(BUILD)/tests/strata_tests -tc='compile: the SQLite query places*' 2>&1 | grep -E '^(  logged: i|\[doctest\] (test cases|assertions))|ERROR' || true
 	@echo "fuzz-sql: $(SQL_PAIRS) SQLite pairs; a disagreement leaves its base and rules in /tmp/sql_fail.db and /tmp/sql_fail.yaml"

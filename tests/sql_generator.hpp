@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cctype>
+#include <cstdlib>
 #include <random>
 #include <set>
 #include <sstream>
@@ -21,6 +22,14 @@ CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, tier TEXT, score INTEGE
 CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date DATE,
                      amount REAL, items INTEGER, category TEXT);
 )";
+
+// The seed of a differential test's random pairs: `fixed` (each test has its own, so `make
+// test` runs the same pairs every time), or STRATA_PAIR_SEED when set, so that a `make
+// fuzz-sql SEED=N` explores pairs no earlier run has seen.
+inline unsigned pair_seed(unsigned fixed) {
+    const char* env = std::getenv("STRATA_PAIR_SEED");
+    return env && *env ? static_cast<unsigned>(std::strtoul(env, nullptr, 10)) : fixed;
+}
 
 struct Gen {
     std::mt19937 rng;
