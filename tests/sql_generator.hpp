@@ -6,7 +6,11 @@
 // each backend's query is held to.
 #pragma once
 
+#include <cctype>
+#include <cstdlib>
 #include <random>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,6 +22,14 @@ CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, tier TEXT, score INTEGE
 CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date DATE,
                      amount REAL, items INTEGER, category TEXT);
 )";
+
+// The seed of a differential test's random pairs: `fixed` (each test has its own, so `make
+// test` runs the same pairs every time), or STRATA_PAIR_SEED when set, so that a `make
+// fuzz-sql SEED=N` explores pairs no earlier run has seen.
+inline unsigned pair_seed(unsigned fixed) {
+    const char* env = std::getenv("STRATA_PAIR_SEED");
+    return env && *env ? static_cast<unsigned>(std::strtoul(env, nullptr, 10)) : fixed;
+}
 
 struct Gen {
     std::mt19937 rng;
@@ -290,6 +302,44 @@ struct Gen {
         return t;
     }
 };
+
+// `rules` (a rule file of Gen::rules) without the lets that no condition needs, directly or
+// through another let. The placement is the same; the ClickHouse query gets much shorter
+// (ClickHouse 18.16 takes most of a pair's time analysing the nested query, and each let,
+// aggregate and population function adds a level). Lets are the lines "  name: ..." between
+// "let:" and "general:"; a name counts as used where it stands as a whole word and not after
+// a '.' (orders.items is a column, items the let).
+inline std::string without_unused_lets(const std::string& rules) {
+    const size_t let_at = rules.find("\nlet:\n"), general_at = rules.find("\ngeneral:\n");
+    if (let_at == std::string::npos || general_at == std::string::npos) return rules;
+    auto uses = [](const std::string& text, const std::string& name) {
+        auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+        for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + 1)) {
+            const bool starts = at == 0 || (!word(text[at - 1]) && text[at - 1] != '.');
+            const size_t end = at + name.size();
+            if (starts && (end == text.size() || !word(text[end]))) return true;
+        }
+        return false;
+    };
+    std::vector<std::pair<std::string, std::string>> lets;  // name, line
+    std::istringstream lines(rules.substr(let_at + 6, general_at + 1 - (let_at + 6)));
+    for (std::string line; std::getline(lines, line);)
+        lets.emplace_back(line.substr(2, line.find(':') - 2), line);
+    // From the last let back: a let is kept when the conditions or a kept later let use it
+    // (a let uses only earlier lets).
+    std::string needed = rules.substr(general_at);
+    std::vector<bool> kept(lets.size());
+    for (size_t i = lets.size(); i-- > 0;) {
+        kept[i] = uses(needed, lets[i].first);
+        if (kept[i]) needed += "\n" + lets[i].second.substr(lets[i].second.find(':') + 1);
+    }
+    std::string out = rules.substr(0, let_at + 1);
+    std::string let_lines;
+    for (size_t i = 0; i < lets.size(); ++i)
+        if (kept[i]) let_lines += lets[i].second + "\n";
+    if (!let_lines.empty()) out += "let:\n" + let_lines;
+    return out + rules.substr(general_at + 1);
+}
 
 // Averages of totals beyond nine million units (2^53): a fixed case for every dialect.
 inline const char* kAveragesRows = R"(

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <variant>
 #include <vector>
@@ -57,6 +59,20 @@ inline std::string cluster_name() {
 inline std::string unique_name(const std::string& prefix) {
     static int counter = 0;
     return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
+}
+
+// With STRATA_SQL_KEEP set (`make fuzz-sql`), a differential pair the backend got wrong is
+// kept for a closer look: the SQLite base in /tmp/PREFIX_fail.db, the rule file in
+// /tmp/PREFIX_fail.yaml, the as_of date in /tmp/PREFIX_fail.as_of. A later disagreement of
+// the same run replaces them; the test's output names every pair that disagreed.
+inline void keep_disagreement(const std::string& prefix, const std::string& base,
+                              const std::string& rules, const std::string& as_of) {
+    if (!std::getenv("STRATA_SQL_KEEP")) return;
+    const std::string stem = "/tmp/" + prefix + "_fail";
+    const auto overwrite = std::filesystem::copy_options::overwrite_existing;
+    std::filesystem::copy_file(base, stem + ".db", overwrite);
+    std::filesystem::copy_file(rules, stem + ".yaml", overwrite);
+    std::ofstream(stem + ".as_of") << as_of << "\n";
 }
 
 // A TCP port of 127.0.0.1 on which nothing listens (bound without listening, then closed).
