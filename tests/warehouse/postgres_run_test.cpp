@@ -368,3 +368,45 @@ TEST_CASE("postgres run: every kind of event, the cap, cooldowns, holdouts and t
     CHECK(held_out > 0);
     CHECK(cooled > 0);
 }
+
+TEST_CASE("postgres run: a sender claims the run's actions from the outbox there") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kSchema);
+    SQLite::Database(base, SQLite::OPEN_READWRITE)
+        .exec(
+            "INSERT INTO customers (customer_id, tier) VALUES (1, 'gold'), (2, NULL), (3, "
+            "'gold')");
+    auto pg = RunDatabase::create();
+    pg.load(base);
+    const std::string rules = dir.write("r.yaml", R"(ruleset: senders
+version: 1
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+    - id: rest
+      when: otherwise
+triggers:
+  - id: welcome
+    on: in gold
+    actions:
+      - email: { template: "hello {{customer_id}}" }
+)");
+    const Run run =
+        run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01", "--fire-initial"});
+    INFO(run.err);
+    REQUIRE(run.code == 0);
+    CHECK(run.out.find("welcome") != std::string::npos);
+    const Run claimed =
+        run_cli({"outbox", "claim", "--db", pg.url, "--consumer", "mailer", "--limit", "10"});
+    INFO(claimed.err);
+    REQUIRE(claimed.code == 0);
+    CHECK(claimed.out.find(R"("payload":{"template":"hello 1"})") != std::string::npos);
+    CHECK(claimed.out.find(R"("payload":{"template":"hello 3"})") != std::string::npos);
+    CHECK(claimed.out.find(R"("customer_key":2)") == std::string::npos);
+    // Nothing is left to claim.
+    const Run again =
+        run_cli({"outbox", "claim", "--db", pg.url, "--consumer", "other", "--limit", "10"});
+    CHECK(again.code == 0);
+    CHECK(again.out.find("payload") == std::string::npos);
+}
