@@ -20,7 +20,9 @@ void add_check(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& e
     auto format = std::make_shared<std::string>("text");
     auto* cmd = app.add_subcommand("check", "Check rule files: syntax, structure, names and types");
     cmd->add_option("rules", options->rules, "Rule files (YAML)")->required();
-    cmd->add_option("--db", options->db, "SQLite database to bind names and types against");
+    cmd->add_option("--db", options->db,
+                    "The base to bind names and types against: a SQLite file, a postgresql:// or "
+                    "a clickhouse:// URL");
     cmd->add_flag("--strict", options->strict, "Treat warnings as errors");
     cmd->add_option("--format", *format, "Output format")
         ->check(CLI::IsMember({"text", "json"}))

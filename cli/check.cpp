@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "analysis/partition.hpp"
+#include "cli/clickhouse_schema.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/io.hpp"
@@ -75,11 +76,25 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     std::string url_error;
     auto location = options.db ? warehouse::parse_database_argument(*options.db, url_error)
                                : std::optional<warehouse::DatabaseLocation>();
+    if (options.db && !location) {
+        err << "strata check: " << url_error << '\n';
+        if (options.format == Format::Json) write_json_error(out, "usage", url_error);
+        return kExitEnvironment;
+    }
     const auto* postgres = location ? std::get_if<warehouse::PostgresUrl>(&*location) : nullptr;
     if (postgres) {
         // The names and types of a PostgreSQL base, from its catalog.
         std::string error;
         schema = sql::read_postgres_schema(*postgres, error);
+        if (!schema) {
+            err << "strata check: " << error << '\n';
+            if (options.format == Format::Json) write_json_error(out, "database", error);
+            return kExitEnvironment;
+        }
+    } else if (location && std::holds_alternative<warehouse::ClickHouseUrl>(*location)) {
+        // The names and types of a ClickHouse base, from its system.columns.
+        std::string error;
+        schema = read_clickhouse_schema(*options.db, error);
         if (!schema) {
             err << "strata check: " << error << '\n';
             if (options.format == Format::Json) write_json_error(out, "database", error);

@@ -282,3 +282,36 @@ TEST_CASE("clickhouse run: triggers need --state") {
     CHECK(run.code == 2);
     CHECK(run.err.find("give --state") != std::string::npos);
 }
+
+TEST_CASE("clickhouse run: check --db binds names and types against the server") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kSchema);
+    ClusterDatabase ch;
+    ch.load(base);
+    const std::string good = dir.write("good.yaml", R"(ruleset: names
+version: 1
+general:
+  segments:
+    - id: high
+      when: score > 3
+    - id: rest
+      when: otherwise
+)");
+    const std::string bad = dir.write("bad.yaml", R"(ruleset: names
+version: 1
+general:
+  segments:
+    - id: high
+      when: scor > 3
+    - id: rest
+      when: otherwise
+)");
+    const Run ok = run_cli({"check", good, "--db", ch.url});
+    INFO(ok.err);
+    CHECK(ok.code == 0);
+    const Run wrong = run_cli({"check", bad, "--db", ch.url});
+    CHECK(wrong.code != 0);
+    CHECK(wrong.out.find("scor") != std::string::npos);
+    const Run typo = run_cli({"check", good, "--db", "clickhouse://127.0.0.1:notaport/x"});
+    CHECK(typo.code == 2);
+}
