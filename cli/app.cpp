@@ -327,6 +327,40 @@ void register_commands(CLI::App& app, int& exit_code, std::ostream& out, std::os
         entry.add(app, exit_code, out, err);
 }
 
+namespace {
+
+// The commands that take a warehouse URL in --db or --state (docs/warehouse.md); the others
+// read SQLite files only.
+bool takes_warehouse_url(const std::string& command) {
+    for (const char* name : {"check", "compile", "run", "export", "outbox"}) {
+        if (command == name) return true;
+    }
+    return false;
+}
+
+// The scheme of a URL given to --db or --state ("postgresql"), or "" when none is.
+std::string url_scheme_given(const std::vector<std::string>& args, std::string& option) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        for (const char* name : {"--db", "--state"}) {
+            std::string value;
+            if (args[i] == name && i + 1 < args.size())
+                value = args[i + 1];
+            else if (args[i].rfind(std::string(name) + "=", 0) == 0)
+                value = args[i].substr(std::string(name).size() + 1);
+            const size_t at = value.find("://");
+            if (at == std::string::npos || at == 0) continue;
+            if (!std::all_of(value.begin(), value.begin() + static_cast<std::ptrdiff_t>(at),
+                             [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }))
+                continue;
+            option = name;
+            return value.substr(0, at);
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
 int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
     // The command's texts and records: every value the command makes lives until it ends,
     // and is freed then (a test calling run_main many times does not accumulate them).
@@ -351,6 +385,15 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
             << did_you_mean(command, command_names(app)) << '\n';
         list_commands(err, app);
         err << "Run 'strata --help' for usage.\n";
+        return kExitEnvironment;
+    }
+    std::string option;
+    if (const std::string scheme = url_scheme_given(args, option);
+        !scheme.empty() && !command.empty() && !takes_warehouse_url(command)) {
+        err << "strata " << command << ": " << option << " is a " << scheme << ":// URL, but '"
+            << command
+            << "' reads SQLite files only so far (docs/warehouse.md lists the commands that work "
+               "on a warehouse: check, compile, run, export, outbox)\n";
         return kExitEnvironment;
     }
     try {
