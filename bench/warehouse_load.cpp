@@ -17,6 +17,7 @@
 // `--tables NAME:KEY,NAME:KEY`. Output: {"backend":..., "rows":..., "seconds":...}; the rows
 // are those the loader wrote (ClickHouse: counted on the cluster after the load). Exit codes:
 // 0 loaded, 2 anything else, with the reason on stderr.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
