@@ -38,6 +38,9 @@ LibPq load_libpq() {
     find(h, "PQtransactionStatus", lib.PQtransactionStatus, m);
     find(h, "PQexec", lib.PQexec, m);
     find(h, "PQexecParams", lib.PQexecParams, m);
+    find(h, "PQputCopyData", lib.PQputCopyData, m);
+    find(h, "PQputCopyEnd", lib.PQputCopyEnd, m);
+    find(h, "PQgetResult", lib.PQgetResult, m);
     find(h, "PQresultStatus", lib.PQresultStatus, m);
     find(h, "PQresultErrorField", lib.PQresultErrorField, m);
     find(h, "PQntuples", lib.PQntuples, m);

@@ -25,6 +25,9 @@ struct LibPq {
     decltype(&::PQtransactionStatus) PQtransactionStatus = nullptr;
     decltype(&::PQexec) PQexec = nullptr;
     decltype(&::PQexecParams) PQexecParams = nullptr;
+    decltype(&::PQputCopyData) PQputCopyData = nullptr;
+    decltype(&::PQputCopyEnd) PQputCopyEnd = nullptr;
+    decltype(&::PQgetResult) PQgetResult = nullptr;
     decltype(&::PQresultStatus) PQresultStatus = nullptr;
     decltype(&::PQresultErrorField) PQresultErrorField = nullptr;
     decltype(&::PQntuples) PQntuples = nullptr;

@@ -12,9 +12,10 @@
 // Dates are written as the day the engine reads (a datetime text in a date column is its day;
 // the year 0 is PostgreSQL's 1 BC).
 //
-// Rows go in batched INSERTs with bound parameters, inside one transaction per table; an
-// existing table of the same name is dropped first. Not a general import: keys must be
-// integers (an integer column), as the generator's and the demo bases' are.
+// Rows go through COPY FROM STDIN in its text format (every value escaped by
+// postgres_copy_field), 500,000 rows per COPY, inside one transaction per table; an existing
+// table of the same name is dropped first. Not a general import: keys must be integers (an
+// integer column), as the generator's and the demo bases' are.
 #pragma once
 
 #include <string>

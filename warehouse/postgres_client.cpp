@@ -2,6 +2,7 @@
 
 #include "warehouse/client_libraries.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -217,6 +218,67 @@ Outcome<ResultTable> PostgresConnection::exec_script(std::string_view sql) {
     std::string script(sql);
     ResultPtr result(libpq().PQexec(connection_, script.c_str()));
     return outcome_of(std::move(result), connection_);
+}
+
+std::string postgres_copy_field(const Cell& value) {
+    if (!value) return "\\N";
+    std::string out;
+    out.reserve(value->size());
+    for (char c : *value) {
+        switch (c) {
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+Outcome<std::int64_t> PostgresConnection::copy_in(std::string_view copy_statement,
+                                                  std::string_view data) {
+    if (!connection_) return connection_error("copy rows");
+    if (auto error = nul_in_statement(copy_statement)) return *error;
+    if (auto error = nul_in_statement(data)) return *error;
+    std::string statement(copy_statement);
+    ResultPtr started(libpq().PQexec(connection_, statement.c_str()));
+    if (!started || libpq().PQresultStatus(started.get()) != PGRES_COPY_IN) {
+        auto outcome = outcome_of(std::move(started), connection_);
+        if (outcome) {
+            WarehouseError error;
+            error.message = "not a COPY FROM STDIN statement: " + statement;
+            return error;
+        }
+        return outcome.error();
+    }
+    // In pieces of at most 1 MiB: PQputCopyData takes an int length.
+    constexpr std::size_t piece = std::size_t{1} << 20;
+    bool sent = true;
+    for (std::size_t at = 0; sent && at < data.size(); at += piece) {
+        const std::size_t length = std::min(piece, data.size() - at);
+        sent = libpq().PQputCopyData(connection_, data.data() + at, static_cast<int>(length)) == 1;
+    }
+    if (libpq().PQputCopyEnd(connection_, sent ? nullptr : "the client could not send the rows") !=
+        1)
+        sent = false;
+    // The COPY's own result, then the null that ends the command.
+    ResultPtr finished(libpq().PQgetResult(connection_));
+    while (ResultPtr extra{libpq().PQgetResult(connection_)}) {
+    }
+    auto outcome = outcome_of(std::move(finished), connection_);
+    if (!outcome) return outcome.error();
+    if (!sent) return error_from(nullptr, connection_);
+    return outcome.value().affected_rows;
 }
 
 bool PostgresConnection::in_transaction() const {

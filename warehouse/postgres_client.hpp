@@ -18,6 +18,10 @@ struct pg_conn;
 
 namespace strata::warehouse {
 
+// A value as one field of COPY's text format: NULL as \N, backslash, tab, line feed and
+// carriage return escaped, every other byte as it is.
+std::string postgres_copy_field(const Cell& value);
+
 class PostgresConnection {
   public:
     // Connects (10 s connect timeout unless the URL sets connect_timeout). A refused
@@ -40,6 +44,12 @@ class PostgresConnection {
     // Runs a script of several statements without parameters (PQexec), such as DDL; returns
     // the last statement's result. Outside a transaction each statement commits on its own.
     Outcome<ResultTable> exec_script(std::string_view sql);
+
+    // Runs `copy_statement`, a `COPY table (columns) FROM STDIN` in the text format, with
+    // `data` as its whole input: lines of tab-separated fields escaped as COPY's text format
+    // wants (postgres_copy_field). Returns the rows copied. A bad line fails the whole COPY
+    // with the server's message, which names the line.
+    Outcome<std::int64_t> copy_in(std::string_view copy_statement, std::string_view data);
 
     // True between begin() and commit()/rollback(), also when a statement inside failed.
     bool in_transaction() const;

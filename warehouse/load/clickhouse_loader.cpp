@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cstdio>
+#include <future>
 
 #include "engine/cell_readers.hpp"
 #include "engine/store.hpp"
@@ -12,6 +13,9 @@
 namespace strata::warehouse {
 
 namespace {
+
+// Rows per INSERT: about 50 MB of TabSeparated text for the bench's orders.
+constexpr size_t kRowsPerInsert = 1000000;
 
 std::optional<std::string> clickhouse_type(Type type) {
     switch (type) {
@@ -124,7 +128,27 @@ std::string load_sqlite_into_clickhouse(const std::string& sqlite_path,
         select += " FROM \"" + load.table + "\"";
         if (sqlite3_prepare_v2(db->getHandle(), select.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
             return sqlite3_errmsg(db->getHandle());
+        // Rows go in batches, each INSERT on its way while the next batch is read: memory
+        // stays at two batches whatever the table's size, and reading and inserting share the
+        // machine's cores.
         std::vector<Row> rows;
+        std::future<Outcome<Done>> in_flight;
+        auto wait_for_insert = [&]() -> std::string {
+            if (!in_flight.valid()) return "";
+            auto done = in_flight.get();
+            return done ? "" : done.error().describe();
+        };
+        auto send = [&]() -> std::string {
+            std::string problem = wait_for_insert();
+            if (!problem.empty() || rows.empty()) return problem;
+            in_flight = std::async(
+                std::launch::async, [&initiator, &load, &names, batch = std::move(rows)]() {
+                    return initiator.insert_rows(load.table, names, batch,
+                                                 {{"insert_distributed_sync", "1"}});
+                });
+            rows.clear();
+            return "";
+        };
         std::string error;
         while (error.empty() && sqlite3_step(stmt) == SQLITE_ROW) {
             Row row(names.size());
@@ -144,14 +168,19 @@ std::string load_sqlite_into_clickhouse(const std::string& sqlite_path,
                 cell_of(v, row[i], error);
             }
             rows.push_back(std::move(row));
+            if (rows.size() == kRowsPerInsert) {
+                std::string problem = send();
+                if (!problem.empty()) error = problem;
+            }
         }
         sqlite3_finalize(stmt);
-        if (!error.empty()) return load.table + ": " + error;
-        if (!rows.empty()) {
-            auto done =
-                initiator.insert_rows(load.table, names, rows, {{"insert_distributed_sync", "1"}});
-            if (!done) return done.error().describe();
+        if (!error.empty()) {
+            (void)wait_for_insert();
+            return load.table + ": " + error;
         }
+        std::string problem = send();
+        if (problem.empty()) problem = wait_for_insert();
+        if (!problem.empty()) return problem;
     }
     return "";
 }

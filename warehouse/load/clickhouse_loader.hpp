@@ -2,7 +2,9 @@
 // warehouse tests and the benchmark: for each table, a local MergeTree table `NAME_local` on
 // every shard and a Distributed table `NAME` over them, sharded by the table's customer key,
 // so that a customer's facts sit on the customer's shard. Rows go through the Distributed
-// table with insert_distributed_sync=1: they are on their shards when the load returns.
+// table with insert_distributed_sync=1, in INSERTs of 1,000,000 rows (each sent while the next
+// is read, so memory stays at about two batches): they are on their shards when the load
+// returns.
 //
 // The warehouse holds what the engine sees. Each column gets the native type of the type the
 // engine reads it as (dsl/schema.hpp from the SQLite declared type): integer → Int64, number →
