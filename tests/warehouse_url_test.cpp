@@ -4,6 +4,7 @@
 
 #include <variant>
 
+#include "tests/test_support.hpp"
 #include "warehouse/database_url.hpp"
 #include "warehouse/identifiers.hpp"
 
@@ -171,4 +172,25 @@ TEST_CASE("identifiers: only plain names are quoted") {
     }
     // Control bytes are shown escaped, so the message stays on one line.
     CHECK(identifier_problem("new\nline").find("'new\\x0aline'") == 0);
+}
+
+TEST_CASE("--db: commands that read SQLite files only say so for a warehouse URL") {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"explain", "r.yaml", "--customer", "1", "--db",
+                                   "postgresql://me:secret@db.internal/shop"},
+          std::vector<std::string>{"runs", "--db=clickhouse://ch1/shop"},
+          std::vector<std::string>{"history", "--db", "shop.db", "--state", "postgresql://me@db/x",
+                                   "--customer", "1"}}) {
+        const strata::testing::Run run = strata::testing::run_cli(args);
+        CAPTURE(args[0]);
+        CHECK(run.code == 2);
+        CHECK(run.err.find("reads SQLite files only so far") != std::string::npos);
+        // The password never shows.
+        CHECK(run.err.find("secret") == std::string::npos);
+    }
+    // The commands that do read a warehouse get past the guard (here: to the connection).
+    const strata::testing::Run run =
+        strata::testing::run_cli({"export", "shop", "--db", "postgresql://me@127.0.0.1:1/shop"});
+    CHECK(run.code == 2);
+    CHECK(run.err.find("reads SQLite files only") == std::string::npos);
 }
