@@ -201,11 +201,31 @@ def run_size(servers, customers, repeat):
         clickhouse(servers, "CREATE TABLE bench_membership ENGINE = Log AS " + ch_sql)
         return time.perf_counter() - start, None
 
-    # Interleaved, so that a noisy moment of the shared machine hits all three alike.
-    timings = [(strata(), postgres(), clickhouse_query()) for _ in range(repeat)]
+    # `strata run` inside each server: a first run of the ruleset (the state tables dropped
+    # before, untimed), which evaluates there and stores the membership there as stays.
+    ch_url = servers.clickhouse(1) + "?cluster=" + CLUSTER
+
+    def postgres_run():
+        psql(servers, "DROP VIEW IF EXISTS strata_membership;\nDROP TABLE IF EXISTS strata_outbox, "
+                      "strata_stays, strata_segments, strata_rulesets, strata_runs, strata_versions "
+                      "CASCADE;\n")
+        return bench.measure([STRATA, "run", RULES, "--db", servers.postgres, "--as-of", AS_OF,
+                              "--format", "json"])
+
+    def clickhouse_run():
+        for table in ("strata_runs", "strata_stays", "strata_stay_exits", "strata_run_levels",
+                      "strata_run_segments", "strata_versions"):
+            clickhouse(servers, "DROP TABLE IF EXISTS " + table)
+        return bench.measure([STRATA, "run", RULES, "--db", ch_url, "--as-of", AS_OF, "--format", "json"])
+
+    # Interleaved, so that a noisy moment of the shared machine hits all of them alike.
+    timings = [(strata(), postgres(), clickhouse_query(), postgres_run(), clickhouse_run())
+               for _ in range(repeat)]
     t_strata, rss, report = min((t[0] for t in timings), key=lambda r: r[0])
     t_pg = min(t[1][0] for t in timings)
     t_ch = min(t[2][0] for t in timings)
+    t_pg_run = min(t[3][0] for t in timings)
+    t_ch_run = min(t[4][0] for t in timings)
 
     # Customer by customer: strata's export of the stored run against both tables (untimed).
     _, exported = bench.measure([STRATA, "export", RULES, "--db", db, "--state", state, "--raw",
@@ -218,10 +238,16 @@ def run_size(servers, customers, repeat):
     ch_tsv = clickhouse(servers, "SELECT customer_key, segment, tactical FROM bench_membership FORMAT TabSeparated")
     pg_diff = differences(engine_rows, membership(pg_tsv), engine_counts)
     ch_diff = differences(engine_rows, membership(ch_tsv), engine_counts)
+    # The runs inside the servers: their exports must be the embedded run's, byte for byte.
+    _, lite_export = bench.measure([STRATA, "export", RULES, "--db", db, "--state", state])
+    for name, url, diff in (("PostgreSQL", servers.postgres, pg_diff), ("ClickHouse", ch_url, ch_diff)):
+        _, exported_there = bench.measure([STRATA, "export", RULES, "--db", url])
+        if exported_there != lite_export:
+            diff.append(f"strata export of the run inside {name} differs from the embedded run's")
     _, orders = psql(servers, "SELECT count(*) FROM orders;\n")
     return {
         "customers": customers, "orders": int(orders), "strata": t_strata, "rss": rss,
-        "postgres": t_pg, "clickhouse": t_ch,
+        "postgres": t_pg, "clickhouse": t_ch, "postgres_run": t_pg_run, "clickhouse_run": t_ch_run,
         "postgres_load": pg_load["seconds"], "clickhouse_load": ch_load["seconds"],
         "loaded_rows": pg_load["rows"], "clickhouse_rows": ch_load["rows"],
         "clickhouse_rss": [servers.clickhouse_peak_rss_mib(1), servers.clickhouse_peak_rss_mib(2)],
@@ -231,15 +257,17 @@ def run_size(servers, customers, repeat):
 
 def table(rows):
     lines = ["| customers | orders | strata run (SQLite) | PostgreSQL query | ClickHouse query, 2 shards "
-             "| PostgreSQL / strata | ClickHouse / strata | load into PostgreSQL | load into ClickHouse "
+             "| PostgreSQL / strata | ClickHouse / strata | `strata run` inside PostgreSQL "
+             "| `strata run` inside ClickHouse | load into PostgreSQL | load into ClickHouse "
              "| same placement, customer by customer |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
     for r in rows:
         same = ("yes" if not r["postgres_diff"] else "NO (PostgreSQL)") if not r["clickhouse_diff"] else \
             ("NO (ClickHouse)" if not r["postgres_diff"] else "NO (both)")
         lines.append(f"| {r['customers']:,} | {r['orders']:,} | {r['strata']:.2f} s | {r['postgres']:.2f} s | "
                      f"{r['clickhouse']:.2f} s | {r['postgres'] / r['strata']:.1f} | "
-                     f"{r['clickhouse'] / r['strata']:.1f} | {r['postgres_load']:.1f} s | "
+                     f"{r['clickhouse'] / r['strata']:.1f} | {r['postgres_run']:.2f} s | "
+                     f"{r['clickhouse_run']:.2f} s | {r['postgres_load']:.1f} s | "
                      f"{r['clickhouse_load']:.1f} s | {same} |")
     return lines
 

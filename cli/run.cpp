@@ -263,6 +263,14 @@ void print_table(std::ostream& out, const RunReport& rep, const RunCommandOption
     const auto& dq = rep.data_quality;
     if (rep.transitions) print_transitions(out, *rep.transitions);
     print_triggers(out, rep, options);
+    if (!rep.not_computed.empty()) {
+        out << "\ndata quality and population cut points: not computed: " << rep.not_computed
+            << '\n';
+        char took[32];
+        std::snprintf(took, sizeof took, "%.0f ms", rep.elapsed_ms);
+        out << "run time " << took << '\n';
+        return;
+    }
     out << "\ndata quality: " << thousands(dq.findings()) << " finding"
         << (dq.findings() == 1 ? "" : "s");
     if (dq.findings() == 0)

@@ -68,6 +68,9 @@ struct RunReport {
     // their source lines and may be null.
     std::vector<Diagnostic> warnings;
     const SourceFile* source = nullptr;
+    // Set by a run inside a warehouse (state/): why its data-quality findings and population
+    // cut points are not there (not computed there yet). Empty for an embedded run.
+    std::string not_computed;
     // A run asked to be incremental: whether it was, or why it was a full run instead.
     std::optional<IncrementalOutcome> incremental;
 };

@@ -217,12 +217,15 @@ std::string report_json(const RunReport& rep) {
         write_segment(w, s, rep, true);
     w.end_array();
     write_populations_json(w, rep.populations);
+    if (!rep.not_computed.empty()) w.key("not_computed").value(rep.not_computed);
     w.key("warnings").begin_array();
     for (const auto& d : rep.warnings)
         write_diagnostic(w, d, rep.source);
     w.end_array();
     const auto& dq = rep.data_quality;
     w.key("data_quality").begin_object();
+    // A run inside a warehouse does not count findings yet: it says so rather than show 0.
+    if (!rep.not_computed.empty()) w.key("checked").value(false);
     w.key("findings").value(dq.findings());
     w.key("null_keys").value(dq.null_keys);
     w.key("duplicate_keys").value(dq.duplicate_keys);

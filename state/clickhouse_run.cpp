@@ -229,6 +229,9 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
     rep.as_of = options.as_of;
     rep.warnings = options.warnings;
     rep.source = options.source;
+    rep.not_computed =
+        "a run inside ClickHouse does not count them yet (a run of the same "
+        "file on a SQLite copy of the base does)";
     if (!options.dry_run) {
         if (!run.exec("INSERT INTO strata_runs (run_id, ruleset, version, rules_sha256, "
                       "rules_path, as_of, started_at, finished_at, status, customers, summary) "

@@ -150,6 +150,9 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
     rep.as_of = options.as_of;
     rep.warnings = options.warnings;
     rep.source = options.source;
+    rep.not_computed =
+        "a run inside PostgreSQL does not count them yet (a run of the same "
+        "file on a SQLite copy of the base does)";
     const std::string as_of = format_date(options.as_of);
     const std::string started_at = utc_now();
 
