@@ -1,5 +1,7 @@
 #include "cli/run_warehouse.hpp"
 
+#include <algorithm>
+
 #include "cli/clickhouse_schema.hpp"
 #include "cli/io.hpp"
 #include "engine/sha256.hpp"
@@ -63,7 +65,7 @@ std::optional<RunReport> run_postgres(const RunCommandOptions& options,
     run_options.rules_sha256 = loaded->sha256;
     run_options.source = &loaded->rules->source;
     run_options.warnings = loaded->warnings;
-    run_options.wait_ms = static_cast<int>(*wait * 1000);
+    run_options.wait_ms = static_cast<int>(std::min<int64_t>(*wait * 1000, 2'000'000'000));
     state::PostgresRunError error;
     auto report = state::run_in_postgres(*loaded->rules, *catalog, url, run_options, error);
     if (!report) {

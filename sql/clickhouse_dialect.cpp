@@ -259,6 +259,7 @@ class ClickHouseDialect final : public Dialect {
     bool has_ctes_and_windows() const override { return false; }
     std::string is_true(const std::string& a) const override { return known_true(a); }
     std::string order_by_key(const std::string& k) const override { return k; }
+    std::string run_key(const std::string& k) const override { return "toInt64(" + k + ")"; }
     std::string int_text(const std::string& i) const override { return "toString(" + i + ")"; }
 
     // Known true / known false of a 0/1/NULL value, as a plain 0/1.

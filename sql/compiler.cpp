@@ -432,8 +432,9 @@ std::string Lowering::placement(const std::string& extra_columns, RunColumns* ru
     }
     add_columns({{"segment", "(" + general + ")"}});
     const std::string run_extra = run_columns ? this->run_columns(*run_columns) : std::string();
-    return "SELECT k AS customer_key, segment, (" + tactical + ") AS tactical" + extra_columns +
-           run_extra + " FROM " + current_ + " ORDER BY " + d_.order_by_key("k");
+    return "SELECT " + (run_columns ? d_.run_key("k") : std::string("k")) +
+           " AS customer_key, segment, (" + tactical + ") AS tactical" + extra_columns + run_extra +
+           " FROM " + current_ + " ORDER BY " + d_.order_by_key("k");
 }
 
 // The columns compile_run_query adds: the value, and whether each segment's condition was

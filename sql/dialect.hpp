@@ -125,6 +125,9 @@ class Dialect {
     virtual std::string is_true(const std::string& a) const { return "(" + a + " IS 1)"; }
     // The ORDER BY term that orders customer keys as export does (texts by bytes).
     virtual std::string order_by_key(const std::string& k) const { return k + " COLLATE BINARY"; }
+    // The customer key as a run inside the warehouse stores it (state/): as it is, or, on
+    // ClickHouse, as Int64 whatever the base's integer type, so that it joins the stays.
+    virtual std::string run_key(const std::string& k) const { return k; }
     // An integer as text.
     virtual std::string int_text(const std::string& i) const { return "CAST(" + i + " AS TEXT)"; }
     // Three-valued AND, OR, NOT of 0/1/NULL values.

@@ -15,9 +15,11 @@
 #include "engine/versions.hpp"
 #include "sql/compiler.hpp"
 #include "sql/dialect.hpp"
+#include "state/clickhouse_state.hpp"
 #include "state/clickhouse_triggers.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/clickhouse_text.hpp"
+#include "warehouse/identifiers.hpp"
 
 namespace strata::state {
 
@@ -27,52 +29,12 @@ using warehouse::ResultTable;
 
 namespace {
 
-constexpr const char* kSchema[] = {
-    "CREATE TABLE IF NOT EXISTS strata_runs (run_id UInt64, ruleset String, version Int64, "
-    "rules_sha256 String, rules_path String, as_of String, started_at String, finished_at "
-    "String, status String, customers Int64, summary String) ENGINE = MergeTree "
-    "ORDER BY (ruleset, run_id)",
-    "CREATE TABLE IF NOT EXISTS strata_stays (ruleset String, customer_key Int64, level Int32, "
-    "segment String, entered_run UInt64) ENGINE = MergeTree "
-    "ORDER BY (ruleset, customer_key, segment, entered_run)",
-    "CREATE TABLE IF NOT EXISTS strata_stay_exits (ruleset String, customer_key Int64, level "
-    "Int32, segment String, entered_run UInt64, exited_run UInt64) ENGINE = MergeTree "
-    "ORDER BY (ruleset, customer_key, segment, entered_run)",
-    "CREATE TABLE IF NOT EXISTS strata_run_levels (run_id UInt64, path String, level Int32) "
-    "ENGINE = MergeTree ORDER BY (run_id, path)",
-    "CREATE TABLE IF NOT EXISTS strata_run_segments (run_id UInt64, segment String, offer "
-    "String, channel String, priority Nullable(Int64)) ENGINE = MergeTree "
-    "ORDER BY (run_id, segment)",
-    "CREATE TABLE IF NOT EXISTS strata_versions (ruleset String, version Int64, sha256 String, "
-    "source String, first_seen String) ENGINE = MergeTree ORDER BY (ruleset, version, sha256)",
-};
-
-std::string lit(const std::string& s) {
-    return warehouse::clickhouse_string_literal(s);
-}
-
 int64_t integer_of(const Cell& cell) {
     return cell ? std::strtoll(cell->c_str(), nullptr, 10) : 0;
 }
 
 double number_of(const Cell& cell) {
     return cell ? std::strtod(cell->c_str(), nullptr) : 0.0;
-}
-
-// The ids of a ruleset's complete runs, as a subquery.
-std::string complete_runs(const std::string& ruleset) {
-    return "(SELECT run_id FROM strata_runs WHERE status = 'complete' AND ruleset = " +
-           lit(ruleset) + ")";
-}
-
-// The stays of `ruleset` that were open at run `at` (complete runs only).
-std::string open_stays(const std::string& ruleset, const std::string& at) {
-    const std::string done = complete_runs(ruleset);
-    return "SELECT customer_key, level, segment, entered_run FROM strata_stays WHERE ruleset = " +
-           lit(ruleset) + " AND entered_run IN " + done + " AND entered_run <= " + at +
-           " AND (customer_key, level = 0, segment, entered_run) NOT IN (SELECT customer_key, "
-           "level = 0, segment, entered_run FROM strata_stay_exits WHERE ruleset = " +
-           lit(ruleset) + " AND exited_run IN " + done + " AND exited_run <= " + at + ")";
 }
 
 class ClickHouseRun {
@@ -104,38 +66,6 @@ void in_report_order(std::vector<SegmentResult>& segments, std::vector<SegmentRe
     }
 }
 
-std::optional<RunRecord> record_of(const warehouse::Row& row) {
-    RunRecord r;
-    r.run_id = integer_of(row[0]);
-    r.ruleset = row[1].value_or("");
-    r.version = integer_of(row[2]);
-    r.rules_sha256 = row[3].value_or("");
-    r.rules_path = row[4].value_or("");
-    r.as_of = row[5].value_or("");
-    r.started_at = row[6].value_or("");
-    r.finished_at = row[7].value_or("");
-    r.status = row[8].value_or("");
-    r.customers = integer_of(row[9]);
-    r.summary_json = row[10].value_or("");
-    return r;
-}
-
-// A complete run of the ruleset: `run_id`, or the latest.
-bool find_run(ClickHouseRun& run, const std::string& ruleset, std::optional<int64_t> run_id,
-              std::optional<RunRecord>& out) {
-    ResultTable t;
-    std::string sql =
-        "SELECT run_id, ruleset, version, rules_sha256, rules_path, as_of, started_at, "
-        "finished_at, status, customers, summary FROM strata_runs WHERE status = 'complete' AND "
-        "ruleset = " +
-        lit(ruleset);
-    sql += run_id ? " AND run_id = " + std::to_string(*run_id)
-                  : " ORDER BY as_of DESC, run_id DESC LIMIT 1";
-    if (!run.exec(sql, &t)) return false;
-    out = t.rows.empty() ? std::nullopt : record_of(t.rows.front());
-    return true;
-}
-
 }  // namespace
 
 std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Schema& catalog,
@@ -164,54 +94,86 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
         error.rule_problem = true;
         return std::nullopt;
     }
+    const std::string& ruleset = file.ruleset;
+    const TableSchema* customers = catalog.find(file.customers_table);
+    const ColumnSchema* key_column = customers ? customers->find(file.key) : nullptr;
+    if (!key_column || key_column->type != Type::Int) {
+        error.message = "a run inside ClickHouse needs an integer customer key; '" +
+                        file.customers_table + "." + file.key + "' is not one";
+        return std::nullopt;
+    }
     ClickHouseClient client(url);
     ClickHouseRun run(client, error);
-    for (const char* ddl : kSchema) {
-        if (!run.exec(ddl)) return std::nullopt;
-    }
-    const std::string& ruleset = file.ruleset;
+    if (!ensure_clickhouse_state(client, error.message)) return std::nullopt;
     const std::string as_of = format_date(options.as_of);
     const std::string started_at = utc_now();
     ResultTable t;
 
-    // Rows of this ruleset's runs that died before they were complete: never read, deleted
-    // now. Their 'running' rows stay (with an 'abandoned' row beside them) so that no later
-    // run takes their ids while the server still deletes their rows.
-    if (!run.exec("SELECT run_id FROM strata_runs WHERE ruleset = " + lit(ruleset) +
-                      " GROUP BY run_id HAVING countIf(status != 'running') = 0",
+    // One row per customer: ClickHouse has no row order to keep the first of repeated keys by,
+    // as the embedded engine does, so a base with repeated or missing keys is refused.
+    const std::string key = *warehouse::quote_clickhouse_identifier(file.key);
+    if (!run.exec("SELECT count(), uniqExact(" + key + "), countIf(isNull(" + key + ")) FROM " +
+                      *warehouse::quote_clickhouse_identifier(file.customers_table),
                   &t))
         return std::nullopt;
-    for (const auto& row : t.rows) {
-        const std::string dead = row[0].value_or("0");
-        if (!run.exec("ALTER TABLE strata_stays DELETE WHERE entered_run = " + dead) ||
-            !run.exec("ALTER TABLE strata_stay_exits DELETE WHERE exited_run = " + dead) ||
-            !run.exec("ALTER TABLE strata_run_levels DELETE WHERE run_id = " + dead) ||
-            !run.exec("ALTER TABLE strata_run_segments DELETE WHERE run_id = " + dead) ||
-            !run.exec("INSERT INTO strata_runs (run_id, ruleset, status) VALUES (" + dead + ", " +
-                      lit(ruleset) + ", 'abandoned')"))
+    {
+        const int64_t rows = integer_of(t.rows.at(0).at(0)), keys = integer_of(t.rows[0][1]),
+                      nulls = integer_of(t.rows[0][2]);
+        if (rows != keys + nulls || nulls > 0) {
+            error.message = "table '" + file.customers_table + "' has " +
+                            std::to_string(rows - keys - nulls) +
+                            " rows whose key repeats another row's and " + std::to_string(nulls) +
+                            " without a key: a run inside ClickHouse needs one row per customer "
+                            "(it has no row order to keep the first, as the embedded engine does)";
             return std::nullopt;
+        }
+    }
+
+    // Runs of this ruleset that died before they were complete. A stored run removes them
+    // (their rows are never read); a dry run leaves them, and so never mistakes a run still
+    // going for a dead one. When a dead run's actions may be in --state under its as_of, a run
+    // at another as_of would fire the same moves under other keys: it must be redone first.
+    std::vector<DeadRun> dead;
+    if (!options.dry_run && !dead_clickhouse_runs(client, ruleset, dead, error.message))
+        return std::nullopt;
+    for (const DeadRun& d : dead) {
+        if (!rules.triggers.empty() && d.as_of != as_of) {
+            error.message = "run " + d.run_id + " of ruleset '" + ruleset + "' as of " + d.as_of +
+                            " stopped before it was complete, and its actions may be in " +
+                            "--state already: run again as of " + d.as_of +
+                            " first, so that none is sent twice";
+            return std::nullopt;
+        }
+        if (!remove_dead_clickhouse_run(client, ruleset, d, error.message)) return std::nullopt;
     }
 
     std::optional<RunRecord> previous;
-    if (!find_run(run, ruleset, std::nullopt, previous)) return std::nullopt;
+    if (!find_clickhouse_run(client, ruleset, std::nullopt, previous, error.message))
+        return std::nullopt;
     if (!options.dry_run) {
         if (auto refused = refuses_going_back(previous, ruleset, as_of)) {
             error.message = *refused;
             return std::nullopt;
         }
     }
-    if (!run.exec("SELECT sha256, source, first_seen FROM strata_versions WHERE ruleset = " +
-                      lit(ruleset) + " AND version = " + std::to_string(file.version) +
-                      " ORDER BY first_seen, sha256",
-                  &t))
-        return std::nullopt;
-    std::vector<RegisteredVersion> contents;
-    for (const auto& row : t.rows)
-        contents.push_back(
-            {ruleset, file.version, row[0].value_or(""), row[1], row[2].value_or("")});
+    // The version's registered contents; it is registered only when the run is complete.
     const std::string source_text = options.source ? options.source->text() : std::string();
-    auto unbumped = unbumped_version_message(ruleset, file.version, options.rules_sha256,
-                                             source_text, contents);
+    auto unbumped_version = [&](std::optional<std::string>& out) {
+        if (!run.exec("SELECT sha256, source, first_seen FROM strata_versions WHERE ruleset = " +
+                          lit(ruleset) + " AND version = " + std::to_string(file.version) +
+                          " ORDER BY first_seen, sha256",
+                      &t))
+            return false;
+        std::vector<RegisteredVersion> contents;
+        for (const auto& row : t.rows)
+            contents.push_back(
+                {ruleset, file.version, row[0].value_or(""), row[1], row[2].value_or("")});
+        out = unbumped_version_message(ruleset, file.version, options.rules_sha256, source_text,
+                                       contents);
+        return true;
+    };
+    std::optional<std::string> unbumped;
+    if (!unbumped_version(unbumped)) return std::nullopt;
     if (unbumped && !options.dry_run) {
         error.message = *unbumped;
         error.rule_problem = true;
@@ -221,7 +183,11 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
     if (!run.exec("SELECT max(run_id) FROM strata_runs", &t)) return std::nullopt;
     const std::string run_id = std::to_string((t.rows.empty() ? 0 : integer_of(t.rows[0][0])) + 1);
     const std::string placed = "strata_placed_" + run_id + "_" + std::to_string(::getpid());
-    auto drop_placed = [&] { (void)client.query("DROP TABLE IF EXISTS " + placed); };
+    const std::string open_table = "strata_open_" + run_id + "_" + std::to_string(::getpid());
+    auto drop_tables = [&] {
+        (void)client.query("DROP TABLE IF EXISTS " + placed);
+        (void)client.query("DROP TABLE IF EXISTS " + open_table);
+    };
     RunReport rep;
     rep.ruleset = ruleset;
     rep.version = file.version;
@@ -240,28 +206,22 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                       lit(options.rules_sha256) + ", " + lit(options.rules_path) + ", " +
                       lit(as_of) + ", " + lit(started_at) + ", '', 'running', 0, '')"))
             return std::nullopt;
-        if (!unbumped &&
-            !run.exec("INSERT INTO strata_versions (ruleset, version, sha256, source, first_seen) "
-                      "SELECT " +
-                      lit(ruleset) + ", " + std::to_string(file.version) + ", " +
-                      lit(options.rules_sha256) + ", " + lit(source_text) + ", " + lit(started_at) +
-                      " WHERE (SELECT count() FROM strata_versions WHERE " + "ruleset = " +
-                      lit(ruleset) + " AND version = " + std::to_string(file.version) +
-                      " AND sha256 = " + lit(options.rules_sha256) + ") = 0"))
-            return std::nullopt;
     }
 
-    // The evaluation, into a table of the run on the server.
-    if (!run.exec("CREATE TABLE " + placed + " ENGINE = Memory AS " + *query)) {
-        drop_placed();
-        return std::nullopt;
-    }
+    // The evaluation, into a table of the run on the server, and the stays open before it,
+    // read once.
     struct Dropper {
         std::function<void()> drop;
         ~Dropper() { drop(); }
-    } dropper{drop_placed};
-    if (!run.exec("SELECT count(), arrayStringConcat(arraySlice(arraySort(groupArray(toString("
-                  "customer_key))), 1, 5), ', ') FROM " +
+    } dropper{drop_tables};
+    const std::string before = previous ? std::to_string(previous->run_id) : std::string("0");
+    if (!run.exec("CREATE TABLE " + placed + " ENGINE = Memory AS " + *query) ||
+        !run.exec("CREATE TABLE " + open_table + " ENGINE = Memory AS " +
+                  open_stays(ruleset, before)))
+        return std::nullopt;
+    const std::string open = "SELECT * FROM " + open_table;
+    if (!run.exec("SELECT count(), arrayStringConcat(arrayMap(x -> toString(x), arraySlice("
+                  "arraySort(groupArray(customer_key)), 1, 5)), ', ') FROM " +
                       placed + " WHERE segment IS NULL",
                   &t))
         return std::nullopt;
@@ -349,16 +309,17 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
 
     if (!options.dry_run) {
         // The levels of this run's tactical paths, which order them when it is read back.
-        std::string levels = "INSERT INTO strata_run_levels (run_id, path, level) VALUES ";
+        std::string levels = "INSERT INTO strata_run_levels (ruleset, run_id, path, level) VALUES ";
         for (size_t i = 0; i < plan.tag_paths.size(); ++i)
-            levels += std::string(i ? ", " : "") + "(" + run_id + ", " + lit(plan.tag_paths[i]) +
-                      ", " + std::to_string(i + 1) + ")";
+            levels += std::string(i ? ", " : "") + "(" + lit(ruleset) + ", " + run_id + ", " +
+                      lit(plan.tag_paths[i]) + ", " + std::to_string(i + 1) + ")";
         if (!plan.tag_paths.empty() && !run.exec(levels)) return std::nullopt;
         std::string segments =
-            "INSERT INTO strata_run_segments (run_id, segment, offer, channel, priority) VALUES ";
+            "INSERT INTO strata_run_segments (ruleset, run_id, segment, offer, channel, priority) "
+            "VALUES ";
         for (size_t g = 0; g < rep.segments.size(); ++g) {
             const auto& m = rep.segments[g].def->meta;
-            segments += std::string(g ? ", " : "") + "(" + run_id + ", " +
+            segments += std::string(g ? ", " : "") + "(" + lit(ruleset) + ", " + run_id + ", " +
                         lit(rep.segments[g].def->id) + ", " + lit(m.offer) + ", " + lit(m.channel) +
                         ", " + (m.priority ? std::to_string(*m.priority) : std::string("NULL")) +
                         ")";
@@ -366,8 +327,6 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
         if (!run.exec(segments)) return std::nullopt;
 
         // The moves between general segments since the latest complete run.
-        const std::string before = previous ? std::to_string(previous->run_id) : std::string("0");
-        const std::string open = open_stays(ruleset, before);
         if (!run.exec("SELECT from, to, count() FROM (SELECT customer_key, segment AS from FROM (" +
                           open +
                           ") WHERE level = 0) ALL FULL OUTER JOIN (SELECT customer_key, "
@@ -400,8 +359,8 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
             "arrayJoin(splitByChar(';', assumeNotNull(tactical))) AS segment FROM " +
             placed +
             " WHERE tactical != '') ANY INNER JOIN (SELECT path AS segment, level FROM "
-            "strata_run_levels WHERE run_id = " +
-            run_id + ") USING segment";
+            "strata_run_levels WHERE ruleset = " +
+            lit(ruleset) + " AND run_id = " + run_id + ") USING segment";
         const std::string opened = "SELECT customer_key, level, segment FROM (" + now +
                                    ") WHERE (customer_key, level = 0, segment) NOT IN (SELECT "
                                    "customer_key, level = 0, segment FROM (" +
@@ -435,8 +394,6 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
     // The triggers, after the run's rows and before its 'complete' row: their actions are
     // committed to the state store, where a repeated run finds them.
     if (!rules.triggers.empty()) {
-        const std::string before = previous ? std::to_string(previous->run_id) : std::string("0");
-        const std::string open = open_stays(ruleset, before);
         // Each customer's stays now, general (0) or tactical (1), and those that differ from
         // the open ones in either direction.
         const std::string now =
@@ -473,6 +430,34 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
         if (unbumped) error.message = *unbumped;  // said as a warning by the caller
         return rep;
     }
+    // Taken for a dead run while it ran (runs of one ruleset overlapped): its rows are being
+    // deleted, so it must not become complete.
+    if (!run.exec("SELECT count() FROM strata_runs WHERE run_id = " + run_id +
+                      " AND status = 'abandoned'",
+                  &t))
+        return std::nullopt;
+    if (integer_of(t.rows.at(0).at(0)) > 0) {
+        error.message = "run " + run_id + " was taken for a dead run by another run of '" +
+                        ruleset + "' while it ran; nothing of it is kept. Run again, one run " +
+                        "of a ruleset at a time";
+        return std::nullopt;
+    }
+    // The version, registered now that the run is complete but for its last row (checked
+    // again: another run may have registered other content meanwhile).
+    if (!unbumped_version(unbumped)) return std::nullopt;
+    if (unbumped) {
+        error.message = *unbumped;
+        error.rule_problem = true;
+        return std::nullopt;
+    }
+    if (!run.exec("INSERT INTO strata_versions (ruleset, version, sha256, source, first_seen) "
+                  "SELECT " +
+                  lit(ruleset) + ", " + std::to_string(file.version) + ", " +
+                  lit(options.rules_sha256) + ", " + lit(source_text) + ", " + lit(started_at) +
+                  " WHERE (SELECT count() FROM strata_versions WHERE ruleset = " + lit(ruleset) +
+                  " AND version = " + std::to_string(file.version) +
+                  " AND sha256 = " + lit(options.rules_sha256) + ") = 0"))
+        return std::nullopt;
     // Complete: from now on readers see the run.
     if (!run.exec("INSERT INTO strata_runs (run_id, ruleset, version, rules_sha256, rules_path, "
                   "as_of, started_at, finished_at, status, customers, summary) VALUES (" +
@@ -482,69 +467,6 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                   std::to_string(rep.customers) + ", " + lit(report_json(rep)) + ")"))
         return std::nullopt;
     return rep;
-}
-
-std::optional<ClickHouseStoredRun> load_clickhouse_run(const warehouse::ClickHouseUrl& url,
-                                                       const std::string& ruleset,
-                                                       std::optional<int64_t> run_id,
-                                                       std::string& error) {
-    ClickHouseClient client(url);
-    ClickHouseRunError failure;
-    ClickHouseRun run(client, failure);
-    ResultTable t;
-    if (!run.exec("EXISTS TABLE strata_runs", &t)) {
-        error = failure.message;
-        return std::nullopt;
-    }
-    if (t.rows.empty() || t.rows[0][0].value_or("0") != "1") {
-        error = "no runs are stored in '" + url.database + "'; run 'strata run' first";
-        return std::nullopt;
-    }
-    std::optional<RunRecord> record;
-    if (!find_run(run, ruleset, run_id, record)) {
-        error = failure.message;
-        return std::nullopt;
-    }
-    if (!record) {
-        error = run_id ? "run " + std::to_string(*run_id) + " of ruleset '" + ruleset +
-                             "' does not exist"
-                       : "no stored run of ruleset '" + ruleset + "'; run 'strata run' first";
-        return std::nullopt;
-    }
-    ClickHouseStoredRun out;
-    out.record = *record;
-    const std::string at = std::to_string(record->run_id);
-    if (!run.exec(
-            "SELECT customer_key, anyIf(segment, level = 0), arrayStringConcat(arrayMap(x -> "
-            "x.2, arraySort(groupArrayIf((lv, segment), level > 0))), ';') FROM (SELECT "
-            "customer_key, level, segment FROM (" +
-                open_stays(ruleset, at) +
-                ")) ANY LEFT JOIN (SELECT path AS segment, level AS lv FROM strata_run_levels "
-                "WHERE run_id = " +
-                at + ") USING segment GROUP BY customer_key ORDER BY customer_key",
-            &t)) {
-        error = failure.message;
-        return std::nullopt;
-    }
-    out.rows.reserve(t.rows.size());
-    for (const auto& row : t.rows)
-        out.rows.push_back(
-            {Value(integer_of(row[0])), intern(row[1].value_or("")), intern(row[2].value_or(""))});
-    if (!run.exec("SELECT segment, offer, channel, priority FROM strata_run_segments WHERE "
-                  "run_id = " +
-                      at,
-                  &t)) {
-        error = failure.message;
-        return std::nullopt;
-    }
-    for (const auto& row : t.rows) {
-        SegmentActions a;
-        a.offer = row[1].value_or("");
-        a.channel = row[2].value_or("");
-        if (row[3]) a.priority = integer_of(row[3]);
-        out.actions[row[0].value_or("")] = std::move(a);
-    }
-    return out;
 }
 
 }  // namespace strata::state

@@ -53,8 +53,9 @@ class PostgresRun {
         if (!done) {
             error_.message = done.error().describe();
             if (done.error().code == kLockTimeout)
-                error_.message = "the run state in PostgreSQL is locked by another run (waited " +
-                                 std::to_string(options_.wait_ms / 1000) + " s)";
+                error_.message =
+                    "the run state in PostgreSQL is locked by another run or reader (waited " +
+                    std::to_string(options_.wait_ms / 1000) + " s)";
             return false;
         }
         if (result) *result = std::move(done.value());
@@ -136,10 +137,14 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
         return std::nullopt;
     }
     PostgresRun run(db, rules, options, error);
-    // JIT compiling the run's large query costs seconds and gains nothing (bench/).
-    if (!run.exec("SET LOCAL lock_timeout = '" + std::to_string(options.wait_ms) + "ms'") ||
+    // JIT compiling the run's large query costs seconds and gains nothing (bench/). A dry run
+    // writes nothing that lasts, so it does not wait for the lock, nor hold it. lock_timeout 0
+    // would wait for ever: --wait 0s waits a millisecond.
+    if (!run.exec("SET LOCAL lock_timeout = '" + std::to_string(std::max(1, options.wait_ms)) +
+                  "ms'") ||
         !run.exec("SET LOCAL jit = off") ||
-        !run.exec("SELECT pg_advisory_xact_lock(" + std::string(kRunLock) + ")") ||
+        (!options.dry_run &&
+         !run.exec("SELECT pg_advisory_xact_lock(" + std::string(kRunLock) + ")")) ||
         !run.take(ensure_postgres_state(db)))
         return std::nullopt;
 

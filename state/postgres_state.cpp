@@ -131,6 +131,16 @@ std::string from_hex(const std::string& hex) {
 }  // namespace
 
 Outcome<Done> ensure_postgres_state(PostgresConnection& db) {
+    // Only when something is missing: the statements take strong locks (CREATE OR REPLACE VIEW
+    // an exclusive one) that would hold readers and senders until the run commits.
+    auto present = db.exec(
+        "SELECT to_regclass('strata_runs') IS NOT NULL AND to_regclass('strata_stays') IS NOT "
+        "NULL AND to_regclass('strata_segments') IS NOT NULL AND to_regclass('strata_rulesets') "
+        "IS NOT NULL AND to_regclass('strata_versions') IS NOT NULL AND "
+        "to_regclass('strata_outbox') IS NOT NULL AND to_regclass('strata_membership') IS NOT "
+        "NULL");
+    if (!present) return present.error();
+    if (text_of(present.value().rows.at(0).at(0)) == "t") return Done{};
     auto done = db.exec_script(kSchema);
     if (!done) return done.error();
     return Done{};

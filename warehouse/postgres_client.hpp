@@ -3,8 +3,9 @@
 // Nothing here throws: errors are WarehouseError values carrying the server's message,
 // SQLSTATE and DETAIL.
 //
-// The session runs with TimeZone UTC, DateStyle ISO and client_encoding UTF8, so the texts of
-// dates and timestamps do not depend on the server's configuration. Server notices are
+// The session runs with TimeZone UTC, DateStyle ISO, extra_float_digits 3 (doubles written in
+// full, whatever a role or database sets) and client_encoding UTF8, so the texts of dates,
+// timestamps and numbers do not depend on the server's configuration. Server notices are
 // dropped rather than printed to stderr.
 #pragma once
 

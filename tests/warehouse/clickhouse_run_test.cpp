@@ -315,3 +315,127 @@ general:
     const Run typo = run_cli({"check", good, "--db", "clickhouse://127.0.0.1:notaport/x"});
     CHECK(typo.code == 2);
 }
+
+TEST_CASE("clickhouse run: what is refused, and what a dry run leaves alone") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kSchema);
+    SQLite::Database(base, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO customers (customer_id, tier) VALUES (1, 'gold'), (2, NULL), (3, 'x')");
+    ClusterDatabase ch;
+    ch.load(base);
+    auto client = ch.client();
+    auto must = [&](const std::string& sql) {
+        auto done = client.query(sql);
+        if (!done) FAIL(done.error().describe());
+    };
+    const std::string rules = dir.write("r.yaml", R"(ruleset: guarded
+version: 1
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+    - id: rest
+      when: otherwise
+)");
+    SUBCASE("a refused run registers nothing: the file may change under the same version") {
+        const std::string partial = dir.write("p.yaml", R"(ruleset: guarded
+version: 1
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+)");
+        const Run refused = run_cli({"run", partial, "--db", ch.url, "--as-of", "2026-11-01"});
+        CHECK(refused.code == 1);
+        CHECK(refused.err.find("2 customers match no general segment (e.g. 2, 3)") !=
+              std::string::npos);
+        const Run fixed = run_cli({"run", rules, "--db", ch.url, "--as-of", "2026-11-01"});
+        INFO(fixed.err);
+        CHECK(fixed.code == 0);
+    }
+    SUBCASE("a dry run does not take a run still going for a dead one") {
+        REQUIRE(run_cli({"run", rules, "--db", ch.url, "--as-of", "2026-10-01"}).code == 0);
+        must(
+            "INSERT INTO strata_runs (run_id, ruleset, status, as_of) VALUES (2, 'guarded', "
+            "'running', '2026-10-15')");
+        CHECK(run_cli({"run", rules, "--db", ch.url, "--dry-run", "--as-of", "2026-11-01"}).code ==
+              0);
+        auto abandoned = client.query("SELECT count() FROM strata_runs WHERE status = 'abandoned'");
+        REQUIRE(abandoned.ok());
+        CHECK(abandoned.value().rows.at(0).at(0).value_or("") == "0");
+    }
+    SUBCASE("with triggers, a dead run at another as_of must be done again first") {
+        const std::string firing = dir.write("f.yaml", R"(ruleset: guarded
+version: 2
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+    - id: rest
+      when: otherwise
+triggers:
+  - id: hello
+    on: enter gold
+    actions:
+      - email: { template: hi }
+)");
+        const std::string state = dir.file("actions.db");
+        // (A dry run makes the state tables.)
+        REQUIRE(run_cli({"run", rules, "--db", ch.url, "--dry-run"}).code == 0);
+        must(
+            "INSERT INTO strata_runs (run_id, ruleset, status, as_of) VALUES (1, 'guarded', "
+            "'running', '2026-10-15')");
+        const Run later =
+            run_cli({"run", firing, "--db", ch.url, "--state", state, "--as-of", "2026-11-01"});
+        CHECK(later.code == 2);
+        CHECK(later.err.find("run again as of 2026-10-15 first") != std::string::npos);
+        const Run redo =
+            run_cli({"run", firing, "--db", ch.url, "--state", state, "--as-of", "2026-10-15"});
+        INFO(redo.err);
+        CHECK(redo.code == 0);
+    }
+    SUBCASE("repeated keys are refused") {
+        TempDir other;
+        const std::string dup =
+            other.database("dup.db",
+                           "CREATE TABLE customers (customer_id INTEGER, tier TEXT);"
+                           "CREATE TABLE orders (order_id INTEGER, customer_id INTEGER);"
+                           "INSERT INTO customers VALUES (1, 'gold'), (1, 'x'), (2, NULL);");
+        ch.load(dup);
+        const Run run = run_cli({"run", rules, "--db", ch.url});
+        CHECK(run.code == 2);
+        CHECK(run.err.find("1 rows whose key repeats another row's") != std::string::npos);
+    }
+}
+
+TEST_CASE("clickhouse run: keys of any integer type, on one server") {
+    ClickHouseUrl url = clickhouse_url();
+    const std::string name = unique_name("strata_ch_keys");
+    REQUIRE(ClickHouseClient(url).query("CREATE DATABASE " + name).ok());
+    url.database = name;
+    ClickHouseClient client(url);
+    REQUIRE(client
+                .query("CREATE TABLE customers (customer_id UInt32, tier Nullable(String)) "
+                       "ENGINE = MergeTree ORDER BY customer_id")
+                .ok());
+    REQUIRE(client.query("INSERT INTO customers VALUES (7, 'gold'), (40000, NULL)").ok());
+    TempDir dir;
+    const std::string rules = dir.write("r.yaml", R"(ruleset: keys
+version: 1
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+    - id: rest
+      when: otherwise
+)");
+    const std::string db = "clickhouse://" + url.host + ":" + std::to_string(url.port) + "/" + name;
+    const Run run = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+    INFO(run.err);
+    CHECK(run.code == 0);
+    const Run exported = run_cli({"export", "keys", "--db", db, "--raw"});
+    CHECK(exported.out ==
+          "customer_key,segment,tactical,offer,channel,priority\n7,gold,,,,\n40000,rest,,,,\n");
+    ClickHouseUrl admin = clickhouse_url();
+    (void)ClickHouseClient(admin).query("DROP DATABASE IF EXISTS " + name);
+}

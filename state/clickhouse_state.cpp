@@ -1,0 +1,220 @@
+#include "state/clickhouse_state.hpp"
+
+#include "state/clickhouse_run.hpp"
+
+#include <cstdlib>
+
+#include "engine/value_pool.hpp"
+#include "warehouse/clickhouse_text.hpp"
+
+namespace strata::state {
+
+using warehouse::Cell;
+using warehouse::ClickHouseClient;
+using warehouse::ResultTable;
+
+namespace {
+
+constexpr const char* kSchema[] = {
+    "CREATE TABLE IF NOT EXISTS strata_runs (run_id UInt64, ruleset String, version Int64, "
+    "rules_sha256 String, rules_path String, as_of String, started_at String, finished_at "
+    "String, status String, customers Int64, summary String) ENGINE = MergeTree "
+    "ORDER BY (ruleset, run_id)",
+    "CREATE TABLE IF NOT EXISTS strata_stays (ruleset String, customer_key Int64, level Int32, "
+    "segment String, entered_run UInt64) ENGINE = MergeTree "
+    "ORDER BY (ruleset, customer_key, segment, entered_run)",
+    "CREATE TABLE IF NOT EXISTS strata_stay_exits (ruleset String, customer_key Int64, level "
+    "Int32, segment String, entered_run UInt64, exited_run UInt64) ENGINE = MergeTree "
+    "ORDER BY (ruleset, customer_key, segment, entered_run)",
+    "CREATE TABLE IF NOT EXISTS strata_run_levels (ruleset String, run_id UInt64, path String, "
+    "level Int32) ENGINE = MergeTree ORDER BY (ruleset, run_id, path)",
+    "CREATE TABLE IF NOT EXISTS strata_run_segments (ruleset String, run_id UInt64, segment "
+    "String, offer String, channel String, priority Nullable(Int64)) ENGINE = MergeTree "
+    "ORDER BY (ruleset, run_id, segment)",
+    "CREATE TABLE IF NOT EXISTS strata_versions (ruleset String, version Int64, sha256 String, "
+    "source String, first_seen String) ENGINE = MergeTree ORDER BY (ruleset, version, sha256)",
+};
+
+int64_t integer_of(const Cell& cell) {
+    return cell ? std::strtoll(cell->c_str(), nullptr, 10) : 0;
+}
+
+RunRecord record_of(const warehouse::Row& row) {
+    RunRecord r;
+    r.run_id = integer_of(row[0]);
+    r.ruleset = row[1].value_or("");
+    r.version = integer_of(row[2]);
+    r.rules_sha256 = row[3].value_or("");
+    r.rules_path = row[4].value_or("");
+    r.as_of = row[5].value_or("");
+    r.started_at = row[6].value_or("");
+    r.finished_at = row[7].value_or("");
+    r.status = row[8].value_or("");
+    r.customers = integer_of(row[9]);
+    r.summary_json = row[10].value_or("");
+    return r;
+}
+
+// Runs `sql`; false with `error` set when the server refuses.
+bool run_statement(ClickHouseClient& client, const std::string& sql, ResultTable* out,
+                   std::string& error) {
+    auto result = client.query(sql);
+    if (!result) {
+        error = result.error().describe();
+        return false;
+    }
+    if (out) *out = std::move(result.value());
+    return true;
+}
+
+}  // namespace
+
+std::string lit(const std::string& s) {
+    return warehouse::clickhouse_string_literal(s);
+}
+
+bool ensure_clickhouse_state(ClickHouseClient& client, std::string& error) {
+    for (const char* ddl : kSchema) {
+        if (!run_statement(client, ddl, nullptr, error)) return false;
+    }
+    return true;
+}
+
+// The ids of a ruleset's complete runs, as a subquery.
+std::string complete_runs(const std::string& ruleset) {
+    return "(SELECT run_id FROM strata_runs WHERE status = 'complete' AND ruleset = " +
+           lit(ruleset) + ")";
+}
+
+// The stays of `ruleset` that were open at run `at` (complete runs only).
+std::string open_stays(const std::string& ruleset, const std::string& at) {
+    const std::string done = complete_runs(ruleset);
+    return "SELECT customer_key, level, segment, entered_run FROM strata_stays WHERE ruleset = " +
+           lit(ruleset) + " AND entered_run IN " + done + " AND entered_run <= " + at +
+           " AND (customer_key, level = 0, segment, entered_run) NOT IN (SELECT customer_key, "
+           "level = 0, segment, entered_run FROM strata_stay_exits WHERE ruleset = " +
+           lit(ruleset) + " AND exited_run IN " + done + " AND exited_run <= " + at + ")";
+}
+
+bool find_clickhouse_run(ClickHouseClient& client, const std::string& ruleset,
+                         std::optional<int64_t> run_id, std::optional<RunRecord>& out,
+                         std::string& error) {
+    ResultTable t;
+    std::string sql =
+        "SELECT run_id, ruleset, version, rules_sha256, rules_path, as_of, started_at, "
+        "finished_at, status, customers, summary FROM strata_runs WHERE status = 'complete' AND "
+        "ruleset = " +
+        lit(ruleset);
+    sql += run_id ? " AND run_id = " + std::to_string(*run_id)
+                  : " ORDER BY as_of DESC, run_id DESC LIMIT 1";
+    if (!run_statement(client, sql, &t, error)) return false;
+    out = t.rows.empty() ? std::nullopt : std::optional<RunRecord>(record_of(t.rows.front()));
+    return true;
+}
+
+bool dead_clickhouse_runs(ClickHouseClient& client, const std::string& ruleset,
+                          std::vector<DeadRun>& out, std::string& error) {
+    ResultTable t;
+    if (!run_statement(
+            client,
+            "SELECT run_id, any(as_of) FROM strata_runs WHERE ruleset = " + lit(ruleset) +
+                " GROUP BY run_id HAVING countIf(status != 'running') = 0 "
+                "ORDER BY run_id",
+            &t, error))
+        return false;
+    for (const auto& row : t.rows)
+        out.push_back({row[0].value_or("0"), row[1].value_or("")});
+    return true;
+}
+
+bool remove_dead_clickhouse_run(ClickHouseClient& client, const std::string& ruleset,
+                                const DeadRun& dead, std::string& error) {
+    const std::string r = lit(ruleset);
+    ResultTable t;
+    if (!run_statement(client,
+                       "SELECT name FROM system.tables WHERE database = currentDatabase() AND "
+                       "startsWith(name, " +
+                           lit("strata_placed_" + dead.run_id + "_") + ")",
+                       &t, error))
+        return false;
+    for (const auto& row : t.rows) {
+        if (!run_statement(client, "DROP TABLE IF EXISTS " + row[0].value_or(""), nullptr, error))
+            return false;
+    }
+    for (const std::string& sql :
+         {"ALTER TABLE strata_stays DELETE WHERE ruleset = " + r +
+              " AND entered_run = " + dead.run_id,
+          "ALTER TABLE strata_stay_exits DELETE WHERE ruleset = " + r +
+              " AND exited_run = " + dead.run_id,
+          "ALTER TABLE strata_run_levels DELETE WHERE ruleset = " + r +
+              " AND run_id = " + dead.run_id,
+          "ALTER TABLE strata_run_segments DELETE WHERE ruleset = " + r +
+              " AND run_id = " + dead.run_id,
+          "INSERT INTO strata_runs (run_id, ruleset, status, as_of) VALUES (" + dead.run_id + ", " +
+              r + ", 'abandoned', " + lit(dead.as_of) + ")"}) {
+        if (!run_statement(client, sql, nullptr, error)) return false;
+    }
+    return true;
+}
+
+std::optional<ClickHouseStoredRun> load_clickhouse_run(const warehouse::ClickHouseUrl& url,
+                                                       const std::string& ruleset,
+                                                       std::optional<int64_t> run_id,
+                                                       std::string& error) {
+    ClickHouseClient client(url);
+    ResultTable t;
+    auto exec = [&](const std::string& sql, ResultTable* out) {
+        auto result = client.query(sql);
+        if (!result) {
+            error = result.error().describe();
+            return false;
+        }
+        *out = std::move(result.value());
+        return true;
+    };
+    if (!exec("EXISTS TABLE strata_runs", &t)) return std::nullopt;
+    if (t.rows.empty() || t.rows[0][0].value_or("0") != "1") {
+        error = "no runs are stored in '" + url.database + "'; run 'strata run' first";
+        return std::nullopt;
+    }
+    std::optional<RunRecord> record;
+    if (!find_clickhouse_run(client, ruleset, run_id, record, error)) return std::nullopt;
+    if (!record) {
+        error = run_id ? "run " + std::to_string(*run_id) + " of ruleset '" + ruleset +
+                             "' does not exist"
+                       : "no stored run of ruleset '" + ruleset + "'; run 'strata run' first";
+        return std::nullopt;
+    }
+    ClickHouseStoredRun out;
+    out.record = *record;
+    const std::string at = std::to_string(record->run_id);
+    if (!exec("SELECT customer_key, anyIf(segment, level = 0), arrayStringConcat(arrayMap(x -> "
+              "x.2, arraySort(groupArrayIf((lv, segment), level > 0))), ';') FROM (SELECT "
+              "customer_key, level, segment FROM (" +
+                  open_stays(ruleset, at) +
+                  ")) ANY LEFT JOIN (SELECT path AS segment, level AS lv FROM strata_run_levels "
+                  "WHERE ruleset = " +
+                  lit(ruleset) + " AND run_id = " + at +
+                  ") USING segment GROUP BY customer_key ORDER BY customer_key",
+              &t))
+        return std::nullopt;
+    out.rows.reserve(t.rows.size());
+    for (const auto& row : t.rows)
+        out.rows.push_back(
+            {Value(integer_of(row[0])), intern(row[1].value_or("")), intern(row[2].value_or(""))});
+    if (!exec("SELECT segment, offer, channel, priority FROM strata_run_segments WHERE "
+              "ruleset = " +
+                  lit(ruleset) + " AND run_id = " + at,
+              &t))
+        return std::nullopt;
+    for (const auto& row : t.rows) {
+        SegmentActions a;
+        a.offer = row[1].value_or("");
+        a.channel = row[2].value_or("");
+        if (row[3]) a.priority = integer_of(row[3]);
+        out.actions[row[0].value_or("")] = std::move(a);
+    }
+    return out;
+}
+
+}  // namespace strata::state

@@ -1,0 +1,46 @@
+// The run state of runs inside ClickHouse (state/clickhouse_run.hpp describes the protocol):
+// the strata_* tables, the queries that read complete runs only, and the removal of runs that
+// died before they were complete.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/state.hpp"
+#include "warehouse/clickhouse_client.hpp"
+
+namespace strata::state {
+
+// A value as a ClickHouse string literal.
+std::string lit(const std::string& s);
+
+// Creates the strata_* tables where they are missing. False with `error` set.
+bool ensure_clickhouse_state(warehouse::ClickHouseClient& client, std::string& error);
+
+// The ids of a ruleset's complete runs, as a subquery.
+std::string complete_runs(const std::string& ruleset);
+
+// The stays of `ruleset` that were open at run `at` (complete runs only), as a query of
+// customer_key, level, segment, entered_run.
+std::string open_stays(const std::string& ruleset, const std::string& at);
+
+// A complete run of the ruleset: `run_id`, or the latest (latest as_of, then id).
+bool find_clickhouse_run(warehouse::ClickHouseClient& client, const std::string& ruleset,
+                         std::optional<int64_t> run_id, std::optional<RunRecord>& out,
+                         std::string& error);
+
+// A run of the ruleset with only its 'running' row: it died (or is still running).
+struct DeadRun {
+    std::string run_id;
+    std::string as_of;
+};
+bool dead_clickhouse_runs(warehouse::ClickHouseClient& client, const std::string& ruleset,
+                          std::vector<DeadRun>& out, std::string& error);
+
+// Deletes a dead run's rows (mutations the server applies in the background), drops its
+// table, and marks it 'abandoned' (its id is never given again).
+bool remove_dead_clickhouse_run(warehouse::ClickHouseClient& client, const std::string& ruleset,
+                                const DeadRun& dead, std::string& error);
+
+}  // namespace strata::state
