@@ -30,7 +30,7 @@ test: build
 # around them (scripts/fuzz-sql-warehouse.sh). On the 2-core machine under load: about 3 s a
 # SQLite pair (SQLite preparing the large query), 0.6 s a PostgreSQL pair, 2 s a ClickHouse pair.
 # A disagreement leaves its base, rules and as_of date in /tmp/{sql,pg,ch}_fail.*.
-SQL_PAIRS ?= 5000
+SQL_PAIRS ?= 1000
 PG_PAIRS ?= 1000
 CH_PAIRS ?= 200
 # SEED=N draws other pairs than make test's (and than another SEED's).
