@@ -2,7 +2,8 @@
 // definition. Random rule files over random bases (nulls in every column, junk text, ties,
 // dates around month ends and leap days, empty fact tables) are run by the engine and
 // exported, and the compiled query is executed on the same file: every customer's segment
-// and tactical ids must agree. STRATA_SQL_PAIRS sets how many pairs (default 60; `make fuzz-sql` runs thousands).
+// and tactical ids must agree. STRATA_SQL_PAIRS sets how many pairs (default 60; `make fuzz-sql`
+// runs thousands).
 #include <doctest/doctest.h>
 
 #include <cstdlib>

@@ -89,8 +89,9 @@ Outcome<ResultTable> outcome_of(ResultPtr result, PGconn* connection) {
 Outcome<PostgresConnection> PostgresConnection::connect(const PostgresUrl& url) {
     std::string port = std::to_string(url.port);
     std::vector<const char*> keywords = {"host", "port", "dbname", "client_encoding", "options"};
-    std::vector<const char*> values = {url.host.c_str(), port.c_str(), url.database.c_str(), "UTF8",
-                                       "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3"};
+    std::vector<const char*> values = {
+        url.host.c_str(), port.c_str(), url.database.c_str(), "UTF8",
+        "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3"};
     if (!url.user.empty()) {
         keywords.push_back("user");
         values.push_back(url.user.c_str());
