@@ -17,6 +17,7 @@
 #include "sql/dialect.hpp"
 #include "state/clickhouse_state.hpp"
 #include "state/clickhouse_triggers.hpp"
+#include "state/warehouse_report.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/clickhouse_text.hpp"
 #include "warehouse/identifiers.hpp"
@@ -28,14 +29,6 @@ using warehouse::ClickHouseClient;
 using warehouse::ResultTable;
 
 namespace {
-
-int64_t integer_of(const Cell& cell) {
-    return cell ? std::strtoll(cell->c_str(), nullptr, 10) : 0;
-}
-
-double number_of(const Cell& cell) {
-    return cell ? std::strtod(cell->c_str(), nullptr) : 0.0;
-}
 
 class ClickHouseRun {
   public:
@@ -58,13 +51,6 @@ class ClickHouseRun {
     ClickHouseClient& client_;
     ClickHouseRunError& error_;
 };
-
-void in_report_order(std::vector<SegmentResult>& segments, std::vector<SegmentResult*>& out) {
-    for (auto& s : segments) {
-        out.push_back(&s);
-        in_report_order(s.tactical, out);
-    }
-}
 
 }  // namespace
 
@@ -117,8 +103,8 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                   &t))
         return std::nullopt;
     {
-        const int64_t rows = integer_of(t.rows.at(0).at(0)), keys = integer_of(t.rows[0][1]),
-                      nulls = integer_of(t.rows[0][2]);
+        const int64_t rows = cell_integer(t.rows.at(0).at(0)), keys = cell_integer(t.rows[0][1]),
+                      nulls = cell_integer(t.rows[0][2]);
         if (rows != keys + nulls || nulls > 0) {
             error.message = "table '" + file.customers_table + "' has " +
                             std::to_string(rows - keys - nulls) +
@@ -181,7 +167,8 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
     }
 
     if (!run.exec("SELECT max(run_id) FROM strata_runs", &t)) return std::nullopt;
-    const std::string run_id = std::to_string((t.rows.empty() ? 0 : integer_of(t.rows[0][0])) + 1);
+    const std::string run_id =
+        std::to_string((t.rows.empty() ? 0 : cell_integer(t.rows[0][0])) + 1);
     const std::string placed = "strata_placed_" + run_id + "_" + std::to_string(::getpid());
     const std::string open_table = "strata_open_" + run_id + "_" + std::to_string(::getpid());
     auto drop_tables = [&] {
@@ -225,56 +212,24 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                       placed + " WHERE segment IS NULL",
                   &t))
         return std::nullopt;
-    if (const int64_t unplaced = integer_of(t.rows.at(0).at(0)); unplaced > 0) {
-        const std::string customers =
-            std::to_string(unplaced) + (unplaced == 1 ? " customer" : " customers");
-        const std::string samples = t.rows[0][1].value_or("") + (unplaced > 5 ? ", …" : "");
-        error.message = file.policy == Policy::Exclusive
-                            ? "policy 'exclusive' does not hold, so nothing was stored:\n  " +
-                                  customers + " match no segment or more than one (e.g. " +
-                                  samples + "); 'strata explain' shows each one's conditions"
-                            : customers + " match no general segment (e.g. " + samples +
-                                  "), so nothing was stored; add a last segment with 'when: "
-                                  "otherwise'";
+    if (const int64_t unplaced = cell_integer(t.rows.at(0).at(0)); unplaced > 0) {
+        error.message = unplaced_message(file.policy, unplaced,
+                                         t.rows[0][1].value_or("") + (unplaced > 5 ? ", …" : ""));
         error.rule_problem = true;
         return std::nullopt;
     }
 
     // The counts, valued customers and unknowns per (segment, tactical) group.
-    const SegmentPlan plan = plan_segments(rules.segments, rep.segments);
+    WarehouseReport report(rules, rep);
+    const SegmentPlan& plan = report.plan();
     std::string counts = "SELECT segment, tactical, count(), ";
     counts += columns.value ? "count(strata_value)" : "0";
     for (size_t i = 0; i < columns.unknowns; ++i)
         counts += ", sum(strata_unknown_" + std::to_string(i) + ")";
     if (!run.exec(counts + " FROM " + placed + " GROUP BY segment, tactical", &t))
         return std::nullopt;
-    std::vector<SegmentResult*> ordered;
-    in_report_order(rep.segments, ordered);
-    std::map<std::string, size_t> general_index;
-    for (size_t g = 0; g < rep.segments.size(); ++g)
-        general_index.emplace(rep.segments[g].def->id, g);
-    auto tactical_result = [&](size_t g, const std::string& path) -> SegmentResult* {
-        for (const TacticalNode& node : plan.tactical[g]) {
-            if (plan.tag_paths[node.tag] == path) return node.result;
-        }
-        return nullptr;
-    };
-    for (const auto& row : t.rows) {
-        const size_t g = general_index.at(row[0].value_or(""));
-        const auto n = static_cast<size_t>(integer_of(row[2]));
-        const auto valued = static_cast<size_t>(integer_of(row[3]));
-        auto add = [&](SegmentResult& r) {
-            r.count += n;
-            r.value_count += valued;
-        };
-        add(rep.segments[g]);
-        rep.customers += n;
-        for (const std::string& path : split_tactical(row[1].value_or(""))) {
-            if (SegmentResult* r = tactical_result(g, path)) add(*r);
-        }
-        for (size_t i = 0; i < columns.unknowns && i < ordered.size(); ++i)
-            ordered[i]->unknown += static_cast<size_t>(integer_of(row[4 + i]));
-    }
+    for (const auto& row : t.rows)
+        report.add_group(row, columns.unknowns);
     // Values added one by one in key order, as the engine adds them: the running sum of the
     // values sorted by key, its last element.
     rep.has_value = columns.value;
@@ -287,7 +242,7 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                       &t))
             return std::nullopt;
         for (const auto& row : t.rows)
-            rep.segments[general_index.at(row[0].value_or(""))].value_total = number_of(row[1]);
+            report.set_value(row[0].value_or(""), "", cell_number(row[1]));
         if (!run.exec("SELECT segment, path, " + in_key_order +
                           " FROM (SELECT segment, "
                           "customer_key, strata_value, arrayJoin(splitByChar(';', "
@@ -298,13 +253,9 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                           "segment, path",
                       &t))
             return std::nullopt;
-        for (const auto& row : t.rows) {
-            const size_t g = general_index.at(row[0].value_or(""));
-            if (SegmentResult* r = tactical_result(g, row[1].value_or("")))
-                r->value_total = number_of(row[2]);
-        }
-        for (const auto& s : rep.segments)
-            rep.value_total += s.value_total;
+        for (const auto& row : t.rows)
+            report.set_value(row[0].value_or(""), row[1].value_or(""), cell_number(row[2]));
+        report.finish_values();
     }
 
     if (!options.dry_run) {
@@ -343,14 +294,8 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                             : previous->version != file.version ? "rules"
                                                                 : "data";
         Transitions& tr = transitions.counts;
-        for (const auto& row : t.rows) {
-            const std::string from = row[0].value_or(""), to = row[1].value_or("");
-            const auto n = static_cast<size_t>(integer_of(row[2]));
-            tr.counts[{from, to}] += n;
-            if (from != to) tr.moved += n;
-            if (from.empty()) tr.entered += n;
-            if (to.empty()) tr.left += n;
-        }
+        for (const auto& row : t.rows)
+            WarehouseReport::add_move(row, tr);
         // The stays this run places: general ones at level 0, tactical ones at their path's
         // level.
         const std::string now =
@@ -372,12 +317,12 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                                    now + "))";
         if (!run.exec("SELECT countIf(level > 0), count() FROM (" + opened + ")", &t))
             return std::nullopt;
-        tr.tactical_entered = static_cast<size_t>(integer_of(t.rows[0][0]));
-        tr.stays_written += static_cast<size_t>(integer_of(t.rows[0][1]));
+        tr.tactical_entered = static_cast<size_t>(cell_integer(t.rows[0][0]));
+        tr.stays_written += static_cast<size_t>(cell_integer(t.rows[0][1]));
         if (!run.exec("SELECT countIf(level > 0), count() FROM (" + closed + ")", &t))
             return std::nullopt;
-        tr.tactical_left = static_cast<size_t>(integer_of(t.rows[0][0]));
-        tr.stays_written += static_cast<size_t>(integer_of(t.rows[0][1]));
+        tr.tactical_left = static_cast<size_t>(cell_integer(t.rows[0][0]));
+        tr.stays_written += static_cast<size_t>(cell_integer(t.rows[0][1]));
         // Exits first: the opened stays must be compared with the stays open before this run.
         if (!run.exec("INSERT INTO strata_stay_exits (ruleset, customer_key, level, segment, "
                       "entered_run, exited_run) SELECT " +
@@ -436,7 +381,7 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                       " AND status = 'abandoned'",
                   &t))
         return std::nullopt;
-    if (integer_of(t.rows.at(0).at(0)) > 0) {
+    if (cell_integer(t.rows.at(0).at(0)) > 0) {
         error.message = "run " + run_id + " was taken for a dead run by another run of '" +
                         ruleset + "' while it ran; nothing of it is kept. Run again, one run " +
                         "of a ruleset at a time";

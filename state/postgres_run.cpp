@@ -13,6 +13,7 @@
 #include "sql/postgres_dialect.hpp"
 #include "state/postgres_state.hpp"
 #include "state/postgres_triggers.hpp"
+#include "state/warehouse_report.hpp"
 #include "warehouse/postgres_client.hpp"
 
 namespace strata::state {
@@ -29,16 +30,6 @@ constexpr const char* kRunLock = "7235182934581230613";
 
 // SQLSTATE lock_not_available: the lock was not granted within lock_timeout.
 constexpr const char* kLockTimeout = "55P03";
-
-int64_t integer_of(const Cell& cell) {
-    int64_t v = 0;
-    if (cell) std::from_chars(cell->data(), cell->data() + cell->size(), v);
-    return v;
-}
-
-double number_of(const Cell& cell) {
-    return cell ? std::strtod(cell->c_str(), nullptr) : 0.0;
-}
 
 // One run's work on an open transaction. Each step returns false with `error` set.
 class PostgresRun {
@@ -77,26 +68,6 @@ class PostgresRun {
     const PostgresRunOptions& options_;
     PostgresRunError& error_;
 };
-
-// The sentence an embedded run gives when the rules could not place everyone.
-std::string unplaced_message(Policy policy, int64_t count, const std::string& samples) {
-    const std::string customers = std::to_string(count) + (count == 1 ? " customer" : " customers");
-    if (policy == Policy::Exclusive)
-        return "policy 'exclusive' does not hold, so nothing was stored:\n  " + customers +
-               " match no segment or more than one (e.g. " + samples +
-               "); 'strata explain' shows each one's conditions";
-    return customers + " match no general segment (e.g. " + samples +
-           "), so nothing was stored; add a last segment with 'when: otherwise'";
-}
-
-// The segment results in the report's order: each general segment, then its tactical
-// segments depth first (the order of compile_run_query's unknown columns).
-void in_report_order(std::vector<SegmentResult>& segments, std::vector<SegmentResult*>& out) {
-    for (auto& s : segments) {
-        out.push_back(&s);
-        in_report_order(s.tactical, out);
-    }
-}
 
 }  // namespace
 
@@ -194,7 +165,8 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
         !run.exec("SELECT ruleset_id FROM strata_rulesets WHERE name = $1", {file.ruleset}, &table))
         return std::nullopt;
     const std::string ruleset_id = table.rows.at(0).at(0).value_or("0");
-    const SegmentPlan plan = plan_segments(rules.segments, rep.segments);
+    WarehouseReport report(rules, rep);
+    const SegmentPlan& plan = report.plan();
     std::vector<std::pair<std::string, int>> names;  // (name, level)
     for (const auto& s : rules.segments)
         names.emplace_back(s.def->id, 0);
@@ -206,8 +178,8 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
     std::map<std::string, int64_t> codes;
     int64_t next_code = 0;
     for (const auto& row : table.rows) {
-        codes[row[0].value_or("")] = integer_of(row[1]);
-        next_code = std::max(next_code, integer_of(row[1]) + 1);
+        codes[row[0].value_or("")] = cell_integer(row[1]);
+        next_code = std::max(next_code, cell_integer(row[1]) + 1);
     }
     if (!run.exec("CREATE TEMP TABLE strata_run_names (name text COLLATE \"C\", level integer, "
                   "code integer) ON COMMIT DROP"))
@@ -247,7 +219,7 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
                       key_order + " LIMIT 5) e) FROM strata_placed WHERE segment IS NULL",
                   {}, &table))
         return std::nullopt;
-    if (const int64_t unplaced = integer_of(table.rows.at(0).at(0)); unplaced > 0) {
+    if (const int64_t unplaced = cell_integer(table.rows.at(0).at(0)); unplaced > 0) {
         error.message = unplaced_message(
             file.policy, unplaced, table.rows[0][1].value_or("") + (unplaced > 5 ? ", …" : ""));
         error.rule_problem = true;
@@ -262,34 +234,8 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
         counts += ", sum(strata_unknown_" + std::to_string(i) + ")";
     if (!run.exec(counts + " FROM strata_placed GROUP BY segment, tactical", {}, &table))
         return std::nullopt;
-    std::vector<SegmentResult*> ordered;
-    in_report_order(rep.segments, ordered);
-    std::map<std::string, size_t> general_index;
-    for (size_t g = 0; g < rep.segments.size(); ++g)
-        general_index.emplace(rep.segments[g].def->id, g);
-    // The result of tactical path `path` inside general segment g.
-    auto tactical_result = [&](size_t g, const std::string& path) -> SegmentResult* {
-        for (const TacticalNode& node : plan.tactical[g]) {
-            if (plan.tag_paths[node.tag] == path) return node.result;
-        }
-        return nullptr;
-    };
-    for (const auto& row : table.rows) {
-        const size_t g = general_index.at(row[0].value_or(""));
-        const auto n = static_cast<size_t>(integer_of(row[2]));
-        const auto valued = static_cast<size_t>(integer_of(row[3]));
-        auto add = [&](SegmentResult& r) {
-            r.count += n;
-            r.value_count += valued;
-        };
-        add(rep.segments[g]);
-        rep.customers += n;
-        for (const std::string& path : split_tactical(row[1].value_or(""))) {
-            if (SegmentResult* r = tactical_result(g, path)) add(*r);
-        }
-        for (size_t i = 0; i < columns.unknowns && i < ordered.size(); ++i)
-            ordered[i]->unknown += static_cast<size_t>(integer_of(row[4 + i]));
-    }
+    for (const auto& row : table.rows)
+        report.add_group(row, columns.unknowns);
     // The values: each segment's members' values added one by one in key order, as the
     // engine's placement adds them (a double total depends on the order), and the run's total
     // over the general segments in file order.
@@ -301,19 +247,15 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
                 {}, &table))
             return std::nullopt;
         for (const auto& row : table.rows)
-            rep.segments[general_index.at(row[0].value_or(""))].value_total = number_of(row[1]);
+            report.set_value(row[0].value_or(""), "", cell_number(row[1]));
         if (!run.exec("SELECT p.segment, t.path, " + in_key_order +
                           " FROM strata_placed p CROSS JOIN LATERAL "
                           "unnest(string_to_array(p.tactical, ';')) AS t(path) GROUP BY 1, 2",
                       {}, &table))
             return std::nullopt;
-        for (const auto& row : table.rows) {
-            const size_t g = general_index.at(row[0].value_or(""));
-            if (SegmentResult* r = tactical_result(g, row[1].value_or("")))
-                r->value_total = number_of(row[2]);
-        }
-        for (const auto& s : rep.segments)
-            rep.value_total += s.value_total;
+        for (const auto& row : table.rows)
+            report.set_value(row[0].value_or(""), row[1].value_or(""), cell_number(row[2]));
+        report.finish_values();
     }
 
     // Each customer's stays as this run places them.
@@ -338,7 +280,7 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
     firing.fire_initial = options.fire_initial;
     firing.fire_on_rule_change = options.fire_on_rule_change;
     firing.as_of = options.as_of;
-    firing.run_id = options.dry_run ? 0 : integer_of(Cell(run_id));
+    firing.run_id = options.dry_run ? 0 : cell_integer(Cell(run_id));
     if (!run.take(fire_in_postgres(db, firing, rep))) return std::nullopt;
 
     if (!options.dry_run) {
@@ -363,14 +305,8 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
                             : previous->version != file.version ? "rules"
                                                                 : "data";
         Transitions& t = transitions.counts;
-        for (const auto& row : table.rows) {
-            const std::string from = row[0].value_or(""), to = row[1].value_or("");
-            const auto n = static_cast<size_t>(integer_of(row[2]));
-            t.counts[{from, to}] += n;
-            if (from != to) t.moved += n;
-            if (from.empty()) t.entered += n;
-            if (to.empty()) t.left += n;
-        }
+        for (const auto& row : table.rows)
+            WarehouseReport::add_move(row, t);
         // The stays: close those that ended, move those that go on under a new level, open
         // the new ones.
         const std::vector<Cell> ids = {ruleset_id, run_id};
@@ -385,8 +321,8 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
                           "SELECT count(*) FILTER (WHERE level > 0), count(*) FROM closed",
                       ids, &table))
             return std::nullopt;
-        t.tactical_left = static_cast<size_t>(integer_of(table.rows[0][0]));
-        t.stays_written += static_cast<size_t>(integer_of(table.rows[0][1]));
+        t.tactical_left = static_cast<size_t>(cell_integer(table.rows[0][0]));
+        t.stays_written += static_cast<size_t>(cell_integer(table.rows[0][1]));
         if (!run.exec("WITH moved AS (UPDATE strata_stays s SET level = n.level "
                       "FROM strata_new_stays n WHERE s.ruleset = $1::bigint AND "
                       "s.exited_run = 0 AND " +
@@ -394,7 +330,7 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
                           " AND n.level <> s.level RETURNING 1) SELECT count(*) FROM moved",
                       {ruleset_id}, &table))
             return std::nullopt;
-        t.stays_written += static_cast<size_t>(integer_of(table.rows[0][0]));
+        t.stays_written += static_cast<size_t>(cell_integer(table.rows[0][0]));
         if (!run.exec("WITH opened AS (INSERT INTO strata_stays (ruleset, exited_run, "
                       "customer_key, key_is_integer, level, segment, entered_run) "
                       "SELECT $1::bigint, 0, n.customer_key, " +
@@ -407,10 +343,10 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
                           "SELECT count(*) FILTER (WHERE level > 0), count(*) FROM opened",
                       ids, &table))
             return std::nullopt;
-        t.tactical_entered = static_cast<size_t>(integer_of(table.rows[0][0]));
-        t.stays_written += static_cast<size_t>(integer_of(table.rows[0][1]));
+        t.tactical_entered = static_cast<size_t>(cell_integer(table.rows[0][0]));
+        t.stays_written += static_cast<size_t>(cell_integer(table.rows[0][1]));
         rep.transitions = std::move(transitions);
-        rep.run_id = integer_of(Cell(run_id));
+        rep.run_id = cell_integer(Cell(run_id));
     }
     rep.elapsed_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)

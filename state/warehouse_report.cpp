@@ -1,0 +1,91 @@
+#include "state/warehouse_report.hpp"
+
+#include <cstdlib>
+
+namespace strata::state {
+
+namespace {
+
+void in_report_order(std::vector<SegmentResult>& segments, std::vector<SegmentResult*>& out) {
+    for (auto& s : segments) {
+        out.push_back(&s);
+        in_report_order(s.tactical, out);
+    }
+}
+
+}  // namespace
+
+std::string unplaced_message(Policy policy, int64_t count, const std::string& samples) {
+    const std::string customers = std::to_string(count) + (count == 1 ? " customer" : " customers");
+    if (policy == Policy::Exclusive)
+        return "policy 'exclusive' does not hold, so nothing was stored:\n  " + customers +
+               " match no segment or more than one (e.g. " + samples +
+               "); 'strata explain' shows each one's conditions";
+    return customers + " match no general segment (e.g. " + samples +
+           "), so nothing was stored; add a last segment with 'when: otherwise'";
+}
+
+int64_t cell_integer(const warehouse::Cell& cell) {
+    return cell ? std::strtoll(cell->c_str(), nullptr, 10) : 0;
+}
+
+double cell_number(const warehouse::Cell& cell) {
+    return cell ? std::strtod(cell->c_str(), nullptr) : 0.0;
+}
+
+WarehouseReport::WarehouseReport(const CompiledRules& rules, RunReport& rep)
+    : rep_(rep), plan_(plan_segments(rules.segments, rep.segments)) {
+    in_report_order(rep.segments, ordered_);
+    for (size_t g = 0; g < rep.segments.size(); ++g)
+        general_.emplace(rep.segments[g].def->id, g);
+}
+
+SegmentResult* WarehouseReport::tactical(size_t g, const std::string& path) {
+    for (const TacticalNode& node : plan_.tactical[g]) {
+        if (plan_.tag_paths[node.tag] == path) return node.result;
+    }
+    return nullptr;
+}
+
+void WarehouseReport::add_group(const warehouse::Row& row, size_t unknowns) {
+    const size_t g = general_.at(row[0].value_or(""));
+    const auto n = static_cast<size_t>(cell_integer(row[2]));
+    const auto valued = static_cast<size_t>(cell_integer(row[3]));
+    auto add = [&](SegmentResult& r) {
+        r.count += n;
+        r.value_count += valued;
+    };
+    add(rep_.segments[g]);
+    rep_.customers += n;
+    for (const std::string& path : split_tactical(row[1].value_or(""))) {
+        if (SegmentResult* r = tactical(g, path)) add(*r);
+    }
+    for (size_t i = 0; i < unknowns && i < ordered_.size(); ++i)
+        ordered_[i]->unknown += static_cast<size_t>(cell_integer(row[4 + i]));
+}
+
+void WarehouseReport::set_value(const std::string& segment, const std::string& path, double total) {
+    const size_t g = general_.at(segment);
+    if (path.empty()) {
+        rep_.segments[g].value_total = total;
+    } else if (SegmentResult* r = tactical(g, path)) {
+        r->value_total = total;
+    }
+}
+
+void WarehouseReport::finish_values() {
+    rep_.value_total = 0;
+    for (const auto& s : rep_.segments)
+        rep_.value_total += s.value_total;
+}
+
+void WarehouseReport::add_move(const warehouse::Row& row, Transitions& t) {
+    const std::string from = row[0].value_or(""), to = row[1].value_or("");
+    const auto n = static_cast<size_t>(cell_integer(row[2]));
+    t.counts[{from, to}] += n;
+    if (from != to) t.moved += n;
+    if (from.empty()) t.entered += n;
+    if (to.empty()) t.left += n;
+}
+
+}  // namespace strata::state
