@@ -285,17 +285,8 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                           placed + ") USING customer_key GROUP BY from, to",
                       &t, true))
             return std::nullopt;
-        RunTransitions transitions;
-        if (previous) {
-            transitions.since_run = previous->run_id;
-            transitions.since_as_of = previous->as_of;
-        }
-        transitions.cause = !previous                           ? "initial"
-                            : previous->version != file.version ? "rules"
-                                                                : "data";
+        RunTransitions transitions = WarehouseReport::moves(previous, file.version, t.rows);
         Transitions& tr = transitions.counts;
-        for (const auto& row : t.rows)
-            WarehouseReport::add_move(row, tr);
         // The stays this run places: general ones at level 0, tactical ones at their path's
         // level.
         const std::string now =

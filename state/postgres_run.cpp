@@ -296,17 +296,8 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
                           key_flag + " GROUP BY 1, 2",
                       {ruleset_id}, &table))
             return std::nullopt;
-        RunTransitions transitions;
-        if (previous) {
-            transitions.since_run = previous->run_id;
-            transitions.since_as_of = previous->as_of;
-        }
-        transitions.cause = !previous                           ? "initial"
-                            : previous->version != file.version ? "rules"
-                                                                : "data";
+        RunTransitions transitions = WarehouseReport::moves(previous, file.version, table.rows);
         Transitions& t = transitions.counts;
-        for (const auto& row : table.rows)
-            WarehouseReport::add_move(row, t);
         // The stays: close those that ended, move those that go on under a new level, open
         // the new ones.
         const std::vector<Cell> ids = {ruleset_id, run_id};

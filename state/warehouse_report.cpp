@@ -79,13 +79,24 @@ void WarehouseReport::finish_values() {
         rep_.value_total += s.value_total;
 }
 
-void WarehouseReport::add_move(const warehouse::Row& row, Transitions& t) {
-    const std::string from = row[0].value_or(""), to = row[1].value_or("");
-    const auto n = static_cast<size_t>(cell_integer(row[2]));
-    t.counts[{from, to}] += n;
-    if (from != to) t.moved += n;
-    if (from.empty()) t.entered += n;
-    if (to.empty()) t.left += n;
+RunTransitions WarehouseReport::moves(const std::optional<RunRecord>& previous, int64_t version,
+                                      const std::vector<warehouse::Row>& rows) {
+    RunTransitions out;
+    if (previous) {
+        out.since_run = previous->run_id;
+        out.since_as_of = previous->as_of;
+    }
+    out.cause = !previous ? "initial" : previous->version != version ? "rules" : "data";
+    Transitions& t = out.counts;
+    for (const auto& row : rows) {
+        const std::string from = row[0].value_or(""), to = row[1].value_or("");
+        const auto n = static_cast<size_t>(cell_integer(row[2]));
+        t.counts[{from, to}] += n;
+        if (from != to) t.moved += n;
+        if (from.empty()) t.entered += n;
+        if (to.empty()) t.left += n;
+    }
+    return out;
 }
 
 }  // namespace strata::state

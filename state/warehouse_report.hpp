@@ -9,6 +9,7 @@
 #include "dsl/compiler.hpp"
 #include "engine/placement.hpp"
 #include "engine/run.hpp"
+#include "engine/state.hpp"
 #include "warehouse/result.hpp"
 
 namespace strata::state {
@@ -37,8 +38,10 @@ class WarehouseReport {
     void set_value(const std::string& segment, const std::string& path, double total);
     // rep.value_total: the general segments' totals added in file order, as the engine does.
     void finish_values();
-    // One (from, to, customers) row of the moves between general segments (NULL: new, left).
-    static void add_move(const warehouse::Row& row, Transitions& t);
+    // The moves since the ruleset's latest run `previous` (none: its first run), from rows of
+    // (from, to, customers) between general segments (NULL: new, left).
+    static RunTransitions moves(const std::optional<RunRecord>& previous, int64_t version,
+                                const std::vector<warehouse::Row>& rows);
 
   private:
     SegmentResult* tactical(size_t g, const std::string& path);
