@@ -1,6 +1,7 @@
 #include "analysis/explain.hpp"
 
 #include <functional>
+#include <set>
 
 #include "analysis/explain_reasons.hpp"
 #include "analysis/population_story.hpp"
@@ -12,97 +13,89 @@ namespace strata {
 
 namespace {
 
+// The kind a node is shown as, and the nodes it is made of, in the order shown.
+std::string node_kind(const bound::Program& program, const bound::Expr& e,
+                      std::vector<const bound::Expr*>& children) {
+    std::string kind;
+    auto add = [&](const bound::ExprPtr& p) {
+        if (p) children.push_back(p.get());
+    };
+    std::visit(
+        [&](const auto& node) {
+            using T = std::decay_t<decltype(node)>;
+            if constexpr (std::is_same_v<T, bound::Literal>) {
+                kind = "literal";
+            } else if constexpr (std::is_same_v<T, bound::CustomerColumn>) {
+                kind = "column";
+            } else if constexpr (std::is_same_v<T, bound::AggregateRef>) {
+                kind = "aggregate";
+            } else if constexpr (std::is_same_v<T, bound::AsOf>) {
+                kind = "as_of";
+            } else if constexpr (std::is_same_v<T, bound::LetRef>) {
+                kind = "let";
+                add(program.lets[static_cast<size_t>(node.index)].expr);
+            } else if constexpr (std::is_same_v<T, bound::Field>) {
+                kind = "field";
+                add(node.record);
+            } else if constexpr (std::is_same_v<T, bound::Unary>) {
+                kind = "operator";
+                add(node.operand);
+            } else if constexpr (std::is_same_v<T, bound::Binary>) {
+                kind = "operator";
+                add(node.lhs);
+                add(node.rhs);
+            } else if constexpr (std::is_same_v<T, bound::InList>) {
+                kind = "operator";
+                add(node.value);
+                for (const auto& item : node.items)
+                    add(item);
+            } else if constexpr (std::is_same_v<T, bound::Between>) {
+                kind = "operator";
+                for (const auto* part : {&node.value, &node.low, &node.high})
+                    add(*part);
+            } else if constexpr (std::is_same_v<T, bound::IsNull>) {
+                kind = "operator";
+                add(node.value);
+            } else if constexpr (std::is_same_v<T, bound::Call>) {
+                kind = bound::is_population(node.fn) ? "population" : "call";
+                for (const auto& a : node.args)
+                    add(a);
+            } else {
+                kind = "fact column";
+            }
+        },
+        e.node);
+    return kind;
+}
+
 class Tracer {
   public:
-    Tracer(const CompiledRules& rules, const Frame& frame, size_t row,
-           const AggregateRowCounts& rows)
-        : rules_(rules), whole_(frame), one_(frame), rows_(rows) {
-        one_.offset = frame.offset + row;
-        one_.rows = 1;
-        row_ = row;
-    }
-
-    // A node's value for the customer: row-local nodes on a one-row frame, nodes with a
-    // population function over the whole base (a rank needs everyone), read at the row.
-    Value value_of(const bound::Expr& e) const {
-        if (is_row_local(e)) return evaluate(e, one_)[0];
-        return evaluate(e, whole_)[row_];
-    }
+    Tracer(const CompiledRules& rules, const ExplainValues& values)
+        : rules_(rules), values_(values) {}
 
     ExplainNode trace(const bound::Expr& e, int depth = 0) const {
         ExplainNode n;
         n.location = e.location;
         n.text = source_text(e.location);
-        n.value = value_of(e);
-        n.because = population_because(rules_, e, whole_, row_);
+        const std::optional<Value> value = values_.value(e);
+        n.computed = value.has_value();
+        if (value) n.value = *value;
+        n.because = values_.because(e);
         if (depth > 64) return n;
-        std::visit(
-            [&](const auto& node) {
-                using T = std::decay_t<decltype(node)>;
-                if constexpr (std::is_same_v<T, bound::Literal>) {
-                    n.kind = "literal";
-                } else if constexpr (std::is_same_v<T, bound::CustomerColumn>) {
-                    n.kind = "column";
-                } else if constexpr (std::is_same_v<T, bound::AggregateRef>) {
-                    n.kind = "aggregate";
-                    note_rows(node.index, n);
-                } else if constexpr (std::is_same_v<T, bound::AsOf>) {
-                    n.kind = "as_of";
-                } else if constexpr (std::is_same_v<T, bound::LetRef>) {
-                    n.kind = "let";
-                    const bound::Let& let = rules_.program.lets[static_cast<size_t>(node.index)];
-                    n.text = let.name;
-                    n.children.push_back(trace(*let.expr, depth + 1));
-                } else if constexpr (std::is_same_v<T, bound::Field>) {
-                    n.kind = "field";
-                    n.children.push_back(trace(*node.record, depth + 1));
-                } else if constexpr (std::is_same_v<T, bound::Unary>) {
-                    n.kind = "operator";
-                    n.children.push_back(trace(*node.operand, depth + 1));
-                } else if constexpr (std::is_same_v<T, bound::Binary>) {
-                    n.kind = "operator";
-                    n.children.push_back(trace(*node.lhs, depth + 1));
-                    n.children.push_back(trace(*node.rhs, depth + 1));
-                } else if constexpr (std::is_same_v<T, bound::InList>) {
-                    n.kind = "operator";
-                    n.children.push_back(trace(*node.value, depth + 1));
-                    for (const auto& item : node.items)
-                        n.children.push_back(trace(*item, depth + 1));
-                } else if constexpr (std::is_same_v<T, bound::Between>) {
-                    n.kind = "operator";
-                    for (const auto* part : {&node.value, &node.low, &node.high})
-                        n.children.push_back(trace(**part, depth + 1));
-                } else if constexpr (std::is_same_v<T, bound::IsNull>) {
-                    n.kind = "operator";
-                    n.children.push_back(trace(*node.value, depth + 1));
-                } else if constexpr (std::is_same_v<T, bound::Call>) {
-                    n.kind = bound::is_population(node.fn) ? "population" : "call";
-                    for (const auto& a : node.args) {
-                        if (a) n.children.push_back(trace(*a, depth + 1));
-                    }
-                } else {
-                    n.kind = "fact column";
-                }
-            },
-            e.node);
+        std::vector<const bound::Expr*> children;
+        n.kind = node_kind(rules_.program, e, children);
+        if (const auto* let = std::get_if<bound::LetRef>(&e.node))
+            n.text = rules_.program.lets[static_cast<size_t>(let->index)].name;
+        if (const auto* agg = std::get_if<bound::AggregateRef>(&e.node))
+            values_.aggregate_rows(agg->index, n);
+        for (const bound::Expr* c : children)
+            n.children.push_back(trace(*c, depth + 1));
         return n;
     }
 
   private:
     const CompiledRules& rules_;
-    const Frame& whole_;
-    Frame one_;
-    const AggregateRowCounts& rows_;
-    size_t row_ = 0;
-
-    // The fact rows that fed aggregate `index` for this customer, counted by the run itself.
-    void note_rows(int index, ExplainNode& n) const {
-        const auto a = static_cast<size_t>(index);
-        if (a >= rows_.taken.size()) return;
-        n.rows = rows_.taken[a][whole_.offset + row_];
-        n.rows_without_value = rows_.without_value[a][whole_.offset + row_];
-        n.fact = rules_.program.facts[static_cast<size_t>(rules_.program.aggregates[a].fact)].name;
-    }
+    const ExplainValues& values_;
 
     std::string source_text(Location loc) const {
         if (!loc.valid()) return {};
@@ -113,21 +106,132 @@ class Tracer {
     }
 };
 
+// The values of the embedded run: read at the customer's row of the run's frame.
+class FrameValues : public ExplainValues {
+  public:
+    FrameValues(const CompiledRules& rules, const Frame& frame, size_t row,
+                const AggregateRowCounts& rows)
+        : rules_(rules), whole_(frame), one_(frame), rows_(rows), row_(row) {
+        one_.offset = frame.offset + row;
+        one_.rows = 1;
+    }
+
+    // Row-local nodes on a one-row frame, nodes with a population function over the whole
+    // base (a rank needs everyone), read at the row.
+    std::optional<Value> value(const bound::Expr& e) const override {
+        if (is_row_local(e)) return evaluate(e, one_)[0];
+        return evaluate(e, whole_)[row_];
+    }
+
+    std::string because(const bound::Expr& e) const override {
+        return population_because(rules_, e, whole_, row_);
+    }
+
+    // The fact rows that fed aggregate `index` for this customer, counted by the run itself.
+    void aggregate_rows(int index, ExplainNode& n) const override {
+        const auto a = static_cast<size_t>(index);
+        if (a >= rows_.taken.size()) return;
+        n.rows = rows_.taken[a][whole_.offset + row_];
+        n.rows_without_value = rows_.without_value[a][whole_.offset + row_];
+        n.fact = rules_.program.facts[static_cast<size_t>(rules_.program.aggregates[a].fact)].name;
+    }
+
+  private:
+    const CompiledRules& rules_;
+    const Frame& whole_;
+    Frame one_;
+    const AggregateRowCounts& rows_;
+    size_t row_ = 0;
+};
+
 std::string truth(const Value& v) {
     if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
     return "null";
 }
 
+void collect(const bound::Program& program, const bound::Expr& e,
+             std::set<const bound::Expr*>& seen, std::vector<const bound::Expr*>& out, int depth) {
+    if (depth > 64 || !seen.insert(&e).second) return;
+    out.push_back(&e);
+    std::vector<const bound::Expr*> children;
+    node_kind(program, e, children);
+    for (const bound::Expr* c : children)
+        collect(program, *c, seen, out, depth + 1);
+}
+
+void collect_segments(const bound::Program& program, const std::vector<CompiledSegment>& segs,
+                      std::set<const bound::Expr*>& seen, std::vector<const bound::Expr*>& out) {
+    for (const CompiledSegment& s : segs) {
+        if (s.when) collect(program, *s.when, seen, out, 0);
+        collect_segments(program, s.tactical, seen, out);
+    }
+}
+
+ExplainedSegment explained(const CompiledRules& rules, const Tracer& tracer,
+                           const CompiledSegment& seg, std::string id) {
+    ExplainedSegment s;
+    s.id = std::move(id);
+    if (seg.when) {
+        s.condition = tracer.trace(*seg.when);
+        s.result = truth(s.condition->value);
+        if (s.result != "true") s.deciding = deciding_parts(rules.program, *seg.when, *s.condition);
+    } else {
+        s.result = "otherwise";
+    }
+    return s;
+}
+
 }  // namespace
+
+std::vector<const bound::Expr*> explained_nodes(const CompiledRules& rules) {
+    std::set<const bound::Expr*> seen;
+    std::vector<const bound::Expr*> out;
+    collect_segments(rules.program, rules.segments, seen, out);
+    return out;
+}
+
+Explanation explain_placed(const CompiledRules& rules, Date as_of, const Value& key,
+                           const std::string& segment, const std::string& tactical,
+                           const ExplainValues& values) {
+    Explanation out;
+    out.ruleset = rules.rules.ruleset;
+    out.version = rules.rules.version;
+    out.as_of = as_of;
+    out.customer = key;
+    out.segment = segment;
+    size_t from = 0;
+    while (from < tactical.size()) {
+        const size_t end = std::min(tactical.find(';', from), tactical.size());
+        out.tactical.push_back(tactical.substr(from, end - from));
+        from = end + 1;
+    }
+    const Tracer tracer(rules, values);
+    const CompiledSegment* winner = nullptr;
+    for (const CompiledSegment& seg : rules.segments) {
+        out.tried.push_back(explained(rules, tracer, seg, seg.def->id));
+        if (seg.def->id == out.segment) winner = &seg;
+    }
+    if (!winner) return out;
+    std::function<void(const std::vector<CompiledSegment>&, const std::string&)> walk =
+        [&](const std::vector<CompiledSegment>& segs, const std::string& prefix) {
+            for (const CompiledSegment& t : segs) {
+                const std::string path = prefix.empty() ? t.def->id : prefix + "/" + t.def->id;
+                ExplainedSegment s = explained(rules, tracer, t, path);
+                // The catch-all has no result among tactical segments: none is `otherwise`.
+                if (!t.when) s.result.clear();
+                out.tactical_tried.push_back(std::move(s));
+                walk(t.tactical, path);
+            }
+        };
+    walk(winner->tactical, "");
+    return out;
+}
 
 std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::Database& data,
                                             SQLite::Database* state, Date as_of,
                                             const std::vector<Value>& keys, std::string& error,
                                             bool* rule_problem) {
     Explanation out;
-    out.ruleset = rules.rules.ruleset;
-    out.version = rules.rules.version;
-    out.as_of = as_of;
     bool found = false;
     AggregateRowCounts rows;
     RunOptions options;
@@ -144,49 +248,9 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
                 match = match || (k.index() == key.index() && compare_keys(k, key) == 0);
             if (!match) continue;
             found = true;
-            out.customer = key;
-            out.segment = rep.membership[i].segment.str();
-            const std::string& tags = rep.membership[i].tactical.str();
-            size_t from = 0;
-            while (from < tags.size()) {
-                const size_t end = std::min(tags.find(';', from), tags.size());
-                out.tactical.push_back(tags.substr(from, end - from));
-                from = end + 1;
-            }
-            const Tracer tracer(rules, frame, order[i], rows);
-            const CompiledSegment* winner = nullptr;
-            for (const CompiledSegment& seg : rules.segments) {
-                ExplainedSegment s;
-                s.id = seg.def->id;
-                if (seg.when) {
-                    s.condition = tracer.trace(*seg.when);
-                    s.result = truth(s.condition->value);
-                    if (s.result != "true")
-                        s.deciding = deciding_parts(rules.program, *seg.when, *s.condition);
-                } else {
-                    s.result = "otherwise";
-                }
-                if (seg.def->id == out.segment) winner = &seg;
-                out.tried.push_back(std::move(s));
-            }
-            if (!winner) return;
-            std::function<void(const std::vector<CompiledSegment>&, const std::string&)> walk =
-                [&](const std::vector<CompiledSegment>& segs, const std::string& prefix) {
-                    for (const CompiledSegment& t : segs) {
-                        ExplainedSegment s;
-                        s.id = prefix.empty() ? t.def->id : prefix + "/" + t.def->id;
-                        if (t.when) {
-                            s.condition = tracer.trace(*t.when);
-                            s.result = truth(s.condition->value);
-                            if (s.result != "true")
-                                s.deciding = deciding_parts(rules.program, *t.when, *s.condition);
-                        }
-                        const std::string path = s.id;
-                        out.tactical_tried.push_back(std::move(s));
-                        walk(t.tactical, path);
-                    }
-                };
-            walk(winner->tactical, "");
+            const FrameValues values(rules, frame, order[i], rows);
+            out = explain_placed(rules, as_of, key, rep.membership[i].segment.str(),
+                                 rep.membership[i].tactical.str(), values);
         }
     };
     RunError run_error;

@@ -29,6 +29,9 @@ struct ExplainNode {
     std::optional<int64_t> rows;
     int64_t rows_without_value = 0;
     std::string fact;
+    // False where the source of the values does not compute this node (a warehouse computes
+    // no records or durations); `value` is then null and means nothing.
+    bool computed = true;
 };
 
 // One of the smallest parts of a condition that decided it (see explain_reasons.hpp).
@@ -59,7 +62,32 @@ struct Explanation {
     std::vector<std::string> tactical;             // the tactical paths that held
     std::vector<ExplainedSegment> tried;           // every general segment, in order
     std::vector<ExplainedSegment> tactical_tried;  // the winner's tactical segments, in order
+    // Where the values were computed when not by the embedded engine ("PostgreSQL at …").
+    std::string computed_in;
 };
+
+// Where an explanation reads one customer's values: the embedded run's frame, or the columns
+// a warehouse computed for the customer (state/warehouse_explain.hpp).
+class ExplainValues {
+  public:
+    virtual ~ExplainValues() = default;
+    // The node's value for the customer; nullopt when this source does not compute it.
+    virtual std::optional<Value> value(const bound::Expr& e) const = 0;
+    // A population call or field: why it has its value, from the run's fit ("" if none).
+    virtual std::string because(const bound::Expr&) const { return {}; }
+    // An aggregate node: sets its `rows`, `rows_without_value` and `fact` when known.
+    virtual void aggregate_rows(int /*aggregate*/, ExplainNode& /*node*/) const {}
+};
+
+// Every node an explanation of `rules` can show, each once: the conditions of every general
+// and tactical segment and what they are made of, through lets. A source computes these.
+std::vector<const bound::Expr*> explained_nodes(const CompiledRules& rules);
+
+// The explanation of customer `key`, placed in `segment` with the tactical paths `tactical`
+// (';'-joined, as a run stores them), from the values of `values`.
+Explanation explain_placed(const CompiledRules& rules, Date as_of, const Value& key,
+                           const std::string& segment, const std::string& tactical,
+                           const ExplainValues& values);
 
 // Explains `key` (an integer or a text, matched only by a key of its own type) under `rules`.
 // `state`: the run state, read for previous_segment and the like (may be null). nullopt with

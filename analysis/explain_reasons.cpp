@@ -10,11 +10,12 @@ std::string truth_of(const Value& v) {
 }
 
 // The nodes at the root of a null under `n` (itself when none of its children is null): the
-// value that was unknown, for a reader who asks why.
+// value that was unknown, for a reader who asks why. A node whose value was not computed (a
+// record inside a warehouse) is not taken for a null.
 void null_roots(const ExplainNode& n, std::vector<std::pair<std::string, Value>>& out) {
     bool deeper = false;
     for (const ExplainNode& c : n.children) {
-        if (c.kind != "literal" && is_null(c.value)) {
+        if (c.kind != "literal" && c.computed && is_null(c.value)) {
             null_roots(c, out);
             deeper = true;
         }
@@ -62,7 +63,7 @@ class Finder {
         part.result = value;
         part.let = let;
         for (const ExplainNode& c : n.children) {
-            if (c.kind == "literal") continue;
+            if (c.kind == "literal" || !c.computed) continue;
             if (value != "null")
                 part.operands.emplace_back(c.text, c.value);
             else if (is_null(c.value))

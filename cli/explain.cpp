@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/explain_stored.hpp"
+#include "cli/run_warehouse.hpp"
 #include "engine/json.hpp"
 #include "engine/reader.hpp"
 #include "engine/store.hpp"
@@ -61,8 +62,9 @@ std::string rows_text(const ExplainNode& n) {
 // One node and what it is made of; a let's definition is shown the first time only.
 void print_node(std::ostream& out, const ExplainNode& n, int depth, std::set<std::string>& lets) {
     if (n.kind == "literal") return;  // literals speak for themselves
-    out << std::string(static_cast<size_t>(6 + 2 * depth), ' ') << n.text << " = " << shown(n.value)
-        << "   (" << n.kind << ", " << n.location.line << ':' << n.location.col;
+    out << std::string(static_cast<size_t>(6 + 2 * depth), ' ') << n.text << " = "
+        << (n.computed ? shown(n.value) : "(not computed inside the warehouse)") << "   (" << n.kind
+        << ", " << n.location.line << ':' << n.location.col;
     if (n.rows) out << "; " << rows_text(n);
     out << ")\n";
     if (!n.because.empty())
@@ -119,6 +121,9 @@ void print_text(std::ostream& out, const Explanation& e, const StoredPlacement* 
         out << ']';
     }
     out << '\n';
+    if (!e.computed_in.empty())
+        out << "computed inside " << e.computed_in
+            << ": population cut points and the fact rows behind aggregates are not shown\n";
     if (stored) print_stored(out, e, *stored);
     out << "\ngeneral segments, in order (the first that holds wins):\n";
     for (const auto& s : e.tried) {
@@ -151,6 +156,7 @@ void write_node(JsonWriter& w, const ExplainNode& n) {
     w.begin_object().key("text").value(n.text).key("kind").value(n.kind);
     w.key("line").value(n.location.line).key("col").value(n.location.col).key("value");
     write_value(w, n.value);
+    if (!n.computed) w.key("computed").value(false);
     if (n.rows) {
         w.key("rows").value(*n.rows).key("rows_without_value").value(n.rows_without_value);
         w.key("fact").value(n.fact);
@@ -254,6 +260,11 @@ void print_json(std::ostream& out, const Explanation& e, const StoredPlacement* 
     write_segments(w, "tried", e.tried);
     write_segments(w, "tactical_tried", e.tactical_tried);
     write_stored(w, e, stored);
+    w.key("computed_in");
+    if (e.computed_in.empty())
+        w.null();
+    else
+        w.value(e.computed_in);
     w.end_object();
     out << w.str() << '\n';
 }
@@ -261,6 +272,27 @@ void print_json(std::ostream& out, const Explanation& e, const StoredPlacement* 
 int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
     const bool json = options.format == Format::Json;
+    if (is_postgres_url(options.db) || is_clickhouse_url(options.db)) {
+        auto usage = [&](const std::string& message) {
+            err << "strata explain: " << message << '\n';
+            if (json) write_json_error(out, "usage", message);
+            return kExitEnvironment;
+        };
+        if (options.run || names_ruleset(options.rules))
+            return usage(
+                "--run and a ruleset's name read the runs stored in SQLite only so far; "
+                "give the rule file");
+        if (options.state)
+            return usage("--state: inside the warehouse, explain reads no stored state");
+        auto e = explain_in_warehouse(options.rules, options.db, options.as_of, options.customer,
+                                      out, err, json, exit_code);
+        if (!e) return exit_code;
+        if (json)
+            print_json(out, *e, nullptr);
+        else
+            print_text(out, *e, nullptr);
+        return kExitOk;
+    }
     std::vector<Value> keys;
     if (auto i = integer_key_spelled(options.customer)) keys.push_back(Value{*i});
     keys.push_back(Value{intern(options.customer)});
@@ -328,7 +360,10 @@ void add_explain(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
     auto* cmd = app.add_subcommand(
         "explain", "Why a customer is in their segment: every condition tried, with its values");
     cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
-    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--db", options->db,
+                    "SQLite customer database, or a postgresql:// or clickhouse:// URL: the "
+                    "customer is then explained inside the warehouse (docs/warehouse.md)")
+        ->required();
     cmd->add_option("--customer", options->customer, "The customer's key")->required();
     cmd->add_option("--as-of", options->as_of,
                     "Reference date YYYY-MM-DD (default: the rule file's, else today)");

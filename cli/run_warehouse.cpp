@@ -8,6 +8,7 @@
 #include "state/clickhouse_run.hpp"
 #include "state/postgres_run.hpp"
 #include "state/postgres_state.hpp"
+#include "state/warehouse_explain.hpp"
 #include "warehouse/database_url.hpp"
 
 namespace strata::cli {
@@ -121,6 +122,90 @@ std::optional<StoredRun> load_postgres_run(const std::string& db, const std::str
     return run;
 }
 
+std::optional<LoadedRules> load_warehouse_rules(const std::string& command,
+                                                const std::string& rules, const std::string& db,
+                                                std::ostream& out, std::ostream& err,
+                                                std::ostream* json, int& exit_code,
+                                                std::optional<Schema>& catalog) {
+    std::string error;
+    auto fail = [&](const std::string& kind) {
+        err << "strata " << command << ": " << error << '\n';
+        if (json) write_json_error(out, kind, error);
+        exit_code = kExitEnvironment;
+        return std::nullopt;
+    };
+    auto text = read_text_file(rules, error);
+    if (!text) return fail("file");
+    if (is_postgres_url(db))
+        return load_rules_text(rules, std::move(*text), db, err, exit_code, json, &catalog);
+    catalog = read_clickhouse_schema(db, error);
+    if (!catalog) return fail("database");
+    SourceFile source(rules, std::move(*text));
+    Diagnostics diags;
+    std::optional<LoadedRules> loaded;
+    loaded.emplace();
+    loaded->sha256 = sha256_hex(source.text());
+    loaded->rules = compile_rules(source, &*catalog, diags);
+    diags.sort_by_location();
+    for (const auto& d : diags.items()) {
+        render_text(err, d, loaded->rules ? &loaded->rules->source : &source);
+        if (d.severity == Severity::Warning) loaded->warnings.push_back(d);
+    }
+    if (!loaded->rules || diags.has_errors()) {
+        exit_code = diags.only_schema_errors() ? kExitEnvironment : kExitRules;
+        if (json)
+            write_json_error(out, exit_code == kExitRules ? "rules" : "database",
+                             "the rule file has errors", diags.items(), &source);
+        return std::nullopt;
+    }
+    return loaded;
+}
+
+std::optional<Explanation> explain_in_warehouse(const std::string& rules, const std::string& db,
+                                                const std::optional<std::string>& as_of_text,
+                                                const std::string& customer, std::ostream& out,
+                                                std::ostream& err, bool json, int& exit_code) {
+    std::ostream* json_out = json ? &out : nullptr;
+    auto fail = [&](const std::string& kind, const std::string& message, int code) {
+        err << "strata explain: " << message << '\n';
+        if (json_out) write_json_error(out, kind, message);
+        exit_code = code;
+        return std::nullopt;
+    };
+    std::string url_error;
+    auto location = warehouse::parse_database_argument(db, url_error);
+    if (!location) return fail("usage", url_error, kExitEnvironment);
+    std::optional<Schema> catalog;
+    auto loaded =
+        load_warehouse_rules("explain", rules, db, out, err, json_out, exit_code, catalog);
+    if (!loaded) return std::nullopt;
+    auto as_of = resolve_as_of(as_of_text, loaded->rules->rules, err);
+    if (!as_of)
+        return fail("usage", "--as-of '" + as_of_text.value_or("") + "' is not a date",
+                    kExitEnvironment);
+    state::WarehouseExplainError error;
+    std::optional<Explanation> e;
+    if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location))
+        e = state::explain_in_postgres(*loaded->rules, *catalog, *pg, *as_of, customer, error);
+    else
+        e = state::explain_in_clickhouse(*loaded->rules, *catalog,
+                                         std::get<warehouse::ClickHouseUrl>(*location), *as_of,
+                                         customer, error);
+    if (!e) {
+        error.refusals.sort_by_location();
+        for (const auto& d : error.refusals.items())
+            render_text(err, d, &loaded->rules->source);
+        err << "strata explain: " << error.message << '\n';
+        if (json_out)
+            write_json_error(out, error.rule_problem ? "rules" : "database", error.message,
+                             error.refusals.items(), &loaded->rules->source);
+        exit_code = error.rule_problem ? kExitRules : kExitEnvironment;
+        return std::nullopt;
+    }
+    e->computed_in = warehouse::describe_location(*location);
+    return e;
+}
+
 std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
                                         std::optional<LoadedRules>& loaded, std::ostream& out,
                                         std::ostream& err, int& exit_code) {
@@ -140,28 +225,10 @@ std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
     auto location = warehouse::parse_database_argument(options.db, url_error);
     if (!location) return fail("usage", url_error, kExitEnvironment);
     const auto& url = std::get<warehouse::ClickHouseUrl>(*location);
-    std::string error;
-    auto catalog = read_clickhouse_schema(options.db, error);
-    if (!catalog) return fail("database", error, kExitEnvironment);
-    auto text = catalog ? read_text_file(options.rules, error) : std::nullopt;
-    if (!text) return fail("file", error, kExitEnvironment);
-    SourceFile source(options.rules, std::move(*text));
-    Diagnostics diags;
-    loaded.emplace();
-    loaded->sha256 = sha256_hex(source.text());
-    loaded->rules = compile_rules(source, &*catalog, diags);
-    diags.sort_by_location();
-    for (const auto& d : diags.items()) {
-        render_text(err, d, loaded->rules ? &loaded->rules->source : &source);
-        if (d.severity == Severity::Warning) loaded->warnings.push_back(d);
-    }
-    if (!loaded->rules || diags.has_errors()) {
-        exit_code = diags.only_schema_errors() ? kExitEnvironment : kExitRules;
-        if (json)
-            write_json_error(out, exit_code == kExitRules ? "rules" : "database",
-                             "the rule file has errors", diags.items(), &source);
-        return std::nullopt;
-    }
+    std::optional<Schema> catalog;
+    loaded =
+        load_warehouse_rules("run", options.rules, options.db, out, err, json, exit_code, catalog);
+    if (!loaded) return std::nullopt;
     auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
     if (!as_of)
         return fail("usage", "--as-of '" + options.as_of.value_or("") + "' is not a date",

@@ -6,6 +6,7 @@
 #include <optional>
 #include <ostream>
 
+#include "analysis/explain.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/export_csv.hpp"
@@ -28,6 +29,23 @@ std::optional<RunReport> run_postgres(const RunCommandOptions& options,
 std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
                                         std::optional<LoadedRules>& loaded, std::ostream& out,
                                         std::ostream& err, int& exit_code);
+
+// The rule file bound against the catalog of the warehouse at `db` (a PostgreSQL or ClickHouse
+// URL), which is returned in `catalog`. On failure prints why (as `strata COMMAND: …`, and as a
+// JSON error on `out` when `json` is set) and returns nullopt with `exit_code` set.
+std::optional<LoadedRules> load_warehouse_rules(const std::string& command,
+                                                const std::string& rules, const std::string& db,
+                                                std::ostream& out, std::ostream& err,
+                                                std::ostream* json, int& exit_code,
+                                                std::optional<Schema>& catalog);
+
+// `strata explain RULES --db URL --customer KEY`: the explanation computed inside the
+// warehouse (state/warehouse_explain.hpp), `computed_in` set. On failure prints why and
+// returns nullopt with `exit_code` set (1: the rules; 2: usage, the server, no such customer).
+std::optional<Explanation> explain_in_warehouse(const std::string& rules, const std::string& db,
+                                                const std::optional<std::string>& as_of,
+                                                const std::string& customer, std::ostream& out,
+                                                std::ostream& err, bool json, int& exit_code);
 
 // A run stored in ClickHouse, as load_postgres_run.
 std::optional<StoredRun> load_clickhouse_stored_run(const std::string& db,

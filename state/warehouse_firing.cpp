@@ -18,9 +18,9 @@ Value key_value(const std::string& text, bool integer_keys) {
     return intern(text);
 }
 
-// A value of the run's query in the dialect's representation (sql/compiler.hpp), as the
-// engine holds it.
-Value value_of(const Cell& cell, Type type) {
+}  // namespace
+
+Value value_from_cell(const Cell& cell, Type type) {
     if (!cell) return std::monostate{};
     const std::string& t = *cell;
     switch (type) {
@@ -38,8 +38,6 @@ Value value_of(const Cell& cell, Type type) {
             return intern(t);
     }
 }
-
-}  // namespace
 
 std::string key_cell(const Value& key) {
     if (const auto* i = std::get_if<int64_t>(&key)) return std::to_string(*i);
@@ -110,7 +108,7 @@ Firing fire_candidates(const CompiledRules& rules, const TriggerColumns& columns
         const size_t c = cell_of.at(&e);
         Column values(n);
         for (size_t i = 0; i < n; ++i)
-            values[i] = value_of(rows[i][c], e.type);
+            values[i] = value_from_cell(rows[i][c], e.type);
         return values;
     };
     return fire_triggers(fin);

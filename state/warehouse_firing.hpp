@@ -20,6 +20,10 @@ struct TriggerColumns {
 };
 TriggerColumns trigger_columns(const CompiledRules& rules);
 
+// A cell of the run's query in the dialect's representation (sql/compiler.hpp: a date as its
+// day number, a bool as t/true/1), as the engine holds a value of `type`.
+Value value_from_cell(const warehouse::Cell& cell, Type type);
+
 // A key as the stays and the outboxes of the warehouses hold it: the integer's digits or the
 // text.
 std::string key_cell(const Value& key);

@@ -176,7 +176,7 @@ TEST_CASE("identifiers: only plain names are quoted") {
 
 TEST_CASE("--db: commands that read SQLite files only say so for a warehouse URL") {
     for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"explain", "r.yaml", "--customer", "1", "--db",
+         {std::vector<std::string>{"eval", "r.yaml", "--customer", "1", "--db",
                                    "postgresql://me:secret@db.internal/shop"},
           std::vector<std::string>{"runs", "--db=clickhouse://ch1/shop"},
           std::vector<std::string>{"history", "--db", "shop.db", "--state", "postgresql://me@db/x",
