@@ -190,49 +190,126 @@ std::optional<RunReport> evaluate(const CompiledRules& rules, const std::string&
     return report;
 }
 
+// Counts the customers by how each file places them: the moves between general segments, the
+// tactical paths entered and left. Customers come one at a time (an embedded evaluation) or in
+// groups placed alike (a warehouse's counts); a side without a segment is a customer that file
+// does not place.
+class PlacementPairs {
+  public:
+    PlacementPairs(const RunReport& before, const RunReport& after, size_t sample, RulesDiff& diff)
+        : sample_(sample), diff_(diff) {
+        for (size_t i = 0; i < before.segments.size(); ++i)
+            old_index_.emplace(intern(before.segments[i].def->id).p, i);
+        for (size_t i = 0; i < after.segments.size(); ++i)
+            new_index_.emplace(intern(after.segments[i].def->id).p, i);
+    }
+
+    // REQUIRES: the segments are the reports' (interned); `keys` the group's first keys in key
+    // order (at most the sample's number are kept).
+    void add(const Str* old_segment, const Str* old_tactical, const Str* new_segment,
+             const Str* new_tactical, size_t customers, const Value* keys, size_t key_count) {
+        const size_t from = old_segment ? old_index_.at(old_segment->p) : kNoSegment;
+        const size_t to = new_segment ? new_index_.at(new_segment->p) : kNoSegment;
+        GeneralMove& m = moves_[{from, to}];
+        if (m.count == 0) {
+            m.from = old_segment ? old_segment->str() : "";
+            m.to = new_segment ? new_segment->str() : "";
+        }
+        m.count += customers;
+        if (!old_segment || !new_segment || old_segment->str() != new_segment->str()) {
+            diff_.moved += customers;
+            for (size_t k = 0; k < key_count && k < sample_; ++k)
+                m.sample.push_back(keys[k]);
+        }
+        const bool same_tactical =
+            old_tactical && new_tactical && old_tactical->p == new_tactical->p;
+        if (!same_tactical) {
+            const auto& was = paths_of(old_tactical);
+            const auto& is = paths_of(new_tactical);
+            for (const std::string& p : is) {
+                if (std::find(was.begin(), was.end(), p) == was.end())
+                    tactical_moves_[p].first += customers;
+            }
+            for (const std::string& p : was) {
+                if (std::find(is.begin(), is.end(), p) == is.end())
+                    tactical_moves_[p].second += customers;
+            }
+        }
+        diff_.customers += customers;
+    }
+
+    // The matrix, the segment counts of both reports and the tactical paths' changes.
+    void finish(const RunReport& before, const RunReport& after) {
+        for (auto& [pair, move] : moves_) {
+            // Groups of one move arrive in any order: the sample is the first keys overall.
+            std::stable_sort(move.sample.begin(), move.sample.end(),
+                             [](const Value& x, const Value& y) { return compare_keys(x, y) < 0; });
+            if (move.sample.size() > sample_) move.sample.resize(sample_);
+            diff_.matrix.push_back(std::move(move));
+        }
+        for (const SegmentResult& r : after.segments) {
+            auto it = old_index_.find(intern(r.def->id).p);
+            diff_.segments.push_back(
+                {r.def->id,
+                 it == old_index_.end() ? std::nullopt
+                                        : std::optional<size_t>(before.segments[it->second].count),
+                 r.count});
+        }
+        for (const SegmentResult& r : before.segments) {
+            if (!new_index_.count(intern(r.def->id).p))
+                diff_.segments.push_back({r.def->id, r.count, std::nullopt});
+        }
+        std::vector<std::pair<std::string, size_t>> old_paths, new_paths;
+        for (const SegmentResult& r : before.segments)
+            tactical_counts(r.tactical, old_paths);
+        for (const SegmentResult& r : after.segments)
+            tactical_counts(r.tactical, new_paths);
+        auto find = [](const std::vector<std::pair<std::string, size_t>>& v,
+                       const std::string& path) {
+            auto it =
+                std::find_if(v.begin(), v.end(), [&](const auto& e) { return e.first == path; });
+            return it == v.end() ? std::nullopt : std::optional<size_t>(it->second);
+        };
+        auto add_tactical = [&](const std::string& path) {
+            const auto [entered, left] = tactical_moves_[path];
+            diff_.tactical.push_back(
+                {path, find(old_paths, path), find(new_paths, path), entered, left});
+            diff_.tactical_entered += entered;
+            diff_.tactical_left += left;
+        };
+        for (const auto& [path, n] : new_paths)
+            add_tactical(path);
+        for (const auto& [path, n] : old_paths) {
+            if (!find(new_paths, path)) add_tactical(path);
+        }
+    }
+
+  private:
+    const std::vector<std::string>& paths_of(const Str* tactical) {
+        static const std::vector<std::string> none;
+        if (!tactical) return none;
+        auto it = paths_cache_.find(tactical->p);
+        if (it == paths_cache_.end())
+            it = paths_cache_.emplace(tactical->p, split_paths(*tactical)).first;
+        return it->second;
+    }
+
+    size_t sample_;
+    RulesDiff& diff_;
+    std::unordered_map<const std::string*, size_t> old_index_, new_index_;
+    std::map<std::pair<size_t, size_t>, GeneralMove> moves_;
+    std::map<std::string, std::pair<size_t, size_t>> tactical_moves_;  // path → entered, left
+    std::unordered_map<const std::string*, std::vector<std::string>> paths_cache_;
+};
+
 // Compares the two placements customer by customer (both in key order).
 void compare_placements(const RunReport& before, const RunReport& after, size_t sample,
                         RulesDiff& diff) {
-    std::unordered_map<const std::string*, size_t> old_index, new_index;
-    for (size_t i = 0; i < before.segments.size(); ++i)
-        old_index.emplace(intern(before.segments[i].def->id).p, i);
-    for (size_t i = 0; i < after.segments.size(); ++i)
-        new_index.emplace(intern(after.segments[i].def->id).p, i);
-    std::map<std::pair<size_t, size_t>, GeneralMove> moves;
-    std::map<std::string, std::pair<size_t, size_t>> tactical_moves;  // path → entered, left
-    std::unordered_map<const std::string*, std::vector<std::string>> paths_cache;
-    auto paths_of = [&paths_cache](const MembershipRow* row) -> const std::vector<std::string>& {
-        static const std::vector<std::string> none;
-        if (!row) return none;
-        auto it = paths_cache.find(row->tactical.p);
-        if (it == paths_cache.end())
-            it = paths_cache.emplace(row->tactical.p, split_paths(row->tactical)).first;
-        return it->second;
-    };
+    PlacementPairs pairs(before, after, sample, diff);
     auto count = [&](const MembershipRow* o, const MembershipRow* n) {
-        const size_t from = o ? old_index.at(o->segment.p) : kNoSegment;
-        const size_t to = n ? new_index.at(n->segment.p) : kNoSegment;
-        GeneralMove& m = moves[{from, to}];
-        if (m.count++ == 0) {
-            m.from = o ? o->segment.str() : "";
-            m.to = n ? n->segment.str() : "";
-        }
-        const bool moved = !o || !n || o->segment.str() != n->segment.str();
-        if (moved) {
-            ++diff.moved;
-            if (m.sample.size() < sample) m.sample.push_back(o ? o->key : n->key);
-        }
-        if (!o || !n || o->tactical.p != n->tactical.p) {
-            const auto& was = paths_of(o);
-            const auto& is = paths_of(n);
-            for (const std::string& p : is) {
-                if (std::find(was.begin(), was.end(), p) == was.end()) ++tactical_moves[p].first;
-            }
-            for (const std::string& p : was) {
-                if (std::find(is.begin(), is.end(), p) == is.end()) ++tactical_moves[p].second;
-            }
-        }
-        ++diff.customers;
+        const Value& key = o ? o->key : n->key;
+        pairs.add(o ? &o->segment : nullptr, o ? &o->tactical : nullptr, n ? &n->segment : nullptr,
+                  n ? &n->tactical : nullptr, 1, &key, 1);
     };
     const auto& a = before.membership;
     const auto& b = after.membership;
@@ -246,43 +323,22 @@ void compare_placements(const RunReport& before, const RunReport& after, size_t 
         else
             count(nullptr, &b[j++]);
     }
-    for (auto& [pair, move] : moves)
-        diff.matrix.push_back(std::move(move));
+    pairs.finish(before, after);
+}
 
-    for (const SegmentResult& r : after.segments) {
-        auto it = old_index.find(intern(r.def->id).p);
-        diff.segments.push_back({r.def->id,
-                                 it == old_index.end()
-                                     ? std::nullopt
-                                     : std::optional<size_t>(before.segments[it->second].count),
-                                 r.count});
-    }
-    for (const SegmentResult& r : before.segments) {
-        if (!new_index.count(intern(r.def->id).p))
-            diff.segments.push_back({r.def->id, r.count, std::nullopt});
-    }
-
-    std::vector<std::pair<std::string, size_t>> old_paths, new_paths;
-    for (const SegmentResult& r : before.segments)
-        tactical_counts(r.tactical, old_paths);
-    for (const SegmentResult& r : after.segments)
-        tactical_counts(r.tactical, new_paths);
-    auto find = [](const std::vector<std::pair<std::string, size_t>>& v, const std::string& path) {
-        auto it = std::find_if(v.begin(), v.end(), [&](const auto& e) { return e.first == path; });
-        return it == v.end() ? std::nullopt : std::optional<size_t>(it->second);
-    };
-    auto add_tactical = [&](const std::string& path) {
-        const auto [entered, left] = tactical_moves[path];
-        diff.tactical.push_back(
-            {path, find(old_paths, path), find(new_paths, path), entered, left});
-        diff.tactical_entered += entered;
-        diff.tactical_left += left;
-    };
-    for (const auto& [path, n] : new_paths)
-        add_tactical(path);
-    for (const auto& [path, n] : old_paths) {
-        if (!find(new_paths, path)) add_tactical(path);
-    }
+// What both ways of diffing say first: the two files and what changed in their definitions.
+RulesDiff diff_header(const CompiledRules& old_rules, const std::string& old_sha256,
+                      const CompiledRules& new_rules, const std::string& new_sha256, Date as_of) {
+    RulesDiff diff;
+    diff.old_ruleset = old_rules.rules.ruleset;
+    diff.new_ruleset = new_rules.rules.ruleset;
+    diff.old_version = old_rules.rules.version;
+    diff.new_version = new_rules.rules.version;
+    diff.old_sha256 = old_sha256;
+    diff.new_sha256 = new_sha256;
+    diff.as_of = as_of;
+    diff.definitions = diff_definitions(old_rules.rules, new_rules.rules);
+    return diff;
 }
 
 void write_key(JsonWriter& w, const Value& key) {
@@ -314,16 +370,7 @@ std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::s
                                     const CompiledRules& new_rules, const std::string& new_sha256,
                                     SQLite::Database& data, SQLite::Database* state,
                                     const DiffOptions& options, RunError& error) {
-    RulesDiff diff;
-    diff.old_ruleset = old_rules.rules.ruleset;
-    diff.new_ruleset = new_rules.rules.ruleset;
-    diff.old_version = old_rules.rules.version;
-    diff.new_version = new_rules.rules.version;
-    diff.old_sha256 = old_sha256;
-    diff.new_sha256 = new_sha256;
-    diff.as_of = options.as_of;
-    diff.definitions = diff_definitions(old_rules.rules, new_rules.rules);
-
+    RulesDiff diff = diff_header(old_rules, old_sha256, new_rules, new_sha256, options.as_of);
     SnapshotGuard snapshot(data, error);
     if (!snapshot.held()) return std::nullopt;
     const std::optional<RunReport> before =
@@ -350,6 +397,27 @@ std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::s
     diff.old_customers = before->customers;
     diff.new_customers = after->customers;
     compare_placements(*before, *after, options.sample, diff);
+    return diff;
+}
+
+RulesDiff diff_placements(const CompiledRules& old_rules, const std::string& old_sha256,
+                          const CompiledRules& new_rules, const std::string& new_sha256, Date as_of,
+                          size_t sample, const RunReport& before, const RunReport& after,
+                          const std::vector<PlacementGroup>& groups) {
+    RulesDiff diff = diff_header(old_rules, old_sha256, new_rules, new_sha256, as_of);
+    diff.old_customers = before.customers;
+    diff.new_customers = after.customers;
+    diff.triggers_computed = new_rules.triggers.empty();
+    PlacementPairs pairs(before, after, sample, diff);
+    for (const PlacementGroup& g : groups) {
+        const Str old_segment = intern(g.old_segment.value_or("")),
+                  new_segment = intern(g.new_segment.value_or(""));
+        const Str old_tactical = intern(g.old_tactical), new_tactical = intern(g.new_tactical);
+        pairs.add(g.old_segment ? &old_segment : nullptr, g.old_segment ? &old_tactical : nullptr,
+                  g.new_segment ? &new_segment : nullptr, g.new_segment ? &new_tactical : nullptr,
+                  g.customers, g.sample.data(), g.sample.size());
+    }
+    pairs.finish(before, after);
     return diff;
 }
 
@@ -405,7 +473,19 @@ std::string diff_json(const RulesDiff& d) {
         w.key("text").value(l.text).end_object();
     }
     w.end_array();
-    w.key("triggers").begin_array();
+    w.key("computed_in");
+    if (d.computed_in.empty())
+        w.null();
+    else
+        w.value(d.computed_in);
+    w.key("triggers");
+    // Not computed (inside a warehouse): null, not an empty list that would say "none fire".
+    if (!d.triggers_computed) {
+        w.null();
+        w.end_object();
+        return w.str();
+    }
+    w.begin_array();
     for (const TriggerImpact& t : d.triggers) {
         w.begin_object().key("id").value(t.id).key("on").value(t.on);
         w.key("customers").value(t.customers).key("would_send").value(t.would_send);

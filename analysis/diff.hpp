@@ -80,6 +80,10 @@ struct RulesDiff {
     size_t tactical_left = 0;
     std::vector<DefinitionLine> definitions;
     std::vector<TriggerImpact> triggers;  // the new file's, in file order
+    // Where both files were evaluated when not by the embedded engine ("postgresql://…"); the
+    // new file's triggers are then not computed (triggers_computed false when it has some).
+    std::string computed_in;
+    bool triggers_computed = true;
 };
 
 struct DiffOptions {
@@ -99,6 +103,24 @@ std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::s
                                     const CompiledRules& new_rules, const std::string& new_sha256,
                                     SQLite::Database& data, SQLite::Database* state,
                                     const DiffOptions& options, RunError& error);
+
+// A group of customers that the two files place alike, as a warehouse counts them.
+struct PlacementGroup {
+    // The general segment under each file; nullopt: that file does not place them (they are
+    // not in its base).
+    std::optional<std::string> old_segment, new_segment;
+    std::string old_tactical, new_tactical;  // the tactical paths, ';'-joined
+    size_t customers = 0;
+    std::vector<Value> sample;  // the group's first keys in key order (up to the diff's sample)
+};
+
+// The diff of two placements evaluated elsewhere (inside a warehouse), by the same counting as
+// diff_rules: `before` and `after` hold each file's segment counts (a run report's segments
+// and customers), `groups` every customer once. The triggers are not computed.
+RulesDiff diff_placements(const CompiledRules& old_rules, const std::string& old_sha256,
+                          const CompiledRules& new_rules, const std::string& new_sha256, Date as_of,
+                          size_t sample, const RunReport& before, const RunReport& after,
+                          const std::vector<PlacementGroup>& groups);
 
 // The `strata diff --format json` document (docs/running.md).
 std::string diff_json(const RulesDiff& diff);

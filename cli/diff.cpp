@@ -6,6 +6,7 @@
 #include "analysis/diff.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/run_warehouse.hpp"
 #include "engine/store.hpp"
 
 namespace strata::cli {
@@ -117,6 +118,11 @@ void print_segments(std::ostream& out, const RulesDiff& d) {
 }
 
 void print_triggers(std::ostream& out, const RulesDiff& d) {
+    if (!d.triggers_computed) {
+        out << "\ntriggers the change would fire: not computed inside the warehouse (they read "
+               "the state store's cooldowns and cap)\n";
+        return;
+    }
     if (d.triggers.empty()) return;
     out << "\ntriggers the change would fire (applied with --fire-on-rule-change):\n";
     std::vector<std::string> ids, ons;
@@ -155,6 +161,7 @@ void print_text(std::ostream& out, const RulesDiff& d, const std::string& old_pa
         << (d.moved == 1 ? " moves" : " move") << " (" << share
         << "); tactical: " << thousands(d.tactical_entered) << " entered, "
         << thousands(d.tactical_left) << " left\n";
+    if (!d.computed_in.empty()) out << "computed inside " << d.computed_in << '\n';
     if (d.old_ruleset != d.new_ruleset) {
         out << "note: the files are different rulesets; the triggers are fired as '"
             << d.new_ruleset << "' (its cooldowns, cap and holdouts)\n";
@@ -184,6 +191,26 @@ std::optional<Date> diff_as_of(const std::optional<std::string>& flag, const Rul
 
 int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream& err) {
     std::ostream* json = options.format == Format::Json ? &out : nullptr;
+    if (is_postgres_url(options.db) || is_clickhouse_url(options.db)) {
+        if (options.state) {
+            const std::string message =
+                "--state: inside the warehouse, diff reads no stored state (previous_segment and "
+                "the like are not compiled there, and the triggers are not computed)";
+            err << "strata diff: " << message << '\n';
+            if (json) write_json_error(out, "usage", message);
+            return kExitEnvironment;
+        }
+        int exit_code = kExitOk;
+        const auto diff =
+            diff_in_warehouse(options.old_rules, options.new_rules, options.db, options.as_of,
+                              options.sample, out, err, json != nullptr, exit_code);
+        if (!diff) return exit_code;
+        if (json)
+            out << diff_json(*diff) << '\n';
+        else
+            print_text(out, *diff, options.old_rules, options.new_rules);
+        return kExitOk;
+    }
     int old_code = kExitOk, new_code = kExitOk;
     // Both files are compiled, so that the problems of both are shown at once; a JSON error
     // object is written for the first that fails only.
@@ -244,7 +271,10 @@ void add_diff(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
         "triggers that would fire, changed definitions (stores nothing)");
     cmd->add_option("old", options->old_rules, "The rule file as it is (YAML)")->required();
     cmd->add_option("new", options->new_rules, "The changed rule file (YAML)")->required();
-    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--db", options->db,
+                    "SQLite customer database, or a postgresql:// or clickhouse:// URL: both "
+                    "files are then evaluated inside the warehouse (docs/warehouse.md)")
+        ->required();
     cmd->add_option("--as-of", options->as_of,
                     "Reference date YYYY-MM-DD for both files (default: the new file's, else the "
                     "old file's, else today)");

@@ -8,6 +8,7 @@
 #include "state/clickhouse_run.hpp"
 #include "state/postgres_run.hpp"
 #include "state/postgres_state.hpp"
+#include "state/warehouse_diff.hpp"
 #include "state/warehouse_explain.hpp"
 #include "warehouse/database_url.hpp"
 
@@ -204,6 +205,72 @@ std::optional<Explanation> explain_in_warehouse(const std::string& rules, const 
     }
     e->computed_in = warehouse::describe_location(*location);
     return e;
+}
+
+std::optional<RulesDiff> diff_in_warehouse(const std::string& old_path, const std::string& new_path,
+                                           const std::string& db,
+                                           const std::optional<std::string>& as_of_text,
+                                           size_t sample, std::ostream& out, std::ostream& err,
+                                           bool json, int& exit_code) {
+    std::ostream* json_out = json ? &out : nullptr;
+    auto fail = [&](const std::string& kind, const std::string& message, int code) {
+        err << "strata diff: " << message << '\n';
+        if (json_out) write_json_error(out, kind, message);
+        exit_code = code;
+        return std::nullopt;
+    };
+    std::string url_error;
+    auto location = warehouse::parse_database_argument(db, url_error);
+    if (!location) return fail("usage", url_error, kExitEnvironment);
+    // Both files are compiled, so that the problems of both are shown at once.
+    std::optional<Schema> catalog, new_catalog;
+    int old_code = kExitOk, new_code = kExitOk;
+    auto old_loaded =
+        load_warehouse_rules("diff", old_path, db, out, err, json_out, old_code, catalog);
+    auto new_loaded = load_warehouse_rules("diff", new_path, db, out, err,
+                                           old_loaded ? json_out : nullptr, new_code, new_catalog);
+    if (!old_loaded || !new_loaded) {
+        exit_code = std::max(old_code, new_code);
+        return std::nullopt;
+    }
+    // The as_of of both: --as-of, else the new file's, else the old file's, else today.
+    const RuleFile& old_file = old_loaded->rules->rules;
+    const RuleFile& new_file = new_loaded->rules->rules;
+    const std::optional<Date> as_of = !as_of_text && !new_file.as_of && old_file.as_of
+                                          ? old_file.as_of
+                                          : resolve_as_of(as_of_text, new_file, err);
+    if (!as_of)
+        return fail("usage", "--as-of '" + as_of_text.value_or("") + "' is not a date",
+                    kExitEnvironment);
+    const state::DiffedRules old_rules{old_loaded->rules.get(), old_loaded->sha256};
+    const state::DiffedRules new_rules{new_loaded->rules.get(), new_loaded->sha256};
+    state::WarehouseDiffError error;
+    std::optional<RulesDiff> diff;
+    if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location))
+        diff = state::diff_in_postgres(old_rules, new_rules, *catalog, *pg, *as_of, sample, error);
+    else
+        diff = state::diff_in_clickhouse(old_rules, new_rules, *catalog,
+                                         std::get<warehouse::ClickHouseUrl>(*location), *as_of,
+                                         sample, error);
+    if (!diff) {
+        std::vector<Diagnostic> all;
+        for (auto* refusals : {&error.old_refusals, &error.new_refusals}) {
+            refusals->sort_by_location();
+            const SourceFile& source = refusals == &error.old_refusals ? old_loaded->rules->source
+                                                                       : new_loaded->rules->source;
+            for (const auto& d : refusals->items()) {
+                render_text(err, d, &source);
+                all.push_back(d);
+            }
+        }
+        err << "strata diff: " << error.message << '\n';
+        if (json_out)
+            write_json_error(out, error.rule_problem ? "rules" : "database", error.message);
+        exit_code = error.rule_problem ? kExitRules : kExitEnvironment;
+        return std::nullopt;
+    }
+    diff->computed_in = warehouse::describe_location(*location);
+    return diff;
 }
 
 std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,

@@ -6,6 +6,7 @@
 #include <optional>
 #include <ostream>
 
+#include "analysis/diff.hpp"
 #include "analysis/explain.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -46,6 +47,15 @@ std::optional<Explanation> explain_in_warehouse(const std::string& rules, const 
                                                 const std::optional<std::string>& as_of,
                                                 const std::string& customer, std::ostream& out,
                                                 std::ostream& err, bool json, int& exit_code);
+
+// `strata diff OLD NEW --db URL`: the diff computed inside the warehouse
+// (state/warehouse_diff.hpp), `computed_in` set, the triggers not computed. On failure prints
+// why and returns nullopt with `exit_code` set.
+std::optional<RulesDiff> diff_in_warehouse(const std::string& old_path, const std::string& new_path,
+                                           const std::string& db,
+                                           const std::optional<std::string>& as_of, size_t sample,
+                                           std::ostream& out, std::ostream& err, bool json,
+                                           int& exit_code);
 
 // A run stored in ClickHouse, as load_postgres_run.
 std::optional<StoredRun> load_clickhouse_stored_run(const std::string& db,

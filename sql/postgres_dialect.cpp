@@ -209,7 +209,11 @@ class PostgresDialect final : public Dialect {
                                 const std::string& c) const override {
         const std::string n = native(table, column, Type::Int);
         if (type_of_postgres(n) == Type::Int) return "CAST(" + c + " AS bigint)";
-        return "(coalesce(CAST(" + c + " AS text), '') COLLATE \"C\")";
+        // Null, empty or blank (white space, no-break spaces) is no key, as in the engine.
+        const std::string text = "CAST(" + c + " AS text)";
+        return "((CASE WHEN btrim(" + text +
+               ", E' \\t\\n\\x0b\\f\\r' || chr(160)) = '' THEN NULL ELSE " + text +
+               " END) COLLATE \"C\")";
     }
 
     std::string order_by_key(const std::string& k) const override { return k; }

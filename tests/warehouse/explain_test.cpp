@@ -5,7 +5,7 @@
 // computes: the placement, every segment's result and reason, every node's text, kind, place
 // and value. Left out of the comparison: what the warehouse says it does not compute (the
 // population "because" texts, the fact rows behind aggregates, the nodes marked
-// "computed": false). STRATA_EXPLAIN_PAIRS sets how many pairs (default 12 on PostgreSQL, a
+// "computed": false). STRATA_EXPLAIN_PAIRS sets how many pairs (default 9 on PostgreSQL, a
 // third of them on ClickHouse).
 #include <doctest/doctest.h>
 
@@ -115,7 +115,7 @@ int compare_explanations(const std::string& rules, const std::string& sqlite,
 
 TEST_CASE("explain inside the warehouse: the embedded explanation, node by node") {
     const char* env = std::getenv("STRATA_EXPLAIN_PAIRS");
-    const int pairs = env ? std::atoi(env) : 12;
+    const int pairs = env ? std::atoi(env) : 9;
     Gen gen{std::mt19937(20261130), true};
     int explained_pg = 0, explained_ch = 0;
     for (int i = 0; i < pairs; ++i) {

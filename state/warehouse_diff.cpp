@@ -1,0 +1,229 @@
+#include "state/warehouse_diff.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+#include "engine/numeric.hpp"
+#include "sql/compiler.hpp"
+#include "sql/postgres_dialect.hpp"
+#include "state/warehouse_report.hpp"
+#include "warehouse/clickhouse_client.hpp"
+#include "warehouse/postgres_client.hpp"
+
+namespace strata::state {
+
+namespace {
+
+using warehouse::Cell;
+using warehouse::Row;
+
+// Both files' queries; nullopt with the refusals of each.
+bool compile_both(const DiffedRules& old_rules, const DiffedRules& new_rules, Date as_of,
+                  const sql::Dialect& dialect, std::string& old_sql, std::string& new_sql,
+                  WarehouseDiffError& error) {
+    auto old_query = sql::compile_query(*old_rules.rules, as_of, dialect, error.old_refusals);
+    auto new_query = sql::compile_query(*new_rules.rules, as_of, dialect, error.new_refusals);
+    if (!old_query || !new_query) {
+        const size_t n = error.old_refusals.error_count() + error.new_refusals.error_count();
+        error.message = std::to_string(n) + (n == 1 ? " construct" : " constructs") +
+                        " cannot be compiled to " + dialect.name();
+        error.rule_problem = true;
+        return false;
+    }
+    old_sql = std::move(*old_query);
+    new_sql = std::move(*new_query);
+    return true;
+}
+
+// A hexadecimal text's bytes ("" when it is not one).
+std::string from_hex(const std::string& hex) {
+    std::string out;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+        out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    return out;
+}
+
+// The keys of a group: ','-separated integers, or texts each in hexadecimal.
+std::vector<Value> sample_keys(const Cell& cell, bool integer_keys) {
+    std::vector<Value> keys;
+    const std::string text = cell.value_or("");
+    size_t from = 0;
+    while (from < text.size()) {
+        const size_t end = std::min(text.find(',', from), text.size());
+        const std::string part = text.substr(from, end - from);
+        if (integer_keys) {
+            if (auto i = parse_integer_text(part)) keys.emplace_back(*i);
+        } else {
+            keys.emplace_back(intern(from_hex(part)));
+        }
+        from = end + 1;
+    }
+    return keys;
+}
+
+// The diff from the server's groups. Each row: old segment, new segment, old tactical, new
+// tactical, whether the old and the new file place the customers (1/0 or t/f), customers,
+// their first keys.
+std::optional<RulesDiff> diff_from_rows(const DiffedRules& old_rules, const DiffedRules& new_rules,
+                                        Date as_of, size_t sample, const std::vector<Row>& rows,
+                                        bool integer_keys, WarehouseDiffError& error) {
+    auto flag = [](const Cell& c) { return c && (*c == "1" || *c == "t" || *c == "true"); };
+    std::vector<PlacementGroup> groups;
+    // Each file's customers it could not place: their count and first keys.
+    int64_t unplaced[2] = {0, 0};
+    std::vector<Value> unplaced_keys[2];
+    for (const Row& row : rows) {
+        PlacementGroup g;
+        const bool in_old = flag(row.at(4)), in_new = flag(row.at(5));
+        g.customers = static_cast<size_t>(cell_integer(row.at(6)));
+        g.sample = sample_keys(row.at(7), integer_keys);
+        for (int side = 0; side < 2; ++side) {
+            const bool present = side == 0 ? in_old : in_new;
+            if (present && !row.at(static_cast<size_t>(side))) {
+                unplaced[side] += static_cast<int64_t>(g.customers);
+                unplaced_keys[side].insert(unplaced_keys[side].end(), g.sample.begin(),
+                                           g.sample.end());
+            }
+        }
+        if (in_old) g.old_segment = row[0].value_or(""), g.old_tactical = row[2].value_or("");
+        if (in_new) g.new_segment = row[1].value_or(""), g.new_tactical = row[3].value_or("");
+        groups.push_back(std::move(g));
+    }
+    for (int side = 0; side < 2; ++side) {
+        if (unplaced[side] == 0) continue;
+        auto& keys = unplaced_keys[side];
+        std::stable_sort(keys.begin(), keys.end(),
+                         [](const Value& x, const Value& y) { return compare_keys(x, y) < 0; });
+        std::string samples;
+        for (size_t i = 0; i < keys.size() && i < 5; ++i)
+            samples += (i ? ", " : "") + format_value(keys[i]);
+        if (unplaced[side] > 5) samples += ", …";
+        const CompiledRules& rules = *(side == 0 ? old_rules : new_rules).rules;
+        error.message = rules.source.path() + ": " +
+                        unplaced_message(rules.rules.policy, unplaced[side], samples);
+        error.rule_problem = true;
+        return std::nullopt;
+    }
+    // Each file's segment counts, as a run's report holds them.
+    RunReport reports[2];
+    for (int side = 0; side < 2; ++side) {
+        const CompiledRules& rules = *(side == 0 ? old_rules : new_rules).rules;
+        WarehouseReport report(rules, reports[side]);
+        std::map<std::pair<std::string, std::string>, size_t> counts;
+        for (const PlacementGroup& g : groups) {
+            const auto& segment = side == 0 ? g.old_segment : g.new_segment;
+            if (segment)
+                counts[{*segment, side == 0 ? g.old_tactical : g.new_tactical}] += g.customers;
+        }
+        for (const auto& [placement, n] : counts)
+            report.add_group({placement.first, placement.second, std::to_string(n), "0"}, 0);
+    }
+    return diff_placements(*old_rules.rules, old_rules.sha256, *new_rules.rules, new_rules.sha256,
+                           as_of, sample, reports[0], reports[1], groups);
+}
+
+// Both files' keys must meet as the same type.
+bool integer_key(const CompiledRules& rules, const Schema& catalog) {
+    const TableSchema* customers = catalog.find(rules.rules.customers_table);
+    const ColumnSchema* key = customers ? customers->find(rules.rules.key) : nullptr;
+    return key && key->type == Type::Int;
+}
+
+}  // namespace
+
+std::optional<RulesDiff> diff_in_postgres(const DiffedRules& old_rules,
+                                          const DiffedRules& new_rules, const Schema& catalog,
+                                          const warehouse::PostgresUrl& url, Date as_of,
+                                          size_t sample, WarehouseDiffError& error) {
+    auto dialect = sql::make_postgres_dialect(&catalog);
+    std::string old_sql, new_sql;
+    if (!compile_both(old_rules, new_rules, as_of, *dialect, old_sql, new_sql, error))
+        return std::nullopt;
+    const bool integer_keys = integer_key(*old_rules.rules, catalog);
+    if (integer_keys != integer_key(*new_rules.rules, catalog)) {
+        error.message =
+            "the two files' customer keys are of different types (one integer, one "
+            "text), so no customer of one can be found in the other";
+        return std::nullopt;
+    }
+    // Up to `sample` keys per group, and at least 5 to name unplaced customers with.
+    const std::string keep = std::to_string(std::max<size_t>(sample, 5));
+    const std::string key = "coalesce(o.customer_key, n.customer_key)";
+    const std::string keys = integer_keys ? "array_to_string((array_agg(" + key + " ORDER BY " +
+                                                key + "))[1:" + keep + "], ',')"
+                                          : "array_to_string((array_agg(encode(convert_to(" + key +
+                                                "::text, 'UTF8'), 'hex') ORDER BY " + key +
+                                                "::text COLLATE \"C\"))[1:" + keep + "], ',')";
+    const std::string sql =
+        "SELECT o.segment, n.segment, o.tactical, n.tactical, o.customer_key IS NOT NULL, "
+        "n.customer_key IS NOT NULL, count(*), " +
+        keys + " FROM (" + old_sql + ") o FULL JOIN (" + new_sql +
+        ") n ON o.customer_key = n.customer_key GROUP BY 1, 2, 3, 4, 5, 6";
+    spdlog::debug("diff inside PostgreSQL: {}", sql);
+    auto connection = warehouse::PostgresConnection::connect(url);
+    if (!connection) {
+        error.message = connection.error().describe();
+        return std::nullopt;
+    }
+    auto& db = connection.value();
+    auto transaction = warehouse::PostgresTransaction::begin(db);
+    if (!transaction) {
+        error.message = transaction.error().describe();
+        return std::nullopt;
+    }
+    // One snapshot for both files (REPEATABLE READ), and no JIT (seconds for nothing).
+    for (const char* setting :
+         {"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "SET LOCAL jit = off"}) {
+        if (auto set = db.exec(setting); !set) {
+            error.message = set.error().describe();
+            return std::nullopt;
+        }
+    }
+    auto answer = db.exec(sql);
+    if (!answer) {
+        error.message = answer.error().describe();
+        return std::nullopt;
+    }
+    return diff_from_rows(old_rules, new_rules, as_of, sample, answer.value().rows, integer_keys,
+                          error);
+}
+
+std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
+                                            const DiffedRules& new_rules, const Schema& catalog,
+                                            const warehouse::ClickHouseUrl& url, Date as_of,
+                                            size_t sample, WarehouseDiffError& error) {
+    auto dialect = sql::make_dialect("clickhouse");
+    std::string old_sql, new_sql;
+    if (!compile_both(old_rules, new_rules, as_of, *dialect, old_sql, new_sql, error))
+        return std::nullopt;
+    if (!integer_key(*old_rules.rules, catalog) || !integer_key(*new_rules.rules, catalog)) {
+        error.message = "a diff inside ClickHouse needs integer customer keys in both files";
+        return std::nullopt;
+    }
+    const std::string keep = std::to_string(std::max<size_t>(sample, 5));
+    // With join_use_nulls 0 a side without the customer has 0 in its `present` column.
+    const std::string sql =
+        "SELECT old_segment, new_segment, old_tactical, new_tactical, old_present, new_present, "
+        "count(), arrayStringConcat(arrayMap(x -> toString(x), arraySlice(arraySort(groupArray("
+        "customer_key)), 1, " +
+        keep +
+        ")), ',') FROM (SELECT customer_key, segment AS old_segment, tactical AS old_tactical, "
+        "toUInt8(1) AS old_present FROM (" +
+        old_sql +
+        ")) ALL FULL OUTER JOIN (SELECT customer_key, segment AS new_segment, tactical AS "
+        "new_tactical, toUInt8(1) AS new_present FROM (" +
+        new_sql +
+        ")) USING customer_key GROUP BY old_segment, new_segment, old_tactical, new_tactical, "
+        "old_present, new_present";
+    spdlog::debug("diff inside ClickHouse: {}", sql);
+    warehouse::ClickHouseClient client(url);
+    auto answer = client.query(sql);
+    if (!answer) {
+        error.message = answer.error().describe();
+        return std::nullopt;
+    }
+    return diff_from_rows(old_rules, new_rules, as_of, sample, answer.value().rows, true, error);
+}
+
+}  // namespace strata::state
