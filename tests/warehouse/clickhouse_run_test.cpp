@@ -13,6 +13,7 @@
 
 #include "tests/sql_generator.hpp"
 #include "tests/test_support.hpp"
+#include "tests/warehouse/run_databases.hpp"
 #include "tests/warehouse/run_support.hpp"
 #include "tests/warehouse/warehouse_support.hpp"
 #include "warehouse/clickhouse_client.hpp"
@@ -22,54 +23,6 @@
 using namespace strata::testing;
 using namespace strata::warehouse;
 using namespace strata::warehouse::testing;
-
-namespace {
-
-// The same database on both shards, dropped at the end; its URL for --db.
-class ClusterDatabase {
-  public:
-    ClusterDatabase() : name_(unique_name("strata_ch_run")) {
-        spdlog::set_level(spdlog::level::warn);
-        for (ClickHouseUrl url : {clickhouse_url(), second_shard_url()}) {
-            auto made = ClickHouseClient(url).query("CREATE DATABASE " +
-                                                    *quote_clickhouse_identifier(name_));
-            if (!made) FAIL(made.error().describe());
-            url.database = name_;
-            shards_.push_back(url);
-        }
-        url = "clickhouse://" + shards_[0].host + ":" + std::to_string(shards_[0].port) + "/" +
-              name_ + "?cluster=" + cluster_name();
-    }
-    ~ClusterDatabase() {
-        for (ClickHouseUrl url : shards_) {
-            url.database = "default";
-            (void)ClickHouseClient(url).query("DROP DATABASE IF EXISTS " +
-                                              *quote_clickhouse_identifier(name_));
-        }
-    }
-    // The base's tables, replaced by those of the SQLite file.
-    void load(const std::string& sqlite_path,
-              const std::vector<TableToLoad>& tables = {{"customers", "customer_id"},
-                                                        {"orders", "customer_id"}}) {
-        for (const ClickHouseUrl& shard : shards_) {
-            for (const auto& t : tables) {
-                for (const std::string& table : {t.table, t.table + "_local"})
-                    (void)ClickHouseClient(shard).query("DROP TABLE IF EXISTS " + table);
-            }
-        }
-        const std::string loaded =
-            load_sqlite_into_clickhouse(sqlite_path, tables, shards_, cluster_name());
-        REQUIRE(loaded == "");
-    }
-    ClickHouseClient client() const { return ClickHouseClient(shards_[0]); }
-    std::string url;
-
-  private:
-    std::string name_;
-    std::vector<ClickHouseUrl> shards_;
-};
-
-}  // namespace
 
 TEST_CASE("clickhouse run: reports, moves and exports are the embedded run's (random pairs)") {
     const char* env = std::getenv("STRATA_CH_RUN_PAIRS");

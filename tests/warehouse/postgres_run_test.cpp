@@ -12,6 +12,7 @@
 
 #include "tests/sql_generator.hpp"
 #include "tests/test_support.hpp"
+#include "tests/warehouse/run_databases.hpp"
 #include "tests/warehouse/run_support.hpp"
 #include "tests/warehouse/warehouse_support.hpp"
 #include "warehouse/copy_from_sqlite.hpp"
@@ -21,39 +22,6 @@
 using namespace strata::testing;
 using namespace strata::warehouse;
 using namespace strata::warehouse::testing;
-
-namespace {
-
-// A database of its own (each pair starts with no run state); its URL for --db.
-struct RunDatabase {
-    std::string url;
-    PostgresConnection connection;
-
-    static RunDatabase create() {
-        spdlog::set_level(spdlog::level::warn);
-        PostgresUrl admin = postgres_url();
-        auto server = PostgresConnection::connect(admin);
-        if (!server) FAIL(server.error().describe());
-        const std::string name = unique_name("strata_pg_run");
-        auto made =
-            server.value().exec_script("CREATE DATABASE " + *quote_postgres_identifier(name));
-        if (!made) FAIL(made.error().describe());
-        PostgresUrl url = admin;
-        url.database = name;
-        auto connection = PostgresConnection::connect(url);
-        if (!connection) FAIL(connection.error().describe());
-        return {"postgresql://" + url.user + "@" + url.host + ":" + std::to_string(url.port) + "/" +
-                    name,
-                std::move(connection.value())};
-    }
-
-    void load(const std::string& sqlite_path) {
-        auto copied = copy_sqlite_tables(sqlite_path, {"customers", "orders"}, connection);
-        if (!copied) FAIL(copied.error().describe());
-    }
-};
-
-}  // namespace
 
 TEST_CASE("postgres run: reports, moves and exports are the embedded run's (random pairs)") {
     const char* env = std::getenv("STRATA_PG_RUN_PAIRS");
