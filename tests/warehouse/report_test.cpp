@@ -160,8 +160,8 @@ bool has_note(const report::ReportModel& m, const std::string& part) {
 // The same three runs on the SQLite base (its state inside it) and in a warehouse (`run` runs
 // the rule file there at an as_of; `reload` copies the changed base into it).
 template <class RunThere, class Reload>
-void run_three_times(TempDir& dir, const std::string& base, const std::string& embedded,
-                     const std::string& rules, RunThere run_there, Reload reload) {
+void run_three_times(const std::string& base, const std::string& embedded, const std::string& rules,
+                     RunThere run_there, Reload reload) {
     for (const char* as_of : {"2026-03-31", "2026-11-01", "2026-11-02"}) {
         CAPTURE(as_of);
         const Run lite = run_cli({"run", rules, "--db", embedded, "--as-of", as_of});
@@ -181,7 +181,6 @@ void run_three_times(TempDir& dir, const std::string& base, const std::string& e
         SQLite::Database(base, SQLite::OPEN_READWRITE).exec(sql);
         reload();
     }
-    (void)dir;
 }
 
 // The SQLite model and the warehouse's for the same request; both must be gathered.
@@ -234,7 +233,7 @@ TEST_CASE("warehouse report: the PostgreSQL model is the SQLite one, field by fi
     auto pg = RunDatabase::create();
     pg.load(base);
     run_three_times(
-        dir, base, embedded, rules,
+        base, embedded, rules,
         [&](const char* as_of) {
             return run_cli({"run", rules, "--db", pg.url, "--as-of", as_of});
         },
@@ -305,7 +304,7 @@ TEST_CASE("warehouse report: the ClickHouse model is the SQLite one, field by fi
     ClusterDatabase ch;
     ch.load(base);
     run_three_times(
-        dir, base, embedded, rules,
+        base, embedded, rules,
         [&](const char* as_of) {
             return run_cli({"run", rules, "--db", ch.url, "--as-of", as_of, "--state", actions});
         },
