@@ -332,7 +332,8 @@ namespace {
 // The commands that take a warehouse URL in --db or --state (docs/warehouse.md); the others
 // read SQLite files only.
 bool takes_warehouse_url(const std::string& command) {
-    for (const char* name : {"check", "compile", "run", "export", "outbox", "explain", "diff"}) {
+    for (const char* name : {"check", "compile", "run", "export", "outbox", "explain", "diff",
+                             "report"}) {
         if (command == name) return true;
     }
     return false;
@@ -393,7 +394,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
         err << "strata " << command << ": " << option << " is a " << scheme << ":// URL, but '"
             << command
             << "' reads SQLite files only so far (docs/warehouse.md lists the commands that work "
-               "on a warehouse: check, compile, run, export, outbox, explain, diff)\n";
+               "on a warehouse: check, compile, run, export, outbox, explain, diff, report)\n";
         return kExitEnvironment;
     }
     try {

@@ -1,14 +1,18 @@
 // `strata report --db DB [--state PATH] [--ruleset NAME] [--run N] [--compare M] --out FILE`:
-// one self-contained HTML file of a stored run (report/, docs/report.md).
+// one self-contained HTML file of a stored run (report/, docs/report.md), from a SQLite state or
+// from a run stored inside PostgreSQL or ClickHouse (`--db URL`, state/report_store.hpp).
 #include <filesystem>
 #include <fstream>
 #include <ostream>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/run_warehouse.hpp"
 #include "cli/stored_state.hpp"
 #include "report/html.hpp"
 #include "report/report_model.hpp"
+#include "report/run_store.hpp"
+#include "state/report_store.hpp"
 
 namespace strata::cli {
 
@@ -28,16 +32,27 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
         err << "strata report: " << message << '\n';
         return kExitEnvironment;
     };
-    auto stored = open_stored_state("report", options.db, options.state, err, nullptr);
-    if (!stored) return kExitEnvironment;
-    std::string error;
-    const auto library = report::read_chart_library(binary_dir(), error);
-    if (!library) return fail(error);
     report::ReportRequest request;
     request.ruleset = options.ruleset;
     request.run = options.run;
     request.compare = options.compare;
-    const auto model = report::gather_report(*stored->data, *stored->state, request, error);
+    std::string error;
+    std::optional<report::ReportModel> model;
+    std::optional<std::string> library;
+    if (is_postgres_url(options.db) || is_clickhouse_url(options.db)) {
+        // A run stored inside the warehouse; for ClickHouse, --state holds its actions.
+        auto store = state::open_warehouse_report_store(options.db, options.state, error);
+        if (!store) return fail(error);
+        library = report::read_chart_library(binary_dir(), error);
+        if (!library) return fail(error);
+        model = report::gather_from_store(*store, request, error);
+    } else {
+        auto stored = open_stored_state("report", options.db, options.state, err, nullptr);
+        if (!stored) return kExitEnvironment;
+        library = report::read_chart_library(binary_dir(), error);
+        if (!library) return fail(error);
+        model = report::gather_report(*stored->data, *stored->state, request, error);
+    }
     if (!model) return fail(error);
     const std::string html = report::render_report_html(*model, *library);
     // Written beside the target first, then renamed over it: a failed write leaves no half file.
@@ -71,9 +86,13 @@ void add_report(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     auto options = std::make_shared<ReportOptions>();
     auto* cmd = app.add_subcommand(
         "report", "Write one self-contained HTML report of a stored run, with charts, for people");
-    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--db", options->db,
+                    "SQLite customer database, or a postgresql:// or clickhouse:// URL whose "
+                    "stored runs to report")
+        ->required();
     cmd->add_option("--state", options->state,
-                    "SQLite file with run state (default: the customer database)");
+                    "SQLite file with run state (default: the customer database); with a "
+                    "clickhouse:// --db, the store (SQLite or postgresql://) holding its actions");
     cmd->add_option("--ruleset", options->ruleset,
                     "The ruleset (default: that of --run, else of the latest stored run)");
     cmd->add_option("--run", options->run, "The run to report (default: the ruleset's latest)");

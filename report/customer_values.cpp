@@ -11,6 +11,7 @@
 #include "engine/run.hpp"
 #include "engine/stays.hpp"
 #include "engine/versions.hpp"
+#include "report/run_store.hpp"
 
 namespace strata::report {
 
@@ -105,9 +106,7 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
                           (first.empty() ? std::string() : " (" + first + ")") + "." + skipped);
         return;
     }
-    if (rules->rules.report_min_share_basis_points)
-        m.min_share = *rules->rules.report_min_share_basis_points / 10000.0;
-    m.value_name = rules->rules.value.present() ? rules->rules.value.text : std::string();
+    apply_rule_settings(*rules, m);
 
     const auto as_of = parse_date(run.as_of);
     if (!as_of) {

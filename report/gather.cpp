@@ -1,17 +1,16 @@
-// The report's model from the stored state: which run, its summary, the runs before it, the
-// moves between two runs, the triggers and the outbox. Summaries are read with SQLite's JSON
-// functions, as engine/state.cpp reads them.
+// The report's model from the rows a RunStore reads (report/run_store.hpp), the same for every
+// store: which run, its summary, the runs before it, the moves between two runs, the triggers
+// and the outbox. Summaries are read with SQLite's JSON functions (in a database of their own,
+// whatever the store), as engine/state.cpp reads them.
 #include <SQLiteCpp/Statement.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "analysis/holdout_readout.hpp"
 #include "dsl/calendar.hpp"
 #include "engine/state.hpp"
-#include "engine/stays.hpp"
-#include "report/customer_values.hpp"
 #include "report/report_model.hpp"
+#include "report/run_store.hpp"
 
 namespace strata::report {
 
@@ -98,6 +97,9 @@ void read_data_quality(SQLite::Database& db, const std::string& summary, ReportM
     q.bind(1, summary);
     if (!q.executeStep()) return;
     m.data_quality_findings = q.getColumn(0).getInt64();
+    // A run inside a warehouse says why it has no findings (engine/run.hpp's not_computed).
+    if (const std::string why = summary_text(db, summary, "$.not_computed"); !why.empty())
+        m.notes.push_back("The run's data-quality findings are not known: " + why + ".");
     if (const int64_t n = q.getColumn(1).getInt64(); n > 0)
         m.data_quality_lines.push_back(with_thousands(n) +
                                        " customer rows without a key, left out");
@@ -129,78 +131,40 @@ void read_data_quality(SQLite::Database& db, const std::string& summary, ReportM
     }
 }
 
-std::optional<std::string> ruleset_of_run(SQLite::Database& state, int64_t run_id) {
-    SQLite::Statement q(state, "SELECT ruleset FROM strata_runs WHERE run_id = ?");
-    q.bind(1, run_id);
-    if (q.executeStep()) return q.getColumn(0).getString();
-    return std::nullopt;
-}
-
-// Finds run `run_id` of `ruleset`, or explains why not.
-std::optional<RunRecord> find_ruleset_run(SQLite::Database& state, const std::string& ruleset,
-                                          int64_t run_id, const char* what, std::string& error) {
-    StoreError store_error;
-    auto record = find_run(state, ruleset, run_id, store_error);
-    if (record) return record;
-    const std::string run =
-        (*what ? std::string(what) + " run " : std::string("run ")) + std::to_string(run_id);
-    if (!store_error.message.empty())
-        error = store_error.message;
-    else if (auto other = ruleset_of_run(state, run_id))
-        error = run + " is a run of ruleset '" + *other + "', not of '" + ruleset + "'";
-    else
-        error = run + " does not exist in '" + state.getFilename() +
-                "' ('strata runs' lists the stored runs)";
-    return std::nullopt;
-}
-
-void read_moves(SQLite::Database& state, const RunRecord& from, const RunRecord& to,
-                const std::vector<SegmentRow>& order, ReportModel& m) {
-    StoreError error;
-    const auto before = load_membership(state, from.run_id, error);
-    const auto after = load_membership(state, to.run_id, error);
-    if (!error.message.empty()) throw SQLite::Exception(error.message);
+// Turns the customers per pair of general segments between two runs into the moves section.
+void add_moves(const FlowCounts& flows, const RunRecord& from, const RunRecord& to,
+               const std::vector<SegmentRow>& order, ReportModel& m) {
     Moves moves;
     moves.from_run = from.run_id;
     moves.from_as_of = from.as_of;
     moves.to_run = to.run_id;
     moves.to_as_of = to.as_of;
-    // Listed earlier in the file = more valuable: the run's order, then segments only the
-    // earlier run had, in the order they first appear.
+    // Listed earlier in the file = more valuable: the run's order; segments only the earlier
+    // run had rank after all of them.
     std::map<std::string, size_t> rank;
     for (const SegmentRow& s : order) {
         if (s.depth == 0) rank.emplace(s.id, rank.size());
     }
+    auto rank_of = [&](const std::string& id) {
+        auto it = rank.find(id);
+        return it == rank.end() ? rank.size() : it->second;
+    };
     std::map<std::pair<std::string, std::string>, int64_t> counts;
-    size_t i = 0, j = 0;
-    while (i < before.size() || j < after.size()) {
-        int c = 0;
-        if (i == before.size())
-            c = 1;
-        else if (j == after.size())
-            c = -1;
-        else
-            c = compare_keys(before[i].key, after[j].key);
-        if (c < 0) {
-            ++counts[{before[i].segment.str(), "(left)"}];
-            ++moves.left;
-            ++i;
-        } else if (c > 0) {
-            ++counts[{"(new)", after[j].segment.str()}];
-            ++moves.entered;
-            ++j;
+    for (const auto& [pair, count] : flows) {
+        const auto& [a, b] = pair;
+        if (a.empty() && b.empty()) continue;
+        if (a.empty()) {
+            counts[{"(new)", b}] += count;
+            moves.entered += count;
+        } else if (b.empty()) {
+            counts[{a, "(left)"}] += count;
+            moves.left += count;
         } else {
-            const std::string a = before[i].segment.str(), b = after[j].segment.str();
-            ++counts[{a, b}];
-            if (a == b) {
-                ++moves.stayed;
-            } else {
-                const size_t ra = rank.emplace(a, rank.size()).first->second;
-                const size_t rb = rank.emplace(b, rank.size()).first->second;
-                ++(rb < ra ? moves.up : moves.down);
-            }
-            ++i;
-            ++j;
+            counts[{a, b}] += count;
+            if (a == b)
+                moves.stayed += count;
+            else
+                (rank_of(b) < rank_of(a) ? moves.up : moves.down) += count;
         }
     }
     for (const auto& [pair, count] : counts)
@@ -208,30 +172,32 @@ void read_moves(SQLite::Database& state, const RunRecord& from, const RunRecord&
     m.moves = std::move(moves);
 }
 
-void read_history(SQLite::Database& state, ReportModel& m) {
-    SQLite::Statement q(state,
-                        "SELECT r.run_id, r.as_of, json_extract(s.value, '$.id'), "
-                        "json_extract(s.value, '$.count') FROM strata_runs r, "
-                        "json_each(CASE WHEN json_valid(r.summary) THEN r.summary ELSE '{}' END, "
-                        "'$.segments') s WHERE r.ruleset = ? AND r.run_id <= ? "
-                        "ORDER BY r.run_id, s.key");
-    q.bind(1, m.ruleset);
-    q.bind(2, m.run_id);
+// Each general segment's size at every run of the ruleset up to the reported one (`runs`: the
+// store's runs, in run id order). A run whose summary has no segments is left out.
+void read_history(SQLite::Database& json, const std::vector<RunRecord>& runs, ReportModel& m) {
+    SQLite::Statement q(json,
+                        "SELECT json_extract(s.value, '$.id'), json_extract(s.value, '$.count') "
+                        "FROM json_each(CASE WHEN json_valid(?1) THEN ?1 ELSE '{}' END, "
+                        "'$.segments') s ORDER BY s.key");
     SizeHistory& h = m.history;
     for (const SegmentRow& s : m.segments) {
         if (s.depth == 0) h.segments.push_back(s.id);
     }
     std::vector<std::tuple<size_t, std::string, int64_t>> cells;
-    while (q.executeStep()) {
-        const int64_t run = q.getColumn(0).getInt64();
-        if (h.runs.empty() || h.runs.back() != run) {
-            h.runs.push_back(run);
-            h.as_of.push_back(q.getColumn(1).getString());
+    for (const RunRecord& run : runs) {
+        if (run.ruleset != m.ruleset || run.run_id > m.run_id) continue;
+        q.reset();
+        q.bind(1, run.summary_json);
+        while (q.executeStep()) {
+            if (h.runs.empty() || h.runs.back() != run.run_id) {
+                h.runs.push_back(run.run_id);
+                h.as_of.push_back(run.as_of);
+            }
+            const std::string id = q.getColumn(0).getString();
+            if (std::find(h.segments.begin(), h.segments.end(), id) == h.segments.end())
+                h.segments.push_back(id);
+            cells.emplace_back(h.runs.size() - 1, id, q.getColumn(1).getInt64());
         }
-        const std::string id = q.getColumn(2).getString();
-        if (std::find(h.segments.begin(), h.segments.end(), id) == h.segments.end())
-            h.segments.push_back(id);
-        cells.emplace_back(h.runs.size() - 1, id, q.getColumn(3).getInt64());
     }
     for (const std::string& id : h.segments)
         h.counts[id].assign(h.runs.size(), 0);
@@ -239,10 +205,10 @@ void read_history(SQLite::Database& state, ReportModel& m) {
         h.counts[id][run] = count;
 }
 
-void read_triggers(SQLite::Database& state, const std::string& summary, const StateTables& tables,
-                   ReportModel& m) {
-    m.firing = summary_text(state, summary, "$.firing");
-    SQLite::Statement q(state,
+// What the run's triggers did, from its summary.
+void read_triggers(SQLite::Database& json, const std::string& summary, ReportModel& m) {
+    m.firing = summary_text(json, summary, "$.firing");
+    SQLite::Statement q(json,
                         "SELECT json_extract(value, '$.id'), json_extract(value, '$.on'), "
                         "json_extract(value, '$.customers'), json_extract(value, '$.enqueued'), "
                         "json_extract(value, '$.held_out'), json_extract(value, '$.capped'), "
@@ -259,37 +225,6 @@ void read_triggers(SQLite::Database& state, const std::string& summary, const St
         t.capped = q.getColumn(5).getInt64();
         t.cooled_down = q.getColumn(6).getInt64();
         m.triggers.push_back(std::move(t));
-    }
-    if (state.tableExists("strata_outbox")) {
-        SQLite::Statement o(state,
-                            "SELECT trigger_id, status, count(*) FROM strata_outbox "
-                            "WHERE ruleset = ? GROUP BY trigger_id, status "
-                            "ORDER BY trigger_id, status");
-        o.bind(1, m.ruleset);
-        while (o.executeStep())
-            m.outbox.push_back({o.getColumn(0).getString(), o.getColumn(1).getString(),
-                                o.getColumn(2).getInt64()});
-    }
-    if (!tables.stays) return;
-    StoreError error;
-    auto readout = holdout_readout(state, m.ruleset, error);
-    if (!readout) throw SQLite::Exception(error.message);
-    for (const RulesetReadout& r : *readout) {
-        for (const TriggerReadout& t : r.triggers) {
-            ReadoutRow row;
-            row.trigger = t.trigger;
-            row.success = t.success ? t.success->text : std::string();
-            row.fired = static_cast<int64_t>(t.fired);
-            row.held_out = static_cast<int64_t>(t.held_out);
-            row.treated_share = t.treated.share();
-            row.held_out_share = t.held_out_group.share();
-            if (t.difference) {
-                row.difference_pp = t.difference->points;
-                row.low_pp = t.difference->low;
-                row.high_pp = t.difference->high;
-            }
-            m.readout.push_back(std::move(row));
-        }
     }
 }
 
@@ -336,72 +271,91 @@ std::optional<double> contacts_per_month(const std::string& contact_every) {
     return 30.44 / days;
 }
 
-std::optional<ReportModel> gather_report(SQLite::Database& data, SQLite::Database& state,
-                                         const ReportRequest& request, std::string& error) {
+void apply_rule_settings(const CompiledRules& rules, ReportModel& m) {
+    if (rules.rules.report_min_share_basis_points)
+        m.min_share = *rules.rules.report_min_share_basis_points / 10000.0;
+    m.value_name = rules.rules.value.present() ? rules.rules.value.text : std::string();
+}
+
+std::optional<ReportModel> gather_from_store(RunStore& store, const ReportRequest& request,
+                                             std::string& error) {
     try {
-        StoreError store_error;
-        const auto tables = state_tables(state, store_error);
-        if (!tables) {
-            error = store_error.message;
-            return std::nullopt;
-        }
-        const std::string file = state.getFilename();
-        const std::string no_runs = "no runs are stored in '" + file + "'; run 'strata run' first";
-        if (!tables->runs) {
+        const auto all = store.runs();
+        const std::string where = store.where();
+        const std::string no_runs = "no runs are stored in '" + where + "'; run 'strata run' first";
+        if (!all || all->empty()) {
             error = no_runs;
             return std::nullopt;
         }
-        std::string ruleset;
-        if (request.ruleset) {
-            ruleset = *request.ruleset;
-        } else if (auto of_run = request.run ? ruleset_of_run(state, *request.run)
-                                             : std::optional<std::string>()) {
-            ruleset = *of_run;  // --run alone: that run's ruleset
-        } else {
-            SQLite::Statement q(state,
-                                "SELECT ruleset FROM strata_runs ORDER BY run_id DESC LIMIT 1");
-            if (!q.executeStep()) {
-                error = no_runs;
-                return std::nullopt;
+        auto ruleset_of_run = [&](int64_t id) -> std::optional<std::string> {
+            for (const RunRecord& r : *all) {
+                if (r.run_id == id) return r.ruleset;
             }
-            ruleset = q.getColumn(0).getString();
+            return std::nullopt;
+        };
+        std::string ruleset;
+        if (request.ruleset)
+            ruleset = *request.ruleset;
+        else if (auto of_run = request.run ? ruleset_of_run(*request.run) : std::nullopt)
+            ruleset = *of_run;  // --run alone: that run's ruleset
+        else
+            ruleset = all->back().ruleset;
+        std::vector<const RunRecord*> runs;
+        for (const RunRecord& r : *all) {
+            if (r.ruleset == ruleset) runs.push_back(&r);
         }
-        auto runs = list_runs(state, ruleset, store_error);
-        if (!runs) {
-            error = store_error.message;
+        std::string hint = store.listing_hint();
+        if (hint.empty() && !runs.empty()) {
+            hint = " (the stored runs of ruleset '" + ruleset + "':";
+            for (const RunRecord* r : runs)
+                hint += " " + std::to_string(r->run_id);
+            hint += ")";
+        }
+        if (runs.empty()) {
+            error = "no stored run of ruleset '" + ruleset + "' in '" + where + "'" +
+                    store.listing_hint();
             return std::nullopt;
         }
-        if (runs->empty()) {
-            error = "no stored run of ruleset '" + ruleset + "' in '" + file +
-                    "' ('strata runs' lists the stored runs)";
-            return std::nullopt;
-        }
-        std::optional<RunRecord> run;
+        // Run `id` of the ruleset, or why not.
+        auto find = [&](int64_t id, const std::string& what) -> const RunRecord* {
+            for (const RunRecord* r : runs) {
+                if (r->run_id == id) return r;
+            }
+            const std::string run = what + "run " + std::to_string(id);
+            if (auto other = ruleset_of_run(id))
+                error = run + " is a run of ruleset '" + *other + "', not of '" + ruleset + "'";
+            else
+                error = run + " does not exist in '" + where + "'" + hint;
+            return nullptr;
+        };
+        const RunRecord* run = nullptr;
         if (request.run) {
-            run = find_ruleset_run(state, ruleset, *request.run, "", error);
+            run = find(*request.run, "");
         } else {
-            run = find_run(state, ruleset, std::nullopt, store_error);
-            error = store_error.message;
+            // The latest: the latest as_of, and of those the highest run id.
+            for (const RunRecord* r : runs) {
+                if (!run || std::tie(r->as_of, r->run_id) > std::tie(run->as_of, run->run_id))
+                    run = r;
+            }
         }
         if (!run) return std::nullopt;
-        std::optional<RunRecord> compare;
+        const RunRecord* compare = nullptr;
         if (request.compare) {
             if (*request.compare == run->run_id) {
                 error = "--compare " + std::to_string(*request.compare) +
                         " is the run reported; give an earlier run of " + ruleset;
                 return std::nullopt;
             }
-            compare = find_ruleset_run(state, ruleset, *request.compare, "--compare", error);
+            compare = find(*request.compare, "--compare ");
             if (!compare) return std::nullopt;
         } else {
             // The ruleset's run before the reported one.
-            std::optional<int64_t> before;
-            for (const RunListing& r : *runs) {
-                if (r.run_id < run->run_id) before = r.run_id;
+            for (const RunRecord* r : runs) {
+                if (r->run_id < run->run_id) compare = r;
             }
-            if (before) compare = find_run(state, ruleset, *before, store_error);
         }
 
+        SQLite::Database json(":memory:", SQLite::OPEN_READWRITE);
         ReportModel m;
         m.ruleset = run->ruleset;
         m.version = run->version;
@@ -412,7 +366,7 @@ std::optional<ReportModel> gather_report(SQLite::Database& data, SQLite::Databas
         m.customers = run->customers;
         const std::string& summary = run->summary_json;
         {
-            SQLite::Statement q(state, "SELECT json_valid(?1), json_extract(?1, '$.value_total')");
+            SQLite::Statement q(json, "SELECT json_valid(?1), json_extract(?1, '$.value_total')");
             q.bind(1, summary);
             q.executeStep();
             if (q.getColumn(0).getInt() != 1) {
@@ -421,17 +375,23 @@ std::optional<ReportModel> gather_report(SQLite::Database& data, SQLite::Databas
             }
             m.value_total = number_or_none(q.getColumn(1));
         }
-        SQLite::Statement segments(state, "SELECT json_extract(?, '$.segments')");
+        SQLite::Statement segments(json, "SELECT json_extract(?, '$.segments')");
         segments.bind(1, summary);
         if (segments.executeStep() && !segments.getColumn(0).isNull())
-            read_segments(state, segments.getColumn(0).getString(), 0, "", m.segments);
-        read_data_quality(state, summary, m);
-        add_customer_values(data, state, *run, m);
+            read_segments(json, segments.getColumn(0).getString(), 0, "", m.segments);
+        read_data_quality(json, summary, m);
+        store.add_customer_values(*run, m);
         add_quality_flags(m);
-        if (compare && tables->stays) read_moves(state, *compare, *run, m.segments, m);
-        read_history(state, m);
-        read_triggers(state, summary, *tables, m);
+        if (compare && store.has_membership())
+            add_moves(store.flows(*compare, *run), *compare, *run, m.segments, m);
+        read_history(json, *all, m);
+        read_triggers(json, summary, m);
+        m.outbox = store.outbox(m.ruleset);
+        store.add_readout(m);
         return m;
+    } catch (const StoreReadError& e) {
+        error = "database error: " + e.message;
+        return std::nullopt;
     } catch (const SQLite::Exception& e) {
         error = std::string("database error: ") + e.what();
         return std::nullopt;

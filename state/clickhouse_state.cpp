@@ -39,7 +39,21 @@ int64_t integer_of(const Cell& cell) {
     return cell ? std::strtoll(cell->c_str(), nullptr, 10) : 0;
 }
 
-RunRecord record_of(const warehouse::Row& row) {
+// Runs `sql`; false with `error` set when the server refuses.
+bool run_statement(ClickHouseClient& client, const std::string& sql, ResultTable* out,
+                   std::string& error) {
+    auto result = client.query(sql);
+    if (!result) {
+        error = result.error().describe();
+        return false;
+    }
+    if (out) *out = std::move(result.value());
+    return true;
+}
+
+}  // namespace
+
+RunRecord run_record_from_row(const warehouse::Row& row) {
     RunRecord r;
     r.run_id = integer_of(row[0]);
     r.ruleset = row[1].value_or("");
@@ -54,20 +68,6 @@ RunRecord record_of(const warehouse::Row& row) {
     r.summary_json = row[10].value_or("");
     return r;
 }
-
-// Runs `sql`; false with `error` set when the server refuses.
-bool run_statement(ClickHouseClient& client, const std::string& sql, ResultTable* out,
-                   std::string& error) {
-    auto result = client.query(sql);
-    if (!result) {
-        error = result.error().describe();
-        return false;
-    }
-    if (out) *out = std::move(result.value());
-    return true;
-}
-
-}  // namespace
 
 std::string lit(const std::string& s) {
     return warehouse::clickhouse_string_literal(s);
@@ -108,7 +108,8 @@ bool find_clickhouse_run(ClickHouseClient& client, const std::string& ruleset,
     sql += run_id ? " AND run_id = " + std::to_string(*run_id)
                   : " ORDER BY as_of DESC, run_id DESC LIMIT 1";
     if (!run_statement(client, sql, &t, error)) return false;
-    out = t.rows.empty() ? std::nullopt : std::optional<RunRecord>(record_of(t.rows.front()));
+    out = t.rows.empty() ? std::nullopt
+                         : std::optional<RunRecord>(run_record_from_row(t.rows.front()));
     return true;
 }
 

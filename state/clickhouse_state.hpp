@@ -15,6 +15,10 @@ namespace strata::state {
 // A value as a ClickHouse string literal.
 std::string lit(const std::string& s);
 
+// A row of strata_runs (of either warehouse) read as run_id, ruleset, version, rules_sha256,
+// rules_path, as_of, started_at, finished_at, status, customers, summary.
+RunRecord run_record_from_row(const warehouse::Row& row);
+
 // Creates the strata_* tables where they are missing. False with `error` set.
 bool ensure_clickhouse_state(warehouse::ClickHouseClient& client, std::string& error);
 

@@ -14,7 +14,7 @@
 
 #include "tests/sql_generator.hpp"
 #include "tests/test_support.hpp"
-#include "tests/warehouse/databases.hpp"
+#include "tests/warehouse/run_databases.hpp"
 #include "tests/warehouse/run_support.hpp"
 
 using namespace strata::testing;

@@ -12,7 +12,7 @@
 
 #include "tests/sql_generator.hpp"
 #include "tests/test_support.hpp"
-#include "tests/warehouse/databases.hpp"
+#include "tests/warehouse/run_databases.hpp"
 #include "tests/warehouse/run_support.hpp"
 #include "tests/warehouse/warehouse_support.hpp"
 #include "warehouse/copy_from_sqlite.hpp"

@@ -1,5 +1,5 @@
-// The databases the warehouse run tests make: one PostgreSQL database per pair, and one
-// database on both ClickHouse shards, each loaded from a SQLite base.
+// The databases the tests of runs inside the warehouses run in: a PostgreSQL database of its
+// own, and the same ClickHouse database on both shards, each loaded from a SQLite base.
 #pragma once
 
 #include <doctest/doctest.h>

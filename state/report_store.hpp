@@ -1,0 +1,29 @@
+// `strata report` on a run stored inside a warehouse (issue 13): the report's RunStore
+// (report/run_store.hpp) reading the strata_* tables of PostgreSQL (state/postgres_state.hpp)
+// or ClickHouse (state/clickhouse_state.hpp, complete runs only). Only what the report shows
+// leaves the server: the runs' records and summaries, the customers per pair of segments
+// between two runs (counted there), the outbox rows per trigger and status, and the run
+// version's source. No customer rows.
+//
+// What a warehouse report does not have yet, each said in the report's notes: the sections
+// that need each customer's values (how each segment differs from the base, the Pareto curve,
+// R × F), and the holdout readout of the triggers.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "report/run_store.hpp"
+
+namespace strata::state {
+
+// The store of a postgresql:// or clickhouse:// `--db` URL. `actions`: for ClickHouse, the
+// --state store that holds its runs' actions (a SQLite path or a postgresql:// URL; none: the
+// outbox section is empty and a note says why); refused for PostgreSQL, which keeps its outbox
+// beside its runs. nullptr with `error` set when the URL does not parse, the server cannot be
+// reached, or `actions` is given where it has no meaning.
+std::unique_ptr<report::RunStore> open_warehouse_report_store(
+    const std::string& db, const std::optional<std::string>& actions, std::string& error);
+
+}  // namespace strata::state

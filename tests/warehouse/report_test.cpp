@@ -1,0 +1,349 @@
+// `strata report --db URL` (state/report_store.hpp) against the report of the same runs made on
+// SQLite: one rule file with tactical segments, a value, report settings and triggers, run three
+// times on a SQLite base and on its copy in PostgreSQL and in the two-shard ClickHouse, the
+// base changed the same way between runs (customers leave, join and buy). The model gathered
+// from the warehouse must be the SQLite one, field by field, except what a warehouse report
+// says it does not compute (the sections that need each customer's values, the holdout readout)
+// and the runs' clock times. Then the HTML written from a warehouse, and the refusals.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <cstdio>
+#include <sstream>
+#include <string>
+
+#include "engine/value_pool.hpp"
+#include "report/report_model.hpp"
+#include "report/run_store.hpp"
+#include "state/report_store.hpp"
+#include "tests/sql_generator.hpp"
+#include "tests/test_support.hpp"
+#include "tests/warehouse/run_databases.hpp"
+#include "tests/warehouse/run_support.hpp"
+#include "tests/warehouse/warehouse_support.hpp"
+
+using namespace strata::testing;
+using namespace strata::warehouse;
+using namespace strata::warehouse::testing;
+namespace report = strata::report;
+
+namespace {
+
+// 400 customers with every tier, 0 to 4 orders each through 2026.
+const std::string kBase = std::string(kSchema) + R"sql(
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+INSERT INTO customers (customer_id, tier, score, credit, opt_in, signup)
+  SELECT i, CASE i % 4 WHEN 0 THEN 'gold' WHEN 1 THEN 'silver' WHEN 2 THEN NULL ELSE 'bronze' END,
+         i % 50, (i % 17) * 10.5, i % 2, date('2025-01-01', '+' || (i % 300) || ' days') FROM n;
+WITH RECURSIVE k(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM k WHERE j < 4)
+INSERT INTO orders (customer_id, order_date, amount, items, category)
+  SELECT c.customer_id, date('2026-01-01', '+' || ((c.customer_id * 7 + j * 13) % 300) || ' days'),
+         (c.customer_id % 23) * j + 0.25, j, CASE j % 2 WHEN 0 THEN 'books' ELSE 'toys' END
+  FROM customers c, k WHERE j <= c.customer_id % 5;
+)sql";
+
+const char* kRules = R"(ruleset: wh_report
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  revenue: sum(orders.amount)
+  n_orders: count(orders)
+value: revenue
+report:
+  min_share: 5%
+general:
+  segments:
+    - id: buyers
+      label: Buyers
+      when: n_orders >= 2
+      goal: keep them buying
+      offer: bundle
+      channel: email
+      contact_every: 2w
+      priority: 1
+      tactical:
+        - id: big
+          when: revenue > 100
+    - id: gold
+      when: tier == 'gold'
+      offer: gift
+      channel: phone
+      contact_every: 1mo
+    - id: few
+      when: n_orders == 1 and score > 45
+      channel: sms
+    - id: rest
+      when: otherwise
+triggers:
+  - id: new_buyer
+    on: enter buyers
+    actions:
+      - email: { template: "hello {{customer_id}}" }
+  - id: big_in
+    on: in big
+    holdout: 50%
+    actions:
+      - tag: { name: big }
+)";
+
+std::string number(double v) {
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%.17g", v);
+    return buffer;
+}
+
+template <class T>
+std::string maybe(const std::optional<T>& v) {
+    if (!v) return "none";
+    if constexpr (std::is_same_v<T, double>)
+        return number(*v);
+    else
+        return std::to_string(*v);
+}
+
+// Every field of the model that a warehouse report computes, one per line: what the test
+// compares. Left out: ran_at (each run's own clock time), customer_values, notes, pareto, rfm,
+// each segment's distinct lets and the readout (not computed on a warehouse; checked apart).
+std::string fields(const report::ReportModel& m) {
+    std::ostringstream o;
+    o << "ruleset " << m.ruleset << "\nversion " << m.version << "\nsha256 " << m.sha256
+      << "\nas_of " << m.as_of << "\nrun_id " << m.run_id << "\ncustomers " << m.customers
+      << "\nvalue_total " << maybe(m.value_total) << "\nvalue_name " << m.value_name
+      << "\ndata_quality_findings " << m.data_quality_findings << "\nmin_share "
+      << number(m.min_share) << "\nfiring " << m.firing << "\n";
+    for (const auto& line : m.data_quality_lines)
+        o << "data_quality " << line << "\n";
+    for (const auto& s : m.segments)
+        o << "segment " << s.id << " | " << s.path << " | " << s.parent << " | " << s.depth << " | "
+          << s.label << " | " << s.count << " | " << number(s.share) << " | "
+          << maybe(s.value_total) << " | " << maybe(s.value_avg) << " | " << maybe(s.value_share)
+          << " | " << s.goal << " | " << s.offer << " | " << s.channel << " | " << s.contact_every
+          << " | " << maybe(s.priority) << " | " << maybe(s.contacts_per_month) << "\n";
+    for (const auto& f : m.flags)
+        o << "flag " << f.segment << " | " << f.kind << " | " << f.text << "\n";
+    for (const auto& [channel, contacts] : m.contacts_by_channel)
+        o << "contacts " << channel << " " << number(contacts) << "\n";
+    if (m.moves) {
+        const auto& v = *m.moves;
+        o << "moves " << v.from_run << " " << v.from_as_of << " -> " << v.to_run << " "
+          << v.to_as_of << ": stayed " << v.stayed << " up " << v.up << " down " << v.down
+          << " entered " << v.entered << " left " << v.left << "\n";
+        for (const auto& f : v.flows)
+            o << "flow " << f.from << " -> " << f.to << " " << f.count << "\n";
+    }
+    for (size_t i = 0; i < m.history.runs.size(); ++i)
+        o << "history run " << m.history.runs[i] << " " << m.history.as_of[i] << "\n";
+    for (const auto& id : m.history.segments) {
+        o << "history " << id << ":";
+        for (int64_t n : m.history.counts.at(id))
+            o << " " << n;
+        o << "\n";
+    }
+    for (const auto& t : m.triggers)
+        o << "trigger " << t.id << " | " << t.on << " | " << t.customers << " | " << t.enqueued
+          << " | " << t.held_out << " | " << t.capped << " | " << t.cooled_down << "\n";
+    for (const auto& b : m.outbox)
+        o << "outbox " << b.trigger << " " << b.status << " " << b.count << "\n";
+    return o.str();
+}
+
+bool has_note(const report::ReportModel& m, const std::string& part) {
+    for (const auto& note : m.notes) {
+        if (note.find(part) != std::string::npos) return true;
+    }
+    return false;
+}
+
+// The same three runs on the SQLite base (its state inside it) and in a warehouse (`run` runs
+// the rule file there at an as_of; `reload` copies the changed base into it).
+template <class RunThere, class Reload>
+void run_three_times(const std::string& base, const std::string& embedded, const std::string& rules,
+                     RunThere run_there, Reload reload) {
+    for (const char* as_of : {"2026-03-31", "2026-11-01", "2026-11-02"}) {
+        CAPTURE(as_of);
+        const Run lite = run_cli({"run", rules, "--db", embedded, "--as-of", as_of});
+        REQUIRE_MESSAGE(lite.code == 0, lite.err);
+        const Run there = run_there(as_of);
+        REQUIRE_MESSAGE(there.code == 0, there.err);
+        const char* change = std::string(as_of) == "2026-03-31"   ? kChange
+                             : std::string(as_of) == "2026-11-01" ? kLater
+                                                                  : nullptr;
+        if (!change) break;
+        // Orders of customers who left go too: a warehouse run has no data-quality findings
+        // to compare (it does not count them), so the base must have none.
+        const std::string sql =
+            std::string(change) +
+            "; DELETE FROM orders WHERE customer_id NOT IN (SELECT customer_id FROM customers)";
+        SQLite::Database(embedded, SQLite::OPEN_READWRITE).exec(sql);
+        SQLite::Database(base, SQLite::OPEN_READWRITE).exec(sql);
+        reload();
+    }
+}
+
+// The SQLite model and the warehouse's for the same request; both must be gathered.
+void check_same_model(const std::string& embedded, const std::string& db,
+                      const std::optional<std::string>& actions,
+                      const report::ReportRequest& request, const std::string& backend) {
+    strata::ValuePool pool;
+    strata::ValuePoolScope scope(pool);
+    SQLite::Database data(embedded, SQLite::OPEN_READONLY);
+    std::string error;
+    const auto lite = report::gather_report(data, data, request, error);
+    REQUIRE_MESSAGE(lite, error);
+    auto store = strata::state::open_warehouse_report_store(db, actions, error);
+    REQUIRE_MESSAGE(store, error);
+    const auto there = report::gather_from_store(*store, request, error);
+    REQUIRE_MESSAGE(there, error);
+    CHECK(fields(*there) == fields(*lite));
+    // The comparison saw every section that a warehouse fills.
+    CHECK(lite->moves.has_value());
+    CHECK(lite->history.runs.size() >= 2);
+    CHECK_FALSE(lite->outbox.empty());
+    CHECK_FALSE(lite->flags.empty());
+    // What a warehouse does not compute is left out and said so.
+    CHECK(lite->customer_values);
+    CHECK_FALSE(there->customer_values);
+    CHECK(there->pareto.empty());
+    CHECK_FALSE(there->rfm.has_value());
+    for (const auto& s : there->segments)
+        CHECK(s.distinct.empty());
+    CHECK(has_note(*there, "they are not computed on " + backend));
+    CHECK(there->readout.empty());
+    CHECK(has_note(*there, "holdout readout of the triggers is not computed on " + backend));
+    CHECK(has_note(*there, "data-quality findings are not known"));
+}
+
+const std::vector<report::ReportRequest> kRequests = {
+    {},                               // the latest run, compared with the one before
+    {std::nullopt, 2, 1},             // an earlier run
+    {std::string("wh_report"), 3, 1}  // moves across two runs
+};
+
+}  // namespace
+
+TEST_CASE("warehouse report: the PostgreSQL model is the SQLite one, field by field") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kBase);
+    const std::string embedded = dir.file("embedded.db");
+    std::filesystem::copy_file(base, embedded);
+    const std::string rules = dir.write("rules.yaml", kRules);
+    auto pg = RunDatabase::create();
+    pg.load(base);
+    run_three_times(
+        base, embedded, rules,
+        [&](const char* as_of) {
+            return run_cli({"run", rules, "--db", pg.url, "--as-of", as_of});
+        },
+        [&] { pg.load(base); });
+    for (const auto& request : kRequests) {
+        CAPTURE(request.run.value_or(0));
+        check_same_model(embedded, pg.url, std::nullopt, request, "PostgreSQL");
+    }
+
+    {  // The HTML is written, with the notes on stderr.
+        const std::string out = dir.file("report.html");
+        const Run r = run_cli({"report", "--db", pg.url, "--out", out});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(r.out.find("wh_report v1, run 3 as of 2026-11-02") != std::string::npos);
+        CHECK(r.out.find("compared with run 2") != std::string::npos);
+        CHECK(r.err.find("note: How each segment differs") != std::string::npos);
+        std::ifstream in(out, std::ios::binary);
+        std::stringstream html;
+        html << in.rdbuf();
+        CHECK(html.str().find("data-run=\"3\"") != std::string::npos);
+        CHECK(html.str().find("id=\"moves-up\"") != std::string::npos);
+        // The same runs give the same bytes.
+        const std::string again = dir.file("again.html");
+        REQUIRE(run_cli({"report", "--db", pg.url, "--out", again}).code == 0);
+        std::ifstream in2(again, std::ios::binary);
+        std::stringstream html2;
+        html2 << in2.rdbuf();
+        CHECK(html2.str() == html.str());
+    }
+    {  // Refusals exit 2 with the reason.
+        const std::string out = dir.file("r.html");
+        const Run unknown = run_cli({"report", "--db", pg.url, "--run", "9", "--out", out});
+        CHECK(unknown.code == 2);
+        CHECK(unknown.err.find("run 9 does not exist in 'postgresql://") != std::string::npos);
+        CHECK(unknown.err.find("(the stored runs of ruleset 'wh_report': 1 2 3)") !=
+              std::string::npos);
+        const Run other = run_cli({"report", "--db", pg.url, "--ruleset", "nope", "--out", out});
+        CHECK(other.code == 2);
+        CHECK(other.err.find("no stored run of ruleset 'nope'") != std::string::npos);
+        const Run same = run_cli({"report", "--db", pg.url, "--compare", "3", "--out", out});
+        CHECK(same.code == 2);
+        CHECK(same.err.find("--compare 3 is the run reported") != std::string::npos);
+        const Run state =
+            run_cli({"report", "--db", pg.url, "--state", dir.file("s.db"), "--out", out});
+        CHECK(state.code == 2);
+        CHECK(state.err.find("--state: a run inside PostgreSQL") != std::string::npos);
+        auto empty = RunDatabase::create();
+        const Run none = run_cli({"report", "--db", empty.url, "--out", out});
+        CHECK(none.code == 2);
+        CHECK(none.err.find("no runs are stored in 'postgresql://") != std::string::npos);
+        const Run down =
+            run_cli({"report", "--db",
+                     "postgresql://me:secret@127.0.0.1:" + std::to_string(closed_port()) + "/shop",
+                     "--out", out});
+        CHECK(down.code == 2);
+        CHECK(down.err.find("secret") == std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(out));
+    }
+}
+
+TEST_CASE("warehouse report: the ClickHouse model is the SQLite one, field by field") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kBase);
+    const std::string embedded = dir.file("embedded.db");
+    std::filesystem::copy_file(base, embedded);
+    const std::string rules = dir.write("rules.yaml", kRules);
+    const std::string actions = dir.file("actions.db");
+    ClusterDatabase ch;
+    ch.load(base);
+    run_three_times(
+        base, embedded, rules,
+        [&](const char* as_of) {
+            return run_cli({"run", rules, "--db", ch.url, "--as-of", as_of, "--state", actions});
+        },
+        [&] { ch.load(base); });
+    for (const auto& request : kRequests) {
+        CAPTURE(request.run.value_or(0));
+        check_same_model(embedded, ch.url, actions, request, "ClickHouse");
+    }
+
+    {  // The HTML is written; without --state the outbox is missing and a note says why.
+        const std::string out = dir.file("report.html");
+        const Run r = run_cli({"report", "--db", ch.url, "--out", out});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(r.out.find("wh_report v1, run 3 as of 2026-11-02") != std::string::npos);
+        CHECK(r.err.find("give the same --state to see its outbox rows") != std::string::npos);
+        CHECK(std::filesystem::file_size(out) > 10000);
+        const Run with = run_cli({"report", "--db", ch.url, "--state", actions, "--out", out});
+        REQUIRE_MESSAGE(with.code == 0, with.err);
+        CHECK(with.err.find("give the same --state") == std::string::npos);
+    }
+    {  // A run that died is never reported.
+        // A 'running' row without its 'complete' row: a run that died.
+        auto client = ch.client();
+        auto died = client.query(
+            "INSERT INTO strata_runs (run_id, ruleset, status, as_of) VALUES (4, 'wh_report', "
+            "'running', '2026-12-01')");
+        REQUIRE_MESSAGE(died, died.error().describe());
+        const std::string out = dir.file("r.html");
+        const Run latest = run_cli({"report", "--db", ch.url, "--out", out});
+        REQUIRE_MESSAGE(latest.code == 0, latest.err);
+        CHECK(latest.out.find("run 3 as of 2026-11-02") != std::string::npos);
+        const Run dead = run_cli({"report", "--db", ch.url, "--run", "4", "--out", out});
+        CHECK(dead.code == 2);
+        CHECK(dead.err.find("run 4 does not exist in 'clickhouse://") != std::string::npos);
+    }
+    {  // No runs.
+        ClusterDatabase empty;
+        const Run none = run_cli({"report", "--db", empty.url, "--out", dir.file("r.html")});
+        CHECK(none.code == 2);
+        CHECK(none.err.find("no runs are stored in 'clickhouse://") != std::string::npos);
+    }
+}
