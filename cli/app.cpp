@@ -332,8 +332,8 @@ namespace {
 // The commands that take a warehouse URL in --db or --state (docs/warehouse.md); the others
 // read SQLite files only.
 bool takes_warehouse_url(const std::string& command) {
-    for (const char* name : {"check", "compile", "run", "export", "outbox", "explain", "diff",
-                             "report"}) {
+    for (const char* name :
+         {"check", "compile", "run", "export", "outbox", "explain", "diff", "report"}) {
         if (command == name) return true;
     }
     return false;
