@@ -46,7 +46,7 @@ std::string Lowering::cv_rows(const bound::Aggregate& a, const std::string& fact
             pk += " WHEN t > " +
                   d_.integer_literal(add_duration(as_of_, Duration{k + 1, 0}, -1).days) + " THEN " +
                   d_.integer_literal(k);
-        pk += " END";
+        pk += " ELSE -1 END";  // an explicit ELSE: ClickHouse's CASE has no NULL default
     } else {
         const std::string back = "(" + d_.integer_literal(as_of_.days) + " - t)";
         const std::string length = d_.integer_literal(a.per == bound::CvPeriod::Week ? 7 : 1);
@@ -61,9 +61,9 @@ std::string Lowering::cv_rows(const bound::Aggregate& a, const std::string& fact
         where = up_to + (a.where ? " AND (" + expr(*a.where, a.fact) + ")" : "");
     const std::string rows = "SELECT k, " + expr(*a.value, a.fact) + " AS x, " + pk +
                              " AS pk FROM " + fact_rows + " WHERE " + where;
-    return "SELECT k, x, " + std::string(nested() ? "assumeNotNull(pk)" : "pk") + " AS pk FROM (" +
-           rows + ")" + d_.subquery_alias() + " WHERE x IS NOT NULL AND pk IS NOT NULL AND pk < " +
-           d_.integer_literal(periods);
+    return "SELECT k, x, " + std::string(nested() ? "toInt64(assumeNotNull(pk))" : "pk") +
+           " AS pk FROM (" + rows + ")" + d_.subquery_alias() +
+           " WHERE x IS NOT NULL AND pk >= 0 AND pk < " + d_.integer_literal(periods);
 }
 
 std::string Lowering::cv_step(const bound::Aggregate& a, const std::string& fact_rows) {
@@ -77,20 +77,25 @@ std::string Lowering::cv_step(const bound::Aggregate& a, const std::string& fact
 std::string Lowering::nested_cv(const bound::Aggregate& a, const std::string& fact_rows) {
     int periods = 0;
     const std::string rows = cv_rows(a, fact_rows, periods);
-    const std::string p = d_.integer_literal(periods);
+    const std::string p = std::to_string(periods);  // a plain literal: range() takes UInt
     // Each period's total as sum() gives it (a total the query cannot reproduce stops it).
     const std::string totals = nested_total(rows, a.value->type, false, "k, pk");
     const std::string b = "toFloat64(ifNull(toFloat64(v), toFloat64(throwIf(isNull(v)))))";
-    const std::string arrays = "SELECT k, groupArray(pk) AS ps, groupArray(" + b +
-                               ") AS vs FROM (" + totals + ") GROUP BY k";
-    // All periods in order (an index of 0, a period without rows, reads 0).
+    // Every period of each customer with rows (0 where a period has none), in period order.
+    // (ClickHouse 18.16's lambdas do not see the columns beside an array column: no captures.)
+    const std::string periods_of = "SELECT k, toInt64(p0) AS pk FROM (SELECT DISTINCT k FROM (" +
+                                   totals + ")) ARRAY JOIN range(" + p + ") AS p0";
     const std::string filled =
-        "SELECT k, arrayMap(i -> vs[indexOf(ps, i)], range(" + p + ")) AS bs FROM (" + arrays + ")";
+        "SELECT k, arrayMap(t -> tupleElement(t, 2), arraySort(groupArray(tuple(pk, ifNull(b, "
+        "0.))))) AS bs FROM (SELECT * FROM (" +
+        periods_of + ") ANY LEFT JOIN (SELECT k, pk, " + b + " AS b FROM (" + totals +
+        ")) USING k, pk) GROUP BY k";
     const std::string mean =
         "SELECT k, bs, arrayCumSum(bs)[" + p + "] / " + p + " AS mean FROM (" + filled + ")";
     const std::string var =
-        "SELECT k, mean, arrayCumSum(arrayMap(y -> (y - mean) * (y - mean), bs))[" + p +
-        "] AS var FROM (" + mean + ")";
+        "SELECT k, mean, arrayCumSum(arrayMap((y, m) -> (y - m) * (y - m), bs, "
+        "arrayResize(emptyArrayFloat64(), " +
+        p + ", mean)))[" + p + "] AS var FROM (" + mean + ")";
     return "SELECT k, if(mean = 0, NULL, sqrt(var / " + p + ") / abs(mean)) AS v FROM (" + var +
            ")";
 }
@@ -127,8 +132,8 @@ void Lowering::nested_abc(const bound::Call& c, const std::string& x, const std:
     // Positive values without units (the limit or more, infinite): abc is null for every
     // positive x, as in the engine.
     const std::string limit = units_limit(d_);
-    const std::string no_units =
-        "arrayExists(t -> " + positive + " AND NOT (" + xe + " < " + limit + "), rows) AS nu";
+    const std::string no_units = "arrayExists(t -> ifNull(" + positive + " AND NOT (" + xe + " < " +
+                                 limit + "), 0), rows) AS nu";
     // x descending, then key ascending; the order of the others does not matter (no units).
     const std::string sorted = "arraySort(t -> (if(" + positive + ", 0, 1), if(" + positive +
                                ", -ifNull(" + xe + ", 0), 0), tupleElement(t, 1)), rows)";
