@@ -143,7 +143,9 @@ void Lowering::nested_abc(const bound::Call& c, const std::string& x, const std:
                                                ", " + xe + ", 0), 0)",
                                            c.args[0]->type, limit) +
                               ", rs)";
-    // T in two 32-bit halves summed apart (no wrap); it must fit 63 bits, else the query stops.
+    // Each customer's P (the units before them) zipped with the rows: ARRAY JOIN must not
+    // carry a whole-base array on every row. T in two 32-bit halves summed apart (no wrap); it must
+    // fit 63 bits, else the query stops.
     const std::string halves =
         "SELECT rs, nu, us, arrayCumSum(us) AS cs, toInt64(arraySum(arrayMap(u -> bitShiftRight(u, "
         "32), us))) AS th, toInt64(arraySum(arrayMap(u -> bitAnd(u, 4294967295), us))) AS tl "
@@ -151,7 +153,8 @@ void Lowering::nested_abc(const bound::Call& c, const std::string& x, const std:
         units + " AS us FROM (SELECT " + sorted + " AS rs, " + no_units +
         " FROM (SELECT groupArray(tuple(" + tuple + ")) AS rows FROM " + current_ + ")))";
     const std::string total =
-        "SELECT rs, nu, us, cs, th + bitShiftRight(tl, 32) AS hi, bitAnd(tl, 4294967295) AS lo "
+        "SELECT rs, nu, arrayMap((c, u) -> c - u, cs, us) AS ps, th + bitShiftRight(tl, 32) AS hi, "
+        "bitAnd(tl, 4294967295) AS lo "
         "FROM (" +
         halves + ")";
     std::string sql = "SELECT ";
@@ -159,12 +162,12 @@ void Lowering::nested_abc(const bound::Call& c, const std::string& x, const std:
         sql += "tupleElement(r, " + std::to_string(i + 1) + ") AS " + columns_[i] + ", ";
     const std::string rx = "tupleElement(r, " + std::to_string(xi) + ")";
     const std::string t = "toInt64(bitShiftLeft(hi, 32) + lo + 0 * throwIf(hi >= 2147483648))";
-    const std::string before = "toInt64(cs[rpos] - us[rpos])";
+    const std::string before = "toInt64(p)";
     const ShareFraction fa = share_fraction(c.params.a), fb = share_fraction(c.params.b);
     sql += "multiIf(isNull(" + rx + "), NULL, " + rx + " <= 0, 'C', nu, NULL, " +
            d_.abc_below(before, t, fa.num, fa.den) + ", 'A', " +
            d_.abc_below(before, t, fb.num, fb.den) + ", 'B', 'C') AS " + name + " FROM (" + total +
-           ") ARRAY JOIN rs AS r, arrayEnumerate(rs) AS rpos";
+           ") ARRAY JOIN rs AS r, ps AS p";
     columns_.push_back(name);
     add_step(sql);
 }
