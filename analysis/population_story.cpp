@@ -45,6 +45,10 @@ std::string abc_story(const AbcFit& fit, const PopulationStoryInput& in) {
     const std::string name = text_at(in, 0);
     if (is_null(x)) return name + " is null, so it has no class";
     if (as_double(x) <= 0) return name + " " + format_value(x) + " is not positive, so C";
+    if (fit.beyond_range)
+        return name + " " + format_value(x) +
+               " is positive, but the positive values add up beyond abc's exact range (10^29), "
+               "so it has no class";
     auto last = [](const char* cls, const AbcBoundary& b) {
         return std::string(cls) + "'s last customer (" + format_value(b.value) + ", customer " +
                format_value(b.key) + ", where the cumulative share reaches " +

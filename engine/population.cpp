@@ -6,6 +6,7 @@
 #include <cstring>
 #include <future>
 
+#include "engine/population_share.hpp"
 #include "engine/value_pool.hpp"
 
 namespace strata {
@@ -202,13 +203,10 @@ bool abc_before(const Value& x, const Value& key, const Value& y, const Value& o
     return key_order(key, other) < 0;
 }
 
-// The thresholds are decimals written in the rule (0.8 = 8/10). Comparing P·den < num·T
-// keeps the boundary exact where P < 0.8·T in binary floating point would not be.
-std::pair<long double, long double> decimal_fraction(double t) {
-    long double den = 1;
-    for (int k = 0; k < 9 && std::fabs(t * den - std::round(t * den)) > 1e-9; ++k)
-        den *= 10;
-    return {std::round(t * den), den};
+// x's exact-sum units (x positive), or nullopt beyond their range.
+std::optional<SumUnits> abc_units(const Value& x) {
+    if (const auto* i = std::get_if<int64_t>(&x)) return int_to_sum_units(*i);
+    return to_sum_units(as_double(x));
 }
 
 Value row_key(const Column* keys, size_t row) {
@@ -364,29 +362,42 @@ AbcFit fit_abc(const Column& x, const Column& keys, double a, double b) {
         if (abc_before(x[q], kq, x[p], kp)) return false;
         return p < q;
     });
-    const auto [a_num, a_den] = decimal_fraction(a);
-    const auto [b_num, b_den] = decimal_fraction(b);
-    for (size_t i : idx)
-        fit.total += std::max(0.0, as_double(x[i]));
-    long double before = 0;
+    // T, exactly; beyond its range no positive x gets a class.
     for (size_t i : idx) {
-        const double v = as_double(x[i]);
-        if (v <= 0) {
+        if (as_double(x[i]) <= 0) continue;
+        const auto units = abc_units(x[i]);
+        if (!units || *units >= kAbcTotalLimit - fit.total_units) {
+            fit.beyond_range = true;
+            break;
+        }
+        fit.total_units += *units;
+    }
+    if (fit.beyond_range) fit.total_units = 0;
+    fit.total = sum_units_to_double(fit.total_units);
+    const SumUnits limit_a = share_limit(fit.total_units, share_fraction(a));
+    const SumUnits limit_b = share_limit(fit.total_units, share_fraction(b));
+    SumUnits before = 0;  // the positive units ranked strictly before this customer
+    for (size_t i : idx) {
+        if (as_double(x[i]) <= 0) {
             ++fit.count_c;
             continue;
         }
+        if (fit.beyond_range) continue;
         AbcBoundary* last = nullptr;
-        if (before * a_den < a_num * fit.total) {
+        if (before < limit_a) {  // before·den_a < num_a·T
             ++fit.count_a;
             last = &fit.last_a;
-        } else if (before * b_den < b_num * fit.total) {
+        } else if (before < limit_b) {
             ++fit.count_b;
             last = &fit.last_b;
         } else {
             ++fit.count_c;
         }
-        before += v;
-        if (last) *last = AbcBoundary{true, x[i], row_key(key_column, i), before / fit.total};
+        before += *abc_units(x[i]);
+        if (last)
+            *last = AbcBoundary{
+                true, x[i], row_key(key_column, i),
+                static_cast<long double>(before) / static_cast<long double>(fit.total_units)};
     }
     return fit;
 }
@@ -394,6 +405,7 @@ AbcFit fit_abc(const Column& x, const Column& keys, double a, double b) {
 Value apply_abc(const AbcFit& fit, const Value& x, const Value& key) {
     if (is_null(x)) return {};
     if (as_double(x) <= 0) return intern("C");
+    if (fit.beyond_range) return {};
     // The classes run A, B, C along the order: a customer at or before A's last one is in A.
     auto at_or_before = [&](const AbcBoundary& last) {
         return last.present && !abc_before(last.value, last.key, x, key);

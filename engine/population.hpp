@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dsl/bound.hpp"
+#include "engine/exact_sum.hpp"
 #include "engine/value.hpp"
 
 namespace strata {
@@ -51,16 +52,23 @@ struct RfmFit {
 
 // abc orders customers by x descending, then key ascending. Its classes follow that order
 // (A, then B, then C), so two boundary customers decide every class.
+// The shares are exact (engine/population_share.hpp): each positive x as its exact-sum units.
 struct AbcBoundary {
     bool present = false;  // false when the class has no customer with a positive x
     Value value;
     Value key;
-    long double share_after = 0;  // cumulative share of T up to and including this customer
+    // The cumulative share of T up to and including this customer, for reports only (the
+    // exact units decided the class).
+    long double share_after = 0;
 };
 
 struct AbcFit {
     double a = 0.8, b = 0.95;
-    long double total = 0;  // T: the sum of positive x
+    double total = 0;  // T, the sum of positive x, as the nearest double (for reports)
+    // T in exact-sum units; beyond_range when a positive x has no units or T reaches
+    // kAbcTotalLimit: every positive x then gets null (counted in no class).
+    SumUnits total_units = 0;
+    bool beyond_range = false;
     AbcBoundary last_a, last_b;
     size_t count_a = 0, count_b = 0, count_c = 0, nulls = 0;
 };

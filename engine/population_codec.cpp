@@ -6,7 +6,11 @@ namespace strata {
 
 namespace {
 
-constexpr uint64_t kLayout = 1;  // bumped when the layout below changes
+// Bumped when the layout below changes. Layout 1 kept abc's total as a long double (its shares
+// were added in extended precision); its fits still decode: applying one needs only the
+// boundary customers, which the run chose.
+constexpr uint64_t kLayout = 2;
+constexpr uint64_t kLayoutLongDoubleAbc = 1;
 
 void put_ntile(ByteWriter& w, const NtileFit& f) {
     w.i64(f.n);
@@ -106,7 +110,11 @@ std::string encode_fit(const PopulationFit& fit) {
         const auto& a = std::get<AbcFit>(fit);
         w.f64(a.a);
         w.f64(a.b);
-        put_long(w, a.total);
+        w.f64(a.total);
+        const auto units = static_cast<unsigned __int128>(a.total_units);
+        w.u64(static_cast<uint64_t>(units >> 64));
+        w.u64(static_cast<uint64_t>(units));
+        w.u64(a.beyond_range);
         put_boundary(w, a.last_a);
         put_boundary(w, a.last_b);
         w.u64(a.count_a);
@@ -119,7 +127,8 @@ std::string encode_fit(const PopulationFit& fit) {
 
 std::optional<PopulationFit> decode_fit(std::string_view bytes) {
     ByteReader r(bytes);
-    if (r.u64() != kLayout) return std::nullopt;
+    const uint64_t layout = r.u64();
+    if (layout != kLayout && layout != kLayoutLongDoubleAbc) return std::nullopt;
     PopulationFit fit;
     switch (r.u64()) {
         case 0:
@@ -152,7 +161,16 @@ std::optional<PopulationFit> decode_fit(std::string_view bytes) {
             AbcFit a;
             a.a = r.f64();
             a.b = r.f64();
-            a.total = get_long(r);
+            if (layout == kLayoutLongDoubleAbc) {
+                a.total = static_cast<double>(get_long(r));
+                a.total_units = to_sum_units(a.total).value_or(0);
+            } else {
+                a.total = r.f64();
+                const uint64_t high = r.u64(), low = r.u64();
+                a.total_units =
+                    static_cast<SumUnits>((static_cast<unsigned __int128>(high) << 64) | low);
+                a.beyond_range = r.u64() != 0;
+            }
             a.last_a = get_boundary(r);
             a.last_b = get_boundary(r);
             a.count_a = r.u64();

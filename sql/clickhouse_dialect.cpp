@@ -257,6 +257,22 @@ class ClickHouseDialect final : public Dialect {
     }
 
     bool has_ctes_and_windows() const override { return false; }
+    // abc's units (x >= 0 here, and below the limit: nested_abc leaves larger ones out):
+    // within 64 bits, else the query stops.
+    std::string abc_units(const std::string& x, Type type, const std::string&) const override {
+        if (type == Type::Int)
+            return let(x, "ux", "toInt64(ux * 1000000000 + 0 * throwIf(ux > 9223372035))");
+        return let(x, "ux",
+                   "toInt64(toInt64(ux) * 1000000000 + " +
+                       fraction_units("(ux - toFloat64(toInt64(ux)))") +
+                       " + 0 * throwIf(NOT (ux < 9223372035.0)))");
+    }
+    std::string abc_below(const std::string& before, const std::string& total, int64_t num,
+                          int64_t den) const override {
+        const std::string n = std::to_string(num), d = std::to_string(den);
+        return "(" + before + " < " + n + " * intDiv(" + total + ", " + d + ") + intDiv(" + n +
+               " * (" + total + " % " + d + ") + " + std::to_string(den - 1) + ", " + d + "))";
+    }
     std::string is_true(const std::string& a) const override { return known_true(a); }
     std::string order_by_key(const std::string& k) const override { return k; }
     std::string run_key(const std::string& k) const override { return "toInt64(" + k + ")"; }

@@ -3,7 +3,8 @@
 //   f<i>     each fact's rows: key, cells (f<slot>), the day of its time (t)
 //   a<j>     each aggregate per customer, over the rows up to as_of that its where takes
 //   s<n>     the customers with their aggregates, then a step per let (l<i>), per population
-//            function (p<n>: a window over the whole base) and per segment condition (w<j>)
+//            function (p<n>: a window over the whole base;
+//            cv and abc in cv_and_abc.cpp) and per segment condition (w<j>)
 //   the placement: the general segment by policy, the tactical ids that hold, in key order
 #include "sql/compiler.hpp"
 
@@ -94,9 +95,7 @@ void Lowering::population_step(const bound::Expr& e, const bound::Call& c) {
             break;
         }
         default:
-            refuse(e.location,
-                   "not compiled yet: abc() (the engine sums its shares in extended "
-                   "precision)");
+            abc_step(c, x(0), p);
             break;
     }
     population_[&e] = p;
@@ -160,9 +159,7 @@ std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string
         case bound::AggFn::Max:
             return grouped(d_.min_max(false, "x", vt) + " AS v");
         case bound::AggFn::Cv:
-            refuse(a.value->location, "cv() takes a square root, and " + d_.name() +
-                                          " has no sqrt() without its math functions");
-            return grouped("NULL AS v");
+            return cv_step(a, fact_step);
         default:
             break;
     }

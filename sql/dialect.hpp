@@ -218,6 +218,45 @@ class Dialect {
         (void)rows, (void)type, (void)average;
         return std::nullopt;
     }
+
+    // cv (engine/aggregates.cpp): the whole step over `rows` (columns k, x of `type`, never
+    // null, and pk, the period 0 to periods-1 counting back from as_of), giving k and v. Each
+    // period's exact total as a double (a period without rows is 0), then mean and variance
+    // added in period order, sqrt, / |mean|; NULL where a total is out of range or the mean is
+    // 0. nullopt: the dialect cannot, for the reason cv_refusal() gives.
+    virtual std::optional<std::string> cv_step(const std::string& rows, Type type,
+                                               int periods) const {
+        (void)rows, (void)type, (void)periods;
+        return std::nullopt;
+    }
+    virtual std::string cv_refusal() const {
+        return "cv() takes a square root, and " + name() +
+               " has no sqrt() without its math functions";
+    }
+    // abc (engine/population.cpp): a positive value x of `type` as its exact units of 10^-9
+    // (engine/exact_sum.hpp's to_sum_units), an integer expression; NULL where the engine has
+    // no units for it (x of `limit` or more: engine/population_share.hpp's abc_units_limit(),
+    // written exactly), or the query stops where the dialect's integers cannot hold them. The
+    // default holds them in 64 bits: x below 9,223,372,035, beyond which the query stops.
+    virtual std::string abc_units(const std::string& x, Type type, const std::string& limit) const {
+        if (type == Type::Int)
+            return bind(
+                x, "ux",
+                "CASE WHEN ux <= 9223372035 THEN ux * 1000000000 ELSE " + stop("ux") + " END");
+        return bind(x, "ux",
+                    "CASE WHEN ux < 9223372035.0 THEN CAST(ux AS INTEGER) * 1000000000 + " +
+                        fraction_units("(ux - CAST(ux AS INTEGER))") + " WHEN ux >= " + limit +
+                        " THEN NULL ELSE " + stop("1") + " END");
+    }
+    // Whether `before` < ceil(num·total/den) for integers before, total >= 0 and
+    // 0 < num <= den <= 10^9, exactly (abc's boundary test before·den < num·total). The
+    // default stays within 64 bits: num·(total / den) + ceil(num·(total % den) / den).
+    virtual std::string abc_below(const std::string& before, const std::string& total, int64_t num,
+                                  int64_t den) const {
+        const std::string n = integer_literal(num), d = integer_literal(den);
+        return "(" + before + " < " + n + " * (" + total + " / " + d + ") + (" + n + " * (" +
+               total + " % " + d + ") + " + integer_literal(den - 1) + ") / " + d + ")";
+    }
 };
 
 // The dialect called `name` (sqlite, postgres, clickhouse), or null when it is not built.

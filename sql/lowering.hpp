@@ -78,6 +78,16 @@ class Lowering {
     void nested_population(const bound::Expr& e, const bound::Call& c);
     void nested_rank(const std::string& x, const std::string& name, bool descending, int64_t tiles);
     std::string nested_aggregate(const bound::Aggregate& a, const std::string& fact_rows);
+    std::string nested_total(const std::string& rows, Type vt, bool avg, const std::string& by);
+
+    // cv and abc (sql/cv_and_abc.cpp). cv_rows: the rows cv takes (k, x, and pk, the period
+    // counting back from as_of), with `periods` set; over `fact_rows` (k, f<slot>, t).
+    std::string cv_rows(const bound::Aggregate& a, const std::string& fact_rows, int& periods);
+    std::string cv_step(const bound::Aggregate& a, const std::string& fact_rows);
+    std::string nested_cv(const bound::Aggregate& a, const std::string& fact_rows);
+    // abc of the column `x` as the column `name` (CTE plan and nested plan).
+    void abc_step(const bound::Call& c, const std::string& x, const std::string& name);
+    void nested_abc(const bound::Call& c, const std::string& x, const std::string& name);
 };
 
 }  // namespace strata::sql

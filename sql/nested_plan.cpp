@@ -87,9 +87,7 @@ void Lowering::nested_population(const bound::Expr& e, const bound::Call& c) {
             break;
         }
         default:
-            refuse(e.location,
-                   "not compiled yet: abc() (the engine sums its shares in extended precision)");
-            add_columns({{p, "NULL"}});
+            nested_abc(c, x(0), p);
             break;
     }
     population_[&e] = p;
@@ -116,51 +114,60 @@ std::string Lowering::nested_aggregate(const bound::Aggregate& a, const std::str
         case bound::AggFn::Max:
             return grouped("max(x)");
         case bound::AggFn::Cv:
-            refuse(a.value->location, "not compiled yet: cv()");
-            return grouped("NULL");
+            return nested_cv(a, fact_rows);
         default:
             break;
     }
-    const bool avg = a.fn == bound::AggFn::Avg;
+    return nested_total(rows, vt, a.fn == bound::AggFn::Avg, "k");
+}
+
+// sum or avg over `rows` (columns `by` and x), grouped by `by`, giving `by` and v.
+std::string Lowering::nested_total(const std::string& rows, Type vt, bool avg,
+                                   const std::string& by) {
     if (vt == Type::Int) {
         const std::string fits = "s >= -9223372036854775808 AND s <= 9223372036854775807";
-        const std::string total = "SELECT k, n, if(n = 0 OR NOT (" + fits + "), NULL, toInt64(if(" +
-                                  fits +
-                                  ", s, toDecimal128(0, 0)))) AS tot FROM (SELECT k, "
+        const std::string total = "SELECT " + by + ", n, if(n = 0 OR NOT (" + fits +
+                                  "), NULL, toInt64(if(" + fits +
+                                  ", s, toDecimal128(0, 0)))) AS tot FROM (SELECT " + by +
+                                  ", "
                                   "sum(toDecimal128(x, 0)) AS s, toInt64(count(x)) AS n FROM (" +
-                                  rows + ") GROUP BY k)";
-        if (!avg) return "SELECT k, tot AS v FROM (" + total + ")";
-        return "SELECT k, if(n = 0 OR isNull(tot), NULL, " +
+                                  rows + ") GROUP BY " + by + ")";
+        if (!avg) return "SELECT " + by + ", tot AS v FROM (" + total + ")";
+        return "SELECT " + by + ", if(n = 0 OR isNull(tot), NULL, " +
                guarded("ifNull(abs(tot) <= 9007199 AND n <= 9007199, 1)",
                        "toFloat64(tot) / toFloat64(n)") +
                ") AS v FROM (" + total + ")";
     }
     // Numbers: integer parts i and fraction units u summed apart (engine/exact_sum.hpp).
-    const std::string split = "SELECT k, x, " +
+    const std::string split = "SELECT " + by + ", x, " +
                               guarded("abs(x) < 9223372036854775808.0", "toInt64(x)") +
                               " AS i FROM (" + rows + ") WHERE isNotNull(x)";
     const std::string units =
-        "SELECT k, toInt64(if(abs(sd) < 4611686018427387904, sd, toDecimal128(0, 0))) AS si, "
-        "abs(sd) < 4611686018427387904 AS si_ok, sf, n FROM (SELECT k, sum(toDecimal128(i, 0)) AS "
+        "SELECT " + by +
+        ", toInt64(if(abs(sd) < 4611686018427387904, sd, toDecimal128(0, 0))) AS si, "
+        "abs(sd) < 4611686018427387904 AS si_ok, sf, n FROM (SELECT " +
+        by +
+        ", sum(toDecimal128(i, 0)) AS "
         "sd, sum(" +
         d_.fraction_units("(x - toFloat64(i))") + ") AS sf, toInt64(count(x)) AS n FROM (" + split +
-        ") GROUP BY k)";
-    const std::string normal =
-        "SELECT k, n, si_ok, si + intDiv(sf, 1000000000) AS a0, sf % "
-        "1000000000 AS b0 FROM (" +
-        units + ")";
+        ") GROUP BY " + by + ")";
+    const std::string normal = "SELECT " + by +
+                               ", n, si_ok, si + intDiv(sf, 1000000000) AS a0, sf % "
+                               "1000000000 AS b0 FROM (" +
+                               units + ")";
     const std::string same_sign =
-        "SELECT k, n, si_ok, multiIf(a0 > 0 AND b0 < 0, a0 - 1, a0 < 0 AND b0 > 0, a0 + 1, a0) "
+        "SELECT " + by +
+        ", n, si_ok, multiIf(a0 > 0 AND b0 < 0, a0 - 1, a0 < 0 AND b0 > 0, a0 + 1, a0) "
         "AS a, multiIf(a0 > 0 AND b0 < 0, b0 + 1000000000, a0 < 0 AND b0 > 0, b0 - 1000000000, "
         "b0) AS b FROM (" +
         normal + ")";
     if (avg) {
-        return "SELECT k, " +
+        return "SELECT " + by + ", " +
                guarded("si_ok AND abs(a) <= 9007198 AND n <= 9007199",
                        "toFloat64(a * 1000000000 + b) / toFloat64(n * 1000000000)") +
                " AS v FROM (" + same_sign + ")";
     }
-    return "SELECT k, " +
+    return "SELECT " + by + ", " +
            guarded("si_ok AND abs(a) < 9007199254740992",
                    "if(abs(a) <= 9007198, toFloat64(a * 1000000000 + b) / 1000000000.0, if(a < 0 "
                    "OR b < 0, -1.0, 1.0) * (toFloat64(abs(a)) + toFloat64(abs(b)) / "

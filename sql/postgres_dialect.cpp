@@ -404,16 +404,7 @@ class PostgresDialect final : public Dialect {
                    "precision) / CAST(n * 1000000000 AS double precision) END) AS v FROM (" +
                    totals + ")" + subquery_alias();
         }
-        // Each value in exact numeric units: below 2^62 its integer part and its fraction's
-        // units; from 2^62 on (a whole number) high and low parts; from 2^100 on beyond the
-        // engine's 2^127 units.
-        const std::string u =
-            "(CASE WHEN abs(x) < 4611686018427387904.0 THEN CAST(CAST(trunc(x) AS bigint) AS "
-            "numeric) * 1000000000 + (SELECT " +
-            units_of_rows() + " FROM (SELECT x - trunc(x) AS f) AS q0) WHEN abs(x) < " + pow2(100) +
-            " THEN (CAST(CAST(trunc(x / 4611686018427387904.0) AS bigint) AS numeric) * "
-            "4611686018427387904 + CAST(x - trunc(x / 4611686018427387904.0) * "
-            "4611686018427387904.0 AS bigint)) * 1000000000 END)";
+        const std::string u = units("x");
         const std::string per_row = "SELECT k, " + u + " AS u FROM (" + rows + ")" +
                                     subquery_alias() + " WHERE x IS NOT NULL";
         const std::string totals =
@@ -432,7 +423,65 @@ class PostgresDialect final : public Dialect {
                totals + ")" + subquery_alias();
     }
 
+    std::optional<std::string> cv_step(const std::string& rows, Type type,
+                                       int periods) const override {
+        const std::string a = subquery_alias();
+        // Each period's total in exact units (out of range: bad, b NULL), as the nearest double.
+        const std::string u = type == Type::Int ? "CAST(x AS numeric) * 1000000000" : units("x");
+        const std::string per_row = "SELECT k, pk, " + u + " AS u FROM (" + rows + ")" + a;
+        const std::string bad = "(bool_or(u IS NULL OR abs(u) >= " + kUnitsLimit +
+                                ") OR abs(sum(u)) >= " + kTotalLimit + ")";
+        const std::string totals = "SELECT k, pk, " + bad + " AS bad, (CASE WHEN " + bad +
+                                   " THEN NULL ELSE CAST(CAST(sum(u) AS text) || 'e-9' AS double "
+                                   "precision) END) AS b FROM (" +
+                                   per_row + ")" + a + " GROUP BY k, pk";
+        // Every period of each customer with rows: a period without rows is 0.
+        const std::string filled =
+            "SELECT c.k AS k, s.pk AS pk, (CASE WHEN t.k IS NULL THEN CAST(0 AS double precision) "
+            "ELSE t.b END) AS b, coalesce(t.bad, false) AS bad FROM (SELECT DISTINCT k FROM "
+            "totals) c CROSS JOIN generate_series(0, " +
+            std::to_string(periods - 1) +
+            ") AS s(pk) LEFT JOIN totals t ON t.k = c.k AND t.pk = s.pk";
+        const std::string n = "CAST(" + std::to_string(periods) + " AS double precision)";
+        // sum(float8) adds with float8pl in the aggregate's ORDER BY: the engine's order.
+        const std::string means = "SELECT k, sum(b ORDER BY pk) / " + n +
+                                  " AS mean, bool_or(bad) AS bad FROM filled GROUP BY k";
+        return "WITH totals AS (" + totals + "), filled AS (" + filled + "), means AS (" + means +
+               ") SELECT m.k AS k, (CASE WHEN m.bad OR m.mean = 0 THEN NULL ELSE sqrt(sum((f.b - "
+               "m.mean) * (f.b - m.mean) ORDER BY f.pk) / " +
+               n +
+               ") / abs(m.mean) END) AS v FROM filled f JOIN means m ON m.k = f.k GROUP BY m.k, "
+               "m.mean, m.bad";
+    }
+    std::string abc_units(const std::string& x, Type type, const std::string&) const override {
+        if (type == Type::Int) return "(CAST(" + x + " AS numeric) * 1000000000)";
+        return bind(units(x), "xu", "CASE WHEN abs(xu) < " + kUnitsLimit + " THEN xu END");
+    }
+    std::string abc_below(const std::string& before, const std::string& total, int64_t num,
+                          int64_t den) const override {
+        return "(" + before + " * " + std::to_string(den) + " < " + std::to_string(num) + " * " +
+               total + ")";
+    }
+
   private:
+    // Units of 2^127 and more: beyond the engine's units; totals of 10^38 units and more:
+    // beyond its totals (engine/exact_sum.hpp).
+    static inline const std::string kUnitsLimit = "170141183460469231731687303715884105728";
+    static inline const std::string kTotalLimit = "100000000000000000000000000000000000000";
+
+    // A double column x in exact numeric units (engine/exact_sum.hpp's to_sum_units): below
+    // 2^62 its integer part and its fraction's units; from 2^62 on (a whole number) high and
+    // low parts; NULL from 2^100 on (beyond the engine's 2^127 units in any case).
+    std::string units(const std::string& x) const {
+        return "(CASE WHEN abs(" + x + ") < 4611686018427387904.0 THEN CAST(CAST(trunc(" + x +
+               ") AS bigint) AS numeric) * 1000000000 + (SELECT " + units_of_rows() +
+               " FROM (SELECT " + x + " - trunc(" + x + ") AS f) AS q0) WHEN abs(" + x + ") < " +
+               pow2(100) + " THEN (CAST(CAST(trunc(" + x +
+               " / 4611686018427387904.0) AS bigint) AS numeric) * 4611686018427387904 + CAST(" +
+               x + " - trunc(" + x + " / 4611686018427387904.0) * 4611686018427387904.0 AS " +
+               "bigint)) * 1000000000 END)";
+    }
+
     Schema catalog_;
     bool has_catalog_ = false;
     mutable int aliases_ = 0;

@@ -195,12 +195,7 @@ TEST_CASE(
     // The files that do not run on ClickHouse, each with the first reason: what the dialect
     // refuses, or what the loader cannot copy into ClickHouse. (streaming-lifecycle's
     // datetime values would be refused by the dialect too: "not compiled yet: datetime values".)
-    const std::string abc =
-        "cannot compile to clickhouse: not compiled yet: abc() (the engine "
-        "sums its shares in extended precision)";
     const std::map<std::string, std::string> refused = {
-        {"retail-rfm", abc},
-        {"cdnow-rfm", abc},
         {"streaming-lifecycle",
          "not loaded: column 'sessions.started_at' cannot be loaded (type DATETIME)"},
         {"crm-export", "not loaded: column 'customers.компания' cannot be loaded (type TEXT)"},
