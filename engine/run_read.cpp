@@ -7,6 +7,7 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <stdexcept>
 
 #include "engine/bytes.hpp"
 #include "engine/run_parts.hpp"
@@ -89,7 +90,28 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
     outcome.customers_left = dropped.size();
 }
 
+// A customer's kept state that does not decode, found while the read was under way.
+struct UndecodableState : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 }  // namespace
+
+// The read again without the kept state: a full read, as any other reason not to read
+// incrementally makes one, with `why` as its reason.
+static bool read_in_full(const ReadRequest& req, const std::string& why, ReadResult& out,
+                         PhaseClock& clock, std::string& error) {
+    const std::optional<KeptState> none;
+    ReadRequest full = req;
+    full.kept = &none;
+    out = ReadResult{};
+    if (!read_and_evaluate(full, out, clock, error)) return false;
+    if (out.incremental) {
+        out.incremental->used = false;
+        out.incremental->reason = why;
+    }
+    return true;
+}
 
 void PhaseClock::lap(const char* phase) {
     const auto now = std::chrono::steady_clock::now();
@@ -211,7 +233,7 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
                     if ((*states)[row].empty()) continue;
                     ByteReader r((*states)[row]);
                     if (!computer.load_customer(row, r))
-                        throw SQLite::Exception(
+                        throw UndecodableState(
                             "the kept aggregate state of customer " +
                             format_value(customers.keys[row]) +
                             " (table 'strata_aggregate_blocks') does not decode");
@@ -248,6 +270,8 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         for (const DataQuality& part : part_quality)
             merge_data_quality(fact_dq, part);
         clock.lap("facts, aggregates and lets");
+    } catch (const UndecodableState& e) {
+        return read_in_full(req, e.what(), out, clock, error);
     } catch (const SQLite::Exception& e) {
         error = "cannot read " + reading + " from '" + data.getFilename() + "': " + e.what();
         return false;
@@ -268,12 +292,11 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         AggregateComputer scratch(program, 1, req.as_of);
         scratch.count_customer_rows();
         ByteReader r(s);
-        if (!scratch.load_customer(0, r)) {
-            error =
-                "the kept aggregate state of a customer who left the base (table "
-                "'strata_aggregate_blocks') does not decode";
-            return false;
-        }
+        if (!scratch.load_customer(0, r))
+            return read_in_full(req,
+                                "the kept aggregate state of a customer who left the base (table "
+                                "'strata_aggregate_blocks') does not decode",
+                                out, clock, error);
         for (size_t f = 0; f < program.facts.size(); ++f)
             orphans[f] += scratch.rows_of(0, static_cast<int>(f)).read;
     }

@@ -215,6 +215,26 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
         CHECK(json_at(r.out, "$.incremental.customers_left") == "1");
         CHECK(json_at(r.out, "$.data_quality.orphan_fact_rows.orders") == "5");
     }
+    SUBCASE("one customer's kept state that does not decode") {
+        // Blocks that read as blocks (one customer, key 3) whose state bytes are not a state:
+        // found only while the rows are added, and then a full run is made instead.
+        strata::ByteWriter block;
+        block.u64(1);
+        block.u128(static_cast<unsigned __int128>(3 << 1) << 1);  // zigzag(3), an integer key
+        block.text("\xff\xff\xff");
+        SQLite::Database state(shop.state, SQLite::OPEN_READWRITE);
+        SQLite::Statement set(state, "UPDATE strata_aggregate_blocks SET states = ?");
+        set.bind(1, block.bytes().data(), static_cast<int>(block.bytes().size()));
+        set.exec();
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("the kept aggregate state of customer 3") != std::string::npos);
+        CHECK(json_at(r.out, "$.incremental.reason").find("customer 3") != std::string::npos);
+        // The full run is the run: the same export as a run without any kept state.
+        const Run again = shop.run();
+        CHECK(mode(again) == "incremental");
+    }
     SUBCASE("kept states that do not decode") {
         SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
             .exec("UPDATE strata_aggregate_blocks SET states = x'05ff'");
