@@ -150,7 +150,10 @@ void add_runs(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
     auto format = std::make_shared<std::string>("text");
     auto* cmd = app.add_subcommand(
         "runs", "List the stored runs: ruleset, version, as_of, customers and moves");
-    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--db", options->db,
+                    "SQLite customer database, or the postgresql:// or clickhouse:// URL the runs "
+                    "were stored in")
+        ->required();
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database)");
     cmd->add_option("--ruleset", options->ruleset, "Only this ruleset's runs (default: all)");
@@ -333,7 +336,7 @@ namespace {
 // read SQLite files only.
 bool takes_warehouse_url(const std::string& command) {
     for (const char* name :
-         {"check", "compile", "run", "export", "outbox", "explain", "diff", "report"}) {
+         {"check", "compile", "run", "export", "outbox", "explain", "diff", "report", "runs"}) {
         if (command == name) return true;
     }
     return false;
@@ -394,7 +397,8 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
         err << "strata " << command << ": " << option << " is a " << scheme << ":// URL, but '"
             << command
             << "' reads SQLite files only so far (docs/warehouse.md lists the commands that work "
-               "on a warehouse: check, compile, run, export, outbox, explain, diff, report)\n";
+               "on a warehouse: check, compile, run, export, outbox, explain, diff, report, "
+               "runs)\n";
         return kExitEnvironment;
     }
     try {

@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/explain_stored.hpp"
+#include "cli/explain_warehouse.hpp"
 #include "cli/run_warehouse.hpp"
 #include "engine/json.hpp"
 #include "engine/reader.hpp"
@@ -278,12 +279,22 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
             if (json) write_json_error(out, "usage", message);
             return kExitEnvironment;
         };
-        if (options.run || names_ruleset(options.rules))
-            return usage(
-                "--run and a ruleset's name read the runs stored in SQLite only so far; "
-                "give the rule file");
         if (options.state)
             return usage("--state: inside the warehouse, explain reads no stored state");
+        if (options.run || names_ruleset(options.rules)) {
+            std::vector<Value> keys;
+            if (auto i = integer_key_spelled(options.customer)) keys.push_back(Value{*i});
+            keys.push_back(Value{intern(options.customer)});
+            auto both =
+                explain_stored_in_warehouse(options.rules, options.run, options.db, options.as_of,
+                                            keys, options.customer, out, err, json, exit_code);
+            if (!both) return exit_code;
+            if (json)
+                print_json(out, both->explanation, &both->stored);
+            else
+                print_text(out, both->explanation, &both->stored);
+            return kExitOk;
+        }
         auto e = explain_in_warehouse(options.rules, options.db, options.as_of, options.customer,
                                       out, err, json, exit_code);
         if (!e) return exit_code;

@@ -49,6 +49,23 @@ std::optional<std::string> stored_source(SQLite::Database& state, const RunRecor
 
 }  // namespace
 
+void note_other_rules(const std::string& rules, const LoadedRules& loaded,
+                      const std::optional<std::string>& source, StoredPlacement& stored) {
+    const RunRecord& record = stored.run;
+    if (loaded.sha256 == record.rules_sha256) return;
+    stored.same_rules = false;
+    const RuleFile& now = loaded.rules->rules;
+    std::string note = rules + " is not the rule file run " + std::to_string(record.run_id) +
+                       " used: it is " + now.ruleset + " v" + std::to_string(now.version) +
+                       " (sha256 " + loaded.sha256.substr(0, 12) + "), the run used " +
+                       record.ruleset + " v" + std::to_string(record.version) + " (sha256 " +
+                       record.rules_sha256.substr(0, 12) + ")";
+    if (source) note += "; " + first_differing_line(*source, loaded.rules->source.text());
+    stored.notes.push_back(note + ". The fresh evaluation below is the file's; give '" +
+                           record.ruleset +
+                           "' instead of the file to evaluate the run's own version");
+}
+
 std::optional<StoredRunExplain> load_stored_run_explain(
     const std::string& rules, std::optional<int64_t> run, const std::string& db,
     const std::optional<std::string>& state_path, const std::vector<Value>& keys, std::ostream& err,
@@ -112,19 +129,7 @@ std::optional<StoredRunExplain> load_stored_run_explain(
         if (!loaded) return std::nullopt;
     } else {
         loaded = std::move(file);
-        if (loaded->sha256 != record->rules_sha256) {
-            stored.same_rules = false;
-            const RuleFile& now = loaded->rules->rules;
-            std::string note = rules + " is not the rule file run " +
-                               std::to_string(record->run_id) + " used: it is " + now.ruleset +
-                               " v" + std::to_string(now.version) + " (sha256 " +
-                               loaded->sha256.substr(0, 12) + "), the run used " + version +
-                               " (sha256 " + record->rules_sha256.substr(0, 12) + ")";
-            if (source) note += "; " + first_differing_line(*source, loaded->rules->source.text());
-            stored.notes.push_back(note + ". The fresh evaluation below is the file's; give '" +
-                                   ruleset +
-                                   "' instead of the file to evaluate the run's own version");
-        }
+        note_other_rules(rules, *loaded, source, stored);
     }
     // Fields from the stored state come from the ruleset's latest run, as in any dry run.
     const auto& columns = loaded->rules->program.columns;

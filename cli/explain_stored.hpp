@@ -35,6 +35,12 @@ struct StoredRunExplain {
 // spelled as a ruleset's name (a-z, 0-9, _ and -), as `strata export` takes it.
 bool names_ruleset(const std::string& rules);
 
+// When `loaded` (the file `rules`) is not the rule file of stored.run: stored.same_rules false
+// and a note saying which version each is and where they differ (`source`: the run version's
+// registered source, when kept).
+void note_other_rules(const std::string& rules, const LoadedRules& loaded,
+                      const std::optional<std::string>& source, StoredPlacement& stored);
+
 // Finds run `run` (with none: the ruleset's latest, by as_of) of the ruleset that `rules`
 // (a file, or a ruleset's name) names, and the customer's placement in it; loads the rules
 // to evaluate. On failure prints `strata explain: …` on `err` (and a JSON error object on

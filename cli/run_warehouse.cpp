@@ -137,11 +137,27 @@ std::optional<LoadedRules> load_warehouse_rules(const std::string& command,
     };
     auto text = read_text_file(rules, error);
     if (!text) return fail("file");
+    return load_warehouse_rules_text(command, rules, std::move(*text), db, out, err, json,
+                                     exit_code, catalog);
+}
+
+std::optional<LoadedRules> load_warehouse_rules_text(const std::string& command,
+                                                     const std::string& name, std::string text,
+                                                     const std::string& db, std::ostream& out,
+                                                     std::ostream& err, std::ostream* json,
+                                                     int& exit_code,
+                                                     std::optional<Schema>& catalog) {
     if (is_postgres_url(db))
-        return load_rules_text(rules, std::move(*text), db, err, exit_code, json, &catalog);
+        return load_rules_text(name, std::move(text), db, err, exit_code, json, &catalog);
+    std::string error;
     catalog = read_clickhouse_schema(db, error);
-    if (!catalog) return fail("database");
-    SourceFile source(rules, std::move(*text));
+    if (!catalog) {
+        err << "strata " << command << ": " << error << '\n';
+        if (json) write_json_error(out, "database", error);
+        exit_code = kExitEnvironment;
+        return std::nullopt;
+    }
+    SourceFile source(name, std::move(text));
     Diagnostics diags;
     std::optional<LoadedRules> loaded;
     loaded.emplace();
@@ -180,26 +196,46 @@ std::optional<Explanation> explain_in_warehouse(const std::string& rules, const 
     auto loaded =
         load_warehouse_rules("explain", rules, db, out, err, json_out, exit_code, catalog);
     if (!loaded) return std::nullopt;
-    auto as_of = resolve_as_of(as_of_text, loaded->rules->rules, err);
+    return explain_loaded_in_warehouse(*loaded, *catalog, db, as_of_text, customer, out, err, json,
+                                       exit_code);
+}
+
+std::optional<Explanation> explain_loaded_in_warehouse(const LoadedRules& loaded,
+                                                       const Schema& catalog, const std::string& db,
+                                                       const std::optional<std::string>& as_of_text,
+                                                       const std::string& customer,
+                                                       std::ostream& out, std::ostream& err,
+                                                       bool json, int& exit_code) {
+    std::ostream* json_out = json ? &out : nullptr;
+    auto fail = [&](const std::string& kind, const std::string& message, int code) {
+        err << "strata explain: " << message << '\n';
+        if (json_out) write_json_error(out, kind, message);
+        exit_code = code;
+        return std::nullopt;
+    };
+    std::string url_error;
+    auto location = warehouse::parse_database_argument(db, url_error);
+    if (!location) return fail("usage", url_error, kExitEnvironment);
+    auto as_of = resolve_as_of(as_of_text, loaded.rules->rules, err);
     if (!as_of)
         return fail("usage", "--as-of '" + as_of_text.value_or("") + "' is not a date",
                     kExitEnvironment);
     state::WarehouseExplainError error;
     std::optional<Explanation> e;
     if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location))
-        e = state::explain_in_postgres(*loaded->rules, *catalog, *pg, *as_of, customer, error);
+        e = state::explain_in_postgres(*loaded.rules, catalog, *pg, *as_of, customer, error);
     else
-        e = state::explain_in_clickhouse(*loaded->rules, *catalog,
+        e = state::explain_in_clickhouse(*loaded.rules, catalog,
                                          std::get<warehouse::ClickHouseUrl>(*location), *as_of,
                                          customer, error);
     if (!e) {
         error.refusals.sort_by_location();
         for (const auto& d : error.refusals.items())
-            render_text(err, d, &loaded->rules->source);
+            render_text(err, d, &loaded.rules->source);
         err << "strata explain: " << error.message << '\n';
         if (json_out)
             write_json_error(out, error.rule_problem ? "rules" : "database", error.message,
-                             error.refusals.items(), &loaded->rules->source);
+                             error.refusals.items(), &loaded.rules->source);
         exit_code = error.rule_problem ? kExitRules : kExitEnvironment;
         return std::nullopt;
     }

@@ -40,6 +40,22 @@ std::optional<LoadedRules> load_warehouse_rules(const std::string& command,
                                                 std::ostream* json, int& exit_code,
                                                 std::optional<Schema>& catalog);
 
+// The same for a rule file's text already read (a registered version's source), named `name`.
+std::optional<LoadedRules> load_warehouse_rules_text(const std::string& command,
+                                                     const std::string& name, std::string text,
+                                                     const std::string& db, std::ostream& out,
+                                                     std::ostream& err, std::ostream* json,
+                                                     int& exit_code,
+                                                     std::optional<Schema>& catalog);
+
+// explain_in_warehouse for rules already loaded against `catalog`, the warehouse's at `db`.
+std::optional<Explanation> explain_loaded_in_warehouse(const LoadedRules& loaded,
+                                                       const Schema& catalog, const std::string& db,
+                                                       const std::optional<std::string>& as_of,
+                                                       const std::string& customer,
+                                                       std::ostream& out, std::ostream& err,
+                                                       bool json, int& exit_code);
+
 // `strata explain RULES --db URL --customer KEY`: the explanation computed inside the
 // warehouse (state/warehouse_explain.hpp), `computed_in` set. On failure prints why and
 // returns nullopt with `exit_code` set (1: the rules; 2: usage, the server, no such customer).

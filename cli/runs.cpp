@@ -5,9 +5,12 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/run_warehouse.hpp"
 #include "cli/stored_state.hpp"
 #include "engine/json.hpp"
 #include "engine/state.hpp"
+#include "report/run_store.hpp"
+#include "state/report_store.hpp"
 
 namespace strata::cli {
 
@@ -55,8 +58,44 @@ void write_json(std::ostream& out, const std::vector<RunListing>& runs) {
 
 }  // namespace
 
+// The runs stored in a warehouse (PostgreSQL; ClickHouse: complete runs only), read by the
+// report's store and listed by the SQLite listing's own rules.
+int run_warehouse_runs(const RunsOptions& options, std::ostream& out, std::ostream& err) {
+    const bool json = options.format == Format::Json;
+    auto fail = [&](const std::string& kind, const std::string& message) {
+        err << "strata runs: " << message << '\n';
+        if (json) write_json_error(out, kind, message);
+        return kExitEnvironment;
+    };
+    if (options.state)
+        return fail("usage", "--state: the runs of a warehouse are stored in it; give --db only");
+    std::string error;
+    auto store = state::open_warehouse_report_store(options.db, std::nullopt, error);
+    if (!store) return fail("database", error);
+    std::optional<std::vector<RunRecord>> records;
+    try {
+        records = store->runs();
+    } catch (const report::StoreReadError& e) {
+        return fail("database", e.message);
+    }
+    const std::vector<RunListing> runs =
+        records ? list_run_records(*records, options.ruleset) : std::vector<RunListing>{};
+    if (runs.empty()) {
+        err << "strata runs: no runs"
+            << (options.ruleset ? " of ruleset '" + *options.ruleset + "'" : std::string())
+            << " are stored in '" << store->where() << "'\n";
+    }
+    if (json)
+        write_json(out, runs);
+    else if (!runs.empty())
+        write_text(out, runs);
+    return kExitOk;
+}
+
 int run_runs(const RunsOptions& options, std::ostream& out, std::ostream& err) {
     const bool json = options.format == Format::Json;
+    if (is_postgres_url(options.db) || is_clickhouse_url(options.db))
+        return run_warehouse_runs(options, out, err);
     auto stored = open_stored_state("runs", options.db, options.state, err, json ? &out : nullptr);
     if (!stored) return kExitEnvironment;
     StoreError error;

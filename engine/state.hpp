@@ -151,6 +151,12 @@ std::optional<std::vector<RunListing>> list_runs(SQLite::Database& state,
                                                  const std::optional<std::string>& ruleset,
                                                  StoreError& error);
 
+// The same listing of run records read elsewhere (the strata_runs of a warehouse): each
+// record's summary is read by list_runs itself, from an in-memory table of the records.
+// Records of other rulesets than `ruleset` (when given) are left out.
+std::vector<RunListing> list_run_records(const std::vector<RunRecord>& runs,
+                                         const std::optional<std::string>& ruleset);
+
 // One stay as strata_stay_history shows it.
 struct StayListing {
     std::string ruleset;

@@ -68,9 +68,11 @@ struct ClickHouseStoredRun {
     std::vector<MembershipRow> rows;
     std::map<std::string, SegmentActions> actions;
 };
+// With `only`: that customer's row alone (none when the run did not place them).
 std::optional<ClickHouseStoredRun> load_clickhouse_run(const warehouse::ClickHouseUrl& url,
                                                        const std::string& ruleset,
                                                        std::optional<int64_t> run_id,
-                                                       std::string& error);
+                                                       std::string& error,
+                                                       std::optional<int64_t> only = std::nullopt);
 
 }  // namespace strata::state

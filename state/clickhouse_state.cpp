@@ -96,6 +96,20 @@ std::string open_stays(const std::string& ruleset, const std::string& at) {
            lit(ruleset) + " AND exited_run IN " + done + " AND exited_run <= " + at + ")";
 }
 
+bool clickhouse_version_source(ClickHouseClient& client, const RunRecord& run,
+                               std::optional<std::string>& out, std::string& error) {
+    auto t = client.query("SELECT source FROM strata_versions WHERE ruleset = " + lit(run.ruleset) +
+                          " AND version = " + std::to_string(run.version) +
+                          " AND sha256 = " + lit(run.rules_sha256) + " AND source != '' LIMIT 1");
+    if (!t) {
+        error = t.error().describe();
+        return false;
+    }
+    out.reset();
+    if (!t.value().rows.empty() && t.value().rows[0][0]) out = *t.value().rows[0][0];
+    return true;
+}
+
 bool find_clickhouse_run(ClickHouseClient& client, const std::string& ruleset,
                          std::optional<int64_t> run_id, std::optional<RunRecord>& out,
                          std::string& error) {
@@ -161,7 +175,8 @@ bool remove_dead_clickhouse_run(ClickHouseClient& client, const std::string& rul
 std::optional<ClickHouseStoredRun> load_clickhouse_run(const warehouse::ClickHouseUrl& url,
                                                        const std::string& ruleset,
                                                        std::optional<int64_t> run_id,
-                                                       std::string& error) {
+                                                       std::string& error,
+                                                       std::optional<int64_t> only) {
     ClickHouseClient client(url);
     ResultTable t;
     auto exec = [&](const std::string& sql, ResultTable* out) {
@@ -192,8 +207,9 @@ std::optional<ClickHouseStoredRun> load_clickhouse_run(const warehouse::ClickHou
     if (!exec("SELECT customer_key, anyIf(segment, level = 0), arrayStringConcat(arrayMap(x -> "
               "x.2, arraySort(groupArrayIf((lv, segment), level > 0))), ';') FROM (SELECT "
               "customer_key, level, segment FROM (" +
-                  open_stays(ruleset, at) +
-                  ")) ANY LEFT JOIN (SELECT path AS segment, level AS lv FROM strata_run_levels "
+                  open_stays(ruleset, at) + ")" +
+                  (only ? " WHERE customer_key = " + std::to_string(*only) : std::string()) +
+                  ") ANY LEFT JOIN (SELECT path AS segment, level AS lv FROM strata_run_levels "
                   "WHERE ruleset = " +
                   lit(ruleset) + " AND run_id = " + at +
                   ") USING segment GROUP BY customer_key ORDER BY customer_key",

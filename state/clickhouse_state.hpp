@@ -34,6 +34,10 @@ bool find_clickhouse_run(warehouse::ClickHouseClient& client, const std::string&
                          std::optional<int64_t> run_id, std::optional<RunRecord>& out,
                          std::string& error);
 
+// The source registered for a run's version and content (nullopt when it was not kept).
+bool clickhouse_version_source(warehouse::ClickHouseClient& client, const RunRecord& run,
+                               std::optional<std::string>& out, std::string& error);
+
 // A run of the ruleset with only its 'running' row: it died (or is still running).
 struct DeadRun {
     std::string run_id;

@@ -1,5 +1,7 @@
 #include "state/postgres_state.hpp"
 
+#include <cctype>
+
 #include <charconv>
 
 #include "engine/numeric.hpp"
@@ -120,15 +122,33 @@ std::string hex_of(const std::string& bytes) {
     return out;
 }
 
+}  // namespace
+
 std::string from_hex(const std::string& hex) {
     std::string out;
     out.reserve(hex.size() / 2);
-    for (size_t i = 0; i + 1 < hex.size(); i += 2)
-        out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+        const int high = std::isdigit(static_cast<unsigned char>(hex[i]))
+                             ? hex[i] - '0'
+                             : (hex[i] | 0x20) - 'a' + 10;
+        const int low = std::isdigit(static_cast<unsigned char>(hex[i + 1]))
+                            ? hex[i + 1] - '0'
+                            : (hex[i + 1] | 0x20) - 'a' + 10;
+        out += static_cast<char>(high * 16 + low);
+    }
     return out;
 }
 
-}  // namespace
+Outcome<std::optional<std::string>> postgres_version_source(PostgresConnection& db,
+                                                            const RunRecord& run) {
+    auto t = db.exec(
+        "SELECT encode(source, 'hex') FROM strata_versions WHERE ruleset = $1 AND version = "
+        "$2::bigint AND sha256 = $3 AND source IS NOT NULL",
+        {run.ruleset, std::to_string(run.version), run.rules_sha256});
+    if (!t) return t.error();
+    if (t.value().rows.empty() || !t.value().rows[0][0]) return std::optional<std::string>();
+    return std::optional<std::string>(from_hex(*t.value().rows[0][0]));
+}
 
 Outcome<Done> ensure_postgres_state(PostgresConnection& db) {
     // Only when something is missing: the statements take strong locks (CREATE OR REPLACE VIEW
@@ -180,13 +200,23 @@ Outcome<std::optional<RunRecord>> find_postgres_run(PostgresConnection& db,
 }
 
 Outcome<std::vector<MembershipRow>> load_postgres_membership(PostgresConnection& db,
-                                                             const RunRecord& run) {
+                                                             const RunRecord& run,
+                                                             const std::optional<Value>& only) {
+    std::vector<warehouse::Cell> params = {std::to_string(run.run_id)};
+    std::string filter;
+    if (only) {
+        const auto* i = std::get_if<int64_t>(&*only);
+        params.push_back(i ? std::to_string(*i) : std::get<Str>(*only).str());
+        params.push_back(i ? "true" : "false");
+        filter = "AND customer_key = $2 AND key_is_integer = $3::boolean ";
+    }
     auto rows = db.exec(
         "SELECT customer_key, key_is_integer, segment, tactical FROM strata_membership "
-        "WHERE run_id = $1::bigint "
-        "ORDER BY key_is_integer DESC, CASE WHEN key_is_integer THEN customer_key::numeric END, "
-        "customer_key",
-        {std::to_string(run.run_id)});
+        "WHERE run_id = $1::bigint " +
+            filter +
+            "ORDER BY key_is_integer DESC, CASE WHEN key_is_integer THEN customer_key::numeric "
+            "END, customer_key",
+        params);
     if (!rows) return rows.error();
     std::vector<MembershipRow> out;
     out.reserve(rows.value().rows.size());

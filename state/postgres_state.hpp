@@ -46,8 +46,17 @@ warehouse::Outcome<std::optional<RunRecord>> find_postgres_run(warehouse::Postgr
 
 // A stored run's membership in key order (integer keys first, by value, then text keys by
 // bytes), tactical paths joined by ';' in rule-file order. Integer keys come back as integers.
-warehouse::Outcome<std::vector<MembershipRow>> load_postgres_membership(
+// The bytes a hexadecimal text spells (PostgreSQL's encode(…, 'hex')).
+std::string from_hex(const std::string& hex);
+
+// The source registered for a run's version and content; nullopt when it was not kept.
+warehouse::Outcome<std::optional<std::string>> postgres_version_source(
     warehouse::PostgresConnection& db, const RunRecord& run);
+
+// With `only`: that customer's row alone (none when the run did not place them).
+warehouse::Outcome<std::vector<MembershipRow>> load_postgres_membership(
+    warehouse::PostgresConnection& db, const RunRecord& run,
+    const std::optional<Value>& only = std::nullopt);
 
 // The offer, channel and priority of each general segment, from the run's stored summary.
 warehouse::Outcome<std::map<std::string, SegmentActions>> load_postgres_segment_actions(

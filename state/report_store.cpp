@@ -8,6 +8,7 @@
 #include "dsl/compiler.hpp"
 #include "dsl/diagnostics.hpp"
 #include "state/clickhouse_state.hpp"
+#include "state/postgres_state.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/database_url.hpp"
 #include "warehouse/postgres_client.hpp"
@@ -27,17 +28,6 @@ int64_t integer_of(const Cell& cell) {
     int64_t v = 0;
     if (cell) std::from_chars(cell->data(), cell->data() + cell->size(), v);
     return v;
-}
-
-std::string from_hex(const std::string& hex) {
-    std::string out;
-    out.reserve(hex.size() / 2);
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-        unsigned value = 0;
-        std::from_chars(hex.data() + i, hex.data() + i + 2, value, 16);
-        out += static_cast<char>(value);
-    }
-    return out;
 }
 
 template <class T>
@@ -152,12 +142,7 @@ class PostgresReportStore : public WarehouseRunStore {
 
   protected:
     std::optional<std::string> version_source(const RunRecord& run) override {
-        const auto t = value_or_throw(
-            db_.exec("SELECT encode(source, 'hex') FROM strata_versions WHERE ruleset = $1 AND "
-                     "version = $2::bigint AND sha256 = $3 AND source IS NOT NULL",
-                     {run.ruleset, std::to_string(run.version), run.rules_sha256}));
-        if (t.rows.empty() || !t.rows[0][0]) return std::nullopt;
-        return from_hex(*t.rows[0][0]);
+        return value_or_throw(postgres_version_source(db_, run));
     }
 
   private:
@@ -228,12 +213,10 @@ class ClickHouseReportStore : public WarehouseRunStore {
 
   protected:
     std::optional<std::string> version_source(const RunRecord& run) override {
-        const auto t =
-            query("SELECT source FROM strata_versions WHERE ruleset = " + lit(run.ruleset) +
-                  " AND version = " + std::to_string(run.version) +
-                  " AND sha256 = " + lit(run.rules_sha256) + " AND source != '' LIMIT 1");
-        if (t.rows.empty() || !t.rows[0][0]) return std::nullopt;
-        return *t.rows[0][0];
+        std::string error;
+        std::optional<std::string> source;
+        if (!clickhouse_version_source(client_, run, source, error)) throw StoreReadError{error};
+        return source;
     }
 
   private:

@@ -7,6 +7,7 @@
 #include "engine/numeric.hpp"
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
+#include "state/postgres_state.hpp"
 #include "state/warehouse_report.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/postgres_client.hpp"
@@ -34,14 +35,6 @@ bool compile_both(const DiffedRules& old_rules, const DiffedRules& new_rules, Da
     old_sql = std::move(*old_query);
     new_sql = std::move(*new_query);
     return true;
-}
-
-// A hexadecimal text's bytes ("" when it is not one).
-std::string from_hex(const std::string& hex) {
-    std::string out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2)
-        out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-    return out;
 }
 
 // The keys of a group: ','-separated integers, or texts each in hexadecimal.

@@ -178,7 +178,7 @@ TEST_CASE("--db: commands that read SQLite files only say so for a warehouse URL
     for (const std::vector<std::string>& args :
          {std::vector<std::string>{"eval", "r.yaml", "--customer", "1", "--db",
                                    "postgresql://me:secret@db.internal/shop"},
-          std::vector<std::string>{"runs", "--db=clickhouse://ch1/shop"},
+          std::vector<std::string>{"versions", "--db=clickhouse://ch1/shop"},
           std::vector<std::string>{"history", "--db", "shop.db", "--state", "postgresql://me@db/x",
                                    "--customer", "1"}}) {
         const strata::testing::Run run = strata::testing::run_cli(args);

@@ -203,12 +203,134 @@ general:
     CHECK(r.code == 1);
     CHECK(r.err.find("refused.yaml:10:13") != std::string::npos);
     const Run run = run_cli({"explain", refused, "--db", pg.url, "--customer", "1", "--run", "1"});
-    CHECK(run.code == 2);
-    CHECK(run.err.find("SQLite only") != std::string::npos);
+    CHECK(run.code == 2);  // no run is stored there yet
+    CHECK(run.err.find("no runs are stored in 'postgresql://") != std::string::npos);
+    const Run state =
+        run_cli({"explain", refused, "--db", pg.url, "--customer", "1", "--state", "x.db"});
+    CHECK(state.code == 2);
+    CHECK(state.err.find("--state") != std::string::npos);
     const Run down =
         run_cli({"explain", refused, "--db",
                  "postgresql://postgres@127.0.0.1:" + std::to_string(closed_port()) + "/x",
                  "--customer", "1"});
     CHECK(down.code == 2);
     CHECK(down.err.find("cannot connect") != std::string::npos);
+}
+
+namespace {
+
+const char* const kStoredRules = R"(ruleset: stored
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  revenue: sum(orders.amount)
+general:
+  policy: first_match
+  segments:
+    - id: big
+      when: revenue >= 300
+    - id: rest
+      when: otherwise
+tactical:
+  - id: golden
+    when: tier == 'gold'
+    within: all
+)";
+
+// explain --run on SQLite and at `url` (the same runs stored in both): the same document, the
+// stored placement included, but for what the warehouse does not compute.
+bool compare_stored(const std::vector<std::string>& args, const std::string& sqlite,
+                    const std::string& url) {
+    std::vector<std::string> lite_args = args, there_args = args;
+    lite_args.insert(lite_args.end(), {"--db", sqlite, "--format", "json"});
+    there_args.insert(there_args.end(), {"--db", url, "--format", "json"});
+    const Run lite = run_cli(lite_args);
+    const Run there = run_cli(there_args);
+    INFO(lite.err);
+    INFO(there.err);
+    REQUIRE(there.code == lite.code);
+    if (lite.code != 0) {
+        // The same sentence up to where the store is named.
+        CHECK(json_at(there.out, "$.error.message").substr(0, 24) ==
+              json_at(lite.out, "$.error.message").substr(0, 24));
+        return false;
+    }
+    CHECK(json_at(there.out, "$.stored.run") == json_at(lite.out, "$.stored.run"));
+    CHECK(first_difference(explained_leaves(there.out, there.out),
+                           explained_leaves(lite.out, there.out)) == "");
+    return true;
+}
+
+// Two runs stored in SQLite and at `url` (the base changed between them); the checks of
+// explain --run against both.
+template <class Reload>
+void check_stored_runs(const TempDir& dir, const std::string& base, const std::string& embedded,
+                       const std::string& url, Reload reload,
+                       const std::vector<std::string>& run_extra) {
+    const std::string rules = dir.write("stored.yaml", kStoredRules);
+    for (const char* as_of : {"2026-03-31", "2026-11-01"}) {
+        std::vector<std::string> lite = {"run", rules, "--db", embedded, "--as-of", as_of};
+        std::vector<std::string> there = {"run", rules, "--db", url, "--as-of", as_of};
+        there.insert(there.end(), run_extra.begin(), run_extra.end());
+        REQUIRE(run_cli(lite).code == 0);
+        const Run r = run_cli(there);
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        if (std::string(as_of) == "2026-11-01") break;
+        SQLite::Database(embedded, SQLite::OPEN_READWRITE).exec(kChange);
+        SQLite::Database(base, SQLite::OPEN_READWRITE).exec(kChange);
+        reload();
+    }
+    // Customers still in the base after the change (the first three), each explained with
+    // run 1 (as_of 2026-03-31, before the change) beside, and with the ruleset's name (the
+    // run's own registered version).
+    SQLite::Database now(embedded, SQLite::OPEN_READONLY);
+    SQLite::Statement q(now, "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 3");
+    int stored_compared = 0;
+    while (q.executeStep()) {
+        const std::string customer = q.getColumn(0).getString();
+        CAPTURE(customer);
+        stored_compared +=
+            compare_stored({"explain", rules, "--customer", customer, "--run", "1"}, embedded, url);
+        compare_stored({"explain", rules, "--customer", customer}, embedded, url);
+        stored_compared += compare_stored(
+            {"explain", "stored", "--customer", customer, "--run", "1"}, embedded, url);
+    }
+    CHECK(stored_compared >= 4);
+    // A changed file beside the run of version 1: noted, on both.
+    std::string changed = kStoredRules;
+    changed.replace(changed.find("version: 1"), 10, "version: 2");
+    changed.replace(changed.find("revenue >= 300"), 14, "revenue >= 100");
+    const std::string v2 = dir.write("stored-v2.yaml", changed);
+    compare_stored({"explain", v2, "--customer", "2", "--run", "2"}, embedded, url);
+    const Run noted = run_cli({"explain", v2, "--customer", "2", "--run", "2", "--db", url});
+    CHECK(noted.out.find("is not the rule file run 2 used") != std::string::npos);
+    // What does not exist: exit 2 on both.
+    compare_stored({"explain", rules, "--customer", "2", "--run", "9"}, embedded, url);
+    compare_stored({"explain", rules, "--customer", "999", "--run", "1"}, embedded, url);
+}
+
+}  // namespace
+
+TEST_CASE("explain --run inside the warehouse: the stored placement beside the fresh one") {
+    Gen gen{std::mt19937(23), true};
+    TempDir dir;
+    const std::string sql = gen.base_sql();
+    const std::string base = dir.database("base.db", sql);
+    {
+        const std::string embedded = dir.database("embedded.db", sql);
+        auto pg = RunDatabase::create();
+        pg.load(base);
+        check_stored_runs(dir, base, embedded, pg.url, [&] { pg.load(base); }, {});
+    }
+    {
+        const std::string base2 = dir.database("base2.db", sql);
+        const std::string embedded = dir.database("embedded2.db", sql);
+        ClusterDatabase ch;
+        ch.load(base2);
+        check_stored_runs(dir, base2, embedded, ch.url, [&] { ch.load(base2); }, {});
+    }
 }

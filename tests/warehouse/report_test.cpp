@@ -216,6 +216,32 @@ void check_same_model(const std::string& embedded, const std::string& db,
     CHECK(has_note(*there, "data-quality findings are not known"));
 }
 
+// `strata runs --format json` without the clock times (each backend ran at its own time).
+std::string runs_without_times(const std::string& doc) {
+    SQLite::Database db(":memory:", SQLite::OPEN_READWRITE);
+    SQLite::Statement q(db, R"(
+SELECT group_concat(fullkey || ' = ' || coalesce(CAST(atom AS TEXT), type), char(10))
+FROM json_tree(?) WHERE type NOT IN ('object', 'array')
+  AND key NOT IN ('started_at', 'finished_at'))");
+    q.bind(1, doc);
+    q.executeStep();
+    return q.getColumn(0).isNull() ? "" : q.getColumn(0).getString();
+}
+
+// `strata runs --db URL` lists the warehouse's runs as `strata runs` lists the SQLite ones.
+void check_same_runs(const std::string& embedded, const std::string& db) {
+    const Run lite = run_cli({"runs", "--db", embedded, "--format", "json"});
+    const Run there = run_cli({"runs", "--db", db, "--format", "json"});
+    REQUIRE_MESSAGE(there.code == 0, there.err);
+    CHECK(json_at(there.out, "$.runs[2].run_id") == "3");
+    CHECK(runs_without_times(there.out) == runs_without_times(lite.out));
+    const Run text = run_cli({"runs", "--db", db, "--ruleset", "wh_report"});
+    CHECK(text.out.find("wh_report") != std::string::npos);
+    const Run none = run_cli({"runs", "--db", db, "--ruleset", "nope"});
+    CHECK(none.code == 0);
+    CHECK(none.err.find("no runs of ruleset 'nope' are stored in '") != std::string::npos);
+}
+
 const std::vector<report::ReportRequest> kRequests = {
     {},                               // the latest run, compared with the one before
     {std::nullopt, 2, 1},             // an earlier run
@@ -242,6 +268,7 @@ TEST_CASE("warehouse report: the PostgreSQL model is the SQLite one, field by fi
         CAPTURE(request.run.value_or(0));
         check_same_model(embedded, pg.url, std::nullopt, request, "PostgreSQL");
     }
+    check_same_runs(embedded, pg.url);
 
     {  // The HTML is written, with the notes on stderr.
         const std::string out = dir.file("report.html");
@@ -313,6 +340,7 @@ TEST_CASE("warehouse report: the ClickHouse model is the SQLite one, field by fi
         CAPTURE(request.run.value_or(0));
         check_same_model(embedded, ch.url, actions, request, "ClickHouse");
     }
+    check_same_runs(embedded, ch.url);
 
     {  // The HTML is written; without --state the outbox is missing and a note says why.
         const std::string out = dir.file("report.html");
