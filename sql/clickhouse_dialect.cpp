@@ -32,9 +32,17 @@ const char* kMinInt = "toInt64(-9223372036854775808)";
 class ClickHouseDialect final : public Dialect {
   public:
     std::string name() const override { return "clickhouse"; }
-    std::string regex_refusal() const override {
-        return "not compiled yet: matches() (ClickHouse's match() is RE2, but that its options "
-               "and anchoring are the engine's is not yet shown)";
+    // match() is RE2's unanchored match, but ClickHouse turns on dot_nl (the engine's `.`
+    // does not match a newline) and, before RE2, looks for a "required substring" that its own
+    // scan of the pattern finds, case-sensitively and wrongly for some patterns ((?i)abcd,
+    // []x]abcd). So the pattern is given as `\z.|(?-s:PATTERN)`: the first alternative never
+    // matches and puts a `|` at the top, which turns that scan off; (?-s: restores the
+    // engine's `.` around the pattern as written, whose own flags still apply inside.
+    std::optional<std::string> regex_pattern(const std::string& re2) const override {
+        return "\\z.|(?-s:" + re2 + ")";
+    }
+    std::string regex_match(const std::string& text, const std::string& pattern) const override {
+        return "match(" + text + ", " + pattern + ")";
     }
 
     std::optional<std::string> identifier(const std::string& name) const override {

@@ -165,7 +165,18 @@ class Dialect {
     virtual std::string int_mod(const std::string& a, const std::string& b) const {
         return "(" + a + " % " + b + ")";
     }
-    // Why matches() is refused (no dialect compiles it yet).
+    // matches(text, pattern): the engine's RE2::PartialMatch with RE2's default options.
+    // regex_pattern gives the pattern the dialect's own RE2 function must be given for the
+    // engine's meaning (nullopt: the dialect cannot, for the reason regex_refusal() gives);
+    // regex_match applies it (`pattern` is that pattern as an SQL literal), null for null text.
+    virtual std::optional<std::string> regex_pattern(const std::string& re2) const {
+        (void)re2;
+        return std::nullopt;
+    }
+    virtual std::string regex_match(const std::string& text, const std::string& pattern) const {
+        (void)text, (void)pattern;
+        return "NULL";
+    }
     virtual std::string regex_refusal() const {
         return "matches() needs RE2 regular expressions, which " + name() + " does not have";
     }

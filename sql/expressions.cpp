@@ -3,6 +3,8 @@
 // integers with numbers, text by bytes, dates as day numbers, constant durations folded.
 #include <type_traits>
 
+#include <re2/re2.h>
+
 #include "dsl/functions.hpp"
 #include "sql/lowering.hpp"
 
@@ -313,9 +315,14 @@ std::string Lowering::call(const bound::Expr& e, const bound::Call& c, int fact)
             return d_.text_test('s', arg(0), arg(1));
         case Fn::EndsWith:
             return d_.text_test('e', arg(0), arg(1));
-        case Fn::Matches:
-            refuse(e.location, d_.regex_refusal());
-            return "NULL";
+        case Fn::Matches: {
+            auto pattern = d_.regex_pattern(c.params.regex->pattern());
+            if (!pattern) {
+                refuse(e.location, d_.regex_refusal());
+                return "NULL";
+            }
+            return d_.regex_match(arg(0), text(*pattern, e.location));
+        }
         case Fn::DaysBetween:
             return "(" + arg(1) + " - " + arg(0) + ")";
         case Fn::DaysSince:

@@ -37,6 +37,9 @@ struct Gen {
     // only the SQLite dialect compiles yet (% of numbers, round(integer, digits), texts read
     // as numbers through source.types, dates beyond 9999, -0.0 in ranks).
     bool warehouse = false;
+    // matches(), which only ClickHouse compiles (SQLite has no regular expressions,
+    // PostgreSQL's are not RE2's).
+    bool regex = false;
     std::vector<std::string> with(std::vector<std::string> base,
                                   const std::vector<std::string>& sqlite_only) const {
         if (!warehouse) base.insert(base.end(), sqlite_only.begin(), sqlite_only.end());
@@ -228,6 +231,12 @@ struct Gen {
                     return one<std::string>(
                         {"opt_in", "not opt_in", "tier is null", "credit is not null"});
                 case 8:
+                    if (regex && pick(2))
+                        return one<std::string>(
+                            {"matches(tier, '(?i)GOLD')", "matches(tier, '^[gs]')",
+                             "matches(tier, 'l.e|ze$')", "matches(tier, '[]o]ld')",
+                             "matches(tier, '^$')", "matches(tier, 'd[ ]$')",
+                             "matches(lower(tier), 'o{1,2}l+[d-f]')"});
                     return one<std::string>({"contains(tier, 'ol')", "starts_with(tier, 'G')",
                                              "ends_with(tier, ' ')", "length(tier) > 4"});
                 case 9:
