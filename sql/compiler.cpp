@@ -171,41 +171,60 @@ std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string
     if (auto own = d_.exact_sum_step("SELECT k, x FROM (" + all_rows + ") nn WHERE x IS NOT NULL",
                                      vt, avg))
         return *own;
+    return portable_total(all_rows, vt, avg, "k");
+}
+
+// The compiler's own exact sum or average (engine/exact_sum.hpp) of `all_rows` (columns `by`
+// and x of type `vt`), one row per group of `by` with v.
+std::string Lowering::portable_total(const std::string& all_rows, Type vt, bool avg,
+                                     const std::string& by) {
     if (vt == Type::Int) {
         // Two 32-bit halves summed apart cannot overflow; the total is null beyond 64 bits.
-        const std::string limbs =
-            grouped("sum(x >> 32) AS h, sum(x & 4294967295) AS lo, count(x) AS n");
+        const std::string limbs = "SELECT " + by +
+                                  ", sum(x >> 32) AS h, sum(x & 4294967295) AS lo, count(x) AS n "
+                                  "FROM (" +
+                                  all_rows + ")" + d_.subquery_alias() + " GROUP BY " + by;
         const std::string total =
-            "SELECT k, n, (CASE WHEN n = 0 THEN 0 WHEN h2 BETWEEN -2147483648 AND 2147483647 THEN "
-            "h2 * 4294967296 + l2 END) AS tot FROM (SELECT k, n, h + (lo >> 32) AS h2, lo & "
+            "SELECT " + by +
+            ", n, (CASE WHEN n = 0 THEN 0 WHEN h2 BETWEEN -2147483648 AND 2147483647 THEN "
+            "h2 * 4294967296 + l2 END) AS tot FROM (SELECT " +
+            by +
+            ", n, h + (lo >> 32) AS h2, lo & "
             "4294967295 AS l2 FROM (" +
             limbs + "))";
-        if (!avg) return "SELECT k, tot AS v FROM (" + total + ")";
+        if (!avg) return "SELECT " + by + ", tot AS v FROM (" + total + ")";
         // engine/exact_sum.hpp: the total in units and count·10^9 as doubles, divided.
-        return "SELECT k, (CASE WHEN n = 0 THEN NULL WHEN abs(tot) <= 9223372036 THEN "
+        return "SELECT " + by +
+               ", (CASE WHEN n = 0 THEN NULL WHEN abs(tot) <= 9223372036 THEN "
                "CAST(tot * 1000000000 AS REAL) / CAST(n * 1000000000 AS REAL) ELSE " +
                d_.stop("n") + " END) AS v FROM (" + total + ")";
     }
     // Numbers: each value as integer part i and 9-place fraction units u, summed apart; the
     // total of units is a·10^9 + b, rounded to a double once (engine/exact_sum.hpp).
     const std::string split =
-        "SELECT k, x, (CASE WHEN abs(x) < 9223372036854775808.0 THEN CAST(x AS INTEGER) ELSE " +
+        "SELECT " + by +
+        ", x, (CASE WHEN abs(x) < 9223372036854775808.0 THEN CAST(x AS INTEGER) ELSE " +
         d_.stop("1") + " END) AS i FROM (" + all_rows + ") WHERE x IS NOT NULL";
-    const std::string units = "SELECT k, sum(i) AS si, sum(" + d_.fraction_units("(x - i)") +
-                              ") AS sf, count(x) AS n FROM (" + split + ") GROUP BY k";
-    const std::string normal =
-        "SELECT k, n, si + sf / 1000000000 AS a0, sf % 1000000000 AS b0 FROM (" + units + ")";
+    const std::string units = "SELECT " + by + ", sum(i) AS si, sum(" +
+                              d_.fraction_units("(x - i)") + ") AS sf, count(x) AS n FROM (" +
+                              split + ") GROUP BY " + by;
+    const std::string normal = "SELECT " + by +
+                               ", n, si + sf / 1000000000 AS a0, sf % 1000000000 AS b0 FROM (" +
+                               units + ")";
     const std::string same_sign =
-        "SELECT k, n, (CASE WHEN a0 > 0 AND b0 < 0 THEN a0 - 1 WHEN a0 < 0 AND b0 > 0 THEN a0 + 1 "
+        "SELECT " + by +
+        ", n, (CASE WHEN a0 > 0 AND b0 < 0 THEN a0 - 1 WHEN a0 < 0 AND b0 > 0 THEN a0 + 1 "
         "ELSE a0 END) AS a, (CASE WHEN a0 > 0 AND b0 < 0 THEN b0 + 1000000000 WHEN a0 < 0 AND b0 > "
         "0 THEN b0 - 1000000000 ELSE b0 END) AS b FROM (" +
         normal + ")";
     if (avg) {
-        return "SELECT k, (CASE WHEN abs(a) <= 9223372035 THEN CAST(a * 1000000000 + b AS REAL) / "
+        return "SELECT " + by +
+               ", (CASE WHEN abs(a) <= 9223372035 THEN CAST(a * 1000000000 + b AS REAL) / "
                "CAST(n * 1000000000 AS REAL) ELSE " +
                d_.stop("n") + " END) AS v FROM (" + same_sign + ")";
     }
-    return "SELECT k, (CASE WHEN abs(a) <= 9007198 THEN CAST(a * 1000000000 + b AS REAL) / "
+    return "SELECT " + by +
+           ", (CASE WHEN abs(a) <= 9007198 THEN CAST(a * 1000000000 + b AS REAL) / "
            "1000000000.0 WHEN abs(a) < 9007199254740992 THEN (CASE WHEN a < 0 OR b < 0 THEN -1.0 "
            "ELSE 1.0 END) * (CAST(abs(a) AS REAL) + CAST(abs(b) AS REAL) / 1000000000.0) ELSE " +
            d_.stop("n") + " END) AS v FROM (" + same_sign + ")";

@@ -70,8 +70,36 @@ std::string Lowering::cv_step(const bound::Aggregate& a, const std::string& fact
     int periods = 0;
     const std::string rows = cv_rows(a, fact_rows, periods);
     if (auto step = d_.cv_step(rows, a.value->type, periods)) return *step;
+    if (d_.has_sqrt()) return unrolled_cv(rows, a.value->type, periods);
     refuse(a.value->location, d_.cv_refusal());
     return "SELECT k, NULL AS v FROM " + fact_rows;
+}
+
+std::string Lowering::unrolled_cv(const std::string& rows, Type type, int periods) {
+    // Each period's total as sum() gives it, as a double. An integer total beyond 64 bits,
+    // which the engine's totals still hold, stops the query.
+    const std::string totals = portable_total(rows, type, false, "k, pk");
+    const std::string b = type == Type::Int ? "(CASE WHEN v IS NULL THEN " + d_.stop("pk") +
+                                                  " ELSE CAST(v AS REAL) END)"
+                                            : "v";
+    // One column per period (0 where a period has no rows), then the sums written out term by
+    // term, left to right, which is the engine's order of additions.
+    std::string pivot, mean, var, names;
+    for (int p = 0; p < periods; ++p) {
+        const std::string bp = "b" + std::to_string(p);
+        pivot +=
+            ", coalesce(max(CASE WHEN pk = " + std::to_string(p) + " THEN b END), 0.0) AS " + bp;
+        names += ", " + bp;
+        mean += (p ? " + " : "") + bp;
+        var += (p ? " + " : "") + ("(" + bp + " - mean) * (" + bp + " - mean)");
+    }
+    const std::string n = "CAST(" + std::to_string(periods) + " AS REAL)";
+    const std::string pivoted = "SELECT k" + pivot + " FROM (SELECT k, pk, " + b + " AS b FROM (" +
+                                totals + ")) GROUP BY k";
+    const std::string means =
+        "SELECT k" + names + ", (" + mean + ") / " + n + " AS mean FROM (" + pivoted + ")";
+    return "SELECT k, (CASE WHEN mean = 0 THEN NULL ELSE sqrt((" + var + ") / " + n +
+           ") / abs(mean) END) AS v FROM (" + means + ")";
 }
 
 std::string Lowering::nested_cv(const bound::Aggregate& a, const std::string& fact_rows) {

@@ -240,6 +240,8 @@ class Dialect {
         (void)rows, (void)type, (void)periods;
         return std::nullopt;
     }
+    // Whether sqrt() is there (correctly rounded), for the compiler's own cv step.
+    virtual bool has_sqrt() const { return false; }
     virtual std::string cv_refusal() const {
         return "cv() takes a square root, and " + name() +
                " has no sqrt() without its math functions";

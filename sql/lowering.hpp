@@ -62,6 +62,8 @@ class Lowering {
     std::string rank_tile(const std::string& x, Type type, int64_t n, bool descending);
     bool facts_and_aggregates(std::vector<std::string>& joins, std::vector<std::string>& columns);
     std::string aggregate_sql(const bound::Aggregate& a, const std::string& fact_step);
+    std::string portable_total(const std::string& all_rows, Type vt, bool avg,
+                               const std::string& by);
     void add_lets();
     std::string placement(const std::string& extra_columns, RunColumns* run_columns);
     std::string run_columns(RunColumns& run);
@@ -85,6 +87,10 @@ class Lowering {
     std::string cv_rows(const bound::Aggregate& a, const std::string& fact_rows, int& periods);
     std::string cv_step(const bound::Aggregate& a, const std::string& fact_rows);
     std::string nested_cv(const bound::Aggregate& a, const std::string& fact_rows);
+    // cv for a dialect with sqrt() but without its own step (SQLite): each period a column,
+    // mean and variance written out term by term in period order (the language allows at
+    // most 400 periods, well within SQLite's expression depth of 1000).
+    std::string unrolled_cv(const std::string& rows, Type type, int periods);
     // abc of the column `x` as the column `name` (CTE plan and nested plan).
     void abc_step(const bound::Call& c, const std::string& x, const std::string& name);
     void nested_abc(const bound::Call& c, const std::string& x, const std::string& name);

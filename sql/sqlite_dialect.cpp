@@ -240,6 +240,9 @@ class SqliteDialect final : public Dialect {
     }
 
     std::string stop(const std::string& row) const override { return sqlite::stop(row); }
+    // SQLite's math functions (SQLITE_ENABLE_MATH_FUNCTIONS: on in Debian's build and in the
+    // official shell since 3.35); sqrt() is C's, correctly rounded.
+    bool has_sqrt() const override { return true; }
 };
 
 }  // namespace

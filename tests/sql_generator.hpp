@@ -249,12 +249,10 @@ struct Gen {
                     return one<std::string>({"tile >= 3", "score_rfm.r >= 2", "score_rfm.m == 1",
                                              "rank > 0.5", "abc_class == 'A'", "abc_class != 'C'"});
                 case 11:
-                    if (warehouse)
-                        return one<std::string>({"variation > 0.5", "variation is null",
-                                                 "variation <= 1.2",
-                                                 "abc_class + xyz(variation, x: 0.3, y: 1) == 'AX'",
-                                                 "xyz(variation, x: 0.5, y: 1.5) == 'Z'"});
-                    return "abc_class + 'X' == 'BX'";
+                    return one<std::string>(
+                        {"variation > 0.5", "variation is null", "variation <= 1.2",
+                         "abc_class + xyz(variation, x: 0.3, y: 1) == 'AX'",
+                         "xyz(variation, x: 0.5, y: 1.5) == 'Z'", "abc_class + 'X' == 'BX'"});
                 default:
                     return one<std::string>(
                         {"revenue > 0.6", "revenue == 0.6", "categories >= 2", "avg_amount >= 10"});
@@ -285,15 +283,14 @@ struct Gen {
         t += "  categories: count_distinct(orders.category)\n  items: sum(orders.items where "
              "category != 'c')\n";
         t += "  top_category: max(orders.category)\n";
-        // cv only where the dialect has sqrt (not SQLite); abc everywhere, over values that no
-        // dialect must stop for (score holds 2^63 - 1, beyond 64-bit units).
-        if (warehouse)
-            t += "  variation: " +
-                 one<std::string>({"cv(orders.amount, per: month, over: 12mo)",
-                                   "cv(orders.items, per: month, over: 3mo)",
-                                   "cv(orders.amount where category != 'c', per: week, over: 90d)",
-                                   "cv(orders.amount, per: day, over: 2mo)"}) +
-                 "\n";
+        // cv and abc everywhere, abc over values that no dialect must stop for (score holds
+        // 2^63 - 1, beyond 64-bit units).
+        t += "  variation: " +
+             one<std::string>({"cv(orders.amount, per: month, over: 12mo)",
+                               "cv(orders.items, per: month, over: 3mo)",
+                               "cv(orders.amount where category != 'c', per: week, over: 90d)",
+                               "cv(orders.amount, per: day, over: 2mo)"}) +
+             "\n";
         t += "  abc_class: abc(" +
              one<std::string>({"revenue", "n_orders", "credit", "items", "-credit"}) +
              one<std::string>({"", ", a: 0.5", ", a: 0.3, b: 0.9", ", a: 0.6, b: 1"}) + ")\n";
