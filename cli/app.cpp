@@ -171,9 +171,12 @@ void add_history(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
     auto format = std::make_shared<std::string>("text");
     auto* cmd = app.add_subcommand(
         "history", "Show one customer's segments over time, with the run and version of each");
-    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--db", options->db,
+                    "SQLite customer database, or a postgresql:// or clickhouse:// URL")
+        ->required();
     cmd->add_option("--state", options->state,
-                    "SQLite file with run state (default: the customer database)");
+                    "SQLite file with run state (default: the customer database); with a "
+                    "clickhouse:// --db, the store its runs wrote their actions to");
     cmd->add_option("--customer", options->customer,
                     "Customer key (42 finds the integer key 42 and the text key '42'; "
                     "00123 only the text key '00123')")
@@ -335,8 +338,8 @@ namespace {
 // The commands that take a warehouse URL in --db or --state (docs/warehouse.md); the others
 // read SQLite files only.
 bool takes_warehouse_url(const std::string& command) {
-    for (const char* name :
-         {"check", "compile", "run", "export", "outbox", "explain", "diff", "report", "runs"}) {
+    for (const char* name : {"check", "compile", "run", "export", "outbox", "explain", "diff",
+                             "report", "runs", "history", "versions", "show"}) {
         if (command == name) return true;
     }
     return false;
@@ -398,7 +401,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
             << command
             << "' reads SQLite files only so far (docs/warehouse.md lists the commands that work "
                "on a warehouse: check, compile, run, export, outbox, explain, diff, report, "
-               "runs)\n";
+               "runs, history, versions, show)\n";
         return kExitEnvironment;
     }
     try {

@@ -1,20 +1,27 @@
 // `strata history --db DB --customer KEY [--state PATH] [--ruleset NAME]
 // [--format text|json]`: one customer's stays over time, from strata_stay_history, and the
-// actions (outbox rows) that concerned them.
+// actions (outbox rows) that concerned them. DB may be a postgresql:// or clickhouse:// URL
+// (state/warehouse_audit.hpp); the listing and its printing are the same.
 #include <algorithm>
 #include <ostream>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/run_warehouse.hpp"
 #include "cli/stored_state.hpp"
 #include "engine/json.hpp"
 #include "engine/outbox.hpp"
 #include "engine/reader.hpp"
 #include "engine/state.hpp"
+#include "state/warehouse_audit.hpp"
 
 namespace strata::cli {
 
 namespace {
+
+constexpr const char* kActionsElsewhere =
+    "the actions of runs inside ClickHouse are in the store given to 'strata run' as --state; "
+    "give the same --state to see them";
 
 // The stored keys a key typed on the command line finds, as the "Keys" rule of
 // docs/running.md has it: a text spelled exactly as an integer prints finds the integer
@@ -74,15 +81,19 @@ void write_group(std::ostream& out, const StayListing* first, const StayListing*
 }
 
 // The outbox rows that concerned the customer, oldest first.
-void write_actions(std::ostream& out, const std::vector<OutboxEntry>& actions) {
-    if (actions.empty()) {
+void write_actions(std::ostream& out, const std::optional<std::vector<OutboxEntry>>& actions) {
+    if (!actions) {
+        out << "\nactions not read: " << kActionsElsewhere << '\n';
+        return;
+    }
+    if (actions->empty()) {
         out << "\nno actions\n";
         return;
     }
     out << "\nactions\n";
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"AS_OF", "RUN", "RULESET", "TRIGGER", "TYPE", "STATUS", "PAYLOAD"});
-    for (const OutboxEntry& a : actions) {
+    for (const OutboxEntry& a : *actions) {
         rows.push_back({a.row.as_of, std::to_string(a.row.run_id), a.row.ruleset, a.row.trigger_id,
                         a.row.type, a.row.status, a.row.payload});
     }
@@ -109,7 +120,7 @@ void write_key(JsonWriter& w, const Value& key) {
 }
 
 void write_json(std::ostream& out, const Value& customer, const std::vector<StayListing>& stays,
-                const std::vector<OutboxEntry>& actions) {
+                const std::optional<std::vector<OutboxEntry>>& actions) {
     JsonWriter w;
     w.begin_object().key("format").value(1).key("customer");
     write_key(w, customer);
@@ -133,10 +144,16 @@ void write_json(std::ostream& out, const Value& customer, const std::vector<Stay
         write_key(w, s.key);
         w.end_object();
     }
-    w.end_array().key("actions").begin_array();
-    for (const OutboxEntry& a : actions)
-        w.raw(a.json);
-    w.end_array().end_object();
+    w.end_array().key("actions");
+    if (actions) {  // null: not read, which is not the same as none
+        w.begin_array();
+        for (const OutboxEntry& a : *actions)
+            w.raw(a.json);
+        w.end_array();
+    } else {
+        w.null();
+    }
+    w.end_object();
     out << w.str() << '\n';
 }
 
@@ -149,38 +166,57 @@ int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& 
         if (json) write_json_error(out, "database", message);
         return kExitEnvironment;
     };
-    auto stored =
-        open_stored_state("history", options.db, options.state, err, json ? &out : nullptr);
-    if (!stored) return kExitEnvironment;
-    const std::string file = stored->state->getFilename();
-    if (!stored->tables.stays)
-        return fail("the runs in '" + file +
-                    "' were stored before membership was kept as history; the next "
-                    "'strata run' on it moves them to stays (export reads them as they are)");
     const std::vector<Value> keys = keys_typed(options.customer);
-    StoreError error;
-    auto stays = list_stays(*stored->state, keys, options.ruleset, error);
-    if (!stays) return fail(error.message);
-    std::vector<OutboxEntry> actions;
-    try {
-        if (stored->state->tableExists("strata_outbox")) {
-            OutboxFilter filter;
-            filter.ruleset = options.ruleset;
-            filter.customer_keys = keys;
-            actions = list_outbox(*stored->state, filter);
+    // Where the stays are read: the SQLite state, or an in-memory copy of what a warehouse
+    // holds of this customer (state/warehouse_audit.hpp); the listing is the same.
+    std::optional<StoredState> stored;
+    std::optional<state::WarehouseAudit> warehouse;
+    SQLite::Database* state = nullptr;
+    std::string file;
+    // nullopt: not read (a ClickHouse run's actions are in a --state store not given).
+    std::optional<std::vector<OutboxEntry>> actions = std::vector<OutboxEntry>{};
+    if (is_postgres_url(options.db) || is_clickhouse_url(options.db)) {
+        state::AuditRequest request{keys, options.ruleset, options.state};
+        std::string error;
+        warehouse = state::read_warehouse_audit(options.db, request, error);
+        if (!warehouse) return fail(error);
+        state = warehouse->state.get();
+        file = warehouse->where;
+        actions = warehouse->actions;
+    } else {
+        stored =
+            open_stored_state("history", options.db, options.state, err, json ? &out : nullptr);
+        if (!stored) return kExitEnvironment;
+        state = stored->state;
+        file = state->getFilename();
+        if (!stored->tables.stays)
+            return fail("the runs in '" + file +
+                        "' were stored before membership was kept as history; the next "
+                        "'strata run' on it moves them to stays (export reads them as they are)");
+        try {
+            if (state->tableExists("strata_outbox")) {
+                OutboxFilter filter;
+                filter.ruleset = options.ruleset;
+                filter.customer_keys = keys;
+                actions = list_outbox(*state, filter);
+            }
+        } catch (const SQLite::Exception& e) {
+            return fail("cannot read table 'strata_outbox' of '" + file + "': " + e.what());
         }
-    } catch (const SQLite::Exception& e) {
-        return fail("cannot read table 'strata_outbox' of '" + file + "': " + e.what());
     }
+    StoreError error;
+    auto stays = list_stays(*state, keys, options.ruleset, error);
+    if (!stays) return fail(error.message);
     // Finding nobody is an answer, not an error.
     if (stays->empty()) {
         err << "strata history: customer " << options.customer << " has no stays"
             << (options.ruleset ? " in ruleset '" + *options.ruleset + "'" : std::string())
             << " in '" << file << "'\n";
     }
+    if (!actions) err << "strata history: note: " << kActionsElsewhere << '\n';
     if (json) {
         write_json(out, keys.front(), *stays, actions);
-    } else if (!stays->empty() || !actions.empty()) {
+    } else if (!stays->empty() || (actions && !actions->empty())) {
         write_text(out, *stays);
         write_actions(out, actions);
     }

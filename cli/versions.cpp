@@ -1,14 +1,17 @@
 // `strata versions --db DB [RULESET] [--state PATH] [--format text|json]`: the registered
 // versions of the rule files with the runs made with each; `strata show --db DB
-// RULESET@VERSION [--state PATH] [--sha256 PREFIX]`: a version's source as it was run.
+// RULESET@VERSION [--state PATH] [--sha256 PREFIX]`: a version's source as it was run. DB may
+// be a postgresql:// or clickhouse:// URL: the warehouse's registry is listed by the same code.
 #include <algorithm>
 #include <ostream>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/run_warehouse.hpp"
 #include "cli/stored_state.hpp"
 #include "engine/json.hpp"
 #include "engine/versions.hpp"
+#include "state/warehouse_audit.hpp"
 
 namespace strata::cli {
 
@@ -76,12 +79,49 @@ std::optional<std::pair<std::string, int64_t>> parse_ruleset_version(const std::
     return std::pair{text.substr(0, at), version};
 }
 
+// The registry the commands read: the SQLite state, or an in-memory copy of a warehouse's
+// runs and versions (state/warehouse_audit.hpp), which the same listing reads. nullopt after
+// printing why on `err` (and as a JSON error on `json_out`).
+struct Registry {
+    std::optional<StoredState> stored;
+    std::optional<state::WarehouseAudit> warehouse;
+    SQLite::Database* state = nullptr;
+    std::string name;  // the file or URL, as messages name it
+};
+
+std::optional<Registry> open_registry(const std::string& command, const std::string& db,
+                                      const std::optional<std::string>& state_path,
+                                      std::ostream& err, std::ostream* json_out) {
+    Registry r;
+    if (!is_postgres_url(db) && !is_clickhouse_url(db)) {
+        r.stored = open_stored_state(command, db, state_path, err, json_out);
+        if (!r.stored) return std::nullopt;
+        r.state = r.stored->state;
+        r.name = r.state->getFilename();
+        return r;
+    }
+    auto fail = [&](const std::string& kind, const std::string& message) {
+        err << "strata " << command << ": " << message << '\n';
+        if (json_out) write_json_error(*json_out, kind, message);
+        return std::nullopt;
+    };
+    if (state_path)
+        return fail(
+            "usage",
+            "--state: the runs and versions of a warehouse are stored in it; give --db only");
+    std::string error;
+    r.warehouse = state::read_warehouse_audit(db, {}, error);
+    if (!r.warehouse) return fail("database", error);
+    r.state = r.warehouse->state.get();
+    r.name = r.warehouse->where;
+    return r;
+}
+
 }  // namespace
 
 int run_versions(const VersionsOptions& options, std::ostream& out, std::ostream& err) {
     const bool json = options.format == Format::Json;
-    auto stored =
-        open_stored_state("versions", options.db, options.state, err, json ? &out : nullptr);
+    auto stored = open_registry("versions", options.db, options.state, err, json ? &out : nullptr);
     if (!stored) return kExitEnvironment;
     StoreError error;
     auto versions = list_versions(*stored->state, options.ruleset, error);
@@ -94,7 +134,7 @@ int run_versions(const VersionsOptions& options, std::ostream& out, std::ostream
     if (versions->empty()) {
         err << "strata versions: no versions"
             << (options.ruleset ? " of ruleset '" + *options.ruleset + "'" : std::string())
-            << " are registered in '" << stored->state->getFilename() << "'\n";
+            << " are registered in '" << stored->name << "'\n";
     }
     if (json)
         write_json(out, *versions);
@@ -115,9 +155,9 @@ int run_show(const ShowOptions& options, std::ostream& out, std::ostream& err) {
                     "retail-rfm@2");
     const auto& [ruleset, version] = *wanted;
     const std::string name = ruleset + "@" + std::to_string(version);
-    auto stored = open_stored_state("show", options.db, options.state, err, nullptr);
+    auto stored = open_registry("show", options.db, options.state, err, nullptr);
     if (!stored) return kExitEnvironment;
-    const std::string file = stored->state->getFilename();
+    const std::string& file = stored->name;
     std::vector<RegisteredVersion> contents;
     try {
         contents = registered_contents(*stored->state, ruleset, version);
@@ -174,9 +214,12 @@ void add_versions(CLI::App& app, int& exit_code, std::ostream& out, std::ostream
         auto* cmd = app.add_subcommand(
             "versions", "List the registered versions of the rule files, with the runs of each");
         cmd->add_option("ruleset", options->ruleset, "Only this ruleset's versions (default: all)");
-        cmd->add_option("--db", options->db, "SQLite customer database")->required();
-        cmd->add_option("--state", options->state,
-                        "SQLite file with run state (default: the customer database)");
+        cmd->add_option("--db", options->db,
+                        "SQLite customer database, or a postgresql:// or clickhouse:// URL")
+            ->required();
+        cmd->add_option(
+            "--state", options->state,
+            "SQLite file with run state (default: the customer database; not with a URL)");
         cmd->add_option("--format", *format, "Output format")
             ->check(CLI::IsMember({"text", "json"}))
             ->capture_default_str();
@@ -190,9 +233,11 @@ void add_versions(CLI::App& app, int& exit_code, std::ostream& out, std::ostream
         "show", "Print the source of a registered rule file version, exactly as it was run");
     cmd->add_option("version", options->version, "RULESET@VERSION, such as retail-rfm@2")
         ->required();
-    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--db", options->db,
+                    "SQLite customer database, or a postgresql:// or clickhouse:// URL")
+        ->required();
     cmd->add_option("--state", options->state,
-                    "SQLite file with run state (default: the customer database)");
+                    "SQLite file with run state (default: the customer database; not with a URL)");
     cmd->add_option("--sha256", options->sha256,
                     "The content's sha256 (a prefix), when the version was run with several "
                     "contents before versions were checked");

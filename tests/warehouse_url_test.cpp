@@ -178,9 +178,10 @@ TEST_CASE("--db: commands that read SQLite files only say so for a warehouse URL
     for (const std::vector<std::string>& args :
          {std::vector<std::string>{"eval", "r.yaml", "--customer", "1", "--db",
                                    "postgresql://me:secret@db.internal/shop"},
-          std::vector<std::string>{"versions", "--db=clickhouse://ch1/shop"},
-          std::vector<std::string>{"history", "--db", "shop.db", "--state", "postgresql://me@db/x",
-                                   "--customer", "1"}}) {
+          std::vector<std::string>{"graph", "r.yaml", "--db=clickhouse://ch1/shop"},
+          std::vector<std::string>{"import", "orders.csv", "--db", "postgres://me@db/x"},
+          std::vector<std::string>{"triggers", "--db", "shop.db", "--state",
+                                   "postgresql://me:secret@db/x"}}) {
         const strata::testing::Run run = strata::testing::run_cli(args);
         CAPTURE(args[0]);
         CHECK(run.code == 2);
@@ -188,9 +189,18 @@ TEST_CASE("--db: commands that read SQLite files only say so for a warehouse URL
         // The password never shows.
         CHECK(run.err.find("secret") == std::string::npos);
     }
-    // The commands that do read a warehouse get past the guard (here: to the connection).
-    const strata::testing::Run run =
-        strata::testing::run_cli({"export", "shop", "--db", "postgresql://me@127.0.0.1:1/shop"});
-    CHECK(run.code == 2);
-    CHECK(run.err.find("reads SQLite files only") == std::string::npos);
+    // The commands that do read a warehouse get past the guard (here: to the connection,
+    // which port 1 refuses).
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"export", "shop", "--db", "postgresql://me@127.0.0.1:1/shop"},
+          std::vector<std::string>{"history", "--db", "postgresql://me@127.0.0.1:1/shop",
+                                   "--customer", "1"},
+          std::vector<std::string>{"versions", "--db=postgresql://me@127.0.0.1:1/shop"},
+          std::vector<std::string>{"show", "--db", "postgresql://me@127.0.0.1:1/shop", "r@1"}}) {
+        const strata::testing::Run run = strata::testing::run_cli(args);
+        CAPTURE(args[0]);
+        CHECK(run.code == 2);
+        CHECK(run.err.find("reads SQLite files only") == std::string::npos);
+        CHECK(run.err.find("127.0.0.1:1") != std::string::npos);
+    }
 }
