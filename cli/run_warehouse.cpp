@@ -342,6 +342,14 @@ std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
     run_options.fire_initial = options.fire_initial;
     run_options.fire_on_rule_change = options.fire_on_rule_change;
     run_options.state = options.state;
+    {
+        const std::optional<int64_t> wait = parse_duration(options.wait);
+        if (!wait)
+            return fail("usage",
+                        "--wait '" + options.wait + "' is not a duration like 30s, 2m or 1h",
+                        kExitEnvironment);
+        run_options.wait_ms = static_cast<int>(std::min<int64_t>(*wait * 1000, 2'000'000'000));
+    }
     run_options.rules_path = options.rules;
     run_options.rules_sha256 = loaded->sha256;
     run_options.source = &loaded->rules->source;

@@ -15,6 +15,7 @@
 #include "engine/versions.hpp"
 #include "sql/compiler.hpp"
 #include "sql/dialect.hpp"
+#include "state/clickhouse_claim.hpp"
 #include "state/clickhouse_state.hpp"
 #include "state/clickhouse_triggers.hpp"
 #include "state/warehouse_report.hpp"
@@ -115,6 +116,14 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
         }
     }
 
+    // The ruleset to this run alone, under an id of its own (a dry run keeps nothing and
+    // takes neither).
+    std::unique_ptr<ClickHouseRunClaim> claim;
+    if (!options.dry_run) {
+        claim = ClickHouseRunClaim::take(url, ruleset, options.wait_ms, error.message);
+        if (!claim) return std::nullopt;
+    }
+
     // Runs of this ruleset that died before they were complete. A stored run removes them
     // (their rows are never read); a dry run leaves them, and so never mistakes a run still
     // going for a dead one. When a dead run's actions may be in --state under its as_of, a run
@@ -166,9 +175,14 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
         return std::nullopt;
     }
 
-    if (!run.exec("SELECT max(run_id) FROM strata_runs", &t)) return std::nullopt;
-    const std::string run_id =
-        std::to_string((t.rows.empty() ? 0 : cell_integer(t.rows[0][0])) + 1);
+    std::string run_id;
+    if (claim) {
+        run_id = std::to_string(claim->run_id());
+    } else {
+        // A dry run's tables are named after the next id (and the process).
+        if (!run.exec("SELECT max(run_id) FROM strata_runs", &t)) return std::nullopt;
+        run_id = std::to_string((t.rows.empty() ? 0 : cell_integer(t.rows[0][0])) + 1);
+    }
     const std::string placed = "strata_placed_" + run_id + "_" + std::to_string(::getpid());
     const std::string open_table = "strata_open_" + run_id + "_" + std::to_string(::getpid());
     auto drop_tables = [&] {

@@ -4,7 +4,9 @@
 // the membership kept there as stays. Only counts come back.
 //
 // ClickHouse has no transactions, so a run is made visible by its last write:
-//   1. a row of strata_runs with status 'running' under a new run id (the highest so far + 1);
+//   0. the ruleset to itself, under a run id no other run has (state/clickhouse_claim.hpp):
+//      a run waits up to --wait for another run of the ruleset, then gives up;
+//   1. a row of strata_runs with status 'running' under that run id;
 //   2. the run's rows, each under its run id: the stays it opens (strata_stays), the stays it
 //      closes (strata_stay_exits), its tactical paths' levels (strata_run_levels);
 //   3. a second row of strata_runs with status 'complete' and the run's summary.
@@ -13,8 +15,7 @@
 // (ALTER TABLE ... DELETE, applied by the server in the background).
 //
 // The tables are MergeTree tables of the URL's database on the server the URL names (with a
-// cluster, the one that coordinates the query); they are not sharded. Runs of one ruleset must
-// not overlap: ClickHouse has no lock to hold them apart.
+// cluster, the one that coordinates the query); they are not sharded.
 #pragma once
 
 #include <optional>
@@ -41,6 +42,7 @@ struct ClickHouseRunOptions {
     bool fire_initial = false;
     bool fire_on_rule_change = false;
     std::optional<std::string> state;  // where actions go: a SQLite path or postgresql:// URL
+    int wait_ms = 30000;  // for another run of the ruleset under way (state/clickhouse_claim.hpp)
     std::string rules_path;
     std::string rules_sha256;
     const SourceFile* source = nullptr;

@@ -1,5 +1,6 @@
 #include "state/clickhouse_state.hpp"
 
+#include "state/clickhouse_claim.hpp"
 #include "state/clickhouse_run.hpp"
 
 #include <cstdlib>
@@ -33,6 +34,12 @@ constexpr const char* kSchema[] = {
     "ORDER BY (ruleset, run_id, segment)",
     "CREATE TABLE IF NOT EXISTS strata_versions (ruleset String, version Int64, sha256 String, "
     "source String, first_seen String) ENGINE = MergeTree ORDER BY (ruleset, version, sha256)",
+    // state/clickhouse_claim.hpp: run ids and one run of a ruleset at a time.
+    "CREATE TABLE IF NOT EXISTS strata_run_claims (run_id UInt64, ruleset String, token String, "
+    "claimed_at DateTime) ENGINE = MergeTree ORDER BY (run_id, token)",
+    "CREATE TABLE IF NOT EXISTS strata_run_heartbeats (ruleset String, run_id UInt64, token "
+    "String, beat UInt64, at DateTime, stepped_back UInt8) ENGINE = MergeTree "
+    "ORDER BY (ruleset, run_id, token, beat)",
 };
 
 int64_t integer_of(const Cell& cell) {
@@ -133,8 +140,8 @@ bool dead_clickhouse_runs(ClickHouseClient& client, const std::string& ruleset,
     if (!run_statement(
             client,
             "SELECT run_id, any(as_of) FROM strata_runs WHERE ruleset = " + lit(ruleset) +
-                " GROUP BY run_id HAVING countIf(status != 'running') = 0 "
-                "ORDER BY run_id",
+                " AND run_id NOT IN (" + alive_clickhouse_runs(ruleset) +
+                ") GROUP BY run_id HAVING countIf(status != 'running') = 0 ORDER BY run_id",
             &t, error))
         return false;
     for (const auto& row : t.rows)

@@ -38,7 +38,8 @@ bool find_clickhouse_run(warehouse::ClickHouseClient& client, const std::string&
 bool clickhouse_version_source(warehouse::ClickHouseClient& client, const RunRecord& run,
                                std::optional<std::string>& out, std::string& error);
 
-// A run of the ruleset with only its 'running' row: it died (or is still running).
+// A run of the ruleset with only its 'running' row and no heartbeat for
+// ClickHouseRunClaim::kLeaseSeconds (state/clickhouse_claim.hpp): it died.
 struct DeadRun {
     std::string run_id;
     std::string as_of;
