@@ -41,6 +41,10 @@ class ClickHouseDialect final : public Dialect {
     std::optional<std::string> regex_pattern(const std::string& re2) const override {
         return "\\z.|(?-s:" + re2 + ")";
     }
+    bool has_datetimes() const override { return false; }
+    std::string datetime_refusal() const override {
+        return "not compiled yet: datetime values (on PostgreSQL and SQLite they are)";
+    }
     std::string regex_match(const std::string& text, const std::string& pattern) const override {
         return "match(" + text + ", " + pattern + ")";
     }

@@ -473,7 +473,8 @@ std::string Lowering::run_columns(RunColumns& run) {
     for (size_t i = 0; i < run.values.size(); ++i) {
         const bound::Expr& e = *run.values[i];
         if (e.type != Type::Bool && e.type != Type::Int && e.type != Type::Number &&
-            e.type != Type::String && e.type != Type::Date && e.type != Type::Null)
+            e.type != Type::String && e.type != Type::Date && e.type != Type::DateTime &&
+            e.type != Type::Null)
             refuse(e.location, "not compiled yet: a value of type " +
                                    std::string(type_name(e.type)) +
                                    " in a run inside the warehouse");

@@ -11,6 +11,9 @@
 // integer count of days since 1970-01-01. A null is SQL's NULL.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -79,6 +82,25 @@ class Dialect {
                     "CASE WHEN dv IS NULL THEN NULL WHEN dv >= -2147483648 AND dv <= 2147483647 "
                     "THEN dv ELSE " +
                         stop("dv") + " END");
+    }
+    // Datetimes as integer seconds since 1970-01-01T00:00:00 (dsl/calendar.hpp's DateTime),
+    // in UTC. day_of_seconds is the calendar day of seconds `x` (division rounding down, as
+    // to_date). A dialect without them refuses datetime values (datetime_refusal()).
+    virtual bool has_datetimes() const { return true; }
+    virtual std::string datetime_refusal() const { return ""; }
+    virtual std::string day_of_seconds(const std::string& x) const {
+        auto floor_day = [](const std::string& v) {
+            return "((" + v + " - ((" + v + " % 86400) + 86400) % 86400) / 86400)";
+        };
+        return plain_name(x) ? floor_day(x) : bind(x, "sx", floor_day("sx"));
+    }
+    // Whether `x` is a column's plain name, which can be written more than once where
+    // anything else is bound once: bind() adds levels of nesting, and SQLite's parser allows
+    // only so many.
+    static bool plain_name(const std::string& x) {
+        return !x.empty() && std::all_of(x.begin(), x.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+        });
     }
     virtual std::string year_of(const std::string& day) const = 0;
     virtual std::string month_of(const std::string& day) const = 0;

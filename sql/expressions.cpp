@@ -29,12 +29,42 @@ std::string Lowering::text(const std::string& s, const Location& at) {
 std::string Lowering::expr_as(const bound::Expr& e, Type to, int fact) {
     std::string s = expr(e, fact);
     if (to == Type::Number && e.type == Type::Int) return d_.to_double(s);
+    if (to == Type::DateTime && e.type == Type::Date) return "(" + s + " * 86400)";
     return s;
 }
 
+// Dates meet datetimes on one time line: a date is its midnight.
+Type Lowering::time_line(Type a, Type b) {
+    return (a == Type::DateTime && b == Type::Date) || (a == Type::Date && b == Type::DateTime)
+               ? Type::DateTime
+               : a;
+}
+
+bool Lowering::on_seconds(const std::vector<const bound::Expr*>& operands) {
+    bool dates = false, datetimes = false;
+    for (const bound::Expr* e : operands) {
+        dates = dates || e->type == Type::Date;
+        datetimes = datetimes || e->type == Type::DateTime;
+    }
+    return dates && datetimes;
+}
+
+std::string Lowering::day_of(const bound::Expr& e, int fact) {
+    if (e.type != Type::DateTime) return expr(e, fact);
+    // The day of a moment moved by a duration is its day moved (the time of day stays below
+    // a day): written so, without going through the seconds.
+    if (const auto* b = std::get_if<bound::Binary>(&e.node);
+        b && (b->op == BinaryOp::Add || b->op == BinaryOp::Sub) && d_.has_datetimes()) {
+        const bound::Expr& moment = b->lhs->type == Type::DateTime ? *b->lhs : *b->rhs;
+        auto day = shifted_day(*b, day_of(moment, fact));
+        return day ? *day : "NULL";
+    }
+    return d_.day_of_seconds(expr(e, fact));
+}
+
 std::string Lowering::expr(const bound::Expr& e, int fact) {
-    if (e.type == Type::DateTime) {
-        refuse(e.location, "not compiled yet: datetime values");
+    if (e.type == Type::DateTime && !d_.has_datetimes()) {
+        refuse(e.location, d_.datetime_refusal());
         return "NULL";
     }
     if (e.type == Type::Any) {
@@ -60,6 +90,8 @@ std::string Lowering::literal(const bound::Expr& e, const ast::LiteralValue& v) 
                 return text(x, e.location);
             else if constexpr (std::is_same_v<T, Date>)
                 return d_.integer_literal(x.days);
+            else if constexpr (std::is_same_v<T, DateTime>)
+                return d_.integer_literal(x.seconds);
             else {
                 refuse(e.location, "a duration is compiled only where it is added to a date");
                 return "NULL";
@@ -141,16 +173,27 @@ std::string Lowering::node(const bound::Expr& e, int fact) {
             } else if constexpr (std::is_same_v<T, bound::Binary>) {
                 return binary(e, n, fact);
             } else if constexpr (std::is_same_v<T, bound::InList>) {
-                std::string v = expr(*n.value, fact);
+                std::vector<const bound::Expr*> all{n.value.get()};
+                for (const auto& item : n.items)
+                    all.push_back(item.get());
+                const bool seconds = on_seconds(all);
+                auto operand = [&](const bound::Expr& x) {
+                    return seconds ? expr_as(x, Type::DateTime, fact) : expr(x, fact);
+                };
+                std::string v = operand(*n.value);
                 if (n.value->type == Type::String) v = d_.collate_bytes(v);
                 std::vector<std::string> items;
                 for (const auto& item : n.items)
-                    items.push_back(expr(*item, fact));
+                    items.push_back(operand(*item));
                 return d_.in_list(v, items, n.negated);
             } else if constexpr (std::is_same_v<T, bound::Between>) {
-                std::string v = expr(*n.value, fact);
+                const bool seconds = on_seconds({n.value.get(), n.low.get(), n.high.get()});
+                auto operand = [&](const bound::Expr& x) {
+                    return seconds ? expr_as(x, Type::DateTime, fact) : expr(x, fact);
+                };
+                std::string v = operand(*n.value);
                 if (n.value->type == Type::String) v = d_.collate_bytes(v);
-                return d_.between(v, expr(*n.low, fact), expr(*n.high, fact), n.negated);
+                return d_.between(v, operand(*n.low), operand(*n.high), n.negated);
             } else if constexpr (std::is_same_v<T, bound::IsNull>) {
                 return "(" + expr(*n.value, fact) + (n.negated ? " IS NOT NULL)" : " IS NULL)");
             } else {
@@ -176,9 +219,11 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
         case BinaryOp::Gt:
         case BinaryOp::Ge: {
             static const char* ops[] = {"", "", "=", "<>", "<", "<=", ">", ">="};
-            std::string x = l();
+            const Type line = time_line(lt, rt);
+            std::string x = expr_as(*b.lhs, line, fact);
             if (lt == Type::String || rt == Type::String) x = d_.collate_bytes(x);
-            return "(" + x + " " + ops[static_cast<int>(b.op)] + " " + r() + ")";
+            return "(" + x + " " + ops[static_cast<int>(b.op)] + " " +
+                   expr_as(*b.rhs, time_line(rt, lt), fact) + ")";
         }
         default:
             break;
@@ -215,37 +260,50 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
         refuse(e.location, "a duration is compiled only where it is added to a date");
         return "NULL";
     }
+    if (e.type == Type::DateTime) {
+        // The day moves as a date does; the time of day stays (dsl/calendar's add_duration).
+        const std::string seconds = expr(lt == Type::DateTime ? *b.lhs : *b.rhs, fact);
+        const std::string tv = Dialect::plain_name(seconds) ? seconds : "tv";
+        const std::string td = d_.day_of_seconds(tv);
+        auto day = shifted_day(b, td);
+        if (!day) return "NULL";
+        const std::string moved = "(" + *day + ") * 86400 + (" + tv + " - " + td + " * 86400)";
+        return tv == seconds ? "(" + moved + ")" : d_.bind(seconds, "tv", moved);
+    }
     if (e.type == Type::Date) {
-        const bool date_left = lt == Type::Date;
-        const bound::Expr& day = date_left ? *b.lhs : *b.rhs;
-        const bound::Expr& span = date_left ? *b.rhs : *b.lhs;
-        auto dur = constant_duration(span);
-        if (!dur) {
-            refuse(span.location, "not compiled yet: a duration that is not a constant");
-            return "NULL";
-        }
-        const int sign = b.op == BinaryOp::Sub ? -1 : 1;
-        std::string out = expr(day, fact);
-        if (dur->months != 0) {
-            auto moved = d_.add_months(out, int64_t{sign} * dur->months);
-            if (!moved) {
-                refuse(span.location, "months beyond what " + d_.name() + " can add");
-                return "NULL";
-            }
-            out = *moved;
-        }
-        if (dur->days != 0) {
-            auto moved = d_.add_days(out, int64_t{sign} * dur->days);
-            if (!moved) {
-                refuse(span.location, "adding days is not built for " + d_.name() + " yet");
-                return "NULL";
-            }
-            out = *moved;
-        }
-        return out;
+        auto day = shifted_day(b, expr(lt == Type::Date ? *b.lhs : *b.rhs, fact));
+        return day ? *day : "NULL";
     }
     refuse(e.location, "not compiled yet: this operation");
     return "NULL";
+}
+
+std::optional<std::string> Lowering::shifted_day(const bound::Binary& b, std::string day) {
+    const bool moment_left = b.lhs->type == Type::Date || b.lhs->type == Type::DateTime;
+    const bound::Expr& span = moment_left ? *b.rhs : *b.lhs;
+    auto dur = constant_duration(span);
+    if (!dur) {
+        refuse(span.location, "not compiled yet: a duration that is not a constant");
+        return std::nullopt;
+    }
+    const int sign = b.op == BinaryOp::Sub ? -1 : 1;
+    if (dur->months != 0) {
+        auto moved = d_.add_months(day, int64_t{sign} * dur->months);
+        if (!moved) {
+            refuse(span.location, "months beyond what " + d_.name() + " can add");
+            return std::nullopt;
+        }
+        day = *moved;
+    }
+    if (dur->days != 0) {
+        auto moved = d_.add_days(day, int64_t{sign} * dur->days);
+        if (!moved) {
+            refuse(span.location, "adding days is not built for " + d_.name() + " yet");
+            return std::nullopt;
+        }
+        day = *moved;
+    }
+    return day;
 }
 
 std::string Lowering::call(const bound::Expr& e, const bound::Call& c, int fact) {
@@ -324,13 +382,13 @@ std::string Lowering::call(const bound::Expr& e, const bound::Call& c, int fact)
             return d_.regex_match(arg(0), text(*pattern, e.location));
         }
         case Fn::DaysBetween:
-            return "(" + arg(1) + " - " + arg(0) + ")";
+            return "(" + day_of(*c.args[1], fact) + " - " + day_of(*c.args[0], fact) + ")";
         case Fn::DaysSince:
-            return "(" + d_.integer_literal(as_of_.days) + " - " + arg(0) + ")";
+            return "(" + d_.integer_literal(as_of_.days) + " - " + day_of(*c.args[0], fact) + ")";
         case Fn::Year:
-            return d_.year_of(arg(0));
+            return d_.year_of(day_of(*c.args[0], fact));
         case Fn::Month:
-            return d_.month_of(arg(0));
+            return d_.month_of(day_of(*c.args[0], fact));
         case Fn::Xyz: {
             return d_.bind(
                 arg(0), "cv",

@@ -69,6 +69,14 @@ class Lowering {
     std::string run_columns(RunColumns& run);
     std::string quoted(const std::string& name, const Location& at);
     std::string text(const std::string& s, const Location& at);
+    // Datetimes: the type two operands meet as (a date beside a datetime is its midnight),
+    // and the calendar day of a date or datetime expression.
+    static Type time_line(Type a, Type b);
+    static bool on_seconds(const std::vector<const bound::Expr*>& operands);
+    std::string day_of(const bound::Expr& e, int fact);
+    // The day of `b` (a date or datetime ± a constant duration) from its moment's day `day`;
+    // nullopt after refusing.
+    std::optional<std::string> shifted_day(const bound::Binary& b, std::string day);
     const std::string& file() const { return rules_.source.path(); }
 
     // The nested plan (sql/nested_plan.cpp), for dialects without table CTEs and window

@@ -175,9 +175,30 @@ class PostgresDialect final : public Dialect {
             }
             case Type::Date:
                 return day_of(c, kind, n);
+            case Type::DateTime:
+                return seconds_of(c, kind);
             default:
                 return std::nullopt;
         }
+    }
+
+    // A column as seconds since 1970-01-01T00:00:00 UTC: a timestamp's epoch (a timestamp
+    // without time zone read as UTC, as the engine reads every datetime), its fraction of a
+    // second left out; a date's midnight; a text as the engine reads it.
+    std::string seconds_of(const std::string& c, Type kind) const {
+        if (kind == Type::DateTime) return "CAST(floor(extract(epoch FROM " + c + ")) AS bigint)";
+        if (kind == Type::Date) return "(CAST(" + c + " - DATE '1970-01-01' AS bigint) * 86400)";
+        if (kind != Type::String) return "CAST(NULL AS bigint)";
+        const std::string t = "btrim(CAST(" + c + " AS text), E' \\t\\r\\n')";
+        auto part = [&](int at) {
+            return "CAST(substr(" + t + ", " + std::to_string(at) + ", 2) AS bigint)";
+        };
+        return bind(
+            text_day(t), "dd",
+            "CASE WHEN dd IS NULL THEN NULL WHEN length(" + t +
+                ") = 10 THEN CAST(dd AS bigint) * 86400 ELSE CAST(dd AS bigint) * 86400 + " +
+                part(12) + " * 3600 + " + part(15) + " * 60 + (CASE WHEN substr(" + t +
+                ", 17, 1) = ':' THEN " + part(18) + " ELSE 0 END) END");
     }
 
     std::string day_of(const std::string& c, Type kind, const std::string& n) const {

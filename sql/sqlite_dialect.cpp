@@ -57,8 +57,8 @@ class SqliteDialect final : public Dialect {
         const std::string date_ok =
             ymd + " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND substr(" + t +
             ", 1, 4) <> '0000' AND "
-            "date(" +
-            ymd + ") IS " + ymd;
+            "date(julianday(" +
+            ymd + ")) IS " + ymd;
         const std::string rest = "(CASE WHEN " + t + " GLOB '*Z' THEN substr(" + t +
                                  ", 12, length(" + t + ") - 12) ELSE substr(" + t + ", 12) END)";
         const std::string secs = "substr(" + rest + ", 6)";
@@ -71,6 +71,20 @@ class SqliteDialect final : public Dialect {
             ", 5) NOT GLOB '*[^0-9]*'))))";
         return "(CASE WHEN " + date_ok + " AND (length(" + t + ") = 10 OR (" + time_ok +
                ")) THEN CAST(julianday(" + ymd + ") - 2440587.5 AS INTEGER) END)";
+    }
+
+    // A trimmed text as seconds since 1970-01-01 when the engine reads it as a datetime: a
+    // text text_day takes, with the time's hours, minutes and seconds (a fraction and a
+    // trailing Z left out); a date alone is its midnight.
+    std::string text_seconds(const std::string& t) const {
+        auto part = [&](int at) {
+            return "CAST(substr(" + t + ", " + std::to_string(at) + ", 2) AS INTEGER)";
+        };
+        return bind(text_day(t), "dd",
+                    "CASE WHEN dd IS NULL THEN NULL WHEN length(" + t +
+                        ") = 10 THEN dd * 86400 ELSE dd * 86400 + " + part(12) + " * 3600 + " +
+                        part(15) + " * 60 + (CASE WHEN substr(" + t + ", 17, 1) = ':' THEN " +
+                        part(18) + " ELSE 0 END) END");
     }
 
     std::optional<std::string> read_cell(const std::string& c, Type type) const override {
@@ -99,6 +113,8 @@ class SqliteDialect final : public Dialect {
             }
             case Type::Date:
                 return "(CASE WHEN typeof(" + c + ") = 'text' THEN " + text_day(t) + " END)";
+            case Type::DateTime:
+                return "(CASE WHEN typeof(" + c + ") = 'text' THEN " + text_seconds(t) + " END)";
             default:
                 return std::nullopt;
         }

@@ -6,6 +6,7 @@
 
 #include "engine/numeric.hpp"
 #include "engine/reader.hpp"
+#include "engine/value_ops.hpp"
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
 #include "state/warehouse_firing.hpp"
@@ -28,6 +29,7 @@ bool computable(const bound::Expr& e) {
         case Type::Number:
         case Type::String:
         case Type::Date:
+        case Type::DateTime:
             return true;
         default:
             return false;
@@ -42,6 +44,9 @@ class RowValues : public ExplainValues {
             values_.emplace(nodes[i], value_from_cell(cells.at(i), nodes[i]->type));
     }
     std::optional<Value> value(const bound::Expr& e) const override {
+        // A literal is what it says, wherever it is computed (a duration has no column).
+        if (const auto* literal = std::get_if<bound::Literal>(&e.node))
+            return value_ops::literal_value(literal->value);
         const auto it = values_.find(&e);
         if (it == values_.end()) return std::nullopt;
         return it->second;

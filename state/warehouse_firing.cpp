@@ -34,6 +34,9 @@ Value value_from_cell(const Cell& cell, Type type) {
         case Type::Date:
             if (auto i = parse_integer_text(t)) return Date{static_cast<int32_t>(*i)};
             return std::monostate{};
+        case Type::DateTime:  // seconds since 1970 (sql/dialect.hpp)
+            if (auto i = parse_integer_text(t)) return DateTime{*i};
+            return std::monostate{};
         default:
             return intern(t);
     }

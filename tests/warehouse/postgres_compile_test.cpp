@@ -108,6 +108,7 @@ TEST_CASE("postgres compile: the query places every customer as the engine does 
     const char* env = std::getenv("STRATA_PG_PAIRS");
     const int pairs = env ? std::atoi(env) : 150;
     Gen gen{std::mt19937(pair_seed(20261102)), true};  // only what every backend compiles
+    gen.datetimes = true;
     for (int i = 0; i < pairs; ++i) {
         TempDir dir;
         const std::string db = dir.database("base.db", gen.base_sql());
@@ -131,7 +132,8 @@ TEST_CASE(
         {"carservice", "carservice-rfm"},
         {"auto", "auto-lifecycle"},
         {"retail", "retail-rfm"},
-        {"cdnow", "cdnow-rfm"}};
+        {"cdnow", "cdnow-rfm"},
+        {"streaming", "streaming-lifecycle"}};
     for (const auto& [kind, name] : files) {
         TempDir dir;
         const std::string db = dir.file("demo.db");

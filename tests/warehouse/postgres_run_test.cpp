@@ -28,6 +28,7 @@ TEST_CASE("postgres run: reports, moves and exports are the embedded run's (rand
     const int pairs = env ? std::atoi(env) : 40;
     Gen gen{std::mt19937(20261130), true};
     int both_stored = 0;
+    gen.datetimes = true;
     for (int i = 0; i < pairs; ++i) {
         TempDir dir;
         const std::string base = dir.database("base.db", gen.base_sql());
