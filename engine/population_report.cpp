@@ -194,16 +194,46 @@ std::vector<PopulationSummary> summarize_populations(const CompiledRules& rules,
             fit = frame.fits->find(c.expr);
         }
         if (!fit) continue;
-        PopulationSummary s;
-        s.let = c.let;
-        s.function = population_function_name(std::get<bound::Call>(c.expr->node));
-        s.file = rules.source.path();
-        s.location = c.expr->location;
-        s.text = source_text(rules.source, c.expr->location);
-        s.fit = *fit;
-        out.push_back(std::move(s));
+        out.push_back(population_summary(rules, c, *fit));
     }
     return out;
+}
+
+PopulationSummary population_summary(const CompiledRules& rules, const PopulationCall& call,
+                                     PopulationFit fit) {
+    PopulationSummary s;
+    s.let = call.let;
+    s.function = population_function_name(std::get<bound::Call>(call.expr->node));
+    s.file = rules.source.path();
+    s.location = call.expr->location;
+    s.text = source_text(rules.source, call.expr->location);
+    s.fit = std::move(fit);
+    return s;
+}
+
+NtileFit ntile_fit_from_bins(int64_t n, bool descending, size_t nulls,
+                             const std::vector<CountedBin>& bins) {
+    NtileFit fit;
+    fit.n = n;
+    fit.descending = descending;
+    fit.nulls = nulls;
+    fit.bins.resize(static_cast<size_t>(std::max<int64_t>(n, 0)));
+    for (const CountedBin& b : bins) {
+        if (b.tile < 1 || b.tile > n || b.customers == 0) continue;
+        NtileBin& bin = fit.bins[static_cast<size_t>(b.tile - 1)];
+        bin.from = b.from;
+        bin.customers = b.customers;
+        bin.ties_at_cut = b.ties_at_cut;
+        fit.total += b.customers;
+    }
+    for (size_t b = 0; b < fit.bins.size(); ++b) {
+        if (fit.bins[b].customers > 0) fit.filled.push_back(static_cast<uint32_t>(b));
+    }
+    return fit;
+}
+
+bool rfm_recency_is_age(Type recency_type, size_t ranked) {
+    return ranked > 0 && (recency_type == Type::Int || recency_type == Type::Number);
 }
 
 void write_populations_json(JsonWriter& w, const std::vector<PopulationSummary>& populations) {
@@ -244,7 +274,8 @@ void write_populations_json(JsonWriter& w, const std::vector<PopulationSummary>&
         w.key("ranks");
         if (const auto* r = std::get_if<PercentRankFit>(&p.fit)) {
             w.begin_object().key("ranked").value(r->total).key("nulls").value(r->nulls);
-            w.key("distinct_values").value(r->values.size()).end_object();
+            w.key("distinct_values").value(p.distinct_values.value_or(r->values.size()));
+            w.end_object();
         } else {
             w.null();
         }
@@ -284,7 +315,8 @@ void print_populations(std::ostream& out, const std::vector<PopulationSummary>& 
         }
         if (const auto* r = std::get_if<PercentRankFit>(&p.fit)) {
             out << "  ranks  " << format_thousands(r->total) << " ranked, "
-                << format_thousands(r->values.size()) << " distinct values";
+                << format_thousands(p.distinct_values.value_or(r->values.size()))
+                << " distinct values";
             if (r->nulls) out << "  null: " << format_thousands(r->nulls);
             out << '\n';
         }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,35 @@ struct PopulationSummary {
     Location location;
     std::string text;  // the call as written
     PopulationFit fit;
+    // Set for a fit counted inside a warehouse (state/warehouse_populations.hpp), which holds
+    // what the report shows and is not for applying: percent_rank's number of distinct values
+    // (its fit's `values` and `below` are then empty).
+    std::optional<size_t> distinct_values;
 };
+
+// One bin of a ranking as counted elsewhere (a run inside a warehouse): the tile the placement
+// gave its customers (1..n), its first value in ranking order, its customers, and how many of
+// them hold that value.
+struct CountedBin {
+    int64_t tile = 0;
+    Value from;
+    size_t customers = 0;
+    size_t ties_at_cut = 0;
+};
+
+// The fit of an ntile (or one rfm ranking) from its counted bins: the bins the run lists, as
+// fit_ntile lists them (a bin no customer fell in is empty, with a null cut). Bins whose tile
+// is outside 1..n are ignored.
+NtileFit ntile_fit_from_bins(int64_t n, bool descending, size_t nulls,
+                             const std::vector<CountedBin>& bins);
+
+// An rfm ranks its recency backwards when the recency is an age in days (numbers): as
+// fit_rfm decides it, from the values there are (none: forwards).
+bool rfm_recency_is_age(Type recency_type, size_t ranked);
+
+// `call`'s summary with `fit`: its let, function, place and text in `rules`.
+PopulationSummary population_summary(const CompiledRules& rules, const PopulationCall& call,
+                                     PopulationFit fit);
 
 // The fits of every population call of `rules` in the frame's fits, fitting (over the
 // frame, which must be the whole base) those the run did not evaluate.

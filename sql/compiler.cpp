@@ -484,6 +484,8 @@ std::string Lowering::run_columns(RunColumns& run) {
     if (!asked.empty()) add_columns(asked);
     for (const auto& [name, sql] : asked)
         out += ", " + name;
+    for (const auto& name : population_columns(run.populations))
+        out += ", " + name;
     const bool exclusive = rules_.rules.policy == Policy::Exclusive;
     std::vector<std::string> unknown;
     auto tried_and_unknown = [&](const CompiledSegment& s, const std::string& tried) {
@@ -512,6 +514,38 @@ std::string Lowering::run_columns(RunColumns& run) {
         out += ", " + unknown[i] + " AS strata_unknown_" + std::to_string(i);
     run.unknowns = unknown.size();
     return out;
+}
+
+std::vector<std::string> Lowering::population_columns(
+    const std::vector<const bound::Expr*>& calls) {
+    std::vector<std::pair<std::string, std::string>> added;
+    for (size_t i = 0; i < calls.size(); ++i) {
+        const bound::Expr& e = *calls[i];
+        const auto* c = std::get_if<bound::Call>(&e.node);
+        if (!c) continue;
+        hoist_population(e);
+        const auto at = population_.find(&e);
+        if (at == population_.end()) continue;
+        const std::string& p = at->second;
+        const std::string out = "strata_pop_" + std::to_string(i) + "_";
+        const size_t arity = c->fn == bound::Fn::Rfm ? 3 : 1;
+        for (size_t k = 0; k < arity; ++k)
+            added.emplace_back(out + "x" + std::to_string(k), p + "_x" + std::to_string(k));
+        if (c->fn == bound::Fn::Ntile) added.emplace_back(out + "t0", p);
+        if (c->fn == bound::Fn::Rfm) {
+            for (size_t k = 0; k < 3; ++k)
+                added.emplace_back(out + "t" + std::to_string(k), p + "_t" + std::to_string(k));
+        }
+        if (c->fn == bound::Fn::Abc) {
+            added.emplace_back(out + "class", p);
+            added.emplace_back(out + "units", abc_units_or_null(*c, p + "_x0"));
+        }
+    }
+    if (!added.empty()) add_columns(added);
+    std::vector<std::string> names;
+    for (const auto& [name, sql] : added)
+        names.push_back(name);
+    return names;
 }
 
 std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,

@@ -46,9 +46,18 @@ std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
 // - `strata_expr_<i>`: the value of `values[i]`, in the dialect's representation as for lets
 //   (a date its day number, a bool true/false or 1/0); only bool, integer, number, text and
 //   date values (others are refused).
+// - for the i-th of `populations` (calls with a fit: ntile, percent_rank, rfm, abc), what a
+//   run's cut points are counted from (state/warehouse_populations.hpp):
+//   `strata_pop_<i>_x<k>`: each argument's value (one; three for rfm), as for lets;
+//   `strata_pop_<i>_t<k>`: ntile and rfm, the tile the argument's value ranks in (1..n, in the
+//   ranking's own order: before `best: low` turns it into a score), null for a null value;
+//   `strata_pop_<i>_class`: abc, the class ('A', 'B', 'C' or null), and `strata_pop_<i>_units`:
+//   a positive x's exact-sum units (null for the others and where the engine has none).
+//   Each column is the one the placement reads, so the cut points are those it ranked by.
 struct RunColumns {
-    std::vector<const bound::Expr*> conditions;  // set by the caller
-    std::vector<const bound::Expr*> values;      // set by the caller
+    std::vector<const bound::Expr*> conditions;   // set by the caller
+    std::vector<const bound::Expr*> values;       // set by the caller
+    std::vector<const bound::Expr*> populations;  // set by the caller
     bool value = false;
     size_t unknowns = 0;  // N, set by compile_run_query
 };

@@ -148,6 +148,18 @@ void Lowering::abc_step(const bound::Call& c, const std::string& x, const std::s
                     text("B", Location{}) + " ELSE " + text("C", Location{}) + " END)"}});
 }
 
+std::string Lowering::abc_units_or_null(const bound::Call& c, const std::string& x) {
+    const Type type = c.args[0]->type;
+    const std::string limit = units_limit(d_);
+    if (!nested())
+        return "(CASE WHEN " + x + " > 0 AND " + x + " < " + limit + " THEN " +
+               d_.abc_units(x, type, limit) + " END)";
+    // ClickHouse's if() computes both sides: the units of 0 where there are none.
+    const std::string has_units = "ifNull(" + x + " > 0 AND " + x + " < " + limit + ", 0)";
+    return "if(" + has_units + ", " +
+           d_.abc_units("ifNull(if(" + has_units + ", " + x + ", 0), 0)", type, limit) + ", NULL)";
+}
+
 void Lowering::nested_abc(const bound::Call& c, const std::string& x, const std::string& name) {
     size_t xi = 0;
     std::string tuple;

@@ -102,6 +102,11 @@ class Lowering {
     // abc of the column `x` as the column `name` (CTE plan and nested plan).
     void abc_step(const bound::Call& c, const std::string& x, const std::string& name);
     void nested_abc(const bound::Call& c, const std::string& x, const std::string& name);
+    // A positive x's exact-sum units as abc counts them, null otherwise and where the engine
+    // has none; it never stops the query for an x abc leaves without a class.
+    std::string abc_units_or_null(const bound::Call& c, const std::string& x);
+    // RunColumns::populations' columns, added to the current step; their names.
+    std::vector<std::string> population_columns(const std::vector<const bound::Expr*>& calls);
 };
 
 }  // namespace strata::sql

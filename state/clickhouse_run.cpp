@@ -18,6 +18,8 @@
 #include "state/clickhouse_claim.hpp"
 #include "state/clickhouse_state.hpp"
 #include "state/clickhouse_triggers.hpp"
+#include "state/warehouse_populations.hpp"
+#include "state/warehouse_quality.hpp"
 #include "state/warehouse_report.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/clickhouse_text.hpp"
@@ -71,6 +73,7 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
     const TriggerColumns trigger_values = trigger_columns(rules);
     columns.conditions = trigger_values.conditions;
     columns.values = trigger_values.values;
+    columns.populations = population_exprs(rules);
     auto dialect = sql::make_dialect("clickhouse");
     (void)catalog;  // names and types were bound against it already
     auto query = sql::compile_run_query(rules, options.as_of, *dialect, error.refusals, columns);
@@ -196,9 +199,6 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
     rep.as_of = options.as_of;
     rep.warnings = options.warnings;
     rep.source = options.source;
-    rep.not_computed =
-        "a run inside ClickHouse does not count them yet (a run of the same "
-        "file on a SQLite copy of the base does)";
     if (!options.dry_run) {
         if (!run.exec("INSERT INTO strata_runs (run_id, ruleset, version, rules_sha256, "
                       "rules_path, as_of, started_at, finished_at, status, customers, summary) "
@@ -271,6 +271,15 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
             report.set_value(row[0].value_or(""), row[1].value_or(""), cell_number(row[2]));
         report.finish_values();
     }
+    // The cut points, from the run's table, and the data-quality findings, from the base's
+    // tables read as the query read them.
+    const WarehouseQuery ask = [&run](const std::string& sql, ResultTable& out) {
+        return run.exec(sql, &out);
+    };
+    if (!count_populations(rules, placed, true, WarehouseSql::ClickHouse, ask, rep.populations) ||
+        !count_data_quality(rules, options.as_of, *dialect, placed, rep.customers,
+                            WarehouseSql::ClickHouse, ask, rep.data_quality))
+        return std::nullopt;
 
     if (!options.dry_run) {
         // The levels of this run's tactical paths, which order them when it is read back.

@@ -13,6 +13,8 @@
 #include "sql/postgres_dialect.hpp"
 #include "state/postgres_state.hpp"
 #include "state/postgres_triggers.hpp"
+#include "state/warehouse_populations.hpp"
+#include "state/warehouse_quality.hpp"
 #include "state/warehouse_report.hpp"
 #include "warehouse/postgres_client.hpp"
 
@@ -81,6 +83,7 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
     const TriggerColumns trigger_values = trigger_columns(rules);
     columns.conditions = trigger_values.conditions;
     columns.values = trigger_values.values;
+    columns.populations = population_exprs(rules);
     auto dialect = sql::make_postgres_dialect(&catalog);
     auto query = sql::compile_run_query(rules, options.as_of, *dialect, error.refusals, columns);
     if (!query) {
@@ -126,9 +129,6 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
     rep.as_of = options.as_of;
     rep.warnings = options.warnings;
     rep.source = options.source;
-    rep.not_computed =
-        "a run inside PostgreSQL does not count them yet (a run of the same "
-        "file on a SQLite copy of the base does)";
     const std::string as_of = format_date(options.as_of);
     const std::string started_at = utc_now();
 
@@ -257,6 +257,16 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
             report.set_value(row[0].value_or(""), row[1].value_or(""), cell_number(row[2]));
         report.finish_values();
     }
+    // The cut points, from the run's table, and the data-quality findings, from the base's
+    // tables read as the query read them, in the run's transaction.
+    const WarehouseQuery ask = [&run](const std::string& sql, ResultTable& out) {
+        return run.exec(sql, {}, &out);
+    };
+    if (!count_populations(rules, "strata_placed", integer_keys, WarehouseSql::Postgres, ask,
+                           rep.populations) ||
+        !count_data_quality(rules, options.as_of, *dialect, "strata_placed", rep.customers,
+                            WarehouseSql::Postgres, ask, rep.data_quality))
+        return std::nullopt;
 
     // Each customer's stays as this run places them.
     if (!run.exec("CREATE TEMP TABLE strata_new_stays ON COMMIT DROP AS "

@@ -5,10 +5,9 @@
 // row leaves the server: only the counts of the run's report come back.
 //
 // What the report holds, compared with an embedded run's (engine/run.hpp):
-// - the same: customers, segment and tactical counts, unknowns, values, the moves since the
-//   latest run (transitions), the run id and the stored summary document;
-// - not computed yet: the population functions' cut points and the data-quality findings
-//   (both left empty).
+// the same customers, segment and tactical counts, unknowns, values, population cut points
+// (state/warehouse_populations.hpp), data-quality findings (state/warehouse_quality.hpp), moves
+// since the latest run (transitions), run id and stored summary document.
 // Triggers fire as in an embedded run (state/postgres_triggers.hpp), into the strata_outbox
 // table inside PostgreSQL, in the same transaction.
 #pragma once
