@@ -34,8 +34,8 @@ inline unsigned pair_seed(unsigned fixed) {
 struct Gen {
     std::mt19937 rng;
     // Only what every backend compiles (the warehouse tests): none of the constructs that
-    // only the SQLite dialect compiles yet (% of numbers, round(integer, digits), texts read
-    // as numbers through source.types, dates beyond 9999, -0.0 in ranks).
+    // only the SQLite dialect compiles yet (texts read as numbers through source.types, dates
+    // beyond 9999, -0.0 in ranks).
     bool warehouse = false;
     // matches(), which only ClickHouse compiles (SQLite has no regular expressions,
     // PostgreSQL's are not RE2's).
@@ -153,9 +153,10 @@ struct Gen {
         }
     }
 
-    // Numbers the language computes in ways SQLite has no function for.
+    // Numbers the language computes in ways SQL has no function for: % of numbers (C's fmod)
+    // and round(x, digits) on every backend; -0.0 on SQLite only.
     std::string exact_num_expr(int depth) {
-        switch (pick(4)) {
+        switch (pick(warehouse ? 3 : 5)) {
             case 0:
                 return "(" + num_expr(depth) + " % " +
                        one<std::string>({"credit", "0.1", "-2.5", "3"}) + ")";
@@ -163,6 +164,9 @@ struct Gen {
                 return "round(" + int_expr(depth) + ", " +
                        one<std::string>({"-1", "-2", "0", "2", "-18", "-19", "-20", "score"}) + ")";
             case 2:
+                return "round(" + num_expr(depth) + ", " +
+                       one<std::string>({"0", "1", "2", "-1", "-2", "score"}) + ")";
+            case 3:
                 return "-credit";
             default:
                 return "(credit * 0.0)";
@@ -214,8 +218,8 @@ struct Gen {
                 case 0:
                     return int_expr(1) + " > " + int_expr(1);
                 case 1:
-                    return pick(2) || warehouse ? num_expr(1) + " <= " + num_expr(1)
-                                                : exact_num_expr(1) + " > " + num_expr(0);
+                    return pick(2) ? num_expr(1) + " <= " + num_expr(1)
+                                   : exact_num_expr(1) + " > " + num_expr(0);
                 case 2:
                     return date_expr() + " < " + date_expr();
                 case 3:
