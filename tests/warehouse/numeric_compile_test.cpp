@@ -243,8 +243,8 @@ void check_values(const ResultTable& result, const std::vector<Case>& cases) {
         for (const auto& [what, got, expected] : checks) {
             if (same(got, expected)) continue;
             if (++wrong <= 20)
-                FAIL_CHECK(what << " of " << case_text(c) << ": " << show(got) << ", engine "
-                                << show(expected));
+                FAIL_CHECK(std::string(what) << " of " << case_text(c) << ": " << show(got)
+                                             << ", engine " << show(expected));
         }
     }
     CHECK(wrong == 0);
