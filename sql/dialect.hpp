@@ -120,6 +120,22 @@ class Dialect {
         (void)x, (void)digits;
         return std::nullopt;
     }
+    // round(x, digits) of a double x as engine/numeric round_decimal(double, int64_t): the
+    // shortest decimal that reads back as x, rounded half away from zero at 10^-digits (digits
+    // taken within -400..400), then the nearest double; 0.0 (never -0.0) when it rounds to zero
+    // or x is ±0; NULL when either is NULL or the result is beyond the largest double. Where the
+    // dialect cannot form that value the query stops. Default: not built (refused).
+    virtual std::optional<std::string> round_number_digits(const std::string& x,
+                                                           const std::string& digits) const {
+        (void)x, (void)digits;
+        return std::nullopt;
+    }
+    // Why round(x, digits) of a number is refused where round_number_digits() gives nullopt.
+    virtual std::string round_number_refusal() const {
+        return "round(x, digits) of a number rounds the shortest decimal that reads back as x, "
+               "which " +
+               name() + " cannot write exactly";
+    }
 
     // Text by bytes.
     virtual std::string collate_bytes(const std::string& text) const = 0;

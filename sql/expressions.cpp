@@ -339,17 +339,17 @@ std::string Lowering::call(const bound::Expr& e, const bound::Call& c, int fact)
         case Fn::Round:
             if (c.args[1]) {
                 std::optional<std::string> rounded;
-                if (c.args[0]->type == Type::Int)
-                    rounded = d_.round_integer_digits(arg(0), arg(1));
-                else if (c.args[0]->type == Type::Null || c.args[1]->type == Type::Null)
+                if (c.args[0]->type == Type::Null || c.args[1]->type == Type::Null)
                     rounded = "NULL";
+                else if (c.args[0]->type == Type::Int)
+                    rounded = d_.round_integer_digits(arg(0), arg(1));
+                else
+                    rounded = d_.round_number_digits(arg(0), arg(1));
                 if (!rounded) {
                     refuse(e.location,
                            c.args[0]->type == Type::Int
                                ? "round(x, digits) is not built for " + d_.name() + " yet"
-                               : "round(x, digits) of a number rounds the shortest decimal that "
-                                 "reads back as x, which " +
-                                     d_.name() + " cannot write exactly");
+                               : d_.round_number_refusal());
                     return "NULL";
                 }
                 return *rounded;

@@ -317,6 +317,60 @@ class PostgresDialect final : public Dialect {
         return "(" + a + " % NULLIF(" + b + ", 0))";
     }
 
+    std::optional<std::string> number_remainder(const std::string& x,
+                                                const std::string& y) const override {
+        // C's fmod by long division on the binary values: p runs from the largest |y|·2^j not
+        // above |x| down to |y|, halving exactly, and r loses p whenever r >= p. Since r < 2p
+        // at every step, r - p is exact (Sterbenz). `p <= |x| - p` is 2p <= |x| without
+        // computing 2p, which could overflow (PostgreSQL raises). The sign is x's, -0.0 too.
+        const std::string steps =
+            "WITH RECURSIVE dbl(p) AS (SELECT abs(nb) UNION ALL SELECT p * 2 FROM dbl WHERE p <= "
+            "abs(na) - p), red(r, p) AS (SELECT abs(na), (SELECT max(p) FROM dbl) UNION ALL SELECT "
+            "(CASE WHEN r >= p THEN r - p ELSE r END), p / 2 FROM red WHERE p > abs(nb)) SELECT "
+            "(CASE WHEN r >= p THEN r - p ELSE r END) AS m FROM red ORDER BY p LIMIT 1";
+        return bind2(x, y,
+                     "CASE WHEN na IS NULL OR nb IS NULL OR nb = 0 THEN NULL ELSE (SELECT CASE "
+                     "WHEN na < 0 OR CAST(na AS text) = '-0' THEN -m ELSE m END FROM (" +
+                         steps + ")" + subquery_alias() + ") END");
+    }
+
+    std::optional<std::string> round_integer_digits(const std::string& x,
+                                                    const std::string& digits) const override {
+        // numeric's round() is half away from zero, and numeric to double precision goes
+        // through its text, read correctly rounded; from 10^20 on every digit rounds away.
+        return bind2(x, digits,
+                     "CASE WHEN na IS NULL OR nb IS NULL THEN NULL WHEN nb >= 0 THEN CAST(na AS "
+                     "double precision) WHEN nb <= -20 THEN CAST(0 AS double precision) ELSE "
+                     "CAST(round(CAST(na AS numeric), CAST(nb AS integer)) AS double precision) "
+                     "END");
+    }
+
+    std::optional<std::string> round_number_digits(const std::string& x,
+                                                   const std::string& digits) const override {
+        // PostgreSQL 12 and later write a double precision as the shortest decimal that reads
+        // back exactly whenever extra_float_digits is above 0 (its default is 1); the query
+        // checks the setting and stops otherwise. That text read as numeric is exact, numeric's
+        // round() is half away from zero, and numeric to double precision rounds correctly.
+        // At or beyond 2^1024 - 2^970 the nearest double is infinite (NULL); + 0 makes a
+        // rounded -0 plain 0.
+        const std::string setting = "current_setting('extra_float_digits')";
+        const std::string rounded =
+            "round(CAST(CAST(na AS text) AS numeric), CAST(greatest(-400, "
+            "least(400, nb)) AS integer))";
+        return bind2(
+            x, digits,
+            "CASE WHEN na IS NULL OR nb IS NULL THEN NULL WHEN CAST(" + setting +
+                " AS integer) <= 0 THEN CAST('strata: round(x, digits) needs extra_float_digits "
+                "above 0 (PostgreSQL''s default), not ' || " +
+                setting +
+                " AS double precision) WHEN na = 0 THEN CAST(0 AS double precision) ELSE " +
+                bind(rounded, "rn",
+                     "CASE WHEN abs(rn) >= " + kDoubleOverflow +
+                         " THEN NULL ELSE CAST(rn AS double precision) + CAST(0 AS double "
+                         "precision) END") +
+                " END");
+    }
+
     std::string least_greatest(bool least, const std::vector<std::string>& items) const override {
         std::string out = least ? "LEAST(" : "GREATEST(";
         for (size_t i = 0; i < items.size(); ++i)
@@ -485,6 +539,13 @@ class PostgresDialect final : public Dialect {
     }
 
   private:
+    // 2^1024 - 2^970: a decimal of this size or more reads as an infinite double.
+    static inline const std::string kDoubleOverflow =
+        "17976931348623158079372897140530341507993413271003782693617377898044496829276475094664901"
+        "79775872070963302864166928879109465555478519404026306574886715058206819089020007083836762"
+        "73854845817711531764475730270069855571366959622842914819860834936475292719074168444365510"
+        "704342711559699508093042880177904174497792";
+
     // Units of 2^127 and more: beyond the engine's units; totals of 10^38 units and more:
     // beyond its totals (engine/exact_sum.hpp).
     static inline const std::string kUnitsLimit = "170141183460469231731687303715884105728";

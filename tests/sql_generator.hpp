@@ -34,9 +34,13 @@ inline unsigned pair_seed(unsigned fixed) {
 struct Gen {
     std::mt19937 rng;
     // Only what every backend compiles (the warehouse tests): none of the constructs that
-    // only the SQLite dialect compiles yet (% of numbers, round(integer, digits), texts read
-    // as numbers through source.types, dates beyond 9999, -0.0 in ranks).
+    // only the SQLite dialect compiles yet (texts read as numbers through source.types, dates
+    // beyond 9999, -0.0 in ranks).
     bool warehouse = false;
+    // The warehouse pairs' % of numbers and round(x, digits): a number leaf is sometimes wrapped
+    // in one, decided by this stream of its own, so that `rng` draws the same pairs as before
+    // these were compiled for PostgreSQL and ClickHouse.
+    std::mt19937 wrap_rng{20261202};
     // matches(), which only ClickHouse compiles (SQLite has no regular expressions,
     // PostgreSQL's are not RE2's).
     bool regex = false;
@@ -203,10 +207,29 @@ struct Gen {
         }
     }
 
+    // A number leaf of the warehouse pairs, now and then inside % of numbers or round(x,
+    // digits) (of the number, or of an integer column).
+    std::string wrapped(const std::string& leaf) {
+        if (!warehouse) return leaf;
+        auto choose = [&](const std::vector<std::string>& v) { return v[wrap_rng() % v.size()]; };
+        switch (wrap_rng() % 8) {
+            case 0:
+                return "(" + leaf + " % " + choose({"credit", "0.1", "-2.5", "3", "score"}) + ")";
+            case 1:
+                return "round(" + leaf + ", " + choose({"0", "1", "2", "-1", "-2", "score"}) + ")";
+            case 2:
+                return "round(" + choose({"score", "n_orders", "9223372036854775807", "-1250"}) +
+                       ", " + choose({"-1", "-2", "0", "2", "-18", "-19", "-20", "score"}) + ")";
+            default:
+                return leaf;
+        }
+    }
+
     std::string num_expr(int depth) {
         if (depth <= 0 || pick(3) == 0)
-            return one(with({"credit", "revenue", "avg_amount", "0.1", "2.5", "1e308", "rank"},
-                            {"raw_credit"}));
+            return wrapped(
+                one(with({"credit", "revenue", "avg_amount", "0.1", "2.5", "1e308", "rank"},
+                         {"raw_credit"})));
         const std::string a = num_expr(depth - 1),
                           b = pick(2) ? num_expr(depth - 1) : int_expr(depth - 1);
         switch (pick(8)) {
