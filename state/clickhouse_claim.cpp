@@ -15,17 +15,6 @@ using warehouse::ResultTable;
 
 namespace {
 
-bool statement(ClickHouseClient& client, const std::string& sql, ResultTable* out,
-               std::string& error) {
-    auto result = client.query(sql);
-    if (!result) {
-        error = result.error().describe();
-        return false;
-    }
-    if (out) *out = std::move(result.value());
-    return true;
-}
-
 int64_t first_integer(const ResultTable& t) {
     if (t.rows.empty() || t.rows[0].empty() || !t.rows[0][0]) return 0;
     return std::strtoll(t.rows[0][0]->c_str(), nullptr, 10);
@@ -70,20 +59,22 @@ std::unique_ptr<ClickHouseRunClaim> ClickHouseRunClaim::take(const warehouse::Cl
     // An id of its own.
     int64_t run_id = 0;
     for (int attempt = 0; attempt < 50 && run_id == 0; ++attempt) {
-        if (!statement(client,
-                       "SELECT greatest((SELECT max(run_id) FROM strata_runs), (SELECT "
-                       "max(run_id) FROM strata_run_claims)) + 1",
-                       &t, error))
+        if (!run_statement(client,
+                           "SELECT greatest((SELECT max(run_id) FROM strata_runs), (SELECT "
+                           "max(run_id) FROM strata_run_claims)) + 1",
+                           &t, error))
             return nullptr;
         const int64_t id = first_integer(t);
-        if (!statement(client,
-                       "INSERT INTO strata_run_claims (run_id, ruleset, token, claimed_at) "
-                       "SELECT " +
-                           std::to_string(id) + ", " + lit(ruleset) + ", " + lit(token) + ", now()",
-                       nullptr, error) ||
-            !statement(client,
-                       "SELECT count() FROM strata_run_claims WHERE run_id = " + std::to_string(id),
-                       &t, error))
+        if (!run_statement(client,
+                           "INSERT INTO strata_run_claims (run_id, ruleset, token, claimed_at) "
+                           "SELECT " +
+                               std::to_string(id) + ", " + lit(ruleset) + ", " + lit(token) +
+                               ", now()",
+                           nullptr, error) ||
+            !run_statement(
+                client,
+                "SELECT count() FROM strata_run_claims WHERE run_id = " + std::to_string(id), &t,
+                error))
             return nullptr;
         if (first_integer(t) == 1) run_id = id;
     }
@@ -96,15 +87,16 @@ std::unique_ptr<ClickHouseRunClaim> ClickHouseRunClaim::take(const warehouse::Cl
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
     int64_t beat = 0;
     for (;;) {
-        if (!statement(client, heartbeat(ruleset, run_id, token, ++beat, false), nullptr, error) ||
-            !statement(client,
-                       "SELECT run_id, last FROM (" + alive_with_times(ruleset) +
-                           ") WHERE run_id != " + std::to_string(run_id) + " ORDER BY run_id",
-                       &t, error))
+        if (!run_statement(client, heartbeat(ruleset, run_id, token, ++beat, false), nullptr,
+                           error) ||
+            !run_statement(client,
+                           "SELECT run_id, last FROM (" + alive_with_times(ruleset) +
+                               ") WHERE run_id != " + std::to_string(run_id) + " ORDER BY run_id",
+                           &t, error))
             return nullptr;
         if (t.rows.empty()) break;
         const std::string other = t.rows[0][0].value_or("?"), last = t.rows[0][1].value_or("?");
-        if (!statement(client, heartbeat(ruleset, run_id, token, ++beat, true), nullptr, error))
+        if (!run_statement(client, heartbeat(ruleset, run_id, token, ++beat, true), nullptr, error))
             return nullptr;
         const auto now = std::chrono::steady_clock::now();
         if (now >= deadline) {
@@ -141,8 +133,8 @@ void ClickHouseRunClaim::beat_until_stopped() {
     for (;;) {
         const bool stopping = stop_asked_.wait_for(lock, std::chrono::seconds(kBeatSeconds),
                                                    [this] { return stop_; });
-        if (!statement(client, heartbeat(ruleset_, run_id_, token_, ++beat_, stopping), nullptr,
-                       error))
+        if (!run_statement(client, heartbeat(ruleset_, run_id_, token_, ++beat_, stopping), nullptr,
+                           error))
             spdlog::debug("run {}: a heartbeat failed: {}", run_id_, error);
         if (stopping) return;
     }

@@ -46,7 +46,8 @@ int64_t integer_of(const Cell& cell) {
     return cell ? std::strtoll(cell->c_str(), nullptr, 10) : 0;
 }
 
-// Runs `sql`; false with `error` set when the server refuses.
+}  // namespace
+
 bool run_statement(ClickHouseClient& client, const std::string& sql, ResultTable* out,
                    std::string& error) {
     auto result = client.query(sql);
@@ -57,8 +58,6 @@ bool run_statement(ClickHouseClient& client, const std::string& sql, ResultTable
     if (out) *out = std::move(result.value());
     return true;
 }
-
-}  // namespace
 
 RunRecord run_record_from_row(const warehouse::Row& row) {
     RunRecord r;

@@ -15,6 +15,11 @@ namespace strata::state {
 // A value as a ClickHouse string literal.
 std::string lit(const std::string& s);
 
+// Runs `sql` (its rows into `out`, when given); false with `error` set when the server
+// refuses.
+bool run_statement(warehouse::ClickHouseClient& client, const std::string& sql,
+                   warehouse::ResultTable* out, std::string& error);
+
 // A row of strata_runs (of either warehouse) read as run_id, ruleset, version, rules_sha256,
 // rules_path, as_of, started_at, finished_at, status, customers, summary.
 RunRecord run_record_from_row(const warehouse::Row& row);
