@@ -528,23 +528,28 @@ std::vector<RunListing> list_run_records(const std::vector<RunRecord>& runs,
                                          const std::optional<std::string>& ruleset) {
     SQLite::Database table(":memory:", SQLite::OPEN_READWRITE);
     table.exec(
-        "CREATE TABLE strata_runs (run_id INTEGER, ruleset TEXT, version INTEGER, as_of TEXT, "
-        "started_at TEXT, finished_at TEXT, customers INTEGER, summary TEXT)");
-    SQLite::Statement insert(table, "INSERT INTO strata_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        "CREATE TABLE strata_runs (run_id INTEGER, ruleset TEXT, version INTEGER, rules_sha256 "
+        "TEXT, as_of TEXT, started_at TEXT, finished_at TEXT, customers INTEGER, summary TEXT)");
+    insert_run_records(table, runs);
+    StoreError error;  // an in-memory table of these columns always reads
+    return list_runs(table, ruleset, error).value_or(std::vector<RunListing>{});
+}
+
+void insert_run_records(SQLite::Database& table, const std::vector<RunRecord>& runs) {
+    SQLite::Statement insert(table, "INSERT INTO strata_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const RunRecord& r : runs) {
         insert.bind(1, r.run_id);
         insert.bind(2, r.ruleset);
         insert.bind(3, r.version);
-        insert.bind(4, r.as_of);
-        insert.bind(5, r.started_at);
-        insert.bind(6, r.finished_at);
-        insert.bind(7, r.customers);
-        insert.bind(8, r.summary_json);
+        insert.bind(4, r.rules_sha256);
+        insert.bind(5, r.as_of);
+        insert.bind(6, r.started_at);
+        insert.bind(7, r.finished_at);
+        insert.bind(8, r.customers);
+        insert.bind(9, r.summary_json);
         insert.exec();
         insert.reset();
     }
-    StoreError error;  // an in-memory table of these columns always reads
-    return list_runs(table, ruleset, error).value_or(std::vector<RunListing>{});
 }
 
 std::optional<std::vector<StayListing>> list_stays(SQLite::Database& state,

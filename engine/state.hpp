@@ -157,6 +157,12 @@ std::optional<std::vector<RunListing>> list_runs(SQLite::Database& state,
 std::vector<RunListing> list_run_records(const std::vector<RunRecord>& runs,
                                          const std::optional<std::string>& ruleset);
 
+// Run records read elsewhere as rows of `table`'s strata_runs, whose columns are (run_id,
+// ruleset, version, rules_sha256, as_of, started_at, finished_at, customers, summary): the
+// in-memory tables that list_run_records and the warehouse readers give the SQLite listings.
+// Throws SQLite::Exception.
+void insert_run_records(SQLite::Database& table, const std::vector<RunRecord>& runs);
+
 // One stay as strata_stay_history shows it.
 struct StayListing {
     std::string ruleset;

@@ -106,20 +106,9 @@ void bind_key(SQLite::Statement& q, int at, const Value& key) {
 }
 
 void add_runs(SQLite::Database& memory, const std::vector<RunRecord>& runs) {
-    SQLite::Statement insert(memory, "INSERT INTO strata_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert_run_records(memory, runs);
     SQLite::Statement name(memory, "INSERT OR IGNORE INTO strata_rulesets VALUES (?)");
     for (const RunRecord& r : runs) {
-        insert.bind(1, r.run_id);
-        insert.bind(2, r.ruleset);
-        insert.bind(3, r.version);
-        insert.bind(4, r.rules_sha256);
-        insert.bind(5, r.as_of);
-        insert.bind(6, r.started_at);
-        insert.bind(7, r.finished_at);
-        insert.bind(8, r.customers);
-        insert.bind(9, r.summary_json);
-        insert.exec();
-        insert.reset();
         name.bind(1, r.ruleset);
         name.exec();
         name.reset();
