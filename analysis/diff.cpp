@@ -99,31 +99,11 @@ std::string key_text(const Value& key) {
     return "v" + format_value(key);
 }
 
-// The firings the change causes: the new file's triggers fired against the old file's
-// placement with fire_on_rule_change, less those that fire without it (`in X` for customers in
-// X under both files).
-std::vector<TriggerImpact> trigger_impacts(const CompiledRules& rules, const Frame& frame,
-                                           const std::vector<uint32_t>& order,
-                                           const RunReport& report,
-                                           const std::vector<MembershipRow>& old_membership,
-                                           SQLite::Database* state, size_t sample) {
-    std::vector<TriggerImpact> out;
-    if (rules.triggers.empty()) return out;
-    const std::vector<OpenPlacement> before = as_open_placements(old_membership);
-    FiringInput in;
-    in.rules = &rules;
-    in.frame = &frame;
-    in.order = &order;
-    in.membership = &report.membership;
-    in.before = &before;
-    in.cause = FiringCause::RuleChange;
-    in.as_of = report.as_of;
-    in.history = state;
-    in.fire_on_rule_change = true;
-    const Firing with_flag = fire_triggers(in);
-    in.fire_on_rule_change = false;
-    const Firing without_flag = fire_triggers(in);
+}  // namespace
 
+std::vector<TriggerImpact> trigger_impacts(const CompiledRules& rules, const Firing& with_flag,
+                                           const Firing& without_flag, size_t sample) {
+    std::vector<TriggerImpact> out;
     std::vector<std::unordered_set<std::string>> anyway(rules.triggers.size());
     for (size_t r = 0; r < without_flag.rows.size(); ++r) {
         const OutboxRow& row = without_flag.rows[r];
@@ -151,6 +131,32 @@ std::vector<TriggerImpact> trigger_impacts(const CompiledRules& rules, const Fra
         if (impact.sample.size() < sample) impact.sample.push_back(row.customer_key);
     }
     return out;
+}
+
+namespace {
+
+// The new file's triggers fired against the old file's placement, with and without
+// fire_on_rule_change (trigger_impacts above counts the difference).
+std::vector<TriggerImpact> embedded_trigger_impacts(
+    const CompiledRules& rules, const Frame& frame, const std::vector<uint32_t>& order,
+    const RunReport& report, const std::vector<MembershipRow>& old_membership,
+    SQLite::Database* state, size_t sample) {
+    if (rules.triggers.empty()) return {};
+    const std::vector<OpenPlacement> before = as_open_placements(old_membership);
+    FiringInput in;
+    in.rules = &rules;
+    in.frame = &frame;
+    in.order = &order;
+    in.membership = &report.membership;
+    in.before = &before;
+    in.cause = FiringCause::RuleChange;
+    in.as_of = report.as_of;
+    in.history = state;
+    in.fire_on_rule_change = true;
+    const Firing with_flag = fire_triggers(in);
+    in.fire_on_rule_change = false;
+    const Firing without_flag = fire_triggers(in);
+    return trigger_impacts(rules, with_flag, without_flag, sample);
 }
 
 // Every tactical path of a report with its count, depth first. A shared tactical segment is
@@ -380,8 +386,8 @@ std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::s
     RunOptions new_options;
     new_options.on_placed = [&](const Frame& frame, const std::vector<uint32_t>& order,
                                 const RunReport& report) {
-        diff.triggers = trigger_impacts(new_rules, frame, order, report, before->membership, state,
-                                        options.sample);
+        diff.triggers = embedded_trigger_impacts(new_rules, frame, order, report,
+                                                 before->membership, state, options.sample);
     };
     const std::optional<RunReport> after =
         evaluate(new_rules, new_sha256, data, state, options, std::move(new_options), error);
@@ -479,7 +485,8 @@ std::string diff_json(const RulesDiff& d) {
     else
         w.value(d.computed_in);
     w.key("triggers");
-    // Not computed (inside a warehouse): null, not an empty list that would say "none fire".
+    // Not counted (inside ClickHouse without the store of its actions): null, not an empty
+    // list that would say "none fire".
     if (!d.triggers_computed) {
         w.null();
         w.end_object();

@@ -80,10 +80,12 @@ struct RulesDiff {
     size_t tactical_left = 0;
     std::vector<DefinitionLine> definitions;
     std::vector<TriggerImpact> triggers;  // the new file's, in file order
-    // Where both files were evaluated when not by the embedded engine ("postgresql://…"); the
-    // new file's triggers are then not computed (triggers_computed false when it has some).
+    // Where both files were evaluated when not by the embedded engine ("postgresql://…").
     std::string computed_in;
+    // False when the new file has triggers and they could not be counted (a diff inside
+    // ClickHouse without the store of its actions); `triggers_missing` then says why.
     bool triggers_computed = true;
+    std::string triggers_missing;
 };
 
 struct DiffOptions {
@@ -116,11 +118,20 @@ struct PlacementGroup {
 
 // The diff of two placements evaluated elsewhere (inside a warehouse), by the same counting as
 // diff_rules: `before` and `after` hold each file's segment counts (a run report's segments
-// and customers), `groups` every customer once. The triggers are not computed.
+// and customers), `groups` every customer once. The triggers are not computed here (the caller
+// sets `triggers` and `triggers_computed` when it can: trigger_impacts).
 RulesDiff diff_placements(const CompiledRules& old_rules, const std::string& old_sha256,
                           const CompiledRules& new_rules, const std::string& new_sha256, Date as_of,
                           size_t sample, const RunReport& before, const RunReport& after,
                           const std::vector<PlacementGroup>& groups);
+
+// The firings a change of version causes, counted per trigger of the new file: `with_flag` and
+// `without_flag` are the new file's triggers fired (cause RuleChange) against the old file's
+// placement with and without fire_on_rule_change, over the same customers (every customer, or
+// at least every one whose placement differs between the files, in key order). A firing that
+// happens without the flag is not the change's. `sample`: keys listed per trigger.
+std::vector<TriggerImpact> trigger_impacts(const CompiledRules& rules, const Firing& with_flag,
+                                           const Firing& without_flag, size_t sample);
 
 // The `strata diff --format json` document (docs/running.md).
 std::string diff_json(const RulesDiff& diff);

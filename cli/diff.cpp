@@ -119,8 +119,7 @@ void print_segments(std::ostream& out, const RulesDiff& d) {
 
 void print_triggers(std::ostream& out, const RulesDiff& d) {
     if (!d.triggers_computed) {
-        out << "\ntriggers the change would fire: not computed inside the warehouse (they read "
-               "the state store's cooldowns and cap)\n";
+        out << "\ntriggers the change would fire: not computed: " << d.triggers_missing << '\n';
         return;
     }
     if (d.triggers.empty()) return;
@@ -192,10 +191,10 @@ std::optional<Date> diff_as_of(const std::optional<std::string>& flag, const Rul
 int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream& err) {
     std::ostream* json = options.format == Format::Json ? &out : nullptr;
     if (is_postgres_url(options.db) || is_clickhouse_url(options.db)) {
-        if (options.state) {
+        if (options.state && is_postgres_url(options.db)) {
             const std::string message =
-                "--state: inside the warehouse, diff reads no stored state (previous_segment and "
-                "the like are not compiled there, and the triggers are not computed)";
+                "--state: inside PostgreSQL, diff reads the earlier actions from the server's own "
+                "strata_outbox (--state is for ClickHouse, whose runs keep their actions there)";
             err << "strata diff: " << message << '\n';
             if (json) write_json_error(out, "usage", message);
             return kExitEnvironment;
@@ -203,7 +202,7 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
         int exit_code = kExitOk;
         const auto diff =
             diff_in_warehouse(options.old_rules, options.new_rules, options.db, options.as_of,
-                              options.sample, out, err, json != nullptr, exit_code);
+                              options.sample, options.state, out, err, json != nullptr, exit_code);
         if (!diff) return exit_code;
         if (json)
             out << diff_json(*diff) << '\n';
@@ -283,7 +282,9 @@ void add_diff(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--state", options->state,
                     "SQLite file with run state, read for previous_segment and the like and for "
-                    "the triggers' cooldowns and frequency cap (default: the customer database)");
+                    "the triggers' cooldowns and frequency cap (default: the customer database); "
+                    "with a clickhouse:// --db, the store of the runs' actions (a SQLite file or "
+                    "postgresql:// URL)");
     cmd->add_option("--format", *format, "Output format")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();

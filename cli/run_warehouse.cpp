@@ -246,8 +246,9 @@ std::optional<Explanation> explain_loaded_in_warehouse(const LoadedRules& loaded
 std::optional<RulesDiff> diff_in_warehouse(const std::string& old_path, const std::string& new_path,
                                            const std::string& db,
                                            const std::optional<std::string>& as_of_text,
-                                           size_t sample, std::ostream& out, std::ostream& err,
-                                           bool json, int& exit_code) {
+                                           size_t sample, const std::optional<std::string>& state,
+                                           std::ostream& out, std::ostream& err, bool json,
+                                           int& exit_code) {
     std::ostream* json_out = json ? &out : nullptr;
     auto fail = [&](const std::string& kind, const std::string& message, int code) {
         err << "strata diff: " << message << '\n';
@@ -287,7 +288,7 @@ std::optional<RulesDiff> diff_in_warehouse(const std::string& old_path, const st
     else
         diff = state::diff_in_clickhouse(old_rules, new_rules, *catalog,
                                          std::get<warehouse::ClickHouseUrl>(*location), *as_of,
-                                         sample, error);
+                                         sample, state, error);
     if (!diff) {
         std::vector<Diagnostic> all;
         for (auto* refusals : {&error.old_refusals, &error.new_refusals}) {

@@ -65,11 +65,13 @@ std::optional<Explanation> explain_in_warehouse(const std::string& rules, const 
                                                 std::ostream& err, bool json, int& exit_code);
 
 // `strata diff OLD NEW --db URL`: the diff computed inside the warehouse
-// (state/warehouse_diff.hpp), `computed_in` set, the triggers not computed. On failure prints
-// why and returns nullopt with `exit_code` set.
+// (state/warehouse_diff.hpp), `computed_in` set. `state`: inside ClickHouse, the store of the
+// runs' actions (--state), read for the triggers' cooldowns and cap. On failure prints why and
+// returns nullopt with `exit_code` set.
 std::optional<RulesDiff> diff_in_warehouse(const std::string& old_path, const std::string& new_path,
                                            const std::string& db,
                                            const std::optional<std::string>& as_of, size_t sample,
+                                           const std::optional<std::string>& state,
                                            std::ostream& out, std::ostream& err, bool json,
                                            int& exit_code);
 

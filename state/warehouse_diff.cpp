@@ -4,10 +4,15 @@
 
 #include <map>
 
+#include <SQLiteCpp/Exception.h>
+
 #include "engine/numeric.hpp"
+#include "engine/store.hpp"
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
 #include "state/postgres_state.hpp"
+#include "state/postgres_triggers.hpp"
+#include "state/warehouse_firing.hpp"
 #include "state/warehouse_report.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/postgres_client.hpp"
@@ -116,6 +121,44 @@ std::optional<RulesDiff> diff_from_rows(const DiffedRules& old_rules, const Diff
                            as_of, sample, reports[0], reports[1], groups);
 }
 
+// The new file's query with its triggers' values (RunColumns), for the trigger candidates.
+// REQUIRES: the file compiles to `dialect` (compile_both succeeded).
+std::string triggers_query(const CompiledRules& rules, Date as_of, const sql::Dialect& dialect,
+                           const TriggerColumns& columns) {
+    sql::RunColumns run_columns;
+    run_columns.conditions = columns.conditions;
+    run_columns.values = columns.values;
+    Diagnostics ignored;  // the same constructs as compile_both's query, already accepted
+    return sql::compile_run_query(rules, as_of, dialect, ignored, run_columns).value_or("");
+}
+
+// The columns of the candidates' rows after their key and placements: the trigger values.
+std::string trigger_value_columns(const TriggerColumns& columns, const std::string& table) {
+    std::string out;
+    for (size_t i = 0; i < columns.conditions.size(); ++i)
+        out += ", " + table + "strata_cond_" + std::to_string(i);
+    for (size_t i = 0; i < columns.values.size(); ++i)
+        out += ", " + table + "strata_expr_" + std::to_string(i);
+    return out;
+}
+
+// The new file's triggers fired for the candidates (rows as fire_candidates takes them: every
+// customer whose placement differs between the files, in key order), counted as the embedded
+// diff counts them.
+std::vector<TriggerImpact> impacts_of(const CompiledRules& rules, const TriggerColumns& columns,
+                                      const std::vector<Row>& candidates, bool integer_keys,
+                                      Date as_of, FiringHistory* history, size_t sample) {
+    FiringInput base;
+    base.cause = FiringCause::RuleChange;
+    base.as_of = as_of;
+    base.other_history = history;
+    base.fire_on_rule_change = true;
+    const Firing with_flag = fire_candidates(rules, columns, candidates, integer_keys, base);
+    base.fire_on_rule_change = false;
+    const Firing without_flag = fire_candidates(rules, columns, candidates, integer_keys, base);
+    return trigger_impacts(rules, with_flag, without_flag, sample);
+}
+
 // Both files' keys must meet as the same type.
 bool integer_key(const CompiledRules& rules, const Schema& catalog) {
     const TableSchema* customers = catalog.find(rules.rules.customers_table);
@@ -178,14 +221,46 @@ std::optional<RulesDiff> diff_in_postgres(const DiffedRules& old_rules,
         error.message = answer.error().describe();
         return std::nullopt;
     }
-    return diff_from_rows(old_rules, new_rules, as_of, sample, answer.value().rows, integer_keys,
-                          error);
+    auto diff = diff_from_rows(old_rules, new_rules, as_of, sample, answer.value().rows,
+                               integer_keys, error);
+    const CompiledRules& rules = *new_rules.rules;
+    if (!diff || rules.triggers.empty()) return diff;
+    // The customers whose placement differs, with the new file's trigger values, on the same
+    // snapshot; the earlier actions are the server's strata_outbox (none before a first run).
+    const TriggerColumns columns = trigger_columns(rules);
+    const std::string key_order = integer_keys ? "n.customer_key" : "n.customer_key COLLATE \"C\"";
+    const std::string candidates_sql =
+        "SELECT n.customer_key::text, n.segment, n.tactical, o.segment, o.tactical" +
+        trigger_value_columns(columns, "n.") + " FROM (" +
+        triggers_query(rules, as_of, *dialect, columns) + ") n LEFT JOIN (" + old_sql +
+        ") o ON o.customer_key = n.customer_key WHERE o.customer_key IS NULL OR o.segment IS "
+        "DISTINCT FROM n.segment OR coalesce(o.tactical, '') <> coalesce(n.tactical, '') ORDER "
+        "BY " +
+        key_order;
+    spdlog::debug("the trigger candidates of a diff inside PostgreSQL: {}", candidates_sql);
+    auto candidates = db.exec(candidates_sql);
+    auto outbox = db.exec("SELECT to_regclass('strata_outbox') IS NOT NULL");
+    if (!candidates || !outbox) {
+        error.message = (!candidates ? candidates.error() : outbox.error()).describe();
+        return std::nullopt;
+    }
+    const bool has_outbox = outbox.value().rows.at(0).at(0).value_or("") == "t";
+    PostgresHistory history(db);
+    diff->triggers = impacts_of(rules, columns, candidates.value().rows, integer_keys, as_of,
+                                has_outbox ? &history : nullptr, sample);
+    if (history.error) {
+        error.message = history.error->describe();
+        return std::nullopt;
+    }
+    diff->triggers_computed = true;
+    return diff;
 }
 
 std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
                                             const DiffedRules& new_rules, const Schema& catalog,
                                             const warehouse::ClickHouseUrl& url, Date as_of,
-                                            size_t sample, WarehouseDiffError& error) {
+                                            size_t sample, const std::optional<std::string>& state,
+                                            WarehouseDiffError& error) {
     auto dialect = sql::make_dialect("clickhouse");
     std::string old_sql, new_sql;
     if (!compile_both(old_rules, new_rules, as_of, *dialect, old_sql, new_sql, error))
@@ -216,7 +291,90 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
         error.message = answer.error().describe();
         return std::nullopt;
     }
-    return diff_from_rows(old_rules, new_rules, as_of, sample, answer.value().rows, true, error);
+    auto diff =
+        diff_from_rows(old_rules, new_rules, as_of, sample, answer.value().rows, true, error);
+    const CompiledRules& rules = *new_rules.rules;
+    if (!diff || rules.triggers.empty()) return diff;
+    if (!state) {
+        diff->triggers_computed = false;
+        diff->triggers_missing =
+            "the earlier actions that cooldowns and the frequency cap count are in the store "
+            "runs inside ClickHouse were given with --state; give the same --state to count them";
+        return diff;
+    }
+    // The customers whose placement differs, with the new file's trigger values. The compiled
+    // queries read unmatched join rows as join_use_nulls 0 gives them, so a marker says whether
+    // the old file has the customer.
+    const TriggerColumns columns = trigger_columns(rules);
+    const std::string candidates_sql =
+        "SELECT customer_key, segment, tactical, old_segment, old_tactical, old_present" +
+        trigger_value_columns(columns, "") + " FROM (" +
+        triggers_query(rules, as_of, *dialect, columns) +
+        ") ALL LEFT JOIN (SELECT customer_key, segment AS old_segment, tactical AS old_tactical, "
+        "toUInt8(1) AS old_present FROM (" +
+        old_sql +
+        ")) USING customer_key WHERE old_present = 0 OR ifNull(old_segment, '') != "
+        "ifNull(segment, '') OR ifNull(old_tactical, '') != ifNull(tactical, '') ORDER BY "
+        "customer_key";
+    spdlog::debug("the trigger candidates of a diff inside ClickHouse: {}", candidates_sql);
+    auto candidates = client.query(candidates_sql);
+    if (!candidates) {
+        error.message = candidates.error().describe();
+        return std::nullopt;
+    }
+    // As fire_candidates takes them: no placement before where the old file has none.
+    std::vector<Row> rows = std::move(candidates.value().rows);
+    for (Row& row : rows) {
+        if (row.at(5).value_or("0") != "1") row[3] = row[4] = std::nullopt;
+        row.erase(row.begin() + 5);
+    }
+    // The earlier actions: the state store's outbox (none in a store without one).
+    std::string url_error;
+    auto location = warehouse::parse_database_argument(*state, url_error);
+    if (!location || std::holds_alternative<warehouse::ClickHouseUrl>(*location)) {
+        error.message = location ? "--state takes a SQLite file or a postgresql:// URL: the "
+                                   "store that takes the actions of runs inside ClickHouse"
+                                 : url_error;
+        return std::nullopt;
+    }
+    if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location)) {
+        auto connection = warehouse::PostgresConnection::connect(*pg);
+        if (!connection) {
+            error.message = connection.error().describe();
+            return std::nullopt;
+        }
+        auto& db = connection.value();
+        auto outbox = db.exec("SELECT to_regclass('strata_outbox') IS NOT NULL");
+        if (!outbox) {
+            error.message = outbox.error().describe();
+            return std::nullopt;
+        }
+        PostgresHistory history(db);
+        const bool has_outbox = outbox.value().rows.at(0).at(0).value_or("") == "t";
+        diff->triggers =
+            impacts_of(rules, columns, rows, true, as_of, has_outbox ? &history : nullptr, sample);
+        if (history.error) {
+            error.message = history.error->describe();
+            return std::nullopt;
+        }
+    } else {
+        StoreError open_error;
+        auto db = open_read_only(*state, open_error);
+        if (!db) {
+            error.message = open_error.message;
+            return std::nullopt;
+        }
+        try {
+            std::unique_ptr<FiringHistory> history = sqlite_firing_history(*db);
+            diff->triggers = impacts_of(rules, columns, rows, true, as_of, history.get(), sample);
+        } catch (const SQLite::Exception& e) {
+            error.message = "cannot read earlier actions from table 'strata_outbox' in '" + *state +
+                            "': " + e.what();
+            return std::nullopt;
+        }
+    }
+    diff->triggers_computed = true;
+    return diff;
 }
 
 }  // namespace strata::state

@@ -5,12 +5,17 @@
 // and tactical paths, new ones) holds, with the first keys of each group. The diff is then
 // counted by analysis/diff.hpp's diff_placements, the counting an embedded diff uses.
 //
-// Not computed inside the warehouse: the triggers the change would fire (they need the
-// state store's history; the diff says so).
+// The triggers the change would fire are counted by the embedded rules too (analysis/diff.hpp's
+// trigger_impacts over engine/triggers.hpp's firing): the server sends back, for the customers
+// whose placement differs between the files only, both placements and the new file's trigger
+// values (sql/compiler.hpp's RunColumns), and the earlier actions come from the store that
+// holds them: the server's own strata_outbox for PostgreSQL, the store given with --state for
+// ClickHouse (without one they are not computed, and the diff says so).
 #pragma once
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "analysis/diff.hpp"
 #include "dsl/compiler.hpp"
@@ -40,9 +45,12 @@ std::optional<RulesDiff> diff_in_postgres(const DiffedRules& old_rules,
                                           size_t sample, WarehouseDiffError& error);
 
 // The same inside ClickHouse (whose customer keys are integers).
+// `state`: the SQLite file or postgresql:// URL that takes the ruleset's actions (a ClickHouse
+// run's --state), read for the triggers' cooldowns and cap; none: the triggers are not counted.
 std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
                                             const DiffedRules& new_rules, const Schema& catalog,
                                             const warehouse::ClickHouseUrl& url, Date as_of,
-                                            size_t sample, WarehouseDiffError& error);
+                                            size_t sample, const std::optional<std::string>& state,
+                                            WarehouseDiffError& error);
 
 }  // namespace strata::state

@@ -164,3 +164,120 @@ general:
     CHECK(there.code == 1);
     CHECK(there.err == lite.err);
 }
+
+namespace {
+
+// Spend decides the tier; tv the tactical segment inside vip. The triggers of every version.
+const char* kTierBase = R"(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, spend REAL, tv INTEGER);
+INSERT INTO customers VALUES (1, 10, 1), (2, 500, 0), (3, 2000, 1), (4, 50, 0), (5, 450, 1),
+  (6, 150, 0), (7, 999, 1), (8, NULL, 1);
+)";
+
+std::string tier_rules(int version, const std::string& vip_when) {
+    return "ruleset: tiers\nversion: " + std::to_string(version) +
+           "\nsource:\n  customers: customers\n  key: customer_id\ngeneral:\n  segments:\n"
+           "    - id: vip\n      when: " +
+           vip_when + R"(
+      tactical:
+        - id: tv
+          when: tv == 1
+    - id: regular
+      when: spend >= 100
+    - id: small
+      when: otherwise
+triggers:
+  - id: welcome_vip
+    on: enter vip
+    cooldown: 30d
+    actions:
+      - email: { template: vip_welcome, spend: "{{ spend }}" }
+  - id: vip_weekly
+    on: in vip
+    when: tv == 1
+    actions:
+      - email: { template: weekly }
+  - id: left_regular
+    on: exit regular
+    holdout: 50%
+    actions:
+      - tag: { name: ex_regular }
+  - id: tv_fans
+    on: enter tv
+    actions:
+      - sms: { text: "tv {{ spend }}" }
+)";
+}
+
+}  // namespace
+
+// The triggers a new version would fire, counted inside the warehouse by the embedded rules:
+// the same customers, cooldowns from the same earlier actions (a stored run's), holdouts.
+TEST_CASE("diff inside the warehouse: the triggers the change would fire, as the embedded diff") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kTierBase);
+    const std::string earlier =
+        dir.write("earlier.yaml", tier_rules(1, "spend >= 450 and tv == 1"));
+    const std::string old_rules = dir.write("old.yaml", tier_rules(2, "spend >= 1000"));
+    const std::string new_rules = dir.write("new.yaml", tier_rules(3, "spend >= 400"));
+    auto pg = RunDatabase::create();
+    REQUIRE(copy_sqlite_tables(base, {"customers"}, pg.connection));
+    ClusterDatabase ch;
+    ch.load(base, {{"customers", "customer_id"}});
+    // An earlier version, stored with its first firings on 2026-10-20: welcome_vip went to 3,
+    // 5 and 7, whose cooldown runs past the diff's as_of.
+    const std::string lite_state = dir.file("lite-state.db");
+    const std::string ch_state = dir.file("ch-state.db");
+    const std::vector<std::string> first = {"run", earlier, "--as-of", "2026-10-20",
+                                            "--fire-initial"};
+    for (const auto& [db, state] : std::vector<std::pair<std::string, std::string>>{
+             {base, lite_state}, {pg.url, ""}, {ch.url, ch_state}}) {
+        std::vector<std::string> args = first;
+        args.insert(args.end(), {"--db", db});
+        if (!state.empty()) args.insert(args.end(), {"--state", state});
+        const Run stored = run_cli(args);
+        INFO(db, stored.err);
+        REQUIRE(stored.code == 0);
+    }
+    const std::vector<std::string> diff = {
+        "diff", old_rules, new_rules, "--as-of", "2026-11-01", "--sample", "5", "--format", "json"};
+    auto with = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args = diff;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_cli(args);
+    };
+    const Run lite = with({"--db", base, "--state", lite_state});
+    const Run in_pg = with({"--db", pg.url});
+    const Run in_ch = with({"--db", ch.url, "--state", ch_state});
+    INFO(lite.err, in_pg.err, in_ch.err);
+    REQUIRE(lite.code == 0);
+    REQUIRE(in_pg.code == 0);
+    REQUIRE(in_ch.code == 0);
+    // vip goes from {3} to {2, 3, 5, 7}: 2, 5 and 7 enter it, but 5 and 7 were welcomed on
+    // 2026-10-20; 5 and 7 enter vip/tv; 2, 5 and 7 leave regular, some held out.
+    CHECK(json_at(lite.out, "$.triggers[0].customers") == "1");
+    CHECK(json_at(lite.out, "$.triggers[0].cooled_down") == "2");
+    CHECK(json_at(lite.out, "$.triggers[0].sample") == "[2]");
+    CHECK(json_at(lite.out, "$.triggers[1].sample") == "[5,7]");
+    CHECK(json_at(lite.out, "$.triggers[2].customers") == "3");
+    CHECK(json_at(lite.out, "$.triggers[3].sample") == "[5,7]");
+    CHECK(without_place(in_pg.out) == without_place(lite.out));
+    CHECK(without_place(in_ch.out) == without_place(lite.out));
+
+    // Without the store of its actions, a diff inside ClickHouse says it cannot count them.
+    const Run no_state = with({"--db", ch.url});
+    REQUIRE(no_state.code == 0);
+    CHECK(json_at(no_state.out, "$.triggers") == "<none>");  // null: not counted
+    CHECK(no_state.out.find("\"triggers\":null") != std::string::npos);
+    const Run text =
+        run_cli({"diff", old_rules, new_rules, "--as-of", "2026-11-01", "--db", ch.url});
+    CHECK(text.out.find("triggers the change would fire: not computed: ") != std::string::npos);
+    CHECK(text.out.find("give the same --state") != std::string::npos);
+    // Inside PostgreSQL the earlier actions are the server's: --state is refused.
+    const Run pg_state = with({"--db", pg.url, "--state", lite_state});
+    CHECK(pg_state.code == 2);
+    CHECK(pg_state.err.find("strata_outbox") != std::string::npos);
+    // A --state that does not exist is an error, not a diff without history.
+    const Run missing = with({"--db", ch.url, "--state", dir.file("missing.db")});
+    CHECK(missing.code == 2);
+}
