@@ -297,6 +297,12 @@ void Lowering::add_lets() {
     for (size_t i = 0; i < program.lets.size(); ++i) {
         const bound::Let& let = program.lets[i];
         hoist_population(*let.expr);
+        // A duration has no column: it is folded in where it is added to a date.
+        if (let.type == Type::Duration) {
+            if (!constant_duration(*let.expr))
+                refuse(let.expr->location, "not compiled yet: a duration that is not a constant");
+            continue;
+        }
         if (let.type == Type::Record) {
             auto prefix = record_prefix(*let.expr);
             if (!prefix) {
@@ -374,11 +380,14 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
         size_t i = 0;
         while (i < program.lets.size() && program.lets[i].name != name)
             ++i;
-        if (i == program.lets.size() || program.lets[i].type == Type::Record) {
+        if (i == program.lets.size() || program.lets[i].type == Type::Record ||
+            program.lets[i].type == Type::Duration) {
             diags_.error(file(), Location{},
                          "cannot output '" + name + "': " +
                              (i == program.lets.size() ? "no let has that name"
-                                                       : "a record is output through its fields"));
+                              : program.lets[i].type == Type::Duration
+                                  ? "a duration has no column"
+                                  : "a record is output through its fields"));
             continue;
         }
         extra += ", l" + std::to_string(i) + " AS " + quoted(name, Location{});

@@ -105,6 +105,12 @@ std::optional<Duration> Lowering::constant_duration(const bound::Expr& e) {
         if (const auto* d = std::get_if<Duration>(&l->value)) return *d;
         return std::nullopt;
     }
+    // A let that names a duration (`window: 90d`) is its constant wherever it is used.
+    if (const auto* l = std::get_if<bound::LetRef>(&e.node)) {
+        const bound::Let& let = rules_.program.lets.at(static_cast<size_t>(l->index));
+        if (let.type == Type::Duration) return constant_duration(*let.expr);
+        return std::nullopt;
+    }
     if (const auto* u = std::get_if<bound::Unary>(&e.node); u && u->op == ast::UnaryOp::Negate) {
         auto d = constant_duration(*u->operand);
         if (d) return Duration{-d->months, -d->days};
@@ -149,6 +155,10 @@ std::string Lowering::node(const bound::Expr& e, int fact) {
             } else if constexpr (std::is_same_v<T, bound::LetRef>) {
                 if (e.type == Type::Record) {
                     refuse(e.location, "a record is compiled only through its fields (rfm.r)");
+                    return "NULL";
+                }
+                if (e.type == Type::Duration) {  // no column: folded where added to a date
+                    refuse(e.location, "a duration is compiled only where it is added to a date");
                     return "NULL";
                 }
                 return "l" + std::to_string(n.index);

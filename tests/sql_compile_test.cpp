@@ -227,6 +227,46 @@ general:
     check_agrees(dir, rules, db, "2026-11-01");
 }
 
+// A let that names a duration is its constant wherever it is added to a date, and has no column.
+TEST_CASE("compile: a duration let is folded where it is added to a date") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", std::string(kSchema) + R"(
+INSERT INTO customers (customer_id, signup) VALUES (1, '2026-01-31'), (2, '2026-09-20'),
+  (3, '2026-09-21'), (4, NULL), (5, '2025-12-31');
+INSERT INTO orders (customer_id, order_date, amount) VALUES (1, '2026-10-01', 5),
+  (2, '2026-01-01', 7);
+)");
+    const std::string rules = dir.write("r.yaml", R"(ruleset: windows
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  window: 1mo + 10d
+  back: -window
+  last_order: max(orders.order_date)
+general:
+  segments:
+    - id: recent
+      when: signup > as_of - window
+      tactical:
+        - id: ordered
+          when: last_order + window > as_of
+    - id: rest
+      when: otherwise
+      tactical:
+        - id: month_end
+          when: signup + window == 2026-03-10
+        - id: negated
+          when: as_of + back < signup + 1y
+)");
+    check_agrees(dir, rules, db, "2026-10-31");
+    const Run column = run_cli({"compile", rules, "--dialect", "sqlite", "--db", db});
+    CHECK(column.code == 0);
+}
+
 // Found by reading the compiler against the engine (a review), each a case of its own.
 TEST_CASE("compile: an integer total beyond 64 bits stays null, not the empty sum's 0") {
     TempDir dir;
