@@ -70,6 +70,10 @@ std::string powers_of_ten(int last, bool floats) {
 class ClickHouseDialect final : public Dialect {
   public:
     std::string name() const override { return "clickhouse"; }
+    std::string state_refusal() const override {
+        return "not compiled yet for ClickHouse (the PostgreSQL query reads the server's stored "
+               "state)";
+    }
     // match() is RE2's unanchored match, but ClickHouse turns on dot_nl (the engine's `.`
     // does not match a newline) and, before RE2, looks for a "required substring" that its own
     // scan of the pattern finds, case-sensitively and wrongly for some patterns ((?i)abcd,

@@ -291,6 +291,33 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
     return true;
 }
 
+// previous_segment, segment_since and days_in_segment from the ruleset's open general stays,
+// where the dialect reads them (the customer's place at the latest stored run; null for a
+// customer without one, as engine/run_parts.hpp's fill_state_columns).
+void Lowering::add_stored_state(std::vector<std::string>& joins,
+                                std::vector<std::string>& columns) {
+    const auto& program = rules_.program;
+    const RuleFile& rf = rules_.rules;
+    const bool used =
+        std::any_of(program.columns.begin(), program.columns.end(),
+                    [](const auto& c) { return c.source == bound::ColumnSource::State; });
+    if (!used) return;
+    const auto stays = d_.open_general_stays(rf.customers_table, rf.key, rf.ruleset);
+    if (!stays) return;  // refused where each is used
+    reads_state_ = true;
+    joins.push_back(" LEFT JOIN (" + *stays + ") st ON st.state_jk = cust.jk");
+    for (size_t s = 0; s < program.columns.size(); ++s) {
+        const bound::ColumnUse& use = program.columns[s];
+        if (use.source != bound::ColumnSource::State) continue;
+        const std::string value =
+            use.name == "previous_segment" ? "st.state_segment"
+            : use.name == "segment_since"
+                ? "st.state_since"
+                : "(" + d_.integer_literal(as_of_.days) + " - st.state_since)";
+        columns.push_back(value + " AS c" + std::to_string(s));
+    }
+}
+
 // Each let a column (a record let: the columns of its rfm), its population calls first.
 void Lowering::add_lets() {
     const auto& program = rules_.program;
@@ -367,6 +394,7 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
                           since_filter});
     std::vector<std::string> joins, columns;
     facts_and_aggregates(joins, columns);
+    add_stored_state(joins, columns);
     std::string base = "SELECT cust.*";
     for (const auto& c : columns)
         base += ", " + c;

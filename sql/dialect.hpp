@@ -52,6 +52,17 @@ class Dialect {
     virtual std::string key_text(const std::string& key) const {
         return "CAST(" + key + " AS TEXT)";
     }
+    // The ruleset's open general stays (its latest stored placement: previous_segment,
+    // segment_since, days_in_segment) as a subquery with the columns state_jk (meets the
+    // customer rows' key_text for the key column `key` of `customers`), state_segment (the
+    // segment id) and state_since (the day of the as_of of the run that began the stay). nullopt
+    // when this dialect does not read the stored state; `state_refusal()` then says why.
+    virtual std::optional<std::string> open_general_stays(const std::string& customers,
+                                                          const std::string& key,
+                                                          const std::string& ruleset) const {
+        return std::nullopt;
+    }
+    virtual std::string state_refusal() const { return "not compiled yet"; }
     // The expression that orders a table's rows as a scan reads them (of customer rows with
     // the same key, the first stays), or nullopt when the dialect has none.
     virtual std::optional<std::string> scan_order() const { return std::nullopt; }

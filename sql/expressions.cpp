@@ -144,9 +144,9 @@ std::string Lowering::node(const bound::Expr& e, int fact) {
                 return literal(e, n.value);
             } else if constexpr (std::is_same_v<T, bound::CustomerColumn>) {
                 const auto& use = rules_.program.columns.at(static_cast<size_t>(n.slot));
-                if (use.source == bound::ColumnSource::State) {
-                    refuse(e.location,
-                           "not compiled yet: '" + use.name + "' reads the ruleset's stored state");
+                if (use.source == bound::ColumnSource::State && !reads_state_) {
+                    refuse(e.location, "'" + use.name + "' reads the ruleset's stored state: " +
+                                           d_.state_refusal());
                     return "NULL";
                 }
                 return "c" + std::to_string(n.slot);

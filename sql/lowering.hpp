@@ -46,6 +46,7 @@ class Lowering {
     // Population calls already computed: their column (for rfm, the prefix of its fields).
     std::map<const bound::Expr*, std::string> population_;
     std::map<int, std::string> record_lets_;  // a record let → its rfm's column prefix
+    bool reads_state_ = false;  // the stored-state columns are joined (add_stored_state)
     std::map<const bound::Expr*, std::string> conditions_;
 
     std::string node(const bound::Expr& e, int fact);
@@ -65,6 +66,7 @@ class Lowering {
     std::string portable_total(const std::string& all_rows, Type vt, bool avg,
                                const std::string& by);
     void add_lets();
+    void add_stored_state(std::vector<std::string>& joins, std::vector<std::string>& columns);
     std::string placement(const std::string& extra_columns, RunColumns* run_columns);
     std::string run_columns(RunColumns& run);
     std::string quoted(const std::string& name, const Location& at);

@@ -237,6 +237,24 @@ class PostgresDialect final : public Dialect {
                " END) COLLATE \"C\")";
     }
 
+    // The stays of the server's strata_* tables (state/postgres_state.cpp), as a run inside
+    // PostgreSQL leaves them; a base without them has no stored state for any ruleset.
+    std::optional<std::string> open_general_stays(const std::string& customers,
+                                                  const std::string& key,
+                                                  const std::string& ruleset) const override {
+        const bool integer = type_of_postgres(native(customers, key, Type::Int)) == Type::Int;
+        auto name = string_literal(ruleset);
+        if (!name) return std::nullopt;
+        return "SELECT s.customer_key AS state_jk, g.name AS state_segment, (CAST(r.as_of AS "
+               "date) - DATE '1970-01-01') AS state_since FROM strata_stays s JOIN "
+               "strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment JOIN "
+               "strata_runs r ON r.run_id = s.entered_run WHERE s.exited_run = 0 AND s.level = 0 "
+               "AND s.key_is_integer = " +
+               std::string(integer ? "true" : "false") +
+               " AND s.ruleset = (SELECT ruleset_id FROM strata_rulesets WHERE name = " + *name +
+               ")";
+    }
+
     std::string order_by_key(const std::string& k) const override { return k; }
     std::string bool_literal(bool v) const override { return v ? "true" : "false"; }
     std::string is_true(const std::string& x) const override { return "(" + x + " IS TRUE)"; }

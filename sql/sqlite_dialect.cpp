@@ -16,6 +16,10 @@ namespace {
 class SqliteDialect final : public Dialect {
   public:
     std::string name() const override { return "sqlite"; }
+    std::string state_refusal() const override {
+        return "not compiled for SQLite: the stored state may be in another file (--state); the "
+               "embedded engine reads it, and the PostgreSQL query reads the server's";
+    }
 
     std::optional<std::string> identifier(const std::string& name) const override {
         if (name.empty() || name.find('\0') != std::string::npos) return std::nullopt;

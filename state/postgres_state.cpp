@@ -1,5 +1,6 @@
 #include "state/postgres_state.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include <charconv>
@@ -164,6 +165,14 @@ Outcome<Done> ensure_postgres_state(PostgresConnection& db) {
     auto done = db.exec_script(kSchema);
     if (!done) return done.error();
     return Done{};
+}
+
+Outcome<Done> ensure_state_for_reads(PostgresConnection& db, const CompiledRules& rules) {
+    const auto& columns = rules.program.columns;
+    if (std::none_of(columns.begin(), columns.end(),
+                     [](const auto& c) { return c.source == bound::ColumnSource::State; }))
+        return Done{};
+    return ensure_postgres_state(db);
 }
 
 Outcome<bool> has_postgres_state(PostgresConnection& db) {

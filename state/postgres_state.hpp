@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "dsl/compiler.hpp"
 #include "engine/state.hpp"
 #include "engine/stays.hpp"
 #include "warehouse/postgres_client.hpp"
@@ -34,6 +35,13 @@ namespace strata::state {
 // Creates the strata_* tables, indexes and view where they are missing. Inside a transaction,
 // nothing of it is visible until commit.
 warehouse::Outcome<warehouse::Done> ensure_postgres_state(warehouse::PostgresConnection& db);
+
+// For a query that reads the ruleset's stored state (the rules use previous_segment and the
+// like) inside a transaction that is rolled back (explain, diff): the strata_* tables made
+// where they are missing, so that a base without a stored run reads as one without stored
+// state. Nothing when the rules read no stored state.
+warehouse::Outcome<warehouse::Done> ensure_state_for_reads(warehouse::PostgresConnection& db,
+                                                           const CompiledRules& rules);
 
 // Whether the database holds strata_runs at all.
 warehouse::Outcome<bool> has_postgres_state(warehouse::PostgresConnection& db);

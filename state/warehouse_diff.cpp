@@ -216,6 +216,12 @@ std::optional<RulesDiff> diff_in_postgres(const DiffedRules& old_rules,
             return std::nullopt;
         }
     }
+    for (const DiffedRules* file : {&old_rules, &new_rules}) {
+        if (auto made = ensure_state_for_reads(db, *file->rules); !made) {
+            error.message = made.error().describe();
+            return std::nullopt;
+        }
+    }
     auto answer = db.exec(sql);
     if (!answer) {
         error.message = answer.error().describe();

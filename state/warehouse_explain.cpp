@@ -9,6 +9,7 @@
 #include "engine/value_ops.hpp"
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
+#include "state/postgres_state.hpp"
 #include "state/warehouse_firing.hpp"
 #include "state/warehouse_report.hpp"
 #include "warehouse/clickhouse_client.hpp"
@@ -151,6 +152,10 @@ std::optional<Explanation> explain_in_postgres(const CompiledRules& rules, const
     // As for a run: JIT compiling the large query costs seconds and gains nothing.
     if (auto jit = db.exec("SET LOCAL jit = off"); !jit) {
         error.message = jit.error().describe();
+        return std::nullopt;
+    }
+    if (auto made = ensure_state_for_reads(db, rules); !made) {
+        error.message = made.error().describe();
         return std::nullopt;
     }
     auto answer =
