@@ -3,9 +3,11 @@
 // times on a SQLite base and on its copy in PostgreSQL and in the two-shard ClickHouse, the
 // base changed the same way between runs (customers leave, join and buy). The model gathered
 // from the warehouse must be the SQLite one, field by field (data-quality findings included),
-// except what a warehouse report says it does not compute (the sections that need each
-// customer's values, the holdout readout) and the runs' clock times. Then the HTML written from a
-// warehouse, and the refusals.
+// but for the runs' clock times: the sections that need each customer's values (how each
+// segment differs from the base, with lets that are null for some customers and tie; the
+// Pareto curve; R × F) to the last bit of each double, the holdout readout of a trigger with a
+// holdout and a success, and the notes (the data changed since an earlier run). Then the HTML
+// written from a warehouse, and the refusals.
 #include <doctest/doctest.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -14,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli/clickhouse_schema.hpp"
 #include "engine/value_pool.hpp"
 #include "report/report_model.hpp"
 #include "report/run_store.hpp"
@@ -44,7 +47,7 @@ INSERT INTO orders (customer_id, order_date, amount, items, category)
   FROM customers c, k WHERE j <= c.customer_id % 5;
 )sql";
 
-const char* kRules = R"(ruleset: wh_report
+const char* kRules = R"x(ruleset: wh_report
 version: 1
 source:
   facts:
@@ -52,6 +55,11 @@ source:
 let:
   revenue: sum(orders.amount)
   n_orders: count(orders)
+  avg_amount: avg(orders.amount)
+  last_order: max(orders.order_date)
+  rfm: "rfm(recency: last_order, frequency: n_orders, monetary: revenue, bins: 3)"
+  label: "if(n_orders > 2, 'many', 'few')"
+  half_score: score / 2
 value: revenue
 report:
   min_share: 5%
@@ -81,14 +89,16 @@ general:
 triggers:
   - id: new_buyer
     on: enter buyers
+    success: exit buyers within 1d
     actions:
       - email: { template: "hello {{customer_id}}" }
   - id: big_in
     on: in big
     holdout: 50%
+    success: exit big within 1d
     actions:
       - tag: { name: big }
-)";
+)x";
 
 std::string number(double v) {
     char buffer[40];
@@ -105,9 +115,8 @@ std::string maybe(const std::optional<T>& v) {
         return std::to_string(*v);
 }
 
-// Every field of the model that a warehouse report computes, one per line: what the test
-// compares. Left out: ran_at (each run's own clock time), customer_values, notes, pareto, rfm,
-// each segment's distinct lets and the readout (not computed on a warehouse; checked apart).
+// Every field of the model, one per line: what the test compares. Left out: ran_at (each run's
+// own clock time).
 std::string fields(const report::ReportModel& m) {
     std::ostringstream o;
     o << "ruleset " << m.ruleset << "\nversion " << m.version << "\nsha256 " << m.sha256
@@ -148,6 +157,29 @@ std::string fields(const report::ReportModel& m) {
           << " | " << t.held_out << " | " << t.capped << " | " << t.cooled_down << "\n";
     for (const auto& b : m.outbox)
         o << "outbox " << b.trigger << " " << b.status << " " << b.count << "\n";
+    o << "customer_values " << m.customer_values << "\n";
+    for (const auto& s : m.segments) {
+        for (const auto& d : s.distinct)
+            o << "distinct " << s.path << " " << d.let << " " << number(d.segment_mean) << " "
+              << number(d.base_mean) << " " << number(d.z) << "\n";
+    }
+    for (const auto& [customers, value] : m.pareto)
+        o << "pareto " << number(customers) << " " << number(value) << "\n";
+    if (m.rfm) {
+        o << "rfm " << m.rfm->let << " " << m.rfm->bins << "\n";
+        for (size_t r = 0; r < m.rfm->customers.size(); ++r) {
+            for (size_t f = 0; f < m.rfm->customers[r].size(); ++f)
+                o << "rfm cell " << r + 1 << " " << f + 1 << " " << m.rfm->customers[r][f] << " "
+                  << number(m.rfm->value[r][f]) << "\n";
+        }
+    }
+    for (const auto& r : m.readout)
+        o << "readout " << r.trigger << " | " << r.success << " | " << r.fired << " | "
+          << r.held_out << " | " << maybe(r.treated_share) << " | " << maybe(r.held_out_share)
+          << " | " << maybe(r.difference_pp) << " | " << maybe(r.low_pp) << " | "
+          << maybe(r.high_pp) << "\n";
+    for (const auto& note : m.notes)
+        o << "note " << note << "\n";
     return o.str();
 }
 
@@ -191,7 +223,9 @@ void check_same_model(const std::string& embedded, const std::string& db,
     std::string error;
     const auto lite = report::gather_report(data, data, request, error);
     REQUIRE_MESSAGE(lite, error);
-    auto store = strata::state::open_warehouse_report_store(db, actions, error);
+    auto store = strata::state::open_warehouse_report_store(
+        db, actions, error,
+        [db](std::string& e) { return strata::cli::read_clickhouse_schema(db, e); });
     REQUIRE_MESSAGE(store, error);
     const auto there = report::gather_from_store(*store, request, error);
     REQUIRE_MESSAGE(there, error);
@@ -201,16 +235,23 @@ void check_same_model(const std::string& embedded, const std::string& db,
     CHECK(lite->history.runs.size() >= 2);
     CHECK_FALSE(lite->outbox.empty());
     CHECK_FALSE(lite->flags.empty());
-    // What a warehouse does not compute is left out and said so.
-    CHECK(lite->customer_values);
-    CHECK_FALSE(there->customer_values);
-    CHECK(there->pareto.empty());
-    CHECK_FALSE(there->rfm.has_value());
+    // The sections that need each customer's values and the readout are there, and not
+    // trivially: nulls (avg_amount of customers without orders), several segments, a holdout.
+    CHECK(there->customer_values);
+    CHECK(there->pareto.size() == 101);
+    REQUIRE(there->rfm.has_value());
+    CHECK(there->rfm->bins == 3);
+    size_t distinct = 0;
     for (const auto& s : there->segments)
-        CHECK(s.distinct.empty());
-    CHECK(has_note(*there, "they are not computed on " + backend));
-    CHECK(there->readout.empty());
-    CHECK(has_note(*there, "holdout readout of the triggers is not computed on " + backend));
+        distinct += s.distinct.size();
+    CHECK(distinct >= 6);
+    bool measured = false;
+    for (const auto& r : there->readout)
+        measured = measured || (r.trigger == "big_in" && r.difference_pp && r.held_out > 0);
+    CHECK(measured);
+    CHECK_FALSE(has_note(*there, "not computed on"));
+    // An earlier run is evaluated again on the data as it is now, which has changed.
+    CHECK(has_note(*there, "The data has changed since run") == (request.run.value_or(3) < 3));
     // The findings are counted there: the quality section lists them, as for SQLite.
     CHECK_FALSE(has_note(*there, "data-quality findings are not known"));
     if (!request.run) {
@@ -279,12 +320,14 @@ TEST_CASE("warehouse report: the PostgreSQL model is the SQLite one, field by fi
         REQUIRE_MESSAGE(r.code == 0, r.err);
         CHECK(r.out.find("wh_report v1, run 3 as of 2026-11-02") != std::string::npos);
         CHECK(r.out.find("compared with run 2") != std::string::npos);
-        CHECK(r.err.find("note: How each segment differs") != std::string::npos);
+        CHECK(r.err.find("note:") == std::string::npos);
         std::ifstream in(out, std::ios::binary);
         std::stringstream html;
         html << in.rdbuf();
         CHECK(html.str().find("data-run=\"3\"") != std::string::npos);
         CHECK(html.str().find("id=\"moves-up\"") != std::string::npos);
+        CHECK(html.str().find("id=\"chart-pareto\"") != std::string::npos);
+        CHECK(html.str().find("id=\"rfm\"") != std::string::npos);
         // The same runs give the same bytes.
         const std::string again = dir.file("again.html");
         REQUIRE(run_cli({"report", "--db", pg.url, "--out", again}).code == 0);
