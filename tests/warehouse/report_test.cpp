@@ -398,6 +398,27 @@ TEST_CASE("warehouse report: the ClickHouse model is the SQLite one, field by fi
         const Run with = run_cli({"report", "--db", ch.url, "--state", actions, "--out", out});
         REQUIRE_MESSAGE(with.code == 0, with.err);
         CHECK(with.err.find("give the same --state") == std::string::npos);
+        // The CLI reads the base's catalog: the customer-value sections are in the file.
+        CHECK(with.err.find("note:") == std::string::npos);
+        std::ifstream in(out, std::ios::binary);
+        std::stringstream html;
+        html << in.rdbuf();
+        CHECK(html.str().find("id=\"chart-pareto\"") != std::string::npos);
+        CHECK(html.str().find("id=\"rfm\"") != std::string::npos);
+    }
+    {  // A store given no reader of the catalog leaves the sections out and says why.
+        strata::ValuePool pool;
+        strata::ValuePoolScope scope(pool);
+        std::string error;
+        auto store = strata::state::open_warehouse_report_store(ch.url, actions, error);
+        REQUIRE_MESSAGE(store, error);
+        const auto there = report::gather_from_store(*store, {}, error);
+        REQUIRE_MESSAGE(there, error);
+        CHECK_FALSE(there->customer_values);
+        CHECK(there->pareto.empty());
+        CHECK(has_note(*there, "The customer database could not be read"));
+        CHECK(there->value_name == "revenue");
+        CHECK_FALSE(there->readout.empty());
     }
     {  // A run that died is never reported.
         // A 'running' row without its 'complete' row: a run that died.
@@ -419,5 +440,69 @@ TEST_CASE("warehouse report: the ClickHouse model is the SQLite one, field by fi
         const Run none = run_cli({"report", "--db", empty.url, "--out", dir.file("r.html")});
         CHECK(none.code == 2);
         CHECK(none.err.find("no runs are stored in 'clickhouse://") != std::string::npos);
+    }
+}
+
+TEST_CASE("warehouse report: a shipped rule file on a demo base, a month apart, on both servers") {
+    // retail-rfm: lets of every kind (counts, sums, dates, an rfm of 5 bins, abc, xyz of a cv),
+    // tactical segments and a trigger with a holdout, run twice on bases a month apart.
+    TempDir dir;
+    const std::string first = dir.file("retail.db");
+    const std::string later = dir.file("retail-later.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "600", "--out", first}).code ==
+            0);
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "600", "--advance", "30d",
+                     "--out", later})
+                .code == 0);
+    std::vector<TableToLoad> tables;
+    {
+        SQLite::Database db(first, SQLite::OPEN_READONLY);
+        SQLite::Statement q(db,
+                            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
+                            "LIKE 'strata%' AND name NOT LIKE 'sqlite%'");
+        while (q.executeStep())
+            tables.push_back({q.getColumn(0).getString(), "customer_id"});
+    }
+    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
+    const std::string lite_state = dir.file("state.db");
+    const std::string actions = dir.file("actions.db");
+    auto pg = RunDatabase::create();
+    ClusterDatabase ch;
+    for (const auto& [base, as_of] : {std::pair{first, "2026-11-01"}, {later, "2026-12-01"}}) {
+        pg.load(base);
+        ch.load(base, tables);
+        const Run lite =
+            run_cli({"run", rules, "--db", base, "--state", lite_state, "--as-of", as_of});
+        REQUIRE_MESSAGE(lite.code == 0, lite.err);
+        const Run in_pg = run_cli({"run", rules, "--db", pg.url, "--as-of", as_of});
+        REQUIRE_MESSAGE(in_pg.code == 0, in_pg.err);
+        const Run in_ch =
+            run_cli({"run", rules, "--db", ch.url, "--as-of", as_of, "--state", actions});
+        REQUIRE_MESSAGE(in_ch.code == 0, in_ch.err);
+    }
+    strata::ValuePool pool;
+    strata::ValuePoolScope scope(pool);
+    SQLite::Database data(later, SQLite::OPEN_READONLY);
+    SQLite::Database state(lite_state, SQLite::OPEN_READONLY);
+    for (const report::ReportRequest& request :
+         {report::ReportRequest{}, report::ReportRequest{std::nullopt, 1, std::nullopt}}) {
+        CAPTURE(request.run.value_or(0));
+        std::string error;
+        const auto lite = report::gather_report(data, state, request, error);
+        REQUIRE_MESSAGE(lite, error);
+        CHECK(lite->customer_values);
+        REQUIRE(lite->rfm.has_value());
+        CHECK(lite->rfm->bins == 5);
+        for (const auto& [db, actions_store] :
+             {std::pair{pg.url, std::optional<std::string>()}, {ch.url, actions}}) {
+            CAPTURE(db);
+            auto store = strata::state::open_warehouse_report_store(
+                db, actions_store, error,
+                [db](std::string& e) { return strata::cli::read_clickhouse_schema(db, e); });
+            REQUIRE_MESSAGE(store, error);
+            const auto there = report::gather_from_store(*store, request, error);
+            REQUIRE_MESSAGE(there, error);
+            CHECK(fields(*there) == fields(*lite));
+        }
     }
 }
