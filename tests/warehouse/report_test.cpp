@@ -506,3 +506,50 @@ TEST_CASE("warehouse report: a shipped rule file on a demo base, a month apart, 
         }
     }
 }
+
+TEST_CASE("warehouse report: PostgreSQL adds text-keyed customers' values in byte order") {
+    // Sums of doubles depend on their order: 1e16 + 1 loses the 1, so a let's mean differs in
+    // its last bits unless the server adds in SQLite's key order (bytes: '10' < '9' < 'A' <
+    // 'a' < 'b' < 'ä').
+    TempDir dir;
+    const std::string base = dir.database("base.db", R"(
+CREATE TABLE customers (customer_id TEXT PRIMARY KEY, spend REAL);
+INSERT INTO customers VALUES ('10', 1e16), ('9', 1.0), ('A', -1e16), ('a', 0.1), ('b', 0.7),
+  ('ä', 0.3), ('B', NULL), ('c', 2.5), ('C', 0.2);
+)");
+    const std::string rules = dir.write("keys.yaml", R"(ruleset: keys
+version: 1
+source:
+  customers: customers
+  key: customer_id
+let:
+  s: spend
+  t: spend * 3
+value: spend
+general:
+  segments:
+    - id: high
+      when: spend >= 0.25
+    - id: low
+      when: otherwise
+)");
+    auto pg = RunDatabase::create();
+    REQUIRE(copy_sqlite_tables(base, {"customers"}, pg.connection));
+    REQUIRE(run_cli({"run", rules, "--db", base, "--as-of", "2026-11-01"}).code == 0);
+    const Run there = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(there.code == 0, there.err);
+    strata::ValuePool pool;
+    strata::ValuePoolScope scope(pool);
+    SQLite::Database data(base, SQLite::OPEN_READONLY);
+    std::string error;
+    const auto lite = report::gather_report(data, data, {}, error);
+    REQUIRE_MESSAGE(lite, error);
+    auto store = strata::state::open_warehouse_report_store(pg.url, std::nullopt, error);
+    REQUIRE_MESSAGE(store, error);
+    const auto in_pg = report::gather_from_store(*store, {}, error);
+    REQUIRE_MESSAGE(in_pg, error);
+    CHECK(fields(*in_pg) == fields(*lite));
+    CHECK(in_pg->customer_values);
+    CHECK_FALSE(in_pg->pareto.empty());
+    CHECK_FALSE(in_pg->segments.at(0).distinct.empty());
+}
