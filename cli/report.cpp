@@ -5,6 +5,7 @@
 #include <fstream>
 #include <ostream>
 
+#include "cli/clickhouse_schema.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/run_warehouse.hpp"
@@ -41,7 +42,10 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
     std::optional<std::string> library;
     if (is_postgres_url(options.db) || is_clickhouse_url(options.db)) {
         // A run stored inside the warehouse; for ClickHouse, --state holds its actions.
-        auto store = state::open_warehouse_report_store(options.db, options.state, error);
+        const std::string db = options.db;
+        auto store = state::open_warehouse_report_store(
+            options.db, options.state, error,
+            [db](std::string& e) { return read_clickhouse_schema(db, e); });
         if (!store) return fail(error);
         library = report::read_chart_library(binary_dir(), error);
         if (!library) return fail(error);

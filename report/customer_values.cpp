@@ -12,6 +12,7 @@
 #include "engine/stays.hpp"
 #include "engine/versions.hpp"
 #include "report/run_store.hpp"
+#include "report/value_sections.hpp"
 
 namespace strata::report {
 
@@ -25,59 +26,12 @@ std::optional<double> as_number(const Value& v) {
     return std::nullopt;
 }
 
-// Sums of one numeric let over a group of customers.
-struct Moments {
-    double sum = 0;
-    double sum_squares = 0;
-    size_t n = 0;
-    void add(double x) {
-        sum += x;
-        sum_squares += x * x;
-        ++n;
-    }
-    double mean() const { return sum / static_cast<double>(n); }
-    double sd() const {
-        const double mu = mean();
-        return std::sqrt(std::max(0.0, sum_squares / static_cast<double>(n) - mu * mu));
-    }
-};
-
-// (share of customers, share of value) at every whole percent of the customers, the most
-// valuable first. Empty when the values do not add up to more than zero.
-std::vector<std::pair<double, double>> pareto_curve(std::vector<double> values) {
-    std::sort(values.begin(), values.end(), std::greater<>());
-    double total = 0;
-    for (double v : values)
-        total += v;
-    std::vector<std::pair<double, double>> out;
-    if (values.empty() || !(total > 0)) return out;
-    out.emplace_back(0.0, 0.0);
-    double running = 0;
-    size_t next = 1;
-    const size_t n = values.size();
-    for (size_t i = 0; i < n; ++i) {
-        running += values[i];
-        // Customer i + 1 of n completes percent p when (i + 1) * 100 >= p * n.
-        while (next <= 100 && (i + 1) * 100 >= next * n) {
-            out.emplace_back(static_cast<double>(next) / 100.0, running / total);
-            ++next;
-        }
-    }
-    return out;
-}
-
-const std::string kDifferNote =
-    "The sections that need each customer's values (how each segment differs from the base, "
-    "the Pareto curve, R × F) come from evaluating the run's own rule version again at its "
-    "as_of against the data as it is now. ";
-
 }  // namespace
 
 void add_customer_values(SQLite::Database& data, SQLite::Database& state, const RunRecord& run,
                          ReportModel& m) {
     const std::string version = run.ruleset + " v" + std::to_string(run.version);
-    const std::string skipped =
-        " How each segment differs from the base, the Pareto curve and R × F are left out.";
+    const std::string skipped = kValuesLeftOut;
     std::optional<std::string> source;
     try {
         source = registered_source(state, run.ruleset, run.version, run.rules_sha256);
@@ -135,68 +89,51 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
                 groups[i].push_back(std::move(tag));
         }
         if (value) {
+            // The values from the largest, and the running sums: sums of the k largest.
             std::vector<double> values;
             values.reserve(n);
             for (size_t i = 0; i < n; ++i)
                 values.push_back(value_of(i));
-            m.pareto = pareto_curve(std::move(values));
+            std::sort(values.begin(), values.end(), std::greater<>());
+            std::vector<double> running(n);
+            double sum = 0;
+            for (size_t i = 0; i < n; ++i)
+                running[i] = sum += values[i];
+            m.pareto = pareto_curve(static_cast<int64_t>(n),
+                                    [&](int64_t k) { return running[static_cast<size_t>(k - 1)]; });
         }
-        // Numeric lets: per segment, the mean's distance from the base's in base SDs.
-        std::map<std::string, std::vector<LetDistance>> distances;
+        // Numeric lets: per group, the sums over the customers with a value, in key order.
+        std::vector<LetMoments> moments;
         const auto& lets = rules->program.lets;
         for (size_t l = 0; l < lets.size(); ++l) {
             if (!is_numeric(lets[l].type) || l >= frame.lets.size() || !frame.lets[l]) continue;
             const Column& column = *frame.lets[l];
-            Moments base;
-            std::unordered_map<std::string, Moments> by_group;
+            LetMoments& let = moments.emplace_back();
+            let.let = lets[l].name;
             for (size_t i = 0; i < n; ++i) {
                 const auto x = as_number(column[row_of(i)]);
                 if (!x) continue;
-                base.add(*x);
+                let.base.add(*x);
                 for (const std::string& g : groups[i])
-                    by_group[g].add(*x);
-            }
-            if (base.n < 2 || !(base.sd() > 0)) continue;
-            for (const auto& [group, moments] : by_group) {
-                distances[group].push_back({lets[l].name, moments.mean(), base.mean(),
-                                            (moments.mean() - base.mean()) / base.sd()});
+                    let.by_group[g].add(*x);
             }
         }
-        for (SegmentRow& s : m.segments) {
-            auto it = distances.find(s.path);
-            if (it == distances.end()) continue;
-            auto& d = it->second;
-            std::stable_sort(d.begin(), d.end(), [](const LetDistance& a, const LetDistance& b) {
-                return std::abs(a.z) > std::abs(b.z);
-            });
-            if (d.size() > 3) d.resize(3);
-            s.distinct = d;
-        }
-        // R × F of the first rfm let.
+        add_distinct_lets(moments, m);
+        // R × F of the first rfm let: per cell, its customers and their values in key order.
         for (size_t l = 0; l < lets.size(); ++l) {
             if (lets[l].type != Type::Record || l >= frame.lets.size() || !frame.lets[l]) continue;
-            RfmGrid grid;
-            grid.let = lets[l].name;
-            std::vector<std::tuple<int, int, double>> cells;
+            std::map<std::pair<int64_t, int64_t>, RfmCell> cells;
             for (size_t i = 0; i < n; ++i) {
                 const auto* record = std::get_if<RecordPtr>(&(*frame.lets[l])[row_of(i)]);
                 if (!record || !*record) continue;
-                const auto r = as_number((*record)->fields[0]);
-                const auto f = as_number((*record)->fields[1]);
-                if (!r || !f || *r < 1 || *f < 1 || *r > 20 || *f > 20) continue;
-                const double v = value ? value_of(i) : 0.0;
-                cells.emplace_back(static_cast<int>(*r), static_cast<int>(*f), v);
-                grid.bins = std::max({grid.bins, static_cast<int>(*r), static_cast<int>(*f)});
+                const auto* r = std::get_if<int64_t>(&(*record)->fields[0]);
+                const auto* f = std::get_if<int64_t>(&(*record)->fields[1]);
+                if (!r || !f || !rfm_cell(*r, *f)) continue;
+                RfmCell& cell = cells[{*r, *f}];
+                ++cell.customers;
+                cell.value += value ? value_of(i) : 0.0;
             }
-            if (grid.bins == 0) break;
-            const auto bins = static_cast<size_t>(grid.bins);
-            grid.customers.assign(bins, std::vector<int64_t>(bins, 0));
-            grid.value.assign(bins, std::vector<double>(bins, 0.0));
-            for (const auto& [r, f, v] : cells) {
-                ++grid.customers[static_cast<size_t>(r - 1)][static_cast<size_t>(f - 1)];
-                grid.value[static_cast<size_t>(r - 1)][static_cast<size_t>(f - 1)] += v;
-            }
-            m.rfm = std::move(grid);
+            m.rfm = rfm_grid(lets[l].name, cells);
             break;
         }
     };
@@ -223,22 +160,10 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
             ++j;
         }
     }
-    if (same != stored.size() || placed.size() != stored.size()) {
-        auto count = [](size_t n) {
-            std::string digits = std::to_string(n), out;
-            for (size_t i = 0; i < digits.size(); ++i) {
-                if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-                out += digits[i];
-            }
-            return out;
-        };
-        m.notes.push_back("The data has changed since run " + std::to_string(run.run_id) +
-                          ": evaluated now at " + run.as_of + ", the base has " +
-                          count(placed.size()) + " customers (the run had " + count(stored.size()) +
-                          ") and " + count(stored.size() - same) +
-                          " of the run's customers are placed elsewhere or gone. " + kDifferNote +
-                          "Sizes, shares and values in the tables are the run's own.");
-    }
+    if (auto note =
+            data_changed_note(run, static_cast<int64_t>(placed.size()),
+                              static_cast<int64_t>(stored.size()), static_cast<int64_t>(same)))
+        m.notes.push_back(*note);
 }
 
 }  // namespace strata::report

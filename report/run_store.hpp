@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/holdout_readout.hpp"
 #include "dsl/compiler.hpp"
 #include "engine/state.hpp"
 #include "report/report_model.hpp"
@@ -60,6 +61,10 @@ std::optional<ReportModel> gather_from_store(RunStore& store, const ReportReques
 // The ruleset's outbox rows per trigger and status in a SQLite state (none without an outbox).
 // Throws SQLite::Exception.
 std::vector<OutboxCount> sqlite_outbox_counts(SQLite::Database& state, const std::string& ruleset);
+
+// The readout's rows of the model (m.readout) from the holdout readout of the stored state
+// (analysis/holdout_readout.hpp), whichever store it was read from.
+void add_readout_rows(const std::vector<RulesetReadout>& readout, ReportModel& m);
 
 // The rule file's settings the report uses (report.min_share, the `value` text), from the
 // run's compiled version.

@@ -91,23 +91,7 @@ class SqliteRunStore : public RunStore {
         StoreError error;
         auto readout = holdout_readout(state_, m.ruleset, error);
         if (!readout) throw StoreReadError{error.message};
-        for (const RulesetReadout& r : *readout) {
-            for (const TriggerReadout& t : r.triggers) {
-                ReadoutRow row;
-                row.trigger = t.trigger;
-                row.success = t.success ? t.success->text : std::string();
-                row.fired = static_cast<int64_t>(t.fired);
-                row.held_out = static_cast<int64_t>(t.held_out);
-                row.treated_share = t.treated.share();
-                row.held_out_share = t.held_out_group.share();
-                if (t.difference) {
-                    row.difference_pp = t.difference->points;
-                    row.low_pp = t.difference->low;
-                    row.high_pp = t.difference->high;
-                }
-                m.readout.push_back(std::move(row));
-            }
-        }
+        add_readout_rows(*readout, m);
     }
 
   private:
@@ -130,6 +114,26 @@ std::vector<OutboxCount> sqlite_outbox_counts(SQLite::Database& state, const std
         out.push_back(
             {o.getColumn(0).getString(), o.getColumn(1).getString(), o.getColumn(2).getInt64()});
     return out;
+}
+
+void add_readout_rows(const std::vector<RulesetReadout>& readout, ReportModel& m) {
+    for (const RulesetReadout& r : readout) {
+        for (const TriggerReadout& t : r.triggers) {
+            ReadoutRow row;
+            row.trigger = t.trigger;
+            row.success = t.success ? t.success->text : std::string();
+            row.fired = static_cast<int64_t>(t.fired);
+            row.held_out = static_cast<int64_t>(t.held_out);
+            row.treated_share = t.treated.share();
+            row.held_out_share = t.held_out_group.share();
+            if (t.difference) {
+                row.difference_pp = t.difference->points;
+                row.low_pp = t.difference->low;
+                row.high_pp = t.difference->high;
+            }
+            m.readout.push_back(std::move(row));
+        }
+    }
 }
 
 std::optional<ReportModel> gather_report(SQLite::Database& data, SQLite::Database& state,

@@ -7,8 +7,12 @@
 
 #include "dsl/compiler.hpp"
 #include "dsl/diagnostics.hpp"
+#include "report/value_sections.hpp"
+#include "sql/postgres_catalog.hpp"
 #include "state/clickhouse_state.hpp"
 #include "state/postgres_state.hpp"
+#include "state/warehouse_readout.hpp"
+#include "state/warehouse_values.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/database_url.hpp"
 #include "warehouse/postgres_client.hpp"
@@ -62,56 +66,86 @@ std::vector<OutboxCount> postgres_outbox_counts(warehouse::PostgresConnection& d
         {ruleset})));
 }
 
-// What both warehouses share: the notes on what is not computed there, and the rule file's
-// settings from the run version's registered source.
+// What both warehouses share: the run version compiled against the base's catalog, then
+// evaluated by the backend for the sections that need each customer's values.
 class WarehouseRunStore : public report::RunStore {
   public:
-    WarehouseRunStore(std::string where, std::string backend)
-        : where_(std::move(where)), backend_(std::move(backend)) {}
+    explicit WarehouseRunStore(std::string where) : where_(std::move(where)) {}
 
     std::string where() const override { return where_; }
     std::string listing_hint() const override { return {}; }
     bool has_membership() override { return true; }
 
-    void add_customer_values(const RunRecord& run, ReportModel& m) override {
-        // report.min_share and the `value` text come from the version's source; the rule file
-        // compiles without the base's catalog for them (unknown names are taken as columns).
-        if (auto source = version_source(run)) {
-            Diagnostics diags;
-            auto rules =
-                compile_rules(SourceFile(run.ruleset + "@" + std::to_string(run.version), *source),
-                              nullptr, diags);
-            if (rules) report::apply_rule_settings(*rules, m);
-        }
-        m.notes.push_back(
-            "How each segment differs from the base, the Pareto curve and R × F need each "
-            "customer's values: they are not computed on " +
-            backend_ +
-            " yet (the report reads the run's stored counts from the warehouse, no customer "
-            "rows), so these sections are left out.");
+    std::optional<std::vector<RunRecord>> runs() override {
+        runs_ = read_runs();
+        return runs_;
     }
 
-    void add_readout(ReportModel& m) override {
-        if (m.triggers.empty()) return;
-        m.notes.push_back("The holdout readout of the triggers is not computed on " + backend_ +
-                          " yet; the run's trigger counts and the outbox rows are shown.");
+    // As the SQLite store does (report/customer_values.hpp), with the server evaluating.
+    void add_customer_values(const RunRecord& run, ReportModel& m) override {
+        const std::string version = run.ruleset + " v" + std::to_string(run.version);
+        auto source = version_source(run);
+        if (!source) {
+            m.notes.push_back("The source of " + version + " is not kept in the state." +
+                              report::kValuesLeftOut);
+            return;
+        }
+        // report.min_share and the `value` text, even when the sections cannot be computed: the
+        // file compiles without the base's catalog for them (unknown names taken as columns).
+        {
+            Diagnostics settings;
+            if (auto loose = compile_rules(
+                    SourceFile(run.ruleset + "@" + std::to_string(run.version), *source), nullptr,
+                    settings))
+                report::apply_rule_settings(*loose, m);
+        }
+        std::string error;
+        auto catalog = read_catalog(error);
+        if (!catalog) {
+            m.notes.push_back("The customer database could not be read: " + error + "." +
+                              report::kValuesLeftOut);
+            return;
+        }
+        Diagnostics diags;
+        auto rules = compile_rules(
+            SourceFile(run.ruleset + "@" + std::to_string(run.version), *source), &*catalog, diags);
+        if (!rules || diags.has_errors()) {
+            std::string first;
+            for (const auto& d : diags.items()) {
+                if (d.severity == Severity::Error && first.empty()) first = d.message;
+            }
+            m.notes.push_back(version + " no longer compiles against the customer database" +
+                              (first.empty() ? std::string() : " (" + first + ")") + "." +
+                              report::kValuesLeftOut);
+            return;
+        }
+        customer_values(*rules, *catalog, run, m);
     }
 
   protected:
+    virtual std::optional<std::vector<RunRecord>> read_runs() = 0;
+    // The base's catalog; nullopt with `error` set when it cannot be read.
+    virtual std::optional<Schema> read_catalog(std::string& error) = 0;
+    virtual void customer_values(const CompiledRules& rules, const Schema& catalog,
+                                 const RunRecord& run, ReportModel& m) = 0;
+    const std::vector<RunRecord>& stored_runs() const {
+        static const std::vector<RunRecord> none;
+        return runs_ ? *runs_ : none;
+    }
     // The source the run's version was registered with; nullopt when it was not kept.
     virtual std::optional<std::string> version_source(const RunRecord& run) = 0;
 
   private:
     std::string where_;
-    std::string backend_;
+    std::optional<std::vector<RunRecord>> runs_;
 };
 
 class PostgresReportStore : public WarehouseRunStore {
   public:
     PostgresReportStore(std::string where, warehouse::PostgresConnection db)
-        : WarehouseRunStore(std::move(where), "PostgreSQL"), db_(std::move(db)) {}
+        : WarehouseRunStore(std::move(where)), db_(std::move(db)) {}
 
-    std::optional<std::vector<RunRecord>> runs() override {
+    std::optional<std::vector<RunRecord>> read_runs() override {
         const auto present =
             value_or_throw(db_.exec("SELECT to_regclass('strata_runs') IS NOT NULL"));
         if (present.rows.at(0).at(0).value_or("f") != "t") return std::nullopt;
@@ -140,9 +174,20 @@ class PostgresReportStore : public WarehouseRunStore {
         return postgres_outbox_counts(db_, ruleset);
     }
 
+    void add_readout(ReportModel& m) override {
+        report::add_readout_rows(postgres_readout(db_, m.ruleset, stored_runs()), m);
+    }
+
   protected:
     std::optional<std::string> version_source(const RunRecord& run) override {
         return value_or_throw(postgres_version_source(db_, run));
+    }
+    std::optional<Schema> read_catalog(std::string& error) override {
+        return sql::read_postgres_schema(db_, error);
+    }
+    void customer_values(const CompiledRules& rules, const Schema& catalog, const RunRecord& run,
+                         ReportModel& m) override {
+        postgres_customer_values(db_, rules, catalog, run, m);
     }
 
   private:
@@ -152,13 +197,14 @@ class PostgresReportStore : public WarehouseRunStore {
 class ClickHouseReportStore : public WarehouseRunStore {
   public:
     ClickHouseReportStore(std::string where, warehouse::ClickHouseClient client,
-                          std::optional<std::string> actions)
-        : WarehouseRunStore(std::move(where), "ClickHouse"),
+                          std::optional<std::string> actions, ClickHouseCatalogReader catalog)
+        : WarehouseRunStore(std::move(where)),
           client_(std::move(client)),
-          actions_(std::move(actions)) {}
+          actions_(std::move(actions)),
+          catalog_(std::move(catalog)) {}
 
     // Complete runs only: a run is there once its 'complete' row is, which holds its summary.
-    std::optional<std::vector<RunRecord>> runs() override {
+    std::optional<std::vector<RunRecord>> read_runs() override {
         if (query("EXISTS TABLE strata_runs").rows.at(0).at(0).value_or("0") != "1")
             return std::nullopt;
         const auto t = query(
@@ -203,12 +249,18 @@ class ClickHouseReportStore : public WarehouseRunStore {
         return report::sqlite_outbox_counts(state, ruleset);
     }
 
+    // The firings are in the --state store; without it there is no readout.
     void add_readout(ReportModel& m) override {
-        if (!m.triggers.empty() && !actions_)
-            m.notes.push_back(
-                "The actions of a run inside ClickHouse are in the store given to 'strata run' "
-                "with --state; give the same --state to see its outbox rows.");
-        WarehouseRunStore::add_readout(m);
+        if (!actions_) {
+            if (!m.triggers.empty())
+                m.notes.push_back(
+                    "The actions of a run inside ClickHouse are in the store given to 'strata "
+                    "run' with --state; give the same --state to see its outbox rows and the "
+                    "holdout readout.");
+            return;
+        }
+        report::add_readout_rows(clickhouse_readout(client_, *actions_, m.ruleset, stored_runs()),
+                                 m);
     }
 
   protected:
@@ -218,18 +270,31 @@ class ClickHouseReportStore : public WarehouseRunStore {
         if (!clickhouse_version_source(client_, run, source, error)) throw StoreReadError{error};
         return source;
     }
+    std::optional<Schema> read_catalog(std::string& error) override {
+        if (!catalog_) {
+            error = "no reader of the ClickHouse catalog was given";
+            return std::nullopt;
+        }
+        return catalog_(error);
+    }
+    void customer_values(const CompiledRules& rules, const Schema&, const RunRecord& run,
+                         ReportModel& m) override {
+        clickhouse_customer_values(client_, rules, run, m);
+    }
 
   private:
     ResultTable query(const std::string& sql) { return value_or_throw(client_.query(sql)); }
 
     warehouse::ClickHouseClient client_;
     std::optional<std::string> actions_;
+    ClickHouseCatalogReader catalog_;
 };
 
 }  // namespace
 
 std::unique_ptr<report::RunStore> open_warehouse_report_store(
-    const std::string& db, const std::optional<std::string>& actions, std::string& error) {
+    const std::string& db, const std::optional<std::string>& actions, std::string& error,
+    ClickHouseCatalogReader clickhouse_catalog) {
     auto location = warehouse::parse_database_argument(db, error);
     if (!location) return nullptr;
     const std::string where = warehouse::describe_location(*location);
@@ -247,7 +312,7 @@ std::unique_ptr<report::RunStore> open_warehouse_report_store(
     }
     if (const auto* ch = std::get_if<warehouse::ClickHouseUrl>(&*location))
         return std::make_unique<ClickHouseReportStore>(where, warehouse::ClickHouseClient(*ch),
-                                                       actions);
+                                                       actions, std::move(clickhouse_catalog));
     error = "'" + db + "' is not a postgresql:// or clickhouse:// URL";
     return nullptr;
 }

@@ -3,9 +3,11 @@
 // times on a SQLite base and on its copy in PostgreSQL and in the two-shard ClickHouse, the
 // base changed the same way between runs (customers leave, join and buy). The model gathered
 // from the warehouse must be the SQLite one, field by field (data-quality findings included),
-// except what a warehouse report says it does not compute (the sections that need each
-// customer's values, the holdout readout) and the runs' clock times. Then the HTML written from a
-// warehouse, and the refusals.
+// but for the runs' clock times: the sections that need each customer's values (how each
+// segment differs from the base, with lets that are null for some customers and tie; the
+// Pareto curve; R × F) to the last bit of each double, the holdout readout of a trigger with a
+// holdout and a success, and the notes (the data changed since an earlier run). Then the HTML
+// written from a warehouse, and the refusals.
 #include <doctest/doctest.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -14,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli/clickhouse_schema.hpp"
 #include "engine/value_pool.hpp"
 #include "report/report_model.hpp"
 #include "report/run_store.hpp"
@@ -44,7 +47,7 @@ INSERT INTO orders (customer_id, order_date, amount, items, category)
   FROM customers c, k WHERE j <= c.customer_id % 5;
 )sql";
 
-const char* kRules = R"(ruleset: wh_report
+const char* kRules = R"x(ruleset: wh_report
 version: 1
 source:
   facts:
@@ -52,6 +55,11 @@ source:
 let:
   revenue: sum(orders.amount)
   n_orders: count(orders)
+  avg_amount: avg(orders.amount)
+  last_order: max(orders.order_date)
+  rfm: "rfm(recency: last_order, frequency: n_orders, monetary: revenue, bins: 3)"
+  label: "if(n_orders > 2, 'many', 'few')"
+  half_score: score / 2
 value: revenue
 report:
   min_share: 5%
@@ -81,14 +89,16 @@ general:
 triggers:
   - id: new_buyer
     on: enter buyers
+    success: exit buyers within 1d
     actions:
       - email: { template: "hello {{customer_id}}" }
   - id: big_in
     on: in big
     holdout: 50%
+    success: exit big within 1d
     actions:
       - tag: { name: big }
-)";
+)x";
 
 std::string number(double v) {
     char buffer[40];
@@ -105,9 +115,8 @@ std::string maybe(const std::optional<T>& v) {
         return std::to_string(*v);
 }
 
-// Every field of the model that a warehouse report computes, one per line: what the test
-// compares. Left out: ran_at (each run's own clock time), customer_values, notes, pareto, rfm,
-// each segment's distinct lets and the readout (not computed on a warehouse; checked apart).
+// Every field of the model, one per line: what the test compares. Left out: ran_at (each run's
+// own clock time).
 std::string fields(const report::ReportModel& m) {
     std::ostringstream o;
     o << "ruleset " << m.ruleset << "\nversion " << m.version << "\nsha256 " << m.sha256
@@ -148,6 +157,29 @@ std::string fields(const report::ReportModel& m) {
           << " | " << t.held_out << " | " << t.capped << " | " << t.cooled_down << "\n";
     for (const auto& b : m.outbox)
         o << "outbox " << b.trigger << " " << b.status << " " << b.count << "\n";
+    o << "customer_values " << m.customer_values << "\n";
+    for (const auto& s : m.segments) {
+        for (const auto& d : s.distinct)
+            o << "distinct " << s.path << " " << d.let << " " << number(d.segment_mean) << " "
+              << number(d.base_mean) << " " << number(d.z) << "\n";
+    }
+    for (const auto& [customers, value] : m.pareto)
+        o << "pareto " << number(customers) << " " << number(value) << "\n";
+    if (m.rfm) {
+        o << "rfm " << m.rfm->let << " " << m.rfm->bins << "\n";
+        for (size_t r = 0; r < m.rfm->customers.size(); ++r) {
+            for (size_t f = 0; f < m.rfm->customers[r].size(); ++f)
+                o << "rfm cell " << r + 1 << " " << f + 1 << " " << m.rfm->customers[r][f] << " "
+                  << number(m.rfm->value[r][f]) << "\n";
+        }
+    }
+    for (const auto& r : m.readout)
+        o << "readout " << r.trigger << " | " << r.success << " | " << r.fired << " | "
+          << r.held_out << " | " << maybe(r.treated_share) << " | " << maybe(r.held_out_share)
+          << " | " << maybe(r.difference_pp) << " | " << maybe(r.low_pp) << " | "
+          << maybe(r.high_pp) << "\n";
+    for (const auto& note : m.notes)
+        o << "note " << note << "\n";
     return o.str();
 }
 
@@ -191,7 +223,9 @@ void check_same_model(const std::string& embedded, const std::string& db,
     std::string error;
     const auto lite = report::gather_report(data, data, request, error);
     REQUIRE_MESSAGE(lite, error);
-    auto store = strata::state::open_warehouse_report_store(db, actions, error);
+    auto store = strata::state::open_warehouse_report_store(
+        db, actions, error,
+        [db](std::string& e) { return strata::cli::read_clickhouse_schema(db, e); });
     REQUIRE_MESSAGE(store, error);
     const auto there = report::gather_from_store(*store, request, error);
     REQUIRE_MESSAGE(there, error);
@@ -201,16 +235,23 @@ void check_same_model(const std::string& embedded, const std::string& db,
     CHECK(lite->history.runs.size() >= 2);
     CHECK_FALSE(lite->outbox.empty());
     CHECK_FALSE(lite->flags.empty());
-    // What a warehouse does not compute is left out and said so.
-    CHECK(lite->customer_values);
-    CHECK_FALSE(there->customer_values);
-    CHECK(there->pareto.empty());
-    CHECK_FALSE(there->rfm.has_value());
+    // The sections that need each customer's values and the readout are there, and not
+    // trivially: nulls (avg_amount of customers without orders), several segments, a holdout.
+    CHECK(there->customer_values);
+    CHECK(there->pareto.size() == 101);
+    REQUIRE(there->rfm.has_value());
+    CHECK(there->rfm->bins == 3);
+    size_t distinct = 0;
     for (const auto& s : there->segments)
-        CHECK(s.distinct.empty());
-    CHECK(has_note(*there, "they are not computed on " + backend));
-    CHECK(there->readout.empty());
-    CHECK(has_note(*there, "holdout readout of the triggers is not computed on " + backend));
+        distinct += s.distinct.size();
+    CHECK(distinct >= 6);
+    bool measured = false;
+    for (const auto& r : there->readout)
+        measured = measured || (r.trigger == "big_in" && r.difference_pp && r.held_out > 0);
+    CHECK(measured);
+    CHECK_FALSE(has_note(*there, "not computed on"));
+    // An earlier run is evaluated again on the data as it is now, which has changed.
+    CHECK(has_note(*there, "The data has changed since run") == (request.run.value_or(3) < 3));
     // The findings are counted there: the quality section lists them, as for SQLite.
     CHECK_FALSE(has_note(*there, "data-quality findings are not known"));
     if (!request.run) {
@@ -279,12 +320,14 @@ TEST_CASE("warehouse report: the PostgreSQL model is the SQLite one, field by fi
         REQUIRE_MESSAGE(r.code == 0, r.err);
         CHECK(r.out.find("wh_report v1, run 3 as of 2026-11-02") != std::string::npos);
         CHECK(r.out.find("compared with run 2") != std::string::npos);
-        CHECK(r.err.find("note: How each segment differs") != std::string::npos);
+        CHECK(r.err.find("note:") == std::string::npos);
         std::ifstream in(out, std::ios::binary);
         std::stringstream html;
         html << in.rdbuf();
         CHECK(html.str().find("data-run=\"3\"") != std::string::npos);
         CHECK(html.str().find("id=\"moves-up\"") != std::string::npos);
+        CHECK(html.str().find("id=\"chart-pareto\"") != std::string::npos);
+        CHECK(html.str().find("id=\"rfm\"") != std::string::npos);
         // The same runs give the same bytes.
         const std::string again = dir.file("again.html");
         REQUIRE(run_cli({"report", "--db", pg.url, "--out", again}).code == 0);
@@ -355,6 +398,27 @@ TEST_CASE("warehouse report: the ClickHouse model is the SQLite one, field by fi
         const Run with = run_cli({"report", "--db", ch.url, "--state", actions, "--out", out});
         REQUIRE_MESSAGE(with.code == 0, with.err);
         CHECK(with.err.find("give the same --state") == std::string::npos);
+        // The CLI reads the base's catalog: the customer-value sections are in the file.
+        CHECK(with.err.find("note:") == std::string::npos);
+        std::ifstream in(out, std::ios::binary);
+        std::stringstream html;
+        html << in.rdbuf();
+        CHECK(html.str().find("id=\"chart-pareto\"") != std::string::npos);
+        CHECK(html.str().find("id=\"rfm\"") != std::string::npos);
+    }
+    {  // A store given no reader of the catalog leaves the sections out and says why.
+        strata::ValuePool pool;
+        strata::ValuePoolScope scope(pool);
+        std::string error;
+        auto store = strata::state::open_warehouse_report_store(ch.url, actions, error);
+        REQUIRE_MESSAGE(store, error);
+        const auto there = report::gather_from_store(*store, {}, error);
+        REQUIRE_MESSAGE(there, error);
+        CHECK_FALSE(there->customer_values);
+        CHECK(there->pareto.empty());
+        CHECK(has_note(*there, "The customer database could not be read"));
+        CHECK(there->value_name == "revenue");
+        CHECK_FALSE(there->readout.empty());
     }
     {  // A run that died is never reported.
         // A 'running' row without its 'complete' row: a run that died.
@@ -377,4 +441,115 @@ TEST_CASE("warehouse report: the ClickHouse model is the SQLite one, field by fi
         CHECK(none.code == 2);
         CHECK(none.err.find("no runs are stored in 'clickhouse://") != std::string::npos);
     }
+}
+
+TEST_CASE("warehouse report: a shipped rule file on a demo base, a month apart, on both servers") {
+    // retail-rfm: lets of every kind (counts, sums, dates, an rfm of 5 bins, abc, xyz of a cv),
+    // tactical segments and a trigger with a holdout, run twice on bases a month apart.
+    TempDir dir;
+    const std::string first = dir.file("retail.db");
+    const std::string later = dir.file("retail-later.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "600", "--out", first}).code ==
+            0);
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "600", "--advance", "30d",
+                     "--out", later})
+                .code == 0);
+    std::vector<TableToLoad> tables;
+    {
+        SQLite::Database db(first, SQLite::OPEN_READONLY);
+        SQLite::Statement q(db,
+                            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
+                            "LIKE 'strata%' AND name NOT LIKE 'sqlite%'");
+        while (q.executeStep())
+            tables.push_back({q.getColumn(0).getString(), "customer_id"});
+    }
+    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
+    const std::string lite_state = dir.file("state.db");
+    const std::string actions = dir.file("actions.db");
+    auto pg = RunDatabase::create();
+    ClusterDatabase ch;
+    for (const auto& [base, as_of] : {std::pair{first, "2026-11-01"}, {later, "2026-12-01"}}) {
+        pg.load(base);
+        ch.load(base, tables);
+        const Run lite =
+            run_cli({"run", rules, "--db", base, "--state", lite_state, "--as-of", as_of});
+        REQUIRE_MESSAGE(lite.code == 0, lite.err);
+        const Run in_pg = run_cli({"run", rules, "--db", pg.url, "--as-of", as_of});
+        REQUIRE_MESSAGE(in_pg.code == 0, in_pg.err);
+        const Run in_ch =
+            run_cli({"run", rules, "--db", ch.url, "--as-of", as_of, "--state", actions});
+        REQUIRE_MESSAGE(in_ch.code == 0, in_ch.err);
+    }
+    strata::ValuePool pool;
+    strata::ValuePoolScope scope(pool);
+    SQLite::Database data(later, SQLite::OPEN_READONLY);
+    SQLite::Database state(lite_state, SQLite::OPEN_READONLY);
+    for (const report::ReportRequest& request :
+         {report::ReportRequest{}, report::ReportRequest{std::nullopt, 1, std::nullopt}}) {
+        CAPTURE(request.run.value_or(0));
+        std::string error;
+        const auto lite = report::gather_report(data, state, request, error);
+        REQUIRE_MESSAGE(lite, error);
+        CHECK(lite->customer_values);
+        REQUIRE(lite->rfm.has_value());
+        CHECK(lite->rfm->bins == 5);
+        for (const auto& [db, actions_store] :
+             {std::pair{pg.url, std::optional<std::string>()}, {ch.url, actions}}) {
+            CAPTURE(db);
+            auto store = strata::state::open_warehouse_report_store(
+                db, actions_store, error,
+                [db](std::string& e) { return strata::cli::read_clickhouse_schema(db, e); });
+            REQUIRE_MESSAGE(store, error);
+            const auto there = report::gather_from_store(*store, request, error);
+            REQUIRE_MESSAGE(there, error);
+            CHECK(fields(*there) == fields(*lite));
+        }
+    }
+}
+
+TEST_CASE("warehouse report: PostgreSQL adds text-keyed customers' values in byte order") {
+    // Sums of doubles depend on their order: 1e16 + 1 loses the 1, so a let's mean differs in
+    // its last bits unless the server adds in SQLite's key order (bytes: '10' < '9' < 'A' <
+    // 'a' < 'b' < 'ä').
+    TempDir dir;
+    const std::string base = dir.database("base.db", R"(
+CREATE TABLE customers (customer_id TEXT PRIMARY KEY, spend REAL);
+INSERT INTO customers VALUES ('10', 1e16), ('9', 1.0), ('A', -1e16), ('a', 0.1), ('b', 0.7),
+  ('ä', 0.3), ('B', NULL), ('c', 2.5), ('C', 0.2);
+)");
+    const std::string rules = dir.write("keys.yaml", R"(ruleset: keys
+version: 1
+source:
+  customers: customers
+  key: customer_id
+let:
+  s: spend
+  t: spend * 3
+value: spend
+general:
+  segments:
+    - id: high
+      when: spend >= 0.25
+    - id: low
+      when: otherwise
+)");
+    auto pg = RunDatabase::create();
+    REQUIRE(copy_sqlite_tables(base, {"customers"}, pg.connection));
+    REQUIRE(run_cli({"run", rules, "--db", base, "--as-of", "2026-11-01"}).code == 0);
+    const Run there = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(there.code == 0, there.err);
+    strata::ValuePool pool;
+    strata::ValuePoolScope scope(pool);
+    SQLite::Database data(base, SQLite::OPEN_READONLY);
+    std::string error;
+    const auto lite = report::gather_report(data, data, {}, error);
+    REQUIRE_MESSAGE(lite, error);
+    auto store = strata::state::open_warehouse_report_store(pg.url, std::nullopt, error);
+    REQUIRE_MESSAGE(store, error);
+    const auto in_pg = report::gather_from_store(*store, {}, error);
+    REQUIRE_MESSAGE(in_pg, error);
+    CHECK(fields(*in_pg) == fields(*lite));
+    CHECK(in_pg->customer_values);
+    CHECK_FALSE(in_pg->pareto.empty());
+    CHECK_FALSE(in_pg->segments.at(0).distinct.empty());
 }
