@@ -70,9 +70,26 @@ std::string powers_of_ten(int last, bool floats) {
 class ClickHouseDialect final : public Dialect {
   public:
     std::string name() const override { return "clickhouse"; }
-    std::string state_refusal() const override {
-        return "not compiled yet for ClickHouse (the PostgreSQL query reads the server's stored "
-               "state)";
+    // The open general stays as state/clickhouse_state.cpp's open_stays reads stays (begun by
+    // a complete run, not ended by one), the day from the as_of of the run that began each.
+    std::optional<std::string> open_general_stays(const std::string&, const std::string&,
+                                                  const std::string& ruleset) const override {
+        auto name = string_literal(ruleset);
+        if (!name) return std::nullopt;
+        const std::string complete =
+            "(SELECT run_id FROM strata_runs WHERE status = 'complete' "
+            "AND ruleset = " +
+            *name + ")";
+        return "SELECT state_jk, state_segment, toInt64(toUInt16(toDate(as_of))) AS state_since "
+               "FROM (SELECT customer_key AS state_jk, segment AS state_segment, "
+               "entered_run FROM strata_stays WHERE ruleset = " +
+               *name + " AND level = 0 AND entered_run IN " + complete +
+               " AND (customer_key, segment, entered_run) NOT IN (SELECT customer_key, segment, "
+               "entered_run FROM strata_stay_exits WHERE ruleset = " +
+               *name + " AND level = 0 AND exited_run IN " + complete +
+               ")) ANY LEFT JOIN (SELECT run_id AS entered_run, as_of FROM strata_runs WHERE "
+               "ruleset = " +
+               *name + ") USING entered_run";
     }
     // match() is RE2's unanchored match, but ClickHouse turns on dot_nl (the engine's `.`
     // does not match a newline) and, before RE2, looks for a "required substring" that its own

@@ -67,6 +67,7 @@ class Lowering {
                                const std::string& by);
     void add_lets();
     void add_stored_state(std::vector<std::string>& joins, std::vector<std::string>& columns);
+    void add_stored_state_nested();
     std::string placement(const std::string& extra_columns, RunColumns* run_columns);
     std::string run_columns(RunColumns& run);
     std::string quoted(const std::string& name, const Location& at);

@@ -11,6 +11,8 @@
 // Exact sums: integers through Decimal128 (a total beyond 64 bits is NULL); numbers split
 // into integer parts and 9-place fraction units as the CTE plan does. Totals the SQL cannot
 // reproduce exactly stop the query with throwIf rather than give another number.
+#include <algorithm>
+
 #include "sql/lowering.hpp"
 
 namespace strata::sql {
@@ -175,6 +177,35 @@ std::string Lowering::nested_total(const std::string& rows, Type vt, bool avg,
            " AS v FROM (" + same_sign + ")";
 }
 
+// previous_segment, segment_since and days_in_segment from the ruleset's open general stays (the
+// CTE plan's add_stored_state), joined by the key as the stays hold it (Int64).
+void Lowering::add_stored_state_nested() {
+    const auto& program = rules_.program;
+    const RuleFile& rf = rules_.rules;
+    const bool used =
+        std::any_of(program.columns.begin(), program.columns.end(),
+                    [](const auto& c) { return c.source == bound::ColumnSource::State; });
+    if (!used) return;
+    const auto stays = d_.open_general_stays(rf.customers_table, rf.key, rf.ruleset);
+    if (!stays) return;  // refused where each is used
+    reads_state_ = true;
+    add_columns({{"state_jk", "toInt64(k)"}});
+    add_step("SELECT * FROM " + current_ + " ANY LEFT JOIN (" + *stays + ") USING state_jk");
+    columns_.push_back("state_segment");
+    columns_.push_back("state_since");
+    std::vector<std::pair<std::string, std::string>> values;
+    for (size_t s = 0; s < program.columns.size(); ++s) {
+        const bound::ColumnUse& use = program.columns[s];
+        if (use.source != bound::ColumnSource::State) continue;
+        values.emplace_back("c" + std::to_string(s),
+                            use.name == "previous_segment" ? "state_segment"
+                            : use.name == "segment_since"
+                                ? "state_since"
+                                : "(" + d_.integer_literal(as_of_.days) + " - state_since)");
+    }
+    add_columns(values);
+}
+
 std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
@@ -235,6 +266,7 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
             name, empty.empty() ? name + "_v" : "coalesce(" + name + "_v, " + empty + ")");
     }
     if (!filled.empty()) add_columns(filled);
+    add_stored_state_nested();
     add_lets();
     const std::string query = placement("", run_columns);
     if (diags_.has_errors()) return std::nullopt;

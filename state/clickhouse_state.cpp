@@ -3,6 +3,7 @@
 #include "state/clickhouse_claim.hpp"
 #include "state/clickhouse_run.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "engine/value_pool.hpp"
@@ -84,6 +85,15 @@ bool ensure_clickhouse_state(ClickHouseClient& client, std::string& error) {
         if (!run_statement(client, ddl, nullptr, error)) return false;
     }
     return true;
+}
+
+bool ensure_clickhouse_state_for_reads(ClickHouseClient& client, const CompiledRules& rules,
+                                       std::string& error) {
+    const auto& columns = rules.program.columns;
+    if (std::none_of(columns.begin(), columns.end(),
+                     [](const auto& c) { return c.source == bound::ColumnSource::State; }))
+        return true;
+    return ensure_clickhouse_state(client, error);
 }
 
 // The ids of a ruleset's complete runs, as a subquery.

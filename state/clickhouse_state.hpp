@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dsl/compiler.hpp"
 #include "engine/state.hpp"
 #include "warehouse/clickhouse_client.hpp"
 
@@ -26,6 +27,13 @@ RunRecord run_record_from_row(const warehouse::Row& row);
 
 // Creates the strata_* tables where they are missing. False with `error` set.
 bool ensure_clickhouse_state(warehouse::ClickHouseClient& client, std::string& error);
+
+// Before a query of `rules` that reads the ruleset's stored state (previous_segment and the
+// like) from a command that stores nothing (explain, diff): the strata_* tables, made where they
+// are missing (ClickHouse has no transaction to undo it in), so that a base without a stored
+// run reads as one without stored state. Nothing when the rules read no stored state.
+bool ensure_clickhouse_state_for_reads(warehouse::ClickHouseClient& client,
+                                       const CompiledRules& rules, std::string& error);
 
 // The ids of a ruleset's complete runs, as a subquery.
 std::string complete_runs(const std::string& ruleset);

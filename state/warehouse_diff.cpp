@@ -10,6 +10,7 @@
 #include "engine/store.hpp"
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
+#include "state/clickhouse_state.hpp"
 #include "state/postgres_state.hpp"
 #include "state/postgres_triggers.hpp"
 #include "state/warehouse_firing.hpp"
@@ -292,6 +293,10 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
         "old_present, new_present";
     spdlog::debug("diff inside ClickHouse: {}", sql);
     warehouse::ClickHouseClient client(url);
+    for (const DiffedRules* file : {&old_rules, &new_rules}) {
+        if (!ensure_clickhouse_state_for_reads(client, *file->rules, error.message))
+            return std::nullopt;
+    }
     auto answer = client.query(sql);
     if (!answer) {
         error.message = answer.error().describe();

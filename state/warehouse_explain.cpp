@@ -9,6 +9,7 @@
 #include "engine/value_ops.hpp"
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
+#include "state/clickhouse_state.hpp"
 #include "state/postgres_state.hpp"
 #include "state/warehouse_firing.hpp"
 #include "state/warehouse_report.hpp"
@@ -195,6 +196,7 @@ std::optional<Explanation> explain_in_clickhouse(const CompiledRules& rules, con
     sql += " FROM (" + q->sql + ")";
     spdlog::debug("explain inside ClickHouse: {}", sql);
     warehouse::ClickHouseClient client(url);
+    if (!ensure_clickhouse_state_for_reads(client, rules, error.message)) return std::nullopt;
     auto answer = client.query(sql);
     if (!answer) {
         error.message = answer.error().describe();

@@ -392,3 +392,75 @@ general:
     ClickHouseUrl admin = clickhouse_url();
     (void)ClickHouseClient(admin).query("DROP DATABASE IF EXISTS " + name);
 }
+
+// previous_segment, segment_since and days_in_segment read the stays of complete runs on the
+// server, over three runs with changes between them, as the embedded runs place them.
+TEST_CASE("clickhouse run: the stored state (previous_segment, days_in_segment) as the engine's") {
+    Gen gen{std::mt19937(77), true};
+    TempDir dir;
+    const std::string base = dir.database("base.db", gen.base_sql());
+    const std::string rules = dir.write("sticky.yaml", kStickyRules);
+    const std::string embedded = dir.file("embedded.db");
+    std::filesystem::copy_file(base, embedded);
+    ClusterDatabase ch;
+    ch.load(base);
+    const std::string later =
+        std::string(kLater) + "UPDATE customers SET tier = NULL WHERE customer_id % 3 = 2;";
+    const char* changes[] = {kChange, later.c_str(), ""};
+    int step = 0;
+    for (const char* as_of : {"2026-03-31", "2026-09-01", "2026-11-01"}) {
+        CAPTURE(as_of);
+        const Run lite =
+            run_cli({"run", rules, "--db", embedded, "--as-of", as_of, "--format", "json"});
+        const Run in_ch =
+            run_cli({"run", rules, "--db", ch.url, "--as-of", as_of, "--format", "json"});
+        INFO(lite.err, in_ch.err);
+        REQUIRE(lite.code == 0);
+        REQUIRE(in_ch.code == 0);
+        CHECK(comparable(in_ch.out) == comparable(lite.out));
+        const Run lite_rows = run_cli({"export", rules, "--db", embedded});
+        const Run ch_rows = run_cli({"export", rules, "--db", ch.url});
+        REQUIRE(ch_rows.code == 0);
+        CHECK(ch_rows.out == lite_rows.out);
+        {
+            SQLite::Database changed(embedded, SQLite::OPEN_READWRITE);
+            changed.exec(changes[step]);
+            SQLite::Database source(base, SQLite::OPEN_READWRITE);
+            source.exec(changes[step]);
+        }
+        ++step;
+        ch.load(base);
+    }
+    const Run last = run_cli({"export", rules, "--db", embedded});
+    CHECK(last.out.find("gold,kept") != std::string::npos);
+    // explain and diff read the same stored state inside the server.
+    for (const char* customer : {"2", "8"}) {
+        CAPTURE(customer);
+        const Run lite = run_cli({"explain", rules, "--db", embedded, "--customer", customer,
+                                  "--as-of", "2026-11-20", "--format", "json"});
+        const Run in_ch = run_cli({"explain", rules, "--db", ch.url, "--customer", customer,
+                                   "--as-of", "2026-11-20", "--format", "json"});
+        INFO(lite.err, in_ch.err);
+        REQUIRE(in_ch.code == 0);
+        for (const char* path : {"$.segment", "$.tactical", "$.tried[0]"})
+            CHECK(json_at(in_ch.out, path) == json_at(lite.out, path));
+    }
+    std::string v2_text = kStickyRules;
+    v2_text.replace(v2_text.find("version: 1"), 10, "version: 2");
+    v2_text.replace(v2_text.find("days_in_segment < 200"), 21, "days_in_segment < 30");
+    const std::string v2 = dir.write("sticky-v2.yaml", v2_text);
+    auto diff_doc = [&](const std::string& db) {
+        const Run r =
+            run_cli({"diff", rules, v2, "--db", db, "--as-of", "2026-11-20", "--format", "json"});
+        INFO(r.err);
+        CHECK(r.code == 0);
+        return json_at(r.out, "$.matrix") + json_at(r.out, "$.tactical");
+    };
+    CHECK(diff_doc(ch.url) == diff_doc(embedded));
+    // A base without any stored run: every customer is new to the ruleset, on both.
+    ClusterDatabase fresh;
+    fresh.load(base);
+    const std::string fresh_lite = dir.file("fresh.db");
+    std::filesystem::copy_file(base, fresh_lite);
+    CHECK(diff_doc(fresh.url) == diff_doc(fresh_lite));
+}

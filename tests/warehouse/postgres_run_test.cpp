@@ -382,43 +382,13 @@ triggers:
 
 // previous_segment, segment_since and days_in_segment read the server's stays: a segment that
 // holds its customers for a while after they drop out (the language's example), over three
-// runs with changes between them, placed as the embedded runs place them. SQLite and
-// ClickHouse queries refuse them, saying why.
+// runs with changes between them, placed as the embedded runs place them. The SQLite query
+// refuses them, saying why.
 TEST_CASE("postgres run: the stored state (previous_segment, days_in_segment) as the engine's") {
     Gen gen{std::mt19937(77), true};
     TempDir dir;
     const std::string base = dir.database("base.db", gen.base_sql());
-    const std::string rules = dir.write("sticky.yaml", R"(ruleset: sticky
-version: 1
-source:
-  customers: customers
-  key: customer_id
-  facts:
-    orders: { table: orders, key: customer_id, time: order_date }
-let:
-  revenue: sum(orders.amount)
-general:
-  segments:
-    - id: gold
-      when: tier == 'gold' or (previous_segment == 'gold' and days_in_segment < 200)
-      tactical:
-        - id: kept
-          when: tier is null or tier != 'gold'
-        - id: since_spring
-          when: segment_since <= 2026-04-30
-    - id: spenders
-      when: revenue > 100 or previous_segment == 'spenders'
-      tactical:
-        - id: fresh
-          when: previous_segment is null
-    - id: rest
-      when: otherwise
-      tactical:
-        - id: fell
-          when: previous_segment in ['gold', 'spenders']
-        - id: long_here
-          when: days_in_segment >= 150
-)");
+    const std::string rules = dir.write("sticky.yaml", kStickyRules);
     const std::string embedded = dir.file("embedded.db");
     std::filesystem::copy_file(base, embedded);
     auto pg = RunDatabase::create();
@@ -492,7 +462,7 @@ general:
     const std::string fresh_lite = dir.file("fresh.db");
     std::filesystem::copy_file(base, fresh_lite);
     CHECK(diff_doc(fresh.url) == diff_doc(fresh_lite));
-    for (const char* dialect : {"sqlite", "clickhouse"}) {
+    for (const char* dialect : {"sqlite"}) {
         const Run refused = run_cli({"compile", rules, "--dialect", dialect, "--db", base});
         CHECK(refused.code == 1);
         CHECK(refused.err.find("sticky.yaml:13:32: error: cannot compile to " +

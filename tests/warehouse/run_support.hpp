@@ -48,6 +48,40 @@ INSERT INTO orders (customer_id, order_date, amount, items, category)
   SELECT customer_id, '2026-10-25', 75.25, 1, 'toys' FROM customers WHERE customer_id % 3 = 2;
 )";
 
+// A segment that holds its customers for a while after they drop out, through the stored state
+// (previous_segment, segment_since, days_in_segment), over the generated bases.
+inline const std::string kStickyRules = R"(ruleset: sticky
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  revenue: sum(orders.amount)
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold' or (previous_segment == 'gold' and days_in_segment < 200)
+      tactical:
+        - id: kept
+          when: tier is null or tier != 'gold'
+        - id: since_spring
+          when: segment_since <= 2026-04-30
+    - id: spenders
+      when: revenue > 100 or previous_segment == 'spenders'
+      tactical:
+        - id: fresh
+          when: previous_segment is null
+    - id: rest
+      when: otherwise
+      tactical:
+        - id: fell
+          when: previous_segment in ['gold', 'spenders']
+        - id: long_here
+          when: days_in_segment >= 150
+)";
+
 // Every kind of event, a frequency cap, cooldowns, a holdout, `when`, and templates of every
 // type, over the generated bases of tests/sql_generator.hpp.
 inline const std::string kFiringRules = R"(ruleset: firing
