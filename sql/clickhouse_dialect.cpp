@@ -7,7 +7,9 @@
 //   overflow is detected from the wrapped result's sign (or by dividing back), and divisors
 //   are made safe before dividing, since if() and multiIf() evaluate every branch;
 // - Date covers 1970–2105 only: dates are day numbers (Int64) throughout, and calendar
-//   months are computed with integer civil-date arithmetic, never with Date functions.
+//   months are computed with integer civil-date arithmetic, never with Date functions;
+//   datetimes are Int64 seconds since 1970 UTC (a DateTime column's Unix time, whatever its
+//   time zone), their day by intDiv rounding down (`/` is Float64).
 // A value is bound once with a lambda: arrayMap(name -> body, [value])[1]. ClickHouse computes
 // a function of a Nullable column on its nested values (0 under a NULL), so divisors are made
 // non-null and non-zero before dividing.
@@ -100,10 +102,6 @@ class ClickHouseDialect final : public Dialect {
     std::optional<std::string> regex_pattern(const std::string& re2) const override {
         return "\\z.|(?-s:" + re2 + ")";
     }
-    bool has_datetimes() const override { return false; }
-    std::string datetime_refusal() const override {
-        return "not compiled yet: datetime values (on PostgreSQL and SQLite they are)";
-    }
     std::string regex_match(const std::string& text, const std::string& pattern) const override {
         return "match(" + text + ", " + pattern + ")";
     }
@@ -169,13 +167,29 @@ class ClickHouseDialect final : public Dialect {
                 return "if(" + c + " > 1, NULL, toUInt8(" + c + "))";
             case Type::Date:
                 return "toInt64(toUInt16(" + c + "))";
+            case Type::DateTime:
+                // Seconds since 1970 UTC whatever the column's or the server's time zone:
+                // toDateTime(c, 'UTC') keeps a DateTime's moment and puts a Date at its
+                // midnight in UTC; toUInt32 is the moment's Unix time.
+                return "toInt64(toUInt32(toDateTime(" + c + ", 'UTC')))";
             default:
                 return std::nullopt;
         }
     }
 
+    // The day of a Date, or of a DateTime in UTC (the engine's days are UTC days), whatever
+    // the column's or the server's time zone.
     std::string read_time_day(const std::string& c) const override {
-        return "toInt64(toUInt16(toDate(" + c + ")))";
+        return "toInt64(toUInt16(toDate(" + c + ", 'UTC')))";
+    }
+
+    // The day of seconds rounding down, in Int64 (`/` would be Float64); % keeps the
+    // dividend's sign as in C.
+    std::string day_of_seconds(const std::string& x) const override {
+        auto floor_day = [](const std::string& v) {
+            return "toInt64(intDiv(" + v + " - ((" + v + " % 86400) + 86400) % 86400, 86400))";
+        };
+        return plain_name(x) ? floor_day(x) : let(x, "sx", floor_day("sx"));
     }
 
     std::string read_key(const std::string& c) const override { return c; }

@@ -124,8 +124,10 @@ std::string file_text(const std::string& path) {
 }
 
 // One generated pair: its base loaded on both shards, the query compiled and compared.
+// `after_load`: statements run on each shard once the base is loaded (to change a column's
+// native type in place, say).
 void check_agrees(const TempDir& dir, const std::string& rules, const std::string& db,
-                  const std::string& as_of) {
+                  const std::string& as_of, const std::vector<std::string>& after_load = {}) {
     INFO("rules:\n" << file_text(rules));
     INFO("as_of: " << as_of);
     ShardedDatabase sharded;
@@ -133,6 +135,11 @@ void check_agrees(const TempDir& dir, const std::string& rules, const std::strin
         load_sqlite_into_clickhouse(db, {{"customers", "customer_id"}, {"orders", "customer_id"}},
                                     sharded.shards(), cluster_name());
     REQUIRE(loaded == "");
+    for (const ClickHouseUrl& shard : sharded.shards())
+        for (const std::string& statement : after_load) {
+            auto done = ClickHouseClient(shard).query(statement);
+            REQUIRE_MESSAGE(done, done.error().describe());
+        }
     compare_with_engine(dir, sharded, rules, db, as_of, compile_on(sharded, rules, as_of));
 }
 
@@ -142,9 +149,11 @@ TEST_CASE("clickhouse compile: the query on two shards places every customer as 
     const char* env = std::getenv("STRATA_CH_PAIRS");
     const int pairs = env ? std::atoi(env) : 45;
     // A seed of its own, so these pairs are others than PostgreSQL's; only what every backend
-    // compiles, and matches().
+    // compiles, matches(), and datetimes from 1970 on (DateTime holds no earlier moment).
     Gen gen{std::mt19937(pair_seed(20261103)), true};
     gen.regex = true;
+    gen.datetimes = true;
+    gen.datetimes_before_1970 = false;
     for (int i = 0; i < pairs; ++i) {
         TempDir dir;
         const std::string db = dir.database("base.db", gen.base_sql());
@@ -203,6 +212,97 @@ general:
     check_agrees(dir, rules, db, "2026-11-01");
 }
 
+// Datetimes on ClickHouse: seconds since 1970 in UTC whatever the DateTime column's time
+// zone, days rounding down (before 1970 too), a fact whose time is a DateTime, the day edges
+// and the end of ClickHouse's range. The base is loaded as DateTime, then again with both
+// columns made DateTime('Asia/Kamchatka') (UTC+12): the same moments, so the same placement.
+TEST_CASE("clickhouse compile: datetimes as seconds in UTC, whatever the column's time zone") {
+    TempDir dir;
+    const std::string db = dir.database(
+        "base.db",
+        std::string(kSchema) +
+            "ALTER TABLE customers ADD COLUMN seen DATETIME;\n"
+            "ALTER TABLE orders ADD COLUMN at DATETIME;\n"
+            "INSERT INTO customers (customer_id, seen, signup) VALUES (1, '2026-10-31T23:30:00', "
+            "'2026-10-31'), (2, '1970-01-01T00:00:00', '1970-01-01'), (3, NULL, NULL), (4, "
+            "'2026-11-01', '2026-11-01'), (5, '2105-12-31T23:59:59', '2105-12-31'), (6, 'n/a', "
+            "'2026-02-28'), (7, '2026-10-31T11:59:59', '2026-10-30');\n"
+            "INSERT INTO orders (order_id, customer_id, at, amount) VALUES (1, 1, "
+            "'2026-11-01T12:30:00', 5), (2, 1, '2026-10-01T00:00:00', 7), (3, 2, "
+            "'2026-11-02T00:00:00', 1), (4, 4, '2026-10-31T23:59:59', 2), (5, 7, "
+            "'2026-11-01T11:59:59', 3), (6, 7, 'n/a', 4);\n");
+    const std::string rules = dir.write("rules.yaml", R"x(ruleset: moments
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: at }
+let:
+  n_orders: count(orders)
+  last_at: max(orders.at)
+  recent: count(orders where at > as_of - 1d)
+general:
+  policy: first_match
+  segments:
+    - id: everyone
+      when: otherwise
+      tactical:
+        - id: yesterday
+          when: days_since(seen) == 1
+        - id: last_year
+          when: year(seen) == 2105
+        - id: month_on
+          when: seen + 1mo > 2026-11-30T23:00:00
+        - id: before_epoch
+          when: seen - 1d < 1970-01-01T00:00:00 and month(seen - 1d) == 12
+        - id: half_day_before_epoch
+          when: days_between(greatest(seen - 1d, 1969-12-31T12:00:00), 1969-12-31) == 0
+        - id: same_day
+          when: days_between(seen, signup) == 0 and seen != signup
+        - id: ordered_after
+          when: last_at > seen
+        - id: recent
+          when: recent > 0
+        - id: two_orders
+          when: n_orders >= 2
+        - id: midnight
+          when: seen in [signup, 2026-10-31T11:59:59] or coalesce(seen, signup) == 2026-11-01
+        - id: latest
+          when: greatest(seen, last_at, signup) >= 2026-11-01T12:00:00
+)x");
+    SUBCASE("DateTime") {
+        check_agrees(dir, rules, db, "2026-11-01");
+    }
+    SUBCASE("DateTime in another time zone") {
+        std::vector<std::string> alter;
+        for (const std::string& table : {"customers_local", "customers", "orders_local", "orders"})
+            alter.push_back("ALTER TABLE " + table + " MODIFY COLUMN " +
+                            (table.starts_with("customers") ? "seen" : "at") +
+                            " Nullable(DateTime('Asia/Kamchatka'))");
+        check_agrees(dir, rules, db, "2026-11-01", alter);
+    }
+}
+
+// A moment ClickHouse's DateTime cannot hold is refused by the loader, never changed.
+TEST_CASE("clickhouse loader: datetimes outside 1970 to 2105 are refused") {
+    for (const std::string& moment : {"1969-12-31T23:59:59", "2106-01-01T00:00:00"}) {
+        CAPTURE(moment);
+        TempDir dir;
+        const std::string db = dir.database(
+            "base.db", std::string(kSchema) +
+                           "ALTER TABLE customers ADD COLUMN seen DATETIME;\n"
+                           "INSERT INTO customers (customer_id, seen) VALUES (1, '2026-01-01'), "
+                           "(2, '" +
+                           moment + "');\n");
+        ShardedDatabase sharded;
+        CHECK(load_sqlite_into_clickhouse(db, {{"customers", "customer_id"}}, sharded.shards(),
+                                          cluster_name()) ==
+              "customers: the datetime " + moment +
+                  " is outside ClickHouse's DateTime range (1970 to 2105)");
+    }
+}
+
 namespace {
 
 // Each shipped rule file and the demo base it is written for (as tests/rules_test.cpp has
@@ -242,11 +342,8 @@ TEST_CASE(
     "clickhouse compile: the shipped rule files on the demo bases give the engine's "
     "placement, or are refused for a stated reason") {
     // The files that do not run on ClickHouse, each with the first reason: what the dialect
-    // refuses, or what the loader cannot copy into ClickHouse. (streaming-lifecycle's
-    // datetime values would be refused by the dialect too: "not compiled yet: datetime values".)
+    // refuses, or what the loader cannot copy into ClickHouse.
     const std::map<std::string, std::string> refused = {
-        {"streaming-lifecycle",
-         "not loaded: column 'sessions.started_at' cannot be loaded (type DATETIME)"},
         {"crm-export", "not loaded: column 'customers.компания' cannot be loaded (type TEXT)"},
     };
     std::map<std::string, std::string> refusals;

@@ -28,6 +28,8 @@ TEST_CASE("clickhouse run: reports, moves and exports are the embedded run's (ra
     const char* env = std::getenv("STRATA_CH_RUN_PAIRS");
     const int pairs = env ? std::atoi(env) : 3;
     Gen gen{std::mt19937(20261201), true};
+    gen.datetimes = true;
+    gen.datetimes_before_1970 = false;  // ClickHouse's DateTime holds none
     int both_stored = 0;
     for (int i = 0; i < pairs; ++i) {
         TempDir dir;

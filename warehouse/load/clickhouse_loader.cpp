@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <future>
 
+#include "dsl/calendar.hpp"
 #include "engine/cell_readers.hpp"
 #include "engine/store.hpp"
 #include "engine/value_pool.hpp"
@@ -29,6 +30,8 @@ std::optional<std::string> clickhouse_type(Type type) {
             return "UInt8";
         case Type::Date:
             return "Date";
+        case Type::DateTime:
+            return "DateTime";
         default:
             return std::nullopt;
     }
@@ -57,6 +60,20 @@ bool cell_of(const Value& v, Cell& out, std::string& error) {
         }
         char buf[16];
         std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", c.year, c.month, c.day);
+        out = buf;
+    } else if (const auto* t = std::get_if<DateTime>(&v)) {
+        // Written as its Unix time, which ClickHouse reads so whatever the time zone;
+        // kept within the years toDate() covers (DateTime itself ends in February 2106).
+        const int64_t end = int64_t{days_from_civil(2106, 1, 1)} * 86400;
+        if (t->seconds < 0 || t->seconds >= end) {
+            error = "the datetime " + format_datetime(*t) +
+                    " is outside ClickHouse's DateTime range (1970 to 2105)";
+            return false;
+        }
+        // Ten digits: ClickHouse 18.16 takes a DateTime field as a Unix time when its fifth
+        // character is a digit, and a shorter one (`0`) would be read as 'YYYY-MM-DD hh:mm:ss'.
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%010lld", static_cast<long long>(t->seconds));
         out = buf;
     } else {
         error = "a value of a type the loader does not write";

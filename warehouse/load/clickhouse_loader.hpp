@@ -8,13 +8,16 @@
 //
 // The warehouse holds what the engine sees. Each column gets the native type of the type the
 // engine reads it as (dsl/schema.hpp from the SQLite declared type): integer → Int64, number →
-// Float64, text → String, boolean → UInt8 (0/1), date → Date, all Nullable; the key column is
-// Int64 (not Nullable). Every cell is converted exactly as the engine's cell readers convert
-// it (engine/cell_readers.hpp, the definition): junk text in an INTEGER column, a cell stored
-// under another type, '31.12.2025' in a DATE column all become what the engine reads, or NULL
-// where the engine's reader gives null. A fact row whose key is null (no customer) is left out,
-// as the engine leaves it out. Refused with a message: a key that is not an integer (the
-// sharding key must be), a date outside ClickHouse's 1970–2105, a column of another type.
+// Float64, text → String, boolean → UInt8 (0/1), date → Date, datetime → DateTime (written
+// as its Unix time, so the server's time zone does not change it), all Nullable; the key
+// column is Int64 (not Nullable). Every cell is converted exactly as the engine's cell
+// readers convert it (engine/cell_readers.hpp, the definition): junk text in an INTEGER
+// column, a cell stored under another type, '31.12.2025' in a DATE column all become what the
+// engine reads, or NULL where the engine's reader gives null. A fact row whose key is null (no
+// customer) is left out, as the engine leaves it out. Refused with a message: a key that is not an
+// integer (the sharding key must be), a date or a datetime outside ClickHouse's 1970–2105 (a
+// datetime before 1970-01-01T00:00:00, which DateTime cannot hold, is refused, never changed), a
+// column of another type.
 #pragma once
 
 #include <string>
