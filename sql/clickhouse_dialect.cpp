@@ -166,7 +166,9 @@ class ClickHouseDialect final : public Dialect {
             case Type::Bool:
                 return "if(" + c + " > 1, NULL, toUInt8(" + c + "))";
             case Type::Date:
-                return "toInt64(toUInt16(" + c + "))";
+                // The day in UTC: a Date is itself; a DateTime read as a date (source.types)
+                // its UTC day, as the engine reads a datetime's date, not its low 16 bits.
+                return "toInt64(toUInt16(toDate(" + c + ", 'UTC')))";
             case Type::DateTime:
                 // Seconds since 1970 UTC whatever the column's or the server's time zone:
                 // toDateTime(c, 'UTC') keeps a DateTime's moment and puts a Date at its

@@ -282,6 +282,36 @@ general:
                             " Nullable(DateTime('Asia/Kamchatka'))");
         check_agrees(dir, rules, db, "2026-11-01", alter);
     }
+    // A DateTime column read as a date (source.types) is its UTC day, in any time zone.
+    const std::string as_dates = dir.write("dates.yaml", R"x(ruleset: days
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  types: { seen: date }
+general:
+  policy: first_match
+  segments:
+    - id: everyone
+      when: otherwise
+      tactical:
+        - id: halloween
+          when: seen == 2026-10-31
+        - id: later
+          when: seen > signup
+        - id: none
+          when: seen is null
+)x");
+    SUBCASE("DateTime read as a date") {
+        check_agrees(dir, as_dates, db, "2026-11-01");
+    }
+    SUBCASE("DateTime in another time zone read as a date") {
+        check_agrees(dir, as_dates, db, "2026-11-01",
+                     {"ALTER TABLE customers_local MODIFY COLUMN seen "
+                      "Nullable(DateTime('Asia/Kamchatka'))",
+                      "ALTER TABLE customers MODIFY COLUMN seen "
+                      "Nullable(DateTime('Asia/Kamchatka'))"});
+    }
 }
 
 // A moment ClickHouse's DateTime cannot hold is refused by the loader, never changed.
