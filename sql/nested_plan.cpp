@@ -234,6 +234,7 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
         filled.emplace_back(
             name, empty.empty() ? name + "_v" : "coalesce(" + name + "_v, " + empty + ")");
     }
+    if (count_rows_) nested_aggregate_rows(fact_rows, filled);
     if (!filled.empty()) add_columns(filled);
     add_lets();
     const std::string query = placement("", run_columns);
