@@ -26,10 +26,11 @@ namespace {
 using warehouse::Cell;
 
 // Whether a warehouse computes a node's value as columns (sql/compiler.hpp's RunColumns): a
-// record only as an rfm call or a record let (the only records the compiler builds).
+// record only as an rfm call or a record let (the only records the compiler builds). A
+// literal, and a node of the null type (always null), need no column (and ClickHouse keeps
+// no column of type Nullable(Nothing) in a table).
 bool computable(const CompiledRules& rules, const bound::Expr& e) {
     switch (e.type) {
-        case Type::Null:
         case Type::Bool:
         case Type::Int:
         case Type::Number:
@@ -61,7 +62,8 @@ std::optional<ExplainQuery> compile_explain(const CompiledRules& rules, Date as_
                                             WarehouseExplainError& error) {
     ExplainQuery q;
     for (const bound::Expr* e : explained_nodes(rules)) {
-        if (computable(rules, *e)) q.nodes.push_back(e);
+        if (!std::holds_alternative<bound::Literal>(e->node) && computable(rules, *e))
+            q.nodes.push_back(e);
     }
     q.populations = population_exprs(rules);
     sql::RunColumns columns;
@@ -169,6 +171,7 @@ class RowValues : public ExplainValues {
         // A literal is what it says, wherever it is computed (a duration has no column).
         if (const auto* literal = std::get_if<bound::Literal>(&e.node))
             return value_ops::literal_value(literal->value);
+        if (e.type == Type::Null) return Value{};
         const auto it = values_.find(&e);
         if (it == values_.end()) return std::nullopt;
         return it->second;
@@ -347,8 +350,10 @@ std::optional<Explanation> explain_in_clickhouse(const CompiledRules& rules, con
         sql +=
             ", anyIf(" + column + ", " + match + "), anyIf(isNull(" + column + "), " + match + ")";
     for (const auto& rank : parts.rank_columns)
-        sql += ", countIf(ifNull(" + rank.first + " < (SELECT any(" + rank.first + ") FROM " +
-               table + " WHERE " + match + "), 0))";
+        // toUInt8: where the customer's value is NULL the comparison's type is not UInt8 (and
+        // the count is not read then).
+        sql += ", countIf(toUInt8(ifNull(" + rank.first + " < (SELECT any(" + rank.first +
+               ") FROM " + table + " WHERE " + match + "), 0)))";
     sql += " FROM " + table;
     warehouse::ClickHouseClient client(url);
     struct Dropper {
@@ -379,6 +384,7 @@ std::optional<Explanation> explain_in_clickhouse(const CompiledRules& rules, con
         row.push_back(got.at(at + 1).value_or("1") == "1" ? Cell() : got.at(at));
     row.insert(row.end(), got.begin() + static_cast<std::ptrdiff_t>(at), got.end());
     const WarehouseQuery ask = [&](const std::string& text, warehouse::ResultTable& out) {
+        spdlog::debug("explain inside ClickHouse: {}", text);
         auto result = client.query(text);
         if (!result) {
             error.message = result.error().describe();

@@ -74,6 +74,7 @@ int compare_explanations(const std::string& rules, const std::string& sqlite,
                                    "2026-11-01", "--format", "json"});
         INFO(lite.err);
         INFO(there.err);
+        if (there.code != lite.code) keep_disagreement("explain", sqlite, rules, customer);
         REQUIRE(there.code == lite.code);
         if (lite.code != 0) {
             // Unplaced customers (exit 1) or no such customer (exit 2): the same sentence,
