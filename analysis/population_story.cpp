@@ -73,9 +73,10 @@ std::string abc_story(const AbcFit& fit, const PopulationStoryInput& in) {
 
 }  // namespace
 
-std::string population_because(const CompiledRules& rules, const bound::Expr& e, const Frame& frame,
-                               size_t row) {
-    if (!frame.fits) return {};
+std::string population_because(const CompiledRules& rules, const bound::Expr& e,
+                               const PopulationFits& fits,
+                               const std::function<Value(const bound::Expr&)>& value,
+                               const Value& key) {
     // The call under e: e itself, the record of a field, through lets.
     int field = -1;
     const bound::Expr* node = &e;
@@ -94,15 +95,12 @@ std::string population_because(const CompiledRules& rules, const bound::Expr& e,
     }
     const auto* call = std::get_if<bound::Call>(&node->node);
     if (!call || !has_fit(*call)) return {};
-    const PopulationFit* fit = frame.fits->find(node);
+    const PopulationFit* fit = fits.find(node);
     if (!fit) return {};
-    Frame one = frame;
-    one.offset = frame.offset + row;
-    one.rows = 1;
     PopulationStoryInput in;
     for (const auto& a : call->args) {
         if (!a) continue;
-        in.args.push_back(evaluate(*a, one)[0]);
+        in.args.push_back(value(*a));
         std::string text;
         if (a->location.valid()) {
             const std::string line(rules.source.line(a->location.line));
@@ -111,9 +109,21 @@ std::string population_because(const CompiledRules& rules, const bound::Expr& e,
         }
         in.arg_texts.push_back(text.empty() ? "the value" : text);
     }
-    if (frame.keys && frame.offset + row < frame.keys->size())
-        in.key = (*frame.keys)[frame.offset + row];
+    in.key = key;
     return population_story(*call, *fit, field, in);
+}
+
+std::string population_because(const CompiledRules& rules, const bound::Expr& e, const Frame& frame,
+                               size_t row) {
+    if (!frame.fits) return {};
+    Frame one = frame;
+    one.offset = frame.offset + row;
+    one.rows = 1;
+    Value key;
+    if (frame.keys && frame.offset + row < frame.keys->size())
+        key = (*frame.keys)[frame.offset + row];
+    return population_because(
+        rules, e, *frame.fits, [&](const bound::Expr& a) { return evaluate(a, one)[0]; }, key);
 }
 
 std::string population_story(const bound::Call& call, const PopulationFit& fit, int field,

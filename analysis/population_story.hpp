@@ -2,6 +2,7 @@
 // (the cut points of the run): what `strata explain` shows as `because`.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,13 @@ std::string population_story(const bound::Call& call, const PopulationFit& fit, 
 // of one (`rfm.r`), or a let naming one's field; empty otherwise.
 std::string population_because(const CompiledRules& rules, const bound::Expr& e, const Frame& frame,
                                size_t row);
+
+// The same from any source of one customer's values (a warehouse's columns): `fits` holds
+// the run's fits, `value` gives the customer's value of a node (it is asked for the call's
+// arguments), `key` is the customer's key.
+std::string population_because(const CompiledRules& rules, const bound::Expr& e,
+                               const PopulationFits& fits,
+                               const std::function<Value(const bound::Expr&)>& value,
+                               const Value& key);
 
 }  // namespace strata

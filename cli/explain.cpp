@@ -122,9 +122,7 @@ void print_text(std::ostream& out, const Explanation& e, const StoredPlacement* 
         out << ']';
     }
     out << '\n';
-    if (!e.computed_in.empty())
-        out << "computed inside " << e.computed_in
-            << ": population cut points and the fact rows behind aggregates are not shown\n";
+    if (!e.computed_in.empty()) out << "computed inside " << e.computed_in << '\n';
     if (stored) print_stored(out, e, *stored);
     out << "\ngeneral segments, in order (the first that holds wins):\n";
     for (const auto& s : e.tried) {

@@ -288,6 +288,7 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
                                           : "(CASE WHEN " + name + "_v.k IS NULL THEN " + empty +
                                                 " ELSE " + name + "_v.v END) AS " + name);
     }
+    if (count_rows_) aggregate_row_steps(fact_steps, joins, columns);
     return true;
 }
 
@@ -345,6 +346,7 @@ void Lowering::add_lets() {
 
 std::optional<std::string> Lowering::compile(const std::vector<std::string>& let_columns,
                                              RunColumns* run_columns) {
+    count_rows_ = run_columns && run_columns->aggregate_rows;
     if (nested()) return compile_nested(run_columns);
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
@@ -509,6 +511,16 @@ std::string Lowering::run_columns(RunColumns& run) {
     }
     for (size_t i = 0; i < run.values.size(); ++i) {
         const bound::Expr& e = *run.values[i];
+        if (e.type == Type::Record) {
+            // A record (an rfm call or let) as its fields' columns.
+            hoist_population(e);
+            const auto prefix = record_prefix(e);
+            if (!prefix) refuse(e.location, "not compiled yet: a record that is not rfm(...)");
+            for (const std::string& field : bound::rfm_fields())
+                asked.emplace_back("strata_expr_" + std::to_string(i) + "_" + field,
+                                   prefix ? *prefix + "_" + field : std::string("NULL"));
+            continue;
+        }
         if (e.type != Type::Bool && e.type != Type::Int && e.type != Type::Number &&
             e.type != Type::String && e.type != Type::Date && e.type != Type::DateTime &&
             e.type != Type::Null)
@@ -522,6 +534,8 @@ std::string Lowering::run_columns(RunColumns& run) {
     for (const auto& [name, sql] : asked)
         out += ", " + name;
     for (const auto& name : population_columns(run.populations))
+        out += ", " + name;
+    for (const auto& name : aggregate_row_columns())
         out += ", " + name;
     const bool exclusive = rules_.rules.policy == Policy::Exclusive;
     std::vector<std::string> unknown;

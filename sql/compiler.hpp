@@ -45,7 +45,8 @@ std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
 // - `strata_cond_<i>`: 1 where `conditions[i]` is true, else 0 (false or unknown).
 // - `strata_expr_<i>`: the value of `values[i]`, in the dialect's representation as for lets
 //   (a date its day number, a bool true/false or 1/0); only bool, integer, number, text and
-//   date values (others are refused).
+//   date values, and records (others are refused). A record (an rfm call or let) comes as
+//   its fields instead: `strata_expr_<i>_r`, `_f`, `_m` and `_code`.
 // - for the i-th of `populations` (calls with a fit: ntile, percent_rank, rfm, abc), what a
 //   run's cut points are counted from (state/warehouse_populations.hpp):
 //   `strata_pop_<i>_x<k>`: each argument's value (one; three for rfm), as for lets;
@@ -54,10 +55,15 @@ std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
 //   `strata_pop_<i>_class`: abc, the class ('A', 'B', 'C' or null), and `strata_pop_<i>_units`:
 //   a positive x's exact-sum units (null for the others and where the engine has none).
 //   Each column is the one the placement reads, so the cut points are those it ranked by.
+// - when `aggregate_rows`, for each aggregate j of the program: `strata_rows_<j>`, the fact
+//   rows it took for the customer (on or before as_of, its `where` true, cv's inside its
+//   window), and `strata_rows_null_<j>`, those of them without a value (0 for count(fact)):
+//   what engine/aggregates.hpp's AggregateRowCounts holds (sql/aggregate_rows.cpp).
 struct RunColumns {
     std::vector<const bound::Expr*> conditions;   // set by the caller
     std::vector<const bound::Expr*> values;       // set by the caller
     std::vector<const bound::Expr*> populations;  // set by the caller
+    bool aggregate_rows = false;                  // set by the caller
     bool value = false;
     size_t unknowns = 0;  // N, set by compile_run_query
 };

@@ -28,8 +28,8 @@ std::string units_limit(const Dialect& d) {
 
 }  // namespace
 
-std::string Lowering::cv_rows(const bound::Aggregate& a, const std::string& fact_rows,
-                              int& periods) {
+std::string Lowering::cv_rows(const bound::Aggregate& a, const std::string& fact_rows, int& periods,
+                              bool with_null_values) {
     // The periods as the engine counts them (AggregateComputer's constructor): months as
     // written, days and weeks on the calendar back from as_of.
     periods = a.buckets;
@@ -62,8 +62,9 @@ std::string Lowering::cv_rows(const bound::Aggregate& a, const std::string& fact
     const std::string rows = "SELECT k, " + expr(*a.value, a.fact) + " AS x, " + pk +
                              " AS pk FROM " + fact_rows + " WHERE " + where;
     return "SELECT k, x, " + std::string(nested() ? "toInt64(assumeNotNull(pk))" : "pk") +
-           " AS pk FROM (" + rows + ")" + d_.subquery_alias() +
-           " WHERE x IS NOT NULL AND pk >= 0 AND pk < " + d_.integer_literal(periods);
+           " AS pk FROM (" + rows + ")" + d_.subquery_alias() + " WHERE " +
+           (with_null_values ? "" : "x IS NOT NULL AND ") + "pk >= 0 AND pk < " +
+           d_.integer_literal(periods);
 }
 
 std::string Lowering::cv_step(const bound::Aggregate& a, const std::string& fact_rows) {

@@ -65,6 +65,17 @@ class Lowering {
     std::string aggregate_sql(const bound::Aggregate& a, const std::string& fact_step);
     std::string portable_total(const std::string& all_rows, Type vt, bool avg,
                                const std::string& by);
+    // RunColumns::aggregate_rows (sql/aggregate_rows.cpp): per aggregate, the fact rows it
+    // took for each customer (k, n) and of those the rows without a value (nn), over
+    // `fact_rows` (k, f<slot>, t); the steps of the CTE plan (a<j>_n, joined to cust) and the
+    // nested plan's joins; the columns' names in the run query.
+    bool count_rows_ = false;
+    std::string aggregate_rows_sql(const bound::Aggregate& a, const std::string& fact_rows);
+    void aggregate_row_steps(const std::vector<std::string>& fact_steps,
+                             std::vector<std::string>& joins, std::vector<std::string>& columns);
+    void nested_aggregate_rows(const std::vector<std::string>& fact_rows,
+                               std::vector<std::pair<std::string, std::string>>& filled);
+    std::vector<std::string> aggregate_row_columns() const;
     void add_lets();
     void add_stored_state(std::vector<std::string>& joins, std::vector<std::string>& columns);
     void add_stored_state_nested();
@@ -95,7 +106,10 @@ class Lowering {
 
     // cv and abc (sql/cv_and_abc.cpp). cv_rows: the rows cv takes (k, x, and pk, the period
     // counting back from as_of), with `periods` set; over `fact_rows` (k, f<slot>, t).
-    std::string cv_rows(const bound::Aggregate& a, const std::string& fact_rows, int& periods);
+    // `with_null_values`: rows whose value is null stay (the rows cv took, as explain counts
+    // them).
+    std::string cv_rows(const bound::Aggregate& a, const std::string& fact_rows, int& periods,
+                        bool with_null_values = false);
     std::string cv_step(const bound::Aggregate& a, const std::string& fact_rows);
     std::string nested_cv(const bound::Aggregate& a, const std::string& fact_rows);
     // cv for a dialect with sqrt() but without its own step (SQLite): each period a column,

@@ -265,6 +265,7 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
         filled.emplace_back(
             name, empty.empty() ? name + "_v" : "coalesce(" + name + "_v, " + empty + ")");
     }
+    if (count_rows_) nested_aggregate_rows(fact_rows, filled);
     if (!filled.empty()) add_columns(filled);
     add_stored_state_nested();
     add_lets();

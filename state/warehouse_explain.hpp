@@ -1,15 +1,19 @@
 // `strata explain RULES --db postgresql://…|clickhouse://… --customer KEY`: why one customer
 // of a warehouse base is where they are, computed inside the warehouse. The rule file is
 // compiled to the run's query (sql/compiler.hpp's compile_run_query) with one more column for
-// every node the explanation shows (analysis/explain.hpp's explained_nodes); the server
-// evaluates the whole base, as a run does (population functions rank against everyone), and
-// sends back one row: the customer's placement and values, with the count of customers the
-// rules leave unplaced. The explanation is then built by the same code as an embedded one
-// (explain_placed), so both backends show the same tree.
+// every node the explanation shows (analysis/explain.hpp's explained_nodes; a record as its
+// fields), the columns a run counts its population cut points from, and the fact rows behind
+// each aggregate. The server evaluates the whole base once, as a run does (population
+// functions rank against everyone), into a table of the explanation's own (PostgreSQL: a
+// temporary table in a transaction that is rolled back; ClickHouse: a Memory table, dropped
+// after), and sends back one row, the customer's placement and values with the count of
+// customers the rules leave unplaced, and the cut points, counted as a run inside the
+// warehouse counts them (state/warehouse_populations.hpp). The explanation is then built by
+// the same code as an embedded one (explain_placed, population_because), so both backends
+// show the same tree, `because` lines and row counts included.
 //
-// Not computed inside the warehouse (the nodes say so): records and durations (an rfm call, a
-// duration expression) as values, population cut points ("because"), and the fact rows behind
-// each aggregate.
+// Not computed inside the warehouse (the nodes say so): durations as values (a duration
+// expression that is not a literal).
 #pragma once
 
 #include <optional>

@@ -23,21 +23,14 @@ using namespace strata::warehouse::testing;
 
 namespace {
 
-// The explanation's leaves as `path = value` lines, without what the warehouse does not
-// compute (`warehouse`: the warehouse's document, whose uncomputed nodes are left out of both).
-std::string explained_leaves(const std::string& doc, const std::string& warehouse) {
+// The explanation's leaves as `path = value` lines, all but `computed_in` (where it was computed).
+std::string explained_leaves(const std::string& doc) {
     SQLite::Database db(":memory:", SQLite::OPEN_READWRITE);
     SQLite::Statement q(db, R"(
-WITH uncomputed AS (
-  SELECT substr(fullkey, 1, length(fullkey) - length('.computed')) || '.value' AS path
-  FROM json_tree(?2) WHERE key = 'computed' AND atom = 0)
 SELECT fullkey || ' = ' || coalesce(CAST(atom AS TEXT), type) FROM json_tree(?1)
-WHERE type NOT IN ('object', 'array')
-  AND key NOT IN ('because', 'rows', 'rows_without_value', 'fact', 'computed', 'computed_in')
-  AND fullkey NOT IN (SELECT path FROM uncomputed)
+WHERE type NOT IN ('object', 'array') AND key != 'computed_in'
 ORDER BY id)");
     q.bind(1, doc);
-    q.bind(2, warehouse);
     std::string out;
     while (q.executeStep())
         out += q.getColumn(0).getString() + "\n";
@@ -58,19 +51,12 @@ std::string first_difference(const std::string& a, const std::string& b) {
     }
 }
 
-// The nodes the warehouse did not compute whose embedded value is not a record (`{r, f, m,
-// code}`): none should be, as only records are beyond a warehouse's columns.
-std::string uncomputed_beyond_records(const std::string& doc, const std::string& warehouse) {
+// The nodes a document says were not computed ("computed": false), `; `-joined.
+std::string uncomputed(const std::string& doc) {
     SQLite::Database db(":memory:", SQLite::OPEN_READWRITE);
     SQLite::Statement q(db, R"(
-WITH uncomputed AS (
-  SELECT substr(fullkey, 1, length(fullkey) - length('.computed')) || '.value' AS path
-  FROM json_tree(?2) WHERE key = 'computed' AND atom = 0)
-SELECT group_concat(fullkey || ' = ' || coalesce(CAST(atom AS TEXT), type), '; ')
-FROM json_tree(?1) WHERE fullkey IN (SELECT path FROM uncomputed)
-  AND NOT (type = 'text' AND atom LIKE '{%}'))");
+SELECT group_concat(fullkey, '; ') FROM json_tree(?1) WHERE key = 'computed')");
     q.bind(1, doc);
-    q.bind(2, warehouse);
     q.executeStep();
     return q.getColumn(0).isNull() ? "" : q.getColumn(0).getString();
 }
@@ -88,6 +74,7 @@ int compare_explanations(const std::string& rules, const std::string& sqlite,
                                    "2026-11-01", "--format", "json"});
         INFO(lite.err);
         INFO(there.err);
+        if (there.code != lite.code) keep_disagreement("explain", sqlite, rules, customer);
         REQUIRE(there.code == lite.code);
         if (lite.code != 0) {
             // Unplaced customers (exit 1) or no such customer (exit 2): the same sentence,
@@ -102,10 +89,10 @@ int compare_explanations(const std::string& rules, const std::string& sqlite,
         ++explained;
         CHECK(json_at(there.out, "$.computed_in") != "<none>");
         CHECK(json_at(lite.out, "$.computed_in") == "<none>");
-        const std::string difference = first_difference(explained_leaves(there.out, there.out),
-                                                        explained_leaves(lite.out, there.out));
+        const std::string difference =
+            first_difference(explained_leaves(there.out), explained_leaves(lite.out));
         CHECK(difference == "");
-        CHECK(uncomputed_beyond_records(lite.out, there.out) == "");
+        CHECK(uncomputed(there.out) == "");
         if (!difference.empty()) keep_disagreement("explain", sqlite, rules, customer);
     }
     return explained;
@@ -186,11 +173,10 @@ TEST_CASE("explain inside ClickHouse: datetimes, node by node") {
     CHECK(explained >= 3);
 }
 
-TEST_CASE("explain inside the warehouse: an rfm record is said to be not computed") {
-    TempDir dir;
-    Gen gen{std::mt19937(7), true};
-    const std::string base = dir.database("base.db", gen.base_sql());
-    const std::string rules = dir.write("rules.yaml", R"(ruleset: scored
+namespace {
+
+// Every population function with a fit, records, xyz over cv, and aggregates with `where`.
+const char* const kScoredRules = R"(ruleset: scored
 version: 1
 source:
   customers: customers
@@ -198,30 +184,98 @@ source:
   facts:
     orders: { table: orders, key: customer_id, time: order_date }
 let:
-  grade: rfm(recency: max(orders.order_date), frequency: count(orders), monetary: sum(orders.amount), bins: 2)
+  revenue: sum(orders.amount)
+  grade: rfm(recency: max(orders.order_date), frequency: count(orders), monetary: revenue, bins: 2)
+  band: ntile(revenue, 4)
+  share: abc(revenue, a: 0.5)
+  big: count(orders where amount >= 50)
+  sized: sum(orders.items where category != 'c')
 general:
   policy: first_match
   segments:
     - id: best
-      when: grade.r == 2 and grade.m == 2
+      when: grade.r == 2 and grade.code != '111' and share == 'A'
+    - id: ranked
+      when: percent_rank(revenue) > 0.6 and band >= 3
+    - id: steady
+      when: share + xyz(cv(orders.amount where category != 'c', per: month, over: 12mo), x: 0.5, y: 1) == 'BX' or big >= 3
+    - id: sized
+      when: sized > 6
     - id: rest
       when: otherwise
-)");
+)";
+
+// The explanation of `customer` at `url` (JSON), with what must be there: the record's value,
+// a `because` under each population call, the fact rows under each aggregate. True when the
+// customer has orders (and so a record with scores).
+bool check_scored(const std::string& rules, const std::string& url, const std::string& customer) {
+    CAPTURE(url);
+    CAPTURE(customer);
+    const Run there = run_cli({"explain", rules, "--db", url, "--customer", customer, "--as-of",
+                               "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(there.code == 0, there.err);
+    // grade.r == 2: the field, the let `grade` (a record) and its rfm call (a record).
+    const std::string field = "$.tried[0].condition.children[0].children[0].children[0]";
+    const std::string let = field + ".children[0]", call = let + ".children[0]";
+    CHECK(json_at(there.out, field + ".kind") == "field");
+    CHECK(json_at(there.out, let + ".kind") == "let");
+    CHECK(json_at(there.out, let + ".computed") == "<none>");
+    CHECK(json_at(there.out, call + ".kind") == "population");
+    CHECK(json_at(there.out, call + ".value") == json_at(there.out, let + ".value"));
+    CHECK(json_at(there.out, call + ".because").rfind("r: max(orders.order_date) ", 0) == 0);
+    // grade.r's own because: the recency ranking alone.
+    CHECK(json_at(there.out, field + ".because").rfind("max(orders.order_date) ", 0) == 0);
+    // count(orders) under the rfm call: every order up to as_of, none without a value.
+    const std::string count = call + ".children[1]";
+    CHECK(json_at(there.out, count + ".kind") == "aggregate");
+    CHECK(json_at(there.out, count + ".rows") == json_at(there.out, count + ".value"));
+    CHECK(json_at(there.out, count + ".fact") == "orders");
+    // percent_rank(revenue) and ntile(revenue, 4) say why.
+    CHECK(json_at(there.out, "$.tried[1].condition.children[0].children[0].because")
+              .find("ranked customers have a smaller revenue") != std::string::npos);
+    CHECK(json_at(there.out, "$.tried[1].condition.children[1].children[0].children[0].because")
+              .find(" of bin ") != std::string::npos);
+    if (json_at(there.out, count + ".value") == "0") return false;
+    // {r, f, m, code}: a customer with orders has a recency, so every field is there.
+    CHECK(json_at(there.out, let + ".value").size() > 8);
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("explain inside the warehouse: records, cut points and fact rows, node by node") {
+    TempDir dir;
+    Gen gen{std::mt19937(7), true};
+    const std::string base = dir.database("base.db", gen.base_sql());
+    const std::string rules = dir.write("rules.yaml", kScoredRules);
+    // The first and the last customer, and three with orders.
+    std::vector<int> keys = {1, static_cast<int>(count_rows(base, "customers"))};
+    {
+        SQLite::Database db(base, SQLite::OPEN_READONLY);
+        SQLite::Statement q(db,
+                            "SELECT DISTINCT customer_id FROM orders WHERE customer_id > 1 "
+                            "ORDER BY customer_id LIMIT 3");
+        while (q.executeStep())
+            keys.push_back(q.getColumn(0).getInt());
+    }
     auto pg = RunDatabase::create();
     pg.load(base);
-    REQUIRE(compare_explanations(rules, base, pg.url, {1, 2}) == 2);
-    const Run there = run_cli({"explain", rules, "--db", pg.url, "--customer", "1", "--as-of",
-                               "2026-11-01", "--format", "json"});
-    // grade.r: the field is computed, the record under it (the let `score`) is not.
-    CHECK(json_at(there.out, "$.tried[0].condition.children[0].children[0].computed") == "<none>");
-    CHECK(json_at(there.out, "$.tried[0].condition.children[0].children[0].children[0].kind") ==
-          "let");
-    CHECK(json_at(there.out, "$.tried[0].condition.children[0].children[0].children[0].computed") ==
-          "0");
+    CHECK(compare_explanations(rules, base, pg.url, keys) == static_cast<int>(keys.size()));
+    int with_orders = 0;
+    for (const int key : keys)
+        with_orders += check_scored(rules, pg.url, std::to_string(key));
+    CHECK(with_orders >= 2);
     const Run text =
         run_cli({"explain", rules, "--db", pg.url, "--customer", "1", "--as-of", "2026-11-01"});
-    CHECK(text.out.find("grade = (not computed inside the warehouse)") != std::string::npos);
+    CHECK(text.out.find("not computed") == std::string::npos);
     CHECK(text.out.find("computed inside postgresql://") != std::string::npos);
+    CHECK(text.out.find("because") != std::string::npos);
+    CHECK(text.out.find(" rows of orders") != std::string::npos);
+    ClusterDatabase ch;
+    ch.load(base);
+    CHECK(compare_explanations(rules, base, ch.url, keys) == static_cast<int>(keys.size()));
+    for (const int key : {keys[2], keys[3]})
+        check_scored(rules, ch.url, std::to_string(key));
 }
 
 TEST_CASE("explain inside the warehouse: refusals and usage errors") {
@@ -286,7 +340,7 @@ tactical:
 )";
 
 // explain --run on SQLite and at `url` (the same runs stored in both): the same document, the
-// stored placement included, but for what the warehouse does not compute.
+// stored placement included.
 bool compare_stored(const std::vector<std::string>& args, const std::string& sqlite,
                     const std::string& url) {
     std::vector<std::string> lite_args = args, there_args = args;
@@ -304,8 +358,8 @@ bool compare_stored(const std::vector<std::string>& args, const std::string& sql
         return false;
     }
     CHECK(json_at(there.out, "$.stored.run") == json_at(lite.out, "$.stored.run"));
-    CHECK(first_difference(explained_leaves(there.out, there.out),
-                           explained_leaves(lite.out, there.out)) == "");
+    CHECK(first_difference(explained_leaves(there.out), explained_leaves(lite.out)) == "");
+    CHECK(uncomputed(there.out) == "");
     return true;
 }
 
