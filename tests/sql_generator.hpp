@@ -260,8 +260,7 @@ struct Gen {
     std::string date_expr() {
         return one(
             with({"signup", "last_order", "first_order", "as_of", "signup + 1mo", "last_order - 1y",
-                  "signup + 1mo + 3d", "2024-02-29 + 1y", "as_of - 6mo", "as_of - window",
-                  "signup + window - 1d"},
+                  "signup + 1mo + 3d", "2024-02-29 + 1y", "as_of - 6mo"},
                  {"signup + 8000y", "last_order - 2000y", "as_of + 999999d", "signup + 100000mo"}));
     }
 
@@ -346,7 +345,7 @@ struct Gen {
              one<std::string>({"10", "0.3", "250.5"}) + ")\n";
         t += "  categories: count_distinct(orders.category)\n  items: sum(orders.items where "
              "category != 'c')\n";
-        t += "  top_category: max(orders.category)\n  window: 1mo + 10d\n";
+        t += "  top_category: max(orders.category)\n";
         if (datetimes)
             t += "  recent_at: count(orders where at > as_of - 7d)\n  last_at: max(orders.at)\n"
                  "  first_at: min(orders.at where at >= 2024-02-29T08:00:00)\n";
