@@ -1,12 +1,11 @@
 // `strata explain RULES --db postgresql://…|clickhouse://… --customer KEY`
 // (state/warehouse_explain.hpp) against the embedded explain: random rule files over random
 // bases (tests/sql_generator.hpp), loaded into PostgreSQL and the two-shard ClickHouse, each
-// customer explained on all three. The JSON documents must agree on everything the warehouse
-// computes: the placement, every segment's result and reason, every node's text, kind, place
-// and value. Left out of the comparison: what the warehouse says it does not compute (the
-// population "because" texts, the fact rows behind aggregates, the nodes marked
-// "computed": false). STRATA_EXPLAIN_PAIRS sets how many pairs (default 6 on PostgreSQL, a
-// third of them on ClickHouse).
+// customer explained on all three. The JSON documents must agree on every leaf but
+// `computed_in`: the placement, every segment's result and reason, every node's text, kind,
+// place and value, the population "because" texts and the fact rows behind aggregates; no
+// node may say "computed": false. STRATA_EXPLAIN_PAIRS sets how many pairs (default 6 on
+// PostgreSQL, a third of them on ClickHouse, two customers each there).
 #include <doctest/doctest.h>
 
 #include <cstdlib>
