@@ -2,6 +2,7 @@
 #include <iostream>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
 #include "cli/commands.hpp"
 #include "dsl/diagnostics.hpp"
 #include "engine/value_pool.hpp"

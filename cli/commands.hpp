@@ -3,12 +3,15 @@
 // 2 usage, I/O or database problems.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
+#include <cstdint>
 #include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace CLI {
+class App;  // <CLI/CLI.hpp>, included only where a command's options are declared
+}
 
 namespace strata::cli {
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ostream>
 
+#include <CLI/CLI.hpp>
 #include "analysis/diff.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"

@@ -3,6 +3,7 @@
 // of the ruleset's latest run. A thin front of the library (include/strata/strata.hpp).
 #include <ostream>
 
+#include <CLI/CLI.hpp>
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "engine/json.hpp"

@@ -6,6 +6,7 @@
 #include <memory>
 #include <ostream>
 
+#include <CLI/CLI.hpp>
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "engine/json.hpp"

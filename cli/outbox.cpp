@@ -6,6 +6,7 @@
 #include <map>
 #include <ostream>
 
+#include <CLI/CLI.hpp>
 #include "cli/outbox_common.hpp"
 #include "engine/outbox.hpp"
 #include "engine/state.hpp"

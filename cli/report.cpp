@@ -5,6 +5,7 @@
 #include <fstream>
 #include <ostream>
 
+#include <CLI/CLI.hpp>
 #include "cli/clickhouse_schema.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"

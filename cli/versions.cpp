@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include <CLI/CLI.hpp>
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/run_warehouse.hpp"

@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

@@ -2,6 +2,7 @@
 // non-empty segments; the CDNOW loader reads the real log.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
