@@ -9,6 +9,7 @@
 #include "sql/compiler.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 
 #include "sql/lowering.hpp"
@@ -102,9 +103,13 @@ void Lowering::population_step(const bound::Expr& e, const bound::Call& c) {
 }
 
 // Computes every population call inside `e` (innermost first) as a step of its own.
-void Lowering::hoist_population(const bound::Expr& e) {
+namespace {
+
+// f(expr, call) for every call inside `e`, its arguments' calls first.
+template <class F>
+void for_each_call(const bound::Expr& e, const F& f) {
     auto visit = [&](const bound::ExprPtr& p) {
-        if (p) hoist_population(*p);
+        if (p) for_each_call(*p, f);
     };
     std::visit(
         [&](const auto& n) {
@@ -129,11 +134,31 @@ void Lowering::hoist_population(const bound::Expr& e) {
             } else if constexpr (std::is_same_v<T, bound::Call>) {
                 for (const auto& a : n.args)
                     visit(a);
-                const bool ranks = bound::is_population(n.fn) && n.fn != bound::Fn::Xyz;
-                if (ranks && !population_.count(&e)) population_step(e, n);
+                f(e, n);
             }
         },
         e.node);
+}
+
+// A population function that ranks the whole base (a step of its own); xyz is a formula.
+bool ranks(const bound::Call& c) {
+    return bound::is_population(c.fn) && c.fn != bound::Fn::Xyz;
+}
+
+}  // namespace
+
+void Lowering::hoist_population(const bound::Expr& e) {
+    for_each_call(e, [&](const bound::Expr& at, const bound::Call& c) {
+        if (ranks(c) && !population_.count(&at)) population_step(at, c);
+    });
+}
+
+bool Lowering::has_unhoisted_population(const bound::Expr& e) const {
+    bool found = false;
+    for_each_call(e, [&](const bound::Expr& at, const bound::Call& c) {
+        found = found || (ranks(c) && !population_.count(&at));
+    });
+    return found;
 }
 
 std::string Lowering::aggregate_sql(const bound::Aggregate& a, const std::string& fact_step) {
@@ -319,11 +344,37 @@ void Lowering::add_stored_state(std::vector<std::string>& joins,
     }
 }
 
-// Each let a column (a record let: the columns of its rfm), its population calls first.
+// Each let a column (a record let: the columns of its rfm), its population calls first. Lets
+// that do not read one another share a step: ClickHouse plans a query in time that grows with
+// the number of nested steps times their size, and one step a let made a rule file with a
+// score of lets take seconds to plan.
 void Lowering::add_lets() {
     const auto& program = rules_.program;
+    std::vector<std::pair<std::string, std::string>> batch;
+    auto flush = [&] {
+        if (!batch.empty()) add_columns(batch);
+        batch.clear();
+    };
+    // Whether `sql` names a column of the batch (a false alarm, a name inside a literal, only
+    // costs a step).
+    auto reads_batch = [&](const std::string& sql) {
+        for (const auto& column : batch) {
+            const std::string& name = column.first;
+            for (size_t at = sql.find(name); at != std::string::npos; at = sql.find(name, at + 1)) {
+                const size_t after = at + name.size();
+                const auto word = [&](size_t i) {
+                    return std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_';
+                };
+                if ((at == 0 || !word(at - 1)) && (after == sql.size() || !word(after)))
+                    return true;
+            }
+        }
+        return false;
+    };
     for (size_t i = 0; i < program.lets.size(); ++i) {
         const bound::Let& let = program.lets[i];
+        // A population step reads the lets before it.
+        if (has_unhoisted_population(*let.expr)) flush();
         hoist_population(*let.expr);
         // A duration has no column: it is folded in where it is added to a date.
         if (let.type == Type::Duration) {
@@ -340,8 +391,11 @@ void Lowering::add_lets() {
             record_lets_[static_cast<int>(i)] = *prefix;
             continue;
         }
-        add_columns({{"l" + std::to_string(i), expr(*let.expr, -1)}});
+        const std::string value = expr(*let.expr, -1);
+        if (reads_batch(value)) flush();
+        batch.emplace_back("l" + std::to_string(i), value);
     }
+    flush();
 }
 
 std::optional<std::string> Lowering::compile(const std::vector<std::string>& let_columns,

@@ -59,6 +59,8 @@ class Lowering {
     std::string add_step(const std::string& sql);
     void add_columns(const std::vector<std::pair<std::string, std::string>>& columns);
     void hoist_population(const bound::Expr& e);
+    // Whether `e` calls a ranking population function that has no step yet.
+    bool has_unhoisted_population(const bound::Expr& e) const;
     void population_step(const bound::Expr& e, const bound::Call& c);
     std::string rank_tile(const std::string& x, Type type, int64_t n, bool descending);
     bool facts_and_aggregates(std::vector<std::string>& joins, std::vector<std::string>& columns);

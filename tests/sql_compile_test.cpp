@@ -61,7 +61,7 @@ void check_agrees(const TempDir& dir, const std::string& rules, const std::strin
         sql_rows = query_rows(db, compiled.out);
     } catch (const SQLite::Exception& e) {
         keep();
-        FAIL_CHECK("SQLite refused the compiled query: " << e.what());
+        FAIL_CHECK("SQLite refused the compiled query: " << std::string(e.what()));
         return;
     }
     if (run.code != 0) {
