@@ -319,29 +319,43 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
 
 // previous_segment, segment_since and days_in_segment from the ruleset's open general stays,
 // where the dialect reads them (the customer's place at the latest stored run; null for a
-// customer without one, as engine/run_parts.hpp's fill_state_columns).
-void Lowering::add_stored_state(std::vector<std::string>& joins,
-                                std::vector<std::string>& columns) {
+// customer without one, as engine/run_parts.hpp's fill_state_columns). Both plans join them
+// by the key; these two give what is joined and the columns read from it.
+std::optional<std::string> Lowering::stored_state_source() {
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
     const bool used =
         std::any_of(program.columns.begin(), program.columns.end(),
                     [](const auto& c) { return c.source == bound::ColumnSource::State; });
-    if (!used) return;
-    const auto stays = d_.open_general_stays(rf.customers_table, rf.key, rf.ruleset);
-    if (!stays) return;  // refused where each is used
-    reads_state_ = true;
-    joins.push_back(" LEFT JOIN (" + *stays + ") st ON st.state_jk = cust.jk");
+    if (!used) return std::nullopt;
+    auto stays = d_.open_general_stays(rf.customers_table, rf.key, rf.ruleset);
+    if (stays) reads_state_ = true;  // else refused where each is used
+    return stays;
+}
+
+std::vector<std::pair<std::string, std::string>> Lowering::stored_state_columns(
+    const std::string& from) const {
+    const auto& program = rules_.program;
+    std::vector<std::pair<std::string, std::string>> out;
     for (size_t s = 0; s < program.columns.size(); ++s) {
         const bound::ColumnUse& use = program.columns[s];
         if (use.source != bound::ColumnSource::State) continue;
-        const std::string value =
-            use.name == "previous_segment" ? "st.state_segment"
-            : use.name == "segment_since"
-                ? "st.state_since"
-                : "(" + d_.integer_literal(as_of_.days) + " - st.state_since)";
-        columns.push_back(value + " AS c" + std::to_string(s));
+        out.emplace_back("c" + std::to_string(s),
+                         use.name == "previous_segment" ? from + "state_segment"
+                         : use.name == "segment_since"  ? from + "state_since"
+                                                        : "(" + d_.integer_literal(as_of_.days) +
+                                                             " - " + from + "state_since)");
     }
+    return out;
+}
+
+void Lowering::add_stored_state(std::vector<std::string>& joins,
+                                std::vector<std::string>& columns) {
+    const auto stays = stored_state_source();
+    if (!stays) return;
+    joins.push_back(" LEFT JOIN (" + *stays + ") st ON st.state_jk = cust.jk");
+    for (const auto& [name, value] : stored_state_columns("st."))
+        columns.push_back(value + " AS " + name);
 }
 
 // Each let a column (a record let: the columns of its rfm), its population calls first. Lets

@@ -79,6 +79,11 @@ class Lowering {
                                std::vector<std::pair<std::string, std::string>>& filled);
     std::vector<std::string> aggregate_row_columns() const;
     void add_lets();
+    // The open general stays to join for the stored state (nullopt: no rule reads it, or the
+    // dialect refuses it), and its columns c<slot> read from the joined `from` prefix.
+    std::optional<std::string> stored_state_source();
+    std::vector<std::pair<std::string, std::string>> stored_state_columns(
+        const std::string& from) const;
     void add_stored_state(std::vector<std::string>& joins, std::vector<std::string>& columns);
     void add_stored_state_nested();
     std::string placement(const std::string& extra_columns, RunColumns* run_columns);

@@ -177,33 +177,16 @@ std::string Lowering::nested_total(const std::string& rows, Type vt, bool avg,
            " AS v FROM (" + same_sign + ")";
 }
 
-// previous_segment, segment_since and days_in_segment from the ruleset's open general stays (the
-// CTE plan's add_stored_state), joined by the key as the stays hold it (Int64).
+// The stored state (compiler.cpp's stored_state_source and stored_state_columns), joined by
+// the key as the stays hold it (Int64).
 void Lowering::add_stored_state_nested() {
-    const auto& program = rules_.program;
-    const RuleFile& rf = rules_.rules;
-    const bool used =
-        std::any_of(program.columns.begin(), program.columns.end(),
-                    [](const auto& c) { return c.source == bound::ColumnSource::State; });
-    if (!used) return;
-    const auto stays = d_.open_general_stays(rf.customers_table, rf.key, rf.ruleset);
-    if (!stays) return;  // refused where each is used
-    reads_state_ = true;
+    const auto stays = stored_state_source();
+    if (!stays) return;
     add_columns({{"state_jk", "toInt64(k)"}});
     add_step("SELECT * FROM " + current_ + " ANY LEFT JOIN (" + *stays + ") USING state_jk");
     columns_.push_back("state_segment");
     columns_.push_back("state_since");
-    std::vector<std::pair<std::string, std::string>> values;
-    for (size_t s = 0; s < program.columns.size(); ++s) {
-        const bound::ColumnUse& use = program.columns[s];
-        if (use.source != bound::ColumnSource::State) continue;
-        values.emplace_back("c" + std::to_string(s),
-                            use.name == "previous_segment" ? "state_segment"
-                            : use.name == "segment_since"
-                                ? "state_since"
-                                : "(" + d_.integer_literal(as_of_.days) + " - state_since)");
-    }
-    add_columns(values);
+    add_columns(stored_state_columns(""));
 }
 
 std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
