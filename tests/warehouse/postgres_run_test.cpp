@@ -385,83 +385,11 @@ triggers:
 // runs with changes between them, placed as the embedded runs place them. The SQLite query
 // refuses them, saying why.
 TEST_CASE("postgres run: the stored state (previous_segment, days_in_segment) as the engine's") {
-    Gen gen{std::mt19937(77), true};
+    check_stored_state([] { return RunDatabase::create(); });
+    // SQLite's compiled query refuses it: the stored state can be in another file (--state).
     TempDir dir;
-    const std::string base = dir.database("base.db", gen.base_sql());
     const std::string rules = dir.write("sticky.yaml", kStickyRules);
-    const std::string embedded = dir.file("embedded.db");
-    std::filesystem::copy_file(base, embedded);
-    auto pg = RunDatabase::create();
-    pg.load(base);
-    int kept = 0;
-    // Before the third run, gold customers lose the tier: one who entered gold at the second
-    // run is kept (61 days), one in gold since the first is not (215 days).
-    const std::string later =
-        std::string(kLater) + "UPDATE customers SET tier = NULL WHERE customer_id % 3 = 2;";
-    const char* changes[] = {kChange, later.c_str(), ""};
-    int step = 0;
-    for (const char* as_of : {"2026-03-31", "2026-09-01", "2026-11-01"}) {
-        CAPTURE(as_of);
-        const Run lite =
-            run_cli({"run", rules, "--db", embedded, "--as-of", as_of, "--format", "json"});
-        const Run in_pg =
-            run_cli({"run", rules, "--db", pg.url, "--as-of", as_of, "--format", "json"});
-        INFO(lite.err, in_pg.err);
-        REQUIRE(lite.code == 0);
-        REQUIRE(in_pg.code == 0);
-        CHECK(comparable(in_pg.out) == comparable(lite.out));
-        const Run lite_rows = run_cli({"export", rules, "--db", embedded});
-        const Run pg_rows = run_cli({"export", rules, "--db", pg.url});
-        REQUIRE(pg_rows.code == 0);
-        CHECK(pg_rows.out == lite_rows.out);
-        if (lite_rows.out.find("kept") != std::string::npos) ++kept;
-        {
-            SQLite::Database changed(embedded, SQLite::OPEN_READWRITE);
-            changed.exec(changes[step]);
-            SQLite::Database source(base, SQLite::OPEN_READWRITE);
-            source.exec(changes[step]);
-        }
-        ++step;
-        pg.load(base);
-    }
-    // The hysteresis held some customers in gold after they lost the tier, and let others go.
-    CHECK(kept >= 1);
-    const Run last = run_cli({"export", rules, "--db", embedded});
-    CHECK(last.out.find("gold,kept") != std::string::npos);
-    CHECK(last.out.find("\n8,") != std::string::npos);  // in gold since the first run: let go
-    CHECK(last.out.find("\n8,gold") == std::string::npos);
-    // explain and diff read the same stored state inside the server.
-    for (const char* customer : {"2", "8"}) {
-        CAPTURE(customer);
-        const Run lite = run_cli({"explain", rules, "--db", embedded, "--customer", customer,
-                                  "--as-of", "2026-11-20", "--format", "json"});
-        const Run in_pg = run_cli({"explain", rules, "--db", pg.url, "--customer", customer,
-                                   "--as-of", "2026-11-20", "--format", "json"});
-        INFO(lite.err, in_pg.err);
-        REQUIRE(in_pg.code == 0);
-        for (const char* path : {"$.segment", "$.tactical", "$.tried[0]"})
-            CHECK(json_at(in_pg.out, path) == json_at(lite.out, path));
-    }
-    std::stringstream read;
-    read << std::ifstream(rules).rdbuf();
-    std::string v2_text = read.str();
-    v2_text.replace(v2_text.find("version: 1"), 10, "version: 2");
-    v2_text.replace(v2_text.find("days_in_segment < 200"), 21, "days_in_segment < 30");
-    const std::string v2 = dir.write("sticky-v2.yaml", v2_text);
-    auto diff_doc = [&](const std::string& db) {
-        const Run r =
-            run_cli({"diff", rules, v2, "--db", db, "--as-of", "2026-11-20", "--format", "json"});
-        INFO(r.err);
-        CHECK(r.code == 0);
-        return json_at(r.out, "$.matrix") + json_at(r.out, "$.tactical");
-    };
-    CHECK(diff_doc(pg.url) == diff_doc(embedded));
-    // A base without any stored run: every customer is new to the ruleset, on both.
-    auto fresh = RunDatabase::create();
-    fresh.load(base);
-    const std::string fresh_lite = dir.file("fresh.db");
-    std::filesystem::copy_file(base, fresh_lite);
-    CHECK(diff_doc(fresh.url) == diff_doc(fresh_lite));
+    const std::string base = dir.database("base.db", Gen{std::mt19937(77), true}.base_sql());
     for (const char* dialect : {"sqlite"}) {
         const Run refused = run_cli({"compile", rules, "--dialect", dialect, "--db", base});
         CHECK(refused.code == 1);
