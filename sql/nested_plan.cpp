@@ -189,29 +189,60 @@ void Lowering::add_stored_state_nested() {
     add_columns(stored_state_columns(""));
 }
 
+// `(SELECT col AS src_0, col AS src_1, … FROM table)`: the base's `columns` (names as written)
+// under names none of them has, given in `names`. ClickHouse resolves a name to an alias of
+// the same SELECT before a column of its table (a column `t` read beside `… AS t` reads the
+// alias), so the plan's own names (k, c<slot>, f<slot>, t) are given one SELECT later, where
+// no column of the base is read.
+std::string Lowering::renamed_source(const std::vector<std::string>& columns, const Location& at,
+                                     const std::string& table, const Location& table_at,
+                                     std::vector<std::string>& names) {
+    std::string prefix = "strata_src_";
+    auto taken = [&](const std::string& p) {
+        return std::any_of(columns.begin(), columns.end(),
+                           [&](const std::string& c) { return c.rfind(p, 0) == 0; });
+    };
+    while (taken(prefix))
+        prefix += "_";
+    std::string sql = "SELECT ";
+    names.clear();
+    for (size_t i = 0; i < columns.size(); ++i) {
+        names.push_back(prefix + std::to_string(i));
+        sql += (i ? ", " : "") + quoted(columns[i], at) + " AS " + names.back();
+    }
+    return "(" + sql + " FROM " + quoted(table, table_at) + ")";
+}
+
 std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
-    std::string cust = "SELECT " + d_.read_key(quoted(rf.key, rf.key_location)) + " AS k";
+    // The customers' columns read: the key, each cell, the `since` column.
+    std::vector<std::string> read = {rf.key};
+    for (const bound::ColumnUse& use : program.columns)
+        if (use.source != bound::ColumnSource::State) read.push_back(use.name);
+    const auto* since =
+        rules_.since ? std::get_if<bound::CustomerColumn>(&rules_.since->node) : nullptr;
+    if (since) read.push_back(program.columns.at(static_cast<size_t>(since->slot)).name);
+    std::vector<std::string> src;
+    const std::string customers =
+        renamed_source(read, rf.key_location, rf.customers_table, rf.customers_location, src);
+    std::string cust = "SELECT " + d_.read_key(src[0]) + " AS k";
     columns_ = {"k"};
+    size_t next = 1;
     for (size_t s = 0; s < program.columns.size(); ++s) {
         const bound::ColumnUse& use = program.columns[s];
         if (use.source == bound::ColumnSource::State) continue;
-        auto cell = d_.read_cell(quoted(use.name, rf.customers_location), use.type);
+        auto cell = d_.read_cell(src.at(next++), use.type);
         if (!cell) cell = "NULL";  // refused where it is used
         cust += ", " + *cell + " AS c" + std::to_string(s);
         columns_.push_back("c" + std::to_string(s));
     }
-    cust += " FROM " + quoted(rf.customers_table, rf.customers_location);
-    if (rules_.since) {
-        const auto* col = std::get_if<bound::CustomerColumn>(&rules_.since->node);
-        if (col) {
-            const std::string day = d_.read_time_day(
-                quoted(program.columns.at(static_cast<size_t>(col->slot)).name, rf.since.location));
-            cust += " WHERE " + d_.is_true(d_.logic_or(
-                                    "isNull(" + day + ")",
-                                    "(" + day + " <= " + d_.integer_literal(as_of_.days) + ")"));
-        }
+    cust += " FROM " + customers;
+    if (since) {
+        const std::string day = d_.read_time_day(src.at(next));
+        cust += " WHERE " +
+                d_.is_true(d_.logic_or("isNull(" + day + ")",
+                                       "(" + day + " <= " + d_.integer_literal(as_of_.days) + ")"));
     }
     add_step(cust);
     // Each fact's rows: key, cells, the day of its time.
@@ -219,9 +250,14 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
     for (const bound::FactUse& f : program.facts) {
         const Location at =
             rules_.rules.facts.empty() ? Location{} : rules_.rules.facts[0].location;
-        std::string sql = "SELECT " + d_.read_key(quoted(f.key, at)) + " AS k";
+        std::vector<std::string> fact_read = {f.key};
+        for (const auto& column : f.columns)
+            fact_read.push_back(column.name);
+        if (!f.time.empty()) fact_read.push_back(f.time);
+        const std::string rows = renamed_source(fact_read, at, f.table, at, src);
+        std::string sql = "SELECT " + d_.read_key(src[0]) + " AS k";
         for (size_t s = 0; s < f.columns.size(); ++s) {
-            auto cell = d_.read_cell(quoted(f.columns[s].name, at), f.columns[s].type);
+            auto cell = d_.read_cell(src.at(s + 1), f.columns[s].type);
             if (!cell) {
                 refuse(at, "not compiled yet: fact column '" + f.columns[s].name + "' of type " +
                                type_name(f.columns[s].type));
@@ -229,8 +265,8 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
             }
             sql += ", " + *cell + " AS f" + std::to_string(s);
         }
-        if (!f.time.empty()) sql += ", " + d_.read_time_day(quoted(f.time, at)) + " AS t";
-        fact_rows.push_back("(" + sql + " FROM " + quoted(f.table, at) + ")");
+        if (!f.time.empty()) sql += ", " + d_.read_time_day(src.back()) + " AS t";
+        fact_rows.push_back("(" + sql + " FROM " + rows + ")");
     }
     std::vector<std::pair<std::string, std::string>> filled;
     for (size_t j = 0; j < program.aggregates.size(); ++j) {

@@ -1,5 +1,7 @@
 #include "state/warehouse_quality.hpp"
 
+#include <algorithm>
+
 #include "engine/cell_readers.hpp"
 #include "state/warehouse_report.hpp"
 
@@ -26,15 +28,33 @@ struct TableRead {
         std::string raw, read;
     };
     std::vector<Cell> cells;
-    std::string extra;  // further columns of the rows
+    std::vector<std::pair<std::string, std::string>> extra;  // further columns: value, name
+    std::vector<std::string> columns_read;  // the names of the table's columns read above
 
-    // FROM clause over the rows: k, rid, r<i>, c<i>, and `extra`.
+    // FROM clause over the rows: k, rid, r<i>, c<i>, and `extra`. The values are computed
+    // under names no column read has, and given these names one SELECT out: ClickHouse
+    // resolves a name to an alias of the same SELECT before a column of the table, so a column
+    // `t` read beside `... AS t` would read the alias.
     std::string rows() const {
-        std::string sql = "(SELECT " + key + " AS k, " + order + " AS rid";
-        for (size_t i = 0; i < cells.size(); ++i)
-            sql += ", " + cells[i].raw + " AS r" + std::to_string(i) + ", " + cells[i].read +
-                   " AS c" + std::to_string(i);
-        return sql + extra + " FROM " + table + ") q";
+        std::vector<std::pair<std::string, std::string>> values = {{key, "k"}, {order, "rid"}};
+        for (size_t i = 0; i < cells.size(); ++i) {
+            values.emplace_back(cells[i].raw, "r" + std::to_string(i));
+            values.emplace_back(cells[i].read, "c" + std::to_string(i));
+        }
+        values.insert(values.end(), extra.begin(), extra.end());
+        std::string prefix = "strata_q_";
+        auto taken = [&](const std::string& p) {
+            return std::any_of(columns_read.begin(), columns_read.end(),
+                               [&](const std::string& c) { return c.rfind(p, 0) == 0; });
+        };
+        while (taken(prefix))
+            prefix += "_";
+        std::string inner, outer;
+        for (const auto& [value, name] : values) {
+            inner += (inner.empty() ? "" : ", ") + value + " AS " + prefix + name;
+            outer += (outer.empty() ? "" : ", ") + prefix + name + " AS " + name;
+        }
+        return "(SELECT " + outer + " FROM (SELECT " + inner + " FROM " + table + ") i) q";
     }
     std::string count_if(const std::string& condition) const {
         return sql == WarehouseSql::Postgres ? "count(*) FILTER (WHERE " + condition + ")"
@@ -95,12 +115,14 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
     };
 
     // The customers: keys left out, repeated keys, cells that do not convert.
-    TableRead c{sql, name(rf.customers_table), "", pg ? "ctid" : name(rf.key), {}, {}};
+    TableRead c{sql, name(rf.customers_table), "", pg ? "ctid" : name(rf.key), {}, {}, {}};
+    c.columns_read = {rf.key};
     c.key = pg ? d.read_column_key(rf.customers_table, rf.key, cell(rf.customers_table, rf.key))
                : d.read_key(name(rf.key));
     for (const bound::ColumnUse& use : program.columns) {
         if (use.source != bound::ColumnSource::Table) continue;
         const std::string raw = cell(rf.customers_table, use.name);
+        c.columns_read.push_back(use.name);
         c.cells.push_back(
             {use.name, use.type, raw,
              d.read_column(rf.customers_table, use.name, raw, use.type).value_or("NULL")});
@@ -136,7 +158,7 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
         pg ? " IN (SELECT " + d.key_text("customer_key") + " FROM " + placed + ")"
            : " GLOBAL IN (SELECT customer_key FROM " + placed + ")";
     for (const bound::FactUse& f : program.facts) {
-        TableRead t{sql, name(f.table), "", pg ? "ctid" : name(f.key), {}, {}};
+        TableRead t{sql, name(f.table), "", pg ? "ctid" : name(f.key), {}, {}, {}};
         const std::string key =
             pg ? d.read_column_key(f.table, f.key, cell(f.table, f.key)) : d.read_key(name(f.key));
         t.key = pg ? d.key_text(key) : key;
@@ -145,9 +167,14 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
             t.cells.push_back({use.name, use.type, raw,
                                d.read_column(f.table, use.name, raw, use.type).value_or("NULL")});
         }
-        t.extra = ", (" + t.key + placed_keys + ") AS j";
-        if (!f.time.empty())
-            t.extra += ", " + d.read_column_day(f.table, f.time, cell(f.table, f.time)) + " AS t";
+        t.extra = {{"(" + t.key + placed_keys + ")", "j"}};
+        t.columns_read = {f.key};
+        for (const bound::ColumnUse& use : f.columns)
+            t.columns_read.push_back(use.name);
+        if (!f.time.empty()) {
+            t.extra.emplace_back(d.read_column_day(f.table, f.time, cell(f.table, f.time)), "t");
+            t.columns_read.push_back(f.time);
+        }
         const std::string joined = pg ? "j" : "ifNull(j, 0)";
         std::string fact_counts = "SELECT count(*), " + t.count_if(joined);
         const std::string day = d.integer_literal(as_of.days);
