@@ -323,6 +323,12 @@ class Dialect {
 
 // The dialect called `name` (sqlite, postgres, clickhouse), or null when it is not built.
 std::unique_ptr<Dialect> make_dialect(const std::string& name);
+
+// `prefix`, with `_` appended until no name of `columns` starts with it: aliases made from it
+// name none of those columns. ClickHouse resolves a name to an alias of the same SELECT before
+// a column of the table, so a SELECT that reads a base's columns gives its values such names
+// and the plan's own names (k, t, c0, ...) one SELECT out.
+std::string unused_prefix(const std::vector<std::string>& columns, std::string prefix);
 std::unique_ptr<Dialect> make_sqlite_dialect();
 std::unique_ptr<Dialect> make_clickhouse_dialect();
 

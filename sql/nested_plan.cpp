@@ -197,13 +197,7 @@ void Lowering::add_stored_state_nested() {
 std::string Lowering::renamed_source(const std::vector<std::string>& columns, const Location& at,
                                      const std::string& table, const Location& table_at,
                                      std::vector<std::string>& names) {
-    std::string prefix = "strata_src_";
-    auto taken = [&](const std::string& p) {
-        return std::any_of(columns.begin(), columns.end(),
-                           [&](const std::string& c) { return c.rfind(p, 0) == 0; });
-    };
-    while (taken(prefix))
-        prefix += "_";
+    const std::string prefix = unused_prefix(columns, "strata_src_");
     std::string sql = "SELECT ";
     names.clear();
     for (size_t i = 0; i < columns.size(); ++i) {

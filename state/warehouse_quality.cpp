@@ -1,7 +1,5 @@
 #include "state/warehouse_quality.hpp"
 
-#include <algorithm>
-
 #include "engine/cell_readers.hpp"
 #include "state/warehouse_report.hpp"
 
@@ -42,13 +40,7 @@ struct TableRead {
             values.emplace_back(cells[i].read, "c" + std::to_string(i));
         }
         values.insert(values.end(), extra.begin(), extra.end());
-        std::string prefix = "strata_q_";
-        auto taken = [&](const std::string& p) {
-            return std::any_of(columns_read.begin(), columns_read.end(),
-                               [&](const std::string& c) { return c.rfind(p, 0) == 0; });
-        };
-        while (taken(prefix))
-            prefix += "_";
+        const std::string prefix = sql::unused_prefix(columns_read, "strata_q_");
         std::string inner, outer;
         for (const auto& [value, name] : values) {
             inner += (inner.empty() ? "" : ", ") + value + " AS " + prefix + name;
