@@ -108,7 +108,12 @@ std::string Lowering::nested_cv(const bound::Aggregate& a, const std::string& fa
     const std::string rows = cv_rows(a, fact_rows, periods);
     const std::string p = std::to_string(periods);  // a plain literal: range() takes UInt
     // Each period's total as sum() gives it (a total the query cannot reproduce stops it).
-    const std::string totals = nested_total(rows, a.value->type, false, "k, pk");
+    GroupedRows grouping;
+    grouping.from = "(" + rows + ")";
+    grouping.by = {{"k", "k"}, {"pk", "pk"}};
+    grouping.x = "x";
+    grouping.where = "1";
+    const std::string totals = nested_total(grouping, a.value->type, false);
     const std::string b = "toFloat64(ifNull(toFloat64(v), toFloat64(throwIf(isNull(v)))))";
     // Every period of each customer with rows (0 where a period has none), in period order.
     // (ClickHouse 18.16's lambdas do not see the columns beside an array column: no captures.)

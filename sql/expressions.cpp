@@ -151,6 +151,8 @@ std::string Lowering::node(const bound::Expr& e, int fact) {
                 }
                 return "c" + std::to_string(n.slot);
             } else if constexpr (std::is_same_v<T, bound::FactColumn>) {
+                if (inline_cells_)
+                    return "(" + inline_cells_->cells.at(static_cast<size_t>(n.slot)) + ")";
                 return "f" + std::to_string(n.slot);
             } else if constexpr (std::is_same_v<T, bound::LetRef>) {
                 if (e.type == Type::Record) {

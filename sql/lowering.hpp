@@ -112,7 +112,33 @@ class Lowering {
     void nested_population(const bound::Expr& e, const bound::Call& c);
     void nested_rank(const std::string& x, const std::string& name, bool descending, int64_t tiles);
     std::string nested_aggregate(const bound::Aggregate& a, const std::string& fact_rows);
-    std::string nested_total(const std::string& rows, Type vt, bool avg, const std::string& by);
+
+    // Rows an aggregate groups: the columns of a subquery of the plan (`by` and x), or, in the
+    // nested plan, its fact's table read in the SELECT that groups, each cell written where it
+    // is used: a Distributed table then groups on its shards and only the groups travel.
+    struct GroupedRows {
+        std::string from;                                     // "(subquery)" or a table
+        std::vector<std::pair<std::string, std::string>> by;  // (name, expression)
+        std::string x;       // a row's value ("NULL": none, as count(fact))
+        std::string where;   // which rows: a condition that is never null
+        std::string prefix;  // the grouping SELECT's aliases ("": a subquery, no renaming)
+    };
+    // `SELECT <by names>, <aggregate names>` of `rows` grouped by `by` (`also`: a further
+    // condition on the rows). Aggregates are (name, expression over rows.x).
+    std::string grouped(const GroupedRows& rows,
+                        const std::vector<std::pair<std::string, std::string>>& aggregates,
+                        const std::string& also = "") const;
+    // A fact read by the SELECT that groups it: its table, key, cells (by slot) and the day of
+    // its time, written over the table's own columns, and a prefix none of them starts with.
+    struct FactCells {
+        std::string table, key, day, prefix;
+        std::vector<std::string> cells;
+    };
+    std::vector<FactCells> fact_cells_;
+    const FactCells* inline_cells_ = nullptr;  // set: expr() writes fact columns as these
+    GroupedRows fact_grouping(const bound::Aggregate& a);
+    // sum or avg of rows.x per group, giving the `by` names and v.
+    std::string nested_total(const GroupedRows& rows, Type vt, bool avg);
 
     // cv and abc (sql/cv_and_abc.cpp). cv_rows: the rows cv takes (k, x, and pk, the period
     // counting back from as_of), with `periods` set; over `fact_rows` (k, f<slot>, t).

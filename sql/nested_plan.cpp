@@ -2,8 +2,11 @@
 // the same steps as the CTE plan of compiler.cpp, each written as a subquery of the next.
 //   customers   key k, each cell read as its type (c<slot>), since applied
 //   aggregates  one ANY LEFT JOIN per SELECT (USING k) with each aggregate's rows grouped by
-//               key; join_use_nulls = 1 (set at the end of the query) so that a customer
-//               without rows gets NULL, then 0 for counts and sums
+//               key in the SELECT that reads its fact's table, each cell written where it is
+//               used (GroupedRows): a Distributed table groups on its shards, and only one
+//               row per customer and aggregate comes back; join_use_nulls = 1 (set at the end
+//               of the query) so that a customer without rows gets NULL, then 0 for counts
+//               and sums. (cv groups its periods from a subquery of the fact's rows.)
 //   lets, population functions, conditions, placement: columns added step by step
 // A population rank sorts the whole base once into an array of row tuples (NULLs last),
 // ARRAY JOINs it back, and takes the number of strictly smaller values as the position minus
@@ -95,64 +98,93 @@ void Lowering::nested_population(const bound::Expr& e, const bound::Call& c) {
     population_[&e] = p;
 }
 
-std::string Lowering::nested_aggregate(const bound::Aggregate& a, const std::string& fact_rows) {
-    const bound::FactUse& fact = rules_.program.facts.at(static_cast<size_t>(a.fact));
-    std::string where = fact.time.empty() ? "1" : "t <= " + d_.integer_literal(as_of_.days);
-    if (a.where) where = d_.logic_and("(" + where + ")", expr(*a.where, a.fact));
-    const Type vt = a.value ? a.value->type : Type::Null;
-    const std::string x = a.value ? expr(*a.value, a.fact) : "NULL";
-    const std::string rows =
-        "SELECT k, " + x + " AS x FROM " + fact_rows + " WHERE " + d_.is_true(where);
-    auto grouped = [&](const std::string& v) {
-        return "SELECT k, " + v + " AS v FROM (" + rows + ") GROUP BY k";
+std::string Lowering::grouped(const GroupedRows& rows,
+                              const std::vector<std::pair<std::string, std::string>>& aggregates,
+                              const std::string& also) const {
+    const std::string& p = rows.prefix;
+    std::string inner, outer, keys;
+    auto add = [&](const std::string& name, const std::string& e) {
+        const std::string sep = inner.empty() ? "SELECT " : ", ";
+        inner += sep + (e == p + name ? e : e + " AS " + p + name);
+        outer += sep + (p.empty() ? name : p + name + " AS " + name);
     };
+    for (const auto& [name, e] : rows.by) {
+        add(name, e);
+        keys += (keys.empty() ? "" : ", ") + p + name;
+    }
+    for (const auto& [name, e] : aggregates)
+        add(name, e);
+    inner += " FROM " + rows.from + " WHERE " +
+             (also.empty() ? rows.where : "(" + rows.where + ") AND " + also) + " GROUP BY " + keys;
+    return p.empty() ? inner : outer + " FROM (" + inner + ")";
+}
+
+Lowering::GroupedRows Lowering::fact_grouping(const bound::Aggregate& a) {
+    const FactCells& f = fact_cells_.at(static_cast<size_t>(a.fact));
+    inline_cells_ = &f;
+    std::string where = f.day.empty() ? "1" : f.day + " <= " + d_.integer_literal(as_of_.days);
+    if (a.where) where = d_.logic_and("(" + where + ")", expr(*a.where, a.fact));
+    GroupedRows rows;
+    rows.x = a.value ? expr(*a.value, a.fact) : "NULL";
+    inline_cells_ = nullptr;
+    rows.from = f.table;
+    rows.by = {{"k", f.key}};
+    rows.where = d_.is_true(where);
+    rows.prefix = f.prefix;
+    return rows;
+}
+
+std::string Lowering::nested_aggregate(const bound::Aggregate& a, const std::string& fact_rows) {
+    if (a.fn == bound::AggFn::Cv) return nested_cv(a, fact_rows);
+    const GroupedRows rows = fact_grouping(a);
+    auto one = [&](const std::string& v) { return grouped(rows, {{"v", v}}); };
     switch (a.fn) {
         case bound::AggFn::Count:
-            return grouped(a.value ? "toInt64(count(x))" : "toInt64(count())");
+            return one(a.value ? "toInt64(count(" + rows.x + "))" : "toInt64(count())");
         case bound::AggFn::CountDistinct:
-            return grouped("toInt64(uniqExact(x))");
+            return one("toInt64(uniqExact(" + rows.x + "))");
         case bound::AggFn::Min:
-            return grouped("min(x)");
+            return one("min(" + rows.x + ")");
         case bound::AggFn::Max:
-            return grouped("max(x)");
-        case bound::AggFn::Cv:
-            return nested_cv(a, fact_rows);
+            return one("max(" + rows.x + ")");
         default:
             break;
     }
-    return nested_total(rows, vt, a.fn == bound::AggFn::Avg, "k");
+    return nested_total(rows, a.value ? a.value->type : Type::Null, a.fn == bound::AggFn::Avg);
 }
 
-// sum or avg over `rows` (columns `by` and x), grouped by `by`, giving `by` and v.
-std::string Lowering::nested_total(const std::string& rows, Type vt, bool avg,
-                                   const std::string& by) {
+std::string Lowering::nested_total(const GroupedRows& rows, Type vt, bool avg) {
+    std::string by;
+    for (const auto& column : rows.by)
+        by += (by.empty() ? "" : ", ") + column.first;
+    const std::string& x = rows.x;
     if (vt == Type::Int) {
         const std::string fits = "s >= -9223372036854775808 AND s <= 9223372036854775807";
+        const std::string sums = grouped(
+            rows, {{"s", "sum(toDecimal128(" + x + ", 0))"}, {"n", "toInt64(count(" + x + "))"}});
         const std::string total = "SELECT " + by + ", n, if(n = 0 OR NOT (" + fits +
                                   "), NULL, toInt64(if(" + fits +
-                                  ", s, toDecimal128(0, 0)))) AS tot FROM (SELECT " + by +
-                                  ", "
-                                  "sum(toDecimal128(x, 0)) AS s, toInt64(count(x)) AS n FROM (" +
-                                  rows + ") GROUP BY " + by + ")";
+                                  ", s, toDecimal128(0, 0)))) AS tot FROM (" + sums + ")";
         if (!avg) return "SELECT " + by + ", tot AS v FROM (" + total + ")";
         return "SELECT " + by + ", if(n = 0 OR isNull(tot), NULL, " +
                guarded("ifNull(abs(tot) <= 9007199 AND n <= 9007199, 1)",
                        "toFloat64(tot) / toFloat64(n)") +
                ") AS v FROM (" + total + ")";
     }
-    // Numbers: integer parts i and fraction units u summed apart (engine/exact_sum.hpp).
-    const std::string split = "SELECT " + by + ", x, " +
-                              guarded("abs(x) < 9223372036854775808.0", "toInt64(x)") +
-                              " AS i FROM (" + rows + ") WHERE isNotNull(x)";
+    // Numbers: integer parts i and fraction units u summed apart (engine/exact_sum.hpp), over
+    // the rows with a value.
+    const std::string i = guarded("abs(" + x + ") < 9223372036854775808.0", "toInt64(" + x + ")");
+    const std::string sums =
+        grouped(rows,
+                {{"sd", "sum(toDecimal128(" + i + ", 0))"},
+                 {"sf", "sum(" + d_.fraction_units("(" + x + " - toFloat64(" + i + "))") + ")"},
+                 {"n", "toInt64(count(" + x + "))"}},
+                "isNotNull(" + x + ")");
     const std::string units =
         "SELECT " + by +
         ", toInt64(if(abs(sd) < 4611686018427387904, sd, toDecimal128(0, 0))) AS si, "
-        "abs(sd) < 4611686018427387904 AS si_ok, sf, n FROM (SELECT " +
-        by +
-        ", sum(toDecimal128(i, 0)) AS "
-        "sd, sum(" +
-        d_.fraction_units("(x - toFloat64(i))") + ") AS sf, toInt64(count(x)) AS n FROM (" + split +
-        ") GROUP BY " + by + ")";
+        "abs(sd) < 4611686018427387904 AS si_ok, sf, n FROM (" +
+        sums + ")";
     const std::string normal = "SELECT " + by +
                                ", n, si_ok, si + intDiv(sf, 1000000000) AS a0, sf % "
                                "1000000000 AS b0 FROM (" +
@@ -241,6 +273,7 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
     add_step(cust);
     // Each fact's rows: key, cells, the day of its time.
     std::vector<std::string> fact_rows;
+    fact_cells_.clear();
     for (const bound::FactUse& f : program.facts) {
         const Location at =
             rules_.rules.facts.empty() ? Location{} : rules_.rules.facts[0].location;
@@ -250,17 +283,27 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
         if (!f.time.empty()) fact_read.push_back(f.time);
         const std::string rows = renamed_source(fact_read, at, f.table, at, src);
         std::string sql = "SELECT " + d_.read_key(src[0]) + " AS k";
+        FactCells cells;
+        cells.table = quoted(f.table, at);
+        cells.key = d_.read_key(quoted(f.key, at));
+        cells.prefix = unused_prefix(fact_read, "strata_g_");
         for (size_t s = 0; s < f.columns.size(); ++s) {
             auto cell = d_.read_cell(src.at(s + 1), f.columns[s].type);
-            if (!cell) {
+            auto inline_cell = d_.read_cell(quoted(f.columns[s].name, at), f.columns[s].type);
+            if (!cell || !inline_cell) {
                 refuse(at, "not compiled yet: fact column '" + f.columns[s].name + "' of type " +
                                type_name(f.columns[s].type));
-                cell = "NULL";
+                cell = inline_cell = "NULL";
             }
             sql += ", " + *cell + " AS f" + std::to_string(s);
+            cells.cells.push_back(*inline_cell);
         }
-        if (!f.time.empty()) sql += ", " + d_.read_time_day(src.back()) + " AS t";
+        if (!f.time.empty()) {
+            sql += ", " + d_.read_time_day(src.back()) + " AS t";
+            cells.day = d_.read_time_day(quoted(f.time, at));
+        }
         fact_rows.push_back("(" + sql + " FROM " + rows + ")");
+        fact_cells_.push_back(std::move(cells));
     }
     std::vector<std::pair<std::string, std::string>> filled;
     for (size_t j = 0; j < program.aggregates.size(); ++j) {

@@ -496,3 +496,67 @@ general:
     REQUIRE(compiled.code == 0);
     CHECK_THROWS_WITH(query_rows(long_text, compiled.out), "integer overflow");
 }
+
+namespace {
+
+// Each SELECT of `sql` that reads `table` (the text from `FROM table` to the end of its own
+// subquery): what follows the table at that SELECT's own depth.
+std::vector<std::string> reads_of(const std::string& sql, const std::string& table) {
+    std::vector<std::string> out;
+    const std::string from = "FROM " + table;
+    for (size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at + 1)) {
+        std::string level;
+        int depth = 0;
+        for (size_t i = at + from.size(); i < sql.size() && depth >= 0; ++i) {
+            if (sql[i] == '(') ++depth;
+            if (sql[i] == ')') --depth;
+            if (depth == 0 && sql[i] != ')') level += sql[i];
+        }
+        out.push_back(level);
+    }
+    return out;
+}
+
+}  // namespace
+
+// ClickHouse runs a GROUP BY over a Distributed table on the shards, each sending its groups,
+// but only when the grouping SELECT reads the table itself: grouping a subquery of the table
+// brings every row to the server that received the query. So each aggregate but cv groups
+// where its fact's table is read.
+TEST_CASE("compile: on ClickHouse each aggregate groups in the SELECT that reads its table") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", kSchema);
+    const std::string rules = dir.write("r.yaml", R"(ruleset: shards
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  n: count(orders)
+  spend: sum(orders.amount where category == 'a')
+  items: sum(orders.items)
+  mean: avg(orders.amount)
+  kinds: count_distinct(orders.category)
+  first: min(orders.order_date)
+  most: max(orders.items where amount > 2)
+  swing: cv(orders.amount, per: month, over: 6mo)
+general:
+  segments:
+    - id: busy
+      when: n > 3 and spend > 10 and items > 1 and mean > 1 and kinds > 1 and most > 0
+    - id: steady
+      when: swing < 0.5 or first < as_of - 1y
+    - id: rest
+      when: otherwise
+)");
+    const Run r = run_cli({"compile", rules, "--dialect", "clickhouse", "--db", db});
+    REQUIRE(r.code == 0);
+    const std::vector<std::string> reads = reads_of(r.out, "`orders`");
+    // Seven aggregates group where they read; cv reads its rows in a SELECT of their own
+    // (twice: for its periods and for their totals).
+    size_t grouped = 0;
+    for (const std::string& level : reads)
+        if (level.find(" GROUP BY strata_g_k") != std::string::npos) ++grouped;
+    CHECK(grouped == 7);
+    CHECK(reads.size() == 9);
+}

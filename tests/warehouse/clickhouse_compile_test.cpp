@@ -314,20 +314,21 @@ general:
     }
 }
 
-// Columns of the base named as the query's own names (k, t, c0, f0, and strata_src_0, the
-// prefix the query renames the base's columns with): ClickHouse resolves a name to an alias of
-// the same SELECT before a column, so each must still read its own column.
+// Columns of the base named as the query's own names (k, t, c0, f0; strata_src_0, the prefix
+// the query renames the base's columns with; strata_g_k, the key's alias where an aggregate
+// groups its fact's table): ClickHouse resolves a name to an alias of the same SELECT before a
+// column, so each must still read its own column.
 TEST_CASE("clickhouse compile: columns named as the query's own names read their own values") {
     TempDir dir;
     const std::string db = dir.database("base.db", R"sql(
 CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, k INTEGER, t TEXT, c0 REAL);
 CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, t DATE, k INTEGER,
-                     f0 REAL, strata_src_0 INTEGER);
+                     f0 REAL, strata_src_0 INTEGER, strata_g_k INTEGER);
 INSERT INTO customers VALUES (1, 20, 'x', 1.0), (2, NULL, 'x', 3.5), (3, 5, NULL, NULL),
                              (4, 4, 'y', 0.5), (5, NULL, NULL, NULL), (6, 1, 'x', 2.0);
-INSERT INTO orders VALUES (1, 3, '2026-10-01', 3, 2.5, 1), (2, 3, '2026-10-02', 1, 9.0, 7),
-                          (3, 4, '2026-12-01', 9, 5.0, 9), (4, 5, '2026-09-30', 2, 0.5, 2),
-                          (5, 5, '2026-10-30', 7, 1.5, 3), (6, 6, '2026-10-10', 0, 4.0, 8);
+INSERT INTO orders VALUES (1, 3, '2026-10-01', 3, 2.5, 1, 1), (2, 3, '2026-10-02', 1, 9.0, 7, 2),
+                          (3, 4, '2026-12-01', 9, 5.0, 9, 9), (4, 5, '2026-09-30', 2, 0.5, 2, 1),
+                          (5, 5, '2026-10-30', 7, 1.5, 3, 3), (6, 6, '2026-10-10', 0, 4.0, 8, 9);
 )sql");
     const std::string rules = dir.write("rules.yaml", R"x(ruleset: names
 version: 1
@@ -341,6 +342,7 @@ let:
   top_k: max(orders.k)
   total: sum(orders.f0 where k > 1)
   odd: sum(orders.strata_src_0)
+  gk: max(orders.strata_g_k where strata_g_k > k)
 general:
   policy: first_match
   segments:
@@ -357,6 +359,8 @@ general:
           when: t == 'x'
         - id: odd
           when: odd > 4 or n > 1
+        - id: gk_high
+          when: gk > 6
 )x");
     check_agrees(dir, rules, db, "2026-11-01");
     // The engine's own placement, so that the comparison above is not of two wrong answers.
@@ -365,7 +369,7 @@ general:
     REQUIRE(run_cli({"run", rules, "--db", copy, "--as-of", "2026-11-01"}).code == 0);
     CHECK(run_cli({"export", rules, "--db", copy}).out ==
           "customer_key,segment,tactical,offer,channel,priority\n1,by_k,,,,\n2,by_c0,,,,\n3,"
-          "by_facts,,,,\n4,rest,,,,\n5,by_facts,,,,\n6,rest,lettered;odd,,,\n");
+          "by_facts,,,,\n4,rest,,,,\n5,by_facts,,,,\n6,rest,lettered;odd;gk_high,,,\n");
 }
 
 // A moment ClickHouse's DateTime cannot hold is refused by the loader, never changed.
