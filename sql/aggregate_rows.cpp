@@ -54,9 +54,18 @@ void Lowering::nested_aggregate_rows(const std::vector<std::string>& fact_rows,
     for (size_t j = 0; j < program.aggregates.size(); ++j) {
         const bound::Aggregate& a = program.aggregates[j];
         const std::string name = "a" + std::to_string(j);
+        // Counted where the fact's table is read, as the aggregate itself is (on the shards
+        // of a Distributed table); cv's rows from its subquery.
+        std::string counts;
+        if (a.fn == bound::AggFn::Cv) {
+            counts = aggregate_rows_sql(a, fact_rows.at(static_cast<size_t>(a.fact)));
+        } else {
+            const GroupedRows rows = fact_grouping(a);
+            counts = grouped(rows, {{"n", "count()"},
+                                    {"nn", a.value ? "count() - count(" + rows.x + ")" : "0"}});
+        }
         add_step("SELECT * FROM " + current_ + " ANY LEFT JOIN (SELECT k, n AS " + name +
-                 "_n, nn AS " + name + "_nn FROM (" +
-                 aggregate_rows_sql(a, fact_rows.at(static_cast<size_t>(a.fact))) + ")) USING k");
+                 "_n, nn AS " + name + "_nn FROM (" + counts + ")) USING k");
         columns_.push_back(name + "_n");
         columns_.push_back(name + "_nn");
         // join_use_nulls: a customer without rows gets NULL here, and took none.
