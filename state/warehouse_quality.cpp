@@ -28,6 +28,10 @@ struct TableRead {
     std::vector<Cell> cells;
     std::vector<std::pair<std::string, std::string>> extra;  // further columns: value, name
     std::vector<std::string> columns_read;  // the names of the table's columns read above
+    // PostgreSQL: a query of distinct keys (placed_k) that gives the column j, whether the
+    // row's key is one of them, by a join. (`k IN (SELECT …)` beside the columns is a plan
+    // that scans the keys again for every row once they outgrow work_mem: hours at 1M.)
+    std::string joined_keys;
 
     // FROM clause over the rows: k, rid, r<i>, c<i>, and `extra`. The values are computed
     // under names no column read has, and given these names one SELECT out: ClickHouse
@@ -46,6 +50,10 @@ struct TableRead {
             inner += (inner.empty() ? "" : ", ") + value + " AS " + prefix + name;
             outer += (outer.empty() ? "" : ", ") + prefix + name + " AS " + name;
         }
+        if (!joined_keys.empty())
+            return "(SELECT " + outer + ", (p.placed_k IS NOT NULL) AS j FROM (SELECT " + inner +
+                   " FROM " + table + ") i LEFT JOIN (" + joined_keys + ") p ON p.placed_k = i." +
+                   prefix + "k) q";
         return "(SELECT " + outer + " FROM (SELECT " + inner + " FROM " + table + ") i) q";
     }
     std::string count_if(const std::string& condition) const {
@@ -146,9 +154,7 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
 
     // Each fact: its rows of no placed customer, and of the others, unknown and later times and
     // cells that do not convert.
-    const std::string placed_keys =
-        pg ? " IN (SELECT " + d.key_text("customer_key") + " FROM " + placed + ")"
-           : " GLOBAL IN (SELECT customer_key FROM " + placed + ")";
+    const std::string placed_keys = " GLOBAL IN (SELECT customer_key FROM " + placed + ")";
     for (const bound::FactUse& f : program.facts) {
         TableRead t{sql, name(f.table), "", pg ? "ctid" : name(f.key), {}, {}, {}};
         const std::string key =
@@ -159,7 +165,11 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
             t.cells.push_back({use.name, use.type, raw,
                                d.read_column(f.table, use.name, raw, use.type).value_or("NULL")});
         }
-        t.extra = {{"(" + t.key + placed_keys + ")", "j"}};
+        if (pg)
+            t.joined_keys =
+                "SELECT DISTINCT " + d.key_text("customer_key") + " AS placed_k FROM " + placed;
+        else
+            t.extra = {{"(" + t.key + placed_keys + ")", "j"}};
         t.columns_read = {f.key};
         for (const bound::ColumnUse& use : f.columns)
             t.columns_read.push_back(use.name);
