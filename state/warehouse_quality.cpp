@@ -115,7 +115,7 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
     };
 
     // The customers: keys left out, repeated keys, cells that do not convert.
-    TableRead c{sql, name(rf.customers_table), "", pg ? "ctid" : name(rf.key), {}, {}, {}};
+    TableRead c{sql, name(rf.customers_table), "", pg ? "ctid" : name(rf.key), {}, {}, {}, {}};
     c.columns_read = {rf.key};
     c.key = pg ? d.read_column_key(rf.customers_table, rf.key, cell(rf.customers_table, rf.key))
                : d.read_key(name(rf.key));
@@ -156,7 +156,7 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
     // cells that do not convert.
     const std::string placed_keys = " GLOBAL IN (SELECT customer_key FROM " + placed + ")";
     for (const bound::FactUse& f : program.facts) {
-        TableRead t{sql, name(f.table), "", pg ? "ctid" : name(f.key), {}, {}, {}};
+        TableRead t{sql, name(f.table), "", pg ? "ctid" : name(f.key), {}, {}, {}, {}};
         const std::string key =
             pg ? d.read_column_key(f.table, f.key, cell(f.table, f.key)) : d.read_key(name(f.key));
         t.key = pg ? d.key_text(key) : key;

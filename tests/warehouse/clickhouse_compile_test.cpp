@@ -276,7 +276,7 @@ general:
     }
     SUBCASE("DateTime in another time zone") {
         std::vector<std::string> alter;
-        for (const std::string& table : {"customers_local", "customers", "orders_local", "orders"})
+        for (const std::string table : {"customers_local", "customers", "orders_local", "orders"})
             alter.push_back("ALTER TABLE " + table + " MODIFY COLUMN " +
                             (table.starts_with("customers") ? "seen" : "at") +
                             " Nullable(DateTime('Asia/Kamchatka'))");
@@ -374,7 +374,7 @@ general:
 
 // A moment ClickHouse's DateTime cannot hold is refused by the loader, never changed.
 TEST_CASE("clickhouse loader: datetimes outside 1970 to 2105 are refused") {
-    for (const std::string& moment : {"1969-12-31T23:59:59", "2106-01-01T00:00:00"}) {
+    for (const std::string moment : {"1969-12-31T23:59:59", "2106-01-01T00:00:00"}) {
         CAPTURE(moment);
         TempDir dir;
         const std::string db = dir.database(
