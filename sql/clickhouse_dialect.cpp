@@ -18,6 +18,7 @@
 // engine's cell readers do.
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "sql/dialect.hpp"
 
@@ -150,6 +151,14 @@ class ClickHouseDialect final : public Dialect {
     }
 
     std::string number_literal(double v) const override {
+        // ClickHouse 18.16's parser refuses a subnormal number (`1e-310` is a syntax error):
+        // those are written as their IEEE bits.
+        if (std::fpclassify(v) == FP_SUBNORMAL) {
+            uint64_t bits = 0;
+            std::memcpy(&bits, &v, sizeof bits);
+            return "reinterpretAsFloat64(reinterpretAsString(toUInt64(" + std::to_string(bits) +
+                   ")))";
+        }
         char buf[40];
         std::snprintf(buf, sizeof buf, "%.17g", v);
         return "toFloat64(" + std::string(buf) + ")";

@@ -212,6 +212,36 @@ general:
     check_agrees(dir, rules, db, "2026-11-01");
 }
 
+// ClickHouse 18.16's parser refuses subnormal number literals (`1e-310` is a syntax error):
+// the query must still run and compare as the engine does, on both sides of zero.
+TEST_CASE("clickhouse compile: subnormal number literals") {
+    TempDir dir;
+    const std::string db = dir.database(
+        "base.db", std::string(kSchema) +
+                       "INSERT INTO customers (customer_id, credit) VALUES (1, 0.0), (2, 1.0), "
+                       "(3, NULL), (4, -1.0);\n");
+    const std::string rules = dir.write("rules.yaml", R"x(ruleset: tiny
+version: 1
+general:
+  policy: first_match
+  segments:
+    - id: above
+      when: credit > 1e-310
+    - id: zero
+      when: credit > -4.9e-324
+    - id: rest
+      when: otherwise
+)x");
+    check_agrees(dir, rules, db, "2026-11-01");
+    const std::string copy = dir.file("engine.db");
+    std::filesystem::copy_file(db, copy);
+    REQUIRE(run_cli({"run", rules, "--db", copy, "--as-of", "2026-11-01"}).code == 0);
+    CHECK(
+        run_cli({"export", rules, "--db", copy}).out ==
+        "customer_key,segment,tactical,offer,channel,priority\n1,zero,,,,\n2,above,,,,\n3,rest,,,,"
+        "\n4,rest,,,,\n");
+}
+
 // Datetimes on ClickHouse: seconds since 1970 in UTC whatever the DateTime column's time
 // zone, days rounding down (before 1970 too), a fact whose time is a DateTime, the day edges
 // and the end of ClickHouse's range. The base is loaded as DateTime, then again with both
