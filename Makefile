@@ -50,8 +50,10 @@ tsan: deps
 	@TSAN_OPTIONS=halt_on_error=1 STRATA_SQL_PAIRS=20 build-tsan/tests/strata_tests
 
 # The test suite and the demo under AddressSanitizer (with LeakSanitizer) and
-# UndefinedBehaviorSanitizer. Any finding fails it: memory errors and undefined behaviour stop
-# the run, leaks fail it at exit. Part of CI (.ci/run), after `make test`. GCC's `undefined`
+# UndefinedBehaviorSanitizer: the unit suite, and beside it the warehouse tests on servers of
+# their own, but for their random pairs (scripts/sanitized-suite.sh). Any finding fails it:
+# memory errors and undefined behaviour stop the run, leaks fail it at exit. Part of CI
+# (.ci/run), after `make test`. GCC's `undefined`
 # leaves out float-cast-overflow (a double out of an integer's range), so it is named too.
 ASAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined,float-cast-overflow
@@ -65,8 +67,8 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 asan: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_STATIC_RUNTIME=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
 		"-DCMAKE_CXX_FLAGS=$(ASAN_FLAGS)" "-DCMAKE_EXE_LINKER_FLAGS=$(ASAN_FLAGS)" >/dev/null
-	@cmake --build build-asan -j$(JOBS) --target strata_tests strata
-	@$(ASAN_ENV) scripts/test-halves.sh build-asan/tests/strata_tests
+	@cmake --build build-asan -j$(JOBS) --target strata_tests strata strata_warehouse_tests
+	@$(ASAN_ENV) scripts/sanitized-suite.sh build-asan
 	@$(ASAN_ENV) scripts/demo.sh build-asan >/dev/null
 
 format:

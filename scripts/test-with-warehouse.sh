@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make test`: starts the warehouse servers (scripts/warehouse.sh), runs the whole ctest suite
 # of BUILD with their URLs in the environment, and stops them whatever happens (a failed test,
-# Ctrl-C, a crash of a test). Extra arguments go to ctest.
+# Ctrl-C, a crash of a test). Extra arguments go to ctest; after --run, they are a command to
+# run instead of ctest (in BUILD, with the same environment).
 #
 #   scripts/test-with-warehouse.sh BUILD [ctest arguments...]
+#   scripts/test-with-warehouse.sh BUILD --run COMMAND [arguments...]
 #
 # The servers' folder is named after the build folder, so an interrupted run's servers are
 # stopped by the next run of the same checkout, and two checkouts test side by side.
@@ -41,4 +43,9 @@ awk -v a="$started" -v b="$EPOCHREALTIME" -v d="$dir" \
 eval "$("$scripts/warehouse.sh" env "$dir")"
 
 cd "$build"
-ctest --output-on-failure "$@"
+if [ "${1:-}" = "--run" ]; then
+    shift
+    "$@"
+else
+    ctest --output-on-failure "$@"
+fi
