@@ -159,6 +159,9 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     spdlog::debug("fact pass and aggregates done");
     ev.future_fact_rows = total.future_rows();
     ev.unknown_time_fact_rows = total.unknown_time_rows();
+    // The per-customer states (64 bytes a customer for the benchmark's rules) are not needed
+    // past this point: freed before the lets and population fits, where a run peaks.
+    computers.clear();
     // Each let sees the ones before it: the binder ordered them dependencies first.
     ev.lets.reserve(program.lets.size());
     for (const auto& let : program.lets) {
