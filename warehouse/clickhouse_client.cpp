@@ -157,10 +157,13 @@ Outcome<ResultTable> ClickHouseClient::query(std::string_view sql,
     return std::move(*table);
 }
 
-Outcome<Done> ClickHouseClient::insert_rows(std::string_view table,
-                                            const std::vector<std::string>& columns,
-                                            const std::vector<Row>& rows,
-                                            const ClickHouseSettings& settings) {
+namespace {
+
+// INSERT INTO `table` (`column`, ...) FORMAT `format`, or the error of a name that cannot be
+// quoted.
+Outcome<std::string> insert_statement(std::string_view table,
+                                      const std::vector<std::string>& columns,
+                                      std::string_view format) {
     auto quoted_table = quote_clickhouse_identifier(table);
     if (!quoted_table) return client_error("the table " + identifier_problem(table));
     std::string statement = "INSERT INTO " + *quoted_table + " (";
@@ -169,7 +172,28 @@ Outcome<Done> ClickHouseClient::insert_rows(std::string_view table,
         if (!quoted) return client_error("the column " + identifier_problem(columns[i]));
         statement += (i ? ", " : "") + *quoted;
     }
-    statement += ") FORMAT TabSeparated";
+    return statement + ") FORMAT " + std::string(format);
+}
+
+}  // namespace
+
+Outcome<Done> ClickHouseClient::insert_row_binary(std::string_view table,
+                                                  const std::vector<std::string>& columns,
+                                                  std::string_view body,
+                                                  const ClickHouseSettings& settings) {
+    auto statement = insert_statement(table, columns, "RowBinary");
+    if (!statement) return statement.error();
+    std::string answer;
+    return post(statement.value(), body, settings, answer);
+}
+
+Outcome<Done> ClickHouseClient::insert_rows(std::string_view table,
+                                            const std::vector<std::string>& columns,
+                                            const std::vector<Row>& rows,
+                                            const ClickHouseSettings& settings) {
+    auto made = insert_statement(table, columns, "TabSeparated");
+    if (!made) return made.error();
+    const std::string& statement = made.value();
 
     std::string body;
     for (std::size_t r = 0; r < rows.size(); ++r) {

@@ -6,9 +6,11 @@
 // is read, so memory stays at about two batches): they are on their shards when the load
 // returns.
 //
+// Rows travel as RowBinary, so every value arrives exactly (a double as its bits).
+//
 // The warehouse holds what the engine sees. Each column gets the native type of the type the
 // engine reads it as (dsl/schema.hpp from the SQLite declared type): integer → Int64, number →
-// Float64, text → String, boolean → UInt8 (0/1), date → Date, datetime → DateTime (written
+// Float64, text → String, boolean → UInt8 (0/1), date → Date, datetime → DateTime (sent
 // as its Unix time, so the server's time zone does not change it), all Nullable; the key
 // column is Int64 (not Nullable). Every cell is converted exactly as the engine's cell
 // readers convert it (engine/cell_readers.hpp, the definition): junk text in an INTEGER
