@@ -28,7 +28,8 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
     if (options.db && options.db->rfind("clickhouse://", 0) == 0) {
         // The schema from the server's system.columns (cli/clickhouse_schema.hpp).
         std::string error;
-        auto schema = read_clickhouse_schema(*options.db, error);
+        catalog = read_clickhouse_schema(*options.db, error);
+        auto& schema = catalog;
         auto text = schema ? read_text_file(options.rules, error) : std::nullopt;
         if (!text) {
             err << "strata compile: " << error << '\n';
@@ -62,6 +63,8 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
     if (!as_of) return kExitEnvironment;
     auto dialect = options.dialect == "postgres"
                        ? sql::make_postgres_dialect(catalog ? &*catalog : nullptr)
+                   : options.dialect == "clickhouse"
+                       ? sql::make_clickhouse_dialect(catalog ? &*catalog : nullptr)
                        : sql::make_dialect(options.dialect);
     Diagnostics diags;
     auto query = sql::compile_query(*loaded->rules, *as_of, *dialect, diags, options.lets);

@@ -15,12 +15,16 @@
 // non-null and non-zero before dividing.
 // The warehouse holds typed columns (sql/clickhouse_schema.hpp): a cell is read by a plain
 // conversion to the language's representation, the loader having converted it already as the
-// engine's cell readers do.
+// engine's cell readers do. A column that `source.types` gives another type than its native
+// one's is converted as the engine converts (sql/text_readers.hpp for texts) when the dialect
+// has the catalog; a conversion that cannot be exact is refused (column_refusal).
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 
+#include "dsl/schema.hpp"
 #include "sql/dialect.hpp"
+#include "sql/text_readers.hpp"
 
 namespace strata::sql {
 
@@ -72,7 +76,77 @@ std::string powers_of_ten(int last, bool floats) {
 
 class ClickHouseDialect final : public Dialect {
   public:
+    explicit ClickHouseDialect(const Schema* catalog) {
+        if (catalog) catalog_ = *catalog;
+        has_catalog_ = catalog != nullptr;
+    }
+
     std::string name() const override { return "clickhouse"; }
+
+    std::optional<std::string> read_column(const std::string& table, const std::string& column,
+                                           const std::string& c, Type type) const override {
+        const Type kind = native_kind(table, column, type);
+        if (kind == type) return read_cell(c, type);
+        const BindAll bind = [](const TextBindings& b, const std::string& body) {
+            return lets(b, body);
+        };
+        const std::string null = "CAST(NULL AS Nullable(" + representation(type) + "))";
+        switch (type) {
+            case Type::Int:
+                if (kind == Type::String) return clickhouse_text_integer(c, bind);
+                if (kind == Type::Bool) return "toInt64(" + c + ")";
+                if (kind == Type::Number)
+                    return let(c, "nx",
+                               "if(isFinite(nx) AND nx = floor(nx) AND nx >= "
+                               "-9223372036854775808.0 AND nx < 9223372036854775808.0, "
+                               "toInt64(nx), NULL)");
+                return null;
+            case Type::Number:
+                if (kind == Type::String)
+                    return clickhouse_text_number(c, bind, powers_of_ten(19, false),
+                                                  powers_of_ten(22, true));
+                if (kind == Type::Int || kind == Type::Bool) return "toFloat64(" + c + ")";
+                return null;
+            case Type::Bool:
+                if (kind == Type::String) return clickhouse_text_bool(c, bind);
+                if (kind == Type::Int)
+                    return let(c, "bx", "multiIf(bx = 0, toUInt8(0), bx = 1, toUInt8(1), NULL)");
+                return null;
+            case Type::Date:
+                if (kind == Type::String) return clickhouse_text_day(c, bind);
+                if (kind == Type::DateTime) return read_cell(c, type);
+                return null;
+            case Type::DateTime:
+                if (kind == Type::String) return clickhouse_text_seconds(c, bind);
+                if (kind == Type::Date) return read_cell(c, type);
+                return null;
+            case Type::String:
+                if (kind == Type::Int || kind == Type::Bool) return "toString(" + c + ")";
+                // toString writes 1970-01-01 as 0000-00-00.
+                if (kind == Type::Date)
+                    return let(c, "sx", "if(toUInt16(sx) = 0, '1970-01-01', toString(sx))");
+                return std::nullopt;  // refused (column_refusal)
+            default:
+                return std::nullopt;
+        }
+    }
+
+    std::string read_column_day(const std::string& table, const std::string& column,
+                                const std::string& c) const override {
+        if (native_kind(table, column, Type::Date) == Type::String)
+            return clickhouse_text_day(
+                c, [](const TextBindings& b, const std::string& body) { return lets(b, body); });
+        return read_time_day(c);
+    }
+
+    std::optional<std::string> column_refusal(const std::string& table, const std::string& column,
+                                              Type type) const override {
+        const Type kind = native_kind(table, column, type);
+        if (type == Type::String && (kind == Type::Number || kind == Type::DateTime))
+            return std::string("ClickHouse 18.16 cannot write a ") + type_name(kind) +
+                   " column's values as the engine's texts: read it as " + type_name(kind);
+        return std::nullopt;
+    }
     // The open general stays as state/clickhouse_state.cpp's open_stays reads stays (begun by
     // a complete run, not ended by one), the day from the as_of of the run that began each.
     std::optional<std::string> open_general_stays(const std::string&, const std::string&,
@@ -546,12 +620,39 @@ class ClickHouseDialect final : public Dialect {
     std::string int_divide(const std::string& a, const std::string& b) const override {
         return finite("(" + to_double(a) + " / " + to_double(b) + ")");
     }
+
+  private:
+    // The language type of the column's native type (dsl/schema's type of the catalog's
+    // column), or `type` itself without a catalog or for a column it does not list.
+    Type native_kind(const std::string& table, const std::string& column, Type type) const {
+        if (!has_catalog_) return type;
+        if (const auto* t = catalog_.find(table))
+            if (const auto* c = t->find(column)) return c->type;
+        return type;
+    }
+    // How the query holds a value of `type`: dates as days and datetimes as seconds (Int64),
+    // booleans as UInt8.
+    static std::string representation(Type type) {
+        switch (type) {
+            case Type::Number:
+                return "Float64";
+            case Type::Bool:
+                return "UInt8";
+            case Type::String:
+                return "String";
+            default:
+                return "Int64";
+        }
+    }
+
+    Schema catalog_;
+    bool has_catalog_ = false;
 };
 
 }  // namespace
 
-std::unique_ptr<Dialect> make_clickhouse_dialect() {
-    return std::make_unique<ClickHouseDialect>();
+std::unique_ptr<Dialect> make_clickhouse_dialect(const Schema* catalog) {
+    return std::make_unique<ClickHouseDialect>(catalog);
 }
 
 }  // namespace strata::sql

@@ -22,6 +22,10 @@
 
 #include "dsl/types.hpp"
 
+namespace strata {
+struct Schema;
+}
+
 namespace strata::sql {
 
 class Dialect {
@@ -249,6 +253,13 @@ class Dialect {
         (void)table, (void)column;
         return read_time_day(cell);
     }
+    // Why this dialect cannot read `column` of `table` as `type` with the engine's meaning, or
+    // nullopt when it can.
+    virtual std::optional<std::string> column_refusal(const std::string& table,
+                                                      const std::string& column, Type type) const {
+        (void)table, (void)column, (void)type;
+        return std::nullopt;
+    }
     virtual std::string read_column_key(const std::string& table, const std::string& column,
                                         const std::string& cell) const {
         (void)table, (void)column;
@@ -330,6 +341,8 @@ std::unique_ptr<Dialect> make_dialect(const std::string& name);
 // and the plan's own names (k, t, c0, ...) one SELECT out.
 std::string unused_prefix(const std::vector<std::string>& columns, std::string prefix);
 std::unique_ptr<Dialect> make_sqlite_dialect();
-std::unique_ptr<Dialect> make_clickhouse_dialect();
+// With `catalog` (the database's schema, read from system.columns), a column that
+// `source.types` gives another type than its native one is converted as the engine converts.
+std::unique_ptr<Dialect> make_clickhouse_dialect(const Schema* catalog = nullptr);
 
 }  // namespace strata::sql

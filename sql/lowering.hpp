@@ -29,6 +29,15 @@ class Lowering {
     std::string expr_as(const bound::Expr& e, Type to, int fact);
 
     void refuse(const Location& at, const std::string& reason);
+    // Refuses at `at` a column the dialect cannot read as `type` with the engine's meaning.
+    void refuse_unreadable(const std::string& table, const std::string& column, Type type,
+                           const Location& at);
+    // Where `column`'s type is given (its `types:` entry: the customers' or fact `fact`'s), or
+    // `otherwise`.
+    static Location type_location(const std::map<std::string, TypeOverride>& types,
+                                  const std::string& column, const Location& otherwise);
+    Location fact_type_location(const std::string& fact, const std::string& column,
+                                const Location& otherwise) const;
 
   private:
     const CompiledRules& rules_;

@@ -226,6 +226,25 @@ void Lowering::add_stored_state_nested() {
 // the same SELECT before a column of its table (a column `t` read beside `… AS t` reads the
 // alias), so the plan's own names (k, c<slot>, f<slot>, t) are given one SELECT later, where
 // no column of the base is read.
+void Lowering::refuse_unreadable(const std::string& table, const std::string& column, Type type,
+                                 const Location& at) {
+    if (auto reason = d_.column_refusal(table, column, type))
+        refuse(at, "column '" + table + "." + column + "': " + *reason);
+}
+
+Location Lowering::type_location(const std::map<std::string, TypeOverride>& types,
+                                 const std::string& column, const Location& otherwise) {
+    auto it = types.find(column);
+    return it == types.end() ? otherwise : it->second.location;
+}
+
+Location Lowering::fact_type_location(const std::string& fact, const std::string& column,
+                                      const Location& otherwise) const {
+    for (const FactDef& f : rules_.rules.facts)
+        if (f.name == fact) return type_location(f.types, column, f.location);
+    return otherwise;
+}
+
 std::string Lowering::renamed_source(const std::vector<std::string>& columns, const Location& at,
                                      const std::string& table, const Location& table_at,
                                      std::vector<std::string>& names) {
@@ -258,14 +277,18 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
     for (size_t s = 0; s < program.columns.size(); ++s) {
         const bound::ColumnUse& use = program.columns[s];
         if (use.source == bound::ColumnSource::State) continue;
-        auto cell = d_.read_cell(src.at(next++), use.type);
+        auto cell = d_.read_column(rf.customers_table, use.name, src.at(next++), use.type);
+        refuse_unreadable(rf.customers_table, use.name, use.type,
+                          type_location(rf.types, use.name, rf.customers_location));
         if (!cell) cell = "NULL";  // refused where it is used
         cust += ", " + *cell + " AS c" + std::to_string(s);
         columns_.push_back("c" + std::to_string(s));
     }
     cust += " FROM " + customers;
     if (since) {
-        const std::string day = d_.read_time_day(src.at(next));
+        const std::string day = d_.read_column_day(
+            rf.customers_table, program.columns.at(static_cast<size_t>(since->slot)).name,
+            src.at(next));
         cust += " WHERE " +
                 d_.is_true(d_.logic_or("isNull(" + day + ")",
                                        "(" + day + " <= " + d_.integer_literal(as_of_.days) + ")"));
@@ -288,19 +311,24 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
         cells.key = d_.read_key(quoted(f.key, at));
         cells.prefix = unused_prefix(fact_read, "strata_g_");
         for (size_t s = 0; s < f.columns.size(); ++s) {
-            auto cell = d_.read_cell(src.at(s + 1), f.columns[s].type);
-            auto inline_cell = d_.read_cell(quoted(f.columns[s].name, at), f.columns[s].type);
+            auto cell =
+                d_.read_column(f.table, f.columns[s].name, src.at(s + 1), f.columns[s].type);
+            auto inline_cell = d_.read_column(f.table, f.columns[s].name,
+                                              quoted(f.columns[s].name, at), f.columns[s].type);
+            refuse_unreadable(f.table, f.columns[s].name, f.columns[s].type,
+                              fact_type_location(f.name, f.columns[s].name, at));
             if (!cell || !inline_cell) {
-                refuse(at, "not compiled yet: fact column '" + f.columns[s].name + "' of type " +
-                               type_name(f.columns[s].type));
+                if (!d_.column_refusal(f.table, f.columns[s].name, f.columns[s].type))
+                    refuse(at, "not compiled yet: fact column '" + f.columns[s].name +
+                                   "' of type " + type_name(f.columns[s].type));
                 cell = inline_cell = "NULL";
             }
             sql += ", " + *cell + " AS f" + std::to_string(s);
             cells.cells.push_back(*inline_cell);
         }
         if (!f.time.empty()) {
-            sql += ", " + d_.read_time_day(src.back()) + " AS t";
-            cells.day = d_.read_time_day(quoted(f.time, at));
+            sql += ", " + d_.read_column_day(f.table, f.time, src.back()) + " AS t";
+            cells.day = d_.read_column_day(f.table, f.time, quoted(f.time, at));
         }
         fact_rows.push_back("(" + sql + " FROM " + rows + ")");
         fact_cells_.push_back(std::move(cells));

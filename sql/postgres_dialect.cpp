@@ -9,6 +9,8 @@
 // the exact sums use (numeric arithmetic is exact).
 #include "sql/postgres_dialect.hpp"
 
+#include "sql/text_readers.hpp"
+
 #include <cmath>
 #include <cstdio>
 
@@ -57,8 +59,8 @@ std::string text_day(const std::string& t) {
     const std::string doe =
         "(" + yoe + " * 365 + " + yoe + " / 4 - " + yoe + " / 100 + " + doy + ")";
     const std::string days = "((" + era + ") * 146097 + " + doe + " - 719468)";
-    return "(CASE WHEN " + t + " ~ " + re + " AND " + m + " BETWEEN 1 AND 12 AND " + d +
-           " BETWEEN 1 AND " + last + " THEN " + days + " END)";
+    return "(CASE WHEN " + t + " ~ " + re + " AND " + y + " >= 1 AND " + m +
+           " BETWEEN 1 AND 12 AND " + d + " BETWEEN 1 AND " + last + " THEN " + days + " END)";
 }
 
 const char* kUpper = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'";
@@ -140,11 +142,7 @@ class PostgresDialect final : public Dialect {
                     return "(CASE WHEN " + c + " >= -9223372036854775808 AND " + c +
                            " < 9223372036854775808 AND " + c + " = trunc(" + c + ") THEN CAST(" +
                            c + " AS bigint) END)";
-                if (kind == Type::String)
-                    return "(CASE WHEN " + t + " ~ '^(0|-?[1-9][0-9]{0,18})$' AND CAST(" + t +
-                           " AS numeric) BETWEEN -9223372036854775808 AND 9223372036854775807 THEN "
-                           "CAST(" +
-                           t + " AS bigint) END)";
+                if (kind == Type::String) return postgres_text_integer(t, bind_all());
                 return "CAST(NULL AS bigint)";
             case Type::Number:
                 if (kind == Type::Int) return "CAST(" + c + " AS double precision)";
@@ -155,12 +153,7 @@ class PostgresDialect final : public Dialect {
                            " BETWEEN -1.7976931348623157e308 AND "
                            "1.7976931348623157e308 THEN CAST(" +
                            c + " AS double precision) END)";
-                if (kind == Type::String)
-                    return "(CASE WHEN " + t +
-                           " ~ '^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]{1,3})?$' AND "
-                           "abs(CAST(" +
-                           t + " AS numeric)) <= 1.7976931348623157e308 THEN CAST(CAST(" + t +
-                           " AS numeric) AS double precision) END)";
+                if (kind == Type::String) return postgres_text_number(t, bind_all());
                 return "CAST(NULL AS double precision)";
             case Type::Bool: {
                 if (kind == Type::Bool) return c;
@@ -267,6 +260,17 @@ class PostgresDialect final : public Dialect {
                      const std::string& body) const override {
         return "(SELECT " + body + " FROM (SELECT " + value + " AS " + name + ")" +
                subquery_alias() + ")";
+    }
+    // Each binding a column of a subquery over the one before, so that it sees those before it.
+    BindAll bind_all() const {
+        return [this](const TextBindings& bindings, const std::string& body) {
+            std::string from;
+            for (const auto& [name, value] : bindings)
+                from = from.empty() ? "(SELECT " + value + " AS " + name + ")" + subquery_alias()
+                                    : "(SELECT *, " + value + " AS " + name + " FROM " + from +
+                                          ")" + subquery_alias();
+            return "(SELECT " + body + " FROM " + from + ")";
+        };
     }
     std::string bind2(const std::string& a, const std::string& b, const std::string& body) const {
         return "(SELECT " + body + " FROM (SELECT " + a + " AS na, " + b + " AS nb)" +

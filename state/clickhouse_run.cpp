@@ -74,8 +74,7 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
     columns.conditions = trigger_values.conditions;
     columns.values = trigger_values.values;
     columns.populations = population_exprs(rules);
-    auto dialect = sql::make_dialect("clickhouse");
-    (void)catalog;  // names and types were bound against it already
+    auto dialect = sql::make_clickhouse_dialect(&catalog);
     auto query = sql::compile_run_query(rules, options.as_of, *dialect, error.refusals, columns);
     if (!query) {
         const size_t n = error.refusals.error_count();

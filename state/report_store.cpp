@@ -277,9 +277,9 @@ class ClickHouseReportStore : public WarehouseRunStore {
         }
         return catalog_(error);
     }
-    void customer_values(const CompiledRules& rules, const Schema&, const RunRecord& run,
+    void customer_values(const CompiledRules& rules, const Schema& catalog, const RunRecord& run,
                          ReportModel& m) override {
-        clickhouse_customer_values(client_, rules, run, m);
+        clickhouse_customer_values(client_, rules, catalog, run, m);
     }
 
   private:

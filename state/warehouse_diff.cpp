@@ -268,7 +268,7 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
                                             const warehouse::ClickHouseUrl& url, Date as_of,
                                             size_t sample, const std::optional<std::string>& state,
                                             WarehouseDiffError& error) {
-    auto dialect = sql::make_dialect("clickhouse");
+    auto dialect = sql::make_clickhouse_dialect(&catalog);
     std::string old_sql, new_sql;
     if (!compile_both(old_rules, new_rules, as_of, *dialect, old_sql, new_sql, error))
         return std::nullopt;

@@ -331,8 +331,7 @@ std::optional<Explanation> explain_in_clickhouse(const CompiledRules& rules, con
                                                  const warehouse::ClickHouseUrl& url, Date as_of,
                                                  const std::string& customer,
                                                  WarehouseExplainError& error) {
-    (void)catalog;  // names and types were bound against it already
-    auto dialect = sql::make_dialect("clickhouse");
+    auto dialect = sql::make_clickhouse_dialect(&catalog);
     auto q = compile_explain(rules, as_of, *dialect, error);
     if (!q) return std::nullopt;
     const std::optional<int64_t> integer = integer_key_spelled(customer);

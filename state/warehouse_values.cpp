@@ -245,7 +245,7 @@ void postgres_customer_values(warehouse::PostgresConnection& db, const CompiledR
 }
 
 void clickhouse_customer_values(warehouse::ClickHouseClient& client, const CompiledRules& rules,
-                                const RunRecord& run, ReportModel& m) {
+                                const Schema& catalog, const RunRecord& run, ReportModel& m) {
     const auto as_of = parse_date(run.as_of);
     if (!as_of) {
         m.notes.push_back("The run's as_of '" + run.as_of + "' is not a date." +
@@ -253,7 +253,7 @@ void clickhouse_customer_values(warehouse::ClickHouseClient& client, const Compi
         return;
     }
     std::string problem;
-    auto dialect = sql::make_dialect("clickhouse");
+    auto dialect = sql::make_clickhouse_dialect(&catalog);
     auto q = compile_values(rules, *as_of, *dialect, problem);
     if (!q) return failed(run, problem, m);
     // A table of this report (run and process), dropped when done.

@@ -29,6 +29,7 @@ namespace strata::state {
 void postgres_customer_values(warehouse::PostgresConnection& db, const CompiledRules& rules,
                               const Schema& catalog, const RunRecord& run, report::ReportModel& m);
 void clickhouse_customer_values(warehouse::ClickHouseClient& client, const CompiledRules& rules,
-                                const RunRecord& run, report::ReportModel& m);
+                                const Schema& catalog, const RunRecord& run,
+                                report::ReportModel& m);
 
 }  // namespace strata::state

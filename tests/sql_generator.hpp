@@ -49,6 +49,18 @@ struct Gen {
     // A stored datetime before 1970 (ClickHouse's DateTime holds none: its pairs have
     // 1970-01-01T00:00:00 instead, drawn alike, so the other backends' pairs stay the same).
     bool datetimes_before_1970 = true;
+    // Texts read as numbers through source.types (raw_score: integer, raw_credit: number) in
+    // the warehouse pairs too. Whether a score or credit leaf reads the text column instead is
+    // drawn from a stream of its own, so that `rng` draws the same pairs as before.
+    bool text_numbers = false;
+    std::mt19937 text_rng{20261201};
+    std::string maybe_text(std::string leaf) {
+        if (warehouse && text_numbers && text_rng() % 3 != 0) {
+            if (leaf == "score") return "raw_score";
+            if (leaf == "credit") return "raw_credit";
+        }
+        return leaf;
+    }
     std::vector<std::string> with(std::vector<std::string> base,
                                   const std::vector<std::string>& sqlite_only) const {
         if (!warehouse) base.insert(base.end(), sqlite_only.begin(), sqlite_only.end());
@@ -170,9 +182,9 @@ struct Gen {
     // A random integer-valued expression over customer fields and lets.
     std::string int_expr(int depth) {
         if (depth <= 0 || pick(3) == 0)
-            return one(with(
+            return maybe_text(one(with(
                 {"score", "n_orders", "items", "3", "-2", "0", "9223372036854775807", "big_orders"},
-                {"raw_score"}));
+                {"raw_score"})));
         const std::string a = int_expr(depth - 1), b = int_expr(depth - 1);
         switch (pick(9)) {
             case 0:
@@ -232,9 +244,9 @@ struct Gen {
 
     std::string num_expr(int depth) {
         if (depth <= 0 || pick(3) == 0)
-            return wrapped(
+            return wrapped(maybe_text(
                 one(with({"credit", "revenue", "avg_amount", "0.1", "2.5", "1e308", "rank"},
-                         {"raw_credit"})));
+                         {"raw_credit"}))));
         const std::string a = num_expr(depth - 1),
                           b = pick(2) ? num_expr(depth - 1) : int_expr(depth - 1);
         switch (pick(8)) {
@@ -336,7 +348,9 @@ struct Gen {
         std::string t =
             "ruleset: sqlc" + std::to_string(index) +
             "\nversion: 1\nsource:\n  customers: customers\n  key: customer_id\n" +
-            std::string(warehouse ? "" : "  types: { raw_score: integer, raw_credit: number }\n") +
+            std::string(warehouse && !text_numbers
+                            ? ""
+                            : "  types: { raw_score: integer, raw_credit: number }\n") +
             "  facts:\n    orders: { table: orders, key: customer_id, time: order_date }\nlet:\n";
         t += "  n_orders: count(orders)\n  revenue: sum(orders.amount)\n  avg_amount: "
              "avg(orders.amount)\n";

@@ -19,6 +19,7 @@
 
 #include "tests/sql_generator.hpp"
 #include "tests/test_support.hpp"
+#include "tests/warehouse/text_cases.hpp"
 #include "tests/warehouse/warehouse_support.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/identifiers.hpp"
@@ -154,6 +155,7 @@ TEST_CASE("clickhouse compile: the query on two shards places every customer as 
     gen.regex = true;
     gen.datetimes = true;
     gen.datetimes_before_1970 = false;
+    gen.text_numbers = true;
     for (int i = 0; i < pairs; ++i) {
         TempDir dir;
         const std::string db = dir.database("base.db", gen.base_sql());
@@ -507,4 +509,65 @@ TEST_CASE(
     }
     CHECK(files == kShippedFiles.size());
     CHECK(refusals == refused);
+}
+
+// Texts read through source.types in String columns: each spelling as the engine reads it
+// (before, the query failed on the server: ClickHouse compared a String with numbers).
+TEST_CASE("clickhouse compile: texts given a type by source.types read as the engine reads them") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", text_cases_sql(false));
+    const std::string rules = dir.write("rules.yaml", kTextCasesRules);
+    check_agrees(dir, rules, db, "2026-11-26");
+}
+
+// A number text that one correctly rounded step cannot make (ClickHouse 18.16 reads decimal
+// texts without correct rounding) stops the query rather than give another double; a column
+// whose values ClickHouse cannot write as the engine's texts is refused where it is typed.
+TEST_CASE("clickhouse compile: a number text it cannot read exactly stops the query") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", text_cases_sql(true));
+    const std::string rules = dir.write("rules.yaml", kTextCasesRules);
+    ShardedDatabase sharded;
+    REQUIRE(load_sqlite_into_clickhouse(db,
+                                        {{"customers", "customer_id"}, {"orders", "customer_id"}},
+                                        sharded.shards(), cluster_name()) == "");
+    const Run compiled = compile_on(sharded, rules, "2026-11-26");
+    REQUIRE(compiled.code == 0);
+    auto result = ClickHouseClient(sharded.shards()[0]).query(compiled.out);
+    REQUIRE(!result);
+    CHECK(result.error().describe().find("throwIf") != std::string::npos);
+
+    const std::string as_text = dir.write("as_text.yaml", R"(ruleset: as_text
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date, types: { amount: string } }
+general:
+  policy: first_match
+  segments:
+    - id: everyone
+      when: otherwise
+      tactical:
+        - id: any
+          when: count(orders where amount == '2.5') > 0
+)");
+    const std::string reals = dir.database(
+        "reals.db",
+        "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY);\n"
+        "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date "
+        "DATE, amount REAL);\nINSERT INTO customers VALUES (1);\n"
+        "INSERT INTO orders VALUES (1, 1, '2026-11-01', 2.5);\n");
+    ShardedDatabase with_reals;
+    REQUIRE(load_sqlite_into_clickhouse(reals,
+                                        {{"customers", "customer_id"}, {"orders", "customer_id"}},
+                                        with_reals.shards(), cluster_name()) == "");
+    const Run refused = compile_on(with_reals, as_text, "2026-11-26");
+    INFO(refused.err);
+    CHECK(refused.code == 1);
+    CHECK(refused.err.find("as_text.yaml:7:75: error") != std::string::npos);
+    CHECK(refused.err.find("not compiled yet") == std::string::npos);
+    CHECK(refused.err.find("cannot write a number column's values as the engine's texts") !=
+          std::string::npos);
 }

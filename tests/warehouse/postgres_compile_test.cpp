@@ -12,6 +12,7 @@
 
 #include "tests/sql_generator.hpp"
 #include "tests/test_support.hpp"
+#include "tests/warehouse/text_cases.hpp"
 #include "tests/warehouse/warehouse_support.hpp"
 #include "warehouse/copy_from_sqlite.hpp"
 #include "warehouse/identifiers.hpp"
@@ -109,6 +110,7 @@ TEST_CASE("postgres compile: the query places every customer as the engine does 
     const int pairs = env ? std::atoi(env) : 150;
     Gen gen{std::mt19937(pair_seed(20261102)), true};  // only what every backend compiles
     gen.datetimes = true;
+    gen.text_numbers = true;
     for (int i = 0; i < pairs; ++i) {
         TempDir dir;
         const std::string db = dir.database("base.db", gen.base_sql());
@@ -162,4 +164,14 @@ TEST_CASE("postgres compile: averages of totals beyond nine million give the eng
     const std::string db = dir.database("base.db", std::string(kSchema) + kAveragesRows);
     const std::string rules = dir.write("r.yaml", kAveragesRules);
     check_agrees(pg, dir, rules, db, "2026-11-01", {"customers", "orders"});
+}
+
+// Texts read through source.types: each spelling as the engine reads it (before, '+12', '12.0'
+// and '1e3' read as null integers, '.5' and '5.' as null numbers, and 0000-01-01 as a date).
+TEST_CASE("postgres compile: texts given a type by source.types read as the engine reads them") {
+    auto pg = ScratchDatabase::create();
+    TempDir dir;
+    const std::string db = dir.database("base.db", text_cases_sql(true));
+    const std::string rules = dir.write("rules.yaml", kTextCasesRules);
+    check_agrees(pg, dir, rules, db, "2026-11-26", {"customers", "orders"});
 }
