@@ -87,48 +87,13 @@ class ClickHouseDialect final : public Dialect {
                                            const std::string& c, Type type) const override {
         const Type kind = native_kind(table, column, type);
         if (kind == type) return read_cell(c, type);
-        const BindAll bind = [](const TextBindings& b, const std::string& body) {
-            return lets(b, body);
-        };
-        const std::string null = "CAST(NULL AS Nullable(" + representation(type) + "))";
-        switch (type) {
-            case Type::Int:
-                if (kind == Type::String) return clickhouse_text_integer(c, bind);
-                if (kind == Type::Bool) return "toInt64(" + c + ")";
-                if (kind == Type::Number)
-                    return let(c, "nx",
-                               "if(isFinite(nx) AND nx = floor(nx) AND nx >= "
-                               "-9223372036854775808.0 AND nx < 9223372036854775808.0, "
-                               "toInt64(nx), NULL)");
-                return null;
-            case Type::Number:
-                if (kind == Type::String)
-                    return clickhouse_text_number(c, bind, powers_of_ten(19, false),
-                                                  powers_of_ten(22, true));
-                if (kind == Type::Int || kind == Type::Bool) return "toFloat64(" + c + ")";
-                return null;
-            case Type::Bool:
-                if (kind == Type::String) return clickhouse_text_bool(c, bind);
-                if (kind == Type::Int)
-                    return let(c, "bx", "multiIf(bx = 0, toUInt8(0), bx = 1, toUInt8(1), NULL)");
-                return null;
-            case Type::Date:
-                if (kind == Type::String) return clickhouse_text_day(c, bind);
-                if (kind == Type::DateTime) return read_cell(c, type);
-                return null;
-            case Type::DateTime:
-                if (kind == Type::String) return clickhouse_text_seconds(c, bind);
-                if (kind == Type::Date) return read_cell(c, type);
-                return null;
-            case Type::String:
-                if (kind == Type::Int || kind == Type::Bool) return "toString(" + c + ")";
-                // toString writes 1970-01-01 as 0000-00-00.
-                if (kind == Type::Date)
-                    return let(c, "sx", "if(toUInt16(sx) = 0, '1970-01-01', toString(sx))");
-                return std::nullopt;  // refused (column_refusal)
-            default:
-                return std::nullopt;
-        }
+        if ((type == Type::Date && kind == Type::DateTime) ||
+            (type == Type::DateTime && kind == Type::Date))
+            return read_cell(c, type);
+        return clickhouse_converted(
+            c, kind, type,
+            [](const TextBindings& b, const std::string& body) { return lets(b, body); },
+            powers_of_ten(19, false), powers_of_ten(22, true));
     }
 
     std::string read_column_day(const std::string& table, const std::string& column,
@@ -630,21 +595,6 @@ class ClickHouseDialect final : public Dialect {
             if (const auto* c = t->find(column)) return c->type;
         return type;
     }
-    // How the query holds a value of `type`: dates as days and datetimes as seconds (Int64),
-    // booleans as UInt8.
-    static std::string representation(Type type) {
-        switch (type) {
-            case Type::Number:
-                return "Float64";
-            case Type::Bool:
-                return "UInt8";
-            case Type::String:
-                return "String";
-            default:
-                return "Int64";
-        }
-    }
-
     Schema catalog_;
     bool has_catalog_ = false;
 };

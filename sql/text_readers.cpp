@@ -229,4 +229,65 @@ std::string clickhouse_text_seconds(const std::string& cell, const BindAll& bind
            ")";
 }
 
+namespace {
+
+// How a ClickHouse query holds a value of `type`: dates as days and datetimes as seconds
+// (Int64), booleans as UInt8.
+std::string clickhouse_representation(Type type) {
+    switch (type) {
+        case Type::Number:
+            return "Float64";
+        case Type::Bool:
+            return "UInt8";
+        case Type::String:
+            return "String";
+        default:
+            return "Int64";
+    }
+}
+
+}  // namespace
+
+std::optional<std::string> clickhouse_converted(const std::string& c, Type kind, Type type,
+                                                const BindAll& bind, const std::string& u10,
+                                                const std::string& f10) {
+    auto let = [&](const std::string& name, const std::string& body) {
+        return bind({{name, c}}, body);
+    };
+    const std::string null = "CAST(NULL AS Nullable(" + clickhouse_representation(type) + "))";
+    switch (type) {
+        case Type::Int:
+            if (kind == Type::String) return clickhouse_text_integer(c, bind);
+            if (kind == Type::Bool) return "toInt64(" + c + ")";
+            if (kind == Type::Number)
+                return let("nx",
+                           "if(isFinite(nx) AND nx = floor(nx) AND nx >= -9223372036854775808.0 "
+                           "AND nx < 9223372036854775808.0, toInt64(nx), NULL)");
+            return null;
+        case Type::Number:
+            if (kind == Type::String) return clickhouse_text_number(c, bind, u10, f10);
+            if (kind == Type::Int || kind == Type::Bool) return "toFloat64(" + c + ")";
+            return null;
+        case Type::Bool:
+            if (kind == Type::String) return clickhouse_text_bool(c, bind);
+            if (kind == Type::Int)
+                return let("bx", "multiIf(bx = 0, toUInt8(0), bx = 1, toUInt8(1), NULL)");
+            return null;
+        case Type::Date:
+            if (kind == Type::String) return clickhouse_text_day(c, bind);
+            return null;
+        case Type::DateTime:
+            if (kind == Type::String) return clickhouse_text_seconds(c, bind);
+            return null;
+        case Type::String:
+            if (kind == Type::Int || kind == Type::Bool) return "toString(" + c + ")";
+            // toString writes 1970-01-01 as 0000-00-00.
+            if (kind == Type::Date)
+                return let("sx", "if(toUInt16(sx) = 0, '1970-01-01', toString(sx))");
+            return std::nullopt;  // refused (the dialect's column_refusal says why)
+        default:
+            return std::nullopt;
+    }
+}
+
 }  // namespace strata::sql

@@ -6,9 +6,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "dsl/types.hpp"
 
 namespace strata::sql {
 
@@ -42,5 +45,14 @@ std::string clickhouse_text_number(const std::string& cell, const BindAll& bind,
 std::string clickhouse_text_bool(const std::string& cell, const BindAll& bind);
 std::string clickhouse_text_day(const std::string& cell, const BindAll& bind);
 std::string clickhouse_text_seconds(const std::string& cell, const BindAll& bind);
+
+// ClickHouse: `c`, a column whose native type reads as `kind`, as a value of `type` the way
+// the engine converts a cell of that kind (texts above; an integer 0/1 as a boolean, a whole
+// Float64 as an integer, an integer as its text...). nullopt where ClickHouse cannot write the
+// engine's value (a Float64 or DateTime as text). REQUIRES: kind != type, and not a Date and
+// DateTime read as each other (the dialect's own cell readers do those).
+std::optional<std::string> clickhouse_converted(const std::string& c, Type kind, Type type,
+                                                const BindAll& bind, const std::string& u10,
+                                                const std::string& f10);
 
 }  // namespace strata::sql

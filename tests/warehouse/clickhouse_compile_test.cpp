@@ -571,3 +571,10 @@ general:
     CHECK(refused.err.find("cannot write a number column's values as the engine's texts") !=
           std::string::npos);
 }
+
+TEST_CASE("clickhouse compile: typed columns given another type read as the engine reads them") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", kRetypedCasesSql);
+    const std::string rules = dir.write("rules.yaml", kRetypedCasesRules);
+    check_agrees(dir, rules, db, "2026-11-26");
+}

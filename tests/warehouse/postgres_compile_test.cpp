@@ -175,3 +175,11 @@ TEST_CASE("postgres compile: texts given a type by source.types read as the engi
     const std::string rules = dir.write("rules.yaml", kTextCasesRules);
     check_agrees(pg, dir, rules, db, "2026-11-26", {"customers", "orders"});
 }
+
+TEST_CASE("postgres compile: typed columns given another type read as the engine reads them") {
+    auto pg = ScratchDatabase::create();
+    TempDir dir;
+    const std::string db = dir.database("base.db", kRetypedCasesSql);
+    const std::string rules = dir.write("rules.yaml", kRetypedCasesRules);
+    check_agrees(pg, dir, rules, db, "2026-11-26", {"customers", "orders"});
+}

@@ -37,7 +37,7 @@ inline std::string text_cases_sql(bool hard_numbers) {
         {"'9223372036854775808'", "'5.'", "'yes'", "'9999-12-31'", "'9999-12-31T23:59:59Z'"},
         {"'1e18'", "'+1e0'", "'1'", "'1969-12-31'", "'1969-12-31 23:59:59'"},
         {"'1e19'", "'1e'", "'0'", "'1970-01-01'", "'1970-01-01'"},
-        {"'.5'", "'--1'", "'0'", "'2026-11-26'", "'2026-11-26 00:00:01'"},
+        {"'.5'", "'1e-325'", "'0'", "'2026-11-26'", "'2026-11-26 00:00:01'"},
         {"'00000000000000000000000000000012e-1'",
          "'0.000000000000000000000000000000000000000012345e+40'", "NULL", "'2026-11-27'", "NULL"},
         {"'-0'", "'1e99999999999999'", "NULL", "'2024-02-29Z'", "'2024-02-29 10:00:00Z'"},
@@ -140,6 +140,43 @@ general:
         - { id: o_zero, when: spent == 0 }
         - { id: o_recent, when: last_order >= 2026-11-02 }
         - { id: o_none_day, when: last_order is null }
+)";
+
+// Typed columns given another type: an integer as a boolean, a fraction as an integer, a date
+// as a string.
+inline const char* kRetypedCasesSql = R"(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, i INTEGER, r REAL, d DATE);
+CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date DATE);
+INSERT INTO customers VALUES (1, 0, 2.0, '1970-01-01'), (2, 1, 2.5, '2026-11-26'),
+  (3, 2, -0.0, NULL), (4, -1, 1e19, '2024-02-29'), (5, NULL, 9.2e18, '1970-01-02'),
+  (6, 9223372036854775807, NULL, '2105-12-31'), (7, 1, -9.2e18, '2026-11-26');
+)";
+
+inline const char* kRetypedCasesRules = R"(ruleset: retyped
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  types: { i: bool, r: integer, d: string }
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+general:
+  policy: first_match
+  segments:
+    - id: everyone
+      when: otherwise
+      tactical:
+        - { id: i_true, when: i }
+        - { id: i_false, when: not i }
+        - { id: i_null, when: i is null }
+        - { id: r_two, when: r == 2 }
+        - { id: r_zero, when: r == 0 }
+        - { id: r_null, when: r is null }
+        - { id: r_big, when: r > 9000000000000000000 or r < -9000000000000000000 }
+        - { id: d_epoch, when: d == '1970-01-01' }
+        - { id: d_leap, when: d == '2024-02-29' }
+        - { id: d_null, when: d is null }
+        - { id: d_2026, when: d > '2026' }
 )";
 
 }  // namespace strata::warehouse::testing
