@@ -86,7 +86,7 @@ std::vector<OpenPlacement> as_open_placements(const std::vector<MembershipRow>& 
         p.general = row.segment;
         p.tactical_text = row.tactical;
         for (const std::string& path : split_paths(row.tactical))
-            p.tactical.push_back(StayRef{row.key, intern(path), 0, 0});
+            p.tactical.push_back({intern(path), 0, 0});
         out.push_back(std::move(p));
     }
     return out;

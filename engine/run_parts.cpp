@@ -18,7 +18,7 @@ void fill_state_columns(const bound::Program& program, CustomerTable& customers,
             next < open.size() && compare_keys(open[next].key, key) == 0 && open[next].general.p
                 ? &open[next]
                 : nullptr;
-        const std::optional<Date> since = p ? p->since : std::nullopt;
+        const Date* since = p && p->since ? &*p->since : nullptr;
         for (size_t c = 0; c < program.columns.size(); ++c) {
             const bound::ColumnUse& use = program.columns[c];
             if (use.source != bound::ColumnSource::State || !p) continue;

@@ -104,12 +104,33 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
             p.general_since_run = entered;
             p.since = as_of[entered];
         } else {
-            p.tactical.push_back({key, segment, level, entered});
+            p.tactical.push_back({segment, level, entered});
             joined += (joined.empty() ? "" : ";") + segment.str();
         }
     }
     close_last();
     return out;
+}
+
+OpenTacticals::OpenTacticals(const OpenTacticals& other) {
+    *this = other;
+}
+
+OpenTacticals& OpenTacticals::operator=(const OpenTacticals& other) {
+    if (this == &other) return *this;
+    items_.reset(other.size_ ? new OpenTactical[other.size_] : nullptr);
+    size_ = other.size_;
+    std::copy(other.begin(), other.end(), items_.get());
+    return *this;
+}
+
+void OpenTacticals::push_back(const OpenTactical& stay) {
+    // Grown by one each time: a customer has as many as the rule file has tactical segments.
+    std::unique_ptr<OpenTactical[]> grown(new OpenTactical[size_ + 1]);
+    std::copy(begin(), end(), grown.get());
+    grown[size_] = stay;
+    items_ = std::move(grown);
+    ++size_;
 }
 
 StayDiff::StayDiff(std::vector<OpenPlacement> open,
@@ -127,8 +148,8 @@ void StayDiff::left_base(const OpenPlacement& p, StayChanges& out) {
         ++moves_[{p.general.p, none_.p}];
         ++transitions_.moved;
     }
-    for (const StayRef& stay : p.tactical) {
-        out.closed.push_back(stay);
+    for (const OpenTactical& stay : p.tactical) {
+        out.closed.push_back(p.stay(stay));
         ++transitions_.tactical_left;
     }
     ++transitions_.left;
@@ -155,21 +176,21 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
         // Tactical level: unchanged tags (the usual case) compare as one text. A stay that goes
         // on takes the level its path has in this run's rule file, so that the stays keep the
         // file's order when a new version reorders its tactical segments.
-        auto keep_level = [&](const StayRef& stay) {
+        auto keep_level = [&](const OpenTactical& stay) {
             auto it = levels_.find(stay.segment.str());
             if (it != levels_.end() && it->second != stay.level)
-                out.releveled.push_back({stay, it->second});
+                out.releveled.push_back({before->stay(stay), it->second});
         };
         if (before && before->tactical_text == row.tactical) {
-            for (const StayRef& stay : before->tactical)
+            for (const OpenTactical& stay : before->tactical)
                 keep_level(stay);
             continue;
         }
         std::vector<std::string_view> now = split_paths(row.tactical.str());
         if (before) {
-            for (const StayRef& stay : before->tactical) {
+            for (const OpenTactical& stay : before->tactical) {
                 if (std::find(now.begin(), now.end(), stay.segment.str()) == now.end()) {
-                    out.closed.push_back(stay);
+                    out.closed.push_back(before->stay(stay));
                     ++transitions_.tactical_left;
                 } else {
                     keep_level(stay);
@@ -178,9 +199,10 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
         }
         for (size_t i = 0; i < now.size(); ++i) {
             const std::string_view path = now[i];
-            const bool had =
-                before && std::any_of(before->tactical.begin(), before->tactical.end(),
-                                      [&](const StayRef& t) { return t.segment.str() == path; });
+            const bool had = before && std::any_of(before->tactical.begin(), before->tactical.end(),
+                                                   [&](const OpenTactical& t) {
+                                                       return t.segment.str() == path;
+                                                   });
             if (had) continue;
             out.opened.push_back({row.key, intern(path), level_of(std::string(path), i)});
             ++transitions_.tactical_entered;

@@ -74,7 +74,7 @@ struct Moment {
                 return before && before->general.p == r.path;
             case SegmentRef::Kind::Tactical:
                 if (!before) return false;
-                for (const StayRef& s : before->tactical) {
+                for (const OpenTactical& s : before->tactical) {
                     if (s.segment.p == r.path) return true;
                 }
                 return false;

@@ -74,6 +74,9 @@ class PostgresDialect final : public Dialect {
     }
 
     std::string name() const override { return "postgres"; }
+    // A table's physical order: the order its rows were written in until it is updated, the
+    // order a data-quality sample names them in (state/warehouse_quality.cpp).
+    std::optional<std::string> scan_order() const override { return "ctid"; }
 
     std::optional<std::string> identifier(const std::string& name) const override {
         return warehouse::quote_postgres_identifier(name);

@@ -80,7 +80,7 @@ Firing fire_candidates(const CompiledRules& rules, const TriggerColumns& columns
         if (row[3]) p.general = intern(*row[3]);
         p.tactical_text = intern(row[4].value_or(""));
         for (const std::string& path : split_tactical(row[4].value_or("")))
-            p.tactical.push_back({key, intern(path), 0, 0});
+            p.tactical.push_back({intern(path), 0, 0});
         before.push_back(std::move(p));
     }
     std::unordered_map<const bound::Expr*, size_t> cell_of;

@@ -183,3 +183,33 @@ TEST_CASE("postgres compile: typed columns given another type read as the engine
     const std::string rules = dir.write("rules.yaml", kRetypedCasesRules);
     check_agrees(pg, dir, rules, db, "2026-11-26", {"customers", "orders"});
 }
+
+// Of customer rows with the same key the first stays, as in the engine: on PostgreSQL the first
+// in the table's physical order (ctid), the order the rows were loaded in. Before, the query
+// kept whichever its sort left first.
+TEST_CASE("postgres compile: of rows with a repeated key the first in the table stays") {
+    auto pg = ScratchDatabase::create();
+    TempDir dir;
+    std::string sql =
+        "CREATE TABLE customers (customer_id INTEGER, tier TEXT);\n"
+        "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date "
+        "DATE);\n";
+    for (int row = 0; row < 600; ++row)
+        sql += "INSERT INTO customers VALUES (" + std::to_string(1 + row % 12) + ", '" +
+               std::to_string(row / 12 % 4) + "');\n";
+    const std::string db = dir.database("base.db", sql);
+    const std::string rules = dir.write("rules.yaml", R"(ruleset: repeated
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+general:
+  policy: first_match
+  segments:
+    - { id: first, when: tier == '0' }
+    - { id: later, when: otherwise }
+)");
+    check_agrees(pg, dir, rules, db, "2026-11-26", {"customers", "orders"});
+}
