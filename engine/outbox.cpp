@@ -337,10 +337,18 @@ std::vector<OutboxEntry> list_outbox(SQLite::Database& state, const OutboxFilter
                       "AND (?2 IS NULL OR trigger_id = ?2)";
     if (!filter.customer_keys.empty()) {
         // Naming the rulesets lets SQLite find the customers by the (ruleset, customer_key)
-        // index instead of reading every row.
+        // index instead of reading every row. Without one, the rulesets the outbox holds rows
+        // of, each found by one step down that index (a run inside ClickHouse writes its
+        // actions to a state file that has no run of its ruleset).
+        if (!filter.ruleset)
+            sql =
+                "WITH RECURSIVE outbox_rulesets(name) AS (SELECT min(ruleset) FROM strata_outbox "
+                "UNION ALL SELECT (SELECT min(ruleset) FROM strata_outbox WHERE ruleset > name) "
+                "FROM outbox_rulesets WHERE name IS NOT NULL) " +
+                sql;
         sql += filter.ruleset ? " AND ruleset = ?3"
                               : " AND (?3 IS NULL) AND ruleset IN (SELECT name FROM "
-                                "strata_rulesets)";
+                                "outbox_rulesets WHERE name IS NOT NULL)";
         sql += " AND customer_key IN (";
         for (size_t i = 0; i < filter.customer_keys.size(); ++i)
             sql += i ? ",?" : "?";

@@ -209,19 +209,13 @@ std::vector<OutboxEntry> stored_actions(const std::string& store, const AuditReq
     try {
         if (!state->tableExists("strata_outbox")) return {};
         if (request.ruleset) return list_outbox(*state, actions_filter(request));
-        // list_outbox finds a customer's rows ruleset by ruleset, of the rulesets that have
-        // runs in the file; this one holds only the actions of runs kept in ClickHouse, so
-        // it is asked for each of their rulesets, and the rows put back in id order.
-        std::vector<OutboxEntry> all;
-        for (const std::string& ruleset : rulesets) {
-            AuditRequest one = request;
-            one.ruleset = ruleset;
-            auto rows = list_outbox(*state, actions_filter(one));
-            all.insert(all.end(), rows.begin(), rows.end());
-        }
-        std::sort(all.begin(), all.end(),
-                  [](const OutboxEntry& a, const OutboxEntry& b) { return a.id < b.id; });
-        return all;
+        // The file may hold actions of other rulesets' runs (stored in it, or in another
+        // warehouse): only those of the rulesets this ClickHouse database has runs of.
+        std::vector<OutboxEntry> rows = list_outbox(*state, actions_filter(request));
+        std::erase_if(rows, [&](const OutboxEntry& row) {
+            return !std::binary_search(rulesets.begin(), rulesets.end(), row.row.ruleset);
+        });
+        return rows;
     } catch (const SQLite::Exception& e) {
         throw report::StoreReadError{"cannot read table 'strata_outbox' of '" +
                                      state->getFilename() + "': " + e.what()};

@@ -426,3 +426,26 @@ TEST_CASE("processes claiming at once never get the same action and miss none") 
     CHECK(done > 0);
     CHECK(done + count_rows(db, "strata_outbox WHERE status = 'in_flight'") == kActions);
 }
+
+// A customer's actions without a ruleset named: every ruleset the outbox holds rows of, also
+// those with no run in the file (a run inside ClickHouse writes its actions to a --state file
+// that holds none of its runs). Before, only the rulesets with runs in the file were searched.
+TEST_CASE("outbox rows of a customer are found without a ruleset, runs in the file or not") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(4));
+    SQLite::Database state(db, SQLite::OPEN_READONLY);
+    strata::OutboxFilter filter;
+    filter.customer_keys = {strata::Value(int64_t{2}), strata::Value(int64_t{4})};
+    auto rows = strata::list_outbox(state, filter);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].id == 2);
+    CHECK(rows[1].id == 4);
+    CHECK(rows[0].row.ruleset == "retail");
+    filter.ruleset = "retail";
+    CHECK(strata::list_outbox(state, filter).size() == 2);
+    filter.ruleset = "other";
+    CHECK(strata::list_outbox(state, filter).empty());
+    filter.ruleset.reset();
+    filter.customer_keys = {strata::Value(int64_t{9})};
+    CHECK(strata::list_outbox(state, filter).empty());
+}
