@@ -164,14 +164,29 @@ std::string clickhouse_text_number(const std::string& cell, const BindAll& bind,
     };
     b.push_back({"dfits", "dn <= 15 AND dk >= -22 AND dk <= 22"});
     b.push_back({"dshift", "dn <= 15 AND dk > 22 AND dn + dk - 22 <= 15"});
+    // Otherwise ClickHouse's own reading, taken only when the text is that double's shortest
+    // decimal (toString's, which reads back as the double): then it is the correctly rounded
+    // reading too. Most writers of doubles as text write the shortest decimal.
+    b.push_back({"dc", "toFloat64OrZero(concat(ddig, 'e', toString(dk)))"});
+    b.push_back({"dcs", "toString(dc)"});
+    b.push_back({"dcm", "splitByChar('e', dcs)[1]"});
+    b.push_back({"dcip", "splitByChar('.', dcm)[1]"});
+    b.push_back({"dcd", "concat(dcip, splitByChar('.', dcm)[2])"});
+    b.push_back({"dcsig", "replaceRegexpOne(dcd, '^0+', '')"});
+    b.push_back({"dcexp",
+                 "toInt64(length(dcip)) - (toInt64(length(dcd)) - toInt64(length(dcsig))) - 1 + "
+                 "toInt64OrZero(replaceRegexpOne(splitByChar('e', dcs)[2], '^[+]', ''))"});
+    b.push_back({"dshortest",
+                 "isFinite(dc) AND dc > 0 AND replaceRegexpOne(dcsig, '0+$', '') = "
+                 "ddig AND dcexp = dexp"});
     b.push_back({"dv", "multiIf(dk >= 0 AND dk <= 22, toFloat64(dq) * " + f("dk") +
                            ", dk < 0, toFloat64(dq) / " + f("-dk") + ", toFloat64(dq * " +
                            u("dk - 22") + ") * " + f("22") + ")"});
     return "if(isNull(" + cell + "), NULL, " +
            bind(b,
                 "multiIf(NOT dok, NULL, dsig = '' OR dzero, toFloat64(0), dpast, NULL, if(dneg, "
-                "-dv, dv)) + 0 * throwIf(dok AND dsig != '' AND NOT dzero AND NOT dpast AND NOT "
-                "dfits AND NOT dshift)") +
+                "-1, 1) * if(dfits OR dshift, dv, dc)) + 0 * throwIf(dok AND dsig != '' AND NOT "
+                "dzero AND NOT dpast AND NOT dfits AND NOT dshift AND NOT dshortest)") +
            ")";
 }
 

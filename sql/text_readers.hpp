@@ -36,8 +36,9 @@ std::string postgres_text_number(const std::string& text, const BindAll& bind);
 // reads its text: Int64, Float64, UInt8 (0/1), a day (Int64 since 1970-01-01) or seconds
 // since 1970 (Int64), each Nullable. ClickHouse 18.16 reads decimal texts without correct
 // rounding, so a number is made where one correctly rounded step gives it (at most 15
-// significant digits times or divided by an exact power of ten); any other number text stops
-// the query (throwIf) rather than give another double.
+// significant digits times or divided by an exact power of ten), or where the text is the
+// shortest decimal of ClickHouse's own reading of it (that reading is then the correctly rounded
+// one); any other number text stops the query (throwIf) rather than give another double.
 std::string clickhouse_text_integer(const std::string& cell, const BindAll& bind);
 std::string clickhouse_text_number(const std::string& cell, const BindAll& bind,
                                    const std::string& powers_of_ten_u64,
