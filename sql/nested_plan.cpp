@@ -221,11 +221,6 @@ void Lowering::add_stored_state_nested() {
     add_columns(stored_state_columns(""));
 }
 
-// `(SELECT col AS src_0, col AS src_1, … FROM table)`: the base's `columns` (names as written)
-// under names none of them has, given in `names`. ClickHouse resolves a name to an alias of
-// the same SELECT before a column of its table (a column `t` read beside `… AS t` reads the
-// alias), so the plan's own names (k, c<slot>, f<slot>, t) are given one SELECT later, where
-// no column of the base is read.
 void Lowering::refuse_unreadable(const std::string& table, const std::string& column, Type type,
                                  const Location& at) {
     if (auto reason = d_.column_refusal(table, column, type))
@@ -245,6 +240,11 @@ Location Lowering::fact_type_location(const std::string& fact, const std::string
     return otherwise;
 }
 
+// `(SELECT col AS src_0, col AS src_1, … FROM table)`: the base's `columns` (names as written)
+// under names none of them has, given in `names`. ClickHouse resolves a name to an alias of
+// the same SELECT before a column of its table (a column `t` read beside `… AS t` reads the
+// alias), so the plan's own names (k, c<slot>, f<slot>, t) are given one SELECT later, where
+// no column of the base is read.
 std::string Lowering::renamed_source(const std::vector<std::string>& columns, const Location& at,
                                      const std::string& table, const Location& table_at,
                                      std::vector<std::string>& names) {
