@@ -174,6 +174,11 @@ class Dialect {
     // sql/compiler.cpp); false selects the nested plan (sql/nested_plan.cpp): subqueries, one
     // join per SELECT, population ranks from sorted arrays.
     virtual bool has_ctes_and_windows() const { return true; }
+    // How each step of that plan is introduced after its name: " AS " by default. SQLite says
+    // " AS MATERIALIZED ": otherwise it substitutes each step used once into the next, and
+    // preparing the whole query grows with the square of its constants (seconds for a large
+    // rule file).
+    virtual std::string step_as() const { return " AS "; }
     // A 0/1/NULL condition as known true (plain 0/1), for the placement's CASE.
     virtual std::string is_true(const std::string& a) const { return "(" + a + " IS 1)"; }
     // The ORDER BY term that orders customer keys as export does (texts by bytes).

@@ -16,6 +16,7 @@ namespace {
 class SqliteDialect final : public Dialect {
   public:
     std::string name() const override { return "sqlite"; }
+    std::string step_as() const override { return " AS MATERIALIZED "; }
     std::string state_refusal() const override {
         return "not compiled for SQLite: the stored state may be in another file (--state); the "
                "embedded engine reads it, and the PostgreSQL query reads the server's";
@@ -146,7 +147,7 @@ class SqliteDialect final : public Dialect {
 
     std::string bind(const std::string& value, const std::string& name,
                      const std::string& body) const override {
-        return "(SELECT " + body + " FROM (SELECT " + value + " AS " + name + "))";
+        return "(SELECT " + body + sqlite::from("SELECT " + value + " AS " + name) + ")";
     }
 
     std::string checked_int(char op, const std::string& a, const std::string& b) const override {
@@ -175,8 +176,10 @@ class SqliteDialect final : public Dialect {
             step = "t + (x > t)";
         return bind(x, "x",
                     "CASE WHEN x >= -9223372036854775808.0 AND x < 9223372036854775808.0 THEN "
-                    "(SELECT CASE WHEN r = CAST(r AS INTEGER) THEN r END FROM (SELECT " +
-                        step + " AS r FROM (SELECT CAST(x AS INTEGER) AS t))) END");
+                    "(SELECT CASE WHEN r = CAST(r AS INTEGER) THEN r END" +
+                        sqlite::from("SELECT " + step + " AS r" +
+                                     sqlite::from("SELECT CAST(x AS INTEGER) AS t")) +
+                        ") END");
     }
 
     std::optional<std::string> add_months(const std::string& day, int64_t months) const override {
@@ -242,21 +245,21 @@ class SqliteDialect final : public Dialect {
         const std::string parts =
             "SELECT xs, CAST(ax * 1073741824.0 AS INTEGER) AS gh, "
             "CAST((ax * 1073741824.0 - CAST(ax * 1073741824.0 AS INTEGER)) * 9007199254740992.0 "
-            "AS INTEGER) AS gl FROM (SELECT abs(" +
-            x + ") AS ax, (" + x + " < 0) AS xs)";
+            "AS INTEGER) AS gl" +
+            sqlite::from("SELECT abs(" + x + ") AS ax, (" + x + " < 0) AS xs");
         const std::string products =
             "SELECT xs, gh * 1953125 AS pa, (gl >> 27) * 1953125 AS pb, (gl & 134217727) * "
-            "1953125 AS pc FROM (" +
-            parts + ")";
+            "1953125 AS pc" +
+            sqlite::from(parts);
         const std::string fraction =
             "SELECT xs, (pa >> 21) + ((((pa & 2097151) * 67108864) + pb + (pc >> 27)) >> 47) AS "
             "ip, "
             "(((pa & 2097151) * 67108864) + pb + (pc >> 27)) & 140737488355327 AS fp, "
-            "pc & 134217727 AS rem FROM (" +
-            products + ")";
+            "pc & 134217727 AS rem" +
+            sqlite::from(products);
         return "(SELECT (CASE WHEN xs THEN -1 ELSE 1 END) * (ip + (CASE WHEN fp > 70368744177664 "
-               "OR (fp = 70368744177664 AND (rem > 0 OR (ip & 1) = 1)) THEN 1 ELSE 0 END)) FROM (" +
-               fraction + "))";
+               "OR (fp = 70368744177664 AND (rem > 0 OR (ip & 1) = 1)) THEN 1 ELSE 0 END))" +
+               sqlite::from(fraction) + ")";
     }
 
     std::string stop(const std::string& row) const override { return sqlite::stop(row); }

@@ -4,9 +4,9 @@ namespace strata::sql::sqlite {
 
 namespace {
 
-// `body` over the columns of `from` (a subquery), as one scalar subquery.
-std::string over(const std::string& body, const std::string& from) {
-    return "(SELECT " + body + " FROM " + from + ")";
+// `body` over the columns of `select`, as one scalar subquery.
+std::string over(const std::string& body, const std::string& select) {
+    return "(SELECT " + body + from(select) + ")";
 }
 
 // A number text taken apart (engine/numeric.cpp, parse_decimal): ok, neg, and the value as
@@ -17,26 +17,28 @@ std::string decimal_parts(const std::string& t) {
     const std::string signed_x = "substr(x, 1, 1) IN ('+', '-')";
     const std::string ed = "(CASE WHEN " + signed_x + " THEN substr(x, 2) ELSE x END)";
     const std::string split =
-        "(SELECT neg, " + epos + " > 0 AS hasx, CASE WHEN " + epos + " > 0 THEN substr(b, 1, " +
+        "SELECT neg, " + epos + " > 0 AS hasx, CASE WHEN " + epos + " > 0 THEN substr(b, 1, " +
         epos + " - 1) ELSE b END AS m, CASE WHEN " + epos + " > 0 THEN substr(b, " + epos +
-        " + 1) ELSE '' END AS x FROM (SELECT substr(t, 1, 1) = '-' AS neg, CASE WHEN substr(t, 1, "
-        "1) IN ('+', '-') THEN substr(t, 2) ELSE t END AS b FROM (SELECT " +
-        t + " AS t)))";
+        " + 1) ELSE '' END AS x" +
+        from(
+            "SELECT substr(t, 1, 1) = '-' AS neg, CASE WHEN substr(t, 1, 1) IN ('+', '-') THEN "
+            "substr(t, 2) ELSE t END AS b" +
+            from("SELECT " + t + " AS t"));
     const std::string checked =
-        "(SELECT neg, m, (m <> '' AND m <> '.' AND m NOT GLOB '*[^0-9.]*' AND m NOT GLOB "
+        "SELECT neg, m, (m <> '' AND m <> '.' AND m NOT GLOB '*[^0-9.]*' AND m NOT GLOB "
         "'*.*.*' AND (NOT hasx OR (" +
         ed + " <> '' AND " + ed + " NOT GLOB '*[^0-9]*'))) AS ok, (CASE WHEN " + ed +
         " = '' THEN 0 WHEN length(" + ed + ") > 6 THEN 1000000 ELSE CAST(" + ed +
-        " AS INTEGER) END) * (CASE WHEN substr(x, 1, 1) = '-' THEN -1 ELSE 1 END) AS e FROM " +
-        split + ")";
+        " AS INTEGER) END) * (CASE WHEN substr(x, 1, 1) = '-' THEN -1 ELSE 1 END) AS e" +
+        from(split);
     const std::string digits =
-        "(SELECT neg, ok, e, CASE WHEN instr(m, '.') > 0 THEN substr(m, instr(m, '.') + 1) ELSE '' "
+        "SELECT neg, ok, e, CASE WHEN instr(m, '.') > 0 THEN substr(m, instr(m, '.') + 1) ELSE '' "
         "END AS fp, ltrim(CASE WHEN instr(m, '.') > 0 THEN substr(m, 1, instr(m, '.') - 1) || "
-        "substr(m, instr(m, '.') + 1) ELSE m END, '0') AS lz FROM " +
-        checked + ")";
-    return "(SELECT neg, ok, rtrim(lz, '0') AS sig, length(rtrim(lz, '0')) AS nsig, e - length(fp) "
-           "+ length(lz) - length(rtrim(lz, '0')) AS scale FROM " +
-           digits + ")";
+        "substr(m, instr(m, '.') + 1) ELSE m END, '0') AS lz" +
+        from(checked);
+    return "SELECT neg, ok, rtrim(lz, '0') AS sig, length(rtrim(lz, '0')) AS nsig, e - length(fp) "
+           "+ length(lz) - length(rtrim(lz, '0')) AS scale" +
+           from(digits);
 }
 
 // The whole value of the parts within 64 bits, or NULL.
@@ -62,13 +64,19 @@ std::string civil(const std::string& day) {
     const std::string yoe = "((doe - doe / 1460 + doe / 36524 - doe / 146096) / 365)";
     const std::string doy = "(doe - (365 * " + yoe + " + " + yoe + " / 4 - " + yoe + " / 100))";
     const std::string month = "(CASE WHEN mp < 10 THEN mp + 3 ELSE mp - 9 END)";
-    return "(SELECT yoe + era * 400 + (" + month + " <= 2) AS y, " + month +
-           " AS m, doy - (153 * mp + 2) / 5 + 1 AS d FROM (SELECT era, " + yoe + " AS yoe, " + doy +
-           " AS doy, (5 * " + doy + " + 2) / 153 AS mp FROM (SELECT " + era + " AS era, z - " +
-           era + " * 146097 AS doe FROM (SELECT " + day + " + 719468 AS z))))";
+    return "SELECT yoe + era * 400 + (" + month + " <= 2) AS y, " + month +
+           " AS m, doy - (153 * mp + 2) / 5 + 1 AS d" +
+           from("SELECT era, " + yoe + " AS yoe, " + doy + " AS doy, (5 * " + doy +
+                " + 2) / 153 AS mp" +
+                from("SELECT " + era + " AS era, z - " + era + " * 146097 AS doe" +
+                     from("SELECT " + day + " + 719468 AS z")));
 }
 
 }  // namespace
+
+std::string from(const std::string& select) {
+    return " FROM (" + select + " LIMIT -1 OFFSET 0)";
+}
 
 std::string stop(const std::string& row) {
     // abs() of the smallest integer is an error in SQLite: "integer overflow".
@@ -94,8 +102,8 @@ std::string text_number(const std::string& trimmed) {
             power_of_ten("22") +
             ") WHEN nsig + scale - 1 > 309 THEN NULL WHEN nsig + scale <= -324 THEN 0.0 ELSE " +
             stop("nsig") + " END",
-        "(SELECT neg, ok, sig, nsig, scale, " + std::string(kIntegerOfParts) + " AS iv FROM " +
-            decimal_parts(trimmed) + ")");
+        "SELECT neg, ok, sig, nsig, scale, " + std::string(kIntegerOfParts) + " AS iv" +
+            from(decimal_parts(trimmed)));
 }
 
 std::string year_of_day(const std::string& day) {
@@ -124,9 +132,10 @@ std::string add_months(const std::string& day, long long months) {
         "((CASE WHEN " + yy + " >= 0 THEN " + yy + " ELSE " + yy + " - 399 END) / 400)";
     return "(SELECT CASE WHEN total < 0 OR " + moved +
            " NOT BETWEEN -2147483648 AND 2147483647 THEN " + stop("total") + " ELSE " + moved +
-           " END FROM (SELECT total, " + yy + " AS yy, " + nm + " AS nm, min(d, " + last +
-           ") AS nd, " + era + " AS era FROM (SELECT " + total + " AS total, d FROM " + civil(day) +
-           ")))";
+           " END" +
+           from("SELECT total, " + yy + " AS yy, " + nm + " AS nm, min(d, " + last + ") AS nd, " +
+                era + " AS era" + from("SELECT " + total + " AS total, d" + from(civil(day)))) +
+           ")";
 }
 
 std::string day_in_range(const std::string& day) {
@@ -141,7 +150,7 @@ std::string fmod(const std::string& x, const std::string& y) {
         "(SELECT abs(fx) UNION ALL SELECT r - (WITH RECURSIVE dbl(p) AS (SELECT abs(fy) UNION ALL "
         "SELECT p * 2 FROM dbl WHERE p * 2 <= r) SELECT max(p) FROM dbl) FROM red WHERE r >= "
         "abs(fy)) SELECT (CASE WHEN fx < 0 THEN -1.0 ELSE 1.0 END) * min(r) FROM red) END",
-        "(SELECT " + x + " AS fx, " + y + " AS fy)");
+        "SELECT " + x + " AS fx, " + y + " AS fy");
 }
 
 std::string round_integer(const std::string& x, const std::string& digits) {
@@ -149,16 +158,16 @@ std::string round_integer(const std::string& x, const std::string& digits) {
     // when the remainder is at least half of q; t·q as a double is (t·q/2 as a double)·2.
     const std::string rounded = over(
         "CASE WHEN rt = 0 THEN 0.0 ELSE CAST(rt * (q / 2) AS REAL) * 2.0 END",
-        "(SELECT (rx / q) + (CASE WHEN abs(rx % q) * 2 >= q THEN (CASE WHEN rx < 0 THEN -1 ELSE 1 "
-        "END) ELSE 0 END) AS rt, q FROM (SELECT CAST(substr('1000000000000000000', 1, 1 - rd) AS "
-        "INTEGER) AS q))");
+        "SELECT (rx / q) + (CASE WHEN abs(rx % q) * 2 >= q THEN (CASE WHEN rx < 0 THEN -1 ELSE 1 "
+        "END) ELSE 0 END) AS rt, q" +
+            from("SELECT CAST(substr('1000000000000000000', 1, 1 - rd) AS INTEGER) AS q"));
     return over(
         "CASE WHEN rx IS NULL OR rd IS NULL THEN NULL WHEN rd >= 0 THEN CAST(rx AS REAL) "
         "WHEN rd <= -20 THEN 0.0 WHEN rd = -19 THEN (CASE WHEN rx >= 5000000000000000000 "
         "THEN 1.0 WHEN rx <= -5000000000000000000 THEN -1.0 ELSE 0.0 END) * "
         "CAST(5000000000000000000 AS REAL) * 2.0 ELSE " +
             rounded + " END",
-        "(SELECT " + x + " AS rx, " + digits + " AS rd)");
+        "SELECT " + x + " AS rx, " + digits + " AS rd");
 }
 
 }  // namespace strata::sql::sqlite
