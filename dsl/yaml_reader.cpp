@@ -1,6 +1,8 @@
 #include "dsl/yaml_reader.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
 #include <set>
 
 #include "dsl/hints.hpp"
@@ -20,6 +22,39 @@ std::string unhide(std::string s) {
         if (c == kHiddenSpace) c = ' ';
     }
     return s;
+}
+
+// An escape of a double-quoted YAML scalar, at raw[p] == '\\': how many raw bytes it takes
+// and how many bytes of the value it makes (0 for an escaped line break; a code point's
+// UTF-8 length for \x, \u and \U).
+struct EscapeSpan {
+    size_t raw = 1;
+    size_t value = 0;
+};
+
+EscapeSpan escape_at(const std::string& raw, size_t p) {
+    if (p + 1 >= raw.size()) return {};
+    const char kind = raw[p + 1];
+    const size_t digits = kind == 'x' ? 2 : kind == 'u' ? 4 : kind == 'U' ? 8 : 0;
+    if (digits > 0) {
+        uint32_t code = 0;
+        size_t n = 0;
+        while (n < digits && p + 2 + n < raw.size() &&
+               std::isxdigit(static_cast<unsigned char>(raw[p + 2 + n]))) {
+            const char h = raw[p + 2 + n];
+            code = code * 16 + static_cast<uint32_t>(
+                                   std::isdigit(static_cast<unsigned char>(h))
+                                       ? h - '0'
+                                       : std::tolower(static_cast<unsigned char>(h)) - 'a' + 10);
+            ++n;
+        }
+        const size_t bytes = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+        return {2 + n, bytes};
+    }
+    if (kind == '\n' || kind == '\r') return {2, 0};
+    if (kind == 'N' || kind == '_') return {2, 2};  // U+0085, U+00A0
+    if (kind == 'L' || kind == 'P') return {2, 3};  // U+2028, U+2029
+    return {2, 1};
 }
 
 }  // namespace
@@ -172,12 +207,25 @@ ExprText YamlReader::expression(const YAML::Node& n, const std::string& what) {
         while (p < raw.size() && raw[p] != '\n')
             ++p;
     }
+    // In a double-quoted scalar every backslash starts an escape, whose value bytes need not
+    // appear in the raw text (\u00e9, \x41): they map to the backslash, and the walk goes on
+    // after the escape instead of searching the rest of the file for them.
+    const bool escapes = out.yaml_quote == '"';
     out.file_offsets.reserve(out.text.size() + 1);
-    for (char c : out.text) {
-        while (p < raw.size() && raw[p] != c)
+    if (escapes) ++p;  // the opening quote
+    for (size_t i = 0; i < out.text.size();) {
+        while (p < raw.size() && raw[p] != out.text[i] && !(escapes && raw[p] == '\\'))
             ++p;
+        if (escapes && p < raw.size() && raw[p] == '\\') {
+            const EscapeSpan span = escape_at(raw, p);
+            for (size_t k = 0; k < span.value && i < out.text.size(); ++k, ++i)
+                out.file_offsets.push_back(p);
+            p += span.raw;
+            continue;
+        }
         out.file_offsets.push_back(std::min(p, raw.size()));
         if (p < raw.size()) ++p;
+        ++i;
     }
     out.file_offsets.push_back(std::min(p, raw.size()));
     if (out.text.empty()) error(Code::Structure, out.location, what + " is empty");
