@@ -32,7 +32,7 @@ test: build
 # nested query). A disagreement leaves its base, rules and as_of date in /tmp/{sql,pg,ch}_fail.*.
 SQL_PAIRS ?= 5000
 PG_PAIRS ?= 1000
-CH_PAIRS ?= 200
+CH_PAIRS ?= 500
 # SEED=N draws other pairs than make test's (and than another SEED's).
 SEED ?=
 fuzz-sql: export STRATA_PAIR_SEED := $(SEED)

@@ -53,6 +53,10 @@ struct Gen {
     // the warehouse pairs too. Whether a score or credit leaf reads the text column instead is
     // drawn from a stream of its own, so that `rng` draws the same pairs as before.
     bool text_numbers = false;
+    // The most general segments before `rest` (each with up to three tacticals). ClickHouse's
+    // pairs take fewer: its time to plan a query grows with the query's depth times its size,
+    // so two smaller files cost about half of one larger, and more of them fit in make test.
+    int most_segments = 4;
     std::mt19937 text_rng{20261201};
     std::string maybe_text(std::string leaf) {
         if (warehouse && text_numbers && text_rng() % 3 != 0) {
@@ -385,7 +389,7 @@ struct Gen {
         const bool exclusive = pick(6) == 0;
         t += "general:\n  policy: " + std::string(exclusive ? "exclusive" : "first_match") +
              "\n  segments:\n";
-        const int segments = 1 + pick(4);
+        const int segments = 1 + pick(most_segments);
         for (int s = 0; s < segments; ++s) {
             t += "    - id: g" + std::to_string(s) + "\n      when: \"" + cond(2) + "\"\n";
             if (pick(2)) {
