@@ -95,9 +95,10 @@ class Lowering {
         const std::string& from) const;
     void add_stored_state(std::vector<std::string>& joins, std::vector<std::string>& columns);
     void add_stored_state_nested();
-    std::string renamed_source(const std::vector<std::string>& columns, const Location& at,
-                               const std::string& table, const Location& table_at,
-                               std::vector<std::string>& names);
+    // `at[i]`: where the rule file names columns[i] (for a name the dialect cannot quote).
+    std::string renamed_source(const std::vector<std::string>& columns,
+                               const std::vector<Location>& at, const std::string& table,
+                               const Location& table_at, std::vector<std::string>& names);
     std::string placement(const std::string& extra_columns, RunColumns* run_columns);
     std::string run_columns(RunColumns& run);
     std::string quoted(const std::string& name, const Location& at);

@@ -245,15 +245,15 @@ Location Lowering::fact_type_location(const std::string& fact, const std::string
 // the same SELECT before a column of its table (a column `t` read beside `… AS t` reads the
 // alias), so the plan's own names (k, c<slot>, f<slot>, t) are given one SELECT later, where
 // no column of the base is read.
-std::string Lowering::renamed_source(const std::vector<std::string>& columns, const Location& at,
-                                     const std::string& table, const Location& table_at,
-                                     std::vector<std::string>& names) {
+std::string Lowering::renamed_source(const std::vector<std::string>& columns,
+                                     const std::vector<Location>& at, const std::string& table,
+                                     const Location& table_at, std::vector<std::string>& names) {
     const std::string prefix = unused_prefix(columns, "strata_src_");
     std::string sql = "SELECT ";
     names.clear();
     for (size_t i = 0; i < columns.size(); ++i) {
         names.push_back(prefix + std::to_string(i));
-        sql += (i ? ", " : "") + quoted(columns[i], at) + " AS " + names.back();
+        sql += (i ? ", " : "") + quoted(columns[i], at.at(i)) + " AS " + names.back();
     }
     return "(" + sql + " FROM " + quoted(table, table_at) + ")";
 }
@@ -262,15 +262,24 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
     // The customers' columns read: the key, each cell, the `since` column.
+    // Located as the CTE plan locates them: the key at source.key, the cells at the customers
+    // table, the `since` column at source.since.
     std::vector<std::string> read = {rf.key};
+    std::vector<Location> read_at = {rf.key_location};
     for (const bound::ColumnUse& use : program.columns)
-        if (use.source != bound::ColumnSource::State) read.push_back(use.name);
+        if (use.source != bound::ColumnSource::State) {
+            read.push_back(use.name);
+            read_at.push_back(rf.customers_location);
+        }
     const auto* since =
         rules_.since ? std::get_if<bound::CustomerColumn>(&rules_.since->node) : nullptr;
-    if (since) read.push_back(program.columns.at(static_cast<size_t>(since->slot)).name);
+    if (since) {
+        read.push_back(program.columns.at(static_cast<size_t>(since->slot)).name);
+        read_at.push_back(rf.since.location);
+    }
     std::vector<std::string> src;
     const std::string customers =
-        renamed_source(read, rf.key_location, rf.customers_table, rf.customers_location, src);
+        renamed_source(read, read_at, rf.customers_table, rf.customers_location, src);
     std::string cust = "SELECT " + d_.read_key(src[0]) + " AS k";
     columns_ = {"k"};
     size_t next = 1;
@@ -304,7 +313,8 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
         for (const auto& column : f.columns)
             fact_read.push_back(column.name);
         if (!f.time.empty()) fact_read.push_back(f.time);
-        const std::string rows = renamed_source(fact_read, at, f.table, at, src);
+        const std::string rows = renamed_source(
+            fact_read, std::vector<Location>(fact_read.size(), at), f.table, at, src);
         std::string sql = "SELECT " + d_.read_key(src[0]) + " AS k";
         FactCells cells;
         cells.table = quoted(f.table, at);
