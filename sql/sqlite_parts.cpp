@@ -1,5 +1,7 @@
 #include "sql/sqlite_parts.hpp"
 
+#include "sql/dialect.hpp"
+
 namespace strata::sql::sqlite {
 
 namespace {
@@ -58,18 +60,23 @@ std::string power_of_ten(const std::string& k) {
 }
 
 // A day's civil date (dsl/calendar.cpp, civil_from_days) as columns y, m, d. SQLite's parser
-// allows about 14 nested subqueries, so the steps are few and repeat their small parts.
+// allows about 14 nested subqueries, so there are two steps (z, then era and doe) and the
+// rest is written out in terms of them, repeating its small parts.
 std::string civil(const std::string& day) {
-    const std::string era = "((CASE WHEN z >= 0 THEN z ELSE z - 146096 END) / 146097)";
     const std::string yoe = "((doe - doe / 1460 + doe / 36524 - doe / 146096) / 365)";
     const std::string doy = "(doe - (365 * " + yoe + " + " + yoe + " / 4 - " + yoe + " / 100))";
-    const std::string month = "(CASE WHEN mp < 10 THEN mp + 3 ELSE mp - 9 END)";
-    return "SELECT yoe + era * 400 + (" + month + " <= 2) AS y, " + month +
-           " AS m, doy - (153 * mp + 2) / 5 + 1 AS d" +
-           from("SELECT era, " + yoe + " AS yoe, " + doy + " AS doy, (5 * " + doy +
-                " + 2) / 153 AS mp" +
-                from("SELECT " + era + " AS era, z - " + era + " * 146097 AS doe" +
-                     from("SELECT " + day + " + 719468 AS z")));
+    const std::string mp = "((5 * " + doy + " + 2) / 153)";
+    const std::string month =
+        "(CASE WHEN " + mp + " < 10 THEN " + mp + " + 3 ELSE " + mp + " - 9 END)";
+    // A column's plain name is written where z stands, one step fewer.
+    const std::string z = Dialect::plain_name(day) ? "(" + day + " + 719468)" : "z";
+    const std::string era =
+        "((CASE WHEN " + z + " >= 0 THEN " + z + " ELSE " + z + " - 146096 END) / 146097)";
+    const std::string era_and_doe =
+        "SELECT " + era + " AS era, " + z + " - " + era + " * 146097 AS doe";
+    return "SELECT " + yoe + " + era * 400 + (" + month + " <= 2) AS y, " + month + " AS m, " +
+           doy + " - (153 * " + mp + " + 2) / 5 + 1 AS d" +
+           from(z == "z" ? era_and_doe + from("SELECT " + day + " + 719468 AS z") : era_and_doe);
 }
 
 }  // namespace
@@ -118,24 +125,25 @@ std::string add_months(const std::string& day, long long months) {
     // total: the month count y·12 + (m − 1) moved; the engine's year is total / 12 and its
     // month total % 12 + 1 (C's truncating division, as SQLite's), the day kept or the last.
     const std::string total = "(y * 12 + m - 1 + (" + std::to_string(months) + "))";
-    const std::string ny = "(total / 12)", nm = "(total % 12 + 1)";
+    const std::string ny = "(" + total + " / 12)", nm = "(" + total + " % 12 + 1)";
     const std::string last = "(CASE " + nm + " WHEN 2 THEN (CASE WHEN (" + ny + " % 4 = 0 AND " +
                              ny + " % 100 <> 0) OR " + ny + " % 400 = 0 THEN 29 ELSE 28 END) " +
                              "WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30 " +
                              "ELSE 31 END)";
     const std::string yy = "(" + ny + " - (" + nm + " <= 2))";
-    const std::string yoe = "(yy - era * 400)";
-    const std::string moved = "(era * 146097 + " + yoe + " * 365 + " + yoe + " / 4 - " + yoe +
-                              " / 100 + (153 * (CASE WHEN nm > 2 THEN nm - 3 ELSE nm + 9 END) " +
-                              "+ 2) / 5 + nd - 1 - 719468)";
     const std::string era =
         "((CASE WHEN " + yy + " >= 0 THEN " + yy + " ELSE " + yy + " - 399 END) / 400)";
-    return "(SELECT CASE WHEN total < 0 OR " + moved +
-           " NOT BETWEEN -2147483648 AND 2147483647 THEN " + stop("total") + " ELSE " + moved +
-           " END" +
-           from("SELECT total, " + yy + " AS yy, " + nm + " AS nm, min(d, " + last + ") AS nd, " +
-                era + " AS era" + from("SELECT " + total + " AS total, d" + from(civil(day)))) +
-           ")";
+    const std::string yoe = "(" + yy + " - " + era + " * 400)";
+    // The day number of (yy, nm, the day kept or the month's last), written out over civil's
+    // columns rather than in steps of its own, so that a date moved twice still fits SQLite's
+    // parser.
+    const std::string moved = "(" + era + " * 146097 + " + yoe + " * 365 + " + yoe + " / 4 - " +
+                              yoe + " / 100 + (153 * (CASE WHEN " + nm + " > 2 THEN " + nm +
+                              " - 3 ELSE " + nm + " + 9 END) + 2) / 5 + min(d, " + last +
+                              ") - 1 - 719468)";
+    return "(SELECT CASE WHEN " + total + " < 0 OR " + moved +
+           " NOT BETWEEN -2147483648 AND 2147483647 THEN " + stop(total) + " ELSE " + moved +
+           " END" + from(civil(day)) + ")";
 }
 
 std::string day_in_range(const std::string& day) {
