@@ -21,6 +21,7 @@
 
 #include "tests/sql_generator.hpp"
 #include "tests/test_support.hpp"
+#include "tests/warehouse/date_cases.hpp"
 #include "tests/warehouse/text_cases.hpp"
 #include "tests/warehouse/warehouse_support.hpp"
 #include "warehouse/clickhouse_client.hpp"
@@ -167,6 +168,14 @@ TEST_CASE("clickhouse compile: the query on two shards places every customer as 
         check_agrees(dir, rules, db,
                      gen.one<std::string>({"2026-11-01", "2024-02-29", "2026-03-31"}));
     }
+}
+
+// A date moved by months twice, each move keeping the day or taking its month's last.
+TEST_CASE("clickhouse compile: dates moved by months twice") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", kMovedTwiceSql);
+    const std::string rules = dir.write("rules.yaml", kMovedTwiceRules);
+    check_agrees(dir, rules, db, "2026-11-26");
 }
 
 // matches() is RE2 on both sides, but ClickHouse's match() turns on dot_nl and, before RE2,

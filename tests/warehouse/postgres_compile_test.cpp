@@ -12,6 +12,7 @@
 
 #include "tests/sql_generator.hpp"
 #include "tests/test_support.hpp"
+#include "tests/warehouse/date_cases.hpp"
 #include "tests/warehouse/text_cases.hpp"
 #include "tests/warehouse/warehouse_support.hpp"
 #include "warehouse/copy_from_sqlite.hpp"
@@ -181,6 +182,15 @@ TEST_CASE("postgres compile: typed columns given another type read as the engine
     TempDir dir;
     const std::string db = dir.database("base.db", kRetypedCasesSql);
     const std::string rules = dir.write("rules.yaml", kRetypedCasesRules);
+    check_agrees(pg, dir, rules, db, "2026-11-26", {"customers", "orders"});
+}
+
+// A date moved by months twice, each move keeping the day or taking its month's last.
+TEST_CASE("postgres compile: dates moved by months twice") {
+    auto pg = ScratchDatabase::create();
+    TempDir dir;
+    const std::string db = dir.database("base.db", kMovedTwiceSql);
+    const std::string rules = dir.write("rules.yaml", kMovedTwiceRules);
     check_agrees(pg, dir, rules, db, "2026-11-26", {"customers", "orders"});
 }
 

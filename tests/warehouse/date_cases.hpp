@@ -1,0 +1,42 @@
+// Dates moved by months more than once, for the warehouse dialects' fixed cases: each move
+// keeps the day or takes its month's last, so a query that folds two moves into one, or loses
+// a day between them, places some of these customers elsewhere than the engine.
+#pragma once
+
+namespace strata::warehouse::testing {
+
+inline const char* kMovedTwiceSql = R"(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, signup DATE);
+CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date DATE);
+INSERT INTO customers VALUES (1, '2024-01-31'), (2, '2024-02-29'), (3, '2023-12-31'),
+  (4, '2025-01-30'), (5, '2020-02-29'), (6, NULL), (7, '2024-03-31'), (8, '1999-11-30');
+)";
+
+inline const char* kMovedTwiceRules = R"(ruleset: moved_twice
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+general:
+  policy: first_match
+  segments:
+    - id: everyone
+      when: otherwise
+      tactical:
+        - id: month_then_year
+          when: signup + 1mo + 1y == 2025-02-28
+        - id: days_between_moves
+          when: signup + 1mo + 3d + 1y == 2025-03-03
+        - id: year_of_moved
+          when: year(signup - 1mo + 1y) == 2024
+        - id: month_of_moved
+          when: month(signup + 1mo + 1mo) == 4
+        - id: back_and_forth
+          when: signup - 1y + 1mo < 2023-03-01
+        - id: ordered
+          when: signup + 1mo + 1y > as_of - 1y - 2mo
+)";
+
+}  // namespace strata::warehouse::testing
