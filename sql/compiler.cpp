@@ -391,12 +391,9 @@ void Lowering::add_lets() {
         // A population step reads the lets before it.
         if (has_unhoisted_population(*let.expr)) flush();
         hoist_population(*let.expr);
-        // A duration has no column: it is folded in where it is added to a date.
-        if (let.type == Type::Duration) {
-            if (!constant_duration(*let.expr))
-                refuse(let.expr->location, "not compiled yet: a duration that is not a constant");
-            continue;
-        }
+        // A duration has no column: it is written out where it is added to a date
+        // (shifted_day), and refused there if it cannot be.
+        if (let.type == Type::Duration) continue;
         if (let.type == Type::Record) {
             auto prefix = record_prefix(*let.expr);
             if (!prefix) {

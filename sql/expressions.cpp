@@ -56,7 +56,7 @@ std::string Lowering::day_of(const bound::Expr& e, int fact) {
     if (const auto* b = std::get_if<bound::Binary>(&e.node);
         b && (b->op == BinaryOp::Add || b->op == BinaryOp::Sub) && d_.has_datetimes()) {
         const bound::Expr& moment = b->lhs->type == Type::DateTime ? *b->lhs : *b->rhs;
-        auto day = shifted_day(*b, day_of(moment, fact));
+        auto day = shifted_day(*b, day_of(moment, fact), fact);
         return day ? *day : "NULL";
     }
     return d_.day_of_seconds(expr(e, fact));
@@ -277,45 +277,145 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
         const std::string seconds = expr(lt == Type::DateTime ? *b.lhs : *b.rhs, fact);
         const std::string tv = Dialect::plain_name(seconds) ? seconds : "tv";
         const std::string td = d_.day_of_seconds(tv);
-        auto day = shifted_day(b, td);
+        auto day = shifted_day(b, td, fact);
         if (!day) return "NULL";
         const std::string moved = "(" + *day + ") * 86400 + (" + tv + " - " + td + " * 86400)";
         return tv == seconds ? "(" + moved + ")" : d_.bind(seconds, "tv", moved);
     }
     if (e.type == Type::Date) {
-        auto day = shifted_day(b, expr(lt == Type::Date ? *b.lhs : *b.rhs, fact));
+        auto day = shifted_day(b, expr(lt == Type::Date ? *b.lhs : *b.rhs, fact), fact);
         return day ? *day : "NULL";
     }
     refuse(e.location, "not compiled yet: this operation");
     return "NULL";
 }
 
-std::optional<std::string> Lowering::shifted_day(const bound::Binary& b, std::string day) {
+std::optional<std::string> Lowering::shifted_day(const bound::Binary& b, std::string day,
+                                                 int fact) {
     const bool moment_left = b.lhs->type == Type::Date || b.lhs->type == Type::DateTime;
     const bound::Expr& span = moment_left ? *b.rhs : *b.lhs;
-    auto dur = constant_duration(span);
-    if (!dur) {
-        refuse(span.location, "not compiled yet: a duration that is not a constant");
+    const int sign = b.op == BinaryOp::Sub ? -1 : 1;
+    auto cases = duration_cases(span, fact);
+    if (!cases) {
+        refuse(span.location,
+               "this duration takes more than 32 values (or is made of more than constants, "
+               "lets, if(), coalesce(), sums and negations)");
         return std::nullopt;
     }
-    const int sign = b.op == BinaryOp::Sub ? -1 : 1;
-    if (dur->months != 0) {
-        auto moved = d_.add_months(day, int64_t{sign} * dur->months);
+    if (cases->size() == 1 && cases->front().second)
+        return moved_day(day, *cases->front().second, sign, span.location);
+    // One CASE over the day moved by each constant the duration can take. The day is bound in
+    // each branch, not around the CASE: ClickHouse 18.16 does not find a column that only a
+    // lambda's body (its bind) names, and the conditions name columns.
+    const std::string dv = Dialect::plain_name(day) ? day : "dv";
+    std::string out = "(CASE";
+    for (const auto& [condition, duration] : *cases) {
+        std::string value = "NULL";
+        if (duration) {
+            auto moved = moved_day(dv, *duration, sign, span.location);
+            if (!moved) return std::nullopt;
+            value = dv == day ? *moved : d_.bind(day, dv, *moved);
+        }
+        out += condition.empty() ? " ELSE " + value : " WHEN " + condition + " THEN " + value;
+    }
+    return out + " END)";
+}
+
+std::optional<std::string> Lowering::moved_day(std::string day, const Duration& d, int sign,
+                                               const Location& at) {
+    if (d.months != 0) {
+        auto moved = d_.add_months(day, int64_t{sign} * d.months);
         if (!moved) {
-            refuse(span.location, "months beyond what " + d_.name() + " can add");
+            refuse(at, "months beyond what " + d_.name() + " can add");
             return std::nullopt;
         }
         day = *moved;
     }
-    if (dur->days != 0) {
-        auto moved = d_.add_days(day, int64_t{sign} * dur->days);
+    if (d.days != 0) {
+        auto moved = d_.add_days(day, int64_t{sign} * d.days);
         if (!moved) {
-            refuse(span.location, "adding days is not built for " + d_.name() + " yet");
+            refuse(at, "adding days is not built for " + d_.name() + " yet");
             return std::nullopt;
         }
         day = *moved;
     }
     return day;
+}
+
+std::optional<Lowering::DurationCases> Lowering::duration_cases(const bound::Expr& e, int fact) {
+    if (auto d = constant_duration(e)) return DurationCases{{"", *d}};
+    auto both = [&](const std::string& a, const std::string& b) {
+        return a.empty() ? b : b.empty() ? a : d_.logic_and(a, b);
+    };
+    // Past this many cases the CASE would grow out of hand; such a file is refused.
+    constexpr size_t kMostCases = 32;
+    if (const auto* l = std::get_if<bound::Literal>(&e.node)) {
+        if (std::holds_alternative<ast::Null>(l->value)) return DurationCases{{"", std::nullopt}};
+        return std::nullopt;
+    }
+    if (const auto* l = std::get_if<bound::LetRef>(&e.node)) {
+        const bound::Let& let = rules_.program.lets.at(static_cast<size_t>(l->index));
+        if (let.type != Type::Duration) return std::nullopt;
+        return duration_cases(*let.expr, fact);
+    }
+    if (const auto* u = std::get_if<bound::Unary>(&e.node); u && u->op == ast::UnaryOp::Negate) {
+        auto cases = duration_cases(*u->operand, fact);
+        if (cases)
+            for (auto& c : *cases)
+                if (c.second) c.second = Duration{-c.second->months, -c.second->days};
+        return cases;
+    }
+    if (const auto* b = std::get_if<bound::Binary>(&e.node);
+        b && (b->op == BinaryOp::Add || b->op == BinaryOp::Sub)) {
+        auto x = duration_cases(*b->lhs, fact), y = duration_cases(*b->rhs, fact);
+        if (!x || !y || x->size() * y->size() > kMostCases) return std::nullopt;
+        // The first case of x that holds, then the first of y (each list ends in one that
+        // always holds, so a later case of x is reached only when the earlier ones fail).
+        const int sign = b->op == BinaryOp::Sub ? -1 : 1;
+        DurationCases out;
+        for (const auto& [cx, dx] : *x)
+            for (const auto& [cy, dy] : *y) {
+                std::optional<Duration> sum;
+                if (dx && dy)
+                    sum = Duration{dx->months + sign * dy->months, dx->days + sign * dy->days};
+                out.emplace_back(both(cx, cy), sum);
+            }
+        return out;
+    }
+    const auto* c = std::get_if<bound::Call>(&e.node);
+    if (c && c->fn == Fn::If && c->args.size() == 3) {
+        auto x = duration_cases(*c->args[1], fact), y = duration_cases(*c->args[2], fact);
+        if (!x || !y || x->size() + y->size() > kMostCases) return std::nullopt;
+        // if() takes its else branch when the condition is false or null.
+        const std::string condition = expr(*c->args[0], fact);
+        DurationCases out;
+        for (const auto& [cx, dx] : *x)
+            out.emplace_back(both(condition, cx), dx);
+        out.insert(out.end(), y->begin(), y->end());
+        return out;
+    }
+    if (c && c->fn == Fn::Coalesce && !c->args.empty()) {
+        // From the last argument back: each null case of an argument becomes the cases of
+        // the arguments after it.
+        auto out = duration_cases(*c->args.back(), fact);
+        for (size_t i = c->args.size() - 1; out && i-- > 0;) {
+            auto x = duration_cases(*c->args[i], fact);
+            if (!x) return std::nullopt;
+            DurationCases merged;
+            for (const auto& [cx, dx] : *x) {
+                if (dx) {
+                    merged.emplace_back(cx, dx);
+                    continue;
+                }
+                for (const auto& [cy, dy] : *out)
+                    merged.emplace_back(both(cx, cy), dy);
+            }
+            if (merged.size() > kMostCases) return std::nullopt;
+            out = std::move(merged);
+        }
+        return out;
+    }
+    return std::nullopt;
 }
 
 std::string Lowering::call(const bound::Expr& e, const bound::Call& c, int fact) {

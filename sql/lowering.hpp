@@ -62,6 +62,12 @@ class Lowering {
     std::string call(const bound::Expr& e, const bound::Call& c, int fact);
     std::string binary(const bound::Expr& e, const bound::Binary& b, int fact);
     std::optional<Duration> constant_duration(const bound::Expr& e);
+    // A duration that is not a constant, as the constant it takes on each row: if() and
+    // coalesce() over durations, the lets that name them, their sums, differences and
+    // negations. The cases are tried in order, each a condition (in SQL; empty: always) and a
+    // duration (nullopt: null); the last one always holds. nullopt for any other duration.
+    using DurationCases = std::vector<std::pair<std::string, std::optional<Duration>>>;
+    std::optional<DurationCases> duration_cases(const bound::Expr& e, int fact);
     std::optional<std::string> record_prefix(const bound::Expr& e);
     std::string literal(const bound::Expr& e, const ast::LiteralValue& v);
 
@@ -108,9 +114,13 @@ class Lowering {
     static Type time_line(Type a, Type b);
     static bool on_seconds(const std::vector<const bound::Expr*>& operands);
     std::string day_of(const bound::Expr& e, int fact);
-    // The day of `b` (a date or datetime ± a constant duration) from its moment's day `day`;
-    // nullopt after refusing.
-    std::optional<std::string> shifted_day(const bound::Binary& b, std::string day);
+    // The day of `b` (a date or datetime ± a duration) from its moment's day `day`; nullopt
+    // after refusing.
+    std::optional<std::string> shifted_day(const bound::Binary& b, std::string day, int fact);
+    // `day` moved by a constant duration (`sign` -1 to subtract it); nullopt after refusing at
+    // `at`.
+    std::optional<std::string> moved_day(std::string day, const Duration& d, int sign,
+                                         const Location& at);
     const std::string& file() const { return rules_.source.path(); }
 
     // The nested plan (sql/nested_plan.cpp), for dialects without table CTEs and window

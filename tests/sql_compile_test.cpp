@@ -180,6 +180,33 @@ general:
                           "strata compile: 1 construct cannot be compiled to sqlite\n");
 }
 
+// A duration chosen per row is compiled as a CASE over its values, up to 32 of them; six
+// if()s added together take 64 and are refused where the duration is added.
+TEST_CASE("compile: a duration with more than 32 values is refused at file:line:col") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", kSchema);
+    const std::string rules = dir.write("r.yaml", R"(ruleset: many
+version: 1
+let:
+  pause: if(opt_in, 1d, 2d) + if(opt_in, 3d, 4d) + if(opt_in, 5d, 6d) + if(opt_in, 7d, 8d)
+general:
+  segments:
+    - id: few
+      when: signup + pause + if(opt_in, 1mo, 2mo) > as_of
+    - id: many
+      when: signup + (pause + if(score > 1, 9d, 10d) + if(score > 2, 9d, 10d)) > as_of
+    - id: rest
+      when: otherwise
+)");
+    const Run r = run_cli({"compile", rules, "--dialect", "sqlite", "--db", db});
+    CHECK(r.code == 1);
+    CHECK(r.out.empty());
+    CHECK(r.err.find(rules + ":10:22: error: cannot compile to sqlite: this duration takes more "
+                             "than 32 values") != std::string::npos);
+    CHECK(r.err.find(rules + ":8:") == std::string::npos);
+    CHECK(r.err.find("1 construct cannot be compiled") != std::string::npos);
+}
+
 TEST_CASE("compile: --help, a bad dialect, and each dialect without --db") {
     const Run help = run_cli({"compile", "--help"});
     CHECK(help.code == 0);

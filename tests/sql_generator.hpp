@@ -58,6 +58,10 @@ struct Gen {
     // so two smaller files cost about half of one larger, and more of them fit in make test.
     int most_segments = 4;
     std::mt19937 text_rng{20261201};
+    // Dates moved by durations that are not constants (if() and coalesce() of durations, the
+    // let `grace`), in place of a quarter of the date expressions: drawn from a stream of
+    // their own, so that `rng` draws the same pairs as before.
+    std::mt19937 duration_rng{20261203};
     std::string maybe_text(std::string leaf) {
         if (warehouse && text_numbers && text_rng() % 3 != 0) {
             if (leaf == "score") return "raw_score";
@@ -274,10 +278,20 @@ struct Gen {
     }
 
     std::string date_expr() {
-        return one(
+        const std::string constant_moves = one(
             with({"signup", "last_order", "first_order", "as_of", "signup + 1mo", "last_order - 1y",
                   "signup + 1mo + 3d", "2024-02-29 + 1y", "as_of - 6mo"},
                  {"signup + 8000y", "last_order - 2000y", "as_of + 999999d", "signup + 100000mo"}));
+        if (duration_rng() % 4 != 0) return constant_moves;
+        static const std::vector<std::string> variable_moves = {
+            "signup + grace",
+            "last_order - if(opt_in, 1mo, 10d)",
+            "as_of - coalesce(if(score > 2, 1y, null), 3d + 1mo)",
+            "signup + (grace - 2d)",
+            "first_order - -if(credit > 0.5, 1mo, grace)",
+            "last_order + if(tier == 'gold', grace, null)",
+            "2024-01-31 + if(opt_in, 1mo, 29d) + grace"};
+        return variable_moves[duration_rng() % variable_moves.size()];
     }
 
     std::string str_expr() {
@@ -364,6 +378,7 @@ struct Gen {
         t += "  categories: count_distinct(orders.category)\n  items: sum(orders.items where "
              "category != 'c')\n";
         t += "  top_category: max(orders.category)\n";
+        t += "  grace: if(score > 2, 30d, 1mo + 2d)\n";
         if (datetimes)
             t += "  recent_at: count(orders where at > as_of - 7d)\n  last_at: max(orders.at)\n"
                  "  first_at: min(orders.at where at >= 2024-02-29T08:00:00)\n";

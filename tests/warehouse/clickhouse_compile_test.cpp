@@ -170,8 +170,9 @@ TEST_CASE("clickhouse compile: the query on two shards places every customer as 
     }
 }
 
-// A date moved by months twice, each move keeping the day or taking its month's last.
-TEST_CASE("clickhouse compile: dates moved by months twice") {
+// Dates moved by months twice (each move keeping the day or taking its month's last) and by
+// durations chosen per row (if() and coalesce() of durations).
+TEST_CASE("clickhouse compile: dates moved by months twice and by durations chosen per row") {
     TempDir dir;
     const std::string db = dir.database("base.db", kMovedTwiceSql);
     const std::string rules = dir.write("rules.yaml", kMovedTwiceRules);

@@ -1,6 +1,7 @@
-// Dates moved by months more than once, for the warehouse dialects' fixed cases: each move
-// keeps the day or takes its month's last, so a query that folds two moves into one, or loses
-// a day between them, places some of these customers elsewhere than the engine.
+// Dates moved by months more than once, and by durations chosen per customer, for the
+// warehouse dialects' fixed cases: each move keeps the day or takes its month's last, so a
+// query that folds two moves into one, loses a day between them, or takes the other branch of
+// an if() places some of these customers elsewhere than the engine.
 #pragma once
 
 namespace strata::warehouse::testing {
@@ -19,6 +20,8 @@ source:
   key: customer_id
   facts:
     orders: { table: orders, key: customer_id, time: order_date }
+let:
+  grace: if(signup > 2024-02-01, 1y, 3d)
 general:
   policy: first_match
   segments:
@@ -37,6 +40,10 @@ general:
           when: signup - 1y + 1mo < 2023-03-01
         - id: ordered
           when: signup + 1mo + 1y > as_of - 1y - 2mo
+        - id: chosen_after_move
+          when: signup + 1mo + grace > 2025-03-01
+        - id: chosen_or_null
+          when: signup - coalesce(if(signup < 2024-01-01, 1mo, null), 2d + 1mo) < 2024-01-28
 )";
 
 }  // namespace strata::warehouse::testing

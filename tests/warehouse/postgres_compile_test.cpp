@@ -185,8 +185,9 @@ TEST_CASE("postgres compile: typed columns given another type read as the engine
     check_agrees(pg, dir, rules, db, "2026-11-26", {"customers", "orders"});
 }
 
-// A date moved by months twice, each move keeping the day or taking its month's last.
-TEST_CASE("postgres compile: dates moved by months twice") {
+// Dates moved by months twice (each move keeping the day or taking its month's last) and by
+// durations chosen per row (if() and coalesce() of durations).
+TEST_CASE("postgres compile: dates moved by months twice and by durations chosen per row") {
     auto pg = ScratchDatabase::create();
     TempDir dir;
     const std::string db = dir.database("base.db", kMovedTwiceSql);
