@@ -727,7 +727,14 @@ struct Binder::Impl {
             Type t = Type::Null;
             for (size_t i = from; i < bound_args.size(); ++i) {
                 auto u = unify(t, type(i));
-                if (!u || type(i) == Type::Record || (must_order && !orderable(type(i)))) {
+                if (type(i) == Type::Record) {
+                    error(Code::TypeMismatch, arg_src(i).span,
+                          "'" + call.name +
+                              "' cannot take a record; take its fields instead (such as " +
+                              call.name + "(..., x.r, ...))");
+                    return std::nullopt;
+                }
+                if (!u || (must_order && !orderable(type(i)))) {
                     error(Code::TypeMismatch, arg_src(i).span,
                           "'" + call.name + "' cannot mix " + with_article(t) + " and " +
                               with_article(type(i)));
