@@ -45,7 +45,8 @@ std::optional<std::string> compile_query(const CompiledRules& rules, Date as_of,
 // - `strata_cond_<i>`: 1 where `conditions[i]` is true, else 0 (false or unknown).
 // - `strata_expr_<i>`: the value of `values[i]`, in the dialect's representation as for lets
 //   (a date its day number, a bool true/false or 1/0); only bool, integer, number, text and
-//   date values, and records (others are refused). A record (an rfm call or let) comes as
+//   date values, durations, and records (others are refused). A duration comes as the text
+//   "<months> <days>" (null for a null duration). A record (an rfm call or let) comes as
 //   its fields instead: `strata_expr_<i>_r`, `_f`, `_m` and `_code`.
 // - for the i-th of `populations` (calls with a fit: ntile, percent_rank, rfm, abc), what a
 //   run's cut points are counted from (state/warehouse_populations.hpp):

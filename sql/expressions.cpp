@@ -1,6 +1,8 @@
 // Expressions of the bound tree lowered to SQL, one node at a time, with the language's
 // meaning: three-valued logic, overflow and division by zero to null, exact comparisons of
-// integers with numbers, text by bytes, dates as day numbers, constant durations folded.
+// integers with numbers, text by bytes, dates as day numbers, durations folded into the dates
+// they move.
+#include <functional>
 #include <type_traits>
 
 #include <re2/re2.h>
@@ -304,19 +306,28 @@ std::optional<std::string> Lowering::shifted_day(const bound::Binary& b, std::st
     }
     if (cases->size() == 1 && cases->front().second)
         return moved_day(day, *cases->front().second, sign, span.location);
+    if (cases->size() == 1) return "NULL";
     // One CASE over the day moved by each constant the duration can take. The day is bound in
     // each branch, not around the CASE: ClickHouse 18.16 does not find a column that only a
     // lambda's body (its bind) names, and the conditions name columns.
     const std::string dv = Dialect::plain_name(day) ? day : "dv";
+    bool refused = false;
+    const std::string out = case_of(*cases, [&](const Duration& d) {
+        auto moved = moved_day(dv, d, sign, span.location);
+        refused = refused || !moved;
+        return !moved ? std::string("NULL") : dv == day ? *moved : d_.bind(day, dv, *moved);
+    });
+    if (refused) return std::nullopt;
+    return out;
+}
+
+std::string Lowering::case_of(const DurationCases& cases,
+                              const std::function<std::string(const Duration&)>& value) {
+    if (cases.size() == 1) return cases.front().second ? value(*cases.front().second) : "NULL";
     std::string out = "(CASE";
-    for (const auto& [condition, duration] : *cases) {
-        std::string value = "NULL";
-        if (duration) {
-            auto moved = moved_day(dv, *duration, sign, span.location);
-            if (!moved) return std::nullopt;
-            value = dv == day ? *moved : d_.bind(day, dv, *moved);
-        }
-        out += condition.empty() ? " ELSE " + value : " WHEN " + condition + " THEN " + value;
+    for (const auto& [condition, duration] : cases) {
+        const std::string v = duration ? value(*duration) : "NULL";
+        out += condition.empty() ? " ELSE " + v : " WHEN " + condition + " THEN " + v;
     }
     return out + " END)";
 }

@@ -2,6 +2,7 @@
 // expression lowering (expressions.cpp).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -68,6 +69,10 @@ class Lowering {
     // duration (nullopt: null); the last one always holds. nullopt for any other duration.
     using DurationCases = std::vector<std::pair<std::string, std::optional<Duration>>>;
     std::optional<DurationCases> duration_cases(const bound::Expr& e, int fact);
+    // A CASE over `value` of each case's duration (NULL for a null one); the value alone
+    // when there is one case.
+    static std::string case_of(const DurationCases& cases,
+                               const std::function<std::string(const Duration&)>& value);
     std::optional<std::string> record_prefix(const bound::Expr& e);
     std::string literal(const bound::Expr& e, const ast::LiteralValue& v);
 

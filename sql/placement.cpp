@@ -99,6 +99,22 @@ std::string Lowering::run_columns(RunColumns& run) {
                                    prefix ? *prefix + "_" + field : std::string("NULL"));
             continue;
         }
+        if (e.type == Type::Duration) {
+            // A duration as the text "<months> <days>" (state/warehouse_firing.hpp reads it
+            // back), chosen per row as where it moves a date (duration_cases).
+            hoist_population(e);
+            const auto cases = duration_cases(e, -1);
+            if (!cases) {
+                refuse(e.location, "this duration takes more than 32 values");
+                continue;
+            }
+            asked.emplace_back("strata_expr_" + std::to_string(i),
+                               case_of(*cases, [&](const Duration& d) {
+                                   return *d_.string_literal(std::to_string(d.months) + " " +
+                                                             std::to_string(d.days));
+                               }));
+            continue;
+        }
         if (e.type != Type::Bool && e.type != Type::Int && e.type != Type::Number &&
             e.type != Type::String && e.type != Type::Date && e.type != Type::DateTime &&
             e.type != Type::Null)

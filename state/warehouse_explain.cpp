@@ -28,7 +28,8 @@ namespace {
 using warehouse::Cell;
 
 // Whether a warehouse computes a node's value as columns (sql/compiler.hpp's RunColumns): a
-// record only as an rfm call or a record let (the only records the compiler builds). A
+// record only as an rfm call or a record let (the only records the compiler builds), a
+// duration as the text of its months and days. A
 // literal, and a node of the null type (always null), need no column (and ClickHouse keeps
 // no column of type Nullable(Nothing) in a table).
 bool computable(const CompiledRules& rules, const bound::Expr& e) {
@@ -39,6 +40,7 @@ bool computable(const CompiledRules& rules, const bound::Expr& e) {
         case Type::String:
         case Type::Date:
         case Type::DateTime:
+        case Type::Duration:  // as "<months> <days>" (sql/placement.cpp)
             return true;
         case Type::Record: {
             if (const auto* call = std::get_if<bound::Call>(&e.node))

@@ -37,6 +37,14 @@ Value value_from_cell(const Cell& cell, Type type) {
         case Type::DateTime:  // seconds since 1970 (sql/dialect.hpp)
             if (auto i = parse_integer_text(t)) return DateTime{*i};
             return std::monostate{};
+        case Type::Duration: {  // "<months> <days>" (sql/placement.cpp, run_columns)
+            const size_t space = t.find(' ');
+            if (space == std::string::npos) return std::monostate{};
+            const auto months = parse_integer_text(t.substr(0, space));
+            const auto days = parse_integer_text(t.substr(space + 1));
+            if (!months || !days) return std::monostate{};
+            return Duration{static_cast<int32_t>(*months), static_cast<int32_t>(*days)};
+        }
         default:
             return intern(t);
     }

@@ -380,7 +380,9 @@ struct Gen {
         t += "  top_category: max(orders.category)\n";
         t += "  grace: if(score > 2, 30d, 1mo + 2d)\n";
         if (datetimes)
-            t += "  recent_at: count(orders where at > as_of - 7d)\n  last_at: max(orders.at)\n"
+            t += std::string("  recent_at: count(orders where at > as_of - ") +
+                 (duration_rng() % 2 ? "if(amount > 100, 7d, 1mo + 1d)" : "7d") +
+                 ")\n  last_at: max(orders.at)\n"
                  "  first_at: min(orders.at where at >= 2024-02-29T08:00:00)\n";
         // cv and abc everywhere, abc over values that no dialect must stop for (score holds
         // 2^63 - 1, beyond 64-bit units).
