@@ -27,6 +27,7 @@ std::string Lowering::quoted(const std::string& name, const Location& at) {
 }
 
 std::string Lowering::add_step(const std::string& sql) {
+    projection_.reset();
     if (nested()) return current_ = "(" + sql + ")";
     std::string name = "s" + std::to_string(++counter_);
     steps_.push_back({name, sql});
@@ -34,13 +35,61 @@ std::string Lowering::add_step(const std::string& sql) {
     return name;
 }
 
-void Lowering::add_columns(const std::vector<std::pair<std::string, std::string>>& columns) {
-    std::string sql = "SELECT *";
-    for (const auto& [name, value] : columns) {
-        sql += ", " + value + " AS " + name;
-        columns_.push_back(name);
+namespace {
+
+// Whether an expression names any of `columns` (a word of its text that is one of their
+// names: a string literal's words count too, which only costs a step).
+bool names_any(const std::string& sql,
+               const std::vector<std::pair<std::string, std::string>>& columns) {
+    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    for (size_t i = 0; i < sql.size();) {
+        if (!word(sql[i])) {
+            ++i;
+            continue;
+        }
+        size_t end = i;
+        while (end < sql.size() && word(sql[end]))
+            ++end;
+        const std::string_view w(sql.data() + i, end - i);
+        for (const auto& column : columns)
+            if (column.first == w) return true;
+        i = end;
     }
-    add_step(sql + " FROM " + current_);
+    return false;
+}
+
+// Whether `sql` is one name (a column of the step below, or of this one).
+bool bare_name(const std::string& sql) {
+    return !sql.empty() && !std::isdigit(static_cast<unsigned char>(sql[0])) &&
+           std::all_of(sql.begin(), sql.end(), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+           });
+}
+
+}  // namespace
+
+void Lowering::add_columns(const std::vector<std::pair<std::string, std::string>>& given) {
+    std::vector<std::pair<std::string, std::string>> columns = given;
+    Projection step{current_, {}};
+    if (nested() && projection_) {
+        // A column that only renames a renaming column of the last step renames what it does.
+        for (auto& column : columns)
+            for (const auto& [name, value] : projection_->columns)
+                if (column.second == name && bare_name(value)) column.second = value;
+        bool reads = false;
+        for (const auto& column : columns)
+            reads = reads || names_any(column.second, projection_->columns);
+        if (!reads) step = std::move(*projection_);
+    }
+    for (const auto& column : columns) {
+        step.columns.push_back(column);
+        columns_.push_back(column.first);
+    }
+    std::string sql = "SELECT *";
+    for (const auto& [name, value] : step.columns)
+        sql += ", " + value + " AS " + name;
+    add_step(sql + " FROM " + step.from);
+    if (nested()) projection_ = std::move(step);
 }
 
 // The tile of each non-null x among the non-null ones: 1 + floor(n·L/N), L the customers with

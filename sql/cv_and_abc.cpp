@@ -115,15 +115,16 @@ std::string Lowering::nested_cv(const bound::Aggregate& a, const std::string& fa
     grouping.where = "1";
     const std::string totals = nested_total(grouping, a.value->type, false);
     const std::string b = "toFloat64(ifNull(toFloat64(v), toFloat64(throwIf(isNull(v)))))";
-    // Every period of each customer with rows (0 where a period has none), in period order.
-    // (ClickHouse 18.16's lambdas do not see the columns beside an array column: no captures.)
-    const std::string periods_of = "SELECT k, toInt64(p0) AS pk FROM (SELECT DISTINCT k FROM (" +
-                                   totals + ")) ARRAY JOIN range(" + p + ") AS p0";
+    // Every period of each customer with rows (0 where a period has none), in period order:
+    // each customer's periods and totals gathered, then looked up for each period. (ClickHouse
+    // 18.16's lambdas do not see the columns beside an array column: the gathered arrays are
+    // given to the lambda once per period.)
     const std::string filled =
-        "SELECT k, arrayMap(t -> tupleElement(t, 2), arraySort(groupArray(tuple(pk, ifNull(b, "
-        "0.))))) AS bs FROM (SELECT * FROM (" +
-        periods_of + ") ANY LEFT JOIN (SELECT k, pk, " + b + " AS b FROM (" + totals +
-        ")) USING k, pk) GROUP BY k";
+        "SELECT k, arrayMap((i, ks, vs) -> if(indexOf(ks, toInt64(i)) = 0, 0., arrayElement(vs, "
+        "indexOf(ks, toInt64(i)))), range(" +
+        p + "), arrayResize([pks], " + p + ", pks), arrayResize([vals], " + p +
+        ", vals)) AS bs FROM (SELECT k, groupArray(pk) AS pks, groupArray(" + b +
+        ") AS vals FROM (" + totals + ") GROUP BY k)";
     const std::string mean =
         "SELECT k, bs, arrayCumSum(bs)[" + p + "] / " + p + " AS mean FROM (" + filled + ")";
     const std::string var =

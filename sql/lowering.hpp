@@ -52,6 +52,14 @@ class Lowering {
     };
     std::vector<Step> steps_;
     std::string current_;  // the step every later column is added to
+    // The nested plan's last step when add_columns made it (what it selects from, the columns
+    // it adds): columns that read none of them are added to it instead of to a step of their
+    // own, since ClickHouse analyses everything below a step again for each step above it.
+    struct Projection {
+        std::string from;
+        std::vector<std::pair<std::string, std::string>> columns;
+    };
+    std::optional<Projection> projection_;
     int counter_ = 0;
     // Population calls already computed: their column (for rfm, the prefix of its fields).
     std::map<const bound::Expr*, std::string> population_;

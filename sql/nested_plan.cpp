@@ -39,9 +39,11 @@ void Lowering::nested_rank(const std::string& x, const std::string& name, bool d
         if (columns_[i] == x) xi = i + 1;
     }
     const std::string xe = "tupleElement(t, " + std::to_string(xi) + ")";
+    // Sorted where the rows are gathered (one SELECT less to analyse again above).
+    const std::string rows = "groupArray(tuple(" + tuple + "))";
     const std::string sorted =
-        descending ? "arrayReverseSort(t -> (isNotNull(" + xe + "), " + xe + "), rows)"
-                   : "arraySort(t -> (isNull(" + xe + "), " + xe + "), rows)";
+        descending ? "arrayReverseSort(t -> (isNotNull(" + xe + "), " + xe + "), " + rows + ")"
+                   : "arraySort(t -> (isNull(" + xe + "), " + xe + "), " + rows + ")";
     std::string sql = "SELECT ";
     for (size_t i = 0; i < columns_.size(); ++i)
         sql += "tupleElement(r, " + std::to_string(i + 1) + ") AS " + columns_[i] + ", ";
@@ -52,8 +54,8 @@ void Lowering::nested_rank(const std::string& x, const std::string& name, bool d
                   : "toFloat64(" + below + ") / " + total;
     sql += "if(isNull(tupleElement(r, " + std::to_string(xi) + ")), NULL, " + rank + ") AS " +
            name + " FROM (SELECT " + sorted + " AS rs, arrayCount(t -> isNotNull(" + xe +
-           "), rs) AS rn FROM (SELECT groupArray(tuple(" + tuple + ")) AS rows FROM " + current_ +
-           ")) ARRAY JOIN rs AS r, arrayEnumerate(rs) AS rpos, arrayEnumerateUniq(arrayMap(t -> " +
+           "), rs) AS rn FROM " + current_ +
+           ") ARRAY JOIN rs AS r, arrayEnumerate(rs) AS rpos, arrayEnumerateUniq(arrayMap(t -> " +
            xe + ", rs)) AS rdup";
     columns_.push_back(name);
     add_step(sql);
@@ -153,6 +155,9 @@ std::string Lowering::nested_aggregate(const bound::Aggregate& a, const std::str
     return nested_total(rows, a.value ? a.value->type : Type::Null, a.fn == bound::AggFn::Avg);
 }
 
+// Each total in one SELECT over the grouped sums: its steps are aliases of that SELECT, which
+// ClickHouse substitutes where they are used (a few hundred characters each, used a few times),
+// instead of one SELECT each, which ClickHouse would analyse again for every step above.
 std::string Lowering::nested_total(const GroupedRows& rows, Type vt, bool avg) {
     std::string by;
     for (const auto& column : rows.by)
@@ -162,14 +167,13 @@ std::string Lowering::nested_total(const GroupedRows& rows, Type vt, bool avg) {
         const std::string fits = "s >= -9223372036854775808 AND s <= 9223372036854775807";
         const std::string sums = grouped(
             rows, {{"s", "sum(toDecimal128(" + x + ", 0))"}, {"n", "toInt64(count(" + x + "))"}});
-        const std::string total = "SELECT " + by + ", n, if(n = 0 OR NOT (" + fits +
-                                  "), NULL, toInt64(if(" + fits +
-                                  ", s, toDecimal128(0, 0)))) AS tot FROM (" + sums + ")";
-        if (!avg) return "SELECT " + by + ", tot AS v FROM (" + total + ")";
-        return "SELECT " + by + ", if(n = 0 OR isNull(tot), NULL, " +
+        const std::string total = "if(n = 0 OR NOT (" + fits + "), NULL, toInt64(if(" + fits +
+                                  ", s, toDecimal128(0, 0))))";
+        if (!avg) return "SELECT " + by + ", " + total + " AS v FROM (" + sums + ")";
+        return "SELECT " + by + ", " + total + " AS tot, if(n = 0 OR isNull(tot), NULL, " +
                guarded("ifNull(abs(tot) <= 9007199 AND n <= 9007199, 1)",
                        "toFloat64(tot) / toFloat64(n)") +
-               ") AS v FROM (" + total + ")";
+               ") AS v FROM (" + sums + ")";
     }
     // Numbers: integer parts i and fraction units u summed apart (engine/exact_sum.hpp), over
     // the rows with a value.
@@ -180,33 +184,25 @@ std::string Lowering::nested_total(const GroupedRows& rows, Type vt, bool avg) {
                  {"sf", "sum(" + d_.fraction_units("(" + x + " - toFloat64(" + i + "))") + ")"},
                  {"n", "toInt64(count(" + x + "))"}},
                 "isNotNull(" + x + ")");
-    const std::string units =
-        "SELECT " + by +
-        ", toInt64(if(abs(sd) < 4611686018427387904, sd, toDecimal128(0, 0))) AS si, "
-        "abs(sd) < 4611686018427387904 AS si_ok, sf, n FROM (" +
-        sums + ")";
-    const std::string normal = "SELECT " + by +
-                               ", n, si_ok, si + intDiv(sf, 1000000000) AS a0, sf % "
-                               "1000000000 AS b0 FROM (" +
-                               units + ")";
-    const std::string same_sign =
-        "SELECT " + by +
-        ", n, si_ok, multiIf(a0 > 0 AND b0 < 0, a0 - 1, a0 < 0 AND b0 > 0, a0 + 1, a0) "
-        "AS a, multiIf(a0 > 0 AND b0 < 0, b0 + 1000000000, a0 < 0 AND b0 > 0, b0 - 1000000000, "
-        "b0) AS b FROM (" +
-        normal + ")";
+    // The integer part si and the fraction units: a0 + b0 / 10^9 with b0 of a0's sign (a, b).
+    const std::string parts =
+        "toInt64(if(abs(sd) < 4611686018427387904, sd, toDecimal128(0, 0))) AS si, "
+        "abs(sd) < 4611686018427387904 AS si_ok, si + intDiv(sf, 1000000000) AS a0, sf % "
+        "1000000000 AS b0, multiIf(a0 > 0 AND b0 < 0, a0 - 1, a0 < 0 AND b0 > 0, a0 + 1, a0) AS "
+        "a, multiIf(a0 > 0 AND b0 < 0, b0 + 1000000000, a0 < 0 AND b0 > 0, b0 - 1000000000, b0) "
+        "AS b";
     if (avg) {
-        return "SELECT " + by + ", " +
+        return "SELECT " + by + ", " + parts + ", " +
                guarded("si_ok AND abs(a) <= 9007198 AND n <= 9007199",
                        "toFloat64(a * 1000000000 + b) / toFloat64(n * 1000000000)") +
-               " AS v FROM (" + same_sign + ")";
+               " AS v FROM (" + sums + ")";
     }
-    return "SELECT " + by + ", " +
+    return "SELECT " + by + ", " + parts + ", " +
            guarded("si_ok AND abs(a) < 9007199254740992",
                    "if(abs(a) <= 9007198, toFloat64(a * 1000000000 + b) / 1000000000.0, if(a < 0 "
                    "OR b < 0, -1.0, 1.0) * (toFloat64(abs(a)) + toFloat64(abs(b)) / "
                    "1000000000.0))") +
-           " AS v FROM (" + same_sign + ")";
+           " AS v FROM (" + sums + ")";
 }
 
 // The stored state (compiler.cpp's stored_state_source and stored_state_columns), joined by
@@ -280,18 +276,23 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
     std::vector<std::string> src;
     const std::string customers =
         renamed_source(read, read_at, rf.customers_table, rf.customers_location, src);
+    // The cells are carried up raw and read as their types in the step after the aggregates'
+    // joins: ClickHouse analyses everything below a step once more for each step above it, and
+    // the readers (text to number, say) are the largest expressions of most queries.
     std::string cust = "SELECT " + d_.read_key(src[0]) + " AS k";
     columns_ = {"k"};
+    std::vector<std::pair<std::string, std::string>> cells;
     size_t next = 1;
     for (size_t s = 0; s < program.columns.size(); ++s) {
         const bound::ColumnUse& use = program.columns[s];
         if (use.source == bound::ColumnSource::State) continue;
-        auto cell = d_.read_column(rf.customers_table, use.name, src.at(next++), use.type);
+        const std::string& raw = src.at(next++);
+        auto cell = d_.read_column(rf.customers_table, use.name, raw, use.type);
         refuse_unreadable(rf.customers_table, use.name, use.type,
                           type_location(rf.types, use.name, rf.customers_location));
         if (!cell) cell = "NULL";  // refused where it is used
-        cust += ", " + *cell + " AS c" + std::to_string(s);
-        columns_.push_back("c" + std::to_string(s));
+        cust += ", " + raw;
+        cells.emplace_back("c" + std::to_string(s), *cell);
     }
     cust += " FROM " + customers;
     if (since) {
@@ -360,7 +361,19 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
             name, empty.empty() ? name + "_v" : "coalesce(" + name + "_v, " + empty + ")");
     }
     if (count_rows_) nested_aggregate_rows(fact_rows, filled);
-    if (!filled.empty()) add_columns(filled);
+    // One step lists the plan's columns, the aggregates filled and the cells read; the raw
+    // cells stop here.
+    filled.insert(filled.end(), cells.begin(), cells.end());
+    if (!filled.empty()) {
+        std::string sql;
+        for (const std::string& column : columns_)
+            sql += (sql.empty() ? "SELECT " : ", ") + column;
+        for (const auto& [name, value] : filled) {
+            sql += ", " + value + " AS " + name;
+            columns_.push_back(name);
+        }
+        add_step(sql + " FROM " + current_);
+    }
     add_stored_state_nested();
     add_lets();
     const std::string query = placement("", run_columns);
