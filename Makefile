@@ -28,7 +28,7 @@ test: build
 # pairs on SQLite (tests/sql_compile_test.cpp), then PG_PAIRS on PostgreSQL and CH_PAIRS on
 # the two-shard ClickHouse (tests/warehouse/), with servers of its own started and stopped
 # around them (scripts/fuzz-sql-warehouse.sh). On the 2-core machine: about 0.15 s a SQLite
-# pair, 0.2-0.6 s a PostgreSQL pair, 1-3 s a ClickHouse pair (ClickHouse 18.16 analysing the
+# pair, 0.2-0.6 s a PostgreSQL pair, 0.5-2 s a ClickHouse pair (ClickHouse 18.16 analysing the
 # nested query). A disagreement leaves its base, rules and as_of date in /tmp/{sql,pg,ch}_fail.*.
 SQL_PAIRS ?= 5000
 PG_PAIRS ?= 1000
