@@ -90,6 +90,9 @@ class Dialect {
     // calendar formula leaves the calendar (a month count before year 0); year_of and
     // month_of are the civil year and month of any such day.
     virtual std::optional<std::string> add_months(const std::string& day, int64_t months) const = 0;
+    // How deep a date moved by months may nest subqueries (each move nests a few): SQLite's
+    // parser stops at about a dozen ("parser stack overflow"); the others have no such limit.
+    virtual int deepest_moved_day() const { return 1 << 30; }
     // A day moved by a constant number of days; the engine's days are 32-bit integers, so a
     // result beyond them must stop the query (see stop()).
     virtual std::optional<std::string> add_days(const std::string& day, int64_t days) const {

@@ -2,6 +2,7 @@
 // meaning: three-valued logic, overflow and division by zero to null, exact comparisons of
 // integers with numbers, text by bytes, dates as day numbers, durations folded into the dates
 // they move.
+#include <algorithm>
 #include <functional>
 #include <type_traits>
 
@@ -332,12 +333,39 @@ std::string Lowering::case_of(const DurationCases& cases,
     return out + " END)";
 }
 
+namespace {
+
+// How deeply `sql` nests subqueries: "(SELECT" inside "(SELECT".
+int subquery_depth(const std::string& sql) {
+    std::vector<bool> open;  // each '(' and whether it starts a subquery
+    int depth = 0, deepest = 0;
+    for (size_t i = 0; i < sql.size(); ++i) {
+        if (sql[i] == '(') {
+            open.push_back(sql.compare(i, 7, "(SELECT") == 0);
+            if (open.back()) deepest = std::max(deepest, ++depth);
+        } else if (sql[i] == ')' && !open.empty()) {
+            if (open.back()) --depth;
+            open.pop_back();
+        }
+    }
+    return deepest;
+}
+
+}  // namespace
+
 std::optional<std::string> Lowering::moved_day(std::string day, const Duration& d, int sign,
                                                const Location& at) {
     if (d.months != 0) {
         auto moved = d_.add_months(day, int64_t{sign} * d.months);
         if (!moved) {
             refuse(at, "months beyond what " + d_.name() + " can add");
+            return std::nullopt;
+        }
+        if (subquery_depth(*moved) > d_.deepest_moved_day()) {
+            refuse(at, "a date moved by months this many times in one expression is more than " +
+                           d_.name() +
+                           " can parse; move the date by part of it in a let, and the let by "
+                           "the rest");
             return std::nullopt;
         }
         day = *moved;

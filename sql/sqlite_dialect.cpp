@@ -17,6 +17,9 @@ class SqliteDialect final : public Dialect {
   public:
     std::string name() const override { return "sqlite"; }
     std::string step_as() const override { return " AS MATERIALIZED "; }
+    // Two moves by months nest 7 subqueries, three 11, which SQLite 3.40 cannot parse in a
+    // query's step.
+    int deepest_moved_day() const override { return 8; }
     std::string state_refusal() const override {
         return "not compiled for SQLite: the stored state may be in another file (--state); the "
                "embedded engine reads it, and the PostgreSQL query reads the server's";

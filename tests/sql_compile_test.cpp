@@ -207,6 +207,52 @@ general:
     CHECK(r.err.find("1 construct cannot be compiled") != std::string::npos);
 }
 
+// A move by months nests three or four subqueries in SQLite's query, and SQLite 3.40's parser
+// stops at about a dozen: three moves in one expression would be a query SQLite cannot parse
+// ("parser stack overflow"), so compile refuses them there and says how to split them. The
+// same moves split by a let compile and give the engine's placement.
+TEST_CASE("compile: a date moved by months three times is refused on SQLite, split by a let not") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", std::string(kSchema) + R"(
+INSERT INTO customers (customer_id, signup) VALUES (1, '2024-01-31'), (2, '2023-11-30'),
+    (3, '2025-12-31'), (4, NULL);
+)");
+    const std::string whole = dir.write("whole.yaml", R"(ruleset: moves
+version: 1
+general:
+  segments:
+    - id: late
+      when: signup + 1mo + 1y + 2mo + 5d < as_of
+    - id: twice
+      when: signup - 1mo + 1y > as_of
+    - id: rest
+      when: otherwise
+)");
+    const Run refused = run_cli({"compile", whole, "--dialect", "sqlite", "--db", db});
+    CHECK(refused.code == 1);
+    CHECK(refused.out.empty());
+    CHECK(refused.err.find(whole + ":6:33: error: cannot compile to sqlite: a date moved by "
+                                   "months this many times in one expression is more than "
+                                   "sqlite can parse; move the date by part of it in a let") !=
+          std::string::npos);
+    CHECK(refused.err.find("1 construct cannot be compiled") != std::string::npos);
+    const std::string split = dir.write("split.yaml", R"(ruleset: moves
+version: 1
+let:
+  moved: signup + 1mo + 1y
+general:
+  segments:
+    - id: late
+      when: moved + 2mo + 5d < as_of
+    - id: twice
+      when: signup - 1mo + 1y > as_of
+    - id: rest
+      when: otherwise
+)");
+    check_agrees(dir, split, db, "2026-11-01");
+    check_agrees(dir, split, db, "2025-04-05");
+}
+
 TEST_CASE("compile: --help, a bad dialect, and each dialect without --db") {
     const Run help = run_cli({"compile", "--help"});
     CHECK(help.code == 0);
