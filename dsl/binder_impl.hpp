@@ -1,0 +1,195 @@
+// Binder's implementation, shared by binder.cpp (names, operators, lets and the walk over an
+// expression) and binder_calls.cpp (function calls, population functions and aggregates).
+// Private to dsl/.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dsl/binder.hpp"
+#include "dsl/functions.hpp"
+#include "dsl/hints.hpp"
+
+namespace strata {
+
+struct Binder::Impl {
+    using ExprPtr = bound::ExprPtr;
+    using Code = DiagnosticCode;
+
+    static bool orderable(Type t) {
+        return t != Type::Bool && t != Type::Record && t != Type::Duration;
+    }
+
+    NameScope scope;
+    Diagnostics& diags;
+    bound::Program program;
+    std::map<std::string, int> column_slots;
+    std::vector<int> fact_program_index;  // scope fact → program fact, or -1
+    std::vector<std::map<std::string, int>> fact_column_slots;
+    std::map<std::string, int> aggregate_by_text;
+
+    enum class LetState { Pending, Active, Done };
+    struct LetInfo {
+        ExprRef ref;
+        LetState state = LetState::Pending;
+        int index = -1;
+        Type type = Type::Any;
+        int uses = 0;
+        bool failed = false;
+    };
+    std::map<std::string, LetInfo> lets;
+    std::vector<std::string> let_order;
+    std::vector<std::string> let_stack;
+    static constexpr size_t kMaxLetDepth = 256;
+    bool let_depth_reported = false;
+
+    ExprRef current{};
+    int fact_context = -1;  // scope fact index while binding inside an aggregate
+
+    Impl(NameScope s, Diagnostics& d) : scope(std::move(s)), diags(d) {
+        fact_program_index.assign(scope.facts.size(), -1);
+        fact_column_slots.resize(scope.facts.size());
+    }
+
+    Location loc(ast::Span span) const { return current.text->locate(*current.file, span); }
+    void error(Code code, ast::Span span, std::string msg) {
+        diags.error(code, current.file->path(), loc(span), std::move(msg));
+    }
+    void warning(Code code, ast::Span span, std::string msg) {
+        diags.warning(code, current.file->path(), loc(span), std::move(msg));
+    }
+
+    // A hint for an operand set against a date: a date in quotes, or 2026-1-5.
+    std::string date_hint(const ast::Expr& operand, Type other) const {
+        if (!is_temporal(other)) return {};
+        return hints::for_date_operand(operand, current.text->text);
+    }
+
+    template <typename Node>
+    ExprPtr make(const ast::Expr& src, Type type, Node node) {
+        auto e = std::make_unique<bound::Expr>();
+        e->type = type;
+        e->location = loc(src.span);
+        e->node = std::move(node);
+        return e;
+    }
+
+    // A node for something already reported: typed Any so that no further errors cascade.
+    ExprPtr failed(const ast::Expr& src) {
+        return make(src, Type::Any, bound::Literal{ast::Null{}});
+    }
+
+    int customer_column(const std::string& name, Type type,
+                        bound::ColumnSource source = bound::ColumnSource::Table) {
+        auto [it, inserted] = column_slots.emplace(name, static_cast<int>(program.columns.size()));
+        if (inserted) program.columns.push_back({name, type, source});
+        return it->second;
+    }
+
+    int program_fact(int scope_fact) {
+        int& index = fact_program_index[static_cast<size_t>(scope_fact)];
+        if (index < 0) {
+            const auto& f = scope.facts[static_cast<size_t>(scope_fact)];
+            index = static_cast<int>(program.facts.size());
+            program.facts.push_back({f.name, f.table, f.key, f.time, -1, {}});
+            if (!f.time.empty()) {
+                Type t = Type::Date;
+                auto it = f.columns.find(f.time);
+                if (it != f.columns.end() && it->second == Type::DateTime) t = Type::DateTime;
+                program.facts.back().time_slot = fact_column(scope_fact, f.time, t);
+            }
+        }
+        return index;
+    }
+
+    int fact_column(int scope_fact, const std::string& name, Type type) {
+        auto& slots = fact_column_slots[static_cast<size_t>(scope_fact)];
+        auto& fact = program.facts[static_cast<size_t>(program_fact(scope_fact))];
+        auto [it, inserted] = slots.emplace(name, static_cast<int>(fact.columns.size()));
+        if (inserted) fact.columns.push_back({name, type});
+        return it->second;
+    }
+
+    int find_fact(const std::string& name) const {
+        for (size_t i = 0; i < scope.facts.size(); ++i) {
+            if (scope.facts[i].name == name) return static_cast<int>(i);
+        }
+        return -1;
+    }
+
+    std::vector<std::string> customer_names() const {
+        std::vector<std::string> names{"as_of"};
+        for (const auto& [name, type] : scope.columns)
+            names.push_back(name);
+        for (const auto& name : let_order)
+            names.push_back(name);
+        return names;
+    }
+
+    // ---- names ----
+
+    ExprPtr bind_let_ref(const ast::Expr& src, const std::string& name);
+
+    void bind_let(const std::string& name);
+
+    ExprPtr field_access(const ast::Expr& src, const ast::Name& name, size_t part, ExprPtr base);
+
+    ExprPtr bind_fact_name(const ast::Expr& src, const ast::Name& name);
+
+    ExprPtr bind_name(const ast::Expr& src, const ast::Name& name);
+
+    // ---- operators ----
+
+    ExprPtr bind_unary(const ast::Expr& src, const ast::Unary& u);
+
+    void warn_null_comparison(const ast::Expr& src, const bound::Expr& lhs, const bound::Expr& rhs);
+
+    std::optional<Type> arithmetic_type(ast::BinaryOp op, Type l, Type r);
+
+    ExprPtr bind_binary(const ast::Expr& src, const ast::Binary& b);
+
+    ExprPtr bind_in(const ast::Expr& src, const ast::InList& in);
+
+    ExprPtr bind_between(const ast::Expr& src, const ast::Between& bt);
+
+    // ---- calls ----
+
+    // Matches a call's arguments to the function's parameters; nullopt after reporting.
+    std::optional<std::vector<const ast::Arg*>> match_args(const ast::Expr& src,
+                                                           const ast::Call& call,
+                                                           const FunctionSpec& spec);
+
+    std::optional<double> constant_number(const ast::Arg* arg, const char* what);
+
+    std::optional<std::string> constant_word(const ast::Arg* arg, const char* what);
+
+    bool expect(const ast::Expr& src, const bound::Expr& e, bool ok, const std::string& what,
+                const std::string& hint = {});
+
+    ExprPtr bind_call(const ast::Expr& src, const ast::Call& call);
+
+    // Checks argument types of a scalar or population call; returns its result type.
+    std::optional<Type> check_scalar_call(const ast::Expr& src, const ast::Call& call, bound::Fn fn,
+                                          const std::vector<const ast::Arg*>& args,
+                                          const std::vector<ExprPtr>& bound_args);
+
+    // The fact an aggregate runs over: `count(orders)`, or the first `orders.x` in its value.
+    int aggregate_fact(const ast::Expr& e);
+
+    ExprPtr bind_aggregate(const ast::Expr& src, const ast::Call& call, const FunctionSpec& spec,
+                           const std::vector<const ast::Arg*>& slots);
+
+    // Binding recurses through expressions and, depth-first, through the lets they use; this
+    // bounds the total so that no rule file can exhaust the stack.
+    static constexpr int kMaxBindDepth = 4000;
+    int bind_depth = 0;
+    bool bind_depth_reported = false;
+
+    ExprPtr bind_expr(const ast::Expr& e);
+
+    ExprPtr bind_node(const ast::Expr& e);
+};
+
+}  // namespace strata
