@@ -153,8 +153,9 @@ TEST_CASE("--db: bad URLs are refused with the reason and the accepted forms") {
 }
 
 TEST_CASE("identifiers: only plain names are quoted") {
-    for (const std::string& name :
-         std::vector<std::string>{"customers", "_x", "Orders_2024", "a", std::string(63, 'n')}) {
+    for (const std::string& name : std::vector<std::string>{
+             "customers", "_x", "Orders_2024", "a", std::string(63, 'n'), "ünïcode", "компания",
+             "размер_компании", "größe2", "顧客", "_\xf0\x9f\x98\x80"}) {
         CAPTURE(name);
         CHECK(is_plain_identifier(name));
         CHECK(identifier_problem(name).empty());
@@ -163,7 +164,20 @@ TEST_CASE("identifiers: only plain names are quoted") {
     }
     for (const std::string& name : std::vector<std::string>{
              "", "1st", "has space", "dash-ed", "quote\"", "back`tick", "semi;colon", "dot.ted",
-             "ünïcode", std::string(64, 'n'), std::string("nul\0", 4), "new\nline"}) {
+             std::string(64, 'n'), std::string("nul\0", 4), "new\nline",
+             // 32 two-byte letters are 64 bytes; invalid UTF-8 (a stray byte, a cut sequence, an
+             // overlong slash, a surrogate); a no-break space, a zero-width space, a
+             // right-to-left override, a C1 control, a byte-order mark
+             "яяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяя", "a\xff", "a\xd0", "\xc0\xaf", "a\xed\xa0\x80",
+             "a\xc2\xa0"
+             "b",
+             "a\xe2\x80\x8b"
+             "b",
+             "a\xe2\x80\xae"
+             "b",
+             "a\xc2\x85",
+             "\xef\xbb\xbf"
+             "a"}) {
         CAPTURE(name);
         CHECK_FALSE(is_plain_identifier(name));
         CHECK_FALSE(quote_postgres_identifier(name).has_value());

@@ -13,7 +13,10 @@ namespace strata::warehouse {
 // The longest name accepted: PostgreSQL's limit (longer names it silently truncates).
 inline constexpr std::size_t max_identifier_bytes = 63;
 
-// True for 1 to 63 ASCII letters, digits and underscores, not starting with a digit.
+// True for 1 to 63 bytes of ASCII letters, digits, underscores and, in valid UTF-8, characters
+// beyond ASCII other than controls, spaces and invisible marks (компания, größe), not starting
+// with a digit. No byte of such a name is a quote, a backslash or a control byte, so quoting
+// it cannot end the quotes.
 bool is_plain_identifier(std::string_view name);
 
 // Why `name` is refused, in a sentence that quotes it; for names that is_plain_identifier
