@@ -27,6 +27,15 @@ inline Run run_cli(const std::vector<std::string>& args) {
     return {code, out.str(), err.str()};
 }
 
+// The base a shipped rule file runs on, written to `db`: `strata demo-data --kind KIND` (400
+// customers), or for kind "crm" the CRM export imported as `customers` keyed by `id`.
+inline Run make_shipped_base(const std::string& kind, const std::string& db) {
+    if (kind == "crm")
+        return run_cli({"import", std::string(STRATA_SOURCE_DIR) + "/examples/crm/crm-export.csv",
+                        "--db", db, "--table", "customers", "--key", "id"});
+    return run_cli({"demo-data", "--kind", kind, "--customers", "400", "--out", db});
+}
+
 // A fresh directory, removed at the end of the test.
 class TempDir {
   public:

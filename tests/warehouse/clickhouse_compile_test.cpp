@@ -492,12 +492,7 @@ TEST_CASE(
         const std::string kind = kShippedFiles.at(name);
         TempDir dir;
         const std::string db = dir.file("demo.db");
-        const Run made =
-            kind == "crm"
-                ? run_cli({"import",
-                           std::string(STRATA_SOURCE_DIR) + "/examples/crm/crm-export.csv", "--db",
-                           db, "--table", "customers", "--key", "id"})
-                : run_cli({"demo-data", "--kind", kind, "--customers", "400", "--out", db});
+        const Run made = make_shipped_base(kind, db);
         REQUIRE_MESSAGE(made.code == 0, made.err);
         ShardedDatabase sharded;
         std::string not_loaded;
