@@ -71,7 +71,9 @@ std::string Lowering::expr(const bound::Expr& e, int fact) {
         return "NULL";
     }
     if (e.type == Type::Any) {
-        refuse(e.location, "the type of this value is not known: give --db (or source.types)");
+        refuse(e.location,
+               "the type of this value is not known: its columns need a type (give --db, or "
+               "source.types), or it is null whatever the row");
         return "NULL";
     }
     return node(e, fact);

@@ -253,6 +253,32 @@ general:
     check_agrees(dir, split, db, "2025-04-05");
 }
 
+// A value without a type cannot be written in SQL: a column no schema types, or a value that is
+// null whatever the row (`if(c, null, null) + 1d`), which the engine evaluates as null.
+TEST_CASE("compile: a value without a type is refused, saying both reasons it may have") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", kSchema);
+    const std::string rules = dir.write("r.yaml", R"(ruleset: untyped
+version: 1
+let:
+  gap: if(score > 1, null, null) + 1d
+general:
+  segments:
+    - id: soon
+      when: signup + gap < as_of
+    - id: rest
+      when: otherwise
+)");
+    const Run r = run_cli({"compile", rules, "--dialect", "sqlite", "--db", db});
+    CHECK(r.code == 1);
+    CHECK(r.err.find(rules + ":4:8: error: cannot compile to sqlite: the type of this value is "
+                             "not known: its columns need a type (give --db, or source.types), "
+                             "or it is null whatever the row") != std::string::npos);
+    const Run untyped = run_cli({"compile", rules, "--dialect", "sqlite"});
+    CHECK(untyped.code == 1);
+    CHECK(untyped.err.find("its columns need a type (give --db") != std::string::npos);
+}
+
 TEST_CASE("compile: --help, a bad dialect, and each dialect without --db") {
     const Run help = run_cli({"compile", "--help"});
     CHECK(help.code == 0);
