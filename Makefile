@@ -25,21 +25,23 @@ test: build
 	@scripts/test-with-warehouse.sh $(BUILD) -j$(JOBS)
 
 # The compiled queries against the engine on many random rule files and bases: SQL_PAIRS
-# pairs on SQLite (tests/sql_compile_test.cpp), then PG_PAIRS on PostgreSQL and CH_PAIRS on
-# the two-shard ClickHouse (tests/warehouse/), with servers of its own started and stopped
+# pairs on SQLite (tests/sql_compile_test.cpp), then PG_PAIRS on PostgreSQL, CH_PAIRS on
+# the two-shard ClickHouse and FOUR_PAIRS each run on all four backends (tests/warehouse/),
+# with servers of its own started and stopped
 # around them (scripts/fuzz-sql-warehouse.sh). On the 2-core machine: about 0.15 s a SQLite
 # pair, 0.2-0.6 s a PostgreSQL pair, 0.5-2 s a ClickHouse pair (ClickHouse 18.16 analysing the
 # nested query). A disagreement leaves its base, rules and as_of date in /tmp/{sql,pg,ch}_fail.*.
 SQL_PAIRS ?= 5000
 PG_PAIRS ?= 1000
 CH_PAIRS ?= 500
+FOUR_PAIRS ?= 300
 # SEED=N draws other pairs than make test's (and than another SEED's).
 SEED ?=
 fuzz-sql: export STRATA_PAIR_SEED := $(SEED)
 fuzz-sql: build
 	STRATA_SQL_PAIRS=$(SQL_PAIRS) STRATA_SQL_KEEP=1 $(BUILD)/tests/strata_tests -tc='compile: the SQLite query places*' 2>&1 | grep -E '^(  logged: i|\[doctest\] (test cases|assertions))|ERROR' || true
 	@echo "fuzz-sql: $(SQL_PAIRS) SQLite pairs; a disagreement leaves its base and rules in /tmp/sql_fail.db and /tmp/sql_fail.yaml"
-	@scripts/fuzz-sql-warehouse.sh $(BUILD) $(PG_PAIRS) $(CH_PAIRS)
+	@scripts/fuzz-sql-warehouse.sh $(BUILD) $(PG_PAIRS) $(CH_PAIRS) $(FOUR_PAIRS)
 
 # The test suite under ThreadSanitizer (reads, aggregation and the membership writer run on
 # several threads). Slow to build, so not part of `make test`.
