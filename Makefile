@@ -54,8 +54,8 @@ tsan: deps
 # The test suite and the demo under AddressSanitizer (with LeakSanitizer) and
 # UndefinedBehaviorSanitizer: the unit suite, and beside it the warehouse tests on servers of
 # their own, but for their random pairs (scripts/sanitized-suite.sh). Any finding fails it:
-# memory errors and undefined behaviour stop the run, leaks fail it at exit. Part of CI
-# (.ci/run), after `make test`. GCC's `undefined`
+# memory errors and undefined behaviour stop the run, leaks fail it at exit. Run before each
+# landing, not in CI (.ci/run is `make test` alone, to keep it near 15 minutes). GCC's `undefined`
 # leaves out float-cast-overflow (a double out of an integer's range), so it is named too.
 ASAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined,float-cast-overflow
