@@ -118,7 +118,7 @@ TEST_CASE(
     gen.datetimes_before_1970 = false;
     gen.text_numbers = true;
     gen.most_segments = 2;
-    int compared = 0;
+    int placed = 0;  // pairs whose run placed every customer
     for (int i = 0; i < pairs; ++i) {
         TempDir dir;
         const std::string db = dir.database("base.db", gen.base_sql());
@@ -130,6 +130,7 @@ TEST_CASE(
         INFO("rules:\n" << text.str());
         INFO("as_of: " << as_of);
         const std::optional<std::string> expected = engine_rows(dir, rules, db, as_of);
+        if (expected) ++placed;
 
         std::optional<std::string> lite;
         if (auto sql = compiled("sqlite", rules, db, as_of)) {
@@ -163,7 +164,9 @@ TEST_CASE(
         }
         if (!agrees("clickhouse", expected, clickhouse))
             keep_disagreement("four_ch", db, rules, as_of);
-        ++compared;
     }
-    CHECK(compared == pairs);
+    // Most pairs compare placements, not only a run that could not place everyone (83 of
+    // the 100 of make test do).
+    MESSAGE(placed << " of " << pairs << " pairs placed every customer");
+    CHECK(placed * 3 >= pairs * 2);
 }
