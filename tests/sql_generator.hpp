@@ -58,8 +58,8 @@ struct Gen {
     // so two smaller files cost about half of one larger, and more of them fit in make test.
     int most_segments = 4;
     // The four-backend pairs (tests/warehouse/four_backends_test.cpp): also only what the
-    // SQLite dialect compiles, so no round(x, digits) of a number (SQLite's round() is not the
-    // engine's; the draw is made all the same, so the rest of the pair is drawn alike).
+    // SQLite dialect compiles, so no round(x, digits) of a number, which it refuses (the draw
+    // is made all the same, so the rest of the pair is drawn alike).
     bool sqlite_too = false;
     std::mt19937 text_rng{20261201};
     // Dates moved by durations that are not constants (if() and coalesce() of durations, the
