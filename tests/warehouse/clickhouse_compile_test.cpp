@@ -74,11 +74,7 @@ std::optional<std::string> clickhouse_rows(const ClickHouseUrl& url, const std::
         FAIL_CHECK(result.error().describe());
         return std::nullopt;
     }
-    std::string out;
-    for (const Row& row : result.value().rows)
-        out += row.at(0).value_or("") + "," + row.at(1).value_or("<none>") + "," +
-               row.at(2).value_or("") + "\n";
-    return out;
+    return placement_rows(result.value());
 }
 
 // `strata compile --dialect clickhouse` of `rules`, names and types bound against the

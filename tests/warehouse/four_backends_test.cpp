@@ -27,32 +27,18 @@ using namespace strata::warehouse::testing;
 
 namespace {
 
-// A row of the compiled query as export writes it: "key,segment,tactical", where a customer
-// the query placed nowhere shows "<none>" for the segment.
-std::string row_text(const std::optional<std::string>& key,
-                     const std::optional<std::string>& segment,
-                     const std::optional<std::string>& tactical) {
-    return key.value_or("") + "," + segment.value_or("<none>") + "," + tactical.value_or("") + "\n";
-}
-
+// The compiled query's rows on the SQLite file, as placement_rows writes a server's.
 std::string sqlite_rows(const std::string& db_path, const std::string& sql) {
     SQLite::Database db(db_path, SQLite::OPEN_READONLY);
     SQLite::Statement q(db, sql);
-    std::string out;
-    auto cell = [&](int i) -> std::optional<std::string> {
-        if (q.getColumn(i).isNull()) return std::nullopt;
-        return q.getColumn(i).getString();
-    };
-    while (q.executeStep())
-        out += row_text(cell(0), cell(1), cell(2));
-    return out;
-}
-
-std::string table_rows(const ResultTable& t) {
-    std::string out;
-    for (const auto& row : t.rows)
-        out += row_text(row.at(0), row.at(1), row.at(2));
-    return out;
+    ResultTable table;
+    while (q.executeStep()) {
+        Row row;
+        for (int i = 0; i < 3; ++i)
+            row.push_back(q.getColumn(i).isNull() ? Cell{} : Cell{q.getColumn(i).getString()});
+        table.rows.push_back(std::move(row));
+    }
+    return placement_rows(table);
 }
 
 // What the engine gives: the export's rows, or nullopt when the run could not place everyone
@@ -147,7 +133,7 @@ TEST_CASE(
         if (auto sql = compiled("postgres", rules, pg.url, as_of)) {
             auto result = pg.connection.exec(*sql);
             if (result)
-                postgres = table_rows(result.value());
+                postgres = placement_rows(result.value());
             else
                 FAIL_CHECK(result.error().describe());
         }
@@ -158,7 +144,7 @@ TEST_CASE(
         if (auto sql = compiled("clickhouse", rules, ch.url, as_of)) {
             auto result = ch.client().query(*sql);
             if (result)
-                clickhouse = table_rows(result.value());
+                clickhouse = placement_rows(result.value());
             else
                 FAIL_CHECK(result.error().describe());
         }

@@ -51,14 +51,6 @@ struct ScratchDatabase {
     }
 };
 
-std::string rows_text(const ResultTable& t) {
-    std::string out;
-    for (const auto& row : t.rows)
-        out += row.at(0).value_or("") + "," + row.at(1).value_or("<none>") + "," +
-               row.at(2).value_or("") + "\n";
-    return out;
-}
-
 std::string export_rows(const std::string& csv) {
     const size_t header = csv.find('\n');
     return header == std::string::npos ? "" : csv.substr(header + 1);
@@ -88,7 +80,7 @@ void check_agrees(ScratchDatabase& pg, const TempDir& dir, const std::string& ru
         FAIL_CHECK(result.error().describe());
         return keep_disagreement("pg", db, rules, as_of);
     }
-    const std::string sql_rows = rows_text(result.value());
+    const std::string sql_rows = placement_rows(result.value());
     bool agrees = true;
     if (run.code != 0) {
         INFO(run.err);

@@ -13,7 +13,9 @@
 #include <fstream>
 #include <string>
 #include <variant>
+
 #include <vector>
+#include "warehouse/result.hpp"
 
 #include "warehouse/database_url.hpp"
 
@@ -73,6 +75,16 @@ inline void keep_disagreement(const std::string& prefix, const std::string& base
     std::filesystem::copy_file(base, stem + ".db", overwrite);
     std::filesystem::copy_file(rules, stem + ".yaml", overwrite);
     std::ofstream(stem + ".as_of") << as_of << "\n";
+}
+
+// A compiled query's rows as export writes them, "key,segment,tactical" a line, where a
+// customer the query placed nowhere shows "<none>" for the segment.
+inline std::string placement_rows(const ResultTable& t) {
+    std::string out;
+    for (const auto& row : t.rows)
+        out += row.at(0).value_or("") + "," + row.at(1).value_or("<none>") + "," +
+               row.at(2).value_or("") + "\n";
+    return out;
 }
 
 // A TCP port of 127.0.0.1 on which nothing listens (bound without listening, then closed).
