@@ -345,9 +345,9 @@ void AggregateComputer::merge(AggregateComputer& other) {
     o.buckets.assign(o.buckets.size(), {});
 }
 
-std::vector<Column> AggregateComputer::finish() {
+std::vector<PackedColumn> AggregateComputer::finish() {
     State& s = *state_;
-    std::vector<Column> out(program_.aggregates.size());
+    std::vector<PackedColumn> out(program_.aggregates.size());
     for_each_on_two_threads(program_.aggregates.size(), [&](size_t a) {
         const auto& agg = program_.aggregates[a];
         auto cell = [&s, a](size_t c) -> const Cell* {
@@ -426,7 +426,7 @@ std::vector<Column> AggregateComputer::finish() {
                 break;
             }
         }
-        out[a] = std::move(col);
+        out[a] = PackedColumn::pack(std::move(col));
     });
     s.storage = {};
     s.rows = nullptr;

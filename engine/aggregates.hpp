@@ -73,8 +73,8 @@ class AggregateComputer {
     };
     RowsOf rows_of(size_t customer, int fact) const;
 
-    // One column per program aggregate, a row per customer.
-    std::vector<Column> finish();
+    // One column per program aggregate, a row per customer, packed (engine/packed_column.hpp).
+    std::vector<PackedColumn> finish();
 
     // The rows counted since count_rows() (merged ones included); empty lists without it.
     AggregateRowCounts take_row_counts() { return std::move(row_counts_); }

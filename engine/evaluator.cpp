@@ -36,6 +36,15 @@ Col constant(Value v) {
     return Col{std::make_shared<const Column>(Column{v}), true};
 }
 
+// The packed column e names, when e is a let or an aggregate; null otherwise.
+const PackedColumn* named_packed(const bound::Expr& e, const Frame& frame) {
+    if (const auto* let = std::get_if<bound::LetRef>(&e.node))
+        return frame.lets.at(static_cast<size_t>(let->index));
+    if (const auto* agg = std::get_if<bound::AggregateRef>(&e.node))
+        return frame.aggregates.at(static_cast<size_t>(agg->index));
+    return nullptr;
+}
+
 class Evaluator {
   public:
     explicit Evaluator(const Frame& f) : frame_(f) {}
@@ -243,11 +252,19 @@ class Evaluator {
         return borrowed(frame_.columns.at(static_cast<size_t>(n.slot)), frame_.offset);
     }
     Col eval_node(const bound::Expr&, const bound::LetRef& n) {
-        return borrowed(frame_.lets.at(static_cast<size_t>(n.index)), frame_.offset);
+        return rows_of_packed(frame_.lets.at(static_cast<size_t>(n.index)));
     }
     Col eval_node(const bound::Expr&, const bound::AsOf&) { return constant(Value{frame_.as_of}); }
     Col eval_node(const bound::Expr&, const bound::AggregateRef& n) {
-        return borrowed(frame_.aggregates.at(static_cast<size_t>(n.index)), frame_.offset);
+        return rows_of_packed(frame_.aggregates.at(static_cast<size_t>(n.index)));
+    }
+    // The frame's rows of a packed column: borrowed when it is kept unpacked, unpacked into a
+    // column of the frame's rows otherwise (a block's worth, for row-local expressions).
+    Col rows_of_packed(const PackedColumn* c) {
+        if (const Column* values = c->values()) return borrowed(values, frame_.offset);
+        Column rows(this->rows());
+        c->unpack(frame_.offset, rows.size(), rows.data());
+        return owned(std::move(rows));
     }
 
     Col eval_node(const bound::Expr&, const bound::Field& n) {
@@ -390,13 +407,23 @@ class Evaluator {
 
     // A population call: its fit from the frame's fits when they hold one (a run's, applied
     // to these rows), otherwise fitted over these rows and recorded there; then applied.
-    Column population(const bound::Expr& e, const bound::Call& n, const std::vector<Col>& args) {
+    // An argument that names a whole let or aggregate is read where it is, packed or not.
+    Column population(const bound::Expr& e, const bound::Call& n) {
         const size_t arity = n.fn == Fn::Rfm ? 3 : 1;
-        std::vector<std::shared_ptr<const Column>> columns;
+        std::vector<std::shared_ptr<const Column>> evaluated;
+        std::vector<PackedColumn> borrowed_args;
+        borrowed_args.reserve(arity);
         PopulationInput in;
         for (size_t k = 0; k < arity; ++k) {
-            columns.push_back(whole(args[k]));
-            in.args.push_back(columns.back().get());
+            const bound::ExprPtr& arg = n.args.at(k);
+            const PackedColumn* named = arg ? named_packed(*arg, frame_) : nullptr;
+            if (named && frame_.offset == 0 && named->size() == rows()) {
+                in.args.push_back(named);
+                continue;
+            }
+            evaluated.push_back(whole(arg ? eval(*arg) : constant(Value{})));
+            borrowed_args.push_back(PackedColumn::borrow(evaluated.back().get()));
+            in.args.push_back(&borrowed_args.back());
         }
         Column keys;
         if (n.fn == Fn::Abc && frame_.keys) {
@@ -427,6 +454,7 @@ class Evaluator {
     }
 
     Col eval_node(const bound::Expr& e, const bound::Call& n) {
+        if (has_fit(n)) return owned(population(e, n));
         std::vector<Col> args;
         for (const auto& a : n.args)
             args.push_back(a ? eval(*a) : constant(Value{}));
@@ -549,7 +577,7 @@ class Evaluator {
             case Fn::PercentRank:
             case Fn::Rfm:
             case Fn::Abc:
-                return owned(population(e, n, args));
+                break;  // above: has_fit
             case Fn::Xyz:
                 return map1(args[0], [&n](const Value& v) -> Value {
                     if (is_null(v)) return {};
@@ -615,6 +643,22 @@ void for_each_block(const Frame& frame, size_t block, F f) {
 
 }  // namespace
 
+namespace {
+
+// e's column for the whole frame, a block of rows at a time when e is row-local.
+Column evaluate_in_blocks(const bound::Expr& e, const Frame& frame) {
+    Column out(frame.rows);
+    const size_t block = is_row_local(e) ? kBlockRows : std::max<size_t>(frame.rows, 1);
+    for_each_block(frame, block, [&](const Frame& part, size_t first) {
+        const Col c = Evaluator(part).eval(e);
+        for (size_t i = 0; i < part.rows; ++i)
+            out[first + i] = c[i];
+    });
+    return out;
+}
+
+}  // namespace
+
 std::shared_ptr<const Column> evaluate_shared(const bound::Expr& e, const Frame& frame) {
     const bool leaf = std::holds_alternative<bound::CustomerColumn>(e.node) ||
                       std::holds_alternative<bound::LetRef>(e.node) ||
@@ -623,14 +667,21 @@ std::shared_ptr<const Column> evaluate_shared(const bound::Expr& e, const Frame&
         const Col c = Evaluator(frame).eval(e);
         if (!c.constant && c.offset == 0 && c.data->size() == frame.rows) return c.data;
     }
-    Column out(frame.rows);
-    const size_t block = is_row_local(e) ? kBlockRows : std::max<size_t>(frame.rows, 1);
-    for_each_block(frame, block, [&](const Frame& part, size_t first) {
-        const Col c = Evaluator(part).eval(e);
-        for (size_t i = 0; i < part.rows; ++i)
-            out[first + i] = c[i];
-    });
-    return std::make_shared<const Column>(std::move(out));
+    return std::make_shared<const Column>(evaluate_in_blocks(e, frame));
+}
+
+SharedPackedColumn evaluate_packed(const bound::Expr& e, const Frame& frame) {
+    if (frame.offset == 0) {
+        if (const PackedColumn* named = named_packed(e, frame);
+            named && named->size() == frame.rows)
+            return SharedPackedColumn(SharedPackedColumn(), named);
+        if (const auto* c = std::get_if<bound::CustomerColumn>(&e.node)) {
+            const Column* column = frame.columns.at(static_cast<size_t>(c->slot));
+            if (column->size() == frame.rows)
+                return std::make_shared<const PackedColumn>(PackedColumn::borrow(column));
+        }
+    }
+    return std::make_shared<const PackedColumn>(PackedColumn::pack(evaluate_in_blocks(e, frame)));
 }
 
 Truth truth_of_value(const Value& v) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dsl/bound.hpp"
+#include "engine/packed_column.hpp"
 #include "engine/population.hpp"
 #include "engine/value.hpp"
 
@@ -24,10 +25,10 @@ namespace strata {
 struct Frame {
     size_t rows = 0;
     size_t offset = 0;  // the frame sees rows [offset, offset + rows) of every column below
-    std::vector<const Column*> columns;     // by slot
-    std::vector<const Column*> lets;        // by let index
-    std::vector<const Column*> aggregates;  // by aggregate index
-    const Column* keys = nullptr;           // customer keys (abc breaks ties by key)
+    std::vector<const Column*> columns;           // by slot
+    std::vector<const PackedColumn*> lets;        // by let index
+    std::vector<const PackedColumn*> aggregates;  // by aggregate index
+    const Column* keys = nullptr;                 // customer keys (abc breaks ties by key)
     Date as_of;
     // The evaluation's population fits (may be null): a population call with a fit there is
     // applied with it; one without is fitted over the frame's rows and, when the frame is the
@@ -52,6 +53,11 @@ ColumnRef evaluate_ref(const bound::Expr& e, const Frame& frame);
 // e's column for the whole frame. When e only names a column the frame already has, that
 // column is shared, not copied; a row-local e is evaluated a block of rows at a time.
 std::shared_ptr<const Column> evaluate_shared(const bound::Expr& e, const Frame& frame);
+
+// e's column for the whole frame, packed (engine/packed_column.hpp). When e only names a let
+// or an aggregate the frame has, that column is shared, not copied (valid while the frame's
+// columns are); a customer column is borrowed, not packed.
+SharedPackedColumn evaluate_packed(const bound::Expr& e, const Frame& frame);
 
 // Whether e's value for a row depends on that row alone (no population function inside).
 bool is_row_local(const bound::Expr& e);

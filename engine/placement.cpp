@@ -153,7 +153,7 @@ SegmentPlan plan_segments(const std::vector<CompiledSegment>& segs,
 // for the whole table. Conditions that rank the whole base are always evaluated whole.
 Unplaced place_customers(const SegmentPlan& plan, Policy policy, const Frame& frame,
                          const std::vector<uint32_t>& order, const Column& keys,
-                         const Column* value, RunReport& rep,
+                         const PackedColumn* value, RunReport& rep,
                          const std::function<void(size_t)>& published) {
     const size_t n = order.size();
     const auto& jobs = plan.jobs;
@@ -210,8 +210,9 @@ Unplaced place_customers(const SegmentPlan& plan, Policy policy, const Frame& fr
                 unplaced.none.push_back(row);
                 continue;
             }
-            const bool has_value = value && !is_null((*value)[row]);
-            const double v = has_value ? as_double((*value)[row]) : 0;
+            const Value row_value = value ? (*value)[row] : Value{};
+            const bool has_value = !is_null(row_value);
+            const double v = has_value ? as_double(row_value) : 0;
             auto count_in = [&](SegmentResult& r) {
                 ++r.count;
                 if (has_value) {

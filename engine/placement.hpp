@@ -57,7 +57,7 @@ struct Unplaced {
 // for the whole table. Conditions that rank the whole base are always evaluated whole.
 Unplaced place_customers(const SegmentPlan& plan, Policy policy, const Frame& frame,
                          const std::vector<uint32_t>& order, const Column& keys,
-                         const Column* value, RunReport& rep,
+                         const PackedColumn* value, RunReport& rep,
                          const std::function<void(size_t)>& published);
 
 // Why the rules could not place everyone, or nullopt when they could.

@@ -56,15 +56,16 @@ void radix_sort(std::vector<std::pair<uint64_t, uint32_t>>& items) {
 // for_each_rank's counting path: integers or dates (not both) whose span is not much wider
 // than their number are ranked by counting how many values fall on each point of the span,
 // with no sort at all. False, having called nothing, when the values are not such.
-template <typename F>
-bool rank_by_counting(const Column& x, bool descending, F& f) {
+template <typename X, typename F>
+bool rank_by_counting(const X& x, bool descending, F& f) {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     size_t total = 0;
     int kind = -1;  // the variant index of the present values
     auto point = [](const Value& v) -> int64_t {
         return v.index() == 2 ? *std::get_if<int64_t>(&v) : std::get_if<Date>(&v)->days;
     };
-    for (const Value& v : x) {
+    for (size_t i = 0; i < x.size(); ++i) {
+        const Value& v = x[i];
         if (v.index() == 0) continue;
         if ((v.index() != 2 && v.index() != 5) ||
             (kind >= 0 && static_cast<int>(v.index()) != kind))
@@ -80,7 +81,8 @@ bool rank_by_counting(const Column& x, bool descending, F& f) {
     if (span == 0 || span > 4 * static_cast<uint64_t>(total) + 4096) return false;
     // below[p] becomes how many values come strictly before point p in the order.
     std::vector<uint32_t> below(span, 0);
-    for (const Value& v : x) {
+    for (size_t i = 0; i < x.size(); ++i) {
+        const Value& v = x[i];
         if (v.index() != 0) ++below[static_cast<uint64_t>(point(v)) - static_cast<uint64_t>(lo)];
     }
     uint32_t before = 0;
@@ -97,14 +99,16 @@ bool rank_by_counting(const Column& x, bool descending, F& f) {
             pass(p);
     }
     for (size_t i = 0; i < x.size(); ++i) {
-        if (x[i].index() != 0)
-            f(i, below[static_cast<uint64_t>(point(x[i])) - static_cast<uint64_t>(lo)], total);
+        const Value& v = x[i];
+        if (v.index() != 0)
+            f(i, below[static_cast<uint64_t>(point(v)) - static_cast<uint64_t>(lo)], total);
     }
     return true;
 }
 
-template <typename F>
-void for_each_rank(const Column& x, bool descending, F f) {
+// X is a Column or a PackedColumn: anything with size() and the values by row.
+template <typename X, typename F>
+void for_each_rank(const X& x, bool descending, F f) {
     if (rank_by_counting(x, descending, f)) return;
     // Numbers, dates and datetimes rank as doubles (a date as its seconds), sorted by their
     // bits. Integers beyond 2^53 would lose precision as doubles: they take the exact path.
@@ -242,12 +246,14 @@ RfmFit fit_rfm(const bound::Call& call, const PopulationInput& in) {
     RfmFit fit;
     fit.bins = call.params.n;
     fit.best_low = call.params.best_low;
-    const Column& recency = *in.args[0];
+    const PackedColumn& recency = *in.args[0];
     // A later date is better; a recency given as a number is an age (days since), so a
     // smaller one is better.
-    fit.recency_is_age = std::any_of(recency.begin(), recency.end(), [](const Value& v) {
-        return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
-    });
+    for (size_t i = 0; i < recency.size() && !fit.recency_is_age; ++i) {
+        const Value v = recency[i];
+        fit.recency_is_age =
+            std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
+    }
     // The three rankings are independent: they run side by side.
     auto r = start_pooled_async([&] { return fit_ntile(recency, fit.bins, fit.recency_is_age); });
     auto m = start_pooled_async([&] { return fit_ntile(*in.args[2], fit.bins); });
@@ -280,7 +286,10 @@ Column apply_rfm(const RfmFit& fit, const PopulationInput& in) {
 
 }  // namespace
 
-NtileFit fit_ntile(const Column& x, int64_t n, bool descending) {
+namespace {
+
+template <typename X>
+NtileFit fit_ntile_of(const X& x, int64_t n, bool descending) {
     NtileFit fit;
     fit.n = n;
     fit.descending = descending;
@@ -310,12 +319,8 @@ NtileFit fit_ntile(const Column& x, int64_t n, bool descending) {
     return fit;
 }
 
-Value apply_ntile(const NtileFit& fit, const Value& x) {
-    const int64_t tile = tile_for(fit, x);
-    return tile > 0 ? Value{tile} : Value{};
-}
-
-PercentRankFit fit_percent_rank(const Column& x) {
+template <typename X>
+PercentRankFit fit_percent_rank_of(const X& x) {
     PercentRankFit fit;
     // A row holding each L that occurs: the distinct values, in ascending order.
     constexpr uint32_t kNone = UINT32_MAX;
@@ -333,18 +338,8 @@ PercentRankFit fit_percent_rank(const Column& x) {
     return fit;
 }
 
-Value apply_percent_rank(const PercentRankFit& fit, const Value& x) {
-    if (is_null(x) || fit.total == 0) return {};
-    // L: the customers below the first distinct value at or above x.
-    const auto at = std::lower_bound(
-        fit.values.begin(), fit.values.end(), x,
-        [](const Value& v, const Value& want) { return compare_values(v, want) < 0; });
-    const size_t k = static_cast<size_t>(at - fit.values.begin());
-    const size_t less = k < fit.below.size() ? fit.below[k] : fit.total;
-    return static_cast<double>(less) / static_cast<double>(fit.total);
-}
-
-AbcFit fit_abc(const Column& x, const Column& keys, double a, double b) {
+template <typename X>
+AbcFit fit_abc_of(const X& x, const Column& keys, double a, double b) {
     AbcFit fit;
     fit.a = a;
     fit.b = b;
@@ -402,6 +397,43 @@ AbcFit fit_abc(const Column& x, const Column& keys, double a, double b) {
     return fit;
 }
 
+}  // namespace
+
+NtileFit fit_ntile(const Column& x, int64_t n, bool descending) {
+    return fit_ntile_of(x, n, descending);
+}
+NtileFit fit_ntile(const PackedColumn& x, int64_t n, bool descending) {
+    return fit_ntile_of(x, n, descending);
+}
+PercentRankFit fit_percent_rank(const Column& x) {
+    return fit_percent_rank_of(x);
+}
+PercentRankFit fit_percent_rank(const PackedColumn& x) {
+    return fit_percent_rank_of(x);
+}
+AbcFit fit_abc(const Column& x, const Column& keys, double a, double b) {
+    return fit_abc_of(x, keys, a, b);
+}
+AbcFit fit_abc(const PackedColumn& x, const Column& keys, double a, double b) {
+    return fit_abc_of(x, keys, a, b);
+}
+
+Value apply_ntile(const NtileFit& fit, const Value& x) {
+    const int64_t tile = tile_for(fit, x);
+    return tile > 0 ? Value{tile} : Value{};
+}
+
+Value apply_percent_rank(const PercentRankFit& fit, const Value& x) {
+    if (is_null(x) || fit.total == 0) return {};
+    // L: the customers below the first distinct value at or above x.
+    const auto at = std::lower_bound(
+        fit.values.begin(), fit.values.end(), x,
+        [](const Value& v, const Value& want) { return compare_values(v, want) < 0; });
+    const size_t k = static_cast<size_t>(at - fit.values.begin());
+    const size_t less = k < fit.below.size() ? fit.below[k] : fit.total;
+    return static_cast<double>(less) / static_cast<double>(fit.total);
+}
+
 Value apply_abc(const AbcFit& fit, const Value& x, const Value& key) {
     if (is_null(x)) return {};
     if (as_double(x) <= 0) return intern("C");
@@ -438,7 +470,7 @@ PopulationFit fit_population(const bound::Call& call, const PopulationInput& in)
 
 Column apply_population(const bound::Call& call, const PopulationFit& fit,
                         const PopulationInput& in) {
-    const Column& x = *in.args[0];
+    const PackedColumn& x = *in.args[0];
     if (const auto* r = std::get_if<RfmFit>(&fit)) return apply_rfm(*r, in);
     Column out(x.size());
     if (const auto* f = std::get_if<NtileFit>(&fit)) {

@@ -15,6 +15,7 @@
 
 #include "dsl/bound.hpp"
 #include "engine/exact_sum.hpp"
+#include "engine/packed_column.hpp"
 #include "engine/value.hpp"
 
 namespace strata {
@@ -79,7 +80,7 @@ using PopulationFit = std::variant<NtileFit, PercentRankFit, RfmFit, AbcFit>;
 // three for rfm) and the customer keys (abc breaks ties by key; empty: the row index stands
 // in for the key, which only tests do).
 struct PopulationInput {
-    std::vector<const Column*> args;
+    std::vector<const PackedColumn*> args;
     const Column* keys = nullptr;
 };
 
@@ -104,9 +105,13 @@ Value apply_ntile(const NtileFit& fit, const Value& x);
 Value apply_percent_rank(const PercentRankFit& fit, const Value& x);
 Value apply_abc(const AbcFit& fit, const Value& x, const Value& key);
 
+// The fits over a column, kept as values or packed (the same fit either way).
 NtileFit fit_ntile(const Column& x, int64_t n, bool descending = false);
+NtileFit fit_ntile(const PackedColumn& x, int64_t n, bool descending = false);
 PercentRankFit fit_percent_rank(const Column& x);
+PercentRankFit fit_percent_rank(const PackedColumn& x);
 AbcFit fit_abc(const Column& x, const Column& keys, double a, double b);
+AbcFit fit_abc(const PackedColumn& x, const Column& keys, double a, double b);
 
 // Population functions over a whole column: fit, then apply to every row.
 Column ntile(const Column& x, int64_t n, bool descending = false);

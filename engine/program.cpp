@@ -101,7 +101,7 @@ Frame Evaluation::frame() const {
     for (const auto& c : lets)
         f.lets.push_back(c.get());
     for (const auto& c : aggregates)
-        f.aggregates.push_back(&c);
+        f.aggregates.push_back(c.get());
     return f;
 }
 
@@ -154,7 +154,8 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     computers.resize(1);
     spdlog::debug("fact scan done");
     if (carry && carry->keep) carry->keep(total);
-    ev.aggregates = total.finish();
+    for (PackedColumn& column : total.finish())
+        ev.aggregates.push_back(std::make_shared<const PackedColumn>(std::move(column)));
     if (row_counts) *row_counts = total.take_row_counts();
     spdlog::debug("fact pass and aggregates done");
     ev.future_fact_rows = total.future_rows();
@@ -165,8 +166,15 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     // Each let sees the ones before it: the binder ordered them dependencies first.
     ev.lets.reserve(program.lets.size());
     for (const auto& let : program.lets) {
-        const Frame f = ev.frame();
-        ev.lets.push_back(evaluate_shared(*let.expr, f));
+        // A let that names an aggregate or an earlier let shares its column.
+        if (const auto* agg = std::get_if<bound::AggregateRef>(&let.expr->node)) {
+            ev.lets.push_back(ev.aggregates.at(static_cast<size_t>(agg->index)));
+        } else if (const auto* other = std::get_if<bound::LetRef>(&let.expr->node)) {
+            ev.lets.push_back(ev.lets.at(static_cast<size_t>(other->index)));
+        } else {
+            const Frame f = ev.frame();
+            ev.lets.push_back(evaluate_packed(*let.expr, f));
+        }
         spdlog::debug("let {} done", let.name);
     }
     return ev;

@@ -354,9 +354,9 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     const Frame frame = ev.frame();
     const size_t n = customers.rows;
     rep.customers = n;
-    std::shared_ptr<const Column> value;
+    SharedPackedColumn value;
     if (rules.value) {
-        value = evaluate_shared(*rules.value, frame);
+        value = evaluate_packed(*rules.value, frame);
         rep.has_value = true;
     }
     std::optional<MembershipPipe> pipe;

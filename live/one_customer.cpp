@@ -278,8 +278,8 @@ std::optional<OneResult> evaluate_one(const CompiledRules& rules, const Threshol
     const Evaluation ev =
         evaluate_program(program, customer, parts, as_of, nullptr, &thresholds.fits);
     const Frame frame = ev.frame();
-    std::shared_ptr<const Column> value;
-    if (rules.value) value = evaluate_shared(*rules.value, frame);
+    SharedPackedColumn value;
+    if (rules.value) value = evaluate_packed(*rules.value, frame);
 
     RunReport rep;
     rep.as_of = as_of;

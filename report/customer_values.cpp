@@ -75,8 +75,8 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
                             const RunReport& rep) {
         const size_t n = order.size();
         placed = rep.membership;
-        std::shared_ptr<const Column> value;
-        if (rules->value) value = evaluate_shared(*rules->value, frame);
+        SharedPackedColumn value;
+        if (rules->value) value = evaluate_packed(*rules->value, frame);
         // Lets are the frame's columns (seen from its offset); the value column is the
         // frame's rows, as placement reads it.
         auto row_of = [&](size_t i) { return frame.offset + order[i]; };
@@ -107,7 +107,7 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
         const auto& lets = rules->program.lets;
         for (size_t l = 0; l < lets.size(); ++l) {
             if (!is_numeric(lets[l].type) || l >= frame.lets.size() || !frame.lets[l]) continue;
-            const Column& column = *frame.lets[l];
+            const PackedColumn& column = *frame.lets[l];
             LetMoments& let = moments.emplace_back();
             let.let = lets[l].name;
             for (size_t i = 0; i < n; ++i) {
@@ -124,7 +124,8 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
             if (lets[l].type != Type::Record || l >= frame.lets.size() || !frame.lets[l]) continue;
             std::map<std::pair<int64_t, int64_t>, RfmCell> cells;
             for (size_t i = 0; i < n; ++i) {
-                const auto* record = std::get_if<RecordPtr>(&(*frame.lets[l])[row_of(i)]);
+                const Value v = (*frame.lets[l])[row_of(i)];
+                const auto* record = std::get_if<RecordPtr>(&v);
                 if (!record || !*record) continue;
                 const auto* r = std::get_if<int64_t>(&(*record)->fields[0]);
                 const auto* f = std::get_if<int64_t>(&(*record)->fields[1]);

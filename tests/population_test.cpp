@@ -85,7 +85,7 @@ TEST_CASE("a customer evaluated alone with the run's fits gets what the run gave
             const PopulationFits given(*frame.fits);  // the run's fits, as a source
             for (size_t l = 0; l < rules->program.lets.size(); ++l) {
                 const bound::Expr& e = *rules->program.lets[l].expr;
-                const Column& run_values = *frame.lets[l];
+                const PackedColumn& run_values = *frame.lets[l];
                 for (size_t row = 0; row < frame.rows; ++row) {
                     Frame alone = frame;
                     alone.offset = row;

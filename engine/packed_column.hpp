@@ -1,0 +1,58 @@
+// A whole-base column kept compactly. Evaluation works on Columns (16 bytes a value), but
+// most of a run's whole-base columns (aggregates, lets) hold one kind of value and nulls: a
+// count, a sum, a date. A PackedColumn keeps such a column as 8 bytes a row and one bit for
+// whether the row has a value, half of what the Column takes; a column of mixed kinds is kept
+// as it is. Either way it gives back exactly the values it was made from.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/value.hpp"
+
+namespace strata {
+
+class PackedColumn {
+  public:
+    PackedColumn() = default;
+
+    // Packs `values` when every non-null value is of one kind (a column of nulls only packs
+    // too); keeps them as they are when they mix kinds.
+    static PackedColumn pack(Column&& values);
+    // `values` as they are, borrowed: valid while they are. REQUIRES: values is not null.
+    static PackedColumn borrow(const Column* values);
+
+    size_t size() const { return rows_; }
+
+    // Row i's value. REQUIRES: i < size().
+    Value operator[](size_t i) const {
+        if (!packed_) return (*values_)[i];
+        return unpack_one(i);
+    }
+
+    // Writes rows [first, first + n) to out[0], ..., out[n - 1].
+    // REQUIRES: first + n <= size().
+    void unpack(size_t first, size_t n, Value* out) const;
+
+    // The values as a Column, when the column is kept unpacked (borrow it instead of copying);
+    // null when it is packed.
+    const Column* values() const { return packed_ ? nullptr : values_.get(); }
+
+    // The memory it holds, in bytes (reports and tests).
+    size_t bytes() const;
+
+  private:
+    Value unpack_one(size_t i) const;
+
+    size_t rows_ = 0;
+    bool packed_ = false;
+    uint8_t kind_ = 0;                      // packed: the variant index of every present value
+    std::vector<uint64_t> payload_;         // packed: the value's 8 bytes, per row
+    std::vector<uint64_t> present_;         // packed: bit i set when row i holds a value
+    std::shared_ptr<const Column> values_;  // unpacked: owned, or borrowed
+};
+
+using SharedPackedColumn = std::shared_ptr<const PackedColumn>;
+
+}  // namespace strata
