@@ -174,14 +174,13 @@ bool fill_values(Evaluation& ev, const std::vector<ExportColumn>& columns, const
         ev.values.assign(columns.size(), {});
         for (size_t c = 0; c < columns.size(); ++c) {
             if (!columns[c].evaluated()) continue;
-            const bool from_column = columns[c].from == From::Column;
-            const Column* column = from_column ? frame.columns[columns[c].index] : nullptr;
-            const PackedColumn* let = from_column ? nullptr : frame.lets[columns[c].index];
+            const PackedColumn* column = columns[c].from == From::Column
+                                             ? frame.columns[columns[c].index]
+                                             : frame.lets[columns[c].index];
             auto& values = ev.values[c];
             values.reserve(order.size());
             for (size_t i = 0; i < order.size(); ++i) {
-                const size_t row = frame.offset + order[i];
-                Value v = column ? (*column)[row] : let ? (*let)[row] : Value{};
+                Value v = column ? (*column)[frame.offset + order[i]] : Value{};
                 if (columns[c].field) {
                     const auto* record = std::get_if<RecordPtr>(&v);
                     v = record && *record ? (*record)->fields[*columns[c].field] : Value{};

@@ -113,8 +113,12 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
     Frame frame;
     frame.rows = chunk.rows;
     frame.as_of = as_of_;
-    for (const auto& c : chunk.columns)
-        frame.columns.push_back(&c);
+    std::vector<PackedColumn> columns;  // the chunk's columns, read where they are
+    columns.reserve(chunk.columns.size());
+    for (const auto& c : chunk.columns) {
+        columns.push_back(PackedColumn::borrow(&c));
+        frame.columns.push_back(&columns.back());
+    }
 
     // Rows that count: a known customer, and a time known to be on or before as_of (the
     // day of as_of included: the rule is day-granular). Under three-valued logic an unknown

@@ -36,8 +36,10 @@ Col constant(Value v) {
     return Col{std::make_shared<const Column>(Column{v}), true};
 }
 
-// The packed column e names, when e is a let or an aggregate; null otherwise.
+// The packed column e names, when e is a column, a let or an aggregate; null otherwise.
 const PackedColumn* named_packed(const bound::Expr& e, const Frame& frame) {
+    if (const auto* column = std::get_if<bound::CustomerColumn>(&e.node))
+        return frame.columns.at(static_cast<size_t>(column->slot));
     if (const auto* let = std::get_if<bound::LetRef>(&e.node))
         return frame.lets.at(static_cast<size_t>(let->index));
     if (const auto* agg = std::get_if<bound::AggregateRef>(&e.node))
@@ -246,10 +248,10 @@ class Evaluator {
         return constant(literal_value(n.value));
     }
     Col eval_node(const bound::Expr&, const bound::CustomerColumn& n) {
-        return borrowed(frame_.columns.at(static_cast<size_t>(n.slot)), frame_.offset);
+        return rows_of_packed(frame_.columns.at(static_cast<size_t>(n.slot)));
     }
     Col eval_node(const bound::Expr&, const bound::FactColumn& n) {
-        return borrowed(frame_.columns.at(static_cast<size_t>(n.slot)), frame_.offset);
+        return rows_of_packed(frame_.columns.at(static_cast<size_t>(n.slot)));
     }
     Col eval_node(const bound::Expr&, const bound::LetRef& n) {
         return rows_of_packed(frame_.lets.at(static_cast<size_t>(n.index)));
@@ -675,11 +677,6 @@ SharedPackedColumn evaluate_packed(const bound::Expr& e, const Frame& frame) {
         if (const PackedColumn* named = named_packed(e, frame);
             named && named->size() == frame.rows)
             return SharedPackedColumn(SharedPackedColumn(), named);
-        if (const auto* c = std::get_if<bound::CustomerColumn>(&e.node)) {
-            const Column* column = frame.columns.at(static_cast<size_t>(c->slot));
-            if (column->size() == frame.rows)
-                return std::make_shared<const PackedColumn>(PackedColumn::borrow(column));
-        }
     }
     return std::make_shared<const PackedColumn>(PackedColumn::pack(evaluate_in_blocks(e, frame)));
 }

@@ -25,7 +25,7 @@ namespace strata {
 struct Frame {
     size_t rows = 0;
     size_t offset = 0;  // the frame sees rows [offset, offset + rows) of every column below
-    std::vector<const Column*> columns;           // by slot
+    std::vector<const PackedColumn*> columns;     // by slot
     std::vector<const PackedColumn*> lets;        // by let index
     std::vector<const PackedColumn*> aggregates;  // by aggregate index
     const Column* keys = nullptr;                 // customer keys (abc breaks ties by key)
@@ -54,9 +54,9 @@ ColumnRef evaluate_ref(const bound::Expr& e, const Frame& frame);
 // column is shared, not copied; a row-local e is evaluated a block of rows at a time.
 std::shared_ptr<const Column> evaluate_shared(const bound::Expr& e, const Frame& frame);
 
-// e's column for the whole frame, packed (engine/packed_column.hpp). When e only names a let
-// or an aggregate the frame has, that column is shared, not copied (valid while the frame's
-// columns are); a customer column is borrowed, not packed.
+// e's column for the whole frame, packed (engine/packed_column.hpp). When e only names a
+// column, a let or an aggregate the frame has, that column is shared, not copied (valid while
+// the frame's columns are).
 SharedPackedColumn evaluate_packed(const bound::Expr& e, const Frame& frame);
 
 // Whether e's value for a row depends on that row alone (no population function inside).

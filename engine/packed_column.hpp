@@ -1,8 +1,9 @@
 // A whole-base column kept compactly. Evaluation works on Columns (16 bytes a value), but
-// most of a run's whole-base columns (aggregates, lets) hold one kind of value and nulls: a
-// count, a sum, a date. A PackedColumn keeps such a column as 8 bytes a row and one bit for
-// whether the row has a value, half of what the Column takes; a column of mixed kinds is kept
-// as it is. Either way it gives back exactly the values it was made from.
+// most of a run's whole-base columns (aggregates, lets, customer columns) hold one kind of
+// value and nulls: a count, a sum, a date, a flag. A PackedColumn keeps such a column as each
+// value's own bytes (8 for a number or a text, 4 for a date, 1 for a bool) and one bit for
+// whether the row has a value, at most about half of what the Column takes; a column of mixed
+// kinds is kept as it is. Either way it gives back exactly the values it was made from.
 #pragma once
 
 #include <cstdint>
@@ -48,7 +49,8 @@ class PackedColumn {
     size_t rows_ = 0;
     bool packed_ = false;
     uint8_t kind_ = 0;                      // packed: the variant index of every present value
-    std::vector<uint64_t> payload_;         // packed: the value's 8 bytes, per row
+    uint8_t width_ = 0;                     // packed: the bytes of one value of that kind
+    std::vector<uint8_t> payload_;          // packed: each row's value as its bytes, width_ apart
     std::vector<uint64_t> present_;         // packed: bit i set when row i holds a value
     std::shared_ptr<const Column> values_;  // unpacked: owned, or borrowed
 };

@@ -90,14 +90,27 @@ class Prefetcher {
 
 }  // namespace
 
+void CustomerTable::pack() {
+    if (!packed.empty() || columns.empty()) return;
+    packed.reserve(columns.size());
+    for (Column& c : columns)
+        packed.push_back(PackedColumn::pack(std::move(c)));
+    columns.clear();
+}
+
 Frame Evaluation::frame() const {
     Frame f;
     f.rows = customers->rows;
     f.as_of = as_of;
     f.keys = &customers->keys;
     f.fits = fits.get();
-    for (const auto& c : customers->columns)
-        f.columns.push_back(&c);
+    if (customers->packed.empty()) {
+        for (const auto& c : customer_columns)
+            f.columns.push_back(&c);
+    } else {
+        for (const auto& c : customers->packed)
+            f.columns.push_back(&c);
+    }
     for (const auto& c : lets)
         f.lets.push_back(c.get());
     for (const auto& c : aggregates)
@@ -112,6 +125,8 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     Evaluation ev;
     if (given_fits) ev.fits = std::make_shared<PopulationFits>(*given_fits);
     ev.customers = &customers;
+    for (const Column& c : customers.columns)
+        ev.customer_columns.push_back(PackedColumn::borrow(&c));
     ev.as_of = as_of;
     // One aggregate state per part being read at once, each made on the thread that fills
     // it (the first time it is needed); they are merged in part order.

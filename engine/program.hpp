@@ -15,8 +15,14 @@ namespace strata {
 
 struct CustomerTable {
     size_t rows = 0;
-    std::vector<Column> columns;  // by Program::columns slot
+    // By Program::columns slot, as read and filled in; pack() moves them into `packed`.
+    std::vector<Column> columns;
+    std::vector<PackedColumn> packed;  // by slot, once packed (then `columns` is empty)
     Column keys;
+
+    // Packs the columns (engine/packed_column.hpp), one at a time, for a long evaluation of
+    // a large table; an evaluation reads them either way.
+    void pack();
 };
 
 // A stream of one fact table's rows, in chunks.
@@ -42,6 +48,8 @@ struct Evaluation {
     Evaluation& operator=(Evaluation&&) = default;
 
     const CustomerTable* customers = nullptr;
+    // The customer columns as the frame reads them, when the table is not packed.
+    std::vector<PackedColumn> customer_columns;
     Date as_of;
     std::vector<SharedPackedColumn> aggregates;
     std::vector<SharedPackedColumn> lets;        // a let naming a column shares it

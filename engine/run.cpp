@@ -241,11 +241,13 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     std::vector<char> watch_raised;
     if (!options.dry_run) watch_raised = raise_watches(rules, data, options.incremental);
 
-    // A stored run's writer starts beside the reads: it opens the transaction, records the
-    // run and loads the ruleset's open stays on its own thread (the state connection is not
-    // otherwise used meanwhile). Membership then streams to the state database while later
-    // rows are still being placed; it commits only once every row is placed and every check
-    // has passed.
+    // A stored run's writer starts beside the reads: it opens the transaction and records the
+    // run on its own thread (the state connection is not otherwise used meanwhile).
+    // Membership then streams to the state database while later rows are still being placed;
+    // it commits only once every row is placed and every check has passed.
+    const bool uses_state =
+        std::any_of(rules.program.columns.begin(), rules.program.columns.end(),
+                    [](const auto& c) { return c.source == bound::ColumnSource::State; });
     std::future<std::unique_ptr<RunWriter>> starting;
     StoreError start_error;
     if (!options.dry_run) {
@@ -264,17 +266,19 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         std::unordered_map<std::string, int> levels;
         for (size_t t = 0; t < plan.tag_paths.size(); ++t)
             levels.emplace(plan.tag_paths[t], static_cast<int>(t) + 1);
-        starting = start_pooled_async([state, record = std::move(record),
-                                       levels = std::move(levels), &start_error]() mutable {
-            return RunWriter::begin(*state, record, std::move(levels), start_error);
-        });
+        starting =
+            start_pooled_async([state, record = std::move(record), levels = std::move(levels),
+                                &start_error, uses_state]() mutable {
+                // The open stays are loaded when the first placements are written, unless the state
+                // columns need them as the customers are read: a large base does not hold them
+                // through the fact pass and the population fits.
+                return RunWriter::begin(*state, record, std::move(levels), start_error, nullptr,
+                                        /*open_later=*/!uses_state);
+            });
     }
     // Columns from the stored state need the open stays: the writer's, once it has started
     // (a stored run), or read here (a dry run with a state database).
     std::unique_ptr<RunWriter> writer;
-    const bool uses_state =
-        std::any_of(rules.program.columns.begin(), rules.program.columns.end(),
-                    [](const auto& c) { return c.source == bound::ColumnSource::State; });
     // A dry run reads the ruleset's latest run and open stays itself (when there is a state
     // database): for the state columns and for the triggers.
     std::vector<OpenPlacement> dry_open;

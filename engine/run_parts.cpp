@@ -38,8 +38,12 @@ void drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable
     Frame frame;
     frame.rows = customers.rows;
     frame.as_of = as_of;
-    for (const auto& c : customers.columns)
-        frame.columns.push_back(&c);
+    std::vector<PackedColumn> columns;  // read where they are
+    columns.reserve(customers.columns.size());
+    for (const auto& c : customers.columns) {
+        columns.push_back(PackedColumn::borrow(&c));
+        frame.columns.push_back(&columns.back());
+    }
     const Column since = evaluate(*rules.since, frame);
     std::vector<char> keep(customers.rows, 1);
     for (size_t row = 0; row < customers.rows; ++row) {

@@ -155,6 +155,7 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
                                    program, index, dq, req.progress);
         if (rules.since) drop_future_customers(rules, req.as_of, customers, index, dq);
         if (req.fill_state) req.fill_state(customers);
+        customers.pack();
         clock.lap("read customers");
         if (!program.facts.empty()) reading = "the fact tables";
 

@@ -235,7 +235,10 @@ struct RunWriter::Impl {
     SQLite::Transaction tx;
     int64_t run_id = 0;
     bool spent = false;
-    std::optional<StayDiff> diff;
+    std::optional<StayDiff> diff;  // once the open stays are loaded
+    std::string ruleset;
+    std::unordered_map<std::string, int> tactical_levels;  // until the open stays are loaded
+    std::optional<Value> only_customer;
     std::optional<StayWriter> stays;
     StayChanges changes;  // reused
 
@@ -257,7 +260,8 @@ RunWriter::~RunWriter() = default;  // an unfinished transaction rolls back
 
 std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRecord& r,
                                             std::unordered_map<std::string, int> tactical_levels,
-                                            StoreError& error, const Value* only_customer) {
+                                            StoreError& error, const Value* only_customer,
+                                            bool open_later) {
     try {
         auto impl = std::make_unique<Impl>(state);
         StoreError find_error;
@@ -296,8 +300,13 @@ std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRe
         run.bind(10, r.summary_json);
         run.exec();
         impl->run_id = state.getLastInsertRowid();
-        impl->diff.emplace(load_open_placements(state, r.ruleset, only_customer),
-                           std::move(tactical_levels));
+        impl->ruleset = r.ruleset;
+        impl->tactical_levels = std::move(tactical_levels);
+        if (only_customer) impl->only_customer = *only_customer;
+        if (!open_later) {
+            impl->diff.emplace(load_open_placements(state, r.ruleset, only_customer),
+                               std::move(impl->tactical_levels));
+        }
         impl->stays.emplace(state, r.ruleset, impl->run_id);
         return std::unique_ptr<RunWriter>(new RunWriter(std::move(impl)));
     } catch (const SQLite::Exception& e) {
@@ -323,12 +332,26 @@ std::optional<std::string> refuses_going_back(const std::optional<RunRecord>& la
            as_of + " is not stored. Use --dry-run to look at an earlier day.";
 }
 
+bool RunWriter::load_open_stays(StoreError& error) {
+    if (impl_->diff) return true;
+    if (impl_->spent) return false;
+    try {
+        const Value* only = impl_->only_customer ? &*impl_->only_customer : nullptr;
+        impl_->diff.emplace(strata::load_open_placements(impl_->state, impl_->ruleset, only),
+                            std::move(impl_->tactical_levels));
+        return true;
+    } catch (const SQLite::Exception& e) {
+        error = impl_->fail(e);
+        return false;
+    }
+}
+
 const std::vector<OpenPlacement>& RunWriter::open_placements() const {
     return impl_->diff->open();
 }
 
 bool RunWriter::add(const MembershipRow* first, size_t count, StoreError& error) {
-    if (impl_->spent) return false;
+    if (impl_->spent || !load_open_stays(error)) return false;
     try {
         impl_->changes.clear();
         impl_->diff->add(first, count, impl_->changes);
@@ -341,7 +364,7 @@ bool RunWriter::add(const MembershipRow* first, size_t count, StoreError& error)
 }
 
 const Transitions* RunWriter::end_membership(StoreError& error) {
-    if (impl_->spent) return nullptr;
+    if (impl_->spent || !load_open_stays(error)) return nullptr;
     try {
         impl_->changes.clear();
         impl_->diff->finish(impl_->changes);

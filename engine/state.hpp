@@ -54,16 +54,22 @@ class RunWriter {
     // `tactical_levels`: each tactical path's level (1 + its depth-first place in the rule file).
     // nullptr with `error` set when the database refuses. With `only_customer`, the run
     // places that one customer (strata eval --apply): only their open stays are compared, and
-    // no other customer's stay is closed.
+    // no other customer's stay is closed. The open stays are loaded here unless `open_later`:
+    // then load_open_stays() loads them, in this transaction, when they are needed (a
+    // large run does not hold them while it evaluates).
     static std::unique_ptr<RunWriter> begin(SQLite::Database& state, const RunRecord& record,
                                             std::unordered_map<std::string, int> tactical_levels,
-                                            StoreError& error,
-                                            const Value* only_customer = nullptr);
+                                            StoreError& error, const Value* only_customer = nullptr,
+                                            bool open_later = false);
+    // Loads the ruleset's open stays if begin() did not; false with `error` set when the
+    // database refuses (the writer is then spent).
+    bool load_open_stays(StoreError& error);
     ~RunWriter();
     RunWriter(const RunWriter&) = delete;
     RunWriter& operator=(const RunWriter&) = delete;
 
     int64_t run_id() const;
+    // Loads the open stays first if they are not yet.
     // REQUIRES: rows [first, first + count) in key order, after every row added before.
     bool add(const MembershipRow* first, size_t count, StoreError& error);
     // After the last add(): closes the stays of customers who left the base and returns the
@@ -72,6 +78,7 @@ class RunWriter {
     // The ruleset's latest run before this one, read inside this run's transaction.
     const std::optional<RunRecord>& previous() const;
     // The ruleset's open stays as the run began (those of its latest stored run), in key order.
+    // REQUIRES: loaded (by begin, or load_open_stays()).
     const std::vector<OpenPlacement>& open_placements() const;
     // After end_membership(): writes the actions the run's triggers fired to the outbox, in the
     // run's transaction. `inserted[i]` says whether rows[i] was new (its idempotency key was
