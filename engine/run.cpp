@@ -158,6 +158,13 @@ bool fire(const CompiledRules& rules, const RunOptions& options, const Frame& fr
     return true;
 }
 
+// A failed write of what the next run starts from, naming its table.
+std::string keep_error(SQLite::Database& state, const char* what, const char* table,
+                       const SQLite::Exception& e) {
+    return std::string("cannot store the kept ") + what + " (table '" + table + "') in '" +
+           state.getFilename() + "': " + e.what();
+}
+
 }  // namespace
 
 std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data,
@@ -353,6 +360,21 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             return std::nullopt;
         }
         rep.run_id = writer->run_id();
+        // What the next incremental run starts from, in this run's transaction: stored now so
+        // that its blocks are not held while the customers are placed.
+        read.kept.run_id = rep.run_id;
+        read.kept.version = rep.version;
+        read.kept.rules_sha256 = rep.sha256;
+        read.kept.as_of = format_date(rep.as_of);
+        try {
+            store_kept_state(writer->history(), rep.ruleset, read.kept, read.blocks);
+        } catch (const SQLite::Exception& e) {
+            error.message =
+                keep_error(writer->history(), "aggregate state", "strata_aggregate_state", e);
+            return std::nullopt;
+        }
+        std::vector<std::string>().swap(read.blocks);
+        clock.lap("keep aggregate state");
     }
 
     const Frame frame = ev.frame();
@@ -424,22 +446,14 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             .count();
     };
     if (writer) {
-        // What the next incremental run starts from, in this run's transaction.
-        read.kept.run_id = rep.run_id;
-        read.kept.version = rep.version;
-        read.kept.rules_sha256 = rep.sha256;
-        read.kept.as_of = format_date(rep.as_of);
         try {
-            store_kept_state(writer->history(), rep.ruleset, read.kept, read.blocks);
             store_population_fits(writer->history(), rep.run_id, rep.populations);
         } catch (const SQLite::Exception& e) {
             error.message =
-                "cannot store the kept aggregate state (table "
-                "'strata_aggregate_state') in '" +
-                writer->history().getFilename() + "': " + e.what();
+                keep_error(writer->history(), "population fits", "strata_population_fits", e);
             return std::nullopt;
         }
-        clock.lap("keep aggregate state");
+        clock.lap("keep population fits");
         rep.elapsed_ms = elapsed_ms();
         StoreError store_error;
         if (!writer->finish(utc_now(), static_cast<int64_t>(n), report_json(rep), store_error)) {
