@@ -4,6 +4,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "engine/frame_block.hpp"
 #include "engine/parallel.hpp"
 #include "engine/policy.hpp"
 
@@ -168,6 +169,13 @@ Unplaced place_customers(const SegmentPlan& plan, Policy policy, const Frame& fr
             whole[j] = evaluate_truth(*jobs[j]->when, frame);
     });
 
+    // Each block's rows of the columns the block's conditions read, unpacked once.
+    std::vector<const bound::Expr*> block_conditions;
+    for (size_t j = 0; j < jobs.size(); ++j) {
+        if (whole[j].empty()) block_conditions.push_back(jobs[j]->when.get());
+    }
+    FrameBlock block_frame(block_conditions);
+
     Unplaced unplaced;
     TagTexts tags(plan.tag_paths);
     std::vector<uint64_t> set(tags.words());
@@ -177,9 +185,8 @@ Unplaced place_customers(const SegmentPlan& plan, Policy policy, const Frame& fr
     for (size_t pos = 0; pos < n; pos += block) {
         const size_t count = std::min(block, n - pos);
         const size_t base = in_key_order ? pos : 0;
-        Frame rows = frame;
-        rows.offset = base;
-        rows.rows = in_key_order ? count : n;
+        // Out of key order every condition was evaluated whole, above.
+        const Frame& rows = in_key_order ? block_frame.rows_of(frame, base, count) : frame;
         for_each_on_two_threads(jobs.size(), [&](size_t j) {
             if (!whole[j].empty()) {
                 truth[j] = whole[j].data() + base;

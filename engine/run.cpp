@@ -255,6 +255,11 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     const bool uses_state =
         std::any_of(rules.program.columns.begin(), rules.program.columns.end(),
                     [](const auto& c) { return c.source == bound::ColumnSource::State; });
+    // The open stays are loaded beside the reads unless the base is large
+    // (RunOptions::open_stays_beside_reads_up_to); the state columns need them as the
+    // customers are read.
+    const bool open_later =
+        !uses_state && previous && previous->customers > options.open_stays_beside_reads_up_to;
     std::future<std::unique_ptr<RunWriter>> starting;
     StoreError start_error;
     if (!options.dry_run) {
@@ -275,12 +280,9 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             levels.emplace(plan.tag_paths[t], static_cast<int>(t) + 1);
         starting =
             start_pooled_async([state, record = std::move(record), levels = std::move(levels),
-                                &start_error, uses_state]() mutable {
-                // The open stays are loaded when the first placements are written, unless the state
-                // columns need them as the customers are read: a large base does not hold them
-                // through the fact pass and the population fits.
+                                &start_error, open_later]() mutable {
                 return RunWriter::begin(*state, record, std::move(levels), start_error, nullptr,
-                                        /*open_later=*/!uses_state);
+                                        open_later);
             });
     }
     // Columns from the stored state need the open stays: the writer's, once it has started

@@ -84,6 +84,11 @@ struct RunOptions {
     std::string rules_path;
     std::string rules_sha256;
     ProgressFn progress;
+    // A stored run loads the ruleset's open stays (about 84 bytes a customer) beside its reads,
+    // where the load costs no time, when its latest run placed at most this many customers;
+    // a larger base's are loaded when the first placements are written, so that they are not
+    // held through the fact pass and the population fits. Either way the run stores the same.
+    int64_t open_stays_beside_reads_up_to = 2'000'000;
     bool fire_initial = false;         // a ruleset's first run fires its triggers too
     bool fire_on_rule_change = false;  // moves caused by a new version fire triggers too
     // The rule compiler's warnings on the file, carried into the report and the stored

@@ -1,8 +1,10 @@
-// Packed columns (engine/packed_column.hpp): a column of one kind of value packs to 8 bytes a
-// row and a bit, a column of mixed kinds stays as it is, and either gives back exactly the
-// values it was made from, row by row and a range at a time.
+// Packed columns (engine/packed_column.hpp): a column of one kind of value packs to its values'
+// own bytes and a bit a row, a column of mixed kinds stays as it is, and either gives back
+// exactly the values it was made from, row by row and a range at a time. A frame's block
+// (engine/frame_block.hpp) gives the rows of that block.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/frame_block.hpp"
 #include "engine/packed_column.hpp"
 #include "engine/value_pool.hpp"
 
@@ -142,4 +145,54 @@ TEST_CASE("a borrowed column is read where it is, not copied") {
     check_gives_back(values, borrowed);
     const PackedColumn empty = PackedColumn::pack(Column{});
     CHECK(empty.size() == 0);
+}
+
+TEST_CASE("a block of a frame holds the named columns' rows of that block, unpacked") {
+    // A frame of 1000 rows: a customer column, a let and an aggregate, all packed, and an
+    // unnamed let. Blocks start at rows other than 0, as placement's do past its first block.
+    const size_t rows = 1000;
+    Column ints(rows), dates(rows), numbers(rows), other(rows);
+    for (size_t i = 0; i < rows; ++i) {
+        if (i % 7) ints[i] = static_cast<int64_t>(i * 3);
+        dates[i] = Date{static_cast<int32_t>(20000 + i)};
+        if (i % 5) numbers[i] = 0.5 * static_cast<double>(i);
+        other[i] = static_cast<int64_t>(i);
+    }
+    const PackedColumn column = PackedColumn::pack(Column(ints));
+    const PackedColumn let = PackedColumn::pack(Column(dates));
+    const PackedColumn aggregate = PackedColumn::pack(Column(numbers));
+    const PackedColumn unnamed = PackedColumn::pack(Column(other));
+    Frame whole;
+    whole.rows = rows;
+    whole.columns = {&column};
+    whole.lets = {&unnamed, &let};
+    whole.aggregates = {&aggregate};
+    // column + aggregate, and the let: the expressions placement would hand over.
+    auto leaf = [](auto node, Type type) {
+        auto e = std::make_unique<bound::Expr>();
+        e->type = type;
+        e->node = node;
+        return e;
+    };
+    bound::Expr sum;
+    sum.type = Type::Number;
+    sum.node = bound::Binary{ast::BinaryOp::Add, leaf(bound::CustomerColumn{0}, Type::Int),
+                             leaf(bound::AggregateRef{0}, Type::Number)};
+    const auto date = leaf(bound::LetRef{1}, Type::Date);
+    FrameBlock blocks({&sum, date.get()});
+    const Column sum_whole = evaluate(sum, whole);
+    for (size_t first : {size_t{0}, size_t{1}, size_t{300}, size_t{999}}) {
+        const size_t n = std::min<size_t>(250, rows - first);
+        INFO("block from row ", first);
+        const Frame& block = blocks.rows_of(whole, first, n);
+        CHECK(block.rows == n);
+        CHECK(block.lets[0] == nullptr);  // not named: not unpacked
+        const Column sum_block = evaluate(sum, block);
+        const Column date_block = evaluate(*date, block);
+        REQUIRE(sum_block.size() == n);
+        for (size_t i = 0; i < n; ++i) {
+            CHECK(same(sum_block[i], sum_whole[first + i]));
+            CHECK(same(date_block[i], dates[first + i]));
+        }
+    }
 }
