@@ -6,6 +6,7 @@
 // kinds is kept as it is. Either way it gives back exactly the values it was made from.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -35,6 +36,25 @@ class PackedColumn {
     // Writes rows [first, first + n) to out[0], ..., out[n - 1].
     // REQUIRES: first + n <= size().
     void unpack(size_t first, size_t n, Value* out) const;
+
+    // Calls f(i, value) for every row i in order, unpacking a few rows at a time: cheaper than
+    // reading each row alone.
+    template <typename F>
+    void for_each(F f) const {
+        if (!packed_) {
+            for (size_t i = 0; i < rows_; ++i)
+                f(i, (*values_)[i]);
+            return;
+        }
+        constexpr size_t kStep = 256;
+        Value block[kStep];
+        for (size_t first = 0; first < rows_; first += kStep) {
+            const size_t n = std::min(kStep, rows_ - first);
+            unpack(first, n, block);
+            for (size_t k = 0; k < n; ++k)
+                f(first + k, static_cast<const Value&>(block[k]));
+        }
+    }
 
     // The values as a Column, when the column is kept unpacked (borrow it instead of copying);
     // null when it is packed.

@@ -56,6 +56,17 @@ void radix_sort(std::vector<std::pair<uint64_t, uint32_t>>& items) {
 // for_each_rank's counting path: integers or dates (not both) whose span is not much wider
 // than their number are ranked by counting how many values fall on each point of the span,
 // with no sort at all. False, having called nothing, when the values are not such.
+// Calls f(i, value) for every row of x in order (a Column or a PackedColumn).
+template <typename F>
+void each_value(const Column& x, F f) {
+    for (size_t i = 0; i < x.size(); ++i)
+        f(i, x[i]);
+}
+template <typename F>
+void each_value(const PackedColumn& x, F f) {
+    x.for_each(f);
+}
+
 template <typename X, typename F>
 bool rank_by_counting(const X& x, bool descending, F& f) {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -64,27 +75,29 @@ bool rank_by_counting(const X& x, bool descending, F& f) {
     auto point = [](const Value& v) -> int64_t {
         return v.index() == 2 ? *std::get_if<int64_t>(&v) : std::get_if<Date>(&v)->days;
     };
-    for (size_t i = 0; i < x.size(); ++i) {
-        const Value& v = x[i];
-        if (v.index() == 0) continue;
+    bool countable = true;
+    each_value(x, [&](size_t, const Value& v) {
+        if (v.index() == 0 || !countable) return;
         if ((v.index() != 2 && v.index() != 5) ||
-            (kind >= 0 && static_cast<int>(v.index()) != kind))
-            return false;
+            (kind >= 0 && static_cast<int>(v.index()) != kind)) {
+            countable = false;
+            return;
+        }
         kind = static_cast<int>(v.index());
         const int64_t p = point(v);
         lo = std::min(lo, p);
         hi = std::max(hi, p);
         ++total;
-    }
+    });
+    if (!countable) return false;
     if (total == 0) return true;
     const auto span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
     if (span == 0 || span > 4 * static_cast<uint64_t>(total) + 4096) return false;
     // below[p] becomes how many values come strictly before point p in the order.
     std::vector<uint32_t> below(span, 0);
-    for (size_t i = 0; i < x.size(); ++i) {
-        const Value& v = x[i];
+    each_value(x, [&](size_t, const Value& v) {
         if (v.index() != 0) ++below[static_cast<uint64_t>(point(v)) - static_cast<uint64_t>(lo)];
-    }
+    });
     uint32_t before = 0;
     auto pass = [&](size_t p) {  // points visited in the ranking's order
         const uint32_t here = below[p];
@@ -98,11 +111,10 @@ bool rank_by_counting(const X& x, bool descending, F& f) {
         for (size_t p = 0; p < span; ++p)
             pass(p);
     }
-    for (size_t i = 0; i < x.size(); ++i) {
-        const Value& v = x[i];
+    each_value(x, [&](size_t i, const Value& v) {
         if (v.index() != 0)
             f(i, below[static_cast<uint64_t>(point(v)) - static_cast<uint64_t>(lo)], total);
-    }
+    });
     return true;
 }
 
@@ -115,12 +127,12 @@ void for_each_rank(const X& x, bool descending, F f) {
     std::vector<std::pair<uint64_t, uint32_t>> sorted;
     sorted.reserve(x.size());
     bool numeric = true;
-    for (size_t i = 0; i < x.size() && numeric; ++i) {
-        const Value& v = x[i];
+    each_value(x, [&](size_t i, const Value& v) {
+        if (!numeric) return;
         double key = 0;
         switch (v.index()) {
             case 0:
-                continue;
+                return;
             case 2:
                 key = static_cast<double>(*std::get_if<int64_t>(&v));
                 break;
@@ -135,11 +147,11 @@ void for_each_rank(const X& x, bool descending, F f) {
                 break;
             default:
                 numeric = false;
-                continue;
+                return;
         }
         if (std::fabs(key) > 9007199254740992.0) numeric = false;
         sorted.emplace_back(ordered_bits(descending ? -key : key), static_cast<uint32_t>(i));
-    }
+    });
     if (numeric) {
         radix_sort(sorted);
         // Each row's L goes into a small array first, so that f is then called in row order
@@ -249,11 +261,10 @@ RfmFit fit_rfm(const bound::Call& call, const PopulationInput& in) {
     const PackedColumn& recency = *in.args[0];
     // A later date is better; a recency given as a number is an age (days since), so a
     // smaller one is better.
-    for (size_t i = 0; i < recency.size() && !fit.recency_is_age; ++i) {
-        const Value v = recency[i];
-        fit.recency_is_age =
-            std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
-    }
+    recency.for_each([&fit](size_t, const Value& v) {
+        if (std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v))
+            fit.recency_is_age = true;
+    });
     // The three rankings are independent: they run side by side.
     auto r = start_pooled_async([&] { return fit_ntile(recency, fit.bins, fit.recency_is_age); });
     auto m = start_pooled_async([&] { return fit_ntile(*in.args[2], fit.bins); });
@@ -270,10 +281,18 @@ Column apply_rfm(const RfmFit& fit, const PopulationInput& in) {
     // immutable values: a table of (bins + 1)³ entries (at most 101³).
     const auto side = static_cast<size_t>(fit.bins + 1);
     std::vector<RecordPtr> records(side * side * side, nullptr);
+    // The three inputs a few rows at a time.
+    constexpr size_t kStep = 256;
+    Value block[3][kStep];
     for (size_t i = 0; i < rows; ++i) {
-        const int64_t scores[3] = {rfm_score(fit, fit.r, (*in.args[0])[i]),
-                                   rfm_score(fit, fit.f, (*in.args[1])[i]),
-                                   rfm_score(fit, fit.m, (*in.args[2])[i])};
+        const size_t k = i % kStep;
+        if (k == 0) {
+            for (size_t a = 0; a < 3; ++a)
+                in.args[a]->unpack(i, std::min(kStep, rows - i), block[a]);
+        }
+        const int64_t scores[3] = {rfm_score(fit, fit.r, block[0][k]),
+                                   rfm_score(fit, fit.f, block[1][k]),
+                                   rfm_score(fit, fit.m, block[2][k])};
         RecordPtr& record =
             records[(static_cast<size_t>(scores[0]) * side + static_cast<size_t>(scores[1])) *
                         side +
@@ -474,14 +493,12 @@ Column apply_population(const bound::Call& call, const PopulationFit& fit,
     if (const auto* r = std::get_if<RfmFit>(&fit)) return apply_rfm(*r, in);
     Column out(x.size());
     if (const auto* f = std::get_if<NtileFit>(&fit)) {
-        for (size_t i = 0; i < x.size(); ++i)
-            out[i] = apply_ntile(*f, x[i]);
+        x.for_each([&](size_t i, const Value& v) { out[i] = apply_ntile(*f, v); });
     } else if (const auto* p = std::get_if<PercentRankFit>(&fit)) {
-        for (size_t i = 0; i < x.size(); ++i)
-            out[i] = apply_percent_rank(*p, x[i]);
+        x.for_each([&](size_t i, const Value& v) { out[i] = apply_percent_rank(*p, v); });
     } else if (const auto* c = std::get_if<AbcFit>(&fit)) {
-        for (size_t i = 0; i < x.size(); ++i)
-            out[i] = apply_abc(*c, x[i], row_key(in.keys, i));
+        x.for_each(
+            [&](size_t i, const Value& v) { out[i] = apply_abc(*c, v, row_key(in.keys, i)); });
     }
     (void)call;
     return out;
