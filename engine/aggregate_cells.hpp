@@ -63,36 +63,8 @@ class DistinctCounter {
             pairs_.push_back((static_cast<uint64_t>(customer) << 32) | id);
     }
 
-    // Adds other's values for every customer; masks is this counter's mask word per
-    // customer (`mask_of(c)`), other_mask_of the other's.
-    template <typename MaskOf, typename OtherMaskOf>
-    void merge(DistinctCounter& other, size_t customers, MaskOf mask_of,
-               OtherMaskOf other_mask_of) {
-        // The other's ids, in the order it gave them, become ids here.
-        std::vector<const Value*> by_id(other.ids_.size());
-        for (const auto& [value, id] : other.ids_)
-            by_id[id] = &value;
-        std::vector<uint32_t> remap(by_id.size());
-        for (size_t id = 0; id < by_id.size(); ++id)
-            remap[id] = ids_.emplace(*by_id[id], static_cast<uint32_t>(ids_.size())).first->second;
-        auto note = [this, &mask_of](size_t c, uint32_t id) {
-            if (id < 64)
-                mask_of(c) |= uint64_t{1} << id;
-            else
-                pairs_.push_back((static_cast<uint64_t>(c) << 32) | id);
-        };
-        for (size_t c = 0; c < customers; ++c) {
-            for (uint64_t bits = other_mask_of(c); bits != 0; bits &= bits - 1)
-                note(c, remap[static_cast<size_t>(__builtin_ctzll(bits))]);
-        }
-        for (uint64_t p : other.pairs_)
-            note(p >> 32, remap[p & 0xFFFFFFFFu]);
-        other.ids_.clear();
-        other.pairs_.clear();
-    }
-
     // Calls f(value) for each value customer c has (`mask`: c's mask word), in id order.
-    // REQUIRES: prepare_reading() after the last add() or merge().
+    // REQUIRES: prepare_reading() after the last add().
     template <typename F>
     void each_value(size_t customer, uint64_t mask, F f) const {
         for (uint64_t bits = mask; bits != 0; bits &= bits - 1)
@@ -166,8 +138,12 @@ inline Value time_value(int64_t key, Type type) {
 }
 
 // Folds v into a min (want -1) or max (want 1) cell, one function per kind of cell.
+// Zeros tie as numbers but not as bytes: a min keeps -0 and a max +0, whichever came first,
+// so that the result does not depend on the order of the rows.
 inline void fold_number_key(Cell* cell, double x, int want) {
-    if (std::isnan(cell->d) || (want < 0 ? x < cell->d : x > cell->d)) cell->d = x;
+    if (std::isnan(cell->d) || (want < 0 ? x < cell->d : x > cell->d) ||
+        (x == 0 && cell->d == 0 && std::signbit(x) == (want < 0)))
+        cell->d = x;
 }
 
 inline void fold_number(Cell* cell, const Value& v, int want) {
@@ -211,23 +187,6 @@ inline Value best_value(const Cell* cell, BestKind kind, Type type) {
     return coerce(v, type);
 }
 
-// Folds another part's min or max cell `from` into `into`.
-inline void merge_best(Cell* into, const Cell* from, int want, BestKind kind, Type type) {
-    switch (kind) {
-        case BestKind::Number:
-            if (!std::isnan(from->d)) fold_number_key(into, from->d, want);
-            return;
-        case BestKind::Time:
-            if (from->i != kNoTime) fold_time_key(into, from->i, want);
-            return;
-        case BestKind::Value: {
-            const Value y = best_value(from, kind, type);
-            if (!is_null(y)) fold_value(into, y, want);
-            return;
-        }
-    }
-}
-
 inline void reset_best(Cell* cell, BestKind kind) {
     switch (kind) {
         case BestKind::Number:
@@ -263,12 +222,6 @@ struct TotalsAside {
     }
     bool out_of_range_at(size_t at) const {
         return !out_of_range.empty() && out_of_range.count(at) > 0;
-    }
-    void merge(TotalsAside& other) {
-        for (const auto& [at, n] : other.high)
-            high[at] += n;
-        out_of_range.insert(other.out_of_range.begin(), other.out_of_range.end());
-        other = {};
     }
 };
 
@@ -306,5 +259,16 @@ struct ComputerState {
 }  // namespace strata::aggregate_cells
 
 namespace strata {
-struct AggregateComputer::State : aggregate_cells::ComputerState {};
+struct AggregateComputer::Window {
+    size_t first = 0;  // its first customer row
+    size_t count = 0;  // its customers; indexes below are counted from `first`
+    aggregate_cells::ComputerState state;
+    std::vector<size_t> future_rows, unknown_time_rows;  // per program fact
+    AggregateRowCounts row_counts;                       // filled only after count_rows()
+    std::vector<CustomerRows> customer_rows;             // count_customer_rows(), per fact
+    // Per chunk, reused: each row's customer in this window (-1: none, or another window's),
+    // whether it counts at all, and whether the aggregate at hand takes it.
+    std::vector<int64_t> owner;
+    std::vector<char> live, take;
+};
 }  // namespace strata

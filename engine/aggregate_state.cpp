@@ -105,13 +105,16 @@ int64_t time_origin(Type type) {
 }  // namespace
 
 void AggregateComputer::prepare_saving() {
-    for (auto& d : state_->distinct) {
-        if (d) d->prepare_reading();
+    for (auto& win : windows_) {
+        for (auto& d : win->state.distinct) {
+            if (d) d->prepare_reading();
+        }
     }
 }
 
-void AggregateComputer::save_customer(size_t c, ByteWriter& w) const {
-    const State& s = *state_;
+void AggregateComputer::save_customer(size_t customer, ByteWriter& w) const {
+    size_t c = 0;
+    const ComputerState& s = window_of(customer, c).state;
     for (size_t a = 0; a < program_.aggregates.size(); ++a) {
         const auto& agg = program_.aggregates[a];
         const Cell* cell = &s.rows[c * s.stride + s.offset[a]];
@@ -151,11 +154,19 @@ void AggregateComputer::save_customer(size_t c, ByteWriter& w) const {
                 }
                 break;
             case bound::AggFn::CountDistinct: {
+                // In value order: the order values were first met depends on how chunks
+                // reached the customer's window.
                 const auto mask = static_cast<uint64_t>(cell->i);
-                size_t n = 0;
-                s.distinct[a]->each_value(c, mask, [&n](const Value&) { ++n; });
-                w.u64(n);
-                s.distinct[a]->each_value(c, mask, [&w](const Value& v) { w.value(v); });
+                std::vector<Value> values;
+                s.distinct[a]->each_value(c, mask,
+                                          [&values](const Value& v) { values.push_back(v); });
+                std::sort(values.begin(), values.end(), [](const Value& x, const Value& y) {
+                    return x.index() != y.index() ? x.index() < y.index()
+                                                  : compare_values(x, y) < 0;
+                });
+                w.u64(values.size());
+                for (const Value& v : values)
+                    w.value(v);
                 break;
             }
             case bound::AggFn::Cv: {
@@ -171,7 +182,7 @@ void AggregateComputer::save_customer(size_t c, ByteWriter& w) const {
     }
     for (size_t f = 0; f < program_.facts.size(); ++f) {
         // Rows after as_of or with an unknown time are rare: a flag says when they follow.
-        const RowsOf rows = rows_of(c, static_cast<int>(f));
+        const RowsOf rows = rows_of(customer, static_cast<int>(f));
         const bool rare = rows.future != 0 || rows.unknown_time != 0;
         w.u64((static_cast<uint64_t>(rows.read) << 1) | (rare ? 1 : 0));
         if (rare) {
@@ -181,8 +192,10 @@ void AggregateComputer::save_customer(size_t c, ByteWriter& w) const {
     }
 }
 
-bool AggregateComputer::load_customer(size_t c, ByteReader& r) {
-    State& s = *state_;
+bool AggregateComputer::load_customer(size_t customer, ByteReader& r) {
+    size_t c = 0;
+    Window& win = window_of(customer, c);
+    ComputerState& s = win.state;
     for (size_t a = 0; a < program_.aggregates.size() && r.ok(); ++a) {
         const auto& agg = program_.aggregates[a];
         Cell* cell = &s.rows[c * s.stride + s.offset[a]];
@@ -248,8 +261,8 @@ bool AggregateComputer::load_customer(size_t c, ByteReader& r) {
         const uint64_t future = (head & 1) != 0 ? r.u64() : 0;
         const uint64_t unknown_time = (head & 1) != 0 ? r.u64() : 0;
         if (read > UINT32_MAX || future > read || unknown_time > read) return false;
-        if (customer_rows_.empty()) continue;
-        CustomerRows& counts = customer_rows_[f];
+        if (win.customer_rows.empty()) continue;
+        CustomerRows& counts = win.customer_rows[f];
         counts.read[c] = static_cast<uint32_t>(read);
         counts.future[c] = static_cast<uint32_t>(future);
         counts.unknown_time[c] = static_cast<uint32_t>(unknown_time);

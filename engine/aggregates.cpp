@@ -17,14 +17,9 @@ namespace strata {
 
 using namespace aggregate_cells;
 
-AggregateComputer::AggregateComputer(const bound::Program& program, size_t customers, Date as_of)
-    : program_(program),
-      customers_(customers),
-      as_of_(as_of),
-      future_rows_(program.facts.size(), 0),
-      unknown_time_rows_(program.facts.size(), 0),
-      state_(std::make_unique<State>()) {
-    State& s = *state_;
+AggregateComputer::AggregateComputer(const bound::Program& program, size_t customers, Date as_of,
+                                     size_t windows)
+    : program_(program), customers_(customers), as_of_(as_of) {
     for (const auto& agg : program.aggregates) {
         int periods = agg.buckets;
         if (agg.fn == bound::AggFn::Cv && agg.per != bound::CvPeriod::Month) {
@@ -32,52 +27,119 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
             periods = agg.per == bound::CvPeriod::Week ? days / 7 : days;
         }
         periods_.push_back(std::max(periods, 1));
-        s.offset.push_back(s.stride);
-        s.stride += cells_for(agg);
-        s.distinct.push_back(
-            agg.fn == bound::AggFn::CountDistinct ? std::make_unique<DistinctCounter>() : nullptr);
-        s.buckets.emplace_back();
-        if (agg.fn == bound::AggFn::Cv)
-            s.buckets.back().assign(customers * static_cast<size_t>(periods_.back()), 0);
     }
-    s.aside.resize(program.aggregates.size());
-    if (s.stride > 0 && s.stride < 8) s.stride = std::bit_ceil(s.stride);
-    constexpr size_t kLine = 64 / sizeof(Cell);
-    Cell zero;
-    zero.i = 0;
-    s.storage.assign(customers * s.stride + kLine, zero);
-    const auto address = reinterpret_cast<uintptr_t>(s.storage.data());
-    s.rows = s.storage.data() + ((64 - address % 64) % 64) / sizeof(Cell);
-    // Min/max start empty: NaN, kNoTime or a null Value, not zero bytes.
-    for (size_t a = 0; a < program.aggregates.size(); ++a) {
-        const auto& agg = program.aggregates[a];
-        if (agg.fn != bound::AggFn::Min && agg.fn != bound::AggFn::Max) continue;
-        for (size_t c = 0; c < customers; ++c)
-            reset_best(&s.rows[c * s.stride + s.offset[a]], best_kind(agg));
+    windows = std::clamp<size_t>(windows, 1, std::max<size_t>(customers, 1));
+    for (size_t w = 0; w < windows; ++w) {
+        auto win = std::make_unique<Window>();
+        win->first = customers * w / windows;
+        win->count = customers * (w + 1) / windows - win->first;
+        win->future_rows.assign(program.facts.size(), 0);
+        win->unknown_time_rows.assign(program.facts.size(), 0);
+        ComputerState& s = win->state;
+        const size_t n = win->count;
+        for (size_t a = 0; a < program.aggregates.size(); ++a) {
+            const auto& agg = program.aggregates[a];
+            s.offset.push_back(s.stride);
+            s.stride += cells_for(agg);
+            s.distinct.push_back(agg.fn == bound::AggFn::CountDistinct
+                                     ? std::make_unique<DistinctCounter>()
+                                     : nullptr);
+            s.buckets.emplace_back();
+            if (agg.fn == bound::AggFn::Cv)
+                s.buckets.back().assign(n * static_cast<size_t>(periods_[a]), 0);
+        }
+        s.aside.resize(program.aggregates.size());
+        if (s.stride > 0 && s.stride < 8) s.stride = std::bit_ceil(s.stride);
+        constexpr size_t kLine = 64 / sizeof(Cell);
+        Cell zero;
+        zero.i = 0;
+        s.storage.assign(n * s.stride + kLine, zero);
+        const auto address = reinterpret_cast<uintptr_t>(s.storage.data());
+        s.rows = s.storage.data() + ((64 - address % 64) % 64) / sizeof(Cell);
+        // Min/max start empty: NaN, kNoTime or a null Value, not zero bytes.
+        for (size_t a = 0; a < program.aggregates.size(); ++a) {
+            const auto& agg = program.aggregates[a];
+            if (agg.fn != bound::AggFn::Min && agg.fn != bound::AggFn::Max) continue;
+            for (size_t c = 0; c < n; ++c)
+                reset_best(&s.rows[c * s.stride + s.offset[a]], best_kind(agg));
+        }
+        windows_.push_back(std::move(win));
     }
 }
 
 AggregateComputer::~AggregateComputer() = default;
 
+AggregateComputer::Window& AggregateComputer::window_of(size_t customer, size_t& local) const {
+    for (const auto& w : windows_) {
+        if (customer < w->first + w->count) {
+            local = customer - w->first;
+            return *w;
+        }
+    }
+    local = customer - windows_.back()->first;
+    return *windows_.back();
+}
+
 void AggregateComputer::count_customer_rows() {
-    customer_rows_.assign(program_.facts.size(), CustomerRows{});
-    for (auto& f : customer_rows_) {
-        f.read.assign(customers_, 0);
-        f.future.assign(customers_, 0);
-        f.unknown_time.assign(customers_, 0);
+    for (auto& w : windows_) {
+        w->customer_rows.assign(program_.facts.size(), CustomerRows{});
+        for (auto& f : w->customer_rows) {
+            f.read.assign(w->count, 0);
+            f.future.assign(w->count, 0);
+            f.unknown_time.assign(w->count, 0);
+        }
     }
 }
 
 AggregateComputer::RowsOf AggregateComputer::rows_of(size_t customer, int fact) const {
-    if (customer_rows_.empty()) return {};
-    const CustomerRows& f = customer_rows_[static_cast<size_t>(fact)];
-    return {f.read[customer], f.future[customer], f.unknown_time[customer]};
+    size_t c = 0;
+    const Window& w = window_of(customer, c);
+    if (w.customer_rows.empty()) return {};
+    const CustomerRows& f = w.customer_rows[static_cast<size_t>(fact)];
+    return {f.read[c], f.future[c], f.unknown_time[c]};
 }
 
 void AggregateComputer::count_rows() {
     const size_t n = program_.aggregates.size();
-    row_counts_.taken.assign(n, std::vector<int64_t>(customers_, 0));
-    row_counts_.without_value.assign(n, std::vector<int64_t>(customers_, 0));
+    for (auto& w : windows_) {
+        w->row_counts.taken.assign(n, std::vector<int64_t>(w->count, 0));
+        w->row_counts.without_value.assign(n, std::vector<int64_t>(w->count, 0));
+    }
+}
+
+AggregateRowCounts AggregateComputer::take_row_counts() {
+    if (windows_.size() == 1) return std::move(windows_[0]->row_counts);
+    AggregateRowCounts out;
+    if (windows_[0]->row_counts.taken.empty()) return out;
+    const size_t n = program_.aggregates.size();
+    out.taken.assign(n, {});
+    out.without_value.assign(n, {});
+    for (auto& w : windows_) {
+        for (size_t a = 0; a < n; ++a) {
+            auto& taken = w->row_counts.taken[a];
+            auto& without = w->row_counts.without_value[a];
+            out.taken[a].insert(out.taken[a].end(), taken.begin(), taken.end());
+            out.without_value[a].insert(out.without_value[a].end(), without.begin(), without.end());
+        }
+        w->row_counts = {};
+    }
+    return out;
+}
+
+std::vector<size_t> AggregateComputer::future_rows() const {
+    std::vector<size_t> total(program_.facts.size(), 0);
+    for (const auto& w : windows_)
+        for (size_t f = 0; f < total.size(); ++f)
+            total[f] += w->future_rows[f];
+    return total;
+}
+
+std::vector<size_t> AggregateComputer::unknown_time_rows() const {
+    std::vector<size_t> total(program_.facts.size(), 0);
+    for (const auto& w : windows_)
+        for (size_t f = 0; f < total.size(); ++f)
+            total[f] += w->unknown_time_rows[f];
+    return total;
 }
 
 namespace {
@@ -108,8 +170,33 @@ int period_index(const bound::Aggregate& agg, int periods, Date as_of, Date day)
 }  // namespace
 
 void AggregateComputer::add(int fact, const FactChunk& chunk) {
+    for (auto& w : windows_)
+        add_to(*w, fact, chunk);
+}
+
+void AggregateComputer::add(int fact, const FactChunk& chunk, size_t window) {
+    add_to(*windows_.at(window), fact, chunk);
+}
+
+void AggregateComputer::add_to(Window& w, int fact, const FactChunk& chunk) {
     const auto& use = program_.facts[static_cast<size_t>(fact)];
-    State& s = *state_;
+    ComputerState& s = w.state;
+    // Each row's customer as a row of this window's, or -1.
+    const int64_t* owner_of = chunk.owner.data();
+    if (windows_.size() > 1) {
+        w.owner.resize(chunk.rows);
+        const auto first = static_cast<int64_t>(w.first);
+        const auto count = static_cast<int64_t>(w.count);
+        bool any = false;
+        for (size_t i = 0; i < chunk.rows; ++i) {
+            const int64_t c = chunk.owner[i] - first;
+            const bool mine = c >= 0 && c < count;
+            w.owner[i] = mine ? c : -1;
+            any |= mine;
+        }
+        if (!any) return;  // the chunk's rows are all other windows' (or no customer's)
+        owner_of = w.owner.data();
+    }
     Frame frame;
     frame.rows = chunk.rows;
     frame.as_of = as_of_;
@@ -123,15 +210,15 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
     // Rows that count: a known customer, and a time known to be on or before as_of (the
     // day of as_of included: the rule is day-granular). Under three-valued logic an unknown
     // time is not "on or before as_of", so such rows are left out too, and counted.
-    std::vector<char>& live = live_;
+    std::vector<char>& live = w.live;
     live.assign(chunk.rows, 1);
     const Column* time =
         use.time_slot >= 0 ? &chunk.columns[static_cast<size_t>(use.time_slot)] : nullptr;
-    if (!customer_rows_.empty()) {
-        CustomerRows& counts = customer_rows_[static_cast<size_t>(fact)];
+    if (!w.customer_rows.empty()) {
+        CustomerRows& counts = w.customer_rows[static_cast<size_t>(fact)];
         for (size_t i = 0; i < chunk.rows; ++i) {
-            if (chunk.owner[i] < 0) continue;
-            const auto c = static_cast<size_t>(chunk.owner[i]);
+            if (owner_of[i] < 0) continue;
+            const auto c = static_cast<size_t>(owner_of[i]);
             ++counts.read[c];
             if (time && is_null((*time)[i]))
                 ++counts.unknown_time[c];
@@ -140,21 +227,21 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         }
     }
     for (size_t i = 0; i < chunk.rows; ++i) {
-        if (chunk.owner[i] < 0) {
+        if (owner_of[i] < 0) {
             live[i] = 0;
         } else if (time && is_null((*time)[i])) {
             live[i] = 0;
-            ++unknown_time_rows_[static_cast<size_t>(fact)];
+            ++w.unknown_time_rows[static_cast<size_t>(fact)];
         } else if (time && day_of((*time)[i]) > as_of_) {
             live[i] = 0;
-            ++future_rows_[static_cast<size_t>(fact)];
+            ++w.future_rows[static_cast<size_t>(fact)];
         }
     }
 
     // Each aggregate of this fact in turn: its filter and values a column at a time, then one
     // kernel over the chunk with the function and type settled once. A customer's rows still
     // add up in row order, so the sums are the same bytes as row-at-a-time.
-    std::vector<char>& take = take_;
+    std::vector<char>& take = w.take;
     for (size_t a = 0; a < program_.aggregates.size(); ++a) {
         const auto& agg = program_.aggregates[a];
         if (agg.fact != fact) continue;
@@ -168,17 +255,17 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
             takes = take.data();
         }
         auto cell_of = [&](size_t i) {
-            return &s.rows[static_cast<size_t>(chunk.owner[i]) * s.stride + offset];
+            return &s.rows[static_cast<size_t>(owner_of[i]) * s.stride + offset];
         };
         // Row counts (count_rows()): the rows the kernels below take; cv's, inside its window.
-        const bool counting = !row_counts_.taken.empty();
+        const bool counting = !w.row_counts.taken.empty();
         auto counted = [&](size_t i) {
             return takes[i] &&
                    (agg.fn != bound::AggFn::Cv ||
                     (time && period_index(agg, periods_[a], as_of_, day_of((*time)[i])) >= 0));
         };
         for (size_t i = 0; counting && i < chunk.rows; ++i) {
-            if (counted(i)) ++row_counts_.taken[a][static_cast<size_t>(chunk.owner[i])];
+            if (counted(i)) ++w.row_counts.taken[a][static_cast<size_t>(owner_of[i])];
         }
         if (!agg.value) {  // count(fact): every row taken counts
             for (size_t i = 0; i < chunk.rows; ++i) {
@@ -191,7 +278,7 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
         const size_t step = ref.constant ? 0 : 1;  // row i's value is values[i * step]
         for (size_t i = 0; counting && i < chunk.rows; ++i) {
             if (is_null(values[i * step]) && counted(i))
-                ++row_counts_.without_value[a][static_cast<size_t>(chunk.owner[i])];
+                ++w.row_counts.without_value[a][static_cast<size_t>(owner_of[i])];
         }
         // Calls body(cell, value, row) for each row taken whose value is present.
         auto each = [&](auto body) {
@@ -218,7 +305,7 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
             else
                 aside.out_of_range.insert(at);
         };
-        auto owner = [&chunk](size_t i) { return static_cast<size_t>(chunk.owner[i]); };
+        auto owner = [owner_of](size_t i) { return static_cast<size_t>(owner_of[i]); };
         switch (agg.fn) {
             case bound::AggFn::Count:
                 each([](Cell* cell, const Value&, size_t) { ++cell->i; });
@@ -257,7 +344,7 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
             case bound::AggFn::CountDistinct:
                 each([&](Cell* cell, const Value& v, size_t i) {
                     auto* mask = reinterpret_cast<uint64_t*>(&cell->i);
-                    s.distinct[a]->add(static_cast<size_t>(chunk.owner[i]), v, *mask);
+                    s.distinct[a]->add(static_cast<size_t>(owner_of[i]), v, *mask);
                 });
                 break;
             case bound::AggFn::Cv:
@@ -279,95 +366,39 @@ void AggregateComputer::add(int fact, const FactChunk& chunk) {
     }
 }
 
-void AggregateComputer::merge(AggregateComputer& other) {
-    State& s = *state_;
-    State& o = *other.state_;
-    for (size_t f = 0; f < future_rows_.size(); ++f) {
-        future_rows_[f] += other.future_rows_[f];
-        unknown_time_rows_[f] += other.unknown_time_rows_[f];
-    }
-    for (size_t a = 0; a < row_counts_.taken.size() && !other.row_counts_.taken.empty(); ++a) {
-        for (size_t c = 0; c < customers_; ++c) {
-            row_counts_.taken[a][c] += other.row_counts_.taken[a][c];
-            row_counts_.without_value[a][c] += other.row_counts_.without_value[a][c];
-        }
-    }
-    other.row_counts_ = {};
-    for (size_t f = 0; f < customer_rows_.size() && !other.customer_rows_.empty(); ++f) {
-        CustomerRows& mine = customer_rows_[f];
-        const CustomerRows& theirs = other.customer_rows_[f];
-        for (size_t c = 0; c < customers_; ++c) {
-            mine.read[c] += theirs.read[c];
-            mine.future[c] += theirs.future[c];
-            mine.unknown_time[c] += theirs.unknown_time[c];
-        }
-    }
-    other.customer_rows_ = {};
-    // Each aggregate's cells are its own: they merge side by side.
-    for_each_on_two_threads(program_.aggregates.size(), [&](size_t a) {
-        const auto& agg = program_.aggregates[a];
-        auto mine = [&s, a](size_t c) { return &s.rows[c * s.stride + s.offset[a]]; };
-        auto theirs = [&o, a](size_t c) { return &o.rows[c * o.stride + o.offset[a]]; };
-        switch (agg.fn) {
-            case bound::AggFn::Count:
-                for (size_t c = 0; c < customers_; ++c)
-                    mine(c)->i += theirs(c)->i;
-                break;
-            case bound::AggFn::Sum:
-            case bound::AggFn::Avg:
-                s.aside[a].merge(o.aside[a]);
-                for (size_t c = 0; c < customers_; ++c) {
-                    s.aside[a].add(mine(c)->u, c, static_cast<SumUnits>(theirs(c)->u));
-                    if (agg.fn == bound::AggFn::Avg) mine(c)[1].i += theirs(c)[1].i;
-                }
-                break;
-            case bound::AggFn::Min:
-            case bound::AggFn::Max: {
-                const int want = agg.fn == bound::AggFn::Min ? -1 : 1;
-                const BestKind kind = best_kind(agg);
-                for (size_t c = 0; c < customers_; ++c)
-                    merge_best(mine(c), theirs(c), want, kind, agg.type);
-                break;
-            }
-            case bound::AggFn::CountDistinct:
-                s.distinct[a]->merge(
-                    *o.distinct[a], customers_,
-                    [&](size_t c) -> uint64_t& {
-                        return *reinterpret_cast<uint64_t*>(&mine(c)->i);
-                    },
-                    [&](size_t c) { return static_cast<uint64_t>(theirs(c)->i); });
-                break;
-            case bound::AggFn::Cv:
-                s.aside[a].merge(o.aside[a]);
-                for (size_t k = 0; k < s.buckets[a].size(); ++k)
-                    s.aside[a].add(s.buckets[a][k], k, static_cast<SumUnits>(o.buckets[a][k]));
-                break;
-        }
-    });
-    o.storage = {};
-    o.rows = nullptr;
-    o.buckets.assign(o.buckets.size(), {});
-}
-
 std::vector<PackedColumn> AggregateComputer::finish() {
-    State& s = *state_;
     std::vector<PackedColumn> out(program_.aggregates.size());
     for_each_on_two_threads(program_.aggregates.size(), [&](size_t a) {
-        const auto& agg = program_.aggregates[a];
-        auto cell = [&s, a](size_t c) -> const Cell* {
-            return &s.rows[c * s.stride + s.offset[a]];
-        };
         Column col(customers_);
+        for (auto& w : windows_)
+            finish_window(a, *w, col.data() + w->first);
+        out[a] = PackedColumn::pack(std::move(col));
+    });
+    for (auto& w : windows_) {
+        w->state.storage = {};
+        w->state.rows = nullptr;
+    }
+    return out;
+}
+
+// Aggregate a's values for window w's customers, into out[0 .. w.count). Frees what only
+// aggregate a used.
+void AggregateComputer::finish_window(size_t a, Window& w, Value* col) {
+    ComputerState& s = w.state;
+    const size_t n = w.count;  // indexes count from w.first
+    const auto& agg = program_.aggregates[a];
+    auto cell = [&s, a](size_t c) -> const Cell* { return &s.rows[c * s.stride + s.offset[a]]; };
+    {
         switch (agg.fn) {
             case bound::AggFn::Count:
-                for (size_t c = 0; c < customers_; ++c)
+                for (size_t c = 0; c < n; ++c)
                     col[c] = cell(c)->i;
                 break;
             case bound::AggFn::Sum: {
                 // A sum over no rows is 0, so that revenue-style fields stay numbers. A total
                 // beyond the type's range is null, as integer overflow is everywhere.
                 const TotalsAside& aside = s.aside[a];
-                for (size_t c = 0; c < customers_; ++c) {
+                for (size_t c = 0; c < n; ++c) {
                     if (aside.out_of_range_at(c)) continue;
                     const auto total = aside.total(cell(c)->u, c);
                     if (!total) continue;
@@ -380,7 +411,7 @@ std::vector<PackedColumn> AggregateComputer::finish() {
             }
             case bound::AggFn::Avg: {
                 const TotalsAside& aside = s.aside[a];
-                for (size_t c = 0; c < customers_; ++c) {
+                for (size_t c = 0; c < n; ++c) {
                     if (aside.out_of_range_at(c) || cell(c)[1].i == 0) continue;
                     if (const auto total = aside.total(cell(c)->u, c))
                         col[c] = average_of_units(*total, cell(c)[1].i);
@@ -389,15 +420,15 @@ std::vector<PackedColumn> AggregateComputer::finish() {
             }
             case bound::AggFn::Min:
             case bound::AggFn::Max:
-                for (size_t c = 0; c < customers_; ++c)
+                for (size_t c = 0; c < n; ++c)
                     col[c] = best_value(cell(c), best_kind(agg), agg.type);
                 break;
             case bound::AggFn::CountDistinct: {
-                std::vector<int64_t> counts(customers_);
-                for (size_t c = 0; c < customers_; ++c)
+                std::vector<int64_t> counts(n);
+                for (size_t c = 0; c < n; ++c)
                     counts[c] = __builtin_popcountll(static_cast<uint64_t>(cell(c)->i));
                 s.distinct[a]->add_rare(counts);
-                for (size_t c = 0; c < customers_; ++c)
+                for (size_t c = 0; c < n; ++c)
                     col[c] = counts[c];
                 s.distinct[a].reset();
                 break;
@@ -406,7 +437,7 @@ std::vector<PackedColumn> AggregateComputer::finish() {
                 const auto periods = static_cast<size_t>(periods_[a]);
                 const TotalsAside& aside = s.aside[a];
                 std::vector<double> b(periods);
-                for (size_t c = 0; c < customers_; ++c) {
+                for (size_t c = 0; c < n; ++c) {
                     if (aside.out_of_range_at(c)) continue;
                     bool exact = true;
                     for (size_t k = 0; k < periods && exact; ++k) {
@@ -430,11 +461,7 @@ std::vector<PackedColumn> AggregateComputer::finish() {
                 break;
             }
         }
-        out[a] = PackedColumn::pack(std::move(col));
-    });
-    s.storage = {};
-    s.rows = nullptr;
-    return out;
+    }
 }
 
 }  // namespace strata

@@ -32,10 +32,18 @@ struct AggregateRowCounts {
     std::vector<std::vector<int64_t>> without_value;
 };
 
+// The customers' states are split into `windows` of consecutive customer rows (the last ones
+// take the remainder). add(fact, chunk, w) takes only the rows of window w's customers, so
+// threads that each own a window can all aggregate every chunk at once, and no customer's state
+// is held twice, as it would be with a whole state per thread merged afterwards.
 class AggregateComputer {
   public:
-    AggregateComputer(const bound::Program& program, size_t customers, Date as_of);
+    AggregateComputer(const bound::Program& program, size_t customers, Date as_of,
+                      size_t windows = 1);
     ~AggregateComputer();
+
+    // How many windows the customers are split into (at most one a customer, at least one).
+    size_t windows() const { return windows_.size(); }
 
     // From now on, also counts the rows each aggregate takes per customer (count_rows()).
     // REQUIRES: called before the first add().
@@ -44,22 +52,23 @@ class AggregateComputer {
     // From now on, also counts per customer and fact the rows of theirs read, and of those the
     // ones after as_of and with an unknown time: kept with the customer's state, so that the
     // rows of a customer who leaves the base later can be counted as rows without a customer.
-    // REQUIRES: called before the first add() (and on every computer that is merged).
+    // REQUIRES: called before the first add().
     void count_customer_rows();
 
-    // Adds one chunk of rows of program fact `fact`.
+    // Adds one chunk of rows of program fact `fact`, for every window in turn.
     void add(int fact, const FactChunk& chunk);
-
-    // Adds what `other` (same program, customers and as_of) has aggregated, as though its
-    // rows had come after this one's. `other` is left empty. Sums add this one's total and
-    // then the other's, so a fixed split of the rows gives the same bytes every time.
-    void merge(AggregateComputer& other);
+    // Adds the rows of the chunk whose customer is in window `window`; the others are left to
+    // their window's call. Calls for different windows may run at the same time; calls for one
+    // window may not. Every aggregate is exact and does not depend on the order of its rows
+    // (a count_distinct's values are kept in their own order), so the order in which chunks
+    // reach a window does not change any result or byte of the kept state.
+    void add(int fact, const FactChunk& chunk, size_t window);
 
     // A customer's state as bytes: what every aggregate has taken for them so far, enough to
     // go on adding rows later (a run keeps it for the next incremental run). Adding a state
     // back and then more rows gives the same values as adding all the rows: every aggregate
     // is exact and does not depend on the order of its rows.
-    // REQUIRES for save_customer: prepare_saving() after the last add() or merge().
+    // REQUIRES for save_customer: prepare_saving() after the last add().
     void prepare_saving();
     void save_customer(size_t customer, ByteWriter& out) const;
     // Sets a customer's state from bytes save_customer wrote for the same program and as_of.
@@ -76,31 +85,32 @@ class AggregateComputer {
     // One column per program aggregate, a row per customer, packed (engine/packed_column.hpp).
     std::vector<PackedColumn> finish();
 
-    // The rows counted since count_rows() (merged ones included); empty lists without it.
-    AggregateRowCounts take_row_counts() { return std::move(row_counts_); }
+    // The rows counted since count_rows(), by customer row; empty lists without it.
+    AggregateRowCounts take_row_counts();
 
     // Facts left out because their time is after as_of, per program fact.
-    const std::vector<size_t>& future_rows() const { return future_rows_; }
+    std::vector<size_t> future_rows() const;
     // Facts left out because their time is unknown (null, or did not convert), per program
     // fact: an unknown time is not known to be on or before as_of.
-    const std::vector<size_t>& unknown_time_rows() const { return unknown_time_rows_; }
+    std::vector<size_t> unknown_time_rows() const;
 
-  private:
-    struct State;
-    const bound::Program& program_;
-    size_t customers_;
-    Date as_of_;
-    std::vector<size_t> future_rows_;
-    std::vector<size_t> unknown_time_rows_;
-    std::unique_ptr<State> state_;
-    AggregateRowCounts row_counts_;  // filled only after count_rows()
     // count_customer_rows(): per fact, per customer: rows read, after as_of, unknown time.
     struct CustomerRows {
         std::vector<uint32_t> read, future, unknown_time;
     };
-    std::vector<CustomerRows> customer_rows_;
-    std::vector<char> live_;    // per chunk, reused
-    std::vector<char> take_;    // per chunk and aggregate, reused
+    // One window's customers: their states, counts and the scratch of its add() calls.
+    // (engine/aggregate_cells.hpp)
+    struct Window;
+
+  private:
+    Window& window_of(size_t customer, size_t& local) const;
+    void add_to(Window& w, int fact, const FactChunk& chunk);
+    void finish_window(size_t a, Window& w, Value* out);
+
+    const bound::Program& program_;
+    size_t customers_;
+    Date as_of_;
+    std::vector<std::unique_ptr<Window>> windows_;
     std::vector<int> periods_;  // cv: periods per aggregate, on the calendar from as_of
 };
 

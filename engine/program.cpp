@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/chunk_exchange.hpp"
 #include "engine/parallel.hpp"
 #include "engine/value_pool.hpp"
 
@@ -128,23 +130,23 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     for (const Column& c : customers.columns)
         ev.customer_columns.push_back(PackedColumn::borrow(&c));
     ev.as_of = as_of;
-    // One aggregate state per part being read at once, each made on the thread that fills
-    // it (the first time it is needed); they are merged in part order.
-    std::vector<std::unique_ptr<AggregateComputer>> computers(1);
-    auto computer = [&](size_t p) -> AggregateComputer& {
-        if (!computers[p]) {
-            computers[p] = std::make_unique<AggregateComputer>(program, customers.rows, as_of);
-            if (row_counts) computers[p]->count_rows();
-            if (carry && carry->count_customer_rows) computers[p]->count_customer_rows();
-        }
-        return *computers[p];
-    };
-    if (carry && carry->seed) carry->seed(computer(0));
+    // One aggregate state for the whole base, split into a window of customers per part read
+    // at once (the most parts of any fact table): each part's thread aggregates every chunk
+    // read, its own and the others', for its own window's customers (engine/chunk_exchange.hpp).
+    size_t windows = 1;
+    for (const FactParts& parts : facts) {
+        if (parts.size() > 1 && !small_work_on_this_thread)
+            windows = std::max(windows, parts.size());
+    }
+    AggregateComputer total(program, customers.rows, as_of, windows);
+    if (row_counts) total.count_rows();
+    if (carry && carry->count_customer_rows) total.count_customer_rows();
+    if (carry && carry->seed) carry->seed(total);
     for (size_t f = 0; f < program.facts.size(); ++f) {
         const FactParts& parts = facts.at(f);
         const int fact = static_cast<int>(f);
         if (parts.size() == 1 && parts[0]->read_inline()) {
-            parts[0]->read([&](FactChunk& chunk) { computer(0).add(fact, chunk); });
+            parts[0]->read([&](FactChunk& chunk) { total.add(fact, chunk); });
             continue;
         }
         if (parts.size() == 1) {
@@ -152,21 +154,37 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
             Prefetcher reader(*parts[0]);
             FactChunk chunk;
             while (reader.next(chunk))
-                computer(0).add(fact, chunk);
+                total.add(fact, chunk);
             continue;
         }
-        // Several parts: each is read and aggregated on its own thread, into its own state.
-        if (computers.size() < parts.size()) computers.resize(parts.size());
+        if (small_work_on_this_thread || parts.size() != total.windows()) {
+            // Parts read one after another on this thread (small work, or a table read in
+            // fewer parts than another).
+            for (const auto& part : parts)
+                part->read([&](FactChunk& chunk) { total.add(fact, chunk); });
+            continue;
+        }
+        // Several parts: each is read on its own thread, which aggregates for its window.
+        ChunkExchange exchange(parts.size());
         auto aggregate_part = [&](size_t p) {
-            AggregateComputer& into = computer(p);
-            parts[p]->read([&](FactChunk& chunk) { into.add(fact, chunk); });
+            const ChunkExchange::Work work = [&total, fact, p](const FactChunk& chunk) {
+                total.add(fact, chunk, p);
+            };
+            try {
+                parts[p]->read([&](FactChunk& chunk) {
+                    work(chunk);
+                    exchange.post(p, chunk, work);
+                });
+                exchange.finish(p, work);
+            } catch (const ChunkExchange::Stopped&) {
+                // Another thread failed; its error is the one reported.
+            } catch (...) {
+                exchange.fail();
+                throw;
+            }
         };
         for_each_on_own_thread(parts.size(), aggregate_part);
     }
-    AggregateComputer& total = computer(0);
-    for (size_t p = 1; p < computers.size(); ++p)
-        total.merge(*computers[p]);
-    computers.resize(1);
     spdlog::debug("fact scan done");
     if (carry && carry->keep) carry->keep(total);
     for (PackedColumn& column : total.finish())
@@ -175,9 +193,8 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     spdlog::debug("fact pass and aggregates done");
     ev.future_fact_rows = total.future_rows();
     ev.unknown_time_fact_rows = total.unknown_time_rows();
-    // The per-customer states (64 bytes a customer for the benchmark's rules) are not needed
-    // past this point: freed before the lets and population fits, where a run peaks.
-    computers.clear();
+    // The per-customer states (64 bytes a customer for the benchmark's rules) were freed by
+    // finish(), before the lets and population fits.
     // Each let sees the ones before it: the binder ordered them dependencies first.
     ev.lets.reserve(program.lets.size());
     for (const auto& let : program.lets) {
