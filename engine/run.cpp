@@ -258,8 +258,11 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     // The open stays are loaded beside the reads unless the base is large
     // (RunOptions::open_stays_beside_reads_up_to); the state columns need them as the
     // customers are read.
-    const bool open_later =
+    OpenStaysLoading open_stays;
+    open_stays.later =
         !uses_state && previous && previous->customers > options.open_stays_beside_reads_up_to;
+    if (open_stays.later && rules.triggers.empty())
+        open_stays.page_rows = options.open_stays_page_rows;
     std::future<std::unique_ptr<RunWriter>> starting;
     StoreError start_error;
     if (!options.dry_run) {
@@ -280,9 +283,9 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             levels.emplace(plan.tag_paths[t], static_cast<int>(t) + 1);
         starting =
             start_pooled_async([state, record = std::move(record), levels = std::move(levels),
-                                &start_error, open_later]() mutable {
+                                &start_error, open_stays]() mutable {
                 return RunWriter::begin(*state, record, std::move(levels), start_error, nullptr,
-                                        open_later);
+                                        open_stays);
             });
     }
     // Columns from the stored state need the open stays: the writer's, once it has started

@@ -87,8 +87,12 @@ struct RunOptions {
     // A stored run loads the ruleset's open stays (about 84 bytes a customer) beside its reads,
     // where the load costs no time, when its latest run placed at most this many customers;
     // a larger base's are loaded when the first placements are written, so that they are not
-    // held through the fact pass and the population fits. Either way the run stores the same.
+    // held through the fact pass and the population fits. Such a run with no triggers reads
+    // them a page of `open_stays_page_rows` stay rows at a time as its placements are written,
+    // never all at once (triggers compare every customer's placement with them). Either way
+    // the run stores the same.
     int64_t open_stays_beside_reads_up_to = 2'000'000;
+    size_t open_stays_page_rows = 65'536;
     bool fire_initial = false;         // a ruleset's first run fires its triggers too
     bool fire_on_rule_change = false;  // moves caused by a new version fire triggers too
     // The rule compiler's warnings on the file, carried into the report and the stored

@@ -238,6 +238,7 @@ struct RunWriter::Impl {
     std::optional<StayDiff> diff;  // once the open stays are loaded
     std::string ruleset;
     std::unordered_map<std::string, int> tactical_levels;  // until the open stays are loaded
+    size_t page_rows = 0;                                  // OpenStaysLoading::page_rows
     std::optional<Value> only_customer;
     std::optional<StayWriter> stays;
     StayChanges changes;  // reused
@@ -261,7 +262,7 @@ RunWriter::~RunWriter() = default;  // an unfinished transaction rolls back
 std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRecord& r,
                                             std::unordered_map<std::string, int> tactical_levels,
                                             StoreError& error, const Value* only_customer,
-                                            bool open_later) {
+                                            OpenStaysLoading loading) {
     try {
         auto impl = std::make_unique<Impl>(state);
         StoreError find_error;
@@ -303,7 +304,8 @@ std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRe
         impl->ruleset = r.ruleset;
         impl->tactical_levels = std::move(tactical_levels);
         if (only_customer) impl->only_customer = *only_customer;
-        if (!open_later) {
+        if (!only_customer) impl->page_rows = loading.page_rows;
+        if (!loading.later || only_customer) {
             impl->diff.emplace(load_open_placements(state, r.ruleset, only_customer),
                                std::move(impl->tactical_levels));
         }
@@ -337,8 +339,13 @@ bool RunWriter::load_open_stays(StoreError& error) {
     if (impl_->spent) return false;
     try {
         const Value* only = impl_->only_customer ? &*impl_->only_customer : nullptr;
-        impl_->diff.emplace(strata::load_open_placements(impl_->state, impl_->ruleset, only),
-                            std::move(impl_->tactical_levels));
+        if (impl_->page_rows > 0)
+            impl_->diff.emplace(
+                OpenPlacementPages(impl_->state, impl_->ruleset, impl_->run_id, impl_->page_rows),
+                std::move(impl_->tactical_levels));
+        else
+            impl_->diff.emplace(strata::load_open_placements(impl_->state, impl_->ruleset, only),
+                                std::move(impl_->tactical_levels));
         return true;
     } catch (const SQLite::Exception& e) {
         error = impl_->fail(e);

@@ -41,6 +41,17 @@ struct RunRecord {
 std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error,
                                              int wait_ms = 5000);
 
+// When a RunWriter reads the ruleset's open stays.
+struct OpenStaysLoading {
+    // In begin() (false), or when the first placements are written (load_open_stays()): a
+    // large run then does not hold them while it evaluates.
+    bool later = false;
+    // With `later`: > 0 reads them this many stay rows at a time as the placements come,
+    // never all at once, for a run that only compares its placements with them (no triggers,
+    // no state columns): open_placements() is then empty.
+    size_t page_rows = 0;
+};
+
 // Writes one run as it is computed, in one transaction: the run record first, then its
 // membership in as many pieces as come (compared with the ruleset's open stays, so only what
 // changed is written), then the final summary. Nothing is visible to readers until finish()
@@ -54,13 +65,12 @@ class RunWriter {
     // `tactical_levels`: each tactical path's level (1 + its depth-first place in the rule file).
     // nullptr with `error` set when the database refuses. With `only_customer`, the run
     // places that one customer (strata eval --apply): only their open stays are compared, and
-    // no other customer's stay is closed. The open stays are loaded here unless `open_later`:
-    // then load_open_stays() loads them, in this transaction, when they are needed (a
-    // large run does not hold them while it evaluates).
+    // no other customer's stay is closed. `loading`: when the open stays are read (with
+    // `only_customer`, in begin()).
     static std::unique_ptr<RunWriter> begin(SQLite::Database& state, const RunRecord& record,
                                             std::unordered_map<std::string, int> tactical_levels,
                                             StoreError& error, const Value* only_customer = nullptr,
-                                            bool open_later = false);
+                                            OpenStaysLoading loading = {});
     // Loads the ruleset's open stays if begin() did not; false with `error` set when the
     // database refuses (the writer is then spent).
     bool load_open_stays(StoreError& error);
@@ -78,7 +88,7 @@ class RunWriter {
     // The ruleset's latest run before this one, read inside this run's transaction.
     const std::optional<RunRecord>& previous() const;
     // The ruleset's open stays as the run began (those of its latest stored run), in key order.
-    // REQUIRES: loaded (by begin, or load_open_stays()).
+    // REQUIRES: loaded (by begin, or load_open_stays()), not a page at a time.
     const std::vector<OpenPlacement>& open_placements() const;
     // After end_membership(): writes the actions the run's triggers fired to the outbox, in the
     // run's transaction. `inserted[i]` says whether rows[i] was new (its idempotency key was

@@ -50,26 +50,79 @@ static std::unordered_map<int64_t, Str> segment_names(SQLite::Database& state, i
     return names;
 }
 
+namespace {
+
+// What turns stay rows into placements: a ruleset's segment names by code and its runs' as_of.
+struct PlacementNames {
+    std::unordered_map<int64_t, Str> names;
+    std::unordered_map<int64_t, std::optional<Date>> as_of;  // by run
+    int64_t largest_run = 0;                                 // customers of its largest run
+
+    PlacementNames(SQLite::Database& state, const std::string& ruleset, int64_t ruleset_id)
+        : names(segment_names(state, ruleset_id)) {
+        SQLite::Statement runs(
+            state, "SELECT run_id, as_of, customers FROM strata_runs WHERE ruleset = ?");
+        runs.bind(1, ruleset);
+        while (runs.executeStep()) {
+            as_of[runs.getColumn(0).getInt64()] = parse_date(runs.getColumn(1).getString());
+            largest_run = std::max(largest_run, runs.getColumn(2).getInt64());
+        }
+    }
+
+    // Appends the placements of q's rows (customer_key, level, segment, entered_run, in the
+    // primary key's order) to `out`; returns the rows read.
+    size_t read(SQLite::Statement& q, std::vector<OpenPlacement>& out) {
+        size_t rows = 0;
+        std::string joined;
+        auto close_last = [&] {
+            if (!out.empty()) out.back().tactical_text = intern(joined);
+            joined.clear();
+        };
+        const size_t first = out.size();
+        while (q.executeStep()) {
+            ++rows;
+            Value key = key_from_column(q.getColumn(0));
+            if (out.size() == first || compare_keys(out.back().key, key) != 0) {
+                close_last();
+                out.push_back({});
+                out.back().key = key;
+            }
+            OpenPlacement& p = out.back();
+            const int level = q.getColumn(1).getInt();
+            const Str segment = names[q.getColumn(2).getInt64()];
+            const int64_t entered = q.getColumn(3).getInt64();
+            if (level == 0) {
+                p.general = segment;
+                p.general_since_run = entered;
+                p.since = as_of[entered];
+            } else {
+                p.tactical.push_back({segment, level, entered});
+                joined += (joined.empty() ? "" : ";") + segment.str();
+            }
+        }
+        close_last();
+        return rows;
+    }
+};
+
+void bind_key(SQLite::Statement& q, int at, const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key))
+        q.bind(at, *i);
+    else
+        q.bind(at, std::get<Str>(key).str());
+}
+
+}  // namespace
+
 std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const std::string& ruleset,
                                                 const Value* only) {
     std::vector<OpenPlacement> out;
     const auto id = ruleset_id(state, ruleset);
     if (!id) return out;
-    std::unordered_map<int64_t, Str> names = segment_names(state, *id);
-    std::unordered_map<int64_t, std::optional<Date>> as_of;  // of the ruleset's runs
-    {
-        // The runs' largest customer count sizes the placements at once: at 10M customers a
-        // vector grown by doubling would hold up to twice what it needs.
-        SQLite::Statement runs(
-            state, "SELECT run_id, as_of, customers FROM strata_runs WHERE ruleset = ?");
-        runs.bind(1, ruleset);
-        int64_t largest_run = 0;
-        while (runs.executeStep()) {
-            as_of[runs.getColumn(0).getInt64()] = parse_date(runs.getColumn(1).getString());
-            largest_run = std::max(largest_run, runs.getColumn(2).getInt64());
-        }
-        if (!only && largest_run > 0) out.reserve(static_cast<size_t>(largest_run));
-    }
+    PlacementNames names(state, ruleset, *id);
+    // The runs' largest customer count sizes the placements at once: at 10M customers a
+    // vector grown by doubling would hold up to twice what it needs.
+    if (!only && names.largest_run > 0) out.reserve(static_cast<size_t>(names.largest_run));
     // In the primary key's order: key, then level (general first, then tactical in file order).
     SQLite::Statement q(state, std::string("SELECT customer_key, level, segment, entered_run "
                                            "FROM strata_stays WHERE ruleset = ? AND exited_run = "
@@ -77,39 +130,63 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
                                    (only ? " AND customer_key = ?" : "") +
                                    " ORDER BY customer_key, level, segment");
     q.bind(1, *id);
-    if (only) {
-        if (const auto* i = std::get_if<int64_t>(only))
-            q.bind(2, *i);
-        else
-            q.bind(2, std::get<Str>(*only).str());
-    }
-    std::string joined;
-    auto close_last = [&] {
-        if (!out.empty()) out.back().tactical_text = intern(joined);
-        joined.clear();
-    };
-    while (q.executeStep()) {
-        Value key = key_from_column(q.getColumn(0));
-        if (out.empty() || compare_keys(out.back().key, key) != 0) {
-            close_last();
-            out.push_back({});
-            out.back().key = key;
-        }
-        OpenPlacement& p = out.back();
-        const int level = q.getColumn(1).getInt();
-        const Str segment = names[q.getColumn(2).getInt64()];
-        const int64_t entered = q.getColumn(3).getInt64();
-        if (level == 0) {
-            p.general = segment;
-            p.general_since_run = entered;
-            p.since = as_of[entered];
-        } else {
-            p.tactical.push_back({segment, level, entered});
-            joined += (joined.empty() ? "" : ";") + segment.str();
-        }
-    }
-    close_last();
+    if (only) bind_key(q, 2, *only);
+    names.read(q, out);
     return out;
+}
+
+struct OpenPlacementPages::Impl {
+    SQLite::Database& state;
+    std::optional<int64_t> ruleset;
+    int64_t run_id;
+    size_t page_rows;
+    std::optional<PlacementNames> names;
+    std::optional<Value> after;  // the last key handed out
+    bool done = false;
+};
+
+OpenPlacementPages::OpenPlacementPages(SQLite::Database& state, const std::string& ruleset,
+                                       int64_t run_id, size_t page_rows)
+    : impl_(std::make_shared<Impl>(Impl{state, ruleset_id(state, ruleset), run_id,
+                                        std::max<size_t>(page_rows, 1), std::nullopt,
+                                        std::nullopt})) {
+    if (impl_->ruleset)
+        impl_->names.emplace(state, ruleset, *impl_->ruleset);
+    else
+        impl_->done = true;
+}
+
+bool OpenPlacementPages::operator()(std::vector<OpenPlacement>& out) {
+    Impl& p = *impl_;
+    out.clear();
+    size_t limit = p.page_rows;
+    while (!p.done) {
+        // Stays this run opened (entered_run = run_id) are not the latest run's.
+        SQLite::Statement q(p.state,
+                            std::string("SELECT customer_key, level, segment, entered_run FROM "
+                                        "strata_stays WHERE ruleset = ? AND exited_run = 0 AND "
+                                        "entered_run <> ?") +
+                                (p.after ? " AND customer_key > ?" : "") +
+                                " ORDER BY customer_key, level, segment LIMIT ?");
+        q.bind(1, *p.ruleset);
+        q.bind(2, p.run_id);
+        int at = 3;
+        if (p.after) bind_key(q, at++, *p.after);
+        q.bind(at, static_cast<int64_t>(limit));
+        const size_t rows = p.names->read(q, out);
+        if (rows < limit) {
+            p.done = true;
+        } else if (out.size() > 1) {
+            out.pop_back();  // its stays may go on past the page: it starts the next one
+        } else {
+            out.clear();  // one customer with more stays than a page: a larger page
+            limit *= 2;
+            continue;
+        }
+        if (!out.empty()) p.after = out.back().key;
+        return !out.empty();
+    }
+    return false;
 }
 
 OpenTacticals::OpenTacticals(const OpenTacticals& other) {
@@ -137,6 +214,17 @@ StayDiff::StayDiff(std::vector<OpenPlacement> open,
                    std::unordered_map<std::string, int> tactical_levels)
     : open_(std::move(open)), levels_(std::move(tactical_levels)), none_(intern("")) {}
 
+StayDiff::StayDiff(OpenPlacementPages pages, std::unordered_map<std::string, int> tactical_levels)
+    : levels_(std::move(tactical_levels)), pages_(std::move(pages)), none_(intern("")) {}
+
+const OpenPlacement* StayDiff::peek() {
+    while (next_ == open_.size() && pages_) {
+        next_ = 0;
+        if (!(*pages_)(open_)) pages_.reset();
+    }
+    return next_ < open_.size() ? &open_[next_] : nullptr;
+}
+
 int StayDiff::level_of(const std::string& path, size_t place_in_row) const {
     auto it = levels_.find(path);
     return it == levels_.end() ? static_cast<int>(place_in_row) + 1 : it->second;
@@ -158,11 +246,10 @@ void StayDiff::left_base(const OpenPlacement& p, StayChanges& out) {
 void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
     for (size_t r = 0; r < count; ++r) {
         const MembershipRow& row = rows[r];
-        while (next_ < open_.size() && compare_keys(open_[next_].key, row.key) < 0)
+        while (peek() && compare_keys(open_[next_].key, row.key) < 0)
             left_base(open_[next_++], out);
         const OpenPlacement* before = nullptr;
-        if (next_ < open_.size() && compare_keys(open_[next_].key, row.key) == 0)
-            before = &open_[next_++];
+        if (peek() && compare_keys(open_[next_].key, row.key) == 0) before = &open_[next_++];
         // General level.
         const bool had_general = before && before->general.p;
         ++moves_[{had_general ? before->general.p : none_.p, row.segment.p}];
@@ -212,7 +299,7 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
 }
 
 void StayDiff::finish(StayChanges& out) {
-    while (next_ < open_.size())
+    while (peek())
         left_base(open_[next_++], out);
     for (const auto& [pair, count] : moves_)
         transitions_.counts[{*pair.first, *pair.second}] += count;

@@ -91,6 +91,25 @@ struct OpenPlacement {
 std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const std::string& ruleset,
                                                 const Value* only = nullptr);
 
+// The open stays of a ruleset a page at a time, in key order, for a run that only compares its
+// placements with them: at most `page_rows` stay rows' placements are held at once, instead of
+// the whole base's (84 bytes a customer). Stays that run `run_id` opened are left out, so
+// pages read while the run writes its own stays are those of the latest run before it.
+// Throws SQLite::Exception.
+class OpenPlacementPages {
+  public:
+    OpenPlacementPages(SQLite::Database& state, const std::string& ruleset, int64_t run_id,
+                       size_t page_rows);
+    // Replaces `out` with the next page's placements; false (and `out` empty) at the end.
+    // REQUIRES: of the customers after the last key handed out, the run has written only the
+    // stays it opened.
+    bool operator()(std::vector<OpenPlacement>& out);
+
+  private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
 // A customer key as the state stores it: an integer, or a text.
 Value key_from_column(const SQLite::Column& c);
 
@@ -137,27 +156,34 @@ class StayDiff {
   public:
     // `tactical_levels`: each tactical path's level (1 + its depth-first place in the file).
     StayDiff(std::vector<OpenPlacement> open, std::unordered_map<std::string, int> tactical_levels);
+    // Reads the open stays a page at a time as the rows come: open() is then only the page
+    // at hand.
+    StayDiff(OpenPlacementPages pages, std::unordered_map<std::string, int> tactical_levels);
 
     // REQUIRES: rows in key order, after every row given before.
     void add(const MembershipRow* rows, size_t count, StayChanges& out);
     // Customers with open stays that the run did not place have left the base.
     void finish(StayChanges& out);
 
-    // The open stays it compares with, in key order.
+    // The open stays it compares with, in key order (without pages).
     const std::vector<OpenPlacement>& open() const { return open_; }
     // Complete after finish().
     const Transitions& transitions() const { return transitions_; }
 
   private:
     void left_base(const OpenPlacement& p, StayChanges& out);
+    // open_[next_], the first open placement not yet matched (reading the next page if it
+    // is needed), or null when there is none.
+    const OpenPlacement* peek();
     // A path's level from the rule file, or (for state migrated from before levels were kept)
     // its place among the row's own paths.
     int level_of(const std::string& path, size_t place_in_row) const;
 
     std::vector<OpenPlacement> open_;
     std::unordered_map<std::string, int> levels_;
-    size_t next_ = 0;          // open_[next_] is the first not yet matched
-    Transitions transitions_;  // counts filled in by finish()
+    std::optional<OpenPlacementPages> pages_;  // while more pages may come
+    size_t next_ = 0;                          // open_[next_] is the first not yet matched
+    Transitions transitions_;                  // counts filled in by finish()
     // Moves by interned segment texts while rows come (none_ for no segment): cheaper per row
     // than counting by strings.
     std::map<std::pair<const std::string*, const std::string*>, size_t> moves_;
