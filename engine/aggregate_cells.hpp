@@ -82,14 +82,6 @@ class DistinctCounter {
             by_id_[id] = &value;
     }
 
-    // Adds the rare values' counts to `counts` (which holds the masks' popcounts).
-    void add_rare(std::vector<int64_t>& counts) {
-        std::sort(pairs_.begin(), pairs_.end());
-        pairs_.erase(std::unique(pairs_.begin(), pairs_.end()), pairs_.end());
-        for (uint64_t p : pairs_)
-            ++counts[p >> 32];
-    }
-
   private:
     std::unordered_map<Value, uint32_t, ValueHash, ValueEqual> ids_;
     std::vector<uint64_t> pairs_;
@@ -254,6 +246,7 @@ struct ComputerState {
     std::vector<std::unique_ptr<DistinctCounter>> distinct;  // per aggregate, or null
     std::vector<std::vector<uint64_t>> buckets;              // cv: customers × periods (low words)
     std::vector<TotalsAside> aside;                          // per aggregate
+    uintptr_t released = 0;  // finish(): pages of `storage` given back below this address
 };
 
 }  // namespace strata::aggregate_cells

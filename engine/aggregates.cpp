@@ -9,6 +9,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "engine/aggregate_cells.hpp"
 #include "engine/exact_sum.hpp"
 #include "engine/parallel.hpp"
@@ -367,99 +370,130 @@ void AggregateComputer::add_to(Window& w, int fact, const FactChunk& chunk) {
 }
 
 std::vector<PackedColumn> AggregateComputer::finish() {
-    std::vector<PackedColumn> out(program_.aggregates.size());
-    for_each_on_two_threads(program_.aggregates.size(), [&](size_t a) {
-        Column col(customers_);
-        for (auto& w : windows_)
-            finish_window(a, *w, col.data() + w->first);
-        out[a] = PackedColumn::pack(std::move(col));
-    });
+    const size_t aggregates = program_.aggregates.size();
+    std::vector<PackedColumnBuilder> columns;
+    columns.reserve(aggregates);
+    for (size_t a = 0; a < aggregates; ++a)
+        columns.emplace_back(customers_);
+    std::vector<Column> scratch(aggregates);
+    // A block of customers at a time, each aggregate's values packed as they come: neither a
+    // whole column of values nor the whole state beside the packed columns is ever held.
+    constexpr size_t kBlock = 1 << 18;
     for (auto& w : windows_) {
-        w->state.storage = {};
-        w->state.rows = nullptr;
+        for (auto& d : w->state.distinct) {
+            if (d) d->prepare_reading();
+        }
+        for (size_t first = 0; first < w->count; first += kBlock) {
+            const size_t n = std::min(kBlock, w->count - first);
+            for_each_on_two_threads(aggregates, [&](size_t a) {
+                scratch[a].assign(n, Value{});
+                finish_block(a, *w, first, n, scratch[a].data());
+                columns[a].append(scratch[a].data(), n);
+            });
+            release_rows(w->state, first + n);
+        }
+        w->state = {};
     }
+    std::vector<PackedColumn> out;
+    out.reserve(aggregates);
+    for (auto& c : columns)
+        out.push_back(c.finish());
     return out;
 }
 
-// Aggregate a's values for window w's customers, into out[0 .. w.count). Frees what only
-// aggregate a used.
-void AggregateComputer::finish_window(size_t a, Window& w, Value* col) {
+void AggregateComputer::release_rows(ComputerState& s, size_t done) {
+    // Only a large state's pages are given back one by one; a small one goes at the end.
+    constexpr size_t kLarge = size_t{64} << 20;
+    if (s.storage.size() * sizeof(Cell) < kLarge) return;
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    const auto p = static_cast<uintptr_t>(page);
+    const auto begin = reinterpret_cast<uintptr_t>(s.storage.data());
+    const auto end = reinterpret_cast<uintptr_t>(s.rows + done * s.stride);
+    const uintptr_t from = std::max((begin + p - 1) / p * p, s.released);
+    const uintptr_t to = end / p * p;
+    if (to <= from) return;
+    // The rows before `done` are never read again: their pages go back to the system now
+    // (reading them would give zeros), not when the whole state is freed.
+    madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+    s.released = to;
+}
+
+// Aggregate a's values for window w's customers [first, first + n) (counted from w.first),
+// into col[0 .. n).
+void AggregateComputer::finish_block(size_t a, Window& w, size_t first, size_t n, Value* col) {
     ComputerState& s = w.state;
-    const size_t n = w.count;  // indexes count from w.first
     const auto& agg = program_.aggregates[a];
     auto cell = [&s, a](size_t c) -> const Cell* { return &s.rows[c * s.stride + s.offset[a]]; };
-    {
-        switch (agg.fn) {
-            case bound::AggFn::Count:
-                for (size_t c = 0; c < n; ++c)
-                    col[c] = cell(c)->i;
-                break;
-            case bound::AggFn::Sum: {
-                // A sum over no rows is 0, so that revenue-style fields stay numbers. A total
-                // beyond the type's range is null, as integer overflow is everywhere.
-                const TotalsAside& aside = s.aside[a];
-                for (size_t c = 0; c < n; ++c) {
-                    if (aside.out_of_range_at(c)) continue;
-                    const auto total = aside.total(cell(c)->u, c);
-                    if (!total) continue;
-                    if (agg.type != Type::Int)
-                        col[c] = sum_units_to_double(*total);
-                    else if (*total >= INT64_MIN && *total <= INT64_MAX)
-                        col[c] = static_cast<int64_t>(*total);
+    const size_t end = first + n;
+    switch (agg.fn) {
+        case bound::AggFn::Count:
+            for (size_t c = first; c < end; ++c)
+                col[c - first] = cell(c)->i;
+            return;
+        case bound::AggFn::Sum: {
+            // A sum over no rows is 0, so that revenue-style fields stay numbers. A total
+            // beyond the type's range is null, as integer overflow is everywhere.
+            const TotalsAside& aside = s.aside[a];
+            for (size_t c = first; c < end; ++c) {
+                if (aside.out_of_range_at(c)) continue;
+                const auto total = aside.total(cell(c)->u, c);
+                if (!total) continue;
+                if (agg.type != Type::Int)
+                    col[c - first] = sum_units_to_double(*total);
+                else if (*total >= INT64_MIN && *total <= INT64_MAX)
+                    col[c - first] = static_cast<int64_t>(*total);
+            }
+            return;
+        }
+        case bound::AggFn::Avg: {
+            const TotalsAside& aside = s.aside[a];
+            for (size_t c = first; c < end; ++c) {
+                if (aside.out_of_range_at(c) || cell(c)[1].i == 0) continue;
+                if (const auto total = aside.total(cell(c)->u, c))
+                    col[c - first] = average_of_units(*total, cell(c)[1].i);
+            }
+            return;
+        }
+        case bound::AggFn::Min:
+        case bound::AggFn::Max:
+            for (size_t c = first; c < end; ++c)
+                col[c - first] = best_value(cell(c), best_kind(agg), agg.type);
+            return;
+        case bound::AggFn::CountDistinct: {
+            const DistinctCounter& distinct = *s.distinct[a];
+            for (size_t c = first; c < end; ++c) {
+                size_t count = 0;
+                distinct.each_value(c, static_cast<uint64_t>(cell(c)->i),
+                                    [&count](const Value&) { ++count; });
+                col[c - first] = static_cast<int64_t>(count);
+            }
+            return;
+        }
+        case bound::AggFn::Cv: {
+            const auto periods = static_cast<size_t>(periods_[a]);
+            const TotalsAside& aside = s.aside[a];
+            std::vector<double> b(periods);
+            for (size_t c = first; c < end; ++c) {
+                if (aside.out_of_range_at(c)) continue;
+                bool exact = true;
+                for (size_t k = 0; k < periods && exact; ++k) {
+                    const auto total = aside.total(s.buckets[a][c * periods + k], c * periods + k);
+                    exact = total.has_value();
+                    b[k] = total ? sum_units_to_double(*total) : 0;
                 }
-                break;
+                if (!exact) continue;
+                double mean = 0;
+                for (size_t k = 0; k < periods; ++k)
+                    mean += b[k];
+                mean /= static_cast<double>(periods);
+                if (mean == 0) continue;
+                double var = 0;
+                for (size_t k = 0; k < periods; ++k)
+                    var += (b[k] - mean) * (b[k] - mean);
+                col[c - first] = std::sqrt(var / static_cast<double>(periods)) / std::fabs(mean);
             }
-            case bound::AggFn::Avg: {
-                const TotalsAside& aside = s.aside[a];
-                for (size_t c = 0; c < n; ++c) {
-                    if (aside.out_of_range_at(c) || cell(c)[1].i == 0) continue;
-                    if (const auto total = aside.total(cell(c)->u, c))
-                        col[c] = average_of_units(*total, cell(c)[1].i);
-                }
-                break;
-            }
-            case bound::AggFn::Min:
-            case bound::AggFn::Max:
-                for (size_t c = 0; c < n; ++c)
-                    col[c] = best_value(cell(c), best_kind(agg), agg.type);
-                break;
-            case bound::AggFn::CountDistinct: {
-                std::vector<int64_t> counts(n);
-                for (size_t c = 0; c < n; ++c)
-                    counts[c] = __builtin_popcountll(static_cast<uint64_t>(cell(c)->i));
-                s.distinct[a]->add_rare(counts);
-                for (size_t c = 0; c < n; ++c)
-                    col[c] = counts[c];
-                s.distinct[a].reset();
-                break;
-            }
-            case bound::AggFn::Cv: {
-                const auto periods = static_cast<size_t>(periods_[a]);
-                const TotalsAside& aside = s.aside[a];
-                std::vector<double> b(periods);
-                for (size_t c = 0; c < n; ++c) {
-                    if (aside.out_of_range_at(c)) continue;
-                    bool exact = true;
-                    for (size_t k = 0; k < periods && exact; ++k) {
-                        const auto total =
-                            aside.total(s.buckets[a][c * periods + k], c * periods + k);
-                        exact = total.has_value();
-                        b[k] = total ? sum_units_to_double(*total) : 0;
-                    }
-                    if (!exact) continue;
-                    double mean = 0;
-                    for (size_t k = 0; k < periods; ++k)
-                        mean += b[k];
-                    mean /= static_cast<double>(periods);
-                    if (mean == 0) continue;
-                    double var = 0;
-                    for (size_t k = 0; k < periods; ++k)
-                        var += (b[k] - mean) * (b[k] - mean);
-                    col[c] = std::sqrt(var / static_cast<double>(periods)) / std::fabs(mean);
-                }
-                s.buckets[a] = {};
-                break;
-            }
+            return;
         }
     }
 }

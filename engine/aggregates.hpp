@@ -12,6 +12,9 @@
 namespace strata {
 
 class ByteWriter;
+namespace aggregate_cells {
+struct ComputerState;
+}
 class ByteReader;
 
 // A chunk of one fact table's rows: the fact's columns (by slot) and, for each row, the
@@ -105,7 +108,8 @@ class AggregateComputer {
   private:
     Window& window_of(size_t customer, size_t& local) const;
     void add_to(Window& w, int fact, const FactChunk& chunk);
-    void finish_window(size_t a, Window& w, Value* out);
+    void finish_block(size_t a, Window& w, size_t first, size_t n, Value* out);
+    static void release_rows(aggregate_cells::ComputerState& s, size_t done);
 
     const bound::Program& program_;
     size_t customers_;

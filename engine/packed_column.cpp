@@ -61,37 +61,131 @@ size_t width_of(size_t kind) {
         [] { return size_t{0}; });
 }
 
+constexpr size_t kInt = 2;  // the kind of int64_t
+static_assert(std::is_same_v<Alternative<kInt>, int64_t>);
+
+// The fewest bytes of 1, 2, 4 and 8 that hold x.
+uint8_t int_width(int64_t x) {
+    if (x >= INT8_MIN && x <= INT8_MAX) return 1;
+    if (x >= INT16_MIN && x <= INT16_MAX) return 2;
+    if (x >= INT32_MIN && x <= INT32_MAX) return 4;
+    return 8;
+}
+
+// Calls f(N{}) with N the signed integer type of `width` bytes.
+template <typename F>
+decltype(auto) with_int_width(size_t width, F f) {
+    switch (width) {
+        case 1:
+            return f(int8_t{});
+        case 2:
+            return f(int16_t{});
+        case 4:
+            return f(int32_t{});
+        default:
+            return f(int64_t{});
+    }
+}
+
+template <typename N>
+int64_t load_int(const uint8_t* at) {
+    N x;
+    std::memcpy(&x, at, sizeof x);
+    return x;
+}
+
+int64_t load_int(const uint8_t* at, size_t width) {
+    return with_int_width(width, [at]<typename N>(N) { return load_int<N>(at); });
+}
+
+void store_int(int64_t x, uint8_t* at, size_t width) {
+    with_int_width(width, [&]<typename N>(N) {
+        const auto narrow = static_cast<N>(x);
+        std::memcpy(at, &narrow, sizeof narrow);
+    });
+}
+
 }  // namespace
 
-PackedColumn PackedColumn::pack(Column&& values) {
-    PackedColumn out;
-    out.rows_ = values.size();
-    size_t kind = 0;
-    for (const Value& v : values) {
-        if (v.index() == 0) continue;
-        if (kind != 0 && v.index() != kind) {
-            out.values_ = std::make_shared<const Column>(std::move(values));
-            return out;
+PackedColumnBuilder::PackedColumnBuilder(size_t rows) : expected_(rows) {
+    out_.packed_ = true;
+    out_.present_.reserve((rows + 63) / 64);
+}
+
+void PackedColumnBuilder::unpack_all() {
+    Column all(out_.rows_);
+    out_.unpack(0, out_.rows_, all.data());
+    values_ = std::move(all);
+    values_.reserve(expected_);
+    out_.packed_ = false;
+    out_.payload_ = {};
+    out_.present_ = {};
+}
+
+void PackedColumnBuilder::widen(uint8_t width) {
+    std::vector<uint8_t> wider;
+    wider.reserve(expected_ * width);
+    wider.resize(out_.rows_ * width, 0);
+    for (size_t i = 0; i < out_.rows_; ++i)
+        store_int(load_int(&out_.payload_[i * out_.width_], out_.width_), &wider[i * width], width);
+    out_.payload_ = std::move(wider);
+    out_.width_ = width;
+}
+
+void PackedColumnBuilder::append(const Value* values, size_t n) {
+    for (size_t k = 0; k < n; ++k) {
+        const Value& v = values[k];
+        if (!out_.packed_) {
+            values_.push_back(v);
+            continue;
         }
-        kind = v.index();
-    }
-    out.packed_ = true;
-    out.kind_ = static_cast<uint8_t>(kind);
-    out.width_ = static_cast<uint8_t>(width_of(kind));
-    out.payload_.assign(out.rows_ * out.width_, 0);
-    out.present_.assign((out.rows_ + 63) / 64, 0);
-    with_kind(
-        kind,
-        [&]<size_t K>(std::integral_constant<size_t, K>) {
-            for (size_t i = 0; i < out.rows_; ++i) {
-                if (values[i].index() == 0) continue;
-                out.present_[i / 64] |= uint64_t{1} << (i % 64);
-                store<K>(values[i], &out.payload_[i * sizeof(Alternative<K>)]);
+        const size_t kind = v.index();
+        if (kind != 0 && out_.kind_ == 0) {  // the first value: the column's kind
+            out_.kind_ = static_cast<uint8_t>(kind);
+            const size_t width = kind == kInt ? int_width(std::get<int64_t>(v)) : width_of(kind);
+            out_.width_ = static_cast<uint8_t>(width);
+            out_.payload_.reserve(expected_ * width);
+            out_.payload_.assign(out_.rows_ * width, 0);
+        } else if (kind != 0 && kind != out_.kind_) {
+            unpack_all();
+            values_.push_back(v);
+            continue;
+        }
+        const size_t i = out_.rows_++;
+        if (i / 64 >= out_.present_.size()) out_.present_.push_back(0);
+        out_.payload_.resize(out_.payload_.size() + out_.width_, 0);
+        if (kind == 0) continue;
+        out_.present_[i / 64] |= uint64_t{1} << (i % 64);
+        uint8_t* at = &out_.payload_[i * out_.width_];
+        if (kind == kInt) {
+            const int64_t x = std::get<int64_t>(v);
+            if (int_width(x) > out_.width_) {
+                widen(int_width(x));
+                at = &out_.payload_[i * out_.width_];
             }
-        },
-        [] {});
+            store_int(x, at, out_.width_);
+            continue;
+        }
+        with_kind(
+            kind, [&]<size_t K>(std::integral_constant<size_t, K>) { store<K>(v, at); }, [] {});
+    }
+}
+
+PackedColumn PackedColumnBuilder::finish() {
+    if (!out_.packed_) {
+        out_.rows_ = values_.size();
+        out_.values_ = std::make_shared<const Column>(std::move(values_));
+    }
+    out_.payload_.shrink_to_fit();
+    return std::move(out_);
+}
+
+PackedColumn PackedColumn::pack(Column&& values) {
+    // In pieces, so that the column is not held twice when it stays unpacked.
+    PackedColumnBuilder builder(values.size());
+    builder.append(values.data(), values.size());
     Column().swap(values);  // the caller's values are spent either way
-    return out;
+    return builder.finish();
 }
 
 PackedColumn PackedColumn::borrow(const Column* values) {
@@ -103,6 +197,7 @@ PackedColumn PackedColumn::borrow(const Column* values) {
 
 Value PackedColumn::unpack_one(size_t i) const {
     if (!(present_[i / 64] >> (i % 64) & 1)) return {};
+    if (kind_ == kInt) return load_int(&payload_[i * width_], width_);
     return with_kind(
         kind_,
         [&]<size_t K>(std::integral_constant<size_t, K>) {
@@ -118,6 +213,18 @@ void PackedColumn::unpack(size_t first, size_t n, Value* out) const {
         return;
     }
     // One dispatch on the kind for the whole range, not one a row.
+    if (kind_ == kInt) {
+        with_int_width(width_, [&]<typename N>(N) {
+            for (size_t k = 0; k < n; ++k) {
+                const size_t i = first + k;
+                if (present_[i / 64] >> (i % 64) & 1)
+                    out[k] = load_int<N>(&payload_[i * sizeof(N)]);
+                else
+                    out[k] = Value{};
+            }
+        });
+        return;
+    }
     with_kind(
         kind_,
         [&]<size_t K>(std::integral_constant<size_t, K>) {

@@ -4,6 +4,8 @@
 // value's own bytes (8 for a number or a text, 4 for a date, 1 for a bool) and one bit for
 // whether the row has a value, at most about half of what the Column takes; a column of mixed
 // kinds is kept as it is. Either way it gives back exactly the values it was made from.
+// Integers take the fewest of 1, 2, 4 or 8 bytes that hold every one of the column's (a count
+// of orders is one byte a customer).
 #pragma once
 
 #include <algorithm>
@@ -22,6 +24,7 @@ class PackedColumn {
     // Packs `values` when every non-null value is of one kind (a column of nulls only packs
     // too); keeps them as they are when they mix kinds.
     static PackedColumn pack(Column&& values);
+
     // `values` as they are, borrowed: valid while they are. REQUIRES: values is not null.
     static PackedColumn borrow(const Column* values);
 
@@ -64,6 +67,7 @@ class PackedColumn {
     size_t bytes() const;
 
   private:
+    friend class PackedColumnBuilder;
     Value unpack_one(size_t i) const;
 
     size_t rows_ = 0;
@@ -73,6 +77,24 @@ class PackedColumn {
     std::vector<uint8_t> payload_;          // packed: each row's value as its bytes, width_ apart
     std::vector<uint64_t> present_;         // packed: bit i set when row i holds a value
     std::shared_ptr<const Column> values_;  // unpacked: owned, or borrowed
+};
+
+// Packs values given a few at a time, without a whole Column of them first: the column
+// PackedColumn::pack makes of the same values.
+class PackedColumnBuilder {
+  public:
+    // `rows`: how many will come, at most (room is kept for them).
+    explicit PackedColumnBuilder(size_t rows);
+    void append(const Value* values, size_t n);
+    PackedColumn finish();
+
+  private:
+    void widen(uint8_t width);  // integers: re-encodes what came so far in `width` bytes
+    void unpack_all();          // mixed kinds: the column is kept as values from now on
+
+    PackedColumn out_;
+    size_t expected_;
+    Column values_;  // unpacked
 };
 
 using SharedPackedColumn = std::shared_ptr<const PackedColumn>;

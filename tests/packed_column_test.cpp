@@ -123,6 +123,49 @@ TEST_CASE("a column of one kind packs to half its size and gives back every valu
     }
 }
 
+TEST_CASE("integers take the fewest bytes that hold them all, widening as larger ones come") {
+    const size_t rows = 1000;
+    // Small counts, then (from a row on) a larger value of each width in turn.
+    for (const int64_t large : {int64_t{0}, int64_t{-200}, int64_t{40'000}, int64_t{-3'000'000'000},
+                                std::numeric_limits<int64_t>::min()}) {
+        INFO("largest ", large);
+        Column values = column_of(
+            rows, [](auto& r) { return Value{static_cast<int64_t>(r() % 100)}; }, 9);
+        for (size_t at : {size_t{500}, size_t{999}})
+            values[at] = large;
+        const size_t width = large == 0                  ? 1
+                             : large == -200             ? 2
+                             : large == 40'000           ? 4
+                             : large == -3'000'000'000LL ? 8
+                                                         : 8;
+        Column copy = values;
+        const PackedColumn packed = PackedColumn::pack(std::move(copy));
+        REQUIRE(packed.values() == nullptr);
+        CHECK(packed.bytes() <= rows * width + rows / 8 + 64);
+        CHECK(packed.bytes() > rows * width);
+        check_gives_back(values, packed);
+        // Given a few rows at a time, the same column.
+        PackedColumnBuilder builder(rows);
+        for (size_t first = 0; first < rows; first += 37)
+            builder.append(values.data() + first, std::min<size_t>(37, rows - first));
+        const PackedColumn pieces = builder.finish();
+        CHECK(pieces.bytes() == packed.bytes());
+        check_gives_back(values, pieces);
+    }
+}
+
+TEST_CASE("a column given a few values at a time whose kinds mix is kept as values") {
+    Column values = column_of(
+        300, [](auto& r) { return Value{static_cast<int64_t>(r() % 1000)}; }, 10);
+    values[250] = 2.5;
+    PackedColumnBuilder builder(values.size());
+    for (size_t first = 0; first < values.size(); first += 64)
+        builder.append(values.data() + first, std::min<size_t>(64, values.size() - first));
+    const PackedColumn built = builder.finish();
+    REQUIRE(built.values() != nullptr);
+    check_gives_back(values, built);
+}
+
 TEST_CASE("a column of mixed kinds is kept as it is") {
     ValuePool pool;
     ValuePoolScope scope(pool);
