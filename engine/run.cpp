@@ -61,6 +61,8 @@ class MembershipPipe {
     }
 
   private:
+    static constexpr size_t kMostRows = 65'536;  // rows handed to the writer at once, at most
+
     void drain() {
         size_t done = 0;
         while (true) {
@@ -68,7 +70,9 @@ class MembershipPipe {
             {
                 std::unique_lock lock(mutex_);
                 changed_.wait(lock, [&] { return ready_ > done || closed_; });
-                upto = ready_;
+                // A writer that fell behind takes the rows a block at a time: the stay changes
+                // of millions of rows at once would be held whole.
+                upto = std::min(ready_, done + kMostRows);
                 if (upto == done) return;  // closed, all written
             }
             StoreError error;
