@@ -42,10 +42,11 @@ struct ReadRequest {
     const PopulationFits* given_fits = nullptr;
     // Keep the aggregate states and watermarks for the next run (a stored run).
     bool keep = false;
-    // Try to read incrementally from `kept` (the ruleset's kept state) and `kept_blocks`.
+    // Try to read incrementally from `kept` (the ruleset's kept state) and `kept_blocks`
+    // (freed by the read once it has taken the states from them).
     bool incremental = false;
     const std::optional<KeptState>* kept = nullptr;
-    const std::vector<std::string>* kept_blocks = nullptr;
+    std::vector<std::string>* kept_blocks = nullptr;
     int64_t latest_run_id = 0;
     std::string rules_sha256;
     // Per fact: whether the watch's watermark was raised just before this read (raise_watch):

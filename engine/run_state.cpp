@@ -108,8 +108,7 @@ bool decode_facts(std::string_view bytes, KeptState& kept) {
 
 std::vector<std::string> encode_aggregate_states(const AggregateComputer& computer,
                                                  const Column& keys,
-                                                 const std::vector<uint32_t>& order,
-                                                 const std::vector<std::string_view>* unchanged) {
+                                                 const std::vector<uint32_t>& order) {
     std::vector<std::string> blocks;
     ByteWriter state;
     for (size_t first = 0; first < order.size(); first += kCustomersPerBlock) {
@@ -137,10 +136,6 @@ std::vector<std::string> encode_aggregate_states(const AggregateComputer& comput
                 w.u64((static_cast<uint64_t>(shared) << 1) | 1);
                 w.text(std::string_view(text).substr(shared));
                 previous_text = text;
-            }
-            if (unchanged && !(*unchanged)[row].empty()) {
-                w.text((*unchanged)[row]);
-                continue;
             }
             state = ByteWriter();
             computer.save_customer(row, state);

@@ -55,12 +55,10 @@ struct KeptState {
 inline constexpr int64_t kKeptStateLayout = 2;
 
 // Every customer's aggregate state in key order, as blocks of bytes (keys and states).
-// REQUIRES: computer.prepare_saving() done; `order` is key order over `keys`. With `unchanged`
-// (by table row), a customer whose entry is not empty keeps those bytes (their kept state, when
-// no row of theirs was added) instead of being encoded again.
-std::vector<std::string> encode_aggregate_states(
-    const AggregateComputer& computer, const Column& keys, const std::vector<uint32_t>& order,
-    const std::vector<std::string_view>* unchanged = nullptr);
+// REQUIRES: computer.prepare_saving() done; `order` is key order over `keys`.
+std::vector<std::string> encode_aggregate_states(const AggregateComputer& computer,
+                                                 const Column& keys,
+                                                 const std::vector<uint32_t>& order);
 
 // The kept state of each customer of `keys` (by table row), read from `blocks`: the bytes
 // load_customer takes, or an empty view for a customer the blocks do not hold (new).
