@@ -42,6 +42,7 @@ class ByteWriter {
     const std::string& bytes() const { return out_; }
     std::string take() { return std::move(out_); }
     size_t size() const { return out_.size(); }
+    void clear() { out_.clear(); }  // keeps its room, for the next bytes
 
   private:
     std::string out_;

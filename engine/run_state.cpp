@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine/bytes.hpp"
+#include "engine/parallel.hpp"
 #include "engine/population_codec.hpp"
 
 namespace strata {
@@ -109,11 +110,13 @@ bool decode_facts(std::string_view bytes, KeptState& kept) {
 std::vector<std::string> encode_aggregate_states(const AggregateComputer& computer,
                                                  const Column& keys,
                                                  const std::vector<uint32_t>& order) {
-    std::vector<std::string> blocks;
-    ByteWriter state;
-    for (size_t first = 0; first < order.size(); first += kCustomersPerBlock) {
+    // Blocks are encoded side by side: each is its customers' keys and states alone.
+    std::vector<std::string> blocks((order.size() + kCustomersPerBlock - 1) / kCustomersPerBlock);
+    for_each_on_two_threads(blocks.size(), [&](size_t b) {
+        const size_t first = b * kCustomersPerBlock;
         const size_t last = std::min(order.size(), first + kCustomersPerBlock);
         ByteWriter w;
+        ByteWriter state;
         w.u64(last - first);
         int64_t previous_integer = 0;
         std::string_view previous_text;
@@ -137,12 +140,12 @@ std::vector<std::string> encode_aggregate_states(const AggregateComputer& comput
                 w.text(std::string_view(text).substr(shared));
                 previous_text = text;
             }
-            state = ByteWriter();
+            state.clear();
             computer.save_customer(row, state);
             w.text(state.bytes());
         }
-        blocks.push_back(w.take());
-    }
+        blocks[b] = w.take();
+    });
     return blocks;
 }
 
