@@ -242,8 +242,8 @@ void AggregateComputer::add_to(Window& w, int fact, const FactChunk& chunk) {
     }
 
     // Each aggregate of this fact in turn: its filter and values a column at a time, then one
-    // kernel over the chunk with the function and type settled once. A customer's rows still
-    // add up in row order, so the sums are the same bytes as row-at-a-time.
+    // kernel over the chunk with the function and type settled once. Totals are exact, so the
+    // order in which a customer's rows come does not change their bytes.
     std::vector<char>& take = w.take;
     for (size_t a = 0; a < program_.aggregates.size(); ++a) {
         const auto& agg = program_.aggregates[a];
