@@ -130,18 +130,18 @@ AggregateRowCounts AggregateComputer::take_row_counts() {
 }
 
 std::vector<size_t> AggregateComputer::future_rows() const {
-    std::vector<size_t> total(program_.facts.size(), 0);
-    for (const auto& w : windows_)
-        for (size_t f = 0; f < total.size(); ++f)
-            total[f] += w->future_rows[f];
-    return total;
+    return over_windows(&Window::future_rows);
 }
 
 std::vector<size_t> AggregateComputer::unknown_time_rows() const {
+    return over_windows(&Window::unknown_time_rows);
+}
+
+std::vector<size_t> AggregateComputer::over_windows(std::vector<size_t> Window::*counts) const {
     std::vector<size_t> total(program_.facts.size(), 0);
     for (const auto& w : windows_)
         for (size_t f = 0; f < total.size(); ++f)
-            total[f] += w->unknown_time_rows[f];
+            total[f] += ((*w).*counts)[f];
     return total;
 }
 

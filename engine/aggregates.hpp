@@ -107,6 +107,8 @@ class AggregateComputer {
 
   private:
     Window& window_of(size_t customer, size_t& local) const;
+    // Per program fact, the sum of every window's `counts`.
+    std::vector<size_t> over_windows(std::vector<size_t> Window::*counts) const;
     void add_to(Window& w, int fact, const FactChunk& chunk);
     void finish_block(size_t a, Window& w, size_t first, size_t n, Value* out);
     static void release_rows(aggregate_cells::ComputerState& s, size_t done);
