@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -117,6 +118,43 @@ struct Expr {
                  Binary, InList, Between, IsNull, Call>
         node;
 };
+
+// Calls f(operand) on each operand of e that is present, in source order: a field's record,
+// a unary's operand, a binary's two sides, an in-list's value and items, a between's value and
+// bounds, an is-null's value, a call's arguments. Leaves (literals, columns, lets, aggregates,
+// as_of) have none. Walks of the expression tree recurse through this.
+template <typename F>
+void for_each_operand(const Expr& e, F&& f) {
+    auto visit = [&f](const ExprPtr& p) {
+        if (p) f(*p);
+    };
+    std::visit(
+        [&](const auto& n) {
+            using T = std::decay_t<decltype(n)>;
+            if constexpr (std::is_same_v<T, Field>) {
+                visit(n.record);
+            } else if constexpr (std::is_same_v<T, Unary>) {
+                visit(n.operand);
+            } else if constexpr (std::is_same_v<T, Binary>) {
+                visit(n.lhs);
+                visit(n.rhs);
+            } else if constexpr (std::is_same_v<T, InList>) {
+                visit(n.value);
+                for (const auto& item : n.items)
+                    visit(item);
+            } else if constexpr (std::is_same_v<T, Between>) {
+                visit(n.value);
+                visit(n.low);
+                visit(n.high);
+            } else if constexpr (std::is_same_v<T, IsNull>) {
+                visit(n.value);
+            } else if constexpr (std::is_same_v<T, Call>) {
+                for (const auto& a : n.args)
+                    visit(a);
+            }
+        },
+        e.node);
+}
 
 // The rfm record's fields, in order.
 inline const std::vector<std::string>& rfm_fields() {

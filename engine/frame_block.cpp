@@ -16,43 +16,17 @@ void mark(std::vector<char>& marks, int index) {
 
 template <typename Named>
 void name_leaves(const bound::Expr& e, Named& named) {
-    auto walk = [&named](const bound::ExprPtr& p) {
-        if (p) name_leaves(*p, named);
-    };
-    std::visit(
-        [&](const auto& n) {
-            using T = std::decay_t<decltype(n)>;
-            if constexpr (std::is_same_v<T, bound::CustomerColumn>) {
-                mark(named.columns, n.slot);
-            } else if constexpr (std::is_same_v<T, bound::LetRef>) {
-                mark(named.lets, n.index);
-            } else if constexpr (std::is_same_v<T, bound::AggregateRef>) {
-                mark(named.aggregates, n.index);
-            } else if constexpr (std::is_same_v<T, bound::Field>) {
-                walk(n.record);
-            } else if constexpr (std::is_same_v<T, bound::Unary>) {
-                walk(n.operand);
-            } else if constexpr (std::is_same_v<T, bound::Binary>) {
-                walk(n.lhs);
-                walk(n.rhs);
-            } else if constexpr (std::is_same_v<T, bound::InList>) {
-                walk(n.value);
-                for (const auto& item : n.items)
-                    walk(item);
-            } else if constexpr (std::is_same_v<T, bound::Between>) {
-                walk(n.value);
-                walk(n.low);
-                walk(n.high);
-            } else if constexpr (std::is_same_v<T, bound::IsNull>) {
-                walk(n.value);
-            } else if constexpr (std::is_same_v<T, bound::Call>) {
-                if (!bound::is_population(n.fn)) {
-                    for (const auto& a : n.args)
-                        walk(a);
-                }
-            }
-        },
-        e.node);
+    if (const auto* c = std::get_if<bound::CustomerColumn>(&e.node)) {
+        mark(named.columns, c->slot);
+    } else if (const auto* l = std::get_if<bound::LetRef>(&e.node)) {
+        mark(named.lets, l->index);
+    } else if (const auto* g = std::get_if<bound::AggregateRef>(&e.node)) {
+        mark(named.aggregates, g->index);
+    } else if (const auto* call = std::get_if<bound::Call>(&e.node);
+               call && bound::is_population(call->fn)) {
+        return;  // its arguments are read by its fit, not by the block
+    }
+    bound::for_each_operand(e, [&named](const bound::Expr& o) { name_leaves(o, named); });
 }
 
 }  // namespace

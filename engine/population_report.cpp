@@ -15,36 +15,9 @@ namespace {
 // Calls f on every population call with a fit inside e (lets and aggregates are not entered).
 template <typename F>
 void for_each_call(const bound::Expr& e, F& f) {
-    auto sub = [&f](const bound::ExprPtr& p) {
-        if (p) for_each_call(*p, f);
-    };
-    std::visit(
-        [&](const auto& n) {
-            using T = std::decay_t<decltype(n)>;
-            if constexpr (std::is_same_v<T, bound::Field>) {
-                sub(n.record);
-            } else if constexpr (std::is_same_v<T, bound::Unary>) {
-                sub(n.operand);
-            } else if constexpr (std::is_same_v<T, bound::Binary>) {
-                sub(n.lhs);
-                sub(n.rhs);
-            } else if constexpr (std::is_same_v<T, bound::InList>) {
-                sub(n.value);
-                for (const auto& item : n.items)
-                    sub(item);
-            } else if constexpr (std::is_same_v<T, bound::Between>) {
-                sub(n.value);
-                sub(n.low);
-                sub(n.high);
-            } else if constexpr (std::is_same_v<T, bound::IsNull>) {
-                sub(n.value);
-            } else if constexpr (std::is_same_v<T, bound::Call>) {
-                for (const auto& a : n.args)
-                    sub(a);
-                if (has_fit(n)) f(e);
-            }
-        },
-        e.node);
+    bound::for_each_operand(e, [&f](const bound::Expr& o) { for_each_call(o, f); });
+    const auto* call = std::get_if<bound::Call>(&e.node);
+    if (call && has_fit(*call)) f(e);
 }
 
 std::string source_text(const SourceFile& source, Location loc) {

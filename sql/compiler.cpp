@@ -158,36 +158,8 @@ namespace {
 // f(expr, call) for every call inside `e`, its arguments' calls first.
 template <class F>
 void for_each_call(const bound::Expr& e, const F& f) {
-    auto visit = [&](const bound::ExprPtr& p) {
-        if (p) for_each_call(*p, f);
-    };
-    std::visit(
-        [&](const auto& n) {
-            using T = std::decay_t<decltype(n)>;
-            if constexpr (std::is_same_v<T, bound::Field>) {
-                visit(n.record);
-            } else if constexpr (std::is_same_v<T, bound::Unary>) {
-                visit(n.operand);
-            } else if constexpr (std::is_same_v<T, bound::Binary>) {
-                visit(n.lhs);
-                visit(n.rhs);
-            } else if constexpr (std::is_same_v<T, bound::InList>) {
-                visit(n.value);
-                for (const auto& i : n.items)
-                    visit(i);
-            } else if constexpr (std::is_same_v<T, bound::Between>) {
-                visit(n.value);
-                visit(n.low);
-                visit(n.high);
-            } else if constexpr (std::is_same_v<T, bound::IsNull>) {
-                visit(n.value);
-            } else if constexpr (std::is_same_v<T, bound::Call>) {
-                for (const auto& a : n.args)
-                    visit(a);
-                f(e, n);
-            }
-        },
-        e.node);
+    bound::for_each_operand(e, [&f](const bound::Expr& o) { for_each_call(o, f); });
+    if (const auto* call = std::get_if<bound::Call>(&e.node)) f(e, *call);
 }
 
 // A population function that ranks the whole base (a step of its own); xyz is a formula.
