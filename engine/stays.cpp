@@ -52,6 +52,44 @@ static std::unordered_map<int64_t, Str> segment_names(SQLite::Database& state, i
 
 namespace {
 
+// Appends the placements of q's rows (customer_key, level, segment, entered_run, in the primary
+// key's order) to `out`, a segment's name by `name_of(code)` and a run's as_of by
+// `as_of_of(run)`; returns the rows read.
+template <class NameOf, class AsOfOf>
+size_t read_placements(SQLite::Statement& q, std::vector<OpenPlacement>& out, NameOf&& name_of,
+                       AsOfOf&& as_of_of) {
+    size_t rows = 0;
+    std::string joined;
+    auto close_last = [&] {
+        if (!out.empty()) out.back().tactical_text = intern(joined);
+        joined.clear();
+    };
+    const size_t first = out.size();
+    while (q.executeStep()) {
+        ++rows;
+        Value key = key_from_column(q.getColumn(0));
+        if (out.size() == first || compare_keys(out.back().key, key) != 0) {
+            close_last();
+            out.push_back({});
+            out.back().key = key;
+        }
+        OpenPlacement& p = out.back();
+        const int level = q.getColumn(1).getInt();
+        const Str segment = name_of(q.getColumn(2).getInt64());
+        const int64_t entered = q.getColumn(3).getInt64();
+        if (level == 0) {
+            p.general = segment;
+            p.general_since_run = entered;
+            p.since = as_of_of(entered);
+        } else {
+            p.tactical.push_back({segment, level, entered});
+            joined += (joined.empty() ? "" : ";") + segment.str();
+        }
+    }
+    close_last();
+    return rows;
+}
+
 // What turns stay rows into placements: a ruleset's segment names by code and its runs' as_of.
 struct PlacementNames {
     std::unordered_map<int64_t, Str> names;
@@ -72,36 +110,9 @@ struct PlacementNames {
     // Appends the placements of q's rows (customer_key, level, segment, entered_run, in the
     // primary key's order) to `out`; returns the rows read.
     size_t read(SQLite::Statement& q, std::vector<OpenPlacement>& out) {
-        size_t rows = 0;
-        std::string joined;
-        auto close_last = [&] {
-            if (!out.empty()) out.back().tactical_text = intern(joined);
-            joined.clear();
-        };
-        const size_t first = out.size();
-        while (q.executeStep()) {
-            ++rows;
-            Value key = key_from_column(q.getColumn(0));
-            if (out.size() == first || compare_keys(out.back().key, key) != 0) {
-                close_last();
-                out.push_back({});
-                out.back().key = key;
-            }
-            OpenPlacement& p = out.back();
-            const int level = q.getColumn(1).getInt();
-            const Str segment = names[q.getColumn(2).getInt64()];
-            const int64_t entered = q.getColumn(3).getInt64();
-            if (level == 0) {
-                p.general = segment;
-                p.general_since_run = entered;
-                p.since = as_of[entered];
-            } else {
-                p.tactical.push_back({segment, level, entered});
-                joined += (joined.empty() ? "" : ";") + segment.str();
-            }
-        }
-        close_last();
-        return rows;
+        return read_placements(
+            q, out, [&](int64_t code) { return names[code]; },
+            [&](int64_t run) { return as_of[run]; });
     }
 };
 
@@ -132,6 +143,71 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
     q.bind(1, *id);
     if (only) bind_key(q, 2, *only);
     names.read(q, out);
+    return out;
+}
+
+struct OneCustomerStays::Impl {
+    SQLite::Database& state;
+    std::string ruleset;
+    std::optional<int64_t> ruleset_id;  // looked up until the ruleset has one
+    std::optional<SQLite::Statement> stays;
+    std::unordered_map<int64_t, std::string> names;              // by segment code
+    std::unordered_map<int64_t, std::optional<Date>> run_as_of;  // by run
+
+    // Null when the ruleset has no segment of that code (as load_open_placements gives it).
+    const std::string* name_of(int64_t code) {
+        auto found = names.find(code);
+        if (found == names.end()) {  // a segment a later run added: read them all again
+            names.clear();
+            SQLite::Statement q(state, "SELECT code, name FROM strata_segments WHERE ruleset = ?");
+            q.bind(1, *ruleset_id);
+            while (q.executeStep())
+                names[q.getColumn(0).getInt64()] = q.getColumn(1).getString();
+            found = names.find(code);
+            if (found == names.end()) return nullptr;
+        }
+        return &found->second;
+    }
+
+    std::optional<Date> as_of_of(int64_t run) {
+        auto found = run_as_of.find(run);
+        if (found != run_as_of.end()) return found->second;
+        SQLite::Statement q(state, "SELECT as_of FROM strata_runs WHERE run_id = ?");
+        q.bind(1, run);
+        std::optional<Date> as_of;
+        if (q.executeStep()) as_of = parse_date(q.getColumn(0).getString());
+        return run_as_of[run] = as_of;
+    }
+};
+
+OneCustomerStays::OneCustomerStays(SQLite::Database& state, std::string ruleset)
+    : impl_(std::make_unique<Impl>(Impl{state, std::move(ruleset), {}, {}, {}, {}})) {}
+
+OneCustomerStays::~OneCustomerStays() = default;
+
+std::vector<OpenPlacement> OneCustomerStays::operator()(const Value& key) {
+    Impl& p = *impl_;
+    std::vector<OpenPlacement> out;
+    if (!p.ruleset_id) {
+        p.ruleset_id = ruleset_id(p.state, p.ruleset);
+        if (!p.ruleset_id) return out;
+        p.stays.emplace(p.state,
+                        "SELECT customer_key, level, segment, entered_run FROM strata_stays WHERE "
+                        "ruleset = ? AND exited_run = 0 AND customer_key = ? ORDER BY "
+                        "customer_key, level, segment");
+    }
+    SQLite::Statement& q = *p.stays;
+    q.reset();
+    q.bind(1, *p.ruleset_id);
+    bind_key(q, 2, key);
+    read_placements(
+        q, out,
+        [&](int64_t code) {
+            const std::string* name = p.name_of(code);
+            return name ? intern(*name) : Str{};
+        },
+        [&](int64_t run) { return p.as_of_of(run); });
+    q.reset();
     return out;
 }
 

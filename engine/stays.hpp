@@ -91,6 +91,23 @@ struct OpenPlacement {
 std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const std::string& ruleset,
                                                 const Value* only = nullptr);
 
+// One customer's open stays at a time, for a caller that asks for many in turn (a live engine's
+// connection): the same placements as load_open_placements(state, ruleset, &key), with the
+// statement prepared once and each segment's name and each run's as_of read from the state
+// the first time a stay refers to it, not on every call. Names are interned on each call into
+// the pool then in scope. Not thread-safe: one per connection.
+class OneCustomerStays {
+  public:
+    OneCustomerStays(SQLite::Database& state, std::string ruleset);
+    ~OneCustomerStays();
+    // None or one placement. Throws SQLite::Exception.
+    std::vector<OpenPlacement> operator()(const Value& key);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
 // The open stays of a ruleset a page at a time, in key order, for a run that only compares its
 // placements with them: at most `page_rows` stay rows' placements are held at once, instead of
 // the whole base's (84 bytes a customer). Stays that run `run_id` opened are left out, so

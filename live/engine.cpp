@@ -34,12 +34,43 @@ PlannedAction planned(const OutboxRow& r) {
     return PlannedAction{r.trigger_id, r.action, r.type, r.status, r.idempotency_key, r.payload};
 }
 
+// BEGIN and COMMIT of one database, prepared once: through exec() they are parsed on every
+// call.
+struct PreparedTransaction {
+    SQLite::Statement begin;
+    SQLite::Statement commit;
+    explicit PreparedTransaction(SQLite::Database& db) : begin(db, "BEGIN"), commit(db, "COMMIT") {}
+};
+
+// A read transaction over a PreparedTransaction: begun when made, ended when it goes out of
+// scope (a read transaction has nothing to roll back: COMMIT ends it either way).
+class ReadTransaction {
+  public:
+    explicit ReadTransaction(PreparedTransaction& t) : t_(t) {
+        t_.begin.reset();
+        t_.begin.exec();
+    }
+    ~ReadTransaction() {
+        t_.commit.reset();
+        (void)t_.commit.tryExecuteStep();
+        t_.commit.tryReset();
+    }
+    ReadTransaction(const ReadTransaction&) = delete;
+    ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+  private:
+    PreparedTransaction& t_;
+};
+
 // One connection of the pool: the customer database (and the state, when it is another file),
 // with the prepared lookups.
 struct Connection {
     std::unique_ptr<SQLite::Database> data;
     std::unique_ptr<SQLite::Database> state;  // null: the state is in the customer database
     std::unique_ptr<CustomerReader> reader;
+    std::unique_ptr<OneCustomerStays> stays;  // over state_db()
+    std::optional<PreparedTransaction> data_reads;
+    std::optional<PreparedTransaction> state_reads;  // when the state is another file
     SQLite::Database& state_db() { return state ? *state : *data; }
 };
 
@@ -85,6 +116,9 @@ struct Engine::Impl {
             c->data->exec("PRAGMA mmap_size = 4294967296");
             if (c->state) c->state->exec("PRAGMA mmap_size = 1073741824");
             c->reader = std::make_unique<CustomerReader>(*rules, *c->data);
+            c->stays = std::make_unique<OneCustomerStays>(c->state_db(), rules->rules.ruleset);
+            c->data_reads.emplace(*c->data);
+            if (c->state) c->state_reads.emplace(*c->state);
         } catch (const SQLite::Exception& e) {
             return fail(Kind::Database,
                         "cannot prepare the lookups in '" + options.db_path + "': " + e.what());
@@ -157,16 +191,15 @@ struct Engine::Impl {
             // One read transaction: the customer's rows, stays and actions as of one moment.
             // (Each statement outside a transaction would take and drop SQLite's file lock,
             // a few system calls each.)
-            SQLite::Transaction reads(*c->data);
-            std::optional<SQLite::Transaction> state_reads;
-            if (c->state) state_reads.emplace(*c->state);
+            ReadTransaction reads(*c->data_reads);
+            std::optional<ReadTransaction> state_reads;
+            if (c->state) state_reads.emplace(*c->state_reads);
             auto customer = find(*c, key);
             if (!customer) {
                 out = customer.error();
             } else {
                 const Value k = customer->keys.at(0);
-                const std::vector<OpenPlacement> before =
-                    load_open_placements(c->state_db(), rules->rules.ruleset, &k);
+                const std::vector<OpenPlacement> before = (*c->stays)(k);
                 std::string error;
                 bool rule_problem = false;
                 auto one = live::evaluate_one(

@@ -112,6 +112,18 @@ void replay_latest_run(const std::string& from, const std::string& to, size_t pa
     REQUIRE(writer->finish(latest->finished_at, latest->customers, latest->summary_json, error));
 }
 
+// A placement as one line: key, general stay, its run and as_of, and the tactical stays.
+std::string placement_text(const strata::OpenPlacement& p) {
+    std::string out = strata::format_value(p.key) + " " + (p.general.p ? p.general.str() : "-") +
+                      " " + std::to_string(p.general_since_run) + " " +
+                      (p.since ? strata::format_value(*p.since) : "-") + " [" +
+                      (p.tactical_text.p ? p.tactical_text.str() : "-") + "]";
+    for (const auto& t : p.tactical)
+        out += " " + t.segment.str() + "/" + std::to_string(t.level) + "/" +
+               std::to_string(t.entered_run);
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("a run that loads the open stays late stores what one loading them early does") {
@@ -213,6 +225,12 @@ general:
         "UPDATE customers SET web = 1 - web, spend = spend + 350 WHERE rowid % 5 = 2;"
         "DELETE FROM customers WHERE rowid % 7 = 3;"};
     const char* days[] = {"2026-09-01", "2026-10-01", "2026-11-01"};
+    // One customer's stays at a time, as a live engine's connection asks for them, through one
+    // reader kept across the runs (segment names and runs' as_of it has not seen come later).
+    strata::ValuePool pool;
+    strata::ValuePoolScope scope(pool);
+    SQLite::Database watching(whole, SQLite::OPEN_READONLY);
+    strata::OneCustomerStays one_at_a_time(watching, "tiers");
     for (int step = 0; step < 3; ++step) {
         INFO("run as of ", days[step]);
         for (const std::string& db : {whole, paged, replayed}) {
@@ -231,6 +249,16 @@ general:
             "FROM strata_stays ORDER BY 1, 2, 3, 4, 5, 6";
         CHECK(rows_of(whole, stays) == rows_of(paged, stays));
         CHECK(rows_of(whole, stays) == rows_of(replayed, stays));
+        size_t compared = 0;
+        for (const auto& p : strata::load_open_placements(watching, "tiers")) {
+            const auto one = one_at_a_time(p.key);
+            REQUIRE(one.size() == 1);
+            CHECK(placement_text(one[0]) == placement_text(p));
+            ++compared;
+        }
+        CHECK(compared > 60);
+        CHECK(one_at_a_time(int64_t{7}).empty());                           // not a customer
+        CHECK(one_at_a_time(strata::Value{strata::intern("10")}).empty());  // a text, not 10
     }
     CHECK(count_rows(paged, "strata_stays") > 150);
     CHECK(count_rows(paged, "strata_stays WHERE exited_run > 0") > 20);
