@@ -1,6 +1,7 @@
 #include "engine/evaluator.hpp"
 
 #include "engine/numeric.hpp"
+#include "engine/row_compare.hpp"
 #include "engine/value_ops.hpp"
 
 #include <re2/re2.h>
@@ -132,7 +133,7 @@ class Evaluator {
                 return;
             }
             if (is_comparison(b->op)) {
-                compare_rows(b->op, operand(*b->lhs), operand(*b->rhs), out.data());
+                compare_rows(b->op, operand(*b->lhs), operand(*b->rhs), rows(), out.data());
                 return;
             }
         }
@@ -143,7 +144,7 @@ class Evaluator {
             return;
         }
         if (const auto* n = std::get_if<bound::IsNull>(&e.node)) {
-            const Operand v = operand(*n->value);
+            const RowOperand v = operand(*n->value);
             for (size_t i = 0; i < rows(); ++i)
                 out[i] = truth_of(is_null(v.at(i)) != n->negated);
             return;
@@ -156,91 +157,10 @@ class Evaluator {
     }
 
   private:
-    static bool is_comparison(BinaryOp op) {
-        return op == BinaryOp::Eq || op == BinaryOp::Ne || op == BinaryOp::Lt ||
-               op == BinaryOp::Le || op == BinaryOp::Gt || op == BinaryOp::Ge;
-    }
-
-    // An operand read in place: a column (or constant), or one field of a record column.
-    struct Operand {
-        Col column;
-        int field = -1;
-        const Value& at(size_t i) const {
-            const Value& v = column[i];
-            if (field < 0) return v;
-            static const Value null_value;
-            const auto* r = std::get_if<RecordPtr>(&v);
-            return r ? (*r)->fields[static_cast<size_t>(field)] : null_value;
-        }
-    };
-
-    Operand operand(const bound::Expr& e) {
+    RowOperand operand(const bound::Expr& e) {
         if (const auto* f = std::get_if<bound::Field>(&e.node))
-            return Operand{eval(*f->record), f->field};
-        return Operand{eval(e), -1};
-    }
-
-    // out[i] = the truth of l[i] op r[i], for every row. The operator is fixed for the whole
-    // loop, and the usual shape of a condition, an operand against a number or date constant,
-    // compares raw numbers without going through compare_truth's dispatch for each row.
-    void compare_rows(BinaryOp op, const Operand& l, const Operand& r, uint8_t* out) {
-        switch (op) {
-            case BinaryOp::Eq:
-                return compare_rows_as<BinaryOp::Eq>(l, r, out);
-            case BinaryOp::Ne:
-                return compare_rows_as<BinaryOp::Ne>(l, r, out);
-            case BinaryOp::Lt:
-                return compare_rows_as<BinaryOp::Lt>(l, r, out);
-            case BinaryOp::Le:
-                return compare_rows_as<BinaryOp::Le>(l, r, out);
-            case BinaryOp::Gt:
-                return compare_rows_as<BinaryOp::Gt>(l, r, out);
-            default:
-                return compare_rows_as<BinaryOp::Ge>(l, r, out);
-        }
-    }
-
-    template <BinaryOp Op>
-    void compare_rows_as(const Operand& l, const Operand& r, uint8_t* out) {
-        const size_t n = rows();
-        if (r.column.constant && r.field < 0) {
-            const Value& k = r.at(0);
-            // Number rows against a number, date rows against a date, compare as raw numbers
-            // (an integer against a fraction exactly, as compare_values does); any other row
-            // (null, a mixed-kind column) takes the general path.
-            auto holds = [](auto x, auto y) {
-                return truth_of(compare_holds(Op, x < y ? -1 : (y < x ? 1 : 0)));
-            };
-            if (k.index() == 2 || k.index() == 3) {
-                const bool integer = k.index() == 2;
-                const int64_t yi = integer ? *std::get_if<int64_t>(&k) : 0;
-                const double yd = integer ? static_cast<double>(yi) : *std::get_if<double>(&k);
-                // Fractions against an integer constant compare as doubles only when the
-                // constant is one exactly; integers against a fraction always exactly.
-                const bool yd_exact = !integer || exact_as_double(yi);
-                auto by = [](int c) { return truth_of(compare_holds(Op, c)); };
-                for (size_t i = 0; i < n; ++i) {
-                    const Value& v = l.at(i);
-                    if (const auto* d = std::get_if<double>(&v))
-                        out[i] = yd_exact ? holds(*d, yd) : by(-compare_int_double(yi, *d));
-                    else if (const auto* x = std::get_if<int64_t>(&v))
-                        out[i] = integer ? holds(*x, yi) : by(compare_int_double(*x, yd));
-                    else
-                        out[i] = compare_truth(Op, v, k);
-                }
-                return;
-            }
-            if (const auto* day = std::get_if<Date>(&k)) {
-                for (size_t i = 0; i < n; ++i) {
-                    const Value& v = l.at(i);
-                    const auto* x = std::get_if<Date>(&v);
-                    out[i] = x ? holds(x->days, day->days) : compare_truth(Op, v, k);
-                }
-                return;
-            }
-        }
-        for (size_t i = 0; i < n; ++i)
-            out[i] = compare_truth(Op, l.at(i), r.at(i));
+            return RowOperand{eval(*f->record), f->field};
+        return RowOperand{eval(e), -1};
     }
 
   public:

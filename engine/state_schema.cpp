@@ -1,0 +1,219 @@
+// The state file's schema: created on open, and older layouts moved to the current one.
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "engine/outbox.hpp"
+#include "engine/state.hpp"
+#include "engine/state_common.hpp"
+#include "engine/versions.hpp"
+
+namespace strata {
+
+using state_common::describe;
+using state_common::has_table;
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS strata_runs (
+  run_id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  ruleset       TEXT NOT NULL,
+  version       INTEGER NOT NULL,
+  rules_sha256  TEXT NOT NULL,
+  rules_path    TEXT NOT NULL,
+  as_of         TEXT NOT NULL,
+  started_at    TEXT NOT NULL,
+  finished_at   TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  customers     INTEGER NOT NULL,
+  summary       TEXT NOT NULL
+);
+-- Membership as history: one row per customer's uninterrupted stay in one segment (level 0:
+-- a general segment; above 0: a tactical path, 1 + its place in the rule file), from the run
+-- that began it to the run that ended it (null while it lasts). A run begins and ends only
+-- the stays that changed. Kept narrow: the runs hold each run's as_of, version and cause.
+CREATE TABLE IF NOT EXISTS strata_rulesets (
+  ruleset_id    INTEGER PRIMARY KEY,
+  name          TEXT NOT NULL UNIQUE
+);
+-- Each segment name of a ruleset once; stays refer to it by code.
+CREATE TABLE IF NOT EXISTS strata_segments (
+  ruleset       INTEGER NOT NULL REFERENCES strata_rulesets(ruleset_id),
+  code          INTEGER NOT NULL,
+  name          TEXT NOT NULL,
+  PRIMARY KEY (ruleset, code)
+) WITHOUT ROWID;
+-- Keyed by ruleset, then exited_run (0 while the stay lasts), then customer: a ruleset's open
+-- stays, which every run reads, are one range in key order however long the history grows.
+CREATE TABLE IF NOT EXISTS strata_stays (
+  ruleset       INTEGER NOT NULL REFERENCES strata_rulesets(ruleset_id),
+  exited_run    INTEGER NOT NULL,  -- the run that ended the stay; 0 while it lasts
+  customer_key  NOT NULL,  -- no declared type: keys keep their own type ('00123' stays text)
+  level         INTEGER NOT NULL,
+  segment       INTEGER NOT NULL,  -- the code of its name in strata_segments
+  entered_run   INTEGER NOT NULL REFERENCES strata_runs(run_id),
+  PRIMARY KEY (ruleset, exited_run, customer_key, level, segment, entered_run)
+) WITHOUT ROWID;
+-- The stays with their names, days, versions and causes, as people read them.
+CREATE VIEW IF NOT EXISTS strata_stay_history (ruleset, customer_key, segment, level,
+    entered_run, entered_as_of, exited_run, exited_as_of, version, cause) AS
+  SELECT n.name, s.customer_key, g.name, s.level, s.entered_run, e.as_of,
+         nullif(s.exited_run, 0), x.as_of, e.version, coalesce(json_extract(e.summary, '$.transitions.cause'), 'data')
+  FROM strata_stays s JOIN strata_rulesets n ON n.ruleset_id = s.ruleset
+  JOIN strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment
+  JOIN strata_runs e ON e.run_id = s.entered_run
+  LEFT JOIN strata_runs x ON x.run_id = s.exited_run;
+)sql";
+
+// Each stored run's full membership, one row per customer, from the stays: what readers
+// query. The tactical paths are joined in rule-file order.
+constexpr const char* kMembershipView = R"sql(
+CREATE VIEW IF NOT EXISTS strata_membership (run_id, customer_key, segment, tactical) AS
+  SELECT r.run_id, g.customer_key, gn.name,
+         coalesce((SELECT group_concat(name, ';') FROM (
+                     SELECT tn.name FROM strata_stays t
+                     JOIN strata_segments tn ON tn.ruleset = t.ruleset AND tn.code = t.segment
+                     WHERE t.ruleset = g.ruleset AND t.customer_key = g.customer_key
+                       AND t.level > 0 AND t.entered_run <= r.run_id
+                       AND (t.exited_run = 0 OR t.exited_run > r.run_id)
+                     ORDER BY t.level, tn.name)), '')
+  FROM strata_runs r JOIN strata_rulesets n ON n.name = r.ruleset
+  JOIN strata_stays g
+    ON g.ruleset = n.ruleset_id AND g.level = 0 AND g.entered_run <= r.run_id
+   AND (g.exited_run = 0 OR g.exited_run > r.run_id)
+  JOIN strata_segments gn ON gn.ruleset = g.ruleset AND gn.code = g.segment;
+)sql";
+
+// State written before strata_placements existed kept the texts in a strata_membership table;
+// it moves to the placement tables first, then, with them, to the stays.
+constexpr const char* kMigrateMembershipTable = R"sql(
+CREATE TABLE strata_placements (run_id INTEGER NOT NULL, placement INTEGER NOT NULL,
+  segment TEXT NOT NULL, tactical TEXT NOT NULL, PRIMARY KEY (run_id, placement)) WITHOUT ROWID;
+CREATE TABLE strata_members (run_id INTEGER NOT NULL, customer_key NOT NULL,
+  placement INTEGER NOT NULL, PRIMARY KEY (run_id, customer_key)) WITHOUT ROWID;
+INSERT INTO strata_placements (run_id, placement, segment, tactical)
+  SELECT run_id, row_number() OVER (PARTITION BY run_id ORDER BY segment, tactical) - 1,
+         segment, tactical
+  FROM (SELECT DISTINCT run_id, segment, tactical FROM strata_membership);
+INSERT INTO strata_members (run_id, customer_key, placement)
+  SELECT m.run_id, m.customer_key, p.placement
+  FROM strata_membership m JOIN strata_placements p
+    ON p.run_id = m.run_id AND p.segment = m.segment AND p.tactical = m.tactical;
+DROP TABLE strata_membership;
+)sql";
+
+// State written with a snapshot per run (strata_members and strata_placements) becomes stays
+// by replaying its runs in order, each compared with the one before, as runs now are.
+void migrate_snapshots_to_stays(SQLite::Database& db) {
+    struct Run {
+        int64_t id;
+        std::string ruleset;
+        int64_t version;
+        std::string as_of;
+    };
+    std::vector<Run> runs;
+    {
+        SQLite::Statement q(db,
+                            "SELECT run_id, ruleset, version, as_of FROM strata_runs "
+                            "ORDER BY run_id");
+        while (q.executeStep())
+            runs.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                            q.getColumn(2).getInt64(), q.getColumn(3).getString()});
+    }
+    std::map<std::string, int64_t> last_version;
+    for (const Run& run : runs) {
+        std::vector<MembershipRow> rows;
+        SQLite::Statement q(db,
+                            "SELECT m.customer_key, p.segment, p.tactical FROM strata_members m "
+                            "JOIN strata_placements p ON p.run_id = m.run_id "
+                            "AND p.placement = m.placement WHERE m.run_id = ? "
+                            "ORDER BY m.customer_key");
+        q.bind(1, run.id);
+        while (q.executeStep())
+            rows.push_back({key_from_column(q.getColumn(0)), intern(q.getColumn(1).getText()),
+                            intern(q.getColumn(2).getText())});
+        StayDiff diff(load_open_placements(db, run.ruleset), {});
+        StayChanges changes;
+        diff.add(rows.data(), rows.size(), changes);
+        diff.finish(changes);
+        StayWriter(db, run.ruleset, run.id).write(changes);
+        // The cause of the run's moves, as runs now record it in their summary.
+        auto last = last_version.find(run.ruleset);
+        const char* cause = last == last_version.end()    ? "initial"
+                            : last->second != run.version ? "rules"
+                                                          : "data";
+        SQLite::Statement mark(db,
+                               "UPDATE strata_runs SET summary = json_set(CASE WHEN "
+                               "json_valid(summary) THEN summary ELSE '{}' END, "
+                               "'$.transitions.cause', ?) WHERE run_id = ?");
+        mark.bind(1, cause);
+        mark.bind(2, run.id);
+        mark.exec();
+        last_version[run.ruleset] = run.version;
+    }
+    db.exec(
+        "DROP VIEW IF EXISTS strata_membership; DROP TABLE strata_members; "
+        "DROP TABLE strata_placements;");
+}
+
+}  // namespace
+
+std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error,
+                                             int wait_ms) {
+    // SQLite's own word for a folder it cannot write in is "unable to open database file":
+    // name the folder and the reason first. The folder must be writable even when the file
+    // exists, for the journal SQLite keeps beside it while a run is stored.
+    const std::string what = "cannot write run state to '" + path + "'";
+    const std::filesystem::path file(path);
+    const std::string folder =
+        file.has_parent_path() ? file.parent_path().string() : std::string(".");
+    std::error_code ec;
+    if (!std::filesystem::exists(folder, ec)) {
+        error.message = what + ": folder '" + folder + "' does not exist";
+        return nullptr;
+    }
+    if (!std::filesystem::is_directory(folder, ec)) {
+        error.message = what + ": '" + folder + "' is not a folder";
+        return nullptr;
+    }
+    if (std::filesystem::is_directory(file, ec)) {
+        error.message = what + ": it is a folder, not a file";
+        return nullptr;
+    }
+    if (::access(folder.c_str(), W_OK) != 0) {
+        const int reason = errno;
+        error.message = what + ": folder '" + folder + "' is not writable (" +
+                        (reason == EACCES ? std::string("permission denied")
+                                          : std::string(std::strerror(reason))) +
+                        ")";
+        return nullptr;
+    }
+    try {
+        auto db = std::make_unique<SQLite::Database>(
+            path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
+        db->setBusyTimeout(wait_ms);
+        SQLite::Transaction tx(*db);
+        db->exec(kSchema);
+        db->exec(kOutboxSchema);
+        // Older layouts move to the stays in this one transaction, every run kept.
+        if (has_table(*db, "strata_membership")) db->exec(kMigrateMembershipTable);
+        if (has_table(*db, "strata_members")) migrate_snapshots_to_stays(*db);
+        db->exec(kMembershipView);
+        ensure_versions_table(*db);
+        tx.commit();
+        return db;
+    } catch (const SQLite::Exception& e) {
+        error.message = describe(e, what);
+        return nullptr;
+    }
+}
+
+}  // namespace strata
