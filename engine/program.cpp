@@ -141,7 +141,10 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     AggregateComputer total(program, customers.rows, as_of, windows);
     if (row_counts) total.count_rows();
     if (carry && carry->count_customer_rows) total.count_customer_rows();
-    if (carry && carry->seed) carry->seed(total);
+    if (carry && carry->seed) {
+        carry->seed(total);
+        spdlog::debug("kept aggregate states seeded");
+    }
     for (size_t f = 0; f < program.facts.size(); ++f) {
         const FactParts& parts = facts.at(f);
         const int fact = static_cast<int>(f);

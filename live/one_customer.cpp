@@ -1,8 +1,10 @@
 #include "live/one_customer.hpp"
 
 #include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 
@@ -36,6 +38,37 @@ struct ResetAfter {
         sqlite3_clear_bindings(stmt);
     }
 };
+
+// Whether SQLite converts what `column` of `table` holds, and what it is compared with, to one
+// affinity (INTEGER, TEXT, REAL or NUMERIC; the declared type decides, by SQLite's rules):
+// then 5, '5' and 5.0 cannot all be there side by side, and `column = key` finds every row
+// that any spelling of the key would. Only for ordinary tables: a view's or a virtual table's
+// declared types promise nothing, and a STRICT table's ANY converts nothing.
+bool converts_to_one_affinity(SQLite::Database& data, const std::string& table,
+                              const std::string& column) {
+    SQLite::Statement kind(data,
+                           "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ? "
+                           "COLLATE NOCASE");
+    kind.bind(1, table);
+    if (!kind.executeStep()) return false;
+    std::string sql = kind.getColumn(0).getString();
+    for (char& c : sql)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (sql.rfind("CREATE VIRTUAL", 0) == 0) return false;
+    SQLite::Statement info(data,
+                           "SELECT type FROM pragma_table_info(?) WHERE name = ? COLLATE "
+                           "NOCASE");
+    info.bind(1, table);
+    info.bind(2, column);
+    if (!info.executeStep()) return false;
+    std::string type = info.getColumn(0).getString();
+    for (char& c : type)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    auto has = [&](const char* word) { return type.find(word) != std::string::npos; };
+    if (has("INT") || has("CHAR") || has("CLOB") || has("TEXT")) return true;
+    if (has("BLOB") || type.find_first_not_of(" \t\n\r") == std::string::npos) return false;
+    return type.find("ANY") == std::string::npos;  // REAL, or NUMERIC (but not STRICT's ANY)
+}
 
 // The other key a fact row's key cell could join instead of `key`, by KeyIndex's rules: for
 // an integer key its decimal text, for a text that spells an integer that integer.
@@ -153,9 +186,13 @@ struct CustomerReader::Impl {
     std::vector<size_t> slot_of;               // each one's slot among the program's columns
     std::vector<CellReader> customer_readers;
     struct Fact {
-        Prepared stmt{nullptr, sqlite3_finalize};
+        Prepared stmt{nullptr, sqlite3_finalize};  // the rows of up to three forms of a key
+        Prepared one{nullptr, sqlite3_finalize};   // the rows of one key
+        bool one_finds_all = false;  // `one` finds the rows of every spelling of a key
         std::vector<CellReader> readers;
     };
+    // The customer table's key column cannot hold 5 and '5' side by side.
+    bool one_spelling_of_a_key = false;
     std::vector<Fact> facts;
     // Of the latest fact_sources() call.
     Column keys;
@@ -178,15 +215,21 @@ CustomerReader::CustomerReader(const CompiledRules& rules, SQLite::Database& dat
     const std::string& table = rules.rules.customers_table;
     // Of rows sharing a key, a run keeps the first in table (rowid) order.
     const std::optional<std::string> rowid = rowid_alias(data, table);
+    s.one_spelling_of_a_key = converts_to_one_affinity(data, table, rules.rules.key);
     s.customer =
         prepare(data, "SELECT " + column_list(rules.rules.key, s.from_table) + " FROM " +
                           quote_identifier(table) + " WHERE " + quote_identifier(rules.rules.key) +
                           " = ?1" + (rowid ? " ORDER BY " + *rowid : std::string()));
     for (const bound::FactUse& fact : program.facts) {
         Impl::Fact f;
-        f.stmt = prepare(data, "SELECT " + column_list(fact.key, fact.columns) + " FROM " +
+        const std::string select = "SELECT " + column_list(fact.key, fact.columns) + " FROM " +
                                    quote_identifier(fact.table) + " WHERE " +
-                                   quote_identifier(fact.key) + " IN (?1, ?2, ?3)");
+                                   quote_identifier(fact.key);
+        f.stmt = prepare(data, select + " IN (?1, ?2, ?3)");
+        // SQLite answers an IN list of parameters through a temporary table made on each call:
+        // a key column with an affinity is searched for one spelling instead.
+        f.one = prepare(data, select + " = ?1");
+        f.one_finds_all = converts_to_one_affinity(data, fact.table, fact.key);
         f.readers = readers_for(fact.columns);
         s.facts.push_back(std::move(f));
     }
@@ -240,22 +283,24 @@ std::vector<FactParts> CustomerReader::fact_sources(const CustomerTable& custome
     const Value& key = customer.keys.at(0);
     s.keys = {key};
     const std::optional<Value> twin = twin_key(key);
-    if (twin && read_customer(*twin, as_of)) s.keys.push_back(*twin);
+    if (twin && !s.one_spelling_of_a_key && read_customer(*twin, as_of)) s.keys.push_back(*twin);
     s.index.build(s.keys);
     for (size_t f = 0; f < s.facts.size(); ++f) {
-        sqlite3_stmt* stmt = s.facts[f].stmt.get();
-        sqlite3_reset(stmt);
-        sqlite3_clear_bindings(stmt);
-        bind_key(stmt, 1, key);
-        if (twin) bind_key(stmt, 2, *twin);
+        // A fact key stored as a fraction joins the text SQLite prints for it.
+        std::optional<double> fraction;
         if (const auto* text = std::get_if<Str>(&key); text && !twin) {
-            // A fact key stored as a fraction joins the text SQLite prints for it.
             const std::string& t = text->str();
             char* end = nullptr;
             const double d = std::strtod(t.c_str(), &end);
-            if (!t.empty() && end == t.c_str() + t.size() && std::isfinite(d))
-                sqlite3_bind_double(stmt, 3, d);
+            if (!t.empty() && end == t.c_str() + t.size() && std::isfinite(d)) fraction = d;
         }
+        const bool one = s.facts[f].one_finds_all || (!twin && !fraction);
+        sqlite3_stmt* stmt = one ? s.facts[f].one.get() : s.facts[f].stmt.get();
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+        bind_key(stmt, 1, key);
+        if (twin && !one) bind_key(stmt, 2, *twin);
+        if (fraction && !one) sqlite3_bind_double(stmt, 3, *fraction);
         s.sources.push_back(std::make_unique<OneCustomerFacts>(stmt, s.rules.program.facts[f],
                                                                s.facts[f].readers, s.index));
         parts.push_back({s.sources.back().get()});
