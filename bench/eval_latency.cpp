@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", engine.error().message.c_str());
         return engine.error().exit_code();
     }
+    if (samples == 0) {
+        std::fprintf(stderr, "give --samples 1 or more\n");
+        return 2;
+    }
     if (max_key <= 0) {
         std::fprintf(stderr, "give --max-key: the largest integer customer key\n");
         return 2;
@@ -129,8 +133,9 @@ int main(int argc, char** argv) {
     double total = 0;
     for (double m : micros)
         total += m;
-    // The machine's own spread: plain arithmetic as long as the median call, timed as often
-    // and in the same way. Its p99 is what the machine alone adds to a call that long.
+    // The machine's own spread: plain arithmetic as long as the median call, timed as many
+    // times, one after another on this thread, after the calls. Its p99 is what the machine
+    // alone adds to a call that long.
     const std::vector<double> steady = steady_work_micros(at(0.50), samples);
     std::printf(
         "{\"samples\":%zu,\"threads\":%zu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,"

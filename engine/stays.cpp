@@ -149,9 +149,9 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
 struct OneCustomerStays::Impl {
     SQLite::Database& state;
     std::string ruleset;
-    std::optional<int64_t> ruleset_id;  // looked up until the ruleset has one
-    std::optional<SQLite::Statement> stays;
-    std::unordered_map<int64_t, std::string> names;              // by segment code
+    std::optional<int64_t> ruleset_id;               // set with `stays`
+    std::optional<SQLite::Statement> stays;          // prepared once the ruleset has an id
+    std::unordered_map<int64_t, std::string> names;  // by segment code
     std::unordered_map<int64_t, std::optional<Date>> run_as_of;  // by run
 
     // Null when the ruleset has no segment of that code (as load_open_placements gives it).
@@ -188,16 +188,23 @@ OneCustomerStays::~OneCustomerStays() = default;
 std::vector<OpenPlacement> OneCustomerStays::operator()(const Value& key) {
     Impl& p = *impl_;
     std::vector<OpenPlacement> out;
-    if (!p.ruleset_id) {
-        p.ruleset_id = ruleset_id(p.state, p.ruleset);
-        if (!p.ruleset_id) return out;
+    if (!p.stays) {
+        const std::optional<int64_t> id = ruleset_id(p.state, p.ruleset);
+        if (!id) return out;
         p.stays.emplace(p.state,
                         "SELECT customer_key, level, segment, entered_run FROM strata_stays WHERE "
                         "ruleset = ? AND exited_run = 0 AND customer_key = ? ORDER BY "
                         "customer_key, level, segment");
+        p.ruleset_id = id;
     }
     SQLite::Statement& q = *p.stays;
-    q.reset();
+    // Reset however the read ends: a statement left part-way would keep the caller's read
+    // transaction (and its lock) open after COMMIT.
+    struct ResetAfter {
+        SQLite::Statement& q;
+        ~ResetAfter() { q.tryReset(); }
+    } reset_after{q};
+    q.tryReset();
     q.bind(1, *p.ruleset_id);
     bind_key(q, 2, key);
     read_placements(
@@ -207,7 +214,6 @@ std::vector<OpenPlacement> OneCustomerStays::operator()(const Value& key) {
             return name ? intern(*name) : Str{};
         },
         [&](int64_t run) { return p.as_of_of(run); });
-    q.reset();
     return out;
 }
 

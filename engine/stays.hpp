@@ -93,8 +93,9 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
 
 // One customer's open stays at a time, for a caller that asks for many in turn (a live engine's
 // connection): the same placements as load_open_placements(state, ruleset, &key), with the
-// statement prepared once and each segment's name and each run's as_of read from the state
-// the first time a stay refers to it, not on every call. Names are interned on each call into
+// statement prepared once, each run's as_of read from the state the first time a stay refers
+// to it, and the segment names read once (and again when a stay names a code not seen yet),
+// not on every call. Names are interned on each call into
 // the pool then in scope. Not thread-safe: one per connection.
 class OneCustomerStays {
   public:

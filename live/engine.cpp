@@ -2,6 +2,7 @@
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
 
 #include <ctime>
 #include <fstream>
@@ -37,23 +38,29 @@ PlannedAction planned(const OutboxRow& r) {
 // BEGIN and COMMIT of one database, prepared once: through exec() they are parsed on every
 // call.
 struct PreparedTransaction {
+    sqlite3* db;
     SQLite::Statement begin;
     SQLite::Statement commit;
-    explicit PreparedTransaction(SQLite::Database& db) : begin(db, "BEGIN"), commit(db, "COMMIT") {}
+    explicit PreparedTransaction(SQLite::Database& d)
+        : db(d.getHandle()), begin(d, "BEGIN"), commit(d, "COMMIT") {}
 };
 
-// A read transaction over a PreparedTransaction: begun when made, ended when it goes out of
-// scope (a read transaction has nothing to roll back: COMMIT ends it either way).
+// A read transaction over a PreparedTransaction: begun when made, ended by COMMIT when it goes
+// out of scope (it wrote nothing), or by ROLLBACK should the COMMIT fail, so that the connection
+// is not left inside a transaction for the next call. Statements must be reset by then: a
+// statement part-way keeps the read open. Throws SQLite::Exception when BEGIN fails.
 class ReadTransaction {
   public:
     explicit ReadTransaction(PreparedTransaction& t) : t_(t) {
-        t_.begin.reset();
+        t_.begin.tryReset();
         t_.begin.exec();
     }
     ~ReadTransaction() {
-        t_.commit.reset();
+        t_.commit.tryReset();
         (void)t_.commit.tryExecuteStep();
         t_.commit.tryReset();
+        if (!sqlite3_get_autocommit(t_.db))
+            sqlite3_exec(t_.db, "ROLLBACK", nullptr, nullptr, nullptr);
     }
     ReadTransaction(const ReadTransaction&) = delete;
     ReadTransaction& operator=(const ReadTransaction&) = delete;
@@ -211,10 +218,10 @@ struct Engine::Impl {
                     out = fail(rule_problem ? Kind::Rules : Kind::Database, error);
             }
         } catch (const SQLite::Exception& e) {
-            out = fail(Kind::Database,
-                       "cannot evaluate customer " + std::string(key) + ": " + e.what());
-            release(std::move(c));
-            return out;
+            // The connection is closed, not pooled again: whatever state the failure left
+            // it in (a statement part-way, a transaction open) goes with it.
+            return fail(Kind::Database,
+                        "cannot evaluate customer " + std::string(key) + ": " + e.what());
         }
         release(std::move(c));
         return out;

@@ -41,9 +41,10 @@ struct ResetAfter {
 
 // Whether SQLite converts what `column` of `table` holds, and what it is compared with, to one
 // affinity (INTEGER, TEXT, REAL or NUMERIC; the declared type decides, by SQLite's rules):
-// then 5, '5' and 5.0 cannot all be there side by side, and `column = key` finds every row
-// that any spelling of the key would. Only for ordinary tables: a view's or a virtual table's
-// declared types promise nothing, and a STRICT table's ANY converts nothing.
+// then the number 5 and the text '5' cannot both be there (blobs aside, which no lookup
+// finds), and `column = key` finds every row that any spelling of the key would. Only for ordinary
+// tables: a view's or a virtual table's declared types promise nothing, and a STRICT table's ANY
+// converts nothing.
 bool converts_to_one_affinity(SQLite::Database& data, const std::string& table,
                               const std::string& column) {
     SQLite::Statement kind(data,
@@ -285,15 +286,15 @@ std::vector<FactParts> CustomerReader::fact_sources(const CustomerTable& custome
     const std::optional<Value> twin = twin_key(key);
     if (twin && !s.one_spelling_of_a_key && read_customer(*twin, as_of)) s.keys.push_back(*twin);
     s.index.build(s.keys);
+    // A fact key stored as a fraction joins the text SQLite prints for it.
+    std::optional<double> fraction;
+    if (const auto* text = std::get_if<Str>(&key); text && !twin) {
+        const std::string& t = text->str();
+        char* end = nullptr;
+        const double d = std::strtod(t.c_str(), &end);
+        if (!t.empty() && end == t.c_str() + t.size() && std::isfinite(d)) fraction = d;
+    }
     for (size_t f = 0; f < s.facts.size(); ++f) {
-        // A fact key stored as a fraction joins the text SQLite prints for it.
-        std::optional<double> fraction;
-        if (const auto* text = std::get_if<Str>(&key); text && !twin) {
-            const std::string& t = text->str();
-            char* end = nullptr;
-            const double d = std::strtod(t.c_str(), &end);
-            if (!t.empty() && end == t.c_str() + t.size() && std::isfinite(d)) fraction = d;
-        }
         const bool one = s.facts[f].one_finds_all || (!twin && !fraction);
         sqlite3_stmt* stmt = one ? s.facts[f].one.get() : s.facts[f].stmt.get();
         sqlite3_reset(stmt);

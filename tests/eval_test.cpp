@@ -309,7 +309,7 @@ general:
     CHECK(missing.error().message == "customer 42 is not in table customers");
 }
 
-TEST_CASE("eval: key columns of every declared type join the fact rows a run joins") {
+TEST_CASE("eval: key columns of many declared types join the fact rows a run joins") {
     // SQLite converts keys to a column's affinity (INTEGER, TEXT, REAL, NUMERIC) as it stores
     // and compares them, and not at all without one (no type, BLOB): a one-customer lookup
     // takes a shortcut only where the affinity makes it find the same rows.
@@ -342,20 +342,21 @@ general:
         - id: some_total_2
           when: total >= 20
 )";
-    const char* customer_types[] = {"", "INTEGER", "TEXT"};
-    const char* fact_types[] = {"", "INTEGER", "TEXT", "REAL", "NUMERIC", "BLOB", "VARCHAR(10)",
-                                "ANY"};
+    const char* customer_types[] = {"", "INTEGER", "TEXT", "REAL", "NUMERIC", "BLOB"};
+    const char* fact_types[] = {"",        "INTEGER", "TEXT",        "REAL",
+                                "NUMERIC", "BLOB",    "VARCHAR(10)", "ANY"};
     for (const char* customer_type : customer_types) {
         for (const char* fact_type : fact_types) {
             INFO("customers.customer_id ", customer_type, ", orders.customer_id ", fact_type);
             TempDir dir;
-            const auto db = dir.database(
-                "typed.db", std::string("CREATE TABLE customers (customer_id ") + customer_type +
-                                R"sql(, spend REAL);
+            const auto db =
+                dir.database("typed.db", std::string("CREATE TABLE customers (customer_id ") +
+                                             customer_type +
+                                             R"sql(, spend REAL);
 INSERT INTO customers VALUES (1, 10), (2, 20), (3, 30), (5, 50), (20.0, 200), ('A12', 12),
   ('007', 7), ('9999', 99), ('2.5', 25), (7, 70), ('x y', 1), ('8', 80), ('5', 55);
 CREATE TABLE orders (customer_id )sql" + fact_type +
-                                    R"sql(, amount REAL, day DATE);
+                                             R"sql(, amount REAL, day DATE);
 INSERT INTO orders VALUES (1, 1, '2026-01-01'), ('1', 2, '2026-01-02'), (1.0, 4, '2026-01-03'),
   (2, 8, '2026-02-01'), ('02', 16, '2026-02-01'), (5, 1, '2026-03-01'), ('5', 2, '2026-03-01'),
   (5.0, 4, '2026-03-01'), (20, 1, '2026-03-01'), ('20', 2, '2026-03-01'),
