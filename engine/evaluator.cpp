@@ -522,29 +522,13 @@ Column evaluate(const bound::Expr& e, const Frame& frame) {
 }
 
 bool is_row_local(const bound::Expr& e) {
-    auto local = [](const bound::ExprPtr& p) { return !p || is_row_local(*p); };
-    return std::visit(
-        [&](const auto& n) -> bool {
-            using T = std::decay_t<decltype(n)>;
-            if constexpr (std::is_same_v<T, bound::Field>)
-                return local(n.record);
-            else if constexpr (std::is_same_v<T, bound::Unary>)
-                return local(n.operand);
-            else if constexpr (std::is_same_v<T, bound::Binary>)
-                return local(n.lhs) && local(n.rhs);
-            else if constexpr (std::is_same_v<T, bound::InList>)
-                return local(n.value) && std::all_of(n.items.begin(), n.items.end(), local);
-            else if constexpr (std::is_same_v<T, bound::Between>)
-                return local(n.value) && local(n.low) && local(n.high);
-            else if constexpr (std::is_same_v<T, bound::IsNull>)
-                return local(n.value);
-            else if constexpr (std::is_same_v<T, bound::Call>)
-                return !bound::is_population(n.fn) &&
-                       std::all_of(n.args.begin(), n.args.end(), local);
-            else
-                return true;  // leaves: literals, columns, lets, aggregates, as_of
-        },
-        e.node);
+    if (const auto* call = std::get_if<bound::Call>(&e.node);
+        call && bound::is_population(call->fn))
+        return false;  // ranks the whole base
+    bool local = true;
+    bound::for_each_operand(
+        e, [&local](const bound::Expr& operand) { local = local && is_row_local(operand); });
+    return local;
 }
 
 namespace {

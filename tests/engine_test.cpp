@@ -791,6 +791,35 @@ INSERT INTO customers SELECT i, (i * 7919) % 100 FROM n;
           std::string::npos);
 }
 
+TEST_CASE("a population call inside an expression ranks the whole base, not a block of it") {
+    TempDir dir;
+    // 20,000 customers with distinct scores: several of the evaluator's blocks of rows. Each
+    // quarter of the base is a tile; fitted block by block, every block would have its own.
+    const auto db = dir.database("ranked.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, score INTEGER);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+INSERT INTO customers SELECT i, (i * 7919) % 20011 FROM n;
+)sql");
+    const auto file = dir.write("r.yaml", R"(ruleset: ranked
+version: 1
+let:
+  tens: ntile(score, 4) * 10
+general:
+  segments:
+    - id: top
+      when: tens == 40
+    - id: bottom
+      when: ntile(score, 4) + 0 == 1
+    - id: middle
+      when: otherwise
+)");
+    auto r = run_cli({"run", file, "--db", db, "--dry-run", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("{\"id\":\"top\",\"label\":null,\"count\":5000,") != std::string::npos);
+    CHECK(r.out.find("{\"id\":\"bottom\",\"label\":null,\"count\":5000,") != std::string::npos);
+    CHECK(r.out.find("{\"id\":\"middle\",\"label\":null,\"count\":10000,") != std::string::npos);
+}
+
 TEST_CASE("rows read through the row function and stepped one by one are the same") {
     // SQLite hands a scan's rows to strata through an application-defined function; a table
     // read through more columns than a function may take is stepped row by row instead.
