@@ -288,6 +288,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         starting =
             start_pooled_async([state, record = std::move(record), levels = std::move(levels),
                                 &start_error, open_stays]() mutable {
+                spdlog::debug("run writer starting");
                 return RunWriter::begin(*state, record, std::move(levels), start_error, nullptr,
                                         open_stays);
             });

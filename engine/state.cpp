@@ -5,6 +5,7 @@
 #include "engine/versions.hpp"
 
 #include <SQLiteCpp/Statement.h>
+#include <spdlog/spdlog.h>
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
@@ -95,6 +96,7 @@ std::unique_ptr<RunWriter> RunWriter::begin(SQLite::Database& state, const RunRe
         if (!loading.later || only_customer) {
             impl->diff.emplace(load_open_placements(state, r.ruleset, only_customer),
                                std::move(impl->tactical_levels));
+            spdlog::debug("open stays loaded");
         }
         impl->stays.emplace(state, r.ruleset, impl->run_id);
         return std::unique_ptr<RunWriter>(new RunWriter(std::move(impl)));
@@ -133,6 +135,7 @@ bool RunWriter::load_open_stays(StoreError& error) {
         else
             impl_->diff.emplace(strata::load_open_placements(impl_->state, impl_->ruleset, only),
                                 std::move(impl_->tactical_levels));
+        spdlog::debug("open stays loaded");
         return true;
     } catch (const SQLite::Exception& e) {
         error = impl_->fail(e);

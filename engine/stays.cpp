@@ -1,5 +1,7 @@
 #include "engine/stays.hpp"
 
+#include "engine/table_scan.hpp"
+
 #include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
 
@@ -52,38 +54,86 @@ static std::unordered_map<int64_t, Str> segment_names(SQLite::Database& state, i
 
 namespace {
 
+// A placement's tactical paths joined by ';', interned once per combination of segment codes
+// met: a million customers share a few dozen combinations, and building and interning the
+// text for each one took a fifth of loading the open stays.
+class TacticalTexts {
+  public:
+    // Starts a placement's list of codes.
+    void clear() { codes_.clear(); }
+    void add(int64_t code) { codes_.push_back(code); }
+    // The joined text of the codes added since clear(), names by `name_of`.
+    template <class NameOf>
+    Str text(NameOf&& name_of) {
+        auto found = texts_.find(codes_);
+        if (found != texts_.end()) return found->second;
+        std::string joined;
+        for (const int64_t code : codes_) {
+            if (!joined.empty()) joined += ';';
+            joined += name_of(code).str();
+        }
+        return texts_.emplace(codes_, intern(joined)).first->second;
+    }
+
+  private:
+    struct Hash {
+        size_t operator()(const std::vector<int64_t>& codes) const {
+            uint64_t h = 1469598103934665603ull;
+            for (const int64_t c : codes)
+                h = (h ^ static_cast<uint64_t>(c)) * 1099511628211ull;
+            return static_cast<size_t>(h);
+        }
+    };
+    std::vector<int64_t> codes_;
+    std::unordered_map<std::vector<int64_t>, Str, Hash> texts_;
+};
+
 // Appends the placements of q's rows (customer_key, level, segment, entered_run, in the primary
 // key's order) to `out`, a segment's name by `name_of(code)` and a run's as_of by
-// `as_of_of(run)`; returns the rows read.
+// `as_of_of(run)`; returns the rows read. The columns are read through SQLite's own calls: a
+// SQLite::Column a cell cost a reference count's two atomic updates each.
 template <class NameOf, class AsOfOf>
-size_t read_placements(SQLite::Statement& q, std::vector<OpenPlacement>& out, NameOf&& name_of,
+size_t read_placements(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&& name_of,
                        AsOfOf&& as_of_of) {
+    sqlite3_stmt* stmt = q.get();
     size_t rows = 0;
-    std::string joined;
+    TacticalTexts texts;
+    std::vector<OpenTactical> tactical;
     auto close_last = [&] {
-        if (!out.empty()) out.back().tactical_text = intern(joined);
-        joined.clear();
+        if (out.empty()) return;
+        OpenPlacement& p = out.back();
+        p.tactical_text = texts.text(name_of);
+        p.tactical.assign(tactical);
     };
     const size_t first = out.size();
-    while (q.executeStep()) {
+    while (q.step()) {
         ++rows;
-        Value key = key_from_column(q.getColumn(0));
+        Value key;
+        if (sqlite3_column_type(stmt, 0) == SQLITE_INTEGER) {
+            key = static_cast<int64_t>(sqlite3_column_int64(stmt, 0));
+        } else {
+            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+            key = intern(std::string_view(text ? text : "",
+                                          static_cast<size_t>(sqlite3_column_bytes(stmt, 0))));
+        }
         if (out.size() == first || compare_keys(out.back().key, key) != 0) {
             close_last();
+            texts.clear();
+            tactical.clear();
             out.push_back({});
             out.back().key = key;
         }
         OpenPlacement& p = out.back();
-        const int level = q.getColumn(1).getInt();
-        const Str segment = name_of(q.getColumn(2).getInt64());
-        const int64_t entered = q.getColumn(3).getInt64();
+        const int level = sqlite3_column_int(stmt, 1);
+        const int64_t code = sqlite3_column_int64(stmt, 2);
+        const int64_t entered = sqlite3_column_int64(stmt, 3);
         if (level == 0) {
-            p.general = segment;
+            p.general = name_of(code);
             p.general_since_run = entered;
             p.since = as_of_of(entered);
         } else {
-            p.tactical.push_back({segment, level, entered});
-            joined += (joined.empty() ? "" : ";") + segment.str();
+            tactical.push_back({name_of(code), level, entered});
+            texts.add(code);
         }
     }
     close_last();
@@ -109,18 +159,21 @@ struct PlacementNames {
 
     // Appends the placements of q's rows (customer_key, level, segment, entered_run, in the
     // primary key's order) to `out`; returns the rows read.
-    size_t read(SQLite::Statement& q, std::vector<OpenPlacement>& out) {
+    size_t read(RawStatement& q, std::vector<OpenPlacement>& out) {
         return read_placements(
             q, out, [&](int64_t code) { return names[code]; },
             [&](int64_t run) { return as_of[run]; });
     }
 };
 
-void bind_key(SQLite::Statement& q, int at, const Value& key) {
-    if (const auto* i = std::get_if<int64_t>(&key))
-        q.bind(at, *i);
-    else
-        q.bind(at, std::get<Str>(key).str());
+// Binds a key; a text key's bytes must outlive the statement's use of them.
+void bind_key(RawStatement& q, int at, const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) {
+        sqlite3_bind_int64(q.get(), at, *i);
+    } else {
+        const std::string& text = std::get<Str>(key).str();
+        sqlite3_bind_text(q.get(), at, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    }
 }
 
 }  // namespace
@@ -135,12 +188,11 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
     // vector grown by doubling would hold up to twice what it needs.
     if (!only && names.largest_run > 0) out.reserve(static_cast<size_t>(names.largest_run));
     // In the primary key's order: key, then level (general first, then tactical in file order).
-    SQLite::Statement q(state, std::string("SELECT customer_key, level, segment, entered_run "
-                                           "FROM strata_stays WHERE ruleset = ? AND exited_run = "
-                                           "0") +
-                                   (only ? " AND customer_key = ?" : "") +
-                                   " ORDER BY customer_key, level, segment");
-    q.bind(1, *id);
+    RawStatement q(state, std::string("SELECT customer_key, level, segment, entered_run FROM "
+                                      "strata_stays WHERE ruleset = ? AND exited_run = 0") +
+                              (only ? " AND customer_key = ?" : "") +
+                              " ORDER BY customer_key, level, segment");
+    sqlite3_bind_int64(q.get(), 1, *id);
     if (only) bind_key(q, 2, *only);
     names.read(q, out);
     return out;
@@ -150,7 +202,7 @@ struct OneCustomerStays::Impl {
     SQLite::Database& state;
     std::string ruleset;
     std::optional<int64_t> ruleset_id;               // set with `stays`
-    std::optional<SQLite::Statement> stays;          // prepared once the ruleset has an id
+    std::unique_ptr<RawStatement> stays;             // prepared once the ruleset has an id
     std::unordered_map<int64_t, std::string> names;  // by segment code
     std::unordered_map<int64_t, std::optional<Date>> run_as_of;  // by run
 
@@ -191,21 +243,24 @@ std::vector<OpenPlacement> OneCustomerStays::operator()(const Value& key) {
     if (!p.stays) {
         const std::optional<int64_t> id = ruleset_id(p.state, p.ruleset);
         if (!id) return out;
-        p.stays.emplace(p.state,
-                        "SELECT customer_key, level, segment, entered_run FROM strata_stays WHERE "
-                        "ruleset = ? AND exited_run = 0 AND customer_key = ? ORDER BY "
-                        "customer_key, level, segment");
+        p.stays = std::make_unique<RawStatement>(
+            p.state,
+            "SELECT customer_key, level, segment, entered_run FROM strata_stays WHERE ruleset = ? "
+            "AND exited_run = 0 AND customer_key = ? ORDER BY customer_key, level, segment");
         p.ruleset_id = id;
     }
-    SQLite::Statement& q = *p.stays;
+    RawStatement& q = *p.stays;
     // Reset however the read ends: a statement left part-way would keep the caller's read
     // transaction (and its lock) open after COMMIT.
     struct ResetAfter {
-        SQLite::Statement& q;
-        ~ResetAfter() { q.tryReset(); }
-    } reset_after{q};
-    q.tryReset();
-    q.bind(1, *p.ruleset_id);
+        sqlite3_stmt* stmt;
+        ~ResetAfter() {
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+        }
+    } reset_after{q.get()};
+    sqlite3_reset(q.get());
+    sqlite3_bind_int64(q.get(), 1, *p.ruleset_id);
     bind_key(q, 2, key);
     read_placements(
         q, out,
@@ -244,17 +299,16 @@ bool OpenPlacementPages::operator()(std::vector<OpenPlacement>& out) {
     size_t limit = p.page_rows;
     while (!p.done) {
         // Stays this run opened (entered_run = run_id) are not the latest run's.
-        SQLite::Statement q(p.state,
-                            std::string("SELECT customer_key, level, segment, entered_run FROM "
-                                        "strata_stays WHERE ruleset = ? AND exited_run = 0 AND "
-                                        "entered_run <> ?") +
-                                (p.after ? " AND customer_key > ?" : "") +
-                                " ORDER BY customer_key, level, segment LIMIT ?");
-        q.bind(1, *p.ruleset);
-        q.bind(2, p.run_id);
+        RawStatement q(p.state, std::string("SELECT customer_key, level, segment, entered_run FROM "
+                                            "strata_stays WHERE ruleset = ? AND exited_run = 0 AND "
+                                            "entered_run <> ?") +
+                                    (p.after ? " AND customer_key > ?" : "") +
+                                    " ORDER BY customer_key, level, segment LIMIT ?");
+        sqlite3_bind_int64(q.get(), 1, *p.ruleset);
+        sqlite3_bind_int64(q.get(), 2, p.run_id);
         int at = 3;
         if (p.after) bind_key(q, at++, *p.after);
-        q.bind(at, static_cast<int64_t>(limit));
+        sqlite3_bind_int64(q.get(), at, static_cast<int64_t>(limit));
         const size_t rows = p.names->read(q, out);
         if (rows < limit) {
             p.done = true;
@@ -281,6 +335,12 @@ OpenTacticals& OpenTacticals::operator=(const OpenTacticals& other) {
     size_ = other.size_;
     std::copy(other.begin(), other.end(), items_.get());
     return *this;
+}
+
+void OpenTacticals::assign(const std::vector<OpenTactical>& stays) {
+    items_.reset(stays.empty() ? nullptr : new OpenTactical[stays.size()]);
+    std::copy(stays.begin(), stays.end(), items_.get());
+    size_ = static_cast<uint32_t>(stays.size());
 }
 
 void OpenTacticals::push_back(const OpenTactical& stay) {

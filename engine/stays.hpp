@@ -60,6 +60,8 @@ class OpenTacticals {
     ~OpenTacticals() = default;
 
     void push_back(const OpenTactical& stay);
+    // Replaces the stays with `stays`, in one allocation.
+    void assign(const std::vector<OpenTactical>& stays);
     const OpenTactical* begin() const { return items_.get(); }
     const OpenTactical* end() const { return items_.get() + size_; }
     size_t size() const { return size_; }
