@@ -5,8 +5,8 @@
 #include "engine/versions.hpp"
 
 #include <SQLiteCpp/Statement.h>
-#include <spdlog/spdlog.h>
 #include <SQLiteCpp/Transaction.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>

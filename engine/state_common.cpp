@@ -22,4 +22,21 @@ std::string describe(const SQLite::Exception& e, const std::string& what) {
     return what + ": " + e.what();
 }
 
+std::optional<int64_t> ruleset_id(SQLite::Database& state, const std::string& ruleset) {
+    SQLite::Statement q(state, "SELECT ruleset_id FROM strata_rulesets WHERE name = ?");
+    q.bind(1, ruleset);
+    if (!q.executeStep()) return std::nullopt;
+    return q.getColumn(0).getInt64();
+}
+
+// A ruleset's segment names by code: stays keep a small integer per row, not the text.
+std::unordered_map<int64_t, Str> segment_names(SQLite::Database& state, int64_t ruleset) {
+    std::unordered_map<int64_t, Str> names;
+    SQLite::Statement q(state, "SELECT code, name FROM strata_segments WHERE ruleset = ?");
+    q.bind(1, ruleset);
+    while (q.executeStep())
+        names[q.getColumn(0).getInt64()] = intern(q.getColumn(1).getText());
+    return names;
+}
+
 }  // namespace strata::state_common

@@ -1,0 +1,317 @@
+// Reading a ruleset's open stays back as placements: all of them, a page at a time, or one
+// customer's (engine/stays.hpp).
+#include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+
+#include "engine/state_common.hpp"
+#include "engine/stays.hpp"
+#include "engine/table_scan.hpp"
+
+namespace strata {
+
+using state_common::ruleset_id;
+using state_common::segment_names;
+
+namespace {
+
+// A placement's tactical paths joined by ';', interned once per combination of segment codes
+// met: a million customers share a few dozen combinations, and building and interning the
+// text for each one took a fifth of loading the open stays.
+class TacticalTexts {
+  public:
+    // Starts a placement's list of codes.
+    void clear() { codes_.clear(); }
+    void add(int64_t code) { codes_.push_back(code); }
+    // The joined text of the codes added since clear(), names by `name_of`.
+    template <class NameOf>
+    Str text(NameOf&& name_of) {
+        auto found = texts_.find(codes_);
+        if (found != texts_.end()) return found->second;
+        std::string joined;
+        for (const int64_t code : codes_) {
+            if (!joined.empty()) joined += ';';
+            joined += name_of(code).str();
+        }
+        return texts_.emplace(codes_, intern(joined)).first->second;
+    }
+
+  private:
+    struct Hash {
+        size_t operator()(const std::vector<int64_t>& codes) const {
+            uint64_t h = 1469598103934665603ull;
+            for (const int64_t c : codes)
+                h = (h ^ static_cast<uint64_t>(c)) * 1099511628211ull;
+            return static_cast<size_t>(h);
+        }
+    };
+    std::vector<int64_t> codes_;
+    std::unordered_map<std::vector<int64_t>, Str, Hash> texts_;
+};
+
+// Appends the placements of q's rows (customer_key, level, segment, entered_run, in the primary
+// key's order) to `out`, a segment's name by `name_of(code)` and a run's as_of by
+// `as_of_of(run)`; returns the rows read. The columns are read through SQLite's own calls: a
+// SQLite::Column a cell cost a reference count's two atomic updates each.
+template <class NameOf, class AsOfOf>
+size_t read_placements(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&& name_of,
+                       AsOfOf&& as_of_of) {
+    sqlite3_stmt* stmt = q.get();
+    size_t rows = 0;
+    TacticalTexts texts;
+    std::vector<OpenTactical> tactical;
+    auto close_last = [&] {
+        if (out.empty()) return;
+        OpenPlacement& p = out.back();
+        p.tactical_text = texts.text(name_of);
+        p.tactical.assign(tactical);
+    };
+    const size_t first = out.size();
+    while (q.step()) {
+        ++rows;
+        Value key;
+        if (sqlite3_column_type(stmt, 0) == SQLITE_INTEGER) {
+            key = static_cast<int64_t>(sqlite3_column_int64(stmt, 0));
+        } else {
+            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+            key = intern(std::string_view(text ? text : "",
+                                          static_cast<size_t>(sqlite3_column_bytes(stmt, 0))));
+        }
+        if (out.size() == first || compare_keys(out.back().key, key) != 0) {
+            close_last();
+            texts.clear();
+            tactical.clear();
+            out.push_back({});
+            out.back().key = key;
+        }
+        OpenPlacement& p = out.back();
+        const int level = sqlite3_column_int(stmt, 1);
+        const int64_t code = sqlite3_column_int64(stmt, 2);
+        const int64_t entered = sqlite3_column_int64(stmt, 3);
+        if (level == 0) {
+            p.general = name_of(code);
+            p.general_since_run = entered;
+            p.since = as_of_of(entered);
+        } else {
+            tactical.push_back({name_of(code), level, entered});
+            texts.add(code);
+        }
+    }
+    close_last();
+    return rows;
+}
+
+// What turns stay rows into placements: a ruleset's segment names by code and its runs' as_of.
+struct PlacementNames {
+    std::unordered_map<int64_t, Str> names;
+    std::unordered_map<int64_t, std::optional<Date>> as_of;  // by run
+    int64_t largest_run = 0;                                 // customers of its largest run
+
+    PlacementNames(SQLite::Database& state, const std::string& ruleset, int64_t ruleset_id)
+        : names(segment_names(state, ruleset_id)) {
+        SQLite::Statement runs(
+            state, "SELECT run_id, as_of, customers FROM strata_runs WHERE ruleset = ?");
+        runs.bind(1, ruleset);
+        while (runs.executeStep()) {
+            as_of[runs.getColumn(0).getInt64()] = parse_date(runs.getColumn(1).getString());
+            largest_run = std::max(largest_run, runs.getColumn(2).getInt64());
+        }
+    }
+
+    // Appends the placements of q's rows (customer_key, level, segment, entered_run, in the
+    // primary key's order) to `out`; returns the rows read.
+    size_t read(RawStatement& q, std::vector<OpenPlacement>& out) {
+        return read_placements(
+            q, out, [&](int64_t code) { return names[code]; },
+            [&](int64_t run) { return as_of[run]; });
+    }
+};
+
+// Binds a key; a text key's bytes must outlive the statement's use of them.
+void bind_key(RawStatement& q, int at, const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) {
+        sqlite3_bind_int64(q.get(), at, *i);
+    } else {
+        const std::string& text = std::get<Str>(key).str();
+        sqlite3_bind_text(q.get(), at, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    }
+}
+
+}  // namespace
+
+std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const std::string& ruleset,
+                                                const Value* only) {
+    std::vector<OpenPlacement> out;
+    const auto id = ruleset_id(state, ruleset);
+    if (!id) return out;
+    PlacementNames names(state, ruleset, *id);
+    // The runs' largest customer count sizes the placements at once: at 10M customers a
+    // vector grown by doubling would hold up to twice what it needs.
+    if (!only && names.largest_run > 0) out.reserve(static_cast<size_t>(names.largest_run));
+    // In the primary key's order: key, then level (general first, then tactical in file order).
+    RawStatement q(state, std::string("SELECT customer_key, level, segment, entered_run FROM "
+                                      "strata_stays WHERE ruleset = ? AND exited_run = 0") +
+                              (only ? " AND customer_key = ?" : "") +
+                              " ORDER BY customer_key, level, segment");
+    sqlite3_bind_int64(q.get(), 1, *id);
+    if (only) bind_key(q, 2, *only);
+    names.read(q, out);
+    return out;
+}
+
+struct OneCustomerStays::Impl {
+    SQLite::Database& state;
+    std::string ruleset;
+    std::optional<int64_t> ruleset_id;               // set with `stays`
+    std::unique_ptr<RawStatement> stays;             // prepared once the ruleset has an id
+    std::unordered_map<int64_t, std::string> names;  // by segment code
+    std::unordered_map<int64_t, std::optional<Date>> run_as_of;  // by run
+
+    // Null when the ruleset has no segment of that code (as load_open_placements gives it).
+    const std::string* name_of(int64_t code) {
+        auto found = names.find(code);
+        if (found == names.end()) {  // a segment a later run added: read them all again
+            names.clear();
+            SQLite::Statement q(state, "SELECT code, name FROM strata_segments WHERE ruleset = ?");
+            q.bind(1, *ruleset_id);
+            while (q.executeStep())
+                names[q.getColumn(0).getInt64()] = q.getColumn(1).getString();
+            found = names.find(code);
+            if (found == names.end()) return nullptr;
+        }
+        return &found->second;
+    }
+
+    std::optional<Date> as_of_of(int64_t run) {
+        auto found = run_as_of.find(run);
+        if (found != run_as_of.end()) return found->second;
+        SQLite::Statement q(state, "SELECT as_of FROM strata_runs WHERE run_id = ?");
+        q.bind(1, run);
+        std::optional<Date> as_of;
+        if (q.executeStep()) as_of = parse_date(q.getColumn(0).getString());
+        return run_as_of[run] = as_of;
+    }
+};
+
+OneCustomerStays::OneCustomerStays(SQLite::Database& state, std::string ruleset)
+    : impl_(std::make_unique<Impl>(Impl{state, std::move(ruleset), {}, {}, {}, {}})) {}
+
+OneCustomerStays::~OneCustomerStays() = default;
+
+std::vector<OpenPlacement> OneCustomerStays::operator()(const Value& key) {
+    Impl& p = *impl_;
+    std::vector<OpenPlacement> out;
+    if (!p.stays) {
+        const std::optional<int64_t> id = ruleset_id(p.state, p.ruleset);
+        if (!id) return out;
+        p.stays = std::make_unique<RawStatement>(
+            p.state,
+            "SELECT customer_key, level, segment, entered_run FROM strata_stays WHERE ruleset = ? "
+            "AND exited_run = 0 AND customer_key = ? ORDER BY customer_key, level, segment");
+        p.ruleset_id = id;
+    }
+    RawStatement& q = *p.stays;
+    // Reset however the read ends: a statement left part-way would keep the caller's read
+    // transaction (and its lock) open after COMMIT.
+    struct ResetAfter {
+        sqlite3_stmt* stmt;
+        ~ResetAfter() {
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+        }
+    } reset_after{q.get()};
+    sqlite3_reset(q.get());
+    sqlite3_bind_int64(q.get(), 1, *p.ruleset_id);
+    bind_key(q, 2, key);
+    read_placements(
+        q, out,
+        [&](int64_t code) {
+            const std::string* name = p.name_of(code);
+            return name ? intern(*name) : Str{};
+        },
+        [&](int64_t run) { return p.as_of_of(run); });
+    return out;
+}
+
+struct OpenPlacementPages::Impl {
+    SQLite::Database& state;
+    std::optional<int64_t> ruleset;
+    int64_t run_id;
+    size_t page_rows;
+    std::optional<PlacementNames> names;
+    std::optional<Value> after;  // the last key handed out
+    bool done = false;
+};
+
+OpenPlacementPages::OpenPlacementPages(SQLite::Database& state, const std::string& ruleset,
+                                       int64_t run_id, size_t page_rows)
+    : impl_(std::make_shared<Impl>(Impl{state, ruleset_id(state, ruleset), run_id,
+                                        std::max<size_t>(page_rows, 1), std::nullopt,
+                                        std::nullopt})) {
+    if (impl_->ruleset)
+        impl_->names.emplace(state, ruleset, *impl_->ruleset);
+    else
+        impl_->done = true;
+}
+
+bool OpenPlacementPages::operator()(std::vector<OpenPlacement>& out) {
+    Impl& p = *impl_;
+    out.clear();
+    size_t limit = p.page_rows;
+    while (!p.done) {
+        // Stays this run opened (entered_run = run_id) are not the latest run's.
+        RawStatement q(p.state, std::string("SELECT customer_key, level, segment, entered_run FROM "
+                                            "strata_stays WHERE ruleset = ? AND exited_run = 0 AND "
+                                            "entered_run <> ?") +
+                                    (p.after ? " AND customer_key > ?" : "") +
+                                    " ORDER BY customer_key, level, segment LIMIT ?");
+        sqlite3_bind_int64(q.get(), 1, *p.ruleset);
+        sqlite3_bind_int64(q.get(), 2, p.run_id);
+        int at = 3;
+        if (p.after) bind_key(q, at++, *p.after);
+        sqlite3_bind_int64(q.get(), at, static_cast<int64_t>(limit));
+        const size_t rows = p.names->read(q, out);
+        if (rows < limit) {
+            p.done = true;
+        } else if (out.size() > 1) {
+            out.pop_back();  // its stays may go on past the page: it starts the next one
+        } else {
+            out.clear();  // one customer with more stays than a page: a larger page
+            limit *= 2;
+            continue;
+        }
+        if (!out.empty()) p.after = out.back().key;
+        return !out.empty();
+    }
+    return false;
+}
+
+OpenTacticals::OpenTacticals(const OpenTacticals& other) {
+    *this = other;
+}
+
+OpenTacticals& OpenTacticals::operator=(const OpenTacticals& other) {
+    if (this == &other) return *this;
+    items_.reset(other.size_ ? new OpenTactical[other.size_] : nullptr);
+    size_ = other.size_;
+    std::copy(other.begin(), other.end(), items_.get());
+    return *this;
+}
+
+void OpenTacticals::assign(const std::vector<OpenTactical>& stays) {
+    items_.reset(stays.empty() ? nullptr : new OpenTactical[stays.size()]);
+    std::copy(stays.begin(), stays.end(), items_.get());
+    size_ = static_cast<uint32_t>(stays.size());
+}
+
+void OpenTacticals::push_back(const OpenTactical& stay) {
+    // Grown by one each time: a customer has as many as the rule file has tactical segments.
+    std::unique_ptr<OpenTactical[]> grown(new OpenTactical[size_ + 1]);
+    std::copy(begin(), end(), grown.get());
+    grown[size_] = stay;
+    items_ = std::move(grown);
+    ++size_;
+}
+
+}  // namespace strata
