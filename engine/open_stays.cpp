@@ -18,21 +18,22 @@ namespace {
 
 // A placement's tactical paths joined by ';', interned once per combination of segment codes
 // met: a million customers share a few dozen combinations, and building and interning the
-// text for each one took a fifth of loading the open stays.
+// text for each one took a fifth of loading the open stays. The texts belong to the pool in
+// scope, so one of these lives no longer than one read: the live engine gives each call a
+// pool of its own.
 class TacticalTexts {
   public:
     // Starts a placement's list of codes.
     void clear() { codes_.clear(); }
     void add(int64_t code) { codes_.push_back(code); }
-    // The joined text of the codes added since clear(), names by `name_of`.
-    template <class NameOf>
-    Str text(NameOf&& name_of) {
+    // The joined text of the codes added since clear(), whose stays are `stays`.
+    Str text(const std::vector<OpenTactical>& stays) {
         auto found = texts_.find(codes_);
         if (found != texts_.end()) return found->second;
         std::string joined;
-        for (const int64_t code : codes_) {
+        for (const OpenTactical& t : stays) {
             if (!joined.empty()) joined += ';';
-            joined += name_of(code).str();
+            joined += t.segment.str();
         }
         return texts_.emplace(codes_, intern(joined)).first->second;
     }
@@ -64,7 +65,7 @@ size_t read_placements(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&
     auto close_last = [&] {
         if (out.empty()) return;
         OpenPlacement& p = out.back();
-        p.tactical_text = texts.text(name_of);
+        p.tactical_text = texts.text(tactical);
         p.tactical.assign(tactical);
     };
     const size_t first = out.size();
@@ -94,7 +95,12 @@ size_t read_placements(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&
             p.general_since_run = entered;
             p.since = as_of_of(entered);
         } else {
-            tactical.push_back({name_of(code), level, entered});
+            const Str segment = name_of(code);
+            if (!segment.p)
+                throw SQLite::Exception("a stay of customer " + format_value(p.key) +
+                                        " names segment code " + std::to_string(code) +
+                                        ", which table 'strata_segments' does not hold");
+            tactical.push_back({segment, level, entered});
             texts.add(code);
         }
     }
@@ -128,13 +134,24 @@ struct PlacementNames {
     }
 };
 
+// SQLite's answer to a bind, as an exception when it refused: a parameter left unbound reads
+// as null, and `customer_key > null` would end a page read as if no customer came after.
+void bound(RawStatement& q, int rc) {
+    if (rc != SQLITE_OK) throw SQLite::Exception(sqlite3_db_handle(q.get()), rc);
+}
+
+void bind_int(RawStatement& q, int at, int64_t value) {
+    bound(q, sqlite3_bind_int64(q.get(), at, value));
+}
+
 // Binds a key; a text key's bytes must outlive the statement's use of them.
 void bind_key(RawStatement& q, int at, const Value& key) {
     if (const auto* i = std::get_if<int64_t>(&key)) {
-        sqlite3_bind_int64(q.get(), at, *i);
+        bind_int(q, at, *i);
     } else {
         const std::string& text = std::get<Str>(key).str();
-        sqlite3_bind_text(q.get(), at, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+        bound(q, sqlite3_bind_text64(q.get(), at, text.data(), text.size(), SQLITE_STATIC,
+                                     SQLITE_UTF8));
     }
 }
 
@@ -154,7 +171,7 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
                                       "strata_stays WHERE ruleset = ? AND exited_run = 0") +
                               (only ? " AND customer_key = ?" : "") +
                               " ORDER BY customer_key, level, segment");
-    sqlite3_bind_int64(q.get(), 1, *id);
+    bind_int(q, 1, *id);
     if (only) bind_key(q, 2, *only);
     names.read(q, out);
     return out;
@@ -222,7 +239,7 @@ std::vector<OpenPlacement> OneCustomerStays::operator()(const Value& key) {
         }
     } reset_after{q.get()};
     sqlite3_reset(q.get());
-    sqlite3_bind_int64(q.get(), 1, *p.ruleset_id);
+    bind_int(q, 1, *p.ruleset_id);
     bind_key(q, 2, key);
     read_placements(
         q, out,
@@ -266,11 +283,11 @@ bool OpenPlacementPages::operator()(std::vector<OpenPlacement>& out) {
                                             "entered_run <> ?") +
                                     (p.after ? " AND customer_key > ?" : "") +
                                     " ORDER BY customer_key, level, segment LIMIT ?");
-        sqlite3_bind_int64(q.get(), 1, *p.ruleset);
-        sqlite3_bind_int64(q.get(), 2, p.run_id);
+        bind_int(q, 1, *p.ruleset);
+        bind_int(q, 2, p.run_id);
         int at = 3;
         if (p.after) bind_key(q, at++, *p.after);
-        sqlite3_bind_int64(q.get(), at, static_cast<int64_t>(limit));
+        bind_int(q, at, static_cast<int64_t>(limit));
         const size_t rows = p.names->read(q, out);
         if (rows < limit) {
             p.done = true;

@@ -135,7 +135,7 @@ bool RunWriter::load_open_stays(StoreError& error) {
         else
             impl_->diff.emplace(strata::load_open_placements(impl_->state, impl_->ruleset, only),
                                 std::move(impl_->tactical_levels));
-        spdlog::debug("open stays loaded");
+        spdlog::debug("open stays: loaded, or read by pages from here");
         return true;
     } catch (const SQLite::Exception& e) {
         error = impl_->fail(e);

@@ -79,6 +79,22 @@ TEST_CASE("a second run over unchanged data writes no membership rows at all") {
     CHECK(membership(db, 2) == "1:small[small_tv] 2:regular[] 3:vip[tv] 4:small[] ");
 }
 
+TEST_CASE("a stay whose segment has lost its name is a database error, and nothing is stored") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules());
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    {
+        SQLite::Database d(db, SQLite::OPEN_READWRITE);
+        d.exec("DELETE FROM strata_segments WHERE name = 'small_tv'");
+    }
+    auto second = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"});
+    CHECK(second.code == 2);
+    CHECK(second.err.find("names segment code") != std::string::npos);
+    CHECK(second.err.find("strata_segments") != std::string::npos);
+    CHECK(scalar(db, "SELECT count(*) FROM strata_runs") == 1);
+}
+
 TEST_CASE("moves between runs: the matrix, new customers, leavers and tactical entries") {
     TempDir dir;
     const auto db = dir.database("base.db", kBase);
