@@ -16,6 +16,7 @@
 #include "engine/store.hpp"
 #include "engine/table_scan.hpp"
 #include "engine/triggers.hpp"
+#include "engine/value_ops.hpp"
 
 namespace strata::live {
 
@@ -42,9 +43,9 @@ struct ResetAfter {
 // Whether SQLite converts what `column` of `table` holds, and what it is compared with, to one
 // affinity (INTEGER, TEXT, REAL or NUMERIC; the declared type decides, by SQLite's rules):
 // then the number 5 and the text '5' cannot both be there (blobs aside, which no lookup
-// finds), and `column = key` finds every row that any spelling of the key would. Only for ordinary
-// tables: a view's or a virtual table's declared types promise nothing, and a STRICT table's ANY
-// converts nothing.
+// finds), and `column = key` finds every row that any spelling of the key would. Only for
+// ordinary tables: a view's or a virtual table's declared types promise nothing, and a STRICT
+// table's ANY converts nothing.
 bool converts_to_one_affinity(SQLite::Database& data, const std::string& table,
                               const std::string& column) {
     SQLite::Statement kind(data,
@@ -52,9 +53,7 @@ bool converts_to_one_affinity(SQLite::Database& data, const std::string& table,
                            "COLLATE NOCASE");
     kind.bind(1, table);
     if (!kind.executeStep()) return false;
-    std::string sql = kind.getColumn(0).getString();
-    for (char& c : sql)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const std::string sql = value_ops::map_ascii(kind.getColumn(0).getString(), ::toupper);
     if (sql.rfind("CREATE VIRTUAL", 0) == 0) return false;
     SQLite::Statement info(data,
                            "SELECT type FROM pragma_table_info(?) WHERE name = ? COLLATE "
@@ -62,9 +61,7 @@ bool converts_to_one_affinity(SQLite::Database& data, const std::string& table,
     info.bind(1, table);
     info.bind(2, column);
     if (!info.executeStep()) return false;
-    std::string type = info.getColumn(0).getString();
-    for (char& c : type)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const std::string type = value_ops::map_ascii(info.getColumn(0).getString(), ::toupper);
     auto has = [&](const char* word) { return type.find(word) != std::string::npos; };
     if (has("INT") || has("CHAR") || has("CLOB") || has("TEXT")) return true;
     if (has("BLOB") || type.find_first_not_of(" \t\n\r") == std::string::npos) return false;
