@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace strata {
 
@@ -173,7 +174,7 @@ struct StayWriter::Impl {
             "INSERT INTO strata_stays (ruleset, exited_run, customer_key, level, segment, "
             "entered_run) VALUES ";
         for (size_t i = 0; i < rows; ++i)
-            sql += i ? ",(?,0,?,?,?,?)" : "(?,0,?,?,?,?)";
+            sql += i ? ",(?,?,?,?,?,?)" : "(?,?,?,?,?,?)";
         return prepare(sql);
     }
     void step(sqlite3_stmt* stmt) {
@@ -181,19 +182,36 @@ struct StayWriter::Impl {
         sqlite3_reset(stmt);
         if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
     }
-    // Sets `value` (exited_run or level) on one open stay, which must be there: a stay that
-    // cannot be found means the state is not what this run read, and the run rolls back.
-    void update_stay(sqlite3_stmt* stmt, int64_t value, const StayRef& stay) {
-        sqlite3_bind_int64(stmt, 1, value);
-        sqlite3_bind_int64(stmt, 2, ruleset);
-        bind_key(stmt, 3, stay.key);
-        sqlite3_bind_int(stmt, 4, stay.level);
-        sqlite3_bind_int64(stmt, 5, code_of(stay.segment));
-        sqlite3_bind_int64(stmt, 6, stay.entered_run);
+    // Deletes one open stay (`stmt` is `close`), or sets its level (`stmt` is `relevel`, with
+    // the level first). The stay must be there: one that cannot be found means the state is
+    // not what this run read, and the run rolls back.
+    void change_stay(sqlite3_stmt* stmt, const StayRef& stay, std::optional<int> level) {
+        int at = 1;
+        if (level) sqlite3_bind_int(stmt, at++, *level);
+        sqlite3_bind_int64(stmt, at++, ruleset);
+        bind_key(stmt, at++, stay.key);
+        sqlite3_bind_int(stmt, at++, stay.level);
+        sqlite3_bind_int64(stmt, at++, code_of(stay.segment));
+        sqlite3_bind_int64(stmt, at, stay.entered_run);
         step(stmt);
         if (sqlite3_changes(db) != 1)
             throw SQLite::Exception("a stay of customer " + format_value(stay.key) + " in '" +
                                     stay.segment.str() + "' is missing from the state");
+    }
+    // Inserts `count` stays, kBatch rows to a statement; bind_row(stmt, first parameter, i)
+    // binds the i-th row's ruleset, exited_run, customer_key, level, segment and entered_run.
+    template <typename BindRow>
+    void insert_stays(size_t count, BindRow bind_row) {
+        Prepared rest(nullptr, sqlite3_finalize);
+        for (size_t done = 0; done < count;) {
+            const size_t rows = std::min(kBatch, count - done);
+            if (rows < kBatch) rest = insert_of(rows);
+            sqlite3_stmt* stmt = rows == kBatch ? full.get() : rest.get();
+            for (size_t k = 0; k < rows; ++k)
+                bind_row(stmt, static_cast<int>(k * 6) + 1, done + k);
+            step(stmt);
+            done += rows;
+        }
     }
     // Values are always bound as parameters; texts live as long as the statement runs.
     static void bind_key(sqlite3_stmt* stmt, int at, const Value& key) {
@@ -224,8 +242,8 @@ StayWriter::StayWriter(SQLite::Database& state, const std::string& ruleset, int6
     }
     s.name = s.prepare("INSERT INTO strata_segments (ruleset, code, name) VALUES (?, ?, ?)");
     s.close = s.prepare(
-        "UPDATE strata_stays SET exited_run = ? WHERE ruleset = ? AND exited_run = 0 AND "
-        "customer_key = ? AND level = ? AND segment = ? AND entered_run = ?");
+        "DELETE FROM strata_stays WHERE ruleset = ? AND exited_run = 0 AND customer_key = ? "
+        "AND level = ? AND segment = ? AND entered_run = ?");
     s.relevel = s.prepare(
         "UPDATE strata_stays SET level = ? WHERE ruleset = ? AND exited_run = 0 AND "
         "customer_key = ? AND level = ? AND segment = ? AND entered_run = ?");
@@ -236,28 +254,31 @@ StayWriter::~StayWriter() = default;
 
 void StayWriter::write(const StayChanges& changes) {
     Impl& s = *impl_;
+    // A stay is closed by deleting its open row and inserting it again with its exited_run,
+    // in batches: an UPDATE of a key column costs SQLite a second search per row (for a
+    // conflict at the new key) and no batching.
     for (const StayRef& stay : changes.closed)
-        s.update_stay(s.close.get(), s.run_id, stay);
+        s.change_stay(s.close.get(), stay, std::nullopt);
+    s.insert_stays(changes.closed.size(), [&](sqlite3_stmt* stmt, int at, size_t i) {
+        const StayRef& c = changes.closed[i];
+        sqlite3_bind_int64(stmt, at, s.ruleset);
+        sqlite3_bind_int64(stmt, at + 1, s.run_id);
+        Impl::bind_key(stmt, at + 2, c.key);
+        sqlite3_bind_int(stmt, at + 3, c.level);
+        sqlite3_bind_int64(stmt, at + 4, s.code_of(c.segment));
+        sqlite3_bind_int64(stmt, at + 5, c.entered_run);
+    });
     for (const auto& [stay, level] : changes.releveled)
-        s.update_stay(s.relevel.get(), level, stay);
-    Impl::Prepared rest(nullptr, sqlite3_finalize);
-    const auto& rows = changes.opened;
-    for (size_t done = 0; done < rows.size();) {
-        const size_t count = std::min(Impl::kBatch, rows.size() - done);
-        if (count < Impl::kBatch) rest = s.insert_of(count);
-        sqlite3_stmt* stmt = count == Impl::kBatch ? s.full.get() : rest.get();
-        for (size_t k = 0; k < count; ++k) {
-            const auto& o = rows[done + k];
-            const int base = static_cast<int>(k * 5);
-            sqlite3_bind_int64(stmt, base + 1, s.ruleset);
-            Impl::bind_key(stmt, base + 2, o.key);
-            sqlite3_bind_int(stmt, base + 3, o.level);
-            sqlite3_bind_int64(stmt, base + 4, s.code_of(o.segment));
-            sqlite3_bind_int64(stmt, base + 5, s.run_id);
-        }
-        s.step(stmt);
-        done += count;
-    }
+        s.change_stay(s.relevel.get(), stay, level);
+    s.insert_stays(changes.opened.size(), [&](sqlite3_stmt* stmt, int at, size_t i) {
+        const auto& o = changes.opened[i];
+        sqlite3_bind_int64(stmt, at, s.ruleset);
+        sqlite3_bind_int64(stmt, at + 1, 0);
+        Impl::bind_key(stmt, at + 2, o.key);
+        sqlite3_bind_int(stmt, at + 3, o.level);
+        sqlite3_bind_int64(stmt, at + 4, s.code_of(o.segment));
+        sqlite3_bind_int64(stmt, at + 5, s.run_id);
+    });
 }
 
 std::vector<MembershipRow> membership_of_run(SQLite::Database& state, int64_t run_id) {
