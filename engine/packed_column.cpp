@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 namespace strata {
@@ -133,12 +134,15 @@ void PackedColumnBuilder::widen(uint8_t width) {
 }
 
 void PackedColumnBuilder::append(const Value* values, size_t n) {
-    for (size_t k = 0; k < n; ++k) {
-        const Value& v = values[k];
+    size_t k = 0;
+    while (k < n) {
         if (!out_.packed_) {
-            values_.push_back(v);
-            continue;
+            values_.insert(values_.end(), values + k, values + n);
+            return;
         }
+        // Settles what values[k] needs first (the column's kind, wider integers, or no
+        // packing at all), then appends it and the values after it that fit as they are.
+        const Value& v = values[k];
         const size_t kind = v.index();
         if (kind != 0 && out_.kind_ == 0) {  // the first value: the column's kind
             out_.kind_ = static_cast<uint8_t>(kind);
@@ -148,27 +152,61 @@ void PackedColumnBuilder::append(const Value* values, size_t n) {
             out_.payload_.assign(out_.rows_ * width, 0);
         } else if (kind != 0 && kind != out_.kind_) {
             unpack_all();
-            values_.push_back(v);
             continue;
+        } else if (kind == kInt && int_width(std::get<int64_t>(v)) > out_.width_) {
+            widen(int_width(std::get<int64_t>(v)));
         }
-        const size_t i = out_.rows_++;
-        if (i / 64 >= out_.present_.size()) out_.present_.push_back(0);
-        out_.payload_.resize(out_.payload_.size() + out_.width_, 0);
-        if (kind == 0) continue;
-        out_.present_[i / 64] |= uint64_t{1} << (i % 64);
-        uint8_t* at = &out_.payload_[i * out_.width_];
-        if (kind == kInt) {
-            const int64_t x = std::get<int64_t>(v);
-            if (int_width(x) > out_.width_) {
-                widen(int_width(x));
-                at = &out_.payload_[i * out_.width_];
-            }
-            store_int(x, at, out_.width_);
-            continue;
-        }
-        with_kind(
-            kind, [&]<size_t K>(std::integral_constant<size_t, K>) { store<K>(v, at); }, [] {});
+        k += append_fitting(values + k, n - k);
     }
+}
+
+size_t PackedColumnBuilder::append_fitting(const Value* values, size_t n) {
+    const size_t first = out_.rows_;
+    const size_t width = out_.width_;
+    // Room for all n, given back below for those that do not fit; new bytes are zero, as a
+    // null row's are.
+    out_.payload_.resize((first + n) * width, 0);
+    out_.present_.resize((first + n + 63) / 64, 0);
+    uint8_t* const payload = out_.payload_.data();
+    uint64_t* const present = out_.present_.data();
+    size_t k = 0;
+    auto fits = [&](auto put) {
+        for (; k < n; ++k) {
+            const Value& v = values[k];
+            if (v.index() == 0) continue;
+            if (v.index() != out_.kind_ || !put(v, payload + (first + k) * width)) break;
+            const size_t i = first + k;
+            present[i / 64] |= uint64_t{1} << (i % 64);
+        }
+    };
+    if (out_.kind_ == 0) {
+        fits([](const Value&, uint8_t*) { return false; });  // nulls only, until a kind comes
+    } else if (out_.kind_ == kInt) {
+        with_int_width(width, [&]<typename N>(N) {
+            fits([](const Value& v, uint8_t* at) {
+                const int64_t x = *std::get_if<int64_t>(&v);
+                if (x < std::numeric_limits<N>::min() || x > std::numeric_limits<N>::max())
+                    return false;
+                const auto narrow = static_cast<N>(x);
+                std::memcpy(at, &narrow, sizeof narrow);
+                return true;
+            });
+        });
+    } else {
+        with_kind(
+            out_.kind_,
+            [&]<size_t K>(std::integral_constant<size_t, K>) {
+                fits([](const Value& v, uint8_t* at) {
+                    store<K>(v, at);
+                    return true;
+                });
+            },
+            [] {});
+    }
+    out_.rows_ = first + k;
+    out_.payload_.resize(out_.rows_ * width);
+    out_.present_.resize((out_.rows_ + 63) / 64);
+    return k;
 }
 
 PackedColumn PackedColumnBuilder::finish() {

@@ -89,6 +89,9 @@ class PackedColumnBuilder {
     PackedColumn finish();
 
   private:
+    // Appends values[0], values[1], ... while each is null or fits the column as it is (its
+    // kind, and an integer its width); returns how many it appended.
+    size_t append_fitting(const Value* values, size_t n);
     void widen(uint8_t width);  // integers: re-encodes what came so far in `width` bytes
     void unpack_all();          // mixed kinds: the column is kept as values from now on
 

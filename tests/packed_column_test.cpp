@@ -120,6 +120,35 @@ TEST_CASE("a column of one kind packs to half its size and gives back every valu
         CHECK(packed.bytes() <= rows * 8 + rows / 8 + 64);
         CHECK(packed.bytes() * 100 <= rows * sizeof(Value) * 52);  // about half a Column
         check_gives_back(values, packed);
+        // Given a few rows at a time (pieces that start anywhere in a word of the null bits),
+        // the same column.
+        for (const size_t piece : {size_t{1}, size_t{37}, size_t{300}}) {
+            PackedColumnBuilder builder(rows);
+            for (size_t first = 0; first < rows; first += piece)
+                builder.append(values.data() + first, std::min(piece, rows - first));
+            const PackedColumn pieces = builder.finish();
+            CHECK(pieces.values() == nullptr);
+            CHECK(pieces.bytes() == packed.bytes());
+            check_gives_back(values, pieces);
+        }
+    }
+}
+
+TEST_CASE("a column whose first rows are null packs as one that has values from the start") {
+    const size_t rows = 700;
+    for (const size_t nulls : {size_t{1}, size_t{64}, size_t{129}, size_t{699}}) {
+        INFO(nulls, " leading nulls");
+        Column values = column_of(
+            rows, [](auto& r) { return Value{static_cast<double>(r() % 1000) / 8}; }, 11);
+        std::fill(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(nulls), Value{});
+        values.back() = 0.5;
+        PackedColumnBuilder builder(rows);
+        for (size_t first = 0; first < rows; first += 50)
+            builder.append(values.data() + first, std::min<size_t>(50, rows - first));
+        const PackedColumn built = builder.finish();
+        REQUIRE(built.values() == nullptr);
+        CHECK(built.bytes() <= rows * 8 + rows / 8 + 64);
+        check_gives_back(values, built);
     }
 }
 
