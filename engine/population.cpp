@@ -6,6 +6,7 @@
 #include <cstring>
 #include <future>
 
+#include "engine/parallel.hpp"
 #include "engine/population_share.hpp"
 #include "engine/value_pool.hpp"
 
@@ -276,28 +277,40 @@ RfmFit fit_rfm(const bound::Call& call, const PopulationInput& in) {
 
 Column apply_rfm(const RfmFit& fit, const PopulationInput& in) {
     const size_t rows = in.args[0]->size();
-    Column out(rows);
-    // Each (r, f, m) combination's record is built once and shared, as records are
-    // immutable values: a table of (bins + 1)³ entries (at most 101³).
+    // Each row's (r, f, m) scores as one number, worked out on two threads (three searches
+    // of the cut points a row): which record a row gets.
     const auto side = static_cast<size_t>(fit.bins + 1);
-    std::vector<RecordPtr> records(side * side * side, nullptr);
-    // The three inputs a few rows at a time.
-    constexpr size_t kStep = 256;
-    Value block[3][kStep];
-    for (size_t i = 0; i < rows; ++i) {
-        const size_t k = i % kStep;
-        if (k == 0) {
-            for (size_t a = 0; a < 3; ++a)
-                in.args[a]->unpack(i, std::min(kStep, rows - i), block[a]);
+    std::vector<uint32_t> combination(rows);
+    constexpr size_t kStep = 4096;
+    const size_t steps = (rows + kStep - 1) / kStep;
+    for_each_on_two_threads(steps, [&](size_t step) {
+        const size_t first = step * kStep;
+        const size_t n = std::min(kStep, rows - first);
+        std::vector<Value> block[3];
+        for (size_t a = 0; a < 3; ++a) {
+            block[a].resize(n);
+            in.args[a]->unpack(first, n, block[a].data());
         }
-        const int64_t scores[3] = {rfm_score(fit, fit.r, block[0][k]),
-                                   rfm_score(fit, fit.f, block[1][k]),
-                                   rfm_score(fit, fit.m, block[2][k])};
-        RecordPtr& record =
-            records[(static_cast<size_t>(scores[0]) * side + static_cast<size_t>(scores[1])) *
-                        side +
-                    static_cast<size_t>(scores[2])];
-        if (!record) record = std::get<RecordPtr>(rfm_record(fit, scores));
+        for (size_t k = 0; k < n; ++k) {
+            const auto r = static_cast<size_t>(rfm_score(fit, fit.r, block[0][k]));
+            const auto f = static_cast<size_t>(rfm_score(fit, fit.f, block[1][k]));
+            const auto m = static_cast<size_t>(rfm_score(fit, fit.m, block[2][k]));
+            combination[first + k] = static_cast<uint32_t>((r * side + f) * side + m);
+        }
+    });
+    // Each combination's record is built once, on this thread, and shared, as records are
+    // immutable values: a table of (bins + 1)³ entries (at most 101³).
+    std::vector<RecordPtr> records(side * side * side, nullptr);
+    Column out(rows);
+    for (size_t i = 0; i < rows; ++i) {
+        RecordPtr& record = records[combination[i]];
+        if (!record) {
+            const size_t c = combination[i];
+            const int64_t scores[3] = {static_cast<int64_t>(c / (side * side)),
+                                       static_cast<int64_t>(c / side % side),
+                                       static_cast<int64_t>(c % side)};
+            record = std::get<RecordPtr>(rfm_record(fit, scores));
+        }
         out[i] = record;
     }
     return out;
