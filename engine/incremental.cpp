@@ -50,6 +50,32 @@ bool aggregate_depends_on_as_of(const bound::Aggregate& aggregate) {
            uses_as_of(aggregate.where.get());
 }
 
+namespace {
+
+// Why a fact table's rows at or below the kept watermark, counted now, are not the rows the
+// kept state read; nullopt when they are, or when they were not counted.
+std::optional<std::string> why_fact_rows_below_differ(const bound::FactUse& use,
+                                                      const FactWatermark& was, const FactNow& is) {
+    if (!was.max_rowid || !is.rows_at_or_below_kept || *is.rows_at_or_below_kept == was.rows)
+        return std::nullopt;
+    return "table '" + use.table + "' has " + number(*is.rows_at_or_below_kept) +
+           " rows at or below the watermark (rowid " + number(*was.max_rowid) +
+           "), the kept state read " + number(was.rows) +
+           ": rows were replaced or removed without the watch seeing it";
+}
+
+}  // namespace
+
+std::optional<std::string> why_rows_below_differ(const CompiledRules& rules, const KeptState& kept,
+                                                 const std::vector<FactNow>& facts) {
+    const auto& uses = rules.program.facts;
+    for (size_t i = 0; i < uses.size() && i < kept.facts.size() && i < facts.size(); ++i) {
+        if (auto differ = why_fact_rows_below_differ(uses[i], kept.facts[i], facts[i]))
+            return differ;
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                                                const std::optional<KeptState>& kept,
                                                int64_t latest_run_id,
@@ -115,11 +141,7 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
             return "the watch of table '" + use.table + "' covers rows up to rowid " +
                    (is.watch->watermark ? number(*is.watch->watermark) : std::string("none")) +
                    ", the kept state read up to " + number(*was.max_rowid);
-        if (was.max_rowid && is.rows_at_or_below_kept && *is.rows_at_or_below_kept != was.rows)
-            return "table '" + use.table + "' has " + number(*is.rows_at_or_below_kept) +
-                   " rows at or below the watermark (rowid " + number(*was.max_rowid) +
-                   "), the kept state read " + number(was.rows) +
-                   ": rows were replaced or removed without the watch seeing it";
+        if (auto differ = why_fact_rows_below_differ(use, was, is)) return differ;
         if (was.max_rowid && (!is.max_rowid || *is.max_rowid < *was.max_rowid))
             return "table '" + use.table +
                    "' has fewer rows than the watermark implies (its "

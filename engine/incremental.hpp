@@ -56,4 +56,10 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                                                const std::string& rules_sha256, Date as_of,
                                                const std::vector<FactNow>& facts);
 
+// Why the rows at or below the kept watermarks (FactNow::rows_at_or_below_kept, where
+// counted) are not the rows the kept state read; nullopt when they are. why_not_incremental
+// asks this too; a read that counts beside its other work asks it once the counts are in.
+std::optional<std::string> why_rows_below_differ(const CompiledRules& rules, const KeptState& kept,
+                                                 const std::vector<FactNow>& facts);
+
 }  // namespace strata

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <deque>
+#include <future>
 #include <memory>
 #include <stdexcept>
 
@@ -13,6 +14,7 @@
 #include "engine/run_parts.hpp"
 #include "engine/store.hpp"
 #include "engine/table_scan.hpp"
+#include "engine/value_pool.hpp"
 
 namespace strata {
 
@@ -90,9 +92,58 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
     outcome.customers_left = dropped.size();
 }
 
-// A customer's kept state that does not decode, found while the read was under way.
-struct UndecodableState : std::runtime_error {
+// A reason to read in full found while an incremental read was under way: a customer's kept
+// state that does not decode, or fact rows below the watermark that are not the kept ones.
+struct NotIncrementalAfterAll : std::runtime_error {
     using std::runtime_error::runtime_error;
+};
+
+// The rows at or below each kept watermark, counted on a connection of their own while the
+// read goes on: counting a table of 10M rows takes SQLite a pass over all its pages. Waits
+// for the count when it goes out of scope, so that it never outlives the connection.
+class CountsBeside {
+  public:
+    struct Job {
+        size_t fact;
+        std::string table;
+        std::string alias;
+        int64_t kept_max_rowid;
+    };
+
+    ~CountsBeside() {
+        if (counting_.valid()) counting_.wait();
+    }
+
+    void start(SQLite::Database& connection, std::vector<Job> jobs) {
+        if (jobs.empty()) return;
+        counting_ = start_pooled_async([&connection, jobs = std::move(jobs)] {
+            std::vector<std::pair<size_t, int64_t>> counts;
+            for (const Job& job : jobs) {
+                // All rows less those above the watermark: SQLite counts a whole table without
+                // reading its rows.
+                RawStatement all(connection, "SELECT count(*) FROM " + quote_identifier(job.table));
+                RawStatement above(connection, "SELECT count(*) FROM " +
+                                                   quote_identifier(job.table) + " WHERE " +
+                                                   job.alias + " > ?");
+                sqlite3_bind_int64(above.get(), 1, job.kept_max_rowid);
+                if (all.step() && above.step())
+                    counts.emplace_back(job.fact, sqlite3_column_int64(all.get(), 0) -
+                                                      sqlite3_column_int64(above.get(), 0));
+            }
+            return counts;
+        });
+    }
+
+    // Waits for the counts and puts them into `now` (once; later calls do nothing). Throws
+    // what the count threw (SQLite::Exception).
+    void wait_into(std::vector<FactNow>& now) {
+        if (!counting_.valid()) return;
+        for (const auto& [fact, rows] : counting_.get())
+            now[fact].rows_at_or_below_kept = rows;
+    }
+
+  private:
+    std::future<std::vector<std::pair<size_t, int64_t>>> counting_;
 };
 
 }  // namespace
@@ -151,6 +202,9 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
             if (!extra.back()) throw SQLite::Exception(open_error.message);
             connections.push_back(extra.back().get());
         }
+        static_assert(kScanParts >= 2, "the counts below the watermarks take a connection");
+        CountsBeside counts;  // after the connections: waited for before they close
+        std::vector<CountsBeside::Job> count_jobs;
         KeyIndex index;
         customers = read_customers(connections, rules.rules.customers_table, rules.rules.key,
                                    program, index, dq, req.progress);
@@ -182,23 +236,18 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
                     upto[f] = now[f].max_rowid.value_or(INT64_MIN);
                 }
                 if (req.incremental && kept_now && f < kept_now->facts.size() &&
-                    kept_now->facts[f].table == table && kept_now->facts[f].max_rowid) {
-                    // Rows at or below the kept watermark: all rows less those above it (SQLite
-                    // counts a whole table without reading its rows).
-                    RawStatement all(data, "SELECT count(*) FROM " + quote_identifier(table));
-                    RawStatement above(data, "SELECT count(*) FROM " + quote_identifier(table) +
-                                                 " WHERE " + *alias + " > ?");
-                    sqlite3_bind_int64(above.get(), 1, *kept_now->facts[f].max_rowid);
-                    if (all.step() && above.step())
-                        now[f].rows_at_or_below_kept = sqlite3_column_int64(all.get(), 0) -
-                                                       sqlite3_column_int64(above.get(), 0);
-                }
+                    kept_now->facts[f].table == table && kept_now->facts[f].max_rowid)
+                    count_jobs.push_back({f, table, *alias, *kept_now->facts[f].max_rowid});
             }
         }
+        // The connection the counts take is one an incremental read does not use (it reads
+        // its few new rows in one part, on `data`); a full read waits for them first.
+        counts.start(*connections.back(), std::move(count_jobs));
         if (req.incremental) {
             out.incremental.emplace();
             decide_incremental(req, customers, now, order, *out.incremental, states, dropped);
         }
+        if (!states) counts.wait_into(now);
         const KeptState* kept = states ? &**req.kept : nullptr;
 
         std::deque<DataQuality> part_quality;  // per part, merged in part order afterwards
@@ -232,7 +281,7 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
                     if ((*states)[row].empty()) continue;
                     ByteReader r((*states)[row]);
                     if (!computer.load_customer(row, r))
-                        throw UndecodableState(
+                        throw NotIncrementalAfterAll(
                             "the kept aggregate state of customer " +
                             format_value(customers.keys[row]) +
                             " (table 'strata_aggregate_blocks') does not decode");
@@ -264,10 +313,15 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         }
         out.ev = evaluate_program(program, customers, parts, req.as_of, req.row_counts,
                                   req.given_fits, &carry);
+        if (states) {
+            counts.wait_into(now);
+            if (auto why = why_rows_below_differ(rules, **req.kept, now))
+                throw NotIncrementalAfterAll(*why);
+        }
         for (const DataQuality& part : part_quality)
             merge_data_quality(fact_dq, part);
         clock.lap("facts, aggregates and lets");
-    } catch (const UndecodableState& e) {
+    } catch (const NotIncrementalAfterAll& e) {
         return read_in_full(req, e.what(), out, clock, error);
     } catch (const SQLite::Exception& e) {
         error = "cannot read " + reading + " from '" + data.getFilename() + "': " + e.what();
