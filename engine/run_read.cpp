@@ -8,6 +8,7 @@
 #include <deque>
 #include <future>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "engine/bytes.hpp"
@@ -98,9 +99,9 @@ struct NotIncrementalAfterAll : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// The rows at or below each kept watermark, counted on a connection of their own while the
-// read goes on: counting a table of 10M rows takes SQLite a pass over all its pages. Waits
-// for the count when it goes out of scope, so that it never outlives the connection.
+// The rows at or below each kept watermark: counting a table of 10M rows takes SQLite a pass
+// over all its pages, so where it can, a read counts on a connection of its own while it goes
+// on. Waits for the count when it goes out of scope, so that it never outlives the connection.
 class CountsBeside {
   public:
     struct Job {
@@ -109,29 +110,26 @@ class CountsBeside {
         std::string alias;
         int64_t kept_max_rowid;
     };
+    using Counts = std::vector<std::pair<size_t, int64_t>>;  // (fact, rows at or below)
 
     ~CountsBeside() {
         if (counting_.valid()) counting_.wait();
     }
 
+    // Counts on `connection` on a helper thread. REQUIRES: nothing else uses `connection`
+    // until wait_into(), and it reads the same data as the rest of the read (it holds a read
+    // transaction begun while the main connection held one, in rollback-journal mode).
     void start(SQLite::Database& connection, std::vector<Job> jobs) {
         if (jobs.empty()) return;
-        counting_ = start_pooled_async([&connection, jobs = std::move(jobs)] {
-            std::vector<std::pair<size_t, int64_t>> counts;
-            for (const Job& job : jobs) {
-                // All rows less those above the watermark: SQLite counts a whole table without
-                // reading its rows.
-                RawStatement all(connection, "SELECT count(*) FROM " + quote_identifier(job.table));
-                RawStatement above(connection, "SELECT count(*) FROM " +
-                                                   quote_identifier(job.table) + " WHERE " +
-                                                   job.alias + " > ?");
-                sqlite3_bind_int64(above.get(), 1, job.kept_max_rowid);
-                if (all.step() && above.step())
-                    counts.emplace_back(job.fact, sqlite3_column_int64(all.get(), 0) -
-                                                      sqlite3_column_int64(above.get(), 0));
-            }
-            return counts;
-        });
+        counting_ = start_pooled_async(
+            [&connection, jobs = std::move(jobs)] { return count(connection, jobs); });
+    }
+
+    // Counts on `connection` now, on this thread, into `now`.
+    static void count_into(SQLite::Database& connection, const std::vector<Job>& jobs,
+                           std::vector<FactNow>& now) {
+        for (const auto& [fact, rows] : count(connection, jobs))
+            now[fact].rows_at_or_below_kept = rows;
     }
 
     // Waits for the counts and puts them into `now` (once; later calls do nothing). Throws
@@ -140,6 +138,23 @@ class CountsBeside {
         if (!counting_.valid()) return;
         for (const auto& [fact, rows] : counting_.get())
             now[fact].rows_at_or_below_kept = rows;
+    }
+
+  private:
+    static Counts count(SQLite::Database& connection, const std::vector<Job>& jobs) {
+        Counts counts;
+        for (const Job& job : jobs) {
+            // All rows less those above the watermark: SQLite counts a whole table without
+            // decoding its rows.
+            RawStatement all(connection, "SELECT count(*) FROM " + quote_identifier(job.table));
+            RawStatement above(connection, "SELECT count(*) FROM " + quote_identifier(job.table) +
+                                               " WHERE " + job.alias + " > ?");
+            sqlite3_bind_int64(above.get(), 1, job.kept_max_rowid);
+            if (all.step() && above.step())
+                counts.emplace_back(job.fact, sqlite3_column_int64(all.get(), 0) -
+                                                  sqlite3_column_int64(above.get(), 0));
+        }
+        return counts;
     }
 
   private:
@@ -202,7 +217,20 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
             if (!extra.back()) throw SQLite::Exception(open_error.message);
             connections.push_back(extra.back().get());
         }
+        // An incremental read counts the rows below the watermarks on the second connection
+        // while it goes on. That connection then holds a read transaction begun while this one
+        // holds one, so that in rollback-journal mode both read the same data and the count
+        // needs no lock later (a writer waiting to commit would refuse it one). In WAL mode
+        // a second connection may read a later snapshot: the count is made on this one, first.
         static_assert(kScanParts >= 2, "the counts below the watermarks take a connection");
+        const bool count_beside = req.incremental && req.kept && req.kept->has_value() &&
+                                  data.execAndGet("PRAGMA journal_mode").getString() != "wal";
+        std::optional<SQLite::Transaction> second_reads;
+        if (count_beside) {
+            data.execAndGet("SELECT count(*) FROM sqlite_schema");  // this one's read lock first
+            second_reads.emplace(*connections.back());
+            connections.back()->execAndGet("SELECT count(*) FROM sqlite_schema");
+        }
         CountsBeside counts;  // after the connections: waited for before they close
         std::vector<CountsBeside::Job> count_jobs;
         KeyIndex index;
@@ -242,7 +270,10 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         }
         // The connection the counts take is one an incremental read does not use (it reads
         // its few new rows in one part, on `data`); a full read waits for them first.
-        counts.start(*connections.back(), std::move(count_jobs));
+        if (count_beside)
+            counts.start(*connections.back(), std::move(count_jobs));
+        else
+            CountsBeside::count_into(data, count_jobs, now);
         if (req.incremental) {
             out.incremental.emplace();
             decide_incremental(req, customers, now, order, *out.incremental, states, dropped);
