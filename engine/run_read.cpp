@@ -157,8 +157,7 @@ class CountsBeside {
         return counts;
     }
 
-  private:
-    std::future<std::vector<std::pair<size_t, int64_t>>> counting_;
+    std::future<Counts> counting_;
 };
 
 }  // namespace
