@@ -94,9 +94,17 @@ struct Engine::Impl {
     std::string state_path;
     std::string sha256;
     std::unique_ptr<CompiledRules> rules;
-    std::optional<live::Thresholds> thresholds;
-    Date as_of;
-    std::string as_of_text;
+    // The thresholds and the day evaluated: loaded by open(), replaced whole by refresh().
+    // Each call takes the current ones once and keeps them to its end.
+    struct Loaded {
+        live::Thresholds thresholds;
+        int64_t batch_run = 0;  // the ruleset's latest batch run when they were loaded
+        std::string as_of_text;
+        Date as_of;
+    };
+    mutable std::mutex loaded_mutex;
+    std::shared_ptr<const Loaded> loaded;
+    std::mutex refresh_mutex;  // one refresh() at a time
     std::vector<std::string> created;
     std::unordered_map<std::string, int> tactical_levels;
 
@@ -150,19 +158,68 @@ struct Engine::Impl {
         idle.push_back(std::move(c));
     }
 
+    std::shared_ptr<const Loaded> current() const {
+        std::lock_guard lock(loaded_mutex);
+        return loaded;
+    }
+
+    // The thresholds of the ruleset's latest run in `state` (read inside one transaction by
+    // the caller), with the day to evaluate as of.
+    Result<std::shared_ptr<const Loaded>> load(SQLite::Database& state) const {
+        live::ThresholdsProblem problem = live::ThresholdsProblem::None;
+        std::string message;
+        auto thresholds = live::load_thresholds(state, *rules, sha256, problem, message);
+        if (!thresholds)
+            return fail(problem == live::ThresholdsProblem::NoRun       ? Kind::NoRun
+                        : problem == live::ThresholdsProblem::OtherFile ? Kind::Rules
+                                                                        : Kind::Database,
+                        message);
+        auto out = std::make_shared<Loaded>(Loaded{std::move(*thresholds), 0, {}, {}});
+        try {
+            out->batch_run = latest_batch_run(state, rules->rules.ruleset);
+        } catch (const SQLite::Exception& e) {
+            return fail(Kind::Database,
+                        "cannot read runs from '" + state.getFilename() + "': " + e.what());
+        }
+        out->as_of_text = options.as_of.empty() ? out->thresholds.run.as_of : options.as_of;
+        const std::optional<Date> day = parse_date(out->as_of_text);
+        if (!day || format_date(*day) != out->as_of_text)
+            return fail(Kind::Usage, "as_of '" + out->as_of_text + "' is not a date (YYYY-MM-DD)");
+        out->as_of = *day;
+        return std::shared_ptr<const Loaded>(std::move(out));
+    }
+
+    Result<bool> refresh();
+
+    // Why apply() must not store an evaluation with `l`'s thresholds: a batch run stored after
+    // they were loaded (their copy would become the latest run's thresholds). `besides`: the
+    // run being written. Throws SQLite::Exception.
+    std::optional<EngineError> stale(SQLite::Database& state, const Loaded& l,
+                                     int64_t besides) const {
+        const int64_t batch_now = latest_batch_run(state, rules->rules.ruleset, besides);
+        if (batch_now == l.batch_run) return std::nullopt;
+        return fail(Kind::Stale, "run " + std::to_string(batch_now) + " of ruleset '" +
+                                     rules->rules.ruleset +
+                                     "' was stored after the thresholds in use (of run " +
+                                     std::to_string(l.thresholds.run.run_id) +
+                                     ") were loaded; nothing was stored: load the thresholds "
+                                     "again (Engine::refresh, or run strata eval again) and "
+                                     "apply again");
+    }
+
     // The customer of a key as a person gives it, or NotFound.
-    Result<CustomerTable> find(Connection& c, std::string_view key) const {
+    Result<CustomerTable> find(Connection& c, std::string_view key, const Loaded& l) const {
         for (const Value& candidate : live::candidate_keys(key)) {
-            if (auto customer = c.reader->read_customer(candidate, as_of))
+            if (auto customer = c.reader->read_customer(candidate, l.as_of))
                 return std::move(*customer);
         }
         std::string message =
             "customer " + std::string(key) + " is not in table " + rules->rules.customers_table;
-        if (rules->since) message += " as of " + as_of_text;
+        if (rules->since) message += " as of " + l.as_of_text;
         return fail(Kind::NotFound, message);
     }
 
-    CustomerResult result_of(const live::OneResult& one) const {
+    CustomerResult result_of(const live::OneResult& one, const Loaded& l) const {
         CustomerResult r;
         if (const auto* i = std::get_if<int64_t>(&one.key)) {
             r.customer_key = std::to_string(*i);
@@ -182,14 +239,15 @@ struct Engine::Impl {
                                                           : "moves";
         for (const OutboxRow& a : one.actions)
             r.actions.push_back(planned(a));
-        r.as_of = as_of_text;
-        r.run_id = thresholds->run.run_id;
+        r.as_of = l.as_of_text;
+        r.run_id = l.thresholds.run.run_id;
         return r;
     }
 
     Result<CustomerResult> evaluate(std::string_view key) const {
         ValuePool call_values;
         const ValuePoolScope in_call_values(call_values);
+        const std::shared_ptr<const Loaded> l = current();
         auto acquired = acquire();
         if (!acquired) return acquired.error();
         std::unique_ptr<Connection> c = std::move(acquired.value());
@@ -201,7 +259,7 @@ struct Engine::Impl {
             ReadTransaction reads(*c->data_reads);
             std::optional<ReadTransaction> state_reads;
             if (c->state) state_reads.emplace(*c->state_reads);
-            auto customer = find(*c, key);
+            auto customer = find(*c, key, *l);
             if (!customer) {
                 out = customer.error();
             } else {
@@ -210,10 +268,10 @@ struct Engine::Impl {
                 std::string error;
                 bool rule_problem = false;
                 auto one = live::evaluate_one(
-                    *rules, *thresholds, *c->reader, std::move(customer.value()), before, as_of,
-                    &c->state_db(), thresholds->run.run_id, error, rule_problem);
+                    *rules, l->thresholds, *c->reader, std::move(customer.value()), before,
+                    l->as_of, &c->state_db(), l->thresholds.run.run_id, error, rule_problem);
                 if (one)
-                    out = result_of(*one);
+                    out = result_of(*one, *l);
                 else
                     out = fail(rule_problem ? Kind::Rules : Kind::Database, error);
             }
@@ -234,10 +292,12 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
     std::lock_guard serial(apply_mutex);
     ValuePool call_values;
     const ValuePoolScope in_call_values(call_values);
-    if (as_of_text < thresholds->run.as_of)
-        return fail(Kind::Usage, "--apply as of " + as_of_text + " is before the as_of of run " +
-                                     std::to_string(thresholds->run.run_id) + " (" +
-                                     thresholds->run.as_of + "): runs move forward in time");
+    const std::shared_ptr<const Loaded> l = current();
+    const live::Thresholds& thresholds = l->thresholds;
+    if (l->as_of_text < thresholds.run.as_of)
+        return fail(Kind::Usage, "--apply as of " + l->as_of_text + " is before the as_of of run " +
+                                     std::to_string(thresholds.run.run_id) + " (" +
+                                     thresholds.run.as_of + "): runs move forward in time");
     if (!writable_state) {
         StoreError error;
         writable_state = open_state(state_path, error);
@@ -252,7 +312,7 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
         ~Release() { impl.release(std::move(c)); }
     } release_after{*this, c};
     try {
-        auto customer = find(*c, key);
+        auto customer = find(*c, key, *l);
         if (!customer) return customer.error();
         const Value k = customer->keys.at(0);
         const std::string now = utc_now();
@@ -261,13 +321,16 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
         record.version = rules->rules.version;
         record.rules_sha256 = sha256;
         record.rules_path = options.rules_path;
-        record.as_of = as_of_text;
+        record.as_of = l->as_of_text;
         record.started_at = now;
         record.finished_at = now;
         record.status = "complete";
-        record.customers = thresholds->run.customers;
+        record.customers = thresholds.run.customers;
         record.summary_json = "{}";
         record.rules_source = rules->source.text();
+        // Checked first without the write lock, so that a stale engine hears so even when the
+        // later run's as_of would refuse this one as going back in time.
+        if (auto refused = stale(*writable_state, *l, 0)) return *refused;
         StoreError error;
         std::unique_ptr<RunWriter> writer =
             RunWriter::begin(*writable_state, record, tactical_levels, error, &k);
@@ -277,10 +340,11 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
             return fail(Kind::Rules, "ruleset '" + record.ruleset +
                                          "' was run with another rule file since the thresholds "
                                          "were loaded; nothing was stored");
+        if (auto refused = stale(writer->history(), *l, writer->run_id())) return *refused;
         std::string message;
         bool rule_problem = false;
-        auto one = live::evaluate_one(*rules, *thresholds, *c->reader, std::move(customer.value()),
-                                      writer->open_placements(), as_of, &writer->history(),
+        auto one = live::evaluate_one(*rules, thresholds, *c->reader, std::move(customer.value()),
+                                      writer->open_placements(), l->as_of, &writer->history(),
                                       writer->run_id(), message, rule_problem);
         if (!one) return fail(rule_problem ? Kind::Rules : Kind::Database, message);
         const Transitions* moves = nullptr;
@@ -295,7 +359,7 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
                                    "fit) SELECT ?, call, fit FROM strata_population_fits WHERE "
                                    "run_id = ?");
             copy.bind(1, writer->run_id());
-            copy.bind(2, thresholds->run.run_id);
+            copy.bind(2, thresholds.run.run_id);
             copy.exec();
         }
         std::optional<std::string> segments;
@@ -306,7 +370,7 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
             q.bind(1, previous->run_id);
             if (q.executeStep() && !q.getColumn(0).isNull()) segments = q.getColumn(0).getString();
         }
-        CustomerResult r = result_of(*one);
+        CustomerResult r = result_of(*one, *l);
         r.actions.clear();
         size_t enqueued = 0;
         for (size_t i = 0; i < one->fired.size(); ++i) {
@@ -320,7 +384,7 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
             w.value(r.customer_key);
         else
             w.value(std::get<int64_t>(k));
-        w.key("thresholds_run").value(thresholds->run.run_id);
+        w.key("thresholds_run").value(thresholds.run.run_id);
         w.key("segment").value(r.segment).key("tactical").begin_array();
         for (const auto& t : r.tactical)
             w.value(t);
@@ -347,6 +411,30 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
     } catch (const SQLite::Exception& e) {
         return fail(Kind::Database, "cannot apply customer " + std::string(key) + ": " + e.what());
     }
+}
+
+Result<bool> Engine::Impl::refresh() {
+    std::lock_guard serial(refresh_mutex);
+    const ValuePoolScope in_engine_values(values);  // the thresholds live as long as the engine
+    auto acquired = acquire();
+    if (!acquired) return acquired.error();
+    std::unique_ptr<Connection> c = std::move(acquired.value());
+    Result<std::shared_ptr<const Loaded>> fresh = fail(Kind::Database, "");
+    try {
+        const ReadTransaction reads(c->state ? *c->state_reads : *c->data_reads);
+        fresh = load(c->state_db());
+    } catch (const SQLite::Exception& e) {
+        return fail(Kind::Database, "cannot refresh the thresholds: " + std::string(e.what()));
+    }
+    release(std::move(c));
+    if (!fresh) return fresh.error();
+    const std::shared_ptr<const Loaded> before = current();
+    if (fresh.value()->thresholds.run.run_id == before->thresholds.run.run_id &&
+        fresh.value()->batch_run == before->batch_run)
+        return false;
+    std::lock_guard lock(loaded_mutex);
+    loaded = std::move(fresh.value());
+    return true;
 }
 
 Result<Engine> Engine::open(const EngineOptions& options) {
@@ -386,21 +474,12 @@ Result<Engine> Engine::open(const EngineOptions& options) {
             if (!state_reader) return fail(Kind::Database, error.message);
             state = state_reader.get();
         }
-        live::ThresholdsProblem problem = live::ThresholdsProblem::None;
-        std::string message;
-        auto loaded = live::load_thresholds(*state, rules, impl->sha256, problem, message);
-        if (loaded) impl->thresholds.emplace(std::move(*loaded));
-        if (!impl->thresholds)
-            return fail(problem == live::ThresholdsProblem::NoRun       ? Kind::NoRun
-                        : problem == live::ThresholdsProblem::OtherFile ? Kind::Rules
-                                                                        : Kind::Database,
-                        message);
-        impl->as_of_text = impl->thresholds->run.as_of;
-        if (!options.as_of.empty()) impl->as_of_text = options.as_of;
-        const std::optional<Date> day = parse_date(impl->as_of_text);
-        if (!day || format_date(*day) != impl->as_of_text)
-            return fail(Kind::Usage, "as_of '" + impl->as_of_text + "' is not a date (YYYY-MM-DD)");
-        impl->as_of = *day;
+        {
+            SQLite::Transaction one_read(*state);  // the latest run and batch run agree
+            auto loaded = impl->load(*state);
+            if (!loaded) return loaded.error();
+            impl->loaded = std::move(loaded.value());
+        }
         // The lookups' indexes.
         std::vector<live::LookupIndex> lookups = live::lookup_indexes(*data, rules);
         std::string index_error;
@@ -460,12 +539,20 @@ const std::string& Engine::ruleset() const {
     return impl_->rules->rules.ruleset;
 }
 
-int64_t Engine::thresholds_run() const {
-    return impl_->thresholds->run.run_id;
+Result<bool> Engine::refresh() {
+    try {
+        return impl_->refresh();
+    } catch (const std::exception& e) {
+        return fail(Kind::Database, e.what());
+    }
 }
 
-const std::string& Engine::as_of() const {
-    return impl_->as_of_text;
+int64_t Engine::thresholds_run() const {
+    return impl_->current()->thresholds.run.run_id;
+}
+
+std::string Engine::as_of() const {
+    return impl_->current()->as_of_text;
 }
 
 const std::vector<std::string>& Engine::created_indexes() const {

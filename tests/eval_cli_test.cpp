@@ -56,11 +56,6 @@ triggers:
 )";
 }
 
-int64_t scalar(const std::string& db, const std::string& sql) {
-    SQLite::Database d(db, SQLite::OPEN_READONLY);
-    return d.execAndGet(sql).getInt64();
-}
-
 }  // namespace
 
 TEST_CASE("eval: exit codes and messages") {

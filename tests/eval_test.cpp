@@ -7,6 +7,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <atomic>
 #include <map>
 #include <string>
 #include <thread>
@@ -378,4 +379,91 @@ CREATE INDEX orders_customer ON orders (customer_id);
             CHECK(differences(expected, evaluate_all(engine, expected)) == 0);
         }
     }
+}
+
+TEST_CASE(
+    "Engine::refresh takes a later batch run's thresholds while threads evaluate; apply refuses "
+    "thresholds that a later batch run replaced") {
+    TempDir dir;
+    const auto db = dir.file("retail.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "1500", "--out", db}).code ==
+            0);
+    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
+    const auto state = dir.file("state.db");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
+            0);
+    strata::Engine engine = open_engine(rules, db, state);
+    REQUIRE(engine.thresholds_run() == 1);
+    auto unchanged = engine.refresh();
+    REQUIRE(unchanged.ok());
+    CHECK_FALSE(unchanged.value());  // nothing stored since open()
+
+    // The same day's run again, after a third of the customers spent ten times as much: other
+    // cut points, so run 1's thresholds place many customers otherwise.
+    {
+        SQLite::Database base(db, SQLite::OPEN_READWRITE);
+        base.exec("UPDATE orders SET amount = amount * 10 WHERE customer_id % 3 = 0");
+    }
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
+            0);
+    const auto expected = membership(state, 2);
+    REQUIRE(expected.size() == 1500);
+    const auto with_run_1 = evaluate_all(engine, expected);
+    size_t placed_otherwise = 0;
+    for (const auto& [k, placement] : expected)
+        placed_otherwise += with_run_1.at(k) != placement;
+    CHECK(placed_otherwise > 0);
+    const std::string key = expected.begin()->first.substr(2);
+
+    // Storing run 1's thresholds now would make them the latest run's again.
+    auto refused = engine.apply(key);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == strata::EngineError::Kind::Stale);
+    CHECK(refused.error().message.find("nothing was stored") != std::string::npos);
+    CHECK(scalar(state, "SELECT count(*) FROM strata_runs") == 2);
+
+    // Two threads evaluate while the engine refreshes; once it has, they get run 2's answers.
+    std::atomic<bool> refreshed{false};
+    std::vector<std::map<std::string, Placement>> answers(2);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < answers.size(); ++t) {
+        threads.emplace_back([&, t] {
+            while (!refreshed)
+                (void)engine.evaluate(key);
+            answers[t] = evaluate_all(engine, expected);
+        });
+    }
+    auto changed = engine.refresh();
+    refreshed = true;
+    for (auto& t : threads)
+        t.join();
+    REQUIRE(changed.ok());
+    CHECK(changed.value());
+    CHECK(engine.thresholds_run() == 2);
+    for (const auto& a : answers)
+        CHECK(differences(expected, a) == 0);
+    CHECK_FALSE(engine.refresh().value());
+
+    // With run 2's thresholds, apply stores them as its own run's.
+    auto applied = engine.apply(key);
+    REQUIRE(applied.ok());
+    CHECK(applied->run_id == 2);
+    const int64_t fits =
+        scalar(state, "SELECT count(*) FROM strata_population_fits WHERE run_id = 2");
+    CHECK(fits > 0);
+    CHECK(scalar(state,
+                 "SELECT count(*) FROM strata_population_fits a JOIN strata_population_fits b ON "
+                 "b.call = a.call AND b.fit = a.fit AND b.run_id = 2 WHERE a.run_id = 3") == fits);
+
+    // A batch run a day later: apply hears that its thresholds are stale (not that its day is
+    // before the latest run's), and refresh() moves the day evaluated on.
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-02"}).code ==
+            0);
+    auto behind = engine.apply(key);
+    REQUIRE_FALSE(behind.ok());
+    CHECK(behind.error().kind == strata::EngineError::Kind::Stale);
+    REQUIRE(engine.refresh().ok());
+    CHECK(engine.thresholds_run() == 4);
+    CHECK(engine.as_of() == "2026-11-02");
+    CHECK(engine.apply(key).ok());
 }

@@ -38,11 +38,6 @@ general:
 )";
 }
 
-int64_t scalar(const std::string& db, const std::string& sql) {
-    SQLite::Database d(db, SQLite::OPEN_READONLY);
-    return d.execAndGet(sql).getInt64();
-}
-
 std::string membership(const std::string& db, int run) {
     SQLite::Database d(db, SQLite::OPEN_READONLY);
     SQLite::Statement q(d,

@@ -79,4 +79,10 @@ inline int64_t count_rows(const std::string& db_path, const std::string& table) 
     return db.execAndGet("SELECT count(*) FROM " + table).getInt64();
 }
 
+// The one integer a query gives (its first row's first column).
+inline int64_t scalar(const std::string& db_path, const std::string& sql) {
+    SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+    return db.execAndGet(sql).getInt64();
+}
+
 }  // namespace strata::testing

@@ -76,11 +76,6 @@ std::string outbox(const std::string& db, const std::string& where = "1") {
     return out;
 }
 
-int64_t scalar(const std::string& db, const std::string& sql) {
-    SQLite::Database d(db, SQLite::OPEN_READONLY);
-    return d.execAndGet(sql).getInt64();
-}
-
 }  // namespace
 
 TEST_CASE("a first run is a baseline: it fires nothing, unless --fire-initial") {

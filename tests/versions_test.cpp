@@ -47,11 +47,6 @@ std::string rules_v2() {
            "      when: spend >= 1500\n    - id: rest\n      when: otherwise\n";
 }
 
-int64_t scalar(const std::string& db, const std::string& sql) {
-    SQLite::Database d(db, SQLite::OPEN_READONLY);
-    return d.execAndGet(sql).getInt64();
-}
-
 std::string text_of(const std::string& db, const std::string& sql) {
     SQLite::Database d(db, SQLite::OPEN_READONLY);
     SQLite::Statement q(d, sql);

@@ -44,6 +44,8 @@ struct EngineError {
         MissingIndex,  // a lookup index is missing and could not be created
         Database,      // a database could not be opened, read or written
         Usage,         // a bad option (an as_of that is not a date, or before the run's)
+        Stale,         // apply(): a batch run was stored after the thresholds in use were
+                       // loaded; refresh() and apply again
     };
     Kind kind = Kind::Database;
     std::string message;
@@ -120,11 +122,22 @@ class Engine {
     // database: a run record for it (summary "mode": "eval"), the customer's changed stays,
     // and the actions with the outbox's exactly-once rules (a batch run at the same as_of
     // afterwards enqueues none of them again). Calls are serialised by SQLite's write lock.
+    // Refused (Stale, nothing stored) once a batch run is stored after the thresholds in use
+    // were loaded: storing them would make them the latest run's again.
     Result<CustomerResult> apply(std::string_view customer_key);
+
+    // Loads the thresholds of the ruleset's latest stored run again, for a long-lived engine
+    // after the daily batch run (full or incremental): true when they are another run's than
+    // those in use, false when nothing was stored since. Calls under way meanwhile finish with
+    // the thresholds they started with; later calls use the new ones. The day evaluated
+    // follows the new run's as_of unless EngineOptions::as_of gave one. On an error (the
+    // latest run evaluated another rule file: Rules) the thresholds in use stay as they were.
+    // Safe to call while other threads evaluate.
+    Result<bool> refresh();
 
     const std::string& ruleset() const;
     int64_t thresholds_run() const;  // the run whose thresholds are used
-    const std::string& as_of() const;
+    std::string as_of() const;       // the day evaluated
     // The lookup indexes open() created (CREATE INDEX statements), if any.
     const std::vector<std::string>& created_indexes() const;
 
