@@ -189,7 +189,10 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
         for_each_on_own_thread(parts.size(), aggregate_part);
     }
     spdlog::debug("fact scan done");
-    if (carry && carry->keep) carry->keep(total);
+    if (carry && carry->keep) {
+        carry->keep(total);
+        spdlog::debug("aggregate states encoded");
+    }
     for (PackedColumn& column : total.finish())
         ev.aggregates.push_back(std::make_shared<const PackedColumn>(std::move(column)));
     if (row_counts) *row_counts = total.take_row_counts();

@@ -403,7 +403,9 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         place_customers(plan, policy, frame, order, customers.keys, value.get(), rep,
                         pipe ? std::function<void(size_t)>([&pipe](size_t n) { pipe->publish(n); })
                              : std::function<void(size_t)>());
+    spdlog::debug("customers placed");
     const std::optional<StoreError> store_failed = pipe ? pipe->close() : std::nullopt;
+    spdlog::debug("membership written");
 
     // Rule problems first: the run fails whole, and the writer rolls back.
     if (auto message = unplaced_message(unplaced, policy, rules.segments, customers.keys)) {
