@@ -259,7 +259,8 @@ int64_t latest_batch_run(SQLite::Database& state, const std::string& ruleset, in
     if (!state.tableExists("strata_runs")) return 0;
     SQLite::Statement q(state,
                         "SELECT run_id FROM strata_runs WHERE ruleset = ? AND run_id <> ? AND "
-                        "coalesce(json_extract(summary, '$.mode'), '') <> 'eval' "
+                        "coalesce(CASE WHEN json_valid(summary) THEN "
+                        "json_extract(summary, '$.mode') END, '') <> 'eval' "
                         "ORDER BY as_of DESC, run_id DESC LIMIT 1");
     q.bind(1, ruleset);
     q.bind(2, besides);

@@ -84,9 +84,11 @@ struct Connection {
 }  // namespace
 
 struct Engine::Impl {
-    // What open() interns (the thresholds' texts and records) lives here, as long as the
-    // engine; each evaluate() and apply() interns into a pool of its own, freed when it
-    // returns, so that a long-lived engine does not grow with the customers it sees. (Values
+    // What open() interns lives here, as long as the engine, and the thresholds' texts and
+    // records in a pool of their own (Loaded::values), freed with them once a refresh()
+    // replaced them and no call uses them any more; each evaluate() and apply() interns into
+    // a pool of its own, freed when it returns, so that a long-lived engine does not grow with
+    // the customers it sees or the runs it refreshes to. (Values
     // of two pools compare by their bytes; those that are compared by identity, the segment
     // ids of a placement and a trigger, are all made within one call.)
     ValuePool values;
@@ -97,6 +99,7 @@ struct Engine::Impl {
     // The thresholds and the day evaluated: loaded by open(), replaced whole by refresh().
     // Each call takes the current ones once and keeps them to its end.
     struct Loaded {
+        std::unique_ptr<ValuePool> values;  // the thresholds' texts and records
         live::Thresholds thresholds;
         int64_t batch_run = 0;  // the ruleset's latest batch run when they were loaded
         std::string as_of_text;
@@ -168,13 +171,18 @@ struct Engine::Impl {
     Result<std::shared_ptr<const Loaded>> load(SQLite::Database& state) const {
         live::ThresholdsProblem problem = live::ThresholdsProblem::None;
         std::string message;
-        auto thresholds = live::load_thresholds(state, *rules, sha256, problem, message);
+        auto values = std::make_unique<ValuePool>();
+        std::optional<live::Thresholds> thresholds = [&] {
+            const ValuePoolScope in_own_values(*values);
+            return live::load_thresholds(state, *rules, sha256, problem, message);
+        }();
         if (!thresholds)
             return fail(problem == live::ThresholdsProblem::NoRun       ? Kind::NoRun
                         : problem == live::ThresholdsProblem::OtherFile ? Kind::Rules
                                                                         : Kind::Database,
                         message);
-        auto out = std::make_shared<Loaded>(Loaded{std::move(*thresholds), 0, {}, {}});
+        auto out =
+            std::make_shared<Loaded>(Loaded{std::move(values), std::move(*thresholds), 0, {}, {}});
         try {
             out->batch_run = latest_batch_run(state, rules->rules.ruleset);
         } catch (const SQLite::Exception& e) {
@@ -334,7 +342,11 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
         StoreError error;
         std::unique_ptr<RunWriter> writer =
             RunWriter::begin(*writable_state, record, tactical_levels, error, &k);
-        if (!writer) return fail(error.rule_problem ? Kind::Rules : Kind::Database, error.message);
+        if (!writer) {
+            // A batch run stored since the check above may be why (its as_of is later).
+            if (auto refused = stale(*writable_state, *l, 0)) return *refused;
+            return fail(error.rule_problem ? Kind::Rules : Kind::Database, error.message);
+        }
         const std::optional<RunRecord>& previous = writer->previous();
         if (!previous || previous->rules_sha256 != sha256)
             return fail(Kind::Rules, "ruleset '" + record.ruleset +
@@ -415,7 +427,6 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
 
 Result<bool> Engine::Impl::refresh() {
     std::lock_guard serial(refresh_mutex);
-    const ValuePoolScope in_engine_values(values);  // the thresholds live as long as the engine
     auto acquired = acquire();
     if (!acquired) return acquired.error();
     std::unique_ptr<Connection> c = std::move(acquired.value());

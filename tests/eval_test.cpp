@@ -422,17 +422,32 @@ TEST_CASE(
     CHECK(refused.error().message.find("nothing was stored") != std::string::npos);
     CHECK(scalar(state, "SELECT count(*) FROM strata_runs") == 2);
 
-    // Two threads evaluate while the engine refreshes; once it has, they get run 2's answers.
+    // Two threads evaluate while the engine refreshes: every answer is the placement of the
+    // thresholds it names (run 1's on the changed data, or run 2's); once it has refreshed,
+    // all are run 2's.
     std::atomic<bool> refreshed{false};
+    std::vector<std::atomic<size_t>> seen(2);
+    std::vector<size_t> wrong(2, 0);
     std::vector<std::map<std::string, Placement>> answers(2);
     std::vector<std::thread> threads;
     for (size_t t = 0; t < answers.size(); ++t) {
         threads.emplace_back([&, t] {
-            while (!refreshed)
-                (void)engine.evaluate(key);
+            auto it = expected.begin();
+            while (!refreshed) {
+                if (it == expected.end()) it = expected.begin();
+                auto r = engine.evaluate(it->first.substr(2));
+                const bool known = r && (r->run_id == 1 || r->run_id == 2);
+                const auto& want = known && r->run_id == 2 ? expected : with_run_1;
+                wrong[t] +=
+                    !known || Placement{r->segment, joined(r->tactical)} != want.at(it->first);
+                ++seen[t];
+                ++it;
+            }
             answers[t] = evaluate_all(engine, expected);
         });
     }
+    while (seen[0] < 50 || seen[1] < 50)
+        std::this_thread::yield();
     auto changed = engine.refresh();
     refreshed = true;
     for (auto& t : threads)
@@ -440,6 +455,7 @@ TEST_CASE(
     REQUIRE(changed.ok());
     CHECK(changed.value());
     CHECK(engine.thresholds_run() == 2);
+    CHECK(wrong == std::vector<size_t>{0, 0});
     for (const auto& a : answers)
         CHECK(differences(expected, a) == 0);
     CHECK_FALSE(engine.refresh().value());
@@ -454,6 +470,14 @@ TEST_CASE(
     CHECK(scalar(state,
                  "SELECT count(*) FROM strata_population_fits a JOIN strata_population_fits b ON "
                  "b.call = a.call AND b.fit = a.fit AND b.run_id = 2 WHERE a.run_id = 3") == fits);
+    // Evaluations stored since, by this engine or by another process, are not batch runs: the
+    // thresholds are still current.
+    CHECK(engine.apply(key).ok());
+    REQUIRE(run_cli({"eval", rules, "--db", db, "--state", state, "--customer",
+                     std::next(expected.begin())->first.substr(2), "--apply"})
+                .code == 0);
+    CHECK(engine.apply(key).ok());
+    CHECK(scalar(state, "SELECT count(*) FROM strata_runs") == 6);
 
     // A batch run a day later: apply hears that its thresholds are stale (not that its day is
     // before the latest run's), and refresh() moves the day evaluated on.
@@ -463,7 +487,7 @@ TEST_CASE(
     REQUIRE_FALSE(behind.ok());
     CHECK(behind.error().kind == strata::EngineError::Kind::Stale);
     REQUIRE(engine.refresh().ok());
-    CHECK(engine.thresholds_run() == 4);
+    CHECK(engine.thresholds_run() == 7);
     CHECK(engine.as_of() == "2026-11-02");
     CHECK(engine.apply(key).ok());
 }

@@ -4,8 +4,9 @@
 //   strata_embed_example RULES DB [--state STATE] KEY...
 //
 // prints each customer's segment, the move against their stored placement and the actions
-// their triggers would enqueue, and evaluates the same keys again from four threads to show
-// that one Engine serves concurrent callers. Only include/strata/strata.hpp is used.
+// their triggers would enqueue, evaluates the same keys again from four threads to show that
+// one Engine serves concurrent callers, and refreshes its thresholds as a long-lived service
+// does after each batch run. Only include/strata/strata.hpp is used.
 #include <strata/strata.hpp>
 
 #include <cstdio>
@@ -69,5 +70,15 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    // A service that runs for days takes each new batch run's thresholds (after `strata run`)
+    // with refresh(), from any thread, while others evaluate.
+    strata::Result<bool> refreshed = engine->refresh();
+    if (!refreshed) {
+        std::fprintf(stderr, "cannot refresh: %s\n", refreshed.error().message.c_str());
+        return refreshed.error().exit_code();
+    }
+    std::printf("refresh: %s (run %lld)\n",
+                refreshed.value() ? "took a later run's thresholds" : "the thresholds are current",
+                static_cast<long long>(engine->thresholds_run()));
     return 0;
 }
