@@ -1,6 +1,9 @@
 // `strata eval RULES --db DB --customer KEY [--as-of DATE] [--state PATH] [--apply]
-// [--format text|json]`: one customer evaluated now, from their own rows, with the thresholds
-// of the ruleset's latest run. A thin front of the library (include/strata/strata.hpp).
+// [--wait DURATION] [--format text|json]`: one customer evaluated now, from their own rows, with
+// the thresholds of the ruleset's latest run. A thin front of the library
+// (include/strata/strata.hpp).
+#include <algorithm>
+#include <limits>
 #include <ostream>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +23,7 @@ struct EvalOptions {
     std::optional<std::string> as_of;
     std::optional<std::string> state;
     bool apply = false;
+    std::string wait = "5s";  // how long a read waits for another process's lock
     Format format = Format::Text;
 };
 
@@ -101,6 +105,7 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
     engine_options.db_path = options.db;
     engine_options.state_path = options.state.value_or("");
     engine_options.as_of = options.as_of.value_or("");
+    const std::optional<int64_t> wait = parse_duration(options.wait);
     auto report = [&](const EngineError& e) {
         err << "strata eval: " << e.message << '\n';
         if (json)
@@ -111,6 +116,12 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
                              e.message);
         return e.exit_code();
     };
+    if (!wait)
+        return report(
+            EngineError{EngineError::Kind::Usage,
+                        "--wait " + options.wait + " is not a duration like 5s, 2m or 1h"});
+    engine_options.busy_timeout_ms =
+        static_cast<int>(std::min<int64_t>(*wait * 1000, std::numeric_limits<int>::max()));
     auto engine = Engine::open(engine_options);
     if (!engine) return report(engine.error());
     for (const std::string& created : engine->created_indexes())
@@ -146,6 +157,11 @@ void add_eval(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
     cmd->add_flag("--apply", options->apply,
                   "Store the outcome (a run of its own, the customer's stays) and enqueue the "
                   "actions, exactly once");
+    cmd->add_option("--wait", options->wait,
+                    "How long a read waits while another process holds a database's lock (a run "
+                    "storing into the state), like 5s or 1m, before giving up (exit 2)")
+        ->type_name("DURATION")
+        ->capture_default_str();
     cmd->add_option("--format", *format, "Output format")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();

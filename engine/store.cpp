@@ -7,7 +7,8 @@
 
 namespace strata {
 
-std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error) {
+std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error,
+                                                 int wait_ms) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
         error.message = "database '" + path + "' does not exist";
@@ -20,7 +21,7 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreE
     try {
         auto db =
             std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);
-        db->setBusyTimeout(5000);
+        db->setBusyTimeout(wait_ms);
         // Touch the schema now so that "not a database" shows up here, not mid-run.
         db->execAndGet("SELECT count(*) FROM sqlite_schema");
         return db;

@@ -20,8 +20,10 @@ struct StoreError {
 };
 
 // Opens a database file read-only. Fails (without creating anything) when the file does not
-// exist, is not SQLite, or is locked beyond the busy timeout.
-std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error);
+// exist, is not SQLite, or is locked beyond the busy timeout (`wait_ms`, kept for the
+// connection's later statements).
+std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error,
+                                                 int wait_ms = 5000);
 
 // Every user table and its columns, from sqlite_schema and PRAGMA table_info.
 std::optional<Schema> read_schema(SQLite::Database& db, StoreError& error);

@@ -31,6 +31,14 @@ EngineError fail(Kind kind, std::string message) {
     return EngineError{kind, std::move(message)};
 }
 
+// What a reader that waited out the busy timeout can do about it.
+std::string busy_hint(const SQLite::Exception& e) {
+    if (e.getErrorCode() != SQLITE_BUSY) return {};
+    return " (another process held the database's lock past the busy timeout, as a run does "
+           "while it stores into a state in rollback-journal mode; in WAL mode reads never wait "
+           "for a writer: docs/eval.md, \"Serving beside batch runs\")";
+}
+
 PlannedAction planned(const OutboxRow& r) {
     return PlannedAction{r.trigger_id, r.action, r.type, r.status, r.idempotency_key, r.payload};
 }
@@ -122,10 +130,12 @@ struct Engine::Impl {
         std::unique_ptr<SQLite::Database> state = nullptr) const {
         auto c = std::make_unique<Connection>();
         StoreError error;
-        c->data = data ? std::move(data) : open_read_only(options.db_path, error);
+        c->data = data ? std::move(data)
+                       : open_read_only(options.db_path, error, options.busy_timeout_ms);
         if (!c->data) return fail(Kind::Database, error.message);
         if (state_path != options.db_path) {
-            c->state = state ? std::move(state) : open_read_only(state_path, error);
+            c->state = state ? std::move(state)
+                             : open_read_only(state_path, error, options.busy_timeout_ms);
             if (!c->state) return fail(Kind::Database, error.message);
         }
         try {
@@ -286,8 +296,8 @@ struct Engine::Impl {
         } catch (const SQLite::Exception& e) {
             // The connection is closed, not pooled again: whatever state the failure left
             // it in (a statement part-way, a transaction open) goes with it.
-            return fail(Kind::Database,
-                        "cannot evaluate customer " + std::string(key) + ": " + e.what());
+            return fail(Kind::Database, "cannot evaluate customer " + std::string(key) + ": " +
+                                            e.what() + busy_hint(e));
         }
         release(std::move(c));
         return out;
@@ -308,7 +318,7 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
                                      thresholds.run.as_of + "): runs move forward in time");
     if (!writable_state) {
         StoreError error;
-        writable_state = open_state(state_path, error);
+        writable_state = open_state(state_path, error, options.busy_timeout_ms);
         if (!writable_state) return fail(Kind::Database, error.message);
     }
     auto acquired = acquire();
@@ -460,7 +470,8 @@ Result<Engine> Engine::open(const EngineOptions& options) {
         text << in.rdbuf();
         impl->sha256 = sha256_hex(text.str());
         StoreError error;
-        std::unique_ptr<SQLite::Database> data = open_read_only(options.db_path, error);
+        std::unique_ptr<SQLite::Database> data =
+            open_read_only(options.db_path, error, options.busy_timeout_ms);
         std::optional<Schema> schema;
         if (data) schema = read_schema(*data, error);
         if (!schema) return fail(Kind::Database, error.message);
@@ -481,7 +492,7 @@ Result<Engine> Engine::open(const EngineOptions& options) {
         std::unique_ptr<SQLite::Database> state_reader;
         SQLite::Database* state = data.get();
         if (impl->state_path != options.db_path) {
-            state_reader = open_read_only(impl->state_path, error);
+            state_reader = open_read_only(impl->state_path, error, options.busy_timeout_ms);
             if (!state_reader) return fail(Kind::Database, error.message);
             state = state_reader.get();
         }

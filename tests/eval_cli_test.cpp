@@ -88,6 +88,19 @@ TEST_CASE("eval: exit codes and messages") {
         run_cli({"eval", rules, "--db", db, "--customer", "1", "--apply", "--as-of", "2026-09-30"});
     CHECK(back.code == 2);
     CHECK(back.err.find("before the as_of of run 1") != std::string::npos);
+    // --wait: a duration, and how long a read waits for a run that holds the lock.
+    auto not_duration = run_cli(
+        {"eval", rules, "--db", db, "--customer", "1", "--wait", "soon", "--format", "json"});
+    CHECK(not_duration.code == 2);
+    CHECK(not_duration.err.find("--wait soon is not a duration") != std::string::npos);
+    CHECK(json_at(not_duration.out, "$.error.kind") == "usage");
+    SQLite::Database writer(db, SQLite::OPEN_READWRITE);
+    writer.exec("BEGIN EXCLUSIVE");
+    auto locked = run_cli({"eval", rules, "--db", db, "--customer", "1", "--wait", "0s"});
+    CHECK(locked.code == 2);
+    CHECK(locked.err.find("locked") != std::string::npos);
+    writer.exec("ROLLBACK");
+    CHECK(run_cli({"eval", rules, "--db", db, "--customer", "1", "--wait", "0s"}).code == 0);
 }
 
 TEST_CASE("eval: the JSON document and the text") {

@@ -8,6 +8,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <string>
 #include <thread>
@@ -490,4 +491,50 @@ TEST_CASE(
     CHECK(engine.thresholds_run() == 7);
     CHECK(engine.as_of() == "2026-11-02");
     CHECK(engine.apply(key).ok());
+}
+
+TEST_CASE(
+    "Engine: a run holding the state's lock makes a call fail after busy_timeout_ms, saying "
+    "why; in WAL mode the call does not wait") {
+    TempDir dir;
+    const auto db = dir.file("retail.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "200", "--out", db}).code ==
+            0);
+    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
+    const auto state = dir.file("state.db");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
+            0);
+    strata::EngineOptions options;
+    options.rules_path = rules;
+    options.db_path = db;
+    options.state_path = state;
+    options.busy_timeout_ms = 100;
+    auto engine = strata::Engine::open(options);
+    REQUIRE(engine.ok());
+    REQUIRE(engine->evaluate("7").ok());
+    {
+        // Rollback-journal mode: a writer's exclusive lock, as a run holds it while it stores.
+        SQLite::Database writer(state, SQLite::OPEN_READWRITE);
+        writer.exec("BEGIN EXCLUSIVE");
+        const auto began = std::chrono::steady_clock::now();
+        auto blocked = engine->evaluate("7");
+        const auto waited = std::chrono::steady_clock::now() - began;
+        REQUIRE_FALSE(blocked.ok());
+        CHECK(blocked.error().kind == strata::EngineError::Kind::Database);
+        CHECK(blocked.error().message.find("WAL mode") != std::string::npos);
+        CHECK(waited >= std::chrono::milliseconds(90));
+        CHECK(waited < std::chrono::seconds(3));
+        writer.exec("ROLLBACK");
+    }
+    CHECK(engine->evaluate("7").ok());
+    {
+        SQLite::Database writer(state, SQLite::OPEN_READWRITE);
+        REQUIRE(writer.execAndGet("PRAGMA journal_mode = WAL").getString() == "wal");
+        writer.exec("BEGIN EXCLUSIVE");
+        writer.exec("UPDATE strata_runs SET finished_at = finished_at");
+        auto read = engine->evaluate("7");
+        INFO((read.ok() ? std::string() : read.error().message));
+        CHECK(read.ok());
+        writer.exec("ROLLBACK");
+    }
 }

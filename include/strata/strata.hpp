@@ -33,6 +33,10 @@ struct EngineOptions {
     // one is missing the engine creates it (opening the customer database read-write for
     // that alone) unless this is false; then open() fails naming the CREATE INDEX to run.
     bool create_indexes = true;
+    // How long a call waits for another process's lock on a database before it fails
+    // (Database). A run being stored into a state in rollback-journal mode holds its lock
+    // for up to the whole write; in WAL mode reads never wait (docs/eval.md).
+    int busy_timeout_ms = 5000;
 };
 
 struct EngineError {
