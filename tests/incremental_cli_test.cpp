@@ -428,3 +428,54 @@ TEST_CASE("population fits survive their encoding exactly") {
         CHECK_FALSE(strata::decode_fit(bytes + "x").has_value());
     }
 }
+
+TEST_CASE(
+    "a state in WAL mode (docs/eval.md, serving beside batch runs) takes full and incremental "
+    "runs and strata eval --apply as one in rollback-journal mode does") {
+    Shop rollback;
+    Shop wal;
+    {
+        SQLite::Database state(wal.state, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        REQUIRE(state.execAndGet("PRAGMA journal_mode = WAL").getString() == "wal");
+    }
+    auto dump = [](const Shop& shop) {
+        SQLite::Database db(shop.state, SQLite::OPEN_READONLY);
+        SQLite::Statement q(db,
+                            "SELECT customer_key, level, segment, entered_run, exited_run FROM "
+                            "strata_stays ORDER BY 1, 2, 3, 4");
+        std::string out;
+        while (q.executeStep()) {
+            for (int c = 0; c < 5; ++c)
+                out += q.getColumn(c).getString() + (c < 4 ? "," : "\n");
+        }
+        return out + db.execAndGet(
+                           "SELECT group_concat(run_id || ':' || as_of, ' ') FROM "
+                           "strata_runs")
+                         .getString();
+    };
+    for (const Shop* shop : {&rollback, &wal}) {
+        const Run first = shop->run();
+        REQUIRE_MESSAGE(first.code == 0, first.err);
+        shop->sql(
+            "INSERT INTO orders (customer_id, order_date, amount) SELECT customer_id, "
+            "'2026-10-30', amount * 40 FROM orders WHERE customer_id % 5 = 0");
+        const Run second = shop->run();
+        REQUIRE_MESSAGE(second.code == 0, second.err);
+        CHECK(mode(second) == "incremental");
+        const Run applied = run_cli({"eval", shop->file, "--db", shop->db, "--state", shop->state,
+                                     "--customer", "3", "--apply"});
+        REQUIRE_MESSAGE(applied.code == 0, applied.err);
+        shop->sql(
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-31', 900)");
+        const Run third = shop->run();
+        REQUIRE_MESSAGE(third.code == 0, third.err);
+        CHECK(mode(third) == "incremental");
+    }
+    const std::string kept = dump(rollback);
+    CHECK(kept.find(",0\n") != std::string::npos);  // open stays
+    CHECK(kept.find(",2\n") != std::string::npos);  // stays closed by the incremental runs
+    CHECK(kept.find(",4\n") != std::string::npos);
+    CHECK(dump(wal) == kept);
+    SQLite::Database state(wal.state, SQLite::OPEN_READONLY);
+    CHECK(state.execAndGet("PRAGMA journal_mode").getString() == "wal");
+}
