@@ -138,6 +138,23 @@ triggers:
       - email: { template: top, spent: "{{round(revenue, 2)}}" }
 )yaml";
 
+// A demo retail base of `customers` and one run of rules/retail-rfm.yaml as of 2026-11-01,
+// stored in a state file of its own.
+struct RetailRun {
+    TempDir dir;
+    std::string db = dir.file("retail.db");
+    std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
+    std::string state = dir.file("state.db");
+    explicit RetailRun(int customers) {
+        REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", std::to_string(customers),
+                         "--out", db})
+                    .code == 0);
+        REQUIRE(
+            run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
+            0);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("eval: every customer of a retail base gets exactly the run's placement") {
@@ -385,14 +402,8 @@ CREATE INDEX orders_customer ON orders (customer_id);
 TEST_CASE(
     "Engine::refresh takes a later batch run's thresholds while threads evaluate; apply refuses "
     "thresholds that a later batch run replaced") {
-    TempDir dir;
-    const auto db = dir.file("retail.db");
-    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "1500", "--out", db}).code ==
-            0);
-    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
-    const auto state = dir.file("state.db");
-    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
-            0);
+    const RetailRun base(1500);
+    const std::string &db = base.db, &rules = base.rules, &state = base.state;
     strata::Engine engine = open_engine(rules, db, state);
     REQUIRE(engine.thresholds_run() == 1);
     auto unchanged = engine.refresh();
@@ -496,14 +507,8 @@ TEST_CASE(
 TEST_CASE(
     "Engine: a run holding the state's lock makes a call fail after busy_timeout_ms, saying "
     "why; in WAL mode the call does not wait") {
-    TempDir dir;
-    const auto db = dir.file("retail.db");
-    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "200", "--out", db}).code ==
-            0);
-    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
-    const auto state = dir.file("state.db");
-    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
-            0);
+    const RetailRun base(200);
+    const std::string &db = base.db, &rules = base.rules, &state = base.state;
     strata::EngineOptions options;
     options.rules_path = rules;
     options.db_path = db;
