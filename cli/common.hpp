@@ -4,7 +4,10 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <iosfwd>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +73,12 @@ inline constexpr int64_t kMaxDurationSeconds = 30 * 86400;
 // A whole number followed by s, m, h or d ("30s", "5m", "1h", "2d") as seconds; nullopt for
 // anything else, or beyond 30 days.
 std::optional<int64_t> parse_duration(const std::string& text);
+
+// Seconds as SQLite's busy timeout, in milliseconds (an int: 30 days do not fit, so the
+// longest wait it takes is about 24 days).
+inline int busy_timeout_ms(int64_t seconds) {
+    return static_cast<int>(std::min<int64_t>(seconds * 1000, std::numeric_limits<int>::max()));
+}
 
 // Writes s as one CSV field (quoted when it holds a comma, quote or line break). With
 // `guard_formulas`, a text that a spreadsheet would run as a formula (it starts with =, +, -,

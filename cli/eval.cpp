@@ -120,8 +120,7 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
         return report(
             EngineError{EngineError::Kind::Usage,
                         "--wait " + options.wait + " is not a duration like 5s, 2m or 1h"});
-    engine_options.busy_timeout_ms =
-        static_cast<int>(std::min<int64_t>(*wait * 1000, std::numeric_limits<int>::max()));
+    engine_options.busy_timeout_ms = busy_timeout_ms(*wait);
     auto engine = Engine::open(engine_options);
     if (!engine) return report(engine.error());
     for (const std::string& created : engine->created_indexes())
@@ -158,7 +157,7 @@ void add_eval(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
                   "Store the outcome (a run of its own, the customer's stays) and enqueue the "
                   "actions, exactly once");
     cmd->add_option("--wait", options->wait,
-                    "How long a read waits while another process holds a database's lock (a run "
+                    "How long to wait while another process holds a database's lock (a run "
                     "storing into the state), like 5s or 1m, before giving up (exit 2)")
         ->type_name("DURATION")
         ->capture_default_str();

@@ -72,7 +72,7 @@ std::unique_ptr<SQLite::Database> open_outbox(const OutboxTarget& target,
         err << prefix << error.message << '\n';
         return nullptr;
     }
-    db->setBusyTimeout(static_cast<int>(*wait * 1000));
+    db->setBusyTimeout(busy_timeout_ms(*wait));
     return db;
 }
 

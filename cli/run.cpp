@@ -401,8 +401,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     std::unique_ptr<SQLite::Database> state;
     if (!options.dry_run) {
         StoreError error;
-        state =
-            open_state(options.state.value_or(options.db), error, static_cast<int>(*wait * 1000));
+        state = open_state(options.state.value_or(options.db), error, busy_timeout_ms(*wait));
         if (!state) {
             err << "strata run: " << error.message << '\n';
             if (json) write_json_error(out, "database", error.message);

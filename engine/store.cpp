@@ -33,6 +33,7 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreE
             error.message = "database '" + path + "' is locked by another process";
         else
             error.message = "cannot open database '" + path + "': " + e.what();
+        error.locked = code == SQLITE_BUSY || code == SQLITE_LOCKED;
         return nullptr;
     }
 }

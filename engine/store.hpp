@@ -17,6 +17,8 @@ struct StoreError {
     // The rule file, not the database, is at fault: its version is registered with other
     // content (engine/versions.hpp).
     bool rule_problem = false;
+    // Another process held the database's lock past the busy timeout.
+    bool locked = false;
 };
 
 // Opens a database file read-only. Fails (without creating anything) when the file does not

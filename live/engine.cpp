@@ -31,12 +31,20 @@ EngineError fail(Kind kind, std::string message) {
     return EngineError{kind, std::move(message)};
 }
 
-// What a reader that waited out the busy timeout can do about it.
+// What a call that waited out the busy timeout can do about it.
+const char* const kLockedHint =
+    " (another process held its lock past the busy timeout, EngineOptions::busy_timeout_ms or "
+    "strata eval --wait; a run storing into a database in rollback-journal mode holds it for "
+    "most of its write, while in WAL mode reads do not wait for a writer: docs/eval.md, "
+    "\"Serving beside batch runs\")";
+
 std::string busy_hint(const SQLite::Exception& e) {
-    if (e.getErrorCode() != SQLITE_BUSY) return {};
-    return " (another process held the database's lock past the busy timeout, as a run does "
-           "while it stores into a state in rollback-journal mode; in WAL mode reads never wait "
-           "for a writer: docs/eval.md, \"Serving beside batch runs\")";
+    return e.getErrorCode() == SQLITE_BUSY ? kLockedHint : "";
+}
+
+// A database that could not be opened.
+EngineError store_failed(const StoreError& error) {
+    return fail(Kind::Database, error.message + (error.locked ? kLockedHint : ""));
 }
 
 PlannedAction planned(const OutboxRow& r) {
@@ -132,11 +140,11 @@ struct Engine::Impl {
         StoreError error;
         c->data = data ? std::move(data)
                        : open_read_only(options.db_path, error, options.busy_timeout_ms);
-        if (!c->data) return fail(Kind::Database, error.message);
+        if (!c->data) return store_failed(error);
         if (state_path != options.db_path) {
             c->state = state ? std::move(state)
                              : open_read_only(state_path, error, options.busy_timeout_ms);
-            if (!c->state) return fail(Kind::Database, error.message);
+            if (!c->state) return store_failed(error);
         }
         try {
             // Pages read through a memory map, not a system call each: one customer's rows
@@ -431,7 +439,8 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
         r.applied_run = writer->run_id();
         return r;
     } catch (const SQLite::Exception& e) {
-        return fail(Kind::Database, "cannot apply customer " + std::string(key) + ": " + e.what());
+        return fail(Kind::Database,
+                    "cannot apply customer " + std::string(key) + ": " + e.what() + busy_hint(e));
     }
 }
 
@@ -445,7 +454,8 @@ Result<bool> Engine::Impl::refresh() {
         const ReadTransaction reads(c->state ? *c->state_reads : *c->data_reads);
         fresh = load(c->state_db());
     } catch (const SQLite::Exception& e) {
-        return fail(Kind::Database, "cannot refresh the thresholds: " + std::string(e.what()));
+        return fail(Kind::Database,
+                    "cannot refresh the thresholds: " + std::string(e.what()) + busy_hint(e));
     }
     release(std::move(c));
     if (!fresh) return fresh.error();
@@ -474,7 +484,7 @@ Result<Engine> Engine::open(const EngineOptions& options) {
             open_read_only(options.db_path, error, options.busy_timeout_ms);
         std::optional<Schema> schema;
         if (data) schema = read_schema(*data, error);
-        if (!schema) return fail(Kind::Database, error.message);
+        if (!schema) return store_failed(error);
         SourceFile source(options.rules_path, text.str());
         Diagnostics diags;
         impl->rules = compile_rules(source, &*schema, diags);
@@ -493,7 +503,7 @@ Result<Engine> Engine::open(const EngineOptions& options) {
         SQLite::Database* state = data.get();
         if (impl->state_path != options.db_path) {
             state_reader = open_read_only(impl->state_path, error, options.busy_timeout_ms);
-            if (!state_reader) return fail(Kind::Database, error.message);
+            if (!state_reader) return store_failed(error);
             state = state_reader.get();
         }
         {
@@ -508,7 +518,7 @@ Result<Engine> Engine::open(const EngineOptions& options) {
         bool read_only = false;
         if (!options.create_indexes ||
             !live::create_lookup_indexes(options.db_path, lookups, impl->created, index_error,
-                                         read_only)) {
+                                         read_only, options.busy_timeout_ms)) {
             for (const auto& l : lookups) {
                 if (l.present) continue;
                 return fail(Kind::MissingIndex,

@@ -60,13 +60,14 @@ std::vector<LookupIndex> lookup_indexes(SQLite::Database& data, const CompiledRu
 }
 
 bool create_lookup_indexes(const std::string& path, const std::vector<LookupIndex>& lookups,
-                           std::vector<std::string>& created, std::string& error, bool& read_only) {
+                           std::vector<std::string>& created, std::string& error, bool& read_only,
+                           int wait_ms) {
     read_only = false;
     if (std::all_of(lookups.begin(), lookups.end(), [](const auto& l) { return l.present; }))
         return true;
     try {
         SQLite::Database db(path, SQLite::OPEN_READWRITE);
-        db.setBusyTimeout(5000);
+        db.setBusyTimeout(wait_ms);
         for (const LookupIndex& l : lookups) {
             if (l.present) continue;
             db.exec(l.create_sql);

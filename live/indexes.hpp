@@ -25,8 +25,9 @@ std::vector<LookupIndex> lookup_indexes(SQLite::Database& data, const CompiledRu
 
 // Creates the missing indexes of `lookups` in the database at `path` (opened read-write for
 // that alone, then closed). False with `error` set when it cannot; `read_only` tells whether
-// the database refused to be written.
+// the database refused to be written. `wait_ms`: how long it waits for another process's lock.
 bool create_lookup_indexes(const std::string& path, const std::vector<LookupIndex>& lookups,
-                           std::vector<std::string>& created, std::string& error, bool& read_only);
+                           std::vector<std::string>& created, std::string& error, bool& read_only,
+                           int wait_ms);
 
 }  // namespace strata::live

@@ -2,6 +2,8 @@
 // document, the lookup indexes, and --apply's exactly-once rules against a batch run after it.
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include <SQLiteCpp/Database.h>
 #include <unistd.h>
 
@@ -96,9 +98,12 @@ TEST_CASE("eval: exit codes and messages") {
     CHECK(json_at(not_duration.out, "$.error.kind") == "usage");
     SQLite::Database writer(db, SQLite::OPEN_READWRITE);
     writer.exec("BEGIN EXCLUSIVE");
+    const auto began = std::chrono::steady_clock::now();
     auto locked = run_cli({"eval", rules, "--db", db, "--customer", "1", "--wait", "0s"});
+    CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds(2));  // not 5 s
     CHECK(locked.code == 2);
-    CHECK(locked.err.find("locked") != std::string::npos);
+    CHECK(locked.err.find("locked by another process") != std::string::npos);
+    CHECK(locked.err.find("strata eval --wait") != std::string::npos);
     writer.exec("ROLLBACK");
     CHECK(run_cli({"eval", rules, "--db", db, "--customer", "1", "--wait", "0s"}).code == 0);
 }

@@ -33,9 +33,10 @@ struct EngineOptions {
     // one is missing the engine creates it (opening the customer database read-write for
     // that alone) unless this is false; then open() fails naming the CREATE INDEX to run.
     bool create_indexes = true;
-    // How long a call waits for another process's lock on a database before it fails
-    // (Database). A run being stored into a state in rollback-journal mode holds its lock
-    // for up to the whole write; in WAL mode reads never wait (docs/eval.md).
+    // How long open() and each call wait for another process's lock on a database before
+    // they fail (Database); 0 or less: not at all. A run being stored into a state in
+    // rollback-journal mode holds its lock for most of its write, and reads wait for it; in
+    // WAL mode they do not (docs/eval.md). apply() writes, and waits for any writer.
     int busy_timeout_ms = 5000;
 };
 
