@@ -296,5 +296,18 @@ TEST_CASE("a run waits up to --wait while another holds the state, then fails wi
         {"run", file, "--db", db, "--state", state, "--as-of", "2026-11-01", "--wait", "10s"});
     release.join();
     CHECK_MESSAGE(r.code == 0, r.err);
+    // The longest waits too: 25 days in milliseconds do not fit in SQLite's int, and must not
+    // turn into no wait at all.
+    std::thread release_again([&] {
+        SQLite::Database holder(state, SQLite::OPEN_READWRITE);
+        holder.exec("BEGIN IMMEDIATE");
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        holder.exec("COMMIT");
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto patient = run_cli(
+        {"run", file, "--db", db, "--state", state, "--as-of", "2026-11-01", "--wait", "25d"});
+    release_again.join();
+    CHECK_MESSAGE(patient.code == 0, patient.err);
     CHECK(run_cli({"run", file, "--db", db, "--wait", "soon"}).code == 2);
 }
