@@ -4,7 +4,8 @@
 # 1. a retail base (fixed seed) under the shipped retail RFM rules at 2026-11-01 (the base's
 #    today), then the same base 30 days later (`demo-data --advance 30d`) at 2026-12-01: the
 #    second run prints who moved where; then the stored runs, the export for the CRM and the
-#    HTML report of the second run (build/demo-report.html);
+#    HTML report of the second run (build/demo-report.html); then a day's orders read by an
+#    incremental run, and one customer evaluated alone (`strata eval`);
 # 2. a car dealer's base under the lifecycle rules (prospect -> lead -> owner -> owner ready to
 #    replace), at the same two dates.
 set -euo pipefail
@@ -39,6 +40,22 @@ echo
 echo "The report of the second run for people ('strata report --db $later --state $state --out $build/demo-report.html'):"
 "$strata" report --db "$later" --state "$state" --out "$build/demo-report.html"
 echo "Open $(cd "$build" && pwd)/demo-report.html in a browser (one file, works offline)."
+
+echo
+echo "Daily runs read only what changed ('strata run --incremental', docs/incremental.md): the first"
+echo "one watches the orders table and is a full run; after a day of orders the next reads only those:"
+"$strata" run rules/retail-rfm.yaml --db "$later" --as-of 2026-12-01 --state "$state" --incremental \
+    >/dev/null 2>&1
+sqlite3 "$later" "INSERT INTO orders (customer_id, order_date, amount, category, items)
+    SELECT customer_id, '2026-12-01', amount, category, items FROM orders
+    WHERE customer_id % 50 = 7 AND order_date >= '2026-11-01'"
+"$strata" run rules/retail-rfm.yaml --db "$later" --as-of 2026-12-01 --state "$state" --incremental \
+    -v 2>"$build/demo-incremental.log" >/dev/null
+grep -F 'incremental:' "$build/demo-incremental.log" | sed 's/^.*\] /  /'
+echo
+echo "One customer now, from their own rows with the latest run's thresholds"
+echo "('strata eval rules/retail-rfm.yaml --db $later --state $state --customer 46'; docs/eval.md):"
+"$strata" eval rules/retail-rfm.yaml --db "$later" --state "$state" --customer 46 2>/dev/null
 
 echo
 echo "A car dealer's lifecycle (rules/auto-lifecycle.yaml), at 2026-11-01 and a month later:"
