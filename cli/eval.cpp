@@ -2,8 +2,6 @@
 // [--wait DURATION] [--format text|json]`: one customer evaluated now, from their own rows, with
 // the thresholds of the ruleset's latest run. A thin front of the library
 // (include/strata/strata.hpp).
-#include <algorithm>
-#include <limits>
 #include <ostream>
 
 #include <CLI/CLI.hpp>

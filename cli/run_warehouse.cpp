@@ -67,7 +67,7 @@ std::optional<RunReport> run_postgres(const RunCommandOptions& options,
     run_options.rules_sha256 = loaded->sha256;
     run_options.source = &loaded->rules->source;
     run_options.warnings = loaded->warnings;
-    run_options.wait_ms = static_cast<int>(std::min<int64_t>(*wait * 1000, 2'000'000'000));
+    run_options.wait_ms = busy_timeout_ms(*wait);
     state::PostgresRunError error;
     auto report = state::run_in_postgres(*loaded->rules, *catalog, url, run_options, error);
     if (!report) {
@@ -349,7 +349,7 @@ std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
             return fail("usage",
                         "--wait '" + options.wait + "' is not a duration like 30s, 2m or 1h",
                         kExitEnvironment);
-        run_options.wait_ms = static_cast<int>(std::min<int64_t>(*wait * 1000, 2'000'000'000));
+        run_options.wait_ms = busy_timeout_ms(*wait);
     }
     run_options.rules_path = options.rules;
     run_options.rules_sha256 = loaded->sha256;

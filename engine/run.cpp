@@ -405,7 +405,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
                              : std::function<void(size_t)>());
     spdlog::debug("customers placed");
     const std::optional<StoreError> store_failed = pipe ? pipe->close() : std::nullopt;
-    spdlog::debug("membership written");
+    if (pipe && !store_failed) spdlog::debug("membership written");
 
     // Rule problems first: the run fails whole, and the writer rolls back.
     if (auto message = unplaced_message(unplaced, policy, rules.segments, customers.keys)) {

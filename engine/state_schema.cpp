@@ -212,6 +212,7 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
         return db;
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, what);
+        error.locked = e.getErrorCode() == SQLITE_BUSY || e.getErrorCode() == SQLITE_LOCKED;
         return nullptr;
     }
 }

@@ -33,10 +33,10 @@ EngineError fail(Kind kind, std::string message) {
 
 // What a call that waited out the busy timeout can do about it.
 const char* const kLockedHint =
-    " (another process held its lock past the busy timeout, EngineOptions::busy_timeout_ms or "
-    "strata eval --wait; a run storing into a database in rollback-journal mode holds it for "
-    "most of its write, while in WAL mode reads do not wait for a writer: docs/eval.md, "
-    "\"Serving beside batch runs\")";
+    " (the lock was held longer than the wait: --wait for strata eval, "
+    "EngineOptions::busy_timeout_ms in the library; a run storing into a database in "
+    "rollback-journal mode holds it for most of its write, while in WAL mode reads do not wait "
+    "for a writer: docs/eval.md, \"Serving beside batch runs\")";
 
 std::string busy_hint(const SQLite::Exception& e) {
     return e.getErrorCode() == SQLITE_BUSY ? kLockedHint : "";
@@ -327,7 +327,7 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
     if (!writable_state) {
         StoreError error;
         writable_state = open_state(state_path, error, options.busy_timeout_ms);
-        if (!writable_state) return fail(Kind::Database, error.message);
+        if (!writable_state) return store_failed(error);
     }
     auto acquired = acquire();
     if (!acquired) return acquired.error();

@@ -45,17 +45,18 @@ echo
 echo "Daily runs read only what changed ('strata run --incremental', docs/incremental.md): the first"
 echo "one watches the orders table and is a full run; after a day of orders the next reads only those:"
 "$strata" run rules/retail-rfm.yaml --db "$later" --as-of 2026-12-01 --state "$state" --incremental \
-    >/dev/null 2>&1
+    >/dev/null
 sqlite3 "$later" "INSERT INTO orders (customer_id, order_date, amount, category, items)
     SELECT customer_id, '2026-12-01', amount, category, items FROM orders
     WHERE customer_id % 50 = 7 AND order_date >= '2026-11-01'"
 "$strata" run rules/retail-rfm.yaml --db "$later" --as-of 2026-12-01 --state "$state" --incremental \
     -v 2>"$build/demo-incremental.log" >/dev/null
-grep -F 'incremental:' "$build/demo-incremental.log" | sed 's/^.*\] /  /'
+grep -F 'incremental:' "$build/demo-incremental.log" | sed 's/^.*\] /  /' ||
+    cat "$build/demo-incremental.log"
 echo
 echo "One customer now, from their own rows with the latest run's thresholds"
 echo "('strata eval rules/retail-rfm.yaml --db $later --state $state --customer 46'; docs/eval.md):"
-"$strata" eval rules/retail-rfm.yaml --db "$later" --state "$state" --customer 46 2>/dev/null
+"$strata" eval rules/retail-rfm.yaml --db "$later" --state "$state" --customer 46
 
 echo
 echo "A car dealer's lifecycle (rules/auto-lifecycle.yaml), at 2026-11-01 and a month later:"

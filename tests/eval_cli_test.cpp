@@ -103,7 +103,7 @@ TEST_CASE("eval: exit codes and messages") {
     CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds(2));  // not 5 s
     CHECK(locked.code == 2);
     CHECK(locked.err.find("locked by another process") != std::string::npos);
-    CHECK(locked.err.find("strata eval --wait") != std::string::npos);
+    CHECK(locked.err.find("--wait for strata eval") != std::string::npos);
     writer.exec("ROLLBACK");
     CHECK(run_cli({"eval", rules, "--db", db, "--customer", "1", "--wait", "0s"}).code == 0);
 }

@@ -529,6 +529,9 @@ TEST_CASE(
         CHECK(blocked.error().message.find("WAL mode") != std::string::npos);
         CHECK(waited >= std::chrono::milliseconds(90));
         CHECK(waited < std::chrono::seconds(3));
+        auto not_applied = engine->apply("7");  // it opens the state to write it first
+        REQUIRE_FALSE(not_applied.ok());
+        CHECK(not_applied.error().message.find("WAL mode") != std::string::npos);
         writer.exec("ROLLBACK");
     }
     CHECK(engine->evaluate("7").ok());

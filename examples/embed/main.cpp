@@ -35,10 +35,12 @@ int main(int argc, char** argv) {
     std::printf("%s as of %s, thresholds of run %lld\n", engine->ruleset().c_str(),
                 engine->as_of().c_str(), static_cast<long long>(engine->thresholds_run()));
     std::vector<std::string> keys(argv + first_key, argv + argc);
+    int failed = 0;
     for (const std::string& key : keys) {
         strata::Result<strata::CustomerResult> r = engine->evaluate(key);
         if (!r) {
-            std::printf("%s: %s\n", key.c_str(), r.error().message.c_str());
+            std::printf("%s: error: %s\n", key.c_str(), r.error().message.c_str());
+            failed = r.error().exit_code();
             continue;
         }
         std::printf("%s: %s (%s", key.c_str(), r->segment.c_str(), r->transition.c_str());
@@ -80,5 +82,5 @@ int main(int argc, char** argv) {
     std::printf("refresh: %s (run %lld)\n",
                 refreshed.value() ? "took a later run's thresholds" : "the thresholds are current",
                 static_cast<long long>(engine->thresholds_run()));
-    return 0;
+    return failed;
 }
