@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from latency import index_and_max_key
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRATA = os.path.join(ROOT, "build", "strata")
 LIBRARY_BENCH = os.path.join(ROOT, "build", "bench", "strata_eval_latency")
@@ -77,12 +79,7 @@ def main():
             first = os.path.join(folder, "first.db")
             subprocess.run([STRATA, "run", RULES, "--db", db, "--state", first, "--as-of", "2026-11-01"],
                            check=True, stdout=subprocess.DEVNULL)
-            # The lookup index, created once (not timed).
-            subprocess.run([STRATA, "eval", RULES, "--db", db, "--state", first, "--customer", "1"],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            con = sqlite3.connect(db)
-            max_key = con.execute("SELECT max(customer_id) FROM customers").fetchone()[0]
-            con.close()
+            max_key = index_and_max_key(db, first)
             for mode in ("delete", "wal"):
                 state = os.path.join(folder, f"state-{mode}.db")
                 shutil.copyfile(first, state)

@@ -285,12 +285,15 @@ TEST_CASE("a run waits up to --wait while another holds the state, then fails wi
     }
     CHECK(scalar(state, "SELECT count(*) FROM strata_runs") == 1);
     // A hold that ends within the wait only delays the run.
-    std::thread release([&] {
-        SQLite::Database holder(state, SQLite::OPEN_READWRITE);
-        holder.exec("BEGIN IMMEDIATE");
-        std::this_thread::sleep_for(std::chrono::milliseconds(700));
-        holder.exec("COMMIT");
-    });
+    auto hold_for_a_while = [&state] {
+        return std::thread([&state] {
+            SQLite::Database holder(state, SQLite::OPEN_READWRITE);
+            holder.exec("BEGIN IMMEDIATE");
+            std::this_thread::sleep_for(std::chrono::milliseconds(700));
+            holder.exec("COMMIT");
+        });
+    };
+    std::thread release = hold_for_a_while();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto r = run_cli(
         {"run", file, "--db", db, "--state", state, "--as-of", "2026-11-01", "--wait", "10s"});
@@ -298,12 +301,7 @@ TEST_CASE("a run waits up to --wait while another holds the state, then fails wi
     CHECK_MESSAGE(r.code == 0, r.err);
     // The longest waits too: 25 days in milliseconds do not fit in SQLite's int, and must not
     // turn into no wait at all.
-    std::thread release_again([&] {
-        SQLite::Database holder(state, SQLite::OPEN_READWRITE);
-        holder.exec("BEGIN IMMEDIATE");
-        std::this_thread::sleep_for(std::chrono::milliseconds(700));
-        holder.exec("COMMIT");
-    });
+    std::thread release_again = hold_for_a_while();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto patient = run_cli(
         {"run", file, "--db", db, "--state", state, "--as-of", "2026-11-01", "--wait", "25d"});
