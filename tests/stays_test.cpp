@@ -285,27 +285,24 @@ TEST_CASE("a run waits up to --wait while another holds the state, then fails wi
     }
     CHECK(scalar(state, "SELECT count(*) FROM strata_runs") == 1);
     // A hold that ends within the wait only delays the run.
-    auto hold_for_a_while = [&state] {
-        return std::thread([&state] {
+    auto run_through_a_hold = [&](const std::string& wait) {
+        std::thread release([&state] {
             SQLite::Database holder(state, SQLite::OPEN_READWRITE);
             holder.exec("BEGIN IMMEDIATE");
             std::this_thread::sleep_for(std::chrono::milliseconds(700));
             holder.exec("COMMIT");
         });
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        Run r = run_cli(
+            {"run", file, "--db", db, "--state", state, "--as-of", "2026-11-01", "--wait", wait});
+        release.join();
+        return r;
     };
-    std::thread release = hold_for_a_while();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto r = run_cli(
-        {"run", file, "--db", db, "--state", state, "--as-of", "2026-11-01", "--wait", "10s"});
-    release.join();
-    CHECK_MESSAGE(r.code == 0, r.err);
+    const Run delayed = run_through_a_hold("10s");
+    CHECK_MESSAGE(delayed.code == 0, delayed.err);
     // The longest waits too: 25 days in milliseconds do not fit in SQLite's int, and must not
     // turn into no wait at all.
-    std::thread release_again = hold_for_a_while();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto patient = run_cli(
-        {"run", file, "--db", db, "--state", state, "--as-of", "2026-11-01", "--wait", "25d"});
-    release_again.join();
+    const Run patient = run_through_a_hold("25d");
     CHECK_MESSAGE(patient.code == 0, patient.err);
     CHECK(run_cli({"run", file, "--db", db, "--wait", "soon"}).code == 2);
 }
