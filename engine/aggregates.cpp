@@ -72,6 +72,11 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
 
 AggregateComputer::~AggregateComputer() = default;
 
+std::pair<size_t, size_t> AggregateComputer::window_rows(size_t w) const {
+    const Window& win = *windows_.at(w);
+    return {win.first, win.first + win.count};
+}
+
 AggregateComputer::Window& AggregateComputer::window_of(size_t customer, size_t& local) const {
     for (const auto& w : windows_) {
         if (customer < w->first + w->count) {

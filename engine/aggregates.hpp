@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "dsl/bound.hpp"
@@ -47,6 +48,8 @@ class AggregateComputer {
 
     // How many windows the customers are split into (at most one a customer, at least one).
     size_t windows() const { return windows_.size(); }
+    // The customer rows of window `w`: [first, end).
+    std::pair<size_t, size_t> window_rows(size_t w) const;
 
     // From now on, also counts the rows each aggregate takes per customer (count_rows()).
     // REQUIRES: called before the first add().
@@ -75,6 +78,7 @@ class AggregateComputer {
     void prepare_saving();
     void save_customer(size_t customer, ByteWriter& out) const;
     // Sets a customer's state from bytes save_customer wrote for the same program and as_of.
+    // Calls for customers of different windows may run at the same time.
     // REQUIRES: nothing added for the customer yet. False when the bytes are not such a state
     // (the state is then unspecified: the caller falls back to reading every row).
     bool load_customer(size_t customer, ByteReader& in);

@@ -138,6 +138,8 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
         if (parts.size() > 1 && !small_work_on_this_thread)
             windows = std::max(windows, parts.size());
     }
+    // Kept states are seeded a window at a time, on two threads.
+    if (carry && carry->seed && !small_work_on_this_thread) windows = std::max<size_t>(windows, 2);
     AggregateComputer total(program, customers.rows, as_of, windows);
     if (row_counts) total.count_rows();
     if (carry && carry->count_customer_rows) total.count_customer_rows();

@@ -82,7 +82,8 @@ struct AggregateCarry {
 // the fact rows each took, into it (strata explain). With `given_fits`, the evaluation starts
 // with those fits: a population call that has one there is applied to it instead of ranking
 // the base (rule tests' `population:` fixes cut points so). With `carry`, its seed fills the
-// first aggregate state before any row is read, and its keep sees the merged state last.
+// first aggregate state before any row is read (split into at least two windows, which it may
+// seed side by side), and its keep sees the merged state last.
 Evaluation evaluate_program(const bound::Program& program, const CustomerTable& customers,
                             const std::vector<FactParts>& facts, Date as_of,
                             AggregateRowCounts* row_counts = nullptr,

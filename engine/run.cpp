@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <deque>
+#include <exception>
 #include <future>
 #include <map>
 #include <mutex>
@@ -161,6 +162,49 @@ bool fire(const CompiledRules& rules, const RunOptions& options, const Frame& fr
     record_firing(firing, inserted, writer != nullptr, rep);
     return true;
 }
+
+// Stores the customers' kept states on a thread of their own, in the run's transaction, while
+// this thread finishes the aggregates and evaluates the lets: the writer's connection is not
+// otherwise used until the customers are placed. Waits for the store when it goes out of scope.
+class KeptBlocksStore {
+  public:
+    KeptBlocksStore() = default;
+    KeptBlocksStore(const KeptBlocksStore&) = delete;
+    KeptBlocksStore& operator=(const KeptBlocksStore&) = delete;
+    ~KeptBlocksStore() {
+        if (storing_.valid()) storing_.wait();
+    }
+
+    // Stores `blocks` in place of those an earlier start() stored, unless that one failed.
+    // REQUIRES: nothing else uses `state` until wait() returns.
+    void start(SQLite::Database& state, const std::string& ruleset,
+               std::vector<std::string> blocks) {
+        take_previous();
+        if (failed_) return;
+        storing_ = start_pooled_async([&state, ruleset, blocks = std::move(blocks)] {
+            store_kept_blocks(state, ruleset, blocks);
+        });
+    }
+
+    // Waits for the store; rethrows what it threw (SQLite::Exception).
+    void wait() {
+        take_previous();
+        if (failed_) std::rethrow_exception(failed_);
+    }
+
+  private:
+    void take_previous() {
+        if (!storing_.valid()) return;
+        try {
+            storing_.get();
+        } catch (...) {
+            failed_ = std::current_exception();
+        }
+    }
+
+    std::future<void> storing_;
+    std::exception_ptr failed_;
+};
 
 // A failed write of what the next run starts from, naming its table.
 std::string keep_error(SQLite::Database& state, const char* what, const char* table,
@@ -334,12 +378,26 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     request.latest_run_id = latest_batch;
     request.rules_sha256 = options.rules_sha256;
     request.watch_raised = std::move(watch_raised);
+    KeptBlocksStore kept_blocks_store;  // after the writer: waited for before it rolls back
+    if (!options.dry_run) {
+        request.blocks_encoded = [&](std::vector<std::string> blocks) {
+            if (starting.valid()) writer = starting.get();
+            if (writer) kept_blocks_store.start(writer->history(), rep.ruleset, std::move(blocks));
+        };
+    }
     ReadResult read;
     std::string read_error;
     const bool evaluated = read_and_evaluate(request, read, clock, read_error);
     if (starting.valid()) writer = starting.get();
     if (!evaluated) {
         error.message = read_error;
+        return std::nullopt;
+    }
+    try {
+        kept_blocks_store.wait();
+    } catch (const SQLite::Exception& e) {
+        error.message =
+            keep_error(writer->history(), "aggregate state", "strata_aggregate_blocks", e);
         return std::nullopt;
     }
     kept_blocks = {};
@@ -370,20 +428,19 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             return std::nullopt;
         }
         rep.run_id = writer->run_id();
-        // What the next incremental run starts from, in this run's transaction: stored now so
-        // that its blocks are not held while the customers are placed.
+        // What the next incremental run starts from, in this run's transaction (the
+        // customers' states were stored while the lets were evaluated).
         read.kept.run_id = rep.run_id;
         read.kept.version = rep.version;
         read.kept.rules_sha256 = rep.sha256;
         read.kept.as_of = format_date(rep.as_of);
         try {
-            store_kept_state(writer->history(), rep.ruleset, read.kept, read.blocks);
+            store_kept_state(writer->history(), rep.ruleset, read.kept);
         } catch (const SQLite::Exception& e) {
             error.message =
                 keep_error(writer->history(), "aggregate state", "strata_aggregate_state", e);
             return std::nullopt;
         }
-        std::vector<std::string>().swap(read.blocks);
         clock.lap("keep aggregate state");
     }
 

@@ -42,6 +42,11 @@ struct ReadRequest {
     const PopulationFits* given_fits = nullptr;
     // Keep the aggregate states and watermarks for the next run (a stored run).
     bool keep = false;
+    // With keep: gets the customers' kept states as soon as they are encoded, before the
+    // aggregates are finished and the lets evaluated, so that they can be stored meanwhile.
+    // Without it they are left in ReadResult::blocks. A read that falls back to a full one
+    // calls it again with the states of the full read, which replace the first.
+    std::function<void(std::vector<std::string>)> blocks_encoded;
     // Try to read incrementally from `kept` (the ruleset's kept state) and `kept_blocks`
     // (freed by the read once it has taken the states from them).
     bool incremental = false;
@@ -59,7 +64,8 @@ struct ReadResult {
     Evaluation ev;
     DataQuality dq;
     std::optional<IncrementalOutcome> incremental;  // when the request asked for it
-    // With keep: what to store for the next run (run_id and the rule file's identity unset).
+    // With keep: what to store for the next run (run_id and the rule file's identity unset);
+    // the blocks only without ReadRequest::blocks_encoded.
     KeptState kept;
     std::vector<std::string> blocks;
 };

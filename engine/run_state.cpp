@@ -205,8 +205,7 @@ std::optional<std::vector<std::string_view>> match_aggregate_states(
     return out;
 }
 
-void store_kept_state(SQLite::Database& state, const std::string& ruleset, const KeptState& kept,
-                      const std::vector<std::string>& blocks) {
+void store_kept_state(SQLite::Database& state, const std::string& ruleset, const KeptState& kept) {
     ensure_tables(state);
     SQLite::Statement header(state,
                              "INSERT OR REPLACE INTO strata_aggregate_state (ruleset, run_id, "
@@ -222,6 +221,11 @@ void store_kept_state(SQLite::Database& state, const std::string& ruleset, const
     const std::string facts = encode_facts(kept);
     header.bind(8, facts.data(), static_cast<int>(facts.size()));
     header.exec();
+}
+
+void store_kept_blocks(SQLite::Database& state, const std::string& ruleset,
+                       const std::vector<std::string>& blocks) {
+    ensure_tables(state);
     SQLite::Statement clear(state, "DELETE FROM strata_aggregate_blocks WHERE ruleset = ?");
     clear.bind(1, ruleset);
     clear.exec();

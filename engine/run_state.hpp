@@ -74,10 +74,12 @@ std::optional<std::vector<std::string_view>> match_aggregate_states(
     const std::vector<std::string>& blocks, const Column& keys, const std::vector<uint32_t>& order,
     std::vector<std::string_view>& dropped, KeyKinds& kept_kinds);
 
-// Writes a run's kept state for `ruleset` (replacing the one kept before) and its population
-// fits. Throws SQLite::Exception.
-void store_kept_state(SQLite::Database& state, const std::string& ruleset, const KeptState& kept,
-                      const std::vector<std::string>& blocks);
+// Writes a run's kept state for `ruleset`, replacing the one kept before: its header
+// (store_kept_state) and its customers' states (store_kept_blocks), in either order, both in
+// the run's transaction. Throw SQLite::Exception.
+void store_kept_state(SQLite::Database& state, const std::string& ruleset, const KeptState& kept);
+void store_kept_blocks(SQLite::Database& state, const std::string& ruleset,
+                       const std::vector<std::string>& blocks);
 void store_population_fits(SQLite::Database& state, int64_t run_id,
                            const std::vector<PopulationSummary>& populations);
 

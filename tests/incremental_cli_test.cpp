@@ -401,6 +401,30 @@ TEST_CASE("incremental: a dry run reads the kept state and stores nothing") {
     CHECK(json_at(plain.out, "$.segments") == json_at(dry.out, "$.segments"));
 }
 
+TEST_CASE("incremental: a kept state that cannot be stored fails the run, which stores nothing") {
+    // The customers' kept states are stored on a thread of their own while the lets are
+    // evaluated: a failure there must still fail the run whole, naming the table.
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
+        .exec("CREATE TRIGGER refuse BEFORE INSERT ON strata_aggregate_blocks "
+              "BEGIN SELECT RAISE(ABORT, 'the disk says no'); END");
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 500)");
+    const Run failed = shop.run();
+    CHECK(failed.code == 2);
+    CHECK(failed.err.find("cannot store the kept aggregate state (table "
+                          "'strata_aggregate_blocks')") != std::string::npos);
+    CHECK(failed.err.find("the disk says no") != std::string::npos);
+    CHECK(count_rows(shop.state, "strata_runs") == 1);
+    CHECK(count_rows(shop.state, "strata_aggregate_blocks") == 1);
+    // Once the state can take it again, the next run reads from the first run's kept state.
+    SQLite::Database(shop.state, SQLite::OPEN_READWRITE).exec("DROP TRIGGER refuse");
+    const Run again = shop.run();
+    REQUIRE_MESSAGE(again.code == 0, again.err);
+    CHECK(mode(again) == "incremental");
+    CHECK(json_at(again.out, "$.incremental.since_run") == "1");
+}
+
 TEST_CASE("population fits survive their encoding exactly") {
     strata::Column x;
     for (int i = 0; i < 50; ++i)
