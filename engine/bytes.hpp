@@ -13,6 +13,10 @@
 
 namespace strata {
 
+// A 64-bit checksum of `bytes`, continuing from `seed`: fast, to tell bytes as written from
+// bytes damaged since, and not for adversaries. (Words are read in the machine's byte order.)
+uint64_t checksum64(std::string_view bytes, uint64_t seed = 0);
+
 class ByteWriter {
   public:
     void u64(uint64_t x) { u128(x); }

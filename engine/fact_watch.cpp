@@ -47,20 +47,33 @@ std::optional<WatchReading> read_watch(SQLite::Database& data, const std::string
     return w;
 }
 
+std::string table_definition(SQLite::Database& data, const std::string& table) {
+    SQLite::Statement q(data,
+                        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE "
+                        "NOCASE");
+    q.bind(1, table);
+    return q.executeStep() ? q.getColumn(0).getString() : std::string();
+}
+
 bool raise_watch(const std::string& path, const std::string& table, bool create,
-                 std::string& error) {
+                 std::optional<WatchReading>& before, std::string& error, int wait_ms) {
     error.clear();
+    before.reset();
     try {
         SQLite::Database db(path, SQLite::OPEN_READWRITE);
-        db.setBusyTimeout(5000);
+        db.setBusyTimeout(wait_ms);
+        if (!create && !read_watch(db, table)) return false;  // never watched: nothing to raise
+        // Immediate: the read below and the writes after it are one transaction, and in WAL
+        // mode a deferred one that reads first cannot write once another writer has committed.
+        SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+        before = read_watch(db, table);
+        if (!before && !create) return false;
         const std::optional<std::string> rowid = rowid_alias(db, table);
         if (!rowid) {
             error = "table '" + table + "' has no rowid to keep a watermark on";
             return false;
         }
-        SQLite::Transaction tx(db);
-        const bool watched = read_watch(db, table).has_value();
-        if (!watched && !create) return false;
+        const bool watched = before.has_value();
         if (!watched) {
             db.exec(
                 "CREATE TABLE IF NOT EXISTS strata_fact_watch (fact_table TEXT PRIMARY KEY, "

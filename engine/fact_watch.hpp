@@ -24,6 +24,10 @@ struct WatchReading {
 // the table is not watched. Throws SQLite::Exception.
 std::optional<WatchReading> read_watch(SQLite::Database& data, const std::string& table);
 
+// The definition of `table` as the database keeps it (its CREATE statement, which ALTER TABLE
+// rewrites); empty when there is no such table. Throws SQLite::Exception.
+std::string table_definition(SQLite::Database& data, const std::string& table);
+
 // Before a stored run reads: raises the watch's watermark of `table` (in the customer database
 // at `path`, opened read-write for this only) to the table's highest rowid now, so that every
 // change to a row the run is about to read is counted from here on; the run then reads only up
@@ -31,8 +35,10 @@ std::optional<WatchReading> read_watch(SQLite::Database& data, const std::string
 // installed first; a watch installed again (its table was dropped and made again) bumps the
 // change count, so no state kept before can be taken for current. Returns false with `error` set
 // when the table is not watched and `create` is false (error empty then), or the database
-// refuses (a read-only file, a view, a lock).
+// refuses (a read-only file, a view, a lock). `before` gets the watch as it was just before
+// the raise (nullopt when the table was not watched): a kept state read further than that
+// watermark was read from another copy of the database. Waits up to `wait_ms` for a writer.
 bool raise_watch(const std::string& path, const std::string& table, bool create,
-                 std::string& error);
+                 std::optional<WatchReading>& before, std::string& error, int wait_ms = 5000);
 
 }  // namespace strata

@@ -78,10 +78,12 @@ std::optional<std::string> why_rows_below_differ(const CompiledRules& rules, con
 
 std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                                                const std::optional<KeptState>& kept,
+                                               const std::string& kept_unusable,
                                                int64_t latest_run_id,
                                                const std::string& rules_sha256, Date as_of,
                                                const std::vector<FactNow>& facts) {
     const bound::Program& program = rules.program;
+    if (!kept && !kept_unusable.empty()) return kept_unusable;
     if (!kept)
         return "no aggregate state is kept for ruleset '" + rules.rules.ruleset +
                "' (no stored run yet, or its runs were stored before strata kept one)";
@@ -137,10 +139,24 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                    " to rows of table '" + use.table + "' at or below the watermark (rowid " +
                    (was.max_rowid ? number(*was.max_rowid) : std::string("none")) + ") since run " +
                    number(kept->run_id) + ": facts are not only appended";
-        if (was.max_rowid && (!is.watch->watermark || *is.watch->watermark < *was.max_rowid))
-            return "the watch of table '" + use.table + "' covers rows up to rowid " +
-                   (is.watch->watermark ? number(*is.watch->watermark) : std::string("none")) +
-                   ", the kept state read up to " + number(*was.max_rowid);
+        if (is.raised && !is.watch_before)
+            return "table '" + use.table +
+                   "' was not watched before this run: changes below "
+                   "the watermark since run " +
+                   number(kept->run_id) + " may have gone unseen";
+        // The watch as it was before this run raised it: a watermark below the kept one means
+        // the kept state was read from another copy of the database (one restored since?).
+        const WatchReading& covered = is.raised ? *is.watch_before : *is.watch;
+        if (was.max_rowid && (!covered.watermark || *covered.watermark < *was.max_rowid))
+            return "the watch of table '" + use.table + "' covered rows up to rowid " +
+                   (covered.watermark ? number(*covered.watermark) : std::string("none")) +
+                   ", the kept state read up to " + number(*was.max_rowid) +
+                   ": the database is not the one the kept state was read from (a copy "
+                   "restored since?)";
+        if (was.definition != is.definition)
+            return "the definition of table '" + use.table + "' changed since run " +
+                   number(kept->run_id) +
+                   " (ALTER TABLE): the rows below the watermark may read differently now";
         if (auto differ = why_fact_rows_below_differ(use, was, is)) return differ;
         if (was.max_rowid && (!is.max_rowid || *is.max_rowid < *was.max_rowid))
             return "table '" + use.table +

@@ -41,6 +41,10 @@ struct FactNow {
     bool has_rowid = false;
     std::optional<int64_t> max_rowid;  // the highest rowid this run reads up to (none: no row)
     std::optional<WatchReading> watch;
+    // When this run raised the watch just before it read: the watch as it was before that.
+    bool raised = false;
+    std::optional<WatchReading> watch_before;
+    std::string definition;  // the table's definition now (table_definition)
     // Rows at or below the kept watermark now: a replaced row (INSERT OR REPLACE deletes without
     // firing delete triggers) changes it although the watch counted nothing.
     std::optional<int64_t> rows_at_or_below_kept;
@@ -50,8 +54,10 @@ struct FactNow {
 // `rules_sha256`) as of `as_of`, given the ruleset's latest stored run (its id, or 0) and each
 // fact table as it is now (program order); nullopt when it can. The reasons are sentences for
 // people.
+// `kept_unusable`: why a kept state that is there could not be loaded (when `kept` is none).
 std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                                                const std::optional<KeptState>& kept,
+                                               const std::string& kept_unusable,
                                                int64_t latest_run_id,
                                                const std::string& rules_sha256, Date as_of,
                                                const std::vector<FactNow>& facts);

@@ -362,6 +362,8 @@ void merge_data_quality(DataQuality& into, const DataQuality& from) {
     }
     for (const auto& [fact, n] : from.orphan_fact_rows)
         into.orphan_fact_rows[fact] += n;
+    for (const auto& [fact, n] : from.keyless_fact_rows)
+        into.keyless_fact_rows[fact] += n;
     for (const auto& [fact, n] : from.future_fact_rows)
         into.future_fact_rows[fact] += n;
     for (const auto& [fact, n] : from.unknown_time_fact_rows)
@@ -424,12 +426,14 @@ void SqliteFactSource::read(const std::function<void(FactChunk&)>& consume) {
     };
     empty();
     size_t orphans = 0;
+    size_t keyless = 0;  // of the orphans
     const std::vector<CellReader> readers = readers_for(s.fact.columns);
     scan_rows(s.db, s.fact.table, s.fact.key, s.fact.columns, s.range, [&](sqlite3_value** cells) {
         s.report.row();
         const int64_t owner = s.owner_of(cells[0]);
         if (owner < 0) {
             ++orphans;
+            if (is_null(customer_key_of_cell(cells[0]))) ++keyless;
             return;
         }
         const size_t at = chunk.rows;
@@ -444,6 +448,7 @@ void SqliteFactSource::read(const std::function<void(FactChunk&)>& consume) {
         }
     });
     if (orphans > 0) s.dq.orphan_fact_rows[s.fact.name] += orphans;
+    if (keyless > 0) s.dq.keyless_fact_rows[s.fact.name] += keyless;
     s.report.flush(true);
     if (chunk.rows == 0) return;
     // The last chunk ends where its rows do.

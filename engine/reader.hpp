@@ -33,6 +33,9 @@ struct DataQuality {
     size_t duplicate_keys = 0;  // customer rows whose key repeats an earlier row: left out
     std::vector<std::string> duplicate_samples;
     std::map<std::string, size_t> orphan_fact_rows;  // facts whose key matches no customer
+    // Of those, the rows without a key (null or blank), which no customer can ever own. Not
+    // reported apart: an incremental run needs it (engine/incremental.hpp).
+    std::map<std::string, size_t> keyless_fact_rows;
     std::map<std::string, size_t> future_fact_rows;  // after as_of: left out by design
     size_t customers_after_as_of = 0;  // source.since after as_of: not customers yet, left out
     // Facts whose time is null or did not convert: not known to be on or before as_of, so

@@ -97,16 +97,24 @@ class MembershipPipe {
 
 // Before a stored run reads: each watched fact table's watermark goes up to its highest rowid,
 // so that every change to a row this run reads is counted from now on (engine/fact_watch.hpp);
-// an incremental run installs a missing watch. Per fact: whether it was raised. A table that
-// cannot be watched is read whole, and an incremental run then says why it was a full one.
-std::vector<char> raise_watches(const CompiledRules& rules, SQLite::Database& data, bool install) {
+// an incremental run installs a missing watch. Per fact: whether it was raised, and the watch
+// as it was before. A table that cannot be watched is read whole, and an incremental run then
+// says why it was a full one.
+struct RaisedWatches {
     std::vector<char> raised;
+    std::vector<std::optional<WatchReading>> before;
+};
+
+RaisedWatches raise_watches(const CompiledRules& rules, SQLite::Database& data, bool install) {
+    RaisedWatches out;
     for (const auto& fact : rules.program.facts) {
         std::string watch_error;
-        raised.push_back(raise_watch(data.getFilename(), fact.table, install, watch_error));
+        out.before.emplace_back();
+        out.raised.push_back(
+            raise_watch(data.getFilename(), fact.table, install, out.before.back(), watch_error));
         if (!watch_error.empty()) spdlog::warn("{}", watch_error);
     }
-    return raised;
+    return out;
 }
 
 // Fires the triggers after placement: a stored run writes the actions into its transaction
@@ -274,11 +282,12 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     // An incremental run starts from the ruleset's kept state (engine/incremental.hpp).
     std::optional<KeptState> kept;
     std::vector<std::string> kept_blocks;
-    int64_t latest_batch = 0;  // applied evaluations of one customer do not change the kept state
+    std::string kept_unusable;  // why a kept state that is there cannot be used
+    int64_t latest_batch = 0;   // applied evaluations of one customer do not change the kept state
     if (options.incremental) {
         try {
             if (state) {
-                kept = load_kept_state(*state, rep.ruleset);
+                kept = load_kept_state(*state, rep.ruleset, kept_unusable);
                 if (kept) kept_blocks = load_aggregate_blocks(*state, rep.ruleset);
                 latest_batch = latest_batch_run(*state, rep.ruleset);
             }
@@ -293,8 +302,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
 
     // Before the writer starts: with no --state the state is the customer database, whose
     // write lock the writer holds from then on.
-    std::vector<char> watch_raised;
-    if (!options.dry_run) watch_raised = raise_watches(rules, data, options.incremental);
+    RaisedWatches watches;
+    if (!options.dry_run) watches = raise_watches(rules, data, options.incremental);
 
     // A stored run's writer starts beside the reads: it opens the transaction and records the
     // run on its own thread (the state connection is not otherwise used meanwhile).
@@ -375,9 +384,11 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     request.incremental = options.incremental;
     request.kept = &kept;
     request.kept_blocks = &kept_blocks;
+    request.kept_unusable = kept_unusable;
     request.latest_run_id = latest_batch;
     request.rules_sha256 = options.rules_sha256;
-    request.watch_raised = std::move(watch_raised);
+    request.watch_raised = std::move(watches.raised);
+    request.watch_before = std::move(watches.before);
     KeptBlocksStore kept_blocks_store;  // after the writer: waited for before it rolls back
     if (!options.dry_run) {
         request.blocks_encoded = [&](std::vector<std::string> blocks) {

@@ -48,8 +48,19 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
                         std::optional<std::vector<std::string_view>>& states,
                         std::vector<std::string_view>& dropped) {
     const KeptState* kept = req.kept->has_value() ? &**req.kept : nullptr;
-    std::optional<std::string> reason = why_not_incremental(
-        *req.rules, *req.kept, req.latest_run_id, req.rules_sha256, req.as_of, now);
+    std::optional<std::string> reason =
+        why_not_incremental(*req.rules, *req.kept, req.kept_unusable, req.latest_run_id,
+                            req.rules_sha256, req.as_of, now);
+    if (!reason && (req.kept_blocks->size() != kept->blocks ||
+                    blocks_checksum(*req.kept_blocks) != kept->blocks_checksum))
+        reason =
+            "the customers' kept states (table 'strata_aggregate_blocks') are not the ones "
+            "run " +
+            std::to_string(kept->run_id) + " stored: " +
+            (req.kept_blocks->size() != kept->blocks
+                 ? std::to_string(req.kept_blocks->size()) + " blocks, it stored " +
+                       std::to_string(kept->blocks)
+                 : std::string("their checksum differs"));
     KeyKinds kinds;
     if (!reason) {
         states = match_aggregate_states(*req.kept_blocks, customers.keys, order, dropped, kinds);
@@ -73,8 +84,8 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
                 "already read may belong to another customer now";
         for (const FactWatermark& f : kept->facts) {
             if (reason) break;
-            if (fresh > 0 && f.orphan_rows > 0) {
-                reason = std::to_string(f.orphan_rows) + " rows of " + f.fact +
+            if (fresh > 0 && f.orphan_rows > f.keyless_rows) {
+                reason = std::to_string(f.orphan_rows - f.keyless_rows) + " rows of " + f.fact +
                          " below the watermark matched no customer at run " +
                          std::to_string(kept->run_id) + ", and " + std::to_string(fresh) +
                          " customers are new: the rows may be theirs";
@@ -253,10 +264,13 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
                 const std::optional<std::string> alias = rowid_alias(data, table);
                 now[f].has_rowid = alias.has_value();
                 now[f].watch = read_watch(data, table);
+                now[f].definition = table_definition(data, table);
                 if (!alias) continue;
                 now[f].max_rowid = highest_rowid(data, table, *alias);
                 bounded[f] = now[f].watch && f < req.watch_raised.size() && req.watch_raised[f];
                 if (bounded[f]) {
+                    now[f].raised = true;
+                    if (f < req.watch_before.size()) now[f].watch_before = req.watch_before[f];
                     const std::optional<int64_t> mark = now[f].watch->watermark;
                     if (!mark || !now[f].max_rowid)
                         now[f].max_rowid = std::nullopt;  // nothing was there when raised
@@ -346,6 +360,8 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
                 if (!req.keep) return;
                 computer.prepare_saving();
                 out.blocks = encode_aggregate_states(computer, customers.keys, order);
+                out.kept.blocks = out.blocks.size();
+                out.kept.blocks_checksum = blocks_checksum(out.blocks);
                 if (req.blocks_encoded) req.blocks_encoded(std::exchange(out.blocks, {}));
             };
         }
@@ -371,11 +387,18 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
     // are now rows without a customer, as a full run would find them).
     const KeptState* kept = states ? &**req.kept : nullptr;
     std::vector<int64_t> orphans(program.facts.size(), 0);
+    std::vector<int64_t> keyless(program.facts.size(), 0);  // of the orphans
     for (size_t f = 0; f < program.facts.size(); ++f) {
         const std::string& name = program.facts[f].name;
         const auto it = fact_dq.orphan_fact_rows.find(name);
         orphans[f] = it == fact_dq.orphan_fact_rows.end() ? 0 : static_cast<int64_t>(it->second);
-        if (kept) orphans[f] += kept->facts[f].orphan_rows;
+        const auto none = fact_dq.keyless_fact_rows.find(name);
+        keyless[f] =
+            none == fact_dq.keyless_fact_rows.end() ? 0 : static_cast<int64_t>(none->second);
+        if (kept) {
+            orphans[f] += kept->facts[f].orphan_rows;
+            keyless[f] += kept->facts[f].keyless_rows;
+        }
     }
     for (const std::string_view s : dropped) {
         AggregateComputer scratch(program, 1, req.as_of);
@@ -427,6 +450,8 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         w.future_rows = totals[f].future;
         w.unknown_time_rows = totals[f].unknown_time;
         w.orphan_rows = orphans[f];
+        w.keyless_rows = keyless[f];
+        w.definition = now[f].definition;
         if (out.incremental)
             out.incremental->facts[f].rows_read = w.rows - (kept ? kept->facts[f].rows : 0);
         out.kept.facts.push_back(std::move(w));

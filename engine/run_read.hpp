@@ -52,11 +52,14 @@ struct ReadRequest {
     bool incremental = false;
     const std::optional<KeptState>* kept = nullptr;
     std::vector<std::string>* kept_blocks = nullptr;
+    std::string kept_unusable;  // why a kept state that is there cannot be used (load_kept_state)
     int64_t latest_run_id = 0;
     std::string rules_sha256;
     // Per fact: whether the watch's watermark was raised just before this read (raise_watch):
     // the read then stops at it, and the kept state may trust the watch from here on.
     std::vector<char> watch_raised;
+    // Per fact: the watch as it was before that raise (raise_watch's `before`).
+    std::vector<std::optional<WatchReading>> watch_before;
 };
 
 struct ReadResult {

@@ -62,6 +62,8 @@ std::string encode_facts(const KeptState& kept) {
         w.i64(f.future_rows);
         w.i64(f.unknown_time_rows);
         w.i64(f.orphan_rows);
+        w.i64(f.keyless_rows);
+        w.text(f.definition);
     }
     w.u64(kept.unconvertible.size());
     for (const auto& u : kept.unconvertible) {
@@ -71,6 +73,8 @@ std::string encode_facts(const KeptState& kept) {
         w.u64(u.count);
         w.text(u.sample);
     }
+    w.u64(kept.blocks);
+    w.u64(kept.blocks_checksum);
     return w.take();
 }
 
@@ -88,6 +92,8 @@ bool decode_facts(std::string_view bytes, KeptState& kept) {
         f.future_rows = r.i64();
         f.unknown_time_rows = r.i64();
         f.orphan_rows = r.i64();
+        f.keyless_rows = r.i64();
+        f.definition = r.text();
         kept.facts.push_back(std::move(f));
     }
     const uint64_t unconvertible = r.u64();
@@ -102,10 +108,21 @@ bool decode_facts(std::string_view bytes, KeptState& kept) {
         u.sample = r.text();
         kept.unconvertible.push_back(std::move(u));
     }
+    kept.blocks = r.u64();
+    kept.blocks_checksum = r.u64();
     return r.ok() && r.at_end();
 }
 
 }  // namespace
+
+uint64_t blocks_checksum(const std::vector<std::string>& blocks) {
+    std::vector<uint64_t> each(blocks.size());
+    for_each_on_two_threads(blocks.size(), [&](size_t b) { each[b] = checksum64(blocks[b]); });
+    uint64_t sum = checksum64(std::string_view());
+    for (const uint64_t c : each)
+        sum = checksum64(std::string_view(reinterpret_cast<const char*>(&c), sizeof c), sum);
+    return sum;
+}
 
 std::vector<std::string> encode_aggregate_states(const AggregateComputer& computer,
                                                  const Column& keys,
@@ -261,24 +278,29 @@ void store_population_fits(SQLite::Database& state, int64_t run_id,
 
 int64_t latest_batch_run(SQLite::Database& state, const std::string& ruleset, int64_t besides) {
     if (!state.tableExists("strata_runs")) return 0;
-    SQLite::Statement q(state,
-                        "SELECT run_id FROM strata_runs WHERE ruleset = ? AND run_id <> ? AND "
-                        "coalesce(CASE WHEN json_valid(summary) THEN "
-                        "json_extract(summary, '$.mode') END, '') <> 'eval' "
-                        "ORDER BY as_of DESC, run_id DESC LIMIT 1");
+    SQLite::Statement q(state, kLatestBatchRunQuery);
     q.bind(1, ruleset);
     q.bind(2, besides);
     return q.executeStep() ? q.getColumn(0).getInt64() : 0;
 }
 
-std::optional<KeptState> load_kept_state(SQLite::Database& state, const std::string& ruleset) {
+std::optional<KeptState> load_kept_state(SQLite::Database& state, const std::string& ruleset,
+                                         std::string& unusable) {
+    unusable.clear();
     if (!state.tableExists("strata_aggregate_state")) return std::nullopt;
     SQLite::Statement q(state,
                         "SELECT run_id, version, rules_sha256, as_of, layout, customers, facts "
                         "FROM strata_aggregate_state WHERE ruleset = ?");
     q.bind(1, ruleset);
     if (!q.executeStep()) return std::nullopt;
-    if (q.getColumn(4).getInt64() != kKeptStateLayout) return std::nullopt;
+    const std::string whose = "the aggregate state kept for ruleset '" + ruleset + "' by run " +
+                              std::to_string(q.getColumn(0).getInt64()) +
+                              " (table 'strata_aggregate_state')";
+    if (const int64_t layout = q.getColumn(4).getInt64(); layout != kKeptStateLayout) {
+        unusable = whose + " is in layout " + std::to_string(layout) + ", this strata reads " +
+                   std::to_string(kKeptStateLayout) + " (another version of strata stored it)";
+        return std::nullopt;
+    }
     KeptState kept;
     kept.run_id = q.getColumn(0).getInt64();
     kept.version = q.getColumn(1).getInt64();
@@ -288,8 +310,10 @@ std::optional<KeptState> load_kept_state(SQLite::Database& state, const std::str
     const SQLite::Column facts = q.getColumn(6);
     if (!decode_facts(std::string_view(static_cast<const char*>(facts.getBlob()),
                                        static_cast<size_t>(facts.getBytes())),
-                      kept))
+                      kept)) {
+        unusable = whose + " does not decode";
         return std::nullopt;
+    }
     return kept;
 }
 

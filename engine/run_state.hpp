@@ -37,6 +37,10 @@ struct FactWatermark {
     int64_t future_rows = 0;
     int64_t unknown_time_rows = 0;
     int64_t orphan_rows = 0;
+    int64_t keyless_rows = 0;  // of the orphan rows, those without a key: nobody's, ever
+    // The table's definition as the read saw it (engine/fact_watch.hpp, table_definition): an
+    // ALTER TABLE changes what rows below the watermark read without the watch seeing it.
+    std::string definition;
 };
 
 // The header of a ruleset's kept aggregate state.
@@ -49,10 +53,18 @@ struct KeptState {
     std::vector<FactWatermark> facts;  // in program order
     // The values of fact columns (below the watermarks) that did not convert.
     std::vector<DataQuality::Unconvertible> unconvertible;
+    // The customers' states as stored (strata_aggregate_blocks): how many blocks, and the
+    // blocks_checksum of them, so that blocks missing or damaged are not taken for the run's.
+    uint64_t blocks = 0;
+    uint64_t blocks_checksum = 0;
 };
 
 // The layout of kept states; a state kept in another layout is not used (a full run instead).
-inline constexpr int64_t kKeptStateLayout = 2;
+inline constexpr int64_t kKeptStateLayout = 3;
+
+// A checksum of `blocks` in order, to tell blocks as encoded from blocks missing or damaged
+// since (not a defence against someone who means it).
+uint64_t blocks_checksum(const std::vector<std::string>& blocks);
 
 // Every customer's aggregate state in key order, as blocks of bytes (keys and states).
 // REQUIRES: computer.prepare_saving() done; `order` is key order over `keys`.
@@ -88,10 +100,17 @@ void store_population_fits(SQLite::Database& state, int64_t run_id,
 // there is none. The kept state is that run's. `besides`: a run to leave out (the one being
 // written). Throws SQLite::Exception.
 int64_t latest_batch_run(SQLite::Database& state, const std::string& ruleset, int64_t besides = 0);
+// Its query: the index strata_runs_latest_batch (engine/state_schema.cpp) answers it.
+inline constexpr const char* kLatestBatchRunQuery =
+    "SELECT run_id FROM strata_runs WHERE ruleset = ? AND run_id <> ? AND "
+    "(coalesce(CASE WHEN json_valid(summary) THEN json_extract(summary, '$.mode') END, '') = "
+    "'eval') = 0 ORDER BY as_of DESC, run_id DESC LIMIT 1";
 
-// The kept state of `ruleset`, or nullopt when there is none (or it is of another layout).
+// The kept state of `ruleset`, or nullopt when there is none, or with `unusable` set to why
+// when one is there but cannot be used (another layout, or its header does not decode).
 // Throws SQLite::Exception.
-std::optional<KeptState> load_kept_state(SQLite::Database& state, const std::string& ruleset);
+std::optional<KeptState> load_kept_state(SQLite::Database& state, const std::string& ruleset,
+                                         std::string& unusable);
 std::vector<std::string> load_aggregate_blocks(SQLite::Database& state, const std::string& ruleset);
 
 // The fits run `run_id` kept for `rules`' population calls (population_calls order), keyed

@@ -36,6 +36,13 @@ CREATE TABLE IF NOT EXISTS strata_runs (
   customers     INTEGER NOT NULL,
   summary       TEXT NOT NULL
 );
+-- A ruleset's latest run, its runs' days and sizes, and its latest batch run (not an
+-- evaluation of one customer stored by `strata eval --apply`), without reading every run's
+-- summary: a service may store thousands of evaluations between two batch runs.
+CREATE INDEX IF NOT EXISTS strata_runs_latest ON strata_runs (ruleset, as_of, run_id, customers);
+CREATE INDEX IF NOT EXISTS strata_runs_latest_batch ON strata_runs (ruleset,
+  (coalesce(CASE WHEN json_valid(summary) THEN json_extract(summary, '$.mode') END, '') = 'eval'),
+  as_of, run_id);
 -- Membership as history: one row per customer's uninterrupted stay in one segment (level 0:
 -- a general segment; above 0: a tactical path, 1 + its place in the rule file), from the run
 -- that began it to the run that ended it (null while it lasts). A run begins and ends only

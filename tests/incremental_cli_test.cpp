@@ -2,9 +2,14 @@
 // watch it adds, each reason it gives for a full run instead, and what a run keeps.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "engine/bytes.hpp"
 #include "engine/population.hpp"
 #include "engine/population_codec.hpp"
+#include "engine/run_state.hpp"
 #include "test_support.hpp"
 
 using namespace strata::testing;
@@ -52,6 +57,19 @@ struct Shop {
 
 std::string mode(const Run& r) {
     return json_at(r.out, "$.incremental.mode");
+}
+
+// Makes the kept state's block count and checksum those of its blocks as they are now: for
+// the tests of blocks that pass those checks and still do not decode.
+void reseal(const std::string& state_path) {
+    SQLite::Database db(state_path, SQLite::OPEN_READWRITE);
+    std::string unusable;
+    std::optional<strata::KeptState> kept = strata::load_kept_state(db, "shop", unusable);
+    REQUIRE_MESSAGE(kept, unusable);
+    const std::vector<std::string> blocks = strata::load_aggregate_blocks(db, "shop");
+    kept->blocks = blocks.size();
+    kept->blocks_checksum = strata::blocks_checksum(blocks);
+    strata::store_kept_state(db, "shop", *kept);
 }
 
 }  // namespace
@@ -162,6 +180,36 @@ TEST_CASE("incremental: rows replaced without a delete trigger, a table made aga
     }
 }
 
+TEST_CASE("incremental: in WAL mode a writer adding rows meanwhile does not stop the watch") {
+    // The watch is raised in one transaction that reads, then writes: begun deferred, it could
+    // not write once the other writer had committed since its read, and the run lost its watch.
+    Shop shop;
+    shop.sql("PRAGMA journal_mode = WAL");
+    REQUIRE(shop.run().code == 0);
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+        SQLite::Database db(shop.db, SQLite::OPEN_READWRITE);
+        db.setBusyTimeout(5000);
+        SQLite::Statement add(db,
+                              "INSERT INTO orders (customer_id, order_date, amount) VALUES (?, "
+                              "'2026-10-30', 1)");
+        for (int i = 0; !stop; ++i) {
+            add.bind(1, 1 + i % 40);
+            add.exec();
+            add.reset();
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+    });
+    for (int k = 0; k < 8; ++k) {
+        const Run r = shop.run();
+        CHECK_MESSAGE(r.code == 0, r.err);
+        CHECK_MESSAGE(r.err.find("cannot watch") == std::string::npos, r.err);
+        CHECK_MESSAGE(mode(r) == "incremental", r.err);
+    }
+    stop = true;
+    writer.join();
+}
+
 TEST_CASE("incremental: in WAL mode the rows below the watermark are counted too") {
     // In WAL mode a second connection may read a later snapshot than the run's, so the count
     // is made on the run's own connection; rollback-journal mode counts beside the read.
@@ -228,6 +276,30 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
         const Run exported = run_cli({"export", shop.file, "--db", shop.db, "--state", shop.state});
         CHECK(exported.out.find("77,top") != std::string::npos);
     }
+    SUBCASE("rows without a key are nobody's: new customers do not make a full run") {
+        // Guest orders (a null or blank key) match no customer now and never will.
+        shop.sql(
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES (NULL, '2026-10-30', "
+            "900), ('  ', '2026-10-30', 800)");
+        Run r = shop.run();
+        REQUIRE(mode(r) == "incremental");
+        CHECK(json_at(r.out, "$.data_quality.orphan_fact_rows.orders") == "2");
+        shop.sql("INSERT INTO customers VALUES (78, 1)");
+        r = shop.run();
+        CHECK_MESSAGE(mode(r) == "incremental", r.err);
+        CHECK(json_at(r.out, "$.incremental.customers_new") == "1");
+        CHECK(json_at(r.out, "$.data_quality.orphan_fact_rows.orders") == "2");
+        // A row with a key nobody has yet still makes one: the key may be the next customer's.
+        shop.sql(
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES (79, '2026-10-30', 1)");
+        REQUIRE(mode(shop.run()) == "incremental");
+        shop.sql("INSERT INTO customers VALUES (80, 1)");
+        r = shop.run();
+        CHECK(mode(r) == "full");
+        CHECK(json_at(r.out, "$.incremental.reason")
+                  .find("1 rows of orders below the watermark "
+                        "matched no customer") == 0);
+    }
     SUBCASE("a customer who leaves: their rows become rows without a customer") {
         shop.sql("DELETE FROM customers WHERE customer_id = 5");
         const Run r = shop.run();
@@ -246,6 +318,7 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
         SQLite::Statement set(state, "UPDATE strata_aggregate_blocks SET states = ?");
         set.bind(1, block.bytes().data(), static_cast<int>(block.bytes().size()));
         set.exec();
+        reseal(shop.state);
         const Run r = shop.run();
         REQUIRE_MESSAGE(r.code == 0, r.err);
         CHECK(mode(r) == "full");
@@ -258,11 +331,98 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
     SUBCASE("kept states that do not decode") {
         SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
             .exec("UPDATE strata_aggregate_blocks SET states = x'05ff'");
+        reseal(shop.state);
         const Run r = shop.run();
         REQUIRE_MESSAGE(r.code == 0, r.err);
         CHECK(mode(r) == "full");
         CHECK(r.err.find("do not decode") != std::string::npos);
     }
+    SUBCASE("kept states damaged or missing since they were stored") {
+        // One bit of a state flipped still decodes, to other aggregates: the checksum tells.
+        {
+            SQLite::Database state(shop.state, SQLite::OPEN_READWRITE);
+            std::string bytes =
+                state.execAndGet("SELECT states FROM strata_aggregate_blocks").getString();
+            REQUIRE(bytes.size() > 40);
+            bytes[40] = static_cast<char>(bytes[40] ^ 1);
+            SQLite::Statement set(state, "UPDATE strata_aggregate_blocks SET states = ?");
+            set.bind(1, bytes.data(), static_cast<int>(bytes.size()));
+            set.exec();
+        }
+        Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(json_at(r.out, "$.incremental.reason") ==
+              "the customers' kept states (table 'strata_aggregate_blocks') are not the ones run "
+              "1 stored: their checksum differs");
+        // A block deleted: its customers would start again from nothing.
+        SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
+            .exec("DELETE FROM strata_aggregate_blocks");
+        r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(json_at(r.out, "$.incremental.reason") ==
+              "the customers' kept states (table 'strata_aggregate_blocks') are not the ones run "
+              "2 stored: 0 blocks, it stored 1");
+    }
+    SUBCASE("a kept state stored in another layout says so") {
+        SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
+            .exec("UPDATE strata_aggregate_state SET layout = 2");
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(json_at(r.out, "$.incremental.reason") ==
+              "the aggregate state kept for ruleset 'shop' by run 1 (table "
+              "'strata_aggregate_state') is in layout 2, this strata reads 3 (another version of "
+              "strata stored it)");
+    }
+}
+
+TEST_CASE("incremental: a column renamed, dropped or added makes a full run") {
+    // ALTER TABLE changes what the rows below the watermark read, and fires no trigger.
+    Shop shop;
+    shop.sql("ALTER TABLE orders ADD COLUMN discount REAL");
+    REQUIRE(shop.run().code == 0);
+    const std::string swap =
+        "ALTER TABLE orders RENAME COLUMN amount TO x; ALTER TABLE orders RENAME COLUMN discount "
+        "TO amount; ALTER TABLE orders RENAME COLUMN x TO discount";
+    for (const std::string& change :
+         {swap, std::string("ALTER TABLE orders DROP COLUMN amount; ALTER TABLE orders ADD COLUMN "
+                            "amount REAL DEFAULT 7")}) {
+        CAPTURE(change);
+        shop.sql(change);
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(json_at(r.out, "$.incremental.reason")
+                  .find("the definition of table 'orders' "
+                        "changed since run") == 0);
+        // Its result is a full run's: the state kept from here on is of the new columns.
+        const Run next = shop.run();
+        REQUIRE_MESSAGE(next.code == 0, next.err);
+        CHECK(mode(next) == "incremental");
+        CHECK(json_at(next.out, "$.value_total") == json_at(r.out, "$.value_total"));
+    }
+}
+
+TEST_CASE("incremental: a customer database restored from an older copy makes a full run") {
+    // The copy's watch covers fewer rows than the kept state read; rows added to the copy
+    // since take the rowids the kept state read, as many as it read.
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    const std::string copy = shop.dir.file("copy.db");
+    SQLite::Database(shop.db).backup(copy.c_str(), SQLite::Database::Save);
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 500)");
+    REQUIRE(shop.run().code == 0);
+    SQLite::Database(copy).backup(shop.db.c_str(), SQLite::Database::Save);
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (9, '2026-10-30', 900)");
+    const Run r = shop.run();
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(mode(r) == "full");
+    CHECK(json_at(r.out, "$.incremental.reason") ==
+          "the watch of table 'orders' covered rows up to rowid 200, the kept state read up to "
+          "201: the database is not the one the kept state was read from (a copy restored "
+          "since?)");
 }
 
 TEST_CASE(
@@ -334,6 +494,10 @@ TEST_CASE("incremental: a view cannot be watched; a read-only base says so and r
         REQUIRE_MESSAGE(r.code == 0, r.err);
         CHECK(mode(r) == "full");
         CHECK(r.err.find("has no rowid") != std::string::npos);
+        // A plain run does not watch: it says nothing of the rowid.
+        const Run plain = run_cli({"run", shop.file, "--db", shop.db, "--state", shop.state});
+        REQUIRE_MESSAGE(plain.code == 0, plain.err);
+        CHECK(plain.err.find("rowid") == std::string::npos);
     }
     SUBCASE("a read-only customer database") {
         std::filesystem::permissions(shop.db, std::filesystem::perms::owner_read,
@@ -407,8 +571,9 @@ TEST_CASE("incremental: a kept state that cannot be stored fails the run, which 
     Shop shop;
     REQUIRE(shop.run().code == 0);
     SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
-        .exec("CREATE TRIGGER refuse BEFORE INSERT ON strata_aggregate_blocks "
-              "BEGIN SELECT RAISE(ABORT, 'the disk says no'); END");
+        .exec(
+            "CREATE TRIGGER refuse BEFORE INSERT ON strata_aggregate_blocks "
+            "BEGIN SELECT RAISE(ABORT, 'the disk says no'); END");
     shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 500)");
     const Run failed = shop.run();
     CHECK(failed.code == 2);
