@@ -120,6 +120,12 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
                         "--wait " + options.wait + " is not a duration like 5s, 2m or 1h"});
     engine_options.busy_timeout_ms = busy_timeout_ms(*wait);
     auto engine = Engine::open(engine_options);
+    if (!engine && engine.error().in_rule_file) {
+        // Reported as every command reports a rule file it cannot read or bind: one line and
+        // every diagnostic, in text and in the JSON error object.
+        int code = kExitEnvironment;
+        if (!load_rules(options.rules, options.db, err, code, json ? &out : nullptr)) return code;
+    }
     if (!engine) return report(engine.error());
     for (const std::string& created : engine->created_indexes())
         err << "strata eval: created an index for lookups: " << created << '\n';

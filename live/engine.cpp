@@ -475,7 +475,12 @@ Result<Engine> Engine::open(const EngineOptions& options) {
         impl->options = options;
         impl->state_path = options.state_path.empty() ? options.db_path : options.state_path;
         std::ifstream in(options.rules_path, std::ios::binary);
-        if (!in) return fail(Kind::Database, "cannot read rule file '" + options.rules_path + "'");
+        if (!in) {
+            EngineError e =
+                fail(Kind::Database, "cannot read rule file '" + options.rules_path + "'");
+            e.in_rule_file = true;
+            return e;
+        }
         std::stringstream text;
         text << in.rdbuf();
         impl->sha256 = sha256_hex(text.str());
@@ -494,8 +499,10 @@ Result<Engine> Engine::open(const EngineOptions& options) {
             for (const auto& d : diags.items()) {
                 if (d.severity == Severity::Error) render_text(shown, d, &source);
             }
-            return fail(diags.only_schema_errors() ? Kind::Database : Kind::Rules,
-                        "the rule file has errors:\n" + shown.str());
+            EngineError e = fail(diags.only_schema_errors() ? Kind::Database : Kind::Rules,
+                                 "the rule file has errors:\n" + shown.str());
+            e.in_rule_file = true;
+            return e;
         }
         const CompiledRules& rules = *impl->rules;
         // Thresholds: the ruleset's latest run, of this very file.

@@ -36,6 +36,31 @@ std::string index_name(const std::string& table, const std::string& column) {
     return name;
 }
 
+// An index name no object of the database has, nor one of `chosen`: index_name(), or that
+// with _2, _3, … after it (a table "visit_log" with a column "customer_id" and a table "visit"
+// with a column "log_customer_id" give the same name).
+std::string free_index_name(SQLite::Database& data, const std::string& table,
+                            const std::string& column, const std::vector<LookupIndex>& chosen) {
+    const std::string base = index_name(table, column);
+    SQLite::Statement taken(data, "SELECT 1 FROM sqlite_master WHERE name = ? COLLATE NOCASE");
+    for (int n = 1;; ++n) {
+        const std::string name = n == 1 ? base : base + "_" + std::to_string(n);
+        auto same = [&name](const std::string& other) {
+            return std::equal(name.begin(), name.end(), other.begin(), other.end(),
+                              [](char a, char b) {
+                                  return std::tolower(static_cast<unsigned char>(a)) ==
+                                         std::tolower(static_cast<unsigned char>(b));
+                              });
+        };
+        if (std::any_of(chosen.begin(), chosen.end(),
+                        [&](const LookupIndex& l) { return same(l.name); }))
+            continue;
+        taken.reset();
+        taken.bind(1, name);
+        if (!taken.executeStep()) return name;
+    }
+}
+
 }  // namespace
 
 std::vector<LookupIndex> lookup_indexes(SQLite::Database& data, const CompiledRules& rules) {
@@ -49,8 +74,11 @@ std::vector<LookupIndex> lookup_indexes(SQLite::Database& data, const CompiledRu
         l.table = table;
         l.column = column;
         l.present = searched(data, table, column);
-        l.create_sql = "CREATE INDEX IF NOT EXISTS " + quote_identifier(index_name(table, column)) +
-                       " ON " + quote_identifier(table) + " (" + quote_identifier(column) + ")";
+        if (!l.present) {
+            l.name = free_index_name(data, table, column, out);
+            l.create_sql = "CREATE INDEX IF NOT EXISTS " + quote_identifier(l.name) + " ON " +
+                           quote_identifier(table) + " (" + quote_identifier(column) + ")";
+        }
         out.push_back(std::move(l));
     };
     add(rules.rules.customers_table, rules.rules.key);

@@ -15,8 +15,11 @@ namespace strata::live {
 struct LookupIndex {
     std::string table;
     std::string column;
-    bool present = false;    // SQLite would search `column` with an index it has already
-    std::string create_sql;  // CREATE INDEX IF NOT EXISTS strata_eval_<table>_<column> …
+    bool present = false;  // SQLite would search `column` with an index it has already
+    // When not present: the index to create, strata_eval_<table>_<column> (with _2, _3, … after
+    // it when another object has that name), and its CREATE INDEX IF NOT EXISTS statement.
+    std::string name;
+    std::string create_sql;
 };
 
 // The lookups of `rules`, each table and column once: the customer table first, then the

@@ -76,6 +76,18 @@ std::optional<Value> twin_key(const Value& key) {
     return std::nullopt;
 }
 
+// The number a text key spells in full (a fraction stored as REAL reads as such a text), or
+// nullopt for an integer key or any other text.
+std::optional<double> fraction_spelled(const Value& key) {
+    const auto* text = std::get_if<Str>(&key);
+    if (!text) return std::nullopt;
+    const std::string& t = text->str();
+    char* end = nullptr;
+    const double d = std::strtod(t.c_str(), &end);
+    if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(d)) return std::nullopt;
+    return d;
+}
+
 // A fact's rows of one customer, read on the calling thread into one chunk.
 class OneCustomerFacts : public FactSource {
   public:
@@ -240,9 +252,20 @@ std::optional<CustomerTable> CustomerReader::read_customer(const Value& key, Dat
     sqlite3_stmt* stmt = s.customer.get();
     ResetAfter reset{stmt};
     bind_key(stmt, 1, key);
+    // A key stored as a fraction in a column that converts nothing is keyed by the text SQLite
+    // prints for it: that text finds it only as the number.
+    const std::optional<double> fraction =
+        s.one_spelling_of_a_key ? std::nullopt : fraction_spelled(key);
+    bool fraction_tried = false;
     std::optional<CustomerTable> out;
     while (!out) {
         const int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE && fraction && !fraction_tried) {
+            fraction_tried = true;
+            sqlite3_reset(stmt);
+            sqlite3_bind_double(stmt, 1, *fraction);
+            continue;
+        }
         if (rc == SQLITE_DONE) return std::nullopt;
         if (rc != SQLITE_ROW) throw SQLite::Exception(sqlite3_db_handle(stmt), rc);
         // The query compares with the column's affinity; the key must be this one exactly.
@@ -284,13 +307,7 @@ std::vector<FactParts> CustomerReader::fact_sources(const CustomerTable& custome
     if (twin && !s.one_spelling_of_a_key && read_customer(*twin, as_of)) s.keys.push_back(*twin);
     s.index.build(s.keys);
     // A fact key stored as a fraction joins the text SQLite prints for it.
-    std::optional<double> fraction;
-    if (const auto* text = std::get_if<Str>(&key); text && !twin) {
-        const std::string& t = text->str();
-        char* end = nullptr;
-        const double d = std::strtod(t.c_str(), &end);
-        if (!t.empty() && end == t.c_str() + t.size() && std::isfinite(d)) fraction = d;
-    }
+    const std::optional<double> fraction = twin ? std::nullopt : fraction_spelled(key);
     for (size_t f = 0; f < s.facts.size(); ++f) {
         const bool one = s.facts[f].one_finds_all || (!twin && !fraction);
         sqlite3_stmt* stmt = one ? s.facts[f].one.get() : s.facts[f].stmt.get();

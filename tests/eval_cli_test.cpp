@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/run_state.hpp"
 #include "include/strata/strata.hpp"
 #include "test_support.hpp"
 
@@ -183,6 +184,122 @@ TEST_CASE("eval: a missing lookup index is created once, or named when it cannot
         CHECK(r.err.find("table orders has no index on column customer_id") != std::string::npos);
         CHECK(r.err.find(create) != std::string::npos);
     }
+}
+
+TEST_CASE("eval --format json: a rule file with errors, or none, as every command reports it") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    std::string text = tiers();
+    text.replace(text.find("sum(orders.amount)"), 18, "sum(orderz.amount)");
+    const auto bad = dir.write("bad.yaml", text);
+    auto r = run_cli({"eval", bad, "--db", db, "--customer", "1", "--format", "json"});
+    CHECK(r.code == 1);
+    CHECK(json_at(r.out, "$.error.kind") == "rules");
+    CHECK(json_at(r.out, "$.error.message") == "1 error in " + bad);
+    CHECK(json_at(r.out, "$.error.diagnostics[0].severity") == "error");
+    CHECK(json_at(r.out, "$.error.diagnostics[0].line") == "9");
+    CHECK(r.err.find("orderz") != std::string::npos);
+    // The same object as strata run gives for the file.
+    auto run = run_cli({"run", bad, "--db", db, "--format", "json"});
+    CHECK(run.code == 1);
+    CHECK(run.out == r.out);
+    r = run_cli({"eval", dir.file("none.yaml"), "--db", db, "--customer", "1", "--format", "json"});
+    CHECK(r.code == 2);
+    CHECK(json_at(r.out, "$.error.kind") == "file");
+    CHECK(json_at(r.out, "$.error.diagnostics") == "[]");
+}
+
+TEST_CASE("eval: a key stored as a fraction in a column without a type is found as a run keys it") {
+    // A run keys the REAL 5.5 as the text SQLite prints for it, "5.5": eval finds it by that.
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id, name TEXT);
+INSERT INTO customers VALUES (5.5, 'a'), (7, 'b'), (2.5e20, 'c');
+CREATE TABLE orders (customer_id, day DATE, amount REAL);
+INSERT INTO orders VALUES (5.5, '2026-09-01', 600), (7, '2026-09-02', 20), (2.5e20, '2026-09-03', 5);
+)sql");
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    for (const auto& [key, segment] :
+         std::vector<std::pair<std::string, std::string>>{{"5.5", "top"}, {"2.5e+20", "low"}}) {
+        CAPTURE(key);
+        auto r = run_cli({"eval", rules, "--db", db, "--customer", key, "--format", "json"});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(json_at(r.out, "$.segment") == segment);
+        CHECK(json_at(r.out, "$.transition") == "stays");
+    }
+    // Another spelling of the number is not the key.
+    auto other = run_cli({"eval", rules, "--db", db, "--customer", "5.50"});
+    CHECK(other.code == 2);
+    CHECK(other.err.find("customer 5.50 is not in table customers") != std::string::npos);
+}
+
+TEST_CASE("eval: two lookups whose index names would be the same each get an index") {
+    // visit_log.customer_id and visit.log_customer_id both spell strata_eval_visit_log_customer_id.
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);
+INSERT INTO customers VALUES (1, 'a'), (2, 'b');
+CREATE TABLE visit_log (customer_id INTEGER, d DATE);
+CREATE TABLE visit (log_customer_id INTEGER, d DATE);
+INSERT INTO visit_log VALUES (1, '2026-09-01'), (2, '2026-09-02');
+INSERT INTO visit VALUES (1, '2026-09-03');
+)sql");
+    const auto rules = dir.write("visits.yaml", R"(ruleset: visits
+version: 1
+source:
+  customers: customers
+  key: id
+  facts:
+    logged: { table: visit_log, key: customer_id, time: d }
+    seen: { table: visit, key: log_customer_id, time: d }
+let:
+  n: count(logged) + count(seen)
+general:
+  policy: first_match
+  segments:
+    - id: twice
+      when: n >= 2
+    - id: other
+      when: otherwise
+)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    auto first = run_cli({"eval", rules, "--db", db, "--customer", "1"});
+    REQUIRE_MESSAGE(first.code == 0, first.err);
+    CHECK(first.err ==
+          "strata eval: created an index for lookups: CREATE INDEX IF NOT EXISTS "
+          "\"strata_eval_visit_log_customer_id\" ON \"visit_log\" (\"customer_id\")\n"
+          "strata eval: created an index for lookups: CREATE INDEX IF NOT EXISTS "
+          "\"strata_eval_visit_log_customer_id_2\" ON \"visit\" (\"log_customer_id\")\n");
+    for (const std::string table : {"visit_log", "visit"}) {
+        CAPTURE(table);
+        CHECK(
+            scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = '" +
+                           table + "'") == 1);
+    }
+    auto second = run_cli({"eval", rules, "--db", db, "--customer", "1"});
+    CHECK(second.code == 0);
+    CHECK(second.err.empty());
+}
+
+TEST_CASE("eval --apply: the latest batch run is found by an index, not by reading every run") {
+    // A service may store thousands of evaluations between batch runs; each apply looks up the
+    // latest batch run, which must not read every stored run's summary.
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    REQUIRE(run_cli({"eval", rules, "--db", db, "--customer", "2", "--apply"}).code == 0);
+    SQLite::Database state(db);
+    std::string plan;
+    SQLite::Statement q(state, std::string("EXPLAIN QUERY PLAN ") + strata::kLatestBatchRunQuery);
+    while (q.executeStep())
+        plan += q.getColumn(3).getString() + "\n";
+    CHECK(plan ==
+          "SEARCH strata_runs USING INDEX strata_runs_latest_batch (ruleset=? AND "
+          "<expr>=?)\n");
 }
 
 TEST_CASE(

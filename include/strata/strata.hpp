@@ -54,6 +54,9 @@ struct EngineError {
     };
     Kind kind = Kind::Database;
     std::string message;
+    // The rule file itself is at fault: it cannot be read, or it has errors (which `message`
+    // lists with their lines and columns).
+    bool in_rule_file = false;
     // The strata command's exit code for this error: 1 for rule problems, 2 otherwise.
     int exit_code() const { return kind == Kind::Rules ? 1 : 2; }
 };
