@@ -1,0 +1,142 @@
+// Engine::apply (include/strata/strata.hpp): one customer's evaluation stored, with the same
+// exactly-once rules as a batch run.
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include "live/engine_impl.hpp"
+
+namespace strata {
+
+using namespace live;
+
+Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
+    std::lock_guard serial(apply_mutex);
+    ValuePool call_values;
+    const ValuePoolScope in_call_values(call_values);
+    const std::shared_ptr<const Loaded> l = current();
+    const live::Thresholds& thresholds = l->thresholds;
+    if (l->as_of_text < thresholds.run.as_of)
+        return fail(Kind::Usage, "--apply as of " + l->as_of_text + " is before the as_of of run " +
+                                     std::to_string(thresholds.run.run_id) + " (" +
+                                     thresholds.run.as_of + "): runs move forward in time");
+    if (!writable_state) {
+        StoreError error;
+        writable_state = open_state(state_path, error, options.busy_timeout_ms);
+        if (!writable_state) return store_failed(error);
+    }
+    auto acquired = acquire();
+    if (!acquired) return acquired.error();
+    std::unique_ptr<Connection> c = std::move(acquired.value());
+    struct Release {
+        const Impl& impl;
+        std::unique_ptr<Connection>& c;
+        ~Release() { impl.release(std::move(c)); }
+    } release_after{*this, c};
+    try {
+        auto customer = find(*c, key, *l);
+        if (!customer) return customer.error();
+        const Value k = customer->keys.at(0);
+        const std::string now = utc_now();
+        RunRecord record;
+        record.ruleset = rules->rules.ruleset;
+        record.version = rules->rules.version;
+        record.rules_sha256 = sha256;
+        record.rules_path = options.rules_path;
+        record.as_of = l->as_of_text;
+        record.started_at = now;
+        record.finished_at = now;
+        record.status = "complete";
+        record.customers = thresholds.run.customers;
+        record.summary_json = "{}";
+        record.rules_source = rules->source.text();
+        // Checked first without the write lock, so that a stale engine hears so even when the
+        // later run's as_of would refuse this one as going back in time.
+        if (auto refused = stale(*writable_state, *l, 0)) return *refused;
+        StoreError error;
+        std::unique_ptr<RunWriter> writer =
+            RunWriter::begin(*writable_state, record, tactical_levels, error, &k);
+        if (!writer) {
+            // A batch run stored since the check above may be why (its as_of is later).
+            if (auto refused = stale(*writable_state, *l, 0)) return *refused;
+            return fail(error.rule_problem ? Kind::Rules : Kind::Database, error.message);
+        }
+        const std::optional<RunRecord>& previous = writer->previous();
+        if (!previous || previous->rules_sha256 != sha256)
+            return fail(Kind::Rules, "ruleset '" + record.ruleset +
+                                         "' was run with another rule file since the thresholds "
+                                         "were loaded; nothing was stored");
+        if (auto refused = stale(writer->history(), *l, writer->run_id())) return *refused;
+        std::string message;
+        bool rule_problem = false;
+        auto one = live::evaluate_one(*rules, thresholds, *c->reader, std::move(customer.value()),
+                                      writer->open_placements(), l->as_of, &writer->history(),
+                                      writer->run_id(), message, rule_problem);
+        if (!one) return fail(rule_problem ? Kind::Rules : Kind::Database, message);
+        const Transitions* moves = nullptr;
+        std::vector<char> inserted;
+        if (!writer->add(&one->placed, 1, error) || !(moves = writer->end_membership(error)) ||
+            !writer->add_actions(one->fired, now, inserted, error))
+            return fail(Kind::Database, error.message);
+        SQLite::Database& state = writer->history();
+        if (state.tableExists("strata_population_fits")) {
+            SQLite::Statement copy(state,
+                                   "INSERT OR REPLACE INTO strata_population_fits (run_id, call, "
+                                   "fit) SELECT ?, call, fit FROM strata_population_fits WHERE "
+                                   "run_id = ?");
+            copy.bind(1, writer->run_id());
+            copy.bind(2, thresholds.run.run_id);
+            copy.exec();
+        }
+        std::optional<std::string> segments;
+        {
+            SQLite::Statement q(state,
+                                "SELECT json_extract(summary, '$.segments') FROM strata_runs "
+                                "WHERE run_id = ? AND json_valid(summary)");
+            q.bind(1, previous->run_id);
+            if (q.executeStep() && !q.getColumn(0).isNull()) segments = q.getColumn(0).getString();
+        }
+        CustomerResult r = result_of(*one, *l);
+        r.actions.clear();
+        size_t enqueued = 0;
+        for (size_t i = 0; i < one->fired.size(); ++i) {
+            if (!inserted[i]) continue;
+            r.actions.push_back(planned(one->fired[i]));
+            enqueued += one->fired[i].status == "pending";
+        }
+        JsonWriter w;
+        w.begin_object().key("format").value(1).key("mode").value("eval").key("customer");
+        if (r.key_is_text)
+            w.value(r.customer_key);
+        else
+            w.value(std::get<int64_t>(k));
+        w.key("thresholds_run").value(thresholds.run.run_id);
+        w.key("segment").value(r.segment).key("tactical").begin_array();
+        for (const auto& t : r.tactical)
+            w.value(t);
+        w.end_array().key("transition").value(r.transition);
+        w.key("transitions").begin_object();
+        w.key("since_run").value(previous->run_id).key("since_as_of").value(previous->as_of);
+        w.key("cause").value(previous->version != record.version ? "rules" : "data");
+        w.key("moved").value(moves->moved).key("new").value(moves->entered);
+        w.key("left").value(moves->left).key("tactical_entered").value(moves->tactical_entered);
+        w.key("tactical_left").value(moves->tactical_left);
+        w.key("stays_written").value(moves->stays_written).end_object();
+        w.key("firing").value("data").key("actions_enqueued").value(enqueued);
+        w.key("segments");
+        if (segments)
+            w.raw(*segments);
+        else
+            w.null();
+        w.end_object();
+        if (!writer->finish(utc_now(), record.customers, w.str(), error))
+            return fail(Kind::Database, error.message);
+        r.applied = true;
+        r.applied_run = writer->run_id();
+        return r;
+    } catch (const SQLite::Exception& e) {
+        return fail(Kind::Database,
+                    "cannot apply customer " + std::string(key) + ": " + e.what() + busy_hint(e));
+    }
+}
+
+}  // namespace strata
