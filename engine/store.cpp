@@ -7,6 +7,24 @@
 
 namespace strata {
 
+namespace {
+
+// Lets SQLite roll back a hot journal of the database at `path` on a connection that may
+// write (its first read does it, under an exclusive lock). False with `why` when it cannot.
+bool roll_back_hot_journal(const std::string& path, int wait_ms, std::string& why) {
+    try {
+        SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX);
+        db.setBusyTimeout(wait_ms);
+        db.execAndGet("SELECT count(*) FROM sqlite_schema");
+        return true;
+    } catch (const SQLite::Exception& e) {
+        why = e.what();
+        return false;
+    }
+}
+
+}  // namespace
+
 std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error,
                                                  int wait_ms) {
     std::error_code ec;
@@ -18,24 +36,38 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreE
         error.message = "database '" + path + "' is a directory, not a SQLite file";
         return nullptr;
     }
-    try {
-        auto db =
-            std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);
-        db->setBusyTimeout(wait_ms);
-        // Touch the schema now so that "not a database" shows up here, not mid-run.
-        db->execAndGet("SELECT count(*) FROM sqlite_schema");
-        return db;
-    } catch (const SQLite::Exception& e) {
-        const int code = e.getErrorCode();
-        if (code == SQLITE_NOTADB)
-            error.message = "'" + path + "' is not a SQLite database";
-        else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-            error.message = "database '" + path + "' is locked by another process";
-        else
-            error.message = "cannot open database '" + path + "': " + e.what();
-        error.locked = code == SQLITE_BUSY || code == SQLITE_LOCKED;
-        return nullptr;
-    }
+    for (int attempt = 1;; ++attempt)
+        try {
+            auto db = std::make_unique<SQLite::Database>(
+                path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);
+            db->setBusyTimeout(wait_ms);
+            // Touch the schema now so that "not a database" shows up here, not mid-run.
+            db->execAndGet("SELECT count(*) FROM sqlite_schema");
+            return db;
+        } catch (const SQLite::Exception& e) {
+            // A read-only connection cannot roll back a hot journal (left by a writer that
+            // stopped mid-transaction, or seen for a moment while a writer rolled back): a
+            // connection that may write does it, or finds it gone, and the open is tried again.
+            if (e.getExtendedErrorCode() == SQLITE_READONLY_ROLLBACK && attempt == 1) {
+                std::string why;
+                if (roll_back_hot_journal(path, wait_ms, why)) continue;
+                error.message = "database '" + path + "' has a hot journal ('" + path +
+                                "-journal', left by a writer that stopped mid-transaction), "
+                                "which a read-only connection cannot roll back, and it cannot "
+                                "be opened to write: " +
+                                why + "; open it once with write access (any stored strata run)";
+                return nullptr;
+            }
+            const int code = e.getErrorCode();
+            if (code == SQLITE_NOTADB)
+                error.message = "'" + path + "' is not a SQLite database";
+            else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+                error.message = "database '" + path + "' is locked by another process";
+            else
+                error.message = "cannot open database '" + path + "': " + e.what();
+            error.locked = code == SQLITE_BUSY || code == SQLITE_LOCKED;
+            return nullptr;
+        }
 }
 
 std::optional<Schema> read_schema(SQLite::Database& db, StoreError& error) {

@@ -278,41 +278,47 @@ struct Engine::Impl {
         ValuePool call_values;
         const ValuePoolScope in_call_values(call_values);
         const std::shared_ptr<const Loaded> l = current();
-        auto acquired = acquire();
-        if (!acquired) return acquired.error();
-        std::unique_ptr<live::Connection> c = std::move(acquired.value());
-        Result<CustomerResult> out = live::fail(Kind::Database, "");
-        try {
-            // One read transaction: the customer's rows, stays and actions as of one moment.
-            // (Each statement outside a transaction would take and drop SQLite's file lock,
-            // a few system calls each.)
-            live::ReadTransaction reads(*c->data_reads);
-            std::optional<live::ReadTransaction> state_reads;
-            if (c->state) state_reads.emplace(*c->state_reads);
-            auto customer = find(*c, key, *l);
-            if (!customer) {
-                out = customer.error();
-            } else {
-                const Value k = customer->keys.at(0);
-                const std::vector<OpenPlacement> before = (*c->stays)(k);
-                std::string error;
-                bool rule_problem = false;
-                auto one = live::evaluate_one(
-                    *rules, l->thresholds, *c->reader, std::move(customer.value()), before,
-                    l->as_of, &c->state_db(), l->thresholds.run.run_id, error, rule_problem);
-                if (one)
-                    out = result_of(*one, *l);
-                else
-                    out = live::fail(rule_problem ? Kind::Rules : Kind::Database, error);
+        for (int attempt = 1;; ++attempt) {
+            auto acquired = acquire();
+            if (!acquired) return acquired.error();
+            std::unique_ptr<live::Connection> c = std::move(acquired.value());
+            Result<CustomerResult> out = live::fail(Kind::Database, "");
+            try {
+                // One read transaction: the customer's rows, stays and actions as of one
+                // moment. (Each statement outside a transaction would take and drop SQLite's
+                // file lock, a few system calls each.)
+                live::ReadTransaction reads(*c->data_reads);
+                std::optional<live::ReadTransaction> state_reads;
+                if (c->state) state_reads.emplace(*c->state_reads);
+                auto customer = find(*c, key, *l);
+                if (!customer) {
+                    out = customer.error();
+                } else {
+                    const Value k = customer->keys.at(0);
+                    const std::vector<OpenPlacement> before = (*c->stays)(k);
+                    std::string error;
+                    bool rule_problem = false;
+                    auto one = live::evaluate_one(
+                        *rules, l->thresholds, *c->reader, std::move(customer.value()), before,
+                        l->as_of, &c->state_db(), l->thresholds.run.run_id, error, rule_problem);
+                    if (one)
+                        out = result_of(*one, *l);
+                    else
+                        out = live::fail(rule_problem ? Kind::Rules : Kind::Database, error);
+                }
+            } catch (const SQLite::Exception& e) {
+                // The connection is closed, not pooled again: whatever state the failure left
+                // it in (a statement part-way, a transaction open) goes with it. A journal
+                // that looked hot to this read-only connection (a writer rolled back while it
+                // looked, or stopped mid-transaction) is tried once more on a new connection,
+                // whose opening rolls a journal that is still there back (open_read_only).
+                if (e.getExtendedErrorCode() == SQLITE_READONLY_ROLLBACK && attempt == 1) continue;
+                return live::fail(Kind::Database, "cannot evaluate customer " + std::string(key) +
+                                                      ": " + e.what() + live::busy_hint(e));
             }
-        } catch (const SQLite::Exception& e) {
-            // The connection is closed, not pooled again: whatever state the failure left
-            // it in (a statement part-way, a transaction open) goes with it.
-            return live::fail(Kind::Database, "cannot evaluate customer " + std::string(key) +
-                                                  ": " + e.what() + live::busy_hint(e));
+            release(std::move(c));
+            return out;
         }
-        release(std::move(c));
-        return out;
     }
 
     Result<CustomerResult> apply(std::string_view key);

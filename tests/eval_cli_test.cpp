@@ -236,6 +236,34 @@ INSERT INTO orders VALUES (5.5, '2026-09-01', 600), (7, '2026-09-02', 20), (2.5e
     CHECK(other.err.find("customer 5.50 is not in table customers") != std::string::npos);
 }
 
+TEST_CASE("eval: a hot journal left by a writer that stopped mid-transaction is rolled back") {
+    // A read-only connection cannot roll a hot journal back (SQLITE_READONLY_ROLLBACK): the
+    // open does it on a connection that may write, and the evaluation reads the data as it was.
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    const std::string crashed = dir.file("crashed.db");
+    {
+        // A writer part-way through a transaction whose pages went to the file: a copy of the
+        // file and its journal taken now is what a crash would leave.
+        SQLite::Database writer(db, SQLite::OPEN_READWRITE);
+        writer.exec("PRAGMA cache_size = 2");
+        writer.exec("BEGIN");
+        writer.exec("UPDATE orders SET amount = 0");
+        writer.exec(
+            "CREATE TABLE pad AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+            "WHERE i < 500) SELECT randomblob(2000) AS b FROM n");
+        std::filesystem::copy_file(db, crashed);
+        std::filesystem::copy_file(db + "-journal", crashed + "-journal");
+    }
+    auto r = run_cli({"eval", rules, "--db", crashed, "--customer", "3", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.segment") == "top");  // its orders as they were: 600
+    CHECK(json_at(r.out, "$.transition") == "stays");
+    CHECK_FALSE(std::filesystem::exists(crashed + "-journal"));
+}
+
 TEST_CASE("eval: two lookups whose index names would be the same each get an index") {
     // visit_log.customer_id and visit.log_customer_id both spell strata_eval_visit_log_customer_id.
     TempDir dir;
