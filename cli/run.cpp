@@ -416,6 +416,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     run_options.as_of = *as_of;
     run_options.dry_run = options.dry_run;
     run_options.incremental = options.incremental;
+    run_options.watch_wait_ms = busy_timeout_ms(*wait);
     run_options.fire_initial = options.fire_initial;
     run_options.fire_on_rule_change = options.fire_on_rule_change;
     run_options.rules_path = options.rules;

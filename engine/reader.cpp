@@ -433,7 +433,10 @@ void SqliteFactSource::read(const std::function<void(FactChunk&)>& consume) {
         const int64_t owner = s.owner_of(cells[0]);
         if (owner < 0) {
             ++orphans;
-            if (is_null(customer_key_of_cell(cells[0]))) ++keyless;
+            const int type = sqlite3_value_type(cells[0]);
+            if (type == SQLITE_NULL ||
+                (type != SQLITE_INTEGER && type != SQLITE_FLOAT && is_blank(cell_text(cells[0]))))
+                ++keyless;  // as customer_key_of_cell finds no key, without keeping the text
             return;
         }
         const size_t at = chunk.rows;

@@ -105,13 +105,14 @@ struct RaisedWatches {
     std::vector<std::optional<WatchReading>> before;
 };
 
-RaisedWatches raise_watches(const CompiledRules& rules, SQLite::Database& data, bool install) {
+RaisedWatches raise_watches(const CompiledRules& rules, SQLite::Database& data, bool install,
+                            int wait_ms) {
     RaisedWatches out;
     for (const auto& fact : rules.program.facts) {
         std::string watch_error;
         out.before.emplace_back();
-        out.raised.push_back(
-            raise_watch(data.getFilename(), fact.table, install, out.before.back(), watch_error));
+        out.raised.push_back(raise_watch(data.getFilename(), fact.table, install, out.before.back(),
+                                         watch_error, wait_ms));
         if (!watch_error.empty()) spdlog::warn("{}", watch_error);
     }
     return out;
@@ -303,7 +304,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     // Before the writer starts: with no --state the state is the customer database, whose
     // write lock the writer holds from then on.
     RaisedWatches watches;
-    if (!options.dry_run) watches = raise_watches(rules, data, options.incremental);
+    if (!options.dry_run)
+        watches = raise_watches(rules, data, options.incremental, options.watch_wait_ms);
 
     // A stored run's writer starts beside the reads: it opens the transaction and records the
     // run on its own thread (the state connection is not otherwise used meanwhile).
@@ -364,13 +366,12 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     }
     auto fill_state = [&](CustomerTable& table) {
         if (!uses_state) return;
-        if (starting.valid()) {
-            writer = starting.get();
-            if (writer)
-                fill_state_columns(rules.program, table, writer->open_placements(), rep.as_of);
-        } else if (state) {
+        // Called again by a read that falls back to a full one: the writer has started then.
+        if (starting.valid()) writer = starting.get();
+        if (writer)
+            fill_state_columns(rules.program, table, writer->open_placements(), rep.as_of);
+        else if (state && options.dry_run)
             fill_state_columns(rules.program, table, dry_open, rep.as_of);
-        }
     };
     ReadRequest request;
     request.rules = &rules;
@@ -390,7 +391,9 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     request.watch_raised = std::move(watches.raised);
     request.watch_before = std::move(watches.before);
     KeptBlocksStore kept_blocks_store;  // after the writer: waited for before it rolls back
-    if (!options.dry_run) {
+    // Only into a state file of its own: with the state in the customer database, a write
+    // that outgrows the page cache would wait for this run's own read to end.
+    if (!options.dry_run && state && state->getFilename() != data.getFilename()) {
         request.blocks_encoded = [&](std::vector<std::string> blocks) {
             if (starting.valid()) writer = starting.get();
             if (writer) kept_blocks_store.start(writer->history(), rep.ruleset, std::move(blocks));
@@ -447,11 +450,14 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         read.kept.as_of = format_date(rep.as_of);
         try {
             store_kept_state(writer->history(), rep.ruleset, read.kept);
+            if (!request.blocks_encoded)
+                store_kept_blocks(writer->history(), rep.ruleset, read.blocks);
         } catch (const SQLite::Exception& e) {
             error.message =
                 keep_error(writer->history(), "aggregate state", "strata_aggregate_state", e);
             return std::nullopt;
         }
+        std::vector<std::string>().swap(read.blocks);
         clock.lap("keep aggregate state");
     }
 

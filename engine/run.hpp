@@ -93,6 +93,9 @@ struct RunOptions {
     // the run stores the same.
     int64_t open_stays_beside_reads_up_to = 2'000'000;
     size_t open_stays_page_rows = 65'536;
+    // How long a stored run waits for another writer of the customer database when it raises
+    // the watches of the fact tables (engine/fact_watch.hpp); `strata run --wait`.
+    int watch_wait_ms = 5000;
     bool fire_initial = false;         // a ruleset's first run fires its triggers too
     bool fire_on_rule_change = false;  // moves caused by a new version fire triggers too
     // The rule compiler's warnings on the file, carried into the report and the stored

@@ -292,7 +292,7 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         if (req.incremental) {
             out.incremental.emplace();
             decide_incremental(req, customers, now, order, *out.incremental, states, dropped);
-            spdlog::debug("kept aggregate states matched to the customers");
+            if (states) spdlog::debug("kept aggregate states matched to the customers");
         }
         if (!states) counts.wait_into(now);
         const KeptState* kept = states ? &**req.kept : nullptr;
