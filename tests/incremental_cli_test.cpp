@@ -60,6 +60,13 @@ std::string mode(const Run& r) {
     return json_at(r.out, "$.incremental.mode");
 }
 
+// A run that was a full one instead, for exactly `reason`.
+void check_full_because(const Run& r, const std::string& reason) {
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(mode(r) == "full");
+    CHECK(json_at(r.out, "$.incremental.reason") == reason);
+}
+
 // Makes the kept state's block count and checksum those of its blocks as they are now: for
 // the tests of blocks that pass those checks and still do not decode.
 void reseal(const std::string& state_path) {
@@ -382,31 +389,28 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
             set.exec();
         }
         Run r = shop.run();
-        REQUIRE_MESSAGE(r.code == 0, r.err);
-        CHECK(mode(r) == "full");
-        CHECK(json_at(r.out, "$.incremental.reason") ==
-              "the customers' kept states (table 'strata_aggregate_blocks') are not the ones run "
-              "1 stored: their checksum differs");
+        check_full_because(
+            r,
+            "the customers' kept states (table 'strata_aggregate_blocks') are not the ones run "
+            "1 stored: their checksum differs");
         // A block deleted: its customers would start again from nothing.
         SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
             .exec("DELETE FROM strata_aggregate_blocks");
         r = shop.run();
-        REQUIRE_MESSAGE(r.code == 0, r.err);
-        CHECK(mode(r) == "full");
-        CHECK(json_at(r.out, "$.incremental.reason") ==
-              "the customers' kept states (table 'strata_aggregate_blocks') are not the ones run "
-              "2 stored: 0 blocks, it stored 1");
+        check_full_because(
+            r,
+            "the customers' kept states (table 'strata_aggregate_blocks') are not the ones run "
+            "2 stored: 0 blocks, it stored 1");
     }
     SUBCASE("a kept state stored in another layout says so") {
         SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
             .exec("UPDATE strata_aggregate_state SET layout = 2");
         const Run r = shop.run();
-        REQUIRE_MESSAGE(r.code == 0, r.err);
-        CHECK(mode(r) == "full");
-        CHECK(json_at(r.out, "$.incremental.reason") ==
-              "the aggregate state kept for ruleset 'shop' by run 1 (table "
-              "'strata_aggregate_state') is in layout 2, this strata reads 3 (another version of "
-              "strata stored it)");
+        check_full_because(
+            r,
+            "the aggregate state kept for ruleset 'shop' by run 1 (table "
+            "'strata_aggregate_state') is in layout 2, this strata reads 3 (another version of "
+            "strata stored it)");
     }
 }
 
@@ -449,12 +453,11 @@ TEST_CASE("incremental: a customer database restored from an older copy makes a 
     SQLite::Database(copy).backup(shop.db.c_str(), SQLite::Database::Save);
     shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (9, '2026-10-30', 900)");
     const Run r = shop.run();
-    REQUIRE_MESSAGE(r.code == 0, r.err);
-    CHECK(mode(r) == "full");
-    CHECK(json_at(r.out, "$.incremental.reason") ==
-          "the watch of table 'orders' covered rows up to rowid 200, the kept state read up to "
-          "201: the database is not the one the kept state was read from (a copy restored "
-          "since?)");
+    check_full_because(
+        r,
+        "the watch of table 'orders' covered rows up to rowid 200, the kept state read up to "
+        "201: the database is not the one the kept state was read from (a copy restored "
+        "since?)");
 }
 
 TEST_CASE(
