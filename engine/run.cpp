@@ -11,6 +11,7 @@
 #include <ctime>
 #include <deque>
 #include <exception>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
@@ -215,6 +216,13 @@ class KeptBlocksStore {
     std::exception_ptr failed_;
 };
 
+// Whether two paths name one file (a link or another spelling of the path included).
+bool same_file(const std::string& a, const std::string& b) {
+    std::error_code ec;
+    const bool same = std::filesystem::equivalent(a, b, ec);
+    return ec ? a == b : same;
+}
+
 // A failed write of what the next run starts from, naming its table.
 std::string keep_error(SQLite::Database& state, const char* what, const char* table,
                        const SQLite::Exception& e) {
@@ -393,7 +401,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     KeptBlocksStore kept_blocks_store;  // after the writer: waited for before it rolls back
     // Only into a state file of its own: with the state in the customer database, a write
     // that outgrows the page cache would wait for this run's own read to end.
-    if (!options.dry_run && state && state->getFilename() != data.getFilename()) {
+    if (!options.dry_run && state && !same_file(state->getFilename(), data.getFilename())) {
         request.blocks_encoded = [&](std::vector<std::string> blocks) {
             if (starting.valid()) writer = starting.get();
             if (writer) kept_blocks_store.start(writer->history(), rep.ruleset, std::move(blocks));
@@ -448,13 +456,14 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         read.kept.version = rep.version;
         read.kept.rules_sha256 = rep.sha256;
         read.kept.as_of = format_date(rep.as_of);
+        const char* table = "strata_aggregate_state";
         try {
             store_kept_state(writer->history(), rep.ruleset, read.kept);
+            table = "strata_aggregate_blocks";
             if (!request.blocks_encoded)
                 store_kept_blocks(writer->history(), rep.ruleset, read.blocks);
         } catch (const SQLite::Exception& e) {
-            error.message =
-                keep_error(writer->history(), "aggregate state", "strata_aggregate_state", e);
+            error.message = keep_error(writer->history(), "aggregate state", table, e);
             return std::nullopt;
         }
         std::vector<std::string>().swap(read.blocks);

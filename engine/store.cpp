@@ -10,8 +10,9 @@ namespace strata {
 namespace {
 
 // Lets SQLite roll back a hot journal of the database at `path` on a connection that may
-// write (its first read does it, under an exclusive lock). False with `why` when it cannot.
-bool roll_back_hot_journal(const std::string& path, int wait_ms, std::string& why) {
+// write (its first read does it, under an exclusive lock). False with `why` when it cannot, and
+// `locked` when another process held the lock past the wait.
+bool roll_back_hot_journal(const std::string& path, int wait_ms, std::string& why, bool& locked) {
     try {
         SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX);
         db.setBusyTimeout(wait_ms);
@@ -19,6 +20,7 @@ bool roll_back_hot_journal(const std::string& path, int wait_ms, std::string& wh
         return true;
     } catch (const SQLite::Exception& e) {
         why = e.what();
+        locked = e.getErrorCode() == SQLITE_BUSY || e.getErrorCode() == SQLITE_LOCKED;
         return false;
     }
 }
@@ -50,7 +52,13 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreE
             // connection that may write does it, or finds it gone, and the open is tried again.
             if (e.getExtendedErrorCode() == SQLITE_READONLY_ROLLBACK && attempt == 1) {
                 std::string why;
-                if (roll_back_hot_journal(path, wait_ms, why)) continue;
+                bool locked = false;
+                if (roll_back_hot_journal(path, wait_ms, why, locked)) continue;
+                if (locked) {
+                    error.message = "database '" + path + "' is locked by another process";
+                    error.locked = true;
+                    return nullptr;
+                }
                 error.message = "database '" + path + "' has a hot journal ('" + path +
                                 "-journal', left by a writer that stopped mid-transaction), "
                                 "which a read-only connection cannot roll back, and it cannot "

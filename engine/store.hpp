@@ -23,7 +23,9 @@ struct StoreError {
 
 // Opens a database file read-only. Fails (without creating anything) when the file does not
 // exist, is not SQLite, or is locked beyond the busy timeout (`wait_ms`, kept for the
-// connection's later statements).
+// connection's later statements). A hot journal (a writer stopped mid-transaction), which a
+// read-only connection cannot roll back, is rolled back first on a connection that may write:
+// the one case in which this changes the file (back to its last committed state).
 std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error,
                                                  int wait_ms = 5000);
 

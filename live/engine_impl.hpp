@@ -279,7 +279,8 @@ struct Engine::Impl {
         const ValuePoolScope in_call_values(call_values);
         const std::shared_ptr<const Loaded> l = current();
         for (int attempt = 1;; ++attempt) {
-            auto acquired = acquire();
+            // Once more on a connection opened now, not another pooled one.
+            auto acquired = attempt == 1 ? acquire() : connect();
             if (!acquired) return acquired.error();
             std::unique_ptr<live::Connection> c = std::move(acquired.value());
             Result<CustomerResult> out = live::fail(Kind::Database, "");
