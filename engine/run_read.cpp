@@ -7,6 +7,7 @@
 #include <atomic>
 #include <deque>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -51,16 +52,7 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
     std::optional<std::string> reason =
         why_not_incremental(*req.rules, *req.kept, req.kept_unusable, req.latest_run_id,
                             req.rules_sha256, req.as_of, now);
-    if (!reason && (req.kept_blocks->size() != kept->blocks ||
-                    blocks_checksum(*req.kept_blocks) != kept->blocks_checksum))
-        reason =
-            "the customers' kept states (table 'strata_aggregate_blocks') are not the ones "
-            "run " +
-            std::to_string(kept->run_id) + " stored: " +
-            (req.kept_blocks->size() != kept->blocks
-                 ? std::to_string(req.kept_blocks->size()) + " blocks, it stored " +
-                       std::to_string(kept->blocks)
-                 : std::string("their checksum differs"));
+    if (!reason) reason = why_blocks_differ(*kept, *req.kept_blocks);
     KeyKinds kinds;
     if (!reason) {
         states = match_aggregate_states(*req.kept_blocks, customers.keys, order, dropped, kinds);
@@ -388,13 +380,13 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
     const KeptState* kept = states ? &**req.kept : nullptr;
     std::vector<int64_t> orphans(program.facts.size(), 0);
     std::vector<int64_t> keyless(program.facts.size(), 0);  // of the orphans
+    auto rows_in = [](const std::map<std::string, size_t>& by_fact, const std::string& name) {
+        const auto it = by_fact.find(name);
+        return it == by_fact.end() ? int64_t{0} : static_cast<int64_t>(it->second);
+    };
     for (size_t f = 0; f < program.facts.size(); ++f) {
-        const std::string& name = program.facts[f].name;
-        const auto it = fact_dq.orphan_fact_rows.find(name);
-        orphans[f] = it == fact_dq.orphan_fact_rows.end() ? 0 : static_cast<int64_t>(it->second);
-        const auto none = fact_dq.keyless_fact_rows.find(name);
-        keyless[f] =
-            none == fact_dq.keyless_fact_rows.end() ? 0 : static_cast<int64_t>(none->second);
+        orphans[f] = rows_in(fact_dq.orphan_fact_rows, program.facts[f].name);
+        keyless[f] = rows_in(fact_dq.keyless_fact_rows, program.facts[f].name);
         if (kept) {
             orphans[f] += kept->facts[f].orphan_rows;
             keyless[f] += kept->facts[f].keyless_rows;

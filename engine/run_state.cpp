@@ -124,6 +124,19 @@ uint64_t blocks_checksum(const std::vector<std::string>& blocks) {
     return sum;
 }
 
+std::optional<std::string> why_blocks_differ(const KeptState& kept,
+                                             const std::vector<std::string>& blocks) {
+    std::string what;
+    if (blocks.size() != kept.blocks)
+        what = std::to_string(blocks.size()) + " blocks, it stored " + std::to_string(kept.blocks);
+    else if (blocks_checksum(blocks) != kept.blocks_checksum)
+        what = "their checksum differs";
+    else
+        return std::nullopt;
+    return "the customers' kept states (table 'strata_aggregate_blocks') are not the ones run " +
+           std::to_string(kept.run_id) + " stored: " + what;
+}
+
 std::vector<std::string> encode_aggregate_states(const AggregateComputer& computer,
                                                  const Column& keys,
                                                  const std::vector<uint32_t>& order) {

@@ -65,6 +65,10 @@ inline constexpr int64_t kKeptStateLayout = 3;
 // A checksum of `blocks` in order, to tell blocks as encoded from blocks missing or damaged
 // since (not a defence against someone who means it).
 uint64_t blocks_checksum(const std::vector<std::string>& blocks);
+// Why `blocks` are not the ones the run of `kept` stored (another count, another checksum), as
+// a sentence; nullopt when they are.
+std::optional<std::string> why_blocks_differ(const KeptState& kept,
+                                             const std::vector<std::string>& blocks);
 
 // Every customer's aggregate state in key order, as blocks of bytes (keys and states).
 // REQUIRES: computer.prepare_saving() done; `order` is key order over `keys`.
