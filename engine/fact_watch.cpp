@@ -4,6 +4,8 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include <random>
+
 #include "engine/reader.hpp"
 #include "engine/store.hpp"
 
@@ -25,7 +27,31 @@ std::string literal(const std::string& text) {
     return out + "'";
 }
 
+// A token no raise of `table` has had yet: random, positive.
+int64_t new_raise_token(SQLite::Database& db, const std::string& table) {
+    std::random_device entropy;
+    SQLite::Statement taken(
+        db, "SELECT 1 FROM strata_fact_watch_raises WHERE fact_table = ? AND token = ?");
+    while (true) {
+        const uint64_t bits = (static_cast<uint64_t>(entropy()) << 32) ^ entropy();
+        const auto token = static_cast<int64_t>(bits >> 1);
+        taken.reset();
+        taken.bind(1, table);
+        taken.bind(2, token);
+        if (token != 0 && !taken.executeStep()) return token;
+    }
+}
+
 }  // namespace
+
+bool watch_remembers(SQLite::Database& data, const std::string& table, int64_t token) {
+    if (!data.tableExists("strata_fact_watch_raises")) return false;
+    SQLite::Statement q(
+        data, "SELECT 1 FROM strata_fact_watch_raises WHERE fact_table = ? AND token = ?");
+    q.bind(1, table);
+    q.bind(2, token);
+    return q.executeStep();
+}
 
 std::optional<WatchReading> read_watch(SQLite::Database& data, const std::string& table) {
     if (!data.tableExists("strata_fact_watch")) return std::nullopt;
@@ -56,9 +82,11 @@ std::string table_definition(SQLite::Database& data, const std::string& table) {
 }
 
 bool raise_watch(const std::string& path, const std::string& table, bool create,
-                 std::optional<WatchReading>& before, std::string& error, int wait_ms) {
+                 std::optional<WatchReading>& before, int64_t& token, std::string& error,
+                 int wait_ms) {
     error.clear();
     before.reset();
+    token = 0;
     try {
         SQLite::Database db(path, SQLite::OPEN_READWRITE);
         db.setBusyTimeout(wait_ms);
@@ -111,7 +139,29 @@ bool raise_watch(const std::string& path, const std::string& table, bool create,
                                         ") >= coalesce(watermark, -9223372036854775808)");
         raise.bind(1, table);
         raise.exec();
+        db.exec(
+            "CREATE TABLE IF NOT EXISTS strata_fact_watch_raises (fact_table TEXT NOT NULL, "
+            "token INTEGER NOT NULL); CREATE UNIQUE INDEX IF NOT EXISTS "
+            "strata_fact_watch_raises_token ON strata_fact_watch_raises (fact_table, token); "
+            "CREATE INDEX IF NOT EXISTS strata_fact_watch_raises_order ON "
+            "strata_fact_watch_raises (fact_table)");  // in rowid order within a table
+        const int64_t raised = new_raise_token(db, table);
+        SQLite::Statement remember(
+            db, "INSERT INTO strata_fact_watch_raises (fact_table, token) VALUES (?, ?)");
+        remember.bind(1, table);
+        remember.bind(2, raised);
+        remember.exec();
+        // The oldest raises are forgotten: a state kept that long ago makes a full run.
+        SQLite::Statement forget(
+            db,
+            "DELETE FROM strata_fact_watch_raises WHERE fact_table = ?1 AND rowid <= (SELECT "
+            "rowid FROM strata_fact_watch_raises WHERE fact_table = ?1 ORDER BY rowid DESC "
+            "LIMIT 1 OFFSET ?2)");
+        forget.bind(1, table);
+        forget.bind(2, kRaisesRemembered);
+        forget.exec();
         tx.commit();
+        token = raised;
     } catch (const SQLite::Exception& e) {
         error = "cannot watch table '" + table + "' in '" + path + "' for changes: " + e.what();
         return false;

@@ -38,7 +38,19 @@ std::string table_definition(SQLite::Database& data, const std::string& table);
 // refuses (a read-only file, a view, a lock). `before` gets the watch as it was just before
 // the raise (nullopt when the table was not watched): a kept state read further than that
 // watermark was read from another copy of the database. Waits up to `wait_ms` for a writer.
+// Each raise is remembered in strata_fact_watch_raises under a random `token` (set when the
+// raise succeeds), which the run keeps: a copy of the database restored from before the raise
+// does not know it, even after other runs raised the watch again (watch_remembers).
 bool raise_watch(const std::string& path, const std::string& table, bool create,
-                 std::optional<WatchReading>& before, std::string& error, int wait_ms = 5000);
+                 std::optional<WatchReading>& before, int64_t& token, std::string& error,
+                 int wait_ms = 5000);
+
+// How many raises of each table strata_fact_watch_raises remembers: a ruleset whose last
+// stored run is older than that many raises of the table makes a full run.
+inline constexpr int64_t kRaisesRemembered = 10000;
+
+// Whether the watch of `table` remembers the raise `token` (raise_watch). Throws
+// SQLite::Exception.
+bool watch_remembers(SQLite::Database& data, const std::string& table, int64_t token);
 
 }  // namespace strata

@@ -153,6 +153,12 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                    ", the kept state read up to " + number(*was.max_rowid) +
                    ": the database is not the one the kept state was read from (a copy "
                    "restored since?)";
+        if (!is.remembers_kept_raise)
+            return "the watch of table '" + use.table + "' has no record of run " +
+                   number(kept->run_id) +
+                   "'s raise of it: the database is not the one the kept state was read from (a "
+                   "copy restored since?), or the table's watch was raised more than " +
+                   number(kRaisesRemembered) + " times since";
         if (was.definition != is.definition)
             return "the definition of table '" + use.table + "' changed since run " +
                    number(kept->run_id) +

@@ -45,6 +45,9 @@ struct FactNow {
     bool raised = false;
     std::optional<WatchReading> watch_before;
     std::string definition;  // the table's definition now (table_definition)
+    // Whether the watch remembers the raise the kept state read up to (watch_remembers); true
+    // when the kept state has no such raise.
+    bool remembers_kept_raise = true;
     // Rows at or below the kept watermark now: a replaced row (INSERT OR REPLACE deletes without
     // firing delete triggers) changes it although the watch counted nothing.
     std::optional<int64_t> rows_at_or_below_kept;

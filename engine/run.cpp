@@ -99,11 +99,12 @@ class MembershipPipe {
 // Before a stored run reads: each watched fact table's watermark goes up to its highest rowid,
 // so that every change to a row this run reads is counted from now on (engine/fact_watch.hpp);
 // an incremental run installs a missing watch. Per fact: whether it was raised, and the watch
-// as it was before. A table that cannot be watched is read whole, and an incremental run then
-// says why it was a full one.
+// as it was before, and the raise's token. A table that cannot be watched is read whole, and an
+// incremental run then says why it was a full one.
 struct RaisedWatches {
     std::vector<char> raised;
     std::vector<std::optional<WatchReading>> before;
+    std::vector<int64_t> tokens;
 };
 
 RaisedWatches raise_watches(const CompiledRules& rules, SQLite::Database& data, bool install,
@@ -112,8 +113,9 @@ RaisedWatches raise_watches(const CompiledRules& rules, SQLite::Database& data, 
     for (const auto& fact : rules.program.facts) {
         std::string watch_error;
         out.before.emplace_back();
+        out.tokens.emplace_back();
         out.raised.push_back(raise_watch(data.getFilename(), fact.table, install, out.before.back(),
-                                         watch_error, wait_ms));
+                                         out.tokens.back(), watch_error, wait_ms));
         if (!watch_error.empty()) spdlog::warn("{}", watch_error);
     }
     return out;
@@ -398,6 +400,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     request.rules_sha256 = options.rules_sha256;
     request.watch_raised = std::move(watches.raised);
     request.watch_before = std::move(watches.before);
+    request.watch_tokens = std::move(watches.tokens);
     KeptBlocksStore kept_blocks_store;  // after the writer: waited for before it rolls back
     // Only into a state file of its own: with the state in the customer database, a write
     // that outgrows the page cache would wait for this run's own read to end.

@@ -270,9 +270,15 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
                         now[f].max_rowid = std::min(*now[f].max_rowid, *mark);
                     upto[f] = now[f].max_rowid.value_or(INT64_MIN);
                 }
-                if (req.incremental && kept_now && f < kept_now->facts.size() &&
-                    kept_now->facts[f].table == table && kept_now->facts[f].max_rowid)
-                    count_jobs.push_back({f, table, *alias, *kept_now->facts[f].max_rowid});
+                const FactWatermark* was = req.incremental && kept_now &&
+                                                   f < kept_now->facts.size() &&
+                                                   kept_now->facts[f].table == table
+                                               ? &kept_now->facts[f]
+                                               : nullptr;
+                if (was && was->watch_token)
+                    now[f].remembers_kept_raise = watch_remembers(data, table, *was->watch_token);
+                if (was && was->max_rowid)
+                    count_jobs.push_back({f, table, *alias, *was->max_rowid});
             }
         }
         // The connection the counts take is one an incremental read does not use (it reads
@@ -438,7 +444,11 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         w.has_rowid = now[f].has_rowid;
         w.max_rowid = now[f].max_rowid;
         w.rows = totals[f].read + orphans[f];
-        if (bounded[f]) w.watch_changes = now[f].watch->changes;
+        if (bounded[f]) {
+            w.watch_changes = now[f].watch->changes;
+            if (f < req.watch_tokens.size() && req.watch_tokens[f] != 0)
+                w.watch_token = req.watch_tokens[f];
+        }
         w.future_rows = totals[f].future;
         w.unknown_time_rows = totals[f].unknown_time;
         w.orphan_rows = orphans[f];

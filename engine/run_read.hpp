@@ -58,8 +58,10 @@ struct ReadRequest {
     // Per fact: whether the watch's watermark was raised just before this read (raise_watch):
     // the read then stops at it, and the kept state may trust the watch from here on.
     std::vector<char> watch_raised;
-    // Per fact: the watch as it was before that raise (raise_watch's `before`).
+    // Per fact: the watch as it was before that raise (raise_watch's `before`), and the
+    // raise's token, which the kept state keeps.
     std::vector<std::optional<WatchReading>> watch_before;
+    std::vector<int64_t> watch_tokens;
 };
 
 struct ReadResult {

@@ -59,6 +59,8 @@ std::string encode_facts(const KeptState& kept) {
         w.i64(f.rows);
         w.u64(f.watch_changes.has_value());
         if (f.watch_changes) w.i64(*f.watch_changes);
+        w.u64(f.watch_token.has_value());
+        if (f.watch_token) w.i64(*f.watch_token);
         w.i64(f.future_rows);
         w.i64(f.unknown_time_rows);
         w.i64(f.orphan_rows);
@@ -89,6 +91,7 @@ bool decode_facts(std::string_view bytes, KeptState& kept) {
         if (r.u64() != 0) f.max_rowid = r.i64();
         f.rows = r.i64();
         if (r.u64() != 0) f.watch_changes = r.i64();
+        if (r.u64() != 0) f.watch_token = r.i64();
         f.future_rows = r.i64();
         f.unknown_time_rows = r.i64();
         f.orphan_rows = r.i64();

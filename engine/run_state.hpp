@@ -32,6 +32,9 @@ struct FactWatermark {
     std::optional<int64_t> max_rowid;  // the highest rowid read; none when no row was there
     int64_t rows = 0;                  // rows at or below max_rowid, every one read
     std::optional<int64_t> watch_changes;  // the watch's change count at the read, if watched
+    // The token of the raise of the watch the read stopped at (raise_watch), if raised: a copy
+    // of the database that does not remember it is not the one read.
+    std::optional<int64_t> watch_token;
     // Of the rows read, those left out of every aggregate: after as_of, with an unknown time,
     // or whose key matched no customer.
     int64_t future_rows = 0;
@@ -60,7 +63,7 @@ struct KeptState {
 };
 
 // The layout of kept states; a state kept in another layout is not used (a full run instead).
-inline constexpr int64_t kKeptStateLayout = 3;
+inline constexpr int64_t kKeptStateLayout = 4;
 
 // A checksum of `blocks` in order, to tell blocks as encoded from blocks missing or damaged
 // since (not a defence against someone who means it).

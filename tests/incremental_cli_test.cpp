@@ -409,7 +409,7 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
         check_full_because(
             r,
             "the aggregate state kept for ruleset 'shop' by run 1 (table "
-            "'strata_aggregate_state') is in layout 2, this strata reads 3 (another version of "
+            "'strata_aggregate_state') is in layout 2, this strata reads 4 (another version of "
             "strata stored it)");
     }
 }
@@ -458,6 +458,64 @@ TEST_CASE("incremental: a customer database restored from an older copy makes a 
         "the watch of table 'orders' covered rows up to rowid 200, the kept state read up to "
         "201: the database is not the one the kept state was read from (a copy restored "
         "since?)");
+}
+
+TEST_CASE(
+    "incremental: a restored copy is found although another ruleset's run raised the watch since") {
+    // The watch is shared by every ruleset reading the table. After the restore, another
+    // ruleset's stored run raises it past the rows the kept state read: watermark, change
+    // count and row count then all match, and only the raise the copy does not remember
+    // tells the copies apart.
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    const std::string copy = shop.dir.file("copy.db");
+    SQLite::Database(shop.db).backup(copy.c_str(), SQLite::Database::Save);
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 500)");
+    REQUIRE(shop.run().code == 0);
+    SQLite::Database(copy).backup(shop.db.c_str(), SQLite::Database::Save);
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (9, '2026-10-30', 900)");
+    std::string other = rules();
+    other.replace(other.find("ruleset: shop"), 13, "ruleset: other");
+    const Run raised = run_cli(
+        {"run", shop.dir.write("other.yaml", other), "--db", shop.db, "--state", shop.state});
+    REQUIRE_MESSAGE(raised.code == 0, raised.err);
+    const Run r = shop.run();
+    check_full_because(r,
+                       "the watch of table 'orders' has no record of run 2's raise of it: the "
+                       "database is not the one the kept state was read from (a copy restored "
+                       "since?), or the table's watch was raised more than 10000 times since");
+    // The full run's membership, customer by customer: customer 9's order counts, customer
+    // 3's is gone.
+    const Run fresh = run_cli({"run", shop.file, "--db", shop.db, "--state",
+                               shop.dir.file("fresh.db"), "--format", "json"});
+    REQUIRE(fresh.code == 0);
+    CHECK(json_at(r.out, "$.populations") == json_at(fresh.out, "$.populations"));
+    CHECK(
+        run_cli({"export", shop.file, "--db", shop.db, "--state", shop.state}).out ==
+        run_cli({"export", shop.file, "--db", shop.db, "--state", shop.dir.file("fresh.db")}).out);
+    // The next run, on the copy as it now is, is incremental again.
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (4, '2026-10-31', 10)");
+    CHECK(mode(shop.run()) == "incremental");
+}
+
+TEST_CASE("incremental: the watch forgets the oldest raises, and a state that old runs in full") {
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    // As if the watch had been raised 10,000 times since by other rulesets' runs.
+    shop.sql(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) "
+        "INSERT INTO strata_fact_watch_raises (fact_table, token) SELECT 'orders', -i FROM n");
+    std::string other = rules();
+    other.replace(other.find("ruleset: shop"), 13, "ruleset: other");
+    REQUIRE(run_cli({"run", shop.dir.write("other.yaml", other), "--db", shop.db, "--state",
+                     shop.state})
+                .code == 0);
+    CHECK(scalar(shop.db, "SELECT count(*) FROM strata_fact_watch_raises") == 10000);
+    check_full_because(shop.run(),
+                       "the watch of table 'orders' has no record of run 1's raise of it: the "
+                       "database is not the one the kept state was read from (a copy restored "
+                       "since?), or the table's watch was raised more than 10000 times since");
+    CHECK(mode(shop.run()) == "incremental");
 }
 
 TEST_CASE(
