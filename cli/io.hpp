@@ -1,12 +1,11 @@
 // Small file helpers shared by the commands.
 #pragma once
 
-#include <optional>
-#include <string>
+#include "dsl/source.hpp"
 
 namespace strata::cli {
 
-// Reads a whole file; on failure returns nullopt and sets `error` to a sentence naming it.
-std::optional<std::string> read_text_file(const std::string& path, std::string& error);
+// Reads a whole file (dsl/source.hpp).
+using strata::read_text_file;
 
 }  // namespace strata::cli

@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/run_warehouse.hpp"
+#include "engine/numeric.hpp"
 #include "engine/run.hpp"
 #include "engine/state.hpp"
 #include "engine/store.hpp"
@@ -457,12 +458,13 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         if (!inc.used) {
             err << "strata run: --incremental: a full run instead, because " << inc.reason << '\n';
         } else {
-            spdlog::info(
-                "incremental: from run {}'s kept state: {} customers kept, {} new, {} left",
-                inc.since_run, inc.customers_kept, inc.customers_new, inc.customers_left);
+            spdlog::info("incremental: from run {}'s kept state: {} kept, {} new, {} left",
+                         inc.since_run, format_count(inc.customers_kept, "customer", "customers"),
+                         thousands(inc.customers_new), thousands(inc.customers_left));
         }
         for (const auto& f : inc.facts)
-            spdlog::info("incremental: read {} rows of {}{}", f.rows_read, f.fact,
+            spdlog::info("incremental: read {} of {}{}",
+                         format_count(static_cast<size_t>(f.rows_read), "row", "rows"), f.fact,
                          f.after_rowid ? " (rowid above " + std::to_string(*f.after_rowid) + ")"
                                        : std::string(" (every row)"));
     }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,11 @@ struct Location {
     int length = 1;
     bool valid() const { return line > 0; }
 };
+
+// Reads a whole file (a rule file, its tests); on failure returns nullopt and sets `error` to a
+// sentence naming it and saying why: "cannot read 'x': no such file", "…: it is a directory",
+// or the system's reason.
+std::optional<std::string> read_text_file(const std::string& path, std::string& error);
 
 class SourceFile {
   public:

@@ -161,6 +161,10 @@ std::optional<double> parse_number_text(std::string_view text) {
     return to_double(*d);
 }
 
+std::string format_count(size_t n, const std::string& singular, const std::string& plural) {
+    return format_thousands(n) + " " + (n == 1 ? singular : plural);
+}
+
 std::string format_thousands(size_t n) {
     const std::string digits = std::to_string(n);
     std::string out;

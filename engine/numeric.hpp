@@ -57,6 +57,9 @@ std::string_view trim_spaces(std::string_view text);
 // 1234567 as "1,234,567", for people.
 std::string format_thousands(size_t n);
 
+// A count and its noun, for people: "1 row", "12,345 rows" (`plural` when n is not 1).
+std::string format_count(size_t n, const std::string& singular, const std::string& plural);
+
 // A share (0.1234) as a percentage with one decimal ("12.3%"), for people.
 std::string format_percent(long double share);
 

@@ -1,4 +1,5 @@
 #include "engine/run_read.hpp"
+#include "engine/numeric.hpp"
 
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Transaction.h>
@@ -77,10 +78,12 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
         for (const FactWatermark& f : kept->facts) {
             if (reason) break;
             if (fresh > 0 && f.orphan_rows > f.keyless_rows) {
-                reason = std::to_string(f.orphan_rows - f.keyless_rows) + " rows of " + f.fact +
+                const auto orphans = static_cast<size_t>(f.orphan_rows - f.keyless_rows);
+                reason = format_count(orphans, "row", "rows") + " of " + f.fact +
                          " below the watermark matched no customer at run " +
-                         std::to_string(kept->run_id) + ", and " + std::to_string(fresh) +
-                         " customers are new: the rows may be theirs";
+                         std::to_string(kept->run_id) + ", and " +
+                         format_count(fresh, "customer is", "customers are") +
+                         " new: the rows may be theirs";
                 break;
             }
         }

@@ -2,9 +2,6 @@
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Transaction.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "dsl/diagnostics.hpp"
 #include "engine/sha256.hpp"
 #include "live/engine_impl.hpp"
@@ -13,6 +10,30 @@ namespace strata {
 
 using namespace live;
 
+std::optional<EngineError> Engine::Impl::ensure_indexes(SQLite::Database& data,
+                                                        std::vector<std::string>* created_now) {
+    std::vector<live::LookupIndex> lookups = live::lookup_indexes(data, *rules);
+    std::string index_error;
+    bool read_only = false;
+    std::vector<std::string> made;
+    const bool all_there = options.create_indexes &&
+                           live::create_lookup_indexes(options.db_path, lookups, made, index_error,
+                                                       read_only, options.busy_timeout_ms);
+    if (created_now) created_now->insert(created_now->end(), made.begin(), made.end());
+    if (all_there) return std::nullopt;
+    for (const auto& l : lookups) {
+        if (l.present) continue;
+        return fail(Kind::MissingIndex,
+                    "table " + l.table + " has no index on column " + l.column +
+                        ", which looking up one customer needs" +
+                        (options.create_indexes
+                             ? " (the database could not be written: " + index_error + ")"
+                             : std::string()) +
+                        "; create it with: " + l.create_sql);
+    }
+    return std::nullopt;
+}
+
 Result<bool> Engine::Impl::refresh() {
     std::lock_guard serial(refresh_mutex);
     auto acquired = acquire();
@@ -20,6 +41,12 @@ Result<bool> Engine::Impl::refresh() {
     std::unique_ptr<Connection> c = std::move(acquired.value());
     Result<std::shared_ptr<const Loaded>> fresh = fail(Kind::Database, "");
     try {
+        // An index dropped since (strata import --replace makes its table again) is made
+        // again, as open() made it: without it every call would scan the table.
+        if (auto missing = ensure_indexes(*c->data, nullptr)) {
+            release(std::move(c));
+            return *missing;
+        }
         const ReadTransaction reads(c->state ? *c->state_reads : *c->data_reads);
         fresh = load(c->state_db());
     } catch (const SQLite::Exception& e) {
@@ -43,23 +70,21 @@ Result<Engine> Engine::open(const EngineOptions& options) {
         const ValuePoolScope in_engine_values(impl->values);
         impl->options = options;
         impl->state_path = options.state_path.empty() ? options.db_path : options.state_path;
-        std::ifstream in(options.rules_path, std::ios::binary);
-        if (!in) {
-            EngineError e =
-                fail(Kind::Database, "cannot read rule file '" + options.rules_path + "'");
+        std::string read_error;
+        const std::optional<std::string> text = read_text_file(options.rules_path, read_error);
+        if (!text) {
+            EngineError e = fail(Kind::Usage, read_error);
             e.in_rule_file = true;
             return e;
         }
-        std::stringstream text;
-        text << in.rdbuf();
-        impl->sha256 = sha256_hex(text.str());
+        impl->sha256 = sha256_hex(*text);
         StoreError error;
         std::unique_ptr<SQLite::Database> data =
             open_read_only(options.db_path, error, options.busy_timeout_ms);
         std::optional<Schema> schema;
         if (data) schema = read_schema(*data, error);
         if (!schema) return store_failed(error);
-        SourceFile source(options.rules_path, text.str());
+        SourceFile source(options.rules_path, *text);
         Diagnostics diags;
         impl->rules = compile_rules(source, &*schema, diags);
         if (!impl->rules || diags.has_errors()) {
@@ -89,23 +114,7 @@ Result<Engine> Engine::open(const EngineOptions& options) {
             impl->loaded = std::move(loaded.value());
         }
         // The lookups' indexes.
-        std::vector<live::LookupIndex> lookups = live::lookup_indexes(*data, rules);
-        std::string index_error;
-        bool read_only = false;
-        if (!options.create_indexes ||
-            !live::create_lookup_indexes(options.db_path, lookups, impl->created, index_error,
-                                         read_only, options.busy_timeout_ms)) {
-            for (const auto& l : lookups) {
-                if (l.present) continue;
-                return fail(Kind::MissingIndex,
-                            "table " + l.table + " has no index on column " + l.column +
-                                ", which looking up one customer needs" +
-                                (options.create_indexes
-                                     ? " (the database could not be written: " + index_error + ")"
-                                     : std::string()) +
-                                "; create it with: " + l.create_sql);
-            }
-        }
+        if (auto missing = impl->ensure_indexes(*data, &impl->created)) return *missing;
         std::vector<SegmentResult> results;
         const SegmentPlan plan = plan_segments(rules.segments, results);
         for (size_t t = 0; t < plan.tag_paths.size(); ++t)

@@ -221,6 +221,12 @@ struct Engine::Impl {
 
     Result<bool> refresh();
 
+    // Checks the lookups' indexes in `data` and creates the missing ones (unless
+    // EngineOptions::create_indexes is false), adding their statements to `created_now` when
+    // given; the MissingIndex error when one is still missing. Throws SQLite::Exception.
+    std::optional<EngineError> ensure_indexes(SQLite::Database& data,
+                                              std::vector<std::string>* created_now);
+
     // Why apply() must not store an evaluation with `l`'s thresholds: a batch run stored after
     // they were loaded (their copy would become the latest run's thresholds). `besides`: the
     // run being written. Throws SQLite::Exception.

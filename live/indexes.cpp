@@ -64,6 +64,10 @@ std::string free_index_name(SQLite::Database& data, const std::string& table,
 }  // namespace
 
 std::vector<LookupIndex> lookup_indexes(SQLite::Database& data, const CompiledRules& rules) {
+    // EXPLAIN QUERY PLAN plans with the schema the connection has cached, and running it
+    // does not check that schema: on a connection open for a while, a read of the schema
+    // first brings in indexes dropped or made since.
+    data.execAndGet("SELECT count(*) FROM sqlite_schema");
     std::vector<LookupIndex> out;
     auto add = [&](const std::string& table, const std::string& column) {
         if (std::any_of(out.begin(), out.end(), [&](const LookupIndex& l) {

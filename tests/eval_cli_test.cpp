@@ -186,6 +186,73 @@ TEST_CASE("eval: a missing lookup index is created once, or named when it cannot
     }
 }
 
+TEST_CASE("eval: an engine's refresh() makes again a lookup index dropped since it opened") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    strata::EngineOptions options;
+    options.rules_path = rules;
+    options.db_path = db;
+    auto engine = strata::Engine::open(options);
+    REQUIRE(engine.ok());
+    CHECK(engine->created_indexes().size() == 1);
+    const std::string has_index =
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = "
+        "'strata_eval_orders_customer_id'";
+    // As strata import --replace leaves it: the table made again, without the index.
+    SQLite::Database(db, SQLite::OPEN_READWRITE).exec("DROP INDEX strata_eval_orders_customer_id");
+    REQUIRE(scalar(db, has_index) == 0);
+    const auto before = engine->evaluate("1");
+    REQUIRE(before.ok());
+    auto refreshed = engine->refresh();
+    REQUIRE_MESSAGE(refreshed.ok(), refreshed.error().message);
+    CHECK_FALSE(refreshed.value());  // no run stored since: the same thresholds
+    CHECK(scalar(db, has_index) == 1);
+    const auto after = engine->evaluate("1");
+    REQUIRE(after.ok());
+    CHECK(after->segment == before->segment);
+    // An engine that may not create indexes says which one is missing.
+    SQLite::Database(db, SQLite::OPEN_READWRITE).exec("DROP INDEX strata_eval_orders_customer_id");
+    options.create_indexes = false;
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("CREATE INDEX keep_open ON orders (customer_id)");
+    auto strict = strata::Engine::open(options);
+    REQUIRE(strict.ok());
+    SQLite::Database(db, SQLite::OPEN_READWRITE).exec("DROP INDEX keep_open");
+    auto refused = strict->refresh();
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == strata::EngineError::Kind::MissingIndex);
+    CHECK(refused.error().message.find("table orders has no index on column customer_id") !=
+          std::string::npos);
+}
+
+TEST_CASE("eval: the library says why a rule file cannot be read, as the command does") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    const std::string folder = dir.file("folder.yaml");
+    std::filesystem::create_directory(folder);
+    strata::EngineOptions options;
+    options.db_path = db;
+    for (const std::string& path : {dir.file("missing.yaml"), folder}) {
+        CAPTURE(path);
+        options.rules_path = path;
+        auto refused = strata::Engine::open(options);
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().kind == strata::EngineError::Kind::Usage);
+        CHECK(refused.error().in_rule_file);
+        CHECK(refused.error().exit_code() == 2);
+        CHECK(refused.error().message ==
+              "cannot read '" + path +
+                  "': " + (path == folder ? "it is a directory" : "no such file"));
+        auto cli = run_cli({"eval", path, "--db", db, "--customer", "1", "--format", "json"});
+        CHECK(cli.code == 2);
+        CHECK(json_at(cli.out, "$.error.message") == refused.error().message);
+    }
+}
+
 TEST_CASE("eval --format json: a rule file with errors, or none, as every command reports it") {
     TempDir dir;
     const auto db = dir.database("base.db", kBase);

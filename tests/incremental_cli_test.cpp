@@ -11,6 +11,7 @@
 #include "engine/population.hpp"
 #include "engine/population_codec.hpp"
 #include "engine/run_state.hpp"
+#include "process_support.hpp"
 #include "test_support.hpp"
 
 using namespace strata::testing;
@@ -122,6 +123,19 @@ TEST_CASE(
               .execAndGet("SELECT json_extract(summary, '$.incremental.mode') FROM strata_runs "
                           "WHERE run_id = 2")
               .getString() == "incremental");
+    // -v says what it read, in words.
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (5, '2026-10-31', 2)");
+    // (The log goes to the process's stderr: the binary itself is run.)
+    const std::string out = shop.dir.file("told.out"), err = shop.dir.file("told.err");
+    const Ended told = finish_or_kill(start({STRATA_BINARY, "-v", "run", shop.file, "--db", shop.db,
+                                             "--state", shop.state, "--incremental"},
+                                            out, err),
+                                      kNever);
+    REQUIRE(told.exit_code == 0);
+    const std::string log = slurp(err);
+    CHECK(log.find("incremental: from run 2's kept state: 40 customers kept, 0 new, 0 left") !=
+          std::string::npos);
+    CHECK(log.find("incremental: read 1 row of orders (rowid above 203)") != std::string::npos);
 }
 
 TEST_CASE("incremental: a changed, deleted or slipped-in old row makes a full run, once") {
@@ -336,8 +350,9 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
         r = shop.run();
         CHECK(mode(r) == "full");
         CHECK(json_at(r.out, "$.incremental.reason")
-                  .find("1 rows of orders below the watermark "
-                        "matched no customer") == 0);
+                  .find("1 row of orders below the watermark matched no customer at run ") == 0);
+        CHECK(json_at(r.out, "$.incremental.reason")
+                  .find(", and 1 customer is new: the rows may be theirs") != std::string::npos);
     }
     SUBCASE("a customer who leaves: their rows become rows without a customer") {
         shop.sql("DELETE FROM customers WHERE customer_id = 5");

@@ -2,10 +2,12 @@
 //
 // An Engine opens a rule file and a customer database once, with the thresholds (population
 // fits) of the ruleset's latest stored run, and then answers evaluate(customer_key) as many
-// times as you like, from as many threads as you like. Each answer is exactly what a batch
-// run as of the same day would give that customer: the general segment, the tactical
-// segments, the move against the customer's stored placement, and the actions the rule file's
-// triggers would enqueue (docs/eval.md).
+// times as you like, from as many threads as you like. Each answer is the general segment,
+// the tactical segments, the move against the customer's stored placement, and the actions the
+// rule file's triggers would enqueue. On the data of that run, it is exactly what the run gave
+// the customer. On newer data, the customer's own rows are read as they are now, but ranked by
+// the run's population thresholds (cut points), as the base was then; the next batch run ranks
+// everyone again (docs/eval.md).
 //
 // The header uses only the standard library: no exceptions leave it (errors come back in a
 // Result), and no type of strata's engine or of SQLite shows through.
@@ -48,14 +50,17 @@ struct EngineError {
                        // rules cannot place the customer
         MissingIndex,  // a lookup index is missing and could not be created
         Database,      // a database could not be opened, read or written
-        Usage,         // a bad option (an as_of that is not a date, or before the run's)
+        Usage,         // a bad option (an as_of that is not a date, or before the run's; a
+                       // rule file path that cannot be read)
         Stale,         // apply(): a batch run was stored after the thresholds in use were
                        // loaded; refresh() and apply again
     };
     Kind kind = Kind::Database;
     std::string message;
-    // The rule file itself is at fault: it cannot be read, or it has errors (which `message`
-    // lists with their lines and columns).
+    // The error is the rule file's: it cannot be read (Usage: `message` says why, such as
+    // "no such file" or "it is a directory"), it has errors (Rules), or it names tables or
+    // columns the database lacks (Database). `message` lists the errors with their lines and
+    // columns.
     bool in_rule_file = false;
     // The strata command's exit code for this error: 1 for rule problems, 2 otherwise.
     int exit_code() const { return kind == Kind::Rules ? 1 : 2; }
@@ -140,6 +145,8 @@ class Engine {
     // the thresholds they started with; later calls use the new ones. The day evaluated
     // follows the new run's as_of unless EngineOptions::as_of gave one. On an error (the
     // latest run evaluated another rule file: Rules) the thresholds in use stay as they were.
+    // It also checks the lookup indexes, as open() does: one dropped since (`strata import
+    // --replace` makes its table again) is created again, or MissingIndex says which.
     // Safe to call while other threads evaluate.
     Result<bool> refresh();
 
