@@ -230,7 +230,7 @@ Explanation explain_placed(const CompiledRules& rules, Date as_of, const Value& 
 std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::Database& data,
                                             SQLite::Database* state, Date as_of,
                                             const std::vector<Value>& keys, std::string& error,
-                                            bool* rule_problem) {
+                                            bool* rule_problem, const AsStoredRun* stored) {
     Explanation out;
     bool found = false;
     AggregateRowCounts rows;
@@ -238,6 +238,10 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
     options.aggregate_rows = &rows;
     options.as_of = as_of;
     options.dry_run = true;
+    if (stored) {
+        options.state_before_run = stored->run_id;
+        options.population = stored->fits;
+    }
     options.on_placed = [&](const Frame& frame, const std::vector<uint32_t>& order,
                             const RunReport& rep) {
         // The customer's table row and membership row (membership is in key order).

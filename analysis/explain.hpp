@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dsl/compiler.hpp"
+#include "engine/population.hpp"
 #include "engine/value.hpp"
 
 namespace strata {
@@ -89,13 +90,23 @@ Explanation explain_placed(const CompiledRules& rules, Date as_of, const Value& 
                            const std::string& segment, const std::string& tactical,
                            const ExplainValues& values);
 
+// How a stored run is explained: the state as it found it, and its population fits.
+struct AsStoredRun {
+    int64_t run_id = 0;  // previous_segment and the like as this run found them
+    // The run's population fits (its cut points), applied instead of ranking the base again;
+    // null to rank it again (a run that kept none). Must outlive the call.
+    const PopulationFits* fits = nullptr;
+};
+
 // Explains `key` (an integer or a text, matched only by a key of its own type) under `rules`.
-// `state`: the run state, read for previous_segment and the like (may be null). nullopt with
-// `error` set when the run fails or the customer is not in the base; `rule_problem` (when
-// given) is set when the rules are at fault (an exclusive level with overlaps or gaps, say).
+// `state`: the run state, read for previous_segment and the like (may be null): as it is now,
+// or, with `stored`, as that stored run found it. nullopt with `error` set when the run fails
+// or the customer is not in the base; `rule_problem` (when given) is set when the rules are at
+// fault (an exclusive level with overlaps or gaps, say).
 std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::Database& data,
                                             SQLite::Database* state, Date as_of,
                                             const std::vector<Value>& keys, std::string& error,
-                                            bool* rule_problem = nullptr);
+                                            bool* rule_problem = nullptr,
+                                            const AsStoredRun* stored = nullptr);
 
 }  // namespace strata

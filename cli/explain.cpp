@@ -320,8 +320,13 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
         loaded = load_rules(options.rules, options.db, err, exit_code, json ? &out : nullptr);
         if (!loaded) return exit_code;
         if (options.state) {
-            StoreError ignored;
-            state_file = open_read_only(*options.state, ignored);
+            StoreError state_error;
+            state_file = open_read_only(*options.state, state_error);
+            if (!state_file) {
+                err << "strata explain: " << state_error.message << '\n';
+                if (json) write_json_error(out, "database", state_error.message);
+                return kExitEnvironment;
+            }
         }
         state = state_file ? state_file.get() : loaded->db.get();
     }
@@ -339,7 +344,10 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
     }
     std::string error;
     bool rule_problem = false;
-    auto e = explain_customer(*rules.rules, *rules.db, state, *as_of, keys, error, &rule_problem);
+    std::optional<AsStoredRun> as_stored;
+    if (stored) as_stored = AsStoredRun{stored->stored.run.run_id, stored->fits.get()};
+    auto e = explain_customer(*rules.rules, *rules.db, state, *as_of, keys, error, &rule_problem,
+                              as_stored ? &*as_stored : nullptr);
     if (!e && rule_problem) {
         err << "strata explain: " << error << '\n';
         if (json) write_json_error(out, "rules", error);

@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "cli/commands.hpp"
+#include "engine/run_state.hpp"
 #include "engine/stays.hpp"
 #include "engine/versions.hpp"
 
@@ -45,6 +46,16 @@ std::optional<std::string> stored_source(SQLite::Database& state, const RunRecor
     } catch (const SQLite::Exception&) {
         return std::nullopt;
     }
+}
+
+// When `run` is an evaluation of one customer alone (strata eval --apply) and that customer
+// is not `key`: the key of the customer it evaluated, as text.
+std::optional<std::string> evaluated_other(const RunRecord& run, const Value& key) {
+    const std::optional<Value> evaluated = evaluated_customer(run);
+    if (!evaluated) return std::nullopt;
+    if (evaluated->index() == key.index() && compare_keys(*evaluated, key) == 0)
+        return std::nullopt;
+    return key_text(*evaluated);
 }
 
 }  // namespace
@@ -100,6 +111,25 @@ std::optional<StoredRunExplain> load_stored_run_explain(
                     state->state->getFilename() + "' ('strata runs' lists the stored runs)");
     }
     StoredPlacement stored;
+    // An evaluation of another customer alone placed nobody else: their placement in it is
+    // the one an earlier run made, at that run's as_of.
+    while (record) {
+        std::optional<std::string> other;
+        for (const Value& k : keys) {
+            other = evaluated_other(*record, k);
+            if (!other) break;
+        }
+        if (!other) break;
+        auto earlier = find_run_before(*state->state, ruleset, record->run_id, error);
+        if (!error.message.empty()) return fail(error.message);
+        if (!earlier) break;
+        stored.notes.push_back("run " + std::to_string(record->run_id) +
+                               " is an evaluation of customer " + *other +
+                               " alone (strata eval --apply); this customer's placement in it "
+                               "is run " +
+                               std::to_string(earlier->run_id) + "'s, explained here");
+        record = std::move(earlier);
+    }
     stored.run = *record;
     const auto rows = load_membership(*state->state, record->run_id, error);
     if (!error.message.empty()) return fail(error.message);
@@ -131,20 +161,16 @@ std::optional<StoredRunExplain> load_stored_run_explain(
         loaded = std::move(file);
         note_other_rules(rules, *loaded, source, stored);
     }
-    // Fields from the stored state come from the ruleset's latest run, as in any dry run.
-    const auto& columns = loaded->rules->program.columns;
-    const bool reads_state = std::any_of(columns.begin(), columns.end(), [](const auto& c) {
-        return c.source == bound::ColumnSource::State;
-    });
-    auto latest = find_run(*state->state, ruleset, std::nullopt, error);
-    if (reads_state && latest && latest->run_id != record->run_id)
-        stored.notes.push_back(
-            "the rules read previous_segment, segment_since or days_in_segment, which explain "
-            "takes from the ruleset's latest run (run " +
-            std::to_string(latest->run_id) + "), not from the runs before run " +
-            std::to_string(record->run_id) + ", so they may differ from what run " +
-            std::to_string(record->run_id) + " saw");
-    return StoredRunExplain{std::move(*loaded), std::move(*state), std::move(stored)};
+    // The run's own cut points, when it kept them and these are its rules.
+    std::unique_ptr<PopulationFits> fits;
+    if (stored.same_rules) {
+        StoreError no_fits;  // runs stored before fits were kept rank the base again
+        if (auto kept =
+                load_population_fits(*state->state, record->run_id, *loaded->rules, no_fits))
+            fits = std::make_unique<PopulationFits>(*kept);
+    }
+    return StoredRunExplain{std::move(*loaded), std::move(*state), std::move(stored),
+                            std::move(fits)};
 }
 
 }  // namespace strata::cli

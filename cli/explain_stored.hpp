@@ -5,12 +5,14 @@
 #pragma once
 
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/common.hpp"
 #include "cli/stored_state.hpp"
+#include "engine/population.hpp"
 #include "engine/state.hpp"
 
 namespace strata::cli {
@@ -29,6 +31,9 @@ struct StoredRunExplain {
     LoadedRules rules;  // what to evaluate
     StoredState state;  // the customer database and the run state, read-only
     StoredPlacement stored;
+    // The run's population fits, when it kept them and the rules are the run's own: the
+    // evaluation applies the run's cut points instead of ranking the base again.
+    std::unique_ptr<PopulationFits> fits;
 };
 
 // Whether `rules` names a ruleset rather than a file: no file exists at that path and it is
@@ -43,10 +48,12 @@ void note_other_rules(const std::string& rules, const LoadedRules& loaded,
 
 // Finds run `run` (with none: the ruleset's latest, by as_of) of the ruleset that `rules`
 // (a file, or a ruleset's name) names, and the customer's placement in it; loads the rules
-// to evaluate. On failure prints `strata explain: …` on `err` (and a JSON error object on
-// `json_out` when given) and returns nullopt with `exit_code` set: 1 for errors in the rules,
-// 2 for a missing run, a run of another ruleset, a customer the run did not place, a version
-// whose source was not kept, and file or database problems.
+// to evaluate. When that run is an evaluation of another customer alone (strata eval
+// --apply), the customer's placement in it is an earlier run's: that run is the one
+// explained, with a note. On failure prints `strata explain: …` on `err` (and a JSON error object
+// on `json_out` when given) and returns nullopt with `exit_code` set: 1 for errors in the rules, 2
+// for a missing run, a run of another ruleset, a customer the run did not place, a version whose
+// source was not kept, and file or database problems.
 std::optional<StoredRunExplain> load_stored_run_explain(
     const std::string& rules, std::optional<int64_t> run, const std::string& db,
     const std::optional<std::string>& state_path, const std::vector<Value>& keys, std::ostream& err,

@@ -164,10 +164,19 @@ bool fill_values(Evaluation& ev, const std::vector<ExportColumn>& columns, const
             << "'\n";
         return false;
     }
+    if (const std::optional<Value> evaluated = evaluated_customer(r)) {
+        err << "strata export: run " << r.run_id << " is an evaluation of customer "
+            << format_value(*evaluated)
+            << " alone (strata eval --apply): the other customers' placements in it are earlier "
+               "runs', so it has no columns of one evaluation of the base. Export it without "
+               "--columns, export the batch run before it, or make a new run\n";
+        return false;
+    }
     std::vector<MembershipRow> fresh;
     RunOptions options;
     options.as_of = *as_of;
     options.dry_run = true;
+    options.state_before_run = r.run_id;  // previous_segment and the like as the run found them
     options.on_placed = [&](const Frame& frame, const std::vector<uint32_t>& order,
                             const RunReport& report) {
         fresh = report.membership;

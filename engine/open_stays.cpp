@@ -158,7 +158,8 @@ void bind_key(RawStatement& q, int at, const Value& key) {
 }  // namespace
 
 std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const std::string& ruleset,
-                                                const Value* only) {
+                                                const Value* only,
+                                                std::optional<int64_t> before_run) {
     std::vector<OpenPlacement> out;
     const auto id = ruleset_id(state, ruleset);
     if (!id) return out;
@@ -167,12 +168,18 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
     // vector grown by doubling would hold up to twice what it needs.
     if (!only && names.largest_run > 0) out.reserve(static_cast<size_t>(names.largest_run));
     // In the primary key's order: key, then level (general first, then tactical in file order).
+    // Before run R: the stays R found open, entered before it and not ended by a run before it
+    // (those R ended have exited_run R).
     RawStatement q(state, std::string("SELECT customer_key, level, segment, entered_run FROM "
-                                      "strata_stays WHERE ruleset = ? AND exited_run = 0") +
-                              (only ? " AND customer_key = ?" : "") +
+                                      "strata_stays WHERE ruleset = ?1 AND ") +
+                              (before_run ? "entered_run < ?3 AND (exited_run = 0 OR exited_run "
+                                            ">= ?3)"
+                                          : "exited_run = 0") +
+                              (only ? " AND customer_key = ?2" : "") +
                               " ORDER BY customer_key, level, segment");
     bind_int(q, 1, *id);
     if (only) bind_key(q, 2, *only);
+    if (before_run) bind_int(q, 3, *before_run);
     names.read(q, out);
     return out;
 }

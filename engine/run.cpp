@@ -367,9 +367,12 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     if (options.dry_run && state &&
         (uses_state || !rules.triggers.empty() || options.incremental)) {
         try {
-            dry_open = load_open_placements(*state, rep.ruleset);
+            dry_open = load_open_placements(*state, rep.ruleset, nullptr, options.state_before_run);
             StoreError ignored;
-            previous = find_run(*state, rep.ruleset, std::nullopt, ignored);
+            previous =
+                options.state_before_run
+                    ? find_run_before(*state, rep.ruleset, *options.state_before_run, ignored)
+                    : find_run(*state, rep.ruleset, std::nullopt, ignored);
         } catch (const SQLite::Exception&) {
             // A state database without stays: every customer is new to it.
         }

@@ -106,6 +106,10 @@ struct RunOptions {
     // When set, the aggregates also count, per customer, the fact rows each took, into this
     // (filled before on_placed is called; by customer table row, as the frame's rows).
     AggregateRowCounts* aggregate_rows = nullptr;
+    // A dry run with a state database reads the stored state (the open stays behind
+    // previous_segment and the like, and the latest run) as stored run `state_before_run`
+    // found it, not as it is now: explaining that run sees what it saw.
+    std::optional<int64_t> state_before_run;
     // When set, population calls with a fit here are applied to it instead of ranking the
     // base (fixed cut points; engine/population.hpp). The pointer must outlive the run.
     const PopulationFits* population = nullptr;

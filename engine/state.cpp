@@ -210,6 +210,27 @@ bool RunWriter::finish(const std::string& finished_at, int64_t customers,
     }
 }
 
+namespace {
+
+// The run of q's current row (a row of strata_runs, every column).
+RunRecord run_record(SQLite::Statement& q) {
+    RunRecord r;
+    r.run_id = q.getColumn("run_id").getInt64();
+    r.ruleset = q.getColumn("ruleset").getString();
+    r.version = q.getColumn("version").getInt64();
+    r.rules_sha256 = q.getColumn("rules_sha256").getString();
+    r.rules_path = q.getColumn("rules_path").getString();
+    r.as_of = q.getColumn("as_of").getString();
+    r.started_at = q.getColumn("started_at").getString();
+    r.finished_at = q.getColumn("finished_at").getString();
+    r.status = q.getColumn("status").getString();
+    r.customers = q.getColumn("customers").getInt64();
+    r.summary_json = q.getColumn("summary").getString();
+    return r;
+}
+
+}  // namespace
+
 std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset,
                                   std::optional<int64_t> run_id, StoreError& error) {
     try {
@@ -224,19 +245,35 @@ std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ru
             q.bind(1, ruleset);
         }
         if (!q.executeStep()) return std::nullopt;
-        RunRecord r;
-        r.run_id = q.getColumn("run_id").getInt64();
-        r.ruleset = q.getColumn("ruleset").getString();
-        r.version = q.getColumn("version").getInt64();
-        r.rules_sha256 = q.getColumn("rules_sha256").getString();
-        r.rules_path = q.getColumn("rules_path").getString();
-        r.as_of = q.getColumn("as_of").getString();
-        r.started_at = q.getColumn("started_at").getString();
-        r.finished_at = q.getColumn("finished_at").getString();
-        r.status = q.getColumn("status").getString();
-        r.customers = q.getColumn("customers").getInt64();
-        r.summary_json = q.getColumn("summary").getString();
-        return r;
+        return run_record(q);
+    } catch (const SQLite::Exception& e) {
+        error.message = describe(e, "cannot read runs from '" + state.getFilename() + "'");
+        return std::nullopt;
+    }
+}
+
+std::optional<Value> evaluated_customer(const RunRecord& run) {
+    SQLite::Database memory(":memory:", SQLite::OPEN_READWRITE);
+    SQLite::Statement q(memory,
+                        "SELECT json_extract(?1, '$.customer'), json_type(?1, '$.customer') "
+                        "WHERE json_valid(?1) AND json_extract(?1, '$.mode') = 'eval'");
+    q.bind(1, run.summary_json);
+    if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
+    if (q.getColumn(1).getString() == "integer") return Value{q.getColumn(0).getInt64()};
+    return Value{intern(q.getColumn(0).getString())};
+}
+
+std::optional<RunRecord> find_run_before(SQLite::Database& state, const std::string& ruleset,
+                                         int64_t run_id, StoreError& error) {
+    try {
+        // Runs of a ruleset move forward in time: those before it have smaller ids.
+        SQLite::Statement q(state,
+                            "SELECT * FROM strata_runs WHERE ruleset = ? AND run_id < ? "
+                            "ORDER BY as_of DESC, run_id DESC LIMIT 1");
+        q.bind(1, ruleset);
+        q.bind(2, run_id);
+        if (!q.executeStep()) return std::nullopt;
+        return run_record(q);
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, "cannot read runs from '" + state.getFilename() + "'");
         return std::nullopt;

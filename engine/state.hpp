@@ -117,6 +117,16 @@ std::optional<std::string> refuses_going_back(const std::optional<RunRecord>& la
 std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ruleset,
                                   std::optional<int64_t> run_id, StoreError& error);
 
+// The customer a run evaluated alone (a run `strata eval --apply` stored: its summary's mode
+// is "eval"), or nullopt for a batch run. Every other customer's placement in such a run is
+// the one an earlier run made.
+std::optional<Value> evaluated_customer(const RunRecord& run);
+
+// The ruleset's latest run before run `run_id` (the run it was compared with), or nullopt when
+// it was the first (or on a database error, with `error` set).
+std::optional<RunRecord> find_run_before(SQLite::Database& state, const std::string& ruleset,
+                                         int64_t run_id, StoreError& error);
+
 // What a run's rule file said each general segment should get, as the run stored it in its
 // summary: never the rule file as it is now.
 struct SegmentActions {

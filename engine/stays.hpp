@@ -89,9 +89,11 @@ struct OpenPlacement {
 // Every open stay of `ruleset`, a placement per customer, in key order (integers first,
 // numerically, then texts bytewise: the order of key_order). With `only`, only that customer's
 // (an integer key matches only an integer stored key, a text only a text): none or one.
-// Throws SQLite::Exception.
+// With `before_run`, the stays as that stored run found them: those the ruleset's runs before
+// it left open (what it compared its placements with). Throws SQLite::Exception.
 std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const std::string& ruleset,
-                                                const Value* only = nullptr);
+                                                const Value* only = nullptr,
+                                                std::optional<int64_t> before_run = std::nullopt);
 
 // One customer's open stays at a time, for a caller that asks for many in turn (a live engine's
 // connection): the same placements as load_open_placements(state, ruleset, &key), with the

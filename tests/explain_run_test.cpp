@@ -160,6 +160,117 @@ TEST_CASE("explain --run refuses what it cannot answer, with exit code 2") {
             .code == 1);
 }
 
+TEST_CASE("explain --state names a state it cannot open, with exit code 2") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("tiers.yaml", tiers(1, 1000));
+    const auto not_sqlite = dir.write("notes.txt", "not a database\n");
+    for (const std::string& state : {dir.file("missing.db"), not_sqlite}) {
+        CAPTURE(state);
+        auto r = run_cli({"explain", file, "--db", db, "--state", state, "--customer", "2",
+                          "--as-of", "2026-10-01", "--format", "json"});
+        CHECK(r.code == 2);
+        CHECK(json_at(r.out, "$.error.kind") == "database");
+        CHECK(r.err.find(state) != std::string::npos);
+    }
+}
+
+TEST_CASE("explain and export of a stored run see previous_segment as that run saw it") {
+    // Run 2 reads previous_segment from run 1; explaining run 2 (the latest) must not read it
+    // from run 2 itself.
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (id INTEGER PRIMARY KEY, spend REAL);
+INSERT INTO customers VALUES (1, 10), (2, 20), (3, 30), (4, 40), (5, 50), (6, 60);
+)sql");
+    const auto state = dir.file("state.db");
+    const auto file = dir.write("up.yaml",
+                                "ruleset: up\nversion: 1\nsource: { customers: customers, key: "
+                                "id }\nlet:\n  tile: ntile(spend, 3)\ngeneral:\n  segments:\n"
+                                "    - id: upgraded\n      when: tile == 3 and previous_segment "
+                                "== 'mid'\n    - id: vip\n      when: tile == 3\n"
+                                "    - id: mid\n      when: tile == 2\n"
+                                "    - id: rest\n      when: otherwise\n");
+    REQUIRE(run_cli({"run", file, "--db", db, "--state", state, "--as-of", "2026-04-01"}).code ==
+            0);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET spend = 90 WHERE id = 3");
+    REQUIRE(run_cli({"run", file, "--db", db, "--state", state, "--as-of", "2026-05-01"}).code ==
+            0);
+    // By the ruleset's name (its latest run), or the file with --run 2.
+    for (const std::string& rules : {std::string("up"), file}) {
+        CAPTURE(rules);
+        std::vector<std::string> args{"explain", rules,        "--db", db,         "--state",
+                                      state,     "--customer", "3",    "--format", "json"};
+        if (rules == file) args.insert(args.end(), {"--run", "2"});
+        auto r = run_cli(args);
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(json_at(r.out, "$.stored.run") == "2");
+        CHECK(json_at(r.out, "$.stored.segment") == "upgraded");
+        CHECK(json_at(r.out, "$.segment") == "upgraded");
+        CHECK(json_at(r.out, "$.matches_stored") == "1");
+        CHECK(json_at(r.out, "$.stored.notes") == "[]");
+    }
+    // Run 1 found no stays: customer 3 was new to it.
+    auto first = run_cli({"explain", "up", "--db", db, "--state", state, "--customer", "3", "--run",
+                          "1", "--format", "json"});
+    REQUIRE(first.code == 0);
+    CHECK(json_at(first.out, "$.matches_stored") == "0");  // its data changed since
+    CHECK(json_at(first.out, "$.stored.segment") == "mid");
+    CHECK(json_at(first.out, "$.segment") == "vip");  // 90 is in the top tile, not upgraded
+    auto exported =
+        run_cli({"export", "up", "--db", db, "--state", state, "--columns", "key,segment,tile"});
+    CHECK(exported.code == 0);
+    CHECK(exported.out ==
+          "key,segment,tile\n1,rest,1\n2,rest,1\n3,upgraded,3\n4,mid,2\n"
+          "5,mid,2\n6,vip,3\n");
+}
+
+TEST_CASE("explain of an evaluation stored by eval --apply: its fits, and earlier runs' others") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (id INTEGER PRIMARY KEY, spend REAL);
+INSERT INTO customers VALUES (1, 10), (2, 20), (3, 30), (4, 40);
+)sql");
+    const auto state = dir.file("state.db");
+    const auto file = dir.write("halves.yaml",
+                                "ruleset: halves\nversion: 1\nsource: { customers: customers, "
+                                "key: id }\nlet:\n  half: ntile(spend, 2)\ngeneral:\n"
+                                "  segments:\n    - id: top\n      when: half == 2\n"
+                                "    - id: low\n      when: half == 1\n");
+    REQUIRE(run_cli({"run", file, "--db", db, "--state", state, "--as-of", "2026-01-01"}).code ==
+            0);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET spend = 21 WHERE id = 3");
+    // Run 1's cut between the halves is 30: 21 is below it.
+    REQUIRE(
+        run_cli({"eval", file, "--db", db, "--state", state, "--customer", "3", "--apply"}).code ==
+        0);
+    auto evaluated = run_cli(
+        {"explain", "halves", "--db", db, "--state", state, "--customer", "3", "--format", "json"});
+    REQUIRE_MESSAGE(evaluated.code == 0, evaluated.err);
+    CHECK(json_at(evaluated.out, "$.stored.run") == "2");
+    CHECK(json_at(evaluated.out, "$.stored.segment") == "low");
+    CHECK(json_at(evaluated.out, "$.segment") == "low");  // ranked again, 21 would be top
+    CHECK(json_at(evaluated.out, "$.matches_stored") == "1");
+    auto text = run_cli({"explain", "halves", "--db", db, "--state", state, "--customer", "3"});
+    CHECK(text.out.find("(and below 30 of bin 2)") != std::string::npos);
+    // Customer 4's placement in run 2 is run 1's.
+    auto other = run_cli(
+        {"explain", "halves", "--db", db, "--state", state, "--customer", "4", "--format", "json"});
+    REQUIRE(other.code == 0);
+    CHECK(json_at(other.out, "$.stored.run") == "1");
+    CHECK(json_at(other.out, "$.stored.notes[0]") ==
+          "run 2 is an evaluation of customer 3 alone (strata eval --apply); this customer's "
+          "placement in it is run 1's, explained here");
+    // Its columns are no one evaluation of the base: export says so.
+    auto exported =
+        run_cli({"export", "halves", "--db", db, "--state", state, "--columns", "key,half"});
+    CHECK(exported.code == 2);
+    CHECK(exported.err.find("run 2 is an evaluation of customer 3 alone") != std::string::npos);
+    CHECK(run_cli({"export", "halves", "--db", db, "--state", state}).code == 0);
+}
+
 TEST_CASE("explain of rules that cannot place the base is a rule problem: exit 1") {
     TempDir dir;
     const auto db = dir.database("base.db", kBase);
