@@ -232,11 +232,35 @@ std::string keep_error(SQLite::Database& state, const char* what, const char* ta
            state.getFilename() + "': " + e.what();
 }
 
+// One attempt of execute_run. `error.again`: another run was stored meanwhile, and the run
+// made again at once may succeed.
+std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& data,
+                                  SQLite::Database* state, const RunOptions& options,
+                                  RunError& error, bool& again);
+
 }  // namespace
 
 std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Database& data,
                                      SQLite::Database* state, const RunOptions& options,
                                      RunError& error) {
+    // An incremental run that finds, once it holds the write lock, that another run of the
+    // ruleset was stored while it read is made again from that run's kept state: as a second
+    // run waits for the first, rather than failing.
+    constexpr int kAttempts = 3;
+    for (int attempt = 1;; ++attempt) {
+        bool again = false;
+        error = RunError{};
+        auto report = run_once(rules, data, state, options, error, again);
+        if (report || !again || attempt == kAttempts) return report;
+        spdlog::info("{}: making the run again", error.message);
+    }
+}
+
+namespace {
+
+std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& data,
+                                  SQLite::Database* state, const RunOptions& options,
+                                  RunError& error, bool& again) {
     const auto started = std::chrono::steady_clock::now();
     const std::string started_at = utc_now();
     PhaseClock clock;
@@ -304,8 +328,8 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
             }
         } catch (const SQLite::Exception& e) {
             error.message =
-                "cannot read the kept aggregate state (table "
-                "'strata_aggregate_state') from '" +
+                "cannot read the kept aggregate state (tables 'strata_aggregate_state' and "
+                "'strata_aggregate_blocks') from '" +
                 state->getFilename() + "': " + e.what();
             return std::nullopt;
         }
@@ -447,6 +471,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
         error.message = "another run of ruleset '" + rep.ruleset +
                         "' was stored while this incremental run read its kept state; nothing "
                         "was stored, run again";
+        again = true;
         return std::nullopt;
     }
     if (!options.dry_run) {
@@ -566,5 +591,7 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
     rep.elapsed_ms = elapsed_ms();
     return rep;
 }
+
+}  // namespace
 
 }  // namespace strata

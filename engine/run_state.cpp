@@ -336,6 +336,8 @@ std::optional<KeptState> load_kept_state(SQLite::Database& state, const std::str
 std::vector<std::string> load_aggregate_blocks(SQLite::Database& state,
                                                const std::string& ruleset) {
     std::vector<std::string> blocks;
+    // A table dropped since is blocks missing: the kept state's count tells.
+    if (!state.tableExists("strata_aggregate_blocks")) return blocks;
     SQLite::Statement q(
         state, "SELECT states FROM strata_aggregate_blocks WHERE ruleset = ? ORDER BY block");
     q.bind(1, ruleset);

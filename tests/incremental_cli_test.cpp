@@ -416,6 +416,15 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
             r,
             "the customers' kept states (table 'strata_aggregate_blocks') are not the ones run "
             "2 stored: 0 blocks, it stored 1");
+        // The table dropped: the same, not a failed run.
+        SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
+            .exec("DROP TABLE strata_aggregate_blocks");
+        r = shop.run();
+        check_full_because(
+            r,
+            "the customers' kept states (table 'strata_aggregate_blocks') are not the ones run "
+            "3 stored: 0 blocks, it stored 1");
+        CHECK(mode(shop.run()) == "incremental");
     }
     SUBCASE("a kept state stored in another layout says so") {
         SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
@@ -657,6 +666,44 @@ TEST_CASE("incremental: without --state the customer database holds the state an
     CHECK(second.err.find("cannot watch") == std::string::npos);
     CHECK(mode(second) == "incremental");
     CHECK(json_at(second.out, "$.incremental.facts[0].rows_read") == "1");
+}
+
+TEST_CASE("incremental: two runs at once: the second waits and reads the first's kept state") {
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 500)");
+    const Run full = run_cli({"run", shop.file, "--db", shop.db, "--state",
+                              shop.dir.file("full.db"), "--format", "json"});
+    REQUIRE(full.code == 0);
+    // The state's write lock is held while both read run 1's kept state and evaluate; then
+    // one stores run 2, and the other finds run 2 stored after the state it read.
+    std::vector<pid_t> runs;
+    {
+        SQLite::Database holder(shop.state, SQLite::OPEN_READWRITE);
+        holder.exec("BEGIN IMMEDIATE");
+        for (const char* name : {"a", "b"})
+            runs.push_back(start({STRATA_BINARY, "run", shop.file, "--db", shop.db, "--state",
+                                  shop.state, "--incremental", "--format", "json"},
+                                 shop.dir.file(std::string(name) + ".out"),
+                                 shop.dir.file(std::string(name) + ".err")));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        holder.exec("ROLLBACK");
+    }
+    for (size_t i = 0; i < runs.size(); ++i) {
+        const std::string name = i == 0 ? "a" : "b";
+        const Ended ended = finish_or_kill(runs[i], kNever);
+        INFO(slurp(shop.dir.file(name + ".err")));
+        CHECK(ended.exit_code == 0);
+        const std::string out = slurp(shop.dir.file(name + ".out"));
+        CHECK(json_at(out, "$.populations") == json_at(full.out, "$.populations"));
+    }
+    CHECK(scalar(shop.state, "SELECT count(*) FROM strata_runs") == 3);
+    CHECK(run_cli({"export", shop.file, "--db", shop.db, "--state", shop.state}).out ==
+          run_cli({"export", shop.file, "--db", shop.db, "--state", shop.dir.file("full.db")}).out);
+    // The later one was made again, from the earlier one's kept state.
+    CHECK(scalar(shop.state,
+                 "SELECT json_extract(summary, '$.incremental.since_run') FROM strata_runs WHERE "
+                 "run_id = 3") == 2);
 }
 
 TEST_CASE("incremental: a dry run reads the kept state and stores nothing") {
