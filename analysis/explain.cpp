@@ -264,7 +264,10 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
         return std::nullopt;
     }
     if (!found) {
-        error = "customer is not in the base of '" + rules.rules.ruleset + "' (table '" +
+        const Value& given = keys.back();  // the text spelling, as given
+        const auto* text = std::get_if<Str>(&given);
+        error = "customer " + key_in_message(text ? text->str() : format_value(given)) +
+                " is not in the base of '" + rules.rules.ruleset + "' (table '" +
                 rules.rules.customers_table + "')";
         return std::nullopt;
     }

@@ -70,6 +70,22 @@ Value coerce(Value v, Type to) {
     return v;
 }
 
+std::string key_in_message(std::string_view key) {
+    constexpr size_t kShown = 64;
+    std::string shown(key.substr(0, kShown));
+    // Not within a UTF-8 sequence: back off to the start of the last character cut.
+    if (key.size() > kShown) {
+        while (!shown.empty() && (static_cast<unsigned char>(shown.back()) & 0xC0) == 0x80)
+            shown.pop_back();
+        if (!shown.empty() && (static_cast<unsigned char>(shown.back()) & 0x80) != 0)
+            shown.pop_back();
+        shown += "…";
+    }
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    if (key.empty() || space(key.front()) || space(key.back())) return "'" + shown + "'";
+    return shown;
+}
+
 std::string format_value(const Value& v) {
     return std::visit(
         [](const auto& x) -> std::string {

@@ -95,6 +95,10 @@ Value coerce(Value v, Type to);
 // Text as a person reads it: 12, 3.5, 'x' → x, 2026-01-01, null.
 std::string format_value(const Value& v);
 
+// A customer key as given, for a message: as it is, or in quotes when it is empty or begins or
+// ends with a space; a long one cut after 64 characters, with "…".
+std::string key_in_message(std::string_view key);
+
 // Converts text (as stored in SQLite or written in a test) to a type; nullopt when the text
 // does not convert (the caller counts that as a data-quality finding). Strings keep the text
 // as it is; other types ignore surrounding whitespace and take only a text that means exactly

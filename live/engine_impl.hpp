@@ -250,7 +250,7 @@ struct Engine::Impl {
                 return std::move(*customer);
         }
         std::string message =
-            "customer " + std::string(key) + " is not in table " + rules->rules.customers_table;
+            "customer " + key_in_message(key) + " is not in table " + rules->rules.customers_table;
         if (rules->since) message += " as of " + l.as_of_text;
         return live::fail(Kind::NotFound, message);
     }

@@ -223,7 +223,8 @@ std::optional<Explanation> explanation_from(
         return std::nullopt;
     }
     if (found == 0) {
-        error.message = "customer is not in the base of '" + rules.rules.ruleset + "' (table '" +
+        error.message = "customer " + key_in_message(format_value(key)) +
+                        " is not in the base of '" + rules.rules.ruleset + "' (table '" +
                         rules.rules.customers_table + "')";
         return std::nullopt;
     }

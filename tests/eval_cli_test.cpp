@@ -75,6 +75,9 @@ TEST_CASE("eval: exit codes and messages") {
     CHECK(unknown.code == 2);
     CHECK(unknown.err.find("strata eval: customer 77 is not in table customers\n") !=
           std::string::npos);
+    auto padded = run_cli({"eval", rules, "--db", db, "--customer", "77 "});
+    CHECK(padded.err.find("strata eval: customer '77 ' is not in table customers\n") !=
+          std::string::npos);
     CHECK(json_at(unknown.out, "$.error.kind") == "database");
     // Another rule file than the latest run's: run it first.
     const auto changed = dir.write("tiers2.yaml", tiers(400));

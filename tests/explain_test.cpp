@@ -90,7 +90,18 @@ TEST_CASE("explain of an unknown customer or a bad date exits 2") {
     const auto file = dir.write("r.yaml", kRules);
     auto r = run_cli({"explain", file, "--db", db, "--customer", "99", "--as-of", "2026-10-01"});
     CHECK(r.code == 2);
-    CHECK(r.err.find("customer is not in the base of 'tiers'") != std::string::npos);
+    CHECK(r.err.find("customer 99 is not in the base of 'tiers'") != std::string::npos);
+    // A key that is empty or padded is quoted; a long one is cut.
+    auto padded =
+        run_cli({"explain", file, "--db", db, "--customer", " 7", "--as-of", "2026-10-01"});
+    CHECK(padded.err.find("customer ' 7' is not in the base") != std::string::npos);
+    auto empty = run_cli({"explain", file, "--db", db, "--customer", "", "--as-of", "2026-10-01"});
+    CHECK(empty.code == 2);
+    auto long_key = run_cli({"explain", file, "--db", db, "--customer", std::string(5000, 'k'),
+                             "--as-of", "2026-10-01"});
+    CHECK(long_key.err.find("customer " + std::string(64, 'k') + "… is not in the base") !=
+          std::string::npos);
+    CHECK(long_key.err.size() < 300);
     CHECK(run_cli({"explain", file, "--db", db, "--customer", "1", "--as-of", "x"}).code == 2);
 }
 
