@@ -81,6 +81,28 @@ void reseal(const std::string& state_path) {
     strata::store_kept_state(db, "shop", *kept);
 }
 
+// A run, a backup of the customer database, another run after one more order, then the
+// backup restored and another order added to it: the copy is older than the kept state, and
+// its new row took the rowid of the row the kept state read last.
+void restore_an_older_copy(const Shop& shop) {
+    REQUIRE(shop.run().code == 0);
+    const std::string copy = shop.dir.file("copy.db");
+    SQLite::Database(shop.db).backup(copy.c_str(), SQLite::Database::Save);
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 500)");
+    REQUIRE(shop.run().code == 0);
+    SQLite::Database(copy).backup(shop.db.c_str(), SQLite::Database::Save);
+    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (9, '2026-10-30', 900)");
+}
+
+// A stored run of another ruleset over the same orders: it raises the shared watch.
+void run_another_ruleset(const Shop& shop) {
+    std::string other = rules();
+    other.replace(other.find("ruleset: shop"), 13, "ruleset: other");
+    const Run raised = run_cli(
+        {"run", shop.dir.write("other.yaml", other), "--db", shop.db, "--state", shop.state});
+    REQUIRE_MESSAGE(raised.code == 0, raised.err);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -469,13 +491,7 @@ TEST_CASE("incremental: a customer database restored from an older copy makes a 
     // The copy's watch covers fewer rows than the kept state read; rows added to the copy
     // since take the rowids the kept state read, as many as it read.
     Shop shop;
-    REQUIRE(shop.run().code == 0);
-    const std::string copy = shop.dir.file("copy.db");
-    SQLite::Database(shop.db).backup(copy.c_str(), SQLite::Database::Save);
-    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 500)");
-    REQUIRE(shop.run().code == 0);
-    SQLite::Database(copy).backup(shop.db.c_str(), SQLite::Database::Save);
-    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (9, '2026-10-30', 900)");
+    restore_an_older_copy(shop);
     const Run r = shop.run();
     check_full_because(
         r,
@@ -491,18 +507,8 @@ TEST_CASE(
     // count and row count then all match, and only the raise the copy does not remember
     // tells the copies apart.
     Shop shop;
-    REQUIRE(shop.run().code == 0);
-    const std::string copy = shop.dir.file("copy.db");
-    SQLite::Database(shop.db).backup(copy.c_str(), SQLite::Database::Save);
-    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 500)");
-    REQUIRE(shop.run().code == 0);
-    SQLite::Database(copy).backup(shop.db.c_str(), SQLite::Database::Save);
-    shop.sql("INSERT INTO orders (customer_id, order_date, amount) VALUES (9, '2026-10-30', 900)");
-    std::string other = rules();
-    other.replace(other.find("ruleset: shop"), 13, "ruleset: other");
-    const Run raised = run_cli(
-        {"run", shop.dir.write("other.yaml", other), "--db", shop.db, "--state", shop.state});
-    REQUIRE_MESSAGE(raised.code == 0, raised.err);
+    restore_an_older_copy(shop);
+    run_another_ruleset(shop);
     const Run r = shop.run();
     check_full_because(r,
                        "the watch of table 'orders' has no record of run 2's raise of it: the "
@@ -529,11 +535,7 @@ TEST_CASE("incremental: the watch forgets the oldest raises, and a state that ol
     shop.sql(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) "
         "INSERT INTO strata_fact_watch_raises (fact_table, token) SELECT 'orders', -i FROM n");
-    std::string other = rules();
-    other.replace(other.find("ruleset: shop"), 13, "ruleset: other");
-    REQUIRE(run_cli({"run", shop.dir.write("other.yaml", other), "--db", shop.db, "--state",
-                     shop.state})
-                .code == 0);
+    run_another_ruleset(shop);
     CHECK(scalar(shop.db, "SELECT count(*) FROM strata_fact_watch_raises") == 10000);
     check_full_because(shop.run(),
                        "the watch of table 'orders' has no record of run 1's raise of it: the "
