@@ -1,6 +1,7 @@
 #include "import/csv.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "text/encoding.hpp"
@@ -19,6 +20,22 @@ size_t line_of_offset(std::string_view text, size_t offset) {
 }  // namespace
 
 bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::string& error) {
+    // UTF-16 (Excel's "Unicode Text", some CRMs): not read, but named, rather than taken
+    // for Windows-1251 with a NUL between every two letters.
+    if (bytes.size() >= 2 && ((bytes[0] == '\xFF' && bytes[1] == '\xFE') ||
+                              (bytes[0] == '\xFE' && bytes[1] == '\xFF'))) {
+        error = std::string("the file is UTF-16 (it starts with a UTF-16 ") +
+                (bytes[0] == '\xFF' ? "little" : "big") +
+                "-endian byte-order mark), which strata does not read: save it as UTF-8 (in Excel, "
+                "\"CSV UTF-8\") or convert it (iconv -f UTF-16 -t UTF-8)";
+        return false;
+    }
+    if (const size_t nul = bytes.find('\0'); nul != std::string::npos) {
+        error = "line " + std::to_string(line_of_offset(bytes, nul)) +
+                ": a NUL byte, which text has none of: the file is not a CSV text (UTF-16 "
+                "without a byte-order mark?)";
+        return false;
+    }
     const bool bom = bytes.compare(0, text::kUtf8Bom.size(), text::kUtf8Bom) == 0;
     out.had_bom = bom;
     out.chosen = encoding == Encoding::Auto;
@@ -48,10 +65,23 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
             return false;
         }
     }
+    const size_t not_utf8_at = bad_at;
     auto decoded = text::cp1251_to_utf8(bytes, &bad_at);
-    if (!decoded) {
+    if (!decoded && encoding == Encoding::Cp1251) {
         error = "line " + std::to_string(line_of_offset(bytes, bad_at)) +
-                ": byte 0x98 is neither UTF-8 nor Windows-1251";
+                ": byte 0x98, which Windows-1251 does not use";
+        return false;
+    }
+    if (!decoded) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02X",
+                      static_cast<unsigned char>(bytes[std::min(not_utf8_at, bytes.size() - 1)]));
+        error = "the file is neither UTF-8 (line " +
+                std::to_string(line_of_offset(bytes, not_utf8_at)) + " has byte " + hex +
+                ", which UTF-8 does not allow there) nor Windows-1251 (line " +
+                std::to_string(line_of_offset(bytes, bad_at)) +
+                " has byte 0x98, which Windows-1251 does not use); fix the line that is wrong, "
+                "or give --encoding";
         return false;
     }
     out.encoding = "cp1251";

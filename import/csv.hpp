@@ -33,7 +33,9 @@ char detect_delimiter(std::string_view text);
 // Walks the records of CSV text one at a time. Empty lines are skipped.
 class CsvCursor {
   public:
-    CsvCursor(std::string_view text, char delimiter) : text_(text), delimiter_(delimiter) {}
+    // Reads from byte `start` of `text`, which is on line `line` (after a line skipped, say).
+    CsvCursor(std::string_view text, char delimiter, size_t start = 0, size_t line = 1)
+        : text_(text), delimiter_(delimiter), pos_(start), line_(line) {}
 
     // Reads the next record's fields; the views are valid until the next call. False at the
     // end of the text, or with `error` set on a malformed record (a quote never closed, text

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -112,6 +113,9 @@ class Transaction {
 struct ParsedFile {
     DecodedText decoded;
     char delimiter = ',';
+    // Where the header begins: after Excel's "sep=;" line, when the file has one.
+    size_t start = 0;
+    size_t start_line = 1;
     std::vector<std::string> headers;
     std::vector<std::string> names;
 };
@@ -123,8 +127,26 @@ bool read_header(const ImportOptions& options, ParsedFile& file, std::string& er
         error = options.file + ": " + error;
         return false;
     }
-    file.delimiter = options.delimiter ? options.delimiter : detect_delimiter(file.decoded.text);
-    CsvCursor cursor(file.decoded.text, file.delimiter);
+    // Excel writes "sep=;" as a first line to name the separator: it is not the header.
+    const std::string& text = file.decoded.text;
+    char hinted = 0;
+    if (text.size() >= 5 && text.compare(0, 4, "sep=") == 0 &&
+        (text.size() == 5 || text[5] == '\n' || text[5] == '\r')) {
+        hinted = text[4];
+        file.start = 5;
+        if (file.start < text.size() && text[file.start] == '\r') ++file.start;
+        if (file.start < text.size() && text[file.start] == '\n') ++file.start;
+        file.start_line = 2;
+    }
+    if (hinted && options.delimiter && options.delimiter != hinted) {
+        error = options.file + ": its first line says the separator is '" + std::string(1, hinted) +
+                "' (sep=), but --delimiter gives another";
+        return false;
+    }
+    file.delimiter = options.delimiter ? options.delimiter
+                     : hinted          ? hinted
+                              : detect_delimiter(std::string_view(text).substr(file.start));
+    CsvCursor cursor(file.decoded.text, file.delimiter, file.start, file.start_line);
     std::vector<std::string_view> fields;
     if (!cursor.next(fields, error)) {
         error = options.file + ": " +
@@ -143,7 +165,7 @@ bool read_header(const ImportOptions& options, ParsedFile& file, std::string& er
 // Pass 1: what every column's cells could be.
 bool gather_evidence(const ImportOptions& options, const ParsedFile& file,
                      std::vector<ColumnEvidence>& evidence, size_t& rows, std::string& error) {
-    CsvCursor cursor(file.decoded.text, file.delimiter);
+    CsvCursor cursor(file.decoded.text, file.delimiter, file.start, file.start_line);
     std::vector<std::string_view> fields;
     cursor.next(fields, error);  // the header, read before
     evidence.assign(file.headers.size(), ColumnEvidence{});
@@ -183,6 +205,13 @@ std::string create_statement(const std::string& table, const std::vector<std::st
 }
 
 // Pass 2: converts every cell to its column's type and writes the rows.
+// A fraction as SQLite's own text of a REAL (%!.15g): 2.0 is "2.0", as the table prints it.
+std::string real_text(double v) {
+    char buffer[64];
+    sqlite3_snprintf(sizeof buffer, buffer, "%!.15g", v);
+    return buffer;
+}
+
 class RowWriter {
   public:
     RowWriter(const ImportOptions& options, const ParsedFile& file, const FileReading& reading,
@@ -196,9 +225,8 @@ class RowWriter {
           temporal_(file.headers.size()) {}
 
     // Keys already in the table (--append), so that the file's keys are checked against them.
-    // Keys are checked here only when the table does not check them itself (its key column
-    // is the PRIMARY KEY of a table this import creates).
-    void check_keys_here() { keys_here_ = true; }
+    // The file's keys are checked here, as the values the table will hold, whether or not
+    // the table checks them too: the message then names both lines.
     void add_existing_key(std::string key) { keys_.emplace(std::move(key), 0); }
 
     bool write(sqlite3* db, const std::string& insert_sql, size_t& rows, std::string& error) {
@@ -208,7 +236,7 @@ class RowWriter {
             return false;
         }
         std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
-        CsvCursor cursor(file_.decoded.text, file_.delimiter);
+        CsvCursor cursor(file_.decoded.text, file_.delimiter, file_.start, file_.start_line);
         std::vector<std::string_view> fields;
         cursor.next(fields, error);
         rows = 0;
@@ -217,11 +245,7 @@ class RowWriter {
                 if (!bind_cell(raw, i, fields[i], cursor.line(), error)) return false;
             }
             if (sqlite3_step(raw) != SQLITE_DONE) {
-                if (key_ && sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
-                    error = duplicate_key(current_key_, cursor.line(), first_line_of_key());
-                } else {
-                    error = "line " + std::to_string(cursor.line()) + ": " + sqlite3_errmsg(db);
-                }
+                error = "line " + std::to_string(cursor.line()) + ": " + sqlite3_errmsg(db);
                 return false;
             }
             sqlite3_reset(raw);
@@ -237,6 +261,9 @@ class RowWriter {
         const std::string_view cell = trim_cell(raw);
         const ColumnPlan& plan = reading_.columns[i];
         bool fits = true;
+        // The value bound, as SQLite's text of it (a fraction as %!.15g, as SQLite prints a
+        // REAL): for the key, so that 1000 and '1 000', or 2 and 2.0, are one key.
+        std::string bound_text;
         if (cell.empty()) {
             ++columns_[i].empty;
             sqlite3_bind_null(stmt, slot);
@@ -245,23 +272,27 @@ class RowWriter {
                 case ColumnType::Text:
                     sqlite3_bind_text(stmt, slot, raw.data(), static_cast<int>(raw.size()),
                                       SQLITE_STATIC);
+                    bound_text = raw;
                     break;
                 case ColumnType::Boolean:
-                    if (auto b = parse_bool_spelling(cell))
+                    if (auto b = parse_bool_spelling(cell)) {
                         sqlite3_bind_int(stmt, slot, *b ? 1 : 0);
-                    else
+                        bound_text = *b ? "1" : "0";
+                    } else
                         fits = false;
                     break;
                 case ColumnType::Integer:
-                    if (auto v = parse_integer_cell(cell))
+                    if (auto v = parse_integer_cell(cell)) {
                         sqlite3_bind_int64(stmt, slot, *v);
-                    else
+                        bound_text = std::to_string(*v);
+                    } else
                         fits = false;
                     break;
                 case ColumnType::Number:
-                    if (auto v = parse_number_cell(cell, reading_.decimal))
+                    if (auto v = parse_number_cell(cell, reading_.decimal)) {
                         sqlite3_bind_double(stmt, slot, *v);
-                    else
+                        bound_text = real_text(*v);
+                    } else
                         fits = false;
                     break;
                 case ColumnType::Date:
@@ -269,9 +300,10 @@ class RowWriter {
                     char* buffer = temporal_[i].data();
                     const size_t n =
                         write_temporal(cell, plan.order, plan.type == ColumnType::DateTime, buffer);
-                    if (n)
+                    if (n) {
                         sqlite3_bind_text(stmt, slot, buffer, static_cast<int>(n), SQLITE_STATIC);
-                    else
+                        bound_text.assign(buffer, n);
+                    } else
                         fits = false;
                     break;
                 }
@@ -290,13 +322,19 @@ class RowWriter {
             sqlite3_bind_null(stmt, slot);
         }
         if (key_ == i) {
-            if (cell.empty() || !fits) {
+            if (cell.empty()) {
                 error = "line " + std::to_string(line) + ": the key column '" + file_.names[i] +
                         "' is empty; every row needs a key";
                 return false;
             }
-            current_key_ = plan.type == ColumnType::Text ? raw : cell;
-            if (!keys_here_) return true;
+            if (!fits) {
+                error = "line " + std::to_string(line) + ": the key column '" + file_.names[i] +
+                        "' holds '" + std::string(cell) + "', which is not " +
+                        with_article(plan.type) + "; every row needs a key";
+                return false;
+            }
+            // The key as the table will hold it: 1000 and '1 000', or 2 and 2.0, are one key.
+            current_key_ = bound_text;
             auto [it, fresh] = keys_.emplace(current_key_, line);
             if (!fresh) {
                 error = duplicate_key(current_key_, line, it->second);
@@ -315,20 +353,6 @@ class RowWriter {
                "; keys must be unique";
     }
 
-    // The first line whose key cell reads as current_key_ (the table refused a repeat of it).
-    size_t first_line_of_key() const {
-        CsvCursor cursor(file_.decoded.text, file_.delimiter);
-        std::vector<std::string_view> fields;
-        std::string ignored;
-        cursor.next(fields, ignored);
-        const bool text = reading_.columns[*key_].type == ColumnType::Text;
-        while (cursor.next(fields, ignored)) {
-            const std::string_view cell = text ? fields[*key_] : trim_cell(fields[*key_]);
-            if (cell == current_key_) return cursor.line();
-        }
-        return 0;
-    }
-
     const ImportOptions& options_;
     const ParsedFile& file_;
     const FileReading& reading_;
@@ -336,7 +360,6 @@ class RowWriter {
     std::optional<size_t> key_;
     bool strict_;
     std::vector<std::array<char, 24>> temporal_;
-    bool keys_here_ = false;
     std::unordered_map<std::string, size_t> keys_;
     std::string current_key_;
 };
@@ -396,6 +419,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
     std::unique_ptr<SQLite::Database> db;
     bool exists = false;
     std::vector<std::pair<std::string, ColumnType>> existing;
+    std::string table_key;  // the existing table's one PRIMARY KEY column, if it has one
     std::error_code ec;
     const bool db_existed = std::filesystem::exists(options.db, ec);
     try {
@@ -415,6 +439,12 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
                     return false;
                 }
                 existing = existing_columns(*db, table);
+                SQLite::Statement pk(*db, "SELECT name FROM pragma_table_info(?) WHERE pk > 0");
+                pk.bind(1, table);
+                std::vector<std::string> keyed;
+                while (pk.executeStep())
+                    keyed.push_back(pk.getColumn(0).getString());
+                if (keyed.size() == 1) table_key = keyed[0];
             }
         }
     } catch (const SQLite::Exception& e) {
@@ -437,9 +467,17 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         std::vector<std::string> table_names;
         for (const auto& c : existing)
             table_names.push_back(c.first);
+        // SQLite compares column names without letter case (ASCII).
+        auto same_name = [](const std::string& a, const std::string& b) {
+            return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+                return std::tolower(static_cast<unsigned char>(x)) ==
+                       std::tolower(static_cast<unsigned char>(y));
+            });
+        };
         for (size_t i = 0; i < width; ++i) {
-            auto it = std::find_if(existing.begin(), existing.end(),
-                                   [&](const auto& c) { return c.first == file.names[i]; });
+            auto it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
+                return same_name(c.first, file.names[i]);
+            });
             if (it == existing.end()) {
                 error = "column '" + file.names[i] + "' (header '" + file.headers[i] +
                         "') is not in table '" + table + "' (its columns: " + listed(table_names) +
@@ -447,6 +485,17 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
                 return false;
             }
             forced[i] = it->second;
+        }
+        // The table's own key is the key: every row needs one (a missing INTEGER PRIMARY KEY
+        // would be made up by SQLite), and the file's must not repeat the table's.
+        if (!key && !table_key.empty()) {
+            for (size_t i = 0; i < width && !key; ++i)
+                if (same_name(file.names[i], table_key)) key = i;
+            if (!key) {
+                error = "table '" + table + "' is keyed by column '" + table_key + "', which " +
+                        options.file + " does not have; every row needs a key";
+                return false;
+            }
         }
     }
 
@@ -513,11 +562,12 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         if (!append) db->exec(report.create_sql);
         RowWriter writer(options, file, reading, report.columns, key, append);
         if (append && key) {
-            writer.check_keys_here();
             SQLite::Statement keys(*db, "SELECT " + quote_identifier(file.names[*key]) + " FROM " +
                                             quote_identifier(table));
-            while (keys.executeStep())
-                writer.add_existing_key(keys.getColumn(0).getString());
+            while (keys.executeStep()) {
+                const SQLite::Column k = keys.getColumn(0);
+                writer.add_existing_key(k.isFloat() ? real_text(k.getDouble()) : k.getString());
+            }
         }
         size_t written = 0;
         if (!writer.write(db->getHandle(), insert, written, error)) {

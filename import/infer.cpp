@@ -7,6 +7,7 @@ void ColumnEvidence::add(std::string_view cell) {
     const uint32_t shape = number_shape(cell);
     all_shapes &= shape;
     if (shape & kBooleanWord) ++boolean_words;
+    if (shape & (kBooleanWord | kBooleanDigit)) ++boolean_cells;
     if ((shape & kDotFraction) && !(shape & kWholeNumber)) ++dot_fractions;
     if ((shape & kCommaFraction) && !(shape & kWholeNumber)) ++comma_fractions;
     const TemporalShape t = temporal_shape(cell);
@@ -42,7 +43,8 @@ enum class Inferred { Boolean, Integer, Number, Temporal, Text };
 Inferred infer(const ColumnEvidence& e) {
     if (e.filled == 0) return Inferred::Text;
     const uint32_t s = e.all_shapes;
-    if ((s & (kBooleanWord | kBooleanDigit)) && e.boolean_words > 0) return Inferred::Boolean;
+    // Every cell a boolean spelling (yes, 1, да, 0, …), at least one of them a word.
+    if (e.boolean_cells == e.filled && e.boolean_words > 0) return Inferred::Boolean;
     if (s & kWholeNumber) return Inferred::Integer;
     if (s & (kDotFraction | kCommaFraction)) return Inferred::Number;
     if (e.all_temporal && !(e.day_first > 0 && e.month_first > 0)) return Inferred::Temporal;

@@ -20,6 +20,7 @@ struct ColumnEvidence {
     size_t empty = 0;
     uint32_t all_shapes = ~0u;  // the CellShape bits every filled cell has
     size_t boolean_words = 0;
+    size_t boolean_cells = 0;  // cells that spell a boolean, as a word or a digit
     size_t dot_fractions = 0, comma_fractions = 0;  // cells with a fraction after '.' or ','
     bool all_temporal = true;
     size_t year_first = 0, either = 0, day_first = 0, month_first = 0;

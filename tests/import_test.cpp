@@ -238,6 +238,17 @@ TEST_CASE("import keys: unique and non-empty, named by line") {
     CHECK(r.err == "strata import: " + dup +
                        ": key '10' of column 'id' is on line 4 and on line 2; keys must be "
                        "unique; nothing was imported\n");
+    // Spelled otherwise, the same integer: the line of each.
+    auto spaced = dir.write("spaced.csv", "id,name\n1000,a\n\"1 000\",b\n");
+    r = run_cli({"import", spaced, "--db", db, "--table", "t", "--key", "id"});
+    CHECK(r.err.find("key '1000' of column 'id' is on line 3 and on line 2") != std::string::npos);
+    // A key that is not of the key's type is named as such, not as empty.
+    auto typed = dir.write("typed.csv", "id,name\nA1,a\n");
+    r = run_cli(
+        {"import", typed, "--db", db, "--table", "t", "--key", "id", "--types", "id:integer"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 2: the key column 'id' holds 'A1', which is not an integer") !=
+          std::string::npos);
     // The database file the failed import created is gone again.
     CHECK_FALSE(std::filesystem::exists(db));
     auto empty = dir.write("empty.csv", "id,name\n10,a\n,b\n");
@@ -309,6 +320,88 @@ TEST_CASE("import --append adds rows in the existing table's types") {
     CHECK(r.code == 2);
     CHECK(r.err.find("column 'bonus' (header 'bonus') is not in table 't'") != std::string::npos);
     CHECK(count_rows(db, "t") == 2);
+}
+
+TEST_CASE("import --append: the table's own key, keys as values, names in any letter case") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    REQUIRE(run_cli({"import", dir.write("a.csv", "id,amount\n1000,1\n2,5\n"), "--db", db,
+                     "--table", "t", "--key", "id"})
+                .code == 0);
+    // Without --key the table's PRIMARY KEY is the key: a row without one is refused, not
+    // given one by SQLite.
+    auto r = run_cli(
+        {"import", dir.write("b.csv", "amount\n7\n"), "--db", db, "--table", "t", "--append"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("table 't' is keyed by column 'id', which") != std::string::npos);
+    r = run_cli(
+        {"import", dir.write("c.csv", "id,amount\n,7\n"), "--db", db, "--table", "t", "--append"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 2: the key column 'id' is empty") != std::string::npos);
+    // '1 000' is the key 1000, already in the table.
+    r = run_cli({"import", dir.write("d.csv", "id,amount\n\"1 000\",7\n"), "--db", db, "--table",
+                 "t", "--append"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("key '1000' of column 'id' is on line 2 and already in the table") !=
+          std::string::npos);
+    CHECK(count_rows(db, "t") == 2);
+    // Column names in another letter case are the table's (SQLite compares them so).
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("CREATE TABLE people (ID INTEGER PRIMARY KEY, Email TEXT)");
+    r = run_cli({"import", dir.write("e.csv", "ID,Email\n1,a@b\n"), "--db", db, "--table", "people",
+                 "--append"});
+    CHECK_MESSAGE(r.code == 0, r.err);
+    CHECK(count_rows(db, "people") == 1);
+    // Numbers as keys: 2.0 and 2 are one key.
+    REQUIRE(run_cli({"import", dir.write("f.csv", "code,v\n2.5,a\n2.0,b\n"), "--db", db, "--table",
+                     "codes", "--key", "code"})
+                .code == 0);
+    r = run_cli({"import", dir.write("g.csv", "code,v\n2,c\n"), "--db", db, "--table", "codes",
+                 "--append"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("key '2.0' of column 'code' is on line 2 and already in the table") !=
+          std::string::npos);
+}
+
+TEST_CASE("import: UTF-16 and NUL bytes are refused by name; Excel's sep= line; yes/no with 1/0") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    const std::string text = "id,name\n1,Ivan\n";
+    std::string utf16 = "\xFF\xFE";
+    for (char c : text) {
+        utf16 += c;
+        utf16 += '\0';
+    }
+    auto r = run_cli({"import", dir.write("u.csv", utf16), "--db", db, "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(
+        r.err.find("the file is UTF-16 (it starts with a UTF-16 little-endian byte-order mark)") !=
+        std::string::npos);
+    r = run_cli({"import", dir.write("n.csv", utf16.substr(2)), "--db", db, "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 1: a NUL byte") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(db));
+    // A UTF-8 file with one stray Windows byte and a letter Windows-1251 lacks: both lines.
+    r = run_cli({"import", dir.write("s.csv", "id,name\n1,\xD0\x98\n2,Caf\xE9\n"), "--db", db,
+                 "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("neither UTF-8 (line 3 has byte 0xE9") != std::string::npos);
+    CHECK(r.err.find("nor Windows-1251 (line 2 has byte 0x98") != std::string::npos);
+    // Excel's first line naming the separator; line numbers still count it.
+    r = run_cli({"import", dir.write("h.csv", "sep=;\r\nid;name\r\n1;x,y\r\n2;z\r\n3\r\n"), "--db",
+                 db, "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 5 has 1 fields; the header has 2") != std::string::npos);
+    r = run_cli({"import", dir.write("h2.csv", "sep=;\r\nid;name\r\n1;x,y\r\n"), "--db", db,
+                 "--table", "t"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(cell(db, "SELECT name FROM t WHERE id = 1") == "text:x,y");
+    // A yes/no column that also writes 1 and 0.
+    r = run_cli({"import", dir.write("b.csv", "id,flag\n1,yes\n2,1\n3,no\n4,0\n5,да\n"), "--db", db,
+                 "--table", "flags"});
+    REQUIRE(r.code == 0);
+    CHECK(declared(db, "flags") == "id INTEGER, flag BOOLEAN");
+    CHECK(cell(db, "SELECT sum(flag) FROM flags") == "int:3");
 }
 
 TEST_CASE("import --dry-run writes nothing; separators, decimals and usage errors") {
