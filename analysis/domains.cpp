@@ -180,6 +180,18 @@ void Model::roots(const Expr& e, std::set<std::string>& out) const {
 }
 
 std::optional<Constant> Model::constant(const Expr& e) const {
+    std::optional<Constant> c = constant_as_written(e);
+    // From 2^53 on, neighbouring numbers are one double: c - 1, c and c + 1 could not stand for
+    // the classes they split. Such a constant is not read, so what it decides stays unproven.
+    constexpr double kExactUpTo = 9007199254740992.0;  // 2^53
+    if (c && c->kind == Constant::Kind::Number && !(std::fabs(c->number) < kExactUpTo)) {
+        c->kind = Constant::Kind::Unsupported;
+        c->text = "a number beyond 2^53, where the analysis cannot tell neighbouring numbers apart";
+    }
+    return c;
+}
+
+std::optional<Constant> Model::constant_as_written(const Expr& e) const {
     Constant c;
     if (const auto* lit = std::get_if<bound::Literal>(&e.node)) {
         const auto& v = lit->value;
@@ -448,7 +460,8 @@ Pred Model::comparison(const Expr& e, ast::BinaryOp op, const Expr& lhs_in, cons
     }
     if (left || right->kind == Constant::Kind::Unsupported)
         return opaque(
-            e, "it compares with " + text(*rhs) + ", which is not a constant the analysis reads");
+            e, "it compares with " + text(*rhs) + ", which is " +
+                   (right->text.empty() ? "not a constant the analysis reads" : right->text));
     if (right->kind == Constant::Kind::String && op != ast::BinaryOp::Eq && op != ast::BinaryOp::Ne)
         return opaque(e, "it orders strings");
     // days_since(d) > 30 is d < as_of - 30d, so that it shares d's values with `d < ...`.

@@ -54,7 +54,7 @@ struct Constant {
     Kind kind = Kind::Unsupported;
     double number = 0;  // Number, Bool (0/1), FixedDate (days since the epoch)
     bool integral = false;
-    std::string text;  // String
+    std::string text;  // String; Unsupported: why, when known
     Duration offset;   // AsOfDate: as_of + offset
 };
 
@@ -142,6 +142,7 @@ class Model {
                     const bound::Expr& rhs);
     Pred opaque(const bound::Expr& e, const std::string& why);
     std::optional<Constant> constant(const bound::Expr& e) const;
+    std::optional<Constant> constant_as_written(const bound::Expr& e) const;
     int atom(const bound::Expr& e);
     int add_var(const std::string& key, Var var);
     void describe(const bound::Expr& e, Var& var) const;

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <set>
+#include <unordered_map>
 
 #include "dsl/binder.hpp"
 #include "dsl/loader.hpp"
@@ -73,12 +74,16 @@ class Compiler {
         compile_triggers(
             out_, binder, [this](const ExprText& t) { return parse(t); }, diags_);
         binder.bind_all_lets();
+        // The lets by name, once: a file of many unused lets is not quadratic.
+        std::unordered_map<std::string_view, std::vector<const LetDef*>> lets_named;
+        for (const auto& let : rf.lets)
+            lets_named[let.name].push_back(&let);
         for (const auto& name : binder.unused_lets()) {
             if (!is_identifier(name)) continue;  // already reported as a bad name
-            for (const auto& let : rf.lets) {
-                if (let.name == name)
-                    warning(Code::UnusedLet, let.location, "let '" + name + "' is never used");
-            }
+            auto found = lets_named.find(name);
+            if (found == lets_named.end()) continue;
+            for (const auto* let : found->second)
+                warning(Code::UnusedLet, let->location, "let '" + name + "' is never used");
         }
         const size_t n = rf.segments.size();
         if (n > 0 && (n < 3 || n > 10)) {

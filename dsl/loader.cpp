@@ -64,8 +64,14 @@ class Loader : public YamlReader {
             return std::nullopt;
         }
         YAML::Node root;
+        std::vector<YAML::Node> more;  // documents after the first ('---')
         try {
-            root = YAML::Load(hide_inner_value_separators(file_.text()));
+            std::vector<YAML::Node> documents =
+                YAML::LoadAll(hide_inner_value_separators(file_.text()));
+            if (!documents.empty()) root = documents[0];
+            for (size_t d = 1; d < documents.size(); ++d)
+                if (documents[d].IsDefined() && !documents[d].IsNull())
+                    more.push_back(documents[d]);
         } catch (const YAML::Exception& e) {
             // yaml-cpp reports its nesting limit as "bad file" at 1:1.
             if (e.msg == "bad file") {
@@ -81,6 +87,13 @@ class Loader : public YamlReader {
             return std::nullopt;
         } catch (const std::exception& e) {
             error(Code::Yaml, Location{1, 1, 1}, std::string("invalid YAML: ") + e.what());
+            return std::nullopt;
+        }
+        if (!more.empty()) {
+            // Often a newer version pasted below the old one: never read it silently.
+            error(Code::Yaml, node_location(more[0]),
+                  "a second YAML document (after a '---' line): a rule file is one document; "
+                  "remove the '---' and what is not the rules, or split the file");
             return std::nullopt;
         }
         if (!root.IsDefined() || root.IsNull()) {

@@ -70,6 +70,30 @@ TEST_CASE("partition: a segment that can never hold is a warning under exclusive
     CHECK(r.out.find("warning: segment 's2' can never hold") != std::string::npos);
 }
 
+TEST_CASE("partition: numbers from 2^53 on are not read, so nothing is claimed about them") {
+    // In doubles, 10000000000000000 - 1 is 10000000000000000: the classes the constant splits
+    // could not be told apart. `x < 10000000000000000` used to "never hold" although x = 5
+    // holds it, and the gap at 10000000000000001 went unseen.
+    TempDir dir;
+    const auto file = dir.write(
+        "big.yaml", segments({"x < 10000000000000000", "x == 10000000000000000", "x is null"}));
+    const auto r = run_cli({"check", file});
+    CHECK(r.code == 0);
+    CHECK(r.out.find("can never") == std::string::npos);
+    CHECK(r.out.find("not proven") != std::string::npos);
+    CHECK(r.out.find("which is a number beyond 2^53") != std::string::npos);
+    const auto above = dir.write("above.yaml", segments({"x > 9007199254740992", "x <= 5"}));
+    CHECK(run_cli({"check", above}).out.find("can never") == std::string::npos);
+    // Just below 2^53 the analysis still proves.
+    const auto exact = dir.write("exact.yaml", segments({"x < 9007199254740991",
+                                                         "x >= "
+                                                         "9007199254740991",
+                                                         "x is null"}));
+    const auto proven = run_cli({"check", exact, "--strict"});
+    CHECK(proven.code == 0);
+    CHECK(proven.out.find("not proven") == std::string::npos);
+}
+
 TEST_CASE("partition: a condition the analysis does not read is a note, an error with --strict") {
     TempDir dir;
     const auto file = dir.write(
