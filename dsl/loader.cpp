@@ -295,7 +295,9 @@ class Loader : public YamlReader {
                                   std::to_string(first->second.col) + ")");
                     }
                 } else if (k == "when") {
-                    if (v.IsScalar() && v.Scalar() == "otherwise" && v.Tag() == "?") {
+                    // Quoted or not ("otherwise" in a file saved as JSON): YAML reads one
+                    // string, and no condition is that word alone.
+                    if (v.IsScalar() && v.Scalar() == "otherwise") {
                         seg.otherwise = true;
                         seg.when.location = node_location(v);
                     } else if (v.IsNull()) {

@@ -94,6 +94,21 @@ TEST_CASE("partition: numbers from 2^53 on are not read, so nothing is claimed a
     CHECK(proven.out.find("not proven") == std::string::npos);
 }
 
+TEST_CASE("a quoted \"otherwise\" is the catch-all too (a rule file saved as JSON)") {
+    TempDir dir;
+    const auto db = dir.database("base.db",
+                                 "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, x "
+                                 "INTEGER); INSERT INTO customers VALUES (1, 5), (2, 0);");
+    const auto file =
+        dir.write("q.json", R"({"ruleset": "q", "version": 1, "general": {"segments": [)"
+                            R"({"id": "a", "when": "x > 1"}, {"id": "b", "when": "x == 0"}, )"
+                            R"({"id": "c", "when": "otherwise"}]}})");
+    const auto r = run_cli({"check", file, "--db", db});
+    CHECK_MESSAGE(r.code == 0, r.out);
+    const auto ran = run_cli({"run", file, "--db", db, "--dry-run", "--format", "json"});
+    CHECK(ran.code == 0);
+}
+
 TEST_CASE("partition: a condition the analysis does not read is a note, an error with --strict") {
     TempDir dir;
     const auto file = dir.write(
