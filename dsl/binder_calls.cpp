@@ -288,7 +288,13 @@ std::optional<Type> Binder::Impl::check_scalar_call(const ast::Expr& src, const 
                           "(..., x.r, ...))");
                 return std::nullopt;
             }
-            if (!u || (must_order && !orderable(type(i)))) {
+            if (u && must_order && !orderable(type(i))) {
+                error(Code::TypeMismatch, arg_src(i).span,
+                      "'" + call.name + "' orders its values, and " + with_article(type(i)) +
+                          " has no order (numbers, texts, dates and datetimes do)");
+                return std::nullopt;
+            }
+            if (!u) {
                 error(Code::TypeMismatch, arg_src(i).span,
                       "'" + call.name + "' cannot mix " + with_article(t) + " and " +
                           with_article(type(i)));

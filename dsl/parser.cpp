@@ -2,6 +2,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
 #include <tao/pegtl/contrib/parse_tree.hpp>
 
 #include "dsl/grammar.hpp"
@@ -362,6 +365,36 @@ std::optional<ParseIssue> check_nesting(std::string_view text) {
     return std::nullopt;
 }
 
+// The character at `offset` when it is a multi-byte UTF-8 one that is not part of a name:
+// named with its code point, since many are invisible (a no-break space pasted from a
+// document) or look like ASCII (typographic quotes). nullopt otherwise.
+std::optional<std::string> name_of_character(std::string_view text, size_t offset) {
+    const auto lead = static_cast<unsigned char>(text[offset]);
+    const size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
+    if (length == 0 || offset + length > text.size()) return std::nullopt;
+    uint32_t code = lead & (0xFF >> (length + 1));
+    for (size_t i = 1; i < length; ++i) {
+        const auto c = static_cast<unsigned char>(text[offset + i]);
+        if ((c & 0xC0) != 0x80) return std::nullopt;
+        code = (code << 6) | (c & 0x3F);
+    }
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(code));
+    static const std::pair<uint32_t, const char*> kInvisible[] = {
+        {0x00A0, "no-break space"},
+        {0x2007, "figure space"},
+        {0x2009, "thin space"},
+        {0x200B, "zero-width space"},
+        {0x200C, "zero-width non-joiner"},
+        {0x200D, "zero-width joiner"},
+        {0x2060, "word joiner"},
+        {0x202F, "narrow no-break space"},
+        {0xFEFF, "zero-width no-break space (byte-order mark)"}};
+    for (const auto& [c, name] : kInvisible)
+        if (c == code) return std::string(name) + " (" + hex + ")";
+    return "'" + std::string(text.substr(offset, length)) + "' (" + hex + ")";
+}
+
 // A short description of the text at `offset`, for "found ..." in parse errors.
 std::string describe_found(std::string_view text, size_t offset) {
     while (offset < text.size() && (text[offset] == ' ' || text[offset] == '\t' ||
@@ -379,6 +412,8 @@ std::string describe_found(std::string_view text, size_t offset) {
     } else if (offset + 1 < text.size() && (text[offset] == '&' || text[offset] == '|') &&
                text[offset + 1] == text[offset]) {
         end = offset + 2;  // && and ||, named whole
+    } else if (auto named = name_of_character(text, offset)) {
+        return *named;  // a character pasted from a document: named, as it may be invisible
     } else {
         end = offset + 1;
     }
