@@ -376,6 +376,44 @@ std::vector<std::pair<std::string, ColumnType>> existing_columns(SQLite::Databas
     return out;
 }
 
+// The keys already in `table` of `db`, as the writer compares them.
+void read_existing_keys(SQLite::Database& db, const std::string& table, const std::string& column,
+                        RowWriter& writer) {
+    SQLite::Statement keys(
+        db, "SELECT " + quote_identifier(column) + " FROM " + quote_identifier(table));
+    while (keys.executeStep()) {
+        const SQLite::Column k = keys.getColumn(0);
+        writer.add_existing_key(k.isFloat() ? real_text(k.getDouble()) : k.getString());
+    }
+}
+
+// --dry-run: every row read and checked as the import would (keys unique and present, cells
+// that do not fit), through a statement that writes nothing; `db` (read-only, or null when
+// the database does not exist yet) only gives the keys already in the table.
+bool dry_run(const ImportOptions& options, const ParsedFile& file, const FileReading& reading,
+             std::optional<size_t> key, bool append, SQLite::Database* db, ImportReport& report,
+             std::string& error) {
+    try {
+        SQLite::Database scratch(":memory:", SQLite::OPEN_READWRITE);
+        std::string select = "SELECT ";
+        for (size_t i = 0; i < file.names.size(); ++i)
+            select += (i ? ", ?" : "?");
+        select += " WHERE 0";  // no row: each step only takes the bound cells
+        RowWriter writer(options, file, reading, report.columns, key, append);
+        if (append && key && db) read_existing_keys(*db, options.table, file.names[*key], writer);
+        size_t checked = 0;
+        if (!writer.write(scratch.getHandle(), select, checked, error)) {
+            error = options.file + ": " + error + "; nothing would be imported";
+            return false;
+        }
+        report.rows = checked;
+    } catch (const SQLite::Exception& e) {
+        error = "database '" + options.db + "': " + e.what();
+        return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 bool run_import(const ImportOptions& options, ImportReport& report, std::string& error) {
@@ -525,11 +563,8 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
                     : exists        ? "replaced"
                                     : "created";
     report.rows = rows;
-    if (options.dry_run) {
-        for (size_t i = 0; i < width; ++i)
-            report.columns[i].empty = evidence[i].empty;
-        return true;
-    }
+    if (options.dry_run)
+        return dry_run(options, file, reading, key, append, db.get(), report, error);
 
     std::string insert = "INSERT INTO " + quote_identifier(table) + " (";
     for (size_t i = 0; i < width; ++i)
@@ -561,14 +596,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         if (exists && !append) db->exec("DROP TABLE " + quote_identifier(table));
         if (!append) db->exec(report.create_sql);
         RowWriter writer(options, file, reading, report.columns, key, append);
-        if (append && key) {
-            SQLite::Statement keys(*db, "SELECT " + quote_identifier(file.names[*key]) + " FROM " +
-                                            quote_identifier(table));
-            while (keys.executeStep()) {
-                const SQLite::Column k = keys.getColumn(0);
-                writer.add_existing_key(k.isFloat() ? real_text(k.getDouble()) : k.getString());
-            }
-        }
+        if (append && key) read_existing_keys(*db, table, file.names[*key], writer);
         size_t written = 0;
         if (!writer.write(db->getHandle(), insert, written, error)) {
             error = options.file + ": " + error + "; nothing was imported";

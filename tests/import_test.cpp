@@ -414,6 +414,17 @@ TEST_CASE("import --dry-run writes nothing; separators, decimals and usage error
     CHECK(r.out.find("CREATE TABLE \"t\" (\"a\" INTEGER, \"b\" TEXT)") != std::string::npos);
     CHECK(r.out.find("dry run: 1 row would be imported; nothing was written") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(db));
+    // A dry run checks every row as the import would: a repeated key, a cell that does not fit.
+    auto repeated = dir.write("k.csv", "id,v\n1,a\n2,b\n1,c\n");
+    r = run_cli({"import", repeated, "--db", db, "--table", "t", "--key", "id", "--dry-run"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("key '1' of column 'id' is on line 4 and on line 2; keys must be unique; "
+                     "nothing would be imported") != std::string::npos);
+    auto unfit = dir.write("u.csv", "id,n\n1,5\n2,x\n");
+    r = run_cli({"import", unfit, "--db", db, "--table", "t", "--types", "n:integer", "--dry-run"});
+    CHECK(r.code == 0);
+    CHECK(r.out.find("1 cell did not fit and is null: line 3") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(db));
 
     // Quoted decimal commas in a ',' file; --decimal settles a file with both marks.
     auto both = dir.write("both.csv", "a,b\n\"1,5\",2.5\n");
