@@ -117,6 +117,8 @@ void write_text_summary(const ImportCliOptions& cli, const import::ImportReport&
         out << thousands(r.rows) << (r.rows == 1 ? " row" : " rows") << " imported into table "
             << o.table << " (" << r.action << ")\n";
     }
+    for (const auto& note : r.notes)
+        out << "note: " << note << '\n';
 }
 
 void write_json_summary(const ImportCliOptions& cli, const import::ImportReport& r,
@@ -148,6 +150,10 @@ void write_json_summary(const ImportCliOptions& cli, const import::ImportReport&
             w.value(line);
         w.end_array().end_object();
     }
+    w.end_array();
+    w.key("notes").begin_array();
+    for (const auto& note : r.notes)
+        w.value(note);
     w.end_array().end_object();
     out << w.str() << '\n';
 }

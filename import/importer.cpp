@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 
 #include "dsl/types.hpp"
@@ -593,7 +594,26 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         // synchronous settings stay SQLite's (or the file's own), so the commit is atomic.
         db->exec("PRAGMA cache_size = -65536");
         Transaction transaction(*db);
-        if (exists && !append) db->exec("DROP TABLE " + quote_identifier(table));
+        // --replace: what depends on the table, to make again on the new one. The watch's
+        // triggers are not: the new rows are not the ones watched (the next incremental run
+        // is a full one and watches the new table).
+        std::vector<std::tuple<std::string, std::string, std::string>> dependents;
+        std::vector<std::string> views;
+        if (exists && !append) {
+            SQLite::Statement q(*db,
+                                "SELECT type, name, sql FROM sqlite_schema WHERE tbl_name = ? "
+                                "COLLATE NOCASE AND type IN ('index', 'trigger') AND sql IS NOT "
+                                "NULL AND name NOT LIKE 'strata\\_watch\\_%' ESCAPE '\\' "
+                                "ORDER BY type, name");
+            q.bind(1, table);
+            while (q.executeStep())
+                dependents.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString(),
+                                        q.getColumn(2).getString());
+            SQLite::Statement v(*db, "SELECT name FROM sqlite_schema WHERE type = 'view'");
+            while (v.executeStep())
+                views.push_back(v.getColumn(0).getString());
+            db->exec("DROP TABLE " + quote_identifier(table));
+        }
         if (!append) db->exec(report.create_sql);
         RowWriter writer(options, file, reading, report.columns, key, append);
         if (append && key) read_existing_keys(*db, table, file.names[*key], writer);
@@ -602,6 +622,25 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
             error = options.file + ": " + error + "; nothing was imported";
             failed = true;
         } else {
+            for (const auto& [type, name, sql] : dependents) {
+                try {
+                    db->exec(sql);  // one statement: it fails whole, the import goes on
+                } catch (const SQLite::Exception& e) {
+                    report.notes.push_back(type + " '" + name +
+                                           "' of the old table could not be made again on the "
+                                           "new one (" +
+                                           e.what() + "); it is dropped");
+                }
+            }
+            for (const std::string& view : views) {
+                try {
+                    SQLite::Statement probe(*db,
+                                            "SELECT * FROM " + quote_identifier(view) + " LIMIT 0");
+                } catch (const SQLite::Exception& e) {
+                    report.notes.push_back("view '" + view + "' no longer reads (" + e.what() +
+                                           "): change it or the file");
+                }
+            }
             transaction.commit();
             report.rows = written;
         }

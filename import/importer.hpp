@@ -61,6 +61,9 @@ struct ImportReport {
     std::vector<ImportedColumn> columns;
     size_t rows = 0;
     std::string create_sql;  // the CREATE TABLE statement (empty when appending)
+    // --replace: the table's indexes and triggers are made again on the new table; what could
+    // not be (a column gone), and views that no longer read, as sentences.
+    std::vector<std::string> notes;
 };
 
 // Runs the import. False with `error` set (one sentence naming the file, line, column or

@@ -363,6 +363,47 @@ TEST_CASE("import --append: the table's own key, keys as values, names in any le
           std::string::npos);
 }
 
+TEST_CASE(
+    "import --replace makes the table's indexes and triggers again, and says what it could not") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    REQUIRE(run_cli({"import", dir.write("a.csv", "id,name,amt\n1,a,10\n"), "--db", db, "--table",
+                     "c", "--key", "id"})
+                .code == 0);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "CREATE INDEX by_name ON c (name); CREATE INDEX by_amount ON c (amt); "
+            "CREATE VIEW amounts AS SELECT amt FROM c; "
+            "CREATE TABLE log (n INTEGER); "
+            "CREATE TRIGGER logged AFTER INSERT ON c BEGIN INSERT INTO log VALUES (1); END; "
+            "CREATE TRIGGER strata_watch_c_insert AFTER INSERT ON c BEGIN SELECT 1; END;");
+    auto r = run_cli({"import", dir.write("b.csv", "id,title,amt\n2,b,5\n"), "--db", db, "--table",
+                      "c", "--replace", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.notes[0]") ==
+          "index 'by_name' of the old table could not be made again on the new one (no such "
+          "column: name); it is dropped");
+    CHECK(json_at(r.out, "$.notes[1]") == "<none>");
+    auto schema = [&](const std::string& name) {
+        SQLite::Database d(db, SQLite::OPEN_READONLY);
+        SQLite::Statement q(d, "SELECT count(*) FROM sqlite_schema WHERE name = ?");
+        q.bind(1, name);
+        q.executeStep();
+        return q.getColumn(0).getInt();
+    };
+    CHECK(schema("by_amount") == 1);
+    CHECK(schema("by_name") == 0);
+    CHECK(schema("logged") == 1);
+    CHECK(schema("strata_watch_c_insert") == 0);  // the watch is of the old rows
+    CHECK(count_rows(db, "log") == 0);            // made again after the import's rows
+    // A view that reads a column gone is named.
+    r = run_cli(
+        {"import", dir.write("c.csv", "id,title\n3,c\n"), "--db", db, "--table", "c", "--replace"});
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("note: view 'amounts' no longer reads (no such column: amt)") !=
+          std::string::npos);
+}
+
 TEST_CASE("import: UTF-16 and NUL bytes are refused by name; Excel's sep= line; yes/no with 1/0") {
     TempDir dir;
     const auto db = dir.file("t.db");
