@@ -19,12 +19,11 @@
 #include "engine/value.hpp"
 #include "import/infer.hpp"
 #include "import/names.hpp"
+#include "import/row_writer.hpp"
 
 namespace strata::import {
 
 namespace {
-
-constexpr size_t kProgressEvery = size_t{1} << 16;
 
 bool read_file(const std::string& path, std::string& bytes, std::string& error) {
     std::error_code ec;
@@ -82,11 +81,6 @@ ColumnType column_type_of(Type type) {
     }
 }
 
-std::string with_article(ColumnType type) {
-    const std::string label = type_label(type);
-    return (label[0] == 'i' ? "an " : "a ") + label;
-}
-
 // Rolls back an open transaction unless committed.
 class Transaction {
   public:
@@ -108,17 +102,6 @@ class Transaction {
   private:
     SQLite::Database& db_;
     bool done_ = false;
-};
-
-// The file as read: its text, headers and column names.
-struct ParsedFile {
-    DecodedText decoded;
-    char delimiter = ',';
-    // Where the header begins: after Excel's "sep=;" line, when the file has one.
-    size_t start = 0;
-    size_t start_line = 1;
-    std::vector<std::string> headers;
-    std::vector<std::string> names;
 };
 
 bool read_header(const ImportOptions& options, ParsedFile& file, std::string& error) {
@@ -206,174 +189,22 @@ std::string create_statement(const std::string& table, const std::vector<std::st
 }
 
 // Pass 2: converts every cell to its column's type and writes the rows.
-// A fraction as SQLite's own text of a REAL (%!.15g): 2.0 is "2.0", as the table prints it.
-std::string real_text(double v) {
-    char buffer[64];
-    sqlite3_snprintf(sizeof buffer, buffer, "%!.15g", v);
-    return buffer;
-}
-
-class RowWriter {
-  public:
-    RowWriter(const ImportOptions& options, const ParsedFile& file, const FileReading& reading,
-              std::vector<ImportedColumn>& columns, std::optional<size_t> key, bool strict)
-        : options_(options),
-          file_(file),
-          reading_(reading),
-          columns_(columns),
-          key_(key),
-          strict_(strict),
-          temporal_(file.headers.size()) {}
-
-    // Keys already in the table (--append), so that the file's keys are checked against them.
-    // The file's keys are checked here, as the values the table will hold, whether or not
-    // the table checks them too: the message then names both lines.
-    void add_existing_key(std::string key) { keys_.emplace(std::move(key), 0); }
-
-    bool write(sqlite3* db, const std::string& insert_sql, size_t& rows, std::string& error) {
-        sqlite3_stmt* raw = nullptr;
-        if (sqlite3_prepare_v2(db, insert_sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-            error = std::string("cannot prepare the insert: ") + sqlite3_errmsg(db);
-            return false;
-        }
-        std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
-        CsvCursor cursor(file_.decoded.text, file_.delimiter, file_.start, file_.start_line);
-        std::vector<std::string_view> fields;
-        cursor.next(fields, error);
-        rows = 0;
-        while (cursor.next(fields, error)) {
-            for (size_t i = 0; i < fields.size(); ++i) {
-                if (!bind_cell(raw, i, fields[i], cursor.line(), error)) return false;
-            }
-            if (sqlite3_step(raw) != SQLITE_DONE) {
-                error = "line " + std::to_string(cursor.line()) + ": " + sqlite3_errmsg(db);
-                return false;
-            }
-            sqlite3_reset(raw);
-            if (++rows % kProgressEvery == 0 && options_.progress) options_.progress(2, rows);
-        }
-        return error.empty();
-    }
-
-  private:
-    bool bind_cell(sqlite3_stmt* stmt, size_t i, std::string_view raw, size_t line,
-                   std::string& error) {
-        const int slot = static_cast<int>(i) + 1;
-        const std::string_view cell = trim_cell(raw);
-        const ColumnPlan& plan = reading_.columns[i];
-        bool fits = true;
-        // The value bound, as SQLite's text of it (a fraction as %!.15g, as SQLite prints a
-        // REAL): for the key, so that 1000 and '1 000', or 2 and 2.0, are one key.
-        std::string bound_text;
-        if (cell.empty()) {
-            ++columns_[i].empty;
-            sqlite3_bind_null(stmt, slot);
-        } else {
-            switch (plan.type) {
-                case ColumnType::Text:
-                    sqlite3_bind_text(stmt, slot, raw.data(), static_cast<int>(raw.size()),
-                                      SQLITE_STATIC);
-                    bound_text = raw;
-                    break;
-                case ColumnType::Boolean:
-                    if (auto b = parse_bool_spelling(cell)) {
-                        sqlite3_bind_int(stmt, slot, *b ? 1 : 0);
-                        bound_text = *b ? "1" : "0";
-                    } else
-                        fits = false;
-                    break;
-                case ColumnType::Integer:
-                    if (auto v = parse_integer_cell(cell)) {
-                        sqlite3_bind_int64(stmt, slot, *v);
-                        bound_text = std::to_string(*v);
-                    } else
-                        fits = false;
-                    break;
-                case ColumnType::Number:
-                    if (auto v = parse_number_cell(cell, reading_.decimal)) {
-                        sqlite3_bind_double(stmt, slot, *v);
-                        bound_text = real_text(*v);
-                    } else
-                        fits = false;
-                    break;
-                case ColumnType::Date:
-                case ColumnType::DateTime: {
-                    char* buffer = temporal_[i].data();
-                    const size_t n =
-                        write_temporal(cell, plan.order, plan.type == ColumnType::DateTime, buffer);
-                    if (n) {
-                        sqlite3_bind_text(stmt, slot, buffer, static_cast<int>(n), SQLITE_STATIC);
-                        bound_text.assign(buffer, n);
-                    } else
-                        fits = false;
-                    break;
-                }
-            }
-        }
-        if (!fits) {
-            if (strict_ || !plan.forced) {
-                error = "line " + std::to_string(line) + ", column '" + file_.names[i] + "': '" +
-                        std::string(cell) + "' is not " + with_article(plan.type) +
-                        (strict_ ? ", the type the existing table declares" : "");
-                return false;
-            }
-            auto& unfit = columns_[i].unfit;
-            if (unfit.first_lines.size() < 5) unfit.first_lines.push_back(line);
-            ++unfit.count;
-            sqlite3_bind_null(stmt, slot);
-        }
-        if (key_ == i) {
-            if (cell.empty()) {
-                error = "line " + std::to_string(line) + ": the key column '" + file_.names[i] +
-                        "' is empty; every row needs a key";
-                return false;
-            }
-            if (!fits) {
-                error = "line " + std::to_string(line) + ": the key column '" + file_.names[i] +
-                        "' holds '" + std::string(cell) + "', which is not " +
-                        with_article(plan.type) + "; every row needs a key";
-                return false;
-            }
-            // The key as the table will hold it: 1000 and '1 000', or 2 and 2.0, are one key.
-            current_key_ = bound_text;
-            auto [it, fresh] = keys_.emplace(current_key_, line);
-            if (!fresh) {
-                error = duplicate_key(current_key_, line, it->second);
-                return false;
-            }
-        }
-        return true;
-    }
-
-    // "key 'K' of column 'c' is on line L and on line E; …" (E 0: already in the table).
-    std::string duplicate_key(std::string_view key, size_t line, size_t earlier) const {
-        return "key '" + std::string(key) + "' of column '" + file_.names[*key_] + "' is on line " +
-               std::to_string(line) +
-               (earlier == 0 ? " and already in the table"
-                             : " and on line " + std::to_string(earlier)) +
-               "; keys must be unique";
-    }
-
-    const ImportOptions& options_;
-    const ParsedFile& file_;
-    const FileReading& reading_;
-    std::vector<ImportedColumn>& columns_;
-    std::optional<size_t> key_;
-    bool strict_;
-    std::vector<std::array<char, 24>> temporal_;
-    std::unordered_map<std::string, size_t> keys_;
-    std::string current_key_;
+// The existing table's columns: name, the type strata reads, the declared type.
+struct ExistingColumn {
+    std::string name;
+    ColumnType type;
+    std::string declared;
 };
 
-// The existing table's columns and their types, by PRAGMA table_info.
-std::vector<std::pair<std::string, ColumnType>> existing_columns(SQLite::Database& db,
-                                                                 const std::string& table) {
-    std::vector<std::pair<std::string, ColumnType>> out;
+std::vector<ExistingColumn> existing_columns(SQLite::Database& db, const std::string& table) {
+    std::vector<ExistingColumn> out;
     SQLite::Statement info(db, "SELECT name, type FROM pragma_table_info(?)");
     info.bind(1, table);
-    while (info.executeStep())
-        out.emplace_back(info.getColumn(0).getString(),
-                         column_type_of(type_from_declared(info.getColumn(1).getString())));
+    while (info.executeStep()) {
+        const std::string declared = info.getColumn(1).getString();
+        out.push_back({info.getColumn(0).getString(), column_type_of(type_from_declared(declared)),
+                       declared});
+    }
     return out;
 }
 
@@ -392,8 +223,8 @@ void read_existing_keys(SQLite::Database& db, const std::string& table, const st
 // that do not fit), through a statement that writes nothing; `db` (read-only, or null when
 // the database does not exist yet) only gives the keys already in the table.
 bool dry_run(const ImportOptions& options, const ParsedFile& file, const FileReading& reading,
-             std::optional<size_t> key, bool append, SQLite::Database* db, ImportReport& report,
-             std::string& error) {
+             std::optional<size_t> key, bool append, const std::vector<std::string>& guarded,
+             SQLite::Database* db, ImportReport& report, std::string& error) {
     try {
         SQLite::Database scratch(":memory:", SQLite::OPEN_READWRITE);
         std::string select = "SELECT ";
@@ -401,6 +232,7 @@ bool dry_run(const ImportOptions& options, const ParsedFile& file, const FileRea
             select += (i ? ", ?" : "?");
         select += " WHERE 0";  // no row: each step only takes the bound cells
         RowWriter writer(options, file, reading, report.columns, key, append);
+        writer.guard_texts(guarded);
         if (append && key && db) read_existing_keys(*db, options.table, file.names[*key], writer);
         size_t checked = 0;
         if (!writer.write(scratch.getHandle(), select, checked, error)) {
@@ -435,6 +267,9 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
 
     // --types and --key name columns by their column name or header.
     std::vector<std::optional<ColumnType>> forced(width);
+    // --append: per file column, the declared type of a text column SQLite gives a numeric
+    // affinity (empty for the others).
+    std::vector<std::string> numeric_affinity(width);
     for (const auto& [column, type] : options.types) {
         auto at = find_column(column, file.names, file.headers);
         if (!at) {
@@ -457,7 +292,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
     // The database: the table must not exist unless --replace or --append says what to do.
     std::unique_ptr<SQLite::Database> db;
     bool exists = false;
-    std::vector<std::pair<std::string, ColumnType>> existing;
+    std::vector<ExistingColumn> existing;
     std::string table_key;  // the existing table's one PRIMARY KEY column, if it has one
     std::error_code ec;
     const bool db_existed = std::filesystem::exists(options.db, ec);
@@ -505,7 +340,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         }
         std::vector<std::string> table_names;
         for (const auto& c : existing)
-            table_names.push_back(c.first);
+            table_names.push_back(c.name);
         // SQLite compares column names without letter case (ASCII).
         auto same_name = [](const std::string& a, const std::string& b) {
             return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
@@ -514,16 +349,17 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
             });
         };
         for (size_t i = 0; i < width; ++i) {
-            auto it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
-                return same_name(c.first, file.names[i]);
-            });
+            auto it = std::find_if(existing.begin(), existing.end(),
+                                   [&](const auto& c) { return same_name(c.name, file.names[i]); });
             if (it == existing.end()) {
                 error = "column '" + file.names[i] + "' (header '" + file.headers[i] +
                         "') is not in table '" + table + "' (its columns: " + listed(table_names) +
                         "); --append adds rows to the columns it has";
                 return false;
             }
-            forced[i] = it->second;
+            forced[i] = it->type;
+            if (it->type == ColumnType::Text && converts_numeric_texts(it->declared))
+                numeric_affinity[i] = it->declared;
         }
         // The table's own key is the key: every row needs one (a missing INTEGER PRIMARY KEY
         // would be made up by SQLite), and the file's must not repeat the table's.
@@ -565,7 +401,8 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
                                     : "created";
     report.rows = rows;
     if (options.dry_run)
-        return dry_run(options, file, reading, key, append, db.get(), report, error);
+        return dry_run(options, file, reading, key, append, numeric_affinity, db.get(), report,
+                       error);
 
     std::string insert = "INSERT INTO " + quote_identifier(table) + " (";
     for (size_t i = 0; i < width; ++i)
@@ -616,6 +453,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         }
         if (!append) db->exec(report.create_sql);
         RowWriter writer(options, file, reading, report.columns, key, append);
+        writer.guard_texts(numeric_affinity);
         if (append && key) read_existing_keys(*db, table, file.names[*key], writer);
         size_t written = 0;
         if (!writer.write(db->getHandle(), insert, written, error)) {

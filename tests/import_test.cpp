@@ -352,6 +352,19 @@ TEST_CASE("import --append: the table's own key, keys as values, names in any le
                  "--append"});
     CHECK_MESSAGE(r.code == 0, r.err);
     CHECK(count_rows(db, "people") == 1);
+    // A column strata reads as text that SQLite stores numbers in (declared STRING): '007'
+    // would become 7, so it is refused; other texts go in.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("CREATE TABLE coded (id INTEGER PRIMARY KEY, code STRING, note TEXT)");
+    r = run_cli({"import", dir.write("h.csv", "id,code,note\n1,007,007\n"), "--db", db, "--table",
+                 "coded", "--append"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 2, column 'code': '007' would be stored as a number: the table "
+                     "declares the column STRING") != std::string::npos);
+    r = run_cli({"import", dir.write("i.csv", "id,code,note\n1,A7,007\n"), "--db", db, "--table",
+                 "coded", "--append"});
+    CHECK(r.code == 0);
+    CHECK(cell(db, "SELECT note FROM coded") == "text:007");
     // Numbers as keys: 2.0 and 2 are one key.
     REQUIRE(run_cli({"import", dir.write("f.csv", "code,v\n2.5,a\n2.0,b\n"), "--db", db, "--table",
                      "codes", "--key", "code"})
