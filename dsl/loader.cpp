@@ -37,6 +37,46 @@ namespace {
 using Code = DiagnosticCode;
 
 constexpr size_t kMaxFileBytes = 64u << 20;
+
+// Where a second YAML document begins: a document marker ('---' or '...' at the start of a
+// line, alone or before a space) after the first document's content, with more content after
+// it; nullopt when there is none. A '---' before any content starts the one document, and a
+// last '...' ends it. (Markers cannot appear inside content at the start of a line.)
+std::optional<Location> second_document(const std::string& text) {
+    bool content = false;        // the first document has begun
+    std::optional<size_t> mark;  // the marker after it
+    int line = 1;
+    int mark_line = 0;
+    for (size_t at = 0; at < text.size();) {
+        size_t end = text.find('\n', at);
+        if (end == std::string::npos) end = text.size();
+        std::string_view l(text.data() + at, end - at);
+        if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+        const bool marker = (l.substr(0, 3) == "---" || l.substr(0, 3) == "...") &&
+                            (l.size() == 3 || l[3] == ' ' || l[3] == '\t');
+        const size_t first = l.find_first_not_of(" \t");
+        const bool blank = first == std::string_view::npos || l[first] == '#' ||
+                           (l[0] == '%' && !content);  // a directive
+        if (marker) {
+            const std::string_view rest = l.substr(3);
+            const size_t after = rest.find_first_not_of(" \t");
+            const bool inline_content = after != std::string_view::npos && rest[after] != '#';
+            if (content && !mark) {
+                mark = at;
+                mark_line = line;
+            }
+            if (inline_content && content && mark) return Location{mark_line, 1, 3};
+            if (inline_content) content = true;
+        } else if (!blank) {
+            if (mark) return Location{mark_line, 1, 3};
+            content = true;
+        }
+        at = end + 1;
+        ++line;
+    }
+    return std::nullopt;
+}
+
 class Loader : public YamlReader {
   public:
     Loader(const SourceFile& file, Diagnostics& diags) : YamlReader(file, diags) {}
@@ -63,15 +103,18 @@ class Loader : public YamlReader {
                       "UTF-8 (an editor's \"Save with encoding\" or iconv -f cp1251 -t utf-8)");
             return std::nullopt;
         }
+        // A second document ('---' after the first one's content; often a newer version
+        // pasted below the old one) is never read silently. Found in the text: yaml-cpp's
+        // LoadAll can loop forever on malformed input.
+        if (auto second = second_document(file_.text())) {
+            error(Code::Yaml, *second,
+                  "a second YAML document (after a '---' line): a rule file is one document; "
+                  "remove the '---' and what is not the rules, or split the file");
+            return std::nullopt;
+        }
         YAML::Node root;
-        std::vector<YAML::Node> more;  // documents after the first ('---')
         try {
-            std::vector<YAML::Node> documents =
-                YAML::LoadAll(hide_inner_value_separators(file_.text()));
-            if (!documents.empty()) root = documents[0];
-            for (size_t d = 1; d < documents.size(); ++d)
-                if (documents[d].IsDefined() && !documents[d].IsNull())
-                    more.push_back(documents[d]);
+            root = YAML::Load(hide_inner_value_separators(file_.text()));
         } catch (const YAML::Exception& e) {
             // yaml-cpp reports its nesting limit as "bad file" at 1:1.
             if (e.msg == "bad file") {
@@ -87,13 +130,6 @@ class Loader : public YamlReader {
             return std::nullopt;
         } catch (const std::exception& e) {
             error(Code::Yaml, Location{1, 1, 1}, std::string("invalid YAML: ") + e.what());
-            return std::nullopt;
-        }
-        if (!more.empty()) {
-            // Often a newer version pasted below the old one: never read it silently.
-            error(Code::Yaml, node_location(more[0]),
-                  "a second YAML document (after a '---' line): a rule file is one document; "
-                  "remove the '---' and what is not the rules, or split the file");
             return std::nullopt;
         }
         if (!root.IsDefined() || root.IsNull()) {
