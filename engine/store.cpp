@@ -3,6 +3,8 @@
 #include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 namespace strata {
@@ -109,6 +111,13 @@ std::optional<Schema> read_schema(SQLite::Database& db, StoreError& error) {
         return std::nullopt;
     }
     return schema;
+}
+
+bool same_sql_name(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) ==
+               std::tolower(static_cast<unsigned char>(y));
+    });
 }
 
 std::string quote_identifier(const std::string& name) {

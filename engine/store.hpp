@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "dsl/schema.hpp"
 
@@ -35,5 +36,9 @@ std::optional<Schema> read_schema(SQLite::Database& db, StoreError& error);
 // Quotes an identifier for SQL: "name" with inner quotes doubled. Only identifiers that the
 // schema check accepted ever reach SQL.
 std::string quote_identifier(const std::string& name);
+
+// Whether SQLite takes two names (of tables, columns, indexes) for one: equal but for the
+// letter case of ASCII letters, as SQLite compares them.
+bool same_sql_name(std::string_view a, std::string_view b);
 
 }  // namespace strata

@@ -341,16 +341,10 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         std::vector<std::string> table_names;
         for (const auto& c : existing)
             table_names.push_back(c.name);
-        // SQLite compares column names without letter case (ASCII).
-        auto same_name = [](const std::string& a, const std::string& b) {
-            return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-                return std::tolower(static_cast<unsigned char>(x)) ==
-                       std::tolower(static_cast<unsigned char>(y));
-            });
-        };
         for (size_t i = 0; i < width; ++i) {
-            auto it = std::find_if(existing.begin(), existing.end(),
-                                   [&](const auto& c) { return same_name(c.name, file.names[i]); });
+            auto it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
+                return same_sql_name(c.name, file.names[i]);
+            });
             if (it == existing.end()) {
                 error = "column '" + file.names[i] + "' (header '" + file.headers[i] +
                         "') is not in table '" + table + "' (its columns: " + listed(table_names) +
@@ -365,7 +359,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         // would be made up by SQLite), and the file's must not repeat the table's.
         if (!key && !table_key.empty()) {
             for (size_t i = 0; i < width && !key; ++i)
-                if (same_name(file.names[i], table_key)) key = i;
+                if (same_sql_name(file.names[i], table_key)) key = i;
             if (!key) {
                 error = "table '" + table + "' is keyed by column '" + table_key + "', which " +
                         options.file + " does not have; every row needs a key";

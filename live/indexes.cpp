@@ -45,15 +45,8 @@ std::string free_index_name(SQLite::Database& data, const std::string& table,
     SQLite::Statement taken(data, "SELECT 1 FROM sqlite_master WHERE name = ? COLLATE NOCASE");
     for (int n = 1;; ++n) {
         const std::string name = n == 1 ? base : base + "_" + std::to_string(n);
-        auto same = [&name](const std::string& other) {
-            return std::equal(name.begin(), name.end(), other.begin(), other.end(),
-                              [](char a, char b) {
-                                  return std::tolower(static_cast<unsigned char>(a)) ==
-                                         std::tolower(static_cast<unsigned char>(b));
-                              });
-        };
         if (std::any_of(chosen.begin(), chosen.end(),
-                        [&](const LookupIndex& l) { return same(l.name); }))
+                        [&](const LookupIndex& l) { return same_sql_name(name, l.name); }))
             continue;
         taken.reset();
         taken.bind(1, name);
