@@ -94,7 +94,22 @@ struct NumberParts {
     size_t digit_count = 0;
     std::string_view fraction;
     char mark = 0;
+    // Commas grouped the integer's thousands (1,234,567 or 1,500.25): a number only where the
+    // decimal mark is '.'.
+    bool comma_groups = false;
+    // One comma before the last three digits of 1 to 3 more, and nothing else (1,500): a
+    // fraction where the decimal mark is ',', thousands where it is '.'.
+    bool comma_ambiguous = false;
 };
+
+// Whether s[i] is ',' followed by exactly three digits and then the end, another such group
+// or a '.' (a thousands separator in 1,234,567.5).
+bool comma_group_at(std::string_view s, size_t i) {
+    if (i + 3 >= s.size() || s[i] != ',') return false;
+    for (size_t k = 1; k <= 3; ++k)
+        if (!is_digit(s[i + k])) return false;
+    return i + 4 == s.size() || s[i + 4] == ',' || s[i + 4] == '.';
+}
 
 std::optional<NumberParts> split_number(std::string_view s) {
     NumberParts parts;
@@ -113,6 +128,23 @@ std::optional<NumberParts> split_number(std::string_view s) {
             ++group;
             ++i;
             continue;
+        }
+        // A comma before three digits and more groups or a '.' fraction groups thousands.
+        if (s[i] == ',' && !grouped && comma_group_at(s, i) && i + 4 < s.size() && group >= 1 &&
+            group <= 3) {
+            size_t j = i;
+            while (j < s.size() && s[j] == ',' && comma_group_at(s, j)) {
+                for (size_t k = 1; k <= 3; ++k) {
+                    if (parts.digit_count == 18) return std::nullopt;
+                    parts.digits[parts.digit_count++] = s[j + k];
+                }
+                j += 4;
+            }
+            if (j < s.size() && s[j] != '.') return std::nullopt;
+            parts.comma_groups = true;
+            group = 3;
+            i = j;
+            break;
         }
         const size_t space = space_at(s, i);
         if (space == 0) break;
@@ -135,6 +167,9 @@ std::optional<NumberParts> split_number(std::string_view s) {
         if (parts.fraction.empty() || parts.fraction.size() > 30) return std::nullopt;
         for (char c : parts.fraction)
             if (!is_digit(c)) return std::nullopt;
+        if (parts.mark == ',' && parts.comma_groups) return std::nullopt;
+        parts.comma_ambiguous = parts.mark == ',' && !grouped && parts.fraction.size() == 3 &&
+                                parts.digit_count <= 3 && parts.digits[0] != '0';
     }
     return parts;
 }
@@ -167,6 +202,8 @@ uint32_t number_shape(std::string_view s) {
     if (s.empty() || (s[0] != '-' && !is_digit(s[0]))) return shape;
     auto parts = split_number(s);
     if (!parts) return shape;
+    if (parts->comma_groups) return shape | kDotFraction | kCommaThousands;
+    if (parts->comma_ambiguous) return shape | kDotFraction | kCommaFraction | kCommaAmbiguous;
     if (parts->mark == 0) return shape | kWholeNumber | kDotFraction | kCommaFraction;
     return shape | (parts->mark == '.' ? kDotFraction : kCommaFraction);
 }
@@ -182,7 +219,10 @@ std::optional<int64_t> parse_integer_cell(std::string_view s) {
 std::optional<double> parse_number_cell(std::string_view s, DecimalMark mark) {
     auto parts = split_number(s);
     if (!parts) return std::nullopt;
-    if (parts->mark != 0 && parts->mark != (mark == DecimalMark::Dot ? '.' : ',')) {
+    if (parts->comma_groups && mark != DecimalMark::Dot) return std::nullopt;
+    // 1,500 with the decimal mark '.': the comma grouped thousands.
+    const bool thousands = parts->comma_ambiguous && mark == DecimalMark::Dot;
+    if (parts->mark != 0 && !thousands && parts->mark != (mark == DecimalMark::Dot ? '.' : ',')) {
         return std::nullopt;
     }
     char text[64];
@@ -190,7 +230,10 @@ std::optional<double> parse_number_cell(std::string_view s, DecimalMark mark) {
     if (parts->negative) text[n++] = '-';
     std::memcpy(text + n, parts->digits, parts->digit_count);
     n += parts->digit_count;
-    if (!parts->fraction.empty()) {
+    if (thousands) {
+        std::memcpy(text + n, parts->fraction.data(), parts->fraction.size());
+        n += parts->fraction.size();
+    } else if (!parts->fraction.empty()) {
         text[n++] = '.';
         std::memcpy(text + n, parts->fraction.data(), parts->fraction.size());
         n += parts->fraction.size();

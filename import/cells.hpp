@@ -35,18 +35,23 @@ std::string_view trim_cell(std::string_view cell);
 
 // What a trimmed, non-empty cell could be, as bits.
 enum CellShape : uint32_t {
-    kBooleanWord = 1u << 0,   // true, yes, да, Y, … (any letter case)
-    kBooleanDigit = 1u << 1,  // 0 or 1
-    kWholeNumber = 1u << 2,   // an integer: no fraction, no leading zero, up to 18 digits
-    kDotFraction = 1u << 3,   // a number whose fraction follows a '.'
-    kCommaFraction = 1u << 4  // a number whose fraction follows a ','
+    kBooleanWord = 1u << 0,    // true, yes, да, Y, … (any letter case)
+    kBooleanDigit = 1u << 1,   // 0 or 1
+    kWholeNumber = 1u << 2,    // an integer: no fraction, no leading zero, up to 18 digits
+    kDotFraction = 1u << 3,    // a number whose fraction follows a '.'
+    kCommaFraction = 1u << 4,  // a number whose fraction follows a ','
+    // 1,234,567 or 1,500.25: commas grouping thousands, a number only with the decimal mark '.'
+    kCommaThousands = 1u << 5,
+    // 1,500: 1.5 with the decimal mark ',', 1500 with '.' (then the comma groups thousands)
+    kCommaAmbiguous = 1u << 6
 };
 uint32_t number_shape(std::string_view trimmed);
 
 // An integer cell: an optional '-', digits grouped by threes with spaces or no-break spaces
 // allowed (150 000), no leading zero (007 is a code, not 7).
 std::optional<int64_t> parse_integer_cell(std::string_view trimmed);
-// A number cell: an integer part as above, then optionally `mark` and digits.
+// A number cell: an integer part as above, then optionally `mark` and digits. With the mark
+// '.', commas may group the integer part's thousands instead (1,234,567.5; 1,500 is 1500).
 std::optional<double> parse_number_cell(std::string_view trimmed, DecimalMark mark);
 
 // Which date orders a date or date-and-time cell allows.

@@ -8,8 +8,12 @@ void ColumnEvidence::add(std::string_view cell) {
     all_shapes &= shape;
     if (shape & kBooleanWord) ++boolean_words;
     if (shape & (kBooleanWord | kBooleanDigit)) ++boolean_cells;
-    if ((shape & kDotFraction) && !(shape & kWholeNumber)) ++dot_fractions;
-    if ((shape & kCommaFraction) && !(shape & kWholeNumber)) ++comma_fractions;
+    if (shape & kCommaAmbiguous) {
+        if (ambiguous_commas++ == 0) ambiguous_sample = std::string(cell);
+    } else {
+        if ((shape & kDotFraction) && !(shape & kWholeNumber)) ++dot_fractions;
+        if ((shape & kCommaFraction) && !(shape & kWholeNumber)) ++comma_fractions;
+    }
     const TemporalShape t = temporal_shape(cell);
     switch (t.kind) {
         case TemporalShape::None:
@@ -68,16 +72,26 @@ bool plan_columns(const std::vector<ColumnEvidence>& evidence,
         inferred[i] = infer(evidence[i]);
 
     // The decimal mark: --decimal, else what the number columns agree on.
-    std::optional<size_t> dot_column, comma_column;
+    std::optional<size_t> dot_column, comma_column, ambiguous_column;
     for (size_t i = 0; i < n; ++i) {
         const bool numeric =
             forced[i] ? *forced[i] == ColumnType::Number : inferred[i] == Inferred::Number;
         if (!numeric) continue;
         if (evidence[i].dot_fractions > 0 && !dot_column) dot_column = i;
         if (evidence[i].comma_fractions > 0 && !comma_column) comma_column = i;
+        if (evidence[i].ambiguous_commas > 0 && !ambiguous_column) ambiguous_column = i;
     }
     if (settings.decimal) {
         out.decimal = *settings.decimal;
+    } else if (ambiguous_column && !dot_column && !comma_column) {
+        // 1,500 is 1.5 in a file with decimal commas and 1500 in one with decimal points.
+        const ColumnEvidence& e = evidence[*ambiguous_column];
+        error = "column '" + names[*ambiguous_column] + "' has numbers such as '" +
+                e.ambiguous_sample +
+                "' that read as a fraction with a decimal comma and as thousands with a decimal "
+                "point, and no other number in the file settles it; give --decimal , or "
+                "--decimal .";
+        return false;
     } else if (dot_column && comma_column) {
         error = dot_column == comma_column
                     ? "column '" + names[*dot_column] +

@@ -21,7 +21,11 @@ struct ColumnEvidence {
     uint32_t all_shapes = ~0u;  // the CellShape bits every filled cell has
     size_t boolean_words = 0;
     size_t boolean_cells = 0;  // cells that spell a boolean, as a word or a digit
-    size_t dot_fractions = 0, comma_fractions = 0;  // cells with a fraction after '.' or ','
+    // Cells with a fraction after '.' (or commas grouping thousands, 1,234,567) or after ','.
+    size_t dot_fractions = 0, comma_fractions = 0;
+    // Cells like 1,500: 1.5 or 1500 by the decimal mark; the first of them.
+    size_t ambiguous_commas = 0;
+    std::string ambiguous_sample;
     bool all_temporal = true;
     size_t year_first = 0, either = 0, day_first = 0, month_first = 0;
     bool any_time = false;
@@ -50,7 +54,8 @@ struct FileReading {
 
 // Decides every column's plan. `forced` has a type for the columns whose type is given.
 // False with `error` (a question naming the option to give) when the file leaves the date
-// order or the decimal mark open.
+// order or the decimal mark open (numbers like 1,500 and no other number saying which mark
+// the file uses).
 bool plan_columns(const std::vector<ColumnEvidence>& evidence,
                   const std::vector<std::optional<ColumnType>>& forced,
                   const std::vector<std::string>& names, const InferenceSettings& settings,

@@ -506,6 +506,53 @@ TEST_CASE("import --dry-run writes nothing; separators, decimals and usage error
     CHECK(r.code == 2);
 }
 
+TEST_CASE("import: 1,500 is a fraction or thousands only as the file settles it") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    // A US export: quoted amounts with commas grouping thousands. Nothing else in the file
+    // says which mark is the decimal one, so 1,500 is a question, not 1.5.
+    auto us = dir.write("us.csv", "id,amount\n1,\"1,500\"\n2,\"12,000\"\n3,7\n");
+    auto r = run_cli({"import", us, "--db", db, "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("column 'amount' has numbers such as '1,500' that read as a fraction with a "
+                     "decimal comma and as thousands with a decimal point, and no other number "
+                     "in the file settles it; give --decimal , or --decimal .") !=
+          std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(db));
+    r = run_cli({"import", us, "--db", db, "--table", "t", "--decimal", "."});
+    REQUIRE(r.code == 0);
+    CHECK(cell(db, "SELECT sum(amount) FROM t") == "real:13507.0");
+    r = run_cli({"import", us, "--db", db, "--table", "t", "--decimal", ",", "--replace"});
+    REQUIRE(r.code == 0);
+    CHECK(cell(db, "SELECT sum(amount) FROM t") == "real:20.5");
+
+    // Another number settles it: 1,234,567 and 2.50 are written with a decimal point, so
+    // 1,500 is 1500; 12,5 is written with a decimal comma, so 1,500 is 1.5.
+    auto dotted = dir.write("dot.csv", "id,amount,big\n1,\"1,500\",\"1,234,567.5\"\n2,2.50,3\n");
+    r = run_cli({"import", dotted, "--db", db, "--table", "d"});
+    REQUIRE(r.code == 0);
+    CHECK(cell(db, "SELECT sum(amount) FROM d") == "real:1502.5");
+    CHECK(cell(db, "SELECT sum(big) FROM d") == "real:1234570.5");
+    auto comma = dir.write("comma.csv", "id;amount;rate\n1;1,500;12,5\n");
+    r = run_cli({"import", comma, "--db", db, "--table", "c"});
+    REQUIRE(r.code == 0);
+    CHECK(cell(db, "SELECT amount + rate FROM c") == "real:14.0");
+    // Commas grouping thousands say the decimal mark is '.', against 12,5; with --decimal ,
+    // they are no number, and that column is text, kept as written.
+    auto mixed = dir.write("mixed.csv", "id;big;rate\n1;1,234,567;12,5\n");
+    r = run_cli({"import", mixed, "--db", db, "--table", "m"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("give --decimal . or --decimal ,") != std::string::npos);
+    r = run_cli({"import", mixed, "--db", db, "--table", "m", "--decimal", ","});
+    REQUIRE(r.code == 0);
+    CHECK(cell(db, "SELECT big FROM m") == "text:1,234,567");
+    // 0,500 and 1 500,250 are no thousands: a fraction, settled as such.
+    auto plain = dir.write("plain.csv", "id;a;b\n1;0,500;1 500,250\n");
+    r = run_cli({"import", plain, "--db", db, "--table", "p"});
+    REQUIRE(r.code == 0);
+    CHECK(cell(db, "SELECT a + b FROM p") == "real:1500.75");
+}
+
 TEST_CASE("check --db binds the inferred types of an imported customer and fact table") {
     TempDir dir;
     const auto db = dir.file("crm.db");
