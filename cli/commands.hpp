@@ -154,11 +154,13 @@ struct OutboxClaimOptions {
 struct OutboxAckOptions {
     OutboxTarget target;
     std::vector<int64_t> ids;
+    std::optional<std::string> consumer;  // the sender acking: the row's consumer once done
 };
 
 struct OutboxFailOptions {
     OutboxTarget target;
     std::vector<int64_t> ids;
+    std::optional<std::string> consumer;  // the sender failing: another's claim is left alone
     std::string reason;
     int64_t max_attempts = 5;
 };

@@ -2,6 +2,7 @@
 // the four commands and holds list; claim, ack and fail are in outbox_send.cpp.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <ostream>
@@ -54,25 +55,46 @@ std::unique_ptr<SQLite::Database> open_outbox(const OutboxTarget& target,
         err << prefix << "--wait " << target.wait << " is not a duration like 30s, 5m or 1h\n";
         return nullptr;
     }
+    const int wait_ms = busy_timeout_ms(*wait);
+    auto failed = [&](const StoreError& error) {
+        if (error.locked)
+            err << prefix << "'" << path
+                << "' stayed locked by another process for longer than --wait " << target.wait
+                << '\n';
+        else
+            err << prefix << error.message << '\n';
+        return nullptr;
+    };
+    // open_state would create a missing file, and strata's tables in any SQLite file: a
+    // mistyped path, or --db where the runs are in --state, must not become an empty outbox
+    // that a sender then polls forever. The file must hold a run state already.
     StoreError error;
-    std::unique_ptr<SQLite::Database> db;
-    if (write) {
-        // open_state would create a missing file: a mistyped path must not become an empty
-        // outbox that a sender then polls forever.
-        std::error_code ec;
-        if (!std::filesystem::exists(path, ec)) {
-            err << prefix << "database '" << path << "' does not exist\n";
+    auto db = open_read_only(path, error, wait_ms);
+    if (!db) return failed(error);
+    try {
+        const bool has_state =
+            db->execAndGet(
+                  "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
+                  "('strata_runs', 'strata_outbox')")
+                .getInt64() > 0;
+        if (!has_state) {
+            err << prefix << "'" << path
+                << "' holds no strata run state (no strata_runs table): the first run of a rule "
+                   "file creates it"
+                << (target.state ? "" : "; give --state when the runs are stored elsewhere")
+                << '\n';
             return nullptr;
         }
-        db = open_state(path, error);
-    } else {
-        db = open_read_only(path, error);
-    }
-    if (!db) {
-        err << prefix << error.message << '\n';
+    } catch (const SQLite::Exception& e) {
+        err << prefix << describe_outbox_error(e, target) << '\n';
         return nullptr;
     }
-    db->setBusyTimeout(busy_timeout_ms(*wait));
+    if (write) {
+        db.reset();
+        db = open_state(path, error, wait_ms);
+        if (!db) return failed(error);
+    }
+    db->setBusyTimeout(wait_ms);
     return db;
 }
 
@@ -192,6 +214,31 @@ void add_target(CLI::App* cmd, OutboxTarget& target) {
         ->capture_default_str();
 }
 
+// An action id as claim prints it: decimal digits. Leading zeros are dropped here, so that
+// CLI11 does not read 010 as octal or 0x11 as hex.
+CLI::Validator action_id_check() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+                return c >= '0' && c <= '9';
+            });
+            if (!digits) return "'" + text + "' is not an action id (the id of a claimed line)";
+            const size_t first = std::min(text.find_first_not_of('0'), text.size() - 1);
+            text.erase(0, first);
+            if (text.size() > 18) return "'" + text + "' is not an action id (too large)";
+            return {};
+        },
+        "");
+}
+
+// --consumer on ack and fail: the sender's name, as given to claim.
+void add_sender(CLI::App* cmd, std::optional<std::string>& consumer, const std::string& what) {
+    cmd->add_option("--consumer", consumer, what)
+        ->type_name("NAME")
+        ->check(CLI::Validator(
+            [](std::string& s) { return s.empty() ? std::string("must not be empty") : ""; }, ""));
+}
+
 CLI::Option* add_max_attempts(CLI::App* cmd, int64_t& max_attempts, const std::string& what) {
     return cmd->add_option("--max-attempts", max_attempts, what)
         ->type_name("N")
@@ -254,7 +301,11 @@ void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     auto* ack_cmd = outbox->add_subcommand("ack", "Record that claimed actions were sent");
     group(ack_cmd);
     add_target(ack_cmd, ack->target);
-    ack_cmd->add_option("ID", ack->ids, "Action ids (the id of each claimed line)")->required();
+    ack_cmd->add_option("ID", ack->ids, "Action ids (the id of each claimed line)")
+        ->required()
+        ->transform(action_id_check());
+    add_sender(ack_cmd, ack->consumer,
+               "The sender acking, as named to claim: recorded as the action's consumer");
     ack_cmd->callback(
         [ack, &exit_code, &out, &err] { exit_code = run_outbox_ack(*ack, out, err); });
 
@@ -263,7 +314,12 @@ void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
         "fail", "Record that sending claimed actions failed: retried later, or dead-lettered");
     group(fail_cmd);
     add_target(fail_cmd, fail->target);
-    fail_cmd->add_option("ID", fail->ids, "Action ids (the id of each claimed line)")->required();
+    fail_cmd->add_option("ID", fail->ids, "Action ids (the id of each claimed line)")
+        ->required()
+        ->transform(action_id_check());
+    add_sender(fail_cmd, fail->consumer,
+               "The sender failing, as named to claim: an action another consumer has claimed "
+               "since is left to it");
     fail_cmd->add_option("--reason", fail->reason, "Why the send failed (kept with the action)")
         ->required();
     add_max_attempts(fail_cmd, fail->max_attempts,

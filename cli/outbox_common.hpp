@@ -41,13 +41,19 @@ std::optional<std::vector<OutboxEntry>> outbox_list(const OutboxTarget& target,
                                                     const OutboxFilter& filter, std::ostream& err);
 std::optional<ClaimResult> outbox_claim(const OutboxTarget& target, const ClaimRequest& request,
                                         std::ostream& err);
+// Puts claimed actions that never reached the sender back to pending (unclaim_outbox).
+std::optional<int64_t> outbox_unclaim(const OutboxTarget& target, const ClaimRequest& request,
+                                      const std::vector<int64_t>& ids, std::ostream& err);
 std::optional<std::vector<OutboxChange>> outbox_ack(const OutboxTarget& target,
                                                     const std::vector<int64_t>& ids,
-                                                    const std::string& now, std::ostream& err);
+                                                    const std::string& now,
+                                                    const std::optional<std::string>& consumer,
+                                                    std::ostream& err);
 std::optional<std::vector<OutboxChange>> outbox_fail(const OutboxTarget& target,
                                                      const std::vector<int64_t>& ids,
                                                      const std::string& reason,
                                                      int64_t max_attempts, const std::string& now,
+                                                     const std::optional<std::string>& consumer,
                                                      std::ostream& err);
 
 }  // namespace strata::cli

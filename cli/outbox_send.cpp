@@ -35,6 +35,18 @@ int run_outbox_claim(const OutboxClaimOptions& options, std::ostream& out, std::
     for (const OutboxEntry& e : result.claimed)
         out << e.json << '\n';
     out.flush();
+    if (!out && !result.claimed.empty()) {
+        // The sender never saw them: a claim it cannot read must not use up their attempts.
+        std::vector<int64_t> ids;
+        for (const OutboxEntry& e : result.claimed)
+            ids.push_back(e.id);
+        const auto undone = outbox_unclaim(options.target, request, ids, err);
+        err << "strata outbox claim: the claimed actions could not be written to the output";
+        if (undone)
+            err << "; " << *undone << " of " << ids.size() << " went back to pending, as they were";
+        err << '\n';
+        return kExitEnvironment;
+    }
     if (result.leases_expired > 0)
         spdlog::info("outbox claim: {} expired lease(s) released, {} of them dead-lettered",
                      result.leases_expired, result.dead_lettered);
@@ -81,11 +93,14 @@ int report(const std::vector<OutboxChange>& changes, const std::string& command,
 }  // namespace
 
 int run_outbox_ack(const OutboxAckOptions& options, std::ostream&, std::ostream& err) {
-    const auto changes =
-        outbox_ack(options.target, options.ids, utc_timestamp(std::time(nullptr)), err);
+    const auto changes = outbox_ack(options.target, options.ids, utc_timestamp(std::time(nullptr)),
+                                    options.consumer, err);
     if (!changes) return kExitEnvironment;
-    return report(*changes, "ack", err, [](const OutboxChange& c) -> std::string {
+    return report(*changes, "ack", err, [&](const OutboxChange& c) -> std::string {
         if (*c.before == "done") return "was already done";
+        if (held_by_another(c, options.consumer))
+            return "was in flight for " + c.holder.value_or("another consumer") +
+                   " (your lease had expired and it claimed the action); now done";
         if (*c.before == "pending")
             return "was pending again (its lease had expired, or it had failed); now done";
         if (*c.before == "dead") return "had been dead-lettered; now done";
@@ -98,11 +113,16 @@ int run_outbox_fail(const OutboxFailOptions& options, std::ostream&, std::ostrea
         err << "strata outbox fail: --max-attempts must be at least 1\n";
         return kExitEnvironment;
     }
-    const auto changes = outbox_fail(options.target, options.ids, options.reason,
-                                     options.max_attempts, utc_timestamp(std::time(nullptr)), err);
+    const auto changes =
+        outbox_fail(options.target, options.ids, options.reason, options.max_attempts,
+                    utc_timestamp(std::time(nullptr)), options.consumer, err);
     if (!changes) return kExitEnvironment;
     return report(*changes, "fail", err, [&](const OutboxChange& c) -> std::string {
         if (*c.before == "done") return "is done (acked); the failure is not recorded";
+        if (held_by_another(c, options.consumer))
+            return "is in flight for " + c.holder.value_or("another consumer") +
+                   " (your lease had expired and it claimed the action); the failure is not "
+                   "recorded";
         if (*c.before == "dead" && c.after == "dead") return "was already dead";
         std::string text;
         if (*c.before == "pending")

@@ -129,13 +129,26 @@ std::optional<ClaimResult> outbox_claim(const OutboxTarget& target, const ClaimR
         });
 }
 
+std::optional<int64_t> outbox_unclaim(const OutboxTarget& target, const ClaimRequest& request,
+                                      const std::vector<int64_t>& ids, std::ostream& err) {
+    return on_outbox<int64_t>(
+        target, "claim", true, err,
+        [&](SQLite::Database& db) { return unclaim_outbox(db, request, ids); },
+        [&](warehouse::PostgresConnection& db) {
+            return state::unclaim_postgres_outbox(db, request, ids);
+        });
+}
+
 std::optional<std::vector<OutboxChange>> outbox_ack(const OutboxTarget& target,
                                                     const std::vector<int64_t>& ids,
-                                                    const std::string& now, std::ostream& err) {
+                                                    const std::string& now,
+                                                    const std::optional<std::string>& consumer,
+                                                    std::ostream& err) {
     return on_outbox<std::vector<OutboxChange>>(
-        target, "ack", true, err, [&](SQLite::Database& db) { return ack_outbox(db, ids, now); },
+        target, "ack", true, err,
+        [&](SQLite::Database& db) { return ack_outbox(db, ids, now, consumer); },
         [&](warehouse::PostgresConnection& db) {
-            return state::ack_postgres_outbox(db, ids, now);
+            return state::ack_postgres_outbox(db, ids, now, consumer);
         });
 }
 
@@ -143,12 +156,15 @@ std::optional<std::vector<OutboxChange>> outbox_fail(const OutboxTarget& target,
                                                      const std::vector<int64_t>& ids,
                                                      const std::string& reason,
                                                      int64_t max_attempts, const std::string& now,
+                                                     const std::optional<std::string>& consumer,
                                                      std::ostream& err) {
     return on_outbox<std::vector<OutboxChange>>(
         target, "fail", true, err,
-        [&](SQLite::Database& db) { return fail_outbox(db, ids, reason, max_attempts, now); },
+        [&](SQLite::Database& db) {
+            return fail_outbox(db, ids, reason, max_attempts, now, consumer);
+        },
         [&](warehouse::PostgresConnection& db) {
-            return state::fail_postgres_outbox(db, ids, reason, max_attempts, now);
+            return state::fail_postgres_outbox(db, ids, reason, max_attempts, now, consumer);
         });
 }
 

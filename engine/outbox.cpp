@@ -321,14 +321,6 @@ OutboxEntry read_entry(SQLite::Statement& q, bool listed) {
     return e;
 }
 
-// Each id's status and attempt count, or nullopt for an unknown id.
-std::optional<std::pair<std::string, int64_t>> status_of(SQLite::Statement& q, int64_t id) {
-    q.reset();
-    q.bind(1, id);
-    if (!q.executeStep()) return std::nullopt;
-    return std::pair{q.getColumn(0).getString(), q.getColumn(1).getInt64()};
-}
-
 }  // namespace
 
 std::vector<OutboxEntry> list_outbox(SQLite::Database& state, const OutboxFilter& filter) {
@@ -421,8 +413,33 @@ ClaimResult claim_outbox(SQLite::Database& state, const ClaimRequest& r) {
     return result;
 }
 
+int64_t unclaim_outbox(SQLite::Database& state, const ClaimRequest& request,
+                       const std::vector<int64_t>& ids) {
+    SQLite::Transaction tx(state, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement back(state,
+                           "UPDATE strata_outbox SET status = 'pending', consumer = NULL, "
+                           "lease_until = NULL, attempt = attempt - 1, updated_at = ?4 "
+                           "WHERE id = ?1 AND status = 'in_flight' AND consumer = ?2 "
+                           "AND lease_until = ?3");
+    int64_t undone = 0;
+    for (const int64_t id : ids) {
+        back.reset();
+        back.bind(1, id);
+        back.bind(2, request.consumer);
+        back.bind(3, request.lease_until);
+        back.bind(4, request.now);
+        undone += back.exec();
+    }
+    tx.commit();
+    return undone;
+}
+
 bool outbox_was_claimed(const std::string& status, int64_t attempt) {
     return attempt > 0 && status != "holdout" && status != "capped";
+}
+
+bool held_by_another(const OutboxChange& c, const std::optional<std::string>& consumer) {
+    return consumer && c.before == "in_flight" && c.holder != consumer;
 }
 
 namespace {
@@ -433,14 +450,19 @@ template <typename Change>
 std::vector<OutboxChange> change_each(SQLite::Database& state, const std::vector<int64_t>& ids,
                                       Change change) {
     SQLite::Transaction tx(state, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement get(state, "SELECT status, attempt FROM strata_outbox WHERE id = ?");
+    SQLite::Statement get(state,
+                          "SELECT status, attempt, consumer FROM strata_outbox WHERE id = ?");
     std::vector<OutboxChange> changes;
     for (const int64_t id : ids) {
-        OutboxChange c{id, std::nullopt, "", 0};
-        if (auto found = status_of(get, id)) {
-            c.before = found->first;
-            c.after = found->first;
-            c.attempt = found->second;
+        OutboxChange c{id, std::nullopt, "", 0, std::nullopt};
+        get.reset();
+        get.bind(1, id);
+        if (get.executeStep()) {
+            c.before = get.getColumn(0).getString();
+            c.after = *c.before;
+            c.attempt = get.getColumn(1).getInt64();
+            if (!get.getColumn(2).isNull()) c.holder = get.getColumn(2).getString();
+            get.reset();
             if (outbox_was_claimed(*c.before, c.attempt)) change(c);
         }
         changes.push_back(std::move(c));
@@ -452,15 +474,17 @@ std::vector<OutboxChange> change_each(SQLite::Database& state, const std::vector
 }  // namespace
 
 std::vector<OutboxChange> ack_outbox(SQLite::Database& state, const std::vector<int64_t>& ids,
-                                     const std::string& now) {
+                                     const std::string& now,
+                                     const std::optional<std::string>& consumer) {
     SQLite::Statement done(state,
                            "UPDATE strata_outbox SET status = 'done', lease_until = NULL, "
-                           "updated_at = ? WHERE id = ?");
+                           "updated_at = ?1, consumer = coalesce(?3, consumer) WHERE id = ?2");
     return change_each(state, ids, [&](OutboxChange& c) {
         if (*c.before == "done") return;
         done.reset();
         done.bind(1, now);
         done.bind(2, c.id);
+        if (consumer) done.bind(3, *consumer);
         done.exec();
         c.after = "done";
     });
@@ -468,7 +492,8 @@ std::vector<OutboxChange> ack_outbox(SQLite::Database& state, const std::vector<
 
 std::vector<OutboxChange> fail_outbox(SQLite::Database& state, const std::vector<int64_t>& ids,
                                       const std::string& reason, int64_t max_attempts,
-                                      const std::string& now) {
+                                      const std::string& now,
+                                      const std::optional<std::string>& consumer) {
     // A row going back to pending drops its consumer; a dead one keeps the last.
     SQLite::Statement failed(
         state,
@@ -476,6 +501,7 @@ std::vector<OutboxChange> fail_outbox(SQLite::Database& state, const std::vector
         "consumer = CASE WHEN ?1 = 'dead' THEN consumer END, updated_at = ?3 WHERE id = ?4");
     return change_each(state, ids, [&](OutboxChange& c) {
         if (*c.before != "in_flight" && *c.before != "pending") return;
+        if (held_by_another(c, consumer)) return;
         c.after = c.attempt >= max_attempts ? "dead" : "pending";
         failed.reset();
         failed.bind(1, c.after);

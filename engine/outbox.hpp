@@ -131,6 +131,13 @@ struct ClaimResult {
 // set on `state` runs out); nothing changes then.
 ClaimResult claim_outbox(SQLite::Database& state, const ClaimRequest& request);
 
+// Undoes a claim whose actions never reached the sender (its output could not be written):
+// each of `ids` still in flight for request.consumer until request.lease_until goes back to
+// pending, with the attempt the claim added taken off. Returns how many went back. Throws
+// SQLite::Exception.
+int64_t unclaim_outbox(SQLite::Database& state, const ClaimRequest& request,
+                       const std::vector<int64_t>& ids);
+
 // What ack or fail did to one id. `before` is nullopt for an id that is not in the outbox;
 // `after` equals `before` when the row was left as it was.
 struct OutboxChange {
@@ -138,7 +145,12 @@ struct OutboxChange {
     std::optional<std::string> before;
     std::string after;
     int64_t attempt = 0;
+    std::optional<std::string> holder;  // the row's consumer before the change
 };
+
+// Whether the row is in flight for another consumer than `consumer` (the sender acking or
+// failing it): its lease had expired and another claim took it. Never true without `consumer`.
+bool held_by_another(const OutboxChange& c, const std::optional<std::string>& consumer);
 
 // Whether a row was ever claimed: held-out and capped rows never are, and a pending row only
 // once its attempt count is above 0. Ack and fail refuse rows that were not.
@@ -148,17 +160,22 @@ bool outbox_was_claimed(const std::string& status, int64_t attempt);
 // that is not done yet becomes done, whether its lease still runs, has expired (pending or
 // in_flight again for another consumer) or it was dead-lettered meanwhile, since the send
 // did happen. Done rows stay done; unknown, never-claimed, held-out and capped rows are left
-// as they are. One change per id, in the given order. Throws SQLite::Exception.
+// as they are. A done row's consumer becomes `consumer` when one is given (the sender that
+// acked it). One change per id, in the given order. Throws SQLite::Exception.
 std::vector<OutboxChange> ack_outbox(SQLite::Database& state, const std::vector<int64_t>& ids,
-                                     const std::string& now);
+                                     const std::string& now,
+                                     const std::optional<std::string>& consumer = std::nullopt);
 
 // Records failed sends, in one BEGIN IMMEDIATE transaction: a claimed row that is in_flight or
 // pending gets `reason` and goes to dead when its attempt count has reached max_attempts, else
 // back to pending for a later claim. Done and dead rows stay as they are (a late fail does
-// not undo an ack by another consumer); unknown, never-claimed, held-out and capped rows are
-// left as they are. One change per id, in the given order. Throws SQLite::Exception.
+// not undo an ack by another consumer), and so does a row held_by_another(…, consumer) (a
+// late fail does not take an action from the sender that claimed it since); unknown,
+// never-claimed, held-out and capped rows are left as they are. One change per id, in the
+// given order. Throws SQLite::Exception.
 std::vector<OutboxChange> fail_outbox(SQLite::Database& state, const std::vector<int64_t>& ids,
                                       const std::string& reason, int64_t max_attempts,
-                                      const std::string& now);
+                                      const std::string& now,
+                                      const std::optional<std::string>& consumer = std::nullopt);
 
 }  // namespace strata

@@ -98,27 +98,35 @@ Outcome<std::vector<OutboxChange>> change_each(PostgresConnection& db,
     if (!tx) return tx.error();
     auto exists = has_outbox(db);
     if (!exists) return exists.error();
-    std::map<int64_t, std::pair<std::string, int64_t>> found;
+    struct Found {
+        std::string status;
+        int64_t attempt = 0;
+        std::optional<std::string> consumer;
+    };
+    std::map<int64_t, Found> found;
     if (exists.value()) {
         auto rows = db.exec(
-            "SELECT id, status, attempt FROM strata_outbox WHERE id = ANY($1::bigint[]) "
+            "SELECT id, status, attempt, consumer FROM strata_outbox WHERE id = ANY($1::bigint[]) "
             "ORDER BY id FOR UPDATE",
             {id_array(ids)});
         if (!rows) return rows.error();
         for (const Row& row : rows.value().rows)
-            found[integer_of(row[0])] = {text_of(row[1]), integer_of(row[2])};
+            found[integer_of(row[0])] = {text_of(row[1]), integer_of(row[2]),
+                                         optional_text(row[3])};
     }
     std::vector<OutboxChange> changes;
     for (const int64_t id : ids) {
-        OutboxChange c{id, std::nullopt, "", 0};
+        OutboxChange c{id, std::nullopt, "", 0, std::nullopt};
         if (auto it = found.find(id); it != found.end()) {
-            c.before = it->second.first;
-            c.after = it->second.first;
-            c.attempt = it->second.second;
+            c.before = it->second.status;
+            c.after = it->second.status;
+            c.attempt = it->second.attempt;
+            c.holder = it->second.consumer;
             if (outbox_was_claimed(*c.before, c.attempt)) {
                 auto written = change(c);
                 if (!written) return written.error();
-                it->second.first = c.after;
+                it->second.status = c.after;
+                it->second.consumer = c.holder;
             }
         }
         changes.push_back(std::move(c));
@@ -204,28 +212,40 @@ Outcome<ClaimResult> claim_postgres_outbox(PostgresConnection& db, const ClaimRe
     return result;
 }
 
+Outcome<int64_t> unclaim_postgres_outbox(PostgresConnection& db, const ClaimRequest& request,
+                                         const std::vector<int64_t>& ids) {
+    auto undone = db.exec(
+        "UPDATE strata_outbox SET status = 'pending', consumer = NULL, lease_until = NULL, "
+        "attempt = attempt - 1, updated_at = $4::text WHERE id = ANY($1::bigint[]) "
+        "AND status = 'in_flight' AND consumer = $2::text AND lease_until = $3::text "
+        "RETURNING id",
+        {id_array(ids), request.consumer, request.lease_until, request.now});
+    if (!undone) return undone.error();
+    return static_cast<int64_t>(undone.value().rows.size());
+}
+
 Outcome<std::vector<OutboxChange>> ack_postgres_outbox(PostgresConnection& db,
                                                        const std::vector<int64_t>& ids,
-                                                       const std::string& now) {
+                                                       const std::string& now,
+                                                       const std::optional<std::string>& consumer) {
     return change_each(db, ids, [&](OutboxChange& c) -> Outcome<Done> {
         if (*c.before == "done") return Done{};
         auto done = db.exec(
-            "UPDATE strata_outbox SET status = 'done', lease_until = NULL, updated_at = $1::text "
-            "WHERE id = $2::bigint",
-            {now, std::to_string(c.id)});
+            "UPDATE strata_outbox SET status = 'done', lease_until = NULL, updated_at = $1::text, "
+            "consumer = coalesce($3::text, consumer) WHERE id = $2::bigint",
+            {now, std::to_string(c.id), consumer});
         if (!done) return done.error();
         c.after = "done";
         return Done{};
     });
 }
 
-Outcome<std::vector<OutboxChange>> fail_postgres_outbox(PostgresConnection& db,
-                                                        const std::vector<int64_t>& ids,
-                                                        const std::string& reason,
-                                                        int64_t max_attempts,
-                                                        const std::string& now) {
+Outcome<std::vector<OutboxChange>> fail_postgres_outbox(
+    PostgresConnection& db, const std::vector<int64_t>& ids, const std::string& reason,
+    int64_t max_attempts, const std::string& now, const std::optional<std::string>& consumer) {
     return change_each(db, ids, [&](OutboxChange& c) -> Outcome<Done> {
         if (*c.before != "in_flight" && *c.before != "pending") return Done{};
+        if (held_by_another(c, consumer)) return Done{};
         c.after = c.attempt >= max_attempts ? "dead" : "pending";
         // A row going back to pending drops its consumer; a dead one keeps the last.
         auto failed = db.exec(

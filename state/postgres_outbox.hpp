@@ -39,17 +39,25 @@ warehouse::Outcome<std::vector<OutboxEntry>> list_postgres_outbox(warehouse::Pos
 warehouse::Outcome<ClaimResult> claim_postgres_outbox(warehouse::PostgresConnection& db,
                                                       const ClaimRequest& request);
 
-// ack_outbox's rules: every claimed row not done yet becomes done. One change per id, in the
-// given order (a repeated id sees what the earlier one did).
-warehouse::Outcome<std::vector<OutboxChange>> ack_postgres_outbox(warehouse::PostgresConnection& db,
-                                                                  const std::vector<int64_t>& ids,
-                                                                  const std::string& now);
+// unclaim_outbox's rules: each of `ids` still in flight for the request's consumer and lease
+// goes back to pending, one attempt fewer. Returns how many went back.
+warehouse::Outcome<int64_t> unclaim_postgres_outbox(warehouse::PostgresConnection& db,
+                                                    const ClaimRequest& request,
+                                                    const std::vector<int64_t>& ids);
+
+// ack_outbox's rules: every claimed row not done yet becomes done, its consumer `consumer`
+// when given. One change per id, in the given order (a repeated id sees what the earlier one
+// did).
+warehouse::Outcome<std::vector<OutboxChange>> ack_postgres_outbox(
+    warehouse::PostgresConnection& db, const std::vector<int64_t>& ids, const std::string& now,
+    const std::optional<std::string>& consumer = std::nullopt);
 
 // fail_outbox's rules: a claimed row that is in_flight or pending gets `reason` and goes to
 // dead when its attempt count has reached max_attempts, else back to pending (losing its
-// consumer). One change per id, in the given order.
+// consumer), unless it is held_by_another(…, consumer). One change per id, in the given order.
 warehouse::Outcome<std::vector<OutboxChange>> fail_postgres_outbox(
     warehouse::PostgresConnection& db, const std::vector<int64_t>& ids, const std::string& reason,
-    int64_t max_attempts, const std::string& now);
+    int64_t max_attempts, const std::string& now,
+    const std::optional<std::string>& consumer = std::nullopt);
 
 }  // namespace strata::state

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -448,4 +449,115 @@ TEST_CASE("outbox rows of a customer are found without a ruleset, runs in the fi
     filter.ruleset.reset();
     filter.customer_keys = {strata::Value(int64_t{9})};
     CHECK(strata::list_outbox(state, filter).empty());
+}
+
+TEST_CASE("a late fail leaves an action another consumer has claimed since; ack names the sender") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(2));
+    REQUIRE(ids_of(outbox("claim", db, {"--limit", "1", "--consumer", "a", "--lease", "1s"}).out) ==
+            Ids{"1"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    REQUIRE(ids_of(outbox("claim", db, {"--limit", "1", "--consumer", "b"}).out) == Ids{"1"});
+
+    // a's fail comes late: b holds the action now, and keeps it.
+    const Run late = outbox("fail", db, {"1", "--reason", "smtp timeout", "--consumer", "a"});
+    CHECK(late.code == 0);
+    CHECK(late.err ==
+          "strata outbox fail: note: action 1 is in flight for b (your lease had expired and it "
+          "claimed the action); the failure is not recorded\n");
+    CHECK(column(db, 1, "status") == "in_flight");
+    CHECK(column(db, 1, "consumer") == "b");
+    CHECK(column(db, 1, "reason").rfind("lease of a expired", 0) == 0);
+    CHECK(outbox("claim", db, {"--limit", "2", "--consumer", "c"}).out.find("\"id\":1,") ==
+          std::string::npos);
+
+    // a's late ack still counts (the send happened), with a note, and names a.
+    const Run acked = outbox("ack", db, {"1", "--consumer", "a"});
+    CHECK(acked.code == 0);
+    CHECK(acked.err ==
+          "strata outbox ack: note: action 1 was in flight for b (your lease had expired and it "
+          "claimed the action); now done\n");
+    CHECK(column(db, 1, "status") == "done");
+    CHECK(column(db, 1, "consumer") == "a");
+
+    // The holder's own fail applies.
+    const Run own = outbox("fail", db, {"2", "--reason", "busy", "--consumer", "c"});
+    CHECK(own.code == 0);
+    CHECK(own.err.empty());
+    CHECK(column(db, 2, "status") == "pending");
+    // An ack after it went back to pending records who sent it.
+    REQUIRE(outbox("ack", db, {"2", "--consumer", "c"}).code == 0);
+    CHECK(column(db, 2, "consumer") == "c");
+}
+
+TEST_CASE("outbox ids are decimal: 010 is action 10, 0x11 is refused") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(20));
+    REQUIRE(outbox("claim", db, {"--limit", "20", "--consumer", "a"}).code == 0);
+    CHECK(outbox("ack", db, {"010"}).code == 0);
+    CHECK(column(db, 10, "status") == "done");
+    CHECK(column(db, 8, "status") == "in_flight");
+    const Run hex = outbox("fail", db, {"0x11", "--reason", "x"});
+    CHECK(hex.code == 2);
+    CHECK(hex.err.find("'0x11' is not an action id") != std::string::npos);
+    CHECK(column(db, 17, "status") == "in_flight");
+    CHECK(outbox("ack", db, {"99999999999999999999"}).code == 2);
+}
+
+TEST_CASE("outbox commands refuse a file that holds no run state, and create nothing in it") {
+    TempDir dir;
+    const std::string other = dir.file("photos.db");
+    {
+        SQLite::Database d(other, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        d.exec("CREATE TABLE photos(id INTEGER)");
+    }
+    for (const std::string command : {"claim", "ack", "list"}) {
+        std::vector<std::string> more;
+        if (command == "claim") more = {"--limit", "1", "--consumer", "c"};
+        if (command == "ack") more = {"1"};
+        const Run r = outbox(command, other, more);
+        CHECK(r.code == 2);
+        CHECK(r.err == "strata outbox " + command + ": '" + other +
+                           "' holds no strata run state (no strata_runs table): the first run of "
+                           "a rule file creates it; give --state when the runs are stored "
+                           "elsewhere\n");
+    }
+    SQLite::Database d(other, SQLite::OPEN_READONLY);
+    CHECK(d.execAndGet("SELECT count(*) FROM sqlite_schema").getInt() == 1);
+}
+
+TEST_CASE("a claim whose output cannot be written puts its actions back to pending") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(3));
+    std::ostringstream out, err;
+    out.setstate(std::ios::badbit);  // as a full disk would
+    const int code = strata::cli::run_main(
+        {"outbox", "claim", "--db", db, "--limit", "2", "--consumer", "a"}, out, err);
+    CHECK(code == 2);
+    CHECK(err.str() ==
+          "strata outbox claim: the claimed actions could not be written to the output; 2 of 2 "
+          "went back to pending, as they were\n");
+    for (int64_t id : {1, 2}) {
+        CHECK(column(db, id, "status") == "pending");
+        CHECK(column(db, id, "attempt") == "0");
+        CHECK(column(db, id, "consumer") == "<none>");
+    }
+    CHECK(ids_of(outbox("claim", db, {"--limit", "3", "--consumer", "b"}).out) ==
+          Ids{"1", "2", "3"});
+}
+
+TEST_CASE("outbox commands wait up to --wait for a lock held while the file is opened") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(1));
+    SQLite::Database other(db, SQLite::OPEN_READWRITE);
+    other.exec("BEGIN EXCLUSIVE");
+    const auto started = std::chrono::steady_clock::now();
+    const Run locked = outbox("claim", db, {"--limit", "1", "--consumer", "c", "--wait", "1s"});
+    const auto waited = std::chrono::steady_clock::now() - started;
+    CHECK(locked.code == 2);
+    CHECK(locked.err == "strata outbox claim: '" + db +
+                            "' stayed locked by another process for longer than --wait 1s\n");
+    CHECK(waited >= std::chrono::milliseconds(900));
+    CHECK(waited < std::chrono::milliseconds(4000));
+    other.exec("ROLLBACK");
 }
