@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS strata_outbox (
 );
 CREATE INDEX IF NOT EXISTS strata_outbox_status ON strata_outbox (status, id);
 CREATE INDEX IF NOT EXISTS strata_outbox_customer ON strata_outbox (ruleset, customer_key, as_of);
+CREATE INDEX IF NOT EXISTS strata_outbox_as_of ON strata_outbox (ruleset, as_of);
 )sql";
 
 // One action a run enqueues.

@@ -566,6 +566,7 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
     if (!fire(rules, options, frame, order, writer.get(), previous,
               writer ? writer->open_placements() : dry_open, state, rep, error))
         return std::nullopt;
+    clock.lap("triggers");
 
     auto elapsed_ms = [&started] {
         return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)

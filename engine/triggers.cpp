@@ -344,9 +344,19 @@ Firing fire_triggers(const FiringInput& in) {
     });
     const std::optional<FrequencyCap>& cap = rules.rules.frequency_cap;
     std::unordered_map<std::string, int64_t> used;
+    // The firings this as_of already has in the outbox (a re-run of the as_of, or the batch run
+    // after eval --apply): `used` counts them, and record_firing finds them enqueued, so they
+    // take no second slot under the cap.
+    std::vector<std::unordered_set<std::string>> fired_at_as_of(nt);
     if (cap && history) {
         used = history->firings_per_customer(
             ruleset, format_date(add_duration(in.as_of, cap->per, -1)), as_of);
+        const std::string day_before = format_date(Date{in.as_of.days - 1});
+        for (size_t t = 0; t < nt; ++t) {
+            if (std::find(fires[t].begin(), fires[t].end(), 1) == fires[t].end()) continue;
+            fired_at_as_of[t] =
+                history->recent_firings(ruleset, rules.triggers[t].def->id, day_before, as_of);
+        }
     }
 
     // Templates are evaluated over the whole frame, for the triggers that fire at all.
@@ -374,7 +384,7 @@ Firing fire_triggers(const FiringInput& in) {
             TriggerCounts& counts = out.counts[t];
             ++counts.customers;
             std::string status = "pending";
-            if (cap) {
+            if (cap && !fired_at_as_of[t].count(history_key(key))) {
                 if (!count) count = &used[history_key(key)];
                 if (*count >= cap->count)
                     status = "capped";

@@ -89,6 +89,7 @@ CREATE TABLE IF NOT EXISTS strata_outbox (
 );
 CREATE INDEX IF NOT EXISTS strata_outbox_status ON strata_outbox (status, id);
 CREATE INDEX IF NOT EXISTS strata_outbox_customer ON strata_outbox (ruleset, customer_key, as_of);
+CREATE INDEX IF NOT EXISTS strata_outbox_as_of ON strata_outbox (ruleset, as_of);
 CREATE OR REPLACE VIEW strata_membership (run_id, customer_key, key_is_integer, segment,
     tactical) AS
   SELECT r.run_id, s.customer_key, s.key_is_integer,

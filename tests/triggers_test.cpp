@@ -271,6 +271,39 @@ triggers:
           "cadence 4/0 email {\"template\":\"news\"} pending 2026-10-12\n");
 }
 
+TEST_CASE("a re-run of an as_of does not count its earlier firings twice under the cap") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules(R"(
+frequency_cap: 2 per 7d
+triggers:
+  - id: digest
+    on: in vip
+    priority: 1
+    actions:
+      - email: { template: digest }
+  - id: tv_offer
+    on: enter tv
+    priority: 2
+    actions:
+      - email: { template: tv_offer }
+)"));
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    // Customer 3 loses tv by mistake on day 2, then the data is fixed and the day run again:
+    // digest is already in the outbox (one firing), so tv_offer is the second, under the cap.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET tv = 0 WHERE customer_id = 3");
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-02"}).code == 0);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET tv = 1 WHERE customer_id = 3");
+    const auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-10-02", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(outbox(db, "customer_key = 3 AND as_of = '2026-10-02'") ==
+          "digest 3/0 email {\"template\":\"digest\"} pending 2026-10-02\n"
+          "tv_offer 3/0 email {\"template\":\"tv_offer\"} pending 2026-10-02\n");
+    CHECK(json_at(r.out, "$.triggers[1].capped") == "0");
+}
+
 TEST_CASE("holdout: the same customers every time, within 1 point of the share on 100k") {
     for (int bp : {1000, 2500, 5000}) {
         size_t held = 0;
