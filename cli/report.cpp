@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <ostream>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include "cli/clickhouse_schema.hpp"
@@ -27,6 +28,14 @@ std::string binary_dir() {
     return ec ? std::string() : exe.parent_path().string();
 }
 
+// Whether `path` is an existing file that begins as every SQLite database does.
+bool is_sqlite_file(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    char header[16] = {};
+    return file && file.read(header, sizeof header) &&
+           std::string_view(header, sizeof header) == std::string_view("SQLite format 3\0", 16);
+}
+
 }  // namespace
 
 int run_report(const ReportOptions& options, std::ostream& out, std::ostream& err) {
@@ -34,6 +43,12 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
         err << "strata report: " << message << '\n';
         return kExitEnvironment;
     };
+    // --out naming the customer database or the state (a slip of the hand) would replace
+    // every run with the page: no SQLite file is ever written over.
+    if (is_sqlite_file(options.out))
+        return fail("--out '" + options.out +
+                    "' is a SQLite database (the customer database or a run state?); the "
+                    "report is never written over one: give the HTML file's name");
     report::ReportRequest request;
     request.ruleset = options.ruleset;
     request.run = options.run;

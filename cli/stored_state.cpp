@@ -15,6 +15,13 @@ std::optional<StoredState> open_stored_state(const std::string& command, const s
         if (json_out) write_json_error(*json_out, "database", message);
         return std::nullopt;
     };
+    // A warehouse URL as the state of a SQLite base: named without repeating it, so that a
+    // password in it is not printed.
+    if (state_path && state_path->find("://") != std::string::npos)
+        return fail(
+            "--state is a database URL, but the customer database is a SQLite file, whose "
+            "runs are kept in a SQLite file: give that file's path (a run stored in a "
+            "warehouse is read with --db URL)");
     StoredState s;
     StoreError error;
     s.data = open_read_only(db, error);

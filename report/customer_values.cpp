@@ -134,7 +134,7 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
                 ++cell.customers;
                 cell.value += value ? value_of(i) : 0.0;
             }
-            m.rfm = rfm_grid(lets[l].name, cells);
+            m.rfm = rfm_grid(lets[l].name, cells, lets[l].expr.get());
             break;
         }
     };

@@ -233,7 +233,12 @@ void add_quality_flags(ReportModel& m) {
     for (const SegmentRow& s : m.segments) {
         if (s.depth > 0) continue;
         ++general;
-        if (s.share < m.min_share)
+        // The count against the base, not the stored share (rounded to 4 decimals): 51 of
+        // 5,125 is below 1% although its share is stored as 0.0100.
+        const bool too_small = m.customers > 0 ? static_cast<double>(s.count) <
+                                                     m.min_share * static_cast<double>(m.customers)
+                                               : s.share < m.min_share;
+        if (too_small)
             m.flags.push_back({s.path, "too_small",
                                "holds " + std::to_string(s.count) +
                                    " customers, below the smallest share worth acting on"});
@@ -254,8 +259,10 @@ void add_quality_flags(ReportModel& m) {
         m.flags.push_back({"", "data_quality",
                            std::to_string(m.data_quality_findings) +
                                " data-quality findings in the run (listed in the header)"});
+    // The workload of the general segments: a tactical segment's customers are contacted as
+    // its general segment's (docs/report.md).
     for (const SegmentRow& s : m.segments) {
-        if (s.contacts_per_month && !s.channel.empty())
+        if (s.depth == 0 && s.contacts_per_month && !s.channel.empty())
             m.contacts_by_channel[s.channel] += *s.contacts_per_month;
     }
 }

@@ -1,5 +1,6 @@
 #include "report/html.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -440,8 +441,11 @@ std::string render_report_html(const ReportModel& m, const std::string& chart_li
         o << "<section id=\"rfm\"><h2>R × F</h2>\n<p class=\"lead\">Customers per recency and "
              "frequency score of the rfm let <code>"
           << escape(m.rfm->let)
-          << "</code> (higher is more recent, more frequent); the tooltip shows their average "
-             "value.</p>\n<div class=\"charts one\"><div class=\"chart tall\" id=\"chart-rfm\" "
+          << (m.rfm->best_low ? "</code> (with <code>best: low</code>, 1 is the most recent and "
+                                "the most frequent); the tooltip shows their average "
+                              : "</code> (higher is more recent, more frequent); the tooltip shows "
+                                "their average ")
+          << "value.</p>\n<div class=\"charts one\"><div class=\"chart tall\" id=\"chart-rfm\" "
              "data-chart=\"rfm\"></div></div></section>\n";
     write_workload(o, m);
     write_moves(o, m);
@@ -468,13 +472,25 @@ std::optional<std::string> read_chart_library(const std::string& exe_dir, std::s
 #endif
     }
     for (const std::string& p : places) {
+        std::error_code ec;
+        if (!fs::is_regular_file(p, ec)) continue;
         std::ifstream in(p, std::ios::binary);
         if (!in) continue;
         std::ostringstream text;
         text << in.rdbuf();
         std::string js = text.str();
-        if (js.find("</script") != std::string::npos) {
+        // An HTML parser ends the script at '</script' in any letter case.
+        std::string lower = js;
+        for (char& c : lower)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower.find("</script") != std::string::npos) {
             error = "the charting library '" + p + "' contains '</script' and cannot be inlined";
+            return std::nullopt;
+        }
+        // What the page calls: a file without it is not the library (empty, or another file).
+        if (js.find("echarts") == std::string::npos) {
+            error = "'" + p + "' is not the ECharts library (echarts.min.js): it does not " +
+                    (js.empty() ? std::string("hold anything") : "define echarts");
             return std::nullopt;
         }
         return js;

@@ -95,6 +95,7 @@ struct RfmGrid {
     int bins = 0;
     std::vector<std::vector<int64_t>> customers;  // [r - 1][f - 1]
     std::vector<std::vector<double>> value;       // [r - 1][f - 1]
+    bool best_low = false;                        // rfm best: low (1 is the best score)
 };
 
 struct ReportModel {

@@ -69,9 +69,13 @@ bool rfm_cell(int64_t r, int64_t f) {
 }
 
 std::optional<RfmGrid> rfm_grid(const std::string& let,
-                                const std::map<std::pair<int64_t, int64_t>, RfmCell>& cells) {
+                                const std::map<std::pair<int64_t, int64_t>, RfmCell>& cells,
+                                const bound::Expr* rfm_let) {
     RfmGrid grid;
     grid.let = let;
+    if (rfm_let)
+        if (const auto* call = std::get_if<bound::Call>(&rfm_let->node))
+            grid.best_low = call->fn == bound::Fn::Rfm && call->params.best_low;
     for (const auto& [rf, cell] : cells)
         grid.bins = std::max({grid.bins, static_cast<int>(rf.first), static_cast<int>(rf.second)});
     if (grid.bins == 0) return std::nullopt;

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "dsl/bound.hpp"
 #include "engine/state.hpp"
 #include "report/report_model.hpp"
 
@@ -73,8 +74,10 @@ struct RfmCell {
 
 // The grid of `let` from its cells (keys (r, f), each rfm_cell): as many bins as the largest r
 // or f. nullopt without a cell.
+// `rfm_let` is the let's expression: its `best: low` says which end scores best.
 std::optional<RfmGrid> rfm_grid(const std::string& let,
-                                const std::map<std::pair<int64_t, int64_t>, RfmCell>& cells);
+                                const std::map<std::pair<int64_t, int64_t>, RfmCell>& cells,
+                                const bound::Expr* rfm_let);
 
 // The note when the evaluation placed customers otherwise than the stored run did: `placed`
 // customers now, `stored` in the run, `same` of those in the same general segment. nullopt when

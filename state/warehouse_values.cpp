@@ -24,6 +24,7 @@ struct ValuesQuery {
     bool value = false;
     std::vector<std::pair<std::string, std::string>> lets;  // (let name, column)
     std::optional<std::string> rfm_let;                     // its r and f: rfm_r, rfm_f
+    const bound::Expr* rfm_expr = nullptr;                  // the rfm let's expression
     std::string rfm_r, rfm_f;
     std::vector<bound::ExprPtr> fields;  // the r and f expressions the query was asked for
 };
@@ -51,6 +52,7 @@ std::optional<ValuesQuery> compile_values(const CompiledRules& rules, Date as_of
     for (size_t l = 0; l < lets.size(); ++l) {
         if (lets[l].type != Type::Record) continue;
         q.rfm_let = lets[l].name;
+        q.rfm_expr = lets[l].expr.get();
         for (int field : {0, 1}) {
             auto e = std::make_unique<bound::Expr>();
             e->type = Type::Int;
@@ -142,7 +144,7 @@ bool fill_values(const ValuesQuery& q, const ValuesSql& s, const RunRecord& run,
         for (const auto& row : t.rows)
             cells[{cell_integer(row.at(0)), cell_integer(row.at(1))}] = {cell_integer(row.at(2)),
                                                                          cell_number(row.at(3))};
-        grid = report::rfm_grid(*q.rfm_let, cells);
+        grid = report::rfm_grid(*q.rfm_let, cells, q.rfm_expr);
     }
     if (!ask(s.same, t)) return false;
     m.pareto = std::move(pareto);

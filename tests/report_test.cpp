@@ -258,3 +258,81 @@ TEST_CASE("report: contacts per month from contact_every") {
     CHECK(!contacts_per_month(""));
     CHECK(!contacts_per_month("soon"));
 }
+
+TEST_CASE("report: workload of general segments only, too small by count, best: low, refusals") {
+    TempDir dir;
+    // 5,125 customers, 51 of them big spenders: 0.995% of the base, stored as a share 0.0100.
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER, spend REAL, tv INTEGER);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5125)
+  INSERT INTO customers SELECT i, CASE WHEN i <= 51 THEN 5000 ELSE 10 END, 0 FROM n;
+CREATE TABLE orders (customer_id INTEGER, order_date DATE, amount REAL);
+INSERT INTO orders SELECT customer_id, '2026-09-01', spend FROM customers;
+)sql");
+    const std::string rules = dir.write("w.yaml", R"Y(ruleset: work
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  score: "rfm(recency: max(orders.order_date), frequency: count(orders), monetary: sum(orders.amount), bins: 3, best: low)"
+report:
+  min_share: 1%
+general:
+  segments:
+    - id: vip
+      when: spend >= 1000
+      offer: a gift
+      channel: phone
+      contact_every: 2w
+      tactical:
+        - id: vip_sms
+          when: spend >= 1000
+          channel: sms
+          contact_every: 1w
+    - id: rest
+      when: otherwise
+      offer: news
+      channel: email
+      contact_every: 1mo
+)Y");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    const std::string out = dir.file("r.html");
+    const Run r = run_cli({"report", "--db", db, "--out", out});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const std::string html = read_file(out);
+    // 51 × 30.44 / 14 phone contacts a month; the tactical segment's sms is not added.
+    CHECK(html.find("data-channel=\"phone\" data-contacts=\"110.9\"") != std::string::npos);
+    CHECK(html.find("data-channel=\"sms\"") == std::string::npos);
+    // 51 of 5,125 is below 1%, whatever the rounded share says.
+    CHECK(html.find("data-flag=\"too_small\" data-segment=\"vip\"") != std::string::npos);
+    CHECK(html.find("with <code>best: low</code>, 1 is the most recent") != std::string::npos);
+    CHECK(html.find("higher is more recent") == std::string::npos);
+
+    // --out naming a database: refused, and the database is untouched.
+    const Run over = run_cli({"report", "--db", db, "--out", db});
+    CHECK(over.code == 2);
+    CHECK(over.err.find("is a SQLite database") != std::string::npos);
+    CHECK(scalar(db, "SELECT count(*) FROM strata_runs") == 1);
+    // A warehouse URL as the state of a SQLite base: no password repeated.
+    const Run url = run_cli({"report", "--db", db, "--state", "postgresql://u:secret@127.0.0.1:1/x",
+                             "--out", dir.file("x.html")});
+    CHECK(url.code == 2);
+    CHECK(url.err.find("--state is a database URL") != std::string::npos);
+    CHECK(url.err.find("secret") == std::string::npos);
+    // A chart library that is not one, or that ends the script in capitals.
+    const char* was = std::getenv("STRATA_ECHARTS_JS");
+    const std::optional<std::string> saved = was ? std::optional<std::string>(was) : std::nullopt;
+    ::setenv("STRATA_ECHARTS_JS", dir.write("empty.js", "").c_str(), 1);
+    const Run empty = run_cli({"report", "--db", db, "--out", dir.file("e.html")});
+    ::setenv("STRATA_ECHARTS_JS", dir.write("bad.js", "var echarts = '</SCRIPT>';").c_str(), 1);
+    const Run closing = run_cli({"report", "--db", db, "--out", dir.file("c.html")});
+    if (saved)
+        ::setenv("STRATA_ECHARTS_JS", saved->c_str(), 1);
+    else
+        ::unsetenv("STRATA_ECHARTS_JS");
+    CHECK(empty.code == 2);
+    CHECK(empty.err.find("is not the ECharts library") != std::string::npos);
+    CHECK(closing.code == 2);
+    CHECK(closing.err.find("contains '</script'") != std::string::npos);
+}
