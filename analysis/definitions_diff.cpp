@@ -203,6 +203,18 @@ Definition trigger_definition(const TriggerDef& t) {
              text_part("actions", actions_text(t.actions), false)}};
 }
 
+}  // namespace
+
+bool same_trigger_definition(const TriggerDef& a, const TriggerDef& b) {
+    const Definition da = trigger_definition(a), db = trigger_definition(b);
+    if (da.parts.size() != db.parts.size()) return false;
+    for (size_t i = 0; i < da.parts.size(); ++i)
+        if (da.parts[i].compared != db.parts[i].compared) return false;
+    return true;
+}
+
+namespace {
+
 Definition source_definition(const RuleFile& f) {
     return {"source",
             {text_part("table", f.customers_table, false), text_part("key", f.key, false),

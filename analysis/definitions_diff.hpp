@@ -30,4 +30,8 @@ struct DefinitionLine {
 // nothing. The ruleset name, version, description and owner are not compared.
 std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const RuleFile& new_file);
 
+// Whether two triggers are the same definition, part by part as diff_definitions compares
+// them (the id aside).
+bool same_trigger_definition(const TriggerDef& a, const TriggerDef& b);
+
 }  // namespace strata

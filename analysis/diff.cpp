@@ -1,11 +1,13 @@
 #include "analysis/diff.hpp"
 
 #include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -101,13 +103,35 @@ std::string key_text(const Value& key) {
 
 }  // namespace
 
-std::vector<TriggerImpact> trigger_impacts(const CompiledRules& rules, const Firing& with_flag,
-                                           const Firing& without_flag, size_t sample) {
+void mark_triggers_baseline(RulesDiff& diff) {
+    diff.triggers_baseline = true;
+    for (TriggerImpact& t : diff.triggers)
+        t = TriggerImpact{t.id, t.on, 0, 0, 0, 0, 0, {}};
+}
+
+std::vector<char> unchanged_triggers(const CompiledRules& old_rules,
+                                     const CompiledRules& new_rules) {
+    std::vector<char> out;
+    for (const CompiledTrigger& t : new_rules.triggers) {
+        bool same = false;
+        for (const CompiledTrigger& o : old_rules.triggers)
+            same = same || (o.def->id == t.def->id && same_trigger_definition(*o.def, *t.def));
+        out.push_back(same);
+    }
+    return out;
+}
+
+std::vector<TriggerImpact> trigger_impacts(
+    const CompiledRules& rules, const Firing& with_flag, const Firing& without_flag, size_t sample,
+    const std::vector<char>& unchanged,
+    const std::function<bool(const OutboxRow&)>& already_enqueued) {
     std::vector<TriggerImpact> out;
     std::vector<std::unordered_set<std::string>> anyway(rules.triggers.size());
     for (size_t r = 0; r < without_flag.rows.size(); ++r) {
         const OutboxRow& row = without_flag.rows[r];
-        if (row.action == 0) anyway[without_flag.row_trigger[r]].insert(key_text(row.customer_key));
+        const size_t t = without_flag.row_trigger[r];
+        if (row.action == 0 && t < unchanged.size() && unchanged[t])
+            anyway[t].insert(key_text(row.customer_key));
     }
     for (size_t t = 0; t < rules.triggers.size(); ++t) {
         const TriggerCounts& with = with_flag.counts[t];
@@ -115,14 +139,18 @@ std::vector<TriggerImpact> trigger_impacts(const CompiledRules& rules, const Fir
         TriggerImpact impact;
         impact.id = with.id;
         impact.on = with.on;
-        impact.cooled_down =
-            with.cooled_down > without.cooled_down ? with.cooled_down - without.cooled_down : 0;
+        const bool same = t < unchanged.size() && unchanged[t];
+        impact.cooled_down = !same ? with.cooled_down
+                             : with.cooled_down > without.cooled_down
+                                 ? with.cooled_down - without.cooled_down
+                                 : 0;
         out.push_back(std::move(impact));
     }
     for (size_t r = 0; r < with_flag.rows.size(); ++r) {
         const OutboxRow& row = with_flag.rows[r];
         const size_t t = with_flag.row_trigger[r];
         if (row.action != 0 || anyway[t].count(key_text(row.customer_key))) continue;
+        if (already_enqueued && already_enqueued(row)) continue;
         TriggerImpact& impact = out[t];
         ++impact.customers;
         ++(row.status == "pending"   ? impact.would_send
@@ -137,10 +165,31 @@ namespace {
 
 // The new file's triggers fired against the old file's placement, with and without
 // fire_on_rule_change (trigger_impacts above counts the difference).
+// Whether the state holds a run of `ruleset` (its next run is not a baseline).
+bool has_stored_run(SQLite::Database* state, const std::string& ruleset) {
+    if (!state) return false;
+    if (!state->tableExists("strata_runs")) return false;
+    SQLite::Statement q(*state, "SELECT 1 FROM strata_runs WHERE ruleset = ? LIMIT 1");
+    q.bind(1, ruleset);
+    return q.executeStep();
+}
+
+// Whether an action is in the state's outbox already (by its idempotency key).
+std::function<bool(const OutboxRow&)> outbox_lookup(SQLite::Database* state) {
+    if (!state || !state->tableExists("strata_outbox")) return {};
+    auto q = std::make_shared<SQLite::Statement>(
+        *state, "SELECT 1 FROM strata_outbox WHERE idempotency_key = ?");
+    return [q](const OutboxRow& row) {
+        q->reset();
+        q->bind(1, row.idempotency_key);
+        return q->executeStep();
+    };
+}
+
 std::vector<TriggerImpact> embedded_trigger_impacts(
-    const CompiledRules& rules, const Frame& frame, const std::vector<uint32_t>& order,
-    const RunReport& report, const std::vector<MembershipRow>& old_membership,
-    SQLite::Database* state, size_t sample) {
+    const CompiledRules& old_rules, const CompiledRules& rules, const Frame& frame,
+    const std::vector<uint32_t>& order, const RunReport& report,
+    const std::vector<MembershipRow>& old_membership, SQLite::Database* state, size_t sample) {
     if (rules.triggers.empty()) return {};
     const std::vector<OpenPlacement> before = as_open_placements(old_membership);
     FiringInput in;
@@ -156,7 +205,8 @@ std::vector<TriggerImpact> embedded_trigger_impacts(
     const Firing with_flag = fire_triggers(in);
     in.fire_on_rule_change = false;
     const Firing without_flag = fire_triggers(in);
-    return trigger_impacts(rules, with_flag, without_flag, sample);
+    return trigger_impacts(rules, with_flag, without_flag, sample,
+                           unchanged_triggers(old_rules, rules), outbox_lookup(state));
 }
 
 // Every tactical path of a report with its count, depth first. A shared tactical segment is
@@ -386,8 +436,9 @@ std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::s
     RunOptions new_options;
     new_options.on_placed = [&](const Frame& frame, const std::vector<uint32_t>& order,
                                 const RunReport& report) {
-        diff.triggers = embedded_trigger_impacts(new_rules, frame, order, report,
+        diff.triggers = embedded_trigger_impacts(old_rules, new_rules, frame, order, report,
                                                  before->membership, state, options.sample);
+        if (!has_stored_run(state, new_rules.rules.ruleset)) mark_triggers_baseline(diff);
     };
     const std::optional<RunReport> after =
         evaluate(new_rules, new_sha256, data, state, options, std::move(new_options), error);
@@ -484,6 +535,8 @@ std::string diff_json(const RulesDiff& d) {
         w.null();
     else
         w.value(d.computed_in);
+    // The new file's ruleset has no stored run: its first run fires nothing.
+    w.key("triggers_baseline").value(d.triggers_baseline);
     w.key("triggers");
     // Not counted (inside ClickHouse without the store of its actions): null, not an empty
     // list that would say "none fire".

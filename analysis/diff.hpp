@@ -86,6 +86,9 @@ struct RulesDiff {
     // ClickHouse without the store of its actions); `triggers_missing` then says why.
     bool triggers_computed = true;
     std::string triggers_missing;
+    // The new file's ruleset has no run in the state: applying it makes the ruleset's first
+    // run, a baseline, which fires nothing (without --fire-initial); `triggers` count nothing.
+    bool triggers_baseline = false;
 };
 
 struct DiffOptions {
@@ -125,13 +128,27 @@ RulesDiff diff_placements(const CompiledRules& old_rules, const std::string& old
                           size_t sample, const RunReport& before, const RunReport& after,
                           const std::vector<PlacementGroup>& groups);
 
+// Per trigger of `new_rules`, whether `old_rules` has the same trigger (same id, same
+// definition): only such a trigger fires without the change.
+std::vector<char> unchanged_triggers(const CompiledRules& old_rules,
+                                     const CompiledRules& new_rules);
+
 // The firings a change of version causes, counted per trigger of the new file: `with_flag` and
 // `without_flag` are the new file's triggers fired (cause RuleChange) against the old file's
 // placement with and without fire_on_rule_change, over the same customers (every customer, or
-// at least every one whose placement differs between the files, in key order). A firing that
-// happens without the flag is not the change's. `sample`: keys listed per trigger.
-std::vector<TriggerImpact> trigger_impacts(const CompiledRules& rules, const Firing& with_flag,
-                                           const Firing& without_flag, size_t sample);
+// at least every one whose placement differs between the files, in key order). A firing of an
+// unchanged trigger (`unchanged`, from unchanged_triggers) that happens without the flag is
+// not the change's; every firing of a new or changed trigger is. A firing whose action is
+// already in the outbox (`already_enqueued`, when given: a run of the same as_of enqueued it)
+// is not counted, as the run would not enqueue it again. `sample`: keys listed per trigger.
+std::vector<TriggerImpact> trigger_impacts(
+    const CompiledRules& rules, const Firing& with_flag, const Firing& without_flag, size_t sample,
+    const std::vector<char>& unchanged,
+    const std::function<bool(const OutboxRow&)>& already_enqueued = {});
+
+// Marks the diff's triggers as those of a ruleset without a stored run: its first run is a
+// baseline and fires nothing, so every trigger counts nothing (triggers_baseline).
+void mark_triggers_baseline(RulesDiff& diff);
 
 // The `strata diff --format json` document (docs/running.md).
 std::string diff_json(const RulesDiff& diff);

@@ -124,6 +124,12 @@ void print_triggers(std::ostream& out, const RulesDiff& d) {
         return;
     }
     if (d.triggers.empty()) return;
+    if (d.triggers_baseline) {
+        out << "\ntriggers the change would fire: none: ruleset '" << d.new_ruleset
+            << "' has no run stored in the state, so applying the new file makes its first run, "
+               "a baseline, which fires nothing (unless --fire-initial)\n";
+        return;
+    }
     out << "\ntriggers the change would fire (applied with --fire-on-rule-change):\n";
     std::vector<std::string> ids, ons;
     for (const auto& t : d.triggers) {
@@ -143,8 +149,10 @@ void print_triggers(std::ostream& out, const RulesDiff& d) {
         if (!t.sample.empty()) out << "  e.g. " << keys_text(t.sample);
         out << '\n';
     }
-    out << "  (customers; without --fire-on-rule-change the moves fire nothing, and 'in' "
-           "triggers fire only for customers who were in the segment before too)\n";
+    out << "  (customers; a new or changed trigger counts every customer it fires for; of an "
+           "unchanged one, without --fire-on-rule-change the moves fire nothing, and 'in' "
+           "triggers fire only for customers who were in the segment before too; actions "
+           "already in the outbox are not counted)\n";
 }
 
 void print_text(std::ostream& out, const RulesDiff& d, const std::string& old_path,

@@ -146,7 +146,8 @@ std::string trigger_value_columns(const TriggerColumns& columns, const std::stri
 // The new file's triggers fired for the candidates (rows as fire_candidates takes them: every
 // customer whose placement differs between the files, in key order), counted as the embedded
 // diff counts them.
-std::vector<TriggerImpact> impacts_of(const CompiledRules& rules, const TriggerColumns& columns,
+std::vector<TriggerImpact> impacts_of(const CompiledRules& old_rules, const CompiledRules& rules,
+                                      const TriggerColumns& columns,
                                       const std::vector<Row>& candidates, bool integer_keys,
                                       Date as_of, FiringHistory* history, size_t sample) {
     FiringInput base;
@@ -157,7 +158,17 @@ std::vector<TriggerImpact> impacts_of(const CompiledRules& rules, const TriggerC
     const Firing with_flag = fire_candidates(rules, columns, candidates, integer_keys, base);
     base.fire_on_rule_change = false;
     const Firing without_flag = fire_candidates(rules, columns, candidates, integer_keys, base);
-    return trigger_impacts(rules, with_flag, without_flag, sample);
+    return trigger_impacts(rules, with_flag, without_flag, sample,
+                           unchanged_triggers(old_rules, rules));
+}
+
+// Whether the candidates must be every customer: a new or changed `in` trigger fires for
+// customers whose placement the change leaves as it is too.
+bool every_customer_a_candidate(const CompiledRules& old_rules, const CompiledRules& rules) {
+    const std::vector<char> unchanged = unchanged_triggers(old_rules, rules);
+    for (size_t t = 0; t < rules.triggers.size(); ++t)
+        if (!unchanged[t] && rules.triggers[t].def->on.event == TriggerEvent::In) return true;
+    return false;
 }
 
 // Both files' keys must meet as the same type.
@@ -240,10 +251,12 @@ std::optional<RulesDiff> diff_in_postgres(const DiffedRules& old_rules,
         "SELECT n.customer_key::text, n.segment, n.tactical, o.segment, o.tactical" +
         trigger_value_columns(columns, "n.") + " FROM (" +
         triggers_query(rules, as_of, *dialect, columns) + ") n LEFT JOIN (" + old_sql +
-        ") o ON o.customer_key = n.customer_key WHERE o.customer_key IS NULL OR o.segment IS "
-        "DISTINCT FROM n.segment OR coalesce(o.tactical, '') <> coalesce(n.tactical, '') ORDER "
-        "BY " +
-        key_order;
+        ") o ON o.customer_key = n.customer_key" +
+        (every_customer_a_candidate(*old_rules.rules, rules)
+             ? std::string()
+             : std::string(" WHERE o.customer_key IS NULL OR o.segment IS DISTINCT FROM n.segment "
+                           "OR coalesce(o.tactical, '') <> coalesce(n.tactical, '')")) +
+        " ORDER BY " + key_order;
     spdlog::debug("the trigger candidates of a diff inside PostgreSQL: {}", candidates_sql);
     auto candidates = db.exec(candidates_sql);
     auto outbox = db.exec("SELECT to_regclass('strata_outbox') IS NOT NULL");
@@ -253,12 +266,29 @@ std::optional<RulesDiff> diff_in_postgres(const DiffedRules& old_rules,
     }
     const bool has_outbox = outbox.value().rows.at(0).at(0).value_or("") == "t";
     PostgresHistory history(db);
-    diff->triggers = impacts_of(rules, columns, candidates.value().rows, integer_keys, as_of,
-                                has_outbox ? &history : nullptr, sample);
+    diff->triggers = impacts_of(*old_rules.rules, rules, columns, candidates.value().rows,
+                                integer_keys, as_of, has_outbox ? &history : nullptr, sample);
     if (history.error) {
         error.message = history.error->describe();
         return std::nullopt;
     }
+    // A ruleset without a stored run: its first run is a baseline, which fires nothing.
+    auto stored = db.exec("SELECT to_regclass('strata_runs') IS NOT NULL");
+    if (!stored) {
+        error.message = stored.error().describe();
+        return std::nullopt;
+    }
+    bool has_run = false;
+    if (stored.value().rows.at(0).at(0).value_or("") == "t") {
+        auto found =
+            db.exec("SELECT count(*) FROM strata_runs WHERE ruleset = $1", {rules.rules.ruleset});
+        if (!found) {
+            error.message = found.error().describe();
+            return std::nullopt;
+        }
+        has_run = found.value().rows.at(0).at(0).value_or("0") != "0";
+    }
+    if (!has_run) mark_triggers_baseline(*diff);
     diff->triggers_computed = true;
     return diff;
 }
@@ -323,10 +353,13 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
         triggers_query(rules, as_of, *dialect, columns) +
         ") ALL LEFT JOIN (SELECT customer_key, segment AS old_segment, tactical AS old_tactical, "
         "toUInt8(1) AS old_present FROM (" +
-        old_sql +
-        ")) USING customer_key WHERE old_present = 0 OR ifNull(old_segment, '') != "
-        "ifNull(segment, '') OR ifNull(old_tactical, '') != ifNull(tactical, '') ORDER BY "
-        "customer_key";
+        old_sql + ")) USING customer_key" +
+        (every_customer_a_candidate(*old_rules.rules, rules)
+             ? std::string()
+             : std::string(" WHERE old_present = 0 OR ifNull(old_segment, '') != "
+                           "ifNull(segment, '') OR ifNull(old_tactical, '') != ifNull(tactical, "
+                           "'')")) +
+        " ORDER BY customer_key";
     spdlog::debug("the trigger candidates of a diff inside ClickHouse: {}", candidates_sql);
     auto candidates = client.query(candidates_sql);
     if (!candidates) {
@@ -362,8 +395,8 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
         }
         PostgresHistory history(db);
         const bool has_outbox = outbox.value().rows.at(0).at(0).value_or("") == "t";
-        diff->triggers =
-            impacts_of(rules, columns, rows, true, as_of, has_outbox ? &history : nullptr, sample);
+        diff->triggers = impacts_of(*old_rules.rules, rules, columns, rows, true, as_of,
+                                    has_outbox ? &history : nullptr, sample);
         if (history.error) {
             error.message = history.error->describe();
             return std::nullopt;
@@ -377,13 +410,32 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
         }
         try {
             std::unique_ptr<FiringHistory> history = sqlite_firing_history(*db);
-            diff->triggers = impacts_of(rules, columns, rows, true, as_of, history.get(), sample);
+            diff->triggers = impacts_of(*old_rules.rules, rules, columns, rows, true, as_of,
+                                        history.get(), sample);
         } catch (const SQLite::Exception& e) {
             error.message = "cannot read earlier actions from table 'strata_outbox' in '" + *state +
                             "': " + e.what();
             return std::nullopt;
         }
     }
+    // A ruleset without a complete run in ClickHouse: its first run is a baseline, which
+    // fires nothing.
+    auto tables = client.query(
+        "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = "
+        "'strata_runs'");
+    if (!tables) {
+        error.message = tables.error().describe();
+        return std::nullopt;
+    }
+    std::optional<RunRecord> latest;
+    if (tables.value().rows.at(0).at(0).value_or("0") != "0") {
+        std::string run_error;
+        if (!find_clickhouse_run(client, rules.rules.ruleset, std::nullopt, latest, run_error)) {
+            error.message = run_error;
+            return std::nullopt;
+        }
+    }
+    if (!latest) mark_triggers_baseline(*diff);
     diff->triggers_computed = true;
     return diff;
 }

@@ -245,7 +245,17 @@ TEST_CASE(
     "--fire-on-rule-change") {
     const Files f(tiers("spend >= 1000", 1, "vip", kTriggers),
                   tiers("spend >= 400", 2, "vip", kTriggers));
+    // Without a stored run of the ruleset, applying the new file would be its first run: a
+    // baseline, which fires nothing.
+    const Run first = f.diff({"--format", "json"});
+    REQUIRE_MESSAGE(first.code == 0, first.err);
+    CHECK(json_at(first.out, "$.triggers_baseline") == "1");
+    CHECK(json_at(first.out, "$.triggers[0].customers") == "0");
+    CHECK(f.diff().out.find("triggers the change would fire: none: ruleset 'tiers' has no run "
+                            "stored in the state") != std::string::npos);
+    REQUIRE(run_cli({"run", f.old_rules, "--db", f.db, "--as-of", "2026-10-01"}).code == 0);
     const Run r = f.diff({"--format", "json", "--sample", "2"});
+    CHECK(json_at(r.out, "$.triggers_baseline") == "0");
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(json_at(r.out, "$.triggers[0]") ==
           R"({"id":"welcome_vip","on":"enter vip","customers":3,"would_send":3,"held_out":0,)"
@@ -281,13 +291,13 @@ TEST_CASE("diff: cooldowns in the state keep a trigger from firing again") {
                                        "    on: enter vip\n    cooldown: 30d");
     const Files f(tiers("spend >= 1000", 1, "vip", cooling),
                   tiers("spend >= 400", 2, "vip", cooling));
+    REQUIRE(run_cli({"run", f.old_rules, "--db", f.db, "--as-of", "2026-10-01"}).code == 0);
     // Customer 5 got the welcome on 2026-10-20 (an earlier version put them in vip).
     SQLite::Database db(f.db, SQLite::OPEN_READWRITE);
     db.exec(
-        "CREATE TABLE strata_outbox (id INTEGER PRIMARY KEY, ruleset TEXT, trigger_id TEXT, "
-        "customer_key, action INTEGER, status TEXT, as_of TEXT);"
-        "INSERT INTO strata_outbox (ruleset, trigger_id, customer_key, action, status, as_of) "
-        "VALUES ('tiers', 'welcome_vip', 5, 0, 'done', '2026-10-20');");
+        "INSERT INTO strata_outbox (idempotency_key, ruleset, version, trigger_id, customer_key, "
+        "action, type, payload, run_id, as_of, status, created_at, updated_at) VALUES ('k', "
+        "'tiers', 0, 'welcome_vip', 5, 0, 'email', '{}', 1, '2026-10-20', 'done', '', '');");
     const Run r = f.diff({"--format", "json", "--sample", "5"});
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(json_at(r.out, "$.triggers[0].customers") == "2");
@@ -396,4 +406,37 @@ TEST_CASE("diff: in WAL mode a write between the evaluations is noticed and refu
     CHECK_FALSE(diff);
     CHECK_FALSE(error.rule_problem);
     CHECK(error.message.find("changed while the two files were evaluated") != std::string::npos);
+}
+
+TEST_CASE(
+    "diff: a new or changed 'in' trigger counts everyone it fires for; actions already "
+    "in the outbox are not counted") {
+    const char* kIn = R"(
+triggers:
+  - id: vip_checkin
+    on: in vip
+    actions:
+      - email: { template: checkin }
+)";
+    // The same placement; only the trigger is new.
+    const Files f(tiers("spend >= 900", 1, "vip"), tiers("spend >= 900", 2, "vip", kIn));
+    REQUIRE(run_cli({"run", f.old_rules, "--db", f.db, "--as-of", "2026-10-01"}).code == 0);
+    const Run r = f.diff({"--format", "json", "--sample", "5"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.moved") == "0");
+    // vip is 3 and 7 (spend 2000 and 999) under both files: the new trigger fires for both,
+    // as the run applying the new file does.
+    CHECK(json_at(r.out, "$.triggers[0].customers") == "2");
+    CHECK(json_at(r.out, "$.triggers[0].sample") == "[3,7]");
+    const Run applied =
+        run_cli({"run", f.new_rules, "--db", f.db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(applied.code == 0, applied.err);
+    CHECK(json_at(applied.out, "$.triggers[0].enqueued") == "2");
+    // Diffed again on the same as_of, after the apply: those actions are in the outbox, and a
+    // run would not enqueue them again.
+    const Files g(tiers("spend >= 900", 2, "vip", kIn), tiers("spend >= 900", 3, "vip", kIn));
+    const Run again = run_cli({"diff", f.new_rules, g.new_rules, "--db", f.db, "--as-of",
+                               "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(again.code == 0, again.err);
+    CHECK(json_at(again.out, "$.triggers[0].customers") == "0");
 }
