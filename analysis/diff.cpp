@@ -438,7 +438,8 @@ std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::s
                                 const RunReport& report) {
         diff.triggers = embedded_trigger_impacts(old_rules, new_rules, frame, order, report,
                                                  before->membership, state, options.sample);
-        if (!has_stored_run(state, new_rules.rules.ruleset)) mark_triggers_baseline(diff);
+        if (!new_rules.triggers.empty() && !has_stored_run(state, new_rules.rules.ruleset))
+            mark_triggers_baseline(diff);
     };
     const std::optional<RunReport> after =
         evaluate(new_rules, new_sha256, data, state, options, std::move(new_options), error);
