@@ -41,8 +41,8 @@ void add_run(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err
         "run", "Evaluate a rule file against the customer database and store the run");
     cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
     cmd->add_option("--db", options->db,
-                    "SQLite customer database, or a postgresql:// URL: the run then happens "
-                    "inside PostgreSQL and is stored there (docs/warehouse.md)")
+                    "SQLite customer database, or a postgresql:// or clickhouse:// URL: the run "
+                    "then happens inside that warehouse and is stored there (docs/warehouse.md)")
         ->required();
     cmd->add_option("--as-of", options->as_of,
                     "Reference date YYYY-MM-DD (default: the rule file's, else today)");
@@ -60,7 +60,9 @@ void add_run(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err
         ->check(CLI::IsMember({"table", "json", "csv"}))
         ->capture_default_str();
     cmd->add_option("--state", options->state,
-                    "SQLite file for run state (default: the customer database)");
+                    "SQLite file for run state (default: the customer database); for a run "
+                    "inside ClickHouse, the SQLite file or postgresql:// URL that takes its "
+                    "triggers' actions");
     cmd->add_option("--wait", options->wait,
                     "How long to wait while another run holds the state, like 30s or 2m, before "
                     "giving up (exit 2)")
@@ -80,7 +82,8 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
         app.add_subcommand("export", "Write one row per customer of a stored run, for CRM import");
     cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
     cmd->add_option("--db", options->db,
-                    "SQLite customer database, or the postgresql:// URL a run was stored in")
+                    "SQLite customer database, or the postgresql:// or clickhouse:// URL a run "
+                    "was stored in")
         ->required();
     cmd->add_option("--run", options->run,
                     "Run id (default: the run of this ruleset with the latest as_of)");

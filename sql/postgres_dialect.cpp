@@ -424,8 +424,10 @@ class PostgresDialect final : public Dialect {
 
     std::optional<std::string> add_months(const std::string& day, int64_t months) const override {
         if (months > 120000 || months < -120000) return std::nullopt;
-        return "(CAST(DATE '1970-01-01' + CAST(" + day + " AS integer) + interval '" +
-               std::to_string(months) + " months' AS date) - DATE '1970-01-01')";
+        // A date minus a date is an integer (int4): bigint, so that a datetime's seconds
+        // (the day number times 86400) do not overflow after 2038-01-19.
+        return "CAST(CAST(DATE '1970-01-01' + CAST(" + day + " AS integer) + interval '" +
+               std::to_string(months) + " months' AS date) - DATE '1970-01-01' AS bigint)";
     }
     std::string year_of(const std::string& day) const override {
         return "CAST(extract(year FROM DATE '1970-01-01' + CAST(" + day +

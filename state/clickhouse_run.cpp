@@ -98,25 +98,9 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
     const std::string started_at = utc_now();
     ResultTable t;
 
-    // One row per customer: ClickHouse has no row order to keep the first of repeated keys by,
-    // as the embedded engine does, so a base with repeated or missing keys is refused.
-    const std::string key = *warehouse::quote_clickhouse_identifier(file.key);
-    if (!run.exec("SELECT count(), uniqExact(" + key + "), countIf(isNull(" + key + ")) FROM " +
-                      *warehouse::quote_clickhouse_identifier(file.customers_table),
-                  &t))
+    // One row per customer: a base with repeated or missing keys is refused.
+    if (!clickhouse_keys_unique(client, file.customers_table, file.key, "a run", error.message))
         return std::nullopt;
-    {
-        const int64_t rows = cell_integer(t.rows.at(0).at(0)), keys = cell_integer(t.rows[0][1]),
-                      nulls = cell_integer(t.rows[0][2]);
-        if (rows != keys + nulls || nulls > 0) {
-            error.message = "table '" + file.customers_table + "' has " +
-                            std::to_string(rows - keys - nulls) +
-                            " rows whose key repeats another row's and " + std::to_string(nulls) +
-                            " without a key: a run inside ClickHouse needs one row per customer "
-                            "(it has no row order to keep the first, as the embedded engine does)";
-            return std::nullopt;
-        }
-    }
 
     // The ruleset to this run alone, under an id of its own (a dry run keeps nothing and
     // takes neither).

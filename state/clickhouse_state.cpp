@@ -8,6 +8,7 @@
 
 #include "engine/value_pool.hpp"
 #include "warehouse/clickhouse_text.hpp"
+#include "warehouse/identifiers.hpp"
 
 namespace strata::state {
 
@@ -48,6 +49,26 @@ int64_t integer_of(const Cell& cell) {
 }
 
 }  // namespace
+
+bool clickhouse_keys_unique(ClickHouseClient& client, const std::string& table,
+                            const std::string& key, const std::string& what, std::string& error) {
+    const std::string quoted_key = *warehouse::quote_clickhouse_identifier(key);
+    ResultTable t;
+    if (!run_statement(client,
+                       "SELECT count(), uniqExact(" + quoted_key + "), countIf(isNull(" +
+                           quoted_key + ")) FROM " + *warehouse::quote_clickhouse_identifier(table),
+                       &t, error))
+        return false;
+    const auto number = [&t](size_t i) { return std::stoll(t.rows.at(0).at(i).value_or("0")); };
+    const int64_t rows = number(0), keys = number(1), nulls = number(2);
+    if (rows == keys + nulls && nulls == 0) return true;
+    error = "table '" + table + "' has " + std::to_string(rows - keys - nulls) +
+            " rows whose key repeats another row's and " + std::to_string(nulls) +
+            " without a key: " + what +
+            " inside ClickHouse needs one row per customer (it has no row order to keep the "
+            "first, as the embedded engine does)";
+    return false;
+}
 
 bool run_statement(ClickHouseClient& client, const std::string& sql, ResultTable* out,
                    std::string& error) {

@@ -35,6 +35,13 @@ bool ensure_clickhouse_state(warehouse::ClickHouseClient& client, std::string& e
 bool ensure_clickhouse_state_for_reads(warehouse::ClickHouseClient& client,
                                        const CompiledRules& rules, std::string& error);
 
+// Whether the customer table has one row per customer: no key repeated and none missing.
+// ClickHouse has no row order to keep the first of repeated keys by, as the embedded engine
+// does, so a run or diff inside it refuses such a base. False with `error` naming the table,
+// how many rows repeat a key and how many have none, and `what` ("a run", "a diff").
+bool clickhouse_keys_unique(warehouse::ClickHouseClient& client, const std::string& table,
+                            const std::string& key, const std::string& what, std::string& error);
+
 // The ids of a ruleset's complete runs, as a subquery.
 std::string complete_runs(const std::string& ruleset);
 

@@ -326,6 +326,11 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
     for (const DiffedRules* file : {&old_rules, &new_rules}) {
         if (!ensure_clickhouse_state_for_reads(client, *file->rules, error.message))
             return std::nullopt;
+        // One row per customer, as a run inside ClickHouse needs: with a repeated key the
+        // join would pair each of its rows with each other's and make up moves.
+        const RuleFile& f = file->rules->rules;
+        if (!clickhouse_keys_unique(client, f.customers_table, f.key, "a diff", error.message))
+            return std::nullopt;
     }
     auto answer = client.query(sql);
     if (!answer) {

@@ -2,6 +2,7 @@
 
 #include "warehouse/client_libraries.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include "warehouse/clickhouse_text.hpp"
@@ -149,7 +150,23 @@ Outcome<Done> ClickHouseClient::post(std::string_view query_text, std::string_vi
 Outcome<ResultTable> ClickHouseClient::query(std::string_view sql,
                                              const ClickHouseSettings& settings) {
     std::string answer;
-    auto posted = post("", sql, settings, answer);
+    // The server's defaults stop a long compiled query: at 256 KiB of text it reports a
+    // "syntax error" at that position, and past 50,000 syntax tree elements the query is "too
+    // big". A query of more than 8 KiB (a rule file of several dozen conditions) raises those
+    // limits for itself; shorter ones leave the settings alone, so that a user in read-only
+    // mode (readonly=1, which forbids changing settings) can still run them.
+    ClickHouseSettings with_room = settings;
+    if (sql.size() > 8192) {
+        auto raise = [&with_room](const std::string& name, const std::string& value) {
+            for (const auto& [given, _] : with_room)
+                if (given == name) return;
+            with_room.emplace_back(name, value);
+        };
+        raise("max_query_size", std::to_string(std::max<size_t>(262144, sql.size() + 1)));
+        raise("max_ast_elements", "10000000");
+        raise("max_expanded_ast_elements", "10000000");
+    }
+    auto posted = post("", sql, with_room, answer);
     if (!posted) return posted.error();
     std::string problem;
     auto table = parse_tab_separated_with_names(answer, problem);

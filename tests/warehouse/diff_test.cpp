@@ -281,3 +281,34 @@ TEST_CASE("diff inside the warehouse: the triggers the change would fire, as the
     const Run missing = with({"--db", ch.url, "--state", dir.file("missing.db")});
     CHECK(missing.code == 2);
 }
+
+// A repeated key inside ClickHouse: refused, as a run refuses it. Before, the join paired the
+// key's rows with each other's and a file diffed against itself showed moves.
+TEST_CASE("diff inside ClickHouse: a base with a repeated key is refused") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", R"(
+CREATE TABLE customers (customer_id INTEGER, tier TEXT);
+INSERT INTO customers VALUES (1, 'gold'), (2, 'x'), (1, 'silver'), (3, 'x');
+)");
+    const std::string rules = dir.write("rules.yaml", R"(ruleset: tiers
+version: 1
+source:
+  customers: customers
+  key: customer_id
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+    - id: silver
+      when: tier == 'silver'
+    - id: other
+      when: otherwise
+)");
+    ClusterDatabase ch;
+    ch.load(base, {{"customers", "customer_id"}});
+    const Run r = run_cli({"diff", rules, rules, "--db", ch.url, "--as-of", "2026-11-01"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("table 'customers' has 1 rows whose key repeats another row's and 0 without "
+                     "a key: a diff inside ClickHouse needs one row per customer") !=
+          std::string::npos);
+}

@@ -180,6 +180,46 @@ TEST_CASE("explain inside ClickHouse: datetimes, node by node") {
     CHECK(explained == 1);
 }
 
+// A rule file whose compiled explanation is past ClickHouse's default limits (50,000 syntax
+// tree elements; 256 KiB of query text with more segments): strata raises them for its own
+// long queries. Before, the server refused the query ("AST is too big").
+TEST_CASE("explain inside ClickHouse: a query past the server's default size limits") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", R"(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY);
+CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date DATE,
+  amount REAL);
+INSERT INTO customers VALUES (1), (2);
+INSERT INTO orders VALUES (1, 1, '2026-01-01', 12.5), (2, 2, '2026-01-01', 2);
+)");
+    std::string text = R"(ruleset: long
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  rev: sum(orders.amount)
+  avg_bill: avg(orders.amount)
+general:
+  segments:
+    - id: buyers
+      when: rev > 0
+    - id: rest
+      when: otherwise
+tactical:
+)";
+    for (int i = 0; i < 3; ++i)
+        text += "  - id: t" + std::to_string(i) + "\n    when: round(avg_bill, 2) % " +
+                std::to_string(i + 2) + ".5 > 1 or round(rev * " + std::to_string(i + 1) +
+                ", 1) > 1000\n    within: all\n";
+    const std::string rules = dir.write("rules.yaml", text);
+    ClusterDatabase ch;
+    ch.load(base);
+    CHECK(compare_explanations(rules, base, ch.url, {1}) == 1);
+}
+
 namespace {
 
 // Every population function with a fit, records, xyz over cv, and aggregates with `where`.

@@ -190,6 +190,37 @@ TEST_CASE("postgres compile: dates moved by months twice and by durations chosen
     check_agrees(pg, dir, rules, db, "2026-11-26", {"customers", "orders"});
 }
 
+// A datetime moved by months after 2038-01-19: the day number times 86400 is past int4, which
+// a date difference is in PostgreSQL ("integer out of range" before).
+TEST_CASE("postgres compile: datetimes after 2038 moved by months") {
+    auto pg = ScratchDatabase::create();
+    TempDir dir;
+    const std::string db = dir.database("base.db", R"(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, last_seen DATETIME);
+CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date DATE);
+INSERT INTO customers VALUES (1, '2040-06-01 10:00:00'), (2, '2026-01-01 00:00:00'),
+  (3, '2038-01-19 03:14:08'), (4, '2099-12-31 23:59:59'), (5, NULL);
+)");
+    const std::string rules = dir.write("rules.yaml", R"(ruleset: far
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+general:
+  policy: first_match
+  segments:
+    - id: later
+      when: last_seen + 1mo > 2040-06-15T00:00:00
+    - id: back
+      when: last_seen - 2y < 2036-02-01T00:00:00
+    - id: rest
+      when: otherwise
+)");
+    check_agrees(pg, dir, rules, db, "2026-11-26", {"customers", "orders"});
+}
+
 // Of customer rows with the same key the first stays, as in the engine: on PostgreSQL the first
 // in the table's physical order (ctid), the order the rows were loaded in. Before, the query
 // kept whichever its sort left first.
