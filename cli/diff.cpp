@@ -9,6 +9,7 @@
 #include "cli/common.hpp"
 #include "cli/run_warehouse.hpp"
 #include "engine/store.hpp"
+#include "engine/versions.hpp"
 
 namespace strata::cli {
 
@@ -161,10 +162,13 @@ void print_text(std::ostream& out, const RulesDiff& d, const std::string& old_pa
         << new_path << " (" << d.new_ruleset << " v" << d.new_version << ")  as_of "
         << format_date(d.as_of) << '\n';
     char share[32];
-    std::snprintf(share, sizeof share, "%.1f%%",
-                  d.customers
-                      ? 100.0 * static_cast<double>(d.moved) / static_cast<double>(d.customers)
-                      : 0.0);
+    const double percent =
+        d.customers ? 100.0 * static_cast<double>(d.moved) / static_cast<double>(d.customers) : 0.0;
+    // A share that is not zero never shows as 0.0%.
+    if (d.moved > 0 && percent < 0.05)
+        std::snprintf(share, sizeof share, "<0.1%%");
+    else
+        std::snprintf(share, sizeof share, "%.1f%%", percent);
     out << thousands(d.customers) << " customers, " << thousands(d.moved)
         << (d.moved == 1 ? " moves" : " move") << " (" << share
         << "); tactical: " << thousands(d.tactical_entered) << " entered, "
@@ -223,6 +227,9 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
     // Both files are compiled, so that the problems of both are shown at once; a JSON error
     // object is written for the first that fails only.
     auto old_loaded = load_rules(options.old_rules, options.db, err, old_code, json);
+    // A database that cannot be opened is said once (the new file would say it again); rule
+    // errors are said for both files.
+    if (!old_loaded && old_code == kExitEnvironment) return old_code;
     auto new_loaded =
         load_rules(options.new_rules, options.db, err, new_code, old_loaded ? json : nullptr);
     if (!old_loaded || !new_loaded) return std::max(old_code, new_code);
@@ -243,6 +250,30 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
             if (json) write_json_error(out, "database", error.message);
             return kExitEnvironment;
         }
+    }
+    // The plan before the apply: say when the apply would be refused for an unbumped version.
+    {
+        const auto& old_file = old_loaded->rules->rules;
+        const auto& new_file = new_loaded->rules->rules;
+        std::optional<std::string> refused;
+        if (old_file.ruleset == new_file.ruleset && old_file.version == new_file.version &&
+            old_loaded->sha256 != new_loaded->sha256) {
+            refused = "both files are '" + new_file.ruleset + "' version " +
+                      std::to_string(new_file.version) +
+                      " with other content; bump `version` in the new file";
+        } else {
+            try {
+                SQLite::Database& read = state ? *state : *old_loaded->db;
+                refused =
+                    refuses_unbumped_version(read, new_file.ruleset, new_file.version,
+                                             new_loaded->sha256, new_loaded->rules->source.text());
+            } catch (const SQLite::Exception&) {
+                // A state that cannot be read has no versions to compare with.
+            }
+        }
+        if (refused)
+            err << "strata diff: warning: a stored run of the new file would be refused: "
+                << *refused << '\n';
     }
     DiffOptions diff_options;
     diff_options.as_of = *as_of;

@@ -440,3 +440,28 @@ triggers:
     REQUIRE_MESSAGE(again.code == 0, again.err);
     CHECK(json_at(again.out, "$.triggers[0].customers") == "0");
 }
+
+TEST_CASE("diff: warns when a stored run of the new file would be refused for its version") {
+    // The same ruleset and version with other content: the apply would be refused.
+    const Files f(tiers("spend >= 1000"), tiers("spend >= 900"));
+    const Run same = f.diff();
+    REQUIRE(same.code == 0);
+    CHECK(same.err ==
+          "strata diff: warning: a stored run of the new file would be refused: both files are "
+          "'tiers' version 1 with other content; bump `version` in the new file\n");
+    // A bumped version of content the state already registers under another version number
+    // is fine; the registered version with other content is not.
+    REQUIRE(run_cli({"run", f.old_rules, "--db", f.db, "--as-of", "2026-10-01"}).code == 0);
+    const Files g(tiers("spend >= 1000", 2), tiers("spend >= 900", 1));
+    const Run registered =
+        run_cli({"diff", g.old_rules, g.new_rules, "--db", f.db, "--as-of", "2026-11-01"});
+    REQUIRE(registered.code == 0);
+    CHECK(registered.err.find("warning: a stored run of the new file would be refused") !=
+          std::string::npos);
+    const Files h(tiers("spend >= 1000"), tiers("spend >= 900", 2));
+    CHECK(h.diff().err.empty());
+    // A database that cannot be opened is said once.
+    const Run missing = run_cli({"diff", h.old_rules, h.new_rules, "--db", h.dir.file("no.db")});
+    CHECK(missing.code == 2);
+    CHECK(missing.err == "strata: database '" + h.dir.file("no.db") + "' does not exist\n");
+}
