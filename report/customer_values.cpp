@@ -58,6 +58,13 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
         }
         m.notes.push_back(version + " no longer compiles against the customer database" +
                           (first.empty() ? std::string() : " (" + first + ")") + "." + skipped);
+        // Its settings (report.min_share, the value's name) are still the version's own: read
+        // without the database.
+        Diagnostics unbound;
+        if (auto file =
+                compile_rules(SourceFile(run.ruleset + "@" + std::to_string(run.version), *source),
+                              nullptr, unbound))
+            apply_rule_settings(*file, m);
         return;
     }
     apply_rule_settings(*rules, m);

@@ -299,7 +299,14 @@ void write_triggers(std::ostream& o, const ReportModel& m) {
           << attr("data-count", std::to_string(c.count)) << "><td>" << escape(c.trigger)
           << "</td><td>" << escape(c.status) << "</td><td class=\"n\">" << count_text(c.count)
           << "</td></tr>\n";
-    o << "</tbody></table>\n<h3>Holdout readout</h3>\n<table id=\"readout-table\"><thead><tr><th>"
+    o << "</tbody></table>\n<h3>Holdout readout</h3>\n";
+    if (!m.readout.empty() && m.readout_run != 0 && m.readout_run != m.run_id)
+        o << "<p class=\"note\" id=\"readout-scope\">Every firing of the ruleset up to its latest "
+             "run (run "
+          << m.readout_run << ", as of " << escape(m.readout_as_of)
+          << "), later runs than this one included: success windows that ended by "
+          << escape(m.readout_as_of) << " are counted.</p>\n";
+    o << "<table id=\"readout-table\"><thead><tr><th>"
          "Trigger</th><th>Success</th><th class=\"n\">Fired</th><th class=\"n\">Held out</th><th "
          "class=\"n\">Treated met</th><th class=\"n\">Held out met</th><th "
          "class=\"n\">Difference (95% CI)</th></tr></thead><tbody>\n";

@@ -127,6 +127,10 @@ struct ReportModel {
     std::vector<TriggerRow> triggers;
     std::vector<OutboxCount> outbox;
     std::vector<ReadoutRow> readout;
+    // The readout counts the ruleset's firings up to its latest run, which may be later than
+    // the reported one: that run and its as_of (0 and "" without a readout).
+    int64_t readout_run = 0;
+    std::string readout_as_of;
 };
 
 struct ReportRequest {

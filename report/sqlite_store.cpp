@@ -118,6 +118,8 @@ std::vector<OutboxCount> sqlite_outbox_counts(SQLite::Database& state, const std
 
 void add_readout_rows(const std::vector<RulesetReadout>& readout, ReportModel& m) {
     for (const RulesetReadout& r : readout) {
+        m.readout_run = r.latest_run;
+        m.readout_as_of = r.latest_as_of;
         for (const TriggerReadout& t : r.triggers) {
             ReadoutRow row;
             row.trigger = t.trigger;

@@ -235,6 +235,14 @@ TEST_CASE("report: the rule file's report.min_share sets the smallest share wort
     CHECK(html.find("data-min-share=\"0.0050\"") != std::string::npos);
     // vip holds 0.53%: above 0.5%.
     CHECK(html.find("data-flag=\"too_small\"") == std::string::npos);
+    // The version no longer compiles against the data: its min_share is still its own.
+    SQLite::Database(s.db, SQLite::OPEN_READWRITE)
+        .exec("ALTER TABLE customers RENAME COLUMN spend TO spent");
+    const Run stale = s.report();
+    REQUIRE(stale.code == 0);
+    const std::string stale_html = read_file(s.out);
+    CHECK(stale_html.find("no longer compiles") != std::string::npos);
+    CHECK(stale_html.find("data-min-share=\"0.0050\"") != std::string::npos);
 
     TempDir dir;
     auto bad = run_cli({"check", dir.write("bad.yaml", tiers_rules("report:\n  min_share: 2\n"))});
@@ -335,4 +343,23 @@ general:
     CHECK(empty.err.find("is not the ECharts library") != std::string::npos);
     CHECK(closing.code == 2);
     CHECK(closing.err.find("contains '</script'") != std::string::npos);
+}
+
+TEST_CASE("report: an earlier run's holdout readout says it counts the later runs' firings") {
+    const Stored s(R"(triggers:
+  - id: welcome
+    on: enter vip
+    holdout: 50%
+    actions:
+      - email: { template: welcome }
+)",
+                   false);
+    REQUIRE(s.report({"--run", "1"}).code == 0);
+    const std::string earlier = read_file(s.out);
+    CHECK(earlier.find("<tr data-trigger=\"welcome\">") != std::string::npos);
+    CHECK(earlier.find("id=\"readout-scope\">Every firing of the ruleset up to its latest run "
+                       "(run 2, as of 2026-11-01), later runs than this one included") !=
+          std::string::npos);
+    REQUIRE(s.report().code == 0);
+    CHECK(read_file(s.out).find("readout-scope") == std::string::npos);
 }
