@@ -43,10 +43,14 @@ std::string optional_count(const std::optional<size_t>& n) {
     return n ? thousands(*n) : "-";
 }
 
+// Integers as they are, texts quoted ('00123'), as `strata history` names keys: in a base
+// with both, 123 and '123' are different customers.
 std::string keys_text(const std::vector<Value>& keys) {
     std::string s;
-    for (const Value& k : keys)
-        s += (s.empty() ? "" : ", ") + format_value(k);
+    for (const Value& k : keys) {
+        const auto* text = std::get_if<Str>(&k);
+        s += (s.empty() ? "" : ", ") + (text ? "'" + text->str() + "'" : format_value(k));
+    }
     return s;
 }
 

@@ -465,3 +465,31 @@ TEST_CASE("diff: warns when a stored run of the new file would be refused for it
     CHECK(missing.code == 2);
     CHECK(missing.err == "strata: database '" + h.dir.file("no.db") + "' does not exist\n");
 }
+
+TEST_CASE("diff: text keys are quoted in the text output, integers are not") {
+    TempDir dir;
+    // An untyped key column: 123 and '00123' and '123' are three customers.
+    const std::string db = dir.database("k.db", R"(
+CREATE TABLE customers (customer_id, spend REAL);
+INSERT INTO customers VALUES (123, 500), ('00123', 500), ('123', 500), (7, 10);
+)");
+    const std::string rules = R"(ruleset: keys
+version: VERSION
+general:
+  segments:
+    - id: big
+      when: spend >= LIMIT
+    - id: rest
+      when: otherwise
+)";
+    auto file = [&](const std::string& name, const std::string& version, const std::string& limit) {
+        std::string text = rules;
+        text.replace(text.find("VERSION"), 7, version);
+        text.replace(text.find("LIMIT"), 5, limit);
+        return dir.write(name, text);
+    };
+    const Run r = run_cli({"diff", file("a.yaml", "1", "1000"), file("b.yaml", "2", "100"), "--db",
+                           db, "--as-of", "2026-11-01", "--sample", "5"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("e.g. 123, '00123', '123'") != std::string::npos);
+}
