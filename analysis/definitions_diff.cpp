@@ -285,14 +285,16 @@ std::string cap_text(const std::optional<FrequencyCap>& cap) {
     return cap ? std::to_string(cap->count) + " per " + format_duration(cap->per) : "";
 }
 
-// The general segments both files have, in the order each file lists them.
-std::string common_order(const RuleFile& f, const RuleFile& other) {
+// The elements (general segments, triggers) both lists have, by id, in the order `list` has
+// them.
+template <typename Element>
+std::string common_order(const std::vector<Element>& list, const std::vector<Element>& other) {
     std::set<std::string> ids;
-    for (const SegmentDef& s : other.segments)
-        ids.insert(s.id);
+    for (const Element& e : other)
+        ids.insert(e.id);
     std::string out;
-    for (const SegmentDef& s : f.segments) {
-        if (ids.count(s.id)) out += (out.empty() ? "" : ", ") + s.id;
+    for (const Element& e : list) {
+        if (ids.count(e.id)) out += (out.empty() ? "" : ", ") + e.id;
     }
     return out;
 }
@@ -311,10 +313,13 @@ std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const Rul
     compare({"value", {expr_part("", old_file.value)}}, {"value", {expr_part("", new_file.value)}},
             out);
     // Under first_match the order decides; under exclusive it shows how the file reads.
-    compare(single("order", common_order(old_file, new_file)),
-            single("order", common_order(new_file, old_file)), out);
+    compare(single("order", common_order(old_file.segments, new_file.segments)),
+            single("order", common_order(new_file.segments, old_file.segments)), out);
     compare_lists(segment_definitions(old_file), segment_definitions(new_file), out);
     compare_lists(all_tactical(old_file), all_tactical(new_file), out);
+    // Triggers of one priority go under the frequency cap in the order they are written.
+    compare(single("trigger order", common_order(old_file.triggers, new_file.triggers)),
+            single("trigger order", common_order(new_file.triggers, old_file.triggers)), out);
     compare_lists(trigger_definitions(old_file), trigger_definitions(new_file), out);
     compare(single("frequency_cap", cap_text(old_file.frequency_cap)),
             single("frequency_cap", cap_text(new_file.frequency_cap)), out);

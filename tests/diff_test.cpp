@@ -493,3 +493,30 @@ general:
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(r.out.find("e.g. 123, '00123', '123'") != std::string::npos);
 }
+
+TEST_CASE("diff: reordered triggers are a change (under the cap, the first written goes first)") {
+    const char* kTwo = R"(
+frequency_cap: 1 per 7d
+triggers:
+  - id: a_email
+    on: enter vip
+    actions:
+      - email: { template: a }
+  - id: b_sms
+    on: enter vip
+    actions:
+      - sms: { text: b }
+)";
+    std::string swapped = kTwo;
+    const std::string a =
+        swapped.substr(swapped.find("  - id: a_email"),
+                       swapped.find("  - id: b_sms") - swapped.find("  - id: a_email"));
+    swapped.erase(swapped.find("  - id: a_email"), a.size());
+    swapped += a;
+    const Files f(tiers("spend >= 1000", 1, "vip", kTwo),
+                  tiers("spend >= 1000", 2, "vip", swapped));
+    const Run r = f.diff();
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("  - trigger order: a_email, b_sms\n  + trigger order: b_sms, a_email\n") !=
+          std::string::npos);
+}
