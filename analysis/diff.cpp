@@ -103,6 +103,18 @@ std::string key_text(const Value& key) {
 
 }  // namespace
 
+std::optional<std::string> same_version_other_content(const CompiledRules& old_rules,
+                                                      const std::string& old_sha256,
+                                                      const CompiledRules& new_rules,
+                                                      const std::string& new_sha256) {
+    const RuleFile& a = old_rules.rules;
+    const RuleFile& b = new_rules.rules;
+    if (a.ruleset != b.ruleset || a.version != b.version || old_sha256 == new_sha256)
+        return std::nullopt;
+    return "both files are '" + b.ruleset + "' version " + std::to_string(b.version) +
+           " with other content; bump `version` in the new file";
+}
+
 void mark_triggers_baseline(RulesDiff& diff) {
     diff.triggers_baseline = true;
     for (TriggerImpact& t : diff.triggers)

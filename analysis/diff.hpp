@@ -146,6 +146,13 @@ std::vector<TriggerImpact> trigger_impacts(
     const std::vector<char>& unchanged,
     const std::function<bool(const OutboxRow&)>& already_enqueued = {});
 
+// Why a stored run of the new file would be refused next to the old one: both are the same
+// ruleset and version with other content. nullopt when they are not.
+std::optional<std::string> same_version_other_content(const CompiledRules& old_rules,
+                                                      const std::string& old_sha256,
+                                                      const CompiledRules& new_rules,
+                                                      const std::string& new_sha256);
+
 // Marks the diff's triggers as those of a ruleset without a stored run: its first run is a
 // baseline and fires nothing, so every trigger counts nothing (triggers_baseline).
 void mark_triggers_baseline(RulesDiff& diff);

@@ -257,15 +257,10 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
     }
     // The plan before the apply: say when the apply would be refused for an unbumped version.
     {
-        const auto& old_file = old_loaded->rules->rules;
         const auto& new_file = new_loaded->rules->rules;
-        std::optional<std::string> refused;
-        if (old_file.ruleset == new_file.ruleset && old_file.version == new_file.version &&
-            old_loaded->sha256 != new_loaded->sha256) {
-            refused = "both files are '" + new_file.ruleset + "' version " +
-                      std::to_string(new_file.version) +
-                      " with other content; bump `version` in the new file";
-        } else {
+        std::optional<std::string> refused = same_version_other_content(
+            *old_loaded->rules, old_loaded->sha256, *new_loaded->rules, new_loaded->sha256);
+        if (!refused) {
             try {
                 SQLite::Database& read = state ? *state : *old_loaded->db;
                 refused =

@@ -279,6 +279,10 @@ std::optional<RulesDiff> diff_in_warehouse(const std::string& old_path, const st
     if (!as_of)
         return fail("usage", "--as-of '" + as_of_text.value_or("") + "' is not a date",
                     kExitEnvironment);
+    if (auto refused = same_version_other_content(*old_loaded->rules, old_loaded->sha256,
+                                                  *new_loaded->rules, new_loaded->sha256))
+        err << "strata diff: warning: a stored run of the new file would be refused: " << *refused
+            << '\n';
     const state::DiffedRules old_rules{old_loaded->rules.get(), old_loaded->sha256};
     const state::DiffedRules new_rules{new_loaded->rules.get(), new_loaded->sha256};
     state::WarehouseDiffError error;

@@ -14,13 +14,18 @@
 #include <functional>
 
 #include "sql/lowering.hpp"
+#include "warehouse/identifiers.hpp"
 
 namespace strata::sql {
 
 std::string Lowering::quoted(const std::string& name, const Location& at) {
     auto q = d_.identifier(name);
     if (!q) {
-        refuse(at, "the name '" + name + "' cannot be quoted in " + d_.name());
+        // strata's own naming rule, not the dialect's quoting, refuses it; once per name.
+        if (unquotable_.insert(name).second) {
+            const std::string why = warehouse::identifier_problem(name);
+            refuse(at, why.empty() ? "the name '" + name + "' cannot be written in its SQL" : why);
+        }
         return "\"\"";
     }
     return *q;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,8 @@ class Lowering {
         std::string sql;
     };
     std::vector<Step> steps_;
-    std::string current_;  // the step every later column is added to
+    std::set<std::string> unquotable_;  // names refused by quoted(), each said once
+    std::string current_;               // the step every later column is added to
     // The nested plan's last step when add_columns made it (what it selects from, the columns
     // it adds): columns that read none of them are added to it instead of to a step of their
     // own, since ClickHouse analyses everything below a step again for each step above it.

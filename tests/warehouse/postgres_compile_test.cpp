@@ -190,6 +190,38 @@ TEST_CASE("postgres compile: dates moved by months twice and by durations chosen
     check_agrees(pg, dir, rules, db, "2026-11-26", {"customers", "orders"});
 }
 
+// A table name strata does not write into warehouse SQL (a space in it): refused once, by
+// strata's naming rule, not as something PostgreSQL could not quote.
+TEST_CASE("postgres compile: a name strata does not quote is refused once, with the rule") {
+    auto pg = ScratchDatabase::create();
+    TempDir dir;
+    for (const char* sql :
+         {"CREATE TABLE \"my clients\" (customer_id bigint PRIMARY KEY, tier text)",
+          "INSERT INTO \"my clients\" VALUES (1, 'gold'), (2, 'x')"}) {
+        auto made = pg.connection.exec(sql);
+        if (!made) FAIL(made.error().describe());
+    }
+    const std::string rules = dir.write("rules.yaml", R"(ruleset: spaced
+version: 1
+source:
+  customers: "my clients"
+  key: customer_id
+general:
+  segments:
+    - id: gold
+      when: tier == 'gold'
+    - id: rest
+      when: otherwise
+)");
+    const Run r = run_cli({"compile", rules, "--dialect", "postgres", "--db", pg.text});
+    CHECK(r.code == 1);
+    const std::string message = "'my clients' is not a name strata writes into warehouse SQL";
+    const size_t first = r.err.find(message);
+    CHECK(first != std::string::npos);
+    CHECK(r.err.find(message, first + 1) == std::string::npos);
+    CHECK(r.err.find("cannot be quoted") == std::string::npos);
+}
+
 // A datetime moved by months after 2038-01-19: the day number times 86400 is past int4, which
 // a date difference is in PostgreSQL ("integer out of range" before).
 TEST_CASE("postgres compile: datetimes after 2038 moved by months") {
