@@ -23,9 +23,10 @@ struct DefinitionLine {
 // source (customer table, key, since, types), facts, lets, policy, value, the general
 // segments (by id, in the new file's order, then the removed ones; a changed order of the
 // segments both files have shows as one `order:` pair), their tactical segments (by path),
-// triggers (a changed order as one `trigger order:` pair, then by id) and the frequency cap. A changed element gives a '-' line and a '+' line
-// per changed part; an added one a '+' line, a removed one a '-' line; a removed and an added
-// one of the same kind whose parts are all the same (and no other removed or added one is) a
+// triggers (a changed order as one `trigger order:` pair, then by id) and the frequency cap. A
+// changed element gives a '-' line and a '+' line per changed part; an added one a '+' line, a
+// removed one a '-' line; a removed and an added one of the same kind whose parts are all the same
+// (and no other removed or added one is) a
 // '~' line where the new file has it. Same definitions give
 // nothing. The ruleset name, version, description and owner are not compared.
 std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const RuleFile& new_file);
