@@ -177,13 +177,12 @@ namespace {
 
 // The new file's triggers fired against the old file's placement, with and without
 // fire_on_rule_change (trigger_impacts above counts the difference).
-// Whether the state holds a run of `ruleset` (its next run is not a baseline).
+// Whether the state holds a run of `ruleset`, found as a run finds the run before it (its
+// next run is then not a baseline).
 bool has_stored_run(SQLite::Database* state, const std::string& ruleset) {
-    if (!state) return false;
-    if (!state->tableExists("strata_runs")) return false;
-    SQLite::Statement q(*state, "SELECT 1 FROM strata_runs WHERE ruleset = ? LIMIT 1");
-    q.bind(1, ruleset);
-    return q.executeStep();
+    if (!state || !state->tableExists("strata_runs")) return false;
+    StoreError error;
+    return find_run(*state, ruleset, std::nullopt, error).has_value();
 }
 
 // Whether an action is in the state's outbox already (by its idempotency key).

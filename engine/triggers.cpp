@@ -353,6 +353,8 @@ Firing fire_triggers(const FiringInput& in) {
             ruleset, format_date(add_duration(in.as_of, cap->per, -1)), as_of);
         const std::string day_before = format_date(Date{in.as_of.days - 1});
         for (size_t t = 0; t < nt; ++t) {
+            // With a cooldown, a firing at this as_of has already cooled the customer down.
+            if (rules.triggers[t].def->cooldown) continue;
             if (std::find(fires[t].begin(), fires[t].end(), 1) == fires[t].end()) continue;
             fired_at_as_of[t] =
                 history->recent_firings(ruleset, rules.triggers[t].def->id, day_before, as_of);
