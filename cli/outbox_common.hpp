@@ -22,9 +22,10 @@ namespace strata::cli {
 std::string utc_timestamp(std::time_t t);
 
 // Opens the file holding the outbox: --state, else --db. With `write`, through open_state (which
-// creates strata_outbox when missing); otherwise read-only. The busy timeout is set to --wait.
-// A file that does not exist is never created. nullptr after writing "strata outbox COMMAND:
-// …" to `err`.
+// creates strata_outbox when missing); otherwise read-only. The busy timeout is set to --wait,
+// for the opening too. A file that does not exist is never created, and a file without
+// strata_runs or strata_outbox (no run state) is refused without creating anything in it. nullptr
+// after writing "strata outbox COMMAND: …" to `err`.
 std::unique_ptr<SQLite::Database> open_outbox(const OutboxTarget& target,
                                               const std::string& command, bool write,
                                               std::ostream& err);
