@@ -1,6 +1,8 @@
 #include "dsl/trigger_compiler.hpp"
 
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "dsl/parser.hpp"
 
@@ -10,9 +12,19 @@ namespace {
 
 using Code = DiagnosticCode;
 
-// Segment ids (and tactical paths) of the file → what they refer to.
+// A segment as membership holds it: its kind and id or path.
+using SegmentKey = std::pair<SegmentRef::Kind, std::string>;
+
+SegmentKey key_of(const SegmentRef& ref) {
+    return {ref.kind, ref.path};
+}
+
+// Segment ids (and tactical paths) of the file → what they refer to, and each tactical
+// segment → the segment it lies directly inside.
 void collect_segments(const std::vector<CompiledSegment>& segs, const std::string& prefix,
-                      bool general, std::map<std::string, SegmentRef>& out) {
+                      bool general, const std::optional<SegmentRef>& parent,
+                      std::map<std::string, SegmentRef>& out,
+                      std::map<SegmentKey, SegmentRef>& parents) {
     for (const auto& seg : segs) {
         const std::string& id = seg.def->id;
         const std::string path = general || prefix.empty() ? id : prefix + "/" + id;
@@ -20,7 +32,8 @@ void collect_segments(const std::vector<CompiledSegment>& segs, const std::strin
                              path};
         out.emplace(id, ref);
         out.emplace(path, ref);
-        collect_segments(seg.tactical, general ? "" : path, false, out);
+        if (parent) parents.emplace(key_of(ref), *parent);
+        collect_segments(seg.tactical, general ? "" : path, false, ref, out, parents);
     }
 }
 
@@ -28,7 +41,7 @@ class TriggerCompiler {
   public:
     TriggerCompiler(CompiledRules& out, Binder& binder, const ParseFn& parse, Diagnostics& diags)
         : out_(out), binder_(binder), parse_(parse), diags_(diags) {
-        collect_segments(out_.segments, "", true, segments_);
+        collect_segments(out_.segments, "", true, std::nullopt, segments_, parents_);
     }
 
     void run() {
@@ -64,6 +77,18 @@ class TriggerCompiler {
     const ParseFn& parse_;
     Diagnostics& diags_;
     std::map<std::string, SegmentRef> segments_;
+    std::map<SegmentKey, SegmentRef> parents_;
+
+    // Whether `outer` is `inner` or a segment `inner` lies inside (at any depth).
+    bool contains(const SegmentRef& outer, const SegmentRef& inner) const {
+        SegmentKey at = key_of(inner);
+        for (;;) {
+            if (at == key_of(outer)) return true;
+            auto it = parents_.find(at);
+            if (it == parents_.end()) return false;
+            at = key_of(it->second);
+        }
+    }
 
     void error(Code code, Location loc, std::string msg) {
         diags_.error(code, out_.source.path(), loc, std::move(msg));
@@ -98,10 +123,26 @@ class TriggerCompiler {
         out.segment = resolve(e.segment, e.segment_location, where, e.event == TriggerEvent::Move);
         if (e.event == TriggerEvent::Move) {
             out.to = resolve(e.to, e.to_location, where, false);
-            if (e.segment == e.to && e.segment != "any") {
+            auto is_segment = [](const SegmentRef& r) {
+                return r.kind == SegmentRef::Kind::General || r.kind == SegmentRef::Kind::Tactical;
+            };
+            const bool named = is_segment(out.segment) && is_segment(out.to);
+            const std::string move = "'move " + e.segment + " -> " + e.to + "' in " + where;
+            if ((e.segment == e.to && e.segment != "any") ||
+                (named && key_of(out.segment) == key_of(out.to))) {
                 error(Code::InvalidValue, e.location,
-                      "'move " + e.segment + " -> " + e.to + "' in " + where +
-                          " can never happen: a move goes from one segment to another");
+                      move + " can never happen: a move goes from one segment to another");
+            } else if (named && contains(out.segment, out.to)) {
+                // Entering a segment inside X needs being in X now, so X was not left.
+                error(Code::InvalidValue, e.location,
+                      move + " can never happen: " + e.to + " lies inside " + e.segment +
+                          ", so a customer who enters " + e.to + " is still in " + e.segment);
+            } else if (named && contains(out.to, out.segment)) {
+                // Entering Y means not being in Y before, so not in anything inside Y either.
+                error(Code::InvalidValue, e.location,
+                      move + " can never happen: " + e.segment + " lies inside " + e.to +
+                          ", so a customer who was in " + e.segment + " was in " + e.to +
+                          " already and cannot enter it");
             }
         }
         (void)success;
