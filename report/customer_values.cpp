@@ -104,10 +104,16 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
             std::sort(values.begin(), values.end(), std::greater<>());
             std::vector<double> running(n);
             double sum = 0;
-            for (size_t i = 0; i < n; ++i)
+            int64_t below_zero = 0;
+            for (size_t i = 0; i < n; ++i) {
                 running[i] = sum += values[i];
-            m.pareto = pareto_curve(static_cast<int64_t>(n),
-                                    [&](int64_t k) { return running[static_cast<size_t>(k - 1)]; });
+                below_zero += values[i] < 0;
+            }
+            ParetoCurve curve =
+                pareto_curve(static_cast<int64_t>(n), below_zero, m.value_name,
+                             [&](int64_t k) { return running[static_cast<size_t>(k - 1)]; });
+            m.pareto = std::move(curve.points);
+            if (!curve.left_out.empty()) m.notes.push_back(std::move(curve.left_out));
         }
         // Numeric lets: per group, the sums over the customers with a value, in key order.
         std::vector<LetMoments> moments;

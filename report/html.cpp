@@ -67,6 +67,16 @@ std::string grouped(double v, int decimals) {
     return (negative ? "-" : "") + out + rest;
 }
 
+// A share the rule file set (in basis points) as a percentage with the decimals it was written
+// with: 0.07 as 7, 0.005 as 0.5, 0.0125 as 1.25 (a double's 7.000000000000001 is still 7).
+std::string share_setting(double share) {
+    const double basis_points = std::round(share * 10000);
+    const int decimals = std::fmod(basis_points, 100) == 0  ? 0
+                         : std::fmod(basis_points, 10) == 0 ? 1
+                                                            : 2;
+    return fixed(basis_points / 100, decimals);
+}
+
 std::string count_text(int64_t n) {
     return grouped(static_cast<double>(n), 0);
 }
@@ -229,7 +239,7 @@ void write_workload(std::ostream& o, const ReportModel& m) {
     o << "<tr><td><b>All channels</b></td><td class=\"n\" id=\"workload-total\" data-value=\""
       << fixed(total, 1) << "\"><b>" << grouped(total, 0) << "</b></td></tr>\n</tbody></table>\n";
     o << "<h3>Quality checks</h3>\n<p class=\"lead\">A general segment below "
-      << fixed(100 * m.min_share, m.min_share * 100 == std::floor(m.min_share * 100) ? 0 : 2)
+      << share_setting(m.min_share)
       << "% of the base is too small to act on (the rule file's <code>report: min_share</code>, "
          "1% by default); one without an offer or a channel is not actionable.</p>\n"
          "<ul class=\"flags\" id=\"quality-flags\" data-min-share=\""

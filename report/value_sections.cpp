@@ -40,24 +40,49 @@ void add_distinct_lets(const std::vector<LetMoments>& lets, ReportModel& m) {
     }
 }
 
+namespace {
+
+// 1234567 as 1,234,567.
+std::string grouped_count(int64_t n) {
+    std::string digits = std::to_string(n), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+}  // namespace
+
 bool pareto_point(int64_t k, int64_t n) {
     // Customer k of n completes percent p when k · 100 >= p · n.
     return n > 0 && k >= 1 && k <= n && (k * 100) / n > ((k - 1) * 100) / n;
 }
 
-std::vector<std::pair<double, double>> pareto_curve(int64_t n,
-                                                    const std::function<double(int64_t)>& running) {
-    std::vector<std::pair<double, double>> out;
+ParetoCurve pareto_curve(int64_t n, int64_t below_zero, const std::string& value_name,
+                         const std::function<double(int64_t)>& running) {
+    ParetoCurve out;
     if (n <= 0) return out;
+    const std::string value = value_name.empty() ? "value" : "value (" + value_name + ")";
+    if (below_zero > 0) {
+        out.left_out = "The Pareto curve is left out: " + grouped_count(below_zero) + " of " +
+                       grouped_count(n) +
+                       (below_zero == 1 ? " customers has a " : " customers have a ") + value +
+                       " below zero, and shares of a total need values of zero or more.";
+        return out;
+    }
     const double total = running(n);
-    if (!(total > 0)) return out;
-    out.emplace_back(0.0, 0.0);
+    if (!(total > 0)) {
+        out.left_out = "The Pareto curve is left out: no customer has a " + value + " above zero.";
+        return out;
+    }
+    out.points.emplace_back(0.0, 0.0);
     int64_t next = 1;
     for (int64_t k = 1; k <= n && next <= 100; ++k) {
         if (!pareto_point(k, n)) continue;
         const double sum = running(k);
         while (next <= 100 && k * 100 >= next * n) {
-            out.emplace_back(static_cast<double>(next) / 100.0, sum / total);
+            out.points.emplace_back(static_cast<double>(next) / 100.0, sum / total);
             ++next;
         }
     }
@@ -94,17 +119,9 @@ std::optional<RfmGrid> rfm_grid(const std::string& let,
 std::optional<std::string> data_changed_note(const RunRecord& run, int64_t placed, int64_t stored,
                                              int64_t same) {
     if (same == stored && placed == stored) return std::nullopt;
-    auto count = [](int64_t n) {
-        std::string digits = std::to_string(n), out;
-        for (size_t i = 0; i < digits.size(); ++i) {
-            if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-            out += digits[i];
-        }
-        return out;
-    };
     return "The data has changed since run " + std::to_string(run.run_id) + ": evaluated now at " +
-           run.as_of + ", the base has " + count(placed) + " customers (the run had " +
-           count(stored) + ") and " + count(stored - same) +
+           run.as_of + ", the base has " + grouped_count(placed) + " customers (the run had " +
+           grouped_count(stored) + ") and " + grouped_count(stored - same) +
            " of the run's customers are placed elsewhere or gone. The sections that need each "
            "customer's values (how each segment differs from the base, the Pareto curve, R × F) "
            "come from evaluating the run's own rule version again at its as_of against the data "

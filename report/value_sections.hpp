@@ -8,7 +8,8 @@
 //              customers whose let is a finite number: their count, the sum of the values and
 //              the sum of their squares (each square rounded to a double), in key order
 //   Pareto     the values (0 for none or not finite) sorted from the largest, the running sum
-//              at each count k that completes a whole percent of the n customers
+//              at each count k that completes a whole percent of the n customers, and how
+//              many values are below zero
 //   R × F      per cell (r, f) of the first rfm let, 1 ≤ r, f ≤ 20: its customers and the sum
 //              of their values (0 for none) in key order
 #pragma once
@@ -58,11 +59,19 @@ void add_distinct_lets(const std::vector<LetMoments>& lets, ReportModel& m);
 // the counts whose running sums the Pareto curve needs (k = n always does).
 bool pareto_point(int64_t k, int64_t n);
 
+// The Pareto curve, or why it is left out.
+struct ParetoCurve {
+    std::vector<std::pair<double, double>> points;  // (share of customers, share of value)
+    std::string left_out;  // why there is no curve, as a note for the page; "" otherwise
+};
+
 // (share of customers, share of value) at every whole percent of the n customers, the most
 // valuable first: `running(k)` is the sum of the k largest values, asked only for the counts
-// pareto_point names. Empty when n is 0 or the total is not above zero.
-std::vector<std::pair<double, double>> pareto_curve(int64_t n,
-                                                    const std::function<double(int64_t)>& running);
+// pareto_point names. `below_zero` is how many of the values are below zero. No points when n
+// is 0; none, and a reason that names `value_name`, when a value is below zero (a share of the
+// total means nothing then: the curve would pass 100%) or the total is not above zero.
+ParetoCurve pareto_curve(int64_t n, int64_t below_zero, const std::string& value_name,
+                         const std::function<double(int64_t)>& running);
 
 // Whether (r, f) is a cell of the R × F grid.
 bool rfm_cell(int64_t r, int64_t f);

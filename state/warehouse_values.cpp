@@ -112,15 +112,21 @@ bool fill_values(const ValuesQuery& q, const ValuesSql& s, const RunRecord& run,
         return false;
     }
     std::vector<std::pair<double, double>> pareto;
+    std::string pareto_left_out;
     if (q.value) {
         if (!ask(s.pareto, t)) return false;
         std::map<int64_t, double> running;
         int64_t n = 0;
+        int64_t below_zero = 0;
         for (const auto& row : t.rows) {
             running[cell_integer(row.at(0))] = cell_number(row.at(1));
             n = cell_integer(row.at(2));
+            below_zero = cell_integer(row.at(3));
         }
-        pareto = report::pareto_curve(n, [&](int64_t k) { return running.at(k); });
+        report::ParetoCurve curve = report::pareto_curve(n, below_zero, m.value_name,
+                                                         [&](int64_t k) { return running.at(k); });
+        pareto = std::move(curve.points);
+        pareto_left_out = std::move(curve.left_out);
     }
     std::vector<report::LetMoments> moments;
     for (const auto& [name, column] : q.lets) {
@@ -148,6 +154,7 @@ bool fill_values(const ValuesQuery& q, const ValuesSql& s, const RunRecord& run,
     }
     if (!ask(s.same, t)) return false;
     m.pareto = std::move(pareto);
+    if (!pareto_left_out.empty()) m.notes.push_back(std::move(pareto_left_out));
     report::add_distinct_lets(moments, m);
     m.rfm = std::move(grid);
     m.customer_values = true;
@@ -199,8 +206,9 @@ void postgres_customer_values(warehouse::PostgresConnection& db, const CompiledR
     // A running sum over ROWS UNBOUNDED PRECEDING adds one row at a time, in the window's
     // order; equal values may come in any order, which changes no running sum.
     s.pareto =
-        "SELECT k, s, n FROM (SELECT row_number() OVER w AS k, sum(v) OVER w AS s, "
-        "count(*) OVER () AS n FROM (SELECT " +
+        "SELECT k, s, n, below_zero FROM (SELECT row_number() OVER w AS k, sum(v) OVER w AS s, "
+        "count(*) OVER () AS n, sum(CASE WHEN v < 0 THEN 1 ELSE 0 END) OVER () AS below_zero "
+        "FROM (SELECT " +
         v + " AS v FROM " + t +
         ") a WINDOW w AS (ORDER BY v DESC ROWS UNBOUNDED PRECEDING)) b "
         "WHERE (k * 100) / n > ((k - 1) * 100) / n";
@@ -275,11 +283,13 @@ void clickhouse_customer_values(warehouse::ClickHouseClient& client, const Compi
         "SELECT count(), arrayStringConcat(arrayMap(x -> toString(x), arraySlice("
         "arraySort(groupArray(customer_key)), 1, 5)), ', ') FROM " +
         t + " WHERE segment IS NULL";
-    s.pareto = "SELECT k, s, n FROM (SELECT length(c) AS n, arrayFilter((s, k) -> " + percent +
-               ", c, arrayEnumerate(c)) AS sums, arrayFilter(k -> " + percent +
-               ", arrayEnumerate(c)) AS ks FROM (SELECT arrayCumSum(arrayReverseSort("
-               "groupArray(v))) AS c FROM (SELECT " +
-               v + " AS v FROM " + t + "))) ARRAY JOIN sums AS s, ks AS k";
+    s.pareto =
+        "SELECT k, s, n, below_zero FROM (SELECT length(c) AS n, below_zero, arrayFilter("
+        "(s, k) -> " +
+        percent + ", c, arrayEnumerate(c)) AS sums, arrayFilter(k -> " + percent +
+        ", arrayEnumerate(c)) AS ks FROM (SELECT arrayCumSum(arrayReverseSort("
+        "groupArray(v))) AS c, countIf(v < 0) AS below_zero FROM (SELECT " +
+        v + " AS v FROM " + t + "))) ARRAY JOIN sums AS s, ks AS k";
     s.let = [&](const std::string& column) {
         return "SELECT g, count(), " + in_key_order("t.2") + ", " + in_key_order("t.2 * t.2") +
                " FROM (SELECT customer_key, x, arrayJoin(arrayConcat([''], "

@@ -233,6 +233,7 @@ TEST_CASE("report: the rule file's report.min_share sets the smallest share wort
     REQUIRE(s.report().code == 0);
     const std::string html = read_file(s.out);
     CHECK(html.find("data-min-share=\"0.0050\"") != std::string::npos);
+    CHECK(html.find("A general segment below 0.5% of the base") != std::string::npos);
     // vip holds 0.53%: above 0.5%.
     CHECK(html.find("data-flag=\"too_small\"") == std::string::npos);
     // The version no longer compiles against the data: its min_share is still its own.
@@ -243,6 +244,17 @@ TEST_CASE("report: the rule file's report.min_share sets the smallest share wort
     const std::string stale_html = read_file(s.out);
     CHECK(stale_html.find("no longer compiles") != std::string::npos);
     CHECK(stale_html.find("data-min-share=\"0.0050\"") != std::string::npos);
+
+    // A share is written as the file wrote it: 7% is 7%, not 7.00% (0.07 × 100 is not 7).
+    for (const auto& [written, shown] :
+         {std::pair{"7%", "below 7% of"}, std::pair{"12.5%", "below 12.5% of"},
+          std::pair{"1.25%", "below 1.25% of"}, std::pair{"29%", "below 29% of"}}) {
+        CAPTURE(written);
+        Stored other(std::string("report:\n  min_share: ") + written + "\n", false);
+        REQUIRE(other.report().code == 0);
+        CHECK(read_file(other.out).find(std::string("A general segment ") + shown) !=
+              std::string::npos);
+    }
 
     TempDir dir;
     auto bad = run_cli({"check", dir.write("bad.yaml", tiers_rules("report:\n  min_share: 2\n"))});
@@ -362,4 +374,44 @@ TEST_CASE("report: an earlier run's holdout readout says it counts the later run
           std::string::npos);
     REQUIRE(s.report().code == 0);
     CHECK(read_file(s.out).find("readout-scope") == std::string::npos);
+}
+
+TEST_CASE(
+    "report: a value below zero or a total of zero leaves the Pareto curve out, and says why") {
+    // Shares of a total need values of zero or more: with losses, the curve passed 100%.
+    struct Case {
+        std::string value;
+        std::string note;
+    };
+    for (const Case& c :
+         {Case{"spend - 100",
+               "note: The Pareto curve is left out: 1,500 of 1,510 customers have a value "
+               "(spend - 100) below zero, and shares of a total need values of zero or more.\n"},
+          Case{"spend - 10", ""},  // zeros are values of zero or more
+          Case{"spend * 0",
+               "note: The Pareto curve is left out: no customer has a value (spend * 0) above "
+               "zero.\n"}}) {
+        CAPTURE(c.value);
+        TempDir dir;
+        const std::string db = dir.database("base.db", kBase);
+        std::string text = tiers_rules();
+        text.replace(text.find("value: spend"), 12, "value: " + c.value);
+        const std::string rules = dir.write("tiers.yaml", text);
+        REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+        const std::string out = dir.file("report.html");
+        const Run r = run_cli({"report", "--db", db, "--out", out});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        const std::string html = read_file(out);
+        if (c.note.empty()) {
+            CHECK(r.err.find("Pareto") == std::string::npos);
+            CHECK(html.find("id=\"chart-pareto\"") != std::string::npos);
+            // The 10 big spenders hold all of it: the first 1% (16 customers) every bit.
+            CHECK(html.find("\"pareto\":[[0,0],[0.01,1],") != std::string::npos);
+            continue;
+        }
+        CHECK(r.err.find(c.note) != std::string::npos);
+        CHECK(html.find("id=\"chart-pareto\"") == std::string::npos);
+        CHECK(html.find("\"pareto\":[]") != std::string::npos);
+        CHECK(html.find("<p class=\"note\">The Pareto curve is left out") != std::string::npos);
+    }
 }

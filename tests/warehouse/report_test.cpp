@@ -550,6 +550,55 @@ general:
     REQUIRE_MESSAGE(in_pg, error);
     CHECK(fields(*in_pg) == fields(*lite));
     CHECK(in_pg->customer_values);
-    CHECK_FALSE(in_pg->pareto.empty());
+    // -1e16 is a value below zero: no Pareto curve, on either side, for the same reason.
+    CHECK(in_pg->pareto.empty());
+    CHECK(has_note(*in_pg, "1 of 9 customers has a value (spend) below zero"));
     CHECK_FALSE(in_pg->segments.at(0).distinct.empty());
+}
+
+TEST_CASE("warehouse report: a value below zero leaves the Pareto curve out there as on SQLite") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kBase);
+    const std::string embedded = dir.file("embedded.db");
+    std::filesystem::copy_file(base, embedded);
+    std::string text = kRules;
+    text.replace(text.find("value: revenue"), 14, "value: revenue - 60");
+    const std::string rules = dir.write("rules.yaml", text);
+    const char* as_of = "2026-11-01";
+    const Run lite_run = run_cli({"run", rules, "--db", embedded, "--as-of", as_of});
+    REQUIRE_MESSAGE(lite_run.code == 0, lite_run.err);
+    auto pg = RunDatabase::create();
+    pg.load(base);
+    const Run pg_run = run_cli({"run", rules, "--db", pg.url, "--as-of", as_of});
+    REQUIRE_MESSAGE(pg_run.code == 0, pg_run.err);
+    ClusterDatabase ch;
+    ch.load(base);
+    const std::string actions = dir.file("actions.db");
+    const Run ch_run =
+        run_cli({"run", rules, "--db", ch.url, "--as-of", as_of, "--state", actions});
+    REQUIRE_MESSAGE(ch_run.code == 0, ch_run.err);
+
+    strata::ValuePool pool;
+    strata::ValuePoolScope scope(pool);
+    SQLite::Database data(embedded, SQLite::OPEN_READONLY);
+    std::string error;
+    const auto lite = report::gather_report(data, data, {}, error);
+    REQUIRE_MESSAGE(lite, error);
+    CHECK(lite->customer_values);
+    CHECK(lite->pareto.empty());
+    CHECK(has_note(*lite, "The Pareto curve is left out: "));
+    CHECK(has_note(*lite, " customers have a value (revenue - 60) below zero"));
+    for (const auto& [db, state] : {std::pair{pg.url, std::optional<std::string>()},
+                                    std::pair{ch.url, std::optional(actions)}}) {
+        CAPTURE(db);
+        const std::string url = db;
+        auto store = strata::state::open_warehouse_report_store(
+            url, state, error,
+            [url](std::string& e) { return strata::cli::read_clickhouse_schema(url, e); });
+        REQUIRE_MESSAGE(store, error);
+        const auto there = report::gather_from_store(*store, {}, error);
+        REQUIRE_MESSAGE(there, error);
+        CHECK(there->customer_values);
+        CHECK(fields(*there) == fields(*lite));
+    }
 }
