@@ -8,7 +8,9 @@
 #include "cli/io.hpp"
 #include "dsl/compiler.hpp"
 #include "engine/store.hpp"
+#include "sql/compiler.hpp"
 #include "sql/postgres_catalog.hpp"
+#include "sql/postgres_dialect.hpp"
 #include "warehouse/database_url.hpp"
 
 namespace strata::cli {
@@ -69,6 +71,18 @@ void print_json(std::ostream& out, const std::vector<FileReport>& reports, size_
         << ",\"names_checked\":" << (names_checked ? "true" : "false") << "}\n";
 }
 
+// A rule file checked against a warehouse base runs there as one query: what its dialect
+// refuses (a name outside strata's naming rule, a construct it cannot express exactly) is
+// refused by `run` and `compile` too, so `check` reports it, at the construct's place.
+void check_lowering(const CompiledRules& rules, const Schema& catalog, bool postgres,
+                    Diagnostics& diags) {
+    const auto dialect =
+        postgres ? sql::make_postgres_dialect(&catalog) : sql::make_clickhouse_dialect(&catalog);
+    // The day changes none of the refusals; the file's own as_of when it pins one.
+    const Date as_of = rules.rules.as_of ? *rules.rules.as_of : today_utc();
+    sql::compile_query(rules, as_of, *dialect, diags);
+}
+
 }  // namespace
 
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err) {
@@ -110,6 +124,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
             return kExitEnvironment;
         }
     }
+    const bool in_warehouse = location && !std::holds_alternative<warehouse::SqlitePath>(*location);
     std::vector<FileReport> reports;
     bool unreadable = false;
     size_t errors = 0, warnings = 0;
@@ -129,6 +144,8 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
             // The partition analysis reads bound conditions, which errors may have left out.
             if (compiled && !report.diags.has_errors())
                 check_partition(*compiled, options.strict, report.diags);
+            if (compiled && !report.diags.has_errors() && in_warehouse)
+                check_lowering(*compiled, *schema, postgres != nullptr, report.diags);
             if (options.strict) report.diags.promote_warnings();
             report.diags.sort_by_location();
         }

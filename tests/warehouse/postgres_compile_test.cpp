@@ -201,7 +201,7 @@ TEST_CASE("postgres compile: a name strata does not quote is refused once, with 
         auto made = pg.connection.exec(sql);
         if (!made) FAIL(made.error().describe());
     }
-    const std::string rules = dir.write("rules.yaml", R"(ruleset: spaced
+    const std::string text = R"(ruleset: spaced
 version: 1
 source:
   customers: "my clients"
@@ -212,7 +212,8 @@ general:
       when: tier == 'gold'
     - id: rest
       when: otherwise
-)");
+)";
+    const std::string rules = dir.write("rules.yaml", text);
     const Run r = run_cli({"compile", rules, "--dialect", "postgres", "--db", pg.text});
     CHECK(r.code == 1);
     const std::string message = "'my clients' is not a name strata writes into warehouse SQL";
@@ -220,6 +221,21 @@ general:
     CHECK(first != std::string::npos);
     CHECK(r.err.find(message, first + 1) == std::string::npos);
     CHECK(r.err.find("cannot be quoted") == std::string::npos);
+    // `check` against the same base says what `compile` and `run` will refuse, at its place.
+    const Run checked = run_cli({"check", rules, "--db", pg.text});
+    CHECK(checked.code == 1);
+    CHECK(checked.out.find("rules.yaml:4:14: error: cannot compile to postgres: " + message) !=
+          std::string::npos);
+    CHECK(checked.out.find("1 error") != std::string::npos);
+    // A base whose names strata writes passes.
+    for (const char* sql : {"CREATE TABLE clients (customer_id bigint PRIMARY KEY, tier text)"}) {
+        auto made = pg.connection.exec(sql);
+        if (!made) FAIL(made.error().describe());
+    }
+    std::string plain = text;
+    plain.replace(plain.find("\"my clients\""), 12, "clients");
+    const Run fine = run_cli({"check", dir.write("plain.yaml", plain), "--db", pg.text});
+    CHECK_MESSAGE(fine.code == 0, fine.out);
 }
 
 // A datetime moved by months after 2038-01-19: the day number times 86400 is past int4, which
