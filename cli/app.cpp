@@ -52,6 +52,10 @@ void add_run(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err
                   "A ruleset's first run fires its triggers too (by default it is a baseline)");
     cmd->add_flag("--fire-on-rule-change", options->fire_on_rule_change,
                   "Moves caused by a new version of the rule file fire triggers too");
+    cmd->add_flag("--allow-retyped-keys", options->allow_retyped_keys,
+                  "Run even when new customers have the keys of customers who left as the "
+                  "other kind (5 and '5': a key column whose type changed); they are new "
+                  "customers and fire their triggers");
     cmd->add_flag("--incremental", options->incremental,
                   "Read only the fact rows added since the ruleset's latest run, on top of the "
                   "aggregate states it kept; a full run (saying why) when that cannot be shown to "

@@ -39,6 +39,7 @@ struct RunCommandOptions {
     bool dry_run = false;
     bool fire_initial = false;
     bool fire_on_rule_change = false;
+    bool allow_retyped_keys = false;
     bool incremental = false;  // read only the facts after the kept watermarks
     RunFormat format = RunFormat::Table;
     std::optional<std::string> state;  // default: the customer database itself

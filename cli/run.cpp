@@ -420,6 +420,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     run_options.watch_wait_ms = busy_timeout_ms(*wait);
     run_options.fire_initial = options.fire_initial;
     run_options.fire_on_rule_change = options.fire_on_rule_change;
+    run_options.allow_retyped_keys = options.allow_retyped_keys;
     run_options.rules_path = options.rules;
     run_options.rules_sha256 = loaded->sha256;
     run_options.progress = terminal_progress();

@@ -98,6 +98,10 @@ struct RunOptions {
     int watch_wait_ms = 5000;
     bool fire_initial = false;         // a ruleset's first run fires its triggers too
     bool fire_on_rule_change = false;  // moves caused by a new version fire triggers too
+    // A stored run whose new customers have, as the other kind, the keys of customers who
+    // left (Transitions::retyped: a key column whose type changed) is refused unless this is
+    // set: each would be a new customer and fire its triggers again.
+    bool allow_retyped_keys = false;
     // The rule compiler's warnings on the file, carried into the report and the stored
     // summary; `source` must outlive the report. A stored run registers source->text() as
     // its version's source (engine/versions.hpp); with null, the source is not kept.

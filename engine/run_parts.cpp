@@ -97,4 +97,17 @@ void record_firing(Firing& firing, const std::vector<char>& inserted, bool store
     rep.triggers = std::move(firing.counts);
 }
 
+std::string retyped_keys_message(const Transitions& moves, int64_t since_run) {
+    const std::string n = std::to_string(moves.retyped);
+    return "the customer keys changed kind since run " + std::to_string(since_run) + ": " + n +
+           (moves.retyped == 1 ? " customer new to the base has"
+                               : " customers new to the base have") +
+           " the key of a customer who left, written as the other kind (" + moves.retyped_example +
+           "; an integer key and a text key are different customers). The run would close the "
+           "stays of those who left and take them as new customers, and their triggers would "
+           "fire again; nothing was stored. Store the keys as they were (for example "
+           "CAST(customer_id AS INTEGER)), or pass --allow-retyped-keys to run them as new "
+           "customers";
+}
+
 }  // namespace strata

@@ -52,4 +52,8 @@ inline FiringCause firing_cause(const std::optional<RunRecord>& previous, int64_
                                           : FiringCause::Data;
 }
 
+// Why a stored run is refused when its new customers have the keys of customers who left as
+// the other kind (Transitions::retyped > 0), against the ruleset's latest run `since_run`.
+std::string retyped_keys_message(const Transitions& moves, int64_t since_run);
+
 }  // namespace strata

@@ -1,5 +1,6 @@
 #include "engine/stays.hpp"
 
+#include "engine/reader.hpp"
 #include "engine/state_common.hpp"
 
 #include <SQLiteCpp/Statement.h>
@@ -59,7 +60,21 @@ int StayDiff::level_of(const std::string& path, size_t place_in_row) const {
     return it == levels_.end() ? static_cast<int>(place_in_row) + 1 : it->second;
 }
 
+namespace {
+
+// A key as (the integer, whether it is a text spelling it), when it is either.
+std::optional<std::pair<int64_t, bool>> integer_of_key(const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) return std::pair{*i, false};
+    if (const auto* t = std::get_if<Str>(&key)) {
+        if (auto i = integer_key_spelled(t->str())) return std::pair{*i, true};
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 void StayDiff::left_base(const OpenPlacement& p, StayChanges& out) {
+    if (auto i = integer_of_key(p.key)) left_integers_.push_back(*i);
     if (p.general.p) {
         out.closed.push_back({p.key, p.general, 0, p.general_since_run});
         ++moves_[{p.general.p, none_.p}];
@@ -88,7 +103,10 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
             out.opened.push_back({row.key, row.segment, 0});
             ++transitions_.moved;
         }
-        if (!before) ++transitions_.entered;
+        if (!before) {
+            ++transitions_.entered;
+            if (auto i = integer_of_key(row.key)) new_integers_.push_back(*i);
+        }
         // Tactical level: unchanged tags (the usual case) compare as one text. A stay that goes
         // on takes the level its path has in this run's rule file, so that the stays keep the
         // file's order when a new version reorders its tactical segments.
@@ -133,6 +151,22 @@ void StayDiff::finish(StayChanges& out) {
     for (const auto& [pair, count] : moves_)
         transitions_.counts[{*pair.first, *pair.second}] += count;
     moves_.clear();
+    // A new key that left as the other kind. Keys are unique in each list's kind, so the
+    // counts of the sorted lists' meetings are the customers.
+    std::sort(left_integers_.begin(), left_integers_.end());
+    std::sort(new_integers_.begin(), new_integers_.end());
+    for (const auto& [integer, text] : new_integers_) {
+        if (!std::binary_search(left_integers_.begin(), left_integers_.end(),
+                                std::pair{integer, !text}))
+            continue;
+        if (transitions_.retyped++ == 0) {
+            const std::string digits = std::to_string(integer);
+            transitions_.retyped_example =
+                text ? "'" + digits + "' was " + digits : digits + " was '" + digits + "'";
+        }
+    }
+    left_integers_ = {};
+    new_integers_ = {};
     transitions_.stays_written += out.closed.size() + out.opened.size() + out.releveled.size();
 }
 

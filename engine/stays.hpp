@@ -148,6 +148,11 @@ struct Transitions {
     size_t tactical_entered = 0;
     size_t tactical_left = 0;
     size_t stays_written = 0;  // stay rows opened or closed
+    // New customers whose key is, as the other kind, the key of a customer who left: an
+    // integer key and a text that spells it (5 and '5'). A key column whose type changed
+    // makes the whole base such customers. `retyped_example` is one of them ("'5' was 5").
+    size_t retyped = 0;
+    std::string retyped_example;
 };
 
 // What a run changes in the stays: stays to close, stays to open, and stays that go on under
@@ -210,6 +215,9 @@ class StayDiff {
     // than counting by strings.
     std::map<std::pair<const std::string*, const std::string*>, size_t> moves_;
     Str none_;
+    // Keys of the customers who left and of the new ones that are integers or texts spelling
+    // one, as (the integer, whether the key is the text): finish() counts the retyped ones.
+    std::vector<std::pair<int64_t, bool>> left_integers_, new_integers_;
 };
 
 // Writes a run's stay changes. The caller holds the transaction.

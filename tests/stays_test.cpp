@@ -306,3 +306,57 @@ TEST_CASE("a run waits up to --wait while another holds the state, then fails wi
     CHECK_MESSAGE(patient.code == 0, patient.err);
     CHECK(run_cli({"run", file, "--db", db, "--wait", "soon"}).code == 2);
 }
+
+TEST_CASE("a key column whose type changed is refused: its customers would all be new") {
+    // A re-import that made the key column TEXT: '1' is not the customer 1 (the key rule), so
+    // the run would close every stay and take the whole base as new customers, whose triggers
+    // fire again. It is refused, with nothing stored, unless --allow-retyped-keys.
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules() + R"(triggers:
+  - id: welcome
+    on: enter any
+    actions:
+      - email: { template: welcome }
+)");
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "CREATE TABLE retyped (customer_id TEXT PRIMARY KEY, spend REAL, tv INTEGER);"
+            "INSERT INTO retyped SELECT CAST(customer_id AS TEXT), spend, tv FROM customers;"
+            "DROP TABLE customers; ALTER TABLE retyped RENAME TO customers;");
+    auto count = [&](const char* sql) {
+        SQLite::Database d(db, SQLite::OPEN_READONLY);
+        return d.execAndGet(sql).getInt64();
+    };
+    const int64_t stays = count("SELECT count(*) FROM strata_stays");
+    for (const char* mode : {"full", "incremental"}) {
+        CAPTURE(mode);
+        std::vector<std::string> args{"run", file, "--db", db, "--as-of", "2026-11-01"};
+        if (std::string(mode) == "incremental") args.push_back("--incremental");
+        const Run refused = run_cli(args);
+        CHECK(refused.code == 2);
+        CHECK(refused.err.find("the customer keys changed kind since run 1: 4 customers new to "
+                               "the base have the key of a customer who left, written as the "
+                               "other kind ('1' was 1;") != std::string::npos);
+        CHECK(refused.err.find("nothing was stored") != std::string::npos);
+        CHECK(refused.err.find("--allow-retyped-keys") != std::string::npos);
+        CHECK(count("SELECT count(*) FROM strata_runs WHERE status = 'complete'") == 1);
+        CHECK(count("SELECT count(*) FROM strata_stays") == stays);
+        CHECK(count("SELECT count(*) FROM strata_outbox") == 0);
+    }
+    // A customer who left and a new one of another key are no such thing.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET customer_id = 'c' || customer_id");
+    const Run other = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run"});
+    CHECK(other.code == 0);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET customer_id = substr(customer_id, 2)");
+    // Asked for: they are new customers, and the welcome fires for each.
+    const Run allowed = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01",
+                                 "--allow-retyped-keys", "--format", "json"});
+    REQUIRE_MESSAGE(allowed.code == 0, allowed.err);
+    CHECK(json_at(allowed.out, "$.transitions.new") == "4");
+    CHECK(json_at(allowed.out, "$.transitions.left") == "4");
+    CHECK(count("SELECT count(*) FROM strata_outbox") == 4);
+}
