@@ -28,7 +28,8 @@ std::string one_line(const std::string& text) {
 }
 
 // One part of a definition: how it shows, and what is compared (for expressions their
-// canonical text, so that spacing and redundant parentheses are no change).
+// comparable text, so that spacing, redundant parentheses, the grouping of a chain of `and`,
+// the order of an `in` list or of named arguments are no change).
 struct Part {
     std::string name;  // `when`, `offer`, ...; empty for a definition with one part
     std::string shown;
@@ -45,7 +46,7 @@ Part expr_part(std::string name, const ExprText& e) {
     const ParseResult parsed = parse_expression(e.text);
     const std::string shown = one_line(e.text);
     return Part{std::move(name), shown,
-                parsed.expr ? ast::to_canonical_string(*parsed.expr) : shown};
+                parsed.expr ? ast::to_comparable_string(*parsed.expr) : shown};
 }
 
 std::string line(const std::string& label, const Part& p) {

@@ -1,5 +1,6 @@
 #include "dsl/ast.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -91,21 +92,39 @@ std::string literal_text(const LiteralValue& v) {
     return std::visit(Visitor{}, v);
 }
 
-void print(std::ostream& out, const Expr& e);
+// `comparable`: the text compares meanings, not spellings (to_comparable_string).
+void print(std::ostream& out, const Expr& e, bool comparable);
 
-void print_arg(std::ostream& out, const Arg& a) {
+std::string printed(const Expr& e, bool comparable) {
+    std::ostringstream out;
+    print(out, e, comparable);
+    return out.str();
+}
+
+// The operands of a chain of `op` (`a and b and c`, however parenthesised), in order.
+void chain_operands(const Expr& e, BinaryOp op, std::vector<const Expr*>& out) {
+    const auto* b = std::get_if<Binary>(&e.node);
+    if (!b || b->op != op) {
+        out.push_back(&e);
+        return;
+    }
+    chain_operands(*b->lhs, op, out);
+    chain_operands(*b->rhs, op, out);
+}
+
+void print_arg(std::ostream& out, const Arg& a, bool comparable) {
     if (!a.name.empty()) out << a.name << ": ";
-    print(out, *a.value);
+    print(out, *a.value, comparable);
     if (a.where) {
         out << " where ";
-        print(out, *a.where);
+        print(out, *a.where, comparable);
     }
 }
 
 // Fully parenthesised, so the text is unambiguous whatever the source's parentheses.
-void print(std::ostream& out, const Expr& e) {
+void print(std::ostream& out, const Expr& e, bool comparable) {
     std::visit(
-        [&out](const auto& n) {
+        [&out, comparable](const auto& n) {
             using T = std::decay_t<decltype(n)>;
             if constexpr (std::is_same_v<T, Literal>) {
                 out << literal_text(n.value);
@@ -113,41 +132,69 @@ void print(std::ostream& out, const Expr& e) {
                 out << n.dotted();
             } else if constexpr (std::is_same_v<T, Unary>) {
                 out << '(' << to_string(n.op) << (n.op == UnaryOp::Not ? " " : "");
-                print(out, *n.operand);
+                print(out, *n.operand, comparable);
                 out << ')';
             } else if constexpr (std::is_same_v<T, Binary>) {
+                // `and` and `or` are associative in the language's three-valued logic: a chain
+                // of one of them is one list of operands, in their order.
+                if (comparable && (n.op == BinaryOp::And || n.op == BinaryOp::Or)) {
+                    std::vector<const Expr*> operands;
+                    chain_operands(*n.lhs, n.op, operands);
+                    chain_operands(*n.rhs, n.op, operands);
+                    out << '(';
+                    for (size_t i = 0; i < operands.size(); ++i) {
+                        if (i) out << ' ' << to_string(n.op) << ' ';
+                        print(out, *operands[i], comparable);
+                    }
+                    out << ')';
+                    return;
+                }
                 out << '(';
-                print(out, *n.lhs);
+                print(out, *n.lhs, comparable);
                 out << ' ' << to_string(n.op) << ' ';
-                print(out, *n.rhs);
+                print(out, *n.rhs, comparable);
                 out << ')';
             } else if constexpr (std::is_same_v<T, InList>) {
                 out << '(';
-                print(out, *n.value);
+                print(out, *n.value, comparable);
                 out << (n.negated ? " not in [" : " in [");
-                for (size_t i = 0; i < n.items.size(); ++i) {
-                    if (i) out << ", ";
-                    print(out, *n.items[i]);
+                // A list is a set: its order and repeats mean nothing.
+                std::vector<std::string> items;
+                for (const auto& item : n.items)
+                    items.push_back(printed(*item, comparable));
+                if (comparable) {
+                    std::sort(items.begin(), items.end());
+                    items.erase(std::unique(items.begin(), items.end()), items.end());
                 }
+                for (size_t i = 0; i < items.size(); ++i)
+                    out << (i ? ", " : "") << items[i];
                 out << "])";
             } else if constexpr (std::is_same_v<T, Between>) {
                 out << '(';
-                print(out, *n.value);
+                print(out, *n.value, comparable);
                 out << (n.negated ? " not between " : " between ");
-                print(out, *n.low);
+                print(out, *n.low, comparable);
                 out << " and ";
-                print(out, *n.high);
+                print(out, *n.high, comparable);
                 out << ')';
             } else if constexpr (std::is_same_v<T, IsNull>) {
                 out << '(';
-                print(out, *n.value);
+                print(out, *n.value, comparable);
                 out << (n.negated ? " is not null)" : " is null)");
             } else if constexpr (std::is_same_v<T, Call>) {
-                out << n.name << '(';
-                for (size_t i = 0; i < n.args.size(); ++i) {
-                    if (i) out << ", ";
-                    print_arg(out, n.args[i]);
+                // Named arguments bind by name: after the positional ones, their order means
+                // nothing.
+                std::vector<std::string> positional, named;
+                for (const Arg& a : n.args) {
+                    std::ostringstream arg;
+                    print_arg(arg, a, comparable);
+                    (comparable && !a.name.empty() ? named : positional).push_back(arg.str());
                 }
+                std::sort(named.begin(), named.end());
+                positional.insert(positional.end(), named.begin(), named.end());
+                out << n.name << '(';
+                for (size_t i = 0; i < positional.size(); ++i)
+                    out << (i ? ", " : "") << positional[i];
                 out << ')';
             }
         },
@@ -157,9 +204,11 @@ void print(std::ostream& out, const Expr& e) {
 }  // namespace
 
 std::string to_canonical_string(const Expr& e) {
-    std::ostringstream out;
-    print(out, e);
-    return out.str();
+    return printed(e, false);
+}
+
+std::string to_comparable_string(const Expr& e) {
+    return printed(e, true);
 }
 
 }  // namespace strata::ast

@@ -102,4 +102,11 @@ struct Expr {
 // or parentheses in the source. Used to compare conditions and in explanations.
 std::string to_canonical_string(const Expr& e);
 
+// The canonical text with what does not change an expression's meaning taken out as well: a
+// chain of `and` (or of `or`) is one list however it is parenthesised, an `in` list's items
+// are sorted and each kept once, and named call arguments are sorted by name after the
+// positional ones. Two expressions with the same comparable text mean the same; `strata diff`
+// compares conditions by it. (Arithmetic is not regrouped: a + (b + c) can round otherwise.)
+std::string to_comparable_string(const Expr& e);
+
 }  // namespace strata::ast

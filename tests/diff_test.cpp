@@ -147,6 +147,44 @@ TEST_CASE("diff: the same file, or only its spacing changed, moves nobody") {
     CHECK(same.out.find("no customer changes general segment") != std::string::npos);
 }
 
+TEST_CASE(
+    "diff: a chain of and regrouped, an in list reordered or named arguments swapped are no "
+    "change") {
+    const Files f(tiers("(spend >= 1000 and tv in [0, 1]) and round(spend, 0) > 1 and "
+                        "coalesce(spend, 0) > 0 or spend > 1e9"),
+                  tiers("spend >= 1000 and (tv in [1, 0, 1] and (round(spend, 0) > 1 and "
+                        "coalesce(spend, 0) > 0)) or (spend > 1e9)"));
+    const Run r = f.diff({"--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.moved") == "0");
+    CHECK(json_at(r.out, "$.definitions") == "[]");
+    // Named arguments, in another order (a let of rfm's).
+    const std::string rfm_let =
+        "let:\n  r: \"rfm(recency: spend, frequency: tv, monetary: spend, bins: 3)\"\n";
+    const std::string rfm_swapped =
+        "let:\n  r: \"rfm(bins: 3, monetary: spend, recency: spend, frequency: tv)\"\n";
+    auto with_let = [](const std::string& let) {
+        std::string text = tiers("r.r >= 2");
+        return text.insert(text.find("general:"), let);
+    };
+    const Files named(with_let(rfm_let), with_let(rfm_swapped));
+    const Run n = named.diff({"--format", "json"});
+    REQUIRE_MESSAGE(n.code == 0, n.err);
+    CHECK(json_at(n.out, "$.definitions") == "[]");
+    // What does change the meaning still shows: the grouping of `and` inside `or`, and an
+    // item added to the list.
+    const Files changed(tiers("spend >= 1000 and tv == 1 or spend > 5000"),
+                        tiers("spend >= 1000 and (tv == 1 or spend > 5000)"));
+    const Run c = changed.diff({"--format", "json"});
+    REQUIRE_MESSAGE(c.code == 0, c.err);
+    CHECK(json_at(c.out, "$.definitions") != "[]");
+    const Files added(tiers("tv in [0, 1] and spend >= 1000"),
+                      tiers("tv in [0, 1, 2] and spend >= 1000"));
+    const Run a = added.diff({"--format", "json"});
+    REQUIRE_MESSAGE(a.code == 0, a.err);
+    CHECK(json_at(a.out, "$.definitions") != "[]");
+}
+
 TEST_CASE("diff: a renamed segment and an added one show ids of one side only") {
     const std::string renamed = "ruleset: tiers\nversion: 2\n" + std::string(R"(
 general:
