@@ -108,8 +108,18 @@ char detect_delimiter(std::string_view text) {
 bool CsvCursor::next(std::vector<std::string_view>& fields, std::string& error) {
     fields.clear();
     const size_t n = text_.size();
-    // Empty lines between records are skipped.
-    while (pos_ < n && (text_[pos_] == '\n' || text_[pos_] == '\r')) {
+    // Empty lines between records are skipped, and so are lines of nothing but spaces (and
+    // tabs, when they do not separate fields): a trailing "   " line of a hand-edited file.
+    auto blank_until = [&](size_t at) {
+        while (at < n && (text_[at] == ' ' || (text_[at] == '\t' && delimiter_ != '\t')))
+            ++at;
+        return at;
+    };
+    while (pos_ < n) {
+        const size_t end = blank_until(pos_);
+        if (end < n && text_[end] != '\n' && text_[end] != '\r') break;
+        pos_ = end;
+        if (pos_ >= n) break;
         if (text_[pos_] == '\n' || pos_ + 1 >= n || text_[pos_ + 1] != '\n') ++line_;
         ++pos_;
     }

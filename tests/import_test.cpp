@@ -506,6 +506,32 @@ TEST_CASE("import --dry-run writes nothing; separators, decimals and usage error
     CHECK(r.code == 2);
 }
 
+TEST_CASE("import skips lines of only spaces as it skips empty ones, and counts lines past them") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    // A trailing "   " line (and one of a space and a tab) in a hand-edited export.
+    auto spaced = dir.write("s.csv", "id;name\r\n1;a\r\n   \r\n2;b\r\n \t\n3;c\n   ");
+    auto r = run_cli({"import", spaced, "--db", db, "--table", "t"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("3 rows imported") != std::string::npos);
+    CHECK(cell(db, "SELECT group_concat(id || name, ' ') FROM t") == "text:1a 2b 3c");
+    // A bad line after them is named by its own line number.
+    auto bad = dir.write("b.csv", "id;name\n1;a\n  \n\n2;b;c\n");
+    r = run_cli({"import", bad, "--db", dir.file("b.db"), "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 5 has 3 fields; the header has 2") != std::string::npos);
+    // With tabs separating fields, a line of tabs is a row of empty cells, not a blank line.
+    auto tabs = dir.write("t.tsv", "id\tname\n1\ta\n\t\n");
+    r = run_cli({"import", tabs, "--db", dir.file("tabs.db"), "--table", "t", "--dry-run"});
+    CHECK(r.code == 0);
+    CHECK(r.out.find("2 rows would be imported") != std::string::npos);
+    // Spaces before a value are the value's line, not a blank one.
+    auto lead = dir.write("l.csv", "id;name\n  1;a\n");
+    r = run_cli({"import", lead, "--db", dir.file("l.db"), "--table", "t"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("1 row imported") != std::string::npos);
+}
+
 TEST_CASE("import: 1,500 is a fraction or thousands only as the file settles it") {
     TempDir dir;
     const auto db = dir.file("t.db");
