@@ -296,6 +296,10 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
     std::string table_key;  // the existing table's one PRIMARY KEY column, if it has one
     std::error_code ec;
     const bool db_existed = std::filesystem::exists(options.db, ec);
+    if (db_existed && std::filesystem::is_directory(options.db, ec)) {
+        error = "database '" + options.db + "' is a directory, not a SQLite file";
+        return false;
+    }
     try {
         if (db_existed) {
             db = std::make_unique<SQLite::Database>(options.db, SQLite::OPEN_READONLY);

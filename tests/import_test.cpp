@@ -525,6 +525,12 @@ TEST_CASE("import skips lines of only spaces as it skips empty ones, and counts 
     r = run_cli({"import", tabs, "--db", dir.file("tabs.db"), "--table", "t", "--dry-run"});
     CHECK(r.code == 0);
     CHECK(r.out.find("2 rows would be imported") != std::string::npos);
+    // A --db that is a folder is said so, not as SQLite's "disk I/O error".
+    std::filesystem::create_directory(dir.file("folder"));
+    r = run_cli({"import", spaced, "--db", dir.file("folder"), "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("database '" + dir.file("folder") + "' is a directory, not a SQLite file") !=
+          std::string::npos);
     // Spaces before a value are the value's line, not a blank one.
     auto lead = dir.write("l.csv", "id;name\n  1;a\n");
     r = run_cli({"import", lead, "--db", dir.file("l.db"), "--table", "t"});
