@@ -251,28 +251,29 @@ Unplaced place_customers(const SegmentPlan& plan, Policy policy, const Frame& fr
 // Why the rules could not place everyone, or nullopt when they could.
 std::optional<std::string> unplaced_message(const Unplaced& unplaced, Policy policy,
                                             const std::vector<CompiledSegment>& segs,
-                                            const Column& keys) {
+                                            const Column& keys, bool stored) {
     const bool exclusive = policy == Policy::Exclusive;
     auto customers = [](size_t n) {
-        return std::to_string(n) + (n == 1 ? " customer" : " customers");
+        return std::to_string(n) + (n == 1 ? " customer matches" : " customers match");
     };
     if (exclusive && (!unplaced.overlaps.empty() || !unplaced.none.empty())) {
-        std::string msg = "policy 'exclusive' does not hold, so nothing was stored:";
+        std::string msg = std::string("policy 'exclusive' does not hold") +
+                          (stored ? ", so nothing was stored:" : ":");
         for (const auto& [pair, rows] : unplaced.overlaps) {
-            msg += "\n  " + customers(rows.size()) + " match both '" + segs[pair.first].def->id +
+            msg += "\n  " + customers(rows.size()) + " both '" + segs[pair.first].def->id +
                    "' and '" + segs[pair.second].def->id + "' (e.g. " + sample_keys(rows, keys) +
                    ")";
         }
         if (!unplaced.none.empty()) {
-            msg += "\n  " + customers(unplaced.none.size()) + " match no segment (e.g. " +
+            msg += "\n  " + customers(unplaced.none.size()) + " no segment (e.g. " +
                    sample_keys(unplaced.none, keys) + ")";
         }
         return msg;
     }
     if (!unplaced.none.empty()) {
-        return customers(unplaced.none.size()) + " match no general segment (e.g. " +
-               sample_keys(unplaced.none, keys) +
-               "), so nothing was stored; add a last segment with 'when: otherwise'";
+        return customers(unplaced.none.size()) + " no general segment (e.g. " +
+               sample_keys(unplaced.none, keys) + ")" + (stored ? ", so nothing was stored" : "") +
+               "; add a last segment with 'when: otherwise'";
     }
     return std::nullopt;
 }

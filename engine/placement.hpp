@@ -60,9 +60,11 @@ Unplaced place_customers(const SegmentPlan& plan, Policy policy, const Frame& fr
                          const PackedColumn* value, RunReport& rep,
                          const std::function<void(size_t)>& published);
 
-// Why the rules could not place everyone, or nullopt when they could.
+// Why the rules could not place everyone, or nullopt when they could. `stored`: the caller
+// would have stored the placement (a run), so the message says nothing was; a dry run, diff,
+// explain or a report store nothing anyway.
 std::optional<std::string> unplaced_message(const Unplaced& unplaced, Policy policy,
                                             const std::vector<CompiledSegment>& segs,
-                                            const Column& keys);
+                                            const Column& keys, bool stored);
 
 }  // namespace strata

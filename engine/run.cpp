@@ -522,7 +522,8 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
     if (pipe && !store_failed) spdlog::debug("membership written");
 
     // Rule problems first: the run fails whole, and the writer rolls back.
-    if (auto message = unplaced_message(unplaced, policy, rules.segments, customers.keys)) {
+    if (auto message =
+            unplaced_message(unplaced, policy, rules.segments, customers.keys, !options.dry_run)) {
         error.message = *message;
         error.rule_problem = true;
         return std::nullopt;

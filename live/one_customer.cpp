@@ -348,7 +348,7 @@ std::optional<OneResult> evaluate_one(const CompiledRules& rules, const Threshol
     const Policy policy = rules.rules.policy;
     const Unplaced unplaced =
         place_customers(plan, policy, frame, order, customer.keys, value.get(), rep, {});
-    if (auto message = unplaced_message(unplaced, policy, rules.segments, customer.keys)) {
+    if (auto message = unplaced_message(unplaced, policy, rules.segments, customer.keys, false)) {
         error = *message;
         rule_problem = true;
         return std::nullopt;

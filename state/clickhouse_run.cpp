@@ -211,7 +211,8 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
         return std::nullopt;
     if (const int64_t unplaced = cell_integer(t.rows.at(0).at(0)); unplaced > 0) {
         error.message = unplaced_message(file.policy, unplaced,
-                                         t.rows[0][1].value_or("") + (unplaced > 5 ? ", …" : ""));
+                                         t.rows[0][1].value_or("") + (unplaced > 5 ? ", …" : ""),
+                                         !options.dry_run);
         error.rule_problem = true;
         return std::nullopt;
     }

@@ -221,7 +221,8 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
         return std::nullopt;
     if (const int64_t unplaced = cell_integer(table.rows.at(0).at(0)); unplaced > 0) {
         error.message = unplaced_message(
-            file.policy, unplaced, table.rows[0][1].value_or("") + (unplaced > 5 ? ", …" : ""));
+            file.policy, unplaced, table.rows[0][1].value_or("") + (unplaced > 5 ? ", …" : ""),
+            !options.dry_run);
         error.rule_problem = true;
         return std::nullopt;
     }

@@ -100,7 +100,7 @@ std::optional<RulesDiff> diff_from_rows(const DiffedRules& old_rules, const Diff
         if (unplaced[side] > 5) samples += ", …";
         const CompiledRules& rules = *(side == 0 ? old_rules : new_rules).rules;
         error.message = rules.source.path() + ": " +
-                        unplaced_message(rules.rules.policy, unplaced[side], samples);
+                        unplaced_message(rules.rules.policy, unplaced[side], samples, false);
         error.rule_problem = true;
         return std::nullopt;
     }

@@ -217,8 +217,9 @@ std::optional<Explanation> explanation_from(
     WarehouseExplainError& error) {
     const int64_t found = cell_integer(row.at(0));
     if (const int64_t unplaced = cell_integer(row.at(1)); unplaced > 0) {
-        error.message = unplaced_message(rules.rules.policy, unplaced,
-                                         row.at(2).value_or("") + (unplaced > 5 ? ", …" : ""));
+        error.message =
+            unplaced_message(rules.rules.policy, unplaced,
+                             row.at(2).value_or("") + (unplaced > 5 ? ", …" : ""), false);
         error.rule_problem = true;
         return std::nullopt;
     }

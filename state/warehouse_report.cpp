@@ -15,14 +15,17 @@ void in_report_order(std::vector<SegmentResult>& segments, std::vector<SegmentRe
 
 }  // namespace
 
-std::string unplaced_message(Policy policy, int64_t count, const std::string& samples) {
-    const std::string customers = std::to_string(count) + (count == 1 ? " customer" : " customers");
+std::string unplaced_message(Policy policy, int64_t count, const std::string& samples,
+                             bool stored) {
+    const std::string customers =
+        std::to_string(count) + (count == 1 ? " customer matches" : " customers match");
+    const char* not_stored = stored ? ", so nothing was stored" : "";
     if (policy == Policy::Exclusive)
-        return "policy 'exclusive' does not hold, so nothing was stored:\n  " + customers +
-               " match no segment or more than one (e.g. " + samples +
+        return std::string("policy 'exclusive' does not hold") + not_stored + ":\n  " + customers +
+               " no segment or more than one (e.g. " + samples +
                "); 'strata explain' shows each one's conditions";
-    return customers + " match no general segment (e.g. " + samples +
-           "), so nothing was stored; add a last segment with 'when: otherwise'";
+    return customers + " no general segment (e.g. " + samples + ")" + not_stored +
+           "; add a last segment with 'when: otherwise'";
 }
 
 int64_t cell_integer(const warehouse::Cell& cell) {

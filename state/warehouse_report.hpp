@@ -20,7 +20,8 @@ double cell_number(const warehouse::Cell& cell);
 
 // Why a run could not place everyone (`count` customers, `samples` a few of their keys): the
 // embedded run's sentence, except that under `exclusive` the pairs of segments are not named.
-std::string unplaced_message(Policy policy, int64_t count, const std::string& samples);
+// `stored` as for engine/placement.hpp's unplaced_message.
+std::string unplaced_message(Policy policy, int64_t count, const std::string& samples, bool stored);
 
 class WarehouseReport {
   public:

@@ -108,7 +108,7 @@ bool fill_values(const ValuesQuery& q, const ValuesSql& s, const RunRecord& run,
     if (!ask(s.unplaced, t)) return false;
     if (const int64_t unplaced = cell_integer(t.rows.at(0).at(0)); unplaced > 0) {
         problem = unplaced_message(rules.rules.policy, unplaced,
-                                   t.rows[0][1].value_or("") + (unplaced > 5 ? ", …" : ""));
+                                   t.rows[0][1].value_or("") + (unplaced > 5 ? ", …" : ""), false);
         return false;
     }
     std::vector<std::pair<double, double>> pareto;

@@ -389,7 +389,14 @@ general:
     const Files f(tiers("spend >= 1000"), overlapping);
     const Run r = f.diff();
     CHECK(r.code == 1);
-    CHECK(r.err.find("new.yaml: ") != std::string::npos);
+    CHECK(r.err.find("new.yaml: policy 'exclusive' does not hold:\n  1 customer matches both "
+                     "'high' and 'low' (e.g. 5)") != std::string::npos);
+    // diff stores nothing, so it does not say that nothing was stored; a run does.
+    CHECK(r.err.find("nothing was stored") == std::string::npos);
+    const Run run = run_cli({"run", f.new_rules, "--db", f.db, "--as-of", "2026-11-01"});
+    CHECK(run.code == 1);
+    CHECK(run.err.find("policy 'exclusive' does not hold, so nothing was stored:") !=
+          std::string::npos);
 }
 
 namespace {

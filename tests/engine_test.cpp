@@ -79,7 +79,7 @@ TEST_CASE("first_match without a catch-all fails when customers are left over, s
                                   "    - id: lapsed\n      when: status == 'cancelled'\n"));
     auto r = run_cli({"run", file, "--db", db});
     CHECK(r.code == 1);
-    CHECK(r.err.find("1 customer match no general segment (e.g. 5)") != std::string::npos);
+    CHECK(r.err.find("1 customer matches no general segment (e.g. 5)") != std::string::npos);
     CHECK(count_rows(db, "strata_runs") == 0);
 }
 
@@ -99,10 +99,11 @@ TEST_CASE(
 )"));
     auto r = run_cli({"run", file, "--db", db});
     CHECK(r.code == 1);
-    CHECK(r.err.find("1 customer match both 'payers' and 'lapsed' (e.g. 3)") != std::string::npos);
-    CHECK(r.err.find("1 customer match both 'lapsed' and 'trialists' (e.g. 4)") !=
+    CHECK(r.err.find("1 customer matches both 'payers' and 'lapsed' (e.g. 3)") !=
           std::string::npos);
-    CHECK(r.err.find("1 customer match no segment (e.g. 5)") != std::string::npos);
+    CHECK(r.err.find("1 customer matches both 'lapsed' and 'trialists' (e.g. 4)") !=
+          std::string::npos);
+    CHECK(r.err.find("1 customer matches no segment (e.g. 5)") != std::string::npos);
     CHECK(count_rows(db, "strata_runs") == 0);
     CHECK(count_rows(db, "strata_membership") == 0);
 

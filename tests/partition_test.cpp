@@ -302,7 +302,7 @@ TEST_CASE("partition: the verdict agrees with the engine on generated rule files
                     const auto r =
                         run_cli({"run", file, "--db", one, "--dry-run", "--as-of", "2026-06-01"});
                     CHECK(r.code == 1);
-                    CHECK(r.err.find("1 customer match no segment") != std::string::npos);
+                    CHECK(r.err.find("1 customer matches no segment") != std::string::npos);
                 } else {
                     // The two segments alone: the customer must be in both.
                     ++overlaps;
@@ -311,7 +311,7 @@ TEST_CASE("partition: the verdict agrees with the engine on generated rule files
                     const auto r =
                         run_cli({"run", pair, "--db", one, "--dry-run", "--as-of", "2026-06-01"});
                     CHECK(r.code == 1);
-                    CHECK(r.err.find("1 customer match both 's0' and 's1'") != std::string::npos);
+                    CHECK(r.err.find("1 customer matches both 's0' and 's1'") != std::string::npos);
                 }
             }
         }
