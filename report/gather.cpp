@@ -371,6 +371,10 @@ std::optional<ReportModel> gather_from_store(RunStore& store, const ReportReques
         m.run_id = run->run_id;
         m.ran_at = run->started_at;
         m.customers = run->customers;
+        if (m.customers == 0)
+            m.notes.push_back("Run " + std::to_string(run->run_id) + " placed no customers: the " +
+                              "customer table had none at its as_of " + run->as_of +
+                              ". The charts that share out customers are left out.");
         const std::string& summary = run->summary_json;
         {
             SQLite::Statement q(json, "SELECT json_valid(?1), json_extract(?1, '$.value_total')");

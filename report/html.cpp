@@ -249,8 +249,10 @@ void write_workload(std::ostream& o, const ReportModel& m) {
           << (f.segment.empty() ? "" : "<b>" + escape(f.segment) + "</b> ") << escape(f.text)
           << "</li>\n";
     if (m.flags.empty()) o << "<li>No segment fails a check.</li>\n";
-    o << "</ul></div><div class=\"chart\" id=\"chart-workload\" data-chart=\"workload\"></div>"
-         "</div></section>\n";
+    o << "</ul></div>";
+    if (m.customers > 0)
+        o << "<div class=\"chart\" id=\"chart-workload\" data-chart=\"workload\"></div>";
+    o << "</div></section>\n";
 }
 
 void write_moves(std::ostream& o, const ReportModel& m) {
@@ -270,8 +272,11 @@ void write_moves(std::ostream& o, const ReportModel& m) {
                                            {"moves-stayed", "stayed", v.stayed}})
             o << "<span id=\"" << id << "\" data-value=\"" << n << "\"><b>" << count_text(n)
               << "</b> " << label << "</span>";
-        o << "</div>\n<div class=\"charts one\"><div class=\"chart tall\" id=\"chart-moves\" "
-             "data-chart=\"moves\"></div></div>\n";
+        o << "</div>\n";
+        // A flow diagram of nobody is an empty frame.
+        if (v.up + v.down + v.entered + v.left + v.stayed > 0)
+            o << "<div class=\"charts one\"><div class=\"chart tall\" id=\"chart-moves\" "
+                 "data-chart=\"moves\"></div></div>\n";
     } else {
         o << "<p class=\"lead\" id=\"moves-none\">Run " << m.run_id
           << " is the ruleset's first run: there is no earlier run to compare it with.</p>\n";
@@ -446,6 +451,9 @@ std::string render_report_html(const ReportModel& m, const std::string& chart_li
     if (!m.value_total) {
         o << "<p class=\"note\">The rule file has no <code>value</code>, so there is no value to "
              "share out.</p>";
+    } else if (m.customers == 0) {
+        o << "<p class=\"note\">The run placed no customers, so there is no value to share "
+             "out.</p>";
     } else {
         o << "<div class=\"charts\"><div class=\"chart\" id=\"chart-value-share\" "
              "data-chart=\"value-share\"></div>";

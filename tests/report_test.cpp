@@ -415,3 +415,30 @@ TEST_CASE(
         CHECK(html.find("<p class=\"note\">The Pareto curve is left out") != std::string::npos);
     }
 }
+
+TEST_CASE("report: a run of an empty base says so and draws no empty charts") {
+    TempDir dir;
+    const std::string db = dir.database(
+        "base.db", "CREATE TABLE customers (customer_id INTEGER, spend REAL, tv INTEGER);");
+    const std::string rules = dir.write("tiers.yaml", tiers_rules());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const std::string out = dir.file("report.html");
+    const Run r = run_cli({"report", "--db", db, "--out", out});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("run 2 as of 2026-11-01, 0 customers, compared with run 1") !=
+          std::string::npos);
+    CHECK(r.err.find("note: Run 2 placed no customers: the customer table had none at its as_of "
+                     "2026-11-01.") != std::string::npos);
+    const std::string html = read_file(out);
+    for (const char* chart :
+         {"chart-moves", "chart-value-share", "chart-workload", "chart-pareto"}) {
+        CAPTURE(chart);
+        CHECK(html.find(std::string("id=\"") + chart + "\"") == std::string::npos);
+    }
+    CHECK(html.find("The run placed no customers, so there is no value to share out.") !=
+          std::string::npos);
+    CHECK(html.find("id=\"moves-stayed\" data-value=\"0\"") != std::string::npos);
+    // The sizes across runs are still drawn: zeros are a history too.
+    CHECK(html.find("id=\"chart-history\"") != std::string::npos);
+}
