@@ -61,7 +61,10 @@ ClickHouseClient::ClickHouseClient(ClickHouseUrl url, ClickHouseOptions options)
     : url_(std::move(url)), options_(options) {}
 
 ClickHouseClient::ClickHouseClient(ClickHouseClient&& other) noexcept
-    : url_(std::move(other.url_)), options_(other.options_), curl_(other.curl_) {
+    : url_(std::move(other.url_)),
+      options_(other.options_),
+      curl_(other.curl_),
+      cluster_known_(other.cluster_known_) {
     other.curl_ = nullptr;
 }
 
@@ -71,6 +74,7 @@ ClickHouseClient& ClickHouseClient::operator=(ClickHouseClient&& other) noexcept
         url_ = std::move(other.url_);
         options_ = other.options_;
         curl_ = other.curl_;
+        cluster_known_ = other.cluster_known_;
         other.curl_ = nullptr;
     }
     return *this;
@@ -80,8 +84,32 @@ ClickHouseClient::~ClickHouseClient() {
     if (curl_) libcurl().easy_cleanup(static_cast<CURL*>(curl_));
 }
 
+std::optional<WarehouseError> ClickHouseClient::check_cluster() {
+    cluster_known_ = true;  // the question itself goes out unchecked
+    auto clusters = query("SELECT DISTINCT cluster FROM system.clusters ORDER BY cluster");
+    cluster_known_ = false;
+    if (!clusters.ok()) return clusters.error();
+    std::string names;
+    for (const Row& row : clusters.value().rows) {
+        const std::string name = row.empty() || !row[0] ? "" : *row[0];
+        if (name == *url_.cluster) {
+            cluster_known_ = true;
+            return std::nullopt;
+        }
+        names += (names.empty() ? "" : ", ") + name;
+    }
+    return client_error(
+        "the URL's cluster '" + *url_.cluster + "' is not a cluster of " + url_.host + ":" +
+        std::to_string(url_.port) +
+        (names.empty() ? std::string(" (it has none)") : " (its clusters: " + names + ")") +
+        "; a cluster is named in the server's remote_servers configuration");
+}
+
 Outcome<Done> ClickHouseClient::post(std::string_view query_text, std::string_view body,
                                      const ClickHouseSettings& settings, std::string& answer) {
+    if (url_.cluster && !cluster_known_) {
+        if (auto problem = check_cluster()) return *problem;
+    }
     if (!libcurl().missing.empty()) {
         WarehouseError error = client_error("cannot reach ClickHouse: " + libcurl().missing);
         error.unreachable = true;

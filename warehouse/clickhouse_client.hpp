@@ -6,8 +6,10 @@
 //
 // Nothing here throws: a server error is a WarehouseError with ClickHouse's message, its error
 // number and the HTTP status; a server that cannot be reached is one with `unreachable` set.
+// A URL's `?cluster=NAME` must name one of the server's clusters: the first statement asks.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -62,9 +64,15 @@ class ClickHouseClient {
     Outcome<Done> post(std::string_view query_text, std::string_view body,
                        const ClickHouseSettings& settings, std::string& answer);
 
+    // With the URL's `?cluster=NAME`: whether the server has that cluster (system.clusters),
+    // asked before the client's first statement; a name it does not have is an error of that
+    // statement, and of each later one until the server answers that it has it.
+    std::optional<WarehouseError> check_cluster();
+
     ClickHouseUrl url_;
     ClickHouseOptions options_;
     void* curl_ = nullptr;  // one handle per client, so connections are kept alive
+    bool cluster_known_ = false;
 };
 
 }  // namespace strata::warehouse

@@ -269,6 +269,27 @@ general:
     CHECK(wrong.out.find("scor") != std::string::npos);
     const Run typo = run_cli({"check", good, "--db", "clickhouse://127.0.0.1:notaport/x"});
     CHECK(typo.code == 2);
+    // A cluster the server does not have is refused by name, with the ones it has, before any
+    // statement: a typo in ?cluster= was taken silently.
+    std::string other_cluster = ch.url;
+    other_cluster.replace(other_cluster.find("?cluster="), std::string::npos, "?cluster=nope");
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"check", good, "--db", other_cluster},
+          std::vector<std::string>{"run", good, "--db", other_cluster, "--as-of", "2026-11-01"},
+          std::vector<std::string>{"export", good, "--db", other_cluster}}) {
+        CAPTURE(args[0]);
+        const Run refused = run_cli(args);
+        CHECK(refused.code == 2);
+        CHECK(refused.err.find("the URL's cluster 'nope' is not a cluster of 127.0.0.1:") !=
+              std::string::npos);
+        CHECK(refused.err.find("(its clusters: ") != std::string::npos);
+        CHECK(refused.err.find(cluster_name()) != std::string::npos);
+    }
+    auto runs = ch.client().query(
+        "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = "
+        "'strata_runs'");
+    REQUIRE(runs);
+    CHECK(runs.value().rows.at(0).at(0).value_or("") == "0");
 }
 
 TEST_CASE("clickhouse run: what is refused, and what a dry run leaves alone") {
