@@ -106,8 +106,9 @@ std::string retyped_keys_message(const Transitions& moves, int64_t since_run) {
            "; an integer key and a text key are different customers). The run would close the "
            "stays of those who left and take them as new customers, and their triggers would "
            "fire again; nothing was stored. Store the keys as they were (for example "
-           "CAST(customer_id AS INTEGER)), or pass --allow-retyped-keys to run them as new "
-           "customers";
+           "CAST(customer_id AS " +
+           (moves.retyped_as_text ? "INTEGER" : "TEXT") +
+           ")), or pass --allow-retyped-keys to run them as new customers";
 }
 
 }  // namespace strata

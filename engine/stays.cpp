@@ -105,7 +105,12 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
         }
         if (!before) {
             ++transitions_.entered;
-            if (auto i = integer_of_key(row.key)) new_integers_.push_back(*i);
+            // Its twin of the other kind can only be a customer who left. Keys come in key
+            // order, integers before texts: a text's twin went by already, an integer's is
+            // still to come. So a first run (no stays) keeps none of its keys.
+            if (auto i = integer_of_key(row.key);
+                i && (i->second ? !left_integers_.empty() : peek() != nullptr))
+                new_integers_.push_back(*i);
         }
         // Tactical level: unchanged tags (the usual case) compare as one text. A stay that goes
         // on takes the level its path has in this run's rule file, so that the stays keep the
@@ -151,10 +156,9 @@ void StayDiff::finish(StayChanges& out) {
     for (const auto& [pair, count] : moves_)
         transitions_.counts[{*pair.first, *pair.second}] += count;
     moves_.clear();
-    // A new key that left as the other kind. Keys are unique in each list's kind, so the
-    // counts of the sorted lists' meetings are the customers.
-    std::sort(left_integers_.begin(), left_integers_.end());
-    std::sort(new_integers_.begin(), new_integers_.end());
+    // New customers whose key left as the other kind, counted in key order (the example is
+    // the first): a text spells one integer only, so each is one customer.
+    if (!new_integers_.empty()) std::sort(left_integers_.begin(), left_integers_.end());
     for (const auto& [integer, text] : new_integers_) {
         if (!std::binary_search(left_integers_.begin(), left_integers_.end(),
                                 std::pair{integer, !text}))
@@ -163,6 +167,7 @@ void StayDiff::finish(StayChanges& out) {
             const std::string digits = std::to_string(integer);
             transitions_.retyped_example =
                 text ? "'" + digits + "' was " + digits : digits + " was '" + digits + "'";
+            transitions_.retyped_as_text = text;
         }
     }
     left_integers_ = {};

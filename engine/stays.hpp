@@ -153,6 +153,7 @@ struct Transitions {
     // makes the whole base such customers. `retyped_example` is one of them ("'5' was 5").
     size_t retyped = 0;
     std::string retyped_example;
+    bool retyped_as_text = false;  // the example's new key is the text (its old one the integer)
 };
 
 // What a run changes in the stays: stays to close, stays to open, and stays that go on under

@@ -341,6 +341,7 @@ TEST_CASE("a key column whose type changed is refused: its customers would all b
                                "other kind ('1' was 1;") != std::string::npos);
         CHECK(refused.err.find("nothing was stored") != std::string::npos);
         CHECK(refused.err.find("--allow-retyped-keys") != std::string::npos);
+        CHECK(refused.err.find("CAST(customer_id AS INTEGER)") != std::string::npos);
         CHECK(count("SELECT count(*) FROM strata_runs WHERE status = 'complete'") == 1);
         CHECK(count("SELECT count(*) FROM strata_stays") == stays);
         CHECK(count("SELECT count(*) FROM strata_outbox") == 0);
@@ -359,4 +360,16 @@ TEST_CASE("a key column whose type changed is refused: its customers would all b
     CHECK(json_at(allowed.out, "$.transitions.new") == "4");
     CHECK(json_at(allowed.out, "$.transitions.left") == "4");
     CHECK(count("SELECT count(*) FROM strata_outbox") == 4);
+    // And back: integer keys where the stays hold texts. One customer only, the others gone.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "CREATE TABLE back (customer_id INTEGER PRIMARY KEY, spend REAL, tv INTEGER);"
+            "INSERT INTO back SELECT CAST(customer_id AS INTEGER), spend, tv FROM customers "
+            "WHERE customer_id = '3';"
+            "DROP TABLE customers; ALTER TABLE back RENAME TO customers;");
+    const Run back = run_cli({"run", file, "--db", db, "--as-of", "2026-12-01"});
+    CHECK(back.code == 2);
+    CHECK(back.err.find("CAST(customer_id AS TEXT)") != std::string::npos);
+    CHECK(back.err.find("since run 2: 1 customer new to the base has the key of a customer who "
+                        "left, written as the other kind (3 was '3';") != std::string::npos);
 }
