@@ -1,5 +1,6 @@
 #include "dsl/parser.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -486,7 +487,17 @@ ParseResult parse_expression(std::string_view text) {
             ++at;
         }
         size_t length = 1;
-        if (auto hint = hints::for_token(text, at)) {
+        if (message.rfind("unterminated", 0) == 0) {
+            // Point at the quote that opened the string, up to the end it ran to.
+            const char quote = message.back();
+            for (size_t i = std::min(offset, text.size()); i-- > 0;) {
+                if (text[i] == quote && (i == 0 || text[i - 1] != '\\')) {
+                    at = i;
+                    length = text.size() - i;
+                    break;
+                }
+            }
+        } else if (auto hint = hints::for_token(text, at)) {
             message += hint->hint;
             length = hint->length;
         }

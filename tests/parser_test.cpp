@@ -74,6 +74,13 @@ TEST_CASE("parse errors say what was expected, where") {
 
     i = first_issue("'abc");
     CHECK(i.message == "unterminated string: missing closing '");
+    // The caret is on the opening quote, the span to the end the string ran to.
+    CHECK(i.span.begin == 0);
+    CHECK(i.span.end == 4);
+    i = first_issue("plan == \"it\\\"s");
+    CHECK(i.message == "unterminated string: missing closing \"");
+    CHECK(i.span.begin == 8);
+    CHECK(i.span.end == 14);
 
     i = first_issue("a b");
     CHECK(i.message == "unexpected 'b' after the expression");
