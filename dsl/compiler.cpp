@@ -182,8 +182,10 @@ class Compiler {
         }
         for (const auto& f : rf.facts) {
             NameScope::Fact fact{f.name, f.table, f.key, f.time, schema_ == nullptr, {}};
-            if (schema_ && table_columns(f.table, f.location, f.types, fact.columns)) {
-                require_column(f.table, fact.columns, f.key, f.location, "key");
+            const Location table_at = f.table_location.valid() ? f.table_location : f.location;
+            if (schema_ && table_columns(f.table, table_at, f.types, fact.columns)) {
+                require_column(f.table, fact.columns, f.key,
+                               f.key_location.valid() ? f.key_location : f.location, "key");
                 if (!f.time.empty())
                     require_column(f.table, fact.columns, f.time, f.time_location, "time");
             } else if (schema_) {

@@ -229,11 +229,13 @@ class Loader : public YamlReader {
                           rule_keys::fact.required,
                           [&](const YAML::Node& key, const YAML::Node& v) {
                               const std::string& k = key.Scalar();
-                              if (k == "table")
+                              if (k == "table") {
                                   f.table = table_name(v, "'table'");
-                              else if (k == "key")
+                                  f.table_location = node_location(v);
+                              } else if (k == "key") {
                                   f.key = table_name(v, "'key'");
-                              else if (k == "time") {
+                                  f.key_location = node_location(v);
+                              } else if (k == "time") {
                                   f.time = table_name(v, "'time'");
                                   f.time_location = node_location(v);
                               } else if (k == "types")

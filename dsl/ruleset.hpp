@@ -67,7 +67,9 @@ struct FactDef {
     std::string name;  // how expressions refer to it: count(orders)
     Location location;
     std::string table;
+    Location table_location;  // of `table:`'s value; invalid when the table is the fact's name
     std::string key;
+    Location key_location;
     std::string time;  // optional: the column that places a fact in time
     Location time_location;
     std::map<std::string, TypeOverride> types;
