@@ -104,11 +104,12 @@ std::string chained_comparison(std::string_view first, std::string_view op1,
                                std::string_view last) {
     const std::string a = squeeze(first), x = squeeze(middle), b = squeeze(last);
     if (a.size() + x.size() + b.size() > 120) {  // too long to repeat: say it in words
-        return "comparisons do not chain: write `x between a and b`, or two comparisons joined "
-               "by `and`";
+        return "comparisons do not chain: write two comparisons joined by `and`, or `x between a "
+               "and b` when both ends are included";
     }
-    auto rising = [](std::string_view op) { return op == "<" || op == "<="; };
-    auto falling = [](std::string_view op) { return op == ">" || op == ">="; };
+    // `between` includes both ends, so it is the same only for <= … <= (or >= … >=).
+    auto rising = [](std::string_view op) { return op == "<="; };
+    auto falling = [](std::string_view op) { return op == ">="; };
     const std::string pair = "`" + a + " " + std::string(op1) + " " + x + " and " + x + " " +
                              std::string(op2) + " " + b + "`";
     std::string range;

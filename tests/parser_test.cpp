@@ -143,10 +143,9 @@ TEST_CASE("habits from SQL and spreadsheets get a hint at the token") {
 }
 
 TEST_CASE("a chained comparison is named, with a rewrite") {
+    // `between` includes both ends: offered for <= … <= only (1 < x < 3 leaves out x = 1).
     auto i = first_issue("1 < x < 3");
-    CHECK(i.message ==
-          "comparisons do not chain: write `x between 1 and 3`, or two comparisons: "
-          "`1 < x and x < 3`");
+    CHECK(i.message == "comparisons do not chain: write two comparisons, `1 < x and x < 3`");
     CHECK(i.span.begin == 0);
     CHECK(i.span.end == 9);
     i = first_issue("a and 1 < x <= 3");
@@ -155,14 +154,21 @@ TEST_CASE("a chained comparison is named, with a rewrite") {
 
     i = first_issue("10 >= (a + b) > 2");
     CHECK(i.message ==
+          "comparisons do not chain: write two comparisons, `10 >= (a + b) and (a + b) > 2`");
+    i = first_issue("10 >= (a + b) >= 2");
+    CHECK(i.message ==
           "comparisons do not chain: write `(a + b) between 2 and 10`, or two comparisons: "
-          "`10 >= (a + b) and (a + b) > 2`");
+          "`10 >= (a + b) and (a + b) >= 2`");
+    i = first_issue("1 <= x <= 3");
+    CHECK(i.message ==
+          "comparisons do not chain: write `x between 1 and 3`, or two comparisons: "
+          "`1 <= x and x <= 3`");
 
     // Long operands are not repeated in the message.
     i = first_issue("1 < " + std::string(200, 'x') + " < 3");
     CHECK(i.message ==
-          "comparisons do not chain: write `x between a and b`, or two comparisons joined by "
-          "`and`");
+          "comparisons do not chain: write two comparisons joined by `and`, or `x between a and "
+          "b` when both ends are included");
 
     i = first_issue("a == b != c");
     CHECK(i.message == "comparisons do not chain: write two comparisons, `a == b and b != c`");
