@@ -97,6 +97,7 @@ std::string format_value(const Value& v) {
             } else if constexpr (std::is_same_v<T, int64_t>) {
                 return std::to_string(x);
             } else if constexpr (std::is_same_v<T, double>) {
+                if (x == 0) return "0";  // -0 too: a sign on nothing only puzzles a reader
                 char buf[40];
                 std::snprintf(buf, sizeof buf, "%.15g", x);
                 return buf;

@@ -183,3 +183,30 @@ TEST_CASE("export: columns and lets are refused once today's data no longer give
     REQUIRE_MESSAGE(own.code == 0, own.err);
     CHECK(own.out == "key;segment\n1;крупные\n2;остальные\n3;крупные\n4;остальные\n");
 }
+
+TEST_CASE("export and explain write a negative zero as 0") {
+    TempDir dir;
+    const auto db = dir.database("base.db",
+                                 "CREATE TABLE customers (customer_id INTEGER, spend REAL);"
+                                 "INSERT INTO customers VALUES (1, 0), (2, -2.5);");
+    const auto rules = dir.write("z.yaml", R"(ruleset: z
+version: 1
+let:
+  z: spend * -1.0
+general:
+  segments:
+    - id: a
+      when: z >= 0
+    - id: rest
+      when: otherwise
+)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const Run e = run_cli({"export", rules, "--db", db, "--columns", "key,z"});
+    REQUIRE_MESSAGE(e.code == 0, e.err);
+    CHECK(e.out == "key,z\n1,0\n2,2.5\n");
+    const Run x =
+        run_cli({"explain", rules, "--db", db, "--customer", "1", "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(x.code == 0, x.err);
+    CHECK(x.out.find("z = 0 ") != std::string::npos);
+    CHECK(x.out.find("= -0") == std::string::npos);
+}
