@@ -1,5 +1,6 @@
 #include "dsl/trigger_compiler.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <utility>
@@ -20,11 +21,12 @@ SegmentKey key_of(const SegmentRef& ref) {
 }
 
 // Segment ids (and tactical paths) of the file → what they refer to, and each tactical
-// segment → the segment it lies directly inside.
+// segment → the segments it lies directly inside (several for one shared by general
+// segments).
 void collect_segments(const std::vector<CompiledSegment>& segs, const std::string& prefix,
                       bool general, const std::optional<SegmentRef>& parent,
                       std::map<std::string, SegmentRef>& out,
-                      std::map<SegmentKey, SegmentRef>& parents) {
+                      std::map<SegmentKey, std::vector<SegmentRef>>& parents) {
     for (const auto& seg : segs) {
         const std::string& id = seg.def->id;
         const std::string path = general || prefix.empty() ? id : prefix + "/" + id;
@@ -32,7 +34,12 @@ void collect_segments(const std::vector<CompiledSegment>& segs, const std::strin
                              path};
         out.emplace(id, ref);
         out.emplace(path, ref);
-        if (parent) parents.emplace(key_of(ref), *parent);
+        if (parent) {
+            auto& of = parents[key_of(ref)];
+            if (std::none_of(of.begin(), of.end(),
+                             [&](const SegmentRef& p) { return key_of(p) == key_of(*parent); }))
+                of.push_back(*parent);
+        }
         collect_segments(seg.tactical, general ? "" : path, false, ref, out, parents);
     }
 }
@@ -77,17 +84,16 @@ class TriggerCompiler {
     const ParseFn& parse_;
     Diagnostics& diags_;
     std::map<std::string, SegmentRef> segments_;
-    std::map<SegmentKey, SegmentRef> parents_;
+    std::map<SegmentKey, std::vector<SegmentRef>> parents_;
 
-    // Whether `outer` is `inner` or a segment `inner` lies inside (at any depth).
+    // Whether `inner` is `outer` or always lies inside it: every segment `inner` lies directly
+    // inside does (a tactical segment shared by two general segments lies inside neither).
     bool contains(const SegmentRef& outer, const SegmentRef& inner) const {
-        SegmentKey at = key_of(inner);
-        for (;;) {
-            if (at == key_of(outer)) return true;
-            auto it = parents_.find(at);
-            if (it == parents_.end()) return false;
-            at = key_of(it->second);
-        }
+        if (key_of(inner) == key_of(outer)) return true;
+        auto it = parents_.find(key_of(inner));
+        if (it == parents_.end() || it->second.empty()) return false;
+        return std::all_of(it->second.begin(), it->second.end(),
+                           [&](const SegmentRef& parent) { return contains(outer, parent); });
     }
 
     void error(Code code, Location loc, std::string msg) {
