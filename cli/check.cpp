@@ -11,6 +11,7 @@
 #include "sql/compiler.hpp"
 #include "sql/postgres_catalog.hpp"
 #include "sql/postgres_dialect.hpp"
+#include "state/warehouse_firing.hpp"
 #include "warehouse/database_url.hpp"
 
 namespace strata::cli {
@@ -80,7 +81,8 @@ void check_lowering(const CompiledRules& rules, const Schema& catalog, bool post
         postgres ? sql::make_postgres_dialect(&catalog) : sql::make_clickhouse_dialect(&catalog);
     // The day changes none of the refusals; the file's own as_of when it pins one.
     const Date as_of = rules.rules.as_of ? *rules.rules.as_of : today_utc();
-    sql::compile_query(rules, as_of, *dialect, diags);
+    sql::RunColumns columns = state::run_columns(rules);
+    sql::compile_run_query(rules, as_of, *dialect, diags, columns);
 }
 
 }  // namespace

@@ -69,11 +69,8 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
             "takes their actions (ClickHouse has no transactions to keep an outbox in)";
         return std::nullopt;
     }
-    sql::RunColumns columns;
     const TriggerColumns trigger_values = trigger_columns(rules);
-    columns.conditions = trigger_values.conditions;
-    columns.values = trigger_values.values;
-    columns.populations = population_exprs(rules);
+    sql::RunColumns columns = run_columns(rules);
     auto dialect = sql::make_clickhouse_dialect(&catalog);
     auto query = sql::compile_run_query(rules, options.as_of, *dialect, error.refusals, columns);
     if (!query) {

@@ -79,11 +79,8 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
                                          PostgresRunError& error) {
     const auto started = std::chrono::steady_clock::now();
     const RuleFile& file = rules.rules;
-    sql::RunColumns columns;
     const TriggerColumns trigger_values = trigger_columns(rules);
-    columns.conditions = trigger_values.conditions;
-    columns.values = trigger_values.values;
-    columns.populations = population_exprs(rules);
+    sql::RunColumns columns = run_columns(rules);
     auto dialect = sql::make_postgres_dialect(&catalog);
     auto query = sql::compile_run_query(rules, options.as_of, *dialect, error.refusals, columns);
     if (!query) {

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "engine/numeric.hpp"
+#include "state/warehouse_populations.hpp"
 
 namespace strata::state {
 
@@ -68,6 +69,15 @@ TriggerColumns trigger_columns(const CompiledRules& rules) {
         }
     }
     return out;
+}
+
+sql::RunColumns run_columns(const CompiledRules& rules) {
+    sql::RunColumns columns;
+    const TriggerColumns trigger_values = trigger_columns(rules);
+    columns.conditions = trigger_values.conditions;
+    columns.values = trigger_values.values;
+    columns.populations = population_exprs(rules);
+    return columns;
 }
 
 Firing fire_candidates(const CompiledRules& rules, const TriggerColumns& columns,

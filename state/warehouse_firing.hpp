@@ -9,6 +9,7 @@
 
 #include "dsl/compiler.hpp"
 #include "engine/triggers.hpp"
+#include "sql/compiler.hpp"
 #include "warehouse/result.hpp"
 
 namespace strata::state {
@@ -19,6 +20,10 @@ struct TriggerColumns {
     std::vector<const bound::Expr*> values;      // each template expression, in file order
 };
 TriggerColumns trigger_columns(const CompiledRules& rules);
+
+// The further columns of a run's query inside a warehouse: the trigger expressions and the
+// population calls' inputs. A run, and `check` against a warehouse, lower the file with them.
+sql::RunColumns run_columns(const CompiledRules& rules);
 
 // A cell of the run's query in the dialect's representation (sql/compiler.hpp: a date as its
 // day number, a bool as t/true/1), as the engine holds a value of `type`.
