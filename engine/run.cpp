@@ -553,7 +553,8 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
         // Compared with the latest run as read inside the transaction, not the early check's.
         const std::optional<RunRecord>& before = writer->previous();
         if (moves->retyped > 0 && !options.allow_retyped_keys) {
-            error.message = retyped_keys_message(*moves, before ? before->run_id : 0);
+            error.message =
+                retyped_keys_message(*moves, before ? before->run_id : 0, rules.rules.key);
             return std::nullopt;
         }
         RunTransitions t;

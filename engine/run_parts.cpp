@@ -97,7 +97,8 @@ void record_firing(Firing& firing, const std::vector<char>& inserted, bool store
     rep.triggers = std::move(firing.counts);
 }
 
-std::string retyped_keys_message(const Transitions& moves, int64_t since_run) {
+std::string retyped_keys_message(const Transitions& moves, int64_t since_run,
+                                 const std::string& key_column) {
     const std::string n = std::to_string(moves.retyped);
     return "the customer keys changed kind since run " + std::to_string(since_run) + ": " + n +
            (moves.retyped == 1 ? " customer new to the base has"
@@ -106,8 +107,8 @@ std::string retyped_keys_message(const Transitions& moves, int64_t since_run) {
            "; an integer key and a text key are different customers). The run would close the "
            "stays of those who left and take them as new customers, and their triggers would "
            "fire again; nothing was stored. Store the keys as they were (for example "
-           "CAST(customer_id AS " +
-           (moves.retyped_as_text ? "INTEGER" : "TEXT") +
+           "CAST(" +
+           key_column + " AS " + (moves.retyped_as_text ? "INTEGER" : "TEXT") +
            ")), or pass --allow-retyped-keys to run them as new customers";
 }
 

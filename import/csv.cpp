@@ -111,7 +111,8 @@ bool CsvCursor::next(std::vector<std::string_view>& fields, std::string& error) 
     // Empty lines between records are skipped, and so are lines of nothing but spaces (and
     // tabs, when they do not separate fields): a trailing "   " line of a hand-edited file.
     auto blank_until = [&](size_t at) {
-        while (at < n && (text_[at] == ' ' || (text_[at] == '\t' && delimiter_ != '\t')))
+        while (at < n && ((text_[at] == ' ' && delimiter_ != ' ') ||
+                          (text_[at] == '\t' && delimiter_ != '\t')))
             ++at;
         return at;
     };

@@ -30,8 +30,8 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
 // does (a file of one column).
 char detect_delimiter(std::string_view text);
 
-// Walks the records of CSV text one at a time. Empty lines, and lines of only spaces (and
-// tabs, when the separator is not a tab), are skipped.
+// Walks the records of CSV text one at a time. Empty lines, and lines of only spaces and tabs
+// (other than the separator), are skipped.
 class CsvCursor {
   public:
     // Reads from byte `start` of `text`, which is on line `line` (after a line skipped, say).

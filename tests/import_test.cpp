@@ -531,6 +531,11 @@ TEST_CASE("import skips lines of only spaces as it skips empty ones, and counts 
     CHECK(r.code == 2);
     CHECK(r.err.find("database '" + dir.file("folder") + "' is a directory, not a SQLite file") !=
           std::string::npos);
+    // With spaces separating fields (Excel's `sep= ` line), a line of spaces is a row.
+    auto spaces = dir.write("sp.csv", "sep= \nid name\n1 a\n \n");
+    r = run_cli({"import", spaces, "--db", dir.file("sp.db"), "--table", "t", "--dry-run"});
+    CHECK(r.code == 0);
+    CHECK(r.out.find("2 rows would be imported") != std::string::npos);
     // Spaces before a value are the value's line, not a blank one.
     auto lead = dir.write("l.csv", "id;name\n  1;a\n");
     r = run_cli({"import", lead, "--db", dir.file("l.db"), "--table", "t"});

@@ -346,13 +346,6 @@ TEST_CASE("a key column whose type changed is refused: its customers would all b
         CHECK(count("SELECT count(*) FROM strata_stays") == stays);
         CHECK(count("SELECT count(*) FROM strata_outbox") == 0);
     }
-    // A customer who left and a new one of another key are no such thing.
-    SQLite::Database(db, SQLite::OPEN_READWRITE)
-        .exec("UPDATE customers SET customer_id = 'c' || customer_id");
-    const Run other = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run"});
-    CHECK(other.code == 0);
-    SQLite::Database(db, SQLite::OPEN_READWRITE)
-        .exec("UPDATE customers SET customer_id = substr(customer_id, 2)");
     // Asked for: they are new customers, and the welcome fires for each.
     const Run allowed = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01",
                                  "--allow-retyped-keys", "--format", "json"});
@@ -372,4 +365,37 @@ TEST_CASE("a key column whose type changed is refused: its customers would all b
     CHECK(back.err.find("CAST(customer_id AS TEXT)") != std::string::npos);
     CHECK(back.err.find("since run 2: 1 customer new to the base has the key of a customer who "
                         "left, written as the other kind (3 was '3';") != std::string::npos);
+}
+
+TEST_CASE("retyped keys: keys that only look alike are new customers; a file without triggers") {
+    // '01' spells no integer as it prints, and 5 was never a key: no twins, so the run stores.
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto file = dir.write("r.yaml", rules());  // no triggers: the open stays in pages
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "CREATE TABLE other (customer_id TEXT PRIMARY KEY, spend REAL, tv INTEGER);"
+            "INSERT INTO other SELECT '0' || customer_id, spend, tv FROM customers;"
+            "INSERT INTO other VALUES ('5', 10, 0);"
+            "DROP TABLE customers; ALTER TABLE other RENAME TO customers;");
+    const Run alike =
+        run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(alike.code == 0, alike.err);
+    CHECK(json_at(alike.out, "$.transitions.new") == "5");
+    CHECK(json_at(alike.out, "$.transitions.left") == "4");
+    // The same file refuses real twins, and names the rule file's own key column.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "CREATE TABLE back (id INTEGER PRIMARY KEY, spend REAL, tv INTEGER);"
+            "INSERT INTO back SELECT CAST(customer_id AS INTEGER), spend, tv FROM customers;"
+            "DROP TABLE customers; ALTER TABLE back RENAME TO customers;");
+    std::string keyed = rules(2);
+    keyed.replace(keyed.find("general:"), 0, "source:\n  key: id\n");
+    const auto keyed_file = dir.write("k.yaml", keyed);
+    const Run twins = run_cli({"run", keyed_file, "--db", db, "--as-of", "2026-12-01"});
+    CHECK(twins.code == 2);
+    CHECK(twins.err.find("1 customer new to the base has the key of a customer who left, written "
+                         "as the other kind (5 was '5';") != std::string::npos);
+    CHECK(twins.err.find("CAST(id AS TEXT)") != std::string::npos);
 }
