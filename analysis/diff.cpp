@@ -185,16 +185,11 @@ bool has_stored_run(SQLite::Database* state, const std::string& ruleset) {
     return find_run(*state, ruleset, std::nullopt, error).has_value();
 }
 
-// Whether an action is in the state's outbox already (by its idempotency key).
+// Whether an action is in the state's outbox already.
 std::function<bool(const OutboxRow&)> outbox_lookup(SQLite::Database* state) {
     if (!state || !state->tableExists("strata_outbox")) return {};
-    auto q = std::make_shared<SQLite::Statement>(
-        *state, "SELECT 1 FROM strata_outbox WHERE idempotency_key = ?");
-    return [q](const OutboxRow& row) {
-        q->reset();
-        q->bind(1, row.idempotency_key);
-        return q->executeStep();
-    };
+    auto enqueued = std::make_shared<EnqueuedActions>(*state);
+    return [enqueued](const OutboxRow& row) { return enqueued->contains(row); };
 }
 
 std::vector<TriggerImpact> embedded_trigger_impacts(

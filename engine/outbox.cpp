@@ -284,6 +284,24 @@ size_t enqueue(SQLite::Database& state, const std::vector<OutboxRow>& rows, cons
     return added;
 }
 
+EnqueuedActions::EnqueuedActions(SQLite::Database& state)
+    : query_(state,
+             "SELECT 1 FROM strata_outbox WHERE ruleset = ? AND as_of = ? AND trigger_id = ? "
+             "AND customer_key = ? AND action = ?") {}
+
+bool EnqueuedActions::contains(const OutboxRow& row) {
+    query_.reset();
+    query_.bind(1, row.ruleset);
+    query_.bind(2, row.as_of);
+    query_.bind(3, row.trigger_id);
+    if (const auto* i = std::get_if<int64_t>(&row.customer_key))
+        query_.bind(4, *i);
+    else
+        query_.bind(4, std::get<Str>(row.customer_key).str());
+    query_.bind(5, row.action);
+    return query_.executeStep();
+}
+
 namespace {
 
 constexpr const char* kColumns =

@@ -1,11 +1,12 @@
 // The exactly-once action outbox. The engine sends nothing itself: a run writes the actions
 // its triggers fire to strata_outbox, in the same transaction as its membership, and senders
 // consume them (claim, then ack or fail). Every action has an idempotency key (ruleset,
-// trigger, customer and the as_of of the run that saw the move), unique in the table, so
-// re-running the same as_of, or after a crash, never enqueues an action twice.
+// trigger, customer, the as_of of the run that saw the move, and the action), unique in the
+// table, so re-running the same as_of, or after a crash, never enqueues an action twice.
 #pragma once
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 
 #include <cstdint>
 #include <optional>
@@ -19,10 +20,16 @@ namespace strata {
 // Statuses: pending (claimable), in_flight (claimed, leased), done (acked), dead (failed too
 // often), holdout (the trigger's control group: recorded, never sent), capped (over the
 // frequency cap: recorded, never sent).
-inline constexpr const char* kOutboxSchema = R"sql(
+//
+// The idempotency key is made of (ruleset, trigger_id, customer_key, as_of, action), one to one,
+// so those columns carry its uniqueness: strata_outbox_action puts a day's actions at the end of
+// its ruleset's range, where a text index of the keys themselves (in customer order) would
+// touch nearly every page of itself each day, and the cost of a run would grow with the outbox.
+// It also serves the as_of lookups of cooldowns and the frequency cap.
+inline constexpr const char* kOutboxTable = R"sql(
 CREATE TABLE IF NOT EXISTS strata_outbox (
   id               INTEGER PRIMARY KEY AUTOINCREMENT,
-  idempotency_key  TEXT NOT NULL UNIQUE,
+  idempotency_key  TEXT NOT NULL,
   ruleset          TEXT NOT NULL,
   version          INTEGER NOT NULL,
   trigger_id       TEXT NOT NULL,
@@ -40,9 +47,14 @@ CREATE TABLE IF NOT EXISTS strata_outbox (
   created_at       TEXT NOT NULL,
   updated_at       TEXT NOT NULL
 );
+)sql";
+inline constexpr const char* kOutboxActionIndex = R"sql(
+CREATE UNIQUE INDEX IF NOT EXISTS strata_outbox_action
+  ON strata_outbox (ruleset, as_of, trigger_id, customer_key, action);
+)sql";
+inline constexpr const char* kOutboxIndexes = R"sql(
 CREATE INDEX IF NOT EXISTS strata_outbox_status ON strata_outbox (status, id);
 CREATE INDEX IF NOT EXISTS strata_outbox_customer ON strata_outbox (ruleset, customer_key, as_of);
-CREATE INDEX IF NOT EXISTS strata_outbox_as_of ON strata_outbox (ruleset, as_of);
 )sql";
 
 // One action a run enqueues.
@@ -70,6 +82,18 @@ std::string idempotency_key(const std::string& ruleset, const std::string& trigg
 // The caller holds the transaction. Throws SQLite::Exception.
 size_t enqueue(SQLite::Database& state, const std::vector<OutboxRow>& rows, const std::string& now,
                std::vector<char>* inserted = nullptr);
+
+// Whether actions are in the outbox already: looked up by the columns their idempotency key is
+// made of, which both layouts index (strata_outbox_action, or strata_outbox_customer before
+// it). REQUIRES: the state has strata_outbox. Throws SQLite::Exception.
+class EnqueuedActions {
+  public:
+    explicit EnqueuedActions(SQLite::Database& state);
+    bool contains(const OutboxRow& row);
+
+  private:
+    SQLite::Statement query_;
+};
 
 // Statuses as stored.
 inline constexpr const char* kOutboxStatuses[] = {"pending", "in_flight", "done",

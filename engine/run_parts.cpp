@@ -62,12 +62,9 @@ std::vector<char> actions_not_enqueued(SQLite::Database* state,
                                        const std::vector<OutboxRow>& rows) {
     std::vector<char> fresh(rows.size(), 1);
     if (!state || rows.empty() || !state->tableExists("strata_outbox")) return fresh;
-    SQLite::Statement q(*state, "SELECT 1 FROM strata_outbox WHERE idempotency_key = ?");
-    for (size_t r = 0; r < rows.size(); ++r) {
-        q.bind(1, rows[r].idempotency_key);
-        fresh[r] = !q.executeStep();
-        q.reset();
-    }
+    EnqueuedActions enqueued(*state);
+    for (size_t r = 0; r < rows.size(); ++r)
+        fresh[r] = !enqueued.contains(rows[r]);
     return fresh;
 }
 

@@ -171,6 +171,53 @@ void migrate_snapshots_to_stays(SQLite::Database& db) {
         "DROP TABLE strata_placements;");
 }
 
+// Whether the outbox is in the layout before strata_outbox_action: its idempotency keys
+// unique through a constraint of the table, which made an index of the key texts.
+bool outbox_keyed_by_text(SQLite::Database& db) {
+    SQLite::Statement q(db, "SELECT 1 FROM pragma_index_list('strata_outbox') WHERE origin = 'u'");
+    return q.executeStep();
+}
+
+// Moves the outbox to the current layout, every row kept with its id, and the id counter
+// kept (ids are never reused). Leaves it as it is if two rows share the columns an idempotency
+// key is made of (possible only in rows strata did not write): the key's constraint still
+// holds there.
+void move_outbox_to_action_index(SQLite::Database& db) {
+    {
+        SQLite::Statement twice(db,
+                                "SELECT 1 FROM strata_outbox GROUP BY ruleset, as_of, trigger_id, "
+                                "customer_key, action HAVING count(*) > 1 LIMIT 1");
+        if (twice.executeStep()) return;
+    }
+    const int64_t next_id =
+        db.execAndGet(
+              "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+              "'strata_outbox'), 0), coalesce((SELECT max(id) FROM strata_outbox), 0))")
+            .getInt64();
+    // The legacy rename leaves views and triggers that name strata_outbox as they are: they
+    // read the new table once it is made.
+    db.exec("PRAGMA legacy_alter_table = ON");
+    db.exec(
+        "DROP INDEX IF EXISTS strata_outbox_status; DROP INDEX IF EXISTS strata_outbox_customer; "
+        "DROP INDEX IF EXISTS strata_outbox_as_of; "
+        "ALTER TABLE strata_outbox RENAME TO strata_outbox_keyed_by_text");
+    db.exec("PRAGMA legacy_alter_table = OFF");
+    db.exec(kOutboxTable);
+    db.exec(
+        "INSERT INTO strata_outbox (id, idempotency_key, ruleset, version, trigger_id, "
+        "customer_key, action, type, payload, run_id, as_of, status, attempt, consumer, "
+        "lease_until, reason, created_at, updated_at) SELECT id, idempotency_key, ruleset, "
+        "version, trigger_id, customer_key, action, type, payload, run_id, as_of, status, "
+        "attempt, consumer, lease_until, reason, created_at, updated_at FROM "
+        "strata_outbox_keyed_by_text ORDER BY id; "
+        "DROP TABLE strata_outbox_keyed_by_text; "
+        "DELETE FROM sqlite_sequence WHERE name = 'strata_outbox'");
+    SQLite::Statement counter(db, "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)");
+    counter.bind(1, "strata_outbox");
+    counter.bind(2, next_id);
+    counter.exec();
+}
+
 }  // namespace
 
 std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error,
@@ -209,7 +256,10 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
         db->setBusyTimeout(wait_ms);
         SQLite::Transaction tx(*db);
         db->exec(kSchema);
-        db->exec(kOutboxSchema);
+        db->exec(kOutboxTable);
+        if (outbox_keyed_by_text(*db)) move_outbox_to_action_index(*db);
+        if (!outbox_keyed_by_text(*db)) db->exec(kOutboxActionIndex);
+        db->exec(kOutboxIndexes);
         // Older layouts move to the stays in this one transaction, every run kept.
         if (has_table(*db, "strata_membership")) db->exec(kMigrateMembershipTable);
         if (has_table(*db, "strata_members")) migrate_snapshots_to_stays(*db);
