@@ -21,6 +21,7 @@ struct EvalOptions {
     std::optional<std::string> as_of;
     std::optional<std::string> state;
     bool apply = false;
+    bool allow_retyped_keys = false;
     std::string wait = "5s";  // how long a read waits for another process's lock
     Format format = Format::Text;
 };
@@ -103,6 +104,7 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
     engine_options.db_path = options.db;
     engine_options.state_path = options.state.value_or("");
     engine_options.as_of = options.as_of.value_or("");
+    engine_options.allow_retyped_keys = options.allow_retyped_keys;
     const std::optional<int64_t> wait = parse_duration(options.wait);
     auto report = [&](const EngineError& e) {
         err << "strata eval: " << e.message << '\n';
@@ -160,6 +162,9 @@ void add_eval(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
     cmd->add_flag("--apply", options->apply,
                   "Store the outcome (a run of its own, the customer's stays) and enqueue the "
                   "actions, exactly once");
+    cmd->add_flag("--allow-retyped-keys", options->allow_retyped_keys,
+                  "With --apply: store a customer never placed whose key, as the other kind (41 "
+                  "for '41'), is a placed customer no longer in the base, as a new customer");
     cmd->add_option("--wait", options->wait,
                     "How long to wait while another process holds a database's lock (a run "
                     "storing into the state), like 5s or 1m, before giving up (exit 2)")

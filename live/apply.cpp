@@ -3,11 +3,30 @@
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include "engine/reader.hpp"
+#include "engine/stays.hpp"
 #include "live/engine_impl.hpp"
 
 namespace strata {
 
 using namespace live;
+
+namespace {
+
+// The same digits as the other kind of key: 41 for '41', '41' for 41; none for a text that
+// spells no integer exactly ('041', 'a').
+std::optional<Value> other_kind_of(const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) return Value(intern(std::to_string(*i)));
+    if (auto i = integer_key_spelled(std::get<Str>(key).str())) return Value(*i);
+    return std::nullopt;
+}
+
+std::string spelled(const Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) return std::to_string(*i);
+    return "'" + std::get<Str>(key).str() + "'";
+}
+
+}  // namespace
 
 Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
     std::lock_guard serial(apply_mutex);
@@ -72,6 +91,31 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
                                       writer->open_placements(), l->as_of, &writer->history(),
                                       writer->run_id(), message, rule_problem);
         if (!one) return fail(rule_problem ? Kind::Rules : Kind::Database, message);
+        // A customer never placed whose key, as the other kind, is a placed customer no longer
+        // in the base: the key column changed type, as a batch run refuses (run_parts'
+        // retyped_keys_message). Applying would place them a second time beside those stays.
+        if (!one->before && !options.allow_retyped_keys)
+            if (std::optional<Value> other = other_kind_of(k))
+                if (!OneCustomerStays(writer->history(), record.ruleset)(*other).empty() &&
+                    !c->reader->read_customer(*other, l->as_of)) {
+                    const bool as_text = std::holds_alternative<Str>(k);
+                    return fail(
+                        Kind::Database,
+                        "the customer keys changed kind since run " +
+                            std::to_string(previous->run_id) + ": customer " + spelled(k) +
+                            " has no stored placement, and its key written as the other kind (" +
+                            spelled(k) + " was " + spelled(*other) +
+                            ") is the key of a placed customer who is no longer in table " +
+                            rules->rules.customers_table +
+                            " (an integer key and a text key are different customers). Applying "
+                            "would place " +
+                            spelled(k) + " as a new customer beside the stays of " +
+                            spelled(*other) +
+                            ", and their triggers would fire again; nothing was stored. Store "
+                            "the keys as they were (for example CAST(" +
+                            rules->rules.key + " AS " + (as_text ? "INTEGER" : "TEXT") +
+                            ")), or pass --allow-retyped-keys to apply it as a new customer");
+                }
         const Transitions* moves = nullptr;
         std::vector<char> inserted;
         if (!writer->add(&one->placed, 1, error) || !(moves = writer->end_membership(error)) ||

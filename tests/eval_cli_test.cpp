@@ -496,3 +496,66 @@ TEST_CASE("Engine::apply from several threads: each customer's actions are enque
     CHECK(scalar(db, "SELECT count(*) FROM strata_outbox") == 4);
     CHECK(scalar(db, "SELECT count(DISTINCT customer_key) FROM strata_outbox") == 2);
 }
+
+TEST_CASE("eval --apply refuses a key whose column changed kind, as a batch run does") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    // A re-import made the key column TEXT: '3' is not the customer 3, who still has stays.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "CREATE TABLE retyped (customer_id TEXT PRIMARY KEY, name TEXT);"
+            "INSERT INTO retyped SELECT CAST(customer_id AS TEXT), name FROM customers;"
+            "INSERT INTO retyped VALUES ('07', 'g');"
+            "DROP TABLE customers; ALTER TABLE retyped RENAME TO customers;");
+    const int64_t stays = scalar(db, "SELECT count(*) FROM strata_stays");
+    const Run refused = run_cli({"eval", rules, "--db", db, "--customer", "3", "--apply"});
+    CHECK(refused.code == 2);
+    CHECK(refused.err.find("the customer keys changed kind since run 1: customer '3' has no "
+                           "stored placement, and its key written as the other kind ('3' was "
+                           "3) is the key of a placed customer who is no longer in table "
+                           "customers") != std::string::npos);
+    CHECK(refused.err.find("nothing was stored") != std::string::npos);
+    CHECK(refused.err.find("CAST(customer_id AS INTEGER)") != std::string::npos);
+    CHECK(scalar(db, "SELECT count(*) FROM strata_runs") == 1);
+    CHECK(scalar(db, "SELECT count(*) FROM strata_stays") == stays);
+    CHECK(scalar(db, "SELECT count(*) FROM strata_outbox") == 0);
+    // The preview says what it sees and stores nothing.
+    const Run preview = run_cli({"eval", rules, "--db", db, "--customer", "3", "--format", "json"});
+    CHECK(preview.code == 0);
+    CHECK(json_at(preview.out, "$.transition") == "new");
+
+    // A text that spells no integer is a new customer like any other.
+    const Run fresh =
+        run_cli({"eval", rules, "--db", db, "--customer", "07", "--apply", "--format", "json"});
+    CHECK_MESSAGE(fresh.code == 0, fresh.err);
+    CHECK(json_at(fresh.out, "$.transition") == "new");
+
+    // Asked for: '3' is a new customer, and the welcome fires for them.
+    const Run allowed = run_cli({"eval", rules, "--db", db, "--customer", "3", "--apply",
+                                 "--allow-retyped-keys", "--format", "json"});
+    REQUIRE_MESSAGE(allowed.code == 0, allowed.err);
+    CHECK(json_at(allowed.out, "$.transition") == "new");
+    CHECK(json_at(allowed.out, "$.segment") == "top");
+    CHECK(scalar(db, "SELECT count(*) FROM strata_outbox WHERE customer_key = '3'") == 2);
+
+    // And back, in a base first run with text keys: integer keys where the stays hold texts.
+    TempDir other;
+    const auto texts = other.database(
+        "texts.db", std::string(kBase) +
+                        "CREATE TABLE t (customer_id TEXT PRIMARY KEY, name TEXT);"
+                        "INSERT INTO t SELECT CAST(customer_id AS TEXT), name FROM customers;"
+                        "DROP TABLE customers; ALTER TABLE t RENAME TO customers;");
+    REQUIRE(run_cli({"run", rules, "--db", texts, "--as-of", "2026-10-01"}).code == 0);
+    SQLite::Database(texts, SQLite::OPEN_READWRITE)
+        .exec(
+            "CREATE TABLE back (customer_id INTEGER PRIMARY KEY, name TEXT);"
+            "INSERT INTO back SELECT CAST(customer_id AS INTEGER), name FROM customers;"
+            "DROP TABLE customers; ALTER TABLE back RENAME TO customers;");
+    const Run back = run_cli({"eval", rules, "--db", texts, "--customer", "3", "--apply"});
+    CHECK(back.code == 2);
+    CHECK(back.err.find("customer 3 has no stored placement, and its key written as the other "
+                        "kind (3 was '3')") != std::string::npos);
+    CHECK(back.err.find("CAST(customer_id AS TEXT)") != std::string::npos);
+}

@@ -40,6 +40,11 @@ struct EngineOptions {
     // rollback-journal mode holds its lock for most of its write, and reads wait for it; in
     // WAL mode they do not (docs/eval.md). apply() writes, and waits for any writer.
     int busy_timeout_ms = 5000;
+    // apply() refuses a customer never placed whose key, written as the other kind (41 for
+    // '41'), is a placed customer no longer in the base: the key column changed type, and the
+    // customer would be placed a second time (Database, as a batch run refuses it). True
+    // applies them as a new customer, as `strata run --allow-retyped-keys` does.
+    bool allow_retyped_keys = false;
 };
 
 struct EngineError {
@@ -49,7 +54,8 @@ struct EngineError {
         Rules,         // the rule file has errors, is not the file of the latest run, or its
                        // rules cannot place the customer
         MissingIndex,  // a lookup index is missing and could not be created
-        Database,      // a database could not be opened, read or written
+        Database,      // a database could not be opened, read or written, or its customer
+                       // keys changed kind (apply(): EngineOptions::allow_retyped_keys)
         Usage,         // a bad option (an as_of that is not a date, or before the run's; a
                        // rule file path that cannot be read)
         Stale,         // apply(): a batch run was stored after the thresholds in use were
