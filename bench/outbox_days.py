@@ -6,12 +6,15 @@ python3 bench/outbox_days.py [--customers 50000] [--days 12] [--baseline OTHER_S
 Each day is a stored run of bench/retail-bench.yaml with one more trigger, `on: in any` with a
 cooldown of a day, a 10% holdout and a frequency cap, so every run enqueues an action for every
 customer and reads the cooldown's and the cap's history. The outbox grows by the base each day.
-Prints each day's wall time and the outbox's size; with --baseline, the other binary's time on
-the same day beside it (each binary with a state file of its own, the days interleaved).
+Prints each day's wall time, what the run wrote to disk (MiB, the kernel's count of the
+process's block writes: the state file, its journal and the temporary files) and the outbox's
+size; with --baseline, the other binary's figures on the same day beside them (each binary
+with a state file of its own, the days interleaved).
 The base is cached in build/bench/.
 """
 import argparse
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -57,8 +60,9 @@ def main():
         with open(rules, "w") as f:
             f.write(text + TRIGGER)
         states = {name: os.path.join(tmp, f"state-{name}.db") for name in binaries}
-        print("| day | outbox rows before | " + " | ".join(f"{n} (s)" for n in binaries) + " |")
-        print("|---|---:|" + "---:|" * len(binaries))
+        print("| day | outbox rows before | " + " | ".join(f"{n} (s) | {n} (MiB written)" for n in binaries)
+              + " |")
+        print("|---|---:|" + "---:|---:|" * len(binaries))
         for day in range(1, args.days + 1):
             as_of = f"2026-11-{day:02d}"
             times = []
@@ -69,13 +73,16 @@ def main():
                     con = sqlite3.connect(state)
                     rows = con.execute("SELECT count(*) FROM strata_outbox").fetchone()[0]
                     con.close()
+                blocks = resource.getrusage(resource.RUSAGE_CHILDREN).ru_oublock
                 started = time.perf_counter()
                 p = subprocess.run([binary, "run", rules, "--db", db, "--state", state, "--as-of", as_of,
                                     "--format", "json"], capture_output=True, text=True)
-                times.append(time.perf_counter() - started)
+                times.append(f"{time.perf_counter() - started:.2f}")
+                written = resource.getrusage(resource.RUSAGE_CHILDREN).ru_oublock - blocks
+                times.append(f"{written * 512 / 1048576:.0f}")
                 if p.returncode != 0:
                     sys.exit(f"{name} on {as_of}: {p.stderr[-500:]}")
-            print(f"| {as_of} | {rows:,} | " + " | ".join(f"{t:.2f}" for t in times) + " |")
+            print(f"| {as_of} | {rows:,} | " + " | ".join(times) + " |")
 
 
 if __name__ == "__main__":
