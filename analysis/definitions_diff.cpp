@@ -41,6 +41,12 @@ Part text_part(std::string name, const std::string& value, bool quoted = true) {
     return Part{std::move(name), shown, value};
 }
 
+// Shown as written (`7d`), compared by its value: `7d` and `1w` are the same.
+Part duration_part(std::string name, const std::optional<Duration>& d, const std::string& written) {
+    if (!d) return Part{std::move(name), "(none)", ""};
+    return Part{std::move(name), shown_duration(*d, written), format_duration(*d)};
+}
+
 Part expr_part(std::string name, const ExprText& e) {
     if (!e.present()) return Part{std::move(name), "(none)", ""};
     const ParseResult parsed = parse_expression(e.text);
@@ -146,14 +152,13 @@ std::string types_text(const std::map<std::string, TypeOverride>& types) {
 }
 
 std::vector<Part> meta_parts(const SegmentMeta& m) {
-    return {
-        text_part("label", m.label),
-        text_part("description", m.description),
-        text_part("goal", m.goal),
-        text_part("offer", m.offer),
-        text_part("channel", m.channel),
-        text_part("contact_every", m.contact_every ? format_duration(*m.contact_every) : "", false),
-        text_part("priority", m.priority ? std::to_string(*m.priority) : "", false)};
+    return {text_part("label", m.label),
+            text_part("description", m.description),
+            text_part("goal", m.goal),
+            text_part("offer", m.offer),
+            text_part("channel", m.channel),
+            duration_part("contact_every", m.contact_every, m.contact_every_text),
+            text_part("priority", m.priority ? std::to_string(*m.priority) : "", false)};
 }
 
 Part condition_part(const SegmentDef& s) {
@@ -192,15 +197,17 @@ std::string actions_text(const std::vector<ActionDef>& actions) {
 }
 
 Definition trigger_definition(const TriggerDef& t) {
-    std::string success;
-    if (t.success)
-        success = one_line(t.success->text) + " within " + format_duration(t.success_within);
+    Part success{"success", "(none)", ""};
+    if (t.success) {
+        const std::string event = one_line(t.success->text) + " within ";
+        success.shown = event + shown_duration(t.success_within, t.success_within_text);
+        success.compared = event + format_duration(t.success_within);
+    }
     return {"trigger " + t.id,
             {text_part("on", one_line(t.on.text), false), expr_part("when", t.when),
              text_part("priority", t.priority ? std::to_string(*t.priority) : "", false),
-             text_part("cooldown", t.cooldown ? format_duration(*t.cooldown) : "", false),
-             text_part("holdout", holdout_text(t.holdout_basis_points), false),
-             text_part("success", success, false),
+             duration_part("cooldown", t.cooldown, t.cooldown_text),
+             text_part("holdout", holdout_text(t.holdout_basis_points), false), std::move(success),
              text_part("actions", actions_text(t.actions), false)}};
 }
 
@@ -282,8 +289,13 @@ Definition single(const std::string& label, const std::string& value) {
     return {label, {text_part("", value, false)}};
 }
 
-std::string cap_text(const std::optional<FrequencyCap>& cap) {
-    return cap ? std::to_string(cap->count) + " per " + format_duration(cap->per) : "";
+// Shown as written, compared by its value.
+Definition cap_definition(const std::optional<FrequencyCap>& cap) {
+    if (!cap) return single("frequency_cap", "");
+    const std::string count = std::to_string(cap->count) + " per ";
+    return {"frequency_cap",
+            {Part{"", count + shown_duration(cap->per, cap->per_text),
+                  count + format_duration(cap->per)}}};
 }
 
 // The elements (general segments, triggers) both lists have, by id, in the order `list` has
@@ -322,8 +334,7 @@ std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const Rul
     compare(single("trigger order", common_order(old_file.triggers, new_file.triggers)),
             single("trigger order", common_order(new_file.triggers, old_file.triggers)), out);
     compare_lists(trigger_definitions(old_file), trigger_definitions(new_file), out);
-    compare(single("frequency_cap", cap_text(old_file.frequency_cap)),
-            single("frequency_cap", cap_text(new_file.frequency_cap)), out);
+    compare(cap_definition(old_file.frequency_cap), cap_definition(new_file.frequency_cap), out);
     return out;
 }
 

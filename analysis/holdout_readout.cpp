@@ -57,6 +57,17 @@ std::optional<SuccessDefinition> read_success(SQLite::Statement& q, int first) {
     return s;
 }
 
+// What a success means, whatever its spelling: the event, its segments and the window's
+// length (`within 14d` and `within 2w` are one success, as are texts spaced otherwise).
+std::string success_meaning(const SuccessDefinition& s) {
+    auto ref = [](const SegmentRef& r) {
+        return std::to_string(static_cast<int>(r.kind)) + ":" + r.path;
+    };
+    std::string key = std::to_string(static_cast<int>(s.event)) + "|" + ref(s.segment);
+    if (s.event == TriggerEvent::Move) key += "|" + ref(s.to);
+    return key + "|" + std::to_string(s.within.months) + "mo" + std::to_string(s.within.days) + "d";
+}
+
 // A point in a ruleset's sequence of runs: later as_of first, then higher run id.
 struct RunPoint {
     std::string as_of;
@@ -165,7 +176,7 @@ RulesetReadout readout_of(SQLite::Database& state, const std::string& ruleset) {
 
     std::vector<MeasuredFiring> measured;
     std::vector<RunPoint> shown_from(out.triggers.size());  // the run each shown success is from
-    std::vector<std::set<std::string>> texts;               // success texts measured by
+    std::vector<std::set<std::string>> texts;               // successes (by meaning) measured by
     if (has_table(state, "strata_outbox")) {
         // A firing is the row of its trigger's first action: one per (trigger, customer, as_of).
         SQLite::Statement q(state,
@@ -199,7 +210,7 @@ RulesetReadout readout_of(SQLite::Database& state, const std::string& ruleset) {
                 shown_from[t] = at;
                 readout.success = *def->second;
             }
-            texts[t].insert(def->second->text);
+            texts[t].insert(success_meaning(*def->second));
         }
     }
     for (size_t t = 0; t < texts.size(); ++t)

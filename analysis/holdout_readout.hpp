@@ -71,8 +71,9 @@ struct TriggerReadout {
     // The success shown: that of the latest run that fired the trigger with one stored, else
     // that of the latest run that listed the trigger. nullopt: the trigger has none.
     std::optional<SuccessDefinition> success;
-    // Firings were measured against more than one success text (the rule file changed it);
-    // each firing is measured by its own run's.
+    // Firings were measured against more than one success (the rule file changed its event,
+    // segments or window; `within 14d` and `within 2w` are one); each firing is measured by
+    // its own run's.
     bool success_changed = false;
     size_t fired = 0;     // firings with status pending, in_flight, done or dead
     size_t held_out = 0;  // firings with status holdout

@@ -128,8 +128,8 @@ void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
             << pad(percent(s.value_total, rep.value_total), 7, true);
     }
     row << "  " << pad(m.priority ? std::to_string(*m.priority) : "-", 3) << ' '
-        << pad(m.contact_every ? format_duration(*m.contact_every) : "-", 7) << ' '
-        << fit(m.channel.empty() ? "-" : one_line(m.channel), 16) << ' ' << goal
+        << pad(m.contact_every ? shown_duration(*m.contact_every, m.contact_every_text) : "-", 7)
+        << ' ' << fit(m.channel.empty() ? "-" : one_line(m.channel), 16) << ' ' << goal
         << (goal.empty() || offer.empty() ? "" : " — ") << offer;
     // No trailing blanks where a row ends in empty columns.
     std::string text = row.str();
@@ -339,8 +339,8 @@ void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
     write_csv_field(out, m.offer);
     out << ',';
     write_csv_field(out, m.channel);
-    out << ',' << (m.contact_every ? format_duration(*m.contact_every) : "") << ','
-        << (m.priority ? std::to_string(*m.priority) : "") << '\n';
+    out << ',' << (m.contact_every ? shown_duration(*m.contact_every, m.contact_every_text) : "")
+        << ',' << (m.priority ? std::to_string(*m.priority) : "") << '\n';
     for (const auto& t : s.tactical)
         csv_rows(out, t, rep, s.path, level + 1);
 }

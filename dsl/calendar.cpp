@@ -142,6 +142,10 @@ std::string format_duration(Duration d) {
     return out;
 }
 
+std::string shown_duration(Duration d, const std::string& written) {
+    return written.empty() ? format_duration(d) : written;
+}
+
 Date add_duration(Date d, Duration dur, int sign) {
     if (dur.months != 0) {
         const auto c = civil_from_days(d.days);

@@ -51,6 +51,9 @@ std::optional<Duration> parse_duration(std::string_view text);
 std::string format_date(Date d);
 std::string format_datetime(DateTime t);
 std::string format_duration(Duration d);
+// A duration as its rule file wrote it (`7d` stays `7d`): `written` when there is one, else
+// format_duration(d), which writes whole weeks as `w` and whole years as `y`.
+std::string shown_duration(Duration d, const std::string& written);
 
 // date ± duration: months first (clamping the day to the month's end), then days.
 Date add_duration(Date d, Duration dur, int sign);

@@ -357,6 +357,7 @@ class Loader : public YamlReader {
                     auto s = scalar(v, "'contact_every'");
                     if (s) {
                         seg.meta.contact_every = parse_duration(*s);
+                        seg.meta.contact_every_text = *s;
                         if (!seg.meta.contact_every) {
                             error(Code::InvalidValue, node_location(v),
                                   "'contact_every' must be a duration such as 7d, 2w, 1mo or 1y");

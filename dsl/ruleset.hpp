@@ -33,7 +33,8 @@ struct SegmentMeta {
     std::string offer;
     std::string channel;
     std::optional<Duration> contact_every;
-    std::optional<int> priority;  // 1 (highest) to 3
+    std::string contact_every_text;  // as written (`7d`), for display
+    std::optional<int> priority;     // 1 (highest) to 3
 };
 
 struct SegmentDef {
@@ -118,10 +119,12 @@ struct TriggerDef {
     ExprText when;                    // optional extra condition
     std::optional<int64_t> priority;  // under the frequency cap, lower goes first
     std::optional<Duration> cooldown;
+    std::string cooldown_text;  // as written (`7d`, where format_duration gives `1w`)
     Location cooldown_location;
     int holdout_basis_points = 0;  // of 10000: `holdout: 12.5%` is 1250
     std::optional<EventDef> success;
     Duration success_within;
+    std::string success_within_text;  // as written
     std::vector<ActionDef> actions;
 };
 
@@ -131,6 +134,7 @@ struct FrequencyCap {
     int64_t count = 0;
     Duration per;
     Location location;
+    std::string per_text;  // as written
 };
 
 enum class Policy { FirstMatch, Exclusive };

@@ -155,7 +155,7 @@ class TriggerReader {
                 "7d, 2w, 1mo, 1y)");
             return;
         }
-        rf_.frequency_cap = FrequencyCap{*count, *window, at};
+        rf_.frequency_cap = FrequencyCap{*count, *window, at, trim(s->substr(per + 5))};
     }
 
   private:
@@ -203,6 +203,7 @@ class TriggerReader {
                     auto s = r_.scalar(v, "'cooldown'");
                     if (!s) return;
                     def.cooldown = parse_duration(*s);
+                    def.cooldown_text = *s;
                     def.cooldown_location = r_.node_location(v);
                     if (!def.cooldown)
                         r_.error(Code::InvalidValue, r_.node_location(v),
@@ -226,7 +227,10 @@ class TriggerReader {
                 } else if (k == "success") {
                     EventDef e;
                     if (read_event(v, "'success'", e, true)) def.success = std::move(e);
-                    if (def.success) def.success_within = within_;
+                    if (def.success) {
+                        def.success_within = within_;
+                        def.success_within_text = within_text_;
+                    }
                 } else if (k == "actions") {
                     read_actions(v, def);
                 } else if (k == "description") {
@@ -237,6 +241,7 @@ class TriggerReader {
     }
 
     Duration within_;
+    std::string within_text_;
 
     // `on` (or, with `within`, `success`: an event followed by `within D`).
     bool read_event(const YAML::Node& v, const char* what, EventDef& out, bool within) {
@@ -259,6 +264,7 @@ class TriggerReader {
                 return false;
             }
             within_ = *d;
+            within_text_ = trim(text.text.substr(at + 8));
             end = at;
         }
         std::string problem;

@@ -41,8 +41,9 @@ void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, 
     text_or_null(w.key("goal"), m.goal);
     text_or_null(w.key("offer"), m.offer);
     text_or_null(w.key("channel"), m.channel);
-    text_or_null(w.key("contact_every"),
-                 m.contact_every ? format_duration(*m.contact_every) : std::string());
+    text_or_null(
+        w.key("contact_every"),
+        m.contact_every ? shown_duration(*m.contact_every, m.contact_every_text) : std::string());
     if (m.priority)
         w.key("priority").value(*m.priority);
     else
@@ -151,8 +152,9 @@ void write_triggers(JsonWriter& w, const RunReport& rep) {
         if (def && def->success && def->def->success) {
             const CompiledEvent& e = *def->success;
             w.begin_object();
-            w.key("text").value(def->def->success->text + " within " +
-                                format_duration(def->def->success_within));
+            const std::string within =
+                shown_duration(def->def->success_within, def->def->success_within_text);
+            w.key("text").value(def->def->success->text + " within " + within);
             w.key("event").value(trigger_event_name(e.event));
             write_segment_ref(w, "segment", e.segment);
             w.key("segment_kind").value(kind_name(e.segment.kind));
@@ -162,7 +164,7 @@ void write_triggers(JsonWriter& w, const RunReport& rep) {
             } else {
                 w.key("to").null().key("to_kind").null();
             }
-            w.key("within").value(format_duration(def->def->success_within));
+            w.key("within").value(within);
             w.end_object();
         } else {
             w.null();

@@ -565,3 +565,38 @@ triggers:
     CHECK(r.out.find("  - trigger order: a_email, b_sms\n  + trigger order: b_sms, a_email\n") !=
           std::string::npos);
 }
+
+TEST_CASE("diff: durations show as written; 7d and 1w are the same, 7d to 14d is a change") {
+    auto with = [](const std::string& cooldown, const std::string& cap, const std::string& within,
+                   const std::string& contact) {
+        std::string text = tiers("spend >= 1000", 1, "vip", "frequency_cap: 3 per " + cap + R"(
+triggers:
+  - id: vip_welcome
+    on: enter vip
+    cooldown: )" + cooldown + R"(
+    success: exit vip within )" + within + R"(
+    actions:
+      - email: { template: welcome }
+)");
+        return text.insert(text.find("      tactical:"), "      contact_every: " + contact + "\n");
+    };
+    const Files same(with("7d", "14d", "28d", "7d"), with("1w", "2w", "4w", "1w"));
+    const Run s = same.diff({"--format", "json"});
+    REQUIRE_MESSAGE(s.code == 0, s.err);
+    CHECK(json_at(s.out, "$.definitions") == "[]");
+
+    const Files changed(with("7d", "14d", "28d", "7d"), with("14d", "21d", "35d", "14d"));
+    const Run c = changed.diff();
+    REQUIRE_MESSAGE(c.code == 0, c.err);
+    CHECK(c.out.find("  - trigger vip_welcome: cooldown 7d\n  + trigger vip_welcome: cooldown "
+                     "14d\n") != std::string::npos);
+    CHECK(c.out.find("success exit vip within 28d\n") != std::string::npos);
+    CHECK(c.out.find("success exit vip within 35d\n") != std::string::npos);
+    CHECK(c.out.find("  - frequency_cap: 3 per 14d\n  + frequency_cap: 3 per 21d\n") !=
+          std::string::npos);
+    CHECK(c.out.find("contact_every 7d\n") != std::string::npos);
+    CHECK(c.out.find("contact_every 14d\n") != std::string::npos);
+    CHECK(c.out.find("1w") == std::string::npos);
+    CHECK(c.out.find("2w") == std::string::npos);
+    CHECK(c.out.find("4w") == std::string::npos);
+}

@@ -152,7 +152,7 @@ TEST_CASE("run's JSON document has every key, null when empty, and the compiler'
                   "  segments:\n    - id: vip\n      when: plan == 'vip'\n"
                   "      tactical:\n        - id: small\n          when: plan == 'vip'\n"
                   "    - id: trial\n      label: Trial\n      goal: convert\n      offer: a call\n"
-                  "      channel: phone\n      contact_every: 2w\n      priority: 1\n"
+                  "      channel: phone\n      contact_every: 14d\n      priority: 1\n"
                   "      when: plan == 'trial'\n"
                   "    - id: rest\n      when: otherwise\n");
     const auto r = run_cli(
@@ -185,7 +185,8 @@ TEST_CASE("run's JSON document has every key, null when empty, and the compiler'
     CHECK(small["path"].as<std::string>() == "small");  // under a general segment: its id
     CHECK(trial["label"].as<std::string>() == "Trial");
     CHECK(trial["offer"].as<std::string>() == "a call");
-    CHECK(trial["contact_every"].as<std::string>() == "2w");
+    // As written: 14d, not the 2w it is equal to.
+    CHECK(trial["contact_every"].as<std::string>() == "14d");
     CHECK(trial["priority"].as<int>() == 1);
     // Warnings: the unused let and the tactical segment repeating its parent's condition, in
     // file order, with their codes.

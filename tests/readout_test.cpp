@@ -203,6 +203,43 @@ TEST_CASE("triggers: fired, held out, success shares and their difference, from 
     CHECK(json_at(v2.out, "$.triggers[1].fired") == "4");
 }
 
+TEST_CASE("triggers: a success spelled otherwise (4w for 28d) is no change; another window is") {
+    TempDir dir;
+    const auto db = dir.database("base.db", base_sql());
+    const auto file = dir.write("r.yaml", rules(1, "enter loyal within 28d", false));
+    auto run = [&](const std::string& as_of) {
+        auto r = run_cli({"run", file, "--db", db, "--as-of", as_of});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+    };
+    // Each version's first run is a rule change and fires nothing; the next one fires.
+    auto fire = [&](int from, int to, const std::string& as_of) {
+        exec(db, "UPDATE customers SET spend = 10 WHERE customer_id BETWEEN " +
+                     std::to_string(from) + " AND " + std::to_string(to));
+        run(as_of);
+    };
+    auto readout = [&] {
+        auto r = run_cli({"triggers", "--db", db, "--format", "json"});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        return r.out;
+    };
+    run("2026-01-01");
+    fire(1, 10, "2026-01-10");
+    dir.write("r.yaml", rules(2, "enter   loyal within 4w", false));
+    run("2026-01-11");
+    fire(11, 20, "2026-01-12");
+    std::string doc = readout();
+    CHECK(json_at(doc, "$.triggers[0].success") == "enter   loyal within 4w");
+    CHECK(json_at(doc, "$.triggers[0].within") == "4w");
+    CHECK(json_at(doc, "$.triggers[0].success_changed") == "0");
+
+    dir.write("r.yaml", rules(3, "enter loyal within 30d", false));
+    run("2026-01-13");
+    fire(21, 30, "2026-01-14");
+    doc = readout();
+    CHECK(json_at(doc, "$.triggers[0].within") == "30d");
+    CHECK(json_at(doc, "$.triggers[0].success_changed") == "1");
+}
+
 TEST_CASE("triggers: a window not ended by the latest run is still open, not counted") {
     TempDir dir;
     const auto db = dir.database("base.db", base_sql());
@@ -332,7 +369,8 @@ triggers:
     run("2026-01-20");
     auto r = run_cli({"triggers", "--db", db, "--format", "json"});
     REQUIRE_MESSAGE(r.code == 0, r.err);
-    CHECK(json_at(r.out, "$.triggers[0].success") == "enter tv within 2w");
+    // As the file writes it.
+    CHECK(json_at(r.out, "$.triggers[0].success") == "enter tv within 14d");
     CHECK(json_at(r.out, "$.triggers[0].treated.matured") == "3");
     CHECK(json_at(r.out, "$.triggers[0].treated.succeeded") == "1");
     CHECK(json_at(r.out, "$.triggers[1].treated.succeeded") == "2");
