@@ -96,3 +96,28 @@ TEST_CASE("postgres copy: text-format fields escape what would end a field or a 
         if (b != '\t' && b != '\n' && b != '\r' && b != '\\') others += static_cast<char>(b);
     CHECK(postgres_copy_field(others) == others);
 }
+
+TEST_CASE("warehouse errors: a ClickHouse throwIf stop says it is an exactness stop") {
+    WarehouseError stop;
+    stop.backend = Backend::clickhouse;
+    stop.code = "395";
+    stop.message = "Value passed to 'throwIf' function is non zero";
+    stop.http_status = 500;
+    CHECK(stop.stopped_for_exactness());
+    const std::string text = stop.describe();
+    CHECK(text.rfind("ClickHouse: Value passed to 'throwIf' function is non zero (code 395)", 0) ==
+          0);
+    CHECK(text.find("cannot compute exactly inside ClickHouse") != std::string::npos);
+    CHECK(text.find("docs/warehouse.md") != std::string::npos);
+    // Another ClickHouse error, and PostgreSQL's own stops (which carry their message), are
+    // not given the hint.
+    WarehouseError missing = stop;
+    missing.code = "60";
+    missing.message = "Table default.x doesn't exist.";
+    CHECK(!missing.stopped_for_exactness());
+    CHECK(missing.describe().find("exactly") == std::string::npos);
+    WarehouseError postgres;
+    postgres.code = "22P02";
+    postgres.message = "invalid input syntax for type bigint: \"strata: a total beyond ...\"";
+    CHECK(!postgres.stopped_for_exactness());
+}

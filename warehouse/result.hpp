@@ -30,8 +30,12 @@ struct WarehouseError {
     // The server could not be reached (refused, unknown host, timed out, connection lost).
     bool unreachable = false;
 
-    // One line for a person: "PostgreSQL: relation "x" does not exist (SQLSTATE 42P01)".
+    // One line for a person: "PostgreSQL: relation "x" does not exist (SQLSTATE 42P01)". A
+    // ClickHouse exactness stop (below) also says what stopped the query and where to look.
     std::string describe() const;
+    // ClickHouse stopped one of strata's compiled queries with throwIf: a value the query
+    // cannot compute exactly there (PostgreSQL's stops carry their own "strata: ..." message).
+    bool stopped_for_exactness() const;
 };
 
 // A value or an error. ok() says which; value() and error() must only be called on the side

@@ -541,6 +541,7 @@ TEST_CASE("clickhouse compile: a number text it cannot read exactly stops the qu
     auto result = ClickHouseClient(sharded.shards()[0]).query(compiled.out);
     REQUIRE(!result);
     CHECK(result.error().describe().find("throwIf") != std::string::npos);
+    CHECK(result.error().stopped_for_exactness());
 
     const std::string as_text = dir.write("as_text.yaml", R"(ruleset: as_text
 version: 1

@@ -504,5 +504,6 @@ TEST_CASE(
         auto result = ClickHouseClient(ch.shards[0]).query(compiled.out);
         REQUIRE(!result);
         CHECK(result.error().describe().find("throwIf") != std::string::npos);
+        CHECK(result.error().stopped_for_exactness());
     }
 }
