@@ -159,12 +159,14 @@ void add_eval(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
         "Reference date YYYY-MM-DD (default: the latest run's; --apply: not before it)");
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database)");
-    cmd->add_flag("--apply", options->apply,
-                  "Store the outcome (a run of its own, the customer's stays) and enqueue the "
-                  "actions, exactly once");
+    CLI::Option* apply =
+        cmd->add_flag("--apply", options->apply,
+                      "Store the outcome (a run of its own, the customer's stays) and enqueue the "
+                      "actions, exactly once");
     cmd->add_flag("--allow-retyped-keys", options->allow_retyped_keys,
                   "With --apply: store a customer never placed whose key, as the other kind (41 "
-                  "for '41'), is a placed customer no longer in the base, as a new customer");
+                  "for '41'), is a placed customer no longer in the base, as a new customer")
+        ->needs(apply);
     cmd->add_option("--wait", options->wait,
                     "How long to wait while another process holds a database's lock (a run "
                     "storing into the state), like 5s or 1m, before giving up (exit 2)")

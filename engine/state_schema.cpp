@@ -1,6 +1,7 @@
 // The state file's schema: created on open, and older layouts moved to the current one.
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -9,6 +10,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "engine/outbox.hpp"
 #include "engine/state.hpp"
@@ -178,17 +181,71 @@ bool outbox_keyed_by_text(SQLite::Database& db) {
     return q.executeStep();
 }
 
-// Moves the outbox to the current layout, every row kept with its id, and the id counter
-// kept (ids are never reused). Leaves it as it is if two rows share the columns an idempotency
-// key is made of (possible only in rows strata did not write): the key's constraint still
-// holds there.
+// The outbox's columns as strata makes them, in the older layout and the current one alike.
+constexpr const char* kOutboxColumns =
+    "id, idempotency_key, ruleset, version, trigger_id, customer_key, action, type, payload, "
+    "run_id, as_of, status, attempt, consumer, lease_until, reason, created_at, updated_at";
+
+// The CREATE statements of indexes and triggers on strata_outbox that strata did not make
+// (a user's own), indexes first: the move remakes them on the new table.
+std::vector<std::string> users_outbox_objects(SQLite::Database& db) {
+    std::vector<std::string> out;
+    SQLite::Statement q(db,
+                        "SELECT sql FROM sqlite_master WHERE tbl_name = 'strata_outbox' AND type "
+                        "IN ('index', 'trigger') AND sql IS NOT NULL AND name NOT IN "
+                        "('strata_outbox_status', 'strata_outbox_customer', "
+                        "'strata_outbox_as_of', 'strata_outbox_action') ORDER BY type, name");
+    while (q.executeStep())
+        out.push_back(q.getColumn(0).getString());
+    return out;
+}
+
+// Columns of strata_outbox that strata did not make, comma-separated; empty when none.
+std::string users_outbox_columns(SQLite::Database& db) {
+    std::string names;
+    SQLite::Statement q(
+        db, std::string("SELECT name FROM pragma_table_info('strata_outbox') "
+                        "WHERE name NOT IN ('") +
+                [] {
+                    std::string quoted(kOutboxColumns);
+                    for (size_t at = 0; (at = quoted.find(", ", at)) != std::string::npos; at += 4)
+                        quoted.replace(at, 2, "', '");
+                    return quoted;
+                }() +
+                "') ORDER BY cid");
+    while (q.executeStep())
+        names += (names.empty() ? "" : ", ") + q.getColumn(0).getString();
+    return names;
+}
+
+// Moves the outbox to the current layout, every row kept with its id, the id counter kept
+// (ids are never reused), and the user's own indexes and triggers on it made again. Leaves it
+// as it is, and says why, if two rows share the columns an idempotency key is made of
+// (possible only in rows strata did not write: the key's constraint still holds there) or if
+// the table has columns strata did not make (a copy would lose them). Either way the older
+// layout keeps working, with daily runs that rewrite the key texts' index.
 void move_outbox_to_action_index(SQLite::Database& db) {
+    const char* why_kept =
+        "; it keeps its older layout, which works as before but makes each daily run rewrite "
+        "the index of idempotency keys (docs/outbox.md)";
+    if (const std::string extra = users_outbox_columns(db); !extra.empty()) {
+        spdlog::warn("strata_outbox has columns strata did not make ({}){}", extra, why_kept);
+        return;
+    }
+    // A full scan, made only while the file is in the older layout.
     {
         SQLite::Statement twice(db,
                                 "SELECT 1 FROM strata_outbox GROUP BY ruleset, as_of, trigger_id, "
                                 "customer_key, action HAVING count(*) > 1 LIMIT 1");
-        if (twice.executeStep()) return;
+        if (twice.executeStep()) {
+            spdlog::warn(
+                "strata_outbox holds two rows of one action under different "
+                "idempotency keys{}",
+                why_kept);
+            return;
+        }
     }
+    const std::vector<std::string> users_objects = users_outbox_objects(db);
     const int64_t next_id =
         db.execAndGet(
               "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
@@ -203,19 +260,18 @@ void move_outbox_to_action_index(SQLite::Database& db) {
         "ALTER TABLE strata_outbox RENAME TO strata_outbox_keyed_by_text");
     db.exec("PRAGMA legacy_alter_table = OFF");
     db.exec(kOutboxTable);
-    db.exec(
-        "INSERT INTO strata_outbox (id, idempotency_key, ruleset, version, trigger_id, "
-        "customer_key, action, type, payload, run_id, as_of, status, attempt, consumer, "
-        "lease_until, reason, created_at, updated_at) SELECT id, idempotency_key, ruleset, "
-        "version, trigger_id, customer_key, action, type, payload, run_id, as_of, status, "
-        "attempt, consumer, lease_until, reason, created_at, updated_at FROM "
-        "strata_outbox_keyed_by_text ORDER BY id; "
-        "DROP TABLE strata_outbox_keyed_by_text; "
-        "DELETE FROM sqlite_sequence WHERE name = 'strata_outbox'");
+    db.exec(std::string("INSERT INTO strata_outbox (") + kOutboxColumns + ") SELECT " +
+            kOutboxColumns +
+            " FROM strata_outbox_keyed_by_text ORDER BY id; "
+            "DROP TABLE strata_outbox_keyed_by_text; "
+            "DELETE FROM sqlite_sequence WHERE name = 'strata_outbox'");
     SQLite::Statement counter(db, "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)");
     counter.bind(1, "strata_outbox");
     counter.bind(2, next_id);
     counter.exec();
+    // After the copy, so that a trigger of the user's does not fire for rows already there.
+    for (const std::string& sql : users_objects)
+        db.exec(sql);
 }
 
 }  // namespace

@@ -532,6 +532,12 @@ TEST_CASE("eval --apply refuses a key whose column changed kind, as a batch run 
     CHECK_MESSAGE(fresh.code == 0, fresh.err);
     CHECK(json_at(fresh.out, "$.transition") == "new");
 
+    // The flag means nothing without --apply: a usage error, not a preview that looks allowed.
+    const Run without_apply = run_cli(
+        {"eval", rules, "--db", db, "--customer", "3", "--allow-retyped-keys", "--format", "json"});
+    CHECK(without_apply.code == 2);
+    CHECK(without_apply.err.find("--allow-retyped-keys requires --apply") != std::string::npos);
+
     // Asked for: '3' is a new customer, and the welcome fires for them.
     const Run allowed = run_cli({"eval", rules, "--db", db, "--customer", "3", "--apply",
                                  "--allow-retyped-keys", "--format", "json"});

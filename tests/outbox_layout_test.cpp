@@ -245,3 +245,56 @@ TEST_CASE("an outbox keyed by text with two rows of one action keeps its layout 
     strata::EnqueuedActions enqueued(*db);
     CHECK(enqueued.contains(action(strata::Value(int64_t{42}), "2026-11-01")));
 }
+
+TEST_CASE("an outbox keyed by text moves with the user's own indexes and triggers on it") {
+    TempDir dir;
+    const std::string path = dir.file("state.db");
+    {
+        SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db.exec(kKeyedByText);
+        insert_as_before(db, 1, action(strata::Value(int64_t{41}), "2026-11-01"), "done", "mailer");
+        // A sender's own index and an audit trigger of the user's, on the outbox itself.
+        db.exec(
+            "CREATE INDEX by_type ON strata_outbox (type, status); "
+            "CREATE TABLE sent_log (outbox_id INTEGER, status TEXT); "
+            "CREATE TRIGGER log_status AFTER UPDATE OF status ON strata_outbox "
+            "BEGIN INSERT INTO sent_log VALUES (new.id, new.status); END;");
+    }
+    strata::StoreError error;
+    auto db = strata::open_state(path, error);
+    REQUIRE_MESSAGE(db, error.message);
+    CHECK_FALSE(keyed_by_text(*db));
+    CHECK(index_columns(*db, "by_type") == std::vector<std::string>{"type", "status"});
+    CHECK(db->execAndGet("SELECT tbl_name FROM sqlite_master WHERE name = 'log_status'")
+              .getString() == "strata_outbox");
+    // The copy itself fired nothing; the trigger fires for what a sender does next.
+    CHECK(db->execAndGet("SELECT count(*) FROM sent_log").getInt64() == 0);
+    db->exec("UPDATE strata_outbox SET status = 'pending' WHERE id = 1");
+    CHECK(db->execAndGet("SELECT group_concat(outbox_id || ':' || status) FROM sent_log")
+              .getString() == "1:pending");
+}
+
+TEST_CASE("an outbox keyed by text with a column of the user's keeps its layout and the column") {
+    TempDir dir;
+    const std::string path = dir.file("state.db");
+    std::vector<std::string> before;
+    {
+        SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db.exec(kKeyedByText);
+        insert_as_before(db, 1, action(strata::Value(int64_t{41}), "2026-11-01"), "done", "mailer");
+        db.exec(
+            "ALTER TABLE strata_outbox ADD COLUMN provider_id TEXT; "
+            "UPDATE strata_outbox SET provider_id = 'msg-7731' WHERE id = 1");
+        before = dump(db);
+    }
+    strata::StoreError error;
+    auto db = strata::open_state(path, error);
+    REQUIRE_MESSAGE(db, error.message);
+    CHECK(keyed_by_text(*db));
+    CHECK(dump(*db) == before);
+    CHECK(db->execAndGet("SELECT provider_id FROM strata_outbox WHERE id = 1").getString() ==
+          "msg-7731");
+    // Exactly once still holds in the layout it kept.
+    CHECK(enqueue_one(*db, action(strata::Value(int64_t{41}), "2026-11-01")) == 0);
+    CHECK(enqueue_one(*db, action(strata::Value(int64_t{42}), "2026-11-01")) == 1);
+}
