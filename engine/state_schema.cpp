@@ -202,19 +202,14 @@ std::vector<std::string> users_outbox_objects(SQLite::Database& db) {
 
 // Columns of strata_outbox that strata did not make, comma-separated; empty when none.
 std::string users_outbox_columns(SQLite::Database& db) {
+    const std::string strata_columns = std::string(", ") + kOutboxColumns + ", ";
     std::string names;
-    SQLite::Statement q(
-        db, std::string("SELECT name FROM pragma_table_info('strata_outbox') "
-                        "WHERE name NOT IN ('") +
-                [] {
-                    std::string quoted(kOutboxColumns);
-                    for (size_t at = 0; (at = quoted.find(", ", at)) != std::string::npos; at += 4)
-                        quoted.replace(at, 2, "', '");
-                    return quoted;
-                }() +
-                "') ORDER BY cid");
-    while (q.executeStep())
-        names += (names.empty() ? "" : ", ") + q.getColumn(0).getString();
+    SQLite::Statement q(db, "SELECT name FROM pragma_table_info('strata_outbox') ORDER BY cid");
+    while (q.executeStep()) {
+        const std::string name = q.getColumn(0).getString();
+        if (strata_columns.find(", " + name + ", ") == std::string::npos)
+            names += (names.empty() ? "" : ", ") + name;
+    }
     return names;
 }
 
