@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <set>
 
 #include "dsl/hints.hpp"
@@ -188,7 +189,21 @@ std::optional<std::string> YamlReader::scalar(const YAML::Node& n, const std::st
                                     : "null"));
         return std::nullopt;
     }
-    return unhide(n.Scalar());
+    std::string value = unhide(n.Scalar());
+    // Put there by the byte itself or by a double-quoted escape (\0, \x07, \u001b).
+    for (const char c : value) {
+        const auto byte = static_cast<unsigned char>(c);
+        if ((byte < 0x20 && c != '\t' && c != '\n' && c != '\r') || byte == 0x7f) {
+            char code[8];
+            std::snprintf(code, sizeof code, "U+%04X", byte);
+            error(Code::InvalidValue, node_location(n),
+                  what + " holds the control character " + code +
+                      ": a rule file's values are stored and shown as text, and may hold tabs "
+                      "and line breaks but no other control character");
+            break;
+        }
+    }
+    return value;
 }
 
 // Maps each byte of a scalar's value to its byte in the file. The value is what YAML made
