@@ -56,6 +56,9 @@ void add_run(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err
                   "Run even when new customers have the keys of customers who left as the "
                   "other kind (5 and '5': a key column whose type changed); they are new "
                   "customers and fire their triggers");
+    cmd->add_flag("--allow-future-as-of", options->allow_future_as_of,
+                  "Store a run whose as_of is more than a year after today (refused by default: "
+                  "later runs could not be stored before that day)");
     cmd->add_flag("--incremental", options->incremental,
                   "Read only the fact rows added since the ruleset's latest run, on top of the "
                   "aggregate states it kept; a full run (saying why) when that cannot be shown to "

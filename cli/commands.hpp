@@ -40,7 +40,8 @@ struct RunCommandOptions {
     bool fire_initial = false;
     bool fire_on_rule_change = false;
     bool allow_retyped_keys = false;
-    bool incremental = false;  // read only the facts after the kept watermarks
+    bool allow_future_as_of = false;  // store a run more than a year after today
+    bool incremental = false;         // read only the facts after the kept watermarks
     RunFormat format = RunFormat::Table;
     std::optional<std::string> state;  // default: the customer database itself
     std::string wait = "30s";          // how long to wait for another run's hold on the state

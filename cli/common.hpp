@@ -67,6 +67,16 @@ void write_text_table(std::ostream& out, const std::vector<std::vector<std::stri
 std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules,
                                   std::ostream& err);
 
+// How far after today a stored run's as_of may be without --allow-future-as-of.
+inline constexpr int32_t kMaxDaysAheadOfToday = 366;
+
+// Refuses to store a run whose as_of is more than kMaxDaysAheadOfToday after `today`: almost
+// always a typo (2062 for 2026), and since a ruleset's runs move forward in time it would keep
+// every later run from being stored until that day. Returns the message, or nullopt.
+// `look_without_storing` says how the command shows that day without storing it.
+std::optional<std::string> refuses_far_future_as_of(Date as_of, Date today,
+                                                    const std::string& look_without_storing);
+
 // The longest lease or wait accepted.
 inline constexpr int64_t kMaxDurationSeconds = 30 * 86400;
 

@@ -22,6 +22,7 @@ struct EvalOptions {
     std::optional<std::string> state;
     bool apply = false;
     bool allow_retyped_keys = false;
+    bool allow_future_as_of = false;
     std::string wait = "5s";  // how long a read waits for another process's lock
     Format format = Format::Text;
 };
@@ -120,6 +121,12 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
         return report(
             EngineError{EngineError::Kind::Usage,
                         "--wait " + options.wait + " is not a duration like 5s, 2m or 1h"});
+    if (options.apply && options.as_of && !options.allow_future_as_of) {
+        if (const std::optional<Date> as_of = parse_date(*options.as_of)) {
+            if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "without --apply"))
+                return report(EngineError{EngineError::Kind::Usage, *refused});
+        }
+    }
     engine_options.busy_timeout_ms = busy_timeout_ms(*wait);
     auto engine = Engine::open(engine_options);
     if (!engine && engine.error().in_rule_file) {
@@ -166,6 +173,9 @@ void add_eval(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
     cmd->add_flag("--allow-retyped-keys", options->allow_retyped_keys,
                   "With --apply: store a customer never placed whose key, as the other kind (41 "
                   "for '41'), is a placed customer no longer in the base, as a new customer")
+        ->needs(apply);
+    cmd->add_flag("--allow-future-as-of", options->allow_future_as_of,
+                  "With --apply: store it even when --as-of is more than a year after today")
         ->needs(apply);
     cmd->add_option("--wait", options->wait,
                     "How long to wait while another process holds a database's lock (a run "

@@ -399,6 +399,13 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         if (json) write_json_error(out, "usage", message);
         return kExitEnvironment;
     }
+    if (!options.dry_run && !options.allow_future_as_of) {
+        if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "with --dry-run")) {
+            err << "strata run: " << *refused << '\n';
+            if (json) write_json_error(out, "usage", *refused);
+            return kExitEnvironment;
+        }
+    }
     std::unique_ptr<SQLite::Database> state;
     if (!options.dry_run) {
         StoreError error;

@@ -56,6 +56,10 @@ std::optional<RunReport> run_postgres(const RunCommandOptions& options,
     if (!loaded) return std::nullopt;
     auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
     if (!as_of) return usage("--as-of '" + options.as_of.value_or("") + "' is not a date");
+    if (!options.dry_run && !options.allow_future_as_of) {
+        if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "with --dry-run"))
+            return usage(*refused);
+    }
     const std::optional<int64_t> wait = parse_duration(options.wait);
     if (!wait) return usage("--wait '" + options.wait + "' is not a duration like 30s, 2m or 1h");
     state::PostgresRunOptions run_options;
@@ -341,6 +345,10 @@ std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
     if (!as_of)
         return fail("usage", "--as-of '" + options.as_of.value_or("") + "' is not a date",
                     kExitEnvironment);
+    if (!options.dry_run && !options.allow_future_as_of) {
+        if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "with --dry-run"))
+            return fail("usage", *refused, kExitEnvironment);
+    }
     state::ClickHouseRunOptions run_options;
     run_options.as_of = *as_of;
     run_options.dry_run = options.dry_run;

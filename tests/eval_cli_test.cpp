@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/common.hpp"
 #include "engine/run_state.hpp"
 #include "include/strata/strata.hpp"
 #include "test_support.hpp"
@@ -564,4 +565,53 @@ TEST_CASE("eval --apply refuses a key whose column changed kind, as a batch run 
     CHECK(back.err.find("customer 3 has no stored placement, and its key written as the other "
                         "kind (3 was '3')") != std::string::npos);
     CHECK(back.err.find("CAST(customer_id AS TEXT)") != std::string::npos);
+}
+
+TEST_CASE("a stored run more than a year after today is refused: its day is a year off at most") {
+    const strata::Date today = *strata::parse_date("2026-12-04");
+    CHECK_FALSE(strata::cli::refuses_far_future_as_of(*strata::parse_date("2027-12-05"), today,
+                                                      "with --dry-run"));
+    const auto refused = strata::cli::refuses_far_future_as_of(*strata::parse_date("2027-12-06"),
+                                                               today, "with --dry-run");
+    REQUIRE(refused);
+    CHECK(*refused ==
+          "as_of 2027-12-06 is 367 days after today (2026-12-04), and a ruleset's runs move "
+          "forward in time: once stored, no run before that day could be. Check the date, look "
+          "at that day with --dry-run, or pass --allow-future-as-of to store it");
+}
+
+TEST_CASE("run and eval --apply refuse an as_of decades ahead unless --allow-future-as-of") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", tiers());
+    const auto state = (std::filesystem::path(db).parent_path() / "state.db").string();
+    // A typo: 2062 for 2026. Refused before the state file is even made.
+    auto typo = run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2062-10-01"});
+    CHECK(typo.code == 2);
+    CHECK(typo.err.find("strata run: as_of 2062-10-01 is ") == 0);
+    CHECK(typo.err.find("--allow-future-as-of") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(state));
+    auto json = run_cli(
+        {"run", rules, "--db", db, "--state", state, "--as-of", "2062-10-01", "--format", "json"});
+    CHECK(json.code == 2);
+    CHECK(json.out.find("{\"format\":1,\"error\":{\"kind\":\"usage\"") == 0);
+    // Looking at that day stores nothing and is allowed.
+    CHECK(run_cli({"run", rules, "--db", db, "--as-of", "2062-10-01", "--dry-run"}).code == 0);
+    // The right day is stored; after it, eval --apply refuses the typo too.
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-10-01"}).code ==
+            0);
+    auto apply = run_cli({"eval", rules, "--db", db, "--state", state, "--customer", "1", "--apply",
+                          "--as-of", "2062-10-01"});
+    CHECK(apply.code == 2);
+    CHECK(apply.err.find("strata eval: as_of 2062-10-01 is ") == 0);
+    CHECK(apply.err.find("look at that day without --apply") != std::string::npos);
+    CHECK(run_cli({"eval", rules, "--db", db, "--state", state, "--customer", "1", "--as-of",
+                   "2062-10-01"})
+              .code == 0);
+    // Asked for, it is stored.
+    auto allowed = run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2062-10-01",
+                            "--allow-future-as-of"});
+    CHECK(allowed.code == 0);
+    SQLite::Database runs(state);
+    CHECK(runs.execAndGet("SELECT max(as_of) FROM strata_runs").getString() == "2062-10-01");
 }
