@@ -329,6 +329,18 @@ general:
         INFO(fixed.err);
         CHECK(fixed.code == 0);
     }
+    SUBCASE("an as_of more than a year ahead is stored only with --allow-future-as-of") {
+        const Run typo = run_cli({"run", rules, "--db", ch.url, "--as-of", "2062-11-01"});
+        CHECK(typo.code == 2);
+        CHECK(typo.err.find("strata run: as_of 2062-11-01 is ") != std::string::npos);
+        const Run allowed = run_cli(
+            {"run", rules, "--db", ch.url, "--as-of", "2062-11-01", "--allow-future-as-of"});
+        INFO(allowed.err);
+        CHECK(allowed.code == 0);
+        auto runs = client.query("SELECT toString(max(as_of)) FROM strata_runs");
+        REQUIRE(runs.ok());
+        CHECK(runs.value().rows.at(0).at(0).value_or("") == "2062-11-01");
+    }
     SUBCASE("a dry run does not take a run still going for a dead one") {
         REQUIRE(run_cli({"run", rules, "--db", ch.url, "--as-of", "2026-10-01"}).code == 0);
         must(

@@ -194,6 +194,20 @@ general:
               "customer_key,segment,tactical,offer,channel,priority\n1,gold,,,,\n2,rest,,,,\n"
               "3,rest,,,,\n");
     }
+    SUBCASE("an as_of more than a year ahead is a typo until --allow-future-as-of says not") {
+        const Run typo = run_cli({"run", rules, "--db", pg.url, "--as-of", "2062-11-01"});
+        CHECK(typo.code == 2);
+        CHECK(typo.err.find("strata run: as_of 2062-11-01 is ") != std::string::npos);
+        CHECK(run_cli({"export", rules, "--db", pg.url}).code == 2);
+        CHECK(run_cli({"run", rules, "--db", pg.url, "--as-of", "2062-11-01", "--dry-run"}).code ==
+              0);
+        CHECK(
+            run_cli({"run", rules, "--db", pg.url, "--as-of", "2062-11-01", "--allow-future-as-of"})
+                .code == 0);
+        const Run stored = run_cli({"export", rules, "--db", pg.url, "--with-run"});
+        CHECK(stored.code == 0);
+        CHECK(stored.out.find(",2062-11-01\n") != std::string::npos);
+    }
     SUBCASE("rules that leave customers unplaced store nothing") {
         const std::string partial = dir.write("p.yaml", R"(ruleset: partial
 version: 1
