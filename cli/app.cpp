@@ -71,8 +71,8 @@ void add_run(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& err
                     "inside ClickHouse, the SQLite file or postgresql:// URL that takes its "
                     "triggers' actions");
     cmd->add_option("--wait", options->wait,
-                    "How long to wait while another run holds the state, like 30s or 2m, before "
-                    "giving up (exit 2)")
+                    "How long to wait while another process holds the state or the customer "
+                    "database, like 30s or 2m, before giving up (exit 2)")
         ->capture_default_str();
     cmd->callback([options, format, &exit_code, &out, &err] {
         options->format = *format == "json"  ? RunFormat::Json

@@ -18,7 +18,8 @@ namespace strata::cli {
 
 std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       const std::optional<std::string>& db_path, std::ostream& err,
-                                      int& exit_code, std::ostream* json_out) {
+                                      int& exit_code, std::ostream* json_out,
+                                      const DatabaseWait& wait) {
     std::string read_error;
     auto text = read_text_file(rules_path, read_error);
     if (!text) {
@@ -27,14 +28,16 @@ std::optional<LoadedRules> load_rules(const std::string& rules_path,
         exit_code = kExitEnvironment;
         return std::nullopt;
     }
-    return load_rules_text(rules_path, std::move(*text), db_path, err, exit_code, json_out);
+    return load_rules_text(rules_path, std::move(*text), db_path, err, exit_code, json_out, nullptr,
+                           wait);
 }
 
 std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::string text,
                                            const std::optional<std::string>& db_path,
                                            std::ostream& err, int& exit_code,
                                            std::ostream* json_out,
-                                           std::optional<Schema>* out_catalog) {
+                                           std::optional<Schema>* out_catalog,
+                                           const DatabaseWait& wait) {
     LoadedRules out;
     out.sha256 = sha256_hex(text);
     std::optional<Schema> schema;
@@ -60,9 +63,14 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
         *out_catalog = schema;
     } else if (db_path) {
         StoreError error;
-        out.db = open_read_only(*db_path, error);
+        out.db = open_read_only(*db_path, error, wait.ms);
         if (out.db) schema = read_schema(*out.db, error);
         if (!schema) {
+            if (error.locked)
+                error.message += " (waited " +
+                                 (wait.flag.empty() ? std::to_string(wait.ms / 1000) + "s"
+                                                    : wait.flag + ", the --wait") +
+                                 ")";
             err << "strata: " << error.message << '\n';
             if (json_out) write_json_error(*json_out, "database", error.message);
             exit_code = kExitEnvironment;

@@ -25,13 +25,22 @@ struct LoadedRules {
     std::vector<Diagnostic> warnings;      // the compiler's warnings, in file order
 };
 
+// How long opening the customer database waits while another process holds its lock, and
+// the command's --wait as typed ("" for commands without one), which the message names when
+// the wait runs out.
+struct DatabaseWait {
+    int ms = 5000;
+    std::string flag;
+};
+
 // Reads and compiles a rule file (against the database's schema when db_path is given),
 // printing diagnostics to `err`. On failure returns nullopt and sets exit_code: 2 for
 // file and database problems and schema mismatches, 1 for rule errors; with `json_out`,
 // the failure is also written there as a JSON error object (see write_json_error).
 std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       const std::optional<std::string>& db_path, std::ostream& err,
-                                      int& exit_code, std::ostream* json_out = nullptr);
+                                      int& exit_code, std::ostream* json_out = nullptr,
+                                      const DatabaseWait& wait = {});
 
 // The same for a rule file's text already read (a registered version's source, say);
 // `rules_path` names it in diagnostics. With `out_catalog` (commands that only bind names:
@@ -41,7 +50,8 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
                                            const std::optional<std::string>& db_path,
                                            std::ostream& err, int& exit_code,
                                            std::ostream* json_out = nullptr,
-                                           std::optional<Schema>* out_catalog = nullptr);
+                                           std::optional<Schema>* out_catalog = nullptr,
+                                           const DatabaseWait& wait = {});
 
 // {"format":1,"error":{"kind":…,"message":"…","diagnostics":[…]}} and a newline: what
 // --format json commands print on stdout when they fail, beside the text on stderr. `kind` is

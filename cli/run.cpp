@@ -382,21 +382,23 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         print_report(*report, options, out);
         return kExitOk;
     }
-    auto loaded = load_rules(options.rules, options.db, err, exit_code, json);
-    if (!loaded) return exit_code;
-    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
-    if (!as_of) {
-        if (json)
-            write_json_error(out, "usage",
-                             "--as-of '" + options.as_of.value_or("") + "' is not a date");
-        return kExitEnvironment;
-    }
+    // --wait first: it also bounds the wait for the customer database, read to bind the rules.
     const std::optional<int64_t> wait = parse_duration(options.wait);
     if (!wait) {
         const std::string message =
             "--wait '" + options.wait + "' is not a duration like 30s, 2m or 1h";
         err << "strata run: " << message << '\n';
         if (json) write_json_error(out, "usage", message);
+        return kExitEnvironment;
+    }
+    auto loaded = load_rules(options.rules, options.db, err, exit_code, json,
+                             DatabaseWait{busy_timeout_ms(*wait), options.wait});
+    if (!loaded) return exit_code;
+    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
+    if (!as_of) {
+        if (json)
+            write_json_error(out, "usage",
+                             "--as-of '" + options.as_of.value_or("") + "' is not a date");
         return kExitEnvironment;
     }
     if (!options.dry_run && !options.allow_future_as_of) {
@@ -411,6 +413,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         StoreError error;
         state = open_state(options.state.value_or(options.db), error, busy_timeout_ms(*wait));
         if (!state) {
+            if (error.locked) error.message += " (waited " + options.wait + ", the --wait)";
             err << "strata run: " << error.message << '\n';
             if (json) write_json_error(out, "database", error.message);
             return kExitEnvironment;
@@ -418,7 +421,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     } else if (options.state) {
         // A dry run only reads the state (for previous_segment and the like), when it is there.
         StoreError ignored;
-        state = open_read_only(*options.state, ignored);
+        state = open_read_only(*options.state, ignored, busy_timeout_ms(*wait));
     }
     RunOptions run_options;
     run_options.as_of = *as_of;

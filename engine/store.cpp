@@ -108,6 +108,7 @@ std::optional<Schema> read_schema(SQLite::Database& db, StoreError& error) {
             error.message = "database '" + db.getFilename() + "' is locked by another process";
         else
             error.message = "cannot read the schema of '" + db.getFilename() + "': " + e.what();
+        error.locked = code == SQLITE_BUSY || code == SQLITE_LOCKED;
         return std::nullopt;
     }
     return schema;

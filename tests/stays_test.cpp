@@ -307,6 +307,42 @@ TEST_CASE("a run waits up to --wait while another holds the state, then fails wi
     CHECK(run_cli({"run", file, "--db", db, "--wait", "soon"}).code == 2);
 }
 
+TEST_CASE("run --wait also bounds the wait for a locked customer database") {
+    // The customer database is read (to bind the rules) before any state is opened; a writer
+    // holding it must be waited for as long as --wait says, not a fixed 5 seconds.
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto state = dir.file("state.db");
+    const auto file = dir.write("r.yaml", rules());
+    SQLite::Database holder(db, SQLite::OPEN_READWRITE);
+    holder.exec("BEGIN EXCLUSIVE");
+    for (const std::vector<std::string>& extra :
+         {std::vector<std::string>{}, {"--state", state}, {"--dry-run"}}) {
+        std::vector<std::string> args = {"run",     file,         "--db",   db,
+                                         "--as-of", "2026-10-01", "--wait", "1s"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const auto started = std::chrono::steady_clock::now();
+        const Run r = run_cli(args);
+        const double waited =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(
+            r.err.find("locked by another process (waited 1s, the --wait)") != std::string::npos,
+            r.err);
+        CHECK(waited >= 0.9);
+        CHECK(waited < 3.5);
+    }
+    // A hold longer than the default 5 seconds but shorter than --wait only delays the run.
+    std::thread release([&holder] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5600));
+        holder.exec("ROLLBACK");
+    });
+    const Run patient = run_cli(
+        {"run", file, "--db", db, "--state", state, "--as-of", "2026-10-01", "--wait", "20s"});
+    release.join();
+    CHECK_MESSAGE(patient.code == 0, patient.err);
+}
+
 TEST_CASE("a key column whose type changed is refused: its customers would all be new") {
     // A re-import that made the key column TEXT: '1' is not the customer 1 (the key rule), so
     // the run would close every stay and take the whole base as new customers, whose triggers
