@@ -29,6 +29,12 @@ int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostrea
             return kExitEnvironment;
         }
     }
+    if (options.source && options.kind != "cdnow") {
+        err << "strata demo-data: --source is the CDNOW log to load; it applies to --kind cdnow "
+               "only, not "
+            << options.kind << '\n';
+        return kExitEnvironment;
+    }
     demo.kind = options.kind;
     demo.customers = options.customers;
     demo.seed = options.seed;

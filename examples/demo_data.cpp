@@ -4,7 +4,12 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -365,6 +370,10 @@ CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_da
         "FROM orders GROUP BY customer_id");
     result.customers = db.execAndGet("SELECT count(*) FROM customers").getInt64();
     result.fact_rows = {{"orders", orders.rows()}};
+    if (result.customers == 0) {
+        error = "the CDNOW log '" + o.cdnow_source + "' has no orders";
+        return false;
+    }
     return true;
 }
 
@@ -380,6 +389,60 @@ Date demo_today() {
     return kEnd;
 }
 
+namespace {
+
+// Why the file at `path` must not be replaced, or "" when it may: nothing is there, it is
+// empty, or it is a demo base this command wrote (stamped with kDemoApplicationId) that holds
+// no stored runs and no outbox.
+std::string refuses_overwrite(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::file_status status = fs::status(path, ec);
+    if (!fs::exists(status)) return "";
+    if (fs::is_directory(status))
+        return "'" + path + "' is a folder; --out names the file to write";
+    if (!fs::is_regular_file(status)) return "'" + path + "' is not a regular file";
+    if (fs::file_size(path, ec) == 0 && !ec) return "";
+    const std::string keep = "; remove it first, or write elsewhere";
+    try {
+        SQLite::Database db(path, SQLite::OPEN_READONLY);
+        db.setBusyTimeout(5000);
+        if (db.execAndGet("PRAGMA application_id").getInt64() != kDemoApplicationId)
+            return "'" + path + "' is a SQLite database that demo-data did not write" + keep;
+        for (const char* table : {"strata_runs", "strata_outbox"}) {
+            SQLite::Statement has(db,
+                                  "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?");
+            has.bind(1, table);
+            if (!has.executeStep()) continue;
+            const int64_t rows =
+                db.execAndGet(std::string("SELECT count(*) FROM ") + table).getInt64();
+            if (rows > 0)
+                return "'" + path + "' holds " + std::to_string(rows) +
+                       (std::string(table) == "strata_runs" ? " stored run" : " outbox action") +
+                       (rows == 1 ? "" : "s") + keep;
+        }
+    } catch (const SQLite::Exception& e) {
+        if (e.getErrorCode() == SQLITE_NOTADB)
+            return "'" + path + "' is not a SQLite database" + keep;
+        return "cannot read '" + path + "' to see whether it may be replaced: " + e.what();
+    }
+    return "";
+}
+
+// Why a new file cannot be written beside `path`, or "".
+std::string refuses_folder(const std::string& path) {
+    namespace fs = std::filesystem;
+    fs::path folder = fs::path(path).parent_path();
+    if (folder.empty()) folder = ".";
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) return "the folder '" + folder.string() + "' does not exist";
+    if (::access(folder.c_str(), W_OK | X_OK) != 0)
+        return "cannot write in the folder '" + folder.string() + "': " + std::strerror(errno);
+    return "";
+}
+
+}  // namespace
+
 bool generate(const DemoOptions& options, DemoResult& result, std::string& error) {
     namespace fs = std::filesystem;
     if (options.customers < 1 || options.customers > 100000000) {
@@ -387,6 +450,14 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
         return false;
     }
     if (options.advance && !advance_possible(options, error)) return false;
+    if (std::string why = refuses_overwrite(options.out); !why.empty()) {
+        error = why;
+        return false;
+    }
+    if (std::string why = refuses_folder(options.out); !why.empty()) {
+        error = why;
+        return false;
+    }
     const fs::path target(options.out);
     const fs::path temp = target.string() + ".partial";
     std::error_code ec;
@@ -395,6 +466,7 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
         {
             SQLite::Database db(temp.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
             db.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;");
+            db.exec("PRAGMA application_id = " + std::to_string(kDemoApplicationId));
             SQLite::Transaction tx(db);
             result.customers = options.customers;
             bool ok = true;

@@ -42,9 +42,16 @@ inline constexpr int32_t kMaxAdvanceDays = 731;
 // The kinds `generate` knows.
 const std::vector<std::string>& demo_kinds();
 
-// Writes a new SQLite database at options.out, replacing any file there only once the new
-// one is complete. Returns false and sets `error` on failure (nothing is left behind),
-// including an advance of cdnow, or one of less than a day or more than kMaxAdvanceDays.
+// The PRAGMA application_id of the bases `generate` writes ("STDM"): the mark that a file
+// is one it may replace.
+inline constexpr int64_t kDemoApplicationId = 0x5354444D;
+
+// Writes a new SQLite database at options.out, replacing a file there only once the new one
+// is complete, and only when that file is empty or a base this wrote (application_id
+// kDemoApplicationId) holding no stored runs or outbox actions: a rule file, a customer
+// database or a state given as --out by mistake is refused. Returns false and sets `error` on
+// failure (nothing is left behind, nothing is replaced), including an advance of cdnow, or
+// one of less than a day or more than kMaxAdvanceDays.
 bool generate(const DemoOptions& options, DemoResult& result, std::string& error);
 
 }  // namespace strata::examples

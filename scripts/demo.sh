@@ -15,8 +15,9 @@ strata="$build/strata"
 db="$build/demo-retail.db"
 later="$build/demo-retail-2026-12-01.db"
 state="$build/demo-state.db"
+# The demo's own files, written afresh (demo-data replaces only a demo base without runs).
+rm -f "$db" "$later" "$state" "$build/demo-auto.db" "$build/demo-auto-2026-12-01.db"
 "$strata" demo-data --kind retail --customers 20000 --out "$db"
-rm -f "$state"
 # The demo base's "today" is 2026-11-01; the shipped rules leave the date to the run.
 "$strata" run rules/retail-rfm.yaml --db "$db" --as-of 2026-11-01 --state "$state"
 echo

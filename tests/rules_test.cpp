@@ -166,6 +166,66 @@ TEST_CASE("demo data is the same for the same seed, and different for another") 
     CHECK_FALSE(fs::exists(dir.file("d.db")));
 }
 
+TEST_CASE("demo-data replaces only a demo base of its own without stored runs") {
+    TempDir dir;
+    auto demo = [&](const std::string& out, std::vector<std::string> extra = {}) {
+        std::vector<std::string> args{"demo-data", "--kind", "retail", "--customers",
+                                      "20",        "--out",  out};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_cli(args);
+    };
+    auto bytes = [](const std::string& path) {
+        std::ifstream in(path, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    // A demo base it wrote is replaced: the second command's seed is the one in the file.
+    const auto base = dir.file("base.db");
+    REQUIRE(demo(base).code == 0);
+    const std::string first = bytes(base);
+    REQUIRE(demo(base, {"--seed", "7"}).code == 0);
+    CHECK(bytes(base) != first);
+    // A rule file given as --out by mistake is left as it was.
+    const auto rules = dir.write("rules.yaml", "ruleset: mine\n");
+    const Run yaml = demo(rules);
+    CHECK(yaml.code == 2);
+    CHECK_MESSAGE(yaml.err.find("'" + rules + "' is not a SQLite database") != std::string::npos,
+                  yaml.err);
+    CHECK(bytes(rules) == "ruleset: mine\n");
+    // A customer database that demo-data did not write.
+    const auto own = dir.database("own.db", "CREATE TABLE customers (id INTEGER PRIMARY KEY);");
+    const std::string own_bytes = bytes(own);
+    const Run foreign = demo(own);
+    CHECK(foreign.code == 2);
+    CHECK(foreign.err.find("a SQLite database that demo-data did not write") != std::string::npos);
+    CHECK(bytes(own) == own_bytes);
+    // A demo base that now holds a stored run: the run's history would be lost.
+    REQUIRE(run_cli({"run", std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml", "--db", base,
+                     "--as-of", "2026-11-01"})
+                .code == 0);
+    const std::string with_run = bytes(base);
+    const Run stored = demo(base);
+    CHECK(stored.code == 2);
+    CHECK_MESSAGE(stored.err.find("holds 1 stored run") != std::string::npos, stored.err);
+    CHECK(bytes(base) == with_run);
+    // A folder, a missing folder, and an empty file (nothing to lose).
+    CHECK(demo(dir.file("")).err.find("is a folder") != std::string::npos);
+    CHECK(demo(dir.file("none/x.db")).err.find("the folder") != std::string::npos);
+    const auto empty = dir.write("empty.db", "");
+    CHECK(demo(empty).code == 0);
+    // --seed is a whole number 0 or more; --source belongs to cdnow.
+    const Run negative = demo(dir.file("n.db"), {"--seed", "-1"});
+    CHECK(negative.code == 2);
+    CHECK(negative.err.find("a seed is a whole number") != std::string::npos);
+    CHECK(demo(dir.file("n.db"), {"--source", rules}).code == 2);
+    CHECK_FALSE(fs::exists(dir.file("n.db")));
+    const auto no_orders = dir.write("empty.txt", "");
+    const Run cdnow =
+        run_cli({"demo-data", "--kind", "cdnow", "--source", no_orders, "--out", dir.file("c.db")});
+    CHECK(cdnow.code == 2);
+    CHECK(cdnow.err.find("has no orders") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir.file("c.db")));
+}
+
 TEST_CASE("the rule graph lists every node after the nodes it depends on") {
     for (const auto& entry : fs::directory_iterator(fs::path(STRATA_SOURCE_DIR) / "rules")) {
         if (entry.path().extension() != ".yaml" ||
