@@ -1,10 +1,10 @@
 // The command line: one CLI11 app with a subcommand per command, and the exit-code contract.
-#include <charconv>
 #include <iostream>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 #include "cli/commands.hpp"
+#include "cli/whole_number.hpp"
 #include "dsl/diagnostics.hpp"
 #include "engine/value_pool.hpp"
 #include "examples/demo_data.hpp"
@@ -251,16 +251,7 @@ void add_demo_data(CLI::App& app, int& exit_code, std::ostream& out, std::ostrea
     cmd->add_option("--customers", options->customers, "Number of customers (ignored for cdnow)")
         ->capture_default_str();
     cmd->add_option("--seed", options->seed, "Random seed: the same seed gives the same file")
-        ->check(CLI::Validator(
-            [](std::string& text) {
-                uint64_t seed = 0;
-                const char* end = text.data() + text.size();
-                const auto [at, ec] = std::from_chars(text.data(), end, seed);
-                return !text.empty() && ec == std::errc() && at == end
-                           ? std::string()
-                           : "a seed is a whole number from 0 to 18446744073709551615, not " + text;
-            },
-            ""))
+        ->check(whole_number("a seed", UINT64_MAX))
         ->capture_default_str();
     cmd->add_option("--out", options->out,
                     "SQLite file to write; a file there is replaced when the new one is complete, "

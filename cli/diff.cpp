@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/run_warehouse.hpp"
+#include "cli/whole_number.hpp"
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
 
@@ -318,7 +319,7 @@ void add_diff(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
                     "old file's, else today)");
     cmd->add_option("--sample", options->sample,
                     "List up to N example customer keys for each move and each trigger")
-        ->check(CLI::NonNegativeNumber);
+        ->check(whole_number("a sample size", 1000000));
     cmd->add_option("--state", options->state,
                     "SQLite file with run state, read for previous_segment and the like and for "
                     "the triggers' cooldowns and frequency cap (default: the customer database); "

@@ -206,7 +206,60 @@ int write_export(const ExportOptions& options, const StoredRun& run, SQLite::Dat
 
 }  // namespace
 
+namespace {
+
+// Writes to a stream and keeps a copy: the last message of a failed export, for its JSON error.
+class CopyingBuffer : public std::streambuf {
+  public:
+    explicit CopyingBuffer(std::streambuf* target) : target_(target) {}
+    const std::string& copy() const { return copy_; }
+
+  protected:
+    int overflow(int c) override {
+        if (c == traits_type::eof()) return traits_type::not_eof(c);
+        copy_.push_back(static_cast<char>(c));
+        return target_->sputc(static_cast<char>(c));
+    }
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        copy_.append(s, static_cast<size_t>(n));
+        return target_->sputn(s, n);
+    }
+    int sync() override { return target_->pubsync(); }
+
+  private:
+    std::streambuf* target_;
+    std::string copy_;
+};
+
+int export_run(const ExportOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace
+
+// With --format json a failure also prints the JSON error object on stdout, as every command
+// with --format json does; its message is the last "strata export: …" line. Nothing else is on
+// stdout then: every failure comes before the first row.
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err) {
+    if (options.format != ExportFormat::Json) return export_run(options, out, err);
+    CopyingBuffer copying(err.rdbuf());
+    std::ostream copied(&copying);
+    const int code = export_run(options, out, copied);
+    copied.flush();
+    if (code != kExitOk) {
+        const std::string& text = copying.copy();
+        const std::string prefix = "strata export: ";
+        std::string message = text;
+        if (const size_t at = text.rfind(prefix); at != std::string::npos)
+            message = text.substr(at + prefix.size());
+        while (!message.empty() && message.back() == '\n')
+            message.pop_back();
+        write_json_error(out, code == kExitRules ? "rules" : "database", message);
+    }
+    return code;
+}
+
+namespace {
+
+int export_run(const ExportOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
     if (options.format != ExportFormat::Csv && has_csv_options(options)) {
         err << "strata export: --delimiter, --encoding, --bom and --columns shape CSV files; "
@@ -254,5 +307,7 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
     if (!run) return kExitEnvironment;
     return write_export(options, *run, state, out, err);
 }
+
+}  // namespace
 
 }  // namespace strata::cli

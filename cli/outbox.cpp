@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <ostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include "cli/outbox_common.hpp"
@@ -83,6 +84,10 @@ std::unique_ptr<SQLite::Database> open_outbox(const OutboxTarget& target,
                    "file creates it"
                 << (target.state ? "" : "; give --state when the runs are stored elsewhere")
                 << '\n';
+            return nullptr;
+        }
+        if (std::string foreign = foreign_state_tables(*db); !foreign.empty()) {
+            err << prefix << foreign << '\n';
             return nullptr;
         }
     } catch (const SQLite::Exception& e) {
@@ -177,8 +182,20 @@ int run_outbox_list(const OutboxListOptions& options, std::ostream& out, std::os
     OutboxFilter filter;
     filter.status = options.status;
     filter.trigger_id = options.trigger;
-    const auto rows = outbox_list(options.target, filter, err);
-    if (!rows) return kExitEnvironment;
+    std::ostringstream problem;  // "strata outbox list: …\n", also the JSON error's message
+    const auto rows = outbox_list(options.target, filter, problem);
+    err << problem.str();
+    if (!rows) {
+        if (options.format == Format::Json) {
+            std::string message = problem.str();
+            const std::string prefix = "strata outbox list: ";
+            if (message.starts_with(prefix)) message.erase(0, prefix.size());
+            while (!message.empty() && message.back() == '\n')
+                message.pop_back();
+            write_json_error(out, "database", message);
+        }
+        return kExitEnvironment;
+    }
     if (options.format == Format::Json)
         write_json(out, *rows);
     else

@@ -123,7 +123,7 @@ int run_test(const TestOptions& options, std::ostream& out, std::ostream& err) {
         if (json) write_json_error(out, kind, message);
         return code;
     };
-    if (options.min_coverage && (*options.min_coverage < 0 || *options.min_coverage > 100))
+    if (options.min_coverage && !(*options.min_coverage >= 0 && *options.min_coverage <= 100))
         return fail("usage", "--min-coverage must be a percentage from 0 to 100", kExitEnvironment);
     std::string read_error;
     auto rules_text = read_text_file(options.rules, read_error);

@@ -332,6 +332,10 @@ std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_
 
 std::optional<StateTables> state_tables(SQLite::Database& state, StoreError& error) {
     try {
+        if (std::string foreign = foreign_state_tables(state); !foreign.empty()) {
+            error.message = foreign;
+            return std::nullopt;
+        }
         return StateTables{has_table(state, "strata_runs"), has_table(state, "strata_stays")};
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, "cannot read '" + state.getFilename() + "'");

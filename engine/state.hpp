@@ -36,7 +36,13 @@ struct RunRecord {
     std::optional<std::string> rules_source;
 };
 
+// Why the strata_* tables in `db` are not strata's (a table of one of its names, made by
+// someone else, without the columns strata reads), or "" when each one there is strata's in
+// this or an older layout. Throws SQLite::Exception.
+std::string foreign_state_tables(SQLite::Database& db);
+
 // Opens (creating if needed) the state database read-write and ensures the strata_* tables.
+// A file whose strata_* tables are not strata's (foreign_state_tables) is refused, unchanged.
 // `wait_ms`: how long any statement waits for another process's lock before it fails.
 std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error,
                                              int wait_ms = 5000);
@@ -147,7 +153,8 @@ std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_
 
 // What a state file holds: whether it has run records at all, and whether its membership is
 // kept as stays (a file of an older layout has runs but no stays until the next run moves
-// it). nullopt with `error` set on a database error.
+// it). nullopt with `error` set on a database error, or when the strata_* tables are not
+// strata's (foreign_state_tables).
 struct StateTables {
     bool runs = false;
     bool stays = false;

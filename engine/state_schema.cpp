@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "engine/outbox.hpp"
 #include "engine/state.hpp"
 #include "engine/state_common.hpp"
+#include "engine/store.hpp"
 #include "engine/versions.hpp"
 
 namespace strata {
@@ -271,6 +273,42 @@ void move_outbox_to_action_index(SQLite::Database& db) {
 
 }  // namespace
 
+std::string foreign_state_tables(SQLite::Database& db) {
+    // The columns every layout strata ever wrote has, by table (the migrations add none).
+    static const std::vector<std::pair<const char*, std::vector<const char*>>> kOwnColumns{
+        {"strata_runs",
+         {"run_id", "ruleset", "version", "rules_sha256", "rules_path", "as_of", "started_at",
+          "finished_at", "status", "customers", "summary"}},
+        {"strata_stays",
+         {"ruleset", "exited_run", "customer_key", "level", "segment", "entered_run"}},
+        {"strata_outbox",
+         {"idempotency_key", "ruleset", "version", "trigger_id", "customer_key", "action", "type",
+          "payload", "run_id", "as_of", "status", "attempt"}},
+    };
+    for (const auto& [table, columns] : kOwnColumns) {
+        if (!has_table(db, table)) continue;
+        std::vector<std::string> present;
+        SQLite::Statement info(db, "SELECT name FROM pragma_table_info(?)");
+        info.bind(1, table);
+        while (info.executeStep())
+            present.push_back(info.getColumn(0).getString());
+        std::string missing;
+        size_t count = 0;
+        for (const char* column : columns) {
+            const bool found = std::any_of(present.begin(), present.end(), [&](const auto& name) {
+                return same_sql_name(name, column);
+            });
+            if (!found) missing += (count++ ? ", " : "") + std::string(column);
+        }
+        if (count == 0) continue;
+        return "'" + db.getFilename() + "' has a table " + table +
+               " that strata did not make (it has no column" + (count == 1 ? " " : "s ") + missing +
+               "): strata keeps its run state in tables named strata_*; give --state a file "
+               "of its own, or rename that table";
+    }
+    return "";
+}
+
 std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error,
                                              int wait_ms) {
     // SQLite's own word for a folder it cannot write in is "unable to open database file":
@@ -306,6 +344,10 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
             path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
         db->setBusyTimeout(wait_ms);
         SQLite::Transaction tx(*db);
+        if (std::string foreign = foreign_state_tables(*db); !foreign.empty()) {
+            error.message = foreign;
+            return nullptr;
+        }
         db->exec(kSchema);
         db->exec(kOutboxTable);
         if (outbox_keyed_by_text(*db)) move_outbox_to_action_index(*db);

@@ -132,6 +132,14 @@ TEST_CASE("diff: --sample lists the first keys of each move in key order") {
     // The same data and files give the same bytes.
     CHECK(f.diff({"--sample", "5"}).out == text.out);
     CHECK(f.diff({"--format", "json", "--sample", "2"}).out == r.out);
+    // A negative or fractional size is a usage error that says what --sample takes.
+    for (const char* bad : {"-1", "2.5", "1e3"}) {
+        const Run wrong = f.diff({"--sample", bad});
+        CHECK(wrong.code == 2);
+        CHECK_MESSAGE(wrong.err.find("a sample size is a whole number from 0 to 1000000, not " +
+                                     std::string(bad)) != std::string::npos,
+                      wrong.err);
+    }
 }
 
 TEST_CASE("diff: the same file, or only its spacing changed, moves nobody") {

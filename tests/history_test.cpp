@@ -341,3 +341,62 @@ TEST_CASE("history explains a state file whose runs predate stays") {
     CHECK(json_at(runs.out, "$.runs[0].customers") == "3");
     CHECK(runs.out.find("\"moved\":null,\"cause\":null") != std::string::npos);
 }
+
+TEST_CASE("a strata_* table that strata did not make is refused, and left as it was") {
+    // A user's own table named strata_runs (or a state of something else): every command that
+    // reads or writes the run state says so, with exit 2, and nothing is created beside it.
+    TempDir dir;
+    const auto db = dir.database(
+        "base.db", std::string(kBase) + "CREATE TABLE strata_runs (x INTEGER); INSERT INTO "
+                                        "strata_runs VALUES (7);");
+    const auto rules = dir.write("tiers.yaml", kRules);
+    const std::string own =
+        "has a table strata_runs that strata did not make (it has no columns run_id, ruleset";
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"runs", "--db", db},
+             {"history", "--db", db, "--customer", "7"},
+             {"triggers", "--db", db},
+             {"report", "--db", db, "--out", dir.file("r.html")},
+             {"outbox", "list", "--db", db},
+             {"run", rules, "--db", db, "--as-of", "2026-10-01"}}) {
+        CAPTURE(args[0]);
+        const Run r = run_cli(args);
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(r.err.find(own) != std::string::npos, r.err);
+    }
+    SQLite::Database read(db, SQLite::OPEN_READONLY);
+    CHECK(read.execAndGet("SELECT group_concat(name) FROM sqlite_schema WHERE name LIKE "
+                          "'strata%'")
+              .getString() == "strata_runs");
+    CHECK(read.execAndGet("SELECT x FROM strata_runs").getInt() == 7);
+    // The same with --format json: the error object on stdout.
+    const Run json = run_cli({"outbox", "list", "--db", db, "--format", "json"});
+    CHECK(json.code == 2);
+    CHECK(json_at(json.out, "$.error.kind") == "database");
+    CHECK(json_at(json.out, "$.error.message").find(own) != std::string::npos);
+    const Run runs = run_cli({"runs", "--db", db, "--format", "json"});
+    CHECK(json_at(runs.out, "$.error.message").find(own) != std::string::npos);
+}
+
+TEST_CASE("export and outbox list with --format json print the error object when they fail") {
+    TempDir dir;
+    const auto missing = dir.file("missing.db");
+    const auto rules = dir.write("tiers.yaml", kRules);
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"export", rules, "--db", missing, "--format", "json"},
+             {"outbox", "list", "--db", missing, "--format", "json"}}) {
+        CAPTURE(args[0]);
+        const Run r = run_cli(args);
+        CHECK(r.code == 2);
+        CHECK(json_at(r.out, "$.format") == "1");
+        CHECK(json_at(r.out, "$.error.kind") == "database");
+        CHECK(json_at(r.out, "$.error.message") == "database '" + missing + "' does not exist");
+    }
+    // A rule file that names no ruleset is a rule problem: exit 1, kind "rules".
+    const auto nameless = dir.write("nameless.yaml", "version: 1\n");
+    const Run r = run_cli({"export", nameless, "--db", missing, "--format", "json"});
+    CHECK(r.code == 1);
+    CHECK(json_at(r.out, "$.error.kind") == "rules");
+    // Other formats keep stdout for rows only.
+    CHECK(run_cli({"export", rules, "--db", missing, "--format", "jsonl"}).out.empty());
+}

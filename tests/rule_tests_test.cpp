@@ -158,6 +158,9 @@ TEST_CASE("strata test: bad test files are rule problems at file:line:col; missi
     CHECK(c.err.find("'tv'") != std::string::npos);
     CHECK(c.out.find("the rules do not compile against this case's tables") != std::string::npos);
     CHECK(run_cli({"test", rules, "--min-coverage", "120"}).code == 2);
+    // NaN compares false with both bounds; it is not a percentage either.
+    for (const char* nan : {"nan", "NaN", "-nan"})
+        CHECK(run_cli({"test", rules, "--min-coverage", nan}).code == 2);
 }
 
 TEST_CASE("strata test lists the and/or operands no case showed to matter both ways (MC/DC)") {
