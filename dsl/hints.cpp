@@ -187,4 +187,62 @@ std::optional<Location> tab_in_indentation(const SourceFile& file, int line) {
     return std::nullopt;
 }
 
+std::optional<size_t> unclosed_flow(std::string_view all, size_t end) {
+    const std::string_view text = all.substr(0, std::min(end, all.size()));
+    std::vector<size_t> open;  // offsets of the flow brackets still open
+    bool node_start = true;    // whether a node may begin here (after indentation, ': ', '- ', …)
+    auto space_at = [&](size_t i) {
+        return i >= text.size() || text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
+               text[i] == '\r';
+    };
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '\n') {
+            if (open.empty()) node_start = true;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r') continue;
+        if (c == '#' && (i == 0 || space_at(i - 1))) {  // a comment, to the line's end
+            while (i + 1 < text.size() && text[i + 1] != '\n')
+                ++i;
+            continue;
+        }
+        if (node_start && (c == '\'' || c == '"')) {  // a quoted value
+            for (++i; i < text.size(); ++i) {
+                if (c == '"' && text[i] == '\\') {
+                    ++i;
+                } else if (text[i] == c) {
+                    if (c == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+                        ++i;  // '' is a quote inside single quotes
+                        continue;
+                    }
+                    break;
+                }
+            }
+            node_start = false;
+            continue;
+        }
+        if (node_start && (c == '[' || c == '{')) {
+            open.push_back(i);
+            continue;  // a node may begin right after it
+        }
+        if (!open.empty() && (c == ']' || c == '}')) {
+            open.pop_back();
+            node_start = false;
+            continue;
+        }
+        if (!open.empty() && c == ',') {
+            node_start = true;
+            continue;
+        }
+        if ((c == ':' || c == '-' || c == '?') && space_at(i + 1) && (c == ':' || node_start)) {
+            node_start = true;
+            continue;
+        }
+        node_start = false;
+    }
+    if (open.empty()) return std::nullopt;
+    return open.back();
+}
+
 }  // namespace strata::hints

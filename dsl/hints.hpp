@@ -47,4 +47,10 @@ std::string for_date_operand(const ast::Expr& operand, std::string_view expr_tex
 // YAML error reported there.
 std::optional<Location> tab_in_indentation(const SourceFile& file, int line);
 
+// The offset of the '[' or '{' that opens a YAML flow collection never closed before byte
+// `end` (where yaml-cpp noticed, usually a line or more later): the innermost one still open. Only
+// brackets that start a node count, not those inside a plain value (`when: x in [1, 2`), a
+// quoted one or a comment.
+std::optional<size_t> unclosed_flow(std::string_view text, size_t end);
+
 }  // namespace strata::hints

@@ -123,6 +123,15 @@ class Loader : public YamlReader {
             } else if (auto tab = hints::tab_in_indentation(file_, e.mark.line + 1)) {
                 error(Code::Yaml, *tab,
                       "invalid YAML: a tab in the indentation; YAML indents with spaces only");
+            } else if (auto opened = (e.msg == YAML::ErrorMsg::END_OF_SEQ_FLOW ||
+                                      e.msg == YAML::ErrorMsg::END_OF_MAP_FLOW)
+                                         ? hints::unclosed_flow(file_.text(), e.mark.pos)
+                                         : std::nullopt) {
+                const bool list = file_.text()[*opened] == '[';
+                error(Code::Yaml, file_.locate(*opened),
+                      std::string("invalid YAML: this ") + (list ? "'[' is" : "'{' is") +
+                          " never closed: add its '" + (list ? "]" : "}") +
+                          "' (or quote the value if the bracket is part of it)");
             } else {
                 error(Code::Yaml, mark_location(e.mark),
                       "invalid YAML: " + e.msg + quote_hint(e.mark));

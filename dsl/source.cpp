@@ -24,13 +24,24 @@ std::optional<std::string> read_text_file(const std::string& path, std::string& 
         error = "cannot read '" + path + "': " + std::strerror(errno);
         return std::nullopt;
     }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
+    // Read in pieces up to the limit: a device such as /dev/zero, or a data file given by
+    // mistake, would otherwise be read until memory runs out.
+    std::string text;
+    char piece[1 << 16];
+    while (in.read(piece, sizeof piece) || in.gcount() > 0) {
+        text.append(piece, static_cast<size_t>(in.gcount()));
+        if (text.size() > kMaxTextFileBytes) {
+            error = "cannot read '" + path + "': it is larger than " +
+                    std::to_string(kMaxTextFileBytes >> 20) +
+                    " MiB, more than any rule or test file; is it the right file?";
+            return std::nullopt;
+        }
+    }
     if (in.bad()) {
         error = "cannot read '" + path + "': read failed";
         return std::nullopt;
     }
-    return buffer.str();
+    return text;
 }
 
 SourceFile::SourceFile(std::string path, std::string text)

@@ -1,6 +1,7 @@
 // A rule file's text and the mapping from byte offsets to line:col.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,9 +21,13 @@ struct Location {
     bool valid() const { return line > 0; }
 };
 
+// The largest file read_text_file reads.
+inline constexpr size_t kMaxTextFileBytes = size_t{64} << 20;
+
 // Reads a whole file (a rule file, its tests); on failure returns nullopt and sets `error` to a
 // sentence naming it and saying why: "cannot read 'x': no such file", "…: it is a directory",
-// or the system's reason.
+// "…: it is larger than 64 MiB" (a device such as /dev/zero stops there), or the system's
+// reason.
 std::optional<std::string> read_text_file(const std::string& path, std::string& error);
 
 class SourceFile {

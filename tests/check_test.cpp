@@ -198,6 +198,11 @@ TEST_CASE("generated hostile files give a diagnostic and exit 1, never a crash")
         CHECK(r.code == 2);
         CHECK(r.out.find("no such file") != std::string::npos);
     }
+    SUBCASE("an endless device is read up to the limit, not forever") {
+        const Run r = run({"check", "/dev/zero"});
+        CHECK(r.code == 2);
+        CHECK(r.out.find("it is larger than 64 MiB") != std::string::npos);
+    }
     SUBCASE("a database that is not SQLite") {
         const Run r =
             run({"check", write("ok.yaml", header + "true\n"), "--db", write("not.db", "hello")});
