@@ -90,6 +90,15 @@ int report(const std::vector<OutboxChange>& changes, const std::string& command,
     return exit_code;
 }
 
+// Who holds an action that `consumer` acks or fails, and how it came to: after the lease
+// `consumer` held expired, or without `consumer` ever holding the present one's predecessor.
+std::string holder_note(const OutboxChange& c, const std::string& consumer) {
+    const std::string holder = c.holder.value_or("another consumer");
+    if (lost_lease_of(c, consumer))
+        return holder + " (your lease had expired and it claimed the action)";
+    return holder + ", not for " + consumer;
+}
+
 }  // namespace
 
 int run_outbox_ack(const OutboxAckOptions& options, std::ostream&, std::ostream& err) {
@@ -99,8 +108,7 @@ int run_outbox_ack(const OutboxAckOptions& options, std::ostream&, std::ostream&
     return report(*changes, "ack", err, [&](const OutboxChange& c) -> std::string {
         if (*c.before == "done") return "was already done";
         if (held_by_another(c, options.consumer))
-            return "was in flight for " + c.holder.value_or("another consumer") +
-                   " (your lease had expired and it claimed the action); now done";
+            return "was in flight for " + holder_note(c, *options.consumer) + "; now done";
         if (*c.before == "pending")
             return "was pending again (its lease had expired, or it had failed); now done";
         if (*c.before == "dead") return "had been dead-lettered; now done";
@@ -113,6 +121,11 @@ int run_outbox_fail(const OutboxFailOptions& options, std::ostream&, std::ostrea
         err << "strata outbox fail: --max-attempts must be at least 1\n";
         return kExitEnvironment;
     }
+    if (options.reason.find_first_not_of(" \t\r\n") == std::string::npos) {
+        err << "strata outbox fail: --reason is empty; say why the send failed (it is kept with "
+               "the action, and shown by outbox list)\n";
+        return kExitEnvironment;
+    }
     const auto changes =
         outbox_fail(options.target, options.ids, options.reason, options.max_attempts,
                     utc_timestamp(std::time(nullptr)), options.consumer, err);
@@ -120,9 +133,8 @@ int run_outbox_fail(const OutboxFailOptions& options, std::ostream&, std::ostrea
     return report(*changes, "fail", err, [&](const OutboxChange& c) -> std::string {
         if (*c.before == "done") return "is done (acked); the failure is not recorded";
         if (held_by_another(c, options.consumer))
-            return "is in flight for " + c.holder.value_or("another consumer") +
-                   " (your lease had expired and it claimed the action); the failure is not "
-                   "recorded";
+            return "is in flight for " + holder_note(c, *options.consumer) +
+                   "; the failure is not recorded";
         if (*c.before == "dead" && c.after == "dead") return "was already dead";
         std::string text;
         if (*c.before == "pending")

@@ -1,6 +1,8 @@
 // `strata report --db DB [--state PATH] [--ruleset NAME] [--run N] [--compare M] --out FILE`:
 // one self-contained HTML file of a stored run (report/, docs/report.md), from a SQLite state or
 // from a run stored inside PostgreSQL or ClickHouse (`--db URL`, state/report_store.hpp).
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -77,20 +79,24 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
     const std::string html = report::render_report_html(*model, *library);
     // Written beside the target first, then renamed over it: a failed write leaves no half file.
     const std::string partial = options.out + ".partial";
+    if (std::error_code ec; std::filesystem::is_directory(options.out, ec))
+        return fail("'" + options.out + "' is a folder; --out names the HTML file to write");
     {
         std::ofstream file(partial, std::ios::binary | std::ios::trunc);
         if (!file || !file.write(html.data(), static_cast<std::streamsize>(html.size())) ||
             !file.flush()) {
+            const std::string why = std::strerror(errno);
             std::error_code ignored;
             std::filesystem::remove(partial, ignored);
-            return fail("cannot write '" + options.out + "'");
+            return fail("cannot write '" + options.out + "': " + why);
         }
     }
     std::error_code ec;
     std::filesystem::rename(partial, options.out, ec);
     if (ec) {
+        const std::string why = ec.message();
         std::filesystem::remove(partial, ec);
-        return fail("cannot write '" + options.out + "'");
+        return fail("cannot write '" + options.out + "': " + why);
     }
     for (const std::string& note : model->notes)
         err << "strata report: note: " << note << '\n';

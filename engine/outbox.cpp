@@ -460,6 +460,10 @@ bool held_by_another(const OutboxChange& c, const std::optional<std::string>& co
     return consumer && c.before == "in_flight" && c.holder != consumer;
 }
 
+bool lost_lease_of(const OutboxChange& c, const std::string& consumer) {
+    return c.reason && c.reason->starts_with("lease of " + consumer + " expired at ");
+}
+
 namespace {
 
 // What ack and fail share: one IMMEDIATE transaction, each id's status and attempt read, and
@@ -468,11 +472,11 @@ template <typename Change>
 std::vector<OutboxChange> change_each(SQLite::Database& state, const std::vector<int64_t>& ids,
                                       Change change) {
     SQLite::Transaction tx(state, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement get(state,
-                          "SELECT status, attempt, consumer FROM strata_outbox WHERE id = ?");
+    SQLite::Statement get(
+        state, "SELECT status, attempt, consumer, reason FROM strata_outbox WHERE id = ?");
     std::vector<OutboxChange> changes;
     for (const int64_t id : ids) {
-        OutboxChange c{id, std::nullopt, "", 0, std::nullopt};
+        OutboxChange c{id, std::nullopt, "", 0, std::nullopt, std::nullopt};
         get.reset();
         get.bind(1, id);
         if (get.executeStep()) {
@@ -480,6 +484,7 @@ std::vector<OutboxChange> change_each(SQLite::Database& state, const std::vector
             c.after = *c.before;
             c.attempt = get.getColumn(1).getInt64();
             if (!get.getColumn(2).isNull()) c.holder = get.getColumn(2).getString();
+            if (!get.getColumn(3).isNull()) c.reason = get.getColumn(3).getString();
             get.reset();
             if (outbox_was_claimed(*c.before, c.attempt)) change(c);
         }

@@ -171,7 +171,13 @@ struct OutboxChange {
     std::string after;
     int64_t attempt = 0;
     std::optional<std::string> holder;  // the row's consumer before the change
+    std::optional<std::string>
+        reason;  // the row's reason before the change ("lease of a expired…")
 };
+
+// Whether the row went to its holder because `consumer`'s own lease on it expired (the reason
+// a claim of an expired lease records), rather than a lease `consumer` never held.
+bool lost_lease_of(const OutboxChange& c, const std::string& consumer);
 
 // Whether the row is in flight for another consumer than `consumer` (the sender acking or
 // failing it): its lease had expired and another claim took it. Never true without `consumer`.

@@ -102,26 +102,29 @@ Outcome<std::vector<OutboxChange>> change_each(PostgresConnection& db,
         std::string status;
         int64_t attempt = 0;
         std::optional<std::string> consumer;
+        std::optional<std::string> reason;
     };
     std::map<int64_t, Found> found;
     if (exists.value()) {
         auto rows = db.exec(
-            "SELECT id, status, attempt, consumer FROM strata_outbox WHERE id = ANY($1::bigint[]) "
+            "SELECT id, status, attempt, consumer, reason FROM strata_outbox WHERE id = "
+            "ANY($1::bigint[]) "
             "ORDER BY id FOR UPDATE",
             {id_array(ids)});
         if (!rows) return rows.error();
         for (const Row& row : rows.value().rows)
-            found[integer_of(row[0])] = {text_of(row[1]), integer_of(row[2]),
-                                         optional_text(row[3])};
+            found[integer_of(row[0])] = {text_of(row[1]), integer_of(row[2]), optional_text(row[3]),
+                                         optional_text(row[4])};
     }
     std::vector<OutboxChange> changes;
     for (const int64_t id : ids) {
-        OutboxChange c{id, std::nullopt, "", 0, std::nullopt};
+        OutboxChange c{id, std::nullopt, "", 0, std::nullopt, std::nullopt};
         if (auto it = found.find(id); it != found.end()) {
             c.before = it->second.status;
             c.after = it->second.status;
             c.attempt = it->second.attempt;
             c.holder = it->second.consumer;
+            c.reason = it->second.reason;
             if (outbox_was_claimed(*c.before, c.attempt)) {
                 auto written = change(c);
                 if (!written) return written.error();

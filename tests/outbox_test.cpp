@@ -459,6 +459,21 @@ TEST_CASE("a late fail leaves an action another consumer has claimed since; ack 
     std::this_thread::sleep_for(std::chrono::milliseconds(2100));
     REQUIRE(ids_of(outbox("claim", db, {"--limit", "1", "--consumer", "b"}).out) == Ids{"1"});
 
+    // A failure without a reason is refused, and changes nothing.
+    for (const char* blank : {"", "  "}) {
+        const Run empty = outbox("fail", db, {"1", "--reason", blank, "--consumer", "b"});
+        CHECK(empty.code == 2);
+        CHECK(empty.err.find("--reason is empty") != std::string::npos);
+    }
+    CHECK(column(db, 1, "status") == "in_flight");
+    // z never held action 1: the note does not say its lease expired.
+    const Run stranger = outbox("fail", db, {"1", "--reason", "typo", "--consumer", "z"});
+    CHECK(stranger.code == 0);
+    CHECK(stranger.err ==
+          "strata outbox fail: note: action 1 is in flight for b, not for z; the failure is not "
+          "recorded\n");
+    CHECK(column(db, 1, "consumer") == "b");
+
     // a's fail comes late: b holds the action now, and keeps it.
     const Run late = outbox("fail", db, {"1", "--reason", "smtp timeout", "--consumer", "a"});
     CHECK(late.code == 0);

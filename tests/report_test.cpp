@@ -215,6 +215,11 @@ TEST_CASE("report: refusals exit 2 with the reason") {
         run_cli({"report", "--db", s.db, "--out", s.dir.file("no/such/folder/r.html")});
     CHECK(unwritable.code == 2);
     CHECK(unwritable.err.find("cannot write") != std::string::npos);
+    CHECK_MESSAGE(unwritable.err.find("No such file or directory") != std::string::npos,
+                  unwritable.err);
+    const Run folder = run_cli({"report", "--db", s.db, "--out", s.dir.file("")});
+    CHECK(folder.code == 2);
+    CHECK(folder.err.find("is a folder; --out names the HTML file to write") != std::string::npos);
     // The variable as it was is put back, so that later tests find the library as before.
     const char* was = std::getenv("STRATA_ECHARTS_JS");
     const std::optional<std::string> saved = was ? std::optional<std::string>(was) : std::nullopt;

@@ -396,6 +396,17 @@ TEST_CASE("postgres outbox: an expired lease is released by the next claim, or d
     CHECK(pg.column(1, "reason") == "lease of a expired at " + past);
     CHECK(pg.column(3, "status") == "in_flight");
     CHECK(pg.column(3, "consumer") == "a");
+    // Action 2 is b's now: a late fail of a says its lease expired; one of z, which never held
+    // it, does not. Neither is recorded.
+    const Run late_fail = outbox("fail", pg.url, {"2", "--reason", "x", "--consumer", "a"});
+    CHECK(late_fail.err ==
+          "strata outbox fail: note: action 2 is in flight for b (your lease had expired and it "
+          "claimed the action); the failure is not recorded\n");
+    const Run stranger = outbox("fail", pg.url, {"2", "--reason", "x", "--consumer", "z"});
+    CHECK(stranger.err ==
+          "strata outbox fail: note: action 2 is in flight for b, not for z; the failure is not "
+          "recorded\n");
+    CHECK(pg.column(2, "consumer") == "b");
 
     // The counts the claim reports.
     // (`now` in the past, so that the leases of the claim above still run.)
