@@ -25,6 +25,16 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
     int exit_code = kExitOk;
     std::optional<LoadedRules> loaded;
     std::optional<Schema> catalog;
+    // A server's URL names its own dialect: its catalog would not be another's.
+    for (const auto& [scheme, dialect] : {std::pair{"clickhouse://", "clickhouse"},
+                                          {"postgresql://", "postgres"},
+                                          {"postgres://", "postgres"}}) {
+        if (options.db && options.db->rfind(scheme, 0) == 0 && options.dialect != dialect) {
+            err << "strata compile: --db is a " << scheme << " URL, which is read for --dialect "
+                << dialect << ", not " << options.dialect << '\n';
+            return kExitEnvironment;
+        }
+    }
     if (options.db && options.db->rfind("clickhouse://", 0) == 0) {
         // The schema from the server's system.columns (cli/clickhouse_schema.hpp).
         std::string error;

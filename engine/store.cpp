@@ -2,9 +2,12 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 namespace strata {
@@ -73,6 +76,9 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreE
                 error.message = "'" + path + "' is not a SQLite database";
             else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
                 error.message = "database '" + path + "' is locked by another process";
+            else if (code == SQLITE_CANTOPEN && ::access(path.c_str(), R_OK) != 0)
+                error.message = "cannot open database '" + path + "': " + std::strerror(errno) +
+                                " (reading it needs read permission on the file)";
             else
                 error.message = "cannot open database '" + path + "': " + e.what();
             error.locked = code == SQLITE_BUSY || code == SQLITE_LOCKED;

@@ -299,8 +299,7 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
                                        quoted(f.table, at) + "." + quoted(f.columns[s].name, at),
                                        f.columns[s].type);
             if (!cell) {
-                refuse(at, "not compiled yet: fact column '" + f.columns[s].name + "' of type " +
-                               type_name(f.columns[s].type));
+                refuse_fact_column(at, f.table, f.columns[s].name, f.columns[s].type);
                 cell = "NULL";
             }
             sql += ", " + *cell + " AS f" + std::to_string(s);

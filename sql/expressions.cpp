@@ -20,6 +20,17 @@ void Lowering::refuse(const Location& at, const std::string& reason) {
     diags_.error(file(), at, "cannot compile to " + d_.name() + ": " + reason);
 }
 
+void Lowering::refuse_fact_column(const Location& at, const std::string& table,
+                                  const std::string& column, Type type) {
+    if (type == Type::Any)
+        refuse(at, "the type of column '" + column + "' of table '" + table +
+                       "' is not known: give --db (the database it is read from), or its type "
+                       "in the fact's types (types: { " +
+                       column + ": number })");
+    else
+        refuse(at, "not compiled yet: fact column '" + column + "' of type " + type_name(type));
+}
+
 std::string Lowering::text(const std::string& s, const Location& at) {
     auto lit = d_.string_literal(s);
     if (!lit) {

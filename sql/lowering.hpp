@@ -31,6 +31,10 @@ class Lowering {
     std::string expr_as(const bound::Expr& e, Type to, int fact);
 
     void refuse(const Location& at, const std::string& reason);
+    // Refuses at `at` a fact column no reader of the dialect takes: one whose type is not known
+    // (no --db and no source.types), or a type not lowered yet.
+    void refuse_fact_column(const Location& at, const std::string& table, const std::string& column,
+                            Type type);
     // Refuses at `at` a column the dialect cannot read as `type` with the engine's meaning.
     void refuse_unreadable(const std::string& table, const std::string& column, Type type,
                            const Location& at);

@@ -330,8 +330,7 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
                               fact_type_location(f.name, f.columns[s].name, at));
             if (!cell || !inline_cell) {
                 if (!d_.column_refusal(f.table, f.columns[s].name, f.columns[s].type))
-                    refuse(at, "not compiled yet: fact column '" + f.columns[s].name +
-                                   "' of type " + type_name(f.columns[s].type));
+                    refuse_fact_column(at, f.table, f.columns[s].name, f.columns[s].type);
                 cell = inline_cell = "NULL";
             }
             sql += ", " + *cell + " AS f" + std::to_string(s);

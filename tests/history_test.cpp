@@ -4,6 +4,10 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -346,9 +350,9 @@ TEST_CASE("a strata_* table that strata did not make is refused, and left as it 
     // A user's own table named strata_runs (or a state of something else): every command that
     // reads or writes the run state says so, with exit 2, and nothing is created beside it.
     TempDir dir;
-    const auto db = dir.database(
-        "base.db", std::string(kBase) + "CREATE TABLE strata_runs (x INTEGER); INSERT INTO "
-                                        "strata_runs VALUES (7);");
+    const auto db = dir.database("base.db", std::string(kBase) +
+                                                "CREATE TABLE strata_runs (x INTEGER); INSERT INTO "
+                                                "strata_runs VALUES (7);");
     const auto rules = dir.write("tiers.yaml", kRules);
     const std::string own =
         "has a table strata_runs that strata did not make (it has no columns run_id, ruleset";
@@ -399,4 +403,42 @@ TEST_CASE("export and outbox list with --format json print the error object when
     CHECK(json_at(r.out, "$.error.kind") == "rules");
     // Other formats keep stdout for rows only.
     CHECK(run_cli({"export", rules, "--db", missing, "--format", "jsonl"}).out.empty());
+}
+
+TEST_CASE("a customer database that cannot be read says it is the permission") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    std::filesystem::permissions(db, std::filesystem::perms::none);
+    std::string err;
+    int code = 0;
+    if (::geteuid() != 0) {
+        const Run r = run_cli({"runs", "--db", db});
+        err = r.err;
+        code = r.code;
+    } else {
+        // Root reads any file: the command runs as nobody instead, when setpriv is there.
+        if (!std::filesystem::exists("/usr/bin/setpriv")) {
+            MESSAGE("skipped: running as root without /usr/bin/setpriv");
+            return;
+        }
+        std::filesystem::permissions(dir.file(""), std::filesystem::perms::owner_all |
+                                                       std::filesystem::perms::others_exec |
+                                                       std::filesystem::perms::group_exec);
+        const std::string command =
+            "/usr/bin/setpriv --reuid=nobody --regid=nogroup "
+            "--clear-groups " STRATA_BINARY " runs --db '" +
+            db + "' 2>&1";
+        FILE* pipe = ::popen(command.c_str(), "r");
+        REQUIRE(pipe != nullptr);
+        char buffer[512];
+        while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
+            err.append(buffer, n);
+        const int status = ::pclose(pipe);
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    CHECK(code == 2);
+    CHECK_MESSAGE(
+        err.find("cannot open database '" + db +
+                 "': Permission denied (reading it needs read permission") != std::string::npos,
+        err);
 }

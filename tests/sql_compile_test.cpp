@@ -302,6 +302,24 @@ TEST_CASE("compile: --help, a bad dialect, and each dialect without --db") {
     const Run pg = run_cli({"compile", rules, "--dialect", "postgres"});
     CHECK(pg.code == 0);
     CHECK(pg.out.find("ORDER BY k;") != std::string::npos);
+    // A server's URL with another dialect is refused before any connection (none listens on
+    // port 1).
+    const Run wrong =
+        run_cli({"compile", rules, "--dialect", "sqlite", "--db", "clickhouse://127.0.0.1:1/x"});
+    CHECK(wrong.code == 2);
+    CHECK(wrong.err ==
+          "strata compile: --db is a clickhouse:// URL, which is read for --dialect "
+          "clickhouse, not sqlite\n");
+    CHECK(
+        run_cli({"compile", rules, "--dialect", "clickhouse", "--db", "postgres://u@127.0.0.1:1/x"})
+            .code == 2);
+    // A fact column read without --db has no type: the refusal says how to give it one.
+    const Run facts = run_cli({"compile", std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml",
+                               "--dialect", "sqlite"});
+    CHECK(facts.code == 1);
+    CHECK_MESSAGE(facts.err.find("cannot compile to sqlite: the type of column 'amount' of table "
+                                 "'orders' is not known: give --db") != std::string::npos,
+                  facts.err);
 }
 
 // Found by the random pairs: SQLite's substr() of an empty blob is NULL, so starts_with('',
