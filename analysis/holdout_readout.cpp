@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "analysis/stay_index.hpp"
@@ -154,6 +155,12 @@ RulesetReadout readout_of(SQLite::Database& state, const std::string& ruleset) {
         if (!q.executeStep()) return out;
         out.latest_run = q.getColumn(0).getInt64();
         out.latest_as_of = q.getColumn(1).getString();
+        // Every window is counted up to this day: a run row edited outside strata stops here.
+        if (!parse_date(out.latest_as_of))
+            throw std::runtime_error("run " + std::to_string(out.latest_run) + " of ruleset '" +
+                                     ruleset + "' has the as_of '" + out.latest_as_of +
+                                     "', which is not a date (strata_runs was changed outside "
+                                     "strata)");
     }
     const StoredTriggers stored = read_stored_triggers(state, ruleset);
     std::unordered_map<std::string, size_t> index;
@@ -281,7 +288,7 @@ std::optional<std::vector<RulesetReadout>> holdout_readout(
             names.push_back(q.getColumn(0).getString());
         for (const std::string& name : names)
             out.push_back(readout_of(state, name));
-    } catch (const SQLite::Exception& e) {
+    } catch (const std::runtime_error& e) {  // SQLite::Exception, or a damaged run row
         error.message =
             "cannot read the triggers' readout from '" + state.getFilename() + "': " + e.what();
         return std::nullopt;

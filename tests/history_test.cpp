@@ -442,3 +442,16 @@ TEST_CASE("a customer database that cannot be read says it is the permission") {
                  "': Permission denied (reading it needs read permission") != std::string::npos,
         err);
 }
+
+TEST_CASE("triggers stops at a run row whose as_of was changed outside strata") {
+    // It counts every window up to the latest run's day: one that is not a date is an error
+    // naming the run, not windows "counted up to garbage".
+    Stored s;
+    SQLite::Database(s.db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE strata_runs SET as_of = 'garbage' WHERE run_id = 2");
+    const Run r = run_cli({"triggers", "--db", s.db, "--ruleset", "tiers"});
+    CHECK(r.code == 2);
+    CHECK_MESSAGE(r.err.find("run 2 of ruleset 'tiers' has the as_of 'garbage', which is not a "
+                             "date") != std::string::npos,
+                  r.err);
+}
