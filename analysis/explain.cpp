@@ -6,6 +6,7 @@
 #include "analysis/explain_reasons.hpp"
 #include "analysis/population_story.hpp"
 #include "engine/evaluator.hpp"
+#include "engine/numeric.hpp"
 #include "engine/run.hpp"
 #include "engine/stays.hpp"
 
@@ -86,8 +87,10 @@ class Tracer {
         n.kind = node_kind(rules_.program, e, children);
         if (const auto* let = std::get_if<bound::LetRef>(&e.node))
             n.text = rules_.program.lets[static_cast<size_t>(let->index)].name;
-        if (const auto* agg = std::get_if<bound::AggregateRef>(&e.node))
+        if (const auto* agg = std::get_if<bound::AggregateRef>(&e.node)) {
             values_.aggregate_rows(agg->index, n);
+            if (n.because.empty()) n.because = overflow_because(agg->index, n);
+        }
         for (const bound::Expr* c : children)
             n.children.push_back(trace(*c, depth + 1));
         return n;
@@ -96,6 +99,22 @@ class Tracer {
   private:
     const CompiledRules& rules_;
     const ExplainValues& values_;
+
+    // A sum or average that is null although rows with values fed it: its total went beyond
+    // the range of its type, which gives null as any overflow does. Said, since a null total
+    // of rows that all have amounts looks like a bug.
+    std::string overflow_because(int index, const ExplainNode& n) const {
+        const bound::Aggregate& a = rules_.program.aggregates[static_cast<size_t>(index)];
+        if (a.fn != bound::AggFn::Sum && a.fn != bound::AggFn::Avg) return {};
+        if (!n.computed || !is_null(n.value) || !n.rows || *n.rows <= n.rows_without_value)
+            return {};
+        return std::string("the total of its ") +
+               format_thousands(static_cast<size_t>(*n.rows - n.rows_without_value)) +
+               " values is beyond the range of " +
+               (a.type == Type::Int ? "a whole number (about 9.2e18)"
+                                    : "a number (about 1.8e308)") +
+               ", so it is null, as every overflow is";
+    }
 
     std::string source_text(Location loc) const {
         if (!loc.valid()) return {};

@@ -105,6 +105,48 @@ TEST_CASE("explain of an unknown customer or a bad date exits 2") {
     CHECK(run_cli({"explain", file, "--db", db, "--customer", "1", "--as-of", "x"}).code == 2);
 }
 
+TEST_CASE("explain says why a total of rows with values is null: it overflowed") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (id INTEGER PRIMARY KEY);
+INSERT INTO customers VALUES (1), (2), (3);
+CREATE TABLE orders (id INTEGER, day DATE, amount REAL);
+INSERT INTO orders VALUES (1, '2026-09-01', 1e308), (1, '2026-09-02', 1e308),
+  (2, '2026-09-01', 5), (2, '2026-09-02', NULL);
+)sql");
+    const auto file = dir.write("r.yaml", R"(ruleset: totals
+version: 1
+source:
+  customers: customers
+  key: id
+  facts:
+    orders: { table: orders, key: id, time: day }
+let:
+  revenue: sum(orders.amount)
+general:
+  segments:
+    - id: big
+      when: revenue > 100
+    - id: small
+      when: revenue > 0
+    - id: rest
+      when: otherwise
+)");
+    auto explain = [&](const char* customer) {
+        const Run r = run_cli({"explain", file, "--db", db, "--customer", customer, "--as-of",
+                               "2026-10-01"});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        return r.out;
+    };
+    const std::string overflowed = explain("1");
+    CHECK_MESSAGE(overflowed.find("because the total of its 2 values is beyond the range of a "
+                                  "number (about 1.8e308), so it is null") != std::string::npos,
+                  overflowed);
+    // A total that fits, and the empty total (0), have no such note.
+    CHECK(explain("2").find("beyond the range") == std::string::npos);
+    CHECK(explain("3").find("beyond the range") == std::string::npos);
+}
+
 TEST_CASE("explain agrees with the run: the first segment it finds true is the one placed") {
     // The run places with its batch kernels; explain reads each condition through the
     // evaluator. Held to each other on the retail demo rules, customer by customer.
