@@ -424,17 +424,28 @@ TEST_CASE("a customer database that cannot be read says it is the permission") {
         std::filesystem::permissions(dir.file(""), std::filesystem::perms::owner_all |
                                                        std::filesystem::perms::others_exec |
                                                        std::filesystem::perms::group_exec);
-        const std::string command =
-            "/usr/bin/setpriv --reuid=nobody --regid=nogroup "
-            "--clear-groups " STRATA_BINARY " runs --db '" +
-            db + "' 2>&1";
-        FILE* pipe = ::popen(command.c_str(), "r");
-        REQUIRE(pipe != nullptr);
-        char buffer[512];
-        while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
-            err.append(buffer, n);
-        const int status = ::pclose(pipe);
-        code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        auto as_nobody = [&err, &code](const std::string& args) {
+            const std::string command =
+                "/usr/bin/setpriv --reuid=nobody --regid=nogroup "
+                "--clear-groups " STRATA_BINARY " " +
+                args + " 2>&1";
+            err.clear();
+            FILE* pipe = ::popen(command.c_str(), "r");
+            REQUIRE(pipe != nullptr);
+            char buffer[512];
+            while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
+                err.append(buffer, n);
+            const int status = ::pclose(pipe);
+            code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        };
+        // The build may sit where nobody cannot reach it (under /root, say).
+        as_nobody("--version");
+        if (code != 0) {
+            const std::string why = "skipped: nobody cannot run " STRATA_BINARY ": " + err;
+            MESSAGE(why);
+            return;
+        }
+        as_nobody("runs --db '" + db + "'");
     }
     CHECK(code == 2);
     CHECK_MESSAGE(
