@@ -133,8 +133,8 @@ general:
       when: otherwise
 )");
     auto explain = [&](const char* customer) {
-        const Run r = run_cli({"explain", file, "--db", db, "--customer", customer, "--as-of",
-                               "2026-10-01"});
+        const Run r =
+            run_cli({"explain", file, "--db", db, "--customer", customer, "--as-of", "2026-10-01"});
         REQUIRE_MESSAGE(r.code == 0, r.err);
         return r.out;
     };
