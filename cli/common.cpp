@@ -100,6 +100,14 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
     return out;
 }
 
+std::string last_message(const std::string& printed, const std::string& prefix) {
+    const size_t at = printed.rfind(prefix);
+    std::string message = at == std::string::npos ? printed : printed.substr(at + prefix.size());
+    while (!message.empty() && message.back() == '\n')
+        message.pop_back();
+    return message;
+}
+
 void write_json_error(std::ostream& out, const std::string& kind, const std::string& message,
                       const std::vector<Diagnostic>& diagnostics, const SourceFile* source) {
     out << "{\"format\":1,\"error\":{\"kind\":";

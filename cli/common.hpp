@@ -53,6 +53,10 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
                                            std::optional<Schema>* out_catalog = nullptr,
                                            const DatabaseWait& wait = {});
 
+// The last message a command printed as `prefix…` ("strata export: "), without the prefix and
+// the line break: the JSON error's message of a failure reported on stderr first.
+std::string last_message(const std::string& printed, const std::string& prefix);
+
 // {"format":1,"error":{"kind":…,"message":"…","diagnostics":[…]}} and a newline: what
 // --format json commands print on stdout when they fail, beside the text on stderr. `kind` is
 // "rules", "database", "file" or "usage" (docs/running.md).

@@ -244,16 +244,9 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
     std::ostream copied(&copying);
     const int code = export_run(options, out, copied);
     copied.flush();
-    if (code != kExitOk) {
-        const std::string& text = copying.copy();
-        const std::string prefix = "strata export: ";
-        std::string message = text;
-        if (const size_t at = text.rfind(prefix); at != std::string::npos)
-            message = text.substr(at + prefix.size());
-        while (!message.empty() && message.back() == '\n')
-            message.pop_back();
-        write_json_error(out, code == kExitRules ? "rules" : "database", message);
-    }
+    if (code != kExitOk)
+        write_json_error(out, code == kExitRules ? "rules" : "database",
+                         last_message(copying.copy(), "strata export: "));
     return code;
 }
 

@@ -186,14 +186,8 @@ int run_outbox_list(const OutboxListOptions& options, std::ostream& out, std::os
     const auto rows = outbox_list(options.target, filter, problem);
     err << problem.str();
     if (!rows) {
-        if (options.format == Format::Json) {
-            std::string message = problem.str();
-            const std::string prefix = "strata outbox list: ";
-            if (message.starts_with(prefix)) message.erase(0, prefix.size());
-            while (!message.empty() && message.back() == '\n')
-                message.pop_back();
-            write_json_error(out, "database", message);
-        }
+        if (options.format == Format::Json)
+            write_json_error(out, "database", last_message(problem.str(), "strata outbox list: "));
         return kExitEnvironment;
     }
     if (options.format == Format::Json)

@@ -90,8 +90,8 @@ int report(const std::vector<OutboxChange>& changes, const std::string& command,
     return exit_code;
 }
 
-// Who holds an action that `consumer` acks or fails, and how it came to: after the lease
-// `consumer` held expired, or without `consumer` ever holding the present one's predecessor.
+// Who holds an action that `consumer` acks or fails: the consumer that claimed it after
+// `consumer`'s own lease expired, or one whose claim followed a lease `consumer` did not hold.
 std::string holder_note(const OutboxChange& c, const std::string& consumer) {
     const std::string holder = c.holder.value_or("another consumer");
     if (lost_lease_of(c, consumer))
