@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "process_support.hpp"
 #include "test_support.hpp"
 
 using namespace strata::testing;
@@ -321,4 +322,32 @@ TEST_CASE("a state file in a folder that cannot be written names the folder and 
         CHECK(r.err.find("folder '" + locked + "' is not writable (permission denied)") !=
               std::string::npos);
     }
+}
+
+TEST_CASE("output that cannot be written fails the command with exit 2, small or large") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTenThousand);
+    const auto file = dir.write("r.yaml", table_rules());
+    const auto state = dir.file("state.db");
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--state", state}).code ==
+            0);
+    // The binary itself, its stdout on /dev/full (every write fails: a full disk).
+    auto exit_code = [&](std::vector<std::string> args, const std::string& out) {
+        args.insert(args.begin(), STRATA_BINARY);
+        const pid_t pid = start(args, out, dir.file("err.txt"));
+        return finish_or_kill(pid, Clock::now() + std::chrono::seconds(60)).exit_code;
+    };
+    auto said = [&] {
+        std::ifstream in(dir.file("err.txt"));
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    const std::vector<std::string> exported{"export", file, "--db", db, "--state", state};
+    REQUIRE(exit_code(exported, dir.file("members.csv")) == 0);  // 10,000 rows
+    CHECK(exit_code(exported, "/dev/full") == 2);
+    CHECK(said().find("strata: cannot write the output to stdout") != std::string::npos);
+    // Output small enough to sit in the buffer until the end fails the same way.
+    const std::vector<std::string> graph{"graph", file, "--format", "json"};
+    REQUIRE(exit_code(graph, dir.file("graph.json")) == 0);
+    CHECK(exit_code(graph, "/dev/full") == 2);
+    CHECK(said().find("what it printed is incomplete") != std::string::npos);
 }
