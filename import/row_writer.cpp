@@ -51,4 +51,17 @@ bool spells_a_number(std::string_view cell) {
     }
     return i == n;
 }
+
+std::string bind_text_within_limit(sqlite3_stmt* stmt, int slot, std::string_view text) {
+    const int limit = sqlite3_limit(sqlite3_db_handle(stmt), SQLITE_LIMIT_LENGTH, -1);
+    if (text.size() > static_cast<size_t>(limit))
+        return "a value of " + std::to_string(text.size()) + " bytes is longer than the " +
+               std::to_string(limit) +
+               " bytes SQLite stores in one value (its SQLITE_LIMIT_LENGTH)";
+    const int rc =
+        sqlite3_bind_text64(stmt, slot, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+    if (rc != SQLITE_OK) return std::string("SQLite cannot take the value: ") + sqlite3_errstr(rc);
+    return "";
+}
+
 }  // namespace strata::import

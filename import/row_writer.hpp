@@ -48,6 +48,12 @@ bool converts_numeric_texts(std::string declared);
 // literal, spaces around allowed.
 bool spells_a_number(std::string_view cell);
 
+// Binds `text` (which must outlive the statement's next step) as parameter `slot`. Empty when
+// it is bound; otherwise why not, such as a value longer than SQLite stores in one value (the
+// connection's SQLITE_LIMIT_LENGTH, a billion bytes unless lowered), which SQLite would
+// otherwise leave unbound, a null in the row.
+std::string bind_text_within_limit(sqlite3_stmt* stmt, int slot, std::string_view text);
+
 class RowWriter {
   public:
     RowWriter(const ImportOptions& options, const ParsedFile& file, const FileReading& reading,
@@ -119,8 +125,11 @@ class RowWriter {
                                 "declare it TEXT";
                         return false;
                     }
-                    sqlite3_bind_text(stmt, slot, raw.data(), static_cast<int>(raw.size()),
-                                      SQLITE_STATIC);
+                    if (std::string why = bind_text_within_limit(stmt, slot, raw); !why.empty()) {
+                        error = "line " + std::to_string(line) + ", column '" + file_.names[i] +
+                                "': " + why;
+                        return false;
+                    }
                     bound_text = raw;
                     break;
                 case ColumnType::Boolean:

@@ -11,6 +11,7 @@
 
 #include "import/cells.hpp"
 #include "import/names.hpp"
+#include "import/row_writer.hpp"
 #include "test_support.hpp"
 #include "text/encoding.hpp"
 
@@ -657,4 +658,22 @@ TEST_CASE("cells: integers, numbers and dates as exports write them") {
     CHECK(temporal_shape("13.01.2024").kind == TemporalShape::DayFirstOnly);
     CHECK(temporal_shape("01/13/2024").kind == TemporalShape::MonthFirstOnly);
     CHECK(temporal_shape("01.01.2024 25:00").kind == TemporalShape::None);
+}
+
+TEST_CASE("import: a value longer than SQLite stores in one value is refused, not stored as null") {
+    // The limit is a billion bytes; a connection's lowered limit stands in for it here.
+    SQLite::Database db(":memory:", SQLite::OPEN_READWRITE);
+    sqlite3_limit(db.getHandle(), SQLITE_LIMIT_LENGTH, 1000);
+    sqlite3_stmt* raw = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db.getHandle(), "SELECT length(?1)", -1, &raw, nullptr) ==
+            SQLITE_OK);
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> select(raw, sqlite3_finalize);
+    const std::string fits(1000, 'x'), too_long(1001, 'x');
+    CHECK(strata::import::bind_text_within_limit(raw, 1, fits).empty());
+    REQUIRE(sqlite3_step(raw) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(raw, 0) == 1000);
+    sqlite3_reset(raw);
+    const std::string why = strata::import::bind_text_within_limit(raw, 1, too_long);
+    CHECK(why.find("a value of 1001 bytes is longer than the 1000 bytes SQLite stores") !=
+          std::string::npos);
 }
