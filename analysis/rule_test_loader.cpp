@@ -34,6 +34,27 @@ Value scalar_value(const YAML::Node& n) {
     return Value{intern(s)};
 }
 
+// Whether a plain scalar is written as a date or datetime (2026-02-30, 2026-11-01 25:00) that
+// scalar_value did not read as one: a day that does not exist, which would be text.
+bool spelled_as_date(const YAML::Node& n) {
+    if (!n.IsScalar() || n.Tag() != "?") return false;
+    const std::string& s = n.Scalar();
+    auto digits = [&](size_t from, size_t count) {
+        for (size_t k = from; k < from + count; ++k)
+            if (k >= s.size() || !std::isdigit(static_cast<unsigned char>(s[k]))) return false;
+        return true;
+    };
+    const bool shaped = s.size() >= 10 && digits(0, 4) && s[4] == '-' && digits(5, 2) &&
+                        s[7] == '-' && digits(8, 2) &&
+                        (s.size() == 10 || s[10] == ' ' || s[10] == 'T');
+    return shaped && std::holds_alternative<Str>(scalar_value(n));
+}
+
+// A customer key as one text for comparing keys: 1 and '1' are different keys.
+std::string key_identity(const Value& key) {
+    return (std::holds_alternative<Str>(key) ? "t" : "v") + format_value(key);
+}
+
 class TestLoader : public YamlReader {
   public:
     using YamlReader::YamlReader;
@@ -219,6 +240,11 @@ class TestLoader : public YamlReader {
             for (auto it = v.begin(); it != v.end(); ++it) {
                 auto name = scalar(it->first, "a fact name");
                 const YAML::Node rows = it->second;  // a copy: the pair is a temporary
+                if (name && s.facts.count(*name)) {
+                    error(Code::DuplicateId, node_location(it->first),
+                          "fact '" + *name + "' is given twice in 'facts'");
+                    continue;
+                }
                 if (name) s.facts[*name] = read_table(rows, "fact '" + *name + "'");
             }
         } else if (k == "expect") {
@@ -238,6 +264,11 @@ class TestLoader : public YamlReader {
                 if (!list.IsSequence()) {
                     error(Code::Structure, node_location(list),
                           "trigger '" + *id + "' must list customer keys, e.g. [1, 2] or []");
+                    continue;
+                }
+                if (s.fire.count(*id)) {
+                    error(Code::DuplicateId, node_location(it->first),
+                          "trigger '" + *id + "' is given twice in 'fires'");
                     continue;
                 }
                 for (const auto& k2 : list)
@@ -263,13 +294,25 @@ class TestLoader : public YamlReader {
             }
             std::vector<Value> values(t.columns.size());
             std::vector<char> given(t.columns.size(), 0);
+            std::set<std::string> named;
             for (auto it = row.begin(); it != row.end(); ++it) {
                 auto column = scalar(it->first, "a column name");
                 if (!column) continue;
+                if (!named.insert(*column).second) {
+                    error(Code::DuplicateId, node_location(it->first),
+                          "column '" + *column + "' is given twice in a row of " + what);
+                    continue;
+                }
                 const YAML::Node cell = it->second;  // a copy: the pair is a temporary
                 if (!cell.IsScalar() && !cell.IsNull()) {
                     error(Code::Structure, node_location(cell),
                           "column '" + *column + "' must have a single value");
+                    continue;
+                }
+                if (spelled_as_date(cell)) {
+                    error(Code::InvalidValue, node_location(cell),
+                          "'" + cell.Scalar() + "' in column '" + *column +
+                              "' is not a date that exists (quote it if it is meant as text)");
                     continue;
                 }
                 auto at = std::find(t.columns.begin(), t.columns.end(), *column);
@@ -288,6 +331,7 @@ class TestLoader : public YamlReader {
             }
             t.rows.push_back(std::move(values));
             t.given.push_back(std::move(given));
+            t.row_locations.push_back(node_location(row));
         }
         return t;
     }
@@ -299,10 +343,16 @@ class TestLoader : public YamlReader {
                   "tactical: [IDS] }");
             return;
         }
+        std::set<std::string> keys;
         for (auto it = n.begin(); it != n.end(); ++it) {
             Expectation e;
             e.key = scalar_value(it->first);
             e.location = node_location(it->first);
+            if (!keys.insert(key_identity(e.key)).second) {
+                error(Code::DuplicateId, e.location,
+                      "customer " + it->first.Scalar() + " is expected twice in 'expect'");
+                continue;
+            }
             const YAML::Node v = it->second;
             if (v.IsScalar()) {
                 e.segment = v.Scalar();

@@ -107,7 +107,7 @@ class Runner {
         TestReport report;
         report.ruleset = rf.ruleset;
         if (!shape_tables()) {
-            error = "the test file names facts the rules don't have";
+            error = "the test file does not fit the rules";
             return std::nullopt;
         }
         static std::atomic<int> counter{0};
@@ -158,6 +158,37 @@ class Runner {
         }
     }
 
+    // Every customer row names the key (null allowed: a customer without one, as data may
+    // have), once per state: a key given twice, or a row without the key column (a typo such
+    // as `customerid`), would make the case test something else than it says.
+    bool check_customer_keys(const FixtureTable& t, const std::string& key) {
+        const auto at = std::find(t.columns.begin(), t.columns.end(), key);
+        const size_t column = static_cast<size_t>(at - t.columns.begin());
+        std::map<std::string, int> first_line;  // by key_id
+        bool ok = true;
+        for (size_t r = 0; r < t.rows.size(); ++r) {
+            const Location where = r < t.row_locations.size() ? t.row_locations[r] : t.location;
+            if (at == t.columns.end() || !t.given[r][column]) {
+                diags_.error(DiagnosticCode::MissingKey, tests_.path, where,
+                             "this customer row has no '" + key +
+                                 "', the rules' customer key: every row must give it");
+                ok = false;
+                continue;
+            }
+            const Value& k = t.rows[r][column];
+            if (is_null(k)) continue;
+            auto [it, fresh] = first_line.emplace(key_id(k), where.line);
+            if (!fresh) {
+                diags_.error(DiagnosticCode::DuplicateId, tests_.path, where,
+                             "customer " + key_text(k) +
+                                 " is given twice in 'customers' (also on line " +
+                                 std::to_string(it->second) + ")");
+                ok = false;
+            }
+        }
+        return ok;
+    }
+
     void ensure_column(const std::string& table, const std::string& column, const char* type) {
         TableShape& s = tables_[table];
         if (std::find(s.columns.begin(), s.columns.end(), column) == s.columns.end())
@@ -171,7 +202,10 @@ class Runner {
             fact_tables_[f.name] = f.table;
         bool ok = true;
         auto shape_state = [&](const FixtureState& s) {
-            if (s.customers) shape(rf.customers_table, *s.customers);
+            if (s.customers) {
+                shape(rf.customers_table, *s.customers);
+                ok = check_customer_keys(*s.customers, rf.key) && ok;
+            }
             for (const auto& [name, t] : s.facts) {
                 auto it = fact_tables_.find(name);
                 if (it == fact_tables_.end()) {

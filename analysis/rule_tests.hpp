@@ -25,6 +25,7 @@ struct FixtureTable {
     std::vector<std::string> columns;
     std::vector<std::vector<Value>> rows;
     std::vector<std::vector<char>> given;  // per row and column: whether the row named it
+    std::vector<Location> row_locations;   // per row
     Location location;
 };
 

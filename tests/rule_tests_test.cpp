@@ -163,6 +163,56 @@ TEST_CASE("strata test: bad test files are rule problems at file:line:col; missi
         CHECK(run_cli({"test", rules, "--min-coverage", nan}).code == 2);
 }
 
+TEST_CASE("strata test: a test file that says one thing twice, or a day that does not exist") {
+    TempDir dir;
+    const auto rules = dir.write("tiers.yaml", kRules);
+    // One case; `customers`, `orders` and `expect` are the lines under those keys.
+    auto run_with = [&](const std::string& customers, const std::string& orders,
+                        const std::string& expect, const std::string& more = "") {
+        dir.write("tiers.test.yaml",
+                  "cases:\n  - name: x\n    as_of: 2026-10-01\n    customers:\n" + customers +
+                      "    facts:\n      orders:\n" + orders + "    expect:\n" + expect + more);
+        return run_cli({"test", rules});
+    };
+    const std::string two =
+        "      - { customer_id: 1, tv: 0 }\n      - { customer_id: 2, tv: 0 }\n";
+    const std::string order = "        - { customer_id: 1, amount: 5, order_date: 2026-09-01 }\n";
+    const std::string expect = "      1: small\n      2: small\n";
+    REQUIRE(run_with(two, order, expect).code == 0);  // the file as meant
+    // A column twice in one row: YAML keeps the last, which tested customer 2 twice.
+    auto r = run_with("      - { customer_id: 1, customer_id: 2, tv: 0 }\n", order, expect);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("tiers.test.yaml:5:27: error: column 'customer_id' is given twice in a row "
+                     "of 'customers'") != std::string::npos);
+    // A customer expected twice: the first expectation was dropped.
+    r = run_with(two, order, "      1: vip\n      1: small\n      2: small\n");
+    CHECK(r.code == 1);
+    CHECK(r.err.find("tiers.test.yaml:12:7: error: customer 1 is expected twice in 'expect'") !=
+          std::string::npos);
+    // A customer listed twice, and a row whose key column is misspelt.
+    r = run_with(two + "      - { customer_id: 1, tv: 1 }\n      - { customerid: 3, tv: 1 }\n",
+                 order, expect);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("tiers.test.yaml:7:9: error: customer 1 is given twice in 'customers' (also "
+                     "on line 5)") != std::string::npos);
+    CHECK(r.err.find("tiers.test.yaml:8:9: error: this customer row has no 'customer_id'") !=
+          std::string::npos);
+    // A key given as null is a customer without a key, as data may have: allowed.
+    CHECK(run_with(two + "      - { customer_id: null, tv: 1 }\n", order, expect).code == 0);
+    // A day that does not exist was text, and so a null order date.
+    r = run_with(two, "        - { customer_id: 1, amount: 5, order_date: 2026-02-30 }\n", expect);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("tiers.test.yaml:9:52: error: '2026-02-30' in column 'order_date' is not a "
+                     "date that exists") != std::string::npos);
+    // A trigger or a fact given twice in one state.
+    r = run_with(two, order, expect,
+                 "    then:\n      - as_of: 2026-10-02\n        expect: {}\n        fires:\n"
+                 "          welcome_vip: []\n          welcome_vip: [1]\n");
+    CHECK(r.code == 1);
+    CHECK(r.err.find("error: trigger 'welcome_vip' is given twice in 'fires'") !=
+          std::string::npos);
+}
+
 TEST_CASE("strata test lists the and/or operands no case showed to matter both ways (MC/DC)") {
     TempDir dir;
     const auto rules = dir.write("ab.yaml", R"(ruleset: ab
