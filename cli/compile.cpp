@@ -1,5 +1,7 @@
 // strata compile: the rule file lowered to one SQL query (sql/compiler.hpp) that places every
 // customer as a run would, for running the rules where the data is.
+#include <algorithm>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/clickhouse_schema.hpp"
@@ -76,6 +78,20 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
                    : options.dialect == "clickhouse"
                        ? sql::make_clickhouse_dialect(catalog ? &*catalog : nullptr)
                        : sql::make_dialect(options.dialect);
+    // --lets names what the file has: a name it does not is a wrong option, not a rule problem.
+    const auto& lets = loaded->rules->program.lets;
+    for (const std::string& name : options.lets) {
+        const bool known = std::any_of(lets.begin(), lets.end(),
+                                       [&](const auto& let) { return let.name == name; });
+        if (known) continue;
+        std::string names;
+        for (const auto& let : lets)
+            names += (names.empty() ? "" : ", ") + let.name;
+        err << "strata compile: --lets '" << name << "': the rule file has no let of that name"
+            << (names.empty() ? std::string(" (it has no lets)") : "; its lets are: " + names)
+            << '\n';
+        return kExitEnvironment;
+    }
     Diagnostics diags;
     auto query = sql::compile_query(*loaded->rules, *as_of, *dialect, diags, options.lets);
     if (!query) {

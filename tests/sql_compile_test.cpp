@@ -313,6 +313,16 @@ TEST_CASE("compile: --help, a bad dialect, and each dialect without --db") {
     CHECK(
         run_cli({"compile", rules, "--dialect", "clickhouse", "--db", "postgres://u@127.0.0.1:1/x"})
             .code == 2);
+    // --lets with a name the file has no let of is a wrong option (exit 2), saying the names.
+    const std::string with_let = dir.write(
+        "l.yaml",
+        "ruleset: x\nversion: 1\nlet:\n  double: 2 * 2\ngeneral:\n  segments:\n    - id: all\n"
+        "      when: otherwise\n");
+    const Run nope = run_cli({"compile", with_let, "--dialect", "sqlite", "--lets", "dobule"});
+    CHECK(nope.code == 2);
+    CHECK(nope.err.find("strata compile: --lets 'dobule': the rule file has no let of that "
+                        "name; its lets are: double\n") != std::string::npos);
+    CHECK(run_cli({"compile", with_let, "--dialect", "sqlite", "--lets", "double"}).code == 0);
     // A fact column read without --db has no type: the refusal says how to give it one.
     const Run facts = run_cli({"compile", std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml",
                                "--dialect", "sqlite"});
