@@ -3,7 +3,10 @@
 // RULESET@VERSION [--state PATH] [--sha256 PREFIX]`: a version's source as it was run. DB may
 // be a postgresql:// or clickhouse:// URL: the warehouse's registry is listed by the same code.
 #include <algorithm>
+#include <cctype>
+#include <optional>
 #include <ostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include "cli/commands.hpp"
@@ -179,11 +182,17 @@ int run_show(const ShowOptions& options, std::ostream& out, std::ostream& err) {
         return fail("ruleset '" + ruleset + "' has no registered version " +
                     std::to_string(version) + " in '" + file + "' (registered:" + known + ")");
     }
-    // The contents whose SHA-256 is known and starts with --sha256, when given.
+    // The contents whose SHA-256 is known and starts with --sha256, when given, in either
+    // letter case (the hashes are kept in lower case).
+    std::optional<std::string> prefix = options.sha256;
+    if (prefix) {
+        for (char& c : *prefix)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
     std::vector<const RegisteredVersion*> matching;
     for (const auto& c : contents) {
         if (c.sha256.empty()) continue;
-        if (options.sha256 && c.sha256.rfind(*options.sha256, 0) != 0) continue;
+        if (prefix && c.sha256.rfind(*prefix, 0) != 0) continue;
         matching.push_back(&c);
     }
     if (matching.empty()) {
