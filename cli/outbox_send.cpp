@@ -111,7 +111,12 @@ int run_outbox_ack(const OutboxAckOptions& options, std::ostream&, std::ostream&
             return "was in flight for " + holder_note(c, *options.consumer) + "; now done";
         if (*c.before == "pending")
             return "was pending again (its lease had expired, or it had failed); now done";
-        if (*c.before == "dead") return "had been dead-lettered; now done";
+        if (*c.before == "dead")
+            return "had been dead-lettered" +
+                   (c.holder ? " (last claimed by " + *c.holder +
+                                   (c.reason ? ": " + *c.reason : "") + ")"
+                             : std::string()) +
+                   "; now done";
         return {};  // in flight: the ordinary ack
     });
 }

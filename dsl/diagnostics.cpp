@@ -120,9 +120,6 @@ void Diagnostics::sort_by_location() {
     });
 }
 
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
 size_t utf8_sequence_length(std::string_view s, size_t i) {
     const auto c = static_cast<unsigned char>(s[i]);
     size_t n = 0;
@@ -141,6 +138,8 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
     }
     return n;
 }
+
+namespace {
 
 // A display-safe copy of a source line: control bytes and invalid UTF-8 become '?'.
 // `columns_before` receives the display width of the first `prefix_bytes` bytes.

@@ -110,6 +110,10 @@ class Diagnostics {
 // Very long lines are shown as a window around the column.
 void render_text(std::ostream& out, const Diagnostic& d, const SourceFile* source);
 
+// The length of the UTF-8 sequence that starts at s[i] (1 for ASCII), or 0 when the bytes
+// there are not one. REQUIRES: i < s.size().
+size_t utf8_sequence_length(std::string_view s, size_t i);
+
 // Writes s as a JSON string literal (with quotes), escaping control characters and
 // replacing invalid UTF-8 with U+FFFD so the output is always valid JSON.
 void write_json_string(std::ostream& out, std::string_view s);

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <string_view>
 
+#include "dsl/diagnostics.hpp"
+
 namespace strata {
 
 std::string idempotency_key(const std::string& ruleset, const std::string& trigger_id,
@@ -25,12 +27,24 @@ namespace {
 // A text as a JSON string, escaped as SQLite's json_quote escapes it (these records were built
 // by SQLite's JSON functions before, and senders may compare bytes): '"' and '\\' after a
 // backslash, \b \t \n \f \r, other bytes below 0x20 as \u00xx (lower-case hex), and every
-// other byte as it is (0x7f and bytes that are not UTF-8 included).
+// other byte as it is (0x7f included). Bytes that are not UTF-8 (a --reason or --consumer
+// given so), which json_quote would copy into invalid JSON, become \ufffd.
 void append_json_text(std::string& out, std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
     out += '"';
-    for (const char ch : text) {
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char ch = text[i];
         const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x80) {
+            const size_t n = utf8_sequence_length(text, i);
+            if (n == 0) {
+                out += "\\ufffd";
+            } else {
+                out.append(text.substr(i, n));
+                i += n - 1;
+            }
+            continue;
+        }
         switch (c) {
             case '"':
                 out += "\\\"";

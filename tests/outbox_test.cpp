@@ -17,6 +17,7 @@
 #include "engine/outbox.hpp"
 #include "engine/state.hpp"
 #include "test_support.hpp"
+#include "text/encoding.hpp"
 
 using namespace strata::testing;
 
@@ -257,6 +258,22 @@ TEST_CASE("outbox fail sends an action back to pending until --max-attempts, the
     CHECK(column(db, 2, "status") == "done");
 }
 
+TEST_CASE(
+    "a --consumer or --reason that is not UTF-8 is stored as given and listed as valid JSON") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(2));
+    const std::string consumer = "sender-\xff", reason = "SMTP 451 \xfe\xff, try later";
+    REQUIRE(outbox("claim", db, {"--limit", "2", "--consumer", consumer}).code == 0);
+    REQUIRE(outbox("fail", db, {"1", "--reason", reason}).code == 0);
+    CHECK(column(db, 1, "reason") == reason);  // the bytes as given
+    const Run json = outbox("list", db, {"--format", "json"});
+    REQUIRE(json.code == 0);
+    CHECK(strata::text::is_valid_utf8(json.out));
+    CHECK(json_at(json.out, "$.actions[0].reason") ==
+          "SMTP 451 \xEF\xBF\xBD\xEF\xBF\xBD, try later");
+    CHECK(json_at(json.out, "$.actions[1].consumer") == "sender-\xEF\xBF\xBD");
+}
+
 TEST_CASE("outbox fail allows 5 attempts by default") {
     TempDir dir;
     const std::string db = outbox_state(dir, pending(1));
@@ -299,7 +316,12 @@ TEST_CASE("an expired lease makes the action claimable again, or dead on its las
     // The late sender's ack still counts: the action was sent.
     const Run late = outbox("ack", db, {"1"});
     CHECK(late.code == 0);
-    CHECK(late.err == "strata outbox ack: note: action 1 had been dead-lettered; now done\n");
+    // It says whose claim it was, and why the action had died.
+    CHECK(
+        late.err.rfind("strata outbox ack: note: action 1 had been dead-lettered (last claimed by "
+                       "a: lease of a expired at ",
+                       0) == 0);
+    CHECK(late.err.find("); now done\n") != std::string::npos);
     CHECK(column(db, 1, "status") == "done");
 }
 
