@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "engine/json.hpp"
+#include "engine/store.hpp"
 #include "import/importer.hpp"
 
 namespace strata::cli {
@@ -64,7 +65,14 @@ bool parse_types(const std::string& text,
                     "boolean, text";
             return false;
         }
-        out.emplace_back(item.substr(0, colon), *type);
+        std::string column = item.substr(0, colon);
+        for (const auto& [earlier, _] : out) {
+            if (same_sql_name(earlier, column)) {
+                error = "--types names column '" + column + "' twice; give each column one type";
+                return false;
+            }
+        }
+        out.emplace_back(std::move(column), *type);
     }
     return true;
 }
@@ -179,7 +187,8 @@ int run_import_command(ImportCliOptions& cli, std::ostream& out, std::ostream& e
     if (cli.date_format == "MM/DD/YYYY") o.date_order = import::DateOrder::MonthFirst;
     if (cli.decimal == ".") o.decimal = import::DecimalMark::Dot;
     if (cli.decimal == ",") o.decimal = import::DecimalMark::Comma;
-    std::string error;
+    std::string error = import::table_name_problem(o.table);
+    if (!error.empty()) return fail("usage", error);
     if (!parse_types(cli.types, o.types, error)) return fail("usage", error);
     if (::isatty(STDERR_FILENO)) {
         o.progress = [](int pass, size_t rows) {

@@ -247,16 +247,45 @@ bool dry_run(const ImportOptions& options, const ParsedFile& file, const FileRea
     return true;
 }
 
+// SQLite makes a trigger whatever columns its body names, and finds out only when a change
+// fires it. Preparing (not running) a statement of each kind on the table compiles its
+// triggers: one that names a column gone (old.cat) fails here, is dropped, and the exception
+// says why. REQUIRES: `trigger` was just made on `table`, whose columns are `columns`.
+void check_trigger(SQLite::Database& db, const std::string& table,
+                   const std::vector<std::string>& columns, const std::string& trigger) {
+    const std::string quoted = quote_identifier(table);
+    std::string assignments;
+    for (const std::string& c : columns)
+        assignments +=
+            (assignments.empty() ? "" : ", ") + quote_identifier(c) + " = " + quote_identifier(c);
+    try {
+        for (const std::string& sql :
+             {"DELETE FROM " + quoted, "INSERT INTO " + quoted + " DEFAULT VALUES",
+              "UPDATE " + quoted + " SET " + assignments})
+            SQLite::Statement probe(db, sql);
+    } catch (const SQLite::Exception&) {
+        db.exec("DROP TRIGGER " + quote_identifier(trigger));
+        throw;
+    }
+}
+
 }  // namespace
+
+std::string table_name_problem(const std::string& table) {
+    // SQLite's names are blind to letter case: Strata_Runs is strata_runs.
+    std::string lower = table;
+    for (char& c : lower)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (is_plain_name(table) && lower.rfind("sqlite_", 0) != 0 && lower.rfind("strata_", 0) != 0)
+        return "";
+    return "--table '" + table +
+           "' is not a table name a rule file can use: letters, digits and '_', not starting "
+           "with a digit, sqlite_ or strata_ (in any letter case)";
+}
 
 bool run_import(const ImportOptions& options, ImportReport& report, std::string& error) {
     const std::string& table = options.table;
-    if (!is_plain_name(table) || table.rfind("sqlite_", 0) == 0 || table.rfind("strata_", 0) == 0) {
-        error = "--table '" + table +
-                "' is not a table name a rule file can use: letters, digits and '_', not "
-                "starting with a digit, sqlite_ or strata_";
-        return false;
-    }
+    if (error = table_name_problem(table); !error.empty()) return false;
     ParsedFile file;
     if (!read_header(options, file, error)) return false;
     const size_t width = file.headers.size();
@@ -305,11 +334,18 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
             db = std::make_unique<SQLite::Database>(options.db, SQLite::OPEN_READONLY);
             db->setBusyTimeout(5000);
             SQLite::Statement q(*db,
-                                "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') "
-                                "AND name = ? COLLATE NOCASE");
+                                "SELECT name, type FROM sqlite_schema WHERE type IN ('table', "
+                                "'view') AND name = ? COLLATE NOCASE");
             q.bind(1, table);
             if (q.executeStep()) {
                 exists = true;
+                if (q.getColumn(1).getString() == "view") {
+                    error = "database '" + options.db + "' has a view '" +
+                            q.getColumn(0).getString() +
+                            "': import writes tables, and does not replace a view; give "
+                            "another --table";
+                    return false;
+                }
                 if (q.getColumn(0).getString() != table) {
                     error = "database '" + options.db + "' has a table '" +
                             q.getColumn(0).getString() + "', which SQLite takes for '" + table +
@@ -461,6 +497,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
             for (const auto& [type, name, sql] : dependents) {
                 try {
                     db->exec(sql);  // one statement: it fails whole, the import goes on
+                    if (type == "trigger") check_trigger(*db, table, file.names, name);
                 } catch (const SQLite::Exception& e) {
                     report.notes.push_back(type + " '" + name +
                                            "' of the old table could not be made again on the "

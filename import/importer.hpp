@@ -70,4 +70,8 @@ struct ImportReport {
 // option) on any problem; the database is then as it was.
 bool run_import(const ImportOptions& options, ImportReport& report, std::string& error);
 
+// Why `table` cannot be imported into (not a plain name, or one of SQLite's or strata's own,
+// in any letter case); empty when it can. run_import checks it too.
+std::string table_name_problem(const std::string& table);
+
 }  // namespace strata::import

@@ -410,6 +410,20 @@ TEST_CASE(
     CHECK(schema("logged") == 1);
     CHECK(schema("strata_watch_c_insert") == 0);  // the watch is of the old rows
     CHECK(count_rows(db, "log") == 0);            // made again after the import's rows
+    // A trigger whose body reads a column gone is made, by SQLite, and then fails every change
+    // it fires for: it is dropped and named.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "CREATE TRIGGER kept_name AFTER DELETE ON c BEGIN INSERT INTO log VALUES "
+            "(length(old.title)); END;");
+    r = run_cli(
+        {"import", dir.write("b2.csv", "id,amt\n2,5\n"), "--db", db, "--table", "c", "--replace"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("note: trigger 'kept_name' of the old table could not be made again on the "
+                     "new one (no such column: old.title); it is dropped") != std::string::npos);
+    CHECK(schema("kept_name") == 0);
+    CHECK(schema("logged") == 1);
+    SQLite::Database(db, SQLite::OPEN_READWRITE).exec("DELETE FROM c");  // deletes work
     // A view that reads a column gone is named.
     r = run_cli(
         {"import", dir.write("c.csv", "id,title\n3,c\n"), "--db", db, "--table", "c", "--replace"});
@@ -498,6 +512,24 @@ TEST_CASE("import --dry-run writes nothing; separators, decimals and usage error
     r = run_cli({"import", ragged, "--db", db, "--table", "strata_x"});
     CHECK(r.code == 2);
     CHECK(r.err.find("is not a table name a rule file can use") != std::string::npos);
+    // In any letter case: SQLite takes Strata_Runs for strata_runs, the run state's table.
+    for (const char* own : {"Strata_Runs", "SQLITE_x"}) {
+        r = run_cli({"import", ragged, "--db", db, "--table", own, "--format", "json"});
+        CHECK(r.code == 2);
+        CHECK(json_at(r.out, "$.error.kind") == "usage");
+        CHECK(r.err.find("is not a table name a rule file can use") != std::string::npos);
+    }
+    r = run_cli({"import", ragged, "--db", db, "--table", "a b", "--format", "json"});
+    CHECK(json_at(r.out, "$.error.kind") == "usage");
+    r = run_cli({"import", ragged, "--db", db, "--table", "r2", "--types", "a:integer,A:text"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--types names column 'A' twice") != std::string::npos);
+    // A view of that name is not a table to replace.
+    SQLite::Database(db, SQLite::OPEN_READWRITE).exec("CREATE VIEW v2 AS SELECT 1 AS one");
+    r = run_cli({"import", ragged, "--db", db, "--table", "v2", "--replace"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("has a view 'v2': import writes tables, and does not replace a view") !=
+          std::string::npos);
     r = run_cli({"import", ragged, "--db", db, "--table", "r", "--replace", "--append"});
     CHECK(r.code == 2);
     r = run_cli({"import", dir.file("missing.csv"), "--db", db, "--table", "r"});
