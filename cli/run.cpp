@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <ostream>
@@ -26,6 +27,7 @@ namespace {
 // A share with one decimal. A part that is not zero never shows as 0.0%: under 0.05% it
 // shows as <0.1% (or >-0.1% for a negative part).
 std::string percent(double part, double whole) {
+    if (!std::isfinite(part) || !std::isfinite(whole)) return "-";
     const double p = whole != 0 ? 100.0 * part / whole : 0.0;
     if (part != 0 && p > 0 && p < 0.05) return "<0.1%";
     if (part != 0 && p < 0 && p > -0.05) return ">-0.1%";
@@ -54,16 +56,36 @@ std::string one_line(const std::string& s) {
     return out;
 }
 
+// `v` as printf's %.2f, however long (1e308 has 309 digits). REQUIRES: v is finite.
+std::string two_decimals(double v) {
+    const int length = std::snprintf(nullptr, 0, "%.2f", v);
+    std::string text(static_cast<size_t>(length) + 1, '\0');
+    std::snprintf(text.data(), text.size(), "%.2f", v);
+    text.resize(static_cast<size_t>(length));
+    return text;
+}
+
+// An amount with two decimals and its whole part grouped by thousands ("-1,234.50"); from 1e15
+// on, six significant digits with an exponent ("1.9e+19"); "-" when not finite (a total whose
+// doubles overflowed), as a total that is not known.
 std::string money(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.2f", v);
-    std::string s = buf;
+    if (!std::isfinite(v)) return "-";
+    if (std::fabs(v) >= 1e15) {  // past a thousand billion, digits stop being readable
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.6g", v);
+        return buf;
+    }
+    std::string s = two_decimals(v);
+    const bool negative = s[0] == '-';
+    if (negative) s.erase(0, 1);
     const size_t dot = s.find('.');
-    std::string whole = s.substr(0, dot);
-    const bool negative = !whole.empty() && whole[0] == '-';
-    if (negative) whole = whole.substr(1);
-    return (negative ? "-" : "") + thousands(static_cast<size_t>(std::stoull(whole))) +
-           s.substr(dot);
+    const std::string digits = s.substr(0, dot);
+    std::string grouped;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) grouped += ',';
+        grouped += digits[i];
+    }
+    return (negative ? "-" : "") + grouped + s.substr(dot);
 }
 
 // Width in characters, counting UTF-8 sequences once.
@@ -326,10 +348,10 @@ void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
     write_csv_field(out, m.label);
     out << ',' << s.count << ',' << share << ',';
     if (rep.has_value) {
-        char v[96];
-        std::snprintf(v, sizeof v, "%.2f,%.2f", s.value_total,
-                      s.value_count ? s.value_total / static_cast<double>(s.value_count) : 0.0);
-        out << v;
+        // Empty where the JSON has null: a total that overflowed, or no member with a value.
+        auto amount = [](double v) { return std::isfinite(v) ? two_decimals(v) : std::string(); };
+        out << amount(s.value_total) << ','
+            << (s.value_count ? amount(s.value_total / static_cast<double>(s.value_count)) : "");
     } else {
         out << ',';
     }

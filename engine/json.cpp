@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "dsl/diagnostics.hpp"
 
@@ -64,10 +65,30 @@ JsonWriter& JsonWriter::value(int64_t i) {
     return *this;
 }
 
+namespace {
+
+// The shortest %g text that reads back as `d` exactly ("1e+308", "5e-08"). REQUIRES: finite.
+std::string shortest_round_trip(double d) {
+    char buf[32];
+    for (int precision = 1; precision <= 17; ++precision) {
+        std::snprintf(buf, sizeof buf, "%.*g", precision, d);
+        if (std::strtod(buf, nullptr) == d) break;
+    }
+    return buf;
+}
+
+}  // namespace
+
 JsonWriter& JsonWriter::value(double d, int decimals) {
     separate();
     if (!std::isfinite(d)) {
         out_ << "null";
+        return *this;
+    }
+    // From 1e15 on, whole digits say nothing a round-trip exponent form does not (and %f of
+    // 1e308 has 309 of them).
+    if (std::fabs(d) >= 1e15) {
+        out_ << shortest_round_trip(d);
         return *this;
     }
     char buf[64];
@@ -80,6 +101,8 @@ JsonWriter& JsonWriter::value(double d, int decimals) {
         if (s.back() == '.') s.pop_back();
     }
     if (s == "-0") s = "0";
+    // A value too small for `decimals` is not zero: 5e-08 stays 5e-08.
+    if (s == "0" && d != 0) s = shortest_round_trip(d);
     out_ << s;
     return *this;
 }

@@ -22,6 +22,9 @@ class JsonWriter {
     JsonWriter& value(int64_t i);
     JsonWriter& value(int i) { return value(static_cast<int64_t>(i)); }
     JsonWriter& value(size_t i) { return value(static_cast<int64_t>(i)); }
+    // `d` with at most `decimals` places, trailing zeros trimmed; from 1e15 on, and for a value
+    // that would round to 0 without being 0, the shortest text that reads back as `d` (1e+308,
+    // 5e-08); null when not finite.
     JsonWriter& value(double d, int decimals = 6);
     JsonWriter& value(bool b);
     JsonWriter& null();

@@ -3,6 +3,8 @@
 #include "engine/json.hpp"
 #include "engine/run.hpp"
 
+#include <cmath>
+
 namespace strata {
 
 namespace {
@@ -34,7 +36,12 @@ void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, 
             w.key("value_avg").value(s.value_total / static_cast<double>(s.value_count), 2);
         else
             w.key("value_avg").null();
-        w.key("value_share").value(rep.value_total != 0 ? s.value_total / rep.value_total : 0.0, 4);
+        // A share of a total that overflowed (or of its own overflowed total) is not known.
+        if (!std::isfinite(rep.value_total) || !std::isfinite(s.value_total))
+            w.key("value_share").null();
+        else
+            w.key("value_share")
+                .value(rep.value_total != 0 ? s.value_total / rep.value_total : 0.0, 4);
     } else {
         w.key("value_total").null().key("value_avg").null().key("value_share").null();
     }

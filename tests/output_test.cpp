@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <sstream>
 #include <vector>
 
@@ -350,4 +351,50 @@ TEST_CASE("output that cannot be written fails the command with exit 2, small or
     REQUIRE(exit_code(graph, dir.file("graph.json")) == 0);
     CHECK(exit_code(graph, "/dev/full") == 2);
     CHECK(said().find("what it printed is incomplete") != std::string::npos);
+}
+
+TEST_CASE("value totals past the range of a double, huge or tiny, in the table, CSV and JSON") {
+    TempDir dir;
+    // a: two 1e308 overflow to infinity, and with them the run's total; b: -1e308; c: 5e-08;
+    // d: 1.9e19, more than a 64-bit count holds; rest: no value.
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, plan TEXT, spend REAL);
+INSERT INTO customers VALUES (1, 'a', 1e308), (2, 'a', 1e308), (3, 'b', -1e308),
+  (4, 'c', 5e-8), (5, 'd', 1.9e19), (6, 'e', NULL);
+)sql");
+    std::string rules = "ruleset: totals\nversion: 1\nvalue: spend\ngeneral:\n  segments:\n";
+    for (const char* id : {"a", "b", "c", "d"})
+        rules += std::string("    - id: ") + id + "\n      when: plan == '" + id + "'\n";
+    rules += "    - id: rest\n      when: otherwise\n";
+    const auto file = dir.write("r.yaml", rules);
+    auto run = [&](const char* format) {
+        const Run r = run_cli(
+            {"run", file, "--db", db, "--dry-run", "--as-of", "2026-11-01", "--format", format});
+        CHECK_MESSAGE(r.code == 0, r.err);
+        return r.out;
+    };
+    // The table: it once aborted (an internal error after the run was stored).
+    const std::string table = run("table");
+    CHECK(table.find("6 customers, value total -\n") != std::string::npos);
+    CHECK(table.find("1.9e+19") != std::string::npos);
+    CHECK(table.find("-1e+308") != std::string::npos);
+    // CSV: every row keeps its 13 fields; what is not known is empty, as JSON's null.
+    const auto csv = lines_of(run("csv"));
+    REQUIRE(csv.size() == 6);
+    for (const auto& line : csv)
+        CHECK_MESSAGE(std::count(line.begin(), line.end(), ',') == 12, line);
+    CHECK(csv[1] == "a,0,,,2,0.333333,,,,,,,");
+    CHECK(csv[4] == "d,0,,,1,0.166667,19000000000000000000.00,19000000000000000000.00,,,,,");
+    CHECK(csv[5] == "rest,0,,,1,0.166667,0.00,,,,,,");
+    // JSON: the numbers themselves, not their first 64 characters, and no share of an
+    // unknown total.
+    const std::string json = run("json");
+    CHECK(json_at(json, "$.value_total") == "<none>");
+    CHECK(json_at(json, "$.segments[0].value_total") == "<none>");
+    CHECK(json_at(json, "$.segments[1].value_total") == "-1.0e+308");
+    CHECK(json.find("\"value_total\":-1e+308,") != std::string::npos);
+    CHECK(json.find("\"value_total\":5e-08,") != std::string::npos);
+    CHECK(json.find("\"value_total\":1.9e+19,") != std::string::npos);
+    for (int s = 0; s < 5; ++s)
+        CHECK(json_at(json, "$.segments[" + std::to_string(s) + "].value_share") == "<none>");
 }
