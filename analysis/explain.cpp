@@ -110,9 +110,11 @@ class Tracer {
             return {};
         return std::string("the total of its ") +
                format_thousands(static_cast<size_t>(*n.rows - n.rows_without_value)) +
-               " values is beyond the range of " +
-               (a.type == Type::Int ? "a whole number (about 9.2e18)"
-                                    : "a number (about 1.8e308)") +
+               " values is beyond " +
+               (a.type == Type::Int
+                    ? std::string("the range of a whole number (about 9.2e18)")
+                    : std::string("what an exact sum holds (a magnitude of 10^29; a value beyond "
+                                  "about 1.7e29 or infinite counts so too)")) +
                ", so it is null, as every overflow is";
     }
 
