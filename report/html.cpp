@@ -42,9 +42,11 @@ std::string escape(const std::string& s) {
 }
 
 std::string fixed(double v, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    std::string s = buf;
+    // As long as it takes: %f of 1e308 has 309 digits, and a cut text is a wrong number.
+    const int length = std::snprintf(nullptr, 0, "%.*f", decimals, v);
+    std::string s(static_cast<size_t>(length) + 1, '\0');
+    std::snprintf(s.data(), s.size(), "%.*f", decimals, v);
+    s.resize(static_cast<size_t>(length));
     if (s == "-0" || s.find_first_not_of("-0.") == std::string::npos) {
         if (!s.empty() && s[0] == '-') s.erase(0, 1);
     }

@@ -6,6 +6,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -397,4 +399,14 @@ INSERT INTO customers VALUES (1, 'a', 1e308), (2, 'a', 1e308), (3, 'b', -1e308),
     CHECK(json.find("\"value_total\":1.9e+19,") != std::string::npos);
     for (int s = 0; s < 5; ++s)
         CHECK(json_at(json, "$.segments[" + std::to_string(s) + "].value_share") == "<none>");
+    // The report of the stored run writes the whole number, not its first 63 characters.
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const std::string html = dir.file("r.html");
+    REQUIRE(run_cli({"report", "--db", db, "--out", html}).code == 0);
+    std::ifstream in(html);
+    const std::string page((std::istreambuf_iterator<char>(in)), {});
+    std::string digits(400, '\0');
+    digits.resize(static_cast<size_t>(std::snprintf(digits.data(), digits.size(), "%.2f", -1e308)));
+    REQUIRE(digits.size() == 313);  // '-', 309 digits, '.', 2 decimals
+    CHECK(page.find("data-value-total=\"" + digits + "\"") != std::string::npos);
 }
