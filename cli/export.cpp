@@ -20,6 +20,7 @@
 #include "engine/state.hpp"
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
+#include "text/encoding.hpp"
 
 namespace strata::cli {
 
@@ -148,7 +149,10 @@ void write_csv(std::ostream& out, const StoredRun& run, const ExportOptions& opt
 }
 
 // One object per customer: one per line (jsonl), or as one JSON array with an object per line.
-void write_json_rows(std::ostream& out, const StoredRun& run, bool array) {
+// Returns how many text keys are not UTF-8: JSON writes their bad bytes as U+FFFD, so two of
+// them can read alike.
+size_t write_json_rows(std::ostream& out, const StoredRun& run, bool array) {
+    size_t not_utf8 = 0;
     const SegmentActions none;
     if (array) out << '[';
     bool first = true;
@@ -157,10 +161,13 @@ void write_json_rows(std::ostream& out, const StoredRun& run, bool array) {
         const SegmentActions& a = it != run.actions.end() ? it->second : none;
         JsonWriter w;
         w.begin_object().key("customer_key");
-        if (const auto* i = std::get_if<int64_t>(&row.key))
+        if (const auto* i = std::get_if<int64_t>(&row.key)) {
             w.value(*i);
-        else
-            w.value(std::get<Str>(row.key).str());
+        } else {
+            const std::string& key = std::get<Str>(row.key).str();
+            not_utf8 += !text::is_valid_utf8(key);
+            w.value(key);
+        }
         w.key("segment").value(row.segment.str()).key("tactical").begin_array();
         std::stringstream tags(row.tactical.str());
         for (std::string tag; std::getline(tags, tag, ';');)
@@ -186,6 +193,7 @@ void write_json_rows(std::ostream& out, const StoredRun& run, bool array) {
         first = false;
     }
     if (array) out << (first ? "]\n" : "\n]\n");
+    return not_utf8;
 }
 
 // The export of a stored run, from a SQLite state (`state`) or a warehouse (null).
@@ -199,8 +207,11 @@ int write_export(const ExportOptions& options, const StoredRun& run, SQLite::Dat
         return write_csv_with_options(options, run, state, out, err);
     if (options.format == ExportFormat::Csv)
         write_csv(out, run, options);
-    else
-        write_json_rows(out, run, options.format == ExportFormat::Json);
+    else if (size_t bad = write_json_rows(out, run, options.format == ExportFormat::Json))
+        err << "strata export: note: " << thousands(bad) << " customer key"
+            << (bad == 1 ? " is" : "s are")
+            << " not UTF-8 text; JSON writes each byte that is not as \\ufffd, so such keys can "
+               "read alike: --format csv writes the keys' bytes as stored\n";
     return kExitOk;
 }
 

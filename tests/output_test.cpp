@@ -410,3 +410,25 @@ INSERT INTO customers VALUES (1, 'a', 1e308), (2, 'a', 1e308), (3, 'b', -1e308),
     REQUIRE(digits.size() == 313);  // '-', 309 digits, '.', 2 decimals
     CHECK(page.find("data-value-total=\"" + digits + "\"") != std::string::npos);
 }
+
+TEST_CASE("export: JSON says when text keys are not UTF-8, which it cannot write as they are") {
+    TempDir dir;
+    // Two keys that differ only in a byte that is not UTF-8 (0xFF and 0xFE before an 'A').
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id TEXT PRIMARY KEY, plan TEXT);
+INSERT INTO customers VALUES (CAST(x'FF41' AS TEXT), 'a'), (CAST(x'FE41' AS TEXT), 'b'),
+  ('plain', 'a');
+)sql");
+    const auto file = dir.write("r.yaml",
+                                "ruleset: keys\nversion: 1\ngeneral:\n  segments:\n    - id: a\n"
+                                "      when: plan == 'a'\n    - id: rest\n      when: otherwise\n");
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const Run json = run_cli({"export", file, "--db", db, "--format", "jsonl"});
+    CHECK(json.code == 0);
+    CHECK(json.err.find("strata export: note: 2 customer keys are not UTF-8 text") !=
+          std::string::npos);
+    const Run csv = run_cli({"export", file, "--db", db});
+    CHECK(csv.out.find("\xFF"
+                       "A,a") != std::string::npos);  // CSV keeps the bytes
+    CHECK(csv.err.find("not UTF-8") == std::string::npos);
+}
