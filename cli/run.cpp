@@ -56,15 +56,6 @@ std::string one_line(const std::string& s) {
     return out;
 }
 
-// `v` as printf's %.2f, however long (1e308 has 309 digits). REQUIRES: v is finite.
-std::string two_decimals(double v) {
-    const int length = std::snprintf(nullptr, 0, "%.2f", v);
-    std::string text(static_cast<size_t>(length) + 1, '\0');
-    std::snprintf(text.data(), text.size(), "%.2f", v);
-    text.resize(static_cast<size_t>(length));
-    return text;
-}
-
 // An amount with two decimals and its whole part grouped by thousands ("-1,234.50"); from 1e15
 // on, six significant digits with an exponent ("1.9e+19"); "-" when not finite (a total whose
 // doubles overflowed), as a total that is not known.
@@ -75,17 +66,7 @@ std::string money(double v) {
         std::snprintf(buf, sizeof buf, "%.6g", v);
         return buf;
     }
-    std::string s = two_decimals(v);
-    const bool negative = s[0] == '-';
-    if (negative) s.erase(0, 1);
-    const size_t dot = s.find('.');
-    const std::string digits = s.substr(0, dot);
-    std::string grouped;
-    for (size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) grouped += ',';
-        grouped += digits[i];
-    }
-    return (negative ? "-" : "") + grouped + s.substr(dot);
+    return group_thousands(format_fixed(v, 2));
 }
 
 // Width in characters, counting UTF-8 sequences once.
@@ -349,7 +330,9 @@ void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
     out << ',' << s.count << ',' << share << ',';
     if (rep.has_value) {
         // Empty where the JSON has null: a total that overflowed, or no member with a value.
-        auto amount = [](double v) { return std::isfinite(v) ? two_decimals(v) : std::string(); };
+        auto amount = [](double v) {
+            return std::isfinite(v) ? format_fixed(v, 2) : std::string();
+        };
         out << amount(s.value_total) << ','
             << (s.value_count ? amount(s.value_total / static_cast<double>(s.value_count)) : "");
     } else {

@@ -166,13 +166,28 @@ std::string format_count(size_t n, const std::string& singular, const std::strin
 }
 
 std::string format_thousands(size_t n) {
-    const std::string digits = std::to_string(n);
-    std::string out;
-    for (size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
+    return group_thousands(std::to_string(n));
+}
+
+std::string group_thousands(std::string_view number) {
+    const size_t sign = !number.empty() && number[0] == '-' ? 1 : 0;
+    const size_t whole_end = std::min(number.find('.'), number.size());
+    const size_t digits = whole_end - sign;
+    std::string out(number.substr(0, sign));
+    for (size_t i = 0; i < digits; ++i) {
+        if (i > 0 && (digits - i) % 3 == 0) out += ',';
+        out += number[sign + i];
     }
+    out += number.substr(whole_end);
     return out;
+}
+
+std::string format_fixed(double v, int decimals) {
+    const int length = std::snprintf(nullptr, 0, "%.*f", decimals, v);
+    std::string text(static_cast<size_t>(length) + 1, '\0');
+    std::snprintf(text.data(), text.size(), "%.*f", decimals, v);
+    text.resize(static_cast<size_t>(length));
+    return text;
 }
 
 std::string format_percent(long double share) {

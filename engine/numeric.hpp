@@ -57,6 +57,13 @@ std::string_view trim_spaces(std::string_view text);
 // 1234567 as "1,234,567", for people.
 std::string format_thousands(size_t n);
 
+// A decimal text ("-1234567.89", "1234") with its whole part grouped by thousands
+// ("-1,234,567.89").
+std::string group_thousands(std::string_view number);
+
+// v as printf's %.*f, however long it is (1e308 has 309 digits). REQUIRES: v is finite.
+std::string format_fixed(double v, int decimals);
+
 // A count and its noun, for people: "1 row", "12,345 rows" (`plural` when n is not 1).
 std::string format_count(size_t n, const std::string& singular, const std::string& plural);
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "engine/json.hpp"
+#include "engine/numeric.hpp"
 
 namespace strata::report {
 
@@ -42,11 +43,7 @@ std::string escape(const std::string& s) {
 }
 
 std::string fixed(double v, int decimals) {
-    // As long as it takes: %f of 1e308 has 309 digits, and a cut text is a wrong number.
-    const int length = std::snprintf(nullptr, 0, "%.*f", decimals, v);
-    std::string s(static_cast<size_t>(length) + 1, '\0');
-    std::snprintf(s.data(), s.size(), "%.*f", decimals, v);
-    s.resize(static_cast<size_t>(length));
+    std::string s = format_fixed(v, decimals);
     if (s == "-0" || s.find_first_not_of("-0.") == std::string::npos) {
         if (!s.empty() && s[0] == '-') s.erase(0, 1);
     }
@@ -55,18 +52,7 @@ std::string fixed(double v, int decimals) {
 
 // 1234567.891 with 2 decimals as 1,234,567.89.
 std::string grouped(double v, int decimals) {
-    std::string s = fixed(v, decimals);
-    const bool negative = !s.empty() && s[0] == '-';
-    if (negative) s.erase(0, 1);
-    const size_t point = s.find('.');
-    std::string whole = s.substr(0, point),
-                rest = point == std::string::npos ? "" : s.substr(point);
-    std::string out;
-    for (size_t i = 0; i < whole.size(); ++i) {
-        if (i > 0 && (whole.size() - i) % 3 == 0) out += ',';
-        out += whole[i];
-    }
-    return (negative ? "-" : "") + out + rest;
+    return group_thousands(fixed(v, decimals));
 }
 
 // A share the rule file set (in basis points) as a percentage with the decimals it was written

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/numeric.hpp"
+
 namespace strata::report {
 
 const char* const kValuesLeftOut =
@@ -44,12 +46,7 @@ namespace {
 
 // 1234567 as 1,234,567.
 std::string grouped_count(int64_t n) {
-    std::string digits = std::to_string(n), out;
-    for (size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
+    return group_thousands(std::to_string(n));
 }
 
 }  // namespace

@@ -75,3 +75,18 @@ TEST_CASE("number texts read as the nearest double, integer texts only when whol
     CHECK_FALSE(strata::parse_integer_text("1e100000000000").has_value());
     CHECK(*strata::parse_integer_text("0e100000000000") == 0);
 }
+
+TEST_CASE("group_thousands and format_fixed: any length, sign and fraction kept") {
+    CHECK(strata::group_thousands("0") == "0");
+    CHECK(strata::group_thousands("999") == "999");
+    CHECK(strata::group_thousands("1234") == "1,234");
+    CHECK(strata::group_thousands("-1234567.891") == "-1,234,567.891");
+    CHECK(strata::group_thousands("-123.45") == "-123.45");
+    CHECK(strata::format_thousands(1000000) == "1,000,000");
+    CHECK(strata::format_fixed(1234.5, 2) == "1234.50");
+    CHECK(strata::format_fixed(-0.125, 2) == "-0.12");  // printf's rounding, to even
+    const std::string huge = strata::format_fixed(1e308, 2);
+    CHECK(huge.size() == 312);  // 309 digits, '.', 2 decimals: not cut at a buffer's end
+    CHECK(huge.rfind("1000000000000000010979063629440455417404923096773118", 0) == 0);
+    CHECK(strata::group_thousands(huge).size() == 312 + 102);
+}
