@@ -1,8 +1,8 @@
 #include "engine/json.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 
 #include "dsl/diagnostics.hpp"
 
@@ -67,14 +67,11 @@ JsonWriter& JsonWriter::value(int64_t i) {
 
 namespace {
 
-// The shortest %g text that reads back as `d` exactly ("1e+308", "5e-08"). REQUIRES: finite.
+// The shortest text that reads back as `d` ("1e+308", "5e-08"). REQUIRES: finite.
 std::string shortest_round_trip(double d) {
     char buf[32];
-    for (int precision = 1; precision <= 17; ++precision) {
-        std::snprintf(buf, sizeof buf, "%.*g", precision, d);
-        if (std::strtod(buf, nullptr) == d) break;
-    }
-    return buf;
+    const auto end = std::to_chars(buf, buf + sizeof buf, d).ptr;
+    return std::string(buf, end);
 }
 
 }  // namespace
