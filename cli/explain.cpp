@@ -2,6 +2,7 @@
 // [--format text|json]`: why a customer is where they are.
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <ostream>
 #include <set>
 
@@ -44,7 +45,9 @@ void write_value(JsonWriter& w, const Value& v) {
     else if (const auto* i = std::get_if<int64_t>(&v))
         w.value(*i);
     else if (const auto* d = std::get_if<double>(&v))
-        w.value(*d, 9);
+        // As the text says it: every digit the value needs, so that a condition's two sides
+        // never read alike when they differ.
+        std::isfinite(*d) ? w.raw(format_value(v)) : w.null();
     else if (const auto* s = std::get_if<Str>(&v))
         w.value(s->str());
     else

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/numeric.hpp"
@@ -100,6 +102,12 @@ std::string format_value(const Value& v) {
                 if (x == 0) return "0";  // -0 too: a sign on nothing only puzzles a reader
                 char buf[40];
                 std::snprintf(buf, sizeof buf, "%.15g", x);
+                // 15 digits read best, but a value they do not give back exactly (0.1 + 0.2) is
+                // written in full, so that no two different values look alike.
+                if (std::isfinite(x) && std::strtod(buf, nullptr) != x) {
+                    const auto end = std::to_chars(buf, buf + sizeof buf, x).ptr;
+                    return std::string(buf, end);
+                }
                 return buf;
             } else if constexpr (std::is_same_v<T, Str>) {
                 return x.str();

@@ -92,7 +92,9 @@ inline bool values_equal(const Value& a, const Value& b) {
 // Converts a value to the static type of its expression (Int → Number, Date → DateTime).
 Value coerce(Value v, Type to);
 
-// Text as a person reads it: 12, 3.5, 'x' → x, 2026-01-01, null.
+// Text as a person reads it: 12, 3.5, 'x' → x, 2026-01-01, null. A number is written with 15
+// significant digits when they read back as it, and otherwise with as many as it takes
+// (0.1 + 0.2 is 0.30000000000000004): two different numbers never read alike.
 std::string format_value(const Value& v);
 
 // A customer key as given, for a message: as it is, or in quotes when it is empty or begins or

@@ -178,3 +178,41 @@ TEST_CASE("explain agrees with the run: the first segment it finds true is the o
         }
     }
 }
+
+TEST_CASE(
+    "explain writes every digit a number needs, so a condition's two sides never read alike") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (id INTEGER PRIMARY KEY, score REAL);
+INSERT INTO customers VALUES (1, 0.123456789123), (2, 0.1 + 0.2), (3, 0.5);
+)sql");
+    const auto file = dir.write("r.yaml", R"(ruleset: digits
+version: 1
+source:
+  customers: customers
+  key: id
+general:
+  segments:
+    - id: above
+      when: score > 0.1234567891
+    - id: rest
+      when: otherwise
+)");
+    auto explain = [&](const char* customer, const char* format) {
+        const Run r = run_cli({"explain", file, "--db", db, "--customer", customer, "--as-of",
+                               "2026-10-01", "--format", format});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        return r.out;
+    };
+    // Nine decimals made both sides 0.123456789 beside a condition that held.
+    const std::string one = explain("1", "json");
+    CHECK(json_at(one, "$.tried[0].condition.children[0].value") == "0.123456789123");
+    CHECK(json_at(one, "$.tried[0].condition.children[1].value") == "0.1234567891");
+    // 0.1 + 0.2 is not 0.3, and the text says so; a value 15 digits hold stays short.
+    CHECK(explain("2", "text").find("score = 0.30000000000000004") != std::string::npos);
+    // (json_at reads numbers back through SQLite, which prints 15 digits: look at the text.)
+    CHECK(explain("2", "json")
+              .find(R"("text":"score","kind":"column","line":9,"col":13,)"
+                    R"("value":0.30000000000000004,)") != std::string::npos);
+    CHECK(explain("3", "text").find("score = 0.5 ") != std::string::npos);
+}

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 
 #include "engine/numeric.hpp"
@@ -89,4 +90,22 @@ TEST_CASE("group_thousands and format_fixed: any length, sign and fraction kept"
     CHECK(huge.size() == 312);  // 309 digits, '.', 2 decimals: not cut at a buffer's end
     CHECK(huge.rfind("1000000000000000010979063629440455417404923096773118", 0) == 0);
     CHECK(strata::group_thousands(huge).size() == 312 + 102);
+}
+
+TEST_CASE("format_value writes a number that reads back as itself, short when 15 digits do") {
+    using strata::format_value;
+    using strata::Value;
+    CHECK(format_value(Value{0.1}) == "0.1");
+    CHECK(format_value(Value{0.5}) == "0.5");
+    CHECK(format_value(Value{1e20}) == "1e+20");
+    CHECK(format_value(Value{-0.0}) == "0");
+    CHECK(format_value(Value{18600000000.0}) == "18600000000");
+    CHECK(format_value(Value{0.1 + 0.2}) == "0.30000000000000004");
+    CHECK(format_value(Value{0.123456789123}) == "0.123456789123");
+    // Every text reads back as the very double it was made from.
+    for (const double x : {0.1 + 0.2, 1.0 / 3, 2.0 / 3, 1e-300, 123456789.123456789,
+                           std::nextafter(1.0, 2.0), 5e-324, 1.7976931348623157e308}) {
+        CAPTURE(x);
+        CHECK(std::strtod(format_value(Value{x}).c_str(), nullptr) == x);
+    }
 }
