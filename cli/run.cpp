@@ -306,6 +306,10 @@ void print_table(std::ostream& out, const RunReport& rep, const RunCommandOption
         out << "point in time: " << thousands(dq.customers_after_as_of)
             << " customers who joined after as_of left out (source.since)\n";
     }
+    for (const auto& [fact, count] : dq.left_out_fact_rows) {
+        out << "point in time: " << thousands(count) << " " << fact
+            << " rows of those customers left out with them\n";
+    }
     for (const auto& [fact, count] : dq.future_fact_rows) {
         out << "point in time: " << thousands(count) << " " << fact
             << " rows after as_of left out\n";

@@ -117,6 +117,16 @@ int64_t KeyIndex::find_text(const std::string& key) const {
     return -1;
 }
 
+void KeyIndex::set_left_out(const Column& keys) {
+    if (keys.empty()) {
+        left_out_.reset();
+        return;
+    }
+    auto index = std::make_shared<KeyIndex>();
+    index->build(keys);
+    left_out_ = std::move(index);
+}
+
 namespace {
 
 // One rowid range of the customer table, as read: rows with a null key are already left out.
@@ -357,6 +367,8 @@ void merge_data_quality(DataQuality& into, const DataQuality& from) {
     into.null_keys += from.null_keys;
     into.duplicate_keys += from.duplicate_keys;
     into.customers_after_as_of += from.customers_after_as_of;
+    for (const auto& [fact, n] : from.left_out_fact_rows)
+        into.left_out_fact_rows[fact] += n;
     for (const auto& s : from.duplicate_samples) {
         if (into.duplicate_samples.size() < 5) into.duplicate_samples.push_back(s);
     }
@@ -426,12 +438,18 @@ void SqliteFactSource::read(const std::function<void(FactChunk&)>& consume) {
     };
     empty();
     size_t orphans = 0;
-    size_t keyless = 0;  // of the orphans
+    size_t keyless = 0;   // of the orphans
+    size_t left_out = 0;  // rows of customers the run leaves out: not orphans
+    const KeyIndex* left_out_keys = s.index.left_out();
     const std::vector<CellReader> readers = readers_for(s.fact.columns);
     scan_rows(s.db, s.fact.table, s.fact.key, s.fact.columns, s.range, [&](sqlite3_value** cells) {
         s.report.row();
         const int64_t owner = s.owner_of(cells[0]);
         if (owner < 0) {
+            if (left_out_keys && key_owner(*left_out_keys, cells[0]) >= 0) {
+                ++left_out;
+                return;
+            }
             ++orphans;
             const int type = sqlite3_value_type(cells[0]);
             if (type == SQLITE_NULL ||
@@ -452,6 +470,7 @@ void SqliteFactSource::read(const std::function<void(FactChunk&)>& consume) {
     });
     if (orphans > 0) s.dq.orphan_fact_rows[s.fact.name] += orphans;
     if (keyless > 0) s.dq.keyless_fact_rows[s.fact.name] += keyless;
+    if (left_out > 0) s.dq.left_out_fact_rows[s.fact.name] += left_out;
     s.report.flush(true);
     if (chunk.rows == 0) return;
     // The last chunk ends where its rows do.

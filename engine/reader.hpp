@@ -38,6 +38,8 @@ struct DataQuality {
     std::map<std::string, size_t> keyless_fact_rows;
     std::map<std::string, size_t> future_fact_rows;  // after as_of: left out by design
     size_t customers_after_as_of = 0;  // source.since after as_of: not customers yet, left out
+    // Fact rows of those customers: left out with them, not orphans (not problems either).
+    std::map<std::string, size_t> left_out_fact_rows;
     // Facts whose time is null or did not convert: not known to be on or before as_of, so
     // left out of every aggregate. A finding: the data should say when they happened.
     std::map<std::string, size_t> unknown_time_fact_rows;
@@ -65,6 +67,10 @@ class KeyIndex {
         return find_integer_hashed(key);
     }
     int64_t find_text(const std::string& key) const;
+    // The customers a run leaves out (source.since after as_of), by key: a fact row that no
+    // indexed customer owns but one of these does is theirs, not an orphan. Null when none.
+    void set_left_out(const Column& keys);
+    const KeyIndex* left_out() const { return left_out_.get(); }
 
   private:
     int64_t find_integer_hashed(int64_t key) const;
@@ -72,6 +78,7 @@ class KeyIndex {
     std::unordered_map<std::string, uint32_t> texts_;
     std::vector<int32_t> dense_;  // row per key - dense_base_, -1 for none
     int64_t dense_base_ = 0;
+    std::shared_ptr<const KeyIndex> left_out_;
 };
 
 using ProgressFn = std::function<void(const std::string& what, size_t rows)>;

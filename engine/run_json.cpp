@@ -256,6 +256,10 @@ std::string report_json(const RunReport& rep) {
         w.key(fact).value(count);
     w.end_object();
     w.key("customers_after_as_of").value(dq.customers_after_as_of);
+    w.key("facts_of_customers_after_as_of").begin_object();
+    for (const auto& [fact, count] : dq.left_out_fact_rows)
+        w.key(fact).value(count);
+    w.end_object();
     w.key("facts_after_as_of").begin_object();
     for (const auto& [fact, count] : dq.future_fact_rows)
         w.key(fact).value(count);

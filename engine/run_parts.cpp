@@ -33,8 +33,8 @@ void fill_state_columns(const bound::Program& program, CustomerTable& customers,
     }
 }
 
-void drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable& customers,
-                           KeyIndex& index, DataQuality& dq) {
+Column drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable& customers,
+                             KeyIndex& index, DataQuality& dq) {
     Frame frame;
     frame.rows = customers.rows;
     frame.as_of = as_of;
@@ -46,6 +46,7 @@ void drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable
     }
     const Column since = evaluate(*rules.since, frame);
     std::vector<char> keep(customers.rows, 1);
+    Column left_out;
     for (size_t row = 0; row < customers.rows; ++row) {
         const Value& v = since[row];
         const auto* d = std::get_if<Date>(&v);
@@ -53,9 +54,12 @@ void drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable
         if ((d && *d > as_of) || (t && to_date(*t) > as_of)) {
             keep[row] = 0;
             ++dq.customers_after_as_of;
+            left_out.push_back(customers.keys[row]);
         }
     }
     keep_customers(customers, index, keep);
+    index.set_left_out(left_out);
+    return left_out;
 }
 
 std::vector<char> actions_not_enqueued(SQLite::Database* state,

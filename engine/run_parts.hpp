@@ -27,10 +27,11 @@ void fill_state_columns(const bound::Program& program, CustomerTable& customers,
                         const std::vector<OpenPlacement>& open, Date as_of);
 
 // Drops customers whose source.since is after as_of: they did not exist yet on that day (an
-// unknown day keeps the customer). Counted in dq.customers_after_as_of; the index is rebuilt.
-// REQUIRES: rules.since set.
-void drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable& customers,
-                           KeyIndex& index, DataQuality& dq);
+// unknown day keeps the customer). Counted in dq.customers_after_as_of; the index is rebuilt,
+// with their keys as its left-out ones (their fact rows count apart, not as orphans). Returns
+// those keys, in the order they were read. REQUIRES: rules.since set.
+Column drop_future_customers(const CompiledRules& rules, Date as_of, CustomerTable& customers,
+                             KeyIndex& index, DataQuality& dq);
 
 // 1 for each row whose idempotency key is not in `state`'s outbox (all of them without a
 // state or an outbox), as a stored run's insert would find. Throws SQLite::Exception.

@@ -48,7 +48,7 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
                         const std::vector<FactNow>& now, const std::vector<uint32_t>& order,
                         IncrementalOutcome& outcome,
                         std::optional<std::vector<std::string_view>>& states,
-                        std::vector<std::string_view>& dropped) {
+                        std::vector<std::string_view>& dropped, uint64_t left_out_now) {
     const KeptState* kept = req.kept->has_value() ? &**req.kept : nullptr;
     std::optional<std::string> reason =
         why_not_incremental(*req.rules, *req.kept, req.kept_unusable, req.latest_run_id,
@@ -87,6 +87,17 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
                 break;
             }
         }
+        // Rows of customers source.since leaves out are counted apart from the orphans: when
+        // those customers are others than the kept state's, rows it read as the one or the
+        // other, and the states of customers who left, may be the other now.
+        int64_t at_stake = 0;
+        for (const FactWatermark& f : kept->facts)
+            at_stake += f.orphan_rows - f.keyless_rows;
+        if (!reason && left_out_now != kept->left_out_digest && (at_stake > 0 || !dropped.empty()))
+            reason = "the customers that source.since leaves out are not the ones at run " +
+                     std::to_string(kept->run_id) + ", and rows below the watermark matched no " +
+                     "placed customer then, or customers left: whose rows they are now takes "
+                     "a full read";
     }
     if (reason) {
         outcome.reason = *reason;
@@ -211,6 +222,7 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
     std::vector<RowTotals> totals(program.facts.size());             // of the current customers
     std::vector<std::optional<int64_t>> upto(program.facts.size());  // the read's last rowid
     std::vector<char> bounded(program.facts.size(), 0);  // read up to a just-raised watch
+    uint64_t left_out_now = 0;  // the customers source.since leaves out, as left_out_digest
     try {
         // One read transaction over every read of this connection: in rollback-journal mode
         // no writer can commit until the reads are done, so the extra connections that read
@@ -243,7 +255,9 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         KeyIndex index;
         customers = read_customers(connections, rules.rules.customers_table, rules.rules.key,
                                    program, index, dq, req.progress);
-        if (rules.since) drop_future_customers(rules, req.as_of, customers, index, dq);
+        Column left_out;  // customers source.since leaves out
+        if (rules.since) left_out = drop_future_customers(rules, req.as_of, customers, index, dq);
+        left_out_now = left_out_digest(left_out);
         if (req.fill_state) req.fill_state(customers);
         customers.pack();
         clock.lap("read customers");
@@ -292,7 +306,8 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
             CountsBeside::count_into(data, count_jobs, now);
         if (req.incremental) {
             out.incremental.emplace();
-            decide_incremental(req, customers, now, order, *out.incremental, states, dropped);
+            decide_incremental(req, customers, now, order, *out.incremental, states, dropped,
+                               left_out_now);
             if (states) spdlog::debug("kept aggregate states matched to the customers");
         }
         if (!states) counts.wait_into(now);
@@ -389,6 +404,8 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
     const KeptState* kept = states ? &**req.kept : nullptr;
     std::vector<int64_t> orphans(program.facts.size(), 0);
     std::vector<int64_t> keyless(program.facts.size(), 0);  // of the orphans
+    // Rows of customers source.since leaves out: not orphans, but no placed customer's either.
+    std::vector<int64_t> left_out(program.facts.size(), 0);
     auto rows_in = [](const std::map<std::string, size_t>& by_fact, const std::string& name) {
         const auto it = by_fact.find(name);
         return it == by_fact.end() ? int64_t{0} : static_cast<int64_t>(it->second);
@@ -396,9 +413,11 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
     for (size_t f = 0; f < program.facts.size(); ++f) {
         orphans[f] = rows_in(fact_dq.orphan_fact_rows, program.facts[f].name);
         keyless[f] = rows_in(fact_dq.keyless_fact_rows, program.facts[f].name);
+        left_out[f] = rows_in(fact_dq.left_out_fact_rows, program.facts[f].name);
         if (kept) {
-            orphans[f] += kept->facts[f].orphan_rows;
+            orphans[f] += kept->facts[f].orphan_rows - kept->facts[f].left_out_rows;
             keyless[f] += kept->facts[f].keyless_rows;
+            left_out[f] += kept->facts[f].left_out_rows;
         }
     }
     for (const std::string_view s : dropped) {
@@ -420,9 +439,13 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         merge_data_quality(below, fact_dq);
         fact_dq.unconvertible = std::move(below.unconvertible);
         fact_dq.orphan_fact_rows.clear();
+        fact_dq.left_out_fact_rows.clear();
         for (size_t f = 0; f < program.facts.size(); ++f) {
             if (orphans[f] > 0)
                 fact_dq.orphan_fact_rows[program.facts[f].name] = static_cast<size_t>(orphans[f]);
+            if (left_out[f] > 0)
+                fact_dq.left_out_fact_rows[program.facts[f].name] =
+                    static_cast<size_t>(left_out[f]);
         }
     }
     merge_data_quality(dq, fact_dq);
@@ -439,6 +462,7 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
 
     // The watermarks this run leaves, and what it read.
     out.kept.customers = static_cast<int64_t>(customers.rows);
+    out.kept.left_out_digest = left_out_now;
     out.kept.unconvertible = fact_dq.unconvertible;
     for (size_t f = 0; f < program.facts.size(); ++f) {
         FactWatermark w;
@@ -446,7 +470,7 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         w.table = program.facts[f].table;
         w.has_rowid = now[f].has_rowid;
         w.max_rowid = now[f].max_rowid;
-        w.rows = totals[f].read + orphans[f];
+        w.rows = totals[f].read + orphans[f] + left_out[f];
         if (bounded[f]) {
             w.watch_changes = now[f].watch->changes;
             if (f < req.watch_tokens.size() && req.watch_tokens[f] != 0)
@@ -454,8 +478,9 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
         }
         w.future_rows = totals[f].future;
         w.unknown_time_rows = totals[f].unknown_time;
-        w.orphan_rows = orphans[f];
+        w.orphan_rows = orphans[f] + left_out[f];  // as the incremental rules count them
         w.keyless_rows = keyless[f];
+        w.left_out_rows = left_out[f];
         w.definition = now[f].definition;
         if (out.incremental)
             out.incremental->facts[f].rows_read = w.rows - (kept ? kept->facts[f].rows : 0);

@@ -65,6 +65,7 @@ std::string encode_facts(const KeptState& kept) {
         w.i64(f.unknown_time_rows);
         w.i64(f.orphan_rows);
         w.i64(f.keyless_rows);
+        w.i64(f.left_out_rows);
         w.text(f.definition);
     }
     w.u64(kept.unconvertible.size());
@@ -77,6 +78,7 @@ std::string encode_facts(const KeptState& kept) {
     }
     w.u64(kept.blocks);
     w.u64(kept.blocks_checksum);
+    w.u64(kept.left_out_digest);
     return w.take();
 }
 
@@ -96,6 +98,7 @@ bool decode_facts(std::string_view bytes, KeptState& kept) {
         f.unknown_time_rows = r.i64();
         f.orphan_rows = r.i64();
         f.keyless_rows = r.i64();
+        f.left_out_rows = r.i64();
         f.definition = r.text();
         kept.facts.push_back(std::move(f));
     }
@@ -113,10 +116,29 @@ bool decode_facts(std::string_view bytes, KeptState& kept) {
     }
     kept.blocks = r.u64();
     kept.blocks_checksum = r.u64();
+    kept.left_out_digest = r.u64();
     return r.ok() && r.at_end();
 }
 
 }  // namespace
+
+uint64_t left_out_digest(const Column& keys) {
+    if (keys.empty()) return 0;
+    uint64_t digest = checksum64(std::string_view());
+    for (const uint32_t row : key_order(keys)) {
+        const Value& key = keys[row];
+        // Each key as its kind, length and bytes, so that no two sequences run together alike.
+        std::string text;
+        if (const auto* i = std::get_if<int64_t>(&key)) {
+            text = "i" + std::to_string(*i) + ";";
+        } else {
+            const std::string& chars = std::get<Str>(key).str();
+            text = "t" + std::to_string(chars.size()) + ":" + chars;
+        }
+        digest = checksum64(text, digest);
+    }
+    return digest == 0 ? 1 : digest;
+}
 
 uint64_t blocks_checksum(const std::vector<std::string>& blocks) {
     std::vector<uint64_t> each(blocks.size());

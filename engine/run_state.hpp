@@ -41,6 +41,9 @@ struct FactWatermark {
     int64_t unknown_time_rows = 0;
     int64_t orphan_rows = 0;
     int64_t keyless_rows = 0;  // of the orphan rows, those without a key: nobody's, ever
+    // Of the orphan rows, those of customers source.since left out (reported apart from the
+    // orphans, as theirs).
+    int64_t left_out_rows = 0;
     // The table's definition as the read saw it (engine/fact_watch.hpp, table_definition): an
     // ALTER TABLE changes what rows below the watermark read without the watch seeing it.
     std::string definition;
@@ -60,10 +63,16 @@ struct KeptState {
     // blocks_checksum of them, so that blocks missing or damaged are not taken for the run's.
     uint64_t blocks = 0;
     uint64_t blocks_checksum = 0;
+    // The customers source.since left out, as left_out_digest() of their keys (0: none).
+    uint64_t left_out_digest = 0;
 };
 
 // The layout of kept states; a state kept in another layout is not used (a full run instead).
-inline constexpr int64_t kKeptStateLayout = 4;
+inline constexpr int64_t kKeptStateLayout = 5;
+
+// A digest of a set of customer keys, whatever their order; 0 for none. Two sets that differ
+// get different digests (but for a chance of 2^-64).
+uint64_t left_out_digest(const Column& keys);
 
 // A checksum of `blocks` in order, to tell blocks as encoded from blocks missing or damaged
 // since (not a defence against someone who means it).

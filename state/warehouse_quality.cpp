@@ -32,6 +32,8 @@ struct TableRead {
     // row's key is one of them, by a join. (`k IN (SELECT …)` beside the columns is a plan
     // that scans the keys again for every row once they outgrow work_mem: hours at 1M.)
     std::string joined_keys;
+    // The same for every customer's key (customer_k), giving the column lo; empty for none.
+    std::string customer_keys;
 
     // FROM clause over the rows: k, rid, r<i>, c<i>, and `extra`. The values are computed
     // under names no column read has, and given these names one SELECT out: ClickHouse
@@ -50,10 +52,15 @@ struct TableRead {
             inner += (inner.empty() ? "" : ", ") + value + " AS " + prefix + name;
             outer += (outer.empty() ? "" : ", ") + prefix + name + " AS " + name;
         }
-        if (!joined_keys.empty())
-            return "(SELECT " + outer + ", (p.placed_k IS NOT NULL) AS j FROM (SELECT " + inner +
-                   " FROM " + table + ") i LEFT JOIN (" + joined_keys + ") p ON p.placed_k = i." +
-                   prefix + "k) q";
+        if (!joined_keys.empty()) {
+            std::string from = "(SELECT " + outer + ", (p.placed_k IS NOT NULL) AS j";
+            if (!customer_keys.empty()) from += ", (a.customer_k IS NOT NULL) AS lo";
+            from += " FROM (SELECT " + inner + " FROM " + table + ") i LEFT JOIN (" + joined_keys +
+                    ") p ON p.placed_k = i." + prefix + "k";
+            if (!customer_keys.empty())
+                from += " LEFT JOIN (" + customer_keys + ") a ON a.customer_k = i." + prefix + "k";
+            return from + ") q";
+        }
         return "(SELECT " + outer + " FROM (SELECT " + inner + " FROM " + table + ") i) q";
     }
     std::string count_if(const std::string& condition) const {
@@ -115,7 +122,7 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
     };
 
     // The customers: keys left out, repeated keys, cells that do not convert.
-    TableRead c{sql, name(rf.customers_table), "", pg ? "ctid" : name(rf.key), {}, {}, {}, {}};
+    TableRead c{sql, name(rf.customers_table), "", pg ? "ctid" : name(rf.key), {}, {}, {}, {}, {}};
     c.columns_read = {rf.key};
     c.key = pg ? d.read_column_key(rf.customers_table, rf.key, cell(rf.customers_table, rf.key))
                : d.read_key(name(rf.key));
@@ -155,8 +162,15 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
     // Each fact: its rows of no placed customer, and of the others, unknown and later times and
     // cells that do not convert.
     const std::string placed_keys = " GLOBAL IN (SELECT customer_key FROM " + placed + ")";
+    // When source.since left customers out, their rows are counted apart from the orphans:
+    // rows whose key is a customer's (any, lo), but no placed one's.
+    const bool left_out = dq.customers_after_as_of > 0;
+    const std::string customer_keys =
+        pg ? "SELECT DISTINCT " + d.key_text("ck") + " AS customer_k FROM (SELECT " + c.key +
+                 " AS ck FROM " + c.table + ") ak WHERE ck IS NOT NULL"
+           : " GLOBAL IN (SELECT " + c.key + " FROM " + c.table + ")";
     for (const bound::FactUse& f : program.facts) {
-        TableRead t{sql, name(f.table), "", pg ? "ctid" : name(f.key), {}, {}, {}, {}};
+        TableRead t{sql, name(f.table), "", pg ? "ctid" : name(f.key), {}, {}, {}, {}, {}};
         const std::string key =
             pg ? d.read_column_key(f.table, f.key, cell(f.table, f.key)) : d.read_key(name(f.key));
         t.key = pg ? d.key_text(key) : key;
@@ -165,11 +179,14 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
             t.cells.push_back({use.name, use.type, raw,
                                d.read_column(f.table, use.name, raw, use.type).value_or("NULL")});
         }
-        if (pg)
+        if (pg) {
             t.joined_keys =
                 "SELECT DISTINCT " + d.key_text("customer_key") + " AS placed_k FROM " + placed;
-        else
+            if (left_out) t.customer_keys = customer_keys;
+        } else {
             t.extra = {{"(" + t.key + placed_keys + ")", "j"}};
+            if (left_out) t.extra.emplace_back("(" + t.key + customer_keys + ")", "lo");
+        }
         t.columns_read = {f.key};
         for (const bound::ColumnUse& use : f.columns)
             t.columns_read.push_back(use.name);
@@ -185,9 +202,14 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
                                             t.count_if(joined + " AND t > " + day);
         for (size_t i = 0; i < t.cells.size(); ++i)
             fact_counts += ", " + t.count_if(joined + " AND " + t.bad(i));
+        if (left_out)
+            fact_counts +=
+                ", " + t.count_if(pg ? "NOT j AND lo" : "ifNull(j, 0) = 0 AND ifNull(lo, 0)");
         if (!query(fact_counts + " FROM " + t.rows(), table)) return false;
         const warehouse::Row& fr = table.rows.at(0);
-        const int64_t orphans = cell_integer(fr.at(0)) - cell_integer(fr.at(1));
+        const int64_t theirs = left_out ? cell_integer(fr.at(4 + t.cells.size())) : 0;
+        if (theirs > 0) dq.left_out_fact_rows[f.name] += static_cast<size_t>(theirs);
+        const int64_t orphans = cell_integer(fr.at(0)) - cell_integer(fr.at(1)) - theirs;
         if (orphans > 0) dq.orphan_fact_rows[f.name] += static_cast<size_t>(orphans);
         if (const int64_t n = cell_integer(fr.at(2)); n > 0)
             dq.unknown_time_fact_rows[f.name] += static_cast<size_t>(n);

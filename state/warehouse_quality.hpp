@@ -13,8 +13,10 @@
 //   row order: the row with the smallest key, then the smallest text).
 // - customers_after_as_of: the customers with a key that the run left out, which only
 //   `source.since` does: distinct keys minus the customers the run placed.
-// - per fact: rows whose key is in no placed customer (orphans); of the others, those whose
-//   time is unknown or after as_of, and the cells that do not convert.
+// - per fact: rows whose key is in no placed customer; of those, the rows of a customer
+//   source.since left out (left_out_fact_rows) and the others (orphans); of the placed
+//   customers' rows, those whose time is unknown or after as_of, and the cells that do not
+//   convert.
 #pragma once
 
 #include <string>

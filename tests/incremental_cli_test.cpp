@@ -455,7 +455,7 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
         check_full_because(
             r,
             "the aggregate state kept for ruleset 'shop' by run 1 (table "
-            "'strata_aggregate_state') is in layout 2, this strata reads 4 (another version of "
+            "'strata_aggregate_state') is in layout 2, this strata reads 5 (another version of "
             "strata stored it)");
     }
 }

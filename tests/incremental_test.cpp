@@ -1,7 +1,8 @@
 // Incremental runs against full runs (docs/incremental.md): random rule files (every aggregate
 // and population function, a state column, triggers) over random histories (new facts, changed
 // customers, new and departed customers, facts without a customer, a moving as_of, a changed
-// old row). Two copies of the same base go through the same history; one is run with
+// old row, customers that source.since leaves out and lets in). Two copies of the same base go
+// through the same history; one is run with
 // --incremental, the other in full, and after every step the two must agree byte for byte:
 // membership (export), stays, outbox rows and data quality.
 #include <doctest/doctest.h>
@@ -62,8 +63,10 @@ std::string rule_file(std::mt19937& rng, int index) {
     std::string text =
         "ruleset: inc" + std::to_string(index) +
         "\nversion: 1\nsource:\n  customers: customers\n  key: customer_id\n"
-        "  facts:\n    orders: { table: orders, key: customer_id, time: order_date }\n"
-        "let:\n";
+        "  facts:\n    orders: { table: orders, key: customer_id, time: order_date }\n";
+    // Every other file leaves out the customers who signed up after as_of, and their rows.
+    if (index % 2 == 0) text += "  since: signup\n";
+    text += "let:\n";
     for (const Let& l : lets)
         text += "  " + l.name + ": " + l.expr + "\n";
     text +=
@@ -134,7 +137,8 @@ struct History {
         for (int i = 0; i < count; ++i) {
             const int64_t id = next_customer++;
             sql += "INSERT INTO customers VALUES (" + std::to_string(id) + ", " + tiers[pick(3)] +
-                   ", " + std::to_string(pick(2)) + ", " + date_before(400) + ");\n";
+                   ", " + std::to_string(pick(2)) + ", " +
+                   (pick(12) == 0 ? date_before(10, 12) : date_before(400)) + ");\n";
             sql += orders_for(id, pick(6));
         }
         return sql;
@@ -164,6 +168,12 @@ struct History {
         if (pick(8) == 0) {  // facts of a customer who is not (yet) in the base
             sql += orders_for(next_customer, 2);
             what += ", orphan orders";
+        }
+        if (pick(9) == 0) {  // signed up later (after as_of, for a while), or earlier
+            sql += "UPDATE customers SET signup = " + date_before(20, 10 * pick(3)) +
+                   " WHERE customer_id % " + std::to_string(5 + pick(9)) + " = " +
+                   std::to_string(pick(5)) + ";\n";
+            what += ", signups moved";
         }
         if (pick(10) == 0) {
             sql += "UPDATE orders SET amount = 1 WHERE order_id = " + std::to_string(1 + pick(20)) +
@@ -210,7 +220,7 @@ TEST_CASE("incremental runs give the full runs' membership, stays, outbox and da
             SQLite::Database(db, SQLite::OPEN_READWRITE).exec("BEGIN;" + first + "COMMIT;");
         const std::string inc_state = dir.file("inc-state.db");
         const std::string full_state = dir.file("full-state.db");
-        for (int step = 0; step < 8; ++step) {
+        for (int step = 0; step < 10; ++step) {
             std::string what = "the first run";
             if (step > 0) {
                 const std::string sql = history.step(what);

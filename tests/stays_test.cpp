@@ -236,6 +236,71 @@ INSERT INTO customers VALUES (1, '2026-01-10', 10), (2, '2026-06-01', 20), (3, '
     }
 }
 
+TEST_CASE("fact rows of customers source.since leaves out are theirs, not orphans") {
+    TempDir dir;
+    // Customer 3 joined after the as_of day; key 5 is nobody's at first.
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, signup DATE, spend REAL);
+INSERT INTO customers VALUES (1, '2026-01-10', 10), (2, '2026-06-01', 20), (3, '2026-10-15', 30);
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, day DATE, amount REAL);
+INSERT INTO orders (customer_id, day, amount) VALUES (1, '2026-02-01', 5), (3, '2026-06-20', 7),
+  (3, '2026-10-20', 8), (5, '2026-03-01', 9), (NULL, '2026-03-02', 1);
+)sql");
+    const auto rules = dir.write("r.yaml", R"(ruleset: joined
+version: 1
+source:
+  since: signup
+  facts:
+    orders: { table: orders, key: customer_id, time: day }
+let:
+  spent: sum(orders.amount)
+general:
+  segments:
+    - id: buyers
+      when: spent > 0
+    - id: rest
+      when: otherwise
+)");
+    auto run = [&](const char* as_of) {
+        const Run r = run_cli(
+            {"run", rules, "--db", db, "--as-of", as_of, "--incremental", "--format", "json"});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        return r.out;
+    };
+    const std::string first = run("2026-07-01");
+    // Customer 3's two rows are left out with them; key 5's and the keyless row are orphans.
+    CHECK(json_at(first, "$.data_quality.facts_of_customers_after_as_of") == R"({"orders":2})");
+    CHECK(json_at(first, "$.data_quality.orphan_fact_rows") == R"({"orders":2})");
+    CHECK(json_at(first, "$.data_quality.findings") == "2");
+    const Run table = run_cli({"run", rules, "--db", db, "--as-of", "2026-07-01", "--dry-run"});
+    CHECK_MESSAGE(table.out.find("point in time: 2 orders rows of those customers left out with "
+                                 "them") != std::string::npos,
+                  table.out);
+    CHECK(table.out.find("2 orders rows match no customer") != std::string::npos);
+
+    // The same customers left out: an incremental run counts as the full one did.
+    const std::string again = run("2026-07-01");
+    CHECK(json_at(again, "$.incremental.mode") == "incremental");
+    CHECK(json_at(again, "$.data_quality") == json_at(first, "$.data_quality"));
+
+    // Customer 5 comes, joining after as_of too: the row of 5 read as an orphan is theirs now.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO customers VALUES (5, '2026-12-01', 1)");
+    const std::string later = run("2026-07-01");
+    CHECK(json_at(later, "$.incremental.mode") == "full");
+    CHECK(json_at(later, "$.incremental.reason").find("source.since leaves out") !=
+          std::string::npos);
+    CHECK(json_at(later, "$.data_quality.facts_of_customers_after_as_of") == R"({"orders":3})");
+    CHECK(json_at(later, "$.data_quality.orphan_fact_rows") == R"({"orders":1})");
+    CHECK(json_at(later, "$.data_quality.customers_after_as_of") == "2");
+
+    // Once they have joined, their rows are theirs in the ordinary way.
+    const std::string joined = run("2026-12-31");
+    CHECK(json_at(joined, "$.data_quality.facts_of_customers_after_as_of") == "{}");
+    CHECK(json_at(joined, "$.data_quality.orphan_fact_rows") == R"({"orders":1})");
+    CHECK(json_at(joined, "$.customers") == "4");
+}
+
 TEST_CASE("stays keep the rule file's tactical order when a new version reorders it") {
     TempDir dir;
     const auto db = dir.database("base.db", kBase);

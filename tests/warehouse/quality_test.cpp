@@ -229,15 +229,17 @@ TEST_CASE("quality: every kind of finding, inside PostgreSQL as on SQLite") {
         {"run", rules, "--db", base, "--as-of", "2026-11-01", "--format", "json", "--dry-run"});
     REQUIRE(lite.code == 0);
     // The case holds what it says it holds.
-    CHECK(json_at(lite.out, "$.data_quality.findings") == "16");
+    CHECK(json_at(lite.out, "$.data_quality.findings") == "15");
     CHECK(json_at(lite.out, "$.data_quality.null_keys") == "3");
     CHECK(json_at(lite.out, "$.data_quality.duplicate_key_samples") == R"(["1","2"])");
     CHECK(
         json_at(lite.out, "$.data_quality.unconvertible") ==
         R"([{"table":"customers","column":"raw_score","type":"integer","count":3,"sample":"n/a"},)"
         R"({"table":"orders","column":"order_date","type":"date","count":1,"sample":"n/a"}])");
-    CHECK(json_at(lite.out, "$.data_quality.orphan_fact_rows") == R"({"orders":5})");
+    CHECK(json_at(lite.out, "$.data_quality.orphan_fact_rows") == R"({"orders":4})");
     CHECK(json_at(lite.out, "$.data_quality.customers_after_as_of") == "1");
+    // Customer 3 joined after as_of: their row is left out with them, not an orphan.
+    CHECK(json_at(lite.out, "$.data_quality.facts_of_customers_after_as_of") == R"({"orders":1})");
     CHECK(json_at(lite.out, "$.data_quality.facts_after_as_of") == R"({"orders":1})");
     CHECK(json_at(lite.out, "$.data_quality.unknown_time_fact_rows") == R"({"orders":2})");
     const Run in_pg = run_cli(
@@ -249,7 +251,7 @@ TEST_CASE("quality: every kind of finding, inside PostgreSQL as on SQLite") {
     CHECK(json_at(in_pg.out, "$.segments") == json_at(lite.out, "$.segments"));
     // The table a person reads lists them, as for SQLite.
     const Run table = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01", "--dry-run"});
-    CHECK(table.out.find("data quality: 16 findings:") != std::string::npos);
+    CHECK(table.out.find("data quality: 15 findings:") != std::string::npos);
     CHECK(table.out.find("not computed") == std::string::npos);
     CHECK(table.out.find("populations: each bin's lower cut") != std::string::npos);
 }
@@ -291,7 +293,8 @@ TEST_CASE("quality: the counts inside PostgreSQL join the placed keys, never a p
     REQUIRE(strata::state::count_data_quality(*rules, strata::parse_date("2026-11-01").value(),
                                               *dialect, "placed", 7,
                                               strata::state::WarehouseSql::Postgres, ask, dq));
-    CHECK(dq.orphan_fact_rows["orders"] == 5);
+    CHECK(dq.orphan_fact_rows["orders"] == 4);
+    CHECK(dq.left_out_fact_rows["orders"] == 1);  // customer 3's, who joined after as_of
     REQUIRE(plans.size() >= 2);
     // The lines of each subplan: those below its "SubPlan" line that are indented deeper.
     auto subplan_reads_a_table = [](const std::string& plan) {
@@ -389,8 +392,9 @@ TEST_CASE("quality: the findings ClickHouse can hold, inside ClickHouse as on SQ
     CHECK(json_at(lite.out, "$.data_quality.unconvertible") ==
           R"([{"table":"customers","column":"opt_in","type":"bool","count":2,"sample":"2"},)"
           R"({"table":"orders","column":"gift","type":"bool","count":1,"sample":"2"}])");
-    CHECK(json_at(lite.out, "$.data_quality.orphan_fact_rows") == R"({"orders":2})");
+    CHECK(json_at(lite.out, "$.data_quality.orphan_fact_rows") == R"({"orders":1})");
     CHECK(json_at(lite.out, "$.data_quality.customers_after_as_of") == "1");
+    CHECK(json_at(lite.out, "$.data_quality.facts_of_customers_after_as_of") == R"({"orders":1})");
     const Run in_ch = run_cli(
         {"run", rules, "--db", ch.url, "--as-of", "2026-11-01", "--format", "json", "--dry-run"});
     INFO(in_ch.err);
