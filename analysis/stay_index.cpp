@@ -43,11 +43,10 @@ StayIndex::StayIndex(SQLite::Database& state, const std::string& ruleset,
             // A run whose as_of is not a date (never written so) is no point in time.
             if (auto day = parse_date(q.getColumn(1).getString())) {
                 run_days_[q.getColumn(0).getInt64()] = day->days;
-                days_.push_back(day->days);
+                runs_.emplace_back(q.getColumn(0).getInt64(), day->days);
             }
         }
-        std::sort(days_.begin(), days_.end());
-        days_.erase(std::unique(days_.begin(), days_.end()), days_.end());
+        std::sort(runs_.begin(), runs_.end());
     }
     {
         SQLite::Statement q(state,
@@ -100,10 +99,12 @@ StayIndex::Match StayIndex::resolve(const SegmentRef& ref) const {
     return {ref.kind, it == codes_.end() ? -1 : it->second};
 }
 
-bool StayIndex::run_between(Date t0, Date t1, int32_t from, int32_t until) const {
-    const int32_t lowest = std::max(t0.days + 1, from);
-    auto it = std::lower_bound(days_.begin(), days_.end(), lowest);
-    return it != days_.end() && *it <= t1.days && *it < until;
+bool StayIndex::covered_run_in(const Stay& s, Date t0, Date t1) const {
+    auto it = std::lower_bound(runs_.begin(), runs_.end(), std::pair{s.entered_run, INT32_MIN});
+    for (; it != runs_.end() && (s.exited_run == 0 || it->first < s.exited_run); ++it) {
+        if (it->second > t0.days && it->second <= t1.days) return true;
+    }
+    return false;
 }
 
 bool StayIndex::met(const SuccessDefinition& success, const Value& key, Date t0, Date t1) const {
@@ -121,9 +122,7 @@ bool StayIndex::met(const SuccessDefinition& success, const Value& key, Date t0,
                 return x(s) && s.exited_run != 0 && in_window(s.exited_day);
             });
         case TriggerEvent::In:
-            return any_stay([&](const Stay& s) {
-                return x(s) && run_between(t0, t1, s.entered_day, s.exited_day);
-            });
+            return any_stay([&](const Stay& s) { return x(s) && covered_run_in(s, t0, t1); });
         case TriggerEvent::Move: {
             const Match y = resolve(success.to);
             return any_stay([&](const Stay& entered) {

@@ -51,12 +51,14 @@ class StayIndex {
         bool operator()(const Stay& s) const;
     };
     Match resolve(const SegmentRef& ref) const;
-    // Whether some run's as_of d has t0 < d <= t1 and from <= d < until.
-    bool run_between(Date t0, Date t1, int32_t from, int32_t until) const;
+    // Whether the stay covered some run of the ruleset whose as_of is in (t0, t1]: a run
+    // from the one it entered at up to (not including) the one it exited at. By run, not by
+    // day: a run stored again on the same day can end a stay the day's first run saw.
+    bool covered_run_in(const Stay& s, Date t0, Date t1) const;
 
     std::unordered_map<std::string, int64_t> codes_;  // segment name → code
     std::unordered_map<int64_t, int32_t> run_days_;   // run id → as_of (days)
-    std::vector<int32_t> days_;                       // every run's as_of, sorted, once
+    std::vector<std::pair<int64_t, int32_t>> runs_;   // (run id, as_of), by run id
     std::unordered_map<Value, std::vector<Stay>, KeyHash, KeyEqual> by_key_;
     size_t stays_read_ = 0;
 };

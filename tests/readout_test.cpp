@@ -323,6 +323,35 @@ TEST_CASE("triggers: success events exit, in and move, each within its window") 
     CHECK(json_at(r.out, "$.triggers[3].held_out_group.matured") == "0");
 }
 
+TEST_CASE(
+    "triggers: in X counts a run that saw the customer in X, though the same day's next "
+    "run moved them") {
+    TempDir dir;
+    const auto db = dir.database("base.db", base_sql());
+    std::string text = rules(1, "in loyal within 10d", false);
+    const auto v1 = dir.write("v1.yaml", text);
+    // Version 2 asks more of loyal: run on the same day, it moves 1-3 out again.
+    text.replace(text.find("version: 1"), 10, "version: 2");
+    text.replace(text.find("spend >= 1000"), 13, "spend >= 3000");
+    const auto v2 = dir.write("v2.yaml", text);
+    auto run = [&](const std::string& file, const std::string& as_of) {
+        auto r = run_cli({"run", file, "--db", db, "--as-of", as_of});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+    };
+    run(v1, "2026-01-01");
+    exec(db, "UPDATE customers SET spend = 10 WHERE customer_id <= 10");
+    run(v1, "2026-01-10");  // 1-10 enter sleeping: window (01-10, 01-20]
+    exec(db, "UPDATE customers SET spend = 2000 WHERE customer_id <= 3");
+    run(v1, "2026-01-15");  // 1-3 in loyal at this run...
+    run(v2, "2026-01-15");  // ...and out of it at the day's second one
+    run(v2, "2026-01-21");
+    auto r = run_cli({"triggers", "--db", db, "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(std::stoi(json_at(r.out, "$.triggers[0].treated.succeeded")) +
+              std::stoi(json_at(r.out, "$.triggers[0].held_out_group.succeeded")) ==
+          3);
+}
+
 TEST_CASE("triggers: success in a tactical segment is read from its tactical stays") {
     TempDir dir;
     const auto db = dir.database(
