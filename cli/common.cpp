@@ -134,6 +134,28 @@ std::string thousands(size_t n) {
     return format_thousands(n);
 }
 
+std::string signed_thousands(int64_t n) {
+    if (n >= 0) return format_thousands(static_cast<size_t>(n));
+    return "-" + format_thousands(static_cast<size_t>(0) - static_cast<size_t>(n));
+}
+
+std::string one_line(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == '\r' || c == '\n') {
+            if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
+            out += "⏎";
+        } else if (c < 0x20 || c == 0x7F) {
+            out += ' ';
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules,
                                   std::ostream& err) {
     if (flag) {

@@ -69,6 +69,15 @@ ProgressFn terminal_progress();
 
 // Formats 1234567 as 1,234,567.
 std::string thousands(size_t n);
+// The same for a count read back from a stored state, which an edit may have made negative:
+// -5 stays -5 (a cast to size_t would show 18,446,744,073,709,551,611).
+std::string signed_thousands(int64_t n);
+
+// Text from the rule file or the data made safe for one line of text output: a line break
+// becomes ⏎ and any other control character (an escape sequence's ESC too) a space, so that a
+// label written over several lines, or a key with a tab, cannot break a table or recolour the
+// terminal. JSON output escapes such characters instead.
+std::string one_line(const std::string& s);
 
 // A text table: each line is `indent`, then the cells joined by two spaces, each column as
 // wide as its widest cell in characters, not bytes (those marked in `right_aligned` aligned right),

@@ -50,7 +50,7 @@ std::string keys_text(const std::vector<Value>& keys) {
     std::string s;
     for (const Value& k : keys) {
         const auto* text = std::get_if<Str>(&k);
-        s += (s.empty() ? "" : ", ") + (text ? "'" + text->str() + "'" : format_value(k));
+        s += (s.empty() ? "" : ", ") + (text ? "'" + one_line(text->str()) + "'" : format_value(k));
     }
     return s;
 }
@@ -253,6 +253,20 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
         if (!state) {
             err << "strata diff: " << error.message << '\n';
             if (json) write_json_error(out, "database", error.message);
+            return kExitEnvironment;
+        }
+    }
+    // A strata_* table of someone else's is no state to read moves from (as for `runs`).
+    {
+        std::string foreign;
+        try {
+            foreign = foreign_state_tables(state ? *state : *old_loaded->db);
+        } catch (const SQLite::Exception& e) {
+            foreign = std::string("cannot read the state's tables: ") + e.what();
+        }
+        if (!foreign.empty()) {
+            err << "strata diff: " << foreign << '\n';
+            if (json) write_json_error(out, "database", foreign);
             return kExitEnvironment;
         }
     }

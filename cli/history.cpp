@@ -36,7 +36,7 @@ std::vector<Value> keys_typed(const std::string& typed) {
 // How text output names a key: integers as they are, texts quoted ('00123').
 std::string key_text(const Value& key) {
     if (const auto* i = std::get_if<int64_t>(&key)) return std::to_string(*i);
-    return "'" + std::get<Str>(key).str() + "'";
+    return "'" + one_line(std::get<Str>(key).str()) + "'";
 }
 
 bool same_key(const Value& a, const Value& b) {
@@ -55,7 +55,9 @@ void write_group(std::ostream& out, const StayListing* first, const StayListing*
     rows.push_back({"SEGMENT", "FROM", "TO", "VERSION", "CAUSE"});
     auto row = [&](const StayListing& s, const std::string& segment) {
         rows.push_back({segment, run_point(s.entered_as_of, s.entered_run),
-                        s.exited_run ? run_point(*s.exited_as_of, *s.exited_run) : "now",
+                        !s.exited_run    ? "now"
+                        : s.exited_as_of ? run_point(*s.exited_as_of, *s.exited_run)
+                                         : "run " + std::to_string(*s.exited_run),
                         std::to_string(s.version), s.cause});
     };
     std::vector<bool> shown(static_cast<size_t>(last - first), false);
@@ -209,7 +211,7 @@ int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& 
     if (!stays) return fail(error.message);
     // Finding nobody is an answer, not an error.
     if (stays->empty()) {
-        err << "strata history: customer " << options.customer << " has no stays"
+        err << "strata history: customer " << one_line(options.customer) << " has no stays"
             << (options.ruleset ? " in ruleset '" + *options.ruleset + "'" : std::string())
             << " in '" << file << "'\n";
     }

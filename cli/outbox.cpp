@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <CLI/CLI.hpp>
+#include "cli/common.hpp"
 #include "cli/outbox_common.hpp"
 #include "engine/outbox.hpp"
 #include "engine/state.hpp"
@@ -104,14 +105,6 @@ std::unique_ptr<SQLite::Database> open_outbox(const OutboxTarget& target,
 }
 
 namespace {
-
-// A text cell on one line: control characters become spaces.
-std::string one_line(std::string text) {
-    for (char& c : text) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-    }
-    return text;
-}
 
 // Characters, not bytes, so that UTF-8 text lines up.
 size_t display_width(const std::string& text) {

@@ -36,26 +36,6 @@ std::string percent(double part, double whole) {
     return buf;
 }
 
-// Text from the rule file or the data made safe for one table row: a line break becomes ⏎ and any
-// other control character a space, so that a label or offer written over several lines in YAML
-// cannot break the table.
-std::string one_line(const std::string& s) {
-    std::string out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c == '\r' || c == '\n') {
-            if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
-            out += "⏎";
-        } else if (c < 0x20 || c == 0x7F) {
-            out += ' ';
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
-
 // An amount with two decimals and its whole part grouped by thousands ("-1,234.50"); from 1e15
 // on, six significant digits with an exponent ("1.9e+19"); "-" when not finite (a total whose
 // doubles overflowed), as a total that is not known.

@@ -21,11 +21,11 @@ void write_text(std::ostream& out, const std::vector<RunListing>& runs) {
     rows.push_back({"RUN", "RULESET", "VERSION", "AS_OF", "RAN AT (UTC)", "CUSTOMERS", "MOVED",
                     "CAUSE", "ACTIONS"});
     for (const RunListing& r : runs) {
-        rows.push_back({std::to_string(r.run_id), r.ruleset, std::to_string(r.version), r.as_of,
-                        r.started_at, thousands(static_cast<size_t>(r.customers)),
-                        r.moved ? thousands(static_cast<size_t>(*r.moved)) : "-",
-                        r.mode == "full" ? r.cause.value_or("-") : r.mode,
-                        thousands(static_cast<size_t>(r.actions_enqueued))});
+        rows.push_back({std::to_string(r.run_id), one_line(r.ruleset), std::to_string(r.version),
+                        one_line(r.as_of), one_line(r.started_at), signed_thousands(r.customers),
+                        r.moved ? signed_thousands(*r.moved) : "-",
+                        one_line(r.mode == "full" ? r.cause.value_or("-") : r.mode),
+                        signed_thousands(r.actions_enqueued)});
     }
     write_text_table(out, rows, {true, false, true, false, false, true, true, false, true});
 }

@@ -40,8 +40,8 @@ void write_text(std::ostream& out, const std::vector<VersionListing>& versions) 
         std::vector<std::vector<std::string>> rows;
         rows.push_back({"RUN", "AS_OF", "RAN AT (UTC)", "CUSTOMERS"});
         for (const VersionRun& r : v.runs)
-            rows.push_back({std::to_string(r.run_id), r.as_of, r.started_at,
-                            thousands(static_cast<size_t>(r.customers))});
+            rows.push_back(
+                {std::to_string(r.run_id), r.as_of, r.started_at, signed_thousands(r.customers)});
         write_text_table(out, rows, {true, false, false, true}, "  ");
     }
 }

@@ -413,6 +413,61 @@ void insert_run_records(SQLite::Database& table, const std::vector<RunRecord>& r
     }
 }
 
+namespace {
+
+// Binds `keys` from parameter `at` on: integers as integers, texts as texts.
+int bind_keys(SQLite::Statement& q, int at, const std::vector<Value>& keys) {
+    for (const Value& key : keys) {
+        if (const auto* i = std::get_if<int64_t>(&key))
+            q.bind(at++, static_cast<int64_t>(*i));
+        else
+            q.bind(at++, std::get<Str>(key).str());
+    }
+    return at;
+}
+
+// What strata_stay_history cannot show of the stays of `keys`: a stay whose entering or ending
+// run is not in strata_runs (a row deleted by hand: the view would leave the stay out, or show
+// it ended on no day), or whose entering run's summary is not JSON (the view's json_extract
+// stops). A sentence naming it; nullopt when there is none, or no strata_stays table (a
+// warehouse's in-memory copy, state/warehouse_audit.cpp, fills the history itself).
+std::optional<std::string> stays_damage(SQLite::Database& state, const std::vector<Value>& keys,
+                                        const std::optional<std::string>& ruleset) {
+    if (!state.tableExists("strata_stays")) return std::nullopt;
+    std::string sql =
+        "SELECT n.name, s.customer_key, coalesce(g.name, ''), s.entered_run, s.exited_run, "
+        "e.run_id IS NULL, s.exited_run <> 0 AND x.run_id IS NULL "
+        "FROM strata_stays s JOIN strata_rulesets n ON n.ruleset_id = s.ruleset "
+        "LEFT JOIN strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment "
+        "LEFT JOIN strata_runs e ON e.run_id = s.entered_run "
+        "LEFT JOIN strata_runs x ON x.run_id = s.exited_run WHERE s.customer_key IN (?";
+    for (size_t i = 1; i < keys.size(); ++i)
+        sql += ",?";
+    sql += std::string(")") + (ruleset ? " AND n.name = ?" : "") +
+           " AND (e.run_id IS NULL OR (s.exited_run <> 0 AND x.run_id IS NULL) OR NOT "
+           "json_valid(e.summary)) ORDER BY n.name, s.customer_key, s.entered_run LIMIT 1";
+    SQLite::Statement q(state, sql);
+    const int at = bind_keys(q, 1, keys);
+    if (ruleset) q.bind(at, *ruleset);
+    if (!q.executeStep()) return std::nullopt;
+    const std::string stay =
+        "a stay of customer " + key_in_message(format_value(key_from_column(q.getColumn(1)))) +
+        " in '" + q.getColumn(2).getString() + "' (ruleset '" + q.getColumn(0).getString() + "')";
+    const std::string where = "the state in '" + state.getFilename() + "' is damaged: ";
+    const bool entered_missing = q.getColumn(5).getInt() != 0;
+    if (entered_missing || q.getColumn(6).getInt() != 0) {
+        const int64_t run = q.getColumn(entered_missing ? 3 : 4).getInt64();
+        return where + stay + (entered_missing ? " began" : " ended") + " at run " +
+               std::to_string(run) +
+               ", which table 'strata_runs' does not have (a row deleted by hand?); restore the "
+               "state from a copy";
+    }
+    return where + "column 'summary' of run " + std::to_string(q.getColumn(3).getInt64()) +
+           " in table 'strata_runs' is not JSON (" + stay + " began at that run)";
+}
+
+}  // namespace
+
 std::optional<std::vector<StayListing>> list_stays(SQLite::Database& state,
                                                    const std::vector<Value>& keys,
                                                    const std::optional<std::string>& ruleset,
@@ -420,6 +475,10 @@ std::optional<std::vector<StayListing>> list_stays(SQLite::Database& state,
     std::vector<StayListing> stays;
     if (keys.empty()) return stays;
     try {
+        if (auto damage = stays_damage(state, keys, ruleset)) {
+            error.message = *damage;
+            return std::nullopt;
+        }
         // customer_key has no declared type, so a bound integer finds only integer keys and a
         // bound text only text keys: '00123' never finds 123.
         std::string sql =
@@ -434,13 +493,7 @@ std::optional<std::vector<StayListing>> list_stays(SQLite::Database& state,
         sql += ruleset ? " AND ruleset = ?" : " AND ruleset IN (SELECT name FROM strata_rulesets)";
         sql += " ORDER BY ruleset, customer_key, entered_run, level, segment";
         SQLite::Statement q(state, sql);
-        int at = 1;
-        for (const Value& key : keys) {
-            if (const auto* i = std::get_if<int64_t>(&key))
-                q.bind(at++, static_cast<int64_t>(*i));
-            else
-                q.bind(at++, std::get<Str>(key).str());
-        }
+        const int at = bind_keys(q, 1, keys);
         if (ruleset) q.bind(at, *ruleset);
         while (q.executeStep()) {
             StayListing s;

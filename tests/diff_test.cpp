@@ -377,6 +377,15 @@ TEST_CASE("diff: rule errors in either file exit 1; a bad --as-of or database ex
     r = run_cli({"diff", f.old_rules, f.new_rules, "--db", f.db, "--state", dir.file("no.db")});
     CHECK(r.code == 2);
     CHECK(r.err.find("no.db' does not exist") != std::string::npos);
+    // A strata_runs table strata did not make is refused, as `runs` refuses it, not read as
+    // "no run stored".
+    const std::string foreign = dir.database("foreign.db", "CREATE TABLE strata_runs (id, note);");
+    r = run_cli(
+        {"diff", f.old_rules, f.new_rules, "--db", f.db, "--state", foreign, "--format", "json"});
+    CHECK(r.code == 2);
+    CHECK(json_at(r.out, "$.error.message")
+              .find("has a table strata_runs that strata did not "
+                    "make") != std::string::npos);
     r = run_cli({"diff", f.old_rules, "--db", f.db});
     CHECK(r.code == 2);
     r = run_cli({"diff", "--help"});

@@ -265,6 +265,62 @@ TEST_CASE("history shows a customer's stays with the runs, days and causes that 
     CHECK(all_text.out.find("\n\ncustomer 7 in ruleset tiers\n") != std::string::npos);
 }
 
+TEST_CASE("history names a run deleted by hand, or a summary that is not JSON: exit 2") {
+    Stored s;
+    const std::string copy = s.dir.file("copy.db");
+    std::filesystem::copy_file(s.db, copy);
+    // Run 2 ended customer 7's small stay and began their vip one: without it the view shows
+    // a stay ended on no day, and leaves the vip stay out.
+    SQLite::Database(s.db, SQLite::OPEN_READWRITE).exec("DELETE FROM strata_runs WHERE run_id = 2");
+    auto r = run_cli({"history", "--db", s.db, "--customer", "7", "--ruleset", "tiers"});
+    CHECK(r.code == 2);
+    CHECK_MESSAGE(
+        r.err.find("is damaged: a stay of customer 7 in 'small' (ruleset 'tiers') ended "
+                   "at run 2, which table 'strata_runs' does not have") != std::string::npos,
+        r.err);
+    auto json = run_cli({"history", "--db", s.db, "--customer", "7", "--format", "json"});
+    CHECK(json.code == 2);
+    CHECK(json_at(json.out, "$.error.kind") == "database");
+    // Customer 1500 never moved: their one stay is whole, and shown.
+    CHECK(run_cli({"history", "--db", s.db, "--customer", "1500", "--ruleset", "tiers"}).code == 0);
+
+    SQLite::Database(copy, SQLite::OPEN_READWRITE)
+        .exec("UPDATE strata_runs SET summary = '{x' WHERE run_id = 1");
+    // `runs` shows a count an edit made negative as it is stored, not wrapped around 2^64.
+    SQLite::Database(copy, SQLite::OPEN_READWRITE)
+        .exec("UPDATE strata_runs SET customers = -2 WHERE run_id = 3");
+    const Run runs = run_cli({"runs", "--db", copy});
+    CHECK(runs.code == 0);
+    CHECK(runs.out.find("18,446,744") == std::string::npos);
+    CHECK(runs.out.find("  -2  ") != std::string::npos);
+    auto bad = run_cli({"history", "--db", copy, "--customer", "7", "--ruleset", "tiers"});
+    CHECK(bad.code == 2);
+    CHECK_MESSAGE(bad.err.find("column 'summary' of run 1 in table 'strata_runs' is not JSON") !=
+                      std::string::npos,
+                  bad.err);
+}
+
+TEST_CASE("history's text output shows a key's control characters as spaces and ⏎") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id TEXT, spend REAL, tv INTEGER);
+INSERT INTO customers VALUES ('a' || char(27) || '[31mb', 5000, 0), ('c' || char(10) || 'd', 5, 0);
+)sql");
+    const std::string rules = dir.write("tiers.yaml", kRules);
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    const Run esc = run_cli({"history", "--db", db, "--customer", "a\x1b[31mb"});
+    REQUIRE_MESSAGE(esc.code == 0, esc.err);
+    CHECK(esc.out.find("customer 'a [31mb' in ruleset tiers") != std::string::npos);
+    CHECK(esc.out.find('\x1b') == std::string::npos);
+    const Run line = run_cli({"history", "--db", db, "--customer", "c\nd"});
+    CHECK(line.out.find("customer 'c⏎d' in ruleset tiers") != std::string::npos);
+    const Run nobody = run_cli({"history", "--db", db, "--customer", "x\x1b[2Jy"});
+    CHECK(nobody.err.find("customer x [2Jy has no stays") != std::string::npos);
+    // JSON keeps the key as stored, escaped.
+    const Run json = run_cli({"history", "--db", db, "--customer", "c\nd", "--format", "json"});
+    CHECK(json.out.find(R"("customer":"c\nd")") != std::string::npos);
+}
+
 TEST_CASE("history finds a text key only by its own spelling, and an integer's spelling both") {
     Stored s;
     // '00123' is a text key: 123, the integer, is another customer.
