@@ -205,9 +205,9 @@ struct StayListing {
     int level = 0;  // 0: general; above 0: a tactical path
     int64_t entered_run = 0;
     std::string entered_as_of;
-    std::optional<int64_t> exited_run;  // none while the stay lasts
+    std::optional<int64_t> exited_run;        // none while the stay lasts
     std::optional<std::string> exited_as_of;  // set whenever exited_run is
-    int64_t version = 0;  // of the run that began the stay
+    int64_t version = 0;                      // of the run that began the stay
     std::string cause;
 };
 
