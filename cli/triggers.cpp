@@ -162,6 +162,11 @@ int run_triggers(const TriggersOptions& options, std::ostream& out, std::ostream
         err << "strata triggers: no run"
             << (options.ruleset ? " of ruleset '" + *options.ruleset + "'" : std::string())
             << " stored in '" << file << "' had triggers\n";
+    } else if (!stored->state->tableExists("strata_outbox")) {
+        // Firings are the outbox's rows: without the table every count below is 0.
+        err << "strata triggers: warning: '" << file
+            << "' has no table strata_outbox, where runs keep what their triggers fired: no "
+               "firing can be counted (was the table dropped?)\n";
     }
     if (json)
         write_json(out, *readout);

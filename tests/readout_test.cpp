@@ -350,6 +350,13 @@ TEST_CASE(
     CHECK(std::stoi(json_at(r.out, "$.triggers[0].treated.succeeded")) +
               std::stoi(json_at(r.out, "$.triggers[0].held_out_group.succeeded")) ==
           3);
+    CHECK(r.err.find("warning") == std::string::npos);
+    // Without the outbox nothing can be counted, and the readout says why its counts are 0.
+    exec(db, "DROP TABLE strata_outbox");
+    r = run_cli({"triggers", "--db", db});
+    CHECK(r.code == 0);
+    CHECK(r.err.find("has no table strata_outbox, where runs keep what their triggers fired") !=
+          std::string::npos);
 }
 
 TEST_CASE("triggers: success in a tactical segment is read from its tactical stays") {
