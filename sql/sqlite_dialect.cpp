@@ -221,24 +221,29 @@ class SqliteDialect final : public Dialect {
         return std::string(lower ? "lower(" : "upper(") + text + ")";
     }
     std::string utf8_length(const std::string& text) const override {
-        return "length(" + text + ")";
+        // SQLite's length() of a text stops at its first NUL, the language's counts it: such a
+        // text stops the query (instr() of blobs reads every byte) rather than count short.
+        return "(CASE WHEN instr(CAST(" + text + " AS BLOB), x'00') > 0 THEN " + stop("1") +
+               " ELSE length(" + text + ") END)";
     }
     std::string text_test(char how, const std::string& text,
                           const std::string& part) const override {
-        // On valid UTF-8 a prefix (suffix, part) in characters is one in bytes. substr() of
-        // an empty blob is NULL in SQLite, so the texts stay texts, compared by bytes.
-        const std::string& s = text;
-        const std::string& p = part;
+        // Compared as bytes, as the language compares them: on valid UTF-8 a prefix (suffix,
+        // part) in characters is one in bytes, and a blob's length(), substr() and instr() go
+        // past a NUL, where a text's stop. substr() of an empty blob is NULL in SQLite, so a
+        // length test comes first.
+        const std::string s = "CAST(" + text + " AS BLOB)";
+        const std::string p = "CAST(" + part + " AS BLOB)";
         const std::string known =
-            "CASE WHEN " + s + " IS NULL OR " + p + " IS NULL THEN NULL ELSE ";
+            "CASE WHEN " + text + " IS NULL OR " + part + " IS NULL THEN NULL ELSE ";
         if (how == 'c')
             return "(" + known + "(instr(" + s + ", " + p + ") > 0 OR length(" + p + ") = 0) END)";
         if (how == 's')
-            return "(" + known + "(length(" + p + ") = 0 OR (substr(" + s + ", 1, length(" + p +
-                   ")) COLLATE BINARY) = " + p + ") END)";
+            return "(" + known + "(length(" + p + ") = 0 OR (length(" + s + ") >= length(" + p +
+                   ") AND substr(" + s + ", 1, length(" + p + ")) = " + p + ")) END)";
         return "(" + known + "(length(" + p + ") = 0 OR (length(" + s + ") >= length(" + p +
-               ") AND (substr(" + s + ", length(" + s + ") - length(" + p +
-               ") + 1) COLLATE BINARY) = " + p + ")) END)";
+               ") AND substr(" + s + ", length(" + s + ") - length(" + p + ") + 1) = " + p +
+               ")) END)";
     }
 
     std::string fraction_units(const std::string& x) const override {

@@ -360,6 +360,43 @@ general:
     check_agrees(dir, rules, db, "2026-11-01");
 }
 
+// Found by a sweep: SQLite's length() and substr() of a text stop at a NUL, which the language
+// counts as a character: texts are tested as bytes, and length() of such a text stops the query.
+TEST_CASE("compile: text tests and length() on texts holding a NUL") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", std::string(kSchema) + R"(
+INSERT INTO customers (customer_id, tier) VALUES (1, 'a' || char(0) || 'b'), (2, 'abc'), (3, 'a'),
+  (4, char(0) || 'b'), (5, 'b' || char(0));
+)");
+    check_agrees(dir, dir.write("r.yaml", R"(ruleset: texts
+version: 1
+general:
+  segments:
+    - id: ends_b
+      when: ends_with(tier, 'b')
+      tactical:
+        - id: starts_a
+          when: starts_with(tier, 'a')
+    - id: has_b
+      when: contains(tier, 'b')
+    - id: rest
+      when: otherwise
+)"),
+                 db, "2026-11-01");
+    const std::string measured = dir.write("length.yaml", R"(ruleset: texts
+version: 1
+general:
+  segments:
+    - id: three
+      when: length(tier) == 3
+    - id: rest
+      when: otherwise
+)");
+    const Run compiled = run_cli({"compile", measured, "--dialect", "sqlite", "--db", db});
+    REQUIRE(compiled.code == 0);
+    CHECK_THROWS_WITH(query_rows(db, compiled.out), "integer overflow");
+}
+
 // Found by the random pairs with datetimes: SQLite 3.40's date('2026-02-30') is
 // '2026-02-30', so an impossible day read as a date; the engine reads no date there. And
 // datetimes on SQLite: texts with and without seconds, a fraction, a Z, a date alone, moved
