@@ -173,7 +173,13 @@ void Model::roots(const Expr& e, std::set<std::string>& out) const {
         const auto& agg = rules_.program.aggregates[static_cast<size_t>(a->index)];
         out.insert("fact table '" + rules_.program.facts[static_cast<size_t>(agg.fact)].name + "'");
     } else if (const auto* l = std::get_if<bound::LetRef>(&e.node)) {
-        roots(*let_expr(rules_, l->index), out);
+        auto it = let_roots_.find(l->index);
+        if (it == let_roots_.end()) {
+            std::set<std::string> of_let;
+            roots(*let_expr(rules_, l->index), of_let);
+            it = let_roots_.emplace(l->index, std::move(of_let)).first;
+        }
+        out.insert(it->second.begin(), it->second.end());
     } else {
         for_each_child(e, [&](const Expr& c) { roots(c, out); });
     }
@@ -225,7 +231,10 @@ std::optional<Constant> Model::constant_as_written(const Expr& e) const {
     }
     if (const auto* l = std::get_if<bound::LetRef>(&e.node)) {
         if (let_depth_ > 300) return std::nullopt;
-        return constant(*let_expr(rules_, l->index));
+        if (auto it = let_constants_.find(l->index); it != let_constants_.end()) return it->second;
+        std::optional<Constant> c = constant(*let_expr(rules_, l->index));
+        let_constants_.emplace(l->index, c);
+        return c;
     }
     if (const auto* u = std::get_if<bound::Unary>(&e.node)) {
         if (u->op != ast::UnaryOp::Negate) return std::nullopt;
@@ -491,6 +500,7 @@ Pred Model::comparison(const Expr& e, ast::BinaryOp op, const Expr& lhs_in, cons
 }
 
 Pred Model::condition(const Expr& e) {
+    ++conditions_built_;
     Pred p;
     if (const auto* lit = std::get_if<bound::Literal>(&e.node)) {
         const bool* b = std::get_if<bool>(&lit->value);
@@ -498,6 +508,8 @@ Pred Model::condition(const Expr& e) {
         return p;
     }
     if (const auto* l = std::get_if<bound::LetRef>(&e.node); l && e.type == Type::Bool) {
+        if (conditions_built_ > kConditionBudget)
+            return opaque(e, "'" + text(e) + "' uses its lets too many times over to be read");
         ++let_depth_;
         p = condition(*let_expr(rules_, l->index));
         --let_depth_;

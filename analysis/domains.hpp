@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -160,6 +161,14 @@ class Model {
     std::vector<std::string> keys_;
     std::vector<Pred> preds_;
     int let_depth_ = 0;
+    // Lets are read where they are used, and a let may use another several times (`b: a + a`,
+    // `c: b + b`, ...): each let's constant and roots are worked out once, and the conditions
+    // built have a budget, past which a let's condition is one opaque value. Otherwise a chain
+    // of 30 such lets would take the analysis 2^30 steps.
+    mutable std::map<int, std::optional<Constant>> let_constants_;
+    mutable std::map<int, std::set<std::string>> let_roots_;
+    size_t conditions_built_ = 0;
+    static constexpr size_t kConditionBudget = 100000;
 };
 
 }  // namespace strata::partition

@@ -74,7 +74,12 @@ class Tracer {
     Tracer(const CompiledRules& rules, const ExplainValues& values)
         : rules_(rules), values_(values) {}
 
+    // The tree under `e`. A let is opened (its definition traced under it) where the tree first
+    // meets it; where it meets it again it shows its value alone, so that lets that use another
+    // several times over (`b: a + a`, `c: b + b`, ...) give a tree as long as their text, not
+    // one of 2^n nodes.
     ExplainNode trace(const bound::Expr& e, int depth = 0) const {
+        if (depth == 0) opened_lets_.clear();
         ExplainNode n;
         n.location = e.location;
         n.text = source_text(e.location);
@@ -85,8 +90,10 @@ class Tracer {
         if (depth > 64) return n;
         std::vector<const bound::Expr*> children;
         n.kind = node_kind(rules_.program, e, children);
-        if (const auto* let = std::get_if<bound::LetRef>(&e.node))
+        if (const auto* let = std::get_if<bound::LetRef>(&e.node)) {
             n.text = rules_.program.lets[static_cast<size_t>(let->index)].name;
+            if (!opened_lets_.insert(let->index).second) return n;
+        }
         if (const auto* agg = std::get_if<bound::AggregateRef>(&e.node)) {
             values_.aggregate_rows(agg->index, n);
             if (n.because.empty()) n.because = overflow_because(agg->index, n);
@@ -99,6 +106,7 @@ class Tracer {
   private:
     const CompiledRules& rules_;
     const ExplainValues& values_;
+    mutable std::set<int> opened_lets_;  // in the tree being traced
 
     // A sum or average that is null although rows with values fed it: its total went beyond
     // the range of its type, which gives null as any overflow does. Said, since a null total

@@ -2,6 +2,7 @@
 // condition and the values under it, for one customer, from the run's own evaluation.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
 
 #include "test_support.hpp"
@@ -215,4 +216,48 @@ general:
               .find(R"("text":"score","kind":"column","line":9,"col":13,)"
                     R"("value":0.30000000000000004,)") != std::string::npos);
     CHECK(explain("3", "text").find("score = 0.5 ") != std::string::npos);
+}
+
+TEST_CASE("lets that use another several times over: check and explain stay linear") {
+    // l0 = l1 + l1, l1 = l2 + l2, ...: read naively, l0 is 2^30 additions.
+    std::string rules =
+        "ruleset: chain\nversion: 1\nsource:\n  customers: customers\n  key: id\n"
+        "let:\n  l30: score\n";
+    for (int i = 29; i >= 0; --i)
+        rules += "  l" + std::to_string(i) + ": l" + std::to_string(i + 1) + " + l" +
+                 std::to_string(i + 1) + "\n";
+    rules += "  flag: l0 > 5 and l0 > 6\n  g0: flag and flag\n";
+    for (int i = 1; i <= 30; ++i)
+        rules += "  g" + std::to_string(i) + ": g" + std::to_string(i - 1) + " or not g" +
+                 std::to_string(i - 1) + "\n";
+    rules +=
+        "general:\n  segments:\n    - id: big\n      when: l0 > 5 and g30\n"
+        "    - id: rest\n      when: otherwise\n";
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (id INTEGER PRIMARY KEY, score INTEGER);
+INSERT INTO customers VALUES (1, 1), (2, 0);
+)sql");
+    const auto file = dir.write("r.yaml", rules);
+    const auto start = std::chrono::steady_clock::now();
+    const Run check = run_cli({"check", file, "--db", db});
+    CHECK_MESSAGE(check.code == 0, check.out);
+    const Run explain = run_cli({"explain", file, "--db", db, "--customer", "1", "--as-of",
+                                 "2026-10-01", "--format", "json"});
+    REQUIRE_MESSAGE(explain.code == 0, explain.err);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(seconds < 10);
+    CHECK(json_at(explain.out, "$.segment") == "big");
+    // l0 is opened once, down to the score; the second l1 under it shows its value alone.
+    CHECK(json_at(explain.out, "$.tried[0].condition.children[0].children[0].text") == "l0");
+    CHECK(json_at(explain.out, "$.tried[0].condition.children[0].children[0].value") ==
+          "1073741824");
+    CHECK(json_at(explain.out,
+                  "$.tried[0].condition.children[0].children[0].children[0].children[1].text") ==
+          "l1");
+    CHECK(json_at(explain.out,
+                  "$.tried[0].condition.children[0].children[0].children[0]"
+                  ".children[1].children") == "[]");
+    CHECK(explain.out.size() < 200000);
 }
