@@ -190,12 +190,17 @@ std::optional<std::string> YamlReader::scalar(const YAML::Node& n, const std::st
         return std::nullopt;
     }
     std::string value = unhide(n.Scalar());
-    // Put there by the byte itself or by a double-quoted escape (\0, \x07, \u001b).
-    for (const char c : value) {
+    // Put there by the byte itself or by a double-quoted escape (\0, \x07, \u001b), or a C1
+    // control (U+0080 to U+009F, C2 80 to C2 9F in UTF-8: \x85, \u009b, which a terminal
+    // may read as an escape).
+    for (size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
         const auto byte = static_cast<unsigned char>(c);
-        if ((byte < 0x20 && c != '\t' && c != '\n' && c != '\r') || byte == 0x7f) {
+        const auto next = i + 1 < value.size() ? static_cast<unsigned char>(value[i + 1]) : 0;
+        const bool c1 = byte == 0xc2 && next >= 0x80 && next <= 0x9f;
+        if ((byte < 0x20 && c != '\t' && c != '\n' && c != '\r') || byte == 0x7f || c1) {
             char code[8];
-            std::snprintf(code, sizeof code, "U+%04X", byte);
+            std::snprintf(code, sizeof code, "U+%04X", c1 ? next : byte);
             error(Code::InvalidValue, node_location(n),
                   what + " holds the control character " + code +
                       ": a rule file's values are stored and shown as text, and may hold tabs "
