@@ -43,7 +43,7 @@ StayIndex::StayIndex(SQLite::Database& state, const std::string& ruleset,
             // A run whose as_of is not a date (never written so) is no point in time.
             if (auto day = parse_date(q.getColumn(1).getString())) {
                 run_days_[q.getColumn(0).getInt64()] = day->days;
-                runs_.emplace_back(q.getColumn(0).getInt64(), day->days);
+                runs_.emplace_back(day->days, q.getColumn(0).getInt64());
             }
         }
         std::sort(runs_.begin(), runs_.end());
@@ -100,9 +100,11 @@ StayIndex::Match StayIndex::resolve(const SegmentRef& ref) const {
 }
 
 bool StayIndex::covered_run_in(const Stay& s, Date t0, Date t1) const {
-    auto it = std::lower_bound(runs_.begin(), runs_.end(), std::pair{s.entered_run, INT32_MIN});
-    for (; it != runs_.end() && (s.exited_run == 0 || it->first < s.exited_run); ++it) {
-        if (it->second > t0.days && it->second <= t1.days) return true;
+    // Only the window's runs are looked at, however long the stay or the history.
+    auto it = std::lower_bound(runs_.begin(), runs_.end(), std::pair{t0.days + 1, INT64_MIN});
+    for (; it != runs_.end() && it->first <= t1.days; ++it) {
+        if (it->second >= s.entered_run && (s.exited_run == 0 || it->second < s.exited_run))
+            return true;
     }
     return false;
 }

@@ -58,7 +58,7 @@ class StayIndex {
 
     std::unordered_map<std::string, int64_t> codes_;  // segment name → code
     std::unordered_map<int64_t, int32_t> run_days_;   // run id → as_of (days)
-    std::vector<std::pair<int64_t, int32_t>> runs_;   // (run id, as_of), by run id
+    std::vector<std::pair<int32_t, int64_t>> runs_;   // (as_of, run id), by day
     std::unordered_map<Value, std::vector<Stay>, KeyHash, KeyEqual> by_key_;
     size_t stays_read_ = 0;
 };
