@@ -519,7 +519,12 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
     for (size_t i = 0; i < steps_.size(); ++i)
         out += "  " + steps_[i].name + d_.step_as() + "(" + steps_[i].sql + ")" +
                (i + 1 < steps_.size() ? ",\n" : "\n");
-    return out + query;
+    out += query;
+    if (auto why = d_.beyond_parser(out)) {
+        refuse_beyond_parser(*why);
+        return std::nullopt;
+    }
+    return out;
 }
 
 }  // namespace strata::sql

@@ -93,6 +93,14 @@ class Dialect {
     // How deep a date moved by months may nest subqueries (each move nests a few): SQLite's
     // parser stops at about a dozen ("parser stack overflow"); the others have no such limit.
     virtual int deepest_moved_day() const { return 1 << 30; }
+    // Why the dialect's own parser would not take `query` (it nests too deep for its stack, or
+    // its expression tree is too large), in its own words; nullopt when it would. Only limits
+    // of depth and size are reported: an unknown table or column (the query is parsed apart
+    // from the database) is not one. Default: no such limit.
+    virtual std::optional<std::string> beyond_parser(const std::string& query) const {
+        (void)query;
+        return std::nullopt;
+    }
     // A day moved by a constant number of days; the engine's days are 32-bit integers, so a
     // result beyond them must stop the query (see stop()).
     virtual std::optional<std::string> add_days(const std::string& day, int64_t days) const {

@@ -87,7 +87,33 @@ std::string Lowering::expr(const bound::Expr& e, int fact) {
                "source.types), or it is null whatever the row");
         return "NULL";
     }
-    return node(e, fact);
+    ++expr_depth_;
+    std::string out = node(e, fact);
+    if (--expr_depth_ == 0) outermost_.emplace_back(e.location, out);
+    return out;
+}
+
+void Lowering::refuse_beyond_parser(const std::string& why) {
+    const std::string advice =
+        " (" + d_.name() + ": " + why + "); compute part of it in a let, and use the let here";
+    // Each expression in a step as the plan writes it: a column of a step over another.
+    auto alone = [&](const std::string& sql) {
+        return "WITH s1" + d_.step_as() + "(SELECT 1 AS c), s2" + d_.step_as() + "(SELECT *, " +
+               sql + " AS w FROM s1) SELECT * FROM s2";
+    };
+    std::set<std::pair<int, int>> refused;
+    const std::pair<Location, std::string>* largest = nullptr;
+    for (const auto& lowered : outermost_) {
+        const auto& [at, sql] = lowered;
+        if (!largest || sql.size() > largest->second.size()) largest = &lowered;
+        if (refused.count({at.line, at.col}) || !d_.beyond_parser(alone(sql))) continue;
+        refused.insert({at.line, at.col});
+        refuse(at, "this expression nests deeper than " + d_.name() + "'s parser takes" + advice);
+    }
+    if (!refused.empty()) return;
+    refuse(largest ? largest->first : Location{},
+           "the query nests deeper than " + d_.name() +
+               "'s parser takes, and this is its largest expression" + advice);
 }
 
 std::string Lowering::literal(const bound::Expr& e, const ast::LiteralValue& v) {

@@ -73,6 +73,14 @@ class Lowering {
     bool reads_state_ = false;  // the stored-state columns are joined (add_stored_state)
     std::map<const bound::Expr*, std::string> conditions_;
 
+    // Each outermost expression lowered (not one inside another), with its place in the rule
+    // file: where a query the dialect's parser would not take is refused.
+    int expr_depth_ = 0;
+    std::vector<std::pair<Location, std::string>> outermost_;
+    // Refuses a query that nests deeper than the dialect's parser takes (`why`, its words):
+    // at each outermost expression that alone is too deep, or else at the largest one.
+    void refuse_beyond_parser(const std::string& why);
+
     std::string node(const bound::Expr& e, int fact);
     std::string call(const bound::Expr& e, const bound::Call& c, int fact);
     std::string binary(const bound::Expr& e, const bound::Binary& b, int fact);

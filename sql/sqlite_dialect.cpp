@@ -3,8 +3,11 @@
 // overflow, so a result that is not an integer any more is the overflow the language makes
 // null; text compares by memcmp under the BINARY collation; its date functions cover the
 // years 0000 to 9999.
+#include <sqlite3.h>
+
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include "sql/dialect.hpp"
 #include "sql/sqlite_parts.hpp"
@@ -20,6 +23,26 @@ class SqliteDialect final : public Dialect {
     // Two moves by months nest 7 subqueries, three 11, which SQLite 3.40 cannot parse in a
     // query's step.
     int deepest_moved_day() const override { return 8; }
+    // SQLite's parser has a fixed stack (YYSTACKDEPTH, 100 states): a sum of eight numbers
+    // already overflows it, as each operation binds its value in a subquery of its own. The
+    // query is prepared on an empty in-memory database of its own, which parses it.
+    std::optional<std::string> beyond_parser(const std::string& query) const override {
+        sqlite3* raw = nullptr;
+        const int opened = sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE, nullptr);
+        std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+        if (opened != SQLITE_OK) return std::nullopt;
+        sqlite3_stmt* stmt = nullptr;
+        const int rc = sqlite3_prepare_v2(db.get(), query.c_str(), static_cast<int>(query.size()),
+                                          &stmt, nullptr);
+        sqlite3_finalize(stmt);
+        if (rc == SQLITE_OK) return std::nullopt;
+        const std::string message = sqlite3_errmsg(db.get());
+        if (message.find("parser stack overflow") != std::string::npos ||
+            message.find("Expression tree is too large") != std::string::npos ||
+            message.find("too many terms") != std::string::npos)
+            return message;
+        return std::nullopt;
+    }
     std::string state_refusal() const override {
         return "not compiled for SQLite: the stored state may be in another file (--state); the "
                "embedded engine reads it, and the PostgreSQL query reads the server's";

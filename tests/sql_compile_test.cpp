@@ -260,6 +260,67 @@ general:
     check_agrees(dir, split, db, "2025-04-05");
 }
 
+// SQLite's parser has a fixed stack, and each checked operation binds its value in a subquery of
+// its own: a sum of eight numbers, or a move by months, a day, a month and a day, was a query
+// that compile gave out (exit 0) and SQLite could not parse ("parser stack overflow"). The
+// query is now parsed before it is given out, and refused at each expression too deep alone.
+// The same sums split by a let compile and give the engine's placement.
+TEST_CASE("compile: an expression deeper than SQLite's parser takes is refused at its place") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", std::string(kSchema) + R"(
+INSERT INTO customers (customer_id, score, signup) VALUES (1, 0.5, '2024-01-31'),
+    (2, 0.05, '2023-11-30'), (3, NULL, '2025-12-31');
+)");
+    const std::string deep = dir.write("deep.yaml", R"(ruleset: deep
+version: 1
+general:
+  segments:
+    - id: high
+      when: score + score + score + score + score + score + score + score > 1
+    - id: moved
+      when: signup - 1mo + 1d - 1mo + 1d < as_of
+    - id: rest
+      when: otherwise
+)");
+    const Run refused = run_cli({"compile", deep, "--dialect", "sqlite", "--db", db});
+    CHECK(refused.code == 1);
+    CHECK(refused.out.empty());
+    INFO(refused.err);
+    CHECK(refused.err.find(deep + ":6:13: error: cannot compile to sqlite: this expression nests "
+                                  "deeper than sqlite's parser takes (sqlite: parser stack "
+                                  "overflow); compute part of it in a let") != std::string::npos);
+    CHECK(refused.err.find(deep + ":8:13: error: cannot compile to sqlite: this expression "
+                                  "nests deeper") != std::string::npos);
+    CHECK(refused.err.find("2 constructs cannot be compiled") != std::string::npos);
+    // Seven terms are within it.
+    const std::string seven = dir.write("seven.yaml", R"(ruleset: seven
+version: 1
+general:
+  segments:
+    - id: high
+      when: score + score + score + score + score + score + score > 1
+    - id: rest
+      when: otherwise
+)");
+    check_agrees(dir, seven, db, "2026-11-01");
+    const std::string split = dir.write("split.yaml", R"(ruleset: deep
+version: 1
+let:
+  half: score + score + score + score
+  moved: signup - 1mo + 1d
+general:
+  segments:
+    - id: high
+      when: half + score + score + score + score > 1
+    - id: moved
+      when: moved - 1mo + 1d < as_of
+    - id: rest
+      when: otherwise
+)");
+    check_agrees(dir, split, db, "2026-11-01");
+    check_agrees(dir, split, db, "2024-01-15");
+}
+
 // A value without a type cannot be written in SQL: a column no schema types, or a value that is
 // null whatever the row (`if(c, null, null) + 1d`), which the engine evaluates as null.
 TEST_CASE("compile: a value without a type is refused, saying both reasons it may have") {
