@@ -33,8 +33,9 @@ ExprPtr Binder::Impl::bind_let_ref(const ast::Expr& src, const std::string& name
     }
     if (info.state == LetState::Pending) {
         // Binding follows let references depth-first; a very long chain would exhaust
-        // the stack, so it stops at a depth no hand-written rule file reaches.
-        if (let_stack.size() >= kMaxLetDepth) {
+        // the stack, so it stops at a depth no hand-written rule file reaches: a chain of
+        // kMaxLetDepth references (kMaxLetDepth + 1 lets) binds, one more is refused.
+        if (let_stack.size() > kMaxLetDepth) {
             if (!let_depth_reported)
                 error(Code::Limit, src.span,
                       "lets refer to each other more than " + std::to_string(kMaxLetDepth) +

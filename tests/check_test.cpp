@@ -171,8 +171,21 @@ TEST_CASE("generated hostile files give a diagnostic and exit 1, never a crash")
             " when: otherwise\n";
         const Run r = run({"check", write("lets.yaml", text)});
         CHECK(r.code == 1);
-        CHECK(r.out.find("lets refer to each other more than 256 deep (a0 -> ... -> a256)") !=
+        CHECK(r.out.find("lets refer to each other more than 256 deep (a0 -> ... -> a257)") !=
               std::string::npos);
+    }
+    SUBCASE("lets that refer to each other 256 deep, the limit") {
+        // a0 -> a1 -> ... -> a256: 256 references, as deep as docs/language.md allows.
+        std::string text = "ruleset: x\nversion: 1\nlet:\n";
+        for (int i = 0; i < 256; ++i)
+            text += "  a" + std::to_string(i) + ": a" + std::to_string(i + 1) + " + 1\n";
+        text +=
+            "  a256: 1\ngeneral:\n  segments:\n    - id: a\n      when: a0 > 1\n    - id: b\n     "
+            " when: otherwise\n";
+        const Run r = run({"check", write("lets.yaml", text)});
+        INFO(r.out);
+        CHECK(r.code == 0);
+        CHECK(r.out.find("refer to each other") == std::string::npos);
     }
     SUBCASE("deep expressions in a chain of lets") {
         std::string text = "ruleset: x\nversion: 1\nlet:\n";
