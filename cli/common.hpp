@@ -15,6 +15,7 @@
 
 #include "dsl/compiler.hpp"
 #include "engine/reader.hpp"
+#include "engine/state.hpp"
 
 namespace strata::cli {
 
@@ -89,9 +90,6 @@ void write_text_table(std::ostream& out, const std::vector<std::vector<std::stri
 // Returns nullopt after printing an error when --as-of is not a date.
 std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules,
                                   std::ostream& err);
-
-// How far after today a stored run's as_of may be without --allow-future-as-of.
-inline constexpr int32_t kMaxDaysAheadOfToday = 366;
 
 // Refuses to store a run whose as_of is more than kMaxDaysAheadOfToday after `today`: almost
 // always a typo (2062 for 2026), and since a ruleset's runs move forward in time it would keep

@@ -106,6 +106,7 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
     engine_options.state_path = options.state.value_or("");
     engine_options.as_of = options.as_of.value_or("");
     engine_options.allow_retyped_keys = options.allow_retyped_keys;
+    engine_options.allow_future_as_of = options.allow_future_as_of;
     const std::optional<int64_t> wait = parse_duration(options.wait);
     auto report = [&](const EngineError& e) {
         err << "strata eval: " << e.message << '\n';

@@ -19,6 +19,12 @@
 
 namespace strata {
 
+// How far after today a stored run's as_of may be unless the caller says so
+// (`--allow-future-as-of`, EngineOptions::allow_future_as_of): a later day is almost always a
+// typo (2062 for 2026), and since a ruleset's runs move forward in time, a run stored on it
+// would keep every later run from being stored until that day.
+inline constexpr int32_t kMaxDaysAheadOfToday = 366;
+
 struct RunRecord {
     int64_t run_id = 0;
     std::string ruleset;

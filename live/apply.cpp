@@ -4,6 +4,7 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include "engine/reader.hpp"
+#include "engine/state.hpp"
 #include "engine/stays.hpp"
 #include "live/engine_impl.hpp"
 
@@ -38,6 +39,15 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
         return fail(Kind::Usage, "--apply as of " + l->as_of_text + " is before the as_of of run " +
                                      std::to_string(thresholds.run.run_id) + " (" +
                                      thresholds.run.as_of + "): runs move forward in time");
+    if (const Date today = today_utc(); !options.allow_future_as_of &&
+                                        l->as_of_text > thresholds.run.as_of &&
+                                        l->as_of.days - today.days > kMaxDaysAheadOfToday)
+        return fail(Kind::Usage,
+                    "as_of " + l->as_of_text + " is " + std::to_string(l->as_of.days - today.days) +
+                        " days after today (" + format_date(today) +
+                        "), and a ruleset's runs move forward in time: once stored, no run "
+                        "before that day could be. Check the date, or set "
+                        "EngineOptions::allow_future_as_of to store it");
     if (!writable_state) {
         StoreError error;
         writable_state = open_state(state_path, error, options.busy_timeout_ms);

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "dsl/calendar.hpp"
 #include "include/strata/strata.hpp"
 #include "test_support.hpp"
 
@@ -544,5 +545,56 @@ TEST_CASE(
         INFO((read.ok() ? std::string() : read.error().message));
         CHECK(read.ok());
         writer.exec("ROLLBACK");
+    }
+}
+
+// A service's as_of a year and more ahead is almost always a typo, and a run stored on it keeps
+// every earlier day from being stored: apply() refuses it, as `strata run` does, unless the
+// caller allows it. evaluate() stores nothing and takes any day.
+TEST_CASE("Engine: apply() refuses an as_of more than 366 days after today unless allowed") {
+    const RetailRun base(200);
+    const strata::Date today = strata::today_utc();
+    auto count_runs = [&] {
+        SQLite::Database db(base.state, SQLite::OPEN_READONLY);
+        return db.execAndGet("SELECT count(*) FROM strata_runs").getInt64();
+    };
+    const int64_t runs = count_runs();
+    strata::EngineOptions options;
+    options.rules_path = base.rules;
+    options.db_path = base.db;
+    options.state_path = base.state;
+    options.as_of = strata::format_date(strata::Date{today.days + 367});
+    {
+        auto engine = strata::Engine::open(options);
+        REQUIRE(engine.ok());
+        CHECK(engine->evaluate("7").ok());
+        auto refused = engine->apply("7");
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().kind == strata::EngineError::Kind::Usage);
+        CHECK(refused.error().message.find("is 367 days after today (" +
+                                           strata::format_date(today) + ")") != std::string::npos);
+        CHECK(refused.error().message.find("EngineOptions::allow_future_as_of") !=
+              std::string::npos);
+        CHECK(count_runs() == runs);
+    }
+    // A year ahead is within the limit.
+    options.as_of = strata::format_date(strata::Date{today.days + 366});
+    {
+        auto engine = strata::Engine::open(options);
+        REQUIRE(engine.ok());
+        auto applied = engine->apply("7");
+        INFO((applied.ok() ? std::string() : applied.error().message));
+        CHECK(applied.ok());
+        CHECK(count_runs() == runs + 1);
+    }
+    options.as_of = strata::format_date(strata::Date{today.days + 4000});
+    options.allow_future_as_of = true;
+    {
+        auto engine = strata::Engine::open(options);
+        REQUIRE(engine.ok());
+        auto applied = engine->apply("7");
+        INFO((applied.ok() ? std::string() : applied.error().message));
+        CHECK(applied.ok());
+        CHECK(count_runs() == runs + 2);
     }
 }

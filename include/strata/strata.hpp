@@ -45,6 +45,10 @@ struct EngineOptions {
     // customer would be placed a second time (Database, as a batch run refuses it). True
     // applies them as a new customer, as `strata run --allow-retyped-keys` does.
     bool allow_retyped_keys = false;
+    // apply() refuses an as_of more than 366 days after today (Usage), as `strata run` does:
+    // almost always a typo, and once a run is stored on that day no run before it can be.
+    // True stores it, as `strata eval --apply --allow-future-as-of` does.
+    bool allow_future_as_of = false;
 };
 
 struct EngineError {
