@@ -408,9 +408,20 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
             return kExitEnvironment;
         }
     } else if (options.state) {
-        // A dry run only reads the state (for previous_segment and the like), when it is there.
-        StoreError ignored;
-        state = open_read_only(*options.state, ignored, busy_timeout_ms(*wait));
+        // A dry run only reads the state (for moves, cooldowns and the cap), and a state it
+        // cannot read is an error as for every command that reads one: previewing the
+        // ruleset's first run instead would look like a confident "nothing moves".
+        StoreError error;
+        state = open_read_only(*options.state, error, busy_timeout_ms(*wait));
+        if (!state) {
+            if (error.locked) error.message += " (waited " + options.wait + ", the --wait)";
+            const std::string message = "--state: " + error.message +
+                                        "; a dry run reads the stored state there and creates "
+                                        "nothing (check the path)";
+            err << "strata run: " << message << '\n';
+            if (json) write_json_error(out, "database", message);
+            return kExitEnvironment;
+        }
     }
     RunOptions run_options;
     run_options.as_of = *as_of;

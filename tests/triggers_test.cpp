@@ -441,3 +441,39 @@ triggers:
     CHECK(json_at(stored.out, "$.triggers[0].enqueued") == "1");
     CHECK(json_at(stored.out, "$.triggers[0].already_enqueued") == "4");
 }
+
+// A dry run is the "what would be sent" check before a stored run. A --state it cannot read (a
+// typo, a folder, a file that is not SQLite) made it preview the ruleset's first run, reading
+// the customer database as the state: "nothing moves, nothing to send", exit 0.
+TEST_CASE("a dry run refuses a --state it cannot read, instead of previewing a first run") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto state = dir.file("state.db");
+    const auto file = dir.write("r.yaml", rules(R"(
+triggers:
+  - id: every_run
+    on: in any
+    actions:
+      - tag: { name: "{{customer_id}}" }
+)"));
+    REQUIRE(run_cli({"run", file, "--db", db, "--state", state, "--as-of", "2026-10-01"}).code ==
+            0);
+    // Runs stored in the customer database too: the fallback read them as the state.
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    const auto good = run_cli({"run", file, "--db", db, "--state", state, "--as-of", "2026-11-01",
+                               "--dry-run", "--format", "json"});
+    REQUIRE_MESSAGE(good.code == 0, good.err);
+    CHECK(json_at(good.out, "$.triggers[0].firing") != "initial");
+    std::filesystem::create_directory(dir.file("folder"));
+    for (const std::string& bad : {dir.file("stat.db"), file, dir.file("folder")}) {
+        INFO(bad);
+        const auto r = run_cli({"run", file, "--db", db, "--state", bad, "--as-of", "2026-11-01",
+                                "--dry-run", "--format", "json"});
+        CHECK(r.code == 2);
+        CHECK(r.err.find("strata run: --state: ") != std::string::npos);
+        CHECK(r.err.find("'" + bad + "'") != std::string::npos);
+        CHECK(r.err.find("a dry run reads the stored state there") != std::string::npos);
+        CHECK(json_at(r.out, "$.error.kind") == "database");
+    }
+    CHECK_FALSE(std::filesystem::exists(dir.file("stat.db")));
+}
