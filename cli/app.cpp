@@ -164,8 +164,7 @@ void add_runs(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
         "runs", "List the stored runs: ruleset, version, as_of, customers and moves");
     cmd->add_option("--db", options->db,
                     "SQLite customer database, or the postgresql:// or clickhouse:// URL the runs "
-                    "were stored in")
-        ->required();
+                    "were stored in (not needed with --state)");
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database)");
     cmd->add_option("--ruleset", options->ruleset, "Only this ruleset's runs (default: all)");
@@ -184,8 +183,8 @@ void add_history(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
     auto* cmd = app.add_subcommand(
         "history", "Show one customer's segments over time, with the run and version of each");
     cmd->add_option("--db", options->db,
-                    "SQLite customer database, or a postgresql:// or clickhouse:// URL")
-        ->required();
+                    "SQLite customer database, or a postgresql:// or clickhouse:// URL (not "
+                    "needed with --state)");
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database); with a "
                     "clickhouse:// --db, the store its runs wrote their actions to");
@@ -209,7 +208,7 @@ void add_triggers(CLI::App& app, int& exit_code, std::ostream& out, std::ostream
     auto* cmd = app.add_subcommand(
         "triggers",
         "Did the triggers work? Fired, held out, and the share of each group that met success");
-    cmd->add_option("--db", options->db, "SQLite customer database")->required();
+    cmd->add_option("--db", options->db, "SQLite customer database (not needed with --state)");
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database)");
     cmd->add_option("--ruleset", options->ruleset, "Only this ruleset's triggers (default: all)");

@@ -186,8 +186,8 @@ int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& 
         file = warehouse->where;
         actions = warehouse->actions;
     } else {
-        stored =
-            open_stored_state("history", options.db, options.state, err, json ? &out : nullptr);
+        stored = open_stored_state("history", options.db, options.state, err, json ? &out : nullptr,
+                                   false);
         if (!stored) return kExitEnvironment;
         state = stored->state;
         file = state->getFilename();

@@ -9,12 +9,19 @@ namespace strata::cli {
 
 std::optional<StoredState> open_stored_state(const std::string& command, const std::string& db,
                                              const std::optional<std::string>& state_path,
-                                             std::ostream& err, std::ostream* json_out) {
-    auto fail = [&](const std::string& message) {
+                                             std::ostream& err, std::ostream* json_out,
+                                             bool reads_customers) {
+    auto fail = [&](const std::string& message, const char* kind = "database") {
         err << "strata " << command << ": " << message << '\n';
-        if (json_out) write_json_error(*json_out, "database", message);
+        if (json_out) write_json_error(*json_out, kind, message);
         return std::nullopt;
     };
+    if (db.empty() && !(state_path && !reads_customers))
+        return fail(reads_customers ? "--db is required"
+                                    : "--db or --state is required: the customer database, "
+                                      "where runs are stored by default, or the file they are "
+                                      "stored in",
+                    "usage");
     // A warehouse URL as the state of a SQLite base: named without repeating it, so that a
     // password in it is not printed.
     if (state_path && state_path->find("://") != std::string::npos)
@@ -24,9 +31,11 @@ std::optional<StoredState> open_stored_state(const std::string& command, const s
             "warehouse is read with --db URL)");
     StoredState s;
     StoreError error;
-    s.data = open_read_only(db, error);
-    if (!s.data) return fail(error.message);
-    s.state = s.data.get();
+    if (reads_customers || !state_path) {
+        s.data = open_read_only(db, error);
+        if (!s.data) return fail(error.message);
+        s.state = s.data.get();
+    }
     if (state_path) {
         s.state_file = open_read_only(*state_path, error);
         if (!s.state_file) return fail(error.message);

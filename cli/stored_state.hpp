@@ -23,8 +23,12 @@ struct StoredState {
 // the state holds runs. On failure prints `strata COMMAND: …` on `err` (and, with `json_out`,
 // a JSON error object of kind "database" there) and returns nullopt: exit code 2. A file
 // without strata tables fails with "no runs are stored in '…'".
+// `reads_customers` false: the command reads the state alone (runs, history, versions, show,
+// triggers), so with a --state the customer database is neither needed nor opened (`data`
+// stays null), and `db` may be empty. Without a --state, `db` holds the runs and is required.
 std::optional<StoredState> open_stored_state(const std::string& command, const std::string& db,
                                              const std::optional<std::string>& state_path,
-                                             std::ostream& err, std::ostream* json_out);
+                                             std::ostream& err, std::ostream* json_out,
+                                             bool reads_customers = true);
 
 }  // namespace strata::cli

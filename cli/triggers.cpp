@@ -140,7 +140,7 @@ int run_triggers(const TriggersOptions& options, std::ostream& out, std::ostream
         return kExitEnvironment;
     };
     auto stored =
-        open_stored_state("triggers", options.db, options.state, err, json ? &out : nullptr);
+        open_stored_state("triggers", options.db, options.state, err, json ? &out : nullptr, false);
     if (!stored) return kExitEnvironment;
     const std::string file = stored->state->getFilename();
     if (!stored->tables.stays)

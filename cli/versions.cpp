@@ -98,7 +98,7 @@ std::optional<Registry> open_registry(const std::string& command, const std::str
                                       std::ostream& err, std::ostream* json_out) {
     Registry r;
     if (!is_postgres_url(db) && !is_clickhouse_url(db)) {
-        r.stored = open_stored_state(command, db, state_path, err, json_out);
+        r.stored = open_stored_state(command, db, state_path, err, json_out, false);
         if (!r.stored) return std::nullopt;
         r.state = r.stored->state;
         r.name = r.state->getFilename();
@@ -225,8 +225,8 @@ void add_versions(CLI::App& app, int& exit_code, std::ostream& out, std::ostream
             "versions", "List the registered versions of the rule files, with the runs of each");
         cmd->add_option("ruleset", options->ruleset, "Only this ruleset's versions (default: all)");
         cmd->add_option("--db", options->db,
-                        "SQLite customer database, or a postgresql:// or clickhouse:// URL")
-            ->required();
+                        "SQLite customer database, or a postgresql:// or clickhouse:// URL (not "
+                        "needed with --state)");
         cmd->add_option(
             "--state", options->state,
             "SQLite file with run state (default: the customer database; not with a URL)");
@@ -244,8 +244,8 @@ void add_versions(CLI::App& app, int& exit_code, std::ostream& out, std::ostream
     cmd->add_option("version", options->version, "RULESET@VERSION, such as retail-rfm@2")
         ->required();
     cmd->add_option("--db", options->db,
-                    "SQLite customer database, or a postgresql:// or clickhouse:// URL")
-        ->required();
+                    "SQLite customer database, or a postgresql:// or clickhouse:// URL (not "
+                    "needed with --state)");
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database; not with a URL)");
     cmd->add_option("--sha256", options->sha256,

@@ -353,3 +353,40 @@ TEST_CASE("a state stored before versions were registered migrates, every run ke
     CHECK(has(third.err, "line 8: stored: '      when: spend >= 1000\\r'"));
     CHECK(count_rows(b.db, "strata_runs") == 3);
 }
+
+// An auditor may hold a copy of the state file alone. runs, history, versions, show and
+// triggers only read the state, so --state is enough; --db was required, and a --db that no
+// longer exists failed them ("database '…' does not exist").
+TEST_CASE(
+    "runs, history, versions, show and triggers read a --state without the customer database") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto state = dir.file("state.db");
+    const auto file = dir.write("tiers.yaml", rules_v2());
+    REQUIRE(run_cli({"run", file, "--db", db, "--state", state, "--as-of", "2026-10-01"}).code ==
+            0);
+    const std::string copy = dir.file("audit-copy.db");
+    std::filesystem::copy_file(state, copy);
+    std::filesystem::remove(db);
+    const std::vector<std::vector<std::string>> commands = {
+        {"runs"}, {"history", "--customer", "3"}, {"versions"}, {"show", "tiers@2"}, {"triggers"},
+    };
+    for (const auto& command : commands) {
+        INFO(command[0]);
+        std::vector<std::string> alone = command;
+        alone.insert(alone.end(), {"--state", copy});
+        const Run r = run_cli(alone);
+        CHECK(r.code == 0);
+        CHECK(r.err.find("does not exist") == std::string::npos);
+        std::vector<std::string> gone = alone;
+        gone.insert(gone.end(), {"--db", db});  // the customer database is gone: not read
+        CHECK(run_cli(gone).code == 0);
+        const Run neither = run_cli(command);
+        CHECK(neither.code == 2);
+        CHECK(neither.err.find("strata " + command[0] + ": --db or --state is required") !=
+              std::string::npos);
+    }
+    CHECK(has(run_cli({"runs", "--state", copy}).out, "tiers"));
+    CHECK(run_cli({"show", "tiers@2", "--state", copy}).out == rules_v2());
+    CHECK(has(run_cli({"history", "--customer", "3", "--state", copy}).out, "rest"));
+}
