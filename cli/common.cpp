@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ostream>
 #include <string_view>
@@ -108,12 +109,35 @@ std::string last_message(const std::string& printed, const std::string& prefix) 
     return message;
 }
 
+namespace {
+
+// A message of several lines (a heading, then an indented line per finding) as the one line an
+// error object's `message` is: the lines joined by "; ", a heading that ends in ':' by a space.
+std::string as_one_line(const std::string& message) {
+    std::string out;
+    size_t from = 0;
+    while (from <= message.size()) {
+        const size_t end = std::min(message.find('\n', from), message.size());
+        std::string_view line(message.data() + from, end - from);
+        while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
+            line.remove_prefix(1);
+        if (!line.empty()) {
+            if (!out.empty()) out += out.back() == ':' ? " " : "; ";
+            out += line;
+        }
+        from = end + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
 void write_json_error(std::ostream& out, const std::string& kind, const std::string& message,
                       const std::vector<Diagnostic>& diagnostics, const SourceFile* source) {
     out << "{\"format\":1,\"error\":{\"kind\":";
     write_json_string(out, kind);
     out << ",\"message\":";
-    write_json_string(out, message);
+    write_json_string(out, as_one_line(message));
     out << ",\"diagnostics\":[";
     for (size_t i = 0; i < diagnostics.size(); ++i) {
         if (i) out << ',';

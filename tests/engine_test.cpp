@@ -538,6 +538,12 @@ TEST_CASE("run --format json reports failures as JSON on stdout too") {
     CHECK(r.out.find("{\"format\":1,\"error\":{\"kind\":\"rules\",\"message\":\"policy 'exclusive' "
                      "does not hold") == 0);
     CHECK(r.out.find("6 customers match both 'a' and 'b'") != std::string::npos);
+    // The JSON message is one line, as docs/running.md says; stderr keeps a line per finding.
+    CHECK(json_at(r.out, "$.error.message").find('\n') == std::string::npos);
+    CHECK(json_at(r.out, "$.error.message")
+              .find("so nothing was stored: 6 customers match both "
+                    "'a' and 'b'") != std::string::npos);
+    CHECK(r.err.find("so nothing was stored:\n  6 customers match both") != std::string::npos);
 }
 
 TEST_CASE("an empty base runs cleanly: every segment holds 0 of 0") {
