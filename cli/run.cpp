@@ -310,7 +310,8 @@ void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
     out << ',' << level << ',';
     write_csv_field(out, parent);
     out << ',';
-    write_csv_field(out, m.label);
+    // The rule file's texts are guarded against spreadsheet formulas, as export guards them.
+    write_csv_field(out, m.label, true);
     out << ',' << s.count << ',' << share << ',';
     if (rep.has_value) {
         // Empty where the JSON has null: a total that overflowed, or no member with a value.
@@ -323,11 +324,11 @@ void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
         out << ',';
     }
     out << ',';
-    write_csv_field(out, m.goal);
+    write_csv_field(out, m.goal, true);
     out << ',';
-    write_csv_field(out, m.offer);
+    write_csv_field(out, m.offer, true);
     out << ',';
-    write_csv_field(out, m.channel);
+    write_csv_field(out, m.channel, true);
     out << ',' << (m.contact_every ? shown_duration(*m.contact_every, m.contact_every_text) : "")
         << ',' << (m.priority ? std::to_string(*m.priority) : "") << '\n';
     for (const auto& t : s.tactical)

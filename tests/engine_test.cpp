@@ -475,6 +475,19 @@ TEST_CASE("run --format csv and export --format csv quote what needs quoting") {
     CHECK(e.out ==
           "customer_key,segment,tactical,offer,channel,priority\n00123,a,,\"10%, "
           "today\",,\n\"x,y\",rest,,,,\n");
+    // A text a spreadsheet would run as a formula stays text in both, with a leading '.
+    const auto formulas = dir.write(
+        "f.yaml",
+        "ruleset: f\nversion: 1\ngeneral:\n  segments:\n"
+        "    - id: a\n      label: '=HYPERLINK(\"http://x\")'\n      offer: '-10% off, then "
+        "=SUM(A1)'\n      channel: '@mention'\n      goal: '+1'\n      when: plan == 'a'\n"
+        "    - id: rest\n      when: otherwise\n");
+    r = run_cli({"run", formulas, "--db", db, "--format", "csv"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("a,0,,\"'=HYPERLINK(\"\"http://x\"\")\",1,0.500000,,,'+1,\"'-10% off, then "
+                     "=SUM(A1)\",'@mention,,") != std::string::npos);
+    e = run_cli({"export", formulas, "--db", db});
+    CHECK(e.out.find("00123,a,,\"'-10% off, then =SUM(A1)\",'@mention,") != std::string::npos);
 }
 
 TEST_CASE("fact rows find their customers by key, dense or sparse, integer or text") {
