@@ -211,7 +211,7 @@ int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& 
     if (!stays) return fail(error.message);
     // Finding nobody is an answer, not an error.
     if (stays->empty()) {
-        err << "strata history: customer " << one_line(options.customer) << " has no stays"
+        err << "strata history: customer '" << one_line(options.customer) << "' has no stays"
             << (options.ruleset ? " in ruleset '" + *options.ruleset + "'" : std::string())
             << " in '" << file << "'\n";
     }

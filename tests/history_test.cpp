@@ -315,7 +315,7 @@ INSERT INTO customers VALUES ('a' || char(27) || '[31mb', 5000, 0), ('c' || char
     const Run line = run_cli({"history", "--db", db, "--customer", "c\nd"});
     CHECK(line.out.find("customer 'c⏎d' in ruleset tiers") != std::string::npos);
     const Run nobody = run_cli({"history", "--db", db, "--customer", "x\x1b[2Jy"});
-    CHECK(nobody.err.find("customer x [2Jy has no stays") != std::string::npos);
+    CHECK(nobody.err.find("customer 'x [2Jy' has no stays") != std::string::npos);
     // JSON keeps the key as stored, escaped.
     const Run json = run_cli({"history", "--db", db, "--customer", "c\nd", "--format", "json"});
     CHECK(json.out.find(R"("customer":"c\nd")") != std::string::npos);
@@ -367,11 +367,11 @@ TEST_CASE("history of a customer with no stays is an empty answer, not an error"
     auto json = run_cli({"history", "--db", s.db, "--customer", "99999", "--format", "json"});
     CHECK(json.code == 0);
     CHECK(json.out == "{\"format\":1,\"customer\":99999,\"stays\":[],\"actions\":[]}\n");
-    CHECK(json.err.find("customer 99999 has no stays in '" + s.db + "'") != std::string::npos);
+    CHECK(json.err.find("customer '99999' has no stays in '" + s.db + "'") != std::string::npos);
     auto text = run_cli({"history", "--db", s.db, "--customer", "C-1"});
     CHECK(text.code == 0);
     CHECK(text.out.empty());
-    CHECK(text.err.find("customer C-1 has no stays") != std::string::npos);
+    CHECK(text.err.find("customer 'C-1' has no stays") != std::string::npos);
     // A customer who exists, in a ruleset that never placed them.
     auto other = run_cli(
         {"history", "--db", s.db, "--customer", "7", "--ruleset", "nobody", "--format", "json"});
