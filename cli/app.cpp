@@ -115,11 +115,13 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
         ->capture_default_str();
     cmd->add_flag("--bom", options->bom,
                   "CSV: start with the UTF-8 byte-order mark (Excel then reads the file as UTF-8)");
-    cmd->add_option("--columns", *columns,
-                    "CSV: the columns to write, in order, comma-separated: key, segment, "
-                    "tactical, offer, channel, priority, run_id, as_of, a customer column or a "
-                    "let of the run's rule file, or an rfm let's field such as rfm.code");
-    cmd->callback([options, format, delimiter, encoding, columns, &exit_code, &out, &err] {
+    auto* columns_given =
+        cmd->add_option("--columns", *columns,
+                        "CSV: the columns to write, in order, comma-separated: key, segment, "
+                        "tactical, offer, channel, priority, run_id, as_of, a customer column or a "
+                        "let of the run's rule file, or an rfm let's field such as rfm.code");
+    cmd->callback([options, format, delimiter, encoding, columns, columns_given, &exit_code, &out,
+                   &err] {
         options->format = *format == "jsonl"  ? ExportFormat::Jsonl
                           : *format == "json" ? ExportFormat::Json
                                               : ExportFormat::Csv;
@@ -133,6 +135,9 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
             options->columns.push_back(
                 begin == std::string::npos ? std::string() : name.substr(begin, end - begin + 1));
         }
+        // `--columns ''` names one empty column, refused as in `--columns key,,segment`, not
+        // taken for the default columns.
+        if (columns_given->count() > 0 && options->columns.empty()) options->columns.push_back("");
         exit_code = run_export(*options, out, err);
     });
 }

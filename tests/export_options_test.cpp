@@ -142,6 +142,14 @@ TEST_CASE("export: an unknown column exits 2 with 'did you mean' and every colum
     auto record = f.do_export({"--columns", "key,rfm"});
     CHECK(record.code == 2);
     CHECK(record.err.find("unknown column 'rfm'") != std::string::npos);
+    // An empty list names an empty column, as an empty place in a list does: not the defaults.
+    for (const std::string& list : {"", " ", "key,,segment"}) {
+        INFO("--columns '" << list << "'");
+        auto empty = f.do_export({"--columns", list});
+        CHECK(empty.code == 2);
+        CHECK(empty.out.empty());
+        CHECK(empty.err.find("unknown column '' in --columns") != std::string::npos);
+    }
 }
 
 TEST_CASE("export: a character Windows-1251 cannot write exits 2 naming its row and column") {
