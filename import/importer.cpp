@@ -419,6 +419,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
     }
     report.decimal = reading.decimal;
     report.date_order = reading.order;
+    report.notes.insert(report.notes.end(), reading.notes.begin(), reading.notes.end());
     report.columns.clear();
     for (size_t i = 0; i < width; ++i) {
         ImportedColumn c;

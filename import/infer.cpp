@@ -14,7 +14,15 @@ void ColumnEvidence::add(std::string_view cell) {
         if ((shape & kDotFraction) && !(shape & kWholeNumber)) ++dot_fractions;
         if ((shape & kCommaFraction) && !(shape & kWholeNumber)) ++comma_fractions;
     }
+    if (shape & (kWholeNumber | kDotFraction | kCommaFraction | kCommaAmbiguous))
+        ++numeric_cells;
+    else if (first_not_numeric.empty())
+        first_not_numeric = std::string(cell);
     const TemporalShape t = temporal_shape(cell);
+    if (t.kind != TemporalShape::None)
+        ++temporal_cells;
+    else if (first_not_temporal.empty())
+        first_not_temporal = std::string(cell);
     switch (t.kind) {
         case TemporalShape::None:
             all_temporal = false;
@@ -57,6 +65,29 @@ Inferred infer(const ColumnEvidence& e) {
 
 bool is_temporal(ColumnType t) {
     return t == ColumnType::Date || t == ColumnType::DateTime;
+}
+
+// A note for an inferred text column whose cells are all dates, or all numbers, but for a few
+// (at most 1% of the filled cells); nullopt otherwise.
+std::optional<std::string> nearly_typed(const ColumnEvidence& e, const std::string& name) {
+    auto few_left = [&](size_t typed) {
+        return typed > 0 && typed < e.filled && (e.filled - typed) * 100 <= e.filled;
+    };
+    auto note = [&](size_t typed, const char* what, const std::string& sample, const char* type) {
+        const size_t left = e.filled - typed;
+        return "column '" + name + "' is text: " + std::to_string(typed) + " of " +
+               std::to_string(e.filled) + " cells are " + what + ", but " +
+               (left == 1 ? "'" + sample + "' is not"
+                          : std::to_string(left) + " are not, such as '" + sample + "'") +
+               "; --types " + name + ":" + type + " reads the column as " + what +
+               ", and names the cells that are not, which become empty";
+    };
+    if (few_left(e.temporal_cells))
+        return note(e.temporal_cells, "dates", e.first_not_temporal,
+                    e.any_time ? "datetime" : "date");
+    if (few_left(e.numeric_cells))
+        return note(e.numeric_cells, "numbers", e.first_not_numeric, "number");
+    return std::nullopt;
 }
 
 }  // namespace
@@ -150,6 +181,9 @@ bool plan_columns(const std::vector<ColumnEvidence>& evidence,
                     plan.type = ColumnType::Text;
                     break;
             }
+        }
+        if (plan.type == ColumnType::Text && !plan.forced) {
+            if (auto note = nearly_typed(e, names[i])) out.notes.push_back(*note);
         }
         if (!is_temporal(plan.type)) continue;
         // This column's order: --date-format, its own dates, the file's other dates.

@@ -30,6 +30,9 @@ struct ColumnEvidence {
     size_t year_first = 0, either = 0, day_first = 0, month_first = 0;
     bool any_time = false;
     std::vector<std::string> either_samples;  // the first two different ambiguous dates
+    // Cells that read as a date (or datetime), and as a number; the first cell that does not.
+    size_t temporal_cells = 0, numeric_cells = 0;
+    std::string first_not_temporal, first_not_numeric;
 
     void add(std::string_view trimmed_cell);  // a filled cell, trimmed
 };
@@ -50,6 +53,9 @@ struct FileReading {
     DecimalMark decimal = DecimalMark::Dot;
     std::optional<DateOrder> order;  // the order dates like 01.02.2024 were read in, if any
     std::vector<ColumnPlan> columns;
+    // A note per column that is text only because of a few cells (at most 1% of them) that
+    // are not dates, or not numbers: which cell, and the --types that reads the rest.
+    std::vector<std::string> notes;
 };
 
 // Decides every column's plan. `forced` has a type for the columns whose type is given.

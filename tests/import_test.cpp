@@ -709,3 +709,36 @@ TEST_CASE("import: a value longer than SQLite stores in one value is refused, no
     CHECK(why.find("a value of 1001 bytes is longer than the 1000 bytes SQLite stores") !=
           std::string::npos);
 }
+
+// One impossible date among 200 made the column text without a word: the user found out from
+// `check` ("cannot compare a string with a date"). A column that is dates, or numbers, but for
+// at most 1% of its cells is still text (nothing is guessed), with a note naming a cell that is
+// not and the --types that reads the rest.
+TEST_CASE("import notes a column that is text only because of a few cells") {
+    TempDir dir;
+    std::string text = "id;Дата;amount;code\n";
+    for (int i = 1; i <= 200; ++i) {
+        const std::string day =
+            i == 200 ? "29.02.2023"
+                     : (i % 28 + 1 < 10 ? "0" : "") + std::to_string(i % 28 + 1) + ".03.2024";
+        const std::string amount = i == 7 ? "n/a" : i == 9 ? "-" : std::to_string(i) + ".5";
+        text += std::to_string(i) + ";" + day + ";" + amount + ";" + (i % 2 ? "A1" : "7") + "\n";
+    }
+    const auto csv = dir.write("t.csv", text);
+    const auto db = dir.file("t.db");
+    const auto r = run_cli({"import", csv, "--db", db, "--table", "t", "--key", "id"});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(declared(db, "t") == "id INTEGER, дата TEXT, amount TEXT, code TEXT");
+    CHECK(r.out.find("note: column 'дата' is text: 199 of 200 cells are dates, but '29.02.2023' "
+                     "is not; --types дата:date reads the column as dates") != std::string::npos);
+    CHECK(r.out.find("note: column 'amount' is text: 198 of 200 cells are numbers, but 2 are not, "
+                     "such as 'n/a'; --types amount:number") != std::string::npos);
+    // Half the cells are not numbers: a text column, nothing to say.
+    CHECK(r.out.find("column 'code'") == std::string::npos);
+    const auto fixed = run_cli({"import", csv, "--db", db, "--table", "t", "--key", "id",
+                                "--replace", "--types", "дата:date", "--format", "json"});
+    REQUIRE(fixed.code == 0);
+    CHECK(json_at(fixed.out, "$.columns[1].unfit_lines") == "[201]");
+    CHECK(json_at(fixed.out, "$.notes[0]").find("column 'amount' is text") == 0);
+}
