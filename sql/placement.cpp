@@ -67,7 +67,10 @@ std::string Lowering::placement(const std::string& extra_columns, RunColumns* ru
     const std::string run_extra = run_columns ? this->run_columns(*run_columns) : std::string();
     return "SELECT " + (run_columns ? d_.run_key("k") : std::string("k")) +
            " AS customer_key, segment, (" + tactical + ") AS tactical" + extra_columns + run_extra +
-           " FROM " + current_ + " ORDER BY " + d_.order_by_key("k");
+           " FROM " + current_ + " ORDER BY " +
+           // Qualified: a let output as a column named k (--lets k) would otherwise be what
+           // ORDER BY k names. The nested plan's step has no name, and outputs no lets.
+           d_.order_by_key(nested() ? std::string("k") : current_ + ".k");
 }
 
 // The columns compile_run_query adds: the value, and whether each segment's condition was
