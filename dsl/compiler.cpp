@@ -179,6 +179,11 @@ class Compiler {
                            rf.key_location.valid() ? rf.key_location : customers_at, "key");
         } else if (schema_) {
             scope.open_columns = true;  // the table is missing: one error, not one per name
+        } else {
+            // No schema: the columns source.types names have the type it gives them; any other
+            // name is a column whose type is not known.
+            for (const auto& [name, o] : rf.types)
+                scope.columns[name] = o.type;
         }
         for (const auto& f : rf.facts) {
             NameScope::Fact fact{f.name, f.table, f.key, f.time, schema_ == nullptr, {}};
@@ -190,6 +195,9 @@ class Compiler {
                     require_column(f.table, fact.columns, f.time, f.time_location, "time");
             } else if (schema_) {
                 fact.open = true;
+            } else {
+                for (const auto& [name, o] : f.types)
+                    fact.columns[name] = o.type;
             }
             // The time column is read as a date or datetime whatever its declared type.
             if (!f.time.empty()) {

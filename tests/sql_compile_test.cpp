@@ -321,6 +321,54 @@ general:
     check_agrees(dir, split, db, "2024-01-15");
 }
 
+// Without --db, only the columns typed in source.types compile (compile --help says so), but
+// source.types was not read without a schema: every column was of no known type, and the
+// refusal said to give source.types, which the file had. check missed their type errors too.
+TEST_CASE("compile and check without --db read the types source.types gives") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", std::string(kSchema) + R"(
+INSERT INTO customers (customer_id, score) VALUES (1, 30), (2, 10), (3, NULL);
+INSERT INTO orders (customer_id, order_date, amount) VALUES (1, '2026-10-01', 20), (2, '2026-10-02', 5);
+)");
+    const std::string rules = dir.write("typed.yaml", R"(ruleset: typed
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  types: { customer_id: integer, score: integer }
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date, types: { customer_id: integer, amount: number } }
+general:
+  segments:
+    - id: high
+      when: score > 15 and sum(orders.amount) > 10
+    - id: rest
+      when: otherwise
+)");
+    const Run alone = run_cli({"compile", rules, "--dialect", "sqlite", "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(alone.code == 0, alone.err);
+    const Run with_db =
+        run_cli({"compile", rules, "--dialect", "sqlite", "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE(with_db.code == 0);
+    CHECK(query_rows(db, alone.out) == "1,high,\n2,rest,\n3,rest,\n");
+    CHECK(query_rows(db, alone.out) == query_rows(db, with_db.out));
+    check_agrees(dir, rules, db, "2026-11-01");
+    const std::string mistyped = dir.write("mistyped.yaml", R"(ruleset: typed
+version: 1
+source:
+  types: { score: integer }
+general:
+  segments:
+    - id: high
+      when: score > 'a'
+    - id: rest
+      when: otherwise
+)");
+    const Run check = run_cli({"check", mistyped});
+    CHECK(check.code == 1);
+    CHECK(check.out.find("cannot compare an integer with a string") != std::string::npos);
+}
+
 // The query ends ORDER BY k, the customer key of its last step. A let output by --lets as a
 // column named k was what SQLite's ORDER BY k named instead: rows in the let's order.
 TEST_CASE("compile --lets: a let named k leaves the rows in key order") {
