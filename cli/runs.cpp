@@ -1,4 +1,4 @@
-// `strata runs --db DB [--state PATH] [--ruleset NAME] [--format text|json]`: the stored runs,
+// `strata runs (--db DB | --state PATH) [--ruleset NAME] [--format text|json]`: the stored runs,
 // in run id order.
 #include <algorithm>
 #include <ostream>

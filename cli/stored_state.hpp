@@ -19,9 +19,10 @@ struct StoredState {
     StateTables tables;                            // tables.runs is always true
 };
 
-// Opens the customer database and the --state file (when given) read-only, and checks that
-// the state holds runs. On failure prints `strata COMMAND: …` on `err` (and, with `json_out`,
-// a JSON error object of kind "database" there) and returns nullopt: exit code 2. A file
+// Opens the customer database (but see `reads_customers`) and the --state file (when given)
+// read-only, and checks that the state holds runs. On failure prints `strata COMMAND: …` on
+// `err` (and, with `json_out`, a JSON error object of kind "database", or "usage" when neither
+// --db nor --state is given) and returns nullopt: exit code 2. A file
 // without strata tables fails with "no runs are stored in '…'".
 // `reads_customers` false: the command reads the state alone (runs, history, versions, show,
 // triggers), so with a --state the customer database is neither needed nor opened (`data`

@@ -1,4 +1,4 @@
-// `strata triggers --db DB [--state PATH] [--ruleset NAME] [--format text|json]`: the holdout
+// `strata triggers (--db DB | --state PATH) [--ruleset NAME] [--format text|json]`: the holdout
 // readout of analysis/holdout_readout.hpp, printed.
 #include <algorithm>
 #include <cstdio>

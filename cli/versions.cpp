@@ -1,6 +1,6 @@
-// `strata versions --db DB [RULESET] [--state PATH] [--format text|json]`: the registered
-// versions of the rule files with the runs made with each; `strata show --db DB
-// RULESET@VERSION [--state PATH] [--sha256 PREFIX]`: a version's source as it was run. DB may
+// `strata versions (--db DB | --state PATH) [RULESET] [--format text|json]`: the registered
+// versions of the rule files with the runs made with each; `strata show (--db DB | --state
+// PATH) RULESET@VERSION [--sha256 PREFIX]`: a version's source as it was run. DB may
 // be a postgresql:// or clickhouse:// URL: the warehouse's registry is listed by the same code.
 #include <algorithm>
 #include <cctype>
