@@ -6,12 +6,12 @@
 // In a state file of its own it stores, as a first run would, an open general stay for every
 // customer and an open tactical stay for seven in ten, with strata's own StayWriter. Then
 // every `every`-th customer moves: its general stay and its tactical stay (if any) close and
-// two new ones open, written by the StayWriter as a run writes them. That is the strata_stays
-// layout of today, timed as a run's writer spends it (the commit apart).
+// two new ones open, written by the StayWriter as a run writes them: the customer's row of open
+// stays updated in place, the closed stays appended (engine/stays.hpp). Timed as a run's writer
+// spends it (the commit apart).
 //
-// Beside it, the same moves in a layout strata does not have: one row per customer holding its
-// open placement, updated in place, and the closed stays appended to a table in run order.
-// That is what a layout where a move is one write could cost at best.
+// Beside it, the same moves by hand in raw SQLite, with the tactical stays as a one-byte blob:
+// what a layout where a move is one write could cost at best.
 //
 // Prints one JSON object.
 #include <SQLiteCpp/Database.h>
@@ -47,7 +47,7 @@ struct Timing {
     double commit = 0;  // seconds
 };
 
-// Today's layout, through the engine's StayWriter.
+// The state's layout, through the engine's StayWriter.
 Timing stays_layout(const std::string& path, size_t customers, size_t every) {
     std::remove(path.c_str());
     StoreError error;
@@ -65,7 +65,13 @@ Timing stays_layout(const std::string& path, size_t customers, size_t every) {
         for (size_t c = 1; c <= customers; ++c) {
             const Value key{static_cast<int64_t>(c)};
             changes.opened.push_back({key, general[0], 0});
-            if (c % 10 < 7) changes.opened.push_back({key, tactical[0], 1});
+            StayChanges::Placed& p = changes.placed.emplace_back();
+            p.key = key;
+            p.general = general[0];
+            if (c % 10 < 7) {
+                changes.opened.push_back({key, tactical[0], 1});
+                p.tactical.push_back({tactical[0], 1, 0});
+            }
         }
         first.write(changes);
         tx.commit();
@@ -78,13 +84,20 @@ Timing stays_layout(const std::string& path, size_t customers, size_t every) {
         const Value key{static_cast<int64_t>(c)};
         changes.closed.push_back({key, general[0], 0, 1});
         changes.opened.push_back({key, general[1], 0});
+        StayChanges::Placed& p = changes.placed.emplace_back();
+        p.key = key;
+        p.general = general[1];
+        p.existed = true;
+        p.general_before = general[0];
+        p.general_since_before = 1;
         if (c % 10 < 7) {
             changes.closed.push_back({key, tactical[0], 1, 1});
             changes.opened.push_back({key, tactical[1], 1});
+            p.tactical.push_back({tactical[1], 1, 0});
         }
         ++t.moved;
     }
-    t.rows = changes.closed.size() * 2 + changes.opened.size();  // a close deletes and inserts
+    t.rows = changes.placed.size() + changes.closed.size();  // rows updated, stays appended
     const auto start = std::chrono::steady_clock::now();
     second.write(changes);
     t.write = seconds_since(start);

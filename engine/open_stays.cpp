@@ -108,6 +108,91 @@ size_t read_placements(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&
     return rows;
 }
 
+// The integers of a customer's strata_open_stays.tactical text, [level, code, entered_run]
+// each, appended to `out`; false when the text is not such an array.
+bool parse_tactical(std::string_view text, std::vector<int64_t>& out) {
+    size_t depth = 0, numbers = 0;
+    for (size_t i = 0; i < text.size();) {
+        const char c = text[i];
+        if (c == '[') {
+            if (++depth > 2) return false;
+            ++i;
+        } else if (c == ']') {
+            if (depth-- == 0) return false;
+            ++i;
+        } else if (c == ',' || c == ' ') {
+            ++i;
+        } else if (depth == 2 && (c == '-' || (c >= '0' && c <= '9'))) {
+            const bool negative = c == '-';
+            if (negative) ++i;
+            uint64_t value = 0;
+            const size_t first = i;
+            while (i < text.size() && text[i] >= '0' && text[i] <= '9' && i - first < 18)
+                value = value * 10 + static_cast<uint64_t>(text[i++] - '0');
+            if (i == first) return false;
+            out.push_back(negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value));
+            ++numbers;
+        } else {
+            return false;
+        }
+    }
+    return depth == 0 && numbers % 3 == 0;
+}
+
+// Appends the placements of q's rows (customer_key, general, general_since, tactical: rows of
+// strata_open_stays in key order) to `out`, as read_placements does; returns the rows read.
+template <class NameOf, class AsOfOf>
+size_t read_open_rows(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&& name_of,
+                      AsOfOf&& as_of_of) {
+    sqlite3_stmt* stmt = q.get();
+    size_t rows = 0;
+    TacticalTexts texts;
+    std::vector<OpenTactical> tactical;
+    std::vector<int64_t> numbers;
+    while (q.step()) {
+        ++rows;
+        OpenPlacement& p = out.emplace_back();
+        if (sqlite3_column_type(stmt, 0) == SQLITE_INTEGER) {
+            p.key = static_cast<int64_t>(sqlite3_column_int64(stmt, 0));
+        } else {
+            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+            p.key = intern(std::string_view(text ? text : "",
+                                            static_cast<size_t>(sqlite3_column_bytes(stmt, 0))));
+        }
+        if (sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
+            p.general = name_of(sqlite3_column_int64(stmt, 1));
+            p.general_since_run = sqlite3_column_int64(stmt, 2);
+            p.since = as_of_of(p.general_since_run);
+        }
+        texts.clear();
+        if (sqlite3_column_type(stmt, 3) == SQLITE_NULL) {
+            p.tactical_text = texts.text({});
+            continue;
+        }
+        const auto* json = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+        numbers.clear();
+        tactical.clear();
+        if (!parse_tactical(std::string_view(json ? json : "",
+                                             static_cast<size_t>(sqlite3_column_bytes(stmt, 3))),
+                            numbers))
+            throw SQLite::Exception("the open tactical stays of customer " + format_value(p.key) +
+                                    " in table 'strata_open_stays' (column 'tactical') are not "
+                                    "a JSON array of [level, segment, entered_run]");
+        for (size_t i = 0; i < numbers.size(); i += 3) {
+            const Str segment = name_of(numbers[i + 1]);
+            if (!segment.p)
+                throw SQLite::Exception("a stay of customer " + format_value(p.key) +
+                                        " names segment code " + std::to_string(numbers[i + 1]) +
+                                        ", which table 'strata_segments' does not hold");
+            tactical.push_back({segment, static_cast<int>(numbers[i]), numbers[i + 2]});
+            texts.add(numbers[i + 1]);
+        }
+        p.tactical_text = texts.text(tactical);
+        p.tactical.assign(tactical);
+    }
+    return rows;
+}
+
 // What turns stay rows into placements: a ruleset's segment names by code and its runs' as_of.
 struct PlacementNames {
     std::unordered_map<int64_t, Str> names;
@@ -132,7 +217,22 @@ struct PlacementNames {
             q, out, [&](int64_t code) { return names[code]; },
             [&](int64_t run) { return as_of[run]; });
     }
+    // The same from rows of strata_open_stays (customer_key, general, general_since, tactical).
+    size_t read_rows(RawStatement& q, std::vector<OpenPlacement>& out) {
+        return read_open_rows(
+            q, out, [&](int64_t code) { return names[code]; },
+            [&](int64_t run) { return as_of[run]; });
+    }
 };
+
+// Whether the state keeps open stays a customer a row (strata_open_stays). State of an older
+// layout that no run has moved yet (read by a command that only reads) has strata_stays as a
+// table of every stay.
+bool open_stays_by_customer(SQLite::Database& state) {
+    return state_common::has_table(state, "strata_open_stays");
+}
+
+constexpr const char* kOpenRowColumns = "customer_key, general, general_since, tactical";
 
 // SQLite's answer to a bind, as an exception when it refused: a parameter left unbound reads
 // as null, and `customer_key > null` would end a page read as if no customer came after.
@@ -170,6 +270,16 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
     // In the primary key's order: key, then level (general first, then tactical in file order).
     // Before run R: the stays R found open, entered before it and not ended by a run before it
     // (those R ended have exited_run R).
+    if (!before_run && open_stays_by_customer(state)) {
+        RawStatement q(state, std::string("SELECT ") + kOpenRowColumns +
+                                  " FROM strata_open_stays WHERE ruleset = ?1" +
+                                  (only ? " AND customer_key = ?2" : "") +
+                                  " ORDER BY customer_key");
+        bind_int(q, 1, *id);
+        if (only) bind_key(q, 2, *only);
+        names.read_rows(q, out);
+        return out;
+    }
     RawStatement q(state, std::string("SELECT customer_key, level, segment, entered_run FROM "
                                       "strata_stays WHERE ruleset = ?1 AND ") +
                               (before_run ? "entered_run < ?3 AND (exited_run = 0 OR exited_run "
@@ -189,6 +299,7 @@ struct OneCustomerStays::Impl {
     std::string ruleset;
     std::optional<int64_t> ruleset_id;               // set with `stays`
     std::unique_ptr<RawStatement> stays;             // prepared once the ruleset has an id
+    bool by_customer = false;                        // strata_open_stays (set with `stays`)
     std::unordered_map<int64_t, std::string> names;  // by segment code
     std::unordered_map<int64_t, std::optional<Date>> run_as_of;  // by run
 
@@ -219,7 +330,7 @@ struct OneCustomerStays::Impl {
 };
 
 OneCustomerStays::OneCustomerStays(SQLite::Database& state, std::string ruleset)
-    : impl_(std::make_unique<Impl>(Impl{state, std::move(ruleset), {}, {}, {}, {}})) {}
+    : impl_(std::make_unique<Impl>(Impl{state, std::move(ruleset), {}, {}, false, {}, {}})) {}
 
 OneCustomerStays::~OneCustomerStays() = default;
 
@@ -229,10 +340,15 @@ std::vector<OpenPlacement> OneCustomerStays::operator()(const Value& key) {
     if (!p.stays) {
         const std::optional<int64_t> id = ruleset_id(p.state, p.ruleset);
         if (!id) return out;
+        p.by_customer = open_stays_by_customer(p.state);
         p.stays = std::make_unique<RawStatement>(
-            p.state,
-            "SELECT customer_key, level, segment, entered_run FROM strata_stays WHERE ruleset = ? "
-            "AND exited_run = 0 AND customer_key = ? ORDER BY customer_key, level, segment");
+            p.state, p.by_customer ? std::string("SELECT ") + kOpenRowColumns +
+                                         " FROM strata_open_stays WHERE ruleset = ? AND "
+                                         "customer_key = ?"
+                                   : std::string("SELECT customer_key, level, segment, "
+                                                 "entered_run FROM strata_stays WHERE ruleset = ? "
+                                                 "AND exited_run = 0 AND customer_key = ? ORDER "
+                                                 "BY customer_key, level, segment"));
         p.ruleset_id = id;
     }
     RawStatement& q = *p.stays;
@@ -248,13 +364,15 @@ std::vector<OpenPlacement> OneCustomerStays::operator()(const Value& key) {
     sqlite3_reset(q.get());
     bind_int(q, 1, *p.ruleset_id);
     bind_key(q, 2, key);
-    read_placements(
-        q, out,
-        [&](int64_t code) {
-            const std::string* name = p.name_of(code);
-            return name ? intern(*name) : Str{};
-        },
-        [&](int64_t run) { return p.as_of_of(run); });
+    auto name_of = [&](int64_t code) {
+        const std::string* name = p.name_of(code);
+        return name ? intern(*name) : Str{};
+    };
+    auto as_of_of = [&](int64_t run) { return p.as_of_of(run); };
+    if (p.by_customer)
+        read_open_rows(q, out, name_of, as_of_of);
+    else
+        read_placements(q, out, name_of, as_of_of);
     return out;
 }
 
@@ -284,20 +402,31 @@ bool OpenPlacementPages::operator()(std::vector<OpenPlacement>& out) {
     out.clear();
     size_t limit = p.page_rows;
     while (!p.done) {
-        // Stays this run opened (entered_run = run_id) are not the latest run's.
-        RawStatement q(p.state, std::string("SELECT customer_key, level, segment, entered_run FROM "
-                                            "strata_stays WHERE ruleset = ? AND exited_run = 0 AND "
-                                            "entered_run <> ?") +
-                                    (p.after ? " AND customer_key > ?" : "") +
-                                    " ORDER BY customer_key, level, segment LIMIT ?");
+        // Stays this run opened (entered_run = run_id) are not the latest run's: a customer's
+        // row this run wrote is a new customer's (general_since = run_id), for the run writes
+        // no other customer after the last key handed out.
+        const bool by_customer = open_stays_by_customer(p.state);
+        RawStatement q(
+            p.state, by_customer
+                         ? std::string("SELECT ") + kOpenRowColumns +
+                               " FROM strata_open_stays WHERE ruleset = ? AND general_since <> ?" +
+                               (p.after ? " AND customer_key > ?" : "") +
+                               " ORDER BY customer_key LIMIT ?"
+                         : std::string("SELECT customer_key, level, segment, entered_run FROM "
+                                       "strata_stays WHERE ruleset = ? AND exited_run = 0 AND "
+                                       "entered_run <> ?") +
+                               (p.after ? " AND customer_key > ?" : "") +
+                               " ORDER BY customer_key, level, segment LIMIT ?");
         bind_int(q, 1, *p.ruleset);
         bind_int(q, 2, p.run_id);
         int at = 3;
         if (p.after) bind_key(q, at++, *p.after);
         bind_int(q, at, static_cast<int64_t>(limit));
-        const size_t rows = p.names->read(q, out);
+        const size_t rows = by_customer ? p.names->read_rows(q, out) : p.names->read(q, out);
         if (rows < limit) {
             p.done = true;
+        } else if (by_customer) {
+            // A row is a whole customer: the page ends with one.
         } else if (out.size() > 1) {
             out.pop_back();  // its stays may go on past the page: it starts the next one
         } else {

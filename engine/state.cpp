@@ -312,7 +312,7 @@ std::optional<std::map<std::string, SegmentActions>> load_segment_actions(SQLite
 std::vector<MembershipRow> load_membership(SQLite::Database& state, int64_t run_id,
                                            StoreError& error) {
     try {
-        if (has_table(state, "strata_stays")) return membership_of_run(state, run_id);
+        if (state_common::has_stays(state)) return membership_of_run(state, run_id);
         // State of an older layout that no run has moved to the stays yet: its
         // strata_membership (a table, or a view over the placements) has the rows.
         std::vector<MembershipRow> rows;
@@ -336,7 +336,7 @@ std::optional<StateTables> state_tables(SQLite::Database& state, StoreError& err
             error.message = foreign;
             return std::nullopt;
         }
-        return StateTables{has_table(state, "strata_runs"), has_table(state, "strata_stays")};
+        return StateTables{has_table(state, "strata_runs"), state_common::has_stays(state)};
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, "cannot read '" + state.getFilename() + "'");
         return std::nullopt;
@@ -433,7 +433,7 @@ int bind_keys(SQLite::Statement& q, int at, const std::vector<Value>& keys) {
 // warehouse's in-memory copy, state/warehouse_audit.cpp, fills the history itself).
 std::optional<std::string> stays_damage(SQLite::Database& state, const std::vector<Value>& keys,
                                         const std::optional<std::string>& ruleset) {
-    if (!state.tableExists("strata_stays")) return std::nullopt;
+    if (!state_common::has_stays(state)) return std::nullopt;
     std::string sql =
         "SELECT n.name, s.customer_key, coalesce(g.name, ''), s.entered_run, s.exited_run, "
         "e.run_id IS NULL, s.exited_run <> 0 AND x.run_id IS NULL "

@@ -5,6 +5,10 @@
 
 namespace strata::state_common {
 
+bool has_stays(SQLite::Database& db) {
+    return has_table(db, "strata_open_stays") || has_table(db, "strata_stays");
+}
+
 bool has_table(SQLite::Database& db, const char* name) {
     SQLite::Statement q(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?");
     q.bind(1, name);

@@ -16,6 +16,11 @@ namespace strata::state_common {
 // Whether the database has a table called `name`.
 bool has_table(SQLite::Database& db, const char* name);
 
+// Whether the database holds stays: strata_open_stays and strata_closed_stays (read through the
+// view strata_stays), or strata_stays as a table (the layout before open stays were kept a
+// customer a row, still readable as it is).
+bool has_stays(SQLite::Database& db);
+
 // A SQLite error as a sentence that starts with `what`: a locked or read-only database, or a
 // file that is not one, in words; anything else with SQLite's own message.
 std::string describe(const SQLite::Exception& e, const std::string& what);

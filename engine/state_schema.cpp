@@ -48,10 +48,11 @@ CREATE INDEX IF NOT EXISTS strata_runs_latest ON strata_runs (ruleset, as_of, ru
 CREATE INDEX IF NOT EXISTS strata_runs_latest_batch ON strata_runs (ruleset,
   (coalesce(CASE WHEN json_valid(summary) THEN json_extract(summary, '$.mode') END, '') = 'eval'),
   as_of, run_id);
--- Membership as history: one row per customer's uninterrupted stay in one segment (level 0:
+-- Membership as history: one stay per customer's uninterrupted stay in one segment (level 0:
 -- a general segment; above 0: a tactical path, 1 + its place in the rule file), from the run
--- that began it to the run that ended it (null while it lasts). A run begins and ends only
--- the stays that changed. Kept narrow: the runs hold each run's as_of, version and cause.
+-- that began it to the run that ended it. A run begins and ends only the stays that changed.
+-- Kept narrow: the runs hold each run's as_of, version and cause. Stored in two tables, read
+-- through the view strata_stays below.
 CREATE TABLE IF NOT EXISTS strata_rulesets (
   ruleset_id    INTEGER PRIMARY KEY,
   name          TEXT NOT NULL UNIQUE
@@ -63,17 +64,43 @@ CREATE TABLE IF NOT EXISTS strata_segments (
   name          TEXT NOT NULL,
   PRIMARY KEY (ruleset, code)
 ) WITHOUT ROWID;
--- Keyed by ruleset, then exited_run (0 while the stay lasts), then customer: a ruleset's open
--- stays, which every run reads, are one range in key order however long the history grows.
-CREATE TABLE IF NOT EXISTS strata_stays (
+-- A customer's open stays in one row, so that a move is one write in place: the general
+-- segment's code and the run that began it, and the tactical stays as a JSON array of
+-- [level, segment code, entered_run] in level order (null when there are none).
+CREATE TABLE IF NOT EXISTS strata_open_stays (
   ruleset       INTEGER NOT NULL REFERENCES strata_rulesets(ruleset_id),
-  exited_run    INTEGER NOT NULL,  -- the run that ended the stay; 0 while it lasts
   customer_key  NOT NULL,  -- no declared type: keys keep their own type ('00123' stays text)
+  general       INTEGER,   -- the code of its name in strata_segments; null: no general stay
+  general_since INTEGER NOT NULL,  -- the run that began the general stay (0 when none)
+  tactical      TEXT,
+  PRIMARY KEY (ruleset, customer_key)
+) WITHOUT ROWID;
+-- The stays that ended, appended by the run that ended them: keyed by ruleset, then
+-- exited_run, then customer.
+CREATE TABLE IF NOT EXISTS strata_closed_stays (
+  ruleset       INTEGER NOT NULL REFERENCES strata_rulesets(ruleset_id),
+  exited_run    INTEGER NOT NULL,  -- the run that ended the stay
+  customer_key  NOT NULL,
   level         INTEGER NOT NULL,
-  segment       INTEGER NOT NULL,  -- the code of its name in strata_segments
+  segment       INTEGER NOT NULL,
   entered_run   INTEGER NOT NULL REFERENCES strata_runs(run_id),
   PRIMARY KEY (ruleset, exited_run, customer_key, level, segment, entered_run)
 ) WITHOUT ROWID;
+)sql";
+
+// Every stay, open or closed, a row each, as readers query them (exited_run 0 while it lasts).
+// Before state kept open stays a customer a row, strata_stays was a table of these columns.
+constexpr const char* kStaysView = R"sql(
+CREATE VIEW IF NOT EXISTS strata_stays (ruleset, exited_run, customer_key, level, segment,
+    entered_run) AS
+  SELECT ruleset, 0, customer_key, 0, general, general_since FROM strata_open_stays
+  WHERE general IS NOT NULL
+  UNION ALL
+  SELECT o.ruleset, 0, o.customer_key, json_extract(t.value, '$[0]'),
+         json_extract(t.value, '$[1]'), json_extract(t.value, '$[2]')
+  FROM strata_open_stays o, json_each(o.tactical) t
+  UNION ALL
+  SELECT ruleset, exited_run, customer_key, level, segment, entered_run FROM strata_closed_stays;
 -- The stays with their names, days, versions and causes, as people read them.
 CREATE VIEW IF NOT EXISTS strata_stay_history (ruleset, customer_key, segment, level,
     entered_run, entered_as_of, exited_run, exited_as_of, version, cause) AS
@@ -174,6 +201,84 @@ void migrate_snapshots_to_stays(SQLite::Database& db) {
     db.exec(
         "DROP VIEW IF EXISTS strata_membership; DROP TABLE strata_members; "
         "DROP TABLE strata_placements;");
+}
+
+// State written before open stays were kept a customer a row has strata_stays as a table, a
+// row per stay: its closed stays move as they are, its open ones become a row per customer.
+void migrate_stays_table(SQLite::Database& db) {
+    db.exec(
+        "DROP VIEW IF EXISTS strata_membership; DROP VIEW IF EXISTS strata_stay_history; "
+        "INSERT INTO strata_closed_stays (ruleset, exited_run, customer_key, level, segment, "
+        "entered_run) SELECT ruleset, exited_run, customer_key, level, segment, entered_run "
+        "FROM strata_stays WHERE exited_run <> 0");
+    SQLite::Statement open(db,
+                           "SELECT ruleset, customer_key, level, segment, entered_run FROM "
+                           "strata_stays WHERE exited_run = 0 ORDER BY ruleset, customer_key, "
+                           "level, segment, entered_run");
+    SQLite::Statement insert(db,
+                             "INSERT INTO strata_open_stays (ruleset, customer_key, general, "
+                             "general_since, tactical) VALUES (?, ?, ?, ?, ?)");
+    struct Row {
+        int64_t ruleset = 0;
+        std::optional<int64_t> integer_key;  // else text_key
+        std::string text_key;
+        std::optional<int64_t> general;
+        int64_t since = 0;
+        std::string tactical;
+    };
+    std::optional<Row> row;
+    auto flush = [&] {
+        if (!row) return;
+        insert.bind(1, row->ruleset);
+        if (row->integer_key)
+            insert.bind(2, *row->integer_key);
+        else
+            insert.bind(2, row->text_key);
+        if (row->general)
+            insert.bind(3, *row->general);
+        else
+            insert.bind(3);
+        insert.bind(4, row->since);
+        if (row->tactical.empty())
+            insert.bind(5);
+        else
+            insert.bind(5, "[" + row->tactical + "]");
+        insert.exec();
+        insert.reset();
+    };
+    while (open.executeStep()) {
+        const int64_t ruleset = open.getColumn(0).getInt64();
+        const SQLite::Column key = open.getColumn(1);
+        std::optional<int64_t> integer_key;
+        std::string text_key;
+        if (key.isInteger())
+            integer_key = key.getInt64();
+        else
+            text_key = key.getString();
+        if (!row || row->ruleset != ruleset || row->integer_key != integer_key ||
+            row->text_key != text_key) {
+            flush();
+            row = Row{ruleset, integer_key, text_key, std::nullopt, 0, ""};
+        }
+        const int64_t level = open.getColumn(2).getInt64();
+        const int64_t segment = open.getColumn(3).getInt64();
+        const int64_t entered = open.getColumn(4).getInt64();
+        if (level == 0 && !row->general) {
+            row->general = segment;
+            row->since = entered;
+        } else if (level == 0) {
+            throw SQLite::Exception(
+                "customer " + (integer_key ? std::to_string(*integer_key) : "'" + text_key + "'") +
+                " has two open general stays in table 'strata_stays' "
+                "(ruleset " +
+                std::to_string(ruleset) + "); restore the state from a copy");
+        } else {
+            row->tactical += (row->tactical.empty() ? "[" : ",[") + std::to_string(level) + "," +
+                             std::to_string(segment) + "," + std::to_string(entered) + "]";
+        }
+    }
+    flush();
+    db.exec("DROP TABLE strata_stays");
 }
 
 // Whether the outbox is in the layout before strata_outbox_action: its idempotency keys
@@ -281,6 +386,9 @@ std::string foreign_state_tables(SQLite::Database& db) {
           "finished_at", "status", "customers", "summary"}},
         {"strata_stays",
          {"ruleset", "exited_run", "customer_key", "level", "segment", "entered_run"}},
+        {"strata_open_stays", {"ruleset", "customer_key", "general", "general_since", "tactical"}},
+        {"strata_closed_stays",
+         {"ruleset", "exited_run", "customer_key", "level", "segment", "entered_run"}},
         {"strata_outbox",
          {"idempotency_key", "ruleset", "version", "trigger_id", "customer_key", "action", "type",
           "payload", "run_id", "as_of", "status", "attempt"}},
@@ -349,6 +457,8 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
             return nullptr;
         }
         db->exec(kSchema);
+        if (has_table(*db, "strata_stays")) migrate_stays_table(*db);
+        db->exec(kStaysView);
         db->exec(kOutboxTable);
         if (outbox_keyed_by_text(*db)) move_outbox_to_action_index(*db);
         if (!outbox_keyed_by_text(*db)) db->exec(kOutboxActionIndex);

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 namespace strata {
@@ -85,6 +86,12 @@ void StayDiff::left_base(const OpenPlacement& p, StayChanges& out) {
         ++transitions_.tactical_left;
     }
     ++transitions_.left;
+    StayChanges::Placed gone;
+    gone.key = p.key;
+    gone.existed = true;
+    gone.general_before = p.general;
+    gone.general_since_before = p.general_since_run;
+    out.placed.push_back(std::move(gone));
 }
 
 void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
@@ -94,14 +101,20 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
             left_base(open_[next_++], out);
         const OpenPlacement* before = nullptr;
         if (peek() && compare_keys(open_[next_].key, row.key) == 0) before = &open_[next_++];
+        const size_t changes_before = out.closed.size() + out.opened.size() + out.releveled.size();
+        // The customer's open stays after the run, kept when any of them changed.
+        StayChanges::Placed after;
         // General level.
         const bool had_general = before && before->general.p;
         ++moves_[{had_general ? before->general.p : none_.p, row.segment.p}];
+        after.general = row.segment;
         if (!had_general || before->general != row.segment) {
             if (had_general)
                 out.closed.push_back({row.key, before->general, 0, before->general_since_run});
             out.opened.push_back({row.key, row.segment, 0});
             ++transitions_.moved;
+        } else {
+            after.general_since = before->general_since_run;
         }
         if (!before) {
             ++transitions_.entered;
@@ -117,35 +130,51 @@ void StayDiff::add(const MembershipRow* rows, size_t count, StayChanges& out) {
         // file's order when a new version reorders its tactical segments.
         auto keep_level = [&](const OpenTactical& stay) {
             auto it = levels_.find(stay.segment.str());
-            if (it != levels_.end() && it->second != stay.level)
-                out.releveled.push_back({before->stay(stay), it->second});
+            const int level = it != levels_.end() ? it->second : stay.level;
+            if (level != stay.level) out.releveled.push_back({before->stay(stay), level});
+            after.tactical.push_back({stay.segment, level, stay.entered_run});
         };
         if (before && before->tactical_text == row.tactical) {
             for (const OpenTactical& stay : before->tactical)
                 keep_level(stay);
-            continue;
-        }
-        std::vector<std::string_view> now = split_paths(row.tactical.str());
-        if (before) {
-            for (const OpenTactical& stay : before->tactical) {
-                if (std::find(now.begin(), now.end(), stay.segment.str()) == now.end()) {
-                    out.closed.push_back(before->stay(stay));
-                    ++transitions_.tactical_left;
-                } else {
-                    keep_level(stay);
+        } else {
+            std::vector<std::string_view> now = split_paths(row.tactical.str());
+            if (before) {
+                for (const OpenTactical& stay : before->tactical) {
+                    if (std::find(now.begin(), now.end(), stay.segment.str()) == now.end()) {
+                        out.closed.push_back(before->stay(stay));
+                        ++transitions_.tactical_left;
+                    } else {
+                        keep_level(stay);
+                    }
                 }
             }
+            for (size_t i = 0; i < now.size(); ++i) {
+                const std::string_view path = now[i];
+                const bool had =
+                    before &&
+                    std::any_of(before->tactical.begin(), before->tactical.end(),
+                                [&](const OpenTactical& t) { return t.segment.str() == path; });
+                if (had) continue;
+                const Str segment = intern(path);
+                const int level = level_of(std::string(path), i);
+                out.opened.push_back({row.key, segment, level});
+                after.tactical.push_back({segment, level, 0});
+                ++transitions_.tactical_entered;
+            }
         }
-        for (size_t i = 0; i < now.size(); ++i) {
-            const std::string_view path = now[i];
-            const bool had = before && std::any_of(before->tactical.begin(), before->tactical.end(),
-                                                   [&](const OpenTactical& t) {
-                                                       return t.segment.str() == path;
-                                                   });
-            if (had) continue;
-            out.opened.push_back({row.key, intern(path), level_of(std::string(path), i)});
-            ++transitions_.tactical_entered;
+        if (out.closed.size() + out.opened.size() + out.releveled.size() == changes_before)
+            continue;
+        after.key = row.key;
+        after.existed = before != nullptr;
+        if (before) {
+            after.general_before = before->general;
+            after.general_since_before = before->general_since_run;
         }
+        std::stable_sort(
+            after.tactical.begin(), after.tactical.end(),
+            [](const OpenTactical& a, const OpenTactical& b) { return a.level < b.level; });
+        out.placed.push_back(std::move(after));
     }
     transitions_.stays_written += out.closed.size() + out.opened.size() + out.releveled.size();
 }
@@ -175,7 +204,7 @@ void StayDiff::finish(StayChanges& out) {
     transitions_.stays_written += out.closed.size() + out.opened.size() + out.releveled.size();
 }
 
-// Statements prepared once and bound by hand: a first run writes a stay per customer.
+// Statements prepared once and bound by hand: a first run writes a row per customer.
 struct StayWriter::Impl {
     using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
     static constexpr size_t kBatch = 512;  // rows per INSERT statement
@@ -183,11 +212,15 @@ struct StayWriter::Impl {
     sqlite3* db = nullptr;
     int64_t ruleset = 0;
     int64_t run_id = 0;
-    Prepared close{nullptr, sqlite3_finalize};
-    Prepared relevel{nullptr, sqlite3_finalize};
+    Prepared update{nullptr, sqlite3_finalize};             // a customer's open stays, in place
+    Prepared remove{nullptr, sqlite3_finalize};             // a customer who left the base
     Prepared name{nullptr, sqlite3_finalize};               // adds a segment name's code
     std::unordered_map<const std::string*, int64_t> codes;  // by interned name
     int64_t next_code = 0;
+    Prepared full_closed{nullptr, sqlite3_finalize};  // an INSERT of kBatch closed stays
+    Prepared full_open{nullptr, sqlite3_finalize};    // an INSERT of kBatch customers' rows
+    std::string tactical;                             // reused
+    std::vector<std::array<int64_t, 3>> entries;      // reused: (level, code, entered_run)
 
     // The code of a segment name, given one the first time it is written.
     int64_t code_of(const Str& segment) {
@@ -199,7 +232,6 @@ struct StayWriter::Impl {
         step(name.get());
         return next_code++;
     }
-    Prepared full{nullptr, sqlite3_finalize};  // an INSERT of kBatch rows
 
     Prepared prepare(const std::string& sql) {
         sqlite3_stmt* stmt = nullptr;
@@ -208,49 +240,90 @@ struct StayWriter::Impl {
         if (rc != SQLITE_OK) throw SQLite::Exception(db, rc);
         return out;
     }
-    Prepared insert_of(size_t rows) {
-        std::string sql =
-            "INSERT INTO strata_stays (ruleset, exited_run, customer_key, level, segment, "
-            "entered_run) VALUES ";
+    // An INSERT of `rows` rows of `columns` values each into `table`.
+    Prepared insert_of(const char* table, const char* columns, int count, size_t rows) {
+        std::string one = "(?";
+        for (int c = 1; c < count; ++c)
+            one += ",?";
+        one += ")";
+        std::string sql = std::string("INSERT INTO ") + table + " (" + columns + ") VALUES ";
         for (size_t i = 0; i < rows; ++i)
-            sql += i ? ",(?,?,?,?,?,?)" : "(?,?,?,?,?,?)";
+            sql += (i ? "," : "") + one;
         return prepare(sql);
     }
+    static constexpr const char* kClosed = "strata_closed_stays";
+    static constexpr const char* kClosedColumns =
+        "ruleset, exited_run, customer_key, level, segment, entered_run";
+    static constexpr const char* kOpen = "strata_open_stays";
+    static constexpr const char* kOpenColumns =
+        "ruleset, customer_key, general, general_since, tactical";
     void step(sqlite3_stmt* stmt) {
         const int rc = sqlite3_step(stmt);
         sqlite3_reset(stmt);
         if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
     }
-    // Deletes one open stay (`stmt` is `close`), or sets its level (`stmt` is `relevel`, with
-    // the level first). The stay must be there: one that cannot be found means the state is
-    // not what this run read, and the run rolls back.
-    void change_stay(sqlite3_stmt* stmt, const StayRef& stay, std::optional<int> level) {
-        int at = 1;
-        if (level) sqlite3_bind_int(stmt, at++, *level);
-        sqlite3_bind_int64(stmt, at++, ruleset);
-        bind_key(stmt, at++, stay.key);
-        sqlite3_bind_int(stmt, at++, stay.level);
-        sqlite3_bind_int64(stmt, at++, code_of(stay.segment));
-        sqlite3_bind_int64(stmt, at, stay.entered_run);
-        step(stmt);
-        if (sqlite3_changes(db) != 1)
-            throw SQLite::Exception("a stay of customer " + format_value(stay.key) + " in '" +
-                                    stay.segment.str() + "' is missing from the state");
-    }
-    // Inserts `count` stays, kBatch rows to a statement; bind_row(stmt, first parameter, i)
-    // binds the i-th row's ruleset, exited_run, customer_key, level, segment and entered_run.
+    // Inserts `count` rows of `columns` values into `table`, kBatch rows to a statement (`full`
+    // holds kBatch); bind_row(stmt, first parameter, i) binds the i-th row.
     template <typename BindRow>
-    void insert_stays(size_t count, BindRow bind_row) {
+    void insert_rows(Prepared& full, const char* table, const char* names, int columns,
+                     size_t count, BindRow bind_row) {
         Prepared rest(nullptr, sqlite3_finalize);
         for (size_t done = 0; done < count;) {
             const size_t rows = std::min(kBatch, count - done);
-            if (rows < kBatch) rest = insert_of(rows);
+            if (rows < kBatch) rest = insert_of(table, names, columns, rows);
             sqlite3_stmt* stmt = rows == kBatch ? full.get() : rest.get();
             for (size_t k = 0; k < rows; ++k)
-                bind_row(stmt, static_cast<int>(k * 6) + 1, done + k);
+                bind_row(stmt, static_cast<int>(k) * columns + 1, done + k);
             step(stmt);
             done += rows;
         }
+    }
+    // The JSON array of a customer's open tactical stays, [level, code, entered_run] each, in
+    // level order (then code): what strata_open_stays.tactical holds. Empty for none.
+    const std::string& tactical_json(const StayChanges::Placed& p) {
+        entries.clear();
+        for (const OpenTactical& t : p.tactical)
+            entries.push_back(
+                {t.level, code_of(t.segment), t.entered_run ? t.entered_run : run_id});
+        std::sort(entries.begin(), entries.end());
+        tactical.clear();
+        for (const auto& [level, code, entered] : entries) {
+            tactical += tactical.empty() ? "[[" : ",[";
+            tactical += std::to_string(level) + "," + std::to_string(code) + "," +
+                        std::to_string(entered) + "]";
+        }
+        if (!tactical.empty()) tactical += "]";
+        return tactical;
+    }
+    // Binds a customer's new open stays at `at`: general, general_since, tactical.
+    void bind_open(sqlite3_stmt* stmt, int at, const StayChanges::Placed& p) {
+        sqlite3_bind_int64(stmt, at, code_of(p.general));
+        sqlite3_bind_int64(stmt, at + 1, p.general_since ? p.general_since : run_id);
+        const std::string& json = tactical_json(p);
+        if (json.empty())
+            sqlite3_bind_null(stmt, at + 2);
+        else
+            sqlite3_bind_text(stmt, at + 2, json.data(), static_cast<int>(json.size()),
+                              SQLITE_TRANSIENT);
+    }
+    // Binds ruleset, customer, and the general stay the run read, from `at`.
+    void bind_where(sqlite3_stmt* stmt, int at, const StayChanges::Placed& p) {
+        sqlite3_bind_int64(stmt, at, ruleset);
+        bind_key(stmt, at + 1, p.key);
+        if (p.general_before.p)
+            sqlite3_bind_int64(stmt, at + 2, code_of(p.general_before));
+        else
+            sqlite3_bind_null(stmt, at + 2);
+        sqlite3_bind_int64(stmt, at + 3, p.general_since_before);
+    }
+    // Runs `stmt` (update or remove) on a customer's row, which must be there as the run read
+    // it: one that cannot be found means the state is not what this run read, and the run
+    // rolls back.
+    void change_row(sqlite3_stmt* stmt, const StayChanges::Placed& p) {
+        step(stmt);
+        if (sqlite3_changes(db) != 1)
+            throw SQLite::Exception("the open stays of customer " + format_value(p.key) +
+                                    " are not what this run read from the state");
     }
     // Values are always bound as parameters; texts live as long as the statement runs.
     static void bind_key(sqlite3_stmt* stmt, int at, const Value& key) {
@@ -280,44 +353,52 @@ StayWriter::StayWriter(SQLite::Database& state, const std::string& ruleset, int6
         s.next_code = std::max(s.next_code, code + 1);
     }
     s.name = s.prepare("INSERT INTO strata_segments (ruleset, code, name) VALUES (?, ?, ?)");
-    s.close = s.prepare(
-        "DELETE FROM strata_stays WHERE ruleset = ? AND exited_run = 0 AND customer_key = ? "
-        "AND level = ? AND segment = ? AND entered_run = ?");
-    s.relevel = s.prepare(
-        "UPDATE strata_stays SET level = ? WHERE ruleset = ? AND exited_run = 0 AND "
-        "customer_key = ? AND level = ? AND segment = ? AND entered_run = ?");
-    s.full = s.insert_of(Impl::kBatch);
+    s.update = s.prepare(
+        "UPDATE strata_open_stays SET general = ?, general_since = ?, tactical = ? WHERE "
+        "ruleset = ? AND customer_key = ? AND general IS ? AND general_since = ?");
+    s.remove = s.prepare(
+        "DELETE FROM strata_open_stays WHERE ruleset = ? AND customer_key = ? AND general IS ? "
+        "AND general_since = ?");
+    s.full_closed = s.insert_of(Impl::kClosed, Impl::kClosedColumns, 6, Impl::kBatch);
+    s.full_open = s.insert_of(Impl::kOpen, Impl::kOpenColumns, 5, Impl::kBatch);
 }
 
 StayWriter::~StayWriter() = default;
 
 void StayWriter::write(const StayChanges& changes) {
     Impl& s = *impl_;
-    // A stay is closed by deleting its open row and inserting it again with its exited_run,
-    // in batches: an UPDATE of a key column costs SQLite a second search per row (for a
-    // conflict at the new key) and no batching.
-    for (const StayRef& stay : changes.closed)
-        s.change_stay(s.close.get(), stay, std::nullopt);
-    s.insert_stays(changes.closed.size(), [&](sqlite3_stmt* stmt, int at, size_t i) {
-        const StayRef& c = changes.closed[i];
-        sqlite3_bind_int64(stmt, at, s.ruleset);
-        sqlite3_bind_int64(stmt, at + 1, s.run_id);
-        Impl::bind_key(stmt, at + 2, c.key);
-        sqlite3_bind_int(stmt, at + 3, c.level);
-        sqlite3_bind_int64(stmt, at + 4, s.code_of(c.segment));
-        sqlite3_bind_int64(stmt, at + 5, c.entered_run);
-    });
-    for (const auto& [stay, level] : changes.releveled)
-        s.change_stay(s.relevel.get(), stay, level);
-    s.insert_stays(changes.opened.size(), [&](sqlite3_stmt* stmt, int at, size_t i) {
-        const auto& o = changes.opened[i];
-        sqlite3_bind_int64(stmt, at, s.ruleset);
-        sqlite3_bind_int64(stmt, at + 1, 0);
-        Impl::bind_key(stmt, at + 2, o.key);
-        sqlite3_bind_int(stmt, at + 3, o.level);
-        sqlite3_bind_int64(stmt, at + 4, s.code_of(o.segment));
-        sqlite3_bind_int64(stmt, at + 5, s.run_id);
-    });
+    // A move is one write: the customer's row is updated in place (or removed when they left
+    // the base), and the stays that ended are appended.
+    std::vector<const StayChanges::Placed*> added;
+    for (const StayChanges::Placed& p : changes.placed) {
+        if (!p.existed) {
+            added.push_back(&p);
+        } else if (!p.general.p) {
+            s.bind_where(s.remove.get(), 1, p);
+            s.change_row(s.remove.get(), p);
+        } else {
+            s.bind_open(s.update.get(), 1, p);
+            s.bind_where(s.update.get(), 4, p);
+            s.change_row(s.update.get(), p);
+        }
+    }
+    s.insert_rows(s.full_closed, Impl::kClosed, Impl::kClosedColumns, 6, changes.closed.size(),
+                  [&](sqlite3_stmt* stmt, int at, size_t i) {
+                      const StayRef& c = changes.closed[i];
+                      sqlite3_bind_int64(stmt, at, s.ruleset);
+                      sqlite3_bind_int64(stmt, at + 1, s.run_id);
+                      Impl::bind_key(stmt, at + 2, c.key);
+                      sqlite3_bind_int(stmt, at + 3, c.level);
+                      sqlite3_bind_int64(stmt, at + 4, s.code_of(c.segment));
+                      sqlite3_bind_int64(stmt, at + 5, c.entered_run);
+                  });
+    s.insert_rows(s.full_open, Impl::kOpen, Impl::kOpenColumns, 5, added.size(),
+                  [&](sqlite3_stmt* stmt, int at, size_t i) {
+                      const StayChanges::Placed& p = *added[i];
+                      sqlite3_bind_int64(stmt, at, s.ruleset);
+                      Impl::bind_key(stmt, at + 1, p.key);
+                      s.bind_open(stmt, at + 2, p);
+                  });
 }
 
 std::vector<MembershipRow> membership_of_run(SQLite::Database& state, int64_t run_id) {

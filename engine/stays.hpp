@@ -168,13 +168,26 @@ struct StayChanges {
         StayRef stay;
         int level;  // the stay's path's level in this run's rule file
     };
+    // A customer's open stays after the run, for each customer whose open stays changed: the
+    // state keeps them in one row. A run number 0 stands for this run.
+    struct Placed {
+        Value key;
+        Str general;  // null pointer: the customer left the base (their row goes)
+        int64_t general_since = 0;
+        std::vector<OpenTactical> tactical;  // in level order
+        bool existed = false;                // the customer had open stays before
+        Str general_before;                  // what the run read (null pointer: none)
+        int64_t general_since_before = 0;
+    };
     std::vector<StayRef> closed;
     std::vector<Opened> opened;
     std::vector<Releveled> releveled;
+    std::vector<Placed> placed;  // in key order
     void clear() {
         closed.clear();
         opened.clear();
         releveled.clear();
+        placed.clear();
     }
 };
 

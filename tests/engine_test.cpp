@@ -327,16 +327,14 @@ TEST_CASE("a failure mid-run leaves the previous run intact") {
                                   "    - id: rest\n      when: otherwise\n"));
     REQUIRE(run_cli({"run", file, "--db", db}).code == 0);
     // Customers 2 and 4 swap segments, so the next run closes two stays and opens two. The
-    // state store fails while it opens 4's new stay, while it deletes 4's old open stay to
-    // close it, or while it stores that stay again as closed.
+    // state store fails while it moves 4 in place (its row of open stays), or while it stores
+    // 4's old stay as closed, after 2's move was written.
     SQLite::Database(db, SQLite::OPEN_READWRITE)
         .exec(
             "UPDATE customers SET plan = CASE customer_id WHEN 2 THEN 'trial' ELSE 'paid' END "
             "WHERE customer_id IN (2, 4)");
-    for (const char* when :
-         {"BEFORE INSERT ON strata_stays WHEN NEW.entered_run > 1 AND NEW.customer_key = 4",
-          "BEFORE DELETE ON strata_stays WHEN OLD.customer_key = 4",
-          "BEFORE INSERT ON strata_stays WHEN NEW.exited_run > 1 AND NEW.customer_key = 4"}) {
+    for (const char* when : {"BEFORE UPDATE ON strata_open_stays WHEN OLD.customer_key = 4",
+                             "BEFORE INSERT ON strata_closed_stays WHEN NEW.customer_key = 4"}) {
         CAPTURE(when);
         {
             SQLite::Database w(db, SQLite::OPEN_READWRITE);

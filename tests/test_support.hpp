@@ -85,4 +85,17 @@ inline int64_t scalar(const std::string& db_path, const std::string& sql) {
     return db.execAndGet(sql).getInt64();
 }
 
+// A query's rows, one line each, columns joined by '|' (null as the empty text).
+inline std::string rows(const std::string& db_path, const std::string& sql) {
+    SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, sql);
+    std::string out;
+    while (q.executeStep()) {
+        for (int c = 0; c < q.getColumnCount(); ++c)
+            out += (c ? "|" : "") + q.getColumn(c).getString();
+        out += "\n";
+    }
+    return out;
+}
+
 }  // namespace strata::testing
