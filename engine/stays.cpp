@@ -401,40 +401,6 @@ void StayWriter::write(const StayChanges& changes) {
                   });
 }
 
-std::vector<MembershipRow> membership_of_run(SQLite::Database& state, int64_t run_id) {
-    // The stays of the run's ruleset that cover the run: entered at or before it, and not
-    // exited by then. Ordered by key, then general before tactical in rule-file order.
-    SQLite::Statement q(
-        state,
-        "SELECT s.customer_key, g.name, s.level FROM strata_runs r "
-        "JOIN strata_rulesets n ON n.name = r.ruleset "
-        "JOIN strata_stays s ON s.ruleset = n.ruleset_id AND s.entered_run <= r.run_id "
-        "AND (s.exited_run = 0 OR s.exited_run > r.run_id) "
-        "JOIN strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment "
-        "WHERE r.run_id = ? ORDER BY s.customer_key, s.level, s.segment");
-    q.bind(1, run_id);
-    std::vector<MembershipRow> rows;
-    std::string joined;
-    auto close_last = [&] {
-        if (!rows.empty()) rows.back().tactical = intern(joined);
-        joined.clear();
-    };
-    while (q.executeStep()) {
-        Value key = key_from_column(q.getColumn(0));
-        if (rows.empty() || compare_keys(rows.back().key, key) != 0) {
-            close_last();
-            rows.push_back({key, intern(""), intern("")});
-        }
-        const Str segment = intern(q.getColumn(1).getText());
-        if (q.getColumn(2).getInt() == 0)
-            rows.back().segment = segment;
-        else
-            joined += (joined.empty() ? "" : ";") + segment.str();
-    }
-    close_last();
-    return rows;
-}
-
 std::vector<std::string> split_tactical(const std::string& tactical) {
     std::vector<std::string> out;
     size_t from = 0;

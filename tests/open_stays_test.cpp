@@ -112,6 +112,12 @@ void replay_latest_run(const std::string& from, const std::string& to, size_t pa
     REQUIRE(writer->finish(latest->finished_at, latest->customers, latest->summary_json, error));
 }
 
+// A key as the state's text of it: an integer's digits, a text's own characters.
+std::string key_text(const strata::Value& key) {
+    if (const auto* i = std::get_if<int64_t>(&key)) return std::to_string(*i);
+    return std::get<strata::Str>(key).str();
+}
+
 // A placement as one line: key, general stay, its run and as_of, and the tactical stays.
 std::string placement_text(const strata::OpenPlacement& p) {
     std::string out = strata::format_value(p.key) + " " + (p.general.p ? p.general.str() : "-") +
@@ -257,6 +263,24 @@ general:
             ++compared;
         }
         CHECK(compared > 60);
+        // The readers of strata_open_stays and strata_closed_stays against the view
+        // strata_stays, which defines the stays: each run's membership, and the open stays.
+        for (int run = 1; run <= step + 1; ++run) {
+            std::string merged;
+            for (const auto& r : strata::membership_of_run(watching, run))
+                merged += key_text(r.key) + "|" + r.segment.str() + "|" + r.tactical.str() + "\n";
+            CHECK(merged.size() > 100);
+            CHECK(merged == rows_of(whole,
+                                    "SELECT customer_key, segment, tactical FROM strata_membership "
+                                    "WHERE run_id = " +
+                                        std::to_string(run) + " ORDER BY customer_key"));
+        }
+        std::string direct, through_view;
+        for (const auto& p : strata::load_open_placements(watching, "tiers"))
+            direct += placement_text(p) + "\n";
+        for (const auto& p : strata::load_open_placements(watching, "tiers", nullptr, step + 2))
+            through_view += placement_text(p) + "\n";
+        CHECK(direct == through_view);
         CHECK(one_at_a_time(int64_t{7}).empty());                           // not a customer
         CHECK(one_at_a_time(strata::Value{strata::intern("10")}).empty());  // a text, not 10
     }
