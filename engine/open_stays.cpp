@@ -301,8 +301,87 @@ Value key_at(RawStatement& q, int at) {
         std::string_view(text ? text : "", static_cast<size_t>(sqlite3_column_bytes(stmt, at))));
 }
 
-// A run's membership from strata_open_stays and strata_closed_stays, read in key order and
-// merged: what the view strata_stays gives, without unpacking every customer's JSON in SQL.
+// One customer's stay as for_each_stays_at hands it over.
+struct StayAt {
+    int64_t level;
+    int64_t code;
+    int64_t entered_run;
+    bool operator<(const StayAt& o) const {
+        return level != o.level ? level < o.level : code < o.code;
+    }
+};
+
+// Calls visit(key, stays) for each customer of `ruleset` in key order with the stays that
+// cover run `at` (entered at or before it, and open or ended after it), sorted by level, then
+// segment code: strata_open_stays and strata_closed_stays read in key order and merged, which
+// is what the view strata_stays gives, without unpacking every customer's JSON in SQL.
+template <class Visit>
+void for_each_stays_at(SQLite::Database& state, int64_t ruleset, int64_t at, Visit&& visit) {
+    RawStatement open(state, std::string("SELECT ") + kOpenRowColumns +
+                                 " FROM strata_open_stays WHERE ruleset = ? ORDER BY customer_key");
+    bind_int(open, 1, ruleset);
+    RawStatement closed(state,
+                        "SELECT customer_key, level, segment, entered_run FROM strata_closed_stays "
+                        "WHERE ruleset = ? AND exited_run > ?2 AND entered_run <= ?2 ORDER BY "
+                        "customer_key, level, segment");
+    bind_int(closed, 1, ruleset);
+    bind_int(closed, 2, at);
+    bool more_open = open.step(), more_closed = closed.step();
+    std::vector<StayAt> stays;
+    std::vector<int64_t> numbers;
+    while (more_open || more_closed) {
+        Value key;
+        if (!more_closed) {
+            key = key_at(open, 0);
+        } else if (!more_open) {
+            key = key_at(closed, 0);
+        } else {
+            Value a = key_at(open, 0), b = key_at(closed, 0);
+            key = compare_keys(a, b) <= 0 ? a : b;
+        }
+        stays.clear();
+        if (more_open && compare_keys(key_at(open, 0), key) == 0) {
+            sqlite3_stmt* o = open.get();
+            if (sqlite3_column_type(o, 1) != SQLITE_NULL && sqlite3_column_int64(o, 2) <= at)
+                stays.push_back({0, sqlite3_column_int64(o, 1), sqlite3_column_int64(o, 2)});
+            if (sqlite3_column_type(o, 3) != SQLITE_NULL) {
+                const auto* json = reinterpret_cast<const char*>(sqlite3_column_text(o, 3));
+                const size_t bytes = static_cast<size_t>(sqlite3_column_bytes(o, 3));
+                numbers.clear();
+                if (!parse_tactical(std::string_view(json ? json : "", bytes), numbers))
+                    throw SQLite::Exception(
+                        "the open tactical stays of customer " + format_value(key) +
+                        " in table 'strata_open_stays' (column 'tactical') are not a JSON array "
+                        "of [level, segment, entered_run]");
+                for (size_t i = 0; i < numbers.size(); i += 3)
+                    if (numbers[i + 2] <= at)
+                        stays.push_back({numbers[i], numbers[i + 1], numbers[i + 2]});
+            }
+            more_open = open.step();
+        }
+        while (more_closed && compare_keys(key_at(closed, 0), key) == 0) {
+            sqlite3_stmt* c = closed.get();
+            stays.push_back({sqlite3_column_int64(c, 1), sqlite3_column_int64(c, 2),
+                             sqlite3_column_int64(c, 3)});
+            more_closed = closed.step();
+        }
+        if (stays.empty()) continue;  // the customer's stays began after the run
+        std::sort(stays.begin(), stays.end());
+        visit(key, stays);
+    }
+}
+
+// A segment's name by code, or the error of a stay naming a code the ruleset does not have.
+Str stay_segment(const std::unordered_map<int64_t, Str>& names, const Value& key, int64_t code) {
+    auto it = names.find(code);
+    if (it == names.end() || !it->second.p)
+        throw SQLite::Exception("a stay of customer " + format_value(key) + " names segment code " +
+                                std::to_string(code) +
+                                ", which table 'strata_segments' does not hold");
+    return it->second;
+}
+
+// A run's membership from strata_open_stays and strata_closed_stays.
 std::vector<MembershipRow> membership_from_open_rows(SQLite::Database& state, int64_t run_id) {
     std::vector<MembershipRow> rows;
     SQLite::Statement run(state,
@@ -312,86 +391,29 @@ std::vector<MembershipRow> membership_from_open_rows(SQLite::Database& state, in
     if (!run.executeStep()) return rows;
     const int64_t ruleset = run.getColumn(0).getInt64();
     const std::unordered_map<int64_t, Str> names = segment_names(state, ruleset);
-    RawStatement open(state, std::string("SELECT ") + kOpenRowColumns +
-                                 " FROM strata_open_stays WHERE ruleset = ? ORDER BY customer_key");
-    bind_int(open, 1, ruleset);
-    // The stays the run's later runs ended: entered at or before it, ended after it.
-    RawStatement closed(state,
-                        "SELECT customer_key, level, segment FROM strata_closed_stays WHERE "
-                        "ruleset = ? AND exited_run > ?2 AND entered_run <= ?2 ORDER BY "
-                        "customer_key, level, segment");
-    bind_int(closed, 1, ruleset);
-    bind_int(closed, 2, run_id);
-    bool more_open = open.step(), more_closed = closed.step();
-    std::vector<std::pair<int64_t, int64_t>> stays;  // a customer's (level, code)
-    std::vector<int64_t> numbers;
     std::map<std::vector<int64_t>, Str> texts;  // tactical codes in order → joined names
     std::vector<int64_t> codes;
-    auto name_of = [&](const Value& key, int64_t code) {
-        auto it = names.find(code);
-        if (it == names.end() || !it->second.p)
-            throw SQLite::Exception("a stay of customer " + format_value(key) +
-                                    " names segment code " + std::to_string(code) +
-                                    ", which table 'strata_segments' does not hold");
-        return it->second;
-    };
-    while (more_open || more_closed) {
-        Value key;
-        if (!more_closed)
-            key = key_at(open, 0);
-        else if (!more_open)
-            key = key_at(closed, 0);
-        else {
-            Value a = key_at(open, 0), b = key_at(closed, 0);
-            key = compare_keys(a, b) <= 0 ? a : b;
-        }
-        stays.clear();
-        if (more_open && compare_keys(key_at(open, 0), key) == 0) {
-            sqlite3_stmt* o = open.get();
-            if (sqlite3_column_type(o, 1) != SQLITE_NULL && sqlite3_column_int64(o, 2) <= run_id)
-                stays.push_back({0, sqlite3_column_int64(o, 1)});
-            if (sqlite3_column_type(o, 3) != SQLITE_NULL) {
-                const auto* json = reinterpret_cast<const char*>(sqlite3_column_text(o, 3));
-                numbers.clear();
-                if (!parse_tactical(
-                        std::string_view(json ? json : "",
-                                         static_cast<size_t>(sqlite3_column_bytes(o, 3))),
-                        numbers))
-                    throw SQLite::Exception(
-                        "the open tactical stays of customer " + format_value(key) +
-                        " in table 'strata_open_stays' (column 'tactical') are not a JSON array "
-                        "of [level, segment, entered_run]");
-                for (size_t i = 0; i < numbers.size(); i += 3)
-                    if (numbers[i + 2] <= run_id) stays.push_back({numbers[i], numbers[i + 1]});
+    for_each_stays_at(
+        state, ruleset, run_id, [&](const Value& key, const std::vector<StayAt>& stays) {
+            MembershipRow row{key, Str{}, Str{}};
+            codes.clear();
+            for (const StayAt& s : stays) {
+                if (s.level == 0 && !row.segment.p)
+                    row.segment = stay_segment(names, key, s.code);
+                else
+                    codes.push_back(s.code);
             }
-            more_open = open.step();
-        }
-        while (more_closed && compare_keys(key_at(closed, 0), key) == 0) {
-            stays.push_back(
-                {sqlite3_column_int64(closed.get(), 1), sqlite3_column_int64(closed.get(), 2)});
-            more_closed = closed.step();
-        }
-        if (stays.empty()) continue;  // the customer's stays began after the run
-        std::sort(stays.begin(), stays.end());
-        MembershipRow row{key, Str{}, Str{}};
-        codes.clear();
-        for (const auto& [level, code] : stays) {
-            if (level == 0 && !row.segment.p)
-                row.segment = name_of(key, code);
-            else
-                codes.push_back(code);
-        }
-        if (!row.segment.p) row.segment = intern("");
-        auto found = texts.find(codes);
-        if (found == texts.end()) {
-            std::string joined;
-            for (const int64_t code : codes)
-                joined += (joined.empty() ? "" : ";") + name_of(key, code).str();
-            found = texts.emplace(codes, intern(joined)).first;
-        }
-        row.tactical = found->second;
-        rows.push_back(std::move(row));
-    }
+            if (!row.segment.p) row.segment = intern("");
+            auto found = texts.find(codes);
+            if (found == texts.end()) {
+                std::string joined;
+                for (const int64_t code : codes)
+                    joined += (joined.empty() ? "" : ";") + stay_segment(names, key, code).str();
+                found = texts.emplace(codes, intern(joined)).first;
+            }
+            row.tactical = found->second;
+            rows.push_back(std::move(row));
+        });
     return rows;
 }
 
@@ -423,6 +445,31 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
         bind_int(q, 1, *id);
         if (only) bind_key(q, 2, *only);
         names.read_rows(q, out);
+        return out;
+    }
+    if (before_run && !only && open_stays_by_customer(state)) {
+        TacticalTexts texts;
+        std::vector<OpenTactical> tactical;
+        for_each_stays_at(
+            state, *id, *before_run - 1, [&](const Value& key, const std::vector<StayAt>& stays) {
+                OpenPlacement& p = out.emplace_back();
+                p.key = key;
+                texts.clear();
+                tactical.clear();
+                for (const StayAt& s : stays) {
+                    if (s.level == 0) {
+                        p.general = stay_segment(names.names, key, s.code);
+                        p.general_since_run = s.entered_run;
+                        p.since = names.as_of[s.entered_run];
+                    } else {
+                        tactical.push_back({stay_segment(names.names, key, s.code),
+                                            static_cast<int>(s.level), s.entered_run});
+                        texts.add(s.code);
+                    }
+                }
+                p.tactical_text = texts.text(tactical);
+                p.tactical.assign(tactical);
+            });
         return out;
     }
     RawStatement q(state, std::string("SELECT customer_key, level, segment, entered_run FROM "
