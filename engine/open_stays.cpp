@@ -7,6 +7,7 @@
 #include <map>
 
 #include "engine/state_common.hpp"
+#include "engine/stay_rows.hpp"
 #include "engine/stays.hpp"
 #include "engine/table_scan.hpp"
 
@@ -14,6 +15,12 @@ namespace strata {
 
 using state_common::ruleset_id;
 using state_common::segment_names;
+using stay_rows::for_each_stays_at;
+using stay_rows::kOpenRowColumns;
+using stay_rows::open_stays_by_customer;
+using stay_rows::parse_tactical;
+using stay_rows::stay_segment;
+using stay_rows::StayAt;
 
 namespace {
 
@@ -109,37 +116,6 @@ size_t read_placements(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&
     return rows;
 }
 
-// The integers of a customer's strata_open_stays.tactical text, [level, code, entered_run]
-// each, appended to `out`; false when the text is not such an array.
-bool parse_tactical(std::string_view text, std::vector<int64_t>& out) {
-    size_t depth = 0, numbers = 0;
-    for (size_t i = 0; i < text.size();) {
-        const char c = text[i];
-        if (c == '[') {
-            if (++depth > 2) return false;
-            ++i;
-        } else if (c == ']') {
-            if (depth-- == 0) return false;
-            ++i;
-        } else if (c == ',' || c == ' ') {
-            ++i;
-        } else if (depth == 2 && (c == '-' || (c >= '0' && c <= '9'))) {
-            const bool negative = c == '-';
-            if (negative) ++i;
-            uint64_t value = 0;
-            const size_t first = i;
-            while (i < text.size() && text[i] >= '0' && text[i] <= '9' && i - first < 18)
-                value = value * 10 + static_cast<uint64_t>(text[i++] - '0');
-            if (i == first) return false;
-            out.push_back(negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value));
-            ++numbers;
-        } else {
-            return false;
-        }
-    }
-    return depth == 0 && numbers % 3 == 0;
-}
-
 // Appends the placements of q's rows (customer_key, general, general_since, tactical: rows of
 // strata_open_stays in key order) to `out`, as read_placements does; returns the rows read.
 template <class NameOf, class AsOfOf>
@@ -226,15 +202,6 @@ struct PlacementNames {
     }
 };
 
-// Whether the state keeps open stays a customer a row (strata_open_stays). State of an older
-// layout that no run has moved yet (read by a command that only reads) has strata_stays as a
-// table of every stay.
-bool open_stays_by_customer(SQLite::Database& state) {
-    return state_common::has_table(state, "strata_open_stays");
-}
-
-constexpr const char* kOpenRowColumns = "customer_key, general, general_since, tactical";
-
 // SQLite's answer to a bind, as an exception when it refused: a parameter left unbound reads
 // as null, and `customer_key > null` would end a page read as if no customer came after.
 void bound(RawStatement& q, int rc) {
@@ -256,173 +223,7 @@ void bind_key(RawStatement& q, int at, const Value& key) {
     }
 }
 
-// A run's membership from strata_stays as a table (state of the older layout).
-std::vector<MembershipRow> membership_from_stay_rows(SQLite::Database& state, int64_t run_id) {
-    // The stays of the run's ruleset that cover the run: entered at or before it, and not
-    // exited by then. Ordered by key, then general before tactical in rule-file order.
-    SQLite::Statement q(
-        state,
-        "SELECT s.customer_key, g.name, s.level FROM strata_runs r "
-        "JOIN strata_rulesets n ON n.name = r.ruleset "
-        "JOIN strata_stays s ON s.ruleset = n.ruleset_id AND s.entered_run <= r.run_id "
-        "AND (s.exited_run = 0 OR s.exited_run > r.run_id) "
-        "JOIN strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment "
-        "WHERE r.run_id = ? ORDER BY s.customer_key, s.level, s.segment");
-    q.bind(1, run_id);
-    std::vector<MembershipRow> rows;
-    std::string joined;
-    auto close_last = [&] {
-        if (!rows.empty()) rows.back().tactical = intern(joined);
-        joined.clear();
-    };
-    while (q.executeStep()) {
-        Value key = key_from_column(q.getColumn(0));
-        if (rows.empty() || compare_keys(rows.back().key, key) != 0) {
-            close_last();
-            rows.push_back({key, intern(""), intern("")});
-        }
-        const Str segment = intern(q.getColumn(1).getText());
-        if (q.getColumn(2).getInt() == 0)
-            rows.back().segment = segment;
-        else
-            joined += (joined.empty() ? "" : ";") + segment.str();
-    }
-    close_last();
-    return rows;
-}
-
-// Reads a key from column `at` of q's row: an integer, or a text interned.
-Value key_at(RawStatement& q, int at) {
-    sqlite3_stmt* stmt = q.get();
-    if (sqlite3_column_type(stmt, at) == SQLITE_INTEGER)
-        return static_cast<int64_t>(sqlite3_column_int64(stmt, at));
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, at));
-    return intern(
-        std::string_view(text ? text : "", static_cast<size_t>(sqlite3_column_bytes(stmt, at))));
-}
-
-// One customer's stay as for_each_stays_at hands it over.
-struct StayAt {
-    int64_t level;
-    int64_t code;
-    int64_t entered_run;
-    bool operator<(const StayAt& o) const {
-        return level != o.level ? level < o.level : code < o.code;
-    }
-};
-
-// Calls visit(key, stays) for each customer of `ruleset` in key order with the stays that
-// cover run `at` (entered at or before it, and open or ended after it), sorted by level, then
-// segment code: strata_open_stays and strata_closed_stays read in key order and merged, which
-// is what the view strata_stays gives, without unpacking every customer's JSON in SQL.
-template <class Visit>
-void for_each_stays_at(SQLite::Database& state, int64_t ruleset, int64_t at, Visit&& visit) {
-    RawStatement open(state, std::string("SELECT ") + kOpenRowColumns +
-                                 " FROM strata_open_stays WHERE ruleset = ? ORDER BY customer_key");
-    bind_int(open, 1, ruleset);
-    RawStatement closed(state,
-                        "SELECT customer_key, level, segment, entered_run FROM strata_closed_stays "
-                        "WHERE ruleset = ? AND exited_run > ?2 AND entered_run <= ?2 ORDER BY "
-                        "customer_key, level, segment");
-    bind_int(closed, 1, ruleset);
-    bind_int(closed, 2, at);
-    bool more_open = open.step(), more_closed = closed.step();
-    std::vector<StayAt> stays;
-    std::vector<int64_t> numbers;
-    while (more_open || more_closed) {
-        Value key;
-        if (!more_closed) {
-            key = key_at(open, 0);
-        } else if (!more_open) {
-            key = key_at(closed, 0);
-        } else {
-            Value a = key_at(open, 0), b = key_at(closed, 0);
-            key = compare_keys(a, b) <= 0 ? a : b;
-        }
-        stays.clear();
-        if (more_open && compare_keys(key_at(open, 0), key) == 0) {
-            sqlite3_stmt* o = open.get();
-            if (sqlite3_column_type(o, 1) != SQLITE_NULL && sqlite3_column_int64(o, 2) <= at)
-                stays.push_back({0, sqlite3_column_int64(o, 1), sqlite3_column_int64(o, 2)});
-            if (sqlite3_column_type(o, 3) != SQLITE_NULL) {
-                const auto* json = reinterpret_cast<const char*>(sqlite3_column_text(o, 3));
-                const size_t bytes = static_cast<size_t>(sqlite3_column_bytes(o, 3));
-                numbers.clear();
-                if (!parse_tactical(std::string_view(json ? json : "", bytes), numbers))
-                    throw SQLite::Exception(
-                        "the open tactical stays of customer " + format_value(key) +
-                        " in table 'strata_open_stays' (column 'tactical') are not a JSON array "
-                        "of [level, segment, entered_run]");
-                for (size_t i = 0; i < numbers.size(); i += 3)
-                    if (numbers[i + 2] <= at)
-                        stays.push_back({numbers[i], numbers[i + 1], numbers[i + 2]});
-            }
-            more_open = open.step();
-        }
-        while (more_closed && compare_keys(key_at(closed, 0), key) == 0) {
-            sqlite3_stmt* c = closed.get();
-            stays.push_back({sqlite3_column_int64(c, 1), sqlite3_column_int64(c, 2),
-                             sqlite3_column_int64(c, 3)});
-            more_closed = closed.step();
-        }
-        if (stays.empty()) continue;  // the customer's stays began after the run
-        std::sort(stays.begin(), stays.end());
-        visit(key, stays);
-    }
-}
-
-// A segment's name by code, or the error of a stay naming a code the ruleset does not have.
-Str stay_segment(const std::unordered_map<int64_t, Str>& names, const Value& key, int64_t code) {
-    auto it = names.find(code);
-    if (it == names.end() || !it->second.p)
-        throw SQLite::Exception("a stay of customer " + format_value(key) + " names segment code " +
-                                std::to_string(code) +
-                                ", which table 'strata_segments' does not hold");
-    return it->second;
-}
-
-// A run's membership from strata_open_stays and strata_closed_stays.
-std::vector<MembershipRow> membership_from_open_rows(SQLite::Database& state, int64_t run_id) {
-    std::vector<MembershipRow> rows;
-    SQLite::Statement run(state,
-                          "SELECT n.ruleset_id FROM strata_runs r JOIN strata_rulesets n ON "
-                          "n.name = r.ruleset WHERE r.run_id = ?");
-    run.bind(1, run_id);
-    if (!run.executeStep()) return rows;
-    const int64_t ruleset = run.getColumn(0).getInt64();
-    const std::unordered_map<int64_t, Str> names = segment_names(state, ruleset);
-    std::map<std::vector<int64_t>, Str> texts;  // tactical codes in order → joined names
-    std::vector<int64_t> codes;
-    for_each_stays_at(
-        state, ruleset, run_id, [&](const Value& key, const std::vector<StayAt>& stays) {
-            MembershipRow row{key, Str{}, Str{}};
-            codes.clear();
-            for (const StayAt& s : stays) {
-                if (s.level == 0 && !row.segment.p)
-                    row.segment = stay_segment(names, key, s.code);
-                else
-                    codes.push_back(s.code);
-            }
-            if (!row.segment.p) row.segment = intern("");
-            auto found = texts.find(codes);
-            if (found == texts.end()) {
-                std::string joined;
-                for (const int64_t code : codes)
-                    joined += (joined.empty() ? "" : ";") + stay_segment(names, key, code).str();
-                found = texts.emplace(codes, intern(joined)).first;
-            }
-            row.tactical = found->second;
-            rows.push_back(std::move(row));
-        });
-    return rows;
-}
-
 }  // namespace
-
-std::vector<MembershipRow> membership_of_run(SQLite::Database& state, int64_t run_id) {
-    return open_stays_by_customer(state) ? membership_from_open_rows(state, run_id)
-                                         : membership_from_stay_rows(state, run_id);
-}
 
 std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const std::string& ruleset,
                                                 const Value* only,

@@ -187,11 +187,24 @@ TEST_CASE("a damaged row of open stays is a database error naming it, and nothin
     const auto db = dir.database("base.db", kBase);
     const auto file = dir.write("r.yaml", kRules);
     REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
-    SQLite::Database(db, SQLite::OPEN_READWRITE)
-        .exec("UPDATE strata_open_stays SET tactical = '[[1,2]' WHERE customer_key = 3");
-    auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"});
-    CHECK(r.code == 2);
-    CHECK(r.err.find("customer 3") != std::string::npos);
-    CHECK(r.err.find("strata_open_stays") != std::string::npos);
-    CHECK(scalar(db, "SELECT count(*) FROM strata_runs") == 1);
+    for (const char* damaged : {"[[1,2]", "[[1,2]]", "[[1,2,3,4]]", "[[1,2,3,4,5,6]]", "[1,2,3]",
+                                "[[1,2,3]]x", "[[1,2,12345678901234567890]]"}) {
+        CAPTURE(damaged);
+        {
+            SQLite::Database d(db, SQLite::OPEN_READWRITE);
+            SQLite::Statement q(d,
+                                "UPDATE strata_open_stays SET tactical = ? WHERE customer_key = 3");
+            q.bind(1, damaged);
+            q.exec();
+        }
+        auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"});
+        CHECK(r.code == 2);
+        CHECK(r.err.find("customer 3") != std::string::npos);
+        CHECK(r.err.find("strata_open_stays") != std::string::npos);
+        CHECK(scalar(db, "SELECT count(*) FROM strata_runs") == 1);
+        // Reading a stored run's membership meets the same row.
+        auto e = run_cli({"export", file, "--db", db});
+        CHECK(e.code == 2);
+        CHECK(e.err.find("strata_open_stays") != std::string::npos);
+    }
 }
