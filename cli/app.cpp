@@ -138,6 +138,8 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
         // `--columns ''` names one empty column, refused as in `--columns key,,segment`, not
         // taken for the default columns.
         if (columns_given->count() > 0 && options->columns.empty()) options->columns.push_back("");
+        // getline drops a last empty place (`key,segment,`): it is refused as any other.
+        if (!columns->empty() && columns->back() == ',') options->columns.push_back("");
         exit_code = run_export(*options, out, err);
     });
 }

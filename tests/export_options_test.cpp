@@ -143,7 +143,7 @@ TEST_CASE("export: an unknown column exits 2 with 'did you mean' and every colum
     CHECK(record.code == 2);
     CHECK(record.err.find("unknown column 'rfm'") != std::string::npos);
     // An empty list names an empty column, as an empty place in a list does: not the defaults.
-    for (const char* list : {"", " ", "key,,segment"}) {
+    for (const char* list : {"", " ", "key,,segment", "key,segment,", ",key"}) {
         INFO("--columns '" << list << "'");
         auto empty = f.do_export({"--columns", list});
         CHECK(empty.code == 2);
