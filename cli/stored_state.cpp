@@ -25,10 +25,12 @@ std::optional<StoredState> open_stored_state(const std::string& command, const s
     // A warehouse URL as the state of a SQLite base: named without repeating it, so that a
     // password in it is not printed.
     if (state_path && state_path->find("://") != std::string::npos)
-        return fail(
-            "--state is a database URL, but the customer database is a SQLite file, whose "
-            "runs are kept in a SQLite file: give that file's path (a run stored in a "
-            "warehouse is read with --db URL)");
+        return fail(db.empty() ? "--state is a database URL: runs stored in a warehouse are read "
+                                 "with --db URL, and --state names a SQLite file"
+                               : "--state is a database URL, but the customer database is a "
+                                 "SQLite file, whose runs are kept in a SQLite file: give that "
+                                 "file's path (a run stored in a warehouse is read with --db URL)",
+                    db.empty() ? "usage" : "database");
     StoredState s;
     StoreError error;
     if (reads_customers || !state_path) {

@@ -385,6 +385,15 @@ TEST_CASE(
         CHECK(neither.code == 2);
         CHECK(neither.err.find("strata " + command[0] + ": --db or --state is required") !=
               std::string::npos);
+        // A warehouse URL given as the state alone: runs stored there are read with --db.
+        std::vector<std::string> url = command;
+        url.insert(url.end(), {"--state", "postgresql://auditor:secret@localhost/crm"});
+        const Run warehouse = run_cli(url);
+        CHECK(warehouse.code == 2);
+        if (command[0] != "triggers")  // it names the commands that work on a warehouse
+            CHECK(warehouse.err.find("are read with --db URL") != std::string::npos);
+        CHECK(warehouse.err.find("customer database is a SQLite file") == std::string::npos);
+        CHECK(warehouse.err.find("secret") == std::string::npos);
     }
     CHECK(has(run_cli({"runs", "--state", copy}).out, "tiers"));
     CHECK(run_cli({"show", "tiers@2", "--state", copy}).out == rules_v2());
