@@ -193,13 +193,9 @@ std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const 
 
 std::optional<std::string> refuses_far_future_as_of(Date as_of, Date today,
                                                     const std::string& look_without_storing) {
-    if (as_of.days - today.days <= kMaxDaysAheadOfToday) return std::nullopt;
-    return "as_of " + format_date(as_of) + " is " +
-           format_thousands(static_cast<size_t>(as_of.days - today.days)) + " days after today (" +
-           format_date(today) +
-           "), and a ruleset's runs move forward in time: once stored, no run before that day "
-           "could be. Check the date, look at that day " +
-           look_without_storing + ", or pass --allow-future-as-of to store it";
+    return strata::far_future_as_of_refusal(
+        as_of, today,
+        "look at that day " + look_without_storing + ", or pass --allow-future-as-of to store it");
 }
 
 void write_csv_field(std::ostream& out, const std::string& s, bool guard_formulas) {

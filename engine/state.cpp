@@ -1,5 +1,6 @@
 #include "engine/state.hpp"
 
+#include "engine/numeric.hpp"
 #include "engine/outbox.hpp"
 #include "engine/state_common.hpp"
 #include "engine/versions.hpp"
@@ -112,6 +113,17 @@ int64_t RunWriter::run_id() const {
 
 const std::optional<RunRecord>& RunWriter::previous() const {
     return impl_->previous;
+}
+
+std::optional<std::string> far_future_as_of_refusal(Date as_of, Date today,
+                                                    const std::string& advice) {
+    if (as_of.days - today.days <= kMaxDaysAheadOfToday) return std::nullopt;
+    return "as_of " + format_date(as_of) + " is " +
+           format_thousands(static_cast<size_t>(as_of.days - today.days)) + " days after today (" +
+           format_date(today) +
+           "), and a ruleset's runs move forward in time: once stored, no run before that day "
+           "could be. Check the date, " +
+           advice;
 }
 
 std::optional<std::string> refuses_going_back(const std::optional<RunRecord>& latest,

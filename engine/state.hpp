@@ -25,6 +25,12 @@ namespace strata {
 // would keep every later run from being stored until that day.
 inline constexpr int32_t kMaxDaysAheadOfToday = 366;
 
+// The refusal of a stored run as of `as_of`, more than kMaxDaysAheadOfToday after `today`:
+// the sentence every refusing caller gives, ending "Check the date, " + `advice` (how this
+// caller looks at that day or stores it anyway). nullopt when the day is within the limit.
+std::optional<std::string> far_future_as_of_refusal(Date as_of, Date today,
+                                                    const std::string& advice);
+
 struct RunRecord {
     int64_t run_id = 0;
     std::string ruleset;

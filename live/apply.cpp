@@ -39,15 +39,11 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
         return fail(Kind::Usage, "--apply as of " + l->as_of_text + " is before the as_of of run " +
                                      std::to_string(thresholds.run.run_id) + " (" +
                                      thresholds.run.as_of + "): runs move forward in time");
-    if (const Date today = today_utc(); !options.allow_future_as_of &&
-                                        l->as_of_text > thresholds.run.as_of &&
-                                        l->as_of.days - today.days > kMaxDaysAheadOfToday)
-        return fail(Kind::Usage,
-                    "as_of " + l->as_of_text + " is " + std::to_string(l->as_of.days - today.days) +
-                        " days after today (" + format_date(today) +
-                        "), and a ruleset's runs move forward in time: once stored, no run "
-                        "before that day could be. Check the date, or set "
-                        "EngineOptions::allow_future_as_of to store it");
+    if (!options.allow_future_as_of && l->as_of_text > thresholds.run.as_of) {
+        if (auto refused = far_future_as_of_refusal(
+                l->as_of, today_utc(), "or set EngineOptions::allow_future_as_of to store it"))
+            return fail(Kind::Usage, *refused);
+    }
     if (!writable_state) {
         StoreError error;
         writable_state = open_state(state_path, error, options.busy_timeout_ms);
