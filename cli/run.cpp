@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -355,6 +356,31 @@ void print_report(const RunReport& report, const RunCommandOptions& options, std
 
 }  // namespace
 
+namespace {
+
+// Removes the state file at `path` (unless empty) when it is destroyed, if it holds no stored
+// run: one that another process stored meanwhile keeps it.
+struct RemoveUnusedState {
+    std::string path;
+    ~RemoveUnusedState() {
+        if (path.empty()) return;
+        try {
+            {
+                SQLite::Database made(path, SQLite::OPEN_READONLY);
+                if (made.tableExists("strata_runs") &&
+                    made.execAndGet("SELECT count(*) FROM strata_runs").getInt64() > 0)
+                    return;
+            }
+            std::error_code ignored;
+            std::filesystem::remove(path, ignored);
+        } catch (const SQLite::Exception&) {
+            // Not readable as a state: it is left as it is.
+        }
+    }
+};
+
+}  // namespace
+
 int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
     std::ostream* json = options.format == RunFormat::Json ? &out : nullptr;
@@ -398,6 +424,11 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
             return kExitEnvironment;
         }
     }
+    // A --state file this run makes is removed again when the run stores nothing, so that a
+    // failed first run leaves no file behind (declared before `state`, which it outlives).
+    RemoveUnusedState made_here;
+    if (!options.dry_run && options.state && !std::filesystem::exists(*options.state))
+        made_here.path = *options.state;
     std::unique_ptr<SQLite::Database> state;
     if (!options.dry_run) {
         StoreError error;

@@ -6,6 +6,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <stdexcept>
@@ -106,6 +107,13 @@ TEST_CASE(
     CHECK(r.err.find("1 customer matches no segment (e.g. 5)") != std::string::npos);
     CHECK(count_rows(db, "strata_runs") == 0);
     CHECK(count_rows(db, "strata_membership") == 0);
+    // A --state file the failed run made is not left behind; one that existed stays.
+    const std::string fresh = dir.file("fresh-state.db");
+    CHECK(run_cli({"run", file, "--db", db, "--state", fresh}).code == 1);
+    CHECK_FALSE(std::filesystem::exists(fresh));
+    const std::string kept = dir.database("kept-state.db", "CREATE TABLE notes (x);");
+    CHECK(run_cli({"run", file, "--db", db, "--state", kept}).code == 1);
+    CHECK(count_rows(kept, "notes") == 0);
 
     const auto clean = dir.write("ok.yaml", rules(R"(  policy: exclusive
   segments:
