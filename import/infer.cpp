@@ -14,9 +14,10 @@ void ColumnEvidence::add(std::string_view cell) {
         if ((shape & kDotFraction) && !(shape & kWholeNumber)) ++dot_fractions;
         if ((shape & kCommaFraction) && !(shape & kWholeNumber)) ++comma_fractions;
     }
-    if (shape & (kWholeNumber | kDotFraction | kCommaFraction | kCommaAmbiguous))
+    if (shape & (kWholeNumber | kDotFraction | kCommaFraction | kCommaAmbiguous)) {
         ++numeric_cells;
-    else if (first_not_numeric.empty())
+        if (shape & kWholeNumber) ++whole_cells;
+    } else if (first_not_numeric.empty())
         first_not_numeric = std::string(cell);
     const TemporalShape t = temporal_shape(cell);
     if (t.kind != TemporalShape::None)
@@ -86,7 +87,8 @@ std::optional<std::string> nearly_typed(const ColumnEvidence& e, const std::stri
         return note(e.temporal_cells, "dates", e.first_not_temporal,
                     e.any_time ? "datetime" : "date");
     if (few_left(e.numeric_cells))
-        return note(e.numeric_cells, "numbers", e.first_not_numeric, "number");
+        return note(e.numeric_cells, e.whole_cells == e.numeric_cells ? "whole numbers" : "numbers",
+                    e.first_not_numeric, e.whole_cells == e.numeric_cells ? "integer" : "number");
     return std::nullopt;
 }
 

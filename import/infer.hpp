@@ -32,6 +32,7 @@ struct ColumnEvidence {
     std::vector<std::string> either_samples;  // the first two different ambiguous dates
     // Cells that read as a date (or datetime), and as a number; the first cell that does not.
     size_t temporal_cells = 0, numeric_cells = 0;
+    size_t whole_cells = 0;  // of the numeric cells, those that are whole numbers
     std::string first_not_temporal, first_not_numeric;
 
     void add(std::string_view trimmed_cell);  // a filled cell, trimmed

@@ -716,24 +716,29 @@ TEST_CASE("import: a value longer than SQLite stores in one value is refused, no
 // not and the --types that reads the rest.
 TEST_CASE("import notes a column that is text only because of a few cells") {
     TempDir dir;
-    std::string text = "id;Дата;amount;code\n";
+    std::string text = "id;Дата;amount;code;Visits Count\n";
     for (int i = 1; i <= 200; ++i) {
         const std::string day =
             i == 200 ? "29.02.2023"
                      : (i % 28 + 1 < 10 ? "0" : "") + std::to_string(i % 28 + 1) + ".03.2024";
         const std::string amount = i == 7 ? "n/a" : i == 9 ? "-" : std::to_string(i) + ".5";
-        text += std::to_string(i) + ";" + day + ";" + amount + ";" + (i % 2 ? "A1" : "7") + "\n";
+        text += std::to_string(i) + ";" + day + ";" + amount + ";" + (i % 2 ? "A1" : "7") + ";" +
+                (i == 50 ? "?" : std::to_string(i % 13)) + "\n";
     }
     const auto csv = dir.write("t.csv", text);
     const auto db = dir.file("t.db");
     const auto r = run_cli({"import", csv, "--db", db, "--table", "t", "--key", "id"});
     INFO(r.out << r.err);
     REQUIRE(r.code == 0);
-    CHECK(declared(db, "t") == "id INTEGER, дата TEXT, amount TEXT, code TEXT");
+    CHECK(declared(db, "t") == "id INTEGER, дата TEXT, amount TEXT, code TEXT, visits_count TEXT");
     CHECK(r.out.find("note: column 'дата' is text: 199 of 200 cells are dates, but '29.02.2023' "
                      "is not; --types дата:date reads the column as dates") != std::string::npos);
     CHECK(r.out.find("note: column 'amount' is text: 198 of 200 cells are numbers, but 2 are not, "
                      "such as 'n/a'; --types amount:number") != std::string::npos);
+    // Whole numbers but for one cell: the note says so and suggests integer, not number.
+    CHECK(r.out.find("note: column 'visits_count' is text: 199 of 200 cells are whole numbers, "
+                     "but '?' is not; --types visits_count:integer reads the column as whole "
+                     "numbers") != std::string::npos);
     // Half the cells are not numbers: a text column, nothing to say.
     CHECK(r.out.find("column 'code'") == std::string::npos);
     const auto fixed = run_cli({"import", csv, "--db", db, "--table", "t", "--key", "id",
