@@ -27,19 +27,6 @@ using namespace strata::testing;
 
 namespace {
 
-// Every row of a query, a line each.
-std::string rows_of(const std::string& db, const std::string& sql) {
-    SQLite::Database d(db);
-    SQLite::Statement q(d, sql);
-    std::string out;
-    while (q.executeStep()) {
-        for (int c = 0; c < q.getColumnCount(); ++c)
-            out += (c ? "|" : "") + q.getColumn(c).getString();
-        out += "\n";
-    }
-    return out;
-}
-
 // A stored run of `rules_path` on `db` (data and state in one file); its transitions as text.
 std::string stored_run(const std::string& db, const std::string& rules_path,
                        const std::string& as_of, int64_t beside_up_to, size_t page_rows = 65'536) {
@@ -172,18 +159,18 @@ TEST_CASE("a run that loads the open stays late stores what one loading them ear
         const std::string moves_late = stored_run(late, rules, days[step], 0);
         CHECK(moves_early == moves_late);
         if (moves_early.find("enqueued 0") == std::string::npos) ++enqueued_somewhere;
-        CHECK(rows_of(early,
-                      "SELECT customer_key, level, segment, entered_run, exited_run "
-                      "FROM strata_stays ORDER BY 1, 2, 3, 4, 5") ==
-              rows_of(late,
-                      "SELECT customer_key, level, segment, entered_run, exited_run "
-                      "FROM strata_stays ORDER BY 1, 2, 3, 4, 5"));
-        CHECK(rows_of(early,
-                      "SELECT idempotency_key, customer_key, type, payload, run_id "
-                      "FROM strata_outbox ORDER BY id") ==
-              rows_of(late,
-                      "SELECT idempotency_key, customer_key, type, payload, run_id "
-                      "FROM strata_outbox ORDER BY id"));
+        CHECK(rows(early,
+                   "SELECT customer_key, level, segment, entered_run, exited_run "
+                   "FROM strata_stays ORDER BY 1, 2, 3, 4, 5") ==
+              rows(late,
+                   "SELECT customer_key, level, segment, entered_run, exited_run "
+                   "FROM strata_stays ORDER BY 1, 2, 3, 4, 5"));
+        CHECK(rows(early,
+                   "SELECT idempotency_key, customer_key, type, payload, run_id "
+                   "FROM strata_outbox ORDER BY id") ==
+              rows(late,
+                   "SELECT idempotency_key, customer_key, type, payload, run_id "
+                   "FROM strata_outbox ORDER BY id"));
     }
     CHECK(count_rows(early, "strata_stays") > 400);
     CHECK(enqueued_somewhere > 0);  // the triggers fired: the late stays were compared with
@@ -267,8 +254,8 @@ general:
         const char* stays =
             "SELECT customer_key, typeof(customer_key), level, segment, entered_run, exited_run "
             "FROM strata_stays ORDER BY 1, 2, 3, 4, 5, 6";
-        CHECK(rows_of(whole, stays) == rows_of(paged, stays));
-        CHECK(rows_of(whole, stays) == rows_of(replayed, stays));
+        CHECK(rows(whole, stays) == rows(paged, stays));
+        CHECK(rows(whole, stays) == rows(replayed, stays));
         size_t compared = 0;
         for (const auto& p : strata::load_open_placements(watching, "tiers")) {
             const auto one = one_at_a_time(p.key);
@@ -284,23 +271,22 @@ general:
             for (const auto& r : strata::membership_of_run(watching, run))
                 merged += key_text(r.key) + "|" + r.segment.str() + "|" + r.tactical.str() + "\n";
             CHECK(merged.size() > 100);
-            CHECK(merged == rows_of(whole,
-                                    "SELECT customer_key, segment, tactical FROM strata_membership "
-                                    "WHERE run_id = " +
-                                        std::to_string(run) + " ORDER BY customer_key"));
+            CHECK(merged == rows(whole,
+                                 "SELECT customer_key, segment, tactical FROM strata_membership "
+                                 "WHERE run_id = " +
+                                     std::to_string(run) + " ORDER BY customer_key"));
         }
         // The open stays as each stored run found them, and now.
         for (int before = 2; before <= step + 2; ++before) {
             const auto found = strata::load_open_placements(watching, "tiers", nullptr, before);
-            CHECK(
-                stay_lines(found) ==
-                rows_of(whole,
-                        "SELECT s.customer_key, s.level, g.name, s.entered_run FROM "
-                        "strata_stays s JOIN strata_segments g ON g.ruleset = s.ruleset AND "
-                        "g.code = s.segment WHERE s.entered_run < " +
-                            std::to_string(before) +
-                            " AND (s.exited_run = 0 OR s.exited_run >= " + std::to_string(before) +
-                            ") ORDER BY s.customer_key, s.level, s.segment"));
+            CHECK(stay_lines(found) ==
+                  rows(whole,
+                       "SELECT s.customer_key, s.level, g.name, s.entered_run FROM "
+                       "strata_stays s JOIN strata_segments g ON g.ruleset = s.ruleset AND "
+                       "g.code = s.segment WHERE s.entered_run < " +
+                           std::to_string(before) +
+                           " AND (s.exited_run = 0 OR s.exited_run >= " + std::to_string(before) +
+                           ") ORDER BY s.customer_key, s.level, s.segment"));
             if (before == step + 2)
                 CHECK(stay_lines(strata::load_open_placements(watching, "tiers")) ==
                       stay_lines(found));
