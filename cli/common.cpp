@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <ostream>
 #include <string_view>
 
@@ -11,6 +12,7 @@
 #include "cli/io.hpp"
 #include "engine/numeric.hpp"
 #include "engine/sha256.hpp"
+#include "engine/state.hpp"
 #include "engine/store.hpp"
 #include "sql/postgres_catalog.hpp"
 #include "warehouse/database_url.hpp"
@@ -196,6 +198,26 @@ std::optional<std::string> refuses_far_future_as_of(Date as_of, Date today,
     return strata::far_future_as_of_refusal(
         as_of, today,
         "look at that day " + look_without_storing + ", or pass --allow-future-as-of to store it");
+}
+
+std::optional<std::string> refuses_far_future_as_of(Date as_of, Date today,
+                                                    const std::string& look_without_storing,
+                                                    const std::string& state_path,
+                                                    const std::string& ruleset,
+                                                    std::optional<int64_t> run_id) {
+    auto refused = refuses_far_future_as_of(as_of, today, look_without_storing);
+    if (!refused || !std::filesystem::is_regular_file(state_path)) return refused;
+    StoreError error;
+    auto state = open_read_only(state_path, error, 0);
+    if (!state) return refused;
+    try {
+        if (!state->tableExists("strata_runs")) return refused;
+    } catch (const SQLite::Exception&) {
+        return refused;
+    }
+    const auto run = find_run(*state, ruleset, run_id, error);
+    if (run && run->as_of == format_date(as_of)) return std::nullopt;
+    return refused;
 }
 
 void write_csv_field(std::ostream& out, const std::string& s, bool guard_formulas) {

@@ -98,6 +98,16 @@ std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const 
 std::optional<std::string> refuses_far_future_as_of(Date as_of, Date today,
                                                     const std::string& look_without_storing);
 
+// The same refusal, except on the day of ruleset `ruleset`'s latest run (or run `run_id`)
+// stored in the SQLite file `state_path`: that day was stored once already (with
+// --allow-future-as-of), so storing it again keeps no earlier run out. Reads the file only
+// when it exists; a file it cannot read refuses as above (the command then reports the file).
+std::optional<std::string> refuses_far_future_as_of(Date as_of, Date today,
+                                                    const std::string& look_without_storing,
+                                                    const std::string& state_path,
+                                                    const std::string& ruleset,
+                                                    std::optional<int64_t> run_id = std::nullopt);
+
 // The longest lease or wait accepted.
 inline constexpr int64_t kMaxDurationSeconds = 30 * 86400;
 

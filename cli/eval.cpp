@@ -122,12 +122,6 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
         return report(
             EngineError{EngineError::Kind::Usage,
                         "--wait " + options.wait + " is not a duration like 5s, 2m or 1h"});
-    if (options.apply && options.as_of && !options.allow_future_as_of) {
-        if (const std::optional<Date> as_of = parse_date(*options.as_of)) {
-            if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "without --apply"))
-                return report(EngineError{EngineError::Kind::Usage, *refused});
-        }
-    }
     engine_options.busy_timeout_ms = busy_timeout_ms(*wait);
     auto engine = Engine::open(engine_options);
     if (!engine && engine.error().in_rule_file) {
@@ -139,6 +133,16 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
     if (!engine) return report(engine.error());
     for (const std::string& created : engine->created_indexes())
         err << "strata eval: created an index for lookups: " << created << '\n';
+    // Refused here, as the library would, but with the command's own advice: a day past the
+    // thresholds' run and more than a year after today.
+    if (options.apply && options.as_of && !options.allow_future_as_of) {
+        if (const std::optional<Date> as_of = parse_date(*options.as_of)) {
+            if (auto refused = refuses_far_future_as_of(
+                    *as_of, today_utc(), "without --apply", options.state.value_or(options.db),
+                    engine->ruleset(), engine->thresholds_run()))
+                return report(EngineError{EngineError::Kind::Usage, *refused});
+        }
+    }
     auto result =
         options.apply ? engine->apply(options.customer) : engine->evaluate(options.customer);
     if (!result) return report(result.error());

@@ -418,7 +418,9 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         return kExitEnvironment;
     }
     if (!options.dry_run && !options.allow_future_as_of) {
-        if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "with --dry-run")) {
+        if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "with --dry-run",
+                                                    options.state.value_or(options.db),
+                                                    loaded->rules->rules.ruleset)) {
             err << "strata run: " << *refused << '\n';
             if (json) write_json_error(out, "usage", *refused);
             return kExitEnvironment;

@@ -603,7 +603,7 @@ TEST_CASE("run and eval --apply refuse an as_of decades ahead unless --allow-fut
     auto apply = run_cli({"eval", rules, "--db", db, "--state", state, "--customer", "1", "--apply",
                           "--as-of", "2062-10-01"});
     CHECK(apply.code == 2);
-    CHECK(apply.err.find("strata eval: as_of 2062-10-01 is ") == 0);
+    CHECK(apply.err.find("strata eval: as_of 2062-10-01 is ") != std::string::npos);
     CHECK(apply.err.find("look at that day without --apply") != std::string::npos);
     CHECK(run_cli({"eval", rules, "--db", db, "--state", state, "--customer", "1", "--as-of",
                    "2062-10-01"})
@@ -612,6 +612,29 @@ TEST_CASE("run and eval --apply refuse an as_of decades ahead unless --allow-fut
     auto allowed = run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2062-10-01",
                             "--allow-future-as-of"});
     CHECK(allowed.code == 0);
-    SQLite::Database runs(state);
-    CHECK(runs.execAndGet("SELECT max(as_of) FROM strata_runs").getString() == "2062-10-01");
+    {
+        SQLite::Database runs(state);
+        CHECK(runs.execAndGet("SELECT max(as_of) FROM strata_runs").getString() == "2062-10-01");
+    }
+    // That day, once stored, may be stored again without the flag (no earlier day is kept
+    // out by it), by run and by eval --apply; the day after it may not.
+    auto again = run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2062-10-01"});
+    CHECK(again.code == 0);
+    CHECK(again.err.empty());
+    auto applied = run_cli({"eval", rules, "--db", db, "--state", state, "--customer", "1",
+                            "--apply", "--as-of", "2062-10-01"});
+    CHECK(applied.code == 0);
+    CHECK(applied.err.empty());
+    auto next_day = run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2062-10-02"});
+    CHECK(next_day.code == 2);
+    CHECK(next_day.err.find("strata run: as_of 2062-10-02 is ") == 0);
+    auto next_apply = run_cli({"eval", rules, "--db", db, "--state", state, "--customer", "1",
+                               "--apply", "--as-of", "2062-10-02"});
+    CHECK(next_apply.code == 2);
+    CHECK(next_apply.err.find("look at that day without --apply") != std::string::npos);
+    // The day stored for another ruleset does not count for this one.
+    SQLite::Database runs(state, SQLite::OPEN_READWRITE);
+    runs.exec("UPDATE strata_runs SET ruleset = 'elsewhere'");
+    auto other = run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2062-10-01"});
+    CHECK(other.code == 2);
 }
