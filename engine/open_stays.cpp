@@ -59,6 +59,15 @@ class TacticalTexts {
     std::unordered_map<std::vector<int64_t>, Str, Hash> texts_;
 };
 
+// The name of segment `code`, which a stay of customer `key` holds, by `name_of(code)`; a code
+// that table strata_segments does not hold is an error naming both (stay_rows::unknown_segment).
+template <class NameOf>
+Str stay_segment(NameOf& name_of, int64_t code, const Value& key) {
+    const Str segment = name_of(code);
+    if (!segment.p) stay_rows::unknown_segment(key, code);
+    return segment;
+}
+
 // Appends the placements of q's rows (customer_key, level, segment, entered_run, in the primary
 // key's order) to `out`, a segment's name by `name_of(code)` and a run's as_of by
 // `as_of_of(run)`; returns the rows read. The columns are read through SQLite's own calls: a
@@ -99,16 +108,11 @@ size_t read_placements(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&
         const int64_t code = sqlite3_column_int64(stmt, 2);
         const int64_t entered = sqlite3_column_int64(stmt, 3);
         if (level == 0) {
-            p.general = name_of(code);
+            p.general = stay_segment(name_of, code, p.key);
             p.general_since_run = entered;
             p.since = as_of_of(entered);
         } else {
-            const Str segment = name_of(code);
-            if (!segment.p)
-                throw SQLite::Exception("a stay of customer " + format_value(p.key) +
-                                        " names segment code " + std::to_string(code) +
-                                        ", which table 'strata_segments' does not hold");
-            tactical.push_back({segment, level, entered});
+            tactical.push_back({stay_segment(name_of, code, p.key), level, entered});
             texts.add(code);
         }
     }
@@ -137,7 +141,7 @@ size_t read_open_rows(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&&
                                             static_cast<size_t>(sqlite3_column_bytes(stmt, 0))));
         }
         if (sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
-            p.general = name_of(sqlite3_column_int64(stmt, 1));
+            p.general = stay_segment(name_of, sqlite3_column_int64(stmt, 1), p.key);
             p.general_since_run = sqlite3_column_int64(stmt, 2);
             p.since = as_of_of(p.general_since_run);
         }
@@ -156,11 +160,7 @@ size_t read_open_rows(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&&
                                     " in table 'strata_open_stays' (column 'tactical') are not "
                                     "a JSON array of [level, segment, entered_run]");
         for (size_t i = 0; i < numbers.size(); i += 3) {
-            const Str segment = name_of(numbers[i + 1]);
-            if (!segment.p)
-                throw SQLite::Exception("a stay of customer " + format_value(p.key) +
-                                        " names segment code " + std::to_string(numbers[i + 1]) +
-                                        ", which table 'strata_segments' does not hold");
+            const Str segment = stay_segment(name_of, numbers[i + 1], p.key);
             tactical.push_back({segment, static_cast<int>(numbers[i]), numbers[i + 2]});
             texts.add(numbers[i + 1]);
         }

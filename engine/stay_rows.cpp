@@ -128,12 +128,14 @@ void for_each_stays_at(SQLite::Database& state, int64_t ruleset, int64_t at,
     }
 }
 
+void unknown_segment(const Value& key, int64_t code) {
+    throw SQLite::Exception("a stay of customer " + format_value(key) + " names segment code " +
+                            std::to_string(code) + ", which table 'strata_segments' does not hold");
+}
+
 Str stay_segment(const std::unordered_map<int64_t, Str>& names, const Value& key, int64_t code) {
     auto it = names.find(code);
-    if (it == names.end() || !it->second.p)
-        throw SQLite::Exception("a stay of customer " + format_value(key) + " names segment code " +
-                                std::to_string(code) +
-                                ", which table 'strata_segments' does not hold");
+    if (it == names.end() || !it->second.p) unknown_segment(key, code);
     return it->second;
 }
 
@@ -149,11 +151,11 @@ std::vector<MembershipRow> membership_from_stay_rows(SQLite::Database& state, in
     // exited by then. Ordered by key, then general before tactical in rule-file order.
     SQLite::Statement q(
         state,
-        "SELECT s.customer_key, g.name, s.level FROM strata_runs r "
+        "SELECT s.customer_key, g.name, s.level, s.segment FROM strata_runs r "
         "JOIN strata_rulesets n ON n.name = r.ruleset "
         "JOIN strata_stays s ON s.ruleset = n.ruleset_id AND s.entered_run <= r.run_id "
         "AND (s.exited_run = 0 OR s.exited_run > r.run_id) "
-        "JOIN strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment "
+        "LEFT JOIN strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment "
         "WHERE r.run_id = ? ORDER BY s.customer_key, s.level, s.segment");
     q.bind(1, run_id);
     std::vector<MembershipRow> rows;
@@ -168,6 +170,7 @@ std::vector<MembershipRow> membership_from_stay_rows(SQLite::Database& state, in
             close_last();
             rows.push_back({key, intern(""), intern("")});
         }
+        if (q.getColumn(1).isNull()) stay_rows::unknown_segment(key, q.getColumn(3).getInt64());
         const Str segment = intern(q.getColumn(1).getText());
         if (q.getColumn(2).getInt() == 0)
             rows.back().segment = segment;

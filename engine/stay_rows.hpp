@@ -44,6 +44,10 @@ struct StayAt {
 void for_each_stays_at(SQLite::Database& state, int64_t ruleset, int64_t at,
                        const std::function<void(const Value&, const std::vector<StayAt>&)>& visit);
 
+// Throws the SQLite::Exception for a stay of customer `key` whose segment code `code` table
+// strata_segments does not hold.
+[[noreturn]] void unknown_segment(const Value& key, int64_t code);
+
 // A segment's name by code; throws SQLite::Exception naming the stay when the ruleset has no
 // segment of that code.
 Str stay_segment(const std::unordered_map<int64_t, Str>& names, const Value& key, int64_t code);

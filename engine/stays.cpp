@@ -217,10 +217,10 @@ struct StayWriter::Impl {
     Prepared name{nullptr, sqlite3_finalize};               // adds a segment name's code
     std::unordered_map<const std::string*, int64_t> codes;  // by interned name
     int64_t next_code = 0;
-    Prepared full_closed{nullptr, sqlite3_finalize};  // an INSERT of kBatch closed stays
-    Prepared full_open{nullptr, sqlite3_finalize};    // an INSERT of kBatch customers' rows
-    std::string tactical;                             // reused
-    std::vector<std::array<int64_t, 3>> entries;      // reused: (level, code, entered_run)
+    Prepared full_closed{nullptr, sqlite3_finalize};  // an INSERT of kBatch closed stays, or null
+    Prepared full_open{nullptr, sqlite3_finalize};  // an INSERT of kBatch customers' rows, or null
+    std::string tactical;                           // reused
+    std::vector<std::array<int64_t, 3>> entries;    // reused: (level, code, entered_run)
 
     // The code of a segment name, given one the first time it is written.
     int64_t code_of(const Str& segment) {
@@ -271,6 +271,8 @@ struct StayWriter::Impl {
         for (size_t done = 0; done < count;) {
             const size_t rows = std::min(kBatch, count - done);
             if (rows < kBatch) rest = insert_of(table, names, columns, rows);
+            // Prepared on first use: one customer's apply never fills one.
+            if (rows == kBatch && !full) full = insert_of(table, names, columns, kBatch);
             sqlite3_stmt* stmt = rows == kBatch ? full.get() : rest.get();
             for (size_t k = 0; k < rows; ++k)
                 bind_row(stmt, static_cast<int>(k) * columns + 1, done + k);
@@ -359,8 +361,6 @@ StayWriter::StayWriter(SQLite::Database& state, const std::string& ruleset, int6
     s.remove = s.prepare(
         "DELETE FROM strata_open_stays WHERE ruleset = ? AND customer_key = ? AND general IS ? "
         "AND general_since = ?");
-    s.full_closed = s.insert_of(Impl::kClosed, Impl::kClosedColumns, 6, Impl::kBatch);
-    s.full_open = s.insert_of(Impl::kOpen, Impl::kOpenColumns, 5, Impl::kBatch);
 }
 
 StayWriter::~StayWriter() = default;

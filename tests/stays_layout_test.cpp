@@ -208,3 +208,33 @@ TEST_CASE("a damaged row of open stays is a database error naming it, and nothin
         CHECK(e.err.find("strata_open_stays") != std::string::npos);
     }
 }
+
+TEST_CASE("a stay naming a segment code strata_segments lacks is an error naming both") {
+    for (const bool old_layout : {false, true}) {
+        CAPTURE(old_layout);
+        TempDir dir;
+        const auto db = dir.database("base.db", kBase);
+        const auto file = dir.write("r.yaml", kRules);
+        REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+        if (old_layout) to_stays_table(db);
+        const int64_t code = scalar(db, "SELECT code FROM strata_segments WHERE name = 'regular'");
+        {
+            SQLite::Database d(db, SQLite::OPEN_READWRITE);
+            d.exec("DELETE FROM strata_segments WHERE name = 'regular'");
+        }
+        // Customer 2 is the only one in 'regular': a general stay, the case a run used to
+        // read as "no segment" and then fail on with a message about a changed state.
+        const std::string expected = "a stay of customer 2 names segment code " +
+                                     std::to_string(code) +
+                                     ", which table 'strata_segments' does not hold";
+        if (old_layout) {
+            auto e = run_cli({"export", file, "--db", db});
+            CHECK(e.code == 2);
+            CHECK(e.err.find(expected) != std::string::npos);
+        }
+        auto r = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"});
+        CHECK(r.code == 2);
+        CHECK(r.err.find(expected) != std::string::npos);
+        CHECK(scalar(db, "SELECT count(*) FROM strata_runs") == 1);
+    }
+}
