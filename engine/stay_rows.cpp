@@ -22,35 +22,46 @@ bool open_stays_by_customer(SQLite::Database& state) {
 }
 
 bool parse_tactical(std::string_view text, std::vector<int64_t>& out) {
-    size_t depth = 0, in_entry = 0;  // how deep in brackets; numbers in the entry at hand
-    for (size_t i = 0; i < text.size();) {
-        const char c = text[i];
-        if (c == '[') {
-            if (++depth > 2) return false;
-            in_entry = 0;
+    // JSON's own grammar, narrowed to what the column holds: an array of arrays of three
+    // integers, with JSON's whitespace anywhere between tokens (as json_each reads it).
+    size_t i = 0;
+    auto skip_space = [&] {
+        while (i < text.size() &&
+               (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
             ++i;
-        } else if (c == ']') {
-            if (depth == 0 || (depth == 2 && in_entry != 3)) return false;
-            --depth;
-            ++i;
-        } else if (c == ',' || c == ' ') {
-            ++i;
-        } else if (depth == 2 && (c == '-' || (c >= '0' && c <= '9'))) {
-            const bool negative = c == '-';
-            if (negative) ++i;
-            uint64_t value = 0;
-            const size_t first = i;
-            while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-                if (i - first == 18) return false;  // no code or run is that large
-                value = value * 10 + static_cast<uint64_t>(text[i++] - '0');
-            }
-            if (i == first || ++in_entry > 3) return false;
-            out.push_back(negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value));
-        } else {
-            return false;
+    };
+    auto take = [&](char c) {
+        skip_space();
+        if (i == text.size() || text[i] != c) return false;
+        ++i;
+        return true;
+    };
+    auto integer = [&] {
+        skip_space();
+        const bool negative = i < text.size() && text[i] == '-';
+        if (negative) ++i;
+        const size_t first = i;
+        uint64_t value = 0;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+            if (i - first == 18) return false;  // no code or run is that large
+            value = value * 10 + static_cast<uint64_t>(text[i++] - '0');
         }
+        // JSON writes no leading zero, and a fraction or exponent is not an integer here.
+        if (i == first || (text[first] == '0' && i - first > 1)) return false;
+        out.push_back(negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value));
+        return true;
+    };
+    if (!take('[')) return false;
+    if (!take(']')) {
+        do {
+            if (!take('[') || !integer() || !take(',') || !integer() || !take(',') || !integer() ||
+                !take(']'))
+                return false;
+        } while (take(','));
+        if (!take(']')) return false;
     }
-    return depth == 0;
+    skip_space();
+    return i == text.size();
 }
 
 namespace {

@@ -4,9 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 
 #include <string>
+#include <vector>
 
+#include "engine/stay_rows.hpp"
 #include "test_support.hpp"
 
 using namespace strata::testing;
@@ -236,5 +239,68 @@ TEST_CASE("a stay naming a segment code strata_segments lacks is an error naming
         CHECK(r.code == 2);
         CHECK(r.err.find(expected) != std::string::npos);
         CHECK(scalar(db, "SELECT count(*) FROM strata_runs") == 1);
+    }
+}
+
+// The view strata_stays reads the column with SQLite's JSON functions; the row readers parse it
+// themselves. SQLite is the definition: a text is taken when it is JSON, an array, and each of
+// its elements an array of three integers, and then its integers in order are the same.
+TEST_CASE("the tactical column's parser agrees with SQLite's JSON on what it takes and reads") {
+    SQLite::Database memory(":memory:", SQLite::OPEN_READWRITE);
+    SQLite::Statement valid(memory, R"sql(
+SELECT CASE WHEN json_valid(?1) AND json_type(?1) = 'array' THEN NOT EXISTS (
+  SELECT 1 FROM json_each(?1) e WHERE e.type <> 'array' OR json_array_length(e.value) <> 3
+    OR EXISTS (SELECT 1 FROM json_each(e.value) x WHERE x.type <> 'integer')) ELSE 0 END)sql");
+    SQLite::Statement numbers(
+        memory, "SELECT x.atom FROM json_each(?1) e, json_each(e.value) x ORDER BY e.id, x.id");
+    for (const char* text : {"[[1,2,3]]",
+                             "[[1,2,3],[2,5,7]]",
+                             "[]",
+                             " [ [1 , 2,3] ] ",
+                             "[[1,2,3]\t,\n[4,5,6]\r]",
+                             "[[-0,2,3]]",
+                             "[[-4,0,123456789012345678]]",
+                             "",
+                             " ",
+                             "[",
+                             "]",
+                             "[[1,2,3]",
+                             "[[1,2,3]]]",
+                             "[[1,2]]",
+                             "[[1,2,3,4]]",
+                             "[1,2,3]",
+                             "[[1,2,3]][[4,5,6]]",
+                             "[[1,2,3]],[[4,5,6]]",
+                             "[[1,2,3],]",
+                             "[,[1,2,3]]",
+                             "[[1,,2,3]]",
+                             "[[01,2,3]]",
+                             "[[1.0,2,3]]",
+                             "[[1e2,2,3]]",
+                             "[[+1,2,3]]",
+                             "[[1,2,\"3\"]]",
+                             "[[1,2,null]]",
+                             "[[1,2,3]]x",
+                             "[[[1],2,3]]",
+                             "[[-,2,3]]",
+                             "[[1 2,3]]",
+                             "{}",
+                             "[[1,2,3]]\n"}) {
+        const std::string shown = text;
+        CAPTURE(shown);
+        valid.reset();
+        valid.bind(1, text);
+        REQUIRE(valid.executeStep());
+        const bool sqlite_takes = valid.getColumn(0).getInt() == 1;
+        std::vector<int64_t> parsed;
+        const bool parser_takes = strata::stay_rows::parse_tactical(text, parsed);
+        CHECK(parser_takes == sqlite_takes);
+        if (!parser_takes || !sqlite_takes) continue;
+        std::vector<int64_t> read;
+        numbers.reset();
+        numbers.bind(1, text);
+        while (numbers.executeStep())
+            read.push_back(numbers.getColumn(0).getInt64());
+        CHECK(parsed == read);
     }
 }
