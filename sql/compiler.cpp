@@ -438,7 +438,7 @@ void Lowering::add_lets() {
 std::optional<std::string> Lowering::compile(const std::vector<std::string>& let_columns,
                                              RunColumns* run_columns) {
     count_rows_ = run_columns && run_columns->aggregate_rows;
-    if (nested()) return compile_nested(run_columns);
+    if (nested()) return compile_nested(let_columns, run_columns);
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
     // Columns are written qualified by their table: SQLite reads an unknown "name" alone as a
@@ -496,6 +496,22 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
         base += j;
     add_step(base);
     add_lets();
+    const std::string query = placement(let_column_list(let_columns), run_columns);
+    if (diags_.has_errors()) return std::nullopt;
+    std::string out = "WITH\n";
+    for (size_t i = 0; i < steps_.size(); ++i)
+        out += "  " + steps_[i].name + d_.step_as() + "(" + steps_[i].sql + ")" +
+               (i + 1 < steps_.size() ? ",\n" : "\n");
+    out += query;
+    if (auto why = d_.beyond_parser(out)) {
+        refuse_beyond_parser(*why);
+        return std::nullopt;
+    }
+    return out;
+}
+
+std::string Lowering::let_column_list(const std::vector<std::string>& let_columns) {
+    const auto& program = rules_.program;
     std::string extra;
     for (const auto& name : let_columns) {
         size_t i = 0;
@@ -513,18 +529,7 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
         }
         extra += ", l" + std::to_string(i) + " AS " + quoted(name, Location{});
     }
-    const std::string query = placement(extra, run_columns);
-    if (diags_.has_errors()) return std::nullopt;
-    std::string out = "WITH\n";
-    for (size_t i = 0; i < steps_.size(); ++i)
-        out += "  " + steps_[i].name + d_.step_as() + "(" + steps_[i].sql + ")" +
-               (i + 1 < steps_.size() ? ",\n" : "\n");
-    out += query;
-    if (auto why = d_.beyond_parser(out)) {
-        refuse_beyond_parser(*why);
-        return std::nullopt;
-    }
-    return out;
+    return extra;
 }
 
 }  // namespace strata::sql

@@ -121,6 +121,9 @@ class Lowering {
                                std::vector<std::pair<std::string, std::string>>& filled);
     std::vector<std::string> aggregate_row_columns() const;
     void add_lets();
+    // The lets `let_columns` names as further columns of the placement (", l<i> AS name" each);
+    // a name that is not a let, or a record or duration let, is refused.
+    std::string let_column_list(const std::vector<std::string>& let_columns);
     // The open general stays to join for the stored state (nullopt: no rule reads it, or the
     // dialect refuses it), and its columns c<slot> read from the joined `from` prefix.
     std::optional<std::string> stored_state_source();
@@ -155,7 +158,8 @@ class Lowering {
     // from sorted arrays. `columns_` names the current step's columns.
     bool nested() const { return !d_.has_ctes_and_windows(); }
     std::vector<std::string> columns_;
-    std::optional<std::string> compile_nested(RunColumns* run_columns);
+    std::optional<std::string> compile_nested(const std::vector<std::string>& let_columns,
+                                              RunColumns* run_columns);
     void nested_population(const bound::Expr& e, const bound::Call& c);
     void nested_rank(const std::string& x, const std::string& name, bool descending, int64_t tiles);
     std::string nested_aggregate(const bound::Aggregate& a, const std::string& fact_rows);

@@ -254,7 +254,8 @@ std::string Lowering::renamed_source(const std::vector<std::string>& columns,
     return "(" + sql + " FROM " + quoted(table, table_at) + ")";
 }
 
-std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
+std::optional<std::string> Lowering::compile_nested(const std::vector<std::string>& let_columns,
+                                                    RunColumns* run_columns) {
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
     // The customers' columns read: the key, each cell, the `since` column.
@@ -375,7 +376,7 @@ std::optional<std::string> Lowering::compile_nested(RunColumns* run_columns) {
     }
     add_stored_state_nested();
     add_lets();
-    const std::string query = placement("", run_columns);
+    const std::string query = placement(let_column_list(let_columns), run_columns);
     if (diags_.has_errors()) return std::nullopt;
     return query + " SETTINGS join_use_nulls = 1";
 }

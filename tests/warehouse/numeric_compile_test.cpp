@@ -468,6 +468,10 @@ void check_on_clickhouse(const std::vector<Case>& written) {
                        << ", round(n, d) = " << show(engine_rounded_integer(cases[i])));
     }
     CHECK(wrong == 0);
+    // The same values read back as the lets' own columns (--lets), as on PostgreSQL.
+    auto with_lets = ClickHouseClient(ch.shards[0]).query(compile(rules, "clickhouse", ch.text()));
+    if (!with_lets) FAIL(with_lets.error().describe());
+    check_values(with_lets.value(), cases);
 }
 
 }  // namespace
