@@ -325,6 +325,7 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
         fact_steps.push_back(name);
     }
     for (size_t j = 0; j < program.aggregates.size(); ++j) {
+        if (!needed_aggregates_[j]) continue;
         const bound::Aggregate& a = program.aggregates[j];
         const std::string name = "a" + std::to_string(j);
         steps_.push_back(
@@ -412,6 +413,7 @@ void Lowering::add_lets() {
         return false;
     };
     for (size_t i = 0; i < program.lets.size(); ++i) {
+        if (!needed_lets_[i]) continue;
         const bound::Let& let = program.lets[i];
         // A population step reads the lets before it.
         if (has_unhoisted_population(*let.expr)) flush();
@@ -438,6 +440,7 @@ void Lowering::add_lets() {
 std::optional<std::string> Lowering::compile(const std::vector<std::string>& let_columns,
                                              RunColumns* run_columns) {
     count_rows_ = run_columns && run_columns->aggregate_rows;
+    mark_needed(let_columns, run_columns != nullptr);
     if (nested()) return compile_nested(let_columns, run_columns);
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
@@ -457,7 +460,7 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
         " AS k";
     for (size_t s = 0; s < program.columns.size(); ++s) {
         const bound::ColumnUse& use = program.columns[s];
-        if (use.source == bound::ColumnSource::State) continue;
+        if (use.source == bound::ColumnSource::State || !needed_columns_[s]) continue;
         auto cell = d_.read_column(rf.customers_table, use.name,
                                    customer_column(use.name, rf.customers_location), use.type);
         if (!cell) cell = "NULL";  // refused where it is used

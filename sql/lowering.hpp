@@ -121,6 +121,12 @@ class Lowering {
                                std::vector<std::pair<std::string, std::string>>& filled);
     std::vector<std::string> aggregate_row_columns() const;
     void add_lets();
+    // What the query reads (sql/needed.cpp), by index into the program's lets, aggregates and
+    // columns: for `strata compile`, what its segment conditions, source.since and the
+    // `let_columns` read, directly or through other lets and aggregates; for a run's query
+    // (`everything`), all of them, since its further columns report every population call.
+    std::vector<bool> needed_lets_, needed_aggregates_, needed_columns_;
+    void mark_needed(const std::vector<std::string>& let_columns, bool everything);
     // The lets `let_columns` names as further columns of the placement (", l<i> AS name" each);
     // a name that is not a let, or a record or duration let, is refused.
     std::string let_column_list(const std::vector<std::string>& let_columns);

@@ -263,8 +263,9 @@ std::optional<std::string> Lowering::compile_nested(const std::vector<std::strin
     // table, the `since` column at source.since.
     std::vector<std::string> read = {rf.key};
     std::vector<Location> read_at = {rf.key_location};
-    for (const bound::ColumnUse& use : program.columns)
-        if (use.source != bound::ColumnSource::State) {
+    for (size_t s = 0; s < program.columns.size(); ++s)
+        if (const bound::ColumnUse& use = program.columns[s];
+            use.source != bound::ColumnSource::State && needed_columns_[s]) {
             read.push_back(use.name);
             read_at.push_back(rf.customers_location);
         }
@@ -286,7 +287,7 @@ std::optional<std::string> Lowering::compile_nested(const std::vector<std::strin
     size_t next = 1;
     for (size_t s = 0; s < program.columns.size(); ++s) {
         const bound::ColumnUse& use = program.columns[s];
-        if (use.source == bound::ColumnSource::State) continue;
+        if (use.source == bound::ColumnSource::State || !needed_columns_[s]) continue;
         const std::string& raw = src.at(next++);
         auto cell = d_.read_column(rf.customers_table, use.name, raw, use.type);
         refuse_unreadable(rf.customers_table, use.name, use.type,
@@ -346,6 +347,7 @@ std::optional<std::string> Lowering::compile_nested(const std::vector<std::strin
     }
     std::vector<std::pair<std::string, std::string>> filled;
     for (size_t j = 0; j < program.aggregates.size(); ++j) {
+        if (!needed_aggregates_[j]) continue;
         const bound::Aggregate& a = program.aggregates[j];
         const std::string name = "a" + std::to_string(j);
         add_step("SELECT * FROM " + current_ + " ANY LEFT JOIN (SELECT k, v AS " + name +
