@@ -254,3 +254,21 @@ general:
     CHECK(t.out.find(":6:24 `y > 1` in both never decided its and/or by being false") !=
           std::string::npos);
 }
+
+TEST_CASE("strata test: the rule file's errors come in the same pass as the test file's") {
+    TempDir dir;
+    std::string typo = kRules;
+    typo.replace(typo.find("when: revenue >= 1000"), 21, "when: revenu >= 1000");
+    const auto rules = dir.write("tiers.yaml", typo);
+    // The test file misspells the key in one row; the rule file misspells a let.
+    std::string tests = kTests;
+    tests.replace(tests.find("{ customer_id: 2, tv: 0 }"), 25, "{ customer_idd: 2, tv: 0 }");
+    dir.write("tiers.test.yaml", tests);
+    auto r = run_cli({"test", rules});
+    CHECK(r.code == 1);
+    CHECK(r.err.find("tiers.test.yaml:6:9: error: this customer row has no 'customer_id'") !=
+          std::string::npos);
+    CHECK(r.err.find("tiers.yaml:11:13: error: ") != std::string::npos);
+    CHECK(r.err.find("'revenu'") != std::string::npos);
+    CHECK(r.err.find("strata test: the test file does not fit the rules") != std::string::npos);
+}
