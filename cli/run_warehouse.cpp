@@ -6,11 +6,13 @@
 #include "cli/io.hpp"
 #include "engine/sha256.hpp"
 #include "state/clickhouse_run.hpp"
+#include "state/clickhouse_state.hpp"
 #include "state/postgres_run.hpp"
 #include "state/postgres_state.hpp"
 #include "state/warehouse_diff.hpp"
 #include "state/warehouse_explain.hpp"
 #include "warehouse/database_url.hpp"
+#include "warehouse/postgres_client.hpp"
 
 namespace strata::cli {
 
@@ -20,6 +22,28 @@ bool is_postgres_url(const std::string& db) {
 
 bool is_clickhouse_url(const std::string& db) {
     return db.rfind("clickhouse://", 0) == 0;
+}
+
+// Whether `day` is the as_of of the latest run of `ruleset` stored in the warehouse at `db`
+// (false when that cannot be read): a far-future day stored once, with --allow-future-as-of,
+// may be stored again without it, as an embedded run may (cli/common.hpp).
+static bool is_latest_warehouse_day(const std::string& db, const std::string& ruleset, Date day) {
+    std::string url_error;
+    const auto location = warehouse::parse_database_argument(db, url_error);
+    if (!location) return false;
+    std::optional<RunRecord> latest;
+    if (const auto* ch = std::get_if<warehouse::ClickHouseUrl>(&*location)) {
+        warehouse::ClickHouseClient client(*ch);
+        std::string error;
+        if (!state::find_clickhouse_run(client, ruleset, std::nullopt, latest, error)) return false;
+    } else if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location)) {
+        auto connection = warehouse::PostgresConnection::connect(*pg);
+        if (!connection) return false;
+        auto found = state::find_postgres_run(connection.value(), ruleset, std::nullopt);
+        if (!found) return false;
+        latest = found.value();
+    }
+    return latest && latest->as_of == format_date(day);
 }
 
 std::optional<RunReport> run_postgres(const RunCommandOptions& options,
@@ -57,7 +81,8 @@ std::optional<RunReport> run_postgres(const RunCommandOptions& options,
     auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
     if (!as_of) return usage("--as-of '" + options.as_of.value_or("") + "' is not a date");
     if (!options.dry_run && !options.allow_future_as_of) {
-        if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "with --dry-run"))
+        if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "with --dry-run");
+            refused && !is_latest_warehouse_day(options.db, loaded->rules->rules.ruleset, *as_of))
             return usage(*refused);
     }
     const std::optional<int64_t> wait = parse_duration(options.wait);
@@ -346,7 +371,8 @@ std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
         return fail("usage", "--as-of '" + options.as_of.value_or("") + "' is not a date",
                     kExitEnvironment);
     if (!options.dry_run && !options.allow_future_as_of) {
-        if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "with --dry-run"))
+        if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "with --dry-run");
+            refused && !is_latest_warehouse_day(options.db, loaded->rules->rules.ruleset, *as_of))
             return fail("usage", *refused, kExitEnvironment);
     }
     state::ClickHouseRunOptions run_options;

@@ -340,6 +340,11 @@ general:
         auto runs = client.query("SELECT toString(max(as_of)) FROM strata_runs");
         REQUIRE(runs.ok());
         CHECK(runs.value().rows.at(0).at(0).value_or("") == "2062-11-01");
+        // That day, once stored, is stored again without the flag; the next day is not.
+        const Run again = run_cli({"run", rules, "--db", ch.url, "--as-of", "2062-11-01"});
+        INFO(again.err);
+        CHECK(again.code == 0);
+        CHECK(run_cli({"run", rules, "--db", ch.url, "--as-of", "2062-11-02"}).code == 2);
     }
     SUBCASE("a dry run does not take a run still going for a dead one") {
         REQUIRE(run_cli({"run", rules, "--db", ch.url, "--as-of", "2026-10-01"}).code == 0);

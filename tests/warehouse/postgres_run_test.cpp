@@ -207,6 +207,11 @@ general:
         const Run stored = run_cli({"export", rules, "--db", pg.url, "--with-run"});
         CHECK(stored.code == 0);
         CHECK(stored.out.find(",2062-11-01\n") != std::string::npos);
+        // That day, once stored, is stored again without the flag; the next day is not.
+        const Run again = run_cli({"run", rules, "--db", pg.url, "--as-of", "2062-11-01"});
+        INFO(again.err);
+        CHECK(again.code == 0);
+        CHECK(run_cli({"run", rules, "--db", pg.url, "--as-of", "2062-11-02"}).code == 2);
     }
     SUBCASE("rules that leave customers unplaced store nothing") {
         const std::string partial = dir.write("p.yaml", R"(ruleset: partial
