@@ -331,8 +331,6 @@ class Runner {
         tx.commit();
     }
 
-    // Compiles the rules against the fixture's tables; the first case whose fixture they don't
-    // compile against reports why.
     // The rules compiled against empty tables of the fixture's shape, for their errors alone.
     void report_rule_errors() {
         try {
@@ -345,6 +343,8 @@ class Runner {
         }
     }
 
+    // Compiles the rules against the fixture's tables; the first case whose fixture they don't
+    // compile against reports why.
     std::unique_ptr<CompiledRules> compile(SQLite::Database& db, std::vector<std::string>& fails) {
         StoreError store_error;
         auto schema = read_schema(db, store_error);
