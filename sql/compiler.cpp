@@ -295,6 +295,10 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
             d_.read_column_key(f.table, f.key, quoted(f.table, at) + "." + quoted(f.key, at)) +
             " AS fk";
         for (size_t s = 0; s < f.columns.size(); ++s) {
+            if (!needed_fact_columns_.at(i).at(s)) {
+                sql += ", NULL AS f" + std::to_string(s);
+                continue;
+            }
             auto cell = d_.read_column(f.table, f.columns[s].name,
                                        quoted(f.table, at) + "." + quoted(f.columns[s].name, at),
                                        f.columns[s].type);

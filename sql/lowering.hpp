@@ -126,6 +126,9 @@ class Lowering {
     // `let_columns` read, directly or through other lets and aggregates; for a run's query
     // (`everything`), all of them, since its further columns report every population call.
     std::vector<bool> needed_lets_, needed_aggregates_, needed_columns_;
+    // Per fact, by slot of FactUse::columns: the columns its needed aggregates read, and its
+    // time column. The others are read as NULL (their type is not asked for).
+    std::vector<std::vector<bool>> needed_fact_columns_;
     void mark_needed(const std::vector<std::string>& let_columns, bool everything);
     // The lets `let_columns` names as further columns of the placement (", l<i> AS name" each);
     // a name that is not a let, or a record or duration let, is refused.

@@ -309,7 +309,8 @@ std::optional<std::string> Lowering::compile_nested(const std::vector<std::strin
     // Each fact's rows: key, cells, the day of its time.
     std::vector<std::string> fact_rows;
     fact_cells_.clear();
-    for (const bound::FactUse& f : program.facts) {
+    for (size_t fi = 0; fi < program.facts.size(); ++fi) {
+        const bound::FactUse& f = program.facts[fi];
         const Location at =
             rules_.rules.facts.empty() ? Location{} : rules_.rules.facts[0].location;
         std::vector<std::string> fact_read = {f.key};
@@ -324,6 +325,11 @@ std::optional<std::string> Lowering::compile_nested(const std::vector<std::strin
         cells.key = d_.read_key(quoted(f.key, at));
         cells.prefix = unused_prefix(fact_read, "strata_g_");
         for (size_t s = 0; s < f.columns.size(); ++s) {
+            if (!needed_fact_columns_.at(fi).at(s)) {
+                sql += ", NULL AS f" + std::to_string(s);
+                cells.cells.push_back("NULL");
+                continue;
+            }
             auto cell =
                 d_.read_column(f.table, f.columns[s].name, src.at(s + 1), f.columns[s].type);
             auto inline_cell = d_.read_column(f.table, f.columns[s].name,
