@@ -2,7 +2,9 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -24,6 +26,20 @@
 namespace strata::import {
 
 namespace {
+
+// Whether the SQLite database at `path` is empty (no schema, or an empty file). False when it
+// cannot be read.
+bool holds_nothing(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::file_size(path, ec) == 0 && !ec) return true;
+    try {
+        SQLite::Database db(path, SQLite::OPEN_READONLY);
+        db.setBusyTimeout(5000);
+        return db.execAndGet("SELECT count(*) FROM sqlite_schema").getInt64() == 0;
+    } catch (const SQLite::Exception&) {
+        return false;
+    }
+}
 
 bool read_file(const std::string& path, std::string& bytes, std::string& error) {
     std::error_code ec;
@@ -447,15 +463,25 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         insert += i ? ", ?" : "?";
     insert += ")";
 
-    // A database file this import created is removed again when the import fails.
+    // A database file this import created is removed again when the import fails: one it made
+    // itself just before it wrote (another process may have made the file since the import
+    // began), and that still holds nothing (another may have written to it since).
+    bool created_here = false;
     auto fail = [&] {
         db.reset();
-        if (!db_existed) {
+        if (created_here && holds_nothing(options.db)) {
             std::filesystem::remove(options.db, ec);
             std::filesystem::remove(options.db + "-journal", ec);
         }
         return false;
     };
+    if (!db_existed) {
+        const int fd = ::open(options.db.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            created_here = true;
+            ::close(fd);
+        }
+    }
     bool failed = false;
     try {
         db.reset();

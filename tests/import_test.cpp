@@ -10,6 +10,7 @@
 #include <string>
 
 #include "import/cells.hpp"
+#include "import/importer.hpp"
 #include "import/names.hpp"
 #include "import/row_writer.hpp"
 #include "test_support.hpp"
@@ -746,4 +747,42 @@ TEST_CASE("import notes a column that is text only because of a few cells") {
     REQUIRE(fixed.code == 0);
     CHECK(json_at(fixed.out, "$.columns[1].unfit_lines") == "[201]");
     CHECK(json_at(fixed.out, "$.notes[0]").find("column 'amount' is text") == 0);
+}
+
+TEST_CASE("a failed import removes only a database file it made, not one made while it read") {
+    TempDir dir;
+    const std::string db = dir.file("race.db");
+    std::string text = "id,name\n";
+    for (int i = 1; i <= 70'000; ++i)
+        text += std::to_string(i) + ",n" + std::to_string(i) + "\n";
+    text += "7,again\n";  // a repeated key: the import fails as it writes
+    strata::import::ImportOptions options;
+    options.file = dir.write("t.csv", text);
+    options.db = db;
+    options.table = "t";
+    options.key = "id";
+    strata::import::ImportReport report;
+    std::string error;
+    // While the file is read, another process makes the database and commits a table to it.
+    bool made = false;
+    options.progress = [&](int pass, size_t) {
+        if (pass != 1 || made) return;
+        made = true;
+        SQLite::Database other(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        other.exec("CREATE TABLE theirs (x); INSERT INTO theirs VALUES (42);");
+    };
+    CHECK_FALSE(strata::import::run_import(options, report, error));
+    CHECK(made);
+    CHECK(error.find("key '7' of column 'id'") != std::string::npos);
+    REQUIRE(std::filesystem::exists(db));
+    CHECK(cell(db, "SELECT x FROM theirs") == "int:42");
+    CHECK(cell(db, "SELECT count(*) FROM sqlite_schema WHERE name = 't'") == "int:0");
+
+    // Without anyone else, the file the failed import made is removed again.
+    const std::string own = dir.file("own.db");
+    options.db = own;
+    options.progress = nullptr;
+    CHECK_FALSE(strata::import::run_import(options, report, error));
+    CHECK_FALSE(std::filesystem::exists(own));
+    CHECK_FALSE(std::filesystem::exists(own + "-journal"));
 }
