@@ -342,6 +342,8 @@ size_t write_temporal(std::string_view s, DateOrder order, bool with_time, char*
         return 0;  // 01.02.2024 where only YYYY-MM-DD was asked for
     }
     if (!is_valid_civil(p->year, month, day)) return 0;
+    // A date column holds no time of day: a cell with one other than midnight does not fit.
+    if (!with_time && (p->hour != 0 || p->minute != 0 || p->second != 0)) return 0;
     auto two = [](char* at, int v) {
         at[0] = static_cast<char>('0' + v / 10);
         at[1] = static_cast<char>('0' + v % 10);

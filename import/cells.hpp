@@ -62,8 +62,9 @@ struct TemporalShape {
 TemporalShape temporal_shape(std::string_view trimmed);
 
 // Writes a temporal cell, read in `order`, as YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS when
-// `with_time`, midnight for a date alone; a time is dropped when not `with_time`) into `out`
-// (at least 20 bytes). Returns the length written, 0 when the cell is no date in that order.
+// `with_time`, midnight for a date alone) into `out` (at least 20 bytes). Returns the length
+// written, 0 when the cell is no date in that order, or, when not `with_time`, has a time of
+// day other than midnight (a date column would lose it).
 size_t write_temporal(std::string_view trimmed, DateOrder order, bool with_time, char* out);
 
 }  // namespace strata::import

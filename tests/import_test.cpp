@@ -317,6 +317,12 @@ TEST_CASE("import --append adds rows in the existing table's types") {
     CHECK(r.code == 2);
     CHECK(r.err.find("line 2, column 'amount': 'lots' is not a number, the type the existing "
                      "table declares") != std::string::npos);
+    // A time of day does not fit the DATE column: it would be dropped.
+    auto timed = dir.write("e.csv", "id;amount;when\n5;1;2024-05-05 10:00\n");
+    r = run_cli({"import", timed, "--db", db, "--table", "t", "--append"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 2, column 'when': '2024-05-05 10:00' is not a date, the type the "
+                     "existing table declares") != std::string::npos);
     auto extra = dir.write("d.csv", "id;bonus\n4;1\n");
     r = run_cli({"import", extra, "--db", db, "--table", "t", "--append"});
     CHECK(r.code == 2);
@@ -688,6 +694,13 @@ TEST_CASE("cells: integers, numbers and dates as exports write them") {
     CHECK(std::string(buffer, write_temporal("5.1.2024", DateOrder::DayFirst, false, buffer)) ==
           "2024-01-05");
     CHECK(write_temporal("31.02.2024", DateOrder::DayFirst, false, buffer) == 0);
+    // A date keeps no time of day: only midnight fits it; a datetime keeps the time.
+    CHECK(std::string(buffer, write_temporal("2024-05-05 00:00", DateOrder::DayFirst, false,
+                                             buffer)) == "2024-05-05");
+    CHECK(write_temporal("2024-05-05 10:00", DateOrder::DayFirst, false, buffer) == 0);
+    CHECK(write_temporal("2024-05-05T00:00:01Z", DateOrder::DayFirst, false, buffer) == 0);
+    CHECK(std::string(buffer, write_temporal("2024-05-05 10:00", DateOrder::DayFirst, true,
+                                             buffer)) == "2024-05-05 10:00:00");
     CHECK(temporal_shape("13.01.2024").kind == TemporalShape::DayFirstOnly);
     CHECK(temporal_shape("01/13/2024").kind == TemporalShape::MonthFirstOnly);
     CHECK(temporal_shape("01.01.2024 25:00").kind == TemporalShape::None);
