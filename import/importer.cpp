@@ -322,6 +322,11 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
                     " (its columns: " + listed(file.names) + ")";
             return false;
         }
+        if (forced[*at]) {  // once by its column name and once by its header
+            error = "--types names column '" + file.names[*at] + "' (header '" + file.headers[*at] +
+                    "') twice; give each column one type";
+            return false;
+        }
         forced[*at] = type;
     }
     std::optional<size_t> key;

@@ -229,6 +229,13 @@ TEST_CASE("import --types: cells that do not fit become null, reported by line")
     bad = run_cli({"import", csv, "--db", db, "--table", "u", "--types", "due:money"});
     CHECK(bad.code == 2);
     CHECK(bad.err.find("is not COLUMN:TYPE") != std::string::npos);
+    // One column by its column name and by its header is still one column named twice.
+    const auto spaced = dir.write("s.csv", "id,Due Date\n1,2024-01-01\n");
+    bad = run_cli({"import", spaced, "--db", db, "--table", "u", "--dry-run", "--types",
+                   "due_date:date,Due Date:text"});
+    CHECK(bad.code == 2);
+    CHECK(bad.err.find("--types names column 'due_date' (header 'Due Date') twice") !=
+          std::string::npos);
 }
 
 TEST_CASE("import keys: unique and non-empty, named by line") {
