@@ -285,9 +285,13 @@ int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
         return kExitEnvironment;
     }
     std::vector<std::string> names = options.columns;
-    if (names.empty()) {
+    if (names.empty())
         names = {"customer_key", "segment", "tactical", "offer", "channel", "priority"};
-        if (options.with_run) names.insert(names.end(), {"run_id", "as_of"});
+    // --with-run adds both at the end, after --columns too (unless they are listed already).
+    if (options.with_run) {
+        for (const char* added : {"run_id", "as_of"}) {
+            if (std::find(names.begin(), names.end(), added) == names.end()) names.push_back(added);
+        }
     }
     // The export's own columns need no evaluation; any other name needs the run's rules.
     std::optional<Evaluation> ev;

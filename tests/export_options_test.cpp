@@ -86,6 +86,14 @@ TEST_CASE("export: the default CSV is unchanged, and --delimiter , writes the sa
     auto with_run_spelt = f.do_export({"--with-run", "--delimiter", ","});
     CHECK(with_run.out.find(",run_id,as_of\n1,крупные,ритейл,") != std::string::npos);
     CHECK(with_run_spelt.out == with_run.out);
+    // With --columns, --with-run still adds both at the end (once, when listed already).
+    auto chosen = f.do_export({"--with-run", "--columns", "key,segment"});
+    REQUIRE_MESSAGE(chosen.code == 0, chosen.err);
+    CHECK(chosen.out.substr(0, chosen.out.find('\n')) == "key,segment,run_id,as_of");
+    CHECK(chosen.out.find("\n1,крупные,1,") != std::string::npos);
+    auto listed = f.do_export({"--with-run", "--columns", "as_of,key"});
+    REQUIRE_MESSAGE(listed.code == 0, listed.err);
+    CHECK(listed.out.substr(0, listed.out.find('\n')) == "as_of,key,run_id");
 }
 
 TEST_CASE("export: ';', Windows-1251 and chosen columns, with a let and rfm.code") {
