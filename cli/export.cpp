@@ -250,6 +250,14 @@ int export_run(const ExportOptions& options, std::ostream& out, std::ostream& er
 // with --format json does; its message is the last "strata export: …" line. Nothing else is on
 // stdout then: every failure comes before the first row.
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err) {
+    if (options.format != ExportFormat::Csv && has_csv_options(options)) {
+        const std::string message =
+            "--delimiter, --encoding, --bom and --columns shape CSV files; JSON rows are always "
+            "UTF-8 with every key";
+        err << "strata export: " << message << '\n';
+        if (options.format == ExportFormat::Json) write_json_error(out, "usage", message);
+        return kExitEnvironment;
+    }
     if (options.format != ExportFormat::Json) return export_run(options, out, err);
     CopyingBuffer copying(err.rdbuf());
     std::ostream copied(&copying);
@@ -265,11 +273,6 @@ namespace {
 
 int export_run(const ExportOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
-    if (options.format != ExportFormat::Csv && has_csv_options(options)) {
-        err << "strata export: --delimiter, --encoding, --bom and --columns shape CSV files; "
-               "JSON rows are always UTF-8 with every key\n";
-        return kExitEnvironment;
-    }
     const auto ruleset = ruleset_of(options.rules, err, exit_code);
     if (!ruleset) return exit_code;
     if (is_postgres_url(options.db)) {

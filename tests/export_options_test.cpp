@@ -131,9 +131,16 @@ TEST_CASE(
     CHECK(both.out.empty());
     CHECK(both.err.find("--bom") != std::string::npos);
     // The options shape CSV only.
-    auto json = f.do_export({"--format", "jsonl", "--columns", "key"});
+    auto jsonl = f.do_export({"--format", "jsonl", "--columns", "key"});
+    CHECK(jsonl.code == 2);
+    CHECK(jsonl.out.empty());
+    CHECK(jsonl.err.find("shape CSV files") != std::string::npos);
+    // --format json prints the error object in place of the rows: a usage mistake, by kind.
+    auto json = f.do_export({"--format", "json", "--columns", "key"});
     CHECK(json.code == 2);
-    CHECK(json.out.empty());
+    CHECK(json_at(json.out, "$.error.kind") == "usage");
+    CHECK(json_at(json.out, "$.error.message").find("shape CSV files") != std::string::npos);
+    CHECK(json.err.find("strata export: --delimiter") != std::string::npos);
 }
 
 TEST_CASE("export: an unknown column exits 2 with 'did you mean' and every column it can write") {
