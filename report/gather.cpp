@@ -25,6 +25,19 @@ std::optional<double> number_or_none(const SQLite::Column& c) {
     return c.getDouble();
 }
 
+// The shares again from the counts and value totals the summary keeps: the summary rounds each
+// share to four places, and a percentage of that rounded share (75.75% of 0.7575) can differ
+// from the run's own table (75.7% of 0.75748). A share the summary leaves null stays null.
+void shares_from_totals(ReportModel& m) {
+    for (SegmentRow& s : m.segments) {
+        if (m.customers > 0)
+            s.share = static_cast<double>(s.count) / static_cast<double>(m.customers);
+        if (s.value_share && s.value_total && m.value_total && std::isfinite(*m.value_total) &&
+            *m.value_total != 0)
+            s.value_share = *s.value_total / *m.value_total;
+    }
+}
+
 // The segments of a summary's JSON array `array` (a general level or a segment's tactical
 // list), each followed by its tactical segments, depth first.
 void read_segments(SQLite::Database& db, const std::string& array, int depth,
@@ -390,6 +403,7 @@ std::optional<ReportModel> gather_from_store(RunStore& store, const ReportReques
         segments.bind(1, summary);
         if (segments.executeStep() && !segments.getColumn(0).isNull())
             read_segments(json, segments.getColumn(0).getString(), 0, "", m.segments);
+        shares_from_totals(m);
         read_data_quality(json, summary, m);
         store.add_customer_values(*run, m);
         add_quality_flags(m);

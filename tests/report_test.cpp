@@ -447,3 +447,39 @@ TEST_CASE("report: a run of an empty base says so and draws no empty charts") {
     // The sizes across runs are still drawn: zeros are a history too.
     CHECK(html.find("id=\"chart-history\"") != std::string::npos);
 }
+
+TEST_CASE("report: a segment's shares are the run's own, not its rounded share rounded again") {
+    // big holds 57,745.20 of 76,232.40: 75.748%, which the run's table shows as 75.7%. The
+    // summary keeps the share as 0.7575, and 75.75% would show as 75.8%. Likewise 1 of 8
+    // customers is 12.5%, kept as 0.125.
+    TempDir dir;
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER, spend REAL);
+INSERT INTO customers VALUES (1, 57745.20), (2, 2641.0), (3, 2641.0), (4, 2641.0), (5, 2641.0),
+  (6, 2641.0), (7, 2641.0), (8, 2641.2);
+)sql");
+    const std::string rules = dir.write("v.yaml", R"(ruleset: shares
+version: 1
+value: spend
+general:
+  segments:
+    - id: big
+      when: spend > 10000
+    - id: rest
+      when: otherwise
+)");
+    const Run run = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(run.code == 0, run.err);
+    CHECK(run.out.find("75.7%") != std::string::npos);
+    const std::string out = dir.file("r.html");
+    const Run r = run_cli({"report", "--db", db, "--out", out});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const std::string html = read_file(out);
+    const size_t big = html.find("data-segment=\"big\"");
+    REQUIRE(big != std::string::npos);
+    const std::string row = html.substr(big, html.find("</tr>", big) - big);
+    CHECK(row.find("data-value-share=\"0.7575\"") != std::string::npos);
+    CHECK(row.find(">75.7%<") != std::string::npos);
+    CHECK(row.find(">75.8%<") == std::string::npos);
+    CHECK(row.find(">12.5%<") != std::string::npos);
+}
