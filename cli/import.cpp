@@ -95,7 +95,7 @@ void write_text_summary(const ImportCliOptions& cli, const import::ImportReport&
     for (const auto& c : r.columns) {
         std::string type = import::type_label(c.type);
         if (c.forced) type += r.action == "appended" ? " (table)" : " (--types)";
-        rows.push_back({c.header, c.name, type, thousands(c.empty)});
+        rows.push_back({one_line(c.header), c.name, type, thousands(c.empty)});
     }
     std::vector<size_t> widths(4, 0);
     for (const auto& row : rows)

@@ -190,6 +190,15 @@ TEST_CASE("import maps headers to names, prints the mapping, and refuses two ali
     REQUIRE(r.code == 0);
     CHECK(r.out.find("Дата регистрации  data_registratsii  date") != std::string::npos);
     CHECK(declared(dir.file("t.db"), "t") == "data_registratsii DATE, summa_ltv INTEGER");
+
+    // A header's line breaks and control bytes (a terminal's escapes) are shown, not sent.
+    const auto odd = dir.write("odd.csv", "\"a\r\nb\",\"c\x1b[31md\"\n1,2\n");
+    r = run_cli({"import", odd, "--db", dir.file("odd.db"), "--table", "t"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("a⏎b") != std::string::npos);
+    CHECK(r.out.find("c [31md") != std::string::npos);
+    CHECK(r.out.find('\x1b') == std::string::npos);
+    CHECK(r.out.find('\r') == std::string::npos);
 }
 
 TEST_CASE("import --types: cells that do not fit become null, reported by line") {
