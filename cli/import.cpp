@@ -84,9 +84,14 @@ void write_text_summary(const ImportCliOptions& cli, const import::ImportReport&
         << r.action << ")\n";
     out << "read as " << r.encoding;
     if (r.had_bom) out << " with a byte-order mark";
-    if (r.encoding_chosen)
-        out << (r.encoding == "cp1251" ? " (chosen: the file is not valid UTF-8)"
-                                       : " (chosen: the file is valid UTF-8)");
+    if (r.encoding_chosen && r.encoding == "cp1251") {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02X", r.not_utf8_byte);
+        out << " (chosen: the file is not valid UTF-8 from line " << r.not_utf8_line << ", byte "
+            << hex << ")";
+    } else if (r.encoding_chosen) {
+        out << " (chosen: the file is valid UTF-8)";
+    }
     out << ", separator '" << delimiter_label(r.delimiter) << "', decimal mark '"
         << (r.decimal == import::DecimalMark::Comma ? "," : ".") << "'";
     if (r.date_order) out << ", dates " << import::date_order_label(*r.date_order);
@@ -137,6 +142,11 @@ void write_json_summary(const ImportCliOptions& cli, const import::ImportReport&
     w.key("file").value(o.file).key("db").value(o.db).key("table").value(o.table);
     w.key("action").value(r.action);
     w.key("encoding").value(r.encoding).key("bom").value(r.had_bom);
+    w.key("not_utf8_line");
+    if (r.encoding_chosen && r.encoding == "cp1251")
+        w.value(static_cast<int64_t>(r.not_utf8_line));
+    else
+        w.null();
     w.key("delimiter").value(delimiter_label(r.delimiter));
     w.key("decimal").value(r.decimal == import::DecimalMark::Comma ? "," : ".");
     w.key("date_format");

@@ -85,6 +85,10 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
         return false;
     }
     out.encoding = "cp1251";
+    if (encoding == Encoding::Auto) {
+        out.not_utf8_line = line_of_offset(bytes, not_utf8_at);
+        out.not_utf8_byte = static_cast<unsigned char>(bytes[not_utf8_at]);
+    }
     out.text = std::move(*decoded);
     return true;
 }

@@ -18,6 +18,11 @@ struct DecodedText {
     std::string encoding;  // "utf-8" or "cp1251"
     bool had_bom = false;
     bool chosen = false;  // picked by --encoding auto
+    // Read as Windows-1251 by --encoding auto: where the bytes first stopped being UTF-8 (the
+    // line, from 1, and the byte), so that a UTF-8 file with one stray byte is seen for what
+    // it is.
+    size_t not_utf8_line = 0;
+    unsigned char not_utf8_byte = 0;
 };
 
 // Decodes a file's bytes. Auto: UTF-8 when the bytes are valid UTF-8 (a byte-order mark

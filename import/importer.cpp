@@ -307,6 +307,8 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
     const size_t width = file.headers.size();
     report.encoding = file.decoded.encoding;
     report.encoding_chosen = file.decoded.chosen;
+    report.not_utf8_line = file.decoded.not_utf8_line;
+    report.not_utf8_byte = file.decoded.not_utf8_byte;
     report.had_bom = file.decoded.had_bom;
     report.delimiter = file.delimiter;
 

@@ -53,6 +53,9 @@ struct ImportedColumn {
 struct ImportReport {
     std::string encoding;          // "utf-8" or "cp1251"
     bool encoding_chosen = false;  // by --encoding auto
+    // Chosen Windows-1251: the line (from 1) and byte where the file stopped being UTF-8.
+    size_t not_utf8_line = 0;
+    unsigned char not_utf8_byte = 0;
     bool had_bom = false;
     char delimiter = ',';
     DecimalMark decimal = DecimalMark::Dot;

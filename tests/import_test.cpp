@@ -102,7 +102,8 @@ TEST_CASE("import reads Windows-1251 and says that it chose it") {
     auto r = run_cli({"import", csv, "--db", db, "--table", "customers"});
     INFO(r.err);
     REQUIRE(r.code == 0);
-    CHECK(r.out.find("read as cp1251 (chosen: the file is not valid UTF-8)") != std::string::npos);
+    CHECK(r.out.find("read as cp1251 (chosen: the file is not valid UTF-8 from line 1, byte "
+                     "0xCA)") != std::string::npos);
     CHECK(declared(db, "customers") == "компания TEXT, город TEXT, сумма REAL");
     CHECK(cell(db, "SELECT город FROM customers WHERE компания = 'Альфа'") == "text:Москва");
     CHECK(cell(db, "SELECT сумма FROM customers WHERE компания = 'Альфа'") == "real:1500.75");
@@ -112,6 +113,21 @@ TEST_CASE("import reads Windows-1251 and says that it chose it") {
     CHECK(forced.code == 2);
     CHECK(forced.err.find("line 1: byte 0xCA is not UTF-8; give --encoding cp1251") !=
           std::string::npos);
+
+    // A UTF-8 file with one stray byte on line 3 is read as Windows-1251 (the rule), and the
+    // summary says where it stopped being UTF-8, so that the garbled letters are explained.
+    const auto stray = dir.write("stray.csv", "имя;n\nАнна;1\nБорис\xA0;2\n");
+    auto json = run_cli({"import", stray, "--db", db, "--table", "stray", "--format", "json"});
+    REQUIRE_MESSAGE(json.code == 0, json.err);
+    CHECK(json_at(json.out, "$.encoding") == "cp1251");
+    CHECK(json_at(json.out, "$.not_utf8_line") == "3");
+    auto text = run_cli({"import", stray, "--db", db, "--table", "stray2"});
+    CHECK(text.out.find("(chosen: the file is not valid UTF-8 from line 3, byte 0xA0)") !=
+          std::string::npos);
+    auto utf8 = run_cli({"import", stray, "--db", db, "--table", "stray3", "--encoding", "cp1251",
+                         "--format", "json"});
+    REQUIRE_MESSAGE(utf8.code == 0, utf8.err);
+    CHECK(utf8.out.find("\"not_utf8_line\":null") != std::string::npos);
 }
 
 TEST_CASE("import infers integer, number, date, datetime, boolean and text from all rows") {
