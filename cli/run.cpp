@@ -1,5 +1,6 @@
 // `strata run RULES --db DB [--as-of DATE] [--dry-run] [--incremental] [--format table|json|csv]
 // [--state PATH]`
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -358,23 +359,34 @@ void print_report(const RunReport& report, const RunCommandOptions& options, std
 
 namespace {
 
-// Removes the state file at `path` (unless empty) when it is destroyed, if it holds no stored
-// run: one that another process stored meanwhile keeps it.
+// A state file this run makes (created here, exclusively: not one another process made first)
+// is removed again when it is destroyed, if it holds no stored run. It is removed only while
+// this process holds SQLite's exclusive lock on it, so never while another process is in a
+// transaction on it (a run started at the same moment on the same new state).
 struct RemoveUnusedState {
-    std::string path;
+    std::string path;  // empty: the file was there before, or no file is made
+    // Makes the file at `state` when there is none; it is then this run's to remove.
+    void make(const std::string& state) {
+        const int fd = ::open(state.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+        if (fd < 0) return;
+        ::close(fd);
+        path = state;
+    }
     ~RemoveUnusedState() {
         if (path.empty()) return;
         try {
-            {
-                SQLite::Database made(path, SQLite::OPEN_READONLY);
-                if (made.tableExists("strata_runs") &&
-                    made.execAndGet("SELECT count(*) FROM strata_runs").getInt64() > 0)
-                    return;
+            SQLite::Database made(path, SQLite::OPEN_READWRITE);
+            made.exec("BEGIN EXCLUSIVE");  // busy at once when another process uses it
+            if (made.tableExists("strata_runs") &&
+                made.execAndGet("SELECT count(*) FROM strata_runs").getInt64() > 0) {
+                made.exec("ROLLBACK");
+                return;
             }
             std::error_code ignored;
             std::filesystem::remove(path, ignored);
+            made.exec("ROLLBACK");
         } catch (const SQLite::Exception&) {
-            // Not readable as a state: it is left as it is.
+            // Not readable as a state, or in use: it is left as it is.
         }
     }
 };
@@ -429,8 +441,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     // A --state file this run makes is removed again when the run stores nothing, so that a
     // failed first run leaves no file behind (declared before `state`, which it outlives).
     RemoveUnusedState made_here;
-    if (!options.dry_run && options.state && !std::filesystem::exists(*options.state))
-        made_here.path = *options.state;
+    if (!options.dry_run && options.state) made_here.make(*options.state);
     std::unique_ptr<SQLite::Database> state;
     if (!options.dry_run) {
         StoreError error;

@@ -451,7 +451,10 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
         auto db = std::make_unique<SQLite::Database>(
             path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
         db->setBusyTimeout(wait_ms);
-        SQLite::Transaction tx(*db);
+        // IMMEDIATE: the write lock is waited for (up to wait_ms) before anything is read. A
+        // deferred transaction that read first could not take it while another process's
+        // commit waits for this one's read lock; SQLite then fails at once, without waiting.
+        SQLite::Transaction tx(*db, SQLite::TransactionBehavior::IMMEDIATE);
         if (std::string foreign = foreign_state_tables(*db); !foreign.empty()) {
             error.message = foreign;
             return nullptr;

@@ -5,9 +5,11 @@
 #include <SQLiteCpp/Database.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 
+#include "process_support.hpp"
 #include "test_support.hpp"
 
 using namespace strata::testing;
@@ -499,4 +501,32 @@ TEST_CASE("retyped keys: keys that only look alike are new customers; a file wit
     CHECK(twins.err.find("1 customer new to the base has the key of a customer who left, written "
                          "as the other kind (5 was '5';") != std::string::npos);
     CHECK(twins.err.find("CAST(id AS TEXT)") != std::string::npos);
+}
+
+TEST_CASE("two runs started together on a new state both wait their turn and are both stored") {
+    // A state made by the first of two runs started at once: the other used to fail at once
+    // with "locked (waited …)" (its schema transaction read before it asked for the write lock),
+    // and the failed one then removed the file the other was writing. Rounds make the race
+    // likely; before the fix most rounds lost a run.
+    TempDir dir;
+    const std::string db = dir.file("base.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "5000", "--out", db}).code ==
+            0);
+    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
+    for (int round = 0; round < 8; ++round) {
+        const std::string state = dir.file("state-" + std::to_string(round) + ".db");
+        std::vector<pid_t> runs;
+        for (const char* name : {"a", "b"})
+            runs.push_back(start({STRATA_BINARY, "run", rules, "--db", db, "--state", state,
+                                  "--as-of", "2026-11-01", "--wait", "60s"},
+                                 dir.file(std::string(name) + ".out"),
+                                 dir.file(std::string(name) + ".err")));
+        for (size_t i = 0; i < runs.size(); ++i) {
+            const Ended ended = finish_or_kill(runs[i], kNever);
+            INFO("round " << round << ": " << slurp(dir.file(i == 0 ? "a.err" : "b.err")));
+            CHECK(ended.exit_code == 0);
+        }
+        REQUIRE(std::filesystem::exists(state));
+        CHECK(scalar(state, "SELECT count(*) FROM strata_runs") == 2);
+    }
 }
