@@ -116,7 +116,9 @@ std::optional<Duration> parse_duration(std::string_view text) {
 std::string format_date(Date d) {
     const auto c = civil_from_days(d.days);
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", c.year, c.month, c.day);
+    // A year before 0 keeps its four digits after the sign (ISO 8601's -0001, not -001).
+    std::snprintf(buf, sizeof buf, "%s%04d-%02d-%02d", c.year < 0 ? "-" : "",
+                  c.year < 0 ? -c.year : c.year, c.month, c.day);
     return buf;
 }
 
@@ -150,8 +152,10 @@ Date add_duration(Date d, Duration dur, int sign) {
     if (dur.months != 0) {
         const auto c = civil_from_days(d.days);
         const int total = c.year * 12 + (c.month - 1) + sign * dur.months;
-        const int year = total / 12;
-        const int month = total % 12 + 1;
+        // Floor division: before the year 1 the total is negative (0001-01 - 13mo is
+        // -0001-12), and truncation would give month 0 of the wrong year.
+        const int year = total >= 0 ? total / 12 : -((-total + 11) / 12);
+        const int month = total - year * 12 + 1;
         const int day = std::min(c.day, days_in_month(year, month));
         d = Date{days_from_civil(year, month, day)};
     }

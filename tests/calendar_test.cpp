@@ -34,6 +34,15 @@ TEST_CASE("month steps follow the calendar and clamp to the month's end") {
     CHECK(format_date(add_duration(*parse_date("2026-11-22"), Duration{12, 0}, -1)) ==
           "2025-11-22");
     CHECK(format_date(add_duration(*parse_date("2026-12-31"), Duration{0, 1}, 1)) == "2027-01-01");
+    // Before the year 1 (proleptic Gregorian, year 0 before it): the month moves by floor
+    // division, and the year keeps four digits after its sign.
+    const Date first = *parse_date("0001-01-01");
+    CHECK(format_date(add_duration(first, Duration{1, 0}, -1)) == "0000-12-01");
+    CHECK(format_date(add_duration(first, Duration{13, 0}, -1)) == "-0001-12-01");
+    CHECK(format_date(add_duration(first, Duration{24, 0}, -1)) == "-0001-01-01");
+    CHECK(add_duration(first, Duration{13, 0}, -1).days == first.days - 397);
+    CHECK(format_date(add_duration(add_duration(first, Duration{0, 1}, -1), Duration{1, 0}, -1)) ==
+          "0000-11-30");
     CHECK(format_duration(*parse_duration("6mo")) == "6mo");
     CHECK(format_duration(*parse_duration("1y")) == "1y");
     CHECK(format_duration(*parse_duration("12w")) == "12w");
