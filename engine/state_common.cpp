@@ -21,7 +21,9 @@ std::string describe(const SQLite::Exception& e, const std::string& what) {
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
         return what + ": the database is locked by another process";
     if (code == SQLITE_READONLY)
-        return what + ": the database is read-only (give --state PATH to keep run state elsewhere)";
+        return what +
+               ": the database is read-only (make it writable, or keep the run state in another "
+               "file with --state PATH)";
     if (code == SQLITE_NOTADB) return what + ": not a SQLite database";
     return what + ": " + e.what();
 }

@@ -3,12 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <SQLiteCpp/Database.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
 #include <string>
 #include <thread>
 
+#include "engine/state_common.hpp"
 #include "process_support.hpp"
 #include "test_support.hpp"
 
@@ -529,4 +531,16 @@ TEST_CASE("two runs started together on a new state both wait their turn and are
         REQUIRE(std::filesystem::exists(state));
         CHECK(scalar(state, "SELECT count(*) FROM strata_runs") == 2);
     }
+}
+
+TEST_CASE("a read-only state is named with advice that holds with or without --state") {
+    // The same words whether the runs are kept in the customer database or in a --state file
+    // (it said "give --state PATH" to users who had given it).
+    const SQLite::Exception read_only("attempt to write a readonly database", SQLITE_READONLY);
+    CHECK(strata::state_common::describe(read_only, "cannot store the run in 's.db'") ==
+          "cannot store the run in 's.db': the database is read-only (make it writable, or keep "
+          "the run state in another file with --state PATH)");
+    const SQLite::Exception busy("database is locked", SQLITE_BUSY);
+    CHECK(strata::state_common::describe(busy, "cannot store the run in 's.db'") ==
+          "cannot store the run in 's.db': the database is locked by another process");
 }
