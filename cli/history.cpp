@@ -93,11 +93,17 @@ void write_actions(std::ostream& out, const std::optional<std::vector<OutboxEntr
         return;
     }
     out << "\nactions\n";
+    // The key heads a column of its own when the actions are of two customers (7 and '7').
+    const bool keyed = std::any_of(actions->begin(), actions->end(), [&](const OutboxEntry& a) {
+        return !same_key(a.row.customer_key, actions->front().row.customer_key);
+    });
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"AS_OF", "RUN", "RULESET", "TRIGGER", "TYPE", "STATUS", "PAYLOAD"});
+    if (keyed) rows.back().insert(rows.back().begin(), "CUSTOMER");
     for (const OutboxEntry& a : *actions) {
         rows.push_back({a.row.as_of, std::to_string(a.row.run_id), a.row.ruleset, a.row.trigger_id,
                         a.row.type, a.row.status, a.row.payload});
+        if (keyed) rows.back().insert(rows.back().begin(), key_text(a.row.customer_key));
     }
     write_text_table(out, rows, std::vector<bool>(rows[0].size(), false), "  ");
 }

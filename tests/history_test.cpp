@@ -522,3 +522,45 @@ TEST_CASE("triggers stops at a run row whose as_of was changed outside strata") 
                              "date") != std::string::npos,
                   r.err);
 }
+
+TEST_CASE("history's actions name the customer when two keys spelled alike both have some") {
+    // 42 and '42' both enter vip, each with its own welcome: the text table says whose is whose.
+    TempDir dir;
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id, spend REAL);
+INSERT INTO customers VALUES (42, 10), ('42', 10), (7, 10);
+)sql");
+    const std::string rules = dir.write("r.yaml", R"(ruleset: keyed
+version: 1
+general:
+  segments:
+    - id: vip
+      when: spend >= 1000
+    - id: small
+      when: otherwise
+triggers:
+  - id: welcome_vip
+    on: enter vip
+    actions:
+      - email: { template: vip_welcome }
+)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET spend = 5000 WHERE customer_id IN (42, '42')");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const Run both = run_cli({"history", "--db", db, "--customer", "42"});
+    REQUIRE_MESSAGE(both.code == 0, both.err);
+    const std::string actions = both.out.substr(both.out.find("\nactions\n"));
+    const std::vector<std::string> lines = lines_of(actions);
+    REQUIRE(lines.size() == 5);
+    CHECK(cells(lines[2]).front() == "CUSTOMER");
+    CHECK(cells(lines[3]).front() == "42");
+    CHECK(cells(lines[4]).front() == "'42'");
+    // One customer's actions need no such column.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET spend = 5000 WHERE customer_id = 7");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-02"}).code == 0);
+    const Run one = run_cli({"history", "--db", db, "--customer", "7"});
+    REQUIRE_MESSAGE(one.code == 0, one.err);
+    CHECK(cells(lines_of(one.out.substr(one.out.find("\nactions\n")))[2]).front() == "AS_OF");
+}
