@@ -482,7 +482,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         }
         return false;
     };
-    if (!db_existed) {
+    if (!db_existed && !options.db.empty() && options.db != ":memory:") {
         const int fd = ::open(options.db.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
         if (fd >= 0) {
             created_here = true;
