@@ -337,10 +337,19 @@ class Loader : public YamlReader {
                     // Registered here, before any tactical child, so "first" is first in the file.
                     const auto [first, inserted] = ids.emplace(seg.id, seg.id_location);
                     if (!inserted && !seg.id.empty()) {
+                        const std::string at = std::to_string(first->second.line) + ":" +
+                                               std::to_string(first->second.col);
+                        // A YAML alias (*name) repeats the anchored node, place and all.
+                        const bool aliased = first->second.line == seg.id_location.line &&
+                                             first->second.col == seg.id_location.col;
                         error(Code::DuplicateId, seg.id_location,
-                              "duplicate segment id '" + seg.id + "' (first at " +
-                                  std::to_string(first->second.line) + ":" +
-                                  std::to_string(first->second.col) + ")");
+                              aliased
+                                  ? "duplicate segment id '" + seg.id +
+                                        "': a YAML alias (*name) repeats the segment "
+                                        "written here; each segment needs an id of its own: "
+                                        "write the copy out, or define it once in the "
+                                        "top-level tactical list with within"
+                                  : "duplicate segment id '" + seg.id + "' (first at " + at + ")");
                     }
                 } else if (k == "when") {
                     // Quoted or not ("otherwise" in a file saved as JSON): YAML reads one
