@@ -132,7 +132,8 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                    "_* triggers missing; a full run with --incremental installs them)";
         if (!was.watch_changes)
             return "the kept state of table '" + use.table +
-                   "' was read before the table was watched for changes";
+                   "' was read without the table's watch raised: before the table was watched "
+                   "for changes, or by a run that could not write to the customer database";
         if (is.watch->changes != *was.watch_changes)
             return number(is.watch->changes - *was.watch_changes) + " change" +
                    (is.watch->changes - *was.watch_changes == 1 ? "" : "s") +

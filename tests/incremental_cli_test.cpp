@@ -825,3 +825,18 @@ TEST_CASE(
     SQLite::Database state(wal.state, SQLite::OPEN_READONLY);
     CHECK(state.execAndGet("PRAGMA journal_mode").getString() == "wal");
 }
+
+TEST_CASE("--incremental from a kept state read before the table had its watch says so") {
+    // Run 1 on this state reads the orders unwatched; another state's --incremental run then
+    // installs the watch; this state's next --incremental run cannot trust its kept state.
+    Shop shop;
+    const Run plain = run_cli({"run", shop.file, "--db", shop.db, "--state", shop.state});
+    REQUIRE_MESSAGE(plain.code == 0, plain.err);
+    const Run other = run_cli(
+        {"run", shop.file, "--db", shop.db, "--state", shop.dir.file("other.db"), "--incremental"});
+    REQUIRE_MESSAGE(other.code == 0, other.err);
+    check_full_because(shop.run(),
+                       "the kept state of table 'orders' was read without the table's watch "
+                       "raised: before the table was watched for changes, or by a run that could "
+                       "not write to the customer database");
+}
