@@ -134,12 +134,12 @@ general:
     CHECK(refused.err.find("nickname") != std::string::npos);
 }
 
-TEST_CASE("compile: a fact column only an unused aggregate reads needs no type, and reads NULL") {
-    TempDir dir;
-    const std::string db = dir.database("base.db", std::string(kSchema) + kBase);
-    // Without --db: amount and the time column have their types in the fact's types; category
-    // has none, and only the unused `gifts` reads it.
-    const std::string rules = dir.write("r.yaml", R"(ruleset: fact_needed
+namespace {
+
+// Without --db: amount and the time column have their types in the fact's types; category has
+// none, and `gifts` reads it. `big` is the condition of the segment big.
+std::string fact_needed_rules(const std::string& big) {
+    return R"(ruleset: fact_needed
 version: 1
 source:
   facts:
@@ -150,10 +150,20 @@ let:
 general:
   segments:
     - id: big
-      when: spent >= 100
+      when: )" +
+           big + R"(
     - id: rest
       when: otherwise
-)");
+)";
+}
+
+}  // namespace
+
+TEST_CASE("compile: a fact column only an unused aggregate reads needs no type, and reads NULL") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", std::string(kSchema) + kBase);
+    // Only the unused `gifts` reads category.
+    const std::string rules = dir.write("r.yaml", fact_needed_rules("spent >= 100"));
     const Run r = run_cli({"compile", rules, "--dialect", "sqlite", "--as-of", "2026-11-01"});
     INFO(r.err);
     REQUIRE(r.code == 0);
@@ -166,21 +176,7 @@ general:
     CHECK(nested.code == 0);
     CHECK(nested.out.find("category") == std::string::npos);
     // Read by a segment, the same column is refused for its unknown type.
-    const std::string used = dir.write("used.yaml", R"(ruleset: fact_needed
-version: 1
-source:
-  facts:
-    orders: { table: orders, key: customer_id, time: order_date, types: { amount: number, order_date: date } }
-let:
-  spent: sum(orders.amount)
-  gifts: count(orders where category == 'gift')
-general:
-  segments:
-    - id: big
-      when: spent >= 100 or gifts > 1
-    - id: rest
-      when: otherwise
-)");
+    const std::string used = dir.write("used.yaml", fact_needed_rules("spent >= 100 or gifts > 1"));
     const Run refused = run_cli({"compile", used, "--dialect", "sqlite", "--as-of", "2026-11-01"});
     CHECK(refused.code == 1);
     CHECK(refused.err.find("column 'category' of table 'orders' is not known") !=
