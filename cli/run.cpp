@@ -1,6 +1,5 @@
 // `strata run RULES --db DB [--as-of DATE] [--dry-run] [--incremental] [--format table|json|csv]
 // [--state PATH]`
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -367,11 +366,7 @@ struct RemoveUnusedState {
     std::string path;  // empty: the file was there before, or no file is made
     // Makes the file at `state` when there is none; it is then this run's to remove.
     void make(const std::string& state) {
-        if (state.empty() || state == ":memory:") return;  // SQLite's, not a file
-        const int fd = ::open(state.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
-        if (fd < 0) return;
-        ::close(fd);
-        path = state;
+        if (make_new_database_file(state)) path = state;
     }
     ~RemoveUnusedState() {
         if (path.empty()) return;

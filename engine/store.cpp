@@ -1,6 +1,7 @@
 #include "engine/store.hpp"
 
 #include <SQLiteCpp/Statement.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -31,6 +32,14 @@ bool roll_back_hot_journal(const std::string& path, int wait_ms, std::string& wh
 }
 
 }  // namespace
+
+bool make_new_database_file(const std::string& path) {
+    if (path.empty() || path == ":memory:") return false;
+    const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd < 0) return false;
+    ::close(fd);
+    return true;
+}
 
 std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error,
                                                  int wait_ms) {

@@ -30,6 +30,12 @@ struct StoreError {
 std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error,
                                                  int wait_ms = 5000);
 
+// Makes an empty file at `path` when there is none, in one step (O_EXCL): true when this call
+// made it, so that the caller may remove it again on failure without removing a file another
+// process made meanwhile. False when a file is there, the folder is missing or not writable,
+// and for SQLite's in-memory names (":memory:" and the empty path), which are no files.
+bool make_new_database_file(const std::string& path);
+
 // Every user table and its columns, from sqlite_schema and PRAGMA table_info.
 std::optional<Schema> read_schema(SQLite::Database& db, StoreError& error);
 

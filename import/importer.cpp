@@ -2,9 +2,7 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -482,13 +480,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         }
         return false;
     };
-    if (!db_existed && !options.db.empty() && options.db != ":memory:") {
-        const int fd = ::open(options.db.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            created_here = true;
-            ::close(fd);
-        }
-    }
+    if (!db_existed) created_here = make_new_database_file(options.db);
     bool failed = false;
     try {
         db.reset();
