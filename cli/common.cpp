@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <ostream>
 #include <string_view>
 
@@ -146,6 +147,17 @@ void write_json_error(std::ostream& out, const std::string& kind, const std::str
         render_json(out, diagnostics[i], source);
     }
     out << "]}}\n";
+}
+
+void say_stored_if_output_lost(std::ostream& out, std::ostream& err, const std::string& command,
+                               const std::string& stored) {
+    out.flush();
+    // std::cout writes through stdio's buffer: a failed write shows only once that is flushed.
+    bool lost = !out;
+    if (&out == &std::cout) lost = std::fflush(stdout) != 0 || std::ferror(stdout) || lost;
+    if (!lost) return;
+    err << "strata " << command << ": " << stored
+        << ", but its report could not be written to the output\n";
 }
 
 ProgressFn terminal_progress() {

@@ -65,6 +65,13 @@ void write_json_error(std::ostream& out, const std::string& kind, const std::str
                       const std::vector<Diagnostic>& diagnostics = {},
                       const SourceFile* source = nullptr);
 
+// After a command stored something and printed its report: when the report could not be
+// written (stdout on a full disk, a reader that went away), says on `err` what was stored
+// anyway (`stored`, such as "run 12 was stored"), so that a user who sees the failure does not
+// take it for a failed run and make it again. main() still fails the command with exit 2.
+void say_stored_if_output_lost(std::ostream& out, std::ostream& err, const std::string& command,
+                               const std::string& stored);
+
 // Reports progress on stderr while stderr is a terminal; silent otherwise.
 ProgressFn terminal_progress();
 

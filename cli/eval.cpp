@@ -150,6 +150,10 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
         print_json(out, engine.value(), result.value());
     else
         print_text(out, engine.value(), result.value());
+    if (options.apply)
+        say_stored_if_output_lost(
+            out, err, "eval",
+            "the evaluation of customer " + one_line(options.customer) + " was applied and stored");
     return kExitOk;
 }
 

@@ -215,6 +215,11 @@ int run_import_command(ImportCliOptions& cli, std::ostream& out, std::ostream& e
         write_json_summary(cli, report, out);
     else
         write_text_summary(cli, report, out);
+    if (report.action != "dry run")
+        say_stored_if_output_lost(out, err, "import",
+                                  thousands(report.rows) +
+                                      (report.rows == 1 ? " row was" : " rows were") +
+                                      " imported into table " + one_line(o.table));
     return kExitOk;
 }
 

@@ -387,6 +387,16 @@ struct RemoveUnusedState {
     }
 };
 
+// A stored run whose report was lost still happened: say so, so that it is not made again in
+// the belief that it failed (triggers would not fire twice, but the user would not know).
+void say_run_stored_if_output_lost(const RunReport& report, std::ostream& out, std::ostream& err) {
+    if (report.run_id == 0) return;  // a dry run stores nothing
+    say_stored_if_output_lost(out, err, "run",
+                              "run " + std::to_string(report.run_id) + " of ruleset '" +
+                                  one_line(report.ruleset) +
+                                  "' was stored (`strata runs` lists it)");
+}
+
 }  // namespace
 
 int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& err) {
@@ -397,6 +407,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         auto report = run_postgres(options, loaded, out, err, exit_code);
         if (!report) return exit_code;
         print_report(*report, options, out);
+        say_run_stored_if_output_lost(*report, out, err);
         return kExitOk;
     }
     if (is_clickhouse_url(options.db)) {
@@ -404,6 +415,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
         auto report = run_clickhouse(options, loaded, out, err, exit_code);
         if (!report) return exit_code;
         print_report(*report, options, out);
+        say_run_stored_if_output_lost(*report, out, err);
         return kExitOk;
     }
     // --wait first: it also bounds the wait for the customer database, read to bind the rules.
@@ -521,6 +533,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
                                        : std::string(" (every row)"));
     }
     print_report(*report, options, out);
+    say_run_stored_if_output_lost(*report, out, err);
     return kExitOk;
 }
 

@@ -353,6 +353,24 @@ TEST_CASE("output that cannot be written fails the command with exit 2, small or
     REQUIRE(exit_code(graph, dir.file("graph.json")) == 0);
     CHECK(exit_code(graph, "/dev/full") == 2);
     CHECK(said().find("what it printed is incomplete") != std::string::npos);
+    CHECK(said().find("was stored") == std::string::npos);  // graph stores nothing
+    // A stored run whose report is lost says that it was stored, and which run it is.
+    const std::vector<std::string> run{"run",     file,         "--db",    db,
+                                       "--as-of", "2026-11-02", "--state", state};
+    CHECK(exit_code(run, "/dev/full") == 2);
+    CHECK(said().find("strata run: run 2 of ruleset 'output-test' was stored") !=
+          std::string::npos);
+    CHECK(said().find("what it printed is incomplete") != std::string::npos);
+    // A dry run stores nothing and says nothing of the kind.
+    std::vector<std::string> dry = run;
+    dry.push_back("--dry-run");
+    CHECK(exit_code(dry, "/dev/full") == 2);
+    CHECK(said().find("was stored") == std::string::npos);
+    // An import too: the rows are in the table.
+    const auto csv = dir.write("people.csv", "id,name\n1,Ann\n2,Bo\n");
+    CHECK(exit_code({"import", csv, "--db", db, "--table", "people"}, "/dev/full") == 2);
+    CHECK(said().find("strata import: 2 rows were imported into table people") !=
+          std::string::npos);
 }
 
 TEST_CASE("value totals past the range of a double, huge or tiny, in the table, CSV and JSON") {
