@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <set>
+#include <vector>
 
 #include "dsl/hints.hpp"
 #include "dsl/names.hpp"
@@ -144,6 +145,69 @@ Location YamlReader::node_location(const YAML::Node& n) const {
         }
     }
     return loc;
+}
+
+namespace {
+
+bool is_supported_tag(const std::string& tag) {
+    static constexpr const char* kCore[] = {"str", "int", "float", "bool", "null", "map", "seq"};
+    if (tag.empty() || tag == "?" || tag == "!") return true;  // untagged, or non-specific
+    const std::string prefix = "tag:yaml.org,2002:";
+    if (tag.compare(0, prefix.size(), prefix) != 0) return false;
+    const std::string name = tag.substr(prefix.size());
+    return std::any_of(std::begin(kCore), std::end(kCore),
+                       [&](const char* core) { return name == core; });
+}
+
+// How the file spells a tag: yaml-cpp resolves `!!binary` to tag:yaml.org,2002:binary.
+std::string written_tag(const std::string& tag) {
+    const std::string prefix = "tag:yaml.org,2002:";
+    if (tag.compare(0, prefix.size(), prefix) == 0) return "!!" + tag.substr(prefix.size());
+    return tag;
+}
+
+}  // namespace
+
+bool YamlReader::report_unsupported_tags(const YAML::Node& root) {
+    bool none = true;
+    std::set<int> visited;  // by position in the file: an alias's node is its anchor's
+    std::vector<YAML::Node> pending{root};
+    while (!pending.empty()) {
+        const YAML::Node n = pending.back();
+        pending.pop_back();
+        if (!n.IsDefined()) continue;
+        // (An empty value may have no position; it has no children either.)
+        if (n.Mark().pos >= 0 && !visited.insert(n.Mark().pos).second) continue;
+        if (!is_supported_tag(n.Tag())) {
+            none = false;
+            // The mark is at the tag when the node has one written: underline the tag.
+            Location where = node_location(n);
+            const auto& text = file_.text();
+            if (const int pos = n.Mark().pos;
+                pos >= 0 && static_cast<size_t>(pos) < text.size() && text[pos] == '!') {
+                size_t end = static_cast<size_t>(pos);
+                while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])))
+                    ++end;
+                where = mark_location(n.Mark(), static_cast<int>(end - static_cast<size_t>(pos)));
+            }
+            error(Code::Yaml, where,
+                  "the YAML tag '" + written_tag(n.Tag()) +
+                      "' is not supported in a rule file: values are read as they are written, "
+                      "so the tag would be ignored; remove it");
+        }
+        if (n.IsSequence()) {
+            for (size_t i = n.size(); i-- > 0;)
+                pending.push_back(n[i]);
+        } else if (n.IsMap()) {
+            std::vector<YAML::Node> entries;
+            for (auto it = n.begin(); it != n.end(); ++it) {
+                entries.push_back(it->first);
+                entries.push_back(it->second);
+            }
+            pending.insert(pending.end(), entries.rbegin(), entries.rend());
+        }
+    }
+    return none;
 }
 
 // Visits a mapping's keys, reporting unknown and duplicate keys, and missing required ones.

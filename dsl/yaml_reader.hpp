@@ -50,6 +50,12 @@ class YamlReader {
     std::string identifier_like(const YAML::Node& n, const std::string& what,
                                 const char* pattern_help);
 
+    // Reports every node with a YAML tag other than the core schema's (`!!str`, `!!int`, `!!map`,
+    // …) or the non-specific `!`: a rule file's values are read as written, so `!!binary`,
+    // `!!timestamp` or an application tag (`!secret`) would otherwise be ignored silently.
+    // Returns whether there were none. A node an alias repeats is visited once.
+    bool report_unsupported_tags(const YAML::Node& root);
+
     const SourceFile& file() const { return file_; }
 
   protected:
