@@ -195,10 +195,12 @@ std::string one_line(const std::string& s) {
 }
 
 std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules,
-                                  std::ostream& err) {
+                                  std::ostream& err, const std::string& command) {
     if (flag) {
         auto d = parse_date(*flag);
-        if (!d) err << "strata: --as-of '" << *flag << "' is not a date such as 2026-11-01\n";
+        if (!d)
+            err << "strata " << command << ": --as-of '" << one_line(*flag)
+                << "' is not a date such as 2026-11-01\n";
         return d;
     }
     if (rules.as_of) return rules.as_of;

@@ -94,9 +94,10 @@ void write_text_table(std::ostream& out, const std::vector<std::vector<std::stri
                       const std::vector<bool>& right_aligned, const std::string& indent = "");
 
 // Resolves the run's reference date: --as-of, else the rule file's as_of, else today (UTC).
-// Returns nullopt after printing an error when --as-of is not a date.
+// Returns nullopt after printing an error (`strata COMMAND: --as-of …`) when --as-of is not a
+// date.
 std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules,
-                                  std::ostream& err);
+                                  std::ostream& err, const std::string& command);
 
 // Refuses to store a run whose as_of is more than kMaxDaysAheadOfToday after `today`: almost
 // always a typo (2062 for 2026), and since a ruleset's runs move forward in time it would keep

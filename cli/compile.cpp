@@ -71,7 +71,7 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
         err << "strata compile: --dialect postgres takes the base's postgresql:// URL as --db\n";
         return kExitEnvironment;
     }
-    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
+    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err, "compile");
     if (!as_of) return kExitEnvironment;
     auto dialect = options.dialect == "postgres"
                        ? sql::make_postgres_dialect(catalog ? &*catalog : nullptr)

@@ -203,7 +203,7 @@ void print_text(std::ostream& out, const RulesDiff& d, const std::string& old_pa
 std::optional<Date> diff_as_of(const std::optional<std::string>& flag, const RuleFile& old_file,
                                const RuleFile& new_file, std::ostream& err) {
     if (!flag && !new_file.as_of && old_file.as_of) return old_file.as_of;
-    return resolve_as_of(flag, new_file, err);
+    return resolve_as_of(flag, new_file, err, "diff");
 }
 
 int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream& err) {

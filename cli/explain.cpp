@@ -338,7 +338,7 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
         options.as_of ? options.as_of
         : stored      ? std::optional<std::string>(stored->stored.run.as_of)
                       : std::nullopt;
-    auto as_of = resolve_as_of(as_of_text, rules.rules->rules, err);
+    auto as_of = resolve_as_of(as_of_text, rules.rules->rules, err, "explain");
     if (!as_of) {
         if (json)
             write_json_error(out, "usage",

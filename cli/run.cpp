@@ -430,7 +430,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     auto loaded = load_rules(options.rules, options.db, err, exit_code, json,
                              DatabaseWait{busy_timeout_ms(*wait), options.wait});
     if (!loaded) return exit_code;
-    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
+    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err, "run");
     if (!as_of) {
         if (json)
             write_json_error(out, "usage",

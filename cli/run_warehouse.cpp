@@ -78,7 +78,7 @@ std::optional<RunReport> run_postgres(const RunCommandOptions& options,
     loaded = load_rules_text(options.rules, std::move(*text), options.db, err, exit_code, json,
                              &catalog);
     if (!loaded) return std::nullopt;
-    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
+    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err, "run");
     if (!as_of) return usage("--as-of '" + options.as_of.value_or("") + "' is not a date");
     if (!options.dry_run && !options.allow_future_as_of) {
         if (auto refused = refuses_far_future_as_of(*as_of, today_utc(), "with --dry-run");
@@ -245,7 +245,7 @@ std::optional<Explanation> explain_loaded_in_warehouse(const LoadedRules& loaded
     std::string url_error;
     auto location = warehouse::parse_database_argument(db, url_error);
     if (!location) return fail("usage", url_error, kExitEnvironment);
-    auto as_of = resolve_as_of(as_of_text, loaded.rules->rules, err);
+    auto as_of = resolve_as_of(as_of_text, loaded.rules->rules, err, "explain");
     if (!as_of)
         return fail("usage", "--as-of '" + as_of_text.value_or("") + "' is not a date",
                     kExitEnvironment);
@@ -304,7 +304,7 @@ std::optional<RulesDiff> diff_in_warehouse(const std::string& old_path, const st
     const RuleFile& new_file = new_loaded->rules->rules;
     const std::optional<Date> as_of = !as_of_text && !new_file.as_of && old_file.as_of
                                           ? old_file.as_of
-                                          : resolve_as_of(as_of_text, new_file, err);
+                                          : resolve_as_of(as_of_text, new_file, err, "diff");
     if (!as_of)
         return fail("usage", "--as-of '" + as_of_text.value_or("") + "' is not a date",
                     kExitEnvironment);
@@ -366,7 +366,7 @@ std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
     loaded =
         load_warehouse_rules("run", options.rules, options.db, out, err, json, exit_code, catalog);
     if (!loaded) return std::nullopt;
-    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err);
+    auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err, "run");
     if (!as_of)
         return fail("usage", "--as-of '" + options.as_of.value_or("") + "' is not a date",
                     kExitEnvironment);

@@ -371,7 +371,18 @@ TEST_CASE("diff: rule errors in either file exit 1; a bad --as-of or database ex
 
     r = run_cli({"diff", f.old_rules, f.new_rules, "--db", f.db, "--as-of", "2026-13-01"});
     CHECK(r.code == 2);
-    CHECK(r.err.find("--as-of '2026-13-01' is not a date such as") != std::string::npos);
+    CHECK(r.err.find("strata diff: --as-of '2026-13-01' is not a date such as") !=
+          std::string::npos);
+    // Every command that takes --as-of names itself in the error, as in its other errors.
+    for (const char* command : {"run", "explain", "compile"}) {
+        std::vector<std::string> args{command, f.new_rules, "--db", f.db, "--as-of", "2026-13-01"};
+        if (std::string(command) == "compile") args.insert(args.end(), {"--dialect", "sqlite"});
+        if (std::string(command) == "explain") args.insert(args.end(), {"--customer", "1"});
+        r = run_cli(args);
+        CHECK(r.code == 2);
+        CHECK(r.err.find(std::string("strata ") + command +
+                         ": --as-of '2026-13-01' is not a date") != std::string::npos);
+    }
     r = run_cli({"diff", f.old_rules, f.new_rules, "--db", dir.file("missing.db")});
     CHECK(r.code == 2);
     r = run_cli({"diff", f.old_rules, f.new_rules, "--db", f.db, "--state", dir.file("no.db")});
