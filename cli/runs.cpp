@@ -78,8 +78,12 @@ int run_warehouse_runs(const RunsOptions& options, std::ostream& out, std::ostre
     } catch (const report::StoreReadError& e) {
         return fail("database", e.message);
     }
-    const std::vector<RunListing> runs =
-        records ? list_run_records(*records, options.ruleset) : std::vector<RunListing>{};
+    // No run state at all is what a SQLite base without a state file is: nothing to list.
+    if (!records)
+        return fail("database",
+                    "no runs are stored in '" + store->where() + "'; run 'strata run' first");
+    const std::vector<RunListing> runs = list_run_records(*records, options.ruleset);
+    // Finding no runs of a ruleset is an answer, not an error.
     if (runs.empty()) {
         err << "strata runs: no runs"
             << (options.ruleset ? " of ruleset '" + *options.ruleset + "'" : std::string())

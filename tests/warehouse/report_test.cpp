@@ -357,6 +357,12 @@ TEST_CASE("warehouse report: the PostgreSQL model is the SQLite one, field by fi
         const Run none = run_cli({"report", "--db", empty.url, "--out", out});
         CHECK(none.code == 2);
         CHECK(none.err.find("no runs are stored in 'postgresql://") != std::string::npos);
+        // `runs` on a base never run is what it is on a SQLite base without a state: exit 2.
+        const Run listed = run_cli({"runs", "--db", empty.url, "--format", "json"});
+        CHECK(listed.code == 2);
+        CHECK(listed.err.find("no runs are stored in 'postgresql://") != std::string::npos);
+        CHECK(listed.err.find("run 'strata run' first") != std::string::npos);
+        CHECK(listed.out.find("\"error\"") != std::string::npos);
         const Run down =
             run_cli({"report", "--db",
                      "postgresql://me:secret@127.0.0.1:" + std::to_string(closed_port()) + "/shop",
@@ -440,6 +446,9 @@ TEST_CASE("warehouse report: the ClickHouse model is the SQLite one, field by fi
         const Run none = run_cli({"report", "--db", empty.url, "--out", dir.file("r.html")});
         CHECK(none.code == 2);
         CHECK(none.err.find("no runs are stored in 'clickhouse://") != std::string::npos);
+        const Run listed = run_cli({"runs", "--db", empty.url});
+        CHECK(listed.code == 2);
+        CHECK(listed.err.find("no runs are stored in 'clickhouse://") != std::string::npos);
     }
 }
 
