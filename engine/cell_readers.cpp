@@ -12,13 +12,13 @@ namespace strata {
 
 void sort_unconvertible(std::vector<DataQuality::Unconvertible>& findings) {
     std::sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) {
-        return std::tie(a.table, a.column) < std::tie(b.table, b.column);
+        return std::tie(a.table, a.column, a.type) < std::tie(b.table, b.column, b.type);
     });
 }
 
 void ConversionLog::bad(const std::string& column, Type type, sqlite3_value* cell) {
     for (auto& u : dq_.unconvertible) {
-        if (u.table == table_ && u.column == column) {
+        if (u.table == table_ && u.column == column && u.type == type) {
             ++u.count;
             return;
         }

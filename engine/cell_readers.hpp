@@ -14,7 +14,7 @@
 
 namespace strata {
 
-// Findings are listed by table, then column.
+// Findings are listed by table, column, then the type read.
 void sort_unconvertible(std::vector<DataQuality::Unconvertible>& findings);
 
 // Counts values that do not convert, per column, into a DataQuality.

@@ -355,9 +355,10 @@ std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& ta
 
 void merge_data_quality(DataQuality& into, const DataQuality& from) {
     for (const auto& u : from.unconvertible) {
-        auto same = std::find_if(
-            into.unconvertible.begin(), into.unconvertible.end(),
-            [&u](const auto& x) { return x.table == u.table && x.column == u.column; });
+        auto same =
+            std::find_if(into.unconvertible.begin(), into.unconvertible.end(), [&u](const auto& x) {
+                return x.table == u.table && x.column == u.column && x.type == u.type;
+            });
         if (same != into.unconvertible.end())
             same->count += u.count;
         else

@@ -28,7 +28,9 @@ struct DataQuality {
         size_t count = 0;
         std::string sample;  // the first value that did not convert
     };
-    std::vector<Unconvertible> unconvertible;  // ordered by table, then column
+    // One finding per column and the type it is read as (two facts may read a column as two
+    // types), ordered by table, column, then type.
+    std::vector<Unconvertible> unconvertible;
     size_t null_keys = 0;       // customer rows without a key (null, empty or blank): left out
     size_t duplicate_keys = 0;  // customer rows whose key repeats an earlier row: left out
     std::vector<std::string> duplicate_samples;

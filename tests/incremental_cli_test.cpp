@@ -840,3 +840,37 @@ TEST_CASE("--incremental from a kept state read before the table had its watch s
                        "raised: before the table was watched for changes, or by a run that could "
                        "not write to the customer database");
 }
+
+// Two facts over one table may read a column as two types: each type is a finding of its own
+// (its own count and first bad value), and an incremental run lists them as a full one does.
+TEST_CASE("incremental: a column read as two types is two data-quality findings, as in full") {
+    Shop shop;
+    shop.dir.write("shop.yaml",
+                   "ruleset: shop\nversion: 1\nas_of: 2026-11-01\nsource:\n  customers: "
+                   "customers\n  key: customer_id\n  facts:\n    orders: { table: orders, key: "
+                   "customer_id, time: order_date }\n    whole: { table: orders, key: "
+                   "customer_id, time: order_date, types: { amount: integer } }\n"
+                   "let:\n  revenue: sum(orders.amount)\n  units: sum(whole.amount)\n"
+                   "general:\n  policy: first_match\n  segments:\n"
+                   "    - { id: big, when: revenue > 100 }\n    - { id: rest, when: otherwise }\n");
+    const std::string full_db = shop.dir.file("full.db");
+    std::filesystem::copy_file(shop.db, full_db);
+    REQUIRE(shop.run().code == 0);
+    const std::string bad =
+        "INSERT INTO orders (customer_id, order_date, amount) VALUES (2, '2026-10-30', 'n/a')";
+    shop.sql(bad);
+    SQLite::Database(full_db, SQLite::OPEN_READWRITE).exec(bad);
+    const Run incremental = shop.run();
+    REQUIRE_MESSAGE(incremental.code == 0, incremental.err);
+    CHECK(mode(incremental) == "incremental");
+    const Run full = run_cli({"run", shop.file, "--db", full_db, "--format", "json"});
+    REQUIRE_MESSAGE(full.code == 0, full.err);
+    // 1.25 * i is whole for one order in four: the others are bad as integers, 'n/a' as both.
+    CHECK(json_at(full.out, "$.data_quality.unconvertible[0].type") == "integer");
+    CHECK(json_at(full.out, "$.data_quality.unconvertible[0].count") == "151");
+    CHECK(json_at(full.out, "$.data_quality.unconvertible[0].sample") == "1.25");
+    CHECK(json_at(full.out, "$.data_quality.unconvertible[1].type") == "number");
+    CHECK(json_at(full.out, "$.data_quality.unconvertible[1].count") == "1");
+    CHECK(json_at(full.out, "$.data_quality.unconvertible[1].sample") == "n/a");
+    CHECK(json_at(incremental.out, "$.data_quality") == json_at(full.out, "$.data_quality"));
+}
