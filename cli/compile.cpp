@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/io.hpp"
+#include "engine/store.hpp"
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
 
@@ -22,6 +23,14 @@ struct CompileOptions {
     std::optional<std::string> as_of;
     std::vector<std::string> lets;
 };
+
+// The SQLite dialect that knows the base's views (their rows have no rowid to order them);
+// the plain dialect when the schema cannot be read (the load that bound the rules read it).
+std::unique_ptr<sql::Dialect> sqlite_dialect_of(SQLite::Database& db) {
+    StoreError error;
+    const std::optional<Schema> schema = read_schema(db, error);
+    return sql::make_sqlite_dialect(schema ? &*schema : nullptr);
+}
 
 int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
@@ -77,7 +86,8 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
                        ? sql::make_postgres_dialect(catalog ? &*catalog : nullptr)
                    : options.dialect == "clickhouse"
                        ? sql::make_clickhouse_dialect(catalog ? &*catalog : nullptr)
-                       : sql::make_dialect(options.dialect);
+                   : options.dialect == "sqlite" && loaded->db ? sqlite_dialect_of(*loaded->db)
+                                                               : sql::make_dialect(options.dialect);
     // --lets names what the file has: a name it does not is a wrong option, not a rule problem.
     const auto& lets = loaded->rules->program.lets;
     for (const std::string& name : options.lets) {

@@ -20,6 +20,9 @@ struct ColumnSchema {
 struct TableSchema {
     std::string name;
     std::vector<ColumnSchema> columns;
+    // Whether the rows have a physical order a query can name (SQLite's rowid, PostgreSQL's
+    // ctid): false for a view, whose rows come in the order its query gives them.
+    bool ordered = true;
     const ColumnSchema* find(const std::string& column) const {
         for (const auto& c : columns) {
             if (c.name == column) return &c;

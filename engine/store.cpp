@@ -11,6 +11,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "engine/reader.hpp"
+
 namespace strata {
 
 namespace {
@@ -113,6 +115,9 @@ std::optional<Schema> read_schema(SQLite::Database& db, StoreError& error) {
                 c.type = type_from_declared(c.declared);
                 t.columns.push_back(std::move(c));
             }
+            // A view, a WITHOUT ROWID table, or a table whose column took the name rowid:
+            // its rows are in no order a query can name as rowid.
+            t.ordered = rowid_alias(db, t.name) == std::optional<std::string>("rowid");
             schema.tables.emplace(t.name, std::move(t));
         }
     } catch (const SQLite::Exception& e) {

@@ -454,12 +454,10 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
         return quoted(rf.customers_table, rf.customers_location) + "." + quoted(name, at);
     };
     // The customers, each cell read as its type, in scan order (rid).
-    const auto order = d_.scan_order();
+    const auto order =
+        d_.scan_order(rf.customers_table, quoted(rf.customers_table, rf.customers_location));
     std::string cust =
-        "SELECT " +
-        (order ? quoted(rf.customers_table, rf.customers_location) + "." + *order
-               : std::string("0")) +
-        " AS rid, " +
+        "SELECT " + order.value_or("0") + " AS rid, " +
         d_.read_column_key(rf.customers_table, rf.key, customer_column(rf.key, rf.key_location)) +
         " AS k";
     for (size_t s = 0; s < program.columns.size(); ++s) {

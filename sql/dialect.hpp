@@ -67,9 +67,14 @@ class Dialect {
         return std::nullopt;
     }
     virtual std::string state_refusal() const { return "not compiled yet"; }
-    // The expression that orders a table's rows as a scan reads them (of customer rows with
-    // the same key, the first stays), or nullopt when the dialect has none.
-    virtual std::optional<std::string> scan_order() const { return std::nullopt; }
+    // The expression that orders `table`'s rows (`quoted_table` as the query names it) as a
+    // scan reads them (of customer rows with the same key, the first stays), or nullopt when
+    // the dialect has none. A view has no physical order: its rows are numbered in the order
+    // its query gives them, as the engine reads them.
+    virtual std::optional<std::string> scan_order(const std::string& table,
+                                                  const std::string& quoted_table) const {
+        return std::nullopt;
+    }
 
     // `body` with `value` evaluated once and available in it as `name`.
     virtual std::string bind(const std::string& value, const std::string& name,
@@ -356,7 +361,9 @@ std::unique_ptr<Dialect> make_dialect(const std::string& name);
 // a column of the table, so a SELECT that reads a base's columns gives its values such names
 // and the plan's own names (k, t, c0, ...) one SELECT out.
 std::string unused_prefix(const std::vector<std::string>& columns, std::string prefix);
-std::unique_ptr<Dialect> make_sqlite_dialect();
+// With `catalog` (the database's schema, engine/store's read_schema), a view's rows are
+// ordered as the view gives them (scan_order); without it every table is taken to have a rowid.
+std::unique_ptr<Dialect> make_sqlite_dialect(const Schema* catalog = nullptr);
 // With `catalog` (the database's schema, read from system.columns), a column that
 // `source.types` gives another type than its native one is converted as the engine converts.
 std::unique_ptr<Dialect> make_clickhouse_dialect(const Schema* catalog = nullptr);

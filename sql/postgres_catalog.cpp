@@ -6,18 +6,29 @@ namespace strata::sql {
 
 std::optional<Schema> read_postgres_schema(warehouse::PostgresConnection& connection,
                                            std::string& error) {
+    // pg_catalog rather than information_schema.columns, which leaves materialized views out.
+    // A domain's column has its base type, as information_schema says.
     auto columns = connection.exec(
-        "SELECT table_name, column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position");
+        "SELECT c.relname, a.attname, "
+        "format_type(COALESCE(NULLIF(t.typbasetype, 0), a.atttypid), NULL), c.relkind "
+        "FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
+        "AND NOT a.attisdropped "
+        "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        "WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace "
+        "WHERE nspname = current_schema()) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+        "ORDER BY c.relname, a.attnum");
     if (!columns) {
         error = columns.error().describe();
         return std::nullopt;
     }
     Schema schema;
     for (const auto& row : columns.value().rows) {
-        if (row.size() != 3 || !row[0] || !row[1] || !row[2]) continue;
+        if (row.size() != 4 || !row[0] || !row[1] || !row[2] || !row[3]) continue;
         TableSchema& table = schema.tables[*row[0]];
         table.name = *row[0];
+        // Views and foreign tables have no physical row order (ctid).
+        table.ordered = *row[3] != "v" && *row[3] != "f";
         table.columns.push_back({*row[1], *row[2], type_of_postgres(*row[2])});
     }
     return schema;

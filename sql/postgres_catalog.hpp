@@ -10,10 +10,12 @@
 
 namespace strata::sql {
 
-// The tables and views of the connection's current schema (the first of its search_path,
-// usually `public`) with their columns in order: `declared` is information_schema's
-// data_type (bigint, double precision, text, date, ...) and `type` its language type
-// (type_of_postgres). On failure nullopt, with the server's message in `error`.
+// The tables, partitioned tables, views, materialized views and foreign tables of the
+// connection's current schema (the first of its search_path, usually `public`) with their
+// columns in order: `declared` is the column's type as format_type names it without its
+// modifier (bigint, double precision, text, date, a domain's base type, ...) and `type` its
+// language type (type_of_postgres); `ordered` is false for views and foreign tables. On failure
+// nullopt, with the server's message in `error`.
 std::optional<Schema> read_postgres_schema(warehouse::PostgresConnection& connection,
                                            std::string& error);
 

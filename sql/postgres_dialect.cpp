@@ -75,8 +75,14 @@ class PostgresDialect final : public Dialect {
 
     std::string name() const override { return "postgres"; }
     // A table's physical order: the order its rows were written in until it is updated, the
-    // order a data-quality sample names them in (state/warehouse_quality.cpp).
-    std::optional<std::string> scan_order() const override { return "ctid"; }
+    // order a data-quality sample names them in (state/warehouse_quality.cpp). A view (or a
+    // foreign table) has none: its rows are numbered in the order its query gives them.
+    std::optional<std::string> scan_order(const std::string& table,
+                                          const std::string& quoted_table) const override {
+        const TableSchema* known = has_catalog_ ? catalog_.find(table) : nullptr;
+        if (known && !known->ordered) return "row_number() OVER ()";
+        return quoted_table + ".ctid";
+    }
 
     std::optional<std::string> identifier(const std::string& name) const override {
         return warehouse::quote_postgres_identifier(name);

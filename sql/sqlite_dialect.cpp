@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "dsl/schema.hpp"
 #include "sql/dialect.hpp"
 #include "sql/sqlite_parts.hpp"
 
@@ -18,6 +19,10 @@ namespace {
 
 class SqliteDialect final : public Dialect {
   public:
+    explicit SqliteDialect(const Schema* catalog) {
+        if (catalog) catalog_ = *catalog;
+    }
+
     std::string name() const override { return "sqlite"; }
     std::string step_as() const override { return " AS MATERIALIZED "; }
     // Two moves by months nest 7 subqueries, three 11, which SQLite 3.40 cannot parse in a
@@ -169,7 +174,12 @@ class SqliteDialect final : public Dialect {
         return "(CASE WHEN typeof(" + k + ") = 'integer' THEN 0 ELSE 1 END)";
     }
 
-    std::optional<std::string> scan_order() const override { return "rowid"; }
+    std::optional<std::string> scan_order(const std::string& table,
+                                          const std::string& quoted_table) const override {
+        const TableSchema* known = catalog_ ? catalog_->find(table) : nullptr;
+        if (known && !known->ordered) return "row_number() OVER ()";
+        return quoted_table + ".rowid";
+    }
 
     std::string bind(const std::string& value, const std::string& name,
                      const std::string& body) const override {
@@ -297,12 +307,15 @@ class SqliteDialect final : public Dialect {
     // SQLite's math functions (SQLITE_ENABLE_MATH_FUNCTIONS: on in Debian's build and in the
     // official shell since 3.35); sqrt() is C's, correctly rounded.
     bool has_sqrt() const override { return true; }
+
+  private:
+    std::optional<Schema> catalog_;
 };
 
 }  // namespace
 
-std::unique_ptr<Dialect> make_sqlite_dialect() {
-    return std::make_unique<SqliteDialect>();
+std::unique_ptr<Dialect> make_sqlite_dialect(const Schema* catalog) {
+    return std::make_unique<SqliteDialect>(catalog);
 }
 
 }  // namespace strata::sql

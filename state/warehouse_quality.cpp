@@ -95,7 +95,7 @@ bool add_unconvertible(const TableRead& t, const std::string& table_name, const 
         std::string text = sample.rows.empty() ? std::string() : sample_text(sample.rows[0].at(0));
         bool merged = false;
         for (auto& u : dq.unconvertible) {
-            if (u.table == table_name && u.column == t.cells[i].name) {
+            if (u.table == table_name && u.column == t.cells[i].name && u.type == t.cells[i].type) {
                 u.count += n;
                 merged = true;
             }
@@ -122,7 +122,12 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
     };
 
     // The customers: keys left out, repeated keys, cells that do not convert.
-    TableRead c{sql, name(rf.customers_table), "", pg ? "ctid" : name(rf.key), {}, {}, {}, {}, {}};
+    // Samples in the table's scan order on PostgreSQL, in key order on ClickHouse.
+    auto order = [&](const std::string& table, const std::string& key) {
+        return pg ? d.scan_order(table, name(table)).value_or(name(key)) : name(key);
+    };
+    TableRead c{
+        sql, name(rf.customers_table), "", order(rf.customers_table, rf.key), {}, {}, {}, {}, {}};
     c.columns_read = {rf.key};
     c.key = pg ? d.read_column_key(rf.customers_table, rf.key, cell(rf.customers_table, rf.key))
                : d.read_key(name(rf.key));
@@ -170,7 +175,7 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
                  " AS ck FROM " + c.table + ") ak WHERE ck IS NOT NULL"
            : " GLOBAL IN (SELECT " + c.key + " FROM " + c.table + ")";
     for (const bound::FactUse& f : program.facts) {
-        TableRead t{sql, name(f.table), "", pg ? "ctid" : name(f.key), {}, {}, {}, {}, {}};
+        TableRead t{sql, name(f.table), "", order(f.table, f.key), {}, {}, {}, {}, {}};
         const std::string key =
             pg ? d.read_column_key(f.table, f.key, cell(f.table, f.key)) : d.read_key(name(f.key));
         t.key = pg ? d.key_text(key) : key;
