@@ -23,8 +23,7 @@ void ConversionLog::bad(const std::string& column, Type type, sqlite3_value* cel
             return;
         }
     }
-    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(cell));
-    std::string sample = text ? std::string(text).substr(0, 40) : "";
+    std::string sample(cell_text(cell).substr(0, 40));
     dq_.unconvertible.push_back({table_, column, type, 1, sample});
     sort_unconvertible(dq_.unconvertible);
 }

@@ -74,10 +74,8 @@ inline int64_t key_owner(const KeyIndex& index, sqlite3_value* key) {
         case SQLITE_FLOAT:
             if (auto i = whole_number_key(sqlite3_value_double(key))) return index.find_integer(*i);
             [[fallthrough]];  // a fraction finds a key spelled as SQLite prints it
-        default: {
-            const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(key));
-            return index.find_text(p ? p : "");
-        }
+        default:              // every byte of the text: 'a\0b' is not 'a'
+            return index.find_text(std::string(cell_text(key)));
     }
 }
 

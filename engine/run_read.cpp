@@ -99,6 +99,13 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
                      "placed customer then, or customers left: whose rows they are now takes "
                      "a full read";
     }
+    // Fact values that did not convert are counted in customers' rows only, and the kept
+    // count does not say whose: when customers left, theirs may be among them.
+    if (!reason && states && !dropped.empty() && !kept->unconvertible.empty())
+        reason = format_count(dropped.size(), "customer", "customers") +
+                 " left the base, and fact values below the watermark did not convert at run " +
+                 std::to_string(kept->run_id) +
+                 ": whether they were the leavers' (no longer counted) takes a full read";
     if (reason) {
         outcome.reason = *reason;
         states.reset();

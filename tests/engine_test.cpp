@@ -507,11 +507,16 @@ CREATE TABLE texts (customer_id TEXT, plan TEXT);
 INSERT INTO texts VALUES ('1', 'a'), ('2', 'b'), ('c-3', 'c');
 CREATE TABLE orders (customer_id, amount REAL);
 INSERT INTO orders VALUES (1, 1), (2, 2), (2, 2), (-7, 1), (9000000000, 3), ('9000000000', 3), ('c-3', 4), (4, 9), (NULL, 9), ('3', 5);
+CREATE TABLE nuls (customer_id TEXT, plan TEXT);
+INSERT INTO nuls VALUES ('a', 'a'), ('a' || char(0) || 'b', 'b');
+INSERT INTO orders VALUES ('a' || char(0) || 'b', 1), ('a' || char(0) || 'b', 1);
 )sql");
-    for (const auto& table_expected :
-         std::vector<std::pair<std::string, std::string>>{{"dense", "1,1\n2,2\n3,1\n"},
-                                                          {"sparse", "-7,1\n5,0\n9000000000,2\n"},
-                                                          {"texts", "1,1\n2,2\nc-3,1\n"}}) {
+    for (const auto& table_expected : std::vector<std::pair<std::string, std::string>>{
+             {"dense", "1,1\n2,2\n3,1\n"},
+             {"sparse", "-7,1\n5,0\n9000000000,2\n"},
+             {"texts", "1,1\n2,2\nc-3,1\n"},
+             // every byte of a key: 'a\0b' is not 'a'
+             {"nuls", std::string("a,0\na\0b,2\n", 10)}}) {
         const std::string& table = table_expected.first;
         const std::string& expected = table_expected.second;
         CAPTURE(table);

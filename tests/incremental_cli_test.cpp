@@ -874,3 +874,27 @@ TEST_CASE("incremental: a column read as two types is two data-quality findings,
     CHECK(json_at(full.out, "$.data_quality.unconvertible[1].sample") == "n/a");
     CHECK(json_at(incremental.out, "$.data_quality") == json_at(full.out, "$.data_quality"));
 }
+
+TEST_CASE("incremental: customers leaving after fact values did not convert makes a full run") {
+    Shop shop;
+    shop.sql(
+        "INSERT INTO orders (customer_id, order_date, amount) VALUES (5, '2026-10-30', 'n/a')");
+    REQUIRE(shop.run().code == 0);
+    SUBCASE("the leaver had the bad value: it is no longer counted, as in a full run") {
+        shop.sql("DELETE FROM customers WHERE customer_id = 5");
+        const Run after = shop.run();
+        check_full_because(after,
+                           "1 customer left the base, and fact values below the watermark did "
+                           "not convert at run 1: whether they were the leavers' (no longer "
+                           "counted) takes a full read");
+        CHECK(json_at(after.out, "$.data_quality.unconvertible") == "[]");
+    }
+    SUBCASE("no one left: the kept count stands, incrementally") {
+        shop.sql(
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES (6, '2026-10-30', 3)");
+        const Run after = shop.run();
+        REQUIRE_MESSAGE(after.code == 0, after.err);
+        CHECK(mode(after) == "incremental");
+        CHECK(json_at(after.out, "$.data_quality.unconvertible[0].count") == "1");
+    }
+}
