@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "cli/whole_number.hpp"
 #include "dsl/diagnostics.hpp"
 #include "engine/value_pool.hpp"
@@ -387,6 +388,15 @@ std::string url_scheme_given(const std::vector<std::string>& args, std::string& 
     return {};
 }
 
+// Whether the arguments ask for --format json (for errors found before they are parsed).
+bool json_format_given(const std::vector<std::string>& args) {
+    for (size_t i = 0; i < args.size(); ++i)
+        if ((args[i] == "--format" && i + 1 < args.size() && args[i + 1] == "json") ||
+            args[i] == "--format=json")
+            return true;
+    return false;
+}
+
 }  // namespace
 
 int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -418,11 +428,13 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
     std::string option;
     if (const std::string scheme = url_scheme_given(args, option);
         !scheme.empty() && !command.empty() && !takes_warehouse_url(command)) {
-        err << "strata " << command << ": " << option << " is a " << scheme << ":// URL, but '"
-            << command
-            << "' reads SQLite files only so far (docs/warehouse.md lists the commands that work "
-               "on a warehouse: check, compile, run, export, outbox, explain, diff, report, "
-               "runs, history, versions, show)\n";
+        const std::string message =
+            option + " is a " + scheme + ":// URL, but '" + command +
+            "' reads SQLite files only so far (docs/warehouse.md lists the commands that work "
+            "on a warehouse: check, compile, run, export, outbox, explain, diff, report, "
+            "runs, history, versions, show)";
+        err << "strata " << command << ": " << message << '\n';
+        if (json_format_given(args)) write_json_error(out, "usage", message);
         return kExitEnvironment;
     }
     try {

@@ -1,24 +1,13 @@
 #include "cli/clickhouse_schema.hpp"
 
+#include "sql/clickhouse_native.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/clickhouse_text.hpp"
 
 namespace strata::cli {
 
 Type clickhouse_column_type(const std::string& native) {
-    std::string t = native;
-    const std::string nullable = "Nullable(";
-    if (t.rfind(nullable, 0) == 0 && t.back() == ')')
-        t = t.substr(nullable.size(), t.size() - nullable.size() - 1);
-    if (t == "Int8" || t == "Int16" || t == "Int32" || t == "Int64" || t == "UInt16" ||
-        t == "UInt32")
-        return Type::Int;
-    if (t == "UInt8") return Type::Bool;
-    if (t == "Float32" || t == "Float64" || t.rfind("Decimal", 0) == 0) return Type::Number;
-    if (t == "String" || t.rfind("FixedString(", 0) == 0) return Type::String;
-    if (t == "Date") return Type::Date;
-    if (t == "DateTime" || t.rfind("DateTime(", 0) == 0) return Type::DateTime;
-    return Type::Any;
+    return sql::clickhouse_native_kind(native);
 }
 
 std::optional<Schema> read_clickhouse_schema(const std::string& url, std::string& error) {

@@ -1,14 +1,8 @@
 // The schema of a ClickHouse database, read from system.columns, as the binder's Schema
 // (dsl/schema.hpp), so that `strata compile --dialect clickhouse --db clickhouse://...` binds
-// names and types against the server. Native types map to the language's types:
-//   Int8, Int16, Int32, Int64, UInt16, UInt32   integer
-//   UInt8                                       boolean (0/1; other values read as null)
-//   Float32, Float64, Decimal(P, S)             number
-//   String, FixedString(N)                      string
-//   Date                                        date (ClickHouse covers 1970 to 2105)
-//   DateTime                                    datetime (fact times)
-// Nullable(T) is T. Any other type (UInt64, arrays, enums...) is of no known type: a rule
-// that uses such a column is refused when compiled.
+// names and types against the server. Native types map to the language's types as
+// sql/clickhouse_native.hpp says; a column of no language type (arrays, UUID...) is refused
+// when a rule that uses it is compiled.
 #pragma once
 
 #include <optional>

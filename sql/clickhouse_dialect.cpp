@@ -23,8 +23,10 @@
 #include <cstring>
 
 #include "dsl/schema.hpp"
+#include "sql/clickhouse_native.hpp"
 #include "sql/dialect.hpp"
 #include "sql/text_readers.hpp"
+#include "warehouse/identifiers.hpp"
 
 namespace strata::sql {
 
@@ -86,27 +88,52 @@ class ClickHouseDialect final : public Dialect {
     std::optional<std::string> read_column(const std::string& table, const std::string& column,
                                            const std::string& c, Type type) const override {
         const Type kind = native_kind(table, column, type);
-        if (kind == type) return read_cell(c, type);
+        const ColumnSchema* native = catalog_column(table, column);
+        const std::string v = native ? clickhouse_native_value(native->declared, c) : c;
+        if (kind == type) return read_cell(v, type);
         if ((type == Type::Date && kind == Type::DateTime) ||
             (type == Type::DateTime && kind == Type::Date))
-            return read_cell(c, type);
+            return read_cell(v, type);
+        if (kind == Type::Any) return std::nullopt;  // refused (column_refusal)
+        if (type == Type::Int && native && clickhouse_native_decimal(native->declared))
+            // A Decimal's text without a zero fraction: 3.00 is 3, as SQLite keeps a whole
+            // DECIMAL; 3.50 is not an integer. Exact at every precision, unlike a Float64.
+            return clickhouse_text_integer(
+                "replaceRegexpOne(toString(" + v + "), '\\\\.0*$', '')",
+                [](const TextBindings& b, const std::string& body) { return lets(b, body); });
         return clickhouse_converted(
-            c, kind, type,
+            v, kind, type,
             [](const TextBindings& b, const std::string& body) { return lets(b, body); },
             powers_of_ten(19, false), powers_of_ten(22, true));
     }
 
     std::string read_column_day(const std::string& table, const std::string& column,
                                 const std::string& c) const override {
+        const ColumnSchema* native = catalog_column(table, column);
+        const std::string v = native ? clickhouse_native_value(native->declared, c) : c;
         if (native_kind(table, column, Type::Date) == Type::String)
             return clickhouse_text_day(
-                c, [](const TextBindings& b, const std::string& body) { return lets(b, body); });
-        return read_time_day(c);
+                v, [](const TextBindings& b, const std::string& body) { return lets(b, body); });
+        return read_time_day(v);
+    }
+
+    // An integer key column of any width as Int64, the type the placed keys and the stays
+    // hold (joins and IN need one type on both sides).
+    std::string read_column_key(const std::string& table, const std::string& column,
+                                const std::string& cell) const override {
+        const ColumnSchema* native = catalog_column(table, column);
+        if (!native) return read_key(cell);
+        const std::string v = clickhouse_native_value(native->declared, cell);
+        return native->type == Type::Int ? "toInt64(" + v + ")" : v;
     }
 
     std::optional<std::string> column_refusal(const std::string& table, const std::string& column,
                                               Type type) const override {
         const Type kind = native_kind(table, column, type);
+        if (kind == Type::Any)
+            return "its ClickHouse type " + catalog_column(table, column)->declared +
+                   " is not one strata reads (integers, UInt8 as boolean, floats, decimals, "
+                   "strings, enums, dates and datetimes, under Nullable or LowCardinality)";
         if (type == Type::String && (kind == Type::Number || kind == Type::DateTime))
             return std::string("ClickHouse 18.16 cannot write a ") + type_name(kind) +
                    " column's values as the engine's texts: read it as " + type_name(kind);
@@ -146,14 +173,10 @@ class ClickHouseDialect final : public Dialect {
         return "match(" + text + ", " + pattern + ")";
     }
 
+    // The warehouse naming rule (warehouse/identifiers.hpp), as for PostgreSQL: the state
+    // tables, the data-quality reads and the loader quote names the same way.
     std::optional<std::string> identifier(const std::string& name) const override {
-        if (name.empty() || name.find('\0') != std::string::npos) return std::nullopt;
-        std::string out = "`";
-        for (char c : name) {
-            if (c == '`' || c == '\\') out += '\\';
-            out += c;
-        }
-        return out + "`";
+        return warehouse::quote_clickhouse_identifier(name);
     }
 
     std::optional<std::string> string_literal(const std::string& text) const override {
@@ -590,10 +613,14 @@ class ClickHouseDialect final : public Dialect {
     // The language type of the column's native type (dsl/schema's type of the catalog's
     // column), or `type` itself without a catalog or for a column it does not list.
     Type native_kind(const std::string& table, const std::string& column, Type type) const {
-        if (!has_catalog_) return type;
-        if (const auto* t = catalog_.find(table))
-            if (const auto* c = t->find(column)) return c->type;
-        return type;
+        const ColumnSchema* c = catalog_column(table, column);
+        return c ? c->type : type;
+    }
+    // The catalog's column, or nullptr without a catalog or for a column it does not list.
+    const ColumnSchema* catalog_column(const std::string& table, const std::string& column) const {
+        if (!has_catalog_) return nullptr;
+        const auto* t = catalog_.find(table);
+        return t ? t->find(column) : nullptr;
     }
     Schema catalog_;
     bool has_catalog_ = false;

@@ -281,7 +281,7 @@ std::optional<std::string> Lowering::compile_nested(const std::vector<std::strin
     // The cells are carried up raw and read as their types in the step after the aggregates'
     // joins: ClickHouse analyses everything below a step once more for each step above it, and
     // the readers (text to number, say) are the largest expressions of most queries.
-    std::string cust = "SELECT " + d_.read_key(src[0]) + " AS k";
+    std::string cust = "SELECT " + d_.read_column_key(rf.customers_table, rf.key, src[0]) + " AS k";
     columns_ = {"k"};
     std::vector<std::pair<std::string, std::string>> cells;
     size_t next = 1;
@@ -319,10 +319,10 @@ std::optional<std::string> Lowering::compile_nested(const std::vector<std::strin
         if (!f.time.empty()) fact_read.push_back(f.time);
         const std::string rows = renamed_source(
             fact_read, std::vector<Location>(fact_read.size(), at), f.table, at, src);
-        std::string sql = "SELECT " + d_.read_key(src[0]) + " AS k";
+        std::string sql = "SELECT " + d_.read_column_key(f.table, f.key, src[0]) + " AS k";
         FactCells cells;
         cells.table = quoted(f.table, at);
-        cells.key = d_.read_key(quoted(f.key, at));
+        cells.key = d_.read_column_key(f.table, f.key, quoted(f.key, at));
         cells.prefix = unused_prefix(fact_read, "strata_g_");
         for (size_t s = 0; s < f.columns.size(); ++s) {
             if (!needed_fact_columns_.at(fi).at(s)) {

@@ -52,11 +52,17 @@ int64_t integer_of(const Cell& cell) {
 
 bool clickhouse_keys_unique(ClickHouseClient& client, const std::string& table,
                             const std::string& key, const std::string& what, std::string& error) {
-    const std::string quoted_key = *warehouse::quote_clickhouse_identifier(key);
+    const auto quoted_key = warehouse::quote_clickhouse_identifier(key);
+    const auto quoted_table = warehouse::quote_clickhouse_identifier(table);
+    if (!quoted_table || !quoted_key) {
+        error = quoted_table ? "the customer key column " + warehouse::identifier_problem(key)
+                             : "the customer table " + warehouse::identifier_problem(table);
+        return false;
+    }
     ResultTable t;
     if (!run_statement(client,
-                       "SELECT count(), uniqExact(" + quoted_key + "), countIf(isNull(" +
-                           quoted_key + ")) FROM " + *warehouse::quote_clickhouse_identifier(table),
+                       "SELECT count(), uniqExact(" + *quoted_key + "), countIf(isNull(" +
+                           *quoted_key + ")) FROM " + *quoted_table,
                        &t, error))
         return false;
     const auto number = [&t](size_t i) { return std::stoll(t.rows.at(0).at(i).value_or("0")); };

@@ -366,6 +366,11 @@ std::optional<Explanation> explain_in_clickhouse(const CompiledRules& rules, con
     sql += " FROM " + table;
     warehouse::ClickHouseClient client(url);
     if (!ensure_clickhouse_state_for_reads(client, rules, error.message)) return std::nullopt;
+    // One row per customer, as a run needs: with a repeated key the population functions
+    // would rank more rows than the base has customers, and the answer would not be a run's.
+    if (!clickhouse_keys_unique(client, rules.rules.customers_table, rules.rules.key,
+                                "an explanation", error.message))
+        return std::nullopt;
     struct Dropper {
         std::function<void()> drop;
         ~Dropper() { drop(); }

@@ -129,8 +129,7 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
     TableRead c{
         sql, name(rf.customers_table), "", order(rf.customers_table, rf.key), {}, {}, {}, {}, {}};
     c.columns_read = {rf.key};
-    c.key = pg ? d.read_column_key(rf.customers_table, rf.key, cell(rf.customers_table, rf.key))
-               : d.read_key(name(rf.key));
+    c.key = d.read_column_key(rf.customers_table, rf.key, cell(rf.customers_table, rf.key));
     for (const bound::ColumnUse& use : program.columns) {
         if (use.source != bound::ColumnSource::Table) continue;
         const std::string raw = cell(rf.customers_table, use.name);
@@ -176,8 +175,7 @@ bool count_data_quality(const CompiledRules& rules, Date as_of, const sql::Diale
            : " GLOBAL IN (SELECT " + c.key + " FROM " + c.table + ")";
     for (const bound::FactUse& f : program.facts) {
         TableRead t{sql, name(f.table), "", order(f.table, f.key), {}, {}, {}, {}, {}};
-        const std::string key =
-            pg ? d.read_column_key(f.table, f.key, cell(f.table, f.key)) : d.read_key(name(f.key));
+        const std::string key = d.read_column_key(f.table, f.key, cell(f.table, f.key));
         t.key = pg ? d.key_text(key) : key;
         for (const bound::ColumnUse& use : f.columns) {
             const std::string raw = cell(f.table, use.name);

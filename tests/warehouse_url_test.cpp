@@ -202,6 +202,16 @@ TEST_CASE("--db: commands that read SQLite files only say so for a warehouse URL
         CHECK(run.err.find("reads SQLite files only so far") != std::string::npos);
         // The password never shows.
         CHECK(run.err.find("secret") == std::string::npos);
+        CHECK(run.out.empty());
+        // With --format json, the error object on stdout as well.
+        std::vector<std::string> json_args = args;
+        json_args.insert(json_args.end(), {"--format", "json"});
+        const strata::testing::Run json = strata::testing::run_cli(json_args);
+        CHECK(json.code == 2);
+        CHECK(strata::testing::json_at(json.out, "$.error.kind") == "usage");
+        CHECK(strata::testing::json_at(json.out, "$.error.message")
+                  .find("reads SQLite files only so far") != std::string::npos);
+        CHECK(json.out.find("secret") == std::string::npos);
     }
     // The commands that do read a warehouse get past the guard (here: to the connection,
     // which port 1 refuses).
