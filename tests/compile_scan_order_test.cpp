@@ -87,3 +87,23 @@ TEST_CASE("compile: a view's or a WITHOUT ROWID table's repeated keys keep the f
         CHECK(placed_by_query(table_base, compiled.out) == "2,first\n");
     }
 }
+
+TEST_CASE("compile: a column named rowid is not the row order; the rows' own order is") {
+    TempDir dir;
+    // The column `rowid` counts down while the rows go up: ordered by it, key 2's first row
+    // would be 'second'.
+    const std::string db = dir.database(
+        "named.db",
+        "CREATE TABLE orders (customer_id INTEGER, order_date DATE);\n"
+        "CREATE TABLE customers (rowid INTEGER, customer_id INTEGER, tier TEXT);\n"
+        "INSERT INTO customers VALUES (9, 2, 'first'), (8, 1, 'first'), (7, 2, 'second');\n");
+    const std::string rules = dir.write("rules.yaml", kRules);
+    const Run compiled =
+        run_cli({"compile", rules, "--dialect", "sqlite", "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(compiled.code == 0, compiled.err);
+    CHECK(placed_by_query(db, compiled.out) == "1,first\n2,first\n");
+    const Run run = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(run.code == 0, run.err);
+    const Run exported = run_cli({"export", rules, "--db", db, "--columns", "key,segment"});
+    CHECK(exported.out == "key,segment\n1,first\n2,first\n");
+}
