@@ -24,16 +24,47 @@ std::string ntile_story(const NtileFit& fit, bool best_low, const Value& x,
     if (!tile) return {};
     auto score = [&](int64_t t) { return best_low ? fit.n + 1 - t : t; };
     const NtileBin& bin = fit.bins[static_cast<size_t>(*tile - 1)];
-    const char* at = fit.descending ? "at or below" : "at or above";
-    std::string out = name + " " + format_value(x) + " is " + at + " the cut " +
-                      format_value(bin.from) + " of bin " + std::to_string(score(*tile));
-    // The next bin with customers, in ranking order: where this one ends.
-    for (auto b = static_cast<size_t>(*tile); b < fit.bins.size(); ++b) {
-        if (fit.bins[b].customers == 0) continue;
-        out += std::string(" (and ") + (fit.descending ? "above " : "below ") +
-               format_value(fit.bins[b].from) + " of bin " +
-               std::to_string(score(static_cast<int64_t>(b) + 1)) + ")";
-        break;
+    auto before = [&](const Value& a, const Value& b) {
+        const int c = compare_values(a, b);
+        return fit.descending ? c > 0 : c < 0;
+    };
+    // The last non-empty bin before this one, in ranking order.
+    const NtileBin* previous = nullptr;
+    for (auto b = static_cast<size_t>(*tile - 1); b-- > 0;) {
+        if (fit.bins[b].customers > 0) {
+            previous = &fit.bins[b];
+            break;
+        }
+    }
+    auto score_of = [&](const NtileBin* b) {
+        return std::to_string(score(static_cast<int64_t>(b - fit.bins.data()) + 1));
+    };
+    std::string out;
+    if (bin.customers == 0 && previous) {
+        // Past every value the run ranked: L = N.
+        out = name + " " + format_value(x) + " ranks after every ranked value (the last, " +
+              format_value(previous->last) + ", is in bin " + score_of(previous) +
+              "), so it is in bin " + std::to_string(score(*tile)) + ", the last in ranking order";
+        return out;
+    }
+    if (previous && !is_null(previous->last) && before(x, bin.from)) {
+        // Between two bins: it ranks with the next value of the base, this bin's cut.
+        out = name + " " + format_value(x) + " lies between " + format_value(previous->last) +
+              ", the last value of bin " + score_of(previous) + ", and the cut " +
+              format_value(bin.from) + " of bin " + std::to_string(score(*tile)) +
+              ", so it ranks with the cut";
+    } else {
+        const char* at = fit.descending ? "at or below" : "at or above";
+        out = name + " " + format_value(x) + " is " + at + " the cut " + format_value(bin.from) +
+              " of bin " + std::to_string(score(*tile));
+        // The next bin with customers, in ranking order: where this one ends.
+        for (auto b = static_cast<size_t>(*tile); b < fit.bins.size(); ++b) {
+            if (fit.bins[b].customers == 0) continue;
+            out += std::string(" (and ") + (fit.descending ? "above " : "below ") +
+                   format_value(fit.bins[b].from) + " of bin " +
+                   std::to_string(score(static_cast<int64_t>(b) + 1)) + ")";
+            break;
+        }
     }
     out += "; " + format_thousands(bin.customers) + " of " + format_thousands(fit.total) +
            " ranked customers are in the bin";

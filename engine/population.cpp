@@ -186,18 +186,28 @@ void for_each_rank(const X& x, bool descending, F f) {
     }
 }
 
-// x's tile under `fit`, or 0 for null. The last non-empty bin whose cut ranks at or before x:
-// ranks are monotone in the value and every value of the base lies in one bin's range, so
-// this is its tile; a value before every cut has L = 0, tile 1.
+// Whether a comes strictly before b in the fit's ranking order.
+bool ranks_before(const NtileFit& fit, const Value& a, const Value& b) {
+    const int c = compare_values(a, b);
+    return fit.descending ? c > 0 : c < 0;
+}
+
+// x's tile under `fit`, or 0 for null: 1 + floor(n·L/N) with L the ranked customers strictly
+// before x. Ranks are monotone in the value, so a value of the base is in the last non-empty
+// bin whose cut ranks at or before it. A value the base never had shares L with the first
+// value of the base after it: past its bin's last value, that is the next non-empty bin's
+// cut; past every value, L = N, and the tile is n (the formula's n + 1 is not a tile). A value
+// before every cut has L = 0, tile 1.
 int64_t tile_for(const NtileFit& fit, const Value& x) {
     if (is_null(x) || fit.filled.empty()) return 0;
-    const auto after = std::upper_bound(fit.filled.begin(), fit.filled.end(), x,
-                                        [&fit](const Value& v, uint32_t b) {
-                                            const int c = compare_values(v, fit.bins[b].from);
-                                            return fit.descending ? c > 0 : c < 0;
-                                        });
+    const auto after = std::upper_bound(
+        fit.filled.begin(), fit.filled.end(), x,
+        [&fit](const Value& v, uint32_t b) { return ranks_before(fit, v, fit.bins[b].from); });
     if (after == fit.filled.begin()) return 1;
-    return static_cast<int64_t>(*(after - 1)) + 1;
+    const NtileBin& bin = fit.bins[*(after - 1)];
+    if (is_null(bin.last) || !ranks_before(fit, bin.last, x))
+        return static_cast<int64_t>(*(after - 1)) + 1;
+    return after == fit.filled.end() ? fit.n : static_cast<int64_t>(*after) + 1;
 }
 
 // 1 + floor(n·L/N), in integers so no rounding can move a boundary.
@@ -329,6 +339,9 @@ NtileFit fit_ntile_of(const X& x, int64_t n, bool descending) {
     // Per bin: the smallest L seen (the cut's) and a row holding it.
     std::vector<size_t> cut_less(fit.bins.size(), SIZE_MAX);
     std::vector<size_t> cut_row(fit.bins.size(), 0);
+    // And the largest L seen (the bin's last value's) and a row holding it.
+    std::vector<size_t> last_less(fit.bins.size(), 0);
+    std::vector<size_t> last_row(fit.bins.size(), 0);
     for_each_rank(x, descending, [&](size_t i, size_t less, size_t total) {
         const auto bin = static_cast<size_t>(tile_of(n, less, total) - 1);
         NtileBin& b = fit.bins[bin];
@@ -340,11 +353,16 @@ NtileFit fit_ntile_of(const X& x, int64_t n, bool descending) {
         } else if (less == cut_less[bin]) {
             ++b.ties_at_cut;
         }
+        if (b.customers == 1 || less > last_less[bin]) {
+            last_less[bin] = less;
+            last_row[bin] = i;
+        }
         fit.total = total;
     });
     for (size_t b = 0; b < fit.bins.size(); ++b) {
         if (fit.bins[b].customers == 0) continue;
         fit.bins[b].from = x[cut_row[b]];
+        fit.bins[b].last = x[last_row[b]];
         fit.filled.push_back(static_cast<uint32_t>(b));
     }
     fit.nulls = x.size() - fit.total;

@@ -26,6 +26,9 @@ struct NtileBin {
     Value from;              // the bin's lower cut: its first value in ranking order
     size_t customers = 0;    // customers in the bin
     size_t ties_at_cut = 0;  // customers whose value equals `from`
+    // The bin's last value in ranking order. Null when not known (cut points fixed by a test
+    // case, fits stored before it was kept): a value after `from` then counts as in the bin.
+    Value last;
 };
 
 struct NtileFit {

@@ -6,10 +6,12 @@ namespace strata {
 
 namespace {
 
-// Bumped when the layout below changes. Layout 1 kept abc's total as a long double (its shares
-// were added in extended precision); its fits still decode: applying one needs only the
-// boundary customers, which the run chose.
-constexpr uint64_t kLayout = 2;
+// Bumped when the layout below changes; older layouts still decode. Layout 1 kept abc's total
+// as a long double (its shares were added in extended precision): applying one needs only the
+// boundary customers, which the run chose. Layouts 1 and 2 kept no bin's last value, so a
+// value the base never had counts as in the bin whose cut is before it.
+constexpr uint64_t kLayout = 3;
+constexpr uint64_t kLayoutNoBinLast = 2;
 constexpr uint64_t kLayoutLongDoubleAbc = 1;
 
 void put_ntile(ByteWriter& w, const NtileFit& f) {
@@ -22,6 +24,7 @@ void put_ntile(ByteWriter& w, const NtileFit& f) {
         w.value(b.from);
         w.u64(b.customers);
         w.u64(b.ties_at_cut);
+        w.value(b.last);
     }
     w.u64(f.filled.size());
     for (uint32_t i : f.filled)
@@ -35,7 +38,7 @@ size_t length(ByteReader& r) {
     return r.ok() ? static_cast<size_t>(n) : 0;
 }
 
-NtileFit get_ntile(ByteReader& r) {
+NtileFit get_ntile(ByteReader& r, uint64_t layout) {
     NtileFit f;
     f.n = r.i64();
     f.descending = r.u64() != 0;
@@ -47,6 +50,7 @@ NtileFit get_ntile(ByteReader& r) {
         b.from = r.value();
         b.customers = r.u64();
         b.ties_at_cut = r.u64();
+        if (layout > kLayoutNoBinLast) b.last = r.value();
         f.bins.push_back(b);
     }
     const size_t filled = length(r);
@@ -128,11 +132,11 @@ std::string encode_fit(const PopulationFit& fit) {
 std::optional<PopulationFit> decode_fit(std::string_view bytes) {
     ByteReader r(bytes);
     const uint64_t layout = r.u64();
-    if (layout != kLayout && layout != kLayoutLongDoubleAbc) return std::nullopt;
+    if (layout < kLayoutLongDoubleAbc || layout > kLayout) return std::nullopt;
     PopulationFit fit;
     switch (r.u64()) {
         case 0:
-            fit = get_ntile(r);
+            fit = get_ntile(r, layout);
             break;
         case 1: {
             PercentRankFit p;
@@ -151,9 +155,9 @@ std::optional<PopulationFit> decode_fit(std::string_view bytes) {
             m.bins = r.i64();
             m.best_low = r.u64() != 0;
             m.recency_is_age = r.u64() != 0;
-            m.r = get_ntile(r);
-            m.f = get_ntile(r);
-            m.m = get_ntile(r);
+            m.r = get_ntile(r, layout);
+            m.f = get_ntile(r, layout);
+            m.m = get_ntile(r, layout);
             fit = std::move(m);
             break;
         }

@@ -64,6 +64,8 @@ void write_ntile_json(JsonWriter& w, const char* field, const NtileFit& fit, boo
     for (const auto& [score, bin] : scored_bins(fit, best_low)) {
         w.begin_object().key("bin").value(score).key("from");
         json_value(w, bin->from);
+        w.key("to");
+        json_value(w, bin->last);
         w.key("customers").value(bin->customers).key("ties_at_cut").value(bin->ties_at_cut);
         w.end_object();
     }
@@ -197,6 +199,7 @@ NtileFit ntile_fit_from_bins(int64_t n, bool descending, size_t nulls,
         bin.from = b.from;
         bin.customers = b.customers;
         bin.ties_at_cut = b.ties_at_cut;
+        bin.last = b.last;
         fit.total += b.customers;
     }
     for (size_t b = 0; b < fit.bins.size(); ++b) {

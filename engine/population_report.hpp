@@ -43,13 +43,14 @@ struct PopulationSummary {
 };
 
 // One bin of a ranking as counted elsewhere (a run inside a warehouse): the tile the placement
-// gave its customers (1..n), its first value in ranking order, its customers, and how many of
-// them hold that value.
+// gave its customers (1..n), its first and last values in ranking order, its customers, and
+// how many of them hold the first value.
 struct CountedBin {
     int64_t tile = 0;
     Value from;
     size_t customers = 0;
     size_t ties_at_cut = 0;
+    Value last;
 };
 
 // The fit of an ntile (or one rfm ranking) from its counted bins: the bins the run lists, as

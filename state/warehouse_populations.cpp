@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "engine/exact_sum.hpp"
+#include "state/warehouse_firing.hpp"
 #include "state/warehouse_report.hpp"
 
 namespace strata::state {
@@ -11,25 +12,6 @@ namespace {
 
 using warehouse::Cell;
 using warehouse::ResultTable;
-
-// A value of the run query's column, in the dialect's representation (a date its day
-// number, a bool 0/1 or t/f), as the engine holds a value of `type`.
-Value value_of(const Cell& cell, Type type) {
-    if (!cell) return {};
-    const std::string& text = *cell;
-    switch (type) {
-        case Type::Int:
-            return static_cast<int64_t>(std::strtoll(text.c_str(), nullptr, 10));
-        case Type::Number:
-            return std::strtod(text.c_str(), nullptr);
-        case Type::Date:
-            return Date{static_cast<int32_t>(std::strtoll(text.c_str(), nullptr, 10))};
-        case Type::Bool:
-            return text == "1" || text == "t" || text == "true";
-        default:
-            return intern(text);
-    }
-}
 
 // An exact sum of units as the server wrote it (an integer, perhaps with a zero fraction).
 SumUnits units_of(const Cell& cell) {
@@ -89,8 +71,8 @@ std::string column(size_t call, const std::string& what) {
     return "strata_pop_" + std::to_string(call) + "_" + what;
 }
 
-// One ranking's bins: per tile, its customers, its first value in ranking order and the
-// customers holding it.
+// One ranking's bins: per tile, its customers, its first and last values in ranking order and
+// the customers holding the first.
 bool count_bins(const Spelling& s, const std::string& placed, size_t call, size_t arg, Type type,
                 bool descending, const WarehouseQuery& query, std::vector<CountedBin>& bins) {
     const std::string x = column(call, "x" + std::to_string(arg));
@@ -100,7 +82,8 @@ bool count_bins(const Spelling& s, const std::string& placed, size_t call, size_
                                 " IS NOT NULL GROUP BY " + t + ", " + s.present(x, type);
     ResultTable table;
     if (!query("SELECT t, sum(c), " + std::string(descending ? "max(x)" : "min(x)") + ", " +
-                   s.count_at_first("c", "x", descending) + " FROM (" + grouped + ")" +
+                   s.count_at_first("c", "x", descending) + ", " +
+                   std::string(descending ? "min(x)" : "max(x)") + " FROM (" + grouped + ")" +
                    (s.sql == WarehouseSql::Postgres ? " g" : "") + " GROUP BY t",
                table))
         return false;
@@ -108,8 +91,9 @@ bool count_bins(const Spelling& s, const std::string& placed, size_t call, size_
         CountedBin b;
         b.tile = cell_integer(row.at(0));
         b.customers = count_of(row.at(1));
-        b.from = value_of(row.at(2), type);
+        b.from = value_from_cell(row.at(2), type);
         b.ties_at_cut = count_of(row.at(3));
+        b.last = value_from_cell(row.at(4), type);
         bins.push_back(std::move(b));
     }
     return true;
@@ -129,8 +113,8 @@ bool last_of_class(const Spelling& s, const std::string& placed, size_t call, co
         return false;
     if (table.rows.empty()) return true;
     last.present = true;
-    last.value = value_of(table.rows[0].at(0), type);
-    last.key = value_of(table.rows[0].at(1), integer_keys ? Type::Int : Type::String);
+    last.value = value_from_cell(table.rows[0].at(0), type);
+    last.key = value_from_cell(table.rows[0].at(1), integer_keys ? Type::Int : Type::String);
     return true;
 }
 

@@ -240,9 +240,12 @@ INSERT INTO customers VALUES (1, 10), (2, 20), (3, 30), (4, 40);
                                 "    - id: low\n      when: half == 1\n");
     REQUIRE(run_cli({"run", file, "--db", db, "--state", state, "--as-of", "2026-01-01"}).code ==
             0);
+    // Run 1's halves are 10, 20 and 30, 40: 25 has L = 2 there, so the top half. Customers 1
+    // and 2 spend more since, so ranked again 25 would be the lowest.
     SQLite::Database(db, SQLite::OPEN_READWRITE)
-        .exec("UPDATE customers SET spend = 21 WHERE id = 3");
-    // Run 1's cut between the halves is 30: 21 is below it.
+        .exec(
+            "UPDATE customers SET spend = 25 WHERE id = 3;"
+            "UPDATE customers SET spend = spend + 100 WHERE id IN (1, 2)");
     REQUIRE(
         run_cli({"eval", file, "--db", db, "--state", state, "--customer", "3", "--apply"}).code ==
         0);
@@ -250,11 +253,13 @@ INSERT INTO customers VALUES (1, 10), (2, 20), (3, 30), (4, 40);
         {"explain", "halves", "--db", db, "--state", state, "--customer", "3", "--format", "json"});
     REQUIRE_MESSAGE(evaluated.code == 0, evaluated.err);
     CHECK(json_at(evaluated.out, "$.stored.run") == "2");
-    CHECK(json_at(evaluated.out, "$.stored.segment") == "low");
-    CHECK(json_at(evaluated.out, "$.segment") == "low");  // ranked again, 21 would be top
+    CHECK(json_at(evaluated.out, "$.stored.segment") == "top");
+    CHECK(json_at(evaluated.out, "$.segment") == "top");  // ranked again, 25 would be low
     CHECK(json_at(evaluated.out, "$.matches_stored") == "1");
     auto text = run_cli({"explain", "halves", "--db", db, "--state", state, "--customer", "3"});
-    CHECK(text.out.find("(and below 30 of bin 2)") != std::string::npos);
+    INFO(text.out);
+    CHECK(text.out.find("25 lies between 20, the last value of bin 1, and the cut 30 of bin 2") !=
+          std::string::npos);
     // Customer 4's placement in run 2 is run 1's.
     auto other = run_cli(
         {"explain", "halves", "--db", db, "--state", state, "--customer", "4", "--format", "json"});

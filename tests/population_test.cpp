@@ -129,9 +129,9 @@ TEST_CASE("ntile's bins: empty bins when ties are large, the cut and the ties at
     CHECK(fit.bins[2].customers == 0);
     CHECK(fit.bins[3].customers == 1);
     CHECK(compare_values(fit.bins[3].from, Value{int64_t{2}}) == 0);
-    // A value the base never had falls in the bin whose range holds it.
+    // A value the base never had ranks with the base's next value: 1.5 has L = 3, as 2 has.
     CHECK(std::get<int64_t>(apply_ntile(fit, Value{int64_t{0}})) == 1);
-    CHECK(std::get<int64_t>(apply_ntile(fit, Value{1.5})) == 1);
+    CHECK(std::get<int64_t>(apply_ntile(fit, Value{1.5})) == 4);
     CHECK(std::get<int64_t>(apply_ntile(fit, Value{int64_t{9}})) == 4);
     CHECK(is_null(apply_ntile(fit, Value{})));
     // Ranked descending (a recency given as an age), the larger value's bin comes first.

@@ -325,6 +325,60 @@ TEST_CASE("explain inside the warehouse: records, cut points and fact rows, node
     CHECK(compare_explanations(rules, base, ch.url, {keys[1], keys[2], keys[3]}) == 3);
 }
 
+// Population functions over a datetime (the latest order's moment): the servers' cut points
+// come back as seconds and are datetimes, in the run's listing and in explain's because.
+TEST_CASE("population functions over datetimes inside the warehouse: cut points and because") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY);
+INSERT INTO customers VALUES (1), (2), (3), (4), (5), (6), (7), (8);
+CREATE TABLE orders (customer_id INTEGER, order_date DATETIME, amount REAL);
+INSERT INTO orders VALUES (1, '2026-01-10T15:00:00', 10), (2, '2026-01-19T20:00:00', 20),
+  (3, '2026-01-29T01:00:00', 30), (4, '2026-02-07T06:00:00', 40), (5, '2026-02-16T11:00:00', 50),
+  (6, '2026-02-25T16:00:00', 60), (7, '2026-03-06T21:00:00', 70), (8, '2026-03-16T02:00:00', 80),
+  (1, '2025-06-02T10:00:00', 5), (3, '2025-06-04T10:00:00', 5);
+)sql");
+    const std::string rules = dir.write("rules.yaml", R"yaml(ruleset: moments
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  last_order: max(orders.order_date)
+  score: "rfm(recency: last_order, frequency: count(orders), monetary: sum(orders.amount), bins: 3)"
+  tile: ntile(last_order, 4)
+general:
+  policy: first_match
+  segments:
+    - id: recent
+      when: score.r >= 3 and percent_rank(last_order) > 0.5
+    - id: late
+      when: tile >= 3
+    - id: rest
+      when: otherwise
+)yaml");
+    auto pg = RunDatabase::create();
+    pg.load(base);
+    ClusterDatabase ch;
+    ch.load(base);
+    CHECK(compare_explanations(rules, base, pg.url, {2, 8}) == 2);
+    CHECK(compare_explanations(rules, base, ch.url, {8}) == 1);
+    const Run lite = run_cli({"run", rules, "--db", base, "--as-of", "2026-11-01", "--dry-run",
+                              "--format", "json"});
+    REQUIRE(lite.code == 0);
+    const std::string cuts = json_at(lite.out, "$.populations");
+    CHECK(cuts.find("2026-03-06T21:00:00") != std::string::npos);
+    for (const std::string& url : {pg.url, ch.url}) {
+        CAPTURE(url);
+        const Run there = run_cli({"run", rules, "--db", url, "--as-of", "2026-11-01",
+                                   "--dry-run", "--format", "json"});
+        REQUIRE_MESSAGE(there.code == 0, there.err);
+        CHECK(json_at(there.out, "$.populations") == cuts);
+    }
+}
+
 TEST_CASE("explain inside the warehouse: refusals and usage errors") {
     TempDir dir;
     Gen gen{std::mt19937(11), true};
