@@ -290,6 +290,8 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
         const bound::FactUse& f = program.facts[i];
         const Location at =
             rules_.rules.facts.empty() ? Location{} : rules_.rules.facts[0].location;
+        if (auto reason = d_.key_refusal(f.table, f.key))
+            refuse(at, "key column '" + f.table + "." + f.key + "': " + *reason);
         std::string sql =
             "SELECT " +
             d_.read_column_key(f.table, f.key, quoted(f.table, at) + "." + quoted(f.key, at)) +
@@ -456,6 +458,9 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
     // The customers, each cell read as its type, in scan order (rid).
     const auto order =
         d_.scan_order(rf.customers_table, quoted(rf.customers_table, rf.customers_location));
+    if (auto reason = d_.key_refusal(rf.customers_table, rf.key))
+        refuse(rf.key_location,
+               "key column '" + rf.customers_table + "." + rf.key + "': " + *reason);
     std::string cust =
         "SELECT " + order.value_or("0") + " AS rid, " +
         d_.read_column_key(rf.customers_table, rf.key, customer_column(rf.key, rf.key_location)) +

@@ -281,6 +281,13 @@ class Dialect {
         (void)table, (void)column, (void)type;
         return std::nullopt;
     }
+    // Why this dialect cannot read `column` of `table` as a customer key with the engine's
+    // meaning, or nullopt when it can.
+    virtual std::optional<std::string> key_refusal(const std::string& table,
+                                                   const std::string& column) const {
+        (void)table, (void)column;
+        return std::nullopt;
+    }
     virtual std::string read_column_key(const std::string& table, const std::string& column,
                                         const std::string& cell) const {
         (void)table, (void)column;

@@ -140,13 +140,15 @@ class PostgresDialect final : public Dialect {
         const std::string t = "btrim(CAST(" + c + " AS text), E' \\t\\r\\n')";
         switch (type) {
             case Type::String:
-                if (kind == Type::Bool) return "(CASE WHEN " + c + " THEN '1' ELSE '0' END)";
+                if (kind == Type::Bool)
+                    return "(CASE WHEN " + c + " THEN '1' WHEN NOT " + c + " THEN '0' END)";
                 if (kind == Type::Date) return "to_char(" + c + ", 'YYYY-MM-DD')";
                 return "CAST(" + c + " AS text)";
             case Type::Int:
                 if (kind == Type::Int) return "CAST(" + c + " AS bigint)";
                 if (kind == Type::Bool)
-                    return "(CASE WHEN " + c + " THEN CAST(1 AS bigint) ELSE 0 END)";
+                    return "(CASE WHEN " + c + " THEN CAST(1 AS bigint) WHEN NOT " + c +
+                           " THEN 0 END)";
                 if (kind == Type::Number)
                     return "(CASE WHEN " + c + " >= -9223372036854775808 AND " + c +
                            " < 9223372036854775808 AND " + c + " = trunc(" + c + ") THEN CAST(" +
@@ -156,7 +158,8 @@ class PostgresDialect final : public Dialect {
             case Type::Number:
                 if (kind == Type::Int) return "CAST(" + c + " AS double precision)";
                 if (kind == Type::Bool)
-                    return "(CASE WHEN " + c + " THEN CAST(1 AS double precision) ELSE 0 END)";
+                    return "(CASE WHEN " + c + " THEN CAST(1 AS double precision) WHEN NOT " + c +
+                           " THEN 0 END)";
                 if (kind == Type::Number)
                     return "(CASE WHEN " + c +
                            " BETWEEN -1.7976931348623157e308 AND "
@@ -188,8 +191,11 @@ class PostgresDialect final : public Dialect {
     // without time zone read as UTC, as the engine reads every datetime), its fraction of a
     // second left out; a date's midnight; a text as the engine reads it.
     std::string seconds_of(const std::string& c, Type kind) const {
-        if (kind == Type::DateTime) return "CAST(floor(extract(epoch FROM " + c + ")) AS bigint)";
-        if (kind == Type::Date) return "(CAST(" + c + " - DATE '1970-01-01' AS bigint) * 86400)";
+        const std::string finite = "CASE WHEN isfinite(" + c + ") THEN ";
+        if (kind == Type::DateTime)
+            return "(" + finite + "CAST(floor(extract(epoch FROM " + c + ")) AS bigint) END)";
+        if (kind == Type::Date)
+            return "(" + finite + "CAST(" + c + " - DATE '1970-01-01' AS bigint) * 86400 END)";
         if (kind != Type::String) return "CAST(NULL AS bigint)";
         const std::string t = "btrim(CAST(" + c + " AS text), E' \\t\\r\\n')";
         auto part = [&](int at) {
@@ -203,12 +209,16 @@ class PostgresDialect final : public Dialect {
                 ", 17, 1) = ':' THEN " + part(18) + " ELSE 0 END) END");
     }
 
+    // 'infinity' and '-infinity' (PostgreSQL's sentinels) are no day, as such a text is none
+    // to the engine: null, where subtracting or converting them would be an error.
     std::string day_of(const std::string& c, Type kind, const std::string& n) const {
-        if (kind == Type::Date) return "(" + c + " - DATE '1970-01-01')";
+        const std::string finite = "CASE WHEN isfinite(" + c + ") THEN ";
+        if (kind == Type::Date) return "(" + finite + c + " - DATE '1970-01-01' END)";
         if (kind == Type::DateTime) {
             if (n.find("with time zone") != std::string::npos)
-                return "(CAST(" + c + " AT TIME ZONE 'UTC' AS date) - DATE '1970-01-01')";
-            return "(CAST(" + c + " AS date) - DATE '1970-01-01')";
+                return "(" + finite + "CAST(" + c +
+                       " AT TIME ZONE 'UTC' AS date) - DATE '1970-01-01' END)";
+            return "(" + finite + "CAST(" + c + " AS date) - DATE '1970-01-01' END)";
         }
         if (kind == Type::String) return text_day("btrim(CAST(" + c + " AS text), E' \\t\\r\\n')");
         return "CAST(NULL AS integer)";
@@ -226,6 +236,18 @@ class PostgresDialect final : public Dialect {
                                 const std::string& c) const override {
         const std::string n = native(table, column, Type::Date);
         return day_of(c, type_of_postgres(n), n);
+    }
+
+    // A numeric or floating key would have to be two things at once: the engine keys a whole
+    // value as an integer and a fraction as its text.
+    std::optional<std::string> key_refusal(const std::string& table,
+                                           const std::string& column) const override {
+        const std::string n = native(table, column, Type::Int);
+        if (type_of_postgres(n) != Type::Number) return std::nullopt;
+        return "its PostgreSQL type " + n +
+               " is not a key type strata reads: keys are integer or text columns (a view can "
+               "give CAST(" +
+               column + " AS bigint))";
     }
 
     std::string read_column_key(const std::string& table, const std::string& column,

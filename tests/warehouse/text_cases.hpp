@@ -136,13 +136,15 @@ general:
 )";
 
 // Typed columns given another type: an integer as a boolean, a fraction as an integer, a date
-// as a string.
+// as a string, booleans as a string, an integer and a number (a null one stays null).
 inline const char* kRetypedCasesSql = R"(
-CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, i INTEGER, r REAL, d DATE);
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, i INTEGER, r REAL, d DATE,
+  bs BOOLEAN, bi BOOLEAN, bn BOOLEAN);
 CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_date DATE);
-INSERT INTO customers VALUES (1, 0, 2.0, '1970-01-01'), (2, 1, 2.5, '2026-11-26'),
-  (3, 2, -0.0, NULL), (4, -1, 1e19, '2024-02-29'), (5, NULL, 9.2e18, '1970-01-02'),
-  (6, 9223372036854775807, NULL, '2105-12-31'), (7, 1, -9.2e18, '2026-11-26');
+INSERT INTO customers VALUES (1, 0, 2.0, '1970-01-01', 1, 1, 1),
+  (2, 1, 2.5, '2026-11-26', 0, 0, 0), (3, 2, -0.0, NULL, NULL, NULL, NULL),
+  (4, -1, 1e19, '2024-02-29', 1, 0, NULL), (5, NULL, 9.2e18, '1970-01-02', NULL, 1, 0),
+  (6, 9223372036854775807, NULL, '2105-12-31', 0, NULL, 1), (7, 1, -9.2e18, '2026-11-26', 1, 1, 1);
 )";
 
 inline const char* kRetypedCasesRules = R"(ruleset: retyped
@@ -150,7 +152,7 @@ version: 1
 source:
   customers: customers
   key: customer_id
-  types: { i: bool, r: integer, d: string }
+  types: { i: bool, r: integer, d: string, bs: string, bi: integer, bn: number }
   facts:
     orders: { table: orders, key: customer_id, time: order_date }
 general:
@@ -170,6 +172,15 @@ general:
         - { id: d_leap, when: d == '2024-02-29' }
         - { id: d_null, when: d is null }
         - { id: d_2026, when: d > '2026' }
+        - { id: bs_one, when: bs == '1' }
+        - { id: bs_zero, when: bs == '0' }
+        - { id: bs_null, when: bs is null }
+        - { id: bi_one, when: bi == 1 }
+        - { id: bi_zero, when: bi == 0 }
+        - { id: bi_null, when: bi is null }
+        - { id: bn_one, when: bn == 1.0 }
+        - { id: bn_zero, when: bn == 0.0 }
+        - { id: bn_null, when: bn is null }
 )";
 
 }  // namespace strata::warehouse::testing
