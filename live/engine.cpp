@@ -22,6 +22,15 @@ std::optional<EngineError> Engine::Impl::ensure_indexes(SQLite::Database& data,
     if (created_now) created_now->insert(created_now->end(), made.begin(), made.end());
     if (all_there) return std::nullopt;
     for (const auto& l : lookups) {
+        if (l.present || !l.view) continue;
+        return fail(Kind::MissingIndex,
+                    "view " + l.table + " has no index SQLite can search its column " + l.column +
+                        " with, which looking up one customer needs: index the column it is "
+                        "made from in the table under the view (for a computed column, such as "
+                        "CAST(id AS INTEGER), an index on that expression: CREATE INDEX … ON "
+                        "table (CAST(id AS INTEGER)))");
+    }
+    for (const auto& l : lookups) {
         if (l.present) continue;
         return fail(Kind::MissingIndex,
                     "table " + l.table + " has no index on column " + l.column +

@@ -71,7 +71,12 @@ std::vector<LookupIndex> lookup_indexes(SQLite::Database& data, const CompiledRu
         l.table = table;
         l.column = column;
         l.present = searched(data, table, column);
-        if (!l.present) {
+        SQLite::Statement kind(data,
+                               "SELECT type = 'view' FROM sqlite_master WHERE name = ? COLLATE "
+                               "NOCASE AND type IN ('table', 'view')");
+        kind.bind(1, table);
+        l.view = kind.executeStep() && kind.getColumn(0).getInt() == 1;
+        if (!l.present && !l.view) {
             l.name = free_index_name(data, table, column, out);
             l.create_sql = "CREATE INDEX IF NOT EXISTS " + quote_identifier(l.name) + " ON " +
                            quote_identifier(table) + " (" + quote_identifier(column) + ")";
@@ -90,15 +95,18 @@ bool create_lookup_indexes(const std::string& path, const std::vector<LookupInde
     read_only = false;
     if (std::all_of(lookups.begin(), lookups.end(), [](const auto& l) { return l.present; }))
         return true;
+    // A view's lookup needs an index under it, which only its author can say how to make.
+    const bool view_unsearched = std::any_of(lookups.begin(), lookups.end(),
+                                             [](const auto& l) { return !l.present && l.view; });
     try {
         SQLite::Database db(path, SQLite::OPEN_READWRITE);
         db.setBusyTimeout(wait_ms);
         for (const LookupIndex& l : lookups) {
-            if (l.present) continue;
+            if (l.present || l.view) continue;
             db.exec(l.create_sql);
             created.push_back(l.create_sql);
         }
-        return true;
+        return !view_unsearched;
     } catch (const SQLite::Exception& e) {
         read_only = e.getErrorCode() == SQLITE_READONLY || e.getErrorCode() == SQLITE_CANTOPEN ||
                     e.getErrorCode() == SQLITE_PERM;

@@ -16,6 +16,7 @@ struct LookupIndex {
     std::string table;
     std::string column;
     bool present = false;  // SQLite would search `column` with an index it has already
+    bool view = false;     // `table` is a view: no index can be made on it, only under it
     // When not present: the index to create, strata_eval_<table>_<column> (with _2, _3, … after
     // it when another object has that name), and its CREATE INDEX IF NOT EXISTS statement.
     std::string name;
@@ -27,7 +28,8 @@ struct LookupIndex {
 std::vector<LookupIndex> lookup_indexes(SQLite::Database& data, const CompiledRules& rules);
 
 // Creates the missing indexes of `lookups` in the database at `path` (opened read-write for
-// that alone, then closed). False with `error` set when it cannot; `read_only` tells whether
+// that alone, then closed). False when a view's lookup is not searched (no index can be made
+// on a view; `error` stays empty), or with `error` set when it cannot; `read_only` tells whether
 // the database refused to be written. `wait_ms`: how long it waits for another process's lock.
 bool create_lookup_indexes(const std::string& path, const std::vector<LookupIndex>& lookups,
                            std::vector<std::string>& created, std::string& error, bool& read_only,

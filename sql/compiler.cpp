@@ -301,6 +301,8 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
                 sql += ", NULL AS f" + std::to_string(s);
                 continue;
             }
+            refuse_unreadable(f.table, f.columns[s].name, f.columns[s].type,
+                              fact_type_location(f.name, f.columns[s].name, at));
             auto cell = d_.read_column(f.table, f.columns[s].name,
                                        quoted(f.table, at) + "." + quoted(f.columns[s].name, at),
                                        f.columns[s].type);
@@ -315,7 +317,7 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
                    d_.read_column_day(f.table, f.time,
                                       quoted(f.table, at) + "." + quoted(f.time, at)) +
                    " AS t";
-        sql += " FROM " + quoted(f.table, at);
+        sql += " FROM " + d_.table_reference(quoted(f.table, at));
         // Each row to the customer its key joins (engine/reader.hpp, KeyIndex); rows of no
         // customer drop out.
         // (Steps of their own: SQLite's parser allows only so much nesting in one.)
@@ -468,6 +470,8 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
     for (size_t s = 0; s < program.columns.size(); ++s) {
         const bound::ColumnUse& use = program.columns[s];
         if (use.source == bound::ColumnSource::State || !needed_columns_[s]) continue;
+        refuse_unreadable(rf.customers_table, use.name, use.type,
+                          type_location(rf.types, use.name, rf.customers_location));
         auto cell = d_.read_column(rf.customers_table, use.name,
                                    customer_column(use.name, rf.customers_location), use.type);
         if (!cell) cell = "NULL";  // refused where it is used
@@ -485,7 +489,7 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
                 " AND (since_day IS NULL OR since_day <= " + d_.integer_literal(as_of_.days) + ")";
         }
     }
-    cust += " FROM " + quoted(rf.customers_table, rf.customers_location);
+    cust += " FROM " + d_.table_reference(quoted(rf.customers_table, rf.customers_location));
     // Rows without a key drop out; of rows with the same key, the first in scan order stays
     // (engine/reader.hpp), before source.since leaves out the customers who joined later.
     steps_.push_back({"cust_raw", cust});

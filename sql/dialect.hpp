@@ -281,6 +281,10 @@ class Dialect {
         (void)table, (void)column, (void)type;
         return std::nullopt;
     }
+    // A base table in FROM, named so that no step of the query's WITH can stand for it.
+    virtual std::string table_reference(const std::string& quoted_table) const {
+        return quoted_table;
+    }
     // Why this dialect cannot read `column` of `table` as a customer key with the engine's
     // meaning, or nullopt when it can.
     virtual std::optional<std::string> key_refusal(const std::string& table,

@@ -23,12 +23,17 @@ std::optional<Schema> read_postgres_schema(warehouse::PostgresConnection& connec
         return std::nullopt;
     }
     Schema schema;
+    auto current = connection.exec("SELECT current_schema()");
+    if (current && !current.value().rows.empty() && !current.value().rows[0].empty() &&
+        current.value().rows[0][0])
+        schema.qualifier = *current.value().rows[0][0];
     for (const auto& row : columns.value().rows) {
         if (row.size() != 4 || !row[0] || !row[1] || !row[2] || !row[3]) continue;
         TableSchema& table = schema.tables[*row[0]];
         table.name = *row[0];
         // Views and foreign tables have no physical row order (ctid).
         table.ordered = *row[3] != "v" && *row[3] != "f";
+        table.partitioned = *row[3] == "p";
         table.columns.push_back({*row[1], *row[2], type_of_postgres(*row[2])});
     }
     return schema;

@@ -81,6 +81,9 @@ class PostgresDialect final : public Dialect {
                                           const std::string& quoted_table) const override {
         const TableSchema* known = has_catalog_ ? catalog_.find(table) : nullptr;
         if (known && !known->ordered) return "row_number() OVER ()";
+        // Partition by partition, in the order they were made (their oids), then physically.
+        if (known && known->partitioned)
+            return "ROW(" + quoted_table + ".tableoid, " + quoted_table + ".ctid)";
         return quoted_table + ".ctid";
     }
 
@@ -169,7 +172,9 @@ class PostgresDialect final : public Dialect {
                 return "CAST(NULL AS double precision)";
             case Type::Bool: {
                 if (kind == Type::Bool) return c;
-                if (kind == Type::Int)
+                // A numeric 1 is an integer to SQLite (numeric affinity), so true; a double
+                // 1.0 stays a fraction there, and a fraction is no bool.
+                if (kind == Type::Int || (kind == Type::Number && n.rfind("numeric", 0) == 0))
                     return "(CASE " + c + " WHEN 0 THEN false WHEN 1 THEN true END)";
                 if (kind != Type::String) return "CAST(NULL AS boolean)";
                 const std::string l = "translate(" + t + ", " + kUpper + ", " + kLower + ")";
@@ -236,6 +241,25 @@ class PostgresDialect final : public Dialect {
                                 const std::string& c) const override {
         const std::string n = native(table, column, Type::Date);
         return day_of(c, type_of_postgres(n), n);
+    }
+
+    // A step named like the table (cust, f0) would stand for it unqualified.
+    std::string table_reference(const std::string& quoted_table) const override {
+        if (!has_catalog_ || catalog_.qualifier.empty()) return quoted_table;
+        auto schema = warehouse::quote_postgres_identifier(catalog_.qualifier);
+        return schema ? *schema + "." + quoted_table : quoted_table;
+    }
+
+    // PostgreSQL spells numbers and moments its own way (100 where the engine writes 100.0,
+    // a timestamptz in the session's zone): such a column is read as what it is.
+    std::optional<std::string> column_refusal(const std::string& table, const std::string& column,
+                                              Type type) const override {
+        if (type != Type::String) return std::nullopt;
+        const std::string n = native(table, column, type);
+        const Type kind = type_of_postgres(n);
+        if (kind != Type::Number && kind != Type::DateTime) return std::nullopt;
+        return "PostgreSQL's text of its type " + n + " is not the engine's: read it as " +
+               type_name(kind);
     }
 
     // A numeric or floating key would have to be two things at once: the engine keys a whole

@@ -365,15 +365,15 @@ general:
     ch.load(base);
     CHECK(compare_explanations(rules, base, pg.url, {2, 8}) == 2);
     CHECK(compare_explanations(rules, base, ch.url, {8}) == 1);
-    const Run lite = run_cli({"run", rules, "--db", base, "--as-of", "2026-11-01", "--dry-run",
-                              "--format", "json"});
+    const Run lite = run_cli(
+        {"run", rules, "--db", base, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
     REQUIRE(lite.code == 0);
     const std::string cuts = json_at(lite.out, "$.populations");
     CHECK(cuts.find("2026-03-06T21:00:00") != std::string::npos);
     for (const std::string& url : {pg.url, ch.url}) {
         CAPTURE(url);
-        const Run there = run_cli({"run", rules, "--db", url, "--as-of", "2026-11-01",
-                                   "--dry-run", "--format", "json"});
+        const Run there = run_cli(
+            {"run", rules, "--db", url, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
         REQUIRE_MESSAGE(there.code == 0, there.err);
         CHECK(json_at(there.out, "$.populations") == cuts);
     }

@@ -140,3 +140,142 @@ general:
                          "precision") != std::string::npos);
     CHECK(run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01"}).code == 0);
 }
+
+TEST_CASE("postgres: numbers and moments given string are refused; a numeric 0 or 1 is a bool") {
+    TempDir dir;
+    auto pg = RunDatabase::create();
+    must(pg, R"sql(
+CREATE TABLE customers (customer_id bigint, price double precision, seen timestamptz,
+  flag numeric(1,0), ratio double precision);
+INSERT INTO customers VALUES (1, 100, NULL, 1, 1), (2, 1.5, NULL, 0, 0), (3, NULL, NULL, NULL, 1),
+  (4, 2, NULL, 2, NULL);
+CREATE TABLE orders (customer_id bigint, order_date date, amount double precision);
+)sql");
+    const std::string priced = dir.write("priced.yaml", R"yaml(ruleset: priced
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  types: { price: string, seen: string }
+general:
+  segments:
+    - { id: hit, when: price == '100.0' or seen == 'x' }
+    - { id: rest, when: otherwise }
+)yaml");
+    const Run refused = run_cli({"run", priced, "--db", pg.url, "--as-of", "2026-11-01"});
+    INFO(refused.err);
+    CHECK(refused.code == 1);
+    CHECK(refused.err.find("priced.yaml:6:12: error:") != std::string::npos);
+    CHECK(refused.err.find("column 'customers.price': PostgreSQL's text of its type double "
+                           "precision is not the engine's: read it as number") !=
+          std::string::npos);
+    CHECK(refused.err.find("column 'customers.seen'") != std::string::npos);
+    // numeric(1,0) holds what SQLite's numeric affinity stores as integers: 0 and 1 are
+    // bools, 2 is not; a double precision 1 stays a fraction in SQLite, and is none.
+    const std::string flagged = dir.write("flagged.yaml", R"yaml(ruleset: flagged
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  types: { flag: bool, ratio: bool }
+general:
+  segments:
+    - { id: flagged, when: flag }
+    - { id: unflagged, when: not flag }
+    - id: rest
+      when: otherwise
+      tactical:
+        - { id: ratio_known, when: ratio is not null }
+)yaml");
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER, price DOUBLE PRECISION, seen DATETIME,
+  flag NUMERIC(1,0), ratio DOUBLE PRECISION);
+INSERT INTO customers VALUES (1, 100, NULL, 1, 1), (2, 1.5, NULL, 0, 0), (3, NULL, NULL, NULL, 1),
+  (4, 2, NULL, 2, NULL);
+CREATE TABLE orders (customer_id INTEGER, order_date DATE, amount REAL);
+)sql");
+    REQUIRE(run_cli({"run", flagged, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const Run there = run_cli({"run", flagged, "--db", pg.url, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(there.code == 0, there.err);
+    const Run lite_rows = run_cli({"export", flagged, "--db", db});
+    CHECK(lite_rows.out.find("1,flagged,,") != std::string::npos);
+    CHECK(lite_rows.out.find("4,rest,,") != std::string::npos);
+    CHECK(run_cli({"export", flagged, "--db", pg.url}).out == lite_rows.out);
+}
+
+TEST_CASE("postgres: tables named like the steps of strata's query are still the tables") {
+    TempDir dir;
+    // cust and f0 are names the compiled query gives its own steps, made before the second
+    // and third tables are read.
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER, seats INTEGER);
+INSERT INTO customers VALUES (1, 3), (2, 5), (3, NULL), (4, 10);
+CREATE TABLE cust (customer_id INTEGER, order_date DATE, amount REAL);
+INSERT INTO cust VALUES (1, '2026-01-01', 50), (1, '2026-02-01', 60), (2, '2026-03-01', 20);
+CREATE TABLE f0 (customer_id INTEGER, visit_date DATE);
+INSERT INTO f0 VALUES (3, '2026-01-01'), (3, '2026-01-02'), (4, '2026-01-03');
+)sql");
+    auto pg = RunDatabase::create();
+    auto copied = copy_sqlite_tables(db, {"customers", "cust", "f0"}, pg.connection);
+    if (!copied) FAIL(copied.error().describe());
+    const std::string rules = dir.write("rules.yaml", R"yaml(ruleset: named
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: cust, key: customer_id, time: order_date }
+    visits: { table: f0, key: customer_id, time: visit_date }
+let:
+  spent: sum(orders.amount)
+general:
+  policy: first_match
+  segments:
+    - { id: big, when: spent >= 100 }
+    - { id: visitor, when: count(visits) >= 2 }
+    - { id: mid, when: seats >= 5 }
+    - { id: rest, when: otherwise }
+)yaml");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const Run there = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(there.code == 0, there.err);
+    const Run lite_rows = run_cli({"export", rules, "--db", db});
+    CHECK(lite_rows.out.find("1,big,") != std::string::npos);
+    CHECK(lite_rows.out.find("3,visitor,") != std::string::npos);
+    CHECK(run_cli({"export", rules, "--db", pg.url}).out == lite_rows.out);
+}
+
+TEST_CASE("postgres: of a key repeated across partitions, the partition made first keeps it") {
+    TempDir dir;
+    auto pg = RunDatabase::create();
+    // Partition b is made second but holds the smaller ctids of keys 1 and 2's repeats.
+    must(pg, R"sql(
+CREATE TABLE customers (customer_id bigint, region text, seats integer) PARTITION BY LIST (region);
+CREATE TABLE customers_a PARTITION OF customers FOR VALUES IN ('a');
+CREATE TABLE customers_b PARTITION OF customers FOR VALUES IN ('b');
+INSERT INTO customers VALUES (7, 'a', 1), (8, 'a', 1), (2, 'a', 1), (1, 'a', 1);
+INSERT INTO customers VALUES (2, 'b', 10), (1, 'b', 10);
+CREATE TABLE orders (customer_id bigint, order_date date, amount double precision);
+)sql");
+    const std::string rules = dir.write("rules.yaml", R"yaml(ruleset: parts
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+general:
+  policy: first_match
+  segments:
+    - { id: mid, when: seats >= 5 }
+    - { id: rest, when: otherwise }
+)yaml");
+    const Run there = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(there.code == 0, there.err);
+    CHECK(there.out.find("2 customer rows repeat an earlier key, left out (e.g. 2, 1)") !=
+          std::string::npos);
+    CHECK(run_cli({"export", rules, "--db", pg.url})
+              .out.find("customer_key,segment,tactical,"
+                        "offer,channel,priority\n1,rest,,,,"
+                        "\n2,rest,,,,\n7,rest") != std::string::npos);
+}
