@@ -7,14 +7,17 @@ namespace strata::sql {
 std::optional<Schema> read_postgres_schema(warehouse::PostgresConnection& connection,
                                            std::string& error) {
     // pg_catalog rather than information_schema.columns, which leaves materialized views out.
-    // A domain's column has its base type, as information_schema says.
+    // A domain's column has the type under all its domains (a domain over a domain over
+    // integer is an integer).
     auto columns = connection.exec(
-        "SELECT c.relname, a.attname, "
-        "format_type(COALESCE(NULLIF(t.typbasetype, 0), a.atttypid), NULL), c.relkind "
+        "WITH RECURSIVE base(oid, root) AS (SELECT oid, oid FROM pg_catalog.pg_type WHERE "
+        "typtype <> 'd' UNION ALL SELECT t.oid, b.root FROM pg_catalog.pg_type t JOIN base b ON "
+        "t.typbasetype = b.oid WHERE t.typtype = 'd') "
+        "SELECT c.relname, a.attname, format_type(t.root, NULL), c.relkind "
         "FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
         "AND NOT a.attisdropped "
-        "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        "JOIN base t ON t.oid = a.atttypid "
         "WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace "
         "WHERE nspname = current_schema()) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
         "ORDER BY c.relname, a.attnum");

@@ -186,7 +186,7 @@ class PostgresDialect final : public Dialect {
             case Type::Date:
                 return day_of(c, kind, n);
             case Type::DateTime:
-                return seconds_of(c, kind);
+                return seconds_of(c, kind, n);
             default:
                 return std::nullopt;
         }
@@ -195,8 +195,8 @@ class PostgresDialect final : public Dialect {
     // A column as seconds since 1970-01-01T00:00:00 UTC: a timestamp's epoch (a timestamp
     // without time zone read as UTC, as the engine reads every datetime), its fraction of a
     // second left out; a date's midnight; a text as the engine reads it.
-    std::string seconds_of(const std::string& c, Type kind) const {
-        const std::string finite = "CASE WHEN isfinite(" + c + ") THEN ";
+    std::string seconds_of(const std::string& c, Type kind, const std::string& n) const {
+        const std::string finite = "CASE WHEN " + in_calendar(c, kind, n) + " THEN ";
         if (kind == Type::DateTime)
             return "(" + finite + "CAST(floor(extract(epoch FROM " + c + ")) AS bigint) END)";
         if (kind == Type::Date)
@@ -214,10 +214,22 @@ class PostgresDialect final : public Dialect {
                 ", 17, 1) = ':' THEN " + part(18) + " ELSE 0 END) END");
     }
 
-    // 'infinity' and '-infinity' (PostgreSQL's sentinels) are no day, as such a text is none
-    // to the engine: null, where subtracting or converting them would be an error.
+    // Whether a date or timestamp lies in the engine's calendar, the years 0001 to 9999 (in
+    // UTC). Outside it ('infinity' and '-infinity' too, PostgreSQL's
+    // sentinels) a value is no day, as such a text is none to the engine: null, where
+    // subtracting or converting it could be an error.
+    static std::string in_calendar(const std::string& c, Type kind, const std::string& n) {
+        if (kind == Type::Date)
+            return "(" + c + " BETWEEN DATE '0001-01-01' AND DATE '9999-12-31')";
+        const std::string type =
+            n.find("with time zone") != std::string::npos ? "TIMESTAMPTZ" : "TIMESTAMP";
+        const std::string zone = type == "TIMESTAMPTZ" ? "+00" : "";
+        return "(" + c + " >= " + type + " '0001-01-01 00:00:00" + zone + "' AND " + c + " < " +
+               type + " '10000-01-01 00:00:00" + zone + "')";
+    }
+
     std::string day_of(const std::string& c, Type kind, const std::string& n) const {
-        const std::string finite = "CASE WHEN isfinite(" + c + ") THEN ";
+        const std::string finite = "CASE WHEN " + in_calendar(c, kind, n) + " THEN ";
         if (kind == Type::Date) return "(" + finite + c + " - DATE '1970-01-01' END)";
         if (kind == Type::DateTime) {
             if (n.find("with time zone") != std::string::npos)
@@ -250,12 +262,20 @@ class PostgresDialect final : public Dialect {
         return schema ? *schema + "." + quoted_table : quoted_table;
     }
 
+    // The engine reads a blob as the text of its bytes; a PostgreSQL text cannot hold every
+    // byte string (a NUL byte, bytes that are not UTF-8), and CAST gives the hex digits.
+    static std::string bytea_refusal(const std::string& column) {
+        return "a bytea's bytes cannot all be a PostgreSQL text: give a view convert_from(" +
+               column + ", 'UTF8') if they are UTF-8 text";
+    }
+
     // PostgreSQL spells numbers and moments its own way (100 where the engine writes 100.0,
     // a timestamptz in the session's zone): such a column is read as what it is.
     std::optional<std::string> column_refusal(const std::string& table, const std::string& column,
                                               Type type) const override {
         if (type != Type::String) return std::nullopt;
         const std::string n = native(table, column, type);
+        if (n == "bytea") return bytea_refusal(column);
         const Type kind = type_of_postgres(n);
         if (kind != Type::Number && kind != Type::DateTime) return std::nullopt;
         return "PostgreSQL's text of its type " + n + " is not the engine's: read it as " +
@@ -267,6 +287,7 @@ class PostgresDialect final : public Dialect {
     std::optional<std::string> key_refusal(const std::string& table,
                                            const std::string& column) const override {
         const std::string n = native(table, column, Type::Int);
+        if (n == "bytea") return bytea_refusal(column);
         if (type_of_postgres(n) != Type::Number) return std::nullopt;
         return "its PostgreSQL type " + n +
                " is not a key type strata reads: keys are integer or text columns (a view can "

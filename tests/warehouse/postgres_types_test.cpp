@@ -279,3 +279,131 @@ general:
                         "offer,channel,priority\n1,rest,,,,"
                         "\n2,rest,,,,\n7,rest") != std::string::npos);
 }
+
+TEST_CASE("postgres: dates and timestamps outside the years 0001 to 9999 are no value") {
+    TempDir dir;
+    // The engine's calendar runs from 0001-01-01 to 9999-12-31; year 0 is PostgreSQL's 1 BC.
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER, renew DATE, seen DATETIME);
+INSERT INTO customers VALUES (1, '20000-01-01', '9999-12-31T23:59:59'),
+  (2, '2026-01-01', '10000-01-01T00:00:00'), (3, '-0043-03-15', '0000-01-01T00:00:00'),
+  (4, '0001-01-01', '0000-12-31T23:59:59'), (5, '9999-12-31', '-0001-12-31T23:59:59');
+CREATE TABLE orders (customer_id INTEGER, order_date DATE, amount REAL);
+)sql");
+    auto pg = RunDatabase::create();
+    must(pg, R"sql(
+CREATE TABLE customers (customer_id bigint, renew date, seen timestamp);
+INSERT INTO customers VALUES (1, '20000-01-01', '9999-12-31 23:59:59'),
+  (2, '2026-01-01', '10000-01-01 00:00:00'), (3, '0044-03-15 BC', '0001-01-01 00:00:00 BC'),
+  (4, '0001-01-01', '0001-12-31 23:59:59 BC'), (5, '9999-12-31', '0002-12-31 23:59:59 BC');
+CREATE TABLE orders (customer_id bigint, order_date date, amount double precision);
+)sql");
+    const std::string rules = dir.write("rules.yaml", R"yaml(ruleset: calendar
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  types: { seen: datetime }
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+general:
+  segments:
+    - id: everyone
+      when: otherwise
+      tactical:
+        - { id: renew_known, when: renew is not null }
+        - { id: renew_late, when: renew + 1mo > 2026-11-01 }
+        - { id: seen_known, when: seen is not null }
+        - { id: renew_early, when: renew < 1000-01-01 }
+)yaml");
+    const Run lite = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(lite.code == 0, lite.err);
+    const Run there = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(there.code == 0, there.err);
+    const Run lite_rows = run_cli({"export", rules, "--db", db});
+    CHECK(lite_rows.out.find("4,everyone,renew_known;renew_early,") != std::string::npos);
+    CHECK(lite_rows.out.find("5,everyone,renew_known;renew_late") != std::string::npos);
+    CHECK(run_cli({"export", rules, "--db", pg.url}).out == lite_rows.out);
+    for (const char* finding : {"2 values in customers.renew did not convert to date",
+                                "4 values in customers.seen did not convert to datetime"}) {
+        CAPTURE(finding);
+        CHECK(lite.out.find(finding) != std::string::npos);
+        CHECK(there.out.find(finding) != std::string::npos);
+    }
+}
+
+TEST_CASE("postgres: a domain over a domain has the type under both") {
+    TempDir dir;
+    auto pg = RunDatabase::create();
+    must(pg, R"sql(
+CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+CREATE DOMAIN seat_count AS positive;
+CREATE DOMAIN customer_number AS bigint;
+CREATE DOMAIN account AS customer_number;
+CREATE TABLE customers (customer_id account, seats seat_count);
+INSERT INTO customers VALUES (1, 3), (2, 5), (10, NULL), (4, 10);
+CREATE TABLE orders (customer_id bigint, order_date date, amount double precision);
+INSERT INTO orders VALUES (10, '2026-01-01', 500);
+)sql");
+    const std::string rules = dir.write("rules.yaml", R"yaml(ruleset: seats
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+general:
+  policy: first_match
+  segments:
+    - { id: big, when: sum(orders.amount) >= 100 }
+    - { id: mid, when: seats >= 5 }
+    - { id: rest, when: otherwise }
+)yaml");
+    const Run there = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(there.code == 0, there.err);
+    // Integer keys, in integer order.
+    CHECK(run_cli({"export", rules, "--db", pg.url}).out ==
+          "customer_key,segment,tactical,offer,channel,priority\n1,rest,,,,\n2,mid,,,,\n"
+          "4,mid,,,,\n10,big,,,,\n");
+}
+
+TEST_CASE("postgres: a bytea column read as text, or keying customers, is refused") {
+    TempDir dir;
+    auto pg = RunDatabase::create();
+    must(pg, R"sql(
+CREATE TABLE customers (customer_id bigint, code bytea, tag bytea);
+INSERT INTO customers VALUES (1, '\x41', NULL), (2, '\x42', NULL);
+CREATE TABLE orders (customer_id bytea, order_date date, amount double precision);
+)sql");
+    const std::string rules = dir.write("rules.yaml", R"yaml(ruleset: coded
+version: 1
+source:
+  customers: customers
+  key: customer_id
+general:
+  segments:
+    - { id: hit, when: code == 'A' }
+    - { id: rest, when: otherwise }
+)yaml");
+    const Run run = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01"});
+    INFO(run.err);
+    CHECK(run.code == 1);
+    CHECK(run.err.find("column 'customers.code': a bytea's bytes cannot all be a PostgreSQL "
+                       "text") != std::string::npos);
+    const std::string facts = dir.write("facts.yaml", R"yaml(ruleset: facts
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+general:
+  segments:
+    - { id: buyer, when: count(orders) > 0 }
+    - { id: rest, when: otherwise }
+)yaml");
+    const Run keyed = run_cli({"run", facts, "--db", pg.url, "--as-of", "2026-11-01"});
+    INFO(keyed.err);
+    CHECK(keyed.code == 1);
+    CHECK(keyed.err.find("key column 'orders.customer_id': a bytea's bytes") != std::string::npos);
+}
