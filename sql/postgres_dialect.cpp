@@ -8,6 +8,7 @@
 // by bytes under COLLATE "C"; subqueries in FROM need an alias; sum(bigint) is numeric, which
 // the exact sums use (numeric arithmetic is exact).
 #include "sql/postgres_dialect.hpp"
+#include "sql/postgres_time.hpp"
 
 #include "sql/text_readers.hpp"
 
@@ -33,34 +34,6 @@ std::string pow2(int e) {
     char buf[40];
     std::snprintf(buf, sizeof buf, "%.17g", std::ldexp(1.0, e));
     return std::string("CAST(") + buf + " AS double precision)";
-}
-
-// A trimmed text's date part as a day number, when it is YYYY-MM-DD or such a date followed
-// by a time (the forms the engine reads); computed with integer arithmetic (days from civil),
-// so no text makes the query fail.
-std::string text_day(const std::string& t) {
-    const std::string re =
-        "'^[0-9]{4}-[0-9]{2}-[0-9]{2}([T "
-        "]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?Z?)?$'";
-    const std::string y = "CAST(substr(" + t + ", 1, 4) AS integer)";
-    const std::string m = "CAST(substr(" + t + ", 6, 2) AS integer)";
-    const std::string d = "CAST(substr(" + t + ", 9, 2) AS integer)";
-    const std::string leap =
-        "(" + y + " % 4 = 0 AND (" + y + " % 100 <> 0 OR " + y + " % 400 = 0))";
-    const std::string last = "(CASE WHEN " + m + " IN (4, 6, 9, 11) THEN 30 WHEN " + m +
-                             " = 2 THEN (CASE WHEN " + leap + " THEN 29 ELSE 28 END) ELSE 31 END)";
-    // days_from_civil (dsl/calendar): era-based, exact for every year 0000..9999.
-    const std::string yy = "(" + y + " - (CASE WHEN " + m + " <= 2 THEN 1 ELSE 0 END))";
-    const std::string era =
-        "(CASE WHEN " + yy + " >= 0 THEN " + yy + " ELSE " + yy + " - 399 END) / 400";
-    const std::string yoe = "(" + yy + " - (" + era + ") * 400)";
-    const std::string mp = "((" + m + " + 9) % 12)";
-    const std::string doy = "((153 * " + mp + " + 2) / 5 + " + d + " - 1)";
-    const std::string doe =
-        "(" + yoe + " * 365 + " + yoe + " / 4 - " + yoe + " / 100 + " + doy + ")";
-    const std::string days = "((" + era + ") * 146097 + " + doe + " - 719468)";
-    return "(CASE WHEN " + t + " ~ " + re + " AND " + y + " >= 1 AND " + m +
-           " BETWEEN 1 AND 12 AND " + d + " BETWEEN 1 AND " + last + " THEN " + days + " END)";
 }
 
 const char* kUpper = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'";
@@ -184,61 +157,15 @@ class PostgresDialect final : public Dialect {
                        "'НЕт', 'НЕТ') THEN false END)";
             }
             case Type::Date:
-                return day_of(c, kind, n);
+                return postgres_day_of(c, kind, n);
             case Type::DateTime:
-                return seconds_of(c, kind, n);
+                return postgres_seconds_of(
+                    c, kind, n,
+                    [this](const std::string& value, const std::string& name,
+                           const std::string& body) { return bind(value, name, body); });
             default:
                 return std::nullopt;
         }
-    }
-
-    // A column as seconds since 1970-01-01T00:00:00 UTC: a timestamp's epoch (a timestamp
-    // without time zone read as UTC, as the engine reads every datetime), its fraction of a
-    // second left out; a date's midnight; a text as the engine reads it.
-    std::string seconds_of(const std::string& c, Type kind, const std::string& n) const {
-        const std::string finite = "CASE WHEN " + in_calendar(c, kind, n) + " THEN ";
-        if (kind == Type::DateTime)
-            return "(" + finite + "CAST(floor(extract(epoch FROM " + c + ")) AS bigint) END)";
-        if (kind == Type::Date)
-            return "(" + finite + "CAST(" + c + " - DATE '1970-01-01' AS bigint) * 86400 END)";
-        if (kind != Type::String) return "CAST(NULL AS bigint)";
-        const std::string t = "btrim(CAST(" + c + " AS text), E' \\t\\r\\n')";
-        auto part = [&](int at) {
-            return "CAST(substr(" + t + ", " + std::to_string(at) + ", 2) AS bigint)";
-        };
-        return bind(
-            text_day(t), "dd",
-            "CASE WHEN dd IS NULL THEN NULL WHEN length(" + t +
-                ") = 10 THEN CAST(dd AS bigint) * 86400 ELSE CAST(dd AS bigint) * 86400 + " +
-                part(12) + " * 3600 + " + part(15) + " * 60 + (CASE WHEN substr(" + t +
-                ", 17, 1) = ':' THEN " + part(18) + " ELSE 0 END) END");
-    }
-
-    // Whether a date or timestamp lies in the engine's calendar, the years 0001 to 9999 (in
-    // UTC). Outside it ('infinity' and '-infinity' too, PostgreSQL's
-    // sentinels) a value is no day, as such a text is none to the engine: null, where
-    // subtracting or converting it could be an error.
-    static std::string in_calendar(const std::string& c, Type kind, const std::string& n) {
-        if (kind == Type::Date)
-            return "(" + c + " BETWEEN DATE '0001-01-01' AND DATE '9999-12-31')";
-        const std::string type =
-            n.find("with time zone") != std::string::npos ? "TIMESTAMPTZ" : "TIMESTAMP";
-        const std::string zone = type == "TIMESTAMPTZ" ? "+00" : "";
-        return "(" + c + " >= " + type + " '0001-01-01 00:00:00" + zone + "' AND " + c + " < " +
-               type + " '10000-01-01 00:00:00" + zone + "')";
-    }
-
-    std::string day_of(const std::string& c, Type kind, const std::string& n) const {
-        const std::string finite = "CASE WHEN " + in_calendar(c, kind, n) + " THEN ";
-        if (kind == Type::Date) return "(" + finite + c + " - DATE '1970-01-01' END)";
-        if (kind == Type::DateTime) {
-            if (n.find("with time zone") != std::string::npos)
-                return "(" + finite + "CAST(" + c +
-                       " AT TIME ZONE 'UTC' AS date) - DATE '1970-01-01' END)";
-            return "(" + finite + "CAST(" + c + " AS date) - DATE '1970-01-01' END)";
-        }
-        if (kind == Type::String) return text_day("btrim(CAST(" + c + " AS text), E' \\t\\r\\n')");
-        return "CAST(NULL AS integer)";
     }
 
     std::optional<std::string> read_cell(const std::string& c, Type type) const override {
@@ -252,7 +179,7 @@ class PostgresDialect final : public Dialect {
     std::string read_column_day(const std::string& table, const std::string& column,
                                 const std::string& c) const override {
         const std::string n = native(table, column, Type::Date);
-        return day_of(c, type_of_postgres(n), n);
+        return postgres_day_of(c, type_of_postgres(n), n);
     }
 
     // A step named like the table (cust, f0) would stand for it unqualified.
