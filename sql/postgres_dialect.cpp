@@ -118,7 +118,10 @@ class PostgresDialect final : public Dialect {
             case Type::String:
                 if (kind == Type::Bool)
                     return "(CASE WHEN " + c + " THEN '1' WHEN NOT " + c + " THEN '0' END)";
-                if (kind == Type::Date) return "to_char(" + c + ", 'YYYY-MM-DD')";
+                // to_char gives null for 'infinity', which SQLite holds as that text.
+                if (kind == Type::Date)
+                    return "(CASE WHEN isfinite(" + c + ") THEN to_char(" + c +
+                           ", 'YYYY-MM-DD') ELSE CAST(" + c + " AS text) END)";
                 return "CAST(" + c + " AS text)";
             case Type::Int:
                 if (kind == Type::Int) return "CAST(" + c + " AS bigint)";

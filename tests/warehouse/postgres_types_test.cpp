@@ -88,6 +88,29 @@ INSERT INTO orders VALUES (1, '2026-01-01', 50), (2, 'infinity', 20), (3, '2026-
     const Run why =
         run_cli({"explain", rules, "--db", pg.url, "--customer", "2", "--as-of", "2026-11-01"});
     CHECK_MESSAGE(why.code == 0, why.err);
+    // Given string, an infinite date is the text SQLite holds.
+    const std::string texts = dir.write("texts.yaml", R"yaml(ruleset: texts
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  types: { valid_day: string }
+general:
+  segments:
+    - id: all
+      when: otherwise
+      tactical:
+        - { id: later, when: valid_day == 'infinity' }
+        - { id: earlier, when: valid_day == '-infinity' }
+        - { id: day, when: valid_day == '2025-05-05' }
+)yaml");
+    REQUIRE(run_cli({"run", texts, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    REQUIRE(run_cli({"run", texts, "--db", pg.url, "--as-of", "2026-11-01"}).code == 0);
+    const Run lite_texts = run_cli({"export", texts, "--db", db});
+    CHECK(lite_texts.out.find("1,all,earlier,") != std::string::npos);
+    CHECK(lite_texts.out.find("2,all,later,") != std::string::npos);
+    CHECK(lite_texts.out.find("3,all,day,") != std::string::npos);
+    CHECK(run_cli({"export", texts, "--db", pg.url}).out == lite_texts.out);
 }
 
 TEST_CASE("postgres: a numeric or floating key column is refused at the rule's line") {
