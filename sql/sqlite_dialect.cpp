@@ -174,6 +174,12 @@ class SqliteDialect final : public Dialect {
         return "(CASE WHEN typeof(" + k + ") = 'integer' THEN 0 ELSE 1 END)";
     }
 
+    // The database the query is run on; a step of its WITH named like the table (cust, f0)
+    // would stand for it unqualified.
+    std::string table_reference(const std::string& quoted_table) const override {
+        return "\"main\"." + quoted_table;
+    }
+
     std::optional<std::string> scan_order(const std::string& table,
                                           const std::string& quoted_table) const override {
         const TableSchema* known = catalog_ ? catalog_->find(table) : nullptr;

@@ -107,3 +107,39 @@ TEST_CASE("compile: a column named rowid is not the row order; the rows' own ord
     const Run exported = run_cli({"export", rules, "--db", db, "--columns", "key,segment"});
     CHECK(exported.out == "key,segment\n1,first\n2,first\n");
 }
+
+TEST_CASE("compile: tables named like the steps of the query are still the tables") {
+    TempDir dir;
+    // cust and f0 are names the compiled query gives its own steps, made before the second
+    // and third tables are read.
+    const std::string db = dir.database("named.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER, tier TEXT);
+INSERT INTO customers VALUES (1, 'a'), (2, 'b'), (3, 'c');
+CREATE TABLE cust (customer_id INTEGER, order_date DATE);
+INSERT INTO cust VALUES (1, '2026-01-01'), (1, '2026-01-02'), (2, '2026-01-03');
+CREATE TABLE f0 (customer_id INTEGER, visit_date DATE);
+INSERT INTO f0 VALUES (3, '2026-01-01'), (3, '2026-01-02');
+)sql");
+    const std::string rules = dir.write("rules.yaml", R"yaml(ruleset: named
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: cust, key: customer_id, time: order_date }
+    visits: { table: f0, key: customer_id, time: visit_date }
+general:
+  policy: first_match
+  segments:
+    - { id: first, when: count(orders) >= 2 }
+    - { id: visitor, when: count(visits) >= 2 }
+    - { id: later, when: otherwise }
+)yaml");
+    const Run compiled =
+        run_cli({"compile", rules, "--dialect", "sqlite", "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(compiled.code == 0, compiled.err);
+    CHECK(placed_by_query(db, compiled.out) == "1,first\n2,later\n3,visitor\n");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    CHECK(run_cli({"export", rules, "--db", db, "--columns", "key,segment"}).out ==
+          "key,segment\n1,first\n2,later\n3,visitor\n");
+}
