@@ -24,10 +24,6 @@ std::string ntile_story(const NtileFit& fit, bool best_low, const Value& x,
     if (!tile) return {};
     auto score = [&](int64_t t) { return best_low ? fit.n + 1 - t : t; };
     const NtileBin& bin = fit.bins[static_cast<size_t>(*tile - 1)];
-    auto before = [&](const Value& a, const Value& b) {
-        const int c = compare_values(a, b);
-        return fit.descending ? c > 0 : c < 0;
-    };
     // The last non-empty bin before this one, in ranking order.
     const NtileBin* previous = nullptr;
     for (auto b = static_cast<size_t>(*tile - 1); b-- > 0;) {
@@ -47,7 +43,7 @@ std::string ntile_story(const NtileFit& fit, bool best_low, const Value& x,
               "), so it is in bin " + std::to_string(score(*tile)) + ", the last in ranking order";
         return out;
     }
-    if (previous && !is_null(previous->last) && before(x, bin.from)) {
+    if (previous && !is_null(previous->last) && ranks_before(fit, x, bin.from)) {
         // Between two bins: it ranks with the next value of the base, this bin's cut.
         out = name + " " + format_value(x) + " lies between " + format_value(previous->last) +
               ", the last value of bin " + score_of(previous) + ", and the cut " +

@@ -186,12 +186,6 @@ void for_each_rank(const X& x, bool descending, F f) {
     }
 }
 
-// Whether a comes strictly before b in the fit's ranking order.
-bool ranks_before(const NtileFit& fit, const Value& a, const Value& b) {
-    const int c = compare_values(a, b);
-    return fit.descending ? c > 0 : c < 0;
-}
-
 // x's tile under `fit`, or 0 for null: 1 + floor(n·L/N) with L the ranked customers strictly
 // before x. Ranks are monotone in the value, so a value of the base is in the last non-empty
 // bin whose cut ranks at or before it. A value the base never had shares L with the first
@@ -466,6 +460,11 @@ AbcFit fit_abc(const Column& x, const Column& keys, double a, double b) {
 }
 AbcFit fit_abc(const PackedColumn& x, const Column& keys, double a, double b) {
     return fit_abc_of(x, keys, a, b);
+}
+
+bool ranks_before(const NtileFit& fit, const Value& a, const Value& b) {
+    const int c = compare_values(a, b);
+    return fit.descending ? c > 0 : c < 0;
 }
 
 Value apply_ntile(const NtileFit& fit, const Value& x) {

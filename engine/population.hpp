@@ -105,6 +105,8 @@ Value apply_population(const bound::Call& call, const PopulationFit& fit,
 
 // The single apply steps.
 Value apply_ntile(const NtileFit& fit, const Value& x);
+// Whether `a` comes strictly before `b` in the fit's ranking order (descending or not).
+bool ranks_before(const NtileFit& fit, const Value& a, const Value& b);
 Value apply_percent_rank(const PercentRankFit& fit, const Value& x);
 Value apply_abc(const AbcFit& fit, const Value& x, const Value& key);
 
