@@ -94,6 +94,14 @@ class Loader : public YamlReader {
                   "rule file is not text (it contains a NUL byte)");
             return std::nullopt;
         }
+        // U+0001 stands in for the space of a hidden ": " while YAML reads the file
+        // (hide_inner_value_separators), so one in the file itself would come back a space.
+        if (const size_t at = file_.text().find('\x01'); at != std::string::npos) {
+            error(Code::InvalidValue, file_.locate(at),
+                  "the rule file holds the control character U+0001 here: a rule file may "
+                  "hold tabs and line breaks but no other control character");
+            return std::nullopt;
+        }
         if (size_t bad = 0; !text::is_valid_utf8(file_.text(), &bad)) {
             char byte[8];
             std::snprintf(byte, sizeof byte, "0x%02X",

@@ -253,7 +253,8 @@ std::optional<std::string> YamlReader::scalar(const YAML::Node& n, const std::st
                                     : "null"));
         return std::nullopt;
     }
-    std::string value = unhide(n.Scalar());
+    // Only a plain scalar can hold a hidden ": "; a double-quoted "\x01" is the character.
+    std::string value = n.Tag() == "?" ? unhide(n.Scalar()) : n.Scalar();
     // Put there by the byte itself or by a double-quoted escape (\0, \x07, \u001b), or a C1
     // control (U+0080 to U+009F, C2 80 to C2 9F in UTF-8: \x85, \u009b, which a terminal
     // may read as an escape).
