@@ -248,8 +248,11 @@ Explanation explain_placed(const CompiledRules& rules, Date as_of, const Value& 
                 ExplainedSegment s = explained(rules, tracer, t, path);
                 // The catch-all has no result among tactical segments: none is `otherwise`.
                 if (!t.when) s.result.clear();
+                // A tactical segment holds only inside its parent: below a parent that does
+                // not hold, nothing is tried (a child's own condition may well be true).
+                const bool holds = !t.when || s.result == "true";
                 out.tactical_tried.push_back(std::move(s));
-                walk(t.tactical, path);
+                if (holds) walk(t.tactical, path);
             }
         };
     walk(winner->tactical, "");

@@ -62,7 +62,8 @@ struct Explanation {
     std::string segment;                           // the general segment that won
     std::vector<std::string> tactical;             // the tactical paths that held
     std::vector<ExplainedSegment> tried;           // every general segment, in order
-    std::vector<ExplainedSegment> tactical_tried;  // the winner's tactical segments, in order
+    // The winner's tactical segments, in order; a nested one only where its parent holds.
+    std::vector<ExplainedSegment> tactical_tried;
     // Where the values were computed when not by the embedded engine ("PostgreSQL at …").
     std::string computed_in;
 };

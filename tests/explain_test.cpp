@@ -261,3 +261,45 @@ INSERT INTO customers VALUES (1, 1), (2, 0);
                   ".children[1].children") == "[]");
     CHECK(explain.out.size() < 200000);
 }
+
+TEST_CASE("explain tries a nested tactical segment only where its parent holds") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, region TEXT, tier INTEGER);
+INSERT INTO customers VALUES (1, 'n', 1), (2, 's', 1), (3, NULL, 1);
+)sql");
+    const auto file = dir.write("r.yaml", R"(ruleset: nest
+version: 1
+general:
+  segments:
+    - id: everyone
+      when: otherwise
+      tactical:
+        - id: north
+          when: region == 'n'
+          tactical:
+            - id: gold
+              when: tier == 1
+)");
+    // Customer 1 is in north and in north/gold: both are tried and hold.
+    auto in = run_cli({"explain", file, "--db", db, "--customer", "1", "--as-of", "2026-10-01",
+                       "--format", "json"});
+    INFO(in.out, in.err);
+    REQUIRE(in.code == 0);
+    CHECK(json_at(in.out, "$.tactical[1]") == "north/gold");
+    CHECK(json_at(in.out, "$.tactical_tried[1].id") == "north/gold");
+    CHECK(json_at(in.out, "$.tactical_tried[1].result") == "1");
+    // Customers 2 (another region) and 3 (no region) have tier 1 too, but are in no tactical
+    // segment: gold is not tried outside north, so no line says it holds.
+    for (const char* key : {"2", "3"}) {
+        CAPTURE(key);
+        auto out = run_cli({"explain", file, "--db", db, "--customer", key, "--as-of",
+                            "2026-10-01", "--format", "json"});
+        REQUIRE(out.code == 0);
+        CHECK(json_at(out.out, "$.tactical_tried[0].id") == "north");
+        CHECK(json_at(out.out, "$.tactical_tried[1].id") == "<none>");
+        auto text = run_cli({"explain", file, "--db", db, "--customer", key, "--as-of",
+                             "2026-10-01"});
+        CHECK(text.out.find("north/gold") == std::string::npos);
+    }
+}
