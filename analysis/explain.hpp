@@ -59,9 +59,9 @@ struct Explanation {
     int64_t version = 0;
     Date as_of;
     Value customer;
-    std::string segment;                           // the general segment that won
-    std::vector<std::string> tactical;             // the tactical paths that held
-    std::vector<ExplainedSegment> tried;           // every general segment, in order
+    std::string segment;                  // the general segment that won
+    std::vector<std::string> tactical;    // the tactical paths that held
+    std::vector<ExplainedSegment> tried;  // every general segment, in order
     // The winner's tactical segments, in order; a nested one only where its parent holds.
     std::vector<ExplainedSegment> tactical_tried;
     // Where the values were computed when not by the embedded engine ("PostgreSQL at …").

@@ -293,13 +293,13 @@ general:
     // segment: gold is not tried outside north, so no line says it holds.
     for (const char* key : {"2", "3"}) {
         CAPTURE(key);
-        auto out = run_cli({"explain", file, "--db", db, "--customer", key, "--as-of",
-                            "2026-10-01", "--format", "json"});
+        auto out = run_cli({"explain", file, "--db", db, "--customer", key, "--as-of", "2026-10-01",
+                            "--format", "json"});
         REQUIRE(out.code == 0);
         CHECK(json_at(out.out, "$.tactical_tried[0].id") == "north");
         CHECK(json_at(out.out, "$.tactical_tried[1].id") == "<none>");
-        auto text = run_cli({"explain", file, "--db", db, "--customer", key, "--as-of",
-                             "2026-10-01"});
+        auto text =
+            run_cli({"explain", file, "--db", db, "--customer", key, "--as-of", "2026-10-01"});
         CHECK(text.out.find("north/gold") == std::string::npos);
     }
 }
