@@ -7,15 +7,30 @@
 #include <string_view>
 
 #include "dsl/diagnostics.hpp"
+#include "text/encoding.hpp"
 
 namespace strata {
 
 std::string idempotency_key(const std::string& ruleset, const std::string& trigger_id,
                             const Value& customer_key, const std::string& as_of, int action) {
     // Lengths first: a ruleset or key holding the separator cannot collide with another.
-    const std::string key = std::holds_alternative<int64_t>(customer_key)
-                                ? "i" + std::to_string(std::get<int64_t>(customer_key))
-                                : "t" + std::get<Str>(customer_key).str();
+    // A text key that is not UTF-8 (a legacy export's Latin-1 'm\xfcller') is spelt in hex
+    // under its own letter: a JSON reader of the outbox would see each such byte as U+FFFD,
+    // and two customers as one.
+    const std::string key = [&] {
+        if (std::holds_alternative<int64_t>(customer_key))
+            return "i" + std::to_string(std::get<int64_t>(customer_key));
+        const std::string_view spelt = std::get<Str>(customer_key).str();
+        if (text::is_valid_utf8(spelt)) return "t" + std::string(spelt);
+        static constexpr char kHex[] = "0123456789abcdef";
+        std::string hex = "x";
+        for (const char c : spelt) {
+            const auto byte = static_cast<unsigned char>(c);
+            hex += kHex[byte >> 4];
+            hex += kHex[byte & 15];
+        }
+        return hex;
+    }();
     std::string out;
     for (const std::string* part : {&ruleset, &trigger_id, &key, &as_of})
         out += std::to_string(part->size()) + ":" + *part + "/";

@@ -74,6 +74,8 @@ struct OutboxRow {
 
 // The idempotency key of an action: ruleset, trigger, customer, the run's as_of and the
 // action's place in the trigger, joined so that no two differ only in where a part ends.
+// The customer is i<integer>, t<text>, or x<hex of the bytes> for a text that is not UTF-8,
+// so that the key is valid UTF-8 and stays unique once read as JSON.
 std::string idempotency_key(const std::string& ruleset, const std::string& trigger_id,
                             const Value& customer_key, const std::string& as_of, int action);
 

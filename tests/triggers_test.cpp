@@ -4,6 +4,8 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "engine/triggers.hpp"
@@ -476,4 +478,34 @@ triggers:
         CHECK(json_at(r.out, "$.error.kind") == "database");
     }
     CHECK_FALSE(std::filesystem::exists(dir.file("stat.db")));
+}
+
+TEST_CASE("customers whose text keys are not UTF-8 keep idempotency keys of their own") {
+    // müller and möller in Latin-1 (0xFC, 0xF6), as a legacy CRM export stores them. A JSON
+    // reader sees each such byte as U+FFFD, so their keys are spelt in hex.
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id TEXT, name TEXT, spend REAL, tv INTEGER);
+INSERT INTO customers VALUES (CAST(x'6dfc6c6c6572' AS TEXT), 'a', 10, 0),
+  (CAST(x'6df66c6c6572' AS TEXT), 'b', 10, 0), ('m' || char(252) || 'ller', 'c', 10, 0);
+)sql");
+    const auto file = dir.write("r.yaml", rules(kMoves));
+    const auto state = dir.file("state.db");
+    auto r = run_cli(
+        {"run", file, "--db", db, "--state", state, "--as-of", "2026-11-01", "--fire-initial"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    auto claim = run_cli({"outbox", "claim", "--state", state, "--limit", "10", "--consumer", "t"});
+    REQUIRE(claim.code == 0);
+    // Three newcomer actions, one per customer, each key its own and valid UTF-8 (the third
+    // customer's key is UTF-8 müller, 7 bytes, and is written as it is).
+    std::set<std::string> keys;
+    std::istringstream lines(claim.out);
+    for (std::string line; std::getline(lines, line);) {
+        if (json_at(line, "$.trigger") != "newcomer") continue;
+        keys.insert(json_at(line, "$.idempotency_key"));
+    }
+    CHECK(keys == std::set<std::string>{"5:tiers/8:newcomer/13:x6dfc6c6c6572/10:2026-11-01/0",
+                                        "5:tiers/8:newcomer/13:x6df66c6c6572/10:2026-11-01/0",
+                                        "5:tiers/8:newcomer/8:tm\xc3\xbcller/10:2026-11-01/0"});
 }
