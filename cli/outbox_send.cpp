@@ -4,6 +4,7 @@
 // one they cannot (exit 2); a repeated or late ack or fail is a note, not an error.
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <ctime>
 #include <ostream>
 
@@ -32,6 +33,9 @@ int run_outbox_claim(const OutboxClaimOptions& options, std::ostream& out, std::
     const auto claimed = outbox_claim(options.target, request, err);
     if (!claimed) return kExitEnvironment;
     const ClaimResult& result = *claimed;
+    // A reader that stops early (`claim | head -n 1`) must not kill the claim before it puts
+    // the batch back: with SIGPIPE ignored, the write fails and the check below sees it.
+    std::signal(SIGPIPE, SIG_IGN);
     for (const OutboxEntry& e : result.claimed)
         out << e.json << '\n';
     out.flush();

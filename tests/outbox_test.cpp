@@ -7,6 +7,8 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -581,6 +583,27 @@ TEST_CASE("a claim whose output cannot be written puts its actions back to pendi
     }
     CHECK(ids_of(outbox("claim", db, {"--limit", "3", "--consumer", "b"}).out) ==
           Ids{"1", "2", "3"});
+}
+
+TEST_CASE("a claim whose reader stops early puts the batch back instead of dying of SIGPIPE") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(2000));  // far more than a pipe holds
+    // The process starts with SIGPIPE's default action, as from a shell; this test process
+    // may have it ignored (claims run in it), and a child would inherit that.
+    const auto before = std::signal(SIGPIPE, SIG_DFL);
+    const std::string command = "bash -c '" STRATA_BINARY " outbox claim --db " + db +
+                                " --limit 2000 --consumer a 2>/dev/null | head -n 1 >/dev/null; "
+                                "echo ${PIPESTATUS[0]}'";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe);
+    char status[16] = {};
+    REQUIRE(std::fgets(status, sizeof status, pipe));
+    ::pclose(pipe);
+    std::signal(SIGPIPE, before);
+    CHECK(std::string(status) == "2\n");  // not 141, killed by SIGPIPE
+    CHECK(
+        scalar(db, "SELECT count(*) FROM strata_outbox WHERE status = 'pending' AND attempt = 0") ==
+        2000);
 }
 
 TEST_CASE("outbox commands wait up to --wait for a lock held while the file is opened") {
