@@ -343,12 +343,6 @@ class Loader : public YamlReader {
                     seg.id =
                         identifier_like(v, "segment id", "may use only letters, digits, _ and -");
                     seg.id_location = node_location(v);
-                    if (seg.id == "any" || seg.id == "none")
-                        error(Code::InvalidValue, seg.id_location,
-                              "segment id '" + seg.id +
-                                  "' is reserved: a trigger's 'on' reads 'any' as every "
-                                  "segment and 'none' as no segment (a customer new to or gone "
-                                  "from the ruleset); give the segment another id");
                     // Registered here, before any tactical child, so "first" is first in the file.
                     const auto [first, inserted] = ids.emplace(seg.id, seg.id_location);
                     if (!inserted && !seg.id.empty()) {

@@ -102,6 +102,15 @@ class TriggerCompiler {
 
     SegmentRef resolve(const std::string& name, Location at, const std::string& where,
                        bool none_allowed) {
+        if ((name == "any" || name == "none") && segments_.count(name)) {
+            // A segment may be called so, but then a trigger could mean either.
+            error(Code::InvalidValue, at,
+                  "'" + name + "' in " + where + " is ambiguous: a trigger reads '" + name +
+                      "' as " + (name == "any" ? "every segment" : "no segment (a new customer)") +
+                      ", and this file has a segment with the id '" + name +
+                      "'; give that segment another id to fire on it");
+            return SegmentRef{SegmentRef::Kind::Any, ""};
+        }
         if (name == "any") return SegmentRef{SegmentRef::Kind::Any, ""};
         if (name == "none") {
             if (!none_allowed)
