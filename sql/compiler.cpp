@@ -518,7 +518,7 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
                (i + 1 < steps_.size() ? ",\n" : "\n");
     out += query;
     if (auto why = d_.beyond_parser(out)) {
-        refuse_beyond_parser(*why);
+        refuse_beyond_parser(*why, steps_.size());
         return std::nullopt;
     }
     return out;

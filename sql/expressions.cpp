@@ -93,7 +93,7 @@ std::string Lowering::expr(const bound::Expr& e, int fact) {
     return out;
 }
 
-void Lowering::refuse_beyond_parser(const std::string& why) {
+void Lowering::refuse_beyond_parser(const std::string& why, size_t steps) {
     const std::string advice =
         " (" + d_.name() + ": " + why + "); compute part of it in a let, and use the let here";
     // Each expression in a step as the plan writes it: a column of a step over another.
@@ -111,9 +111,12 @@ void Lowering::refuse_beyond_parser(const std::string& why) {
         refuse(at, "this expression nests deeper than " + d_.name() + "'s parser takes" + advice);
     }
     if (!refused.empty()) return;
+    // No expression is too deep alone: the steps are, each a subquery over the one before.
     refuse(largest ? largest->first : Location{},
-           "the query nests deeper than " + d_.name() +
-               "'s parser takes, and this is its largest expression" + advice);
+           "the query nests deeper than " + d_.name() + "'s parser takes (" + d_.name() + ": " +
+               why + "), and no expression alone does: its " + std::to_string(steps) +
+               " steps, one for each let that reads another, nest in one another; shorten the "
+               "chain of lets that read lets, or segment with the embedded engine (strata run)");
 }
 
 std::string Lowering::literal(const bound::Expr& e, const ast::LiteralValue& v) {

@@ -78,8 +78,9 @@ class Lowering {
     int expr_depth_ = 0;
     std::vector<std::pair<Location, std::string>> outermost_;
     // Refuses a query that nests deeper than the dialect's parser takes (`why`, its words):
-    // at each outermost expression that alone is too deep, or else at the largest one.
-    void refuse_beyond_parser(const std::string& why);
+    // at each outermost expression that alone is too deep, or else at the largest one, where
+    // the query's `steps` (one for each let that reads another) are named as the depth.
+    void refuse_beyond_parser(const std::string& why, size_t steps);
 
     std::string node(const bound::Expr& e, int fact);
     std::string call(const bound::Expr& e, const bound::Call& c, int fact);

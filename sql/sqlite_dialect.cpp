@@ -30,12 +30,28 @@ class SqliteDialect final : public Dialect {
     int deepest_moved_day() const override { return 8; }
     // SQLite's parser has a fixed stack (YYSTACKDEPTH, 100 states): a sum of eight numbers
     // already overflows it, as each operation binds its value in a subquery of its own. The
-    // query is prepared on an empty in-memory database of its own, which parses it.
+    // query is prepared on an in-memory database of its own, which parses it. The catalog's
+    // tables are made there, empty, so that the names resolve: a long chain of steps (lets
+    // that read each other) is too deep only once each step's names are resolved.
     std::optional<std::string> beyond_parser(const std::string& query) const override {
         sqlite3* raw = nullptr;
         const int opened = sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE, nullptr);
         std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
         if (opened != SQLITE_OK) return std::nullopt;
+        if (catalog_) {
+            for (const auto& [name, table] : catalog_->tables) {
+                auto quoted = identifier(name);
+                std::string columns;
+                for (const ColumnSchema& c : table.columns) {
+                    auto column = identifier(c.name);
+                    if (!column) continue;
+                    columns += (columns.empty() ? "" : ", ") + *column;
+                }
+                if (!quoted || columns.empty()) continue;
+                const std::string make = "CREATE TABLE " + *quoted + " (" + columns + ")";
+                sqlite3_exec(db.get(), make.c_str(), nullptr, nullptr, nullptr);
+            }
+        }
         sqlite3_stmt* stmt = nullptr;
         const int rc = sqlite3_prepare_v2(db.get(), query.c_str(), static_cast<int>(query.size()),
                                           &stmt, nullptr);

@@ -321,6 +321,36 @@ general:
     check_agrees(dir, split, db, "2024-01-15");
 }
 
+// A chain of lets, each reading the one before, makes a step of the query each. No expression
+// is deep, but SQLite resolves the steps' names through one another and refused 199 of them
+// ("Expression tree is too large"): compile gave that query out (exit 0), since it parsed the
+// query on an empty database, where the first unknown table stops the check before the depth.
+TEST_CASE("compile: a chain of lets deeper than SQLite takes is refused, a shorter one is not") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", std::string(kSchema) + R"(
+INSERT INTO customers (customer_id, score) VALUES (1, 0.5), (2, NULL);
+)");
+    auto chain = [&](int lets) {
+        std::string yaml = "ruleset: chain\nversion: 1\nlet:\n  l0: score + 1\n";
+        for (int i = 1; i < lets; ++i)
+            yaml += "  l" + std::to_string(i) + ": l" + std::to_string(i - 1) + " + 1\n";
+        yaml += "general:\n  segments:\n    - id: high\n      when: l" + std::to_string(lets - 1) +
+                " > 100\n    - id: rest\n      when: otherwise\n";
+        return dir.write("chain" + std::to_string(lets) + ".yaml", yaml);
+    };
+    const std::string deep = chain(199);
+    const Run refused = run_cli({"compile", deep, "--dialect", "sqlite", "--db", db});
+    INFO(refused.err);
+    CHECK(refused.code == 1);
+    CHECK(refused.out.empty());
+    CHECK(refused.err.find("error: cannot compile to sqlite: the query nests deeper than "
+                           "sqlite's parser takes (sqlite: Expression tree is too large") !=
+          std::string::npos);
+    CHECK(refused.err.find("steps, one for each let that reads another, nest in one another; "
+                           "shorten the chain of lets that read lets") != std::string::npos);
+    check_agrees(dir, chain(150), db, "2026-11-01");
+}
+
 // Without --db, only the columns typed in source.types compile (compile --help says so), but
 // source.types was not read without a schema: every column was of no known type, and the
 // refusal said to give source.types, which the file had. check missed their type errors too.
