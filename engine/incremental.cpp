@@ -111,8 +111,10 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
         for (const FactWatermark& f : kept->facts) {
             if (f.future_rows > 0)
                 return "as_of moved from " + kept_as_of + " to " + now + " and " +
-                       number(f.future_rows) + " rows of " + f.fact +
-                       " below the watermark were after the kept as_of: they may count now";
+                       number(f.future_rows) + (f.future_rows == 1 ? " row" : " rows") + " of " +
+                       f.fact + " below the watermark " +
+                       (f.future_rows == 1 ? "was after the kept as_of: it may count now"
+                                           : "were after the kept as_of: they may count now");
         }
     }
     for (size_t i = 0; i < program.facts.size(); ++i) {
