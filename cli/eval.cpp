@@ -112,9 +112,11 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
         err << "strata eval: " << e.message << '\n';
         if (json)
             write_json_error(out,
-                             e.kind == EngineError::Kind::Rules   ? "rules"
-                             : e.kind == EngineError::Kind::Usage ? "usage"
-                                                                  : "database",
+                             e.kind == EngineError::Kind::Rules      ? "rules"
+                             : e.kind == EngineError::Kind::Usage    ? "usage"
+                             : e.kind == EngineError::Kind::NotFound ? "not_found"
+                             : e.kind == EngineError::Kind::Stale    ? "stale"
+                                                                     : "database",
                              e.message);
         return e.exit_code();
     };
