@@ -33,7 +33,9 @@ struct ExplainOptions {
 
 std::string shown(const Value& v) {
     if (is_null(v)) return "null";
-    if (const auto* s = std::get_if<Str>(&v)) return "'" + s->str() + "'";
+    // On one line, as history shows it: a key or value's line break would read as a line of
+    // the explanation.
+    if (const auto* s = std::get_if<Str>(&v)) return "'" + one_line(std::string(s->str())) + "'";
     return format_value(v);
 }
 

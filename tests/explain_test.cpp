@@ -303,3 +303,27 @@ general:
         CHECK(text.out.find("north/gold") == std::string::npos);
     }
 }
+
+TEST_CASE("explain shows a key or value with a line break on one line") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id TEXT, note TEXT);
+INSERT INTO customers VALUES ('a' || char(10) || 'stored by run 99', 'x' || char(13, 10) || 'y');
+)sql");
+    const auto file = dir.write("r.yaml", R"(ruleset: lines
+version: 1
+general:
+  segments:
+    - id: noted
+      when: note == 'x'
+    - id: rest
+      when: otherwise
+)");
+    auto r = run_cli({"explain", file, "--db", db, "--customer", "a\nstored by run 99", "--as-of",
+                      "2026-10-01"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.rfind("customer 'a⏎stored by run 99' in lines v1, as_of 2026-10-01: rest\n", 0) ==
+          0);
+    CHECK(r.out.find("note = 'x⏎y'") != std::string::npos);
+}
