@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <tao/pegtl/contrib/parse_tree.hpp>
 
@@ -172,6 +173,12 @@ class Converter {
         const double value = std::strtod(std::string(text).c_str(), nullptr);
         if (!std::isfinite(value))
             throw ConversionError{span_of(n), "number literal is out of range"};
+        // 1e-400 is no number either: it would silently be 0.
+        const std::string_view digits = text.substr(0, text.find_first_of("eE"));
+        if (value == 0 && digits.find_first_of("123456789") != std::string_view::npos)
+            throw ConversionError{span_of(n),
+                                  "number literal is out of range (too small to "
+                                  "tell from 0)"};
         return literal(n, value);
     }
 
@@ -207,8 +214,21 @@ class Converter {
     ast::ExprPtr prefixed(const Node& n, ast::UnaryOp op, int depth) {
         const size_t prefixes = n.children.size() - 1;
         check_depth(n, depth + static_cast<int>(prefixes));
-        ast::ExprPtr operand = convert_at(*n.children.back(), depth + static_cast<int>(prefixes));
-        for (size_t i = prefixes; i-- > 0;) {
+        const Node& last = *n.children.back();
+        size_t i = prefixes;
+        ast::ExprPtr operand;
+        // -9223372036854775808 is the smallest integer, though 9223372036854775808 alone is
+        // out of range: the minus next to it makes one literal.
+        if (op == ast::UnaryOp::Negate && last.is_type<g::number_lit>() &&
+            last.string_view() == "9223372036854775808") {
+            --i;
+            operand = make(
+                ast::Span{static_cast<uint32_t>(n.children[i]->begin().byte), span_of(last).end},
+                ast::Literal{std::numeric_limits<int64_t>::min()});
+        } else {
+            operand = convert_at(last, depth + static_cast<int>(prefixes));
+        }
+        while (i-- > 0) {
             const ast::Span span{static_cast<uint32_t>(n.children[i]->begin().byte),
                                  operand->span.end};
             operand = make(span, ast::Unary{op, std::move(operand)});
