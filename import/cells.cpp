@@ -1,6 +1,7 @@
 #include "import/cells.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -174,6 +175,25 @@ std::optional<NumberParts> split_number(std::string_view s) {
     return parts;
 }
 
+// Whether a REAL holds the number exactly as written, as SQLite prints it back: at most 15
+// significant digits, or a whole number no larger than 2^53. Beyond that a REAL would round
+// it silently (9007199254740993 becomes 9007199254740992), so such a cell is no number.
+bool exact_as_real(const NumberParts& parts) {
+    std::string digits(parts.digits, parts.digit_count);
+    digits.append(parts.fraction);
+    const size_t first = digits.find_first_not_of('0');
+    if (first == std::string::npos) return true;  // zero
+    const size_t last = digits.find_last_not_of('0');
+    if (last - first + 1 <= 15) return true;
+    const bool whole =
+        parts.mark == 0 || parts.fraction.find_first_not_of('0') == std::string::npos;
+    if (!whole) return false;
+    uint64_t value = 0;
+    for (size_t k = 0; k < parts.digit_count; ++k)
+        value = value * 10 + static_cast<uint64_t>(parts.digits[k] - '0');
+    return value <= (uint64_t{1} << 53);
+}
+
 }  // namespace
 
 std::string_view trim_cell(std::string_view cell) {
@@ -202,6 +222,9 @@ uint32_t number_shape(std::string_view s) {
     if (s.empty() || (s[0] != '-' && !is_digit(s[0]))) return shape;
     auto parts = split_number(s);
     if (!parts) return shape;
+    if (!exact_as_real(*parts))  // an integer column may still hold it exactly
+        return shape | kBeyondReal |
+               (parts->mark == 0 && !parts->comma_groups ? uint32_t{kWholeNumber} : 0u);
     if (parts->comma_groups) return shape | kDotFraction | kCommaThousands;
     if (parts->comma_ambiguous) return shape | kDotFraction | kCommaFraction | kCommaAmbiguous;
     if (parts->mark == 0) return shape | kWholeNumber | kDotFraction | kCommaFraction;
@@ -218,7 +241,7 @@ std::optional<int64_t> parse_integer_cell(std::string_view s) {
 
 std::optional<double> parse_number_cell(std::string_view s, DecimalMark mark) {
     auto parts = split_number(s);
-    if (!parts) return std::nullopt;
+    if (!parts || !exact_as_real(*parts)) return std::nullopt;
     if (parts->comma_groups && mark != DecimalMark::Dot) return std::nullopt;
     // 1,500 with the decimal mark '.': the comma grouped thousands.
     const bool thousands = parts->comma_ambiguous && mark == DecimalMark::Dot;

@@ -43,7 +43,10 @@ enum CellShape : uint32_t {
     // 1,234,567 or 1,500.25: commas grouping thousands, a number only with the decimal mark '.'
     kCommaThousands = 1u << 5,
     // 1,500: 1.5 with the decimal mark ',', 1500 with '.' (then the comma groups thousands)
-    kCommaAmbiguous = 1u << 6
+    kCommaAmbiguous = 1u << 6,
+    // A number with more significant digits than a REAL keeps exactly (beyond 15, or a whole
+    // number past 2^53): no number, though an integer column may hold a whole one.
+    kBeyondReal = 1u << 7
 };
 uint32_t number_shape(std::string_view trimmed);
 

@@ -7,6 +7,7 @@ void ColumnEvidence::add(std::string_view cell) {
     const uint32_t shape = number_shape(cell);
     all_shapes &= shape;
     if (shape & kBooleanWord) ++boolean_words;
+    if ((shape & kBeyondReal) && beyond_real++ == 0) beyond_real_sample = std::string(cell);
     if (shape & (kBooleanWord | kBooleanDigit)) ++boolean_cells;
     if (shape & kCommaAmbiguous) {
         if (ambiguous_commas++ == 0) ambiguous_sample = std::string(cell);
@@ -185,7 +186,15 @@ bool plan_columns(const std::vector<ColumnEvidence>& evidence,
             }
         }
         if (plan.type == ColumnType::Text && !plan.forced) {
-            if (auto note = nearly_typed(e, names[i])) out.notes.push_back(*note);
+            if (e.beyond_real > 0)
+                out.notes.push_back("column '" + names[i] +
+                                    "' is text: " + std::to_string(e.beyond_real) +
+                                    (e.beyond_real == 1 ? " cell has" : " cells have") +
+                                    " more digits than a number column keeps exactly (such as '" +
+                                    e.beyond_real_sample +
+                                    "', which it would round), so every cell is kept as written");
+            else if (auto note = nearly_typed(e, names[i]))
+                out.notes.push_back(*note);
         }
         if (!is_temporal(plan.type)) continue;
         // This column's order: --date-format, its own dates, the file's other dates.

@@ -34,6 +34,9 @@ struct ColumnEvidence {
     size_t temporal_cells = 0, numeric_cells = 0;
     size_t whole_cells = 0;  // of the numeric cells, those that are whole numbers
     std::string first_not_temporal, first_not_numeric;
+    // Numbers a REAL would round (kBeyondReal), and the first of them.
+    size_t beyond_real = 0;
+    std::string beyond_real_sample;
 
     void add(std::string_view trimmed_cell);  // a filled cell, trimmed
 };

@@ -171,7 +171,11 @@ class RowWriter {
             if (strict_ || !plan.forced) {
                 error = "line " + std::to_string(line) + ", column '" + file_.names[i] + "': '" +
                         std::string(cell) + "' is not " + with_article(plan.type) +
-                        (strict_ ? ", the type the existing table declares" : "");
+                        (strict_ ? ", the type the existing table declares" : "") +
+                        (plan.type == ColumnType::Number && (number_shape(cell) & kBeyondReal)
+                             ? " (it has more digits than a REAL keeps exactly, and would be "
+                               "rounded)"
+                             : "");
                 return false;
             }
             auto& unfit = columns_[i].unfit;

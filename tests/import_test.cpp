@@ -158,6 +158,41 @@ TEST_CASE("import infers integer, number, date, datetime, boolean and text from 
     CHECK(cell(db, "SELECT mixed FROM t WHERE rowid = 1") == "text:1");
 }
 
+// A REAL keeps 15 significant digits (whole numbers to 2^53). Such cells made the column REAL
+// and were rounded without a word: 123456789012345678 became 1.2345678901234568e+17.
+TEST_CASE("import keeps numbers a REAL would round as text, and refuses them in a REAL column") {
+    TempDir dir;
+    const auto csv = dir.write("t.csv",
+                               "id,long,short,whole,exact,more\n"
+                               "1,123456789012345678,0.5,123456789012345678,9007199254740992,"
+                               "0.1234567890123456\n"
+                               "2,0.5,0.25,5,0.5,0.5\n"
+                               "3,9007199254740993,1,7,1.25,1\n");
+    const auto db = dir.file("t.db");
+    auto r = run_cli({"import", csv, "--db", db, "--table", "t"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    // whole: 18 digits in an integer column are exact; exact: 2^53 beside fractions is too.
+    CHECK(declared(db, "t") ==
+          "id INTEGER, long TEXT, short REAL, whole INTEGER, exact REAL, more TEXT");
+    CHECK(cell(db, "SELECT long FROM t WHERE id = 1") == "text:123456789012345678");
+    CHECK(cell(db, "SELECT long FROM t WHERE id = 3") == "text:9007199254740993");
+    CHECK(cell(db, "SELECT whole FROM t WHERE id = 1") == "int:123456789012345678");
+    CHECK(cell(db, "SELECT exact = 9007199254740992 FROM t WHERE id = 1") == "int:1");
+    CHECK(cell(db, "SELECT more FROM t WHERE id = 1") == "text:0.1234567890123456");
+    CHECK(r.out.find("note: column 'long' is text: 2 cells have more digits than a number "
+                     "column keeps exactly (such as '123456789012345678', which it would "
+                     "round), so every cell is kept as written") != std::string::npos);
+    // --append to a REAL column: refused, nothing imported.
+    const auto more = dir.write("more.csv", "id,short\n4,9007199254740993\n");
+    auto appended = run_cli({"import", more, "--db", db, "--table", "t", "--append"});
+    CHECK(appended.code == 2);
+    CHECK(appended.err.find("'9007199254740993' is not a number, the type the existing table "
+                            "declares (it has more digits than a REAL keeps exactly, and would "
+                            "be rounded)") != std::string::npos);
+    CHECK(cell(db, "SELECT count(*) FROM t") == "int:3");
+}
+
 TEST_CASE("import asks for --date-format when no day above 12 settles the order") {
     TempDir dir;
     const auto csv = dir.write("t.csv", "id,reg\n1,01.02.2024\n2,03.04.2024\n3,05.06.2024\n");
