@@ -104,7 +104,7 @@ char detect_delimiter(std::string_view text) {
         commas += c == ',';
         tabs += c == '\t';
     }
-    if (semicolons == 0 && commas == 0 && tabs == 0) return ',';
+    // A tie, 0/0/0 included (a file of one column, whose cells may hold 1,5), is ';'.
     if (semicolons >= commas && semicolons >= tabs) return ';';
     return tabs > commas ? '\t' : ',';
 }

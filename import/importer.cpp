@@ -126,12 +126,16 @@ bool read_header(const ImportOptions& options, ParsedFile& file, std::string& er
         return false;
     }
     // Excel writes "sep=;" as a first line to name the separator: it is not the header.
+    // LibreOffice, saving such a file again, quotes the line: "sep=;".
     const std::string& text = file.decoded.text;
     char hinted = 0;
-    if (text.size() >= 5 && text.compare(0, 4, "sep=") == 0 &&
-        (text.size() == 5 || text[5] == '\n' || text[5] == '\r')) {
-        hinted = text[4];
-        file.start = 5;
+    const size_t quoted =
+        text.size() >= 7 && text.compare(0, 5, "\"sep=") == 0 && text[6] == '"' ? 1 : 0;
+    const size_t line_end = quoted ? 7 : 5;
+    if (text.size() >= line_end && text.compare(quoted, 4, "sep=") == 0 &&
+        (text.size() == line_end || text[line_end] == '\n' || text[line_end] == '\r')) {
+        hinted = text[quoted + 4];
+        file.start = line_end;
         if (file.start < text.size() && text[file.start] == '\r') ++file.start;
         if (file.start < text.size() && text[file.start] == '\n') ++file.start;
         file.start_line = 2;
@@ -403,9 +407,17 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         for (const auto& c : existing)
             table_names.push_back(c.name);
         for (size_t i = 0; i < width; ++i) {
+            // By the name strata gives the header, or by the header as written: SQLite folds
+            // only ASCII letters, so a column "Имя" is not the name имя, but is the header Имя.
             auto it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
                 return same_sql_name(c.name, file.names[i]);
             });
+            if (it == existing.end()) {
+                it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
+                    return same_sql_name(c.name, trim_cell(file.headers[i]));
+                });
+                if (it != existing.end()) file.names[i] = it->name;
+            }
             if (it == existing.end()) {
                 error = "column '" + file.names[i] + "' (header '" + file.headers[i] +
                         "') is not in table '" + table + "' (its columns: " + listed(table_names) +

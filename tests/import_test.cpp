@@ -866,3 +866,37 @@ TEST_CASE("a failed import removes only a database file it made, not one made wh
     CHECK_FALSE(std::filesystem::exists(own));
     CHECK_FALSE(std::filesystem::exists(own + "-journal"));
 }
+
+// SQLite folds only ASCII letters in names, and strata's name for the header Имя is имя: a
+// table made elsewhere with the columns "Имя" and "First Name" refused its own headers.
+TEST_CASE("import --append finds a column spelt as the file's header") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    {
+        SQLite::Database d(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        d.exec(R"(CREATE TABLE c (id INTEGER PRIMARY KEY, "Имя" TEXT, "First Name" TEXT))");
+    }
+    const auto csv = dir.write("t.csv", "id;Имя;First Name\n1;Анна;Ann\n");
+    auto r = run_cli({"import", csv, "--db", db, "--table", "c", "--append"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    CHECK(cell(db, R"(SELECT "Имя" || '/' || "First Name" FROM c WHERE id = 1)") ==
+          "text:Анна/Ann");
+}
+
+// A header with no separator at all (one column) took ',' though a tie is ';', so a column of
+// decimal commas split in two; and LibreOffice's quoted "sep=;" line was read as the header.
+TEST_CASE("import: one column of decimal commas, and a quoted sep= line") {
+    TempDir dir;
+    const auto one = dir.write("one.csv", "amount\n1,5\n2,25\n");
+    const auto db = dir.file("t.db");
+    auto r = run_cli({"import", one, "--db", db, "--table", "one"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    CHECK(cell(db, "SELECT sum(amount) FROM one") == "real:3.75");
+    const auto quoted = dir.write("quoted.csv", "\"sep=;\"\r\nid;v\r\n1;2,5\r\n");
+    r = run_cli({"import", quoted, "--db", db, "--table", "q"});
+    REQUIRE(r.code == 0);
+    CHECK(declared(db, "q") == "id INTEGER, v REAL");
+    CHECK(cell(db, "SELECT v FROM q WHERE id = 1") == "real:2.5");
+}
