@@ -84,7 +84,7 @@ void write_text_summary(const ImportCliOptions& cli, const import::ImportReport&
         << r.action << ")\n";
     out << "read as " << r.encoding;
     if (r.had_bom) out << " with a byte-order mark";
-    if (r.encoding_chosen && r.encoding == "cp1251") {
+    if (r.encoding_chosen && r.encoding != "utf-8") {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02X", r.not_utf8_byte);
         out << " (chosen: the file is not valid UTF-8 from line " << r.not_utf8_line << ", byte "
@@ -143,7 +143,7 @@ void write_json_summary(const ImportCliOptions& cli, const import::ImportReport&
     w.key("action").value(r.action);
     w.key("encoding").value(r.encoding).key("bom").value(r.had_bom);
     w.key("not_utf8_line");
-    if (r.encoding_chosen && r.encoding == "cp1251")
+    if (r.encoding_chosen && r.encoding != "utf-8")
         w.value(static_cast<int64_t>(r.not_utf8_line));
     else
         w.null();
@@ -191,6 +191,7 @@ int run_import_command(ImportCliOptions& cli, std::ostream& out, std::ostream& e
     o.delimiter = cli.delimiter == "auto" ? 0 : cli.delimiter == "tab" ? '\t' : cli.delimiter[0];
     o.encoding = cli.encoding == "utf-8"    ? import::Encoding::Utf8
                  : cli.encoding == "cp1251" ? import::Encoding::Cp1251
+                 : cli.encoding == "cp1252" ? import::Encoding::Cp1252
                                             : import::Encoding::Auto;
     if (cli.date_format == "YYYY-MM-DD") o.date_order = import::DateOrder::YearFirst;
     if (cli.date_format == "DD.MM.YYYY") o.date_order = import::DateOrder::DayFirst;
@@ -240,8 +241,9 @@ void add_import(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
         ->check(CLI::IsMember({"auto", ",", ";", "tab"}))
         ->capture_default_str();
     cmd->add_option("--encoding", cli->encoding,
-                    "Text encoding (auto: UTF-8 when the file is valid UTF-8, else cp1251)")
-        ->check(CLI::IsMember({"auto", "utf-8", "cp1251"}))
+                    "Text encoding (auto: UTF-8 when the file is valid UTF-8, else cp1252 "
+                    "when its other bytes sit inside Latin words, else cp1251)")
+        ->check(CLI::IsMember({"auto", "utf-8", "cp1251", "cp1252"}))
         ->capture_default_str();
     cmd->add_option("--date-format", cli->date_format,
                     "How to read dates like 01.02.2024 (auto: only when a day above 12 settles "

@@ -17,6 +17,26 @@ size_t line_of_offset(std::string_view text, size_t offset) {
                text.begin() + static_cast<std::ptrdiff_t>(std::min(offset, text.size())), '\n'));
 }
 
+bool is_ascii_letter(unsigned char b) {
+    return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
+}
+
+// Whether bytes that are not UTF-8 read as Western European text rather than Cyrillic: in
+// Latin-1 or Windows-1252 a byte above 0x7F is mostly a letter inside a Latin word (Müller,
+// Café, São), while a Cyrillic word in Windows-1251 is all such bytes. Counts the high bytes
+// beside an ASCII letter against those that are not.
+bool reads_as_western(std::string_view bytes) {
+    size_t beside_latin = 0, apart = 0;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        if (static_cast<unsigned char>(bytes[i]) < 0x80) continue;
+        const bool before = i > 0 && is_ascii_letter(static_cast<unsigned char>(bytes[i - 1]));
+        const bool after =
+            i + 1 < bytes.size() && is_ascii_letter(static_cast<unsigned char>(bytes[i + 1]));
+        ++(before || after ? beside_latin : apart);
+    }
+    return beside_latin > apart;
+}
+
 }  // namespace
 
 bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::string& error) {
@@ -40,16 +60,16 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
     out.had_bom = bom;
     out.chosen = encoding == Encoding::Auto;
     if (bom) {
-        if (encoding == Encoding::Cp1251) {
-            error =
-                "the file starts with a UTF-8 byte-order mark, but --encoding cp1251 was given; "
-                "leave --encoding auto or give --encoding utf-8";
+        if (encoding == Encoding::Cp1251 || encoding == Encoding::Cp1252) {
+            error = std::string("the file starts with a UTF-8 byte-order mark, but --encoding ") +
+                    (encoding == Encoding::Cp1251 ? "cp1251" : "cp1252") +
+                    " was given; leave --encoding auto or give --encoding utf-8";
             return false;
         }
         bytes.erase(0, text::kUtf8Bom.size());
     }
     size_t bad_at = 0;
-    if (encoding != Encoding::Cp1251) {
+    if (encoding != Encoding::Cp1251 && encoding != Encoding::Cp1252) {
         if (text::is_valid_utf8(bytes, &bad_at)) {
             out.encoding = "utf-8";
             out.text = std::move(bytes);
@@ -66,6 +86,27 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
         }
     }
     const size_t not_utf8_at = bad_at;
+    if (encoding == Encoding::Cp1252 || (encoding == Encoding::Auto && reads_as_western(bytes))) {
+        size_t undefined_at = 0;
+        if (auto western = text::cp1252_to_utf8(bytes, &undefined_at)) {
+            out.encoding = "cp1252";
+            if (encoding == Encoding::Auto) {
+                out.not_utf8_line = line_of_offset(bytes, not_utf8_at);
+                out.not_utf8_byte = static_cast<unsigned char>(bytes[not_utf8_at]);
+            }
+            out.text = std::move(*western);
+            return true;
+        }
+        if (encoding == Encoding::Cp1252) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%02X",
+                          static_cast<unsigned char>(bytes[undefined_at]));
+            error = "line " + std::to_string(line_of_offset(bytes, undefined_at)) + ": byte " +
+                    hex + ", which Windows-1252 does not use";
+            return false;
+        }
+        // Not Windows-1252 after all: Windows-1251 may still read it.
+    }
     auto decoded = text::cp1251_to_utf8(bytes, &bad_at);
     if (!decoded && encoding == Encoding::Cp1251) {
         error = "line " + std::to_string(line_of_offset(bytes, bad_at)) +

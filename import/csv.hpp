@@ -10,7 +10,7 @@
 
 namespace strata::import {
 
-enum class Encoding { Auto, Utf8, Cp1251 };
+enum class Encoding { Auto, Utf8, Cp1251, Cp1252 };
 
 // A file's text as UTF-8, and how it was read.
 struct DecodedText {

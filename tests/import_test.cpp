@@ -900,3 +900,33 @@ TEST_CASE("import: one column of decimal commas, and a quoted sep= line") {
     CHECK(declared(db, "q") == "id INTEGER, v REAL");
     CHECK(cell(db, "SELECT v FROM q WHERE id = 1") == "real:2.5");
 }
+
+// A Western European export in Latin-1 / Windows-1252 was read as Windows-1251: Müller became
+// Mьller, with no more than the summary's "read as cp1251" to say so.
+TEST_CASE("import reads a Latin-1 file as Windows-1252, and Cyrillic still as Windows-1251") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    const auto western = dir.write("west.csv",
+                                   "id;name;city\n1;M\xFCller;K\xF6ln\n"
+                                   "2;Caf\xE9 Ren\xE9;S\xE3o Paulo \x80\n");
+    auto r = run_cli({"import", western, "--db", db, "--table", "w", "--format", "json"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    CHECK(json_at(r.out, "$.encoding") == "cp1252");
+    CHECK(json_at(r.out, "$.not_utf8_line") == "2");
+    CHECK(cell(db, "SELECT name || '/' || city FROM w WHERE id = 1") == "text:Müller/Köln");
+    CHECK(cell(db, "SELECT name || '/' || city FROM w WHERE id = 2") ==
+          "text:Café René/São Paulo €");
+    // Иванов, Москва in Windows-1251: every high byte is inside a Cyrillic word.
+    const auto cyrillic =
+        dir.write("cyr.csv", "id;name;city\n1;\xC8\xE2\xE0\xED\xEE\xE2;\xCC\xEE\xF1\xEA\xE2\xE0\n");
+    r = run_cli({"import", cyrillic, "--db", db, "--table", "c", "--format", "json"});
+    REQUIRE(r.code == 0);
+    CHECK(json_at(r.out, "$.encoding") == "cp1251");
+    CHECK(cell(db, "SELECT name || '/' || city FROM c") == "text:Иванов/Москва");
+    // Named: the bytes Windows-1252 leaves undefined are refused at their line.
+    const auto undefined = dir.write("undef.csv", "id;name\n1;ok\n2;a\x81z\n");
+    r = run_cli({"import", undefined, "--db", db, "--table", "u", "--encoding", "cp1252"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("line 3: byte 0x81, which Windows-1252 does not use") != std::string::npos);
+}
