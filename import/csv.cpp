@@ -86,17 +86,20 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
         }
     }
     const size_t not_utf8_at = bad_at;
+    // The text read in a single-byte code page, and where UTF-8 failed when auto chose it.
+    auto read_as = [&](const char* name, std::string text) {
+        out.encoding = name;
+        if (encoding == Encoding::Auto) {
+            out.not_utf8_line = line_of_offset(bytes, not_utf8_at);
+            out.not_utf8_byte = static_cast<unsigned char>(bytes[not_utf8_at]);
+        }
+        out.text = std::move(text);
+        return true;
+    };
     if (encoding == Encoding::Cp1252 || (encoding == Encoding::Auto && reads_as_western(bytes))) {
         size_t undefined_at = 0;
-        if (auto western = text::cp1252_to_utf8(bytes, &undefined_at)) {
-            out.encoding = "cp1252";
-            if (encoding == Encoding::Auto) {
-                out.not_utf8_line = line_of_offset(bytes, not_utf8_at);
-                out.not_utf8_byte = static_cast<unsigned char>(bytes[not_utf8_at]);
-            }
-            out.text = std::move(*western);
-            return true;
-        }
+        if (auto western = text::cp1252_to_utf8(bytes, &undefined_at))
+            return read_as("cp1252", std::move(*western));
         if (encoding == Encoding::Cp1252) {
             char hex[8];
             std::snprintf(hex, sizeof hex, "0x%02X",
@@ -125,13 +128,7 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
                 "or give --encoding";
         return false;
     }
-    out.encoding = "cp1251";
-    if (encoding == Encoding::Auto) {
-        out.not_utf8_line = line_of_offset(bytes, not_utf8_at);
-        out.not_utf8_byte = static_cast<unsigned char>(bytes[not_utf8_at]);
-    }
-    out.text = std::move(*decoded);
-    return true;
+    return read_as("cp1251", std::move(*decoded));
 }
 
 char detect_delimiter(std::string_view text) {

@@ -87,7 +87,10 @@ bool is_valid_utf8(std::string_view s, size_t* bad_at) {
     return true;
 }
 
-std::optional<std::string> cp1251_to_utf8(std::string_view s, size_t* bad_at) {
+// A single-byte code page as UTF-8: ASCII as it is, and each byte from 0x80 on as the
+// character `high(byte)` gives (0 where the code page leaves the byte undefined).
+template <class HighHalf>
+std::optional<std::string> single_byte_to_utf8(std::string_view s, size_t* bad_at, HighHalf high) {
     std::string out;
     out.reserve(s.size() + s.size() / 2);
     for (size_t i = 0; i < s.size(); ++i) {
@@ -96,7 +99,7 @@ std::optional<std::string> cp1251_to_utf8(std::string_view s, size_t* bad_at) {
             out += static_cast<char>(b);
             continue;
         }
-        const char32_t c = kCp1251High[b - 0x80];
+        const char32_t c = high(b);
         if (c == 0) {
             if (bad_at) *bad_at = i;
             return std::nullopt;
@@ -106,28 +109,18 @@ std::optional<std::string> cp1251_to_utf8(std::string_view s, size_t* bad_at) {
     return out;
 }
 
+std::optional<std::string> cp1251_to_utf8(std::string_view s, size_t* bad_at) {
+    return single_byte_to_utf8(s, bad_at, [](unsigned char b) { return kCp1251High[b - 0x80]; });
+}
+
 std::optional<std::string> cp1252_to_utf8(std::string_view s, size_t* bad_at) {
     // 0x80 to 0x9F; from 0xA0 on, each byte is the code point of its value (as in Latin-1).
     static constexpr char32_t kLow[32] = {
         0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
         0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
         0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
-    std::string out;
-    out.reserve(s.size() + s.size() / 4);
-    for (size_t i = 0; i < s.size(); ++i) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        if (b < 0x80) {
-            out += static_cast<char>(b);
-            continue;
-        }
-        const char32_t c = b < 0xA0 ? kLow[b - 0x80] : char32_t{b};
-        if (c == 0) {
-            if (bad_at) *bad_at = i;
-            return std::nullopt;
-        }
-        append_utf8(out, c);
-    }
-    return out;
+    return single_byte_to_utf8(
+        s, bad_at, [](unsigned char b) { return b < 0xA0 ? kLow[b - 0x80] : char32_t{b}; });
 }
 
 std::optional<std::string> utf8_to_cp1251(std::string_view s, size_t* bad_at) {
