@@ -213,6 +213,13 @@ struct Program {
     std::vector<FactUse> facts;
     std::vector<Aggregate> aggregates;
     std::vector<Let> lets;  // dependencies first
+
+    // Whether the rules read the stored state (previous_segment and the like).
+    bool reads_stored_state() const {
+        for (const ColumnUse& c : columns)
+            if (c.source == ColumnSource::State) return true;
+        return false;
+    }
 };
 
 }  // namespace strata::bound

@@ -212,6 +212,12 @@ void bind_int(RawStatement& q, int at, int64_t value) {
     bound(q, sqlite3_bind_int64(q.get(), at, value));
 }
 
+// Binds a text, whose bytes must outlive the statement's use of them.
+void bind_text(RawStatement& q, int at, const std::string& text) {
+    bound(q,
+          sqlite3_bind_text64(q.get(), at, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8));
+}
+
 // Binds a key; a text key's bytes must outlive the statement's use of them.
 void bind_key(RawStatement& q, int at, const Value& key) {
     if (const auto* i = std::get_if<int64_t>(&key)) {
@@ -292,6 +298,8 @@ struct OneCustomerStays::Impl {
     std::string ruleset;
     std::optional<int64_t> ruleset_id;               // set with `stays`
     std::unique_ptr<RawStatement> stays;             // prepared once the ruleset has an id
+    std::unique_ptr<RawStatement> first_run;         // at_day_start's, prepared on first use
+    std::unique_ptr<RawStatement> ended_stay;        // the same
     bool by_customer = false;                        // strata_open_stays (set with `stays`)
     std::unordered_map<int64_t, std::string> names;  // by segment code
     std::unordered_map<int64_t, std::optional<Date>> run_as_of;  // by run
@@ -323,7 +331,8 @@ struct OneCustomerStays::Impl {
 };
 
 OneCustomerStays::OneCustomerStays(SQLite::Database& state, std::string ruleset)
-    : impl_(std::make_unique<Impl>(Impl{state, std::move(ruleset), {}, {}, false, {}, {}})) {}
+    : impl_(
+          std::make_unique<Impl>(Impl{state, std::move(ruleset), {}, {}, {}, {}, false, {}, {}})) {}
 
 OneCustomerStays::~OneCustomerStays() = default;
 
@@ -366,6 +375,66 @@ std::vector<OpenPlacement> OneCustomerStays::operator()(const Value& key) {
         read_open_rows(q, out, name_of, as_of_of);
     else
         read_placements(q, out, name_of, as_of_of);
+    return out;
+}
+
+std::vector<OpenPlacement> OneCustomerStays::at_day_start(const Value& key,
+                                                          const std::string& as_of,
+                                                          const std::vector<OpenPlacement>& now) {
+    Impl& p = *impl_;
+    if (!p.ruleset_id) return now;  // operator() found no ruleset: nothing stored
+    struct ResetAfter {
+        sqlite3_stmt* stmt;
+        ~ResetAfter() {
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+        }
+    };
+    if (!p.first_run) {
+        // Runs of a ruleset move forward in time: the first of that day or later has the
+        // least id, and the index on (ruleset, as_of, run_id) finds it at once.
+        p.first_run = std::make_unique<RawStatement>(
+            p.state,
+            "SELECT run_id FROM strata_runs WHERE ruleset = ? AND as_of >= ? ORDER BY as_of, "
+            "run_id LIMIT 1");
+        // The stay a run of that day or later ended that began before the first of them: the
+        // runs are walked (few, from that day on) and each one's ended stays sought by key.
+        p.ended_stay = std::make_unique<RawStatement>(
+            p.state, std::string("SELECT s.segment, s.entered_run FROM strata_runs r CROSS JOIN ") +
+                         (p.by_customer ? "strata_closed_stays" : "strata_stays") +
+                         " s ON s.ruleset = ?1 AND s.exited_run = r.run_id AND s.customer_key "
+                         "= ?2 AND s.level = 0 WHERE r.ruleset = ?3 AND r.run_id >= ?4 AND "
+                         "r.run_id <= ?5 AND s.entered_run < ?4 ORDER BY r.run_id LIMIT 1");
+    }
+    RawStatement& first = *p.first_run;
+    const ResetAfter reset_first{first.get()};
+    sqlite3_reset(first.get());
+    bind_text(first, 1, p.ruleset);
+    bind_text(first, 2, as_of);
+    if (!first.step()) return now;
+    const int64_t first_run = sqlite3_column_int64(first.get(), 0);
+    const OpenPlacement* current = now.empty() || !now[0].general.p ? nullptr : &now[0];
+    if (current && current->general_since_run < first_run) return now;
+    RawStatement& q = *p.ended_stay;
+    const ResetAfter reset_q{q.get()};
+    sqlite3_reset(q.get());
+    bind_int(q, 1, *p.ruleset_id);
+    bind_key(q, 2, key);
+    bind_text(q, 3, p.ruleset);
+    bind_int(q, 4, first_run);
+    // The stay open before that run ended no later than the one that began the current stay.
+    bind_int(q, 5, current ? current->general_since_run : INT64_MAX);
+    std::vector<OpenPlacement> out;
+    if (!q.step()) return out;  // new to the ruleset that day
+    OpenPlacement& placed = out.emplace_back();
+    placed.key = key;
+    const int64_t code = sqlite3_column_int64(q.get(), 0);
+    const std::string* name = p.name_of(code);
+    if (!name) stay_rows::unknown_segment(key, code);
+    placed.general = intern(*name);
+    placed.general_since_run = sqlite3_column_int64(q.get(), 1);
+    placed.since = p.as_of_of(placed.general_since_run);
+    placed.tactical_text = intern("");
     return out;
 }
 

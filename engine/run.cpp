@@ -345,9 +345,7 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
     // run on its own thread (the state connection is not otherwise used meanwhile).
     // Membership then streams to the state database while later rows are still being placed;
     // it commits only once every row is placed and every check has passed.
-    const bool uses_state =
-        std::any_of(rules.program.columns.begin(), rules.program.columns.end(),
-                    [](const auto& c) { return c.source == bound::ColumnSource::State; });
+    const bool uses_state = rules.program.reads_stored_state();
     // The open stays are loaded beside the reads unless the base is large
     // (RunOptions::open_stays_beside_reads_up_to); the state columns need them as the
     // customers are read.
@@ -401,14 +399,33 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
             // A state database without stays: every customer is new to it.
         }
     }
+    // The state columns read the stays the day began with: those open before the ruleset's
+    // first run of this as_of (or a later one). Running a day again on the same data then
+    // places every customer as the first run did. Most runs are of a new day: the stays they
+    // compare with, already read, are those.
+    bool day_read = false;
+    std::optional<std::vector<OpenPlacement>> day_open;  // set when they differ from `compared`
     auto fill_state = [&](CustomerTable& table) {
         if (!uses_state) return;
         // Called again by a read that falls back to a full one: the writer has started then.
         if (starting.valid()) writer = starting.get();
-        if (writer)
-            fill_state_columns(rules.program, table, writer->open_placements(), rep.as_of);
-        else if (state && options.dry_run)
-            fill_state_columns(rules.program, table, dry_open, rep.as_of);
+        if (!writer && !(state && options.dry_run)) return;
+        const std::vector<OpenPlacement>& compared = writer ? writer->open_placements() : dry_open;
+        if (!day_read) {
+            day_read = true;
+            try {
+                const std::optional<int64_t> first =
+                    first_run_from(*state, rep.ruleset, format_date(rep.as_of));
+                const std::optional<int64_t> compared_before =
+                    writer ? std::optional<int64_t>(writer->run_id()) : options.state_before_run;
+                if (first && first != compared_before)
+                    day_open = load_open_placements(*state, rep.ruleset, nullptr, *first);
+            } catch (const SQLite::Exception&) {
+                if (writer) throw;
+                // A dry run's state database without stays: every customer is new to it.
+            }
+        }
+        fill_state_columns(rules.program, table, day_open ? *day_open : compared, rep.as_of);
     };
     ReadRequest request;
     request.rules = &rules;

@@ -145,6 +145,13 @@ std::optional<Value> evaluated_customer(const RunRecord& run);
 std::optional<RunRecord> find_run_before(SQLite::Database& state, const std::string& ruleset,
                                          int64_t run_id, StoreError& error);
 
+// The first stored run of the ruleset whose as_of is `as_of` or later, or nullopt when there
+// is none. The stays open before it are the state the day began with: what previous_segment,
+// segment_since and days_in_segment read for an evaluation as of `as_of`, however often that
+// day is run again. Throws SQLite::Exception.
+std::optional<int64_t> first_run_from(SQLite::Database& state, const std::string& ruleset,
+                                      const std::string& as_of);
+
 // What a run's rule file said each general segment should get, as the run stored it in its
 // summary: never the rule file as it is now.
 struct SegmentActions {

@@ -107,6 +107,14 @@ class OneCustomerStays {
     ~OneCustomerStays();
     // None or one placement. Throws SQLite::Exception.
     std::vector<OpenPlacement> operator()(const Value& key);
+    // The customer's general stay as the day `as_of` (YYYY-MM-DD) began: the one open before
+    // the ruleset's first run of that day or a later one (first_run_from), which is what
+    // previous_segment, segment_since and days_in_segment read. `now` is what operator() gave
+    // for the key; when no such run exists, or the general stay in `now` began before it, that
+    // is the answer, else the stay that run or a later one ended is read. None or one
+    // placement, with the general stay only (no tactical stays). Throws SQLite::Exception.
+    std::vector<OpenPlacement> at_day_start(const Value& key, const std::string& as_of,
+                                            const std::vector<OpenPlacement>& now);
 
   private:
     struct Impl;

@@ -93,8 +93,14 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
         if (auto refused = stale(writer->history(), *l, writer->run_id())) return *refused;
         std::string message;
         bool rule_problem = false;
+        const std::vector<OpenPlacement>& before = writer->open_placements();
+        std::vector<OpenPlacement> day_start = before;
+        if (rules->program.reads_stored_state()) {
+            OneCustomerStays stays(writer->history(), record.ruleset);
+            day_start = stays.at_day_start(k, l->as_of_text, stays(k));
+        }
         auto one = live::evaluate_one(*rules, thresholds, *c->reader, std::move(customer.value()),
-                                      writer->open_placements(), l->as_of, &writer->history(),
+                                      before, day_start, l->as_of, &writer->history(),
                                       writer->run_id(), message, rule_problem);
         if (!one) return fail(rule_problem ? Kind::Rules : Kind::Database, message);
         // A customer never placed whose key, as the other kind, is a placed customer no longer

@@ -303,11 +303,16 @@ struct Engine::Impl {
                 } else {
                     const Value k = customer->keys.at(0);
                     const std::vector<OpenPlacement> before = (*c->stays)(k);
+                    const std::vector<OpenPlacement> day_start =
+                        rules->program.reads_stored_state()
+                            ? c->stays->at_day_start(k, l->as_of_text, before)
+                            : before;
                     std::string error;
                     bool rule_problem = false;
-                    auto one = live::evaluate_one(
-                        *rules, l->thresholds, *c->reader, std::move(customer.value()), before,
-                        l->as_of, &c->state_db(), l->thresholds.run.run_id, error, rule_problem);
+                    auto one = live::evaluate_one(*rules, l->thresholds, *c->reader,
+                                                  std::move(customer.value()), before, day_start,
+                                                  l->as_of, &c->state_db(),
+                                                  l->thresholds.run.run_id, error, rule_problem);
                     if (one)
                         out = result_of(*one, *l);
                     else

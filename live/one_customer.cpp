@@ -325,7 +325,8 @@ std::vector<FactParts> CustomerReader::fact_sources(const CustomerTable& custome
 
 std::optional<OneResult> evaluate_one(const CompiledRules& rules, const Thresholds& thresholds,
                                       CustomerReader& reader, CustomerTable customer,
-                                      const std::vector<OpenPlacement>& before, Date as_of,
+                                      const std::vector<OpenPlacement>& before,
+                                      const std::vector<OpenPlacement>& day_start, Date as_of,
                                       SQLite::Database* history, int64_t run_id, std::string& error,
                                       bool& rule_problem) {
     const OnThisThread small;  // one row: no helper threads
@@ -333,7 +334,7 @@ std::optional<OneResult> evaluate_one(const CompiledRules& rules, const Threshol
     OneResult out;
     out.key = customer.keys.at(0);
     if (!before.empty()) out.before = before[0];
-    fill_state_columns(program, customer, before, as_of);
+    fill_state_columns(program, customer, day_start, as_of);
     const std::vector<FactParts> parts = reader.fact_sources(customer, as_of);
     const Evaluation ev =
         evaluate_program(program, customer, parts, as_of, nullptr, &thresholds.fits);

@@ -76,14 +76,17 @@ struct OneResult {
 };
 
 // Evaluates the customer `customer` (from read_customer) as of `as_of` with the thresholds.
-// `before`: the customer's open stays (none or one, as load_open_placements gives them).
+// `before`: the customer's open stays (none or one, as load_open_placements gives them), which
+// the placement is compared with. `day_start`: the general stay previous_segment and the like
+// read (OneCustomerStays::at_day_start; `before` when the rules read no stored state).
 // `history`: the state database, for earlier actions (cooldowns, the cap) and for which
 // actions are in the outbox already (may be null: nothing earlier). Actions carry `run_id`.
 // nullopt with `error` set (and `rule_problem` when the rules cannot place the customer).
 // Throws SQLite::Exception.
 std::optional<OneResult> evaluate_one(const CompiledRules& rules, const Thresholds& thresholds,
                                       CustomerReader& reader, CustomerTable customer,
-                                      const std::vector<OpenPlacement>& before, Date as_of,
+                                      const std::vector<OpenPlacement>& before,
+                                      const std::vector<OpenPlacement>& day_start, Date as_of,
                                       SQLite::Database* history, int64_t run_id, std::string& error,
                                       bool& rule_problem);
 

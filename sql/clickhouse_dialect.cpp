@@ -142,13 +142,16 @@ class ClickHouseDialect final : public Dialect {
     // The open general stays as state/clickhouse_state.cpp's open_stays reads stays (begun by
     // a complete run, not ended by one), the day from the as_of of the run that began each.
     std::optional<std::string> open_general_stays(const std::string&, const std::string&,
-                                                  const std::string& ruleset) const override {
+                                                  const std::string& ruleset,
+                                                  const std::string& as_of) const override {
         auto name = string_literal(ruleset);
-        if (!name) return std::nullopt;
+        auto day = string_literal(as_of);
+        if (!name || !day) return std::nullopt;
+        // As the day began: only runs of earlier days begin or end a stay.
         const std::string complete =
             "(SELECT run_id FROM strata_runs WHERE status = 'complete' "
             "AND ruleset = " +
-            *name + ")";
+            *name + " AND as_of < " + *day + ")";
         return "SELECT state_jk, state_segment, toInt64(toUInt16(toDate(as_of))) AS state_since "
                "FROM (SELECT customer_key AS state_jk, segment AS state_segment, "
                "entered_run FROM strata_stays WHERE ruleset = " +

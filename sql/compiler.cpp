@@ -352,18 +352,15 @@ bool Lowering::facts_and_aggregates(std::vector<std::string>& joins,
     return true;
 }
 
-// previous_segment, segment_since and days_in_segment from the ruleset's open general stays,
-// where the dialect reads them (the customer's place at the latest stored run; null for a
+// previous_segment, segment_since and days_in_segment from the ruleset's general stays as the
+// as_of day began, where the dialect reads them (the customer's place then; null for a
 // customer without one, as engine/run_parts.hpp's fill_state_columns). Both plans join them
 // by the key; these two give what is joined and the columns read from it.
 std::optional<std::string> Lowering::stored_state_source() {
     const auto& program = rules_.program;
     const RuleFile& rf = rules_.rules;
-    const bool used =
-        std::any_of(program.columns.begin(), program.columns.end(),
-                    [](const auto& c) { return c.source == bound::ColumnSource::State; });
-    if (!used) return std::nullopt;
-    auto stays = d_.open_general_stays(rf.customers_table, rf.key, rf.ruleset);
+    if (!program.reads_stored_state()) return std::nullopt;
+    auto stays = d_.open_general_stays(rf.customers_table, rf.key, rf.ruleset, format_date(as_of_));
     if (stays) reads_state_ = true;  // else refused where each is used
     return stays;
 }

@@ -56,14 +56,17 @@ class Dialect {
     virtual std::string key_text(const std::string& key) const {
         return "CAST(" + key + " AS TEXT)";
     }
-    // The ruleset's open general stays (its latest stored placement: previous_segment,
-    // segment_since, days_in_segment) as a subquery with the columns state_jk (meets the
-    // customer rows' key_text for the key column `key` of `customers`), state_segment (the
-    // segment id) and state_since (the day of the as_of of the run that began the stay). nullopt
-    // when this dialect does not read the stored state; `state_refusal()` then says why.
+    // The ruleset's general stays open as the day `as_of` (YYYY-MM-DD) began: those its stored
+    // runs of earlier days left open, whatever runs of that day or later did since (what
+    // previous_segment, segment_since and days_in_segment read: engine/state.hpp's
+    // first_run_from). A subquery with the columns state_jk (meets the customer rows' key_text
+    // for the key column `key` of `customers`), state_segment (the segment id) and state_since
+    // (the day of the as_of of the run that began the stay). nullopt when this dialect does not
+    // read the stored state; `state_refusal()` then says why.
     virtual std::optional<std::string> open_general_stays(const std::string& customers,
                                                           const std::string& key,
-                                                          const std::string& ruleset) const {
+                                                          const std::string& ruleset,
+                                                          const std::string& as_of) const {
         return std::nullopt;
     }
     virtual std::string state_refusal() const { return "not compiled yet"; }

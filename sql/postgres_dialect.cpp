@@ -240,15 +240,23 @@ class PostgresDialect final : public Dialect {
     // PostgreSQL leaves them; a base without them has no stored state for any ruleset.
     std::optional<std::string> open_general_stays(const std::string& customers,
                                                   const std::string& key,
-                                                  const std::string& ruleset) const override {
+                                                  const std::string& ruleset,
+                                                  const std::string& as_of) const override {
         const bool integer = type_of_postgres(native(customers, key, Type::Int)) == Type::Int;
         auto name = string_literal(ruleset);
-        if (!name) return std::nullopt;
+        auto day = string_literal(as_of);
+        if (!name || !day) return std::nullopt;
+        // Runs of a ruleset move forward in time: those of the day or later are those from the
+        // first of them on. Open before it: begun before it, not ended before it.
+        const std::string first =
+            "coalesce((SELECT run_id FROM strata_runs WHERE ruleset = " + *name +
+            " AND as_of >= " + *day + " ORDER BY as_of, run_id LIMIT 1), " + "9223372036854775807)";
         return "SELECT s.customer_key AS state_jk, g.name AS state_segment, (CAST(r.as_of AS "
                "date) - DATE '1970-01-01') AS state_since FROM strata_stays s JOIN "
                "strata_segments g ON g.ruleset = s.ruleset AND g.code = s.segment JOIN "
-               "strata_runs r ON r.run_id = s.entered_run WHERE s.exited_run = 0 AND s.level = 0 "
-               "AND s.key_is_integer = " +
+               "strata_runs r ON r.run_id = s.entered_run WHERE s.entered_run < " +
+               first + " AND (s.exited_run = 0 OR s.exited_run >= " + first +
+               ") AND s.level = 0 AND s.key_is_integer = " +
                std::string(integer ? "true" : "false") +
                " AND s.ruleset = (SELECT ruleset_id FROM strata_rulesets WHERE name = " + *name +
                ")";

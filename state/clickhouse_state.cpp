@@ -116,10 +116,7 @@ bool ensure_clickhouse_state(ClickHouseClient& client, std::string& error) {
 
 bool ensure_clickhouse_state_for_reads(ClickHouseClient& client, const CompiledRules& rules,
                                        std::string& error) {
-    const auto& columns = rules.program.columns;
-    if (std::none_of(columns.begin(), columns.end(),
-                     [](const auto& c) { return c.source == bound::ColumnSource::State; }))
-        return true;
+    if (!rules.program.reads_stored_state()) return true;
     return ensure_clickhouse_state(client, error);
 }
 

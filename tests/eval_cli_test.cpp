@@ -639,3 +639,52 @@ TEST_CASE("run and eval --apply refuse an as_of decades ahead unless --allow-fut
     auto other = run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2062-10-01"});
     CHECK(other.code == 2);
 }
+
+TEST_CASE("eval and eval --apply read previous_segment as the day began, as a run of it does") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto state = dir.file("state.db");
+    // Each run flips every customer between a and b: previous_segment decides alone.
+    const auto rules = dir.write("flip.yaml", R"(ruleset: flip
+version: 1
+general:
+  segments:
+    - id: a
+      when: previous_segment is null or previous_segment == 'b'
+    - id: b
+      when: otherwise
+)");
+    for (const char* day : {"2026-10-01", "2026-10-02"})
+        REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", day}).code == 0);
+    auto eval = [&](const char* key, bool apply) {
+        std::vector<std::string> args{"eval", rules,        "--db", db,         "--state",
+                                      state,  "--customer", key,    "--format", "json"};
+        if (apply) args.push_back("--apply");
+        auto r = run_cli(args);
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        return json_at(r.out, "$.segment") + " " + json_at(r.out, "$.transition");
+    };
+    // Run 2 flipped everyone to b as 2026-10-02 began with a: evaluated as of that day, each
+    // customer gets b again, whether their stay began that day (read back from run 2) or not.
+    CHECK(eval("1", false) == "b stays");
+    CHECK(eval("1", true) == "b stays");
+    CHECK(eval("2", true) == "b stays");
+    // A customer new that day is new however often it is applied.
+    SQLite::Database(db, SQLite::OPEN_READWRITE).exec("INSERT INTO customers VALUES (7, 'g')");
+    CHECK(eval("7", false) == "a new");
+    CHECK(eval("7", true) == "a new");
+    CHECK(eval("7", true) == "a stays");
+    CHECK(eval("7", false) == "a stays");
+    // A batch run of that day again agrees with all of it.
+    auto again = run_cli(
+        {"run", rules, "--db", db, "--state", state, "--as-of", "2026-10-02", "--format", "json"});
+    REQUIRE_MESSAGE(again.code == 0, again.err);
+    CHECK(json_at(again.out, "$.transitions.moved") == "0");
+    CHECK(json_at(again.out, "$.segments[0].count") == "1");
+    // The next day flips them all, the one placed by eval included.
+    CHECK(eval("7", false) == "a stays");  // still as of 2026-10-02, the latest run's day
+    auto next = run_cli({"eval", rules, "--db", db, "--state", state, "--customer", "7", "--as-of",
+                         "2026-10-03", "--format", "json"});
+    REQUIRE_MESSAGE(next.code == 0, next.err);
+    CHECK(json_at(next.out, "$.segment") == "b");
+}

@@ -208,11 +208,13 @@ TEST_CASE(
     REQUIRE(
         run_cli({"run", rules, "--db", later, "--state", state, "--as-of", "2026-12-01"}).code ==
         0);
-    // The customers' previous_segment now comes from run 2: a run at the same as_of on the same
-    // data (run 3) places them as the engine does with run 2's thresholds and stays.
+    // The state columns read the stays as 2026-12-01 began (run 1's): evaluated as of that day
+    // with run 2's thresholds, every customer gets run 2's placement, and a run of that day
+    // again on the same data (run 3) gives the same once more.
     strata::Engine engine = open_engine(rules, later, state);
     const auto keys = membership(state, 2);
     const auto evaluated = evaluate_all(engine, keys);
+    CHECK(differences(keys, evaluated) == 0);
 
     std::vector<std::map<std::string, Placement>> by_thread(4);
     std::vector<std::thread> threads;

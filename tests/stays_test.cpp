@@ -203,6 +203,65 @@ general:
     CHECK(check.out.find("cannot compare a string with an integer") != std::string::npos);
 }
 
+TEST_CASE("a day run again on the same data reads the state the day began with") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    // Each run flips every customer between a and b: previous_segment decides alone.
+    const auto file = dir.write("r.yaml", R"(ruleset: flip
+version: 1
+general:
+  segments:
+    - id: a
+      when: previous_segment is null or previous_segment == 'b'
+    - id: b
+      when: otherwise
+)");
+    auto run = [&](const char* as_of, std::vector<std::string> more = {}) {
+        std::vector<std::string> args{"run",     file,  "--db",     db,
+                                      "--as-of", as_of, "--format", "json"};
+        args.insert(args.end(), more.begin(), more.end());
+        auto r = run_cli(args);
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        return r.out;
+    };
+    auto counts = [](const std::string& out) {
+        return json_at(out, "$.segments[0].count") + "/" + json_at(out, "$.segments[1].count");
+    };
+    CHECK(counts(run("2026-10-01")) == "4/0");
+    // Run 2 repeats the day: run 1's placements do not feed it, so nobody flips.
+    const auto again = run("2026-10-01");
+    CHECK(counts(again) == "4/0");
+    CHECK(json_at(again, "$.transitions.moved") == "0");
+    CHECK(json_at(again, "$.transitions.stays_written") == "0");
+    CHECK(counts(run("2026-10-01", {"--dry-run"})) == "4/0");
+    // The next day flips everyone; that day again, a dry run of it, and a third run of it too.
+    CHECK(counts(run("2026-10-02")) == "0/4");
+    CHECK(counts(run("2026-10-02")) == "0/4");
+    CHECK(counts(run("2026-10-02", {"--dry-run"})) == "0/4");
+    CHECK(counts(run("2026-10-02")) == "0/4");
+    CHECK(membership(db, 5) == "1:b[] 2:b[] 3:b[] 4:b[] ");
+    // explain and export of a repeat show what it placed, the customer's previous_segment as
+    // the day began.
+    auto explain = run_cli({"explain", file, "--db", db, "--customer", "2", "--run", "4"});
+    REQUIRE_MESSAGE(explain.code == 0, explain.err);
+    CHECK(explain.out.find("the fresh evaluation agrees with run 4") != std::string::npos);
+    CHECK(explain.out.find("previous_segment = 'a'") != std::string::npos);
+    // days_in_segment counts from the stay the day began with, not one begun that day.
+    const auto days = dir.write("days.yaml", R"(ruleset: flip
+version: 2
+general:
+  segments:
+    - id: a
+      when: days_in_segment is null or days_in_segment == 1
+    - id: b
+      when: otherwise
+)");
+    auto d = run_cli(
+        {"run", days, "--db", db, "--as-of", "2026-10-02", "--dry-run", "--format", "json"});
+    REQUIRE_MESSAGE(d.code == 0, d.err);
+    CHECK(counts(d.out) == "4/0");  // 2026-10-02 began with a, entered on 2026-10-01
+}
+
 TEST_CASE("source.since leaves out customers who did not exist yet on the as_of day") {
     TempDir dir;
     const auto db = dir.database("base.db", R"sql(

@@ -192,6 +192,26 @@ void check_stored_state(const MakeServer& make_server) {
         ++step;
         server.load(base);
     }
+    // The last day again on the same data: previous_segment and the like read the placement
+    // the day began with, not the day's first run's, so nobody moves, in or out of a segment or
+    // a tactical one, on either.
+    {
+        const Run lite =
+            run_cli({"run", rules, "--db", embedded, "--as-of", "2026-11-01", "--format", "json"});
+        const Run there = run_cli(
+            {"run", rules, "--db", server.url, "--as-of", "2026-11-01", "--format", "json"});
+        INFO(lite.err, there.err);
+        REQUIRE(lite.code == 0);
+        REQUIRE(there.code == 0);
+        CHECK(comparable(there.out) == comparable(lite.out));
+        for (const Run* r : {&lite, &there}) {
+            CHECK(json_at(r->out, "$.transitions.moved") == "0");
+            CHECK(json_at(r->out, "$.transitions.tactical_entered") == "0");
+            CHECK(json_at(r->out, "$.transitions.tactical_left") == "0");
+        }
+        CHECK(run_cli({"export", rules, "--db", server.url}).out ==
+              run_cli({"export", rules, "--db", embedded}).out);
+    }
     // The hysteresis held some customers in gold after they lost the tier, and let others go.
     CHECK(kept >= 1);
     const Run last = run_cli({"export", rules, "--db", embedded});
@@ -199,17 +219,26 @@ void check_stored_state(const MakeServer& make_server) {
     CHECK(last.out.find("\n8,") != std::string::npos);  // in gold since the first run: let go
     CHECK(last.out.find("\n8,gold") == std::string::npos);
     // explain and diff read the same stored state inside the server.
-    for (const char* customer : {"2", "8"}) {
-        CAPTURE(customer);
-        const Run lite = run_cli({"explain", rules, "--db", embedded, "--customer", customer,
-                                  "--as-of", "2026-11-20", "--format", "json"});
-        const Run there = run_cli({"explain", rules, "--db", server.url, "--customer", customer,
-                                   "--as-of", "2026-11-20", "--format", "json"});
-        INFO(lite.err, there.err);
-        REQUIRE(there.code == 0);
-        for (const char* path : {"$.segment", "$.tactical", "$.tried[0]"})
-            CHECK(json_at(there.out, path) == json_at(lite.out, path));
-    }
+    // On a day of its own, and on the stored runs' last day (whose runs do not feed it), for
+    // two customers and the first few in the base.
+    std::vector<std::string> customers{"2", "8"};
+    for (size_t at = last.out.find('\n'); at != std::string::npos && customers.size() < 8;
+         at = last.out.find('\n', at + 1))
+        if (at + 1 < last.out.size())
+            customers.push_back(last.out.substr(at + 1, last.out.find(',', at) - at - 1));
+    for (const char* as_of : {"2026-11-20", "2026-11-01"})
+        for (const std::string& customer : customers) {
+            CAPTURE(customer);
+            CAPTURE(as_of);
+            const Run lite = run_cli({"explain", rules, "--db", embedded, "--customer", customer,
+                                      "--as-of", as_of, "--format", "json"});
+            const Run there = run_cli({"explain", rules, "--db", server.url, "--customer", customer,
+                                       "--as-of", as_of, "--format", "json"});
+            INFO(lite.err, there.err);
+            REQUIRE(there.code == 0);
+            for (const char* path : {"$.segment", "$.tactical", "$.tried[0]"})
+                CHECK(json_at(there.out, path) == json_at(lite.out, path));
+        }
     std::string v2_text = kStickyRules;
     v2_text.replace(v2_text.find("version: 1"), 10, "version: 2");
     v2_text.replace(v2_text.find("days_in_segment < 200"), 21, "days_in_segment < 30");
