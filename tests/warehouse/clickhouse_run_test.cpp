@@ -438,3 +438,38 @@ general:
 TEST_CASE("clickhouse run: the stored state (previous_segment, days_in_segment) as the engine's") {
     check_stored_state([] { return ClusterDatabase(); });
 }
+
+// The plan names its own columns v, si, rn, a0, k, t and the like: tables of the base named so
+// (and the ruleset's state read beside them) are read as any other, as the embedded run does.
+TEST_CASE("clickhouse run: tables named like the query's own names are read as any other") {
+    Gen gen{std::mt19937(4242), true};
+    gen.datetimes_before_1970 = false;
+    for (const auto& [customers, orders] :
+         std::vector<std::pair<std::string, std::string>>{{"v", "si"}, {"rn", "a0"}, {"k", "t"}}) {
+        CAPTURE(customers);
+        TempDir dir;
+        const std::string base = dir.database("base.db", gen.base_sql());
+        SQLite::Database(base, SQLite::OPEN_READWRITE)
+            .exec("ALTER TABLE customers RENAME TO " + customers +
+                  "; ALTER TABLE orders RENAME TO " + orders);
+        std::string text = gen.rules(1);
+        text.replace(text.find("customers: customers"), 20, "customers: " + customers);
+        text.replace(text.find("table: orders"), 13, "table: " + orders);
+        INFO("rules:\n" << text);
+        const std::string rules = dir.write("rules.yaml", text);
+        const std::string embedded = dir.file("embedded.db");
+        std::filesystem::copy_file(base, embedded);
+        ClusterDatabase ch;
+        ch.load(base, {{customers, "customer_id"}, {orders, "customer_id"}});
+        const Run lite =
+            run_cli({"run", rules, "--db", embedded, "--as-of", "2026-11-01", "--format", "json"});
+        const Run in_ch =
+            run_cli({"run", rules, "--db", ch.url, "--as-of", "2026-11-01", "--format", "json"});
+        INFO(lite.err, in_ch.err);
+        REQUIRE(lite.code == 0);
+        REQUIRE(in_ch.code == 0);
+        CHECK(comparable(in_ch.out) == comparable(lite.out));
+        CHECK(run_cli({"export", rules, "--db", ch.url}).out ==
+              run_cli({"export", rules, "--db", embedded}).out);
+    }
+}
