@@ -398,12 +398,15 @@ std::vector<OpenPlacement> OneCustomerStays::at_day_start(const Value& key,
             "SELECT run_id FROM strata_runs WHERE ruleset = ? AND as_of >= ? ORDER BY as_of, "
             "run_id LIMIT 1");
         // The stay a run of that day or later ended that began before the first of them: the
-        // runs are walked (few, from that day on) and each one's ended stays sought by key.
+        // runs are walked by id (few, from that day on) and each one's ended stays sought by
+        // key. The `+`s keep SQLite to that plan: without them it reads the runs by ruleset
+        // (all of them), or turns exited_run = run_id into a range over the closed stays of
+        // every run in the span (a whole day's moves, milliseconds a call at 1M).
         p.ended_stay = std::make_unique<RawStatement>(
             p.state, std::string("SELECT s.segment, s.entered_run FROM strata_runs r CROSS JOIN ") +
                          (p.by_customer ? "strata_closed_stays" : "strata_stays") +
-                         " s ON s.ruleset = ?1 AND s.exited_run = r.run_id AND s.customer_key "
-                         "= ?2 AND s.level = 0 WHERE r.ruleset = ?3 AND r.run_id >= ?4 AND "
+                         " s ON s.ruleset = ?1 AND s.exited_run = +r.run_id AND s.customer_key "
+                         "= ?2 AND s.level = 0 WHERE +r.ruleset = ?3 AND r.run_id >= ?4 AND "
                          "r.run_id <= ?5 AND s.entered_run < ?4 ORDER BY r.run_id LIMIT 1");
     }
     RawStatement& first = *p.first_run;
