@@ -300,6 +300,7 @@ struct OneCustomerStays::Impl {
     std::unique_ptr<RawStatement> stays;             // prepared once the ruleset has an id
     std::unique_ptr<RawStatement> first_run;         // at_day_start's, prepared on first use
     std::unique_ptr<RawStatement> ended_stay;        // the same
+    std::unique_ptr<RawStatement> batch_runs;        // the same
     bool by_customer = false;                        // strata_open_stays (set with `stays`)
     std::unordered_map<int64_t, std::string> names;  // by segment code
     std::unordered_map<int64_t, std::optional<Date>> run_as_of;  // by run
@@ -331,8 +332,8 @@ struct OneCustomerStays::Impl {
 };
 
 OneCustomerStays::OneCustomerStays(SQLite::Database& state, std::string ruleset)
-    : impl_(
-          std::make_unique<Impl>(Impl{state, std::move(ruleset), {}, {}, {}, {}, false, {}, {}})) {}
+    : impl_(std::make_unique<Impl>(
+          Impl{state, std::move(ruleset), {}, {}, {}, {}, {}, false, {}, {}})) {}
 
 OneCustomerStays::~OneCustomerStays() = default;
 
@@ -397,17 +398,19 @@ std::vector<OpenPlacement> OneCustomerStays::at_day_start(const Value& key,
             p.state,
             "SELECT run_id FROM strata_runs WHERE ruleset = ? AND as_of >= ? ORDER BY as_of, "
             "run_id LIMIT 1");
-        // The stay a run of that day or later ended that began before the first of them: the
-        // runs are walked by id (few, from that day on) and each one's ended stays sought by
-        // key. The `+`s keep SQLite to that plan: without them it reads the runs by ruleset
-        // (all of them), or turns exited_run = run_id into a range over the closed stays of
-        // every run in the span (a whole day's moves, milliseconds a call at 1M).
+        // The customer's general stay that one run ended: one seek by the primary key.
         p.ended_stay = std::make_unique<RawStatement>(
-            p.state, std::string("SELECT s.segment, s.entered_run FROM strata_runs r CROSS JOIN ") +
+            p.state, std::string("SELECT segment, entered_run FROM ") +
                          (p.by_customer ? "strata_closed_stays" : "strata_stays") +
-                         " s ON s.ruleset = ?1 AND s.exited_run = +r.run_id AND s.customer_key "
-                         "= ?2 AND s.level = 0 WHERE +r.ruleset = ?3 AND r.run_id >= ?4 AND "
-                         "r.run_id <= ?5 AND s.entered_run < ?4 ORDER BY r.run_id LIMIT 1");
+                         " WHERE ruleset = ? AND exited_run = ? AND customer_key = ? AND level "
+                         "= 0 LIMIT 1");
+        // The batch runs from a run on, by the index on (ruleset, mode is eval, as_of, run_id)
+        // (state_schema.cpp): the only runs in which customers leave the base.
+        p.batch_runs = std::make_unique<RawStatement>(
+            p.state,
+            "SELECT run_id FROM strata_runs WHERE ruleset = ? AND (coalesce(CASE WHEN "
+            "json_valid(summary) THEN json_extract(summary, '$.mode') END, '') = 'eval') = 0 AND "
+            "as_of >= ? AND run_id >= ? AND run_id < ? ORDER BY as_of, run_id");
     }
     RawStatement& first = *p.first_run;
     const ResetAfter reset_first{first.get()};
@@ -418,25 +421,63 @@ std::vector<OpenPlacement> OneCustomerStays::at_day_start(const Value& key,
     const int64_t first_run = sqlite3_column_int64(first.get(), 0);
     const OpenPlacement* current = now.empty() || !now[0].general.p ? nullptr : &now[0];
     if (current && current->general_since_run < first_run) return now;
-    RawStatement& q = *p.ended_stay;
-    const ResetAfter reset_q{q.get()};
-    sqlite3_reset(q.get());
-    bind_int(q, 1, *p.ruleset_id);
-    bind_key(q, 2, key);
-    bind_text(q, 3, p.ruleset);
-    bind_int(q, 4, first_run);
-    // The stay open before that run ended no later than the one that began the current stay.
-    bind_int(q, 5, current ? current->general_since_run : INT64_MAX);
+
+    struct Ended {
+        int64_t segment = 0;
+        int64_t entered_run = 0;
+    };
+    auto ended_by = [&](int64_t run) -> std::optional<Ended> {
+        RawStatement& q = *p.ended_stay;
+        const ResetAfter reset_q{q.get()};
+        sqlite3_reset(q.get());
+        bind_int(q, 1, *p.ruleset_id);
+        bind_int(q, 2, run);
+        bind_key(q, 3, key);
+        if (!q.step()) return std::nullopt;
+        return Ended{sqlite3_column_int64(q.get(), 0), sqlite3_column_int64(q.get(), 1)};
+    };
+    // The stay open before the day ended at the first run of the day that ended one of the
+    // customer's general stays: later stays begin after it. That run either moved them (it
+    // began their next stay) or was a batch run they had left the base by.
+    std::optional<Ended> found;
+    // Back along the stays begun that day: each one's predecessor ended where it began.
+    int64_t fresh_at = INT64_MAX;  // where the latest chain of the day's stays began
+    if (current) {
+        fresh_at = current->general_since_run;
+        while (auto before = ended_by(fresh_at)) {
+            if (before->entered_run < first_run) {
+                found = before;
+                break;
+            }
+            fresh_at = before->entered_run;
+        }
+    }
+    // Begun afresh (new to the ruleset, or back in the base) or not placed now: a stay open
+    // before the day had ended at a batch run before that, when they left.
+    if (!found) {
+        RawStatement& runs = *p.batch_runs;
+        const ResetAfter reset_runs{runs.get()};
+        sqlite3_reset(runs.get());
+        bind_text(runs, 1, p.ruleset);
+        bind_text(runs, 2, as_of);
+        bind_int(runs, 3, first_run);
+        bind_int(runs, 4, fresh_at);
+        while (runs.step()) {
+            if (auto before = ended_by(sqlite3_column_int64(runs.get(), 0))) {
+                if (before->entered_run < first_run) found = before;
+                break;  // the first stay ended that day: the one open before it, if any
+            }
+        }
+    }
     std::vector<OpenPlacement> out;
-    if (!q.step()) return out;  // new to the ruleset that day
+    if (!found) return out;  // new to the ruleset that day
     OpenPlacement& placed = out.emplace_back();
     placed.key = key;
-    const int64_t code = sqlite3_column_int64(q.get(), 0);
-    const std::string* name = p.name_of(code);
-    if (!name) stay_rows::unknown_segment(key, code);
+    const std::string* name = p.name_of(found->segment);
+    if (!name) stay_rows::unknown_segment(key, found->segment);
     placed.general = intern(*name);
-    placed.general_since_run = sqlite3_column_int64(q.get(), 1);
-    placed.since = p.as_of_of(placed.general_since_run);
+    placed.general_since_run = found->entered_run;
+    placed.since = p.as_of_of(found->entered_run);
     placed.tactical_text = intern("");
     return out;
 }

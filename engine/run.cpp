@@ -24,6 +24,7 @@
 #include "engine/placement.hpp"
 #include "engine/run_parts.hpp"
 #include "engine/run_read.hpp"
+#include "engine/state_common.hpp"
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
 
@@ -405,6 +406,7 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
     // compare with, already read, are those.
     bool day_read = false;
     std::optional<std::vector<OpenPlacement>> day_open;  // set when they differ from `compared`
+    std::string state_read_error;  // a failed read of them, named against the state file
     auto fill_state = [&](CustomerTable& table) {
         if (!uses_state) return;
         // Called again by a read that falls back to a full one: the writer has started then.
@@ -420,9 +422,14 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
                     writer ? std::optional<int64_t>(writer->run_id()) : options.state_before_run;
                 if (first && first != compared_before)
                     day_open = load_open_placements(*state, rep.ruleset, nullptr, *first);
-            } catch (const SQLite::Exception&) {
-                if (writer) throw;
+            } catch (const SQLite::Exception& e) {
                 // A dry run's state database without stays: every customer is new to it.
+                if (!writer && !state_common::has_stays(*state)) return;
+                state_read_error =
+                    "cannot read the stored state behind previous_segment and the "
+                    "like from '" +
+                    state->getFilename() + "': " + e.what();
+                throw;
             }
         }
         fill_state_columns(rules.program, table, day_open ? *day_open : compared, rep.as_of);
@@ -459,7 +466,7 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
     const bool evaluated = read_and_evaluate(request, read, clock, read_error);
     if (starting.valid()) writer = starting.get();
     if (!evaluated) {
-        error.message = read_error;
+        error.message = state_read_error.empty() ? read_error : state_read_error;
         return std::nullopt;
     }
     try {

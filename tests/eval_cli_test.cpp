@@ -688,3 +688,54 @@ general:
     REQUIRE_MESSAGE(next.code == 0, next.err);
     CHECK(json_at(next.out, "$.segment") == "b");
 }
+
+TEST_CASE("eval finds the stay a day began with behind the day's moves and a customer's return") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto state = dir.file("state.db");
+    // was_vip needs a vip stay from before the day: one begun that day does not count.
+    const auto rules = dir.write("vip.yaml", R"(ruleset: vip
+version: 1
+general:
+  segments:
+    - id: vip
+      when: name == 'vip'
+    - id: was_vip
+      when: previous_segment == 'vip' and segment_since < as_of
+    - id: rest
+      when: otherwise
+)");
+    SQLite::Database base(db, SQLite::OPEN_READWRITE);
+    base.exec("UPDATE customers SET name = 'vip' WHERE customer_id IN (1, 2)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-10-01"}).code ==
+            0);
+    // Customer 2 leaves the base at the next day's run and comes back after it.
+    base.exec("DELETE FROM customers WHERE customer_id = 2");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-10-02"}).code ==
+            0);
+    base.exec("INSERT INTO customers VALUES (2, 'back')");
+    auto eval = [&](const char* key, bool apply) {
+        std::vector<std::string> args{"eval", rules,        "--db", db,         "--state",
+                                      state,  "--customer", key,    "--format", "json"};
+        if (apply) args.push_back("--apply");
+        auto r = run_cli(args);
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        return json_at(r.out, "$.segment") + " " + json_at(r.out, "$.transition");
+    };
+    CHECK(eval("2", false) == "was_vip new");
+    CHECK(eval("2", true) == "was_vip new");
+    CHECK(eval("2", false) == "was_vip stays");
+    // Customer 1 moves twice that day by --apply, then is evaluated again: the vip stay from
+    // before the day is two of the day's stays back.
+    base.exec("UPDATE customers SET name = 'y' WHERE customer_id = 1");
+    CHECK(eval("1", true) == "was_vip moves");
+    base.exec("UPDATE customers SET name = 'vip' WHERE customer_id = 1");
+    CHECK(eval("1", true) == "vip moves");
+    base.exec("UPDATE customers SET name = 'z' WHERE customer_id = 1");
+    CHECK(eval("1", false) == "was_vip moves");
+    // A batch run of the day again agrees: both are was_vip.
+    auto again = run_cli(
+        {"run", rules, "--db", db, "--state", state, "--as-of", "2026-10-02", "--format", "json"});
+    REQUIRE_MESSAGE(again.code == 0, again.err);
+    CHECK(json_at(again.out, "$.segments[1].count") == "2");
+}

@@ -240,6 +240,25 @@ general:
     CHECK(counts(run("2026-10-02", {"--dry-run"})) == "0/4");
     CHECK(counts(run("2026-10-02")) == "0/4");
     CHECK(membership(db, 5) == "1:b[] 2:b[] 3:b[] 4:b[] ");
+    {
+        // A stay the day began with that names no segment: an error of the state file, for
+        // the run and the dry run, and nothing is stored.
+        const auto state = dir.file("broken.db");
+        std::filesystem::copy_file(db, state);
+        SQLite::Database(state, SQLite::OPEN_READWRITE)
+            .exec("UPDATE strata_closed_stays SET segment = 99 WHERE customer_key = 1");
+        for (const char* dry : {"--format=table", "--dry-run"}) {
+            auto broken =
+                run_cli({"run", file, "--db", db, "--state", state, "--as-of", "2026-10-02", dry});
+            CHECK(broken.code == 2);
+            INFO(dry, broken.err);
+            CHECK(broken.err.find("cannot read the stored state behind previous_segment and the "
+                                  "like from '" +
+                                  state + "'") != std::string::npos);
+            CHECK(broken.err.find("names segment code 99") != std::string::npos);
+        }
+        CHECK(scalar(state, "SELECT count(*) FROM strata_runs") == 5);
+    }
     // explain and export of a repeat show what it placed, the customer's previous_segment as
     // the day began.
     auto explain = run_cli({"explain", file, "--db", db, "--customer", "2", "--run", "4"});
