@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "engine/state.hpp"
 #include "engine/state_common.hpp"
 #include "engine/stay_rows.hpp"
 #include "engine/stays.hpp"
@@ -392,12 +393,7 @@ std::vector<OpenPlacement> OneCustomerStays::at_day_start(const Value& key,
         }
     };
     if (!p.first_run) {
-        // Runs of a ruleset move forward in time: the first of that day or later has the
-        // least id, and the index on (ruleset, as_of, run_id) finds it at once.
-        p.first_run = std::make_unique<RawStatement>(
-            p.state,
-            "SELECT run_id FROM strata_runs WHERE ruleset = ? AND as_of >= ? ORDER BY as_of, "
-            "run_id LIMIT 1");
+        p.first_run = std::make_unique<RawStatement>(p.state, kFirstRunFromQuery);
         // The customer's general stay that one run ended: one seek by the primary key.
         p.ended_stay = std::make_unique<RawStatement>(
             p.state, std::string("SELECT segment, entered_run FROM ") +

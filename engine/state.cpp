@@ -267,11 +267,7 @@ std::optional<RunRecord> find_run(SQLite::Database& state, const std::string& ru
 std::optional<int64_t> first_run_from(SQLite::Database& state, const std::string& ruleset,
                                       const std::string& as_of) {
     if (!has_table(state, "strata_runs")) return std::nullopt;
-    // Runs of a ruleset move forward in time: the first of that day or later has the least id,
-    // and the index on (ruleset, as_of, run_id) finds it without reading the day's other runs.
-    SQLite::Statement q(state,
-                        "SELECT run_id FROM strata_runs WHERE ruleset = ? AND as_of >= ? "
-                        "ORDER BY as_of, run_id LIMIT 1");
+    SQLite::Statement q(state, kFirstRunFromQuery);
     q.bind(1, ruleset);
     q.bind(2, as_of);
     if (!q.executeStep()) return std::nullopt;

@@ -151,6 +151,11 @@ std::optional<RunRecord> find_run_before(SQLite::Database& state, const std::str
 // day is run again. Throws SQLite::Exception.
 std::optional<int64_t> first_run_from(SQLite::Database& state, const std::string& ruleset,
                                       const std::string& as_of);
+// Its query (ruleset, as_of): runs of a ruleset move forward in time, so the first of that day
+// or later has the least id, and the index on (ruleset, as_of, run_id) finds it at once.
+inline constexpr const char* kFirstRunFromQuery =
+    "SELECT run_id FROM strata_runs WHERE ruleset = ? AND as_of >= ? ORDER BY as_of, run_id "
+    "LIMIT 1";
 
 // What a run's rule file said each general segment should get, as the run stored it in its
 // summary: never the rule file as it is now.

@@ -60,6 +60,17 @@ triggers:
 )";
 }
 
+// `strata eval` of one customer (with --apply when `apply`), as "SEGMENT TRANSITION".
+std::string segment_and_transition(const std::string& rules, const std::string& db,
+                                   const std::string& state, const char* key, bool apply) {
+    std::vector<std::string> args{"eval", rules,        "--db", db,         "--state",
+                                  state,  "--customer", key,    "--format", "json"};
+    if (apply) args.push_back("--apply");
+    const Run r = run_cli(args);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    return json_at(r.out, "$.segment") + " " + json_at(r.out, "$.transition");
+}
+
 }  // namespace
 
 TEST_CASE("eval: exit codes and messages") {
@@ -657,12 +668,7 @@ general:
     for (const char* day : {"2026-10-01", "2026-10-02"})
         REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", day}).code == 0);
     auto eval = [&](const char* key, bool apply) {
-        std::vector<std::string> args{"eval", rules,        "--db", db,         "--state",
-                                      state,  "--customer", key,    "--format", "json"};
-        if (apply) args.push_back("--apply");
-        auto r = run_cli(args);
-        REQUIRE_MESSAGE(r.code == 0, r.err);
-        return json_at(r.out, "$.segment") + " " + json_at(r.out, "$.transition");
+        return segment_and_transition(rules, db, state, key, apply);
     };
     // Run 2 flipped everyone to b as 2026-10-02 began with a: evaluated as of that day, each
     // customer gets b again, whether their stay began that day (read back from run 2) or not.
@@ -715,12 +721,7 @@ general:
             0);
     base.exec("INSERT INTO customers VALUES (2, 'back')");
     auto eval = [&](const char* key, bool apply) {
-        std::vector<std::string> args{"eval", rules,        "--db", db,         "--state",
-                                      state,  "--customer", key,    "--format", "json"};
-        if (apply) args.push_back("--apply");
-        auto r = run_cli(args);
-        REQUIRE_MESSAGE(r.code == 0, r.err);
-        return json_at(r.out, "$.segment") + " " + json_at(r.out, "$.transition");
+        return segment_and_transition(rules, db, state, key, apply);
     };
     CHECK(eval("2", false) == "was_vip new");
     CHECK(eval("2", true) == "was_vip new");
