@@ -356,15 +356,7 @@ std::vector<OpenPlacement> OneCustomerStays::operator()(const Value& key) {
         p.ruleset_id = id;
     }
     RawStatement& q = *p.stays;
-    // Reset however the read ends: a statement left part-way would keep the caller's read
-    // transaction (and its lock) open after COMMIT.
-    struct ResetAfter {
-        sqlite3_stmt* stmt;
-        ~ResetAfter() {
-            sqlite3_reset(stmt);
-            sqlite3_clear_bindings(stmt);
-        }
-    } reset_after{q.get()};
+    const ResetAfter reset_after{q.get()};
     sqlite3_reset(q.get());
     bind_int(q, 1, *p.ruleset_id);
     bind_key(q, 2, key);
@@ -385,13 +377,6 @@ std::vector<OpenPlacement> OneCustomerStays::at_day_start(const Value& key,
                                                           const std::vector<OpenPlacement>& now) {
     Impl& p = *impl_;
     if (!p.ruleset_id) return now;  // operator() found no ruleset: nothing stored
-    struct ResetAfter {
-        sqlite3_stmt* stmt;
-        ~ResetAfter() {
-            sqlite3_reset(stmt);
-            sqlite3_clear_bindings(stmt);
-        }
-    };
     if (!p.first_run) {
         p.first_run = std::make_unique<RawStatement>(p.state, kFirstRunFromQuery);
         // The customer's general stay that one run ended: one seek by the primary key.

@@ -405,7 +405,9 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
     // places every customer as the first run did. Most runs are of a new day: the stays they
     // compare with, already read, are those.
     bool day_read = false;
-    std::optional<std::vector<OpenPlacement>> day_open;  // set when they differ from `compared`
+    std::vector<DayStartStay> day_start;  // where they differ from `compared`
+    // All of them, for a day after the run compared with (no command asks for that today).
+    std::optional<std::vector<OpenPlacement>> day_whole;
     std::string state_read_error;  // a failed read of them, named against the state file
     auto fill_state = [&](CustomerTable& table) {
         if (!uses_state) return;
@@ -420,8 +422,13 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
                     first_run_from(*state, rep.ruleset, format_date(rep.as_of));
                 const std::optional<int64_t> compared_before =
                     writer ? std::optional<int64_t>(writer->run_id()) : options.state_before_run;
-                if (first && first != compared_before)
-                    day_open = load_open_placements(*state, rep.ruleset, nullptr, *first);
+                if (first && first != compared_before) {
+                    if (!compared_before || *first < *compared_before)
+                        day_start = day_start_changes(*state, rep.ruleset, *first, compared_before,
+                                                      compared);
+                    else
+                        day_whole = load_open_placements(*state, rep.ruleset, nullptr, *first);
+                }
             } catch (const SQLite::Exception& e) {
                 // A dry run's state database without stays: every customer is new to it.
                 if (!writer && !state_common::has_stays(*state)) return;
@@ -432,7 +439,8 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
                 throw;
             }
         }
-        fill_state_columns(rules.program, table, day_open ? *day_open : compared, rep.as_of);
+        fill_state_columns(rules.program, table, day_whole ? *day_whole : compared, rep.as_of,
+                           day_start);
     };
     ReadRequest request;
     request.rules = &rules;

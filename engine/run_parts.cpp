@@ -7,24 +7,34 @@
 namespace strata {
 
 void fill_state_columns(const bound::Program& program, CustomerTable& customers,
-                        const std::vector<OpenPlacement>& open, Date as_of) {
+                        const std::vector<OpenPlacement>& open, Date as_of,
+                        const std::vector<DayStartStay>& day_start) {
     const std::vector<uint32_t> order = key_order(customers.keys);
-    size_t next = 0;  // open is in key order too: one merge
+    size_t next = 0;  // open and day_start are in key order too: one merge
+    size_t next_change = 0;
     for (uint32_t row : order) {
         const Value& key = customers.keys[row];
         while (next < open.size() && compare_keys(open[next].key, key) < 0)
             ++next;
-        const OpenPlacement* p =
-            next < open.size() && compare_keys(open[next].key, key) == 0 && open[next].general.p
-                ? &open[next]
-                : nullptr;
-        const Date* since = p && p->since ? &*p->since : nullptr;
+        while (next_change < day_start.size() && compare_keys(day_start[next_change].key, key) < 0)
+            ++next_change;
+        Str general;
+        const Date* since = nullptr;
+        if (next_change < day_start.size() && compare_keys(day_start[next_change].key, key) == 0) {
+            const DayStartStay& d = day_start[next_change];
+            general = d.general;
+            if (d.since) since = &*d.since;
+        } else if (next < open.size() && compare_keys(open[next].key, key) == 0) {
+            general = open[next].general;
+            if (open[next].since) since = &*open[next].since;
+        }
+        if (!general.p) continue;
         for (size_t c = 0; c < program.columns.size(); ++c) {
             const bound::ColumnUse& use = program.columns[c];
-            if (use.source != bound::ColumnSource::State || !p) continue;
+            if (use.source != bound::ColumnSource::State) continue;
             Value& v = customers.columns[c][row];
             if (use.name == "previous_segment")
-                v = p->general;
+                v = general;
             else if (use.name == "segment_since" && since)
                 v = *since;
             else if (use.name == "days_in_segment" && since)

@@ -20,11 +20,13 @@
 
 namespace strata {
 
-// Fills the columns that come from the ruleset's stored state, from each customer's open stays
-// (those of the latest stored run): previous_segment, segment_since and days_in_segment. A
-// customer new to the ruleset has nulls. REQUIRES: `open` in key order.
+// Fills the columns that come from the ruleset's stored state, from each customer's general
+// stay as the day began: previous_segment, segment_since and days_in_segment. That is their
+// stay in `open`, unless `day_start` (day_start_changes) holds them. A customer new to the
+// ruleset has nulls. REQUIRES: `open` and `day_start` in key order.
 void fill_state_columns(const bound::Program& program, CustomerTable& customers,
-                        const std::vector<OpenPlacement>& open, Date as_of);
+                        const std::vector<OpenPlacement>& open, Date as_of,
+                        const std::vector<DayStartStay>& day_start = {});
 
 // Drops customers whose source.since is after as_of: they did not exist yet on that day (an
 // unknown day keeps the customer). Counted in dq.customers_after_as_of; the index is rebuilt,

@@ -95,6 +95,27 @@ std::vector<OpenPlacement> load_open_placements(SQLite::Database& state, const s
                                                 const Value* only = nullptr,
                                                 std::optional<int64_t> before_run = std::nullopt);
 
+// A customer's general stay as a day began, where it differs from the placements a run
+// compares with: what previous_segment, segment_since and days_in_segment read (language.md).
+struct DayStartStay {
+    Value key;
+    Str general;                // null pointer: not in the base as the day began
+    std::optional<Date> since;  // the general stay's run's as_of
+};
+
+// The general stays open before run `first` (the ruleset's first run of the day) of the
+// customers for whom they differ from `compared`: the placements open before run
+// `compared_before` (before any run yet to come when null), as load_open_placements gives them.
+// Those are the customers whose general stay `compared` holds began at `first` or later, and
+// those a run from `first` on, before `compared_before`, moved or saw leave; a few per run, so
+// a run of a day already run holds these beside `compared`, not a second copy of the base.
+// In key order. `compared` with these laid over it is, general stay for general stay,
+// load_open_placements(state, ruleset, nullptr, first). REQUIRES: `compared` in key order,
+// first <= compared_before. Throws SQLite::Exception.
+std::vector<DayStartStay> day_start_changes(SQLite::Database& state, const std::string& ruleset,
+                                            int64_t first, std::optional<int64_t> compared_before,
+                                            const std::vector<OpenPlacement>& compared);
+
 // One customer's open stays at a time, for a caller that asks for many in turn (a live engine's
 // connection): the same placements as load_open_placements(state, ruleset, &key), with the
 // statement prepared once, each run's as_of read from the state the first time a stay refers

@@ -57,6 +57,17 @@ class RawStatement {
     sqlite3_stmt* stmt_ = nullptr;
 };
 
+// Resets a statement and clears its bindings when it goes out of scope, however the read
+// ends: a statement left part-way would keep its connection's read transaction (and its lock)
+// open after the caller's COMMIT.
+struct ResetAfter {
+    sqlite3_stmt* stmt;
+    ~ResetAfter() {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+    }
+};
+
 // The rows of one scan reach strata through an application-defined aggregate function,
 // `strata_rows(key, columns…)`: SQLite then reads a whole range inside one sqlite3_step() and
 // hands each row's cells to `row`, instead of returning to the caller once per row. That

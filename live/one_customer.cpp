@@ -31,15 +31,6 @@ void bind_key(sqlite3_stmt* stmt, int at, const Value& key) {
     }
 }
 
-// Resets a statement after use, whatever happens in between.
-struct ResetAfter {
-    sqlite3_stmt* stmt;
-    ~ResetAfter() {
-        sqlite3_reset(stmt);
-        sqlite3_clear_bindings(stmt);
-    }
-};
-
 // Whether SQLite converts what `column` of `table` holds, and what it is compared with, to one
 // affinity (INTEGER, TEXT, REAL or NUMERIC; the declared type decides, by SQLite's rules):
 // then the number 5 and the text '5' cannot both be there (blobs aside, which no lookup
