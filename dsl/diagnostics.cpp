@@ -169,7 +169,10 @@ std::string printable(std::string_view s, size_t prefix_bytes, size_t* columns_b
 
 void render_text(std::ostream& out, const Diagnostic& d, const SourceFile* source) {
     out << d.file;
-    if (d.location.valid()) out << ':' << d.location.line << ':' << d.location.col;
+    if (d.location.valid()) {
+        const Location at = source ? source->shown(d.location) : d.location;
+        out << ':' << at.line << ':' << at.col;
+    }
     out << ": " << severity_name(d.severity) << ": " << d.message << '\n';
     if (!source || !d.location.valid()) return;
     std::string_view line = source->line(d.location.line);
@@ -262,11 +265,12 @@ void write_json_string(std::ostream& out, std::string_view s) {
 void render_json(std::ostream& out, const Diagnostic& d, const SourceFile* source) {
     out << "{\"file\":";
     write_json_string(out, d.file);
-    if (d.location.valid())
-        out << ",\"line\":" << d.location.line << ",\"col\":" << d.location.col
-            << ",\"length\":" << d.location.length;
-    else
+    if (d.location.valid()) {
+        const Location at = source ? source->shown(d.location) : d.location;
+        out << ",\"line\":" << at.line << ",\"col\":" << at.col << ",\"length\":" << at.length;
+    } else {
         out << ",\"line\":null,\"col\":null,\"length\":null";
+    }
     out << ",\"severity\":\"" << severity_name(d.severity) << "\",\"code\":\""
         << diagnostic_code_name(d.code) << "\",\"message\":";
     write_json_string(out, d.message);

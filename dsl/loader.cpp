@@ -529,10 +529,15 @@ class Loader : public YamlReader {
                       } else if (k == "version") {
                           auto s = scalar(v, "'version'");
                           if (!s) return;
-                          bool digits = !s->empty() && s->size() <= 18;
+                          bool digits = !s->empty();
                           for (char c : *s)
                               digits = digits && c >= '0' && c <= '9';
-                          if (!digits || std::stoll(*s) <= 0) {
+                          if (digits && s->size() > 18) {
+                              error(Code::InvalidValue, node_location(v),
+                                    "'version' " + *s +
+                                        " is too large: at most 18 digits "
+                                        "(999999999999999999)");
+                          } else if (!digits || std::stoll(*s) <= 0) {
                               error(Code::InvalidValue, node_location(v),
                                     "'version' must be a positive integer, not '" + *s + "'");
                           } else {

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "dsl/names.hpp"
+
 namespace strata {
 
 std::optional<std::string> read_text_file(const std::string& path, std::string& error) {
@@ -67,6 +69,19 @@ std::string_view SourceFile::line(int line) const {
         static_cast<size_t>(line) < line_starts_.size() ? line_starts_[line] - 1 : text_.size();
     if (end > begin && text_[end - 1] == '\r') --end;
     return std::string_view(text_).substr(begin, end - begin);
+}
+
+Location SourceFile::shown(Location at) const {
+    if (!at.valid() || at.col < 1 || static_cast<size_t>(at.line) > line_starts_.size()) return at;
+    const std::string_view text = line(at.line);
+    const size_t col = std::min(static_cast<size_t>(at.col - 1), text.size());
+    const size_t end = std::min(col + static_cast<size_t>(std::max(at.length, 0)), text.size());
+    at.col = static_cast<int>(names::char_count(text.substr(0, col)) + 1);
+    // A location past the line's end (the end of the file, say) keeps its bytes there.
+    at.length = end > col ? static_cast<int>(names::char_count(text.substr(col, end - col)) +
+                                             (col + static_cast<size_t>(at.length) - end))
+                          : at.length;
+    return at;
 }
 
 }  // namespace strata

@@ -42,6 +42,10 @@ class SourceFile {
     Location locate(size_t offset, int length = 1) const;
     // The text of a 1-based line, without its newline; empty when out of range.
     std::string_view line(int line) const;
+    // `at` as users read it: col and length in characters (code points) of its line, where
+    // strata's own locations count bytes (what slicing the line needs). The same location on
+    // a line of ASCII, or when `at` is not valid or not on a line of this file.
+    Location shown(Location at) const;
 
   private:
     std::string path_;

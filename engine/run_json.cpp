@@ -67,8 +67,9 @@ void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, 
 void write_diagnostic(JsonWriter& w, const Diagnostic& d, const SourceFile* source) {
     w.begin_object().key("file").value(d.file);
     if (d.location.valid()) {
-        w.key("line").value(d.location.line).key("col").value(d.location.col);
-        w.key("length").value(d.location.length);
+        const Location at = source ? source->shown(d.location) : d.location;
+        w.key("line").value(at.line).key("col").value(at.col);
+        w.key("length").value(at.length);
     } else {
         w.key("line").null().key("col").null().key("length").null();
     }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using strata::cli::run_main;
@@ -102,6 +103,31 @@ TEST_CASE("golden diagnostics against a database") {
 // The partition analysis's notes and warnings (docs/check.md), made errors by --strict.
 TEST_CASE("golden diagnostics with --strict") {
     check_golden_dir("check-strict", false, true);
+}
+
+// docs/running.md: a diagnostic's col and length count characters, as its caret does, not the
+// bytes of UTF-8 (a Cyrillic letter takes two): what an editor reading the JSON highlights.
+TEST_CASE("a diagnostic's col and length count characters on a line of Cyrillic names") {
+    InSourceDir cwd;
+    const std::string file = "tests/golden/check-db/cyrillic_misspelt_db.yaml";
+    const Run check = run({"check", file, "--db", golden_db().string(), "--format", "json"});
+    CHECK(check.code == 1);
+    const std::string first = "$.files[0].diagnostics[0].";
+    CHECK(strata::testing::json_at(check.out, first + "line") == "16");
+    CHECK(strata::testing::json_at(check.out, first + "col") == "13");
+    CHECK(strata::testing::json_at(check.out, first + "length") ==
+          "16");  // 'дата_регистрацйи', 30 bytes
+    const std::string second = "$.files[0].diagnostics[1].";
+    CHECK(strata::testing::json_at(check.out, second + "line") == "18");
+    CHECK(strata::testing::json_at(check.out, second + "col") == "67");  // 93 in bytes
+    CHECK(strata::testing::json_at(check.out, second + "length") == "4");
+    const Run text = run({"check", file, "--db", golden_db().string()});
+    CHECK(text.out.find(file + ":18:67: error") != std::string::npos);
+    // A run that fails on the rules reports them so too.
+    const Run failed = run({"run", file, "--db", golden_db().string(), "--format", "json"});
+    CHECK(failed.code == 1);
+    CHECK(strata::testing::json_at(failed.out, "$.error.diagnostics[1].col") == "67");
+    CHECK(strata::testing::json_at(failed.out, "$.error.diagnostics[1].length") == "4");
 }
 
 TEST_CASE("the corpus has at least 40 broken rule files") {
