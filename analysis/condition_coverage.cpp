@@ -33,6 +33,7 @@ void collect(const bound::Expr& e, const ast::Expr* src, const CompiledRules& ru
                                     ? text.text.substr(s->span.begin, s->span.end - s->span.begin)
                                     : ast::to_canonical_string(*s);
                         }
+                        op.location = rules.source.shown(op.location);  // in characters
                         out.push_back(std::move(op));
                     };
                     operand(*n.lhs, sl, *n.rhs);

@@ -81,7 +81,7 @@ class Tracer {
     ExplainNode trace(const bound::Expr& e, int depth = 0) const {
         if (depth == 0) opened_lets_.clear();
         ExplainNode n;
-        n.location = e.location;
+        n.location = rules_.source.shown(e.location);  // in characters, as diagnostics give it
         n.text = source_text(e.location);
         const std::optional<Value> value = values_.value(e);
         n.computed = value.has_value();

@@ -114,7 +114,8 @@ class Builder {
     size_t add(GraphNode::Kind kind, std::string name, Location loc, std::vector<size_t> deps) {
         std::sort(deps.begin(), deps.end());
         deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
-        graph_.nodes.push_back({kind, std::move(name), loc, std::move(deps)});
+        // In characters, as diagnostics give a place.
+        graph_.nodes.push_back({kind, std::move(name), rules_.source.shown(loc), std::move(deps)});
         return graph_.nodes.size() - 1;
     }
 
@@ -166,7 +167,7 @@ class Builder {
                         deps.push_back(add(GraphNode::Kind::Population,
                                            std::string(function_name(n.fn)) + " at " +
                                                std::to_string(e.location.line) + ":" +
-                                               std::to_string(e.location.col),
+                                               std::to_string(rules_.source.shown(e.location).col),
                                            e.location, inner));
                     } else {
                         deps.insert(deps.end(), inner.begin(), inner.end());

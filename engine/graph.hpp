@@ -14,7 +14,7 @@ struct GraphNode {
     enum class Kind { Column, Fact, Aggregate, Population, Let, General, Tactical, Trigger };
     Kind kind;
     std::string name;
-    Location location;         // where it is written (invalid for columns and facts)
+    Location location;  // where it is written, col in characters (invalid for columns and facts)
     std::vector<size_t> deps;  // indices of nodes this one needs, all smaller than its own
 };
 

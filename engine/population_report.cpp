@@ -180,7 +180,7 @@ PopulationSummary population_summary(const CompiledRules& rules, const Populatio
     s.let = call.let;
     s.function = population_function_name(std::get<bound::Call>(call.expr->node));
     s.file = rules.source.path();
-    s.location = call.expr->location;
+    s.location = rules.source.shown(call.expr->location);  // in characters, as diagnostics
     s.text = source_text(rules.source, call.expr->location);
     s.fit = std::move(fit);
     return s;

@@ -33,8 +33,8 @@ struct PopulationSummary {
     std::string let;       // empty when the call is under no let
     std::string function;  // ntile, percent_rank, rfm, abc
     std::string file;      // the rule file's path
-    Location location;
-    std::string text;  // the call as written
+    Location location;     // col in characters, as diagnostics give it
+    std::string text;      // the call as written
     PopulationFit fit;
     // Set for a fit counted inside a warehouse (state/warehouse_populations.hpp), which holds
     // what the report shows and is not for applying: percent_rank's number of distinct values

@@ -130,6 +130,58 @@ TEST_CASE("a diagnostic's col and length count characters on a line of Cyrillic 
     CHECK(strata::testing::json_at(failed.out, "$.error.diagnostics[1].length") == "4");
 }
 
+// The same place in every output that names one: graph, explain, the run's populations and
+// a rule test's uncovered operands count characters too.
+TEST_CASE("graph, explain and a run's populations give columns in characters as well") {
+    strata::testing::TempDir dir;
+    const auto db = dir.database("cy.db", R"sql(
+CREATE TABLE клиенты (ид INTEGER PRIMARY KEY, отрасль TEXT);
+INSERT INTO клиенты VALUES (1, 'ритейл'), (2, 'ритейл'), (3, 'x');
+)sql");
+    const auto rules = dir.write("cy.yaml", R"(ruleset: cy
+version: 1
+source:
+  customers: клиенты
+  key: ид
+let:
+  ранг: ntile(ид, 2)
+general:
+  segments:
+    - id: a
+      when: отрасль == 'ритейл' and ранг == 2
+    - id: b
+      when: otherwise
+)");
+    // ntile at 7:9 ("  ранг: " is 8 characters, 12 bytes); ранг == 2 at 11:37 (45 in bytes).
+    const Run graph = run({"graph", rules, "--db", db, "--format", "json"});
+    REQUIRE_MESSAGE(graph.code == 0, graph.err);
+    CHECK(strata::testing::json_at(graph.out, "$.nodes[2].name") == "ntile at 7:9");
+    CHECK(strata::testing::json_at(graph.out, "$.nodes[2].col") == "9");
+    const Run dry =
+        run({"run", rules, "--db", db, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
+    REQUIRE_MESSAGE(dry.code == 0, dry.err);
+    CHECK(strata::testing::json_at(dry.out, "$.populations[0].location") == rules + ":7:9");
+    const Run explain = run({"explain", rules, "--db", db, "--customer", "2", "--as-of",
+                             "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(explain.code == 0, explain.err);
+    CHECK(explain.out.find(R"("text":"ранг","kind":"let","line":11,"col":37)") !=
+          std::string::npos);
+    const auto tests = dir.write("cy.test.yaml", R"(cases:
+  - name: one retail customer
+    as_of: 2026-11-01
+    customers:
+      - { ид: 1, отрасль: ритейл }
+    expect:
+      1: { segment: b }
+)");
+    const Run test = run({"test", rules, "--tests", tests, "--format", "json"});
+    INFO(test.out, test.err);
+    REQUIRE(test.code == 0);
+    CHECK(strata::testing::json_at(test.out, "$.coverage.conditions.uncovered[1].text") ==
+          "ранг == 2");
+    CHECK(strata::testing::json_at(test.out, "$.coverage.conditions.uncovered[1].col") == "37");
+}
+
 TEST_CASE("the corpus has at least 40 broken rule files") {
     size_t n = 0;
     for (const char* dir : {"check", "check-db"}) {
