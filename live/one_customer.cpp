@@ -79,6 +79,41 @@ std::optional<double> fraction_spelled(const Value& key) {
     return d;
 }
 
+// The doubles SQLite prints as `text`, as a run keys a key stored as a fraction: `near` and
+// its neighbours, nearest first, while they print so (0.1 + 0.2 prints as 0.3 but is not the
+// double 0.3). Fifteen digits leave at most a few dozen doubles on one text; none when `near`
+// does not print as `text` (5.50 is not how 5.5 prints).
+std::vector<double> doubles_printed_as(sqlite3* db, const std::string& text, double near) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT CAST(?1 AS TEXT)", -1, &raw, nullptr) != SQLITE_OK)
+        throw SQLite::Exception(db, sqlite3_errcode(db));
+    const std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> print(raw, sqlite3_finalize);
+    auto prints_as_text = [&](double x) {
+        sqlite3_reset(raw);
+        sqlite3_bind_double(raw, 1, x);
+        if (sqlite3_step(raw) != SQLITE_ROW) return false;
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
+        return p && text == std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(raw, 0)));
+    };
+    std::vector<double> out;
+    if (!prints_as_text(near)) return out;
+    out.push_back(near);
+    constexpr int kMostEachSide = 64;
+    double up = near, down = near;
+    bool up_on = true, down_on = true;
+    for (int i = 0; i < kMostEachSide && (up_on || down_on); ++i) {
+        if (up_on) {
+            up = std::nextafter(up, HUGE_VAL);
+            if ((up_on = prints_as_text(up))) out.push_back(up);
+        }
+        if (down_on) {
+            down = std::nextafter(down, -HUGE_VAL);
+            if ((down_on = prints_as_text(down))) out.push_back(down);
+        }
+    }
+    return out;
+}
+
 // A fact's rows of one customer, read on the calling thread into one chunk.
 class OneCustomerFacts : public FactSource {
   public:
@@ -194,6 +229,9 @@ struct CustomerReader::Impl {
     };
     // The customer table's key column cannot hold 5 and '5' side by side.
     bool one_spelling_of_a_key = false;
+    // The number a key stored as a fraction is, for the latest read_customer() that found one
+    // (its key as a run keys it, the text SQLite prints for it): fact rows join by it.
+    std::optional<std::pair<Value, double>> fraction_read;
     std::vector<Fact> facts;
     // Of the latest fact_sources() call.
     Column keys;
@@ -243,19 +281,26 @@ std::optional<CustomerTable> CustomerReader::read_customer(const Value& key, Dat
     sqlite3_stmt* stmt = s.customer.get();
     ResetAfter reset{stmt};
     bind_key(stmt, 1, key);
-    // A key stored as a fraction in a column that converts nothing is keyed by the text SQLite
-    // prints for it: that text finds it only as the number.
-    const std::optional<double> fraction =
-        s.one_spelling_of_a_key ? std::nullopt : fraction_spelled(key);
-    bool fraction_tried = false;
+    // A key stored as a fraction is keyed by the text SQLite prints for it: that text finds it
+    // only as one of the numbers printed so (a column with REAL affinity turns the text into the
+    // nearest one, which need not be the stored one).
+    const std::optional<double> fraction = fraction_spelled(key);
+    std::optional<std::vector<double>> numbers;  // made once the key as given found nothing
+    size_t next_number = 0;
+    std::optional<double> bound_number;
     std::optional<CustomerTable> out;
     while (!out) {
         const int rc = sqlite3_step(stmt);
-        if (rc == SQLITE_DONE && fraction && !fraction_tried) {
-            fraction_tried = true;
-            sqlite3_reset(stmt);
-            sqlite3_bind_double(stmt, 1, *fraction);
-            continue;
+        if (rc == SQLITE_DONE && fraction) {
+            if (!numbers)
+                numbers = doubles_printed_as(sqlite3_db_handle(stmt), std::get<Str>(key).str(),
+                                             *fraction);
+            if (next_number < numbers->size()) {
+                bound_number = (*numbers)[next_number++];
+                sqlite3_reset(stmt);
+                sqlite3_bind_double(stmt, 1, *bound_number);
+                continue;
+            }
         }
         if (rc == SQLITE_DONE) return std::nullopt;
         if (rc != SQLITE_ROW) throw SQLite::Exception(sqlite3_db_handle(stmt), rc);
@@ -275,6 +320,7 @@ std::optional<CustomerTable> CustomerReader::read_customer(const Value& key, Dat
         }
         out = std::move(t);
     }
+    if (bound_number) s.fraction_read = std::pair(key, *bound_number);
     if (s.rules.since) {
         KeyIndex index;
         index.build(out->keys);
@@ -297,14 +343,22 @@ std::vector<FactParts> CustomerReader::fact_sources(const CustomerTable& custome
     const std::optional<Value> twin = twin_key(key);
     if (twin && !s.one_spelling_of_a_key && read_customer(*twin, as_of)) s.keys.push_back(*twin);
     s.index.build(s.keys);
-    // A fact key stored as a fraction joins the text SQLite prints for it.
-    const std::optional<double> fraction = twin ? std::nullopt : fraction_spelled(key);
+    // A fact key stored as a fraction joins the text SQLite prints for it: the number the
+    // customer's own key was found as, or else the number the text spells.
+    const bool key_was_a_number = s.fraction_read && compare_keys(s.fraction_read->first, key) == 0;
+    const std::optional<double> fraction = twin ? std::nullopt
+                                           : key_was_a_number
+                                               ? std::optional<double>(s.fraction_read->second)
+                                               : fraction_spelled(key);
     for (size_t f = 0; f < s.facts.size(); ++f) {
         const bool one = s.facts[f].one_finds_all || (!twin && !fraction);
         sqlite3_stmt* stmt = one ? s.facts[f].one.get() : s.facts[f].stmt.get();
         sqlite3_reset(stmt);
         sqlite3_clear_bindings(stmt);
-        bind_key(stmt, 1, key);
+        if (one && key_was_a_number)
+            sqlite3_bind_double(stmt, 1, s.fraction_read->second);  // as the key column holds it
+        else
+            bind_key(stmt, 1, key);
         if (twin && !one) bind_key(stmt, 2, *twin);
         if (fraction && !one) sqlite3_bind_double(stmt, 3, *fraction);
         s.sources.push_back(std::make_unique<OneCustomerFacts>(stmt, s.rules.program.facts[f],

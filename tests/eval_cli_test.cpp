@@ -319,6 +319,41 @@ INSERT INTO orders VALUES (5.5, '2026-09-01', 600), (7, '2026-09-02', 20), (2.5e
     CHECK(other.err.find("customer 5.50 is not in table customers") != std::string::npos);
 }
 
+TEST_CASE("eval: a fraction that prints rounded (0.1 + 0.2 as 0.3) is found as a run keys it") {
+    // The run keys 0.1 + 0.2 as "0.3", the text SQLite prints for it, though the stored number
+    // is not the double 0.3; with REAL affinity the text 0.3 even turns into that other number.
+    for (const char* type : {"", "REAL"}) {
+        CAPTURE(type);
+        TempDir dir;
+        const std::string t = type;
+        const auto db =
+            dir.database("base.db", "CREATE TABLE customers (customer_id " + t +
+                                        ", name TEXT);\n"
+                                        "INSERT INTO customers VALUES (0.1 + 0.2, 'a'), "
+                                        "(7, 'b'), (8, 'c');\n"
+                                        "CREATE TABLE orders (customer_id " +
+                                        t +
+                                        ", day DATE, amount REAL);\n"
+                                        "INSERT INTO orders VALUES (0.1 + 0.2, "
+                                        "'2026-09-01', 300), (0.1 + 0.2, "
+                                        "'2026-09-02', 300), (7, '2026-09-02', 20);\n");
+        const auto rules = dir.write("tiers.yaml", tiers());
+        REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+        {
+            SQLite::Database d(db, SQLite::OPEN_READONLY);
+            CHECK(d.execAndGet("SELECT segment FROM strata_membership WHERE customer_key = '0.3'")
+                      .getString() == "top");
+        }
+        // Both orders join it (600 spent: top), and nothing moves.
+        auto r = run_cli({"eval", rules, "--db", db, "--customer", "0.3", "--format", "json"});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(json_at(r.out, "$.segment") == "top");
+        CHECK(json_at(r.out, "$.transition") == "stays");
+        // Its full spelling is not how the run keys it.
+        CHECK(run_cli({"eval", rules, "--db", db, "--customer", "0.30000000000000004"}).code == 2);
+    }
+}
+
 TEST_CASE("eval: a hot journal left by a writer that stopped mid-transaction is rolled back") {
     // A read-only connection cannot roll a hot journal back (SQLITE_READONLY_ROLLBACK): the
     // open does it on a connection that may write, and the evaluation reads the data as it was.
