@@ -136,7 +136,8 @@ std::string as_one_line(const std::string& message) {
 }  // namespace
 
 void write_json_error(std::ostream& out, const std::string& kind, const std::string& message,
-                      const std::vector<Diagnostic>& diagnostics, const SourceFile* source) {
+                      const std::vector<Diagnostic>& diagnostics, const SourceFile* source,
+                      const SourceFile* other) {
     out << "{\"format\":1,\"error\":{\"kind\":";
     write_json_string(out, kind);
     out << ",\"message\":";
@@ -144,7 +145,8 @@ void write_json_error(std::ostream& out, const std::string& kind, const std::str
     out << ",\"diagnostics\":[";
     for (size_t i = 0; i < diagnostics.size(); ++i) {
         if (i) out << ',';
-        render_json(out, diagnostics[i], source);
+        const Diagnostic& d = diagnostics[i];
+        render_json(out, d, other && d.file == other->path() ? other : source);
     }
     out << "]}}\n";
 }

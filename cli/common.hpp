@@ -60,10 +60,11 @@ std::string last_message(const std::string& printed, const std::string& prefix);
 
 // {"format":1,"error":{"kind":…,"message":"…","diagnostics":[…]}} and a newline: what
 // --format json commands print on stdout when they fail, beside the text on stderr. `kind` is
-// "rules", "database", "file" or "usage" (docs/running.md).
+// "rules", "database", "file" or "usage" (docs/running.md). A diagnostic is shown against
+// `source`, or against `other` when it names that file (a rule file's tests beside it).
 void write_json_error(std::ostream& out, const std::string& kind, const std::string& message,
                       const std::vector<Diagnostic>& diagnostics = {},
-                      const SourceFile* source = nullptr);
+                      const SourceFile* source = nullptr, const SourceFile* other = nullptr);
 
 // After a command stored something and printed its report: when the report could not be
 // written (stdout on a full disk, a reader that went away), says on `err` what was stored

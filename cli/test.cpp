@@ -146,7 +146,7 @@ int run_test(const TestOptions& options, std::ostream& out, std::ostream& err) {
     if (!tests || diags.has_errors()) {
         print_diags();
         if (json)
-            write_json_error(out, "rules", "the test file has errors", diags.items(),
+            write_json_error(out, "rules", "the test file has errors", diags.items(), &rules,
                              &tests_source);
         return kExitRules;
     }
@@ -165,7 +165,7 @@ int run_test(const TestOptions& options, std::ostream& out, std::ostream& err) {
                                  diags, error);
     print_diags();
     if (!report) {
-        if (json) write_json_error(out, "rules", error, diags.items(), &rules);
+        if (json) write_json_error(out, "rules", error, diags.items(), &rules, &tests_source);
         err << "strata test: " << error << '\n';
         return kExitRules;
     }

@@ -346,8 +346,7 @@ class Loader : public YamlReader {
                     // Registered here, before any tactical child, so "first" is first in the file.
                     const auto [first, inserted] = ids.emplace(seg.id, seg.id_location);
                     if (!inserted && !seg.id.empty()) {
-                        const std::string at = std::to_string(first->second.line) + ":" +
-                                               std::to_string(first->second.col);
+                        const std::string at = place(first->second);
                         // A YAML alias (*name) repeats the anchored node, place and all.
                         const bool aliased = first->second.line == seg.id_location.line &&
                                              first->second.col == seg.id_location.col;

@@ -27,7 +27,7 @@ void resolve_shared_tactical(YamlReader& reader, RuleFile& rf) {
         general_ids.push_back(rf.segments[i].id);
         general_index.emplace(rf.segments[i].id, i);
     }
-    auto at = [](Location l) { return std::to_string(l.line) + ":" + std::to_string(l.col); };
+    auto at = [&reader](Location l) { return reader.place(l); };
     for (SharedTacticalDef& shared : rf.shared_tactical) {
         const SegmentDef& seg = shared.segment;
         if (!seg.id.empty()) {

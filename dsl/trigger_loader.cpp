@@ -129,8 +129,7 @@ class TriggerReader {
                 if (!inserted && !def.id.empty()) {
                     r_.error(Code::DuplicateId, def.id_location,
                              "duplicate trigger id '" + def.id + "' (first at " +
-                                 std::to_string(first->second.line) + ":" +
-                                 std::to_string(first->second.col) + ")");
+                                 r_.place(first->second) + ")");
                 }
                 rf_.triggers.push_back(std::move(def));
             }

@@ -57,6 +57,12 @@ class YamlReader {
     bool report_unsupported_tags(const YAML::Node& root);
 
     const SourceFile& file() const { return file_; }
+    // "line:col" of `at` as users read it (col in characters), for a message that names another
+    // place in the file.
+    std::string place(Location at) const {
+        const Location shown = file_.shown(at);
+        return std::to_string(shown.line) + ":" + std::to_string(shown.col);
+    }
 
   protected:
     const SourceFile& file_;

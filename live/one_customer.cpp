@@ -79,11 +79,12 @@ std::optional<double> fraction_spelled(const Value& key) {
     return d;
 }
 
-// The doubles SQLite prints as `text`, as a run keys a key stored as a fraction: `near` and
-// its neighbours, nearest first, while they print so (0.1 + 0.2 prints as 0.3 but is not the
-// double 0.3). Fifteen digits leave at most a few dozen doubles on one text; none when `near`
-// does not print as `text` (5.50 is not how 5.5 prints).
-std::vector<double> doubles_printed_as(sqlite3* db, const std::string& text, double near) {
+// The least and the greatest number SQLite prints as `text`, which is how a run keys a key
+// stored as a fraction: fifteen digits, so 0.1 + 0.2 prints as 0.3 but is not the number 0.3.
+// They are `near` and its neighbours while they print so (at most a few dozen); none when
+// `near` does not print as `text` (5.50 is not how 5.5 prints).
+std::optional<std::pair<double, double>> numbers_printed_as(sqlite3* db, const std::string& text,
+                                                            double near) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db, "SELECT CAST(?1 AS TEXT)", -1, &raw, nullptr) != SQLITE_OK)
         throw SQLite::Exception(db, sqlite3_errcode(db));
@@ -95,23 +96,27 @@ std::vector<double> doubles_printed_as(sqlite3* db, const std::string& text, dou
         const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
         return p && text == std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(raw, 0)));
     };
-    std::vector<double> out;
-    if (!prints_as_text(near)) return out;
-    out.push_back(near);
+    if (!prints_as_text(near)) return std::nullopt;
     constexpr int kMostEachSide = 64;
-    double up = near, down = near;
-    bool up_on = true, down_on = true;
-    for (int i = 0; i < kMostEachSide && (up_on || down_on); ++i) {
-        if (up_on) {
-            up = std::nextafter(up, HUGE_VAL);
-            if ((up_on = prints_as_text(up))) out.push_back(up);
-        }
-        if (down_on) {
-            down = std::nextafter(down, -HUGE_VAL);
-            if ((down_on = prints_as_text(down))) out.push_back(down);
-        }
+    double low = near, high = near;
+    for (int i = 0; i < kMostEachSide; ++i) {
+        const double next = std::nextafter(high, HUGE_VAL);
+        if (!prints_as_text(next)) break;
+        high = next;
     }
-    return out;
+    for (int i = 0; i < kMostEachSide; ++i) {
+        const double next = std::nextafter(low, -HUGE_VAL);
+        if (!prints_as_text(next)) break;
+        low = next;
+    }
+    return std::pair(low, high);
+}
+
+// The numbers a key spelled as a fraction stands for in a run: those SQLite prints as it.
+std::optional<std::pair<double, double>> numbers_of_key(sqlite3* db, const Value& key) {
+    const std::optional<double> fraction = fraction_spelled(key);
+    if (!fraction) return std::nullopt;
+    return numbers_printed_as(db, std::get<Str>(key).str(), *fraction);
 }
 
 // A fact's rows of one customer, read on the calling thread into one chunk.
@@ -218,20 +223,20 @@ std::optional<Thresholds> load_thresholds(SQLite::Database& state, const Compile
 struct CustomerReader::Impl {
     const CompiledRules& rules;
     Prepared customer{nullptr, sqlite3_finalize};
+    Prepared customer_numbers{nullptr, sqlite3_finalize};  // the same for a key as a fraction
     std::vector<bound::ColumnUse> from_table;  // the customer columns read from the table
     std::vector<size_t> slot_of;               // each one's slot among the program's columns
     std::vector<CellReader> customer_readers;
     struct Fact {
-        Prepared stmt{nullptr, sqlite3_finalize};  // the rows of up to three forms of a key
+        Prepared stmt{nullptr, sqlite3_finalize};  // the rows of a key and its twin (5, '5')
         Prepared one{nullptr, sqlite3_finalize};   // the rows of one key
+        // The rows of a key spelled as a fraction: the text, or a number printed as it.
+        Prepared numbers{nullptr, sqlite3_finalize};
         bool one_finds_all = false;  // `one` finds the rows of every spelling of a key
         std::vector<CellReader> readers;
     };
     // The customer table's key column cannot hold 5 and '5' side by side.
     bool one_spelling_of_a_key = false;
-    // The number a key stored as a fraction is, for the latest read_customer() that found one
-    // (its key as a run keys it, the text SQLite prints for it): fact rows join by it.
-    std::optional<std::pair<Value, double>> fraction_read;
     std::vector<Fact> facts;
     // Of the latest fact_sources() call.
     Column keys;
@@ -255,19 +260,25 @@ CustomerReader::CustomerReader(const CompiledRules& rules, SQLite::Database& dat
     // Of rows sharing a key, a run keeps the first in table (rowid) order.
     const std::optional<std::string> rowid = rowid_alias(data, table);
     s.one_spelling_of_a_key = converts_to_one_affinity(data, table, rules.rules.key);
-    s.customer =
-        prepare(data, "SELECT " + column_list(rules.rules.key, s.from_table) + " FROM " +
-                          quote_identifier(table) + " WHERE " + quote_identifier(rules.rules.key) +
-                          " = ?1" + (rowid ? " ORDER BY " + *rowid : std::string()));
+    const std::string customer_select = "SELECT " + column_list(rules.rules.key, s.from_table) +
+                                        " FROM " + quote_identifier(table) + " WHERE " +
+                                        quote_identifier(rules.rules.key);
+    const std::string in_table_order = rowid ? " ORDER BY " + *rowid : std::string();
+    s.customer = prepare(data, customer_select + " = ?1" + in_table_order);
+    s.customer_numbers =
+        prepare(data, customer_select + " = ?1 OR " + quote_identifier(rules.rules.key) +
+                          " BETWEEN ?2 AND ?3" + in_table_order);
     for (const bound::FactUse& fact : program.facts) {
         Impl::Fact f;
         const std::string select = "SELECT " + column_list(fact.key, fact.columns) + " FROM " +
                                    quote_identifier(fact.table) + " WHERE " +
                                    quote_identifier(fact.key);
-        f.stmt = prepare(data, select + " IN (?1, ?2, ?3)");
+        f.stmt = prepare(data, select + " IN (?1, ?2)");
         // SQLite answers an IN list of parameters through a temporary table made on each call:
         // a key column with an affinity is searched for one spelling instead.
         f.one = prepare(data, select + " = ?1");
+        f.numbers =
+            prepare(data, select + " = ?1 OR " + quote_identifier(fact.key) + " BETWEEN ?2 AND ?3");
         f.one_finds_all = converts_to_one_affinity(data, fact.table, fact.key);
         f.readers = readers_for(fact.columns);
         s.facts.push_back(std::move(f));
@@ -278,30 +289,21 @@ CustomerReader::~CustomerReader() = default;
 
 std::optional<CustomerTable> CustomerReader::read_customer(const Value& key, Date as_of) {
     Impl& s = *impl_;
-    sqlite3_stmt* stmt = s.customer.get();
+    // A key stored as a fraction is keyed by the text SQLite prints for it: of the rows whose
+    // key is that text or a number printed as it, the first in table order, as in a run (a
+    // column with REAL affinity turns the text into the nearest number, which need not be the
+    // stored one).
+    const auto numbers = numbers_of_key(sqlite3_db_handle(s.customer.get()), key);
+    sqlite3_stmt* stmt = numbers ? s.customer_numbers.get() : s.customer.get();
     ResetAfter reset{stmt};
     bind_key(stmt, 1, key);
-    // A key stored as a fraction is keyed by the text SQLite prints for it: that text finds it
-    // only as one of the numbers printed so (a column with REAL affinity turns the text into the
-    // nearest one, which need not be the stored one).
-    const std::optional<double> fraction = fraction_spelled(key);
-    std::optional<std::vector<double>> numbers;  // made once the key as given found nothing
-    size_t next_number = 0;
-    std::optional<double> bound_number;
+    if (numbers) {
+        sqlite3_bind_double(stmt, 2, numbers->first);
+        sqlite3_bind_double(stmt, 3, numbers->second);
+    }
     std::optional<CustomerTable> out;
     while (!out) {
         const int rc = sqlite3_step(stmt);
-        if (rc == SQLITE_DONE && fraction) {
-            if (!numbers)
-                numbers = doubles_printed_as(sqlite3_db_handle(stmt), std::get<Str>(key).str(),
-                                             *fraction);
-            if (next_number < numbers->size()) {
-                bound_number = (*numbers)[next_number++];
-                sqlite3_reset(stmt);
-                sqlite3_bind_double(stmt, 1, *bound_number);
-                continue;
-            }
-        }
         if (rc == SQLITE_DONE) return std::nullopt;
         if (rc != SQLITE_ROW) throw SQLite::Exception(sqlite3_db_handle(stmt), rc);
         // The query compares with the column's affinity; the key must be this one exactly.
@@ -320,7 +322,6 @@ std::optional<CustomerTable> CustomerReader::read_customer(const Value& key, Dat
         }
         out = std::move(t);
     }
-    if (bound_number) s.fraction_read = std::pair(key, *bound_number);
     if (s.rules.since) {
         KeyIndex index;
         index.build(out->keys);
@@ -343,24 +344,24 @@ std::vector<FactParts> CustomerReader::fact_sources(const CustomerTable& custome
     const std::optional<Value> twin = twin_key(key);
     if (twin && !s.one_spelling_of_a_key && read_customer(*twin, as_of)) s.keys.push_back(*twin);
     s.index.build(s.keys);
-    // A fact key stored as a fraction joins the text SQLite prints for it: the number the
-    // customer's own key was found as, or else the number the text spells.
-    const bool key_was_a_number = s.fraction_read && compare_keys(s.fraction_read->first, key) == 0;
-    const std::optional<double> fraction = twin ? std::nullopt
-                                           : key_was_a_number
-                                               ? std::optional<double>(s.fraction_read->second)
-                                               : fraction_spelled(key);
+    // A fact key stored as a fraction joins the text SQLite prints for it: every number
+    // printed so, as a run's KeyIndex joins it.
+    const auto numbers =
+        twin ? std::nullopt : numbers_of_key(sqlite3_db_handle(s.customer.get()), key);
     for (size_t f = 0; f < s.facts.size(); ++f) {
-        const bool one = s.facts[f].one_finds_all || (!twin && !fraction);
-        sqlite3_stmt* stmt = one ? s.facts[f].one.get() : s.facts[f].stmt.get();
+        const bool one = s.facts[f].one_finds_all || !twin;
+        sqlite3_stmt* stmt = numbers ? s.facts[f].numbers.get()
+                             : one   ? s.facts[f].one.get()
+                                     : s.facts[f].stmt.get();
         sqlite3_reset(stmt);
         sqlite3_clear_bindings(stmt);
-        if (one && key_was_a_number)
-            sqlite3_bind_double(stmt, 1, s.fraction_read->second);  // as the key column holds it
-        else
-            bind_key(stmt, 1, key);
-        if (twin && !one) bind_key(stmt, 2, *twin);
-        if (fraction && !one) sqlite3_bind_double(stmt, 3, *fraction);
+        bind_key(stmt, 1, key);
+        if (numbers) {
+            sqlite3_bind_double(stmt, 2, numbers->first);
+            sqlite3_bind_double(stmt, 3, numbers->second);
+        } else if (twin && !one) {
+            bind_key(stmt, 2, *twin);
+        }
         s.sources.push_back(std::make_unique<OneCustomerFacts>(stmt, s.rules.program.facts[f],
                                                                s.facts[f].readers, s.index));
         parts.push_back({s.sources.back().get()});

@@ -182,6 +182,41 @@ general:
     CHECK(strata::testing::json_at(test.out, "$.coverage.conditions.uncovered[1].col") == "37");
 }
 
+// A test file's diagnostic is shown against the test file, not the rule file's line of the same
+// number (here a comment of Cyrillic letters, which would make column 9 come out as 6).
+TEST_CASE("strata test --format json shows a test file's problem against the test file") {
+    strata::testing::TempDir dir;
+    const auto rules = dir.write("r.yaml", R"(ruleset: t
+version: 1
+# аааааааааааааааааааааааааааааа
+# аааааааааааааааааааааааааааааа
+# аааааааааааааааааааааааааааааа
+# аааааааааааааааааааааааааааааа
+general:
+  segments:
+    - id: a
+      when: seg == 'a'
+    - id: b
+      when: otherwise
+)");
+    const auto tests = dir.write("r.test.yaml", R"(cases:
+  - name: one
+    as_of: 2026-11-01
+    customers:
+      - { customer_id: 1, seg: a }
+      - { custmer_id: 2, seg: b }
+    expect:
+      1: { segment: a }
+)");
+    const Run r = run({"test", rules, "--tests", tests, "--format", "json"});
+    CHECK(r.code == 1);
+    const std::string d = "$.error.diagnostics[0].";
+    CHECK(strata::testing::json_at(r.out, d + "line") == "6");
+    CHECK(strata::testing::json_at(r.out, d + "col") == "9");
+    CHECK(strata::testing::json_at(r.out, d + "source_line") ==
+          "      - { custmer_id: 2, seg: b }");
+}
+
 TEST_CASE("the corpus has at least 40 broken rule files") {
     size_t n = 0;
     for (const char* dir : {"check", "check-db"}) {

@@ -321,22 +321,22 @@ INSERT INTO orders VALUES (5.5, '2026-09-01', 600), (7, '2026-09-02', 20), (2.5e
 
 TEST_CASE("eval: a fraction that prints rounded (0.1 + 0.2 as 0.3) is found as a run keys it") {
     // The run keys 0.1 + 0.2 as "0.3", the text SQLite prints for it, though the stored number
-    // is not the double 0.3; with REAL affinity the text 0.3 even turns into that other number.
-    for (const char* type : {"", "REAL"}) {
+    // is not the number 0.3; with REAL affinity the text 0.3 even turns into that other number.
+    // Fact rows keyed by either number print as 0.3 and join it; of two customer rows that
+    // print as 0.3, the first in table order is the customer, as in a run.
+    for (const char* type : {"", "REAL", "INTEGER", "TEXT"}) {
         CAPTURE(type);
         TempDir dir;
         const std::string t = type;
-        const auto db =
-            dir.database("base.db", "CREATE TABLE customers (customer_id " + t +
-                                        ", name TEXT);\n"
-                                        "INSERT INTO customers VALUES (0.1 + 0.2, 'a'), "
-                                        "(7, 'b'), (8, 'c');\n"
-                                        "CREATE TABLE orders (customer_id " +
-                                        t +
-                                        ", day DATE, amount REAL);\n"
-                                        "INSERT INTO orders VALUES (0.1 + 0.2, "
-                                        "'2026-09-01', 300), (0.1 + 0.2, "
-                                        "'2026-09-02', 300), (7, '2026-09-02', 20);\n");
+        const auto db = dir.database(
+            "base.db", "CREATE TABLE customers (customer_id " + t +
+                           ", name TEXT);\n"
+                           "INSERT INTO customers VALUES (0.1 + 0.2, 'a'), (0.3, 'b'), (7, 'c');\n"
+                           "CREATE TABLE orders (customer_id " +
+                           t +
+                           ", day DATE, amount REAL);\n"
+                           "INSERT INTO orders VALUES (0.1 + 0.2, '2026-09-01', 300), (0.3, "
+                           "'2026-09-02', 300), (7, '2026-09-02', 20);\n");
         const auto rules = dir.write("tiers.yaml", tiers());
         REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
         {
@@ -352,6 +352,28 @@ TEST_CASE("eval: a fraction that prints rounded (0.1 + 0.2 as 0.3) is found as a
         // Its full spelling is not how the run keys it.
         CHECK(run_cli({"eval", rules, "--db", db, "--customer", "0.30000000000000004"}).code == 2);
     }
+    // The first row in table order: a rule that reads the name tells the two rows apart.
+    TempDir dir;
+    const auto db = dir.database("names.db", R"sql(
+CREATE TABLE customers (customer_id, name TEXT);
+INSERT INTO customers VALUES (0.1 + 0.2, 'a'), (0.3, 'b'), (7, 'c');
+)sql");
+    const auto rules = dir.write("names.yaml", R"(ruleset: names
+version: 1
+general:
+  segments:
+    - id: first
+      when: name == 'a'
+    - id: second
+      when: name == 'b'
+    - id: other
+      when: otherwise
+)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    auto r = run_cli({"eval", rules, "--db", db, "--customer", "0.3", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.segment") == "first");
+    CHECK(json_at(r.out, "$.transition") == "stays");
 }
 
 TEST_CASE("eval: a hot journal left by a writer that stopped mid-transaction is rolled back") {
