@@ -82,19 +82,18 @@ std::optional<double> fraction_spelled(const Value& key) {
 // The least and the greatest number SQLite prints as `text`, which is how a run keys a key
 // stored as a fraction: fifteen digits, so 0.1 + 0.2 prints as 0.3 but is not the number 0.3.
 // They are `near` and its neighbours while they print so (at most a few dozen); none when
-// `near` does not print as `text` (5.50 is not how 5.5 prints).
-std::optional<std::pair<double, double>> numbers_printed_as(sqlite3* db, const std::string& text,
-                                                            double near) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT CAST(?1 AS TEXT)", -1, &raw, nullptr) != SQLITE_OK)
-        throw SQLite::Exception(db, sqlite3_errcode(db));
-    const std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> print(raw, sqlite3_finalize);
+// `near` does not print as `text` (5.50 is not how 5.5 prints). `print` is the statement
+// `SELECT CAST(?1 AS TEXT)`.
+std::optional<std::pair<double, double>> numbers_printed_as(sqlite3_stmt* print,
+                                                            const std::string& text, double near) {
+    const ResetAfter reset{print};
     auto prints_as_text = [&](double x) {
-        sqlite3_reset(raw);
-        sqlite3_bind_double(raw, 1, x);
-        if (sqlite3_step(raw) != SQLITE_ROW) return false;
-        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
-        return p && text == std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(raw, 0)));
+        sqlite3_reset(print);
+        sqlite3_bind_double(print, 1, x);
+        if (sqlite3_step(print) != SQLITE_ROW) return false;
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(print, 0));
+        return p &&
+               text == std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(print, 0)));
     };
     if (!prints_as_text(near)) return std::nullopt;
     constexpr int kMostEachSide = 64;
@@ -113,10 +112,10 @@ std::optional<std::pair<double, double>> numbers_printed_as(sqlite3* db, const s
 }
 
 // The numbers a key spelled as a fraction stands for in a run: those SQLite prints as it.
-std::optional<std::pair<double, double>> numbers_of_key(sqlite3* db, const Value& key) {
+std::optional<std::pair<double, double>> numbers_of_key(sqlite3_stmt* print, const Value& key) {
     const std::optional<double> fraction = fraction_spelled(key);
     if (!fraction) return std::nullopt;
-    return numbers_printed_as(db, std::get<Str>(key).str(), *fraction);
+    return numbers_printed_as(print, std::get<Str>(key).str(), *fraction);
 }
 
 // A fact's rows of one customer, read on the calling thread into one chunk.
@@ -224,6 +223,7 @@ struct CustomerReader::Impl {
     const CompiledRules& rules;
     Prepared customer{nullptr, sqlite3_finalize};
     Prepared customer_numbers{nullptr, sqlite3_finalize};  // the same for a key as a fraction
+    Prepared print{nullptr, sqlite3_finalize};             // how SQLite prints a number
     std::vector<bound::ColumnUse> from_table;  // the customer columns read from the table
     std::vector<size_t> slot_of;               // each one's slot among the program's columns
     std::vector<CellReader> customer_readers;
@@ -265,6 +265,7 @@ CustomerReader::CustomerReader(const CompiledRules& rules, SQLite::Database& dat
                                         quote_identifier(rules.rules.key);
     const std::string in_table_order = rowid ? " ORDER BY " + *rowid : std::string();
     s.customer = prepare(data, customer_select + " = ?1" + in_table_order);
+    s.print = prepare(data, "SELECT CAST(?1 AS TEXT)");
     s.customer_numbers =
         prepare(data, customer_select + " = ?1 OR " + quote_identifier(rules.rules.key) +
                           " BETWEEN ?2 AND ?3" + in_table_order);
@@ -293,7 +294,7 @@ std::optional<CustomerTable> CustomerReader::read_customer(const Value& key, Dat
     // key is that text or a number printed as it, the first in table order, as in a run (a
     // column with REAL affinity turns the text into the nearest number, which need not be the
     // stored one).
-    const auto numbers = numbers_of_key(sqlite3_db_handle(s.customer.get()), key);
+    const auto numbers = numbers_of_key(s.print.get(), key);
     sqlite3_stmt* stmt = numbers ? s.customer_numbers.get() : s.customer.get();
     ResetAfter reset{stmt};
     bind_key(stmt, 1, key);
@@ -346,8 +347,7 @@ std::vector<FactParts> CustomerReader::fact_sources(const CustomerTable& custome
     s.index.build(s.keys);
     // A fact key stored as a fraction joins the text SQLite prints for it: every number
     // printed so, as a run's KeyIndex joins it.
-    const auto numbers =
-        twin ? std::nullopt : numbers_of_key(sqlite3_db_handle(s.customer.get()), key);
+    const auto numbers = twin ? std::nullopt : numbers_of_key(s.print.get(), key);
     for (size_t f = 0; f < s.facts.size(); ++f) {
         const bool one = s.facts[f].one_finds_all || !twin;
         sqlite3_stmt* stmt = numbers ? s.facts[f].numbers.get()
