@@ -14,14 +14,6 @@ namespace strata {
 
 namespace {
 
-Value key_cell(sqlite3_stmt* stmt, int column) {
-    if (sqlite3_column_type(stmt, column) == SQLITE_INTEGER)
-        return static_cast<int64_t>(sqlite3_column_int64(stmt, column));
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
-    return intern(std::string_view(text ? text : "",
-                                   static_cast<size_t>(sqlite3_column_bytes(stmt, column))));
-}
-
 struct KeyLess {
     bool operator()(const Value& a, const Value& b) const { return compare_keys(a, b) < 0; }
 };
@@ -58,7 +50,7 @@ std::vector<DayStartStay> day_start_changes(SQLite::Database& state, const std::
     sqlite3_bind_int64(q.get(), 3, before);
     std::optional<std::unordered_map<int64_t, Str>> names;  // read once a stay needs them
     while (q.step()) {
-        const Value key = key_cell(q.get(), 0);
+        const Value key = stay_rows::stay_key(q.get(), 0);
         Found& f = changed[key];
         const int64_t entered = sqlite3_column_int64(q.get(), 2);
         if (entered >= first) continue;  // a stay begun and ended that day

@@ -89,14 +89,7 @@ size_t read_placements(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&
     const size_t first = out.size();
     while (q.step()) {
         ++rows;
-        Value key;
-        if (sqlite3_column_type(stmt, 0) == SQLITE_INTEGER) {
-            key = static_cast<int64_t>(sqlite3_column_int64(stmt, 0));
-        } else {
-            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-            key = intern(std::string_view(text ? text : "",
-                                          static_cast<size_t>(sqlite3_column_bytes(stmt, 0))));
-        }
+        Value key = stay_rows::stay_key(stmt, 0);
         if (out.size() == first || compare_keys(out.back().key, key) != 0) {
             close_last();
             texts.clear();
@@ -134,13 +127,7 @@ size_t read_open_rows(RawStatement& q, std::vector<OpenPlacement>& out, NameOf&&
     while (q.step()) {
         ++rows;
         OpenPlacement& p = out.emplace_back();
-        if (sqlite3_column_type(stmt, 0) == SQLITE_INTEGER) {
-            p.key = static_cast<int64_t>(sqlite3_column_int64(stmt, 0));
-        } else {
-            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-            p.key = intern(std::string_view(text ? text : "",
-                                            static_cast<size_t>(sqlite3_column_bytes(stmt, 0))));
-        }
+        p.key = stay_rows::stay_key(stmt, 0);
         if (sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
             p.general = stay_segment(name_of, sqlite3_column_int64(stmt, 1), p.key);
             p.general_since_run = sqlite3_column_int64(stmt, 2);

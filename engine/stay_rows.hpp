@@ -3,6 +3,7 @@
 #pragma once
 
 #include <SQLiteCpp/Database.h>
+#include <sqlite3.h>
 
 #include <cstdint>
 #include <functional>
@@ -21,6 +22,16 @@ bool open_stays_by_customer(SQLite::Database& state);
 
 // The columns of strata_open_stays a reader selects, in this order.
 inline constexpr const char* kOpenRowColumns = "customer_key, general, general_since, tactical";
+
+// The customer key in `column` of a stay row: an integer, or a text (interned into the pool in
+// scope); the state stores keys only so.
+inline Value stay_key(sqlite3_stmt* stmt, int column) {
+    if (sqlite3_column_type(stmt, column) == SQLITE_INTEGER)
+        return static_cast<int64_t>(sqlite3_column_int64(stmt, column));
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+    return intern(std::string_view(text ? text : "",
+                                   static_cast<size_t>(sqlite3_column_bytes(stmt, column))));
+}
 
 // The integers of a customer's strata_open_stays.tactical text, [level, code, entered_run]
 // each, appended to `out`; false when the text is not such an array.
