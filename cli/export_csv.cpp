@@ -204,39 +204,58 @@ bool fill_values(Evaluation& ev, const std::vector<ExportColumn>& columns, const
             << r.as_of << " for --columns failed: " << error.message << '\n';
         return false;
     }
-    // The fresh placement must be the run's, customer for customer.
+    // The fresh placement must be the run's, customer for customer: both merged in key order,
+    // so that a customer who left or came is one difference, not a shift of every row after.
     auto by_key = [](const MembershipRow& a, const MembershipRow& b) {
         return compare_keys(a.key, b.key) < 0;
     };
     std::vector<MembershipRow> stored = run.rows;
     std::stable_sort(stored.begin(), stored.end(), by_key);
-    size_t differing = 0;
+    std::vector<MembershipRow> now = fresh;  // `fresh` stays in the order of ev.values
+    std::stable_sort(now.begin(), now.end(), by_key);
+    size_t elsewhere = 0, gone = 0, added = 0;
     std::string first;
-    for (size_t i = 0; i < std::max(stored.size(), fresh.size()); ++i) {
-        const bool same = i < stored.size() && i < fresh.size() &&
-                          compare_keys(stored[i].key, fresh[i].key) == 0 &&
-                          stored[i].segment == fresh[i].segment &&
-                          stored[i].tactical == fresh[i].tactical;
-        if (same) continue;
-        ++differing;
-        if (!first.empty()) continue;
-        if (i >= stored.size() || i >= fresh.size() ||
-            compare_keys(stored[i].key, fresh[i].key) != 0) {
-            first = "the customers are not the same ones (the run placed " +
-                    thousands(stored.size()) + ", today's data gives " + thousands(fresh.size()) +
-                    ")";
+    for (size_t i = 0, j = 0; i < stored.size() || j < now.size();) {
+        const int order = i == stored.size() ? 1
+                          : j == now.size()  ? -1
+                                             : compare_keys(stored[i].key, now[j].key);
+        if (order < 0) {
+            ++gone;
+            if (first.empty())
+                first = "customer " + format_value(stored[i].key) + ": the run placed them in '" +
+                        stored[i].segment.str() + "', today's data has no such customer";
+            ++i;
+        } else if (order > 0) {
+            ++added;
+            if (first.empty())
+                first = "customer " + format_value(now[j].key) +
+                        ": not in the run, today's data places them in '" + now[j].segment.str() +
+                        "'";
+            ++j;
         } else {
-            first = "customer " + format_value(stored[i].key) + ": the run placed them in '" +
-                    stored[i].segment.str() + "', today's data in '" + fresh[i].segment.str() +
-                    "'" +
-                    (stored[i].segment == fresh[i].segment ? " with other tactical tags" : "");
+            if (stored[i].segment != now[j].segment || stored[i].tactical != now[j].tactical) {
+                ++elsewhere;
+                if (first.empty())
+                    first =
+                        "customer " + format_value(stored[i].key) + ": the run placed them in '" +
+                        stored[i].segment.str() + "', today's data in '" + now[j].segment.str() +
+                        "'" +
+                        (stored[i].segment == now[j].segment ? " with other tactical tags" : "");
+            }
+            ++i;
+            ++j;
         }
     }
+    const size_t differing = elsewhere + gone + added;
     if (differing > 0) {
+        std::string counts;
+        if (gone + added > 0)
+            counts = "; " + thousands(elsewhere) + " placed elsewhere, " + thousands(gone) +
+                     " no longer in the base, " + thousands(added) + " new to it";
         err << "strata export: the data has changed since run " << r.run_id
             << ": evaluated again at as_of " << r.as_of << ", " << r.ruleset << " v" << r.version
             << " places " << thousands(differing) << " customer" << (differing == 1 ? "" : "s")
-            << " differently (" << first
+            << " differently (" << first << counts
             << "), so columns and lets computed from today's data would not be the run's. Export "
                "without them, or make a new run and export that\n";
         return false;

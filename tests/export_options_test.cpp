@@ -3,6 +3,8 @@
 // export gives them. Outputs are compared byte for byte.
 #include <doctest/doctest.h>
 
+#include <SQLiteCpp/Database.h>
+
 #include "test_support.hpp"
 #include "text/encoding.hpp"
 
@@ -205,6 +207,39 @@ TEST_CASE("export: columns and lets are refused once today's data no longer give
     auto own = f.do_export({"--columns", "key,segment", "--delimiter", ";"});
     REQUIRE_MESSAGE(own.code == 0, own.err);
     CHECK(own.out == "key;segment\n1;крупные\n2;остальные\n3;крупные\n4;остальные\n");
+}
+
+TEST_CASE("export: a customer gone from the base or new to it is one difference, not a shift") {
+    Fixture f;
+    // Customer 1 leaves: the three after them are placed as the run placed them.
+    SQLite::Database(f.db, SQLite::OPEN_READWRITE).exec("DELETE FROM клиенты WHERE ид = 1");
+    auto gone = f.do_export({"--columns", "key,выручка"});
+    CHECK(gone.code == 2);
+    CHECK(gone.out.empty());
+    CHECK_MESSAGE(
+        gone.err.find("places 1 customer differently (customer 1: the run placed them "
+                      "in 'крупные', today's data has no such customer; 0 placed "
+                      "elsewhere, 1 no longer in the base, 0 new to it)") != std::string::npos,
+        gone.err);
+    // And customer 5 comes, between nobody and the end.
+    SQLite::Database(f.db, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO клиенты VALUES (5, 'Новые', NULL)");
+    auto both = f.do_export({"--columns", "key,выручка"});
+    CHECK(both.code == 2);
+    CHECK_MESSAGE(
+        both.err.find("places 2 customers differently (customer 1: the run placed them "
+                      "in 'крупные', today's data has no such customer; 0 placed "
+                      "elsewhere, 1 no longer in the base, 1 new to it)") != std::string::npos,
+        both.err);
+    // Only a newcomer: named first.
+    SQLite::Database(f.db, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO клиенты VALUES (1, 'ООО \"Ромашка\"', 'ритейл')");
+    auto added = f.do_export({"--columns", "key,выручка"});
+    CHECK(added.code == 2);
+    CHECK_MESSAGE(added.err.find("places 1 customer differently (customer 5: not in the run, "
+                                 "today's data places them in 'остальные'; 0 placed elsewhere, 0 "
+                                 "no longer in the base, 1 new to it)") != std::string::npos,
+                  added.err);
 }
 
 TEST_CASE("export and explain write a negative zero as 0") {
