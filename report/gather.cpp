@@ -286,9 +286,10 @@ std::optional<double> contacts_per_month(const std::string& contact_every) {
     if (contact_every.empty()) return std::nullopt;
     const auto d = parse_duration(contact_every);
     if (!d || (d->months <= 0 && d->days <= 0)) return std::nullopt;
-    // An average month is 30.44 days (365.25 / 12).
-    const double days = d->months * 30.44 + d->days;
-    return 30.44 / days;
+    // An average month is 365.25 / 12 = 30.4375 days.
+    constexpr double kDaysPerMonth = 365.25 / 12;
+    const double days = d->months * kDaysPerMonth + d->days;
+    return kDaysPerMonth / days;
 }
 
 void apply_rule_settings(const CompiledRules& rules, ReportModel& m) {

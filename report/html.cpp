@@ -213,7 +213,8 @@ void write_segments(std::ostream& o, const ReportModel& m) {
 void write_workload(std::ostream& o, const ReportModel& m) {
     o << "<section id=\"workload\"><h2>Workload and quality</h2>\n<p class=\"lead\">Contacts per "
          "month per channel: each segment's customers times its contact cadence "
-         "(<code>contact_every</code>; a month is 30.44 days, so 2w is 2.17 contacts a month). "
+         "(<code>contact_every</code>; a month is 365.25 / 12 = 30.4375 days, so 2w is 2.17 "
+         "contacts a month). "
          "Segments without a cadence are not counted.</p>\n";
     o << "<div class=\"charts\"><div><table id=\"workload-table\"><thead><tr><th>Channel</th><th "
          "class=\"n\">Contacts per month</th></tr></thead><tbody>\n";

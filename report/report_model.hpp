@@ -147,7 +147,8 @@ std::optional<ReportModel> gather_report(SQLite::Database& data, SQLite::Databas
                                          const ReportRequest& request, std::string& error);
 
 // Customers contacted per month for a cadence text ("2w", "1mo", "10d", "1y"): months count
-// 1/months, days 30.44/days (weeks are 7 days). nullopt for an empty or unreadable text.
+// 1/months, days 30.4375/days (a month is 365.25 / 12 days; weeks are 7 days). nullopt for an
+// empty or unreadable text.
 std::optional<double> contacts_per_month(const std::string& contact_every);
 
 }  // namespace strata::report

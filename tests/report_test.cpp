@@ -277,8 +277,8 @@ TEST_CASE("report: contacts per month from contact_every") {
     using strata::report::contacts_per_month;
     CHECK(*contacts_per_month("1mo") == doctest::Approx(1.0));
     CHECK(*contacts_per_month("3mo") == doctest::Approx(1.0 / 3));
-    CHECK(*contacts_per_month("2w") == doctest::Approx(30.44 / 14));
-    CHECK(*contacts_per_month("10d") == doctest::Approx(3.044));
+    CHECK(*contacts_per_month("2w") == doctest::Approx(365.25 / 12 / 14));
+    CHECK(*contacts_per_month("10d") == doctest::Approx(3.04375));
     CHECK(*contacts_per_month("1y") == doctest::Approx(1.0 / 12));
     CHECK(!contacts_per_month(""));
     CHECK(!contacts_per_month("soon"));
@@ -326,7 +326,7 @@ general:
     const Run r = run_cli({"report", "--db", db, "--out", out});
     REQUIRE_MESSAGE(r.code == 0, r.err);
     const std::string html = read_file(out);
-    // 51 × 30.44 / 14 phone contacts a month; the tactical segment's sms is not added.
+    // 51 × 30.4375 / 14 phone contacts a month; the tactical segment's sms is not added.
     CHECK(html.find("data-channel=\"phone\" data-contacts=\"110.9\"") != std::string::npos);
     CHECK(html.find("data-channel=\"sms\"") == std::string::npos);
     // 51 of 5,125 is below 1%, whatever the rounded share says.
