@@ -304,6 +304,15 @@ int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
         return kExitEnvironment;
     }
     std::vector<std::string> names = options.columns;
+    // A header naming a column twice is one a CRM import refuses or reads wrongly.
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), names[i]) !=
+            names.begin() + static_cast<std::ptrdiff_t>(i)) {
+            err << "strata export: column '" << names[i]
+                << "' is given twice in --columns; a CSV file names each column once\n";
+            return kExitEnvironment;
+        }
+    }
     if (names.empty())
         names = {"customer_key", "segment", "tactical", "offer", "channel", "priority"};
     // --with-run adds both at the end, after --columns too (unless they are listed already).

@@ -167,6 +167,11 @@ TEST_CASE("export: an unknown column exits 2 with 'did you mean' and every colum
         CHECK(empty.out.empty());
         CHECK(empty.err.find("unknown column '' in --columns") != std::string::npos);
     }
+    // A column named twice would give a header a CRM import refuses.
+    auto twice = f.do_export({"--columns", "key,segment,key"});
+    CHECK(twice.code == 2);
+    CHECK(twice.out.empty());
+    CHECK(twice.err.find("column 'key' is given twice in --columns") != std::string::npos);
 }
 
 TEST_CASE("export: a character Windows-1251 cannot write exits 2 naming its row and column") {
