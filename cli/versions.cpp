@@ -152,6 +152,16 @@ int run_show(const ShowOptions& options, std::ostream& out, std::ostream& err) {
         err << "strata show: " << message << '\n';
         return kExitEnvironment;
     };
+    if (options.sha256) {
+        const std::string& given = *options.sha256;
+        const bool hex = !given.empty() && given.size() <= 64 &&
+                         std::all_of(given.begin(), given.end(), [](char c) {
+                             return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                         });
+        if (!hex)
+            return fail("--sha256 '" + given +
+                        "' is not the start of a SHA-256: give 1 to 64 hexadecimal digits");
+    }
     const auto wanted = parse_ruleset_version(options.version);
     if (!wanted)
         return fail("'" + options.version +

@@ -343,6 +343,16 @@ TEST_CASE("a state stored before versions were registered migrates, every run ke
     auto shown_upper = run_cli({"show", "--db", b.db, "tiers@1", "--sha256", upper});
     CHECK(shown_upper.code == 0);
     CHECK(shown_upper.out == rules_v1());
+    // An empty prefix would match every content, and a non-hex one none: both are refused.
+    for (const std::string bad : {std::string(), std::string("xyz"), sha_a + "0"}) {
+        auto refused = run_cli({"show", "--db", b.db, "tiers@1", "--sha256", bad});
+        CHECK(refused.code == 2);
+        CHECK(refused.out.empty());
+        CHECK_MESSAGE(has(refused.err,
+                          "is not the start of a SHA-256: give 1 to 64 hexadecimal "
+                          "digits"),
+                      refused.err);
+    }
     auto listed = run_cli({"versions", "--db", b.db, "--format", "json"});
     CHECK(json_at(listed.out, "$.versions[0].sha256") == sha_a);
     CHECK(json_at(listed.out, "$.versions[0].runs[1].run_id") == "3");
