@@ -48,7 +48,9 @@ std::string run_point(const std::string& as_of, int64_t run) {
 }
 
 // One customer's stays in one ruleset (entered-run order), as a table: each general stay,
-// then the tactical stays that began while it lasted, indented by their nesting.
+// then the tactical stays that were open while it lasted, indented by their nesting. A
+// tactical stay that outlives its general stay (a version renamed the general segment, or a
+// tactical segment shared by two) is shown again under each later one, marked "(continued)".
 void write_group(std::ostream& out, const StayListing* first, const StayListing* last) {
     out << "customer " << key_text(first->key) << " in ruleset " << first->ruleset << '\n';
     std::vector<std::vector<std::string>> rows;
@@ -65,12 +67,17 @@ void write_group(std::ostream& out, const StayListing* first, const StayListing*
         if (g->level != 0) continue;
         row(*g, g->segment);
         for (const StayListing* t = first; t != last; ++t) {
-            const bool during = t->entered_run >= g->entered_run &&
-                                (!g->exited_run || t->entered_run < *g->exited_run);
-            if (t->level == 0 || !during || shown[t - first]) continue;
+            if (t->level == 0) continue;
+            const bool began_during = t->entered_run >= g->entered_run &&
+                                      (!g->exited_run || t->entered_run < *g->exited_run);
+            const bool carried_in = t->entered_run < g->entered_run &&
+                                    (!t->exited_run || *t->exited_run > g->entered_run) &&
+                                    shown[t - first];
+            if (!began_during && !carried_in) continue;
+            if (began_during && shown[t - first]) continue;
             shown[t - first] = true;
             const size_t depth = 1 + std::count(t->segment.begin(), t->segment.end(), '/');
-            row(*t, std::string(2 * depth, ' ') + t->segment);
+            row(*t, std::string(2 * depth, ' ') + t->segment + (carried_in ? " (continued)" : ""));
         }
     }
     // A tactical stay that began outside every general stay of the customer (not written by

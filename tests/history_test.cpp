@@ -564,3 +564,47 @@ triggers:
     REQUIRE_MESSAGE(one.code == 0, one.err);
     CHECK(cells(lines_of(one.out.substr(one.out.find("\nactions\n")))[2]).front() == "AS_OF");
 }
+
+TEST_CASE("history shows a tactical stay again under the general stay it carried on into") {
+    TempDir dir;
+    const auto db = dir.database("b.db",
+                                 "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, spend "
+                                 "REAL, device TEXT); INSERT INTO customers VALUES (1, 500, 'tv'), "
+                                 "(2, 10, 'phone');");
+    const std::string v1 = R"(ruleset: shop
+version: 1
+as_of: 2026-10-01
+general:
+  segments:
+    - id: big
+      when: spend >= 100
+      tactical:
+        - id: tv
+          when: device == 'tv'
+    - id: rest
+      when: otherwise
+)";
+    // Version 2 renames the general segment; its tactical segment keeps its id, and its stay.
+    std::string v2 = v1;
+    v2.replace(v2.find("version: 1"), 10, "version: 2");
+    v2.replace(v2.find("id: big"), 7, "id: vip");
+    REQUIRE(run_cli({"run", dir.write("v1.yaml", v1), "--db", db}).code == 0);
+    REQUIRE(run_cli({"run", dir.write("v2.yaml", v2), "--db", db, "--as-of", "2026-11-01"}).code ==
+            0);
+    auto text = run_cli({"history", "--db", db, "--customer", "1"});
+    REQUIRE_MESSAGE(text.code == 0, text.err);
+    CHECK(text.out ==
+          "customer 1 in ruleset shop\n"
+          "  SEGMENT           FROM                TO                  VERSION  CAUSE\n"
+          "  big               2026-10-01 (run 1)  2026-11-01 (run 2)        1  initial\n"
+          "    tv              2026-10-01 (run 1)  now                       1  initial\n"
+          "  vip               2026-11-01 (run 2)  now                       2  rules\n"
+          "    tv (continued)  2026-10-01 (run 1)  now                       1  initial\n"
+          "\n"
+          "no actions\n");
+    // The JSON lists each stay once.
+    auto json = run_cli({"history", "--db", db, "--customer", "1", "--format", "json"});
+    CHECK(json_at(json.out, "$.stays[1].segment") == "tv");
+    CHECK(json_at(json.out, "$.stays[2].segment") == "vip");
+    CHECK(json_at(json.out, "$.stays[3]") == "<none>");
+}
