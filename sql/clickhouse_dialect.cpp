@@ -471,11 +471,15 @@ class ClickHouseDialect final : public Dialect {
             logic_and("(" + value + " >= " + low + ")", "(" + value + " <= " + high + ")");
         return negated ? logic_not(in) : in;
     }
+    // Spelt with < and > (ClickHouse 18.16's least and greatest take no texts): the first of
+    // equal values is kept, as the engine keeps it, and nulls are passed over.
     std::string least_greatest(bool least, const std::vector<std::string>& items) const override {
         std::string out = items.at(0);
         for (size_t i = 1; i < items.size(); ++i) {
-            out = "arrayElement(arrayMap((ga, gb) -> " + std::string(least ? "least" : "greatest") +
-                  "(coalesce(ga, gb), coalesce(gb, ga)), [" + out + "], [" + items[i] + "]), 1)";
+            out = "arrayElement(arrayMap((ga, gb) -> if(coalesce(gb, ga) " +
+                  std::string(least ? "<" : ">") +
+                  " coalesce(ga, gb), coalesce(gb, ga), coalesce(ga, gb)), [" + out + "], [" +
+                  items[i] + "]), 1)";
         }
         return out;
     }

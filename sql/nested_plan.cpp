@@ -169,7 +169,11 @@ std::string Lowering::nested_total(const GroupedRows& rows, Type vt, bool avg) {
             rows, {{"s", "sum(toDecimal128(" + x + ", 0))"}, {"n", "toInt64(count(" + x + "))"}});
         const std::string total = "if(n = 0 OR NOT (" + fits + "), NULL, toInt64(if(" + fits +
                                   ", s, toDecimal128(0, 0))))";
-        if (!avg) return "SELECT " + by + ", " + total + " AS v FROM (" + sums + ")";
+        // A sum of no values is 0, one beyond 64 bits null; a customer without rows is no
+        // group here (0 too, by the marker m of the join).
+        if (!avg)
+            return "SELECT " + by + ", if(n = 0, toInt64(0), " + total + ") AS v, 1 AS m FROM (" +
+                   sums + ")";
         return "SELECT " + by + ", " + total + " AS tot, if(n = 0 OR isNull(tot), NULL, " +
                guarded("ifNull(abs(tot) <= 9007199 AND n <= 9007199, 1)",
                        "toFloat64(tot) / toFloat64(n)") +
@@ -356,17 +360,23 @@ std::optional<std::string> Lowering::compile_nested(const std::vector<std::strin
         if (!needed_aggregates_[j]) continue;
         const bound::Aggregate& a = program.aggregates[j];
         const std::string name = "a" + std::to_string(j);
-        add_step("SELECT * FROM " + current_ + " ANY LEFT JOIN (SELECT k, v AS " + name +
-                 "_v FROM (" + nested_aggregate(a, fact_rows.at(static_cast<size_t>(a.fact))) +
-                 ")) USING k");
+        // An integer sum can be null for a customer with rows (beyond 64 bits): its subquery
+        // marks each customer it has (m), and only those without one get the empty sum's 0.
+        const bool marked = a.fn == bound::AggFn::Sum && a.type == Type::Int;
+        add_step("SELECT * FROM " + current_ + " ANY LEFT JOIN (SELECT k, v AS " + name + "_v" +
+                 (marked ? ", m AS " + name + "_m" : "") + " FROM (" +
+                 nested_aggregate(a, fact_rows.at(static_cast<size_t>(a.fact))) + ")) USING k");
         columns_.push_back(name + "_v");
         std::string empty;
         if (a.fn == bound::AggFn::Count || a.fn == bound::AggFn::CountDistinct)
             empty = d_.integer_literal(0);
         if (a.fn == bound::AggFn::Sum)
             empty = a.type == Type::Int ? d_.integer_literal(0) : d_.number_literal(0.0);
-        filled.emplace_back(
-            name, empty.empty() ? name + "_v" : "coalesce(" + name + "_v, " + empty + ")");
+        if (marked)
+            filled.emplace_back(name, "if(isNull(" + name + "_m), " + empty + ", " + name + "_v)");
+        else
+            filled.emplace_back(
+                name, empty.empty() ? name + "_v" : "coalesce(" + name + "_v, " + empty + ")");
     }
     if (count_rows_) nested_aggregate_rows(fact_rows, filled);
     // One step lists the plan's columns, the aggregates filled and the cells read; the raw

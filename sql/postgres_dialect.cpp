@@ -335,16 +335,21 @@ class PostgresDialect final : public Dialect {
                    " THEN CAST(0 AS double precision) WHEN abs(na) <= abs(nb) THEN (" +
                    tiny("na", "nb") + ") ELSE (" + tiny("nb", "na") + ") END";
         } else {
+            // |nb| >= 1: no overflow; underflow to zero only for a tiny na. |nb| < 1: no
+            // underflow; overflow only for an na large enough (above 1, or 2^-50 for an nb
+            // below 2^-511), whose scaled quotient tested here cannot underflow either
+            // (PostgreSQL raises on the test's own underflow as on the result's).
             const std::string up = "((na * " + pow2(537) + ") * " + pow2(537) + ")";
             body =
                 "CASE WHEN nb = 0 THEN NULL WHEN abs(nb) >= 1 THEN (CASE WHEN na <> 0 AND abs(na) "
                 "< " +
                 pow2(-51) + " AND abs(" + up +
                 " / nb) <= 0.5 THEN CAST(0 AS double precision) ELSE " + r +
-                " END) WHEN abs(nb) >= " + pow2(-511) + " THEN (CASE WHEN abs(na / (nb * " +
-                pow2(511) + ")) < " + pow2(513) + " THEN " + r +
-                " END) ELSE (CASE WHEN abs(na / ((nb * " + pow2(537) + ") * " + pow2(537) +
-                ")) < " + pow2(-50) + " THEN " + r + " END) END";
+                " END) WHEN abs(nb) >= " + pow2(-511) + " THEN (CASE WHEN abs(na) <= 1 THEN " + r +
+                " WHEN abs(na / (nb * " + pow2(511) + ")) < " + pow2(513) + " THEN " + r +
+                " END) ELSE (CASE WHEN abs(na) < " + pow2(-50) + " THEN " + r +
+                " WHEN abs(na / ((nb * " + pow2(537) + ") * " + pow2(537) + ")) < " + pow2(-50) +
+                " THEN " + r + " END) END";
         }
         return bind2(a, b, body);
     }
