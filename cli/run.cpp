@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -38,8 +39,8 @@ std::string percent(double part, double whole) {
 }
 
 // An amount with two decimals and its whole part grouped by thousands ("-1,234.50"); from 1e15
-// on, six significant digits with an exponent ("1.9e+19"); "-" when not finite (a total whose
-// doubles overflowed), as a total that is not known.
+// on, six significant digits with an exponent ("1.9e+19"); "-" when not finite: a total out of
+// range, not known.
 std::string money(double v) {
     if (!std::isfinite(v)) return "-";
     if (std::fabs(v) >= 1e15) {  // past a thousand billion, digits stop being readable
@@ -48,6 +49,17 @@ std::string money(double v) {
         return buf;
     }
     return group_thousands(format_fixed(v, 2));
+}
+
+// A segment's value total, and its average over the members with a value, as doubles; not a
+// number (shown as "-" or an empty cell) when the total is out of range or nobody has a value.
+double total_of(const ExactTotal& total) {
+    return total.as_double().value_or(std::numeric_limits<double>::quiet_NaN());
+}
+double average_of(const SegmentResult& s) {
+    const auto total = s.value_total.units();
+    if (!total || s.value_count == 0) return std::numeric_limits<double>::quiet_NaN();
+    return average_of_units(*total, static_cast<int64_t>(s.value_count));
 }
 
 // Width in characters, counting UTF-8 sequences once.
@@ -105,11 +117,9 @@ void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
         << pad(thousands(s.count), 10, true) << ' '
         << pad(percent(static_cast<double>(s.count), static_cast<double>(rep.customers)), 7, true);
     if (rep.has_value) {
-        row << ' '
-            << pad(s.value_count ? money(s.value_total / static_cast<double>(s.value_count)) : "-",
-                   12, true)
-            << ' ' << pad(money(s.value_total), 16, true) << ' '
-            << pad(percent(s.value_total, rep.value_total), 7, true);
+        row << ' ' << pad(money(average_of(s)), 12, true) << ' '
+            << pad(money(total_of(s.value_total)), 16, true) << ' '
+            << pad(percent(total_of(s.value_total), total_of(rep.value_total)), 7, true);
     }
     row << "  " << pad(m.priority ? std::to_string(*m.priority) : "-", 3) << ' '
         << pad(m.contact_every ? shown_duration(*m.contact_every, m.contact_every_text) : "-", 7)
@@ -232,7 +242,7 @@ void print_table(std::ostream& out, const RunReport& rep, const RunCommandOption
         << (rep.run_id ? "run " + std::to_string(rep.run_id) : std::string("dry run (not stored)"))
         << "  rules " << rep.sha256.substr(0, 12) << "\n";
     out << thousands(rep.customers) << " customers";
-    if (rep.has_value) out << ", value total " << money(rep.value_total);
+    if (rep.has_value) out << ", value total " << money(total_of(rep.value_total));
     out << "\n\n";
     const size_t name_width = segment_width(rep.segments, 0);
     out << pad("SEGMENT", name_width) << ' ' << pad("LABEL", 24) << ' ' << pad("COUNT", 10, true)
@@ -315,12 +325,11 @@ void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
     write_csv_field(out, m.label, true);
     out << ',' << s.count << ',' << share << ',';
     if (rep.has_value) {
-        // Empty where the JSON has null: a total that overflowed, or no member with a value.
+        // Empty where the JSON has null: a total out of range, or no member with a value.
         auto amount = [](double v) {
             return std::isfinite(v) ? format_fixed(v, 2) : std::string();
         };
-        out << amount(s.value_total) << ','
-            << (s.value_count ? amount(s.value_total / static_cast<double>(s.value_count)) : "");
+        out << amount(total_of(s.value_total)) << ',' << amount(average_of(s));
     } else {
         out << ',';
     }

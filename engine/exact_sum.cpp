@@ -51,6 +51,33 @@ double sum_units_to_double(SumUnits total) {
     return std::strtod(units_text(total).c_str(), nullptr);  // glibc rounds correctly
 }
 
+std::optional<SumUnits> parse_sum_units(const std::string& text) {
+    size_t at = 0;
+    const bool negative = !text.empty() && text[0] == '-';
+    if (negative) ++at;
+    const size_t digits_start = at;
+    SumUnits magnitude = 0;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+        if (at - digits_start >= static_cast<size_t>(kMaxSumDigits)) return std::nullopt;
+        magnitude = magnitude * 10 + (text[at] - '0');
+        ++at;
+    }
+    if (at == digits_start) return std::nullopt;
+    if (at < text.size() && text[at] == '.') {
+        for (++at; at < text.size(); ++at) {
+            if (text[at] != '0') return std::nullopt;
+        }
+    }
+    if (at != text.size()) return std::nullopt;
+    return negative ? -magnitude : magnitude;
+}
+
+std::optional<double> ExactTotal::as_double() const {
+    const auto total = units();
+    if (!total) return std::nullopt;
+    return sum_units_to_double(*total);
+}
+
 double average_of_units(SumUnits total, int64_t count) {
     // The total and the divisor each as their nearest double, then one IEEE division: exact
     // operands (every total below about nine million) give the nearest double of the true

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace strata {
 
@@ -96,6 +97,49 @@ std::optional<SumUnits> join_total(uint64_t low, SumUnits high);
 
 // A total in units as the nearest double.
 double sum_units_to_double(SumUnits total);
+
+// The units of a decimal text of an integer ("-1234", as SQL prints a numeric or Decimal
+// sum of units; a fraction of zeros such as ".000" is allowed), or nullopt when it is not
+// one or has more than kMaxSumDigits digits.
+std::optional<SumUnits> parse_sum_units(const std::string& text);
+
+// A total of doubles, each taken as to_sum_units gives it and added exactly, so that the total
+// does not depend on the order of the additions (SQL's sum over DECIMAL(38, 9), as for `sum`).
+// Out of range once a value has no units (not finite, or 2^127 units or more) or the total is
+// 10^38 units or more.
+class ExactTotal {
+  public:
+    void add(double x) {
+        if (auto units = to_sum_units(x))
+            high_ += add_to_low_word(low_, *units);
+        else
+            out_of_range_ = true;
+    }
+    void add(const ExactTotal& other) {
+        out_of_range_ = out_of_range_ || other.out_of_range_;
+        high_ += add_to_low_word(low_, static_cast<SumUnits>(other.low_)) + other.high_;
+    }
+    // The total as a number of units; nullopt when out of range.
+    static ExactTotal of(std::optional<SumUnits> units) {
+        ExactTotal t;
+        if (units)
+            t.high_ = add_to_low_word(t.low_, *units);
+        else
+            t.out_of_range_ = true;
+        return t;
+    }
+    std::optional<SumUnits> units() const {
+        if (out_of_range_) return std::nullopt;
+        return join_total(low_, high_);
+    }
+    // The nearest double of the total; nullopt when out of range.
+    std::optional<double> as_double() const;
+
+  private:
+    uint64_t low_ = 0;
+    SumUnits high_ = 0;
+    bool out_of_range_ = false;
+};
 
 // The average: the total in units and count·10^9, each rounded to the nearest double, then
 // divided (so one rounding of the true quotient when both are below 2^53, which is every

@@ -223,7 +223,7 @@ Unplaced place_customers(const SegmentPlan& plan, Policy policy, const Frame& fr
             auto count_in = [&](SegmentResult& r) {
                 ++r.count;
                 if (has_value) {
-                    r.value_total += v;
+                    r.value_total.add(v);
                     ++r.value_count;
                 }
             };

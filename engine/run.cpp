@@ -564,7 +564,7 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
     size_t covered = 0;
     for (const auto& r : rep.segments) {
         covered += r.count;
-        rep.value_total += r.value_total;
+        rep.value_total.add(r.value_total);
     }
     if (covered != n || rep.membership.size() != n) {
         error.message = "internal error: general segments hold " + std::to_string(covered) +

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dsl/compiler.hpp"
+#include "engine/exact_sum.hpp"
 #include "engine/incremental.hpp"
 #include "engine/population_report.hpp"
 #include "engine/reader.hpp"
@@ -23,7 +24,7 @@ struct SegmentResult {
     const SegmentDef* def = nullptr;
     std::string path;  // the id; nested tactical ones as parent/child
     size_t count = 0;
-    double value_total = 0;  // sum of the rule file's `value` over members (nulls count 0)
+    ExactTotal value_total;  // the rule file's `value` over members, exactly (nulls count 0)
     size_t value_count = 0;  // members with a non-null value
     // Customers its condition was tried on and found unknown (null) rather than false: for a
     // general segment under first_match those that reached it (no earlier segment held them),
@@ -49,7 +50,7 @@ struct RunReport {
     int64_t run_id = 0;  // 0 when not stored (--dry-run)
     size_t customers = 0;
     bool has_value = false;
-    double value_total = 0;
+    ExactTotal value_total;  // of the general segments' totals
     std::vector<SegmentResult> segments;
     // Every population call's fit, in rule file order (lets first): the cut points.
     std::vector<PopulationSummary> populations;

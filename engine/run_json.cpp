@@ -31,17 +31,23 @@ void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, 
     else
         w.key("unknown").value(s.unknown);
     if (rep.has_value) {
-        w.key("value_total").value(s.value_total, 2);
-        if (s.value_count > 0)
-            w.key("value_avg").value(s.value_total / static_cast<double>(s.value_count), 2);
+        const std::optional<SumUnits> total = s.value_total.units();
+        const std::optional<double> run_total = rep.value_total.as_double();
+        if (total)
+            w.key("value_total").value(sum_units_to_double(*total), 2);
+        else
+            w.key("value_total").null();
+        if (total && s.value_count > 0)
+            w.key("value_avg")
+                .value(average_of_units(*total, static_cast<int64_t>(s.value_count)), 2);
         else
             w.key("value_avg").null();
-        // A share of a total that overflowed (or of its own overflowed total) is not known.
-        if (!std::isfinite(rep.value_total) || !std::isfinite(s.value_total))
+        // A share of a total out of range (or of its own) is not known.
+        if (!total || !run_total)
             w.key("value_share").null();
         else
             w.key("value_share")
-                .value(rep.value_total != 0 ? s.value_total / rep.value_total : 0.0, 4);
+                .value(*run_total != 0 ? sum_units_to_double(*total) / *run_total : 0.0, 4);
     } else {
         w.key("value_total").null().key("value_avg").null().key("value_share").null();
     }
@@ -218,8 +224,8 @@ std::string report_json(const RunReport& rep) {
     else
         w.key("run_id").null();
     w.key("customers").value(rep.customers);
-    if (rep.has_value)
-        w.key("value_total").value(rep.value_total, 2);
+    if (auto total = rep.value_total.as_double(); rep.has_value && total)
+        w.key("value_total").value(*total, 2);
     else
         w.key("value_total").null();
     w.key("segments").begin_array();

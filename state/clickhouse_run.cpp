@@ -55,6 +55,19 @@ class ClickHouseRun {
     ClickHouseRunError& error_;
 };
 
+// A total in units from the sums of the integer parts and of the fractions' units (decimal
+// texts; null for no rows): whole · 10^9 + fraction, out of range beyond 38 digits.
+ExactTotal whole_and_fraction(const Cell& whole, const Cell& fraction) {
+    if (!whole || !fraction) return ExactTotal{};
+    const auto w = parse_sum_units(*whole);
+    const auto f = parse_sum_units(*fraction);
+    constexpr SumUnits kMostWhole = SumUnits{1} << 96;  // w · 10^9 stays within 128 bits
+    if (!w || !f || *w >= kMostWhole || *w <= -kMostWhole) return ExactTotal::of(std::nullopt);
+    ExactTotal total = ExactTotal::of(*w * kSumUnitsPerOne);
+    total.add(ExactTotal::of(*f));
+    return total;
+}
+
 }  // namespace
 
 std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Schema& catalog,
@@ -225,31 +238,32 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
         return std::nullopt;
     for (const auto& row : t.rows)
         report.add_group(row, columns.unknowns);
-    // Values added one by one in key order, as the engine adds them: the running sum of the
-    // values sorted by key, its last element.
+    // The values: each member's value in exact units (engine/exact_sum.hpp) as its integer
+    // part and its fraction's units, each summed exactly. A value of 2^63 or more stops the
+    // query (its integer part is not an Int64 here).
     rep.has_value = columns.value;
     if (columns.value) {
-        const std::string in_key_order =
-            "arrayCumSum(arrayMap(x -> x.2, arraySort(x -> x.1, groupArray((customer_key, "
-            "assumeNotNull(strata_value))))))[-1]";
-        if (!run.exec("SELECT segment, " + in_key_order + " FROM " + placed +
-                          " WHERE strata_value IS NOT NULL GROUP BY segment",
+        const std::string x = "assumeNotNull(strata_value)";
+        const std::string fits = "abs(" + x + ") < 9223372036854775808.0";
+        const std::string whole =
+            "if((" + fits + ") AND throwIf(NOT (" + fits + ")) = 0, toInt64(" + x + "), 0)";
+        const std::string parts = "SELECT segment, tactical, " + whole + " AS w, " +
+                                  dialect->fraction_units("(" + x + " - toFloat64(w))") +
+                                  " AS f FROM " + placed + " WHERE strata_value IS NOT NULL";
+        const std::string totals = "toString(sum(toDecimal128(w, 0))), toString(sum(f))";
+        if (!run.exec("SELECT segment, " + totals + " FROM (" + parts + ") GROUP BY segment", &t))
+            return std::nullopt;
+        for (const auto& row : t.rows)
+            report.set_value(row[0].value_or(""), "", whole_and_fraction(row[1], row[2]));
+        if (!run.exec("SELECT segment, path, " + totals +
+                          " FROM (SELECT segment, w, f, "
+                          "arrayJoin(splitByChar(';', assumeNotNull(tactical))) AS path FROM (" +
+                          parts + ") WHERE tactical != '') GROUP BY segment, path",
                       &t))
             return std::nullopt;
         for (const auto& row : t.rows)
-            report.set_value(row[0].value_or(""), "", cell_number(row[1]));
-        if (!run.exec("SELECT segment, path, " + in_key_order +
-                          " FROM (SELECT segment, "
-                          "customer_key, strata_value, arrayJoin(splitByChar(';', "
-                          "assumeNotNull(tactical))) AS "
-                          "path FROM " +
-                          placed +
-                          " WHERE tactical != '' AND strata_value IS NOT NULL) GROUP BY "
-                          "segment, path",
-                      &t))
-            return std::nullopt;
-        for (const auto& row : t.rows)
-            report.set_value(row[0].value_or(""), row[1].value_or(""), cell_number(row[2]));
+            report.set_value(row[0].value_or(""), row[1].value_or(""),
+                             whole_and_fraction(row[2], row[3]));
         report.finish_values();
     }
     // The cut points, from the run's table, and the data-quality findings, from the base's

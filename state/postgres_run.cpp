@@ -234,25 +234,28 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
         return std::nullopt;
     for (const auto& row : table.rows)
         report.add_group(row, columns.unknowns);
-    // The values: each segment's members' values added one by one in key order, as the
-    // engine's placement adds them (a double total depends on the order), and the run's total
-    // over the general segments in file order.
+    // The values: each segment's members' values in exact units (engine/exact_sum.hpp), added
+    // as numeric; a value without units (beyond 2^127 of them) makes the total out of range.
     rep.has_value = columns.value;
     if (columns.value) {
-        const std::string in_key_order = "sum(p.strata_value ORDER BY p." + key_order + ")";
-        if (!run.exec(
-                "SELECT p.segment, " + in_key_order + " FROM strata_placed p GROUP BY p.segment",
-                {}, &table))
-            return std::nullopt;
-        for (const auto& row : table.rows)
-            report.set_value(row[0].value_or(""), "", cell_number(row[1]));
-        if (!run.exec("SELECT p.segment, t.path, " + in_key_order +
-                          " FROM strata_placed p CROSS JOIN LATERAL "
-                          "unnest(string_to_array(p.tactical, ';')) AS t(path) GROUP BY 1, 2",
+        const std::string units = "SELECT segment, tactical, " +
+                                  dialect->abc_units("strata_value", Type::Number, "") +
+                                  " AS u FROM strata_placed WHERE strata_value IS NOT NULL";
+        const std::string totals = "CAST(sum(p.u) AS text), count(*) - count(p.u)";
+        if (!run.exec("SELECT p.segment, " + totals + " FROM (" + units + ") p GROUP BY p.segment",
                       {}, &table))
             return std::nullopt;
         for (const auto& row : table.rows)
-            report.set_value(row[0].value_or(""), row[1].value_or(""), cell_number(row[2]));
+            report.set_value(row[0].value_or(""), "",
+                             WarehouseReport::total_of(row[1], cell_integer(row[2]) > 0));
+        if (!run.exec("SELECT p.segment, t.path, " + totals + " FROM (" + units +
+                          ") p CROSS JOIN LATERAL unnest(string_to_array(p.tactical, ';')) AS "
+                          "t(path) GROUP BY 1, 2",
+                      {}, &table))
+            return std::nullopt;
+        for (const auto& row : table.rows)
+            report.set_value(row[0].value_or(""), row[1].value_or(""),
+                             WarehouseReport::total_of(row[2], cell_integer(row[3]) > 0));
         report.finish_values();
     }
     // The cut points, from the run's table, and the data-quality findings, from the base's

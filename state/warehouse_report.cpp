@@ -67,7 +67,15 @@ void WarehouseReport::add_group(const warehouse::Row& row, size_t unknowns) {
         ordered_[i]->unknown += static_cast<size_t>(cell_integer(row[4 + i]));
 }
 
-void WarehouseReport::set_value(const std::string& segment, const std::string& path, double total) {
+ExactTotal WarehouseReport::total_of(const std::optional<std::string>& units_text,
+                                     bool out_of_range) {
+    if (out_of_range) return ExactTotal::of(std::nullopt);
+    if (!units_text) return ExactTotal{};
+    return ExactTotal::of(parse_sum_units(*units_text));
+}
+
+void WarehouseReport::set_value(const std::string& segment, const std::string& path,
+                                const ExactTotal& total) {
     const size_t g = general_.at(segment);
     if (path.empty()) {
         rep_.segments[g].value_total = total;
@@ -77,9 +85,9 @@ void WarehouseReport::set_value(const std::string& segment, const std::string& p
 }
 
 void WarehouseReport::finish_values() {
-    rep_.value_total = 0;
+    rep_.value_total = ExactTotal{};
     for (const auto& s : rep_.segments)
-        rep_.value_total += s.value_total;
+        rep_.value_total.add(s.value_total);
 }
 
 RunTransitions WarehouseReport::moves(const std::optional<RunRecord>& previous, int64_t version,

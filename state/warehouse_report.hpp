@@ -36,9 +36,12 @@ class WarehouseReport {
     // segment, then its tactical ones depth first: sql/compiler.hpp's RunColumns).
     void add_group(const warehouse::Row& row, size_t unknowns);
     // The value total of a general segment (`path` empty) or of a tactical path inside it.
-    void set_value(const std::string& segment, const std::string& path, double total);
-    // rep.value_total: the general segments' totals added in file order, as the engine does.
+    void set_value(const std::string& segment, const std::string& path, const ExactTotal& total);
+    // rep.value_total: the general segments' totals added.
     void finish_values();
+    // A total from a SQL sum of exact units (its decimal text; null for no rows) and whether a
+    // value had no units: out of range then, or when the text is not 38 digits or fewer.
+    static ExactTotal total_of(const std::optional<std::string>& units_text, bool out_of_range);
     // The moves since the ruleset's latest run `previous` (none: its first run), from rows of
     // (from, to, customers) between general segments (NULL: new, left).
     static RunTransitions moves(const std::optional<RunRecord>& previous, int64_t version,

@@ -373,13 +373,14 @@ TEST_CASE("output that cannot be written fails the command with exit 2, small or
           std::string::npos);
 }
 
-TEST_CASE("value totals past the range of a double, huge or tiny, in the table, CSV and JSON") {
+TEST_CASE("value totals out of range, huge or tiny, in the table, CSV and JSON") {
     TempDir dir;
-    // a: two 1e308 overflow to infinity, and with them the run's total; b: -1e308; c: 5e-08;
-    // d: 1.9e19, more than a 64-bit count holds; rest: no value.
+    // a: 1e308 has no exact units (2^127 of them at most), so a's total and the run's are out
+    // of range; b: -9e28, near the end of the range (10^38 units); c: 5e-08; d: 1.9e19, more
+    // than a 64-bit count holds; rest: no value.
     const auto db = dir.database("base.db", R"sql(
 CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, plan TEXT, spend REAL);
-INSERT INTO customers VALUES (1, 'a', 1e308), (2, 'a', 1e308), (3, 'b', -1e308),
+INSERT INTO customers VALUES (1, 'a', 1e308), (2, 'a', 1e308), (3, 'b', -9e28),
   (4, 'c', 5e-8), (5, 'd', 1.9e19), (6, 'e', NULL);
 )sql");
     std::string rules = "ruleset: totals\nversion: 1\nvalue: spend\ngeneral:\n  segments:\n";
@@ -397,7 +398,7 @@ INSERT INTO customers VALUES (1, 'a', 1e308), (2, 'a', 1e308), (3, 'b', -1e308),
     const std::string table = run("table");
     CHECK(table.find("6 customers, value total -\n") != std::string::npos);
     CHECK(table.find("1.9e+19") != std::string::npos);
-    CHECK(table.find("-1e+308") != std::string::npos);
+    CHECK(table.find("-9e+28") != std::string::npos);
     // CSV: every row keeps its 13 fields; what is not known is empty, as JSON's null.
     const auto csv = lines_of(run("csv"));
     REQUIRE(csv.size() == 6);
@@ -411,22 +412,44 @@ INSERT INTO customers VALUES (1, 'a', 1e308), (2, 'a', 1e308), (3, 'b', -1e308),
     const std::string json = run("json");
     CHECK(json_at(json, "$.value_total") == "<none>");
     CHECK(json_at(json, "$.segments[0].value_total") == "<none>");
-    CHECK(json_at(json, "$.segments[1].value_total") == "-1.0e+308");
-    CHECK(json.find("\"value_total\":-1e+308,") != std::string::npos);
+    CHECK(json_at(json, "$.segments[1].value_total") == "-9.0e+28");
+    CHECK(json.find("\"value_total\":-9e+28,") != std::string::npos);
     CHECK(json.find("\"value_total\":5e-08,") != std::string::npos);
     CHECK(json.find("\"value_total\":1.9e+19,") != std::string::npos);
     for (int s = 0; s < 5; ++s)
         CHECK(json_at(json, "$.segments[" + std::to_string(s) + "].value_share") == "<none>");
-    // The report of the stored run writes the whole number, not its first 63 characters.
+    // The report of the stored run writes the whole number.
     REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"}).code == 0);
     const std::string html = dir.file("r.html");
     REQUIRE(run_cli({"report", "--db", db, "--out", html}).code == 0);
     std::ifstream in(html);
     const std::string page((std::istreambuf_iterator<char>(in)), {});
     std::string digits(400, '\0');
-    digits.resize(static_cast<size_t>(std::snprintf(digits.data(), digits.size(), "%.2f", -1e308)));
-    REQUIRE(digits.size() == 313);  // '-', 309 digits, '.', 2 decimals
+    digits.resize(static_cast<size_t>(std::snprintf(digits.data(), digits.size(), "%.2f", -9e28)));
+    REQUIRE(digits.size() == 33);  // '-', 29 digits, '.', 2 decimals
     CHECK(page.find("data-value-total=\"" + digits + "\"") != std::string::npos);
+}
+
+TEST_CASE("value totals are exact decimal sums, whatever the order of the customers") {
+    TempDir dir;
+    // In key order, doubles would give 1e20 + 1 = 1e20, then 0: the 1 lost.
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, plan TEXT, spend REAL);
+INSERT INTO customers VALUES (1, 'a', 1e20), (2, 'a', 1), (3, 'a', -1e20), (4, 'b', 0.1),
+  (5, 'b', 0.2);
+)sql");
+    const auto file = dir.write("r.yaml",
+                                "ruleset: exact\nversion: 1\nvalue: spend\ngeneral:\n  segments:\n"
+                                "    - id: a\n      when: plan == 'a'\n"
+                                "    - id: b\n      when: otherwise\n");
+    const Run r = run_cli(
+        {"run", file, "--db", db, "--dry-run", "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.segments[0].value_total") == "1");
+    CHECK(json_at(r.out, "$.segments[0].value_avg") == "0.33");
+    CHECK(json_at(r.out, "$.segments[1].value_total") == "0.3");
+    CHECK(json_at(r.out, "$.value_total") == "1.3");
+    CHECK(json_at(r.out, "$.segments[0].value_share") == "0.7692");
 }
 
 TEST_CASE("export: JSON says when text keys are not UTF-8, which it cannot write as they are") {

@@ -344,7 +344,7 @@ TEST_CASE("a state stored before versions were registered migrates, every run ke
     CHECK(shown_upper.code == 0);
     CHECK(shown_upper.out == rules_v1());
     // An empty prefix would match every content, and a non-hex one none: both are refused.
-    for (const std::string bad : {std::string(), std::string("xyz"), sha_a + "0"}) {
+    for (const std::string& bad : {std::string(), std::string("xyz"), sha_a + "0"}) {
         auto refused = run_cli({"show", "--db", b.db, "tiers@1", "--sha256", bad});
         CHECK(refused.code == 2);
         CHECK(refused.out.empty());

@@ -473,3 +473,29 @@ TEST_CASE("clickhouse run: tables named like the query's own names are read as a
               run_cli({"export", rules, "--db", embedded}).out);
     }
 }
+
+TEST_CASE("clickhouse run: value totals exact as the engine's; a value of 2^63 stops the run") {
+    TempDir dir;
+    const std::string rules = dir.write("totals.yaml", kValueTotalsRules);
+    for (const bool out_of_range : {false, true}) {
+        CAPTURE(out_of_range);
+        const std::string base =
+            dir.database(out_of_range ? "huge.db" : "base.db", value_totals_base(out_of_range));
+        ClusterDatabase ch;
+        ch.load(base);
+        const Run lite = run_cli(
+            {"run", rules, "--db", base, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
+        const Run in_ch = run_cli({"run", rules, "--db", ch.url, "--as-of", "2026-11-01",
+                                   "--dry-run", "--format", "json"});
+        INFO(in_ch.err);
+        REQUIRE(lite.code == 0);
+        if (out_of_range) {
+            // ClickHouse cannot take 1e308's integer part exactly: the run stops, storing nothing.
+            CHECK(in_ch.code == 2);
+            continue;
+        }
+        REQUIRE(in_ch.code == 0);
+        CHECK(json_at(in_ch.out, "$.segments[0].value_total") == "-1.68");
+        CHECK(comparable(in_ch.out) == comparable(lite.out));
+    }
+}

@@ -418,3 +418,25 @@ TEST_CASE("postgres run: the stored state (previous_segment, days_in_segment) as
                                "stored state") != std::string::npos);
     }
 }
+
+TEST_CASE("postgres run: value totals exact and out of range as the engine's") {
+    for (const bool out_of_range : {false, true}) {
+        CAPTURE(out_of_range);
+        TempDir dir;
+        const std::string base = dir.database("base.db", value_totals_base(out_of_range));
+        const std::string rules = dir.write("totals.yaml", kValueTotalsRules);
+        auto pg = RunDatabase::create();
+        pg.load(base);
+        const Run lite = run_cli(
+            {"run", rules, "--db", base, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
+        const Run in_pg = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01",
+                                   "--dry-run", "--format", "json"});
+        INFO(in_pg.err);
+        REQUIRE(lite.code == 0);
+        REQUIRE(in_pg.code == 0);
+        CHECK(json_at(lite.out, "$.segments[0].value_total") == "-1.68");
+        CHECK(json_at(lite.out, "$.segments[1].value_total") == "0");
+        CHECK(json_at(lite.out, "$.value_total") == (out_of_range ? "<none>" : "1.8e+19"));
+        CHECK(comparable(in_pg.out) == comparable(lite.out));
+    }
+}
