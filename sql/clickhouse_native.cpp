@@ -74,6 +74,9 @@ std::string clickhouse_native_value(const std::string& native, const std::string
     std::string v = cell;
     if (low_cardinality) v = "CAST(" + v + " AS " + (nullable ? "Nullable(" + t + ")" : t) + ")";
     if (t == "UInt64") return "if(" + v + " <= 9223372036854775807, toInt64(" + v + "), NULL)";
+    // The language has no infinity and no NaN: such a float is no number (unconvertible), as
+    // SQLite and PostgreSQL read it.
+    if (t == "Float64" || t == "Float32") return "if(isFinite(" + v + "), " + v + ", NULL)";
     if (is_enum(t)) {
         if (!nullable) return "toString(" + v + ")";
         const std::string width = t.rfind("Enum8(", 0) == 0 ? "Int8" : "Int16";

@@ -71,9 +71,15 @@ struct TableRead {
         const std::string n = std::to_string(i);
         return "r" + n + " IS NOT NULL AND c" + n + " IS NULL";
     }
+    // A cell as a sample's text; an infinite float as SQLite writes it (Inf, -Inf).
     std::string text(const std::string& x) const {
-        return sql == WarehouseSql::Postgres ? "left(CAST(" + x + " AS text), 40)"
-                                             : "toString(" + x + ")";
+        if (sql == WarehouseSql::Postgres)
+            return "left(CASE WHEN pg_typeof(" + x +
+                   ") IN ('double precision'::regtype, 'real'::regtype) THEN (CASE CAST(" + x +
+                   " AS text) WHEN 'Infinity' THEN 'Inf' WHEN '-Infinity' THEN '-Inf' ELSE CAST(" +
+                   x + " AS text) END) ELSE CAST(" + x + " AS text) END, 40)";
+        return "multiIf(toTypeName(" + x + ") NOT LIKE '%Float%', toString(" + x + "), toString(" +
+               x + ") = 'inf', 'Inf', toString(" + x + ") = '-inf', '-Inf', toString(" + x + "))";
     }
 };
 

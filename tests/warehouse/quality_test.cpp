@@ -254,6 +254,23 @@ TEST_CASE("quality: every kind of finding, inside PostgreSQL as on SQLite") {
     CHECK(table.out.find("data quality: 15 findings:") != std::string::npos);
     CHECK(table.out.find("not computed") == std::string::npos);
     CHECK(table.out.find("populations: each bin's lower cut") != std::string::npos);
+
+    // Infinite amounts are no numbers, and their sample is written as SQLite writes it.
+    SQLite::Database(base, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO orders VALUES ('7', '2026-10-01', 1e999), ('8', '2026-10-01', -1e999)");
+    auto added = pg.connection.exec_script(
+        "INSERT INTO orders VALUES ('7', '2026-10-01', 'Infinity'), ('8', '2026-10-01', "
+        "'-Infinity');");
+    if (!added) FAIL(added.error().describe());
+    const Run lite_inf = run_cli(
+        {"run", rules, "--db", base, "--as-of", "2026-11-01", "--format", "json", "--dry-run"});
+    const Run pg_inf = run_cli(
+        {"run", rules, "--db", pg.url, "--as-of", "2026-11-01", "--format", "json", "--dry-run"});
+    REQUIRE(pg_inf.code == 0);
+    CHECK(json_at(lite_inf.out, "$.data_quality.unconvertible[1]") ==
+          R"({"table":"orders","column":"amount","type":"number","count":2,"sample":"Inf"})");
+    CHECK(quality_of(pg_inf.out) == quality_of(lite_inf.out));
+    CHECK(json_at(pg_inf.out, "$.segments") == json_at(lite_inf.out, "$.segments"));
 }
 
 // `k IN (SELECT key FROM placed)` beside a row's columns is, once the placed keys outgrow
@@ -401,4 +418,28 @@ TEST_CASE("quality: the findings ClickHouse can hold, inside ClickHouse as on SQ
     REQUIRE(in_ch.code == 0);
     CHECK(quality_of(in_ch.out) == quality_of(lite.out));
     CHECK(json_at(in_ch.out, "$.segments") == json_at(lite.out, "$.segments"));
+
+    // Infinite amounts are no numbers (the language has no infinity), as SQLite reads them:
+    // not the largest revenues.
+    for (const char* sql :
+         {"INSERT INTO orders (order_id, customer_id, order_date, amount, gift) VALUES (11, 5, "
+          "'2026-10-01', 1e999, 0)",
+          "INSERT INTO orders (order_id, customer_id, order_date, amount, gift) VALUES (12, 6, "
+          "'2026-10-01', -1e999, 0)"}) {
+        SQLite::Database(base, SQLite::OPEN_READWRITE).exec(sql);
+        auto added = ch.client().query(sql, {{"insert_distributed_sync", "1"}});
+        if (!added) FAIL(added.error().describe());
+    }
+    const Run lite_inf = run_cli(
+        {"run", rules, "--db", base, "--as-of", "2026-11-01", "--format", "json", "--dry-run"});
+    const Run ch_inf = run_cli(
+        {"run", rules, "--db", ch.url, "--as-of", "2026-11-01", "--format", "json", "--dry-run"});
+    INFO(ch_inf.err);
+    REQUIRE(ch_inf.code == 0);
+    CHECK(json_at(lite_inf.out, "$.data_quality.unconvertible") ==
+          R"([{"table":"customers","column":"opt_in","type":"bool","count":2,"sample":"2"},)"
+          R"({"table":"orders","column":"amount","type":"number","count":2,"sample":"Inf"},)"
+          R"({"table":"orders","column":"gift","type":"bool","count":1,"sample":"2"}])");
+    CHECK(quality_of(ch_inf.out) == quality_of(lite_inf.out));
+    CHECK(json_at(ch_inf.out, "$.segments") == json_at(lite_inf.out, "$.segments"));
 }
