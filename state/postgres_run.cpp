@@ -238,9 +238,15 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
     // as numeric; a value without units (beyond 2^127 of them) makes the total out of range.
     rep.has_value = columns.value;
     if (columns.value) {
-        const std::string units = "SELECT segment, tactical, " +
-                                  dialect->abc_units("strata_value", Type::Number, "") +
-                                  " AS u FROM strata_placed WHERE strata_value IS NOT NULL";
+        // The usual value first, as engine/exact_sum.hpp's to_sum_units takes it: below 2^51
+        // units, x · 10^9 as a double within a quarter of an integer rounds to that integer.
+        // Any other value takes the exact path (a subquery per value, slower).
+        const std::string scaled = "(strata_value * CAST(1000000000 AS double precision))";
+        const std::string units =
+            "SELECT segment, tactical, CASE WHEN abs(strata_value) < 2251799.0 AND abs(" + scaled +
+            " - round(" + scaled + ")) < 0.25 THEN CAST(round(" + scaled + ") AS numeric) ELSE " +
+            dialect->abc_units("strata_value", Type::Number, "") +
+            " END AS u FROM strata_placed WHERE strata_value IS NOT NULL";
         const std::string totals = "CAST(sum(p.u) AS text), count(*) - count(p.u)";
         if (!run.exec("SELECT p.segment, " + totals + " FROM (" + units + ") p GROUP BY p.segment",
                       {}, &table))
