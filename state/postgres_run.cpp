@@ -240,11 +240,13 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
     if (columns.value) {
         // The usual value first, as engine/exact_sum.hpp's to_sum_units takes it: below 2^51
         // units, x · 10^9 as a double within a quarter of an integer rounds to that integer.
-        // Any other value takes the exact path (a subquery per value, slower).
+        // Any other value takes the exact path (a subquery per value, slower). Through bigint:
+        // PostgreSQL casts a double to numeric by its first 15 digits.
         const std::string scaled = "(strata_value * CAST(1000000000 AS double precision))";
         const std::string units =
             "SELECT segment, tactical, CASE WHEN abs(strata_value) < 2251799.0 AND abs(" + scaled +
-            " - round(" + scaled + ")) < 0.25 THEN CAST(round(" + scaled + ") AS numeric) ELSE " +
+            " - round(" + scaled + ")) < 0.25 THEN CAST(CAST(round(" + scaled +
+            ") AS bigint) AS numeric) ELSE " +
             dialect->abc_units("strata_value", Type::Number, "") +
             " END AS u FROM strata_placed WHERE strata_value IS NOT NULL";
         const std::string totals = "CAST(sum(p.u) AS text), count(*) - count(p.u)";

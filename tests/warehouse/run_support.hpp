@@ -58,12 +58,14 @@ INSERT INTO orders (customer_id, order_date, amount, items, category)
 // Value totals at the edges (engine/exact_sum.hpp): a: 1 between 1e18 and -1e18, which doubles
 // added in key order lose; b: tenths that add up to 0 exactly; c: two values of 9e18 (near the
 // end of ClickHouse's 64-bit integer parts), or with `out_of_range` one of 1e308 too, which
-// has no exact units; rest: no value.
+// has no exact units; d: 1000000.004999999, whose units have 16 digits (a double cast to
+// numeric keeps 15, which would give 1000000.005, written 1000000.01); rest: no value.
 inline std::string value_totals_base(bool out_of_range) {
     return std::string(R"sql(
 CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, plan TEXT, spend REAL);
 INSERT INTO customers VALUES (1, 'a', 1e18), (2, 'a', 1), (3, 'a', -1e18), (4, 'a', -2.675),
-  (5, 'b', 0.1), (6, 'b', 0.2), (7, 'b', -0.3), (8, 'c', 9e18), (9, 'c', 9e18), (10, 'r', NULL);
+  (5, 'b', 0.1), (6, 'b', 0.2), (7, 'b', -0.3), (8, 'c', 9e18), (9, 'c', 9e18), (10, 'r', NULL),
+  (12, 'd', 1000000.004999999);
 CREATE TABLE orders (customer_id INTEGER, order_date DATE);
 )sql") + (out_of_range ? "INSERT INTO customers VALUES (11, 'c', 1e308);" : "");
 }
@@ -81,6 +83,8 @@ general:
           when: spend < 0.15
     - id: c
       when: plan == 'c'
+    - id: d
+      when: plan == 'd'
     - id: rest
       when: otherwise
 )";
