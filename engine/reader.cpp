@@ -214,7 +214,9 @@ CustomerTable read_customers(const std::vector<SQLite::Database*>& connections,
     // apart make no room: the columns then grow as they are read.)
     constexpr uint64_t kMostRoom = uint64_t{1} << 25;
     auto span = [](const RowRange& r) -> uint64_t {
-        return r.column.empty() ? 0 : static_cast<uint64_t>(r.hi) - static_cast<uint64_t>(r.lo);
+        return r.column.empty() || r.hi < r.lo
+                   ? 0
+                   : static_cast<uint64_t>(r.hi) - static_cast<uint64_t>(r.lo) + 1;
     };
     uint64_t room = 0;
     for (const RowRange& r : ranges)
@@ -320,7 +322,7 @@ std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& ta
             RawStatement bound(db, std::string("SELECT ") + fn + "(" + alias + ") FROM " +
                                        quote_identifier(table));
             if (!bound.step() || sqlite3_column_type(bound.get(), 0) == SQLITE_NULL) {
-                if (bounded) return {RowRange{alias, 0, 0}};  // empty: nothing to read
+                if (bounded) return {RowRange{alias, 1, 0}};  // empty: nothing to read
                 return whole;
             }
             *out = sqlite3_column_int64(bound.get(), 0);
@@ -330,25 +332,24 @@ std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& ta
         return whole;  // a view or a WITHOUT ROWID table: no rowid to split on
     }
     if (bounded) {
-        // Only the rows in (after, upto], split as below.
-        if (after) lo = std::max(lo, *after == INT64_MAX ? INT64_MAX : *after + 1);
+        // Only the rows in [after + 1, upto], split as below.
+        if (after && *after == INT64_MAX) return {RowRange{alias, 1, 0}};  // nothing above it
+        if (after) lo = std::max(lo, *after + 1);
         if (upto) hi = std::min(hi, *upto);
-        if (hi < lo || (after && hi <= *after)) return {RowRange{alias, 0, 0}};
-        if (parts < 2 || lo == INT64_MIN)
-            return {RowRange{alias, lo == INT64_MIN ? lo : lo - 1, hi}};
+        if (hi < lo) return {RowRange{alias, 1, 0}};
+        if (parts < 2) return {RowRange{alias, lo, hi}};
     }
-    if (lo == INT64_MIN) return whole;  // (lo - 1, …] is not expressible; rare enough to skip
     std::vector<RowRange> out;
     const __int128 span = static_cast<__int128>(hi) - lo + 1;
-    int64_t below = lo - 1;  // ranges are (below, upto]
+    __int128 first = lo;  // ranges are [first, last]; __int128, so that hi + 1 does not overflow
     for (size_t k = 1; k <= parts; ++k) {
-        const int64_t upto = k == parts ? hi
-                                        : static_cast<int64_t>(static_cast<__int128>(lo) - 1 +
-                                                               span * static_cast<__int128>(k) /
-                                                                   static_cast<__int128>(parts));
-        if (upto <= below) continue;
-        out.push_back({alias, below, upto});
-        below = upto;
+        const __int128 last =
+            k == parts ? hi
+                       : static_cast<__int128>(lo) - 1 +
+                             span * static_cast<__int128>(k) / static_cast<__int128>(parts);
+        if (last < first) continue;
+        out.push_back({alias, static_cast<int64_t>(first), static_cast<int64_t>(last)});
+        first = last + 1;
     }
     return out.empty() ? whole : out;
 }

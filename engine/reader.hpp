@@ -95,7 +95,9 @@ CustomerTable read_customers(const std::vector<SQLite::Database*>& connections,
                              const bound::Program& program, KeyIndex& index, DataQuality& dq,
                              const ProgressFn& progress);
 
-// A slice of a table by rowid: lo < rowid <= hi. The whole table when `column` is empty.
+// A slice of a table by rowid: the rows whose rowid is in [lo, hi], both included (so that
+// either end of the 64-bit range can be read); none when lo > hi. The whole table when
+// `column` is empty.
 struct RowRange {
     std::string column;  // how the rowid is spelled in SQL (rowid, _rowid_ or oid), or empty
     int64_t lo = 0;
@@ -106,8 +108,8 @@ struct RowRange {
 // connections can scan it side by side. One whole-table range when the table has no usable
 // rowid (a view, a WITHOUT ROWID table, every rowid alias taken by a column) or is empty.
 // The split depends only on the data, never on the machine. Throws SQLite::Exception.
-// With `after`, only the rows whose rowid is above it, split so (an empty range when there are
-// none); that needs a rowid (SQLite::Exception otherwise).
+// With `after`, only the rows whose rowid is above it, split so (one empty range when there
+// are none); that needs a rowid (SQLite::Exception otherwise).
 // With `upto`, only the rows whose rowid is at most that (the same).
 std::vector<RowRange> split_by_rowid(SQLite::Database& db, const std::string& table, size_t parts,
                                      std::optional<int64_t> after = std::nullopt,

@@ -228,7 +228,9 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
     std::vector<uint32_t> order;              // key order
     std::vector<RowTotals> totals(program.facts.size());             // of the current customers
     std::vector<std::optional<int64_t>> upto(program.facts.size());  // the read's last rowid
-    std::vector<char> bounded(program.facts.size(), 0);  // read up to a just-raised watch
+    std::vector<std::string> read_none(program.facts.size());  // the rowid's spelling, when the
+                                                               // watch was raised on no rows
+    std::vector<char> bounded(program.facts.size(), 0);        // read up to a just-raised watch
     uint64_t left_out_now = 0;  // the customers source.since leaves out, as left_out_digest
     try {
         // One read transaction over every read of this connection: in rollback-journal mode
@@ -292,7 +294,8 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
                         now[f].max_rowid = std::nullopt;  // nothing was there when raised
                     else
                         now[f].max_rowid = std::min(*now[f].max_rowid, *mark);
-                    upto[f] = now[f].max_rowid.value_or(INT64_MIN);
+                    upto[f] = now[f].max_rowid;
+                    if (!now[f].max_rowid) read_none[f] = *alias;
                 }
                 const FactWatermark* was = req.incremental && kept_now &&
                                                    f < kept_now->facts.size() &&
@@ -330,7 +333,10 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
             // An incremental read takes few rows: one range, so that no second aggregate state
             // of every customer is made and merged for them (results never depend on the split).
             const std::vector<RowRange> ranges =
-                split_by_rowid(data, fact.table, kept ? 1 : connections.size(), after, upto[f]);
+                !read_none[f].empty()
+                    ? std::vector<RowRange>{RowRange{read_none[f], 1, 0}}
+                    : split_by_rowid(data, fact.table, kept ? 1 : connections.size(), after,
+                                     upto[f]);
             FactParts fact_parts;
             auto scanned = std::make_shared<std::atomic<size_t>>(0);
             for (size_t p = 0; p < ranges.size(); ++p) {

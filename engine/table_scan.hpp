@@ -101,7 +101,8 @@ template <class RowFn>
 void scan_rows(SQLite::Database& db, const std::string& table, const std::string& key,
                const std::vector<bound::ColumnUse>& columns, const RowRange& range, RowFn&& row) {
     const std::string where =
-        range.column.empty() ? "" : " WHERE " + range.column + " > ? AND " + range.column + " <= ?";
+        range.column.empty() ? ""
+                             : " WHERE " + range.column + " >= ? AND " + range.column + " <= ?";
     const int cells = static_cast<int>(columns.size()) + 1;
     sqlite3* handle = db.getHandle();
     auto bind_range = [&](sqlite3_stmt* stmt) {

@@ -33,26 +33,45 @@ CREATE TABLE shadow (rowid INTEGER, x INTEGER);
 INSERT INTO shadow VALUES (5, 1), (6, 2), (7, 3);
 CREATE TABLE taken (rowid, _rowid_, oid);
 INSERT INTO taken VALUES (1, 2, 3);
+CREATE TABLE ends (x INTEGER);
+INSERT INTO ends (rowid, x) VALUES (-9223372036854775808, 1), (0, 2), (9223372036854775807, 3);
 )sql");
     SQLite::Database db(path, SQLite::OPEN_READONLY);
     auto ranges = strata::split_by_rowid(db, "t", 2);
     REQUIRE(ranges.size() == 2);
     CHECK(ranges[0].column == "rowid");
-    CHECK(ranges[0].lo == 0);
+    CHECK(ranges[0].lo == 1);
     CHECK(ranges[0].hi == 5);
-    CHECK(ranges[1].lo == 5);
+    CHECK(ranges[1].lo == 6);
     CHECK(ranges[1].hi == 10);
     // More parts than rows: empty ranges are dropped, the rest still cover every row.
     ranges = strata::split_by_rowid(db, "t", 16);
     CHECK(ranges.size() == 10);
-    CHECK(ranges.front().lo == 0);
+    CHECK(ranges.front().lo == 1);
     CHECK(ranges.back().hi == 10);
     // A column named rowid hides the rowid; the next spelling takes over.
     ranges = strata::split_by_rowid(db, "shadow", 2);
     REQUIRE(ranges.size() == 2);
     CHECK(ranges[0].column == "_rowid_");
-    CHECK(ranges[0].lo == 0);
+    CHECK(ranges[0].lo == 1);
     CHECK(ranges[1].hi == 3);
+    // Rowids at both ends of the 64-bit range are in the ranges, whole or bounded.
+    ranges = strata::split_by_rowid(db, "ends", 2);
+    REQUIRE(ranges.size() == 2);
+    CHECK(ranges[0].lo == INT64_MIN);
+    CHECK(ranges[1].hi == INT64_MAX);
+    CHECK(ranges[1].lo == ranges[0].hi + 1);
+    ranges = strata::split_by_rowid(db, "ends", 1, std::nullopt, 0);
+    REQUIRE(ranges.size() == 1);
+    CHECK(ranges[0].lo == INT64_MIN);
+    CHECK(ranges[0].hi == 0);
+    ranges = strata::split_by_rowid(db, "ends", 1, 0);
+    REQUIRE(ranges.size() == 1);
+    CHECK(ranges[0].lo == 1);
+    CHECK(ranges[0].hi == INT64_MAX);
+    ranges = strata::split_by_rowid(db, "ends", 2, INT64_MAX);
+    REQUIRE(ranges.size() == 1);
+    CHECK(ranges[0].lo > ranges[0].hi);  // nothing above the highest rowid
     for (const char* whole : {"empty", "v", "wr", "taken"}) {
         CAPTURE(whole);
         ranges = strata::split_by_rowid(db, whole, 2);

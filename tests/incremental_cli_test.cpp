@@ -373,3 +373,39 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
             "strata stored it)");
     }
 }
+
+TEST_CASE("incremental: rows at either end of the 64-bit rowids are read, once") {
+    Shop shop;
+    // Customer 1's order at the lowest rowid makes them the top customer.
+    shop.sql(
+        "INSERT INTO orders (order_id, customer_id, order_date, amount) VALUES "
+        "(-9223372036854775808, 1, '2026-01-01', 100000)");
+    auto segment_of_1 = [&] {
+        const Run exported = run_cli({"export", shop.file, "--db", shop.db, "--state", shop.state,
+                                      "--raw", "--columns", "key,segment"});
+        REQUIRE_MESSAGE(exported.code == 0, exported.err);
+        const size_t at = exported.out.find("\n1,");
+        REQUIRE(at != std::string::npos);
+        return exported.out.substr(at + 3, exported.out.find('\n', at + 1) - at - 3);
+    };
+    const Run first = shop.run();
+    REQUIRE_MESSAGE(first.code == 0, first.err);
+    CHECK(json_at(first.out, "$.incremental.facts[0].rows_read") == "201");
+    CHECK(segment_of_1() == "top");
+    // The next run counts the same rows at or below the watermark: no full run for it.
+    shop.sql(
+        "INSERT INTO orders (order_id, customer_id, order_date, amount) VALUES "
+        "(9223372036854775807, 2, '2026-10-30', 200000)");
+    const Run second = shop.run();
+    REQUIRE_MESSAGE(second.code == 0, second.err);
+    CHECK(mode(second) == "incremental");
+    CHECK(json_at(second.out, "$.incremental.facts[0].rows_read") == "1");
+    CHECK(segment_of_1() == "top");
+    // A plain run of the watched base reads them too.
+    const Run plain = run_cli({"run", shop.file, "--db", shop.db, "--state", shop.state});
+    REQUIRE_MESSAGE(plain.code == 0, plain.err);
+    CHECK(segment_of_1() == "top");
+    const Run third = shop.run();
+    CHECK(mode(third) == "incremental");
+    CHECK(json_at(third.out, "$.incremental.facts[0].rows_read") == "0");
+}
