@@ -55,14 +55,23 @@ bool watch_remembers(SQLite::Database& data, const std::string& table, int64_t t
 
 std::optional<WatchReading> read_watch(SQLite::Database& data, const std::string& table) {
     if (!data.tableExists("strata_fact_watch")) return std::nullopt;
+    // The three triggers, each naming the rows by the spelling of the rowid the table has now:
+    // a column named `rowid` added afterwards hides the rowid from triggers that say `rowid`,
+    // which then compare that column instead, and count nothing.
+    const std::optional<std::string> rowid = rowid_alias(data, table);
+    if (!rowid) return std::nullopt;
     SQLite::Statement triggers(data,
-                               "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                               "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "
                                "name IN (?, ?, ?) AND tbl_name = ? COLLATE NOCASE");
     triggers.bind(1, trigger_name(table, "update"));
     triggers.bind(2, trigger_name(table, "delete"));
     triggers.bind(3, trigger_name(table, "insert"));
     triggers.bind(4, table);
-    if (!triggers.executeStep() || triggers.getColumn(0).getInt64() != 3) return std::nullopt;
+    int current = 0;
+    while (triggers.executeStep())
+        if (triggers.getColumn(0).getString().find("." + *rowid + " <= ") != std::string::npos)
+            ++current;
+    if (current != 3) return std::nullopt;
     SQLite::Statement q(data,
                         "SELECT watermark, changes FROM strata_fact_watch WHERE fact_table = ?");
     q.bind(1, table);

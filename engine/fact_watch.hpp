@@ -21,7 +21,9 @@ struct WatchReading {
 };
 
 // The watch of `table` as `data` sees it (call inside the read transaction), or nullopt when
-// the table is not watched. Throws SQLite::Exception.
+// the table is not watched: a trigger is missing, or names the rows by a spelling of the rowid
+// that a column has taken since (raise_watch with `create` then installs the watch again).
+// Throws SQLite::Exception.
 std::optional<WatchReading> read_watch(SQLite::Database& data, const std::string& table);
 
 // The definition of `table` as the database keeps it (its CREATE statement, which ALTER TABLE

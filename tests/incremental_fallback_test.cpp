@@ -456,3 +456,27 @@ TEST_CASE("incremental: customers leaving after fact values did not convert make
         CHECK(json_at(after.out, "$.data_quality.unconvertible[0].count") == "1");
     }
 }
+
+TEST_CASE("incremental: a column named rowid added to a watched table makes the watch new") {
+    // Triggers that say `rowid` would then compare that column, and count no change.
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    shop.sql("ALTER TABLE orders ADD COLUMN rowid TEXT");
+    const Run r = shop.run();
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(mode(r) == "full");
+    {
+        SQLite::Database db(shop.db);
+        CHECK(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name "
+                            "LIKE 'strata_watch_orders_%' AND sql LIKE '%._rowid_ <= %'")
+                  .getInt() == 3);
+    }
+    // A change to an old row is seen again.
+    shop.sql("UPDATE orders SET amount = 1000 WHERE order_id = 2");
+    const Run changed = shop.run();
+    REQUIRE_MESSAGE(changed.code == 0, changed.err);
+    CHECK(mode(changed) == "full");
+    CHECK(changed.err.find("to rows of table 'orders' at or below the watermark") !=
+          std::string::npos);
+    CHECK(mode(shop.run()) == "incremental");
+}
