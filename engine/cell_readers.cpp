@@ -33,19 +33,6 @@ std::string_view cell_text(sqlite3_value* cell) {
     return {p ? p : "", static_cast<size_t>(sqlite3_value_bytes(cell))};
 }
 
-bool is_blank(std::string_view text) {
-    for (size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') continue;
-        if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0xA0) {
-            ++i;
-            continue;
-        }
-        return false;
-    }
-    return true;
-}
-
 bool read_text_cell(sqlite3_value* cell, Value& out) {
     // Every non-null value reads as its text; SQLite gives no text for NULL.
     const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(cell));

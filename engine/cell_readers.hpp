@@ -11,6 +11,7 @@
 
 #include "dsl/bound.hpp"
 #include "engine/reader.hpp"
+#include "text/blank.hpp"
 
 namespace strata {
 
@@ -44,8 +45,11 @@ bool read_text_cell(sqlite3_value* cell, Value& out);
 // The cell's text (empty for null); valid until the cell changes.
 std::string_view cell_text(sqlite3_value* cell);
 
-// Empty, or only spaces, tabs, line breaks and no-break spaces: a key written so is no key.
-bool is_blank(std::string_view text);
+// Empty, or only blank characters (text/blank.hpp: white space and invisible characters): a key
+// written so is no key.
+inline bool is_blank(std::string_view text) {
+    return text::is_blank(text);
+}
 
 // A customer table's key cell as a run keys the customer: an integer as it is, a whole REAL as
 // that integer (5.0 is the key 5, as SQLite itself compares them), any other non-blank value

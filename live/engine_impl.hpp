@@ -21,6 +21,7 @@
 #include "include/strata/strata.hpp"
 #include "live/indexes.hpp"
 #include "live/one_customer.hpp"
+#include "text/blank.hpp"
 
 namespace strata {
 
@@ -245,6 +246,11 @@ struct Engine::Impl {
 
     // The customer of a key as a person gives it, or NotFound.
     Result<CustomerTable> find(live::Connection& c, std::string_view key, const Loaded& l) const {
+        if (text::is_blank(key))
+            return live::fail(Kind::NotFound,
+                              "a key of only white space or invisible characters is no "
+                              "customer's key: a run leaves such rows out (docs/running.md, "
+                              "\"Keys\")");
         for (const Value& candidate : live::candidate_keys(key)) {
             if (auto customer = c.reader->read_customer(candidate, l.as_of))
                 return std::move(*customer);

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "text/blank.hpp"
 #include "warehouse/identifiers.hpp"
 
 namespace strata::sql {
@@ -231,8 +232,14 @@ class PostgresDialect final : public Dialect {
         if (type_of_postgres(n) == Type::Int) return "CAST(" + c + " AS bigint)";
         // Null, empty or blank (white space, no-break spaces) is no key, as in the engine.
         const std::string text = "CAST(" + c + " AS text)";
-        return "((CASE WHEN btrim(" + text +
-               ", E' \\t\\n\\x0b\\f\\r' || chr(160)) = '' THEN NULL ELSE " + text +
+        std::string blank = "E'";  // every blank character (text/blank.hpp), as \\uXXXX
+        for (const text::CodePointRange& r : text::blank_ranges())
+            for (uint32_t ch = r.first; ch <= r.last; ++ch) {
+                char code[8];
+                std::snprintf(code, sizeof code, "\\u%04X", static_cast<unsigned>(ch));
+                blank += code;
+            }
+        return "((CASE WHEN btrim(" + text + ", " + blank + "') = '' THEN NULL ELSE " + text +
                " END) COLLATE \"C\")";
     }
 

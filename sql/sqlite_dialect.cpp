@@ -12,6 +12,7 @@
 #include "dsl/schema.hpp"
 #include "sql/dialect.hpp"
 #include "sql/sqlite_parts.hpp"
+#include "text/blank.hpp"
 
 namespace strata::sql {
 
@@ -98,6 +99,15 @@ class SqliteDialect final : public Dialect {
         return v < 0 ? "(" + s + ")" : s;
     }
 
+    // Every blank character (text/blank.hpp), as SQLite's trim() takes a set of characters.
+    static std::string blank_characters() {
+        std::string out = "char(";
+        for (const text::CodePointRange& r : text::blank_ranges())
+            for (uint32_t c = r.first; c <= r.last; ++c)
+                out += (out.size() > 5 ? ", " : "") + std::to_string(c);
+        return out + ")";
+    }
+
     static std::string trimmed(const std::string& cell) {
         return "trim(CAST(" + cell + " AS TEXT), ' ' || char(9, 13, 10))";
     }
@@ -182,7 +192,7 @@ class SqliteDialect final : public Dialect {
                " WHEN 'real' THEN (CASE WHEN " + c + " >= -9223372036854775808.0 AND " + c +
                " < 9223372036854775808.0 AND " + c + " = CAST(" + c + " AS INTEGER) THEN CAST(" +
                c + " AS INTEGER) ELSE CAST(" + c + " AS TEXT) END) ELSE (CASE WHEN trim(CAST(" + c +
-               " AS TEXT), ' ' || char(9, 10, 11, 12, 13, 160)) = '' THEN NULL ELSE CAST(" + c +
+               " AS TEXT), " + blank_characters() + ") = '' THEN NULL ELSE CAST(" + c +
                " AS TEXT) END) END)";
     }
 

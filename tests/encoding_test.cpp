@@ -1,11 +1,13 @@
 // text/encoding: Windows-1251 both ways, UTF-8 checks and the byte-order mark, as CRM exports
-// (issue 11) need them.
+// (issue 11) need them; text/blank: which characters show nothing.
 #include <doctest/doctest.h>
 
 #include <sstream>
 #include <string>
 
 #include "cli/common.hpp"
+#include "dsl/names.hpp"
+#include "text/blank.hpp"
 #include "text/encoding.hpp"
 
 using namespace strata::text;
@@ -62,4 +64,56 @@ TEST_CASE("text tables line up Cyrillic cells by characters, not bytes") {
           "SEGMENT   N\n"
           "новые    12\n"
           "vip       3\n");
+}
+
+namespace {
+
+std::string utf8_of(uint32_t c) {
+    std::string s;
+    if (c < 0x80) {
+        s += static_cast<char>(c);
+    } else if (c < 0x800) {
+        s += static_cast<char>(0xC0 | (c >> 6));
+        s += static_cast<char>(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        s += static_cast<char>(0xE0 | (c >> 12));
+        s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+        s += static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+        s += static_cast<char>(0xF0 | (c >> 18));
+        s += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+        s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+        s += static_cast<char>(0x80 | (c & 0x3F));
+    }
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("blank characters: white space and exactly the characters names leave out") {
+    using strata::text::is_blank;
+    using strata::text::is_blank_code_point;
+    // ASCII: the six spaces, nothing else.
+    for (uint32_t c = 0; c < 0x80; ++c) {
+        CAPTURE(c);
+        CHECK(is_blank_code_point(c) == (c == ' ' || (c >= '\t' && c <= '\r')));
+    }
+    // Beyond ASCII, one definition: a character is blank exactly when the rule grammar does not
+    // take it as a letter of a name.
+    for (uint32_t c = 0x80; c <= 0x10FFFF; ++c) {
+        if (c >= 0xD800 && c <= 0xDFFF) continue;
+        const std::string s = utf8_of(c);
+        if (is_blank_code_point(c) != (strata::names::name_char_length(s, 0) == 0)) {
+            FAIL_CHECK("U+" << std::hex << c << " is blank: " << is_blank_code_point(c));
+            break;
+        }
+    }
+    CHECK(is_blank(""));
+    CHECK(is_blank(" \t\r\n"));
+    CHECK(is_blank("\u00a0\u2028\ufeff\u200b\u3000\u0085"));
+    CHECK_FALSE(is_blank("\u00a0x"));
+    CHECK_FALSE(is_blank("\xC2"));          // cut short
+    CHECK_FALSE(is_blank("\xE2\x80"));      // cut short
+    CHECK_FALSE(is_blank("\xC0\xA0"));      // overlong
+    CHECK_FALSE(is_blank("\xED\xA0\x80"));  // a surrogate
 }

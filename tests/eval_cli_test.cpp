@@ -40,6 +40,14 @@ TEST_CASE("eval: exit codes and messages") {
           std::string::npos);
     // Its own kind: a sender can tell it from a locked database, which is worth a retry.
     CHECK(json_at(unknown.out, "$.error.kind") == "not_found");
+    // A blank key is nobody's, as in a run.
+    for (const char* blank : {" ", "\u2028", "\u00a0\ufeff"}) {
+        auto nobody = run_cli({"eval", rules, "--db", db, "--customer", blank, "--format", "json"});
+        CHECK(nobody.code == 2);
+        CHECK(json_at(nobody.out, "$.error.kind") == "not_found");
+        CHECK(nobody.err.find("a key of only white space or invisible characters is no "
+                              "customer's key") != std::string::npos);
+    }
     // Another rule file than the latest run's: run it first.
     const auto changed = dir.write("tiers2.yaml", tiers(400));
     auto other = run_cli({"eval", changed, "--db", db, "--customer", "1"});

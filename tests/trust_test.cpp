@@ -95,7 +95,9 @@ TEST_CASE("an empty or blank customer key is no key: counted as a finding and le
     const auto db = dir.database("base.db", R"sql(
 CREATE TABLE customers (customer_id TEXT, tier TEXT);
 INSERT INTO customers VALUES ('a1', 'gold'), ('', 'gold'), ('   ', 'gold'), (NULL, 'gold'),
-  (char(9, 13, 10), 'gold'), (char(160), 'gold'), ('b2', 'silver');
+  (char(9, 13, 10), 'gold'), (char(160), 'gold'), ('b2', 'silver'),
+  (char(133), 'gold'), (char(8232), 'gold'), (char(8199, 8239), 'gold'), (char(65279), 'gold'),
+  (char(8203, 32), 'gold'), (char(160, 98, 51), 'gold');
 CREATE TABLE orders (customer_id TEXT, amount REAL, order_date DATE);
 INSERT INTO orders VALUES ('', 5, '2026-01-01'), ('a1', 7, '2026-01-01');
 )sql");
@@ -115,8 +117,9 @@ general:
 )");
     auto r = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
     REQUIRE_MESSAGE(r.code == 0, r.err);
-    CHECK(json_at(r.out, "$.customers") == "2");
-    CHECK(json_at(r.out, "$.data_quality.null_keys") == "5");
+    // ... and so are line breaks, spaces and zero-width characters beyond ASCII.
+    CHECK(json_at(r.out, "$.customers") == "3");
+    CHECK(json_at(r.out, "$.data_quality.null_keys") == "10");
     // The order with an empty key belongs to nobody.
     CHECK(json_at(r.out, "$.data_quality.orphan_fact_rows.orders") == "1");
     auto e = run_cli({"export", rules, "--db", db});
@@ -124,6 +127,14 @@ general:
     CHECK(e.out.find("\n,") == std::string::npos);
     CHECK(e.out.find("\na1,gold,") != std::string::npos);
     CHECK(e.out.find("\nb2,rest,") != std::string::npos);
+    // The compiled query leaves the same rows out.
+    const Run compiled =
+        run_cli({"compile", rules, "--dialect", "sqlite", "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(compiled.code == 0, compiled.err);
+    SQLite::Database base(db, SQLite::OPEN_READONLY);
+    CHECK(base.execAndGet("SELECT count(*) FROM (" +
+                          compiled.out.substr(0, compiled.out.find_last_of(';')) + ")")
+              .getInt() == 3);
 }
 
 TEST_CASE("fact rows whose time is unknown are left out of every aggregate, and counted") {

@@ -225,12 +225,18 @@ TEST_CASE("quality: every kind of finding, inside PostgreSQL as on SQLite") {
     auto pg = RunDatabase::create();
     auto made = pg.connection.exec_script(kFindings);
     if (!made) FAIL(made.error().describe());
+    // A key of invisible characters only (a line separator and a byte-order mark) is no key.
+    SQLite::Database(base, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO customers VALUES (char(8232, 65279), 'gold', '7', '2026-01-01')");
+    made = pg.connection.exec_script(
+        "INSERT INTO customers VALUES (E'\\u2028\\uFEFF', 'gold', '7', '2026-01-01');");
+    if (!made) FAIL(made.error().describe());
     const Run lite = run_cli(
         {"run", rules, "--db", base, "--as-of", "2026-11-01", "--format", "json", "--dry-run"});
     REQUIRE(lite.code == 0);
     // The case holds what it says it holds.
-    CHECK(json_at(lite.out, "$.data_quality.findings") == "15");
-    CHECK(json_at(lite.out, "$.data_quality.null_keys") == "3");
+    CHECK(json_at(lite.out, "$.data_quality.findings") == "16");
+    CHECK(json_at(lite.out, "$.data_quality.null_keys") == "4");
     CHECK(json_at(lite.out, "$.data_quality.duplicate_key_samples") == R"(["1","2"])");
     CHECK(
         json_at(lite.out, "$.data_quality.unconvertible") ==
@@ -251,7 +257,7 @@ TEST_CASE("quality: every kind of finding, inside PostgreSQL as on SQLite") {
     CHECK(json_at(in_pg.out, "$.segments") == json_at(lite.out, "$.segments"));
     // The table a person reads lists them, as for SQLite.
     const Run table = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01", "--dry-run"});
-    CHECK(table.out.find("data quality: 15 findings:") != std::string::npos);
+    CHECK(table.out.find("data quality: 16 findings:") != std::string::npos);
     CHECK(table.out.find("not computed") == std::string::npos);
     CHECK(table.out.find("populations: each bin's lower cut") != std::string::npos);
 
