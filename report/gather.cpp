@@ -84,7 +84,7 @@ void read_segments(SQLite::Database& db, const std::string& array, int depth,
 }
 
 std::string summary_text(SQLite::Database& db, const std::string& summary, const char* path) {
-    SQLite::Statement q(db, "SELECT json_extract(?, ?)");
+    SQLite::Statement q(db, "SELECT CASE WHEN json_valid(?1) THEN json_extract(?1, ?2) END");
     q.bind(1, summary);
     q.bind(2, path);
     if (!q.executeStep() || q.getColumn(0).isNull()) return {};
@@ -186,7 +186,8 @@ void add_moves(const FlowCounts& flows, const RunRecord& from, const RunRecord& 
 }
 
 // Each general segment's size at every run of the ruleset up to the reported one (`runs`: the
-// store's runs, in run id order). A run whose summary has no segments is left out.
+// store's runs, in run id order). A run whose summary has no segments is left out, and so is
+// one customer's evaluation (strata eval --apply): its summary repeats another run's counts.
 void read_history(SQLite::Database& json, const std::vector<RunRecord>& runs, ReportModel& m) {
     SQLite::Statement q(json,
                         "SELECT json_extract(s.value, '$.id'), json_extract(s.value, '$.count') "
@@ -199,6 +200,7 @@ void read_history(SQLite::Database& json, const std::vector<RunRecord>& runs, Re
     std::vector<std::tuple<size_t, std::string, int64_t>> cells;
     for (const RunRecord& run : runs) {
         if (run.ruleset != m.ruleset || run.run_id > m.run_id) continue;
+        if (summary_text(json, run.summary_json, "$.mode") == "eval") continue;
         q.reset();
         q.bind(1, run.summary_json);
         while (q.executeStep()) {
@@ -349,15 +351,39 @@ std::optional<ReportModel> gather_from_store(RunStore& store, const ReportReques
                 error = run + " does not exist in '" + where + "'" + hint;
             return nullptr;
         };
+        // One customer's evaluation stored by `strata eval --apply` is a run too, but its
+        // summary counts the segments as the run whose thresholds it used: a report is of a
+        // run of the whole base.
+        SQLite::Database json(":memory:", SQLite::OPEN_READWRITE);
+        auto is_evaluation = [&](const RunRecord& r) {
+            return summary_text(json, r.summary_json, "$.mode") == "eval";
+        };
+        std::vector<const RunRecord*> batch;
+        for (const RunRecord* r : runs) {
+            if (!is_evaluation(*r)) batch.push_back(r);
+        }
         const RunRecord* run = nullptr;
         if (request.run) {
             run = find(*request.run, "");
+            if (run && is_evaluation(*run)) {
+                error = "run " + std::to_string(run->run_id) +
+                        " is one customer's evaluation (strata eval --apply), not a run of the "
+                        "whole base; report a run of 'strata run'" +
+                        (batch.empty()
+                             ? std::string()
+                             : " (the latest is run " + std::to_string(batch.back()->run_id) + ")");
+                return std::nullopt;
+            }
         } else {
             // The latest: the latest as_of, and of those the highest run id.
-            for (const RunRecord* r : runs) {
+            for (const RunRecord* r : batch) {
                 if (!run || std::tie(r->as_of, r->run_id) > std::tie(run->as_of, run->run_id))
                     run = r;
             }
+            if (!run)
+                error = "ruleset '" + ruleset +
+                        "' has only evaluations of single customers "
+                        "stored (strata eval --apply); run 'strata run' first";
         }
         if (!run) return std::nullopt;
         const RunRecord* compare = nullptr;
@@ -370,14 +396,23 @@ std::optional<ReportModel> gather_from_store(RunStore& store, const ReportReques
             compare = find(*request.compare, "--compare ");
             if (!compare) return std::nullopt;
         } else {
-            // The ruleset's run before the reported one.
-            for (const RunRecord* r : runs) {
+            // The ruleset's run of the whole base before the reported one.
+            for (const RunRecord* r : batch) {
                 if (r->run_id < run->run_id) compare = r;
             }
         }
 
-        SQLite::Database json(":memory:", SQLite::OPEN_READWRITE);
         ReportModel m;
+        size_t evaluations_after = 0;
+        for (const RunRecord* r : runs) {
+            if (r->run_id > run->run_id && is_evaluation(*r)) ++evaluations_after;
+        }
+        if (evaluations_after > 0)
+            m.notes.push_back(std::to_string(evaluations_after) +
+                              (evaluations_after == 1 ? " evaluation of one customer was"
+                                                      : " evaluations of single customers were") +
+                              " stored after run " + std::to_string(run->run_id) +
+                              " (strata eval --apply): the report shows the run without them.");
         m.ruleset = run->ruleset;
         m.version = run->version;
         m.sha256 = run->rules_sha256;

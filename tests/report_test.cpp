@@ -483,3 +483,38 @@ general:
     CHECK(row.find(">75.8%<") == std::string::npos);
     CHECK(row.find(">12.5%<") != std::string::npos);
 }
+
+TEST_CASE("report: one customer's evaluation stored by eval --apply is not a run to report") {
+    Stored s("", false);
+    SQLite::Database(s.db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET spend = 5000 WHERE customer_id = 1500");
+    auto applied = run_cli({"eval", s.rules, "--db", s.db, "--customer", "1500", "--apply"});
+    REQUIRE_MESSAGE(applied.code == 0, applied.err);
+    // Run 3 is the evaluation: the report is of run 2, and says why.
+    auto r = s.report();
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out ==
+          "wrote " + s.out +
+              ": tiers v1, run 2 as of 2026-11-01, 1,510 customers, compared with run 1\n");
+    CHECK(r.err.find("note: 1 evaluation of one customer was stored after run 2 (strata eval "
+                     "--apply)") != std::string::npos);
+    const std::string html = read_file(s.out);
+    CHECK(html.find("data-segment=\"vip\" data-path=\"vip\" data-level=\"0\" "
+                    "data-customers=\"8\"") != std::string::npos);
+    auto refused = s.report({"--run", "3"});
+    CHECK(refused.code == 2);
+    CHECK(refused.err.find("run 3 is one customer's evaluation (strata eval --apply), not a run "
+                           "of the whole base; report a run of 'strata run' (the latest is run "
+                           "2)") != std::string::npos);
+    // A batch run after it is reported, compared with run 2, the run of the whole base before.
+    auto third = run_cli({"run", s.rules, "--db", s.db, "--as-of", "2026-11-02"});
+    REQUIRE_MESSAGE(third.code == 0, third.err);
+    r = s.report();
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("run 4 as of 2026-11-02, 1,510 customers, compared with run 2\n") !=
+          std::string::npos);
+    CHECK(r.err.find("evaluation") == std::string::npos);
+    // vip holds 8 + customer 1500.
+    CHECK(read_file(s.out).find("data-segment=\"vip\" data-path=\"vip\" data-level=\"0\" "
+                                "data-customers=\"9\"") != std::string::npos);
+}
