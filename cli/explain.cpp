@@ -13,8 +13,10 @@
 #include "cli/explain_stored.hpp"
 #include "cli/explain_warehouse.hpp"
 #include "cli/run_warehouse.hpp"
+#include "dsl/calendar.hpp"
 #include "engine/json.hpp"
 #include "engine/reader.hpp"
+#include "engine/state.hpp"
 #include "engine/store.hpp"
 
 namespace strata::cli {
@@ -365,6 +367,20 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
         err << "strata explain: " << error << '\n';
         if (json) write_json_error(out, "database", error);
         return kExitEnvironment;
+    }
+    // A rule file explained as of today (no --as-of, none in the file) while its latest run
+    // stored another day: the placement differs from the run's for reasons of the day alone.
+    if (!stored && !options.as_of && !rules.rules->rules.as_of && state) {
+        StoreError ignored;
+        const std::optional<RunRecord> latest =
+            find_run(*state, rules.rules->rules.ruleset, std::nullopt, ignored);
+        if (latest && latest->as_of != format_date(*as_of))
+            err << "strata explain: note: evaluated as of " << format_date(*as_of)
+                << " (today: neither --as-of nor the rule file names a day); the latest run of "
+                   "ruleset '"
+                << rules.rules->rules.ruleset << "', run " << latest->run_id << ", is as of "
+                << latest->as_of << ": give --run " << latest->run_id
+                << " to explain the placement it stored\n";
     }
     const StoredPlacement* placement = stored ? &stored->stored : nullptr;
     if (json)

@@ -58,6 +58,12 @@ TEST_CASE("explain --run shows the run's placement beside the fresh evaluation")
                           "--as-of", "2026-10-01", "--format", "json"});
     CHECK(json_at(plain.out, "$.stored") == "<none>");
     CHECK(json_at(plain.out, "$.matches_stored") == "<none>");
+    CHECK(plain.err.find("note:") == std::string::npos);  // the run's own day
+    // Without --as-of the day is today's: a note names the run and its day.
+    auto today = run_cli({"explain", file, "--db", db, "--state", state, "--customer", "2"});
+    CHECK(today.code == 0);
+    CHECK(today.err.find("the latest run of ruleset 'tiers', run 1, is as of 2026-10-01: give "
+                         "--run 1 to explain the placement it stored") != std::string::npos);
 
     // The data changes after the run: the fresh evaluation disagrees, and says so.
     {
