@@ -30,6 +30,13 @@ struct FileReport {
 constexpr const char* kNamesNotChecked =
     "names not checked: pass --db to check them and their types";
 
+// NAME.test.yaml: the test cases `strata test` finds beside a rule file.
+bool is_test_file_name(const std::string& path) {
+    const std::string_view tail = ".test.yaml";
+    return path.size() >= tail.size() &&
+           path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 // A rule file that pins as_of makes every run see the same day; `check` says so as a note.
 void note_fixed_as_of(const CompiledRules& compiled, Diagnostics& diags) {
     const RuleFile& rf = compiled.rules;
@@ -40,15 +47,15 @@ void note_fixed_as_of(const CompiledRules& compiled, Diagnostics& diags) {
               DiagnosticCode::AsOfFixed);
 }
 
-void print_text(std::ostream& out, const std::vector<FileReport>& reports, size_t errors,
-                size_t warnings, bool names_checked) {
+void print_text(std::ostream& out, const std::vector<FileReport>& reports, size_t checked,
+                size_t errors, size_t warnings, bool names_checked) {
     for (const auto& r : reports) {
         for (const auto& d : r.diags.items())
             render_text(out, d, r.source ? &*r.source : nullptr);
     }
     if (!names_checked) out << "note: " << kNamesNotChecked << '\n';
-    out << "checked " << reports.size() << " file" << (reports.size() == 1 ? "" : "s") << ": "
-        << errors << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"
+    out << "checked " << checked << " file" << (checked == 1 ? "" : "s") << ": " << errors
+        << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"
         << (warnings == 1 ? "" : "s") << '\n';
 }
 
@@ -130,9 +137,20 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     std::vector<FileReport> reports;
     bool unreadable = false;
     size_t errors = 0, warnings = 0;
+    size_t test_files = 0;
     for (const auto& path : options.rules) {
         FileReport report;
         report.path = path;
+        // `strata check rules/*.yaml` also names the test files beside the rule files.
+        if (is_test_file_name(path)) {
+            report.diags.add(Severity::Note, path, Location{},
+                             "a rule file's test cases: 'strata test' runs them (give it the "
+                             "rule file); not checked as a rule file",
+                             DiagnosticCode::TestFile);
+            ++test_files;
+            reports.push_back(std::move(report));
+            continue;
+        }
         std::string read_error;
         auto text = read_text_file(path, read_error);
         if (!text) {
@@ -159,7 +177,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     if (options.format == Format::Json)
         print_json(out, reports, errors, warnings, names_checked);
     else
-        print_text(out, reports, errors, warnings, names_checked);
+        print_text(out, reports, reports.size() - test_files, errors, warnings, names_checked);
     if (unreadable) return kExitEnvironment;
     return errors > 0 ? kExitRules : kExitOk;
 }

@@ -57,6 +57,8 @@ const char* diagnostic_code_name(DiagnosticCode c) {
             return "null-comparison";
         case DiagnosticCode::UnusedLet:
             return "unused-let";
+        case DiagnosticCode::TestFile:
+            return "test-file";
         case DiagnosticCode::SegmentCount:
             return "segment-count";
         case DiagnosticCode::SameCondition:

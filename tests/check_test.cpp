@@ -504,3 +504,22 @@ TEST_CASE("several files are checked in one call, each with its own diagnostics"
     CHECK(r.out.find("tests/golden/check/single_equals.yaml:6:18: error:") != std::string::npos);
     CHECK(r.out.find("checked 3 files: 1 error, 0 warnings") != std::string::npos);
 }
+
+TEST_CASE("check passes over a rule file's test cases, saying so: check rules/*.yaml works") {
+    using namespace strata::testing;
+    TempDir dir;
+    const std::string rules = dir.write("tiers.yaml",
+                                        "ruleset: tiers\nversion: 1\ngeneral:\n  segments:\n"
+                                        "    - id: all\n      when: otherwise\n");
+    const std::string tests =
+        dir.write("tiers.test.yaml", "cases:\n  - name: one\n    customers: []\n");
+    const auto r = run_cli({"check", rules, tests});
+    CHECK(r.code == 0);
+    CHECK(r.out.find(tests + ": note: a rule file's test cases: 'strata test' runs them") !=
+          std::string::npos);
+    CHECK(r.out.find("checked 1 file: 0 errors") != std::string::npos);
+    const auto json = run_cli({"check", rules, tests, "--format", "json"});
+    CHECK(json.code == 0);
+    CHECK(json_at(json.out, "$.files[1].diagnostics[0].code") == "test-file");
+    CHECK(json_at(json.out, "$.errors") == "0");
+}
