@@ -277,33 +277,39 @@ void print_table(std::ostream& out, const RunReport& rep, const RunCommandOption
             << u.table << '.' << u.column << " did not convert to " << type_name(u.type)
             << " (e.g. '" << one_line(u.sample) << "'); read as null\n";
     }
+    // "1 row", "2 rows": every count below is of rows or customers.
+    auto rows = [](size_t n, const char* one, const char* many) {
+        return thousands(n) + " " + (n == 1 ? one : many);
+    };
     if (dq.null_keys)
-        out << "  " << thousands(dq.null_keys)
-            << " customer rows without a key (null, empty or blank), left out\n";
+        out << "  " << rows(dq.null_keys, "customer row", "customer rows")
+            << " without a key (null, empty or blank), left out\n";
     if (dq.duplicate_keys) {
-        out << "  " << thousands(dq.duplicate_keys)
-            << " customer rows repeat an earlier key, left out (e.g. ";
+        out << "  " << rows(dq.duplicate_keys, "customer row repeats", "customer rows repeat")
+            << " an earlier key, left out (e.g. ";
         for (size_t i = 0; i < dq.duplicate_samples.size(); ++i)
             out << (i ? ", " : "") << one_line(dq.duplicate_samples[i]);
         out << ")\n";
     }
     for (const auto& [fact, count] : dq.orphan_fact_rows) {
-        out << "  " << thousands(count) << " " << fact << " rows match no customer, left out\n";
+        out << "  " << thousands(count) << " " << fact
+            << (count == 1 ? " row matches" : " rows match") << " no customer, left out\n";
     }
     for (const auto& [fact, count] : dq.unknown_time_fact_rows) {
-        out << "  " << thousands(count) << " rows of " << fact << " with unknown time left out\n";
+        out << "  " << rows(count, "row", "rows") << " of " << fact
+            << " with unknown time left out\n";
     }
     if (dq.customers_after_as_of) {
-        out << "point in time: " << thousands(dq.customers_after_as_of)
-            << " customers who joined after as_of left out (source.since)\n";
+        out << "point in time: " << rows(dq.customers_after_as_of, "customer who", "customers who")
+            << " joined after as_of left out (source.since)\n";
     }
     for (const auto& [fact, count] : dq.left_out_fact_rows) {
         out << "point in time: " << thousands(count) << " " << fact
-            << " rows of those customers left out with them\n";
+            << (count == 1 ? " row" : " rows") << " of those customers left out with them\n";
     }
     for (const auto& [fact, count] : dq.future_fact_rows) {
         out << "point in time: " << thousands(count) << " " << fact
-            << " rows after as_of left out\n";
+            << (count == 1 ? " row" : " rows") << " after as_of left out\n";
     }
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.0f ms", rep.elapsed_ms);

@@ -229,8 +229,8 @@ TEST_CASE("data quality: unconvertible values, null and duplicate keys, orphan a
     CHECK(r.out.find(
               "1 value in customers.signup did not convert to date (e.g. 'n/a'); read as null") !=
           std::string::npos);
-    CHECK(r.out.find("1 orders rows match no customer, left out") != std::string::npos);
-    CHECK(r.out.find("point in time: 1 orders rows after as_of left out") != std::string::npos);
+    CHECK(r.out.find("1 orders row matches no customer, left out") != std::string::npos);
+    CHECK(r.out.find("point in time: 1 orders row after as_of left out") != std::string::npos);
 
     const auto dup = dir.write("dup.yaml",
                                "ruleset: dup\nversion: 1\nsource: { customers: dup }\ngeneral:\n"

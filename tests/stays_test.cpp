@@ -307,7 +307,7 @@ INSERT INTO customers VALUES (1, '2026-01-10', 10), (2, '2026-06-01', 20), (3, '
         {"run", rules, "--db", db, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
     CHECK(json_at(later.out, "$.customers") == "4");
     auto table = run_cli({"run", rules, "--db", db, "--as-of", "2026-07-01", "--dry-run"});
-    CHECK(table.out.find("point in time: 1 customers who joined after as_of left out") !=
+    CHECK(table.out.find("point in time: 1 customer who joined after as_of left out") !=
           std::string::npos);
     // It names a date column of the customer table, and nothing else.
     for (const char* bad : {"spend", "signup_dat", "days_in_segment", "signup + 1d"}) {

@@ -83,7 +83,7 @@ general:
     INFO(run.err);
     REQUIRE(run.code == 0);
     // The order of customer 9, who is not in the base, is an orphan, as the engine counts it.
-    CHECK(run.out.find("1 orders rows match no customer, left out") != std::string::npos);
+    CHECK(run.out.find("1 orders row matches no customer, left out") != std::string::npos);
     const Run exported = run_cli({"export", "widths", "--db", ch.url(), "--raw"});
     CHECK(exported.out ==
           "customer_key,segment,tactical,offer,channel,priority\n1,big,,,,\n"
