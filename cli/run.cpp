@@ -54,12 +54,17 @@ std::string money(double v) {
 // A segment's value total, and its average over the members with a value, as doubles; not a
 // number (shown as "-" or an empty cell) when the total is out of range or nobody has a value.
 double total_of(const ExactTotal& total) {
+    const auto units = total.units();
+    return units ? money_of_units(*units) : std::numeric_limits<double>::quiet_NaN();
+}
+// The same, not rounded to cents: what shares are computed from, as in the JSON's value_share.
+double unrounded_total_of(const ExactTotal& total) {
     return total.as_double().value_or(std::numeric_limits<double>::quiet_NaN());
 }
 double average_of(const SegmentResult& s) {
     const auto total = s.value_total.units();
     if (!total || s.value_count == 0) return std::numeric_limits<double>::quiet_NaN();
-    return average_of_units(*total, static_cast<int64_t>(s.value_count));
+    return money_average_of_units(*total, static_cast<int64_t>(s.value_count));
 }
 
 // Width in characters, counting UTF-8 sequences once.
@@ -119,7 +124,8 @@ void table_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
     if (rep.has_value) {
         row << ' ' << pad(money(average_of(s)), 12, true) << ' '
             << pad(money(total_of(s.value_total)), 16, true) << ' '
-            << pad(percent(total_of(s.value_total), total_of(rep.value_total)), 7, true);
+            << pad(percent(unrounded_total_of(s.value_total), unrounded_total_of(rep.value_total)),
+                   7, true);
     }
     row << "  " << pad(m.priority ? std::to_string(*m.priority) : "-", 3) << ' '
         << pad(m.contact_every ? shown_duration(*m.contact_every, m.contact_every_text) : "-", 7)

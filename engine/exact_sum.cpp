@@ -51,6 +51,34 @@ double sum_units_to_double(SumUnits total) {
     return std::strtod(units_text(total).c_str(), nullptr);  // glibc rounds correctly
 }
 
+namespace {
+
+// total / divisor rounded half away from zero. REQUIRES: divisor > 0.
+SumUnits rounded_quotient(SumUnits total, SumUnits divisor) {
+    const SumUnits quotient = total / divisor;  // toward zero
+    const SumUnits rest = total % divisor;      // the sign of total
+    const SumUnits twice = 2 * (rest < 0 ? -rest : rest);
+    if (twice >= divisor) return quotient + (total < 0 ? -1 : 1);
+    return quotient;
+}
+
+constexpr SumUnits kCent = kSumUnitsPerOne / 100;
+
+}  // namespace
+
+double money_of_units(SumUnits total) {
+    const SumUnits cents = rounded_quotient(total, kCent);
+    // Less than half a cent, but not zero: kept, so that JSON can say it is not zero.
+    if (cents == 0) return sum_units_to_double(total);
+    return sum_units_to_double(cents * kCent);
+}
+
+double money_average_of_units(SumUnits total, int64_t count) {
+    const SumUnits cents = rounded_quotient(total, kCent * count);
+    if (cents == 0) return average_of_units(total, count);
+    return sum_units_to_double(cents * kCent);
+}
+
 std::optional<SumUnits> parse_sum_units(const std::string& text) {
     size_t at = 0;
     const bool negative = !text.empty() && text[0] == '-';

@@ -98,6 +98,17 @@ std::optional<SumUnits> join_total(uint64_t low, SumUnits high);
 // A total in units as the nearest double.
 double sum_units_to_double(SumUnits total);
 
+// A money amount to show with two decimals: the total rounded to cents half away from zero on
+// its exact decimal (2.675 is 2.68), as the nearest double, which prints with two decimals as
+// that decimal. The double of 2.675 itself is 2.67499999…, which prints 2.67. A total of less
+// than half a cent, not zero, is its own nearest double (JSON writes 5e-08, not 0).
+double money_of_units(SumUnits total);
+
+// The average of `count` values whose total is `total`, to show with two decimals: the exact
+// quotient rounded to cents half away from zero, as the nearest double (money_of_units).
+// REQUIRES: count > 0.
+double money_average_of_units(SumUnits total, int64_t count);
+
 // The units of a decimal text of an integer ("-1234", as SQL prints a numeric or Decimal
 // sum of units; a fraction of zeros such as ".000" is allowed), or nullopt when it is not
 // one or has more than kMaxSumDigits digits.

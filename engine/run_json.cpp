@@ -34,12 +34,12 @@ void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, 
         const std::optional<SumUnits> total = s.value_total.units();
         const std::optional<double> run_total = rep.value_total.as_double();
         if (total)
-            w.key("value_total").value(sum_units_to_double(*total), 2);
+            w.key("value_total").value(money_of_units(*total), 2);
         else
             w.key("value_total").null();
         if (total && s.value_count > 0)
             w.key("value_avg")
-                .value(average_of_units(*total, static_cast<int64_t>(s.value_count)), 2);
+                .value(money_average_of_units(*total, static_cast<int64_t>(s.value_count)), 2);
         else
             w.key("value_avg").null();
         // A share of a total out of range (or of its own) is not known.
@@ -224,8 +224,8 @@ std::string report_json(const RunReport& rep) {
     else
         w.key("run_id").null();
     w.key("customers").value(rep.customers);
-    if (auto total = rep.value_total.as_double(); rep.has_value && total)
-        w.key("value_total").value(*total, 2);
+    if (auto total = rep.value_total.units(); rep.has_value && total)
+        w.key("value_total").value(money_of_units(*total), 2);
     else
         w.key("value_total").null();
     w.key("segments").begin_array();

@@ -452,6 +452,44 @@ INSERT INTO customers VALUES (1, 'a', 1e20), (2, 'a', 1), (3, 'a', -1e20), (4, '
     CHECK(json_at(r.out, "$.segments[0].value_share") == "0.7692");
 }
 
+TEST_CASE("value totals and averages round half a cent away from zero, as written") {
+    TempDir dir;
+    // The doubles nearest 2.675, 0.125 and 1.005 lie below them: printed as they are, they
+    // would round down.
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, plan TEXT, spend REAL);
+INSERT INTO customers VALUES (1, 'a', 2.675), (2, 'b', 0.125), (3, 'c', 1.005),
+  (4, 'd', -2.675), (5, 'e', 1.0), (6, 'e', 1.01);
+)sql");
+    std::string rules = "ruleset: cents\nversion: 1\nvalue: spend\ngeneral:\n  segments:\n";
+    for (const char* id : {"a", "b", "c", "d"})
+        rules += std::string("    - id: ") + id + "\n      when: plan == '" + id + "'\n";
+    rules += "    - id: e\n      when: otherwise\n";
+    const auto file = dir.write("r.yaml", rules);
+    auto run = [&](const char* format) {
+        const Run r = run_cli(
+            {"run", file, "--db", db, "--dry-run", "--as-of", "2026-11-01", "--format", format});
+        CHECK_MESSAGE(r.code == 0, r.err);
+        return r.out;
+    };
+    const std::string json = run("json");
+    const char* totals[] = {"2.68", "0.13", "1.01", "-2.68", "2.01"};
+    const char* averages[] = {"2.68", "0.13", "1.01", "-2.68", "1.01"};  // 1.005 for e
+    for (int s = 0; s < 5; ++s) {
+        CAPTURE(s);
+        CHECK(json_at(json, "$.segments[" + std::to_string(s) + "].value_total") == totals[s]);
+        CHECK(json_at(json, "$.segments[" + std::to_string(s) + "].value_avg") == averages[s]);
+    }
+    CHECK(json_at(json, "$.value_total") == "3.14");
+    const auto csv = lines_of(run("csv"));
+    REQUIRE(csv.size() == 6);
+    CHECK(csv[1].find(",2.68,2.68,") != std::string::npos);
+    CHECK(csv[5].find(",2.01,1.01,") != std::string::npos);
+    const std::string table = run("table");
+    CHECK(table.find("value total 3.14\n") != std::string::npos);
+    CHECK(table.find("       2.68             2.68") != std::string::npos);
+}
+
 TEST_CASE("export: JSON says when text keys are not UTF-8, which it cannot write as they are") {
     TempDir dir;
     // Two keys that differ only in a byte that is not UTF-8 (0xFF and 0xFE before an 'A').
