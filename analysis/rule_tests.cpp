@@ -13,6 +13,7 @@
 
 #include "analysis/condition_coverage.hpp"
 #include "analysis/fixed_population.hpp"
+#include "analysis/fixture_quality.hpp"
 #include "dsl/compiler.hpp"
 #include "engine/run.hpp"
 #include "engine/sha256.hpp"
@@ -497,6 +498,17 @@ class Runner {
         }
     }
 
+    // A warning at the case when its run left fixture rows or values out, as a run would
+    // report them: a case can otherwise pass without the row it meant to test.
+    void warn_left_out(const RunReport& rep, const TestCase& tc, const std::string& prefix) {
+        const std::string findings = fixture_findings(rep.data_quality);
+        if (findings.empty()) return;
+        diags_.add(
+            Severity::Warning, tests_.path, tc.location,
+            "case '" + tc.name + "': " + prefix + "the run left fixture data out: " + findings,
+            DiagnosticCode::FixtureData);
+    }
+
     CaseResult run_case(const TestCase& tc, const fs::path& dir) {
         CaseResult result;
         result.name = tc.name;
@@ -525,6 +537,7 @@ class Runner {
             const PopulationFits* population = tc.population.empty() ? nullptr : &fixed;
             auto first = run_once(*rules, *data, *state, *tc.first.as_of, population, fails, "");
             if (!first) return result;
+            warn_left_out(*first, tc, "");
             compare(*first, tc.first, fails, "");
             for (const FixtureState& then : tc.then) {
                 if (!then.as_of) break;
@@ -538,6 +551,7 @@ class Runner {
                 auto later =
                     run_once(*rules, *data, *state, *then.as_of, population, fails, prefix);
                 if (!later) break;
+                warn_left_out(*later, tc, prefix);
                 compare(*later, then, fails, prefix);
                 compare_fired(*state, later->run_id, then, fails, prefix);
             }

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <ostream>
+#include <sstream>
 
 #include "analysis/rule_tests.hpp"
 #include "cli/commands.hpp"
@@ -75,11 +76,13 @@ void write_part(JsonWriter& w, const char* key, const CoveragePart& part) {
 }
 
 void print_json(std::ostream& out, const std::string& rules, const std::string& tests_path,
-                const TestReport& r, std::optional<double> min_coverage, bool passed) {
+                const TestReport& r, std::optional<double> min_coverage, bool passed,
+                const std::string& warnings_json) {
     JsonWriter w;
     w.begin_object().key("format").value(1);
     w.key("rules").value(rules).key("tests").value(tests_path).key("ruleset").value(r.ruleset);
     w.key("passed").value(passed);
+    w.key("warnings").raw(warnings_json);
     w.key("cases").begin_array();
     for (const auto& c : r.cases) {
         w.begin_object().key("name").value(c.name).key("passed").value(c.passed);
@@ -172,9 +175,20 @@ int run_test(const TestOptions& options, std::ostream& out, std::ostream& err) {
     const bool coverage_ok =
         !options.min_coverage || report->coverage.percent() + 1e-9 >= *options.min_coverage;
     const bool passed = report->passed() == report->cases.size() && coverage_ok;
-    if (json)
-        print_json(out, options.rules, tests_path, *report, options.min_coverage, passed);
-    else
+    if (json) {
+        // The diagnostics printed on stderr (warnings, such as fixture data a case left out),
+        // as the diagnostic objects of `check`.
+        std::ostringstream warnings;
+        warnings << '[';
+        for (size_t i = 0; i < diags.items().size(); ++i) {
+            const Diagnostic& d = diags.items()[i];
+            if (i) warnings << ',';
+            render_json(warnings, d, d.file == tests_path ? &tests_source : &rules);
+        }
+        warnings << ']';
+        print_json(out, options.rules, tests_path, *report, options.min_coverage, passed,
+                   warnings.str());
+    } else
         print_text(out, options.rules, tests_path, *report, options.min_coverage);
     return passed ? kExitOk : kExitRules;
 }

@@ -59,6 +59,8 @@ const char* diagnostic_code_name(DiagnosticCode c) {
             return "unused-let";
         case DiagnosticCode::TestFile:
             return "test-file";
+        case DiagnosticCode::FixtureData:
+            return "fixture-data";
         case DiagnosticCode::SegmentCount:
             return "segment-count";
         case DiagnosticCode::SameCondition:

@@ -39,6 +39,7 @@ enum class DiagnosticCode {
     SameCondition,   // warning: a tactical segment repeats its parent's condition
     AsOfFixed,       // note: the rule file pins as_of, so every run sees that day
     TestFile,        // note (check): a rule file's test cases, which `strata test` runs
+    FixtureData,     // warning (test): a case's run left fixture rows or values out
     // The partition analysis of the general level (analysis/partition.hpp):
     PartitionGap,              // an exclusive level leaves a customer in no segment
     PartitionOverlap,          // an exclusive level puts a customer in two segments

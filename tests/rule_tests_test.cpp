@@ -272,3 +272,36 @@ TEST_CASE("strata test: the rule file's errors come in the same pass as the test
     CHECK(r.err.find("'revenu'") != std::string::npos);
     CHECK(r.err.find("strata test: the test file does not fit the rules") != std::string::npos);
 }
+
+TEST_CASE("strata test warns when a case's run left fixture data out, as a run would count it") {
+    TempDir dir;
+    const auto rules = dir.write("tiers.yaml", kRules);
+    // A typo in a date and an order for a customer the case does not have: both left out, so
+    // customer 1 passes as small without the order the case meant to give them.
+    dir.write("tiers.test.yaml", R"(cases:
+  - name: typo
+    as_of: 2026-10-01
+    customers:
+      - { customer_id: 1, tv: 0 }
+    facts:
+      orders:
+        - { customer_id: 1, amount: 5000, order_date: 2026-9-1 }
+        - { customer_id: 44, amount: 5, order_date: 2026-09-01 }
+    expect:
+      1: small
+)");
+    auto r = run_cli({"test", rules});
+    INFO(r.out, r.err);
+    CHECK(r.code == 0);
+    const std::string all = r.out + r.err;
+    CHECK(all.find("tiers.test.yaml:2:5: warning: case 'typo': the run left fixture data out: 1 "
+                   "value in orders.order_date did not convert to date (e.g. '2026-9-1'), read as "
+                   "null; 1 orders row for no customer of the case, left out; 1 orders row whose "
+                   "time is null or not a date, left out of every aggregate") != std::string::npos);
+    auto j = run_cli({"test", rules, "--format", "json"});
+    CHECK(j.out.find("\"code\":\"fixture-data\"") != std::string::npos);
+    // The cases of the first test leave nothing out (a row after as_of is not a finding).
+    dir.write("tiers.test.yaml", kTests);
+    auto clean = run_cli({"test", rules});
+    CHECK((clean.out + clean.err).find("fixture data") == std::string::npos);
+}
