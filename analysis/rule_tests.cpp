@@ -439,8 +439,18 @@ class Runner {
                 continue;
             }
             const MembershipRow& m = *it->second;
-            if (m.segment.str() != e.segment)
-                fails.push_back(who + "expected segment " + e.segment + ", got " + m.segment.str());
+            if (m.segment.str() != e.segment) {
+                std::vector<std::string> general;
+                for (const auto& g : open_->segments)
+                    general.push_back(g.def->id);
+                const bool known =
+                    std::find(general.begin(), general.end(), e.segment) != general.end();
+                fails.push_back(who + "expected segment " + e.segment +
+                                (known ? ""
+                                       : ", which is not a general segment of the rule file" +
+                                             did_you_mean(e.segment, general)) +
+                                ", got " + m.segment.str());
+            }
             if (!e.tactical) continue;
             std::vector<std::string> want;
             for (const auto& id : *e.tactical)

@@ -131,6 +131,14 @@ TEST_CASE("strata test describes each failure: segment, tactical, missing custom
                      "[2]") != std::string::npos);
     CHECK(r.out.find("then 2026-11-01: unknown trigger 'nope'") != std::string::npos);
     CHECK(r.out.find("customer 10: expected in small, but not in the base") != std::string::npos);
+    // A segment the rule file does not have is named as such.
+    std::string typo = kTests;
+    typo.replace(typo.find("2: regular"), 10, "2: regulr");
+    dir.write("tiers.test.yaml", typo);
+    auto t = run_cli({"test", rules});
+    CHECK(t.code == 1);
+    CHECK(t.out.find("customer 2: expected segment regulr, which is not a general segment of the "
+                     "rule file (did you mean 'regular'?), got regular") != std::string::npos);
 }
 
 TEST_CASE("strata test: bad test files are rule problems at file:line:col; missing ones exit 2") {
