@@ -45,15 +45,10 @@ bool read_text_cell(sqlite3_value* cell, Value& out);
 // The cell's text (empty for null); valid until the cell changes.
 std::string_view cell_text(sqlite3_value* cell);
 
-// Empty, or only blank characters (text/blank.hpp: white space and invisible characters): a key
-// written so is no key.
-inline bool is_blank(std::string_view text) {
-    return text::is_blank(text);
-}
-
 // A customer table's key cell as a run keys the customer: an integer as it is, a whole REAL as
 // that integer (5.0 is the key 5, as SQLite itself compares them), any other non-blank value
-// as its text (text keys stay text: '00123' is not 123); null for no key (null or blank).
+// as its text (text keys stay text: '00123' is not 123); null for no key (null, or blank as
+// text/blank.hpp says).
 inline Value customer_key_of_cell(sqlite3_value* cell) {
     Value k;
     const int storage = sqlite3_value_type(cell);
@@ -62,7 +57,7 @@ inline Value customer_key_of_cell(sqlite3_value* cell) {
     } else if (auto whole = storage == SQLITE_FLOAT ? whole_number_key(sqlite3_value_double(cell))
                                                     : std::nullopt) {
         k = *whole;
-    } else if (storage != SQLITE_NULL && !is_blank(cell_text(cell))) {
+    } else if (storage != SQLITE_NULL && !text::is_blank(cell_text(cell))) {
         read_text_cell(cell, k);
     }
     return k;

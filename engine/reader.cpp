@@ -454,8 +454,8 @@ void SqliteFactSource::read(const std::function<void(FactChunk&)>& consume) {
             }
             ++orphans;
             const int type = sqlite3_value_type(cells[0]);
-            if (type == SQLITE_NULL ||
-                (type != SQLITE_INTEGER && type != SQLITE_FLOAT && is_blank(cell_text(cells[0]))))
+            if (type == SQLITE_NULL || (type != SQLITE_INTEGER && type != SQLITE_FLOAT &&
+                                        text::is_blank(cell_text(cells[0]))))
                 ++keyless;  // as customer_key_of_cell finds no key, without keeping the text
             return;
         }

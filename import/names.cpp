@@ -1,5 +1,7 @@
 #include "import/names.hpp"
 
+#include "text/encoding.hpp"
+
 #include <array>
 #include <map>
 
@@ -27,24 +29,6 @@ char32_t next_code_point(std::string_view s, size_t& i) {
     }
     i += len;
     return cp;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 // Spaces, punctuation and symbols outside ASCII: the Latin-1 signs, general punctuation,
@@ -128,7 +112,7 @@ std::string column_name_for(std::string_view header, size_t position, bool ascii
             }
         } else {
             std::string piece;
-            append_utf8(piece, cp);
+            text::append_utf8(piece, cp);
             put(piece);
         }
     }

@@ -80,6 +80,14 @@ std::string row_of(const std::vector<std::string>& lines, const std::string& id)
     return {};
 }
 
+// What a dry run of `file` over `db` on 2026-11-01 prints in `format`; the run must succeed.
+std::string dry_run_output(const std::string& file, const std::string& db, const char* format) {
+    const Run r = run_cli(
+        {"run", file, "--db", db, "--dry-run", "--as-of", "2026-11-01", "--format", format});
+    CHECK_MESSAGE(r.code == 0, r.err);
+    return r.out;
+}
+
 }  // namespace
 
 TEST_CASE("the run table keeps long and nested ids whole and its columns aligned") {
@@ -388,12 +396,7 @@ INSERT INTO customers VALUES (1, 'a', 1e308), (2, 'a', 1e308), (3, 'b', -9e28),
         rules += std::string("    - id: ") + id + "\n      when: plan == '" + id + "'\n";
     rules += "    - id: rest\n      when: otherwise\n";
     const auto file = dir.write("r.yaml", rules);
-    auto run = [&](const char* format) {
-        const Run r = run_cli(
-            {"run", file, "--db", db, "--dry-run", "--as-of", "2026-11-01", "--format", format});
-        CHECK_MESSAGE(r.code == 0, r.err);
-        return r.out;
-    };
+    auto run = [&](const char* format) { return dry_run_output(file, db, format); };
     // The table: it once aborted (an internal error after the run was stored).
     const std::string table = run("table");
     CHECK(table.find("6 customers, value total -\n") != std::string::npos);
@@ -466,12 +469,7 @@ INSERT INTO customers VALUES (1, 'a', 2.675), (2, 'b', 0.125), (3, 'c', 1.005),
         rules += std::string("    - id: ") + id + "\n      when: plan == '" + id + "'\n";
     rules += "    - id: e\n      when: otherwise\n";
     const auto file = dir.write("r.yaml", rules);
-    auto run = [&](const char* format) {
-        const Run r = run_cli(
-            {"run", file, "--db", db, "--dry-run", "--as-of", "2026-11-01", "--format", format});
-        CHECK_MESSAGE(r.code == 0, r.err);
-        return r.out;
-    };
+    auto run = [&](const char* format) { return dry_run_output(file, db, format); };
     const std::string json = run("json");
     const char* totals[] = {"2.68", "0.13", "1.01", "-2.68", "2.01"};
     const char* averages[] = {"2.68", "0.13", "1.01", "-2.68", "1.01"};  // 1.005 for e

@@ -13,6 +13,9 @@ namespace strata::text {
 // The UTF-8 byte-order mark, EF BB BF.
 inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
+// Appends code point `c` to `out` as UTF-8. REQUIRES: c <= U+10FFFF and not a surrogate.
+void append_utf8(std::string& out, char32_t c);
+
 // `s` without a leading UTF-8 byte-order mark.
 std::string_view strip_bom(std::string_view s);
 
