@@ -226,7 +226,7 @@ int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& 
     if (stays->empty()) {
         err << "strata history: customer '" << one_line(options.customer) << "' has no stays"
             << (options.ruleset ? " in ruleset '" + *options.ruleset + "'" : std::string())
-            << " in '" << file << "'\n";
+            << " in '" << file << "'" << other_rulesets_hint(*state, options.ruleset) << '\n';
     }
     if (!actions) err << "strata history: note: " << kActionsElsewhere << '\n';
     if (json) {

@@ -114,7 +114,8 @@ int run_runs(const RunsOptions& options, std::ostream& out, std::ostream& err) {
     if (runs->empty()) {
         err << "strata runs: no runs"
             << (options.ruleset ? " of ruleset '" + *options.ruleset + "'" : std::string())
-            << " are stored in '" << stored->state->getFilename() << "'\n";
+            << " are stored in '" << stored->state->getFilename() << "'"
+            << other_rulesets_hint(*stored->state, options.ruleset) << '\n';
     }
     if (json)
         write_json(out, *runs);

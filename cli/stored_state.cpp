@@ -1,8 +1,11 @@
 #include "cli/stored_state.hpp"
 
+#include <algorithm>
 #include <ostream>
+#include <vector>
 
 #include "cli/common.hpp"
+#include "dsl/diagnostics.hpp"
 #include "engine/store.hpp"
 
 namespace strata::cli {
@@ -51,6 +54,25 @@ std::optional<StoredState> open_stored_state(const std::string& command, const s
                     (state_path ? "" : " (or give --state PATH if the runs are kept elsewhere)"));
     s.tables = *tables;
     return s;
+}
+
+std::string other_rulesets_hint(SQLite::Database& state,
+                                const std::optional<std::string>& ruleset) {
+    if (!ruleset) return {};
+    StoreError error;
+    const auto runs = list_runs(state, std::nullopt, error);
+    if (!runs || runs->empty()) return {};
+    std::vector<std::string> names;
+    for (const RunListing& run : *runs) {
+        if (run.ruleset == *ruleset) return {};
+        if (std::find(names.begin(), names.end(), run.ruleset) == names.end())
+            names.push_back(run.ruleset);
+    }
+    std::sort(names.begin(), names.end());
+    std::string hint = "; the stored ruleset" + std::string(names.size() == 1 ? " is" : "s are");
+    for (size_t i = 0; i < names.size(); ++i)
+        hint += (i == 0 ? " '" : ", '") + one_line(names[i]) + "'";
+    return hint + did_you_mean(*ruleset, names);
 }
 
 }  // namespace strata::cli

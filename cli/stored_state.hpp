@@ -32,4 +32,10 @@ std::optional<StoredState> open_stored_state(const std::string& command, const s
                                              std::ostream& err, std::ostream* json_out,
                                              bool reads_customers = true);
 
+// For a note that found nothing of `ruleset`: when `state` stores runs, but none of that
+// ruleset (a typo, say), "; the stored rulesets are 'a', 'b'" and, when one is close,
+// " (did you mean 'a'?)". Empty otherwise: no ruleset given, it has runs, or the runs cannot
+// be read (the note stands without the hint).
+std::string other_rulesets_hint(SQLite::Database& state, const std::optional<std::string>& ruleset);
+
 }  // namespace strata::cli

@@ -157,7 +157,8 @@ int run_triggers(const TriggersOptions& options, std::ostream& out, std::ostream
     if (readout->empty()) {
         err << "strata triggers: no runs"
             << (options.ruleset ? " of ruleset '" + *options.ruleset + "'" : std::string())
-            << " are stored in '" << file << "'\n";
+            << " are stored in '" << file << "'"
+            << other_rulesets_hint(*stored->state, options.ruleset) << '\n';
     } else if (triggers == 0) {
         err << "strata triggers: no run"
             << (options.ruleset ? " of ruleset '" + *options.ruleset + "'" : std::string())

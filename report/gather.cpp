@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "dsl/calendar.hpp"
+#include "dsl/diagnostics.hpp"
 #include "engine/state.hpp"
 #include "report/report_model.hpp"
 #include "report/run_store.hpp"
@@ -335,8 +336,11 @@ std::optional<ReportModel> gather_from_store(RunStore& store, const ReportReques
             hint += ")";
         }
         if (runs.empty()) {
+            std::vector<std::string> stored_rulesets;
+            for (const RunRecord& r : *all)
+                stored_rulesets.push_back(r.ruleset);
             error = "no stored run of ruleset '" + ruleset + "' in '" + where + "'" +
-                    store.listing_hint();
+                    did_you_mean(ruleset, stored_rulesets) + store.listing_hint();
             return std::nullopt;
         }
         // Run `id` of the ruleset, or why not.

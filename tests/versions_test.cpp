@@ -409,3 +409,36 @@ TEST_CASE(
     CHECK(run_cli({"show", "tiers@2", "--state", copy}).out == rules_v2());
     CHECK(has(run_cli({"history", "--customer", "3", "--state", copy}).out, "rest"));
 }
+
+TEST_CASE("runs, history, triggers and report name the stored rulesets after a ruleset typo") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    const auto rules = dir.write("tiers.yaml", rules_v2());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const std::string hint = "; the stored ruleset is 'tiers' (did you mean 'tiers'?)";
+    // Nothing of a ruleset that is not stored is still an answer (exit 0), with the hint.
+    auto runs = run_cli({"runs", "--db", db, "--ruleset", "teirs"});
+    CHECK(runs.code == 0);
+    CHECK_MESSAGE(has(runs.err, "no runs of ruleset 'teirs' are stored in '" + db + "'" + hint),
+                  runs.err);
+    auto history = run_cli({"history", "--db", db, "--customer", "2", "--ruleset", "teirs"});
+    CHECK(history.code == 0);
+    CHECK_MESSAGE(has(history.err, "in ruleset 'teirs' in '" + db + "'" + hint), history.err);
+    auto triggers = run_cli({"triggers", "--db", db, "--ruleset", "teirs"});
+    CHECK(triggers.code == 0);
+    CHECK_MESSAGE(has(triggers.err, hint), triggers.err);
+    auto report =
+        run_cli({"report", "--db", db, "--ruleset", "teirs", "--out", dir.file("r.html")});
+    CHECK(report.code == 2);
+    CHECK_MESSAGE(
+        has(report.err, "no stored run of ruleset 'teirs' in '" + db + "' (did you mean 'tiers'?)"),
+        report.err);
+    // A ruleset far from every stored one is listed without a guess; a stored ruleset that
+    // simply did not place the customer gets no hint.
+    auto far = run_cli({"runs", "--db", db, "--ruleset", "churn-risk"});
+    CHECK_MESSAGE(has(far.err, "are stored in '" + db + "'; the stored ruleset is 'tiers'\n"),
+                  far.err);
+    auto absent = run_cli({"history", "--db", db, "--customer", "99", "--ruleset", "tiers"});
+    CHECK(absent.code == 0);
+    CHECK_MESSAGE(has(absent.err, "in ruleset 'tiers' in '" + db + "'\n"), absent.err);
+}
