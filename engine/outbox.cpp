@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include <algorithm>
 #include <cctype>
 #include <string_view>
 
@@ -329,6 +330,57 @@ bool EnqueuedActions::contains(const OutboxRow& row) {
         query_.bind(4, std::get<Str>(row.customer_key).str());
     query_.bind(5, row.action);
     return query_.executeStep();
+}
+
+std::vector<ChangedActionPlace> places_enqueued_before(const std::vector<OutboxRow>& rows,
+                                                       const std::vector<char>& fresh) {
+    std::vector<ChangedActionPlace> places;
+    for (size_t r = 0; r < rows.size(); ++r) {
+        if (fresh[r]) continue;
+        const OutboxRow& row = rows[r];
+        const bool seen = std::any_of(places.begin(), places.end(), [&](const auto& p) {
+            return p.trigger_id == row.trigger_id && p.action == row.action;
+        });
+        if (!seen) places.push_back({row.trigger_id, row.action, row.type, {}, 0});
+    }
+    return places;
+}
+
+std::optional<ChangedActionPlace> changed_action_place(SQLite::Database& state,
+                                                       const std::string& ruleset,
+                                                       const std::string& as_of,
+                                                       std::vector<ChangedActionPlace> places) {
+    SQLite::Statement query(state,
+                            "SELECT type, version FROM strata_outbox WHERE ruleset = ? AND "
+                            "as_of = ? AND trigger_id = ? AND action = ? AND type <> ? LIMIT 1");
+    for (ChangedActionPlace& place : places) {
+        query.reset();
+        query.bind(1, ruleset);
+        query.bind(2, as_of);
+        query.bind(3, place.trigger_id);
+        query.bind(4, place.action);
+        query.bind(5, place.new_type);
+        if (query.executeStep()) {
+            place.stored_type = query.getColumn(0).getString();
+            place.stored_version = query.getColumn(1).getInt64();
+            return place;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string changed_action_message(const ChangedActionPlace& place, const std::string& as_of,
+                                   int64_t version) {
+    const std::string n = std::to_string(place.action + 1);
+    return "trigger '" + place.trigger_id + "': the outbox already holds its action " + n +
+           " at as_of " + as_of + " as '" + place.stored_type + "' (enqueued by version " +
+           std::to_string(place.stored_version) + "), and version " + std::to_string(version) +
+           " has a '" + place.new_type +
+           "' there. An action's idempotency key is its place in "
+           "the trigger, so this run would take one action for the other: the new one never "
+           "enqueued, and the one enqueued before enqueued again at its new place. Nothing was "
+           "stored. Run the changed rules at a later as_of, keep the earlier actions in their "
+           "places (add new ones at the end), or give the changed trigger a new id";
 }
 
 namespace {

@@ -97,6 +97,37 @@ class EnqueuedActions {
     SQLite::Statement query_;
 };
 
+// An action's place in a trigger whose key the outbox holds already, for an action of
+// another type: the trigger's list of actions changed (an action put in, taken out or moved)
+// between runs of the same as_of. Its key, made of the place, now names another action, so
+// a run would take the new action for the one enqueued before: the new one lost and, at its
+// new place, the earlier one enqueued a second time. Such a run is refused.
+struct ChangedActionPlace {
+    std::string trigger_id;
+    int action = 0;
+    std::string new_type;     // the type the rules put at this place now
+    std::string stored_type;  // the type the outbox holds at it
+    int64_t stored_version = 0;
+};
+
+// The (trigger, place, type) of each row not `fresh` (its key is in the outbox already), once
+// each, in the order of the rows: what `changed_action_place` checks.
+std::vector<ChangedActionPlace> places_enqueued_before(const std::vector<OutboxRow>& rows,
+                                                       const std::vector<char>& fresh);
+
+// The first of `places` at which the outbox holds, for `ruleset` and `as_of`, an action of
+// another type than `new_type`; nullopt when none. (One customer's `eval` needs no such
+// check: it evaluates only the rule file of the latest run.)
+// REQUIRES: the state has strata_outbox. Throws SQLite::Exception.
+std::optional<ChangedActionPlace> changed_action_place(SQLite::Database& state,
+                                                       const std::string& ruleset,
+                                                       const std::string& as_of,
+                                                       std::vector<ChangedActionPlace> places);
+
+// Why the run is refused, for the user: the trigger, the place, both types, and what to do.
+std::string changed_action_message(const ChangedActionPlace& place, const std::string& as_of,
+                                   int64_t version);
+
 // Statuses as stored.
 inline constexpr const char* kOutboxStatuses[] = {"pending", "in_flight", "done",
                                                   "dead",    "holdout",   "capped"};

@@ -172,6 +172,23 @@ bool fire(const CompiledRules& rules, const RunOptions& options, const Frame& fr
             return false;
         }
     }
+    // A key found in the outbox must name the same action it named when it was enqueued.
+    if (auto places = places_enqueued_before(firing.rows, inserted); !places.empty()) {
+        try {
+            SQLite::Database& outbox = writer ? writer->history() : *state;
+            const std::string as_of = format_date(rep.as_of);
+            if (auto changed =
+                    changed_action_place(outbox, rules.rules.ruleset, as_of, std::move(places))) {
+                error.message = changed_action_message(*changed, as_of, rules.rules.version);
+                error.rule_problem = true;
+                return false;
+            }
+        } catch (const SQLite::Exception& e) {
+            error.message =
+                "cannot read earlier actions from table 'strata_outbox': " + std::string(e.what());
+            return false;
+        }
+    }
     record_firing(firing, inserted, writer != nullptr, rep);
     return true;
 }

@@ -29,13 +29,23 @@ bool fire_into_sqlite(const std::string& path, const CompiledRules& rules,
         base.other_history = history.get();
         Firing firing = fire_candidates(rules, columns, candidates.rows, true, base);
         std::vector<char> fresh;
+        std::optional<SQLite::Transaction> transaction;
         if (store) {
-            SQLite::Transaction transaction(*db);
+            transaction.emplace(*db);
             enqueue(*db, firing.rows, utc_now(), &fresh);
-            transaction.commit();
         } else {
             fresh = actions_not_enqueued(db.get(), firing.rows);
         }
+        // A key found in the outbox must name the same action it named when it was enqueued.
+        if (auto places = places_enqueued_before(firing.rows, fresh); !places.empty()) {
+            const std::string& as_of = firing.rows.front().as_of;
+            if (auto changed =
+                    changed_action_place(*db, rules.rules.ruleset, as_of, std::move(places))) {
+                error = changed_action_message(*changed, as_of, rules.rules.version);
+                return false;
+            }
+        }
+        if (transaction) transaction->commit();
         record_firing(firing, fresh, store, rep);
     } catch (const SQLite::Exception& e) {
         error = "cannot write the actions to '" + path + "' (table 'strata_outbox'): " + e.what();
@@ -74,6 +84,20 @@ bool fire_into_postgres(const warehouse::PostgresUrl& url, const CompiledRules& 
     if (!fresh) {
         error = fresh.error().describe();
         return false;
+    }
+    // A key found in the outbox must name the same action it named when it was enqueued.
+    if (auto places = places_enqueued_before(firing.rows, fresh.value()); !places.empty()) {
+        const std::string& as_of = firing.rows.front().as_of;
+        auto changed =
+            changed_action_place_in_postgres(db, rules.rules.ruleset, as_of, std::move(places));
+        if (!changed) {
+            error = changed.error().describe();
+            return false;
+        }
+        if (changed.value()) {
+            error = changed_action_message(*changed.value(), as_of, rules.rules.version);
+            return false;
+        }
     }
     if (auto done = transaction.value().commit(); !done) {
         error = done.error().describe();

@@ -300,7 +300,13 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
     firing.fire_on_rule_change = options.fire_on_rule_change;
     firing.as_of = options.as_of;
     firing.run_id = options.dry_run ? 0 : cell_integer(Cell(run_id));
-    if (!run.take(fire_in_postgres(db, firing, rep))) return std::nullopt;
+    std::optional<std::string> refused_firing;
+    if (!run.take(fire_in_postgres(db, firing, rep), &refused_firing)) return std::nullopt;
+    if (refused_firing) {
+        error.message = *refused_firing;
+        error.rule_problem = true;
+        return std::nullopt;
+    }
 
     if (!options.dry_run) {
         // The moves between general segments since the ruleset's latest run, before the stays

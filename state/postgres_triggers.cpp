@@ -114,10 +114,28 @@ Outcome<std::vector<char>> enqueue_in_postgres(PostgresConnection& db,
     return fresh;
 }
 
-Outcome<Done> fire_in_postgres(PostgresConnection& db, const PostgresFiringInput& in,
-                               RunReport& rep) {
+Outcome<std::optional<ChangedActionPlace>> changed_action_place_in_postgres(
+    PostgresConnection& db, const std::string& ruleset, const std::string& as_of,
+    std::vector<ChangedActionPlace> places) {
+    for (ChangedActionPlace& place : places) {
+        auto rows = db.exec(
+            "SELECT type, version FROM strata_outbox WHERE ruleset = $1 AND as_of = $2 AND "
+            "trigger_id = $3 AND action = $4::integer AND type <> $5 LIMIT 1",
+            {ruleset, as_of, place.trigger_id, std::to_string(place.action), place.new_type});
+        if (!rows) return rows.error();
+        if (rows.value().rows.empty()) continue;
+        place.stored_type = rows.value().rows[0][0].value_or("");
+        place.stored_version = std::stoll(rows.value().rows[0][1].value_or("0"));
+        return std::optional<ChangedActionPlace>(place);
+    }
+    return std::optional<ChangedActionPlace>();
+}
+
+Outcome<std::optional<std::string>> fire_in_postgres(PostgresConnection& db,
+                                                     const PostgresFiringInput& in,
+                                                     RunReport& rep) {
     const CompiledRules& rules = *in.rules;
-    if (rules.triggers.empty()) return Done{};
+    if (rules.triggers.empty()) return std::optional<std::string>();
     const FiringCause cause = firing_cause(*in.previous, rules.rules.version);
     rep.firing = cause == FiringCause::Baseline     ? "initial"
                  : cause == FiringCause::RuleChange ? "rules"
@@ -196,8 +214,18 @@ Outcome<Done> fire_in_postgres(PostgresConnection& db, const PostgresFiringInput
     if (history.error) return *history.error;
     auto fresh = enqueue_in_postgres(db, firing.rows, in.run_id != 0, in.integer_keys);
     if (!fresh) return fresh.error();
+    // A key found in the outbox must name the same action it named when it was enqueued.
+    if (auto places = places_enqueued_before(firing.rows, fresh.value()); !places.empty()) {
+        const std::string& as_of = firing.rows.front().as_of;
+        auto changed =
+            changed_action_place_in_postgres(db, rules.rules.ruleset, as_of, std::move(places));
+        if (!changed) return changed.error();
+        if (changed.value())
+            return std::optional<std::string>(
+                changed_action_message(*changed.value(), as_of, rules.rules.version));
+    }
     record_firing(firing, fresh.value(), in.run_id != 0, rep);
-    return Done{};
+    return std::optional<std::string>();
 }
 
 }  // namespace strata::state

@@ -64,10 +64,19 @@ struct PostgresFiringInput {
     int64_t run_id = 0;  // 0 for a dry run: nothing is written
 };
 
+// engine/outbox.hpp's changed_action_place, in a PostgreSQL strata_outbox: the first of
+// `places` whose key names, in the outbox, an action of another type; nullopt when none.
+warehouse::Outcome<std::optional<ChangedActionPlace>> changed_action_place_in_postgres(
+    warehouse::PostgresConnection& db, const std::string& ruleset, const std::string& as_of,
+    std::vector<ChangedActionPlace> places);
+
 // REQUIRES: inside the run's transaction, after the temporary tables strata_placed (the
 // run's query) and strata_new_stays exist and before the stays change. Fills rep.triggers,
-// rep.firing, rep.actions_enqueued and, for a dry run, rep.would_enqueue.
-warehouse::Outcome<warehouse::Done> fire_in_postgres(warehouse::PostgresConnection& db,
-                                                     const PostgresFiringInput& in, RunReport& rep);
+// rep.firing, rep.actions_enqueued and, for a dry run, rep.would_enqueue. The value is a
+// message when the rules are at fault (engine/outbox.hpp's changed_action_message): the run
+// must then store nothing.
+warehouse::Outcome<std::optional<std::string>> fire_in_postgres(warehouse::PostgresConnection& db,
+                                                                const PostgresFiringInput& in,
+                                                                RunReport& rep);
 
 }  // namespace strata::state

@@ -509,3 +509,48 @@ INSERT INTO customers VALUES (CAST(x'6dfc6c6c6572' AS TEXT), 'a', 10, 0),
                                         "5:tiers/8:newcomer/13:x6df66c6c6572/10:2026-11-01/0",
                                         "5:tiers/8:newcomer/8:tm\xc3\xbcller/10:2026-11-01/0"});
 }
+
+TEST_CASE("a re-run of an as_of whose trigger got an action at another's place is refused") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    auto trigger = [](const std::string& actions) {
+        return "\ntriggers:\n  - id: ping\n    on: in any\n    actions:\n" + actions;
+    };
+    const std::string email = "      - email: { template: welcome }\n";
+    const std::string sms = "      - sms: { text: \"hello {{customer_id}}\" }\n";
+    const auto v1 = dir.write("v1.yaml", rules(trigger(email), 1));
+    REQUIRE(run_cli({"run", v1, "--db", db, "--as-of", "2026-10-01"}).code == 0);  // a baseline
+    REQUIRE(run_cli({"run", v1, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const std::string before = outbox(db);
+    REQUIRE(scalar(db, "SELECT count(*) FROM strata_outbox") == 4);
+    // Version 2 puts an SMS first: by place, its key is the email's. Taken as enqueued, the
+    // SMS would be lost, and the email enqueued again as action 2.
+    const auto v2 = dir.write("v2.yaml", rules(trigger(sms + email), 2));
+    for (const char* extra : {"--dry-run", "--format"}) {
+        std::vector<std::string> args = {"run", v2, "--db", db, "--as-of", "2026-11-01", extra};
+        if (std::string(extra) == "--format") args.push_back("json");
+        auto refused = run_cli(args);
+        CHECK(refused.code == 1);
+        CHECK_MESSAGE(refused.err.find("trigger 'ping': the outbox already holds its action 1 at "
+                                       "as_of 2026-11-01 as 'email' (enqueued by version 1), "
+                                       "and version 2 has a 'sms' there") != std::string::npos,
+                      refused.err);
+    }
+    CHECK(outbox(db) == before);
+    CHECK(scalar(db, "SELECT count(*) FROM strata_runs") == 2);
+    // One customer's eval takes only the rule file of the latest run: never the refused one.
+    auto one = run_cli({"eval", v2, "--db", db, "--customer", "3"});
+    CHECK(one.code == 1);
+    CHECK_MESSAGE(one.err.find("run this file first") != std::string::npos, one.err);
+    // Added at the end, the SMS is a new action and the email is found enqueued.
+    const auto v3 = dir.write("v3.yaml", rules(trigger(email + sms), 3));
+    auto added = run_cli({"run", v3, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(added.code == 0, added.err);
+    CHECK(json_at(added.out, "$.triggers[0].enqueued") == "4");
+    CHECK(json_at(added.out, "$.triggers[0].already_enqueued") == "4");
+    CHECK(scalar(db, "SELECT count(*) FROM strata_outbox WHERE type = 'email'") == 4);
+    CHECK(scalar(db, "SELECT count(*) FROM strata_outbox WHERE type = 'sms'") == 4);
+    // At a later as_of the keys are new: the changed list is no problem there.
+    auto later = run_cli({"run", v2, "--db", db, "--as-of", "2026-11-02"});
+    CHECK_MESSAGE(later.code == 0, later.err);
+}
