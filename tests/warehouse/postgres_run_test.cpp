@@ -442,3 +442,48 @@ TEST_CASE("postgres run: value totals exact and out of range as the engine's") {
         CHECK(comparable(in_pg.out) == comparable(lite.out));
     }
 }
+
+TEST_CASE("postgres run: a re-run whose trigger got an action at another's place is refused") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, spend REAL);
+INSERT INTO customers VALUES (1, 10), (2, 500), (3, 2000);
+)sql");
+    auto pg = RunDatabase::create();
+    auto copied = copy_sqlite_tables(base, {"customers"}, pg.connection);
+    if (!copied) FAIL(copied.error().describe());
+    auto rules = [&](int version, const std::string& actions) {
+        return dir.write("v" + std::to_string(version) + ".yaml",
+                         "ruleset: tiers\nversion: " + std::to_string(version) +
+                             "\ngeneral:\n  segments:\n    - id: big\n      when: spend >= 100\n"
+                             "    - id: small\n      when: otherwise\n"
+                             "triggers:\n  - id: ping\n    on: in any\n    actions:\n" +
+                             actions);
+    };
+    const std::string email = "      - email: { template: welcome }\n";
+    const std::string sms = "      - sms: { text: hello }\n";
+    const std::string v1 = rules(1, email);
+    const std::string state = dir.file("state.db");
+    // The same steps on PostgreSQL and on SQLite, which must agree.
+    auto both = [&](const std::string& file, const char* as_of) {
+        const Run lite = run_cli({"run", file, "--db", base, "--state", state, "--as-of", as_of});
+        const Run in_pg = run_cli({"run", file, "--db", pg.url, "--as-of", as_of});
+        CHECK(lite.code == in_pg.code);
+        return in_pg;
+    };
+    REQUIRE(both(v1, "2026-10-01").code == 0);
+    REQUIRE(both(v1, "2026-11-01").code == 0);
+    const std::string before = postgres_outbox(pg.connection);
+    const Run refused = both(rules(2, sms + email), "2026-11-01");
+    CHECK(refused.code == 1);
+    CHECK_MESSAGE(refused.err.find("trigger 'ping': the outbox already holds its action 1 at "
+                                   "as_of 2026-11-01 as 'email' (enqueued by version 1), and "
+                                   "version 2 has a 'sms' there") != std::string::npos,
+                  refused.err);
+    CHECK(postgres_outbox(pg.connection) == before);
+    REQUIRE(both(rules(3, email + sms), "2026-11-01").code == 0);
+    CHECK(postgres_outbox(pg.connection) == sqlite_outbox(state));
+    auto sms_rows = pg.connection.exec("SELECT count(*) FROM strata_outbox WHERE type = 'sms'");
+    REQUIRE(sms_rows);
+    CHECK(sms_rows.value().rows[0][0] == "3");
+}
