@@ -4,6 +4,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,22 @@ struct StoreError {
 // the one case in which this changes the file (back to its last committed state).
 std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error,
                                                  int wait_ms = 5000);
+
+// Turns off SQLite's old leniency that reads a double-quoted name no column has as a string:
+// in statements and in CREATE statements of this connection. A long-lived prepared statement
+// whose column was renamed or dropped since is then an error when SQLite prepares it again,
+// not the column's name as a constant text. (Schemas written so are still read.)
+void refuse_double_quoted_strings(SQLite::Database& db);
+
+// Which file a path names now (its device and inode): a file replaced (`mv new.db db.db`) or
+// removed under a connection that stays open is told from the one it opened.
+struct FileIdentity {
+    uint64_t device = 0;
+    uint64_t inode = 0;
+    bool operator==(const FileIdentity&) const = default;
+};
+// nullopt when nothing is at `path` (or it cannot be read).
+std::optional<FileIdentity> file_identity(const std::string& path);
 
 // Makes an empty file at `path` when there is none, in one step (O_EXCL): true when this call
 // made it, so that the caller may remove it again on failure without removing a file another

@@ -44,10 +44,13 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
                 l->as_of, today_utc(), "or set EngineOptions::allow_future_as_of to store it"))
             return fail(Kind::Usage, *refused);
     }
+    // Opened on first use, and again when the file at the path is another one since.
+    if (writable_state && writable_state_file != file_identity(state_path)) writable_state.reset();
     if (!writable_state) {
         StoreError error;
         writable_state = open_state(state_path, error, options.busy_timeout_ms);
         if (!writable_state) return store_failed(error);
+        writable_state_file = file_identity(state_path);
     }
     auto acquired = acquire();
     if (!acquired) return acquired.error();

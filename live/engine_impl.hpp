@@ -96,6 +96,10 @@ struct Connection {
     std::unique_ptr<OneCustomerStays> stays;  // over state_db()
     std::optional<PreparedTransaction> data_reads;
     std::optional<PreparedTransaction> state_reads;  // when the state is another file
+    // The files the two paths named when they were opened: a connection to a file replaced
+    // or removed since is not used again.
+    std::optional<FileIdentity> data_file;
+    std::optional<FileIdentity> state_file;
     SQLite::Database& state_db() { return state ? *state : *data; }
 };
 
@@ -135,6 +139,7 @@ struct Engine::Impl {
     mutable std::vector<std::unique_ptr<live::Connection>> idle;
     std::mutex apply_mutex;
     std::unique_ptr<SQLite::Database> writable_state;  // for apply(), opened on first use
+    std::optional<FileIdentity> writable_state_file;   // the file it opened
 
     // A new connection of the pool, or one made of databases open already.
     Result<std::unique_ptr<live::Connection>> connect(
@@ -150,7 +155,11 @@ struct Engine::Impl {
                              : open_read_only(state_path, error, options.busy_timeout_ms);
             if (!c->state) return live::store_failed(error);
         }
+        c->data_file = file_identity(options.db_path);
+        if (c->state) c->state_file = file_identity(state_path);
         try {
+            refuse_double_quoted_strings(*c->data);
+            if (c->state) refuse_double_quoted_strings(*c->state);
             // Pages read through a memory map, not a system call each: one customer's rows
             // are a few pages anywhere in the file.
             c->data->exec("PRAGMA mmap_size = 4294967296");
@@ -166,13 +175,19 @@ struct Engine::Impl {
         return c;
     }
 
+    // An idle connection to the files the paths name now, or a new one. Connections to a file
+    // replaced or removed since they were opened are closed: the engine reads the database
+    // that is at the path, as a new process would.
     Result<std::unique_ptr<live::Connection>> acquire() const {
+        const std::optional<FileIdentity> data_now = file_identity(options.db_path);
+        const std::optional<FileIdentity> state_now =
+            state_path != options.db_path ? file_identity(state_path) : std::nullopt;
         {
             std::lock_guard lock(pool_mutex);
-            if (!idle.empty()) {
+            while (!idle.empty()) {
                 auto c = std::move(idle.back());
                 idle.pop_back();
-                return c;
+                if (c->data_file == data_now && c->state_file == state_now) return c;
             }
         }
         return connect();

@@ -101,6 +101,7 @@ bool create_lookup_indexes(const std::string& path, const std::vector<LookupInde
     try {
         SQLite::Database db(path, SQLite::OPEN_READWRITE);
         db.setBusyTimeout(wait_ms);
+        refuse_double_quoted_strings(db);  // a column gone since is an error, not a constant
         for (const LookupIndex& l : lookups) {
             if (l.present || l.view) continue;
             db.exec(l.create_sql);

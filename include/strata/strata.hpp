@@ -68,8 +68,9 @@ struct EngineError {
     Kind kind = Kind::Database;
     std::string message;
     // The error is the rule file's: it cannot be read (Usage: `message` says why, such as
-    // "no such file" or "it is a directory"), it has errors (Rules), or it names tables or
-    // columns the database lacks (Database). `message` lists the errors with their lines and
+    // "no such file" or "it is a directory"), it has errors (Rules), or it names tables the
+    // database lacks (Database) or columns a table lacks (Rules, as `strata check` and the
+    // exit code 1 of `strata eval` say). `message` lists the errors with their lines and
     // columns.
     bool in_rule_file = false;
     // The strata command's exit code for this error: 1 for rule problems, 2 otherwise.
@@ -138,7 +139,11 @@ class Engine {
     // Evaluates one customer. `customer_key` is the key as text: digits find an integer key
     // (then a text key spelled so), anything else a text key. Safe to call from several
     // threads at once: each call takes a connection of its own from the engine's pool
-    // (created on demand, kept for later calls, with its prepared statements).
+    // (created on demand, kept for later calls, with its prepared statements). A database
+    // file replaced at its path (`mv new.db shop.db`) is read from the next call on, as a new
+    // process would read it (refresh() takes its thresholds); one removed is a Database error.
+    // A column the rule file reads that was renamed or dropped since open() is a Database
+    // error naming it, never read as anything else.
     Result<CustomerResult> evaluate(std::string_view customer_key) const;
 
     // Evaluates one customer and stores the outcome, in one transaction on the state
