@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/io.hpp"
+#include "dsl/diagnostics.hpp"
 #include "engine/numeric.hpp"
 #include "engine/sha256.hpp"
 #include "engine/state.hpp"
@@ -189,8 +190,13 @@ std::string one_line(const std::string& s) {
             out += "⏎";
         } else if (c < 0x20 || c == 0x7F) {
             out += ' ';
-        } else {
+        } else if (c < 0x80) {
             out += static_cast<char>(c);
+        } else if (const size_t n = utf8_sequence_length(s, i); n > 0) {
+            out.append(s, i, n);
+            i += n - 1;
+        } else {
+            out += "\uFFFD";  // a byte that is not UTF-8: one column, as JSON writes it
         }
     }
     return out;

@@ -85,7 +85,8 @@ std::string signed_thousands(int64_t n);
 // Text from the rule file or the data made safe for one line of text output: a line break
 // becomes ⏎ and any other control character (an escape sequence's ESC too) a space, so that a
 // label written over several lines, or a key with a tab, cannot break a table or recolour the
-// terminal. JSON output escapes such characters instead.
+// terminal. A byte that is not UTF-8 becomes U+FFFD, as in JSON output, so that columns
+// still line up. JSON output escapes such characters instead.
 std::string one_line(const std::string& s);
 
 // A text table: each line is `indent`, then the cells joined by two spaces, each column as

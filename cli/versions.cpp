@@ -138,7 +138,8 @@ int run_versions(const VersionsOptions& options, std::ostream& out, std::ostream
     if (versions->empty()) {
         err << "strata versions: no versions"
             << (options.ruleset ? " of ruleset '" + *options.ruleset + "'" : std::string())
-            << " are registered in '" << stored->name << "'\n";
+            << " are registered in '" << stored->name << "'"
+            << other_rulesets_hint(*stored->state, options.ruleset) << '\n';
     }
     if (json)
         write_json(out, *versions);

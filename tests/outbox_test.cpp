@@ -261,7 +261,8 @@ TEST_CASE("outbox fail sends an action back to pending until --max-attempts, the
 }
 
 TEST_CASE(
-    "a --consumer or --reason that is not UTF-8 is stored as given and listed as valid JSON") {
+    "a --consumer or --reason that is not UTF-8 is stored as given and listed as valid JSON and "
+    "text") {
     TempDir dir;
     const std::string db = outbox_state(dir, pending(2));
     const std::string consumer = "sender-\xff", reason = "SMTP 451 \xfe\xff, try later";
@@ -274,6 +275,11 @@ TEST_CASE(
     CHECK(json_at(json.out, "$.actions[0].reason") ==
           "SMTP 451 \xEF\xBF\xBD\xEF\xBF\xBD, try later");
     CHECK(json_at(json.out, "$.actions[1].consumer") == "sender-\xEF\xBF\xBD");
+    // The table writes the same U+FFFD, so that its columns line up.
+    const Run table = outbox("list", db, {});
+    REQUIRE(table.code == 0);
+    CHECK(strata::text::is_valid_utf8(table.out));
+    CHECK(table.out.find("SMTP 451 \xEF\xBF\xBD\xEF\xBF\xBD, try later") != std::string::npos);
 }
 
 TEST_CASE("outbox fail allows 5 attempts by default") {

@@ -410,7 +410,8 @@ TEST_CASE(
     CHECK(has(run_cli({"history", "--customer", "3", "--state", copy}).out, "rest"));
 }
 
-TEST_CASE("runs, history, triggers and report name the stored rulesets after a ruleset typo") {
+TEST_CASE(
+    "runs, history, versions, triggers and report name the stored rulesets after a ruleset typo") {
     TempDir dir;
     const auto db = dir.database("base.db", kBase);
     const auto rules = dir.write("tiers.yaml", rules_v2());
@@ -424,6 +425,9 @@ TEST_CASE("runs, history, triggers and report name the stored rulesets after a r
     auto history = run_cli({"history", "--db", db, "--customer", "2", "--ruleset", "teirs"});
     CHECK(history.code == 0);
     CHECK_MESSAGE(has(history.err, "in ruleset 'teirs' in '" + db + "'" + hint), history.err);
+    auto versions = run_cli({"versions", "--db", db, "teirs"});
+    CHECK(versions.code == 0);
+    CHECK_MESSAGE(has(versions.err, "are registered in '" + db + "'" + hint), versions.err);
     auto triggers = run_cli({"triggers", "--db", db, "--ruleset", "teirs"});
     CHECK(triggers.code == 0);
     CHECK_MESSAGE(has(triggers.err, hint), triggers.err);
