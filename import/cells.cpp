@@ -98,9 +98,9 @@ struct NumberParts {
     // Commas grouped the integer's thousands (1,234,567 or 1,500.25): a number only where the
     // decimal mark is '.'.
     bool comma_groups = false;
-    // One comma before the last three digits of 1 to 3 more, and nothing else (1,500): a
-    // fraction where the decimal mark is ',', thousands where it is '.'.
-    bool comma_ambiguous = false;
+    // One comma or point before the last three digits of 1 to 3 more, and nothing else (1,500
+    // or 1.500): a fraction where the decimal mark is that one, thousands where it is the other.
+    bool mark_ambiguous = false;
 };
 
 // Whether s[i] is ',' followed by exactly three digits and then the end, another such group
@@ -169,8 +169,8 @@ std::optional<NumberParts> split_number(std::string_view s) {
         for (char c : parts.fraction)
             if (!is_digit(c)) return std::nullopt;
         if (parts.mark == ',' && parts.comma_groups) return std::nullopt;
-        parts.comma_ambiguous = parts.mark == ',' && !grouped && parts.fraction.size() == 3 &&
-                                parts.digit_count <= 3 && parts.digits[0] != '0';
+        parts.mark_ambiguous = !grouped && parts.fraction.size() == 3 && parts.digit_count <= 3 &&
+                               parts.digits[0] != '0';
     }
     return parts;
 }
@@ -226,7 +226,7 @@ uint32_t number_shape(std::string_view s) {
         return shape | kBeyondReal |
                (parts->mark == 0 && !parts->comma_groups ? uint32_t{kWholeNumber} : 0u);
     if (parts->comma_groups) return shape | kDotFraction | kCommaThousands;
-    if (parts->comma_ambiguous) return shape | kDotFraction | kCommaFraction | kCommaAmbiguous;
+    if (parts->mark_ambiguous) return shape | kDotFraction | kCommaFraction | kMarkAmbiguous;
     if (parts->mark == 0) return shape | kWholeNumber | kDotFraction | kCommaFraction;
     return shape | (parts->mark == '.' ? kDotFraction : kCommaFraction);
 }
@@ -243,8 +243,9 @@ std::optional<double> parse_number_cell(std::string_view s, DecimalMark mark) {
     auto parts = split_number(s);
     if (!parts || !exact_as_real(*parts)) return std::nullopt;
     if (parts->comma_groups && mark != DecimalMark::Dot) return std::nullopt;
-    // 1,500 with the decimal mark '.': the comma grouped thousands.
-    const bool thousands = parts->comma_ambiguous && mark == DecimalMark::Dot;
+    // 1,500 with the decimal mark '.', or 1.500 with ',': the other mark grouped thousands.
+    const bool thousands =
+        parts->mark_ambiguous && parts->mark != (mark == DecimalMark::Dot ? '.' : ',');
     if (parts->mark != 0 && !thousands && parts->mark != (mark == DecimalMark::Dot ? '.' : ',')) {
         return std::nullopt;
     }

@@ -42,8 +42,9 @@ enum CellShape : uint32_t {
     kCommaFraction = 1u << 4,  // a number whose fraction follows a ','
     // 1,234,567 or 1,500.25: commas grouping thousands, a number only with the decimal mark '.'
     kCommaThousands = 1u << 5,
-    // 1,500: 1.5 with the decimal mark ',', 1500 with '.' (then the comma groups thousands)
-    kCommaAmbiguous = 1u << 6,
+    // 1,500 or 1.500: 1.5 with that decimal mark, 1500 with the other (which then groups
+    // thousands, as in 1.500,25)
+    kMarkAmbiguous = 1u << 6,
     // A number with more significant digits than a REAL keeps exactly (beyond 15, or a whole
     // number past 2^53): no number, though an integer column may hold a whole one.
     kBeyondReal = 1u << 7
@@ -54,7 +55,8 @@ uint32_t number_shape(std::string_view trimmed);
 // allowed (150 000), no leading zero (007 is a code, not 7).
 std::optional<int64_t> parse_integer_cell(std::string_view trimmed);
 // A number cell: an integer part as above, then optionally `mark` and digits. With the mark
-// '.', commas may group the integer part's thousands instead (1,234,567.5; 1,500 is 1500).
+// '.', commas may group the integer part's thousands instead (1,234,567.5; 1,500 is 1500);
+// with ',', one point before three digits is thousands (1.500 is 1500).
 std::optional<double> parse_number_cell(std::string_view trimmed, DecimalMark mark);
 
 // Which date orders a date or date-and-time cell allows.

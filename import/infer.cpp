@@ -9,13 +9,13 @@ void ColumnEvidence::add(std::string_view cell) {
     if (shape & kBooleanWord) ++boolean_words;
     if ((shape & kBeyondReal) && beyond_real++ == 0) beyond_real_sample = std::string(cell);
     if (shape & (kBooleanWord | kBooleanDigit)) ++boolean_cells;
-    if (shape & kCommaAmbiguous) {
-        if (ambiguous_commas++ == 0) ambiguous_sample = std::string(cell);
+    if (shape & kMarkAmbiguous) {
+        if (ambiguous_marks++ == 0) ambiguous_sample = std::string(cell);
     } else {
         if ((shape & kDotFraction) && !(shape & kWholeNumber)) ++dot_fractions;
         if ((shape & kCommaFraction) && !(shape & kWholeNumber)) ++comma_fractions;
     }
-    if (shape & (kWholeNumber | kDotFraction | kCommaFraction | kCommaAmbiguous)) {
+    if (shape & (kWholeNumber | kDotFraction | kCommaFraction | kMarkAmbiguous)) {
         ++numeric_cells;
         if (shape & kWholeNumber) ++whole_cells;
     } else if (first_not_numeric.empty())
@@ -113,18 +113,20 @@ bool plan_columns(const std::vector<ColumnEvidence>& evidence,
         if (!numeric) continue;
         if (evidence[i].dot_fractions > 0 && !dot_column) dot_column = i;
         if (evidence[i].comma_fractions > 0 && !comma_column) comma_column = i;
-        if (evidence[i].ambiguous_commas > 0 && !ambiguous_column) ambiguous_column = i;
+        if (evidence[i].ambiguous_marks > 0 && !ambiguous_column) ambiguous_column = i;
     }
     if (settings.decimal) {
         out.decimal = *settings.decimal;
     } else if (ambiguous_column && !dot_column && !comma_column) {
-        // 1,500 is 1.5 in a file with decimal commas and 1500 in one with decimal points.
+        // 1,500 is 1.5 in a file with decimal commas and 1500 in one with decimal points;
+        // 1.500 the other way round.
         const ColumnEvidence& e = evidence[*ambiguous_column];
+        const bool comma = e.ambiguous_sample.find(',') != std::string::npos;
         error = "column '" + names[*ambiguous_column] + "' has numbers such as '" +
-                e.ambiguous_sample +
-                "' that read as a fraction with a decimal comma and as thousands with a decimal "
-                "point, and no other number in the file settles it; give --decimal , or "
-                "--decimal .";
+                e.ambiguous_sample + "' that read as a fraction with a decimal " +
+                (comma ? "comma" : "point") + " and as thousands with a decimal " +
+                (comma ? "point" : "comma") +
+                ", and no other number in the file settles it; give --decimal , or --decimal .";
         return false;
     } else if (dot_column && comma_column) {
         error = dot_column == comma_column

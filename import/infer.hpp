@@ -24,7 +24,7 @@ struct ColumnEvidence {
     // Cells with a fraction after '.' (or commas grouping thousands, 1,234,567) or after ','.
     size_t dot_fractions = 0, comma_fractions = 0;
     // Cells like 1,500: 1.5 or 1500 by the decimal mark; the first of them.
-    size_t ambiguous_commas = 0;
+    size_t ambiguous_marks = 0;
     std::string ambiguous_sample;
     bool all_temporal = true;
     size_t year_first = 0, either = 0, day_first = 0, month_first = 0;

@@ -446,3 +446,34 @@ TEST_CASE("import reads a Latin-1 file as Windows-1252, and Cyrillic still as Wi
     CHECK(r.code == 2);
     CHECK(r.err.find("line 3: byte 0x81, which Windows-1252 does not use") != std::string::npos);
 }
+
+TEST_CASE("import: 1.500 is a fraction or thousands only as the file settles it, as 1,500 is") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    // A European export (';', a point grouping thousands): 12.000 is twelve thousand there,
+    // twelve in a file with decimal points. Nothing else settles it: a question, not 12.
+    auto eu = dir.write("eu.csv", "id;betrag\n1;1.500\n2;2.750\n3;12.000\n");
+    auto r = run_cli({"import", eu, "--db", db, "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("column 'betrag' has numbers such as '1.500' that read as a fraction with "
+                     "a decimal point and as thousands with a decimal comma, and no other "
+                     "number in the file settles it; give --decimal , or --decimal .") !=
+          std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(db));
+    r = run_cli({"import", eu, "--db", db, "--table", "t", "--decimal", ","});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(cell(db, "SELECT sum(betrag) FROM t") == "real:16250.0");
+    r = run_cli({"import", eu, "--db", db, "--table", "t", "--decimal", ".", "--replace"});
+    REQUIRE(r.code == 0);
+    CHECK(cell(db, "SELECT sum(betrag) FROM t") == "real:16.25");
+    // Another number settles it: 2,5 says the decimal mark is ',', so 1.500 is 1500; 0.125
+    // and 2.5 say it is '.'.
+    auto comma = dir.write("comma.csv", "id;betrag;rate\n1;1.500;2,5\n");
+    r = run_cli({"import", comma, "--db", db, "--table", "c"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(cell(db, "SELECT betrag + rate FROM c") == "real:1502.5");
+    auto dot = dir.write("dot.csv", "id,weight,rate\n1,1.500,0.125\n2,2.000,2.5\n");
+    r = run_cli({"import", dot, "--db", db, "--table", "d"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(cell(db, "SELECT sum(weight) FROM d") == "real:3.5");
+}
