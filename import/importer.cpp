@@ -521,6 +521,21 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
             SQLite::Statement v(*db, "SELECT name FROM sqlite_schema WHERE type = 'view'");
             while (v.executeStep())
                 views.push_back(v.getColumn(0).getString());
+            // The old primary key is the file's to keep (--key), not carried over unchecked.
+            std::string old_key;
+            SQLite::Statement pk(*db,
+                                 "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk");
+            pk.bind(1, table);
+            while (pk.executeStep())
+                old_key += (old_key.empty() ? "" : ", ") + pk.getColumn(0).getString();
+            const std::string new_key = key ? file.names[*key] : std::string();
+            if (!old_key.empty() && !same_sql_name(old_key, new_key)) {
+                report.notes.push_back("the old table's primary key (" + old_key +
+                                       ") is not kept: " +
+                                       (key ? "the new one is " + new_key
+                                            : "the new table has none; give --key " + old_key +
+                                                  " to keep it, checked unique and not empty"));
+            }
             db->exec("DROP TABLE " + quote_identifier(table));
         }
         if (!append) db->exec(report.create_sql);

@@ -294,6 +294,28 @@ TEST_CASE("import keys: unique and non-empty, named by line") {
     CHECK(r.err.find("--key 'code' is not a column") != std::string::npos);
 }
 
+TEST_CASE("import --replace says when the old table's primary key is not kept") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    auto first = dir.write("a.csv", "id,name\n1,a\n2,b\n");
+    REQUIRE(run_cli({"import", first, "--db", db, "--table", "t", "--key", "id"}).code == 0);
+    auto again = dir.write("b.csv", "id,name\n1,a\n1,c\n");
+    auto r = run_cli({"import", again, "--db", db, "--table", "t", "--replace"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK_MESSAGE(r.out.find("the old table's primary key (id) is not kept: the new table has "
+                             "none; give --key id to keep it, checked unique and not empty") !=
+                      std::string::npos,
+                  r.out);
+    // With --key, the key is checked and kept: no note.
+    auto good = dir.write("c.csv", "id,name\n1,a\n3,c\n");
+    REQUIRE(
+        run_cli({"import", good, "--db", db, "--table", "t", "--replace", "--key", "id"}).code ==
+        0);
+    r = run_cli({"import", good, "--db", db, "--table", "t", "--replace", "--key", "id"});
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("primary key") == std::string::npos);
+}
+
 TEST_CASE("a failed import leaves the database as it was") {
     TempDir dir;
     const auto db = dir.database("t.db",
@@ -431,7 +453,7 @@ TEST_CASE(
             "CREATE TRIGGER logged AFTER INSERT ON c BEGIN INSERT INTO log VALUES (1); END; "
             "CREATE TRIGGER strata_watch_c_insert AFTER INSERT ON c BEGIN SELECT 1; END;");
     auto r = run_cli({"import", dir.write("b.csv", "id,title,amt\n2,b,5\n"), "--db", db, "--table",
-                      "c", "--replace", "--format", "json"});
+                      "c", "--replace", "--key", "id", "--format", "json"});
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(json_at(r.out, "$.notes[0]") ==
           "index 'by_name' of the old table could not be made again on the new one (no such "
