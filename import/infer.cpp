@@ -18,8 +18,10 @@ void ColumnEvidence::add(std::string_view cell) {
     if (shape & (kWholeNumber | kDotFraction | kCommaFraction | kMarkAmbiguous)) {
         ++numeric_cells;
         if (shape & kWholeNumber) ++whole_cells;
-    } else if (first_not_numeric.empty())
-        first_not_numeric = std::string(cell);
+    } else {
+        if (first_not_numeric.empty()) first_not_numeric = std::string(cell);
+        if (!(shape & kBeyondReal)) ++no_number;
+    }
     const TemporalShape t = temporal_shape(cell);
     if (t.kind != TemporalShape::None)
         ++temporal_cells;
@@ -188,7 +190,8 @@ bool plan_columns(const std::vector<ColumnEvidence>& evidence,
             }
         }
         if (plan.type == ColumnType::Text && !plan.forced) {
-            if (e.beyond_real > 0)
+            // Long numbers are the reason only when every other cell is a number.
+            if (e.beyond_real > 0 && e.no_number == 0)
                 out.notes.push_back("column '" + names[i] +
                                     "' is text: " + std::to_string(e.beyond_real) +
                                     (e.beyond_real == 1 ? " cell has" : " cells have") +

@@ -23,7 +23,7 @@ struct ColumnEvidence {
     size_t boolean_cells = 0;  // cells that spell a boolean, as a word or a digit
     // Cells with a fraction after '.' (or commas grouping thousands, 1,234,567) or after ','.
     size_t dot_fractions = 0, comma_fractions = 0;
-    // Cells like 1,500: 1.5 or 1500 by the decimal mark; the first of them.
+    // Cells like 1,500 or 1.500: a fraction or thousands by the decimal mark; the first of them.
     size_t ambiguous_marks = 0;
     std::string ambiguous_sample;
     bool all_temporal = true;
@@ -34,8 +34,9 @@ struct ColumnEvidence {
     size_t temporal_cells = 0, numeric_cells = 0;
     size_t whole_cells = 0;  // of the numeric cells, those that are whole numbers
     std::string first_not_temporal, first_not_numeric;
-    // Numbers a REAL would round (kBeyondReal), and the first of them.
-    size_t beyond_real = 0;
+    // Numbers a REAL would round (kBeyondReal), and the first of them; cells that are neither
+    // such a number nor any other (n/a, a name).
+    size_t beyond_real = 0, no_number = 0;
     std::string beyond_real_sample;
 
     void add(std::string_view trimmed_cell);  // a filled cell, trimmed
