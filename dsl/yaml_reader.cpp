@@ -26,6 +26,16 @@ std::string unhide(std::string s) {
     return s;
 }
 
+// A quoted or block scalar spanning lines takes its later lines as they are, hidden ": "
+// included (`description: >` then `  Goal: upsell`): each colon's hidden space back, and only
+// those, so that a control character the author wrote ("\x01") is still found.
+std::string unhide_after_colons(std::string s) {
+    for (size_t i = 1; i < s.size(); ++i) {
+        if (s[i] == kHiddenSpace && s[i - 1] == ':') s[i] = ' ';
+    }
+    return s;
+}
+
 // An escape of a double-quoted YAML scalar, at raw[p] == '\\': how many raw bytes it takes
 // and how many bytes of the value it makes (0 for an escaped line break; a code point's
 // UTF-8 length for \x, \u and \U).
@@ -253,8 +263,9 @@ std::optional<std::string> YamlReader::scalar(const YAML::Node& n, const std::st
                                     : "null"));
         return std::nullopt;
     }
-    // Only a plain scalar can hold a hidden ": "; a double-quoted "\x01" is the character.
-    std::string value = n.Tag() == "?" ? unhide(n.Scalar()) : n.Scalar();
+    // A plain scalar's hidden ": " are all the hiding's; in a quoted or block scalar, the lines
+    // after its first were hidden as if they were keys and values.
+    std::string value = n.Tag() == "?" ? unhide(n.Scalar()) : unhide_after_colons(n.Scalar());
     // Put there by the byte itself or by a double-quoted escape (\0, \x07, \u001b), or a C1
     // control (U+0080 to U+009F, C2 80 to C2 9F in UTF-8: \x85, \u009b, which a terminal
     // may read as an escape).
