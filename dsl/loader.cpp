@@ -155,7 +155,7 @@ class Loader : public YamlReader {
                   "rule file is empty; it needs at least 'ruleset', 'version' and 'general'");
             return std::nullopt;
         }
-        if (!report_unsupported_tags(root)) return std::nullopt;
+        if (!report_tags_and_unclosed_quotes(root)) return std::nullopt;
         if (!root.IsMap()) {
             error(Code::Structure, node_location(root),
                   "a rule file must be a YAML mapping with keys such as 'ruleset' and 'version'");

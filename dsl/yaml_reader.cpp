@@ -169,6 +169,24 @@ bool is_supported_tag(const std::string& tag) {
                        [&](const char* core) { return name == core; });
 }
 
+// Whether the quote at text[open] is closed: a double quote by the next one not escaped with
+// '\\', a single quote by the next one not doubled ('it''s').
+bool closing_quote_after(const std::string& text, size_t open) {
+    const char quote = text[open];
+    for (size_t i = open + 1; i < text.size(); ++i) {
+        if (quote == '"' && text[i] == '\\') {
+            ++i;
+        } else if (text[i] == quote) {
+            if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+                ++i;
+            } else {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 // How the file spells a tag: yaml-cpp resolves `!!binary` to tag:yaml.org,2002:binary.
 std::string written_tag(const std::string& tag) {
     const std::string prefix = "tag:yaml.org,2002:";
@@ -178,7 +196,7 @@ std::string written_tag(const std::string& tag) {
 
 }  // namespace
 
-bool YamlReader::report_unsupported_tags(const YAML::Node& root) {
+bool YamlReader::report_tags_and_unclosed_quotes(const YAML::Node& root) {
     bool none = true;
     std::set<int> visited;  // by position in the file: an alias's node is its anchor's
     std::vector<YAML::Node> pending{root};
@@ -204,6 +222,18 @@ bool YamlReader::report_unsupported_tags(const YAML::Node& root) {
                   "the YAML tag '" + written_tag(n.Tag()) +
                       "' is not supported in a rule file: values are read as they are written, "
                       "so the tag would be ignored; remove it");
+        }
+        if (n.IsScalar() && n.Mark().pos >= 0) {
+            const auto& text = file_.text();
+            const auto pos = static_cast<size_t>(n.Mark().pos);
+            if (pos < text.size() && (text[pos] == '"' || text[pos] == '\'') &&
+                !closing_quote_after(text, pos)) {
+                none = false;
+                error(Code::Yaml, file_.locate(pos),
+                      std::string("invalid YAML: this ") + (text[pos] == '"' ? "'\"'" : "\"'\"") +
+                          " is never closed, so the value would run to the end of the file: "
+                          "close it where the value ends");
+            }
         }
         if (n.IsSequence()) {
             for (size_t i = n.size(); i-- > 0;)

@@ -53,8 +53,10 @@ class YamlReader {
     // Reports every node with a YAML tag other than the core schema's (`!!str`, `!!int`, `!!map`,
     // …) or the non-specific `!`: a rule file's values are read as written, so `!!binary`,
     // `!!timestamp` or an application tag (`!secret`) would otherwise be ignored silently.
-    // Returns whether there were none. A node an alias repeats is visited once.
-    bool report_unsupported_tags(const YAML::Node& root);
+    // Also every quoted scalar whose quote is never closed, which yaml-cpp takes as running to
+    // the end of the file. Returns whether there were none. A node an alias repeats is
+    // visited once.
+    bool report_tags_and_unclosed_quotes(const YAML::Node& root);
 
     const SourceFile& file() const { return file_; }
     // "line:col" of `at` as users read it (col in characters), for a message that names another
