@@ -201,6 +201,19 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                       lit(as_of) + ", " + lit(started_at) + ", '', 'running', 0, '')"))
             return std::nullopt;
     }
+    // A stored run that fails while none of its actions can be in --state is abandoned at once
+    // (its rows removed, its id never given again), so that the next run, at any as_of, need
+    // not redo it first. One that fails later is left for the next run to find dead.
+    bool abandon_on_failure = !options.dry_run;
+    struct Abandoner {
+        std::function<void()> abandon;
+        ~Abandoner() { abandon(); }
+    } abandoner{[&] {
+        if (!abandon_on_failure) return;
+        std::string ignored;
+        if (!remove_dead_clickhouse_run(client, ruleset, DeadRun{run_id, as_of}, ignored))
+            spdlog::debug("run {} could not be abandoned now: {}", run_id, ignored);
+    }};
 
     // The evaluation, into a table of the run on the server, and the stays open before it,
     // read once.
@@ -375,7 +388,14 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
         firing.as_of = options.as_of;
         firing.run_id = options.dry_run ? 0 : std::strtoll(run_id.c_str(), nullptr, 10);
         firing.state = *options.state;
-        if (!fire_in_clickhouse(client, firing, rep, error.message)) return std::nullopt;
+        ClickHouseFiringError fired;
+        const bool ok = fire_in_clickhouse(client, firing, rep, fired);
+        if (fired.may_be_stored || ok) abandon_on_failure = false;
+        if (!ok) {
+            error.message = fired.message;
+            error.rule_problem = fired.rule_problem;
+            return std::nullopt;
+        }
     }
     rep.elapsed_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
@@ -412,7 +432,9 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
                   " AND version = " + std::to_string(file.version) +
                   " AND sha256 = " + lit(options.rules_sha256) + ") = 0"))
         return std::nullopt;
-    // Complete: from now on readers see the run.
+    // Complete: from now on readers see the run (and it is never abandoned, even when the
+    // answer to this statement is lost).
+    abandon_on_failure = false;
     if (!run.exec("INSERT INTO strata_runs (run_id, ruleset, version, rules_sha256, rules_path, "
                   "as_of, started_at, finished_at, status, customers, summary) VALUES (" +
                   run_id + ", " + lit(ruleset) + ", " + std::to_string(file.version) + ", " +

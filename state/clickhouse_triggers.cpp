@@ -17,11 +17,11 @@ namespace {
 // Fires with the history of, and writes the actions to, a SQLite state file.
 bool fire_into_sqlite(const std::string& path, const CompiledRules& rules,
                       const TriggerColumns& columns, const warehouse::ResultTable& candidates,
-                      FiringInput base, bool store, RunReport& rep, std::string& error) {
+                      FiringInput base, bool store, RunReport& rep, ClickHouseFiringError& error) {
     StoreError open_error;
     auto db = store ? open_state(path, open_error) : open_read_only(path, open_error);
     if (!db && store) {
-        error = open_error.message;
+        error.message = open_error.message;
         return false;
     }
     try {
@@ -41,14 +41,16 @@ bool fire_into_sqlite(const std::string& path, const CompiledRules& rules,
             const std::string& as_of = firing.rows.front().as_of;
             if (auto changed =
                     changed_action_place(*db, rules.rules.ruleset, as_of, std::move(places))) {
-                error = changed_action_message(*changed, as_of, rules.rules.version);
+                error.message = changed_action_message(*changed, as_of, rules.rules.version);
+                error.rule_problem = true;
                 return false;
             }
         }
         if (transaction) transaction->commit();
         record_firing(firing, fresh, store, rep);
     } catch (const SQLite::Exception& e) {
-        error = "cannot write the actions to '" + path + "' (table 'strata_outbox'): " + e.what();
+        error.message =
+            "cannot write the actions to '" + path + "' (table 'strata_outbox'): " + e.what();
         return false;
     }
     return true;
@@ -57,32 +59,33 @@ bool fire_into_sqlite(const std::string& path, const CompiledRules& rules,
 // The same with a PostgreSQL state.
 bool fire_into_postgres(const warehouse::PostgresUrl& url, const CompiledRules& rules,
                         const TriggerColumns& columns, const warehouse::ResultTable& candidates,
-                        FiringInput base, bool store, RunReport& rep, std::string& error) {
+                        FiringInput base, bool store, RunReport& rep,
+                        ClickHouseFiringError& error) {
     auto connection = warehouse::PostgresConnection::connect(url);
     if (!connection) {
-        error = connection.error().describe();
+        error.message = connection.error().describe();
         return false;
     }
     auto& db = connection.value();
     auto transaction = warehouse::PostgresTransaction::begin(db);
     if (!transaction) {
-        error = transaction.error().describe();
+        error.message = transaction.error().describe();
         return false;
     }
     if (auto made = ensure_postgres_state(db); !made) {
-        error = made.error().describe();
+        error.message = made.error().describe();
         return false;
     }
     PostgresHistory history(db);
     base.other_history = &history;
     Firing firing = fire_candidates(rules, columns, candidates.rows, true, base);
     if (history.error) {
-        error = history.error->describe();
+        error.message = history.error->describe();
         return false;
     }
     auto fresh = enqueue_in_postgres(db, firing.rows, store, true);
     if (!fresh) {
-        error = fresh.error().describe();
+        error.message = fresh.error().describe();
         return false;
     }
     // A key found in the outbox must name the same action it named when it was enqueued.
@@ -91,16 +94,18 @@ bool fire_into_postgres(const warehouse::PostgresUrl& url, const CompiledRules& 
         auto changed =
             changed_action_place_in_postgres(db, rules.rules.ruleset, as_of, std::move(places));
         if (!changed) {
-            error = changed.error().describe();
+            error.message = changed.error().describe();
             return false;
         }
         if (changed.value()) {
-            error = changed_action_message(*changed.value(), as_of, rules.rules.version);
+            error.message = changed_action_message(*changed.value(), as_of, rules.rules.version);
+            error.rule_problem = true;
             return false;
         }
     }
     if (auto done = transaction.value().commit(); !done) {
-        error = done.error().describe();
+        error.message = done.error().describe();
+        error.may_be_stored = true;  // the server may have committed before the answer was lost
         return false;
     }
     record_firing(firing, fresh.value(), store, rep);
@@ -110,7 +115,7 @@ bool fire_into_postgres(const warehouse::PostgresUrl& url, const CompiledRules& 
 }  // namespace
 
 bool fire_in_clickhouse(warehouse::ClickHouseClient& client, const ClickHouseFiringInput& in,
-                        RunReport& rep, std::string& error) {
+                        RunReport& rep, ClickHouseFiringError& error) {
     const CompiledRules& rules = *in.rules;
     if (rules.triggers.empty()) return true;
     const FiringCause cause = firing_cause(*in.previous, rules.rules.version);
@@ -154,7 +159,7 @@ bool fire_in_clickhouse(warehouse::ClickHouseClient& client, const ClickHouseFir
     if (anything_fires) {
         auto rows = client.query(sql, {{"join_use_nulls", "1"}});
         if (!rows) {
-            error = rows.error().describe();
+            error.message = rows.error().describe();
             return false;
         }
         candidates = std::move(rows.value());
@@ -169,13 +174,13 @@ bool fire_in_clickhouse(warehouse::ClickHouseClient& client, const ClickHouseFir
     std::string url_error;
     auto location = warehouse::parse_database_argument(in.state, url_error);
     if (!location) {
-        error = url_error;
+        error.message = url_error;
         return false;
     }
     if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location))
         return fire_into_postgres(*pg, rules, *in.columns, candidates, base, store, rep, error);
     if (std::holds_alternative<warehouse::ClickHouseUrl>(*location)) {
-        error =
+        error.message =
             "--state takes a SQLite file or a postgresql:// URL: ClickHouse has no "
             "transactions to keep an outbox in";
         return false;

@@ -29,9 +29,18 @@ struct ClickHouseFiringInput {
     std::string state;   // a SQLite path or a postgresql:// URL
 };
 
+// Why firing failed: a rule problem (exit 1) or another, and whether the actions may be in the
+// state store all the same (a PostgreSQL commit whose answer was lost). When `may_be_stored`
+// is false, nothing of this firing is in the store.
+struct ClickHouseFiringError {
+    std::string message;
+    bool rule_problem = false;
+    bool may_be_stored = false;
+};
+
 // Fills rep.triggers, rep.firing, rep.actions_enqueued (and rep.would_enqueue for a dry run).
 // The actions are committed to the state store when this returns true; false with `error`.
 bool fire_in_clickhouse(warehouse::ClickHouseClient& client, const ClickHouseFiringInput& in,
-                        RunReport& rep, std::string& error);
+                        RunReport& rep, ClickHouseFiringError& error);
 
 }  // namespace strata::state

@@ -238,6 +238,51 @@ TEST_CASE("clickhouse run: triggers need --state") {
     CHECK(run.err.find("give --state") != std::string::npos);
 }
 
+TEST_CASE("clickhouse run: a re-run whose trigger got an action at another's place is refused") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kSchema);
+    SQLite::Database(base, SQLite::OPEN_READWRITE)
+        .exec("INSERT INTO customers (customer_id, tier) VALUES (1, 'gold'), (2, 'x'), (3, NULL)");
+    ClusterDatabase ch;
+    ch.load(base);
+    auto rules = [&](int version, const std::string& actions) {
+        return dir.write("v" + std::to_string(version) + ".yaml",
+                         "ruleset: places\nversion: " + std::to_string(version) +
+                             "\ngeneral:\n  segments:\n    - id: gold\n      when: tier == 'gold'\n"
+                             "    - id: rest\n      when: otherwise\n"
+                             "triggers:\n  - id: ping\n    on: in any\n    actions:\n" +
+                             actions);
+    };
+    const std::string email = "      - email: { template: welcome }\n";
+    const std::string sms = "      - sms: { text: hello }\n";
+    const std::string state = dir.file("state.db");
+    auto run = [&](const std::string& file, const char* as_of) {
+        return run_cli({"run", file, "--db", ch.url, "--state", state, "--as-of", as_of});
+    };
+    REQUIRE(run(rules(1, email), "2026-10-01").code == 0);
+    REQUIRE(run(rules(1, email), "2026-11-01").code == 0);
+    const std::string before = sqlite_outbox(state);
+    const Run refused = run(rules(2, sms + email), "2026-11-01");
+    CHECK(refused.code == 1);
+    CHECK_MESSAGE(refused.err.find("trigger 'ping': the outbox already holds its action 1 at "
+                                   "as_of 2026-11-01 as 'email' (enqueued by version 1), and "
+                                   "version 2 has a 'sms' there") != std::string::npos,
+                  refused.err);
+    CHECK(sqlite_outbox(state) == before);
+    // The refused run is not a run: the latest is still run 2, and the next run may take the
+    // message's advice of a later as_of.
+    const Run runs = run_cli({"runs", "--ruleset", "places", "--db", ch.url, "--format", "json"});
+    CHECK(json_at(runs.out, "$.runs[1].as_of") == "2026-11-01");
+    CHECK(json_at(runs.out, "$.runs[2].run_id") == "<none>");
+    const Run later = run(rules(2, sms + email), "2026-11-02");
+    INFO(later.err);
+    CHECK(later.code == 0);
+    CHECK(sqlite_outbox(state).find("sms") != std::string::npos);
+    CHECK(run_cli({"export", "places", "--db", ch.url, "--raw"}).out ==
+          "customer_key,segment,tactical,offer,channel,priority\n1,gold,,,,\n2,rest,,,,\n"
+          "3,rest,,,,\n");
+}
+
 TEST_CASE("clickhouse run: check --db binds names and types against the server") {
     TempDir dir;
     const std::string base = dir.database("base.db", kSchema);
