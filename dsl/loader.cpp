@@ -134,7 +134,7 @@ class Loader : public YamlReader {
                       "invalid YAML: a tab in the indentation; YAML indents with spaces only");
             } else if (auto opened = (e.msg == YAML::ErrorMsg::END_OF_SEQ_FLOW ||
                                       e.msg == YAML::ErrorMsg::END_OF_MAP_FLOW)
-                                         ? hints::unclosed_flow(file_.text(), e.mark.pos)
+                                         ? hints::unclosed_flow(file_.text(), offset_of(e.mark))
                                          : std::nullopt) {
                 const bool list = file_.text()[*opened] == '[';
                 error(Code::Yaml, file_.locate(*opened),

@@ -48,14 +48,14 @@ std::optional<std::string> read_text_file(const std::string& path, std::string& 
 
 SourceFile::SourceFile(std::string path, std::string text)
     : path_(std::move(path)), text_(std::move(text)) {
-    line_starts_.push_back(0);
+    line_starts_.push_back(text_.starts_with("\xEF\xBB\xBF") ? 3 : 0);
     for (size_t i = 0; i < text_.size(); ++i) {
         if (text_[i] == '\n') line_starts_.push_back(i + 1);
     }
 }
 
 Location SourceFile::locate(size_t offset, int length) const {
-    offset = std::min(offset, text_.size());
+    offset = std::clamp(offset, bom(), text_.size());
     auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
     const size_t line_index = static_cast<size_t>(it - line_starts_.begin()) - 1;
     return Location{static_cast<int>(line_index + 1),

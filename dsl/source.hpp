@@ -36,9 +36,14 @@ class SourceFile {
     SourceFile(std::string path, std::string text);
 
     const std::string& path() const { return path_; }
+    // The file's bytes, as read (a byte-order mark included: what was run is stored so).
     const std::string& text() const { return text_; }
+    // How many bytes of a UTF-8 byte-order mark open the text: 3, else 0. Editors and YAML
+    // do not show it, so line 1 and its columns begin after it.
+    size_t bom() const { return line_starts_.empty() ? 0 : line_starts_.front(); }
 
-    // The 1-based line:col of a byte offset. Offsets past the end map to the end.
+    // The 1-based line:col of a byte offset. Offsets past the end map to the end, and offsets
+    // inside a byte-order mark to 1:1.
     Location locate(size_t offset, int length = 1) const;
     // The text of a 1-based line, without its newline; empty when out of range.
     std::string_view line(int line) const;

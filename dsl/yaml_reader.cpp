@@ -73,7 +73,7 @@ EscapeSpan escape_at(const std::string& raw, size_t p) {
 
 std::string hide_inner_value_separators(const std::string& text) {
     std::string out = text;
-    size_t line_start = 0;
+    size_t line_start = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;  // after a byte-order mark
     while (line_start < out.size()) {
         size_t line_end = out.find('\n', line_start);
         if (line_end == std::string::npos) line_end = out.size();
@@ -149,7 +149,7 @@ Location YamlReader::node_location(const YAML::Node& n) const {
     Location loc = mark_location(n.Mark(), length);
     // A quoted scalar's mark points at its quote: underline the quotes too.
     if (n.IsScalar() && n.Mark().pos >= 0) {
-        const size_t pos = static_cast<size_t>(n.Mark().pos);
+        const size_t pos = offset_of(n.Mark());
         if (pos < file_.text().size() && (file_.text()[pos] == '\'' || file_.text()[pos] == '"')) {
             loc.length += 2;
         }
@@ -211,12 +211,12 @@ bool YamlReader::report_tags_and_unclosed_quotes(const YAML::Node& root) {
             // The mark is at the tag when the node has one written: underline the tag.
             Location where = node_location(n);
             const auto& text = file_.text();
-            if (const int pos = n.Mark().pos;
-                pos >= 0 && static_cast<size_t>(pos) < text.size() && text[pos] == '!') {
-                size_t end = static_cast<size_t>(pos);
+            if (const size_t pos = n.Mark().pos >= 0 ? offset_of(n.Mark()) : text.size();
+                pos < text.size() && text[pos] == '!') {
+                size_t end = pos;
                 while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])))
                     ++end;
-                where = mark_location(n.Mark(), static_cast<int>(end - static_cast<size_t>(pos)));
+                where = mark_location(n.Mark(), static_cast<int>(end - pos));
             }
             error(Code::Yaml, where,
                   "the YAML tag '" + written_tag(n.Tag()) +
@@ -225,7 +225,7 @@ bool YamlReader::report_tags_and_unclosed_quotes(const YAML::Node& root) {
         }
         if (n.IsScalar() && n.Mark().pos >= 0) {
             const auto& text = file_.text();
-            const auto pos = static_cast<size_t>(n.Mark().pos);
+            const size_t pos = offset_of(n.Mark());
             if (pos < text.size() && (text[pos] == '"' || text[pos] == '\'') &&
                 !closing_quote_after(text, pos)) {
                 none = false;
@@ -327,7 +327,7 @@ ExprText YamlReader::expression(const YAML::Node& n, const std::string& what) {
     out.text = *text;
     out.location = node_location(n);
     const std::string& raw = file_.text();
-    size_t p = n.Mark().pos >= 0 ? static_cast<size_t>(n.Mark().pos) : 0;
+    size_t p = n.Mark().pos >= 0 ? offset_of(n.Mark()) : file_.bom();
     if (p < raw.size() && (raw[p] == '\'' || raw[p] == '"')) out.yaml_quote = raw[p];
     if (p < raw.size() && (raw[p] == '|' || raw[p] == '>')) {
         while (p < raw.size() && raw[p] != '\n')

@@ -31,6 +31,11 @@ class YamlReader {
     // closing quote; says so when a YAML error lands on such a line ("" otherwise).
     std::string quote_hint(const YAML::Mark& mark) const;
     Location mark_location(const YAML::Mark& m, int length = 1) const;
+    // A mark's offset in the file's text (yaml-cpp counts from after a byte-order mark); the
+    // end of the text for a mark without a position.
+    size_t offset_of(const YAML::Mark& m) const {
+        return m.pos < 0 ? file_.text().size() : static_cast<size_t>(m.pos) + file_.bom();
+    }
     // Where a node is; a scalar's whole text (quotes included) is underlined.
     Location node_location(const YAML::Node& n) const;
 
