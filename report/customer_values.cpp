@@ -91,9 +91,10 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
         // Each customer's groups: the general segment and the tactical paths.
         std::vector<std::vector<std::string>> groups(n);
         for (size_t i = 0; i < n; ++i) {
-            groups[i].push_back(rep.membership[i].segment.str());
+            const std::string general = rep.membership[i].segment.str();
+            groups[i].push_back(group_key(general));
             for (auto& tag : split_tactical(rep.membership[i].tactical.str()))
-                groups[i].push_back(std::move(tag));
+                groups[i].push_back(group_key(general, tag));
         }
         if (value) {
             // The values from the largest, and the running sums: sums of the k largest.

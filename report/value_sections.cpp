@@ -19,6 +19,10 @@ double Moments::sd() const {
     return std::sqrt(std::max(0.0, sum_squares / static_cast<double>(n) - mu * mu));
 }
 
+std::string group_key(const std::string& general, const std::string& tactical_path) {
+    return tactical_path.empty() ? general : general + '\n' + tactical_path;
+}
+
 void add_distinct_lets(const std::vector<LetMoments>& lets, ReportModel& m) {
     // Per group, the lets in file order: the stable sort keeps that order among ties.
     std::map<std::string, std::vector<LetDistance>> distances;
@@ -31,7 +35,7 @@ void add_distinct_lets(const std::vector<LetMoments>& lets, ReportModel& m) {
         }
     }
     for (SegmentRow& s : m.segments) {
-        auto it = distances.find(s.path);
+        auto it = distances.find(s.depth == 0 ? group_key(s.path) : group_key(s.parent, s.path));
         if (it == distances.end()) continue;
         auto& d = it->second;
         std::stable_sort(d.begin(), d.end(), [](const LetDistance& a, const LetDistance& b) {

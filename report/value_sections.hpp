@@ -47,8 +47,13 @@ struct Moments {
 struct LetMoments {
     std::string let;
     Moments base;
-    std::map<std::string, Moments> by_group;
+    std::map<std::string, Moments> by_group;  // by group_key
 };
+
+// The key of a row of the segment table among LetMoments::by_group: a general segment's id,
+// or a tactical path with the general segment it is inside (a tactical segment shared by
+// several general ones has a row, and customers, under each).
+std::string group_key(const std::string& general, const std::string& tactical_path = "");
 
 // Each segment's `distinct` lets (at most 3, furthest from the base first, ties in let order)
 // from the lets' sums, in the rule file's order of the lets. A let whose base has fewer than

@@ -518,3 +518,46 @@ TEST_CASE("report: one customer's evaluation stored by eval --apply is not a run
     CHECK(read_file(s.out).find("data-segment=\"vip\" data-path=\"vip\" data-level=\"0\" "
                                 "data-customers=\"9\"") != std::string::npos);
 }
+
+TEST_CASE("report: a shared tactical segment differs from the base by its customers in each row") {
+    TempDir dir;
+    // trial is inside vip and regular: under vip its customer spends 5,000, under regular 10.
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER, spend REAL, plan TEXT);
+INSERT INTO customers VALUES (1, 5000, 'trial'), (2, 4000, 'paid'), (3, 10, 'trial'),
+  (4, 20, 'paid'), (5, 30, 'paid'), (6, 10, 'trial');
+)sql");
+    const std::string rules = dir.write("shared.yaml", R"(ruleset: shared
+version: 1
+let:
+  s: spend
+general:
+  segments:
+    - id: vip
+      when: spend >= 1000
+    - id: regular
+      when: otherwise
+tactical:
+  - id: trial
+    when: plan == 'trial'
+    within: [vip, regular]
+)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const std::string out = dir.file("report.html");
+    const Run r = run_cli({"report", "--db", db, "--out", out});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const std::string html = read_file(out);
+    // The z of `s` in the trial row that follows a general segment's row.
+    auto trial_z = [&](const std::string& general) {
+        const size_t row = html.find("data-path=\"" + general + "\" data-level=\"0\"");
+        const size_t trial = html.find("data-path=\"trial\"", row);
+        const size_t let = html.find("data-let=\"s\" data-z=\"", trial);
+        REQUIRE(row != std::string::npos);
+        REQUIRE(let < html.find("</tr>", trial));
+        return std::atof(html.c_str() + let + 21);
+    };
+    // The base: mean 1,511.67, SD 2,132.71. Trial under vip: 5,000; under regular: 10.
+    CHECK(trial_z("vip") == doctest::Approx(1.64).epsilon(0.01));
+    CHECK(trial_z("regular") == doctest::Approx(-0.70).epsilon(0.01));
+    CHECK(html.find("title=\"average 10.00 against 1,511.67 in the base\"") != std::string::npos);
+}
