@@ -119,7 +119,7 @@ std::string format_value(const Value& v) {
                 return format_duration(x);
             } else {
                 std::string out = "{";
-                for (size_t i = 0; i < RecordValue::kMaxFields && !is_null(x->fields[i]); ++i) {
+                for (size_t i = 0; i < x->size; ++i) {
                     if (i) out += ", ";
                     out += format_value(x->fields[i]);
                 }

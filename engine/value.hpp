@@ -40,6 +40,7 @@ using Value =
 struct RecordValue {
     static constexpr size_t kMaxFields = 4;
     Value fields[kMaxFields];
+    size_t size = 0;  // the fields made; any of them may be null ({null, 1, 1, null})
 };
 
 // A record in the current pool, with the given fields (at most kMaxFields). Throws

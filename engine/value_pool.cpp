@@ -77,6 +77,7 @@ RecordPtr ValuePool::make_record(std::initializer_list<Value> fields) {
     size_t i = 0;
     for (const auto& f : fields)
         r.fields[i++] = f;
+    r.size = i;
     return &r;
 }
 

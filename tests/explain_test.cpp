@@ -327,3 +327,40 @@ general:
           0);
     CHECK(r.out.find("note = 'x⏎y'") != std::string::npos);
 }
+
+TEST_CASE("explain shows an rfm record with a null score as null, not as an empty record") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (id INTEGER);
+INSERT INTO customers VALUES (1), (2), (3);
+CREATE TABLE orders (cid INTEGER, amount REAL, d DATE);
+INSERT INTO orders VALUES (1, 10, '2026-10-01'), (2, 20, '2026-10-05'), (2, 5, '2026-10-06');
+)sql");
+    const auto file = dir.write("r.yaml", R"yaml(ruleset: scored
+version: 1
+source:
+  customers: customers
+  key: id
+  facts:
+    orders: { table: orders, key: cid, time: d }
+let:
+  n: count(orders)
+  score: "rfm(recency: max(orders.d), frequency: n, monetary: sum(orders.amount), bins: 2)"
+general:
+  segments:
+    - id: freq
+      when: score.f >= 2
+    - id: rest
+      when: otherwise
+)yaml");
+    // Customer 3 never ordered: no recency, so no R score and no code.
+    const Run r =
+        run_cli({"explain", file, "--db", db, "--customer", "3", "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK_MESSAGE(r.out.find("score = {null, 1, 1, null}") != std::string::npos, r.out);
+    CHECK(r.out.find("= {}") == std::string::npos);
+    // Customer 2: every score and the code.
+    const Run two =
+        run_cli({"explain", file, "--db", db, "--customer", "2", "--as-of", "2026-11-01"});
+    CHECK_MESSAGE(two.out.find("score = {2, 2, 2, 222}") != std::string::npos, two.out);
+}
