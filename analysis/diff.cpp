@@ -435,6 +435,25 @@ std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::s
     RulesDiff diff = diff_header(old_rules, old_sha256, new_rules, new_sha256, options.as_of);
     SnapshotGuard snapshot(data, error);
     if (!snapshot.held()) return std::nullopt;
+    // A file that reads the stored state reads nothing from a state without a run of its
+    // ruleset: say so, once per ruleset.
+    auto needs_runs = [&](const CompiledRules& rules) {
+        return rules.program.reads_stored_state() && !has_stored_run(state, rules.rules.ruleset);
+    };
+    const bool old_needs = needs_runs(old_rules), new_needs = needs_runs(new_rules);
+    const bool one_ruleset = old_rules.rules.ruleset == new_rules.rules.ruleset;
+    auto note_missing_runs = [&](const std::string& ruleset, const char* files) {
+        diff.notes.push_back("ruleset '" + ruleset +
+                             "' has no run in the state, so previous_segment, segment_since and "
+                             "days_in_segment are null for every customer under " +
+                             files + "; give --state the file its runs are stored in");
+    };
+    if (old_needs && new_needs && one_ruleset) {
+        note_missing_runs(new_rules.rules.ruleset, "both files");
+    } else {
+        if (old_needs) note_missing_runs(old_rules.rules.ruleset, "the old file");
+        if (new_needs) note_missing_runs(new_rules.rules.ruleset, "the new file");
+    }
     const std::optional<RunReport> before =
         evaluate(old_rules, old_sha256, data, state, options, RunOptions{}, error);
     if (!before) return std::nullopt;
@@ -544,6 +563,10 @@ std::string diff_json(const RulesDiff& d) {
         w.value(d.computed_in);
     // The new file's ruleset has no stored run: its first run fires nothing.
     w.key("triggers_baseline").value(d.triggers_baseline);
+    w.key("notes").begin_array();
+    for (const std::string& note : d.notes)
+        w.value(note);
+    w.end_array();
     w.key("triggers");
     // Not counted (inside ClickHouse without the store of its actions): null, not an empty
     // list that would say "none fire".

@@ -89,6 +89,9 @@ struct RulesDiff {
     // The new file's ruleset has no run in the state: applying it makes the ruleset's first
     // run, a baseline, which fires nothing (without --fire-initial); `triggers` count nothing.
     bool triggers_baseline = false;
+    // What a reader should know to trust the counts (a file reads previous_segment and the
+    // like, and the state has no run of its ruleset), for stderr and JSON's "notes".
+    std::vector<std::string> notes;
 };
 
 struct DiffOptions {

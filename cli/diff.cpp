@@ -156,9 +156,9 @@ void print_triggers(std::ostream& out, const RulesDiff& d) {
         out << '\n';
     }
     out << "  (customers; a new or changed trigger counts every customer it fires for; of an "
-           "unchanged one, without --fire-on-rule-change the moves fire nothing, and 'in' "
-           "triggers fire only for customers who were in the segment before too; actions "
-           "already in the outbox are not counted)\n";
+           "unchanged one, every firing of 'enter', 'exit' and 'move' (a stored run fires them "
+           "only with --fire-on-rule-change), and of 'in X' only the customers in X under the "
+           "new file and not under the old; actions already in the outbox are not counted)\n";
 }
 
 void print_text(std::ostream& out, const RulesDiff& d, const std::string& old_path,
@@ -306,6 +306,8 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
         if (json) write_json_error(out, error.rule_problem ? "rules" : "database", error.message);
         return error.rule_problem ? kExitRules : kExitEnvironment;
     }
+    for (const std::string& note : diff->notes)
+        err << "strata diff: note: " << note << '\n';
     if (json)
         out << diff_json(*diff) << '\n';
     else

@@ -319,6 +319,9 @@ TEST_CASE(
           "e.g. 2, 5, 7");
     CHECK(text.out.find("e.g. 2, 5, 7") != std::string::npos);
     CHECK(text.out.find("  - trigger") == std::string::npos);  // the triggers did not change
+    // The note under the table says what is counted, as docs/running.md does.
+    CHECK(text.out.find("and of 'in X' only the customers in X under the new file and not under "
+                        "the old;") != std::string::npos);
 
     // Changed triggers are part of the definitions diff.
     const Files g(tiers("spend >= 1000", 1, "vip", kTriggers),
@@ -627,4 +630,25 @@ triggers:
     CHECK(c.out.find("1w") == std::string::npos);
     CHECK(c.out.find("2w") == std::string::npos);
     CHECK(c.out.find("4w") == std::string::npos);
+}
+
+TEST_CASE("diff: a file that reads the stored state, with no run of its ruleset there, says so") {
+    // vip is sticky: a customer in it for under 30 days stays.
+    const Files f(
+        tiers("spend >= 1000"),
+        tiers("spend >= 1000 or (previous_segment == 'vip' and days_in_segment < 30)", 2));
+    const Run r = f.diff({"--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const std::string note =
+        "ruleset 'tiers' has no run in the state, so previous_segment, segment_since and "
+        "days_in_segment are null for every customer under the new file; give --state the file "
+        "its runs are stored in";
+    CHECK_MESSAGE(r.err.find("strata diff: note: " + note) != std::string::npos, r.err);
+    CHECK(json_at(r.out, "$.notes[0]") == note);
+    // With a run stored, the fields have values and there is nothing to say.
+    REQUIRE(run_cli({"run", f.old_rules, "--db", f.db, "--as-of", "2026-10-01"}).code == 0);
+    const Run stored = f.diff({"--format", "json"});
+    REQUIRE_MESSAGE(stored.code == 0, stored.err);
+    CHECK(stored.err.find("note:") == std::string::npos);
+    CHECK(json_at(stored.out, "$.notes[0]") == "<none>");
 }
