@@ -27,6 +27,22 @@ std::string percent_text(double p) {
     return buf;
 }
 
+// The minimum as given (77.78, not 77.8), and the coverage with the fewest decimals (at least
+// one) that read as on the same side of it as the exact figure: 7 of 9 against a minimum of
+// 77.78 is "77.777%", not a "77.8%" that would seem to reach it.
+std::pair<std::string, std::string> coverage_against(double percent, double minimum, bool reached) {
+    char given[32];
+    std::snprintf(given, sizeof given, "%.1f", minimum);
+    if (std::strtod(given, nullptr) != minimum) std::snprintf(given, sizeof given, "%.6g", minimum);
+    char shown[32];
+    for (int decimals = 1;; ++decimals) {
+        std::snprintf(shown, sizeof shown, "%.*f", decimals, percent);
+        const double read = std::strtod(shown, nullptr);
+        if ((read + 1e-9 >= minimum) == reached || decimals == 6) break;
+    }
+    return {std::string(shown) + "%", std::string(given) + "%"};
+}
+
 void print_missing(std::ostream& out, const char* what, const CoveragePart& part) {
     if (part.missing.empty()) return;
     out << "  " << what << " never reached:";
@@ -40,18 +56,19 @@ void print_text(std::ostream& out, const std::string& rules_path, const std::str
     out << tests_path << ": " << r.cases.size() << " case" << (r.cases.size() == 1 ? "" : "s")
         << ", " << r.passed() << " passed, " << r.cases.size() - r.passed() << " failed\n";
     for (const auto& c : r.cases) {
-        out << (c.passed ? "  ok    " : "  FAIL  ") << c.name << '\n';
+        out << (c.passed ? "  ok    " : "  FAIL  ") << one_line(c.name) << '\n';
         for (const auto& f : c.failures)
-            out << "        " << f << '\n';
+            out << "        " << one_line(f) << '\n';
     }
     const Coverage& cov = r.coverage;
-    out << "coverage: " << percent_text(cov.percent()) << " (general segments "
-        << cov.segments.hit() << "/" << cov.segments.total << ", tactical " << cov.tactical.hit()
-        << "/" << cov.tactical.total << ", triggers " << cov.triggers.hit() << "/"
-        << cov.triggers.total << ")";
-    if (min_coverage)
-        out << (cov.percent() + 1e-9 >= *min_coverage ? ", at least " : ", below the minimum ")
-            << percent_text(*min_coverage);
+    const bool reached = !min_coverage || cov.percent() + 1e-9 >= *min_coverage;
+    const auto [shown, minimum] = min_coverage
+                                      ? coverage_against(cov.percent(), *min_coverage, reached)
+                                      : std::pair(percent_text(cov.percent()), std::string());
+    out << "coverage: " << shown << " (general segments " << cov.segments.hit() << "/"
+        << cov.segments.total << ", tactical " << cov.tactical.hit() << "/" << cov.tactical.total
+        << ", triggers " << cov.triggers.hit() << "/" << cov.triggers.total << ")";
+    if (min_coverage) out << (reached ? ", at least " : ", below the minimum ") << minimum;
     out << '\n';
     print_missing(out, "general segments", cov.segments);
     print_missing(out, "tactical segments", cov.tactical);

@@ -104,6 +104,17 @@ TEST_CASE("strata test runs the cases beside the rule file and reports coverage"
     CHECK(min.code == 1);
     CHECK(min.out.find("below the minimum 90.0%") != std::string::npos);
     CHECK(run_cli({"test", rules, "--min-coverage", "85"}).code == 0);
+    // 6 of 7 is 85.714…%: shown with the decimals that keep it on its side of the minimum.
+    auto close = run_cli({"test", rules, "--min-coverage", "85.71"});
+    CHECK(close.code == 0);
+    CHECK_MESSAGE(close.out.find("coverage: 85.71% (general segments 3/3, tactical 2/2, triggers "
+                                 "1/2), at least 85.71%") != std::string::npos,
+                  close.out);
+    auto closer = run_cli({"test", rules, "--min-coverage", "85.715"});
+    CHECK(closer.code == 1);
+    CHECK_MESSAGE(closer.out.find("coverage: 85.7% (general segments 3/3, tactical 2/2, "
+                                  "triggers 1/2), below the minimum 85.715%") != std::string::npos,
+                  closer.out);
 }
 
 TEST_CASE("strata test describes each failure: segment, tactical, missing customer, triggers") {
@@ -312,4 +323,45 @@ TEST_CASE("strata test warns when a case's run left fixture data out, as a run w
     dir.write("tiers.test.yaml", kTests);
     auto clean = run_cli({"test", rules});
     CHECK((clean.out + clean.err).find("fixture data") == std::string::npos);
+}
+
+TEST_CASE("strata test says tactical segments in the rule file's order, on one line each") {
+    TempDir dir;
+    const auto rules = dir.write("tags.yaml", R"(ruleset: tags
+version: 1
+general:
+  segments:
+    - id: all
+      when: otherwise
+      tactical:
+        - id: zeta
+          when: n > 0
+        - id: alpha
+          when: n > 1
+)");
+    // The case expects alpha alone; the customer is in zeta and alpha. Its name has a line
+    // break, which must not break the report's lines.
+    dir.write("tags.test.yaml", R"(cases:
+  - name: "two\ntags"
+    as_of: 2026-10-01
+    customers:
+      - { customer_id: 1, n: 2 }
+    expect:
+      1: { segment: all, tactical: [alpha] }
+)");
+    const Run r = run_cli({"test", rules});
+    CHECK(r.code == 1);
+    CHECK_MESSAGE(r.out.find("  FAIL  two⏎tags\n") != std::string::npos, r.out);
+    CHECK(r.out.find("customer 1: expected tactical [alpha], got [zeta, alpha]") !=
+          std::string::npos);
+    // The two in any order are the same set.
+    dir.write("tags.test.yaml", R"(cases:
+  - name: both
+    as_of: 2026-10-01
+    customers:
+      - { customer_id: 1, n: 2 }
+    expect:
+      1: { segment: all, tactical: [alpha, zeta] }
+)");
+    CHECK(run_cli({"test", rules}).code == 0);
 }
