@@ -90,7 +90,9 @@ void write_group(std::ostream& out, const StayListing* first, const StayListing*
 }
 
 // The outbox rows that concerned the customer, oldest first.
-void write_actions(std::ostream& out, const std::optional<std::vector<OutboxEntry>>& actions) {
+// `several_keys`: the stays listed are of more than one customer (7 and '7').
+void write_actions(std::ostream& out, const std::optional<std::vector<OutboxEntry>>& actions,
+                   bool several_keys) {
     if (!actions) {
         out << "\nactions not read: " << kActionsElsewhere << '\n';
         return;
@@ -100,10 +102,12 @@ void write_actions(std::ostream& out, const std::optional<std::vector<OutboxEntr
         return;
     }
     out << "\nactions\n";
-    // The key heads a column of its own when the actions are of two customers (7 and '7').
-    const bool keyed = std::any_of(actions->begin(), actions->end(), [&](const OutboxEntry& a) {
-        return !same_key(a.row.customer_key, actions->front().row.customer_key);
-    });
+    // The key heads a column of its own when two customers (7 and '7') are shown, so that
+    // each action is told apart even when all are of one of them.
+    const bool keyed =
+        several_keys || std::any_of(actions->begin(), actions->end(), [&](const OutboxEntry& a) {
+            return !same_key(a.row.customer_key, actions->front().row.customer_key);
+        });
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"AS_OF", "RUN", "RULESET", "TRIGGER", "TYPE", "STATUS", "PAYLOAD"});
     if (keyed) rows.back().insert(rows.back().begin(), "CUSTOMER");
@@ -232,8 +236,11 @@ int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& 
     if (json) {
         write_json(out, keys.front(), *stays, actions);
     } else if (!stays->empty() || (actions && !actions->empty())) {
+        const bool several_keys =
+            std::any_of(stays->begin(), stays->end(),
+                        [&](const StayListing& s) { return !same_key(s.key, stays->front().key); });
         write_text(out, *stays);
-        write_actions(out, actions);
+        write_actions(out, actions, several_keys);
     }
     return kExitOk;
 }

@@ -563,6 +563,19 @@ triggers:
     const Run one = run_cli({"history", "--db", db, "--customer", "7"});
     REQUIRE_MESSAGE(one.code == 0, one.err);
     CHECK(cells(lines_of(one.out.substr(one.out.find("\nactions\n")))[2]).front() == "AS_OF");
+    // Two customers shown, the actions of one of them only: the column still says whose.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "DELETE FROM customers WHERE customer_id = '42'; INSERT INTO customers VALUES "
+            "('7', 10)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-03"}).code == 0);
+    const Run seven = run_cli({"history", "--db", db, "--customer", "7"});
+    REQUIRE_MESSAGE(seven.code == 0, seven.err);
+    REQUIRE(seven.out.find("customer '7' in ruleset keyed") != std::string::npos);
+    const std::vector<std::string> only = lines_of(seven.out.substr(seven.out.find("\nactions\n")));
+    REQUIRE(only.size() == 4);
+    CHECK(cells(only[2]).front() == "CUSTOMER");
+    CHECK(cells(only[3]).front() == "7");
 }
 
 TEST_CASE("history shows a tactical stay again under the general stay it carried on into") {
