@@ -7,6 +7,7 @@
 #include <csignal>
 #include <ctime>
 #include <ostream>
+#include <set>
 
 #include "cli/outbox_common.hpp"
 #include "engine/outbox.hpp"
@@ -94,6 +95,23 @@ int report(const std::vector<OutboxChange>& changes, const std::string& command,
     return exit_code;
 }
 
+// The ids once each, in the order given; an id given again is a note, not a second change
+// (whose note would read as if the action had changed under the sender meanwhile).
+std::vector<int64_t> once_each(const std::vector<int64_t>& ids, const std::string& command,
+                               std::ostream& err) {
+    std::vector<int64_t> out;
+    std::set<int64_t> seen, repeated;
+    for (const int64_t id : ids) {
+        if (seen.insert(id).second)
+            out.push_back(id);
+        else if (repeated.insert(id).second)
+            err << "strata outbox " << command << ": note: action " << id
+                << " is given more than once; it is " << (command == "ack" ? "acked" : "failed")
+                << " once\n";
+    }
+    return out;
+}
+
 // Who holds an action that `consumer` acks or fails: the consumer that claimed it after
 // `consumer`'s own lease expired, or one whose claim followed a lease `consumer` did not hold.
 std::string holder_note(const OutboxChange& c, const std::string& consumer) {
@@ -106,8 +124,8 @@ std::string holder_note(const OutboxChange& c, const std::string& consumer) {
 }  // namespace
 
 int run_outbox_ack(const OutboxAckOptions& options, std::ostream&, std::ostream& err) {
-    const auto changes = outbox_ack(options.target, options.ids, utc_timestamp(std::time(nullptr)),
-                                    options.consumer, err);
+    const auto changes = outbox_ack(options.target, once_each(options.ids, "ack", err),
+                                    utc_timestamp(std::time(nullptr)), options.consumer, err);
     if (!changes) return kExitEnvironment;
     return report(*changes, "ack", err, [&](const OutboxChange& c) -> std::string {
         if (*c.before == "done") return "was already done";
@@ -136,8 +154,8 @@ int run_outbox_fail(const OutboxFailOptions& options, std::ostream&, std::ostrea
         return kExitEnvironment;
     }
     const auto changes =
-        outbox_fail(options.target, options.ids, options.reason, options.max_attempts,
-                    utc_timestamp(std::time(nullptr)), options.consumer, err);
+        outbox_fail(options.target, once_each(options.ids, "fail", err), options.reason,
+                    options.max_attempts, utc_timestamp(std::time(nullptr)), options.consumer, err);
     if (!changes) return kExitEnvironment;
     return report(*changes, "fail", err, [&](const OutboxChange& c) -> std::string {
         if (*c.before == "done") return "is done (acked); the failure is not recorded";

@@ -223,13 +223,17 @@ TEST_CASE("outbox fail sends an action back to pending until --max-attempts, the
     TempDir dir;
     const std::string db = outbox_state(dir, pending(2));
     REQUIRE(ids_of(outbox("claim", db, {"--limit", "1", "--consumer", "c"}).out) == Ids{"1"});
+    // An id given twice is one failure, with a note saying so (not that the action was pending
+    // again).
     const Run first =
-        outbox("fail", db, {"1", "--reason", "SMTP 451: try later", "--max-attempts", "2"});
+        outbox("fail", db, {"1", "1", "--reason", "SMTP 451: try later", "--max-attempts", "2"});
     CHECK(first.code == 0);
-    CHECK(first.err.empty());
+    CHECK(first.err ==
+          "strata outbox fail: note: action 1 is given more than once; it is failed once\n");
     CHECK(column(db, 1, "status") == "pending");
     CHECK(column(db, 1, "reason") == "SMTP 451: try later");
     CHECK(column(db, 1, "consumer") == "<none>");
+    CHECK(column(db, 1, "attempt") == "1");
 
     // Retried on the next claim (oldest first), its attempt count one higher.
     const auto retry = lines(outbox("claim", db, {"--limit", "1", "--consumer", "d"}).out);
