@@ -15,7 +15,7 @@ namespace {
 std::string sample_keys(const std::vector<uint32_t>& rows, const Column& keys) {
     std::string out;
     for (size_t i = 0; i < rows.size() && i < 5; ++i)
-        out += (i ? ", " : "") + format_value(keys[rows[i]]);
+        out += (i ? ", " : "") + key_value_in_message(keys[rows[i]]);
     if (rows.size() > 5) out += ", …";
     return out;
 }

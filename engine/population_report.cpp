@@ -279,8 +279,8 @@ void print_populations(std::ostream& out, const std::vector<PopulationSummary>& 
                 out << "  " << c << ": " << format_thousands(n);
                 if (last && last->present)
                     out << " down to " << format_value(last->value) << " (customer "
-                        << format_value(last->key) << ", " << format_percent(last->share_after)
-                        << " of the total)";
+                        << key_value_in_message(last->key) << ", "
+                        << format_percent(last->share_after) << " of the total)";
             };
             out << "  class";
             cls("A", a->count_a, &a->last_a);

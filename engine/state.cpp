@@ -473,8 +473,8 @@ std::optional<std::string> stays_damage(SQLite::Database& state, const std::vect
     if (ruleset) q.bind(at, *ruleset);
     if (!q.executeStep()) return std::nullopt;
     const std::string stay =
-        "a stay of customer " + key_in_message(format_value(key_from_column(q.getColumn(1)))) +
-        " in '" + q.getColumn(2).getString() + "' (ruleset '" + q.getColumn(0).getString() + "')";
+        "a stay of customer " + key_value_in_message(key_from_column(q.getColumn(1))) + " in '" +
+        q.getColumn(2).getString() + "' (ruleset '" + q.getColumn(0).getString() + "')";
     const std::string where = "the state in '" + state.getFilename() + "' is damaged: ";
     const bool entered_missing = q.getColumn(5).getInt() != 0;
     if (entered_missing || q.getColumn(6).getInt() != 0) {

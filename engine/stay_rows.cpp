@@ -118,7 +118,7 @@ void for_each_stays_at(SQLite::Database& state, int64_t ruleset, int64_t at,
                 numbers.clear();
                 if (!parse_tactical(std::string_view(json ? json : "", bytes), numbers))
                     throw SQLite::Exception(
-                        "the open tactical stays of customer " + format_value(key) +
+                        "the open tactical stays of customer " + key_value_in_message(key) +
                         " in table 'strata_open_stays' (column 'tactical') are not a JSON array "
                         "of [level, segment, entered_run]");
                 for (size_t i = 0; i < numbers.size(); i += 3)
@@ -140,8 +140,9 @@ void for_each_stays_at(SQLite::Database& state, int64_t ruleset, int64_t at,
 }
 
 void unknown_segment(const Value& key, int64_t code) {
-    throw SQLite::Exception("a stay of customer " + format_value(key) + " names segment code " +
-                            std::to_string(code) + ", which table 'strata_segments' does not hold");
+    throw SQLite::Exception("a stay of customer " + key_value_in_message(key) +
+                            " names segment code " + std::to_string(code) +
+                            ", which table 'strata_segments' does not hold");
 }
 
 Str stay_segment(const std::unordered_map<int64_t, Str>& names, const Value& key, int64_t code) {

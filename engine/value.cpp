@@ -88,6 +88,18 @@ std::string key_in_message(std::string_view key) {
     return shown;
 }
 
+std::string key_value_in_message(const Value& key) {
+    const auto* text = std::get_if<Str>(&key);
+    if (!text) return format_value(key);
+    const std::string shown = key_in_message(text->str());
+    if (shown.front() == '\'') return shown;  // quoted already
+    const std::string& s = text->str();
+    char* end = nullptr;
+    (void)std::strtod(s.c_str(), &end);
+    const bool reads_as_number = end == s.c_str() + s.size();
+    return reads_as_number ? "'" + shown + "'" : shown;
+}
+
 std::string format_value(const Value& v) {
     return std::visit(
         [](const auto& x) -> std::string {

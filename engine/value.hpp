@@ -101,6 +101,10 @@ std::string format_value(const Value& v);
 // A customer key as given, for a message: as it is, or in quotes when it is empty or begins or
 // ends with a space; a long one cut after 64 characters, with "…".
 std::string key_in_message(std::string_view key);
+// A customer key of the base, for a message: an integer as it is; a text as key_in_message
+// has it, and in quotes when it reads as a number, so that the text '42' is not taken for
+// the integer 42 (a base may hold both).
+std::string key_value_in_message(const Value& key);
 
 // Converts text (as stored in SQLite or written in a test) to a type; nullopt when the text
 // does not convert (the caller counts that as a data-quality finding). Strings keep the text

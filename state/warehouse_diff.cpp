@@ -96,7 +96,7 @@ std::optional<RulesDiff> diff_from_rows(const DiffedRules& old_rules, const Diff
                          [](const Value& x, const Value& y) { return compare_keys(x, y) < 0; });
         std::string samples;
         for (size_t i = 0; i < keys.size() && i < 5; ++i)
-            samples += (i ? ", " : "") + format_value(keys[i]);
+            samples += (i ? ", " : "") + key_value_in_message(keys[i]);
         if (unplaced[side] > 5) samples += ", …";
         const CompiledRules& rules = *(side == 0 ? old_rules : new_rules).rules;
         error.message = rules.source.path() + ": " +

@@ -566,3 +566,37 @@ TEST_CASE("an empty base runs cleanly: every segment holds 0 of 0") {
           std::string::npos);
     CHECK(count_rows(db, "strata_runs") == 1);
 }
+
+TEST_CASE("messages quote a text key that reads as a number: '42' is not the integer 42") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (id, nps INTEGER);
+INSERT INTO customers VALUES (42, 1), ('42', NULL), ('b', NULL), (7, 5), ('1e3', NULL);
+)sql");
+    const std::string rules = dir.write("r.yaml", R"(ruleset: keyed
+version: 1
+source:
+  customers: customers
+  key: id
+let:
+  cls: abc(nps, a: 0.5, b: 0.8)
+general:
+  policy: exclusive
+  segments:
+    - id: low
+      when: nps <= 6
+    - id: high
+      when: nps > 6
+)");
+    const Run r = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+    CHECK(r.code == 1);
+    // A text key that does not read as a number is written as it is.
+    CHECK_MESSAGE(
+        r.err.find("3 customers match no segment (e.g. '1e3', '42', b)") != std::string::npos,
+        r.err);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE customers SET nps = 3 WHERE id IN ('42', '1e3', 'b')");
+    const Run placed = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(placed.code == 0, placed.err);
+    CHECK_MESSAGE(placed.out.find("(customer '1e3', ") != std::string::npos, placed.out);
+}
