@@ -1,5 +1,6 @@
 #include "dsl/compiler.hpp"
 
+#include <cctype>
 #include <functional>
 #include <set>
 #include <unordered_map>
@@ -79,7 +80,8 @@ class Compiler {
         for (const auto& let : rf.lets)
             lets_named[let.name].push_back(&let);
         for (const auto& name : binder.unused_lets()) {
-            if (!is_identifier(name)) continue;  // already reported as a bad name
+            if (!is_identifier(name)) continue;     // already reported as a bad name
+            if (named_in_unparsed(name)) continue;  // its use may be in the syntax error
             auto found = lets_named.find(name);
             if (found == lets_named.end()) continue;
             for (const auto* let : found->second)
@@ -99,6 +101,7 @@ class Compiler {
     CompiledRules& out_;
     const Schema* schema_;
     Diagnostics& diags_;
+    std::vector<std::string> unparsed_;  // the expressions with syntax errors
 
     void error(Code code, Location loc, std::string msg) {
         diags_.error(code, out_.source.path(), loc, std::move(msg));
@@ -110,11 +113,29 @@ class Compiler {
         diags_.schema_error(code, out_.source.path(), loc, std::move(msg));
     }
 
+    // Whether `name` is written, as a whole word, in an expression that did not parse.
+    bool named_in_unparsed(std::string_view name) const {
+        auto word = [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                   (static_cast<unsigned char>(c) & 0x80);
+        };
+        for (const std::string& text : unparsed_) {
+            for (size_t at = text.find(name); at != std::string::npos;
+                 at = text.find(name, at + 1)) {
+                const size_t end = at + name.size();
+                if ((at == 0 || !word(text[at - 1])) && (end == text.size() || !word(text[end])))
+                    return true;
+            }
+        }
+        return false;
+    }
+
     const ast::Expr* parse(const ExprText& text) {
         if (!text.present() || text.text.empty()) return nullptr;
         ParseResult r = parse_expression(text.text);
         for (const auto& issue : r.issues)
             error(Code::Syntax, text.locate(out_.source, issue.span), issue.message);
+        if (!r.issues.empty() || !r.expr) unparsed_.push_back(text.text);
         if (!r.expr) return nullptr;
         out_.asts.push_back(std::move(r.expr));
         return out_.asts.back().get();
