@@ -83,9 +83,15 @@ const char* diagnostic_code_name(DiagnosticCode c) {
     return "other";
 }
 
-void Diagnostics::add(Severity severity, std::string file, Location location, std::string message,
+bool Diagnostics::add(Severity severity, std::string file, Location location, std::string message,
                       DiagnosticCode code) {
+    std::string identity =
+        std::to_string(static_cast<int>(severity)) + ' ' + std::to_string(static_cast<int>(code)) +
+        ' ' + std::to_string(location.line) + ':' + std::to_string(location.col) + '+' +
+        std::to_string(location.length) + ' ' + std::to_string(file.size()) + ' ' + file + message;
+    if (!added_.insert(std::move(identity)).second) return false;
     items_.push_back(Diagnostic{severity, std::move(file), location, std::move(message), code});
+    return true;
 }
 
 size_t Diagnostics::error_count() const {

@@ -4,6 +4,7 @@
 
 #include <ostream>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "dsl/source.hpp"
@@ -66,7 +67,9 @@ struct Diagnostic {
 
 class Diagnostics {
   public:
-    void add(Severity severity, std::string file, Location location, std::string message,
+    // Adds a diagnostic unless the same one (severity, file, place, message, code) is there
+    // already, as when a YAML alias repeats an expression; returns whether it was added.
+    bool add(Severity severity, std::string file, Location location, std::string message,
              DiagnosticCode code = DiagnosticCode::Other);
     void error(DiagnosticCode code, const std::string& file, Location location,
                std::string message) {
@@ -74,8 +77,8 @@ class Diagnostics {
     }
     void schema_error(DiagnosticCode code, const std::string& file, Location location,
                       std::string message) {
-        add(Severity::Error, file, location, std::move(message), code);
-        items_.back().schema_mismatch = true;
+        if (add(Severity::Error, file, location, std::move(message), code))
+            items_.back().schema_mismatch = true;
     }
     void warning(DiagnosticCode code, const std::string& file, Location location,
                  std::string message) {
@@ -102,6 +105,7 @@ class Diagnostics {
 
   private:
     std::vector<Diagnostic> items_;
+    std::unordered_set<std::string> added_;  // each item's identity, for add()
 };
 
 // Renders one diagnostic as
