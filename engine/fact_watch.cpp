@@ -140,6 +140,15 @@ bool raise_watch(const std::string& path, const std::string& table, bool create,
             db.exec("CREATE TRIGGER " + quote_identifier(trigger_name(table, "insert")) +
                     " AFTER INSERT" + on + " WHEN NEW." + *rowid + " <= " + below + " BEGIN " +
                     count);
+            // Installed again (its row or triggers were removed): changes since the earlier
+            // raises went unseen, so none of them vouches for a kept state any longer, even
+            // when this run stores nothing.
+            if (db.tableExists("strata_fact_watch_raises")) {
+                SQLite::Statement forget_all(
+                    db, "DELETE FROM strata_fact_watch_raises WHERE fact_table = ?");
+                forget_all.bind(1, table);
+                forget_all.exec();
+            }
         }
         SQLite::Statement raise(db, "UPDATE strata_fact_watch SET watermark = (SELECT max(" +
                                         *rowid + ") FROM " + quote_identifier(table) +

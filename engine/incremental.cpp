@@ -136,17 +136,17 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
             return "the kept state of table '" + use.table +
                    "' was read without the table's watch raised: before the table was watched "
                    "for changes, or by a run that could not write to the customer database";
+        if (is.raised && !is.watch_before)
+            return "table '" + use.table +
+                   "' was not watched before this run: changes below "
+                   "the watermark since run " +
+                   number(kept->run_id) + " may have gone unseen";
         if (is.watch->changes != *was.watch_changes)
             return number(is.watch->changes - *was.watch_changes) + " change" +
                    (is.watch->changes - *was.watch_changes == 1 ? "" : "s") +
                    " to rows of table '" + use.table + "' at or below the watermark (rowid " +
                    (was.max_rowid ? number(*was.max_rowid) : std::string("none")) + ") since run " +
                    number(kept->run_id) + ": facts are not only appended";
-        if (is.raised && !is.watch_before)
-            return "table '" + use.table +
-                   "' was not watched before this run: changes below "
-                   "the watermark since run " +
-                   number(kept->run_id) + " may have gone unseen";
         // The watch as it was before this run raised it: a watermark below the kept one means
         // the kept state was read from another copy of the database (one restored since?).
         const WatchReading& covered = is.raised ? *is.watch_before : *is.watch;
@@ -160,7 +160,8 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
             return "the watch of table '" + use.table + "' has no record of run " +
                    number(kept->run_id) +
                    "'s raise of it: the database is not the one the kept state was read from (a "
-                   "copy restored since?), or the table's watch was raised more than " +
+                   "copy restored since?), its watch was installed again since (its row or "
+                   "triggers were removed), or it was raised more than " +
                    number(kRaisesRemembered) + " times since";
         if (was.definition != is.definition)
             return "the definition of table '" + use.table + "' changed since run " +

@@ -71,7 +71,8 @@ TEST_CASE(
     check_full_because(r,
                        "the watch of table 'orders' has no record of run 2's raise of it: the "
                        "database is not the one the kept state was read from (a copy restored "
-                       "since?), or the table's watch was raised more than 10000 times since");
+                       "since?), its watch was installed again since (its row or triggers were "
+                       "removed), or it was raised more than 10000 times since");
     // The full run's membership, customer by customer: customer 9's order counts, customer
     // 3's is gone.
     const Run fresh = run_cli({"run", shop.file, "--db", shop.db, "--state",
@@ -98,7 +99,8 @@ TEST_CASE("incremental: the watch forgets the oldest raises, and a state that ol
     check_full_because(shop.run(),
                        "the watch of table 'orders' has no record of run 1's raise of it: the "
                        "database is not the one the kept state was read from (a copy restored "
-                       "since?), or the table's watch was raised more than 10000 times since");
+                       "since?), its watch was installed again since (its row or triggers were "
+                       "removed), or it was raised more than 10000 times since");
     CHECK(mode(shop.run()) == "incremental");
 }
 
@@ -479,4 +481,44 @@ TEST_CASE("incremental: a column named rowid added to a watched table makes the 
     CHECK(changed.err.find("to rows of table 'orders' at or below the watermark") !=
           std::string::npos);
     CHECK(mode(shop.run()) == "incremental");
+}
+
+TEST_CASE("incremental: a watch installed again since the kept state makes a full run") {
+    // The watch's row and triggers removed by hand, an old order changed unseen, and the watch
+    // installed again by another ruleset's run: its change count starts again at the kept one,
+    // so only the raises it forgot tell that changes went unseen.
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    shop.sql(
+        "DROP TABLE strata_fact_watch; DROP TRIGGER strata_watch_orders_update; DROP TRIGGER "
+        "strata_watch_orders_delete; DROP TRIGGER strata_watch_orders_insert");
+    shop.sql("UPDATE orders SET amount = amount + 1000 WHERE order_id = 1");
+    std::string other = rules();
+    other.replace(other.find("ruleset: shop"), 13, "ruleset: other");
+    const Run installed = run_cli({"run", shop.dir.write("other.yaml", other), "--db", shop.db,
+                                   "--state", shop.state, "--incremental"});
+    REQUIRE_MESSAGE(installed.code == 0, installed.err);
+    const Run r = shop.run();
+    check_full_because(r,
+                       "the watch of table 'orders' has no record of run 1's raise of it: the "
+                       "database is not the one the kept state was read from (a copy restored "
+                       "since?), its watch was installed again since (its row or triggers were "
+                       "removed), or it was raised more than 10000 times since");
+    const Run fresh = run_cli({"run", shop.file, "--db", shop.db, "--state",
+                               shop.dir.file("fresh.db"), "--format", "json"});
+    REQUIRE(fresh.code == 0);
+    CHECK(json_at(r.out, "$.value_total") == json_at(fresh.out, "$.value_total"));
+}
+
+TEST_CASE("incremental: a table replaced since the kept state is said to be unwatched") {
+    // Its triggers went with it; installing them again is not a change to a row.
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    shop.sql(
+        "ALTER TABLE orders RENAME TO orders_old; CREATE TABLE orders (order_id INTEGER PRIMARY "
+        "KEY, customer_id INTEGER, order_date DATE, amount REAL); INSERT INTO orders SELECT * "
+        "FROM orders_old; DROP TABLE orders_old");
+    check_full_because(shop.run(),
+                       "table 'orders' was not watched before this run: changes below the "
+                       "watermark since run 1 may have gone unseen");
 }
