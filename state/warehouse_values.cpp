@@ -216,7 +216,8 @@ void postgres_customer_values(warehouse::PostgresConnection& db, const CompiledR
         const std::string x = column + "::float8";
         return "SELECT g, count(*), sum(x ORDER BY " + key + "), sum(x * x ORDER BY " + key +
                ") FROM (SELECT customer_key, x, unnest(ARRAY[''::text, segment::text] || "
-               "string_to_array(tactical::text, ';')) AS g FROM (SELECT customer_key, " +
+               "ARRAY(SELECT segment::text || E'\\n' || p FROM unnest(string_to_array("
+               "tactical::text, ';')) p)) AS g FROM (SELECT customer_key, " +
                x + " AS x, segment, tactical FROM " + t + ") a WHERE x IS NOT NULL AND " +
                finite("x") + ") b GROUP BY g";
     };
@@ -293,8 +294,9 @@ void clickhouse_customer_values(warehouse::ClickHouseClient& client, const Compi
     s.let = [&](const std::string& column) {
         return "SELECT g, count(), " + in_key_order("t.2") + ", " + in_key_order("t.2 * t.2") +
                " FROM (SELECT customer_key, x, arrayJoin(arrayConcat([''], "
-               "[toString(assumeNotNull(segment))], arrayFilter(p -> p != '', splitByChar(';', "
-               "toString(assumeNotNull(tactical)))))) AS g FROM (SELECT customer_key, "
+               "[toString(assumeNotNull(segment))], arrayMap(p -> concat(toString(assumeNotNull("
+               "segment)), '\\n', p), arrayFilter(p -> p != '', splitByChar(';', "
+               "toString(assumeNotNull(tactical))))))) AS g FROM (SELECT customer_key, "
                "toFloat64(assumeNotNull(" +
                column + ")) AS x, segment, tactical FROM " + t + " WHERE isNotNull(" + column +
                ")) WHERE isFinite(x)) GROUP BY g";
