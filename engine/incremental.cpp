@@ -126,7 +126,8 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                    "', the rules read '" + use.name + "' from '" + use.table + "'";
         if (!was.has_rowid || !is.has_rowid)
             return "table '" + use.table +
-                   "' has no rowid (a view or a WITHOUT ROWID table): new rows cannot be told "
+                   "' has no rowid strata can read (a view, a WITHOUT ROWID table, or a table with "
+                   "columns of its own named rowid, _rowid_ and oid): new rows cannot be told "
                    "from old ones";
         if (!is.watch)
             return "table '" + use.table +
@@ -141,6 +142,12 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                    "' was not watched before this run: changes below "
                    "the watermark since run " +
                    number(kept->run_id) + " may have gone unseen";
+        if (is.watch->changes < *was.watch_changes)
+            return "the watch of table '" + use.table + "' counts " + number(is.watch->changes) +
+                   " changes, fewer than the " + number(*was.watch_changes) +
+                   " it counted for run " + number(kept->run_id) +
+                   ": it was installed again since (its row or triggers were removed), so "
+                   "changes below the watermark may have gone unseen";
         if (is.watch->changes != *was.watch_changes)
             return number(is.watch->changes - *was.watch_changes) + " change" +
                    (is.watch->changes - *was.watch_changes == 1 ? "" : "s") +

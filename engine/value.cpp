@@ -72,7 +72,10 @@ Value coerce(Value v, Type to) {
     return v;
 }
 
-std::string key_in_message(std::string_view key) {
+namespace {
+
+// The key cut to 64 bytes (whole characters), in quotes when `quoted`.
+std::string shown_key(std::string_view key, bool quoted) {
     constexpr size_t kShown = 64;
     std::string shown(key.substr(0, kShown));
     // Not within a UTF-8 sequence: back off to the start of the last character cut.
@@ -83,21 +86,31 @@ std::string key_in_message(std::string_view key) {
             shown.pop_back();
         shown += "…";
     }
+    return quoted ? "'" + shown + "'" : shown;
+}
+
+bool blank_edged(std::string_view key) {
     auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-    if (key.empty() || space(key.front()) || space(key.back())) return "'" + shown + "'";
-    return shown;
+    return key.empty() || space(key.front()) || space(key.back());
+}
+
+bool reads_as_number(const std::string& key) {
+    char* end = nullptr;
+    (void)std::strtod(key.c_str(), &end);
+    return end == key.c_str() + key.size();
+}
+
+}  // namespace
+
+std::string key_in_message(std::string_view key) {
+    return shown_key(key, blank_edged(key));
 }
 
 std::string key_value_in_message(const Value& key) {
     const auto* text = std::get_if<Str>(&key);
     if (!text) return format_value(key);
-    const std::string shown = key_in_message(text->str());
-    if (shown.front() == '\'') return shown;  // quoted already
     const std::string& s = text->str();
-    char* end = nullptr;
-    (void)std::strtod(s.c_str(), &end);
-    const bool reads_as_number = end == s.c_str() + s.size();
-    return reads_as_number ? "'" + shown + "'" : shown;
+    return shown_key(s, blank_edged(s) || reads_as_number(s));
 }
 
 std::string format_value(const Value& v) {

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <functional>
 #include <map>
 
 #include "engine/numeric.hpp"
@@ -15,6 +14,7 @@
 #include "engine/versions.hpp"
 #include "sql/compiler.hpp"
 #include "sql/dialect.hpp"
+#include "state/at_scope_exit.hpp"
 #include "state/clickhouse_claim.hpp"
 #include "state/clickhouse_state.hpp"
 #include "state/clickhouse_triggers.hpp"
@@ -205,10 +205,7 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
     // (its rows removed, its id never given again), so that the next run, at any as_of, need
     // not redo it first. One that fails later is left for the next run to find dead.
     bool abandon_on_failure = !options.dry_run;
-    struct Abandoner {
-        std::function<void()> abandon;
-        ~Abandoner() { abandon(); }
-    } abandoner{[&] {
+    const AtScopeExit abandon_if_failed{[&] {
         if (!abandon_on_failure) return;
         std::string ignored;
         if (!remove_dead_clickhouse_run(client, ruleset, DeadRun{run_id, as_of}, ignored))
@@ -217,10 +214,7 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
 
     // The evaluation, into a table of the run on the server, and the stays open before it,
     // read once.
-    struct Dropper {
-        std::function<void()> drop;
-        ~Dropper() { drop(); }
-    } dropper{drop_tables};
+    const AtScopeExit drop_tables_at_exit{drop_tables};
     const std::string before = previous ? std::to_string(previous->run_id) : std::string("0");
     if (!run.exec("CREATE TABLE " + placed + " ENGINE = Memory AS " + *query) ||
         !run.exec("CREATE TABLE " + open_table + " ENGINE = Memory AS " +

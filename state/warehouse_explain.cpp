@@ -13,6 +13,7 @@
 #include "engine/value_ops.hpp"
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
+#include "state/at_scope_exit.hpp"
 #include "state/clickhouse_state.hpp"
 #include "state/postgres_state.hpp"
 #include "state/warehouse_firing.hpp"
@@ -371,10 +372,7 @@ std::optional<Explanation> explain_in_clickhouse(const CompiledRules& rules, con
     if (!clickhouse_keys_unique(client, rules.rules.customers_table, rules.rules.key,
                                 "an explanation", error.message))
         return std::nullopt;
-    struct Dropper {
-        std::function<void()> drop;
-        ~Dropper() { drop(); }
-    } dropper{[&] { (void)client.query("DROP TABLE IF EXISTS " + table); }};
+    const AtScopeExit drop_table{[&] { (void)client.query("DROP TABLE IF EXISTS " + table); }};
     const std::string create = "CREATE TABLE " + table + " ENGINE = Memory AS " + q->sql;
     spdlog::debug("explain inside ClickHouse: {}; {}", create, sql);
     if (auto created = client.query(create); !created) {

@@ -178,6 +178,23 @@ TEST_CASE("incremental: a view cannot be watched; a read-only base says so and r
         REQUIRE_MESSAGE(plain.code == 0, plain.err);
         CHECK(plain.err.find("rowid") == std::string::npos);
     }
+    SUBCASE("facts from a table whose own columns hide its rowid") {
+        shop.sql(
+            "CREATE TABLE hidden_orders (rowid, _rowid_, oid, order_id INTEGER, customer_id "
+            "INTEGER, order_date DATE, amount REAL); INSERT INTO hidden_orders SELECT 0, 0, 0, * "
+            "FROM orders");
+        std::string text = rules();
+        text.replace(text.find("table: orders"), 13, "table: hidden_orders");
+        shop.dir.write("shop.yaml", text);
+        const Run first = shop.run();
+        REQUIRE_MESSAGE(first.code == 0, first.err);
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("has no rowid strata can read (a view, a WITHOUT ROWID table, or a "
+                         "table with columns of its own named rowid, _rowid_ and oid)") !=
+              std::string::npos);
+    }
     SUBCASE("a read-only customer database") {
         std::filesystem::permissions(shop.db, std::filesystem::perms::owner_read,
                                      std::filesystem::perm_options::replace);
@@ -521,4 +538,25 @@ TEST_CASE("incremental: a table replaced since the kept state is said to be unwa
     check_full_because(shop.run(),
                        "table 'orders' was not watched before this run: changes below the "
                        "watermark since run 1 may have gone unseen");
+}
+
+TEST_CASE("incremental: a watch installed again counts fewer changes, and says so") {
+    // The kept state was read after two changes; the watch removed by hand and installed
+    // again by another ruleset's run starts its count afresh, below the kept one.
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    shop.sql("UPDATE orders SET amount = amount + 1 WHERE order_id IN (1, 2)");
+    REQUIRE(mode(shop.run()) == "full");
+    shop.sql(
+        "DROP TABLE strata_fact_watch; DROP TRIGGER strata_watch_orders_update; DROP TRIGGER "
+        "strata_watch_orders_delete; DROP TRIGGER strata_watch_orders_insert");
+    std::string other = rules();
+    other.replace(other.find("ruleset: shop"), 13, "ruleset: other");
+    const Run installed = run_cli({"run", shop.dir.write("other.yaml", other), "--db", shop.db,
+                                   "--state", shop.state, "--incremental"});
+    REQUIRE_MESSAGE(installed.code == 0, installed.err);
+    check_full_because(shop.run(),
+                       "the watch of table 'orders' counts 0 changes, fewer than the 2 it counted "
+                       "for run 2: it was installed again since (its row or triggers were "
+                       "removed), so changes below the watermark may have gone unseen");
 }
