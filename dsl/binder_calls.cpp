@@ -15,6 +15,11 @@ namespace {
 using bound::ExprPtr;
 using Code = DiagnosticCode;
 
+// The largest RE2 program a pattern may compile to (docs/language.md, "Limits"): room for
+// every ordinary pattern (`\p{L}+` is about 1,200 instructions, an e-mail pattern under 100),
+// while a match of a 3,000-character text costs at most tens of milliseconds.
+constexpr int kMaxRegexProgram = 10000;
+
 }  // namespace
 
 // ---- calls ----
@@ -239,6 +244,18 @@ ExprPtr Binder::Impl::bind_call(const ast::Expr& src, const ast::Call& call) {
             if (!re->ok()) {
                 error(Code::BadArgument, pattern->value->span,
                       "invalid regular expression: " + re->error());
+                return failed(src);
+            }
+            // RE2 matches in time linear in the text, times the size of the pattern's program
+            // (when its DFA runs out of states it simulates the program, every instruction at
+            // every character). A bound on the program bounds each match's cost per character.
+            if (re->ProgramSize() > kMaxRegexProgram) {
+                error(Code::BadArgument, pattern->value->span,
+                      "regular expression too large to match quickly: it compiles to " +
+                          std::to_string(re->ProgramSize()) + " RE2 instructions, at most " +
+                          std::to_string(kMaxRegexProgram) +
+                          "; a counted repetition such as {2,50} repeats what it counts (write "
+                          "{2,} and test length() apart)");
                 return failed(src);
             }
             out.params.regex = re;
