@@ -296,11 +296,15 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
         return std::nullopt;
     }
     if (!found) {
-        const Value& given = keys.back();  // the text spelling, as given
+        // The text spelling, as given; quoted when it reads as a number and only the text
+        // key was looked for (explain --text-key).
+        const Value& given = keys.back();
         const auto* text = std::get_if<Str>(&given);
-        error = "customer " + key_in_message(text ? text->str() : format_value(given)) +
-                " is not in the base of '" + rules.rules.ruleset + "' (table '" +
-                rules.rules.customers_table + "')";
+        const std::string shown = keys.size() == 1 ? key_value_in_message(given)
+                                  : text           ? key_in_message(text->str())
+                                                   : format_value(given);
+        error = "customer " + shown + " is not in the base of '" + rules.rules.ruleset +
+                "' (table '" + rules.rules.customers_table + "')";
         return std::nullopt;
     }
     return out;

@@ -21,6 +21,7 @@ struct EvalOptions {
     std::optional<std::string> as_of;
     std::optional<std::string> state;
     bool apply = false;
+    bool text_key = false;
     bool allow_retyped_keys = false;
     bool allow_future_as_of = false;
     std::string wait = "5s";  // how long a read waits for another process's lock
@@ -145,8 +146,9 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
                 return report(EngineError{EngineError::Kind::Usage, *refused});
         }
     }
-    auto result =
-        options.apply ? engine->apply(options.customer) : engine->evaluate(options.customer);
+    const KeyLookup lookup = options.text_key ? KeyLookup::Text : KeyLookup::Spelled;
+    auto result = options.apply ? engine->apply(options.customer, lookup)
+                                : engine->evaluate(options.customer, lookup);
     if (!result) return report(result.error());
     if (json)
         print_json(out, engine.value(), result.value());
@@ -171,7 +173,12 @@ void add_eval(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
     cmd->add_option("rules", options->rules, "Rule file (YAML): the file of the latest run")
         ->required();
     cmd->add_option("--db", options->db, "SQLite customer database")->required();
-    cmd->add_option("--customer", options->customer, "The customer's key")->required();
+    cmd->add_option("--customer", options->customer,
+                    "The customer's key: digits find an integer key, then a text key spelled so")
+        ->required();
+    cmd->add_flag("--text-key", options->text_key,
+                  "Find only a text key: --customer 42 then finds the text key '42' of a base "
+                  "that also has the integer key 42");
     cmd->add_option(
         "--as-of", options->as_of,
         "Reference date YYYY-MM-DD (default: the latest run's; --apply: not before it)");

@@ -30,6 +30,7 @@ struct ExplainOptions {
     std::optional<std::string> as_of;
     std::optional<std::string> state;
     std::optional<int64_t> run;
+    bool text_key = false;
     Format format = Format::Text;
 };
 
@@ -286,6 +287,10 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
         };
         if (options.state)
             return usage("--state: inside the warehouse, explain reads no stored state");
+        if (options.text_key)
+            return usage(
+                "--text-key: inside the warehouse the key column has one type, so 42 and '42' "
+                "cannot both be keys; drop --text-key");
         if (options.run || names_ruleset(options.rules)) {
             std::vector<Value> keys;
             if (auto i = integer_key_spelled(options.customer)) keys.push_back(Value{*i});
@@ -310,7 +315,8 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
         return kExitOk;
     }
     std::vector<Value> keys;
-    if (auto i = integer_key_spelled(options.customer)) keys.push_back(Value{*i});
+    if (!options.text_key)
+        if (auto i = integer_key_spelled(options.customer)) keys.push_back(Value{*i});
     keys.push_back(Value{intern(options.customer)});
     // With --run N, or a ruleset's name for RULES: the stored run's placement beside the fresh
     // evaluation, at the run's as_of unless --as-of says otherwise.
@@ -402,7 +408,12 @@ void add_explain(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
                     "SQLite customer database, or a postgresql:// or clickhouse:// URL: the "
                     "customer is then explained inside the warehouse (docs/warehouse.md)")
         ->required();
-    cmd->add_option("--customer", options->customer, "The customer's key")->required();
+    cmd->add_option("--customer", options->customer,
+                    "The customer's key: digits find an integer key, then a text key spelled so")
+        ->required();
+    cmd->add_flag("--text-key", options->text_key,
+                  "Find only a text key: --customer 42 then finds the text key '42' of a base "
+                  "that also has the integer key 42");
     cmd->add_option("--as-of", options->as_of,
                     "Reference date YYYY-MM-DD (default: the rule file's, else today)");
     cmd->add_option("--state", options->state,

@@ -29,7 +29,7 @@ std::string spelled(const Value& key) {
 
 }  // namespace
 
-Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
+Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup lookup) {
     std::lock_guard serial(apply_mutex);
     ValuePool call_values;
     const ValuePoolScope in_call_values(call_values);
@@ -61,7 +61,7 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key) {
         ~Release() { impl.release(std::move(c)); }
     } release_after{*this, c};
     try {
-        auto customer = find(*c, key, *l);
+        auto customer = find(*c, key, lookup, *l);
         if (!customer) return customer.error();
         const Value k = customer->keys.at(0);
         const std::string now = utc_now();

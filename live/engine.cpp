@@ -145,17 +145,17 @@ Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
 Engine::~Engine() = default;
 
-Result<CustomerResult> Engine::evaluate(std::string_view customer_key) const {
+Result<CustomerResult> Engine::evaluate(std::string_view customer_key, KeyLookup lookup) const {
     try {
-        return impl_->evaluate(customer_key);
+        return impl_->evaluate(customer_key, lookup);
     } catch (const std::exception& e) {
         return fail(Kind::Database, e.what());
     }
 }
 
-Result<CustomerResult> Engine::apply(std::string_view customer_key) {
+Result<CustomerResult> Engine::apply(std::string_view customer_key, KeyLookup lookup) {
     try {
-        return impl_->apply(customer_key);
+        return impl_->apply(customer_key, lookup);
     } catch (const std::exception& e) {
         return fail(Kind::Database, e.what());
     }

@@ -260,18 +260,23 @@ struct Engine::Impl {
     }
 
     // The customer of a key as a person gives it, or NotFound.
-    Result<CustomerTable> find(live::Connection& c, std::string_view key, const Loaded& l) const {
+    Result<CustomerTable> find(live::Connection& c, std::string_view key, KeyLookup lookup,
+                               const Loaded& l) const {
         if (text::is_blank(key))
             return live::fail(Kind::NotFound,
                               "a key of only white space or invisible characters is no "
                               "customer's key: a run leaves such rows out (docs/running.md, "
                               "\"Keys\")");
-        for (const Value& candidate : live::candidate_keys(key)) {
+        for (const Value& candidate : live::candidate_keys(key, lookup == KeyLookup::Text)) {
             if (auto customer = c.reader->read_customer(candidate, l.as_of))
                 return std::move(*customer);
         }
+        // A text key looked up as text is shown in quotes when it reads as a number.
+        const std::string shown = lookup == KeyLookup::Text
+                                      ? key_value_in_message(Value{intern(key)})
+                                      : key_in_message(key);
         std::string message =
-            "customer " + key_in_message(key) + " is not in table " + rules->rules.customers_table;
+            "customer " + shown + " is not in table " + rules->rules.customers_table;
         if (rules->since) message += " as of " + l.as_of_text;
         return live::fail(Kind::NotFound, message);
     }
@@ -301,7 +306,7 @@ struct Engine::Impl {
         return r;
     }
 
-    Result<CustomerResult> evaluate(std::string_view key) const {
+    Result<CustomerResult> evaluate(std::string_view key, KeyLookup lookup) const {
         ValuePool call_values;
         const ValuePoolScope in_call_values(call_values);
         const std::shared_ptr<const Loaded> l = current();
@@ -318,7 +323,7 @@ struct Engine::Impl {
                 live::ReadTransaction reads(*c->data_reads);
                 std::optional<live::ReadTransaction> state_reads;
                 if (c->state) state_reads.emplace(*c->state_reads);
-                auto customer = find(*c, key, *l);
+                auto customer = find(*c, key, lookup, *l);
                 if (!customer) {
                     out = customer.error();
                 } else {
@@ -354,7 +359,7 @@ struct Engine::Impl {
         }
     }
 
-    Result<CustomerResult> apply(std::string_view key);
+    Result<CustomerResult> apply(std::string_view key, KeyLookup lookup);
 };
 
 }  // namespace strata

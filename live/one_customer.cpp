@@ -171,9 +171,10 @@ Prepared prepare(SQLite::Database& db, const std::string& sql) {
 
 }  // namespace
 
-std::vector<Value> candidate_keys(std::string_view text) {
+std::vector<Value> candidate_keys(std::string_view text, bool text_only) {
     std::vector<Value> keys;
-    if (auto i = integer_key_spelled(text)) keys.emplace_back(*i);
+    if (!text_only)
+        if (auto i = integer_key_spelled(text)) keys.emplace_back(*i);
     if (!text.empty()) keys.emplace_back(intern(text));
     return keys;
 }

@@ -37,8 +37,8 @@ std::optional<Thresholds> load_thresholds(SQLite::Database& state, const Compile
                                           std::string& message);
 
 // The keys a person's text may mean, in the order they are tried: the integer it spells
-// exactly (reader.hpp's integer_key_spelled), then the text itself.
-std::vector<Value> candidate_keys(std::string_view text);
+// exactly (reader.hpp's integer_key_spelled, unless `text_only`), then the text itself.
+std::vector<Value> candidate_keys(std::string_view text, bool text_only = false);
 
 // The prepared lookups of one customer database connection: the customer table's row of a key
 // and each fact table's rows of a key. One reader per connection; not thread-safe.

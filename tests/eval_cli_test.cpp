@@ -407,3 +407,62 @@ general:
     CHECK(second.code == 0);
     CHECK(second.err.empty());
 }
+
+TEST_CASE("eval and explain --text-key: the text key '42' of a base that also has 42") {
+    // Digits find the integer key first, so without --text-key the text customer '42' could
+    // not be evaluated or explained alone; a run places both.
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id, name TEXT);
+INSERT INTO customers VALUES (42, 'integer'), ('42', 'text'), (7, 'other');
+CREATE TABLE orders (customer_id, day DATE, amount REAL);
+INSERT INTO orders VALUES (42, '2026-09-01', 600), ('42', '2026-09-02', 20), (7, '2026-09-02', 100);
+)sql");
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    auto eval = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args{"eval",       rules, "--db",     db,
+                                      "--customer", "42",  "--format", "json"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_cli(args);
+    };
+    const Run integer = eval({});
+    REQUIRE_MESSAGE(integer.code == 0, integer.err);
+    CHECK(json_at(integer.out, "$.customer") == "42");
+    CHECK(json_at(integer.out, "$.segment") == "top");
+    const Run text = eval({"--text-key"});
+    REQUIRE_MESSAGE(text.code == 0, text.err);
+    CHECK(text.out.find("\"customer\":\"42\"") != std::string::npos);
+    CHECK(json_at(text.out, "$.segment") == "low");
+    CHECK(json_at(text.out, "$.transition") == "stays");
+    const Run applied = eval({"--text-key", "--apply", "--as-of", "2026-10-02"});
+    REQUIRE_MESSAGE(applied.code == 0, applied.err);
+    CHECK(json_at(applied.out, "$.segment") == "low");
+
+    // Only a text key: the integer 7 is not found as the text '7'.
+    const Run missing = run_cli({"eval", rules, "--db", db, "--customer", "7", "--text-key"});
+    CHECK(missing.code == 2);
+    CHECK(missing.err.find("customer '7' is not in table customers") != std::string::npos);
+
+    const Run explained = run_cli({"explain", rules, "--db", db, "--customer", "42", "--text-key",
+                                   "--as-of", "2026-10-01", "--format", "json"});
+    REQUIRE_MESSAGE(explained.code == 0, explained.err);
+    CHECK(explained.out.find("\"customer\":\"42\"") != std::string::npos);
+    CHECK(json_at(explained.out, "$.segment") == "low");
+    const Run unexplained =
+        run_cli({"explain", rules, "--db", db, "--customer", "7", "--text-key"});
+    CHECK(unexplained.code == 2);
+    CHECK(unexplained.err.find("customer '7' is not in the base") != std::string::npos);
+
+    // The library, as the command.
+    strata::EngineOptions options;
+    options.rules_path = rules;
+    options.db_path = db;
+    auto engine = strata::Engine::open(options);
+    REQUIRE(engine.ok());
+    auto r = engine->evaluate("42", strata::KeyLookup::Text);
+    REQUIRE(r.ok());
+    CHECK(r.value().key_is_text);
+    CHECK(r.value().segment == "low");
+    CHECK_FALSE(engine->evaluate("42").value().key_is_text);
+}

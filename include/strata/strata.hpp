@@ -125,6 +125,13 @@ struct CustomerResult {
     int64_t applied_run = 0;  // apply(): the run recorded for it
 };
 
+// How evaluate() and apply() read the key they are given as text.
+enum class KeyLookup {
+    Spelled,  // digits that spell an integer exactly (`42`, not `042`) find the integer key,
+              // then a text key spelled so; anything else finds a text key
+    Text,     // only a text key: the text key '42' of a base that also has the integer key 42
+};
+
 class Engine {
   public:
     // Reads and compiles the rule file against the database, finds the ruleset's latest
@@ -144,7 +151,8 @@ class Engine {
     // process would read it (refresh() takes its thresholds); one removed is a Database error.
     // A column the rule file reads that was renamed or dropped since open() is a Database
     // error naming it, never read as anything else.
-    Result<CustomerResult> evaluate(std::string_view customer_key) const;
+    Result<CustomerResult> evaluate(std::string_view customer_key,
+                                    KeyLookup lookup = KeyLookup::Spelled) const;
 
     // Evaluates one customer and stores the outcome, in one transaction on the state
     // database: a run record for it (summary "mode": "eval"), the customer's changed stays,
@@ -152,7 +160,8 @@ class Engine {
     // afterwards enqueues none of them again). Calls are serialised by SQLite's write lock.
     // Refused (Stale, nothing stored) once a batch run is stored after the thresholds in use
     // were loaded: storing them would make them the latest run's again.
-    Result<CustomerResult> apply(std::string_view customer_key);
+    Result<CustomerResult> apply(std::string_view customer_key,
+                                 KeyLookup lookup = KeyLookup::Spelled);
 
     // Loads the thresholds of the ruleset's latest stored run again, for a long-lived engine
     // after the daily batch run (full or incremental): true when they are another run's than
