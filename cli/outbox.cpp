@@ -229,7 +229,9 @@ CLI::Validator action_id_check() {
             if (!digits) return "'" + text + "' is not an action id (the id of a claimed line)";
             const size_t first = std::min(text.find_first_not_of('0'), text.size() - 1);
             text.erase(0, first);
-            if (text.size() > 18) return "'" + text + "' is not an action id (too large)";
+            // Ids are SQLite integers: at most 2^63 - 1.
+            if (text.size() > 19 || (text.size() == 19 && text > "9223372036854775807"))
+                return "'" + text + "' is not an action id (too large)";
             return {};
         },
         "");

@@ -551,6 +551,13 @@ TEST_CASE("outbox ids are decimal: 010 is action 10, 0x11 is refused") {
     CHECK(hex.err.find("'0x11' is not an action id") != std::string::npos);
     CHECK(column(db, 17, "status") == "in_flight");
     CHECK(outbox("ack", db, {"99999999999999999999"}).code == 2);
+    // The largest id SQLite stores is an id, not found here; one more is no id at all.
+    const Run largest = outbox("ack", db, {"9223372036854775807"});
+    CHECK(largest.code == 2);
+    CHECK(largest.err.find("action 9223372036854775807 is not in the outbox") != std::string::npos);
+    const Run beyond = outbox("ack", db, {"9223372036854775808"});
+    CHECK(beyond.code == 2);
+    CHECK(beyond.err.find("is not an action id (too large)") != std::string::npos);
 }
 
 TEST_CASE("outbox commands refuse a file that holds no run state, and create nothing in it") {
