@@ -428,6 +428,27 @@ void write_id(JsonWriter& w, const std::string& id) {
 
 }  // namespace
 
+std::vector<std::string> stored_state_notes(const CompiledRules& old_rules, bool old_has_run,
+                                            const CompiledRules& new_rules, bool new_has_run,
+                                            const std::string& where, const std::string& advice) {
+    std::vector<std::string> notes;
+    const bool old_needs = old_rules.program.reads_stored_state() && !old_has_run;
+    const bool new_needs = new_rules.program.reads_stored_state() && !new_has_run;
+    auto note = [&](const std::string& ruleset, const char* files) {
+        notes.push_back("ruleset '" + ruleset + "' has no run in " + where +
+                        ", so previous_segment, segment_since and days_in_segment are null for "
+                        "every customer under " +
+                        files + "; " + advice);
+    };
+    if (old_needs && new_needs && old_rules.rules.ruleset == new_rules.rules.ruleset) {
+        note(new_rules.rules.ruleset, "both files");
+    } else {
+        if (old_needs) note(old_rules.rules.ruleset, "the old file");
+        if (new_needs) note(new_rules.rules.ruleset, "the new file");
+    }
+    return notes;
+}
+
 std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::string& old_sha256,
                                     const CompiledRules& new_rules, const std::string& new_sha256,
                                     SQLite::Database& data, SQLite::Database* state,
@@ -435,25 +456,9 @@ std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::s
     RulesDiff diff = diff_header(old_rules, old_sha256, new_rules, new_sha256, options.as_of);
     SnapshotGuard snapshot(data, error);
     if (!snapshot.held()) return std::nullopt;
-    // A file that reads the stored state reads nothing from a state without a run of its
-    // ruleset: say so, once per ruleset.
-    auto needs_runs = [&](const CompiledRules& rules) {
-        return rules.program.reads_stored_state() && !has_stored_run(state, rules.rules.ruleset);
-    };
-    const bool old_needs = needs_runs(old_rules), new_needs = needs_runs(new_rules);
-    const bool one_ruleset = old_rules.rules.ruleset == new_rules.rules.ruleset;
-    auto note_missing_runs = [&](const std::string& ruleset, const char* files) {
-        diff.notes.push_back("ruleset '" + ruleset +
-                             "' has no run in the state, so previous_segment, segment_since and "
-                             "days_in_segment are null for every customer under " +
-                             files + "; give --state the file its runs are stored in");
-    };
-    if (old_needs && new_needs && one_ruleset) {
-        note_missing_runs(new_rules.rules.ruleset, "both files");
-    } else {
-        if (old_needs) note_missing_runs(old_rules.rules.ruleset, "the old file");
-        if (new_needs) note_missing_runs(new_rules.rules.ruleset, "the new file");
-    }
+    diff.notes = stored_state_notes(old_rules, has_stored_run(state, old_rules.rules.ruleset),
+                                    new_rules, has_stored_run(state, new_rules.rules.ruleset),
+                                    "the state", "give --state the file its runs are stored in");
     const std::optional<RunReport> before =
         evaluate(old_rules, old_sha256, data, state, options, RunOptions{}, error);
     if (!before) return std::nullopt;

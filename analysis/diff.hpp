@@ -94,6 +94,14 @@ struct RulesDiff {
     std::vector<std::string> notes;
 };
 
+// The notes of a diff whose files read the stored state (previous_segment, segment_since,
+// days_in_segment) where `where` ("the state") holds no run of their ruleset: they are null
+// for every customer then, so the diff's moves say nothing of them. One note per ruleset,
+// ending with `advice`.
+std::vector<std::string> stored_state_notes(const CompiledRules& old_rules, bool old_has_run,
+                                            const CompiledRules& new_rules, bool new_has_run,
+                                            const std::string& where, const std::string& advice);
+
 struct DiffOptions {
     Date as_of;
     size_t sample = 0;  // keys listed per move and per trigger

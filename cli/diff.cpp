@@ -222,6 +222,8 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
             diff_in_warehouse(options.old_rules, options.new_rules, options.db, options.as_of,
                               options.sample, options.state, out, err, json != nullptr, exit_code);
         if (!diff) return exit_code;
+        for (const std::string& note : diff->notes)
+            err << "strata diff: note: " << note << '\n';
         if (json)
             out << diff_json(*diff) << '\n';
         else

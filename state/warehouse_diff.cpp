@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <map>
 
 #include <SQLiteCpp/Exception.h>
@@ -180,6 +181,45 @@ bool integer_key(const CompiledRules& rules, const Schema& catalog) {
 
 }  // namespace
 
+namespace {
+
+// Whether the PostgreSQL database holds a stored run of `ruleset`; nullopt with `error` set
+// when it cannot be read.
+std::optional<bool> postgres_has_run(warehouse::PostgresConnection& db, const std::string& ruleset,
+                                     WarehouseDiffError& error) {
+    auto stored = db.exec("SELECT to_regclass('strata_runs') IS NOT NULL");
+    if (!stored) {
+        error.message = stored.error().describe();
+        return std::nullopt;
+    }
+    if (stored.value().rows.at(0).at(0).value_or("") != "t") return false;
+    auto found = db.exec("SELECT count(*) FROM strata_runs WHERE ruleset = $1", {ruleset});
+    if (!found) {
+        error.message = found.error().describe();
+        return std::nullopt;
+    }
+    return found.value().rows.at(0).at(0).value_or("0") != "0";
+}
+
+// The embedded diff's notes on files that read the stored state (analysis/diff.hpp), for a
+// diff inside the warehouse `where`; false when `has_run` could not tell.
+bool note_stored_state(RulesDiff& diff, const DiffedRules& old_rules, const DiffedRules& new_rules,
+                       const std::function<std::optional<bool>(const std::string&)>& has_run,
+                       const std::string& where) {
+    const CompiledRules& old_file = *old_rules.rules;
+    const CompiledRules& new_file = *new_rules.rules;
+    if (!old_file.program.reads_stored_state() && !new_file.program.reads_stored_state())
+        return true;
+    const std::optional<bool> old_has_run = has_run(old_file.rules.ruleset);
+    const std::optional<bool> new_has_run = has_run(new_file.rules.ruleset);
+    if (!old_has_run || !new_has_run) return false;
+    diff.notes = stored_state_notes(old_file, *old_has_run, new_file, *new_has_run, where,
+                                    "a run inside it (strata run --db URL) stores them there");
+    return true;
+}
+
+}  // namespace
+
 std::optional<RulesDiff> diff_in_postgres(const DiffedRules& old_rules,
                                           const DiffedRules& new_rules, const Schema& catalog,
                                           const warehouse::PostgresUrl& url, Date as_of,
@@ -241,6 +281,13 @@ std::optional<RulesDiff> diff_in_postgres(const DiffedRules& old_rules,
     }
     auto diff = diff_from_rows(old_rules, new_rules, as_of, sample, answer.value().rows,
                                integer_keys, error);
+    if (diff) {
+        auto has_run = [&](const std::string& ruleset) {
+            return postgres_has_run(db, ruleset, error);
+        };
+        if (!note_stored_state(*diff, old_rules, new_rules, has_run, "this PostgreSQL database"))
+            return std::nullopt;
+    }
     const CompiledRules& rules = *new_rules.rules;
     if (!diff || rules.triggers.empty()) return diff;
     // The customers whose placement differs, with the new file's trigger values, on the same
@@ -273,22 +320,9 @@ std::optional<RulesDiff> diff_in_postgres(const DiffedRules& old_rules,
         return std::nullopt;
     }
     // A ruleset without a stored run: its first run is a baseline, which fires nothing.
-    auto stored = db.exec("SELECT to_regclass('strata_runs') IS NOT NULL");
-    if (!stored) {
-        error.message = stored.error().describe();
-        return std::nullopt;
-    }
-    bool has_run = false;
-    if (stored.value().rows.at(0).at(0).value_or("") == "t") {
-        auto found =
-            db.exec("SELECT count(*) FROM strata_runs WHERE ruleset = $1", {rules.rules.ruleset});
-        if (!found) {
-            error.message = found.error().describe();
-            return std::nullopt;
-        }
-        has_run = found.value().rows.at(0).at(0).value_or("0") != "0";
-    }
-    if (!has_run) mark_triggers_baseline(*diff);
+    const std::optional<bool> has_run = postgres_has_run(db, rules.rules.ruleset, error);
+    if (!has_run) return std::nullopt;
+    if (!*has_run) mark_triggers_baseline(*diff);
     diff->triggers_computed = true;
     return diff;
 }
@@ -339,6 +373,27 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
     }
     auto diff =
         diff_from_rows(old_rules, new_rules, as_of, sample, answer.value().rows, true, error);
+    if (diff) {
+        auto has_run = [&](const std::string& ruleset) -> std::optional<bool> {
+            auto tables = client.query(
+                "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = "
+                "'strata_runs'");
+            if (!tables) {
+                error.message = tables.error().describe();
+                return std::nullopt;
+            }
+            if (tables.value().rows.at(0).at(0).value_or("0") == "0") return false;
+            std::optional<RunRecord> latest;
+            std::string run_error;
+            if (!find_clickhouse_run(client, ruleset, std::nullopt, latest, run_error)) {
+                error.message = run_error;
+                return std::nullopt;
+            }
+            return latest.has_value();
+        };
+        if (!note_stored_state(*diff, old_rules, new_rules, has_run, "this ClickHouse database"))
+            return std::nullopt;
+    }
     const CompiledRules& rules = *new_rules.rules;
     if (!diff || rules.triggers.empty()) return diff;
     if (!state) {

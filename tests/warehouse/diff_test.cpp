@@ -312,3 +312,45 @@ general:
                      "a key: a diff inside ClickHouse needs one row per customer") !=
           std::string::npos);
 }
+
+// A file that reads the stored state, with no run of its ruleset in the warehouse, gets the
+// embedded diff's note (else a forgotten run reads as "nobody moves"); after a run, none.
+TEST_CASE("diff inside the warehouse: a file reading stored state with no run says so") {
+    TempDir dir;
+    const std::string base = dir.database("base.db", kTierBase);
+    const std::string old_rules = dir.write("old.yaml", tier_rules(1, "spend >= 1000"));
+    const std::string new_rules = dir.write(
+        "new.yaml",
+        tier_rules(2, "spend >= 1000 or (previous_segment == 'vip' and days_in_segment < 30)"));
+    auto pg = RunDatabase::create();
+    REQUIRE(copy_sqlite_tables(base, {"customers"}, pg.connection));
+    ClusterDatabase ch;
+    ch.load(base, {{"customers", "customer_id"}});
+    const std::string ch_state = dir.file("ch-state.db");
+    for (const auto& [url, where, state] :
+         std::vector<std::tuple<std::string, std::string, std::string>>{
+             {pg.url, "this PostgreSQL database", ""},
+             {ch.url, "this ClickHouse database", ch_state}}) {
+        CAPTURE(url);
+        std::vector<std::string> args = {"diff", old_rules, new_rules,  "--as-of", "2026-11-01",
+                                         "--db", url,       "--format", "json"};
+        const Run r = run_cli(args);
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        const std::string note =
+            "ruleset 'tiers' has no run in " + where +
+            ", so previous_segment, segment_since and days_in_segment are null for every "
+            "customer under the new file; a run inside it (strata run --db URL) stores them "
+            "there";
+        CHECK_MESSAGE(r.err.find("strata diff: note: " + note) != std::string::npos, r.err);
+        CHECK(json_at(r.out, "$.notes[0]") == note);
+        std::vector<std::string> run = {"run", old_rules, "--db", url, "--as-of", "2026-10-01"};
+        if (!state.empty()) run.insert(run.end(), {"--state", state});
+        const Run stored = run_cli(run);
+        REQUIRE_MESSAGE(stored.code == 0, stored.err);
+        if (!state.empty()) args.insert(args.end(), {"--state", state});
+        const Run after = run_cli(args);
+        REQUIRE_MESSAGE(after.code == 0, after.err);
+        CHECK(after.err.find("note:") == std::string::npos);
+        CHECK(json_at(after.out, "$.notes[0]") == "<none>");
+    }
+}
