@@ -499,6 +499,11 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         db = std::make_unique<SQLite::Database>(options.db,
                                                 SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         db->setBusyTimeout(5000);
+        // A double-quoted name is a name here, never SQLite's fallback of a text literal: an
+        // index or view of the old table naming a column the new one lacks ("b") must fail to
+        // be made again (and be said to), not be rebuilt on the constant 'b'.
+        sqlite3_db_config(db->getHandle(), SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+        sqlite3_db_config(db->getHandle(), SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
         // One transaction: a failed import leaves the database as it was. The journal and
         // synchronous settings stay SQLite's (or the file's own), so the commit is atomic.
         db->exec("PRAGMA cache_size = -65536");

@@ -496,4 +496,19 @@ TEST_CASE(
     REQUIRE(r.code == 0);
     CHECK(r.out.find("note: view 'amounts' no longer reads (no such column: amt)") !=
           std::string::npos);
+    // A column named in double quotes, as strata's own CREATE TABLE names them: SQLite would
+    // read a "title" it cannot find as the text 'title', so the index would be rebuilt on a
+    // constant and the view would filter on one. Both are named as gone.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "CREATE INDEX by_quoted_title ON c(\"title\"); CREATE VIEW titled AS SELECT id FROM c "
+            "WHERE \"title\" = 'c'");
+    r = run_cli(
+        {"import", dir.write("d.csv", "id,amt\n4,1\n"), "--db", db, "--table", "c", "--replace"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("note: index 'by_quoted_title' of the old table could not be made again on "
+                     "the new one (no such column: title); it is dropped") != std::string::npos);
+    CHECK(schema("by_quoted_title") == 0);
+    CHECK(r.out.find("note: view 'titled' no longer reads (no such column: title)") !=
+          std::string::npos);
 }
