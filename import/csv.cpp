@@ -92,6 +92,17 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
         if (encoding == Encoding::Auto) {
             out.not_utf8_line = line_of_offset(bytes, not_utf8_at);
             out.not_utf8_byte = static_cast<unsigned char>(bytes[not_utf8_at]);
+            // The bytes before the line that is not UTF-8 are UTF-8: letters of several bytes
+            // among them were written in UTF-8, not in the single-byte code page.
+            const size_t line_start = bytes.rfind('\n', not_utf8_at) == std::string::npos
+                                          ? 0
+                                          : bytes.rfind('\n', not_utf8_at) + 1;
+            for (size_t i = 0; i < line_start; ++i) {
+                if (static_cast<unsigned char>(bytes[i]) >= 0x80) {
+                    out.utf8_letters_line = line_of_offset(bytes, i);
+                    break;
+                }
+            }
         }
         out.text = std::move(text);
         return true;

@@ -23,6 +23,9 @@ struct DecodedText {
     // it is.
     size_t not_utf8_line = 0;
     unsigned char not_utf8_byte = 0;
+    // Then, the first line before that one holding letters of more than one byte that are valid
+    // UTF-8 (0: none): such a file mixes encodings, and that line is misread.
+    size_t utf8_letters_line = 0;
 };
 
 // Decodes a file's bytes. Auto: UTF-8 when the bytes are valid UTF-8 (a byte-order mark

@@ -93,6 +93,18 @@ TEST_CASE("import reads Windows-1251 and says that it chose it") {
                          "--format", "json"});
     REQUIRE_MESSAGE(utf8.code == 0, utf8.err);
     CHECK(utf8.out.find("\"not_utf8_line\":null") != std::string::npos);
+    // Its UTF-8 letters before line 3 are stored misread: a note says so, naming the lines.
+    CHECK(json_at(json.out, "$.notes[0]") ==
+          "line 1 is UTF-8 but line 3 is not: the file mixes encodings, and all of it was read "
+          "as Windows-1251, so line 1's letters are stored misread; convert the file to one "
+          "encoding, or give --encoding");
+    CHECK(text.out.find("note: line 1 is UTF-8 but line 3 is not") != std::string::npos);
+    // A file that is not UTF-8 from its first letter has nothing misread that way.
+    const auto latin = dir.write("latin.csv", "id;name\n1;Muller\n2;Z\xFCrich\n3;M\xFCller\n");
+    auto plain = run_cli({"import", latin, "--db", db, "--table", "latin", "--format", "json"});
+    REQUIRE_MESSAGE(plain.code == 0, plain.err);
+    CHECK(json_at(plain.out, "$.encoding") == "cp1252");
+    CHECK(json_at(plain.out, "$.notes[0]") == "<none>");
 }
 
 TEST_CASE("import infers integer, number, date, datetime, boolean and text from all rows") {
