@@ -175,8 +175,8 @@ bool gather_evidence(const ImportOptions& options, const ParsedFile& file,
     while (cursor.next(fields, error)) {
         if (fields.size() != file.headers.size()) {
             error = options.file + ": line " + std::to_string(cursor.line()) + " has " +
-                    std::to_string(fields.size()) + " fields; the header has " +
-                    std::to_string(file.headers.size());
+                    std::to_string(fields.size()) + (fields.size() == 1 ? " field" : " fields") +
+                    "; the header has " + std::to_string(file.headers.size());
             return false;
         }
         for (size_t i = 0; i < fields.size(); ++i) {

@@ -50,7 +50,7 @@ TEST_CASE("import: UTF-16 and NUL bytes are refused by name; Excel's sep= line; 
     r = run_cli({"import", dir.write("h.csv", "sep=;\r\nid;name\r\n1;x,y\r\n2;z\r\n3\r\n"), "--db",
                  db, "--table", "t"});
     CHECK(r.code == 2);
-    CHECK(r.err.find("line 5 has 1 fields; the header has 2") != std::string::npos);
+    CHECK(r.err.find("line 5 has 1 field; the header has 2") != std::string::npos);
     r = run_cli({"import", dir.write("h2.csv", "sep=;\r\nid;name\r\n1;x,y\r\n"), "--db", db,
                  "--table", "t"});
     REQUIRE_MESSAGE(r.code == 0, r.err);
