@@ -11,6 +11,9 @@
 #include "engine/store.hpp"
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
+#include "state/clickhouse_state.hpp"
+#include "warehouse/clickhouse_client.hpp"
+#include "warehouse/database_url.hpp"
 
 namespace strata::cli {
 
@@ -65,6 +68,19 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
             render_text(err, d, &source);
         if (!loaded->rules || diags.has_errors())
             return diags.only_schema_errors() ? kExitEnvironment : kExitRules;
+        // ClickHouse keeps no row order, so the query cannot keep a repeated key's first row
+        // as the engine does: a base with one is refused, as a run inside it is.
+        auto location = warehouse::parse_database_argument(*options.db, error);
+        if (const auto* url =
+                location ? std::get_if<warehouse::ClickHouseUrl>(&*location) : nullptr) {
+            warehouse::ClickHouseClient client(*url);
+            const RuleFile& file = loaded->rules->rules;
+            if (!state::clickhouse_keys_unique(client, file.customers_table, file.key,
+                                               "a compiled query", error)) {
+                err << "strata compile: " << error << '\n';
+                return kExitEnvironment;
+            }
+        }
     } else {
         std::string read_error;
         auto text = read_text_file(options.rules, read_error);

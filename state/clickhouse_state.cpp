@@ -68,9 +68,11 @@ bool clickhouse_keys_unique(ClickHouseClient& client, const std::string& table,
     const auto number = [&t](size_t i) { return std::stoll(t.rows.at(0).at(i).value_or("0")); };
     const int64_t rows = number(0), keys = number(1), nulls = number(2);
     if (rows == keys + nulls && nulls == 0) return true;
-    error = "table '" + table + "' has " + std::to_string(rows - keys - nulls) +
-            " rows whose key repeats another row's and " + std::to_string(nulls) +
-            " without a key: " + what +
+    const int64_t repeats = rows - keys - nulls;
+    error = "table '" + table + "' has " + std::to_string(repeats) +
+            (repeats == 1 ? " row" : " rows") + " whose key '" + key +
+            "' repeats another row's and " + std::to_string(nulls) + " with a null '" + key +
+            "': " + what +
             " inside ClickHouse needs one row per customer (it has no row order to keep the "
             "first, as the embedded engine does)";
     return false;

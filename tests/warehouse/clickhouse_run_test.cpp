@@ -442,7 +442,15 @@ triggers:
         ch.load(dup);
         const Run run = run_cli({"run", rules, "--db", ch.url});
         CHECK(run.code == 2);
-        CHECK(run.err.find("1 rows whose key repeats another row's") != std::string::npos);
+        CHECK(run.err.find("1 row whose key 'customer_id' repeats another row's") !=
+              std::string::npos);
+        // So is a query compiled against the base: it would place key 1 twice.
+        const Run compiled = run_cli({"compile", rules, "--dialect", "clickhouse", "--db", ch.url});
+        CHECK(compiled.code == 2);
+        CHECK(compiled.out.empty());
+        CHECK(compiled.err.find("1 row whose key 'customer_id' repeats another row's and 0 with "
+                                "a null 'customer_id': a compiled query inside ClickHouse needs "
+                                "one row per customer") != std::string::npos);
     }
 }
 

@@ -225,7 +225,7 @@ general:
         if (std::string(command) == "explain") args.insert(args.end(), {"--customer", "2"});
         const Run refused = run_cli(args);
         CHECK(refused.code == 2);
-        CHECK(refused.err.find("table 'plain' has 1 rows whose key repeats another row's") !=
+        CHECK(refused.err.find("table 'plain' has 1 row whose key 'id' repeats another row's") !=
               std::string::npos);
     }
 }

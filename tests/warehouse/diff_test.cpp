@@ -308,9 +308,9 @@ general:
     ch.load(base, {{"customers", "customer_id"}});
     const Run r = run_cli({"diff", rules, rules, "--db", ch.url, "--as-of", "2026-11-01"});
     CHECK(r.code == 2);
-    CHECK(r.err.find("table 'customers' has 1 rows whose key repeats another row's and 0 without "
-                     "a key: a diff inside ClickHouse needs one row per customer") !=
-          std::string::npos);
+    CHECK(r.err.find("table 'customers' has 1 row whose key 'customer_id' repeats another row's "
+                     "and 0 with a null 'customer_id': a diff inside ClickHouse needs one row per "
+                     "customer") != std::string::npos);
 }
 
 // A file that reads the stored state, with no run of its ruleset in the warehouse, gets the
