@@ -199,9 +199,12 @@ std::optional<LoadedRules> load_warehouse_rules_text(const std::string& command,
     }
     if (!loaded->rules || diags.has_errors()) {
         exit_code = diags.only_schema_errors() ? kExitEnvironment : kExitRules;
-        if (json)
+        if (json) {
+            const size_t n = diags.error_count();
             write_json_error(out, exit_code == kExitRules ? "rules" : "database",
-                             "the rule file has errors", diags.items(), &source);
+                             std::to_string(n) + " error" + (n == 1 ? "" : "s") + " in " + name,
+                             diags.items(), &source);
+        }
         return std::nullopt;
     }
     return loaded;

@@ -73,6 +73,11 @@ TEST_CASE("import --dry-run writes nothing; separators, decimals and usage error
     CHECK(r.out.find("CREATE TABLE \"t\" (\"a\" INTEGER, \"b\" TEXT)") != std::string::npos);
     CHECK(r.out.find("dry run: 1 row would be imported; nothing was written") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(db));
+    // JSON says what the text does: the statement too.
+    r = run_cli({"import", tabs, "--db", db, "--table", "t", "--dry-run", "--format", "json"});
+    REQUIRE(r.code == 0);
+    CHECK(json_at(r.out, "$.create_sql") == "CREATE TABLE \"t\" (\"a\" INTEGER, \"b\" TEXT)");
+    CHECK_FALSE(std::filesystem::exists(db));
     // A dry run checks every row as the import would: a repeated key, a cell that does not fit.
     auto repeated = dir.write("k.csv", "id,v\n1,a\n2,b\n1,c\n");
     r = run_cli({"import", repeated, "--db", db, "--table", "t", "--key", "id", "--dry-run"});

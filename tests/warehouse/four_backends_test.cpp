@@ -227,3 +227,30 @@ TEST_CASE(
         CHECK(placed_alike(pg, ch, dir, rules, db, as_of));
     }
 }
+
+// A rule file with an error in it reads the same on every backend: the same exit code and the
+// same JSON error object (a review found ClickHouse's message worded apart).
+TEST_CASE("three backends: a rule file naming an unknown column is the same JSON error") {
+    TempDir dir;
+    const std::string db =
+        dir.database("base.db",
+                     "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, tier TEXT);"
+                     "INSERT INTO customers VALUES (1, 'a'), (2, 'b');"
+                     "CREATE TABLE orders (customer_id INTEGER, order_date DATE, amount REAL);");
+    const std::string rules =
+        dir.write("typo.yaml",
+                  "ruleset: typo\nversion: 1\nsource:\n  customers: customers\n  key: customer_id\n"
+                  "general:\n  segments:\n    - id: a\n      when: tierr == 'a'\n"
+                  "    - id: rest\n      when: otherwise\n");
+    RunDatabase pg = RunDatabase::create();
+    pg.load(db);
+    ClusterDatabase ch;
+    ch.load(db);
+    for (const std::string& url : {db, pg.url, ch.url}) {
+        CAPTURE(url);
+        const Run r = run_cli({"run", rules, "--db", url, "--format", "json"});
+        CHECK(r.code == 1);
+        CHECK(json_at(r.out, "$.error.kind") == "rules");
+        CHECK(json_at(r.out, "$.error.message") == "1 error in " + rules);
+    }
+}
