@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/customer_key_options.hpp"
 #include "engine/json.hpp"
 #include "include/strata/strata.hpp"
 
@@ -173,12 +174,7 @@ void add_eval(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
     cmd->add_option("rules", options->rules, "Rule file (YAML): the file of the latest run")
         ->required();
     cmd->add_option("--db", options->db, "SQLite customer database")->required();
-    cmd->add_option("--customer", options->customer,
-                    "The customer's key: digits find an integer key, then a text key spelled so")
-        ->required();
-    cmd->add_flag("--text-key", options->text_key,
-                  "Find only a text key: --customer 42 then finds the text key '42' of a base "
-                  "that also has the integer key 42");
+    add_customer_key_options(cmd, options->customer, options->text_key);
     cmd->add_option(
         "--as-of", options->as_of,
         "Reference date YYYY-MM-DD (default: the latest run's; --apply: not before it)");

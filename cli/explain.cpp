@@ -10,6 +10,7 @@
 #include "analysis/explain_reasons.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/customer_key_options.hpp"
 #include "cli/explain_stored.hpp"
 #include "cli/explain_warehouse.hpp"
 #include "cli/run_warehouse.hpp"
@@ -408,12 +409,7 @@ void add_explain(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
                     "SQLite customer database, or a postgresql:// or clickhouse:// URL: the "
                     "customer is then explained inside the warehouse (docs/warehouse.md)")
         ->required();
-    cmd->add_option("--customer", options->customer,
-                    "The customer's key: digits find an integer key, then a text key spelled so")
-        ->required();
-    cmd->add_flag("--text-key", options->text_key,
-                  "Find only a text key: --customer 42 then finds the text key '42' of a base "
-                  "that also has the integer key 42");
+    add_customer_key_options(cmd, options->customer, options->text_key);
     cmd->add_option("--as-of", options->as_of,
                     "Reference date YYYY-MM-DD (default: the rule file's, else today)");
     cmd->add_option("--state", options->state,

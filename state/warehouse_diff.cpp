@@ -201,6 +201,27 @@ std::optional<bool> postgres_has_run(warehouse::PostgresConnection& db, const st
     return found.value().rows.at(0).at(0).value_or("0") != "0";
 }
 
+// Whether the ClickHouse database holds a complete run of `ruleset`; nullopt with `error` set
+// when it cannot be read.
+std::optional<bool> clickhouse_has_run(warehouse::ClickHouseClient& client,
+                                       const std::string& ruleset, WarehouseDiffError& error) {
+    auto tables = client.query(
+        "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = "
+        "'strata_runs'");
+    if (!tables) {
+        error.message = tables.error().describe();
+        return std::nullopt;
+    }
+    if (tables.value().rows.at(0).at(0).value_or("0") == "0") return false;
+    std::optional<RunRecord> latest;
+    std::string run_error;
+    if (!find_clickhouse_run(client, ruleset, std::nullopt, latest, run_error)) {
+        error.message = run_error;
+        return std::nullopt;
+    }
+    return latest.has_value();
+}
+
 // The embedded diff's notes on files that read the stored state (analysis/diff.hpp), for a
 // diff inside the warehouse `where`; false when `has_run` could not tell.
 bool note_stored_state(RulesDiff& diff, const DiffedRules& old_rules, const DiffedRules& new_rules,
@@ -374,22 +395,8 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
     auto diff =
         diff_from_rows(old_rules, new_rules, as_of, sample, answer.value().rows, true, error);
     if (diff) {
-        auto has_run = [&](const std::string& ruleset) -> std::optional<bool> {
-            auto tables = client.query(
-                "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = "
-                "'strata_runs'");
-            if (!tables) {
-                error.message = tables.error().describe();
-                return std::nullopt;
-            }
-            if (tables.value().rows.at(0).at(0).value_or("0") == "0") return false;
-            std::optional<RunRecord> latest;
-            std::string run_error;
-            if (!find_clickhouse_run(client, ruleset, std::nullopt, latest, run_error)) {
-                error.message = run_error;
-                return std::nullopt;
-            }
-            return latest.has_value();
+        auto has_run = [&](const std::string& ruleset) {
+            return clickhouse_has_run(client, ruleset, error);
         };
         if (!note_stored_state(*diff, old_rules, new_rules, has_run, "this ClickHouse database"))
             return std::nullopt;
@@ -480,22 +487,9 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
     }
     // A ruleset without a complete run in ClickHouse: its first run is a baseline, which
     // fires nothing.
-    auto tables = client.query(
-        "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = "
-        "'strata_runs'");
-    if (!tables) {
-        error.message = tables.error().describe();
-        return std::nullopt;
-    }
-    std::optional<RunRecord> latest;
-    if (tables.value().rows.at(0).at(0).value_or("0") != "0") {
-        std::string run_error;
-        if (!find_clickhouse_run(client, rules.rules.ruleset, std::nullopt, latest, run_error)) {
-            error.message = run_error;
-            return std::nullopt;
-        }
-    }
-    if (!latest) mark_triggers_baseline(*diff);
+    const std::optional<bool> has_run = clickhouse_has_run(client, rules.rules.ruleset, error);
+    if (!has_run) return std::nullopt;
+    if (!*has_run) mark_triggers_baseline(*diff);
     diff->triggers_computed = true;
     return diff;
 }
