@@ -257,6 +257,7 @@ struct AggregateComputer::Window {
     size_t count = 0;  // its customers; indexes below are counted from `first`
     aggregate_cells::ComputerState state;
     std::vector<size_t> future_rows, unknown_time_rows;  // per program fact
+    std::vector<std::optional<Date>> earliest_future;    // per program fact: of future_rows
     AggregateRowCounts row_counts;                       // filled only after count_rows()
     std::vector<CustomerRows> customer_rows;             // count_customer_rows(), per fact
     // Per chunk, reused: each row's customer in this window (-1: none, or another window's),

@@ -38,6 +38,7 @@ AggregateComputer::AggregateComputer(const bound::Program& program, size_t custo
         win->count = customers * (w + 1) / windows - win->first;
         win->future_rows.assign(program.facts.size(), 0);
         win->unknown_time_rows.assign(program.facts.size(), 0);
+        win->earliest_future.assign(program.facts.size(), std::nullopt);
         ComputerState& s = win->state;
         const size_t n = win->count;
         for (size_t a = 0; a < program.aggregates.size(); ++a) {
@@ -136,6 +137,15 @@ AggregateRowCounts AggregateComputer::take_row_counts() {
 
 std::vector<size_t> AggregateComputer::future_rows() const {
     return over_windows(&Window::future_rows);
+}
+
+std::vector<std::optional<Date>> AggregateComputer::earliest_future_days() const {
+    std::vector<std::optional<Date>> earliest(program_.facts.size());
+    for (const auto& w : windows_)
+        for (size_t f = 0; f < earliest.size(); ++f)
+            if (w->earliest_future[f] && (!earliest[f] || *w->earliest_future[f] < *earliest[f]))
+                earliest[f] = w->earliest_future[f];
+    return earliest;
 }
 
 std::vector<size_t> AggregateComputer::unknown_time_rows() const {
@@ -240,9 +250,11 @@ void AggregateComputer::add_to(Window& w, int fact, const FactChunk& chunk) {
         } else if (time && is_null((*time)[i])) {
             live[i] = 0;
             ++w.unknown_time_rows[static_cast<size_t>(fact)];
-        } else if (time && day_of((*time)[i]) > as_of_) {
+        } else if (const Date day = time ? day_of((*time)[i]) : as_of_; day > as_of_) {
             live[i] = 0;
             ++w.future_rows[static_cast<size_t>(fact)];
+            std::optional<Date>& earliest = w.earliest_future[static_cast<size_t>(fact)];
+            if (!earliest || day < *earliest) earliest = day;
         }
     }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -97,6 +98,8 @@ class AggregateComputer {
 
     // Facts left out because their time is after as_of, per program fact.
     std::vector<size_t> future_rows() const;
+    // Per program fact, the earliest day of those rows; none when there are none.
+    std::vector<std::optional<Date>> earliest_future_days() const;
     // Facts left out because their time is unknown (null, or did not convert), per program
     // fact: an unknown time is not known to be on or before as_of.
     std::vector<size_t> unknown_time_rows() const;

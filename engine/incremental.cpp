@@ -109,12 +109,20 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                        "read";
         }
         for (const FactWatermark& f : kept->facts) {
-            if (f.future_rows > 0)
-                return "as_of moved from " + kept_as_of + " to " + now + " and " +
-                       number(f.future_rows) + (f.future_rows == 1 ? " row" : " rows") + " of " +
-                       f.fact + " below the watermark " +
-                       (f.future_rows == 1 ? "was after the kept as_of: it may count now"
-                                           : "were after the kept as_of: they may count now");
+            // Rows dated after the kept as_of stay left out while as_of is before the
+            // earliest of them.
+            if (f.future_rows == 0 || (f.earliest_future && as_of < *f.earliest_future)) continue;
+            const bool one = f.future_rows == 1;
+            std::string rows = number(f.future_rows) + (one ? " row" : " rows") + " of " + f.fact +
+                               " below the watermark " + (one ? "was" : "were") +
+                               " after the kept as_of";
+            if (!f.earliest_future)
+                return "as_of moved from " + kept_as_of + " to " + now + " and " + rows +
+                       (one ? ": it may count now" : ": they may count now") +
+                       " (the kept state does not say when the earliest is dated)";
+            return "as_of moved from " + kept_as_of + " to " + now + " and " + rows +
+                   (one ? ", dated " : ", the earliest dated ") + format_date(*f.earliest_future) +
+                   (one ? ": it counts now" : ": it counts now");
         }
     }
     for (size_t i = 0; i < program.facts.size(); ++i) {

@@ -200,6 +200,7 @@ Evaluation evaluate_program(const bound::Program& program, const CustomerTable& 
     if (row_counts) *row_counts = total.take_row_counts();
     spdlog::debug("fact pass and aggregates done");
     ev.future_fact_rows = total.future_rows();
+    ev.earliest_future_fact_days = total.earliest_future_days();
     ev.unknown_time_fact_rows = total.unknown_time_rows();
     // The per-customer states (64 bytes a customer for the benchmark's rules) were freed by
     // finish(), before the lets and population fits.

@@ -52,9 +52,10 @@ struct Evaluation {
     std::vector<PackedColumn> customer_columns;
     Date as_of;
     std::vector<SharedPackedColumn> aggregates;
-    std::vector<SharedPackedColumn> lets;        // a let naming a column shares it
-    std::vector<size_t> future_fact_rows;        // after as_of: left out, per fact
-    std::vector<size_t> unknown_time_fact_rows;  // time unknown: left out, per fact
+    std::vector<SharedPackedColumn> lets;                        // a let naming a column shares it
+    std::vector<size_t> future_fact_rows;                        // after as_of: left out, per fact
+    std::vector<std::optional<Date>> earliest_future_fact_days;  // of those rows, per fact
+    std::vector<size_t> unknown_time_fact_rows;                  // time unknown: left out, per fact
     // The fit of every population call evaluated over the whole base (engine/population.hpp).
     std::shared_ptr<PopulationFits> fits = std::make_shared<PopulationFits>();
 

@@ -43,6 +43,19 @@ std::optional<int64_t> highest_rowid(SQLite::Database& db, const std::string& ta
     return sqlite3_column_int64(q.get(), 0);
 }
 
+// The earliest day of a fact's future rows after this read: of the rows read now (`read`)
+// and, for an incremental read, of the kept rows below the watermark. Unknown (none) when the
+// kept state had future rows but not their day; none as well when there are no future rows.
+std::optional<Date> earliest_future_day(const FactWatermark* kept, std::optional<Date> read,
+                                        int64_t future_rows) {
+    if (future_rows == 0) return std::nullopt;
+    if (!kept) return read;
+    if (kept->future_rows > 0 && !kept->earliest_future) return std::nullopt;
+    if (!kept->earliest_future) return read;
+    if (!read) return kept->earliest_future;
+    return std::min(*read, *kept->earliest_future);
+}
+
 // Decides whether the read can be incremental; fills `states` (per customer row) when it can.
 void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
                         const std::vector<FactNow>& now, const std::vector<uint32_t>& order,
@@ -490,6 +503,9 @@ bool read_and_evaluate(const ReadRequest& req, ReadResult& out, PhaseClock& cloc
                 w.watch_token = req.watch_tokens[f];
         }
         w.future_rows = totals[f].future;
+        w.earliest_future =
+            earliest_future_day(kept ? &kept->facts[f] : nullptr,
+                                out.ev.earliest_future_fact_days.at(f), w.future_rows);
         w.unknown_time_rows = totals[f].unknown_time;
         w.orphan_rows = orphans[f] + left_out[f];  // as the incremental rules count them
         w.keyless_rows = keyless[f];

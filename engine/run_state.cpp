@@ -79,6 +79,11 @@ std::string encode_facts(const KeptState& kept) {
     w.u64(kept.blocks);
     w.u64(kept.blocks_checksum);
     w.u64(kept.left_out_digest);
+    // Kept since session 52, after the fields before it so that older states still decode.
+    for (const FactWatermark& f : kept.facts) {
+        w.u64(f.earliest_future.has_value());
+        w.i64(f.earliest_future ? f.earliest_future->days : 0);
+    }
     return w.take();
 }
 
@@ -117,6 +122,13 @@ bool decode_facts(std::string_view bytes, KeptState& kept) {
     kept.blocks = r.u64();
     kept.blocks_checksum = r.u64();
     kept.left_out_digest = r.u64();
+    if (r.ok() && !r.at_end()) {
+        for (FactWatermark& f : kept.facts) {
+            const bool known = r.u64() != 0;
+            const int64_t days = r.i64();
+            if (known) f.earliest_future = Date{static_cast<int32_t>(days)};
+        }
+    }
     return r.ok() && r.at_end();
 }
 

@@ -38,6 +38,9 @@ struct FactWatermark {
     // Of the rows read, those left out of every aggregate: after as_of, with an unknown time,
     // or whose key matched no customer.
     int64_t future_rows = 0;
+    // The earliest day of the future rows: an as_of before it counts none of them. None when
+    // there are none, or when the state was kept before strata kept this (then unknown).
+    std::optional<Date> earliest_future;
     int64_t unknown_time_rows = 0;
     int64_t orphan_rows = 0;
     int64_t keyless_rows = 0;  // of the orphan rows, those without a key: nobody's, ever

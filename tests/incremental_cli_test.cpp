@@ -248,9 +248,68 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
         REQUIRE(mode(shop.run()) == "incremental");  // the row is after as_of: left out
         const Run r = shop.run({"--as-of", "2026-11-04"});
         CHECK(mode(r) == "full");
-        CHECK(r.err.find("and 1 row of orders below the watermark was after the kept as_of: it "
-                         "may count now") != std::string::npos);
+        CHECK(r.err.find("and 1 row of orders below the watermark was after the kept as_of, "
+                         "dated 2026-11-03: it counts now") != std::string::npos);
         CHECK(json_at(r.out, "$.segments") != "<none>");
+    }
+    SUBCASE("as_of moves to a day before the earliest row after the kept as_of") {
+        // A row dated ahead (a pre-order) stays left out while as_of is before its day, so
+        // moving as_of up to then is no reason for a full run.
+        shop.sql(
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES (2, '2026-11-09', 5000), "
+            "(6, '2026-11-05', 4000)");
+        REQUIRE(mode(shop.run()) == "incremental");
+        const std::string full_db = shop.dir.file("full.db");
+        const std::string full_state = shop.dir.file("full-state.db");
+        for (const char* as_of : {"2026-11-02", "2026-11-04"}) {
+            shop.sql(
+                "INSERT INTO orders (customer_id, order_date, amount) VALUES (7, '2026-11-01', "
+                "30)");
+            // Byte for byte what a full run on a copy gives.
+            std::filesystem::remove(full_db);
+            std::filesystem::remove(full_state);
+            std::filesystem::copy_file(shop.db, full_db);
+            std::filesystem::copy_file(shop.state, full_state);
+            const Run r = shop.run({"--as-of", as_of});
+            REQUIRE_MESSAGE(r.code == 0, r.err);
+            CHECK_MESSAGE(mode(r) == "incremental", r.err);
+            CHECK(json_at(r.out, "$.data_quality.facts_after_as_of.orders") == "2");
+            const Run full = run_cli({"run", shop.file, "--db", full_db, "--state", full_state,
+                                      "--as-of", as_of, "--format", "json"});
+            REQUIRE_MESSAGE(full.code == 0, full.err);
+            CHECK(json_at(full.out, "$.segments") == json_at(r.out, "$.segments"));
+            CHECK(json_at(full.out, "$.data_quality") == json_at(r.out, "$.data_quality"));
+            const Run a = run_cli({"export", shop.file, "--db", shop.db, "--state", shop.state});
+            const Run b = run_cli({"export", shop.file, "--db", full_db, "--state", full_state});
+            REQUIRE(a.code == 0);
+            CHECK(a.out == b.out);
+        }
+        // 2026-11-05 is the earliest row's day: it counts now.
+        const Run r = shop.run({"--as-of", "2026-11-05"});
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("2 rows of orders below the watermark were after the kept as_of, the "
+                         "earliest dated 2026-11-05: it counts now") != std::string::npos);
+        CHECK(json_at(r.out, "$.data_quality.facts_after_as_of.orders") == "1");
+    }
+    SUBCASE("a state kept before strata kept the earliest day: as_of moving is a full run") {
+        shop.sql(
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES (2, '2026-11-09', 5)");
+        REQUIRE(mode(shop.run()) == "incremental");
+        // Older states end before the earliest day: a flag (1 byte) and the day (zigzag
+        // varint, 3 bytes for a day in 2026) for the one fact.
+        SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
+            .exec("UPDATE strata_aggregate_state SET facts = substr(facts, 1, length(facts) - 4)");
+        // A later row read by an incremental run does not make the earliest day known.
+        shop.sql(
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-11-20', 5)");
+        REQUIRE(mode(shop.run()) == "incremental");
+        const Run r = shop.run({"--as-of", "2026-11-10"});
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("2 rows of orders below the watermark were after the kept as_of: they "
+                         "may count now (the kept state does not say when the earliest is "
+                         "dated)") != std::string::npos);
+        CHECK(mode(shop.run({"--as-of", "2026-11-11"})) == "incremental");
     }
     SUBCASE("rows without a customer, then the customer arrives") {
         shop.sql(
