@@ -26,19 +26,32 @@ int with_output_written(int code) {
     return 2;
 }
 
+// How many times -v was given: each -v or --verbose counts one, and -vv or -vvv as many as
+// their letters (CLI11 counts them the same way; the level is set before it parses).
+int verbosity_asked(const std::vector<std::string>& args) {
+    int verbosity = 0;
+    for (const std::string& a : args) {
+        if (a == "--") break;
+        if (a == "--verbose")
+            ++verbosity;
+        else if (a.size() >= 2 && a[0] == '-' && a.find_first_not_of('v', 1) == std::string::npos)
+            verbosity += static_cast<int>(a.size() - 1);
+    }
+    return verbosity;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     try {
         // Logs go to stderr so that stdout stays clean for --format json.
         spdlog::set_default_logger(spdlog::stderr_color_mt("strata"));
-        spdlog::set_level(spdlog::level::warn);
-        for (int i = 1; i < argc; ++i) {
-            const std::string a = argv[i];
-            if (a == "-v" || a == "--verbose") spdlog::set_level(spdlog::level::info);
-            if (a == "-vv") spdlog::set_level(spdlog::level::debug);
-        }
         std::vector<std::string> args(argv + 1, argv + argc);
+        const int verbosity = verbosity_asked(args);
+        spdlog::set_level(verbosity == 0   ? spdlog::level::warn
+                          : verbosity == 1 ? spdlog::level::info
+                          : verbosity == 2 ? spdlog::level::debug
+                                           : spdlog::level::trace);
         return with_output_written(strata::cli::run_main(args, std::cout, std::cerr));
     } catch (const std::exception& e) {
         std::cerr << "strata: internal error: " << e.what() << '\n';

@@ -509,3 +509,34 @@ INSERT INTO customers VALUES (CAST(x'FF41' AS TEXT), 'a'), (CAST(x'FE41' AS TEXT
                        "A,a") != std::string::npos);  // CSV keeps the bytes
     CHECK(csv.err.find("not UTF-8") == std::string::npos);
 }
+
+TEST_CASE("-v repeated, or its letters run together, gives more log lines, never fewer") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kTenThousand);
+    const auto file = dir.write("r.yaml", table_rules());
+    // The binary itself: the log level is set before the options are parsed.
+    auto log_lines = [&](std::vector<std::string> verbose) {
+        std::vector<std::string> args{STRATA_BINARY};
+        args.insert(args.end(), verbose.begin(), verbose.end());
+        for (const char* a : {"run", "--dry-run", "--as-of", "2026-11-01", "--db"})
+            args.push_back(a);
+        args.push_back(db);
+        args.push_back(file);
+        const pid_t pid = start(args, dir.file("out.txt"), dir.file("err.txt"));
+        REQUIRE(finish_or_kill(pid, Clock::now() + std::chrono::seconds(60)).exit_code == 0);
+        std::ifstream in(dir.file("err.txt"));
+        size_t lines = 0;
+        for (std::string line; std::getline(in, line);)
+            lines += line.find("[strata]") != std::string::npos;
+        return lines;
+    };
+    const size_t quiet = log_lines({});
+    const size_t info = log_lines({"-v"});
+    const size_t debug = log_lines({"-vv"});
+    CHECK(quiet == 0);
+    CHECK(info > 0);
+    CHECK(debug > info);
+    CHECK(log_lines({"-v", "-v"}) == debug);
+    CHECK(log_lines({"--verbose", "--verbose"}) == debug);
+    CHECK(log_lines({"-vvv"}) >= debug);
+}
