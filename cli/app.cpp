@@ -454,6 +454,8 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
         const std::string path = command_path(app, args, command);
         err << "strata " << path << ": " << e.what() << "\nRun 'strata " << path
             << " --help' for usage.\n";
+        // A program reading --format json gets the mistake too, not an empty stdout.
+        if (json_format_given(args)) write_json_error(out, "usage", e.what());
         return kExitEnvironment;
     } catch (const std::exception& e) {
         err << "strata: internal error: " << e.what() << '\n';

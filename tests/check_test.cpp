@@ -371,6 +371,22 @@ TEST_CASE("a usage error points to the command's own --help") {
     CHECK(r.err == "strata run: --db is required\nRun 'strata run --help' for usage.\n");
     const Run format = run({"check", "x.yaml", "--format", "xml"});
     CHECK(format.err.find("\nRun 'strata check --help' for usage.\n") != std::string::npos);
+    // With --format json the mistake is an error object too: a program reads stdout.
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"outbox", "list", "--db", "x.db", "--status", "nope"},
+          {"diff", "a.yaml", "b.yaml", "--db", "x.db", "--sample", "-1"},
+          {"run", "x.yaml"}}) {
+        std::vector<std::string> with_json = args;
+        with_json.insert(with_json.end(), {"--format", "json"});
+        const Run r = run(with_json);
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(strata::testing::json_at(r.out, "$.error.kind") == "usage", r.out);
+        CHECK(r.err.find("--help' for usage") != std::string::npos);
+    }
+    CHECK(strata::testing::json_at(
+              run({"outbox", "list", "--db", "x.db", "--status", "nope", "--format=json"}).out,
+              "$.error.message")
+              .find("--status: nope") == 0);
 }
 
 TEST_CASE("--help names the program and shows every option's default") {
