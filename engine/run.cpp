@@ -486,6 +486,13 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
             if (writer) kept_blocks_store.start(writer->history(), rep.ruleset, std::move(blocks));
         };
     }
+    // The state columns wait for the writer inside the read's transaction. With the state in
+    // the customer database, that read lock would keep another run holding the write lock
+    // from committing while this run waits for it: both would wait out --wait. So here the
+    // write lock is taken first, before the read begins.
+    if (uses_state && starting.valid() && state &&
+        same_file(state->getFilename(), data.getFilename()))
+        writer = starting.get();
     ReadResult read;
     std::string read_error;
     const bool evaluated = read_and_evaluate(request, read, clock, read_error);

@@ -611,6 +611,49 @@ TEST_CASE("two runs started together on a new state both wait their turn and are
     }
 }
 
+TEST_CASE("two runs at once of a file reading the stored state, in the customer database") {
+    // previous_segment needs the open stays while the customers are read. Each run used to
+    // take its read lock first, then wait for the write lock that the other held, while the
+    // other waited for that read lock to go before it could commit: both waited out --wait.
+    // Rounds make the race likely; before the fix most rounds lost a run.
+    TempDir dir;
+    const std::string db = dir.file("base.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "3000", "--out", db}).code ==
+            0);
+    const auto file = dir.write("r.yaml", R"(ruleset: sticky
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  n: count(orders)
+general:
+  segments:
+    - id: many
+      when: n > 5
+    - id: was_many
+      when: previous_segment == 'many'
+    - id: rest
+      when: otherwise
+)");
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    for (int round = 0; round < 6; ++round) {
+        std::vector<pid_t> runs;
+        for (const char* name : {"a", "b"})
+            runs.push_back(start(
+                {STRATA_BINARY, "run", file, "--db", db, "--as-of", "2026-11-01", "--wait", "3s"},
+                dir.file(std::string(name) + ".out"), dir.file(std::string(name) + ".err")));
+        for (size_t i = 0; i < runs.size(); ++i) {
+            const Ended ended = finish_or_kill(runs[i], kNever);
+            INFO("round " << round << ": " << slurp(dir.file(i == 0 ? "a.err" : "b.err")));
+            CHECK(ended.exit_code == 0);
+        }
+    }
+    CHECK(scalar(db, "SELECT count(*) FROM strata_runs") == 13);
+}
+
 TEST_CASE("a read-only state is named with advice that holds with or without --state") {
     // The same words whether the runs are kept in the customer database or in a --state file
     // (it said "give --state PATH" to users who had given it).
