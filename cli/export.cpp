@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <sstream>
 
@@ -37,7 +38,16 @@ bool is_ruleset_name(const std::string& text) {
 // `rules` itself taken as a ruleset's name. Export needs nothing else from the file (it writes
 // what the run stored, and the run's version keeps its own source), so a file edited since the
 // run, one with errors in its expressions, or one deleted still finds the run's membership.
-std::optional<std::string> ruleset_of(const std::string& rules, std::ostream& err, int& exit_code) {
+// What --format json says of a failed export beyond its message: what was at fault, and the
+// rule file's diagnostics when it was.
+struct ExportFailure {
+    std::string kind = "database";
+    std::vector<Diagnostic> diagnostics;
+    std::shared_ptr<const SourceFile> source;
+};
+
+std::optional<std::string> ruleset_of(const std::string& rules, std::ostream& err, int& exit_code,
+                                      ExportFailure& failure) {
     std::error_code ec;
     if (!std::filesystem::exists(rules, ec) && is_ruleset_name(rules)) return rules;
     std::string read_error;
@@ -45,16 +55,21 @@ std::optional<std::string> ruleset_of(const std::string& rules, std::ostream& er
     if (!text) {
         err << "strata export: " << read_error << '\n';
         exit_code = kExitEnvironment;
+        failure.kind = "file";
         return std::nullopt;
     }
-    SourceFile source(rules, std::move(*text));
+    auto source = std::make_shared<const SourceFile>(rules, std::move(*text));
     Diagnostics diags;
-    auto file = load_rule_file(source, diags);
+    auto file = load_rule_file(*source, diags);
     if (!file || file->ruleset.empty()) {
         diags.sort_by_location();
         for (const auto& d : diags.items()) {
-            if (d.severity == Severity::Error) render_text(err, d, &source);
+            if (d.severity != Severity::Error) continue;
+            render_text(err, d, source.get());
+            failure.diagnostics.push_back(d);
         }
+        failure.kind = "rules";
+        failure.source = source;
         err << "strata export: " << rules
             << " does not name a ruleset (give the ruleset's name instead to export its stored "
                "runs)\n";
@@ -242,7 +257,8 @@ class CopyingBuffer : public std::streambuf {
     std::string copy_;
 };
 
-int export_run(const ExportOptions& options, std::ostream& out, std::ostream& err);
+int export_run(const ExportOptions& options, std::ostream& out, std::ostream& err,
+               ExportFailure& failure);
 
 }  // namespace
 
@@ -258,22 +274,25 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
         if (options.format == ExportFormat::Json) write_json_error(out, "usage", message);
         return kExitEnvironment;
     }
-    if (options.format != ExportFormat::Json) return export_run(options, out, err);
+    ExportFailure failure;
+    if (options.format != ExportFormat::Json) return export_run(options, out, err, failure);
     CopyingBuffer copying(err.rdbuf());
     std::ostream copied(&copying);
-    const int code = export_run(options, out, copied);
+    const int code = export_run(options, out, copied, failure);
     copied.flush();
     if (code != kExitOk)
-        write_json_error(out, code == kExitRules ? "rules" : "database",
-                         last_message(copying.copy(), "strata export: "));
+        write_json_error(out, code == kExitRules ? "rules" : failure.kind,
+                         last_message(copying.copy(), "strata export: "), failure.diagnostics,
+                         failure.source.get());
     return code;
 }
 
 namespace {
 
-int export_run(const ExportOptions& options, std::ostream& out, std::ostream& err) {
+int export_run(const ExportOptions& options, std::ostream& out, std::ostream& err,
+               ExportFailure& failure) {
     int exit_code = kExitOk;
-    const auto ruleset = ruleset_of(options.rules, err, exit_code);
+    const auto ruleset = ruleset_of(options.rules, err, exit_code, failure);
     if (!ruleset) return exit_code;
     if (is_postgres_url(options.db)) {
         if (options.state) {

@@ -457,6 +457,18 @@ TEST_CASE("export and outbox list with --format json print the error object when
     const Run r = run_cli({"export", nameless, "--db", missing, "--format", "json"});
     CHECK(r.code == 1);
     CHECK(json_at(r.out, "$.error.kind") == "rules");
+    // The diagnostics that keep it from naming one are listed, as run lists them.
+    const auto tabbed = dir.write("tabbed.yaml", "ruleset: x\nversion: 1\n\tgeneral: 1\n");
+    const Run yaml = run_cli({"export", tabbed, "--db", missing, "--format", "json"});
+    CHECK(yaml.code == 1);
+    CHECK(json_at(yaml.out, "$.error.diagnostics[0].line") == "3");
+    CHECK(json_at(yaml.out, "$.error.diagnostics[0].code") == "yaml");
+    // A rule file that cannot be read is the file's problem, as for run.
+    std::filesystem::create_directory(dir.file("folder.yaml"));
+    const Run folder =
+        run_cli({"export", dir.file("folder.yaml"), "--db", missing, "--format", "json"});
+    CHECK(folder.code == 2);
+    CHECK(json_at(folder.out, "$.error.kind") == "file");
     // Other formats keep stdout for rows only.
     CHECK(run_cli({"export", rules, "--db", missing, "--format", "jsonl"}).out.empty());
 }
