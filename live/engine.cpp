@@ -32,6 +32,12 @@ std::optional<EngineError> Engine::Impl::ensure_indexes(SQLite::Database& data,
     }
     for (const auto& l : lookups) {
         if (l.present) continue;
+        // A damaged file or a full disk is the database's problem, not an index to make.
+        if (options.create_indexes && !read_only && !index_error.empty())
+            return fail(Kind::Database, "cannot create the index on column " + l.column +
+                                            " of table " + l.table +
+                                            " that looking up one customer needs, in '" +
+                                            options.db_path + "': " + index_error);
         return fail(Kind::MissingIndex,
                     "table " + l.table + " has no index on column " + l.column +
                         ", which looking up one customer needs" +

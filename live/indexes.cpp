@@ -109,8 +109,9 @@ bool create_lookup_indexes(const std::string& path, const std::vector<LookupInde
         }
         return !view_unsearched;
     } catch (const SQLite::Exception& e) {
-        read_only = e.getErrorCode() == SQLITE_READONLY || e.getErrorCode() == SQLITE_CANTOPEN ||
-                    e.getErrorCode() == SQLITE_PERM;
+        const int code = e.getErrorCode();
+        read_only = code == SQLITE_READONLY || code == SQLITE_CANTOPEN || code == SQLITE_PERM ||
+                    code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_AUTH;
         error = e.what();
         return false;
     }

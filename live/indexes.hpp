@@ -30,7 +30,9 @@ std::vector<LookupIndex> lookup_indexes(SQLite::Database& data, const CompiledRu
 // Creates the missing indexes of `lookups` in the database at `path` (opened read-write for
 // that alone, then closed). False when a view's lookup is not searched (no index can be made
 // on a view; `error` stays empty), or with `error` set when it cannot; `read_only` tells whether
-// the database refused to be written. `wait_ms`: how long it waits for another process's lock.
+// the database refused to be written (read-only, no permission, or locked past `wait_ms`), as
+// against a database that failed (a damaged file, a full disk). `wait_ms`: how long it waits for
+// another process's lock.
 bool create_lookup_indexes(const std::string& path, const std::vector<LookupIndex>& lookups,
                            std::vector<std::string>& created, std::string& error, bool& read_only,
                            int wait_ms);

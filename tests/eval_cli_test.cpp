@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -156,6 +157,28 @@ TEST_CASE("eval: a missing lookup index is created once, or named when it cannot
         CHECK(r.err.find("table orders has no index on column customer_id") != std::string::npos);
         CHECK(r.err.find(create) != std::string::npos);
     }
+    // A damaged file is the database's problem, not an index to create by hand.
+    const auto damaged = dir.database("damaged.db", kBase);
+    REQUIRE(run_cli({"run", rules, "--db", damaged, "--state", dir.file("state2.db"), "--as-of",
+                     "2026-10-01"})
+                .code == 0);
+    const int64_t page_size = scalar(damaged, "PRAGMA page_size");
+    const int64_t root =
+        scalar(damaged, "SELECT rootpage FROM sqlite_schema WHERE name = 'orders'");
+    {
+        std::fstream f(damaged, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp((root - 1) * page_size);
+        const std::string garbage(static_cast<size_t>(page_size), '\xff');
+        f.write(garbage.data(), page_size);
+    }
+    auto broken = run_cli({"eval", rules, "--db", damaged, "--state", dir.file("state2.db"),
+                           "--customer", "1", "--format", "json"});
+    CHECK(broken.code == 2);
+    CHECK(json_at(broken.out, "$.error.kind") == "database");
+    CHECK(json_at(broken.out, "$.error.message") ==
+          "cannot create the index on column customer_id of table orders that looking up one "
+          "customer needs, in '" +
+              damaged + "': database disk image is malformed");
 }
 
 TEST_CASE("eval: an engine's refresh() makes again a lookup index dropped since it opened") {
