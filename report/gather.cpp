@@ -430,11 +430,14 @@ std::optional<ReportModel> gather_from_store(RunStore& store, const ReportReques
                               ". The charts that share out customers are left out.");
         const std::string& summary = run->summary_json;
         {
-            SQLite::Statement q(json, "SELECT json_valid(?1), json_extract(?1, '$.value_total')");
+            SQLite::Statement q(json,
+                                "SELECT json_valid(?1), CASE WHEN json_valid(?1) THEN "
+                                "json_extract(?1, '$.value_total') END");
             q.bind(1, summary);
             q.executeStep();
             if (q.getColumn(0).getInt() != 1) {
-                error = "the summary of run " + std::to_string(run->run_id) + " is not JSON";
+                error = "column 'summary' of run " + std::to_string(run->run_id) +
+                        " in table 'strata_runs' of '" + where + "' is not JSON";
                 return std::nullopt;
             }
             m.value_total = number_or_none(q.getColumn(1));

@@ -231,6 +231,11 @@ TEST_CASE("report: refusals exit 2 with the reason") {
         ::unsetenv("STRATA_ECHARTS_JS");
     CHECK(no_library.code == 2);
     CHECK(no_library.err.find("echarts.min.js was not found") != std::string::npos);
+    // A summary edited by hand into something that is not JSON is named, where it is.
+    SQLite::Database(s.db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE strata_runs SET summary = '{bad' WHERE run_id = 2");
+    check({"--ruleset", "tiers", "--run", "2"},
+          "column 'summary' of run 2 in table 'strata_runs' of '" + s.db + "' is not JSON");
 }
 
 TEST_CASE("report: the rule file's report.min_share sets the smallest share worth acting on") {
