@@ -200,6 +200,65 @@ class Runner {
         if (s.types[column].empty()) s.types[column] = type;
     }
 
+    // A warning at the first row naming a column no rule reads that is spelt like one they
+    // do: a misspelt column (`spnd` for `spend`) leaves the one meant null in that row, and
+    // the case may pass without testing what it says. Other columns no rule reads (a name
+    // beside the key, for the reader) are left alone.
+    void warn_unread_columns() {
+        const RuleFile& rf = open_->rules;
+        const bound::Program& program = open_->program;
+        std::map<std::string, std::vector<std::string>> read;  // by table
+        auto reads = [&](const std::string& table, const std::string& column) {
+            if (!column.empty()) read[table].push_back(column);
+        };
+        reads(rf.customers_table, rf.key);
+        for (const bound::ColumnUse& c : program.columns)
+            if (c.source == bound::ColumnSource::Table) reads(rf.customers_table, c.name);
+        for (const bound::FactUse& f : program.facts) {
+            reads(f.table, f.key);
+            reads(f.table, f.time);
+            for (const bound::ColumnUse& c : f.columns)
+                reads(f.table, c.name);
+        }
+        for (const auto& f : rf.facts) {  // a fact no rule reads yet is still its table's
+            reads(f.table, f.key);
+            reads(f.table, f.time);
+        }
+        std::set<std::pair<std::string, std::string>> warned;
+        auto check = [&](const std::string& table, const std::string& what, const FixtureTable& t) {
+            const std::vector<std::string>& known = read[table];
+            for (size_t c = 0; c < t.columns.size(); ++c) {
+                const std::string& name = t.columns[c];
+                if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+                const std::string meant = did_you_mean(name, known);
+                if (meant.empty() || !warned.emplace(table, name).second) continue;
+                Location where = t.location;
+                for (size_t r = 0; r < t.rows.size(); ++r) {
+                    if (t.given[r][c] && r < t.row_locations.size()) {
+                        where = t.row_locations[r];
+                        break;
+                    }
+                }
+                diags_.add(Severity::Warning, tests_.path, where,
+                           "column '" + name + "' of " + what + " is read by no rule" + meant +
+                               ": its values test nothing",
+                           DiagnosticCode::FixtureData);
+            }
+        };
+        auto check_state = [&](const FixtureState& s) {
+            if (s.customers) check(rf.customers_table, "'customers'", *s.customers);
+            for (const auto& [name, t] : s.facts) {
+                const auto it = fact_tables_.find(name);
+                if (it != fact_tables_.end()) check(it->second, "fact '" + name + "'", t);
+            }
+        };
+        for (const TestCase& tc : tests_.cases) {
+            check_state(tc.first);
+            for (const FixtureState& then : tc.then)
+                check_state(then);
+        }
+    }
+
     bool shape_tables() {
         const RuleFile& rf = open_->rules;
         for (const auto& f : rf.facts)
@@ -230,6 +289,7 @@ class Runner {
             for (const FixtureState& s : tc.then)
                 shape_state(s);
         }
+        warn_unread_columns();
         ensure_column(rf.customers_table, rf.key, "INTEGER");
         for (const auto& f : rf.facts) {
             ensure_column(f.table, f.key, "INTEGER");

@@ -325,6 +325,39 @@ TEST_CASE("strata test warns when a case's run left fixture data out, as a run w
     CHECK((clean.out + clean.err).find("fixture data") == std::string::npos);
 }
 
+TEST_CASE("strata test warns of a fixture column spelt like one the rules read, but not it") {
+    TempDir dir;
+    const auto rules = dir.write("tiers.yaml", kRules);
+    // `amuont` leaves customer 1's order without an amount: they pass as small, though the
+    // case meant a vip. A column no rule reads and nothing like one (a name) is fine.
+    dir.write("tiers.test.yaml", R"(cases:
+  - name: typo
+    as_of: 2026-10-01
+    customers:
+      - { customer_id: 1, tv: 0, name: Anna }
+      - { customer_id: 2, tv: 0 }
+    facts:
+      orders:
+        - { customer_id: 2, amount: 5, order_date: 2026-09-01 }
+        - { customer_id: 1, amuont: 5000, order_date: 2026-09-01 }
+        - { customer_id: 1, amuont: 10, order_date: 2026-09-02 }
+    expect:
+      1: small
+      2: small
+)");
+    auto r = run_cli({"test", rules});
+    INFO(r.out, r.err);
+    CHECK(r.code == 0);
+    const std::string all = r.out + r.err;
+    CHECK(all.find("tiers.test.yaml:10:11: warning: column 'amuont' of fact 'orders' is read by "
+                   "no rule (did you mean 'amount'?): its values test nothing") !=
+          std::string::npos);
+    CHECK(all.find("'amuont'", all.find("'amuont'") + 1) == std::string::npos);  // said once
+    CHECK(all.find("'name'") == std::string::npos);
+    auto j = run_cli({"test", rules, "--format", "json"});
+    CHECK(j.out.find("\"code\":\"fixture-data\"") != std::string::npos);
+}
+
 TEST_CASE("strata test says tactical segments in the rule file's order, on one line each") {
     TempDir dir;
     const auto rules = dir.write("tags.yaml", R"(ruleset: tags
