@@ -388,6 +388,23 @@ std::string url_scheme_given(const std::vector<std::string>& args, std::string& 
     return {};
 }
 
+// CLI11's message, with the arguments it did not expect in the order they were given: it is
+// handed them last first (run_main), and lists them so ("1s --wait" for "--wait 1s").
+std::string in_given_order(const CLI::ParseError& e) {
+    const std::string message = e.what();
+    if (!dynamic_cast<const CLI::ExtrasError*>(&e)) return message;
+    const size_t colon = message.find(": ");
+    if (colon == std::string::npos) return message;
+    std::vector<std::string> words;
+    std::istringstream listed(message.substr(colon + 2));
+    for (std::string word; listed >> word;)
+        words.push_back(word);
+    std::string out = message.substr(0, colon + 2);
+    for (auto it = words.rbegin(); it != words.rend(); ++it)
+        out += (it == words.rbegin() ? "" : " ") + *it;
+    return out;
+}
+
 // Whether the arguments ask for --format json (for errors found before they are parsed).
 bool json_format_given(const std::vector<std::string>& args) {
     for (size_t i = 0; i < args.size(); ++i)
@@ -452,10 +469,11 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
             return kExitEnvironment;
         }
         const std::string path = command_path(app, args, command);
-        err << "strata " << path << ": " << e.what() << "\nRun 'strata " << path
+        const std::string message = in_given_order(e);
+        err << "strata " << path << ": " << message << "\nRun 'strata " << path
             << " --help' for usage.\n";
         // A program reading --format json gets the mistake too, not an empty stdout.
-        if (json_format_given(args)) write_json_error(out, "usage", e.what());
+        if (json_format_given(args)) write_json_error(out, "usage", message);
         return kExitEnvironment;
     } catch (const std::exception& e) {
         err << "strata: internal error: " << e.what() << '\n';
