@@ -3,6 +3,7 @@
 #include <cctype>
 #include <functional>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "dsl/binder.hpp"
@@ -79,7 +80,9 @@ class Compiler {
         std::unordered_map<std::string_view, std::vector<const LetDef*>> lets_named;
         for (const auto& let : rf.lets)
             lets_named[let.name].push_back(&let);
-        for (const auto& name : binder.unused_lets()) {
+        const std::vector<std::string> unused = binder.unused_lets();
+        if (!unused.empty()) note_expressions_with_errors();
+        for (const auto& name : unused) {
             if (!is_identifier(name)) continue;     // already reported as a bad name
             if (named_in_unparsed(name)) continue;  // its use may be in the syntax error
             auto found = lets_named.find(name);
@@ -102,6 +105,26 @@ class Compiler {
     const Schema* schema_;
     Diagnostics& diags_;
     std::vector<std::string> unparsed_;  // the expressions with syntax errors
+    // Every parsed expression: its text, and where it starts and ends in the file.
+    struct Parsed {
+        std::string text;
+        Location begin, end;
+    };
+    std::vector<Parsed> parsed_;
+
+    // The expressions an error was reported inside (a call refused while it was bound) join
+    // those that did not parse: the lets they name were used, though their binding stopped.
+    void note_expressions_with_errors() {
+        auto before = [](const Location& a, const Location& b) {
+            return std::tie(a.line, a.col) <= std::tie(b.line, b.col);
+        };
+        for (const Diagnostic& d : diags_.items()) {
+            if (d.severity != Severity::Error || d.file != out_.source.path()) continue;
+            for (const Parsed& p : parsed_)
+                if (before(p.begin, d.location) && before(d.location, p.end))
+                    unparsed_.push_back(p.text);
+        }
+    }
 
     void error(Code code, Location loc, std::string msg) {
         diags_.error(code, out_.source.path(), loc, std::move(msg));
@@ -137,6 +160,9 @@ class Compiler {
             error(Code::Syntax, text.locate(out_.source, issue.span), issue.message);
         if (!r.issues.empty() || !r.expr) unparsed_.push_back(text.text);
         if (!r.expr) return nullptr;
+        const auto end = static_cast<uint32_t>(text.text.size());
+        parsed_.push_back(
+            {text.text, text.locate(out_.source, {0, 0}), text.locate(out_.source, {end, end})});
         out_.asts.push_back(std::move(r.expr));
         return out_.asts.back().get();
     }
