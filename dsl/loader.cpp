@@ -112,6 +112,7 @@ class Loader : public YamlReader {
                       "UTF-8 (an editor's \"Save with encoding\" or iconv -f cp1251 -t utf-8)");
             return std::nullopt;
         }
+        if (!report_lone_carriage_return("rule file")) return std::nullopt;
         // A second document ('---' after the first one's content; often a newer version
         // pasted below the old one) is never read silently. Found in the text: yaml-cpp's
         // LoadAll can loop forever on malformed input.

@@ -196,6 +196,19 @@ std::string written_tag(const std::string& tag) {
 
 }  // namespace
 
+bool YamlReader::report_lone_carriage_return(const std::string& what) {
+    const std::string& text = file_.text();
+    for (size_t at = text.find('\r'); at != std::string::npos; at = text.find('\r', at + 1)) {
+        if (at + 1 < text.size() && text[at + 1] == '\n') continue;
+        error(DiagnosticCode::Yaml, file_.locate(at),
+              "this line ends with a carriage return alone (classic Mac OS line endings), "
+              "which YAML does not read as a line break; save the " +
+                  what + " with LF (or CRLF) line endings");
+        return false;
+    }
+    return true;
+}
+
 bool YamlReader::report_tags_and_unclosed_quotes(const YAML::Node& root) {
     bool none = true;
     std::set<int> visited;  // by position in the file: an alias's node is its anchor's

@@ -63,6 +63,12 @@ class YamlReader {
     // visited once.
     bool report_tags_and_unclosed_quotes(const YAML::Node& root);
 
+    // Reports a line that ends with a carriage return alone (classic Mac OS line endings),
+    // which YAML does not take for a line break: the file would read as one long line, and
+    // the errors about it would point elsewhere. Returns whether there is none. `what`: "rule
+    // file" or "test file".
+    bool report_lone_carriage_return(const std::string& what);
+
     const SourceFile& file() const { return file_; }
     // "line:col" of `at` as users read it (col in characters), for a message that names another
     // place in the file.

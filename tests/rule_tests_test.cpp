@@ -176,6 +176,13 @@ TEST_CASE("strata test: bad test files are rule problems at file:line:col; missi
     CHECK(c.code == 1);
     CHECK(c.err.find("'tv'") != std::string::npos);
     CHECK(c.out.find("the rules do not compile against this case's tables") != std::string::npos);
+    // Lines ended by a carriage return alone are named as such, not as a missing 'cases'.
+    dir.write("tiers.test.yaml", "cases:\r  - name: x\r");
+    auto cr = run_cli({"test", rules});
+    CHECK(cr.code == 1);
+    CHECK(cr.err.find("tiers.test.yaml:1:7: error: this line ends with a carriage return alone") !=
+          std::string::npos);
+    CHECK(cr.err.find("missing the required key") == std::string::npos);
     CHECK(run_cli({"test", rules, "--min-coverage", "120"}).code == 2);
     // NaN compares false with both bounds; it is not a percentage either.
     for (const char* nan : {"nan", "NaN", "-nan"})
