@@ -95,7 +95,8 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
                     "was stored in")
         ->required();
     cmd->add_option("--run", options->run,
-                    "Run id (default: the run of this ruleset with the latest as_of)");
+                    "Run id (default: the run of this ruleset with the latest as_of)")
+        ->check(whole_number("a run id", INT64_MAX));
     cmd->add_flag("--with-run", options->with_run, "CSV: add run_id and as_of columns");
     cmd->add_flag("--raw", options->raw,
                   "CSV: write cells as they are, without the ' that keeps a cell starting with "

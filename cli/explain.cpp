@@ -14,6 +14,7 @@
 #include "cli/explain_stored.hpp"
 #include "cli/explain_warehouse.hpp"
 #include "cli/run_warehouse.hpp"
+#include "cli/whole_number.hpp"
 #include "dsl/calendar.hpp"
 #include "engine/json.hpp"
 #include "engine/reader.hpp"
@@ -418,7 +419,8 @@ void add_explain(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
     cmd->add_option("--run", options->run,
                     "A stored run: show its placement of the customer beside the fresh evaluation "
                     "(as_of defaults to the run's; RULES may be the ruleset's name, to evaluate "
-                    "the run's own version)");
+                    "the run's own version)")
+        ->check(whole_number("a run id", INT64_MAX));
     cmd->add_option("--format", *format, "Output format")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();

@@ -14,6 +14,7 @@
 #include "cli/common.hpp"
 #include "cli/run_warehouse.hpp"
 #include "cli/stored_state.hpp"
+#include "cli/whole_number.hpp"
 #include "report/html.hpp"
 #include "report/report_model.hpp"
 #include "report/run_store.hpp"
@@ -121,9 +122,11 @@ void add_report(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
                     "clickhouse:// --db, the store (SQLite or postgresql://) holding its actions");
     cmd->add_option("--ruleset", options->ruleset,
                     "The ruleset (default: that of --run, else of the latest stored run)");
-    cmd->add_option("--run", options->run, "The run to report (default: the ruleset's latest)");
+    cmd->add_option("--run", options->run, "The run to report (default: the ruleset's latest)")
+        ->check(whole_number("a run id", INT64_MAX));
     cmd->add_option("--compare", options->compare,
-                    "The run whose segments the moves start from (default: the run before --run)");
+                    "The run whose segments the moves start from (default: the run before --run)")
+        ->check(whole_number("a run id", INT64_MAX));
     cmd->add_option("--out", options->out, "The HTML file to write")->required();
     cmd->callback(
         [options, &exit_code, &out, &err] { exit_code = run_report(*options, out, err); });

@@ -143,6 +143,14 @@ TEST_CASE(
     CHECK(json_at(json.out, "$.error.kind") == "usage");
     CHECK(json_at(json.out, "$.error.message").find("shape CSV files") != std::string::npos);
     CHECK(json.err.find("strata export: --delimiter") != std::string::npos);
+    // A run id past the largest there can be is refused as such, not read as that largest.
+    for (const char* run : {"99999999999999999999", "-5", "1e3"}) {
+        auto far = f.do_export({"--run", run});
+        CHECK(far.code == 2);
+        CHECK(far.err.find(std::string("--run: a run id is a whole number from 0 to "
+                                       "9223372036854775807, not ") +
+                           run) != std::string::npos);
+    }
 }
 
 TEST_CASE("export: an unknown column exits 2 with 'did you mean' and every column it can write") {
