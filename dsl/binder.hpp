@@ -25,9 +25,14 @@ struct NameScope {
         std::string time;   // may be empty
         bool open = false;  // no schema: any column name is accepted, typed Any
         std::map<std::string, Type> columns;
+        std::map<std::string, std::string> declared;  // as `NameScope::declared`
     };
     bool open_columns = false;  // no schema: unknown names are customer columns of type Any
     std::map<std::string, Type> columns;
+    // The database's declared type of each column typed from it (not from source.types), so
+    // that a type error can say where the type came from: "VARCHAR(20)".
+    std::map<std::string, std::string> declared;
+    std::string customers_table;  // for messages
     std::vector<Fact> facts;
 };
 

@@ -132,7 +132,8 @@ std::optional<std::string> Binder::Impl::constant_word(const ast::Arg* arg, cons
 bool Binder::Impl::expect(const ast::Expr& src, const bound::Expr& e, bool ok,
                           const std::string& what, const std::string& hint) {
     if (ok || e.type == Type::Any) return true;
-    error(Code::TypeMismatch, src.span, what + ", but this is " + with_article(e.type) + hint);
+    error(Code::TypeMismatch, src.span,
+          what + ", but this is " + with_article(e.type) + hint + declared_origin(e));
     return false;
 }
 
@@ -477,6 +478,8 @@ ExprPtr Binder::Impl::bind_aggregate(const ast::Expr& src, const ast::Call& call
             ok = false;
         }
     }
+    // Said with a type error about the value: the column's declared type, read in its fact.
+    const std::string origin = agg.value ? declared_origin(*agg.value) : std::string();
     fact_context = -1;
     const Type vt = agg.value ? agg.value->type : Type::Int;
     switch (fn) {
@@ -485,21 +488,24 @@ ExprPtr Binder::Impl::bind_aggregate(const ast::Expr& src, const ast::Call& call
             agg.type = Type::Int;
             break;
         case bound::AggFn::Sum:
-            ok = ok && expect(*first.value, *agg.value, is_numeric(vt), "'sum' needs numbers");
+            ok = ok &&
+                 expect(*first.value, *agg.value, is_numeric(vt), "'sum' needs numbers", origin);
             agg.type = vt == Type::Int ? Type::Int : Type::Number;
             break;
         case bound::AggFn::Avg:
-            ok = ok && expect(*first.value, *agg.value, is_numeric(vt), "'avg' needs numbers");
+            ok = ok &&
+                 expect(*first.value, *agg.value, is_numeric(vt), "'avg' needs numbers", origin);
             agg.type = Type::Number;
             break;
         case bound::AggFn::Min:
         case bound::AggFn::Max:
             ok = ok && expect(*first.value, *agg.value, orderable(vt) && vt != Type::Null,
-                              "'" + call.name + "' needs values that can be ordered");
+                              "'" + call.name + "' needs values that can be ordered", origin);
             agg.type = vt;
             break;
         case bound::AggFn::Cv: {
-            ok = ok && expect(*first.value, *agg.value, is_numeric(vt), "'cv' needs numbers");
+            ok = ok &&
+                 expect(*first.value, *agg.value, is_numeric(vt), "'cv' needs numbers", origin);
             agg.type = Type::Number;
             if (scope.facts[static_cast<size_t>(fact)].time.empty()) {
                 error(Code::BadArgument, call.name_span,

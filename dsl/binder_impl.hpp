@@ -76,6 +76,37 @@ struct Binder::Impl {
         return e;
     }
 
+    // Where a column's type came from, for a type error about it: " (column 'employees' of
+    // table 'customers' is declared TEXT)"; empty for anything but a column typed from the
+    // database's declared type.
+    std::string declared_origin(const bound::Expr& e) const {
+        const std::string* table = nullptr;
+        const std::map<std::string, std::string>* declared = nullptr;
+        const std::string* name = nullptr;
+        if (const auto* c = std::get_if<bound::CustomerColumn>(&e.node)) {
+            const bound::ColumnUse& use = program.columns.at(static_cast<size_t>(c->slot));
+            if (use.source != bound::ColumnSource::Table) return {};
+            name = &use.name;
+            declared = &scope.declared;
+            table = &scope.customers_table;
+        } else if (const auto* f = std::get_if<bound::FactColumn>(&e.node)) {
+            if (fact_context < 0) return {};
+            const auto& fact = scope.facts.at(static_cast<size_t>(fact_context));
+            const int index = fact_program_index.at(static_cast<size_t>(fact_context));
+            if (index < 0) return {};
+            name = &program.facts.at(static_cast<size_t>(index))
+                        .columns.at(static_cast<size_t>(f->slot))
+                        .name;
+            declared = &fact.declared;
+            table = &fact.table;
+        } else {
+            return {};
+        }
+        const auto it = declared->find(*name);
+        if (it == declared->end()) return {};
+        return " (column '" + *name + "' of table '" + *table + "' is declared " + it->second + ")";
+    }
+
     // A node for something already reported: typed Any so that no further errors cascade.
     ExprPtr failed(const ast::Expr& src) {
         return make(src, Type::Any, bound::Literal{ast::Null{}});

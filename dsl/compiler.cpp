@@ -179,7 +179,8 @@ class Compiler {
     // Reads one table's columns into a name → type map, with overrides; reports what is missing.
     bool table_columns(const std::string& table, Location where,
                        const std::map<std::string, TypeOverride>& types,
-                       std::map<std::string, Type>& columns) {
+                       std::map<std::string, Type>& columns,
+                       std::map<std::string, std::string>& declared) {
         const TableSchema* t = schema_->find(table);
         if (!t) {
             std::vector<std::string> names;
@@ -190,9 +191,12 @@ class Compiler {
                              did_you_mean(table, names) + " (tables: " + table_list() + ")");
             return false;
         }
-        for (const auto& c : t->columns)
+        for (const auto& c : t->columns) {
             columns[c.name] = c.type;
+            declared[c.name] = c.declared.empty() ? "no type" : c.declared;
+        }
         for (const auto& [name, o] : types) {
+            declared.erase(name);
             if (!columns.count(name)) {
                 error(Code::NotInDatabase, o.location,
                       "'types' names column '" + name + "', which table '" + table +
@@ -219,9 +223,11 @@ class Compiler {
         const RuleFile& rf = out_.rules;
         NameScope scope;
         scope.open_columns = schema_ == nullptr;
+        scope.customers_table = rf.customers_table;
         const Location customers_at =
             rf.customers_location.valid() ? rf.customers_location : Location{1, 1, 1};
-        if (schema_ && table_columns(rf.customers_table, customers_at, rf.types, scope.columns)) {
+        if (schema_ && table_columns(rf.customers_table, customers_at, rf.types, scope.columns,
+                                     scope.declared)) {
             require_column(rf.customers_table, scope.columns, rf.key,
                            rf.key_location.valid() ? rf.key_location : customers_at, "key");
         } else if (schema_) {
@@ -233,9 +239,9 @@ class Compiler {
                 scope.columns[name] = o.type;
         }
         for (const auto& f : rf.facts) {
-            NameScope::Fact fact{f.name, f.table, f.key, f.time, schema_ == nullptr, {}};
+            NameScope::Fact fact{f.name, f.table, f.key, f.time, schema_ == nullptr, {}, {}};
             const Location table_at = f.table_location.valid() ? f.table_location : f.location;
-            if (schema_ && table_columns(f.table, table_at, f.types, fact.columns)) {
+            if (schema_ && table_columns(f.table, table_at, f.types, fact.columns, fact.declared)) {
                 require_column(f.table, fact.columns, f.key,
                                f.key_location.valid() ? f.key_location : f.location, "key");
                 if (!f.time.empty())
