@@ -541,7 +541,8 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     if (report->incremental) {
         const IncrementalOutcome& inc = *report->incremental;
         if (!inc.used) {
-            err << "strata run: --incremental: a full run instead, because " << inc.reason << '\n';
+            err << "strata run: --incremental: a full run instead, because " << one_line(inc.reason)
+                << '\n';
         } else {
             spdlog::info("incremental: from run {}'s kept state: {} kept, {} new, {} left",
                          inc.since_run, format_count(inc.customers_kept, "customer", "customers"),

@@ -311,6 +311,19 @@ TEST_CASE("incremental: another version, a moving window, new customers owning o
                          "dated)") != std::string::npos);
         CHECK(mode(shop.run({"--as-of", "2026-11-11"})) == "incremental");
     }
+    SUBCASE("a kept state damaged by hand is told on stderr as text, not as its bytes") {
+        // The fact's name in the kept state ('orders', after its count and length) gets a
+        // byte that is not UTF-8: the reason quotes it, as the terminal can show it.
+        SQLite::Database(shop.state, SQLite::OPEN_READWRITE)
+            .exec(
+                "UPDATE strata_aggregate_state SET facts = substr(facts, 1, 5) || x'ff' || "
+                "substr(facts, 7)");
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "full");
+        CHECK(r.err.find("the kept state read fact 'ord\uFFFDrs'") != std::string::npos);
+        CHECK(r.err.find('\xff') == std::string::npos);
+    }
     SUBCASE("rows without a customer, then the customer arrives") {
         shop.sql(
             "INSERT INTO orders (customer_id, order_date, amount) VALUES (77, '2026-10-30', "
