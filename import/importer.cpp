@@ -428,8 +428,9 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
                 if (it != existing.end()) file.names[i] = it->name;
             }
             if (it == existing.end()) {
-                error = "column '" + file.names[i] + "' (header '" + file.headers[i] +
-                        "') is not in table '" + table + "' (its columns: " + listed(table_names) +
+                error = "column '" + file.names[i] + "' (header '" + file.headers[i] + "' of " +
+                        options.file + ") is not in table '" + table +
+                        "' (its columns: " + listed(table_names) +
                         "); --append adds rows to the columns it has";
                 return false;
             }

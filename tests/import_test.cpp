@@ -397,7 +397,8 @@ TEST_CASE("import --append adds rows in the existing table's types") {
     auto extra = dir.write("d.csv", "id;bonus\n4;1\n");
     r = run_cli({"import", extra, "--db", db, "--table", "t", "--append"});
     CHECK(r.code == 2);
-    CHECK(r.err.find("column 'bonus' (header 'bonus') is not in table 't'") != std::string::npos);
+    CHECK(r.err.find("column 'bonus' (header 'bonus' of " + extra + ") is not in table 't'") !=
+          std::string::npos);
     CHECK(count_rows(db, "t") == 2);
 }
 
