@@ -57,8 +57,7 @@ std::string list_text(std::vector<std::string> items) {
     return out + "]";
 }
 
-// A column's declared type from its fixture values: the first non-null value decides, an
-// integer column with a number in it is REAL.
+// The declared type one fixture value asks of its column (shape() settles the column's).
 const char* declared_type(const Value& v) {
     if (std::holds_alternative<int64_t>(v)) return "INTEGER";
     if (std::holds_alternative<double>(v)) return "REAL";
@@ -155,9 +154,15 @@ class Runner {
                 s.columns.push_back(name);
             for (const auto& row : t.rows) {
                 if (is_null(row[c])) continue;
+                // The first non-null value decides, but an integer column with a number in
+                // it is REAL, and a text among numbers or dates does not make the column text:
+                // it is a value that does not convert, as a run would find it in a database,
+                // and the case's warning names it (not the rule file's sum over a text column).
                 std::string& type = s.types[name];
                 const std::string here = declared_type(row[c]);
-                if (type.empty() || (type == "INTEGER" && here == "REAL")) type = here;
+                if (type.empty() || (type == "INTEGER" && here == "REAL") ||
+                    (type == "TEXT" && here != "TEXT"))
+                    type = here;
             }
         }
     }
@@ -417,8 +422,9 @@ class Runner {
         auto compiled = compile_rules(rules_src_, &*schema, d);
         if (!compiled || d.has_errors()) {
             fails.push_back(
-                "the rules do not compile against this case's tables (a column the "
-                "rules read is missing from every row of the test file?)");
+                "the rules do not compile against this case's tables (see the errors above: "
+                "a column the rules read missing from every row of the test file, or given "
+                "only values of another type?)");
             if (!reported_compile_errors_) {
                 for (const auto& item : d.items())
                     diags_.add(item.severity, item.file, item.location, item.message, item.code);

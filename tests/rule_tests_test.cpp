@@ -365,6 +365,34 @@ TEST_CASE("strata test warns of a fixture column spelt like one the rules read, 
     CHECK(j.out.find("\"code\":\"fixture-data\"") != std::string::npos);
 }
 
+TEST_CASE("strata test: a text among a fact column's numbers is a value that did not convert") {
+    TempDir dir;
+    const auto rules = dir.write("tiers.yaml", kRules);
+    // The first row's amount is a typo: the column is still numbers, as in a database that
+    // declares it so, and the case's warning names the value (the rule file's sum is fine).
+    dir.write("tiers.test.yaml", R"(cases:
+  - name: typo
+    as_of: 2026-10-01
+    customers:
+      - { customer_id: 1, tv: 0 }
+      - { customer_id: 2, tv: 0 }
+    facts:
+      orders:
+        - { customer_id: 1, amount: '5OO', order_date: 2026-09-01 }
+        - { customer_id: 2, amount: 500, order_date: 2026-09-01 }
+    expect:
+      1: small
+      2: regular
+)");
+    auto r = run_cli({"test", rules});
+    INFO(r.out, r.err);
+    CHECK(r.code == 0);
+    CHECK(r.err.find("warning: case 'typo': the run left fixture data out: 1 value in "
+                     "orders.amount did not convert to integer (e.g. '5OO'), read as null") !=
+          std::string::npos);
+    CHECK(r.err.find("'sum' needs numbers") == std::string::npos);
+}
+
 TEST_CASE("strata test says tactical segments in the rule file's order, on one line each") {
     TempDir dir;
     const auto rules = dir.write("tags.yaml", R"(ruleset: tags
