@@ -94,12 +94,13 @@ void write_part(JsonWriter& w, const char* key, const CoveragePart& part) {
 
 void print_json(std::ostream& out, const std::string& rules, const std::string& tests_path,
                 const TestReport& r, std::optional<double> min_coverage, bool passed,
-                const std::string& warnings_json) {
+                const std::string& warnings_json, const std::string& errors_json) {
     JsonWriter w;
     w.begin_object().key("format").value(1);
     w.key("rules").value(rules).key("tests").value(tests_path).key("ruleset").value(r.ruleset);
     w.key("passed").value(passed);
     w.key("warnings").raw(warnings_json);
+    w.key("errors").raw(errors_json);
     w.key("cases").begin_array();
     for (const auto& c : r.cases) {
         w.begin_object().key("name").value(c.name).key("passed").value(c.passed);
@@ -193,18 +194,24 @@ int run_test(const TestOptions& options, std::ostream& out, std::ostream& err) {
         !options.min_coverage || report->coverage.percent() + 1e-9 >= *options.min_coverage;
     const bool passed = report->passed() == report->cases.size() && coverage_ok;
     if (json) {
-        // The diagnostics printed on stderr (warnings, such as fixture data a case left out),
-        // as the diagnostic objects of `check`.
-        std::ostringstream warnings;
-        warnings << '[';
-        for (size_t i = 0; i < diags.items().size(); ++i) {
-            const Diagnostic& d = diags.items()[i];
-            if (i) warnings << ',';
-            render_json(warnings, d, d.file == tests_path ? &tests_source : &rules);
-        }
-        warnings << ']';
+        // The diagnostics printed on stderr, as the diagnostic objects of `check`: warnings
+        // (such as fixture data a case left out), and apart from them the errors (the rules'
+        // own, against a case's tables that they do not compile against).
+        auto listed = [&](bool errors) {
+            std::ostringstream list;
+            list << '[';
+            bool first = true;
+            for (const Diagnostic& d : diags.items()) {
+                if ((d.severity == Severity::Error) != errors) continue;
+                if (!first) list << ',';
+                first = false;
+                render_json(list, d, d.file == tests_path ? &tests_source : &rules);
+            }
+            list << ']';
+            return list.str();
+        };
         print_json(out, options.rules, tests_path, *report, options.min_coverage, passed,
-                   warnings.str());
+                   listed(false), listed(true));
     } else
         print_text(out, options.rules, tests_path, *report, options.min_coverage);
     return passed ? kExitOk : kExitRules;

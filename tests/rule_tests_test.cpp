@@ -391,6 +391,23 @@ TEST_CASE("strata test: a text among a fact column's numbers is a value that did
                      "orders.amount did not convert to integer (e.g. '5OO'), read as null") !=
           std::string::npos);
     CHECK(r.err.find("'sum' needs numbers") == std::string::npos);
+    // Only texts: the column is text, and the rules' error is an error, not a warning.
+    dir.write("tiers.test.yaml", R"(cases:
+  - name: texts
+    as_of: 2026-10-01
+    customers:
+      - { customer_id: 1, tv: 0 }
+    facts:
+      orders:
+        - { customer_id: 1, amount: 'five', order_date: 2026-09-01 }
+    expect:
+      1: small
+)");
+    auto texts = run_cli({"test", rules, "--format", "json"});
+    CHECK(texts.code == 1);
+    CHECK(json_at(texts.out, "$.errors[0].code") == "type-mismatch");
+    CHECK(json_at(texts.out, "$.errors[0].severity") == "error");
+    CHECK(json_at(texts.out, "$.warnings[0]") == "<none>");
 }
 
 TEST_CASE("strata test says tactical segments in the rule file's order, on one line each") {
