@@ -12,6 +12,8 @@ const char* kind_name(GraphNode::Kind kind) {
     switch (kind) {
         case GraphNode::Kind::Column:
             return "column";
+        case GraphNode::Kind::State:
+            return "state";
         case GraphNode::Kind::Fact:
             return "fact";
         case GraphNode::Kind::Aggregate:
@@ -39,8 +41,10 @@ class Builder {
     RuleGraph build() {
         const auto& p = rules_.program;
         for (const auto& c : p.columns)
-            columns_.push_back(
-                add(GraphNode::Kind::Column, rules_.rules.customers_table + "." + c.name, {}, {}));
+            columns_.push_back(c.source == bound::ColumnSource::State
+                                   ? add(GraphNode::Kind::State, c.name, {}, {})
+                                   : add(GraphNode::Kind::Column,
+                                         rules_.rules.customers_table + "." + c.name, {}, {}));
         for (const auto& f : p.facts)
             facts_.push_back(add(GraphNode::Kind::Fact, f.name, {}, {}));
         for (const auto& a : p.aggregates) {

@@ -11,7 +11,9 @@
 namespace strata {
 
 struct GraphNode {
-    enum class Kind { Column, Fact, Aggregate, Population, Let, General, Tactical, Trigger };
+    // State: a field read from the ruleset's latest stored run (previous_segment and the
+    // like), not a column of the customer table.
+    enum class Kind { Column, State, Fact, Aggregate, Population, Let, General, Tactical, Trigger };
     Kind kind;
     std::string name;
     Location location;  // where it is written, col in characters (invalid for columns and facts)

@@ -259,6 +259,27 @@ TEST_CASE("the rule graph lists every node after the nodes it depends on") {
     const auto dot = run_cli(
         {"graph", std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml", "--format", "dot"});
     CHECK(dot.out.find("n11 -> n17;") != std::string::npos);
+    // previous_segment and the like are read from the ruleset's stored runs, not from the
+    // customer table: an auditor would look for them there.
+    TempDir dir;
+    const auto sticky = dir.write("sticky.yaml", R"(ruleset: sticky
+version: 1
+let:
+  days: days_in_segment
+general:
+  segments:
+    - id: vip
+      when: spend >= 1000 or (previous_segment == 'vip' and days < 60)
+    - id: rest
+      when: otherwise
+)");
+    const auto state = run_cli({"graph", sticky});
+    CHECK(state.out.find("   1  column        customers.spend\n"
+                         "   2  state         previous_segment\n"
+                         "   3  state         days_in_segment\n") != std::string::npos);
+    CHECK(state.out.find("customers.previous_segment") == std::string::npos);
+    const auto json = run_cli({"graph", sticky, "--format", "json"});
+    CHECK(json.out.find("\"kind\":\"state\",\"name\":\"previous_segment\"") != std::string::npos);
 }
 
 TEST_CASE("every command answers --help with exit 0") {
