@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "dsl/calendar.hpp"
 #include "dsl/diagnostics.hpp"
@@ -102,6 +103,11 @@ std::string with_thousands(int64_t n) {
     return n < 0 ? "-" + out : out;
 }
 
+// "1 customer row" or "2 customer rows": `n` with the noun for one or for more.
+std::string counted(int64_t n, const std::string& one, const std::string& more) {
+    return with_thousands(n) + " " + (n == 1 ? one : more);
+}
+
 // The data-quality findings of a summary, in words.
 void read_data_quality(SQLite::Database& db, const std::string& summary, ReportModel& m) {
     SQLite::Statement q(db,
@@ -115,32 +121,37 @@ void read_data_quality(SQLite::Database& db, const std::string& summary, ReportM
     if (const std::string why = summary_text(db, summary, "$.not_computed"); !why.empty())
         m.notes.push_back("The run's data-quality findings are not known: " + why + ".");
     if (const int64_t n = q.getColumn(1).getInt64(); n > 0)
-        m.data_quality_lines.push_back(with_thousands(n) +
-                                       " customer rows without a key, left out");
+        m.data_quality_lines.push_back(counted(n, "customer row", "customer rows") +
+                                       " without a key, left out");
     if (const int64_t n = q.getColumn(2).getInt64(); n > 0)
-        m.data_quality_lines.push_back(with_thousands(n) +
-                                       " customer rows whose key repeats an earlier row, left out");
+        m.data_quality_lines.push_back(counted(n, "customer row", "customer rows") +
+                                       " whose key repeats an earlier row, left out");
     SQLite::Statement u(db,
                         "SELECT json_extract(value, '$.table'), json_extract(value, '$.column'), "
                         "json_extract(value, '$.type'), json_extract(value, '$.count'), "
                         "json_extract(value, '$.sample') FROM "
                         "json_each(?, '$.data_quality.unconvertible') ORDER BY key");
     u.bind(1, summary);
-    while (u.executeStep())
+    while (u.executeStep()) {
+        const int64_t n = u.getColumn(3).getInt64();
         m.data_quality_lines.push_back(
-            with_thousands(u.getColumn(3).getInt64()) + " values of " + u.getColumn(0).getString() +
-            "." + u.getColumn(1).getString() + " are not " + u.getColumn(2).getString() +
-            " (first: '" + text_or_empty(u.getColumn(4)) + "'), read as null");
-    for (const auto& [path, words] :
-         {std::pair{"$.data_quality.orphan_fact_rows", " rows match no customer"},
-          {"$.data_quality.unknown_time_fact_rows", " rows have no readable time, left out"}}) {
+            counted(n, "value", "values") + " of " + u.getColumn(0).getString() + "." +
+            u.getColumn(1).getString() + (n == 1 ? " is not " : " are not ") +
+            u.getColumn(2).getString() + " (first: '" + text_or_empty(u.getColumn(4)) +
+            "'), read as null");
+    }
+    for (const auto& [path, one, more] :
+         {std::tuple{"$.data_quality.orphan_fact_rows", " row matches no customer",
+                     " rows match no customer"},
+          {"$.data_quality.unknown_time_fact_rows", " row has no readable time, left out",
+           " rows have no readable time, left out"}}) {
         SQLite::Statement f(db, "SELECT key, value FROM json_each(?, ?) ORDER BY key");
         f.bind(1, summary);
         f.bind(2, path);
         while (f.executeStep()) {
-            if (f.getColumn(1).getInt64() > 0)
-                m.data_quality_lines.push_back(with_thousands(f.getColumn(1).getInt64()) + " " +
-                                               f.getColumn(0).getString() + words);
+            if (const int64_t n = f.getColumn(1).getInt64(); n > 0)
+                m.data_quality_lines.push_back(with_thousands(n) + " " +
+                                               f.getColumn(0).getString() + (n == 1 ? one : more));
         }
     }
 }
@@ -394,7 +405,7 @@ std::optional<ReportModel> gather_from_store(RunStore& store, const ReportReques
         if (request.compare) {
             if (*request.compare == run->run_id) {
                 error = "--compare " + std::to_string(*request.compare) +
-                        " is the run reported; give an earlier run of " + ruleset;
+                        " is the run reported; give another run of " + ruleset;
                 return std::nullopt;
             }
             compare = find(*request.compare, "--compare ");

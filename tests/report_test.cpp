@@ -566,3 +566,43 @@ tactical:
     CHECK(trial_z("regular") == doctest::Approx(-0.70).epsilon(0.01));
     CHECK(html.find("title=\"average 10.00 against 1,511.67 in the base\"") != std::string::npos);
 }
+
+TEST_CASE("report: data-quality findings in words, one and many") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER, spend REAL);
+INSERT INTO customers VALUES (1, 10), (2, 20), (2, 30), (NULL, 5), (3, 'lots');
+CREATE TABLE orders (customer_id INTEGER, order_date DATE, amount REAL);
+INSERT INTO orders VALUES (1, '2026-09-01', 5), (9, '2026-09-01', 5), (8, '2026-09-02', 5),
+  (1, NULL, 5), (1, 'soon', 7);
+)sql");
+    const auto rules = dir.write("r.yaml", R"(ruleset: dq
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  n: count(orders)
+general:
+  segments:
+    - id: some
+      when: spend > 15 or n > 0
+    - id: rest
+      when: otherwise
+)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    const auto out = dir.file("r.html");
+    const Run r = run_cli({"report", "--db", db, "--out", out});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const std::string html = read_file(out);
+    for (const char* line :
+         {"<li>1 customer row without a key, left out</li>",
+          "<li>1 customer row whose key repeats an earlier row, left out</li>",
+          "<li>1 value of customers.spend is not number (first: &#39;lots&#39;), read as "
+          "null</li>",
+          "<li>2 orders rows match no customer</li>",
+          "<li>2 orders rows have no readable time, left out</li>"}) {
+        CAPTURE(line);
+        CHECK(html.find(line) != std::string::npos);
+    }
+}
