@@ -87,6 +87,18 @@ void write_group(std::ostream& out, const StayListing* first, const StayListing*
     }
     // The version, a number, to the right.
     write_text_table(out, rows, {false, false, false, true, false}, "  ");
+    // No general stay open: the latest run that ended one did not place them at all.
+    const StayListing* latest = nullptr;
+    for (const StayListing* g = first; g != last; ++g) {
+        if (g->level != 0) continue;
+        if (!g->exited_run) return;
+        if (!latest || *g->exited_run > *latest->exited_run) latest = g;
+    }
+    if (latest)
+        out << "  left the base at "
+            << (latest->exited_as_of ? run_point(*latest->exited_as_of, *latest->exited_run)
+                                     : "run " + std::to_string(*latest->exited_run))
+            << ": that run did not place them, nor has any since\n";
 }
 
 // The outbox rows that concerned the customer, oldest first.

@@ -263,6 +263,22 @@ TEST_CASE("history shows a customer's stays with the runs, days and causes that 
     auto all_text = run_cli({"history", "--db", s.db, "--customer", "7"});
     CHECK(all_text.out.find("customer 7 in ruleset spenders\n") == 0);
     CHECK(all_text.out.find("\n\ncustomer 7 in ruleset tiers\n") != std::string::npos);
+    CHECK(all_text.out.find("left the base") == std::string::npos);
+
+    // A customer no longer in the base: their last stay ended with the run that left them out.
+    SQLite::Database(s.db, SQLite::OPEN_READWRITE)
+        .exec("DELETE FROM customers WHERE customer_id = 8");
+    REQUIRE(run_cli({"run", s.rules, "--db", s.db, "--as-of", "2026-12-01"}).code == 0);
+    auto left = run_cli({"history", "--db", s.db, "--customer", "8", "--ruleset", "tiers"});
+    CHECK(left.out ==
+          "customer 8 in ruleset tiers\n"
+          "  SEGMENT  FROM                TO                  VERSION  CAUSE\n"
+          "  small    2026-10-01 (run 1)  2026-11-01 (run 2)        1  initial\n"
+          "  regular  2026-11-01 (run 2)  2026-12-01 (run 4)        1  data\n"
+          "  left the base at 2026-12-01 (run 4): that run did not place them, nor has any "
+          "since\n"
+          "\n"
+          "no actions\n");
 }
 
 TEST_CASE("history names a run deleted by hand, or a summary that is not JSON: exit 2") {
