@@ -122,7 +122,7 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                        " (the kept state does not say when the earliest is dated)";
             return "as_of moved from " + kept_as_of + " to " + now + " and " + rows +
                    (one ? ", dated " : ", the earliest dated ") + format_date(*f.earliest_future) +
-                   (one ? ": it counts now" : ": it counts now");
+                   ": it counts now";
         }
     }
     for (size_t i = 0; i < program.facts.size(); ++i) {
