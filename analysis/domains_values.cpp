@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <set>
+#include <utility>
 
 #include "analysis/domains.hpp"
 
@@ -138,16 +140,19 @@ void numeric_reps(Var& v) {
     if (b.empty() && preferred.empty()) others.push_back(0);
     std::sort(others.begin(), others.end());
     preferred.insert(preferred.end(), others.begin(), others.end());
-    // One representative per class: values on the same side of every bound are alike.
-    std::vector<std::vector<int>> seen;
+    // One representative per class: values on the same side of every bound are alike. With
+    // the bounds sorted, which side of each a value is on is told by how many bounds lie below
+    // it and how many equal it, so that pair names the class (a list of thousands of constants
+    // stays a sort and a search per value).
+    std::set<std::pair<size_t, size_t>> seen;
     std::vector<double> kept;
     for (double x : preferred) {
         if ((v.low && x < *v.low) || (v.high && x > *v.high)) continue;
-        std::vector<int> signature;
-        for (double c : b)
-            signature.push_back(x < c ? -1 : x > c ? 1 : 0);
-        if (std::find(seen.begin(), seen.end(), signature) != seen.end()) continue;
-        seen.push_back(std::move(signature));
+        const auto below = std::lower_bound(b.begin(), b.end(), x);
+        const auto equal_end = std::upper_bound(below, b.end(), x);
+        const std::pair<size_t, size_t> signature{static_cast<size_t>(below - b.begin()),
+                                                  static_cast<size_t>(equal_end - below)};
+        if (!seen.insert(signature).second) continue;
         kept.push_back(x);
     }
     std::sort(kept.begin(), kept.end());
@@ -245,6 +250,22 @@ void Model::tabulate(Pred& p) {
     const Var& v = vars_[static_cast<size_t>(p.var)];
     p.by_rep.clear();
     p.any = 0;
+    // An `in` list is looked up, sorted, rather than read through for each representative.
+    std::vector<double> in_numbers;
+    std::vector<std::string> in_texts;
+    bool in_null = false;
+    if (p.op == Pred::Op::In) {
+        for (const auto& c : p.constants) {
+            if (c.kind == Constant::Kind::Null)
+                in_null = true;
+            else if (v.kind == VarKind::String)
+                in_texts.push_back(c.text);
+            else
+                in_numbers.push_back(scaled(v, c));
+        }
+        std::sort(in_numbers.begin(), in_numbers.end());
+        std::sort(in_texts.begin(), in_texts.end());
+    }
     for (const Rep& r : v.reps) {
         TruthSet t = kUnknown;
         if (p.op == Pred::Op::IsNull) {
@@ -255,20 +276,22 @@ void Model::tabulate(Pred& p) {
             t = kUnknown;
         } else if (p.op == Pred::Op::IsTrue) {
             t = truth(r.number != 0);
-        } else {
+        } else if (p.op == Pred::Op::In) {
+            const bool match =
+                v.kind == VarKind::String
+                    ? !r.other && std::binary_search(in_texts.begin(), in_texts.end(), r.text)
+                    : std::binary_search(in_numbers.begin(), in_numbers.end(), r.number);
+            t = match ? kTrue : in_null ? kUnknown : kFalse;
+        } else {  // a comparison with one constant
             bool match = false, null_item = false;
             for (const auto& c : p.constants) {
                 if (c.kind == Constant::Kind::Null) {
                     null_item = true;
                 } else if (v.kind == VarKind::String) {
                     const bool equal = !r.other && r.text == c.text;
-                    match =
-                        match ||
-                        (p.op == Pred::Op::In ? equal : equal == (p.compare == ast::BinaryOp::Eq));
+                    match = match || equal == (p.compare == ast::BinaryOp::Eq);
                 } else {
-                    match = match ||
-                            compare(r.number, p.op == Pred::Op::In ? ast::BinaryOp::Eq : p.compare,
-                                    scaled(v, c));
+                    match = match || compare(r.number, p.compare, scaled(v, c));
                 }
             }
             t = match ? kTrue : null_item ? kUnknown : kFalse;
