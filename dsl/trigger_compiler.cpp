@@ -127,8 +127,25 @@ class TriggerCompiler {
             if (id.find('/') == std::string::npos) ids.push_back(id);
         }
         error(Code::UnknownName, at,
-              "unknown segment '" + name + "' in " + where + did_you_mean(name, ids));
+              "unknown segment '" + name + "' in " + where + path_hint(name, ids));
         return SegmentRef{SegmentRef::Kind::Any, ""};
+    }
+
+    // What to suggest for an unknown name: a general segment's id before a tactical one's
+    // ("champions/champions_ax") is the tactical id alone, since paths only run through
+    // tactical segments; otherwise the nearest id.
+    std::string path_hint(const std::string& name, const std::vector<std::string>& ids) const {
+        const size_t slash = name.find('/');
+        if (slash != std::string::npos) {
+            auto outer = segments_.find(name.substr(0, slash));
+            auto inner = segments_.find(name.substr(slash + 1));
+            if (outer != segments_.end() && outer->second.kind == SegmentRef::Kind::General &&
+                inner != segments_.end() && inner->second.kind == SegmentRef::Kind::Tactical)
+                return "; a tactical segment is named by its id, '" + name.substr(slash + 1) +
+                       "', without the general segment it is in (a path 'parent/child' names a "
+                       "tactical segment nested in another tactical one)";
+        }
+        return did_you_mean(name, ids);
     }
 
     CompiledEvent event(const EventDef& e, const std::string& where, bool success) {
