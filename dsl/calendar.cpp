@@ -113,6 +113,22 @@ std::optional<Duration> parse_duration(std::string_view text) {
     return std::nullopt;
 }
 
+std::optional<std::string> duration_too_long(std::string_view what, std::string_view text) {
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
+        ++digits;
+    const auto unit = text.substr(digits);
+    if (digits <= 6 || (unit != "d" && unit != "w" && unit != "mo" && unit != "y"))
+        return std::nullopt;
+    return std::string(what) + " '" + std::string(text) +
+           "' is too long a duration: at most 6 digits, such as 999999d";
+}
+
+std::string duration_error(std::string_view what, std::string_view text) {
+    return duration_too_long(what, text)
+        .value_or(std::string(what) + " must be a duration such as 7d, 2w, 1mo or 1y");
+}
+
 std::string format_date(Date d) {
     const auto c = civil_from_days(d.days);
     char buf[32];

@@ -45,8 +45,14 @@ int days_in_month(int year, int month);
 std::optional<Date> parse_date(std::string_view text);
 // Parses YYYY-MM-DDTHH:MM[:SS] (a space instead of T is accepted, as SQLite writes it).
 std::optional<DateTime> parse_datetime(std::string_view text);
-// Parses 30d, 12w, 6mo, 1y.
+// Parses 30d, 12w, 6mo, 1y (at most 6 digits).
 std::optional<Duration> parse_duration(std::string_view text);
+// When `text`, given as `what` (e.g. "'cooldown'"), is shaped like a duration but has more
+// digits than parse_duration takes: the error saying so.
+std::optional<std::string> duration_too_long(std::string_view what, std::string_view text);
+// The error for `text` that parse_duration refused: duration_too_long's, else what a duration
+// looks like.
+std::string duration_error(std::string_view what, std::string_view text);
 
 std::string format_date(Date d);
 std::string format_datetime(DateTime t);

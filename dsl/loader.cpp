@@ -388,7 +388,7 @@ class Loader : public YamlReader {
                         seg.meta.contact_every_text = *s;
                         if (!seg.meta.contact_every) {
                             error(Code::InvalidValue, node_location(v),
-                                  "'contact_every' must be a duration such as 7d, 2w, 1mo or 1y");
+                                  duration_error("'contact_every'", *s));
                         }
                     }
                 } else if (k == "priority") {

@@ -147,11 +147,27 @@ class TriggerReader {
             count = parse_count(trim(s->substr(0, per)), 1000000);
             window = parse_duration(trim(s->substr(per + 5)));
         }
-        if (!count || *count == 0 || !window || (window->months == 0 && window->days == 0)) {
-            r_.error(
-                Code::InvalidValue, at,
-                "'frequency_cap' must be a count and a duration such as '2 per 7d' (durations: "
-                "7d, 2w, 1mo, 1y)");
+        if (!count || !window) {
+            const auto too_long = per == std::string::npos
+                                      ? std::nullopt
+                                      : duration_too_long("its window", trim(s->substr(per + 5)));
+            r_.error(Code::InvalidValue, at,
+                     count && too_long
+                         ? "'frequency_cap': " + *too_long
+                         : "'frequency_cap' must be a count (1 to 1,000,000) and a duration such "
+                           "as '2 per 7d' (durations: 7d, 2w, 1mo, 1y)");
+            return;
+        }
+        if (*count == 0) {
+            r_.error(Code::InvalidValue, at,
+                     "a 'frequency_cap' of 0 would hold back every action; give 1 or more per "
+                     "window, or leave 'frequency_cap' out");
+            return;
+        }
+        if (window->months == 0 && window->days == 0) {
+            r_.error(Code::InvalidValue, at,
+                     "a 'frequency_cap' over a window of zero caps nothing; give a duration such "
+                     "as 7d, or leave 'frequency_cap' out");
             return;
         }
         rf_.frequency_cap = FrequencyCap{*count, *window, at, trim(s->substr(per + 5))};
@@ -206,7 +222,7 @@ class TriggerReader {
                     def.cooldown_location = r_.node_location(v);
                     if (!def.cooldown)
                         r_.error(Code::InvalidValue, r_.node_location(v),
-                                 "'cooldown' must be a duration such as 7d, 2w, 1mo or 1y");
+                                 duration_error("'cooldown'", *s));
                     else if (def.cooldown->months == 0 && def.cooldown->days == 0)
                         r_.error(Code::InvalidValue, r_.node_location(v),
                                  "a 'cooldown' of zero keeps nothing from firing; give a duration "
@@ -257,9 +273,15 @@ class TriggerReader {
             std::optional<Duration> d;
             if (at != std::string::npos) d = parse_duration(trim(text.text.substr(at + 8)));
             if (!d || (d->months == 0 && d->days == 0)) {
+                const auto too_long =
+                    at == std::string::npos
+                        ? std::nullopt
+                        : duration_too_long("its window", trim(text.text.substr(at + 8)));
                 r_.error(Code::InvalidValue, text.location,
-                         std::string(what) +
-                             " must end with 'within' and a duration such as 30d; " + help);
+                         too_long
+                             ? std::string(what) + ": " + *too_long
+                             : std::string(what) +
+                                   " must end with 'within' and a duration such as 30d; " + help);
                 return false;
             }
             within_ = *d;
