@@ -22,19 +22,22 @@ bool is_ascii_letter(unsigned char b) {
 }
 
 // Whether bytes that are not UTF-8 read as Western European text rather than Cyrillic: in
-// Latin-1 or Windows-1252 a byte above 0x7F is mostly a letter inside a Latin word (Müller,
-// Café, São), while a Cyrillic word in Windows-1251 is all such bytes. Counts the high bytes
-// beside an ASCII letter against those that are not.
+// Latin-1 or Windows-1252 a byte from 0xC0 up is a letter inside a Latin word (Müller, Café,
+// São), while a Cyrillic word in Windows-1251 is all such bytes. Counts those bytes beside an
+// ASCII letter against those that are not. The bytes below 0xC0 do not count: in Western
+// files they are mostly symbols apart from any letter (€, the en dash, «», the no-break space
+// between thousands), which read as votes for Cyrillic. A file with no letter byte at all is
+// Western: Cyrillic text has letters.
 bool reads_as_western(std::string_view bytes) {
     size_t beside_latin = 0, apart = 0;
     for (size_t i = 0; i < bytes.size(); ++i) {
-        if (static_cast<unsigned char>(bytes[i]) < 0x80) continue;
+        if (static_cast<unsigned char>(bytes[i]) < 0xC0) continue;
         const bool before = i > 0 && is_ascii_letter(static_cast<unsigned char>(bytes[i - 1]));
         const bool after =
             i + 1 < bytes.size() && is_ascii_letter(static_cast<unsigned char>(bytes[i + 1]));
         ++(before || after ? beside_latin : apart);
     }
-    return beside_latin > apart;
+    return beside_latin > apart || (beside_latin == 0 && apart == 0);
 }
 
 }  // namespace

@@ -445,6 +445,37 @@ TEST_CASE("import reads a Latin-1 file as Windows-1252, and Cyrillic still as Wi
     REQUIRE(r.code == 0);
     CHECK(json_at(r.out, "$.encoding") == "cp1251");
     CHECK(cell(db, "SELECT name || '/' || city FROM c") == "text:Иванов/Москва");
+    // Symbols do not vote: a German file with euro signs and en dashes apart from any word,
+    // and a French one with no-break spaces between thousands, were read as Cyrillic
+    // (Mьller, Ђ, Lefиvre).
+    const auto german =
+        dir.write("de.csv",
+                  "name;price;note\nM\xFCller GmbH;1.234,50 \x80;Lieferung \x96 "
+                  "Express\nSchmidt AG;99,00 \x80;\x96\nB\xE4cker KG;12,00 \x80;ok\n");
+    r = run_cli({"import", german, "--db", db, "--table", "de", "--format", "json"});
+    REQUIRE(r.code == 0);
+    CHECK(json_at(r.out, "$.encoding") == "cp1252");
+    CHECK(cell(db, "SELECT name || '/' || note FROM de WHERE name LIKE 'M%'") ==
+          "text:Müller GmbH/Lieferung – Express");
+    std::string french = "client;ca 2024\n";
+    for (const char* name : {"Dupont", "Martin", "Bernard", "Lef\xE8vre", "Petit", "Durand"})
+        french += std::string(name) +
+                  ";12\xA0"
+                  "345,00\n";
+    r = run_cli(
+        {"import", dir.write("fr.csv", french), "--db", db, "--table", "fr", "--format", "json"});
+    REQUIRE(r.code == 0);
+    CHECK(json_at(r.out, "$.encoding") == "cp1252");
+    CHECK(cell(db, "SELECT client FROM fr WHERE client LIKE 'Lef%'") == "text:Lefèvre");
+    // A Cyrillic file with the same symbols is still Windows-1251.
+    r = run_cli({"import",
+                 dir.write("ru.csv",
+                           "name;price\n\xC8\xE2\xE0\xED\xEE\xE2;12\xA0"
+                           "345 \x88\n"),
+                 "--db", db, "--table", "ru", "--format", "json"});
+    REQUIRE(r.code == 0);
+    CHECK(json_at(r.out, "$.encoding") == "cp1251");
+    CHECK(cell(db, "SELECT name FROM ru") == "text:Иванов");
     // Named: the bytes Windows-1252 leaves undefined are refused at their line.
     const auto undefined = dir.write("undef.csv", "id;name\n1;ok\n2;a\x81z\n");
     r = run_cli({"import", undefined, "--db", db, "--table", "u", "--encoding", "cp1252"});
