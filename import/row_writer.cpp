@@ -26,10 +26,14 @@ bool converts_numeric_texts(std::string declared) {
 }
 
 bool spells_a_number(std::string_view cell) {
+    // SQLite skips the same white space as C's isspace in the "C" locale around a number.
+    auto space = [](char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+    };
     size_t i = 0, n = cell.size();
-    while (i < n && cell[i] == ' ')
+    while (i < n && space(cell[i]))
         ++i;
-    while (n > i && cell[n - 1] == ' ')
+    while (n > i && space(cell[n - 1]))
         --n;
     if (i < n && (cell[i] == '+' || cell[i] == '-')) ++i;
     size_t digits = 0;

@@ -45,7 +45,7 @@ std::string real_text(double v);
 bool converts_numeric_texts(std::string declared);
 
 // Whether SQLite would read `cell` as a number under such an affinity: an integer or real
-// literal, spaces around allowed.
+// literal, white space around allowed (spaces, tabs and line breaks, as SQLite skips them).
 bool spells_a_number(std::string_view cell);
 
 // Binds `text` (which must outlive the statement's next step) as parameter `slot`. Empty when

@@ -441,6 +441,15 @@ TEST_CASE("import --append: the table's own key, keys as values, names in any le
     CHECK(r.code == 2);
     CHECK(r.err.find("line 2, column 'code': '007' would be stored as a number: the table "
                      "declares the column STRING") != std::string::npos);
+    // SQLite reads past tabs and line breaks around the number too: a quoted cell with one was
+    // stored as 7.
+    for (const char* cell : {"\t007", "007\t", "\"\n007\"", "\" 007\r\""}) {
+        CAPTURE(cell);
+        r = run_cli({"import", dir.write("t.csv", std::string("id,code,note\n1,") + cell + ",x\n"),
+                     "--db", db, "--table", "coded", "--append"});
+        CHECK(r.code == 2);
+        CHECK(r.err.find("would be stored as a number") != std::string::npos);
+    }
     r = run_cli({"import", dir.write("i.csv", "id,code,note\n1,A7,007\n"), "--db", db, "--table",
                  "coded", "--append"});
     CHECK(r.code == 0);
