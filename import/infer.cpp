@@ -12,8 +12,10 @@ void ColumnEvidence::add(std::string_view cell) {
     if (shape & kMarkAmbiguous) {
         if (ambiguous_marks++ == 0) ambiguous_sample = std::string(cell);
     } else {
-        if ((shape & kDotFraction) && !(shape & kWholeNumber)) ++dot_fractions;
-        if ((shape & kCommaFraction) && !(shape & kWholeNumber)) ++comma_fractions;
+        if ((shape & kDotFraction) && !(shape & kWholeNumber) && dot_fractions++ == 0)
+            dot_sample = std::string(cell);
+        if ((shape & kCommaFraction) && !(shape & kWholeNumber) && comma_fractions++ == 0)
+            comma_sample = std::string(cell);
     }
     if (shape & (kWholeNumber | kDotFraction | kCommaFraction | kMarkAmbiguous)) {
         ++numeric_cells;
@@ -198,6 +200,18 @@ bool plan_columns(const std::vector<ColumnEvidence>& evidence,
                                     " more digits than a number column keeps exactly (such as '" +
                                     e.beyond_real_sample +
                                     "', which it would round), so every cell is kept as written");
+            else if (e.numeric_cells == e.filled && e.dot_fractions > 0 && e.comma_fractions > 0)
+                // Every cell a number, but written with both marks: no one reading takes them
+                // all, so the column stays text rather than lose some of them.
+                out.notes.push_back("column '" + names[i] +
+                                    "' is text: every cell is a number, but some have a "
+                                    "decimal point (such as '" +
+                                    e.dot_sample +
+                                    "') and some a decimal comma "
+                                    "(such as '" +
+                                    e.comma_sample +
+                                    "'); write them with one mark to import "
+                                    "them as numbers");
             else if (auto note = nearly_typed(e, names[i]))
                 out.notes.push_back(*note);
         }

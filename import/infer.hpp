@@ -23,6 +23,7 @@ struct ColumnEvidence {
     size_t boolean_cells = 0;  // cells that spell a boolean, as a word or a digit
     // Cells with a fraction after '.' (or commas grouping thousands, 1,234,567) or after ','.
     size_t dot_fractions = 0, comma_fractions = 0;
+    std::string dot_sample, comma_sample;  // the first of each
     // Cells like 1,500 or 1.500: a fraction or thousands by the decimal mark; the first of them.
     size_t ambiguous_marks = 0;
     std::string ambiguous_sample;

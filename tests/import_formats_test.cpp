@@ -483,6 +483,28 @@ TEST_CASE("import reads a Latin-1 file as Windows-1252, and Cyrillic still as Wi
     CHECK(r.err.find("line 3: byte 0x81, which Windows-1252 does not use") != std::string::npos);
 }
 
+// One column written with both marks (a hand-typed 12.5 among 12,5) became text with nothing
+// said, while the same mix across two columns stops the import.
+TEST_CASE("import notes a column of numbers written with both decimal marks") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    const auto r = run_cli({"import", dir.write("mx.csv", "id;amt\n1;12,5\n2;12.5\n3;7\n"), "--db",
+                            db, "--table", "t", "--format", "json"});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(declared(db, "t") == "id INTEGER, amt TEXT");
+    CHECK(json_at(r.out, "$.notes[0]") ==
+          "column 'amt' is text: every cell is a number, but some have a decimal point (such as "
+          "'12.5') and some a decimal comma (such as '12,5'); write them with one mark to import "
+          "them as numbers");
+    // Commas grouping thousands beside a decimal point are one way of writing: a number column.
+    const auto ok = run_cli({"import", dir.write("ok.csv", "id;amt\n1;1,234,567\n2;12.5\n"), "--db",
+                             db, "--table", "u", "--format", "json"});
+    REQUIRE(ok.code == 0);
+    CHECK(declared(db, "u") == "id INTEGER, amt REAL");
+    CHECK(json_at(ok.out, "$.notes") == "[]");
+}
+
 TEST_CASE("import: 1.500 is a fraction or thousands only as the file settles it, as 1,500 is") {
     TempDir dir;
     const auto db = dir.file("t.db");
