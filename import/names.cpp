@@ -48,6 +48,19 @@ char32_t lower(char32_t cp) {
     if (cp >= 0x0400 && cp <= 0x040F) return cp + 80;                  // Ѐ..Џ (Ё, Є, І, Ї)
     if (cp >= 0x0391 && cp <= 0x03AB && cp != 0x03A2) return cp + 32;  // Greek
     if (cp == 0x0490) return 0x0491;                                   // Ґ
+    // Latin Extended-A (Polish, Czech, Turkish, Baltic, ...): capitals and small letters
+    // alternate, the capital first, on even code points but for the two odd-first runs.
+    const bool even_first = (cp >= 0x0100 && cp <= 0x012F) || (cp >= 0x0132 && cp <= 0x0137) ||
+                            (cp >= 0x014A && cp <= 0x0177);
+    const bool odd_first = (cp >= 0x0139 && cp <= 0x0148) || (cp >= 0x0179 && cp <= 0x017E);
+    if ((even_first && cp % 2 == 0) || (odd_first && cp % 2 == 1)) return cp + 1;
+    if (cp == 0x0130) return 'i';   // İ
+    if (cp == 0x0178) return 0xFF;  // Ÿ
+    // Greek capitals with a tonos.
+    if (cp == 0x0386) return 0x03AC;
+    if (cp >= 0x0388 && cp <= 0x038A) return cp + 37;
+    if (cp == 0x038C) return 0x03CC;
+    if (cp == 0x038E || cp == 0x038F) return cp + 63;
     return cp;
 }
 

@@ -207,6 +207,13 @@ TEST_CASE("import maps headers to names, prints the mapping, and refuses two ali
     CHECK(strata::import::column_name_for("1C code", 1, false) == "_1c_code");
     CHECK(strata::import::column_name_for("Größe", 1, false) == "größe");
     CHECK(strata::import::column_name_for("Σύνολο", 1, false) == "σύνολο");
+    // Latin letters beyond Latin-1 and Greek capitals with a tonos were left capital.
+    CHECK(strata::import::column_name_for("ŁÓDŹ Miasto", 1, false) == "łódź_miasto");
+    CHECK(strata::import::column_name_for("Číslo ŇŠŽ", 1, false) == "číslo_ňšž");
+    CHECK(strata::import::column_name_for("Şehir İl ĞÜ", 1, false) == "şehir_il_ğü");
+    CHECK(strata::import::column_name_for("ĀĶĻŅ ĲŸ", 1, false) == "āķļņ_ĳÿ");
+    CHECK(strata::import::column_name_for("Έσοδα Ώρα Άλφα Ίδιο Όνομα Ύψος Ήλιος", 1, false) ==
+          "έσοδα_ώρα_άλφα_ίδιο_όνομα_ύψος_ήλιος");
     CHECK(strata::import::column_name_for("in", 1, false) == "in_");
     CHECK(strata::import::column_name_for("«—»", 4, false) == "column_4");
 
