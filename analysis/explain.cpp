@@ -303,11 +303,19 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
         const std::string shown = keys.size() == 1 ? key_value_in_message(given)
                                   : text           ? key_in_message(text->str())
                                                    : format_value(given);
-        error = "customer " + shown + " is not in the base of '" + rules.rules.ruleset +
-                "' (table '" + rules.rules.customers_table + "')";
+        error = not_in_base_message(rules, as_of, shown);
         return std::nullopt;
     }
     return out;
+}
+
+std::string not_in_base_message(const CompiledRules& rules, Date as_of, const std::string& shown) {
+    std::string message = "customer " + shown + " is not in the base of '" + rules.rules.ruleset +
+                          "' (table '" + rules.rules.customers_table + "'";
+    if (rules.since)
+        message += " as of " + format_date(as_of) + ": source.since '" + rules.rules.since.text +
+                   "' leaves out a customer who joined after that day";
+    return message + ")";
 }
 
 }  // namespace strata

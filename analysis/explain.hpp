@@ -85,6 +85,10 @@ class ExplainValues {
 // and tactical segment and what they are made of, through lets. A source computes these.
 std::vector<const bound::Expr*> explained_nodes(const CompiledRules& rules);
 
+// The error for a customer key (`shown` as a message spells it) that the run did not place:
+// not in the ruleset's customer table, or, with `source.since`, not in it yet on `as_of`.
+std::string not_in_base_message(const CompiledRules& rules, Date as_of, const std::string& shown);
+
 // The explanation of customer `key`, placed in `segment` with the tactical paths `tactical`
 // (';'-joined, as a run stores them), from the values of `values`.
 Explanation explain_placed(const CompiledRules& rules, Date as_of, const Value& key,

@@ -225,9 +225,7 @@ std::optional<Explanation> explanation_from(
         return std::nullopt;
     }
     if (found == 0) {
-        error.message = "customer " + key_in_message(format_value(key)) +
-                        " is not in the base of '" + rules.rules.ruleset + "' (table '" +
-                        rules.rules.customers_table + "')";
+        error.message = not_in_base_message(rules, as_of, key_in_message(format_value(key)));
         return std::nullopt;
     }
     const RowParts parts = row_parts(rules, q);

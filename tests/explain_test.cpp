@@ -106,6 +106,27 @@ TEST_CASE("explain of an unknown customer or a bad date exits 2") {
     CHECK(run_cli({"explain", file, "--db", db, "--customer", "1", "--as-of", "x"}).code == 2);
 }
 
+// A customer in the table whom source.since leaves out on that day was said not to be in the
+// table at all.
+TEST_CASE("explain of a customer who joined after as_of names source.since") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, signup DATE, x REAL);
+INSERT INTO customers VALUES (1, '2026-01-01', 1), (4, '2026-12-01', 4);
+)sql");
+    const auto file = dir.write("s.yaml",
+                                "ruleset: s\nversion: 1\nsource:\n  since: signup\ngeneral:\n"
+                                "  segments:\n    - id: a\n      when: x > 1\n    - id: b\n"
+                                "      when: otherwise\n");
+    auto r = run_cli({"explain", file, "--db", db, "--customer", "4", "--as-of", "2026-11-01"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("customer 4 is not in the base of 's' (table 'customers' as of 2026-11-01: "
+                     "source.since 'signup' leaves out a customer who joined after that day)") !=
+          std::string::npos);
+    r = run_cli({"explain", file, "--db", db, "--customer", "4", "--as-of", "2026-12-01"});
+    CHECK(r.code == 0);
+}
+
 TEST_CASE("explain says why a total of rows with values is null: it overflowed") {
     TempDir dir;
     const auto db = dir.database("base.db", R"sql(
