@@ -465,20 +465,46 @@ class Runner {
         return rep;
     }
 
-    // The path of a tactical id (or the path itself) in the compiled rules.
-    std::string tactical_path(const std::string& id) const {
-        std::string found = id;
+    // Calls `visit(id, path)` for each tactical segment of the compiled rules.
+    void each_tactical(
+        const std::function<void(const std::string&, const std::string&)>& visit) const {
         std::function<void(const std::vector<CompiledSegment>&, const std::string&, bool)> walk =
             [&](const std::vector<CompiledSegment>& segs, const std::string& prefix, bool general) {
                 for (const auto& s : segs) {
                     const std::string path =
                         general || prefix.empty() ? s.def->id : prefix + "/" + s.def->id;
-                    if (!general && s.def->id == id) found = path;
+                    if (!general) visit(s.def->id, path);
                     walk(s.tactical, general ? "" : path, false);
                 }
             };
         walk(open_->segments, "", true);
+    }
+
+    // The path of a tactical id (or the path itself) in the compiled rules.
+    std::string tactical_path(const std::string& id) const {
+        std::string found = id;
+        each_tactical([&](const std::string& tactical_id, const std::string& path) {
+            if (tactical_id == id) found = path;
+        });
         return found;
+    }
+
+    // For the expected tactical ids that name no tactical segment: what to say of them.
+    std::string unknown_tactical(const std::vector<std::string>& wanted) const {
+        std::vector<std::string> ids;
+        std::set<std::string> known;
+        each_tactical([&](const std::string& id, const std::string& path) {
+            ids.push_back(id);
+            known.insert(id);
+            known.insert(path);
+        });
+        std::string out;
+        for (const auto& id : wanted) {
+            if (known.count(id)) continue;
+            out +=
+                "; '" + id + "' is not a tactical segment of the rule file" + did_you_mean(id, ids);
+        }
+        return out;
     }
 
     void compare(const RunReport& rep, const FixtureState& s, std::vector<std::string>& fails,
@@ -537,7 +563,7 @@ class Runner {
             };
             if (sorted(want) != sorted(got))
                 fails.push_back(who + "expected tactical " + list_text(want) + ", got " +
-                                list_text(got));
+                                list_text(got) + unknown_tactical(*e.tactical));
         }
     }
 

@@ -150,6 +150,16 @@ TEST_CASE("strata test describes each failure: segment, tactical, missing custom
     CHECK(t.code == 1);
     CHECK(t.out.find("customer 2: expected segment regulr, which is not a general segment of the "
                      "rule file (did you mean 'regular'?), got regular") != std::string::npos);
+    // So is a tactical id it does not have.
+    std::string ghost = kTests;
+    ghost.replace(ghost.find("tactical: [tv]"), 14, "tactical: [tv, t]");
+    dir.write("tiers.test.yaml", ghost);
+    auto g = run_cli({"test", rules});
+    CHECK(g.code == 1);
+    CHECK_MESSAGE(
+        g.out.find("customer 3: expected tactical [tv, t], got [tv]; 't' is not a "
+                   "tactical segment of the rule file (did you mean 'tv'?)") != std::string::npos,
+        g.out);
 }
 
 TEST_CASE("strata test: bad test files are rule problems at file:line:col; missing ones exit 2") {
