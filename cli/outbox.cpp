@@ -13,6 +13,7 @@
 #include "cli/outbox_common.hpp"
 #include "engine/outbox.hpp"
 #include "engine/state.hpp"
+#include "text/encoding.hpp"
 
 namespace strata::cli {
 
@@ -31,6 +32,21 @@ std::string outbox_path(const OutboxTarget& target) {
 }
 
 }  // namespace
+
+void note_keys_not_utf8(const std::vector<OutboxEntry>& rows, const std::string& command,
+                        std::ostream& err) {
+    size_t bad = 0;
+    for (const OutboxEntry& e : rows) {
+        const auto* text = std::get_if<Str>(&e.row.customer_key);
+        bad += text && !text::is_valid_utf8(text->str());
+    }
+    if (bad == 0) return;
+    err << "strata outbox " << command << ": note: " << bad
+        << (bad == 1 ? " action has a customer key" : " actions have customer keys")
+        << " that are not UTF-8 text; JSON writes each byte that is not as \\ufffd, so two such "
+           "keys can read alike in customer_key: the idempotency_key spells them in hex, "
+           "byte for byte\n";
+}
 
 std::string describe_outbox_error(const SQLite::Exception& e, const OutboxTarget& target) {
     const std::string path = outbox_path(target);
@@ -183,9 +199,10 @@ int run_outbox_list(const OutboxListOptions& options, std::ostream& out, std::os
             write_json_error(out, "database", last_message(problem.str(), "strata outbox list: "));
         return kExitEnvironment;
     }
-    if (options.format == Format::Json)
+    if (options.format == Format::Json) {
         write_json(out, *rows);
-    else
+        note_keys_not_utf8(*rows, "list", err);
+    } else
         write_table(out, *rows);
     return kExitOk;
 }

@@ -21,6 +21,12 @@ namespace strata::cli {
 // A moment as UTC text 'YYYY-MM-DDTHH:MM:SSZ', which sorts as it counts.
 std::string utc_timestamp(std::time_t t);
 
+// When some of `rows` have a text customer key that is not UTF-8, says on `err`, after
+// "strata outbox COMMAND: ", that JSON writes such keys' bad bytes as U+FFFD, so that two of
+// them can read alike, and that the idempotency key keeps them apart (in hex).
+void note_keys_not_utf8(const std::vector<OutboxEntry>& rows, const std::string& command,
+                        std::ostream& err);
+
 // Opens the file holding the outbox: --state, else --db. With `write`, through open_state (which
 // creates strata_outbox when missing); otherwise read-only. The busy timeout is set to --wait,
 // for the opening too. A file that does not exist is never created, and a file without

@@ -52,6 +52,7 @@ int run_outbox_claim(const OutboxClaimOptions& options, std::ostream& out, std::
         err << '\n';
         return kExitEnvironment;
     }
+    note_keys_not_utf8(result.claimed, "claim", err);
     if (result.leases_expired > 0)
         spdlog::info("outbox claim: {} expired lease(s) released, {} of them dead-lettered",
                      result.leases_expired, result.dead_lettered);

@@ -508,6 +508,18 @@ INSERT INTO customers VALUES (CAST(x'6dfc6c6c6572' AS TEXT), 'a', 10, 0),
     CHECK(keys == std::set<std::string>{"5:tiers/8:newcomer/13:x6dfc6c6c6572/10:2026-11-01/0",
                                         "5:tiers/8:newcomer/13:x6df66c6c6572/10:2026-11-01/0",
                                         "5:tiers/8:newcomer/8:tm\xc3\xbcller/10:2026-11-01/0"});
+    // Their customer_key both read m\ufffdller: claim and list say so, as export does.
+    const std::string note =
+        "note: 2 actions have customer keys that are not UTF-8 text; JSON "
+        "writes each byte that is not as \\ufffd";
+    CHECK_MESSAGE(claim.err.find("strata outbox claim: " + note) != std::string::npos, claim.err);
+    auto list = run_cli({"outbox", "list", "--state", state, "--format", "json"});
+    REQUIRE(list.code == 0);
+    CHECK(list.err.find("strata outbox list: " + note) != std::string::npos);
+    // Keys that are all UTF-8 get no note.
+    auto none =
+        run_cli({"outbox", "list", "--state", state, "--trigger", "nobody", "--format", "json"});
+    CHECK(none.err.find("not UTF-8") == std::string::npos);
 }
 
 TEST_CASE("a re-run of an as_of whose trigger got an action at another's place is refused") {
