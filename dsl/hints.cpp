@@ -99,6 +99,76 @@ std::optional<TokenHint> for_token(std::string_view text, size_t offset) {
     return std::nullopt;
 }
 
+namespace {
+
+bool digit_at(std::string_view text, size_t i) {
+    return i < text.size() && text[i] >= '0' && text[i] <= '9';
+}
+
+// How many bytes of `text` from `i` follow `shape`, where '9' is a digit and any other
+// character itself; 0 when they do not.
+size_t matches_shape(std::string_view text, size_t i, std::string_view shape) {
+    for (size_t k = 0; k < shape.size(); ++k) {
+        if (shape[k] == '9' ? !digit_at(text, i + k)
+                            : i + k >= text.size() || text[i + k] != shape[k])
+            return 0;
+    }
+    return shape.size();
+}
+
+}  // namespace
+
+std::optional<LiteralHint> for_literal(std::string_view text, size_t offset) {
+    // A datetime that starts before the error (the parser read `2024-02-29T10…` as 2024 - 02
+    // - 29T10), or at it.
+    const size_t from = offset > 24 ? offset - 24 : 0;
+    for (size_t start = from; start <= offset && start < text.size(); ++start) {
+        if (start > 0 && (digit_at(text, start - 1) || is_word_char(text[start - 1]))) continue;
+        size_t end = start + matches_shape(text, start, "9999-99-99T99:99");
+        if (end == start) continue;
+        end += matches_shape(text, end, ":99");
+        const size_t literal_end = end;
+        if (end < text.size() && text[end] == '.') {
+            ++end;
+            while (digit_at(text, end))
+                ++end;
+        }
+        if (end < text.size() && (text[end] == 'Z' || text[end] == 'z')) {
+            ++end;
+        } else if (end < text.size() && (text[end] == '+' || text[end] == '-') &&
+                   matches_shape(text, end + 1, "99")) {
+            end += 3;
+            end += matches_shape(text, end, ":99") ? 3 : matches_shape(text, end, "99");
+        }
+        if (end == literal_end || end < offset) continue;
+        return LiteralHint{
+            "; a datetime is written YYYY-MM-DDTHH:MM[:SS], in UTC, without a time "
+            "zone or fractions of a second: `" +
+                std::string(text.substr(start, literal_end - start)) + "`",
+            start, end - start};
+    }
+    // A duration with a fraction: 0.5d, 1.5mo.
+    size_t end = offset;
+    while (digit_at(text, end))
+        ++end;
+    if (end == offset || end >= text.size() || text[end] != '.' || !digit_at(text, end + 1))
+        return std::nullopt;
+    ++end;
+    while (digit_at(text, end))
+        ++end;
+    const std::string_view rest = text.substr(end);
+    size_t unit = rest.starts_with("mo") ? 2
+                  : !rest.empty() && std::string_view("dwy").find(rest[0]) != std::string_view::npos
+                      ? 1
+                      : 0;
+    if (unit == 0 || (end + unit < text.size() && is_word_char(text[end + unit])))
+        return std::nullopt;
+    return LiteralHint{
+        "; a duration is a whole number of days, weeks, months or years (7d, 2w, "
+        "1mo, 1y)",
+        offset, end + unit - offset};
+}
+
 std::string chained_comparison(std::string_view first, std::string_view op1,
                                std::string_view middle, std::string_view op2,
                                std::string_view last) {

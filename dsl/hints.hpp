@@ -22,6 +22,15 @@ struct TokenHint {
 };
 std::optional<TokenHint> for_token(std::string_view text, size_t offset);
 
+// A literal at or just before a parse error at `offset` that the language does not write so:
+// a datetime with a time zone or fractions of a second (`2024-02-29T10:00:00Z`), or a
+// duration with a fraction (`0.5d`). The hint, and the literal's span in `text`.
+struct LiteralHint {
+    std::string hint;
+    size_t start = 0, length = 1;
+};
+std::optional<LiteralHint> for_literal(std::string_view text, size_t offset);
+
 // The whole message for a chained comparison such as `1 < x < 3`, given the operands' and
 // operators' text.
 std::string chained_comparison(std::string_view first, std::string_view op1,

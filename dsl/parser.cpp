@@ -517,6 +517,10 @@ ParseResult parse_expression(std::string_view text) {
                     break;
                 }
             }
+        } else if (auto literal = hints::for_literal(text, at)) {
+            message += literal->hint;
+            at = literal->start;
+            length = literal->length;
         } else if (auto hint = hints::for_token(text, at)) {
             message += hint->hint;
             length = hint->length;
