@@ -178,6 +178,8 @@ void write_segments(std::ostream& o, const ReportModel& m) {
         if (s.value_total) o << attr("data-value-total", fixed(*s.value_total, 2));
         if (s.value_avg) o << attr("data-value-avg", fixed(*s.value_avg, 2));
         if (s.value_share) o << attr("data-value-share", fixed(*s.value_share, 4));
+        // A shared tactical segment has a row under each general segment, with one path.
+        if (s.depth > 0) o << attr("data-within", s.parent);
         o << ">\n<td class=\"name\"><b>" << escape(s.label.empty() ? s.id : s.label) << "</b><code>"
           << escape(s.path) << "</code>";
         for (const QualityFlag& f : m.flags) {

@@ -558,6 +558,9 @@ tactical:
         const size_t trial = html.find("data-path=\"trial\"", row);
         const size_t let = html.find("data-let=\"s\" data-z=\"", trial);
         REQUIRE(row != std::string::npos);
+        // The two trial rows share a path; data-within tells them apart.
+        const std::string within = " data-within=\"" + general + "\">";
+        CHECK(html.find(within, trial) + within.size() - 1 == html.find('>', trial));
         REQUIRE(let < html.find("</tr>", trial));
         return std::atof(html.c_str() + let + 21);
     };
