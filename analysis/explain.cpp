@@ -290,7 +290,8 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
         }
     };
     RunError run_error;
-    if (!execute_run(rules, data, state, options, run_error)) {
+    const auto report = execute_run(rules, data, state, options, run_error);
+    if (!report) {
         error = run_error.message;
         if (rule_problem) *rule_problem = run_error.rule_problem;
         return std::nullopt;
@@ -303,18 +304,22 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
         const std::string shown = keys.size() == 1 ? key_value_in_message(given)
                                   : text           ? key_in_message(text->str())
                                                    : format_value(given);
-        error = not_in_base_message(rules, as_of, shown);
+        error =
+            not_in_base_message(rules, as_of, shown, report->data_quality.customers_after_as_of);
         return std::nullopt;
     }
     return out;
 }
 
-std::string not_in_base_message(const CompiledRules& rules, Date as_of, const std::string& shown) {
+std::string not_in_base_message(const CompiledRules& rules, Date as_of, const std::string& shown,
+                                size_t joined_later) {
     std::string message = "customer " + shown + " is not in the base of '" + rules.rules.ruleset +
                           "' (table '" + rules.rules.customers_table + "'";
-    if (rules.since)
-        message += " as of " + format_date(as_of) + ": source.since '" + rules.rules.since.text +
-                   "' leaves out a customer who joined after that day";
+    if (rules.since && joined_later > 0)
+        message += " as of " + format_date(as_of) + "; source.since '" + rules.rules.since.text +
+                   "' leaves out " + std::to_string(joined_later) +
+                   (joined_later == 1 ? " customer" : " customers") +
+                   " of the table who joined after that day, which may be this one";
     return message + ")";
 }
 

@@ -86,8 +86,10 @@ class ExplainValues {
 std::vector<const bound::Expr*> explained_nodes(const CompiledRules& rules);
 
 // The error for a customer key (`shown` as a message spells it) that the run did not place:
-// not in the ruleset's customer table, or, with `source.since`, not in it yet on `as_of`.
-std::string not_in_base_message(const CompiledRules& rules, Date as_of, const std::string& shown);
+// not in the ruleset's customer table, or perhaps one of the `joined_later` customers of the
+// table that `source.since` leaves out on `as_of` (the run's count; 0 when not known).
+std::string not_in_base_message(const CompiledRules& rules, Date as_of, const std::string& shown,
+                                size_t joined_later);
 
 // The explanation of customer `key`, placed in `segment` with the tactical paths `tactical`
 // (';'-joined, as a run stores them), from the values of `values`.

@@ -225,7 +225,8 @@ std::optional<Explanation> explanation_from(
         return std::nullopt;
     }
     if (found == 0) {
-        error.message = not_in_base_message(rules, as_of, key_in_message(format_value(key)));
+        // The warehouse query does not count who source.since leaves out: nothing said of it.
+        error.message = not_in_base_message(rules, as_of, key_in_message(format_value(key)), 0);
         return std::nullopt;
     }
     const RowParts parts = row_parts(rules, q);
