@@ -15,7 +15,9 @@ namespace strata::cli {
 
 bool names_ruleset(const std::string& rules) {
     std::error_code ec;
-    if (std::filesystem::exists(rules, ec)) return false;
+    // A folder of that name (a checkout's rules/retail-rfm/) is no rule file.
+    if (std::filesystem::exists(rules, ec) && !std::filesystem::is_directory(rules, ec))
+        return false;
     return !rules.empty() && std::all_of(rules.begin(), rules.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     });

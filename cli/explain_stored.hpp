@@ -36,8 +36,9 @@ struct StoredRunExplain {
     std::unique_ptr<PopulationFits> fits;
 };
 
-// Whether `rules` names a ruleset rather than a file: no file exists at that path and it is
-// spelled as a ruleset's name (a-z, 0-9, _ and -), as `strata export` takes it.
+// Whether `rules` names a ruleset rather than a file: no file (a folder does not count)
+// exists at that path and it is spelled as a ruleset's name (a-z, 0-9, _ and -), as
+// `strata export` takes it.
 bool names_ruleset(const std::string& rules);
 
 // When `loaded` (the file `rules`) is not the rule file of stored.run: stored.same_rules false

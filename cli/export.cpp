@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/explain_stored.hpp"
 #include "cli/export_csv.hpp"
 #include "cli/io.hpp"
 #include "cli/run_warehouse.hpp"
@@ -27,13 +28,6 @@ namespace strata::cli {
 
 namespace {
 
-// Whether `text` can be a ruleset's name: only a-z, 0-9, _ and -, as the loader requires.
-bool is_ruleset_name(const std::string& text) {
-    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    });
-}
-
 // The ruleset to export: the one the rule file at `rules` names, or, when no such file exists,
 // `rules` itself taken as a ruleset's name. Export needs nothing else from the file (it writes
 // what the run stored, and the run's version keeps its own source), so a file edited since the
@@ -48,8 +42,7 @@ struct ExportFailure {
 
 std::optional<std::string> ruleset_of(const std::string& rules, std::ostream& err, int& exit_code,
                                       ExportFailure& failure) {
-    std::error_code ec;
-    if (!std::filesystem::exists(rules, ec) && is_ruleset_name(rules)) return rules;
+    if (names_ruleset(rules)) return rules;
     std::string read_error;
     auto text = read_text_file(rules, read_error);
     if (!text) {

@@ -289,6 +289,19 @@ TEST_CASE("export and history do not depend on the rule file on disk") {
     auto by_name = run_cli({"export", "tiers", "--db", b.db});
     REQUIRE_MESSAGE(by_name.code == 0, by_name.err);
     CHECK(by_name.out == export_before.out);
+    {
+        // A folder of that name is no rule file: it was read, and refused as a directory.
+        const auto saved = std::filesystem::current_path();
+        std::filesystem::current_path(b.dir.file(""));
+        std::filesystem::create_directory("tiers");
+        auto beside_folder = run_cli({"export", "tiers", "--db", b.db});
+        auto explained =
+            run_cli({"explain", "tiers", "--db", b.db, "--customer", "3", "--run", "1"});
+        std::filesystem::current_path(saved);
+        CHECK_MESSAGE(beside_folder.code == 0, beside_folder.err);
+        CHECK(beside_folder.out == export_before.out);
+        CHECK_MESSAGE(explained.code == 0, explained.err);
+    }
     auto gone = run_cli({"export", b.rules, "--db", b.db});
     CHECK(gone.code == 2);
     CHECK(has(gone.err, "no such file"));
