@@ -21,20 +21,34 @@
 
 namespace strata::cli {
 
+namespace {
+
+// A failure of load_rules: as a JSON error object on `json_out`, and kept in `failure`.
+void report_failure(std::ostream* json_out, RuleLoadFailure* failure, const std::string& kind,
+                    const std::string& message, const std::vector<Diagnostic>& diagnostics = {},
+                    const SourceFile* source = nullptr) {
+    if (json_out) write_json_error(*json_out, kind, message, diagnostics, source);
+    if (!failure) return;
+    *failure = RuleLoadFailure{kind, message, diagnostics,
+                               source ? std::make_shared<const SourceFile>(*source) : nullptr};
+}
+
+}  // namespace
+
 std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       const std::optional<std::string>& db_path, std::ostream& err,
                                       int& exit_code, std::ostream* json_out,
-                                      const DatabaseWait& wait) {
+                                      const DatabaseWait& wait, RuleLoadFailure* failure) {
     std::string read_error;
     auto text = read_text_file(rules_path, read_error);
     if (!text) {
         err << "strata: " << read_error << '\n';
-        if (json_out) write_json_error(*json_out, "file", read_error);
+        report_failure(json_out, failure, "file", read_error);
         exit_code = kExitEnvironment;
         return std::nullopt;
     }
     return load_rules_text(rules_path, std::move(*text), db_path, err, exit_code, json_out, nullptr,
-                           wait);
+                           wait, failure);
 }
 
 std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::string text,
@@ -42,7 +56,7 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
                                            std::ostream& err, int& exit_code,
                                            std::ostream* json_out,
                                            std::optional<Schema>* out_catalog,
-                                           const DatabaseWait& wait) {
+                                           const DatabaseWait& wait, RuleLoadFailure* failure) {
     LoadedRules out;
     out.sha256 = sha256_hex(text);
     std::optional<Schema> schema;
@@ -51,7 +65,7 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
                             : std::optional<warehouse::DatabaseLocation>();
     if (db_path && !location) {
         err << "strata: " << url_error << '\n';
-        if (json_out) write_json_error(*json_out, "database", url_error);
+        report_failure(json_out, failure, "database", url_error);
         exit_code = kExitEnvironment;
         return std::nullopt;
     }
@@ -61,7 +75,7 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
         schema = sql::read_postgres_schema(*postgres, error);
         if (!schema) {
             err << "strata: " << error << '\n';
-            if (json_out) write_json_error(*json_out, "database", error);
+            report_failure(json_out, failure, "database", error);
             exit_code = kExitEnvironment;
             return std::nullopt;
         }
@@ -77,7 +91,7 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
                                                     : wait.flag + ", the --wait") +
                                  ")";
             err << "strata: " << error.message << '\n';
-            if (json_out) write_json_error(*json_out, "database", error.message);
+            report_failure(json_out, failure, "database", error.message);
             exit_code = kExitEnvironment;
             return std::nullopt;
         }
@@ -90,13 +104,10 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
         render_text(err, d, &source);
     if (!out.rules || diags.has_errors()) {
         exit_code = diags.only_schema_errors() ? kExitEnvironment : kExitRules;
-        if (json_out) {
-            const size_t n = diags.error_count();
-            write_json_error(
-                *json_out, exit_code == kExitRules ? "rules" : "database",
-                std::to_string(n) + " error" + (n == 1 ? "" : "s") + " in " + rules_path,
-                diags.items(), &source);
-        }
+        const size_t n = diags.error_count();
+        report_failure(json_out, failure, exit_code == kExitRules ? "rules" : "database",
+                       std::to_string(n) + " error" + (n == 1 ? "" : "s") + " in " + rules_path,
+                       diags.items(), &source);
         return std::nullopt;
     }
     for (const auto& d : diags.items()) {

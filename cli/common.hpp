@@ -34,6 +34,14 @@ struct DatabaseWait {
     std::string flag;
 };
 
+// Why load_rules failed, for a command that reports two files' failures as one JSON error
+// (diff): the JSON error's kind and message, and the rule file's diagnostics with its source.
+struct RuleLoadFailure {
+    std::string kind, message;
+    std::vector<Diagnostic> diagnostics;
+    std::shared_ptr<const SourceFile> source;
+};
+
 // Reads and compiles a rule file (against the database's schema when db_path is given),
 // printing diagnostics to `err`. On failure returns nullopt and sets exit_code: 2 for
 // file and database problems and schema mismatches, 1 for rule errors; with `json_out`,
@@ -41,7 +49,8 @@ struct DatabaseWait {
 std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       const std::optional<std::string>& db_path, std::ostream& err,
                                       int& exit_code, std::ostream* json_out = nullptr,
-                                      const DatabaseWait& wait = {});
+                                      const DatabaseWait& wait = {},
+                                      RuleLoadFailure* failure = nullptr);
 
 // The same for a rule file's text already read (a registered version's source, say);
 // `rules_path` names it in diagnostics. With `out_catalog` (commands that only bind names:
@@ -52,7 +61,8 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
                                            std::ostream& err, int& exit_code,
                                            std::ostream* json_out = nullptr,
                                            std::optional<Schema>* out_catalog = nullptr,
-                                           const DatabaseWait& wait = {});
+                                           const DatabaseWait& wait = {},
+                                           RuleLoadFailure* failure = nullptr);
 
 // The last message a command printed as `prefix…` ("strata export: "), without the prefix and
 // the line break: the JSON error's message of a failure reported on stderr first.

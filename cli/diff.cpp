@@ -198,6 +198,24 @@ void print_text(std::ostream& out, const RulesDiff& d, const std::string& old_pa
     print_triggers(out, d);
 }
 
+// The JSON error of a diff whose old file, new file or both failed to load: both messages and
+// both files' diagnostics, with the kind of the failure that sets the exit code (a file or
+// database problem, exit 2, before rule errors, exit 1).
+void write_failures(std::ostream& out, const RuleLoadFailure* old_failure,
+                    const RuleLoadFailure* new_failure) {
+    if (!old_failure || !new_failure) {
+        const RuleLoadFailure& f = old_failure ? *old_failure : *new_failure;
+        write_json_error(out, f.kind, f.message, f.diagnostics, f.source.get());
+        return;
+    }
+    std::vector<Diagnostic> diagnostics = old_failure->diagnostics;
+    diagnostics.insert(diagnostics.end(), new_failure->diagnostics.begin(),
+                       new_failure->diagnostics.end());
+    const std::string kind = old_failure->kind != "rules" ? old_failure->kind : new_failure->kind;
+    write_json_error(out, kind, old_failure->message + "; " + new_failure->message, diagnostics,
+                     old_failure->source.get(), new_failure->source.get());
+}
+
 // The as_of both files are evaluated at: --as-of, else the new file's, else the old file's,
 // else today (UTC).
 std::optional<Date> diff_as_of(const std::optional<std::string>& flag, const RuleFile& old_file,
@@ -231,15 +249,25 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
         return kExitOk;
     }
     int old_code = kExitOk, new_code = kExitOk;
-    // Both files are compiled, so that the problems of both are shown at once; a JSON error
-    // object is written for the first that fails only.
-    auto old_loaded = load_rules(options.old_rules, options.db, err, old_code, json);
+    // Both files are compiled, so that the problems of both are shown at once, on stderr and
+    // in one JSON error object.
+    RuleLoadFailure old_failure, new_failure;
+    auto old_loaded =
+        load_rules(options.old_rules, options.db, err, old_code, nullptr, {}, &old_failure);
     // A database that cannot be opened is said once (the new file would say it again); rule
     // errors are said for both files.
-    if (!old_loaded && old_code == kExitEnvironment) return old_code;
+    if (!old_loaded && old_code == kExitEnvironment) {
+        if (json) write_json_error(out, old_failure.kind, old_failure.message);
+        return old_code;
+    }
     auto new_loaded =
-        load_rules(options.new_rules, options.db, err, new_code, old_loaded ? json : nullptr);
-    if (!old_loaded || !new_loaded) return std::max(old_code, new_code);
+        load_rules(options.new_rules, options.db, err, new_code, nullptr, {}, &new_failure);
+    if (!old_loaded || !new_loaded) {
+        if (json)
+            write_failures(out, old_loaded ? nullptr : &old_failure,
+                           new_loaded ? nullptr : &new_failure);
+        return std::max(old_code, new_code);
+    }
     const auto as_of =
         diff_as_of(options.as_of, old_loaded->rules->rules, new_loaded->rules->rules, err);
     if (!as_of) {

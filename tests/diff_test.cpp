@@ -371,6 +371,17 @@ TEST_CASE("diff: rule errors in either file exit 1; a bad --as-of or database ex
     CHECK(r.err.find("broken.yaml:") != std::string::npos);
     CHECK(r.err.find("typo.yaml:") != std::string::npos);
     CHECK(json_at(r.out, "$.error.kind") == "rules");  // one JSON document
+    // ... which names both files' problems, as stderr does (it named the old file's only).
+    const std::string message = json_at(r.out, "$.error.message");
+    CHECK(message.find("in " + broken) != std::string::npos);
+    CHECK(message.find("in " + typo) != std::string::npos);
+    CHECK(json_at(r.out, "$.error.diagnostics[0].file") == broken);
+    CHECK(json_at(r.out, "$.error.diagnostics[1].file") == typo);
+    CHECK(json_at(r.out, "$.error.diagnostics[1].source_line").find("spendd") != std::string::npos);
+    // A file that cannot be read sets the exit code (2) and the kind.
+    r = run_cli({"diff", broken, dir.file("none.yaml"), "--db", f.db, "--format", "json"});
+    CHECK(r.code == 2);
+    CHECK(json_at(r.out, "$.error.kind") == "file");
 
     r = run_cli({"diff", f.old_rules, f.new_rules, "--db", f.db, "--as-of", "2026-13-01"});
     CHECK(r.code == 2);
