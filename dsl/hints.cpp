@@ -141,11 +141,17 @@ std::optional<LiteralHint> for_literal(std::string_view text, size_t offset) {
             end += matches_shape(text, end, ":99") ? 3 : matches_shape(text, end, "99");
         }
         if (end == literal_end || end < offset) continue;
-        return LiteralHint{
-            "; a datetime is written YYYY-MM-DDTHH:MM[:SS], in UTC, without a time "
-            "zone or fractions of a second: `" +
-                std::string(text.substr(start, literal_end - start)) + "`",
-            start, end - start};
+        const bool offset_given = end > literal_end && text[literal_end] != '.' &&
+                                  text[literal_end] != 'Z' && text[literal_end] != 'z';
+        std::string hint =
+            "; a datetime is written YYYY-MM-DDTHH:MM[:SS], without a time zone or fractions of a "
+            "second, and compares with the data's datetimes as they are written";
+        // Dropping a Z leaves the same time; dropping an offset would shift it.
+        if (offset_given)
+            hint += ": give the time as the data writes it";
+        else
+            hint += ": `" + std::string(text.substr(start, literal_end - start)) + "`";
+        return LiteralHint{hint, start, end - start};
     }
     // A duration with a fraction: 0.5d, 1.5mo.
     size_t end = offset;

@@ -141,9 +141,9 @@ class TriggerCompiler {
             auto inner = segments_.find(name.substr(slash + 1));
             if (outer != segments_.end() && outer->second.kind == SegmentRef::Kind::General &&
                 inner != segments_.end() && inner->second.kind == SegmentRef::Kind::Tactical)
-                return "; a tactical segment is named by its id, '" + name.substr(slash + 1) +
-                       "', without the general segment it is in (a path 'parent/child' names a "
-                       "tactical segment nested in another tactical one)";
+                return "; a path runs only through tactical segments ('parent/child' names one "
+                       "nested in another), so name this one by its id: '" +
+                       name.substr(slash + 1) + "'";
         }
         return did_you_mean(name, ids);
     }

@@ -203,15 +203,12 @@ bool plan_columns(const std::vector<ColumnEvidence>& evidence,
             else if (e.numeric_cells == e.filled && e.dot_fractions > 0 && e.comma_fractions > 0)
                 // Every cell a number, but written with both marks: no one reading takes them
                 // all, so the column stays text rather than lose some of them.
-                out.notes.push_back("column '" + names[i] +
-                                    "' is text: every cell is a number, but some have a "
-                                    "decimal point (such as '" +
-                                    e.dot_sample +
-                                    "') and some a decimal comma "
-                                    "(such as '" +
-                                    e.comma_sample +
-                                    "'); write them with one mark to import "
-                                    "them as numbers");
+                out.notes.push_back(
+                    "column '" + names[i] +
+                    "' is text: every cell is a number, but some read as one only with a decimal "
+                    "point (such as '" +
+                    e.dot_sample + "') and some only with a decimal comma (such as '" +
+                    e.comma_sample + "'); write them with one mark to import them as numbers");
             else if (auto note = nearly_typed(e, names[i]))
                 out.notes.push_back(*note);
         }

@@ -448,10 +448,10 @@ TEST_CASE("import reads a Latin-1 file as Windows-1252, and Cyrillic still as Wi
     // Symbols do not vote: a German file with euro signs and en dashes apart from any word,
     // and a French one with no-break spaces between thousands, were read as Cyrillic
     // (Mьller, Ђ, Lefиvre).
-    const auto german =
-        dir.write("de.csv",
-                  "name;price;note\nM\xFCller GmbH;1.234,50 \x80;Lieferung \x96 "
-                  "Express\nSchmidt AG;99,00 \x80;\x96\nB\xE4cker KG;12,00 \x80;ok\n");
+    const auto german = dir.write("de.csv",
+                                  "name;price;note\nM\xFCller GmbH;1.234,50 \x80;Lieferung \x96 "
+                                  "Express\nSchmidt AG;99,00 \x80;\x96\nB\xE4"
+                                  "cker KG;12,00 \x80;ok\n");
     r = run_cli({"import", german, "--db", db, "--table", "de", "--format", "json"});
     REQUIRE(r.code == 0);
     CHECK(json_at(r.out, "$.encoding") == "cp1252");
@@ -494,9 +494,17 @@ TEST_CASE("import notes a column of numbers written with both decimal marks") {
     REQUIRE(r.code == 0);
     CHECK(declared(db, "t") == "id INTEGER, amt TEXT");
     CHECK(json_at(r.out, "$.notes[0]") ==
-          "column 'amt' is text: every cell is a number, but some have a decimal point (such as "
-          "'12.5') and some a decimal comma (such as '12,5'); write them with one mark to import "
-          "them as numbers");
+          "column 'amt' is text: every cell is a number, but some read as one only with a decimal "
+          "point (such as '12.5') and some only with a decimal comma (such as '12,5'); write them "
+          "with one mark to import them as numbers");
+    // A comma grouping thousands and a comma before decimals: said in the same words.
+    const auto commas = run_cli({"import", dir.write("c.csv", "id;amt\n1;1,234,567\n2;12,5\n"),
+                                 "--db", db, "--table", "c", "--format", "json"});
+    REQUIRE(commas.code == 0);
+    CHECK(json_at(commas.out, "$.notes[0]")
+              .find("only with a decimal point (such as "
+                    "'1,234,567') and some only with a decimal comma "
+                    "(such as '12,5')") != std::string::npos);
     // Commas grouping thousands beside a decimal point are one way of writing: a number column.
     const auto ok = run_cli({"import", dir.write("ok.csv", "id;amt\n1;1,234,567\n2;12.5\n"), "--db",
                              db, "--table", "u", "--format", "json"});
