@@ -199,11 +199,11 @@ int run_outbox_list(const OutboxListOptions& options, std::ostream& out, std::os
             write_json_error(out, "database", last_message(problem.str(), "strata outbox list: "));
         return kExitEnvironment;
     }
-    if (options.format == Format::Json) {
+    if (options.format == Format::Json)
         write_json(out, *rows);
-        note_keys_not_utf8(*rows, "list", err);
-    } else
+    else
         write_table(out, *rows);
+    note_keys_not_utf8(*rows, "list", err);
     return kExitOk;
 }
 
