@@ -23,21 +23,28 @@ bool is_ascii_letter(unsigned char b) {
 
 // Whether bytes that are not UTF-8 read as Western European text rather than Cyrillic: in
 // Latin-1 or Windows-1252 a byte from 0xC0 up is a letter inside a Latin word (Müller, Café,
-// São), while a Cyrillic word in Windows-1251 is all such bytes. Counts those bytes beside an
-// ASCII letter against those that are not. The bytes below 0xC0 do not count: in Western
-// files they are mostly symbols apart from any letter (€, the en dash, «», the no-break space
-// between thousands), which read as votes for Cyrillic. A file with no letter byte at all is
-// Western: Cyrillic text has letters.
+// São), while a Cyrillic word in Windows-1251 is all such bytes (and Ё, ё). Counts those bytes
+// beside an ASCII letter as Western votes and the others as Cyrillic ones. Of the bytes below,
+// most are the same symbol in both (the en dash, «», the no-break space between thousands) and
+// do not vote, since in Western files they stand apart from any letter; three are a common
+// symbol in one and a rare letter or sign in the other: 0x80 (€ in Windows-1252), 0x88 and
+// 0xB9 (€ and № in Windows-1251). A file with no vote at all is Western.
 bool reads_as_western(std::string_view bytes) {
-    size_t beside_latin = 0, apart = 0;
+    size_t western = 0, cyrillic = 0;
     for (size_t i = 0; i < bytes.size(); ++i) {
-        if (static_cast<unsigned char>(bytes[i]) < 0xC0) continue;
-        const bool before = i > 0 && is_ascii_letter(static_cast<unsigned char>(bytes[i - 1]));
-        const bool after =
-            i + 1 < bytes.size() && is_ascii_letter(static_cast<unsigned char>(bytes[i + 1]));
-        ++(before || after ? beside_latin : apart);
+        const auto b = static_cast<unsigned char>(bytes[i]);
+        if (b == 0x80) {
+            ++western;
+        } else if (b == 0x88 || b == 0xB9) {
+            ++cyrillic;
+        } else if (b >= 0xC0 || b == 0xA8 || b == 0xB8) {
+            const bool before = i > 0 && is_ascii_letter(static_cast<unsigned char>(bytes[i - 1]));
+            const bool after =
+                i + 1 < bytes.size() && is_ascii_letter(static_cast<unsigned char>(bytes[i + 1]));
+            ++(before || after ? western : cyrillic);
+        }
     }
-    return beside_latin > apart || (beside_latin == 0 && apart == 0);
+    return western > cyrillic || (western == 0 && cyrillic == 0);
 }
 
 }  // namespace

@@ -476,6 +476,21 @@ TEST_CASE("import reads a Latin-1 file as Windows-1252, and Cyrillic still as Wi
     REQUIRE(r.code == 0);
     CHECK(json_at(r.out, "$.encoding") == "cp1251");
     CHECK(cell(db, "SELECT name FROM ru") == "text:Иванов");
+    // A Windows-1251 file without Cyrillic letters, but with № and its € (0x88), is still
+    // Windows-1251; so is one whose only letters are Ё and ё.
+    r = run_cli({"import",
+                 dir.write("sym.csv",
+                           "\xB9;email;amount\n1;user@mail.ru;12\xA0"
+                           "345,00 \x88\n"
+                           "2;x@y.ru;5,00 \x88\n"),
+                 "--db", db, "--table", "sym", "--format", "json"});
+    REQUIRE(r.code == 0);
+    CHECK(json_at(r.out, "$.encoding") == "cp1251");
+    CHECK(json_at(r.out, "$.columns[0].header") == "№");
+    r = run_cli({"import", dir.write("yo.csv", "id;name\n1;\xA8\n2;\xB8\xB8\n"), "--db", db,
+                 "--table", "yo", "--format", "json"});
+    REQUIRE(r.code == 0);
+    CHECK(json_at(r.out, "$.encoding") == "cp1251");
     // Named: the bytes Windows-1252 leaves undefined are refused at their line.
     const auto undefined = dir.write("undef.csv", "id;name\n1;ok\n2;a\x81z\n");
     r = run_cli({"import", undefined, "--db", db, "--table", "u", "--encoding", "cp1252"});
