@@ -425,6 +425,12 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
                 it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
                     return same_sql_name(c.name, trim_cell(file.headers[i]));
                 });
+                // Or by a name that maps to the same one: a table an earlier strata imported,
+                // when it lower-cased fewer letters (ŁódŹ_miasto for łódź_miasto).
+                if (it == existing.end())
+                    it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
+                        return column_name_for(c.name, i + 1, options.ascii_names) == file.names[i];
+                    });
                 if (it != existing.end()) file.names[i] = it->name;
             }
             if (it == existing.end()) {

@@ -461,6 +461,14 @@ TEST_CASE("import --append: the table's own key, keys as values, names in any le
                  "coded", "--append"});
     CHECK(r.code == 0);
     CHECK(cell(db, "SELECT note FROM coded") == "text:007");
+    // A table an earlier strata imported, when it lower-cased only Latin-1: its column
+    // ŁódŹ_miasto is the header ŁÓDŹ Miasto, now named łódź_miasto.
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec("CREATE TABLE cities (id INTEGER PRIMARY KEY, \"ŁódŹ_miasto\" TEXT)");
+    r = run_cli({"import", dir.write("l.csv", "id,ŁÓDŹ Miasto\n1,Łódź\n"), "--db", db, "--table",
+                 "cities", "--append"});
+    CHECK_MESSAGE(r.code == 0, r.err);
+    CHECK(cell(db, "SELECT \"ŁódŹ_miasto\" FROM cities") == "text:Łódź");
     // Numbers as keys: 2.0 and 2 are one key.
     REQUIRE(run_cli({"import", dir.write("f.csv", "code,v\n2.5,a\n2.0,b\n"), "--db", db, "--table",
                      "codes", "--key", "code"})
