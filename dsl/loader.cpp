@@ -526,6 +526,11 @@ class Loader : public YamlReader {
                           if (!ok)
                               error(Code::InvalidValue, node_location(v),
                                     "ruleset name '" + *s + "' may use only a-z, 0-9, _ and -");
+                          else if ((*s)[0] == '-')
+                              error(Code::InvalidValue, node_location(v),
+                                    "ruleset name '" + *s +
+                                        "' may not start with '-': commands that take a "
+                                        "ruleset's name would read it as an option");
                       } else if (k == "version") {
                           auto s = scalar(v, "'version'");
                           if (!s) return;
