@@ -390,6 +390,16 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
                 << latest->as_of << ": give --run " << latest->run_id
                 << " to explain the placement it stored\n";
     }
+    // Another day with the run's cut points: the customer's values are that day's, the cut
+    // points are still the run's, which a run on that day would fit again.
+    if (stored && stored->fits && stored->fits->size() > 0 &&
+        format_date(*as_of) != stored->stored.run.as_of)
+        stored->stored.notes.push_back(
+            "population calls (ntile, rfm, abc and the like) use run " +
+            std::to_string(stored->stored.run.run_id) +
+            "'s cut points, fitted over the base as of " + stored->stored.run.as_of +
+            ", not fitted again as of " + format_date(*as_of) +
+            " as a run on that day would: the placement may be neither the run's nor that day's");
     const StoredPlacement* placement = stored ? &stored->stored : nullptr;
     if (json)
         print_json(out, *e, placement);

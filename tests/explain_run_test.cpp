@@ -224,6 +224,15 @@ INSERT INTO customers VALUES (1, 10), (2, 20), (3, 30), (4, 40), (5, 50), (6, 60
     CHECK(json_at(first.out, "$.matches_stored") == "0");  // its data changed since
     CHECK(json_at(first.out, "$.stored.segment") == "mid");
     CHECK(json_at(first.out, "$.segment") == "vip");  // 90 is in the top tile, not upgraded
+    CHECK(json_at(first.out, "$.stored.notes") == "[]");
+    // Run 1 explained on another day: its cut points, not that day's, and a note says so.
+    auto moved = run_cli({"explain", "up", "--db", db, "--state", state, "--customer", "3", "--run",
+                          "1", "--as-of", "2026-05-01", "--format", "json"});
+    REQUIRE(moved.code == 0);
+    CHECK(json_at(moved.out, "$.stored.notes[0]") ==
+          "population calls (ntile, rfm, abc and the like) use run 1's cut points, fitted over "
+          "the base as of 2026-04-01, not fitted again as of 2026-05-01 as a run on that day "
+          "would: the placement may be neither the run's nor that day's");
     auto exported =
         run_cli({"export", "up", "--db", db, "--state", state, "--columns", "key,segment,tile"});
     CHECK(exported.code == 0);
