@@ -2,7 +2,6 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
-#include <SQLiteCpp/Transaction.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 
 #include "analysis/condition_coverage.hpp"
 #include "analysis/fixed_population.hpp"
+#include "analysis/fixture_base.hpp"
 #include "analysis/fixture_quality.hpp"
 #include "dsl/compiler.hpp"
 #include "engine/run.hpp"
@@ -38,55 +38,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// How a key reads in a message: integers as they are, texts quoted.
-std::string key_text(const Value& key) {
-    if (const auto* s = std::get_if<Str>(&key)) return "'" + s->str() + "'";
-    return format_value(key);
-}
-
-// Keys compare by their text, with integers and texts apart ('1' is not 1).
-std::string key_id(const Value& key) {
-    if (const auto* s = std::get_if<Str>(&key)) return "t" + s->str();
-    return "v" + format_value(key);
-}
-
 std::string list_text(std::vector<std::string> items) {
     std::string out = "[";
     for (size_t i = 0; i < items.size(); ++i)
         out += (i ? ", " : "") + items[i];
     return out + "]";
 }
-
-// The declared type one fixture value asks of its column (shape() settles the column's).
-const char* declared_type(const Value& v) {
-    if (std::holds_alternative<int64_t>(v)) return "INTEGER";
-    if (std::holds_alternative<double>(v)) return "REAL";
-    if (std::holds_alternative<bool>(v)) return "BOOLEAN";
-    if (std::holds_alternative<Date>(v)) return "DATE";
-    if (std::holds_alternative<DateTime>(v)) return "DATETIME";
-    return "TEXT";
-}
-
-void bind_value(SQLite::Statement& q, int at, const Value& v) {
-    if (const auto* i = std::get_if<int64_t>(&v))
-        q.bind(at, *i);
-    else if (const auto* d = std::get_if<double>(&v))
-        q.bind(at, *d);
-    else if (const auto* b = std::get_if<bool>(&v))
-        q.bind(at, *b ? 1 : 0);
-    else if (const auto* s = std::get_if<Str>(&v))
-        q.bind(at, s->str());
-    else if (is_null(v))
-        q.bind(at);
-    else
-        q.bind(at, format_value(v));
-}
-
-// The tables of one rule file's fixtures: every column any case gives, typed by its values.
-struct TableShape {
-    std::vector<std::string> columns;
-    std::map<std::string, std::string> types;
-};
 
 class Runner {
   public:
@@ -106,7 +63,8 @@ class Runner {
         operands_ = condition_operands(*open_);
         TestReport report;
         report.ruleset = rf.ruleset;
-        if (!shape_tables()) {
+        base_.emplace(*open_, tests_, diags_);
+        if (!base_->shape_tables()) {
             // The rules' own errors against the tables the test file gives are said in the
             // same pass, so that fixing the test file does not bring up a second list.
             report_rule_errors();
@@ -139,269 +97,17 @@ class Runner {
     const TestFile& tests_;
     Diagnostics& diags_;
     std::unique_ptr<CompiledRules> open_;
-    std::map<std::string, TableShape> tables_;        // by table name
-    std::map<std::string, std::string> fact_tables_;  // fact name → table
+    std::optional<FixtureBase> base_;  // the fixtures' tables, once the rules are open
     bool reported_compile_errors_ = false;
     std::set<std::string> hit_segments_, hit_tactical_, fired_triggers_;
     std::set<std::pair<std::string, std::string>> hit_within_;  // (tactical path, general id)
     std::vector<ConditionOperand> operands_;  // of the rules compiled without a schema
 
-    void shape(const std::string& table, const FixtureTable& t) {
-        TableShape& s = tables_[table];
-        for (size_t c = 0; c < t.columns.size(); ++c) {
-            const std::string& name = t.columns[c];
-            if (std::find(s.columns.begin(), s.columns.end(), name) == s.columns.end())
-                s.columns.push_back(name);
-            for (const auto& row : t.rows) {
-                if (is_null(row[c])) continue;
-                // The first non-null value decides, but an integer column with a number in
-                // it is REAL, and a text among numbers or dates does not make the column text:
-                // it is a value that does not convert, as a run would find it in a database,
-                // and the case's warning names it (not the rule file's sum over a text column).
-                std::string& type = s.types[name];
-                const std::string here = declared_type(row[c]);
-                if (type.empty() || (type == "INTEGER" && here == "REAL") ||
-                    (type == "TEXT" && here != "TEXT"))
-                    type = here;
-            }
-        }
-    }
-
-    // Every customer row names the key (null allowed: a customer without one, as data may
-    // have), once per state: a key given twice, or a row without the key column (a typo such
-    // as `customerid`), would make the case test something else than it says.
-    bool check_customer_keys(const FixtureTable& t, const std::string& key) {
-        const auto at = std::find(t.columns.begin(), t.columns.end(), key);
-        const size_t column = static_cast<size_t>(at - t.columns.begin());
-        std::map<std::string, int> first_line;  // by key_id
-        bool ok = true;
-        for (size_t r = 0; r < t.rows.size(); ++r) {
-            const Location where = r < t.row_locations.size() ? t.row_locations[r] : t.location;
-            if (at == t.columns.end() || !t.given[r][column]) {
-                diags_.error(DiagnosticCode::MissingKey, tests_.path, where,
-                             "this customer row has no '" + key +
-                                 "', the rules' customer key: every row must give it");
-                ok = false;
-                continue;
-            }
-            const Value& k = t.rows[r][column];
-            if (is_null(k)) continue;
-            auto [it, fresh] = first_line.emplace(key_id(k), where.line);
-            if (!fresh) {
-                diags_.error(DiagnosticCode::DuplicateId, tests_.path, where,
-                             "customer " + key_text(k) +
-                                 " is given twice in 'customers' (also on line " +
-                                 std::to_string(it->second) + ")");
-                ok = false;
-            }
-        }
-        return ok;
-    }
-
-    void ensure_column(const std::string& table, const std::string& column, const char* type) {
-        TableShape& s = tables_[table];
-        if (std::find(s.columns.begin(), s.columns.end(), column) == s.columns.end())
-            s.columns.push_back(column);
-        if (s.types[column].empty()) s.types[column] = type;
-    }
-
-    // A warning at the first row naming a column no rule reads that is spelt like one they
-    // do: a misspelt column (`spnd` for `spend`) leaves the one meant null in that row, and
-    // the case may pass without testing what it says. Other columns no rule reads (a name
-    // beside the key, for the reader) are left alone.
-    void warn_unread_columns() {
-        const RuleFile& rf = open_->rules;
-        const bound::Program& program = open_->program;
-        std::map<std::string, std::vector<std::string>> read;  // by table
-        auto reads = [&](const std::string& table, const std::string& column) {
-            if (!column.empty()) read[table].push_back(column);
-        };
-        reads(rf.customers_table, rf.key);
-        for (const bound::ColumnUse& c : program.columns)
-            if (c.source == bound::ColumnSource::Table) reads(rf.customers_table, c.name);
-        for (const bound::FactUse& f : program.facts) {
-            reads(f.table, f.key);
-            reads(f.table, f.time);
-            for (const bound::ColumnUse& c : f.columns)
-                reads(f.table, c.name);
-        }
-        for (const auto& f : rf.facts) {  // a fact no rule reads yet is still its table's
-            reads(f.table, f.key);
-            reads(f.table, f.time);
-        }
-        std::set<std::pair<std::string, std::string>> warned;
-        auto check = [&](const std::string& table, const std::string& what, const FixtureTable& t) {
-            const std::vector<std::string>& known = read[table];
-            for (size_t c = 0; c < t.columns.size(); ++c) {
-                const std::string& name = t.columns[c];
-                if (std::find(known.begin(), known.end(), name) != known.end()) continue;
-                const std::string meant = did_you_mean(name, known);
-                if (meant.empty() || !warned.emplace(table, name).second) continue;
-                Location where = t.location;
-                for (size_t r = 0; r < t.rows.size(); ++r) {
-                    if (t.given[r][c] && r < t.row_locations.size()) {
-                        where = t.row_locations[r];
-                        break;
-                    }
-                }
-                diags_.add(Severity::Warning, tests_.path, where,
-                           "column '" + name + "' of " + what + " is read by no rule" + meant +
-                               ": its values test nothing",
-                           DiagnosticCode::FixtureData);
-            }
-        };
-        auto check_state = [&](const FixtureState& s) {
-            if (s.customers) check(rf.customers_table, "'customers'", *s.customers);
-            for (const auto& [name, t] : s.facts) {
-                const auto it = fact_tables_.find(name);
-                if (it != fact_tables_.end()) check(it->second, "fact '" + name + "'", t);
-            }
-        };
-        for (const TestCase& tc : tests_.cases) {
-            check_state(tc.first);
-            for (const FixtureState& then : tc.then)
-                check_state(then);
-        }
-    }
-
-    bool shape_tables() {
-        const RuleFile& rf = open_->rules;
-        for (const auto& f : rf.facts)
-            fact_tables_[f.name] = f.table;
-        bool ok = true;
-        auto shape_state = [&](const FixtureState& s) {
-            if (s.customers) {
-                shape(rf.customers_table, *s.customers);
-                ok = check_customer_keys(*s.customers, rf.key) && ok;
-            }
-            for (const auto& [name, t] : s.facts) {
-                auto it = fact_tables_.find(name);
-                if (it == fact_tables_.end()) {
-                    std::string known;
-                    for (const auto& [f, table] : fact_tables_)
-                        known += (known.empty() ? "" : ", ") + f;
-                    diags_.error(DiagnosticCode::UnknownName, tests_.path, t.location,
-                                 "unknown fact '" + name + "'; the rules' facts are: " +
-                                     (known.empty() ? "none" : known));
-                    ok = false;
-                    continue;
-                }
-                shape(it->second, t);
-            }
-        };
-        for (const TestCase& tc : tests_.cases) {
-            shape_state(tc.first);
-            for (const FixtureState& s : tc.then)
-                shape_state(s);
-        }
-        warn_unread_columns();
-        ensure_column(rf.customers_table, rf.key, "INTEGER");
-        for (const auto& f : rf.facts) {
-            ensure_column(f.table, f.key, "INTEGER");
-            if (!f.time.empty()) ensure_column(f.table, f.time, "DATE");
-        }
-        for (auto& [table, s] : tables_) {
-            for (const auto& c : s.columns) {
-                if (s.types[c].empty()) s.types[c] = "TEXT";
-            }
-        }
-        return ok;
-    }
-
-    void create_tables(SQLite::Database& db) {
-        for (const auto& [table, s] : tables_) {
-            std::string sql = "CREATE TABLE " + quote_identifier(table) + " (";
-            for (size_t c = 0; c < s.columns.size(); ++c)
-                sql += (c ? ", " : "") + quote_identifier(s.columns[c]) + " " +
-                       s.types.at(s.columns[c]);
-            db.exec(sql + ")");
-        }
-    }
-
-    static void insert(SQLite::Database& db, const std::string& table, const FixtureTable& t) {
-        if (t.columns.empty()) return;
-        std::string sql = "INSERT INTO " + quote_identifier(table) + " (";
-        for (size_t c = 0; c < t.columns.size(); ++c)
-            sql += (c ? ", " : "") + quote_identifier(t.columns[c]);
-        sql += ") VALUES (";
-        for (size_t c = 0; c < t.columns.size(); ++c)
-            sql += c ? ",?" : "?";
-        SQLite::Statement q(db, sql + ")");
-        for (const auto& row : t.rows) {
-            for (size_t c = 0; c < row.size(); ++c)
-                bind_value(q, static_cast<int>(c) + 1, row[c]);
-            q.exec();
-            q.reset();
-        }
-    }
-
-    // A later state's customers: each row updates the customer of its key with the fields it
-    // gives, or adds a customer when the key is new.
-    static void merge(SQLite::Database& db, const std::string& table, const std::string& key,
-                      const FixtureTable& t, std::vector<std::string>& fails) {
-        auto key_at = std::find(t.columns.begin(), t.columns.end(), key);
-        const size_t k = static_cast<size_t>(key_at - t.columns.begin());
-        for (size_t r = 0; r < t.rows.size(); ++r) {
-            if (key_at == t.columns.end() || !t.given[r][k]) {
-                fails.push_back("a customer row of a later state has no '" + key +
-                                "': its key says which customer it changes");
-                continue;
-            }
-            FixtureTable one;
-            std::string set;
-            std::vector<const Value*> values;
-            for (size_t c = 0; c < t.columns.size(); ++c) {
-                if (!t.given[r][c]) continue;
-                one.columns.push_back(t.columns[c]);
-                if (c == k) continue;
-                set += (set.empty() ? "" : ", ") + quote_identifier(t.columns[c]) + " = ?";
-                values.push_back(&t.rows[r][c]);
-            }
-            int changed = 0;
-            if (!set.empty()) {
-                SQLite::Statement u(db, "UPDATE " + quote_identifier(table) + " SET " + set +
-                                            " WHERE " + quote_identifier(key) + " = ?");
-                int at = 1;
-                for (const Value* v : values)
-                    bind_value(u, at++, *v);
-                bind_value(u, at, t.rows[r][k]);
-                changed = u.exec();
-            } else {
-                SQLite::Statement q(db, "SELECT count(*) FROM " + quote_identifier(table) +
-                                            " WHERE " + quote_identifier(key) + " = ?");
-                bind_value(q, 1, t.rows[r][k]);
-                q.executeStep();
-                changed = q.getColumn(0).getInt();
-            }
-            if (changed > 0) continue;
-            one.rows.assign(1, {});
-            for (size_t c = 0; c < t.columns.size(); ++c) {
-                if (t.given[r][c]) one.rows[0].push_back(t.rows[r][c]);
-            }
-            insert(db, table, one);
-        }
-    }
-
-    void write_state(SQLite::Database& db, const FixtureState& s, bool later,
-                     std::vector<std::string>& fails) {
-        const RuleFile& rf = open_->rules;
-        SQLite::Transaction tx(db);
-        if (s.customers) {
-            if (later)
-                merge(db, rf.customers_table, rf.key, *s.customers, fails);
-            else
-                insert(db, rf.customers_table, *s.customers);
-        }
-        for (const auto& [name, t] : s.facts)
-            insert(db, fact_tables_.at(name), t);
-        tx.commit();
-    }
-
     // The rules compiled against empty tables of the fixture's shape, for their errors alone.
     void report_rule_errors() {
         try {
             SQLite::Database db(":memory:", SQLite::OPEN_READWRITE);
-            create_tables(db);
+            base_->create_tables(db);
             std::vector<std::string> ignored;
             compile(db, ignored);
         } catch (const SQLite::Exception&) {
@@ -623,8 +329,8 @@ class Runner {
             const std::string data_path = (dir / "data.db").string();
             {
                 SQLite::Database db(data_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-                create_tables(db);
-                write_state(db, tc.first, false, fails);
+                base_->create_tables(db);
+                base_->write_state(db, tc.first, false, fails);
             }
             StoreError store_error;
             auto state = open_state((dir / "state.db").string(), store_error);
@@ -651,7 +357,7 @@ class Runner {
                 data.reset();
                 {
                     SQLite::Database db(data_path, SQLite::OPEN_READWRITE);
-                    write_state(db, then, true, fails);
+                    base_->write_state(db, then, true, fails);
                 }
                 data = std::make_unique<SQLite::Database>(data_path, SQLite::OPEN_READONLY);
                 auto later =
