@@ -191,28 +191,6 @@ std::string signed_thousands(int64_t n) {
     return "-" + format_thousands(static_cast<size_t>(0) - static_cast<size_t>(n));
 }
 
-std::string one_line(const std::string& s) {
-    std::string out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c == '\r' || c == '\n') {
-            if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
-            out += "⏎";
-        } else if (c < 0x20 || c == 0x7F) {
-            out += ' ';
-        } else if (c < 0x80) {
-            out += static_cast<char>(c);
-        } else if (const size_t n = utf8_sequence_length(s, i); n > 0) {
-            out.append(s, i, n);
-            i += n - 1;
-        } else {
-            out += "\uFFFD";  // a byte that is not UTF-8: one column, as JSON writes it
-        }
-    }
-    return out;
-}
-
 std::optional<Date> resolve_as_of(const std::optional<std::string>& flag, const RuleFile& rules,
                                   std::ostream& err, const std::string& command) {
     if (flag) {

@@ -16,6 +16,7 @@
 #include "dsl/compiler.hpp"
 #include "engine/reader.hpp"
 #include "engine/state.hpp"
+#include "text/one_line.hpp"
 
 namespace strata::cli {
 
@@ -92,12 +93,9 @@ std::string thousands(size_t n);
 // -5 stays -5 (a cast to size_t would show 18,446,744,073,709,551,611).
 std::string signed_thousands(int64_t n);
 
-// Text from the rule file or the data made safe for one line of text output: a line break
-// becomes ⏎ and any other control character (an escape sequence's ESC too) a space, so that a
-// label written over several lines, or a key with a tab, cannot break a table or recolour the
-// terminal. A byte that is not UTF-8 becomes U+FFFD, as in JSON output, so that columns
-// still line up. JSON output escapes such characters instead.
-std::string one_line(const std::string& s);
+// Text from the rule file or the data made safe for one line of text output
+// (text/one_line.hpp); JSON output escapes such characters instead.
+using text::one_line;
 
 // A text table: each line is `indent`, then the cells joined by two spaces, each column as
 // wide as its widest cell in characters, not bytes (those marked in `right_aligned` aligned right),

@@ -130,25 +130,6 @@ void Diagnostics::sort_by_location() {
     });
 }
 
-size_t utf8_sequence_length(std::string_view s, size_t i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
-    if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0 && c >= 0xC2)
-        n = 2;
-    else if ((c & 0xF0) == 0xE0)
-        n = 3;
-    else if ((c & 0xF8) == 0xF0 && c <= 0xF4)
-        n = 4;
-    else
-        return 0;
-    if (i + n > s.size()) return 0;
-    for (size_t k = 1; k < n; ++k) {
-        if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-    }
-    return n;
-}
-
 namespace {
 
 // A display-safe copy of a source line: control bytes and invalid UTF-8 become '?'.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dsl/source.hpp"
+#include "text/one_line.hpp"
 
 namespace strata {
 
@@ -116,9 +117,8 @@ class Diagnostics {
 // Very long lines are shown as a window around the column.
 void render_text(std::ostream& out, const Diagnostic& d, const SourceFile* source);
 
-// The length of the UTF-8 sequence that starts at s[i] (1 for ASCII), or 0 when the bytes
-// there are not one. REQUIRES: i < s.size().
-size_t utf8_sequence_length(std::string_view s, size_t i);
+// The length of the UTF-8 sequence that starts at s[i] (text/one_line.hpp).
+using text::utf8_sequence_length;
 
 // Writes s as a JSON string literal (with quotes), escaping control characters and
 // replacing invalid UTF-8 with U+FFFD so the output is always valid JSON.

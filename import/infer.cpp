@@ -1,5 +1,7 @@
 #include "import/infer.hpp"
 
+#include "text/one_line.hpp"
+
 namespace strata::import {
 
 void ColumnEvidence::add(std::string_view cell) {
@@ -83,8 +85,9 @@ std::optional<std::string> nearly_typed(const ColumnEvidence& e, const std::stri
         const size_t left = e.filled - typed;
         return "column '" + name + "' is text: " + std::to_string(typed) + " of " +
                std::to_string(e.filled) + " cells are " + what + ", but " +
-               (left == 1 ? "'" + sample + "' is not"
-                          : std::to_string(left) + " are not, such as '" + sample + "'") +
+               (left == 1
+                    ? "'" + text::one_line(sample) + "' is not"
+                    : std::to_string(left) + " are not, such as '" + text::one_line(sample) + "'") +
                "; --types " + name + ":" + type + " reads the column as " + what +
                ", and names the cells that are not, which become empty";
     };

@@ -17,6 +17,7 @@
 #include "import/csv.hpp"
 #include "import/importer.hpp"
 #include "import/infer.hpp"
+#include "text/one_line.hpp"
 
 namespace strata::import {
 
@@ -169,8 +170,9 @@ class RowWriter {
         }
         if (!fits) {
             if (strict_ || !plan.forced) {
-                error = "line " + std::to_string(line) + ", column '" + file_.names[i] + "': '" +
-                        std::string(cell) + "' is not " + with_article(plan.type) +
+                error = "line " + std::to_string(line) + ", column '" +
+                        text::one_line(file_.names[i]) + "': '" + text::one_line(cell) +
+                        "' is not " + with_article(plan.type) +
                         (strict_ ? ", the type the existing table declares" : "") +
                         (plan.type == ColumnType::Number && (number_shape(cell) & kBeyondReal)
                              ? " (it has more digits than a REAL keeps exactly, and would be "

@@ -1,5 +1,6 @@
 // text/encoding: Windows-1251 both ways, UTF-8 checks and the byte-order mark, as CRM exports
-// (issue 11) need them; text/blank: which characters show nothing.
+// (issue 11) need them; text/blank: which characters show nothing; text/one_line: a value on
+// one line of a message or a table.
 #include <doctest/doctest.h>
 
 #include <sstream>
@@ -9,6 +10,7 @@
 #include "dsl/names.hpp"
 #include "text/blank.hpp"
 #include "text/encoding.hpp"
+#include "text/one_line.hpp"
 
 using namespace strata::text;
 
@@ -102,4 +104,17 @@ TEST_CASE("blank characters: white space and exactly the characters names leave 
     CHECK_FALSE(is_blank("\xE2\x80"));      // cut short
     CHECK_FALSE(is_blank("\xC0\xA0"));      // overlong
     CHECK_FALSE(is_blank("\xED\xA0\x80"));  // a surrogate
+}
+
+TEST_CASE("one_line keeps a value on one line, and its UTF-8 as it is") {
+    using strata::text::one_line;
+    CHECK(one_line("plain") == "plain");
+    CHECK(one_line("two\nlines") == "two\u23CElines");
+    CHECK(one_line("crlf\r\nend") == "crlf\u23CEend");  // one break, one mark
+    CHECK(one_line("cr\rlf\n\n") == "cr\u23CElf\u23CE\u23CE");
+    CHECK(one_line("tab\there\x1b[31m") == "tab here [31m");
+    CHECK(one_line("M\xC3\xBCller \xD0\x81") == "M\xC3\xBCller \xD0\x81");
+    CHECK(one_line("bad\xFF"
+                   "byte") == "bad\uFFFDbyte");
+    CHECK(one_line("cut\xE2\x82") == "cut\uFFFD\uFFFD");
 }

@@ -6,6 +6,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -548,4 +549,29 @@ TEST_CASE(
     CHECK(schema("by_quoted_title") == 0);
     CHECK(r.out.find("note: view 'titled' no longer reads (no such column: title)") !=
           std::string::npos);
+}
+
+TEST_CASE("import quotes a cell with a line break on one line") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    const auto first = dir.write("first.csv", "id;amount\n1;5\n");
+    REQUIRE(run_cli({"import", first, "--db", db, "--table", "t"}).code == 0);
+    // --append refuses a quoted cell over two lines: the message stays one line.
+    const auto more = dir.write("more.csv", "id;amount\n2;\"x\r\ny\"\n");
+    auto r = run_cli({"import", more, "--db", db, "--table", "t", "--append"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("column 'amount': 'x\u23CEy' is not an integer, the type the existing "
+                     "table declares") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(cell(db, "SELECT count(*) FROM t") == "int:1");
+    // The note on a nearly numeric column quotes its one text cell the same way.
+    std::string text = "id;amount\n";
+    for (int i = 1; i <= 200; ++i)
+        text +=
+            std::to_string(i) + ";" + (i == 7 ? std::string("\"n\na\"") : std::to_string(i)) + "\n";
+    const auto nearly = dir.write("nearly.csv", text);
+    r = run_cli({"import", nearly, "--db", db, "--table", "n"});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("but 'n\u23CEa' is not; --types amount:integer") != std::string::npos);
 }
