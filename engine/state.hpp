@@ -56,8 +56,10 @@ std::string foreign_state_tables(SQLite::Database& db);
 // Opens (creating if needed) the state database read-write and ensures the strata_* tables.
 // A file whose strata_* tables are not strata's (foreign_state_tables) is refused, unchanged.
 // `wait_ms`: how long any statement waits for another process's lock before it fails.
+// `create` false: a file that is not there is refused ("database '…' does not exist"), and
+// none is made, for a caller that holds state read from that file.
 std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error,
-                                             int wait_ms = 5000);
+                                             int wait_ms = 5000, bool create = true);
 
 // When a RunWriter reads the ruleset's open stays.
 struct OpenStaysLoading {

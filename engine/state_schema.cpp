@@ -418,7 +418,7 @@ std::string foreign_state_tables(SQLite::Database& db) {
 }
 
 std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError& error,
-                                             int wait_ms) {
+                                             int wait_ms, bool create) {
     // SQLite's own word for a folder it cannot write in is "unable to open database file":
     // name the folder and the reason first. The folder must be writable even when the file
     // exists, for the journal SQLite keeps beside it while a run is stored.
@@ -448,8 +448,9 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
         return nullptr;
     }
     try {
-        auto db = std::make_unique<SQLite::Database>(
-            path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
+        auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE |
+                                                               (create ? SQLite::OPEN_CREATE : 0) |
+                                                               SQLite::OPEN_NOMUTEX);
         db->setBusyTimeout(wait_ms);
         // IMMEDIATE: the write lock is waited for (up to wait_ms) before anything is read. A
         // deferred transaction that read first could not take it while another process's
@@ -474,6 +475,10 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
         tx.commit();
         return db;
     } catch (const SQLite::Exception& e) {
+        if (!create && !std::filesystem::exists(file, ec)) {
+            error.message = "database '" + path + "' does not exist";
+            return nullptr;
+        }
         error.message = describe(e, what);
         error.locked = e.getErrorCode() == SQLITE_BUSY || e.getErrorCode() == SQLITE_LOCKED;
         return nullptr;

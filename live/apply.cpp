@@ -44,11 +44,12 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
                 l->as_of, today_utc(), "or set EngineOptions::allow_future_as_of to store it"))
             return fail(Kind::Usage, *refused);
     }
-    // Opened on first use, and again when the file at the path is another one since.
+    // Opened on first use, and again when the file at the path is another one since; never
+    // made anew: a state file removed since the engine read its run is an error, not a start.
     if (writable_state && writable_state_file != file_identity(state_path)) writable_state.reset();
     if (!writable_state) {
         StoreError error;
-        writable_state = open_state(state_path, error, options.busy_timeout_ms);
+        writable_state = open_state(state_path, error, options.busy_timeout_ms, false);
         if (!writable_state) return store_failed(error);
         writable_state_file = file_identity(state_path);
     }

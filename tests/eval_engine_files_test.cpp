@@ -110,4 +110,39 @@ TEST_CASE("Engine: a database file replaced at its path is read from the next ca
     CHECK(gone.error().kind == strata::EngineError::Kind::Database);
     CHECK_MESSAGE(gone.error().message.find("does not exist") != std::string::npos,
                   gone.error().message);
+    // apply() does not make the file anew (an empty state at the real path).
+    auto applied_gone = engine.apply("2");
+    REQUIRE_FALSE(applied_gone.ok());
+    CHECK(applied_gone.error().kind == strata::EngineError::Kind::Database);
+    CHECK_MESSAGE(applied_gone.error().message == "database '" + db + "' does not exist",
+                  applied_gone.error().message);
+    CHECK_FALSE(std::filesystem::exists(db));
+}
+
+TEST_CASE("Engine: apply() with a state file of its own refuses one removed since") {
+    TempDir dir;
+    const auto db = dir.database("shop.db", kBase);
+    const auto state = dir.file("state.db");
+    const auto rules = dir.write("tiers.yaml", tiers());
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-10-01"}).code ==
+            0);
+    strata::EngineOptions options;
+    options.rules_path = rules;
+    options.db_path = db;
+    options.state_path = state;
+    auto opened = strata::Engine::open(options);
+    REQUIRE(opened.ok());
+    strata::Engine engine = std::move(opened.value());
+    REQUIRE(engine.apply("1").ok());
+    std::filesystem::rename(state, state + ".bak");
+    auto applied = engine.apply("2");
+    REQUIRE_FALSE(applied.ok());
+    CHECK(applied.error().kind == strata::EngineError::Kind::Database);
+    CHECK_MESSAGE(applied.error().message == "database '" + state + "' does not exist",
+                  applied.error().message);
+    CHECK_FALSE(std::filesystem::exists(state));
+    // Put back, the same engine applies again.
+    std::filesystem::rename(state + ".bak", state);
+    auto again = engine.apply("2");
+    CHECK_MESSAGE(again.ok(), (again.ok() ? "" : again.error().message));
 }
