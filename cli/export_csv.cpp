@@ -77,6 +77,8 @@ std::optional<std::string> run_source(const ExportOptions& options, SQLite::Data
 }
 
 // Resolves a name that is not one of the export's own columns against the compiled rules.
+// A column or let named like one of export's own (a customer column `segment`) is reached
+// qualified: `customers.segment` (the customer table's name), `let.priority`.
 std::optional<ExportColumn> rule_column(const std::string& name, const CompiledRules& rules) {
     const bound::Program& p = rules.program;
     if (name == rules.rules.key) return ExportColumn{name, From::Key, 0, std::nullopt};
@@ -96,27 +98,59 @@ std::optional<ExportColumn> rule_column(const std::string& name, const CompiledR
         if (p.columns[i].name == name && p.columns[i].source == bound::ColumnSource::Table)
             return ExportColumn{name, From::Column, i, std::nullopt};
     }
+    const std::string table_prefix = rules.rules.customers_table + ".";
+    if (name.rfind(table_prefix, 0) == 0) {
+        const std::string column = name.substr(table_prefix.size());
+        for (size_t i = 0; i < p.columns.size(); ++i) {
+            if (p.columns[i].name == column && p.columns[i].source == bound::ColumnSource::Table)
+                return ExportColumn{name, From::Column, i, std::nullopt};
+        }
+    }
+    if (name.rfind("let.", 0) == 0) {
+        if (auto let = rule_column(name.substr(4), rules); let && let->from == From::Let) {
+            let->header = name;
+            return let;
+        }
+    }
     return std::nullopt;
 }
 
-// Every name --columns takes with these rules, for "did you mean" and the list in errors.
+// How a column or let of the rules named like one of export's own is reached, or "".
+std::string qualified_name(const std::string& name, const CompiledRules& rules) {
+    if (!own_column(name) || name == rules.rules.key) return "";
+    for (const auto& let : rules.program.lets) {
+        if (let.name == name && let.type != Type::Record) return "let." + name;
+    }
+    for (const auto& c : rules.program.columns) {
+        if (c.name == name && c.source == bound::ColumnSource::Table)
+            return rules.rules.customers_table + "." + name;
+    }
+    return "";
+}
+
+// Every name --columns takes with these rules, for "did you mean" and the list in errors: a
+// column or let named like one of export's own by its qualified name.
 std::vector<std::string> available_names(const CompiledRules* rules) {
     std::vector<std::string> out;
     for (const auto& [name, from] : own_columns())
         out.push_back(name);
     if (!rules) return out;
-    out.push_back(rules->rules.key);
+    auto add = [&](const std::string& name) {
+        const std::string qualified = qualified_name(name, *rules);
+        const std::string& shown = qualified.empty() ? name : qualified;
+        if (std::find(out.begin(), out.end(), shown) == out.end()) out.push_back(shown);
+    };
+    add(rules->rules.key);
     for (const auto& c : rules->program.columns) {
-        if (c.source == bound::ColumnSource::Table && c.name != rules->rules.key)
-            out.push_back(c.name);
+        if (c.source == bound::ColumnSource::Table && c.name != rules->rules.key) add(c.name);
     }
     for (const auto& let : rules->program.lets) {
         if (let.type != Type::Record) {
-            out.push_back(let.name);
+            add(let.name);
             continue;
         }
         for (const auto& f : bound::rfm_fields())
-            out.push_back(let.name + "." + f);
+            add(let.name + "." + f);
     }
     return out;
 }
@@ -350,6 +384,18 @@ int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
             return kExitEnvironment;
         }
         columns.push_back(std::move(*column));
+    }
+    // A name that is export's own and also the rules' (a customer column `segment`) is
+    // export's; say so when the rules are at hand, with the name that reaches theirs.
+    if (ev) {
+        for (const auto& name : names) {
+            const std::string qualified = qualified_name(name, *ev->rules.rules);
+            if (!qualified.empty())
+                err << "strata export: note: --columns '" << name << "' is the run's own " << name
+                    << "; the rule file's "
+                    << (qualified.rfind("let.", 0) == 0 ? "let" : "customer column") << " '" << name
+                    << "' is '" << qualified << "'\n";
+        }
     }
     const bool evaluates = std::any_of(columns.begin(), columns.end(),
                                        [](const ExportColumn& c) { return c.evaluated(); });

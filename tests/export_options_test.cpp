@@ -281,3 +281,47 @@ general:
     CHECK(x.out.find("z = 0 ") != std::string::npos);
     CHECK(x.out.find("= -0") == std::string::npos);
 }
+
+// A CRM table with its own `segment` and `priority`, and lets named like export's columns:
+// the plain names stay export's own, the qualified ones reach the rule file's, and a note says
+// which is which.
+TEST_CASE("export: --columns reaches a column or let named like export's own, qualified") {
+    TempDir dir;
+    const auto db = dir.database("c.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER, segment TEXT, priority INTEGER, amt REAL);
+INSERT INTO customers VALUES (1, 'VIP', 9, 3), (2, 'Mass', 8, 0);
+)sql");
+    const auto rules = dir.write("c.yaml", R"yaml(ruleset: c
+version: 1
+let:
+  channel: "lower(segment)"
+  offer: amt * 10
+general:
+  policy: first_match
+  segments:
+    - id: big
+      when: amt > 1 and priority > 0
+      channel: email
+    - id: small
+      when: otherwise
+)yaml");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    auto r = run_cli({"export", rules, "--db", db, "--columns",
+                      "key,segment,customers.segment,priority,customers.priority,channel,"
+                      "let.channel,let.offer,amt"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out ==
+          "key,segment,customers.segment,priority,customers.priority,channel,let.channel,"
+          "let.offer,amt\n1,big,VIP,,9,email,vip,30,3\n2,small,Mass,,8,,mass,0,0\n");
+    CHECK(r.err.find("note: --columns 'segment' is the run's own segment; the rule file's "
+                     "customer column 'segment' is 'customers.segment'") != std::string::npos);
+    CHECK(r.err.find("note: --columns 'channel' is the run's own channel; the rule file's let "
+                     "'channel' is 'let.channel'") != std::string::npos);
+    // The list of names offers each once, the clashing ones qualified.
+    r = run_cli({"export", rules, "--db", db, "--columns", "key,nope"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("are: customer_key, key, segment, tactical, offer, channel, priority, "
+                     "run_id, as_of, customer_id, amt, customers.priority, customers.segment, "
+                     "let.channel, let.offer\n") != std::string::npos);
+}
