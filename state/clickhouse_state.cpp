@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "engine/value_pool.hpp"
+#include "sql/clickhouse_native.hpp"
 #include "warehouse/clickhouse_text.hpp"
 #include "warehouse/identifiers.hpp"
 
@@ -59,20 +60,36 @@ bool clickhouse_keys_unique(ClickHouseClient& client, const std::string& table,
                              : "the customer table " + warehouse::identifier_problem(table);
         return false;
     }
+    // The key as the compiled query reads it (sql/clickhouse_native.hpp): a UInt64 beyond the
+    // largest Int64 is no key there, as a null is.
+    ResultTable type;
+    if (!run_statement(client,
+                       "SELECT type FROM system.columns WHERE database = currentDatabase() AND "
+                       "table = " +
+                           warehouse::clickhouse_string_literal(table) +
+                           " AND name = " + warehouse::clickhouse_string_literal(key),
+                       &type, error))
+        return false;
+    const std::string native =
+        type.rows.empty() ? std::string() : type.rows.at(0).at(0).value_or("");
+    const std::string read = sql::clickhouse_native_value(native, *quoted_key);
     ResultTable t;
     if (!run_statement(client,
-                       "SELECT count(), uniqExact(" + *quoted_key + "), countIf(isNull(" +
-                           *quoted_key + ")) FROM " + *quoted_table,
+                       "SELECT count(), uniqExact(" + read + "), countIf(isNull(" + read +
+                           ")) FROM " + *quoted_table,
                        &t, error))
         return false;
     const auto number = [&t](size_t i) { return std::stoll(t.rows.at(0).at(i).value_or("0")); };
     const int64_t rows = number(0), keys = number(1), nulls = number(2);
     if (rows == keys + nulls && nulls == 0) return true;
     const int64_t repeats = rows - keys - nulls;
+    const bool beyond = native.find("UInt64") != std::string::npos;  // under Nullable(...)
     error = "table '" + table + "' has " + std::to_string(repeats) +
             (repeats == 1 ? " row" : " rows") + " whose key '" + key +
-            "' repeats another row's and " + std::to_string(nulls) + " with a null '" + key +
-            "': " + what +
+            "' repeats another row's and " + std::to_string(nulls) + " with a null '" + key + "'" +
+            (beyond && nulls > 0 ? " (or a UInt64 beyond the largest Int64, which reads as no key)"
+                                 : "") +
+            ": " + what +
             " inside ClickHouse needs one row per customer (it has no row order to keep the "
             "first, as the embedded engine does)";
     return false;

@@ -229,3 +229,49 @@ general:
               std::string::npos);
     }
 }
+
+// A UInt64 key beyond the largest Int64 is read as no key, as a null is: the base is refused
+// as one with a null key, by every command, rather than a run failing on the server's error
+// (or a dry run counting a keyless customer, a compiled query giving a null key).
+TEST_CASE("clickhouse types: a UInt64 key beyond Int64 is refused as a missing key") {
+    HandMadeDatabase ch;
+    ch.must("CREATE TABLE kc (id UInt64, nm String) ENGINE = MergeTree ORDER BY id");
+    ch.must(
+        "INSERT INTO kc VALUES (1, 'a'), (9223372036854775807, 'c'), (0, 'd'), "
+        "(9223372036854775808, 'x')");
+    TempDir dir;
+    const std::string rules = dir.write("k.yaml", R"(ruleset: kk
+version: 1
+source: { customers: kc, key: id }
+general:
+  segments:
+    - id: a
+      when: nm == 'a'
+    - id: b
+      when: otherwise
+)");
+    const std::string refusal =
+        "table 'kc' has 0 rows whose key 'id' repeats another row's and 1 with a null 'id' (or a "
+        "UInt64 beyond the largest Int64, which reads as no key)";
+    const std::vector<std::vector<std::string>> commands = {
+        {"run", rules, "--db", ch.url(), "--as-of", "2026-11-01"},
+        {"run", rules, "--db", ch.url(), "--as-of", "2026-11-01", "--dry-run"},
+        {"compile", rules, "--dialect", "clickhouse", "--db", ch.url()},
+        {"explain", rules, "--customer", "1", "--db", ch.url(), "--as-of", "2026-11-01"},
+        {"diff", rules, rules, "--db", ch.url(), "--as-of", "2026-11-01"}};
+    for (const auto& args : commands) {
+        CAPTURE(args[0]);
+        const Run refused = run_cli(args);
+        INFO(refused.out << refused.err);
+        CHECK(refused.code == 2);
+        CHECK(refused.err.find(refusal) != std::string::npos);
+    }
+    // Without the row beyond Int64 the same rules run, the largest Int64 a key like any other.
+    ch.must("RENAME TABLE kc TO kc_all");
+    ch.must("CREATE TABLE kc (id UInt64, nm String) ENGINE = MergeTree ORDER BY id");
+    ch.must("INSERT INTO kc SELECT * FROM kc_all WHERE id <= 9223372036854775807");
+    const Run ran = run_cli({"run", rules, "--db", ch.url(), "--as-of", "2026-11-01"});
+    INFO(ran.out << ran.err);
+    CHECK(ran.code == 0);
+    CHECK(ran.out.find("3 customers") != std::string::npos);
+}
