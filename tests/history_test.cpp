@@ -434,6 +434,8 @@ TEST_CASE("a strata_* table that strata did not make is refused, and left as it 
              {"triggers", "--db", db},
              {"report", "--db", db, "--out", dir.file("r.html")},
              {"outbox", "list", "--db", db},
+             {"export", rules, "--db", db},
+             {"export", rules, "--db", db, "--format", "json"},
              {"run", rules, "--db", db, "--as-of", "2026-10-01"}}) {
         CAPTURE(args[0]);
         const Run r = run_cli(args);
