@@ -4,6 +4,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -459,9 +460,18 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
         return false;
     }
     const fs::path target(options.out);
-    const fs::path temp = target.string() + ".partial";
+    // Written beside the target under a name of this process's own, made here (never a file
+    // someone else has there), and renamed over the target once whole. A process killed
+    // meanwhile leaves it: FILE.PID.partial, which nothing else reads.
+    const fs::path temp = target.string() + "." + std::to_string(::getpid()) + ".partial";
     std::error_code ec;
-    fs::remove(temp, ec);
+    const int made = ::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+    if (made < 0) {
+        error = "cannot write '" + options.out + "': cannot make '" + temp.string() + "': " +
+                (errno == EEXIST ? "a file of that name is in the way" : std::strerror(errno));
+        return false;
+    }
+    ::close(made);
     try {
         {
             SQLite::Database db(temp.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);

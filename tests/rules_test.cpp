@@ -224,6 +224,15 @@ TEST_CASE("demo-data replaces only a demo base of its own without stored runs") 
     CHECK(cdnow.code == 2);
     CHECK(cdnow.err.find("has no orders") != std::string::npos);
     CHECK_FALSE(fs::exists(dir.file("c.db")));
+    // A file named like a partial write, that demo-data did not make, is left as it was; the
+    // command's own partial file is gone once it is done.
+    const auto partial = dir.write("p.db.partial", "my notes");
+    REQUIRE(demo(dir.file("p.db")).code == 0);
+    CHECK(bytes(partial) == "my notes");
+    size_t left = 0;
+    for (const auto& entry : fs::directory_iterator(dir.file("")))
+        left += entry.path().string().find(".partial") != std::string::npos;
+    CHECK(left == 1);
 }
 
 TEST_CASE("the rule graph lists every node after the nodes it depends on") {
