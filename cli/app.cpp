@@ -122,13 +122,18 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
                         "CSV: the columns to write, in order, comma-separated: key, segment, "
                         "tactical, offer, channel, priority, run_id, as_of, a customer column or a "
                         "let of the run's rule file, or an rfm let's field such as rfm.code");
-    cmd->callback([options, format, delimiter, encoding, columns, columns_given, &exit_code, &out,
-                   &err] {
+    cmd->callback([cmd, options, format, delimiter, encoding, columns, columns_given, &exit_code,
+                   &out, &err] {
         options->format = *format == "jsonl"  ? ExportFormat::Jsonl
                           : *format == "json" ? ExportFormat::Json
                                               : ExportFormat::Csv;
         options->delimiter = *delimiter == "tab" ? '\t' : (*delimiter)[0];
         options->cp1251 = *encoding == "cp1251";
+        options->csv_only_given.clear();
+        for (const char* name :
+             {"--with-run", "--raw", "--delimiter", "--encoding", "--bom", "--columns"}) {
+            if (cmd->count(name) > 0) options->csv_only_given.push_back(name);
+        }
         options->columns.clear();
         std::stringstream names(*columns);
         for (std::string name; std::getline(names, name, ',');) {

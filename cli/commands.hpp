@@ -65,6 +65,9 @@ struct ExportOptions {
     bool bom = false;       // CSV: start with the UTF-8 byte-order mark
     // CSV: the columns to write, in order (cli/export_csv.hpp); empty: the default ones.
     std::vector<std::string> columns;
+    // The CSV-only options given on the command line (--with-run, --raw, --delimiter,
+    // --encoding, --bom, --columns), at their default value too: refused with JSON output.
+    std::vector<std::string> csv_only_given;
 };
 
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err);

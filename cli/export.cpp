@@ -271,10 +271,15 @@ int export_run(const ExportOptions& options, std::ostream& out, std::ostream& er
 // with --format json does; its message is the last "strata export: …" line. Nothing else is on
 // stdout then: every failure comes before the first row.
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err) {
-    if (options.format != ExportFormat::Csv && has_csv_options(options)) {
+    if (options.format != ExportFormat::Csv &&
+        (has_csv_options(options) || !options.csv_only_given.empty())) {
+        std::string given;
+        for (size_t i = 0; i < options.csv_only_given.size(); ++i)
+            given += (i ? ", " : "") + options.csv_only_given[i];
         const std::string message =
-            "--delimiter, --encoding, --bom and --columns shape CSV files; JSON rows are always "
-            "UTF-8 with every key";
+            "--with-run, --raw, --delimiter, --encoding, --bom and --columns shape CSV files; JSON "
+            "rows are always UTF-8 with every key, run_id and as_of among them" +
+            (given.empty() ? std::string() : " (given: " + given + ")");
         err << "strata export: " << message << '\n';
         if (options.format == ExportFormat::Json) write_json_error(out, "usage", message);
         return kExitEnvironment;

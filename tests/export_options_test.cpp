@@ -142,7 +142,18 @@ TEST_CASE(
     CHECK(json.code == 2);
     CHECK(json_at(json.out, "$.error.kind") == "usage");
     CHECK(json_at(json.out, "$.error.message").find("shape CSV files") != std::string::npos);
-    CHECK(json.err.find("strata export: --delimiter") != std::string::npos);
+    CHECK(json.err.find("strata export: --with-run") != std::string::npos);
+    // Each CSV option given, at its default value too, is refused with JSON and named.
+    for (const std::vector<std::string>& given : std::vector<std::vector<std::string>>{
+             {"--delimiter", ","}, {"--encoding", "utf-8"}, {"--raw"}, {"--with-run"}}) {
+        CAPTURE(given[0]);
+        std::vector<std::string> args{"--format", "json"};
+        args.insert(args.end(), given.begin(), given.end());
+        auto r = f.do_export(args);
+        CHECK(r.code == 2);
+        CHECK(json_at(r.out, "$.error.message").find("(given: " + given[0] + ")") !=
+              std::string::npos);
+    }
     // A run id past the largest there can be is refused as such, not read as that largest.
     for (const char* run : {"99999999999999999999", "-5", "1e3"}) {
         auto far = f.do_export({"--run", run});
