@@ -47,7 +47,7 @@ int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostrea
         return kExitEnvironment;
     }
     out << "wrote " << options.out << ": " << thousands(static_cast<size_t>(result.customers))
-        << " customers";
+        << (result.customers == 1 ? " customer" : " customers");
     for (const auto& [table, rows] : result.fact_rows)
         out << ", " << thousands(static_cast<size_t>(rows)) << ' ' << table;
     out << '\n';
@@ -62,6 +62,7 @@ int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostrea
             out << ", " << thousands(static_cast<size_t>(rows)) << " new " << table;
         out << "; run it with --as-of " << today << '\n';
     }
+    say_stored_if_output_lost(out, err, "demo-data", options.out + " was written");
     return kExitOk;
 }
 

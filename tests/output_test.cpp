@@ -379,6 +379,12 @@ TEST_CASE("output that cannot be written fails the command with exit 2, small or
     CHECK(exit_code({"import", csv, "--db", db, "--table", "people"}, "/dev/full") == 2);
     CHECK(said().find("strata import: 2 rows were imported into table people") !=
           std::string::npos);
+    // demo-data: the base is whole, and said to be.
+    const auto demo = dir.file("demo.db");
+    CHECK(exit_code({"demo-data", "--kind", "retail", "--customers", "1", "--out", demo},
+                    "/dev/full") == 2);
+    CHECK(said().find("strata demo-data: " + demo + " was written") != std::string::npos);
+    CHECK(std::filesystem::exists(demo));
 }
 
 TEST_CASE("value totals out of range, huge or tiny, in the table, CSV and JSON") {
