@@ -291,6 +291,18 @@ std::string command_word(const std::vector<std::string>& args) {
     return {};
 }
 
+// The first option before the command word that is not strata's own (-v, --help, --version),
+// or "": `strata --format json runs` would otherwise take `json` for the command.
+std::string option_before_command(const std::vector<std::string>& args) {
+    for (const auto& a : args) {
+        if (a == "--" || a.empty() || a[0] != '-') break;
+        const bool verbose = a.size() > 1 && a.find_first_not_of('v', 1) == std::string::npos;
+        if (verbose || a == "--verbose" || a == "-h" || a == "--help" || a == "--version") continue;
+        return a.substr(0, a.find('='));
+    }
+    return {};
+}
+
 const CLI::App* find_command(const CLI::App& app, const std::string& name) {
     for (const CLI::App* cmd : app.get_subcommands({})) {
         if (cmd->get_name() == name) return cmd;
@@ -441,6 +453,27 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
     register_commands(app, exit_code, out, err, command);
     for (CLI::App* cmd : app.get_subcommands({}))
         cmd->group("Commands");
+    if (const std::string stray = option_before_command(args); !stray.empty()) {
+        std::string named;  // the command the rest of the line names, if any
+        bool skipped = false;
+        for (const auto& a : args) {
+            if (a.empty() || a[0] == '-') continue;
+            if (find_command(app, a)) {
+                named = a;
+                break;
+            }
+            if (skipped) break;
+            skipped = true;  // the option's value
+        }
+        const std::string message = "option " + stray +
+                                    " comes before the command: give the command first, then "
+                                    "its options (strata " +
+                                    (named.empty() ? std::string("COMMAND") : named) + " " + stray +
+                                    " …)";
+        err << "strata: " << message << '\n';
+        if (json_format_given(args)) write_json_error(out, "usage", message);
+        return kExitEnvironment;
+    }
     if (!command.empty() && !find_command(app, command)) {
         err << "strata: unknown command '" << command << "'"
             << did_you_mean(command, command_names(app)) << '\n';

@@ -363,6 +363,17 @@ TEST_CASE("an unknown command says so and lists the commands") {
     const Run none = run({"-v"});
     CHECK(none.code == 2);
     CHECK(none.err.rfind("strata: a command is required\nCommands:\n", 0) == 0);
+
+    // A command's option before the command: its value is not taken for the command.
+    const Run early = run({"--format", "json", "runs", "--db", "x.db"});
+    CHECK(early.code == 2);
+    CHECK(early.err ==
+          "strata: option --format comes before the command: give the command "
+          "first, then its options (strata runs --format …)\n");
+    CHECK(strata::testing::json_at(early.out, "$.error.kind") == "usage");
+    const Run joined = run({"-vv", "--db=x.db", "check", "x.yaml"});
+    CHECK(joined.code == 2);
+    CHECK(joined.err.find("option --db comes before the command") != std::string::npos);
 }
 
 TEST_CASE("a usage error points to the command's own --help") {
