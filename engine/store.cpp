@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "engine/reader.hpp"
 
@@ -54,6 +55,25 @@ bool make_new_database_file(const std::string& path) {
     ::close(fd);
     return true;
 }
+
+namespace {
+
+// Whether the SQLite file at `path` says it is in WAL mode (its header's read and write
+// versions, bytes 18 and 19, are 2).
+bool in_wal_mode(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    char header[20] = {};
+    if (!in.read(header, sizeof header)) return false;
+    return header[18] == 2 && header[19] == 2;
+}
+
+bool folder_writable(const std::string& path) {
+    const std::filesystem::path file(path);
+    const std::string folder = file.has_parent_path() ? file.parent_path().string() : ".";
+    return ::access(folder.c_str(), W_OK) == 0;
+}
+
+}  // namespace
 
 std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreError& error,
                                                  int wait_ms) {
@@ -99,6 +119,13 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreE
                 error.message = "'" + path + "' is not a SQLite database";
             else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
                 error.message = "database '" + path + "' is locked by another process";
+            else if ((code == SQLITE_READONLY || code == SQLITE_CANTOPEN) && in_wal_mode(path) &&
+                     !folder_writable(path))
+                error.message = "cannot open database '" + path +
+                                "': it is in WAL mode, whose readers must make its '-shm' file "
+                                "beside it, and its folder is not writable by this user; make "
+                                "the folder writable, or turn WAL off once with write access "
+                                "(PRAGMA journal_mode = DELETE)";
             else if (code == SQLITE_CANTOPEN && ::access(path.c_str(), R_OK) != 0)
                 error.message = "cannot open database '" + path + "': " + std::strerror(errno) +
                                 " (reading it needs read permission on the file)";

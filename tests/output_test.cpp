@@ -2,11 +2,14 @@
 // segment), the JSON documents of docs/running.md (format 1: every key, warnings, error
 // kinds and diagnostic codes), export as a JSON array, and where run state cannot be written.
 #include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -545,4 +548,38 @@ TEST_CASE("-v repeated, or its letters run together, gives more log lines, never
     CHECK(log_lines({"-v", "-v"}) == debug);
     CHECK(log_lines({"--verbose", "--verbose"}) == debug);
     CHECK(log_lines({"-vvv"}) >= debug);
+}
+
+// A WAL-mode database in a folder the reader cannot write: SQLite's own words ("attempt to
+// write a readonly database") read as if strata wrote; the message says what WAL needs. Run
+// as another user (root writes anywhere): `setpriv` to nobody when the tests run as root.
+TEST_CASE("a WAL database in a folder the reader cannot write says what WAL needs") {
+    TempDir dir;
+    const auto folder = dir.file("ro");
+    std::filesystem::create_directories(folder);
+    const auto db = folder + "/base.db";
+    {
+        SQLite::Database make(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        make.exec("PRAGMA journal_mode = WAL; CREATE TABLE customers (id INTEGER PRIMARY KEY);");
+    }
+    REQUIRE_FALSE(std::filesystem::exists(db + "-shm"));
+    std::vector<std::string> argv = {STRATA_BINARY, "runs", "--db", db};
+    if (::geteuid() == 0) {
+        if (!std::filesystem::exists("/usr/bin/setpriv")) return;  // util-linux, in Debian
+        argv.insert(argv.begin(),
+                    {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"});
+    } else {
+        std::filesystem::permissions(
+            folder, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    }
+    const pid_t pid = start(argv, dir.file("out.txt"), dir.file("err.txt"));
+    const int code = finish_or_kill(pid, Clock::now() + std::chrono::seconds(30)).exit_code;
+    std::filesystem::permissions(folder, std::filesystem::perms::owner_all);
+    std::ifstream in(dir.file("err.txt"));
+    const std::string err(std::istreambuf_iterator<char>(in), {});
+    CHECK(code == 2);
+    CHECK_MESSAGE(err.find("strata runs: cannot open database '" + db +
+                           "': it is in WAL mode, whose readers must make its '-shm' file beside "
+                           "it, and its folder is not writable by this user") != std::string::npos,
+                  err);
 }
