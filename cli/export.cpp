@@ -87,6 +87,16 @@ void note_changed_file(const std::string& rules, SQLite::Database& state, const 
     } catch (const SQLite::Exception&) {
         // Without the registry, the note says less.
     }
+    // Another version of the ruleset (the file moved on since) is said as such, not as an edit.
+    Diagnostics ignored;
+    const std::optional<RuleFile> now = load_rule_file(SourceFile(rules, *text), ignored);
+    if (now && now->ruleset == r.ruleset && now->version != r.version) {
+        err << "strata export: note: " << rules << " is " << r.ruleset << " v" << now->version
+            << ", not the v" << r.version << " run " << r.run_id << " used; 'strata show "
+            << r.ruleset << '@' << r.version << "' prints that one. Segments, offers, channels "
+            << "and priorities are the run's own\n";
+        return;
+    }
     err << "strata export: note: " << rules << " has changed since run " << r.run_id
         << " used it as " << r.ruleset << " v" << r.version << " (sha256 "
         << r.rules_sha256.substr(0, 12) << ")";

@@ -336,3 +336,45 @@ general:
                      "run_id, as_of, customer_id, amt, customers.priority, customers.segment, "
                      "let.channel, let.offer\n") != std::string::npos);
 }
+
+// The rule file at the path is another version of the ruleset than the run's (the file moved
+// on), or an edit of the run's version: export says which.
+TEST_CASE("export: a note tells another version of the rule file from an edited one") {
+    TempDir dir;
+    const auto db = dir.database("c.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER, amt REAL);
+INSERT INTO customers VALUES (1, 3), (2, 0);
+)sql");
+    const std::string v1 = R"yaml(ruleset: c
+version: 1
+general:
+  segments:
+    - id: big
+      when: amt > 1
+    - id: small
+      when: otherwise
+)yaml";
+    const auto rules = dir.write("c.yaml", v1);
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    std::string v2 = v1;
+    v2.replace(v2.find("version: 1"), 10, "version: 2");
+    v2.replace(v2.find("amt > 1"), 7, "amt > 2");
+    dir.write("c.yaml", v2);
+    auto r = run_cli({"export", rules, "--db", db});
+    REQUIRE(r.code == 0);
+    CHECK(r.out ==
+          "customer_key,segment,tactical,offer,channel,priority\n1,big,,,,\n2,small,,,,\n");
+    CHECK(r.err ==
+          "strata export: run 1 of c v1, as_of 2026-11-01, 2 customers\n"
+          "strata export: note: " +
+              rules +
+              " is c v2, not the v1 run 1 used; 'strata show c@1' prints that one. "
+              "Segments, offers, channels and priorities are the run's own\n");
+    // The same version, edited: the older note, with the first line that differs.
+    std::string edited = v1;
+    edited.replace(edited.find("amt > 1"), 7, "amt > 2");
+    dir.write("c.yaml", edited);
+    r = run_cli({"export", rules, "--db", db});
+    REQUIRE(r.code == 0);
+    CHECK(r.err.find("has changed since run 1 used it as c v1") != std::string::npos);
+}
