@@ -41,7 +41,9 @@ int64_t newcomers(const DemoOptions& o, const Period& p, double per_30_days) {
 
 // The number of purchases (or visits) in the period of a customer with this history: about
 // `pace` times as often as before while they are still coming (the average gap between two
-// rows overstates how often people come), rarely once they have stopped.
+// rows overstates how often people come), rarely once they have stopped. At most `cap` per
+// whole 30 days of the period (at least `cap`), so that a year's advance keeps regular
+// customers at their pace instead of capping the whole year at a month's worth.
 int64_t repeat_count(Rng& rng, const History& h, const Period& p, int32_t usual_gap, double pace,
                      double comeback_per_30_days, int64_t cap) {
     if (h.n == 0) return 0;
@@ -49,7 +51,7 @@ int64_t repeat_count(Rng& rng, const History& h, const Period& p, int32_t usual_
     const int32_t quiet = p.first - 1 - h.last;
     const double expected =
         quiet <= 2 * gap + 30 ? pace * p.days() / gap : p.chance(comeback_per_30_days);
-    return std::min(cap, rng.poisson(expected));
+    return std::min(cap * std::max<int64_t>(1, p.days() / 30), rng.poisson(expected));
 }
 
 }  // namespace

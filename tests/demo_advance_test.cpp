@@ -223,3 +223,22 @@ TEST_CASE("--advance is refused for the real CDNOW log and for what is not a dur
     const auto help = run_cli({"demo-data", "--help"});
     CHECK(help.out.find("--advance DURATION") != std::string::npos);
 }
+
+// A long advance keeps regular customers at their pace: its last month holds about as many
+// orders as a one-month advance does (the cap on a customer's orders grows with the period;
+// it once held a whole year to a month's worth, and the last month had half the orders).
+TEST_CASE("demo-data --advance 1y keeps the pace of a month") {
+    TempDir dir;
+    auto last_month = [](const std::string& path) {
+        SQLite::Database db(path, SQLite::OPEN_READONLY);
+        return count(db,
+                     "SELECT count(*) FROM orders WHERE order_date > (SELECT date(max(order_date), "
+                     "'-30 days') FROM orders)");
+    };
+    const int64_t month = last_month(make_base(dir, "retail", "30d", "month.db"));
+    const int64_t year = last_month(make_base(dir, "retail", "1y", "year.db"));
+    INFO("last 30 days: " << month << " after 30d, " << year << " after 1y");
+    CHECK(month > 200);
+    CHECK(year * 10 >= month * 8);
+    CHECK(year * 10 <= month * 14);
+}
