@@ -156,12 +156,21 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
                    " it counted for run " + number(kept->run_id) +
                    ": it was installed again since (its row or triggers were removed), so "
                    "changes below the watermark may have gone unseen";
-        if (is.watch->changes != *was.watch_changes)
+        if (is.watch->changes != *was.watch_changes) {
+            // The watch is shared: another ruleset's run may have raised it above this one's
+            // watermark since, and a change up to there counts too.
+            const WatchReading& seen = is.raised ? *is.watch_before : *is.watch;
+            const bool raised_since =
+                seen.watermark && (!was.max_rowid || *seen.watermark > *was.max_rowid);
             return number(is.watch->changes - *was.watch_changes) + " change" +
                    (is.watch->changes - *was.watch_changes == 1 ? "" : "s") +
                    " to rows of table '" + use.table + "' at or below the watermark (rowid " +
-                   (was.max_rowid ? number(*was.max_rowid) : std::string("none")) + ") since run " +
-                   number(kept->run_id) + ": facts are not only appended";
+                   (was.max_rowid ? number(*was.max_rowid) : std::string("none")) + ")" +
+                   (raised_since ? " or the watch's, raised to rowid " + number(*seen.watermark) +
+                                       " by another run since,"
+                                 : "") +
+                   " since run " + number(kept->run_id) + ": facts are not only appended";
+        }
         // The watch as it was before this run raised it: a watermark below the kept one means
         // the kept state was read from another copy of the database (one restored since?).
         const WatchReading& covered = is.raised ? *is.watch_before : *is.watch;

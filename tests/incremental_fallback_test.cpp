@@ -560,3 +560,19 @@ TEST_CASE("incremental: a watch installed again counts fewer changes, and says s
                        "for run 2: it was installed again since (its row or triggers were "
                        "removed), so changes below the watermark may have gone unseen");
 }
+
+TEST_CASE("incremental: a change counted under the watch another ruleset raised says so") {
+    // The watch is shared: another ruleset's run raises it past this one's watermark, and a
+    // change to a row between the two counts. The reason names both watermarks.
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    shop.sql(
+        "INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', 5), "
+        "(4, '2026-10-30', 6)");
+    run_another_ruleset(shop);
+    shop.sql("UPDATE orders SET amount = 999 WHERE order_id = 202");
+    check_full_because(shop.run(),
+                       "1 change to rows of table 'orders' at or below the watermark (rowid 200) "
+                       "or the watch's, raised to rowid 202 by another run since, since run 1: "
+                       "facts are not only appended");
+}
