@@ -119,7 +119,7 @@ class RowWriter {
                     if (i < numeric_affinity_.size() && !numeric_affinity_[i].empty() &&
                         spells_a_number(raw)) {
                         error = "line " + std::to_string(line) + ", column '" + file_.names[i] +
-                                "': '" + std::string(raw) +
+                                "': '" + text::one_line(raw) +
                                 "' would be stored as a number: the table declares the column " +
                                 numeric_affinity_[i] +
                                 ", which strata reads as text but SQLite stores numbers in; "
@@ -193,7 +193,7 @@ class RowWriter {
             }
             if (!fits) {
                 error = "line " + std::to_string(line) + ": the key column '" + file_.names[i] +
-                        "' holds '" + std::string(cell) + "', which is not " +
+                        "' holds '" + text::one_line(cell) + "', which is not " +
                         with_article(plan.type) + "; every row needs a key";
                 return false;
             }
@@ -210,8 +210,8 @@ class RowWriter {
 
     // "key 'K' of column 'c' is on line L and on line E; …" (E 0: already in the table).
     std::string duplicate_key(std::string_view key, size_t line, size_t earlier) const {
-        return "key '" + std::string(key) + "' of column '" + file_.names[*key_] + "' is on line " +
-               std::to_string(line) +
+        return "key '" + text::one_line(key) + "' of column '" + file_.names[*key_] +
+               "' is on line " + std::to_string(line) +
                (earlier == 0 ? " and already in the table"
                              : " and on line " + std::to_string(earlier)) +
                "; keys must be unique";

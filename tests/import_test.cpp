@@ -574,4 +574,15 @@ TEST_CASE("import quotes a cell with a line break on one line") {
     INFO(r.out << r.err);
     REQUIRE(r.code == 0);
     CHECK(r.out.find("but 'n\u23CEa' is not; --types amount:integer") != std::string::npos);
+    // The key column's refusals too: a key that is not of its type, a key given twice.
+    const auto keys = dir.write("keys.csv", "id;amount\n\"a\nb\";5\n");
+    r = run_cli(
+        {"import", keys, "--db", db, "--table", "k", "--key", "id", "--types", "id:integer"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("the key column 'id' holds 'a\u23CEb', which is not an integer") !=
+          std::string::npos);
+    const auto twice = dir.write("twice.csv", "id;amount\n\"a\nb\";5\n\"a\nb\";6\n");
+    r = run_cli({"import", twice, "--db", db, "--table", "k", "--key", "id"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("key 'a\u23CEb' of column 'id' is on line") != std::string::npos);
 }
