@@ -117,14 +117,8 @@ std::optional<StoredRun> load_stored_run(SQLite::Database& state, const std::str
     }
     // A strata_runs (or other strata_*) table made by someone else: said as the other
     // readers of runs say it, not as a missing column.
-    try {
-        if (std::string foreign = foreign_state_tables(state); !foreign.empty()) {
-            err << "strata export: " << foreign << '\n';
-            return std::nullopt;
-        }
-    } catch (const SQLite::Exception& e) {
-        err << "strata export: cannot read runs from '" << state.getFilename() << "': " << e.what()
-            << '\n';
+    if (!state_tables(state, error)) {
+        err << "strata export: " << error.message << '\n';
         return std::nullopt;
     }
     StoredRun run;

@@ -106,7 +106,7 @@ std::optional<ExportColumn> rule_column(const std::string& name, const CompiledR
                 return ExportColumn{name, From::Column, i, std::nullopt};
         }
     }
-    if (name.rfind("let.", 0) == 0) {
+    if (name.rfind("let.", 0) == 0 && name.rfind("let.let.", 0) != 0) {
         if (auto let = rule_column(name.substr(4), rules); let && let->from == From::Let) {
             let->header = name;
             return let;

@@ -329,6 +329,8 @@ general:
                      "customer column 'segment' is 'customers.segment'") != std::string::npos);
     CHECK(r.err.find("note: --columns 'channel' is the run's own channel; the rule file's let "
                      "'channel' is 'let.channel'") != std::string::npos);
+    // let. is said once: let.let.offer is no name.
+    CHECK(run_cli({"export", rules, "--db", db, "--columns", "key,let.let.offer"}).code == 2);
     // The list of names offers each once, the clashing ones qualified.
     r = run_cli({"export", rules, "--db", db, "--columns", "key,nope"});
     CHECK(r.code == 2);

@@ -565,7 +565,10 @@ TEST_CASE("a WAL database in a folder the reader cannot write says what WAL need
     REQUIRE_FALSE(std::filesystem::exists(db + "-shm"));
     std::vector<std::string> argv = {STRATA_BINARY, "runs", "--db", db};
     if (::geteuid() == 0) {
-        if (!std::filesystem::exists("/usr/bin/setpriv")) return;  // util-linux, in Debian
+        if (!std::filesystem::exists("/usr/bin/setpriv")) {  // util-linux, in Debian
+            WARN_MESSAGE(false, "not tested: root without /usr/bin/setpriv to run as nobody");
+            return;
+        }
         argv.insert(argv.begin(),
                     {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"});
     } else {
