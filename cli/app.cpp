@@ -291,14 +291,25 @@ std::string command_word(const std::vector<std::string>& args) {
     return {};
 }
 
-// The first option before the command word that is not strata's own (-v, --help, --version),
-// or "": `strata --format json runs` would otherwise take `json` for the command.
+// Whether `a` is one of strata's own options, given before the command: -v (-vv…), -h,
+// --verbose, --help, --version, and short ones combined (-vh).
+bool own_option(const std::string& a) {
+    if (a == "--verbose" || a == "--help" || a == "--version") return true;
+    return a.size() > 1 && a[0] == '-' && a[1] != '-' &&
+           a.find_first_not_of("vh", 1) == std::string::npos;
+}
+
+// The first option before the command word that is not strata's own, or "": `strata
+// --format json runs` would otherwise take `json` for the command. Nothing when help is
+// asked for anywhere (CLI11 answers it).
 std::string option_before_command(const std::vector<std::string>& args) {
     for (const auto& a : args) {
+        if (a == "--") break;
+        if (a == "-h" || a == "--help") return {};
+    }
+    for (const auto& a : args) {
         if (a == "--" || a.empty() || a[0] != '-') break;
-        const bool verbose = a.size() > 1 && a.find_first_not_of('v', 1) == std::string::npos;
-        if (verbose || a == "--verbose" || a == "-h" || a == "--help" || a == "--version") continue;
-        return a.substr(0, a.find('='));
+        if (!own_option(a)) return a.substr(0, a.find('='));
     }
     return {};
 }
@@ -454,22 +465,24 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
     for (CLI::App* cmd : app.get_subcommands({}))
         cmd->group("Commands");
     if (const std::string stray = option_before_command(args); !stray.empty()) {
-        std::string named;  // the command the rest of the line names, if any
-        bool skipped = false;
+        // The command the line names: the first word that is one (an option's value is not).
+        const CLI::App* named = nullptr;
         for (const auto& a : args) {
-            if (a.empty() || a[0] == '-') continue;
-            if (find_command(app, a)) {
-                named = a;
-                break;
-            }
-            if (skipped) break;
-            skipped = true;  // the option's value
+            if (a == "--") break;
+            if (!a.empty() && a[0] != '-' && (named = find_command(app, a))) break;
         }
-        const std::string message = "option " + stray +
-                                    " comes before the command: give the command first, then "
-                                    "its options (strata " +
-                                    (named.empty() ? std::string("COMMAND") : named) + " " + stray +
-                                    " …)";
+        std::string message;
+        if (named && named->get_option_no_throw(stray)) {
+            message = "option " + stray +
+                      " comes before the command: give the command first, then its options "
+                      "(strata " +
+                      named->get_name() + " " + stray + " …)";
+        } else {
+            message = "unknown option " + stray +
+                      did_you_mean(stray, {"--verbose", "--version", "--help"}) +
+                      "; strata's own options are -v (--verbose), --help and --version, and a "
+                      "command's options go after the command";
+        }
         err << "strata: " << message << '\n';
         if (json_format_given(args)) write_json_error(out, "usage", message);
         return kExitEnvironment;

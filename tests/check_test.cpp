@@ -374,6 +374,17 @@ TEST_CASE("an unknown command says so and lists the commands") {
     const Run joined = run({"-vv", "--db=x.db", "check", "x.yaml"});
     CHECK(joined.code == 2);
     CHECK(joined.err.find("option --db comes before the command") != std::string::npos);
+    // Two options before the command: the command is still found.
+    const Run two = run({"--state", "s.db", "--db", "x.db", "run", "r.yaml"});
+    CHECK(two.err.find("(strata run --state …)") != std::string::npos);
+    // strata's own options pass, combined too; an option no command has is unknown.
+    CHECK(run({"-vh"}).code == 0);
+    const Run typo_option = run({"--verison"});
+    CHECK(typo_option.code == 2);
+    CHECK(typo_option.err.rfind("strata: unknown option --verison (did you mean '--version'?)",
+                                0) == 0);
+    const Run not_runs = run({"-q", "runs"});
+    CHECK(not_runs.err.rfind("strata: unknown option -q;", 0) == 0);
 }
 
 TEST_CASE("a usage error points to the command's own --help") {
