@@ -15,6 +15,7 @@
 #include "cli/run_warehouse.hpp"
 #include "cli/stored_state.hpp"
 #include "cli/whole_number.hpp"
+#include "files/partial_file.hpp"
 #include "report/html.hpp"
 #include "report/report_model.hpp"
 #include "report/run_store.hpp"
@@ -79,9 +80,12 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
     if (!model) return fail(error);
     const std::string html = report::render_report_html(*model, *library);
     // Written beside the target first, then renamed over it: a failed write leaves no half file.
-    const std::string partial = options.out + ".partial";
     if (std::error_code ec; std::filesystem::is_directory(options.out, ec))
         return fail("'" + options.out + "' is a folder; --out names the HTML file to write");
+    std::string partial_error;
+    const std::optional<std::string> made = files::make_partial_beside(options.out, partial_error);
+    if (!made) return fail("cannot write '" + options.out + "': " + partial_error);
+    const std::string& partial = *made;
     {
         std::ofstream file(partial, std::ios::binary | std::ios::trunc);
         if (!file || !file.write(html.data(), static_cast<std::streamsize>(html.size())) ||

@@ -4,7 +4,6 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "examples/demo_advance.hpp"
 #include "examples/demo_auto.hpp"
 #include "examples/demo_support.hpp"
+#include "files/partial_file.hpp"
 
 namespace strata::examples {
 
@@ -460,18 +460,17 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
         return false;
     }
     const fs::path target(options.out);
-    // Written beside the target under a name of this process's own, made here (never a file
-    // someone else has there), and renamed over the target once whole. A process killed
-    // meanwhile leaves it: FILE.PID.partial, which nothing else reads.
-    const fs::path temp = target.string() + "." + std::to_string(::getpid()) + ".partial";
-    std::error_code ec;
-    const int made = ::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
-    if (made < 0) {
-        error = "cannot write '" + options.out + "': cannot make '" + temp.string() + "': " +
-                (errno == EEXIST ? "a file of that name is in the way" : std::strerror(errno));
+    // Written beside the target under a name of its own (files/partial_file.hpp), renamed
+    // over the target once whole. A process killed meanwhile leaves it; nothing else reads it.
+    std::string partial_error;
+    const std::optional<std::string> partial =
+        files::make_partial_beside(options.out, partial_error);
+    if (!partial) {
+        error = "cannot write '" + options.out + "': " + partial_error;
         return false;
     }
-    ::close(made);
+    const fs::path temp = *partial;
+    std::error_code ec;
     try {
         {
             SQLite::Database db(temp.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);

@@ -154,7 +154,13 @@ TEST_CASE("report: moves up and down between two runs, and the segment numbers o
 
 TEST_CASE("report: defaults to the latest run's ruleset, and a first run has no moves") {
     Stored s;
+    // A file named like a partial write beside --out is someone else's: left as it was.
+    {
+        std::ofstream other(s.out + ".partial");
+        other << "notes";
+    }
     auto r = s.report();
+    CHECK(read_file(s.out + ".partial") == "notes");
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(r.out == "wrote " + s.out + ": spenders v4, run 3 as of 2026-11-01, 1,510 customers\n");
     const std::string html = read_file(s.out);

@@ -1,6 +1,7 @@
 // End to end: every shipped rule file runs on its demo database and gives sensible,
 // non-empty segments; the CDNOW loader reads the real log.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -226,13 +227,16 @@ TEST_CASE("demo-data replaces only a demo base of its own without stored runs") 
     CHECK_FALSE(fs::exists(dir.file("c.db")));
     // A file named like a partial write, that demo-data did not make, is left as it was; the
     // command's own partial file is gone once it is done.
+    // So is one named as this process's would be (left by a killed process of the same id).
     const auto partial = dir.write("p.db.partial", "my notes");
+    const auto same_id = dir.write("p.db." + std::to_string(::getpid()) + ".partial", "mine");
     REQUIRE(demo(dir.file("p.db")).code == 0);
     CHECK(bytes(partial) == "my notes");
+    CHECK(bytes(same_id) == "mine");
     size_t left = 0;
     for (const auto& entry : fs::directory_iterator(dir.file("")))
         left += entry.path().string().find(".partial") != std::string::npos;
-    CHECK(left == 1);
+    CHECK(left == 2);
 }
 
 TEST_CASE("the rule graph lists every node after the nodes it depends on") {
