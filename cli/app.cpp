@@ -299,14 +299,18 @@ bool own_option(const std::string& a) {
            a.find_first_not_of("vh", 1) == std::string::npos;
 }
 
-// The first option before the command word that is not strata's own, or "": `strata
-// --format json runs` would otherwise take `json` for the command. Nothing when help is
-// asked for anywhere (CLI11 answers it).
-std::string option_before_command(const std::vector<std::string>& args) {
+// Whether -h or --help is given anywhere before "--".
+bool help_asked(const std::vector<std::string>& args) {
     for (const auto& a : args) {
         if (a == "--") break;
-        if (a == "-h" || a == "--help") return {};
+        if (a == "-h" || a == "--help") return true;
     }
+    return false;
+}
+
+// The first option before the command word that is not strata's own, or "": `strata
+// --format json runs` would otherwise take `json` for the command.
+std::string option_before_command(const std::vector<std::string>& args) {
     for (const auto& a : args) {
         if (a == "--" || a.empty() || a[0] != '-') break;
         if (!own_option(a)) return a.substr(0, a.find('='));
@@ -464,6 +468,26 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
     register_commands(app, exit_code, out, err, command);
     for (CLI::App* cmd : app.get_subcommands({}))
         cmd->group("Commands");
+    // Help asked for with a command's option before the command (`strata --db x.db runs
+    // --help`): the help of the command the line names, or strata's own when it names none.
+    // The options before the command and their values are dropped; CLI11 answers the rest.
+    if (help_asked(args) && !option_before_command(args).empty()) {
+        std::vector<std::string> asked;
+        for (const auto& a : args) {
+            if (a.empty() || a[0] != '-' || !own_option(a)) break;
+            if (a != "-h" && a != "--help") asked.push_back(a);
+        }
+        for (size_t i = 0; i < args.size(); ++i) {
+            if (args[i] == "--") break;
+            if (!args[i].empty() && args[i][0] != '-' && find_command(app, args[i])) {
+                asked.insert(asked.end(), args.begin() + static_cast<std::ptrdiff_t>(i),
+                             args.end());
+                break;
+            }
+        }
+        if (!help_asked(asked)) asked.emplace_back("--help");
+        return run_main(asked, out, err);
+    }
     if (const std::string stray = option_before_command(args); !stray.empty()) {
         // The command the line names: the first word that is one (an option's value is not).
         const CLI::App* named = nullptr;

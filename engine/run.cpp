@@ -498,6 +498,14 @@ std::optional<RunReport> run_once(const CompiledRules& rules, SQLite::Database& 
     const bool evaluated = read_and_evaluate(request, read, clock, read_error);
     if (starting.valid()) writer = starting.get();
     if (!evaluated) {
+        // The writer's own failure comes first when both failed: it is what the state holds
+        // (a missing segment code, a lock held by another run), and its rollback beside the
+        // reads, with the state in the customer database, can be what failed the read.
+        if (!options.dry_run && !writer && !start_error.message.empty()) {
+            error.message = start_error.message;
+            error.rule_problem = start_error.rule_problem;
+            return std::nullopt;
+        }
         error.message = state_read_error.empty() ? read_error : state_read_error;
         return std::nullopt;
     }

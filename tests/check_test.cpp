@@ -385,6 +385,19 @@ TEST_CASE("an unknown command says so and lists the commands") {
                                 0) == 0);
     const Run not_runs = run({"-q", "runs"});
     CHECK(not_runs.err.rfind("strata: unknown option -q;", 0) == 0);
+
+    // Help with an option before the command: the named command's help, or strata's own
+    // when the line names none (the option's value is not taken for a command).
+    const Run runs_help = run({"--db", "x.db", "runs", "--help"});
+    CHECK(runs_help.code == 0);
+    CHECK(runs_help.out.find("Usage: strata runs [OPTIONS]") != std::string::npos);
+    const Run claim_help = run({"-h", "--state", "s.db", "outbox", "claim"});
+    CHECK(claim_help.code == 0);
+    CHECK(claim_help.out.find("Usage: strata outbox claim [OPTIONS]") != std::string::npos);
+    const Run own_help = run({"--format", "json", "--help"});
+    CHECK(own_help.code == 0);
+    CHECK(own_help.out.find("Usage: strata [OPTIONS] COMMAND") != std::string::npos);
+    CHECK(own_help.err.empty());
 }
 
 TEST_CASE("a usage error points to the command's own --help") {
