@@ -60,6 +60,7 @@ class TestLoader : public YamlReader {
     using YamlReader::YamlReader;
 
     std::optional<TestFile> load() {
+        if (!report_invalid_utf8("test file")) return std::nullopt;
         if (!report_lone_carriage_return("test file")) return std::nullopt;
         YAML::Node root;
         try {

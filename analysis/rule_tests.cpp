@@ -233,7 +233,16 @@ class Runner {
             auto it = placed.find(key_id(e.key));
             const std::string who = prefix + "customer " + key_text(e.key) + ": ";
             if (it == placed.end()) {
-                fails.push_back(who + "expected in " + e.segment + ", but not in the base");
+                // The same key of the other kind ('1' for 1) is most likely the one meant.
+                const std::string id = key_id(e.key);
+                const std::string other = (id[0] == 't' ? "v" : "t") + id.substr(1);
+                const auto near = placed.find(other);
+                fails.push_back(
+                    who + "expected in " + e.segment + ", but not in the base" +
+                    (near == placed.end()
+                         ? std::string()
+                         : ", which has customer " + key_text(near->second->key) +
+                               " (quote the key in 'expect' as in 'customers', or in neither)"));
                 continue;
             }
             const MembershipRow& m = *it->second;

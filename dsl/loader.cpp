@@ -13,7 +13,6 @@
 #include "dsl/shared_tactical.hpp"
 #include "dsl/trigger_loader.hpp"
 #include "dsl/yaml_reader.hpp"
-#include "text/encoding.hpp"
 
 namespace strata {
 
@@ -102,16 +101,7 @@ class Loader : public YamlReader {
                   "hold tabs and line breaks but no other control character");
             return std::nullopt;
         }
-        if (size_t bad = 0; !text::is_valid_utf8(file_.text(), &bad)) {
-            char byte[8];
-            std::snprintf(byte, sizeof byte, "0x%02X",
-                          static_cast<unsigned>(static_cast<unsigned char>(file_.text()[bad])));
-            error(Code::Yaml, file_.locate(bad),
-                  std::string("rule file is not valid UTF-8: the byte ") + byte +
-                      " here does not start or continue a UTF-8 character; save the file as "
-                      "UTF-8 (an editor's \"Save with encoding\" or iconv -f cp1251 -t utf-8)");
-            return std::nullopt;
-        }
+        if (!report_invalid_utf8("rule file")) return std::nullopt;
         if (!report_lone_carriage_return("rule file")) return std::nullopt;
         // A second document ('---' after the first one's content; often a newer version
         // pasted below the old one) is never read silently. Found in the text: yaml-cpp's

@@ -9,6 +9,7 @@
 
 #include "dsl/hints.hpp"
 #include "dsl/names.hpp"
+#include "text/encoding.hpp"
 
 namespace strata {
 
@@ -207,6 +208,19 @@ bool YamlReader::report_lone_carriage_return(const std::string& what) {
         return false;
     }
     return true;
+}
+
+bool YamlReader::report_invalid_utf8(const std::string& what) {
+    size_t bad = 0;
+    if (text::is_valid_utf8(file_.text(), &bad)) return true;
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X",
+                  static_cast<unsigned>(static_cast<unsigned char>(file_.text()[bad])));
+    error(DiagnosticCode::Yaml, file_.locate(bad),
+          what + " is not valid UTF-8: the byte " + byte +
+              " here does not start or continue a UTF-8 character; save the file as UTF-8 (an "
+              "editor's \"Save with encoding\" or iconv -f cp1251 -t utf-8)");
+    return false;
 }
 
 bool YamlReader::report_tags_and_unclosed_quotes(const YAML::Node& root) {

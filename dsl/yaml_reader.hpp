@@ -69,6 +69,11 @@ class YamlReader {
     // file" or "test file".
     bool report_lone_carriage_return(const std::string& what);
 
+    // Reports the first byte that does not start or continue a UTF-8 character (a file saved
+    // as cp1251 or Latin-1), whose text would otherwise be read as other characters. Returns
+    // whether there is none. `what`: "rule file" or "test file".
+    bool report_invalid_utf8(const std::string& what);
+
     const SourceFile& file() const { return file_; }
     // "line:col" of `at` as users read it (col in characters), for a message that names another
     // place in the file.

@@ -193,6 +193,15 @@ TEST_CASE("strata test: bad test files are rule problems at file:line:col; missi
     CHECK(cr.err.find("tiers.test.yaml:1:7: error: this line ends with a carriage return alone") !=
           std::string::npos);
     CHECK(cr.err.find("missing the required key") == std::string::npos);
+    // A test file saved as cp1251 is refused at its first such byte, as a rule file is: its
+    // texts would not be the ones the rules compare with.
+    dir.write("tiers.test.yaml",
+              "cases:\n  - name: x\n    as_of: 2026-10-01\n    customers:\n"
+              "      - { customer_id: 1, tv: \xe7\xee\xeb }\n    expect: {}\n");
+    auto cp = run_cli({"test", rules});
+    CHECK(cp.code == 1);
+    CHECK(cp.err.find("tiers.test.yaml:5:31: error: test file is not valid UTF-8: the byte 0xE7") !=
+          std::string::npos);
     CHECK(run_cli({"test", rules, "--min-coverage", "120"}).code == 2);
     // NaN compares false with both bounds; it is not a percentage either.
     for (const char* nan : {"nan", "NaN", "-nan"})
@@ -235,6 +244,21 @@ TEST_CASE("strata test: a test file that says one thing twice, or a day that doe
           std::string::npos);
     // A key given as null is a customer without a key, as data may have: allowed.
     CHECK(run_with(two + "      - { customer_id: null, tv: 1 }\n", order, expect).code == 0);
+    // Keys quoted in some rows only: a key column holds one kind, or '3' would read as 3.
+    r = run_with(two + "      - { customer_id: \"3\", tv: 1 }\n", order, expect);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("tiers.test.yaml:7:9: error: customer '3' is a text, but customer 1 (line "
+                     "5) is not: a key column holds one kind; quote every key, or none") !=
+          std::string::npos);
+    // Quoted in 'customers', not in 'expect': the failure names the key the base has.
+    r = run_with("      - { customer_id: \"1\", tv: 0 }\n      - { customer_id: \"2\", tv: 0 }\n",
+                 "        - { customer_id: \"1\", amount: 5, order_date: 2026-09-01 }\n",
+                 "      1: small\n      \"2\": small\n");
+    CHECK(r.code == 1);
+    CHECK(r.out.find("customer 1: expected in small, but not in the base, which has customer "
+                     "'1' (quote the key in 'expect' as in 'customers', or in neither)") !=
+          std::string::npos);
+    CHECK(r.out.find("customer '2'") == std::string::npos);
     // A day that does not exist was text, and so a null order date.
     r = run_with(two, "        - { customer_id: 1, amount: 5, order_date: 2026-02-30 }\n", expect);
     CHECK(r.code == 1);
