@@ -37,18 +37,35 @@ int run_outbox_claim(const OutboxClaimOptions& options, std::ostream& out, std::
     // A reader that stops early (`claim | head -n 1`) must not kill the claim before it puts
     // the batch back: with SIGPIPE ignored, the write fails and the check below sees it.
     std::signal(SIGPIPE, SIG_IGN);
-    for (const OutboxEntry& e : result.claimed)
+    // One line at a time: a line written whole has reached the reader (or the pipe it
+    // reads), which may send it and ack it, so it stays claimed. The lines not written go
+    // back to pending, as they were: a sender never loses an attempt to a line it never saw.
+    size_t written = 0;
+    for (const OutboxEntry& e : result.claimed) {
         out << e.json << '\n';
-    out.flush();
-    if (!out && !result.claimed.empty()) {
-        // The sender never saw them: a claim it cannot read must not use up their attempts.
+        out.flush();
+        if (!out) break;
+        ++written;
+    }
+    if (written < result.claimed.size()) {
         std::vector<int64_t> ids;
-        for (const OutboxEntry& e : result.claimed)
-            ids.push_back(e.id);
+        for (size_t i = written; i < result.claimed.size(); ++i)
+            ids.push_back(result.claimed[i].id);
         const auto undone = outbox_unclaim(options.target, request, ids, err);
-        err << "strata outbox claim: the claimed actions could not be written to the output";
-        if (undone)
-            err << "; " << *undone << " of " << ids.size() << " went back to pending, as they were";
+        err << "strata outbox claim: ";
+        if (written == 0)
+            err << "the claimed actions could not be written to the output";
+        else
+            err << "the output failed after " << written << " of " << result.claimed.size()
+                << " claimed actions; the " << written << " written stay claimed by "
+                << options.consumer << " until " << request.lease_until
+                << " (ack or fail them; unread, they return to pending when the lease ends)";
+        if (undone) {
+            err << "; " << *undone << " of " << ids.size() << (written == 0 ? "" : " not written")
+                << " went back to pending, as they were";
+            if (static_cast<size_t>(*undone) < ids.size())
+                err << " (the others were no longer this claim's: its lease had ended)";
+        }
         err << '\n';
         return kExitEnvironment;
     }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <streambuf>
 #include <string>
 #include <thread>
 #include <vector>
@@ -602,6 +603,62 @@ TEST_CASE("a claim whose output cannot be written puts its actions back to pendi
           Ids{"1", "2", "3"});
 }
 
+namespace {
+
+// An output that takes `lines` whole lines, then fails every write (a reader that read the
+// first lines and went away).
+class OutputFailingAfter : public std::streambuf {
+  public:
+    explicit OutputFailingAfter(int lines) : lines_left_(lines) {}
+    std::string taken;
+
+  protected:
+    int_type overflow(int_type c) override {
+        if (traits_type::eq_int_type(c, traits_type::eof())) return 0;
+        const char ch = traits_type::to_char_type(c);
+        return xsputn(&ch, 1) == 1 ? c : traits_type::eof();
+    }
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        std::streamsize k = 0;
+        for (; k < n && lines_left_ > 0; ++k) {
+            taken.push_back(s[k]);
+            if (s[k] == '\n') --lines_left_;
+        }
+        return k;
+    }
+
+  private:
+    int lines_left_;
+};
+
+}  // namespace
+
+TEST_CASE("a claim whose output fails midway keeps the lines it wrote claimed") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(3));
+    OutputFailingAfter buffer(1);
+    std::ostream out(&buffer);
+    std::ostringstream err;
+    const int code = strata::cli::run_main(
+        {"outbox", "claim", "--db", db, "--limit", "3", "--consumer", "a"}, out, err);
+    CHECK(code == 2);
+    CHECK(ids_of(buffer.taken) == Ids{"1"});
+    CHECK(err.str().find("strata outbox claim: the output failed after 1 of 3 claimed actions; "
+                         "the 1 written stay claimed by a until ") == 0);
+    CHECK(err.str().find("; 2 of 2 not written went back to pending, as they were\n") !=
+          std::string::npos);
+    // The sender saw action 1 whole: it may send it, and its ack counts.
+    CHECK(column(db, 1, "status") == "in_flight");
+    CHECK(column(db, 1, "attempt") == "1");
+    for (int64_t id : {2, 3}) {
+        CHECK(column(db, id, "status") == "pending");
+        CHECK(column(db, id, "attempt") == "0");
+    }
+    CHECK(outbox("ack", db, {"1", "--consumer", "a"}).code == 0);
+    CHECK(column(db, 1, "status") == "done");
+    CHECK(ids_of(outbox("claim", db, {"--limit", "3", "--consumer", "b"}).out) == Ids{"2", "3"});
+}
+
 TEST_CASE("a claim whose reader stops early puts the batch back instead of dying of SIGPIPE") {
     TempDir dir;
     const std::string db = outbox_state(dir, pending(2000));  // far more than a pipe holds
@@ -618,9 +675,16 @@ TEST_CASE("a claim whose reader stops early puts the batch back instead of dying
     ::pclose(pipe);
     std::signal(SIGPIPE, before);
     CHECK(std::string(status) == "2\n");  // not 141, killed by SIGPIPE
-    CHECK(
-        scalar(db, "SELECT count(*) FROM strata_outbox WHERE status = 'pending' AND attempt = 0") ==
-        2000);
+    // What reached the pipe before `head` went away stays claimed (head read the first of
+    // them); the rest went back to pending.
+    const int64_t back =
+        scalar(db, "SELECT count(*) FROM strata_outbox WHERE status = 'pending' AND attempt = 0");
+    const int64_t kept = scalar(
+        db, "SELECT count(*) FROM strata_outbox WHERE status = 'in_flight' AND consumer = 'a'");
+    CHECK(back + kept == 2000);
+    CHECK(kept >= 1);
+    CHECK(back >= 1000);  // far more than a pipe holds
+    CHECK(scalar(db, "SELECT min(id) FROM strata_outbox WHERE status = 'pending'") == kept + 1);
 }
 
 TEST_CASE("outbox commands wait up to --wait for a lock held while the file is opened") {
