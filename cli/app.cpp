@@ -117,11 +117,12 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
         ->capture_default_str();
     cmd->add_flag("--bom", options->bom,
                   "CSV: start with the UTF-8 byte-order mark (Excel then reads the file as UTF-8)");
-    auto* columns_given =
-        cmd->add_option("--columns", *columns,
-                        "CSV: the columns to write, in order, comma-separated: key, segment, "
-                        "tactical, offer, channel, priority, run_id, as_of, a customer column or a "
-                        "let of the run's rule file, or an rfm let's field such as rfm.code");
+    auto* columns_given = cmd->add_option(
+        "--columns", *columns,
+        "CSV: the columns to write, in order, comma-separated: key, segment, "
+        "tactical, offer, channel, priority, run_id, as_of, a customer column or a "
+        "let of the run's rule file, or an rfm let's field such as score.code (LET.code, "
+        "LET.r, LET.f, LET.m)");
     cmd->callback([cmd, options, format, delimiter, encoding, columns, columns_given, &exit_code,
                    &out, &err] {
         options->format = *format == "jsonl"  ? ExportFormat::Jsonl

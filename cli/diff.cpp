@@ -364,7 +364,8 @@ void add_diff(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
                     "Reference date YYYY-MM-DD for both files (default: the new file's, else the "
                     "old file's, else today)");
     cmd->add_option("--sample", options->sample,
-                    "List up to N example customer keys for each move and each trigger")
+                    "List up to N example customer keys for each move and each trigger (default 0: "
+                    "none)")
         ->check(whole_number("a sample size", 1000000));
     cmd->add_option("--state", options->state,
                     "SQLite file with run state, read for previous_segment and the like and for "

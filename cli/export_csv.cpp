@@ -11,6 +11,7 @@
 #include "dsl/names.hpp"
 #include "engine/run.hpp"
 #include "engine/sha256.hpp"
+#include "engine/store.hpp"
 #include "engine/versions.hpp"
 #include "text/encoding.hpp"
 
@@ -160,6 +161,35 @@ std::string joined(const std::vector<std::string>& names) {
     for (const auto& n : names)
         out += (out.empty() ? "" : ", ") + n;
     return out;
+}
+
+// What an unknown --columns name most likely meant, beyond the near spellings: a field of an
+// rfm let under another let's name (`rfm.code` for `score.code`), or a column of the customer
+// table that the rules do not read. Empty when neither.
+std::string unknown_name_hint(const std::string& name, const std::vector<std::string>& available,
+                              const LoadedRules& rules) {
+    const auto fields = bound::rfm_fields();
+    if (const size_t dot = name.rfind('.');
+        dot != std::string::npos &&
+        std::find(fields.begin(), fields.end(), name.substr(dot + 1)) != fields.end()) {
+        const std::string field = name.substr(dot);
+        std::vector<std::string> same_field;
+        for (const auto& a : available)
+            if (a.size() > field.size() &&
+                a.compare(a.size() - field.size(), field.size(), field) == 0)
+                same_field.push_back(a);
+        if (!same_field.empty())
+            return " (the rfm fields of this rule file: " + joined(same_field) + ")";
+    }
+    if (!rules.db) return {};
+    StoreError ignored;
+    const auto schema = read_schema(*rules.db, ignored);
+    const TableSchema* table = schema ? schema->find(rules.rules->rules.customers_table) : nullptr;
+    if (table && table->find(name))
+        return " (a column of table '" + table->name +
+               "' that the rule file does not read: export gives the columns the run's rules "
+               "bind, and the key to join others by)";
+    return {};
 }
 
 // Compiles the run's version and evaluates it at the run's as_of; checks that it places every
@@ -378,7 +408,9 @@ int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
         auto column = rule_column(name, *ev->rules.rules);
         if (!column) {
             const auto available = available_names(ev->rules.rules.get());
-            err << "strata export: unknown column '" << name << "'" << did_you_mean(name, available)
+            const std::string near = did_you_mean(name, available);
+            err << "strata export: unknown column '" << name << "'"
+                << (near.empty() ? unknown_name_hint(name, available, ev->rules) : near)
                 << " in --columns; the columns of " << run.record.ruleset << " v"
                 << run.record.version << " are: " << joined(available) << '\n';
             return kExitEnvironment;

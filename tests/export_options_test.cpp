@@ -178,6 +178,17 @@ TEST_CASE("export: an unknown column exits 2 with 'did you mean' and every colum
     auto record = f.do_export({"--columns", "key,rfm"});
     CHECK(record.code == 2);
     CHECK(record.err.find("unknown column 'rfm'") != std::string::npos);
+    // An rfm field under another let's name (a doc's `score.code`) names this file's fields.
+    auto field = f.do_export({"--columns", "key,score.code"});
+    CHECK(field.code == 2);
+    CHECK(field.err.find("unknown column 'score.code' (the rfm fields of this rule file: "
+                         "rfm.code) in --columns") != std::string::npos);
+    // A column of the customer table that no rule reads: why it is not there.
+    auto unread = f.do_export({"--columns", "key,компания"});
+    CHECK(unread.code == 2);
+    CHECK(unread.err.find("unknown column 'компания' (a column of table 'клиенты' that the rule "
+                          "file does not read: export gives the columns the run's rules bind, "
+                          "and the key to join others by) in --columns") != std::string::npos);
     // An empty list names an empty column, as an empty place in a list does: not the defaults.
     for (const char* list : {"", " ", "key,,segment", "key,segment,", ",key"}) {
         INFO("--columns '" << list << "'");
