@@ -121,6 +121,19 @@ class TestLoader : public YamlReader {
                               read_state_key(k, v, tc.first, false);
                           }
                       });
+            // Runs move forward in time: a later state before the one it follows is a
+            // mistake in the file (an as_of typed wrong), not a run to try and fail.
+            const FixtureState* before = &tc.first;
+            for (const FixtureState& s : tc.then) {
+                if (before->as_of && s.as_of && *s.as_of < *before->as_of)
+                    error(Code::InvalidValue, s.as_of_location,
+                          "this state's as_of " + format_date(*s.as_of) +
+                              " is before the one it follows (" + format_date(*before->as_of) +
+                              ", line " + std::to_string(before->as_of_location.line) +
+                              "): runs move forward in time, so each state of 'then' is on or "
+                              "after the one before");
+                if (s.as_of) before = &s;
+            }
             out.cases.push_back(std::move(tc));
         }
     }

@@ -193,6 +193,15 @@ TEST_CASE("strata test: bad test files are rule problems at file:line:col; missi
     CHECK(cr.err.find("tiers.test.yaml:1:7: error: this line ends with a carriage return alone") !=
           std::string::npos);
     CHECK(cr.err.find("missing the required key") == std::string::npos);
+    // A later state dated before the one it follows is located, not a run that fails.
+    dir.write("tiers.test.yaml",
+              "cases:\n  - name: x\n    as_of: 2026-10-01\n    customers: []\n    expect: {}\n"
+              "    then:\n      - as_of: 2026-10-05\n      - as_of: 2026-10-03\n");
+    auto back = run_cli({"test", rules});
+    CHECK(back.code == 1);
+    CHECK(back.err.find("tiers.test.yaml:8:16: error: this state's as_of 2026-10-03 is before "
+                        "the one it follows (2026-10-05, line 7): runs move forward in time") !=
+          std::string::npos);
     // A test file saved as cp1251 is refused at its first such byte, as a rule file is: its
     // texts would not be the ones the rules compare with.
     dir.write("tiers.test.yaml",
