@@ -47,6 +47,32 @@ std::string run_point(const std::string& as_of, int64_t run) {
     return as_of + " (run " + std::to_string(run) + ")";
 }
 
+// A time a customer was in no general segment of a ruleset: from the run that ended a general
+// stay without beginning another to the run that placed them again (none: not since).
+struct Absence {
+    const StayListing* ended;     // the general stay that `left_run` ended
+    const StayListing* returned;  // the general stay that ended the absence, or null
+};
+
+// The absences of one customer in one ruleset, in run order. [first, last): their stays.
+std::vector<Absence> absences_of(const StayListing* first, const StayListing* last) {
+    std::vector<Absence> out;
+    for (const StayListing* g = first; g != last; ++g) {
+        if (g->level != 0 || !g->exited_run) continue;
+        const StayListing* next = nullptr;  // the general stay that began at or after its end
+        for (const StayListing* h = first; h != last; ++h) {
+            if (h->level != 0 || h->entered_run < *g->exited_run) continue;
+            if (!next || h->entered_run < next->entered_run) next = h;
+        }
+        if (next && next->entered_run == *g->exited_run) continue;  // a move, not a leave
+        out.push_back(Absence{g, next});
+    }
+    std::sort(out.begin(), out.end(), [](const Absence& a, const Absence& b) {
+        return *a.ended->exited_run < *b.ended->exited_run;
+    });
+    return out;
+}
+
 // One customer's stays in one ruleset (entered-run order), as a table: each general stay,
 // then the tactical stays that were open while it lasted, indented by their nesting. A
 // tactical stay that outlives its general stay (a version renamed the general segment, or a
@@ -62,9 +88,19 @@ void write_group(std::ostream& out, const StayListing* first, const StayListing*
                                          : "run " + std::to_string(*s.exited_run),
                         std::to_string(s.version), s.cause});
     };
+    auto exit_point = [](const StayListing& s) {
+        return s.exited_as_of ? run_point(*s.exited_as_of, *s.exited_run)
+                              : "run " + std::to_string(*s.exited_run);
+    };
+    const std::vector<Absence> absences = absences_of(first, last);
     std::vector<bool> shown(static_cast<size_t>(last - first), false);
     for (const StayListing* g = first; g != last; ++g) {
         if (g->level != 0) continue;
+        // A time out of the base before this stay: a row of its own between the two.
+        for (const Absence& a : absences)
+            if (a.returned == g)
+                rows.push_back({"(not in the base)", exit_point(*a.ended),
+                                run_point(g->entered_as_of, g->entered_run), "", ""});
         row(*g, g->segment);
         for (const StayListing* t = first; t != last; ++t) {
             if (t->level == 0) continue;
@@ -88,16 +124,8 @@ void write_group(std::ostream& out, const StayListing* first, const StayListing*
     // The version, a number, to the right.
     write_text_table(out, rows, {false, false, false, true, false}, "  ");
     // No general stay open: the latest run that ended one did not place them at all.
-    const StayListing* latest = nullptr;
-    for (const StayListing* g = first; g != last; ++g) {
-        if (g->level != 0) continue;
-        if (!g->exited_run) return;
-        if (!latest || *g->exited_run > *latest->exited_run) latest = g;
-    }
-    if (latest)
-        out << "  left the base at "
-            << (latest->exited_as_of ? run_point(*latest->exited_as_of, *latest->exited_run)
-                                     : "run " + std::to_string(*latest->exited_run))
+    if (!absences.empty() && !absences.back().returned)
+        out << "  left the base at " << exit_point(*absences.back().ended)
             << ": that run did not place them, nor has any since\n";
 }
 
@@ -131,16 +159,24 @@ void write_actions(std::ostream& out, const std::optional<std::vector<OutboxEntr
     write_text_table(out, rows, std::vector<bool>(rows[0].size(), false), "  ");
 }
 
-void write_text(std::ostream& out, const std::vector<StayListing>& stays) {
+// Calls fn(first, last) for the stays of each customer in each ruleset, in order.
+template <typename Fn>
+void for_each_group(const std::vector<StayListing>& stays, Fn fn) {
     for (size_t begin = 0; begin < stays.size();) {
         size_t end = begin + 1;
         while (end < stays.size() && stays[end].ruleset == stays[begin].ruleset &&
                same_key(stays[end].key, stays[begin].key))
             ++end;
-        if (begin > 0) out << '\n';
-        write_group(out, stays.data() + begin, stays.data() + end);
+        fn(stays.data() + begin, stays.data() + end);
         begin = end;
     }
+}
+
+void write_text(std::ostream& out, const std::vector<StayListing>& stays) {
+    for_each_group(stays, [&](const StayListing* first, const StayListing* last) {
+        if (first != stays.data()) out << '\n';
+        write_group(out, first, last);
+    });
 }
 
 void write_key(JsonWriter& w, const Value& key) {
@@ -184,6 +220,31 @@ void write_json(std::ostream& out, const Value& customer, const std::vector<Stay
     } else {
         w.null();
     }
+    w.key("left_base").begin_array();
+    for_each_group(stays, [&](const StayListing* first, const StayListing* last) {
+        for (const Absence& a : absences_of(first, last)) {
+            w.begin_object().key("ruleset").value(a.ended->ruleset);
+            w.key("run").value(*a.ended->exited_run).key("as_of");
+            if (a.ended->exited_as_of)
+                w.value(*a.ended->exited_as_of);
+            else
+                w.null();
+            w.key("returned_run");
+            if (a.returned)
+                w.value(a.returned->entered_run);
+            else
+                w.null();
+            w.key("returned_as_of");
+            if (a.returned)
+                w.value(a.returned->entered_as_of);
+            else
+                w.null();
+            w.key("customer_key");
+            write_key(w, a.ended->key);
+            w.end_object();
+        }
+    });
+    w.end_array();
     w.end_object();
     out << w.str() << '\n';
 }

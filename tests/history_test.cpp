@@ -240,7 +240,7 @@ TEST_CASE("history shows a customer's stays with the runs, days and causes that 
     CHECK(json_at(json.out, "$.stays[2].level") == "1");
     CHECK(json_at(json.out, "$.stays[3]") == "<none>");
     CHECK(json.out.find("\"exited_run\":null,\"exited_as_of\":null") != std::string::npos);
-    CHECK(json.out.find("],\"actions\":[]}\n") != std::string::npos);
+    CHECK(json.out.find("],\"actions\":[],\"left_base\":[]}\n") != std::string::npos);
 
     auto text = run_cli({"history", "--db", s.db, "--customer", "7", "--ruleset", "tiers"});
     REQUIRE_MESSAGE(text.code == 0, text.err);
@@ -267,7 +267,9 @@ TEST_CASE("history shows a customer's stays with the runs, days and causes that 
 
     // A customer no longer in the base: their last stay ended with the run that left them out.
     SQLite::Database(s.db, SQLite::OPEN_READWRITE)
-        .exec("DELETE FROM customers WHERE customer_id = 8");
+        .exec(
+            "CREATE TABLE away AS SELECT * FROM customers WHERE customer_id = 8; "
+            "DELETE FROM customers WHERE customer_id = 8");
     REQUIRE(run_cli({"run", s.rules, "--db", s.db, "--as-of", "2026-12-01"}).code == 0);
     auto left = run_cli({"history", "--db", s.db, "--customer", "8", "--ruleset", "tiers"});
     CHECK(left.out ==
@@ -279,6 +281,31 @@ TEST_CASE("history shows a customer's stays with the runs, days and causes that 
           "since\n"
           "\n"
           "no actions\n");
+    auto left_json = run_cli(
+        {"history", "--db", s.db, "--customer", "8", "--ruleset", "tiers", "--format", "json"});
+    CHECK(left_json.out.find(",\"left_base\":[{\"ruleset\":\"tiers\",\"run\":4,\"as_of\":"
+                             "\"2026-12-01\",\"returned_run\":null,\"returned_as_of\":null,"
+                             "\"customer_key\":8}]}\n") != std::string::npos);
+
+    // Back in the base: the time away is a row between the two stays, and no longer "since".
+    SQLite::Database(s.db, SQLite::OPEN_READWRITE).exec("INSERT INTO customers SELECT * FROM away");
+    REQUIRE(run_cli({"run", s.rules, "--db", s.db, "--as-of", "2027-01-01"}).code == 0);
+    auto back = run_cli({"history", "--db", s.db, "--customer", "8", "--ruleset", "tiers"});
+    CHECK(back.out ==
+          "customer 8 in ruleset tiers\n"
+          "  SEGMENT            FROM                TO                  VERSION  CAUSE\n"
+          "  small              2026-10-01 (run 1)  2026-11-01 (run 2)        1  initial\n"
+          "  regular            2026-11-01 (run 2)  2026-12-01 (run 4)        1  data\n"
+          "  (not in the base)  2026-12-01 (run 4)  2027-01-01 (run 5)\n"
+          "  regular            2027-01-01 (run 5)  now                       1  data\n"
+          "\n"
+          "no actions\n");
+    auto back_json = run_cli(
+        {"history", "--db", s.db, "--customer", "8", "--ruleset", "tiers", "--format", "json"});
+    CHECK(json_at(back_json.out, "$.left_base[0].run") == "4");
+    CHECK(json_at(back_json.out, "$.left_base[0].returned_run") == "5");
+    CHECK(json_at(back_json.out, "$.left_base[0].returned_as_of") == "2027-01-01");
+    CHECK(json_at(back_json.out, "$.left_base[1]") == "<none>");
 }
 
 TEST_CASE("history names a run deleted by hand, or a summary that is not JSON: exit 2") {
@@ -382,7 +409,8 @@ TEST_CASE("history of a customer with no stays is an empty answer, not an error"
     Stored s;
     auto json = run_cli({"history", "--db", s.db, "--customer", "99999", "--format", "json"});
     CHECK(json.code == 0);
-    CHECK(json.out == "{\"format\":1,\"customer\":99999,\"stays\":[],\"actions\":[]}\n");
+    CHECK(json.out ==
+          "{\"format\":1,\"customer\":99999,\"stays\":[],\"actions\":[],\"left_base\":[]}\n");
     CHECK(json.err.find("customer '99999' has no stays in '" + s.db + "'") != std::string::npos);
     auto text = run_cli({"history", "--db", s.db, "--customer", "C-1"});
     CHECK(text.code == 0);
