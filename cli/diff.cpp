@@ -9,6 +9,7 @@
 #include "cli/common.hpp"
 #include "cli/run_warehouse.hpp"
 #include "cli/whole_number.hpp"
+#include "engine/state.hpp"
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
 
@@ -313,6 +314,18 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
                                              new_loaded->sha256, new_loaded->rules->source.text());
             } catch (const SQLite::Exception&) {
                 // A state that cannot be read has no versions to compare with.
+            }
+        }
+        // Nor can it be applied at a day before the ruleset's latest stored run.
+        if (!refused) {
+            try {
+                StoreError ignored;
+                SQLite::Database& read = state ? *state : *old_loaded->db;
+                const auto latest = find_run(read, new_file.ruleset, std::nullopt, ignored);
+                if (auto back = refuses_going_back(latest, new_file.ruleset, format_date(*as_of)))
+                    refused = back->substr(0, back->find(" Use --dry-run"));
+            } catch (const SQLite::Exception&) {
+                // A state that cannot be read has no runs to compare with.
             }
         }
         if (refused)

@@ -547,6 +547,17 @@ TEST_CASE("diff: warns when a stored run of the new file would be refused for it
           std::string::npos);
     const Files h(tiers("spend >= 1000"), tiers("spend >= 900", 2));
     CHECK(h.diff().err.empty());
+    // A day before the ruleset's latest stored run: a stored run then would be refused too.
+    REQUIRE(run_cli({"run", h.old_rules, "--db", h.db, "--as-of", "2026-12-01"}).code == 0);
+    const Run earlier =
+        run_cli({"diff", h.old_rules, h.new_rules, "--db", h.db, "--as-of", "2026-11-01"});
+    REQUIRE(earlier.code == 0);
+    CHECK(earlier.err ==
+          "strata diff: warning: a stored run of the new file would be refused: ruleset 'tiers' "
+          "was last run as of 2026-12-01 (run 1); its runs move forward in time, so a run as of "
+          "2026-11-01 is not stored.\n");
+    CHECK(run_cli({"diff", h.old_rules, h.new_rules, "--db", h.db, "--as-of", "2026-12-01"})
+              .err.empty());
     // A database that cannot be opened is said once.
     const Run missing = run_cli({"diff", h.old_rules, h.new_rules, "--db", h.dir.file("no.db")});
     CHECK(missing.code == 2);
