@@ -337,16 +337,24 @@ void list_commands(std::ostream& err, const CLI::App& app) {
 }
 
 // The command a usage error is about: the command word, and its subcommand when it has them
-// ("outbox claim").
+// ("outbox claim"). Null when the word names no command.
+const CLI::App* command_app(const CLI::App& app, const std::vector<std::string>& args,
+                            const std::string& command) {
+    const CLI::App* cmd = find_command(app, command);
+    if (!cmd || cmd->get_subcommands({}).empty()) return cmd;
+    auto it = std::find(args.begin(), args.end(), command);
+    if (it == args.end() || ++it == args.end() || it->empty() || (*it)[0] == '-') return cmd;
+    for (const CLI::App* sub : cmd->get_subcommands({}))
+        if (sub->get_name() == *it) return sub;
+    return cmd;
+}
+
+// Its name as typed: "outbox claim".
 std::string command_path(const CLI::App& app, const std::vector<std::string>& args,
                          const std::string& command) {
-    const CLI::App* cmd = find_command(app, command);
-    if (!cmd || cmd->get_subcommands({}).empty()) return command;
-    auto it = std::find(args.begin(), args.end(), command);
-    if (it == args.end() || ++it == args.end() || it->empty() || (*it)[0] == '-') return command;
-    for (const CLI::App* sub : cmd->get_subcommands({}))
-        if (sub->get_name() == *it) return command + " " + *it;
-    return command;
+    const CLI::App* cmd = command_app(app, args, command);
+    if (!cmd || cmd->get_parent() == &app || !cmd->get_parent()) return command;
+    return command + " " + cmd->get_name();
 }
 
 std::vector<std::string> command_names(const CLI::App& app) {
@@ -439,8 +447,16 @@ std::string in_given_order(const CLI::ParseError& e) {
     return out;
 }
 
-// Whether the arguments ask for --format json (for errors found before they are parsed).
-bool json_format_given(const std::vector<std::string>& args) {
+// Whether the arguments ask for --format json (for errors found before they are parsed), of a
+// command that takes --format (`report` has none: its mistakes are text only).
+bool json_format_given(const CLI::App& app, const std::vector<std::string>& args) {
+    // The command the line names: the first word that is one (an option's value is not).
+    for (const auto& a : args) {
+        if (a == "--") break;
+        if (a.empty() || a[0] == '-' || !find_command(app, a)) continue;
+        if (!command_app(app, args, a)->get_option_no_throw("--format")) return false;
+        break;
+    }
     for (size_t i = 0; i < args.size(); ++i)
         if ((args[i] == "--format" && i + 1 < args.size() && args[i + 1] == "json") ||
             args[i] == "--format=json")
@@ -509,7 +525,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
                       "command's options go after the command";
         }
         err << "strata: " << message << '\n';
-        if (json_format_given(args)) write_json_error(out, "usage", message);
+        if (json_format_given(app, args)) write_json_error(out, "usage", message);
         return kExitEnvironment;
     }
     if (!command.empty() && !find_command(app, command)) {
@@ -528,7 +544,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
             "on a warehouse: check, compile, run, export, outbox, explain, diff, report, "
             "runs, history, versions, show)";
         err << "strata " << command << ": " << message << '\n';
-        if (json_format_given(args)) write_json_error(out, "usage", message);
+        if (json_format_given(app, args)) write_json_error(out, "usage", message);
         return kExitEnvironment;
     }
     try {
@@ -550,7 +566,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
         err << "strata " << path << ": " << message << "\nRun 'strata " << path
             << " --help' for usage.\n";
         // A program reading --format json gets the mistake too, not an empty stdout.
-        if (json_format_given(args)) write_json_error(out, "usage", message);
+        if (json_format_given(app, args)) write_json_error(out, "usage", message);
         return kExitEnvironment;
     } catch (const std::exception& e) {
         err << "strata: internal error: " << e.what() << '\n';

@@ -47,9 +47,16 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
         err << "strata report: " << message << '\n';
         return kExitEnvironment;
     };
+    if (std::error_code ec; std::filesystem::is_directory(options.out, ec))
+        return fail("'" + options.out + "' is a folder; --out names the HTML file to write");
+    // Through a symbolic link to its file; never over a device or a FIFO (nor opened to look).
+    std::string partial_error;
+    const std::optional<files::ReplacedFile> target =
+        files::file_to_replace(options.out, partial_error);
+    if (!target) return fail("cannot write the report: " + partial_error);
     // --out naming the customer database or the state (a slip of the hand) would replace
     // every run with the page: no SQLite file is ever written over.
-    if (is_sqlite_file(options.out))
+    if (is_sqlite_file(target->path))
         return fail("--out '" + options.out +
                     "' is a SQLite database (the customer database or a run state?); the "
                     "report is never written over one: give the HTML file's name");
@@ -80,10 +87,7 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
     if (!model) return fail(error);
     const std::string html = report::render_report_html(*model, *library);
     // Written beside the target first, then renamed over it: a failed write leaves no half file.
-    if (std::error_code ec; std::filesystem::is_directory(options.out, ec))
-        return fail("'" + options.out + "' is a folder; --out names the HTML file to write");
-    std::string partial_error;
-    const std::optional<std::string> made = files::make_partial_beside(options.out, partial_error);
+    const std::optional<std::string> made = files::make_partial_beside(target->path, partial_error);
     if (!made) return fail("cannot write '" + options.out + "': " + partial_error);
     const std::string& partial = *made;
     {
@@ -97,7 +101,9 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
         }
     }
     std::error_code ec;
-    std::filesystem::rename(partial, options.out, ec);
+    // A report written again keeps the file's permissions (one made private stays so).
+    if (target->mode) std::filesystem::permissions(partial, *target->mode, ec);
+    if (!ec) std::filesystem::rename(partial, target->path, ec);
     if (ec) {
         const std::string why = ec.message();
         std::filesystem::remove(partial, ec);
@@ -107,7 +113,8 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
         err << "strata report: note: " << note << '\n';
     out << "wrote " << options.out << ": " << model->ruleset << " v" << model->version << ", run "
         << model->run_id << " as of " << model->as_of << ", "
-        << thousands(static_cast<size_t>(model->customers)) << " customers";
+        << thousands(static_cast<size_t>(model->customers))
+        << (model->customers == 1 ? " customer" : " customers");
     if (model->moves) out << ", compared with run " << model->moves->from_run;
     out << '\n';
     return kExitOk;

@@ -459,12 +459,19 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
         error = why;
         return false;
     }
-    const fs::path target(options.out);
     // Written beside the target under a name of its own (files/partial_file.hpp), renamed
     // over the target once whole. A process killed meanwhile leaves it; nothing else reads it.
+    // A symbolic link at --out stays one: its file gets the base.
     std::string partial_error;
+    const std::optional<files::ReplacedFile> replaced =
+        files::file_to_replace(options.out, partial_error);
+    if (!replaced) {
+        error = "cannot write the base: " + partial_error;
+        return false;
+    }
+    const fs::path target(replaced->path);
     const std::optional<std::string> partial =
-        files::make_partial_beside(options.out, partial_error);
+        files::make_partial_beside(replaced->path, partial_error);
     if (!partial) {
         error = "cannot write '" + options.out + "': " + partial_error;
         return false;

@@ -261,10 +261,12 @@ void add_quality_flags(ReportModel& m) {
         if (s.depth > 0) continue;
         ++general;
         // The count against the base, not the stored share (rounded to 4 decimals): 51 of
-        // 5,125 is below 1% although its share is stored as 0.0100.
-        const bool too_small = m.customers > 0 ? static_cast<double>(s.count) <
-                                                     m.min_share * static_cast<double>(m.customers)
-                                               : s.share < m.min_share;
+        // 5,125 is below 1% although its share is stored as 0.0100. In whole numbers, so that
+        // a count exactly at the share (252 of 3,000 at 8.4%) is not below it.
+        const bool too_small =
+            m.customers > 0 ? static_cast<int64_t>(s.count) * 10000 <
+                                  m.min_share_basis_points * static_cast<int64_t>(m.customers)
+                            : s.share < m.min_share;
         if (too_small)
             m.flags.push_back({s.path, "too_small",
                                "holds " + std::to_string(s.count) +
@@ -307,8 +309,10 @@ std::optional<double> contacts_per_month(const std::string& contact_every) {
 }
 
 void apply_rule_settings(const CompiledRules& rules, ReportModel& m) {
-    if (rules.rules.report_min_share_basis_points)
-        m.min_share = *rules.rules.report_min_share_basis_points / 10000.0;
+    if (rules.rules.report_min_share_basis_points) {
+        m.min_share_basis_points = *rules.rules.report_min_share_basis_points;
+        m.min_share = static_cast<double>(m.min_share_basis_points) / 10000.0;
+    }
     m.value_name = rules.rules.value.present() ? rules.rules.value.text : std::string();
 }
 

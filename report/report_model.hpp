@@ -112,6 +112,7 @@ struct ReportModel {
     std::vector<std::string> data_quality_lines;  // the findings, in words
     std::vector<SegmentRow> segments;             // general ones each followed by its tactical
     double min_share = 0.01;                      // the rule file's report.min_share
+    int64_t min_share_basis_points = 100;         // the same, exactly (0.01% units)
     std::vector<QualityFlag> flags;
     std::map<std::string, double> contacts_by_channel;  // per month
 

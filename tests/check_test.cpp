@@ -426,6 +426,12 @@ TEST_CASE("a usage error points to the command's own --help") {
               run({"outbox", "list", "--db", "x.db", "--status", "nope", "--format=json"}).out,
               "$.error.message")
               .find("--status: nope") == 0);
+    // A command without --format (report writes HTML) says so in text only.
+    const Run report = run({"report", "--db", "x.db", "--out", "r.html", "--format", "json"});
+    CHECK(report.code == 2);
+    CHECK(report.out.empty());
+    CHECK(report.err.find("strata report: The following arguments were not expected: --format "
+                          "json") == 0);
 }
 
 TEST_CASE("--help names the program and shows every option's default") {

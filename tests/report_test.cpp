@@ -6,7 +6,10 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <sys/stat.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -197,6 +200,21 @@ TEST_CASE("report: says so when the data changed since the run") {
     CHECK(read_file(s.out).find("The data has changed since run 1") != std::string::npos);
 }
 
+TEST_CASE("report: --out through a symbolic link writes its file, which keeps its permissions") {
+    Stored s;
+    namespace fs = std::filesystem;
+    const std::string real = s.dir.file("private.html");
+    { std::ofstream(real) << "old"; }
+    fs::permissions(real, fs::perms::owner_read | fs::perms::owner_write);
+    const std::string link = s.dir.file("latest.html");
+    fs::create_symlink("private.html", link);
+    const Run r = run_cli({"report", "--db", s.db, "--out", link});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(fs::is_symlink(link));
+    CHECK(read_file(real).find("<!DOCTYPE html>") == 0);
+    CHECK(fs::status(real).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+}
+
 TEST_CASE("report: refusals exit 2 with the reason") {
     Stored s;
     auto check = [&](std::vector<std::string> args, const std::string& message) {
@@ -226,6 +244,22 @@ TEST_CASE("report: refusals exit 2 with the reason") {
     const Run folder = run_cli({"report", "--db", s.db, "--out", s.dir.file("")});
     CHECK(folder.code == 2);
     CHECK(folder.err.find("is a folder; --out names the HTML file to write") != std::string::npos);
+    // A FIFO or a device at --out is refused, not opened (which would wait for a reader) nor
+    // replaced by a file.
+    const std::string fifo = s.dir.file("pipe");
+    REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+    auto refused = [&](const std::string& out, const std::string& message) {
+        const Run r = run_cli({"report", "--db", s.db, "--out", out});
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(r.err.find(message) != std::string::npos, r.err);
+    };
+    refused(fifo, "cannot write the report: '" + fifo +
+                      "' is a FIFO, not a regular file: the new file would replace it");
+    CHECK(std::filesystem::is_fifo(fifo));
+    const std::string device_link = s.dir.file("null.html");
+    std::filesystem::create_symlink("/dev/null", device_link);
+    refused(device_link, "(a link to '/dev/null') is a device");
+    CHECK(std::filesystem::is_character_file("/dev/null"));
     // The variable as it was is put back, so that later tests find the library as before.
     const char* was = std::getenv("STRATA_ECHARTS_JS");
     const std::optional<std::string> saved = was ? std::optional<std::string>(was) : std::nullopt;
@@ -242,6 +276,30 @@ TEST_CASE("report: refusals exit 2 with the reason") {
         .exec("UPDATE strata_runs SET summary = '{bad' WHERE run_id = 2");
     check({"--ruleset", "tiers", "--run", "2"},
           "column 'summary' of run 2 in table 'strata_runs' of '" + s.db + "' is not JSON");
+}
+
+TEST_CASE("report: a segment exactly at report.min_share is not below it") {
+    TempDir dir;
+    // 3,000 customers, 252 of them big spenders: exactly 8.4% (252.00000000000003 in doubles).
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER, spend REAL, tv INTEGER);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+  INSERT INTO customers SELECT i, CASE WHEN i <= 252 THEN 5000 ELSE 10 END, 0 FROM n;
+)sql");
+    for (const char* share : {"8.4%", "8.41%"}) {
+        CAPTURE(share);
+        const std::string rules =
+            dir.write("t.yaml", tiers_rules(std::string("report:\n  min_share: ") + share + "\n"));
+        const std::string state = dir.file(std::string("state-") + share + ".db");
+        REQUIRE(
+            run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01", "--state", state}).code ==
+            0);
+        const std::string out = dir.file("r.html");
+        REQUIRE(run_cli({"report", "--db", db, "--state", state, "--out", out}).code == 0);
+        const bool flagged = read_file(out).find("data-flag=\"too_small\" data-segment=\"vip\"") !=
+                             std::string::npos;
+        CHECK(flagged == (std::string(share) == "8.41%"));
+    }
 }
 
 TEST_CASE("report: the rule file's report.min_share sets the smallest share worth acting on") {
