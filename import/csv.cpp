@@ -91,7 +91,9 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
             error = "line " + std::to_string(line_of_offset(bytes, bad_at)) + ": byte " + hex +
                     " is not UTF-8" +
                     (bom ? " although the file starts with a UTF-8 byte-order mark"
-                         : "; give --encoding cp1251 if the file is Windows-1251");
+                         : "; give --encoding cp1251 if the file is Windows-1251 (Cyrillic), "
+                           "--encoding cp1252 if it is Windows-1252 or Latin-1 (Western "
+                           "European), or --encoding auto to have the file tell");
             return false;
         }
     }

@@ -152,7 +152,10 @@ bool read_header(const ImportOptions& options, ParsedFile& file, std::string& er
     std::vector<std::string_view> fields;
     if (!cursor.next(fields, error)) {
         error = options.file + ": " +
-                (error.empty() ? "the file is empty; a header line is expected" : error);
+                (!error.empty() ? error
+                 : text.empty() ? "the file is empty; a header line is expected"
+                 : hinted       ? "the file holds no header line after its sep= line"
+                                : "the file holds no header line, only blank lines");
         return false;
     }
     for (auto f : fields)

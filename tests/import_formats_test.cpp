@@ -148,6 +148,17 @@ TEST_CASE("import skips lines of only spaces as it skips empty ones, and counts 
     r = run_cli({"import", bad, "--db", dir.file("b.db"), "--table", "t"});
     CHECK(r.code == 2);
     CHECK(r.err.find("line 5 has 3 fields; the header has 2") != std::string::npos);
+    // A file of blank lines only, or of a sep= line only, has content but no header line.
+    r = run_cli({"import", dir.write("blank.csv", "\n\n  \n"), "--db", db, "--table", "u"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("blank.csv: the file holds no header line, only blank lines") !=
+          std::string::npos);
+    r = run_cli({"import", dir.write("sep.csv", "sep=;\n"), "--db", db, "--table", "u"});
+    CHECK(r.err.find("sep.csv: the file holds no header line after its sep= line") !=
+          std::string::npos);
+    r = run_cli({"import", dir.write("none.csv", ""), "--db", db, "--table", "u"});
+    CHECK(r.err.find("none.csv: the file is empty; a header line is expected") !=
+          std::string::npos);
     // With tabs separating fields, a line of tabs is a row of empty cells, not a blank line.
     auto tabs = dir.write("t.tsv", "id\tname\n1\ta\n\t\n");
     r = run_cli({"import", tabs, "--db", dir.file("tabs.db"), "--table", "t", "--dry-run"});

@@ -77,7 +77,9 @@ TEST_CASE("import reads Windows-1251 and says that it chose it") {
     // --encoding utf-8 on the same bytes names the line of the first byte that is not UTF-8.
     auto forced = run_cli({"import", csv, "--db", db, "--table", "other", "--encoding", "utf-8"});
     CHECK(forced.code == 2);
-    CHECK(forced.err.find("line 1: byte 0xCA is not UTF-8; give --encoding cp1251") !=
+    CHECK(forced.err.find("line 1: byte 0xCA is not UTF-8; give --encoding cp1251 if the file "
+                          "is Windows-1251 (Cyrillic), --encoding cp1252 if it is Windows-1252 "
+                          "or Latin-1 (Western European), or --encoding auto") !=
           std::string::npos);
 
     // A UTF-8 file with one stray byte on line 3 is read as Windows-1251 (the rule), and the
