@@ -336,17 +336,53 @@ void list_commands(std::ostream& err, const CLI::App& app) {
     }
 }
 
-// The command a usage error is about: the command word, and its subcommand when it has them
-// ("outbox claim"). Null when the word names no command.
+// The command named at args[at], and its subcommand when it has them and the next word names
+// one ("outbox claim"). Null when args[at] names no command.
+const CLI::App* command_app_at(const CLI::App& app, const std::vector<std::string>& args,
+                               size_t at) {
+    const CLI::App* cmd = find_command(app, args[at]);
+    if (!cmd || cmd->get_subcommands({}).empty() || at + 1 >= args.size()) return cmd;
+    for (const CLI::App* sub : cmd->get_subcommands({}))
+        if (sub->get_name() == args[at + 1]) return sub;
+    return cmd;
+}
+
+// The same for the command word: the command a usage error is about.
 const CLI::App* command_app(const CLI::App& app, const std::vector<std::string>& args,
                             const std::string& command) {
-    const CLI::App* cmd = find_command(app, command);
-    if (!cmd || cmd->get_subcommands({}).empty()) return cmd;
-    auto it = std::find(args.begin(), args.end(), command);
-    if (it == args.end() || ++it == args.end() || it->empty() || (*it)[0] == '-') return cmd;
-    for (const CLI::App* sub : cmd->get_subcommands({}))
-        if (sub->get_name() == *it) return sub;
-    return cmd;
+    const auto it = std::find(args.begin(), args.end(), command);
+    if (it == args.end()) return nullptr;
+    return command_app_at(app, args, static_cast<size_t>(it - args.begin()));
+}
+
+// Whether some command has an option `name` that takes a value (--db x.db), not a flag.
+bool option_takes_value(const CLI::App& app, const std::string& name) {
+    for (const CLI::App* cmd : app.get_subcommands({})) {
+        std::vector<const CLI::App*> apps{cmd};
+        for (const CLI::App* sub : cmd->get_subcommands({}))
+            apps.push_back(sub);
+        for (const CLI::App* a : apps)
+            if (const CLI::Option* o = a->get_option_no_throw(name);
+                o && o->get_items_expected_min() > 0)
+                return true;
+    }
+    return false;
+}
+
+// Where the line names its command: the first word that names one and is not the value of an
+// option before it (`strata --db report runs`: runs). REQUIRES: every command registered.
+std::optional<size_t> named_command_at(const CLI::App& app, const std::vector<std::string>& args) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--") break;
+        if (!a.empty() && a[0] == '-') {
+            if (!own_option(a) && a.find('=') == std::string::npos && option_takes_value(app, a))
+                ++i;  // its value
+            continue;
+        }
+        if (find_command(app, a)) return i;
+    }
+    return std::nullopt;
 }
 
 // Its name as typed: "outbox claim".
@@ -450,12 +486,14 @@ std::string in_given_order(const CLI::ParseError& e) {
 // Whether the arguments ask for --format json (for errors found before they are parsed), of a
 // command that takes --format (`report` has none: its mistakes are text only).
 bool json_format_given(const CLI::App& app, const std::vector<std::string>& args) {
-    // The command the line names: the first word that is one (an option's value is not).
-    for (const auto& a : args) {
-        if (a == "--") break;
-        if (a.empty() || a[0] == '-' || !find_command(app, a)) continue;
-        if (!command_app(app, args, a)->get_option_no_throw("--format")) return false;
-        break;
+    // The command the line names, or its subcommand: neither it nor any of its subcommands
+    // takes --format (report), or it does (outbox, whose list does: a mistyped subcommand).
+    if (const auto at = named_command_at(app, args)) {
+        const CLI::App* cmd = command_app_at(app, args, *at);
+        bool takes = cmd->get_option_no_throw("--format") != nullptr;
+        for (const CLI::App* sub : cmd->get_subcommands({}))
+            takes = takes || sub->get_option_no_throw("--format") != nullptr;
+        if (!takes) return false;
     }
     for (size_t i = 0; i < args.size(); ++i)
         if ((args[i] == "--format" && i + 1 < args.size() && args[i + 1] == "json") ||
@@ -482,36 +520,29 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
     // Only the named command's options are built when the command word names one (process
     // start counts for `strata eval`); every command for --help and usage errors.
     const std::string command = command_word(args);
-    register_commands(app, exit_code, out, err, command);
+    // An option before the command: its value may look like the command word, so every
+    // command is built to tell which word names the command.
+    const bool option_first = !option_before_command(args).empty();
+    register_commands(app, exit_code, out, err, option_first ? std::string() : command);
     for (CLI::App* cmd : app.get_subcommands({}))
         cmd->group("Commands");
     // Help asked for with a command's option before the command (`strata --db x.db runs
     // --help`): the help of the command the line names, or strata's own when it names none.
     // The options before the command and their values are dropped; CLI11 answers the rest.
-    if (help_asked(args) && !option_before_command(args).empty()) {
+    if (help_asked(args) && option_first) {
         std::vector<std::string> asked;
         for (const auto& a : args) {
             if (a.empty() || a[0] != '-' || !own_option(a)) break;
             if (a != "-h" && a != "--help") asked.push_back(a);
         }
-        for (size_t i = 0; i < args.size(); ++i) {
-            if (args[i] == "--") break;
-            if (!args[i].empty() && args[i][0] != '-' && find_command(app, args[i])) {
-                asked.insert(asked.end(), args.begin() + static_cast<std::ptrdiff_t>(i),
-                             args.end());
-                break;
-            }
-        }
+        if (const auto at = named_command_at(app, args))
+            asked.insert(asked.end(), args.begin() + static_cast<std::ptrdiff_t>(*at), args.end());
         if (!help_asked(asked)) asked.emplace_back("--help");
         return run_main(asked, out, err);
     }
     if (const std::string stray = option_before_command(args); !stray.empty()) {
-        // The command the line names: the first word that is one (an option's value is not).
-        const CLI::App* named = nullptr;
-        for (const auto& a : args) {
-            if (a == "--") break;
-            if (!a.empty() && a[0] != '-' && (named = find_command(app, a))) break;
-        }
+        const auto at = named_command_at(app, args);
+        const CLI::App* named = at ? find_command(app, args[*at]) : nullptr;
         std::string message;
         if (named && named->get_option_no_throw(stray)) {
             message = "option " + stray +

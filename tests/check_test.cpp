@@ -398,6 +398,17 @@ TEST_CASE("an unknown command says so and lists the commands") {
     CHECK(own_help.code == 0);
     CHECK(own_help.out.find("Usage: strata [OPTIONS] COMMAND") != std::string::npos);
     CHECK(own_help.err.empty());
+    // An option's value that spells a command is the value: --db report names a file.
+    const Run value_help = run({"--db", "report", "runs", "--help"});
+    CHECK(value_help.out.find("Usage: strata runs [OPTIONS]") != std::string::npos);
+    const Run value = run({"--db", "report", "runs", "--format", "json"});
+    CHECK(value.err ==
+          "strata: option --db comes before the command: give the command first, then its "
+          "options (strata runs --db …)\n");
+    CHECK(strata::testing::json_at(value.out, "$.error.kind") == "usage");
+    // A flag takes no value: the word after it is the command.
+    CHECK(run({"--dry-run", "run", "x.yaml"}).err.find("(strata run --dry-run …)") !=
+          std::string::npos);
 }
 
 TEST_CASE("a usage error points to the command's own --help") {
@@ -426,6 +437,11 @@ TEST_CASE("a usage error points to the command's own --help") {
               run({"outbox", "list", "--db", "x.db", "--status", "nope", "--format=json"}).out,
               "$.error.message")
               .find("--status: nope") == 0);
+    // A command whose subcommands take --format: a missing or mistyped one is JSON too.
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"outbox", "--db", "x.db", "--format", "json"},
+          {"outbox", "lst", "--db", "x.db", "--format", "json"}})
+        CHECK(strata::testing::json_at(run(args).out, "$.error.kind") == "usage");
     // A command without --format (report writes HTML) says so in text only.
     const Run report = run({"report", "--db", "x.db", "--out", "r.html", "--format", "json"});
     CHECK(report.code == 2);
