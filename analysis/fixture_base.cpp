@@ -147,10 +147,6 @@ bool FixtureBase::check_customer_keys(const FixtureTable& t, const std::string& 
     const auto at = std::find(t.columns.begin(), t.columns.end(), key);
     const size_t column = static_cast<size_t>(at - t.columns.begin());
     std::map<std::string, int> first_line;  // by key_id
-    // The first key, for one of the other kind: a key column holds texts or integers, not
-    // both (a database column would convert '3' to 3, or 2 to '2').
-    const Value* first_key = nullptr;
-    int first_key_line = 0;
     bool ok = true;
     for (size_t r = 0; r < t.rows.size(); ++r) {
         const Location where = r < t.row_locations.size() ? t.row_locations[r] : t.location;
@@ -164,14 +160,16 @@ bool FixtureBase::check_customer_keys(const FixtureTable& t, const std::string& 
         const Value& k = t.rows[r][column];
         if (is_null(k)) continue;
         const bool text = std::holds_alternative<Str>(k);
-        if (!first_key) {
-            first_key = &k;
-            first_key_line = where.line;
-        } else if (text != std::holds_alternative<Str>(*first_key)) {
+        // One of the other kind than the file's first key: a database column would convert
+        // '3' to 3, or 2 to '2'.
+        if (!first_key_) {
+            first_key_ = &k;
+            first_key_line_ = where.line;
+        } else if (text != std::holds_alternative<Str>(*first_key_)) {
             diags_.error(DiagnosticCode::InvalidValue, tests_.path, where,
                          "customer " + key_text(k) + " is " + (text ? "a text" : "not a text") +
-                             ", but customer " + key_text(*first_key) + " (line " +
-                             std::to_string(first_key_line) + ") is " + (text ? "not" : "a text") +
+                             ", but customer " + key_text(*first_key_) + " (line " +
+                             std::to_string(first_key_line_) + ") is " + (text ? "not" : "a text") +
                              ": a key column holds one kind; quote every key, or none");
             ok = false;
             continue;

@@ -53,6 +53,10 @@ class FixtureBase {
     Diagnostics& diags_;
     std::map<std::string, TableShape> tables_;        // by table name
     std::map<std::string, std::string> fact_tables_;  // fact name → table
+    // The file's first customer key and its line: a key column holds texts or integers, not
+    // both, across every case and state (the fixtures share the column's declared type).
+    const Value* first_key_ = nullptr;
+    int first_key_line_ = 0;
 
     void shape(const std::string& table, const FixtureTable& t);
     bool check_customer_keys(const FixtureTable& t, const std::string& key);

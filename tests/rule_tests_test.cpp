@@ -259,6 +259,13 @@ TEST_CASE("strata test: a test file that says one thing twice, or a day that doe
     CHECK(r.err.find("tiers.test.yaml:7:9: error: customer '3' is a text, but customer 1 (line "
                      "5) is not: a key column holds one kind; quote every key, or none") !=
           std::string::npos);
+    // So across cases and states: the fixtures share one key column.
+    r = run_with(two, order, expect,
+                 "    then:\n      - as_of: 2026-10-02\n        customers:\n"
+                 "          - { customer_id: \"1\", tv: 1 }\n");
+    CHECK(r.code == 1);
+    CHECK(r.err.find("tiers.test.yaml:16:13: error: customer '1' is a text, but customer 1 "
+                     "(line 5) is not") != std::string::npos);
     // Quoted in 'customers', not in 'expect': the failure names the key the base has.
     r = run_with("      - { customer_id: \"1\", tv: 0 }\n      - { customer_id: \"2\", tv: 0 }\n",
                  "        - { customer_id: \"1\", amount: 5, order_date: 2026-09-01 }\n",
