@@ -185,7 +185,15 @@ std::string unknown_name_hint(const std::string& name, const std::vector<std::st
     StoreError ignored;
     const auto schema = read_schema(*rules.db, ignored);
     const TableSchema* table = schema ? schema->find(rules.rules->rules.customers_table) : nullptr;
-    if (table && table->find(name))
+    // As SQLite names columns: in any letter case, and with the table's name before it.
+    std::string column = name;
+    if (table && column.size() > table->name.size() + 1 && column[table->name.size()] == '.' &&
+        same_sql_name(column.substr(0, table->name.size()), table->name))
+        column.erase(0, table->name.size() + 1);
+    const bool in_table =
+        table && std::any_of(table->columns.begin(), table->columns.end(),
+                             [&](const ColumnSchema& c) { return same_sql_name(c.name, column); });
+    if (in_table)
         return " (a column of table '" + table->name +
                "' that the rule file does not read: export gives the columns the run's rules "
                "bind, and the key to join others by)";

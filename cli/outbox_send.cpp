@@ -41,8 +41,10 @@ int run_outbox_claim(const OutboxClaimOptions& options, std::ostream& out, std::
     // reads), which may send it and ack it, so it stays claimed. The lines not written go
     // back to pending, as they were: a sender never loses an attempt to a line it never saw.
     size_t written = 0;
+    std::string line;
     for (const OutboxEntry& e : result.claimed) {
-        out << e.json << '\n';
+        line.assign(e.json).push_back('\n');  // one write: a line and its end together
+        out.write(line.data(), static_cast<std::streamsize>(line.size()));
         out.flush();
         if (!out) break;
         ++written;

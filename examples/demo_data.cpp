@@ -455,10 +455,6 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
         error = why;
         return false;
     }
-    if (std::string why = refuses_folder(options.out); !why.empty()) {
-        error = why;
-        return false;
-    }
     // Written beside the target under a name of its own (files/partial_file.hpp), renamed
     // over the target once whole. A process killed meanwhile leaves it; nothing else reads it.
     // A symbolic link at --out stays one: its file gets the base.
@@ -467,6 +463,10 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
         files::file_to_replace(options.out, partial_error);
     if (!replaced) {
         error = "cannot write the base: " + partial_error;
+        return false;
+    }
+    if (std::string why = refuses_folder(replaced->path); !why.empty()) {
+        error = why;
         return false;
     }
     const fs::path target(replaced->path);
@@ -511,6 +511,8 @@ bool generate(const DemoOptions& options, DemoResult& result, std::string& error
             }
             tx.commit();
         }
+        // A base written again keeps the file's permissions (one made private stays so).
+        if (replaced->mode) fs::permissions(temp, *replaced->mode);
         fs::rename(temp, target);
     } catch (const SQLite::Exception& e) {
         error = "cannot write '" + options.out + "': " + e.what();

@@ -189,6 +189,10 @@ TEST_CASE("export: an unknown column exits 2 with 'did you mean' and every colum
     CHECK(unread.err.find("unknown column 'компания' (a column of table 'клиенты' that the rule "
                           "file does not read: export gives the columns the run's rules bind, "
                           "and the key to join others by) in --columns") != std::string::npos);
+    for (const char* spelled : {"клиенты.компания"})
+        CHECK(f.do_export({"--columns", std::string("key,") + spelled})
+                  .err.find("(a column of table 'клиенты' that the rule file does not read") !=
+              std::string::npos);
     // An empty list names an empty column, as an empty place in a list does: not the defaults.
     for (const char* list : {"", " ", "key,,segment", "key,segment,", ",key"}) {
         INFO("--columns '" << list << "'");

@@ -237,6 +237,13 @@ TEST_CASE("demo-data replaces only a demo base of its own without stored runs") 
     for (const auto& entry : fs::directory_iterator(dir.file("")))
         left += entry.path().string().find(".partial") != std::string::npos;
     CHECK(left == 2);
+    // A symbolic link at --out stays one: its demo base is written again, keeping its mode.
+    fs::permissions(dir.file("p.db"), fs::perms::owner_read | fs::perms::owner_write);
+    fs::create_symlink("p.db", dir.file("link.db"));
+    REQUIRE(demo(dir.file("link.db")).code == 0);
+    CHECK(fs::is_symlink(dir.file("link.db")));
+    CHECK(fs::status(dir.file("p.db")).permissions() ==
+          (fs::perms::owner_read | fs::perms::owner_write));
 }
 
 TEST_CASE("the rule graph lists every node after the nodes it depends on") {
