@@ -412,20 +412,6 @@ void write_key(JsonWriter& w, const Value& key) {
         w.value(format_value(key));
 }
 
-void write_count(JsonWriter& w, const std::optional<size_t>& n) {
-    if (n)
-        w.value(*n);
-    else
-        w.null();
-}
-
-void write_id(JsonWriter& w, const std::string& id) {
-    if (id.empty())
-        w.null();
-    else
-        w.value(id);
-}
-
 }  // namespace
 
 std::vector<std::string> stored_state_notes(const CompiledRules& old_rules, bool old_has_run,
@@ -523,10 +509,7 @@ std::string diff_json(const RulesDiff& d) {
     w.key("moved").value(d.moved);
     w.key("matrix").begin_array();
     for (const GeneralMove& m : d.matrix) {
-        w.begin_object().key("from");
-        write_id(w, m.from);
-        w.key("to");
-        write_id(w, m.to);
+        w.begin_object().key("from").text_or_null(m.from).key("to").text_or_null(m.to);
         w.key("count").value(m.count).key("sample").begin_array();
         for (const Value& k : m.sample)
             write_key(w, k);
@@ -535,10 +518,8 @@ std::string diff_json(const RulesDiff& d) {
     w.end_array();
     w.key("segments").begin_array();
     for (const SegmentCountChange& s : d.segments) {
-        w.begin_object().key("id").value(s.id).key("old_count");
-        write_count(w, s.old_count);
-        w.key("new_count");
-        write_count(w, s.new_count);
+        w.begin_object().key("id").value(s.id);
+        w.key("old_count").value_or_null(s.old_count).key("new_count").value_or_null(s.new_count);
         w.key("change").value(static_cast<int64_t>(s.new_count.value_or(0)) -
                               static_cast<int64_t>(s.old_count.value_or(0)));
         w.end_object();
@@ -546,10 +527,8 @@ std::string diff_json(const RulesDiff& d) {
     w.end_array();
     w.key("tactical").begin_array();
     for (const TacticalChange& t : d.tactical) {
-        w.begin_object().key("path").value(t.path).key("old_count");
-        write_count(w, t.old_count);
-        w.key("new_count");
-        write_count(w, t.new_count);
+        w.begin_object().key("path").value(t.path);
+        w.key("old_count").value_or_null(t.old_count).key("new_count").value_or_null(t.new_count);
         w.key("entered").value(t.entered).key("left").value(t.left).end_object();
     }
     w.end_array();

@@ -44,11 +44,7 @@ void print_json(std::ostream& out, const Engine& engine, const CustomerResult& r
         w.value(r.customer_key);
     else
         w.raw(r.customer_key);
-    w.key("previous_segment");
-    if (r.previous_segment)
-        w.value(*r.previous_segment);
-    else
-        w.null();
+    w.key("previous_segment").value_or_null(r.previous_segment);
     w.key("previous_tactical").begin_array();
     for (const auto& t : r.previous_tactical)
         w.value(t);

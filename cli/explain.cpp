@@ -170,11 +170,7 @@ void write_node(JsonWriter& w, const ExplainNode& n) {
         w.key("rows").value(*n.rows).key("rows_without_value").value(n.rows_without_value);
         w.key("fact").value(n.fact);
     }
-    w.key("because");
-    if (n.because.empty())
-        w.null();
-    else
-        w.value(n.because);
+    w.key("because").text_or_null(n.because);
     w.key("children").begin_array();
     for (const auto& c : n.children)
         write_node(w, c);
@@ -197,11 +193,7 @@ void write_reason(JsonWriter& w, const ExplainedSegment& s) {
             w.null();
         else
             w.value(p.result == "true");
-        w.key("let");
-        if (p.let.empty())
-            w.null();
-        else
-            w.value(p.let);
+        w.key("let").text_or_null(p.let);
         w.key("operands").begin_array();
         for (const auto& [text, value] : p.operands) {
             w.begin_object().key("text").value(text).key("value");
@@ -269,11 +261,7 @@ void print_json(std::ostream& out, const Explanation& e, const StoredPlacement* 
     write_segments(w, "tried", e.tried);
     write_segments(w, "tactical_tried", e.tactical_tried);
     write_stored(w, e, stored);
-    w.key("computed_in");
-    if (e.computed_in.empty())
-        w.null();
-    else
-        w.value(e.computed_in);
+    w.key("computed_in").text_or_null(e.computed_in);
     w.end_object();
     out << w.str() << '\n';
 }

@@ -197,17 +197,9 @@ size_t write_json_rows(std::ostream& out, const StoredRun& run, bool array) {
         for (std::string tag; std::getline(tags, tag, ';');)
             w.value(tag);
         w.end_array();
-        for (const auto& [key, text] : {std::pair{"offer", &a.offer}, {"channel", &a.channel}}) {
-            if (text->empty())
-                w.key(key).null();
-            else
-                w.key(key).value(*text);
-        }
-        w.key("priority");
-        if (a.priority)
-            w.value(*a.priority);
-        else
-            w.null();
+        for (const auto& [key, text] : {std::pair{"offer", &a.offer}, {"channel", &a.channel}})
+            w.key(key).text_or_null(*text);
+        w.key("priority").value_or_null(a.priority);
         w.key("run_id").value(run.record.run_id).key("as_of").value(run.record.as_of);
         w.end_object();
         if (array)
@@ -234,7 +226,8 @@ int write_export(const ExportOptions& options, const StoredRun& run, SQLite::Dat
     else if (size_t bad = write_json_rows(out, run, options.format == ExportFormat::Json))
         err << "strata export: note: " << thousands(bad) << " customer key"
             << (bad == 1 ? " is" : "s are")
-            << " not UTF-8 text; JSON writes each byte that is not as \\ufffd, so such keys can "
+            << " not UTF-8 text; JSON writes each byte that is not as \\ufffd, so such keys "
+               "can "
                "read alike: --format csv writes the keys' bytes as stored\n";
     return kExitOk;
 }

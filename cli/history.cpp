@@ -196,16 +196,9 @@ void write_json(std::ostream& out, const Value& customer, const std::vector<Stay
         w.begin_object();
         w.key("ruleset").value(s.ruleset).key("segment").value(s.segment);
         w.key("level").value(s.level).key("entered_run").value(s.entered_run);
-        w.key("entered_as_of").value(s.entered_as_of).key("exited_run");
-        if (s.exited_run)
-            w.value(*s.exited_run);
-        else
-            w.null();
-        w.key("exited_as_of");
-        if (s.exited_as_of)
-            w.value(*s.exited_as_of);
-        else
-            w.null();
+        w.key("entered_as_of").value(s.entered_as_of);
+        w.key("exited_run").value_or_null(s.exited_run);
+        w.key("exited_as_of").value_or_null(s.exited_as_of);
         w.key("version").value(s.version).key("cause").value(s.cause);
         w.key("customer_key");
         write_key(w, s.key);
@@ -224,11 +217,8 @@ void write_json(std::ostream& out, const Value& customer, const std::vector<Stay
     for_each_group(stays, [&](const StayListing* first, const StayListing* last) {
         for (const Absence& a : absences_of(first, last)) {
             w.begin_object().key("ruleset").value(a.ended->ruleset);
-            w.key("run").value(*a.ended->exited_run).key("as_of");
-            if (a.ended->exited_as_of)
-                w.value(*a.ended->exited_as_of);
-            else
-                w.null();
+            w.key("run").value(*a.ended->exited_run);
+            w.key("as_of").value_or_null(a.ended->exited_as_of);
             w.key("returned_run");
             if (a.returned)
                 w.value(a.returned->entered_run);

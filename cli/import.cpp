@@ -171,11 +171,7 @@ void write_json_summary(const ImportCliOptions& cli, const import::ImportReport&
     w.end_array();
     // The table's CREATE statement, as the text summary of a dry run prints it (null when
     // appending to a table there already).
-    w.key("create_sql");
-    if (r.create_sql.empty())
-        w.null();
-    else
-        w.value(r.create_sql);
+    w.key("create_sql").text_or_null(r.create_sql);
     w.key("notes").begin_array();
     for (const auto& note : r.notes)
         w.value(note);

@@ -38,16 +38,8 @@ void write_json(std::ostream& out, const std::vector<RunListing>& runs) {
         w.key("run_id").value(r.run_id).key("ruleset").value(r.ruleset);
         w.key("version").value(r.version).key("as_of").value(r.as_of);
         w.key("started_at").value(r.started_at).key("finished_at").value(r.finished_at);
-        w.key("customers").value(r.customers).key("moved");
-        if (r.moved)
-            w.value(*r.moved);
-        else
-            w.null();
-        w.key("cause");
-        if (r.cause)
-            w.value(*r.cause);
-        else
-            w.null();
+        w.key("customers").value(r.customers).key("moved").value_or_null(r.moved);
+        w.key("cause").value_or_null(r.cause);
         w.key("actions_enqueued").value(r.actions_enqueued);
         w.key("mode").value(r.mode);
         w.end_object();

@@ -112,11 +112,7 @@ void print_json(std::ostream& out, const std::string& rules, const std::string& 
     w.end_array();
     w.key("coverage").begin_object();
     w.key("percent").value(r.coverage.percent(), 1);
-    w.key("min_percent");
-    if (min_coverage)
-        w.value(*min_coverage, 1);
-    else
-        w.null();
+    w.key("min_percent").value_or_null(min_coverage, 1);
     write_part(w, "segments", r.coverage.segments);
     write_part(w, "tactical", r.coverage.tactical);
     write_part(w, "triggers", r.coverage.triggers);

@@ -72,11 +72,8 @@ void write_text(std::ostream& out, const std::vector<RulesetReadout>& rulesets) 
 
 void write_group(JsonWriter& w, const char* name, const GroupOutcome& g) {
     w.key(name).begin_object();
-    w.key("matured").value(g.matured).key("succeeded").value(g.succeeded).key("share");
-    if (auto share = g.share())
-        w.value(*share, 4);
-    else
-        w.null();
+    w.key("matured").value(g.matured).key("succeeded").value(g.succeeded);
+    w.key("share").value_or_null(g.share(), 4);
     w.end_object();
 }
 
@@ -86,11 +83,8 @@ void write_json(std::ostream& out, const std::vector<RulesetReadout>& rulesets) 
     for (const RulesetReadout& r : rulesets) {
         for (const TriggerReadout& t : r.triggers) {
             w.begin_object();
-            w.key("ruleset").value(t.ruleset).key("trigger").value(t.trigger).key("on");
-            if (t.on)
-                w.value(*t.on);
-            else
-                w.null();
+            w.key("ruleset").value(t.ruleset).key("trigger").value(t.trigger);
+            w.key("on").value_or_null(t.on);
             w.key("success");
             if (t.success)
                 w.value(t.success->text);

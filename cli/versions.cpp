@@ -52,11 +52,7 @@ void write_json(std::ostream& out, const std::vector<VersionListing>& versions) 
     for (const VersionListing& v : versions) {
         w.begin_object();
         w.key("ruleset").value(v.version.ruleset).key("version").value(v.version.version);
-        w.key("sha256");
-        if (v.version.sha256.empty())
-            w.null();
-        else
-            w.value(v.version.sha256);
+        w.key("sha256").text_or_null(v.version.sha256);
         w.key("first_seen").value(v.version.first_seen);
         w.key("source_kept").value(v.source_kept).key("runs").begin_array();
         for (const VersionRun& r : v.runs) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -28,6 +29,16 @@ class JsonWriter {
     JsonWriter& value(double d, int decimals = 6);
     JsonWriter& value(bool b);
     JsonWriter& null();
+    // `*v`, or null when `v` holds nothing (an optional double with `decimals` as above).
+    template <class T>
+    JsonWriter& value_or_null(const std::optional<T>& v) {
+        return v ? value(*v) : null();
+    }
+    JsonWriter& value_or_null(const std::optional<double>& v, int decimals) {
+        return v ? value(*v, decimals) : null();
+    }
+    // `text`, or null when it is empty.
+    JsonWriter& text_or_null(std::string_view text) { return text.empty() ? null() : value(text); }
     // A value that is already JSON. REQUIRES: `json` is one valid JSON value.
     JsonWriter& raw(std::string_view json);
     std::string str() const { return out_.str(); }

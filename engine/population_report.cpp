@@ -216,11 +216,7 @@ void write_populations_json(JsonWriter& w, const std::vector<PopulationSummary>&
     w.key("populations").begin_array();
     for (const PopulationSummary& p : populations) {
         w.begin_object();
-        w.key("let");
-        if (p.let.empty())
-            w.null();
-        else
-            w.value(p.let);
+        w.key("let").text_or_null(p.let);
         w.key("function").value(p.function);
         w.key("location")
             .value(p.file + ":" + std::to_string(p.location.line) + ":" +

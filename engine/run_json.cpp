@@ -9,20 +9,12 @@ namespace strata {
 
 namespace {
 
-// Writes `text`, or null when it is empty.
-void text_or_null(JsonWriter& w, const std::string& text) {
-    if (text.empty())
-        w.null();
-    else
-        w.value(text);
-}
-
 void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, bool general) {
     const double customers = static_cast<double>(rep.customers);
     const auto& m = s.def->meta;
     w.begin_object();
     w.key("id").value(s.def->id);
-    text_or_null(w.key("label"), m.label);
+    w.key("label").text_or_null(m.label);
     w.key("count").value(s.count);
     w.key("share").value(customers > 0 ? static_cast<double>(s.count) / customers : 0.0, 4);
     // Customers its condition left out as unknown; an `otherwise` segment has no condition.
@@ -51,16 +43,13 @@ void write_segment(JsonWriter& w, const SegmentResult& s, const RunReport& rep, 
     } else {
         w.key("value_total").null().key("value_avg").null().key("value_share").null();
     }
-    text_or_null(w.key("goal"), m.goal);
-    text_or_null(w.key("offer"), m.offer);
-    text_or_null(w.key("channel"), m.channel);
-    text_or_null(
-        w.key("contact_every"),
-        m.contact_every ? shown_duration(*m.contact_every, m.contact_every_text) : std::string());
-    if (m.priority)
-        w.key("priority").value(*m.priority);
-    else
-        w.key("priority").null();
+    w.key("goal").text_or_null(m.goal);
+    w.key("offer").text_or_null(m.offer);
+    w.key("channel").text_or_null(m.channel);
+    w.key("contact_every")
+        .text_or_null(m.contact_every ? shown_duration(*m.contact_every, m.contact_every_text)
+                                      : std::string());
+    w.key("priority").value_or_null(m.priority);
     w.key("path").value(general ? s.def->id : s.path);
     w.key("tactical").begin_array();
     for (const auto& t : s.tactical)
@@ -101,13 +90,9 @@ void write_transitions(JsonWriter& w, const std::optional<RunTransitions>& t) {
         return;
     }
     w.begin_object();
-    w.key("since_run");
-    if (t->since_run)
-        w.value(*t->since_run);
-    else
-        w.null();
+    w.key("since_run").value_or_null(t->since_run);
     w.key("since_as_of");
-    text_or_null(w, t->since_as_of);
+    w.text_or_null(t->since_as_of);
     w.key("cause").value(t->cause);
     const Transitions& c = t->counts;
     w.key("moved").value(c.moved).key("new").value(c.entered).key("left").value(c.left);
@@ -116,9 +101,9 @@ void write_transitions(JsonWriter& w, const std::optional<RunTransitions>& t) {
     w.key("matrix").begin_array();
     for (const auto& [pair, count] : c.counts) {
         w.begin_object().key("from");
-        text_or_null(w, pair.first);
+        w.text_or_null(pair.first);
         w.key("to");
-        text_or_null(w, pair.second);
+        w.text_or_null(pair.second);
         w.key("count").value(count).end_object();
     }
     w.end_array();
@@ -151,7 +136,7 @@ void write_segment_ref(JsonWriter& w, const char* key, const SegmentRef& r) {
 // holdout readout reads them from the stored summary, never from the file as it is now).
 void write_triggers(JsonWriter& w, const RunReport& rep) {
     w.key("firing");
-    text_or_null(w, rep.firing);
+    w.text_or_null(rep.firing);
     w.key("actions_enqueued").value(rep.actions_enqueued);
     w.key("triggers").begin_array();
     for (const TriggerCounts& t : rep.triggers) {
@@ -287,7 +272,7 @@ std::string report_json(const RunReport& rep) {
         w.begin_object();
         w.key("mode").value(inc.used ? "incremental" : "full");
         w.key("reason");
-        text_or_null(w, inc.reason);
+        w.text_or_null(inc.reason);
         w.key("since_run");
         if (inc.used)
             w.value(inc.since_run);
@@ -300,11 +285,7 @@ std::string report_json(const RunReport& rep) {
         for (const auto& f : inc.facts) {
             w.begin_object();
             w.key("fact").value(f.fact);
-            w.key("after_rowid");
-            if (f.after_rowid)
-                w.value(*f.after_rowid);
-            else
-                w.null();
+            w.key("after_rowid").value_or_null(f.after_rowid);
             w.key("rows_read").value(f.rows_read);
             w.end_object();
         }

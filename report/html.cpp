@@ -345,11 +345,7 @@ std::string chart_data(const ReportModel& m) {
         if (s.depth != 0) continue;
         w.begin_object().key("id").value(s.id).key("label").value(s.label.empty() ? s.id : s.label);
         w.key("count").value(s.count).key("share").value(s.share, 4);
-        w.key("value_share");
-        if (s.value_share)
-            w.value(*s.value_share, 4);
-        else
-            w.null();
+        w.key("value_share").value_or_null(s.value_share, 4);
         w.key("contacts").value(s.contacts_per_month.value_or(0.0), 1);
         w.key("channel").value(s.channel);
         w.end_object();
