@@ -104,18 +104,50 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
                        ? sql::make_clickhouse_dialect(catalog ? &*catalog : nullptr)
                    : options.dialect == "sqlite" && loaded->db ? sqlite_dialect_of(*loaded->db)
                                                                : sql::make_dialect(options.dialect);
-    // --lets names what the file has: a name it does not is a wrong option, not a rule problem.
+    // --lets names lets that have a column, once each: any other name is a wrong option, not a
+    // rule problem.
     const auto& lets = loaded->rules->program.lets;
-    for (const std::string& name : options.lets) {
-        const bool known = std::any_of(lets.begin(), lets.end(),
-                                       [&](const auto& let) { return let.name == name; });
-        if (known) continue;
-        std::string names;
-        for (const auto& let : lets)
-            names += (names.empty() ? "" : ", ") + let.name;
-        err << "strata compile: --lets '" << name << "': the rule file has no let of that name"
-            << (names.empty() ? std::string(" (it has no lets)") : "; its lets are: " + names)
-            << '\n';
+    auto has_column = [](const auto& let) {
+        return let.type != Type::Record && let.type != Type::Duration;
+    };
+    auto is_query_column = [](const std::string& name) {
+        return name == "customer_key" || name == "segment" || name == "tactical";
+    };
+    std::string names;
+    size_t outputs = 0;
+    for (const auto& let : lets) {
+        if (!has_column(let) || is_query_column(let.name)) continue;
+        names += (names.empty() ? "" : ", ") + let.name;
+        ++outputs;
+    }
+    const std::string which = lets.empty()             ? " (it has no lets)"
+                              : names.empty()          ? " (none of its lets can be output)"
+                              : outputs == lets.size() ? "; its lets are: " + names
+                                                       : "; the lets it can output are: " + names;
+    for (size_t i = 0; i < options.lets.size(); ++i) {
+        const std::string& name = options.lets[i];
+        auto let =
+            std::find_if(lets.begin(), lets.end(), [&](const auto& l) { return l.name == name; });
+        std::string why;
+        if (let == lets.end())
+            why = "the rule file has no let of that name";
+        else if (let->type == Type::Record)
+            why =
+                "a record has no column of its own, and compile does not output its fields "
+                "(strata export --columns does: " +
+                name + ".code and the like)";
+        else if (let->type == Type::Duration)
+            why = "a duration has no column";
+        else if (is_query_column(name))
+            why =
+                "the query has a column of that name already; give the let another name to "
+                "output it";
+        else if (std::find(options.lets.begin(), options.lets.begin() + i, name) !=
+                 options.lets.begin() + i)
+            why = "given twice";
+        if (why.empty()) continue;
+        err << "strata compile: --lets '" << name << "': " << why
+            << (let == lets.end() || !has_column(*let) ? which : std::string()) << '\n';
         return kExitEnvironment;
     }
     Diagnostics diags;

@@ -107,7 +107,7 @@ std::string text_number(const std::string& trimmed) {
             " * (CAST(CAST(sig || substr('000000000000000', 1, scale - 22) AS INTEGER) AS REAL) "
             "* " +
             power_of_ten("22") +
-            ") WHEN nsig + scale - 1 > 309 THEN NULL WHEN nsig + scale <= -324 THEN 0.0 ELSE " +
+            ") WHEN nsig + scale - 1 > 308 THEN NULL WHEN nsig + scale <= -324 THEN 0.0 ELSE " +
             stop("nsig") + " END",
         "SELECT neg, ok, sig, nsig, scale, " + std::string(kIntegerOfParts) + " AS iv" +
             from(decimal_parts(trimmed)));

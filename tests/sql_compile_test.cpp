@@ -360,6 +360,56 @@ general:
     CHECK(query_rows(db, compiled.out) == "1,high,\n2,rest,\n3,high,\n");
 }
 
+// --lets takes lets that have a column, once each, and none named as the query's own columns;
+// anything else is a wrong option (exit 2) that names the lets it can output.
+TEST_CASE("compile --lets: a record, a duration, a name given twice or a query column is refused") {
+    TempDir dir;
+    const std::string rules = dir.write("l.yaml", R"y(ruleset: lets
+version: 1
+source:
+  types: { credit: number, signup: date }
+let:
+  grace: 30d
+  score: "rfm(recency: signup, frequency: credit, monetary: credit)"
+  segment: credit + 1
+  doubled: credit * 2
+general:
+  segments:
+    - id: a
+      when: signup + grace > as_of and score.r > 1 and segment > 0 and doubled > 0
+    - id: b
+      when: otherwise
+)y");
+    auto compile = [&](const std::string& lets) {
+        return run_cli(
+            {"compile", rules, "--dialect", "sqlite", "--as-of", "2026-11-01", "--lets", lets});
+    };
+    const std::string can = "; the lets it can output are: doubled\n";
+    const Run record = compile("score");
+    CHECK(record.code == 2);
+    CHECK(record.out.empty());
+    CHECK(record.err.find("--lets 'score': a record has no column of its own") !=
+          std::string::npos);
+    CHECK(record.err.find("score.code and the like)" + can) != std::string::npos);
+    CHECK(record.err.find("cannot be compiled") == std::string::npos);
+    const Run duration = compile("grace");
+    CHECK(duration.code == 2);
+    CHECK(duration.err.find("--lets 'grace': a duration has no column" + can) != std::string::npos);
+    const Run field = compile("score.r");
+    CHECK(field.code == 2);
+    CHECK(field.err.find("no let of that name" + can) != std::string::npos);
+    const Run clash = compile("segment");
+    CHECK(clash.code == 2);
+    CHECK(clash.err.find("--lets 'segment': the query has a column of that name already") !=
+          std::string::npos);
+    const Run twice = compile("doubled,doubled");
+    CHECK(twice.code == 2);
+    CHECK(twice.err.find("--lets 'doubled': given twice\n") != std::string::npos);
+    const Run once = compile("doubled");
+    CHECK(once.code == 0);
+    CHECK(once.out.find("AS \"doubled\"") != std::string::npos);
+}
+
 // A value without a type cannot be written in SQL: a column no schema types, or a value that is
 // null whatever the row (`if(c, null, null) + 1d`), which the engine evaluates as null.
 TEST_CASE("compile: a value without a type is refused, saying both reasons it may have") {

@@ -355,7 +355,8 @@ general:
       when: otherwise
 )");
     const std::string short_texts = dir.database("short.db", std::string(kSchema) + R"(
-INSERT INTO customers (customer_id, raw_credit) VALUES (1, '18.6306019826'), (2, '+.5'), (3, ' 5. '), (4, '1e3');
+INSERT INTO customers (customer_id, raw_credit) VALUES (1, '18.6306019826'), (2, '+.5'), (3, ' 5. '), (4, '1e3'),
+  (5, '1e309'), (6, '-10e308'), (7, '1e-400');
 )");
     check_agrees(dir, dir.write("short.yaml", R"(ruleset: texts
 version: 1
