@@ -403,7 +403,10 @@ void add_explain(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
     auto format = std::make_shared<std::string>("text");
     auto* cmd = app.add_subcommand(
         "explain", "Why a customer is in their segment: every condition tried, with its values");
-    cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
+    cmd->add_option("rules", options->rules,
+                    "Rule file (YAML), or the name of a stored ruleset: the customer is then "
+                    "explained as its latest run (or --run) placed them, by that run's version")
+        ->required();
     cmd->add_option("--db", options->db,
                     "SQLite customer database, or a postgresql:// or clickhouse:// URL: the "
                     "customer is then explained inside the warehouse (docs/warehouse.md)")

@@ -27,7 +27,7 @@ namespace {
 
 std::string key_text(const Value& key) {
     if (const auto* i = std::get_if<int64_t>(&key)) return std::to_string(*i);
-    return "'" + std::get<Str>(key).str() + "'";
+    return "'" + one_line(std::get<Str>(key).str()) + "'";
 }
 
 // The ruleset of run `run_id` when it is stored under any ruleset, else nullopt.
@@ -105,7 +105,14 @@ std::optional<StoredRunExplain> load_stored_run_explain(
     auto record = find_run(*state->state, ruleset, run, error);
     if (!error.message.empty()) return fail(error.message);
     if (!record) {
-        if (!run) return fail("no stored run of ruleset '" + ruleset + "'; run 'strata run' first");
+        if (!run) {
+            const std::string others = other_rulesets_hint(*state->state, ruleset);
+            return fail("no stored run of ruleset '" + one_line(ruleset) + "'" +
+                        (others.empty() ? "; run 'strata run' first" : others) +
+                        (by_name ? " ('" + one_line(rules) +
+                                       "' is no file, so it was taken for a ruleset's name)"
+                                 : ""));
+        }
         if (auto other = ruleset_of_run(*state->state, *run))
             return fail("run " + std::to_string(*run) + " is a run of ruleset '" + *other +
                         "', not of '" + ruleset + "'");

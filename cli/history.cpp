@@ -296,12 +296,15 @@ int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& 
             << " in '" << file << "'" << other_rulesets_hint(*state, options.ruleset) << '\n';
     }
     if (!actions) err << "strata history: note: " << kActionsElsewhere << '\n';
+    const bool several_keys = std::any_of(stays->begin(), stays->end(), [&](const StayListing& s) {
+        return !same_key(s.key, stays->front().key);
+    });
     if (json) {
-        write_json(out, keys.front(), *stays, actions);
+        // The customer as stored when their stays name one key (the text '42' that --customer 42
+        // found), else as given.
+        write_json(out, stays->empty() || several_keys ? keys.front() : stays->front().key, *stays,
+                   actions);
     } else if (!stays->empty() || (actions && !actions->empty())) {
-        const bool several_keys =
-            std::any_of(stays->begin(), stays->end(),
-                        [&](const StayListing& s) { return !same_key(s.key, stays->front().key); });
         write_text(out, *stays);
         write_actions(out, actions, several_keys);
     }

@@ -184,7 +184,8 @@ int run_show(const ShowOptions& options, std::ostream& out, std::ostream& err) {
             if (known.find(" " + number + ",") == std::string::npos) known += " " + number + ",";
         }
         if (known.empty())
-            return fail("no version of ruleset '" + ruleset + "' is registered in '" + file + "'");
+            return fail("no version of ruleset '" + ruleset + "' is registered in '" + file + "'" +
+                        other_rulesets_hint(*stored->state, ruleset));
         known.pop_back();
         return fail("ruleset '" + ruleset + "' has no registered version " +
                     std::to_string(version) + " in '" + file + "' (registered:" + known + ")");

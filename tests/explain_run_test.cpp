@@ -154,9 +154,18 @@ TEST_CASE("explain --run refuses what it cannot answer, with exit code 2") {
     CHECK(later.err.find("customer 4 was not placed by run 1 of tiers (as_of 2026-10-01)") !=
           std::string::npos);
     CHECK(json_at(later.out, "$.error.kind") == "database");
-    // A name that is no stored ruleset, and a state without runs.
-    CHECK(run_cli({"explain", "nosuch", "--db", db, "--state", state, "--customer", "2"}).code ==
-          2);
+    // A name that is no stored ruleset names those there are, and a state without runs.
+    auto typo = run_cli({"explain", "tier", "--db", db, "--state", state, "--customer", "2"});
+    CHECK(typo.code == 2);
+    CHECK(typo.err ==
+          "strata explain: no stored run of ruleset 'tier'; the stored rulesets are "
+          "'other', 'tiers' (did you mean 'tiers'?) ('tier' is no file, so it was "
+          "taken for a ruleset's name)\n");
+    // A key with a line break stays on one line.
+    auto broken_key = run_cli(
+        {"explain", file, "--db", db, "--state", state, "--customer", "no\nbody", "--run", "1"});
+    CHECK(broken_key.code == 2);
+    CHECK(broken_key.err.find("customer 'no\u23CEbody'") != std::string::npos);
     CHECK(run_cli({"explain", file, "--db", db, "--customer", "2", "--run", "1"}).code == 2);
     // A rule file with errors is a rule problem, as everywhere.
     const auto broken =

@@ -581,6 +581,31 @@ TEST_CASE("triggers stops at a run row whose as_of was changed outside strata") 
                   r.err);
 }
 
+TEST_CASE("history's JSON names the customer as stored: --customer 42 that finds only '42'") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id, spend REAL);
+INSERT INTO customers VALUES ('42', 10), (7, 10);
+)sql");
+    const std::string rules = dir.write("r.yaml", R"(ruleset: keyed
+version: 1
+general:
+  segments:
+    - id: vip
+      when: spend >= 1000
+    - id: small
+      when: otherwise
+)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    auto text = run_cli({"history", "--db", db, "--customer", "42", "--format", "json"});
+    REQUIRE_MESSAGE(text.code == 0, text.err);
+    CHECK(text.out.find("{\"format\":1,\"customer\":\"42\",") == 0);
+    CHECK(text.out.find("\"customer_key\":\"42\"}") != std::string::npos);
+    // Nobody found: the customer as given.
+    auto nobody = run_cli({"history", "--db", db, "--customer", "8", "--format", "json"});
+    CHECK(nobody.out.find("{\"format\":1,\"customer\":8,") == 0);
+}
+
 TEST_CASE("history's actions name the customer when two keys spelled alike both have some") {
     // 42 and '42' both enter vip, each with its own welcome: the text table says whose is whose.
     TempDir dir;

@@ -263,7 +263,10 @@ TEST_CASE("show prints the stored source byte for byte, and says why when it can
     auto bad = run_cli({"show", "--db", b.db, "tiers"});
     CHECK(bad.code == 2);
     CHECK(has(bad.err, "is not RULESET@VERSION"));
-    CHECK(run_cli({"show", "--db", b.db, "nobody@1"}).code == 2);
+    auto nobody = run_cli({"show", "--db", b.db, "tier@1"});
+    CHECK(nobody.code == 2);
+    CHECK(has(nobody.err, "no version of ruleset 'tier' is registered in '" + b.db +
+                              "'; the stored ruleset is 'tiers' (did you mean 'tiers'?)\n"));
 }
 
 TEST_CASE("export and history do not depend on the rule file on disk") {
