@@ -69,8 +69,8 @@ void print_json(std::ostream& out, const Engine& engine, const CustomerResult& r
 }
 
 void print_text(std::ostream& out, const Engine& engine, const CustomerResult& r) {
-    out << "customer " << r.customer_key << " in " << engine.ruleset() << " as of " << r.as_of
-        << " (thresholds of run " << r.run_id << ")\n";
+    out << "customer " << one_line(r.customer_key) << " in " << engine.ruleset() << " as of "
+        << r.as_of << " (thresholds of run " << r.run_id << ")\n";
     out << "  segment   " << r.segment << "  tactical: " << joined(r.tactical) << '\n';
     if (r.previous_segment)
         out << "  stored    " << *r.previous_segment

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "engine/numeric.hpp"
+#include "text/one_line.hpp"
 
 namespace strata {
 
@@ -74,7 +75,8 @@ Value coerce(Value v, Type to) {
 
 namespace {
 
-// The key cut to 64 bytes (whole characters), in quotes when `quoted`.
+// The key cut to 64 bytes (whole characters), on one line (text::one_line), in quotes when
+// `quoted`.
 std::string shown_key(std::string_view key, bool quoted) {
     constexpr size_t kShown = 64;
     std::string shown(key.substr(0, kShown));
@@ -84,7 +86,9 @@ std::string shown_key(std::string_view key, bool quoted) {
             shown.pop_back();
         if (!shown.empty() && (static_cast<unsigned char>(shown.back()) & 0x80) != 0)
             shown.pop_back();
-        shown += "…";
+        shown = text::one_line(shown) + "…";
+    } else {
+        shown = text::one_line(shown);
     }
     return quoted ? "'" + shown + "'" : shown;
 }

@@ -99,7 +99,8 @@ Value coerce(Value v, Type to);
 std::string format_value(const Value& v);
 
 // A customer key as given, for a message: as it is, or in quotes when it is empty or begins or
-// ends with a space; a long one cut after 64 characters, with "…".
+// ends with a space; a long one cut after 64 characters, with "…"; on one line (a line break
+// shown as ⏎, another control character as a space: text/one_line.hpp).
 std::string key_in_message(std::string_view key);
 // A customer key of the base, for a message: an integer as it is; a text as key_in_message
 // has it, and in quotes when it reads as a number, so that the text '42' is not taken for

@@ -87,6 +87,16 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
         if (!writer) {
             // A batch run stored since the check above may be why (its as_of is later).
             if (auto refused = stale(*writable_state, *l, 0)) return *refused;
+            // An evaluation stored since at a later as_of (another eval --apply): the as_of is
+            // what is wrong, as when it is before the run's.
+            StoreError read_error;
+            const auto latest = find_run(*writable_state, record.ruleset, std::nullopt, read_error);
+            if (latest && latest->as_of > record.as_of)
+                return fail(Kind::Usage,
+                            "--apply as of " + record.as_of + " is before the as_of of run " +
+                                std::to_string(latest->run_id) + " (" + latest->as_of +
+                                "), stored since the thresholds were loaded: runs move forward "
+                                "in time; nothing was stored");
             return fail(error.rule_problem ? Kind::Rules : Kind::Database, error.message);
         }
         const std::optional<RunRecord>& previous = writer->previous();

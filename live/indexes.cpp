@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -102,11 +103,17 @@ bool create_lookup_indexes(const std::string& path, const std::vector<LookupInde
         SQLite::Database db(path, SQLite::OPEN_READWRITE);
         db.setBusyTimeout(wait_ms);
         refuse_double_quoted_strings(db);  // a column gone since is an error, not a constant
+        // Under the write lock, a lookup another process made searchable since the check is
+        // left alone, and not said to be created here.
+        SQLite::Transaction write(db, SQLite::TransactionBehavior::IMMEDIATE);
+        std::vector<std::string> made;
         for (const LookupIndex& l : lookups) {
-            if (l.present || l.view) continue;
+            if (l.present || l.view || searched(db, l.table, l.column)) continue;
             db.exec(l.create_sql);
-            created.push_back(l.create_sql);
+            made.push_back(l.create_sql);
         }
+        write.commit();
+        created.insert(created.end(), made.begin(), made.end());
         return !view_unsearched;
     } catch (const SQLite::Exception& e) {
         const int code = e.getErrorCode();

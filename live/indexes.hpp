@@ -32,7 +32,8 @@ std::vector<LookupIndex> lookup_indexes(SQLite::Database& data, const CompiledRu
 // on a view; `error` stays empty), or with `error` set when it cannot; `read_only` tells whether
 // the database refused to be written (read-only, no permission, or locked past `wait_ms`), as
 // against a database that failed (a damaged file, a full disk). `wait_ms`: how long it waits for
-// another process's lock.
+// another process's lock. `created` gets the statements of the indexes it made, not those of
+// one another process made since `lookups` were found.
 bool create_lookup_indexes(const std::string& path, const std::vector<LookupIndex>& lookups,
                            std::vector<std::string>& created, std::string& error, bool& read_only,
                            int wait_ms);

@@ -17,6 +17,7 @@
 #include "engine/run_state.hpp"
 #include "eval_support.hpp"
 #include "include/strata/strata.hpp"
+#include "live/indexes.hpp"
 #include "test_support.hpp"
 
 using namespace strata::testing;
@@ -179,6 +180,59 @@ TEST_CASE("eval: a missing lookup index is created once, or named when it cannot
           "cannot create the index on column customer_id of table orders that looking up one "
           "customer needs, in '" +
               damaged + "': database disk image is malformed");
+}
+
+TEST_CASE("eval: a key with a line break stays on one line, in the output and in messages") {
+    TempDir dir;
+    const auto db = dir.database("keys.db", R"sql(
+CREATE TABLE customers (customer_id TEXT, name TEXT);
+INSERT INTO customers VALUES ('new' || char(10) || 'line', 'nl'), ('x', 'other');
+)sql");
+    const auto rules = dir.write("k.yaml", R"(ruleset: k
+version: 1
+general:
+  segments:
+    - id: a
+      when: name == "nl"
+    - id: b
+      when: otherwise
+)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    auto found = run_cli({"eval", rules, "--db", db, "--customer", "new\nline"});
+    REQUIRE_MESSAGE(found.code == 0, found.err);
+    CHECK(found.out.find("customer new\u23CEline in k as of 2026-11-01") == 0);
+    auto missing =
+        run_cli({"eval", rules, "--db", db, "--customer", "no\nsuch", "--format", "json"});
+    CHECK(missing.code == 2);
+    CHECK(missing.err.find("strata eval: customer no\u23CEsuch is not in table customers\n") !=
+          std::string::npos);
+    CHECK(json_at(missing.out, "$.error.message") ==
+          "customer no\u23CEsuch is not in table customers");
+}
+
+TEST_CASE("eval: an index another process made since the check is not said to be created") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    strata::live::LookupIndex lookup;
+    lookup.table = "orders";
+    lookup.column = "customer_id";
+    lookup.name = "strata_eval_orders_customer_id";
+    lookup.create_sql =
+        "CREATE INDEX IF NOT EXISTS strata_eval_orders_customer_id ON orders "
+        "(customer_id)";
+    std::vector<std::string> created;
+    std::string error;
+    bool read_only = false;
+    SQLite::Database(db, SQLite::OPEN_READWRITE).exec(lookup.create_sql);
+    REQUIRE(strata::live::create_lookup_indexes(db, {lookup}, created, error, read_only, 100));
+    CHECK(error.empty());
+    CHECK(created.empty());
+    SQLite::Database(db, SQLite::OPEN_READWRITE).exec("DROP INDEX strata_eval_orders_customer_id");
+    REQUIRE(strata::live::create_lookup_indexes(db, {lookup}, created, error, read_only, 100));
+    CHECK(created == std::vector<std::string>{lookup.create_sql});
+    CHECK(scalar(db,
+                 "SELECT count(*) FROM sqlite_schema WHERE name = "
+                 "'strata_eval_orders_customer_id'") == 1);
 }
 
 TEST_CASE("eval: an engine's refresh() makes again a lookup index dropped since it opened") {
