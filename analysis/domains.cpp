@@ -330,6 +330,7 @@ void Model::describe(const Expr& e, Var& var) const {
                 const auto& fact = rules_.program.facts[static_cast<size_t>(agg.fact)];
                 var.fact.time_extreme =
                     col && !agg.where && col->slot == fact.time_slot && agg.type == Type::Date;
+                var.fact.time_typed = fact.time_typed;
                 break;
             }
             default:

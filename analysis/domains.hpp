@@ -46,7 +46,7 @@ struct Rep {
     double number = 0;     // numbers, integers, dates in the variable's scale, bools (0/1)
     std::string text;      // strings
     bool other = false;    // a string other than every literal the conditions name
-    bool guessed = false;  // a fraction in an untyped column (it may hold only integers)
+    bool guessed = false;  // a value the column may not hold (Var::guessed_because says why)
 };
 
 // A constant as the conditions write it, before the variable's scale is known.
@@ -67,12 +67,18 @@ struct FactLink {
     bound::AggFn fn = bound::AggFn::Count;
     bool whole = false;         // no `where`
     bool time_extreme = false;  // min or max of the fact's time column, without `where`
+    // False when the time column's type is a guess (checked without --db): its rows of the
+    // as_of day may hold times of day, after as_of's midnight.
+    bool time_typed = true;
 };
 
 struct Var {
     std::string name;  // in the author's terms: a column or let name, `rfm.r`, `count(orders)`
     VarKind kind = VarKind::Opaque;
     bool typed = true;  // false: a column checked without --db (its type is a guess)
+    // Why a guessed representative may be no customer's value; empty: a fraction in an untyped
+    // column, which may hold only integers.
+    std::string guessed_because;
     bool nullable = true;
     std::optional<double> low, high;          // known range, in the variable's scale
     std::vector<std::string> closed_strings;  // abc, xyz: the only strings it can hold

@@ -212,8 +212,16 @@ void Model::finish_var(Var& v) {
                             "' is compared with as_of shifted by months and by days, whose order "
                             "depends on the date";
         v.scale = !as_of ? DateScale::Fixed : months ? DateScale::AsOfMonths : DateScale::AsOfDays;
-        // Rows after as_of are left out, so the latest time is never after as_of.
-        if (v.fact.time_extreme && v.scale != DateScale::Fixed) v.high = 0;
+        // Rows after as_of are left out, so the latest time is never after as_of; unless the
+        // column may hold times of day, of which the as_of day's are after its midnight.
+        if (v.fact.time_extreme && v.scale != DateScale::Fixed) {
+            if (v.fact.time_typed)
+                v.high = 0;
+            else
+                v.guessed_because = "whether the time column of '" + v.name +
+                                    "' holds times of day (a row of the as_of day after its "
+                                    "midnight) is not known without --db";
+        }
     }
     if (!v.unsupported.empty()) {  // only `is null` still reads it
         v.reps = {Rep{}};
@@ -238,6 +246,9 @@ void Model::finish_var(Var& v) {
     } else {
         numeric_reps(v);
     }
+    if (!v.guessed_because.empty())
+        for (Rep& r : v.reps)
+            r.guessed = r.guessed || r.number > 0;  // after as_of
     if (v.nullable) v.reps.push_back(Rep{true, 0, "", false, false});
 }
 

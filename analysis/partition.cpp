@@ -143,8 +143,10 @@ std::string doubt(const Model& model, const std::vector<int>& assignment, Locati
             return "the analysis does not read '" + var.name + "': " + var.unsupported;
         }
         if (rep.guessed)
-            return "it needs " + model.show(static_cast<int>(v), assignment[v]) +
-                   ", and whether '" + var.name + "' can hold a fraction is not known without --db";
+            return "it needs " + model.show(static_cast<int>(v), assignment[v]) + ", and " +
+                   (var.guessed_because.empty()
+                        ? "whether '" + var.name + "' can hold a fraction is not known without --db"
+                        : var.guessed_because);
         assigned.push_back(static_cast<int>(v));
     }
     // Fields computed from the same column or fact table cannot take every combination.

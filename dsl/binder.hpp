@@ -26,6 +26,7 @@ struct NameScope {
         bool open = false;  // no schema: any column name is accepted, typed Any
         std::map<std::string, Type> columns;
         std::map<std::string, std::string> declared;  // as `NameScope::declared`
+        bool time_guessed = false;  // no schema nor source.types gives `time`'s type: a date
     };
     bool open_columns = false;  // no schema: unknown names are customer columns of type Any
     std::map<std::string, Type> columns;

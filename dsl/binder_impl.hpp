@@ -130,6 +130,7 @@ struct Binder::Impl {
                 auto it = f.columns.find(f.time);
                 if (it != f.columns.end() && it->second == Type::DateTime) t = Type::DateTime;
                 program.facts.back().time_slot = fact_column(scope_fact, f.time, t);
+                program.facts.back().time_typed = !f.time_guessed;
             }
         }
         return index;

@@ -194,6 +194,9 @@ struct FactUse {
     std::string time;                // may be empty: then no point-in-time filter
     int time_slot = -1;              // slot of `time` in columns, when set
     std::vector<ColumnUse> columns;  // fact columns read
+    // False when `time`'s type is a guess (a date), made without the table's schema or
+    // source.types: its rows may hold times of day, after as_of's midnight.
+    bool time_typed = true;
 };
 
 struct Let {

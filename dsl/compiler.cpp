@@ -257,7 +257,10 @@ class Compiler {
                 auto it = fact.columns.find(f.time);
                 if (it != fact.columns.end() && it->second != Type::DateTime)
                     it->second = Type::Date;
-                if (it == fact.columns.end() && fact.open) fact.columns[f.time] = Type::Date;
+                if (it == fact.columns.end() && fact.open) {
+                    fact.columns[f.time] = Type::Date;
+                    fact.time_guessed = true;
+                }
             }
             scope.facts.push_back(std::move(fact));
         }

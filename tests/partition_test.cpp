@@ -71,6 +71,61 @@ TEST_CASE("partition: a segment that can never hold is a warning under exclusive
     CHECK(r.out.find("warning: segment 's2' can never hold") != std::string::npos);
 }
 
+// The latest row of a date column is never after as_of; a datetime's row of the as_of day is
+// after its midnight. Without --db the time column's type is not known, so neither a proof nor
+// a "never holds" rests on it.
+TEST_CASE("partition: the latest time is bounded by as_of only when the column is known dates") {
+    TempDir dir;
+    const std::string facts = R"(ruleset: p
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: ts }
+let:
+  last: max(orders.ts)
+general:
+)";
+    const auto exclusive = dir.write("exclusive.yaml", facts + R"(  policy: exclusive
+  segments:
+    - id: never
+      when: last is null
+    - id: before
+      when: last < as_of - 30d
+    - id: recent
+      when: last >= as_of - 30d and last <= as_of
+)");
+    const auto later = dir.write("later.yaml", facts + R"(  segments:
+    - id: later
+      when: last > as_of
+    - id: rest
+      when: otherwise
+)");
+    auto base = [&](const char* name, const char* type) {
+        return dir.database(name, std::string("CREATE TABLE customers (customer_id INTEGER "
+                                              "PRIMARY KEY); CREATE TABLE orders (customer_id "
+                                              "INTEGER, ts ") +
+                                      type + ");");
+    };
+    const auto dates = base("dates.db", "DATE");
+    const auto times = base("times.db", "DATETIME");
+    const auto unknown = run_cli({"check", exclusive});
+    CHECK(unknown.code == 0);
+    CHECK(unknown.out.find("error: gap") == std::string::npos);
+    CHECK(unknown.out.find("note: not proven: a customer with last = as_of + 1d may be in no "
+                           "segment, but it needs last = as_of + 1d, and whether the time column "
+                           "of 'last' holds times of day") != std::string::npos);
+    const auto proven = run_cli({"check", exclusive, "--db", dates, "--strict"});
+    CHECK(proven.code == 0);
+    CHECK(proven.out.find("not proven") == std::string::npos);
+    const auto timed = run_cli({"check", exclusive, "--db", times});
+    CHECK(timed.code == 0);
+    CHECK(timed.out.find("not proven") != std::string::npos);
+    CHECK(run_cli({"check", later}).out.find("can never hold") == std::string::npos);
+    CHECK(run_cli({"check", later, "--db", times}).out.find("can never hold") == std::string::npos);
+    CHECK(run_cli({"check", later, "--db", dates})
+              .out.find("warning: segment 'later' can never hold") != std::string::npos);
+}
+
 TEST_CASE("partition: numbers from 2^53 on are not read, so nothing is claimed about them") {
     // In doubles, 10000000000000000 - 1 is 10000000000000000: the classes the constant splits
     // could not be told apart. `x < 10000000000000000` used to "never hold" although x = 5
