@@ -217,7 +217,8 @@ int write_export(const ExportOptions& options, const StoredRun& run, SQLite::Dat
                  std::ostream& out, std::ostream& err) {
     const RunRecord& r = run.record;
     err << "strata export: run " << r.run_id << " of " << r.ruleset << " v" << r.version
-        << ", as_of " << r.as_of << ", " << thousands(run.rows.size()) << " customers\n";
+        << ", as_of " << r.as_of << ", " << thousands(run.rows.size())
+        << (run.rows.size() == 1 ? " customer\n" : " customers\n");
     if (state) note_changed_file(options.rules, *state, r, err);
     if (options.format == ExportFormat::Csv && has_csv_options(options))
         return write_csv_with_options(options, run, state, out, err);

@@ -247,7 +247,7 @@ void print_table(std::ostream& out, const RunReport& rep, const RunCommandOption
     out << rep.ruleset << " v" << rep.version << "  as_of " << format_date(rep.as_of) << "  "
         << (rep.run_id ? "run " + std::to_string(rep.run_id) : std::string("dry run (not stored)"))
         << "  rules " << rep.sha256.substr(0, 12) << "\n";
-    out << thousands(rep.customers) << " customers";
+    out << thousands(rep.customers) << (rep.customers == 1 ? " customer" : " customers");
     if (rep.has_value) out << ", value total " << money(total_of(rep.value_total));
     out << "\n\n";
     const size_t name_width = segment_width(rep.segments, 0);

@@ -159,6 +159,23 @@ TEST_CASE("line breaks and control characters in metadata do not break the table
     }
 }
 
+TEST_CASE("a base of one customer is \"1 customer\" in run's table and export's summary") {
+    TempDir dir;
+    const std::string db =
+        dir.database("one.db",
+                     "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY); INSERT INTO "
+                     "customers VALUES (1);");
+    const std::string rules =
+        dir.write("one.yaml",
+                  "ruleset: one\nversion: 1\ngeneral:\n  segments:\n    - id: all\n      "
+                  "when: otherwise\n");
+    const Run run = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(run.code == 0, run.err);
+    CHECK(run.out.find("\n1 customer\n") != std::string::npos);
+    const Run exported = run_cli({"export", rules, "--db", db});
+    CHECK(exported.err.find("as_of 2026-11-01, 1 customer\n") != std::string::npos);
+}
+
 TEST_CASE("JSON writer: an optional or an empty text is null, a present one its value") {
     strata::JsonWriter w;
     w.begin_object();
