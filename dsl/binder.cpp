@@ -444,6 +444,8 @@ bound::Program Binder::take_program() {
 
 std::vector<std::string> Binder::unused_lets() const {
     std::vector<std::string> out;
+    // Lets past the depth limit were not read, so the lets they use are not known.
+    if (impl_->let_depth_reported) return out;
     for (const auto& name : impl_->let_order) {
         if (impl_->lets.at(name).uses == 0) out.push_back(name);
     }

@@ -286,6 +286,8 @@ TEST_CASE("generated hostile files give a diagnostic and exit 1, never a crash")
         CHECK(r.code == 1);
         CHECK(r.out.find("lets refer to each other more than 256 deep (a0 -> ... -> a257)") !=
               std::string::npos);
+        // The lets past the limit were not read: none is said to be unused.
+        CHECK(r.out.find("is never used") == std::string::npos);
     }
     SUBCASE("lets that refer to each other 256 deep, the limit") {
         // a0 -> a1 -> ... -> a256: 256 references, as deep as docs/language.md allows.
