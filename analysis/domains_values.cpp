@@ -428,8 +428,9 @@ std::string Model::show(int var, int rep) const {
             for (size_t i = 0; i < v.texts.size(); ++i)
                 value += (i ? ", '" : "'") + v.texts[i] + "'";
         }
-    } else if (v.bounds.empty() && !v.low && !v.high && v.fact.fact < 0) {
-        value = "a value (not null)";
+    } else if (!v.unsupported.empty() ||
+               (v.bounds.empty() && !v.low && !v.high && v.fact.fact < 0)) {
+        value = "a value (not null)";  // unordered, or compared with nothing
     } else if (v.kind == VarKind::Date) {
         if (v.scale == DateScale::Fixed) {
             value = format_date(Date{static_cast<int32_t>(r.number)});
