@@ -288,6 +288,35 @@ void report_exclusive(const CompiledRules& rules, bool strict, Diagnostics& diag
                   DiagnosticCode::NotProven);
 }
 
+// Under first_match without `otherwise`: a customer no segment holds, which makes a run of a
+// base holding one fail. Only a customer the analysis is sure of is reported, as a warning.
+void report_first_match_gap(const CompiledRules& rules, Diagnostics& diags) {
+    if (std::any_of(rules.segments.begin(), rules.segments.end(),
+                    [](const CompiledSegment& s) { return !s.when; }))
+        return;
+    Model model(rules);
+    std::vector<size_t> index;
+    for (const auto& seg : rules.segments)
+        index.push_back(model.add_condition(*seg.when));
+    model.finish();
+    Goal gap;
+    for (size_t k = 0; k < index.size(); ++k) {
+        gap.preds.push_back(&model.preds()[index[k]]);
+        gap.must_not.push_back(k);
+    }
+    const Search s = find(model, gap, kPartitionBudget);
+    if (s.status != Search::Status::Found) return;
+    Location where;
+    const PartitionFinding f = finding(model, s.assignment, PartitionFinding::Kind::Gap, {}, where);
+    if (!f.certain) return;
+    const RuleFile& rf = rules.rules;
+    diags.warning(DiagnosticCode::PartitionGap, rules.source.path(),
+                  rf.policy_location.valid() ? rf.policy_location : rf.segments_location,
+                  "gap: no segment holds " + customer_text(f) +
+                      ", and there is no `otherwise`: a run of a base with such a customer "
+                      "stores nothing");
+}
+
 // The first_match warnings (and, under either policy, segments that can never hold).
 void report_reachability(const CompiledRules& rules, Diagnostics& diags) {
     const std::string& file = rules.source.path();
@@ -387,7 +416,10 @@ ExclusiveVerdict prove_exclusive(const CompiledRules& rules, size_t budget) {
 
 void check_partition(const CompiledRules& rules, bool strict, Diagnostics& diags) {
     if (rules.segments.empty()) return;
-    if (rules.rules.policy == Policy::Exclusive) report_exclusive(rules, strict, diags);
+    if (rules.rules.policy == Policy::Exclusive)
+        report_exclusive(rules, strict, diags);
+    else
+        report_first_match_gap(rules, diags);
     report_reachability(rules, diags);
 }
 

@@ -43,7 +43,8 @@ enum class DiagnosticCode {
     TestFile,        // note (check): a rule file's test cases, which `strata test` runs
     FixtureData,     // warning (test): a case's run left fixture rows or values out
     // The partition analysis of the general level (analysis/partition.hpp):
-    PartitionGap,              // an exclusive level leaves a customer in no segment
+    PartitionGap,              // a level leaves a customer in no segment: an error under
+                               // exclusive, a warning under first_match without otherwise
     PartitionOverlap,          // an exclusive level puts a customer in two segments
     NotProven,                 // note: the analysis could neither prove nor refute it
     ShadowedSegment,           // warning: a segment that can never hold or never win

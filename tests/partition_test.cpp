@@ -128,6 +128,38 @@ general:
               .out.find("warning: segment 'later' can never hold") != std::string::npos);
 }
 
+// A first_match level without `otherwise` that leaves a customer out fails every run of a base
+// holding one: check warns of a customer it is sure of, and not of one it only may be.
+TEST_CASE("partition: first_match without otherwise warns of a customer no segment holds") {
+    TempDir dir;
+    const std::string head = "ruleset: w\nversion: 1\ngeneral:\n  segments:\n";
+    const auto gap = dir.write("gap.yaml", head +
+                                               "    - id: a\n      when: x > 5\n    - id: b\n"
+                                               "      when: x <= 5\n");
+    const auto r = run_cli({"check", gap});
+    CHECK(r.code == 0);
+    CHECK(r.out.find("gap.yaml:4:3: warning: gap: no segment holds a customer with x = no value "
+                     "(null), and there is no `otherwise`: a run of a base with such a customer "
+                     "stores nothing\n") != std::string::npos);
+    CHECK(run_cli({"check", gap, "--strict"}).code == 1);
+    const auto covered =
+        dir.write("covered.yaml", head +
+                                      "    - id: a\n      when: x > 5\n    - id: b\n      "
+                                      "when: x <= 5 or x is null\n");
+    CHECK(run_cli({"check", covered}).out.find("gap") == std::string::npos);
+    const auto caught = dir.write("caught.yaml", head +
+                                                     "    - id: a\n      when: x > 5\n    - id: "
+                                                     "b\n      when: otherwise\n");
+    CHECK(run_cli({"check", caught}).out.find("gap") == std::string::npos);
+    // A condition the analysis does not read may cover the customer: no warning, no note.
+    const auto unread = dir.write("unread.yaml", head +
+                                                     "    - id: a\n      when: x > 5\n    - id: "
+                                                     "b\n      when: matches(name, 'a')\n");
+    const auto u = run_cli({"check", unread});
+    CHECK(u.out.find("gap") == std::string::npos);
+    CHECK(u.out.find("not proven") == std::string::npos);
+}
+
 TEST_CASE("partition: numbers from 2^53 on are not read, so nothing is claimed about them") {
     // In doubles, 10000000000000000 - 1 is 10000000000000000: the classes the constant splits
     // could not be told apart. `x < 10000000000000000` used to "never hold" although x = 5
