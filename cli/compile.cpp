@@ -1,6 +1,7 @@
 // strata compile: the rule file lowered to one SQL query (sql/compiler.hpp) that places every
 // customer as a run would, for running the rules where the data is.
 #include <algorithm>
+#include <cctype>
 
 #include <CLI/CLI.hpp>
 
@@ -110,8 +111,17 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
     auto has_column = [](const auto& let) {
         return let.type != Type::Record && let.type != Type::Duration;
     };
-    auto is_query_column = [](const std::string& name) {
-        return name == "customer_key" || name == "segment" || name == "tactical";
+    // Column names are compared as SQL compares them: ASCII letters in any case.
+    auto same_column = [](const std::string& a, const std::string& b) {
+        return a.size() == b.size() &&
+               std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                   return std::tolower(static_cast<unsigned char>(x)) ==
+                          std::tolower(static_cast<unsigned char>(y));
+               });
+    };
+    auto is_query_column = [&](const std::string& name) {
+        return same_column(name, "customer_key") || same_column(name, "segment") ||
+               same_column(name, "tactical");
     };
     std::string names;
     size_t outputs = 0;
@@ -142,9 +152,10 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
             why =
                 "the query has a column of that name already; give the let another name to "
                 "output it";
-        else if (std::find(options.lets.begin(), options.lets.begin() + i, name) !=
-                 options.lets.begin() + i)
-            why = "given twice";
+        else if (std::any_of(
+                     options.lets.begin(), options.lets.begin() + i,
+                     [&](const std::string& earlier) { return same_column(earlier, name); }))
+            why = "given twice (column names ignore case)";
         if (why.empty()) continue;
         err << "strata compile: --lets '" << name << "': " << why
             << (let == lets.end() || !has_column(*let) ? which : std::string()) << '\n';

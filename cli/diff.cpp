@@ -175,8 +175,8 @@ void print_text(std::ostream& out, const RulesDiff& d, const std::string& old_pa
         std::snprintf(share, sizeof share, "<0.1%%");
     else
         std::snprintf(share, sizeof share, "%.1f%%", percent);
-    out << thousands(d.customers) << " customers, " << thousands(d.moved)
-        << (d.moved == 1 ? " moves" : " move") << " (" << share
+    out << thousands(d.customers) << (d.customers == 1 ? " customer, " : " customers, ")
+        << thousands(d.moved) << (d.moved == 1 ? " moves" : " move") << " (" << share
         << "); tactical: " << thousands(d.tactical_entered) << " entered, "
         << thousands(d.tactical_left) << " left\n";
     if (!d.computed_in.empty()) out << "computed inside " << d.computed_in << '\n';
@@ -186,8 +186,8 @@ void print_text(std::ostream& out, const RulesDiff& d, const std::string& old_pa
     }
     if (d.old_customers != d.new_customers) {
         out << "the files read the base differently: " << thousands(d.old_customers)
-            << " customers under the old file, " << thousands(d.new_customers)
-            << " under the new one\n";
+            << (d.old_customers == 1 ? " customer" : " customers") << " under the old file, "
+            << thousands(d.new_customers) << " under the new one\n";
     }
     out << "\ndefinitions:";
     if (d.definitions.empty()) out << " no change";

@@ -23,12 +23,21 @@ bool names_ruleset(const std::string& rules) {
     });
 }
 
-namespace {
+std::string taken_for_ruleset_name(const std::string& rules) {
+    std::error_code ec;
+    const std::string shown = "'" + one_line(rules) + "'";
+    return std::filesystem::is_directory(rules, ec)
+               ? "; " + shown +
+                     " is a folder, not a rule file, so it was taken for a ruleset's name"
+               : "; there is no file " + shown + ", so it was taken for a ruleset's name";
+}
 
-std::string key_text(const Value& key) {
+std::string stored_key_text(const Value& key) {
     if (const auto* i = std::get_if<int64_t>(&key)) return std::to_string(*i);
     return "'" + one_line(std::get<Str>(key).str()) + "'";
 }
+
+namespace {
 
 // The ruleset of run `run_id` when it is stored under any ruleset, else nullopt.
 std::optional<std::string> ruleset_of_run(SQLite::Database& state, int64_t run_id) {
@@ -57,7 +66,7 @@ std::optional<std::string> evaluated_other(const RunRecord& run, const Value& ke
     if (!evaluated) return std::nullopt;
     if (evaluated->index() == key.index() && compare_keys(*evaluated, key) == 0)
         return std::nullopt;
-    return key_text(*evaluated);
+    return stored_key_text(*evaluated);
 }
 
 }  // namespace
@@ -109,9 +118,7 @@ std::optional<StoredRunExplain> load_stored_run_explain(
             const std::string others = other_rulesets_hint(*state->state, ruleset);
             return fail("no stored run of ruleset '" + one_line(ruleset) + "'" +
                         (others.empty() ? "; run 'strata run' first" : others) +
-                        (by_name ? " ('" + one_line(rules) +
-                                       "' is no file, so it was taken for a ruleset's name)"
-                                 : ""));
+                        (by_name ? taken_for_ruleset_name(rules) : ""));
         }
         if (auto other = ruleset_of_run(*state->state, *run))
             return fail("run " + std::to_string(*run) + " is a run of ruleset '" + *other +
@@ -152,7 +159,7 @@ std::optional<StoredRunExplain> load_stored_run_explain(
         stored.tactical = split_tactical(row.tactical.str());
     }
     if (stored.segment.empty())
-        return fail("customer " + key_text(keys.front()) + " was not placed by run " +
+        return fail("customer " + stored_key_text(keys.front()) + " was not placed by run " +
                     std::to_string(record->run_id) + " of " + ruleset + " (as_of " + record->as_of +
                     ")");
     const std::string version = ruleset + " v" + std::to_string(record->version);

@@ -40,6 +40,11 @@ struct StoredRunExplain {
 // exists at that path and it is spelled as a ruleset's name (a-z, 0-9, _ and -), as
 // `strata export` takes it.
 bool names_ruleset(const std::string& rules);
+// Why `rules`, which names_ruleset() accepted, was taken for a ruleset's name, for the end of
+// a message: "; 'x' is a folder, not a rule file, so …" or "; there is no file 'x', so …".
+std::string taken_for_ruleset_name(const std::string& rules);
+// A stored customer key for a message: an integer as it is, a text in quotes, on one line.
+std::string stored_key_text(const Value& key);
 
 // When `loaded` (the file `rules`) is not the rule file of stored.run: stored.same_rules false
 // and a note saying which version each is and where they differ (`source`: the run version's

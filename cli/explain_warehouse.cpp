@@ -96,11 +96,6 @@ std::optional<FoundRun> find_in_clickhouse(const warehouse::ClickHouseUrl& url,
     return found;
 }
 
-std::string key_text(const Value& key) {
-    if (const auto* i = std::get_if<int64_t>(&key)) return std::to_string(*i);
-    return "'" + std::get<Str>(key).str() + "'";
-}
-
 }  // namespace
 
 std::optional<WarehouseStoredExplain> explain_stored_in_warehouse(
@@ -134,14 +129,17 @@ std::optional<WarehouseStoredExplain> explain_stored_in_warehouse(
                                    keys, error);
     if (!found) return fail(error);
     if (!found->record) {
-        if (!run) return fail("no stored run of ruleset '" + ruleset + "'; run 'strata run' first");
+        if (!run)
+            return fail("no stored run of ruleset '" + one_line(ruleset) +
+                        "'; run 'strata run' first" +
+                        (by_name ? taken_for_ruleset_name(rules) : std::string()));
         return fail("run " + std::to_string(*run) + " does not exist in '" + where +
                     "' among the runs of ruleset '" + ruleset +
                     "' ('strata runs --db URL' lists the stored runs)");
     }
     const RunRecord& record = *found->record;
     if (!found->row)
-        return fail("customer " + key_text(keys.front()) + " was not placed by run " +
+        return fail("customer " + stored_key_text(keys.front()) + " was not placed by run " +
                     std::to_string(record.run_id) + " of " + ruleset + " (as_of " + record.as_of +
                     ")");
     StoredPlacement stored;

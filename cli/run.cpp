@@ -171,7 +171,8 @@ void print_transitions(std::ostream& out, const RunTransitions& t) {
     const Transitions& c = t.counts;
     if (!t.since_run) {
         out << "\nfirst run of this ruleset: " << thousands(c.entered)
-            << " customers placed, the baseline for later moves\n";
+            << (c.entered == 1 ? " customer" : " customers")
+            << " placed, the baseline for later moves\n";
         return;
     }
     out << "\nmoves since run " << *t.since_run << " (as_of " << t.since_as_of

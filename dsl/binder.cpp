@@ -41,6 +41,7 @@ ExprPtr Binder::Impl::bind_let_ref(const ast::Expr& src, const std::string& name
                       "lets refer to each other more than " + std::to_string(kMaxLetDepth) +
                           " deep (" + let_stack.front() + " -> ... -> " + name + ")");
             let_depth_reported = true;
+            lets_not_read.push_back(name);
             info.failed = true;
             info.state = LetState::Done;
             return failed(src);
@@ -442,10 +443,12 @@ bound::Program Binder::take_program() {
     return std::move(impl_->program);
 }
 
+const std::vector<std::string>& Binder::lets_not_read() const {
+    return impl_->lets_not_read;
+}
+
 std::vector<std::string> Binder::unused_lets() const {
     std::vector<std::string> out;
-    // Lets past the depth limit were not read, so the lets they use are not known.
-    if (impl_->let_depth_reported) return out;
     for (const auto& name : impl_->let_order) {
         if (impl_->lets.at(name).uses == 0) out.push_back(name);
     }

@@ -66,6 +66,9 @@ class Binder {
 
     // Let names that no other expression uses, in declaration order.
     std::vector<std::string> unused_lets() const;
+    // Lets whose expressions were not read, cut by the depth limit of let references: the lets
+    // they name count as used by nobody in unused_lets().
+    const std::vector<std::string>& lets_not_read() const;
 
   private:
     struct Impl;

@@ -44,6 +44,7 @@ struct Binder::Impl {
     std::vector<std::string> let_stack;
     static constexpr size_t kMaxLetDepth = 256;
     bool let_depth_reported = false;
+    std::vector<std::string> lets_not_read;  // past the depth limit, in the order cut
 
     ExprRef current{};
     int fact_context = -1;  // scope fact index while binding inside an aggregate

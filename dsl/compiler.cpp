@@ -82,6 +82,12 @@ class Compiler {
             lets_named[let.name].push_back(&let);
         const std::vector<std::string> unused = binder.unused_lets();
         if (!unused.empty()) note_expressions_with_errors();
+        for (const std::string& cut : binder.lets_not_read()) {
+            auto found = lets_named.find(cut);
+            if (found == lets_named.end()) continue;
+            for (const auto* let : found->second)
+                unparsed_.push_back(let->expr.text);  // the lets it names are not said unused
+        }
         for (const auto& name : unused) {
             if (!is_identifier(name)) continue;     // already reported as a bad name
             if (named_in_unparsed(name)) continue;  // its use may be in the syntax error
@@ -104,7 +110,8 @@ class Compiler {
     CompiledRules& out_;
     const Schema* schema_;
     Diagnostics& diags_;
-    std::vector<std::string> unparsed_;  // the expressions with syntax errors
+    // The expressions with syntax errors, and others not read (named_in_unparsed).
+    std::vector<std::string> unparsed_;
     // Every parsed expression: its text, and where it starts and ends in the file.
     struct Parsed {
         std::string text;

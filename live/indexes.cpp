@@ -99,6 +99,10 @@ bool create_lookup_indexes(const std::string& path, const std::vector<LookupInde
     // A view's lookup needs an index under it, which only its author can say how to make.
     const bool view_unsearched = std::any_of(lookups.begin(), lookups.end(),
                                              [](const auto& l) { return !l.present && l.view; });
+    // Only views are missing theirs: nothing to write, so no write lock to wait for.
+    if (std::none_of(lookups.begin(), lookups.end(),
+                     [](const auto& l) { return !l.present && !l.view; }))
+        return !view_unsearched;
     try {
         SQLite::Database db(path, SQLite::OPEN_READWRITE);
         db.setBusyTimeout(wait_ms);

@@ -288,6 +288,12 @@ TEST_CASE("generated hostile files give a diagnostic and exit 1, never a crash")
               std::string::npos);
         // The lets past the limit were not read: none is said to be unused.
         CHECK(r.out.find("is never used") == std::string::npos);
+        // A let nothing names still is.
+        std::string with_unused = text;
+        with_unused.insert(with_unused.find("general:"), "  unrelated: 5\n");
+        const Run u = run({"check", write("unrelated.yaml", with_unused)});
+        CHECK(u.out.find("is never used") == u.out.rfind("is never used"));
+        CHECK(u.out.find("warning: let 'unrelated' is never used") != std::string::npos);
     }
     SUBCASE("lets that refer to each other 256 deep, the limit") {
         // a0 -> a1 -> ... -> a256: 256 references, as deep as docs/language.md allows.

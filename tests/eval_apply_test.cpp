@@ -367,3 +367,42 @@ general:
     REQUIRE_MESSAGE(again.code == 0, again.err);
     CHECK(json_at(again.out, "$.segments[1].count") == "2");
 }
+
+// Two engines loaded the same run; one stores an evaluation at a later day, so the other's day
+// is now before the latest run's: a usage error that says so, not a database error advising a
+// --dry-run that apply() does not have.
+TEST_CASE("Engine: apply() at a day before an evaluation stored since it loaded is a usage error") {
+    TempDir dir;
+    struct {
+        std::string db, rules, state;
+    } base{dir.file("retail.db"), std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml",
+           dir.file("state.db")};
+    REQUIRE(
+        run_cli({"demo-data", "--kind", "retail", "--customers", "200", "--out", base.db}).code ==
+        0);
+    REQUIRE(run_cli({"run", base.rules, "--db", base.db, "--state", base.state, "--as-of",
+                     "2026-11-01"})
+                .code == 0);
+    auto open_at = [&](const char* as_of) {
+        strata::EngineOptions options;
+        options.rules_path = base.rules;
+        options.db_path = base.db;
+        options.state_path = base.state;
+        options.as_of = as_of;
+        auto engine = strata::Engine::open(options);
+        REQUIRE(engine.ok());
+        return std::move(engine.value());
+    };
+    strata::Engine earlier = open_at("2026-11-05");
+    strata::Engine later = open_at("2026-11-06");
+    auto stored = later.apply("8");
+    REQUIRE_MESSAGE(stored.ok(), (stored.ok() ? std::string() : stored.error().message));
+    auto refused = earlier.apply("7");
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == strata::EngineError::Kind::Usage);
+    CHECK(refused.error().message ==
+          "--apply as of 2026-11-05 is before the as_of of run 2 (2026-11-06), stored since the "
+          "thresholds were loaded: runs move forward in time; nothing was stored");
+    SQLite::Database state(base.state, SQLite::OPEN_READONLY);
+    CHECK(state.execAndGet("SELECT count(*) FROM strata_runs").getInt64() == 2);
+}

@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <filesystem>
 #include <string>
 
 #include "test_support.hpp"
@@ -159,8 +160,18 @@ TEST_CASE("explain --run refuses what it cannot answer, with exit code 2") {
     CHECK(typo.code == 2);
     CHECK(typo.err ==
           "strata explain: no stored run of ruleset 'tier'; the stored rulesets are "
-          "'other', 'tiers' (did you mean 'tiers'?) ('tier' is no file, so it was "
-          "taken for a ruleset's name)\n");
+          "'other', 'tiers' (did you mean 'tiers'?); there is no file 'tier', so it "
+          "was taken for a ruleset's name\n");
+    // A folder of that name, beside: the name is still taken for a ruleset's, and the message
+    // says why.
+    std::filesystem::create_directory(dir.file("tier"));
+    const auto was = std::filesystem::current_path();
+    std::filesystem::current_path(std::filesystem::path(dir.file("tier")).parent_path());
+    auto in_folder = run_cli({"explain", "tier", "--db", db, "--state", state, "--customer", "2"});
+    std::filesystem::current_path(was);
+    CHECK(in_folder.code == 2);
+    CHECK(in_folder.err.find("; 'tier' is a folder, not a rule file, so it was taken for a "
+                             "ruleset's name\n") != std::string::npos);
     // A key with a line break stays on one line.
     auto broken_key = run_cli(
         {"explain", file, "--db", db, "--state", state, "--customer", "no\nbody", "--run", "1"});

@@ -373,10 +373,11 @@ let:
   score: "rfm(recency: signup, frequency: credit, monetary: credit)"
   segment: credit + 1
   doubled: credit * 2
+  Tactical: credit * 3
 general:
   segments:
     - id: a
-      when: signup + grace > as_of and score.r > 1 and segment > 0 and doubled > 0
+      when: signup + grace > as_of and score.r > 1 and segment > 0 and doubled > 0 and Tactical > 0
     - id: b
       when: otherwise
 )y");
@@ -402,9 +403,13 @@ general:
     CHECK(clash.code == 2);
     CHECK(clash.err.find("--lets 'segment': the query has a column of that name already") !=
           std::string::npos);
+    // SQL column names ignore case.
+    CHECK(compile("Tactical").err.find("--lets 'Tactical': the query has a column of that name") !=
+          std::string::npos);
     const Run twice = compile("doubled,doubled");
     CHECK(twice.code == 2);
-    CHECK(twice.err.find("--lets 'doubled': given twice\n") != std::string::npos);
+    CHECK(twice.err.find("--lets 'doubled': given twice (column names ignore case)\n") !=
+          std::string::npos);
     const Run once = compile("doubled");
     CHECK(once.code == 0);
     CHECK(once.out.find("AS \"doubled\"") != std::string::npos);
