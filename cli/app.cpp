@@ -1,5 +1,6 @@
 // The command line: one CLI11 app with a subcommand per command, and the exit-code contract.
 #include <iostream>
+#include <new>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -598,6 +599,15 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
             << " --help' for usage.\n";
         // A program reading --format json gets the mistake too, not an empty stdout.
         if (json_format_given(app, args)) write_json_error(out, "usage", message);
+        return kExitEnvironment;
+    } catch (const std::bad_alloc&) {
+        // Whatever was being stored is rolled back with its transaction.
+        const std::string message =
+            "out of memory: the machine would not give the command the memory it needed, and "
+            "nothing was stored. A rule file's aggregates keep memory for every customer: a "
+            "cv() per day over a long window keeps a number per day and customer";
+        err << "strata: " << message << '\n';
+        if (json_format_given(app, args)) write_json_error(out, "memory", message);
         return kExitEnvironment;
     } catch (const std::exception& e) {
         err << "strata: internal error: " << e.what() << '\n';

@@ -2,10 +2,13 @@
 // singular.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 
 #include "engine/json.hpp"
+#include "process_support.hpp"
 #include "test_support.hpp"
 
 using namespace strata::testing;
@@ -43,3 +46,48 @@ TEST_CASE("JSON writer: an optional or an empty text is null, a present one its 
     CHECK(w.str() == R"({"none":null,"zero":0,"share":0.12,"no_share":null,"text":"a\"b",)"
                      R"("empty":null,"word":"x"})");
 }
+
+// A command the machine cannot give the memory it needs says so, stores nothing and exits 2:
+// here a run of 300 cv() aggregates per day over 400 days (about 1 GB for 2,000 customers) under
+// a 600 MB address-space limit. Sanitizers reserve more address space than that at start, so
+// the case is left to the plain build.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+TEST_CASE("out of memory is a clear error with exit 2, and nothing is stored") {
+    TempDir dir;
+    const std::string db = dir.file("retail.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "2000", "--out", db}).code ==
+            0);
+    std::string rules =
+        "ruleset: cvm\nversion: 1\nsource:\n  facts:\n    orders: { table: orders, "
+        "key: customer_id, time: order_date }\nlet:\n";
+    std::string total = "  tot: 0";
+    for (int i = 0; i < 300; ++i) {
+        const std::string n = std::to_string(i);
+        rules +=
+            "  c" + n + ": \"cv(orders.amount where amount > " + n + ", per: day, over: 400d)\"\n";
+        total += " + coalesce(c" + n + ", 0)";
+    }
+    rules += total +
+             "\ngeneral:\n  segments:\n    - id: a\n      when: tot > 1\n    - id: b\n"
+             "      when: tot > 0\n    - id: c\n      when: otherwise\n";
+    const std::string file = dir.write("cvm.yaml", rules);
+    const std::string state = dir.file("state.db");
+    const std::string out = dir.file("out"), err = dir.file("err");
+    const pid_t pid =
+        start({"/usr/bin/prlimit", "--as=600000000", STRATA_BINARY, "run", file, "--db", db,
+               "--state", state, "--as-of", "2026-11-01", "--format", "json"},
+              out, err);
+    const Ended ended = finish_or_kill(pid, Clock::now() + std::chrono::seconds(120));
+    REQUIRE_FALSE(ended.killed);
+    CHECK(ended.exit_code == 2);
+    CHECK(slurp(err).find("strata: out of memory: the machine would not give the command the "
+                          "memory it needed, and nothing was stored.") == 0);
+    CHECK(json_at(slurp(out), "$.error.kind") == "memory");
+    const bool stored = std::filesystem::exists(state) &&
+                        scalar(state,
+                               "SELECT count(*) FROM sqlite_schema WHERE name = "
+                               "'strata_runs'") > 0 &&
+                        scalar(state, "SELECT count(*) FROM strata_runs") > 0;
+    CHECK_FALSE(stored);
+}
+#endif
