@@ -95,6 +95,17 @@ std::vector<std::string> cells(const std::string& line) {
     return out;
 }
 
+// Rules for a base whose keys are spelled alike as integer and text (42 and '42').
+const char* kKeyedRules = R"(ruleset: keyed
+version: 1
+general:
+  segments:
+    - id: vip
+      when: spend >= 1000
+    - id: small
+      when: otherwise
+)";
+
 }  // namespace
 
 TEST_CASE("runs lists the stored runs in run id order with customers and moves") {
@@ -587,15 +598,7 @@ TEST_CASE("history's JSON names the customer as stored: --customer 42 that finds
 CREATE TABLE customers (customer_id, spend REAL);
 INSERT INTO customers VALUES ('42', 10), (7, 10);
 )sql");
-    const std::string rules = dir.write("r.yaml", R"(ruleset: keyed
-version: 1
-general:
-  segments:
-    - id: vip
-      when: spend >= 1000
-    - id: small
-      when: otherwise
-)");
+    const std::string rules = dir.write("r.yaml", kKeyedRules);
     REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01"}).code == 0);
     auto text = run_cli({"history", "--db", db, "--customer", "42", "--format", "json"});
     REQUIRE_MESSAGE(text.code == 0, text.err);
@@ -613,15 +616,7 @@ TEST_CASE("history's actions name the customer when two keys spelled alike both 
 CREATE TABLE customers (customer_id, spend REAL);
 INSERT INTO customers VALUES (42, 10), ('42', 10), (7, 10);
 )sql");
-    const std::string rules = dir.write("r.yaml", R"(ruleset: keyed
-version: 1
-general:
-  segments:
-    - id: vip
-      when: spend >= 1000
-    - id: small
-      when: otherwise
-triggers:
+    const std::string rules = dir.write("r.yaml", std::string(kKeyedRules) + R"(triggers:
   - id: welcome_vip
     on: enter vip
     actions:
