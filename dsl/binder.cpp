@@ -322,6 +322,9 @@ ExprPtr Binder::Impl::bind_in(const ast::Expr& src, const ast::InList& in) {
     ExprPtr value = bind_expr(*in.value);
     std::vector<ExprPtr> items;
     bool ok = true;
+    // The items' common type so far: when the value's type is not known (checked without
+    // --db), items that cannot share a type are still a mistake whatever the column holds.
+    Type items_type = Type::Null;
     for (const auto& item : in.items) {
         ExprPtr b = bind_expr(*item);
         if (!comparable(value->type, b->type)) {
@@ -329,6 +332,13 @@ ExprPtr Binder::Impl::bind_in(const ast::Expr& src, const ast::InList& in) {
                   "list item is " + with_article(b->type) + " but the value is " +
                       with_article(value->type) + date_hint(*item, value->type));
             ok = false;
+        } else if (is_open(value->type) && !comparable(items_type, b->type)) {
+            error(Code::TypeMismatch, item->span,
+                  "list item is " + with_article(b->type) + " but an earlier item is " +
+                      with_article(items_type) + "; a value is compared with items of one type");
+            ok = false;
+        } else if (auto common = unify(items_type, b->type)) {
+            items_type = *common;
         }
         items.push_back(std::move(b));
     }
