@@ -1,0 +1,154 @@
+// Stored state that strata did not write, or cannot read: tables it did not make, a
+// customer database it may not open, a run row changed by hand. Each is refused with a
+// message that names it, and nothing is changed.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "history_fixture.hpp"
+#include "test_support.hpp"
+
+using namespace strata::testing;
+using namespace strata::testing::history;
+
+TEST_CASE("a strata_* table that strata did not make is refused, and left as it was") {
+    // A user's own table named strata_runs (or a state of something else): every command that
+    // reads or writes the run state says so, with exit 2, and nothing is created beside it.
+    TempDir dir;
+    const auto db = dir.database("base.db", std::string(kBase) +
+                                                "CREATE TABLE strata_runs (x INTEGER); INSERT INTO "
+                                                "strata_runs VALUES (7);");
+    const auto rules = dir.write("tiers.yaml", kRules);
+    const std::string own =
+        "has a table strata_runs that strata did not make (it has no columns run_id, ruleset";
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"runs", "--db", db},
+             {"history", "--db", db, "--customer", "7"},
+             {"triggers", "--db", db},
+             {"report", "--db", db, "--out", dir.file("r.html")},
+             {"outbox", "list", "--db", db},
+             {"export", rules, "--db", db},
+             {"export", rules, "--db", db, "--format", "json"},
+             {"run", rules, "--db", db, "--as-of", "2026-10-01"}}) {
+        CAPTURE(args[0]);
+        const Run r = run_cli(args);
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(r.err.find(own) != std::string::npos, r.err);
+    }
+    SQLite::Database read(db, SQLite::OPEN_READONLY);
+    CHECK(read.execAndGet("SELECT group_concat(name) FROM sqlite_schema WHERE name LIKE "
+                          "'strata%'")
+              .getString() == "strata_runs");
+    CHECK(read.execAndGet("SELECT x FROM strata_runs").getInt() == 7);
+    // The same with --format json: the error object on stdout.
+    const Run json = run_cli({"outbox", "list", "--db", db, "--format", "json"});
+    CHECK(json.code == 2);
+    CHECK(json_at(json.out, "$.error.kind") == "database");
+    CHECK(json_at(json.out, "$.error.message").find(own) != std::string::npos);
+    const Run runs = run_cli({"runs", "--db", db, "--format", "json"});
+    CHECK(json_at(runs.out, "$.error.message").find(own) != std::string::npos);
+}
+
+TEST_CASE("export and outbox list with --format json print the error object when they fail") {
+    TempDir dir;
+    const auto missing = dir.file("missing.db");
+    const auto rules = dir.write("tiers.yaml", kRules);
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"export", rules, "--db", missing, "--format", "json"},
+             {"outbox", "list", "--db", missing, "--format", "json"}}) {
+        CAPTURE(args[0]);
+        const Run r = run_cli(args);
+        CHECK(r.code == 2);
+        CHECK(json_at(r.out, "$.format") == "1");
+        CHECK(json_at(r.out, "$.error.kind") == "database");
+        CHECK(json_at(r.out, "$.error.message") == "database '" + missing + "' does not exist");
+    }
+    // A rule file that names no ruleset is a rule problem: exit 1, kind "rules".
+    const auto nameless = dir.write("nameless.yaml", "version: 1\n");
+    const Run r = run_cli({"export", nameless, "--db", missing, "--format", "json"});
+    CHECK(r.code == 1);
+    CHECK(json_at(r.out, "$.error.kind") == "rules");
+    // The diagnostics that keep it from naming one are listed, as run lists them.
+    const auto tabbed = dir.write("tabbed.yaml", "ruleset: x\nversion: 1\n\tgeneral: 1\n");
+    const Run yaml = run_cli({"export", tabbed, "--db", missing, "--format", "json"});
+    CHECK(yaml.code == 1);
+    CHECK(json_at(yaml.out, "$.error.diagnostics[0].line") == "3");
+    CHECK(json_at(yaml.out, "$.error.diagnostics[0].code") == "yaml");
+    // A rule file that cannot be read is the file's problem, as for run.
+    std::filesystem::create_directory(dir.file("folder.yaml"));
+    const Run folder =
+        run_cli({"export", dir.file("folder.yaml"), "--db", missing, "--format", "json"});
+    CHECK(folder.code == 2);
+    CHECK(json_at(folder.out, "$.error.kind") == "file");
+    // Other formats keep stdout for rows only.
+    CHECK(run_cli({"export", rules, "--db", missing, "--format", "jsonl"}).out.empty());
+}
+
+TEST_CASE("a customer database that cannot be read says it is the permission") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    std::filesystem::permissions(db, std::filesystem::perms::none);
+    std::string err;
+    int code = 0;
+    if (::geteuid() != 0) {
+        const Run r = run_cli({"runs", "--db", db});
+        err = r.err;
+        code = r.code;
+    } else {
+        // Root reads any file: the command runs as nobody instead, when setpriv is there.
+        if (!std::filesystem::exists("/usr/bin/setpriv")) {
+            MESSAGE("skipped: running as root without /usr/bin/setpriv");
+            return;
+        }
+        std::filesystem::permissions(dir.file(""), std::filesystem::perms::owner_all |
+                                                       std::filesystem::perms::others_exec |
+                                                       std::filesystem::perms::group_exec);
+        auto as_nobody = [&err, &code](const std::string& args) {
+            const std::string command =
+                "/usr/bin/setpriv --reuid=nobody --regid=nogroup "
+                "--clear-groups " STRATA_BINARY " " +
+                args + " 2>&1";
+            err.clear();
+            FILE* pipe = ::popen(command.c_str(), "r");
+            REQUIRE(pipe != nullptr);
+            char buffer[512];
+            while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
+                err.append(buffer, n);
+            const int status = ::pclose(pipe);
+            code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        };
+        // The build may sit where nobody cannot reach it (under /root, say).
+        as_nobody("--version");
+        if (code != 0) {
+            const std::string why = "skipped: nobody cannot run " STRATA_BINARY ": " + err;
+            MESSAGE(why);
+            return;
+        }
+        as_nobody("runs --db '" + db + "'");
+    }
+    CHECK(code == 2);
+    CHECK_MESSAGE(
+        err.find("cannot open database '" + db +
+                 "': Permission denied (reading it needs read permission") != std::string::npos,
+        err);
+}
+
+TEST_CASE("triggers stops at a run row whose as_of was changed outside strata") {
+    // It counts every window up to the latest run's day: one that is not a date is an error
+    // naming the run, not windows "counted up to garbage".
+    Stored s;
+    SQLite::Database(s.db, SQLite::OPEN_READWRITE)
+        .exec("UPDATE strata_runs SET as_of = 'garbage' WHERE run_id = 2");
+    const Run r = run_cli({"triggers", "--db", s.db, "--ruleset", "tiers"});
+    CHECK(r.code == 2);
+    CHECK_MESSAGE(r.err.find("run 2 of ruleset 'tiers' has the as_of 'garbage', which is not a "
+                             "date") != std::string::npos,
+                  r.err);
+}
