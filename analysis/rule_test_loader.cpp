@@ -66,9 +66,12 @@ class TestLoader : public YamlReader {
         try {
             root = YAML::Load(file_.text());
         } catch (const YAML::Exception& e) {
-            error(Code::Yaml, mark_location(e.mark), "invalid YAML: " + e.msg);
+            report_yaml_error(e);
             return std::nullopt;
         }
+        if (root.IsDefined() && !root.IsNull() &&
+            !report_tags_and_unclosed_quotes(root, "test file"))
+            return std::nullopt;
         if (!root.IsMap()) {
             error(Code::Structure, Location{1, 1, 1},
                   "a test file must be a mapping with a list of 'cases'");
@@ -95,7 +98,7 @@ class TestLoader : public YamlReader {
             error(Code::Structure, node_location(n), "'cases' must be a non-empty list of cases");
             return;
         }
-        std::set<std::string> names;
+        std::map<std::string, int> names;  // case name → the line it is first given on
         for (const auto& c : n) {
             TestCase tc;
             tc.location = node_location(c);
@@ -110,9 +113,11 @@ class TestLoader : public YamlReader {
                           const std::string& k = key.Scalar();
                           if (k == "name") {
                               tc.name = scalar(v, "'name'").value_or("");
-                              if (!names.insert(tc.name).second)
+                              const int line = node_location(v).line;
+                              if (auto [first, fresh] = names.emplace(tc.name, line); !fresh)
                                   error(Code::DuplicateId, node_location(v),
-                                        "duplicate case name '" + tc.name + "'");
+                                        "duplicate case name '" + tc.name + "' (also on line " +
+                                            std::to_string(first->second) + ")");
                           } else if (k == "then") {
                               read_then(v, tc.then);
                           } else if (k == "population") {
@@ -371,20 +376,24 @@ class TestLoader : public YamlReader {
             const YAML::Node v = it->second;
             if (v.IsScalar()) {
                 e.segment = v.Scalar();
+                e.segment_location = node_location(v);
             } else if (v.IsMap()) {
                 visit_map(
                     v, "an expectation", {"segment", "tactical"}, {"segment"},
                     [&](const YAML::Node& key, const YAML::Node& val) {
                         if (key.Scalar() == "segment") {
                             e.segment = scalar(val, "'segment'").value_or("");
+                            e.segment_location = node_location(val);
                         } else if (!val.IsSequence()) {
                             error(Code::Structure, node_location(val),
                                   "'tactical' must be a list of tactical ids, e.g. [] or "
                                   "[tv]");
                         } else {
                             e.tactical.emplace();
-                            for (const auto& t : val)
+                            for (const auto& t : val) {
                                 e.tactical->push_back(scalar(t, "a tactical id").value_or(""));
+                                e.tactical_locations.push_back(node_location(t));
+                            }
                         }
                     });
             } else {

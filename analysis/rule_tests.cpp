@@ -63,8 +63,9 @@ class Runner {
         operands_ = condition_operands(*open_);
         TestReport report;
         report.ruleset = rf.ruleset;
+        const bool names_known = expected_names_known();
         base_.emplace(*open_, tests_, diags_);
-        if (!base_->shape_tables()) {
+        if (!base_->shape_tables() || !names_known) {
             // The rules' own errors against the tables the test file gives are said in the
             // same pass, so that fixing the test file does not bring up a second list.
             report_rule_errors();
@@ -103,6 +104,56 @@ class Runner {
     std::set<std::pair<std::string, std::string>> hit_within_;  // (tactical path, general id)
     std::vector<ConditionOperand> operands_;  // of the rules compiled without a schema
 
+    // Every segment, tactical and trigger id the cases expect names one of the rule file's;
+    // each that does not is an error at its place in the test file, with the nearest name.
+    bool expected_names_known() {
+        std::vector<std::string> general, tactical, triggers;
+        std::set<std::string> tactical_names;  // ids and paths
+        for (const auto& g : open_->segments)
+            general.push_back(g.def->id);
+        each_tactical([&](const std::string& id, const std::string& path) {
+            tactical.push_back(id);
+            tactical_names.insert(id);
+            tactical_names.insert(path);
+        });
+        for (const auto& t : open_->triggers)
+            triggers.push_back(t.def->id);
+        auto listed = [](const std::vector<std::string>& names, const std::string& name) {
+            return std::find(names.begin(), names.end(), name) != names.end();
+        };
+        bool known = true;
+        auto unknown = [&](const Location& at, const std::string& message) {
+            diags_.error(DiagnosticCode::UnknownName, tests_.path, at, message);
+            known = false;
+        };
+        auto check_state = [&](const FixtureState& s) {
+            for (const Expectation& e : s.expect) {
+                if (!e.segment.empty() && !listed(general, e.segment))
+                    unknown(e.segment_location, "'" + e.segment +
+                                                    "' is not a general segment of the rule file" +
+                                                    did_you_mean(e.segment, general));
+                if (!e.tactical) continue;
+                for (size_t i = 0; i < e.tactical->size(); ++i) {
+                    const std::string& id = (*e.tactical)[i];
+                    if (id.empty() || tactical_names.count(id)) continue;
+                    unknown(i < e.tactical_locations.size() ? e.tactical_locations[i] : e.location,
+                            "'" + id + "' is not a tactical segment of the rule file" +
+                                did_you_mean(id, tactical));
+                }
+            }
+            for (const auto& [id, fired] : s.fire)
+                if (!listed(triggers, id))
+                    unknown(fired.second, "'" + id + "' is not a trigger of the rule file" +
+                                              did_you_mean(id, triggers));
+        };
+        for (const TestCase& tc : tests_.cases) {
+            check_state(tc.first);
+            for (const FixtureState& s : tc.then)
+                check_state(s);
+        }
+        return known;
+    }
+
     // The rules compiled against empty tables of the fixture's shape, for their errors alone.
     void report_rule_errors() {
         try {
@@ -128,7 +179,8 @@ class Runner {
         auto compiled = compile_rules(rules_src_, &*schema, d);
         if (!compiled || d.has_errors()) {
             fails.push_back(
-                "the rules do not compile against this case's tables (see the errors above: "
+                "the rules do not compile against this case's tables (the rules' errors say "
+                "why: "
                 "a column the rules read missing from every row of the test file, or given "
                 "only values of another type?)");
             if (!reported_compile_errors_) {
@@ -195,24 +247,6 @@ class Runner {
         return found;
     }
 
-    // For the expected tactical ids that name no tactical segment: what to say of them.
-    std::string unknown_tactical(const std::vector<std::string>& wanted) const {
-        std::vector<std::string> ids;
-        std::set<std::string> known;
-        each_tactical([&](const std::string& id, const std::string& path) {
-            ids.push_back(id);
-            known.insert(id);
-            known.insert(path);
-        });
-        std::string out;
-        for (const auto& id : wanted) {
-            if (known.count(id)) continue;
-            out +=
-                "; '" + id + "' is not a tactical segment of the rule file" + did_you_mean(id, ids);
-        }
-        return out;
-    }
-
     void compare(const RunReport& rep, const FixtureState& s, std::vector<std::string>& fails,
                  const std::string& prefix) {
         std::map<std::string, const MembershipRow*> placed;
@@ -246,18 +280,9 @@ class Runner {
                 continue;
             }
             const MembershipRow& m = *it->second;
-            if (m.segment.str() != e.segment) {
-                std::vector<std::string> general;
-                for (const auto& g : open_->segments)
-                    general.push_back(g.def->id);
-                const bool known =
-                    std::find(general.begin(), general.end(), e.segment) != general.end();
-                fails.push_back(who + "expected segment " + e.segment +
-                                (known ? ""
-                                       : ", which is not a general segment of the rule file" +
-                                             did_you_mean(e.segment, general)) +
-                                ", got " + m.segment.str());
-            }
+            // (Names the rules lack were refused before any case ran: expected_names_known.)
+            if (m.segment.str() != e.segment)
+                fails.push_back(who + "expected segment " + e.segment + ", got " + m.segment.str());
             if (!e.tactical) continue;
             std::vector<std::string> want;
             for (const auto& id : *e.tactical)
@@ -278,7 +303,7 @@ class Runner {
             };
             if (sorted(want) != sorted(got))
                 fails.push_back(who + "expected tactical " + list_text(want) + ", got " +
-                                list_text(got) + unknown_tactical(*e.tactical));
+                                list_text(got));
         }
     }
 
@@ -296,14 +321,7 @@ class Runner {
                                 : Value{intern(key.getString())});
             fired_triggers_.insert(q.getColumn(0).getString());
         }
-        std::set<std::string> ids;
-        for (const auto& t : open_->triggers)
-            ids.insert(t.def->id);
         for (const auto& [id, want] : s.fire) {
-            if (!ids.count(id)) {
-                fails.push_back(prefix + "unknown trigger '" + id + "'");
-                continue;
-            }
             auto texts = [](const std::vector<Value>& keys) {
                 std::vector<std::string> out;
                 for (const auto& k : keys)

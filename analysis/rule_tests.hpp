@@ -33,8 +33,10 @@ struct Expectation {
     Value key;
     Location location;
     std::string segment;  // the general segment id
+    Location segment_location;
     // The tactical ids (or paths) that must hold, exactly; unchecked when absent.
     std::optional<std::vector<std::string>> tactical;
+    std::vector<Location> tactical_locations;  // one per tactical id
 };
 
 struct FixtureState {

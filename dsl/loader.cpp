@@ -7,7 +7,6 @@
 #include <functional>
 #include <set>
 
-#include "dsl/hints.hpp"
 #include "dsl/parser.hpp"
 #include "dsl/rule_keys.hpp"
 #include "dsl/shared_tactical.hpp"
@@ -116,26 +115,7 @@ class Loader : public YamlReader {
         try {
             root = YAML::Load(hide_inner_value_separators(file_.text()));
         } catch (const YAML::Exception& e) {
-            // yaml-cpp reports its nesting limit as "bad file" at 1:1.
-            if (e.msg == "bad file") {
-                error(Code::Yaml, mark_location(e.mark),
-                      "invalid YAML: nested too deeply or unreadable");
-            } else if (auto tab = hints::tab_in_indentation(file_, e.mark.line + 1)) {
-                error(Code::Yaml, *tab,
-                      "invalid YAML: a tab in the indentation; YAML indents with spaces only");
-            } else if (auto opened = (e.msg == YAML::ErrorMsg::END_OF_SEQ_FLOW ||
-                                      e.msg == YAML::ErrorMsg::END_OF_MAP_FLOW)
-                                         ? hints::unclosed_flow(file_.text(), offset_of(e.mark))
-                                         : std::nullopt) {
-                const bool list = file_.text()[*opened] == '[';
-                error(Code::Yaml, file_.locate(*opened),
-                      std::string("invalid YAML: this ") + (list ? "'[' is" : "'{' is") +
-                          " never closed: add its '" + (list ? "]" : "}") +
-                          "' (or quote the value if the bracket is part of it)");
-            } else {
-                error(Code::Yaml, mark_location(e.mark),
-                      "invalid YAML: " + e.msg + quote_hint(e.mark));
-            }
+            report_yaml_error(e);
             return std::nullopt;
         } catch (const std::exception& e) {
             error(Code::Yaml, Location{1, 1, 1}, std::string("invalid YAML: ") + e.what());
@@ -146,7 +126,7 @@ class Loader : public YamlReader {
                   "rule file is empty; it needs at least 'ruleset', 'version' and 'general'");
             return std::nullopt;
         }
-        if (!report_tags_and_unclosed_quotes(root)) return std::nullopt;
+        if (!report_tags_and_unclosed_quotes(root, "rule file")) return std::nullopt;
         if (!root.IsMap()) {
             error(Code::Structure, node_location(root),
                   "a rule file must be a YAML mapping with keys such as 'ruleset' and 'version'");

@@ -223,7 +223,28 @@ bool YamlReader::report_invalid_utf8(const std::string& what) {
     return false;
 }
 
-bool YamlReader::report_tags_and_unclosed_quotes(const YAML::Node& root) {
+void YamlReader::report_yaml_error(const YAML::Exception& e) {
+    // yaml-cpp reports its nesting limit as "bad file" at 1:1.
+    if (e.msg == "bad file") {
+        error(Code::Yaml, mark_location(e.mark), "invalid YAML: nested too deeply or unreadable");
+    } else if (auto tab = hints::tab_in_indentation(file_, e.mark.line + 1)) {
+        error(Code::Yaml, *tab,
+              "invalid YAML: a tab in the indentation; YAML indents with spaces only");
+    } else if (auto opened = (e.msg == YAML::ErrorMsg::END_OF_SEQ_FLOW ||
+                              e.msg == YAML::ErrorMsg::END_OF_MAP_FLOW)
+                                 ? hints::unclosed_flow(file_.text(), offset_of(e.mark))
+                                 : std::nullopt) {
+        const bool list = file_.text()[*opened] == '[';
+        error(Code::Yaml, file_.locate(*opened),
+              std::string("invalid YAML: this ") + (list ? "'[' is" : "'{' is") +
+                  " never closed: add its '" + (list ? "]" : "}") +
+                  "' (or quote the value if the bracket is part of it)");
+    } else {
+        error(Code::Yaml, mark_location(e.mark), "invalid YAML: " + e.msg + quote_hint(e.mark));
+    }
+}
+
+bool YamlReader::report_tags_and_unclosed_quotes(const YAML::Node& root, const std::string& what) {
     bool none = true;
     std::set<int> visited;  // by position in the file: an alias's node is its anchor's
     std::vector<YAML::Node> pending{root};
@@ -246,8 +267,8 @@ bool YamlReader::report_tags_and_unclosed_quotes(const YAML::Node& root) {
                 where = mark_location(n.Mark(), static_cast<int>(end - pos));
             }
             error(Code::Yaml, where,
-                  "the YAML tag '" + written_tag(n.Tag()) +
-                      "' is not supported in a rule file: values are read as they are written, "
+                  "the YAML tag '" + written_tag(n.Tag()) + "' is not supported in a " + what +
+                      ": values are read as they are written, "
                       "so the tag would be ignored; remove it");
         }
         if (n.IsScalar() && n.Mark().pos >= 0) {

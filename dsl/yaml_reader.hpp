@@ -61,7 +61,11 @@ class YamlReader {
     // Also every quoted scalar whose quote is never closed, which yaml-cpp takes as running to
     // the end of the file. Returns whether there were none. A node an alias repeats is
     // visited once.
-    bool report_tags_and_unclosed_quotes(const YAML::Node& root);
+    // `what`: "rule file" or "test file".
+    bool report_tags_and_unclosed_quotes(const YAML::Node& root, const std::string& what);
+    // Reports what yaml-cpp could not parse, at its mark, with a hint where one is known: a
+    // tab in the indentation, a '[' or '{' never closed, an expression starting with a quote.
+    void report_yaml_error(const YAML::Exception& e);
 
     // Reports a line that ends with a carriage return alone (classic Mac OS line endings),
     // which YAML does not take for a line break: the file would read as one long line, and

@@ -123,7 +123,7 @@ TEST_CASE("strata test describes each failure: segment, tactical, missing custom
     std::string tests = kTests;
     tests.replace(tests.find("2: regular"), 10, "2: small");
     tests.replace(tests.find("tactical: [tv]"), 14, "tactical: []");
-    tests.replace(tests.find("welcome_vip: [2]"), 16, "welcome_vip: [3]\n          nope: []");
+    tests.replace(tests.find("welcome_vip: [2]"), 16, "welcome_vip: [3]");
     tests += R"(  - name: nobody
     as_of: 2026-10-01
     customers:
@@ -140,26 +140,31 @@ TEST_CASE("strata test describes each failure: segment, tactical, missing custom
     CHECK(r.out.find("customer 3: expected tactical [], got [tv]") != std::string::npos);
     CHECK(r.out.find("then 2026-11-01: trigger welcome_vip: expected to fire for [3], fired for "
                      "[2]") != std::string::npos);
-    CHECK(r.out.find("then 2026-11-01: unknown trigger 'nope'") != std::string::npos);
     CHECK(r.out.find("customer 10: expected in small, but not in the base") != std::string::npos);
-    // A segment the rule file does not have is named as such.
+}
+
+TEST_CASE(
+    "strata test: a segment, tactical or trigger id the rule file lacks is a test-file error") {
+    TempDir dir;
+    const auto rules = dir.write("tiers.yaml", kRules);
+    // Three misspelt names, each said at its place with the nearest name, all in one pass;
+    // no case runs, since a case naming what the rules lack cannot pass.
     std::string typo = kTests;
     typo.replace(typo.find("2: regular"), 10, "2: regulr");
+    typo.replace(typo.find("tactical: [tv]"), 14, "tactical: [tv, t]");
+    typo.replace(typo.find("welcome_vip: [2]"), 16, "welcom_vip: [2]");
     dir.write("tiers.test.yaml", typo);
     auto t = run_cli({"test", rules});
+    INFO(t.out, t.err);
     CHECK(t.code == 1);
-    CHECK(t.out.find("customer 2: expected segment regulr, which is not a general segment of the "
-                     "rule file (did you mean 'regular'?), got regular") != std::string::npos);
-    // So is a tactical id it does not have.
-    std::string ghost = kTests;
-    ghost.replace(ghost.find("tactical: [tv]"), 14, "tactical: [tv, t]");
-    dir.write("tiers.test.yaml", ghost);
-    auto g = run_cli({"test", rules});
-    CHECK(g.code == 1);
-    CHECK_MESSAGE(
-        g.out.find("customer 3: expected tactical [tv, t], got [tv]; 't' is not a "
-                   "tactical segment of the rule file (did you mean 'tv'?)") != std::string::npos,
-        g.out);
+    CHECK(t.err.find("tiers.test.yaml:15:10: error: 'regulr' is not a general segment of the rule "
+                     "file (did you mean 'regular'?)") != std::string::npos);
+    CHECK(t.err.find("tiers.test.yaml:16:41: error: 't' is not a tactical segment of the rule file "
+                     "(did you mean 'tv'?)") != std::string::npos);
+    CHECK(t.err.find("tiers.test.yaml:26:11: error: 'welcom_vip' is not a trigger of the rule "
+                     "file (did you mean 'welcome_vip'?)") != std::string::npos);
+    CHECK(t.err.find("does not fit the rules") != std::string::npos);
+    CHECK(t.out.find("passed") == std::string::npos);
 }
 
 TEST_CASE("strata test: bad test files are rule problems at file:line:col; missing ones exit 2") {
@@ -211,6 +216,29 @@ TEST_CASE("strata test: bad test files are rule problems at file:line:col; missi
     CHECK(cp.code == 1);
     CHECK(cp.err.find("tiers.test.yaml:5:31: error: test file is not valid UTF-8: the byte 0xE7") !=
           std::string::npos);
+    // The YAML slips a rule file is told of are told of in a test file too: a quote never
+    // closed (not three "missing key" errors after it), a tag that would be ignored, a '{'
+    // never closed (at the brace, not the line after), a tab in the indentation.
+    auto yaml_error = [&](const std::string& text, const std::string& expected) {
+        dir.write("tiers.test.yaml", text);
+        auto r = run_cli({"test", rules});
+        CHECK(r.code == 1);
+        CHECK_MESSAGE(r.err.find(expected) != std::string::npos, r.err);
+        CHECK(r.err.find("missing the required key") == std::string::npos);
+    };
+    yaml_error("cases:\n  - name: \"x\n    as_of: 2026-10-01\n    customers: []\n    expect: {}\n",
+               "tiers.test.yaml:2:11: error: invalid YAML: this '\"' is never closed");
+    yaml_error(
+        "cases:\n  - name: x\n    as_of: 2026-10-01\n    customers:\n"
+        "      - { customer_id: 1, tv: !secret 1 }\n    expect: {}\n",
+        "tiers.test.yaml:5:31: error: the YAML tag '!secret' is not supported in a test "
+        "file");
+    yaml_error(
+        "cases:\n  - name: x\n    as_of: 2026-10-01\n    customers:\n"
+        "      - { customer_id: 1, tv: 1\n    expect: {}\n",
+        "tiers.test.yaml:5:9: error: invalid YAML: this '{' is never closed");
+    yaml_error("cases:\n\t- name: x\n",
+               "tiers.test.yaml:2:1: error: invalid YAML: a tab in the indentation");
     CHECK(run_cli({"test", rules, "--min-coverage", "120"}).code == 2);
     // NaN compares false with both bounds; it is not a percentage either.
     for (const char* nan : {"nan", "NaN", "-nan"})
@@ -251,6 +279,14 @@ TEST_CASE("strata test: a test file that says one thing twice, or a day that doe
                      "on line 5)") != std::string::npos);
     CHECK(r.err.find("tiers.test.yaml:8:9: error: this customer row has no 'customer_id'") !=
           std::string::npos);
+    // Two cases of one name: the second says where the first is.
+    r = run_with(two, order, expect,
+                 "  - name: x\n    as_of: 2026-10-01\n    customers: []\n"
+                 "    expect: {}\n");
+    CHECK(r.code == 1);
+    CHECK_MESSAGE(r.err.find("tiers.test.yaml:13:11: error: duplicate case name 'x' (also on "
+                             "line 2)") != std::string::npos,
+                  r.err);
     // A key given as null is a customer without a key, as data may have: allowed.
     CHECK(run_with(two + "      - { customer_id: null, tv: 1 }\n", order, expect).code == 0);
     // Keys quoted in some rows only: a key column holds one kind, or '3' would read as 3.
