@@ -17,14 +17,6 @@
 
 namespace strata::cli {
 
-std::string utc_timestamp(std::time_t t) {
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 namespace {
 
 std::string outbox_path(const OutboxTarget& target) {

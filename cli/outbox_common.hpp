@@ -18,9 +18,6 @@
 
 namespace strata::cli {
 
-// A moment as UTC text 'YYYY-MM-DDTHH:MM:SSZ', which sorts as it counts.
-std::string utc_timestamp(std::time_t t);
-
 // When some of `rows` have a text customer key that is not UTF-8, says on `err`, after
 // "strata outbox COMMAND: ", that JSON writes such keys' bad bytes as U+FFFD, so that two of
 // them can read alike, and that the idempotency key keeps them apart (in hex).

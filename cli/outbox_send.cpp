@@ -27,13 +27,15 @@ int run_outbox_claim(const OutboxClaimOptions& options, std::ostream& out, std::
         return kExitEnvironment;
     }
     // Whole seconds, and a lease expires only once `now` is past lease_until: a lease lasts
-    // at least as long as asked, and less than a second more.
-    const std::time_t now = std::time(nullptr);
-    ClaimRequest request{options.limit, options.consumer, utc_timestamp(now),
-                         utc_timestamp(now + *lease), options.max_attempts};
+    // at least as long as asked, and less than a second more. The clock is read once the
+    // claim holds the lock, not before it waits for a run to finish.
+    ClaimRequest request{options.limit, options.consumer, "", "", options.max_attempts, *lease};
     const auto claimed = outbox_claim(options.target, request, err);
     if (!claimed) return kExitEnvironment;
     const ClaimResult& result = *claimed;
+    request.now = result.now;  // for putting back what could not be written
+    request.lease_until = result.lease_until;
+    request.lease_seconds = 0;
     // A reader that stops early (`claim | head -n 1`) must not kill the claim before it puts
     // the batch back: with SIGPIPE ignored, the write fails and the check below sees it.
     std::signal(SIGPIPE, SIG_IGN);

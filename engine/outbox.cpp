@@ -464,9 +464,30 @@ std::vector<OutboxEntry> list_outbox(SQLite::Database& state, const OutboxFilter
     return rows;
 }
 
-ClaimResult claim_outbox(SQLite::Database& state, const ClaimRequest& r) {
+std::string utc_timestamp(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+ClaimRequest claim_at_clock(const ClaimRequest& request) {
+    ClaimRequest r = request;
+    if (r.lease_seconds > 0) {
+        const std::time_t t = std::time(nullptr);
+        r.now = utc_timestamp(t);
+        r.lease_until = utc_timestamp(t + r.lease_seconds);
+    }
+    return r;
+}
+
+ClaimResult claim_outbox(SQLite::Database& state, const ClaimRequest& request) {
     SQLite::Transaction tx(state, SQLite::TransactionBehavior::IMMEDIATE);
+    const ClaimRequest r = claim_at_clock(request);  // the lock is held from here
     ClaimResult result;
+    result.now = r.now;
+    result.lease_until = r.lease_until;
     // Expired leases first, so that their rows are claimable again in this same claim.
     SQLite::Statement dead(state,
                            "UPDATE strata_outbox SET status = 'dead', lease_until = NULL, "

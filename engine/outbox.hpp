@@ -9,6 +9,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
@@ -172,9 +173,21 @@ struct ClaimRequest {
     std::string now;          // 'YYYY-MM-DDTHH:MM:SSZ' (UTC)
     std::string lease_until;  // the same format, after `now`
     int64_t max_attempts = 5;
+    // When positive, `now` and `lease_until` (now + lease_seconds) are read from the clock
+    // once the claim holds the write lock, so that a claim that waited for a run still gets
+    // its whole lease; otherwise the two texts above are used as given (a fixed clock).
+    int64_t lease_seconds = 0;
 };
 
+// 'YYYY-MM-DDTHH:MM:SSZ' (UTC), as the outbox stores times: it sorts as it counts.
+std::string utc_timestamp(std::time_t t);
+
+// The claim's `now` and `lease_until` from the clock when request.lease_seconds is positive;
+// the request as it is otherwise. For a claim that holds the lock.
+ClaimRequest claim_at_clock(const ClaimRequest& request);
+
 struct ClaimResult {
+    std::string now, lease_until;      // as the claim used them
     std::vector<OutboxEntry> claimed;  // oldest first
     size_t leases_expired = 0;         // in_flight rows whose lease had ended, released first
     size_t dead_lettered = 0;          // of those, the ones that had no attempt left

@@ -172,12 +172,15 @@ Outcome<std::vector<OutboxEntry>> list_postgres_outbox(PostgresConnection& db,
     return entries;
 }
 
-Outcome<ClaimResult> claim_postgres_outbox(PostgresConnection& db, const ClaimRequest& r) {
+Outcome<ClaimResult> claim_postgres_outbox(PostgresConnection& db, const ClaimRequest& request) {
     auto tx = PostgresTransaction::begin(db);
     if (!tx) return tx.error();
     auto exists = has_outbox(db);
     if (!exists) return exists.error();
+    const ClaimRequest r = claim_at_clock(request);  // once connected, in the transaction
     ClaimResult result;
+    result.now = r.now;
+    result.lease_until = r.lease_until;
     if (!exists.value()) return result;
     // Expired leases first, so that their rows are claimable again in this same claim. A row
     // another transaction holds (a claim releasing it, a late ack) is left to that one.
