@@ -567,6 +567,27 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
         err << "Run 'strata --help' for usage.\n";
         return kExitEnvironment;
     }
+    // A command of subcommands (outbox) followed by a word that names none of them.
+    if (const auto at = named_command_at(app, args); at && *at + 1 < args.size()) {
+        const CLI::App* cmd = find_command(app, args[*at]);
+        const std::string& word = args[*at + 1];
+        if (!cmd->get_subcommands({}).empty() && !word.empty() && word[0] != '-' &&
+            command_app_at(app, args, *at) == cmd) {
+            std::vector<std::string> names;
+            std::string listed;
+            for (const CLI::App* sub : cmd->get_subcommands({})) {
+                listed += (names.empty() ? "" : ", ") + sub->get_name();
+                names.push_back(sub->get_name());
+            }
+            const std::string message = "unknown subcommand '" + word + "'" +
+                                        did_you_mean(word, names) + "; its subcommands are " +
+                                        listed;
+            err << "strata " << cmd->get_name() << ": " << message << "\nRun 'strata "
+                << cmd->get_name() << " --help' for usage.\n";
+            if (json_format_given(app, args)) write_json_error(out, "usage", message);
+            return kExitEnvironment;
+        }
+    }
     std::string option;
     if (const std::string scheme = url_scheme_given(args, option);
         !scheme.empty() && !command.empty() && !takes_warehouse_url(command)) {

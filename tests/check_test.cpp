@@ -450,6 +450,11 @@ TEST_CASE("a usage error points to the command's own --help") {
          {std::vector<std::string>{"outbox", "--db", "x.db", "--format", "json"},
           {"outbox", "lst", "--db", "x.db", "--format", "json"}})
         CHECK(strata::testing::json_at(run(args).out, "$.error.kind") == "usage");
+    // A mistyped subcommand is named, with the nearest one and the list, not "A subcommand is
+    // required".
+    CHECK(run({"outbox", "lst", "--db", "x.db"}).err ==
+          "strata outbox: unknown subcommand 'lst' (did you mean 'list'?); its subcommands are "
+          "list, claim, ack, fail\nRun 'strata outbox --help' for usage.\n");
     // A command without --format (report writes HTML) says so in text only.
     const Run report = run({"report", "--db", "x.db", "--out", "r.html", "--format", "json"});
     CHECK(report.code == 2);
