@@ -230,6 +230,9 @@ void print_triggers(std::ostream& out, const RunReport& rep, const RunCommandOpt
             << ' ' << pad(thousands(t.held_out), 9, true) << ' '
             << pad(thousands(t.capped), 8, true) << ' ' << pad(thousands(t.cooled_down), 9, true);
         if (t.duplicates) out << "  (" << thousands(t.duplicates) << " already enqueued)";
+        if (t.payload_not_utf8)
+            out << "  (" << thousands(t.payload_not_utf8)
+                << " with text not UTF-8 in the payload, kept as U+FFFD)";
         out << '\n';
     }
     out << "  (action rows: one per action of each firing; customers skipped by a cooldown "

@@ -145,6 +145,7 @@ void write_triggers(JsonWriter& w, const RunReport& rep) {
         w.key("customers").value(t.customers).key("enqueued").value(t.enqueued);
         w.key("held_out").value(t.held_out).key("capped").value(t.capped);
         w.key("cooled_down").value(t.cooled_down).key("already_enqueued").value(t.duplicates);
+        w.key("payload_not_utf8").value(t.payload_not_utf8);
         w.key("holdout_percent").value(t.holdout_basis_points / 100.0, 2);
         w.key("success");
         const CompiledTrigger* def = t.trigger;

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "engine/json.hpp"
+#include "text/encoding.hpp"
 
 namespace strata {
 
@@ -401,13 +402,16 @@ Firing fire_triggers(const FiringInput& in) {
             for (size_t a = 0; a < trig.actions.size(); ++a) {
                 JsonWriter payload;
                 payload.begin_object();
+                bool utf8 = true;
                 for (const RenderedParam& p : rendered[t][a]) {
                     std::string text = p.tmpl->literals[0];
                     for (size_t e = 0; e < p.columns.size(); ++e)
                         text += render_value(p.columns[e][row]) + p.tmpl->literals[e + 1];
+                    utf8 = utf8 && text::is_valid_utf8(text);
                     payload.key(*p.name).value(text);
                 }
                 payload.end_object();
+                counts.payload_not_utf8 += !utf8;
                 OutboxRow r;
                 r.idempotency_key =
                     idempotency_key(ruleset, trig.def->id, key, as_of, static_cast<int>(a));

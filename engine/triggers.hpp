@@ -47,6 +47,9 @@ struct TriggerCounts {
     // The definition as the run saw it, stored with the run for the holdout readout.
     int holdout_basis_points = 0;
     const CompiledTrigger* trigger = nullptr;  // valid while the compiled rules are
+    // Action rows (as made) whose payload took text that is not UTF-8 from the data (a
+    // customer column written in cp1251): JSON holds each such byte as U+FFFD, for good.
+    size_t payload_not_utf8 = 0;
 };
 
 // Earlier actions of a ruleset, for cooldowns and the frequency cap. The SQLite state's outbox

@@ -170,6 +170,34 @@ triggers:
     CHECK(scalar(db, "SELECT count(DISTINCT idempotency_key) FROM strata_outbox") == 4);
 }
 
+TEST_CASE("a payload that takes text not UTF-8 from the data is counted, not lost unsaid") {
+    TempDir dir;
+    // Customer 2's name saved as cp1251 ('Müller' with 0xFC), 3's as a blob of such bytes.
+    const auto db = dir.database(
+        "base.db", std::string(kBase) +
+                       "UPDATE customers SET name = CAST(X'4DFC6C6C6572' AS TEXT) WHERE "
+                       "customer_id = 2; UPDATE customers SET name = X'FF' WHERE customer_id = 3;");
+    const auto file = dir.write("r.yaml", rules(R"(
+triggers:
+  - id: hello
+    on: in any
+    actions:
+      - email: { to: "{{name}}" }
+      - tag: { name: "{{customer_id}}" }
+)"));
+    auto r = run_cli(
+        {"run", file, "--db", db, "--as-of", "2026-10-01", "--fire-initial", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.triggers[0].enqueued") == "8");
+    CHECK(json_at(r.out, "$.triggers[0].payload_not_utf8") == "2");  // the emails of 2 and 3
+    CHECK(rows(db, "SELECT payload FROM strata_outbox WHERE customer_key = 2 AND action = 0") ==
+          "{\"to\":\"M\\ufffdller\"}\n");
+    auto table = run_cli({"run", file, "--db", db, "--as-of", "2026-10-02"});
+    REQUIRE(table.code == 0);
+    CHECK(table.out.find("(2 with text not UTF-8 in the payload, kept as U+FFFD)") !=
+          std::string::npos);
+}
+
 TEST_CASE("a new version's moves fire nothing unless --fire-on-rule-change") {
     TempDir dir;
     const auto db = dir.database("base.db", kBase);
