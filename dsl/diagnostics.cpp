@@ -308,6 +308,17 @@ size_t edit_distance(std::string_view a_text, std::string_view b_text) {
 }
 
 std::string closest_match(std::string_view name, const std::vector<std::string>& candidates) {
+    // The same name in other letter case first, however long (`ORDERS` for `orders`: SQLite
+    // takes them for one table, and strata does not).
+    auto same_but_case = [&name](const std::string& c) {
+        return c.size() == name.size() &&
+               std::equal(c.begin(), c.end(), name.begin(), [](char a, char b) {
+                   return std::tolower(static_cast<unsigned char>(a)) ==
+                          std::tolower(static_cast<unsigned char>(b));
+               });
+    };
+    for (const auto& c : candidates)
+        if (c != name && same_but_case(c)) return c;
     const size_t length = names::char_count(name);
     if (length > 64) return {};
     const size_t limit = length <= 3 ? 1 : length <= 6 ? 2 : 3;
