@@ -394,6 +394,28 @@ std::string command_path(const CLI::App& app, const std::vector<std::string>& ar
     return command + " " + cmd->get_name();
 }
 
+// The first --option on the line that the command (or a command it belongs to) does not have.
+// CLI11 takes the word after such an option for the command's positional argument and blames
+// that word (`outbox ack 1 --format json`: "'json' is not an action id"); the option is the
+// mistake.
+std::string option_not_had(const CLI::App& app, const std::vector<std::string>& args,
+                           const std::string& command) {
+    const CLI::App* cmd = command_app(app, args, command);
+    if (!cmd) return "";
+    std::vector<std::string> names;
+    for (const CLI::App* a = cmd; a; a = a->get_parent())
+        for (const CLI::Option* o : a->get_options())
+            for (const std::string& l : o->get_lnames())
+                names.push_back("--" + l);
+    for (const std::string& a : args) {
+        if (a == "--") break;
+        if (a.size() < 3 || a.rfind("--", 0) != 0) continue;
+        const std::string name = a.substr(0, a.find('='));
+        if (std::find(names.begin(), names.end(), name) == names.end()) return name;
+    }
+    return "";
+}
+
 std::vector<std::string> command_names(const CLI::App& app) {
     std::vector<std::string> names;
     for (const CLI::App* cmd : app.get_subcommands({}))
@@ -615,7 +637,13 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
             return kExitEnvironment;
         }
         const std::string path = command_path(app, args, command);
-        const std::string message = in_given_order(e);
+        const std::string stray = dynamic_cast<const CLI::ValidationError*>(&e)
+                                      ? option_not_had(app, args, command)
+                                      : std::string();
+        const std::string message = stray.empty()
+                                        ? in_given_order(e)
+                                        : "The following argument was not expected: " + stray +
+                                              " ('strata " + path + "' has no such option)";
         err << "strata " << path << ": " << message << "\nRun 'strata " << path
             << " --help' for usage.\n";
         // A program reading --format json gets the mistake too, not an empty stdout.

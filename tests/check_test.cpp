@@ -450,6 +450,11 @@ TEST_CASE("a usage error points to the command's own --help") {
          {std::vector<std::string>{"outbox", "--db", "x.db", "--format", "json"},
           {"outbox", "lst", "--db", "x.db", "--format", "json"}})
         CHECK(strata::testing::json_at(run(args).out, "$.error.kind") == "usage");
+    // An option the command lacks is the mistake, not the value after it that CLI11 took for
+    // the command's argument.
+    CHECK(run({"outbox", "ack", "--db", "x.db", "1", "--format", "json"}).err ==
+          "strata outbox ack: The following argument was not expected: --format ('strata outbox "
+          "ack' has no such option)\nRun 'strata outbox ack --help' for usage.\n");
     // A mistyped subcommand is named, with the nearest one and the list, not "A subcommand is
     // required".
     CHECK(run({"outbox", "lst", "--db", "x.db"}).err ==
