@@ -136,6 +136,13 @@ ExprPtr Binder::Impl::bind_fact_name(const ast::Expr& src, const ast::Name& name
 ExprPtr Binder::Impl::bind_name(const ast::Expr& src, const ast::Name& name) {
     if (fact_context >= 0) return bind_fact_name(src, name);
     const std::string& head = name.parts[0];
+    if ((head == "as_of" || bound::state_field_type(head)) && scope.columns.count(head) &&
+        hidden_columns_told.insert(head).second)
+        warning(Code::HiddenColumn, name.part_spans[0],
+                "'" + head +
+                    "' is the built-in here, not the customer table's column of that name, which "
+                    "no rule can read; rename the column to read it (strata import names it '" +
+                    head + "_')");
     if (head == "as_of") {
         if (name.parts.size() > 1) {
             error(Code::TypeMismatch, name.part_spans[1], "'as_of' is a date and has no fields");

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -219,6 +220,8 @@ struct Binder::Impl {
     static constexpr int kMaxBindDepth = 4000;
     int bind_depth = 0;
     bool bind_depth_reported = false;
+    // The customer columns a built-in name hides (`as_of`), told once each.
+    std::set<std::string> hidden_columns_told;
 
     ExprPtr bind_expr(const ast::Expr& e);
 

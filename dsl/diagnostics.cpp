@@ -79,6 +79,8 @@ const char* diagnostic_code_name(DiagnosticCode c) {
             return "impossible-tactical";
         case DiagnosticCode::CompleteWithoutOtherwise:
             return "complete-without-otherwise";
+        case DiagnosticCode::HiddenColumn:
+            return "hidden-column";
     }
     return "other";
 }

@@ -50,6 +50,7 @@ enum class DiagnosticCode {
     ShadowedSegment,           // warning: a segment that can never hold or never win
     ImpossibleTactical,        // warning: a tactical segment that never holds in its parent
     CompleteWithoutOtherwise,  // warning: an `otherwise` that nobody can reach
+    HiddenColumn,              // warning: a customer column a built-in name hides (`as_of`)
 };
 
 // The code's stable name, such as "unknown-name".

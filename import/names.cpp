@@ -87,8 +87,10 @@ const char* transliterate(char32_t cp) {
 }
 
 bool is_language_word(std::string_view name) {
+    // The keywords, and the built-in names a rule reads instead of a column so named.
     for (const char* word :
-         {"and", "or", "not", "in", "between", "is", "null", "true", "false", "where"}) {
+         {"and", "or", "not", "in", "between", "is", "null", "true", "false", "where", "as_of",
+          "previous_segment", "segment_since", "days_in_segment"}) {
         if (name == word) return true;
     }
     return false;

@@ -218,6 +218,11 @@ TEST_CASE("import maps headers to names, prints the mapping, and refuses two ali
     CHECK(strata::import::column_name_for("Έσοδα Ώρα Άλφα Ίδιο Όνομα Ύψος Ήλιος", 1, false) ==
           "έσοδα_ώρα_άλφα_ίδιο_όνομα_ύψος_ήλιος");
     CHECK(strata::import::column_name_for("in", 1, false) == "in_");
+    // A built-in name would hide the column from every rule: as_of is the run's date.
+    CHECK(strata::import::column_name_for("As Of", 1, false) == "as_of_");
+    CHECK(strata::import::column_name_for("previous segment", 1, false) == "previous_segment_");
+    CHECK(strata::import::column_name_for("segment_since", 1, false) == "segment_since_");
+    CHECK(strata::import::column_name_for("Days in segment", 1, false) == "days_in_segment_");
     CHECK(strata::import::column_name_for("«—»", 4, false) == "column_4");
 
     TempDir dir;

@@ -28,3 +28,9 @@ CREATE TABLE заказы (
   сумма REAL,
   дата DATE
 );
+-- Columns named like the language's built-ins (check-db/column_hidden_by_a_builtin).
+CREATE TABLE hidden (
+  customer_id INTEGER PRIMARY KEY,
+  as_of DATE,
+  previous_segment TEXT
+);
