@@ -6,6 +6,7 @@
 #include "state/clickhouse_run.hpp"
 #include "state/clickhouse_state.hpp"
 #include "state/postgres_state.hpp"
+#include "state/warehouse_populations.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/database_url.hpp"
 #include "warehouse/postgres_client.hpp"
@@ -130,8 +131,8 @@ std::optional<WarehouseStoredExplain> explain_stored_in_warehouse(
     if (!found) return fail(error);
     if (!found->record) {
         if (!run)
-            return fail("no stored run of ruleset '" + one_line(ruleset) +
-                        "'; run 'strata run' first" +
+            return fail("no stored run of ruleset '" + one_line(ruleset) + "' in '" + where +
+                        "' ('strata runs --db URL' lists the stored runs)" +
                         (by_name ? taken_for_ruleset_name(rules) : std::string()));
         return fail("run " + std::to_string(*run) + " does not exist in '" + where +
                     "' among the runs of ruleset '" + ruleset +
@@ -159,6 +160,14 @@ std::optional<WarehouseStoredExplain> explain_stored_in_warehouse(
     } else {
         note_other_rules(rules, *loaded, found->source, stored);
     }
+    // The run's cut points are not applied here, as they are on SQLite: the server ranks the
+    // base as it is now, so customers added or changed since can move this one's tile.
+    if (!state::population_exprs(*loaded->rules).empty())
+        stored.notes.push_back(
+            "the population calls rank the base as it is in the warehouse now, not with run " +
+            std::to_string(record.run_id) +
+            "'s cut points (as on SQLite): customers added or changed since the run can move "
+            "this one's tile or class");
     auto e = explain_loaded_in_warehouse(*loaded, *catalog, db,
                                          as_of_text ? as_of_text : std::optional(record.as_of),
                                          customer, out, err, json, exit_code);

@@ -226,7 +226,7 @@ std::optional<Explanation> explanation_from(
     }
     if (found == 0) {
         // The warehouse query does not count who source.since leaves out: nothing said of it.
-        error.message = not_in_base_message(rules, as_of, key_in_message(format_value(key)), 0);
+        error.message = not_in_base_message(rules, as_of, key_value_in_message(key), 0);
         return std::nullopt;
     }
     const RowParts parts = row_parts(rules, q);
@@ -256,9 +256,11 @@ std::optional<Explanation> explain_in_postgres(const CompiledRules& rules, const
     const ColumnSchema* key_column = customers ? customers->find(rules.rules.key) : nullptr;
     const bool integer_keys = key_column && key_column->type == Type::Int;
     const std::optional<int64_t> integer = integer_key_spelled(customer);
-    // A key of the other kind matches no customer, as in the engine's key index.
-    const std::string match = integer_keys ? (integer ? "customer_key = $1::bigint" : "false")
-                                           : "customer_key::text = $1";
+    // A key of the other kind matches no customer, as in the engine's key index. ($1 is named
+    // all the same: the statement is given it.)
+    const std::string match = integer_keys
+                                  ? (integer ? "customer_key = $1::bigint" : "($1::text IS NULL)")
+                                  : "customer_key::text = $1";
     const std::string key_order =
         integer_keys ? "customer_key" : "customer_key::text COLLATE \"C\"";
     const std::string table = "strata_explained";

@@ -510,6 +510,31 @@ void check_stored_runs(const TempDir& dir, const std::string& base, const std::s
     // What does not exist: exit 2 on both.
     compare_stored({"explain", rules, "--customer", "2", "--run", "9"}, embedded, url);
     compare_stored({"explain", rules, "--customer", "999", "--run", "1"}, embedded, url);
+    // A key that does not spell an integer, where the keys are integers: not in the base, in
+    // the same words (PostgreSQL's statement was refused a parameter it did not name).
+    for (const auto& [key, shown] : std::vector<std::pair<std::string, std::string>>{
+             {"00002", "'00002'"}, {"abc", "abc"}, {"2 ", "'2 '"}}) {
+        CAPTURE(key);
+        const Run there = run_cli({"explain", rules, "--customer", key, "--db", url});
+        CHECK(there.code == 2);
+        CHECK(there.err.find("customer " + shown + " is not in the base") != std::string::npos);
+        compare_stored({"explain", rules, "--customer", key}, embedded, url);
+    }
+    // Population calls rank the base as it is now inside the warehouse, not with the run's
+    // cut points: said, and only when the rules have such a call.
+    std::string ranked = kStoredRules;
+    ranked.replace(ranked.find("ruleset: stored"), 15, "ruleset: ranked");
+    ranked.replace(ranked.find("revenue >= 300"), 14, "ntile(revenue, 2) == 2");
+    const std::string ranked_file = dir.write("ranked.yaml", ranked);
+    std::vector<std::string> run_ranked = {"run", ranked_file, "--db",
+                                           url,   "--as-of",   "2026-11-01"};
+    run_ranked.insert(run_ranked.end(), run_extra.begin(), run_extra.end());
+    REQUIRE(run_cli(run_ranked).code == 0);
+    const Run told = run_cli({"explain", "ranked", "--customer", "2", "--db", url});
+    CHECK(told.code == 0);
+    CHECK(told.out.find("note: the population calls rank the base as it is in the warehouse "
+                        "now, not with run ") != std::string::npos);
+    CHECK(noted.out.find("rank the base") == std::string::npos);
 }
 
 }  // namespace
