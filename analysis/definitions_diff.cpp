@@ -36,8 +36,18 @@ struct Part {
     std::string compared;
 };
 
+// In double quotes, with a quote or backslash inside escaped, so the value's end is plain.
+std::string in_quotes(const std::string& text) {
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
 Part text_part(std::string name, const std::string& value, bool quoted = true) {
-    std::string shown = value.empty() ? "(none)" : quoted ? "\"" + one_line(value) + "\"" : value;
+    std::string shown = value.empty() ? "(none)" : quoted ? in_quotes(one_line(value)) : value;
     return Part{std::move(name), shown, value};
 }
 

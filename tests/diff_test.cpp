@@ -257,7 +257,7 @@ general:
   segments:
     - id: vip
       when: spend >= 400
-      offer: voucher
+      offer: voucher "gold" \ 10%
       tactical:
         - id: tv
           when: tv == 0
@@ -279,7 +279,9 @@ general:
     CHECK(json_at(r.out, "$.tactical_entered") == "3");
     CHECK(json_at(r.out, "$.tactical_left") == "3");
     const Run text = f.diff();
-    CHECK(text.out.find("  - segment vip: offer \"gift\"\n  + segment vip: offer \"voucher\"\n") !=
+    // A quote or backslash in the value is escaped, so where the value ends is plain.
+    CHECK(text.out.find("  - segment vip: offer \"gift\"\n"
+                        "  + segment vip: offer \"voucher \\\"gold\\\" \\\\ 10%\"\n") !=
           std::string::npos);
     CHECK(text.out.find("  - tactical tv: when tv == 1\n  + tactical tv: when tv == 0\n"
                         "  + tactical big: when spend >= 900\n") != std::string::npos);
