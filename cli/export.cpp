@@ -73,8 +73,9 @@ std::optional<std::string> ruleset_of(const std::string& rules, std::ostream& er
 }
 
 // When the rule file on disk is not the source the run's version registered, says so on `err`,
-// with the first differing line when that source was kept. Silent for a ruleset name.
-void note_changed_file(const std::string& rules, SQLite::Database& state, const RunRecord& r,
+// with the first differing line when that source was kept in `state` (null for a run inside a
+// warehouse: the note is said without that line). Silent for a ruleset name.
+void note_changed_file(const std::string& rules, SQLite::Database* state, const RunRecord& r,
                        std::ostream& err) {
     std::string read_error;
     std::error_code ec;
@@ -83,7 +84,8 @@ void note_changed_file(const std::string& rules, SQLite::Database& state, const 
     if (!text || sha256_hex(*text) == r.rules_sha256) return;
     std::optional<std::string> stored;
     try {
-        stored = registered_source(state, r.ruleset, r.version, r.rules_sha256);
+        // (A warehouse's registry is not read here: its note names no differing line.)
+        if (state) stored = registered_source(*state, r.ruleset, r.version, r.rules_sha256);
     } catch (const SQLite::Exception&) {
         // Without the registry, the note says less.
     }
@@ -219,7 +221,7 @@ int write_export(const ExportOptions& options, const StoredRun& run, SQLite::Dat
     err << "strata export: run " << r.run_id << " of " << r.ruleset << " v" << r.version
         << ", as_of " << r.as_of << ", " << thousands(run.rows.size())
         << (run.rows.size() == 1 ? " customer\n" : " customers\n");
-    if (state) note_changed_file(options.rules, *state, r, err);
+    note_changed_file(options.rules, state, r, err);
     if (options.format == ExportFormat::Csv && has_csv_options(options))
         return write_csv_with_options(options, run, state, out, err);
     if (options.format == ExportFormat::Csv)

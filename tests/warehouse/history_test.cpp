@@ -182,7 +182,7 @@ void check_same_history(const std::string& embedded, const std::string& db,
 }
 
 // versions and show: the same listing (clock times apart) and the same sources, byte for byte.
-void check_same_versions(const std::string& embedded, const std::string& db) {
+void check_same_versions(const TempDir& dir, const std::string& embedded, const std::string& db) {
     const Run listed = same_output({"versions"}, embedded, db, {}, true);
     CHECK(listed.out.find("wh_hist v2") != std::string::npos);
     same_output({"versions", "--format", "json"}, embedded, db, {}, true);
@@ -194,6 +194,10 @@ void check_same_versions(const std::string& embedded, const std::string& db) {
     CHECK(same_output({"show", "wh_hist@3"}, embedded, db).code == 2);
     CHECK(same_output({"show", "nope@1"}, embedded, db).code == 2);
     CHECK(same_output({"show", "wh_hist@2", "--sha256", "abc"}, embedded, db).code == 2);
+    // export given the file of an older version than the run's: said, as on SQLite.
+    const std::string v1 = dir.write("wh_hist_v1.yaml", rules(1));
+    const Run exported = same_output({"export", v1}, embedded, db);
+    CHECK(exported.err.find(" is wh_hist v1, not the v2 run ") != std::string::npos);
 }
 
 // A database without runs, and a server that is not there: exit 2 with the reason.
@@ -241,7 +245,7 @@ TEST_CASE("history, versions and show on PostgreSQL give the SQLite output") {
         },
         [&] { pg.load(base); });
     check_same_history(embedded, pg.url);
-    check_same_versions(embedded, pg.url);
+    check_same_versions(dir, embedded, pg.url);
 
     // The outbox is in the same database: --state has no meaning there.
     const Run state =
@@ -327,7 +331,7 @@ TEST_CASE("history, versions and show on the two-shard ClickHouse give the SQLit
         [&] { ch.load(base); });
     // The actions are in the --state store the runs wrote them to.
     check_same_history(embedded, ch.url, {"--state", actions});
-    check_same_versions(embedded, ch.url);
+    check_same_versions(dir, embedded, ch.url);
 
     {  // Without --state the stays are shown and the actions are said not to be read.
         const Run text = run_cli({"history", "--db", ch.url, "--customer", "2"});
