@@ -77,9 +77,13 @@ int run_warehouse_runs(const RunsOptions& options, std::ostream& out, std::ostre
     const std::vector<RunListing> runs = list_run_records(*records, options.ruleset);
     // Finding no runs of a ruleset is an answer, not an error.
     if (runs.empty()) {
+        std::vector<std::string> stored;
+        for (const RunRecord& r : *records)
+            stored.push_back(r.ruleset);
         err << "strata runs: no runs"
             << (options.ruleset ? " of ruleset '" + *options.ruleset + "'" : std::string())
-            << " are stored in '" << store->where() << "'\n";
+            << " are stored in '" << store->where() << "'"
+            << other_rulesets_hint(stored, options.ruleset) << '\n';
     }
     if (json)
         write_json(out, runs);

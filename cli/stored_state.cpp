@@ -61,12 +61,20 @@ std::string other_rulesets_hint(SQLite::Database& state,
     if (!ruleset) return {};
     StoreError error;
     const auto runs = list_runs(state, std::nullopt, error);
-    if (!runs || runs->empty()) return {};
+    if (!runs) return {};
+    std::vector<std::string> stored;
+    for (const RunListing& run : *runs)
+        stored.push_back(run.ruleset);
+    return other_rulesets_hint(stored, ruleset);
+}
+
+std::string other_rulesets_hint(const std::vector<std::string>& stored,
+                                const std::optional<std::string>& ruleset) {
+    if (!ruleset || stored.empty()) return {};
     std::vector<std::string> names;
-    for (const RunListing& run : *runs) {
-        if (run.ruleset == *ruleset) return {};
-        if (std::find(names.begin(), names.end(), run.ruleset) == names.end())
-            names.push_back(run.ruleset);
+    for (const std::string& name : stored) {
+        if (name == *ruleset) return {};
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
     }
     std::sort(names.begin(), names.end());
     std::string hint = "; the stored ruleset" + std::string(names.size() == 1 ? " is" : "s are");

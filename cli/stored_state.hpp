@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/state.hpp"
 
@@ -37,5 +38,8 @@ std::optional<StoredState> open_stored_state(const std::string& command, const s
 // " (did you mean 'a'?)". Empty otherwise: no ruleset given, it has runs, or the runs cannot
 // be read (the note stands without the hint).
 std::string other_rulesets_hint(SQLite::Database& state, const std::optional<std::string>& ruleset);
+// The same from the stored runs' rulesets (a ruleset once per run, in any order).
+std::string other_rulesets_hint(const std::vector<std::string>& stored,
+                                const std::optional<std::string>& ruleset);
 
 }  // namespace strata::cli

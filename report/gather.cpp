@@ -354,8 +354,10 @@ std::optional<ReportModel> gather_from_store(RunStore& store, const ReportReques
             std::vector<std::string> stored_rulesets;
             for (const RunRecord& r : *all)
                 stored_rulesets.push_back(r.ruleset);
+            const std::string listing = store.listing_hint();
             error = "no stored run of ruleset '" + ruleset + "' in '" + where + "'" +
-                    did_you_mean(ruleset, stored_rulesets) + store.listing_hint();
+                    did_you_mean(ruleset, stored_rulesets) +
+                    (listing.empty() ? " ('strata runs --db URL' lists the stored runs)" : listing);
             return std::nullopt;
         }
         // Run `id` of the ruleset, or why not.
@@ -473,7 +475,7 @@ std::optional<ReportModel> gather_from_store(RunStore& store, const ReportReques
         store.add_readout(m);
         return m;
     } catch (const StoreReadError& e) {
-        error = "database error: " + e.message;
+        error = e.message;  // it names the server or the table already
         return std::nullopt;
     } catch (const SQLite::Exception& e) {
         error = std::string("database error: ") + e.what();

@@ -249,7 +249,8 @@ std::optional<ClickHouseStoredRun> load_clickhouse_run(const warehouse::ClickHou
     };
     if (!exec("EXISTS TABLE strata_runs", &t)) return std::nullopt;
     if (t.rows.empty() || t.rows[0][0].value_or("0") != "1") {
-        error = "no runs are stored in '" + url.database + "'; run 'strata run' first";
+        error = "no runs are stored in '" + warehouse::describe_location(url) +
+                "'; run 'strata run' first";
         return std::nullopt;
     }
     std::optional<RunRecord> record;
@@ -257,7 +258,9 @@ std::optional<ClickHouseStoredRun> load_clickhouse_run(const warehouse::ClickHou
     if (!record) {
         error = run_id ? "run " + std::to_string(*run_id) + " of ruleset '" + ruleset +
                              "' does not exist"
-                       : "no stored run of ruleset '" + ruleset + "'; run 'strata run' first";
+                       : "no stored run of ruleset '" + ruleset + "' in '" +
+                             warehouse::describe_location(url) +
+                             "' ('strata runs --db URL' lists the stored runs)";
         return std::nullopt;
     }
     ClickHouseStoredRun out;

@@ -284,6 +284,7 @@ void check_same_runs(const std::string& embedded, const std::string& db) {
     const Run none = run_cli({"runs", "--db", db, "--ruleset", "nope"});
     CHECK(none.code == 0);
     CHECK(none.err.find("no runs of ruleset 'nope' are stored in '") != std::string::npos);
+    CHECK(none.err.find("; the stored ruleset is 'wh_report'") != std::string::npos);
 }
 
 const std::vector<report::ReportRequest> kRequests = {
@@ -346,6 +347,8 @@ TEST_CASE("warehouse report: the PostgreSQL model is the SQLite one, field by fi
         const Run other = run_cli({"report", "--db", pg.url, "--ruleset", "nope", "--out", out});
         CHECK(other.code == 2);
         CHECK(other.err.find("no stored run of ruleset 'nope'") != std::string::npos);
+        CHECK(other.err.find("('strata runs --db URL' lists the stored runs)") !=
+              std::string::npos);
         const Run same = run_cli({"report", "--db", pg.url, "--compare", "3", "--out", out});
         CHECK(same.code == 2);
         CHECK(same.err.find("--compare 3 is the run reported") != std::string::npos);
