@@ -98,23 +98,35 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
         }
     }
     const size_t not_utf8_at = bad_at;
+    if (encoding == Encoding::Auto) {
+        // The bytes before the line that is not UTF-8 are UTF-8: letters of several bytes among
+        // them were written in UTF-8, so the file mixes encodings, and no one reading of it
+        // keeps every letter. Said, and nothing stored.
+        const size_t line_start = bytes.rfind('\n', not_utf8_at) == std::string::npos
+                                      ? 0
+                                      : bytes.rfind('\n', not_utf8_at) + 1;
+        for (size_t i = 0; i < line_start; ++i) {
+            if (static_cast<unsigned char>(bytes[i]) < 0x80) continue;
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%02X",
+                          static_cast<unsigned char>(bytes[not_utf8_at]));
+            const std::string utf8_line = std::to_string(line_of_offset(bytes, i));
+            error = "line " + std::to_string(line_of_offset(bytes, not_utf8_at)) + ": byte " + hex +
+                    " is not UTF-8, but line " + utf8_line +
+                    " holds UTF-8 letters: the file mixes encodings, and read in one of them it "
+                    "would store the other's letters misread; convert the file to one "
+                    "encoding, or give --encoding cp1251 or cp1252 to read all of it so "
+                    "(line " +
+                    utf8_line + "'s letters then misread)";
+            return false;
+        }
+    }
     // The text read in a single-byte code page, and where UTF-8 failed when auto chose it.
     auto read_as = [&](const char* name, std::string text) {
         out.encoding = name;
         if (encoding == Encoding::Auto) {
             out.not_utf8_line = line_of_offset(bytes, not_utf8_at);
             out.not_utf8_byte = static_cast<unsigned char>(bytes[not_utf8_at]);
-            // The bytes before the line that is not UTF-8 are UTF-8: letters of several bytes
-            // among them were written in UTF-8, not in the single-byte code page.
-            const size_t line_start = bytes.rfind('\n', not_utf8_at) == std::string::npos
-                                          ? 0
-                                          : bytes.rfind('\n', not_utf8_at) + 1;
-            for (size_t i = 0; i < line_start; ++i) {
-                if (static_cast<unsigned char>(bytes[i]) >= 0x80) {
-                    out.utf8_letters_line = line_of_offset(bytes, i);
-                    break;
-                }
-            }
         }
         out.text = std::move(text);
         return true;

@@ -23,14 +23,12 @@ struct DecodedText {
     // it is.
     size_t not_utf8_line = 0;
     unsigned char not_utf8_byte = 0;
-    // Then, the first line before that one holding letters of more than one byte that are valid
-    // UTF-8 (0: none): such a file mixes encodings, and that line is misread.
-    size_t utf8_letters_line = 0;
 };
 
 // Decodes a file's bytes. Auto: UTF-8 when the bytes are valid UTF-8 (a byte-order mark
-// means UTF-8), else Windows-1251. False with `error` set (naming the line) when the bytes
-// are not in the encoding asked for.
+// means UTF-8), else Windows-1251; a file whose lines before the first byte that is not UTF-8
+// hold UTF-8 letters mixes encodings, and is refused (no one reading keeps every letter). False
+// with `error` set (naming the line) when the bytes are not in the encoding asked for.
 bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::string& error);
 
 // The separator of the header line: whichever of ';', ',' and tab occurs most often outside

@@ -314,15 +314,6 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
     report.encoding_chosen = file.decoded.chosen;
     report.not_utf8_line = file.decoded.not_utf8_line;
     report.not_utf8_byte = file.decoded.not_utf8_byte;
-    if (const size_t mixed = file.decoded.utf8_letters_line; mixed > 0)
-        report.notes.push_back(
-            "line " + std::to_string(mixed) + " is UTF-8 but line " +
-            std::to_string(file.decoded.not_utf8_line) +
-            " is not: the file mixes encodings, and all of it was read as " +
-            (report.encoding == "cp1252" ? "Windows-1252" : "Windows-1251") + ", so line " +
-            std::to_string(mixed) +
-            "'s letters are stored misread; convert the file to one encoding, or give "
-            "--encoding");
     report.had_bom = file.decoded.had_bom;
     report.delimiter = file.delimiter;
 

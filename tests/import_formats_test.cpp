@@ -40,11 +40,17 @@ TEST_CASE("import: UTF-16 and NUL bytes are refused by name; Excel's sep= line; 
     CHECK(r.code == 2);
     CHECK(r.err.find("line 1: a NUL byte") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(db));
-    // A UTF-8 file with one stray Windows byte and a letter Windows-1251 lacks: both lines.
+    // A UTF-8 file with one stray Windows byte: it mixes encodings, both lines named.
     r = run_cli({"import", dir.write("s.csv", "id,name\n1,\xD0\x98\n2,Caf\xE9\n"), "--db", db,
                  "--table", "t"});
     CHECK(r.code == 2);
-    CHECK(r.err.find("neither UTF-8 (line 3 has byte 0xE9") != std::string::npos);
+    CHECK(r.err.find("line 3: byte 0xE9 is not UTF-8, but line 2 holds UTF-8 letters") !=
+          std::string::npos);
+    // Bytes no encoding strata reads has: not UTF-8, and 0x98 is not Windows-1251.
+    r = run_cli(
+        {"import", dir.write("s2.csv", "id,name\n1,\x98\n2,\x81\n"), "--db", db, "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("neither UTF-8 (line 2 has byte 0x98") != std::string::npos);
     CHECK(r.err.find("nor Windows-1251 (line 2 has byte 0x98") != std::string::npos);
     // Excel's first line naming the separator; line numbers still count it.
     r = run_cli({"import", dir.write("h.csv", "sep=;\r\nid;name\r\n1;x,y\r\n2;z\r\n3\r\n"), "--db",
