@@ -165,6 +165,8 @@ bool plan_columns(const std::vector<ColumnEvidence>& evidence,
         day_first = day_first || evidence[i].day_first > 0;
         month_first = month_first || evidence[i].month_first > 0;
     }
+    // The columns with dates like 01.02.2024, and the order each was read in.
+    std::vector<std::pair<std::string, DateOrder>> read_in;
     for (size_t i = 0; i < n; ++i) {
         ColumnPlan& plan = out.columns[i];
         const ColumnEvidence& e = evidence[i];
@@ -227,13 +229,17 @@ bool plan_columns(const std::vector<ColumnEvidence>& evidence,
                 std::string samples = "'" + e.either_samples[0] + "'";
                 if (e.either_samples.size() > 1) samples += " and '" + e.either_samples[1] + "'";
                 error = "column '" + names[i] + "' has dates such as " + samples +
-                        " that read as DD.MM.YYYY and as MM/DD/YYYY, and no day above 12 settles "
-                        "it; give --date-format DD.MM.YYYY or --date-format MM/DD/YYYY";
+                        " that read as DD.MM.YYYY and as MM/DD/YYYY, and " +
+                        (day_first ? "the file's other columns disagree (some have dates that "
+                                     "only read as DD.MM.YYYY, some dates that only read as "
+                                     "MM/DD/YYYY)"
+                                   : std::string("no day above 12 settles it")) +
+                        "; give --date-format DD.MM.YYYY or --date-format MM/DD/YYYY";
                 return false;
             }
         }
         plan.order = order.value_or(DateOrder::YearFirst);
-        if (e.either + e.day_first + e.month_first > 0) out.order = plan.order;
+        if (e.either + e.day_first + e.month_first > 0) read_in.emplace_back(names[i], plan.order);
         // An inferred column whose dates do not all read in the order asked for is text.
         if (!plan.forced && settings.order) {
             const bool fits = *settings.order == DateOrder::YearFirst
@@ -243,6 +249,19 @@ bool plan_columns(const std::vector<ColumnEvidence>& evidence,
             if (!fits) plan.type = ColumnType::Text;
         }
     }
+    // One order for the file's summary, or none when its columns each settled another.
+    for (const auto& [name, order] : read_in) {
+        if (order == read_in.front().second) continue;
+        std::string each;
+        for (const auto& [n, o] : read_in)
+            each += (each.empty() ? "'" : ", '") + n + "' as " + date_order_label(o);
+        out.notes.push_back(
+            "columns read dates like 01.02.2024 in different orders, each as its "
+            "own dates settle it: " +
+            each);
+        return true;
+    }
+    if (!read_in.empty()) out.order = read_in.front().second;
     return true;
 }
 

@@ -207,6 +207,25 @@ TEST_CASE("import asks for --date-format when no day above 12 settles the order"
     INFO(r.err);
     REQUIRE(r.code == 0);
     CHECK(cell(db, "SELECT b FROM two WHERE rowid = 1") == "text:2024-02-01");
+
+    // Columns that settle different orders each keep their own; the summary names no one
+    // order for the file, and a note names each column's.
+    const auto own =
+        dir.write("own.csv", "id,eu,us\n1,15.01.2024,01/15/2024\n2,03.02.2024,02/03/2024\n");
+    r = run_cli({"import", own, "--db", db, "--table", "own", "--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.date_format") == "<none>");
+    CHECK(json_at(r.out, "$.notes[0]") ==
+          "columns read dates like 01.02.2024 in different orders, each as its own dates settle "
+          "it: 'eu' as DD.MM.YYYY, 'us' as MM/DD/YYYY");
+    CHECK(cell(db, "SELECT eu FROM own WHERE id = 2") == "text:2024-02-03");
+    CHECK(cell(db, "SELECT us FROM own WHERE id = 2") == "text:2024-02-03");
+    // A column nothing settles, beside columns that disagree: said so, not "no day above 12".
+    const auto split = dir.write("split.csv", "id,a,b,c\n1,13.01.2024,01.13.2024,01.02.2024\n");
+    r = run_cli({"import", split, "--db", db, "--table", "split"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("column 'c' has dates such as '01.02.2024' that read as DD.MM.YYYY and as "
+                     "MM/DD/YYYY, and the file's other columns disagree") != std::string::npos);
 }
 
 TEST_CASE("import maps headers to names, prints the mapping, and refuses two alike") {
