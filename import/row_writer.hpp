@@ -208,12 +208,14 @@ class RowWriter {
         return true;
     }
 
-    // "key 'K' of column 'c' is on line L and on line E; …" (E 0: already in the table).
+    // "key 'K' of column 'c' is on line E and again on line L; …", or "is on line L and
+    // already in the table" (E 0).
     std::string duplicate_key(std::string_view key, size_t line, size_t earlier) const {
         return "key '" + text::one_line(key) + "' of column '" + file_.names[*key_] +
-               "' is on line " + std::to_string(line) +
-               (earlier == 0 ? " and already in the table"
-                             : " and on line " + std::to_string(earlier)) +
+               "' is on line " +
+               (earlier == 0
+                    ? std::to_string(line) + " and already in the table"
+                    : std::to_string(earlier) + " and again on line " + std::to_string(line)) +
                "; keys must be unique";
     }
 

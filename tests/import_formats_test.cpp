@@ -88,8 +88,9 @@ TEST_CASE("import --dry-run writes nothing; separators, decimals and usage error
     auto repeated = dir.write("k.csv", "id,v\n1,a\n2,b\n1,c\n");
     r = run_cli({"import", repeated, "--db", db, "--table", "t", "--key", "id", "--dry-run"});
     CHECK(r.code == 2);
-    CHECK(r.err.find("key '1' of column 'id' is on line 4 and on line 2; keys must be unique; "
-                     "nothing would be imported") != std::string::npos);
+    CHECK(
+        r.err.find("key '1' of column 'id' is on line 2 and again on line 4; keys must be unique; "
+                   "nothing would be imported") != std::string::npos);
     auto unfit = dir.write("u.csv", "id,n\n1,5\n2,x\n");
     r = run_cli({"import", unfit, "--db", db, "--table", "t", "--types", "n:integer", "--dry-run"});
     CHECK(r.code == 0);

@@ -327,12 +327,13 @@ TEST_CASE("import keys: unique and non-empty, named by line") {
     auto r = run_cli({"import", dup, "--db", db, "--table", "t", "--key", "id"});
     CHECK(r.code == 2);
     CHECK(r.err == "strata import: " + dup +
-                       ": key '10' of column 'id' is on line 4 and on line 2; keys must be "
+                       ": key '10' of column 'id' is on line 2 and again on line 4; keys must be "
                        "unique; nothing was imported\n");
     // Spelled otherwise, the same integer: the line of each.
     auto spaced = dir.write("spaced.csv", "id,name\n1000,a\n\"1 000\",b\n");
     r = run_cli({"import", spaced, "--db", db, "--table", "t", "--key", "id"});
-    CHECK(r.err.find("key '1000' of column 'id' is on line 3 and on line 2") != std::string::npos);
+    CHECK(r.err.find("key '1000' of column 'id' is on line 2 and again on line 3") !=
+          std::string::npos);
     // A key that is not of the key's type is named as such, not as empty.
     auto typed = dir.write("typed.csv", "id,name\nA1,a\n");
     r = run_cli(
