@@ -3,11 +3,8 @@
 #include <SQLiteCpp/Transaction.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -19,6 +16,7 @@
 #include "engine/state_common.hpp"
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
+#include "files/folder.hpp"
 
 namespace strata {
 
@@ -423,28 +421,13 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
     // name the folder and the reason first. The folder must be writable even when the file
     // exists, for the journal SQLite keeps beside it while a run is stored.
     const std::string what = "cannot write run state to '" + path + "'";
-    const std::filesystem::path file(path);
-    const std::string folder =
-        file.has_parent_path() ? file.parent_path().string() : std::string(".");
     std::error_code ec;
-    if (!std::filesystem::exists(folder, ec)) {
-        error.message = what + ": folder '" + folder + "' does not exist";
+    if (const std::string problem = files::folder_problem(path); !problem.empty()) {
+        error.message = what + ": " + problem;
         return nullptr;
     }
-    if (!std::filesystem::is_directory(folder, ec)) {
-        error.message = what + ": '" + folder + "' is not a folder";
-        return nullptr;
-    }
-    if (std::filesystem::is_directory(file, ec)) {
+    if (std::filesystem::is_directory(path, ec)) {
         error.message = what + ": it is a folder, not a file";
-        return nullptr;
-    }
-    if (::access(folder.c_str(), W_OK) != 0) {
-        const int reason = errno;
-        error.message = what + ": folder '" + folder + "' is not writable (" +
-                        (reason == EACCES ? std::string("permission denied")
-                                          : std::string(std::strerror(reason))) +
-                        ")";
         return nullptr;
     }
     try {
@@ -475,7 +458,7 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
         tx.commit();
         return db;
     } catch (const SQLite::Exception& e) {
-        if (!create && !std::filesystem::exists(file, ec)) {
+        if (!create && !std::filesystem::exists(path, ec)) {
             error.message = "database '" + path + "' does not exist";
             return nullptr;
         }

@@ -17,6 +17,7 @@
 #include "dsl/types.hpp"
 #include "engine/store.hpp"
 #include "engine/value.hpp"
+#include "files/folder.hpp"
 #include "import/infer.hpp"
 #include "import/names.hpp"
 #include "import/row_writer.hpp"
@@ -502,7 +503,14 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         }
         return false;
     };
-    if (!db_existed) created_here = make_new_database_file(options.db);
+    if (!db_existed) {
+        // SQLite's word for a folder it cannot write in is "unable to open database file".
+        if (const std::string problem = files::folder_problem(options.db); !problem.empty()) {
+            error = "cannot make the database '" + options.db + "': " + problem;
+            return false;
+        }
+        created_here = make_new_database_file(options.db);
+    }
     bool failed = false;
     try {
         db.reset();

@@ -6,6 +6,8 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <string>
@@ -393,7 +395,7 @@ TEST_CASE("a failed import leaves the database as it was") {
 
     r = run_cli({"import", csv, "--db", db, "--table", "t", "--replace", "--key", "id"});
     CHECK(r.code == 2);
-    CHECK(r.err.find("key '1000' of column 'id' is on line 2002 and on line 1001") !=
+    CHECK(r.err.find("key '1000' of column 'id' is on line 1001 and again on line 2002") !=
           std::string::npos);
     CHECK(declared(db, "t") == "id INTEGER, name TEXT");
     CHECK(count_rows(db, "t") == 2);
@@ -405,6 +407,25 @@ TEST_CASE("a failed import leaves the database as it was") {
     CHECK(r.code == 2);
     CHECK(r.err.find("line 3: a quoted field opened here is never closed") != std::string::npos);
     CHECK(count_rows(db, "t") == 2);
+
+    // A new database where none can be made: the folder is named, not SQLite's "unable to open
+    // database file".
+    const std::string missing = dir.file("no-such-folder");
+    r = run_cli({"import", csv, "--db", missing + "/t.db", "--table", "t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("cannot make the database '" + missing + "/t.db': folder '" + missing +
+                     "' does not exist") != std::string::npos);
+    if (::geteuid() != 0) {  // root may write anywhere
+        const std::string locked = dir.file("locked");
+        std::filesystem::create_directories(locked);
+        std::filesystem::permissions(
+            locked, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+        r = run_cli({"import", csv, "--db", locked + "/t.db", "--table", "t"});
+        std::filesystem::permissions(locked, std::filesystem::perms::owner_all);
+        CHECK(r.code == 2);
+        CHECK(r.err.find("folder '" + locked + "' is not writable (permission denied)") !=
+              std::string::npos);
+    }
 }
 
 TEST_CASE("import --append adds rows in the existing table's types") {
