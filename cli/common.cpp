@@ -17,6 +17,7 @@
 #include "engine/state.hpp"
 #include "engine/store.hpp"
 #include "sql/postgres_catalog.hpp"
+#include "text/width.hpp"
 #include "warehouse/database_url.hpp"
 
 namespace strata::cli {
@@ -277,14 +278,7 @@ std::optional<int64_t> parse_duration(const std::string& text) {
 
 namespace {
 
-// Characters in UTF-8 text (bytes that do not continue a character), as a terminal lays
-// them out for the scripts strata's users write (Latin, Cyrillic).
-size_t text_width(const std::string& s) {
-    size_t chars = 0;
-    for (unsigned char c : s)
-        chars += (c & 0xC0) != 0x80;
-    return chars;
-}
+using text::display_width;
 
 }  // namespace
 
@@ -293,12 +287,12 @@ void write_text_table(std::ostream& out, const std::vector<std::vector<std::stri
     std::vector<size_t> widths(right_aligned.size(), 0);
     for (const auto& row : rows) {
         for (size_t c = 0; c < row.size() && c < widths.size(); ++c)
-            widths[c] = std::max(widths[c], text_width(row[c]));
+            widths[c] = std::max(widths[c], display_width(row[c]));
     }
     for (const auto& row : rows) {
         std::string line = indent;
         for (size_t c = 0; c < row.size() && c < widths.size(); ++c) {
-            const std::string pad(widths[c] - text_width(row[c]), ' ');
+            const std::string pad(widths[c] - display_width(row[c]), ' ');
             if (c) line += "  ";
             line += right_aligned[c] ? pad + row[c] : row[c] + pad;
         }

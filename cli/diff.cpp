@@ -12,6 +12,7 @@
 #include "engine/state.hpp"
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
+#include "text/width.hpp"
 
 namespace strata::cli {
 
@@ -27,14 +28,7 @@ struct DiffCommandOptions {
     Format format = Format::Text;
 };
 
-std::string pad(const std::string& s, size_t width, bool right = false) {
-    size_t chars = 0;
-    for (unsigned char c : s)
-        chars += (c & 0xC0) != 0x80;
-    if (chars >= width) return s;
-    const std::string fill(width - chars, ' ');
-    return right ? fill + s : s + fill;
-}
+using text::pad;
 
 std::string signed_count(int64_t n) {
     if (n == 0) return "0";

@@ -12,6 +12,7 @@
 #include "engine/json.hpp"
 #include "engine/store.hpp"
 #include "import/importer.hpp"
+#include "text/width.hpp"
 
 namespace strata::cli {
 
@@ -29,17 +30,10 @@ struct ImportCliOptions {
     std::string format = "text";
 };
 
-// Characters on screen: UTF-8 bytes that do not continue a character.
-size_t display_width(const std::string& s) {
-    size_t n = 0;
-    for (unsigned char c : s)
-        n += (c & 0xC0) != 0x80;
-    return n;
-}
+using text::display_width;
 
 std::string padded(const std::string& s, size_t width) {
-    const size_t w = display_width(s);
-    return s + std::string(width > w ? width - w : 0, ' ');
+    return text::pad(s, width);
 }
 
 std::string delimiter_label(char c) {

@@ -14,6 +14,7 @@
 #include "engine/outbox.hpp"
 #include "engine/state.hpp"
 #include "text/encoding.hpp"
+#include "text/width.hpp"
 
 namespace strata::cli {
 
@@ -114,13 +115,7 @@ std::unique_ptr<SQLite::Database> open_outbox(const OutboxTarget& target,
 
 namespace {
 
-// Characters, not bytes, so that UTF-8 text lines up.
-size_t display_width(const std::string& text) {
-    size_t n = 0;
-    for (const char c : text)
-        n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    return n;
-}
+using text::display_width;
 
 void write_table(std::ostream& out, const std::vector<OutboxEntry>& rows) {
     const std::vector<std::string> header = {"ID",       "STATUS",      "ATTEMPT", "RULESET",

@@ -21,6 +21,7 @@
 #include "engine/state.hpp"
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
+#include "text/width.hpp"
 
 namespace strata::cli {
 
@@ -67,20 +68,8 @@ double average_of(const SegmentResult& s) {
     return money_average_of_units(*total, static_cast<int64_t>(s.value_count));
 }
 
-// Width in characters, counting UTF-8 sequences once.
-size_t text_width(const std::string& s) {
-    size_t chars = 0;
-    for (unsigned char c : s)
-        chars += (c & 0xC0) != 0x80;
-    return chars;
-}
-
-std::string pad(std::string s, size_t width, bool right = false) {
-    const size_t chars = text_width(s);
-    if (chars >= width) return s;
-    const std::string fill(width - chars, ' ');
-    return right ? fill + s : s + fill;
-}
+using text::display_width;
+using text::pad;
 
 // Pads to exactly `width` characters, cutting a longer text with an ellipsis so the columns
 // after it stay aligned.
@@ -107,7 +96,7 @@ constexpr size_t kSegmentWidth = 26;
 size_t segment_width(const std::vector<SegmentResult>& segments, int depth) {
     size_t width = kSegmentWidth;
     for (const auto& s : segments) {
-        width = std::max(width, text_width(tree_name(s, depth)));
+        width = std::max(width, display_width(tree_name(s, depth)));
         width = std::max(width, segment_width(s.tactical, depth + 1));
     }
     return width;
@@ -158,7 +147,7 @@ void print_unknowns(std::ostream& out, const RunReport& rep) {
     if (unknowns.empty()) return;
     size_t width = 0;
     for (const auto& [path, n] : unknowns)
-        width = std::max(width, text_width(path));
+        width = std::max(width, display_width(path));
     out << "\nunknown: customers a condition left out because it was null for them, not false:\n";
     for (const auto& [path, n] : unknowns)
         out << "  " << pad(path, width) << ' ' << pad(thousands(n), 10, true) << '\n';

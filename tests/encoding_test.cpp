@@ -1,6 +1,6 @@
 // text/encoding: Windows-1251 both ways, UTF-8 checks and the byte-order mark, as CRM exports
 // (issue 11) need them; text/blank: which characters show nothing; text/one_line: a value on
-// one line of a message or a table.
+// one line of a message or a table; text/width: the columns a terminal gives it.
 #include <doctest/doctest.h>
 
 #include <sstream>
@@ -8,11 +8,22 @@
 
 #include "cli/common.hpp"
 #include "dsl/names.hpp"
+#include "test_support.hpp"
 #include "text/blank.hpp"
 #include "text/encoding.hpp"
 #include "text/one_line.hpp"
+#include "text/width.hpp"
 
 using namespace strata::text;
+
+namespace {
+
+// The terminal columns before byte `at` of a line.
+size_t display_columns_before(const std::string& line, size_t at) {
+    return display_width(std::string_view(line).substr(0, at));
+}
+
+}  // namespace
 
 TEST_CASE("encoding: Windows-1251 Cyrillic becomes UTF-8 and back") {
     // "Дата регистрации" and "ёЁ№" in Windows-1251.
@@ -117,4 +128,38 @@ TEST_CASE("one_line keeps a value on one line, and its UTF-8 as it is") {
     CHECK(one_line("bad\xFF"
                    "byte") == "bad\uFFFDbyte");
     CHECK(one_line("cut\xE2\x82") == "cut\uFFFD\uFFFD");
+}
+
+TEST_CASE("text width: the columns a terminal gives each script, so tables line up") {
+    CHECK(display_width("plan") == 4);
+    CHECK(display_width("Москва") == 6);   // two bytes a letter, one column
+    CHECK(display_width("日本") == 4);     // ideographs take two columns
+    CHECK(display_width("서울") == 4);     // Hangul too
+    CHECK(display_width("ｶﾞ") == 2);       // halfwidth katakana: one each
+    CHECK(display_width("e\u0301") == 1);  // a combining accent takes none
+    CHECK(display_width("\xff") == 1);     // not UTF-8: shown as U+FFFD
+    CHECK(strata::text::pad("日本", 6) == "日本  ");
+    CHECK(strata::text::pad("7", 3, true) == "  7");
+    CHECK(strata::text::pad("Москва", 3) == "Москва");
+}
+
+TEST_CASE("import's table lines up a header of wide characters") {
+    strata::testing::TempDir dir;
+    const auto csv = dir.write("w.csv", "日本,id\n東京,1\n");
+    const auto r =
+        strata::testing::run_cli({"import", csv, "--db", dir.file("w.db"), "--table", "w"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    // Each row's TYPE column starts where the header's does.
+    std::istringstream lines(r.out);
+    size_t type_column = std::string::npos;
+    for (std::string line; std::getline(lines, line);) {
+        const size_t header = line.find("TYPE");
+        if (header != std::string::npos) {
+            type_column = display_columns_before(line, header);
+            continue;
+        }
+        if (type_column == std::string::npos || line.find("text") == std::string::npos) continue;
+        CHECK(display_columns_before(line, line.find("text")) == type_column);
+    }
+    CHECK(type_column != std::string::npos);
 }
