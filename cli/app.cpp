@@ -380,9 +380,10 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
         return kExitEnvironment;
     }
     // A command of subcommands (outbox) followed by a word that names none of them.
-    if (const auto at = named_command_at(app, args); at && *at + 1 < args.size()) {
+    if (const auto at = named_command_at(app, args);
+        at && subcommand_word_at(args, *at) < args.size()) {
         const CLI::App* cmd = find_command(app, args[*at]);
-        const std::string& word = args[*at + 1];
+        const std::string& word = args[subcommand_word_at(args, *at)];
         if (!cmd->get_subcommands({}).empty() && !word.empty() && word[0] != '-' &&
             command_app_at(app, args, *at) == cmd) {
             std::vector<std::string> names;

@@ -67,10 +67,19 @@ void list_commands(std::ostream& err, const CLI::App& app) {
 const CLI::App* command_app_at(const CLI::App& app, const std::vector<std::string>& args,
                                size_t at) {
     const CLI::App* cmd = find_command(app, args[at]);
-    if (!cmd || cmd->get_subcommands({}).empty() || at + 1 >= args.size()) return cmd;
+    if (!cmd || cmd->get_subcommands({}).empty()) return cmd;
+    const size_t word = subcommand_word_at(args, at);
+    if (word >= args.size()) return cmd;
     for (const CLI::App* sub : cmd->get_subcommands({}))
-        if (sub->get_name() == args[at + 1]) return sub;
+        if (sub->get_name() == args[word]) return sub;
     return cmd;
+}
+
+size_t subcommand_word_at(const std::vector<std::string>& args, size_t at) {
+    size_t i = at + 1;
+    while (i < args.size() && args[i] != "--" && own_option(args[i]))
+        ++i;  // -v works between the command and its subcommand too
+    return i;
 }
 
 // The same for the command word: the command a usage error is about.
@@ -128,10 +137,16 @@ std::string option_not_had(const CLI::App& app, const std::vector<std::string>& 
     const CLI::App* cmd = command_app(app, args, command);
     if (!cmd) return "";
     std::vector<std::string> names;
-    for (const CLI::App* a = cmd; a; a = a->get_parent())
+    auto add = [&names](const CLI::App* a) {
         for (const CLI::Option* o : a->get_options())
             for (const std::string& l : o->get_lnames())
                 names.push_back("--" + l);
+    };
+    for (const CLI::App* a = cmd; a; a = a->get_parent())
+        add(a);
+    // An option of a subcommand given before it is misplaced, not unknown: CLI11 says so.
+    for (const CLI::App* sub : cmd->get_subcommands({}))
+        add(sub);
     for (const std::string& a : args) {
         if (a == "--") break;
         if (a.size() < 3 || a.rfind("--", 0) != 0) continue;

@@ -37,6 +37,10 @@ void list_commands(std::ostream& err, const CLI::App& app);
 const CLI::App* command_app_at(const CLI::App& app, const std::vector<std::string>& args,
                                size_t at);
 
+// Where the subcommand word of the command at args[at] would be: the first word after it that
+// is not one of strata's own options (`outbox -v claim`); args.size() when there is none.
+size_t subcommand_word_at(const std::vector<std::string>& args, size_t at);
+
 // The same for the command word: the command a usage error is about.
 const CLI::App* command_app(const CLI::App& app, const std::vector<std::string>& args,
                             const std::string& command);

@@ -136,8 +136,9 @@ ExprPtr Binder::Impl::bind_fact_name(const ast::Expr& src, const ast::Name& name
 ExprPtr Binder::Impl::bind_name(const ast::Expr& src, const ast::Name& name) {
     if (fact_context >= 0) return bind_fact_name(src, name);
     const std::string& head = name.parts[0];
+    // (A let of that name is what the rule reads, not the built-in: no word about it here.)
     if ((head == "as_of" || bound::state_field_type(head)) && scope.columns.count(head) &&
-        hidden_columns_told.insert(head).second)
+        !lets.count(head) && hidden_columns_told.insert(head).second)
         warning(Code::HiddenColumn, name.part_spans[0],
                 "'" + head +
                     "' is the built-in here, not the customer table's column of that name, which "

@@ -111,13 +111,15 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
             std::snprintf(hex, sizeof hex, "0x%02X",
                           static_cast<unsigned char>(bytes[not_utf8_at]));
             const std::string utf8_line = std::to_string(line_of_offset(bytes, i));
-            error = "line " + std::to_string(line_of_offset(bytes, not_utf8_at)) + ": byte " + hex +
-                    " is not UTF-8, but line " + utf8_line +
-                    " holds UTF-8 letters: the file mixes encodings, and read in one of them it "
-                    "would store the other's letters misread; convert the file to one "
-                    "encoding, or give --encoding cp1251 or cp1252 to read all of it so "
-                    "(line " +
-                    utf8_line + "'s letters then misread)";
+            const std::string bad_line = std::to_string(line_of_offset(bytes, not_utf8_at));
+            error = "line " + bad_line + ": byte " + hex + " is not UTF-8, but line " + utf8_line +
+                    " holds UTF-8 characters of several bytes: the file mixes encodings (or is "
+                    "cut off inside a character), and read in one encoding it would store the "
+                    "other's characters misread; fix line " +
+                    bad_line +
+                    " or convert the file to one encoding (--encoding cp1251 or cp1252 reads all "
+                    "of it in one, line " +
+                    utf8_line + "'s characters misread)";
             return false;
         }
     }

@@ -87,10 +87,17 @@ const char* transliterate(char32_t cp) {
 }
 
 bool is_language_word(std::string_view name) {
-    // The keywords, and the built-in names a rule reads instead of a column so named.
     for (const char* word :
-         {"and", "or", "not", "in", "between", "is", "null", "true", "false", "where", "as_of",
-          "previous_segment", "segment_since", "days_in_segment"}) {
+         {"and", "or", "not", "in", "between", "is", "null", "true", "false", "where"}) {
+        if (name == word) return true;
+    }
+    return false;
+}
+
+// The built-in names a rule reads instead of a column so named (a table may be so named: a
+// rule names tables in YAML, never in an expression).
+bool is_builtin_name(std::string_view name) {
+    for (const char* word : {"as_of", "previous_segment", "segment_since", "days_in_segment"}) {
         if (name == word) return true;
     }
     return false;
@@ -133,7 +140,7 @@ std::string column_name_for(std::string_view header, size_t position, bool ascii
     }
     if (name.empty()) return "column_" + std::to_string(position);
     if (name[0] >= '0' && name[0] <= '9') name = "_" + name;
-    if (is_language_word(name)) name += '_';
+    if (is_language_word(name) || is_builtin_name(name)) name += '_';
     return name;
 }
 

@@ -455,6 +455,16 @@ TEST_CASE("a usage error points to the command's own --help") {
     CHECK(run({"outbox", "ack", "--db", "x.db", "1", "--format", "json"}).err ==
           "strata outbox ack: The following argument was not expected: --format ('strata outbox "
           "ack' has no such option)\nRun 'strata outbox ack --help' for usage.\n");
+    // -v between the command and its subcommand is strata's own: the subcommand's options are
+    // known, and its own mistakes are said (not --db blamed).
+    CHECK(
+        run({"outbox", "-v", "ack", "--db", "x.db", "abc"}).err.find("'abc' is not an action id") !=
+        std::string::npos);
+    CHECK(run({"outbox", "-v", "lst", "--db", "x.db"}).err.find("unknown subcommand 'lst'") !=
+          std::string::npos);
+    // An option of the subcommand given before it is not called unknown.
+    CHECK(run({"outbox", "--db", "x.db", "ack", "abc"}).err.find("has no such option") ==
+          std::string::npos);
     // A mistyped subcommand is named, with the nearest one and the list, not "A subcommand is
     // required".
     CHECK(run({"outbox", "lst", "--db", "x.db"}).err ==

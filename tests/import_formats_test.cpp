@@ -44,7 +44,7 @@ TEST_CASE("import: UTF-16 and NUL bytes are refused by name; Excel's sep= line; 
     r = run_cli({"import", dir.write("s.csv", "id,name\n1,\xD0\x98\n2,Caf\xE9\n"), "--db", db,
                  "--table", "t"});
     CHECK(r.code == 2);
-    CHECK(r.err.find("line 3: byte 0xE9 is not UTF-8, but line 2 holds UTF-8 letters") !=
+    CHECK(r.err.find("line 3: byte 0xE9 is not UTF-8, but line 2 holds UTF-8 characters") !=
           std::string::npos);
     // Bytes no encoding strata reads has: not UTF-8, and 0x98 is not Windows-1251.
     r = run_cli(
