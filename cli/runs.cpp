@@ -42,6 +42,7 @@ void write_json(std::ostream& out, const std::vector<RunListing>& runs) {
         w.key("cause").value_or_null(r.cause);
         w.key("actions_enqueued").value(r.actions_enqueued);
         w.key("mode").value(r.mode);
+        w.key("incremental_reason").text_or_null(r.incremental_reason ? *r.incremental_reason : "");
         w.end_object();
     }
     w.end_array().end_object();

@@ -381,7 +381,9 @@ std::optional<std::vector<RunListing>> list_runs(SQLite::Database& state,
                                "CASE WHEN json_valid(summary) THEN "
                                "json_extract(summary, '$.actions_enqueued') END, "
                                "CASE WHEN json_valid(summary) THEN coalesce(json_extract(summary, "
-                               "'$.mode'), json_extract(summary, '$.incremental.mode')) END "
+                               "'$.mode'), json_extract(summary, '$.incremental.mode')) END, "
+                               "CASE WHEN json_valid(summary) THEN "
+                               "json_extract(summary, '$.incremental.reason') END "
                                "FROM strata_runs ") +
                        (ruleset ? "WHERE ruleset = ? " : "") + "ORDER BY run_id");
         if (ruleset) q.bind(1, *ruleset);
@@ -398,6 +400,8 @@ std::optional<std::vector<RunListing>> list_runs(SQLite::Database& state,
             if (q.getColumn(8).isText()) r.cause = q.getColumn(8).getString();
             if (q.getColumn(9).isInteger()) r.actions_enqueued = q.getColumn(9).getInt64();
             if (q.getColumn(10).isText()) r.mode = q.getColumn(10).getString();
+            if (q.getColumn(11).isText() && r.mode == "full")
+                r.incremental_reason = q.getColumn(11).getString();
             runs.push_back(std::move(r));
         }
     } catch (const SQLite::Exception& e) {

@@ -203,6 +203,9 @@ struct RunListing {
     // How it ran: full, incremental (strata run --incremental that read only new rows) or eval
     // (one customer stored by strata eval --apply).
     std::string mode = "full";
+    // A run asked to be incremental that read everything: why (its report's
+    // incremental.reason). None otherwise.
+    std::optional<std::string> incremental_reason;
 };
 
 // The stored runs, of one ruleset or of all, in run id order. REQUIRES: strata_runs exists

@@ -43,6 +43,15 @@ TEST_CASE("incremental: a column renamed, dropped or added makes a full run") {
         CHECK(mode(next) == "incremental");
         CHECK(json_at(next.out, "$.value_total") == json_at(r.out, "$.value_total"));
     }
+    // `runs` says why a run asked to be incremental read everything; null for the others.
+    const Run listed =
+        run_cli({"runs", "--db", shop.db, "--state", shop.state, "--format", "json"});
+    REQUIRE_MESSAGE(listed.code == 0, listed.err);
+    CHECK(json_at(listed.out, "$.runs[1].mode") == "full");
+    CHECK(json_at(listed.out, "$.runs[1].incremental_reason")
+              .find("the definition of table 'orders' changed since run") == 0);
+    CHECK(json_at(listed.out, "$.runs[2].mode") == "incremental");
+    CHECK(json_at(listed.out, "$.runs[2].incremental_reason") == "<none>");
 }
 
 TEST_CASE("incremental: a customer database restored from an older copy makes a full run") {
