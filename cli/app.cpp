@@ -431,10 +431,18 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
         const std::string stray = dynamic_cast<const CLI::ValidationError*>(&e)
                                       ? option_not_had(app, args, command)
                                       : std::string();
-        const std::string message = stray.empty()
-                                        ? in_given_order(e)
-                                        : "The following argument was not expected: " + stray +
-                                              " ('strata " + path + "' has no such option)";
+        std::string message = stray.empty() ? in_given_order(e)
+                                            : "The following argument was not expected: " + stray +
+                                                  " ('strata " + path + "' has no such option)";
+        // A command of subcommands given none: which there are.
+        const CLI::App* named = find_command(app, command);
+        if (dynamic_cast<const CLI::RequiredError*>(&e) && named &&
+            !named->get_subcommands({}).empty() && command_app(app, args, command) == named) {
+            message = "a subcommand is required; its subcommands are";
+            for (const CLI::App* sub : named->get_subcommands({}))
+                message +=
+                    (sub == named->get_subcommands({}).front() ? " " : ", ") + sub->get_name();
+        }
         err << "strata " << path << ": " << message << "\nRun 'strata " << path
             << " --help' for usage.\n";
         // A program reading --format json gets the mistake too, not an empty stdout.

@@ -465,6 +465,10 @@ TEST_CASE("a usage error points to the command's own --help") {
     // An option of the subcommand given before it is not called unknown.
     CHECK(run({"outbox", "--db", "x.db", "ack", "abc"}).err.find("has no such option") ==
           std::string::npos);
+    // No subcommand at all: the ones there are.
+    CHECK(run({"outbox", "--db", "x.db"}).err ==
+          "strata outbox: a subcommand is required; its subcommands are list, claim, ack, fail\n"
+          "Run 'strata outbox --help' for usage.\n");
     // A mistyped subcommand is named, with the nearest one and the list, not "A subcommand is
     // required".
     CHECK(run({"outbox", "lst", "--db", "x.db"}).err ==
