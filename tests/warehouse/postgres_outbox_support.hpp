@@ -19,6 +19,7 @@
 #include "engine/value_pool.hpp"
 #include "state/postgres_outbox.hpp"
 #include "state/postgres_state.hpp"
+#include "tests/outbox_fixture.hpp"
 #include "tests/test_support.hpp"
 #include "tests/warehouse/warehouse_support.hpp"
 #include "warehouse/identifiers.hpp"
@@ -174,28 +175,10 @@ inline std::string sqlite_outbox(const TempDir& dir, const std::vector<Seed>& se
     return path;
 }
 
-inline Run outbox(const std::string& command, const std::string& db,
-                  std::vector<std::string> more = {}) {
-    std::vector<std::string> args = {"outbox", command, "--db", db};
-    args.insert(args.end(), more.begin(), more.end());
-    return run_cli(args);
-}
-
-inline std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        out.push_back(line);
-    return out;
-}
-
-using Ids = std::vector<std::string>;
-
-inline Ids ids_of(const std::string& jsonl) {
-    Ids ids;
-    for (const auto& line : lines(jsonl))
-        ids.push_back(json_at(line, "$.id"));
-    return ids;
-}
+// The outbox commands and their output, read as the SQLite outbox tests read them.
+using strata::testing::outbox_fixture::Ids;
+using strata::testing::outbox_fixture::ids_of;
+using strata::testing::outbox_fixture::lines;
+using strata::testing::outbox_fixture::outbox;
 
 }  // namespace strata::warehouse::testing::pg_outbox_fixture
