@@ -191,13 +191,34 @@ ExprPtr Binder::Impl::bind_name(const ast::Expr& src, const ast::Name& name) {
 
 // ---- operators ----
 
+const char* Binder::Impl::unknown_arithmetic(const bound::Expr& e) const {
+    const bound::Expr* at = &e;
+    // A let names an earlier let at most once per step, so the walk ends.
+    for (size_t step = 0; step <= program.lets.size() && is_open(at->type); ++step) {
+        if (const auto* b = std::get_if<bound::Binary>(&at->node)) {
+            const bool arithmetic = b->op == ast::BinaryOp::Add || b->op == ast::BinaryOp::Sub ||
+                                    b->op == ast::BinaryOp::Mul || b->op == ast::BinaryOp::Div ||
+                                    b->op == ast::BinaryOp::Mod;
+            return arithmetic ? ast::to_string(b->op) : nullptr;
+        }
+        if (const auto* u = std::get_if<bound::Unary>(&at->node))
+            return u->op == ast::UnaryOp::Negate ? "-" : nullptr;
+        const auto* let = std::get_if<bound::LetRef>(&at->node);
+        if (!let || let->index < 0 || static_cast<size_t>(let->index) >= program.lets.size())
+            return nullptr;
+        at = program.lets[static_cast<size_t>(let->index)].expr.get();
+        if (!at) return nullptr;
+    }
+    return nullptr;
+}
+
 ExprPtr Binder::Impl::bind_unary(const ast::Expr& src, const ast::Unary& u) {
     ExprPtr operand = bind_expr(*u.operand);
     const Type t = operand->type;
     if (u.op == ast::UnaryOp::Not) {
-        if (t != Type::Bool && !is_open(t)) {
+        if (!may_be_condition(*operand)) {
             error(Code::TypeMismatch, u.operand->span,
-                  "'not' needs a condition, but this is " + with_article(t));
+                  "'not' needs a condition, but this is " + kind_of(*operand));
             return failed(src);
         }
         return make(src, Type::Bool, bound::Unary{u.op, std::move(operand)});
@@ -263,11 +284,11 @@ ExprPtr Binder::Impl::bind_binary(const ast::Expr& src, const ast::Binary& b) {
         case BinaryOp::And:
         case BinaryOp::Or: {
             for (const auto* side : {&*b.lhs, &*b.rhs}) {
-                const Type t = side == &*b.lhs ? l : r;
-                if (t != Type::Bool && !is_open(t)) {
+                const bound::Expr& bound_side = side == &*b.lhs ? *lhs : *rhs;
+                if (!may_be_condition(bound_side)) {
                     error(Code::TypeMismatch, side->span,
                           "'" + op + "' needs conditions on both sides, but this is " +
-                              with_article(t));
+                              kind_of(bound_side));
                     return failed(src);
                 }
             }
@@ -463,6 +484,14 @@ bound::Program Binder::take_program() {
 
 const std::vector<std::string>& Binder::lets_not_read() const {
     return impl_->lets_not_read;
+}
+
+bool Binder::may_be_condition(const bound::Expr& e) const {
+    return impl_->may_be_condition(e);
+}
+
+std::string Binder::kind_of(const bound::Expr& e) const {
+    return impl_->kind_of(e);
 }
 
 std::vector<std::string> Binder::unused_lets() const {

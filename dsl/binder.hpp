@@ -64,6 +64,12 @@ class Binder {
     // REQUIRES: bind_all_lets() was called. Lets come dependencies first.
     bound::Program take_program();
 
+    // Whether a bound expression may stand where a condition must: a bool, or a value whose
+    // type is not known until the schema is, unless arithmetic made it (`plan + 1` is never
+    // true or false, whatever `plan` holds). REQUIRES: `e` came from this binder.
+    bool may_be_condition(const bound::Expr& e) const;
+    // What `e` is, for "must be a condition, but this is …": "an integer", "the result of '+'".
+    std::string kind_of(const bound::Expr& e) const;
     // Let names that no other expression uses, in declaration order.
     std::vector<std::string> unused_lets() const;
     // Lets whose expressions were not read, cut by the depth limit of let references: the lets

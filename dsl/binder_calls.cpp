@@ -326,8 +326,13 @@ std::optional<Type> Binder::Impl::check_scalar_call(const ast::Expr& src, const 
         case Fn::Coalesce:
             return unified(0, false);
         case Fn::If:
-            if (!need(0, type(0) == Type::Bool || is_open(type(0)), "a condition first"))
+            if (!may_be_condition(*bound_args[0])) {
+                // Not `need`: it lets every value of a type not known yet through.
+                error(Code::TypeMismatch, arg_src(0).span,
+                      "'" + call.name + "' needs a condition first, but this is " +
+                          kind_of(*bound_args[0]) + declared_origin(*bound_args[0]));
                 return std::nullopt;
+            }
             return unified(1, false);
         case Fn::Least:
         case Fn::Greatest:
@@ -472,9 +477,9 @@ ExprPtr Binder::Impl::bind_aggregate(const ast::Expr& src, const ast::Call& call
     }
     if (first.where) {
         agg.where = bind_expr(*first.where);
-        if (agg.where->type != Type::Bool && !is_open(agg.where->type)) {
+        if (!may_be_condition(*agg.where)) {
             error(Code::TypeMismatch, first.where->span,
-                  "'where' needs a condition, but this is " + with_article(agg.where->type));
+                  "'where' needs a condition, but this is " + kind_of(*agg.where));
             ok = false;
         }
     }

@@ -69,6 +69,21 @@ struct Binder::Impl {
         return hints::for_date_operand(operand, current.text->text);
     }
 
+    // The operator ("+", "-", ...) whose result `e` is, when arithmetic made a value whose
+    // type is not known until the schema is (a column checked without --db), directly or
+    // through the lets it names; null otherwise. Arithmetic never gives true or false.
+    const char* unknown_arithmetic(const bound::Expr& e) const;
+    // Whether `e` may stand where a condition must: a bool, or a value of a type not known
+    // yet that arithmetic did not make.
+    bool may_be_condition(const bound::Expr& e) const {
+        return e.type == Type::Bool || (is_open(e.type) && !unknown_arithmetic(e));
+    }
+    // What `e` is, for "needs a condition, but this is …": "an integer", "the result of '+'".
+    std::string kind_of(const bound::Expr& e) const {
+        const char* op = unknown_arithmetic(e);
+        return op ? std::string("the result of '") + op + "'" : with_article(e.type);
+    }
+
     template <typename Node>
     ExprPtr make(const ast::Expr& src, Type type, Node node) {
         auto e = std::make_unique<bound::Expr>();

@@ -280,10 +280,10 @@ class Compiler {
         if (!seg.otherwise) {
             if (const ast::Expr* e = parse(seg.when)) {
                 out.when = binder.bind(ExprRef{&out_.source, &seg.when, e});
-                if (out.when->type != Type::Bool && !is_open(out.when->type)) {
+                if (!binder.may_be_condition(*out.when)) {
                     error(Code::TypeMismatch, seg.when.location,
                           "'when' of segment '" + seg.id + "' must be a condition, but this is " +
-                              with_article(out.when->type));
+                              binder.kind_of(*out.when));
                 }
                 if (parent && parent->when && same_condition(parent->def->when, *e)) {
                     {
@@ -309,10 +309,10 @@ class Compiler {
         const ast::Expr* e = seg.otherwise ? nullptr : parse(seg.when);
         if (e) {
             when = binder.bind(ExprRef{&out_.source, &seg.when, e});
-            if (when->type != Type::Bool && !is_open(when->type)) {
+            if (!binder.may_be_condition(*when)) {
                 error(Code::TypeMismatch, seg.when.location,
                       "'when' of segment '" + seg.id + "' must be a condition, but this is " +
-                          with_article(when->type));
+                          binder.kind_of(*when));
             }
         }
         for (size_t p : shared.parents) {

@@ -60,11 +60,10 @@ class TriggerCompiler {
             if (def.when.present()) {
                 if (const ast::Expr* e = parse_(def.when)) {
                     t.when = binder_.bind(ExprRef{&out_.source, &def.when, e});
-                    if (t.when->type != Type::Bool && !is_open(t.when->type)) {
+                    if (!binder_.may_be_condition(*t.when)) {
                         error(Code::TypeMismatch, def.when.location,
                               "'when' of trigger '" + def.id +
-                                  "' must be a condition, but this is " +
-                                  with_article(t.when->type));
+                                  "' must be a condition, but this is " + binder_.kind_of(*t.when));
                     }
                 }
             }
