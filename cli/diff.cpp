@@ -250,8 +250,8 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
     auto old_loaded =
         load_rules(options.old_rules, options.db, err, old_code, nullptr, {}, &old_failure);
     // A database that cannot be opened is said once (the new file would say it again); rule
-    // errors are said for both files.
-    if (!old_loaded && old_code == kExitEnvironment) {
+    // errors, and a table or column the database lacks, are said for both files.
+    if (!old_loaded && old_failure.kind == "database" && old_failure.diagnostics.empty()) {
         if (json) write_json_error(out, old_failure.kind, old_failure.message);
         return old_code;
     }

@@ -384,6 +384,17 @@ TEST_CASE("diff: rule errors in either file exit 1; a bad --as-of or database ex
     r = run_cli({"diff", broken, dir.file("none.yaml"), "--db", f.db, "--format", "json"});
     CHECK(r.code == 2);
     CHECK(json_at(r.out, "$.error.kind") == "file");
+    // An old file naming a table the database lacks (exit 2) still has its error in the JSON,
+    // and the new file is compiled too (the old file's error alone was said, without it).
+    const std::string no_table = dir.write(
+        "no_table.yaml", "source:\n  customers: nosuch\n" + tiers("spend >= 1000"));
+    r = run_cli({"diff", no_table, broken, "--db", f.db, "--format", "json"});
+    CHECK(r.code == 2);
+    CHECK(json_at(r.out, "$.error.kind") == "database");
+    CHECK(json_at(r.out, "$.error.diagnostics[0].file") == no_table);
+    CHECK(json_at(r.out, "$.error.diagnostics[0].message").find("nosuch") != std::string::npos);
+    CHECK(json_at(r.out, "$.error.diagnostics[1].file") == broken);
+    CHECK(r.err.find("broken.yaml:") != std::string::npos);
 
     r = run_cli({"diff", f.old_rules, f.new_rules, "--db", f.db, "--as-of", "2026-13-01"});
     CHECK(r.code == 2);
