@@ -7,6 +7,9 @@
 #include <map>
 #include <string_view>
 
+#include "text/encoding.hpp"
+#include "text/one_line.hpp"
+
 namespace strata {
 
 namespace {
@@ -59,29 +62,59 @@ std::vector<Line> split_lines(std::string_view text) {
     return lines;
 }
 
-// A line quoted, its control characters escaped, cut after kShownChars bytes.
-std::string shown(const Line& line) {
-    constexpr size_t kShownChars = 200;
-    std::string out = "'";
-    for (size_t i = 0; i < line.text.size(); ++i) {
-        if (i == kShownChars) {
-            out += "…";
-            break;
+// How many bytes of a line a message quotes at most, besides escapes.
+constexpr size_t kShownBytes = 160;
+// How many bytes before the first difference a cut line keeps, so the difference shows.
+constexpr size_t kShownBefore = 60;
+
+bool continues_a_character(std::string_view s, size_t i) {
+    return i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80;
+}
+
+// A line quoted, from about kShownBefore bytes before `differs_at` (where it first differs
+// from the line it is set against) to at most kShownBytes after that, cut between characters,
+// with "…" where it was cut. Control characters, a byte-order mark (invisible on a terminal)
+// and bytes that are not UTF-8 are escaped, so that two lines that differ never look alike.
+std::string shown(const Line& line, size_t differs_at) {
+    const std::string_view text = line.text;
+    size_t begin = 0;
+    if (text.size() > kShownBytes && differs_at > kShownBefore)
+        begin = std::min(differs_at - kShownBefore, text.size() - kShownBytes);
+    while (continues_a_character(text, begin))
+        --begin;
+    size_t end = std::min(text.size(), begin + kShownBytes);
+    while (end < text.size() && continues_a_character(text, end))
+        --end;
+    std::string out = begin > 0 ? "'…" : "'";
+    for (size_t i = begin; i < end;) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        char buf[12];
+        if (text.substr(i, text::kUtf8Bom.size()) == text::kUtf8Bom) {
+            out += "\\uFEFF";
+            i += text::kUtf8Bom.size();
+            continue;
         }
-        const auto c = static_cast<unsigned char>(line.text[i]);
-        if (c == '\r') {
-            out += "\\r";
-        } else if (c == '\t') {
-            out += "\\t";
-        } else if (c < 0x20 || c == 0x7F) {
-            char buf[8];
+        const size_t length = c < 0x80 ? 1 : text::utf8_sequence_length(text, i);
+        if (length == 0) {
             std::snprintf(buf, sizeof buf, "\\x%02X", c);
             out += buf;
+            ++i;
+        } else if (c == '\r') {
+            out += "\\r";
+            ++i;
+        } else if (c == '\t') {
+            out += "\\t";
+            ++i;
+        } else if (c < 0x20 || c == 0x7F) {
+            std::snprintf(buf, sizeof buf, "\\x%02X", c);
+            out += buf;
+            ++i;
         } else {
-            out += static_cast<char>(c);
+            out.append(text.substr(i, length));
+            i += length;
         }
     }
-    out += "'";
+    out += end < text.size() ? "…'" : "'";
     if (!line.ends_with_newline) out += " (no newline at end of file)";
     return out;
 }
@@ -178,9 +211,15 @@ std::string first_differing_line(const std::string& stored, const std::string& n
         if (in_a && in_b && a[i].text == b[i].text &&
             a[i].ends_with_newline == b[i].ends_with_newline)
             continue;
+        size_t differs_at = 0;
+        if (in_a && in_b) {
+            const auto mismatch = std::mismatch(a[i].text.begin(), a[i].text.end(),
+                                                b[i].text.begin(), b[i].text.end());
+            differs_at = static_cast<size_t>(mismatch.first - a[i].text.begin());
+        }
         return "line " + std::to_string(i + 1) +
-               ": stored: " + (in_a ? shown(a[i]) : std::string("(end of file)")) +
-               " / now: " + (in_b ? shown(b[i]) : std::string("(end of file)"));
+               ": stored: " + (in_a ? shown(a[i], differs_at) : std::string("(end of file)")) +
+               " / now: " + (in_b ? shown(b[i], differs_at) : std::string("(end of file)"));
     }
     return {};  // not reached: different texts differ in some line
 }

@@ -15,6 +15,7 @@
 #include "engine/state.hpp"
 #include "engine/versions.hpp"
 #include "test_support.hpp"
+#include "text/encoding.hpp"
 
 using namespace strata::testing;
 
@@ -203,6 +204,39 @@ TEST_CASE("first differing line: line ends, a missing line, a missing final newl
     CHECK(first_differing_line("a\nb", "a\nb\n") ==
           "line 2: stored: 'b' (no newline at end of file) / now: 'b'");
     CHECK(first_differing_line("x \n", "x\n") == "line 1: stored: 'x ' / now: 'x'");
+}
+
+TEST_CASE("first differing line: a long line shows where it differs, cut between characters") {
+    using strata::first_differing_line;
+    // 185 ASCII letters, then 30 two-byte letters: the difference is in the last one.
+    const std::string head = "label: \"" + std::string(185, 'a');
+    std::string stored_letters, now_letters;
+    for (int i = 0; i < 30; ++i)
+        stored_letters += "Ж";
+    now_letters = stored_letters.substr(0, 58) + "Щ";
+    const std::string stored = head + stored_letters + "\"\n";
+    const std::string now = head + now_letters + "\"\n";
+    const std::string line = first_differing_line(stored, now);
+    // Both sides show their last letter, so the difference is on screen ...
+    CHECK(line.find("ЖЖ\"' / now: '…") != std::string::npos);
+    CHECK(line.find("ЖЩ\"'") != std::string::npos);
+    // ... the cut falls between characters, so the message is UTF-8 ...
+    CHECK(strata::text::is_valid_utf8(line));
+    // ... and leaves out the start of the line, which is the same.
+    CHECK(line.find("stored: '…aaa") != std::string::npos);
+    CHECK(line.find("label") == std::string::npos);
+    // A line cut at its end says so.
+    const std::string long_line = std::string(400, 'b');
+    CHECK(first_differing_line("x" + long_line + "\n", "y" + long_line + "\n") ==
+          "line 1: stored: 'x" + std::string(159, 'b') + "…' / now: 'y" + std::string(159, 'b') +
+              "…'");
+}
+
+TEST_CASE("first differing line: a byte-order mark and bytes that are not UTF-8 are escaped") {
+    using strata::first_differing_line;
+    CHECK(first_differing_line("\xEF\xBB\xBFruleset: x\r\n", "ruleset: x\r\n") ==
+          "line 1: stored: '\\uFEFFruleset: x\\r' / now: 'ruleset: x\\r'");
+    CHECK(first_differing_line("a\xFF\n", "a\n") == "line 1: stored: 'a\\xFF' / now: 'a'");
 }
 
 TEST_CASE("versions lists the registered versions with the runs made with each") {
