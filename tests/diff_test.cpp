@@ -386,8 +386,8 @@ TEST_CASE("diff: rule errors in either file exit 1; a bad --as-of or database ex
     CHECK(json_at(r.out, "$.error.kind") == "file");
     // An old file naming a table the database lacks (exit 2) still has its error in the JSON,
     // and the new file is compiled too (the old file's error alone was said, without it).
-    const std::string no_table = dir.write(
-        "no_table.yaml", "source:\n  customers: nosuch\n" + tiers("spend >= 1000"));
+    const std::string no_table =
+        dir.write("no_table.yaml", "source:\n  customers: nosuch\n" + tiers("spend >= 1000"));
     r = run_cli({"diff", no_table, broken, "--db", f.db, "--format", "json"});
     CHECK(r.code == 2);
     CHECK(json_at(r.out, "$.error.kind") == "database");
