@@ -72,6 +72,13 @@ std::optional<std::string> ruleset_of(const std::string& rules, std::ostream& er
     return file->ruleset;
 }
 
+// The command that prints the run's version: with the state file it is kept in, when the run
+// is stored in SQLite.
+std::string shown_command(SQLite::Database* state, const RunRecord& r) {
+    if (state) return show_command(r.ruleset, r.version, *state);
+    return "strata show " + r.ruleset + "@" + std::to_string(r.version);
+}
+
 // When the rule file on disk is not the source the run's version registered, says so on `err`,
 // with the first differing line when that source was kept in `state` (null for a run inside a
 // warehouse: the note is said without that line). Silent for a ruleset name.
@@ -94,8 +101,8 @@ void note_changed_file(const std::string& rules, SQLite::Database* state, const 
     const std::optional<RuleFile> now = load_rule_file(SourceFile(rules, *text), ignored);
     if (now && now->ruleset == r.ruleset && now->version != r.version) {
         err << "strata export: note: " << rules << " is " << r.ruleset << " v" << now->version
-            << ", not the v" << r.version << " run " << r.run_id << " used; 'strata show "
-            << r.ruleset << '@' << r.version << "' prints that one. Segments, offers, channels "
+            << ", not the v" << r.version << " run " << r.run_id << " used; '"
+            << shown_command(state, r) << "' prints that one. Segments, offers, channels "
             << "and priorities are the run's own\n";
         return;
     }
@@ -103,8 +110,8 @@ void note_changed_file(const std::string& rules, SQLite::Database* state, const 
         << " used it as " << r.ruleset << " v" << r.version << " (sha256 "
         << r.rules_sha256.substr(0, 12) << ")";
     if (stored)
-        err << "; " << first_differing_line(*stored, *text) << "; 'strata show " << r.ruleset << '@'
-            << r.version << "' prints the stored one";
+        err << "; " << first_differing_line(*stored, *text) << "; '" << shown_command(state, r)
+            << "' prints the stored one";
     err << ". Segments, offers, channels and priorities are the run's own\n";
 }
 

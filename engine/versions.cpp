@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <string_view>
@@ -119,6 +120,22 @@ std::string shown(const Line& line, size_t differs_at) {
     return out;
 }
 
+// A path as one word of a shell command: as it is when it holds only letters, digits and
+// `_./-+,:@`, else in double quotes (inside a message that quotes the command in single ones).
+std::string shell_word(const std::string& path) {
+    const bool plain = !path.empty() && std::all_of(path.begin(), path.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               std::string_view("_./-+,:@").find(c) != std::string_view::npos;
+    });
+    if (plain) return path;
+    std::string out = "\"";
+    for (char c : path) {
+        if (c == '"' || c == '\\' || c == '$' || c == '`') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
 }  // namespace
 
 void ensure_versions_table(SQLite::Database& state) {
@@ -147,17 +164,24 @@ std::vector<RegisteredVersion> registered_contents(SQLite::Database& state,
     return contents;
 }
 
+std::string show_command(const std::string& ruleset, int64_t version, SQLite::Database& state) {
+    return "strata show " + ruleset + "@" + std::to_string(version) + " --state " +
+           shell_word(state.getFilename());
+}
+
 std::optional<std::string> refuses_unbumped_version(SQLite::Database& state,
                                                     const std::string& ruleset, int64_t version,
                                                     const std::string& sha256,
                                                     const std::string& source) {
     return unbumped_version_message(ruleset, version, sha256, source,
-                                    registered_contents(state, ruleset, version));
+                                    registered_contents(state, ruleset, version),
+                                    " --state " + shell_word(state.getFilename()));
 }
 
 std::optional<std::string> unbumped_version_message(
     const std::string& ruleset, int64_t version, const std::string& sha256,
-    const std::string& source, const std::vector<RegisteredVersion>& contents) {
+    const std::string& source, const std::vector<RegisteredVersion>& contents,
+    const std::string& show_options) {
     const RegisteredVersion* known = nullptr;
     for (const auto& c : contents) {
         if (c.sha256 == sha256) return std::nullopt;
@@ -173,7 +197,8 @@ std::optional<std::string> unbumped_version_message(
                           "): the version was not bumped. Raise 'version:' in the rule file to " +
                           "run the change";
     if (known->source) {
-        message += " ('strata show " + name + "' prints the stored one). First difference: " +
+        message += " ('strata show " + name + show_options +
+                   "' prints the stored one). First difference: " +
                    first_differing_line(*known->source, source);
     } else {
         message += ". The stored source of " + name +

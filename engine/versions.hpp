@@ -52,10 +52,17 @@ std::optional<std::string> registered_source(SQLite::Database& state, const std:
 // The same refusal from the registered contents of the ruleset's version, however they were
 // read (a warehouse keeps its own registry, state/): nullopt when `sha256` is among them or
 // none has a known sha256.
+// "strata show RULESET@VERSION --state PATH": the command that prints a registered version
+// kept in `state`, its path quoted for a shell when it needs to be.
+std::string show_command(const std::string& ruleset, int64_t version, SQLite::Database& state);
+
+// `show_options` follows `strata show RULESET@VERSION` in the message, so that the command it
+// suggests runs as written (" --state st.db").
 std::optional<std::string> unbumped_version_message(const std::string& ruleset, int64_t version,
                                                     const std::string& sha256,
                                                     const std::string& source,
-                                                    const std::vector<RegisteredVersion>& contents);
+                                                    const std::vector<RegisteredVersion>& contents,
+                                                    const std::string& show_options = {});
 
 std::optional<std::string> refuses_unbumped_version(SQLite::Database& state,
                                                     const std::string& ruleset, int64_t version,

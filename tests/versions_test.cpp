@@ -118,6 +118,13 @@ TEST_CASE(
     CHECK(count_rows(b.db, "strata_runs") == 1);
     CHECK(count_rows(b.db, "strata_versions") == 1);
     CHECK(count_rows(b.db, "strata_stays") == stays);
+    // The command it suggests names the state, so that it runs as written; a path with a space
+    // is quoted.
+    CHECK(has(refused.err, "('strata show tiers@1 --state " + b.db + "' prints the stored one)"));
+    const std::string spaced = b.dir.file("my state.db");
+    REQUIRE(b.run(b.rules, "2026-10-01", {"--state", spaced}).code == 0);
+    CHECK(has(b.run(changed, "2026-11-01", {"--state", spaced}).err,
+              "('strata show tiers@1 --state \"" + spaced + "\"' prints the stored one)"));
     CHECK(text_of(b.db, "SELECT source FROM strata_versions") == rules_v1());
 
     auto json = b.run(changed, "2026-11-01", {"--format", "json"});
@@ -318,7 +325,8 @@ TEST_CASE("export and history do not depend on the rule file on disk") {
     CHECK(changed.out == export_before.out);
     CHECK(has(changed.err, "has changed since run 1"));
     CHECK(has(changed.err, "line 8: stored: '      when: spend >= 1000\\r'"));
-    CHECK(has(changed.err, "'strata show tiers@1' prints the stored one"));
+    // The command it suggests runs as written: it names the state file.
+    CHECK(has(changed.err, "'strata show tiers@1 --state " + b.db + "' prints the stored one"));
     CHECK(run_cli({"history", "--db", b.db, "--customer", "3"}).out == history_before.out);
 
     // Deleted: the ruleset's name stands for the file.
