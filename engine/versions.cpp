@@ -178,10 +178,11 @@ std::optional<std::string> refuses_unbumped_version(SQLite::Database& state,
                                     " --state " + shell_word(state.getFilename()));
 }
 
-std::optional<std::string> unbumped_version_message(
-    const std::string& ruleset, int64_t version, const std::string& sha256,
-    const std::string& source, const std::vector<RegisteredVersion>& contents,
-    const std::string& show_options) {
+std::optional<std::string> unbumped_version_message(const std::string& ruleset, int64_t version,
+                                                    const std::string& sha256,
+                                                    const std::string& source,
+                                                    const std::vector<RegisteredVersion>& contents,
+                                                    const std::string& show_options) {
     const RegisteredVersion* known = nullptr;
     for (const auto& c : contents) {
         if (c.sha256 == sha256) return std::nullopt;
