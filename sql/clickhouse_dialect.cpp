@@ -455,15 +455,40 @@ class ClickHouseDialect final : public Dialect {
     }
     std::string logic_not(const std::string& a) const override { return "(" + a + " = 0)"; }
 
+    // Flat, however many terms: each term becomes 1 when it decides the result (a false one for
+    // AND, a true one for OR), 2 when it is null, else 0; one array of those is searched. The
+    // binary forms nest a level per term, and some hundreds of levels make ClickHouse refuse
+    // the query ("AST is too deep") or, past that, end the server.
+    std::string logic_all(const std::vector<std::string>& terms) const override {
+        if (terms.size() == 1) return terms[0];
+        return decided(terms, "0", "toNullable(toUInt8(0))", "toNullable(toUInt8(1))");
+    }
+    std::string logic_any(const std::vector<std::string>& terms) const override {
+        if (terms.size() == 1) return terms[0];
+        return decided(terms, "1", "toNullable(toUInt8(1))", "toNullable(toUInt8(0))");
+    }
+    static std::string decided(const std::vector<std::string>& terms, const std::string& deciding,
+                               const std::string& if_decided, const std::string& otherwise) {
+        std::string marks;
+        for (const auto& t : terms)
+            marks += (marks.empty() ? "" : ", ") + ("ifNull((" + t + ") = " + deciding + ", 2)");
+        return let("[" + marks + "]", "lq",
+                   "multiIf(has(lq, toUInt8(1)), " + if_decided + ", has(lq, toUInt8(2)), NULL, " +
+                       otherwise + ")");
+    }
+
+    // The comparisons joined flat (logic_any). The value is written in each: bound once, in a
+    // lambda, an item that reads a column would be a column the lambda captures, which
+    // ClickHouse 18.16 does not find ("Unknown identifier").
     std::string in_list(const std::string& value, const std::vector<std::string>& items,
                         bool negated) const override {
-        std::string out;
-        for (const auto& item : items) {
-            const std::string eq = "(" + value + " = " + item + ")";
-            out = out.empty() ? eq : logic_or(out, eq);
-        }
-        if (out.empty()) out = "toUInt8(0)";
-        return negated ? logic_not(out) : out;
+        if (items.empty()) return negated ? "toUInt8(1)" : "toUInt8(0)";
+        std::vector<std::string> comparisons;
+        comparisons.reserve(items.size());
+        for (const auto& item : items)
+            comparisons.push_back("(" + value + " = " + item + ")");
+        const std::string in = logic_any(comparisons);
+        return negated ? logic_not(in) : in;
     }
     std::string between(const std::string& value, const std::string& low, const std::string& high,
                         bool negated) const override {

@@ -215,6 +215,22 @@ class Dialect {
         return "(" + a + " OR " + b + ")";
     }
     virtual std::string logic_not(const std::string& a) const { return "(NOT " + a + ")"; }
+    // Three-valued AND / OR of all the terms (a chain `a and b and c ...`, an `in` list's
+    // comparisons). REQUIRES: terms is not empty. By default a fold of logic_and / logic_or;
+    // a dialect whose binary form nests (ClickHouse) spells it flat, so that a long chain does
+    // not make a query too deep for its server.
+    virtual std::string logic_all(const std::vector<std::string>& terms) const {
+        std::string out = terms.at(0);
+        for (size_t i = 1; i < terms.size(); ++i)
+            out = logic_and(out, terms[i]);
+        return out;
+    }
+    virtual std::string logic_any(const std::vector<std::string>& terms) const {
+        std::string out = terms.at(0);
+        for (size_t i = 1; i < terms.size(); ++i)
+            out = logic_or(out, terms[i]);
+        return out;
+    }
     // `value` IN (items), three-valued (a null item makes a miss unknown).
     virtual std::string in_list(const std::string& value, const std::vector<std::string>& items,
                                 bool negated) const {

@@ -266,9 +266,27 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
     auto r = [&] { return expr(*b.rhs, fact); };
     switch (b.op) {
         case BinaryOp::And:
-            return d_.logic_and(l(), r());
-        case BinaryOp::Or:
-            return d_.logic_or(l(), r());
+        case BinaryOp::Or: {
+            // A chain of one operator (`a or b or c ...`) as one flat term list.
+            std::vector<const bound::Expr*> chain;
+            std::vector<const bound::Expr*> pending{&e};
+            while (!pending.empty()) {
+                const bound::Expr* at = pending.back();
+                pending.pop_back();
+                const auto* link = std::get_if<bound::Binary>(&at->node);
+                if (link && link->op == b.op) {
+                    pending.push_back(link->rhs.get());
+                    pending.push_back(link->lhs.get());
+                } else {
+                    chain.push_back(at);
+                }
+            }
+            std::vector<std::string> terms;
+            terms.reserve(chain.size());
+            for (const bound::Expr* term : chain)
+                terms.push_back(expr(*term, fact));
+            return b.op == BinaryOp::And ? d_.logic_all(terms) : d_.logic_any(terms);
+        }
         case BinaryOp::Eq:
         case BinaryOp::Ne:
         case BinaryOp::Lt:

@@ -168,6 +168,59 @@ TEST_CASE("clickhouse compile: the query on two shards places every customer as 
     }
 }
 
+// Long `in` lists and long chains of `or` and `and`, with nulls: ClickHouse's form of each
+// used to nest a level per item, so some 200 items made the server refuse the query ("AST
+// is too deep") and some 500 ended the server.
+TEST_CASE("clickhouse compile: an in list of 250 items and chains of 250 terms, with nulls") {
+    std::string base = R"(
+CREATE TABLE customers (customer_id INTEGER, name TEXT, score INTEGER);
+CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);
+)";
+    for (int i = 1; i <= 60; ++i) {
+        const std::string name = i % 7 == 0 ? "NULL" : "'v" + std::to_string(i * 13 % 700) + "'";
+        const std::string score = i % 5 == 0 ? "NULL" : std::to_string(i * 11 % 400);
+        base += "INSERT INTO customers VALUES (" + std::to_string(i) + ", " + name + ", " + score +
+                ");\n";
+    }
+    std::string listed, any_of, all_of;
+    for (int i = 0; i < 250; ++i)
+        listed += (i ? ", " : "") + ("'v" + std::to_string(i * 2) + "'");
+    for (int i = 0; i < 250; ++i) {
+        any_of += (i ? " or " : "") + ("score == " + std::to_string(i * 3));
+        all_of += (i ? " and " : "") + ("score != " + std::to_string(i * 5 + 1));
+    }
+    const std::string rules = R"Y(ruleset: long_chains
+version: 1
+source:
+  customers: customers
+  key: customer_id
+general:
+  policy: first_match
+  segments:
+    - id: listed
+      when: "name in [)Y" + listed +
+                              R"Y(]"
+    - id: any_of
+      when: ")Y" + any_of + R"Y("
+    - id: all_of
+      when: ")Y" + all_of + R"Y("
+    - id: not_listed
+      when: "name not in [)Y" +
+                              listed + R"Y(] and not (score < 100 or name == 'v13')"
+    - id: rest
+      when: otherwise
+)Y";
+    TempDir dir;
+    const std::string db = dir.database("base.db", base);
+    // Each segment holds someone, so each condition is tried both ways.
+    const std::string file = dir.write("rules.yaml", rules);
+    const Run run = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run"});
+    REQUIRE_MESSAGE(run.code == 0, run.err);
+    for (const char* segment : {"listed", "any_of", "all_of", "not_listed", "rest"})
+        CHECK_MESSAGE(run.out.find(std::string(segment) + " ") != std::string::npos, segment);
+    check_agrees(dir, file, db, "2026-11-01");
+}
+
 // Dates moved by months twice (each move keeping the day or taking its month's last) and by
 // durations chosen per row (if() and coalesce() of durations).
 TEST_CASE("clickhouse compile: dates moved by months twice and by durations chosen per row") {
