@@ -99,6 +99,14 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
     }
     auto as_of = resolve_as_of(options.as_of, loaded->rules->rules, err, "compile");
     if (!as_of) return kExitEnvironment;
+    // Without the catalog the query cannot know how the warehouse stores each column, so it
+    // casts as source.types says; a run converts as the engine does. Said, not guessed at.
+    if ((options.dialect == "postgres" || options.dialect == "clickhouse") && !options.db)
+        err << "strata compile: note: without --db the query takes each column to be stored "
+               "in the warehouse as the type source.types gives it, and casts it to that type; "
+               "a column stored as another type (a float given 'integer') can place customers "
+               "differently from a run, which reads a value that does not convert as null. "
+               "--db URL reads the columns' types from the server's catalog\n";
     auto dialect = options.dialect == "postgres"
                        ? sql::make_postgres_dialect(catalog ? &*catalog : nullptr)
                    : options.dialect == "clickhouse"

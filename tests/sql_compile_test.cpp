@@ -457,6 +457,14 @@ TEST_CASE("compile: --help, a bad dialect, and each dialect without --db") {
     const Run pg = run_cli({"compile", rules, "--dialect", "postgres"});
     CHECK(pg.code == 0);
     CHECK(pg.out.find(".k;") != std::string::npos);  // ORDER BY the last step's k, no COLLATE
+    // Both say that the query casts each column as source.types says, which the catalog
+    // (--db) would check: a float column given 'integer' is rounded there, null in a run.
+    for (const Run* without_catalog : {&ch, &pg})
+        CHECK(without_catalog->err.find("note: without --db the query takes each column to be "
+                                        "stored in the warehouse as the type source.types") !=
+              std::string::npos);
+    CHECK(run_cli({"compile", rules, "--dialect", "sqlite"}).err.find("note: without --db") ==
+          std::string::npos);
     // A server's URL with another dialect is refused before any connection (none listens on
     // port 1).
     const Run wrong =
