@@ -23,6 +23,7 @@
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
 #include "text/encoding.hpp"
+#include "warehouse/database_url.hpp"
 
 namespace strata::cli {
 
@@ -72,18 +73,23 @@ std::optional<std::string> ruleset_of(const std::string& rules, std::ostream& er
     return file->ruleset;
 }
 
-// The command that prints the run's version: with the state file it is kept in, when the run
-// is stored in SQLite.
-std::string shown_command(SQLite::Database* state, const RunRecord& r) {
-    if (state) return show_command(r.ruleset, r.version, *state);
-    return "strata show " + r.ruleset + "@" + std::to_string(r.version);
+// The command that prints the run's version, with the option that names where it is kept:
+// --state as given, else --db (a SQLite file, or a warehouse's URL without its password).
+std::string shown_command(const ExportOptions& options, const RunRecord& r) {
+    if (options.state) return show_command(r.ruleset, r.version, "--state", *options.state);
+    std::string error;
+    const auto location = warehouse::parse_database_argument(options.db, error);
+    const bool url = location && !std::holds_alternative<warehouse::SqlitePath>(*location);
+    return show_command(r.ruleset, r.version, "--db",
+                        url ? warehouse::describe_location(*location) : options.db);
 }
 
 // When the rule file on disk is not the source the run's version registered, says so on `err`,
 // with the first differing line when that source was kept in `state` (null for a run inside a
 // warehouse: the note is said without that line). Silent for a ruleset name.
-void note_changed_file(const std::string& rules, SQLite::Database* state, const RunRecord& r,
+void note_changed_file(const ExportOptions& options, SQLite::Database* state, const RunRecord& r,
                        std::ostream& err) {
+    const std::string& rules = options.rules;
     std::string read_error;
     std::error_code ec;
     if (!std::filesystem::is_regular_file(rules, ec)) return;
@@ -102,7 +108,7 @@ void note_changed_file(const std::string& rules, SQLite::Database* state, const 
     if (now && now->ruleset == r.ruleset && now->version != r.version) {
         err << "strata export: note: " << rules << " is " << r.ruleset << " v" << now->version
             << ", not the v" << r.version << " run " << r.run_id << " used; '"
-            << shown_command(state, r) << "' prints that one. Segments, offers, channels "
+            << shown_command(options, r) << "' prints that one. Segments, offers, channels "
             << "and priorities are the run's own\n";
         return;
     }
@@ -110,7 +116,7 @@ void note_changed_file(const std::string& rules, SQLite::Database* state, const 
         << " used it as " << r.ruleset << " v" << r.version << " (sha256 "
         << r.rules_sha256.substr(0, 12) << ")";
     if (stored)
-        err << "; " << first_differing_line(*stored, *text) << "; '" << shown_command(state, r)
+        err << "; " << first_differing_line(*stored, *text) << "; '" << shown_command(options, r)
             << "' prints the stored one";
     err << ". Segments, offers, channels and priorities are the run's own\n";
 }
@@ -228,7 +234,7 @@ int write_export(const ExportOptions& options, const StoredRun& run, SQLite::Dat
     err << "strata export: run " << r.run_id << " of " << r.ruleset << " v" << r.version
         << ", as_of " << r.as_of << ", " << thousands(run.rows.size())
         << (run.rows.size() == 1 ? " customer\n" : " customers\n");
-    note_changed_file(options.rules, state, r, err);
+    note_changed_file(options, state, r, err);
     if (options.format == ExportFormat::Csv && has_csv_options(options))
         return write_csv_with_options(options, run, state, out, err);
     if (options.format == ExportFormat::Csv)

@@ -164,9 +164,10 @@ std::vector<RegisteredVersion> registered_contents(SQLite::Database& state,
     return contents;
 }
 
-std::string show_command(const std::string& ruleset, int64_t version, SQLite::Database& state) {
-    return "strata show " + ruleset + "@" + std::to_string(version) + " --state " +
-           shell_word(state.getFilename());
+std::string show_command(const std::string& ruleset, int64_t version, const std::string& option,
+                         const std::string& where) {
+    return "strata show " + ruleset + "@" + std::to_string(version) + " " + option + " " +
+           shell_word(where);
 }
 
 std::optional<std::string> refuses_unbumped_version(SQLite::Database& state,

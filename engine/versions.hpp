@@ -53,8 +53,9 @@ std::optional<std::string> registered_source(SQLite::Database& state, const std:
 // read (a warehouse keeps its own registry, state/): nullopt when `sha256` is among them or
 // none has a known sha256.
 // "strata show RULESET@VERSION --state PATH": the command that prints a registered version
-// kept in `state`, its path quoted for a shell when it needs to be.
-std::string show_command(const std::string& ruleset, int64_t version, SQLite::Database& state);
+// kept where `option` ("--state" or "--db") names, `where` quoted for a shell when it needs to be.
+std::string show_command(const std::string& ruleset, int64_t version, const std::string& option,
+                         const std::string& where);
 
 // `show_options` follows `strata show RULESET@VERSION` in the message, so that the command it
 // suggests runs as written (" --state st.db").

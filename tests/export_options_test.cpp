@@ -384,8 +384,7 @@ general:
     CHECK(r.err ==
           "strata export: run 1 of c v1, as_of 2026-11-01, 2 customers\n"
           "strata export: note: " +
-              rules +
-              " is c v2, not the v1 run 1 used; 'strata show c@1 --state " + db +
+              rules + " is c v2, not the v1 run 1 used; 'strata show c@1 --db " + db +
               "' prints that one. "
               "Segments, offers, channels and priorities are the run's own\n");
     // The same version, edited: the older note, with the first line that differs.

@@ -325,8 +325,8 @@ TEST_CASE("export and history do not depend on the rule file on disk") {
     CHECK(changed.out == export_before.out);
     CHECK(has(changed.err, "has changed since run 1"));
     CHECK(has(changed.err, "line 8: stored: '      when: spend >= 1000\\r'"));
-    // The command it suggests runs as written: it names the state file.
-    CHECK(has(changed.err, "'strata show tiers@1 --state " + b.db + "' prints the stored one"));
+    // The command it suggests runs as written: it names the database, as export was given it.
+    CHECK(has(changed.err, "'strata show tiers@1 --db " + b.db + "' prints the stored one"));
     CHECK(run_cli({"history", "--db", b.db, "--customer", "3"}).out == history_before.out);
 
     // Deleted: the ruleset's name stands for the file.
