@@ -120,10 +120,10 @@ std::optional<VarKind> kind_of(Constant::Kind c) {
 
 void numeric_reps(Var& v) {
     std::vector<double> preferred;
-    if (v.fact.fact >= 0 &&
-        (v.fact.fn == bound::AggFn::Count || v.fact.fn == bound::AggFn::CountDistinct ||
-         v.fact.fn == bound::AggFn::Sum))
-        preferred.push_back(0);  // a customer without rows
+    const bool counted_from_rows = v.fact.fact >= 0 && (v.fact.fn == bound::AggFn::Count ||
+                                                        v.fact.fn == bound::AggFn::CountDistinct ||
+                                                        v.fact.fn == bound::AggFn::Sum);
+    if (counted_from_rows) preferred.push_back(0);  // a customer without rows
     if (v.low) preferred.push_back(*v.low);
     if (v.high) preferred.push_back(*v.high);
     std::vector<double> others;
@@ -155,7 +155,11 @@ void numeric_reps(Var& v) {
         if (!seen.insert(signature).second) continue;
         kept.push_back(x);
     }
-    std::sort(kept.begin(), kept.end());
+    // In value order, except that a customer without rows (0 of a count or sum) is tried
+    // first: a gap the search finds there is one every base with a new customer has, a more
+    // telling example than a negative sum.
+    const bool without_rows_first = counted_from_rows && !kept.empty() && kept.front() == 0;
+    std::sort(kept.begin() + (without_rows_first ? 1 : 0), kept.end());
     for (double x : kept) {
         Rep r;
         r.number = x;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "analysis/domains.hpp"
@@ -51,13 +52,20 @@ struct Search {
 // the conditions decide the goal either way.
 class Searcher {
   public:
-    Searcher(const Model& model, const Goal& goal, size_t budget)
+    // `pinned`, when given, fixes some variables (>= 0) before the search; it searches the rest.
+    Searcher(const Model& model, const Goal& goal, size_t budget,
+             const std::vector<int>* pinned = nullptr)
         : model_(model), goal_(goal), budget_(budget) {
         std::set<int> used;
         for (const Pred* p : goal.preds)
             Model::collect_vars(*p, used);
-        vars_.assign(used.begin(), used.end());
         assignment_.assign(model.vars().size(), -1);
+        for (int v : used) {
+            used_.push_back(v);
+            const int fixed = pinned ? (*pinned)[static_cast<size_t>(v)] : -1;
+            assignment_[static_cast<size_t>(v)] = fixed;
+            if (fixed < 0) vars_.push_back(v);
+        }
     }
 
     Search run() {
@@ -74,11 +82,11 @@ class Searcher {
     // A decided goal still needs the variables tied to an assigned one (count and latest
     // date of one fact), so that the customer shown can exist.
     bool ties_settled() const {
-        for (int v : vars_) {
+        for (int v : used_) {
             if (assignment_[static_cast<size_t>(v)] < 0) continue;
             for (int o : model_.linked(v)) {
                 if (assignment_[static_cast<size_t>(o)] < 0 &&
-                    std::find(vars_.begin(), vars_.end(), o) != vars_.end())
+                    std::find(used_.begin(), used_.end(), o) != used_.end())
                     return false;
             }
         }
@@ -111,7 +119,7 @@ class Searcher {
 
     // Frees every variable the finding does not need, so that it shows only what matters.
     void minimise() {
-        for (auto it = vars_.rbegin(); it != vars_.rend(); ++it) {
+        for (auto it = used_.rbegin(); it != used_.rend(); ++it) {
             const int saved = assignment_[static_cast<size_t>(*it)];
             if (saved < 0) continue;
             assignment_[static_cast<size_t>(*it)] = -1;
@@ -122,12 +130,42 @@ class Searcher {
     const Model& model_;
     const Goal& goal_;
     size_t budget_;
-    std::vector<int> vars_;
+    std::vector<int> used_;  // the variables the goal reads
+    std::vector<int> vars_;  // those of them the search assigns (not pinned)
     std::vector<int> assignment_;
 };
 
 Search find(const Model& model, const Goal& goal, size_t budget) {
     return Searcher(model, goal, budget).run();
+}
+
+// Whether representative `rep` of an aggregate is its value for a customer without rows of its
+// fact table: 0 for a count or a sum, no value for the others.
+bool without_rows(const partition::Var& var, int rep) {
+    if (var.fact.fact < 0 || rep < 0) return false;
+    const partition::Rep& r = var.reps[static_cast<size_t>(rep)];
+    const bool counted = var.fact.fn == bound::AggFn::Count ||
+                         var.fact.fn == bound::AggFn::CountDistinct ||
+                         var.fact.fn == bound::AggFn::Sum;
+    return counted ? !r.null && r.number == 0 : r.null;
+}
+
+// Every aggregate of a fact table at its value for a customer without rows (where it has a
+// representative for it), the other variables free; nullopt when no aggregate has one.
+std::optional<std::vector<int>> customer_without_rows(const Model& model) {
+    std::vector<int> pinned(model.vars().size(), -1);
+    bool any = false;
+    for (size_t v = 0; v < model.vars().size(); ++v) {
+        const auto& var = model.vars()[v];
+        for (size_t r = 0; r < var.reps.size(); ++r) {
+            if (!without_rows(var, static_cast<int>(r))) continue;
+            pinned[v] = static_cast<int>(r);
+            any = true;
+            break;
+        }
+    }
+    if (!any) return std::nullopt;
+    return pinned;
 }
 
 // Why a customer the search found might not exist, or empty when it can.
@@ -170,8 +208,12 @@ std::string doubt(const Model& model, const std::vector<int>& assignment, Locati
             };
             const bool same_fact = a.fact.fact >= 0 && a.fact.fact == b.fact.fact &&
                                    shared.size() == 1 && a.roots.size() == 1 && b.roots.size() == 1;
-            if (same_fact && (no_rows(a, assigned[i]) || no_rows(b, assigned[j]) ||
-                              pairs_with_count(a, b) || pairs_with_count(b, a)))
+            const bool both_without_rows =
+                without_rows(a, assignment[static_cast<size_t>(assigned[i])]) &&
+                without_rows(b, assignment[static_cast<size_t>(assigned[j])]);
+            if (same_fact &&
+                (no_rows(a, assigned[i]) || no_rows(b, assigned[j]) || both_without_rows ||
+                 pairs_with_count(a, b) || pairs_with_count(b, a)))
                 continue;
             return "'" + a.name + "' and '" + b.name + "' both come from " + shared.front() +
                    ", and the analysis does not know which combinations of them a customer "
@@ -196,6 +238,22 @@ PartitionFinding finding(const Model& model, const std::vector<int>& assignment,
                               model.concrete(static_cast<int>(v), assignment[v]));
     }
     return f;
+}
+
+// A customer no condition holds (`gap`): the search's first; or, when the analysis is not sure
+// that one can exist, a customer without rows of the fact tables, when no condition holds
+// them either and they are sure to be possible.
+Search find_gap(const Model& model, const Goal& gap, size_t budget) {
+    Search first = find(model, gap, budget);
+    Location ignored;
+    if (first.status != Search::Status::Found || doubt(model, first.assignment, ignored).empty())
+        return first;
+    const auto pinned = customer_without_rows(model);
+    if (!pinned) return first;
+    Search alone = Searcher(model, gap, budget, &*pinned).run();
+    if (alone.status == Search::Status::Found && doubt(model, alone.assignment, ignored).empty())
+        return alone;
+    return first;
 }
 
 std::string customer_text(const PartitionFinding& f) {
@@ -232,7 +290,7 @@ ProofRun prove(const CompiledRules& rules, size_t budget) {
     Goal gap = all;
     for (size_t i = 0; i < all.preds.size(); ++i)
         gap.must_not.push_back(i);
-    record(find(model, gap, budget), PartitionFinding::Kind::Gap, {});
+    record(find_gap(model, gap, budget), PartitionFinding::Kind::Gap, {});
     for (size_t i = 0; i < all.preds.size(); ++i) {
         for (size_t j = i + 1; j < all.preds.size(); ++j) {
             Goal both = all;
@@ -289,8 +347,9 @@ void report_exclusive(const CompiledRules& rules, bool strict, Diagnostics& diag
 }
 
 // Under first_match without `otherwise`: a customer no segment holds, which makes a run of a
-// base holding one fail. Only a customer the analysis is sure of is reported, as a warning.
-void report_first_match_gap(const CompiledRules& rules, Diagnostics& diags) {
+// base holding one fail. A customer the analysis is sure of is a warning; one it is not sure
+// can exist is a "not proven" note (an error with --strict), as under `exclusive`.
+void report_first_match_gap(const CompiledRules& rules, bool strict, Diagnostics& diags) {
     if (std::any_of(rules.segments.begin(), rules.segments.end(),
                     [](const CompiledSegment& s) { return !s.when; }))
         return;
@@ -304,14 +363,23 @@ void report_first_match_gap(const CompiledRules& rules, Diagnostics& diags) {
         gap.preds.push_back(&model.preds()[index[k]]);
         gap.must_not.push_back(k);
     }
-    const Search s = find(model, gap, kPartitionBudget);
+    const Search s = find_gap(model, gap, kPartitionBudget);
     if (s.status != Search::Status::Found) return;
     Location where;
     const PartitionFinding f = finding(model, s.assignment, PartitionFinding::Kind::Gap, {}, where);
-    if (!f.certain) return;
     const RuleFile& rf = rules.rules;
-    diags.warning(DiagnosticCode::PartitionGap, rules.source.path(),
-                  rf.policy_location.valid() ? rf.policy_location : rf.segments_location,
+    const Location level = rf.policy_location.valid() ? rf.policy_location : rf.segments_location;
+    if (!f.certain) {
+        diags.add(strict ? Severity::Error : Severity::Note, rules.source.path(),
+                  where.valid() ? where : level,
+                  "not proven: " + customer_text(f) +
+                      " may be in no segment, and there is no "
+                      "`otherwise`, but " +
+                      f.doubt,
+                  DiagnosticCode::NotProven);
+        return;
+    }
+    diags.warning(DiagnosticCode::PartitionGap, rules.source.path(), level,
                   "gap: no segment holds " + customer_text(f) +
                       ", and there is no `otherwise`: a run of a base with such a customer "
                       "stores nothing");
@@ -419,7 +487,7 @@ void check_partition(const CompiledRules& rules, bool strict, Diagnostics& diags
     if (rules.rules.policy == Policy::Exclusive)
         report_exclusive(rules, strict, diags);
     else
-        report_first_match_gap(rules, diags);
+        report_first_match_gap(rules, strict, diags);
     report_reachability(rules, diags);
 }
 

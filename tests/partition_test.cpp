@@ -151,13 +151,54 @@ TEST_CASE("partition: first_match without otherwise warns of a customer no segme
                                                      "    - id: a\n      when: x > 5\n    - id: "
                                                      "b\n      when: otherwise\n");
     CHECK(run_cli({"check", caught}).out.find("gap") == std::string::npos);
-    // A condition the analysis does not read may cover the customer: no warning, no note.
+    // A condition the analysis does not read may cover the customer: no warning, but a note
+    // (as under `exclusive`), which --strict makes an error: such a run may fail.
     const auto unread = dir.write("unread.yaml", head +
                                                      "    - id: a\n      when: x > 5\n    - id: "
                                                      "b\n      when: matches(name, 'a')\n");
     const auto u = run_cli({"check", unread});
-    CHECK(u.out.find("gap") == std::string::npos);
-    CHECK(u.out.find("not proven") == std::string::npos);
+    CHECK(u.code == 0);
+    CHECK(u.out.find("warning: gap") == std::string::npos);
+    CHECK(u.out.find("note: not proven: a customer with") != std::string::npos);
+    CHECK(u.out.find("may be in no segment, and there is no `otherwise`, but the analysis does "
+                     "not read") != std::string::npos);
+    CHECK(run_cli({"check", unread, "--strict"}).code == 1);
+}
+
+// Two aggregates of one fact table: the analysis does not know their combinations, but a
+// customer without rows (a sum of 0, no latest date) is sure to be possible, so a gap there is
+// a warning. It was silent, and the run failed.
+TEST_CASE("partition: a gap of a customer without rows is sure, whatever else the fact gives") {
+    TempDir dir;
+    const std::string text = R"(ruleset: rows
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  revenue: sum(orders.amount)
+  last_order: max(orders.order_date)
+general:
+  segments:
+    - id: big
+      when: revenue >= 1000
+    - id: mid
+      when: revenue >= 100 and revenue < 1000
+    - id: small
+      when: revenue > 0 and revenue < 100 and last_order > as_of - 1y
+)";
+    const auto r = run_cli({"check", dir.write("rows.yaml", text)});
+    CHECK(r.code == 0);
+    CHECK(r.out.find("warning: gap: no segment holds a customer with revenue = 0 and last_order = "
+                     "no value (null), and there is no `otherwise`") != std::string::npos);
+    // With a segment for them, the rest is not sure: a note.
+    const std::string covered =
+        text + "    - id: none\n      when: revenue == 0 and last_order is null\n";
+    const auto c = run_cli({"check", dir.write("covered.yaml", covered)});
+    CHECK(c.out.find("warning: gap") == std::string::npos);
+    CHECK(c.out.find("note: not proven") != std::string::npos);
+    CHECK(c.out.find("'revenue' and 'last_order' both come from fact table 'orders'") !=
+          std::string::npos);
 }
 
 TEST_CASE("partition: numbers from 2^53 on are not read, so nothing is claimed about them") {
