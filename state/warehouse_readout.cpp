@@ -42,8 +42,10 @@ CREATE TABLE clickhouse_exits (customer_key NOT NULL, level INTEGER NOT NULL,
 
 // ClickHouse's stays with codes numbered here, each ended by the first exit a complete run
 // wrote (matched by general or tactical, segment and entering run, as open_stays matches
-// them); stays begun by a run that is not complete are left out.
+// them); stays begun by a run that is not complete are left out. Each stay looks its exits up
+// by the index: without it, a base of 300,000 stays took more than ten minutes.
 constexpr const char* kClickHouseStays = R"sql(
+CREATE INDEX clickhouse_exits_of_stay ON clickhouse_exits (customer_key, segment, entered_run);
 INSERT INTO strata_segments
   SELECT 1, row_number() OVER (ORDER BY name), name FROM (SELECT DISTINCT segment AS name
   FROM clickhouse_stays);
