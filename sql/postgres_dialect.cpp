@@ -140,6 +140,18 @@ class PostgresDialect final : public Dialect {
                 if (kind == Type::Bool)
                     return "(CASE WHEN " + c + " THEN CAST(1 AS double precision) WHEN NOT " + c +
                            " THEN 0 END)";
+                if (kind == Type::Number && n.rfind("numeric", 0) == 0) {
+                    // numeric to double precision rounds correctly, but PostgreSQL refuses a
+                    // value that rounds to 0 or past the largest double (1e-400 stopped the
+                    // query); those are decided first, exactly, as for texts (text_readers).
+                    const std::string half_smallest = std::string(1, kHalfSmallestDigits[0]) + "." +
+                                                      (kHalfSmallestDigits + 1) + "e-324";
+                    const std::string past_largest = std::string(1, kPastLargestDigits[0]) + "." +
+                                                     (kPastLargestDigits + 1) + "e308";
+                    return "(CASE WHEN abs(" + c + ") <= " + half_smallest +
+                           " THEN CAST(0 AS double precision) WHEN abs(" + c + ") < " +
+                           past_largest + " THEN CAST(" + c + " AS double precision) END)";
+                }
                 if (kind == Type::Number)
                     return "(CASE WHEN " + c +
                            " BETWEEN -1.7976931348623157e308 AND "

@@ -113,6 +113,66 @@ general:
     CHECK(run_cli({"export", texts, "--db", pg.url}).out == lite_texts.out);
 }
 
+// A numeric nearer 0 than half the smallest double, or at the edge of the largest: SQLite
+// reads the same texts as 0, the largest double, or no number. PostgreSQL's cast refused the
+// first and the last, which stopped the whole query.
+TEST_CASE("postgres: numeric values past the doubles' range read as the same texts in SQLite") {
+    TempDir dir;
+    const std::string values =
+        "(1, '1e-400', '1e-400'), (2, '-1e-400', '5'), (3, '1e-310', '1'), "
+        "(4, '1.7976931348623158e308', '2'), (5, '1.8e308', '3'), (6, '5', '-3e-330'), "
+        "(7, NULL, '0.5')";
+    const std::string db =
+        dir.database("base.db",
+                     "CREATE TABLE customers (customer_id INTEGER, v NUMERIC, w NUMERIC);\n"
+                     "INSERT INTO customers VALUES " +
+                         values +
+                         ";\n"
+                         "CREATE TABLE orders (customer_id INTEGER, amount NUMERIC);\n"
+                         "INSERT INTO orders SELECT customer_id, w FROM customers;\n");
+    auto pg = RunDatabase::create();
+    must(pg,
+         "CREATE TABLE customers (customer_id bigint, v numeric, w numeric);\n"
+         "INSERT INTO customers VALUES " +
+             values +
+             ";\n"
+             "CREATE TABLE orders (customer_id bigint, amount numeric);\n"
+             "INSERT INTO orders SELECT customer_id, w FROM customers;\n");
+    const std::string rules = dir.write("rules.yaml", R"yaml(ruleset: tiny
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id }
+let:
+  spent: sum(orders.amount)
+general:
+  policy: first_match
+  segments:
+    - id: zero
+      when: v == 0
+    - id: tiny
+      when: v > 0 and v < 1
+    - id: huge
+      when: v > 1e308
+    - id: rest
+      when: otherwise
+      tactical:
+        - { id: no_v, when: v is null }
+        - { id: spent_zero, when: spent == 0 }
+)yaml");
+    const Run lite = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(lite.code == 0, lite.err);
+    const Run there = run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(there.code == 0, there.err);
+    const Run lite_rows = run_cli({"export", rules, "--db", db});
+    CHECK(lite_rows.out.find("1,zero,") != std::string::npos);
+    CHECK(lite_rows.out.find("3,tiny,") != std::string::npos);
+    CHECK(lite_rows.out.find("4,huge,") != std::string::npos);
+    CHECK(run_cli({"export", rules, "--db", pg.url}).out == lite_rows.out);
+}
+
 TEST_CASE("postgres: a numeric or floating key column is refused at the rule's line") {
     TempDir dir;
     auto pg = RunDatabase::create();
