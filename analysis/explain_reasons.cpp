@@ -1,5 +1,9 @@
 #include "analysis/explain_reasons.hpp"
 
+#include <string_view>
+
+#include "text/one_line.hpp"
+
 namespace strata {
 
 namespace {
@@ -85,9 +89,22 @@ std::vector<DecidingPart> deciding_parts(const bound::Program& program,
     return out;
 }
 
+// A value as a reason quotes it: a text on one line (a line break or NUL would break the
+// reason's line), and cut after kReasonChars characters, since the node's own line shows it
+// whole and a reason may name it once per condition.
 std::string shown_value(const Value& v) {
+    constexpr size_t kReasonChars = 120;
     if (is_null(v)) return "null";
-    if (const auto* s = std::get_if<Str>(&v)) return "'" + s->str() + "'";
+    if (const auto* s = std::get_if<Str>(&v)) {
+        const std::string_view text = s->str();
+        size_t end = 0;
+        for (size_t chars = 0; end < text.size() && chars < kReasonChars; ++chars) {
+            const size_t length = text::utf8_sequence_length(text, end);
+            end += length == 0 ? 1 : length;
+        }
+        const bool cut = end < text.size();
+        return "'" + text::one_line(text.substr(0, end)) + (cut ? "…'" : "'");
+    }
     return format_value(v);
 }
 

@@ -200,3 +200,35 @@ general:
     CHECK(json_at(r.out, cv + ".rows") == "3");
     CHECK(json_at(r.out, cv + ".rows_without_value") == "1");
 }
+
+// A text in a reason is on one line and cut short: a line break or NUL in it would break the
+// reason's line, and a long text was repeated whole in the reason of every condition.
+TEST_CASE("explain's reasons show a text on one line, cut after 120 characters") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, region TEXT);
+INSERT INTO customers VALUES (1, 'tab	and' || char(10) || 'newline' || char(13)),
+  (2, 'ж' || replace(hex(zeroblob(100)), '0', 'я'));
+)sql");
+    const auto file = dir.write("r.yaml", R"(ruleset: texts
+version: 1
+general:
+  segments:
+    - id: north
+      when: region == 'north'
+    - id: rest
+      when: otherwise
+)");
+    auto r = run_cli({"explain", file, "--db", db, "--customer", "1"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("because region == 'north' is false: region = 'tab and⏎newline⏎'\n") !=
+          std::string::npos);
+    auto s = run_cli({"explain", file, "--db", db, "--customer", "2", "--format", "json"});
+    REQUIRE_MESSAGE(s.code == 0, s.err);
+    // 'ж' and 119 of the 200 'я': the node's own value keeps them all.
+    std::string shown = "ж";
+    for (int i = 0; i < 119; ++i)
+        shown += "я";
+    CHECK(json_at(s.out, "$.tried[0].reason") ==
+          "region == 'north' is false: region = '" + shown + "…'");
+}
