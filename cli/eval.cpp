@@ -69,8 +69,11 @@ void print_json(std::ostream& out, const Engine& engine, const CustomerResult& r
 }
 
 void print_text(std::ostream& out, const Engine& engine, const CustomerResult& r) {
-    out << "customer " << one_line(r.customer_key) << " in " << engine.ruleset() << " as of "
-        << r.as_of << " (thresholds of run " << r.run_id << ")\n";
+    // A text key in quotes when it reads as a number: the base may hold the integer 42 too.
+    const std::string key =
+        r.key_is_text ? key_value_in_message(Value{Str{&r.customer_key}}) : r.customer_key;
+    out << "customer " << key << " in " << engine.ruleset() << " as of " << r.as_of
+        << " (thresholds of run " << r.run_id << ")\n";
     out << "  segment   " << r.segment << "  tactical: " << joined(r.tactical) << '\n';
     if (r.previous_segment)
         out << "  stored    " << *r.previous_segment

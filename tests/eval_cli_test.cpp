@@ -512,6 +512,11 @@ INSERT INTO orders VALUES (42, '2026-09-01', 600), ('42', '2026-09-02', 20), (7,
     CHECK(text.out.find("\"customer\":\"42\"") != std::string::npos);
     CHECK(json_at(text.out, "$.segment") == "low");
     CHECK(json_at(text.out, "$.transition") == "stays");
+    // In text, the text key is quoted, so the two customers do not read alike.
+    const Run text_lines = run_cli({"eval", rules, "--db", db, "--customer", "42", "--text-key"});
+    CHECK(text_lines.out.find("customer '42' in tiers as of") == 0);
+    CHECK(run_cli({"eval", rules, "--db", db, "--customer", "42"})
+              .out.find("customer 42 in tiers as of") == 0);
     const Run applied = eval({"--text-key", "--apply", "--as-of", "2026-10-02"});
     REQUIRE_MESSAGE(applied.code == 0, applied.err);
     CHECK(json_at(applied.out, "$.segment") == "low");
