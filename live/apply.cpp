@@ -190,7 +190,16 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
         w.key("moved").value(moves->moved).key("new").value(moves->entered);
         w.key("left").value(moves->left).key("tactical_entered").value(moves->tactical_entered);
         w.key("tactical_left").value(moves->tactical_left);
-        w.key("stays_written").value(moves->stays_written).end_object();
+        w.key("stays_written").value(moves->stays_written);
+        // As a run's matrix (engine/run_json.cpp), of this one customer: from their stored
+        // general segment (null for a customer new to the ruleset) to their segment now.
+        w.key("matrix").begin_array().begin_object().key("from");
+        if (r.previous_segment)
+            w.value(*r.previous_segment);
+        else
+            w.null();
+        w.key("to").value(r.segment).key("count").value(1).end_object().end_array();
+        w.end_object();
         w.key("firing").value("data").key("actions_enqueued").value(enqueued);
         w.key("segments");
         if (segments)

@@ -80,6 +80,14 @@ TEST_CASE(
                  "AND customers = 6 AND json_extract(summary, '$.mode') = 'eval' AND "
                  "json_extract(summary, '$.customer') = 2 AND "
                  "json_extract(summary, '$.thresholds_run') = 1") == 1);
+    // Its transitions have a run's matrix, of the one customer: from their stored segment.
+    CHECK(scalar(db,
+                 "SELECT count(*) FROM strata_runs WHERE run_id = 2 AND "
+                 "json_array_length(summary, '$.transitions.matrix') = 1 AND "
+                 "json_extract(summary, '$.transitions.matrix[0].to') = 'top' AND "
+                 "json_extract(summary, '$.transitions.matrix[0].from') = "
+                 "(SELECT segment FROM strata_membership WHERE run_id = 1 AND customer_key = 2) "
+                 "AND json_extract(summary, '$.transitions.matrix[0].count') = 1") == 1);
     CHECK(scalar(db, "SELECT count(*) FROM strata_population_fits WHERE run_id = 2") ==
           scalar(db, "SELECT count(*) FROM strata_population_fits WHERE run_id = 1"));
     // The membership of the eval run is the whole base, customer 2 moved.
