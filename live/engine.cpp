@@ -30,23 +30,35 @@ std::optional<EngineError> Engine::Impl::ensure_indexes(SQLite::Database& data,
                         "CAST(id AS INTEGER), an index on that expression: CREATE INDEX … ON "
                         "table (CAST(id AS INTEGER)))");
     }
-    for (const auto& l : lookups) {
-        if (l.present) continue;
-        // A damaged file or a full disk is the database's problem, not an index to make.
-        if (options.create_indexes && !read_only && !index_error.empty())
-            return fail(Kind::Database, "cannot create the index on column " + l.column +
-                                            " of table " + l.table +
-                                            " that looking up one customer needs, in '" +
-                                            options.db_path + "': " + index_error);
-        return fail(Kind::MissingIndex,
-                    "table " + l.table + " has no index on column " + l.column +
-                        ", which looking up one customer needs" +
-                        (options.create_indexes
-                             ? " (the database could not be written: " + index_error + ")"
-                             : std::string()) +
-                        "; create it with: " + l.create_sql);
+    std::vector<const live::LookupIndex*> missing;
+    for (const auto& l : lookups)
+        if (!l.present) missing.push_back(&l);
+    if (missing.empty()) return std::nullopt;
+    const live::LookupIndex& l = *missing.front();
+    // A damaged file or a full disk is the database's problem, not an index to make.
+    if (options.create_indexes && !read_only && !index_error.empty())
+        return fail(Kind::Database, "cannot create the index on column " + l.column + " of table " +
+                                        l.table + " that looking up one customer needs, in '" +
+                                        options.db_path + "': " + index_error);
+    const std::string why = options.create_indexes
+                                ? " (the database could not be written: " + index_error + ")"
+                                : std::string();
+    if (missing.size() == 1)
+        return fail(Kind::MissingIndex, "table " + l.table + " has no index on column " + l.column +
+                                            ", which looking up one customer needs" + why +
+                                            "; create it with: " + l.create_sql);
+    // Every index at once, so that they are not found one run at a time.
+    std::string columns, statements;
+    for (size_t i = 0; i < missing.size(); ++i) {
+        columns += (i == 0                    ? ""
+                    : i + 1 == missing.size() ? " and "
+                                              : ", ") +
+                   ("column " + missing[i]->column + " of table " + missing[i]->table);
+        statements += (i == 0 ? "" : "; ") + missing[i]->create_sql;
     }
-    return std::nullopt;
+    return fail(Kind::MissingIndex, "no index on " + columns +
+                                        ", which looking up one customer needs" + why +
+                                        "; create them with: " + statements);
 }
 
 Result<bool> Engine::Impl::refresh() {

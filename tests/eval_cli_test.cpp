@@ -135,6 +135,21 @@ TEST_CASE("eval: a missing lookup index is created once, or named when it cannot
           "needs; create it with: " +
               create);
     CHECK(refused.error().exit_code() == 2);
+    // Two missing indexes are named together, not one run at a time.
+    std::string plain_base = kBase;
+    plain_base.replace(plain_base.find("customer_id INTEGER PRIMARY KEY"), 31,
+                       "customer_id INTEGER");
+    const auto plain = dir.database("plain.db", plain_base);
+    REQUIRE(run_cli({"run", rules, "--db", plain, "--as-of", "2026-10-01"}).code == 0);
+    options.db_path = plain;
+    auto both = strata::Engine::open(options);
+    REQUIRE_FALSE(both.ok());
+    CHECK(both.error().message ==
+          "no index on column customer_id of table customers and column customer_id of table "
+          "orders, which looking up one customer needs; create them with: CREATE INDEX IF NOT "
+          "EXISTS \"strata_eval_customers_customer_id\" ON \"customers\" (\"customer_id\"); " +
+              create);
+    options.db_path = db;
     // The customer table's INTEGER PRIMARY KEY serves; the orders' key gets an index, once.
     auto first = run_cli({"eval", rules, "--db", db, "--customer", "1"});
     CHECK(first.code == 0);
