@@ -176,11 +176,17 @@ class Compiler {
 
     std::string table_list() const {
         std::string out;
+        bool run_state = false;
         for (const auto& [name, t] : schema_->tables) {
+            run_state = run_state || name.rfind("strata_", 0) == 0;
             if (name.rfind("strata_", 0) == 0 || name.rfind("sqlite_", 0) == 0) continue;
             out += (out.empty() ? "" : ", ") + name;
         }
-        return out.empty() ? "none" : out;
+        if (!out.empty()) return out;
+        // A state file given for the customer database holds strata's tables only.
+        return run_state ? "none but strata's run state (strata_*): give the customer database "
+                           "as --db, and this file as --state"
+                         : "none";
     }
 
     // Reads one table's columns into a name → type map, with overrides; reports what is missing.

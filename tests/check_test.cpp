@@ -632,3 +632,32 @@ TEST_CASE("check passes over a rule file's test cases, saying so: check rules/*.
     CHECK(json_at(json.out, "$.files[1].diagnostics[0].code") == "test-file");
     CHECK(json_at(json.out, "$.errors") == "0");
 }
+
+// A state file given for the customer database: its tables are strata's only, which the
+// message says instead of "tables: none".
+TEST_CASE("a run's state file given as the customer database is named as such") {
+    using namespace strata::testing;
+    TempDir dir;
+    const std::string db = dir.database("base.db",
+                                        "CREATE TABLE customers (id INTEGER, x INTEGER);"
+                                        "INSERT INTO customers VALUES (1, 2);");
+    const std::string rules = dir.write("r.yaml", R"(ruleset: r
+version: 1
+source:
+  key: id
+general:
+  segments:
+    - id: all
+      when: otherwise
+)");
+    const std::string state = dir.file("state.db");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
+            0);
+    const auto r = run_cli({"check", rules, "--db", state});
+    CHECK(r.code != 0);
+    CHECK(r.out.find("table 'customers' does not exist in the database (tables: none but "
+                     "strata's run state (strata_*): give the customer database as --db, and "
+                     "this file as --state)") != std::string::npos);
+    const auto empty = run_cli({"check", rules, "--db", dir.database("empty.db", "")});
+    CHECK(empty.out.find("(tables: none)") != std::string::npos);
+}
