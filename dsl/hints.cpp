@@ -217,6 +217,12 @@ std::string for_unknown_function(const ast::Call& call, std::string_view expr_te
         return "; write `" + x + " is null`";
     }
     if (one_of(lowered, {"ifnull", "nvl", "nz"})) return "; use `coalesce`";
+    // Other tools' names for the aggregates, too far from these for did-you-mean.
+    if (one_of(lowered, {"cnt", "n", "num", "number_of"})) return "; use `count`";
+    if (one_of(lowered, {"mean", "average"})) return "; use `avg`";
+    if (one_of(lowered, {"total"})) return "; use `sum`";
+    if (one_of(lowered, {"countd", "ndistinct", "distinct_count", "uniq", "uniqexact", "nunique"}))
+        return "; use `count_distinct`";
     if (lowered == "iif") return "; use `if(condition, then, else)`";
     return {};
 }
