@@ -91,7 +91,9 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     auto format = std::make_shared<std::string>("csv");
     auto* cmd =
         app.add_subcommand("export", "Write one row per customer of a stored run, for CRM import");
-    cmd->add_option("rules", options->rules, "Rule file (YAML)")->required();
+    cmd->add_option("rules", options->rules,
+                    "Rule file (YAML), or the ruleset's name (when no file of that path exists)")
+        ->required();
     cmd->add_option("--db", options->db,
                     "SQLite customer database, or the postgresql:// or clickhouse:// URL a run "
                     "was stored in")
@@ -111,8 +113,14 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     auto delimiter = std::make_shared<std::string>(",");
     auto encoding = std::make_shared<std::string>("utf-8");
     auto columns = std::make_shared<std::string>();
+    // Not CLI::IsMember, whose {,,;,tab} reads as a puzzle in --help and its error.
     cmd->add_option("--delimiter", *delimiter, "CSV: the field separator: , ; or tab")
-        ->check(CLI::IsMember({",", ";", "tab"}))
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                if (value == "," || value == ";" || value == "tab") return {};
+                return "'" + value + "' is not a delimiter: give ',' ';' or tab";
+            },
+            "',' ';' tab"))
         ->capture_default_str();
     cmd->add_option("--encoding", *encoding, "CSV: utf-8 or cp1251 (Windows-1251)")
         ->check(CLI::IsMember({"utf-8", "cp1251"}))

@@ -124,6 +124,11 @@ TEST_CASE(
     Fixture f;
     auto e = f.do_export({"--bom", "--delimiter", "tab", "--columns", "ид,покупок,последняя"});
     REQUIRE_MESSAGE(e.code == 0, e.err);
+    // Another delimiter is a usage error that lists the three, readably.
+    auto pipe = f.do_export({"--delimiter", "|"});
+    CHECK(pipe.code == 2);
+    CHECK(pipe.err.find("--delimiter: '|' is not a delimiter: give ',' ';' or tab") !=
+          std::string::npos);
     CHECK(e.out ==
           "\xEF\xBB\xBFид\tпокупок\tпоследняя\n"
           "1\t2\t2026-10-20\n2\t1\t2026-09-01\n3\t1\t2026-06-01\n4\t0\t\n");
