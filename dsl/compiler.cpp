@@ -201,7 +201,11 @@ class Compiler {
                 names.push_back(name);
             schema_error(Code::NotInDatabase, where,
                          "table '" + table + "' does not exist in the database" +
-                             did_you_mean(table, names) + " (tables: " + table_list() + ")");
+                             did_you_mean(table, names) +
+                             (schema_->qualifier.empty()
+                                  ? " (tables: "
+                                  : " (tables in schema '" + schema_->qualifier + "': ") +
+                             table_list() + ")");
             return false;
         }
         for (const auto& c : t->columns) {

@@ -3,6 +3,7 @@
 #include "warehouse/client_libraries.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -88,10 +89,15 @@ Outcome<ResultTable> outcome_of(ResultPtr result, PGconn* connection) {
 
 Outcome<PostgresConnection> PostgresConnection::connect(const PostgresUrl& url) {
     std::string port = std::to_string(url.port);
+    // The settings strata's SQL needs, after the user's PGOPTIONS (such as
+    // `-c search_path=sales`), which libpq would otherwise drop for these: later ones win.
+    const char* user_options = std::getenv("PGOPTIONS");
+    const std::string options =
+        (user_options && *user_options ? std::string(user_options) + " " : std::string()) +
+        "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3";
     std::vector<const char*> keywords = {"host", "port", "dbname", "client_encoding", "options"};
-    std::vector<const char*> values = {
-        url.host.c_str(), port.c_str(), url.database.c_str(), "UTF8",
-        "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3"};
+    std::vector<const char*> values = {url.host.c_str(), port.c_str(), url.database.c_str(), "UTF8",
+                                       options.c_str()};
     if (!url.user.empty()) {
         keywords.push_back("user");
         values.push_back(url.user.c_str());

@@ -490,3 +490,33 @@ general:
     CHECK(keyed.code == 1);
     CHECK(keyed.err.find("key column 'orders.customer_id': a bytea's bytes") != std::string::npos);
 }
+
+// A base in another schema than the connection's default: named with the schema searched when
+// not found, and read through PGOPTIONS' search_path (which strata's own options used to drop).
+TEST_CASE("postgres: a base in another schema is read through PGOPTIONS' search_path") {
+    TempDir dir;
+    auto pg = RunDatabase::create();
+    must(pg,
+         "CREATE SCHEMA sales; CREATE TABLE sales.customers (customer_id bigint, x integer); "
+         "INSERT INTO sales.customers VALUES (1, 2), (2, 3);");
+    const std::string rules = dir.write("rules.yaml", R"yaml(ruleset: schema
+version: 1
+general:
+  segments:
+    - id: two
+      when: x == 2
+    - id: other
+      when: otherwise
+)yaml");
+    const Run missing =
+        run_cli({"run", rules, "--db", pg.url, "--as-of", "2026-11-01", "--dry-run"});
+    CHECK(missing.code == 2);
+    CHECK(missing.err.find("table 'customers' does not exist in the database (tables in schema "
+                           "'public': none)") != std::string::npos);
+    ::setenv("PGOPTIONS", "-c search_path=sales", 1);
+    const Run found = run_cli(
+        {"run", rules, "--db", pg.url, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
+    ::unsetenv("PGOPTIONS");
+    REQUIRE_MESSAGE(found.code == 0, found.err);
+    CHECK(json_at(found.out, "$.customers") == "2");
+}
