@@ -328,6 +328,10 @@ std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const Rul
     std::vector<DefinitionLine> out;
     compare(single("as_of", old_file.as_of ? format_date(*old_file.as_of) : ""),
             single("as_of", new_file.as_of ? format_date(*new_file.as_of) : ""), out);
+    // The file's own metadata: what an auditor reads first of a version.
+    compare(single("description", old_file.description),
+            single("description", new_file.description), out);
+    compare(single("owner", old_file.owner), single("owner", new_file.owner), out);
     compare(source_definition(old_file), source_definition(new_file), out);
     compare_lists(fact_definitions(old_file), fact_definitions(new_file), out);
     compare_lists(let_definitions(old_file), let_definitions(new_file), out);

@@ -155,6 +155,24 @@ TEST_CASE("diff: the same file, or only its spacing changed, moves nobody") {
     CHECK(same.out.find("no customer changes general segment") != std::string::npos);
 }
 
+// The file's description and owner are part of what a version says: a diff that changed only
+// them answered "definitions: no change".
+TEST_CASE("diff: the rule file's description and owner are definitions") {
+    const std::string head = "description: spend tiers\n";
+    std::string with_meta = tiers("spend >= 1000", 2);
+    with_meta.insert(with_meta.find("general:"),
+                     "description: \"spend tiers: v2\"\nowner: crm-team\n");
+    std::string without = tiers("spend >= 1000");
+    without.insert(without.find("general:"), head);
+    const Files f(without, with_meta);
+    const Run r = f.diff({"--format", "json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(json_at(r.out, "$.definitions") ==
+          R"J([{"change":"-","text":"description: spend tiers"},)J"
+          R"J({"change":"+","text":"description: spend tiers: v2"},)J"
+          R"J({"change":"-","text":"owner: (none)"},{"change":"+","text":"owner: crm-team"}])J");
+}
+
 TEST_CASE(
     "diff: a chain of and regrouped, an in list reordered or named arguments swapped are no "
     "change") {
