@@ -83,9 +83,16 @@ void note_other_rules(const std::string& rules, const LoadedRules& loaded,
                        record.ruleset + " v" + std::to_string(record.version) + " (sha256 " +
                        record.rules_sha256.substr(0, 12) + ")";
     if (source) note += "; " + first_differing_line(*source, loaded.rules->source.text());
-    stored.notes.push_back(note + ". The fresh evaluation below is the file's; give '" +
-                           record.ruleset +
-                           "' instead of the file to evaluate the run's own version");
+    // A file named like the ruleset is read before the ruleset's name: asking for that name
+    // again would read the same file.
+    const std::string instead =
+        rules == record.ruleset
+            ? "a file named '" + rules +
+                  "' is in this folder, so it was read instead of the "
+                  "ruleset; give the ruleset's name from another folder to evaluate the run's own "
+                  "version"
+            : "give '" + record.ruleset + "' instead of the file to evaluate the run's own version";
+    stored.notes.push_back(note + ". The fresh evaluation below is the file's; " + instead);
 }
 
 std::optional<StoredRunExplain> load_stored_run_explain(

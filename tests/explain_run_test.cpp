@@ -122,6 +122,20 @@ TEST_CASE(
     CHECK(latest.code == 0);
     CHECK(json_at(latest.out, "$.stored.run") == "1");
     CHECK(json_at(latest.out, "$.segment") == "top");
+
+    // A file named like the ruleset, in the folder explain runs in, is read as the rule file:
+    // the note does not advise giving that same name.
+    dir.write("tiers", tiers(2, 400));
+    const auto here = std::filesystem::current_path();
+    std::filesystem::current_path(dir.file(""));
+    auto named = run_cli({"explain", "tiers", "--db", db, "--state", state, "--customer", "2",
+                          "--run", "1", "--format", "json"});
+    std::filesystem::current_path(here);
+    REQUIRE_MESSAGE(named.code == 0, named.err);
+    const std::string note = json_at(named.out, "$.stored.notes[0]");
+    CHECK(note.find("a file named 'tiers' is in this folder, so it was read instead of the "
+                    "ruleset") != std::string::npos);
+    CHECK(note.find("give 'tiers' instead") == std::string::npos);
 }
 
 TEST_CASE("explain --run refuses what it cannot answer, with exit code 2") {
