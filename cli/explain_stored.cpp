@@ -37,9 +37,6 @@ std::string stored_key_text(const Value& key) {
     return "'" + one_line(std::get<Str>(key).str()) + "'";
 }
 
-namespace {
-
-// The ruleset of run `run_id` when it is stored under any ruleset, else nullopt.
 std::optional<std::string> ruleset_of_run(SQLite::Database& state, int64_t run_id) {
     try {
         SQLite::Statement q(state, "SELECT ruleset FROM strata_runs WHERE run_id = ?");
@@ -49,6 +46,8 @@ std::optional<std::string> ruleset_of_run(SQLite::Database& state, int64_t run_i
     }
     return std::nullopt;
 }
+
+namespace {
 
 // The source registered for the run's version and content, when it was kept.
 std::optional<std::string> stored_source(SQLite::Database& state, const RunRecord& run) {

@@ -46,6 +46,9 @@ std::string taken_for_ruleset_name(const std::string& rules);
 // A stored customer key for a message: an integer as it is, a text in quotes, on one line.
 std::string stored_key_text(const Value& key);
 
+// The ruleset of run `run_id` when it is stored under any ruleset in `state`, else nullopt.
+std::optional<std::string> ruleset_of_run(SQLite::Database& state, int64_t run_id);
+
 // When `loaded` (the file `rules`) is not the rule file of stored.run: stored.same_rules false
 // and a note saying which version each is and where they differ (`source`: the run version's
 // registered source, when kept).

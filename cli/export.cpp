@@ -141,6 +141,9 @@ std::optional<StoredRun> load_stored_run(SQLite::Database& state, const std::str
     if (!record) {
         if (!error.message.empty())
             err << "strata export: " << error.message << '\n';
+        else if (auto other = run_id ? ruleset_of_run(state, *run_id) : std::nullopt)
+            err << "strata export: run " << *run_id << " is a run of ruleset '" << *other
+                << "', not of '" << ruleset << "'\n";
         else if (run_id)
             err << "strata export: run " << *run_id << " of ruleset '" << ruleset
                 << "' does not exist\n";

@@ -400,3 +400,23 @@ general:
     REQUIRE(r.code == 0);
     CHECK(r.err.find("has changed since run 1 used it as c v1") != std::string::npos);
 }
+
+// A run of another ruleset is named as such, as explain names it, not "does not exist".
+TEST_CASE("export --run of another ruleset's run says whose run it is") {
+    TempDir dir;
+    const std::string db = dir.database("base.db",
+                                        "CREATE TABLE customers (customer_id INTEGER);"
+                                        "INSERT INTO customers VALUES (1);");
+    auto rules = [&](const std::string& name) {
+        return dir.write(name + ".yaml", "ruleset: " + name +
+                                             "\nversion: 1\ngeneral:\n  segments:\n    - id: all\n"
+                                             "      when: otherwise\n");
+    };
+    REQUIRE(run_cli({"run", rules("first"), "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    REQUIRE(run_cli({"run", rules("second"), "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const Run other = run_cli({"export", "first", "--db", db, "--run", "2"});
+    CHECK(other.code == 2);
+    CHECK(other.err == "strata export: run 2 is a run of ruleset 'second', not of 'first'\n");
+    const Run missing = run_cli({"export", "first", "--db", db, "--run", "9"});
+    CHECK(missing.err == "strata export: run 9 of ruleset 'first' does not exist\n");
+}
