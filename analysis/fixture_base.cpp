@@ -125,8 +125,17 @@ void FixtureBase::shape(const std::string& table, const FixtureTable& t) {
         const std::string& name = t.columns[c];
         if (std::find(s.columns.begin(), s.columns.end(), name) == s.columns.end())
             s.columns.push_back(name);
-        for (const auto& row : t.rows) {
+        for (size_t r = 0; r < t.rows.size(); ++r) {
+            const auto& row = t.rows[r];
             if (is_null(row[c])) continue;
+            // Whether the column holds only numbers in quotes, for a note when the rules
+            // then fail against it (a number read from a text column).
+            const auto* text = std::get_if<Str>(&row[c]);
+            if (!text || !parse_value(text->str(), Type::Number))
+                s.not_only_quoted_numbers.insert(name);
+            else if (!s.quoted_numbers.count(name))
+                s.quoted_numbers[name] = QuotedNumber{
+                    text->str(), r < t.row_locations.size() ? t.row_locations[r] : t.location};
             // The first non-null value decides, but an integer column with a number in
             // it is REAL, and a text among numbers or dates does not make the column text:
             // it is a value that does not convert, as a run would find it in a database,
@@ -136,6 +145,20 @@ void FixtureBase::shape(const std::string& table, const FixtureTable& t) {
             if (type.empty() || (type == "INTEGER" && here == "REAL") ||
                 (type == "TEXT" && here != "TEXT"))
                 type = here;
+        }
+    }
+}
+
+void FixtureBase::note_quoted_numbers() const {
+    for (const auto& [table, shape] : tables_) {
+        for (const auto& [column, first] : shape.quoted_numbers) {
+            if (shape.not_only_quoted_numbers.count(column)) continue;
+            diags_.add(Severity::Note, tests_.path, first.location,
+                       "every value of " + table + "." + column + " here is a number in quotes ('" +
+                           first.value +
+                           "'), so its table holds texts; write numbers without "
+                           "quotes where the rules read them as numbers",
+                       DiagnosticCode::TypeMismatch);
         }
     }
 }

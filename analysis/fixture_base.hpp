@@ -6,6 +6,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,10 +43,22 @@ class FixtureBase {
     void write_state(SQLite::Database& db, const FixtureState& s, bool later,
                      std::vector<std::string>& fails) const;
 
+    // After the rules failed to compile against the shaped tables: a note at the test file for
+    // each text column whose every value is a number in quotes ('1500'), which makes the
+    // column text where the rules may read a number. REQUIRES: shape_tables() ran.
+    void note_quoted_numbers() const;
+
   private:
+    struct QuotedNumber {
+        std::string value;
+        Location location;
+    };
     struct TableShape {
         std::vector<std::string> columns;
         std::map<std::string, std::string> types;
+        // Per column: its first number in quotes, and the columns with any other value.
+        std::map<std::string, QuotedNumber> quoted_numbers;
+        std::set<std::string> not_only_quoted_numbers;
     };
 
     const CompiledRules& rules_;

@@ -186,6 +186,7 @@ class Runner {
             if (!reported_compile_errors_) {
                 for (const auto& item : d.items())
                     diags_.add(item.severity, item.file, item.location, item.message, item.code);
+                base_->note_quoted_numbers();
                 reported_compile_errors_ = true;
             }
             return nullptr;

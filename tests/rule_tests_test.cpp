@@ -536,3 +536,42 @@ general:
 )");
     CHECK(run_cli({"test", rules}).code == 0);
 }
+
+// A fact column the test file gives only as numbers in quotes is a text column there, so the
+// rules' sum fails in the rule file; a note at the test file's row says why.
+TEST_CASE("strata test notes a column given only numbers in quotes") {
+    TempDir dir;
+    const std::string rules = dir.write("shop.yaml", R"(ruleset: shop
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  revenue: sum(orders.amount)
+general:
+  segments:
+    - id: buyers
+      when: revenue > 0
+    - id: others
+      when: otherwise
+)");
+    auto cases = [](const std::string& amounts) {
+        return "cases:\n  - name: one buyer\n    as_of: 2026-11-01\n    customers:\n"
+               "      - { customer_id: 1 }\n    facts:\n      orders:\n" +
+               amounts + "    expect:\n      1: buyers\n";
+    };
+    dir.write("shop.test.yaml",
+              cases("        - { customer_id: 1, order_date: 2026-10-01, amount: '1500' }\n"
+                    "        - { customer_id: 1, order_date: 2026-10-02, amount: '2.5' }\n"));
+    const Run quoted = run_cli({"test", rules});
+    CHECK(quoted.code == 1);
+    CHECK(quoted.err.find("shop.test.yaml:8:11: note: every value of orders.amount here is a "
+                          "number in quotes ('1500'), so its table holds texts; write numbers "
+                          "without quotes where the rules read them as numbers") !=
+          std::string::npos);
+    // A text that is no number among them: the column is text on purpose, no note.
+    dir.write("shop.test.yaml",
+              cases("        - { customer_id: 1, order_date: 2026-10-01, amount: '1500' }\n"
+                    "        - { customer_id: 1, order_date: 2026-10-02, amount: 'n/a' }\n"));
+    CHECK(run_cli({"test", rules}).err.find("number in quotes") == std::string::npos);
+}
