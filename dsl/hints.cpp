@@ -269,6 +269,87 @@ std::optional<Location> tab_in_indentation(const SourceFile& file, int line) {
     return std::nullopt;
 }
 
+namespace {
+
+// A YAML line's indentation, its content after it, and whether it holds anything (a comment
+// or a blank line does not).
+struct YamlLine {
+    size_t indent = 0;
+    std::string_view content;
+    bool holds() const { return !content.empty() && content.front() != '#'; }
+};
+
+YamlLine yaml_line(std::string_view text) {
+    YamlLine l;
+    while (l.indent < text.size() && text[l.indent] == ' ')
+        ++l.indent;
+    l.content = text.substr(l.indent);
+    return l;
+}
+
+// The key a line starts with (after `- ` for a list item), and its column (0-based).
+std::pair<std::string_view, size_t> line_key(const YamlLine& l) {
+    size_t at = 0;
+    while (at + 1 < l.content.size() && l.content[at] == '-' && l.content[at + 1] == ' ') {
+        at += 2;
+        while (at < l.content.size() && l.content[at] == ' ')
+            ++at;
+    }
+    const std::string_view rest = l.content.substr(at);
+    const size_t colon = rest.find(':');
+    const std::string_view key = rest.substr(0, colon == std::string_view::npos ? 0 : colon);
+    return {key, l.indent + at};
+}
+
+}  // namespace
+
+std::optional<YamlSlip> yaml_layout_slip(const SourceFile& file, int line,
+                                         const std::string& yaml_message) {
+    const YamlLine here = yaml_line(file.line(line));
+    int above_line = line - 1;
+    while (above_line >= 1 && !yaml_line(file.line(above_line)).holds())
+        --above_line;
+    if (above_line < 1) return std::nullopt;
+    const YamlLine above = yaml_line(file.line(above_line));
+    const int here_col = static_cast<int>(here.indent) + 1;
+    if (yaml_message == "illegal map value") {
+        // `general` alone on a line, its mapping below: yaml-cpp stops at the next ':'.
+        const std::string_view a = above.content;
+        if (a.find(':') == std::string_view::npos && a.front() != '-' && a.front() != '[' &&
+            a.front() != '{' && a.front() != '"' && a.front() != '\'')
+            return YamlSlip{Location{above_line, static_cast<int>(above.indent) + 1,
+                                     static_cast<int>(a.size())},
+                            "invalid YAML: '" + std::string(a) + "' on line " +
+                                std::to_string(above_line) + " has no ':' after it; write `" +
+                                std::string(a) + ":`"};
+        return std::nullopt;
+    }
+    if (yaml_message != "end of map not found" && yaml_message != "end of sequence not found")
+        return std::nullopt;
+    if (!here.holds()) return std::nullopt;
+    const std::string_view c = here.content;
+    if (c.size() > 1 && c[0] == '-' && c[1] != ' ' && c[1] != '-') {
+        const size_t end = c.find_first_of(": ");
+        const std::string word(c.substr(0, end == std::string_view::npos ? c.size() : end));
+        return YamlSlip{Location{line, here_col, 1},
+                        "invalid YAML: a list item needs a space after its '-': write `- " +
+                            word.substr(1) + "`, not `" + word + "`"};
+    }
+    const auto [key, key_col] = line_key(here);
+    const auto [above_key, above_col] = line_key(above);
+    if (key.empty() || above_key.empty() || key_col == above_col) return std::nullopt;
+    // Deeper than the key above, which has a value on its line: no mapping can start there.
+    const bool deeper_under_value =
+        key_col > above_col && above.content.size() > above_key.size() + 1;
+    if (key_col > above_col && !deeper_under_value) return std::nullopt;
+    return YamlSlip{Location{line, here_col, static_cast<int>(key.size())},
+                    "invalid YAML: '" + std::string(key) + "' starts at column " +
+                        std::to_string(key_col + 1) + ", but '" + std::string(above_key) +
+                        "' on line " + std::to_string(above_line) + " at column " +
+                        std::to_string(above_col + 1) +
+                        "; the keys of one mapping start in the same column"};
+}
+
 std::optional<size_t> unclosed_flow(std::string_view all, size_t end) {
     const std::string_view text = all.substr(0, std::min(end, all.size()));
     std::vector<size_t> open;  // offsets of the flow brackets still open

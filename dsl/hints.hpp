@@ -56,6 +56,17 @@ std::string for_date_operand(const ast::Expr& operand, std::string_view expr_tex
 // YAML error reported there.
 std::optional<Location> tab_in_indentation(const SourceFile& file, int line);
 
+// A YAML layout slip behind yaml-cpp's "end of map not found", "end of sequence not found"
+// or "illegal map value" reported at `line` (1-based): a list item written `-id:` (no space
+// after the dash), a key indented otherwise than the key above it, or a key on an earlier line
+// without its ':'. The place to point at and the sentence to say; nullopt when none is seen.
+struct YamlSlip {
+    Location at;
+    std::string message;
+};
+std::optional<YamlSlip> yaml_layout_slip(const SourceFile& file, int line,
+                                         const std::string& yaml_message);
+
 // The offset of the '[' or '{' that opens a YAML flow collection never closed before byte
 // `end` (where yaml-cpp noticed, usually a line or more later): the innermost one still open. Only
 // brackets that start a node count, not those inside a plain value (`when: x in [1, 2`), a

@@ -239,6 +239,8 @@ void YamlReader::report_yaml_error(const YAML::Exception& e) {
               std::string("invalid YAML: this ") + (list ? "'[' is" : "'{' is") +
                   " never closed: add its '" + (list ? "]" : "}") +
                   "' (or quote the value if the bracket is part of it)");
+    } else if (auto slip = hints::yaml_layout_slip(file_, e.mark.line + 1, e.msg)) {
+        error(Code::Yaml, slip->at, slip->message);
     } else {
         error(Code::Yaml, mark_location(e.mark), "invalid YAML: " + e.msg + quote_hint(e.mark));
     }
