@@ -15,3 +15,10 @@ cat "$dir/first.txt"
 grep -q "as of 2026-11-01, thresholds of run 1" "$dir/first.txt"
 test "$(grep -cE '^[123]: [a-z_]+ \((new|stays|moves)' "$dir/first.txt")" -eq 3
 grep -q "refresh: the thresholds are current (run 1)" "$dir/first.txt"
+# The state option without its path, or without a key after it, is a usage error (exit 2).
+if "$example" "$rules" "$dir/shop.db" --state >/dev/null 2>&1; then exit 1; fi
+set +e
+"$example" "$rules" "$dir/shop.db" --state "$dir/shop.db" >/dev/null 2>&1
+code=$?
+set -e
+test "$code" -eq 2

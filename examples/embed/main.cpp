@@ -23,7 +23,11 @@ int main(int argc, char** argv) {
     options.rules_path = argv[1];
     options.db_path = argv[2];
     int first_key = 3;
-    if (std::string(argv[3]) == "--state" && argc > 4) {
+    if (std::string(argv[3]) == "--state") {
+        if (argc < 6) {  // the state's path and at least one key
+            std::fprintf(stderr, "usage: %s RULES DB [--state STATE] KEY...\n", argv[0]);
+            return 2;
+        }
         options.state_path = argv[4];
         first_key = 5;
     }
