@@ -77,7 +77,9 @@ struct EngineError {
     int exit_code() const { return kind == Kind::Rules ? 1 : 2; }
 };
 
-// A value or an error.
+// A value or an error. REQUIRES: ok() before value() or ->, and !ok() before error(); the
+// other side is not there (std::bad_variant_access, the one exception the API can throw, and
+// only when it is misused so).
 template <class T>
 class Result {
   public:
