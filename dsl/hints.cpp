@@ -313,9 +313,17 @@ std::optional<YamlSlip> yaml_layout_slip(const SourceFile& file, int line,
     const YamlLine above = yaml_line(file.line(above_line));
     const int here_col = static_cast<int>(here.indent) + 1;
     if (yaml_message == "illegal map value") {
-        // `general` alone on a line, its mapping below: yaml-cpp stops at the next ':'.
+        // `general` alone on a line, its mapping below: yaml-cpp stops at the next ':'. Only
+        // a line where a key could stand: not deeper than the line before it (a continuation
+        // of a long value is), and less deep than the line after it.
+        int before_line = above_line - 1;
+        while (before_line >= 1 && !yaml_line(file.line(before_line)).holds())
+            --before_line;
+        const bool continues_a_value =
+            before_line >= 1 && yaml_line(file.line(before_line)).indent < above.indent;
         const std::string_view a = above.content;
-        if (a.find(':') == std::string_view::npos && a.front() != '-' && a.front() != '[' &&
+        if (!continues_a_value && above.indent < here.indent &&
+            a.find(':') == std::string_view::npos && a.front() != '-' && a.front() != '[' &&
             a.front() != '{' && a.front() != '"' && a.front() != '\'')
             return YamlSlip{Location{above_line, static_cast<int>(above.indent) + 1,
                                      static_cast<int>(a.size())},
