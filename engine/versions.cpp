@@ -81,7 +81,7 @@ std::string shown(const Line& line, size_t differs_at) {
     size_t begin = 0;
     if (text.size() > kShownBytes && differs_at > kShownBefore)
         begin = std::min(differs_at - kShownBefore, text.size() - kShownBytes);
-    while (continues_a_character(text, begin))
+    while (begin > 0 && continues_a_character(text, begin))
         --begin;
     size_t end = std::min(text.size(), begin + kShownBytes);
     while (end < text.size() && continues_a_character(text, end))
@@ -120,6 +120,8 @@ std::string shown(const Line& line, size_t differs_at) {
     return out;
 }
 
+}  // namespace
+
 // A path as one word of a shell command: as it is when it holds only letters, digits and
 // `_./-+,:@`, else in double quotes (inside a message that quotes the command in single ones).
 std::string shell_word(const std::string& path) {
@@ -135,8 +137,6 @@ std::string shell_word(const std::string& path) {
     }
     return out + "\"";
 }
-
-}  // namespace
 
 void ensure_versions_table(SQLite::Database& state) {
     if (!state.tableExists("strata_versions")) state.exec(kVersionsSchema);

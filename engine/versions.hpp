@@ -52,6 +52,11 @@ std::optional<std::string> registered_source(SQLite::Database& state, const std:
 // The same refusal from the registered contents of the ruleset's version, however they were
 // read (a warehouse keeps its own registry, state/): nullopt when `sha256` is among them or
 // none has a known sha256.
+// A path or URL as one word of a shell command: as it is when it holds only letters, digits
+// and `_./-+,:@`, else in double quotes (inside a message that quotes the command in single
+// ones).
+std::string shell_word(const std::string& path);
+
 // "strata show RULESET@VERSION --state PATH": the command that prints a registered version
 // kept where `option` ("--state" or "--db") names, `where` quoted for a shell when it needs to be.
 std::string show_command(const std::string& ruleset, int64_t version, const std::string& option,

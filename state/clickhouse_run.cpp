@@ -23,6 +23,7 @@
 #include "state/warehouse_report.hpp"
 #include "warehouse/clickhouse_client.hpp"
 #include "warehouse/clickhouse_text.hpp"
+#include "warehouse/database_url.hpp"
 #include "warehouse/identifiers.hpp"
 
 namespace strata::state {
@@ -159,8 +160,10 @@ std::optional<RunReport> run_in_clickhouse(const CompiledRules& rules, const Sch
         for (const auto& row : t.rows)
             contents.push_back(
                 {ruleset, file.version, row[0].value_or(""), row[1], row[2].value_or("")});
-        out = unbumped_version_message(ruleset, file.version, options.rules_sha256, source_text,
-                                       contents);
+        // The command it suggests runs as written: the URL, without its password.
+        out = unbumped_version_message(
+            ruleset, file.version, options.rules_sha256, source_text, contents,
+            " --db " + shell_word(warehouse::describe_location(warehouse::DatabaseLocation{url})));
         return true;
     };
     std::optional<std::string> unbumped;

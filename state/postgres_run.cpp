@@ -9,6 +9,7 @@
 #include "engine/placement.hpp"
 #include "engine/run_parts.hpp"
 #include "engine/state.hpp"
+#include "engine/versions.hpp"
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
 #include "state/postgres_state.hpp"
@@ -16,6 +17,7 @@
 #include "state/warehouse_populations.hpp"
 #include "state/warehouse_quality.hpp"
 #include "state/warehouse_report.hpp"
+#include "warehouse/database_url.hpp"
 #include "warehouse/postgres_client.hpp"
 
 namespace strata::state {
@@ -140,9 +142,13 @@ std::optional<RunReport> run_in_postgres(const CompiledRules& rules, const Schem
     }
     const std::string source_text = options.source ? options.source->text() : std::string();
     std::optional<std::string> unbumped;
-    if (!run.take(postgres_refuses_unbumped_version(db, file.ruleset, file.version,
-                                                    options.rules_sha256, source_text),
-                  &unbumped))
+    // The command it suggests runs as written: the URL, without its password.
+    const std::string show_options =
+        " --db " + shell_word(warehouse::describe_location(warehouse::DatabaseLocation{url}));
+    if (!run.take(
+            postgres_refuses_unbumped_version(db, file.ruleset, file.version, options.rules_sha256,
+                                              source_text, show_options),
+            &unbumped))
         return std::nullopt;
     if (unbumped && !options.dry_run) {
         error.message = *unbumped;

@@ -262,11 +262,9 @@ Outcome<std::map<std::string, SegmentActions>> load_postgres_segment_actions(Pos
     return actions;
 }
 
-Outcome<std::optional<std::string>> postgres_refuses_unbumped_version(PostgresConnection& db,
-                                                                      const std::string& ruleset,
-                                                                      int64_t version,
-                                                                      const std::string& sha256,
-                                                                      const std::string& source) {
+Outcome<std::optional<std::string>> postgres_refuses_unbumped_version(
+    PostgresConnection& db, const std::string& ruleset, int64_t version, const std::string& sha256,
+    const std::string& source, const std::string& show_options) {
     auto rows = db.exec(
         "SELECT sha256, encode(source, 'hex'), first_seen FROM strata_versions "
         "WHERE ruleset = $1 AND version = $2::bigint ORDER BY first_seen, sha256",
@@ -282,7 +280,7 @@ Outcome<std::optional<std::string>> postgres_refuses_unbumped_version(PostgresCo
         v.first_seen = text_of(row[2]);
         contents.push_back(std::move(v));
     }
-    return unbumped_version_message(ruleset, version, sha256, source, contents);
+    return unbumped_version_message(ruleset, version, sha256, source, contents, show_options);
 }
 
 Outcome<Done> register_postgres_version(PostgresConnection& db, const std::string& ruleset,

@@ -73,9 +73,10 @@ warehouse::Outcome<std::map<std::string, SegmentActions>> load_postgres_segment_
 // Why a ruleset's version may not be run with content `sha256` (it was registered with other
 // content), with the first differing line when the stored source was kept; nullopt when it
 // may. The same sentence as engine/versions.hpp's refuses_unbumped_version.
+// `show_options` follows the `strata show` command the message suggests (" --db URL").
 warehouse::Outcome<std::optional<std::string>> postgres_refuses_unbumped_version(
     warehouse::PostgresConnection& db, const std::string& ruleset, int64_t version,
-    const std::string& sha256, const std::string& source);
+    const std::string& sha256, const std::string& source, const std::string& show_options = {});
 
 // Registers the version's content (and its source) as engine/versions.hpp's register_version.
 warehouse::Outcome<warehouse::Done> register_postgres_version(

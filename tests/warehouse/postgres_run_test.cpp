@@ -5,7 +5,9 @@
 // exported membership, the earlier run's included, must be the embedded engine's.
 // STRATA_PG_RUN_PAIRS sets how many pairs (default 40).
 #include <doctest/doctest.h>
+
 #include <spdlog/spdlog.h>
+#include <sstream>
 
 #include <cstdlib>
 #include <random>
@@ -185,6 +187,18 @@ general:
         CHECK(unbumped.code == 1);
         CHECK(unbumped.err.find("the version was not bumped") != std::string::npos);
         CHECK(unbumped.err.find("line 3: stored:") != std::string::npos);
+        // The command it suggests runs as written: with the server's URL.
+        const size_t show = unbumped.err.find("'strata show refusals@1 --db ");
+        REQUIRE(show != std::string::npos);
+        const size_t show_end = unbumped.err.find('\'', show + 1);
+        std::vector<std::string> words;
+        std::istringstream command(unbumped.err.substr(show + 8, show_end - show - 8));
+        for (std::string word; command >> word;)
+            words.push_back(word);
+        CHECK(words == std::vector<std::string>{"show", "refusals@1", "--db", pg.url});
+        const Run shown = run_cli(words);
+        CHECK(shown.code == 0);
+        CHECK(shown.out.find("when: tier == 'gold'") != std::string::npos);
         // Nothing of the refused runs was kept: one run, as the first stored it.
         const Run listed = run_cli({"export", "refusals", "--db", pg.url, "--run", "2"});
         CHECK(listed.code == 2);
