@@ -374,6 +374,29 @@ general:
         INFO(fixed.err);
         CHECK(fixed.code == 0);
     }
+    SUBCASE("a changed file under a stored version is refused, with a show command that runs") {
+        REQUIRE(run_cli({"run", rules, "--db", ch.url, "--as-of", "2026-11-01"}).code == 0);
+        const std::string edited = dir.write("e.yaml", R"(ruleset: guarded
+version: 1
+general:
+  segments:
+    - id: gold
+      when: tier == 'x'
+    - id: rest
+      when: otherwise
+)");
+        const Run unbumped = run_cli({"run", edited, "--db", ch.url, "--as-of", "2026-11-02"});
+        CHECK(unbumped.code == 1);
+        CHECK(unbumped.err.find("the version was not bumped") != std::string::npos);
+        // The command it suggests names the server (quoted for a shell: the URL has a '?').
+        const std::string command = "strata show guarded@1 --db \"" + ch.url + "\"";
+        CHECK_MESSAGE(unbumped.err.find("'" + command + "' prints the stored one") !=
+                          std::string::npos,
+                      unbumped.err);
+        const Run shown = run_cli({"show", "guarded@1", "--db", ch.url});
+        CHECK(shown.code == 0);
+        CHECK(shown.out.find("when: tier == 'gold'") != std::string::npos);
+    }
     SUBCASE("an as_of more than a year ahead is stored only with --allow-future-as-of") {
         const Run typo = run_cli({"run", rules, "--db", ch.url, "--as-of", "2062-11-01"});
         CHECK(typo.code == 2);
