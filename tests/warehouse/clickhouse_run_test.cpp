@@ -390,9 +390,9 @@ general:
         CHECK(unbumped.err.find("the version was not bumped") != std::string::npos);
         // The command it suggests names the server (quoted for a shell: the URL has a '?').
         const std::string command = "strata show guarded@1 --db \"" + ch.url + "\"";
-        CHECK_MESSAGE(unbumped.err.find("'" + command + "' prints the stored one") !=
-                          std::string::npos,
-                      unbumped.err);
+        CHECK_MESSAGE(
+            unbumped.err.find("'" + command + "' prints the stored one") != std::string::npos,
+            unbumped.err);
         const Run shown = run_cli({"show", "guarded@1", "--db", ch.url});
         CHECK(shown.code == 0);
         CHECK(shown.out.find("when: tier == 'gold'") != std::string::npos);
