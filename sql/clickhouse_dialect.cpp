@@ -496,17 +496,16 @@ class ClickHouseDialect final : public Dialect {
             logic_and("(" + value + " >= " + low + ")", "(" + value + " <= " + high + ")");
         return negated ? logic_not(in) : in;
     }
-    // Spelt with < and > (ClickHouse 18.16's least and greatest take no texts): the first of
-    // equal values is kept, as the engine keeps it, and nulls are passed over.
+    // One min/max aggregate over an array of the items (ClickHouse 18.16's least and greatest
+    // take no texts): nulls are passed over, and the first of equal values is kept (0.0 before
+    // -0.0), as the engine keeps it. Flat, however many items: a fold nests a level per item,
+    // and some 300 make ClickHouse refuse the query ("AST is too deep").
     std::string least_greatest(bool least, const std::vector<std::string>& items) const override {
-        std::string out = items.at(0);
-        for (size_t i = 1; i < items.size(); ++i) {
-            out = "arrayElement(arrayMap((ga, gb) -> if(coalesce(gb, ga) " +
-                  std::string(least ? "<" : ">") +
-                  " coalesce(ga, gb), coalesce(gb, ga), coalesce(ga, gb)), [" + out + "], [" +
-                  items[i] + "]), 1)";
-        }
-        return out;
+        if (items.size() == 1) return items[0];
+        std::string list;
+        for (const auto& item : items)
+            list += (list.empty() ? "" : ", ") + item;
+        return std::string("arrayReduce('") + (least ? "min" : "max") + "', [" + list + "])";
     }
     std::string int_abs(const std::string& a) const override {
         return let(a, "av", "if(av = " + std::string(kMinInt) + ", NULL, toInt64(abs(av)))");

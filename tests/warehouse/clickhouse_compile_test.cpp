@@ -168,10 +168,12 @@ TEST_CASE("clickhouse compile: the query on two shards places every customer as 
     }
 }
 
-// Long `in` lists and long chains of `or` and `and`, with nulls: ClickHouse's form of each
-// used to nest a level per item, so some 200 items made the server refuse the query ("AST
-// is too deep") and some 500 ended the server.
-TEST_CASE("clickhouse compile: an in list of 250 items and chains of 250 terms, with nulls") {
+// Long `in` lists, long chains of `or` and `and`, and least()/greatest() of many values, with
+// nulls: ClickHouse's form of each used to nest a level per item, so some 200 items made the
+// server refuse the query ("AST is too deep") and some 500 ended the server.
+TEST_CASE(
+    "clickhouse compile: an in list of 250 items, chains of 250 terms and least() of 300 "
+    "values, with nulls") {
     std::string base = R"(
 CREATE TABLE customers (customer_id INTEGER, name TEXT, score INTEGER);
 CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);
@@ -182,7 +184,12 @@ CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);
         base += "INSERT INTO customers VALUES (" + std::to_string(i) + ", " + name + ", " + score +
                 ");\n";
     }
-    std::string listed, any_of, all_of;
+    std::string listed, any_of, all_of, lows, highs, names;
+    for (int i = 0; i < 300; ++i) {
+        lows += ", " + std::to_string(100 + i);
+        highs += ", " + (i % 9 == 0 ? std::string("null") : std::to_string(300 - i));
+        names += ", 'v" + std::to_string(i * 3) + "'";
+    }
     for (int i = 0; i < 250; ++i)
         listed += (i ? ", " : "") + ("'v" + std::to_string(i * 2) + "'");
     for (int i = 0; i < 250; ++i) {
@@ -204,6 +211,16 @@ general:
       when: ")Y" + any_of + R"Y("
     - id: all_of
       when: ")Y" + all_of + R"Y("
+      tactical:
+        - id: least_of
+          when: "least(score)Y" +
+                              lows + R"Y() < 150"
+        - id: greatest_of
+          when: "greatest(null)Y" +
+                              highs + R"Y(, score) > 280"
+        - id: names_of
+          when: "least(name)Y" +
+                              names + R"Y() == name"
     - id: not_listed
       when: "name not in [)Y" +
                               listed + R"Y(] and not (score < 100 or name == 'v13')"
@@ -216,7 +233,8 @@ general:
     const std::string file = dir.write("rules.yaml", rules);
     const Run run = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run"});
     REQUIRE_MESSAGE(run.code == 0, run.err);
-    for (const char* segment : {"listed", "any_of", "all_of", "not_listed", "rest"})
+    for (const char* segment : {"listed", "any_of", "all_of", "not_listed", "rest", "least_of",
+                                "greatest_of", "names_of"})
         CHECK_MESSAGE(run.out.find(std::string(segment) + " ") != std::string::npos, segment);
     check_agrees(dir, file, db, "2026-11-01");
 }
