@@ -124,13 +124,21 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
             const PackedColumn& column = *frame.lets[l];
             LetMoments& let = moments.emplace_back();
             let.let = lets[l].name;
-            for (size_t i = 0; i < n; ++i) {
-                const auto x = as_number(column[row_of(i)]);
-                if (!x) continue;
-                let.base.add(*x);
+            auto each_value = [&](const auto& take) {
+                for (size_t i = 0; i < n; ++i)
+                    if (const auto x = as_number(column[row_of(i)])) take(i, *x);
+            };
+            each_value([&](size_t i, double x) {
+                let.base.add(x);
                 for (const std::string& g : groups[i])
-                    let.by_group[g].add(*x);
-            }
+                    let.by_group[g].add(x);
+            });
+            const double centre = let.base.mean();
+            each_value([&](size_t i, double x) {
+                let.base.add_deviation(x, centre);
+                for (const std::string& g : groups[i])
+                    let.by_group[g].add_deviation(x, centre);
+            });
         }
         add_distinct_lets(moments, m);
         // R × F of the first rfm let: per cell, its customers and their values in key order.
@@ -140,11 +148,15 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
             for (size_t i = 0; i < n; ++i) {
                 const Value v = (*frame.lets[l])[row_of(i)];
                 const auto* record = std::get_if<RecordPtr>(&v);
-                if (!record || !*record) continue;
-                const auto* r = std::get_if<int64_t>(&(*record)->fields[0]);
-                const auto* f = std::get_if<int64_t>(&(*record)->fields[1]);
-                if (!r || !f || !rfm_cell(*r, *f)) continue;
-                RfmCell& cell = cells[{*r, *f}];
+                const int64_t* r = nullptr;
+                const int64_t* f = nullptr;
+                if (record && *record) {
+                    r = std::get_if<int64_t>(&(*record)->fields[0]);
+                    f = std::get_if<int64_t>(&(*record)->fields[1]);
+                }
+                const bool scored = r && f && rfm_cell(*r, *f);
+                RfmCell& cell =
+                    cells[scored ? std::pair{*r, *f} : std::pair<int64_t, int64_t>{0, 0}];
                 ++cell.customers;
                 cell.value += value ? value_of(i) : 0.0;
             }

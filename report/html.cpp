@@ -358,6 +358,7 @@ std::string chart_data(const ReportModel& m) {
     w.key("rfm");
     if (m.rfm) {
         w.begin_object().key("let").value(m.rfm->let).key("bins").value(m.rfm->bins);
+        w.key("unscored").value(m.rfm->unscored);
         w.key("cells").begin_array();
         for (size_t r = 0; r < m.rfm->customers.size(); ++r) {
             for (size_t f = 0; f < m.rfm->customers[r].size(); ++f) {
@@ -457,7 +458,14 @@ std::string render_report_html(const ReportModel& m, const std::string& chart_li
                                 "the most frequent); the tooltip shows their average "
                               : "</code> (higher is more recent, more frequent); the tooltip shows "
                                 "their average ")
-          << "value.</p>\n<div class=\"charts one\"><div class=\"chart tall\" id=\"chart-rfm\" "
+          << "value.</p>\n"
+          << (m.rfm->unscored > 0
+                  ? "<p class=\"note\">" + group_thousands(std::to_string(m.rfm->unscored)) +
+                        (m.rfm->unscored == 1 ? " customer has" : " customers have") +
+                        " no score (null: no rows to score, say) and " +
+                        (m.rfm->unscored == 1 ? "is" : "are") + " not in the grid.</p>\n"
+                  : std::string())
+          << "<div class=\"charts one\"><div class=\"chart tall\" id=\"chart-rfm\" "
              "data-chart=\"rfm\"></div></div></section>\n";
     write_workload(o, m);
     write_moves(o, m);

@@ -96,6 +96,7 @@ struct RfmGrid {
     std::vector<std::vector<int64_t>> customers;  // [r - 1][f - 1]
     std::vector<std::vector<double>> value;       // [r - 1][f - 1]
     bool best_low = false;                        // rfm best: low (1 is the best score)
+    int64_t unscored = 0;  // customers without an r and an f (no rows to score): not in the grid
 };
 
 struct ReportModel {

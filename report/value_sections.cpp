@@ -15,8 +15,7 @@ double Moments::mean() const {
 }
 
 double Moments::sd() const {
-    const double mu = mean();
-    return std::sqrt(std::max(0.0, sum_squares / static_cast<double>(n) - mu * mu));
+    return std::sqrt(squared_deviations / static_cast<double>(n));
 }
 
 std::string group_key(const std::string& general, const std::string& tactical_path) {
@@ -27,7 +26,8 @@ void add_distinct_lets(const std::vector<LetMoments>& lets, ReportModel& m) {
     // Per group, the lets in file order: the stable sort keeps that order among ties.
     std::map<std::string, std::vector<LetDistance>> distances;
     for (const LetMoments& l : lets) {
-        if (l.base.n < 2 || !(l.base.sd() > 0)) continue;
+        // Values so far apart that their spread is not a finite double have no z-scores.
+        if (l.base.n < 2 || !(l.base.sd() > 0) || !std::isfinite(l.base.sd())) continue;
         for (const auto& [group, moments] : l.by_group) {
             if (moments.n == 0) continue;
             distances[group].push_back({l.let, moments.mean(), l.base.mean(),
@@ -91,7 +91,7 @@ ParetoCurve pareto_curve(int64_t n, int64_t below_zero, const std::string& value
 }
 
 bool rfm_cell(int64_t r, int64_t f) {
-    return r >= 1 && f >= 1 && r <= 20 && f <= 20;
+    return r >= 1 && f >= 1 && r <= kRfmMostBins && f <= kRfmMostBins;
 }
 
 std::optional<RfmGrid> rfm_grid(const std::string& let,
@@ -101,14 +101,26 @@ std::optional<RfmGrid> rfm_grid(const std::string& let,
     grid.let = let;
     if (rfm_let)
         if (const auto* call = std::get_if<bound::Call>(&rfm_let->node))
-            grid.best_low = call->fn == bound::Fn::Rfm && call->params.best_low;
-    for (const auto& [rf, cell] : cells)
+            if (call->fn == bound::Fn::Rfm) {
+                grid.best_low = call->params.best_low;
+                if (rfm_cell(call->params.n, call->params.n))
+                    grid.bins = static_cast<int>(call->params.n);
+            }
+    bool scored = false;
+    for (const auto& [rf, cell] : cells) {
+        if (!rfm_cell(rf.first, rf.second)) {
+            grid.unscored += cell.customers;
+            continue;
+        }
+        scored = true;
         grid.bins = std::max({grid.bins, static_cast<int>(rf.first), static_cast<int>(rf.second)});
-    if (grid.bins == 0) return std::nullopt;
+    }
+    if (!scored) return std::nullopt;
     const auto bins = static_cast<size_t>(grid.bins);
     grid.customers.assign(bins, std::vector<int64_t>(bins, 0));
     grid.value.assign(bins, std::vector<double>(bins, 0.0));
     for (const auto& [rf, cell] : cells) {
+        if (!rfm_cell(rf.first, rf.second)) continue;
         grid.customers[static_cast<size_t>(rf.first - 1)][static_cast<size_t>(rf.second - 1)] =
             cell.customers;
         grid.value[static_cast<size_t>(rf.first - 1)][static_cast<size_t>(rf.second - 1)] =

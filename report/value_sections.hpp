@@ -6,12 +6,15 @@
 // figures are the same bytes:
 //   lets       per group (the base, each general segment, each tactical path), over the
 //              customers whose let is a finite number: their count, the sum of the values and
-//              the sum of their squares (each square rounded to a double), in key order
+//              the sum of the squares of their distances from the base's mean (the base's sum
+//              over its count, as a double; each distance and square rounded to a double), in
+//              key order
 //   Pareto     the values (0 for none or not finite) sorted from the largest, the running sum
 //              at each count k that completes a whole percent of the n customers, and how
 //              many values are below zero
-//   R × F      per cell (r, f) of the first rfm let, 1 ≤ r, f ≤ 20: its customers and the sum
-//              of their values (0 for none) in key order
+//   R × F      per cell (r, f) of the first rfm let, 1 ≤ r, f ≤ 100: its customers and the
+//              sum of their values (0 for none) in key order; the customers without such an
+//              r and f (a null score) in the cell (0, 0)
 #pragma once
 
 #include <cstdint>
@@ -31,15 +34,22 @@ namespace strata::report {
 // Sums of one numeric let over a group of customers, added in key order.
 struct Moments {
     double sum = 0;
-    double sum_squares = 0;
+    // The sum of (x - centre)², the centre being the base's mean: added in a second pass, once
+    // the base's sum is known. Large values close together keep their spread this way; the
+    // sum of x² less n·mean² loses it to rounding.
+    double squared_deviations = 0;
     int64_t n = 0;
     void add(double x) {
         sum += x;
-        sum_squares += x * x;
         ++n;
     }
+    void add_deviation(double x, double centre) {
+        const double d = x - centre;
+        squared_deviations += d * d;
+    }
     double mean() const;
-    // The population standard deviation, from the two sums.
+    // The population standard deviation about the base's mean: the group's own only for the
+    // base.
     double sd() const;
 };
 
@@ -57,7 +67,7 @@ std::string group_key(const std::string& general, const std::string& tactical_pa
 
 // Each segment's `distinct` lets (at most 3, furthest from the base first, ties in let order)
 // from the lets' sums, in the rule file's order of the lets. A let whose base has fewer than
-// two values or no spread is left out.
+// two values, no spread or one past the largest double is left out.
 void add_distinct_lets(const std::vector<LetMoments>& lets, ReportModel& m);
 
 // Whether customer k (1-based, in descending order of value) of n completes a whole percent:
@@ -78,7 +88,8 @@ struct ParetoCurve {
 ParetoCurve pareto_curve(int64_t n, int64_t below_zero, const std::string& value_name,
                          const std::function<double(int64_t)>& running);
 
-// Whether (r, f) is a cell of the R × F grid.
+// Whether (r, f) is a cell of the R × F grid: 1 to 100 each, the most bins rfm() takes.
+inline constexpr int64_t kRfmMostBins = 100;
 bool rfm_cell(int64_t r, int64_t f);
 
 struct RfmCell {
@@ -86,9 +97,11 @@ struct RfmCell {
     double value = 0;
 };
 
-// The grid of `let` from its cells (keys (r, f), each rfm_cell): as many bins as the largest r
-// or f. nullopt without a cell.
-// `rfm_let` is the let's expression: its `best: low` says which end scores best.
+// The grid of `let` from its cells (keys (r, f)): as many bins as rfm() was given (or the
+// largest r or f, when more). A key that is no rfm_cell, such as (0, 0), counts customers
+// without a score. nullopt without a cell of the grid.
+// `rfm_let` is the let's expression: its `best: low` and `bins` say which end scores best and
+// how many scores there are.
 std::optional<RfmGrid> rfm_grid(const std::string& let,
                                 const std::map<std::pair<int64_t, int64_t>, RfmCell>& cells,
                                 const bound::Expr* rfm_let);

@@ -91,7 +91,8 @@ struct ValuesSql {
     std::string unplaced;
     // (k, sum of the k largest values, n) for each k that completes a whole percent
     std::string pareto;
-    // per group ('' for the base): (group, customers, sum, sum of squares) of column `x`
+    // per group ('' for the base): (group, customers, sum, sum of squared distances from
+    // the base's mean) of column `x`
     std::function<std::string(const std::string& x)> let;
     // per cell: (r, f, customers, sum of values)
     std::string rfm;
@@ -198,6 +199,7 @@ void postgres_customer_values(warehouse::PostgresConnection& db, const CompiledR
                           finite("strata_value::float8") +
                           " THEN strata_value::float8 ELSE 0::float8 END)";
     ValuesSql s;
+    const std::string most_bins = std::to_string(report::kRfmMostBins);
     s.unplaced =
         "SELECT count(*), (SELECT string_agg(k, ', ') FROM (SELECT customer_key::text AS "
         "k FROM " +
@@ -214,18 +216,32 @@ void postgres_customer_values(warehouse::PostgresConnection& db, const CompiledR
         "WHERE (k * 100) / n > ((k - 1) * 100) / n";
     s.let = [&](const std::string& column) {
         const std::string x = column + "::float8";
-        return "SELECT g, count(*), sum(x ORDER BY " + key + "), sum(x * x ORDER BY " + key +
-               ") FROM (SELECT customer_key, x, unnest(ARRAY[''::text, segment::text] || "
+        const std::string values =
+            "(SELECT customer_key, x, segment, tactical FROM (SELECT "
+            "customer_key, " +
+            x + " AS x, segment, tactical FROM " + t + ") a WHERE x IS NOT NULL AND " +
+            finite("x") + ")";
+        // The centre: the base's mean, its sum in key order over its count.
+        const std::string centre =
+            "(SELECT sum(x ORDER BY " + key + ") / NULLIF(count(*), 0) FROM " + values + " c)";
+        return "SELECT g, count(*), sum(x ORDER BY " + key + "), sum((x - m) * (x - m) ORDER BY " +
+               key + ") FROM (SELECT customer_key, x, " + centre +
+               " AS m, unnest(ARRAY[''::text, segment::text] || "
                "ARRAY(SELECT segment::text || E'\\n' || p FROM unnest(string_to_array("
-               "tactical::text, ';')) p)) AS g FROM (SELECT customer_key, " +
-               x + " AS x, segment, tactical FROM " + t + ") a WHERE x IS NOT NULL AND " +
-               finite("x") + ") b GROUP BY g";
+               "tactical::text, ';')) p)) AS g FROM " +
+               values + " v) b GROUP BY g";
     };
-    if (q->rfm_let)
-        s.rfm = "SELECT r, f, count(*), sum(v ORDER BY " + key + ") FROM (SELECT customer_key, " +
-                q->rfm_r + " AS r, " + q->rfm_f + " AS f, " +
+    if (q->rfm_let) {
+        // A customer without an r and f of the grid is counted in the cell (0, 0).
+        const std::string scored =
+            "(rs BETWEEN 1 AND " + most_bins + " AND fs BETWEEN 1 AND " + most_bins + ")";
+        s.rfm = "SELECT r, f, count(*), sum(v ORDER BY " + key +
+                ") FROM (SELECT customer_key, CASE WHEN " + scored + " THEN rs ELSE 0 END AS r, " +
+                "CASE WHEN " + scored + " THEN fs ELSE 0 END AS f, v FROM (SELECT customer_key, " +
+                q->rfm_r + " AS rs, " + q->rfm_f + " AS fs, " +
                 (q->value ? v : std::string("0::float8")) + " AS v FROM " + t +
-                ") a WHERE r BETWEEN 1 AND 20 AND f BETWEEN 1 AND 20 GROUP BY r, f";
+                ") a) b GROUP BY r, f";
+    }
     s.same = "SELECT (SELECT count(*) FROM " + t +
              "), count(*), count(*) FILTER (WHERE p.segment::text COLLATE \"C\" = m.segment) FROM "
              "strata_membership m LEFT JOIN " +
@@ -274,12 +290,14 @@ void clickhouse_customer_values(warehouse::ClickHouseClient& client, const Compi
         "if(isFinite(toFloat64(ifNull(strata_value, 0))), "
         "toFloat64(ifNull(strata_value, 0)), toFloat64(0))";
     // The values sorted by key, added one by one: the running sum's last element.
-    auto in_key_order = [](const std::string& x) {
+    // The sum of x (an expression of t: t.1 the key, then `fields`) in key order.
+    auto in_key_order = [](const std::string& x, const std::string& fields = "x") {
         return "arrayCumSum(arrayMap(t -> " + x +
-               ", arraySort(t -> t.1, groupArray((customer_key, x)))))[-1]";
+               ", arraySort(t -> t.1, groupArray((customer_key, " + fields + ")))))[-1]";
     };
     const std::string percent = "intDiv(k * 100, n) > intDiv((k - 1) * 100, n)";
     ValuesSql s;
+    const std::string most_bins = std::to_string(report::kRfmMostBins);
     s.unplaced =
         "SELECT count(), arrayStringConcat(arrayMap(x -> toString(x), arraySlice("
         "arraySort(groupArray(customer_key)), 1, 5)), ', ') FROM " +
@@ -292,22 +310,35 @@ void clickhouse_customer_values(warehouse::ClickHouseClient& client, const Compi
         "groupArray(v))) AS c, countIf(v < 0) AS below_zero FROM (SELECT " +
         v + " AS v FROM " + t + "))) ARRAY JOIN sums AS s, ks AS k";
     s.let = [&](const std::string& column) {
-        return "SELECT g, count(), " + in_key_order("t.2") + ", " + in_key_order("t.2 * t.2") +
-               " FROM (SELECT customer_key, x, arrayJoin(arrayConcat([''], "
+        const std::string values =
+            "(SELECT customer_key, x, segment, tactical FROM (SELECT "
+            "customer_key, toFloat64(assumeNotNull(" +
+            column + ")) AS x, segment, tactical FROM " + t + " WHERE isNotNull(" + column +
+            ")) WHERE isFinite(x))";
+        // The centre: the base's mean, its sum in key order over its count. Each customer's
+        // squared distance from it is made beside x (t.3), as a lambda here cannot read it.
+        const std::string centre =
+            "(SELECT " + in_key_order("t.2") + " / count() FROM " + values + ")";
+        return "SELECT g, count(), " + in_key_order("t.2", "x, d") + ", " +
+               in_key_order("t.3", "x, d") + " FROM (SELECT customer_key, x, (x - " + centre +
+               ") * (x - " + centre +
+               ") AS d, arrayJoin(arrayConcat([''], "
                "[toString(assumeNotNull(segment))], arrayMap(p -> concat(toString(assumeNotNull("
                "segment)), '\\n', p), arrayFilter(p -> p != '', splitByChar(';', "
-               "toString(assumeNotNull(tactical))))))) AS g FROM (SELECT customer_key, "
-               "toFloat64(assumeNotNull(" +
-               column + ")) AS x, segment, tactical FROM " + t + " WHERE isNotNull(" + column +
-               ")) WHERE isFinite(x)) GROUP BY g";
+               "toString(assumeNotNull(tactical))))))) AS g FROM " +
+               values + ") GROUP BY g";
     };
-    if (q->rfm_let)
-        s.rfm = "SELECT r, f, count(), " + in_key_order("t.2") +
-                " FROM (SELECT customer_key, toInt64(assumeNotNull(" + q->rfm_r +
-                ")) AS r, toInt64(assumeNotNull(" + q->rfm_f + ")) AS f, " +
+    if (q->rfm_let) {
+        // A customer without an r and f of the grid is counted in the cell (0, 0).
+        const std::string scored =
+            "(rs >= 1 AND rs <= " + most_bins + " AND fs >= 1 AND fs <= " + most_bins + ")";
+        s.rfm = "SELECT r, f, count(), " + in_key_order("t.2") + " FROM (SELECT customer_key, if(" +
+                scored + ", rs, 0) AS r, if(" + scored +
+                ", fs, 0) AS f, x FROM (SELECT customer_key, toInt64(ifNull(" + q->rfm_r +
+                ", 0)) AS rs, toInt64(ifNull(" + q->rfm_f + ", 0)) AS fs, " +
                 (q->value ? v : std::string("toFloat64(0)")) + " AS x FROM " + t +
-                " WHERE isNotNull(" + q->rfm_r + ") AND isNotNull(" + q->rfm_f +
-                ")) WHERE r >= 1 AND r <= 20 AND f >= 1 AND f <= 20 GROUP BY r, f";
+                ")) GROUP BY r, f";
+    }
     s.same = "SELECT (SELECT count() FROM " + t +
              "), count(), countIf(now_segment = was_segment) FROM (SELECT toInt64(customer_key) "
              "AS customer_key, segment AS was_segment FROM (" +

@@ -166,7 +166,7 @@ std::string fields(const report::ReportModel& m) {
     for (const auto& [customers, value] : m.pareto)
         o << "pareto " << number(customers) << " " << number(value) << "\n";
     if (m.rfm) {
-        o << "rfm " << m.rfm->let << " " << m.rfm->bins << "\n";
+        o << "rfm " << m.rfm->let << " " << m.rfm->bins << " unscored " << m.rfm->unscored << "\n";
         for (size_t r = 0; r < m.rfm->customers.size(); ++r) {
             for (size_t f = 0; f < m.rfm->customers[r].size(); ++f)
                 o << "rfm cell " << r + 1 << " " << f + 1 << " " << m.rfm->customers[r][f] << " "

@@ -1,0 +1,122 @@
+// `strata report`'s sections from each customer's values, at their edges: lets whose values
+// are large and close together, and an R × F grid of more than 20 bins.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Each data-z of `let` on the page, in page order, as written.
+std::vector<std::string> z_scores(const std::string& html, const std::string& let) {
+    std::vector<std::string> out;
+    const std::regex z("data-let=\"" + let + "\" data-z=\"([-0-9.]+)\"");
+    for (auto it = std::sregex_iterator(html.begin(), html.end(), z); it != std::sregex_iterator();
+         ++it)
+        out.push_back((*it)[1]);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("report: a let of large values close together differs from the base as its spread says") {
+    TempDir dir;
+    // big is exactly small + 10^9: the same spread, so the same z-scores. The sum of squares
+    // less n·mean² gave big a z of 0.05 where small has 0.87.
+    std::string sql = "CREATE TABLE customers (id INTEGER, spend REAL, orders INTEGER);\n";
+    for (int i = 1; i <= 1000; ++i)
+        sql += "INSERT INTO customers VALUES (" + std::to_string(i) + ", " +
+               std::to_string(1000000000 + i % 10) + ", " + std::to_string(i % 10) + ");\n";
+    const std::string db = dir.database("base.db", sql);
+    const std::string rules = dir.write("rules.yaml", R"(ruleset: spread
+version: 1
+source: {customers: customers, key: id}
+let:
+  big: spend
+  small: orders
+general:
+  segments:
+    - {id: hi, when: small >= 5}
+    - {id: lo, when: otherwise}
+)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const std::string out = dir.file("report.html");
+    const Run r = run_cli({"report", "--db", db, "--out", out});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const std::string html = read_file(out);
+    const auto big = z_scores(html, "big");
+    REQUIRE(big.size() == 2);
+    CHECK(big == z_scores(html, "small"));
+    CHECK(big[0] == "0.87");
+}
+
+TEST_CASE("report: R x F of 30 bins holds every scored customer") {
+    TempDir dir;
+    // 900 customers, one to 30 orders each, on one of 30 days: every (r, f) of 30 bins.
+    std::string sql =
+        "CREATE TABLE customers (customer_id INTEGER);\n"
+        "CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);\n"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 900)\n"
+        "  INSERT INTO customers SELECT i FROM n;\n"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)\n"
+        "  INSERT INTO orders SELECT c.customer_id, 10, date('2026-10-01', '+' || "
+        "  (c.customer_id % 30) || ' days') FROM customers c JOIN n ON n.i <= 1 + "
+        "  (c.customer_id / 30) % 30;\n"
+        "INSERT INTO customers VALUES (901);\n";
+    const std::string db = dir.database("base.db", sql);
+    const std::string rules = dir.write("rules.yaml", R"(ruleset: fine
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  score: rfm(max(orders.order_date), count(orders), sum(orders.amount), bins: 30)
+general:
+  segments:
+    - id: top
+      when: score.r >= 29
+    - id: rest
+      when: otherwise
+)");
+    const Run run = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
+    REQUIRE_MESSAGE(run.code == 0, run.err);
+    const std::string out = dir.file("report.html");
+    const Run r = run_cli({"report", "--db", db, "--out", out});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const std::string html = read_file(out);
+    // The grid in the page's data: "rfm":{"let":"score","bins":30,..."cells":[[r,f,n,v],...]}.
+    const size_t rfm = html.find("\"rfm\":{\"let\":\"score\",\"bins\":30");
+    REQUIRE(rfm != std::string::npos);
+    const size_t cells = html.find("\"cells\":[", rfm);
+    REQUIRE(cells != std::string::npos);
+    const std::string list = html.substr(cells, html.find("]]", cells) - cells);
+    int64_t customers = 0, highest = 0;
+    const std::regex cell("\\[([0-9]+),([0-9]+),([0-9]+),");
+    for (auto it = std::sregex_iterator(list.begin(), list.end(), cell);
+         it != std::sregex_iterator(); ++it) {
+        customers += std::atoll((*it)[3].str().c_str());
+        highest = std::max<int64_t>(
+            {highest, std::atoll((*it)[1].str().c_str()), std::atoll((*it)[2].str().c_str())});
+    }
+    // Customer 901 has no orders, so no score: said under the grid.
+    CHECK(customers == 900);
+    CHECK(highest == 30);
+    CHECK(html.find("<p class=\"note\">1 customer has no score (null: no rows to score, say) and "
+                    "is not in the grid.</p>") != std::string::npos);
+}
