@@ -7,6 +7,7 @@
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/stored_state.hpp"
 #include "cli/whole_number.hpp"
 #include "dsl/diagnostics.hpp"
 #include "engine/value_pool.hpp"
@@ -193,6 +194,7 @@ void add_runs(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& er
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database)");
     cmd->add_option("--ruleset", options->ruleset, "Only this ruleset's runs (default: all)");
+    add_read_wait_option(*cmd, options->wait);
     cmd->add_option("--format", *format, "Output format")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
@@ -218,6 +220,7 @@ void add_history(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
                     "00123 only the text key '00123')")
         ->required();
     cmd->add_option("--ruleset", options->ruleset, "Only this ruleset's stays (default: all)");
+    add_read_wait_option(*cmd, options->wait);
     cmd->add_option("--format", *format, "Output format")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
@@ -237,6 +240,7 @@ void add_triggers(CLI::App& app, int& exit_code, std::ostream& out, std::ostream
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database)");
     cmd->add_option("--ruleset", options->ruleset, "Only this ruleset's triggers (default: all)");
+    add_read_wait_option(*cmd, options->wait);
     cmd->add_option("--format", *format, "Output format")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
@@ -419,6 +423,12 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
             "runs, history, versions, show)";
         err << "strata " << command << ": " << message << '\n';
         if (json_format_given(app, args)) write_json_error(out, "usage", message);
+        return kExitEnvironment;
+    }
+    if (const std::string problem = sqlite_path_problem(args, command);
+        !problem.empty() && !command.empty()) {
+        err << "strata " << command << ": " << problem << '\n';
+        if (json_format_given(app, args)) write_json_error(out, "usage", problem);
         return kExitEnvironment;
     }
     try {

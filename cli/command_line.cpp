@@ -194,6 +194,37 @@ std::string url_scheme_given(const std::vector<std::string>& args, std::string& 
     return {};
 }
 
+std::string sqlite_path_problem(const std::vector<std::string>& args, const std::string& command) {
+    std::vector<std::string> names{"--db", "--state"};
+    if (command == "demo-data") names.push_back("--out");
+    for (size_t i = 0; i < args.size(); ++i) {
+        // Past "--", every word is a positional argument.
+        if (args[i] == "--") break;
+        for (const std::string& name : names) {
+            std::string value;
+            if (args[i] == name && i + 1 < args.size())
+                value = args[i + 1];
+            else if (args[i].rfind(name + "=", 0) == 0)
+                value = args[i].substr(name.size() + 1);
+            else
+                continue;
+            if (value.empty())
+                return name + " is empty; give a SQLite file's path" +
+                       (name == "--out" ? "" : " (or a warehouse URL)");
+            if (value == ":memory:")
+                return name +
+                       " ':memory:' is SQLite's database in memory, which keeps nothing; "
+                       "give a file's path";
+            if (value.rfind("file:", 0) == 0)
+                return name + " '" + value +
+                       "' would be read by SQLite as a URI, not as a file of that name; give "
+                       "the path without 'file:', or as ./" +
+                       value;
+        }
+    }
+    return {};
+}
+
 // CLI11's message, with the arguments it did not expect in the order they were given: it is
 // handed them last first (run_main), and lists them so ("1s --wait" for "--wait 1s").
 std::string in_given_order(const CLI::ParseError& e) {

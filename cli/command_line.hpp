@@ -73,6 +73,11 @@ bool takes_warehouse_url(const std::string& command);
 // The scheme of a URL given to --db or --state ("postgresql"), or "" when none is.
 std::string url_scheme_given(const std::vector<std::string>& args, std::string& option);
 
+// What is wrong with a SQLite path given to --db or --state (or demo-data's --out), when
+// SQLite would not read it as a file of that name: an empty one (a temporary database),
+// ":memory:", or one starting "file:" (a URI). "" when each is a plain path.
+std::string sqlite_path_problem(const std::vector<std::string>& args, const std::string& command);
+
 // CLI11's message, with the arguments it did not expect in the order they were given: it is
 // handed them last first (run_main), and lists them so ("1s --wait" for "--wait 1s").
 std::string in_given_order(const CLI::ParseError& e);

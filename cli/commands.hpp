@@ -109,6 +109,7 @@ struct RunsOptions {
     std::optional<std::string> state;    // default: the customer database itself
     std::optional<std::string> ruleset;  // default: every ruleset
     Format format = Format::Text;
+    std::string wait = "30s";  // --wait, while a run holds the state
 };
 
 int run_runs(const RunsOptions& options, std::ostream& out, std::ostream& err);
@@ -119,6 +120,7 @@ struct HistoryOptions {
     std::string customer;              // as typed: finds an integer key and a text key
     std::optional<std::string> ruleset;
     Format format = Format::Text;
+    std::string wait = "30s";  // --wait, while a run holds the state
 };
 
 int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& err);
@@ -128,6 +130,7 @@ struct TriggersOptions {
     std::optional<std::string> state;    // default: the customer database itself
     std::optional<std::string> ruleset;  // default: every ruleset
     Format format = Format::Text;
+    std::string wait = "30s";  // --wait, while a run holds the state
 };
 
 // The holdout readout: per trigger, firings, held out, and the share of each group that met
@@ -194,6 +197,7 @@ struct VersionsOptions {
     std::optional<std::string> state;    // default: the customer database itself
     std::optional<std::string> ruleset;  // default: every ruleset
     Format format = Format::Text;
+    std::string wait = "30s";  // --wait, while a run holds the state
 };
 
 // The registered versions of the rule files, each with the runs made with it.
@@ -204,6 +208,7 @@ struct ShowOptions {
     std::optional<std::string> state;   // default: the customer database itself
     std::string version;                // RULESET@VERSION
     std::optional<std::string> sha256;  // a prefix, when the version has several contents
+    std::string wait = "30s";           // --wait, while a run holds the state
 };
 
 // Prints a registered version's stored source, byte for byte.

@@ -267,7 +267,7 @@ int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& 
         actions = warehouse->actions;
     } else {
         stored = open_stored_state("history", options.db, options.state, err, json ? &out : nullptr,
-                                   false);
+                                   false, options.wait);
         if (!stored) return kExitEnvironment;
         state = stored->state;
         file = state->getFilename();

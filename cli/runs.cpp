@@ -97,8 +97,8 @@ int run_runs(const RunsOptions& options, std::ostream& out, std::ostream& err) {
     const bool json = options.format == Format::Json;
     if (is_postgres_url(options.db) || is_clickhouse_url(options.db))
         return run_warehouse_runs(options, out, err);
-    auto stored =
-        open_stored_state("runs", options.db, options.state, err, json ? &out : nullptr, false);
+    auto stored = open_stored_state("runs", options.db, options.state, err, json ? &out : nullptr,
+                                    false, options.wait);
     if (!stored) return kExitEnvironment;
     StoreError error;
     auto runs = list_runs(*stored->state, options.ruleset, error);

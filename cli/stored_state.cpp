@@ -10,10 +10,17 @@
 
 namespace strata::cli {
 
+void add_read_wait_option(CLI::App& cmd, std::string& wait) {
+    cmd.add_option("--wait", wait,
+                   "How long to wait while a run holds the state, like 30s or 2m, before giving "
+                   "up (exit 2)")
+        ->capture_default_str();
+}
+
 std::optional<StoredState> open_stored_state(const std::string& command, const std::string& db,
                                              const std::optional<std::string>& state_path,
                                              std::ostream& err, std::ostream* json_out,
-                                             bool reads_customers) {
+                                             bool reads_customers, const std::string& wait) {
     auto fail = [&](const std::string& message, const char* kind = "database") {
         err << "strata " << command << ": " << message << '\n';
         if (json_out) write_json_error(*json_out, kind, message);
@@ -34,16 +41,22 @@ std::optional<StoredState> open_stored_state(const std::string& command, const s
                                  "SQLite file, whose runs are kept in a SQLite file: give that "
                                  "file's path (a run stored in a warehouse is read with --db URL)",
                     db.empty() ? "usage" : "database");
+    const auto seconds = parse_duration(wait);
+    if (!seconds)
+        return fail("--wait '" + wait + "' is not a duration like 30s, 2m or 1h", "usage");
+    auto open_failed = [&](const StoreError& error) {
+        return fail(error.message + (error.locked ? " (waited " + wait + ", the --wait)" : ""));
+    };
     StoredState s;
     StoreError error;
     if (reads_customers || !state_path) {
-        s.data = open_read_only(db, error);
-        if (!s.data) return fail(error.message);
+        s.data = open_read_only(db, error, busy_timeout_ms(*seconds));
+        if (!s.data) return open_failed(error);
         s.state = s.data.get();
     }
     if (state_path) {
-        s.state_file = open_read_only(*state_path, error);
-        if (!s.state_file) return fail(error.message);
+        s.state_file = open_read_only(*state_path, error, busy_timeout_ms(*seconds));
+        if (!s.state_file) return open_failed(error);
         s.state = s.state_file.get();
     }
     auto tables = state_tables(*s.state, error);

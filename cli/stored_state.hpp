@@ -2,6 +2,7 @@
 #pragma once
 
 #include <SQLiteCpp/Database.h>
+#include <CLI/CLI.hpp>
 
 #include <iosfwd>
 #include <memory>
@@ -12,6 +13,13 @@
 #include "engine/state.hpp"
 
 namespace strata::cli {
+
+// How long the commands that only read the state wait for a run that holds it, unless their
+// --wait says otherwise.
+inline const char* const kReadWait = "30s";
+
+// Adds --wait (default kReadWait) to a command that only reads the state.
+void add_read_wait_option(CLI::App& cmd, std::string& wait);
 
 struct StoredState {
     std::unique_ptr<SQLite::Database> data;        // the customer database, read-only
@@ -28,10 +36,13 @@ struct StoredState {
 // `reads_customers` false: the command reads the state alone (runs, history, versions, show,
 // triggers), so with a --state the customer database is neither needed nor opened (`data`
 // stays null), and `db` may be empty. Without a --state, `db` holds the runs and is required.
+// `wait`: how long to wait while another process holds either file (a run writing), as the
+// command's --wait is typed ("30s"); a wait that is no duration is a usage error.
 std::optional<StoredState> open_stored_state(const std::string& command, const std::string& db,
                                              const std::optional<std::string>& state_path,
                                              std::ostream& err, std::ostream* json_out,
-                                             bool reads_customers = true);
+                                             bool reads_customers = true,
+                                             const std::string& wait = kReadWait);
 
 // For a note that found nothing of `ruleset`: when `state` stores runs, but none of that
 // ruleset (a typo, say), "; the stored rulesets are 'a', 'b'" and, when one is close,

@@ -133,8 +133,8 @@ int run_triggers(const TriggersOptions& options, std::ostream& out, std::ostream
         if (json) write_json_error(out, "database", message);
         return kExitEnvironment;
     };
-    auto stored =
-        open_stored_state("triggers", options.db, options.state, err, json ? &out : nullptr, false);
+    auto stored = open_stored_state("triggers", options.db, options.state, err,
+                                    json ? &out : nullptr, false, options.wait);
     if (!stored) return kExitEnvironment;
     const std::string file = stored->state->getFilename();
     if (!stored->tables.stays)

@@ -91,10 +91,11 @@ struct Registry {
 
 std::optional<Registry> open_registry(const std::string& command, const std::string& db,
                                       const std::optional<std::string>& state_path,
-                                      std::ostream& err, std::ostream* json_out) {
+                                      std::ostream& err, std::ostream* json_out,
+                                      const std::string& wait) {
     Registry r;
     if (!is_postgres_url(db) && !is_clickhouse_url(db)) {
-        r.stored = open_stored_state(command, db, state_path, err, json_out, false);
+        r.stored = open_stored_state(command, db, state_path, err, json_out, false, wait);
         if (!r.stored) return std::nullopt;
         r.state = r.stored->state;
         r.name = r.state->getFilename();
@@ -121,7 +122,8 @@ std::optional<Registry> open_registry(const std::string& command, const std::str
 
 int run_versions(const VersionsOptions& options, std::ostream& out, std::ostream& err) {
     const bool json = options.format == Format::Json;
-    auto stored = open_registry("versions", options.db, options.state, err, json ? &out : nullptr);
+    auto stored = open_registry("versions", options.db, options.state, err, json ? &out : nullptr,
+                                options.wait);
     if (!stored) return kExitEnvironment;
     StoreError error;
     auto versions = list_versions(*stored->state, options.ruleset, error);
@@ -166,7 +168,7 @@ int run_show(const ShowOptions& options, std::ostream& out, std::ostream& err) {
                     "retail-rfm@2");
     const auto& [ruleset, version] = *wanted;
     const std::string name = ruleset + "@" + std::to_string(version);
-    auto stored = open_registry("show", options.db, options.state, err, nullptr);
+    auto stored = open_registry("show", options.db, options.state, err, nullptr, options.wait);
     if (!stored) return kExitEnvironment;
     const std::string& file = stored->name;
     std::vector<RegisteredVersion> contents;
@@ -238,6 +240,7 @@ void add_versions(CLI::App& app, int& exit_code, std::ostream& out, std::ostream
         cmd->add_option(
             "--state", options->state,
             "SQLite file with run state (default: the customer database; not with a URL)");
+        add_read_wait_option(*cmd, options->wait);
         cmd->add_option("--format", *format, "Output format")
             ->check(CLI::IsMember({"text", "json"}))
             ->capture_default_str();
@@ -256,6 +259,7 @@ void add_versions(CLI::App& app, int& exit_code, std::ostream& out, std::ostream
                     "needed with --state)");
     cmd->add_option("--state", options->state,
                     "SQLite file with run state (default: the customer database; not with a URL)");
+    add_read_wait_option(*cmd, options->wait);
     cmd->add_option("--sha256", options->sha256,
                     "The content's sha256 (a prefix), when the version was run with several "
                     "contents before versions were checked");

@@ -1,5 +1,6 @@
 #include "import/cells.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -233,7 +234,19 @@ uint32_t number_shape(std::string_view s) {
 
 std::optional<int64_t> parse_integer_cell(std::string_view s) {
     auto parts = split_number(s);
-    if (!parts || parts->mark != 0) return std::nullopt;
+    if (!parts) {
+        // 19 digits, ungrouped, that a 64-bit integer holds (split_number stops at 18, the
+        // most a column is taken for numbers by).
+        const size_t sign = !s.empty() && s[0] == '-' ? 1 : 0;
+        if (s.size() != sign + 19 || s[sign] == '0' ||
+            !std::all_of(s.begin() + static_cast<std::ptrdiff_t>(sign), s.end(), is_digit))
+            return std::nullopt;
+        int64_t value = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+        if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+        return value;
+    }
+    if (parts->mark != 0) return std::nullopt;
     int64_t value = 0;
     std::from_chars(parts->digits, parts->digits + parts->digit_count, value);
     return parts->negative ? -value : value;

@@ -52,7 +52,9 @@ enum CellShape : uint32_t {
 uint32_t number_shape(std::string_view trimmed);
 
 // An integer cell: an optional '-', digits grouped by threes with spaces or no-break spaces
-// allowed (150 000), no leading zero (007 is a code, not 7).
+// allowed (150 000), no leading zero (007 is a code, not 7). At most 18 digits, or 19
+// ungrouped ones a 64-bit integer holds (a column declared INTEGER takes those; inference
+// calls more than 18 digits an identifier, and the column text).
 std::optional<int64_t> parse_integer_cell(std::string_view trimmed);
 // A number cell: an integer part as above, then optionally `mark` and digits. With the mark
 // '.', commas may group the integer part's thousands instead (1,234,567.5; 1,500 is 1500);

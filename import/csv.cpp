@@ -279,4 +279,31 @@ bool CsvCursor::next(std::vector<std::string_view>& fields, std::string& error) 
     return true;
 }
 
+std::string not_csv_text(std::string_view bytes) {
+    if (bytes.substr(0, 4) == std::string_view("PK\x03\x04", 4))
+        return "a zip file (an Excel or OpenDocument workbook?), not CSV text; save the sheet "
+               "as CSV (UTF-8) and import that";
+    if (bytes.substr(0, 8) == std::string_view("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8))
+        return "an old Excel workbook (.xls), not CSV text; save the sheet as CSV (UTF-8) and "
+               "import that";
+    size_t i = bytes.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+    while (i < bytes.size() &&
+           (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\r' || bytes[i] == '\n'))
+        ++i;
+    // { then a name or }, [ then a value or ]: not a header such as [id],name.
+    if (i + 1 < bytes.size() && (bytes[i] == '{' || bytes[i] == '[')) {
+        size_t j = i + 1;
+        while (j < bytes.size() &&
+               (bytes[j] == ' ' || bytes[j] == '\t' || bytes[j] == '\r' || bytes[j] == '\n'))
+            ++j;
+        const char next = j < bytes.size() ? bytes[j] : 0;
+        const bool json = bytes[i] == '{'
+                              ? next == '"' || next == '}'
+                              : next == '{' || next == '[' || next == '"' || next == ']' ||
+                                    next == '-' || (next >= '0' && next <= '9');
+        if (json) return "JSON, not CSV text: import takes CSV with a header line";
+    }
+    return "";
+}
+
 }  // namespace strata::import

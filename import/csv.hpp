@@ -36,6 +36,11 @@ bool decode_text(std::string bytes, Encoding encoding, DecodedText& out, std::st
 // does (a file of one column).
 char detect_delimiter(std::string_view text);
 
+// What a file that is not CSV text looks like, from its first bytes, as the end of "the file
+// looks like ...": a zip (an Excel or OpenDocument workbook), an old .xls, or JSON. "" when it
+// may be CSV.
+std::string not_csv_text(std::string_view bytes);
+
 // Walks the records of CSV text one at a time. Empty lines, and lines of only spaces and tabs
 // (other than the separator), are skipped.
 class CsvCursor {

@@ -122,6 +122,10 @@ class Transaction {
 bool read_header(const ImportOptions& options, ParsedFile& file, std::string& error) {
     std::string bytes;
     if (!read_file(options.file, bytes, error)) return false;
+    if (const std::string kind = not_csv_text(bytes); !kind.empty()) {
+        error = options.file + ": the file looks like " + kind;
+        return false;
+    }
     if (!decode_text(std::move(bytes), options.encoding, file.decoded, error)) {
         error = options.file + ": " + error;
         return false;
@@ -211,21 +215,27 @@ std::string create_statement(const std::string& table, const std::vector<std::st
 }
 
 // Pass 2: converts every cell to its column's type and writes the rows.
-// The existing table's columns: name, the type strata reads, the declared type.
+// The existing table's columns: name, the type strata reads, the declared type, and whether
+// SQLite turns a text that spells a number into one there (never in a STRICT table, where an
+// ANY column keeps '007' as written).
 struct ExistingColumn {
     std::string name;
     ColumnType type;
     std::string declared;
+    bool converts_numeric_texts = false;
 };
 
 std::vector<ExistingColumn> existing_columns(SQLite::Database& db, const std::string& table) {
     std::vector<ExistingColumn> out;
+    SQLite::Statement strict(db, "SELECT strict FROM pragma_table_list(?)");
+    strict.bind(1, table);
+    const bool is_strict = strict.executeStep() && strict.getColumn(0).getInt() == 1;
     SQLite::Statement info(db, "SELECT name, type FROM pragma_table_info(?)");
     info.bind(1, table);
     while (info.executeStep()) {
         const std::string declared = info.getColumn(1).getString();
         out.push_back({info.getColumn(0).getString(), column_type_of(type_from_declared(declared)),
-                       declared});
+                       declared, !is_strict && converts_numeric_texts(declared)});
     }
     return out;
 }
@@ -300,6 +310,10 @@ std::string table_name_problem(const std::string& table) {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (is_plain_name(table) && lower.rfind("sqlite_", 0) != 0 && lower.rfind("strata_", 0) != 0)
         return "";
+    if (is_language_word(table))
+        return "--table '" + table +
+               "' is a word of the rule language, which a rule file cannot use as a table name; "
+               "give another name";
     return "--table '" + table +
            "' is not a table name a rule file can use: letters, digits and '_', not starting "
            "with a digit, sqlite_ or strata_ (in any letter case)";
@@ -391,7 +405,11 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
             }
         }
     } catch (const SQLite::Exception& e) {
-        error = "cannot open database '" + options.db + "': " + e.what();
+        error = ((e.getErrorCode() & 0xff) == SQLITE_BUSY
+                     ? "database '" + options.db +
+                           "' is locked by another process (a run or another import?), for "
+                           "longer than 5 s; try again when it is done"
+                     : "cannot open database '" + options.db + "': " + e.what());
         return false;
     }
     const bool append = exists && options.existing == ExistingTable::Append;
@@ -411,11 +429,17 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         for (const auto& c : existing)
             table_names.push_back(c.name);
         for (size_t i = 0; i < width; ++i) {
-            // By the name strata gives the header, or by the header as written: SQLite folds
-            // only ASCII letters, so a column "Имя" is not the name имя, but is the header Имя.
+            // By the header exactly as written, then by the name strata gives the header, or
+            // by the header as SQLite compares names: SQLite folds only ASCII letters, so a
+            // column "Имя" is not the name имя, but is the header Имя (and wins over a column
+            // имя beside it).
             auto it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
-                return same_sql_name(c.name, file.names[i]);
+                return c.name == trim_cell(file.headers[i]);
             });
+            if (it == existing.end())
+                it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
+                    return same_sql_name(c.name, file.names[i]);
+                });
             if (it == existing.end()) {
                 it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
                     return same_sql_name(c.name, trim_cell(file.headers[i]));
@@ -426,8 +450,8 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
                     it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
                         return column_name_for(c.name, i + 1, options.ascii_names) == file.names[i];
                     });
-                if (it != existing.end()) file.names[i] = it->name;
             }
+            if (it != existing.end()) file.names[i] = it->name;
             if (it == existing.end()) {
                 error = "column '" + file.names[i] + "' (header '" + file.headers[i] + "' of " +
                         options.file + ") is not in table '" + table +
@@ -436,7 +460,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
                 return false;
             }
             forced[i] = it->type;
-            if (it->type == ColumnType::Text && converts_numeric_texts(it->declared))
+            if (it->type == ColumnType::Text && it->converts_numeric_texts)
                 numeric_affinity[i] = it->declared;
         }
         // The table's own key is the key: every row needs one (a missing INTEGER PRIMARY KEY
@@ -594,7 +618,12 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
             report.rows = written;
         }
     } catch (const SQLite::Exception& e) {
-        error = "database '" + options.db + "': " + e.what() + "; nothing was imported";
+        error = "database '" + options.db + "': " +
+                ((e.getErrorCode() & 0xff) == SQLITE_BUSY
+                     ? std::string("locked by another process (a run or another import?), for "
+                                   "longer than 5 s; try again when it is done")
+                     : std::string(e.what())) +
+                "; nothing was imported";
         failed = true;
     }
     if (failed) return fail();

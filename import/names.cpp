@@ -86,14 +86,6 @@ const char* transliterate(char32_t cp) {
     }
 }
 
-bool is_language_word(std::string_view name) {
-    for (const char* word :
-         {"and", "or", "not", "in", "between", "is", "null", "true", "false", "where"}) {
-        if (name == word) return true;
-    }
-    return false;
-}
-
 // The built-in names a rule reads instead of a column so named (a table may be so named: a
 // rule names tables in YAML, never in an expression).
 bool is_builtin_name(std::string_view name) {
@@ -104,6 +96,14 @@ bool is_builtin_name(std::string_view name) {
 }
 
 }  // namespace
+
+bool is_language_word(std::string_view name) {
+    for (const char* word :
+         {"and", "or", "not", "in", "between", "is", "null", "true", "false", "where"}) {
+        if (name == word) return true;
+    }
+    return false;
+}
 
 std::string column_name_for(std::string_view header, size_t position, bool ascii) {
     std::string name;

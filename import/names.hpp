@@ -20,6 +20,10 @@ std::string column_name_for(std::string_view header, size_t position, bool ascii
 bool map_headers(const std::vector<std::string>& headers, bool ascii,
                  std::vector<std::string>& names, std::string& error);
 
+// Whether `name` is a word of the rule language (and, or, not, in, between, is, null, true,
+// false, where).
+bool is_language_word(std::string_view name);
+
 // Whether `name` is a name column_name_for could have made (letters, digits, '_', not
 // starting with a digit, not a word of the language): what a --table must be.
 bool is_plain_name(std::string_view name);

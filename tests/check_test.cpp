@@ -426,8 +426,8 @@ TEST_CASE("a usage error points to the command's own --help") {
     const Run format = run({"check", "x.yaml", "--format", "xml"});
     CHECK(format.err.find("\nRun 'strata check --help' for usage.\n") != std::string::npos);
     // Arguments not expected are listed in the order they were given.
-    CHECK(run({"runs", "--db", "x.db", "--wait", "1s", "a"}).err ==
-          "strata runs: The following arguments were not expected: --wait 1s a\nRun 'strata "
+    CHECK(run({"runs", "--db", "x.db", "--lease", "1s", "a"}).err ==
+          "strata runs: The following arguments were not expected: --lease 1s a\nRun 'strata "
           "runs --help' for usage.\n");
     // With --format json the mistake is an error object too: a program reads stdout.
     for (const std::vector<std::string>& args :

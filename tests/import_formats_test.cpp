@@ -291,7 +291,12 @@ TEST_CASE("cells: integers, numbers and dates as exports write them") {
     CHECK_FALSE(parse_integer_cell("15 00"));
     CHECK_FALSE(parse_integer_cell("1 5000"));
     CHECK_FALSE(parse_integer_cell("+7"));
-    CHECK_FALSE(parse_integer_cell("1234567890123456789"));
+    // 19 digits only ungrouped and within a 64-bit integer (a column declared INTEGER).
+    CHECK(parse_integer_cell("1234567890123456789") == 1234567890123456789);
+    CHECK(parse_integer_cell("-9223372036854775808") == INT64_MIN);
+    CHECK_FALSE(parse_integer_cell("9223372036854775808"));
+    CHECK_FALSE(parse_integer_cell("1 234 567 890 123 456 789"));
+    CHECK_FALSE(parse_integer_cell("12345678901234567890"));
     CHECK(parse_number_cell("12,5", DecimalMark::Comma) == 12.5);
     CHECK_FALSE(parse_number_cell("12,5", DecimalMark::Dot));
     CHECK(parse_number_cell("-0,25", DecimalMark::Comma) == -0.25);

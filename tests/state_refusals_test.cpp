@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -151,4 +152,38 @@ TEST_CASE("triggers stops at a run row whose as_of was changed outside strata") 
     CHECK_MESSAGE(r.err.find("run 2 of ruleset 'tiers' has the as_of 'garbage', which is not a "
                              "date") != std::string::npos,
                   r.err);
+}
+
+// A run holds the state while it writes; the commands that only read it gave up after a
+// fixed 5 s. They wait as long as --wait says (30 s by default), and say they waited.
+TEST_CASE("runs, history, triggers, versions and show wait for a held state as --wait says") {
+    Stored s;
+    SQLite::Database holder(s.db, SQLite::OPEN_READWRITE);
+    holder.exec("BEGIN EXCLUSIVE; UPDATE strata_runs SET ruleset = ruleset;");
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{{"runs", "--db", s.db},
+                                               {"history", "--db", s.db, "--customer", "7"},
+                                               {"triggers", "--db", s.db},
+                                               {"versions", "--db", s.db},
+                                               {"show", "tiers@1", "--db", s.db}}) {
+        CAPTURE(args[0]);
+        auto with = args;
+        with.insert(with.end(), {"--wait", "1s"});
+        const auto started = std::chrono::steady_clock::now();
+        const Run r = run_cli(with);
+        const auto waited = std::chrono::steady_clock::now() - started;
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(
+            r.err.find("is locked by another process (waited 1s, the --wait)") != std::string::npos,
+            r.err);
+        CHECK(waited >= std::chrono::milliseconds(900));
+        with.back() = "soon";
+        const Run bad = run_cli(with);
+        CHECK(bad.code == 2);
+        CHECK(bad.err.find("--wait 'soon' is not a duration like 30s, 2m or 1h") !=
+              std::string::npos);
+    }
+    holder.exec("ROLLBACK");
+    const Run r = run_cli({"runs", "--db", s.db, "--wait", "0s"});
+    CHECK_MESSAGE(r.code == 0, r.err);
 }

@@ -1,0 +1,125 @@
+// strata import at its edges: database paths SQLite would not read as files, --append to
+// columns that differ only in letter case beyond ASCII, 19-digit integers and STRICT tables,
+// files that are not CSV, and a database another process holds.
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "import_support.hpp"
+#include "test_support.hpp"
+
+using strata::testing::run_cli;
+using strata::testing::TempDir;
+using namespace strata::testing::import_fixture;
+
+// An empty --db is a temporary database to SQLite, ':memory:' one in memory, and 'file:…' a
+// URI: an import into any of them said "2 rows imported" and kept nothing, or wrote a file of
+// another name.
+TEST_CASE("import, run and demo-data refuse a --db SQLite would not read as that file") {
+    TempDir dir;
+    const auto csv = dir.write("t.csv", "id,v\n1,10\n2,20\n");
+    for (const std::string db : {"", ":memory:", "file:t.db"}) {
+        CAPTURE(db);
+        auto r = run_cli({"import", csv, "--db", db, "--table", "c"});
+        CHECK(r.code == 2);
+        CHECK(r.out.find("imported") == std::string::npos);
+        const std::string problem = db.empty()         ? "--db is empty"
+                                    : db == ":memory:" ? "is SQLite's database in memory"
+                                                       : "would be read by SQLite as a URI";
+        CHECK_MESSAGE(r.err.find(problem) != std::string::npos, r.err);
+        r = run_cli({"import", csv, "--db=" + db, "--table", "c", "--format", "json"});
+        CHECK(r.code == 2);
+        CHECK(r.out.find("\"kind\":\"usage\"") != std::string::npos);
+    }
+    auto r = run_cli({"run", dir.write("r.yaml", "ruleset: r\n"), "--db", "file:x.db"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("give the path without 'file:', or as ./file:x.db") != std::string::npos);
+    r = run_cli({"runs", "--state", ":memory:"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--state ':memory:'") != std::string::npos);
+    const std::string uri = "file:" + dir.file("demo.db");
+    r = run_cli({"demo-data", "--kind", "retail", "--customers", "5", "--out", uri});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--out '" + uri + "'") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.file("demo.db")));
+}
+
+// SQLite folds only ASCII letters: "имя" and "Имя" are two columns. The header Имя went into
+// имя, the column strata would name it, though a column is written exactly as the header.
+TEST_CASE("import --append puts a header into the column written exactly as it") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    {
+        SQLite::Database d(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        d.exec(R"(CREATE TABLE c (id INTEGER PRIMARY KEY, "имя" TEXT, "Имя" TEXT))");
+    }
+    auto r = run_cli(
+        {"import", dir.write("t.csv", "id,Имя\n1,X\n"), "--db", db, "--table", "c", "--append"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(cell(db, R"(SELECT coalesce("имя", 'none') || '/' || "Имя" FROM c)") == "text:none/X");
+}
+
+TEST_CASE("import --append: 19-digit integers into INTEGER, '007' into a STRICT table's ANY") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    {
+        SQLite::Database d(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        d.exec(
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, n INTEGER);"
+            "CREATE TABLE s (id INTEGER PRIMARY KEY, a ANY) STRICT;");
+    }
+    auto r = run_cli({"import",
+                      dir.write("n.csv", "id,n\n3,9223372036854775807\n4,-1234567890123456789\n"),
+                      "--db", db, "--table", "c", "--append"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(cell(db, "SELECT n FROM c WHERE id = 3") == "int:9223372036854775807");
+    CHECK(cell(db, "SELECT n FROM c WHERE id = 4") == "int:-1234567890123456789");
+    // One past the largest 64-bit integer is no integer.
+    r = run_cli({"import", dir.write("o.csv", "id,n\n5,9223372036854775808\n"), "--db", db,
+                 "--table", "c", "--append"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("'9223372036854775808' is not an integer") != std::string::npos);
+    // A STRICT table's ANY column keeps a text as written; a plain table's would make it 7.
+    r = run_cli(
+        {"import", dir.write("s.csv", "id,a\n2,007\n"), "--db", db, "--table", "s", "--append"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(cell(db, "SELECT a FROM s") == "text:007");
+}
+
+TEST_CASE("import names what a file that is not CSV looks like, and why a table name is refused") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    auto refused = [&](const std::string& name, const std::string& bytes) {
+        const auto r = run_cli({"import", dir.write(name, bytes), "--db", db, "--table", "c"});
+        CHECK(r.code == 2);
+        return r.err;
+    };
+    CHECK(refused("a.json", "[{\"id\": 1}]\n").find("looks like JSON, not CSV text") !=
+          std::string::npos);
+    CHECK(refused("b.jsonl", "{\"id\": 1}\n").find("looks like JSON") != std::string::npos);
+    CHECK(refused("c.xlsx", std::string("PK\x03\x04", 4) + "rest")
+              .find("a zip file (an Excel or OpenDocument workbook?)") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(db));
+    // A header in brackets is CSV.
+    auto r =
+        run_cli({"import", dir.write("d.csv", "[id],name\n1,a\n"), "--db", db, "--table", "c"});
+    CHECK_MESSAGE(r.code == 0, r.err);
+    r = run_cli({"import", dir.write("e.csv", "id\n1\n"), "--db", db, "--table", "and"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--table 'and' is a word of the rule language") != std::string::npos);
+}
+
+TEST_CASE("import into a database another process holds says it is locked") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    SQLite::Database holder(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    holder.exec("CREATE TABLE other (x); BEGIN EXCLUSIVE; INSERT INTO other VALUES (1);");
+    const auto r = run_cli({"import", dir.write("t.csv", "id\n1\n"), "--db", db, "--table", "c"});
+    CHECK(r.code == 2);
+    CHECK_MESSAGE(r.err.find("is locked by another process") != std::string::npos, r.err);
+    holder.exec("ROLLBACK");
+}
