@@ -154,9 +154,14 @@ std::optional<PopulationFit> fit_of(const bound::Call& call, const FixedPopulati
             fit.a = call.params.a;
             fit.b = call.params.b;
             // A boundary customer with a null key comes last among equal values, so every
-            // customer whose value equals a class's start is in that class.
-            fit.last_a = AbcBoundary{true, a->second.first, Value{}, 0};
-            fit.last_b = AbcBoundary{true, bb->second.first, Value{}, 0};
+            // customer whose value equals a class's start is in that class; with the last
+            // customer's key (as a run lists it), those up to that key are.
+            auto last_key = [&](const char* cls) {
+                auto it = fixed.class_last_keys.find(cls);
+                return it == fixed.class_last_keys.end() ? Value{} : it->second;
+            };
+            fit.last_a = AbcBoundary{true, a->second.first, last_key("A"), 0};
+            fit.last_b = AbcBoundary{true, bb->second.first, last_key("B"), 0};
             return fit;
         }
         default:

@@ -193,9 +193,33 @@ class TestLoader : public YamlReader {
                     if (listed(rule_keys::fixed_rfm)) {
                         if (auto values = list(value)) fixed.fields[*key] = {*values, at};
                     } else if (listed(rule_keys::fixed_abc)) {
-                        if (!value.IsScalar())
+                        if (value.IsMap()) {
+                            // The class's last customer, as a run's JSON lists it.
+                            std::optional<Value> last_value, last_key;
+                            visit_map(value, rule_keys::abc_boundary.where,
+                                      rule_keys::abc_boundary.known,
+                                      rule_keys::abc_boundary.required,
+                                      [&](const YAML::Node& k, const YAML::Node& v) {
+                                          const std::string& name = k.Scalar();
+                                          if (name != "last_value" && name != "last_key")
+                                              return;  // the run's counts, not read
+                                          if (!v.IsScalar()) {
+                                              error(Code::Structure, node_location(v),
+                                                    "class " + *key + "'s " + k.Scalar() +
+                                                        " must be a single value");
+                                              return;
+                                          }
+                                          (k.Scalar() == "last_value" ? last_value : last_key) =
+                                              scalar_value(v);
+                                      });
+                            if (!last_value) continue;
+                            fixed.classes[*key] = {*last_value, at};
+                            if (last_key) fixed.class_last_keys[*key] = *last_key;
+                        } else if (!value.IsScalar())
                             error(Code::Structure, node_location(value),
-                                  "where class " + *key + " begins must be a single number");
+                                  "where class " + *key +
+                                      " begins must be a single number, or its last customer "
+                                      "{last_value: x, last_key: k}");
                         else
                             fixed.classes[*key] = {scalar_value(value), at};
                     } else {

@@ -60,6 +60,9 @@ struct FixedPopulation {
     std::optional<std::vector<Value>> cuts;
     std::map<std::string, std::pair<std::vector<Value>, Location>> fields;
     std::map<std::string, std::pair<Value, Location>> classes;
+    // A class given by its last customer: that customer's key (customers whose value is the
+    // class's equal theirs are in it up to this key). Absent: all of them are.
+    std::map<std::string, Value> class_last_keys;
 };
 
 struct TestCase {

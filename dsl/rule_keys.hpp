@@ -63,6 +63,12 @@ inline const MappingKeys test_state{
 // A case's `population:` entry for an rfm let and for an abc let.
 inline const MappingKeys fixed_rfm{"rfm cut points", "fixed_rfm", {"r", "f", "m"}, {}};
 inline const MappingKeys fixed_abc{"abc class starts", "fixed_abc", {"A", "B"}, {}};
+// An abc class given by its last customer, as a run's JSON lists it (whose `customers` and
+// `cumulative_share` may be copied with it, and are not read).
+inline const MappingKeys abc_boundary{"an abc class's last customer",
+                                      "abc_boundary",
+                                      {"last_value", "last_key", "customers", "cumulative_share"},
+                                      {"last_value"}};
 inline const MappingKeys test_expectation{
     "an expectation", "test_expectation", {"segment", "tactical"}, {"segment"}};
 
@@ -80,7 +86,8 @@ inline std::vector<const MappingKeys*> rule_file_mappings() {
 // The same for test files.
 inline std::vector<const MappingKeys*> test_file_mappings() {
     return {&rule_keys::test_file,        &rule_keys::test_case, &rule_keys::test_state,
-            &rule_keys::test_expectation, &rule_keys::fixed_rfm, &rule_keys::fixed_abc};
+            &rule_keys::test_expectation, &rule_keys::fixed_rfm, &rule_keys::fixed_abc,
+            &rule_keys::abc_boundary};
 }
 
 }  // namespace strata

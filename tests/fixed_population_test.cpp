@@ -153,3 +153,62 @@ TEST_CASE("a population block that does not fit the rules is a rule problem at f
     expect_error(with(kTests, "{ A: 300, B: 100 }", "{ A: 300, C: 100 }"),
                  "'C' is neither an rfm field (r, f, m) nor an abc class (A, B)");
 }
+
+// A run breaks abc's ties by key, so A can end inside ten equal values (8 of them in A). Its
+// JSON names each class's last customer; a case given those scores its customers as the run
+// did, where the values alone (A: 10) put all ten in A.
+TEST_CASE("an abc class given by the run's last customer splits equal values as the run did") {
+    TempDir dir;
+    std::string sql =
+        "CREATE TABLE customers (customer_id INTEGER);\n"
+        "CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);\n";
+    std::string customers, orders, expect;
+    for (int i = 1; i <= 10; ++i) {
+        sql += "INSERT INTO customers VALUES (" + std::to_string(i) + ");\n";
+        sql += "INSERT INTO orders VALUES (" + std::to_string(i) + ", 10, '2026-10-01');\n";
+        customers += "      - { customer_id: " + std::to_string(i) + " }\n";
+        orders += "        - { customer_id: " + std::to_string(i) +
+                  ", order_date: 2026-10-01, amount: 10 }\n";
+        expect += "      " + std::to_string(i) + (i <= 8 ? ": a\n" : ": other\n");
+    }
+    const std::string db = dir.database("base.db", sql);
+    const std::string rules = dir.write("abc.yaml", R"(ruleset: abcfix
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  rev: sum(orders.amount)
+  c: abc(rev)
+general:
+  segments:
+    - id: a
+      when: c == 'A'
+    - id: other
+      when: otherwise
+)");
+    const Run run =
+        run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01", "--format", "json"});
+    REQUIRE_MESSAGE(run.code == 0, run.err);
+    // The run's classes, as it lists them.
+    CHECK(run.out.find("\"A\":{\"customers\":8,\"last_value\":10,\"last_key\":8") !=
+          std::string::npos);
+    auto test_file = [&](const std::string& population) {
+        dir.write("abc.test.yaml",
+                  "cases:\n  - name: as the run\n    as_of: 2026-11-01\n"
+                  "    customers:\n" +
+                      customers + "    facts:\n      orders:\n" + orders +
+                      "    population:\n      c: " + population + "\n    expect:\n" + expect);
+        return run_cli({"test", rules});
+    };
+    const Run copied = test_file(
+        "{ A: {customers: 8, last_value: 10, last_key: 8, cumulative_share: 0.8}, "
+        "B: {last_value: 10, last_key: 10} }");
+    CHECK_MESSAGE(copied.code == 0, copied.out, copied.err);
+    const Run values = test_file("{ A: 10, B: 10 }");
+    CHECK(values.code == 1);
+    CHECK(values.out.find("customer 9: expected segment other, got a") != std::string::npos);
+    const Run wrong = test_file("{ A: {last_value: 10, last_key: [8]}, B: 10 }");
+    CHECK(wrong.code == 1);
+    CHECK(wrong.err.find("class A's last_key must be a single value") != std::string::npos);
+}
