@@ -26,6 +26,19 @@ std::optional<double> as_number(const Value& v) {
     return std::nullopt;
 }
 
+// Whether the database holds strata's run state and nothing else: a state file given as the
+// customer database.
+bool only_run_state(const Schema& schema) {
+    bool run_state = false;
+    for (const auto& [name, table] : schema.tables) {
+        if (name.rfind("strata_", 0) == 0)
+            run_state = true;
+        else if (name.rfind("sqlite_", 0) != 0)
+            return false;
+    }
+    return run_state;
+}
+
 }  // namespace
 
 void add_customer_values(SQLite::Database& data, SQLite::Database& state, const RunRecord& run,
@@ -46,6 +59,13 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
     if (!schema) {
         m.notes.push_back("The customer database could not be read: " + store_error.message + "." +
                           skipped);
+        return;
+    }
+    if (only_run_state(*schema)) {
+        m.notes.push_back("'" + data.getFilename() +
+                          "' holds only strata's run state, no customers: give the customer "
+                          "database as --db, and this file as --state, to see how each segment "
+                          "differs from the base, the Pareto curve and R × F.");
         return;
     }
     Diagnostics diags;

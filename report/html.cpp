@@ -436,7 +436,12 @@ std::string render_report_html(const ReportModel& m, const std::string& chart_li
          "far below may not be. The Pareto curve: customers ordered by value, the most valuable "
          "first, against the share of all value they hold."
          "</p>\n";
-    if (!m.value_total) {
+    if (!m.value_total && !m.value_name.empty()) {
+        // The run stored no total: it was past the range a total is kept in (running.md).
+        o << "<p class=\"note\">The run's total of <code>" << escape(m.value_name)
+          << "</code> is out of the range a total is kept in (a value of 1.7e29 or more in size, "
+             "or a total of 10^29 or more), so there is no value to share out.</p>";
+    } else if (!m.value_total) {
         o << "<p class=\"note\">The rule file has no <code>value</code>, so there is no value to "
              "share out.</p>";
     } else if (m.customers == 0) {

@@ -120,3 +120,40 @@ general:
     CHECK(html.find("<p class=\"note\">1 customer has no score (null: no rows to score, say) and "
                     "is not in the grid.</p>") != std::string::npos);
 }
+
+TEST_CASE("report: a state file given as --db, and a value total out of range, are said as such") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", R"sql(
+CREATE TABLE customers (id TEXT, spend REAL);
+INSERT INTO customers VALUES ('a', 1.7e308), ('b', 1.7e308), ('c', 5), ('d', 1.7e308);
+)sql");
+    const std::string rules = dir.write("rules.yaml", R"(ruleset: huge
+version: 1
+source: {customers: customers, key: id}
+let:
+  s: coalesce(spend, 0)
+value: s
+general:
+  segments:
+    - {id: big, when: s > 100}
+    - {id: small, when: s > 1}
+    - {id: rest, when: otherwise}
+)");
+    const std::string state = dir.file("state.db");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
+            0);
+    const std::string out = dir.file("report.html");
+    Run r = run_cli({"report", "--db", db, "--state", state, "--out", out});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    std::string html = read_file(out);
+    CHECK(html.find("The run's total of <code>s</code> is out of the range a total is kept in") !=
+          std::string::npos);
+    CHECK(html.find("The rule file has no <code>value</code>") == std::string::npos);
+    // The state file as the customer database: its runs are there, its customers are not.
+    r = run_cli({"report", "--db", state, "--out", out});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    html = read_file(out);
+    CHECK(html.find("holds only strata&#39;s run state, no customers: give the customer database "
+                    "as --db, and this file as --state") != std::string::npos);
+    CHECK(html.find("no longer compiles") == std::string::npos);
+}
