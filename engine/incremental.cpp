@@ -154,7 +154,8 @@ std::optional<std::string> why_not_incremental(const CompiledRules& rules,
             return "the watch of table '" + use.table + "' counts " + number(is.watch->changes) +
                    " changes, fewer than the " + number(*was.watch_changes) +
                    " it counted for run " + number(kept->run_id) +
-                   ": it was installed again since (its row or triggers were removed), so "
+                   ": it was installed again since (its row or triggers were removed), or the "
+                   "database is not the one the kept state was read from (a copy?), so "
                    "changes below the watermark may have gone unseen";
         if (is.watch->changes != *was.watch_changes) {
             // The watch is shared: another ruleset's run may have raised it above this one's

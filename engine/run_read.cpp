@@ -86,8 +86,8 @@ void decide_incremental(const ReadRequest& req, const CustomerTable& customers,
                 true;
         if (came_or_left && kinds.integer && kinds.text)
             reason =
-                "the base has integer and text keys, and customers came or left: rows "
-                "already read may belong to another customer now";
+                "the base and the kept state have integer and text keys between them, and "
+                "customers came or left: rows already read may belong to another customer now";
         for (const FactWatermark& f : kept->facts) {
             if (reason) break;
             if (fresh > 0 && f.orphan_rows > f.keyless_rows) {
