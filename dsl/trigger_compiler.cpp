@@ -11,6 +11,28 @@ namespace strata {
 
 namespace {
 
+// Where the template opened before `from` closes: the first "}}" outside the expression's
+// string literals ('…' or "…", with backslash escapes), so '{{ 'a}}b' }}' is one template.
+// Without such a "}}" (a string never closed), the first "}}" at all, so that the expression's
+// own error names the string; npos when there is none.
+size_t template_close(const std::string& s, size_t from) {
+    char quote = 0;
+    for (size_t i = from; i < s.size(); ++i) {
+        const char c = s[i];
+        if (quote) {
+            if (c == '\\')
+                ++i;
+            else if (c == quote)
+                quote = 0;
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+        } else if (c == '}' && i + 1 < s.size() && s[i + 1] == '}') {
+            return i;
+        }
+    }
+    return s.find("}}", from);
+}
+
 using Code = DiagnosticCode;
 
 // A segment as membership holds it: its kind and id or path.
@@ -233,7 +255,7 @@ TemplateParts split_template(const SourceFile& file, const ExprText& text,
             break;
         }
         literal += s.substr(i, open - i);
-        const size_t close = s.find("}}", open + 2);
+        const size_t close = template_close(s, open + 2);
         if (close == std::string::npos) {
             diags.error(DiagnosticCode::Syntax, file.path(), sub(open, open + 2).location,
                         "'{{' without its closing '}}' in a parameter; a template is "

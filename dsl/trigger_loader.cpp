@@ -272,7 +272,19 @@ class TriggerReader {
             const size_t at = text.text.rfind(" within ");
             std::optional<Duration> d;
             if (at != std::string::npos) d = parse_duration(trim(text.text.substr(at + 8)));
-            if (!d || (d->months == 0 && d->days == 0)) {
+            if (d && d->months == 0 && d->days == 0) {
+                // The duration, as written after 'within '.
+                size_t from = at + 8;
+                while (from < text.text.size() &&
+                       std::isspace(static_cast<unsigned char>(text.text[from])))
+                    ++from;
+                r_.error(Code::InvalidValue, locate_in(r_.file(), text, from, text.text.size()),
+                         std::string(what) +
+                             ": a window of zero counts nothing as success; give a duration "
+                             "such as 30d");
+                return false;
+            }
+            if (!d) {
                 const auto too_long =
                     at == std::string::npos
                         ? std::nullopt

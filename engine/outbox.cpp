@@ -371,11 +371,12 @@ std::optional<ChangedActionPlace> changed_action_place(SQLite::Database& state,
 
 std::string changed_action_message(const ChangedActionPlace& place, const std::string& as_of,
                                    int64_t version) {
-    const std::string n = std::to_string(place.action + 1);
+    // Counted from 0, as the outbox's `action` column and the idempotency key count.
+    const std::string n = std::to_string(place.action);
     return "trigger '" + place.trigger_id + "': the outbox already holds its action " + n +
-           " at as_of " + as_of + " as '" + place.stored_type + "' (enqueued by version " +
-           std::to_string(place.stored_version) + "), and version " + std::to_string(version) +
-           " has a '" + place.new_type +
+           " (counted from 0) at as_of " + as_of + " as '" + place.stored_type +
+           "' (enqueued by version " + std::to_string(place.stored_version) + "), and version " +
+           std::to_string(version) + " has a '" + place.new_type +
            "' there. An action's idempotency key is its place in "
            "the trigger, so this run would take one action for the other: the new one never "
            "enqueued, and the one enqueued before enqueued again at its new place. Nothing was "

@@ -264,10 +264,12 @@ TEST_CASE("clickhouse run: a re-run whose trigger got an action at another's pla
     const std::string before = sqlite_outbox(state);
     const Run refused = run(rules(2, sms + email), "2026-11-01");
     CHECK(refused.code == 1);
-    CHECK_MESSAGE(refused.err.find("trigger 'ping': the outbox already holds its action 1 at "
-                                   "as_of 2026-11-01 as 'email' (enqueued by version 1), and "
-                                   "version 2 has a 'sms' there") != std::string::npos,
-                  refused.err);
+    CHECK_MESSAGE(
+        refused.err.find(
+            "trigger 'ping': the outbox already holds its action 0 "
+            "(counted from 0) at as_of 2026-11-01 as 'email' (enqueued by version 1), and "
+            "version 2 has a 'sms' there") != std::string::npos,
+        refused.err);
     CHECK(sqlite_outbox(state) == before);
     // The refused run is not a run: the latest is still run 2, and the next run may take the
     // message's advice of a later as_of.

@@ -490,10 +490,12 @@ INSERT INTO customers VALUES (1, 10), (2, 500), (3, 2000);
     const std::string before = postgres_outbox(pg.connection);
     const Run refused = both(rules(2, sms + email), "2026-11-01");
     CHECK(refused.code == 1);
-    CHECK_MESSAGE(refused.err.find("trigger 'ping': the outbox already holds its action 1 at "
-                                   "as_of 2026-11-01 as 'email' (enqueued by version 1), and "
-                                   "version 2 has a 'sms' there") != std::string::npos,
-                  refused.err);
+    CHECK_MESSAGE(
+        refused.err.find(
+            "trigger 'ping': the outbox already holds its action 0 "
+            "(counted from 0) at as_of 2026-11-01 as 'email' (enqueued by version 1), and "
+            "version 2 has a 'sms' there") != std::string::npos,
+        refused.err);
     CHECK(postgres_outbox(pg.connection) == before);
     REQUIRE(both(rules(3, email + sms), "2026-11-01").code == 0);
     CHECK(postgres_outbox(pg.connection) == sqlite_outbox(state));
