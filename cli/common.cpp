@@ -232,9 +232,12 @@ std::optional<std::string> refuses_far_future_as_of(Date as_of, Date today,
     return refused;
 }
 
+bool starts_formula(std::string_view s) {
+    return !s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string_view::npos;
+}
+
 void write_csv_field(std::ostream& out, const std::string& s, bool guard_formulas) {
-    const bool formula = guard_formulas && !s.empty() &&
-                         std::string_view("=+-@\t\r").find(s[0]) != std::string::npos;
+    const bool formula = guard_formulas && starts_formula(s);
     const std::string_view guard = formula ? "'" : "";
     if (s.find_first_of(",\"\n\r") == std::string::npos) {
         out << guard << s;

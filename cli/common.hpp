@@ -144,5 +144,7 @@ inline int busy_timeout_ms(int64_t seconds) {
 // @, a tab or a carriage return) is written with a leading ' so that it stays text (OWASP's
 // advice against CSV injection).
 void write_csv_field(std::ostream& out, const std::string& s, bool guard_formulas = false);
+// Whether a spreadsheet would run `s` as a formula: it starts with =, +, -, @, a tab or a CR.
+bool starts_formula(std::string_view s);
 
 }  // namespace strata::cli

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <ostream>
+#include <set>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -230,6 +231,33 @@ size_t write_json_rows(std::ostream& out, const StoredRun& run, bool array) {
     return not_utf8;
 }
 
+// Keys and segment ids are what a CRM matches on, and the formula guard changes them: says how
+// many keys, and which ids, are written with a leading '.
+void note_guarded_ids(const StoredRun& run, std::ostream& err) {
+    size_t keys = 0;
+    std::set<std::string> ids;
+    for (const MembershipRow& row : run.rows) {
+        if (const auto* text = std::get_if<Str>(&row.key); text && starts_formula(text->str()))
+            ++keys;
+        for (const std::string& id : {row.segment.str(), row.tactical.str()})
+            if (starts_formula(id)) ids.insert(id);
+    }
+    if (keys == 0 && ids.empty()) return;
+    std::string what =
+        keys ? thousands(keys) + (keys == 1 ? " customer key" : " customer keys") : std::string();
+    if (!ids.empty()) {
+        std::string listed;
+        for (const std::string& id : ids)
+            listed += (listed.empty() ? "'" : ", '") + id + "'";
+        what += (what.empty() ? "" : " and ") +
+                std::string(ids.size() == 1 ? "the id " : "the ids ") + listed;
+    }
+    err << "strata export: note: " << what
+        << " start with =, +, -, @, a tab or a carriage return, and are written with a leading ' "
+           "so that a spreadsheet shows them as text; give --raw to write them as stored, for a "
+           "system that matches on them\n";
+}
+
 // The export of a stored run, from a SQLite state (`state`) or a warehouse (null).
 int write_export(const ExportOptions& options, const StoredRun& run, SQLite::Database* state,
                  std::ostream& out, std::ostream& err) {
@@ -238,6 +266,7 @@ int write_export(const ExportOptions& options, const StoredRun& run, SQLite::Dat
         << ", as_of " << r.as_of << ", " << thousands(run.rows.size())
         << (run.rows.size() == 1 ? " customer\n" : " customers\n");
     note_changed_file(options, state, r, err);
+    if (options.format == ExportFormat::Csv && !options.raw) note_guarded_ids(run, err);
     if (options.format == ExportFormat::Csv && has_csv_options(options))
         return write_csv_with_options(options, run, state, out, err);
     if (options.format == ExportFormat::Csv)

@@ -1,6 +1,7 @@
 #include "cli/export_csv.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 
@@ -14,6 +15,7 @@
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
 #include "text/encoding.hpp"
+#include "text/one_line.hpp"
 
 namespace strata::cli {
 
@@ -340,8 +342,7 @@ bool fill_values(Evaluation& ev, const std::vector<ExportColumn>& columns, const
 // One CSV cell: quoted (RFC 4180) when it holds the delimiter, a quote or a line break; a text
 // that would start a spreadsheet formula gets a leading ' unless `guard` is off.
 void write_cell(std::string& out, const std::string& s, char delimiter, bool guard) {
-    const bool formula =
-        guard && !s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string::npos;
+    const bool formula = guard && starts_formula(s);
     const std::string special = std::string("\"\n\r") + delimiter;
     if (s.find_first_of(special) == std::string::npos) {
         out += (formula ? "'" : "") + s;
@@ -453,10 +454,19 @@ int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
             if (!converted) {
                 const size_t n = std::max<size_t>(1, names::char_length(cell, bad));
                 err << "strata export: row " << row;
-                if (key) err << " (customer " << format_value(*key) << ")";
-                err << ", column '" << column.header << "': the character '" << cell.substr(bad, n)
-                    << "' cannot be written in Windows-1251; nothing was "
-                    << "written. Use --encoding utf-8\n";
+                if (key) err << " (customer " << text::one_line(format_value(*key)) << ")";
+                err << ", column '" << column.header << "': ";
+                if (text::utf8_sequence_length(cell, bad) == 0) {
+                    // Not a character: a byte of text stored as other than UTF-8.
+                    char hex[8];
+                    std::snprintf(hex, sizeof hex, "0x%02X",
+                                  static_cast<unsigned>(static_cast<unsigned char>(cell[bad])));
+                    err << "the byte " << hex << " is not UTF-8 text, so it";
+                } else {
+                    err << "the character '" << cell.substr(bad, n) << "'";
+                }
+                err << " cannot be written in Windows-1251; nothing was written. Use --encoding "
+                       "utf-8\n";
                 return false;
             }
             encoded += *converted;

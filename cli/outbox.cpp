@@ -35,8 +35,9 @@ void note_keys_not_utf8(const std::vector<OutboxEntry>& rows, const std::string&
     }
     if (bad == 0) return;
     err << "strata outbox " << command << ": note: " << bad
-        << (bad == 1 ? " action has a customer key" : " actions have customer keys")
-        << " that are not UTF-8 text; JSON writes each byte that is not as \\ufffd, so two such "
+        << (bad == 1 ? " action has a customer key that is"
+                     : " actions have customer keys that are")
+        << " not UTF-8 text; JSON writes each byte that is not as \\ufffd, so two such "
            "keys can read alike in customer_key: the idempotency_key spells them in hex, "
            "byte for byte\n";
 }

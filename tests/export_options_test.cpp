@@ -420,3 +420,49 @@ TEST_CASE("export --run of another ruleset's run says whose run it is") {
     const Run missing = run_cli({"export", "first", "--db", db, "--run", "9"});
     CHECK(missing.err == "strata export: run 9 of ruleset 'first' does not exist\n");
 }
+
+// Keys and ids are what a CRM matches on: the formula guard's leading ' on a text key such as
+// a phone number changed it silently.
+TEST_CASE("export: keys and ids the formula guard changes are named on stderr; --raw keeps them") {
+    TempDir dir;
+    const std::string db =
+        dir.database("base.db",
+                     "CREATE TABLE customers (phone TEXT, name TEXT);"
+                     "INSERT INTO customers VALUES ('+79161234567', 'Ivan'), ('-100', 'Neg'), "
+                     "('42', 'Plain'), (CAST(X'626164FF6B6579' AS TEXT), 'Bytes');");
+    const std::string rules = dir.write("phones.yaml", R"(ruleset: phones
+version: 1
+source: {customers: customers, key: phone}
+general:
+  segments:
+    - id: -named
+      when: name is not null and name != 'Bytes'
+    - id: bytes
+      when: name == 'Bytes'
+    - id: other
+      when: otherwise
+)");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-12-01"}).code == 0);
+    for (const std::vector<std::string>& extra :
+         {std::vector<std::string>{}, {"--delimiter", ";"}}) {
+        std::vector<std::string> args{"export", "phones", "--db", db};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const Run guarded = run_cli(args);
+        REQUIRE_MESSAGE(guarded.code == 0, guarded.err);
+        CHECK(guarded.out.find("'+79161234567") != std::string::npos);
+        CHECK(guarded.err.find("note: 2 customer keys and the id '-named' start with =, +, -, @, "
+                               "a tab or a carriage return, and are written with a leading '") !=
+              std::string::npos);
+        args.push_back("--raw");
+        const Run raw = run_cli(args);
+        REQUIRE_MESSAGE(raw.code == 0, raw.err);
+        CHECK(raw.out.find("\n+79161234567") != std::string::npos);
+        CHECK(raw.err.find("leading '") == std::string::npos);
+    }
+    // A byte that is not UTF-8 is not a character Windows-1251 lacks.
+    const Run cp1251 = run_cli({"export", "phones", "--db", db, "--encoding", "cp1251", "--raw"});
+    CHECK(cp1251.code == 2);
+    CHECK_MESSAGE(cp1251.err.find("column 'customer_key': the byte 0xFF is not UTF-8 text, so it "
+                                  "cannot be written in Windows-1251") != std::string::npos,
+                  cp1251.err);
+}
