@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include "cli/common.hpp"
 #include "cli/outbox_common.hpp"
+#include "cli/whole_number.hpp"
 #include "engine/outbox.hpp"
 #include "engine/state.hpp"
 #include "text/encoding.hpp"
@@ -253,7 +254,7 @@ void add_sender(CLI::App* cmd, std::optional<std::string>& consumer, const std::
 CLI::Option* add_max_attempts(CLI::App* cmd, int64_t& max_attempts, const std::string& what) {
     return cmd->add_option("--max-attempts", max_attempts, what)
         ->type_name("N")
-        ->check(CLI::Range(int64_t{1}, int64_t{1000000}).description(""))
+        ->check(whole_number("the number of attempts", 1000000, 1))
         ->capture_default_str();
 }
 
@@ -287,10 +288,10 @@ void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
         "claim", "Mark up to N pending actions in flight for a consumer; print them as JSON Lines");
     group(claim_cmd);
     add_target(claim_cmd, claim->target);
-    claim_cmd->add_option("--limit", claim->limit, "Claim at most this many actions")
+    claim_cmd->add_option("--limit", claim->limit, "Claim at most this many actions (1 to 1000000)")
         ->required()
         ->type_name("N")
-        ->check(CLI::Range(int64_t{1}, int64_t{1000000}).description(""));
+        ->check(whole_number("the limit", 1000000, 1));
     claim_cmd->add_option("--consumer", claim->consumer, "Name of the sender claiming them")
         ->required()
         ->type_name("NAME")
@@ -304,7 +305,8 @@ void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
         ->check(duration_check(1))
         ->capture_default_str();
     add_max_attempts(claim_cmd, claim->max_attempts,
-                     "An action whose lease expires on this attempt is dead-lettered");
+                     "An action whose lease expires on this attempt is dead-lettered (1 to "
+                     "1000000)");
     claim_cmd->callback(
         [claim, &exit_code, &out, &err] { exit_code = run_outbox_claim(*claim, out, err); });
 
@@ -334,7 +336,8 @@ void add_outbox(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     fail_cmd->add_option("--reason", fail->reason, "Why the send failed (kept with the action)")
         ->required();
     add_max_attempts(fail_cmd, fail->max_attempts,
-                     "An action that failed on this attempt is dead-lettered, not retried");
+                     "An action that failed on this attempt is dead-lettered, not retried (1 to "
+                     "1000000)");
     fail_cmd->callback(
         [fail, &exit_code, &out, &err] { exit_code = run_outbox_fail(*fail, out, err); });
 }

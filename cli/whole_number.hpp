@@ -10,16 +10,18 @@
 
 namespace strata::cli {
 
-// Accepts decimal digits whose value lies in [0, max]; `what` names the value in the message
+// Accepts decimal digits whose value lies in [min, max]; `what` names the value in the message
 // ("a seed", "a sample size").
-inline CLI::Validator whole_number(const std::string& what, uint64_t max) {
+inline CLI::Validator whole_number(const std::string& what, uint64_t max, uint64_t min = 0) {
     return CLI::Validator(
-        [what, max](std::string& text) -> std::string {
+        [what, max, min](std::string& text) -> std::string {
             uint64_t value = 0;
             const char* end = text.data() + text.size();
             const auto [at, ec] = std::from_chars(text.data(), end, value);
-            if (!text.empty() && ec == std::errc() && at == end && value <= max) return "";
-            return what + " is a whole number from 0 to " + std::to_string(max) + ", not " + text;
+            if (!text.empty() && ec == std::errc() && at == end && value >= min && value <= max)
+                return "";
+            return what + " is a whole number from " + std::to_string(min) + " to " +
+                   std::to_string(max) + ", not " + text;
         },
         "");
 }

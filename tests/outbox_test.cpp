@@ -298,6 +298,14 @@ TEST_CASE("outbox usage, file and lock problems exit 2 with the command's name")
     CHECK(lease.code == 2);
     CHECK(lease.err.find("'5min' is not a duration like 30s, 5m, 1h or 2d") != std::string::npos);
     CHECK(outbox("claim", db, {"--limit", "0", "--consumer", "c"}).code == 2);
+    // A word is not a number out of range.
+    const Run word = outbox("claim", db, {"--limit", "abc", "--consumer", "c"});
+    CHECK(word.code == 2);
+    CHECK(word.err.find("the limit is a whole number from 1 to 1000000, not abc") !=
+          std::string::npos);
+    CHECK(outbox("fail", db, {"1", "--reason", "r", "--max-attempts", "many"})
+              .err.find("the number of attempts is a whole number from 1 to 1000000, not many") !=
+          std::string::npos);
     CHECK(outbox("claim", db, {"--limit", "1", "--consumer", ""}).code == 2);
     CHECK(outbox("list", db, {"--status", "sent"}).code == 2);
     CHECK(outbox("ack", db, {"one"}).code == 2);
