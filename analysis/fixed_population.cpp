@@ -140,28 +140,37 @@ std::optional<PopulationFit> fit_of(const bound::Call& call, const FixedPopulati
                                            "which classes A and B begin");
                 return std::nullopt;
             }
+            // A null start is an empty class (a run lists it with last_value null).
             for (const auto* c : {&a->second, &bb->second}) {
-                if (!fits_type(c->first, Type::Number) || as_double(c->first) <= 0) {
+                if (!is_null(c->first) &&
+                    (!fits_type(c->first, Type::Number) || as_double(c->first) <= 0)) {
                     b.fail(c->second, name + ": where a class begins must be a number above 0");
                     return std::nullopt;
                 }
             }
-            if (compare_values(a->second.first, bb->second.first) < 0) {
-                b.fail(bb->second.second, name + ": B must begin at or below where A begins");
-                return std::nullopt;
-            }
-            AbcFit fit;
-            fit.a = call.params.a;
-            fit.b = call.params.b;
             // A boundary customer with a null key comes last among equal values, so every
             // customer whose value equals a class's start is in that class; with the last
             // customer's key (as a run lists it), those up to that key are.
-            auto last_key = [&](const char* cls) {
+            auto boundary = [&](const char* cls, const Value& start) {
                 auto it = fixed.class_last_keys.find(cls);
-                return it == fixed.class_last_keys.end() ? Value{} : it->second;
+                return AbcBoundary{!is_null(start), start,
+                                   it == fixed.class_last_keys.end() ? Value{} : it->second, 0};
             };
-            fit.last_a = AbcBoundary{true, a->second.first, last_key("A"), 0};
-            fit.last_b = AbcBoundary{true, bb->second.first, last_key("B"), 0};
+            AbcFit fit;
+            fit.a = call.params.a;
+            fit.b = call.params.b;
+            fit.last_a = boundary("A", a->second.first);
+            fit.last_b = boundary("B", bb->second.first);
+            if (fit.last_a.present && fit.last_b.present &&
+                abc_before(fit.last_b.value, fit.last_b.key, fit.last_a.value, fit.last_a.key)) {
+                b.fail(bb->second.second,
+                       name + (compare_values(fit.last_a.value, fit.last_b.value) < 0
+                                   ? ": B must begin at or below where A begins"
+                                   : ": B's last customer comes before A's (a key before A's, "
+                                     "or A's given by its value alone, which takes every "
+                                     "customer of that value)"));
+                return std::nullopt;
+            }
             return fit;
         }
         default:

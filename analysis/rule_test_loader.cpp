@@ -1,5 +1,6 @@
 // Reading NAME.test.yaml (analysis/rule_tests.hpp).
 #include <cctype>
+#include <charconv>
 #include <set>
 
 #include "analysis/rule_tests.hpp"
@@ -24,10 +25,16 @@ Value scalar_value(const YAML::Node& n) {
     if (auto d = parse_date(s)) return Value{*d};
     if (auto t = parse_datetime(s)) return Value{*t};
     size_t i = s[0] == '-' || s[0] == '+' ? 1 : 0;
-    bool digits = i < s.size() && s.size() - i <= 18;
+    bool digits = i < s.size() && s.size() - i <= 19;
     for (size_t k = i; k < s.size(); ++k)
         digits = digits && std::isdigit(static_cast<unsigned char>(s[k]));
-    if (digits) return Value{static_cast<int64_t>(std::stoll(s))};
+    // Whole numbers a 64-bit integer holds (19-digit keys too); beyond, a number.
+    int64_t whole = 0;
+    const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
+    if (digits) {
+        const auto [at, ec] = std::from_chars(begin, s.data() + s.size(), whole);
+        if (ec == std::errc() && at == s.data() + s.size()) return Value{whole};
+    }
     char* end = nullptr;
     const double d = std::strtod(s.c_str(), &end);
     if (end && *end == '\0' && s.find_first_of("0123456789") != std::string::npos) return Value{d};
@@ -203,7 +210,7 @@ class TestLoader : public YamlReader {
                                           const std::string& name = k.Scalar();
                                           if (name != "last_value" && name != "last_key")
                                               return;  // the run's counts, not read
-                                          if (!v.IsScalar()) {
+                                          if (!v.IsScalar() && !v.IsNull()) {
                                               error(Code::Structure, node_location(v),
                                                     "class " + *key + "'s " + k.Scalar() +
                                                         " must be a single value");

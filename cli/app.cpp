@@ -425,9 +425,9 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
         if (json_format_given(app, args)) write_json_error(out, "usage", message);
         return kExitEnvironment;
     }
-    if (const std::string problem = sqlite_path_problem(args, command);
+    if (const std::string problem = sqlite_path_problem(app, args, command);
         !problem.empty() && !command.empty()) {
-        err << "strata " << command << ": " << problem << '\n';
+        err << "strata " << command_path(app, args, command) << ": " << problem << '\n';
         if (json_format_given(app, args)) write_json_error(out, "usage", problem);
         return kExitEnvironment;
     }

@@ -194,8 +194,14 @@ std::string url_scheme_given(const std::vector<std::string>& args, std::string& 
     return {};
 }
 
-std::string sqlite_path_problem(const std::vector<std::string>& args, const std::string& command) {
-    std::vector<std::string> names{"--db", "--state"};
+std::string sqlite_path_problem(const CLI::App& app, const std::vector<std::string>& args,
+                                const std::string& command) {
+    if (help_asked(args)) return {};
+    const CLI::App* cmd = command_app(app, args, command);
+    if (!cmd) return {};
+    std::vector<std::string> names;
+    for (const char* name : {"--db", "--state"})
+        if (cmd->get_option_no_throw(name)) names.push_back(name);
     if (command == "demo-data") names.push_back("--out");
     for (size_t i = 0; i < args.size(); ++i) {
         // Past "--", every word is a positional argument.
@@ -210,7 +216,8 @@ std::string sqlite_path_problem(const std::vector<std::string>& args, const std:
                 continue;
             if (value.empty())
                 return name + " is empty; give a SQLite file's path" +
-                       (name == "--out" ? "" : " (or a warehouse URL)");
+                       (name == "--db" && takes_warehouse_url(command) ? " (or a warehouse URL)"
+                                                                       : "");
             if (value == ":memory:")
                 return name +
                        " ':memory:' is SQLite's database in memory, which keeps nothing; "

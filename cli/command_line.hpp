@@ -76,7 +76,9 @@ std::string url_scheme_given(const std::vector<std::string>& args, std::string& 
 // What is wrong with a SQLite path given to --db or --state (or demo-data's --out), when
 // SQLite would not read it as a file of that name: an empty one (a temporary database),
 // ":memory:", or one starting "file:" (a URI). "" when each is a plain path.
-std::string sqlite_path_problem(const std::vector<std::string>& args, const std::string& command);
+// Only options the command has are looked at, and nothing when --help is asked.
+std::string sqlite_path_problem(const CLI::App& app, const std::vector<std::string>& args,
+                                const std::string& command);
 
 // CLI11's message, with the arguments it did not expect in the order they were given: it is
 // handed them last first (run_main), and lists them so ("1s --wait" for "--wait 1s").

@@ -115,15 +115,15 @@ ExprPtr Binder::Impl::bind_fact_name(const ast::Expr& src, const ast::Name& name
     auto it = fact.columns.find(column);
     if (it != fact.columns.end() || (fact.open && column != "as_of")) {
         const Type t = it != fact.columns.end() ? it->second : Type::Any;
-        // Without the database, a let's name may still be a column of the fact: said, since
-        // a run refuses it when the fact has no such column.
+        // Without the database, a let's name may still be a column of the fact (a let named
+        // like the column it sums): a note, since a run refuses it when the fact has none.
         if (it == fact.columns.end() && first == 0 && lets.count(column))
-            warning(Code::Scope, src.span,
-                    "'" + column + "' is a let, which an aggregate over '" + fact.name +
-                        "' cannot read (only its columns and as_of); this reads a column '" +
-                        column + "' of '" + fact.name +
-                        "', and a run refuses it unless that table has one (check with --db "
-                        "knows)");
+            diags.add(Severity::Note, current.file->path(), loc(src.span),
+                      "'" + column + "' is also a let, which an aggregate over '" + fact.name +
+                          "' cannot read (only its columns and as_of): this is a column '" +
+                          column + "' of '" + fact.name +
+                          "', and a run refuses it unless that table has one (check --db knows)",
+                      Code::Scope);
         return make(src, t, bound::FactColumn{fact_column(fact_context, column, t)});
     }
     if (first == 0 && column == "as_of") return make(src, Type::Date, bound::AsOf{});

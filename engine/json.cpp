@@ -76,6 +76,15 @@ std::string shortest_round_trip(double d) {
 
 }  // namespace
 
+JsonWriter& JsonWriter::exact(double d) {
+    separate();
+    if (!std::isfinite(d))
+        out_ << "null";
+    else
+        out_ << (d == 0 ? std::string("0") : shortest_round_trip(d));
+    return *this;
+}
+
 JsonWriter& JsonWriter::value(double d, int decimals) {
     separate();
     if (!std::isfinite(d)) {

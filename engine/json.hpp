@@ -27,6 +27,9 @@ class JsonWriter {
     // that would round to 0 without being 0, the shortest text that reads back as `d` (1e+308,
     // 5e-08); null when not finite.
     JsonWriter& value(double d, int decimals = 6);
+    // `d` as the shortest text that reads back as exactly `d` (33.333333333333336), for values
+    // a reader copies back, such as cut points; null when not finite.
+    JsonWriter& exact(double d);
     JsonWriter& value(bool b);
     JsonWriter& null();
     // `*v`, or null when `v` holds nothing (an optional double with `decimals` as above).

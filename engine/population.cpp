@@ -217,12 +217,15 @@ int key_order(const Value& a, const Value& b) {
     return compare_values(a, b);
 }
 
-// Whether (x, key) comes strictly before (y, other) in abc's order: x descending, then key.
+}  // namespace
+
 bool abc_before(const Value& x, const Value& key, const Value& y, const Value& other) {
     const int c = compare_values(x, y);
     if (c != 0) return c > 0;
     return key_order(key, other) < 0;
 }
+
+namespace {
 
 // x's exact-sum units (x positive), or nullopt beyond their range.
 std::optional<SumUnits> abc_units(const Value& x) {

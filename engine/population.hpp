@@ -109,6 +109,9 @@ Value apply_ntile(const NtileFit& fit, const Value& x);
 bool ranks_before(const NtileFit& fit, const Value& a, const Value& b);
 Value apply_percent_rank(const PercentRankFit& fit, const Value& x);
 Value apply_abc(const AbcFit& fit, const Value& x, const Value& key);
+// Whether (x, key) comes strictly before (y, other) in abc's order: x descending, then key
+// (integers before texts, a null key last).
+bool abc_before(const Value& x, const Value& key, const Value& y, const Value& other);
 
 // The fits over a column, kept as values or packed (the same fit either way).
 NtileFit fit_ntile(const Column& x, int64_t n, bool descending = false);

@@ -34,7 +34,7 @@ void json_value(JsonWriter& w, const Value& v) {
     else if (const auto* i = std::get_if<int64_t>(&v))
         w.value(*i);
     else if (const auto* d = std::get_if<double>(&v))
-        w.value(*d, 6);
+        w.exact(*d);  // exactly: a test file's population block copies cut points back
     else
         w.value(format_value(v));
 }

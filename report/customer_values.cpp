@@ -61,11 +61,21 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
                           skipped);
         return;
     }
+    // Its settings (report.min_share, the value's name) are the version's own, read without
+    // the database when the version cannot be evaluated against it.
+    auto apply_unbound_settings = [&] {
+        Diagnostics unbound;
+        if (auto file =
+                compile_rules(SourceFile(run.ruleset + "@" + std::to_string(run.version), *source),
+                              nullptr, unbound))
+            apply_rule_settings(*file, m);
+    };
     if (only_run_state(*schema)) {
         m.notes.push_back("'" + data.getFilename() +
                           "' holds only strata's run state, no customers: give the customer "
                           "database as --db, and this file as --state, to see how each segment "
                           "differs from the base, the Pareto curve and R × F.");
+        apply_unbound_settings();
         return;
     }
     Diagnostics diags;
@@ -78,13 +88,7 @@ void add_customer_values(SQLite::Database& data, SQLite::Database& state, const 
         }
         m.notes.push_back(version + " no longer compiles against the customer database" +
                           (first.empty() ? std::string() : " (" + first + ")") + "." + skipped);
-        // Its settings (report.min_share, the value's name) are still the version's own: read
-        // without the database.
-        Diagnostics unbound;
-        if (auto file =
-                compile_rules(SourceFile(run.ruleset + "@" + std::to_string(run.version), *source),
-                              nullptr, unbound))
-            apply_rule_settings(*file, m);
+        apply_unbound_settings();
         return;
     }
     apply_rule_settings(*rules, m);

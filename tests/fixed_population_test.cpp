@@ -211,4 +211,30 @@ general:
     const Run wrong = test_file("{ A: {last_value: 10, last_key: [8]}, B: 10 }");
     CHECK(wrong.code == 1);
     CHECK(wrong.err.find("class A's last_key must be a single value") != std::string::npos);
+    const Run crossed =
+        test_file("{ A: {last_value: 10, last_key: 8}, B: {last_value: 10, last_key: 7} }");
+    CHECK(crossed.code == 1);
+    CHECK(crossed.err.find("'c': B's last customer comes before A's") != std::string::npos);
+    // An empty class, as a run lists it: B without customers leaves 9 and 10 in C.
+    const Run empty_b =
+        test_file("{ A: {last_value: 10, last_key: 8}, B: {customers: 0, last_value: null} }");
+    CHECK_MESSAGE(empty_b.code == 0, empty_b.out, empty_b.err);
+}
+
+// Cut points are written exactly, so a test copies them back without losing digits: 100/3
+// taken to nine places is 33.333333333, not the 33.333333 of six decimals.
+TEST_CASE("a run's JSON writes population cut points exactly") {
+    TempDir dir;
+    const std::string db = dir.database(
+        "base.db",
+        "CREATE TABLE customers (customer_id INTEGER);"
+        "CREATE TABLE orders (customer_id INTEGER, amount REAL, order_date DATE);"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) "
+        "INSERT INTO customers SELECT i FROM n;"
+        "INSERT INTO orders SELECT customer_id, 100.0 / 3, '2026-10-01' FROM customers;");
+    const std::string rules = dir.write("rules.yaml", kRules);
+    const Run run = run_cli(
+        {"run", rules, "--db", db, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
+    REQUIRE_MESSAGE(run.code == 0, run.err);
+    CHECK(run.out.find("\"last_value\":33.333333333,") != std::string::npos);
 }

@@ -41,6 +41,13 @@ TEST_CASE("import, run and demo-data refuse a --db SQLite would not read as that
     r = run_cli({"runs", "--state", ":memory:"});
     CHECK(r.code == 2);
     CHECK(r.err.find("--state ':memory:'") != std::string::npos);
+    // Named by the command's path; --help still helps; a command without --db says so.
+    r = run_cli({"outbox", "claim", "--db", "", "--limit", "1", "--consumer", "c"});
+    CHECK(r.err.find("strata outbox claim: --db is empty") == 0);
+    CHECK(run_cli({"runs", "--db", "", "--help"}).code == 0);
+    r = run_cli({"test", "x.test.yaml", "--db", ""});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--db is empty") == std::string::npos);
     const std::string uri = "file:" + dir.file("demo.db");
     r = run_cli({"demo-data", "--kind", "retail", "--customers", "5", "--out", uri});
     CHECK(r.code == 2);

@@ -156,4 +156,7 @@ general:
     CHECK(html.find("holds only strata&#39;s run state, no customers: give the customer database "
                     "as --db, and this file as --state") != std::string::npos);
     CHECK(html.find("no longer compiles") == std::string::npos);
+    // The rule file's settings still hold: its value is named.
+    CHECK(html.find("The run's total of <code>s</code> is out of the range a total is kept in") !=
+          std::string::npos);
 }

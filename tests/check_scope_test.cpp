@@ -1,0 +1,44 @@
+// What `check` says about names inside an aggregate when it has no database to look them up.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "test_support.hpp"
+
+using namespace strata::testing;
+
+// Without --db, a name inside an aggregate may be a column of the fact or a let (which a run
+// refuses there). A let named like the column it sums is common and right, so this is a note,
+// never a warning that --strict would turn into an error.
+TEST_CASE("check without --db notes a let's name read inside an aggregate, even with --strict") {
+    TempDir dir;
+    const std::string rules = dir.write("rules.yaml", R"(ruleset: scoped
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+let:
+  revenue: sum(orders.revenue where revenue > 0)
+general:
+  segments:
+    - id: big
+      when: revenue >= 1000
+    - id: some
+      when: revenue > 0
+    - id: rest
+      when: otherwise
+)");
+    const Run r = run_cli({"check", rules, "--strict"});
+    CHECK_MESSAGE(r.code == 0, r.out, r.err);
+    CHECK(r.out.find("rules.yaml:7:37: note: 'revenue' is also a let, which an aggregate over "
+                     "'orders' cannot read (only its columns and as_of): this is a column "
+                     "'revenue' of 'orders'") != std::string::npos);
+    // With the database the column is found, and nothing is said.
+    const std::string db =
+        dir.database("base.db",
+                     "CREATE TABLE customers (customer_id INTEGER);"
+                     "CREATE TABLE orders (customer_id INTEGER, revenue REAL, order_date DATE);");
+    const Run with_db = run_cli({"check", rules, "--db", db, "--strict"});
+    CHECK_MESSAGE(with_db.code == 0, with_db.out);
+    CHECK(with_db.out.find("is also a let") == std::string::npos);
+}
