@@ -16,6 +16,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/run_warehouse.hpp"
+#include "engine/json.hpp"
 #include "engine/numeric.hpp"
 #include "engine/run.hpp"
 #include "engine/state.hpp"
@@ -331,8 +332,17 @@ void csv_rows(std::ostream& out, const SegmentResult& s, const RunReport& rep,
     out << ',' << s.count << ',' << share << ',';
     if (rep.has_value) {
         // Empty where the JSON has null: a total out of range, or no member with a value.
+        // Two decimals, as the JSON writes them: a total below half a cent that is not zero
+        // as it is (5e-08), not 0.00.
         auto amount = [](double v) {
-            return std::isfinite(v) ? format_fixed(v, 2) : std::string();
+            if (!std::isfinite(v)) return std::string();
+            std::string text = format_fixed(v, 2);
+            if (v != 0 && (text == "0.00" || text == "-0.00")) {
+                JsonWriter exact;
+                exact.exact(v);
+                text = exact.str();
+            }
+            return text;
         };
         out << amount(total_of(s.value_total)) << ',' << amount(average_of(s));
     } else {

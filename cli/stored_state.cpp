@@ -60,7 +60,7 @@ std::optional<StoredState> open_stored_state(const std::string& command, const s
         s.state = s.state_file.get();
     }
     auto tables = state_tables(*s.state, error);
-    if (!tables) return fail(error.message);
+    if (!tables) return open_failed(error);
     if (!tables->runs)
         return fail("no runs are stored in '" + s.state->getFilename() +
                     "'; run 'strata run' first" +

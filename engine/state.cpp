@@ -361,6 +361,7 @@ std::optional<StateTables> state_tables(SQLite::Database& state, StoreError& err
         return StateTables{has_table(state, "strata_runs"), state_common::has_stays(state)};
     } catch (const SQLite::Exception& e) {
         error.message = describe(e, "cannot read '" + state.getFilename() + "'");
+        error.locked = (e.getErrorCode() & 0xff) == SQLITE_BUSY;
         return std::nullopt;
     }
 }

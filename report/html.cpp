@@ -217,7 +217,8 @@ void write_workload(std::ostream& o, const ReportModel& m) {
          "month per channel: each segment's customers times its contact cadence "
          "(<code>contact_every</code>; a month is 365.25 / 12 = 30.4375 days, so 2w is 2.17 "
          "contacts a month). "
-         "Segments without a cadence are not counted.</p>\n";
+         "Segments without a cadence are not counted. Each figure is rounded on its own, so "
+         "the rows may not add up to the total exactly.</p>\n";
     o << "<div class=\"charts\"><div><table id=\"workload-table\"><thead><tr><th>Channel</th><th "
          "class=\"n\">Contacts per month</th></tr></thead><tbody>\n";
     double total = 0;

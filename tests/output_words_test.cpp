@@ -91,3 +91,28 @@ TEST_CASE("out of memory is a clear error with exit 2, and nothing is stored") {
     CHECK_FALSE(stored);
 }
 #endif
+
+// run --format csv wrote a value total below half a cent as 0.00, where the JSON has 3e-08.
+TEST_CASE("run --format csv writes a tiny value total as the JSON does, not as 0.00") {
+    TempDir dir;
+    const std::string db = dir.database("n.db",
+                                        "CREATE TABLE customers (id INTEGER PRIMARY KEY, x INT);"
+                                        "INSERT INTO customers VALUES (1, 1), (2, 0);");
+    const std::string rules = dir.write("tiny.yaml", R"(ruleset: tiny
+version: 1
+source: {customers: customers, key: id}
+let:
+  v: if(id == 1, 0.00000003, null)
+value: v
+general:
+  segments:
+    - {id: a, when: id == 1}
+    - {id: b, when: id == 2}
+    - {id: c, when: otherwise}
+)");
+    const Run csv = run_cli(
+        {"run", rules, "--db", db, "--as-of", "2026-12-01", "--dry-run", "--format", "csv"});
+    REQUIRE_MESSAGE(csv.code == 0, csv.err);
+    CHECK(csv.out.find("\na,0,,,1,0.500000,3e-08,3e-08,") != std::string::npos);
+    CHECK(csv.out.find("\nb,0,,,1,0.500000,0.00,,") != std::string::npos);
+}
