@@ -130,6 +130,9 @@ bool read_header(const ImportOptions& options, ParsedFile& file, std::string& er
         error = options.file + ": " + error;
         return false;
     }
+    // A DOS end-of-file mark (Ctrl-Z) some old exporters write last is not part of the last cell.
+    if (!file.decoded.text.empty() && file.decoded.text.back() == '\x1A')
+        file.decoded.text.pop_back();
     // Excel writes "sep=;" as a first line to name the separator: it is not the header.
     // LibreOffice, saving such a file again, quotes the line: "sep=;".
     const std::string& text = file.decoded.text;

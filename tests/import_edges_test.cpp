@@ -130,3 +130,13 @@ TEST_CASE("import into a database another process holds says it is locked") {
     CHECK_MESSAGE(r.err.find("is locked by another process") != std::string::npos, r.err);
     holder.exec("ROLLBACK");
 }
+
+// Old DOS exporters end the file with Ctrl-Z (0x1A), which was kept in the last cell.
+TEST_CASE("import drops a DOS end-of-file mark after the last row") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    const auto r =
+        run_cli({"import", dir.write("t.csv", "id,v\n1,x\n2,y\x1a"), "--db", db, "--table", "c"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(cell(db, "SELECT v FROM c WHERE id = 2") == "text:y");
+}
