@@ -69,13 +69,6 @@ general:
       when: otherwise
 )";
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // Run 1 of tiers as of 2026-10-01; then 1,200 customers move from small up to regular (customer
 // 7 up to vip, with tv) and 3 big ones down to small; run 2 as of 2026-11-01; then spenders
 // (run 3).
@@ -118,7 +111,7 @@ TEST_CASE("report: moves up and down between two runs, and the segment numbers o
     CHECK(r.out ==
           "wrote " + s.out +
               ": tiers v1, run 2 as of 2026-11-01, 1,510 customers, compared with run 1\n");
-    const std::string html = read_file(s.out);
+    const std::string html = file_text(s.out);
     // Listed earlier = up: small -> regular (1,199) and small -> vip (customer 7); vip -> small
     // is down.
     CHECK(html.find("id=\"moves-up\" data-value=\"1200\"") != std::string::npos);
@@ -163,10 +156,10 @@ TEST_CASE("report: defaults to the latest run's ruleset, and a first run has no 
         other << "notes";
     }
     auto r = s.report();
-    CHECK(read_file(s.out + ".partial") == "notes");
+    CHECK(file_text(s.out + ".partial") == "notes");
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(r.out == "wrote " + s.out + ": spenders v4, run 3 as of 2026-11-01, 1,510 customers\n");
-    const std::string html = read_file(s.out);
+    const std::string html = file_text(s.out);
     CHECK(html.find("data-ruleset=\"spenders\"") != std::string::npos);
     CHECK(html.find("id=\"moves-none\"") != std::string::npos);
     CHECK(html.find("id=\"chart-moves\"") == std::string::npos);
@@ -178,16 +171,16 @@ TEST_CASE("report: defaults to the latest run's ruleset, and a first run has no 
 TEST_CASE("report: the same state gives the same bytes, and --run and --compare choose") {
     Stored s;
     REQUIRE(s.report({"--ruleset", "tiers"}).code == 0);
-    const std::string once = read_file(s.out);
+    const std::string once = file_text(s.out);
     REQUIRE(s.report({"--ruleset", "tiers"}).code == 0);
-    CHECK(read_file(s.out) == once);
+    CHECK(file_text(s.out) == once);
     // --run alone reports that run, of its own ruleset.
     auto first = s.report({"--run", "1"});
     REQUIRE_MESSAGE(first.code == 0, first.err);
     CHECK(first.out.find("run 1 as of 2026-10-01") != std::string::npos);
     auto backwards = s.report({"--ruleset", "tiers", "--run", "1", "--compare", "2"});
     REQUIRE_MESSAGE(backwards.code == 0, backwards.err);
-    CHECK(read_file(s.out).find("id=\"moves-down\" data-value=\"1200\"") != std::string::npos);
+    CHECK(file_text(s.out).find("id=\"moves-down\" data-value=\"1200\"") != std::string::npos);
 }
 
 TEST_CASE("report: says so when the data changed since the run") {
@@ -197,7 +190,7 @@ TEST_CASE("report: says so when the data changed since the run") {
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(r.err.find("note: The data has changed since run 1") != std::string::npos);
     CHECK(r.err.find("1,203 of the run's customers are placed elsewhere") != std::string::npos);
-    CHECK(read_file(s.out).find("The data has changed since run 1") != std::string::npos);
+    CHECK(file_text(s.out).find("The data has changed since run 1") != std::string::npos);
 }
 
 TEST_CASE("report: --out through a symbolic link writes its file, which keeps its permissions") {
@@ -211,7 +204,7 @@ TEST_CASE("report: --out through a symbolic link writes its file, which keeps it
     const Run r = run_cli({"report", "--db", s.db, "--out", link});
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(fs::is_symlink(link));
-    CHECK(read_file(real).find("<!DOCTYPE html>") == 0);
+    CHECK(file_text(real).find("<!DOCTYPE html>") == 0);
     CHECK(fs::status(real).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
 }
 
@@ -296,7 +289,7 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
             0);
         const std::string out = dir.file("r.html");
         REQUIRE(run_cli({"report", "--db", db, "--state", state, "--out", out}).code == 0);
-        const bool flagged = read_file(out).find("data-flag=\"too_small\" data-segment=\"vip\"") !=
+        const bool flagged = file_text(out).find("data-flag=\"too_small\" data-segment=\"vip\"") !=
                              std::string::npos;
         CHECK(flagged == (std::string(share) == "8.41%"));
     }
@@ -305,7 +298,7 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
 TEST_CASE("report: the rule file's report.min_share sets the smallest share worth acting on") {
     Stored s("report:\n  min_share: 0.5%\n", false);
     REQUIRE(s.report().code == 0);
-    const std::string html = read_file(s.out);
+    const std::string html = file_text(s.out);
     CHECK(html.find("data-min-share=\"0.0050\"") != std::string::npos);
     CHECK(html.find("A general segment below 0.5% of the base") != std::string::npos);
     // vip holds 0.53%: above 0.5%.
@@ -315,7 +308,7 @@ TEST_CASE("report: the rule file's report.min_share sets the smallest share wort
         .exec("ALTER TABLE customers RENAME COLUMN spend TO spent");
     const Run stale = s.report();
     REQUIRE(stale.code == 0);
-    const std::string stale_html = read_file(s.out);
+    const std::string stale_html = file_text(s.out);
     CHECK(stale_html.find("no longer compiles") != std::string::npos);
     CHECK(stale_html.find("data-min-share=\"0.0050\"") != std::string::npos);
 
@@ -326,7 +319,7 @@ TEST_CASE("report: the rule file's report.min_share sets the smallest share wort
         CAPTURE(written);
         Stored other(std::string("report:\n  min_share: ") + written + "\n", false);
         REQUIRE(other.report().code == 0);
-        CHECK(read_file(other.out).find(std::string("A general segment ") + shown) !=
+        CHECK(file_text(other.out).find(std::string("A general segment ") + shown) !=
               std::string::npos);
     }
 
@@ -394,7 +387,7 @@ general:
     const std::string out = dir.file("r.html");
     const Run r = run_cli({"report", "--db", db, "--out", out});
     REQUIRE_MESSAGE(r.code == 0, r.err);
-    const std::string html = read_file(out);
+    const std::string html = file_text(out);
     // 51 × 30.4375 / 14 phone contacts a month; the tactical segment's sms is not added.
     CHECK(html.find("data-channel=\"phone\" data-contacts=\"110.9\"") != std::string::npos);
     CHECK(html.find("data-channel=\"sms\"") == std::string::npos);
@@ -441,13 +434,13 @@ TEST_CASE("report: an earlier run's holdout readout says it counts the later run
 )",
                    false);
     REQUIRE(s.report({"--run", "1"}).code == 0);
-    const std::string earlier = read_file(s.out);
+    const std::string earlier = file_text(s.out);
     CHECK(earlier.find("<tr data-trigger=\"welcome\">") != std::string::npos);
     CHECK(earlier.find("id=\"readout-scope\">Every firing of the ruleset up to its latest run "
                        "(run 2, as of 2026-11-01), later runs than this one included") !=
           std::string::npos);
     REQUIRE(s.report().code == 0);
-    CHECK(read_file(s.out).find("readout-scope") == std::string::npos);
+    CHECK(file_text(s.out).find("readout-scope") == std::string::npos);
 }
 
 TEST_CASE(
@@ -475,7 +468,7 @@ TEST_CASE(
         const std::string out = dir.file("report.html");
         const Run r = run_cli({"report", "--db", db, "--out", out});
         REQUIRE_MESSAGE(r.code == 0, r.err);
-        const std::string html = read_file(out);
+        const std::string html = file_text(out);
         if (c.note.empty()) {
             CHECK(r.err.find("Pareto") == std::string::npos);
             CHECK(html.find("id=\"chart-pareto\"") != std::string::npos);
@@ -504,7 +497,7 @@ TEST_CASE("report: a run of an empty base says so and draws no empty charts") {
           std::string::npos);
     CHECK(r.err.find("note: Run 2 placed no customers: the customer table had none at its as_of "
                      "2026-11-01.") != std::string::npos);
-    const std::string html = read_file(out);
+    const std::string html = file_text(out);
     for (const char* chart :
          {"chart-moves", "chart-value-share", "chart-workload", "chart-pareto"}) {
         CAPTURE(chart);
@@ -543,7 +536,7 @@ general:
     const std::string out = dir.file("r.html");
     const Run r = run_cli({"report", "--db", db, "--out", out});
     REQUIRE_MESSAGE(r.code == 0, r.err);
-    const std::string html = read_file(out);
+    const std::string html = file_text(out);
     const size_t big = html.find("data-segment=\"big\"");
     REQUIRE(big != std::string::npos);
     const std::string row = html.substr(big, html.find("</tr>", big) - big);
@@ -567,7 +560,7 @@ TEST_CASE("report: one customer's evaluation stored by eval --apply is not a run
               ": tiers v1, run 2 as of 2026-11-01, 1,510 customers, compared with run 1\n");
     CHECK(r.err.find("note: 1 evaluation of one customer was stored after run 2 (strata eval "
                      "--apply)") != std::string::npos);
-    const std::string html = read_file(s.out);
+    const std::string html = file_text(s.out);
     CHECK(html.find("data-segment=\"vip\" data-path=\"vip\" data-level=\"0\" "
                     "data-customers=\"8\"") != std::string::npos);
     auto refused = s.report({"--run", "3"});
@@ -584,7 +577,7 @@ TEST_CASE("report: one customer's evaluation stored by eval --apply is not a run
           std::string::npos);
     CHECK(r.err.find("evaluation") == std::string::npos);
     // vip holds 8 + customer 1500.
-    CHECK(read_file(s.out).find("data-segment=\"vip\" data-path=\"vip\" data-level=\"0\" "
+    CHECK(file_text(s.out).find("data-segment=\"vip\" data-path=\"vip\" data-level=\"0\" "
                                 "data-customers=\"9\"") != std::string::npos);
 }
 
@@ -615,7 +608,7 @@ tactical:
     const std::string out = dir.file("report.html");
     const Run r = run_cli({"report", "--db", db, "--out", out});
     REQUIRE_MESSAGE(r.code == 0, r.err);
-    const std::string html = read_file(out);
+    const std::string html = file_text(out);
     // The z of `s` in the trial row that follows a general segment's row.
     auto trial_z = [&](const std::string& general) {
         const size_t row = html.find("data-path=\"" + general + "\" data-level=\"0\"");
@@ -661,7 +654,7 @@ general:
     const auto out = dir.file("r.html");
     const Run r = run_cli({"report", "--db", db, "--out", out});
     REQUIRE_MESSAGE(r.code == 0, r.err);
-    const std::string html = read_file(out);
+    const std::string html = file_text(out);
     for (const char* line :
          {"<li>1 customer row without a key, left out</li>",
           "<li>1 customer row whose key repeats an earlier row, left out</li>",

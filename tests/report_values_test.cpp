@@ -5,10 +5,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <string>
+#include <vector>
 
 #include "test_support.hpp"
 
@@ -16,11 +15,15 @@ using namespace strata::testing;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+// The page `strata report` writes for the latest run in `db` (runs kept in `state` when
+// given); REQUIRES: the report succeeds.
+std::string report_page(TempDir& dir, const std::string& db, const std::string& state = "") {
+    const std::string out = dir.file("report.html");
+    std::vector<std::string> args{"report", "--db", db, "--out", out};
+    if (!state.empty()) args.insert(args.end(), {"--state", state});
+    const Run r = run_cli(args);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    return file_text(out);
 }
 
 // Each data-z of `let` on the page, in page order, as written.
@@ -56,10 +59,7 @@ general:
     - {id: lo, when: otherwise}
 )");
     REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
-    const std::string out = dir.file("report.html");
-    const Run r = run_cli({"report", "--db", db, "--out", out});
-    REQUIRE_MESSAGE(r.code == 0, r.err);
-    const std::string html = read_file(out);
+    const std::string html = report_page(dir, db);
     const auto big = z_scores(html, "big");
     REQUIRE(big.size() == 2);
     CHECK(big == z_scores(html, "small"));
@@ -96,10 +96,7 @@ general:
 )");
     const Run run = run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"});
     REQUIRE_MESSAGE(run.code == 0, run.err);
-    const std::string out = dir.file("report.html");
-    const Run r = run_cli({"report", "--db", db, "--out", out});
-    REQUIRE_MESSAGE(r.code == 0, r.err);
-    const std::string html = read_file(out);
+    const std::string html = report_page(dir, db);
     // The grid in the page's data: "rfm":{"let":"score","bins":30,..."cells":[[r,f,n,v],...]}.
     const size_t rfm = html.find("\"rfm\":{\"let\":\"score\",\"bins\":30");
     REQUIRE(rfm != std::string::npos);
@@ -142,17 +139,12 @@ general:
     const std::string state = dir.file("state.db");
     REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
             0);
-    const std::string out = dir.file("report.html");
-    Run r = run_cli({"report", "--db", db, "--state", state, "--out", out});
-    REQUIRE_MESSAGE(r.code == 0, r.err);
-    std::string html = read_file(out);
+    std::string html = report_page(dir, db, state);
     CHECK(html.find("The run's total of <code>s</code> is out of the range a total is kept in") !=
           std::string::npos);
     CHECK(html.find("The rule file has no <code>value</code>") == std::string::npos);
     // The state file as the customer database: its runs are there, its customers are not.
-    r = run_cli({"report", "--db", state, "--out", out});
-    REQUIRE_MESSAGE(r.code == 0, r.err);
-    html = read_file(out);
+    html = report_page(dir, state);
     CHECK(html.find("holds only strata&#39;s run state, no customers: give the customer database "
                     "as --db, and this file as --state") != std::string::npos);
     CHECK(html.find("no longer compiles") == std::string::npos);

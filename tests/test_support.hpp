@@ -62,6 +62,14 @@ class TempDir {
     std::filesystem::path path_;
 };
 
+// A whole file's bytes ("" when it cannot be read).
+inline std::string file_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 // The value at a JSON path (`$.segments[0].count`) of a JSON document, read by SQLite's own
 // JSON functions: numbers and texts as their text, objects and arrays as JSON, a missing
 // path or JSON null as "<none>".
