@@ -45,15 +45,11 @@ Run run(const std::vector<std::string>& args) {
     return {code, out.str(), err.str()};
 }
 
+// One database for the whole process, in a folder removed when the process ends.
 fs::path golden_db() {
-    static const fs::path path = [] {
-        fs::path p =
-            fs::temp_directory_path() / ("strata-golden-" + std::to_string(::getpid()) + ".db");
-        fs::remove(p);
-        SQLite::Database db(p.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-        db.exec(slurp(fs::path(STRATA_SOURCE_DIR) / "tests" / "golden" / "schema.sql"));
-        return p;
-    }();
+    static const strata::testing::TempDir dir;
+    static const fs::path path = dir.database(
+        "golden.db", slurp(fs::path(STRATA_SOURCE_DIR) / "tests" / "golden" / "schema.sql"));
     return path;
 }
 

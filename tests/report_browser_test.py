@@ -71,7 +71,7 @@ class WebDriver:
             time.sleep(0.1)
         fail("chromedriver did not start")
 
-    def start(self, chromium):
+    def start(self, chromium, profile):
         caps = {
             "browserName": "chrome",
             "goog:loggingPrefs": {"browser": "ALL"},
@@ -83,6 +83,9 @@ class WebDriver:
                     # No network: every request would go to a proxy that is not there.
                     "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
                     "--host-resolver-rules=MAP * ~NOTFOUND",
+                    # The profile in the test's own folder: Chromium's default is a new
+                    # folder under /tmp on every start, which it leaves behind.
+                    "--user-data-dir=" + profile,
                 ],
             },
         }
@@ -144,7 +147,7 @@ def main():
     wd = WebDriver(port)
     try:
         wd.wait_ready()
-        wd.start(chromium)
+        wd.start(chromium, os.path.join(work, "chromium-profile"))
         wd.call("POST", wd.s("/url"), {"url": "file://" + html})
         ready = None
         for _ in range(200):
