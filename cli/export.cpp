@@ -329,6 +329,15 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
         if (options.format == ExportFormat::Json) write_json_error(out, "usage", message);
         return kExitEnvironment;
     }
+    // An empty place in --columns is a typing slip, said before any database is read.
+    for (size_t i = 0; i < options.columns.size(); ++i) {
+        if (!options.columns[i].empty()) continue;
+        err << "strata export: --columns has no name in place " << i + 1 << " of "
+            << options.columns.size()
+            << " (two commas together, or a comma at an end); give the columns' names "
+               "separated by single commas\n";
+        return kExitEnvironment;
+    }
     ExportFailure failure;
     if (options.format != ExportFormat::Json) return export_run(options, out, err, failure);
     CopyingBuffer copying(err.rdbuf());

@@ -217,12 +217,26 @@ std::optional<Evaluation> evaluate_run(const ExportOptions& options, const Store
         exit_code = kExitEnvironment;
         return std::nullopt;
     }
-    // The version's warnings were shown when it ran; only a failure is worth repeating.
+    // The version's warnings were shown when it ran; only its errors are worth showing.
     std::ostringstream diagnostics;
-    auto loaded = load_rules_text(r.ruleset + "@" + std::to_string(r.version), std::move(*source),
-                                  options.db, diagnostics, exit_code);
+    RuleLoadFailure failure;
+    const SourceFile shown(r.ruleset + "@" + std::to_string(r.version), *source);
+    auto loaded = load_rules_text(shown.path(), std::move(*source), options.db, diagnostics,
+                                  exit_code, nullptr, nullptr, {}, &failure);
     if (!loaded) {
-        err << diagnostics.str();
+        if (failure.kind != "rules" && failure.kind != "database") {
+            err << diagnostics.str();
+            return std::nullopt;
+        }
+        for (const Diagnostic& d : failure.diagnostics)
+            if (d.severity == Severity::Error) render_text(err, d, &shown);
+        // The version ran, so its rules were right then: what changed is the database.
+        err << "strata export: --columns evaluates " << version << " (run " << r.run_id
+            << ") again, and it no longer compiles against '" << options.db
+            << "': the database has changed since the run (a column or table the rules read was "
+               "dropped, renamed or retyped). Export without --columns, or with only key, "
+               "segment, tactical, offer, channel, priority, run_id and as_of\n";
+        exit_code = kExitEnvironment;
         return std::nullopt;
     }
     return Evaluation{std::move(*loaded), {}, {}};
