@@ -48,8 +48,10 @@ int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostrea
     }
     out << "wrote " << options.out << ": " << thousands(static_cast<size_t>(result.customers))
         << (result.customers == 1 ? " customer" : " customers");
+    // "1,853 orders", but "1 orders row": a table's name is plural already.
     for (const auto& [table, rows] : result.fact_rows)
-        out << ", " << thousands(static_cast<size_t>(rows)) << ' ' << table;
+        out << ", " << thousands(static_cast<size_t>(rows)) << ' ' << table
+            << (rows == 1 ? " row" : "");
     out << '\n';
     if (result.advanced_to) {
         const std::string today = format_date(*result.advanced_to);
@@ -59,7 +61,8 @@ int run_demo_data(const DemoDataOptions& options, std::ostream& out, std::ostrea
             << thousands(static_cast<size_t>(result.updated_customers))
             << (result.updated_customers == 1 ? " customer changed" : " customers changed");
         for (const auto& [table, rows] : result.added_rows)
-            out << ", " << thousands(static_cast<size_t>(rows)) << " new " << table;
+            out << ", " << thousands(static_cast<size_t>(rows)) << " new " << table
+                << (rows == 1 ? " row" : "");
         out << "; run it with --as-of " << today << '\n';
     }
     say_stored_if_output_lost(out, err, "demo-data", options.out + " was written");

@@ -31,6 +31,11 @@ TEST_CASE("a base of one customer is \"1 customer\" in run's table and export's 
     CHECK(diff.out.find("1 customer, 0 move (") != std::string::npos);
     const Run exported = run_cli({"export", rules, "--db", db});
     CHECK(exported.err.find("as_of 2026-11-01, 1 customer\n") != std::string::npos);
+    // demo-data names its tables: "1 orders row", not "1 orders".
+    const Run demo = run_cli(
+        {"demo-data", "--kind", "retail", "--customers", "1", "--out", dir.file("demo.db")});
+    REQUIRE_MESSAGE(demo.code == 0, demo.err);
+    CHECK(demo.out.find("1 customer, 1 orders row\n") != std::string::npos);
 }
 
 TEST_CASE("JSON writer: an optional or an empty text is null, a present one its value") {
