@@ -258,6 +258,8 @@ int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& 
     // nullopt: not read (a ClickHouse run's actions are in a --state store not given).
     std::optional<std::vector<OutboxEntry>> actions = std::vector<OutboxEntry>{};
     if (is_postgres_url(options.db) || is_clickhouse_url(options.db)) {
+        if (!wait_is_duration("history", options.wait, err, json ? &out : nullptr))
+            return kExitEnvironment;
         state::AuditRequest request{keys, options.ruleset, options.state};
         std::string error;
         warehouse = state::read_warehouse_audit(options.db, request, error);

@@ -95,8 +95,11 @@ int run_warehouse_runs(const RunsOptions& options, std::ostream& out, std::ostre
 
 int run_runs(const RunsOptions& options, std::ostream& out, std::ostream& err) {
     const bool json = options.format == Format::Json;
-    if (is_postgres_url(options.db) || is_clickhouse_url(options.db))
+    if (is_postgres_url(options.db) || is_clickhouse_url(options.db)) {
+        if (!wait_is_duration("runs", options.wait, err, json ? &out : nullptr))
+            return kExitEnvironment;
         return run_warehouse_runs(options, out, err);
+    }
     auto stored = open_stored_state("runs", options.db, options.state, err, json ? &out : nullptr,
                                     false, options.wait);
     if (!stored) return kExitEnvironment;

@@ -17,6 +17,15 @@ void add_read_wait_option(CLI::App& cmd, std::string& wait) {
         ->capture_default_str();
 }
 
+bool wait_is_duration(const std::string& command, const std::string& wait, std::ostream& err,
+                      std::ostream* json_out) {
+    if (parse_duration(wait)) return true;
+    const std::string message = "--wait '" + wait + "' is not a duration like 30s, 2m or 1h";
+    err << "strata " << command << ": " << message << '\n';
+    if (json_out) write_json_error(*json_out, "usage", message);
+    return false;
+}
+
 std::optional<StoredState> open_stored_state(const std::string& command, const std::string& db,
                                              const std::optional<std::string>& state_path,
                                              std::ostream& err, std::ostream* json_out,
@@ -41,9 +50,8 @@ std::optional<StoredState> open_stored_state(const std::string& command, const s
                                  "SQLite file, whose runs are kept in a SQLite file: give that "
                                  "file's path (a run stored in a warehouse is read with --db URL)",
                     db.empty() ? "usage" : "database");
+    if (!wait_is_duration(command, wait, err, json_out)) return std::nullopt;
     const auto seconds = parse_duration(wait);
-    if (!seconds)
-        return fail("--wait '" + wait + "' is not a duration like 30s, 2m or 1h", "usage");
     auto open_failed = [&](const StoreError& error) {
         return fail(error.message + (error.locked ? " (waited " + wait + ", the --wait)" : ""));
     };

@@ -21,6 +21,12 @@ inline const char* const kReadWait = "30s";
 // Adds --wait (default kReadWait) to a command that only reads the state.
 void add_read_wait_option(CLI::App& cmd, std::string& wait);
 
+// Whether the command's --wait is a duration; when not, says so on `err` (and as a JSON usage
+// error on `json_out`) as `strata COMMAND: …`: exit 2. open_stored_state checks it too; this is
+// for the warehouse branches, which take --wait but open no file.
+bool wait_is_duration(const std::string& command, const std::string& wait, std::ostream& err,
+                      std::ostream* json_out);
+
 struct StoredState {
     std::unique_ptr<SQLite::Database> data;        // the customer database, read-only
     std::unique_ptr<SQLite::Database> state_file;  // the --state file, when given

@@ -110,6 +110,7 @@ std::optional<Registry> open_registry(const std::string& command, const std::str
         return fail(
             "usage",
             "--state: the runs and versions of a warehouse are stored in it; give --db only");
+    if (!wait_is_duration(command, wait, err, json_out)) return std::nullopt;
     std::string error;
     r.warehouse = state::read_warehouse_audit(db, {}, error);
     if (!r.warehouse) return fail("database", error);

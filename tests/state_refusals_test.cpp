@@ -187,3 +187,30 @@ TEST_CASE("runs, history, triggers, versions and show wait for a held state as -
     const Run r = run_cli({"runs", "--db", s.db, "--wait", "0s"});
     CHECK_MESSAGE(r.code == 0, r.err);
 }
+
+// A warehouse is not a file to wait on, but a --wait that is no duration is still a typing
+// slip: refused before any server is reached (nothing listens on port 1), as JSON too.
+TEST_CASE("runs, history, versions and show refuse a --wait that is no duration for a URL too") {
+    for (const char* url :
+         {"postgresql://strata@127.0.0.1:1/none", "clickhouse://127.0.0.1:1/none"}) {
+        for (const std::vector<std::string>& args :
+             std::vector<std::vector<std::string>>{{"runs", "--db", url},
+                                                   {"history", "--db", url, "--customer", "7"},
+                                                   {"versions", "--db", url},
+                                                   {"show", "tiers@1", "--db", url}}) {
+            CAPTURE(args[0]);
+            CAPTURE(std::string(url));
+            auto with = args;
+            with.insert(with.end(), {"--wait", "soon"});
+            const Run bad = run_cli(with);
+            CHECK(bad.code == 2);
+            CHECK(bad.err ==
+                  "strata " + args[0] + ": --wait 'soon' is not a duration like 30s, 2m or 1h\n");
+            with.insert(with.end(), {"--format", "json"});
+            if (args[0] == "show") continue;  // show writes text only
+            const Run json = run_cli(with);
+            CHECK(json.code == 2);
+            CHECK(json.out.find("{\"format\":1,\"error\":{\"kind\":\"usage\"") == 0);
+        }
+    }
+}
