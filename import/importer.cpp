@@ -18,6 +18,7 @@
 #include "engine/store.hpp"
 #include "engine/value.hpp"
 #include "files/folder.hpp"
+#include "import/existing_table.hpp"
 #include "import/infer.hpp"
 #include "import/names.hpp"
 #include "import/row_writer.hpp"
@@ -70,30 +71,6 @@ std::optional<size_t> find_column(const std::string& wanted, const std::vector<s
     for (size_t i = 0; i < headers.size(); ++i)
         if (headers[i] == wanted) return i;
     return std::nullopt;
-}
-
-std::string listed(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names)
-        out += (out.empty() ? "" : ", ") + n;
-    return out;
-}
-
-ColumnType column_type_of(Type type) {
-    switch (type) {
-        case Type::Bool:
-            return ColumnType::Boolean;
-        case Type::Int:
-            return ColumnType::Integer;
-        case Type::Number:
-            return ColumnType::Number;
-        case Type::Date:
-            return ColumnType::Date;
-        case Type::DateTime:
-            return ColumnType::DateTime;
-        default:
-            return ColumnType::Text;
-    }
 }
 
 // Rolls back an open transaction unless committed.
@@ -217,43 +194,6 @@ std::string create_statement(const std::string& table, const std::vector<std::st
     return sql + ")";
 }
 
-// Pass 2: converts every cell to its column's type and writes the rows.
-// The existing table's columns: name, the type strata reads, the declared type, and whether
-// SQLite turns a text that spells a number into one there (never in a STRICT table, where an
-// ANY column keeps '007' as written).
-struct ExistingColumn {
-    std::string name;
-    ColumnType type;
-    std::string declared;
-    bool converts_numeric_texts = false;
-};
-
-std::vector<ExistingColumn> existing_columns(SQLite::Database& db, const std::string& table) {
-    std::vector<ExistingColumn> out;
-    SQLite::Statement strict(db, "SELECT strict FROM pragma_table_list(?)");
-    strict.bind(1, table);
-    const bool is_strict = strict.executeStep() && strict.getColumn(0).getInt() == 1;
-    SQLite::Statement info(db, "SELECT name, type FROM pragma_table_info(?)");
-    info.bind(1, table);
-    while (info.executeStep()) {
-        const std::string declared = info.getColumn(1).getString();
-        out.push_back({info.getColumn(0).getString(), column_type_of(type_from_declared(declared)),
-                       declared, !is_strict && converts_numeric_texts(declared)});
-    }
-    return out;
-}
-
-// The keys already in `table` of `db`, as the writer compares them.
-void read_existing_keys(SQLite::Database& db, const std::string& table, const std::string& column,
-                        RowWriter& writer) {
-    SQLite::Statement keys(
-        db, "SELECT " + quote_identifier(column) + " FROM " + quote_identifier(table));
-    while (keys.executeStep()) {
-        const SQLite::Column k = keys.getColumn(0);
-        writer.add_existing_key(k.isFloat() ? real_text(k.getDouble()) : k.getString());
-    }
-}
-
 // --dry-run: every row read and checked as the import would (keys unique and present, cells
 // that do not fit), through a statement that writes nothing; `db` (read-only, or null when
 // the database does not exist yet) only gives the keys already in the table.
@@ -280,28 +220,6 @@ bool dry_run(const ImportOptions& options, const ParsedFile& file, const FileRea
         return false;
     }
     return true;
-}
-
-// SQLite makes a trigger whatever columns its body names, and finds out only when a change
-// fires it. Preparing (not running) a statement of each kind on the table compiles its
-// triggers: one that names a column gone (old.cat) fails here, is dropped, and the exception
-// says why. REQUIRES: `trigger` was just made on `table`, whose columns are `columns`.
-void check_trigger(SQLite::Database& db, const std::string& table,
-                   const std::vector<std::string>& columns, const std::string& trigger) {
-    const std::string quoted = quote_identifier(table);
-    std::string assignments;
-    for (const std::string& c : columns)
-        assignments +=
-            (assignments.empty() ? "" : ", ") + quote_identifier(c) + " = " + quote_identifier(c);
-    try {
-        for (const std::string& sql :
-             {"DELETE FROM " + quoted, "INSERT INTO " + quoted + " DEFAULT VALUES",
-              "UPDATE " + quoted + " SET " + assignments})
-            SQLite::Statement probe(db, sql);
-    } catch (const SQLite::Exception&) {
-        db.exec("DROP TRIGGER " + quote_identifier(trigger));
-        throw;
-    }
 }
 
 }  // namespace
@@ -428,44 +346,8 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
                 "are used";
             return false;
         }
-        std::vector<std::string> table_names;
-        for (const auto& c : existing)
-            table_names.push_back(c.name);
-        for (size_t i = 0; i < width; ++i) {
-            // By the header exactly as written, then by the name strata gives the header, or
-            // by the header as SQLite compares names: SQLite folds only ASCII letters, so a
-            // column "Имя" is not the name имя, but is the header Имя (and wins over a column
-            // имя beside it).
-            auto it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
-                return c.name == trim_cell(file.headers[i]);
-            });
-            if (it == existing.end())
-                it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
-                    return same_sql_name(c.name, file.names[i]);
-                });
-            if (it == existing.end()) {
-                it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
-                    return same_sql_name(c.name, trim_cell(file.headers[i]));
-                });
-                // Or by a name that maps to the same one: a table an earlier strata imported,
-                // when it lower-cased fewer letters (ŁódŹ_miasto for łódź_miasto).
-                if (it == existing.end())
-                    it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
-                        return column_name_for(c.name, i + 1, options.ascii_names) == file.names[i];
-                    });
-            }
-            if (it != existing.end()) file.names[i] = it->name;
-            if (it == existing.end()) {
-                error = "column '" + file.names[i] + "' (header '" + file.headers[i] + "' of " +
-                        options.file + ") is not in table '" + table +
-                        "' (its columns: " + listed(table_names) +
-                        "); --append adds rows to the columns it has";
-                return false;
-            }
-            forced[i] = it->type;
-            if (it->type == ColumnType::Text && it->converts_numeric_texts)
-                numeric_affinity[i] = it->declared;
-        }
+        if (!match_append_columns(options, file, existing, forced, numeric_affinity, error))
+            return false;
         // The table's own key is the key: every row needs one (a missing INTEGER PRIMARY KEY
         // would be made up by SQLite), and the file's must not repeat the table's.
         if (!key && !table_key.empty()) {
@@ -553,24 +435,10 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
         // synchronous settings stay SQLite's (or the file's own), so the commit is atomic.
         db->exec("PRAGMA cache_size = -65536");
         Transaction transaction(*db);
-        // --replace: what depends on the table, to make again on the new one. The watch's
-        // triggers are not: the new rows are not the ones watched (the next incremental run
-        // is a full one and watches the new table).
-        std::vector<std::tuple<std::string, std::string, std::string>> dependents;
-        std::vector<std::string> views;
+        // --replace: what depends on the table, to make again on the new one.
+        Dependents dependents;
         if (exists && !append) {
-            SQLite::Statement q(*db,
-                                "SELECT type, name, sql FROM sqlite_schema WHERE tbl_name = ? "
-                                "COLLATE NOCASE AND type IN ('index', 'trigger') AND sql IS NOT "
-                                "NULL AND name NOT LIKE 'strata\\_watch\\_%' ESCAPE '\\' "
-                                "ORDER BY type, name");
-            q.bind(1, table);
-            while (q.executeStep())
-                dependents.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString(),
-                                        q.getColumn(2).getString());
-            SQLite::Statement v(*db, "SELECT name FROM sqlite_schema WHERE type = 'view'");
-            while (v.executeStep())
-                views.push_back(v.getColumn(0).getString());
+            dependents = dependents_of(*db, table);
             // The old primary key is the file's to keep (--key), not carried over unchecked.
             std::string old_key;
             SQLite::Statement pk(*db,
@@ -597,26 +465,7 @@ bool run_import(const ImportOptions& options, ImportReport& report, std::string&
             error = options.file + ": " + error + "; nothing was imported";
             failed = true;
         } else {
-            for (const auto& [type, name, sql] : dependents) {
-                try {
-                    db->exec(sql);  // one statement: it fails whole, the import goes on
-                    if (type == "trigger") check_trigger(*db, table, file.names, name);
-                } catch (const SQLite::Exception& e) {
-                    report.notes.push_back(type + " '" + name +
-                                           "' of the old table could not be made again on the "
-                                           "new one (" +
-                                           e.what() + "); it is dropped");
-                }
-            }
-            for (const std::string& view : views) {
-                try {
-                    SQLite::Statement probe(*db,
-                                            "SELECT * FROM " + quote_identifier(view) + " LIMIT 0");
-                } catch (const SQLite::Exception& e) {
-                    report.notes.push_back("view '" + view + "' no longer reads (" + e.what() +
-                                           "): change it or the file");
-                }
-            }
+            remake_dependents(*db, table, file.names, dependents, report.notes);
             transaction.commit();
             report.rows = written;
         }
