@@ -70,7 +70,11 @@ class RowWriter {
     // Keys already in the table (--append), so that the file's keys are checked against them.
     // The file's keys are checked here, as the values the table will hold, whether or not
     // the table checks them too: the message then names both lines.
-    void add_existing_key(std::string key) { keys_.emplace(std::move(key), 0); }
+    void add_existing_key(std::string key) {
+        if (const std::string_view trimmed = trim_cell(key); trimmed.size() != key.size())
+            spaced_keys_.emplace(std::string(trimmed), std::pair(key, size_t{0}));
+        keys_.emplace(std::move(key), 0);
+    }
     // Per column, the declared type of a text column that SQLite would turn a number-like
     // text into a number in (empty: none): such a cell is refused, not changed.
     void guard_texts(std::vector<std::string> declared) { numeric_affinity_ = std::move(declared); }
@@ -204,8 +208,37 @@ class RowWriter {
                 error = duplicate_key(current_key_, line, it->second);
                 return false;
             }
+            if (auto same = same_but_for_spaces(line)) {
+                error = "key '" + text::one_line(current_key_) + "' of column '" +
+                        file_.names[i] + "' on line " + std::to_string(line) + " is key '" +
+                        text::one_line(same->first) + "' " +
+                        (same->second == 0 ? std::string("already in the table")
+                                           : "of line " + std::to_string(same->second)) +
+                        " but for the spaces around it; a run matches keys exactly, so they "
+                        "would be two customers: remove the spaces in the file";
+                return false;
+            }
         }
         return true;
+    }
+
+    // ' A1 ' and 'A1' are two keys to SQLite and to a run, which match keys exactly: two
+    // customers where the file most likely meant one. The other key and its line (0: the
+    // table's) when the current key is one met before but for the spaces around it. Only
+    // keys with spaces around them are kept a second time, in spaced_keys_.
+    std::optional<std::pair<std::string, size_t>> same_but_for_spaces(size_t line) {
+        const std::string_view trimmed = trim_cell(current_key_);
+        if (trimmed.size() == current_key_.size()) {
+            auto spaced = spaced_keys_.find(current_key_);
+            if (spaced != spaced_keys_.end()) return spaced->second;
+            return std::nullopt;
+        }
+        std::string bare(trimmed);
+        if (auto plain = keys_.find(bare); plain != keys_.end())
+            return std::pair(bare, plain->second);
+        auto [spaced, fresh] = spaced_keys_.emplace(bare, std::pair(current_key_, line));
+        if (!fresh) return spaced->second;
+        return std::nullopt;
     }
 
     // "key 'K' of column 'c' is on line E and again on line L; …", or "is on line L and
@@ -227,6 +260,8 @@ class RowWriter {
     bool strict_;
     std::vector<std::array<char, 24>> temporal_;
     std::unordered_map<std::string, size_t> keys_;
+    // Each key without the spaces around it: the key as written and its line (0: the table's).
+    std::unordered_map<std::string, std::pair<std::string, size_t>> spaced_keys_;
     std::string current_key_;
     std::vector<std::string> numeric_affinity_;
 };

@@ -140,3 +140,39 @@ TEST_CASE("import drops a DOS end-of-file mark after the last row") {
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK(cell(db, "SELECT v FROM c WHERE id = 2") == "text:y");
 }
+
+// A run matches keys exactly: ' A1 ' and 'A1' would be two customers, and the facts of 'A1'
+// one's alone. Import refused only keys that were the same to the byte.
+TEST_CASE("import refuses text keys that differ only by the spaces around them") {
+    TempDir dir;
+    const auto db = dir.file("t.db");
+    for (const auto& [rows, said] : std::vector<std::pair<std::string, std::string>>{
+             {"A1,x\n A1 ,y\n", "key ' A1 ' of column 'id' on line 3 is key 'A1' of line 2"},
+             {"\"A1 \",x\nA1,y\n", "key 'A1' of column 'id' on line 3 is key 'A1 ' of line 2"},
+             // (A tab is shown as a space on a message's one line.)
+             {" A1,x\nA1\t,y\n", "key 'A1 ' of column 'id' on line 3 is key ' A1' of line 2"}}) {
+        CAPTURE(rows);
+        auto r = run_cli({"import", dir.write("t.csv", "id,name\n" + rows), "--db", db, "--table",
+                          "c", "--key", "id"});
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(r.err.find(said + " but for the spaces around it; a run matches keys "
+                                        "exactly, so they would be two customers") !=
+                          std::string::npos,
+                      r.err);
+        CHECK_FALSE(std::filesystem::exists(db));
+    }
+    // Against the keys already in the table, with --append.
+    auto r = run_cli({"import", dir.write("a.csv", "id,name\nA1,x\nB2,y\n"), "--db", db,
+                      "--table", "c", "--key", "id"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    r = run_cli({"import", dir.write("b.csv", "id,name\nC3,z\nB2 ,w\n"), "--db", db, "--table",
+                 "c", "--append", "--key", "id"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("key 'B2 ' of column 'id' on line 3 is key 'B2' already in the table but "
+                     "for the spaces around it") != std::string::npos);
+    CHECK(strata::testing::count_rows(db, "c") == 2);
+    // Spaces inside a key, and numbers (read without their spaces), are as before.
+    r = run_cli({"import", dir.write("c.csv", "id,name\nA 1,z\n"), "--db", db, "--table", "c",
+                 "--append", "--key", "id"});
+    CHECK_MESSAGE(r.code == 0, r.err);
+}
