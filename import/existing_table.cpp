@@ -97,13 +97,11 @@ bool match_append_columns(const ImportOptions& options, ParsedFile& file,
         // by the header as SQLite compares names: SQLite folds only ASCII letters, so a
         // column "Имя" is not the name имя, but is the header Имя (and wins over a column
         // имя beside it).
-        auto it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
-            return c.name == trim_cell(file.headers[i]);
-        });
+        auto it = std::find_if(existing.begin(), existing.end(),
+                               [&](const auto& c) { return c.name == trim_cell(file.headers[i]); });
         if (it == existing.end())
-            it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
-                return same_sql_name(c.name, file.names[i]);
-            });
+            it = std::find_if(existing.begin(), existing.end(),
+                              [&](const auto& c) { return same_sql_name(c.name, file.names[i]); });
         if (it == existing.end()) {
             it = std::find_if(existing.begin(), existing.end(), [&](const auto& c) {
                 return same_sql_name(c.name, trim_cell(file.headers[i]));
@@ -139,9 +137,8 @@ Dependents dependents_of(SQLite::Database& db, const std::string& table) {
                         "ORDER BY type, name");
     q.bind(1, table);
     while (q.executeStep())
-        out.indexes_and_triggers.emplace_back(q.getColumn(0).getString(),
-                                              q.getColumn(1).getString(),
-                                              q.getColumn(2).getString());
+        out.indexes_and_triggers.emplace_back(
+            q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString());
     SQLite::Statement v(db, "SELECT name FROM sqlite_schema WHERE type = 'view'");
     while (v.executeStep())
         out.views.push_back(v.getColumn(0).getString());

@@ -213,6 +213,19 @@ TEST_CASE(
          "    - id: above\n      when: hi == s and lo == 'b'\n"
          "    - id: below\n      when: lo == s\n"
          "    - id: other\n      when: otherwise\n"},
+        // least and greatest skip nulls, and are null only when every value is (ClickHouse
+        // computes them with arrayReduce over an array that holds the nulls).
+        {"least and greatest of nulls",
+         "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, x REAL, y REAL);"
+         "INSERT INTO customers VALUES (1, NULL, NULL), (2, NULL, 3.0), (3, -1.0, NULL),"
+         " (4, 0.0, -0.0), (5, 2, 1);"
+         "CREATE TABLE orders (customer_id INTEGER, order_date DATE);",
+         "let:\n  lo: least(x, y)\n  hi: greatest(x, y, null)\ngeneral:\n  segments:\n"
+         "    - id: both_null\n      when: lo is null and hi is null\n"
+         "    - id: one_null\n      when: lo is null or hi is null\n"
+         "    - id: negative\n      when: lo < 0\n"
+         "    - id: same\n      when: lo == hi\n"
+         "    - id: other\n      when: otherwise\n"},
     };
     RunDatabase pg = RunDatabase::create();
     ClusterDatabase ch;
