@@ -209,8 +209,8 @@ class RowWriter {
                 return false;
             }
             if (auto same = same_but_for_spaces(line)) {
-                error = "key '" + text::one_line(current_key_) + "' of column '" +
-                        file_.names[i] + "' on line " + std::to_string(line) + " is key '" +
+                error = "key '" + text::one_line(current_key_) + "' of column '" + file_.names[i] +
+                        "' on line " + std::to_string(line) + " is key '" +
                         text::one_line(same->first) + "' " +
                         (same->second == 0 ? std::string("already in the table")
                                            : "of line " + std::to_string(same->second)) +

@@ -155,18 +155,18 @@ TEST_CASE("import refuses text keys that differ only by the spaces around them")
         auto r = run_cli({"import", dir.write("t.csv", "id,name\n" + rows), "--db", db, "--table",
                           "c", "--key", "id"});
         CHECK(r.code == 2);
-        CHECK_MESSAGE(r.err.find(said + " but for the spaces around it; a run matches keys "
-                                        "exactly, so they would be two customers") !=
-                          std::string::npos,
-                      r.err);
+        CHECK_MESSAGE(
+            r.err.find(said + " but for the spaces around it; a run matches keys "
+                              "exactly, so they would be two customers") != std::string::npos,
+            r.err);
         CHECK_FALSE(std::filesystem::exists(db));
     }
     // Against the keys already in the table, with --append.
-    auto r = run_cli({"import", dir.write("a.csv", "id,name\nA1,x\nB2,y\n"), "--db", db,
-                      "--table", "c", "--key", "id"});
+    auto r = run_cli({"import", dir.write("a.csv", "id,name\nA1,x\nB2,y\n"), "--db", db, "--table",
+                      "c", "--key", "id"});
     REQUIRE_MESSAGE(r.code == 0, r.err);
-    r = run_cli({"import", dir.write("b.csv", "id,name\nC3,z\nB2 ,w\n"), "--db", db, "--table",
-                 "c", "--append", "--key", "id"});
+    r = run_cli({"import", dir.write("b.csv", "id,name\nC3,z\nB2 ,w\n"), "--db", db, "--table", "c",
+                 "--append", "--key", "id"});
     CHECK(r.code == 2);
     CHECK(r.err.find("key 'B2 ' of column 'id' on line 3 is key 'B2' already in the table but "
                      "for the spaces around it") != std::string::npos);
