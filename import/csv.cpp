@@ -10,11 +10,20 @@ namespace strata::import {
 
 namespace {
 
+// The line breaks in text[from, to): LF, CRLF, or a lone CR (old Mac files), each one.
+size_t line_breaks(std::string_view text, size_t from, size_t to) {
+    size_t breaks = 0;
+    for (size_t i = from; i < to; ++i) {
+        if (text[i] == '\n')
+            ++breaks;
+        else if (text[i] == '\r' && (i + 1 >= text.size() || text[i + 1] != '\n'))
+            ++breaks;
+    }
+    return breaks;
+}
+
 size_t line_of_offset(std::string_view text, size_t offset) {
-    return 1 +
-           static_cast<size_t>(std::count(
-               text.begin(),
-               text.begin() + static_cast<std::ptrdiff_t>(std::min(offset, text.size())), '\n'));
+    return 1 + line_breaks(text, 0, std::min(offset, text.size()));
 }
 
 bool is_ascii_letter(unsigned char b) {
@@ -223,7 +232,7 @@ bool CsvCursor::next(std::vector<std::string_view>& fields, std::string& error) 
                     return false;
                 }
                 const size_t at = static_cast<size_t>(static_cast<const char*>(q) - data);
-                line_ += static_cast<size_t>(std::count(data + pos_, data + at, '\n'));
+                line_ += line_breaks(text_, pos_, at);
                 if (at + 1 < n && data[at + 1] == '"') {
                     doubled = true;
                     pos_ = at + 2;

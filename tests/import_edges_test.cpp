@@ -176,3 +176,25 @@ TEST_CASE("import refuses text keys that differ only by the spaces around them")
                  "--append", "--key", "id"});
     CHECK_MESSAGE(r.code == 0, r.err);
 }
+
+// An old Mac file ends its lines with a lone CR. A line break inside a quoted field was
+// counted only as LF, so every line after it was named one line early.
+TEST_CASE("import counts a lone CR inside quotes as a line, as between records") {
+    TempDir dir;
+    for (const std::string eol : {"\r", "\n", "\r\n"}) {
+        CAPTURE(eol.size());
+        const std::string text =
+            "id,note" + eol + "1,\"a" + eol + "b\"" + eol + "2,x" + eol + "2,y" + eol;
+        auto r = run_cli({"import", dir.write("t.csv", text), "--db", dir.file("t.db"), "--table",
+                          "c", "--key", "id"});
+        CHECK(r.code == 2);
+        CHECK_MESSAGE(r.err.find("key '2' of column 'id' is on line 4 and again on line 5") !=
+                          std::string::npos,
+                      r.err);
+    }
+    // And in the line an encoding finding names.
+    auto r = run_cli({"import", dir.write("m.csv", "id,note\r1,\"a\r\rb\"\r2,\xff\r"), "--db",
+                      dir.file("m.db"), "--table", "c", "--key", "id"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK_MESSAGE(r.out.find("not valid UTF-8 from line 5, byte 0xFF") != std::string::npos, r.out);
+}
