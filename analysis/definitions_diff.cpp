@@ -98,29 +98,26 @@ std::string kind_of(const std::string& label) {
     return label.substr(0, label.find(' '));
 }
 
-// Definitions matched by label: changed ones in the new file's order, then the removed ones in
-// the old file's order. Added ones are placed where the new file has them. A removed and an
-// added definition of the same kind with identical parts, each the only such candidate for
-// the other, are one rename.
-void compare_lists(const std::vector<Definition>& before, const std::vector<Definition>& after,
-                   std::vector<DefinitionLine>& out) {
-    std::map<std::string, const Definition*> old_by_label, new_by_label;
+// The renames between two lists, added → removed: a removed and an added definition of the
+// same kind with identical parts, each the only such candidate for the other.
+std::map<const Definition*, const Definition*> find_renames(const std::vector<Definition>& before,
+                                                            const std::vector<Definition>& after) {
+    std::set<std::string> old_labels, new_labels;
     for (const auto& d : before)
-        old_by_label.emplace(d.label, &d);
+        old_labels.insert(d.label);
     for (const auto& d : after)
-        new_by_label.emplace(d.label, &d);
+        new_labels.insert(d.label);
     std::vector<const Definition*> removed, added;
     for (const auto& d : before) {
-        if (!new_by_label.count(d.label)) removed.push_back(&d);
+        if (!new_labels.count(d.label)) removed.push_back(&d);
     }
     for (const auto& d : after) {
-        if (!old_by_label.count(d.label)) added.push_back(&d);
+        if (!old_labels.count(d.label)) added.push_back(&d);
     }
     auto matches = [](const Definition* a, const Definition* b) {
         return kind_of(a->label) == kind_of(b->label) && same_parts(*a, *b);
     };
     std::map<const Definition*, const Definition*> renamed_from;  // added → removed
-    std::set<const Definition*> renamed;                          // removed ones
     for (const Definition* a : added) {
         const Definition* only = nullptr;
         size_t candidates = 0;
@@ -136,13 +133,43 @@ void compare_lists(const std::vector<Definition>& before, const std::vector<Defi
             rivals += matches(only, other) ? 1 : 0;
         if (rivals != 1) continue;
         renamed_from[a] = only;
-        renamed.insert(only);
     }
+    return renamed_from;
+}
+
+// The id in a label: `vip` in `segment vip`.
+std::string id_of(const std::string& label) {
+    return label.substr(label.find(' ') + 1);
+}
+
+// Old id → new id of the definitions `find_renames` pairs.
+std::map<std::string, std::string> renamed_ids(const std::vector<Definition>& before,
+                                               const std::vector<Definition>& after) {
+    std::map<std::string, std::string> out;
+    for (const auto& [added, removed] : find_renames(before, after))
+        out.emplace(id_of(removed->label), id_of(added->label));
+    return out;
+}
+
+// Definitions matched by label: changed ones in the new file's order, then the removed ones in
+// the old file's order. Added ones are placed where the new file has them. A rename
+// (find_renames) is one line.
+void compare_lists(const std::vector<Definition>& before, const std::vector<Definition>& after,
+                   std::vector<DefinitionLine>& out) {
+    std::map<std::string, const Definition*> old_by_label, new_by_label;
+    for (const auto& d : before)
+        old_by_label.emplace(d.label, &d);
+    for (const auto& d : after)
+        new_by_label.emplace(d.label, &d);
+    const auto renamed_from = find_renames(before, after);
+    std::set<const Definition*> renamed;  // the removed ones
+    for (const auto& [added, removed] : renamed_from)
+        renamed.insert(removed);
     for (const auto& d : after) {
         auto it = old_by_label.find(d.label);
         if (auto r = renamed_from.find(&d); r != renamed_from.end())
-            out.push_back({'~', r->second->label + " renamed to " +
-                                    d.label.substr(d.label.find(' ') + 1) + " (same definition)"});
+            out.push_back(
+                {'~', r->second->label + " renamed to " + id_of(d.label) + " (same definition)"});
         else if (it == old_by_label.end())
             out.push_back({'+', line(d.label, d.parts.front())});
         else
@@ -308,16 +335,26 @@ Definition cap_definition(const std::optional<FrequencyCap>& cap) {
                   count + format_duration(cap->per)}}};
 }
 
-// The elements (general segments, triggers) both lists have, by id, in the order `list` has
-// them.
+// The ids of the elements (general segments, triggers), a renamed one's by its new id.
 template <typename Element>
-std::string common_order(const std::vector<Element>& list, const std::vector<Element>& other) {
-    std::set<std::string> ids;
-    for (const Element& e : other)
-        ids.insert(e.id);
-    std::string out;
+std::vector<std::string> ids_of(const std::vector<Element>& list,
+                                const std::map<std::string, std::string>& renamed = {}) {
+    std::vector<std::string> out;
     for (const Element& e : list) {
-        if (ids.count(e.id)) out += (out.empty() ? "" : ", ") + e.id;
+        const auto r = renamed.find(e.id);
+        out.push_back(r == renamed.end() ? e.id : r->second);
+    }
+    return out;
+}
+
+// The ids both lists have, in the order `list` has them. A renamed element is in both (by its
+// new id): under first_match its new place is what moves customers.
+std::string common_order(const std::vector<std::string>& list,
+                         const std::vector<std::string>& other) {
+    const std::set<std::string> ids(other.begin(), other.end());
+    std::string out;
+    for (const std::string& id : list) {
+        if (ids.count(id)) out += (out.empty() ? "" : ", ") + id;
     }
     return out;
 }
@@ -340,14 +377,22 @@ std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const Rul
     compare({"value", {expr_part("", old_file.value)}}, {"value", {expr_part("", new_file.value)}},
             out);
     // Under first_match the order decides; under exclusive it shows how the file reads.
-    compare(single("order", common_order(old_file.segments, new_file.segments)),
-            single("order", common_order(new_file.segments, old_file.segments)), out);
-    compare_lists(segment_definitions(old_file), segment_definitions(new_file), out);
+    const auto old_segments = segment_definitions(old_file);
+    const auto new_segments = segment_definitions(new_file);
+    const auto old_segment_ids = ids_of(old_file.segments, renamed_ids(old_segments, new_segments));
+    const auto new_segment_ids = ids_of(new_file.segments);
+    compare(single("order", common_order(old_segment_ids, new_segment_ids)),
+            single("order", common_order(new_segment_ids, old_segment_ids)), out);
+    compare_lists(old_segments, new_segments, out);
     compare_lists(all_tactical(old_file), all_tactical(new_file), out);
     // Triggers of one priority go under the frequency cap in the order they are written.
-    compare(single("trigger order", common_order(old_file.triggers, new_file.triggers)),
-            single("trigger order", common_order(new_file.triggers, old_file.triggers)), out);
-    compare_lists(trigger_definitions(old_file), trigger_definitions(new_file), out);
+    const auto old_triggers = trigger_definitions(old_file);
+    const auto new_triggers = trigger_definitions(new_file);
+    const auto old_trigger_ids = ids_of(old_file.triggers, renamed_ids(old_triggers, new_triggers));
+    const auto new_trigger_ids = ids_of(new_file.triggers);
+    compare(single("trigger order", common_order(old_trigger_ids, new_trigger_ids)),
+            single("trigger order", common_order(new_trigger_ids, old_trigger_ids)), out);
+    compare_lists(old_triggers, new_triggers, out);
     compare(cap_definition(old_file.frequency_cap), cap_definition(new_file.frequency_cap), out);
     return out;
 }

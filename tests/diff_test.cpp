@@ -269,6 +269,36 @@ TEST_CASE("diff: a segment renamed with nothing else changed is one rename line"
     CHECK(changed.out.find("  - segment vip: when spend >= 1000\n") != std::string::npos);
 }
 
+// Under first_match a place is a definition: a renamed segment put before another moves the
+// customers both take. The order line compared only the ids both files had, so it said nothing.
+TEST_CASE("diff: a segment renamed and moved shows its new place in the order line") {
+    const std::string moved = "ruleset: tiers\nversion: 2\n" + std::string(R"(
+general:
+  segments:
+    - id: lower
+      when: spend >= 100
+    - id: vip
+      when: spend >= 1000
+      offer: gift
+      tactical:
+        - id: tv
+          when: tv == 1
+    - id: small
+      when: otherwise
+)");
+    const Files f(tiers("spend >= 1000"), moved);
+    const Run r = f.diff();
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK_MESSAGE(r.out.find("  - order: vip, lower, small\n  + order: lower, vip, small\n") !=
+                      std::string::npos,
+                  r.out);
+    CHECK(r.out.find("  ~ segment regular renamed to lower (same definition)\n") !=
+          std::string::npos);
+    // A rename in place has no order line.
+    const Files same(tiers("spend >= 1000"), tiers("spend >= 1000", 2, "gold"));
+    CHECK(same.diff().out.find("order:") == std::string::npos);
+}
+
 TEST_CASE("diff: tactical changes count who enters and leaves each path") {
     const std::string changed = "ruleset: tiers\nversion: 2\n" + std::string(R"(
 general:
