@@ -114,6 +114,7 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
     auto delimiter = std::make_shared<std::string>(",");
     auto encoding = std::make_shared<std::string>("utf-8");
     auto columns = std::make_shared<std::string>();
+    auto decimal = std::make_shared<std::string>(".");
     // Not CLI::IsMember, whose {,,;,tab} reads as a puzzle in --help and its error.
     cmd->add_option("--delimiter", *delimiter, "CSV: the field separator: , ; or tab")
         ->check(CLI::Validator(
@@ -128,22 +129,33 @@ void add_export(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
         ->capture_default_str();
     cmd->add_flag("--bom", options->bom,
                   "CSV: start with the UTF-8 byte-order mark (Excel then reads the file as UTF-8)");
+    cmd->add_option("--decimal", *decimal,
+                    "CSV: the decimal mark of numbers: . or , (Excel in Russian and most European "
+                    "locales reads 12,5 as a number; goes with --delimiter ';' or tab)")
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                if (value == "." || value == ",") return {};
+                return "'" + value + "' is not a decimal mark: give . or ,";
+            },
+            "'.' ','"))
+        ->capture_default_str();
     auto* columns_given = cmd->add_option(
         "--columns", *columns,
         "CSV: the columns to write, in order, comma-separated: key, segment, "
         "tactical, offer, channel, priority, run_id, as_of, a customer column or a "
         "let of the run's rule file, or an rfm let's field such as score.code (LET.code, "
         "LET.r, LET.f, LET.m)");
-    cmd->callback([cmd, options, format, delimiter, encoding, columns, columns_given, &exit_code,
-                   &out, &err] {
+    cmd->callback([cmd, options, format, delimiter, encoding, decimal, columns, columns_given,
+                   &exit_code, &out, &err] {
         options->format = *format == "jsonl"  ? ExportFormat::Jsonl
                           : *format == "json" ? ExportFormat::Json
                                               : ExportFormat::Csv;
         options->delimiter = *delimiter == "tab" ? '\t' : (*delimiter)[0];
         options->cp1251 = *encoding == "cp1251";
+        options->decimal = (*decimal)[0];
         options->csv_only_given.clear();
-        for (const char* name :
-             {"--with-run", "--raw", "--delimiter", "--encoding", "--bom", "--columns"}) {
+        for (const char* name : {"--with-run", "--raw", "--delimiter", "--encoding", "--bom",
+                                 "--decimal", "--columns"}) {
             if (cmd->count(name) > 0) options->csv_only_given.push_back(name);
         }
         options->columns.clear();

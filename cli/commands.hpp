@@ -63,10 +63,12 @@ struct ExportOptions {
     char delimiter = ',';   // CSV: ',', ';' or '\t'
     bool cp1251 = false;    // CSV: Windows-1251 instead of UTF-8
     bool bom = false;       // CSV: start with the UTF-8 byte-order mark
+    char decimal = '.';     // CSV: the decimal mark of numbers that are not whole: '.' or ','
     // CSV: the columns to write, in order (cli/export_csv.hpp); empty: the default ones.
     std::vector<std::string> columns;
     // The CSV-only options given on the command line (--with-run, --raw, --delimiter,
-    // --encoding, --bom, --columns), at their default value too: refused with JSON output.
+    // --encoding, --bom, --decimal, --columns), at their default value too: refused with JSON
+    // output.
     std::vector<std::string> csv_only_given;
 };
 

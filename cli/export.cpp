@@ -322,7 +322,8 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
         for (size_t i = 0; i < options.csv_only_given.size(); ++i)
             given += (i ? ", " : "") + options.csv_only_given[i];
         const std::string message =
-            "--with-run, --raw, --delimiter, --encoding, --bom and --columns shape CSV files; JSON "
+            "--with-run, --raw, --delimiter, --encoding, --bom, --decimal and --columns shape CSV "
+            "files; JSON "
             "rows are always UTF-8 with every key, run_id and as_of among them" +
             (given.empty() ? std::string() : " (given: " + given + ")");
         err << "strata export: " << message << '\n';

@@ -371,16 +371,21 @@ void write_cell(std::string& out, const std::string& s, char delimiter, bool gua
     out += '"';
 }
 
-// A value as a cell: empty for null, texts guarded against formulas, numbers never.
-void write_value(std::string& out, const Value& v, char delimiter, bool guard) {
+// A value as a cell: empty for null, texts guarded against formulas, numbers never; a number
+// that is not whole with `decimal` as its decimal mark.
+void write_value(std::string& out, const Value& v, char delimiter, bool guard, char decimal = '.') {
     if (is_null(v)) return;
-    write_cell(out, format_value(v), delimiter, guard && std::holds_alternative<Str>(v));
+    std::string text = format_value(v);
+    if (decimal != '.' && std::holds_alternative<double>(v))
+        std::replace(text.begin(), text.end(), '.', decimal);
+    write_cell(out, text, delimiter, guard && std::holds_alternative<Str>(v));
 }
 
 }  // namespace
 
 bool has_csv_options(const ExportOptions& options) {
-    return options.delimiter != ',' || options.cp1251 || options.bom || !options.columns.empty();
+    return options.delimiter != ',' || options.cp1251 || options.bom || options.decimal != '.' ||
+           !options.columns.empty();
 }
 
 int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
@@ -388,6 +393,12 @@ int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
     if (options.cp1251 && options.bom) {
         err << "strata export: --bom writes the UTF-8 byte-order mark, which a Windows-1251 file "
                "cannot have; drop --bom or use --encoding utf-8\n";
+        return kExitEnvironment;
+    }
+    if (options.decimal == ',' && options.delimiter == ',') {
+        err << "strata export: --decimal , with the delimiter ',' would quote every number that "
+               "is not whole, and a spreadsheet that reads 12,5 as a number expects ';': give "
+               "--delimiter ';' (or tab) with --decimal ,\n";
         return kExitEnvironment;
     }
     std::vector<std::string> names = options.columns;
@@ -538,7 +549,7 @@ int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
                     break;
                 case From::Column:
                 case From::Let:
-                    write_value(cell, ev->values[c][i], d, guard);
+                    write_value(cell, ev->values[c][i], d, guard, options.decimal);
                     break;
             }
             if (!finish_cell(cell, i + 2, columns[c], &row.key)) return kExitEnvironment;

@@ -119,6 +119,36 @@ TEST_CASE("export: ';', Windows-1251 and chosen columns, with a let and rfm.code
     CHECK(e.err.find("run 1 of crm v1") != std::string::npos);
 }
 
+// Excel in Russian and most European locales reads 200,5 as a number and 200.5 as text.
+TEST_CASE("export: --decimal , writes numbers that are not whole with a decimal comma") {
+    Fixture f;
+    auto e = f.do_export(
+        {"--delimiter", ";", "--decimal", ",", "--columns", "key,выручка,последняя,rfm.code"});
+    REQUIRE_MESSAGE(e.code == 0, e.err);
+    // Only numbers: keys, dates and texts are as before.
+    CHECK(e.out ==
+          "key;выручка;последняя;rfm.code\n"
+          "1;200,5;2026-10-20;222\n"
+          "2;40;2026-09-01;111\n"
+          "3;1000;2026-06-01;112\n"
+          "4;0;;\n");
+    auto tab = f.do_export({"--delimiter", "tab", "--decimal", ",", "--columns", "key,выручка"});
+    REQUIRE_MESSAGE(tab.code == 0, tab.err);
+    CHECK(tab.out.find("\n1\t200,5\n") != std::string::npos);
+    // With ',' between cells every such number would be quoted: refused, naming the way out.
+    auto comma = f.do_export({"--decimal", ",", "--columns", "key,выручка"});
+    CHECK(comma.code == 2);
+    CHECK(comma.out.empty());
+    CHECK(comma.err.find("give --delimiter ';' (or tab) with --decimal ,") != std::string::npos);
+    CHECK(f.do_export({"--decimal", ";"}).code == 2);
+    auto json = f.do_export({"--format", "jsonl", "--decimal", ","});
+    CHECK(json.code == 2);
+    CHECK(json.err.find("(given: --decimal)") != std::string::npos);
+    // --decimal . is the default: the same bytes as without it.
+    CHECK(f.do_export({"--decimal", ".", "--columns", "key,выручка"}).out ==
+          f.do_export({"--columns", "key,выручка"}).out);
+}
+
 TEST_CASE(
     "export: --bom starts a UTF-8 file with EF BB BF, tab separates, and the key's own name") {
     Fixture f;
