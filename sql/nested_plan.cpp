@@ -65,8 +65,14 @@ void Lowering::nested_population(const bound::Expr& e, const bound::Call& c) {
     const std::string p = "p" + std::to_string(++counter_);
     const size_t arity = c.fn == bound::Fn::Rfm ? 3 : 1;
     std::vector<std::pair<std::string, std::string>> inputs;
-    for (size_t k = 0; k < arity; ++k)
-        inputs.emplace_back(p + "_x" + std::to_string(k), expr(*c.args[k], -1));
+    for (size_t k = 0; k < arity; ++k) {
+        std::string input = expr(*c.args[k], -1);
+        // -0 and 0 are one value to the engine's ranks, as to SQLite's and PostgreSQL's, but
+        // ClickHouse tells them apart where it counts equal values (arrayEnumerateUniq, and the
+        // cut points' distinct values by their bytes): adding 0 makes a -0 into 0.
+        if (c.args[k]->type == Type::Number) input = "(" + input + " + toFloat64(0))";
+        inputs.emplace_back(p + "_x" + std::to_string(k), input);
+    }
     add_columns(inputs);
     auto x = [&](size_t k) { return p + "_x" + std::to_string(k); };
     switch (c.fn) {

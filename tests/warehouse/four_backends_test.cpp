@@ -213,6 +213,18 @@ TEST_CASE(
          "    - id: above\n      when: hi == s and lo == 'b'\n"
          "    - id: below\n      when: lo == s\n"
          "    - id: other\n      when: otherwise\n"},
+        // -0 and 0 rank as one value: ClickHouse counted them as two where it numbers the
+        // equal values, and put customer 4 in tile 2.
+        {"ranks of -0 and 0",
+         "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, x REAL, s REAL);"
+         "INSERT INTO customers VALUES (1, 0, 1), (2, 0, -1), (3, 0, 1), (4, 0, -1),"
+         " (5, 1, 1), (6, 2, 1), (7, 3, 1), (8, 4, 1);"
+         "CREATE TABLE orders (customer_id INTEGER, order_date DATE);",
+         "let:\n  v: x * s\n  q: ntile(v, 4)\n  pr: percent_rank(v)\n"
+         "  score: \"rfm(recency: v, frequency: v, monetary: v, bins: 4)\"\n"
+         "general:\n  segments:\n"
+         "    - id: first\n      when: q == 1 and pr == 0 and score.r == 3 and score.f == 1\n"
+         "    - id: other\n      when: otherwise\n"},
         // least and greatest skip nulls, and are null only when every value is (ClickHouse
         // computes them with arrayReduce over an array that holds the nulls).
         {"least and greatest of nulls",
