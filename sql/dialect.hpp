@@ -89,6 +89,16 @@ class Dialect {
     // A double result, NULL when it is not finite.
     virtual std::string finite(const std::string& x) const = 0;
     virtual std::string to_double(const std::string& int_expr) const = 0;
+    // `number` (a double) against `integer` (a 64-bit integer) by their exact values, as the
+    // engine compares them: -1, 0 or 1, NULL when either is. nullopt where the database's own
+    // comparison of the two is exact (SQLite's, ClickHouse's); PostgreSQL's makes the integer a
+    // double, so 2^53 + 1 equals 2^53.
+    virtual std::optional<std::string> exact_compare(const std::string& number,
+                                                     const std::string& integer) const {
+        (void)number;
+        (void)integer;
+        return std::nullopt;
+    }
     // A double to an integer by a rounding: 'r' half away from zero, 'f' floor, 'c' ceiling;
     // NULL beyond the 64-bit integers.
     virtual std::string double_to_int(char how, const std::string& x) const = 0;

@@ -233,6 +233,13 @@ std::string Lowering::node(const bound::Expr& e, int fact) {
                 std::vector<const bound::Expr*> all{n.value.get()};
                 for (const auto& item : n.items)
                     all.push_back(item.get());
+                if (needs_exact_compare(all)) {  // three-valued as IN: a null item, a null term
+                    std::vector<std::string> equal;
+                    for (const auto& item : n.items)
+                        equal.push_back(comparison(BinaryOp::Eq, *n.value, *item, fact));
+                    const std::string any = d_.logic_any(equal);
+                    return n.negated ? d_.logic_not(any) : any;
+                }
                 const bool seconds = on_seconds(all);
                 auto operand = [&](const bound::Expr& x) {
                     return seconds ? expr_as(x, Type::DateTime, fact) : expr(x, fact);
@@ -244,6 +251,12 @@ std::string Lowering::node(const bound::Expr& e, int fact) {
                     items.push_back(operand(*item));
                 return d_.in_list(v, items, n.negated);
             } else if constexpr (std::is_same_v<T, bound::Between>) {
+                if (needs_exact_compare({n.value.get(), n.low.get(), n.high.get()})) {
+                    const std::string within =
+                        d_.logic_and(comparison(BinaryOp::Ge, *n.value, *n.low, fact),
+                                     comparison(BinaryOp::Le, *n.value, *n.high, fact));
+                    return n.negated ? d_.logic_not(within) : within;
+                }
                 const bool seconds = on_seconds({n.value.get(), n.low.get(), n.high.get()});
                 auto operand = [&](const bound::Expr& x) {
                     return seconds ? expr_as(x, Type::DateTime, fact) : expr(x, fact);
@@ -258,6 +271,55 @@ std::string Lowering::node(const bound::Expr& e, int fact) {
             }
         },
         e.node);
+}
+
+namespace {
+
+// A literal whose double is exact and below 2^53 in size: any integer compared with it as a
+// double compares as it would exactly (an integer that rounds is beyond it either way).
+bool exact_as_double(const bound::Expr& e) {
+    const auto* literal = std::get_if<bound::Literal>(&e.node);
+    if (!literal) return false;
+    constexpr double kExact = 9007199254740992.0;  // 2^53
+    if (const auto* i = std::get_if<int64_t>(&literal->value))
+        return *i >= -(int64_t{1} << 53) && *i <= (int64_t{1} << 53);
+    if (const auto* d = std::get_if<double>(&literal->value)) return *d > -kExact && *d < kExact;
+    return false;
+}
+
+bool int_and_number(Type a, Type b) {
+    return (a == Type::Int && b == Type::Number) || (a == Type::Number && b == Type::Int);
+}
+
+}  // namespace
+
+bool Lowering::needs_exact_compare(const std::vector<const bound::Expr*>& operands) const {
+    if (!d_.exact_compare("n", "i")) return false;
+    const bound::Expr& value = *operands.front();
+    for (size_t k = 1; k < operands.size(); ++k) {
+        if (int_and_number(value.type, operands[k]->type) && !exact_as_double(value) &&
+            !exact_as_double(*operands[k]))
+            return true;
+    }
+    return false;
+}
+
+std::string Lowering::comparison(BinaryOp op, const bound::Expr& lhs, const bound::Expr& rhs,
+                                 int fact) {
+    static const char* ops[] = {"", "", "=", "<>", "<", "<=", ">", ">="};
+    const std::string shown = ops[static_cast<int>(op)];
+    const Type lt = lhs.type, rt = rhs.type;
+    if (needs_exact_compare({&lhs, &rhs})) {
+        const bool number_left = lt == Type::Number;
+        const std::string number = expr(number_left ? lhs : rhs, fact);
+        const std::string integer = expr(number_left ? rhs : lhs, fact);
+        const std::string order = *d_.exact_compare(number, integer);  // number against integer
+        return number_left ? "(" + order + " " + shown + " 0)" : "(0 " + shown + " " + order + ")";
+    }
+    const Type line = time_line(lt, rt);
+    std::string x = expr_as(lhs, line, fact);
+    if (lt == Type::String || rt == Type::String) x = d_.collate_bytes(x);
+    return "(" + x + " " + shown + " " + expr_as(rhs, time_line(rt, lt), fact) + ")";
 }
 
 std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int fact) {
@@ -292,14 +354,8 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
         case BinaryOp::Lt:
         case BinaryOp::Le:
         case BinaryOp::Gt:
-        case BinaryOp::Ge: {
-            static const char* ops[] = {"", "", "=", "<>", "<", "<=", ">", ">="};
-            const Type line = time_line(lt, rt);
-            std::string x = expr_as(*b.lhs, line, fact);
-            if (lt == Type::String || rt == Type::String) x = d_.collate_bytes(x);
-            return "(" + x + " " + ops[static_cast<int>(b.op)] + " " +
-                   expr_as(*b.rhs, time_line(rt, lt), fact) + ")";
-        }
+        case BinaryOp::Ge:
+            return comparison(b.op, *b.lhs, *b.rhs, fact);
         default:
             break;
     }

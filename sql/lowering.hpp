@@ -85,6 +85,13 @@ class Lowering {
     std::string node(const bound::Expr& e, int fact);
     std::string call(const bound::Expr& e, const bound::Call& c, int fact);
     std::string binary(const bound::Expr& e, const bound::Binary& b, int fact);
+    // `lhs op rhs` for one of the six comparisons; an integer against a number by their exact
+    // values (Dialect::exact_compare) unless a literal of either makes the doubles exact.
+    std::string comparison(ast::BinaryOp op, const bound::Expr& lhs, const bound::Expr& rhs,
+                           int fact);
+    // Whether an in list or a between compares an integer with a number where the database's
+    // own comparison is not exact: then it is lowered as comparisons.
+    bool needs_exact_compare(const std::vector<const bound::Expr*>& operands) const;
     std::optional<Duration> constant_duration(const bound::Expr& e);
     // A duration that is not a constant, as the constant it takes on each row: if() and
     // coalesce() over durations, the lets that name them, their sums, differences and

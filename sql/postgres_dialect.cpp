@@ -327,6 +327,20 @@ class PostgresDialect final : public Dialect {
     std::string to_double(const std::string& i) const override {
         return "CAST(" + i + " AS double precision)";
     }
+    // As doubles when the number is not the integer's nearest double (no double lies between
+    // an integer and its nearest one, so the order is the exact one); when it is, the number is
+    // a whole one, compared as an integer (2^63, the nearest double to the largest integers,
+    // is above them all).
+    std::optional<std::string> exact_compare(const std::string& number,
+                                             const std::string& integer) const override {
+        return bind2(number, integer,
+                     "CASE WHEN na IS NULL OR nb IS NULL THEN NULL "
+                     "WHEN na < CAST(nb AS double precision) THEN -1 "
+                     "WHEN na > CAST(nb AS double precision) THEN 1 "
+                     "WHEN na >= 9223372036854775808.0 THEN 1 "
+                     "WHEN CAST(na AS bigint) < nb THEN -1 "
+                     "WHEN CAST(na AS bigint) > nb THEN 1 ELSE 0 END");
+    }
 
     std::string number_op(char op, const std::string& a, const std::string& b,
                           bool) const override {

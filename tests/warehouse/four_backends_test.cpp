@@ -213,6 +213,22 @@ TEST_CASE(
          "    - id: above\n      when: hi == s and lo == 'b'\n"
          "    - id: below\n      when: lo == s\n"
          "    - id: other\n      when: otherwise\n"},
+        // An integer and a number compare by their exact values: PostgreSQL made the integer a
+        // double, so 2^53 + 1 equalled 2^53, and 2^63 - 1 equalled 2^63.
+        {"integers against numbers beyond 2^53",
+         "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, x REAL, i INTEGER);"
+         "INSERT INTO customers VALUES (1, 9007199254740992.0, 9007199254740993),"
+         " (2, 9223372036854775808.0, 9223372036854775807), (3, 1.5, 1), (4, NULL, 5),"
+         " (5, 3.0, 3), (6, -9007199254740992.0, -9007199254740993);"
+         "CREATE TABLE orders (customer_id INTEGER, order_date DATE);",
+         "general:\n  segments:\n"
+         "    - id: same\n      when: x == i\n"
+         "    - id: above\n      when: x > 9223372036854775807 or i < x\n"
+         "    - id: least_is_i\n      when: least(x, i) == i\n"
+         "    - id: listed\n      when: x in [9007199254740993, 7] or x between "
+         "9007199254740993 and 9007199254740995 or x not in [9007199254740992.0, 1.5, 3.0, "
+         "-9007199254740992.0]\n"
+         "    - id: other\n      when: otherwise\n"},
         // -0 and 0 rank as one value: ClickHouse counted them as two where it numbers the
         // equal values, and put customer 4 in tile 2.
         {"ranks of -0 and 0",
