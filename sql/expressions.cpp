@@ -43,7 +43,10 @@ std::string Lowering::text(const std::string& s, const Location& at) {
 std::string Lowering::expr_as(const bound::Expr& e, Type to, int fact) {
     std::string s = expr(e, fact);
     if (to == Type::Number && e.type == Type::Int) return d_.to_double(s);
-    if (to == Type::DateTime && e.type == Type::Date) return "(" + s + " * 86400)";
+    // A day number may be a 32-bit integer (PostgreSQL's date difference): its seconds past
+    // 2038-01-19 are not, so the product is taken in the dialect's 64-bit integers.
+    if (to == Type::DateTime && e.type == Type::Date)
+        return "(" + s + " * " + d_.integer_literal(86400) + ")";
     return s;
 }
 
@@ -398,7 +401,9 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
         const std::string td = d_.day_of_seconds(tv);
         auto day = shifted_day(b, td, fact);
         if (!day) return "NULL";
-        const std::string moved = "(" + *day + ") * 86400 + (" + tv + " - " + td + " * 86400)";
+        const std::string day_seconds = d_.integer_literal(86400);
+        const std::string moved = "(" + *day + ") * " + day_seconds + " + (" + tv + " - " + td +
+                                  " * " + day_seconds + ")";
         return tv == seconds ? "(" + moved + ")" : d_.bind(seconds, "tv", moved);
     }
     if (e.type == Type::Date) {

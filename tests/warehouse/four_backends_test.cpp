@@ -229,6 +229,22 @@ TEST_CASE(
          "9007199254740993 and 9007199254740995 or x not in [9007199254740992.0, 1.5, 3.0, "
          "-9007199254740992.0]\n"
          "    - id: other\n      when: otherwise\n"},
+        // A date meets a datetime at its midnight, in seconds: past 2038-01-19 those overflowed
+        // PostgreSQL's 32-bit day difference and stopped the run ("integer out of range").
+        // (ClickHouse's Date ends in 2105: no 9999-12-31 here.)
+        {"dates past 2038 against datetimes",
+         "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, d DATE, t DATETIME);"
+         "INSERT INTO customers VALUES (1, '2038-01-20', '2026-11-01 10:00:00'),"
+         " (2, '2105-12-31', '2026-11-01 10:00:00'), (3, '2026-10-01', '2026-11-01 10:00:00'),"
+         " (4, '2026-11-02', NULL), (5, '2026-10-01', '2026-11-01 10:00:00');"
+         "CREATE TABLE orders (customer_id INTEGER, order_date DATE, ends DATE);"
+         "INSERT INTO orders VALUES (5, '2026-01-01', '2100-12-31'),"
+         " (3, '2026-01-01', '2026-02-01');",
+         "let:\n  last_end: max(orders.ends)\ngeneral:\n  segments:\n"
+         "    - id: open_ended\n      when: last_end > t\n"
+         "    - id: later\n      when: d > t and greatest(d, t) > t and coalesce(d, t) > t\n"
+         "    - id: listed\n      when: d in [t] or d < 2026-11-01T10:00\n"
+         "    - id: other\n      when: otherwise\n"},
         // -0 and 0 rank as one value: ClickHouse counted them as two where it numbers the
         // equal values, and put customer 4 in tile 2.
         {"ranks of -0 and 0",
