@@ -4,10 +4,12 @@
 
 #include <functional>
 #include <map>
+#include <unordered_set>
 
 #include <SQLiteCpp/Exception.h>
 
 #include "engine/numeric.hpp"
+#include "engine/outbox.hpp"
 #include "engine/store.hpp"
 #include "sql/compiler.hpp"
 #include "sql/postgres_dialect.hpp"
@@ -144,13 +146,18 @@ std::string trigger_value_columns(const TriggerColumns& columns, const std::stri
     return out;
 }
 
+// Of actions a diff would enqueue, which the outbox holds already (a run of the same as_of
+// enqueued them): a flag per row. Null: no outbox to look in.
+using EnqueuedBefore = std::function<std::vector<char>(const std::vector<OutboxRow>&)>;
+
 // The new file's triggers fired for the candidates (rows as fire_candidates takes them: every
 // customer whose placement differs between the files, in key order), counted as the embedded
-// diff counts them.
+// diff counts them: actions already in the outbox are not.
 std::vector<TriggerImpact> impacts_of(const CompiledRules& old_rules, const CompiledRules& rules,
                                       const TriggerColumns& columns,
                                       const std::vector<Row>& candidates, bool integer_keys,
-                                      Date as_of, FiringHistory* history, size_t sample) {
+                                      Date as_of, FiringHistory* history, size_t sample,
+                                      const EnqueuedBefore& enqueued_before) {
     FiringInput base;
     base.cause = FiringCause::RuleChange;
     base.as_of = as_of;
@@ -159,8 +166,31 @@ std::vector<TriggerImpact> impacts_of(const CompiledRules& old_rules, const Comp
     const Firing with_flag = fire_candidates(rules, columns, candidates, integer_keys, base);
     base.fire_on_rule_change = false;
     const Firing without_flag = fire_candidates(rules, columns, candidates, integer_keys, base);
-    return trigger_impacts(rules, with_flag, without_flag, sample,
-                           unchanged_triggers(old_rules, rules));
+    std::unordered_set<std::string> before;
+    if (enqueued_before) {
+        const std::vector<char> flags = enqueued_before(with_flag.rows);
+        for (size_t r = 0; r < flags.size() && r < with_flag.rows.size(); ++r)
+            if (flags[r]) before.insert(with_flag.rows[r].idempotency_key);
+    }
+    return trigger_impacts(
+        rules, with_flag, without_flag, sample, unchanged_triggers(old_rules, rules),
+        [&before](const OutboxRow& row) { return before.count(row.idempotency_key) > 0; });
+}
+
+// EnqueuedBefore for a PostgreSQL outbox; a failed lookup is kept in `error`.
+EnqueuedBefore postgres_enqueued(warehouse::PostgresConnection& db, bool integer_keys,
+                                 std::optional<warehouse::WarehouseError>& error) {
+    return [&db, integer_keys, &error](const std::vector<OutboxRow>& rows) {
+        std::vector<char> out(rows.size(), 0);
+        auto fresh = enqueue_in_postgres(db, rows, false, integer_keys);
+        if (!fresh) {
+            error = fresh.error();
+            return out;
+        }
+        for (size_t r = 0; r < rows.size(); ++r)
+            out[r] = !fresh.value()[r];
+        return out;
+    };
 }
 
 // Whether the candidates must be every customer: a new or changed `in` trigger fires for
@@ -334,10 +364,13 @@ std::optional<RulesDiff> diff_in_postgres(const DiffedRules& old_rules,
     }
     const bool has_outbox = outbox.value().rows.at(0).at(0).value_or("") == "t";
     PostgresHistory history(db);
-    diff->triggers = impacts_of(*old_rules.rules, rules, columns, candidates.value().rows,
-                                integer_keys, as_of, has_outbox ? &history : nullptr, sample);
-    if (history.error) {
-        error.message = history.error->describe();
+    std::optional<warehouse::WarehouseError> lookup_error;
+    diff->triggers =
+        impacts_of(*old_rules.rules, rules, columns, candidates.value().rows, integer_keys, as_of,
+                   has_outbox ? &history : nullptr, sample,
+                   has_outbox ? postgres_enqueued(db, integer_keys, lookup_error) : nullptr);
+    if (history.error || lookup_error) {
+        error.message = (history.error ? *history.error : *lookup_error).describe();
         return std::nullopt;
     }
     // A ruleset without a stored run: its first run is a baseline, which fires nothing.
@@ -462,10 +495,12 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
         }
         PostgresHistory history(db);
         const bool has_outbox = outbox.value().rows.at(0).at(0).value_or("") == "t";
-        diff->triggers = impacts_of(*old_rules.rules, rules, columns, rows, true, as_of,
-                                    has_outbox ? &history : nullptr, sample);
-        if (history.error) {
-            error.message = history.error->describe();
+        std::optional<warehouse::WarehouseError> lookup_error;
+        diff->triggers = impacts_of(
+            *old_rules.rules, rules, columns, rows, true, as_of, has_outbox ? &history : nullptr,
+            sample, has_outbox ? postgres_enqueued(db, true, lookup_error) : nullptr);
+        if (history.error || lookup_error) {
+            error.message = (history.error ? *history.error : *lookup_error).describe();
             return std::nullopt;
         }
     } else {
@@ -477,8 +512,18 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
         }
         try {
             std::unique_ptr<FiringHistory> history = sqlite_firing_history(*db);
+            std::optional<EnqueuedActions> enqueued;
+            if (db->tableExists("strata_outbox")) enqueued.emplace(*db);
+            EnqueuedBefore before;
+            if (enqueued)
+                before = [&enqueued](const std::vector<OutboxRow>& actions) {
+                    std::vector<char> out;
+                    for (const OutboxRow& row : actions)
+                        out.push_back(enqueued->contains(row) ? 1 : 0);
+                    return out;
+                };
             diff->triggers = impacts_of(*old_rules.rules, rules, columns, rows, true, as_of,
-                                        history.get(), sample);
+                                        history.get(), sample, before);
         } catch (const SQLite::Exception& e) {
             error.message = "cannot read earlier actions from table 'strata_outbox' in '" + *state +
                             "': " + e.what();
