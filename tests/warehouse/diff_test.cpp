@@ -286,8 +286,8 @@ TEST_CASE("diff inside the warehouse: the triggers the change would fire, as the
     // them all.
     for (const auto& [db, state] : std::vector<std::pair<std::string, std::string>>{
              {base, lite_state}, {pg.url, ""}, {ch.url, ch_state}}) {
-        std::vector<std::string> args = {"run", new_rules, "--as-of", "2026-11-01",
-                                         "--fire-on-rule-change", "--db", db};
+        std::vector<std::string> args = {
+            "run", new_rules, "--as-of", "2026-11-01", "--fire-on-rule-change", "--db", db};
         if (!state.empty()) args.insert(args.end(), {"--state", state});
         const Run stored = run_cli(args);
         INFO(db, stored.err);
