@@ -224,9 +224,12 @@ struct CustomerReader::Impl {
     const CompiledRules& rules;
     Prepared customer{nullptr, sqlite3_finalize};
     Prepared customer_numbers{nullptr, sqlite3_finalize};  // the same for a key as a fraction
-    Prepared print{nullptr, sqlite3_finalize};             // how SQLite prints a number
-    std::vector<bound::ColumnUse> from_table;  // the customer columns read from the table
-    std::vector<size_t> slot_of;               // each one's slot among the program's columns
+    // Every row in the order a scan gives them, for a table without rowids (a view): of rows
+    // repeating a key, a run keeps the first a scan gives, which no lookup by key can order.
+    Prepared in_scan_order{nullptr, sqlite3_finalize};
+    Prepared print{nullptr, sqlite3_finalize};  // how SQLite prints a number
+    std::vector<bound::ColumnUse> from_table;   // the customer columns read from the table
+    std::vector<size_t> slot_of;                // each one's slot among the program's columns
     std::vector<CellReader> customer_readers;
     struct Fact {
         Prepared stmt{nullptr, sqlite3_finalize};  // the rows of a key and its twin (5, '5')
@@ -261,10 +264,11 @@ CustomerReader::CustomerReader(const CompiledRules& rules, SQLite::Database& dat
     // Of rows sharing a key, a run keeps the first in table (rowid) order.
     const std::optional<std::string> rowid = rowid_alias(data, table);
     s.one_spelling_of_a_key = converts_to_one_affinity(data, table, rules.rules.key);
-    const std::string customer_select = "SELECT " + column_list(rules.rules.key, s.from_table) +
-                                        " FROM " + quote_identifier(table) + " WHERE " +
-                                        quote_identifier(rules.rules.key);
+    const std::string select_all =
+        "SELECT " + column_list(rules.rules.key, s.from_table) + " FROM " + quote_identifier(table);
+    const std::string customer_select = select_all + " WHERE " + quote_identifier(rules.rules.key);
     const std::string in_table_order = rowid ? " ORDER BY " + *rowid : std::string();
+    if (!rowid) s.in_scan_order = prepare(data, select_all);
     s.customer = prepare(data, customer_select + " = ?1" + in_table_order);
     s.print = prepare(data, "SELECT CAST(?1 AS TEXT)");
     s.customer_numbers =
@@ -303,26 +307,38 @@ std::optional<CustomerTable> CustomerReader::read_customer(const Value& key, Dat
         sqlite3_bind_double(stmt, 2, numbers->first);
         sqlite3_bind_double(stmt, 3, numbers->second);
     }
-    std::optional<CustomerTable> out;
-    while (!out) {
-        const int rc = sqlite3_step(stmt);
-        if (rc == SQLITE_DONE) return std::nullopt;
-        if (rc != SQLITE_ROW) throw SQLite::Exception(sqlite3_db_handle(stmt), rc);
-        // The query compares with the column's affinity; the key must be this one exactly.
-        const Value k = customer_key_of_cell(sqlite3_column_value(stmt, 0));
-        if (is_null(k) || compare_keys(k, key) != 0) continue;
+    // Steps `st` to its next row of this key exactly (the query compares with the column's
+    // affinity); false at its end.
+    auto next_of_key = [&](sqlite3_stmt* st) {
+        while (true) {
+            const int rc = sqlite3_step(st);
+            if (rc == SQLITE_DONE) return false;
+            if (rc != SQLITE_ROW) throw SQLite::Exception(sqlite3_db_handle(st), rc);
+            const Value k = customer_key_of_cell(sqlite3_column_value(st, 0));
+            if (!is_null(k) && compare_keys(k, key) == 0) return true;
+        }
+    };
+    auto row_of = [&](sqlite3_stmt* st) {
         CustomerTable t;
         t.rows = 1;
-        t.keys.push_back(k);
+        t.keys.push_back(customer_key_of_cell(sqlite3_column_value(st, 0)));
         t.columns.resize(s.rules.program.columns.size(), Column(1));
         DataQuality dq;  // what does not convert reads as null, as in a run
         ConversionLog log(dq, s.rules.rules.customers_table);
         for (size_t c = 0; c < s.from_table.size(); ++c) {
-            sqlite3_value* cell = sqlite3_column_value(stmt, static_cast<int>(c) + 1);
+            sqlite3_value* cell = sqlite3_column_value(st, static_cast<int>(c) + 1);
             if (!s.customer_readers[c](cell, t.columns[s.slot_of[c]][0]))
                 log.bad(s.from_table[c].name, s.from_table[c].type, cell);
         }
-        out = std::move(t);
+        return t;
+    };
+    if (!next_of_key(stmt)) return std::nullopt;
+    std::optional<CustomerTable> out = row_of(stmt);
+    // Without a table order, a key found twice is looked for again as a run reads the rows.
+    if (s.in_scan_order && next_of_key(stmt)) {
+        sqlite3_stmt* scan = s.in_scan_order.get();
+        ResetAfter reset_scan{scan};
+        if (next_of_key(scan)) out = row_of(scan);
     }
     if (s.rules.since) {
         KeyIndex index;

@@ -54,3 +54,41 @@ general:
     CHECK(evaluated.code == 0);
     CHECK(json_at(evaluated.out, "$.segment") == "a");
 }
+
+// A view has no rowid to order a lookup by. Of rows repeating a key, a run keeps the first the
+// view gives; the lookup through an index on (customer_id, city) gave them in the index's
+// order, so eval placed customers 1 and 3 by another row than the run and called it a move.
+TEST_CASE("eval: a view repeating a key gives the row a run keeps, not the index's first") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE ct (customer_id INTEGER, city TEXT);
+CREATE INDEX cti ON ct (customer_id, city);
+CREATE VIEW customers AS SELECT customer_id, city FROM ct;
+CREATE TABLE orders (customer_id INTEGER, order_date DATE);
+INSERT INTO ct VALUES (1, 'Paris'), (1, 'Moscow'), (2, 'Moscow'), (3, 'Rome'), (3, 'Moscow');
+)sql");
+    const auto rules = dir.write("r.yaml", R"yaml(ruleset: v
+version: 1
+source:
+  customers: customers
+  key: customer_id
+  facts:
+    orders: { table: orders, key: customer_id, time: order_date }
+general:
+  policy: first_match
+  segments:
+    - { id: msk, when: city == 'Moscow' }
+    - { id: par, when: city == 'Paris' }
+    - { id: other, when: otherwise }
+)yaml");
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    for (const auto& [key, segment] : std::vector<std::pair<std::string, std::string>>{
+             {"1", "par"}, {"2", "msk"}, {"3", "other"}}) {
+        CAPTURE(key);
+        const auto evaluated =
+            run_cli({"eval", rules, "--db", db, "--customer", key, "--format", "json"});
+        REQUIRE_MESSAGE(evaluated.code == 0, evaluated.err);
+        CHECK(json_at(evaluated.out, "$.segment") == segment);
+        CHECK(json_at(evaluated.out, "$.transition") == "stays");
+    }
+}
