@@ -133,7 +133,8 @@ std::optional<KeptState> load_kept_state(SQLite::Database& state, const std::str
 std::vector<std::string> load_aggregate_blocks(SQLite::Database& state, const std::string& ruleset);
 
 // The fits run `run_id` kept for `rules`' population calls (population_calls order), keyed
-// by the calls' bound nodes. REQUIRES: `rules` is the file the run evaluated (the same
+// by the calls' bound nodes; a run of `strata eval --apply` keeps none and has those of its
+// summary's thresholds_run. REQUIRES: `rules` is the file the run evaluated (the same
 // SHA-256). nullopt with `error` set when the run kept no fits or they do not decode.
 std::optional<PopulationFits> load_population_fits(SQLite::Database& state, int64_t run_id,
                                                    const CompiledRules& rules, StoreError& error);

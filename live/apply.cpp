@@ -147,16 +147,9 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
         if (!writer->add(&one->placed, 1, error) || !(moves = writer->end_membership(error)) ||
             !writer->add_actions(one->fired, now, inserted, error))
             return fail(Kind::Database, error.message);
+        // The run keeps no fits: its summary's thresholds_run names whose it used
+        // (engine/run_state's load_population_fits reads them there).
         SQLite::Database& state = writer->history();
-        if (state.tableExists("strata_population_fits")) {
-            SQLite::Statement copy(state,
-                                   "INSERT OR REPLACE INTO strata_population_fits (run_id, call, "
-                                   "fit) SELECT ?, call, fit FROM strata_population_fits WHERE "
-                                   "run_id = ?");
-            copy.bind(1, writer->run_id());
-            copy.bind(2, thresholds.run.run_id);
-            copy.exec();
-        }
         std::optional<std::string> segments;
         {
             SQLite::Statement q(state,
