@@ -62,6 +62,11 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
         ~Release() { impl.release(std::move(c)); }
     } release_after{*this, c};
     try {
+        // The customer's row and fact rows as of one moment, as evaluate() reads them: ended
+        // once they are read, before the run is stored (a read lock held would keep the
+        // commit waiting when the state is the customer database's own file).
+        std::optional<ReadTransaction> customer_reads;
+        customer_reads.emplace(*c->data_reads);
         auto customer = find(*c, key, lookup, *l);
         if (!customer) return customer.error();
         const Value k = customer->keys.at(0);
@@ -116,6 +121,7 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
         auto one = live::evaluate_one(*rules, thresholds, *c->reader, std::move(customer.value()),
                                       before, day_start, l->as_of, &writer->history(),
                                       writer->run_id(), message, rule_problem);
+        customer_reads.reset();
         if (!one) return fail(rule_problem ? Kind::Rules : Kind::Database, message);
         // A customer never placed whose key, as the other kind, is a placed customer no longer
         // in the base: the key column changed type, as a batch run refuses (run_parts'
