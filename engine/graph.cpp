@@ -28,6 +28,8 @@ const char* kind_name(GraphNode::Kind kind) {
             return "tactical";
         case GraphNode::Kind::Trigger:
             return "trigger";
+        case GraphNode::Kind::Value:
+            return "value";
     }
     return "?";
 }
@@ -47,6 +49,7 @@ class Builder {
                                          rules_.rules.customers_table + "." + c.name, {}, {}));
         for (const auto& f : p.facts)
             facts_.push_back(add(GraphNode::Kind::Fact, f.name, {}, {}));
+        if (rules_.since) walk(*rules_.since, since_);
         for (const auto& a : p.aggregates) {
             aggregates_.push_back(
                 add(GraphNode::Kind::Aggregate, a.text, {}, {facts_[static_cast<size_t>(a.fact)]}));
@@ -60,6 +63,7 @@ class Builder {
         for (const auto& seg : rules_.segments) {
             std::vector<size_t> deps;
             if (seg.when) walk(*seg.when, deps);
+            deps.insert(deps.end(), since_.begin(), since_.end());
             // Under first_match a segment's customers depend on the earlier segments too.
             if (earlier_segments_decide(rules_.rules.policy))
                 deps.insert(deps.end(), earlier.begin(), earlier.end());
@@ -106,6 +110,11 @@ class Builder {
             }
             add(GraphNode::Kind::Trigger, t.def->id, t.def->id_location, deps);
         }
+        if (rules_.value) {
+            std::vector<size_t> deps;
+            walk(*rules_.value, deps);
+            add(GraphNode::Kind::Value, "value", rules_.value->location, deps);
+        }
         return std::move(graph_);
     }
 
@@ -113,6 +122,7 @@ class Builder {
     const CompiledRules& rules_;
     RuleGraph graph_;
     std::vector<size_t> columns_, facts_, aggregates_, lets_;
+    std::vector<size_t> since_;  // the source.since column's node, when the file has one
     std::map<std::string, size_t> segment_nodes_;  // segment id → its node
 
     size_t add(GraphNode::Kind kind, std::string name, Location loc, std::vector<size_t> deps) {
@@ -168,6 +178,7 @@ class Builder {
                         if (a) walk(*a, inner);
                     }
                     if (bound::is_population(n.fn)) {
+                        inner.insert(inner.end(), since_.begin(), since_.end());
                         deps.push_back(add(GraphNode::Kind::Population,
                                            std::string(function_name(n.fn)) + " at " +
                                                std::to_string(e.location.line) + ":" +

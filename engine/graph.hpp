@@ -13,7 +13,19 @@ namespace strata {
 struct GraphNode {
     // State: a field read from the ruleset's latest stored run (previous_segment and the
     // like), not a column of the customer table.
-    enum class Kind { Column, State, Fact, Aggregate, Population, Let, General, Tactical, Trigger };
+    // Value: the rule file's `value:`, the money each segment's total adds up.
+    enum class Kind {
+        Column,
+        State,
+        Fact,
+        Aggregate,
+        Population,
+        Let,
+        General,
+        Tactical,
+        Trigger,
+        Value
+    };
     Kind kind;
     std::string name;
     Location location;  // where it is written, col in characters (invalid for columns and facts)
@@ -27,7 +39,9 @@ struct RuleGraph {
 };
 
 // Builds the graph of compiled rules. Under first_match a general segment also depends on
-// the segments before it: it only gets the customers they did not take.
+// the segments before it: it only gets the customers they did not take. A `source.since`
+// column leaves customers out before anything is computed: every general segment and
+// population call depends on it. The `value:` is the last node.
 RuleGraph build_rule_graph(const CompiledRules& rules);
 
 }  // namespace strata

@@ -300,6 +300,40 @@ general:
     CHECK(state.out.find("customers.previous_segment") == std::string::npos);
     const auto json = run_cli({"graph", sticky, "--format", "json"});
     CHECK(json.out.find("\"kind\":\"state\",\"name\":\"previous_segment\"") != std::string::npos);
+    // The value (retail-rfm's `value: revenue`, node 9) is the last node.
+    CHECK(text.out.find("  27  value         value  <- 9\n") != std::string::npos);
+}
+
+// `value:` was left out, so what only it read depended on nothing (a population call only it
+// made was missing); a `source.since` column, which leaves customers out before anything is
+// computed, had no edges.
+TEST_CASE("the rule graph shows the value and what source.since leaves out") {
+    TempDir dir;
+    const auto rules = dir.write("v.yaml", R"(ruleset: v
+version: 1
+source:
+  since: signup
+  facts:
+    orders: { table: orders, key: customer_id, time: day }
+let:
+  spend: sum(orders.amount)
+value: spend * ntile(age, 3)
+general:
+  segments:
+    - id: all
+      when: otherwise
+)");
+    const auto text = run_cli({"graph", rules});
+    INFO(text.out, text.err);
+    REQUIRE(text.code == 0);
+    CHECK(text.out.find("   1  column        customers.signup\n"
+                        "   2  column        customers.age\n") != std::string::npos);
+    CHECK(text.out.find("   6  general       all  <- 1\n"
+                        "   7  population    ntile at 9:16  <- 1, 2\n"
+                        "   8  value         value  <- 5, 7\n") != std::string::npos);
+    const auto json = run_cli({"graph", rules, "--format", "json"});
+    CHECK(json.out.find("{\"id\":8,\"kind\":\"value\",\"name\":\"value\",\"line\":9,\"col\":8,"
+                        "\"deps\":[5,7]}") != std::string::npos);
 }
 
 TEST_CASE("every command answers --help with exit 0") {
