@@ -55,10 +55,12 @@ namespace {
 
 std::string quote(const std::string& s) {
     std::string out = "'";
+    // The language's own escapes for the control characters it has them for: a graph, a
+    // diff or a DOT file gets no raw NUL or line break from a literal.
     for (char c : s) {
         if (c == '\'' || c == '\\') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
+        if (c == '\n' || c == '\r' || c == '\t' || c == '\0') {
+            out += c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : "\\0";
             continue;
         }
         out += c;

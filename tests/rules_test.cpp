@@ -331,6 +331,30 @@ general:
     CHECK(text.out.find("   6  general       all  <- 1\n"
                         "   7  population    ntile at 9:16  <- 1, 2\n"
                         "   8  value         value  <- 5, 7\n") != std::string::npos);
+    // A literal's control characters are written as the language's escapes: a raw NUL made
+    // `dot` refuse the file, and a CR broke the text's line.
+    const auto escaped = dir.write("e.yaml", R"(ruleset: e
+version: 1
+source:
+  facts:
+    orders: { table: orders, key: customer_id }
+let:
+  n: count(orders where note == "a\0b\r\tc\n")
+general:
+  segments:
+    - id: all
+      when: n >= 0
+)");
+    for (const char* format : {"text", "dot", "json"}) {
+        const auto shown = run_cli({"graph", escaped, "--format", format});
+        CAPTURE(format);
+        REQUIRE_MESSAGE(shown.code == 0, shown.err);
+        CHECK(shown.out.find('\0') == std::string::npos);
+        CHECK(shown.out.find('\r') == std::string::npos);
+        CHECK(shown.out.find('\t') == std::string::npos);
+    }
+    CHECK(run_cli({"graph", escaped}).out.find("count(orders where (note == 'a\\0b\\r\\tc\\n'))") !=
+          std::string::npos);
     const auto json = run_cli({"graph", rules, "--format", "json"});
     CHECK(json.out.find("{\"id\":8,\"kind\":\"value\",\"name\":\"value\",\"line\":9,\"col\":8,"
                         "\"deps\":[5,7]}") != std::string::npos);
