@@ -30,13 +30,6 @@ struct FileReport {
 constexpr const char* kNamesNotChecked =
     "names not checked: pass --db to check them and their types";
 
-// NAME.test.yaml: the test cases `strata test` finds beside a rule file.
-bool is_test_file_name(const std::string& path) {
-    const std::string_view tail = ".test.yaml";
-    return path.size() >= tail.size() &&
-           path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 // A rule file that pins as_of makes every run see the same day; `check` says so as a note.
 void note_fixed_as_of(const CompiledRules& compiled, Diagnostics& diags) {
     const RuleFile& rf = compiled.rules;

@@ -36,10 +36,27 @@ void report_failure(std::ostream* json_out, RuleLoadFailure* failure, const std:
 
 }  // namespace
 
+bool is_test_file_name(const std::string& path) {
+    const std::string_view tail = ".test.yaml";
+    return path.size() >= tail.size() &&
+           path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       const std::optional<std::string>& db_path, std::ostream& err,
                                       int& exit_code, std::ostream* json_out,
                                       const DatabaseWait& wait, RuleLoadFailure* failure) {
+    // A test file read as a rule file gave its keys as errors (unknown key 'cases', …).
+    if (is_test_file_name(rules_path)) {
+        const std::string message =
+            rules_path +
+            " holds a rule file's test cases, which 'strata test RULES' runs; give the rule "
+            "file itself";
+        err << "strata: " << message << '\n';
+        report_failure(json_out, failure, "usage", message);
+        exit_code = kExitEnvironment;
+        return std::nullopt;
+    }
     std::string read_error;
     auto text = read_text_file(rules_path, read_error);
     if (!text) {

@@ -37,6 +37,9 @@ struct DatabaseWait {
 
 // Why load_rules failed, for a command that reports two files' failures as one JSON error
 // (diff): the JSON error's kind and message, and the rule file's diagnostics with its source.
+// NAME.test.yaml: the test cases `strata test` finds beside a rule file.
+bool is_test_file_name(const std::string& path);
+
 struct RuleLoadFailure {
     std::string kind, message;
     std::vector<Diagnostic> diagnostics;

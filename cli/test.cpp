@@ -142,6 +142,15 @@ int run_test(const TestOptions& options, std::ostream& out, std::ostream& err) {
     };
     if (options.min_coverage && !(*options.min_coverage >= 0 && *options.min_coverage <= 100))
         return fail("usage", "--min-coverage must be a percentage from 0 to 100", kExitEnvironment);
+    // `strata test x.test.yaml` looked for x.test.test.yaml.
+    if (is_test_file_name(options.rules)) {
+        const std::string& given = options.rules;
+        return fail("usage",
+                    given + " is the test file: give the rule file it tests (" +
+                        given.substr(0, given.size() - std::string(".test.yaml").size()) +
+                        ".yaml), and strata test finds " + given + " beside it",
+                    kExitEnvironment);
+    }
     std::string read_error;
     auto rules_text = read_text_file(options.rules, read_error);
     if (!rules_text) return fail("file", read_error, kExitEnvironment);

@@ -396,3 +396,30 @@ TEST_CASE("every shipped rule file has tests that reach every segment and trigge
     }
     CHECK(files >= 10);
 }
+
+// A test file given where a rule file goes: its keys were errors (unknown key 'cases', missing
+// 'ruleset'), and `strata test` looked for NAME.test.test.yaml.
+TEST_CASE("a test file given as RULES is named as such, with the rule file to give instead") {
+    const std::string tests = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.test.yaml";
+    for (const std::string command : {"graph", "run", "diff"}) {
+        CAPTURE(command);
+        std::vector<std::string> args{command, tests};
+        if (command == "diff") args.push_back(tests);
+        if (command != "graph") args.insert(args.end(), {"--db", "none.db"});
+        const Run r = run_cli(args);
+        CHECK(r.code == 2);
+        CHECK(r.err.find(tests + " holds a rule file's test cases, which 'strata test RULES' "
+                                 "runs; give the rule file itself") != std::string::npos);
+        CHECK(r.err.find("unknown key") == std::string::npos);
+    }
+    const Run json = run_cli({"graph", tests, "--format", "json"});
+    CHECK(json.out.find("{\"format\":1,\"error\":{\"kind\":\"usage\"") == 0);
+    const Run test = run_cli({"test", tests});
+    CHECK(test.code == 2);
+    CHECK(test.err.find("is the test file: give the rule file it tests (" +
+                        std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml)") !=
+          std::string::npos);
+    // check still names it among the rule files it is given, with a note.
+    const Run check = run_cli({"check", tests});
+    CHECK(check.code == 0);
+}
