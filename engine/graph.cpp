@@ -89,13 +89,18 @@ class Builder {
             segment_nodes_[shared.segment.id] =
                 add(GraphNode::Kind::Tactical, shared.segment.id, shared.segment.id_location, deps);
         }
-        // A trigger needs the segments its event names (`any`: every general one), and what
-        // its `when` and templates read.
+        // A trigger needs the segments its event names, and what its `when` and templates read.
+        // `enter any` (exit, in) needs every general segment. A move needs the side it names:
+        // `move any -> Y` is a customer now in Y who was elsewhere, `move X -> any` one no
+        // longer in X (every customer is in one general segment); `move any -> any` needs all.
         for (const auto& t : rules_.triggers) {
             std::vector<size_t> deps;
+            const bool from_any = t.on.segment.kind == SegmentRef::Kind::Any;
+            const bool every_segment = t.on.event == TriggerEvent::Move
+                                           ? from_any && t.on.to.kind == SegmentRef::Kind::Any
+                                           : from_any;
+            if (every_segment) deps.insert(deps.end(), earlier.begin(), earlier.end());
             for (const SegmentRef* ref : {&t.on.segment, &t.on.to}) {
-                if (ref->kind == SegmentRef::Kind::Any && ref == &t.on.segment)
-                    deps.insert(deps.end(), earlier.begin(), earlier.end());
                 const std::string id = ref->path.substr(ref->path.rfind('/') + 1);
                 if (auto it = segment_nodes_.find(id); it != segment_nodes_.end())
                     deps.push_back(it->second);

@@ -360,6 +360,34 @@ general:
                         "\"deps\":[5,7]}") != std::string::npos);
 }
 
+// A move needs the side it names: `move any -> vip` was drawn depending on every general
+// segment while `move vip -> any` depended on vip alone.
+TEST_CASE("the rule graph: a move trigger depends on the segment it names") {
+    TempDir dir;
+    const auto rules = dir.write("mv.yaml", R"(ruleset: mv
+version: 1
+general:
+  segments:
+    - { id: vip, when: spend >= 1000 }
+    - { id: mid, when: spend >= 100 }
+    - { id: rest, when: otherwise }
+triggers:
+  - { id: up, on: move any -> vip, actions: [tag: { name: up }] }
+  - { id: down, on: move vip -> any, actions: [tag: { name: down }] }
+  - { id: moved, on: move any -> any, actions: [tag: { name: moved }] }
+  - { id: came, on: enter any, actions: [tag: { name: came }] }
+  - { id: across, on: move mid -> vip, actions: [tag: { name: across }] }
+)");
+    const Run r = run_cli({"graph", rules});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK_MESSAGE(r.out.find("   5  trigger       up  <- 2\n"
+                             "   6  trigger       down  <- 2\n"
+                             "   7  trigger       moved  <- 2, 3, 4\n"
+                             "   8  trigger       came  <- 2, 3, 4\n"
+                             "   9  trigger       across  <- 2, 3\n") != std::string::npos,
+                  r.out);
+}
+
 TEST_CASE("every command answers --help with exit 0") {
     for (const char* command :
          {"check", "run", "export", "runs", "history", "graph", "demo-data", "outbox", "triggers",
