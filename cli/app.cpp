@@ -479,11 +479,18 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
         if (json_format_given(app, args)) write_json_error(out, "usage", message);
         return kExitEnvironment;
     } catch (const std::bad_alloc&) {
-        // Whatever was being stored is rolled back with its transaction.
+        // Whatever was being stored is rolled back with its transaction. Only the commands
+        // that evaluate a base hold its aggregates; graph and check hold the rule file alone.
+        const bool rules_only = command == "graph" || command == "check" || command == "compile";
         const std::string message =
-            "out of memory: the machine would not give the command the memory it needed, and "
-            "nothing was stored. A rule file's aggregates keep memory for every customer: a "
-            "cv() per day over a long window keeps a number per day and customer";
+            std::string(
+                "out of memory: the machine would not give the command the memory it "
+                "needed") +
+            (rules_only ? ". The rule file's own size is what needs it: a file of thousands of "
+                          "segments (under first_match each depends on every one before it)"
+                        : ", and nothing was stored. A rule file's aggregates keep memory for "
+                          "every customer: a cv() per day over a long window keeps a number per "
+                          "day and customer");
         err << "strata: " << message << '\n';
         if (json_format_given(app, args)) write_json_error(out, "memory", message);
         return kExitEnvironment;

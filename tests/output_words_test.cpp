@@ -95,6 +95,29 @@ TEST_CASE("out of memory is a clear error with exit 2, and nothing is stored") {
                         scalar(state, "SELECT count(*) FROM strata_runs") > 0;
     CHECK_FALSE(stored);
 }
+
+// graph stores nothing and holds no customers: its message said "nothing was stored" and
+// blamed cv(). 6,001 segments under first_match make about 18 million edges.
+TEST_CASE("graph out of memory says what needs it: the rule file's size") {
+    TempDir dir;
+    std::string rules = "ruleset: big\nversion: 1\ngeneral:\n  segments:\n";
+    for (int i = 0; i < 6000; ++i)
+        rules += "    - { id: s" + std::to_string(i) + ", when: x >= " + std::to_string(i) + " }\n";
+    rules += "    - { id: rest, when: otherwise }\n";
+    const std::string file = dir.write("big.yaml", rules);
+    const std::string out = dir.file("out"), err = dir.file("err");
+    const pid_t pid = start(
+        {"/usr/bin/prlimit", "--as=300000000", STRATA_BINARY, "graph", file, "--format", "json"},
+        out, err);
+    const Ended ended = finish_or_kill(pid, Clock::now() + std::chrono::seconds(60));
+    REQUIRE_FALSE(ended.killed);
+    CHECK(ended.exit_code == 2);
+    CHECK(slurp(err).find("strata: out of memory: the machine would not give the command the "
+                          "memory it needed. The rule file's own size is what needs it") !=
+          std::string::npos);
+    CHECK(slurp(err).find("cv()") == std::string::npos);
+    CHECK(json_at(slurp(out), "$.error.kind") == "memory");
+}
 #endif
 
 // run --format csv wrote a value total below half a cent as 0.00, where the JSON has 3e-08.
