@@ -391,16 +391,23 @@ std::optional<PopulationFits> load_population_fits(SQLite::Database& state, int6
     try {
         // A run of `strata eval --apply` placed one customer with the fits of its thresholds'
         // run and keeps none of its own (a copy per applied customer would grow the state by
-        // a fit's size each time): its fits are that run's.
+        // a fit's size each time): its fits are that run's, which may be such a run in turn
+        // (applies one after another). Each names an earlier run, so the chain ends.
         if (state.tableExists("strata_population_fits") && state.tableExists("strata_runs")) {
             SQLite::Statement q(
                 state,
                 "SELECT json_extract(summary, '$.thresholds_run') FROM strata_runs WHERE run_id "
                 "= ? AND json_valid(summary) AND json_extract(summary, '$.mode') = 'eval' AND "
                 "NOT EXISTS (SELECT 1 FROM strata_population_fits WHERE run_id = ?)");
-            q.bind(1, run_id);
-            q.bind(2, run_id);
-            if (q.executeStep() && q.getColumn(0).isInteger()) run_id = q.getColumn(0).getInt64();
+            while (true) {
+                q.reset();
+                q.bind(1, run_id);
+                q.bind(2, run_id);
+                if (!q.executeStep() || !q.getColumn(0).isInteger()) break;
+                const int64_t earlier = q.getColumn(0).getInt64();
+                if (earlier >= run_id) break;
+                run_id = earlier;
+            }
         }
         if (!state.tableExists("strata_population_fits")) {
             error.message = "run " + std::to_string(run_id) +

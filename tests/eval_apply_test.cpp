@@ -110,6 +110,16 @@ TEST_CASE(
     CHECK(json_at(again.out, "$.transition") == "stays");
     CHECK(json_at(again.out, "$.actions") == "[]");
     CHECK(scalar(db, "SELECT count(*) FROM strata_outbox") == 2);
+    // Run 3 used run 2's thresholds, which are run 1's: the chain is followed, so a later
+    // eval and explain --run 3 read run 1's fits (one step was followed, and they failed).
+    auto third = run_cli({"eval", rules, "--db", db, "--customer", "3", "--format", "json"});
+    INFO(third.err);
+    CHECK(third.code == 0);
+    auto explained3 = run_cli(
+        {"explain", rules, "--db", db, "--run", "3", "--customer", "2", "--format", "json"});
+    INFO(explained3.err);
+    CHECK(explained3.code == 0);
+    CHECK(explained3.err.find("kept") == std::string::npos);
 
     // A batch run at the same as_of: the customer's move is stored already.
     auto batch = run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01", "--format", "json"});
