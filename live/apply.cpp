@@ -62,11 +62,6 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
         ~Release() { impl.release(std::move(c)); }
     } release_after{*this, c};
     try {
-        // The customer's row and fact rows as of one moment, as evaluate() reads them: ended
-        // once they are read, before the run is stored (a read lock held would keep the
-        // commit waiting when the state is the customer database's own file).
-        std::optional<ReadTransaction> customer_reads;
-        customer_reads.emplace(*c->data_reads);
         auto customer = find(*c, key, lookup, *l);
         if (!customer) return customer.error();
         const Value k = customer->keys.at(0);
@@ -110,6 +105,14 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
                                          "' was run with another rule file since the thresholds "
                                          "were loaded; nothing was stored");
         if (auto refused = stale(writer->history(), *l, writer->run_id())) return *refused;
+        // The customer's row and fact rows as of one moment, as evaluate() reads them: read
+        // again once the state's write lock is held (no writer can then be waiting on this
+        // read lock while this one waits on its), and ended before the run is stored, whose
+        // commit this read lock would hold up when the state is the customer database's file.
+        std::optional<ReadTransaction> customer_reads;
+        customer_reads.emplace(*c->data_reads);
+        customer = find(*c, key, lookup, *l);
+        if (!customer) return customer.error();
         std::string message;
         bool rule_problem = false;
         const std::vector<OpenPlacement>& before = writer->open_placements();
