@@ -190,6 +190,11 @@ std::optional<StoredRunExplain> load_stored_run_explain(
         if (auto kept =
                 load_population_fits(*state->state, record->run_id, *loaded->rules, no_fits))
             fits = std::make_unique<PopulationFits>(*kept);
+        else
+            // Said, not silent: the ranks below are today's base's, not the run's.
+            stored.notes.push_back(no_fits.message +
+                                   ": its population calls rank the base as it is now, so "
+                                   "their cut points may not be the run's");
     }
     return StoredRunExplain{std::move(*loaded), std::move(*state), std::move(stored),
                             std::move(fits)};

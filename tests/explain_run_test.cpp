@@ -336,3 +336,28 @@ TEST_CASE("explain of rules that cannot place the base is a rule problem: exit 1
     CHECK(r.code == 1);
     CHECK(json_at(r.out, "$.error.kind") == "rules");
 }
+
+// A run whose population fits cannot be read (stored before they were kept, or removed) is
+// explained with today's ranks: said in a note, where it was silent.
+TEST_CASE("explain --run of a run without its population fits says its ranks are today's") {
+    TempDir dir;
+    const std::string db = dir.file("shop.db");
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "300", "--out", db}).code ==
+            0);
+    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
+    REQUIRE(run_cli({"run", rules, "--db", db, "--as-of", "2026-11-01"}).code == 0);
+    const std::vector<std::string> explain{"explain",    "retail-rfm", "--db",  db,
+                                           "--customer", "5",          "--run", "1"};
+    CHECK(run_cli(explain).out.find("population fits") == std::string::npos);
+    SQLite::Database(db, SQLite::OPEN_READWRITE).exec("DELETE FROM strata_population_fits");
+    const Run text = run_cli(explain);
+    CHECK(text.code == 0);
+    CHECK(text.out.find("note: run 1 kept 0 population fits in table 'strata_population_fits', "
+                        "the rules have 2: its population calls rank the base as it is now") !=
+          std::string::npos);
+    auto json_args = explain;
+    json_args.insert(json_args.end(), {"--format", "json"});
+    const Run json = run_cli(json_args);
+    CHECK(json_at(json.out, "$.stored.notes[0]").find("rank the base as it is now") !=
+          std::string::npos);
+}
