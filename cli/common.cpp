@@ -42,16 +42,18 @@ bool is_test_file_name(const std::string& path) {
            path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
 }
 
+std::string test_file_problem(const std::string& path) {
+    if (!is_test_file_name(path)) return "";
+    return path +
+           " holds a rule file's test cases, which 'strata test RULES' runs; give the rule file "
+           "itself";
+}
+
 std::optional<LoadedRules> load_rules(const std::string& rules_path,
                                       const std::optional<std::string>& db_path, std::ostream& err,
                                       int& exit_code, std::ostream* json_out,
                                       const DatabaseWait& wait, RuleLoadFailure* failure) {
-    // A test file read as a rule file gave its keys as errors (unknown key 'cases', …).
-    if (is_test_file_name(rules_path)) {
-        const std::string message =
-            rules_path +
-            " holds a rule file's test cases, which 'strata test RULES' runs; give the rule "
-            "file itself";
+    if (const std::string message = test_file_problem(rules_path); !message.empty()) {
         err << "strata: " << message << '\n';
         report_failure(json_out, failure, "usage", message);
         exit_code = kExitEnvironment;

@@ -39,6 +39,10 @@ struct DatabaseWait {
 // (diff): the JSON error's kind and message, and the rule file's diagnostics with its source.
 // NAME.test.yaml: the test cases `strata test` finds beside a rule file.
 bool is_test_file_name(const std::string& path);
+// For a test file given where a rule file goes, what to say (a usage error: exit 2); "" for
+// any other path. A test file read as a rule file gave its keys as errors (unknown key
+// 'cases', …).
+std::string test_file_problem(const std::string& path);
 
 struct RuleLoadFailure {
     std::string kind, message;

@@ -38,6 +38,10 @@ std::unique_ptr<sql::Dialect> sqlite_dialect_of(SQLite::Database& db) {
 
 int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
+    if (const std::string message = test_file_problem(options.rules); !message.empty()) {
+        err << "strata compile: " << message << '\n';
+        return kExitEnvironment;
+    }
     std::optional<LoadedRules> loaded;
     std::optional<Schema> catalog;
     // A server's URL names its own dialect: its catalog would not be another's.

@@ -45,6 +45,12 @@ struct ExportFailure {
 std::optional<std::string> ruleset_of(const std::string& rules, std::ostream& err, int& exit_code,
                                       ExportFailure& failure) {
     if (names_ruleset(rules)) return rules;
+    if (const std::string message = test_file_problem(rules); !message.empty()) {
+        err << "strata export: " << message << '\n';
+        exit_code = kExitEnvironment;
+        failure.kind = "usage";
+        return std::nullopt;
+    }
     std::string read_error;
     auto text = read_text_file(rules, read_error);
     if (!text) {
@@ -328,6 +334,12 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
             (given.empty() ? std::string() : " (given: " + given + ")");
         err << "strata export: " << message << '\n';
         if (options.format == ExportFormat::Json) write_json_error(out, "usage", message);
+        return kExitEnvironment;
+    }
+    if (options.decimal == ',' && options.delimiter == ',' && options.format == ExportFormat::Csv) {
+        err << "strata export: --decimal , with the delimiter ',' would quote every number that "
+               "is not whole, and a spreadsheet that reads 12,5 as a number expects ';': give "
+               "--delimiter ';' (or tab) with --decimal ,\n";
         return kExitEnvironment;
     }
     // An empty place in --columns is a typing slip, said before any database is read.

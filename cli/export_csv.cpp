@@ -395,12 +395,6 @@ int write_csv_with_options(const ExportOptions& options, const StoredRun& run,
                "cannot have; drop --bom or use --encoding utf-8\n";
         return kExitEnvironment;
     }
-    if (options.decimal == ',' && options.delimiter == ',') {
-        err << "strata export: --decimal , with the delimiter ',' would quote every number that "
-               "is not whole, and a spreadsheet that reads 12,5 as a number expects ';': give "
-               "--delimiter ';' (or tab) with --decimal ,\n";
-        return kExitEnvironment;
-    }
     std::vector<std::string> names = options.columns;
     // A header naming a column twice is one a CRM import refuses or reads wrongly.
     for (size_t i = 0; i < names.size(); ++i) {

@@ -215,7 +215,10 @@ class RowWriter {
                         (same->second == 0 ? std::string("already in the table")
                                            : "of line " + std::to_string(same->second)) +
                         " but for the spaces around it; a run matches keys exactly, so they "
-                        "would be two customers: remove the spaces in the file";
+                        "would be two customers: " +
+                        (trim_cell(current_key_).size() == current_key_.size() && same->second == 0
+                             ? "trim the table's key (the file's has no spaces to remove)"
+                             : "remove the spaces in the file");
                 return false;
             }
         }

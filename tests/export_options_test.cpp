@@ -140,6 +140,7 @@ TEST_CASE("export: --decimal , writes numbers that are not whole with a decimal 
     CHECK(comma.code == 2);
     CHECK(comma.out.empty());
     CHECK(comma.err.find("give --delimiter ';' (or tab) with --decimal ,") != std::string::npos);
+    CHECK(comma.err.find("run 1 of") == std::string::npos);  // said before the run is read
     CHECK(f.do_export({"--decimal", ";"}).code == 2);
     auto json = f.do_export({"--format", "jsonl", "--decimal", ","});
     CHECK(json.code == 2);

@@ -171,6 +171,14 @@ TEST_CASE("import refuses text keys that differ only by the spaces around them")
     CHECK(r.err.find("key 'B2 ' of column 'id' on line 3 is key 'B2' already in the table but "
                      "for the spaces around it") != std::string::npos);
     CHECK(strata::testing::count_rows(db, "c") == 2);
+    // The spaces in the table's key: the file has none to remove.
+    SQLite::Database(db, SQLite::OPEN_READWRITE).exec("UPDATE c SET id = ' B2' WHERE id = 'B2'");
+    r = run_cli({"import", dir.write("d.csv", "id,name\nB2,w\n"), "--db", db, "--table", "c",
+                 "--append", "--key", "id"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("is key ' B2' already in the table but for the spaces around it; a run "
+                     "matches keys exactly, so they would be two customers: trim the table's "
+                     "key") != std::string::npos);
     // Spaces inside a key, and numbers (read without their spaces), are as before.
     r = run_cli({"import", dir.write("c.csv", "id,name\nA 1,z\n"), "--db", db, "--table", "c",
                  "--append", "--key", "id"});

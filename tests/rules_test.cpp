@@ -429,11 +429,13 @@ TEST_CASE("every shipped rule file has tests that reach every segment and trigge
 // 'ruleset'), and `strata test` looked for NAME.test.test.yaml.
 TEST_CASE("a test file given as RULES is named as such, with the rule file to give instead") {
     const std::string tests = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.test.yaml";
-    for (const std::string command : {"graph", "run", "diff"}) {
+    for (const std::string command : {"graph", "run", "diff", "compile", "export"}) {
         CAPTURE(command);
         std::vector<std::string> args{command, tests};
         if (command == "diff") args.push_back(tests);
-        if (command != "graph") args.insert(args.end(), {"--db", "none.db"});
+        if (command == "compile") args.insert(args.end(), {"--dialect", "sqlite"});
+        if (command != "graph" && command != "compile")
+            args.insert(args.end(), {"--db", "none.db"});
         const Run r = run_cli(args);
         CHECK(r.code == 2);
         CHECK(r.err.find(tests + " holds a rule file's test cases, which 'strata test RULES' "
