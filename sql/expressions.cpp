@@ -281,6 +281,9 @@ namespace {
 // A literal whose double is exact and below 2^53 in size: any integer compared with it as a
 // double compares as it would exactly (an integer that rounds is beyond it either way).
 bool exact_as_double(const bound::Expr& e) {
+    // -3 is the negation of the literal 3.
+    if (const auto* negated = std::get_if<bound::Unary>(&e.node))
+        return negated->op == ast::UnaryOp::Negate && exact_as_double(*negated->operand);
     const auto* literal = std::get_if<bound::Literal>(&e.node);
     if (!literal) return false;
     constexpr double kExact = 9007199254740992.0;  // 2^53

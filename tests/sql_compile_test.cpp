@@ -494,3 +494,32 @@ TEST_CASE("compile: --help, a bad dialect, and each dialect without --db") {
                                  "'orders' is not known: give --db") != std::string::npos,
                   facts.err);
 }
+
+// PostgreSQL compares an integer with a number as doubles, so an exact comparison is compiled
+// (sql/expressions.cpp): only where needed. A literal below 2^53 in size, -3 (the negation of
+// 3) too, keeps the plain comparison; a column against a column does not.
+TEST_CASE("compile: PostgreSQL's exact integer-number comparison only where a double is not") {
+    TempDir dir;
+    const std::string rules = dir.write("n.yaml", R"(ruleset: n
+version: 1
+source:
+  types: { x: number, i: integer }
+general:
+  segments:
+    - id: a
+      when: x > -3 and i < -2.5 and x > i and x == 9007199254740993
+    - id: b
+      when: otherwise
+)");
+    const Run pg = run_cli({"compile", rules, "--dialect", "postgres"});
+    REQUIRE_MESSAGE(pg.code == 0, pg.err);
+    size_t exact = 0;
+    for (size_t at = 0;
+         (at = pg.out.find("WHEN na < CAST(nb AS double precision)", at)) != std::string::npos;
+         ++at)
+        ++exact;
+    CHECK(exact == 2);  // x > i, and x == 2^53 + 1
+    // SQLite compares the two exactly itself.
+    const Run lite = run_cli({"compile", rules, "--dialect", "sqlite"});
+    CHECK(lite.out.find("WHEN na <") == std::string::npos);
+}
