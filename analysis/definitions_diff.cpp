@@ -359,6 +359,21 @@ std::string common_order(const std::vector<std::string>& list,
     return out;
 }
 
+// The order line of general segments or triggers (`label`), a renamed one by its new id, then
+// each definition compared.
+template <typename Element>
+void compare_ordered(const std::string& label, const std::vector<Element>& old_elements,
+                     const std::vector<Element>& new_elements,
+                     const std::vector<Definition>& old_definitions,
+                     const std::vector<Definition>& new_definitions,
+                     std::vector<DefinitionLine>& out) {
+    const auto old_ids = ids_of(old_elements, renamed_ids(old_definitions, new_definitions));
+    const auto new_ids = ids_of(new_elements);
+    compare(single(label, common_order(old_ids, new_ids)),
+            single(label, common_order(new_ids, old_ids)), out);
+    compare_lists(old_definitions, new_definitions, out);
+}
+
 }  // namespace
 
 std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const RuleFile& new_file) {
@@ -377,22 +392,13 @@ std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const Rul
     compare({"value", {expr_part("", old_file.value)}}, {"value", {expr_part("", new_file.value)}},
             out);
     // Under first_match the order decides; under exclusive it shows how the file reads.
-    const auto old_segments = segment_definitions(old_file);
-    const auto new_segments = segment_definitions(new_file);
-    const auto old_segment_ids = ids_of(old_file.segments, renamed_ids(old_segments, new_segments));
-    const auto new_segment_ids = ids_of(new_file.segments);
-    compare(single("order", common_order(old_segment_ids, new_segment_ids)),
-            single("order", common_order(new_segment_ids, old_segment_ids)), out);
-    compare_lists(old_segments, new_segments, out);
+    // Tactical segments come after the general ones' definitions.
+    compare_ordered("order", old_file.segments, new_file.segments, segment_definitions(old_file),
+                    segment_definitions(new_file), out);
     compare_lists(all_tactical(old_file), all_tactical(new_file), out);
     // Triggers of one priority go under the frequency cap in the order they are written.
-    const auto old_triggers = trigger_definitions(old_file);
-    const auto new_triggers = trigger_definitions(new_file);
-    const auto old_trigger_ids = ids_of(old_file.triggers, renamed_ids(old_triggers, new_triggers));
-    const auto new_trigger_ids = ids_of(new_file.triggers);
-    compare(single("trigger order", common_order(old_trigger_ids, new_trigger_ids)),
-            single("trigger order", common_order(new_trigger_ids, old_trigger_ids)), out);
-    compare_lists(old_triggers, new_triggers, out);
+    compare_ordered("trigger order", old_file.triggers, new_file.triggers,
+                    trigger_definitions(old_file), trigger_definitions(new_file), out);
     compare(cap_definition(old_file.frequency_cap), cap_definition(new_file.frequency_cap), out);
     return out;
 }
