@@ -211,6 +211,27 @@ struct Let {
 // days_in_segment (integer).
 std::optional<Type> state_field_type(const std::string& name);
 
+// The operands of the chain of binary operations rooted at e, left to right: `a + b + c`,
+// however grouped, gives a, b and c when is_link(node, binary) holds for each of its `+`
+// nodes. A node that is no Binary, or one is_link refuses, is an operand.
+template <typename IsLink>
+std::vector<const Expr*> chain_operands(const Expr& e, IsLink is_link) {
+    std::vector<const Expr*> operands;
+    std::vector<const Expr*> pending{&e};
+    while (!pending.empty()) {
+        const Expr* at = pending.back();
+        pending.pop_back();
+        const auto* link = std::get_if<Binary>(&at->node);
+        if (link && is_link(*at, *link)) {
+            pending.push_back(link->rhs.get());
+            pending.push_back(link->lhs.get());
+        } else {
+            operands.push_back(at);
+        }
+    }
+    return operands;
+}
+
 struct Program {
     std::vector<ColumnUse> columns;  // customer columns read
     std::vector<FactUse> facts;

@@ -1,6 +1,7 @@
 // The language's value types, and the mapping from SQLite's declared column types.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,12 @@ enum class Type {
     Duration,
     Record,  // rfm(...): fields r, f, m (integers) and code (string)
 };
+
+// The longest text the language makes, in bytes: a `+` whose result would be longer gives
+// null, as an integer overflow does. It keeps a rule file's cost linear in its size (doubling
+// lets, `s: s + s`, would otherwise grow a text exponentially). The engine and every SQL
+// dialect share this definition.
+inline constexpr size_t kMaxTextBytes = 65536;
 
 const char* type_name(Type t);
 // "an integer", "a string": the type name with its article, for messages.

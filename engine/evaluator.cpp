@@ -217,6 +217,7 @@ class Evaluator {
     }
 
     Col eval_node(const bound::Expr& e, const bound::Binary& n) {
+        if (n.op == BinaryOp::Add && e.type == Type::String) return joined_texts(e);
         const Col l = eval(*n.lhs);
         const Col r = eval(*n.rhs);
         switch (n.op) {
@@ -250,6 +251,33 @@ class Evaluator {
                 });
             }
         }
+    }
+
+    // A chain of text `+` (`a + b + c`, however grouped) as one join per row: the texts between
+    // are never made. It gives what joining two at a time gives: null when a part is null or
+    // not a text, or when the whole is longer than kMaxTextBytes (so is any part joined
+    // before it, the lengths only growing).
+    Col joined_texts(const bound::Expr& chain) {
+        std::vector<Col> parts;
+        const auto is_join = [](const bound::Expr& at, const bound::Binary& b) {
+            return b.op == BinaryOp::Add && at.type == Type::String;
+        };
+        for (const bound::Expr* part : bound::chain_operands(chain, is_join))
+            parts.push_back(eval(*part));
+        std::string text;
+        return map_n(parts, [&](size_t i) -> Value {
+            size_t bytes = 0;
+            for (const Col& part : parts) {
+                const auto* s = std::get_if<Str>(&part[i]);
+                if (!s) return {};
+                bytes += s->str().size();
+            }
+            if (bytes > kMaxTextBytes) return {};
+            text.clear();
+            for (const Col& part : parts)
+                text += std::get<Str>(part[i]).str();
+            return intern(text);
+        });
     }
 
     Col eval_node(const bound::Expr&, const bound::InList& n) {

@@ -126,7 +126,10 @@ inline Value arithmetic(BinaryOp op, const Value& l, const Value& r) {
     if (op == BinaryOp::Add) {
         const auto* ls = std::get_if<Str>(&l);
         const auto* rs = std::get_if<Str>(&r);
-        if (ls && rs) return intern(ls->str() + rs->str());
+        if (ls && rs) {
+            if (ls->str().size() + rs->str().size() > kMaxTextBytes) return {};
+            return intern(ls->str() + rs->str());
+        }
     }
     return {};
 }

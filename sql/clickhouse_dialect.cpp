@@ -370,6 +370,9 @@ class ClickHouseDialect final : public Dialect {
         // ClickHouse's lower() and upper() change ASCII letters only (lowerUTF8 is the other).
         return std::string(lower ? "lower(" : "upper(") + text + ")";
     }
+    std::string capped_text(const std::string& text) const override {
+        return let(text, "tx", "if(length(tx) <= " + std::to_string(kMaxTextBytes) + ", tx, NULL)");
+    }
     std::string utf8_length(const std::string& text) const override {
         return "toInt64(lengthUTF8(" + text + "))";
     }

@@ -511,7 +511,7 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
     if (diags_.has_errors()) return std::nullopt;
     std::string out = "WITH\n";
     for (size_t i = 0; i < steps_.size(); ++i)
-        out += "  " + steps_[i].name + d_.step_as() + "(" + steps_[i].sql + ")" +
+        out += "  " + steps_[i].name + d_.step_as() + "(" + d_.step_body(steps_[i].sql) + ")" +
                (i + 1 < steps_.size() ? ",\n" : "\n");
     out += query;
     if (auto why = d_.beyond_parser(out)) {

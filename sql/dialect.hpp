@@ -184,6 +184,9 @@ class Dialect {
     // Text by bytes.
     virtual std::string collate_bytes(const std::string& text) const = 0;
     virtual std::string concat(const std::string& a, const std::string& b) const = 0;
+    // `text`, or NULL when it is longer than kMaxTextBytes bytes (dsl/types.hpp): a join of
+    // texts, capped as the engine caps it.
+    virtual std::string capped_text(const std::string& text) const = 0;
     virtual std::string ascii_case(bool lower, const std::string& text) const = 0;
     virtual std::string utf8_length(const std::string& text) const = 0;
     virtual std::string text_test(char how, const std::string& text,
@@ -208,6 +211,11 @@ class Dialect {
     // preparing the whole query grows with the square of its constants (seconds for a large
     // rule file).
     virtual std::string step_as() const { return " AS "; }
+    // A step's SELECT as the plan writes it inside its parentheses. PostgreSQL adds OFFSET 0:
+    // otherwise it pulls each step up into the next and puts a let's expression in place of
+    // each use, so doubling lets (`d2: d1 + d1`, ...) made an expression tree that grew
+    // exponentially: eight took two minutes to plan, twelve took the server's memory.
+    virtual std::string step_body(const std::string& select) const { return select; }
     // A 0/1/NULL condition as known true (plain 0/1), for the placement's CASE.
     virtual std::string is_true(const std::string& a) const { return "(" + a + " IS 1)"; }
     // The ORDER BY term that orders customer keys as export does (texts by bytes).

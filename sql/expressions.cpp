@@ -336,19 +336,8 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
         case BinaryOp::And:
         case BinaryOp::Or: {
             // A chain of one operator (`a or b or c ...`) as one flat term list.
-            std::vector<const bound::Expr*> chain;
-            std::vector<const bound::Expr*> pending{&e};
-            while (!pending.empty()) {
-                const bound::Expr* at = pending.back();
-                pending.pop_back();
-                const auto* link = std::get_if<bound::Binary>(&at->node);
-                if (link && link->op == b.op) {
-                    pending.push_back(link->rhs.get());
-                    pending.push_back(link->lhs.get());
-                } else {
-                    chain.push_back(at);
-                }
-            }
+            const auto chain = bound::chain_operands(
+                e, [&](const bound::Expr&, const bound::Binary& link) { return link.op == b.op; });
             std::vector<std::string> terms;
             terms.reserve(chain.size());
             for (const bound::Expr* term : chain)
@@ -389,8 +378,20 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
         return d_.number_op(op, expr_as(*b.lhs, Type::Number, fact),
                             expr_as(*b.rhs, Type::Number, fact), true);
     }
-    if (lt == Type::String && rt == Type::String && b.op == BinaryOp::Add)
-        return d_.concat(l(), r());
+    if (lt == Type::String && rt == Type::String && b.op == BinaryOp::Add) {
+        // A chain of joins (`a + b + c`, however grouped) capped once, as the engine joins it:
+        // a part joined before the whole is no longer than the whole.
+        const auto is_join = [](const bound::Expr&, const bound::Binary& link) {
+            return link.op == BinaryOp::Add && link.lhs->type == Type::String &&
+                   link.rhs->type == Type::String;
+        };
+        std::string joined;
+        for (const bound::Expr* part : bound::chain_operands(e, is_join)) {
+            const std::string sql = expr(*part, fact);
+            joined = joined.empty() ? sql : d_.concat(joined, sql);
+        }
+        return d_.capped_text(joined);
+    }
     if (lt == Type::Date && rt == Type::Date && b.op == BinaryOp::Sub)
         return "(" + l() + " - " + r() + ")";
     if (e.type == Type::Duration) {

@@ -493,6 +493,12 @@ class PostgresDialect final : public Dialect {
     std::string concat(const std::string& a, const std::string& b) const override {
         return "(" + a + " || " + b + ")";
     }
+    std::string step_body(const std::string& select) const override { return select + " OFFSET 0"; }
+    std::string capped_text(const std::string& text) const override {
+        return bind(
+            text, "tx",
+            "CASE WHEN octet_length(tx) <= " + std::to_string(kMaxTextBytes) + " THEN tx END");
+    }
     std::string ascii_case(bool lower, const std::string& text) const override {
         return "translate(" + text + ", " + (lower ? kUpper : kLower) + ", " +
                (lower ? kLower : kUpper) + ")";

@@ -281,6 +281,11 @@ class SqliteDialect final : public Dialect {
     std::string concat(const std::string& a, const std::string& b) const override {
         return "(" + a + " || " + b + ")";
     }
+    std::string capped_text(const std::string& text) const override {
+        return bind(text, "tx",
+                    "CASE WHEN length(CAST(tx AS BLOB)) <= " + std::to_string(kMaxTextBytes) +
+                        " THEN tx END");
+    }
     std::string ascii_case(bool lower, const std::string& text) const override {
         // Without the ICU extension SQLite's lower() and upper() change ASCII letters only.
         return std::string(lower ? "lower(" : "upper(") + text + ")";

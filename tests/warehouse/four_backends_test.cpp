@@ -270,6 +270,38 @@ TEST_CASE(
          "    - id: negative\n      when: lo < 0\n"
          "    - id: same\n      when: lo == hi\n"
          "    - id: other\n      when: otherwise\n"},
+        // A text longer than kMaxTextBytes (65,536 bytes) is null: 'ab' doubled 15 times is
+        // just that long, 'abc' and 'Привет' (12 bytes) are over it; d12 + d12 of 'Привет' is
+        // 98,304 bytes in 49,152 characters. Joins inside a fact's filter are capped too.
+        {"texts past the length limit",
+         "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, s TEXT);"
+         "INSERT INTO customers VALUES (1, 'ab'), (2, 'abc'), (3, NULL), (4, 'Привет'), (5, ''),"
+         " (6, 'x');"
+         "CREATE TABLE orders (customer_id INTEGER, order_date DATE, note TEXT);"
+         "INSERT INTO orders VALUES (6, '2026-10-01', 'x'), (5, '2026-10-01', NULL);",
+         "let:\n  d1: s + s\n"
+         "  d2: d1 + d1\n"
+         "  d3: d2 + d2\n"
+         "  d4: d3 + d3\n"
+         "  d5: d4 + d4\n"
+         "  d6: d5 + d5\n"
+         "  d7: d6 + d6\n"
+         "  d8: d7 + d7\n"
+         "  d9: d8 + d8\n"
+         "  d10: d9 + d9\n"
+         "  d11: d10 + d10\n"
+         "  d12: d11 + d11\n"
+         "  d13: d12 + d12\n"
+         "  d14: d13 + d13\n"
+         "  d15: d14 + d14\n"
+         "  noted: count(orders where orders.note + orders.note == 'xx')\n"
+         "general:\n  segments:\n"
+         "    - id: noted\n      when: noted > 0\n"
+         "    - id: bytes\n      when: d12 + d12 is null and length(d12) == 24576\n"
+         "    - id: over\n      when: d15 is null and s is not null\n"
+         "    - id: exact\n      when: length(d15) == 65536 and (d15 + 'x') is null\n"
+         "    - id: empty\n      when: d15 == ''\n"
+         "    - id: other\n      when: otherwise\n"},
     };
     RunDatabase pg = RunDatabase::create();
     ClusterDatabase ch;
