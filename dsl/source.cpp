@@ -52,6 +52,25 @@ SourceFile::SourceFile(std::string path, std::string text)
     for (size_t i = 0; i < text_.size(); ++i) {
         if (text_[i] == '\n') line_starts_.push_back(i + 1);
     }
+    marks_.resize(line_starts_.size());
+    for (size_t l = 0; l < line_starts_.size(); ++l) {
+        const std::string_view text = line(static_cast<int>(l + 1));
+        if (names::is_ascii(text)) continue;
+        std::vector<CharMark>& marks = marks_[l];
+        size_t chars = 0;
+        for (size_t i = 0; i < text.size(); i += names::char_length(text, i), ++chars) {
+            if (marks.empty() || i >= marks.back().byte + kMarkBytes) marks.push_back({i, chars});
+        }
+    }
+}
+
+size_t SourceFile::chars_before(int line_number, size_t col) const {
+    const std::vector<CharMark>& marks = marks_[static_cast<size_t>(line_number - 1)];
+    if (marks.empty()) return col;
+    auto after = std::upper_bound(marks.begin(), marks.end(), col,
+                                  [](size_t c, const CharMark& m) { return c < m.byte; });
+    const CharMark& from = *std::prev(after);  // marks[0] is byte 0
+    return from.chars + names::char_count(line(line_number).substr(from.byte, col - from.byte));
 }
 
 Location SourceFile::locate(size_t offset, int length) const {
@@ -76,7 +95,7 @@ Location SourceFile::shown(Location at) const {
     const std::string_view text = line(at.line);
     const size_t col = std::min(static_cast<size_t>(at.col - 1), text.size());
     const size_t end = std::min(col + static_cast<size_t>(std::max(at.length, 0)), text.size());
-    at.col = static_cast<int>(names::char_count(text.substr(0, col)) + 1);
+    at.col = static_cast<int>(chars_before(at.line, col) + 1);
     // A location past the line's end (the end of the file, say) keeps its bytes there.
     at.length = end > col ? static_cast<int>(names::char_count(text.substr(col, end - col)) +
                                              (col + static_cast<size_t>(at.length) - end))

@@ -53,9 +53,23 @@ class SourceFile {
     Location shown(Location at) const;
 
   private:
+    // Where a line's characters stand at some of its bytes: the character boundary at or
+    // after every kMarkBytes-th byte, with the characters before it on the line. shown() counts
+    // from the nearest one, so its cost does not grow with the column (explain shows every
+    // part of a line of a hundred thousand list items).
+    static constexpr size_t kMarkBytes = 256;
+    struct CharMark {
+        size_t byte = 0;
+        size_t chars = 0;
+    };
+    // The characters before byte `col` of line `line` (1-based), as names::char_count counts
+    // the line's first col bytes.
+    size_t chars_before(int line, size_t col) const;
+
     std::string path_;
     std::string text_;
     std::vector<size_t> line_starts_;
+    std::vector<std::vector<CharMark>> marks_;  // by line; none on a line of ASCII
 };
 
 }  // namespace strata

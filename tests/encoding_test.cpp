@@ -8,6 +8,7 @@
 
 #include "cli/common.hpp"
 #include "dsl/names.hpp"
+#include "dsl/source.hpp"
 #include "test_support.hpp"
 #include "text/blank.hpp"
 #include "text/encoding.hpp"
@@ -162,4 +163,31 @@ TEST_CASE("import's table lines up a header of wide characters") {
         CHECK(display_columns_before(line, line.find("text")) == type_column);
     }
     CHECK(type_column != std::string::npos);
+}
+
+// SourceFile::shown counts a line's characters from the nearest of its marks, not from the
+// line's start (explain shows every part of a long line); it must give what counting from the
+// start gives, at every byte of lines of Cyrillic, ASCII, bytes that are no UTF-8, and
+// columns inside a character.
+TEST_CASE("shown() gives the characters counted from the line's start, at every column") {
+    std::string long_line;
+    for (int i = 0; i < 400; ++i)
+        long_line += i % 7 == 0 ? "сумма, " : i % 11 == 0 ? "\xFF\xC3 " : "x1, ";
+    const std::string text = "ascii: 1\n" + long_line + "\r\n\xEF\xBB\xBF tail é\nlast";
+    const strata::SourceFile file("f.yaml", text);
+    for (int line = 1; line <= 4; ++line) {
+        const std::string_view l = file.line(line);
+        for (size_t col = 0; col <= l.size() + 2; ++col) {
+            const strata::Location at{line, static_cast<int>(col + 1), 3};
+            const strata::Location got = file.shown(at);
+            const size_t c = std::min(col, l.size());
+            const size_t e = std::min(c + 3, l.size());
+            INFO("line " << line << " col " << col);
+            REQUIRE(got.col == static_cast<int>(strata::names::char_count(l.substr(0, c)) + 1));
+            REQUIRE(got.length ==
+                    (e > c ? static_cast<int>(strata::names::char_count(l.substr(c, e - c)) +
+                                              (c + 3 - e))
+                           : 3));
+        }
+    }
 }
