@@ -138,7 +138,7 @@ ExprPtr Binder::Impl::bind_fact_name(const ast::Expr& src, const ast::Name& name
     } else {
         error(Code::UnknownName, name.part_spans[first],
               "unknown column '" + column + "' in fact '" + fact.name + "'" +
-                  did_you_mean(column, names));
+                  diags.did_you_mean(column, names));
     }
     return failed(src);
 }
@@ -194,7 +194,7 @@ ExprPtr Binder::Impl::bind_name(const ast::Expr& src, const ast::Name& name) {
     }
     std::string hint =
         name.parts.size() == 1 ? hints::for_unknown_field(head, *current.text) : std::string{};
-    if (hint.empty()) hint = did_you_mean(head, customer_names());
+    if (hint.empty()) hint = diags.did_you_mean(head, customer_names());
     error(Code::UnknownName, name.part_spans[0], "unknown field '" + head + "'" + hint);
     return failed(src);
 }

@@ -446,7 +446,7 @@ ExprPtr Binder::Impl::bind_aggregate(const ast::Expr& src, const ast::Call& call
         for (const auto& f : scope.facts)
             names.push_back(f.name);
         error(Code::UnknownName, head->part_spans[0],
-              "unknown fact '" + head->parts[0] + "'" + did_you_mean(head->parts[0], names) +
+              "unknown fact '" + head->parts[0] + "'" + diags.did_you_mean(head->parts[0], names) +
                   "; facts are declared under source.facts");
         return failed(src);
     }

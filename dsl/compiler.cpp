@@ -201,7 +201,7 @@ class Compiler {
                 names.push_back(name);
             schema_error(Code::NotInDatabase, where,
                          "table '" + table + "' does not exist in the database" +
-                             did_you_mean(table, names) +
+                             diags_.did_you_mean(table, names) +
                              (schema_->qualifier.empty()
                                   ? " (tables: "
                                   : " (tables in schema '" + schema_->qualifier + "': ") +
@@ -233,7 +233,7 @@ class Compiler {
             names.push_back(n);
         error(Code::NotInDatabase, where,
               std::string(role) + " column '" + column + "' does not exist in table '" + table +
-                  "'" + did_you_mean(column, names));
+                  "'" + diags_.did_you_mean(column, names));
     }
 
     NameScope build_scope() {

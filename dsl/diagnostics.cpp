@@ -96,6 +96,13 @@ bool Diagnostics::add(Severity severity, std::string file, Location location, st
     return true;
 }
 
+std::string Diagnostics::did_you_mean(std::string_view name,
+                                      const std::vector<std::string>& candidates) {
+    if (suggestions_ >= kMaxSuggestions) return {};
+    ++suggestions_;
+    return strata::did_you_mean(name, candidates);
+}
+
 size_t Diagnostics::error_count() const {
     return static_cast<size_t>(std::count_if(items_.begin(), items_.end(), [](const Diagnostic& d) {
         return d.severity == Severity::Error;

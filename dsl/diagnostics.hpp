@@ -87,6 +87,12 @@ class Diagnostics {
                  std::string message) {
         add(Severity::Warning, file, location, std::move(message), code);
     }
+    // did_you_mean(name, candidates) below for the first kMaxSuggestions names asked about,
+    // then "": each suggestion measures the name against every candidate, and a file of
+    // thousands of unknown names against thousands of candidates would take minutes.
+    static constexpr size_t kMaxSuggestions = 100;
+    std::string did_you_mean(std::string_view name, const std::vector<std::string>& candidates);
+
     // The same without a code (DiagnosticCode::Other).
     void error(const std::string& file, Location location, std::string message) {
         error(DiagnosticCode::Other, file, location, std::move(message));
@@ -109,6 +115,7 @@ class Diagnostics {
   private:
     std::vector<Diagnostic> items_;
     std::unordered_set<std::string> added_;  // each item's identity, for add()
+    size_t suggestions_ = 0;                 // names did_you_mean was asked about
 };
 
 // Renders one diagnostic as

@@ -42,3 +42,39 @@ general:
     CHECK_MESSAGE(with_db.code == 0, with_db.out);
     CHECK(with_db.out.find("is also a let") == std::string::npos);
 }
+
+// Each suggestion measures a name against every candidate: after the first hundred unknown
+// names check stops suggesting, so that thousands of them against thousands of lets take a
+// second, not minutes. The errors themselves are all there.
+TEST_CASE("check suggests names for the first hundred unknown names only") {
+    TempDir dir;
+    const std::string db =
+        dir.database("base.db",
+                     "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, tier TEXT);"
+                     "CREATE TABLE orders (customer_id INTEGER, order_date DATE);");
+    std::string lets;
+    for (int i = 0; i < 150; ++i)
+        lets += "  total" + std::to_string(i) + ": totl" + std::to_string(i) + " + 1\n";
+    const std::string rules = dir.write("rules.yaml",
+                                        "ruleset: typos\nversion: 1\nsource:\n"
+                                        "  facts:\n    orders: { table: orders, "
+                                        "key: customer_id, time: order_date }\n"
+                                        "let:\n" +
+                                            lets +
+                                            "general:\n  segments:\n"
+                                            "    - id: a\n      when: tier == 'a'\n"
+                                            "    - id: b\n      when: otherwise\n");
+    const Run check = run_cli({"check", rules, "--db", db});
+    CHECK(check.code == 1);
+    size_t unknown = 0, suggested = 0;
+    for (size_t at = check.out.find("unknown field 'totl"); at != std::string::npos;
+         at = check.out.find("unknown field 'totl", at + 1)) {
+        ++unknown;
+        const size_t end = check.out.find('\n', at);
+        suggested +=
+            check.out.substr(at, end - at).find("did you mean 'total") != std::string::npos;
+    }
+    CHECK(unknown == 150);
+    CHECK(suggested == 100);
+    CHECK(check.out.find("unknown field 'totl0' (did you mean 'total0'?)") != std::string::npos);
+}
