@@ -100,6 +100,7 @@ class Tracer {
         }
         for (const bound::Expr* c : children)
             n.children.push_back(trace(*c, depth + 1));
+        if (n.because.empty()) n.because = text_limit_because(e, n);
         return n;
     }
 
@@ -124,6 +125,22 @@ class Tracer {
                     : std::string("what an exact sum holds (a magnitude of 10^29; a value beyond "
                                   "about 1.7e29 or infinite counts so too)")) +
                ", so it is null, as every overflow is";
+    }
+
+    // A join of two texts that is null: the text would pass kMaxTextBytes. Said, since a null
+    // made of two texts looks like a bug.
+    static std::string text_limit_because(const bound::Expr& e, const ExplainNode& n) {
+        const auto* b = std::get_if<bound::Binary>(&e.node);
+        if (!b || b->op != ast::BinaryOp::Add || e.type != Type::String) return {};
+        if (!n.computed || !is_null(n.value) || n.children.size() != 2) return {};
+        size_t bytes = 0;
+        for (const ExplainNode& side : n.children) {
+            const auto* text = side.computed ? std::get_if<Str>(&side.value) : nullptr;
+            if (!text) return {};
+            bytes += text->str().size();
+        }
+        return "the joined text would be " + format_thousands(bytes) + " bytes, longer than the " +
+               format_thousands(kMaxTextBytes) + " a text may have, so it is null";
     }
 
     std::string source_text(Location loc) const {

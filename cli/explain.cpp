@@ -36,11 +36,25 @@ struct ExplainOptions {
     Format format = Format::Text;
 };
 
+// A text longer than kShownTextBytes is shown by its first kShownStartBytes (whole
+// characters) and its size: a let may build a text of up to 64 KiB, which would fill the
+// screen. JSON gives every text whole.
+constexpr size_t kShownTextBytes = 240;
+constexpr size_t kShownStartBytes = 160;
+
 std::string shown(const Value& v) {
     if (is_null(v)) return "null";
     // On one line, as history shows it: a key or value's line break would read as a line of
     // the explanation.
-    if (const auto* s = std::get_if<Str>(&v)) return "'" + one_line(std::string(s->str())) + "'";
+    if (const auto* s = std::get_if<Str>(&v)) {
+        const std::string& text = s->str();
+        if (text.size() <= kShownTextBytes) return "'" + one_line(text) + "'";
+        size_t start = 0;
+        while (start < kShownStartBytes)
+            start += std::max<size_t>(1, text::utf8_sequence_length(text, start));
+        return "'" + one_line(std::string_view(text).substr(0, start)) + "…' (" +
+               thousands(text.size()) + " bytes)";
+    }
     return format_value(v);
 }
 

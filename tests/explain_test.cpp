@@ -390,3 +390,40 @@ general:
         run_cli({"explain", file, "--db", db, "--customer", "2", "--as-of", "2026-11-01"});
     CHECK_MESSAGE(two.out.find("score = {2, 2, 2, 222}") != std::string::npos, two.out);
 }
+
+// A let may build a text of up to 64 KiB: the text output shows a long one by its start and
+// its size (JSON gives it whole), and says why a join of two texts is null.
+TEST_CASE("explain shows a long text by its start and says why a join past the limit is null") {
+    TempDir dir;
+    const auto db = dir.database("base.db",
+                                 "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, s TEXT);"
+                                 "INSERT INTO customers VALUES (1, 'ab');");
+    std::string lets = "let:\n  d1: s + s\n";
+    for (int k = 2; k <= 16; ++k)
+        lets += "  d" + std::to_string(k) + ": d" + std::to_string(k - 1) + " + d" +
+                std::to_string(k - 1) + "\n";
+    const auto file = dir.write("r.yaml", "ruleset: long\nversion: 1\n" + lets +
+                                              "general:\n  segments:\n"
+                                              "    - id: capped\n      when: d16 is null\n"
+                                              "    - id: rest\n      when: otherwise\n");
+    auto r = run_cli({"explain", file, "--db", db, "--customer", "1"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("because the joined text would be 131,072 bytes, longer than the 65,536 a "
+                     "text may have, so it is null") != std::string::npos);
+    CHECK(r.out.find("d15 = 'ababababab") != std::string::npos);
+    CHECK(r.out.find("ab…' (65,536 bytes)") != std::string::npos);
+    size_t longest = 0;
+    for (size_t at = 0, end; at < r.out.size(); at = end + 1) {
+        end = r.out.find('\n', at);
+        if (end == std::string::npos) end = r.out.size();
+        longest = std::max(longest, end - at);
+    }
+    CHECK(longest < 400);
+    auto j = run_cli({"explain", file, "--db", db, "--customer", "1", "--format", "json"});
+    REQUIRE(j.code == 0);
+    std::string whole;
+    for (int i = 0; i < 32768; ++i)
+        whole += "ab";
+    CHECK(j.out.find("\"" + whole + "\"") != std::string::npos);
+}
