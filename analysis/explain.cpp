@@ -279,7 +279,8 @@ Explanation explain_placed(const CompiledRules& rules, Date as_of, const Value& 
 std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::Database& data,
                                             SQLite::Database* state, Date as_of,
                                             const std::vector<Value>& keys, std::string& error,
-                                            bool* rule_problem, const AsStoredRun* stored) {
+                                            bool* rule_problem, const AsStoredRun* stored,
+                                            bool* not_found) {
     Explanation out;
     bool found = false;
     AggregateRowCounts rows;
@@ -323,6 +324,7 @@ std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::
                                                    : format_value(given);
         error =
             not_in_base_message(rules, as_of, shown, report->data_quality.customers_after_as_of);
+        if (not_found) *not_found = true;
         return std::nullopt;
     }
     return out;

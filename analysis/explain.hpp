@@ -109,11 +109,13 @@ struct AsStoredRun {
 // `state`: the run state, read for previous_segment and the like (may be null): as it is now,
 // or, with `stored`, as that stored run found it. nullopt with `error` set when the run fails
 // or the customer is not in the base; `rule_problem` (when given) is set when the rules are at
-// fault (an exclusive level with overlaps or gaps, say).
+// fault (an exclusive level with overlaps or gaps, say); `not_found` (when given) when the
+// customer is not in the base.
 std::optional<Explanation> explain_customer(const CompiledRules& rules, SQLite::Database& data,
                                             SQLite::Database* state, Date as_of,
                                             const std::vector<Value>& keys, std::string& error,
                                             bool* rule_problem = nullptr,
-                                            const AsStoredRun* stored = nullptr);
+                                            const AsStoredRun* stored = nullptr,
+                                            bool* not_found = nullptr);
 
 }  // namespace strata

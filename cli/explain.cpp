@@ -361,10 +361,11 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
     }
     std::string error;
     bool rule_problem = false;
+    bool not_found = false;
     std::optional<AsStoredRun> as_stored;
     if (stored) as_stored = AsStoredRun{stored->stored.run.run_id, stored->fits.get()};
     auto e = explain_customer(*rules.rules, *rules.db, state, *as_of, keys, error, &rule_problem,
-                              as_stored ? &*as_stored : nullptr);
+                              as_stored ? &*as_stored : nullptr, &not_found);
     if (!e && rule_problem) {
         err << "strata explain: " << error << '\n';
         if (json) write_json_error(out, "rules", error);
@@ -375,7 +376,7 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
             error += " (run " + std::to_string(stored->stored.run.run_id) + " placed them in " +
                      stored->stored.segment + ")";
         err << "strata explain: " << error << '\n';
-        if (json) write_json_error(out, "database", error);
+        if (json) write_json_error(out, not_found ? "not_found" : "database", error);
         return kExitEnvironment;
     }
     // A rule file explained as of today (no --as-of, none in the file) while its latest run

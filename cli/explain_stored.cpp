@@ -98,9 +98,11 @@ std::optional<StoredRunExplain> load_stored_run_explain(
     const std::string& rules, std::optional<int64_t> run, const std::string& db,
     const std::optional<std::string>& state_path, const std::vector<Value>& keys, std::ostream& err,
     std::ostream* json_out, int& exit_code) {
-    auto fail = [&](const std::string& message) -> std::optional<StoredRunExplain> {
+    // kind: the JSON error's (running.md); not_found for a customer the run did not place.
+    auto fail = [&](const std::string& message,
+                    const char* kind = "database") -> std::optional<StoredRunExplain> {
         err << "strata explain: " << message << '\n';
-        if (json_out) write_json_error(*json_out, "database", message);
+        if (json_out) write_json_error(*json_out, kind, message);
         exit_code = kExitEnvironment;
         return std::nullopt;
     };
@@ -166,8 +168,9 @@ std::optional<StoredRunExplain> load_stored_run_explain(
     }
     if (stored.segment.empty())
         return fail("customer " + stored_key_text(keys.front()) + " was not placed by run " +
-                    std::to_string(record->run_id) + " of " + ruleset + " (as_of " + record->as_of +
-                    ")");
+                        std::to_string(record->run_id) + " of " + ruleset + " (as_of " +
+                        record->as_of + ")",
+                    "not_found");
     const std::string version = ruleset + " v" + std::to_string(record->version);
     const auto source = stored_source(*state->state, *record);
     std::optional<LoadedRules> loaded;

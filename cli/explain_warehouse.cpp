@@ -104,9 +104,11 @@ std::optional<WarehouseStoredExplain> explain_stored_in_warehouse(
     const std::optional<std::string>& as_of_text, const std::vector<Value>& keys,
     const std::string& customer, std::ostream& out, std::ostream& err, bool json, int& exit_code) {
     std::ostream* json_out = json ? &out : nullptr;
-    auto fail = [&](const std::string& message) -> std::optional<WarehouseStoredExplain> {
+    // kind: the JSON error's (running.md); not_found for a customer the run did not place.
+    auto fail = [&](const std::string& message,
+                    const char* kind = "database") -> std::optional<WarehouseStoredExplain> {
         err << "strata explain: " << message << '\n';
-        if (json_out) write_json_error(out, "database", message);
+        if (json_out) write_json_error(out, kind, message);
         exit_code = kExitEnvironment;
         return std::nullopt;
     };
@@ -141,8 +143,9 @@ std::optional<WarehouseStoredExplain> explain_stored_in_warehouse(
     const RunRecord& record = *found->record;
     if (!found->row)
         return fail("customer " + stored_key_text(keys.front()) + " was not placed by run " +
-                    std::to_string(record.run_id) + " of " + ruleset + " (as_of " + record.as_of +
-                    ")");
+                        std::to_string(record.run_id) + " of " + ruleset + " (as_of " +
+                        record.as_of + ")",
+                    "not_found");
     StoredPlacement stored;
     stored.run = record;
     stored.customer = found->row->key;

@@ -168,7 +168,7 @@ TEST_CASE("explain --run refuses what it cannot answer, with exit code 2") {
     CHECK(later.code == 2);
     CHECK(later.err.find("customer 4 was not placed by run 1 of tiers (as_of 2026-10-01)") !=
           std::string::npos);
-    CHECK(json_at(later.out, "$.error.kind") == "database");
+    CHECK(json_at(later.out, "$.error.kind") == "not_found");  // as eval says it
     // A name that is no stored ruleset names those there are, and a state without runs.
     auto typo = run_cli({"explain", "tier", "--db", db, "--state", state, "--customer", "2"});
     CHECK(typo.code == 2);

@@ -92,6 +92,10 @@ TEST_CASE("explain of an unknown customer or a bad date exits 2") {
     auto r = run_cli({"explain", file, "--db", db, "--customer", "99", "--as-of", "2026-10-01"});
     CHECK(r.code == 2);
     CHECK(r.err.find("customer 99 is not in the base of 'tiers'") != std::string::npos);
+    // JSON says so in the kind eval gives it; a bad date stays a usage problem.
+    auto json = run_cli({"explain", file, "--db", db, "--customer", "99", "--format", "json"});
+    CHECK(json.code == 2);
+    CHECK(json_at(json.out, "$.error.kind") == "not_found");
     // A key that is empty or padded is quoted; a long one is cut.
     auto padded =
         run_cli({"explain", file, "--db", db, "--customer", " 7", "--as-of", "2026-10-01"});
