@@ -117,6 +117,24 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
                        ? sql::make_clickhouse_dialect(catalog ? &*catalog : nullptr)
                    : options.dialect == "sqlite" && loaded->db ? sqlite_dialect_of(*loaded->db)
                                                                : sql::make_dialect(options.dialect);
+    // The query measures texts in the base's own bytes (the limit of a join, length()), which
+    // are UTF-8's only on a UTF-8 base; a UTF-16 one would place customers apart from a run.
+    if (options.dialect == "sqlite" && loaded->db) {
+        std::string encoding;
+        try {
+            encoding = loaded->db->execAndGet("PRAGMA encoding").getString();
+        } catch (const std::exception& e) {
+            err << "strata compile: cannot read the base's encoding: " << e.what() << '\n';
+            return kExitEnvironment;
+        }
+        if (encoding != "UTF-8") {
+            err << "strata compile: the base stores its texts as " << encoding
+                << " (PRAGMA encoding), and the compiled query counts a text's bytes as the "
+                   "language does only in UTF-8; segment this base with strata run, or copy it "
+                   "into a UTF-8 database\n";
+            return kExitEnvironment;
+        }
+    }
     // --lets names lets that have a column, once each: any other name is a wrong option, not a
     // rule problem.
     const auto& lets = loaded->rules->program.lets;

@@ -373,6 +373,14 @@ class ClickHouseDialect final : public Dialect {
     std::string capped_text(const std::string& text) const override {
         return let(text, "tx", "if(length(tx) <= " + std::to_string(kMaxTextBytes) + ", tx, NULL)");
     }
+    std::string capped_join(const std::vector<std::string>& parts) const override {
+        std::string bytes, joined;
+        for (const std::string& p : parts) {
+            bytes += (bytes.empty() ? "" : " + ") + std::string("length(") + p + ")";
+            joined = joined.empty() ? p : concat(joined, p);
+        }
+        return "if(" + bytes + " <= " + std::to_string(kMaxTextBytes) + ", " + joined + ", NULL)";
+    }
     std::string utf8_length(const std::string& text) const override {
         return "toInt64(lengthUTF8(" + text + "))";
     }

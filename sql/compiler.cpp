@@ -35,7 +35,7 @@ std::string Lowering::add_step(const std::string& sql) {
     projection_.reset();
     if (nested()) return current_ = "(" + sql + ")";
     std::string name = "s" + std::to_string(++counter_);
-    steps_.push_back({name, sql});
+    steps_.push_back({name, sql, true});
     current_ = name;
     return name;
 }
@@ -511,7 +511,8 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
     if (diags_.has_errors()) return std::nullopt;
     std::string out = "WITH\n";
     for (size_t i = 0; i < steps_.size(); ++i)
-        out += "  " + steps_[i].name + d_.step_as() + "(" + d_.step_body(steps_[i].sql) + ")" +
+        out += "  " + steps_[i].name + d_.step_as() + "(" +
+               (steps_[i].computes ? d_.step_body(steps_[i].sql) : steps_[i].sql) + ")" +
                (i + 1 < steps_.size() ? ",\n" : "\n");
     out += query;
     if (auto why = d_.beyond_parser(out)) {

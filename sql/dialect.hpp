@@ -187,6 +187,10 @@ class Dialect {
     // `text`, or NULL when it is longer than kMaxTextBytes bytes (dsl/types.hpp): a join of
     // texts, capped as the engine caps it.
     virtual std::string capped_text(const std::string& text) const = 0;
+    // The same for the join of `parts` (two or more), each a plain name or a literal: their
+    // bytes summed, with no subquery (capped_text binds its text in one, and SQLite's parser
+    // takes only so many nested).
+    virtual std::string capped_join(const std::vector<std::string>& parts) const = 0;
     virtual std::string ascii_case(bool lower, const std::string& text) const = 0;
     virtual std::string utf8_length(const std::string& text) const = 0;
     virtual std::string text_test(char how, const std::string& text,
@@ -211,7 +215,8 @@ class Dialect {
     // preparing the whole query grows with the square of its constants (seconds for a large
     // rule file).
     virtual std::string step_as() const { return " AS "; }
-    // A step's SELECT as the plan writes it inside its parentheses. PostgreSQL adds OFFSET 0:
+    // The SELECT of a step that computes lets, as the plan writes it inside its parentheses
+    // (the steps that read the base's tables are written as they are). PostgreSQL adds OFFSET 0:
     // otherwise it pulls each step up into the next and puts a let's expression in place of
     // each use, so doubling lets (`d2: d1 + d1`, ...) made an expression tree that grew
     // exponentially: eight took two minutes to plan, twelve took the server's memory.

@@ -385,11 +385,17 @@ std::string Lowering::binary(const bound::Expr& e, const bound::Binary& b, int f
             return link.op == BinaryOp::Add && link.lhs->type == Type::String &&
                    link.rhs->type == Type::String;
         };
-        std::string joined;
+        std::vector<std::string> parts;
+        bool plain = true;  // names and literals only: capped without a subquery
         for (const bound::Expr* part : bound::chain_operands(e, is_join)) {
-            const std::string sql = expr(*part, fact);
-            joined = joined.empty() ? sql : d_.concat(joined, sql);
+            parts.push_back(expr(*part, fact));
+            plain = plain && (Dialect::plain_name(parts.back()) ||
+                              std::holds_alternative<bound::Literal>(part->node));
         }
+        if (plain) return d_.capped_join(parts);
+        std::string joined;
+        for (const std::string& sql : parts)
+            joined = joined.empty() ? sql : d_.concat(joined, sql);
         return d_.capped_text(joined);
     }
     if (lt == Type::Date && rt == Type::Date && b.op == BinaryOp::Sub)

@@ -54,6 +54,10 @@ class Lowering {
     struct Step {
         std::string name;
         std::string sql;
+        // A step of the chain that computes lets (add_step), which the dialect may fence
+        // (Dialect::step_body); the steps that read the base's tables are left open, so that
+        // a filter on them still reaches the table's scan (and its index).
+        bool computes = false;
     };
     std::vector<Step> steps_;
     std::set<std::string> unquotable_;  // names refused by quoted(), each said once

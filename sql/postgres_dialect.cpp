@@ -499,6 +499,15 @@ class PostgresDialect final : public Dialect {
             text, "tx",
             "CASE WHEN octet_length(tx) <= " + std::to_string(kMaxTextBytes) + " THEN tx END");
     }
+    std::string capped_join(const std::vector<std::string>& parts) const override {
+        std::string bytes, joined;
+        for (const std::string& p : parts) {
+            bytes += (bytes.empty() ? "" : " + ") + std::string("octet_length(") + p + ")";
+            joined = joined.empty() ? p : concat(joined, p);
+        }
+        return "(CASE WHEN " + bytes + " <= " + std::to_string(kMaxTextBytes) + " THEN " + joined +
+               " END)";
+    }
     std::string ascii_case(bool lower, const std::string& text) const override {
         return "translate(" + text + ", " + (lower ? kUpper : kLower) + ", " +
                (lower ? kLower : kUpper) + ")";

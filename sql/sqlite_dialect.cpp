@@ -286,6 +286,15 @@ class SqliteDialect final : public Dialect {
                     "CASE WHEN length(CAST(tx AS BLOB)) <= " + std::to_string(kMaxTextBytes) +
                         " THEN tx END");
     }
+    std::string capped_join(const std::vector<std::string>& parts) const override {
+        std::string bytes, joined;
+        for (const std::string& p : parts) {
+            bytes += (bytes.empty() ? "" : " + ") + std::string("length(CAST(") + p + " AS BLOB))";
+            joined = joined.empty() ? p : concat(joined, p);
+        }
+        return "(CASE WHEN " + bytes + " <= " + std::to_string(kMaxTextBytes) + " THEN " + joined +
+               " END)";
+    }
     std::string ascii_case(bool lower, const std::string& text) const override {
         // Without the ICU extension SQLite's lower() and upper() change ASCII letters only.
         return std::string(lower ? "lower(" : "upper(") + text + ")";

@@ -258,6 +258,57 @@ general:
     check_agrees(dir, split, db, "2024-01-15");
 }
 
+// A join of texts is capped at 65,536 bytes. A join of names and literals is capped by the sum
+// of their bytes, with no subquery: the first version bound every join in one, and a label of
+// 14 nested if()s, each joining columns and literals, was refused (15 still is: the bytes'
+// sum nests a little deeper than the join alone did).
+TEST_CASE("compile: joins of texts nest as deep as the rest of an expression") {
+    TempDir dir;
+    const std::string db = dir.database("base.db", std::string(kSchema) + R"(
+INSERT INTO customers (customer_id, tier, raw_score) VALUES (1, 't3', 'a'), (2, 't9', NULL),
+    (3, NULL, 'b'), (4, 't0', 'Привет');
+)");
+    std::string label = "tier";
+    for (int k = 0; k < 14; ++k)
+        label = "if(tier == 't" + std::to_string(k) + "', tier + ' of ' + raw_score + '" +
+                std::to_string(k) + "', " + label + ")";
+    const std::string rules = dir.write(
+        "r.yaml", "ruleset: labels\nversion: 1\nlet:\n  label: \"" + label +
+                      "\"\n  long: upper(raw_score) + raw_score + lower(tier)\n"
+                      "general:\n  segments:\n"
+                      "    - id: three\n      when: label == 't3 of a3'\n"
+                      "    - id: zero\n      when: label == 't0 of Привет0' and long is not null\n"
+                      "    - id: rest\n      when: otherwise\n");
+    check_agrees(dir, rules, db, "2026-11-01");
+}
+
+// The query counts a text's bytes in the base's encoding: on a UTF-16 base a join's limit and
+// length() would not be the language's (a review found customers placed apart from a run).
+TEST_CASE("compile: a UTF-16 base is refused for the SQLite query, and run segments it") {
+    TempDir dir;
+    const std::string db = dir.database(
+        "u16.db", std::string("PRAGMA encoding = 'UTF-16le';") + kSchema +
+                      "INSERT INTO customers (customer_id, tier) VALUES (1, 'ab'), (2, NULL);");
+    const std::string rules = dir.write("r.yaml", R"(ruleset: wide
+version: 1
+let:
+  joined: tier + tier
+general:
+  segments:
+    - id: joined
+      when: joined == 'abab'
+    - id: rest
+      when: otherwise
+)");
+    const Run refused = run_cli({"compile", rules, "--dialect", "sqlite", "--db", db});
+    CHECK(refused.code == 2);
+    CHECK(refused.out.empty());
+    CHECK(refused.err.find("strata compile: the base stores its texts as UTF-16le (PRAGMA "
+                           "encoding)") != std::string::npos);
+    const Run ran = run_cli({"run", rules, "--db", db});
+    CHECK(ran.code == 0);
+}
+
 // A chain of lets, each reading the one before, makes a step of the query each. No expression
 // is deep, but SQLite resolves the steps' names through one another and refused 199 of them
 // ("Expression tree is too large"): compile gave that query out (exit 0), since it parsed the
