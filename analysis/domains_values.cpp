@@ -378,6 +378,19 @@ void Model::collect_vars(const Pred& p, std::set<int>& out) {
         collect_vars(k, out);
 }
 
+size_t Model::node_count(const Pred& p) {
+    size_t n = 1;
+    for (const auto& k : p.kids)
+        n += node_count(k);
+    return n;
+}
+
+bool Model::spend(size_t nodes) const {
+    if (nodes > kNodeBudget - nodes_spent_) return false;
+    nodes_spent_ += nodes;
+    return true;
+}
+
 bool Model::consistent(const std::vector<int>& assignment) const {
     for (size_t c = 0; c < vars_.size(); ++c) {
         const Var& count = vars_[c];

@@ -59,6 +59,9 @@ class Searcher {
         std::set<int> used;
         for (const Pred* p : goal.preds)
             Model::collect_vars(*p, used);
+        for (const auto* indexes : {&goal.must, &goal.must_not})
+            for (size_t i : *indexes)
+                step_nodes_ += Model::node_count(*goal.preds[i]);
         assignment_.assign(model.vars().size(), -1);
         for (int v : used) {
             used_.push_back(v);
@@ -99,7 +102,7 @@ class Searcher {
     }
 
     Search::Status descend(size_t k) {
-        if (budget_ == 0) return Search::Status::OverBudget;
+        if (budget_ == 0 || !model_.spend(step_nodes_)) return Search::Status::OverBudget;
         --budget_;
         if (!model_.consistent(assignment_)) return Search::Status::None;
         const Judgement j = judge(goal_, assignment_);
@@ -130,6 +133,7 @@ class Searcher {
     const Model& model_;
     const Goal& goal_;
     size_t budget_;
+    size_t step_nodes_ = 0;  // the predicate nodes a step evaluates (judge)
     std::vector<int> used_;  // the variables the goal reads
     std::vector<int> vars_;  // those of them the search assigns (not pinned)
     std::vector<int> assignment_;
@@ -299,6 +303,7 @@ ProofRun prove(const CompiledRules& rules, size_t budget) {
         }
     }
     verdict.proven = verdict.findings.empty() && !verdict.over_budget;
+    verdict.nodes_evaluated = model.nodes_spent();
     return run;
 }
 

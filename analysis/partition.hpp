@@ -44,6 +44,8 @@ struct ExclusiveVerdict {
     bool proven = false;                     // no gap and no overlap for any base
     bool over_budget = false;                // too many combinations: neither proven nor refuted
     std::vector<PartitionFinding> findings;  // at most one gap and one overlap per pair
+    // The predicate nodes the searches evaluated: at most partition::Model::kNodeBudget.
+    size_t nodes_evaluated = 0;
 };
 
 // The nodes one question may visit before the analysis gives up on it.

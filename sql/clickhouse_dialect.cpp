@@ -370,15 +370,14 @@ class ClickHouseDialect final : public Dialect {
         // ClickHouse's lower() and upper() change ASCII letters only (lowerUTF8 is the other).
         return std::string(lower ? "lower(" : "upper(") + text + ")";
     }
+    std::string text_bytes(const std::string& text) const override {
+        return "length(" + text + ")";
+    }
     std::string capped_text(const std::string& text) const override {
         return let(text, "tx", "if(length(tx) <= " + std::to_string(kMaxTextBytes) + ", tx, NULL)");
     }
     std::string capped_join(const std::vector<std::string>& parts) const override {
-        std::string bytes, joined;
-        for (const std::string& p : parts) {
-            bytes += (bytes.empty() ? "" : " + ") + std::string("length(") + p + ")";
-            joined = joined.empty() ? p : concat(joined, p);
-        }
+        auto [bytes, joined] = summed_join(parts);
         return "if(" + bytes + " <= " + std::to_string(kMaxTextBytes) + ", " + joined + ", NULL)";
     }
     std::string utf8_length(const std::string& text) const override {

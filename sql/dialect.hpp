@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dsl/types.hpp"
@@ -184,13 +185,32 @@ class Dialect {
     // Text by bytes.
     virtual std::string collate_bytes(const std::string& text) const = 0;
     virtual std::string concat(const std::string& a, const std::string& b) const = 0;
+    // A text's length in bytes, as the language counts them (UTF-8's).
+    virtual std::string text_bytes(const std::string& text) const = 0;
     // `text`, or NULL when it is longer than kMaxTextBytes bytes (dsl/types.hpp): a join of
     // texts, capped as the engine caps it.
-    virtual std::string capped_text(const std::string& text) const = 0;
+    virtual std::string capped_text(const std::string& text) const {
+        return bind(text, "tx",
+                    "CASE WHEN " + text_bytes("tx") + " <= " + std::to_string(kMaxTextBytes) +
+                        " THEN tx END");
+    }
     // The same for the join of `parts` (two or more), each a plain name or a literal: their
     // bytes summed, with no subquery (capped_text binds its text in one, and SQLite's parser
     // takes only so many nested).
-    virtual std::string capped_join(const std::vector<std::string>& parts) const = 0;
+    virtual std::string capped_join(const std::vector<std::string>& parts) const {
+        auto [bytes, joined] = summed_join(parts);
+        return "(CASE WHEN " + bytes + " <= " + std::to_string(kMaxTextBytes) + " THEN " + joined +
+               " END)";
+    }
+    // The parts' bytes summed, and their join.
+    std::pair<std::string, std::string> summed_join(const std::vector<std::string>& parts) const {
+        std::string bytes, joined;
+        for (const std::string& p : parts) {
+            bytes += (bytes.empty() ? "" : " + ") + text_bytes(p);
+            joined = joined.empty() ? p : concat(joined, p);
+        }
+        return {bytes, joined};
+    }
     virtual std::string ascii_case(bool lower, const std::string& text) const = 0;
     virtual std::string utf8_length(const std::string& text) const = 0;
     virtual std::string text_test(char how, const std::string& text,

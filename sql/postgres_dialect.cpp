@@ -494,19 +494,8 @@ class PostgresDialect final : public Dialect {
         return "(" + a + " || " + b + ")";
     }
     std::string step_body(const std::string& select) const override { return select + " OFFSET 0"; }
-    std::string capped_text(const std::string& text) const override {
-        return bind(
-            text, "tx",
-            "CASE WHEN octet_length(tx) <= " + std::to_string(kMaxTextBytes) + " THEN tx END");
-    }
-    std::string capped_join(const std::vector<std::string>& parts) const override {
-        std::string bytes, joined;
-        for (const std::string& p : parts) {
-            bytes += (bytes.empty() ? "" : " + ") + std::string("octet_length(") + p + ")";
-            joined = joined.empty() ? p : concat(joined, p);
-        }
-        return "(CASE WHEN " + bytes + " <= " + std::to_string(kMaxTextBytes) + " THEN " + joined +
-               " END)";
+    std::string text_bytes(const std::string& text) const override {
+        return "octet_length(" + text + ")";
     }
     std::string ascii_case(bool lower, const std::string& text) const override {
         return "translate(" + text + ", " + (lower ? kUpper : kLower) + ", " +

@@ -281,19 +281,8 @@ class SqliteDialect final : public Dialect {
     std::string concat(const std::string& a, const std::string& b) const override {
         return "(" + a + " || " + b + ")";
     }
-    std::string capped_text(const std::string& text) const override {
-        return bind(text, "tx",
-                    "CASE WHEN length(CAST(tx AS BLOB)) <= " + std::to_string(kMaxTextBytes) +
-                        " THEN tx END");
-    }
-    std::string capped_join(const std::vector<std::string>& parts) const override {
-        std::string bytes, joined;
-        for (const std::string& p : parts) {
-            bytes += (bytes.empty() ? "" : " + ") + std::string("length(CAST(") + p + " AS BLOB))";
-            joined = joined.empty() ? p : concat(joined, p);
-        }
-        return "(CASE WHEN " + bytes + " <= " + std::to_string(kMaxTextBytes) + " THEN " + joined +
-               " END)";
+    std::string text_bytes(const std::string& text) const override {
+        return "length(CAST(" + text + " AS BLOB))";
     }
     std::string ascii_case(bool lower, const std::string& text) const override {
         // Without the ICU extension SQLite's lower() and upper() change ASCII letters only.

@@ -8,6 +8,7 @@
 #include <functional>
 #include <random>
 
+#include "analysis/domains.hpp"
 #include "analysis/partition.hpp"
 #include "dsl/compiler.hpp"
 #include "engine/store.hpp"
@@ -485,4 +486,37 @@ TEST_CASE("partition: the verdict agrees with the engine on generated rule files
     CHECK(gaps >= 20);
     CHECK(overlaps >= 20);
     MESSAGE("proven " << proven << ", gap checks " << gaps << ", overlap checks " << overlaps);
+}
+
+// A step of a search evaluates its question's predicates whole, and lets that repeat one
+// another make them large: 437 bytes gave predicates of 70,000 nodes and a search of 200,000
+// steps over nine variables, which ran for minutes. All searches of a model share a budget
+// of predicate nodes (partition::Model::kNodeBudget); past it the proof says "not proven".
+TEST_CASE("partition: lets that repeat one another cost a bounded number of predicate nodes") {
+    const auto rules = compile("repeat.yaml", R"(ruleset: r
+version: 1
+let:
+  a: x
+  h0: a+1>0 or a+2>0 or a+3>0 or a+4>0 or a+5>0 or a+6>0 or a+7>0 or a+8>0 or a+9>0
+  h1: h0 or h0 or h0 or h0
+  h2: h1 or h1 or h1 or h1
+  h3: h2 or h2 or h2 or h2
+  h4: h3 or h3 or h3 or h3
+  h5: h4 or h4 or h4 or h4
+  h6: h5 or h5 or h5 or h5
+  s: h6 and a>0
+general:
+  policy: exclusive
+  segments: [{id: x, when: s}, {id: y, when: not s}]
+)",
+                               nullptr);
+    const auto started = std::chrono::steady_clock::now();
+    const auto verdict = prove_exclusive(*rules);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    CHECK(seconds < 30);  // about 1.5 s; minutes without the budget
+    CHECK(verdict.over_budget);
+    CHECK(!verdict.proven);
+    CHECK(verdict.nodes_evaluated <= partition::Model::kNodeBudget);
+    CHECK(verdict.nodes_evaluated > partition::Model::kNodeBudget / 2);
 }

@@ -272,7 +272,8 @@ TEST_CASE(
          "    - id: other\n      when: otherwise\n"},
         // A text longer than kMaxTextBytes (65,536 bytes) is null: 'ab' doubled 15 times is
         // just that long, 'abc' and 'Привет' (12 bytes) are over it; d12 + d12 of 'Привет' is
-        // 98,304 bytes in 49,152 characters. Joins inside a fact's filter are capped too.
+        // 98,304 bytes in 49,152 characters. Joins inside a fact's filter are capped too, and
+        // so is a join of a call (upper(s) + d15: in a subquery, where names alone are summed).
         {"texts past the length limit",
          "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, s TEXT);"
          "INSERT INTO customers VALUES (1, 'ab'), (2, 'abc'), (3, NULL), (4, 'Привет'), (5, ''),"
@@ -297,6 +298,7 @@ TEST_CASE(
          "  noted: count(orders where orders.note + orders.note == 'xx')\n"
          "general:\n  segments:\n"
          "    - id: noted\n      when: noted > 0\n"
+         "    - id: mixed\n      when: upper(s) + d15 is null and d15 is not null\n"
          "    - id: bytes\n      when: d12 + d12 is null and length(d12) == 24576\n"
          "    - id: over\n      when: d15 is null and s is not null\n"
          "    - id: exact\n      when: length(d15) == 65536 and (d15 + 'x') is null\n"
