@@ -495,7 +495,7 @@ class PostgresDialect final : public Dialect {
     }
     std::string step_body(const std::string& select) const override { return select + " OFFSET 0"; }
     std::string text_bytes(const std::string& text) const override {
-        return "octet_length(" + text + ")";
+        return "CAST(octet_length(" + text + ") AS bigint)";  // a sum of int4s may pass 2^31
     }
     std::string ascii_case(bool lower, const std::string& text) const override {
         return "translate(" + text + ", " + (lower ? kUpper : kLower) + ", " +
