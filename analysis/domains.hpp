@@ -133,9 +133,10 @@ class Model {
     // How many nodes `p` has: what evaluate() visits at most.
     static size_t node_count(const Pred& p);
 
-    // The predicate nodes that all searches over this model may evaluate together. A search
-    // spends a step's nodes before it takes the step; once they are spent, every search is
-    // over its budget and the proof says "not proven". Each search has a budget of steps
+    // The predicate nodes that all searches over this model may evaluate together, past the
+    // first few each search has of its own (analysis/partition.cpp). A search spends a step's
+    // nodes before it takes the step; once they are spent, a costly search is over its budget
+    // and the proof says "not proven". Each search has a budget of steps
     // too, but a step evaluates every predicate of its question whole: 410 bytes of lets that
     // repeat one another made predicates of 18,000 nodes, and one search of 200,000 steps
     // took 32 s.

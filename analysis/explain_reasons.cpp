@@ -89,23 +89,35 @@ std::vector<DecidingPart> deciding_parts(const bound::Program& program,
     return out;
 }
 
+constexpr size_t kReasonChars = 120;
+
+// The first kReasonChars characters of `text`, and whether that is all of it.
+std::pair<std::string_view, bool> reason_start(std::string_view text) {
+    size_t end = 0;
+    for (size_t chars = 0; end < text.size() && chars < kReasonChars; ++chars) {
+        const size_t length = text::utf8_sequence_length(text, end);
+        end += length == 0 ? 1 : length;
+    }
+    return {text.substr(0, end), end == text.size()};
+}
+
 // A value as a reason quotes it: a text on one line (a line break or NUL would break the
 // reason's line), and cut after kReasonChars characters, since the node's own line shows it
 // whole and a reason may name it once per condition.
 std::string shown_value(const Value& v) {
-    constexpr size_t kReasonChars = 120;
     if (is_null(v)) return "null";
     if (const auto* s = std::get_if<Str>(&v)) {
-        const std::string_view text = s->str();
-        size_t end = 0;
-        for (size_t chars = 0; end < text.size() && chars < kReasonChars; ++chars) {
-            const size_t length = text::utf8_sequence_length(text, end);
-            end += length == 0 ? 1 : length;
-        }
-        const bool cut = end < text.size();
-        return "'" + text::one_line(text.substr(0, end)) + (cut ? "…'" : "'");
+        const auto [start, whole] = reason_start(s->str());
+        return "'" + text::one_line(start) + (whole ? "'" : "…'");
     }
     return format_value(v);
+}
+
+// A part of the condition as the file writes it, cut as a value is (an `in` list of
+// thousands of items would otherwise fill the reason).
+std::string shown_part(const std::string& source) {
+    const auto [start, whole] = reason_start(source);
+    return whole ? source : std::string(start) + "…";
 }
 
 std::string reason_text(const std::vector<DecidingPart>& parts) {
@@ -113,11 +125,12 @@ std::string reason_text(const std::vector<DecidingPart>& parts) {
     for (const DecidingPart& p : parts) {
         if (!out.empty()) out += "; ";
         if (!p.let.empty()) out += "in let " + p.let + ", ";
-        out += p.text + " is " + (p.result == "null" ? "unknown" : p.result);
+        out += shown_part(p.text) + " is " + (p.result == "null" ? "unknown" : p.result);
         for (size_t i = 0; i < p.operands.size(); ++i) {
             const auto& [text, value] = p.operands[i];
             out += i == 0 ? ": " : ", ";
-            out += is_null(value) ? text + " is null" : text + " = " + shown_value(value);
+            out += is_null(value) ? shown_part(text) + " is null"
+                                  : shown_part(text) + " = " + shown_value(value);
         }
     }
     return out;

@@ -102,7 +102,7 @@ class Searcher {
     }
 
     Search::Status descend(size_t k) {
-        if (budget_ == 0 || !model_.spend(step_nodes_)) return Search::Status::OverBudget;
+        if (budget_ == 0 || !spend()) return Search::Status::OverBudget;
         --budget_;
         if (!model_.consistent(assignment_)) return Search::Status::None;
         const Judgement j = judge(goal_, assignment_);
@@ -120,6 +120,18 @@ class Searcher {
         return Search::Status::None;
     }
 
+    // A step's predicate nodes. The search's first kOwnNodes are its own; past them it draws
+    // on the budget every search of the model shares. Most questions are cheap, and each gets
+    // its answer however many came before it; only the costly ones compete for the rest.
+    static constexpr size_t kOwnNodes = 2'000'000;
+    bool spend() {
+        if (own_nodes_ + step_nodes_ <= kOwnNodes) {
+            own_nodes_ += step_nodes_;
+            return true;
+        }
+        return model_.spend(step_nodes_);
+    }
+
     // Frees every variable the finding does not need, so that it shows only what matters.
     void minimise() {
         for (auto it = used_.rbegin(); it != used_.rend(); ++it) {
@@ -134,6 +146,7 @@ class Searcher {
     const Goal& goal_;
     size_t budget_;
     size_t step_nodes_ = 0;  // the predicate nodes a step evaluates (judge)
+    size_t own_nodes_ = 0;   // of kOwnNodes, spent
     std::vector<int> used_;  // the variables the goal reads
     std::vector<int> vars_;  // those of them the search assigns (not pinned)
     std::vector<int> assignment_;

@@ -42,6 +42,14 @@ struct ExplainOptions {
 constexpr size_t kShownTextBytes = 240;
 constexpr size_t kShownStartBytes = 160;
 
+// The first kShownStartBytes of `text`, in whole characters.
+std::string_view start_of(const std::string& text) {
+    size_t start = 0;
+    while (start < kShownStartBytes && start < text.size())
+        start += std::max<size_t>(1, text::utf8_sequence_length(text, start));
+    return std::string_view(text).substr(0, start);
+}
+
 std::string shown(const Value& v) {
     if (is_null(v)) return "null";
     // On one line, as history shows it: a key or value's line break would read as a line of
@@ -49,13 +57,16 @@ std::string shown(const Value& v) {
     if (const auto* s = std::get_if<Str>(&v)) {
         const std::string& text = s->str();
         if (text.size() <= kShownTextBytes) return "'" + one_line(text) + "'";
-        size_t start = 0;
-        while (start < kShownStartBytes)
-            start += std::max<size_t>(1, text::utf8_sequence_length(text, start));
-        return "'" + one_line(std::string_view(text).substr(0, start)) + "…' (" +
-               thousands(text.size()) + " bytes)";
+        return "'" + one_line(start_of(text)) + "…' (" + thousands(text.size()) + " bytes)";
     }
     return format_value(v);
+}
+
+// An expression as the file writes it, shortened as a long text is (a list of thousands of
+// items, a long literal).
+std::string shown_source(const std::string& source) {
+    if (source.size() <= kShownTextBytes) return source;
+    return std::string(start_of(source)) + "…";
 }
 
 void write_value(JsonWriter& w, const Value& v) {
@@ -87,7 +98,7 @@ std::string rows_text(const ExplainNode& n) {
 // One node and what it is made of; a let's definition is shown the first time only.
 void print_node(std::ostream& out, const ExplainNode& n, int depth, std::set<std::string>& lets) {
     if (n.kind == "literal") return;  // literals speak for themselves
-    out << std::string(static_cast<size_t>(6 + 2 * depth), ' ') << n.text << " = "
+    out << std::string(static_cast<size_t>(6 + 2 * depth), ' ') << shown_source(n.text) << " = "
         << (n.computed ? shown(n.value) : "(not computed inside the warehouse)") << "   (" << n.kind
         << ", " << n.location.line << ':' << n.location.col;
     if (n.rows) out << "; " << rows_text(n);
@@ -152,7 +163,7 @@ void print_text(std::ostream& out, const Explanation& e, const StoredPlacement* 
     for (const auto& s : e.tried) {
         const bool winner = s.id == e.segment;
         out << (winner ? "  → " : "    ") << s.id << ": " << s.result;
-        if (s.condition) out << "   " << s.condition->text;
+        if (s.condition) out << "   " << shown_source(s.condition->text);
         out << '\n';
         if (!s.deciding.empty()) out << "      because " << reason_text(s.deciding) << '\n';
         if (s.condition) {
@@ -165,7 +176,7 @@ void print_text(std::ostream& out, const Explanation& e, const StoredPlacement* 
     out << "\ntactical segments of " << e.segment << ":\n";
     for (const auto& s : e.tactical_tried) {
         out << "    " << s.id << ": " << s.result;
-        if (s.condition) out << "   " << s.condition->text;
+        if (s.condition) out << "   " << shown_source(s.condition->text);
         out << '\n';
         if (!s.deciding.empty()) out << "      because " << reason_text(s.deciding) << '\n';
         if (s.condition) {

@@ -431,3 +431,33 @@ TEST_CASE("explain shows a long text by its start and says why a join past the l
         whole += "ab";
     CHECK(j.out.find("\"" + whole + "\"") != std::string::npos);
 }
+
+// A condition of thousands of list items: the text output shows its start, in the segment's
+// line, the node's and the reason's; JSON gives it whole.
+TEST_CASE("explain shortens a long condition's source in text and keeps it whole in JSON") {
+    TempDir dir;
+    const auto db = dir.database("base.db", kBase);
+    std::string items;
+    for (int i = 100; i < 3100; ++i)
+        items += (i == 100 ? "" : ", ") + std::to_string(i);
+    const auto file = dir.write("r.yaml",
+                                "ruleset: listed\nversion: 1\ngeneral:\n  segments:\n"
+                                "    - id: listed\n      when: customer_id in [" +
+                                    items + "]\n    - id: rest\n      when: otherwise\n");
+    auto r = run_cli({"explain", file, "--db", db, "--customer", "2"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("listed: false   customer_id in [100, 101, 102") != std::string::npos);
+    CHECK(r.out.find("because customer_id in [100, 101") != std::string::npos);
+    CHECK(r.out.find("3099") == std::string::npos);
+    size_t longest = 0;
+    for (size_t at = 0, end; at < r.out.size(); at = end + 1) {
+        end = r.out.find('\n', at);
+        if (end == std::string::npos) end = r.out.size();
+        longest = std::max(longest, end - at);
+    }
+    CHECK(longest < 300);
+    auto j = run_cli({"explain", file, "--db", db, "--customer", "2", "--format", "json"});
+    REQUIRE(j.code == 0);
+    CHECK(json_at(j.out, "$.tried[0].condition.text") == "customer_id in [" + items + "]");
+}
