@@ -514,7 +514,7 @@ general:
     const auto verdict = prove_exclusive(*rules);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    CHECK(seconds < 30);  // about 1.5 s; minutes without the budget
+    CHECK(seconds < 120);  // about 1.5 s (35 s under ThreadSanitizer); minutes without the budget
     CHECK(verdict.over_budget);
     CHECK(!verdict.proven);
     CHECK(verdict.nodes_evaluated <= partition::Model::kNodeBudget);
