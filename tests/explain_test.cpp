@@ -2,6 +2,7 @@
 // condition and the values under it, for one customer, from the run's own evaluation.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -32,6 +33,17 @@ general:
     - id: small
       when: otherwise
 )";
+
+// The length in bytes of the longest line of `text`.
+size_t longest_line(const std::string& text) {
+    size_t longest = 0;
+    for (size_t at = 0, end; at < text.size(); at = end + 1) {
+        end = text.find('\n', at);
+        if (end == std::string::npos) end = text.size();
+        longest = std::max(longest, end - at);
+    }
+    return longest;
+}
 
 }  // namespace
 
@@ -417,13 +429,7 @@ TEST_CASE("explain shows a long text by its start and says why a join past the l
                      "text may have, so it is null") != std::string::npos);
     CHECK(r.out.find("d15 = 'ababababab") != std::string::npos);
     CHECK(r.out.find("ab…' (65,536 bytes)") != std::string::npos);
-    size_t longest = 0;
-    for (size_t at = 0, end; at < r.out.size(); at = end + 1) {
-        end = r.out.find('\n', at);
-        if (end == std::string::npos) end = r.out.size();
-        longest = std::max(longest, end - at);
-    }
-    CHECK(longest < 400);
+    CHECK(longest_line(r.out) < 400);
     auto j = run_cli({"explain", file, "--db", db, "--customer", "1", "--format", "json"});
     REQUIRE(j.code == 0);
     std::string whole;
@@ -450,13 +456,7 @@ TEST_CASE("explain shortens a long condition's source in text and keeps it whole
     CHECK(r.out.find("listed: false   customer_id in [100, 101, 102") != std::string::npos);
     CHECK(r.out.find("because customer_id in [100, 101") != std::string::npos);
     CHECK(r.out.find("3099") == std::string::npos);
-    size_t longest = 0;
-    for (size_t at = 0, end; at < r.out.size(); at = end + 1) {
-        end = r.out.find('\n', at);
-        if (end == std::string::npos) end = r.out.size();
-        longest = std::max(longest, end - at);
-    }
-    CHECK(longest < 300);
+    CHECK(longest_line(r.out) < 300);
     auto j = run_cli({"explain", file, "--db", db, "--customer", "2", "--format", "json"});
     REQUIRE(j.code == 0);
     CHECK(json_at(j.out, "$.tried[0].condition.text") == "customer_id in [" + items + "]");
