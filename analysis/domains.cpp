@@ -337,14 +337,13 @@ void Model::describe(const Expr& e, Var& var) const {
                 break;
         }
     } else if (const auto* c = std::get_if<bound::Call>(&e.node)) {
+        var.nullable = may_be_null(e);
         switch (c->fn) {
             case bound::Fn::Ntile:
-                var.nullable = may_be_null(*c->args[0]);
                 var.low = 1;
                 var.high = static_cast<double>(c->params.n);
                 break;
             case bound::Fn::PercentRank:
-                var.nullable = may_be_null(*c->args[0]);
                 var.low = 0;
                 var.high = 1;
                 break;
@@ -386,10 +385,26 @@ bool Model::may_be_null(const Expr& e) const {
         return fn != bound::AggFn::Count && fn != bound::AggFn::CountDistinct &&
                fn != bound::AggFn::Sum;
     }
-    if (const auto* c = std::get_if<bound::Call>(&e.node);
-        c && (c->fn == bound::Fn::Ntile || c->fn == bound::Fn::PercentRank))
-        return may_be_null(*c->args[0]);
-    return true;
+    const auto* c = std::get_if<bound::Call>(&e.node);
+    if (!c) return true;
+    const auto arg_may_be_null = [&](size_t i) {
+        return i >= c->args.size() || !c->args[i] || may_be_null(*c->args[i]);
+    };
+    switch (c->fn) {
+        case bound::Fn::Ntile:
+        case bound::Fn::PercentRank:
+            return arg_may_be_null(0);
+        case bound::Fn::Coalesce:  // null only when every argument is
+        case bound::Fn::Least:
+        case bound::Fn::Greatest:
+            for (size_t i = 0; i < c->args.size(); ++i)
+                if (!arg_may_be_null(i)) return false;
+            return true;
+        case bound::Fn::If:  // either branch may be taken
+            return arg_may_be_null(1) || arg_may_be_null(2);
+        default:
+            return true;
+    }
 }
 
 int Model::add_var(const std::string& key, Var var) {

@@ -168,7 +168,8 @@ class Model {
     int atom(const bound::Expr& e);
     int add_var(const std::string& key, Var var);
     void describe(const bound::Expr& e, Var& var) const;
-    // False when the expression is never null (a count, a sum, a rank of one of them).
+    // False when the expression is never null: a count, a sum, a constant, a rank of one of
+    // them, a coalesce (least, greatest) of which one argument is, an if() of which both are.
     bool may_be_null(const bound::Expr& e) const;
     void roots(const bound::Expr& e, std::set<std::string>& out) const;
     void finish_var(Var& v);

@@ -226,6 +226,37 @@ TEST_CASE("partition: numbers from 2^53 on are not read, so nothing is claimed a
     CHECK(proven.out.find("not proven") == std::string::npos);
 }
 
+// coalesce(x, 0) is never null, so `tier < 1`, `tier >= 1 ...` cover every customer. check
+// used to warn of a gap at "tier = no value (null)", a customer no base can hold.
+TEST_CASE("partition: a coalesce with a constant, or an if() of two, is never null") {
+    TempDir dir;
+    const std::string head = "ruleset: c\nversion: 1\nlet:\n  tier: ";
+    const auto file = [&](const std::string& name, const std::string& tier) {
+        return dir.write(name, head + tier +
+                                   "\ngeneral:\n  policy: exclusive\n  segments:\n"
+                                   "    - id: low\n      when: tier < 1\n"
+                                   "    - id: mid\n      when: tier >= 1 and tier < 3\n"
+                                   "    - id: high\n      when: tier >= 3\n");
+    };
+    for (const std::string tier :
+         {"coalesce(customer_id, 0)", "coalesce(customer_id, score, 0)", "least(score, 3)",
+          "greatest(0, score)", "if(score > 5, 2, 0)", "coalesce(if(score > 5, score, null), 1)"}) {
+        CAPTURE(tier);
+        const auto r = run_cli({"check", file("never.yaml", tier), "--strict"});
+        CHECK(r.code == 0);
+        CHECK(r.out.find("gap") == std::string::npos);
+    }
+    // Null stays possible when every argument may be null, or one branch is.
+    for (const std::string tier : {"coalesce(customer_id, score)", "if(score > 5, 2, null)",
+                                   "if(score > 5, score, 0)", "least(score, customer_id)"}) {
+        CAPTURE(tier);
+        const auto r = run_cli({"check", file("maybe.yaml", tier)});
+        CHECK(r.code == 1);
+        CHECK(r.out.find("error: gap: no segment holds a customer with tier = no value (null)") !=
+              std::string::npos);
+    }
+}
+
 TEST_CASE("a quoted \"otherwise\" is the catch-all too (a rule file saved as JSON)") {
     TempDir dir;
     const auto db = dir.database("base.db",
