@@ -1,5 +1,7 @@
 #include "cli/explain_warehouse.hpp"
 
+#include "state/foreign_tables.hpp"
+
 #include <ostream>
 
 #include "cli/run_warehouse.hpp"
@@ -27,7 +29,7 @@ std::optional<FoundRun> find_in_postgres(const warehouse::PostgresUrl& url,
                                          const std::string& where, const std::string& ruleset,
                                          std::optional<int64_t> run, const std::vector<Value>& keys,
                                          std::string& error) {
-    auto connection = warehouse::PostgresConnection::connect(url);
+    auto connection = state::connect_postgres_state(url);
     if (!connection) {
         error = connection.error().describe();
         return std::nullopt;

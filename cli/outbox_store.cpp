@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "cli/outbox_common.hpp"
+#include "state/foreign_tables.hpp"
 #include "state/postgres_outbox.hpp"
 #include "warehouse/database_url.hpp"
 #include "warehouse/postgres_client.hpp"
@@ -51,7 +52,7 @@ std::optional<warehouse::PostgresConnection> connect(const warehouse::PostgresUr
         err << prefix << "--wait " << target.wait << " is not a duration like 30s, 5m or 1h\n";
         return std::nullopt;
     }
-    auto connection = warehouse::PostgresConnection::connect(url);
+    auto connection = state::connect_postgres_state(url);
     if (!connection) {
         err << prefix << connection.error().describe() << '\n';
         return std::nullopt;

@@ -1,5 +1,7 @@
 #include "cli/run_warehouse.hpp"
 
+#include "state/foreign_tables.hpp"
+
 #include <algorithm>
 
 #include "cli/clickhouse_schema.hpp"
@@ -37,7 +39,7 @@ static bool is_latest_warehouse_day(const std::string& db, const std::string& ru
         std::string error;
         if (!state::find_clickhouse_run(client, ruleset, std::nullopt, latest, error)) return false;
     } else if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location)) {
-        auto connection = warehouse::PostgresConnection::connect(*pg);
+        auto connection = state::connect_postgres_state(*pg);
         if (!connection) return false;
         auto found = state::find_postgres_run(connection.value(), ruleset, std::nullopt);
         if (!found) return false;
@@ -125,8 +127,7 @@ std::optional<StoredRun> load_postgres_run(const std::string& db, const std::str
     std::string url_error;
     auto location = warehouse::parse_database_argument(db, url_error);
     if (!location) return fail(url_error);
-    auto connection =
-        warehouse::PostgresConnection::connect(std::get<warehouse::PostgresUrl>(*location));
+    auto connection = state::connect_postgres_state(std::get<warehouse::PostgresUrl>(*location));
     if (!connection) return fail(connection.error().describe());
     auto& pg = connection.value();
     const std::string where = warehouse::describe_location(*location);

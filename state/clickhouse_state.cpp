@@ -1,5 +1,7 @@
 #include "state/clickhouse_state.hpp"
 
+#include "state/foreign_tables.hpp"
+
 #include "state/clickhouse_claim.hpp"
 #include "state/clickhouse_run.hpp"
 
@@ -127,6 +129,7 @@ std::string lit(const std::string& s) {
 }
 
 bool ensure_clickhouse_state(ClickHouseClient& client, std::string& error) {
+    if (!check_clickhouse_state_tables(client, error)) return false;
     for (const char* ddl : kSchema) {
         if (!run_statement(client, ddl, nullptr, error)) return false;
     }
@@ -253,6 +256,7 @@ std::optional<ClickHouseStoredRun> load_clickhouse_run(const warehouse::ClickHou
                 "'; run 'strata run' first";
         return std::nullopt;
     }
+    if (!check_clickhouse_state_tables(client, error)) return std::nullopt;
     std::optional<RunRecord> record;
     if (!find_clickhouse_run(client, ruleset, run_id, record, error)) return std::nullopt;
     if (!record) {

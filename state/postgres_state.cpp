@@ -1,5 +1,7 @@
 #include "state/postgres_state.hpp"
 
+#include "state/foreign_tables.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -153,6 +155,7 @@ Outcome<std::optional<std::string>> postgres_version_source(PostgresConnection& 
 }
 
 Outcome<Done> ensure_postgres_state(PostgresConnection& db) {
+    if (auto checked = check_postgres_state_tables(db); !checked) return checked.error();
     // Only when something is missing: the statements take strong locks (CREATE OR REPLACE VIEW
     // an exclusive one) that would hold readers and senders until the run commits.
     auto present = db.exec(
@@ -179,7 +182,9 @@ Outcome<Done> ensure_state_for_reads(PostgresConnection& db, const CompiledRules
 Outcome<bool> has_postgres_state(PostgresConnection& db) {
     auto found = db.exec("SELECT to_regclass('strata_runs') IS NOT NULL");
     if (!found) return found.error();
-    return text_of(found.value().rows.at(0).at(0)) == "t";
+    if (text_of(found.value().rows.at(0).at(0)) != "t") return false;
+    if (auto checked = check_postgres_state_tables(db); !checked) return checked.error();
+    return true;
 }
 
 Outcome<std::optional<RunRecord>> find_postgres_run(PostgresConnection& db,

@@ -1,5 +1,7 @@
 #include "state/report_store.hpp"
 
+#include "state/foreign_tables.hpp"
+
 #include <SQLiteCpp/Database.h>
 
 #include <charconv>
@@ -207,6 +209,8 @@ class ClickHouseReportStore : public WarehouseRunStore {
     std::optional<std::vector<RunRecord>> read_runs() override {
         if (query("EXISTS TABLE strata_runs").rows.at(0).at(0).value_or("0") != "1")
             return std::nullopt;
+        if (std::string foreign; !check_clickhouse_state_tables(client_, foreign))
+            throw StoreReadError{foreign};
         const auto t = query(
             "SELECT run_id, ruleset, version, rules_sha256, rules_path, as_of, started_at, "
             "finished_at, status, customers, summary FROM strata_runs "
@@ -239,7 +243,7 @@ class ClickHouseReportStore : public WarehouseRunStore {
         auto location = warehouse::parse_database_argument(*actions_, error);
         if (!location) throw StoreReadError{error};
         if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location)) {
-            auto db = value_or_throw(warehouse::PostgresConnection::connect(*pg));
+            auto db = value_or_throw(state::connect_postgres_state(*pg));
             return postgres_outbox_counts(db, ruleset);
         }
         if (!std::holds_alternative<warehouse::SqlitePath>(*location))
@@ -303,7 +307,7 @@ std::unique_ptr<report::RunStore> open_warehouse_report_store(
             error = "--state: a run inside PostgreSQL keeps its state and outbox in that database";
             return nullptr;
         }
-        auto connection = warehouse::PostgresConnection::connect(*pg);
+        auto connection = state::connect_postgres_state(*pg);
         if (!connection) {
             error = connection.error().describe();
             return nullptr;

@@ -1,5 +1,7 @@
 #include "state/warehouse_audit.hpp"
 
+#include "state/foreign_tables.hpp"
+
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
@@ -195,7 +197,7 @@ std::vector<OutboxEntry> stored_actions(const std::string& store, const AuditReq
     auto location = warehouse::parse_database_argument(store, error);
     if (!location) throw report::StoreReadError{"--state: " + error};
     if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location)) {
-        auto db = value_or_throw(warehouse::PostgresConnection::connect(*pg));
+        auto db = value_or_throw(state::connect_postgres_state(*pg));
         return value_or_throw(list_postgres_outbox(db, actions_filter(request)));
     }
     if (!std::holds_alternative<warehouse::SqlitePath>(*location))
@@ -279,7 +281,7 @@ std::optional<WarehouseAudit> read_warehouse_audit(const std::string& db,
         SQLite::Transaction tx(memory);
         add_runs(memory, *runs);
         if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location)) {
-            auto connection = value_or_throw(warehouse::PostgresConnection::connect(*pg));
+            auto connection = value_or_throw(state::connect_postgres_state(*pg));
             read_postgres(connection, request, memory, audit);
         } else {
             warehouse::ClickHouseClient client(std::get<warehouse::ClickHouseUrl>(*location));

@@ -1,5 +1,7 @@
 #include "state/warehouse_diff.hpp"
 
+#include "state/foreign_tables.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <functional>
@@ -300,7 +302,7 @@ std::optional<RulesDiff> diff_in_postgres(const DiffedRules& old_rules,
         keys + " FROM (" + old_sql + ") o FULL JOIN (" + new_sql +
         ") n ON o.customer_key = n.customer_key GROUP BY 1, 2, 3, 4, 5, 6";
     spdlog::debug("diff inside PostgreSQL: {}", sql);
-    auto connection = warehouse::PostgresConnection::connect(url);
+    auto connection = state::connect_postgres_state(url);
     if (!connection) {
         error.message = connection.error().describe();
         return std::nullopt;
@@ -482,7 +484,7 @@ std::optional<RulesDiff> diff_in_clickhouse(const DiffedRules& old_rules,
         return std::nullopt;
     }
     if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location)) {
-        auto connection = warehouse::PostgresConnection::connect(*pg);
+        auto connection = state::connect_postgres_state(*pg);
         if (!connection) {
             error.message = connection.error().describe();
             return std::nullopt;

@@ -1,5 +1,7 @@
 #include "state/warehouse_explain.hpp"
 
+#include "state/foreign_tables.hpp"
+
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -281,7 +283,7 @@ std::optional<Explanation> explain_in_postgres(const CompiledRules& rules, const
                table + " WHERE " + match + " LIMIT 1))";
     sql += " FROM " + table;
 
-    auto connection = warehouse::PostgresConnection::connect(url);
+    auto connection = state::connect_postgres_state(url);
     if (!connection) {
         error.message = connection.error().describe();
         return std::nullopt;

@@ -1,5 +1,7 @@
 #include "state/warehouse_readout.hpp"
 
+#include "state/foreign_tables.hpp"
+
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
@@ -190,7 +192,7 @@ std::vector<RulesetReadout> clickhouse_readout(warehouse::ClickHouseClient& clie
         auto location = warehouse::parse_database_argument(actions, error);
         if (!location) throw report::StoreReadError{"--state: " + error};
         if (const auto* pg = std::get_if<warehouse::PostgresUrl>(&*location)) {
-            auto db = value_or_throw(warehouse::PostgresConnection::connect(*pg));
+            auto db = value_or_throw(state::connect_postgres_state(*pg));
             const auto present =
                 value_or_throw(db.exec("SELECT to_regclass('strata_outbox') IS NOT NULL"));
             if (text_of(present.rows.at(0).at(0)) == "t")
