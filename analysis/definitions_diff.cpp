@@ -376,6 +376,36 @@ void compare_ordered(const std::string& label, const std::vector<Element>& old_e
 
 }  // namespace
 
+namespace {
+
+// The definition labelled `label` among `list`, or null.
+const Definition* labelled(const std::vector<Definition>& list, const std::string& label) {
+    for (const Definition& d : list)
+        if (d.label == label) return &d;
+    return nullptr;
+}
+
+bool same_labelled(const std::vector<Definition>& a, const std::vector<Definition>& b,
+                   const std::string& label) {
+    const Definition* da = labelled(a, label);
+    const Definition* db = labelled(b, label);
+    return da && db && same_parts(*da, *db);
+}
+
+}  // namespace
+
+bool same_let_definition(const RuleFile& a, const RuleFile& b, const std::string& name) {
+    return same_labelled(let_definitions(a), let_definitions(b), "let " + name);
+}
+
+bool same_fact_definition(const RuleFile& a, const RuleFile& b, const std::string& name) {
+    return same_labelled(fact_definitions(a), fact_definitions(b), "fact " + name);
+}
+
+bool same_source_definition(const RuleFile& a, const RuleFile& b) {
+    return same_parts(source_definition(a), source_definition(b));
+}
+
 std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const RuleFile& new_file) {
     std::vector<DefinitionLine> out;
     compare(single("as_of", old_file.as_of ? format_date(*old_file.as_of) : ""),

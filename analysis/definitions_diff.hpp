@@ -35,4 +35,11 @@ std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const Rul
 // them (the id aside).
 bool same_trigger_definition(const TriggerDef& a, const TriggerDef& b);
 
+// Whether the let, or the fact, named `name` has the same definition in both files, as
+// diff_definitions compares them; false when either file lacks it.
+bool same_let_definition(const RuleFile& a, const RuleFile& b, const std::string& name);
+bool same_fact_definition(const RuleFile& a, const RuleFile& b, const std::string& name);
+// Whether the customer source (table, key, since, types) is the same in both files.
+bool same_source_definition(const RuleFile& a, const RuleFile& b);
+
 }  // namespace strata

@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -121,6 +122,50 @@ void mark_triggers_baseline(RulesDiff& diff) {
         t = TriggerImpact{t.id, t.on, 0, 0, 0, 0, 0, {}};
 }
 
+namespace {
+
+// The lets (indices into program.lets) and facts (into program.facts) that `e` reads, directly
+// or through the lets and aggregates it reads.
+void definitions_read(const bound::Program& program, const bound::Expr& e, std::set<int>& lets,
+                      std::set<int>& facts) {
+    if (const auto* l = std::get_if<bound::LetRef>(&e.node)) {
+        if (lets.insert(l->index).second)
+            definitions_read(program, *program.lets.at(static_cast<size_t>(l->index)).expr, lets,
+                             facts);
+        return;
+    }
+    if (const auto* a = std::get_if<bound::AggregateRef>(&e.node)) {
+        const bound::Aggregate& agg = program.aggregates.at(static_cast<size_t>(a->index));
+        facts.insert(agg.fact);
+        if (agg.value) definitions_read(program, *agg.value, lets, facts);
+        if (agg.where) definitions_read(program, *agg.where, lets, facts);
+        return;
+    }
+    bound::for_each_operand(
+        e, [&](const bound::Expr& operand) { definitions_read(program, operand, lets, facts); });
+}
+
+// Whether `when` (of a trigger of new_rules) means what it meant in old_rules.
+bool same_meaning(const CompiledRules& old_rules, const CompiledRules& new_rules,
+                  const bound::Expr& when) {
+    std::set<int> lets, facts;
+    definitions_read(new_rules.program, when, lets, facts);
+    if (!same_source_definition(old_rules.rules, new_rules.rules)) return false;
+    for (const int l : lets) {
+        if (!same_let_definition(old_rules.rules, new_rules.rules,
+                                 new_rules.program.lets.at(static_cast<size_t>(l)).name))
+            return false;
+    }
+    for (const int f : facts) {
+        if (!same_fact_definition(old_rules.rules, new_rules.rules,
+                                  new_rules.program.facts.at(static_cast<size_t>(f)).name))
+            return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 std::vector<char> unchanged_triggers(const CompiledRules& old_rules,
                                      const CompiledRules& new_rules) {
     std::vector<char> out;
@@ -128,6 +173,7 @@ std::vector<char> unchanged_triggers(const CompiledRules& old_rules,
         bool same = false;
         for (const CompiledTrigger& o : old_rules.triggers)
             same = same || (o.def->id == t.def->id && same_trigger_definition(*o.def, *t.def));
+        if (same && t.when) same = same_meaning(old_rules, new_rules, *t.when);
         out.push_back(same);
     }
     return out;

@@ -150,7 +150,9 @@ void print_triggers(std::ostream& out, const RulesDiff& d) {
         if (!t.sample.empty()) out << "  e.g. " << keys_text(t.sample);
         out << '\n';
     }
-    out << "  (customers; a new or changed trigger counts every customer it fires for; of an "
+    out << "  (customers; a new or changed trigger, or one whose `when` reads a changed let, "
+           "counts "
+           "every customer it fires for; of an "
            "unchanged one, every firing of 'enter', 'exit' and 'move' (a stored run fires them "
            "only with --fire-on-rule-change), and of 'in X' only the customers in X under the "
            "new file and not under the old; actions already in the outbox are not counted)\n";

@@ -384,6 +384,51 @@ TEST_CASE(
                            "regular\n") != std::string::npos);
 }
 
+// A trigger written the same in both files, whose `when` reads a let that changed, means
+// something else: `in vip` fired for customer 7 only under the new `big`. The diff counted
+// nobody (7 is in vip under both files), while the run sent the action.
+TEST_CASE("diff: a trigger whose `when` reads a changed let is a changed trigger") {
+    const std::string triggers = R"(
+triggers:
+  - id: vip_big
+    on: in vip
+    when: big
+    actions:
+      - email: { template: big }
+  - id: vip_all
+    on: in vip
+    when: spend > 0
+    actions:
+      - email: { template: all }
+)";
+    const auto file = [&](const std::string& big, int version) {
+        return "ruleset: tiers\nversion: " + std::to_string(version) +
+               "\nlet:\n  big_spend: spend >= " + big +
+               "\n  big: big_spend\ngeneral:\n  segments:\n    - id: vip\n      when: spend >= "
+               "400\n    - id: regular\n      when: spend >= 100\n    - id: small\n      when: "
+               "otherwise\n" +
+               triggers;
+    };
+    const Files f(file("1000", 1), file("900", 2));
+    REQUIRE(run_cli({"run", f.old_rules, "--db", f.db, "--as-of", "2026-10-01"}).code == 0);
+    const Run r = f.diff({"--format", "json", "--sample", "5"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    // Through `big` to `big_spend`: every firing counts, 3 (who would have had it anyway) too.
+    CHECK(json_at(r.out, "$.triggers[0].id") == "vip_big");
+    CHECK(json_at(r.out, "$.triggers[0].sample") == "[3,7]");
+    // A trigger that reads nothing that changed is unchanged: nobody is in vip only now.
+    CHECK(json_at(r.out, "$.triggers[1].customers") == "0");
+    // What a stored run of the new file sends.
+    const Run run = run_cli({"run", f.new_rules, "--db", f.db, "--as-of", "2026-11-01",
+                             "--fire-on-rule-change", "--format", "json"});
+    REQUIRE_MESSAGE(run.code == 0, run.err);
+    CHECK(json_at(run.out, "$.triggers[0].enqueued") == "2");
+    // The same let in both files leaves the trigger unchanged.
+    const Files same(file("1000", 1), file("1000", 2));
+    REQUIRE(run_cli({"run", same.old_rules, "--db", same.db, "--as-of", "2026-10-01"}).code == 0);
+    CHECK(json_at(same.diff({"--format", "json"}).out, "$.triggers[0].customers") == "0");
+}
+
 TEST_CASE("diff: cooldowns in the state keep a trigger from firing again") {
     const std::string cooling =
         std::string(kTriggers).replace(std::string(kTriggers).find("    on: enter vip"), 17,
