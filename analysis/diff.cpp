@@ -502,6 +502,12 @@ std::optional<RulesDiff> diff_rules(const CompiledRules& old_rules, const std::s
                                                  before->membership, state, options.sample);
         if (!new_rules.triggers.empty() && !has_stored_run(state, new_rules.rules.ruleset))
             mark_triggers_baseline(diff);
+        try {
+            if (state)
+                diff.new_run_refused = retyped_keys_refusal(*state, new_rules, report.membership);
+        } catch (const SQLite::Exception&) {
+            // A state that cannot be read has no runs to compare with.
+        }
     };
     const std::optional<RunReport> after =
         evaluate(new_rules, new_sha256, data, state, options, std::move(new_options), error);

@@ -92,6 +92,9 @@ struct RulesDiff {
     // What a reader should know to trust the counts (a file reads previous_segment and the
     // like, and the state has no run of its ruleset), for stderr and JSON's "notes".
     std::vector<std::string> notes;
+    // Why a stored run of the new file would be refused for what it places (retyped keys:
+    // engine/run.hpp, retyped_keys_refusal), for a warning on stderr; nullopt when it would not.
+    std::optional<std::string> new_run_refused;
 };
 
 // The notes of a diff whose files read the stored state (previous_segment, segment_since,

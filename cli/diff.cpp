@@ -345,6 +345,9 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
         if (json) write_json_error(out, error.rule_problem ? "rules" : "database", error.message);
         return error.rule_problem ? kExitRules : kExitEnvironment;
     }
+    if (diff->new_run_refused)
+        err << "strata diff: warning: a stored run of the new file would be refused: "
+            << *diff->new_run_refused << '\n';
     for (const std::string& note : diff->notes)
         err << "strata diff: note: " << note << '\n';
     if (json)

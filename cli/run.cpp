@@ -557,6 +557,16 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
                          f.after_rowid ? " (rowid above " + std::to_string(*f.after_rowid) + ")"
                                        : std::string(" (every row)"));
     }
+    // A dry run is not refused for retyped keys either, but says so.
+    if (options.dry_run && state_db && !options.allow_retyped_keys) {
+        try {
+            if (auto refused = retyped_keys_refusal(*state_db, *loaded->rules, report->membership))
+                err << "strata run: warning: a stored run of this file would be refused: "
+                    << *refused << '\n';
+        } catch (const SQLite::Exception&) {
+            // A state that cannot be read has no runs to compare with.
+        }
+    }
     print_report(*report, options, out);
     say_run_stored_if_output_lost(*report, out, err);
     return kExitOk;

@@ -149,4 +149,12 @@ std::optional<RunReport> execute_run(const CompiledRules& rules, SQLite::Databas
 // of docs/running.md: every key is always there, null when it has no value.
 std::string report_json(const RunReport& report);
 
+// Why a stored run of `rules` placing `membership` (in key order) would be refused for
+// retyped keys (RunOptions::allow_retyped_keys): new customers with the key of a customer who
+// left, written as the other kind, against the ruleset's latest run in `state`. nullopt when
+// it would not be, or the state holds no run of the ruleset. For a dry run and a diff, which
+// store nothing. Throws SQLite::Exception.
+std::optional<std::string> retyped_keys_refusal(SQLite::Database& state, const CompiledRules& rules,
+                                                const std::vector<MembershipRow>& membership);
+
 }  // namespace strata

@@ -109,7 +109,7 @@ void record_firing(Firing& firing, const std::vector<char>& inserted, bool store
 }
 
 std::string retyped_keys_message(const Transitions& moves, int64_t since_run,
-                                 const std::string& key_column) {
+                                 const std::string& key_column, bool stored) {
     const std::string n = std::to_string(moves.retyped);
     return "the customer keys changed kind since run " + std::to_string(since_run) + ": " + n +
            (moves.retyped == 1 ? " customer new to the base has"
@@ -117,10 +117,27 @@ std::string retyped_keys_message(const Transitions& moves, int64_t since_run,
            " the key of a customer who left, written as the other kind (" + moves.retyped_example +
            "; an integer key and a text key are different customers). The run would close the "
            "stays of those who left and take them as new customers, and their triggers would "
-           "fire again; nothing was stored. Store the keys as they were (for example "
+           "fire again" +
+           std::string(stored ? "; nothing was stored" : "") +
+           ". Store the keys as they were (for example "
            "CAST(" +
            key_column + " AS " + (moves.retyped_as_text ? "INTEGER" : "TEXT") +
            ")), or pass --allow-retyped-keys to run them as new customers";
+}
+
+std::optional<std::string> retyped_keys_refusal(SQLite::Database& state, const CompiledRules& rules,
+                                                const std::vector<MembershipRow>& membership) {
+    const std::string& ruleset = rules.rules.ruleset;
+    if (!state.tableExists("strata_runs")) return std::nullopt;
+    StoreError error;
+    const std::optional<RunRecord> latest = find_run(state, ruleset, std::nullopt, error);
+    if (!latest) return std::nullopt;
+    StayDiff diff(load_open_placements(state, ruleset), {});
+    StayChanges changes;
+    diff.add(membership.data(), membership.size(), changes);
+    diff.finish(changes);
+    if (diff.transitions().retyped == 0) return std::nullopt;
+    return retyped_keys_message(diff.transitions(), latest->run_id, rules.rules.key, false);
 }
 
 }  // namespace strata

@@ -58,7 +58,8 @@ inline FiringCause firing_cause(const std::optional<RunRecord>& previous, int64_
 // Why a stored run is refused when its new customers have the keys of customers who left as
 // the other kind (Transitions::retyped > 0), against the ruleset's latest run `since_run`.
 // `key_column`: the customer table's key column, named in the cast that brings the keys back.
+// `stored`: the run was refused (its message says nothing was stored), not a plan.
 std::string retyped_keys_message(const Transitions& moves, int64_t since_run,
-                                 const std::string& key_column);
+                                 const std::string& key_column, bool stored = true);
 
 }  // namespace strata

@@ -529,6 +529,26 @@ TEST_CASE("a key column whose type changed is refused: its customers would all b
         CHECK(count("SELECT count(*) FROM strata_stays") == stays);
         CHECK(count("SELECT count(*) FROM strata_outbox") == 0);
     }
+    // A dry run and a diff store nothing, so they are not refused, but say that the run would
+    // be (review Z2: both gave a full plan, silently).
+    const std::string plan =
+        "would be refused: the customer keys changed kind since run 1: 4 customers new to the "
+        "base have the key of a customer who left, written as the other kind ('1' was 1;";
+    const Run dry = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run"});
+    CHECK(dry.code == 0);
+    CHECK_MESSAGE(
+        dry.err.find("strata run: warning: a stored run of this file " + plan) != std::string::npos,
+        dry.err);
+    CHECK(dry.err.find("nothing was stored") == std::string::npos);
+    CHECK(run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run",
+                   "--allow-retyped-keys"})
+              .err.find("would be refused") == std::string::npos);
+    const Run planned = run_cli({"diff", file, file, "--db", db, "--as-of", "2026-11-01"});
+    CHECK(planned.code == 0);
+    CHECK_MESSAGE(planned.err.find("strata diff: warning: a stored run of the new file " + plan) !=
+                      std::string::npos,
+                  planned.err);
+    CHECK(count("SELECT count(*) FROM strata_runs") == 1);
     // Asked for: they are new customers, and the welcome fires for each.
     const Run allowed = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01",
                                  "--allow-retyped-keys", "--format", "json"});
