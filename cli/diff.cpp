@@ -217,7 +217,13 @@ void write_failures(std::ostream& out, const RuleLoadFailure* old_failure,
 // else today (UTC).
 std::optional<Date> diff_as_of(const std::optional<std::string>& flag, const RuleFile& old_file,
                                const RuleFile& new_file, std::ostream& err) {
-    if (!flag && !new_file.as_of && old_file.as_of) return old_file.as_of;
+    if (!flag && !new_file.as_of && old_file.as_of) {
+        // A plan at another day than the apply's, unless the reader knows it.
+        err << "strata diff: note: as_of " << format_date(*old_file.as_of)
+            << " is the old file's; the new file sets none, so a run of it without --as-of "
+               "evaluates at today (UTC): pass --as-of to see that day\n";
+        return old_file.as_of;
+    }
     return resolve_as_of(flag, new_file, err, "diff");
 }
 

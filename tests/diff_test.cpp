@@ -429,6 +429,23 @@ triggers:
     CHECK(json_at(same.diff({"--format", "json"}).out, "$.triggers[0].customers") == "0");
 }
 
+// Only the old file pins as_of: the diff evaluates at it, and says that a run of the new file
+// would not (review Z3).
+TEST_CASE("diff: an as_of only the old file sets is used, with a note") {
+    const std::string pinned = "as_of: 2026-11-15\n" + tiers("spend >= 1000");
+    const Files f(pinned, tiers("spend >= 400", 2));
+    const Run r = f.diff({"--format", "json"});
+    CHECK(r.code == 0);
+    const Run plain = run_cli({"diff", f.old_rules, f.new_rules, "--db", f.db});
+    REQUIRE_MESSAGE(plain.code == 0, plain.err);
+    CHECK(plain.out.find("as_of 2026-11-15") != std::string::npos);
+    CHECK(plain.err.find("strata diff: note: as_of 2026-11-15 is the old file's; the new file "
+                         "sets none, so a run of it without --as-of evaluates at today (UTC)") !=
+          std::string::npos);
+    // With --as-of there is nothing to say.
+    CHECK(f.diff().err.find("note: as_of") == std::string::npos);
+}
+
 TEST_CASE("diff: cooldowns in the state keep a trigger from firing again") {
     const std::string cooling =
         std::string(kTriggers).replace(std::string(kTriggers).find("    on: enter vip"), 17,
