@@ -20,7 +20,8 @@ struct DefinitionLine {
 };
 
 // The definitions that differ between `old_file` and `new_file`, in this order: as_of, the
-// source (customer table, key, since, types), facts, lets, policy, value, the general
+// file's description and owner, the source (customer table, key, since, types), facts, lets,
+// policy, value, the general
 // segments (by id, in the new file's order, then the removed ones; a changed order of the
 // segments both files have shows as one `order:` pair), their tactical segments (by path),
 // triggers (a changed order as one `trigger order:` pair, then by id) and the frequency cap. A
@@ -28,7 +29,7 @@ struct DefinitionLine {
 // removed one a '-' line; a removed and an added one of the same kind whose parts are all the same
 // (and no other removed or added one is) a
 // '~' line where the new file has it. Same definitions give
-// nothing. The ruleset name, version, description and owner are not compared.
+// nothing. The ruleset name and version are not compared.
 std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const RuleFile& new_file);
 
 // Whether two triggers are the same definition, part by part as diff_definitions compares
