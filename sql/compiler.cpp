@@ -444,6 +444,16 @@ void Lowering::add_lets() {
 
 std::optional<std::string> Lowering::compile(const std::vector<std::string>& let_columns,
                                              RunColumns* run_columns) {
+    auto query = compile_query(let_columns, run_columns);
+    for (const auto& [column, refusal] : use_refusals_)
+        if (!refusal.refused)
+            refuse(refusal.otherwise, "column '" + column + "': " + refusal.reason);
+    if (!use_refusals_.empty()) return std::nullopt;
+    return query;
+}
+
+std::optional<std::string> Lowering::compile_query(const std::vector<std::string>& let_columns,
+                                                   RunColumns* run_columns) {
     count_rows_ = run_columns && run_columns->aggregate_rows;
     mark_needed(let_columns, run_columns != nullptr);
     if (nested()) return compile_nested(let_columns, run_columns);
@@ -468,7 +478,8 @@ std::optional<std::string> Lowering::compile(const std::vector<std::string>& let
         const bound::ColumnUse& use = program.columns[s];
         if (use.source == bound::ColumnSource::State || !needed_columns_[s]) continue;
         refuse_unreadable(rf.customers_table, use.name, use.type,
-                          type_location(rf.types, use.name, rf.customers_location));
+                          type_location(rf.types, use.name, rf.customers_location),
+                          !rf.types.count(use.name));
         auto cell = d_.read_column(rf.customers_table, use.name,
                                    customer_column(use.name, rf.customers_location), use.type);
         if (!cell) cell = "NULL";  // refused where it is used

@@ -55,6 +55,15 @@ std::string Lowering::expr(const bound::Expr& e, int fact) {
         refuse(e.location, d_.datetime_refusal());
         return "NULL";
     }
+    if (const auto* c = std::get_if<bound::CustomerColumn>(&e.node)) {
+        const std::string column = rules_.rules.customers_table + "." +
+                                   rules_.program.columns.at(static_cast<size_t>(c->slot)).name;
+        if (auto refusal = use_refusals_.find(column); refusal != use_refusals_.end()) {
+            refuse(e.location, "column '" + column + "': " + refusal->second.reason);
+            refusal->second.refused = true;
+            return "NULL";
+        }
+    }
     if (e.type == Type::Any) {
         refuse(e.location,
                "the type of this value is not known: its columns need a type (give --db, or "

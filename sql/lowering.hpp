@@ -36,8 +36,20 @@ class Lowering {
     void refuse_fact_column(const Location& at, const std::string& table, const std::string& column,
                             Type type);
     // Refuses at `at` a column the dialect cannot read as `type` with the engine's meaning.
+    // With `at_uses`, at each use of the column instead (expr(): a customer column typed by the
+    // base, whose uses say more than the table's name), and at `at` only when no use was
+    // refused, at the end of compile().
     void refuse_unreadable(const std::string& table, const std::string& column, Type type,
-                           const Location& at);
+                           const Location& at, bool at_uses = false);
+    struct UseRefusal {
+        std::string reason;
+        Location otherwise;
+        bool refused = false;  // at a use
+    };
+    // By `table.column`: the refusals refuse_unreadable left for the column's uses.
+    std::map<std::string, UseRefusal> use_refusals_;
+    std::optional<std::string> compile_query(const std::vector<std::string>& let_columns,
+                                             RunColumns* run_columns);
     // Where `column`'s type is given (its `types:` entry: the customers' or fact `fact`'s), or
     // `otherwise`.
     static Location type_location(const std::map<std::string, TypeOverride>& types,

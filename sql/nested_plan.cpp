@@ -228,8 +228,12 @@ void Lowering::add_stored_state_nested() {
 }
 
 void Lowering::refuse_unreadable(const std::string& table, const std::string& column, Type type,
-                                 const Location& at) {
-    if (auto reason = d_.column_refusal(table, column, type))
+                                 const Location& at, bool at_uses) {
+    auto reason = d_.column_refusal(table, column, type);
+    if (!reason) return;
+    if (at_uses)
+        use_refusals_.emplace(table + "." + column, UseRefusal{*reason, at});
+    else
         refuse(at, "column '" + table + "." + column + "': " + *reason);
 }
 
@@ -301,7 +305,8 @@ std::optional<std::string> Lowering::compile_nested(const std::vector<std::strin
         const std::string& raw = src.at(next++);
         auto cell = d_.read_column(rf.customers_table, use.name, raw, use.type);
         refuse_unreadable(rf.customers_table, use.name, use.type,
-                          type_location(rf.types, use.name, rf.customers_location));
+                          type_location(rf.types, use.name, rf.customers_location),
+                          !rf.types.count(use.name));
         if (!cell) cell = "NULL";  // refused where it is used
         cust += ", " + raw;
         cells.emplace_back("c" + std::to_string(s), *cell);

@@ -207,6 +207,32 @@ general:
     CHECK(check.out.find("a.yaml:6:12: error: cannot compile to clickhouse: column 'plain.tags': "
                          "its ClickHouse type Array(String) is not one strata reads") !=
           std::string::npos);
+    // Without `types:`, each use of the column is where it is refused: the table's line said
+    // less, and the use was refused again as "the type of this value is not known".
+    const std::string untyped = dir.write("u.yaml", R"(ruleset: arrays
+version: 1
+source:
+  customers: plain
+  key: id
+general:
+  segments:
+    - id: x
+      when: tags == 'a'
+    - id: y
+      when: tags is null
+    - id: rest
+      when: otherwise
+)");
+    const Run uses = run_cli({"check", untyped, "--db", ch.url()});
+    INFO(uses.out);
+    CHECK(uses.code == 1);
+    for (const char* at : {"u.yaml:9:13: ", "u.yaml:11:13: "})
+        CHECK(uses.out.find(std::string(at) +
+                            "error: cannot compile to clickhouse: column 'plain.tags': its "
+                            "ClickHouse type Array(String) is not one strata reads") !=
+              std::string::npos);
+    CHECK(uses.out.find("u.yaml:4:") == std::string::npos);
+    CHECK(uses.out.find("the type of this value is not known") == std::string::npos);
     // A repeated key: explain refuses the base as run and diff do, rather than answer.
     const std::string cities = dir.write("c.yaml", R"(ruleset: cities
 version: 1
