@@ -304,6 +304,12 @@ void Model::describe(const Expr& e, Var& var) const {
             var.unsupported = "'" + var.name + "' is " + with_article(e.type);
             break;
     }
+    // coalesce(x, 0) of a column checked without --db is typed by its 0, but its values are
+    // x's, whose type is a guess: it is read as x is.
+    if (e.type == Type::Int && takes_untyped_value(e)) {
+        var.kind = VarKind::Opaque;
+        var.typed = false;
+    }
     if (const auto* l = std::get_if<bound::LetRef>(&e.node)) {
         describe(*let_expr(rules_, l->index), var);
     } else if (const auto* a = std::get_if<bound::AggregateRef>(&e.node)) {
@@ -372,6 +378,29 @@ void Model::describe(const Expr& e, Var& var) const {
             var.low = 1;
             var.high = static_cast<double>(call->params.n);
         }
+    }
+}
+
+bool Model::takes_untyped_value(const Expr& e) const {
+    if (e.type == Type::Any) return true;
+    if (const auto* l = std::get_if<bound::LetRef>(&e.node))
+        return takes_untyped_value(*let_expr(rules_, l->index));
+    const auto* c = std::get_if<bound::Call>(&e.node);
+    if (!c) return false;
+    const auto untyped = [&](size_t i) {
+        return i < c->args.size() && c->args[i] && takes_untyped_value(*c->args[i]);
+    };
+    switch (c->fn) {
+        case bound::Fn::Coalesce:
+        case bound::Fn::Least:
+        case bound::Fn::Greatest:
+            for (size_t i = 0; i < c->args.size(); ++i)
+                if (untyped(i)) return true;
+            return false;
+        case bound::Fn::If:
+            return untyped(1) || untyped(2);
+        default:
+            return false;
     }
 }
 

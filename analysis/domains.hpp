@@ -171,6 +171,9 @@ class Model {
     // False when the expression is never null: a count, a sum, a constant, a rank of one of
     // them, a coalesce (least, greatest) of which one argument is, an if() of which both are.
     bool may_be_null(const bound::Expr& e) const;
+    // Whether one of the values the expression gives is an untyped one's (a column checked
+    // without --db) as it is: a coalesce, least, greatest or if() of it.
+    bool takes_untyped_value(const bound::Expr& e) const;
     void roots(const bound::Expr& e, std::set<std::string>& out) const;
     void finish_var(Var& v);
     void tabulate(Pred& p);

@@ -246,6 +246,26 @@ TEST_CASE("partition: a coalesce with a constant, or an if() of two, is never nu
         CHECK(r.code == 0);
         CHECK(r.out.find("gap") == std::string::npos);
     }
+    // Never null, but a column checked without --db may hold fractions, and coalesce gives
+    // them as they are, although its 0 types it as an integer (review AA1: check proved a
+    // file whose run left 0.5 in no segment).
+    const std::string fractions =
+        "ruleset: c\nversion: 1\nlet:\n  c: coalesce(x, 0)\n"
+        "general:\n  policy: exclusive\n  segments:\n"
+        "    - id: zero\n      when: c <= 0\n"
+        "    - id: some\n      when: c >= 1 and c < 5\n"
+        "    - id: many\n      when: c >= 5\n";
+    const auto unknown = run_cli({"check", dir.write("fractions.yaml", fractions), "--strict"});
+    CHECK(unknown.code == 1);
+    CHECK(unknown.out.find("error: not proven: a customer with c = 0.5 may be in no segment, but "
+                           "it needs c = 0.5, and whether 'c' can hold a fraction is not known "
+                           "without --db") != std::string::npos);
+    const auto base =
+        dir.database("x.db", "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, x REAL);");
+    const auto known = run_cli({"check", dir.file("fractions.yaml"), "--db", base});
+    CHECK(known.code == 1);
+    CHECK(known.out.find("error: gap: no segment holds a customer with c = 0.5") !=
+          std::string::npos);
     // Null stays possible when every argument may be null, or one branch is.
     for (const std::string tier : {"coalesce(customer_id, score)", "if(score > 5, 2, null)",
                                    "if(score > 5, score, 0)", "least(score, customer_id)"}) {
