@@ -402,8 +402,19 @@ bool same_fact_definition(const RuleFile& a, const RuleFile& b, const std::strin
     return same_labelled(fact_definitions(a), fact_definitions(b), "fact " + name);
 }
 
-bool same_source_definition(const RuleFile& a, const RuleFile& b) {
-    return same_parts(source_definition(a), source_definition(b));
+bool same_source_definition(const RuleFile& a, const RuleFile& b,
+                            const std::set<std::string>& columns) {
+    Definition da = source_definition(a), db = source_definition(b);
+    // Only the types of `columns`: another column's type changes nothing they read.
+    const auto types_of = [&](const RuleFile& f) {
+        std::map<std::string, TypeOverride> read;
+        for (const std::string& column : columns)
+            if (auto it = f.types.find(column); it != f.types.end()) read.insert(*it);
+        return text_part("types", types_text(read), false);
+    };
+    da.parts.back() = types_of(a);
+    db.parts.back() = types_of(b);
+    return same_parts(da, db);
 }
 
 std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const RuleFile& new_file) {

@@ -3,6 +3,7 @@
 // spacing and redundant parentheses do not count as changes.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,9 @@ bool same_trigger_definition(const TriggerDef& a, const TriggerDef& b);
 // diff_definitions compares them; false when either file lacks it.
 bool same_let_definition(const RuleFile& a, const RuleFile& b, const std::string& name);
 bool same_fact_definition(const RuleFile& a, const RuleFile& b, const std::string& name);
-// Whether the customer source (table, key, since, types) is the same in both files.
-bool same_source_definition(const RuleFile& a, const RuleFile& b);
+// Whether the customer source is the same in both files for what reads `columns`: the same
+// table, key and since, and the same type given (or none) to each of `columns`.
+bool same_source_definition(const RuleFile& a, const RuleFile& b,
+                            const std::set<std::string>& columns);
 
 }  // namespace strata

@@ -124,43 +124,55 @@ void mark_triggers_baseline(RulesDiff& diff) {
 
 namespace {
 
-// The lets (indices into program.lets) and facts (into program.facts) that `e` reads, directly
-// or through the lets and aggregates it reads.
-void definitions_read(const bound::Program& program, const bound::Expr& e, std::set<int>& lets,
-                      std::set<int>& facts) {
+// What an expression reads, by name: lets, facts (through aggregates) and customer columns,
+// directly or through the lets and aggregates it reads.
+struct NamesRead {
+    std::set<std::string> lets, facts, columns;
+};
+
+void names_read(const bound::Program& program, const bound::Expr& e, std::set<int>& lets_seen,
+                NamesRead& out) {
     if (const auto* l = std::get_if<bound::LetRef>(&e.node)) {
-        if (lets.insert(l->index).second)
-            definitions_read(program, *program.lets.at(static_cast<size_t>(l->index)).expr, lets,
-                             facts);
+        const bound::Let& let = program.lets.at(static_cast<size_t>(l->index));
+        out.lets.insert(let.name);
+        if (lets_seen.insert(l->index).second) names_read(program, *let.expr, lets_seen, out);
+        return;
+    }
+    if (const auto* c = std::get_if<bound::CustomerColumn>(&e.node)) {
+        out.columns.insert(program.columns.at(static_cast<size_t>(c->slot)).name);
         return;
     }
     if (const auto* a = std::get_if<bound::AggregateRef>(&e.node)) {
         const bound::Aggregate& agg = program.aggregates.at(static_cast<size_t>(a->index));
-        facts.insert(agg.fact);
-        if (agg.value) definitions_read(program, *agg.value, lets, facts);
-        if (agg.where) definitions_read(program, *agg.where, lets, facts);
+        out.facts.insert(program.facts.at(static_cast<size_t>(agg.fact)).name);
+        if (agg.value) names_read(program, *agg.value, lets_seen, out);
+        if (agg.where) names_read(program, *agg.where, lets_seen, out);
         return;
     }
     bound::for_each_operand(
-        e, [&](const bound::Expr& operand) { definitions_read(program, operand, lets, facts); });
+        e, [&](const bound::Expr& operand) { names_read(program, operand, lets_seen, out); });
 }
 
-// Whether `when` (of a trigger of new_rules) means what it meant in old_rules.
-bool same_meaning(const CompiledRules& old_rules, const CompiledRules& new_rules,
-                  const bound::Expr& when) {
-    std::set<int> lets, facts;
-    definitions_read(new_rules.program, when, lets, facts);
-    if (!same_source_definition(old_rules.rules, new_rules.rules)) return false;
-    for (const int l : lets) {
-        if (!same_let_definition(old_rules.rules, new_rules.rules,
-                                 new_rules.program.lets.at(static_cast<size_t>(l)).name))
-            return false;
-    }
-    for (const int f : facts) {
-        if (!same_fact_definition(old_rules.rules, new_rules.rules,
-                                  new_rules.program.facts.at(static_cast<size_t>(f)).name))
-            return false;
-    }
+void names_read(const CompiledRules& rules, const bound::Expr* when, NamesRead& out) {
+    std::set<int> lets_seen;
+    if (when) names_read(rules.program, *when, lets_seen, out);
+}
+
+// Whether a trigger's `when`, written alike in both files (`old_when` bound in old_rules,
+// `new_when` in new_rules), means the same: every let and fact either file's reads has the
+// same definition in both (a let gone from one file reads a column or the stored state
+// there), and so has the customer source, for the columns they read.
+bool same_meaning(const CompiledRules& old_rules, const bound::Expr* old_when,
+                  const CompiledRules& new_rules, const bound::Expr* new_when) {
+    if (!old_when && !new_when) return true;
+    NamesRead read;
+    names_read(old_rules, old_when, read);
+    names_read(new_rules, new_when, read);
+    if (!same_source_definition(old_rules.rules, new_rules.rules, read.columns)) return false;
+    for (const std::string& let : read.lets)
+        if (!same_let_definition(old_rules.rules, new_rules.rules, let)) return false;
+    for (const std::string& fact : read.facts)
+        if (!same_fact_definition(old_rules.rules, new_rules.rules, fact)) return false;
     return true;
 }
 
@@ -171,9 +183,10 @@ std::vector<char> unchanged_triggers(const CompiledRules& old_rules,
     std::vector<char> out;
     for (const CompiledTrigger& t : new_rules.triggers) {
         bool same = false;
-        for (const CompiledTrigger& o : old_rules.triggers)
-            same = same || (o.def->id == t.def->id && same_trigger_definition(*o.def, *t.def));
-        if (same && t.when) same = same_meaning(old_rules, new_rules, *t.when);
+        for (const CompiledTrigger& o : old_rules.triggers) {
+            if (o.def->id == t.def->id && same_trigger_definition(*o.def, *t.def))
+                same = same_meaning(old_rules, o.when.get(), new_rules, t.when.get());
+        }
         out.push_back(same);
     }
     return out;

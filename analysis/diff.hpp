@@ -143,9 +143,10 @@ RulesDiff diff_placements(const CompiledRules& old_rules, const std::string& old
                           const std::vector<PlacementGroup>& groups);
 
 // Per trigger of `new_rules`, whether `old_rules` has the same trigger (same id, same
-// definition) whose `when` means the same: each let it reads, directly or through other lets,
-// has the same definition in both files, and so have the facts their aggregates and its own
-// read, and the customer source. Only such a trigger fires without the change.
+// definition) whose `when` means the same: each let it reads in either file, directly or
+// through other lets, has the same definition in both files, and so have the facts their
+// aggregates and its own read, and the customer source for the columns they read. Only such
+// a trigger fires without the change.
 std::vector<char> unchanged_triggers(const CompiledRules& old_rules,
                                      const CompiledRules& new_rules);
 

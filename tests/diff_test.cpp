@@ -423,10 +423,41 @@ triggers:
                              "--fire-on-rule-change", "--format", "json"});
     REQUIRE_MESSAGE(run.code == 0, run.err);
     CHECK(json_at(run.out, "$.triggers[0].enqueued") == "2");
-    // The same let in both files leaves the trigger unchanged.
-    const Files same(file("1000", 1), file("1000", 2));
+    // The same let in both files leaves the trigger unchanged, and so does a type given to a
+    // column neither trigger reads (review AA3: any change of the source counted).
+    std::string typed = file("1000", 2);
+    typed.insert(typed.find("let:"), "source:\n  types: { tv: number }\n");
+    const Files same(file("1000", 1), typed);
     REQUIRE(run_cli({"run", same.old_rules, "--db", same.db, "--as-of", "2026-10-01"}).code == 0);
-    CHECK(json_at(same.diff({"--format", "json"}).out, "$.triggers[0].customers") == "0");
+    const Run unchanged = same.diff({"--format", "json"});
+    REQUIRE_MESSAGE(unchanged.code == 0, unchanged.err);
+    CHECK(json_at(unchanged.out, "$.triggers[0].customers") == "0");
+    CHECK(json_at(unchanged.out, "$.triggers[1].customers") == "0");
+    // A let of the old file that the new one drops: its name now reads the stored state
+    // (review AA2: only the new file's lets were looked at, and the trigger counted nobody).
+    const std::string stay = R"(
+triggers:
+  - id: vip_settled
+    on: in vip
+    when: days_in_segment >= 12
+    actions:
+      - email: { template: settled }
+)";
+    const std::string head = "ruleset: tiers\nversion: ";
+    const std::string segments =
+        "general:\n  segments:\n    - id: vip\n      when: spend >= "
+        "400\n    - id: rest\n      when: otherwise\n";
+    const Files dropped(head + "1\nlet:\n  days_in_segment: 0\n" + segments + stay,
+                        head + "2\n" + segments + stay);
+    REQUIRE(run_cli({"run", dropped.old_rules, "--db", dropped.db, "--as-of", "2026-10-01"}).code ==
+            0);
+    const Run settled = dropped.diff({"--format", "json", "--sample", "5"});
+    REQUIRE_MESSAGE(settled.code == 0, settled.err);
+    CHECK(json_at(settled.out, "$.triggers[0].sample") == "[2,3,5,7]");
+    const Run applied = run_cli({"run", dropped.new_rules, "--db", dropped.db, "--as-of",
+                                 "2026-11-01", "--fire-on-rule-change", "--format", "json"});
+    REQUIRE_MESSAGE(applied.code == 0, applied.err);
+    CHECK(json_at(applied.out, "$.triggers[0].enqueued") == "4");
 }
 
 // Only the old file pins as_of: the diff evaluates at it, and says that a run of the new file
