@@ -473,6 +473,17 @@ void write_key(JsonWriter& w, const Value& key) {
 
 }  // namespace
 
+std::optional<Date> old_file_as_of(bool flag, const RuleFile& old_file, const RuleFile& new_file,
+                                   std::optional<std::string>& note) {
+    note.reset();
+    if (flag || new_file.as_of || !old_file.as_of) return std::nullopt;
+    // A plan at another day than the apply's, unless the reader knows it.
+    note = "as_of " + format_date(*old_file.as_of) +
+           " is the old file's; the new file sets none, so a run of it without --as-of "
+           "evaluates at today (UTC): pass --as-of to see that day";
+    return old_file.as_of;
+}
+
 std::vector<std::string> stored_state_notes(const CompiledRules& old_rules, bool old_has_run,
                                             const CompiledRules& new_rules, bool new_has_run,
                                             const std::string& where, const std::string& advice) {

@@ -163,6 +163,13 @@ std::vector<TriggerImpact> trigger_impacts(
     const std::vector<char>& unchanged,
     const std::function<bool(const OutboxRow&)>& already_enqueued = {});
 
+// A diff evaluates both files at --as-of, else the new file's as_of, else the old file's, else
+// today. The old file's as_of when that is the one (`flag`: --as-of was given), with `note`
+// saying that a run of the new file without --as-of would evaluate at today instead; nullopt
+// (and no note) otherwise.
+std::optional<Date> old_file_as_of(bool flag, const RuleFile& old_file, const RuleFile& new_file,
+                                   std::optional<std::string>& note);
+
 // Why a stored run of the new file would be refused next to the old one: both are the same
 // ruleset and version with other content. nullopt when they are not.
 std::optional<std::string> same_version_other_content(const CompiledRules& old_rules,

@@ -213,17 +213,11 @@ void write_failures(std::ostream& out, const RuleLoadFailure* old_failure,
                      old_failure->source.get(), new_failure->source.get());
 }
 
-// The as_of both files are evaluated at: --as-of, else the new file's, else the old file's,
-// else today (UTC).
+// The as_of both files are evaluated at (old_file_as_of), and its note for the diff.
 std::optional<Date> diff_as_of(const std::optional<std::string>& flag, const RuleFile& old_file,
-                               const RuleFile& new_file, std::ostream& err) {
-    if (!flag && !new_file.as_of && old_file.as_of) {
-        // A plan at another day than the apply's, unless the reader knows it.
-        err << "strata diff: note: as_of " << format_date(*old_file.as_of)
-            << " is the old file's; the new file sets none, so a run of it without --as-of "
-               "evaluates at today (UTC): pass --as-of to see that day\n";
-        return old_file.as_of;
-    }
+                               const RuleFile& new_file, std::ostream& err,
+                               std::optional<std::string>& note) {
+    if (auto old_one = old_file_as_of(flag.has_value(), old_file, new_file, note)) return old_one;
     return resolve_as_of(flag, new_file, err, "diff");
 }
 
@@ -271,8 +265,9 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
                            new_loaded ? nullptr : &new_failure);
         return std::max(old_code, new_code);
     }
-    const auto as_of =
-        diff_as_of(options.as_of, old_loaded->rules->rules, new_loaded->rules->rules, err);
+    std::optional<std::string> as_of_note;
+    const auto as_of = diff_as_of(options.as_of, old_loaded->rules->rules, new_loaded->rules->rules,
+                                  err, as_of_note);
     if (!as_of) {
         if (json)
             write_json_error(out, "usage",
@@ -342,7 +337,7 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
     // Both files are evaluated on one connection; the state is, as for a dry run, the customer
     // database itself unless --state names another file.
     SQLite::Database& data = *old_loaded->db;
-    const auto diff =
+    auto diff =
         diff_rules(*old_loaded->rules, old_loaded->sha256, *new_loaded->rules, new_loaded->sha256,
                    data, state ? state.get() : &data, diff_options, error);
     if (diff_options.progress) err << "\r\033[K";
@@ -354,6 +349,7 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
     if (diff->new_run_refused)
         err << "strata diff: warning: a stored run of the new file would be refused: "
             << *diff->new_run_refused << '\n';
+    if (as_of_note) diff->notes.insert(diff->notes.begin(), *as_of_note);
     for (const std::string& note : diff->notes)
         err << "strata diff: note: " << note << '\n';
     if (json)

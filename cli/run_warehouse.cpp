@@ -306,9 +306,10 @@ std::optional<RulesDiff> diff_in_warehouse(const std::string& old_path, const st
     // The as_of of both: --as-of, else the new file's, else the old file's, else today.
     const RuleFile& old_file = old_loaded->rules->rules;
     const RuleFile& new_file = new_loaded->rules->rules;
-    const std::optional<Date> as_of = !as_of_text && !new_file.as_of && old_file.as_of
-                                          ? old_file.as_of
-                                          : resolve_as_of(as_of_text, new_file, err, "diff");
+    std::optional<std::string> as_of_note;
+    std::optional<Date> as_of =
+        old_file_as_of(as_of_text.has_value(), old_file, new_file, as_of_note);
+    if (!as_of) as_of = resolve_as_of(as_of_text, new_file, err, "diff");
     if (!as_of)
         return fail("usage", "--as-of '" + as_of_text.value_or("") + "' is not a date",
                     kExitEnvironment);
@@ -344,6 +345,7 @@ std::optional<RulesDiff> diff_in_warehouse(const std::string& old_path, const st
         return std::nullopt;
     }
     diff->computed_in = warehouse::describe_location(*location);
+    if (as_of_note) diff->notes.insert(diff->notes.begin(), *as_of_note);
     return diff;
 }
 

@@ -473,8 +473,12 @@ TEST_CASE("diff: an as_of only the old file sets is used, with a note") {
     CHECK(plain.err.find("strata diff: note: as_of 2026-11-15 is the old file's; the new file "
                          "sets none, so a run of it without --as-of evaluates at today (UTC)") !=
           std::string::npos);
+    // JSON has it among the notes (review AA5).
+    const Run json = run_cli({"diff", f.old_rules, f.new_rules, "--db", f.db, "--format", "json"});
+    CHECK(json_at(json.out, "$.notes[0]").find("as_of 2026-11-15 is the old file's") == 0);
     // With --as-of there is nothing to say.
     CHECK(f.diff().err.find("note: as_of") == std::string::npos);
+    CHECK(json_at(r.out, "$.notes") == "[]");
 }
 
 TEST_CASE("diff: cooldowns in the state keep a trigger from firing again") {

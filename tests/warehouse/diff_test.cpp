@@ -122,6 +122,19 @@ general:
     const Run r = run_cli(
         {"diff", old_rules, new_rules, "--db", pg.url, "--sample", "2", "--format", "json"});
     CHECK(json_at(r.out, "$.matrix[1].sample") == R"(["Z","é'x"])");
+    // An as_of only the old file sets is the diff's, with the note the embedded diff gives.
+    const std::string pinned =
+        dir.write("pinned.yaml", "as_of: 2026-11-15\n" + head + R"(    - id: high
+      when: spend >= 400
+    - id: low
+      when: otherwise
+)");
+    const Run noted = run_cli({"diff", pinned, new_rules, "--db", pg.url, "--format", "json"});
+    REQUIRE_MESSAGE(noted.code == 0, noted.err);
+    CHECK(json_at(noted.out, "$.as_of") == "2026-11-15");
+    CHECK(json_at(noted.out, "$.notes[0]").find("as_of 2026-11-15 is the old file's") == 0);
+    CHECK(noted.err.find("strata diff: note: as_of 2026-11-15 is the old file's") !=
+          std::string::npos);
 }
 
 TEST_CASE("diff inside the warehouse: refusals and usage errors") {
