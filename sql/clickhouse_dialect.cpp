@@ -129,9 +129,12 @@ class ClickHouseDialect final : public Dialect {
 
     std::optional<std::string> column_refusal(const std::string& table, const std::string& column,
                                               Type type) const override {
-        const Type kind = native_kind(table, column, type);
+        const ColumnSchema* native = catalog_column(table, column);
+        const Type kind = native ? native->type : type;
+        // Without the catalog an untyped column is refused where it is used, as of unknown type.
+        if (kind == Type::Any && !native) return std::nullopt;
         if (kind == Type::Any)
-            return "its ClickHouse type " + catalog_column(table, column)->declared +
+            return "its ClickHouse type " + native->declared +
                    " is not one strata reads (integers, UInt8 as boolean, floats, decimals, "
                    "strings, enums, dates and datetimes, under Nullable or LowCardinality)";
         if (type == Type::String && (kind == Type::Number || kind == Type::DateTime))

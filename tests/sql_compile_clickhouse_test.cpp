@@ -126,3 +126,20 @@ general:
     CHECK(work > 10000);
     CHECK(work < 200000);
 }
+
+// Without --db the ClickHouse dialect has no catalog: a fact column of unknown type was looked
+// up in it anyway, and compile of every shipped rule file died of a segmentation fault (review
+// AA6). Each is now refused where the column is named, as on the other dialects.
+TEST_CASE("compile: without --db an untyped column is refused on every dialect, never a crash") {
+    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/telecom-arpu.yaml";
+    for (const char* dialect : {"sqlite", "postgres", "clickhouse"}) {
+        CAPTURE(dialect);
+        const Run r = run_cli({"compile", rules, "--dialect", dialect});
+        CHECK(r.code == 1);
+        CHECK(r.out.empty());
+    }
+    const Run ch = run_cli({"compile", rules, "--dialect", "clickhouse"});
+    CHECK(ch.err.find("telecom-arpu.yaml:13:5: error: cannot compile to clickhouse: the type of "
+                      "column 'amount' of table 'bills' is not known: give --db") !=
+          std::string::npos);
+}
