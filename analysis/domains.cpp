@@ -385,6 +385,21 @@ bool Model::takes_untyped_value(const Expr& e) const {
     if (e.type == Type::Any) return true;
     if (const auto* l = std::get_if<bound::LetRef>(&e.node))
         return takes_untyped_value(*let_expr(rules_, l->index));
+    // Arithmetic keeps a fraction: -x, x + 0, x * 1, abs(x).
+    if (const auto* u = std::get_if<bound::Unary>(&e.node))
+        return u->op == ast::UnaryOp::Negate && takes_untyped_value(*u->operand);
+    if (const auto* b = std::get_if<bound::Binary>(&e.node)) {
+        switch (b->op) {
+            case ast::BinaryOp::Add:
+            case ast::BinaryOp::Sub:
+            case ast::BinaryOp::Mul:
+            case ast::BinaryOp::Div:
+            case ast::BinaryOp::Mod:
+                return takes_untyped_value(*b->lhs) || takes_untyped_value(*b->rhs);
+            default:
+                return false;
+        }
+    }
     const auto* c = std::get_if<bound::Call>(&e.node);
     if (!c) return false;
     const auto untyped = [&](size_t i) {
@@ -399,6 +414,8 @@ bool Model::takes_untyped_value(const Expr& e) const {
             return false;
         case bound::Fn::If:
             return untyped(1) || untyped(2);
+        case bound::Fn::Abs:
+            return untyped(0);
         default:
             return false;
     }

@@ -172,7 +172,8 @@ class Model {
     // them, a coalesce (least, greatest) of which one argument is, an if() of which both are.
     bool may_be_null(const bound::Expr& e) const;
     // Whether one of the values the expression gives is an untyped one's (a column checked
-    // without --db) as it is: a coalesce, least, greatest or if() of it.
+    // without --db), fractions and all: a coalesce, least, greatest or if() of it, or
+    // arithmetic on it (-x, x + 0, abs(x)).
     bool takes_untyped_value(const bound::Expr& e) const;
     void roots(const bound::Expr& e, std::set<std::string>& out) const;
     void finish_var(Var& v);

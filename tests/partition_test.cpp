@@ -255,6 +255,17 @@ TEST_CASE("partition: a coalesce with a constant, or an if() of two, is never nu
         "    - id: zero\n      when: c <= 0\n"
         "    - id: some\n      when: c >= 1 and c < 5\n"
         "    - id: many\n      when: c >= 5\n";
+    // Arithmetic that an integer types keeps the fraction too (review AB1).
+    for (const std::string c : {"coalesce(x, 0)", "abs(coalesce(x, 0))", "-coalesce(x, 0)",
+                                "coalesce(x, 0) + 0", "coalesce(x, 0) * 1"}) {
+        CAPTURE(c);
+        std::string text = fractions;
+        text.replace(text.find("coalesce(x, 0)"), 14, c);
+        const auto unknown = run_cli({"check", dir.write("fractions.yaml", text), "--strict"});
+        CHECK(unknown.code == 1);
+        CHECK(unknown.out.find("whether 'c' can hold a fraction is not known without --db") !=
+              std::string::npos);
+    }
     const auto unknown = run_cli({"check", dir.write("fractions.yaml", fractions), "--strict"});
     CHECK(unknown.code == 1);
     CHECK(unknown.out.find("error: not proven: a customer with c = 0.5 may be in no segment, but "
