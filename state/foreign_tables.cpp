@@ -12,10 +12,10 @@ using warehouse::WarehouseError;
 
 namespace {
 
-// Columns that every layout strata made of each of its tables has, so that a table without
-// one of them is not strata's: all of strata_runs' (every reader of a run reads them all), and
-// of the others those they were made with (a column added since, such as ClickHouse's
-// `ruleset` of strata_run_levels, leaves an older state strata's own).
+// The columns every layout strata made of each of its tables has, so that a table without
+// one of them is not strata's. They are the columns each was made with (ClickHouse's
+// strata_run_levels and strata_run_segments were made without `ruleset`, added since; an
+// older state is strata's own all the same).
 struct OwnTable {
     const char* name;
     std::vector<const char*> columns;
@@ -33,10 +33,15 @@ const std::vector<OwnTable>& postgres_tables() {
         {"strata_runs", run_columns()},
         {"strata_rulesets", {"ruleset_id", "name"}},
         {"strata_segments", {"ruleset", "code", "name"}},
-        {"strata_stays", {"ruleset", "exited_run", "customer_key", "segment", "entered_run"}},
-        {"strata_versions", {"ruleset", "version", "sha256"}},
-        {"strata_outbox", {"idempotency_key", "ruleset", "customer_key", "payload", "status"}},
-        {"strata_membership", {"run_id", "customer_key", "segment"}},
+        {"strata_stays",
+         {"ruleset", "exited_run", "customer_key", "key_is_integer", "level", "segment",
+          "entered_run"}},
+        {"strata_versions", {"ruleset", "version", "sha256", "source", "first_seen"}},
+        {"strata_outbox",
+         {"id", "idempotency_key", "ruleset", "version", "trigger_id", "customer_key",
+          "key_is_integer", "action", "type", "payload", "run_id", "as_of", "status", "attempt",
+          "consumer", "lease_until", "reason", "created_at", "updated_at"}},
+        {"strata_membership", {"run_id", "customer_key", "key_is_integer", "segment", "tactical"}},
     };
     return tables;
 }
@@ -44,13 +49,14 @@ const std::vector<OwnTable>& postgres_tables() {
 const std::vector<OwnTable>& clickhouse_tables() {
     static const std::vector<OwnTable> tables{
         {"strata_runs", run_columns()},
-        {"strata_stays", {"customer_key", "segment", "entered_run"}},
-        {"strata_stay_exits", {"customer_key", "segment", "entered_run", "exited_run"}},
+        {"strata_stays", {"ruleset", "customer_key", "level", "segment", "entered_run"}},
+        {"strata_stay_exits",
+         {"ruleset", "customer_key", "level", "segment", "entered_run", "exited_run"}},
         {"strata_run_levels", {"run_id", "path", "level"}},
-        {"strata_run_segments", {"run_id", "segment"}},
-        {"strata_versions", {"ruleset", "version", "sha256"}},
-        {"strata_run_claims", {"run_id", "ruleset", "token"}},
-        {"strata_run_heartbeats", {"ruleset", "run_id", "token"}},
+        {"strata_run_segments", {"run_id", "segment", "offer", "channel", "priority"}},
+        {"strata_versions", {"ruleset", "version", "sha256", "source", "first_seen"}},
+        {"strata_run_claims", {"run_id", "ruleset", "token", "claimed_at"}},
+        {"strata_run_heartbeats", {"ruleset", "run_id", "token", "beat", "at", "stepped_back"}},
     };
     return tables;
 }
