@@ -342,6 +342,7 @@ int run_diff(const DiffCommandOptions& options, std::ostream& out, std::ostream&
                    data, state ? state.get() : &data, diff_options, error);
     if (diff_options.progress) err << "\r\033[K";
     if (!diff) {
+        if (as_of_note) err << "strata diff: note: " << *as_of_note << '\n';
         err << "strata diff: " << error.message << '\n';
         if (json) write_json_error(out, error.rule_problem ? "rules" : "database", error.message);
         return error.rule_problem ? kExitRules : kExitEnvironment;
