@@ -4,6 +4,8 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "engine/state_common.hpp"
+
 namespace strata {
 
 void fill_state_columns(const bound::Program& program, CustomerTable& customers,
@@ -132,6 +134,26 @@ std::optional<std::string> retyped_keys_refusal(SQLite::Database& state, const C
     StoreError error;
     const std::optional<RunRecord> latest = find_run(state, ruleset, std::nullopt, error);
     if (!latest) return std::nullopt;
+    // A key can change kind only between an integer and a text: without placed keys of one
+    // kind and open stays of the other, none has, and the stays need not be read (a base of
+    // integer keys, the usual one). The stays' keys are in SQLite's order, numbers before
+    // texts, so each kind's presence is one seek.
+    bool placed_integer = false, placed_text = false;
+    for (const MembershipRow& row : membership) {
+        (std::holds_alternative<int64_t>(row.key) ? placed_integer : placed_text) = true;
+        if (placed_integer && placed_text) break;
+    }
+    const auto id = state_common::ruleset_id(state, ruleset);
+    if (!id) return std::nullopt;
+    const auto stays_hold = [&](const char* kind_test) {
+        SQLite::Statement q(state, std::string("SELECT 1 FROM strata_open_stays WHERE ruleset = ? "
+                                               "AND customer_key ") +
+                                       kind_test + " LIMIT 1");
+        q.bind(1, *id);
+        return q.executeStep();
+    };
+    if (!(placed_integer && stays_hold(">= ''")) && !(placed_text && stays_hold("< ''")))
+        return std::nullopt;
     StayDiff diff(load_open_placements(state, ruleset), {});
     StayChanges changes;
     diff.add(membership.data(), membership.size(), changes);

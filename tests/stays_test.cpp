@@ -563,6 +563,12 @@ TEST_CASE("a key column whose type changed is refused: its customers would all b
             "INSERT INTO back SELECT CAST(customer_id AS INTEGER), spend, tv FROM customers "
             "WHERE customer_id = '3';"
             "DROP TABLE customers; ALTER TABLE back RENAME TO customers;");
+    // The dry run reads the stays only when their keys and the placed ones are of both kinds;
+    // here the placed are integers and the stays texts.
+    const Run dry_back = run_cli({"run", file, "--db", db, "--as-of", "2026-12-01", "--dry-run"});
+    CHECK(dry_back.err.find("would be refused: the customer keys changed kind since run 2: 1 "
+                            "customer new to the base has the key of a customer who left, "
+                            "written as the other kind (3 was '3';") != std::string::npos);
     const Run back = run_cli({"run", file, "--db", db, "--as-of", "2026-12-01"});
     CHECK(back.code == 2);
     CHECK(back.err.find("CAST(customer_id AS TEXT)") != std::string::npos);
