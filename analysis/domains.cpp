@@ -383,8 +383,13 @@ void Model::describe(const Expr& e, Var& var) const {
 
 bool Model::takes_untyped_value(const Expr& e) const {
     if (e.type == Type::Any) return true;
-    if (const auto* l = std::get_if<bound::LetRef>(&e.node))
-        return takes_untyped_value(*let_expr(rules_, l->index));
+    if (const auto* l = std::get_if<bound::LetRef>(&e.node)) {
+        // Once per let: lets may read one another several times over (`b: a + a`).
+        if (auto it = let_untyped_.find(l->index); it != let_untyped_.end()) return it->second;
+        const bool untyped = takes_untyped_value(*let_expr(rules_, l->index));
+        let_untyped_.emplace(l->index, untyped);
+        return untyped;
+    }
     // Arithmetic keeps a fraction: -x, x + 0, x * 1, abs(x).
     if (const auto* u = std::get_if<bound::Unary>(&e.node))
         return u->op == ast::UnaryOp::Negate && takes_untyped_value(*u->operand);
@@ -424,8 +429,13 @@ bool Model::takes_untyped_value(const Expr& e) const {
 bool Model::may_be_null(const Expr& e) const {
     if (const auto* lit = std::get_if<bound::Literal>(&e.node))
         return std::holds_alternative<ast::Null>(lit->value);
-    if (const auto* l = std::get_if<bound::LetRef>(&e.node))
-        return may_be_null(*let_expr(rules_, l->index));
+    if (const auto* l = std::get_if<bound::LetRef>(&e.node)) {
+        if (auto it = let_may_be_null_.find(l->index); it != let_may_be_null_.end())
+            return it->second;
+        const bool nullable = may_be_null(*let_expr(rules_, l->index));
+        let_may_be_null_.emplace(l->index, nullable);
+        return nullable;
+    }
     if (const auto* a = std::get_if<bound::AggregateRef>(&e.node)) {
         const auto fn = rules_.program.aggregates[static_cast<size_t>(a->index)].fn;
         return fn != bound::AggFn::Count && fn != bound::AggFn::CountDistinct &&

@@ -193,6 +193,7 @@ class Model {
     // of 30 such lets would take the analysis 2^30 steps.
     mutable std::map<int, std::optional<Constant>> let_constants_;
     mutable std::map<int, std::set<std::string>> let_roots_;
+    mutable std::map<int, bool> let_untyped_, let_may_be_null_;
     size_t conditions_built_ = 0;
     mutable size_t nodes_spent_ = 0;  // of kNodeBudget, by spend()
     static constexpr size_t kConditionBudget = 100000;
