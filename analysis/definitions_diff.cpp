@@ -374,32 +374,32 @@ void compare_ordered(const std::string& label, const std::vector<Element>& old_e
     compare_lists(old_definitions, new_definitions, out);
 }
 
+// The ids (labels without their kind word) of the definitions that differ between `a` and
+// `b`, or that only one of them has.
+std::set<std::string> changed_ids(const std::vector<Definition>& a,
+                                  const std::vector<Definition>& b) {
+    std::map<std::string, const Definition*> by_label;
+    for (const Definition& d : a)
+        by_label.emplace(d.label, &d);
+    std::set<std::string> changed;
+    for (const Definition& d : b) {
+        const auto it = by_label.find(d.label);
+        if (it == by_label.end() || !same_parts(*it->second, d)) changed.insert(id_of(d.label));
+        if (it != by_label.end()) by_label.erase(it);
+    }
+    for (const auto& [label, d] : by_label)
+        changed.insert(id_of(label));
+    return changed;
+}
+
 }  // namespace
 
-namespace {
-
-// The definition labelled `label` among `list`, or null.
-const Definition* labelled(const std::vector<Definition>& list, const std::string& label) {
-    for (const Definition& d : list)
-        if (d.label == label) return &d;
-    return nullptr;
+std::set<std::string> changed_lets(const RuleFile& a, const RuleFile& b) {
+    return changed_ids(let_definitions(a), let_definitions(b));
 }
 
-bool same_labelled(const std::vector<Definition>& a, const std::vector<Definition>& b,
-                   const std::string& label) {
-    const Definition* da = labelled(a, label);
-    const Definition* db = labelled(b, label);
-    return da && db && same_parts(*da, *db);
-}
-
-}  // namespace
-
-bool same_let_definition(const RuleFile& a, const RuleFile& b, const std::string& name) {
-    return same_labelled(let_definitions(a), let_definitions(b), "let " + name);
-}
-
-bool same_fact_definition(const RuleFile& a, const RuleFile& b, const std::string& name) {
-    return same_labelled(fact_definitions(a), fact_definitions(b), "fact " + name);
+std::set<std::string> changed_facts(const RuleFile& a, const RuleFile& b) {
+    return changed_ids(fact_definitions(a), fact_definitions(b));
 }
 
 bool same_source_definition(const RuleFile& a, const RuleFile& b,

@@ -37,10 +37,10 @@ std::vector<DefinitionLine> diff_definitions(const RuleFile& old_file, const Rul
 // them (the id aside).
 bool same_trigger_definition(const TriggerDef& a, const TriggerDef& b);
 
-// Whether the let, or the fact, named `name` has the same definition in both files, as
-// diff_definitions compares them; false when either file lacks it.
-bool same_let_definition(const RuleFile& a, const RuleFile& b, const std::string& name);
-bool same_fact_definition(const RuleFile& a, const RuleFile& b, const std::string& name);
+// The names of the lets, or the facts, whose definitions differ between the files as
+// diff_definitions compares them, or that only one of the files has.
+std::set<std::string> changed_lets(const RuleFile& a, const RuleFile& b);
+std::set<std::string> changed_facts(const RuleFile& a, const RuleFile& b);
 // Whether the customer source is the same in both files for what reads `columns`: the same
 // table, key and since, and the same type given (or none) to each of `columns`.
 bool same_source_definition(const RuleFile& a, const RuleFile& b,

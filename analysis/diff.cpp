@@ -163,16 +163,18 @@ void names_read(const CompiledRules& rules, const bound::Expr* when, NamesRead& 
 // same definition in both (a let gone from one file reads a column or the stored state
 // there), and so has the customer source, for the columns they read.
 bool same_meaning(const CompiledRules& old_rules, const bound::Expr* old_when,
-                  const CompiledRules& new_rules, const bound::Expr* new_when) {
+                  const CompiledRules& new_rules, const bound::Expr* new_when,
+                  const std::set<std::string>& changed_lets,
+                  const std::set<std::string>& changed_facts) {
     if (!old_when && !new_when) return true;
     NamesRead read;
     names_read(old_rules, old_when, read);
     names_read(new_rules, new_when, read);
     if (!same_source_definition(old_rules.rules, new_rules.rules, read.columns)) return false;
     for (const std::string& let : read.lets)
-        if (!same_let_definition(old_rules.rules, new_rules.rules, let)) return false;
+        if (changed_lets.count(let)) return false;
     for (const std::string& fact : read.facts)
-        if (!same_fact_definition(old_rules.rules, new_rules.rules, fact)) return false;
+        if (changed_facts.count(fact)) return false;
     return true;
 }
 
@@ -181,11 +183,13 @@ bool same_meaning(const CompiledRules& old_rules, const bound::Expr* old_when,
 std::vector<char> unchanged_triggers(const CompiledRules& old_rules,
                                      const CompiledRules& new_rules) {
     std::vector<char> out;
+    const std::set<std::string> lets = changed_lets(old_rules.rules, new_rules.rules);
+    const std::set<std::string> facts = changed_facts(old_rules.rules, new_rules.rules);
     for (const CompiledTrigger& t : new_rules.triggers) {
         bool same = false;
         for (const CompiledTrigger& o : old_rules.triggers) {
             if (o.def->id == t.def->id && same_trigger_definition(*o.def, *t.def))
-                same = same_meaning(old_rules, o.when.get(), new_rules, t.when.get());
+                same = same_meaning(old_rules, o.when.get(), new_rules, t.when.get(), lets, facts);
         }
         out.push_back(same);
     }
