@@ -159,6 +159,9 @@ class Model {
     std::optional<ast::LiteralValue> concrete(int var, int rep) const;
 
   private:
+    // A let's condition or value, which may refer to other lets: the binder refuses cycles and
+    // nests them at most 256 deep, so following them always ends.
+    const bound::Expr* let_expr(int index) const;
     Pred condition(const bound::Expr& e);
     Pred comparison(const bound::Expr& e, ast::BinaryOp op, const bound::Expr& lhs,
                     const bound::Expr& rhs);
