@@ -8,6 +8,7 @@
 // by bytes under COLLATE "C"; subqueries in FROM need an alias; sum(bigint) is numeric, which
 // the exact sums use (numeric arithmetic is exact).
 #include "sql/postgres_dialect.hpp"
+#include "sql/postgres_exact_sums.hpp"
 #include "sql/postgres_time.hpp"
 
 #include "sql/text_readers.hpp"
@@ -31,11 +32,10 @@ Type type_of_postgres(const std::string& t) {
 
 namespace {
 
-std::string pow2(int e) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%.17g", std::ldexp(1.0, e));
-    return std::string("CAST(") + buf + " AS double precision)";
-}
+using postgres::kUnitsLimit;
+using postgres::pow2;
+using postgres::units;
+using postgres::units_of_rows;
 
 const char* kUpper = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'";
 const char* kLower = "'abcdefghijklmnopqrstuvwxyz'";
@@ -517,28 +517,6 @@ class PostgresDialect final : public Dialect {
                ")";
     }
 
-    // Over a relation with a double column f (|f| < 1): its 9-place units, as a bigint
-    // expression of nested subqueries (SQLite dialect's method, with trunc for its CAST).
-    std::string units_of_rows() const {
-        const std::string parts =
-            "SELECT xs, CAST(trunc(ax * 1073741824.0) AS bigint) AS gh, "
-            "CAST(trunc((ax * 1073741824.0 - trunc(ax * 1073741824.0)) * 9007199254740992.0) AS "
-            "bigint) AS gl FROM (SELECT abs(f) AS ax, (f < 0) AS xs) AS q1";
-        const std::string products =
-            "SELECT xs, gh * 1953125 AS pa, (gl >> 27) * 1953125 AS pb, (gl & 134217727) * "
-            "1953125 AS pc FROM (" +
-            parts + ") AS q2";
-        const std::string fraction =
-            "SELECT xs, (pa >> 21) + ((((pa & 2097151) * 67108864) + pb + (pc >> 27)) >> 47) AS "
-            "ip, "
-            "(((pa & 2097151) * 67108864) + pb + (pc >> 27)) & 140737488355327 AS fp, "
-            "pc & 134217727 AS rem FROM (" +
-            products + ") AS q3";
-        return "(SELECT (CASE WHEN xs THEN -1 ELSE 1 END) * (ip + (CASE WHEN fp > 70368744177664 "
-               "OR (fp = 70368744177664 AND (rem > 0 OR (ip & 1) = 1)) THEN 1 ELSE 0 END)) FROM (" +
-               fraction + ") AS q4)";
-    }
-
     std::string stop(const std::string& row) const override {
         return "CAST('strata: a total beyond what the query reproduces exactly (' || CAST(" + row +
                " AS text) || ')' AS bigint)";
@@ -546,67 +524,12 @@ class PostgresDialect final : public Dialect {
 
     std::optional<std::string> exact_sum_step(const std::string& rows, Type type,
                                               bool average) const override {
-        if (type == Type::Int) {
-            const std::string totals = "SELECT k, sum(x) AS s, count(x) AS n FROM (" + rows + ")" +
-                                       subquery_alias() + " GROUP BY k";
-            if (!average)
-                return "SELECT k, (CASE WHEN s BETWEEN -9223372036854775808 AND "
-                       "9223372036854775807 THEN CAST(s AS bigint) END) AS v FROM (" +
-                       totals + ")" + subquery_alias();
-            // engine/exact_sum.hpp: the units and count·10^9 each as the nearest double
-            // (numeric to double precision rounds correctly), then divided.
-            return "SELECT k, (CASE WHEN n = 0 THEN NULL ELSE CAST(s * 1000000000 AS double "
-                   "precision) / CAST(n * 1000000000 AS double precision) END) AS v FROM (" +
-                   totals + ")" + subquery_alias();
-        }
-        const std::string u = units("x");
-        const std::string per_row = "SELECT k, " + u + " AS u FROM (" + rows + ")" +
-                                    subquery_alias() + " WHERE x IS NOT NULL";
-        const std::string totals =
-            "SELECT k, sum(u) AS tot, count(*) AS n, bool_or(u IS NULL OR abs(u) >= "
-            "170141183460469231731687303715884105728) AS bad FROM (" +
-            per_row + ")" + subquery_alias() + " GROUP BY k";
-        const std::string in_range = "bad OR abs(tot) >= 100000000000000000000000000000000000000";
-        if (!average)
-            return "SELECT k, (CASE WHEN " + in_range +
-                   " THEN NULL ELSE CAST(CAST(tot AS text) || 'e-9' AS double precision) END) AS "
-                   "v FROM (" +
-                   totals + ")" + subquery_alias();
-        return "SELECT k, (CASE WHEN " + in_range +
-               " THEN NULL ELSE CAST(tot AS double precision) / CAST(n * 1000000000 AS double "
-               "precision) END) AS v FROM (" +
-               totals + ")" + subquery_alias();
+        return postgres::exact_sum_step(*this, rows, type, average);
     }
 
     std::optional<std::string> cv_step(const std::string& rows, Type type,
                                        int periods) const override {
-        const std::string a = subquery_alias();
-        // Each period's total in exact units (out of range: bad, b NULL), as the nearest double.
-        const std::string u = type == Type::Int ? "CAST(x AS numeric) * 1000000000" : units("x");
-        const std::string per_row = "SELECT k, pk, " + u + " AS u FROM (" + rows + ")" + a;
-        const std::string bad = "(bool_or(u IS NULL OR abs(u) >= " + kUnitsLimit +
-                                ") OR abs(sum(u)) >= " + kTotalLimit + ")";
-        const std::string totals = "SELECT k, pk, " + bad + " AS bad, (CASE WHEN " + bad +
-                                   " THEN NULL ELSE CAST(CAST(sum(u) AS text) || 'e-9' AS double "
-                                   "precision) END) AS b FROM (" +
-                                   per_row + ")" + a + " GROUP BY k, pk";
-        // Every period of each customer with rows: a period without rows is 0.
-        const std::string filled =
-            "SELECT c.k AS k, s.pk AS pk, (CASE WHEN t.k IS NULL THEN CAST(0 AS double precision) "
-            "ELSE t.b END) AS b, coalesce(t.bad, false) AS bad FROM (SELECT DISTINCT k FROM "
-            "totals) c CROSS JOIN generate_series(0, " +
-            std::to_string(periods - 1) +
-            ") AS s(pk) LEFT JOIN totals t ON t.k = c.k AND t.pk = s.pk";
-        const std::string n = "CAST(" + std::to_string(periods) + " AS double precision)";
-        // sum(float8) adds with float8pl in the aggregate's ORDER BY: the engine's order.
-        const std::string means = "SELECT k, sum(b ORDER BY pk) / " + n +
-                                  " AS mean, bool_or(bad) AS bad FROM filled GROUP BY k";
-        return "WITH totals AS (" + totals + "), filled AS (" + filled + "), means AS (" + means +
-               ") SELECT m.k AS k, (CASE WHEN m.bad OR m.mean = 0 THEN NULL ELSE sqrt(sum((f.b - "
-               "m.mean) * (f.b - m.mean) ORDER BY f.pk) / " +
-               n +
-               ") / abs(m.mean) END) AS v FROM filled f JOIN means m ON m.k = f.k GROUP BY m.k, "
-               "m.mean, m.bad";
+        return postgres::cv_step(*this, rows, type, periods);
     }
     std::string abc_units(const std::string& x, Type type, const std::string&) const override {
         if (type == Type::Int) return "(CAST(" + x + " AS numeric) * 1000000000)";
@@ -625,24 +548,6 @@ class PostgresDialect final : public Dialect {
         "79775872070963302864166928879109465555478519404026306574886715058206819089020007083836762"
         "73854845817711531764475730270069855571366959622842914819860834936475292719074168444365510"
         "704342711559699508093042880177904174497792";
-
-    // Units of 2^127 and more: beyond the engine's units; totals of 10^38 units and more:
-    // beyond its totals (engine/exact_sum.hpp).
-    static inline const std::string kUnitsLimit = "170141183460469231731687303715884105728";
-    static inline const std::string kTotalLimit = "100000000000000000000000000000000000000";
-
-    // A double column x in exact numeric units (engine/exact_sum.hpp's to_sum_units): below
-    // 2^62 its integer part and its fraction's units; from 2^62 on (a whole number) high and
-    // low parts; NULL from 2^100 on (beyond the engine's 2^127 units in any case).
-    std::string units(const std::string& x) const {
-        return "(CASE WHEN abs(" + x + ") < 4611686018427387904.0 THEN CAST(CAST(trunc(" + x +
-               ") AS bigint) AS numeric) * 1000000000 + (SELECT " + units_of_rows() +
-               " FROM (SELECT " + x + " - trunc(" + x + ") AS f) AS q0) WHEN abs(" + x + ") < " +
-               pow2(100) + " THEN (CAST(CAST(trunc(" + x +
-               " / 4611686018427387904.0) AS bigint) AS numeric) * 4611686018427387904 + CAST(" +
-               x + " - trunc(" + x + " / 4611686018427387904.0) * 4611686018427387904.0 AS " +
-               "bigint)) * 1000000000 END)";
-    }
 
     Schema catalog_;
     bool has_catalog_ = false;
