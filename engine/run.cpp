@@ -24,6 +24,7 @@
 #include "engine/placement.hpp"
 #include "engine/run_parts.hpp"
 #include "engine/run_read.hpp"
+#include "engine/run_threads.hpp"
 #include "engine/state_common.hpp"
 #include "engine/store.hpp"
 #include "engine/versions.hpp"
@@ -31,71 +32,6 @@
 namespace strata {
 
 namespace {
-
-// Hands membership rows to a writer thread as they are placed: the rows live in one vector
-// reserved up front (so they never move), and the writer inserts each published range.
-class MembershipPipe {
-  public:
-    MembershipPipe(RunWriter& writer, const std::vector<MembershipRow>& rows)
-        : writer_(writer), rows_(rows), thread_(start_pooled_thread([this] { drain(); })) {}
-
-    ~MembershipPipe() { close(); }
-
-    // Rows [0, count) are placed and will not change.
-    void publish(size_t count) {
-        {
-            std::lock_guard lock(mutex_);
-            ready_ = count;
-        }
-        changed_.notify_one();
-    }
-
-    // No more rows; waits for the writer. Returns its error, if it had one.
-    std::optional<StoreError> close() {
-        if (thread_.joinable()) {
-            {
-                std::lock_guard lock(mutex_);
-                closed_ = true;
-            }
-            changed_.notify_one();
-            thread_.join();
-        }
-        return failed_;
-    }
-
-  private:
-    static constexpr size_t kMostRows = 65'536;  // rows handed to the writer at once, at most
-
-    void drain() {
-        size_t done = 0;
-        while (true) {
-            size_t upto = 0;
-            {
-                std::unique_lock lock(mutex_);
-                changed_.wait(lock, [&] { return ready_ > done || closed_; });
-                // A writer that fell behind takes the rows a block at a time: the stay changes
-                // of millions of rows at once would be held whole.
-                upto = std::min(ready_, done + kMostRows);
-                if (upto == done) return;  // closed, all written
-            }
-            StoreError error;
-            if (!writer_.add(rows_.data() + done, upto - done, error)) {
-                failed_ = error;
-                return;
-            }
-            done = upto;
-        }
-    }
-
-    RunWriter& writer_;
-    const std::vector<MembershipRow>& rows_;
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    size_t ready_ = 0;
-    bool closed_ = false;
-    std::optional<StoreError> failed_;  // written by the thread, read after it joins
-    std::thread thread_;                // last: starts once everything above exists
-};
 
 // Before a stored run reads: each watched fact table's watermark goes up to its highest rowid,
 // so that every change to a row this run reads is counted from now on (engine/fact_watch.hpp);
@@ -192,49 +128,6 @@ bool fire(const CompiledRules& rules, const RunOptions& options, const Frame& fr
     record_firing(firing, inserted, writer != nullptr, rep);
     return true;
 }
-
-// Stores the customers' kept states on a thread of their own, in the run's transaction, while
-// this thread finishes the aggregates and evaluates the lets: the writer's connection is not
-// otherwise used until the customers are placed. Waits for the store when it goes out of scope.
-class KeptBlocksStore {
-  public:
-    KeptBlocksStore() = default;
-    KeptBlocksStore(const KeptBlocksStore&) = delete;
-    KeptBlocksStore& operator=(const KeptBlocksStore&) = delete;
-    ~KeptBlocksStore() {
-        if (storing_.valid()) storing_.wait();
-    }
-
-    // Stores `blocks` in place of those an earlier start() stored, unless that one failed.
-    // REQUIRES: nothing else uses `state` until wait() returns.
-    void start(SQLite::Database& state, const std::string& ruleset,
-               std::vector<std::string> blocks) {
-        take_previous();
-        if (failed_) return;
-        storing_ = start_pooled_async([&state, ruleset, blocks = std::move(blocks)] {
-            store_kept_blocks(state, ruleset, blocks);
-        });
-    }
-
-    // Waits for the store; rethrows what it threw (SQLite::Exception).
-    void wait() {
-        take_previous();
-        if (failed_) std::rethrow_exception(failed_);
-    }
-
-  private:
-    void take_previous() {
-        if (!storing_.valid()) return;
-        try {
-            storing_.get();
-        } catch (...) {
-            failed_ = std::current_exception();
-        }
-    }
-
-    std::future<void> storing_;
-    std::exception_ptr failed_;
-};
 
 // Whether two paths name one file (a link or another spelling of the path included).
 bool same_file(const std::string& a, const std::string& b) {
