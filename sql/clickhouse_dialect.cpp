@@ -313,8 +313,10 @@ class ClickHouseDialect final : public Dialect {
         const std::string leap = "((my % 4 = 0 AND my % 100 != 0) OR my % 400 = 0)";
         const std::string month_days =
             "multiIf(mm = 2, 28 + " + leap + ", mm IN (4, 6, 9, 11), 30, 31)";
+        // The year is mt / 12 rounded down (intDiv truncates; before the year 1 mt is
+        // negative): taken of mt + 12·2^32, which is positive for every month count here.
         const std::string body = let(
-            "intDiv(mt, 12)", "my",
+            "intDiv(mt + 51539607552, 12) - 4294967296", "my",
             let("mt - my * 12 + 1", "mm", days_from("my", "mm", "least(cd, " + month_days + ")")));
         return let(
             day, "dm",

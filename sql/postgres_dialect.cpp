@@ -478,9 +478,12 @@ class PostgresDialect final : public Dialect {
         return "CAST(CAST(DATE '1970-01-01' + CAST(" + day + " AS integer) + interval '" +
                std::to_string(months) + " months' AS date) - DATE '1970-01-01' AS bigint)";
     }
+    // PostgreSQL's years have no 0 (1 BC comes before AD 1, and extract gives it as -1); the
+    // language's calendar is proleptic with a year 0, so a year before 1 is one more.
     std::string year_of(const std::string& day) const override {
-        return "CAST(extract(year FROM DATE '1970-01-01' + CAST(" + day +
-               " AS integer)) AS bigint)";
+        return bind(
+            "CAST(extract(year FROM DATE '1970-01-01' + CAST(" + day + " AS integer)) AS bigint)",
+            "ey", "CASE WHEN ey < 0 THEN ey + 1 ELSE ey END");
     }
     std::string month_of(const std::string& day) const override {
         return "CAST(extract(month FROM DATE '1970-01-01' + CAST(" + day +

@@ -122,10 +122,14 @@ std::string month_of_day(const std::string& day) {
 }
 
 std::string add_months(const std::string& day, long long months) {
-    // total: the month count y·12 + (m − 1) moved; the engine's year is total / 12 and its
-    // month total % 12 + 1 (C's truncating division, as SQLite's), the day kept or the last.
+    // total: the month count y·12 + (m − 1) moved; the engine's year is total / 12 rounded
+    // down and its month total − year·12 + 1, the day kept or the last. Before the year 1 the
+    // total is negative and SQLite's / and % truncate, so both are taken of total + 12·2^32,
+    // which is positive: the engine's years are above −6·10^6 and |months| is below 2^31.
     const std::string total = "(y * 12 + m - 1 + (" + std::to_string(months) + "))";
-    const std::string ny = "(" + total + " / 12)", nm = "(" + total + " % 12 + 1)";
+    const std::string shifted = "(" + total + " + 51539607552)";
+    const std::string ny = "(" + shifted + " / 12 - 4294967296)";
+    const std::string nm = "(" + shifted + " % 12 + 1)";
     const std::string last = "(CASE " + nm + " WHEN 2 THEN (CASE WHEN (" + ny + " % 4 = 0 AND " +
                              ny + " % 100 <> 0) OR " + ny + " % 400 = 0 THEN 29 ELSE 28 END) " +
                              "WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30 " +
@@ -141,9 +145,8 @@ std::string add_months(const std::string& day, long long months) {
                               yoe + " / 100 + (153 * (CASE WHEN " + nm + " > 2 THEN " + nm +
                               " - 3 ELSE " + nm + " + 9 END) + 2) / 5 + min(d, " + last +
                               ") - 1 - 719468)";
-    return "(SELECT CASE WHEN " + total + " < 0 OR " + moved +
-           " NOT BETWEEN -2147483648 AND 2147483647 THEN " + stop(total) + " ELSE " + moved +
-           " END" + from(civil(day)) + ")";
+    return "(SELECT CASE WHEN " + moved + " NOT BETWEEN -2147483648 AND 2147483647 THEN " +
+           stop(total) + " ELSE " + moved + " END" + from(civil(day)) + ")";
 }
 
 std::string day_in_range(const std::string& day) {

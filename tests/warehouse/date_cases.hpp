@@ -1,7 +1,8 @@
 // Dates moved by months more than once, and by durations chosen per customer, for the
 // warehouse dialects' fixed cases: each move keeps the day or takes its month's last, so a
 // query that folds two moves into one, loses a day between them, or takes the other branch of
-// an if() places some of these customers elsewhere than the engine.
+// an if() places some of these customers elsewhere than the engine. Moves before the year 1
+// count months below zero, where the year rounds down.
 #pragma once
 
 namespace strata::warehouse::testing {
@@ -44,6 +45,12 @@ general:
           when: signup + 1mo + grace > 2025-03-01
         - id: chosen_or_null
           when: signup - coalesce(if(signup < 2024-01-01, 1mo, null), 2d + 1mo) < 2024-01-28
+        - id: before_year_one
+          when: year(signup - 2030y) == -6 and month(signup - 2030y - 1mo) == 12
+        - id: leap_before_year_one
+          when: days_between(signup - 2028y, signup - 2028y + 1mo) == 29
+        - id: round_trip_before_year_one
+          when: signup - 2030y + 2030y == signup
 )";
 
 }  // namespace strata::warehouse::testing
