@@ -125,6 +125,12 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
         return report(
             EngineError{EngineError::Kind::Usage,
                         "--wait " + options.wait + " is not a duration like 5s, 2m or 1h"});
+    // The library takes an empty as_of for the latest run's; an empty --as-of (an unset
+    // variable in a script) is refused as `strata run` refuses it.
+    if (options.as_of && !parse_date(*options.as_of))
+        return report(
+            EngineError{EngineError::Kind::Usage,
+                        "--as-of '" + *options.as_of + "' is not a date such as 2026-11-01"});
     engine_options.busy_timeout_ms = busy_timeout_ms(*wait);
     auto engine = Engine::open(engine_options);
     if (!engine && engine.error().in_rule_file) {

@@ -383,32 +383,38 @@ std::vector<std::string> load_aggregate_blocks(SQLite::Database& state,
     return blocks;
 }
 
+int64_t fits_owner_run(SQLite::Database& state, int64_t run_id) {
+    // A run of `strata eval --apply` placed one customer with the fits of its thresholds' run
+    // and keeps none of its own (a copy per applied customer would grow the state by a fit's
+    // size each time): its fits are that run's, which may be such a run in turn (applies one
+    // after another). Each names an earlier run, so the chain ends.
+    if (!state.tableExists("strata_runs")) return run_id;
+    const bool has_fits = state.tableExists("strata_population_fits");
+    SQLite::Statement q(
+        state, std::string("SELECT json_extract(summary, '$.thresholds_run') FROM strata_runs "
+                           "WHERE run_id = ? AND json_valid(summary) AND "
+                           "json_extract(summary, '$.mode') = 'eval'") +
+                   (has_fits ? " AND NOT EXISTS (SELECT 1 FROM strata_population_fits WHERE "
+                               "run_id = ?)"
+                             : ""));
+    while (true) {
+        q.reset();
+        q.bind(1, run_id);
+        if (has_fits) q.bind(2, run_id);
+        if (!q.executeStep() || !q.getColumn(0).isInteger()) return run_id;
+        const int64_t earlier = q.getColumn(0).getInt64();
+        if (earlier >= run_id) return run_id;
+        run_id = earlier;
+    }
+}
+
 std::optional<PopulationFits> load_population_fits(SQLite::Database& state, int64_t run_id,
                                                    const CompiledRules& rules, StoreError& error) {
     const std::vector<PopulationCall> calls = population_calls(rules);
     PopulationFits fits;
     if (calls.empty()) return fits;
     try {
-        // A run of `strata eval --apply` placed one customer with the fits of its thresholds'
-        // run and keeps none of its own (a copy per applied customer would grow the state by
-        // a fit's size each time): its fits are that run's, which may be such a run in turn
-        // (applies one after another). Each names an earlier run, so the chain ends.
-        if (state.tableExists("strata_population_fits") && state.tableExists("strata_runs")) {
-            SQLite::Statement q(
-                state,
-                "SELECT json_extract(summary, '$.thresholds_run') FROM strata_runs WHERE run_id "
-                "= ? AND json_valid(summary) AND json_extract(summary, '$.mode') = 'eval' AND "
-                "NOT EXISTS (SELECT 1 FROM strata_population_fits WHERE run_id = ?)");
-            while (true) {
-                q.reset();
-                q.bind(1, run_id);
-                q.bind(2, run_id);
-                if (!q.executeStep() || !q.getColumn(0).isInteger()) break;
-                const int64_t earlier = q.getColumn(0).getInt64();
-                if (earlier >= run_id) break;
-                run_id = earlier;
-            }
-        }
+        run_id = fits_owner_run(state, run_id);
         if (!state.tableExists("strata_population_fits")) {
             error.message = "run " + std::to_string(run_id) +
                             " kept no population fits (table 'strata_population_fits' is missing "

@@ -132,6 +132,11 @@ std::optional<KeptState> load_kept_state(SQLite::Database& state, const std::str
                                          std::string& unusable);
 std::vector<std::string> load_aggregate_blocks(SQLite::Database& state, const std::string& ruleset);
 
+// The run whose population fits run `run_id` has: `run_id` itself, or for a run of
+// `strata eval --apply` (which keeps none) the run its summary's thresholds_run names, followed
+// back through such runs to a run that kept them. Throws SQLite::Exception.
+int64_t fits_owner_run(SQLite::Database& state, int64_t run_id);
+
 // The fits run `run_id` kept for `rules`' population calls (population_calls order), keyed
 // by the calls' bound nodes; a run of `strata eval --apply` keeps none and has those of its
 // summary's thresholds_run. REQUIRES: `rules` is the file the run evaluated (the same

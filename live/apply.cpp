@@ -181,7 +181,7 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
             w.value(r.customer_key);
         else
             w.value(std::get<int64_t>(k));
-        w.key("thresholds_run").value(thresholds.run.run_id);
+        w.key("thresholds_run").value(thresholds.fits_run);
         w.key("segment").value(r.segment).key("tactical").begin_array();
         for (const auto& t : r.tactical)
             w.value(t);

@@ -192,7 +192,7 @@ Result<bool> Engine::refresh() {
 }
 
 int64_t Engine::thresholds_run() const {
-    return impl_->current()->thresholds.run.run_id;
+    return impl_->current()->thresholds.fits_run;
 }
 
 std::string Engine::as_of() const {

@@ -302,7 +302,7 @@ struct Engine::Impl {
         for (const OutboxRow& a : one.actions)
             r.actions.push_back(live::planned(a));
         r.as_of = l.as_of_text;
-        r.run_id = l.thresholds.run.run_id;
+        r.run_id = l.thresholds.fits_run;
         return r;
     }
 

@@ -216,8 +216,16 @@ std::optional<Thresholds> load_thresholds(SQLite::Database& state, const Compile
         message = error.message;
         return std::nullopt;
     }
+    int64_t fits_run = run->run_id;
+    try {
+        fits_run = fits_owner_run(state, run->run_id);
+    } catch (const SQLite::Exception& e) {
+        problem = ThresholdsProblem::Database;
+        message = "cannot read runs from '" + state.getFilename() + "': " + e.what();
+        return std::nullopt;
+    }
     problem = ThresholdsProblem::None;
-    return Thresholds{std::move(*run), std::move(*fits)};
+    return Thresholds{std::move(*run), std::move(*fits), fits_run};
 }
 
 struct CustomerReader::Impl {

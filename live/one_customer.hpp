@@ -23,8 +23,10 @@ namespace strata::live {
 
 // The run whose thresholds a one-customer evaluation uses: the ruleset's latest stored run.
 struct Thresholds {
-    RunRecord run;
+    RunRecord run;  // the ruleset's latest run: its as_of, and the placement measured against
     PopulationFits fits;
+    int64_t fits_run =
+        0;  // the run that kept `fits` (fits_owner_run of `run`): the thresholds' run
 };
 
 enum class ThresholdsProblem { None, NoRun, OtherFile, Database };

@@ -115,6 +115,16 @@ TEST_CASE(
     auto third = run_cli({"eval", rules, "--db", db, "--customer", "3", "--format", "json"});
     INFO(third.err);
     CHECK(third.code == 0);
+    // Each names run 1, the run that kept the fits, never an eval run that kept none: the
+    // summary's thresholds_run joins strata_population_fits.
+    CHECK(json_at(third.out, "$.run_id") == "1");
+    CHECK(json_at(again.out, "$.run_id") == "1");
+    CHECK(scalar(db,
+                 "SELECT count(*) FROM strata_runs WHERE run_id = 3 AND "
+                 "json_extract(summary, '$.thresholds_run') = 1") == 1);
+    CHECK(
+        run_cli({"eval", rules, "--db", db, "--customer", "3"}).out.find("(thresholds of run 1)") !=
+        std::string::npos);
     auto explained3 = run_cli(
         {"explain", rules, "--db", db, "--run", "3", "--customer", "2", "--format", "json"});
     INFO(explained3.err);

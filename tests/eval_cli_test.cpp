@@ -60,6 +60,15 @@ TEST_CASE("eval: exit codes and messages") {
     auto bad = run_cli({"eval", rules, "--db", db, "--customer", "1", "--as-of", "2026-13-01"});
     CHECK(bad.code == 2);
     CHECK(bad.err.find("is not a date") != std::string::npos);
+    // An empty --as-of (an unset variable in a script) is no date either, as for `strata run`:
+    // it does not stand for the latest run's as_of, and --apply stores nothing.
+    const int64_t runs_before = scalar(db, "SELECT count(*) FROM strata_runs");
+    auto empty = run_cli({"eval", rules, "--db", db, "--customer", "1", "--apply", "--as-of", "",
+                          "--format", "json"});
+    CHECK(empty.code == 2);
+    CHECK(empty.err.find("--as-of '' is not a date") != std::string::npos);
+    CHECK(json_at(empty.out, "$.error.kind") == "usage");
+    CHECK(scalar(db, "SELECT count(*) FROM strata_runs") == runs_before);
     // --apply before the run's as_of: runs move forward in time.
     auto back =
         run_cli({"eval", rules, "--db", db, "--customer", "1", "--apply", "--as-of", "2026-09-30"});
