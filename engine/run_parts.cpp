@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include "engine/state_common.hpp"
+#include "engine/stay_rows.hpp"
 
 namespace strata {
 
@@ -152,7 +153,11 @@ std::optional<std::string> retyped_keys_refusal(SQLite::Database& state, const C
         q.bind(1, *id);
         return q.executeStep();
     };
-    if (!(placed_integer && stays_hold(">= ''")) && !(placed_text && stays_hold("< ''")))
+    // State in the layout before open stays were a row per customer (strata_stays a table,
+    // which a stored run moves over first) has no strata_open_stays to seek in: its open stays
+    // are read whole, as that run reads them.
+    if (stay_rows::open_stays_by_customer(state) && !(placed_integer && stays_hold(">= ''")) &&
+        !(placed_text && stays_hold("< ''")))
         return std::nullopt;
     StayDiff diff(load_open_placements(state, ruleset), {});
     StayChanges changes;

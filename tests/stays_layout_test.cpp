@@ -306,3 +306,40 @@ SELECT CASE WHEN json_valid(?1) AND json_type(?1) = 'array' THEN NOT EXISTS (
         CHECK(parsed == read);
     }
 }
+
+TEST_CASE("state with strata_stays as a table: a dry run still warns that the keys changed kind") {
+    // Before the fix, the warning's first step sought the open stays' key kinds in
+    // strata_open_stays, which this layout lacks: the error was swallowed and the dry run
+    // gave a full plan, while the run itself is refused.
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, spend REAL, tv INTEGER);
+INSERT INTO customers VALUES (1, 10, 1), (2, 500, 0), (3, 2000, 1);
+)sql");
+    const auto file = dir.write("r.yaml", kRules);
+    REQUIRE(run_cli({"run", file, "--db", db, "--as-of", "2026-10-01"}).code == 0);
+    to_stays_table(db);
+    SQLite::Database(db, SQLite::OPEN_READWRITE)
+        .exec(
+            "CREATE TABLE retyped (customer_id TEXT PRIMARY KEY, spend REAL, tv INTEGER);"
+            "INSERT INTO retyped SELECT CAST(customer_id AS TEXT), spend, tv FROM customers;"
+            "DROP TABLE customers; ALTER TABLE retyped RENAME TO customers;");
+    const std::string warning =
+        "would be refused: the customer keys changed kind since run 1: 3 customers new to the "
+        "base have the key of a customer who left";
+    const Run dry = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run"});
+    CHECK(dry.code == 0);
+    CHECK_MESSAGE(dry.err.find(warning) != std::string::npos, dry.err);
+    const Run planned = run_cli({"diff", file, file, "--db", db, "--as-of", "2026-11-01"});
+    CHECK(planned.code == 0);
+    CHECK_MESSAGE(planned.err.find(warning) != std::string::npos, planned.err);
+    // Both only read: the older table is left as it is.
+    CHECK(scalar(db,
+                 "SELECT count(*) FROM sqlite_schema WHERE name = 'strata_stays' AND type = "
+                 "'table'") == 1);
+    // The run itself is refused, and stores nothing.
+    const Run refused = run_cli({"run", file, "--db", db, "--as-of", "2026-11-01"});
+    CHECK(refused.code == 2);
+    CHECK(refused.err.find("the customer keys changed kind since run 1") != std::string::npos);
+    CHECK(scalar(db, "SELECT count(*) FROM strata_runs") == 1);
+}
