@@ -195,6 +195,26 @@ bool exact_as_real(const NumberParts& parts) {
     return value <= (uint64_t{1} << 53);
 }
 
+// A plain decimal number longer than split_number reads (more than 18 digits before the mark,
+// or more than 30 after it): an optional '-', digits without a leading zero, and an optional
+// '.' or ',' fraction. No REAL keeps it exactly.
+bool long_plain_number(std::string_view s) {
+    size_t i = s.size() > 0 && s[0] == '-' ? 1 : 0;
+    const size_t start = i;
+    while (i < s.size() && is_digit(s[i]))
+        ++i;
+    const size_t whole = i - start;
+    if (whole == 0 || (s[start] == '0' && whole > 1)) return false;
+    size_t fraction = 0;
+    if (i < s.size()) {
+        if (s[i] != '.' && s[i] != ',') return false;
+        for (++i; i < s.size() && is_digit(s[i]); ++i)
+            ++fraction;
+        if (fraction == 0 || i != s.size()) return false;
+    }
+    return whole > 18 || fraction > 30;
+}
+
 }  // namespace
 
 std::string_view trim_cell(std::string_view cell) {
@@ -222,7 +242,7 @@ uint32_t number_shape(std::string_view s) {
         shape |= kBooleanWord;
     if (s.empty() || (s[0] != '-' && !is_digit(s[0]))) return shape;
     auto parts = split_number(s);
-    if (!parts) return shape;
+    if (!parts) return long_plain_number(s) ? shape | kBeyondReal : shape;
     if (!exact_as_real(*parts))  // an integer column may still hold it exactly
         return shape | kBeyondReal |
                (parts->mark == 0 && !parts->comma_groups ? uint32_t{kWholeNumber} : 0u);

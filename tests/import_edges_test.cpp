@@ -206,3 +206,34 @@ TEST_CASE("import counts a lone CR inside quotes as a line, as between records")
     REQUIRE_MESSAGE(r.code == 0, r.err);
     CHECK_MESSAGE(r.out.find("not valid UTF-8 from line 5, byte 0xFF") != std::string::npos, r.out);
 }
+
+// A number longer than the 18 digits a number is read with (19 digits and more before the mark,
+// 31 and more after it) made its column text with no note, beside numbers; review AF1. A column
+// of long whole numbers alone is one of identifiers, text with no note, as before.
+TEST_CASE("import notes a column made text by a number of more than 18 digits beside numbers") {
+    TempDir dir;
+    const auto csv =
+        dir.write("n.csv",
+                  "id,a,b,c,account\n"
+                  "1,12345678901234567.5,1234567890123456789.5,1.5,12345678901234567890\n"
+                  "2,1.5,1.5,12345678901234567890,98765432109876543210\n"
+                  "3,2.5,0.1234567890123456789012345678901,2.5,12345678901234567891\n");
+    auto r = run_cli({"import", csv, "--db", dir.file("n.db"), "--table", "c", "--key", "id"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    for (const std::string column : {"a", "b", "c"})
+        CHECK_MESSAGE(r.out.find("note: column '" + column + "' is text: ") != std::string::npos,
+                      column, r.out);
+    CHECK(r.out.find("(such as '1234567890123456789.5', which it would round)") !=
+          std::string::npos);
+    CHECK(r.out.find("2 cells have more digits than a number column keeps exactly (such as "
+                     "'1234567890123456789.5'") != std::string::npos);
+    CHECK(r.out.find("(such as '12345678901234567890', which it would round)") !=
+          std::string::npos);
+    CHECK(r.out.find("column 'account'") == std::string::npos);
+    // Every cell kept as written.
+    SQLite::Database db(dir.file("n.db"));
+    CHECK(db.execAndGet("SELECT b FROM c WHERE id = 3").getString() ==
+          "0.1234567890123456789012345678901");
+    CHECK(db.execAndGet("SELECT typeof(account) || account FROM c WHERE id = 2").getString() ==
+          "text98765432109876543210");
+}
