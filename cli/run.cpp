@@ -514,17 +514,24 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     run_options.warnings = loaded->warnings;
     run_options.source = &loaded->rules->source;
     // A dry run is neither refused nor registered, but says when a stored run of the file
-    // would be refused for an unbumped version.
+    // would be refused: for an unbumped version, or at a day before the ruleset's latest run.
     if (options.dry_run && (state || loaded->db)) {
         try {
             SQLite::Database& read = state ? *state : *loaded->db;
             const auto& file = loaded->rules->rules;
-            if (auto refused = refuses_unbumped_version(
-                    read, file.ruleset, file.version, loaded->sha256, loaded->rules->source.text()))
+            std::optional<std::string> refused = refuses_unbumped_version(
+                read, file.ruleset, file.version, loaded->sha256, loaded->rules->source.text());
+            if (!refused) {
+                StoreError ignored;
+                const auto latest = find_run(read, file.ruleset, std::nullopt, ignored);
+                if (auto back = refuses_going_back(latest, file.ruleset, format_date(*as_of)))
+                    refused = back->substr(0, back->find(" Use --dry-run"));
+            }
+            if (refused)
                 err << "strata run: warning: a stored run of this file would be refused: "
                     << *refused << '\n';
         } catch (const SQLite::Exception&) {
-            // A state that cannot be read has no versions to compare with.
+            // A state that cannot be read has no versions or runs to compare with.
         }
     }
     RunError error;

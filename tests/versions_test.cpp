@@ -98,6 +98,19 @@ TEST_CASE("a stored run registers its version with the exact bytes; a dry run re
     CHECK(has(dry_changed.err, "no segment (e.g."));
     CHECK(count_rows(b.db, "strata_versions") == 1);
     CHECK(count_rows(b.db, "strata_runs") == 1);
+
+    // Nor at a day before the ruleset's latest run (review AE1: the dry run was silent while
+    // diff warned and the run itself is refused).
+    auto earlier = b.run(b.rules, "2026-09-15", {"--dry-run"});
+    CHECK_MESSAGE(earlier.code == 0, earlier.err);
+    CHECK(has(earlier.err,
+              "strata run: warning: a stored run of this file would be refused: ruleset 'tiers' "
+              "was last run as of 2026-10-01 (run 1); its runs move forward in time, so a run "
+              "as of 2026-09-15 is not stored.\n"));
+    CHECK(b.run(b.rules, "2026-09-15").code == 2);
+    for (const char* day : {"2026-10-01", "2026-10-02"})
+        CHECK_FALSE(has(b.run(b.rules, day, {"--dry-run"}).err, "would be refused"));
+    CHECK(count_rows(b.db, "strata_runs") == 1);
 }
 
 TEST_CASE(
