@@ -32,32 +32,41 @@ class Finder {
     explicit Finder(const bound::Program& program) : program_(program) {}
 
     // Adds the parts that decide e's value (traced as n) to `out`.
+    // `negated`: under an odd number of `not`s, where the condition is not true when this part
+    // is not false.
     void find(const bound::Expr& e, const ExplainNode& n, const std::string& let,
-              std::vector<DecidingPart>& out, int depth = 0) const {
+              std::vector<DecidingPart>& out, int depth = 0, bool negated = false) const {
         const std::string value = truth_of(n.value);
         if (depth < 64) {
             if (const auto* b = std::get_if<bound::Binary>(&e.node);
                 b && (b->op == ast::BinaryOp::And || b->op == ast::BinaryOp::Or) &&
                 n.children.size() == 2) {
                 // The operands whose value is the result decide it: a false `and` each false
-                // one, a true `or` each true one, an unknown result each unknown one. A
-                // false `or` (or a true `and`) needs both, which are then both the result.
+                // one, a true `or` each true one, an unknown `and` each unknown one. A false
+                // `or` (or a true `and`) needs both, which are then both the result. An
+                // unknown `or` is not true because none of its operands is: each false one
+                // decides it as much as each unknown one (had it been true, so would the
+                // `or`). Under `not` an unknown `and` is that case (each true operand decides
+                // it), and an unknown `or` is decided by its unknown operands alone.
+                const bool spans = value == "null" && (b->op == ast::BinaryOp::Or) != negated;
+                const char* also = negated ? "true" : "false";
                 const bound::Expr* parts[2] = {b->lhs.get(), b->rhs.get()};
                 for (size_t i = 0; i < 2; ++i) {
-                    if (truth_of(n.children[i].value) == value)
-                        find(*parts[i], n.children[i], let, out, depth + 1);
+                    const std::string operand = truth_of(n.children[i].value);
+                    if (operand == value || (spans && operand == also))
+                        find(*parts[i], n.children[i], let, out, depth + 1, negated);
                 }
                 return;
             }
             if (const auto* u = std::get_if<bound::Unary>(&e.node);
                 u && u->op == ast::UnaryOp::Not && n.children.size() == 1) {
-                find(*u->operand, n.children[0], let, out, depth + 1);
+                find(*u->operand, n.children[0], let, out, depth + 1, !negated);
                 return;
             }
             if (const auto* r = std::get_if<bound::LetRef>(&e.node);
                 r && n.children.size() == 1 && e.type == Type::Bool) {
                 const bound::Let& def = program_.lets[static_cast<size_t>(r->index)];
-                find(*def.expr, n.children[0], def.name, out, depth + 1);
+                find(*def.expr, n.children[0], def.name, out, depth + 1, negated);
                 return;
             }
         }

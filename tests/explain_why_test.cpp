@@ -174,6 +174,48 @@ general:
           "in let northern, region == 'north' is true: region = 'north'");
 }
 
+// An unknown `or` is not true because none of its operands is: its false operands decide it
+// as much as its unknown ones (review AE3: the reason named the null alone). Under `not`, the
+// roles swap: an unknown `and` is then decided by its true operands too, and an unknown `or`
+// by its unknown operands alone.
+TEST_CASE("explain gives an unknown or's false operands as reasons, and swaps them under not") {
+    TempDir dir;
+    const auto db = dir.database("base.db", R"sql(
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, region TEXT, spend REAL);
+INSERT INTO customers VALUES (1, NULL, 50);
+)sql");
+    const auto file = dir.write("r.yaml", R"(ruleset: unknown_or
+version: 1
+general:
+  segments:
+    - id: either
+      when: spend >= 100 or region == 'north'
+    - id: neither
+      when: not (spend >= 100 or region == 'north')
+    - id: not_both
+      when: not (spend < 100 and region == 'north')
+    - id: both
+      when: spend < 100 and region == 'north'
+    - id: rest
+      when: otherwise
+)");
+    auto r = run_cli({"explain", file, "--db", db, "--customer", "1", "--format", "json"});
+    INFO(r.out, r.err);
+    REQUIRE(r.code == 0);
+    CHECK(json_at(r.out, "$.segment") == "rest");
+    CHECK(json_at(r.out, "$.tried[0].reason") ==
+          "spend >= 100 is false: spend = 50; region == 'north' is unknown: region is null");
+    CHECK(json_at(r.out, "$.tried[0].deciding[0].result") == "0");
+    CHECK(json_at(r.out, "$.tried[0].deciding[1].result") == "<none>");
+    // not (false or unknown): had spend >= 100 been true, the not would be false all the same.
+    CHECK(json_at(r.out, "$.tried[1].reason") == "region == 'north' is unknown: region is null");
+    // not (true and unknown): had spend < 100 been false, the not would hold.
+    CHECK(json_at(r.out, "$.tried[2].reason") ==
+          "spend < 100 is true: spend = 50; region == 'north' is unknown: region is null");
+    // An unknown `and` is decided by its unknown operand alone.
+    CHECK(json_at(r.out, "$.tried[3].reason") == "region == 'north' is unknown: region is null");
+}
+
 TEST_CASE("explain counts only the rows inside a cv window") {
     TempDir dir;
     const auto db = dir.database("base.db", kBase);
