@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/parallel.hpp"
 #include "engine/run_state.hpp"
 #include "engine/state.hpp"
 #include "engine/store.hpp"

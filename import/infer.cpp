@@ -10,9 +10,8 @@ void ColumnEvidence::add(std::string_view cell) {
     all_shapes &= shape;
     if (shape & kBooleanWord) ++boolean_words;
     if ((shape & kBeyondReal) && beyond_real++ == 0) beyond_real_sample = std::string(cell);
-    if ((shape & kBeyondReal) && !(shape & kWholeNumber) &&
-        cell.find_first_of(".,") == std::string_view::npos)
-        ++long_wholes;
+    if ((shape & kBeyondReal) && cell.find_first_of(".,") == std::string_view::npos)
+        ++beyond_real_wholes;
     if (shape & (kBooleanWord | kBooleanDigit)) ++boolean_cells;
     if (shape & kMarkAmbiguous) {
         if (ambiguous_marks++ == 0) ambiguous_sample = std::string(cell);
@@ -200,11 +199,13 @@ bool plan_columns(const std::vector<ColumnEvidence>& evidence,
             }
         }
         if (plan.type == ColumnType::Text && !plan.forced) {
-            // Long numbers are the reason only when every other cell is a number, and the
-            // column is not one of long identifiers (whole numbers of 19 digits and more, and
-            // nothing else), which is text as it should be.
-            const bool identifiers = e.numeric_cells == 0 && e.long_wholes == e.beyond_real;
-            if (e.beyond_real > 0 && e.no_number == 0 && !identifiers)
+            // Long numbers are the reason only when every other cell is a number and some cell
+            // has a fraction: the column would be a REAL one, which rounds them. Whole numbers
+            // alone are an integer column's, or long identifiers (19 digits and more), text
+            // as they should be (with the --types hint below where an integer column fits).
+            const bool fractions =
+                e.numeric_cells > e.whole_cells || e.beyond_real > e.beyond_real_wholes;
+            if (e.beyond_real > 0 && e.no_number == 0 && fractions)
                 out.notes.push_back("column '" + names[i] +
                                     "' is text: " + std::to_string(e.beyond_real) +
                                     (e.beyond_real == 1 ? " cell has" : " cells have") +

@@ -39,9 +39,8 @@ struct ColumnEvidence {
     // such a number nor any other (n/a, a name).
     size_t beyond_real = 0, no_number = 0;
     std::string beyond_real_sample;
-    // Of those, whole numbers of more than 18 digits: long identifiers when no cell of the
-    // column is a number.
-    size_t long_wholes = 0;
+    // Of those, the whole numbers (no decimal mark): an integer column may hold them exactly.
+    size_t beyond_real_wholes = 0;
 
     void add(std::string_view trimmed_cell);  // a filled cell, trimmed
 };

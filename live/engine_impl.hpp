@@ -253,7 +253,7 @@ struct Engine::Impl {
         return live::fail(Kind::Stale, "run " + std::to_string(batch_now) + " of ruleset '" +
                                            rules->rules.ruleset +
                                            "' was stored after the thresholds in use (of run " +
-                                           std::to_string(l.thresholds.run.run_id) +
+                                           std::to_string(l.thresholds.fits_run) +
                                            ") were loaded; nothing was stored: load the thresholds "
                                            "again (Engine::refresh, or run strata eval again) and "
                                            "apply again");

@@ -105,9 +105,10 @@ class Dialect {
     virtual std::string double_to_int(char how, const std::string& x) const = 0;
 
     // Dates as day numbers. add_months keeps the day of month (or the month's last day) for
-    // every day the engine's 32-bit days hold, and stops the query where the engine's
-    // calendar formula leaves the calendar (a month count before year 0); year_of and
-    // month_of are the civil year and month of any such day.
+    // every day the engine's 32-bit days hold, before the year 1 too (the year rounds down,
+    // as dsl/calendar.cpp's); a dialect may stop the query where its own date type ends
+    // (SQLite's: where the moved day leaves the 32-bit days). year_of and month_of are the
+    // civil year and month of any such day (proleptic, with a year 0).
     virtual std::optional<std::string> add_months(const std::string& day, int64_t months) const = 0;
     // How deep a date moved by months may nest subqueries (each move nests a few): SQLite's
     // parser stops at about a dozen ("parser stack overflow"); the others have no such limit.

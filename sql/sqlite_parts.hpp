@@ -28,8 +28,8 @@ std::string text_number(const std::string& trimmed);
 
 // Calendar arithmetic on day numbers with the engine's formulas (dsl/calendar.cpp), for
 // every day an int32 holds: the civil year and month of a day, and a day moved by whole
-// months (the day of month kept, or the month's last day). A move whose month count falls
-// before year 0 (where the engine's formula leaves the calendar) stops the query.
+// months (the day of month kept, or the month's last day), before the year 1 too. A move
+// whose day leaves the 32-bit days stops the query.
 std::string year_of_day(const std::string& day);
 std::string month_of_day(const std::string& day);
 std::string add_months(const std::string& day, long long months);
