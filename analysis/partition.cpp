@@ -421,8 +421,22 @@ void report_reachability(const CompiledRules& rules, Diagnostics& diags) {
         add(s);
     model.finish();
     auto pred = [&](const CompiledSegment& s) { return &model.preds()[index.at(&s)]; };
+    // Questions past the budget are taken to be possible (no warning), and counted: the first
+    // such segment and how many there were are said in one note at the end.
+    size_t unchecked = 0;
+    std::string first_unchecked;
+    Location unchecked_at;
+    const std::string* asking = nullptr;  // the segment whose question is asked
+    Location asking_at;
     auto possible = [&](const Goal& g) {
         const Search s = find(model, g, kPartitionBudget);
+        if (s.status == Search::Status::OverBudget && asking) {
+            if (unchecked++ == 0) {
+                first_unchecked = *asking;
+                unchecked_at = asking_at;
+            }
+            asking = nullptr;  // one count per segment
+        }
         return s.status != Search::Status::None;  // over the budget: assume it can
     };
     std::vector<bool> can_win(rules.segments.size(), true);
@@ -438,6 +452,8 @@ void report_reachability(const CompiledRules& rules, Diagnostics& diags) {
             g.preds.push_back(pred(seg));
             g.must.push_back(g.preds.size() - 1);
         }
+        asking = &def.id;
+        asking_at = def.when.location;
         if (possible(g)) continue;
         can_win[i] = false;
         if (!seg.when) {
@@ -453,14 +469,25 @@ void report_reachability(const CompiledRules& rules, Diagnostics& diags) {
                 "segment '" + def.id + "' can never hold: no customer makes its condition true");
             continue;
         }
+        // The earlier segments that hold every customer it holds, the first kNamed of them
+        // (thousands of segments each shadowing the next would name thousands each, and ask
+        // as many questions).
+        constexpr size_t kNamed = 3;
         std::string by;
-        for (size_t j = 0; j < i; ++j) {
+        size_t named = 0;
+        bool more = false;
+        for (size_t j = 0; j < i && !more; ++j) {
             Goal implies{{pred(seg), pred(rules.segments[j])}, {0}, {1}};
-            if (!possible(implies)) by += (by.empty() ? "'" : ", '") + rf.segments[j].id + "'";
+            if (possible(implies)) continue;
+            if (named++ == kNamed)
+                more = true;
+            else
+                by += (by.empty() ? "'" : ", '") + rf.segments[j].id + "'";
         }
         diags.warning(DiagnosticCode::ShadowedSegment, file, def.when.location,
                       "segment '" + def.id + "' can never win: every customer it holds is " +
-                          (by.empty() ? "taken by the segments before it" : "taken by " + by));
+                          (by.empty() ? "taken by the segments before it"
+                                      : "taken by " + by + (more ? " and others before it" : "")));
     }
     // Tactical segments: inside a parent that can hold someone, can they?
     std::function<void(const CompiledSegment&, Goal, const std::string&)> tactical =
@@ -469,6 +496,8 @@ void report_reachability(const CompiledRules& rules, Diagnostics& diags) {
                 Goal inner = g;
                 inner.preds.push_back(pred(t));
                 inner.must.push_back(inner.preds.size() - 1);
+                asking = &t.def->id;
+                asking_at = t.def->when.location;
                 if (!possible(inner)) {
                     diags.warning(DiagnosticCode::ImpossibleTactical, file, t.def->when.location,
                                   "tactical segment '" + t.def->id + "' can never hold inside '" +
@@ -492,6 +521,15 @@ void report_reachability(const CompiledRules& rules, Diagnostics& diags) {
         }
         tactical(rules.segments[i], g, rules.segments[i].def->id);
     }
+    if (unchecked > 0)
+        diags.add(Severity::Note, file, unchecked_at,
+                  "not checked: whether " +
+                      (unchecked == 1 ? "segment '" + first_unchecked + "'"
+                                      : std::to_string(unchecked) + " segments (the first '" +
+                                            first_unchecked + "')") +
+                      " can ever hold or win: too many combinations of values to check, so "
+                      "no warning says either way",
+                  DiagnosticCode::NotProven);
 }
 
 }  // namespace
