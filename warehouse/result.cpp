@@ -16,8 +16,9 @@ std::string WarehouseError::describe() const {
     if (stopped_for_exactness())
         text +=
             ": the query stopped at a value it cannot compute exactly inside ClickHouse (such as "
-            "an avg() whose total passes 9,007,198, or a number text ClickHouse cannot read "
-            "correctly rounded; docs/warehouse.md, \"What each dialect refuses\", lists them), "
+            "an avg() whose total passes 9,007,198, an abc() of values or totals from about "
+            "9.2 billion on, or a number text ClickHouse cannot read correctly rounded; "
+            "docs/warehouse.md, \"What each dialect refuses\", lists them), "
             "rather than "
             "give another answer; the embedded engine computes it on a SQLite copy of the data";
     return text;
