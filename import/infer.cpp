@@ -12,6 +12,8 @@ void ColumnEvidence::add(std::string_view cell) {
     if ((shape & kBeyondReal) && beyond_real++ == 0) beyond_real_sample = std::string(cell);
     if ((shape & kBeyondReal) && cell.find_first_of(".,") == std::string_view::npos)
         ++beyond_real_wholes;
+    if (!(shape & kWholeNumber) && parse_integer_cell(cell) && long_integers++ == 0)
+        long_integer_sample = std::string(cell);
     if (shape & (kBooleanWord | kBooleanDigit)) ++boolean_cells;
     if (shape & kMarkAmbiguous) {
         if (ambiguous_marks++ == 0) ambiguous_sample = std::string(cell);
@@ -96,6 +98,16 @@ std::optional<std::string> nearly_typed(const ColumnEvidence& e, const std::stri
     if (few_left(e.temporal_cells))
         return note(e.temporal_cells, "dates", e.first_not_temporal,
                     e.any_time ? "datetime" : "date");
+    // Whole numbers, some of 19 digits: an integer column holds every one of them.
+    if (e.long_integers > 0 && e.numeric_cells > 0 && e.whole_cells == e.numeric_cells &&
+        e.numeric_cells + e.long_integers == e.filled)
+        return "column '" + name + "' is text: every cell is a whole number, but " +
+               (e.long_integers == 1 ? "'" + text::one_line(e.long_integer_sample) + "' has"
+                                     : std::to_string(e.long_integers) + " have (such as '" +
+                                           text::one_line(e.long_integer_sample) + "')") +
+               " 19 digits, which makes a column text unless it is declared one of integers; "
+               "--types " +
+               name + ":integer keeps every cell, as an integer";
     if (few_left(e.numeric_cells))
         return note(e.numeric_cells, e.whole_cells == e.numeric_cells ? "whole numbers" : "numbers",
                     e.first_not_numeric, e.whole_cells == e.numeric_cells ? "integer" : "number");

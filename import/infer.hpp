@@ -41,6 +41,10 @@ struct ColumnEvidence {
     std::string beyond_real_sample;
     // Of those, the whole numbers (no decimal mark): an integer column may hold them exactly.
     size_t beyond_real_wholes = 0;
+    // Cells of 19 digits that a 64-bit integer holds: no numbers to inference (long
+    // identifiers), but an integer column's all the same; the first of them.
+    size_t long_integers = 0;
+    std::string long_integer_sample;
 
     void add(std::string_view trimmed_cell);  // a filled cell, trimmed
 };

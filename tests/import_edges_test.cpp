@@ -252,4 +252,20 @@ TEST_CASE("import notes a column made text by a number of more than 18 digits be
         REQUIRE_MESSAGE(w.code == 0, w.err);
         CHECK_MESSAGE(w.out.find("which it would round") == std::string::npos, w.out);
     }
+    // The 19-digit one is no "not a whole number" that --types integer would empty: it keeps it.
+    auto hinted = run_cli(
+        {"import", dir.file("whole.csv"), "--db", dir.file("h.db"), "--table", "h", "--key", "id"});
+    CHECK_MESSAGE(
+        hinted.out.find("note: column 'qty' is text: every cell is a whole number, but "
+                        "'1234567890123456789' has 19 digits, which makes a column "
+                        "text unless it is declared one of integers; --types "
+                        "qty:integer keeps every cell, as an integer") != std::string::npos,
+        hinted.out);
+    auto typed = run_cli({"import", dir.file("whole.csv"), "--db", dir.file("t.db"), "--table", "t",
+                          "--key", "id", "--types", "qty:integer"});
+    REQUIRE_MESSAGE(typed.code == 0, typed.err);
+    SQLite::Database t(dir.file("t.db"));
+    CHECK(t.execAndGet("SELECT typeof(qty) || qty FROM t WHERE id = 151").getString() ==
+          "integer1234567890123456789");
+    CHECK(t.execAndGet("SELECT count(*) FROM t WHERE qty IS NULL").getInt64() == 0);
 }
