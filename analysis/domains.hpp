@@ -66,6 +66,8 @@ struct FactLink {
     int fact = -1;  // into Program::facts; -1 when not an aggregate
     bound::AggFn fn = bound::AggFn::Count;
     bool whole = false;         // no `where`
+    bool counts_rows = false;   // count(fact) with no `where`: the customer's rows (not a
+                                // count of a column's values, which skips its nulls)
     bool time_extreme = false;  // min or max of the fact's time column, without `where`
     // False when the time column's type is a guess (checked without --db): its rows of the
     // as_of day may hold times of day, after as_of's midnight.

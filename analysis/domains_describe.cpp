@@ -51,6 +51,8 @@ void Model::describe(const Expr& e, Var& var) const {
         var.fact.fact = agg.fact;
         var.fact.fn = agg.fn;
         var.fact.whole = agg.where == nullptr;
+        var.fact.counts_rows =
+            agg.fn == bound::AggFn::Count && agg.where == nullptr && agg.value == nullptr;
         switch (agg.fn) {
             case bound::AggFn::Count:
             case bound::AggFn::CountDistinct:

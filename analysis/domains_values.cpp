@@ -72,9 +72,15 @@ bool compare(double x, ast::BinaryOp op, double c) {
     }
 }
 
+// Whether a date variable's values are whole days: not where its column's type is a guess
+// (checked without --db), for a datetime column holds times of day between the days.
+bool whole_days(const Var& v) {
+    return v.typed && (!v.fact.time_extreme || v.fact.time_typed);
+}
+
 bool integral(const Var& v) {
     return v.kind == VarKind::Integer ||
-           (v.kind == VarKind::Date && v.scale != DateScale::AsOfMonths);
+           (v.kind == VarKind::Date && v.scale != DateScale::AsOfMonths && whole_days(v));
 }
 
 double scaled(const Var& v, const Constant& c) {
@@ -163,7 +169,7 @@ void numeric_reps(Var& v) {
     for (double x : kept) {
         Rep r;
         r.number = x;
-        r.guessed = !v.typed && !whole(x);
+        r.guessed = !whole(x) && (!v.typed || (v.kind == VarKind::Date && !whole_days(v)));
         v.reps.push_back(r);
     }
 }
@@ -394,9 +400,7 @@ bool Model::spend(size_t nodes) const {
 bool Model::consistent(const std::vector<int>& assignment) const {
     for (size_t c = 0; c < vars_.size(); ++c) {
         const Var& count = vars_[c];
-        if (assignment[c] < 0 || count.fact.fact < 0 || count.fact.fn != bound::AggFn::Count ||
-            !count.fact.whole)
-            continue;
+        if (assignment[c] < 0 || count.fact.fact < 0 || !count.fact.counts_rows) continue;
         const Rep& n = count.reps[static_cast<size_t>(assignment[c])];
         for (size_t o = 0; o < vars_.size(); ++o) {
             const Var& other = vars_[o];
@@ -450,7 +454,15 @@ std::string Model::show(int var, int rep) const {
         value = "a value (not null)";  // unordered, or compared with nothing
     } else if (v.kind == VarKind::Date) {
         if (v.scale == DateScale::Fixed) {
-            value = format_date(Date{static_cast<int32_t>(r.number)});
+            value = format_date(Date{static_cast<int32_t>(std::floor(r.number))});
+            if (!whole(r.number)) value += " after midnight (a time of that day)";
+        } else if (v.scale == DateScale::AsOfDays && !whole(r.number)) {
+            const int n = static_cast<int>(std::floor(r.number));
+            Duration d;
+            d.days = n < 0 ? -n : n;
+            value = "as_of";
+            if (n != 0) value += (n < 0 ? " - " : " + ") + format_duration(d);
+            value += " after midnight (a time of that day)";
         } else {
             const double whole_part = std::floor(r.number);
             const int n = static_cast<int>(whole_part);
@@ -481,7 +493,7 @@ std::optional<ast::LiteralValue> Model::concrete(int var, int rep) const {
             if (whole(r.number)) return ast::LiteralValue{static_cast<int64_t>(r.number)};
             return ast::LiteralValue{r.number};
         case VarKind::Date:
-            if (v.scale != DateScale::Fixed) return std::nullopt;
+            if (v.scale != DateScale::Fixed || !whole(r.number)) return std::nullopt;
             return ast::LiteralValue{Date{static_cast<int32_t>(r.number)}};
         default:
             return std::nullopt;

@@ -215,12 +215,12 @@ std::string doubt(const Model& model, const std::vector<int>& assignment, Locati
             if (shared.empty()) continue;
             // Known combinations: no rows at all, or a count with the latest time or a sum.
             auto no_rows = [&](const partition::Var& v, int var) {
-                return v.fact.fn == bound::AggFn::Count && v.fact.whole &&
+                return v.fact.counts_rows &&
                        v.reps[static_cast<size_t>(assignment[static_cast<size_t>(var)])].number ==
                            0;
             };
             auto pairs_with_count = [](const partition::Var& count, const partition::Var& o) {
-                return count.fact.fn == bound::AggFn::Count && count.fact.whole &&
+                return count.fact.counts_rows &&
                        (o.fact.time_extreme || (o.fact.fn == bound::AggFn::Sum && o.fact.whole));
             };
             const bool same_fact = a.fact.fact >= 0 && a.fact.fact == b.fact.fact &&
