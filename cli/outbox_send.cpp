@@ -143,6 +143,23 @@ std::string holder_note(const OutboxChange& c, const std::string& consumer) {
     return holder + ", not for " + consumer;
 }
 
+// Whose claim of the action was the last, and why it ended: "last claimed by mailer-1: lease
+// of mailer-1 expired at …" (a lease that ran out) or "…: smtp timeout" (a failure).
+std::string last_claim(const OutboxChange& c) {
+    return "last claimed by " + c.holder.value_or("another consumer") +
+           (c.reason ? ": " + *c.reason : "");
+}
+
+// Why an action that was claimed is pending again. A row sent back keeps its reason but not
+// its consumer: a lease's reason names it ("lease of mailer-1 expired at …"), a failure's is
+// the sender's own.
+std::string pending_again(const OutboxChange& c, const char* unknown) {
+    if (c.holder) return last_claim(c);
+    if (!c.reason) return unknown;
+    if (c.reason->rfind("lease of ", 0) == 0) return *c.reason;
+    return "it had failed: " + *c.reason;
+}
+
 }  // namespace
 
 int run_outbox_ack(const OutboxAckOptions& options, std::ostream&, std::ostream& err) {
@@ -154,13 +171,11 @@ int run_outbox_ack(const OutboxAckOptions& options, std::ostream&, std::ostream&
         if (held_by_another(c, options.consumer))
             return "was in flight for " + holder_note(c, *options.consumer) + "; now done";
         if (*c.before == "pending")
-            return "was pending again (its lease had expired, or it had failed); now done";
+            return "was pending again (" +
+                   pending_again(c, "its lease had expired, or it had failed") + "); now done";
         if (*c.before == "dead")
             return "had been dead-lettered" +
-                   (c.holder ? " (last claimed by " + *c.holder +
-                                   (c.reason ? ": " + *c.reason : "") + ")"
-                             : std::string()) +
-                   "; now done";
+                   (c.holder ? " (" + last_claim(c) + ")" : std::string()) + "; now done";
         return {};  // in flight: the ordinary ack
     });
 }
@@ -187,7 +202,8 @@ int run_outbox_fail(const OutboxFailOptions& options, std::ostream&, std::ostrea
         if (*c.before == "dead" && c.after == "dead") return "was already dead";
         std::string text;
         if (*c.before == "pending")
-            text = "was pending again (its lease had expired, or it had failed before); ";
+            text = "was pending again (" +
+                   pending_again(c, "its lease had expired, or it had failed before") + "); ";
         if (c.after == "dead")
             text += "is dead after " + std::to_string(c.attempt) + " attempt(s) (--max-attempts " +
                     std::to_string(options.max_attempts) + ")";

@@ -263,6 +263,33 @@ TEST_CASE("an expired lease makes the action claimable again, or dead on its las
     CHECK(column(db, 1, "status") == "done");
 }
 
+// Review AI2: an action whose lease ran out went back to pending; the late sender's ack said
+// so without saying whose claim it was, as outbox.md promises.
+TEST_CASE("a late ack or fail of an action pending again says why: whose lease, or the failure") {
+    TempDir dir;
+    const std::string db = outbox_state(dir, pending(3));
+    REQUIRE(outbox("claim", db, {"--limit", "2", "--consumer", "c1", "--lease", "1s"}).code == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    // c2's claim releases both expired leases and takes the oldest, action 1.
+    REQUIRE(ids_of(outbox("claim", db, {"--limit", "1", "--consumer", "c2"}).out) == Ids{"1"});
+    CHECK(column(db, 2, "status") == "pending");
+    const Run late = outbox("ack", db, {"2"});
+    CHECK(late.code == 0);
+    CHECK_MESSAGE(late.err.rfind("strata outbox ack: note: action 2 was pending again (lease of "
+                                 "c1 expired at 20",
+                                 0) == 0,
+                  late.err);
+    CHECK(late.err.find("); now done\n") != std::string::npos);
+    CHECK(column(db, 2, "status") == "done");
+    // A failure makes it pending too: a late fail names that claim and its reason.
+    REQUIRE(ids_of(outbox("claim", db, {"--limit", "1", "--consumer", "c3"}).out) == Ids{"3"});
+    REQUIRE(outbox("fail", db, {"3", "--reason", "smtp timeout"}).code == 0);
+    const Run again = outbox("fail", db, {"3", "--reason", "late"});
+    CHECK_MESSAGE(again.err.find("action 3 was pending again (it had failed: smtp timeout); "
+                                 "failure recorded") != std::string::npos,
+                  again.err);
+}
+
 TEST_CASE("outbox commands read the outbox from --state when given") {
     TempDir dir;
     const std::string state = outbox_state(dir, pending(1), "runs.db");
