@@ -455,6 +455,7 @@ void report_reachability(const CompiledRules& rules, Diagnostics& diags) {
         asking = &def.id;
         asking_at = def.when.location;
         if (possible(g)) continue;
+        asking = nullptr;  // decided: the questions below only word its warning
         can_win[i] = false;
         if (!seg.when) {
             diags.warning(DiagnosticCode::CompleteWithoutOtherwise, file, def.when.location,
