@@ -50,15 +50,20 @@ class Runner {
     Runner(const SourceFile& rules, const TestFile& tests, Diagnostics& diags)
         : rules_src_(rules), tests_(tests), diags_(diags) {}
 
+    // Every error the test file has against the rules, without running a case.
+    bool check_fit(std::string& error) {
+        if (!open_rules(error)) return false;
+        const bool names_known = expected_names_known();
+        base_.emplace(*open_, tests_, diags_);
+        const bool shaped = base_->shape_tables();
+        report_rule_errors();
+        if (shaped && names_known && !reported_compile_errors_) return true;
+        error = "the test file does not fit the rules";
+        return false;
+    }
+
     std::optional<TestReport> run(const std::string& work_dir, std::string& error) {
-        Diagnostics open_diags;
-        open_ = compile_rules(rules_src_, nullptr, open_diags);
-        if (!open_ || open_diags.has_errors()) {
-            for (const auto& d : open_diags.items())
-                diags_.add(d.severity, d.file, d.location, d.message, d.code);
-            error = "the rule file has errors";
-            return std::nullopt;
-        }
+        if (!open_rules(error)) return std::nullopt;
         const RuleFile& rf = open_->rules;
         operands_ = condition_operands(*open_);
         TestReport report;
@@ -94,6 +99,16 @@ class Runner {
     }
 
   private:
+    bool open_rules(std::string& error) {
+        Diagnostics open_diags;
+        open_ = compile_rules(rules_src_, nullptr, open_diags);
+        if (open_ && !open_diags.has_errors()) return true;
+        for (const auto& d : open_diags.items())
+            diags_.add(d.severity, d.file, d.location, d.message, d.code);
+        error = "the rule file has errors";
+        return false;
+    }
+
     const SourceFile& rules_src_;
     const TestFile& tests_;
     Diagnostics& diags_;
@@ -449,6 +464,11 @@ std::optional<TestReport> run_rule_tests(const SourceFile& rules, const TestFile
                                          const std::string& work_dir, Diagnostics& diags,
                                          std::string& error) {
     return Runner(rules, tests, diags).run(work_dir, error);
+}
+
+bool check_rule_tests_fit(const SourceFile& rules, const TestFile& tests, Diagnostics& diags,
+                          std::string& error) {
+    return Runner(rules, tests, diags).check_fit(error);
 }
 
 }  // namespace strata

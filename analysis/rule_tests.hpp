@@ -128,4 +128,11 @@ std::optional<TestReport> run_rule_tests(const SourceFile& rules, const TestFile
                                          const std::string& work_dir, Diagnostics& diags,
                                          std::string& error);
 
+// What run_rule_tests checks before its first case, and nothing more: the rule file's errors,
+// the ids the cases expect, the fixtures' tables, and the rules against those tables. Every
+// error goes to `diags`; false with `error` set when there is one. For a test file whose own
+// load had errors, so that one pass reports both kinds.
+bool check_rule_tests_fit(const SourceFile& rules, const TestFile& tests, Diagnostics& diags,
+                          std::string& error);
+
 }  // namespace strata

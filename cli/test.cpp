@@ -170,6 +170,10 @@ int run_test(const TestOptions& options, std::ostream& out, std::ostream& err) {
             render_text(err, d, d.file == tests_path ? &tests_source : &rules);
     };
     if (!tests || diags.has_errors()) {
+        // The test file's own errors and its errors against the rules, in one list: fixing the
+        // first kind should not bring up a second list.
+        std::string unused;
+        if (tests) check_rule_tests_fit(rules, *tests, diags, unused);
         print_diags();
         if (json)
             write_json_error(out, "rules", "the test file has errors", diags.items(), &rules,

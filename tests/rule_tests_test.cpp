@@ -207,6 +207,22 @@ TEST_CASE("strata test: bad test files are rule problems at file:line:col; missi
     CHECK(back.err.find("tiers.test.yaml:8:16: error: this state's as_of 2026-10-03 is before "
                         "the one it follows (2026-10-05, line 7): runs move forward in time") !=
           std::string::npos);
+    // The test file's own errors do not hide its errors against the rules: one pass gives
+    // both lists, so that mending the first does not bring up the second (review AJ3).
+    dir.write("tiers.test.yaml",
+              "cases:\n  - name: x\n    as_of: 2026-10-01\n    customers: []\n    expect: {}\n"
+              "    then:\n      - as_of: 2026-09-05\n  - name: y\n    as_of: 2026-10-01\n"
+              "    customers: []\n    expect: { 1: vipp }\n    facts: { invoices: [] }\n");
+    auto both = run_cli({"test", rules});
+    CHECK(both.code == 1);
+    CHECK(both.err.find("tiers.test.yaml:7:16: error: this state's as_of 2026-09-05 is before") !=
+          std::string::npos);
+    CHECK(both.err.find("tiers.test.yaml:11:18: error: 'vipp' is not a general segment") !=
+          std::string::npos);
+    CHECK(both.err.find("unknown fact 'invoices'") != std::string::npos);
+    auto both_json = run_cli({"test", rules, "--format", "json"});
+    CHECK(both_json.code == 1);
+    CHECK(both_json.out.find("'vipp' is not a general segment") != std::string::npos);
     // A test file saved as cp1251 is refused at its first such byte, as a rule file is: its
     // texts would not be the ones the rules compare with.
     dir.write("tiers.test.yaml",
