@@ -71,9 +71,14 @@ std::optional<std::string> ruleset_of(const std::string& rules, std::ostream& er
         }
         failure.kind = "rules";
         failure.source = source;
-        err << "strata export: " << rules
-            << " does not name a ruleset (give the ruleset's name instead to export its stored "
-               "runs)\n";
+        if (file)
+            err << "strata export: " << rules
+                << " does not name a ruleset (give the ruleset's name instead to export its "
+                   "stored runs)\n";
+        else
+            err << "strata export: " << rules
+                << " cannot be read for the ruleset it names (its errors are above; mend them, "
+                   "or give the ruleset's name instead to export its stored runs)\n";
         exit_code = kExitRules;
         return std::nullopt;
     }

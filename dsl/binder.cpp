@@ -322,9 +322,8 @@ ExprPtr Binder::Impl::bind_binary(const ast::Expr& src, const ast::Binary& b) {
                       "cannot compare " + with_article(l) + " with " + with_article(r) +
                           " using '" + op + "'" + right_hint + left_hint +
                           // With a hint the literal is the mistake, not the column's type.
-                          (right_hint.empty() && left_hint.empty()
-                               ? declared_origin(*lhs) + declared_origin(*rhs)
-                               : std::string()));
+                          (right_hint.empty() && left_hint.empty() ? declared_origins(*lhs, *rhs)
+                                                                   : std::string()));
                 return failed(src);
             }
             if (ordering && (!orderable(l) || !orderable(r))) {
@@ -349,7 +348,7 @@ ExprPtr Binder::Impl::bind_binary(const ast::Expr& src, const ast::Binary& b) {
                           (datetimes ? "; use days_between(from, to) for the "
                                        "calendar days between them"
                                      : "") +
-                          declared_origin(*lhs) + declared_origin(*rhs));
+                          declared_origins(*lhs, *rhs));
                 return failed(src);
             }
             return make(src, *t, bound::Binary{b.op, std::move(lhs), std::move(rhs)});

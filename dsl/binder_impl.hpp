@@ -124,6 +124,16 @@ struct Binder::Impl {
         return " (column '" + *name + "' of table '" + *table + "' is declared " + it->second + ")";
     }
 
+    // Both operands' origins in one parenthesis: " (column 'a' of table 't' is declared
+    // DATETIME; column 'b' of table 't' is declared DATE)".
+    std::string declared_origins(const bound::Expr& left, const bound::Expr& right) const {
+        std::string first = declared_origin(left);
+        const std::string second = declared_origin(right);
+        if (first.empty() || second.empty()) return first + second;
+        first.pop_back();  // its ')'
+        return first + "; " + second.substr(2);
+    }
+
     // A node for something already reported: typed Any so that no further errors cascade.
     ExprPtr failed(const ast::Expr& src) {
         return make(src, Type::Any, bound::Literal{ast::Null{}});

@@ -489,6 +489,23 @@ TEST_CASE("export --run of another ruleset's run says whose run it is") {
     CHECK(missing.err == "strata export: run 9 of ruleset 'first' does not exist\n");
 }
 
+// A rule file whose YAML is broken does name its ruleset; what stops the export is its errors,
+// and the message says so rather than "does not name a ruleset" (review AM3).
+TEST_CASE("export of a rule file with errors says they are what stops it") {
+    Fixture f;
+    const std::string broken =
+        f.dir.write("broken.yaml", "ruleset: crm\nversion: 1\nlet:\n  x: 'B' < 'a'\n");
+    const Run r = run_cli({"export", broken, "--db", f.db});
+    CHECK(r.code == 1);
+    CHECK(r.err.find("broken.yaml:4:") != std::string::npos);
+    CHECK(r.err.find("cannot be read for the ruleset it names (its errors are above") !=
+          std::string::npos);
+    CHECK(r.err.find("does not name a ruleset") == std::string::npos);
+    const std::string nameless = f.dir.write("nameless.yaml", "version: 1\n");
+    CHECK(run_cli({"export", nameless, "--db", f.db}).err.find("does not name a ruleset") !=
+          std::string::npos);
+}
+
 // Keys and ids are what a CRM matches on: the formula guard's leading ' on a text key such as
 // a phone number changed it silently.
 TEST_CASE("export: keys and ids the formula guard changes are named on stderr; --raw keeps them") {
