@@ -136,6 +136,11 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
     return out;
 }
 
+const char* open_failure_kind(const std::string& db) {
+    std::string unused;
+    return warehouse::parse_database_argument(db, unused) ? "database" : "usage";
+}
+
 std::string last_message(const std::string& printed, const std::string& prefix) {
     const size_t at = printed.rfind(prefix);
     std::string message = at == std::string::npos ? printed : printed.substr(at + prefix.size());

@@ -72,6 +72,11 @@ std::optional<LoadedRules> load_rules_text(const std::string& rules_path, std::s
                                            const DatabaseWait& wait = {},
                                            RuleLoadFailure* failure = nullptr);
 
+// The kind of a failure to open the database given as `db`: "usage" when it is a URL that does
+// not parse (a mistake in the command line itself, as running.md's error objects say), else
+// "database".
+const char* open_failure_kind(const std::string& db);
+
 // The last message a command printed as `prefix…` ("strata export: "), without the prefix and
 // the line break: the JSON error's message of a failure reported on stderr first.
 std::string last_message(const std::string& printed, const std::string& prefix);

@@ -357,6 +357,7 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
         return kExitEnvironment;
     }
     ExportFailure failure;
+    failure.kind = open_failure_kind(options.db);
     if (options.format != ExportFormat::Json) return export_run(options, out, err, failure);
     CopyingBuffer copying(err.rdbuf());
     std::ostream copied(&copying);

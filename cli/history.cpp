@@ -245,7 +245,7 @@ int run_history(const HistoryOptions& options, std::ostream& out, std::ostream& 
     const bool json = options.format == Format::Json;
     auto fail = [&](const std::string& message) {
         err << "strata history: " << message << '\n';
-        if (json) write_json_error(out, "database", message);
+        if (json) write_json_error(out, open_failure_kind(options.db), message);
         return kExitEnvironment;
     };
     const std::vector<Value> keys = keys_typed(options.customer);

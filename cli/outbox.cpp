@@ -176,6 +176,14 @@ void write_json(std::ostream& out, const std::vector<OutboxEntry>& rows) {
 
 }  // namespace
 
+// "usage" for a mistake in the command line itself: no store named, a --wait that is not a
+// duration, a URL that does not parse; "database" otherwise.
+const char* outbox_failure_kind(const OutboxTarget& target) {
+    const std::string where = target.state.value_or(target.db);
+    if (where.empty() || !parse_duration(target.wait)) return "usage";
+    return open_failure_kind(where);
+}
+
 int run_outbox_list(const OutboxListOptions& options, std::ostream& out, std::ostream& err) {
     OutboxFilter filter;
     filter.status = options.status;
@@ -185,7 +193,8 @@ int run_outbox_list(const OutboxListOptions& options, std::ostream& out, std::os
     err << problem.str();
     if (!rows) {
         if (options.format == Format::Json)
-            write_json_error(out, "database", last_message(problem.str(), "strata outbox list: "));
+            write_json_error(out, outbox_failure_kind(options.target),
+                             last_message(problem.str(), "strata outbox list: "));
         return kExitEnvironment;
     }
     if (options.format == Format::Json)

@@ -64,7 +64,7 @@ int run_warehouse_runs(const RunsOptions& options, std::ostream& out, std::ostre
         return fail("usage", "--state: the runs of a warehouse are stored in it; give --db only");
     std::string error;
     auto store = state::open_warehouse_report_store(options.db, std::nullopt, error);
-    if (!store) return fail("database", error);
+    if (!store) return fail(open_failure_kind(options.db), error);
     std::optional<std::vector<RunRecord>> records;
     try {
         records = store->runs();

@@ -113,7 +113,7 @@ std::optional<Registry> open_registry(const std::string& command, const std::str
     if (!wait_is_duration(command, wait, err, json_out)) return std::nullopt;
     std::string error;
     r.warehouse = state::read_warehouse_audit(db, {}, error);
-    if (!r.warehouse) return fail("database", error);
+    if (!r.warehouse) return fail(open_failure_kind(db), error);
     r.state = r.warehouse->state.get();
     r.name = r.warehouse->where;
     return r;

@@ -144,3 +144,29 @@ general:
     CHECK(csv.out.find("\na,0,,,1,0.500000,3e-08,3e-08,") != std::string::npos);
     CHECK(csv.out.find("\nb,0,,,1,0.500000,0.00,,") != std::string::npos);
 }
+
+// A database URL that does not parse is a mistake in the command line: its JSON error is of
+// kind "usage" from every command that takes --db, as it was from run and check (review AO3);
+// a file that is not there is still "database".
+TEST_CASE("a --db URL that does not parse is a usage error in every command's JSON") {
+    const std::string url = "postgresql://127.0.0.1:1/x";  // no user
+    const std::vector<std::vector<std::string>> commands{
+        {"runs", "--db", url},           {"history", "--db", url, "--customer", "1"},
+        {"versions", "--db", url},       {"export", "b2b-crm", "--db", url},
+        {"outbox", "list", "--db", url}, {"outbox", "list"},
+        {"run", "x.yaml", "--db", url}};
+    for (auto args : commands) {
+        args.insert(args.end(), {"--format", "json"});
+        CAPTURE(args[0]);
+        const Run r = run_cli(args);
+        CHECK(r.code == 2);
+        CHECK(json_at(r.out, "$.error.kind") == "usage");
+    }
+    TempDir dir;
+    const std::string missing = dir.file("missing.db");
+    for (auto args : std::vector<std::vector<std::string>>{{"runs", "--db", missing},
+                                                           {"outbox", "list", "--db", missing}}) {
+        args.insert(args.end(), {"--format", "json"});
+        CHECK(json_at(run_cli(args).out, "$.error.kind") == "database");
+    }
+}

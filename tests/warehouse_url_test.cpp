@@ -150,6 +150,24 @@ TEST_CASE("--db: bad URLs are refused with the reason and the accepted forms") {
         CHECK(error.find("se:cr@et") == std::string::npos);
         CHECK(error.find("me:***@h") != std::string::npos);
     }
+    // A password given as a query option is not repeated either: every value but those of
+    // the options strata knows (none a secret) is masked (review AO1).
+    for (const std::string text :
+         {"postgresql://u@127.0.0.1:1/x?password=secret", "clickhouse://h:1/x?password=secret",
+          "postgresql://u@h/x?sslmode=require&PassWord=secret#frag",
+          "clickhouse://h/x?cluster=c&token=secret&user=me"}) {
+        CAPTURE(text);
+        std::string error = refused(text);
+        CHECK(error.find("secret") == std::string::npos);
+        CHECK(error.find("=***") != std::string::npos);
+    }
+    CHECK(refused("postgresql://u@h/x?sslmode=require&password=secret")
+              .find("'postgresql://u@h/x?sslmode=require&password=***': the PostgreSQL URL option "
+                    "'password' is not known (sslmode, connect_timeout and application_name "
+                    "are); a password goes before the host, as user:password@host") !=
+          std::string::npos);
+    CHECK(refused("clickhouse://h/x?cluster=c&pwd=secret").find("as user:password@host") !=
+          std::string::npos);
 }
 
 TEST_CASE("identifiers: only plain names are quoted") {

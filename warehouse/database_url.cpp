@@ -206,6 +206,15 @@ bool is_decimal(const std::string& text) {
     return true;
 }
 
+// For an option that names a password: where the URL takes one instead.
+std::string password_hint(const std::string& name) {
+    std::string lower;
+    for (char c : name)
+        lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    if (lower.find("pass") == std::string::npos && lower != "pwd") return {};
+    return "; a password goes before the host, as user:password@host";
+}
+
 std::optional<PostgresUrl> postgres_from(const Authority& authority, std::string database,
                                          const QueryPairs& options, std::string& error) {
     PostgresUrl url;
@@ -233,7 +242,8 @@ std::optional<PostgresUrl> postgres_from(const Authority& authority, std::string
             }
         } else if (name != "application_name") {
             error = "the PostgreSQL URL option '" + name +
-                    "' is not known (sslmode, connect_timeout and application_name are)";
+                    "' is not known (sslmode, connect_timeout and application_name are)" +
+                    password_hint(name);
             return std::nullopt;
         }
         url.options.emplace_back(name, value);
@@ -255,7 +265,8 @@ std::optional<ClickHouseUrl> clickhouse_from(const Authority& authority, std::st
     url.database = std::move(database);
     for (const auto& [name, value] : options) {
         if (name != "cluster") {
-            error = "the ClickHouse URL option '" + name + "' is not known (cluster is)";
+            error = "the ClickHouse URL option '" + name + "' is not known (cluster is)" +
+                    password_hint(name);
             return std::nullopt;
         }
         if (!is_plain_identifier(value)) {
@@ -269,16 +280,46 @@ std::optional<ClickHouseUrl> clickhouse_from(const Authority& authority, std::st
 
 // The URL as the user wrote it but with the password, if any, replaced by "***": error
 // messages repeat the URL, and must not repeat a secret.
+// The query's values are replaced too, but for the options strata knows, none of which is a
+// secret: an unknown option may be a `password=` or a token a user tried.
+std::string redacted_query(std::string_view query) {
+    std::string out;
+    std::size_t start = 0;
+    while (start <= query.size()) {
+        std::size_t end = query.find('&', start);
+        if (end == std::string_view::npos) end = query.size();
+        const std::string_view item = query.substr(start, end - start);
+        const auto equals = item.find('=');
+        const std::string_view name = item.substr(0, equals);
+        const bool known = name == "sslmode" || name == "connect_timeout" ||
+                           name == "application_name" || name == "cluster";
+        if (start) out += '&';
+        out += equals == std::string_view::npos || known ? std::string(item)
+                                                         : std::string(name) + "=***";
+        start = end + 1;
+    }
+    return out;
+}
+
 std::string redacted(std::string_view text, std::size_t after_scheme) {
     std::string_view rest = text.substr(after_scheme);
-    std::size_t authority_end = rest.find_first_of("/?#");
-    std::string_view authority = rest.substr(0, authority_end);
-    auto at = authority.rfind('@');
-    if (at == std::string_view::npos) return std::string(text);
-    auto colon = authority.substr(0, at).find(':');
-    if (colon == std::string_view::npos) return std::string(text);
+    std::string tail;  // the query and fragment, the query's values redacted
+    if (const auto mark = rest.find('?'); mark != std::string_view::npos) {
+        const auto hash = rest.find('#', mark);
+        tail = "?" + redacted_query(rest.substr(mark + 1, hash == std::string_view::npos
+                                                              ? std::string_view::npos
+                                                              : hash - mark - 1));
+        if (hash != std::string_view::npos) tail += rest.substr(hash);
+        rest = rest.substr(0, mark);
+    }
+    const std::size_t authority_end = rest.find_first_of("/#");
+    const std::string_view authority = rest.substr(0, authority_end);
+    const auto at = authority.rfind('@');
+    const auto colon = at == std::string_view::npos ? at : authority.substr(0, at).find(':');
+    if (colon == std::string_view::npos)
+        return std::string(text.substr(0, after_scheme)) + std::string(rest) + tail;
     return std::string(text.substr(0, after_scheme + colon + 1)) + "***" +
-           std::string(text.substr(after_scheme + at));
+           std::string(rest.substr(at)) + tail;
 }
 
 }  // namespace
