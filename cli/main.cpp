@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -43,6 +44,9 @@ int verbosity_asked(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A file grown past the size limit (ulimit -f) is a write that fails, as on a full disk,
+    // and is said as such with exit 2, not a process killed without a word.
+    std::signal(SIGXFSZ, SIG_IGN);
     try {
         // Logs go to stderr so that stdout stays clean for --format json.
         spdlog::set_default_logger(spdlog::stderr_color_mt("strata"));

@@ -538,6 +538,16 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     // A dry run without --state reads the state from the customer database, where runs are
     // stored by default.
     SQLite::Database* state_db = state ? state.get() : options.dry_run ? loaded->db.get() : nullptr;
+    // A stored run refuses strata_* tables strata did not make; a dry run, which reads them
+    // for moves, cooldowns and the cap, refuses them too rather than read them as no runs.
+    if (options.dry_run && state_db) {
+        StoreError foreign;
+        if (!state_tables(*state_db, foreign)) {
+            err << "strata run: " << foreign.message << '\n';
+            if (json) write_json_error(out, "database", foreign.message);
+            return kExitEnvironment;
+        }
+    }
     auto report = execute_run(*loaded->rules, *loaded->db, state_db, run_options, error);
     if (run_options.progress) err << "\r\033[K";
     if (!report) {

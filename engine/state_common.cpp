@@ -20,6 +20,15 @@ std::string describe(const SQLite::Exception& e, const std::string& what) {
     const int code = e.getErrorCode();
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
         return what + ": the database is locked by another process";
+    if (e.getExtendedErrorCode() == SQLITE_READONLY_DBMOVED)
+        return what +
+               ": the file was removed or replaced while this command had it open (a first run "
+               "that fails removes the state file it made, also while another run waits for "
+               "it); run the command again";
+    if (e.getExtendedErrorCode() == SQLITE_IOERR_WRITE)
+        return what +
+               ": a write to the file failed (disk I/O error: the file may have reached the size "
+               "limit of this process, ulimit -f, or the disk is failing)";
     if (code == SQLITE_READONLY)
         return what +
                ": the database is read-only (make it writable, or keep the run state in another "

@@ -390,6 +390,15 @@ std::string foreign_state_tables(SQLite::Database& db) {
         {"strata_outbox",
          {"idempotency_key", "ruleset", "version", "trigger_id", "customer_key", "action", "type",
           "payload", "run_id", "as_of", "status", "attempt"}},
+        {"strata_rulesets", {"ruleset_id", "name"}},
+        {"strata_segments", {"ruleset", "code", "name"}},
+        {"strata_versions", {"ruleset", "version", "sha256", "source", "first_seen"}},
+        {"strata_aggregate_state",
+         {"ruleset", "run_id", "version", "rules_sha256", "as_of", "layout", "customers", "facts"}},
+        {"strata_aggregate_blocks", {"ruleset", "block", "customers", "states"}},
+        {"strata_population_fits", {"run_id", "call", "fit"}},
+        // The oldest layouts' tables, which a run moves to the stays.
+        {"strata_membership", {"run_id", "customer_key", "segment", "tactical"}},
     };
     for (const auto& [table, columns] : kOwnColumns) {
         if (!has_table(db, table)) continue;
@@ -428,6 +437,10 @@ std::unique_ptr<SQLite::Database> open_state(const std::string& path, StoreError
     }
     if (std::filesystem::is_directory(path, ec)) {
         error.message = what + ": it is a folder, not a file";
+        return nullptr;
+    }
+    if (const std::string kind = files::special_file_kind(path); !kind.empty()) {
+        error.message = what + ": it is " + kind + ", not a SQLite file";
         return nullptr;
     }
     try {

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "engine/reader.hpp"
+#include "files/folder.hpp"
 
 namespace strata {
 
@@ -84,6 +85,10 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, StoreE
     }
     if (std::filesystem::is_directory(path, ec)) {
         error.message = "database '" + path + "' is a directory, not a SQLite file";
+        return nullptr;
+    }
+    if (const std::string kind = files::special_file_kind(path); !kind.empty()) {
+        error.message = "database '" + path + "' is " + kind + ", not a SQLite file";
         return nullptr;
     }
     for (int attempt = 1;; ++attempt)

@@ -26,4 +26,21 @@ std::string folder_problem(const std::string& path) {
     return "";
 }
 
+std::string special_file_kind(const std::string& path) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (ec) return "";
+    switch (status.type()) {
+        case std::filesystem::file_type::fifo:
+            return "a FIFO";
+        case std::filesystem::file_type::socket:
+            return "a socket";
+        case std::filesystem::file_type::block:
+        case std::filesystem::file_type::character:
+            return "a device";
+        default:
+            return "";
+    }
+}
+
 }  // namespace strata::files

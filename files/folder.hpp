@@ -11,4 +11,9 @@ namespace strata::files {
 // (permission denied)".
 std::string folder_problem(const std::string& path);
 
+// What `path` is when it exists but is neither a regular file (nor a link to one) nor a folder:
+// "a FIFO", "a socket", "a device"; "" otherwise. Opening a FIFO waits for a writer that may
+// never come, so a database path is checked before SQLite opens it.
+std::string special_file_kind(const std::string& path);
+
 }  // namespace strata::files

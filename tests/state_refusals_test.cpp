@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "history_fixture.hpp"
+#include "process_support.hpp"
 #include "test_support.hpp"
 
 using namespace strata::testing;
@@ -55,6 +57,35 @@ TEST_CASE("a strata_* table that strata did not make is refused, and left as it 
     CHECK(json_at(json.out, "$.error.message").find(own) != std::string::npos);
     const Run runs = run_cli({"runs", "--db", db, "--format", "json"});
     CHECK(json_at(runs.out, "$.error.message").find(own) != std::string::npos);
+}
+
+// Every table strata keeps its state in is checked, not only the runs, stays and outbox: a
+// user's strata_versions was found only after the schema beside it was stored, and a dry run
+// read a foreign strata_runs as no runs at all (review AN3).
+TEST_CASE("each strata_* table of the state is checked, also by a dry run") {
+    TempDir dir;
+    const auto rules = dir.write("tiers.yaml", kRules);
+    const auto db = dir.database("base.db", kBase);
+    for (const char* table : {"strata_versions", "strata_rulesets", "strata_segments",
+                              "strata_aggregate_state", "strata_population_fits"}) {
+        CAPTURE(table);
+        const std::string name = std::string(table) + ".db";
+        const auto state = dir.database(name, "CREATE TABLE " + std::string(table) + " (x);");
+        const Run r =
+            run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01", "--state", state});
+        CHECK(r.code == 2);
+        CHECK(r.err.find("has a table " + std::string(table) + " that strata did not make") !=
+              std::string::npos);
+        SQLite::Database read(state, SQLite::OPEN_READONLY);
+        CHECK(read.execAndGet("SELECT group_concat(name) FROM sqlite_schema").getString() == table);
+    }
+    const auto foreign_runs = dir.database("runs.db", "CREATE TABLE strata_runs (a, b);");
+    const Run dry = run_cli({"run", rules, "--db", db, "--as-of", "2026-10-01", "--dry-run",
+                             "--state", foreign_runs, "--format", "json"});
+    CHECK(dry.code == 2);
+    CHECK(json_at(dry.out, "$.error.message")
+              .find("has a table strata_runs that strata did not "
+                    "make") != std::string::npos);
 }
 
 TEST_CASE("export and outbox list with --format json print the error object when they fail") {
@@ -213,4 +244,53 @@ TEST_CASE("runs, history, versions and show refuse a --wait that is no duration 
             CHECK(json.out.find("{\"format\":1,\"error\":{\"kind\":\"usage\"") == 0);
         }
     }
+}
+
+// A FIFO given as a database waited for a writer forever (SQLite opens it as a file); a file
+// grown past `ulimit -f` killed the process by SIGXFSZ, with no word and no exit 2 (review AN1,
+// AN5). Both are now said and exit 2, and nothing is stored.
+TEST_CASE("a FIFO as a database, and a state file past the size limit, exit 2 with a reason") {
+    TempDir dir;
+    const std::string rules = dir.write("halves.yaml",
+                                        "ruleset: halves\nversion: 1\ngeneral:\n  segments:\n"
+                                        "    - id: odd\n      when: customer_id % 2 == 1\n"
+                                        "    - id: even\n      when: otherwise\n");
+    const std::string db = dir.database(
+        "base.db",
+        "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY);"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+        "INSERT INTO customers SELECT i FROM n;");
+    const std::string fifo = dir.file("fifo.db");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {STRATA_BINARY, "runs", "--state", fifo},
+             {STRATA_BINARY, "outbox", "list", "--state", fifo},
+             {STRATA_BINARY, "run", rules, "--db", db, "--as-of", "2026-10-01", "--state", fifo},
+             {STRATA_BINARY, "run", rules, "--db", db, "--as-of", "2026-10-01", "--dry-run",
+              "--state", fifo},
+             {STRATA_BINARY, "run", rules, "--db", fifo, "--as-of", "2026-10-01"}}) {
+        CAPTURE(args[1]);
+        const Ended ended = finish_or_kill(start(args, dir.file("out"), dir.file("err")), deadline);
+        CHECK_FALSE(ended.killed);
+        CHECK(ended.exit_code == 2);
+        const std::string said = slurp(dir.file("err"));
+        CHECK(said.find("'" + fifo + "'") != std::string::npos);
+        CHECK(said.find("is a FIFO, not a SQLite file") != std::string::npos);
+    }
+    // The state of 20,000 customers does not fit in 100 blocks.
+    const std::string state = dir.file("state.db");
+    const Ended limited = finish_or_kill(
+        start({"/bin/sh", "-c",
+               "ulimit -f 100 && exec \"$0\" run \"$1\" --db \"$2\" --as-of 2026-10-01 --state "
+               "\"$3\"",
+               STRATA_BINARY, rules, db, state},
+              dir.file("out"), dir.file("err")),
+        deadline);
+    CHECK_FALSE(limited.killed);
+    CHECK(limited.exit_code == 2);
+    CHECK(slurp(dir.file("err"))
+              .find("the file may have reached the size limit of this process, "
+                    "ulimit -f") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(state));
 }
