@@ -250,13 +250,17 @@ std::optional<Constant> Model::constant_as_written(const Expr& e) const {
         const Duration* dur = dur_lit ? std::get_if<Duration>(&dur_lit->value) : nullptr;
         if (l && dur) {
             const int sign = add ? 1 : -1;
+            // A date or offset past the calendar's range is null in a run: no constant here.
             if (l->kind == Constant::Kind::AsOfDate) {
-                l->offset.months += sign * dur->months;
-                l->offset.days += sign * dur->days;
+                const auto offset = combined_durations(l->offset, *dur, sign);
+                if (!offset) return Constant{};
+                l->offset = *offset;
                 return l;
             }
             if (l->kind == Constant::Kind::FixedDate) {
-                l->number = add_duration(Date{static_cast<int32_t>(l->number)}, *dur, sign).days;
+                const auto moved = moved_date(Date{static_cast<int32_t>(l->number)}, *dur, sign);
+                if (!moved) return Constant{};
+                l->number = moved->days;
                 return l;
             }
             return Constant{};
@@ -362,7 +366,10 @@ Pred Model::comparison(const Expr& e, ast::BinaryOp op, const Expr& lhs_in, cons
         const Expr& date = *call->args[0];
         const bool since = call->fn == bound::Fn::DaysSince ||
                            std::holds_alternative<bound::AsOf>(call->args[1]->node);
-        if (since && (date.type == Type::Date || date.type == Type::Any) && !constant(date)) {
+        // A count of days past 32 bits has no as_of offset (and no date a run could give).
+        const bool fits = right->number >= INT32_MIN + 1.0 && right->number <= INT32_MAX;
+        if (since && fits && (date.type == Type::Date || date.type == Type::Any) &&
+            !constant(date)) {
             lhs = &date;
             op = mirrored(op);
             Constant c;

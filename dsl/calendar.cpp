@@ -41,27 +41,42 @@ bool is_valid_civil(int year, int month, int day) {
 
 // Era-based conversion: 400-year eras of 146097 days, with years starting in March so
 // that the leap day falls at the end of the year.
-int32_t days_from_civil(int year, int month, int day) {
-    const int y = year - (month <= 2 ? 1 : 0);
-    const int era = (y >= 0 ? y : y - 399) / 400;
-    const int year_of_era = y - era * 400;
+namespace {
+
+// days_from_civil in 64 bits, for years whose days pass 32 bits.
+int64_t wide_days_from_civil(int64_t year, int month, int day) {
+    const int64_t y = year - (month <= 2 ? 1 : 0);
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t year_of_era = y - era * 400;
     const int shifted_month = month > 2 ? month - 3 : month + 9;
     const int day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    const int day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    const int64_t day_of_era =
+        year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     return era * 146097 + day_of_era - 719468;
 }
 
+bool fits_32_bits(int64_t v) {
+    return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+}  // namespace
+
+int32_t days_from_civil(int year, int month, int day) {
+    return static_cast<int32_t>(wide_days_from_civil(year, month, day));
+}
+
 CivilDate civil_from_days(int32_t days) {
-    const int z = days + 719468;
-    const int era = (z >= 0 ? z : z - 146096) / 146097;
-    const int day_of_era = z - era * 146097;
+    // In 64 bits, for the days near the ends of 32 bits; the year fits an int again.
+    const int64_t z = int64_t{days} + 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const int day_of_era = static_cast<int>(z - era * 146097);
     const int year_of_era =
         (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
     const int day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     const int shifted_month = (5 * day_of_year + 2) / 153;
     const int day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
     const int month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
-    const int year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+    const int year = static_cast<int>(year_of_era + era * 400 + (month <= 2 ? 1 : 0));
     return {year, month, day};
 }
 
@@ -164,24 +179,47 @@ std::string shown_duration(Duration d, const std::string& written) {
     return written.empty() ? format_duration(d) : written;
 }
 
-Date add_duration(Date d, Duration dur, int sign) {
+std::optional<Date> moved_date(Date d, Duration dur, int sign) {
     if (dur.months != 0) {
         const auto c = civil_from_days(d.days);
-        const int total = c.year * 12 + (c.month - 1) + sign * dur.months;
+        // In 64 bits: a month count of 32 bits times a sign, plus the years', does not fit 32.
+        const int64_t total = int64_t{c.year} * 12 + (c.month - 1) + int64_t{sign} * dur.months;
         // Floor division: before the year 1 the total is negative (0001-01 - 13mo is
         // -0001-12), and truncation would give month 0 of the wrong year.
-        const int year = total >= 0 ? total / 12 : -((-total + 11) / 12);
-        const int month = total - year * 12 + 1;
-        const int day = std::min(c.day, days_in_month(year, month));
-        d = Date{days_from_civil(year, month, day)};
+        const int64_t year = total >= 0 ? total / 12 : -((-total + 11) / 12);
+        const int month = static_cast<int>(total - year * 12 + 1);
+        // Leap years repeat every 400, so the year's place in 400 decides February.
+        const int day = std::min(c.day, days_in_month(static_cast<int>(year % 400), month));
+        const int64_t moved = wide_days_from_civil(year, month, day);
+        if (!fits_32_bits(moved)) return std::nullopt;
+        d = Date{static_cast<int32_t>(moved)};
     }
-    return Date{d.days + sign * dur.days};
+    const int64_t days = int64_t{d.days} + int64_t{sign} * dur.days;
+    if (!fits_32_bits(days)) return std::nullopt;
+    return Date{static_cast<int32_t>(days)};
+}
+
+std::optional<DateTime> moved_date(DateTime t, Duration dur, int sign) {
+    const Date day = to_date(t);
+    const int64_t time_of_day = t.seconds - int64_t{day.days} * 86400;
+    const auto moved = moved_date(day, dur, sign);
+    if (!moved) return std::nullopt;
+    return DateTime{int64_t{moved->days} * 86400 + time_of_day};
+}
+
+Date add_duration(Date d, Duration dur, int sign) {
+    return moved_date(d, dur, sign).value_or(d);
 }
 
 DateTime add_duration(DateTime t, Duration dur, int sign) {
-    const Date day = to_date(t);
-    const int64_t time_of_day = t.seconds - int64_t{day.days} * 86400;
-    return DateTime{int64_t{add_duration(day, dur, sign).days} * 86400 + time_of_day};
+    return moved_date(t, dur, sign).value_or(t);
+}
+
+std::optional<Duration> combined_durations(Duration x, Duration y, int sign) {
+    const int64_t months = int64_t{x.months} + int64_t{sign} * y.months;
+    const int64_t days = int64_t{x.days} + int64_t{sign} * y.days;
+    if (!fits_32_bits(months) || !fits_32_bits(days)) return std::nullopt;
+    return Duration{static_cast<int32_t>(months), static_cast<int32_t>(days)};
 }
 
 Date today_utc() {

@@ -62,8 +62,19 @@ std::string format_duration(Duration d);
 std::string shown_duration(Duration d, const std::string& written);
 
 // date ± duration: months first (clamping the day to the month's end), then days.
+// REQUIRES: the moved date within moved_date's range (a window or cooldown from as_of); the
+// date is returned unmoved otherwise.
 Date add_duration(Date d, Duration dur, int sign);
 DateTime add_duration(DateTime t, Duration dur, int sign);
+
+// The language's own arithmetic, which a result that does not fit makes null (nullopt), as
+// integer overflow does: a date whose day number leaves 32 bits (about 5.8 million years from
+// 1970) after its months move or after its days, and a duration whose months or days leave
+// 32 bits.
+std::optional<Date> moved_date(Date d, Duration dur, int sign);
+std::optional<DateTime> moved_date(DateTime t, Duration dur, int sign);
+// x + sign·y.
+std::optional<Duration> combined_durations(Duration x, Duration y, int sign);
 
 inline DateTime to_datetime(Date d) {
     return DateTime{int64_t{d.days} * 86400};

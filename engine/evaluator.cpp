@@ -163,7 +163,12 @@ class Evaluator {
                 return -*i;
             }
             if (const auto* d = std::get_if<double>(&v)) return -*d;
-            if (const auto* d = std::get_if<Duration>(&v)) return Duration{-d->months, -d->days};
+            if (const auto* d = std::get_if<Duration>(&v)) {
+                // combined_durations(0, d, -1) without the optional, which GCC 12 warns of:
+                // only the lowest 32-bit value has no negation.
+                if (d->months == INT32_MIN || d->days == INT32_MIN) return {};
+                return Duration{-d->months, -d->days};
+            }
             return {};
         });
     }

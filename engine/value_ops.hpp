@@ -52,6 +52,12 @@ inline Value date_difference(const Value& a, const Value& b) {
     return out;
 }
 
+// A result of the calendar's arithmetic, or null where it does not fit.
+template <class T>
+Value or_null(const std::optional<T>& v) {
+    return v ? Value{*v} : Value{};
+}
+
 inline Value arithmetic(BinaryOp op, const Value& l, const Value& r) {
     if (is_null(l) || is_null(r)) return {};
     const auto* li = std::get_if<int64_t>(&l);
@@ -110,15 +116,14 @@ inline Value arithmetic(BinaryOp op, const Value& l, const Value& r) {
     }
     const int sign = op == BinaryOp::Sub ? -1 : 1;
     if (const auto* dur = std::get_if<Duration>(&r)) {
-        if (const auto* d = std::get_if<Date>(&l)) return add_duration(*d, *dur, sign);
-        if (const auto* t = std::get_if<DateTime>(&l)) return add_duration(*t, *dur, sign);
-        if (const auto* d2 = std::get_if<Duration>(&l)) {
-            return Duration{d2->months + sign * dur->months, d2->days + sign * dur->days};
-        }
+        if (const auto* d = std::get_if<Date>(&l)) return or_null(moved_date(*d, *dur, sign));
+        if (const auto* t = std::get_if<DateTime>(&l)) return or_null(moved_date(*t, *dur, sign));
+        if (const auto* d2 = std::get_if<Duration>(&l))
+            return or_null(combined_durations(*d2, *dur, sign));
     }
     if (const auto* dur = std::get_if<Duration>(&l); dur && op == BinaryOp::Add) {
-        if (const auto* d = std::get_if<Date>(&r)) return add_duration(*d, *dur, 1);
-        if (const auto* t = std::get_if<DateTime>(&r)) return add_duration(*t, *dur, 1);
+        if (const auto* d = std::get_if<Date>(&r)) return or_null(moved_date(*d, *dur, 1));
+        if (const auto* t = std::get_if<DateTime>(&r)) return or_null(moved_date(*t, *dur, 1));
     }
     if (op == BinaryOp::Sub && std::holds_alternative<Date>(l) && std::holds_alternative<Date>(r)) {
         return date_difference(r, l);

@@ -71,17 +71,18 @@ std::optional<Duration> Lowering::constant_duration(const bound::Expr& e) {
         if (let.type == Type::Duration) return constant_duration(*let.expr);
         return std::nullopt;
     }
+    // A negation or a sum that leaves the durations' range is null, as the engine has it:
+    // not a constant here, and a single null case in duration_cases.
     if (const auto* u = std::get_if<bound::Unary>(&e.node); u && u->op == ast::UnaryOp::Negate) {
         auto d = constant_duration(*u->operand);
-        if (d) return Duration{-d->months, -d->days};
+        if (d) return combined_durations(Duration{}, *d, -1);
         return std::nullopt;
     }
     if (const auto* b = std::get_if<bound::Binary>(&e.node);
         b && (b->op == BinaryOp::Add || b->op == BinaryOp::Sub)) {
         auto x = constant_duration(*b->lhs), y = constant_duration(*b->rhs);
         if (!x || !y) return std::nullopt;
-        const int sign = b->op == BinaryOp::Sub ? -1 : 1;
-        return Duration{x->months + sign * y->months, x->days + sign * y->days};
+        return combined_durations(*x, *y, b->op == BinaryOp::Sub ? -1 : 1);
     }
     return std::nullopt;
 }
@@ -174,7 +175,7 @@ std::optional<Lowering::DurationCases> Lowering::duration_cases(const bound::Exp
         auto cases = duration_cases(*u->operand, fact);
         if (cases)
             for (auto& c : *cases)
-                if (c.second) c.second = Duration{-c.second->months, -c.second->days};
+                if (c.second) c.second = combined_durations(Duration{}, *c.second, -1);
         return cases;
     }
     if (const auto* b = std::get_if<bound::Binary>(&e.node);
@@ -188,8 +189,7 @@ std::optional<Lowering::DurationCases> Lowering::duration_cases(const bound::Exp
         for (const auto& [cx, dx] : *x)
             for (const auto& [cy, dy] : *y) {
                 std::optional<Duration> sum;
-                if (dx && dy)
-                    sum = Duration{dx->months + sign * dy->months, dx->days + sign * dy->days};
+                if (dx && dy) sum = combined_durations(*dx, *dy, sign);
                 out.emplace_back(both(cx, cy), sum);
             }
         return out;
