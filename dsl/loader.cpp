@@ -143,6 +143,7 @@ class Loader : public YamlReader {
     }
 
   private:
+    std::set<int> segment_nodes_;  // the segments read, by place in the file
     std::string table_name(const YAML::Node& n, const std::string& what) {
         auto s = scalar(n, what);
         if (!s) return {};
@@ -289,6 +290,19 @@ class Loader : public YamlReader {
         if (depth > 32) {
             error(Code::Limit, seg.location,
                   "tactical segments are nested too deeply (more than 32 levels)");
+            return;
+        }
+        // A YAML alias (*name) repeats the anchored node, place and all. Its segments are
+        // refused below for their ids; they are not read again, since aliases of aliases
+        // would repeat a small file's segments exponentially many times.
+        if (n.Mark().pos >= 0 && !segment_nodes_.insert(n.Mark().pos).second) {
+            const YAML::Node id = n["id"];
+            const bool named = id && id.IsScalar();
+            error(Code::DuplicateId, named ? node_location(id) : seg.location,
+                  "duplicate segment id '" + (named ? id.Scalar() : std::string()) +
+                      "': a YAML alias (*name) repeats the segment written here; each segment "
+                      "needs an id of its own: write the copy out, or define it once in the "
+                      "top-level tactical list with within");
             return;
         }
         const std::string named = n["id"] && n["id"].IsScalar() ? "'" + n["id"].Scalar() + "'" : "";
