@@ -488,9 +488,10 @@ int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
                 "needed") +
             (rules_only ? ". The rule file's own size is what needs it: a file of thousands of "
                           "segments (under first_match each depends on every one before it)"
-                        : ", and nothing was stored. A rule file's aggregates keep memory for "
+                        : ", and nothing was stored. A rule file's values keep memory for "
                           "every customer: a cv() per day over a long window keeps a number per "
-                          "day and customer");
+                          "day and customer, and each let that joins texts up to 64 KB per "
+                          "customer");
         err << "strata: " << message << '\n';
         if (json_format_given(app, args)) write_json_error(out, "memory", message);
         return kExitEnvironment;
