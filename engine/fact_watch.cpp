@@ -150,11 +150,18 @@ bool raise_watch(const std::string& path, const std::string& table, bool create,
                 forget_all.exec();
             }
         }
-        SQLite::Statement raise(db, "UPDATE strata_fact_watch SET watermark = (SELECT max(" +
-                                        *rowid + ") FROM " + quote_identifier(table) +
-                                        ") WHERE fact_table = ? AND (SELECT max(" + *rowid +
-                                        ") FROM " + quote_identifier(table) +
-                                        ") >= coalesce(watermark, -9223372036854775808)");
+        // Raised to the highest rowid, or lowered to it where the rows at the top were
+        // deleted (or a VACUUM renumbered them): rows added then take rowids at or below the
+        // old watermark, and their inserts would count as changes until the rowids passed it
+        // again, every run a full one. Lowering counts as a change: a state another ruleset
+        // kept read up to the old watermark, and rows added between the two would not be read
+        // by its next run.
+        SQLite::Statement raise(
+            db,
+            "UPDATE strata_fact_watch SET changes = changes + (top IS NOT watermark AND "
+            "watermark IS NOT NULL AND (top IS NULL OR top < watermark)), watermark = top "
+            "FROM (SELECT max(" +
+                *rowid + ") AS top FROM " + quote_identifier(table) + ") WHERE fact_table = ?");
         raise.bind(1, table);
         raise.exec();
         db.exec(

@@ -32,7 +32,8 @@ std::string table_definition(SQLite::Database& data, const std::string& table);
 
 // Before a stored run reads: raises the watch's watermark of `table` (in the customer database
 // at `path`, opened read-write for this only) to the table's highest rowid now, so that every
-// change to a row the run is about to read is counted from here on; the run then reads only up
+// change to a row the run is about to read is counted from here on (or lowers it there, when
+// the top rows were deleted, counting that as a change); the run then reads only up
 // to that watermark (rows added meanwhile are the next run's). With `create`, a missing watch is
 // installed first; a watch installed again (its table was dropped and made again) bumps the
 // change count, so no state kept before can be taken for current. Returns false with `error` set

@@ -586,3 +586,33 @@ TEST_CASE("incremental: a change counted under the watch another ruleset raised 
                        "or the watch's, raised to rowid 202 by another run since, since run 1: "
                        "facts are not only appended");
 }
+
+TEST_CASE("incremental: after the newest fact rows are deleted, appends are incremental again") {
+    // Rows added after a delete at the top take rowids at or below the old watermark. The
+    // watermark was only ever raised, so their inserts counted as changes and every run was a
+    // full one, until the rowids passed it again (review AK2). The full run after the delete
+    // lowers it; lowering counts as a change, so a state another ruleset kept up to the old
+    // watermark is not taken for current.
+    Shop shop;
+    REQUIRE(shop.run().code == 0);
+    shop.sql("DELETE FROM orders WHERE order_id > 190");
+    const Run after_delete = shop.run();
+    REQUIRE_MESSAGE(after_delete.code == 0, after_delete.err);
+    CHECK(mode(after_delete) == "full");
+    for (int day = 0; day < 3; ++day) {
+        CAPTURE(day);
+        shop.sql(
+            "INSERT INTO orders (customer_id, order_date, amount) VALUES (3, '2026-10-30', "
+            "5), (4, '2026-10-31', 6)");
+        const Run r = shop.run();
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        CHECK(mode(r) == "incremental");
+        const Run full = run_cli({"run", shop.file, "--db", shop.db, "--state", shop.state,
+                                  "--dry-run", "--format", "json"});
+        REQUIRE_MESSAGE(full.code == 0, full.err);
+        CHECK(json_at(r.out, "$.value_total") == json_at(full.out, "$.value_total"));
+        CHECK(json_at(r.out, "$.segments") == json_at(full.out, "$.segments"));
+    }
+    SQLite::Database db(shop.db, SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT watermark FROM strata_fact_watch").getInt64() == 196);
+}
