@@ -49,6 +49,19 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
     if (writable_state && writable_state_file != file_identity(state_path)) writable_state.reset();
     if (!writable_state) {
         StoreError error;
+        // A file that holds no runs (another file moved to the path since the thresholds
+        // were loaded) is not made a state here: open_state would add strata's tables to it.
+        {
+            auto reading = open_read_only(state_path, error, options.busy_timeout_ms);
+            if (!reading) return store_failed(error);
+            const auto tables = state_tables(*reading, error);
+            if (!tables) return store_failed(error);
+            if (!tables->runs)
+                return fail(Kind::NoRun,
+                            "no runs are stored in '" + state_path +
+                                "' any longer: the file was replaced since the thresholds were "
+                                "loaded; nothing was stored");
+        }
         writable_state = open_state(state_path, error, options.busy_timeout_ms, false);
         if (!writable_state) return store_failed(error);
         writable_state_file = file_identity(state_path);

@@ -250,6 +250,18 @@ struct Engine::Impl {
                                      int64_t besides) const {
         const int64_t batch_now = latest_batch_run(state, rules->rules.ruleset, besides);
         if (batch_now == l.batch_run) return std::nullopt;
+        // The run the thresholds came from is gone: the state file was replaced by an older
+        // copy (or another file) since they were loaded.
+        if (batch_now < l.batch_run)
+            return live::fail(
+                Kind::Stale, "the state no longer holds run " + std::to_string(l.batch_run) +
+                                 " of ruleset '" + rules->rules.ruleset + "', whose thresholds " +
+                                 "are in use (" +
+                                 (batch_now ? "its latest batch run is " + std::to_string(batch_now)
+                                            : std::string("it holds no batch run of it")) +
+                                 "): the file was replaced since they were loaded (a copy "
+                                 "restored from before?); nothing was stored: load the "
+                                 "thresholds again (Engine::refresh) and apply again");
         return live::fail(Kind::Stale, "run " + std::to_string(batch_now) + " of ruleset '" +
                                            rules->rules.ruleset +
                                            "' was stored after the thresholds in use (of run " +

@@ -441,3 +441,63 @@ TEST_CASE("Engine: apply() at a day before an evaluation stored since it loaded 
     SQLite::Database state(base.state, SQLite::OPEN_READONLY);
     CHECK(state.execAndGet("SELECT count(*) FROM strata_runs").getInt64() == 2);
 }
+
+// A state file replaced while an Engine holds thresholds: apply() added strata's tables to a
+// file that held no runs, and called an older copy's run "stored after the thresholds" (review
+// AL1). Neither file is changed now, and each refusal says what happened.
+TEST_CASE("Engine: apply() after the state file was replaced stores nothing and says why") {
+    TempDir dir;
+    const std::string db = dir.file("retail.db"), state = dir.file("state.db");
+    const std::string rules = std::string(STRATA_SOURCE_DIR) + "/rules/retail-rfm.yaml";
+    REQUIRE(run_cli({"demo-data", "--kind", "retail", "--customers", "200", "--out", db}).code ==
+            0);
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-01"}).code ==
+            0);
+    const std::string older = dir.file("older.db");
+    std::filesystem::copy_file(state, older);
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-02"}).code ==
+            0);
+    auto open = [&] {
+        strata::EngineOptions options;
+        options.rules_path = rules;
+        options.db_path = db;
+        options.state_path = state;
+        options.as_of = "2026-11-03";
+        auto engine = strata::Engine::open(options);
+        REQUIRE(engine.ok());
+        return std::move(engine.value());
+    };
+    const std::string not_a_state = dir.file("copy.db");
+    std::filesystem::copy_file(db, not_a_state);
+    const auto strata_tables = [](const std::string& path) {
+        SQLite::Database read(path, SQLite::OPEN_READONLY);
+        return read.execAndGet("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'strata%'")
+            .getInt64();
+    };
+    {
+        strata::Engine engine = open();
+        std::filesystem::copy_file(not_a_state, state,
+                                   std::filesystem::copy_options::overwrite_existing);
+        auto refused = engine.apply("8");
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().kind == strata::EngineError::Kind::NoRun);
+        CHECK(refused.error().message.find("no runs are stored in '" + state + "' any longer") ==
+              0);
+        CHECK(strata_tables(state) == 0);
+    }
+    std::filesystem::copy_file(older, state, std::filesystem::copy_options::overwrite_existing);
+    REQUIRE(run_cli({"run", rules, "--db", db, "--state", state, "--as-of", "2026-11-02"}).code ==
+            0);
+    {
+        strata::Engine engine = open();  // run 2's thresholds
+        std::filesystem::copy_file(older, state, std::filesystem::copy_options::overwrite_existing);
+        auto refused = engine.apply("8");
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().kind == strata::EngineError::Kind::Stale);
+        CHECK(refused.error().message.find("the state no longer holds run 2 of ruleset "
+                                           "'retail-rfm', whose thresholds are in use (its latest "
+                                           "batch run is 1)") == 0);
+        SQLite::Database read(state, SQLite::OPEN_READONLY);
+        CHECK(read.execAndGet("SELECT count(*) FROM strata_runs").getInt64() == 1);
+    }
+}

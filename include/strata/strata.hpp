@@ -63,7 +63,8 @@ struct EngineError {
         Usage,         // a bad option (an as_of that is not a date, or before the run's; a
                        // rule file path that cannot be read)
         Stale,         // apply(): a batch run was stored after the thresholds in use were
-                       // loaded; refresh() and apply again
+                       // loaded, or the state file was replaced by one without their run;
+                       // refresh() and apply again
     };
     Kind kind = Kind::Database;
     std::string message;
