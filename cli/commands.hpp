@@ -226,6 +226,7 @@ struct ReportOptions {
     std::optional<int64_t> run;          // default: the ruleset's latest run
     std::optional<int64_t> compare;      // default: the ruleset's run before `run`
     std::string out;                     // the HTML file
+    std::string wait = "30s";            // how long to wait while a run holds the state
 };
 
 // Writes the HTML report of a stored run (report/, docs/report.md) and prints its path. Exit 2

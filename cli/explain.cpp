@@ -34,6 +34,7 @@ struct ExplainOptions {
     std::optional<int64_t> run;
     bool text_key = false;
     Format format = Format::Text;
+    std::string wait = kReadWait;  // how long to wait while a run holds a database
 };
 
 // A text longer than kShownTextBytes is shown by its first kShownStartBytes (whole
@@ -294,6 +295,8 @@ void print_json(std::ostream& out, const Explanation& e, const StoredPlacement* 
 int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& err) {
     int exit_code = kExitOk;
     const bool json = options.format == Format::Json;
+    if (!wait_is_duration("explain", options.wait, err, json ? &out : nullptr))
+        return kExitEnvironment;
     if (is_postgres_url(options.db) || is_clickhouse_url(options.db)) {
         auto usage = [&](const std::string& message) {
             err << "strata explain: " << message << '\n';
@@ -341,15 +344,19 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
     SQLite::Database* state = nullptr;
     if (options.run || names_ruleset(options.rules)) {
         stored = load_stored_run_explain(options.rules, options.run, options.db, options.state,
-                                         keys, err, json ? &out : nullptr, exit_code);
+                                         keys, err, json ? &out : nullptr, exit_code, options.wait);
         if (!stored) return exit_code;
         state = stored->state.state;
     } else {
-        loaded = load_rules(options.rules, options.db, err, exit_code, json ? &out : nullptr);
+        const int wait_ms = busy_timeout_ms(*parse_duration(options.wait));
+        loaded = load_rules(options.rules, options.db, err, exit_code, json ? &out : nullptr,
+                            DatabaseWait{wait_ms, options.wait});
         if (!loaded) return exit_code;
         if (options.state) {
             StoreError state_error;
-            state_file = open_read_only(*options.state, state_error);
+            state_file = open_read_only(*options.state, state_error, wait_ms);
+            if (state_error.locked)
+                state_error.message += " (waited " + options.wait + ", the --wait)";
             if (!state_file) {
                 err << "strata explain: " << state_error.message << '\n';
                 if (json) write_json_error(out, "database", state_error.message);
@@ -451,6 +458,7 @@ void add_explain(CLI::App& app, int& exit_code, std::ostream& out, std::ostream&
     cmd->add_option("--format", *format, "Output format")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
+    add_read_wait_option(*cmd, options->wait);
     cmd->callback([options, format, &exit_code, &out, &err] {
         options->format = *format == "json" ? Format::Json : Format::Text;
         exit_code = run_explain(*options, out, err);

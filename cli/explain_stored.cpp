@@ -97,7 +97,7 @@ void note_other_rules(const std::string& rules, const LoadedRules& loaded,
 std::optional<StoredRunExplain> load_stored_run_explain(
     const std::string& rules, std::optional<int64_t> run, const std::string& db,
     const std::optional<std::string>& state_path, const std::vector<Value>& keys, std::ostream& err,
-    std::ostream* json_out, int& exit_code) {
+    std::ostream* json_out, int& exit_code, const std::string& wait) {
     // kind: the JSON error's (running.md); not_found for a customer the run did not place.
     auto fail = [&](const std::string& message,
                     const char* kind = "database") -> std::optional<StoredRunExplain> {
@@ -109,11 +109,12 @@ std::optional<StoredRunExplain> load_stored_run_explain(
     const bool by_name = names_ruleset(rules);
     std::optional<LoadedRules> file;
     if (!by_name) {
-        file = load_rules(rules, db, err, exit_code, json_out);
+        file = load_rules(rules, db, err, exit_code, json_out,
+                          DatabaseWait{busy_timeout_ms(*parse_duration(wait)), wait});
         if (!file) return std::nullopt;
     }
     const std::string ruleset = by_name ? rules : file->rules->rules.ruleset;
-    auto state = open_stored_state("explain", db, state_path, err, json_out);
+    auto state = open_stored_state("explain", db, state_path, err, json_out, true, wait);
     if (!state) {
         exit_code = kExitEnvironment;
         return std::nullopt;

@@ -66,6 +66,6 @@ void note_other_rules(const std::string& rules, const LoadedRules& loaded,
 std::optional<StoredRunExplain> load_stored_run_explain(
     const std::string& rules, std::optional<int64_t> run, const std::string& db,
     const std::optional<std::string>& state_path, const std::vector<Value>& keys, std::ostream& err,
-    std::ostream* json_out, int& exit_code);
+    std::ostream* json_out, int& exit_code, const std::string& wait = kReadWait);
 
 }  // namespace strata::cli

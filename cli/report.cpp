@@ -78,7 +78,8 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
         if (!library) return fail(error);
         model = report::gather_from_store(*store, request, error);
     } else {
-        auto stored = open_stored_state("report", options.db, options.state, err, nullptr);
+        auto stored = open_stored_state("report", options.db, options.state, err, nullptr, true,
+                                        options.wait);
         if (!stored) return kExitEnvironment;
         library = report::read_chart_library(binary_dir(), error);
         if (!library) return fail(error);
@@ -139,6 +140,7 @@ void add_report(CLI::App& app, int& exit_code, std::ostream& out, std::ostream& 
                     "The run whose segments the moves start from (default: the run before --run)")
         ->check(whole_number("a run id", INT64_MAX));
     cmd->add_option("--out", options->out, "The HTML file to write")->required();
+    add_read_wait_option(*cmd, options->wait);
     cmd->callback(
         [options, &exit_code, &out, &err] { exit_code = run_report(*options, out, err); });
 }

@@ -187,16 +187,21 @@ TEST_CASE("triggers stops at a run row whose as_of was changed outside strata") 
 
 // A run holds the state while it writes; the commands that only read it gave up after a
 // fixed 5 s. They wait as long as --wait says (30 s by default), and say they waited.
-TEST_CASE("runs, history, triggers, versions and show wait for a held state as --wait says") {
+TEST_CASE("runs, history, triggers, versions, show, report and explain wait as --wait says") {
     Stored s;
     SQLite::Database holder(s.db, SQLite::OPEN_READWRITE);
     holder.exec("BEGIN EXCLUSIVE; UPDATE strata_runs SET ruleset = ruleset;");
-    for (const std::vector<std::string>& args :
-         std::vector<std::vector<std::string>>{{"runs", "--db", s.db},
-                                               {"history", "--db", s.db, "--customer", "7"},
-                                               {"triggers", "--db", s.db},
-                                               {"versions", "--db", s.db},
-                                               {"show", "tiers@1", "--db", s.db}}) {
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"runs", "--db", s.db},
+             {"history", "--db", s.db, "--customer", "7"},
+             {"triggers", "--db", s.db},
+             {"versions", "--db", s.db},
+             {"show", "tiers@1", "--db", s.db},
+             // report and explain said "the --wait" and
+             // had none (review AO2)
+             {"report", "--db", s.db, "--out", s.dir.file("r.html")},
+             {"explain", "tiers", "--db", s.db, "--customer", "7"},
+             {"explain", s.rules, "--db", s.db, "--customer", "7"}}) {
         CAPTURE(args[0]);
         auto with = args;
         with.insert(with.end(), {"--wait", "1s"});
