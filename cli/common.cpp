@@ -275,6 +275,10 @@ void write_csv_field(std::ostream& out, const std::string& s, bool guard_formula
     out << '"';
 }
 
+std::string wait_problem(const std::string& text) {
+    return "--wait '" + text + "' is not a duration like 30s, 2m, 1h or 2d (at most 30d)";
+}
+
 std::optional<int64_t> parse_duration(const std::string& text) {
     if (text.size() < 2 || text.size() > 10) return std::nullopt;
     int64_t number = 0;

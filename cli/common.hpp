@@ -145,6 +145,10 @@ inline constexpr int64_t kMaxDurationSeconds = 30 * 86400;
 // anything else, or beyond 30 days.
 std::optional<int64_t> parse_duration(const std::string& text);
 
+// What is wrong with `text` given as --wait, parse_duration having refused it: "--wait 'soon'
+// is not a duration like 30s, 2m, 1h or 2d (at most 30d)".
+std::string wait_problem(const std::string& text);
+
 // Seconds as SQLite's busy timeout, in milliseconds (an int: 30 days do not fit, so the
 // longest wait it takes is about 24 days).
 inline int busy_timeout_ms(int64_t seconds) {

@@ -121,10 +121,7 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
                              e.message);
         return e.exit_code();
     };
-    if (!wait)
-        return report(
-            EngineError{EngineError::Kind::Usage,
-                        "--wait " + options.wait + " is not a duration like 5s, 2m or 1h"});
+    if (!wait) return report(EngineError{EngineError::Kind::Usage, wait_problem(options.wait)});
     // The library takes an empty as_of for the latest run's; an empty --as-of (an unset
     // variable in a script) is refused as `strata run` refuses it.
     if (options.as_of && !parse_date(*options.as_of))

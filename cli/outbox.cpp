@@ -65,7 +65,7 @@ std::unique_ptr<SQLite::Database> open_outbox(const OutboxTarget& target,
     }
     const auto wait = parse_duration(target.wait);
     if (!wait) {
-        err << prefix << "--wait " << target.wait << " is not a duration like 30s, 5m or 1h\n";
+        err << prefix << wait_problem(target.wait) << '\n';
         return nullptr;
     }
     const int wait_ms = busy_timeout_ms(*wait);

@@ -17,8 +17,8 @@ namespace strata::cli {
 int run_outbox_claim(const OutboxClaimOptions& options, std::ostream& out, std::ostream& err) {
     const auto lease = parse_duration(options.lease);
     if (!lease || *lease < 1) {
-        err << "strata outbox claim: --lease " << options.lease
-            << " is not a duration like 30s, 5m or 1h\n";
+        err << "strata outbox claim: --lease '" << options.lease
+            << "' is not a duration like 30s, 5m, 1h or 2d (at least 1s, at most 30d)\n";
         return kExitEnvironment;
     }
     if (options.limit < 1 || options.consumer.empty() || options.max_attempts < 1) {

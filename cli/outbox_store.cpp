@@ -49,7 +49,7 @@ std::optional<warehouse::PostgresConnection> connect(const warehouse::PostgresUr
                                                      const std::string& prefix, std::ostream& err) {
     const auto wait = parse_duration(target.wait);
     if (!wait) {
-        err << prefix << "--wait " << target.wait << " is not a duration like 30s, 5m or 1h\n";
+        err << prefix << wait_problem(target.wait) << '\n';
         return std::nullopt;
     }
     auto connection = state::connect_postgres_state(url);

@@ -445,8 +445,7 @@ int run_run(const RunCommandOptions& options, std::ostream& out, std::ostream& e
     // --wait first: it also bounds the wait for the customer database, read to bind the rules.
     const std::optional<int64_t> wait = parse_duration(options.wait);
     if (!wait) {
-        const std::string message =
-            "--wait '" + options.wait + "' is not a duration like 30s, 2m or 1h";
+        const std::string message = wait_problem(options.wait);
         err << "strata run: " << message << '\n';
         if (json) write_json_error(out, "usage", message);
         return kExitEnvironment;

@@ -88,7 +88,7 @@ std::optional<RunReport> run_postgres(const RunCommandOptions& options,
             return usage(*refused);
     }
     const std::optional<int64_t> wait = parse_duration(options.wait);
-    if (!wait) return usage("--wait '" + options.wait + "' is not a duration like 30s, 2m or 1h");
+    if (!wait) return usage(wait_problem(options.wait));
     state::PostgresRunOptions run_options;
     run_options.as_of = *as_of;
     run_options.dry_run = options.dry_run;
@@ -389,10 +389,7 @@ std::optional<RunReport> run_clickhouse(const RunCommandOptions& options,
     run_options.state = options.state;
     {
         const std::optional<int64_t> wait = parse_duration(options.wait);
-        if (!wait)
-            return fail("usage",
-                        "--wait '" + options.wait + "' is not a duration like 30s, 2m or 1h",
-                        kExitEnvironment);
+        if (!wait) return fail("usage", wait_problem(options.wait), kExitEnvironment);
         run_options.wait_ms = busy_timeout_ms(*wait);
     }
     run_options.rules_path = options.rules;

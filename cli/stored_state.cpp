@@ -20,7 +20,7 @@ void add_read_wait_option(CLI::App& cmd, std::string& wait) {
 bool wait_is_duration(const std::string& command, const std::string& wait, std::ostream& err,
                       std::ostream* json_out) {
     if (parse_duration(wait)) return true;
-    const std::string message = "--wait '" + wait + "' is not a duration like 30s, 2m or 1h";
+    const std::string message = wait_problem(wait);
     err << "strata " << command << ": " << message << '\n';
     if (json_out) write_json_error(*json_out, "usage", message);
     return false;

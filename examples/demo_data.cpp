@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -332,6 +333,11 @@ CREATE TABLE visits (visit_id INTEGER PRIMARY KEY, customer_id INTEGER, visit_da
 
 // ---- CDNOW: the real transaction log ----
 bool cdnow(SQLite::Database& db, const DemoOptions& o, DemoResult& result, std::string& error) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(o.cdnow_source, ec)) {
+        error = "the CDNOW log '" + o.cdnow_source + "' is a directory, not a file";
+        return false;
+    }
     std::ifstream in(o.cdnow_source);
     if (!in) {
         error = "cannot read the CDNOW log '" + o.cdnow_source + "'";
@@ -364,7 +370,14 @@ CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, order_da
                 o.cdnow_source + ":" + std::to_string(line_number) + ": bad date '" + date + "'";
             return false;
         }
-        orders.row(static_cast<int64_t>(std::stoll(id)), format_date(*d), cds, amount);
+        int64_t customer = 0;
+        const auto [end, problem] = std::from_chars(id.data(), id.data() + id.size(), customer);
+        if (problem != std::errc() || end != id.data() + id.size()) {
+            error = o.cdnow_source + ":" + std::to_string(line_number) + ": bad customer id '" +
+                    id + "' (a whole number)";
+            return false;
+        }
+        orders.row(customer, format_date(*d), cds, amount);
     }
     db.exec(
         "INSERT INTO customers SELECT customer_id, min(order_date), substr(min(order_date), 1, 7) "

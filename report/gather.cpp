@@ -351,6 +351,13 @@ std::optional<ReportModel> gather_from_store(RunStore& store, const ReportReques
             hint += ")";
         }
         if (runs.empty()) {
+            // --run of another ruleset's run: that is the mistake, not the ruleset's name.
+            if (request.run)
+                if (auto other = ruleset_of_run(*request.run); other && *other != ruleset) {
+                    error = "run " + std::to_string(*request.run) + " is a run of ruleset '" +
+                            *other + "', not of '" + ruleset + "'";
+                    return std::nullopt;
+                }
             std::vector<std::string> stored_rulesets;
             for (const RunRecord& r : *all)
                 stored_rulesets.push_back(r.ruleset);

@@ -219,6 +219,9 @@ TEST_CASE("report: refusals exit 2 with the reason") {
     check({"--ruleset", "tiers", "--run", "9"}, "run 9 does not exist");
     check({"--ruleset", "tiers", "--run", "3"},
           "run 3 is a run of ruleset 'spenders', not of 'tiers'");
+    // A ruleset with no runs at all, and --run of another's: the run is what is wrong (AO9).
+    check({"--ruleset", "nope", "--run", "3"},
+          "run 3 is a run of ruleset 'spenders', not of 'nope'");
     check({"--ruleset", "tiers", "--compare", "2"}, "--compare 2 is the run reported");
     check({"--ruleset", "tiers", "--compare", "3"},
           "--compare run 3 is a run of ruleset 'spenders', not of 'tiers'");

@@ -225,6 +225,18 @@ TEST_CASE("demo-data replaces only a demo base of its own without stored runs") 
     CHECK(cdnow.code == 2);
     CHECK(cdnow.err.find("has no orders") != std::string::npos);
     CHECK_FALSE(fs::exists(dir.file("c.db")));
+    // A customer id that is no whole number stopped the command with "internal error: stoll";
+    // a folder was said to have no orders (review AO8).
+    const auto bad_id = dir.write("bad.txt", "header\n1 19970101 1 10.0\n12x 19970102 1 5.0\n");
+    const Run id =
+        run_cli({"demo-data", "--kind", "cdnow", "--source", bad_id, "--out", dir.file("c.db")});
+    CHECK(id.code == 2);
+    CHECK(id.err.find("bad.txt:3: bad customer id '12x'") != std::string::npos);
+    const Run folder = run_cli(
+        {"demo-data", "--kind", "cdnow", "--source", dir.file(""), "--out", dir.file("c.db")});
+    CHECK(folder.code == 2);
+    CHECK(folder.err.find("is a directory, not a file") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir.file("c.db")));
     // A file named like a partial write, that demo-data did not make, is left as it was; the
     // command's own partial file is gone once it is done.
     // So is one named as this process's would be (left by a killed process of the same id).

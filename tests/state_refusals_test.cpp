@@ -216,8 +216,26 @@ TEST_CASE("runs, history, triggers, versions, show, report and explain wait as -
         with.back() = "soon";
         const Run bad = run_cli(with);
         CHECK(bad.code == 2);
-        CHECK(bad.err.find("--wait 'soon' is not a duration like 30s, 2m or 1h") !=
-              std::string::npos);
+        CHECK(
+            bad.err.find("--wait 'soon' is not a duration like 30s, 2m, 1h or 2d (at most 30d)") !=
+            std::string::npos);
+        // A duration past the cap says the cap (it said only "not a duration", review AO6).
+        with.back() = "31d";
+        CHECK(run_cli(with).err.find("--wait '31d' is not a duration like 30s, 2m, 1h or 2d "
+                                     "(at most 30d)") != std::string::npos);
+    }
+    // Every command taking --wait words a bad one the same way.
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"run", s.rules, "--db", s.db, "--as-of", "2026-12-01"},
+             {"eval", s.rules, "--db", s.db, "--customer", "7"},
+             {"outbox", "list", "--db", s.db}}) {
+        CAPTURE(args[0]);
+        auto with = args;
+        with.insert(with.end(), {"--wait", "31d"});
+        const Run r = run_cli(with);
+        CHECK(r.code == 2);
+        CHECK(r.err.find("'31d' is not a duration like 30s, ") != std::string::npos);
+        CHECK(r.err.find("1h or 2d (at most 30d)") != std::string::npos);
     }
     holder.exec("ROLLBACK");
     const Run r = run_cli({"runs", "--db", s.db, "--wait", "0s"});
@@ -241,7 +259,8 @@ TEST_CASE("runs, history, versions and show refuse a --wait that is no duration 
             const Run bad = run_cli(with);
             CHECK(bad.code == 2);
             CHECK(bad.err ==
-                  "strata " + args[0] + ": --wait 'soon' is not a duration like 30s, 2m or 1h\n");
+                  "strata " + args[0] +
+                      ": --wait 'soon' is not a duration like 30s, 2m, 1h or 2d (at most 30d)\n");
             with.insert(with.end(), {"--format", "json"});
             if (args[0] == "show") continue;  // show writes text only
             const Run json = run_cli(with);
