@@ -129,6 +129,13 @@ TEST_CASE("one_line keeps a value on one line, and its UTF-8 as it is") {
     CHECK(one_line("bad\xFF"
                    "byte") == "bad\uFFFDbyte");
     CHECK(one_line("cut\xE2\x82") == "cut\uFFFD\uFFFD");
+    // What a terminal obeys rather than shows: a right-to-left override would turn the rest
+    // of the line around, and U+009B starts an escape sequence (review AP7).
+    CHECK(one_line("\u202Eabc") == " abc");
+    CHECK(one_line("a\u2066b\u2069c\u200Fd\u061Ce") == "a b c d e");
+    CHECK(one_line("x\u009B31my\u0085z") == "x 31my z");
+    // Their neighbours stay: U+00A0, U+2010, U+2065 (unassigned) and U+20AC.
+    CHECK(one_line("\u00A0\u2010\u20AC") == "\u00A0\u2010\u20AC");
 }
 
 TEST_CASE("text width: the columns a terminal gives each script, so tables line up") {

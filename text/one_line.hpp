@@ -14,7 +14,9 @@ size_t utf8_sequence_length(std::string_view s, size_t i);
 
 // `s` on one line: a line break (CR, LF or CRLF) becomes "⏎" and every other control
 // character a space, so that a value cannot break a table, a one-line message, or recolour
-// the terminal. A byte that is not UTF-8 becomes U+FFFD, one column, as JSON output writes it.
+// the terminal; so do the C1 controls and the bidirectional marks and overrides (U+202E),
+// which would reorder what follows them on the line. A byte that is not UTF-8 becomes U+FFFD, one
+// column, as JSON output writes it.
 std::string one_line(std::string_view s);
 
 }  // namespace strata::text
