@@ -250,16 +250,23 @@ std::optional<Constant> Model::constant_as_written(const Expr& e) const {
         const Duration* dur = dur_lit ? std::get_if<Duration>(&dur_lit->value) : nullptr;
         if (l && dur) {
             const int sign = add ? 1 : -1;
-            // A date or offset past the calendar's range is null in a run: no constant here.
+            // A date or duration past the calendar's range is null in a run, as here.
+            Constant null;
+            null.kind = Constant::Kind::Null;
             if (l->kind == Constant::Kind::AsOfDate) {
                 const auto offset = combined_durations(l->offset, *dur, sign);
-                if (!offset) return Constant{};
+                if (!offset) return null;
+                // An offset that moves some as_of out of the range and not others is no one
+                // constant: the analysis reads the expression as a variable.
+                if (!moved_date(Date{days_from_civil(1, 1, 1)}, *offset, 1) ||
+                    !moved_date(Date{days_from_civil(9999, 12, 31)}, *offset, 1))
+                    return std::nullopt;
                 l->offset = *offset;
                 return l;
             }
             if (l->kind == Constant::Kind::FixedDate) {
                 const auto moved = moved_date(Date{static_cast<int32_t>(l->number)}, *dur, sign);
-                if (!moved) return Constant{};
+                if (!moved) return null;
                 l->number = moved->days;
                 return l;
             }
@@ -272,6 +279,12 @@ std::optional<Constant> Model::constant_as_written(const Expr& e) const {
             l->integral = l->integral && r->integral;
             return l;
         }
+        // A date moved by a duration the analysis does not read (a let's, or one written
+        // first) may leave the calendar's range and be null: not a constant it can vouch for.
+        auto is_date = [](const Constant& c) {
+            return c.kind == Constant::Kind::FixedDate || c.kind == Constant::Kind::AsOfDate;
+        };
+        if (is_date(*l) || is_date(*r)) return std::nullopt;
         return Constant{};
     }
     return std::nullopt;

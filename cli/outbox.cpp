@@ -102,6 +102,20 @@ std::unique_ptr<SQLite::Database> open_outbox(const OutboxTarget& target,
             err << prefix << foreign << '\n';
             return nullptr;
         }
+        // The tables without a run: a first run stopped (killed, or interrupted) after making
+        // them. Nothing was ever enqueued there either.
+        const bool runs_table = db->tableExists("strata_runs");
+        if (runs_table && db->execAndGet("SELECT count(*) FROM strata_runs").getInt64() == 0 &&
+            !(db->tableExists("strata_outbox") &&
+              db->execAndGet("SELECT count(*) FROM strata_outbox").getInt64() > 0)) {
+            err << prefix << "'" << path
+                << "' holds no stored run (a first run that stopped before storing leaves "
+                   "strata's tables without one): the first stored run of a rule file enqueues "
+                   "its actions there"
+                << (target.state ? "" : "; give --state when the runs are stored elsewhere")
+                << '\n';
+            return nullptr;
+        }
     } catch (const SQLite::Exception& e) {
         err << prefix << describe_outbox_error(e, target) << '\n';
         return nullptr;

@@ -92,3 +92,35 @@ TEST_CASE("check without --db: a column compared with dates may hold times of da
     CHECK_MESSAGE(checked.out.find("2026-01-01 after midnight") != std::string::npos, checked.out);
     CHECK(run_cli({"run", gap, "--db", db, "--as-of", "2026-11-01", "--dry-run"}).code != 0);
 }
+
+TEST_CASE("check: a date moved past the calendar's range is null, as a run has it") {
+    // Since dates past 32-bit day numbers are null in a run, `check` took such a moved date
+    // for a value and warned that "is null" could never hold (review AQ1): by a literal, a
+    // duration let, and as_of.
+    TempDir dir;
+    const auto db = dir.database("base.db", kOrders);
+    std::string far = "999999y";
+    for (int k = 1; k < 6; ++k)
+        far += " + 999999y";
+    const auto file =
+        dir.write("far.yaml",
+                  "ruleset: far\nversion: 1\nsource:\n  customers: customers\n  key: customer_id\n"
+                  "let:\n  fixed: 2026-01-01 + " +
+                      far + "\n  moved: as_of + " + far + "\n  big: " + far +
+                      "\n  by_let: as_of + big\ngeneral:\n  segments:\n"
+                      "    - id: a\n      when: fixed is null and customer_id > 2\n"
+                      "    - id: b\n      when: moved is null and customer_id > 1\n"
+                      "    - id: c\n      when: by_let is null\n"
+                      "    - id: rest\n      when: otherwise\n");
+    for (const bool with_db : {false, true}) {
+        CAPTURE(with_db);
+        std::vector<std::string> args{"check", file};
+        if (with_db) args.insert(args.end(), {"--db", db});
+        const auto r = run_cli(args);
+        CHECK_MESSAGE(r.out.find("can never hold") == std::string::npos, r.out);
+    }
+    const auto ran = run_cli(
+        {"run", file, "--db", db, "--as-of", "2026-11-01", "--dry-run", "--format", "json"});
+    REQUIRE_MESSAGE(ran.code == 0, ran.err);
+    CHECK(json_at(ran.out, "$.segments[2].count") == "1");  // c: by_let is null
+}

@@ -541,4 +541,21 @@ TEST_CASE("outbox commands refuse a file that holds no run state, and create not
     }
     SQLite::Database d(other, SQLite::OPEN_READONLY);
     CHECK(d.execAndGet("SELECT count(*) FROM sqlite_schema").getInt() == 1);
+    // strata's tables without a run (a first run killed after making them): listed as an
+    // empty outbox before, which a sender given that file would poll forever (review AN4).
+    const std::string stopped = dir.file("stopped.db");
+    {
+        SQLite::Database made(stopped, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        made.exec("CREATE TABLE customers (customer_id INTEGER PRIMARY KEY)");
+    }
+    const std::string rules =
+        dir.write("one.yaml",
+                  "ruleset: one\nversion: 1\ngeneral:\n  segments:\n    - id: all\n"
+                  "      when: otherwise\n");
+    REQUIRE(run_cli({"run", rules, "--db", stopped, "--as-of", "2026-11-01"}).code == 0);
+    SQLite::Database(stopped, SQLite::OPEN_READWRITE).exec("DELETE FROM strata_runs");
+    const Run none = outbox("list", stopped, {});
+    CHECK(none.code == 2);
+    CHECK(none.err.find("' holds no stored run (a first run that stopped before storing") !=
+          std::string::npos);
 }
