@@ -170,10 +170,19 @@ int run_test(const TestOptions& options, std::ostream& out, std::ostream& err) {
             render_text(err, d, d.file == tests_path ? &tests_source : &rules);
     };
     if (!tests || diags.has_errors()) {
-        // The test file's own errors and its errors against the rules, in one list: fixing the
-        // first kind should not bring up a second list.
-        std::string unused;
-        if (tests) check_rule_tests_fit(rules, *tests, diags, unused);
+        // The test file's own errors and its errors against the rules (ids it expects, facts
+        // it gives), in one list: fixing the first kind should not bring up a second list.
+        // Only those at the test file's places: a case the load left out (its `customers`
+        // misspelt) would make every column the rules read look missing. Not when the file
+        // names another rule file.
+        if (tests && !tests->rules) {
+            Diagnostics fit;
+            std::string unused;
+            check_rule_tests_fit(rules, *tests, fit, unused);
+            for (const auto& d : fit.items())
+                if (d.file == tests_path)
+                    diags.add(d.severity, d.file, d.location, d.message, d.code);
+        }
         print_diags();
         if (json)
             write_json_error(out, "rules", "the test file has errors", diags.items(), &rules,

@@ -397,8 +397,10 @@ std::string foreign_state_tables(SQLite::Database& db) {
          {"ruleset", "run_id", "version", "rules_sha256", "as_of", "layout", "customers", "facts"}},
         {"strata_aggregate_blocks", {"ruleset", "block", "customers", "states"}},
         {"strata_population_fits", {"run_id", "call", "fit"}},
-        // The oldest layouts' tables, which a run moves to the stays.
+        // The older layouts' tables, which a run moves to the stays.
         {"strata_membership", {"run_id", "customer_key", "segment", "tactical"}},
+        {"strata_placements", {"run_id", "placement", "segment", "tactical"}},
+        {"strata_members", {"run_id", "customer_key", "placement"}},
     };
     for (const auto& [table, columns] : kOwnColumns) {
         if (!has_table(db, table)) continue;

@@ -49,6 +49,7 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
     if (writable_state && writable_state_file != file_identity(state_path)) writable_state.reset();
     if (!writable_state) {
         StoreError error;
+        const auto checked_file = file_identity(state_path);
         // A file that holds no runs (another file moved to the path since the thresholds
         // were loaded) is not made a state here: open_state would add strata's tables to it.
         {
@@ -65,6 +66,13 @@ Result<CustomerResult> Engine::Impl::apply(std::string_view key, KeyLookup looku
         writable_state = open_state(state_path, error, options.busy_timeout_ms, false);
         if (!writable_state) return store_failed(error);
         writable_state_file = file_identity(state_path);
+        // Replaced again between the check and the open: that file was not checked.
+        if (writable_state_file != checked_file) {
+            writable_state.reset();
+            return fail(Kind::Database, "the state file '" + state_path +
+                                            "' was replaced while it was opened; nothing was "
+                                            "stored: apply again");
+        }
     }
     auto acquired = acquire();
     if (!acquired) return acquired.error();

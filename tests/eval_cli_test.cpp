@@ -78,7 +78,7 @@ TEST_CASE("eval: exit codes and messages") {
     auto not_duration = run_cli(
         {"eval", rules, "--db", db, "--customer", "1", "--wait", "soon", "--format", "json"});
     CHECK(not_duration.code == 2);
-    CHECK(not_duration.err.find("--wait soon is not a duration") != std::string::npos);
+    CHECK(not_duration.err.find("--wait 'soon' is not a duration") != std::string::npos);
     CHECK(json_at(not_duration.out, "$.error.kind") == "usage");
     SQLite::Database writer(db, SQLite::OPEN_READWRITE);
     writer.exec("BEGIN EXCLUSIVE");

@@ -220,6 +220,18 @@ TEST_CASE("strata test: bad test files are rule problems at file:line:col; missi
     CHECK(both.err.find("tiers.test.yaml:11:18: error: 'vipp' is not a general segment") !=
           std::string::npos);
     CHECK(both.err.find("unknown fact 'invoices'") != std::string::npos);
+    // A case whose customers the load left out (a misspelt key) does not make every column
+    // the rules read look missing: only errors at the test file's places are added (AQ2).
+    dir.write("tiers.test.yaml",
+              "cases:\n  - name: x\n    as_of: 2026-10-01\n    customerz: []\n    expect: {}\n"
+              "  - name: y\n    as_of: 2026-10-01\n    customers:\n      - { customer_id: 1 "
+              "}\n    facts: { orders: [ { customer_id: 1, amount: 5, order_date: "
+              "2026-09-01 } ] }\n    expect: { 1: vipp }\n");
+    auto typo = run_cli({"test", rules});
+    CHECK(typo.code == 1);
+    CHECK(typo.err.find("unknown key 'customerz'") != std::string::npos);
+    CHECK(typo.err.find("'vipp' is not a general segment") != std::string::npos);
+    CHECK(typo.err.find("tiers.yaml:") == std::string::npos);
     auto both_json = run_cli({"test", rules, "--format", "json"});
     CHECK(both_json.code == 1);
     CHECK(both_json.out.find("'vipp' is not a general segment") != std::string::npos);

@@ -168,6 +168,24 @@ TEST_CASE("--db: bad URLs are refused with the reason and the accepted forms") {
           std::string::npos);
     CHECK(refused("clickhouse://h/x?cluster=c&pwd=secret").find("as user:password@host") !=
           std::string::npos);
+    // A password holding '/', '?' or '#', a bare query item, a fragment: none is repeated, nor
+    // a piece of one read as a port (review AQ4).
+    for (const std::string text :
+         {"postgresql://u:se?cret@h/db", "postgresql://u:sec#ret@h/db",
+          "postgresql://u:sec/ret@h/db", "postgresql://u@h/db?secret",
+          "postgresql://u@h/db#password=secret", "clickhouse://u:p/secret@h/db"}) {
+        CAPTURE(text);
+        const std::string error = refused(text);
+        CHECK(error.find("secret") == std::string::npos);
+        CHECK(error.find("cret") == std::string::npos);
+        CHECK(error.find("'se'") == std::string::npos);
+    }
+    CHECK(refused("postgresql://u:se?cret@h/db")
+              .find("'postgresql://u:***@h/db': the user part holds a '/', '?' or '#'") !=
+          std::string::npos);
+    // An '@' in a query value is not a user part.
+    std::string fine;
+    CHECK(parse_database_argument("postgresql://u@h:5432/db?application_name=a@b", fine));
 }
 
 TEST_CASE("identifiers: only plain names are quoted") {

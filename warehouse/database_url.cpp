@@ -179,7 +179,9 @@ std::optional<QueryPairs> parse_query(std::string_view text, std::string& error)
         std::string_view item = text.substr(start, end - start);
         auto equals = item.find('=');
         if (item.empty() || equals == std::string_view::npos || equals == 0) {
-            error = "the URL's query part '" + std::string(item) + "' is not name=value";
+            error =
+                "the URL's query has a part that is not name=value (options are written "
+                "name=value, joined by &)";
             return std::nullopt;
         }
         auto name = percent_decode(item.substr(0, equals), "option name", error);
@@ -281,7 +283,8 @@ std::optional<ClickHouseUrl> clickhouse_from(const Authority& authority, std::st
 // The URL as the user wrote it but with the password, if any, replaced by "***": error
 // messages repeat the URL, and must not repeat a secret.
 // The query's values are replaced too, but for the options strata knows, none of which is a
-// secret: an unknown option may be a `password=` or a token a user tried.
+// secret: an unknown option may be a `password=` or a token a user tried. An item that is not
+// name=value is replaced whole.
 std::string redacted_query(std::string_view query) {
     std::string out;
     std::size_t start = 0;
@@ -294,32 +297,35 @@ std::string redacted_query(std::string_view query) {
         const bool known = name == "sslmode" || name == "connect_timeout" ||
                            name == "application_name" || name == "cluster";
         if (start) out += '&';
-        out += equals == std::string_view::npos || known ? std::string(item)
-                                                         : std::string(name) + "=***";
+        if (equals == std::string_view::npos)
+            out += item.empty() ? "" : "***";
+        else
+            out += known ? std::string(item) : std::string(name) + "=***";
         start = end + 1;
     }
     return out;
 }
 
+// The URL as the user wrote it, with the password, the query's values (redacted_query) and
+// any fragment replaced by "***": error messages repeat the URL, and must not repeat a
+// secret. The user part runs to the last '@', since a password may hold a '/', '?' or '#',
+// which would end it for the parser.
 std::string redacted(std::string_view text, std::size_t after_scheme) {
+    std::string out(text.substr(0, after_scheme));
     std::string_view rest = text.substr(after_scheme);
-    std::string tail;  // the query and fragment, the query's values redacted
-    if (const auto mark = rest.find('?'); mark != std::string_view::npos) {
-        const auto hash = rest.find('#', mark);
-        tail = "?" + redacted_query(rest.substr(mark + 1, hash == std::string_view::npos
-                                                              ? std::string_view::npos
-                                                              : hash - mark - 1));
-        if (hash != std::string_view::npos) tail += rest.substr(hash);
-        rest = rest.substr(0, mark);
+    if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+        const auto colon = rest.substr(0, at).find(':');
+        out += colon == std::string_view::npos ? std::string(rest.substr(0, at + 1))
+                                               : std::string(rest.substr(0, colon + 1)) + "***@";
+        rest = rest.substr(at + 1);
     }
-    const std::size_t authority_end = rest.find_first_of("/#");
-    const std::string_view authority = rest.substr(0, authority_end);
-    const auto at = authority.rfind('@');
-    const auto colon = at == std::string_view::npos ? at : authority.substr(0, at).find(':');
-    if (colon == std::string_view::npos)
-        return std::string(text.substr(0, after_scheme)) + std::string(rest) + tail;
-    return std::string(text.substr(0, after_scheme + colon + 1)) + "***" +
-           std::string(rest.substr(at)) + tail;
+    const auto hash = rest.find('#');
+    const std::string_view before_hash = rest.substr(0, hash);
+    const auto mark = before_hash.find('?');
+    out += before_hash.substr(0, mark);
+    if (mark != std::string_view::npos) out += "?" + redacted_query(before_hash.substr(mark + 1));
+    if (hash != std::string_view::npos) out += "#***";
+    return out;
 }
 
 }  // namespace
@@ -343,6 +349,15 @@ std::optional<DatabaseLocation> parse_database_argument(std::string_view text, s
         return std::nullopt;
     };
     std::string_view rest = text.substr(scheme->size() + 3);
+    // A password holding '/', '?' or '#' ends the host part early: the parser would read a piece
+    // of it as a port or a path, and name it in the message. (A query value may hold an '@' too,
+    // after an '='.)
+    if (const auto at = rest.rfind('@'), end = rest.find_first_of("/?#");
+        at != std::string_view::npos && end != std::string_view::npos && at > end &&
+        rest.substr(0, at).find('=') == std::string_view::npos)
+        return fail(
+            "the user part holds a '/', '?' or '#', which ends it: write them in a password as "
+            "%2F, %3F and %23");
     if (rest.find('#') != std::string_view::npos) return fail("a # fragment has no meaning here");
     std::string_view query;
     if (auto mark = rest.find('?'); mark != std::string_view::npos) {
